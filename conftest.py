@@ -1,0 +1,137 @@
+"""The conformance suite as a pytest plugin: picks the environment, starts the embedded sandbox,
+checks the server is reachable, and keeps secrets out of every output.
+
+Step definitions live in steps/; what they share lives in suite/.
+"""
+
+import pytest
+
+from suite.environment import ConfigurationError, load_environment
+from suite.redaction import REDACTOR
+from suite.results import ResultRecorder
+from suite.server import ServerUnreachable, fetch_discovery
+
+pytest_plugins = [
+    "steps.clients",
+    "steps.discovery",
+    "steps.token_endpoint",
+    "steps.service_tokens",
+    "steps.authorization",
+    "steps.pkce",
+    "steps.refresh_tokens",
+]
+
+EXIT_ENVIRONMENT_PROBLEM = 3
+EXIT_CONFIGURATION_PROBLEM = 4
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("conformance", "Visma Connect conformance")
+    group.addoption("--env", default="sandbox", metavar="NAME|PATH",
+                    help="environment: a name from environments/ or the path of your own YAML file (default: sandbox)")
+    group.addoption("--defect", action="append", default=[], metavar="NAME",
+                    help="sandbox only: switch on a defect that breaks one rule (repeatable)")
+    group.addoption("--compliance", default="reports/compliance.json", metavar="PATH",
+                    help="where to write the compliance record (default: reports/compliance.json)")
+
+
+def pytest_configure(config):
+    try:
+        environment = load_environment(config.getoption("--env"))
+    except ConfigurationError as error:
+        raise pytest.UsageError(f"configuration problem\n{error}") from None
+    defects = config.getoption("--defect")
+    if defects:
+        if not environment.is_sandbox:
+            raise pytest.UsageError(f"--defect works with the embedded sandbox only, not with {environment.name}")
+        environment.sandbox_defects = tuple(environment.sandbox_defects) + tuple(defects)
+    for role, client in environment.clients.items():
+        REDACTOR.register(client.client_secret, f"clients.{role}.client_secret")
+    if environment.login:
+        REDACTOR.register(environment.login.password, "login.password")
+    config.conformance_environment = environment
+    config.conformance_sandbox = None
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        environment.issuer = worker_input["conformance_issuer"]
+    elif environment.is_sandbox:
+        _start_sandbox(config, environment)
+    if worker_input is None:
+        config.pluginmanager.register(ResultRecorder(environment, config.getoption("--compliance")), "conformance-results")
+
+
+def _start_sandbox(config, environment):
+    from suite.embedded_sandbox import start_sandbox
+    try:
+        config.conformance_sandbox = start_sandbox(environment)
+    except ValueError as error:  # an unknown defect name
+        raise pytest.UsageError(f"configuration problem\n{error}") from None
+    environment.issuer = config.conformance_sandbox.issuer
+
+
+def pytest_unconfigure(config):
+    sandbox = getattr(config, "conformance_sandbox", None)
+    if sandbox is not None:
+        sandbox.stop()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: workers use the controller's sandbox and issuer."""
+    node.workerinput["conformance_issuer"] = node.config.conformance_environment.issuer
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    environment = session.config.conformance_environment
+    try:
+        session.config.conformance_discovery = fetch_discovery(environment)
+    except ServerUnreachable as error:
+        session.config.conformance_unreachable = str(error)
+        pytest.exit(f"environment problem: {error}", returncode=EXIT_ENVIRONMENT_PROBLEM)
+
+
+@pytest.fixture(scope="session")
+def environment(pytestconfig):
+    return pytestconfig.conformance_environment
+
+
+@pytest.fixture(scope="session")
+def discovery(pytestconfig):
+    return pytestconfig.conformance_discovery
+
+
+def pytest_bdd_apply_tag(tag, function):
+    """Rule metadata tags (@rule:, @severity:, @doc:, @rfc:) are read by suite.results, not markers."""
+    from suite.rules import METADATA_PREFIXES
+    return True if tag.startswith(METADATA_PREFIXES) else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Scrub every secret from what pytest shows of a failure: messages, tracebacks, locals, output."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.longrepr is not None:
+        report.longrepr = REDACTOR.scrub(str(report.longrepr))
+    report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]
+
+
+@pytest.fixture
+def state(environment):
+    """A scenario's own state: its own HTTP session (cookies), verifier, code and tokens."""
+    from suite.http import HttpClient
+    from suite.scenario import ScenarioState
+    return ScenarioState(http=HttpClient(environment.http))
+
+
+def pytest_bdd_before_scenario(request, feature, scenario):
+    """Carry each scenario's rule metadata into its report (and from xdist workers to the controller)."""
+    from suite.results import rule_properties
+    from suite.rules import rule_of
+    rule = rule_of(set(feature.tags) | set(scenario.tags))
+    if rule is None:
+        return
+    title = scenario.name.removeprefix(rule.rule_id).strip()
+    request.node.user_properties += [("rule", rule_properties(rule, title)),
+                                     ("scenario", scenario.name), ("feature", feature.name)]

@@ -1,0 +1,66 @@
+@doc:interactive-integrations
+Feature: Interactive integrations: the authorization request and its callback
+  "Interactive integrations use the authorization code flow for secure authentication and access
+  to Visma APIs." The user signs in with the environment's login method; the suite catches the
+  redirect to the redirect_uri without running anything there.
+
+  @rule:AUTH-01 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2
+  Scenario Outline: AUTH-01 After sign-in the <role> app lands on its registered redirect_uri with a code
+    Given the "<role>" client of the environment
+    When the user authorizes the client with PKCE
+    Then the browser is sent to the registered redirect_uri with a code
+
+    Examples:
+      | role   |
+      | web    |
+      | spa    |
+      | native |
+
+  @rule:AUTH-02 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2
+  Scenario Outline: AUTH-02 The callback returns the state exactly as sent (<kind>)
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and a <kind> state
+    Then the callback carries exactly the state that was sent
+
+    Examples:
+      | kind                        |
+      | simple                      |
+      | 200-character               |
+      | URL-encoding-needing        |
+
+  @rule:AUTH-03 @severity:normal @rfc:RFC9207-2
+  Scenario: AUTH-03 The callback names the issuer when the server advertises RFC 9207
+    Given the "spa" client of the environment
+    And the discovery document advertises the iss authorization response parameter
+    When the user authorizes the client with PKCE
+    Then the callback's iss is exactly the issuer
+
+  @rule:AUTH-04 @severity:minor @doc:interactive-integrations#step-1-authorization-request
+  Scenario: AUTH-04 An authorization request with ui_locales is served
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and ui_locales "nb-NO en"
+    Then the browser is sent to the registered redirect_uri with a code
+
+  @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1
+  Scenario Outline: AUTH-05 An unregistered redirect_uri gets an error page, never a redirect (<variation>)
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and a redirect_uri that is the registered one <variation>
+    Then the server shows an error page and redirects the browser nowhere
+
+    Examples:
+      | variation              |
+      | on another host        |
+      | with another path      |
+      | with an added query    |
+      | in upper case          |
+
+  @rule:AUTH-06 @severity:normal @rfc:RFC6749-4.1.2.1
+  Scenario Outline: AUTH-06 A redirected authorization error carries error and the original state (<case>)
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and <case>
+    Then the browser is sent to the registered redirect_uri with error "<error>" and the original state
+
+    Examples:
+      | case                        | error                     |
+      | response_type "token"       | unsupported_response_type |
+      | an unknown scope            | invalid_scope             |

@@ -1,0 +1,85 @@
+@doc:interactive-integrations
+Feature: PKCE with S256
+  "initiate the authorization request by generating a code_verifier and a code_challenge";
+  "code_challenge (PKCE): BASE64-URL-encoded SHA256 hash"; SPAs and native apps rely on PKCE
+  because they cannot keep a secret. Each scenario uses a fresh verifier of 43-128 unreserved
+  characters.
+
+  @rule:PKCE-01 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6
+  Scenario Outline: PKCE-01 The <role> app redeems its code with the right verifier
+    Given the "<role>" client of the environment
+    When the user authorizes the client with PKCE
+    And the client redeems the code with the verifier
+    Then the token request succeeds
+    And the token type is "Bearer"
+
+    Examples:
+      | role   |
+      | web    |
+      | spa    |
+      | native |
+
+  @rule:PKCE-02 @severity:blocker @rfc:RFC7636-4.6
+  Scenario: PKCE-02 A wrong verifier is refused
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE
+    And the client redeems the code with another valid verifier
+    Then the token request is refused with "invalid_grant"
+
+  @rule:PKCE-03 @severity:blocker @rfc:RFC7636-4.6
+  Scenario Outline: PKCE-03 A missing verifier is refused (<role>)
+    Given the "<role>" client of the environment
+    When the user authorizes the client with PKCE
+    And the client redeems the code without a verifier
+    Then the token request is refused with "invalid_grant"
+
+    Examples:
+      | role |
+      | spa  |
+      | web  |
+
+  @rule:PKCE-04 @severity:blocker @doc:interactive-integrations#application-types @rfc:RFC7636-4.4.1
+  Scenario Outline: PKCE-04 The <role> app must send a code_challenge
+    Given the "<role>" client of the environment
+    When the user authorizes the client without PKCE
+    Then the authorization is refused without a code
+
+    Examples:
+      | role   |
+      | spa    |
+      | native |
+
+  @rule:PKCE-05 @severity:normal @rfc:RFC7636-4.1
+  Scenario Outline: PKCE-05 A verifier that breaks RFC 7636's form is refused (<defect>)
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE using a verifier of <defect>
+    And the client redeems the code with the verifier
+    Then the token request is refused with "invalid_grant" or "invalid_request"
+
+    Examples:
+      | defect                                   |
+      | 42 characters                            |
+      | 129 characters                           |
+      | 43 characters with one outside the set   |
+
+  @rule:PKCE-06 @severity:normal @rfc:RFC7636-4.6
+  Scenario: PKCE-06 A verifier sent when no challenge was sent is refused
+    Given the "web" client of the environment
+    When the user authorizes the client without PKCE
+    And the client redeems the code with a verifier nobody asked for
+    Then the token request is refused with "invalid_grant" or "invalid_request"
+
+  @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2
+  Scenario: PKCE-07 The plain method is refused where the environment says so
+    Given the "spa" client of the environment
+    And the environment expects plain PKCE to be refused
+    When the user authorizes the client with plain PKCE
+    Then the authorization is refused without a code
+
+  @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2
+  Scenario: PKCE-07 The plain method works where the environment accepts it
+    Given the "spa" client of the environment
+    And the environment expects plain PKCE to be accepted
+    When the user authorizes the client with plain PKCE
+    And the client redeems the code with the verifier
+    Then the token request succeeds

@@ -1,0 +1,59 @@
+@doc:interactive-integrations
+Feature: Refresh tokens
+  "Only server-side web applications configured with offline_access can request refresh tokens
+  to renew expired access tokens." "SPAs do not receive refresh tokens"; native apps, "like
+  SPAs, [do] not typically utilize refresh tokens". Where Visma sources differ, the environment
+  declares the reading it was configured with.
+
+  @rule:RT-01 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6
+  Scenario: RT-01 A web app with offline_access gets a refresh token that renews its access token
+    Given the "web" client of the environment
+    When the user authorizes the client with PKCE and offline_access
+    And the client redeems the code with the verifier
+    Then the token request succeeds
+    And a refresh token is issued
+    When the client refreshes its access token
+    Then the token request succeeds
+    And a new access token is issued
+
+  @rule:RT-02 @severity:normal @rfc:RFC6749-6
+  Scenario: RT-02 Refresh tokens rotate as the environment declares
+    Given the "web" client of the environment
+    When the user authorizes the client with PKCE and offline_access
+    And the client redeems the code with the verifier
+    And the client refreshes its access token
+    Then the token request succeeds
+    And the refresh token is rotated or reused as the environment declares
+
+  @rule:RT-03 @severity:critical @doc:interactive-integrations#application-types
+  Scenario: RT-03 A web app without offline_access gets no refresh token
+    Given the "web" client of the environment
+    When the user authorizes the client without PKCE
+    And the client redeems the code
+    Then the token request succeeds
+    And no refresh token is issued
+
+  @rule:RT-04 @severity:critical @doc:interactive-integrations#application-types
+  Scenario: RT-04 An SPA gets no refresh token, even when it asks for offline_access
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and offline_access
+    And the client redeems the code with the verifier
+    Then the token request succeeds
+    And no refresh token is issued
+
+  @rule:RT-05 @severity:normal @doc:interactive-integrations#application-types
+  Scenario: RT-05 A native app gets a refresh token only if the environment declares native apps eligible
+    Given the "native" client of the environment
+    When the user authorizes the client with PKCE and offline_access
+    And the client redeems the code with the verifier
+    Then the token request succeeds
+    And a refresh token is issued only if the environment declares "native" apps eligible
+
+  @rule:RT-06 @severity:critical @rfc:RFC6749-6
+  Scenario: RT-06 A refresh token works only for the client it was issued to
+    Given the "web" client of the environment
+    And the "other_web" client of the environment as the other client
+    When the user authorizes the client with PKCE and offline_access
+    And the client redeems the code with the verifier
+    And the other client refreshes with the client's refresh token
+    Then the token request is refused with "invalid_grant"

@@ -1,0 +1,95 @@
+@doc:service-integrations
+Feature: Service integrations: the client_credentials grant
+  "A Service Integration is designed for machine-to-machine integrations [...] These applications
+  strictly make API calls and utilize the client_credentials OAuth2 grant type to acquire access
+  tokens from the Authorization Server."
+
+  Background:
+    Given the "service" client of the environment
+
+  @rule:SVC-01 @severity:blocker @doc:service-integrations#token-request @rfc:RFC6749-4.4.2
+  Scenario: SVC-01 A token request in the documented form is granted
+    When the client requests a token for its tenant with its credentials in the form body
+    Then the token request succeeds
+    And the token response is JSON
+
+  @rule:SVC-02 @severity:normal @doc:service-integrations#token-request @rfc:RFC6749-2.3.1
+  Scenario: SVC-02 A token request authenticated with HTTP Basic is granted
+    When the client requests a token for its tenant with its credentials in HTTP Basic
+    Then the token request succeeds
+
+  @rule:SVC-03 @severity:critical @doc:service-integrations#token-response @rfc:RFC6750-4
+  Scenario: SVC-03 The token response has token_type Bearer
+    When the client requests a token for its tenant with its credentials in the form body
+    Then the token request succeeds
+    And the token type is "Bearer"
+
+  @rule:SVC-04 @severity:normal @doc:service-integrations#token-response @rfc:RFC6749-5.1
+  Scenario: SVC-04 The token response says how long the token lives
+    When the client requests a token for its tenant with its credentials in the form body
+    Then the token request succeeds
+    And "expires_in" is the lifetime the environment expects
+
+  @rule:SVC-05 @severity:normal @doc:service-integrations#token-response @rfc:RFC6749-5.1
+  Scenario: SVC-05 The token response grants exactly the scope that was asked for
+    When the client requests a token for its tenant with its credentials in the form body
+    Then the token request succeeds
+    And the granted scope is exactly the requested scope
+
+  @rule:SVC-06 @severity:critical @doc:service-integrations#request-parameters
+  Scenario: SVC-06 The access token is a signed JWT bound to the client and the requested tenant
+    Given the environment has tenants
+    When the client requests a token for its tenant with its credentials in the form body
+    Then the token request succeeds
+    And the access token is a JWT signed with a key from the issuer's JWKS
+    And the access token names the issuer, the client and the requested tenant
+
+  @rule:SVC-07 @severity:critical @rfc:RFC6749-5.1
+  Scenario: SVC-07 Token responses are not cached
+    When the client requests a token for its tenant with its credentials in the form body
+    Then the token request succeeds
+    And the token response has "Cache-Control: no-store"
+
+  @rule:SVC-08 @severity:blocker @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  Scenario Outline: SVC-08 A wrong client secret is refused (<authentication>)
+    When the client requests a token with a wrong secret in <authentication>
+    Then the token request is refused with "invalid_client"
+
+    Examples:
+      | authentication |
+      | the form body  |
+      | HTTP Basic     |
+
+  @rule:SVC-09 @severity:critical @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  Scenario: SVC-09 An unknown client is refused
+    When an unregistered client requests a token
+    Then the token request is refused with "invalid_client"
+
+  @rule:SVC-10 @severity:critical @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  Scenario: SVC-10 A tenant-based scope without tenant_id is refused
+    Given the environment has tenants
+    When the client requests a token without tenant_id
+    Then the token request is refused with "invalid_request" or "invalid_tenant"
+
+  @rule:SVC-11 @severity:critical @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  Scenario: SVC-11 A tenant whose administrator has not approved the application is refused
+    Given the environment has tenants
+    And the environment names a tenant that has not approved the client
+    When the client requests a token for that tenant
+    Then the token request is refused with "invalid_tenant" or "invalid_grant" or "unauthorized_client"
+
+  @rule:SVC-12 @severity:critical @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  Scenario: SVC-12 A scope not granted to the client is refused
+    Given the environment names a scope not granted to the client
+    When the client requests a token for that scope
+    Then the token request is refused with "invalid_scope"
+
+  @rule:SVC-13 @severity:normal @doc:service-integrations#service-integrations @rfc:RFC6749-5.2
+  Scenario: SVC-13 A service client may use only client_credentials
+    When the client redeems an authorization code as if it were an interactive application
+    Then the token request is refused with "unauthorized_client"
+
+  @rule:SVC-14 @severity:normal @doc:service-integrations#token-request @rfc:RFC6749-4.4.2
+  Scenario: SVC-14 A token request with a JSON body instead of a form is refused
+    When the client sends its token request as JSON
+    Then the token request is refused with "invalid_request"

@@ -1,0 +1,213 @@
+"""The grants the sandbox offers, on authlib's implementations, with Visma Connect's rules added."""
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError, OAuth2Error)
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, create_s256_code_challenge
+from flask import g
+
+
+class InvalidTenantError(OAuth2Error):
+    """Visma Connect's own error for a tenant the application may not act for."""
+    error = "invalid_tenant"
+
+
+@dataclass
+class AuthorizationCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    user: object
+    code_challenge: str | None
+    code_challenge_method: str | None
+
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+
+class CodeStore:
+    def __init__(self):
+        self._codes: dict[str, AuthorizationCode] = {}
+        self._lock = threading.Lock()
+
+    def save(self, code: AuthorizationCode) -> None:
+        with self._lock:
+            self._codes[code.code] = code
+
+    def find(self, code: str) -> AuthorizationCode | None:
+        with self._lock:
+            return self._codes.get(code)
+
+    def delete(self, code: AuthorizationCode) -> None:
+        with self._lock:
+            self._codes.pop(code.code, None)
+
+
+def _check_granted_scope(grant):
+    requested = set((grant.request.payload.scope or "").split())
+    granted = set(grant.request.client.scopes)
+    if requested - granted and "scope-not-checked" not in grant.server.defects:
+        raise InvalidScopeError(f"scope not granted to this client: {' '.join(sorted(requested - granted))}")
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        _check_granted_scope(self)
+        self._check_tenant()
+
+    def _check_tenant(self):
+        defects = self.server.defects
+        tenant_id = self.request.form.get("tenant_id")
+        requested = set((self.request.payload.scope or "").split())
+        tenant_based = requested & set(self.server.registry.tenant_scopes)
+        if tenant_based and not tenant_id and "tenant-not-required" not in defects:
+            raise InvalidRequestError(f"tenant_id is required for {' '.join(sorted(tenant_based))}")
+        if tenant_id:
+            approved = tenant_id in self.request.client.approved_tenants
+            if not approved and "tenant-approval-not-checked" not in defects:
+                raise InvalidTenantError("the tenant has not approved this application")
+            g.tenant_id = tenant_id
+
+
+def _authenticate_web_app(grant, pkce_used: bool):
+    """A server-side web app sends its secret unless PKCE protects the code ("client_secret:
+    Required for server-side apps unless PKCE is used"); public clients never have one."""
+    client = grants.BaseGrant.authenticate_token_endpoint_client(grant)
+    if client.app_type == "web" and grant.request.auth_method == "none":
+        if not pkce_used and "web-secret-not-required" not in grant.server.defects:
+            raise InvalidClientError("client authentication is required", status_code=401)
+    return client
+
+
+class VismaCodeChallenge(CodeChallenge):
+    """PKCE (RFC 7636) as IdentityServer applies it: S256, verifier 43-128 unreserved characters,
+    a missing or wrong verifier is `invalid_grant`."""
+
+    def __init__(self, defects):
+        super().__init__(required=True)
+        self.defects = defects
+
+    def validate_code_verifier(self, grant, result):
+        verifier = grant.request.form.get("code_verifier")
+        code = grant.request.authorization_code
+        if not code.code_challenge:
+            if verifier and "pkce-downgrade-accepted" not in self.defects:
+                raise InvalidRequestError("code_verifier sent, but the authorization request had no code_challenge")
+            return
+        if not verifier:
+            if "pkce-verifier-optional" in self.defects:
+                return
+            raise InvalidGrantError("code_verifier is missing")
+        if not CODE_VERIFIER_PATTERN.match(verifier) and "pkce-verifier-format-unchecked" not in self.defects:
+            raise InvalidGrantError("code_verifier must be 43-128 characters of [A-Za-z0-9-._~]")
+        if "pkce-not-compared" in self.defects:
+            return
+        if self._s256(verifier) != code.code_challenge:
+            raise InvalidGrantError("code_verifier does not match code_challenge")
+
+    def _s256(self, verifier: str) -> str:
+        if "pkce-s256-hex" in self.defects:
+            return hashlib.sha256(verifier.encode()).hexdigest()
+        return create_s256_code_challenge(verifier)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        self._check_app_type_rules(redirect_uri)
+        return redirect_uri
+
+    def _check_app_type_rules(self, redirect_uri):
+        client, defects = self.request.client, self.server.defects
+        data = self.request.payload.data
+        challenge = data.get("code_challenge")
+        method = data.get("code_challenge_method", "plain")
+
+        def refuse(description):
+            raise InvalidRequestError(description, redirect_uri=redirect_uri, state=self.request.payload.state)
+
+        if client.is_public and not challenge and "pkce-not-required" not in defects:
+            refuse("code_challenge is required for this client")
+        if challenge and method == "plain" and "pkce-plain-accepted" not in defects:
+            refuse("code_challenge_method must be S256")  # IdentityServer's AllowPlainTextPkce=false
+        if client.app_type == "web" and not challenge and "web-without-pkce-refused" in defects:
+            refuse("code_challenge is required")
+        if data.get("ui_locales") and "ui-locales-refused" in defects:
+            refuse("ui_locales is not supported")
+
+    def authenticate_token_endpoint_client(self):
+        code = self.server.codes.find(self.request.form.get("code", ""))
+        return _authenticate_web_app(self, pkce_used=bool(code and code.code_challenge))
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        client, code = self.request.client, self.request.authorization_code
+        if code.code_challenge and not client.is_public and "web-pkce-with-secret-refused" in self.server.defects:
+            raise InvalidRequestError("a client using PKCE may not authenticate with a secret")
+
+    def save_authorization_code(self, code, request):
+        data = request.payload.data
+        redirect_uri = request.payload.redirect_uri
+        if "redirect-uri-not-compared" in self.server.defects:
+            redirect_uri = None  # authlib compares only when the code remembers one
+        self.server.codes.save(AuthorizationCode(
+            code=code, client_id=request.client.client_id, redirect_uri=redirect_uri,
+            scope=request.payload.scope, user=request.user,
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+        ))
+
+    def query_authorization_code(self, code, client):
+        found = self.server.codes.find(code)
+        if found and (found.client_id == client.client_id or "code-not-bound-to-client" in self.server.defects):
+            return found
+        return None
+
+    def delete_authorization_code(self, authorization_code):
+        if "code-reusable" not in self.server.defects:
+            self.server.codes.delete(authorization_code)
+
+    def authenticate_user(self, authorization_code):
+        return authorization_code.user
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True  # "one time" rotation: a new refresh token, the old one revoked
+
+    def authenticate_token_endpoint_client(self):
+        return _authenticate_web_app(self, pkce_used=False)
+
+    def authenticate_refresh_token(self, refresh_token):
+        issued = self.server.tokens.find_refresh_token(refresh_token)
+        if issued and not issued.revoked:
+            if "refresh-token-any-client" in self.server.defects:
+                issued.client_id = self.request.client.client_id
+            return issued
+        return None
+
+    def authenticate_user(self, refresh_token):
+        return refresh_token.user
+
+    def issue_token(self, user, refresh_token):
+        if "refresh-not-rotated" in self.server.defects:
+            return self.generate_token(user=user, scope=refresh_token.get_scope(), include_refresh_token=False)
+        return super().issue_token(user, refresh_token)
+
+    def revoke_old_credential(self, refresh_token):
+        if "refresh-not-rotated" not in self.server.defects:
+            self.server.tokens.revoke(refresh_token)

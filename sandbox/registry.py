@@ -1,0 +1,120 @@
+"""What the sandbox knows: registered applications, the test user and tenant approvals.
+
+Mirrors the four application types of the Visma Developer Portal
+(docs.connect.visma.com "create your application"):
+
+    service  client_credentials only, confidential
+    web      authorization_code (PKCE optional) + refresh_token, confidential
+    spa      authorization_code + PKCE, public, never a refresh token
+    native   authorization_code + PKCE, public
+"""
+
+from dataclasses import dataclass, field
+
+from authlib.oauth2.rfc6749 import ClientMixin
+
+GRANT_TYPES = {
+    "service": ("client_credentials",),
+    "web": ("authorization_code", "refresh_token"),
+    "spa": ("authorization_code",),
+    "native": ("authorization_code",),
+}
+
+# Scopes every interactive application may ask for (OpenID Connect standard scopes).
+INTERACTIVE_SCOPES = ("openid", "profile", "email", "offline_access")
+
+
+@dataclass
+class Application(ClientMixin):
+    client_id: str
+    app_type: str
+    client_secret: str | None = None
+    redirect_uris: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    approved_tenants: tuple[str, ...] = ()
+    # The sandbox's defect switches; only the two that live in client checks read them.
+    defects: frozenset = frozenset()
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_secret is None
+
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return self.redirect_uris[0] if self.redirect_uris else None
+
+    def get_allowed_scope(self, scope):
+        return " ".join(s for s in (scope or "").split() if s in self.scopes)
+
+    def check_redirect_uri(self, redirect_uri):
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret):
+        if self.client_secret is None:
+            return False
+        return client_secret == self.client_secret or "wrong-secret-accepted" in self.defects
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        if self.is_public:
+            return method == "none"
+        if self.app_type == "web" and method == "none":
+            return True  # only with PKCE: the grant decides (sandbox.grants._authenticate_web_app)
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type):
+        return response_type == "code" and "authorization_code" in GRANT_TYPES[self.app_type]
+
+    def check_grant_type(self, grant_type):
+        return grant_type in GRANT_TYPES[self.app_type] or "grant-type-not-checked" in self.defects
+
+
+@dataclass
+class User:
+    username: str
+    password: str
+    name: str = "Sandbox Test User"
+    email: str = "test.user@sandbox.invalid"
+
+    def get_user_id(self):
+        return self.username
+
+
+@dataclass
+class Registry:
+    applications: dict[str, Application] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    # Scopes of tenant-based APIs: a token for them names one tenant (`tenant_id`).
+    tenant_scopes: tuple[str, ...] = ("visma_api:read", "visma_api:write")
+
+    def add(self, application: Application) -> None:
+        self.applications[application.client_id] = application
+
+    def add_user(self, user: User) -> None:
+        self.users[user.username] = user
+
+    def all_scopes(self) -> list[str]:
+        scopes = set(INTERACTIVE_SCOPES) | set(self.tenant_scopes)
+        for application in self.applications.values():
+            scopes.update(application.scopes)
+        return sorted(scopes)
+
+
+def default_registry() -> Registry:
+    """The registrations `environments/sandbox.yaml` describes, for the standalone server."""
+    registry = Registry()
+    registry.add(Application(
+        client_id="sandbox-service", app_type="service", client_secret="sandbox-service-secret",
+        scopes=("visma_api:read",),
+        approved_tenants=("af1140c1-52e0-46c7-b684-df894d4b8a5a",),
+    ))
+    for role, secret in (("web", "sandbox-web-secret"), ("web-other", "sandbox-web-other-secret"),
+                         ("spa", None), ("native", None)):
+        app_type = "web" if role.startswith("web") else role
+        registry.add(Application(
+            client_id=f"sandbox-{role}", app_type=app_type, client_secret=secret,
+            redirect_uris=(f"https://{role}.app.local/callback",), scopes=INTERACTIVE_SCOPES,
+        ))
+    registry.add_user(User("test.user", "sandbox-password"))
+    return registry

@@ -1,0 +1,44 @@
+"""Which client a scenario plays, and what the environment must offer for it to apply."""
+
+import pytest
+from pytest_bdd import given, parsers
+
+from suite.environment import display_path
+
+
+def _client(environment, role):
+    client = environment.clients.get(role)
+    if client is None:
+        pytest.skip(f"no '{role}' client is configured in {display_path(environment.path)} "
+                    f"(clients.{role}); add one to run this rule")
+    return client
+
+
+@given(parsers.parse('the "{role}" client of the environment'))
+def the_client(state, environment, role):
+    state.client = _client(environment, role)
+
+
+@given(parsers.parse('the "{role}" client of the environment as the other client'))
+def the_other_client(state, environment, role):
+    state.other_client = _client(environment, role)
+
+
+@given("the environment has tenants")
+def tenants_supported(environment):
+    if not environment.tenants_supported:
+        pytest.skip(f"{environment.name} declares no tenants (capabilities.tenants: false)")
+    if not environment.clients["service"].tenant_id:
+        pytest.skip(f"{environment.name} names no tenant for the service client (clients.service.tenant_id)")
+
+
+@given("the environment names a tenant that has not approved the client")
+def unapproved_tenant(state, environment):
+    if not state.client.unapproved_tenant_id:
+        pytest.skip(f"{environment.name} names no unapproved tenant (clients.service.unapproved_tenant_id)")
+
+
+@given("the environment names a scope not granted to the client")
+def ungranted_scope(state, environment):
+    if not state.client.ungranted_scope:
+        pytest.skip(f"{environment.name} names no ungranted scope (clients.service.ungranted_scope)")

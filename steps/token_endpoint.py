@@ -1,0 +1,75 @@
+"""What every token response must look like, success (RFC 6749 section 5.1) or error (section 5.2).
+
+Shared by the service and the interactive features: the rule is about the token endpoint,
+whichever grant asked.
+"""
+
+from pytest_bdd import parsers, then
+
+from suite.checks import check
+from suite.redaction import REDACTOR
+
+RFC6749_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                  "unsupported_grant_type", "invalid_scope"}
+VISMA_ERRORS = {"invalid_tenant"}
+
+
+def _json_body(response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    check(isinstance(body, dict), f"the token endpoint answered HTTP {response.status_code} with a body that is "
+                                  f"not a JSON object: {REDACTOR.scrub(response.text[:200])!r}")
+    return body
+
+
+@then("the token request succeeds")
+def token_request_succeeds(state):
+    response = state.response
+    body = _json_body(response)
+    check(response.status_code == 200,
+          f"the token request was refused: HTTP {response.status_code}, {REDACTOR.fields(body)}")
+    check(isinstance(body.get("access_token"), str) and body["access_token"],
+          f"the token response has no access_token: {REDACTOR.fields(body)}")
+
+
+@then("the token response is JSON")
+def token_response_is_json(state):
+    content_type = state.response.headers.get("Content-Type", "")
+    check(content_type.split(";")[0].strip().lower() == "application/json",
+          f"the token response's Content-Type is {content_type!r}, not application/json (RFC 6749 section 5.1)")
+
+
+@then(parsers.parse('the token type is "{token_type}"'))
+def token_type_is(state, token_type):
+    actual = state.tokens.get("token_type")
+    # RFC 6749 section 5.1: the value is case insensitive.
+    check(isinstance(actual, str) and actual.lower() == token_type.lower(),
+          f"token_type is {actual!r}, not {token_type!r}")
+
+
+@then(parsers.parse('the token response has "Cache-Control: {value}"'))
+def token_response_cache_control(state, value):
+    directives = [d.strip().lower() for d in state.response.headers.get("Cache-Control", "").split(",")]
+    check(value.lower() in directives,
+          f"Cache-Control is {state.response.headers.get('Cache-Control')!r}; a token response must say {value}")
+
+
+@then(parsers.re(r'the token request is refused with (?P<errors>"\w+"(?: or "\w+")*)'))
+def token_request_refused(state, errors):
+    allowed = errors.replace('"', "").split(" or ")
+    response = state.response
+    check(response.status_code != 200,
+          f"the token request was granted (HTTP 200); expected a refusal with {' or '.join(allowed)}")
+    body = _json_body(response)
+    error = body.get("error")
+    check(error in allowed, f"the refusal says error={error!r} (HTTP {response.status_code}); "
+                            f"expected {' or '.join(allowed)}")
+    check(error in RFC6749_ERRORS | VISMA_ERRORS, f"error {error!r} is not an RFC 6749 section 5.2 code")
+    used_basic = "Authorization" in response.request.headers
+    expected_status = {401} if error == "invalid_client" and used_basic else (
+        {400, 401} if error == "invalid_client" else {400})
+    check(response.status_code in expected_status,
+          f"error {error} came with HTTP {response.status_code}; RFC 6749 section 5.2 says "
+          f"{' or '.join(map(str, sorted(expected_status)))}")

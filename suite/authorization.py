@@ -1,0 +1,34 @@
+"""Building authorization requests and running them through the environment's login method."""
+
+import secrets
+from urllib.parse import urlencode
+
+from .login import login_method
+from .pkce import new_verifier, s256_challenge
+from .scenario import AuthorizationRequest, ScenarioState
+
+STATES = {
+    "simple": lambda: "st" + secrets.token_hex(8),
+    "200-character": lambda: secrets.token_urlsafe(150)[:200],
+    "URL-encoding-needing": lambda: "a b&c=d/e?f#g+h%i;j=ø" + secrets.token_hex(4),
+}
+
+
+def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "S256",
+              verifier: str | None = None, overrides: dict | None = None) -> None:
+    """Send the user through an authorization request; keep what was sent and where it ended.
+
+    pkce: "S256", "plain" or None (no code_challenge). overrides replace or, with None, drop
+    parameters of the documented request."""
+    client = state.client
+    params = {"client_id": client.client_id, "response_type": "code", "scope": client.scope,
+              "redirect_uri": client.redirect_uri, "state": STATES["simple"]()}
+    if pkce:
+        verifier = verifier or new_verifier()
+        params["code_challenge"] = s256_challenge(verifier) if pkce == "S256" else verifier
+        params["code_challenge_method"] = pkce
+    params.update(overrides or {})
+    params = {k: v for k, v in params.items() if v is not None}
+    state.authorization = AuthorizationRequest(client, params, verifier if pkce else None)
+    url = discovery.endpoint("authorization_endpoint") + "?" + urlencode(params)
+    state.outcome = login_method(environment, state.http).authorize(url, params["redirect_uri"])

@@ -1,0 +1,120 @@
+"""JSON Schema of an environment file (environments/*.yaml)."""
+
+_string = {"type": "string", "minLength": 1}
+_variable = "\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}"  # a ${VAR} reference, checked again once resolved
+_url = {"type": "string", "pattern": f"^(https?://\\S+|{_variable})$"}
+_scope = {"type": "string", "pattern": "^\\S+( \\S+)*$"}
+
+_interactive_client = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["client_id", "redirect_uri", "scope"],
+    "properties": {
+        "client_id": _string,
+        "client_secret": _string,
+        "redirect_uri": _url,
+        "scope": _scope,
+    },
+}
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "clients"],
+    "oneOf": [{"required": ["issuer"]}, {"required": ["sandbox"]}],
+    "properties": {
+        "name": _string,
+        "description": {"type": "string"},
+        "issuer": _url,
+        "sandbox": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"defects": {"type": "array", "items": _string}},
+        },
+        "http": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
+                "read_timeout": {"type": "number", "exclusiveMinimum": 0},
+                "verify_tls": {"type": "boolean"},
+                "ca_bundle": _string,
+            },
+        },
+        "clients": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {
+                "service": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["client_id", "client_secret", "scope"],
+                    "properties": {
+                        "client_id": _string,
+                        "client_secret": _string,
+                        "scope": _scope,
+                        "tenant_id": _string,
+                        "unapproved_tenant_id": _string,
+                        "ungranted_scope": _scope,
+                    },
+                },
+                "web": {**_interactive_client, "required": ["client_id", "client_secret", "redirect_uri", "scope"]},
+                "other_web": {**_interactive_client, "required": ["client_id", "client_secret", "redirect_uri", "scope"]},
+                "spa": _interactive_client,
+                "native": _interactive_client,
+            },
+        },
+        "login": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["method", "username", "password"],
+            "properties": {
+                "method": {"enum": ["form"]},
+                "username": _string,
+                "password": _string,
+                "form": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "username_field": _string,
+                        "password_field": _string,
+                        "consent_field": _string,
+                        "consent_value": _string,
+                    },
+                },
+            },
+        },
+        "expectations": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "access_token_lifetime": {"type": "integer", "minimum": 1},
+                "refresh_token_app_types": {"type": "array", "uniqueItems": True,
+                                            "items": {"enum": ["web", "spa", "native"]}},
+                "refresh_token_rotation": {"enum": ["one_time", "reuse"]},
+                "plain_pkce": {"enum": ["refused", "accepted"]},
+                "endpoint_paths": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^/"}},
+            },
+        },
+        "capabilities": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"tenants": {"type": "boolean"}},
+        },
+    },
+}
+
+# Keys whose values are secrets: a file for a real server must take them from the environment.
+SECRET_KEYS = ("client_secret", "password")
+
+# What to write for a key, shown with schema errors.
+HINTS = {
+    "issuer": "the authorization server's issuer URL, e.g. https://connect.visma.com",
+    "sandbox": "`sandbox: {}` starts the embedded sandbox; real servers take `issuer:` instead",
+    "redirect_uri": "the redirect URI registered for the application, e.g. https://app.local/callback",
+    "scope": "space-separated scopes, e.g. \"openid profile email\"",
+    "method": "the login method: form",
+    "refresh_token_rotation": "one_time (a new refresh token each time) or reuse",
+    "plain_pkce": "refused or accepted",
+}

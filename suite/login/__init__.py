@@ -1,0 +1,60 @@
+"""Login methods: how the suite gets from an authorization URL to the callback.
+
+A method takes the authorization URL and the redirect URI and returns an `Outcome`: the
+callback URL the browser was sent to, or the page where the flow stopped. The redirect to the
+redirect URI is caught, never followed, so no listener runs there. Steps only see `Outcome`,
+so new methods (a real browser, a person pasting the callback) slot in here.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Outcome:
+    """Where an authorization ended.
+
+    kind: "callback" (the browser was sent to the redirect URI: `url`), "left" (sent to
+    another site than the issuer: `url`), "page" (stopped on a page with nothing to fill in,
+    such as an error page: `url`, `status`), "login_failed" (the login form came back after
+    signing in) or "loop" (too many pages)."""
+
+    kind: str
+    url: str | None = None
+    status: int | None = None
+
+    @property
+    def callback_url(self) -> str | None:
+        return self.url if self.kind == "callback" else None
+
+    @property
+    def left_to(self) -> str | None:
+        return self.url if self.kind == "left" else None
+
+    @property
+    def callback_params(self) -> dict:
+        """Query parameters of the callback, each once (a repeated one keeps its first value)."""
+        if not self.callback_url:
+            return {}
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.callback_url).query, keep_blank_values=True).items()}
+
+    def describe(self) -> str:
+        return {
+            "callback": f"the browser was sent to {self.url}",
+            "left": f"the browser was sent away from the issuer, to {self.url}",
+            "page": f"the flow stopped on {self.url} (HTTP {self.status}) with no form to fill in",
+            "login_failed": f"signing in failed on {self.url}: check login.username and login.password",
+            "loop": f"the flow went through too many pages, last {self.url}",
+        }[self.kind]
+
+
+def is_redirect_to(location: str, redirect_uri: str) -> bool:
+    """True when `location` is `redirect_uri` plus response parameters."""
+    target, expected = urlsplit(location), urlsplit(redirect_uri)
+    return (target.scheme, target.netloc, target.path) == (expected.scheme, expected.netloc, expected.path)
+
+
+def login_method(environment, http):
+    from .form import FormLogin
+    methods = {"form": FormLogin}
+    return methods[environment.login.method](environment, http)

@@ -1,0 +1,108 @@
+"""The compliance record: every scenario's outcome under its rule id, written as JSON at the end.
+
+Registered in the controlling pytest process only; with pytest-xdist the workers' reports
+arrive here with the rule metadata in `user_properties`.
+"""
+
+import hashlib
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from .rules import Rule
+
+
+class ResultRecorder:
+    def __init__(self, environment, path: str):
+        self.environment, self.path = environment, Path(path)
+        self.started = time.time()
+        self.scenarios: dict[str, dict] = {}
+
+    def pytest_runtest_logreport(self, report):
+        properties = dict(report.user_properties)
+        if "rule" not in properties:
+            return
+        entry = self.scenarios.setdefault(report.nodeid, {
+            "scenario": properties["scenario"], "feature": properties["feature"],
+            **properties["rule"], "status": "passed", "reason": ""})
+        if report.failed:
+            entry["status"] = "failed"
+            entry["reason"] = _first_line(report.longreprtext)
+        elif report.skipped:
+            entry["status"] = "skipped"
+            entry["reason"] = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if not self.scenarios:
+            return
+        record = self.record()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+    def record(self) -> dict:
+        rules: dict[str, dict] = {}
+        for nodeid, entry in sorted(self.scenarios.items()):
+            rule = rules.setdefault(entry["rule_id"], {
+                "rule_id": entry["rule_id"], "title": entry["title"], "severity": entry["severity"],
+                "documentation": entry["doc_url"], "rfc": entry["rfc_urls"], "scenarios": []})
+            rule["scenarios"].append({"id": nodeid, "name": entry["scenario"], "status": entry["status"],
+                                      "reason": entry["reason"]})
+        for rule in rules.values():
+            rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
+        ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
+        failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
+        environment = self.environment
+        summary = {
+            "environment": environment.name,
+            "issuer": environment.issuer,
+            "client_ids": {role: c.client_id for role, c in environment.clients.items()},
+            "sandbox_defects": list(environment.sandbox_defects or []),
+            "suite_version": _suite_version(),
+            "started": _iso(self.started),
+            "finished": _iso(time.time()),
+            "verdict": "conformant" if not failed else "not conformant",
+            "failed_rules": failed,
+            "counts": {status: sum(1 for r in ordered if r["status"] == status)
+                       for status in ("passed", "failed", "skipped")},
+        }
+        summary["rules"] = ordered
+        summary["sha256"] = hashlib.sha256(json.dumps(ordered, sort_keys=True).encode()).hexdigest()
+        return summary
+
+
+def rule_properties(rule: Rule, title: str) -> dict:
+    return {"rule_id": rule.rule_id, "title": title, "severity": rule.severity,
+            "doc_url": rule.doc_url, "rfc_urls": rule.rfc_urls}
+
+
+def _rule_status(statuses: list[str]) -> str:
+    if "failed" in statuses:
+        return "failed"
+    if "passed" in statuses:
+        return "passed"
+    return "skipped"
+
+
+def _rule_sort_key(rule_id: str):
+    prefix, _, number = rule_id.rpartition("-")
+    return (prefix, int(number) if number.isdigit() else 0)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("E "):
+            return line[2:].strip()
+    return text.strip().splitlines()[-1] if text.strip() else ""
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _suite_version() -> str:
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], capture_output=True,
+                              text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

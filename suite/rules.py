@@ -1,0 +1,57 @@
+"""Rule metadata carried by Gherkin tags: @rule:SVC-01 @severity:critical @doc:<page>#<section> @rfc:<ref>."""
+
+from dataclasses import dataclass, field
+
+# The Visma.net API documentation site; the paths are those of the seed copies' pages.
+DOCS_BASE = "https://docs.developers.visma.com/vismanetapi/setting-up-your-integration/developer-portal"
+DOC_PAGES = {
+    "service-integrations": "Service Integrations",
+    "interactive-integrations": "Interactive Integrations",
+    "discovery": "OpenID Connect Discovery",
+}
+RFC_LINKS = {
+    "RFC6749": "https://www.rfc-editor.org/rfc/rfc6749",
+    "RFC7636": "https://www.rfc-editor.org/rfc/rfc7636",
+    "RFC9207": "https://www.rfc-editor.org/rfc/rfc9207",
+    "RFC8414": "https://www.rfc-editor.org/rfc/rfc8414",
+    "RFC9068": "https://www.rfc-editor.org/rfc/rfc9068",
+}
+METADATA_PREFIXES = ("rule:", "severity:", "doc:", "rfc:")
+SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+
+
+@dataclass
+class Rule:
+    rule_id: str
+    severity: str = "normal"
+    doc: str = ""
+    rfc: list = field(default_factory=list)
+
+    @property
+    def page(self) -> str:
+        return self.doc.split("#")[0]
+
+    @property
+    def doc_url(self) -> str:
+        if self.page == "discovery":
+            return "https://openid.net/specs/openid-connect-discovery-1_0.html"
+        return f"{DOCS_BASE}/{self.doc}" if self.doc else ""
+
+    @property
+    def rfc_urls(self) -> list[str]:
+        urls = []
+        for ref in self.rfc:
+            spec, _, section = ref.partition("-")
+            urls.append(RFC_LINKS.get(spec, "") + (f"#section-{section}" if section else ""))
+        return urls
+
+
+def rule_of(tags) -> Rule | None:
+    values = {}
+    for tag in tags:
+        key, _, value = tag.partition(":")
+        values.setdefault(key, []).append(value)
+    if "rule" not in values:
+        return None
+    return Rule(rule_id=values["rule"][0], severity=values.get("severity", ["normal"])[0],
+                doc=values.get("doc", [""])[0], rfc=values.get("rfc", []))

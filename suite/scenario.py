@@ -1,0 +1,35 @@
+"""What one scenario carries from step to step: its client, authorization and token responses."""
+
+from dataclasses import dataclass, field
+
+import requests
+
+from .environment import Client
+from .http import HttpClient
+from .login import Outcome
+
+
+@dataclass
+class AuthorizationRequest:
+    client: Client
+    params: dict
+    verifier: str | None = None
+
+    @property
+    def state(self) -> str | None:
+        return self.params.get("state")
+
+
+@dataclass
+class ScenarioState:
+    http: HttpClient
+    client: Client | None = None
+    other_client: Client | None = None
+    authorization: AuthorizationRequest | None = None
+    outcome: Outcome | None = None
+    response: requests.Response | None = None      # the latest answer of the token endpoint
+    token_responses: list = field(default_factory=list)  # successful token responses, oldest first
+
+    @property
+    def tokens(self) -> dict:
+        return self.token_responses[-1] if self.token_responses else {}
