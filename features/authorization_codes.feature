@@ -9,7 +9,8 @@ Feature: The authorization code
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE
     And the client redeems the code with the verifier
-    And the client redeems the same code again
+    Then the token request succeeds
+    When the client redeems the same code again
     Then the token request is refused with "invalid_grant"
 
   @rule:CODE-02 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3

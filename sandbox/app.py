@@ -192,6 +192,8 @@ def _apply_callback_defects(response, defects: Defects):
     is_error = any(k == "error" for k, _ in query)
     if ("state-dropped" in defects and not is_error) or ("error-state-dropped" in defects and is_error):
         query = [(k, v) for k, v in query if k != "state"]
+    if "callback-with-error" in defects and not is_error:
+        query.append(("error", "server_error"))
     if "state-truncated" in defects:
         query = [(k, v[:40] if k == "state" else v) for k, v in query]
     response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
@@ -211,7 +213,8 @@ def _apply_token_defects(response, registry: Registry, defects: Defects):
         if "token-response-not-json" in defects and request.form.get("grant_type") == "client_credentials":
             response.headers["Content-Type"] = "text/plain"
     elif body.get("error") == "invalid_client" and "unknown-client-wrong-error" in defects:
-        if request.form.get("client_id") not in registry.applications:
+        client_id = request.authorization.username if request.authorization else request.form.get("client_id")
+        if client_id not in registry.applications:
             response.set_data(json.dumps({**body, "error": "unauthorized_client"}))
     if "no-store-missing" in defects:
         response.headers.pop("Cache-Control", None)

@@ -26,7 +26,7 @@ DEFECTS = {d.name: d for d in (
     # Service integrations (client_credentials)
     Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
     Defect("basic-auth-refused", "HTTP Basic client authentication is refused", ("SVC-02",)),
-    Defect("token-type-wrong", "token_type is 'JWT' instead of Bearer", ("SVC-03",)),
+    Defect("token-type-wrong", "token_type is 'JWT' instead of Bearer", ("SVC-03", "PKCE-01")),
     Defect("expires-in-wrong", "expires_in is 7200", ("SVC-04",)),
     Defect("expires-in-missing", "expires_in is left out", ("SVC-04",)),
     Defect("scope-missing", "the token response leaves out scope", ("SVC-05",)),
@@ -41,7 +41,7 @@ DEFECTS = {d.name: d for d in (
     Defect("grant-type-not-checked", "a client may use any grant type", ("SVC-13",)),
     Defect("json-body-accepted", "a JSON token request body is read like a form", ("SVC-14",)),
     # Authorization endpoint
-    Defect("code-missing-on-callback", "the callback carries the code under another name", ("AUTH-01", "PKCE-01", "PKCE-02", "PKCE-03", "PKCE-05", "PKCE-06", "PKCE-07", "CODE-01", "CODE-02", "CODE-03", "APP-01", "APP-02", "APP-03", "RT-01", "RT-02", "RT-03", "RT-04", "RT-05", "RT-06")),
+    Defect("callback-with-error", "a successful callback also carries error=server_error", ("AUTH-01", "AUTH-04")),
     Defect("state-dropped", "the callback leaves out state", ("AUTH-02",)),
     Defect("state-truncated", "the callback cuts state to 40 characters", ("AUTH-02",)),
     Defect("iss-missing", "the callback leaves out iss although discovery advertises it", ("AUTH-03",)),
@@ -49,7 +49,8 @@ DEFECTS = {d.name: d for d in (
     Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05",)),
     Defect("error-state-dropped", "error redirects leave out state", ("AUTH-06",)),
     # PKCE
-    Defect("pkce-s256-hex", "S256 is computed as a hex digest instead of BASE64URL", ("PKCE-01", "PKCE-03", "PKCE-05", "CODE-01", "CODE-03", "APP-03", "RT-01", "RT-02", "RT-03", "RT-04", "RT-05", "RT-06")),
+    Defect("pkce-s256-hex", "S256 is computed as a hex digest instead of BASE64URL",
+           ("PKCE-01", "APP-03", "CODE-01", "RT-01", "RT-02", "RT-04", "RT-05", "RT-06")),
     Defect("pkce-not-compared", "the verifier is not compared with the challenge", ("PKCE-02",)),
     Defect("pkce-verifier-optional", "a missing code_verifier is accepted", ("PKCE-03",)),
     Defect("pkce-not-required", "public clients may leave out code_challenge", ("PKCE-04",)),
@@ -61,9 +62,9 @@ DEFECTS = {d.name: d for d in (
     Defect("redirect-uri-not-compared", "the token request's redirect_uri is not compared", ("CODE-02",)),
     Defect("code-not-bound-to-client", "any client may redeem any code", ("CODE-03",)),
     # Application types
-    Defect("web-without-pkce-refused", "a web app must use PKCE", ("APP-01", "PKCE-06", "RT-03")),
+    Defect("web-without-pkce-refused", "a web app must use PKCE", ("APP-01", "APP-02", "PKCE-06", "RT-03")),
     Defect("web-secret-not-required", "a web app without PKCE may leave out its secret", ("APP-02",)),
-    Defect("web-pkce-with-secret-refused", "a web app using PKCE may not send its secret", ("APP-03", "RT-01", "RT-02", "RT-06")),
+    Defect("web-pkce-with-secret-refused", "a web app using PKCE may not send its secret", ("APP-03", "PKCE-01", "RT-01", "RT-02", "RT-06")),
     # Refresh tokens
     Defect("no-refresh-token", "no refresh token is ever issued", ("RT-01", "RT-02", "RT-06")),
     Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),

@@ -32,7 +32,7 @@ class Application(ClientMixin):
     redirect_uris: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     approved_tenants: tuple[str, ...] = ()
-    # The sandbox's defect switches; only the two that live in client checks read them.
+    # The sandbox's defect switches; the client checks read the ones about client authentication.
     defects: frozenset = frozenset()
 
     @property
@@ -59,6 +59,8 @@ class Application(ClientMixin):
     def check_endpoint_auth_method(self, method, endpoint):
         if self.is_public:
             return method == "none"
+        if method == "client_secret_basic" and "basic-auth-refused" in self.defects:
+            return False
         if self.app_type == "web" and method == "none":
             return True  # only with PKCE: the grant decides (sandbox.grants._authenticate_web_app)
         return method in ("client_secret_basic", "client_secret_post")

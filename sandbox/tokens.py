@@ -44,7 +44,10 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
 
     def generate(self, grant_type, client, user=None, scope=None, expires_in=None,
                  include_refresh_token=True):
-        include_refresh_token = include_refresh_token and self.refresh_token_allowed(client, scope)
+        # authlib offers a refresh token to every client allowed the refresh_token grant; Visma's
+        # rule is about the app type and offline_access instead (refresh_token_allowed).
+        wanted = include_refresh_token or grant_type == "authorization_code"
+        include_refresh_token = wanted and self.refresh_token_allowed(client, scope)
         token = super().generate(grant_type, client, user=user, scope=scope,
                                  expires_in=expires_in, include_refresh_token=include_refresh_token)
         if "expires-in-missing" in self.defects:
