@@ -56,6 +56,10 @@ def pytest_configure(config):
         environment.issuer = worker_input["conformance_issuer"]
     elif environment.is_sandbox:
         _start_sandbox(config, environment)
+    try:
+        config.conformance_discovery = fetch_discovery(environment)
+    except ServerUnreachable as error:
+        pytest.exit(f"environment problem: {error}", returncode=EXIT_ENVIRONMENT_PROBLEM)
     if worker_input is None:
         config.pluginmanager.register(ResultRecorder(environment, config.getoption("--compliance")), "conformance-results")
 
@@ -79,16 +83,6 @@ def pytest_unconfigure(config):
 def pytest_configure_node(node):
     """pytest-xdist: workers use the controller's sandbox and issuer."""
     node.workerinput["conformance_issuer"] = node.config.conformance_environment.issuer
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    environment = session.config.conformance_environment
-    try:
-        session.config.conformance_discovery = fetch_discovery(environment)
-    except ServerUnreachable as error:
-        session.config.conformance_unreachable = str(error)
-        pytest.exit(f"environment problem: {error}", returncode=EXIT_ENVIRONMENT_PROBLEM)
 
 
 @pytest.fixture(scope="session")

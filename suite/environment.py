@@ -174,7 +174,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         hint = HINTS.get(missing, "")
         return f"{_join(key, missing)}: missing. Add it{': ' + hint if hint else ''}"
     if error.validator == "oneOf":
-        return ("(top level): give exactly one of `issuer:` (a real server) or `sandbox:` "
+        return ("give exactly one of `issuer:` (a real server) or `sandbox:` "
                 "(the embedded sandbox)")
     leaf = str(error.absolute_path[-1]) if error.absolute_path else ""
     hint = HINTS.get(leaf)

@@ -31,7 +31,8 @@ class ResultRecorder:
             entry["reason"] = _first_line(report.longreprtext)
         elif report.skipped:
             entry["status"] = "skipped"
-            entry["reason"] = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            entry["reason"] = reason.removeprefix("Skipped: ")
 
     def pytest_sessionfinish(self, session, exitstatus):
         if not self.scenarios:

@@ -1,0 +1,49 @@
+"""Every scenario names its rule, severity and documentation, and the rule ids hold together."""
+
+import re
+from pathlib import Path
+
+from run import ROOT
+from sandbox.defects import DEFECTS
+from suite.rules import SEVERITIES
+
+FEATURES = sorted((ROOT / "features").glob("*.feature"))
+
+
+def _scenarios():
+    for path in FEATURES:
+        feature_tags: list[str] = []
+        pending: list[str] = []
+        for line in path.read_text().splitlines():
+            stripped = line.strip()
+            if stripped.startswith("@"):
+                pending += stripped.split()
+            elif stripped.startswith("Feature:"):
+                feature_tags, pending = pending, []
+            elif stripped.startswith(("Scenario:", "Scenario Outline:")):
+                yield path.name, stripped.split(":", 1)[1].strip(), feature_tags + pending
+                pending = []
+
+
+def test_every_scenario_has_one_rule_a_severity_and_a_documentation_link():
+    for feature, name, tags in _scenarios():
+        rules = [t for t in tags if t.startswith("@rule:")]
+        assert len(rules) == 1, f"{feature}: {name} needs exactly one @rule: tag"
+        rule_id = rules[0].removeprefix("@rule:")
+        assert name.startswith(rule_id + " "), f"{feature}: {name} must start with its rule id {rule_id}"
+        severities = [t.removeprefix("@severity:") for t in tags if t.startswith("@severity:")]
+        assert len(severities) == 1 and severities[0] in SEVERITIES, f"{feature}: {name}"
+        assert any(t.startswith(("@doc:", "@rfc:")) for t in tags), f"{feature}: {name} links no source"
+
+
+def test_rule_ids_are_unique_to_one_feature_file():
+    owner = {}
+    for feature, name, tags in _scenarios():
+        rule_id = next(t for t in tags if t.startswith("@rule:"))
+        assert owner.setdefault(rule_id, feature) == feature, f"{rule_id} is used in two feature files"
+
+
+def test_every_defect_names_existing_rules():
+    known = {t.removeprefix("@rule:") for _, _, tags in _scenarios() for t in tags if t.startswith("@rule:")}
+    for defect in DEFECTS.values():
+        assert defect.breaks and set(defect.breaks) <= known, f"{defect.name} names unknown rules"

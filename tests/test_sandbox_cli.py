@@ -1,0 +1,54 @@
+"""`python -m sandbox` runs the sandbox standalone, publishing the issuer it is told."""
+
+import subprocess
+import sys
+import time
+
+import requests
+
+from run import ROOT
+
+
+def _start(*args):
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", *args], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    assert "listening on http://127.0.0.1:" in line, line + process.stderr.read()
+    return process, line.split("listening on ")[1].split(",")[0]
+
+
+def test_standalone_sandbox_publishes_the_given_issuer():
+    process, url = _start("--issuer", "https://connect.sandbox.example")
+    try:
+        metadata = requests.get(url + "/.well-known/openid-configuration", timeout=5).json()
+        assert metadata["issuer"] == "https://connect.sandbox.example"
+        assert metadata["token_endpoint"] == "https://connect.sandbox.example/connect/token"
+        token = requests.post(url + "/connect/token", timeout=5, data={
+            "grant_type": "client_credentials", "scope": "visma_api:read", "client_id": "sandbox-service",
+            "client_secret": "sandbox-service-secret", "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a"}).json()
+        assert token["token_type"] == "Bearer" and token["expires_in"] == 3600
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_standalone_sandbox_with_a_defect():
+    process, url = _start("--defect", "no-store-missing")
+    try:
+        response = requests.post(url + "/connect/token", timeout=5, data={
+            "grant_type": "client_credentials", "scope": "visma_api:read", "client_id": "sandbox-service",
+            "client_secret": "sandbox-service-secret", "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a"})
+        assert response.status_code == 200 and "Cache-Control" not in response.headers
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_unknown_defect_is_refused_by_the_cli():
+    result = subprocess.run([sys.executable, "-m", "sandbox", "--defect", "nope"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "invalid choice: 'nope'" in result.stderr
+    start = time.monotonic()
+    listing = subprocess.run([sys.executable, "-m", "sandbox", "--list-defects"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=30)
+    assert "pkce-not-compared" in listing.stdout and time.monotonic() - start < 30
