@@ -8,11 +8,28 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ENV    ?= sandbox
 
-.PHONY: conformance test matrix setup clean
+.PHONY: conformance report test matrix setup clean
 
+# The suite's exit code (0 conformant, 1 not, 3 environment, 4 configuration) is make's, after
+# the HTML report has been generated from whatever results the run left.
 conformance: setup
-	$(PY) -m pytest --env=$(ENV) --alluredir=reports/allure-results --clean-alluredir \
-		--junitxml=reports/junit.xml
+	@status=0; $(PY) -m pytest --env=$(ENV) --alluredir=reports/allure-results --clean-alluredir \
+		--junitxml=reports/junit.xml || status=$$?; \
+	$(MAKE) --no-print-directory report; exit $$status
+
+# The HTML report, by the Allure 3 command line (npm package `allure`, pinned in package.json).
+report:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "HTML report skipped: Node.js (with npm) is not installed. The results are in"; \
+		echo "reports/allure-results, the certification record in reports/compliance.json and .md."; \
+		echo "Install Node.js 20 or newer, then run: make report"; \
+	elif [ ! -d reports/allure-results ]; then \
+		echo "HTML report skipped: no results in reports/allure-results (the run stopped before any scenario)"; \
+	else \
+		[ -x node_modules/.bin/allure ] || npm ci --no-audit --no-fund --loglevel=error; \
+		rm -rf reports/allure-report; node_modules/.bin/allure generate reports/allure-results >/dev/null && \
+		echo "HTML report: reports/allure-report/index.html (serve it: npx allure open reports/allure-report)"; \
+	fi
 
 test: setup
 	$(PY) -m pytest -c tests/pytest.ini -n auto tests
@@ -28,4 +45,5 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) reports/allure-results reports/allure-report reports/*.json reports/*.xml reports/*.md.tmp
+	rm -rf $(VENV) node_modules reports/allure-results reports/allure-report reports/*.json reports/*.xml \
+		reports/compliance.md reports/detection-matrix.md reports/history.jsonl

@@ -6,8 +6,9 @@ Step definitions live in steps/; what they share lives in suite/.
 
 import pytest
 
+from suite.allure_output import install_scrubber
 from suite.environment import ConfigurationError, load_environment
-from suite.redaction import REDACTOR
+from suite.redaction import REDACTOR, scrub_all_logging
 from suite.results import ResultRecorder
 from suite.server import ServerUnreachable, fetch_discovery
 
@@ -31,11 +32,14 @@ def pytest_addoption(parser):
                     help="environment: a name from environments/ or the path of your own YAML file (default: sandbox)")
     group.addoption("--defect", action="append", default=[], metavar="NAME",
                     help="sandbox only: switch on a defect that breaks one rule (repeatable)")
+    group.addoption("--rule", action="append", default=[], metavar="ID",
+                    help="run only the scenarios of this rule id, e.g. --rule SVC-08 (repeatable; a prefix such as PKCE works too)")
     group.addoption("--compliance", default="reports/compliance.json", metavar="PATH",
                     help="where to write the compliance record (default: reports/compliance.json)")
 
 
 def pytest_configure(config):
+    _keep_values_out_of_tracebacks(config)
     try:
         environment = load_environment(config.getoption("--env"))
     except ConfigurationError as error:
@@ -45,6 +49,7 @@ def pytest_configure(config):
         if not environment.is_sandbox:
             raise pytest.UsageError(f"--defect works with the embedded sandbox only, not with {environment.name}")
         environment.sandbox_defects = tuple(environment.sandbox_defects) + tuple(defects)
+    scrub_all_logging()
     for role, client in environment.clients.items():
         REDACTOR.register(client.client_secret, f"clients.{role}.client_secret")
     if environment.login:
@@ -60,8 +65,26 @@ def pytest_configure(config):
         config.conformance_discovery = fetch_discovery(environment)
     except ServerUnreachable as error:
         pytest.exit(f"environment problem: {error}", returncode=EXIT_ENVIRONMENT_PROBLEM)
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if alluredir:
+        install_scrubber()
     if worker_input is None:
-        config.pluginmanager.register(ResultRecorder(environment, config.getoption("--compliance")), "conformance-results")
+        recorder = ResultRecorder(environment, config.getoption("--compliance"), alluredir)
+        config.pluginmanager.register(recorder, "conformance-results")
+
+
+def _keep_values_out_of_tracebacks(config):
+    """Local variables and arguments hold tokens and codes, and pytest cuts long values in the
+    middle, where no scrubbing can recognise what is left. Tracebacks show source lines only."""
+    if config.option.showlocals:
+        config.option.showlocals = False
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            "--showlocals is turned off: local variables hold secrets"), stacklevel=2)
+    if config.option.tbstyle in ("long", "auto"):
+        config.option.tbstyle = "short"
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            "--tb=long is shown as --tb=short: long tracebacks print argument values, which hold secrets"),
+            stacklevel=2)
 
 
 def _start_sandbox(config, environment):
@@ -96,9 +119,27 @@ def discovery(pytestconfig):
 
 
 def pytest_bdd_apply_tag(tag, function):
-    """Rule metadata tags (@rule:, @severity:, @doc:, @rfc:) are read by suite.results, not markers."""
+    """@rule:ID becomes the `rule` marker (for --rule); @severity:, @doc: and @rfc: are read from
+    the scenario by suite.results and suite.allure_labels, not turned into markers."""
     from suite.rules import METADATA_PREFIXES
+    if tag.startswith("rule:"):
+        pytest.mark.rule(tag.removeprefix("rule:"))(function)
+        return True
     return True if tag.startswith(METADATA_PREFIXES) else None
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = [r.upper() for r in config.getoption("--rule")]
+    if not wanted:
+        return
+    selected, deselected = [], []
+    for item in items:
+        marker = item.get_closest_marker("rule")
+        rule_id = marker.args[0] if marker else ""
+        chosen = any(rule_id == w or rule_id.startswith(w.rstrip("-") + "-") for w in wanted)
+        (selected if chosen else deselected).append(item)
+    config.hook.pytest_deselected(items=deselected)
+    items[:] = selected
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -119,13 +160,19 @@ def state(environment):
     return ScenarioState(http=HttpClient(environment.http))
 
 
+@pytest.hookimpl(trylast=True)  # after allure-pytest-bdd has opened the scenario's test case
 def pytest_bdd_before_scenario(request, feature, scenario):
-    """Carry each scenario's rule metadata into its report (and from xdist workers to the controller)."""
+    """Carry each scenario's rule metadata into its report (and from xdist workers to the
+    controller), and label it in Allure: epic = documentation page, story = rule."""
+    from suite.allure_labels import label_scenario
     from suite.results import rule_properties
     from suite.rules import rule_of
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return
-    title = scenario.name.removeprefix(rule.rule_id).strip()
+    # The rule's title is the scenario's name as written, outline placeholders and all.
+    template = next((t for t in feature.scenarios.values() if t.line_number == scenario.line_number), scenario)
+    title = template.name.removeprefix(rule.rule_id).strip()
     request.node.user_properties += [("rule", rule_properties(rule, title)),
                                      ("scenario", scenario.name), ("feature", feature.name)]
+    label_scenario(rule, title, scenario.tags)

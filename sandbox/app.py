@@ -1,7 +1,9 @@
 """The sandbox's HTTP surface: Visma Connect's paths, served by Flask with authlib doing the OAuth work."""
 
 import json
+import os
 import secrets
+import threading
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -77,6 +79,9 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects()) ->
     server.register_endpoint(RevocationOfRefreshTokens)
     if "iss-missing" not in defects:
         server.register_extension(Issuer(issuer))
+
+    witness = _Witness(os.environ.get("SANDBOX_WITNESS_FILE"))
+    app.after_request(witness.record)
 
     @app.get("/.well-known/openid-configuration")
     @app.get("/.well-known/oauth-authorization-server")
@@ -220,6 +225,32 @@ def _apply_token_defects(response, registry: Registry, defects: Defects):
         response.headers.pop("Cache-Control", None)
         response.headers.pop("Pragma", None)
     return response
+
+
+class _Witness:
+    """Test aid: with SANDBOX_WITNESS_FILE set, every secret the sandbox receives or issues is
+    appended to that file, one a line, so a test can prove none of them leaks into any output."""
+
+    SECRET_FIELDS = ("client_secret", "password", "code", "code_verifier", "refresh_token",
+                     "access_token", "id_token", "token")
+
+    def __init__(self, path):
+        self.path, self.lock = path, threading.Lock()
+
+    def record(self, response):
+        if not self.path:
+            return response
+        values = [request.form.get(name) for name in self.SECRET_FIELDS]
+        if request.authorization and request.authorization.password:
+            values.append(request.authorization.password)
+        body = response.get_json(silent=True) if response.is_json else None
+        if isinstance(body, dict):
+            values += [body.get(name) for name in self.SECRET_FIELDS]
+        location = response.headers.get("Location", "")
+        values += [v for k, v in parse_qsl(urlsplit(location).query) if k == "code"]
+        with self.lock, open(self.path, "a", encoding="utf-8") as file:
+            file.writelines(f"{v}\n" for v in values if isinstance(v, str) and v)
+        return response
 
 
 class _FormBodyGuard:

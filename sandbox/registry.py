@@ -28,7 +28,7 @@ INTERACTIVE_SCOPES = ("openid", "profile", "email", "offline_access")
 class Application(ClientMixin):
     client_id: str
     app_type: str
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     redirect_uris: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     approved_tenants: tuple[str, ...] = ()
@@ -75,7 +75,7 @@ class Application(ClientMixin):
 @dataclass
 class User:
     username: str
-    password: str
+    password: str = field(repr=False)
     name: str = "Sandbox Test User"
     email: str = "test.user@sandbox.invalid"
 

@@ -18,6 +18,8 @@ def start_sandbox(environment) -> SandboxServer:
             scopes=scopes, approved_tenants=approved))
     if environment.login:
         registry.add_user(User(environment.login.username, environment.login.password))
-    # Its request log would only repeat the exchanges the suite attaches to the report.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Its request and OAuth debug logs would only repeat, with secrets, the exchanges the suite
+    # attaches to the report.
+    for name in ("werkzeug", "authlib", "sandbox"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return SandboxServer(registry, environment.sandbox_defects).start()

@@ -47,7 +47,7 @@ def display_path(path) -> str:
 class Client:
     role: str
     client_id: str
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str | None = None
     scope: str = ""
     tenant_id: str | None = None
@@ -63,7 +63,7 @@ class Client:
 class Login:
     method: str
     username: str
-    password: str
+    password: str = field(repr=False)
     username_field: str = "username"
     password_field: str = "password"
     consent_field: str = "decision"

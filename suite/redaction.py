@@ -6,6 +6,7 @@ secret value it has seen (the environment's secrets and each token, code and ver
 scenarios handled), so that a secret echoed in an odd place is still caught.
 """
 
+import logging
 import re
 import threading
 
@@ -53,3 +54,22 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+
+
+def scrub_all_logging() -> None:
+    """Every log record made in this process, by any library, is scrubbed as it is created."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "scrubs_secrets", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return record
+        record.msg, record.args = REDACTOR.scrub(message), None
+        return record
+
+    factory.scrubs_secrets = True
+    logging.setLogRecordFactory(factory)

@@ -54,4 +54,5 @@ def rule_of(tags) -> Rule | None:
     if "rule" not in values:
         return None
     return Rule(rule_id=values["rule"][0], severity=values.get("severity", ["normal"])[0],
-                doc=values.get("doc", [""])[0], rfc=values.get("rfc", []))
+                doc=max(values.get("doc", [""]), key=len),  # the scenario's section beats the feature's page
+                rfc=sorted(values.get("rfc", [])))

@@ -13,7 +13,7 @@ from .login import Outcome
 class AuthorizationRequest:
     client: Client
     params: dict
-    verifier: str | None = None
+    verifier: str | None = field(default=None, repr=False)
 
     @property
     def state(self) -> str | None:
@@ -28,7 +28,14 @@ class ScenarioState:
     authorization: AuthorizationRequest | None = None
     outcome: Outcome | None = None
     response: requests.Response | None = None      # the latest answer of the token endpoint
-    token_responses: list = field(default_factory=list)  # successful token responses, oldest first
+    # successful token responses, oldest first; never shown, even by --showlocals
+    token_responses: list = field(default_factory=list, repr=False)
+
+    def __repr__(self) -> str:
+        # Shown in tracebacks: what happened, never a token, code or URL carrying one.
+        role = self.client.role if self.client else None
+        return (f"ScenarioState(client={role!r}, exchanges={len(self.http.exchanges)}, "
+                f"token_responses={len(self.token_responses)})")
 
     @property
     def tokens(self) -> dict:

@@ -6,7 +6,7 @@ redirect URI is caught, never followed, so no listener runs there. Steps only se
 so new methods (a real browser, a person pasting the callback) slot in here.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -20,7 +20,7 @@ class Outcome:
     signing in) or "loop" (too many pages)."""
 
     kind: str
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # a callback URL carries the code
     status: int | None = None
 
     @property
