@@ -8,8 +8,9 @@ import pytest
 
 from suite.allure_output import install_scrubber
 from suite.environment import ConfigurationError, load_environment
+from suite.http import EnvironmentProblem
 from suite.redaction import REDACTOR, scrub_all_logging
-from suite.results import ResultRecorder
+from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder
 from suite.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
@@ -22,8 +23,6 @@ pytest_plugins = [
     "steps.refresh_tokens",
 ]
 
-EXIT_ENVIRONMENT_PROBLEM = 3
-EXIT_CONFIGURATION_PROBLEM = 4
 
 
 def pytest_addoption(parser):
@@ -54,6 +53,8 @@ def pytest_configure(config):
         REDACTOR.register(client.client_secret, f"clients.{role}.client_secret")
     if environment.login:
         REDACTOR.register(environment.login.password, "login.password")
+    if not environment.http.verify_tls:
+        _warn_tls_off(config, environment)
     config.conformance_environment = environment
     config.conformance_sandbox = None
     worker_input = getattr(config, "workerinput", None)
@@ -85,6 +86,14 @@ def _keep_values_out_of_tracebacks(config):
         config.issue_config_time_warning(pytest.PytestConfigWarning(
             "--tb=long is shown as --tb=short: long tracebacks print argument values, which hold secrets"),
             stacklevel=2)
+
+
+def _warn_tls_off(config, environment):
+    import urllib3
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # one warning, not one per request
+    config.issue_config_time_warning(pytest.PytestConfigWarning(
+        f"TLS certificates are NOT verified for {environment.name} (http.verify_tls: false); "
+        "the results say nothing about who answered"), stacklevel=2)
 
 
 def _start_sandbox(config, environment):
@@ -147,6 +156,8 @@ def pytest_runtest_makereport(item, call):
     """Scrub every secret from what pytest shows of a failure: messages, tracebacks, locals, output."""
     outcome = yield
     report = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
+        report.user_properties.append(("environment_problem", True))
     if report.failed and report.longrepr is not None:
         report.longrepr = REDACTOR.scrub(str(report.longrepr))
     report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]

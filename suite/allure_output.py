@@ -44,6 +44,7 @@ def write_run_information(results_dir: Path, record: dict) -> None:
         "Finished": record["finished"],
         "Verdict": record["verdict"],
         "Sandbox defects": ", ".join(record["sandbox_defects"]) or "none",
+        "TLS verification": record["tls_verification"],
     }
     properties.update({f"Client id ({role})": cid for role, cid in record["client_ids"].items()})
     lines = [key.replace(" ", "\\ ") + f"={value}" for key, value in properties.items()]

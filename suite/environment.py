@@ -83,6 +83,9 @@ class Expectations:
 class HttpSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    retries: int = 2               # further attempts after the first, when a retry is safe
+    backoff: float = 0.5           # seconds before the first retry; doubles each time
+    max_retry_wait: float = 30.0   # the longest wait, whatever Retry-After says
     verify_tls: bool = True
     ca_bundle: str | None = None
 

@@ -37,6 +37,9 @@ SCHEMA = {
             "properties": {
                 "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
                 "read_timeout": {"type": "number", "exclusiveMinimum": 0},
+                "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+                "backoff": {"type": "number", "minimum": 0},
+                "max_retry_wait": {"type": "number", "minimum": 0},
                 "verify_tls": {"type": "boolean"},
                 "ca_bundle": _string,
             },

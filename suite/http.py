@@ -1,8 +1,19 @@
 """HTTP with a record: every exchange is kept for the scenario and attached, redacted, to the
-Allure step that made it, with a curl command that reproduces it."""
+Allure step that made it, with a curl command that reproduces it.
+
+Real servers are slow, rate-limited and sometimes down, so a request is retried a bounded
+number of times with backoff, honouring Retry-After, and each attempt is recorded:
+- when the server never saw it (connection refused or reset before an answer) or said 429:
+  any request;
+- after a 5xx or a read timeout: only requests whose repetition cannot change the outcome
+  (`idempotent`: GETs, client_credentials). A code redemption is single use, so it is never
+  retried blindly.
+What still fails after that is an `EnvironmentProblem`, not a non-conformance."""
 
 import json
 import shlex
+import socket
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -49,6 +60,13 @@ class Exchange:
         return REDACTOR.scrub(" ".join(parts))
 
 
+RETRIED_STATUSES = {429, 500, 502, 503, 504}
+
+
+class EnvironmentProblem(Exception):
+    """The server could not be reached or kept failing: no verdict on any rule is possible."""
+
+
 class HttpClient:
     """One per scenario: its own cookies, its own record of exchanges."""
 
@@ -58,16 +76,49 @@ class HttpClient:
         self.session.headers["User-Agent"] = "visma-connect-conformance"
         self.exchanges: list[Exchange] = []
 
-    def send(self, method: str, url: str, **kwargs) -> requests.Response:
+    def send(self, method: str, url: str, idempotent: bool | None = None, **kwargs) -> requests.Response:
+        """One request, retried as the module says. `idempotent` defaults to True for GET."""
+        idempotent = method == "GET" if idempotent is None else idempotent
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
         kwargs.setdefault("verify", self.settings.ca_bundle or self.settings.verify_tls)
-        started = time.monotonic()
-        response = self.session.request(method, url, **kwargs)
-        self._record(response, time.monotonic() - started)
-        return response
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            started = time.monotonic()
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.SSLError:
+                raise  # a certificate does not get better by asking again
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+                unseen = _never_reached_the_server(error)
+                _attach_failed_attempt(method, url, attempt, error)
+                if attempt < attempts and (unseen or idempotent):
+                    time.sleep(self._backoff(attempt))
+                    continue
+                raise EnvironmentProblem(f"{describe_network_error(error, self.settings)} "
+                                         f"({method} {_redact_url(url)}, {attempt} attempt(s))") from None
+            self._record(response, time.monotonic() - started, attempt)
+            if response.status_code not in RETRIED_STATUSES:
+                return response
+            if attempt < attempts and (response.status_code == 429 or idempotent):
+                time.sleep(self._wait(response, attempt))
+                continue
+            if response.status_code == 429 or idempotent:
+                raise EnvironmentProblem(f"HTTP {response.status_code} ({method} {_redact_url(url)}, "
+                                         f"{attempt} attempt(s))")
+            return response  # a 5xx to a request that may not be repeated: the scenario judges it
+        raise AssertionError("unreachable")
 
-    def _record(self, response: requests.Response, seconds: float) -> None:
+    def _backoff(self, attempt: int) -> float:
+        return min(self.settings.backoff * 2 ** (attempt - 1), self.settings.max_retry_wait)
+
+    def _wait(self, response: requests.Response, attempt: int) -> float:
+        retry_after = response.headers.get("Retry-After", "")
+        if retry_after.isdigit():
+            return min(float(retry_after), self.settings.max_retry_wait)
+        return self._backoff(attempt)
+
+    def _record(self, response: requests.Response, seconds: float, attempt: int) -> None:
         _learn_secrets(response)
         request = response.request
         body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
@@ -75,7 +126,50 @@ class HttpClient:
                             response.status_code, dict(response.headers), response.text, seconds)
         self.exchanges.append(exchange)
         name = f"{exchange.method} {urlsplit(exchange.url).path} -> {exchange.status}"
+        if attempt > 1:
+            name += f" (attempt {attempt})"
         allure.attach(exchange.report(), name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def describe_network_error(error: Exception, settings: HttpSettings | None = None) -> str:
+    """The cause in words: DNS failure, refused or reset connection, timeout, untrusted certificate."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return f"connection timed out{f' after {settings.connect_timeout:g} s' if settings else ''}"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return f"no answer{f' within {settings.read_timeout:g} s' if settings else ''}"
+    cause = error
+    for _ in range(10):  # requests -> urllib3 -> socket or ssl: find the innermost cause
+        inner = cause.__cause__ or getattr(cause, "reason", None) or cause.__context__
+        if not isinstance(inner, BaseException) or inner is cause:
+            break
+        cause = inner
+    text = str(cause)
+    if isinstance(cause, socket.gaierror) or "Name or service not known" in text or "name resolution" in text:
+        return "the host name does not resolve (DNS failure)"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"certificate not trusted: {cause.verify_message}"
+    if isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
+        return "connection refused"
+    if isinstance(cause, ConnectionResetError) or "Connection reset" in text:
+        return "connection reset by the server"
+    if "RemoteDisconnected" in text or "without response" in text:
+        return "the server closed the connection without answering"
+    return text
+
+
+def _never_reached_the_server(error: Exception) -> bool:
+    """Refused, or cut before any answer: the server cannot have acted on the request."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    text = str(error)
+    return isinstance(error, requests.exceptions.ConnectionError) and (
+        "Connection refused" in text or "NewConnectionError" in text)
+
+
+def _attach_failed_attempt(method: str, url: str, attempt: int, error: Exception) -> None:
+    allure.attach(f"{method} {_redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
+                  name=f"{method} {urlsplit(url).path} -> no answer (attempt {attempt})",
+                  attachment_type=allure.attachment_type.TEXT)
 
 
 def _learn_secrets(response: requests.Response) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from .allure_output import write_run_information
 from .rules import Rule
 
+EXIT_ENVIRONMENT_PROBLEM = 3  # as the README's table of exit codes says
+
 
 class ResultRecorder:
     def __init__(self, environment, path: str, alluredir: str | None = None):
@@ -29,7 +31,7 @@ class ResultRecorder:
             "scenario": properties["scenario"], "feature": properties["feature"],
             **properties["rule"], "status": "passed", "reason": ""})
         if report.failed:
-            entry["status"] = "failed"
+            entry["status"] = "error" if properties.get("environment_problem") else "failed"
             entry["reason"] = _first_line(report.longreprtext)
         elif report.skipped:
             entry["status"] = "skipped"
@@ -40,6 +42,8 @@ class ResultRecorder:
         if not self.scenarios:
             return
         record = self.record()
+        if record["counts"]["error"]:
+            session.exitstatus = EXIT_ENVIRONMENT_PROBLEM
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
         self.path.with_suffix(".md").write_text(render_markdown(record), encoding="utf-8")
@@ -58,19 +62,24 @@ class ResultRecorder:
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
         failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
+        errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
         environment = self.environment
         summary = {
             "environment": environment.name,
             "issuer": environment.issuer,
             "client_ids": {role: c.client_id for role, c in environment.clients.items()},
             "sandbox_defects": list(environment.sandbox_defects or []),
+            "tls_verification": "off" if not environment.http.verify_tls else (
+                f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
             "suite_version": _suite_version(),
             "started": _iso(self.started),
             "finished": _iso(time.time()),
-            "verdict": "conformant" if not failed else "not conformant",
+            "verdict": ("inconclusive: environment problem" if errors else
+                        "not conformant" if failed else "conformant"),
             "failed_rules": failed,
+            "error_rules": errors,
             "counts": {status: sum(1 for r in ordered if r["status"] == status)
-                       for status in ("passed", "failed", "skipped")},
+                       for status in ("passed", "failed", "error", "skipped")},
         }
         summary["rules"] = ordered
         summary["sha256"] = hashlib.sha256(json.dumps(ordered, sort_keys=True).encode()).hexdigest()
@@ -79,23 +88,24 @@ class ResultRecorder:
 
 def render_markdown(record: dict) -> str:
     """The certification record for people: verdict first, then one row per rule."""
-    marks = {"passed": "PASSED", "failed": "FAILED", "skipped": "skipped"}
+    marks = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR (environment)", "skipped": "skipped"}
     lines = [f"# Visma Connect conformance: {record['environment']}", "",
              f"**Verdict: {record['verdict']}** for the documented contract "
              f"({record['counts']['passed']} rules passed, {record['counts']['failed']} failed, "
-             f"{record['counts']['skipped']} skipped).", "",
+             f"{record['counts']['error']} could not be checked, {record['counts']['skipped']} skipped).", "",
              "| | |", "|---|---|",
              f"| Issuer | {record['issuer']} |",
              f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
              f"| Suite version | {record['suite_version']} |",
              f"| Run | {record['started']} to {record['finished']} |",
              f"| Sandbox defects | {', '.join(record['sandbox_defects']) or 'none'} |",
+             f"| TLS verification | {record['tls_verification']} |",
              f"| SHA-256 of the rules | `{record['sha256']}` |", "",
              "| Rule | Title | Severity | Status | Scenarios | Detail |", "|---|---|---|---|---|---|"]
     for rule in record["rules"]:
         detail = "; ".join(sorted({s["reason"] for s in rule["scenarios"] if s["reason"]}))
         link = f"[{rule['rule_id']}]({rule['documentation']})" if rule["documentation"] else rule["rule_id"]
-        counts = ", ".join(f"{n} {st}" for st in ("passed", "failed", "skipped")
+        counts = ", ".join(f"{n} {st}" for st in ("passed", "failed", "error", "skipped")
                            if (n := sum(s["status"] == st for s in rule["scenarios"])))
         title = rule["title"].replace("<", "&lt;").replace(">", "&gt;")
         lines.append(f"| {link} | {title} | {rule['severity']} | {marks[rule['status']]} | {counts} | "
@@ -112,6 +122,8 @@ def rule_properties(rule: Rule, title: str) -> dict:
 
 
 def _rule_status(statuses: list[str]) -> str:
+    if "error" in statuses:
+        return "error"
     if "failed" in statuses:
         return "failed"
     if "passed" in statuses:

@@ -4,14 +4,12 @@ Fetched once per run; a server that cannot be reached ends the run with one mess
 names the issuer and the cause, instead of every scenario failing on its own.
 """
 
-import socket
-import ssl
 from dataclasses import dataclass
 
 import requests
 from joserfc.jwk import KeySet
 
-from .http import HttpClient
+from .http import EnvironmentProblem, HttpClient, describe_network_error
 
 
 class ServerUnreachable(Exception):
@@ -60,36 +58,9 @@ def _get(http: HttpClient, url: str, issuer: str):
     try:
         response = http.send("GET", url)
     except requests.exceptions.SSLError as error:
-        raise ServerUnreachable(f"cannot reach {issuer}: TLS failure ({_reason(error)})") from None
-    except requests.exceptions.ConnectTimeout:
-        raise ServerUnreachable(f"cannot reach {issuer}: connection timed out after "
-                                f"{http.settings.connect_timeout:g} s") from None
-    except requests.exceptions.ReadTimeout:
-        raise ServerUnreachable(f"cannot reach {issuer}: no answer within {http.settings.read_timeout:g} s") from None
-    except requests.exceptions.ConnectionError as error:
-        raise ServerUnreachable(f"cannot reach {issuer}: {_reason(error)}") from None
+        raise ServerUnreachable(f"cannot reach {issuer}: TLS failure ({describe_network_error(error)})") from None
+    except EnvironmentProblem as problem:
+        raise ServerUnreachable(f"cannot reach {issuer}: {problem}") from None
     if response.status_code >= 500:
         raise ServerUnreachable(f"{issuer} answered HTTP {response.status_code} for {url}")
     return response
-
-
-def _reason(error: Exception) -> str:
-    """The innermost cause, in words: DNS failure, refused connection, certificate problem."""
-    cause = error
-    while cause.__cause__ or cause.__context__ or getattr(cause, "reason", None):
-        nxt = cause.__cause__ or getattr(cause, "reason", None) or cause.__context__
-        if nxt is cause or not isinstance(nxt, BaseException):
-            break
-        cause = nxt
-    if isinstance(cause, socket.gaierror):
-        return "the host name does not resolve (DNS failure)"
-    if isinstance(cause, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"certificate not trusted: {cause.verify_message}"
-    text = str(cause)
-    if "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
-        return "the host name does not resolve (DNS failure)"
-    if "Connection refused" in text:
-        return "connection refused"
-    return text

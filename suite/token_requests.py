@@ -21,7 +21,10 @@ def post_token(state: ScenarioState, discovery, form: dict, client: Client | Non
     elif authentication == "basic":
         auth = (client.client_id, secret or "")
         data.pop("client_id")
-    response = state.http.send("POST", discovery.endpoint("token_endpoint"), data=data, auth=auth)
+    # A new client_credentials token changes nothing; a code or refresh token may be single use.
+    idempotent = form.get("grant_type") == "client_credentials"
+    response = state.http.send("POST", discovery.endpoint("token_endpoint"), data=data, auth=auth,
+                               idempotent=idempotent)
     _remember(state, response)
     return response
 
