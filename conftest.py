@@ -158,6 +158,7 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
         report.user_properties.append(("environment_problem", True))
+        report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
     if report.failed and report.longrepr is not None:
         report.longrepr = REDACTOR.scrub(str(report.longrepr))
     report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]

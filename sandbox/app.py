@@ -106,7 +106,7 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects()) ->
                                    scopes=(grant.request.payload.scope or "").split(),
                                    params=request.args.items(multi=True))
         granted = request.form.get("decision") == "allow"
-        response = server.create_authorization_response(grant_user=user if granted else None)
+        response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
         return _apply_callback_defects(response, defects)
 
     @app.route("/account/login", methods=["GET", "POST"])

@@ -30,7 +30,7 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
         return 7200 if "expires-in-wrong" in self.defects else ACCESS_TOKEN_LIFETIME
 
     def get_jwks(self):
-        return self.keys.as_dict(private=True)
+        return self.keys
 
     def get_audiences(self, client, user, scope):
         return [client.get_client_id()]

@@ -103,10 +103,8 @@ class HttpClient:
             if attempt < attempts and (response.status_code == 429 or idempotent):
                 time.sleep(self._wait(response, attempt))
                 continue
-            if response.status_code == 429 or idempotent:
-                raise EnvironmentProblem(f"HTTP {response.status_code} ({method} {_redact_url(url)}, "
-                                         f"{attempt} attempt(s))")
-            return response  # a 5xx to a request that may not be repeated: the scenario judges it
+            raise EnvironmentProblem(f"HTTP {response.status_code} ({method} {_redact_url(url)}, {attempt} attempt(s)"
+                                     f"{'' if idempotent or response.status_code == 429 else ', not repeatable'})")
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int) -> float:

@@ -1,0 +1,134 @@
+"""Small misbehaving servers on loopback, for the network-fault tests. Each stops with its test."""
+
+import datetime
+import http.server
+import ipaddress
+import re
+import socket
+import ssl
+import struct
+import threading
+from collections import Counter
+from pathlib import Path
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+class RawServer:
+    """Accepts connections and then either says nothing (`silent`) or resets them (`reset`)."""
+
+    def __init__(self, behaviour: str):
+        self.behaviour, self.held = behaviour, []
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            if self.behaviour == "silent":
+                self.held.append(connection)
+            else:
+                connection.recv(1024)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                connection.close()
+
+    def close(self):
+        for connection in self.held:
+            connection.close()
+        self.socket.close()
+
+
+class Fault:
+    """Answer `status` (with `headers`) the first `times` times a matching request is seen."""
+
+    def __init__(self, method: str, path: str, status: int, times: int = 1, headers=None, body_contains=""):
+        self.method, self.path, self.status, self.times = method, re.compile(path), status, times
+        self.headers, self.body_contains = headers or {}, body_contains
+
+    def matches(self, method: str, path: str, body: str) -> bool:
+        return method == self.method and self.path.search(path) and self.body_contains in body
+
+
+class FaultyProxy:
+    """A reverse proxy to `target` that injects faults; `seen` counts each distinct request."""
+
+    def __init__(self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None):
+        self.faults, self.target, self.seen = list(faults), None, Counter()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                proxy.handle(self)
+
+            do_POST = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_cert, tls_key)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, handler):
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        key = (handler.command, handler.path, body)
+        self.seen[key] += 1
+        for fault in self.faults:
+            if fault.matches(handler.command, handler.path, body.decode(errors="replace")) and self.seen[key] <= fault.times:
+                return self._answer(handler, fault.status, fault.headers, b'{"error": "injected fault"}')
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        response = requests.request(handler.command, self.target + handler.path, data=body, headers=headers,
+                                    allow_redirects=False, timeout=10)
+        passed = {k: v for k, v in response.headers.items()
+                  if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+        self._answer(handler, response.status_code, passed, response.content)
+
+    @staticmethod
+    def _answer(handler, status, headers, body):
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def count(self, method: str, path_part: str, body_part: str = "") -> int:
+        return sum(n for (m, p, b), n in self.seen.items()
+                   if m == method and path_part in p and body_part.encode() in b)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+                   .not_valid_after(now + datetime.timedelta(hours=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+                   .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path

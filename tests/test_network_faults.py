@@ -1,0 +1,151 @@
+"""What a user sees when the network misbehaves: each fault is one clear outcome, in bounded time.
+
+The faulty servers run on loopback; where a working server is needed behind the fault, the
+standalone sandbox answers through a fault-injecting proxy, as a real server behind a flaky
+gateway would."""
+
+import json
+import time
+
+import pytest
+
+from faulty_servers import Fault, FaultyProxy, RawServer, self_signed_certificate
+from run import run_suite, write_environment
+from sandbox import SandboxServer, default_registry
+
+SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "sandbox-password"}
+HTTP = "http:\n  connect_timeout: 2\n  read_timeout: 1\n  retries: 1\n  backoff: 0.1\n  max_retry_wait: 5\n"
+
+
+def _environment(directory, issuer, http=HTTP):
+    return write_environment(directory, f"""name: faulty
+issuer: {issuer}
+{http}
+clients:
+  service:
+    client_id: sandbox-service
+    client_secret: ${{T_SERVICE_SECRET}}
+    scope: visma_api:read
+    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
+  spa:
+    client_id: sandbox-spa
+    redirect_uri: https://spa.app.local/callback
+    scope: openid profile email
+login:
+  method: form
+  username: test.user
+  password: ${{T_PASSWORD}}
+""")
+
+
+@pytest.fixture
+def proxied_sandbox():
+    """A sandbox behind a fault-injecting proxy; the test adds faults to `proxy.faults`."""
+    def start(faults=(), **tls):
+        proxy = FaultyProxy(faults, **tls)
+        sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
+        proxy.target = sandbox.url
+        started.append((proxy, sandbox))
+        return proxy
+    started = []
+    yield start
+    for proxy, sandbox in started:
+        proxy.close()
+        sandbox.stop()
+
+
+def _run(environment, *args, **kwargs):
+    began = time.monotonic()
+    result = run_suite(f"--env={environment}", *args, environ=SECRETS, **kwargs)
+    return result, result.stdout + result.stderr, time.monotonic() - began
+
+
+@pytest.mark.parametrize("behaviour, cause", [
+    ("silent", "no answer within 1 s"),
+    ("reset", "connection reset by the server"),
+])
+def test_a_server_that_never_answers_or_resets_ends_the_run_once(tmp_path, behaviour, cause):
+    server = RawServer(behaviour)
+    try:
+        result, output, seconds = _run(_environment(tmp_path, server.url))
+    finally:
+        server.close()
+    assert result.returncode == 3, output
+    assert f"environment problem: cannot reach {server.url}: {cause}" in output, output
+    assert "2 attempt(s)" in output and server.connections == 2  # retried once, then stopped
+    assert "Traceback" not in output and " failed" not in output
+    assert seconds < 30
+
+
+def test_refused_connection_ends_the_run_once(tmp_path):
+    server = RawServer("silent")
+    url = server.url
+    server.close()
+    result, output, _ = _run(_environment(tmp_path, url))
+    assert result.returncode == 3 and f"cannot reach {url}: connection refused" in output, output
+
+
+def test_500_then_200_is_retried_and_every_attempt_is_in_the_report(tmp_path, proxied_sandbox):
+    proxy = proxied_sandbox([Fault("GET", r"/\.well-known/openid-configuration$", 500)])
+    results = tmp_path / "allure"
+    result, output, _ = _run(_environment(tmp_path, proxy.url), "--rule=DISC-01", "--rule=SVC-01",
+                             f"--alluredir={results}")
+    assert result.returncode == 0, output
+    assert proxy.count("GET", "/.well-known/openid-configuration") >= 2
+    names = [a["name"] for f in results.glob("*-result.json") for s in json.loads(f.read_text())["steps"]
+             for a in s.get("attachments", [])]
+    assert names, "no exchange was attached"
+
+
+def test_429_with_retry_after_is_honoured_even_for_a_code_redemption(tmp_path, proxied_sandbox):
+    proxy = proxied_sandbox([Fault("POST", r"/connect/token$", 429, headers={"Retry-After": "1"},
+                                   body_contains="grant_type=authorization_code")])
+    results = tmp_path / "allure"
+    result, output, seconds = _run(_environment(tmp_path, proxy.url), "--rule=PKCE-01", f"--alluredir={results}")
+    assert result.returncode == 0, output
+    assert proxy.count("POST", "/connect/token", "grant_type=authorization_code") == 2  # 429, then the real one
+    attached = " ".join(a["name"] for f in results.glob("*-result.json") for s in json.loads(f.read_text())["steps"]
+                        for a in s.get("attachments", []))
+    assert "POST /connect/token -> 429" in attached and "POST /connect/token -> 200 (attempt 2)" in attached
+    assert seconds >= 1
+
+
+def test_a_code_redemption_answered_500_is_never_retried(tmp_path, proxied_sandbox):
+    proxy = proxied_sandbox([Fault("POST", r"/connect/token$", 500, body_contains="grant_type=authorization_code")])
+    record = tmp_path / "compliance.json"
+    result, output, _ = _run(_environment(tmp_path, proxy.url), "--rule=PKCE-01", f"--compliance={record}")
+    assert result.returncode == 3, output
+    assert proxy.count("POST", "/connect/token", "grant_type=authorization_code") == 1
+    summary = json.loads(record.read_text())
+    assert summary["verdict"] == "inconclusive: environment problem" and summary["error_rules"] == ["PKCE-01"]
+    assert "not repeatable" in output
+
+
+def test_a_server_that_keeps_failing_is_an_environment_problem_not_a_non_conformance(tmp_path, proxied_sandbox):
+    proxy = proxied_sandbox([Fault("POST", r"/connect/token$", 503, times=99)])
+    record = tmp_path / "compliance.json"
+    result, output, _ = _run(_environment(tmp_path, proxy.url), "--rule=SVC-01", f"--compliance={record}")
+    assert result.returncode == 3, output
+    assert json.loads(record.read_text())["rules"][0]["status"] == "error"
+    assert proxy.count("POST", "/connect/token") == 2  # client_credentials may be repeated: retried once
+
+
+def test_self_signed_certificate(tmp_path, proxied_sandbox):
+    cert, key = self_signed_certificate(tmp_path)
+    proxy = proxied_sandbox(tls_cert=cert, tls_key=key)
+
+    result, output, _ = _run(_environment(tmp_path, proxy.url))
+    assert result.returncode == 3, output
+    assert f"cannot reach {proxy.url}: TLS failure (certificate not trusted: self-signed certificate)" in output
+
+    trusted = _environment(tmp_path, proxy.url, HTTP + f"  ca_bundle: {cert}\n")
+    result, output, _ = _run(trusted, "--rule=DISC-01", "--rule=SVC-01")
+    assert result.returncode == 0, output
+
+    record = tmp_path / "compliance.json"
+    unverified = _environment(tmp_path, proxy.url, HTTP + "  verify_tls: false\n")
+    result, output, _ = _run(unverified, "--rule=DISC-01", f"--compliance={record}")
+    assert result.returncode == 0, output
+    assert "TLS certificates are NOT verified for faulty (http.verify_tls: false)" in output
+    assert json.loads(record.read_text())["tls_verification"] == "off"
+    assert "InsecureRequestWarning" not in output
