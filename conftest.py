@@ -106,6 +106,8 @@ def _start_sandbox(config, environment):
 
 
 def pytest_unconfigure(config):
+    from suite.login.browser import close_browser
+    close_browser()
     sandbox = getattr(config, "conformance_sandbox", None)
     if sandbox is not None:
         sandbox.stop()

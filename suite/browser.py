@@ -15,8 +15,8 @@ def chromium_path() -> str | None:
     return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def launch_chromium(playwright):
+def launch_chromium(playwright, extra_flags=()):
     path = chromium_path()
     if path is None:
         raise RuntimeError("Chromium is not installed: apt-get install chromium (or set CHROMIUM=/path/to/chrome)")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS + list(extra_flags), headless=True)

@@ -60,14 +60,37 @@ class Client:
 
 
 @dataclass(frozen=True)
+class BrowserAction:
+    kind: str          # fill, click or wait
+    selector: str
+    value: str = ""    # for fill: text, with {username} and {password} filled in
+
+
+@dataclass(frozen=True)
+class BrowserPage:
+    url: str           # a regular expression searched in the page's URL
+    when: str | None
+    actions: tuple[BrowserAction, ...]
+
+    @property
+    def signs_in(self) -> bool:
+        return any("{password}" in a.value for a in self.actions)
+
+
+@dataclass(frozen=True)
 class Login:
     method: str
-    username: str
-    password: str = field(repr=False)
+    username: str = ""
+    password: str = field(default="", repr=False)
+    # form method: field names of the login and consent forms
     username_field: str = "username"
     password_field: str = "password"
     consent_field: str = "decision"
     consent_value: str = "allow"
+    # browser method: what to do on which page
+    browser_pages: tuple[BrowserPage, ...] = ()
+    browser_timeout: float = 15.0
+    max_pages: int = 10
 
 
 @dataclass(frozen=True)
@@ -224,12 +247,24 @@ def _resolve_variables(node, environ, problems, where=""):
     return VARIABLE.sub(substitute, node)
 
 
+def _login(settings: dict) -> Login:
+    browser = settings.get("browser", {})
+    pages = tuple(
+        BrowserPage(page["url"], page.get("when"), tuple(_action(a) for a in page["actions"]))
+        for page in browser.get("pages", []))
+    plain = {k: v for k, v in settings.items() if k not in ("form", "browser")}
+    return Login(**plain, **settings.get("form", {}), browser_pages=pages,
+                 browser_timeout=browser.get("timeout", 15.0))
+
+
+def _action(action: dict) -> BrowserAction:
+    kind = next(k for k in ("fill", "click", "wait") if k in action)
+    return BrowserAction(kind, action[kind], action.get("value", ""))
+
+
 def _build(path: Path, raw: dict) -> Environment:
     clients = {role: Client(role=role, **fields) for role, fields in raw["clients"].items()}
-    login = None
-    if "login" in raw:
-        settings = dict(raw["login"])
-        login = Login(**{k: v for k, v in settings.items() if k != "form"}, **settings.get("form", {}))
+    login = _login(raw["login"]) if "login" in raw else None
     expectations = dict(raw.get("expectations", {}))
     if "refresh_token_app_types" in expectations:
         expectations["refresh_token_app_types"] = tuple(expectations["refresh_token_app_types"])

@@ -17,6 +17,24 @@ _interactive_client = {
     },
 }
 
+_browser_action = {
+    "type": "object",
+    "additionalProperties": False,
+    "oneOf": [{"required": ["fill", "value"]}, {"required": ["click"]}, {"required": ["wait"]}],
+    "properties": {"fill": _string, "value": {"type": "string"}, "click": _string, "wait": _string},
+}
+
+_browser_page = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url", "actions"],
+    "properties": {
+        "url": _string,              # a regular expression searched in the page's URL
+        "when": _string,             # a selector the page must show for the rule to apply
+        "actions": {"type": "array", "minItems": 1, "items": _browser_action},
+    },
+}
+
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -71,9 +89,11 @@ SCHEMA = {
         "login": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["method", "username", "password"],
+            "required": ["method"],
+            "if": {"properties": {"method": {"enum": ["form", "browser"]}}},
+            "then": {"required": ["username", "password"]},
             "properties": {
-                "method": {"enum": ["form"]},
+                "method": {"enum": ["form", "browser", "manual"]},
                 "username": _string,
                 "password": _string,
                 "form": {
@@ -84,6 +104,15 @@ SCHEMA = {
                         "password_field": _string,
                         "consent_field": _string,
                         "consent_value": _string,
+                    },
+                },
+                "browser": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["pages"],
+                    "properties": {
+                        "timeout": {"type": "number", "exclusiveMinimum": 0},
+                        "pages": {"type": "array", "minItems": 1, "items": _browser_page},
                     },
                 },
             },
@@ -117,7 +146,8 @@ HINTS = {
     "sandbox": "`sandbox: {}` starts the embedded sandbox; real servers take `issuer:` instead",
     "redirect_uri": "the redirect URI registered for the application, e.g. https://app.local/callback",
     "scope": "space-separated scopes, e.g. \"openid profile email\"",
-    "method": "the login method: form",
+    "method": "the login method: form, browser or manual",
+    "pages": "a list of pages, each `url:` (a pattern), optional `when:` (a selector) and `actions:`",
     "refresh_token_rotation": "one_time (a new refresh token each time) or reuse",
     "plain_pkce": "refused or accepted",
 }

@@ -55,6 +55,8 @@ def is_redirect_to(location: str, redirect_uri: str) -> bool:
 
 
 def login_method(environment, http):
+    from .browser import BrowserLogin
     from .form import FormLogin
-    methods = {"form": FormLogin}
+    from .manual import ManualLogin
+    methods = {"form": FormLogin, "browser": BrowserLogin, "manual": ManualLogin}
     return methods[environment.login.method](environment, http)

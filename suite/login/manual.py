@@ -1,0 +1,29 @@
+"""The `manual` login method, for accounts with multi-factor sign-in: a person opens the
+authorization URL in their own browser and pastes back the address it ends on."""
+
+from . import Outcome, is_redirect_to
+
+
+def terminal_available() -> bool:
+    try:
+        with open("/dev/tty", "r+"):
+            return True
+    except OSError:
+        return False
+
+
+class ManualLogin:
+    def __init__(self, environment, http):
+        pass
+
+    def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
+        # /dev/tty, not stdin: pytest captures stdin and stdout, a person still needs both.
+        with open("/dev/tty", "r+") as tty:
+            tty.write("\n--- manual sign-in ---\nOpen this address in your browser and sign in:\n\n"
+                      f"  {authorization_url}\n\nThe browser then goes to {redirect_uri}?... (the page may not "
+                      "load). Paste that whole address here and press Enter:\n> ")
+            tty.flush()
+            pasted = tty.readline().strip()
+        if is_redirect_to(pasted, redirect_uri):
+            return Outcome("callback", pasted)
+        return Outcome("page", pasted or None)
