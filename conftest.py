@@ -43,6 +43,7 @@ def pytest_configure(config):
         environment = load_environment(config.getoption("--env"))
     except ConfigurationError as error:
         raise pytest.UsageError(f"configuration problem\n{error}") from None
+    _check_login_method(environment)
     defects = config.getoption("--defect")
     if defects:
         if not environment.is_sandbox:
@@ -72,6 +73,19 @@ def pytest_configure(config):
     if worker_input is None:
         recorder = ResultRecorder(environment, config.getoption("--compliance"), alluredir)
         config.pluginmanager.register(recorder, "conformance-results")
+
+
+def _check_login_method(environment):
+    from suite.environment import display_path
+    from suite.login.manual import terminal_available
+    if environment.login and environment.login.method == "manual" and not terminal_available():
+        raise pytest.UsageError(
+            f"configuration problem\n{display_path(environment.path)}: login.method: manual sign-in needs a "
+            "terminal to paste the redirect into, and this run has none (CI?). Use `form` or `browser` here")
+    if environment.login and environment.login.method == "browser" and not environment.login.browser_pages:
+        raise pytest.UsageError(
+            f"configuration problem\n{display_path(environment.path)}: login.browser.pages: missing. The browser "
+            "method needs the pages to fill in; see environments/sandbox-browser.yaml")
 
 
 def _keep_values_out_of_tracebacks(config):

@@ -73,8 +73,8 @@ class BrowserPage:
     actions: tuple[BrowserAction, ...]
 
     @property
-    def signs_in(self) -> bool:
-        return any("{password}" in a.value for a in self.actions)
+    def fills(self) -> bool:
+        return any(a.kind == "fill" for a in self.actions)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ class BrowserLogin:
         page = context.new_page()
         statuses = {}
         page.on("response", lambda r: statuses.__setitem__(r.url, r.status) if r.request.is_navigation_request() else None)
+        page.on("framenavigated", lambda frame: statuses.__setitem__("navigations", statuses.get("navigations", 0) + 1)
+                if frame == page.main_frame else None)
         try:
             return self._drive(page, authorization_url, stop, statuses)
         except PlaywrightError as error:
@@ -86,13 +88,14 @@ class BrowserLogin:
                 outcome = Outcome("page", page.url, statuses.get(page.url))
                 self._attach_page(page, "the flow stopped here")
                 return outcome
-            if previous is rule and rule.signs_in:
-                self._attach_page(page, "signing in failed")
-                return Outcome("login_failed", page.url, statuses.get(page.url))
-            before = page.url
+            if previous == (rule, page.url):  # the same page again: the actions got nowhere
+                stuck = "login_failed" if rule.fills else "loop"
+                self._attach_page(page, "signing in failed" if rule.fills else "the flow went in circles")
+                return Outcome(stuck, page.url, statuses.get(page.url))
+            previous = (rule, page.url)
+            navigations = statuses.get("navigations", 0)
             self._run(page, rule, timeout_ms)
-            previous = rule
-            self._settle(page, stop, before, timeout_ms)
+            self._settle(page, stop, statuses, navigations, timeout_ms)
         return Outcome(stop["kind"], stop["url"]) if stop else Outcome("loop", page.url)
 
     def _watch(self, request, redirect_uri, stop):
@@ -120,15 +123,15 @@ class BrowserLogin:
                 page.wait_for_selector(action.selector, timeout=timeout_ms)
 
     @staticmethod
-    def _settle(page, stop, before: str, timeout_ms):
-        """Wait until the actions have led somewhere: a caught redirect or another loaded page.
+    def _settle(page, stop, statuses, navigations: int, timeout_ms):
+        """Wait until the actions have led somewhere: a caught redirect or a newly loaded page.
         Short waits, because Playwright hands over browser events only while it is being waited on."""
         deadline = time.monotonic() + timeout_ms / 1000
         while time.monotonic() < deadline:
             page.wait_for_timeout(40)
             if stop:
                 return
-            if page.url != before:
+            if statuses.get("navigations", 0) > navigations:
                 page.wait_for_load_state("load", timeout=timeout_ms)
                 page.wait_for_timeout(40)
                 return

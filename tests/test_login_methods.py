@@ -1,0 +1,54 @@
+"""The login methods: a real browser signs in like a user; a failed sign-in leaves a screenshot
+with the password masked; the manual method refuses to run without a terminal."""
+
+import json
+import os
+
+import pytest
+
+from run import ROOT, run_suite, write_environment
+from suite.browser import chromium_path
+
+BROWSER_YAML = (ROOT / "environments" / "sandbox-browser.yaml").read_text()
+needs_chromium = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                                    reason="needs Debian's chromium; CI installs it")
+
+
+@needs_chromium
+def test_interactive_rules_pass_when_chromium_signs_in(tmp_path):
+    record = tmp_path / "compliance.json"
+    result = run_suite("--env=sandbox-browser", f"--compliance={record}", "-q",
+                       *(f"--rule={r}" for r in ("AUTH", "PKCE", "CODE", "APP", "RT")))
+    assert result.returncode == 0, result.stdout[-3000:]
+    statuses = {r["rule_id"]: r["status"] for r in json.loads(record.read_text())["rules"]}
+    assert len(statuses) == 25 and set(statuses.values()) == {"passed"}
+
+
+@needs_chromium
+def test_browser_catches_an_open_redirect(tmp_path):
+    result = run_suite("--env=sandbox-browser", "--defect=open-redirect", "--rule=AUTH-05", "-q")
+    assert result.returncode == 1
+    assert "the browser was redirected to an unregistered redirect_uri" in result.stdout
+
+
+@needs_chromium
+def test_a_failed_browser_sign_in_leaves_a_masked_screenshot_and_the_url(tmp_path):
+    # The sandbox registers the user with the file's password, so the browser rule types another.
+    wrong = write_environment(tmp_path, BROWSER_YAML.replace('value: "{password}"', 'value: "not-the-password"'))
+    results = tmp_path / "allure"
+    result = run_suite(f"--env={wrong}", "--rule=AUTH-01", f"--alluredir={results}", "-q")
+    assert result.returncode == 1
+    assert "signing in failed" in result.stdout
+    attachments = [a for f in results.glob("*-result.json") for step in json.loads(f.read_text())["steps"]
+                   for a in step.get("attachments", [])]
+    screenshots = [a for a in attachments if a["name"] == "signing in failed: screenshot"]
+    urls = [a for a in attachments if a["name"] == "signing in failed: page URL"]
+    assert screenshots and urls
+    assert (results / screenshots[0]["source"]).read_bytes().startswith(b"\x89PNG")  # masked: see suite/login/browser.py
+
+
+def test_manual_login_is_refused_without_a_terminal(tmp_path):
+    manual = write_environment(tmp_path, BROWSER_YAML.replace("method: browser", "method: manual"))
+    result = run_suite(f"--env={manual}")
+    assert result.returncode == 4
+    assert "login.method: manual sign-in needs a terminal to paste the redirect into" in result.stdout + result.stderr
