@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ENV    ?= sandbox
 
-.PHONY: conformance report test matrix setup allure-cli clean
+.PHONY: conformance report test matrix oidc-provider setup allure-cli clean
 
 # The suite's exit code (0 conformant, 1 not, 3 environment, 4 configuration) is make's, after
 # the HTML report has been generated from whatever results the run left.
@@ -36,6 +36,11 @@ test: setup allure-cli
 
 matrix: setup
 	$(PY) scripts/detection_matrix.py
+
+# The suite against node's oidc-provider (started on 127.0.0.1:3311), compared with its
+# documented differences from the Visma contract.
+oidc-provider: setup allure-cli
+	$(PY) scripts/oidc_provider.py
 
 setup: $(VENV)/.installed
 

@@ -55,9 +55,9 @@ def authorize_with_response_type(state, environment, discovery, response_type):
     authorize(state, environment, discovery, overrides={"response_type": response_type})
 
 
-@when("the user authorizes the client with PKCE and an unknown scope")
-def authorize_with_unknown_scope(state, environment, discovery):
-    authorize(state, environment, discovery, overrides={"scope": f"{state.client.scope} no_such_scope_{STATES['simple']()}"})
+@when(parsers.parse('the user authorizes the client with PKCE and code_challenge_method "{method}"'))
+def authorize_with_challenge_method(state, environment, discovery, method):
+    authorize(state, environment, discovery, overrides={"code_challenge_method": method})
 
 
 @given("the discovery document advertises the iss authorization response parameter")

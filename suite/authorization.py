@@ -3,7 +3,11 @@
 import secrets
 from urllib.parse import urlencode
 
+import allure
+
+from .http import redact_url
 from .login import login_method
+from .redaction import REDACTOR
 from .pkce import new_verifier, s256_challenge
 from .scenario import AuthorizationRequest, ScenarioState
 
@@ -32,3 +36,6 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
     state.authorization = AuthorizationRequest(client, params, verifier if pkce else None)
     url = discovery.endpoint("authorization_endpoint") + "?" + urlencode(params)
     state.outcome = login_method(environment, state.http).authorize(url, params["redirect_uri"])
+    allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
+                  f"{REDACTOR.scrub(state.outcome.describe())}",
+                  name=f"authorization -> {state.outcome.kind}", attachment_type=allure.attachment_type.TEXT)

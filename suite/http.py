@@ -38,7 +38,7 @@ class Exchange:
 
     def report(self) -> str:
         """The exchange as a reviewer reads it; every secret masked."""
-        lines = [f"{self.method} {_redact_url(self.url)}"]
+        lines = [f"{self.method} {redact_url(self.url)}"]
         lines += [f"{k}: {v}" for k, v in REDACTOR.fields(self.request_headers).items()]
         if self.request_body:
             lines += ["", _redact_body(self.request_body, self.request_headers.get("Content-Type", ""))]
@@ -50,7 +50,7 @@ class Exchange:
         return REDACTOR.scrub("\n".join(lines))
 
     def curl(self) -> str:
-        parts = ["curl", "-i", "-X", self.method, shlex.quote(_redact_url(self.url))]
+        parts = ["curl", "-i", "-X", self.method, shlex.quote(redact_url(self.url))]
         for name, value in REDACTOR.fields(self.request_headers).items():
             if name.lower() not in ("user-agent", "accept-encoding", "connection", "content-length"):
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
@@ -96,14 +96,14 @@ class HttpClient:
                     time.sleep(self._backoff(attempt))
                     continue
                 raise EnvironmentProblem(f"{describe_network_error(error, self.settings)} "
-                                         f"({method} {_redact_url(url)}, {attempt} attempt(s))") from None
+                                         f"({method} {redact_url(url)}, {attempt} attempt(s))") from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response
             if attempt < attempts and (response.status_code == 429 or idempotent):
                 time.sleep(self._wait(response, attempt))
                 continue
-            raise EnvironmentProblem(f"HTTP {response.status_code} ({method} {_redact_url(url)}, {attempt} attempt(s)"
+            raise EnvironmentProblem(f"HTTP {response.status_code} ({method} {redact_url(url)}, {attempt} attempt(s)"
                                      f"{'' if idempotent or response.status_code == 429 else ', not repeatable'})")
         raise AssertionError("unreachable")
 
@@ -165,7 +165,7 @@ def _never_reached_the_server(error: Exception) -> bool:
 
 
 def _attach_failed_attempt(method: str, url: str, attempt: int, error: Exception) -> None:
-    allure.attach(f"{method} {_redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
+    allure.attach(f"{method} {redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
                   name=f"{method} {urlsplit(url).path} -> no answer (attempt {attempt})",
                   attachment_type=allure.attachment_type.TEXT)
 
@@ -185,7 +185,7 @@ def _learn_secrets(response: requests.Response) -> None:
             REDACTOR.register(value, "authorization code")
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
     parts = urlsplit(url)
     query = [(k, REDACTOR.mask(k) if k in SECRET_FIELDS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(query, safe="[] ")))

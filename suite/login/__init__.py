@@ -33,10 +33,17 @@ class Outcome:
 
     @property
     def callback_params(self) -> dict:
-        """Query parameters of the callback, each once (a repeated one keeps its first value)."""
+        """Parameters of the callback, each once (a repeated one keeps its first value): from the
+        query, and from the fragment, where responses of the implicit kind put them (RFC 6749
+        section 4.2.2.1); the query wins where both have one."""
         if not self.callback_url:
             return {}
-        return {k: v[0] for k, v in parse_qs(urlsplit(self.callback_url).query, keep_blank_values=True).items()}
+        parts = urlsplit(self.callback_url)
+        params = {}
+        for source in (parts.query, parts.fragment):
+            for name, values in parse_qs(source, keep_blank_values=True).items():
+                params.setdefault(name, values[0])
+        return params
 
     def describe(self) -> str:
         return {

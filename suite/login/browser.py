@@ -10,11 +10,12 @@ to any other site than the issuer is recorded as a redirect away."""
 
 import re
 import time
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import allure
 
 from ..browser import launch_chromium
+from ..http import redact_url
 from ..redaction import REDACTOR
 from . import Outcome, is_redirect_to
 
@@ -58,22 +59,26 @@ class BrowserLogin:
         from playwright.sync_api import Error as PlaywrightError
         context = shared_browser(self.environment).new_context(ignore_https_errors=not self.settings.verify_tls)
         stop: dict = {}
+        redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
         context.on("request", lambda request: self._watch(request, redirect_uri, stop))
+        context.on("response", lambda r: redirects.append(urljoin(r.url, r.headers["location"]))
+                   if 300 <= r.status < 400 and "location" in r.headers else None)
         page = context.new_page()
         statuses = {}
         page.on("response", lambda r: statuses.__setitem__(r.url, r.status) if r.request.is_navigation_request() else None)
         page.on("framenavigated", lambda frame: statuses.__setitem__("navigations", statuses.get("navigations", 0) + 1)
                 if frame == page.main_frame else None)
         try:
-            return self._drive(page, authorization_url, stop, statuses)
+            outcome = self._drive(page, authorization_url, stop, statuses)
         except PlaywrightError as error:
-            if stop:  # the navigation was caught; that it then went nowhere is the point
-                return Outcome(stop["kind"], stop["url"])
-            self._attach_page(page, "browser login failed")
-            raise AssertionError(f"the browser login stopped on {_redacted_url(page.url)}: "
-                                 f"{REDACTOR.scrub(str(error).splitlines()[0])}") from None
+            if not stop:
+                self._attach_page(page, "browser login failed")
+                raise AssertionError(f"the browser login stopped on {redact_url(page.url)}: "
+                                     f"{REDACTOR.scrub(str(error).splitlines()[0])}") from None
+            outcome = Outcome(stop["kind"], stop["url"])  # caught; that it then went nowhere is the point
         finally:
             context.close()
+        return _with_fragment(outcome, redirects)
 
     def _drive(self, page, authorization_url, stop, statuses) -> Outcome:
         timeout_ms = self.login.browser_timeout * 1000
@@ -143,9 +148,17 @@ class BrowserLogin:
             png = page.screenshot(mask=[page.locator("input[type=password]")], full_page=True, timeout=5000)
         except Exception:  # the page is gone: the URL still tells where
             png = None
-        allure.attach(_redacted_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
+        allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
         if png:
             allure.attach(png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)
+
+
+def _with_fragment(outcome: Outcome, redirects: list[str]) -> Outcome:
+    """The caught URL as the server sent it, with the #fragment the browser kept to itself."""
+    for location in redirects:
+        if outcome.url and "#" in location and location.split("#")[0] == outcome.url:
+            return Outcome(outcome.kind, location, outcome.status)
+    return outcome
 
 
 def _origin(url: str) -> str:
@@ -153,6 +166,3 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _redacted_url(url: str) -> str:
-    from ..http import _redact_url
-    return _redact_url(url)
