@@ -59,8 +59,8 @@ def test_inline_secret_for_a_real_server_is_refused(tmp_path):
 
 def test_unknown_environment_name_lists_the_known_ones():
     _assert_clean_refusal(run_suite("--env", "nowhere"),
-                          "no such environment file. Known environments: partner-template, sandbox, "
-                          "visma-production, visma-staging")
+                          "no such environment file. Known environments: oidc-provider, partner-template, "
+                          "sandbox, sandbox-browser, visma-production, visma-staging")
 
 
 def test_unknown_defect_is_a_configuration_problem():
