@@ -1,5 +1,6 @@
 """The sandbox's HTTP surface: Visma Connect's paths, served by Flask with authlib doing the OAuth work."""
 
+import io
 import json
 import os
 import secrets
@@ -14,8 +15,13 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 
 from .defects import Defects
-from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, CodeStore,
-                     RefreshTokenGrant, VismaCodeChallenge)
+from .grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    CodeStore,
+    RefreshTokenGrant,
+    VismaCodeChallenge,
+)
 from .registry import Registry
 from .tokens import TokenStore, VismaTokenGenerator, new_signing_keys
 
@@ -279,7 +285,6 @@ class _FormBodyGuard:
 
     @staticmethod
     def _json_to_form(environ):
-        import io
         length = int(environ.get("CONTENT_LENGTH") or 0)
         payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
         form = urlencode({k: str(v) for k, v in payload.items()}).encode()

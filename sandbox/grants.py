@@ -6,9 +6,17 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
-    InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError, OAuth2Error)
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
-from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, create_s256_code_challenge
+from authlib.oauth2.rfc7636.challenge import (
+    CODE_VERIFIER_PATTERN,
+    create_s256_code_challenge,
+)
 from flask import g
 
 

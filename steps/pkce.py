@@ -3,9 +3,9 @@
 import pytest
 from pytest_bdd import given, parsers, when
 
+from steps.authorization import redeem
 from suite.authorization import authorize
 from suite.pkce import new_verifier
-from steps.authorization import redeem
 
 MALFORMED_VERIFIERS = {
     "42 characters": lambda: new_verifier(42),

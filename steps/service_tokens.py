@@ -1,6 +1,7 @@
 """Service integrations: the client_credentials grant (SVC-*)."""
 
 import time
+from dataclasses import replace
 
 from pytest_bdd import parsers, then, when
 
@@ -32,7 +33,6 @@ def request_token_wrong_secret(state, discovery, where):
 
 @when("an unregistered client requests a token")
 def request_token_unknown_client(state, discovery):
-    from dataclasses import replace
     stranger = replace(state.client, client_id=f"unregistered-{int(time.time())}")
     post_token(state, discovery, _client_credentials_form(state.client), client=stranger)
 

@@ -7,8 +7,8 @@ import allure
 
 from .http import redact_url
 from .login import login_method
-from .redaction import REDACTOR
 from .pkce import new_verifier, s256_challenge
+from .redaction import REDACTOR
 from .scenario import AuthorizationRequest, ScenarioState
 
 STATES = {

@@ -1,8 +1,9 @@
 """Access tokens are JWTs signed RS256 with a key the issuer publishes (Visma documentation)."""
 
+import json
+
 from joserfc import jws
 from joserfc.errors import JoseError
-import json
 
 from .checks import check
 

@@ -1,7 +1,6 @@
 """A broken environment file gives one clear message per cause, exit code 4, and no traceback."""
 
 import pytest
-
 from run import SANDBOX_YAML, run_suite, write_environment
 
 EXIT_CONFIGURATION_PROBLEM = 4
@@ -92,5 +91,6 @@ def test_production_unreachable_ends_with_one_message():
 
 def _production_variables():
     import re
+
     from run import ROOT
     return sorted(set(re.findall(r"\$\{(\w+)\}", (ROOT / "environments" / "visma-production.yaml").read_text())))

@@ -1,9 +1,8 @@
 """Every scenario names its rule, severity and documentation, and the rule ids hold together."""
 
-import re
-from pathlib import Path
 
 from run import ROOT
+
 from sandbox.defects import DEFECTS
 from suite.rules import SEVERITIES
 

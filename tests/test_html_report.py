@@ -8,8 +8,8 @@ import subprocess
 import threading
 
 import pytest
-
 from run import ROOT, run_suite
+
 from suite.browser import chromium_path, launch_chromium
 
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"

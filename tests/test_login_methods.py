@@ -5,8 +5,8 @@ import json
 import os
 
 import pytest
-
 from run import ROOT, run_suite, write_environment
+
 from suite.browser import chromium_path
 
 BROWSER_YAML = (ROOT / "environments" / "sandbox-browser.yaml").read_text()

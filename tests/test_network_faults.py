@@ -8,9 +8,9 @@ import json
 import time
 
 import pytest
-
 from faulty_servers import Fault, FaultyProxy, RawServer, self_signed_certificate
 from run import run_suite, write_environment
+
 from sandbox import SandboxServer, default_registry
 
 SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "sandbox-password"}

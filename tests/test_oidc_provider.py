@@ -9,8 +9,8 @@ import sys
 
 import pytest
 import yaml
-
 from run import ROOT
+
 from suite.browser import chromium_path
 
 KNOWN = yaml.safe_load((ROOT / "oidc_provider" / "known_differences.yaml").read_text())["differences"]

@@ -5,7 +5,6 @@ import sys
 import time
 
 import requests
-
 from run import ROOT
 
 
