@@ -12,8 +12,9 @@ def run_suite(*args, environ=None, timeout=240) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "ACME_"))}
     env.update(environ or {})
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # A new session has no controlling terminal, as in CI, whoever runs the tests.
     return subprocess.run([sys.executable, "-m", "pytest", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, start_new_session=True)
 
 
 def write_environment(directory: Path, text: str, name="env.yaml") -> Path:

@@ -6,9 +6,9 @@ from . import Outcome, is_redirect_to
 
 def terminal_available() -> bool:
     try:
-        with open("/dev/tty", "r+"):
+        with open("/dev/tty", "rb"):
             return True
-    except OSError:
+    except OSError:  # no controlling terminal: CI, cron, a pipe
         return False
 
 
@@ -18,12 +18,13 @@ class ManualLogin:
 
     def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
         # /dev/tty, not stdin: pytest captures stdin and stdout, a person still needs both.
-        with open("/dev/tty", "r+") as tty:
-            tty.write("\n--- manual sign-in ---\nOpen this address in your browser and sign in:\n\n"
-                      f"  {authorization_url}\n\nThe browser then goes to {redirect_uri}?... (the page may not "
-                      "load). Paste that whole address here and press Enter:\n> ")
-            tty.flush()
-            pasted = tty.readline().strip()
+        # Two handles: a terminal cannot seek, which a read-write text file would need.
+        with open("/dev/tty", "w") as screen, open("/dev/tty") as keyboard:
+            screen.write("\n--- manual sign-in ---\nOpen this address in your browser and sign in:\n\n"
+                         f"  {authorization_url}\n\nThe browser then goes to {redirect_uri}?... (the page may not "
+                         "load). Paste that whole address here and press Enter:\n> ")
+            screen.flush()
+            pasted = keyboard.readline().strip()
         if is_redirect_to(pasted, redirect_uri):
             return Outcome("callback", pasted)
         return Outcome("page", pasted or None)

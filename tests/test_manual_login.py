@@ -1,0 +1,52 @@
+"""The manual login method with a person at a terminal: the suite prints the authorization URL,
+the person signs in elsewhere and pastes the address the browser ended on. A pseudo-terminal
+plays the person here; it signs in with the form method."""
+
+import os
+import pty
+import re
+import select
+import sys
+import time
+
+from run import ROOT, SANDBOX_YAML, write_environment
+from suite.environment import load_environment
+from suite.http import HttpClient
+from suite.login.form import FormLogin
+
+
+def _read_until(fd, pattern, seconds=60) -> str:
+    text, deadline = "", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096).decode(errors="replace")
+            except OSError:
+                break
+            if not chunk:
+                break
+            text += chunk
+            if re.search(pattern, text):
+                return text
+    raise AssertionError(f"no {pattern!r} in the terminal output:\n{text[-2000:]}")
+
+
+def test_a_person_pastes_the_callback_and_the_scenario_passes(tmp_path):
+    path = write_environment(tmp_path, SANDBOX_YAML.replace("method: form", "method: manual"))
+    person = load_environment(str(path))  # the person signs in with the same account, by hand
+    pid, terminal = pty.fork()
+    if pid == 0:  # the suite, attached to the pseudo-terminal as a user's shell would be
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "pytest", f"--env={path}", "--rule=AUTH-01", "-k", "spa",
+                                  "-p", "no:cacheprovider", "-q"])
+    shown = _read_until(terminal, r"Paste that whole address here")
+    url = re.search(r"^\s+(http://127\.0\.0\.1:\d+/connect/authorize\?\S+)", shown, flags=re.M).group(1)
+    person.issuer = url.split("/connect/")[0]
+    outcome = FormLogin(person, HttpClient(person.http)).authorize(url, person.clients["spa"].redirect_uri)
+    assert outcome.kind == "callback"
+    os.write(terminal, (outcome.url + "\n").encode())
+    result = _read_until(terminal, r"\d+ (passed|failed)")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, result
+    assert "1 passed" in result
