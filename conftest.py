@@ -24,7 +24,6 @@ pytest_plugins = [
 ]
 
 
-
 def pytest_addoption(parser):
     group = parser.getgroup("conformance", "Visma Connect conformance")
     group.addoption("--env", default="sandbox", metavar="NAME|PATH",

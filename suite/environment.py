@@ -129,13 +129,6 @@ class Environment:
     def is_sandbox(self) -> bool:
         return self.sandbox_defects is not None
 
-    def secrets(self) -> list[str]:
-        """Every secret value this environment holds, for redaction."""
-        values = [c.client_secret for c in self.clients.values() if c.client_secret]
-        if self.login:
-            values.append(self.login.password)
-        return values
-
 
 def resolve_path(name_or_path: str) -> Path:
     """`sandbox` is environments/sandbox.yaml; anything with a slash or .yaml is a path."""
