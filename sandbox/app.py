@@ -146,11 +146,11 @@ def _metadata(issuer, registry, defects) -> dict:
     if "discovery-missing-endpoint" in defects:
         del metadata["revocation_endpoint"]
     grant_types = ["authorization_code", "client_credentials", "refresh_token"]
-    if "discovery-missing-grant-type" in defects:
-        grant_types.remove("client_credentials")
+    if "discovery-missing-grant-types" in defects:
+        grant_types = []
     auth_methods = ["client_secret_basic", "client_secret_post"]
-    if "discovery-missing-auth-method" in defects:
-        auth_methods.remove("client_secret_basic")
+    if "discovery-missing-auth-methods" in defects:
+        auth_methods = []
     metadata.update({
         "scopes_supported": registry.all_scopes(),
         "response_types_supported": ["code"],

@@ -21,8 +21,8 @@ DEFECTS = {d.name: d for d in (
     Defect("discovery-wrong-issuer", "discovery publishes an issuer with a trailing slash", ("DISC-01",)),
     Defect("discovery-missing-endpoint", "discovery omits revocation_endpoint", ("DISC-02",)),
     Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
-    Defect("discovery-missing-grant-type", "discovery omits client_credentials", ("DISC-04",)),
-    Defect("discovery-missing-auth-method", "discovery omits client_secret_basic", ("DISC-05",)),
+    Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
+    Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
     # Service integrations (client_credentials)
     Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
     Defect("basic-auth-refused", "HTTP Basic client authentication is refused", ("SVC-02",)),

@@ -122,7 +122,10 @@ class VismaCodeChallenge(CodeChallenge):
             raise InvalidGrantError("code_verifier must be 43-128 characters of [A-Za-z0-9-._~]")
         if "pkce-not-compared" in self.defects:
             return
-        if self._s256(verifier) != code.code_challenge:
+        # RFC 7636 section 4.6: transform the verifier by the method the authorization request named.
+        method = code.code_challenge_method or "plain"
+        transformed = verifier if method == "plain" else self._s256(verifier)
+        if transformed != code.code_challenge:
             raise InvalidGrantError("code_verifier does not match code_challenge")
 
     def _s256(self, verifier: str) -> str:

@@ -36,6 +36,15 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
     state.authorization = AuthorizationRequest(client, params, verifier if pkce else None)
     url = discovery.endpoint("authorization_endpoint") + "?" + urlencode(params)
     state.outcome = login_method(environment, state.http).authorize(url, params["redirect_uri"])
+    _register_callback_secrets(state.outcome)
     allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
                   f"{REDACTOR.scrub(state.outcome.describe())}",
                   name=f"authorization -> {state.outcome.kind}", attachment_type=allure.attachment_type.TEXT)
+
+
+def _register_callback_secrets(outcome) -> None:
+    """Whatever the login method (a browser or a person hands the callback over without the
+    suite's HTTP client seeing it), the code and any token in the callback are masked from now on."""
+    for name, value in outcome.callback_params.items():
+        if name in ("code", "access_token", "id_token"):
+            REDACTOR.register(value, "authorization code" if name == "code" else name)

@@ -186,9 +186,15 @@ def _learn_secrets(response: requests.Response) -> None:
 
 
 def redact_url(url: str) -> str:
+    """The URL with secret parameters masked, in the query and in a #fragment of parameters."""
     parts = urlsplit(url)
-    query = [(k, REDACTOR.mask(k) if k in SECRET_FIELDS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="[] ")))
+
+    def masked(params: str) -> str:
+        pairs = parse_qsl(params, keep_blank_values=True)
+        return urlencode([(k, REDACTOR.mask(k) if k in SECRET_FIELDS else v) for k, v in pairs], safe="[] ")
+
+    fragment = masked(parts.fragment) if "=" in parts.fragment else parts.fragment
+    return REDACTOR.scrub(urlunsplit(parts._replace(query=masked(parts.query), fragment=fragment)))
 
 
 def _redact_body(body: str, content_type: str) -> str:

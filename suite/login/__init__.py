@@ -46,12 +46,14 @@ class Outcome:
         return params
 
     def describe(self) -> str:
+        from ..http import redact_url  # a callback URL carries the code: never shown
+        url = redact_url(self.url) if self.url else self.url
         return {
-            "callback": f"the browser was sent to {self.url}",
-            "left": f"the browser was sent away from the issuer, to {self.url}",
-            "page": f"the flow stopped on {self.url} (HTTP {self.status}) with no form to fill in",
-            "login_failed": f"signing in failed on {self.url}: check login.username and login.password",
-            "loop": f"the flow went through too many pages, last {self.url}",
+            "callback": f"the browser was sent to {url}",
+            "left": f"the browser was sent away from the issuer, to {url}",
+            "page": f"the flow stopped on {url} (HTTP {self.status}) with no form to fill in",
+            "login_failed": f"signing in failed on {url}: check login.username and login.password",
+            "loop": f"the flow went through too many pages, last {url}",
         }[self.kind]
 
 
