@@ -9,6 +9,7 @@ import pytest
 from suite.allure_output import install_scrubber
 from suite.environment import ConfigurationError, load_environment
 from suite.http import EnvironmentProblem
+from suite.login import LoginConfigurationProblem
 from suite.redaction import REDACTOR, scrub_all_logging
 from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder
 from suite.server import ServerUnreachable, fetch_discovery
@@ -21,6 +22,17 @@ pytest_plugins = [
     "steps.authorization",
     "steps.pkce",
     "steps.refresh_tokens",
+    "suite.defect_matrix",
+    "steps.access_tokens",
+    "steps.id_tokens",
+    "steps.userinfo",
+    "steps.revocation",
+    "steps.service_requests",
+    "steps.authorization_errors",
+    "steps.pkce_default_method",
+    "steps.code_redemption",
+    "steps.consent",
+    "steps.ui_locales",
 ]
 
 
@@ -43,6 +55,7 @@ def pytest_configure(config):
     except ConfigurationError as error:
         raise pytest.UsageError(f"configuration problem\n{error}") from None
     _check_login_method(environment)
+    _check_signing_key()
     defects = config.getoption("--defect")
     if defects:
         if not environment.is_sandbox:
@@ -53,23 +66,34 @@ def pytest_configure(config):
         REDACTOR.register(client.client_secret, f"clients.{role}.client_secret")
     if environment.login:
         REDACTOR.register(environment.login.password, "login.password")
+        REDACTOR.secret_field(environment.login.password_field)
+    from suite.reproduction import remember_secret_variables
+    remember_secret_variables(environment)  # reproductions name secrets by the file's variables
     if not environment.http.verify_tls:
         _warn_tls_off(config, environment)
     config.conformance_environment = environment
     config.conformance_sandbox = None
+    from suite.defect_matrix import install as install_defect_matrix
+    from suite.defect_matrix import requested_defect_sets
+    defect_sets = requested_defect_sets(config)
+    if defect_sets and (not environment.is_sandbox or defects):
+        raise pytest.UsageError("--defect-matrix works with the embedded sandbox only, and without --defect")
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:
         environment.issuer = worker_input["conformance_issuer"]
     elif environment.is_sandbox:
-        _start_sandbox(config, environment)
+        _start_sandbox(config, environment, defect_sets[1:])
+    if defect_sets:
+        issuers = worker_input["conformance_issuers"] if worker_input else config.conformance_sandbox.issuers
+        install_defect_matrix(config, environment, issuers)
     try:
         config.conformance_discovery = fetch_discovery(environment)
     except ServerUnreachable as error:
-        pytest.exit(f"environment problem: {error}", returncode=EXIT_ENVIRONMENT_PROBLEM)
+        pytest.exit(f"environment problem: {REDACTOR.scrub(str(error))}", returncode=EXIT_ENVIRONMENT_PROBLEM)
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()
-    if worker_input is None:
+    if worker_input is None and not defect_sets:  # a matrix run keeps one record per defect set
         recorder = ResultRecorder(environment, config.getoption("--compliance"), alluredir)
         config.pluginmanager.register(recorder, "conformance-results")
 
@@ -85,6 +109,15 @@ def _check_login_method(environment):
         raise pytest.UsageError(
             f"configuration problem\n{display_path(environment.path)}: login.browser.pages: missing. The browser "
             "method needs the pages to fill in; see environments/sandbox-browser.yaml")
+
+
+def _check_signing_key():
+    """A record signing key that cannot be used stops the run before any scenario, not after."""
+    from suite.record_seal import SigningKeyProblem, signing_key
+    try:
+        signing_key()
+    except SigningKeyProblem as error:
+        raise pytest.UsageError(f"configuration problem\n{error}") from None
 
 
 def _keep_values_out_of_tracebacks(config):
@@ -109,10 +142,10 @@ def _warn_tls_off(config, environment):
         "the results say nothing about who answered"), stacklevel=2)
 
 
-def _start_sandbox(config, environment):
+def _start_sandbox(config, environment, more_defect_sets=()):
     from suite.embedded_sandbox import start_sandbox
     try:
-        config.conformance_sandbox = start_sandbox(environment)
+        config.conformance_sandbox = start_sandbox(environment, more_defect_sets)
     except ValueError as error:  # an unknown defect name
         raise pytest.UsageError(f"configuration problem\n{error}") from None
     environment.issuer = config.conformance_sandbox.issuer
@@ -130,16 +163,25 @@ def pytest_unconfigure(config):
 def pytest_configure_node(node):
     """pytest-xdist: workers use the controller's sandbox and issuer."""
     node.workerinput["conformance_issuer"] = node.config.conformance_environment.issuer
+    if getattr(node.config, "defect_matrix_environments", None):
+        node.workerinput["conformance_issuers"] = {
+            name: env.issuer for name, env in node.config.defect_matrix_environments.items()}
 
 
 @pytest.fixture(scope="session")
-def environment(pytestconfig):
-    return pytestconfig.conformance_environment
+def environment(request, pytestconfig):
+    # A detection-matrix run (suite.defect_matrix) gives each defect set its own.
+    return getattr(request, "param", pytestconfig.conformance_environment)
 
 
 @pytest.fixture(scope="session")
-def discovery(pytestconfig):
-    return pytestconfig.conformance_discovery
+def discovery(pytestconfig, environment):
+    if environment.issuer == pytestconfig.conformance_environment.issuer:
+        return pytestconfig.conformance_discovery
+    try:  # another defect set of a detection-matrix run
+        return fetch_discovery(environment)
+    except ServerUnreachable as error:
+        raise EnvironmentProblem(str(error)) from None
 
 
 def pytest_bdd_apply_tag(tag, function):
@@ -174,9 +216,18 @@ def pytest_runtest_makereport(item, call):
     if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
         report.user_properties.append(("environment_problem", True))
         report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
+    if call.excinfo is not None and call.excinfo.errisinstance(LoginConfigurationProblem):
+        report.user_properties.append(("configuration_problem", True))
+        report.longrepr = f"configuration problem: {call.excinfo.value}"
     if report.failed and report.longrepr is not None:
         report.longrepr = REDACTOR.scrub(str(report.longrepr))
     report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
+    """Which step failed, so that a failure before the rule's own check can be reported as blocked."""
+    from suite.blocking import record_failed_step
+    record_failed_step(request, scenario, step, exception)
 
 
 @pytest.fixture
@@ -184,7 +235,7 @@ def state(environment):
     """A scenario's own state: its own HTTP session (cookies), verifier, code and tokens."""
     from suite.http import HttpClient
     from suite.scenario import ScenarioState
-    return ScenarioState(http=HttpClient(environment.http))
+    return ScenarioState(http=HttpClient(environment.http, environment.issuer))
 
 
 @pytest.hookimpl(trylast=True)  # after allure-pytest-bdd has opened the scenario's test case

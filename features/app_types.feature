@@ -24,3 +24,21 @@ Feature: Application types
     When the user authorizes the client with PKCE
     And the client redeems the code with the verifier
     Then the token request succeeds
+
+  # "client_secret: Required for server-side apps unless PKCE is used." Visma lets an app switch
+  # PKCE on or off, so the environment declares which its web app does.
+  @rule:APP-04 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens
+  Scenario: APP-04 A server-side web app using PKCE redeems its code without its secret where the environment says so
+    Given the "web" client of the environment
+    And the environment expects a web app's PKCE code without its secret to be accepted
+    When the user authorizes the client with PKCE
+    And the client redeems the code with the verifier but without its secret
+    Then the token request succeeds
+
+  @rule:APP-04 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-3.2.1
+  Scenario: APP-04 A server-side web app using PKCE cannot redeem its code without its secret where the environment says so
+    Given the "web" client of the environment
+    And the environment expects a web app's PKCE code without its secret to be refused
+    When the user authorizes the client with PKCE
+    And the client redeems the code with the verifier but without its secret
+    Then the token request is refused with "invalid_client"

@@ -27,3 +27,33 @@ Feature: The authorization code
     When the user authorizes the client with PKCE
     And the other client redeems the code with the verifier
     Then the token request is refused with "invalid_grant"
+
+  # The token response of an interactive app is held to what the service one is (RFC 6749 section 5.1).
+  @rule:CODE-06 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-5.1
+  Scenario: CODE-06 The token response for a code is JSON, not cached, Bearer, with its lifetime and scope
+    Given the "web" client of the environment
+    When the user authorizes the client with PKCE
+    And the client redeems the code with the verifier
+    Then the token request succeeds
+    And the token response is JSON
+    And the token response has "Cache-Control: no-store"
+    And the token type is "Bearer"
+    And "expires_in" is the lifetime the environment expects
+    And the granted scope is at most the requested scope
+
+  # The wait is the environment's declared code lifetime (expectations.authorization_code_lifetime):
+  # seconds on the sandbox, minutes on a real server. `-m "not slow"` leaves it out of a quick run.
+  @rule:CODE-04 @severity:critical @slow @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  Scenario: CODE-04 An authorization code redeemed after its lifetime is refused
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE
+    And the environment's declared authorization code lifetime passes
+    And the client redeems the code with the verifier
+    Then the token request is refused with "invalid_grant"
+
+  @rule:CODE-05 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
+  Scenario: CODE-05 A code redeemed without the redirect_uri its authorization request named is refused
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE
+    And the client redeems the code with the verifier and no redirect_uri
+    Then the token request is refused with "invalid_request" or "invalid_grant"

@@ -4,7 +4,7 @@ Feature: Interactive integrations: the authorization request and its callback
   to Visma APIs." The user signs in with the environment's login method; the suite catches the
   redirect to the redirect_uri without running anything there.
 
-  @rule:AUTH-01 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2
+  @rule:AUTH-01 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1 @rfc:RFC6749-4.1.2
   Scenario Outline: AUTH-01 After sign-in the <role> app lands on its registered redirect_uri with a code
     Given the "<role>" client of the environment
     When the user authorizes the client with PKCE
@@ -35,13 +35,20 @@ Feature: Interactive integrations: the authorization request and its callback
     When the user authorizes the client with PKCE
     Then the callback's iss is exactly the issuer
 
+  @rule:AUTH-03 @severity:normal @rfc:RFC9207-2
+  Scenario: AUTH-03 An error callback names the issuer too when the server advertises RFC 9207
+    Given the "spa" client of the environment
+    And the discovery document advertises the iss authorization response parameter
+    When the user authorizes the client with PKCE and code_challenge_method "S512"
+    Then the callback's iss is exactly the issuer
+
   @rule:AUTH-04 @severity:minor @doc:interactive-integrations#step-1-authorization-request
   Scenario: AUTH-04 An authorization request with ui_locales is served
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and ui_locales "nb-NO en"
     Then the browser is sent to the registered redirect_uri with a code
 
-  @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1
+  @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1 @rfc:RFC9110-15.5
   Scenario Outline: AUTH-05 An unregistered redirect_uri gets an error page, never a redirect (<variation>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and a redirect_uri that is the registered one <variation>
@@ -55,14 +62,36 @@ Feature: Interactive integrations: the authorization request and its callback
       | in upper case          |
 
   # The examples are errors the standards require to be redirected. An unknown scope is not one:
-  # RFC 6749 section 3.3 lets a server ignore scopes it does not know.
+  # RFC 6749 section 3.3 lets a server ignore scopes it does not know. A response_type the client
+  # may not use is unauthorized_client as well as unsupported_response_type (section 4.1.2.1).
   @rule:AUTH-06 @severity:normal @rfc:RFC6749-4.1.2.1 @rfc:RFC7636-4.4.1
   Scenario Outline: AUTH-06 A redirected authorization error carries error and the original state (<case>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and <case>
-    Then the browser is sent to the registered redirect_uri with error "<error>" and the original state
+    Then the browser is sent to the registered redirect_uri with error <errors> and the original state
 
     Examples:
-      | case                                   | error                     |
-      | response_type "token"                  | unsupported_response_type |
-      | code_challenge_method "S512"           | invalid_request           |
+      | case                                   | errors                                               |
+      | response_type "token"                  | "unsupported_response_type" or "unauthorized_client" |
+      | code_challenge_method "S512"           | "invalid_request"                                    |
+
+  # RFC 6749 section 4.1.2.1: without a valid client_id the redirect_uri cannot be verified, so
+  # the server informs the user instead of redirecting.
+  @rule:AUTH-07 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1
+  Scenario: AUTH-07 An unknown client_id gets an error page, never a redirect
+    Given the "spa" client of the environment
+    When the user authorizes an unregistered client_id with PKCE and the client's redirect_uri
+    Then the server shows an error page and redirects the browser nowhere
+
+  @rule:AUTH-08 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1
+  Scenario: AUTH-08 An authorization request without response_type is refused without a code
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and no response_type
+    Then the server shows an error page, or redirects to the registered redirect_uri with "invalid_request" or "unsupported_response_type" and the original state
+
+  @rule:AUTH-09 @severity:minor @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1
+  Scenario: AUTH-09 The login page speaks the language ui_locales asks for, where the server offers it
+    Given the "spa" client of the environment
+    And the discovery document offers a user interface language other than English
+    When the login page is opened with ui_locales naming that language first
+    Then the login page declares that language

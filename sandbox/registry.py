@@ -39,6 +39,10 @@ class Application(ClientMixin):
     def is_public(self) -> bool:
         return self.client_secret is None
 
+    @property
+    def client_metadata(self) -> dict:
+        return {}  # no signed userinfo, no per-client ID token algorithm
+
     def get_client_id(self):
         return self.client_id
 
@@ -62,14 +66,14 @@ class Application(ClientMixin):
         if method == "client_secret_basic" and "basic-auth-refused" in self.defects:
             return False
         if self.app_type == "web" and method == "none":
-            return True  # only with PKCE: the grant decides (sandbox.grants._authenticate_web_app)
+            return endpoint == "token"  # only with PKCE: the grant decides (sandbox.grants._authenticate_web_app)
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type):
         return response_type == "code" and "authorization_code" in GRANT_TYPES[self.app_type]
 
     def check_grant_type(self, grant_type):
-        return grant_type in GRANT_TYPES[self.app_type] or "grant-type-not-checked" in self.defects
+        return grant_type in GRANT_TYPES[self.app_type]
 
 
 @dataclass

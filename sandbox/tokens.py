@@ -1,20 +1,59 @@
 """Signed JWT access tokens (RFC 9068, RS256) shaped like Visma Connect's, and their store."""
 
+import functools
+import os
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from cryptography.hazmat.primitives import serialization
 from flask import g
 from joserfc.jwk import KeySet, RSAKey
 
 ACCESS_TOKEN_LIFETIME = 3600  # seconds; the documented `expires_in`
+KEY_PARAMETERS = {"use": "sig", "alg": "RS256"}
 
 
-def new_signing_keys() -> KeySet:
-    key = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)
+@functools.cache
+def signing_keys() -> KeySet:
+    """The sandbox's RS256 key: generated once for this user on this machine (making an RSA-2048 key
+    takes 0.1-0.3 s, which every run and every detection-matrix switch paid), kept in the temporary
+    folder and read back by later runs. A test key the sandbox made for itself; it protects nothing."""
+    folder = Path(tempfile.gettempdir()) / f"visma-connect-sandbox-{os.getuid()}"
+    path = folder / "sandbox-test-signing-key.pem"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        mine = folder.stat().st_uid == os.getuid() and not folder.stat().st_mode & 0o077
+    except OSError:
+        mine = False
+    if mine and path.is_file():
+        try:
+            # The RSA consistency check is as slow as making a key; skipping it is safe for a key
+            # this sandbox wrote into a folder only this user can use.
+            private = serialization.load_pem_private_key(path.read_bytes(), None, unsafe_skip_rsa_key_validation=True)
+            return KeySet([RSAKey.import_key(private, parameters=KEY_PARAMETERS)])
+        except (OSError, ValueError, TypeError):
+            pass  # unreadable: make a new one
+    key = RSAKey.generate_key(2048, parameters=KEY_PARAMETERS, auto_kid=True)
+    if mine:
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            partial.write_bytes(key.as_pem(private=True))
+            os.chmod(partial, 0o600)
+            os.replace(partial, path)  # atomic: a run reading it at the same time sees all or nothing
+        except OSError:
+            pass  # not kept: the next run makes its own
     return KeySet([key])
+
+
+@functools.cache
+def unpublished_signing_keys() -> KeySet:
+    """An RS256 key the sandbox's JWKS never publishes (a defect switch signs ID tokens with it)."""
+    return KeySet([RSAKey.generate_key(2048, parameters=KEY_PARAMETERS, auto_kid=True)])
 
 
 class VismaTokenGenerator(JWTBearerTokenGenerator):
@@ -27,6 +66,8 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
         self.defects = defects
 
     def _lifetime(self, client, grant_type):
+        if g.get("access_token_lifetime"):  # a fault injected at run time (sandbox.faults)
+            return g.access_token_lifetime
         return 7200 if "expires-in-wrong" in self.defects else ACCESS_TOKEN_LIFETIME
 
     def get_jwks(self):
@@ -37,10 +78,17 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
 
     def get_extra_claims(self, client, grant_type, user, scope):
         claims = {"nbf": int(time.time()), "scope": scope.split()}
+        if "access-token-exp-mismatch" in self.defects:
+            claims["exp"] = int(time.time()) + 600
         tenant_id = g.get("tenant_id")
         if tenant_id and "tenant-claim-missing" not in self.defects:
             claims["tenant_id"] = tenant_id
         return claims
+
+    def access_token_generator(self, client, grant_type, user, scope):
+        if "access-token-opaque" in self.defects:
+            return generate_token(48)
+        return super().access_token_generator(client, grant_type, user, scope)
 
     def generate(self, grant_type, client, user=None, scope=None, expires_in=None,
                  include_refresh_token=True):
@@ -74,16 +122,25 @@ def _opaque_token(**_):
 
 @dataclass
 class IssuedToken:
-    client_id: str
+    """One access or refresh token this sandbox issued (`kind`), for whom and until when."""
+    kind: str
+    client: object
     scope: str
     user: object
-    refresh_token: str | None
-    issued_at: float
+    expires_at: float | None  # None: no expiry (refresh tokens)
+    access_token: str = field(default="", repr=False)  # a refresh token's: issued with it
     revoked: bool = False
+    revoked_at: float = 0.0
 
-    # authlib's TokenMixin / RefreshTokenGrant expectations
+    # authlib's TokenMixin / RefreshTokenGrant / BearerTokenValidator expectations
     def check_client(self, client):
-        return client.get_client_id() == self.client_id
+        return client.get_client_id() == self.client.get_client_id()
+
+    def get_client(self):
+        return self.client
+
+    def get_user(self):
+        return self.user
 
     def get_scope(self):
         return self.scope
@@ -92,31 +149,39 @@ class IssuedToken:
         return ACCESS_TOKEN_LIFETIME
 
     def is_expired(self):
-        return False
+        return self.expires_at is not None and time.time() >= self.expires_at
 
     def is_revoked(self):
         return self.revoked
 
 
 class TokenStore:
-    """Refresh tokens issued by this sandbox, in memory (access tokens are self-contained)."""
+    """The access and refresh tokens this sandbox issued, in memory, so that they can be revoked."""
 
     def __init__(self):
-        self._by_refresh_token: dict[str, IssuedToken] = {}
+        self._issued: dict[tuple[str, str], IssuedToken] = {}
         self._lock = threading.Lock()
 
     def save(self, token: dict, client, user) -> None:
-        refresh_token = token.get("refresh_token")
-        if not refresh_token:
-            return
+        now = time.time()
         with self._lock:
-            self._by_refresh_token[refresh_token] = IssuedToken(
-                client.get_client_id(), token.get("scope", ""), user, refresh_token, time.time())
+            for kind in ("access_token", "refresh_token"):
+                if token.get(kind):
+                    expires_at = now + token.get("expires_in", ACCESS_TOKEN_LIFETIME) if kind == "access_token" else None
+                    self._issued[(kind, token[kind])] = IssuedToken(
+                        kind, client, token.get("scope", ""), user, expires_at,
+                        token.get("access_token", "") if kind == "refresh_token" else "")
+
+    def find(self, value: str, kinds=("access_token", "refresh_token")) -> IssuedToken | None:
+        with self._lock:
+            return next((self._issued[(k, value)] for k in kinds if (k, value) in self._issued), None)
 
     def find_refresh_token(self, refresh_token: str) -> IssuedToken | None:
-        with self._lock:
-            return self._by_refresh_token.get(refresh_token)
+        return self.find(refresh_token, ("refresh_token",))
+
+    def find_access_token(self, access_token: str) -> IssuedToken | None:
+        return self.find(access_token, ("access_token",))
 
     def revoke(self, issued: IssuedToken) -> None:
         with self._lock:
-            issued.revoked = True
+            issued.revoked, issued.revoked_at = True, time.time()

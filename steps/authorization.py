@@ -8,6 +8,7 @@ from pytest_bdd import given, parsers, then, when
 from suite.authorization import STATES, authorize
 from suite.checks import check
 from suite.login import is_redirect_to
+from suite.login.html_forms import forwards_to
 from suite.token_requests import default_authentication, post_token
 
 REDIRECT_URI_VARIATIONS = {
@@ -67,44 +68,66 @@ def iss_parameter_advertised(discovery):
 
 
 @then("the browser is sent to the registered redirect_uri with a code")
-def callback_with_code(state):
+def callback_with_code(state, environment):
     outcome = state.outcome
     check(outcome.callback_url is not None, f"the browser was not sent to the redirect_uri: {outcome.describe()}")
     check(is_redirect_to(outcome.callback_url, state.client.redirect_uri),
-          f"the callback went to {outcome.callback_url!r}, not the registered {state.client.redirect_uri!r}")
+          f"the callback went to {outcome.callback_url!r}, not the registered {state.client.redirect_uri!r} "
+          "(Visma: the redirect_uri \"must match registration details\")")
     params = outcome.callback_params
     check("error" not in params, f"the callback carries error={params.get('error')!r}: "
-                                 f"{params.get('error_description', '')}")
-    check(bool(params.get("code")), "the callback carries no code")
+                                 f"{params.get('error_description', '')} (the documented request is granted: Visma "
+                                 "Step 3, RFC 6749 section 4.1.2)")
+    check(bool(params.get("code")), "the callback carries no code (RFC 6749 section 4.1.2)")
+    check("code" in outcome.query_params,
+          "the code came in the URL fragment; response_type=code returns it in the query "
+          "(RFC 6749 section 4.1.2; Visma's sample response: YOUR_REDIRECT_URI?code=...)")
+    check(outcome.signed_in,
+          f"the server issued a code without the test user signing in: the {environment.login.method} login method never "
+          "saw and submitted a login page (RFC 6749 section 4.1 step B: the server authenticates the resource "
+          "owner; Visma: \"Upon user consent, Visma returns an authorization code\")")
 
 
 @then("the callback carries exactly the state that was sent")
 def callback_state_round_trip(state):
     params = _callback(state)
     sent = state.authorization.state
-    check("state" in params, "the callback carries no state")
-    check(params["state"] == sent, f"the callback's state {params['state']!r} differs from the state sent {sent!r}")
+    check("state" in params, "the callback carries no state (RFC 6749 section 4.1.2: REQUIRED if sent)")
+    check(params["state"] == sent, f"the callback's state {params['state']!r} differs from the state sent {sent!r} "
+                                   "(RFC 6749 section 4.1.2: the exact value received)")
 
 
 @then("the callback's iss is exactly the issuer")
 def callback_iss(state, environment):
-    iss = _callback(state).get("iss")
-    check(iss == environment.issuer, f"the callback's iss is {iss!r}, not the issuer {environment.issuer!r}")
+    params = _callback(state)
+    kind = "error callback" if "error" in params else "callback"
+    iss = params.get("iss")
+    check(iss == environment.issuer, f"the {kind}'s iss is {iss!r}, not the issuer {environment.issuer!r}; RFC 9207 "
+                                     "section 2 requires it in every authorization response, error responses included")
 
 
 @then("the server shows an error page and redirects the browser nowhere")
 def no_redirect_for_unregistered_uri(state):
-    outcome = state.outcome
+    outcome, target = state.outcome, state.authorization.params["redirect_uri"]
     check(outcome.callback_url is None and outcome.left_to is None,
           f"the browser was redirected to an unregistered redirect_uri: "
-          f"{outcome.callback_url or outcome.left_to!r}")
+          f"{outcome.callback_url or outcome.left_to!r} (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
     check(outcome.kind == "page", f"the flow did not stop at an error page: {outcome.describe()}")
+    forward = forwards_to(outcome.body, target)
+    check(forward is None, f"the error page holds {forward}: it would send the browser on to the unregistered "
+                           "redirect_uri (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
+    check(outcome.status is not None and 400 <= outcome.status < 500,
+          f"the error page came with HTTP {outcome.status}; a refused request is a client error, 4xx "
+          "(RFC 9110 section 15.5)")
 
 
-@then(parsers.parse('the browser is sent to the registered redirect_uri with error "{error}" and the original state'))
-def callback_with_error(state, error):
+@then(parsers.re(r'the browser is sent to the registered redirect_uri with error (?P<errors>"\w+"(?: or "\w+")*) '
+                 r'and the original state'))
+def callback_with_error(state, errors):
+    allowed = errors.replace('"', "").split(" or ")
     params = _callback(state)
-    check(params.get("error") == error, f"the callback's error is {params.get('error')!r}, not {error!r}")
+    check(params.get("error") in allowed, f"the callback's error is {params.get('error')!r}, not "
+                                          f"{' or '.join(allowed)} (RFC 6749 section 4.1.2.1)")
     check("code" not in params, "the error callback also carries a code")
     check(params.get("state") == state.authorization.state,
           f"the error callback's state is {params.get('state')!r}, not the state sent "
@@ -113,13 +136,26 @@ def callback_with_error(state, error):
 
 @then("the authorization is refused without a code")
 def authorization_refused(state):
+    """RFC 7636 section 4.4.1: an error redirect with invalid_request. A 4xx error page is accepted
+    too; a page that is neither (a stalled flow, an empty paste) shows no refusal at all."""
     outcome = state.outcome
     if outcome.callback_url is not None:
         params = outcome.callback_params
-        check("code" not in params, "the server issued an authorization code; it should have refused the request")
-        check(bool(params.get("error")), "the callback carries neither a code nor an error")
+        check("code" not in params, "the server issued an authorization code; it should have refused the request "
+                                    "(RFC 7636 section 4.4.1)")
+        check(params.get("error") == "invalid_request",
+              f"the refusal's error is {params.get('error')!r}; RFC 7636 section 4.4.1 names invalid_request")
         return
-    check(outcome.kind == "page", f"the flow ended without a refusal: {outcome.describe()}")
+    check(outcome.kind == "page" and outcome.status is not None and 400 <= outcome.status < 500,
+          f"no refusal was seen: {outcome.describe()}. A refusal is an error redirect with invalid_request "
+          "(RFC 7636 section 4.4.1) or a 4xx error page")
+
+
+@then("a control authorization of the same client with S256 PKCE gets a code after sign-in")
+def control_authorization(state, environment, discovery):
+    """Proves the refusal before was the server's answer to the request, not a login that never works."""
+    authorize(state, environment, discovery)
+    callback_with_code(state, environment)
 
 
 def _callback(state) -> dict:
@@ -175,3 +211,16 @@ def other_client_redeems(state, discovery):
 @when("the client redeems the code without its secret")
 def redeem_without_secret(state, discovery):
     redeem(state, discovery, authentication="none")
+
+
+@given(parsers.parse("the environment expects a web app's PKCE code without its secret to be {expectation}"))
+def web_pkce_without_secret_expectation(environment, expectation):
+    declared = environment.expectations.web_pkce_without_secret
+    if declared != expectation:
+        pytest.skip(f"{environment.name} expects a web app's PKCE code without its secret to be {declared} "
+                    "(expectations.web_pkce_without_secret)")
+
+
+@when("the client redeems the code with the verifier but without its secret")
+def redeem_with_verifier_without_secret(state, discovery):
+    redeem(state, discovery, authentication="none", code_verifier=state.authorization.verifier)

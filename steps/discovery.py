@@ -1,10 +1,27 @@
-"""Discovery document rules (DISC-*)."""
+"""Discovery document rules (DISC-*).
+
+OpenID Connect Discovery leaves some members optional that RFC 8414 metadata may carry, so a
+member missing from the first document is read from the second before anything fails, and a
+member missing from both takes the default the specifications give it."""
 
 from urllib.parse import urlsplit
 
+import allure
 from pytest_bdd import parsers, then, when
 
 from suite.checks import check
+
+# What the Visma pages use: required whatever the environment says (RFC 8414 section 2,
+# OpenID Connect Discovery section 3).
+REQUIRED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+# RFC 8414 section 2 and OpenID Connect Discovery section 3: the value of an omitted member.
+DEFAULTS = {
+    "grant_types_supported": ["authorization_code", "implicit"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+}
+# RFC 8414 section 2: "If omitted, the authorization server does not support PKCE."
+NO_DEFAULT = {"code_challenge_methods_supported": "RFC 8414 section 2: omitted means PKCE is not supported"}
 
 
 @when("the discovery document is read")
@@ -24,19 +41,40 @@ def issuer_matches(discovery, environment):
 def endpoints_listed(discovery, environment, datatable):
     issuer = urlsplit(environment.issuer)
     expected_paths = environment.expectations.endpoint_paths
+    not_offered = environment.expectations.endpoints_not_offered
+    problems, notes = [], []
     for (name,) in datatable[1:]:
-        url = discovery.metadata.get(name)
-        check(isinstance(url, str) and url, f"discovery does not list {name}")
+        url = discovery.member(name)
+        if name in not_offered and name not in REQUIRED_ENDPOINTS:
+            notes.append(f"{name}: not offered by this environment ({not_offered[name]}), "
+                         "expectations.endpoints_not_offered")
+            continue
+        if not (isinstance(url, str) and url):
+            problems.append(f"{name} is missing from {discovery.url} and from the RFC 8414 metadata at "
+                            f"{discovery.oauth_url or '(none)'}" + (
+                                " (required: RFC 8414 section 2, OpenID Connect Discovery section 3)"
+                                if name in REQUIRED_ENDPOINTS else
+                                " (Visma Connect publishes it, visma-connect-facts.md 'Endpoints'; if this "
+                                "environment does not offer it, say why in expectations.endpoints_not_offered)"))
+            continue
         parts = urlsplit(url)
-        check(parts.scheme == issuer.scheme and parts.netloc == issuer.netloc,
-              f"{name} {url!r} is not on the issuer's host {issuer.scheme}://{issuer.netloc}")
-        if name in expected_paths:
-            check(parts.path == expected_paths[name],
-                  f"{name} is at {parts.path!r}; the documentation's path is {expected_paths[name]!r}")
+        if (parts.scheme, parts.netloc) != (issuer.scheme, issuer.netloc):
+            problems.append(f"{name} {url!r} is not on the issuer's host {issuer.scheme}://{issuer.netloc}")
+        elif name in expected_paths and parts.path != expected_paths[name]:
+            problems.append(f"{name} is at {parts.path!r}; the expected path is {expected_paths[name]!r} "
+                            "(visma-connect-facts.md 'Endpoints', or expectations.endpoint_paths)")
+    if notes:
+        allure.attach("\n".join(notes), name="endpoints not offered", attachment_type=allure.attachment_type.TEXT)
+    check(not problems, "; ".join(problems))
 
 
 @then(parsers.parse('its "{member}" includes "{value}"'))
 def member_includes(discovery, member, value):
-    values = discovery.metadata.get(member)
-    check(isinstance(values, list), f"discovery member {member} is {values!r}, not a list")
-    check(value in values, f"discovery member {member} is {values!r}; it does not include {value!r}")
+    values, source = discovery.member(member), "the discovery documents"
+    if values is None and member in DEFAULTS:
+        values, source = DEFAULTS[member], "the default of an omitted member (RFC 8414 section 2)"
+    if values is None and member in NO_DEFAULT:
+        check(False, f"neither discovery document lists {member} ({NO_DEFAULT[member]})")
+    check(isinstance(values, list), f"discovery member {member} is {values!r}, not a list (RFC 8414 section 2)")
+    check(value in values, f"{member} is {values!r} by {source}; it does not include {value!r}, "
+                           "which the Visma documentation uses")

@@ -1,9 +1,14 @@
 """Refresh tokens: who gets one, using it, rotation, and binding to the client (RT-*)."""
 
+import time
+
+import allure
 from pytest_bdd import parsers, then, when
 
-from suite.checks import check
-from suite.token_requests import default_authentication, post_token
+from steps.authorization import redeem
+from suite.checks import check, require
+from suite.jwt import verified_claims
+from suite.token_requests import default_authentication, error_of, post_token
 
 
 def refresh(state, discovery, refresh_token, client=None):
@@ -18,23 +23,60 @@ def _first_refresh_token(state) -> str:
     return token
 
 
+def _offline_access_refused(state) -> bool:
+    """The authorization was refused with invalid_scope (RFC 6749 section 4.1.2.1): the server will
+    not give this client offline access, which is what RT-04 and RT-05 ask of an ineligible client."""
+    return state.outcome is not None and state.outcome.callback_params.get("error") == "invalid_scope"
+
+
+@when("the client redeems the code with the verifier unless offline_access was refused")
+def redeem_unless_refused(state, discovery):
+    if _offline_access_refused(state):
+        allure.attach("the authorization with offline_access was refused with invalid_scope; no code to redeem",
+                      name="offline_access refused", attachment_type=allure.attachment_type.TEXT)
+        return
+    redeem(state, discovery, code_verifier=state.authorization.verifier)
+
+
+def _issued_refresh_token(state) -> bool:
+    """Whether the code's redemption gave a refresh token; the redemption itself must have succeeded."""
+    require(state.response is not None and state.response.status_code == 200 and state.token_responses,
+            f"the code was not redeemed (HTTP {state.response.status_code if state.response is not None else None}); "
+            "the documented request must succeed before its refresh token can be judged")
+    return "refresh_token" in state.tokens
+
+
 @then("a refresh token is issued")
 def refresh_token_issued(state):
-    check(bool(state.tokens.get("refresh_token")), "the token response has no refresh_token")
+    check(bool(state.tokens.get("refresh_token")),
+          "the token response has no refresh_token (Visma: \"Only server-side web applications configured with "
+          "offline_access can request refresh tokens\")")
 
 
 @then("no refresh token is issued")
 def no_refresh_token(state):
-    check("refresh_token" not in state.tokens, "the token response carries a refresh_token; this client may not get one")
+    check("refresh_token" not in state.tokens,
+          "the token response carries a refresh_token; without offline_access this client may not get one "
+          "(Visma: \"Only server-side web applications configured with offline_access can request refresh tokens\")")
+
+
+@then('no refresh token is issued, or offline_access was refused with "invalid_scope"')
+def no_refresh_token_for_spa(state):
+    if _offline_access_refused(state):
+        return
+    check(not _issued_refresh_token(state),
+          "the token response carries a refresh_token for an SPA (Visma: \"SPAs do not receive refresh tokens\")")
 
 
 @then(parsers.parse('a refresh token is issued only if the environment declares "{app_type}" apps eligible'))
 def refresh_token_if_eligible(state, environment, app_type):
     eligible = app_type in environment.expectations.refresh_token_app_types
-    issued = "refresh_token" in state.tokens
-    check(issued == eligible, f"a refresh token was {'issued' if issued else 'not issued'} to a {app_type} app; "
-                              f"the environment declares {app_type} apps {'eligible' if eligible else 'not eligible'} "
-                              "(expectations.refresh_token_app_types)")
+    issued = False if _offline_access_refused(state) else _issued_refresh_token(state)
+    how = "offline_access was refused with invalid_scope" if _offline_access_refused(state) else (
+        f"a refresh token was {'issued' if issued else 'not issued'}")
+    check(issued == eligible, f"{how} for a {app_type} app; the environment declares {app_type} apps "
+                              f"{'eligible' if eligible else 'not eligible'} (expectations.refresh_token_app_types; "
+                              "Visma: native apps, \"like SPAs, [do] not typically utilize refresh tokens\")")
 
 
 @when("the client refreshes its access token")
@@ -42,29 +84,45 @@ def refresh_access_token(state, discovery):
     refresh(state, discovery, _first_refresh_token(state))
 
 
-@then("a new access token is issued")
-def new_access_token(state):
-    check(len(state.token_responses) >= 2, "no new token response")
-    check(state.token_responses[-1]["access_token"] != state.token_responses[0]["access_token"],
-          "the refresh returned the same access token")
+@then("the refresh returns a usable access token")
+def refreshed_token_usable(state, discovery, environment):
+    """A second successful token response whose access token the issuer vouches for. Its bytes may
+    equal the first one's: a deterministic JWT issued within the same second is legal."""
+    check(len(state.token_responses) >= 2, "the refresh gave no second token response (RFC 6749 section 6)")
+    refreshed = state.token_responses[-1]
+    check(str(refreshed.get("token_type", "")).lower() == "bearer",
+          f"the refreshed token_type is {refreshed.get('token_type')!r}, not Bearer (RFC 6749 section 5.1)")
+    if environment.expectations.access_token_format == "jwt":
+        claims = verified_claims(refreshed["access_token"], discovery)
+        check(claims.get("client_id") == state.client.client_id and claims.get("exp", 0) > time.time(),
+              f"the refreshed access token names client {claims.get('client_id')!r} and expires at "
+              f"{claims.get('exp')!r}: not a live token for {state.client.client_id!r} (RFC 9068 section 2.2)")
 
 
 @then("the refresh token is rotated or reused as the environment declares")
 def rotation_as_declared(state, discovery, environment):
     old = _first_refresh_token(state)
     new = state.tokens.get("refresh_token")
-    if environment.expectations.refresh_token_rotation == "one_time":
+    expectations = environment.expectations
+    if expectations.refresh_token_rotation == "one_time":
         check(bool(new) and new != old, "the refresh did not return a new refresh token; the environment declares "
                                         "one_time rotation (expectations.refresh_token_rotation)")
+        if expectations.refresh_token_reuse_grace:
+            time.sleep(expectations.refresh_token_reuse_grace + 1)
         refresh(state, discovery, old)
-        check(state.response.status_code == 400,
-              f"the used refresh token was accepted again (HTTP {state.response.status_code}); one_time rotation "
-              "invalidates it")
+        response = state.response
+        error = error_of(response)
+        check(response.status_code == 400 and error == "invalid_grant",
+              f"the used refresh token got HTTP {response.status_code}, error {error!r}, "
+              f"{expectations.refresh_token_reuse_grace + 1} s after its use; one_time rotation invalidates it after "
+              "the declared grace (expectations.refresh_token_reuse_grace), and RFC 6749 section 5.2 names "
+              "invalid_grant for a revoked refresh token")
     else:
-        check(new in (None, old), "the refresh returned a different refresh token; the environment declares reuse")
+        check(new in (None, old), "the refresh returned a different refresh token; the environment declares reuse "
+                                  "(expectations.refresh_token_rotation)")
         refresh(state, discovery, old)
         check(state.response.status_code == 200, "the refresh token stopped working after one use; "
-                                                 "the environment declares reuse")
+                                                 "the environment declares reuse (expectations.refresh_token_rotation)")
 
 
 @when("the other client refreshes with the client's refresh token")

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 import allure
 
-from .http import redact_url
+from .http import HttpClient, redact_url
 from .login import login_method
 from .pkce import new_verifier, s256_challenge
 from .redaction import REDACTOR
@@ -24,6 +24,20 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
 
     pkce: "S256", "plain" or None (no code_challenge). overrides replace or, with None, drop
     parameters of the documented request."""
+    url = authorization_url(state, discovery, pkce, verifier, overrides)
+    # The user's browser is not the application's back channel: the login runs in an HTTP session
+    # of its own, so no token request ever carries the user's cookies.
+    browser = HttpClient(environment.http)
+    state.outcome = login_method(environment, browser).authorize(url, state.authorization.params["redirect_uri"])
+    _register_callback_secrets(state.outcome)
+    allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
+                  f"{REDACTOR.scrub(state.outcome.describe())}",
+                  name=f"authorization -> {state.outcome.kind}", attachment_type=allure.attachment_type.TEXT)
+
+
+def authorization_url(state: ScenarioState, discovery, pkce: str | None = "S256", verifier: str | None = None,
+                      overrides: dict | None = None) -> str:
+    """The documented authorization request for the scenario's client, kept in `state.authorization`."""
     client = state.client
     params = {"client_id": client.client_id, "response_type": "code", "scope": client.scope,
               "redirect_uri": client.redirect_uri, "state": STATES["simple"]()}
@@ -33,13 +47,10 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
         params["code_challenge_method"] = pkce
     params.update(overrides or {})
     params = {k: v for k, v in params.items() if v is not None}
-    state.authorization = AuthorizationRequest(client, params, verifier if pkce else None)
-    url = discovery.endpoint("authorization_endpoint") + "?" + urlencode(params)
-    state.outcome = login_method(environment, state.http).authorize(url, params["redirect_uri"])
-    _register_callback_secrets(state.outcome)
-    allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
-                  f"{REDACTOR.scrub(state.outcome.describe())}",
-                  name=f"authorization -> {state.outcome.kind}", attachment_type=allure.attachment_type.TEXT)
+    endpoint = discovery.endpoint("authorization_endpoint")
+    state.authorization = AuthorizationRequest(client, params, verifier if pkce else None, endpoint)
+    state.http.authorization = state.authorization  # for the reproduction of the code's redemption
+    return endpoint + "?" + urlencode(params)
 
 
 def _register_callback_secrets(outcome) -> None:

@@ -11,6 +11,18 @@ class NonConformance(AssertionError):
     """The server under test does not do what the documentation says."""
 
 
+class NothingToCheck(NonConformance):
+    """An earlier step did not give this one what it checks (no code redeemed, no ID token, no
+    access token), so the scenario never reached its own rule. suite/blocking.py reports it as
+    blocked when a rule the scenario needs failed in the same run; otherwise it is a failure."""
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise NonConformance(REDACTOR.scrub(message))
+
+
+def require(condition: bool, message: str) -> None:
+    """What the step checks must exist first; `message` says which earlier step did not give it."""
+    if not condition:
+        raise NothingToCheck(REDACTOR.scrub(message))

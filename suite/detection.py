@@ -1,12 +1,18 @@
 """The detection matrix: run the features against the sandbox with each defect switch on, and
-check that exactly the rules the switch breaks fail, and that the clean sandbox passes."""
+check that exactly the rules the switch breaks do not pass, and that the clean sandbox passes.
+
+A rule "blocked by" another (its scenario could not reach its own check because a rule it relies
+on failed first) does not pass, so it counts against `breaks` like a failed one; but only a rule
+seen failing on its own proves that its check can fail.
+
+All switches run in one pytest run against one sandbox process (suite.defect_matrix), which
+costs each switch its scenarios only."""
 
 import json
 import os
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +20,7 @@ from sandbox.defects import DEFECTS
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = "(none)"
+CLEAN_SET = "clean"  # the clean sandbox's key in a --defect-matrix record (suite.defect_matrix)
 
 
 @dataclass
@@ -22,51 +29,64 @@ class Row:
     expected: tuple[str, ...]      # rule ids the switch breaks
     failed: tuple[str, ...]        # rule ids that failed
     exit_code: int
+    blocked: tuple[str, ...] = ()  # rule ids blocked by one of the failed rules
     failed_scenarios: frozenset = frozenset()
     scenarios: frozenset = frozenset()  # every scenario that ran or was skipped
+    missing_scenarios: frozenset = frozenset()  # ran on the clean sandbox, not under this switch
 
     @property
     def missed(self) -> list[str]:
-        return sorted(set(self.expected) - set(self.failed))
+        return sorted(set(self.expected) - set(self.failed) - set(self.blocked))
 
     @property
     def unexpected(self) -> list[str]:
-        return sorted(set(self.failed) - set(self.expected))
+        return sorted((set(self.failed) | set(self.blocked)) - set(self.expected))
 
     @property
     def caught(self) -> bool:
-        return not self.missed and not self.unexpected and self.exit_code in (0, 1)
+        return (not self.missed and not self.unexpected and not self.missing_scenarios
+                and self.exit_code in (0, 1) and bool(self.scenarios))
 
 
-def run_suite(defect: str | None, workdir: Path) -> Row:
-    record_path = workdir / f"{defect or 'clean'}.json"
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--env", "sandbox",
-               "--compliance", str(record_path), str(ROOT / "features")]
-    if defect:
-        command += ["--defect", defect]
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    failed: tuple[str, ...] = ()
-    scenarios, failed_scenarios = set(), set()
-    if record_path.exists():
-        record = json.loads(record_path.read_text())
-        failed = tuple(record["failed_rules"])
-        for rule in record["rules"]:
-            for scenario in rule["scenarios"]:
-                scenarios.add(scenario["name"])
-                if scenario["status"] == "failed":
-                    failed_scenarios.add(scenario["name"])
+def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
+    """One pytest run (suite.defect_matrix): the clean sandbox and every switch, one sandbox process
+    serving them all, `jobs` pytest-xdist workers. The clean row comes first."""
+    names = sorted(defects if defects is not None else DEFECTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        record_path = Path(tmp) / "matrix.json"
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--env=sandbox",
+                   f"--defect-matrix={','.join(names)}", f"--compliance={record_path}", str(ROOT / "features")]
+        if jobs > 1:
+            command += ["-n", str(jobs)]
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                                   timeout=120 + 30 * len(names), env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        records = json.loads(record_path.read_text()) if record_path.exists() else {}
+    problem = None
+    if completed.returncode not in (0, 1) or not records:
+        output = (completed.stderr or completed.stdout).strip().splitlines() or ["no output"]
+        records = {}
+        problem = f"(no record: exit {completed.returncode}: {output[-1]})"
+    rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None] + names]
+    clean = rows[0]
+    for row in rows[1:]:  # a switch is judged on every scenario the clean sandbox ran, no fewer
+        row.missing_scenarios = frozenset(clean.scenarios - row.scenarios)
+    return rows
+
+
+def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
     expected = DEFECTS[defect].breaks if defect else ()
-    if not record_path.exists():
-        failed = ("(no record: " + (completed.stderr or completed.stdout).strip().splitlines()[-1] + ")",)
-    return Row(defect or CLEAN, expected, failed, completed.returncode, frozenset(failed_scenarios),
-               frozenset(scenarios))
-
-
-def run_matrix(defects=None, jobs: int = os.cpu_count() or 2) -> list[Row]:
-    names = [None] + sorted(defects if defects is not None else DEFECTS)
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda name: run_suite(name, Path(tmp)), names))
+    if record is None:
+        return Row(defect or CLEAN, expected, (problem or "(no record: the switch did not run)",), 2)
+    scenarios, failed_scenarios = set(), set()
+    for rule in record["rules"]:
+        for scenario in rule["scenarios"]:
+            scenarios.add(scenario["name"])
+            if scenario["status"] == "failed":
+                failed_scenarios.add(scenario["name"])
+    # The exit code the suite would have given this defect set on its own (README: exit codes).
+    exit_code = 3 if record["error_rules"] else 1 if record["failed_rules"] else 0
+    return Row(defect or CLEAN, expected, tuple(record["failed_rules"]), exit_code,
+               tuple(record.get("blocked_rules", ())), frozenset(failed_scenarios), frozenset(scenarios))
 
 
 def all_rule_ids() -> set[str]:
@@ -79,14 +99,18 @@ def all_rule_ids() -> set[str]:
 
 
 def unproven_rules(rows: list[Row]) -> list[str]:
-    """Rules that no switch was seen to break on its own."""
-    proven = {rule for row in rows if row.caught and row.defect != CLEAN for rule in row.expected}
+    """Rules that no switch was seen to break on its own (failed, not merely blocked)."""
+    proven = {rule for row in rows if row.caught and row.defect != CLEAN for rule in row.failed}
     return sorted(all_rule_ids() - proven)
 
 
-# Runs only where an environment declares plain PKCE accepted, which the sandbox does not;
-# tests/test_detection_matrix.py shows it failing against a server that refuses plain.
-NOT_RUN_ON_THE_SANDBOX = {"PKCE-07 The plain method works where the environment accepts it"}
+# Run only where an environment declares what the sandbox's file does not; tests/test_detection_matrix.py
+# and tests/test_allowed_variants.py show each failing against a server that does the opposite.
+NOT_RUN_ON_THE_SANDBOX = {
+    "PKCE-07 The plain method works where the environment accepts it",
+    "PKCE-08 A code_challenge without a method is plain, and works where plain is accepted",
+    "APP-04 A server-side web app using PKCE cannot redeem its code without its secret where the environment says so",
+}
 
 
 def scenarios_never_failing(rows: list[Row]) -> list[str]:
@@ -97,10 +121,11 @@ def scenarios_never_failing(rows: list[Row]) -> list[str]:
 
 
 def render(rows: list[Row]) -> str:
-    lines = ["| defect | rules it breaks | rules that failed | missed | unexpected | caught |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| defect | rules it breaks | rules that failed | blocked by them | missed | unexpected | caught |",
+             "|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
+                     f"{', '.join(row.blocked) or '-'} | "
                      f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
                      f"{'yes' if row.caught else 'NO'} |")
     defects = [r for r in rows if r.defect != CLEAN]
@@ -110,6 +135,9 @@ def render(rows: list[Row]) -> str:
               f"Detection score: {caught}/{len(defects)} defects caught ({100 * caught / max(len(defects), 1):.0f}%)"]
     unproven = unproven_rules(rows)
     lines.append(f"Rules no switch proves yet: {', '.join(unproven) if unproven else 'none'}")
+    for row in rows:
+        if row.missing_scenarios:
+            lines.append(f"Scenarios that did not run under {row.defect}: {'; '.join(sorted(row.missing_scenarios))}")
     never = scenarios_never_failing(rows)
     lines.append(f"Scenarios no switch made fail: {'; '.join(never) if never else 'none'}")
     return "\n".join(lines)

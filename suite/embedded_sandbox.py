@@ -6,12 +6,14 @@ from sandbox import Application, Registry, SandboxServer, User
 from sandbox.registry import INTERACTIVE_SCOPES
 
 
-def start_sandbox(environment) -> SandboxServer:
+def start_sandbox(environment, more_defect_sets=()) -> SandboxServer:
+    """`more_defect_sets`: further sandboxes on the same port, for the detection matrix."""
     registry = Registry()
     for client in environment.clients.values():
         app_type = "web" if client.role == "other_web" else client.role
         approved = (client.tenant_id,) if client.tenant_id else ()
-        scopes = tuple(client.scope.split()) if app_type == "service" else INTERACTIVE_SCOPES
+        scopes = INTERACTIVE_SCOPES if app_type != "service" else tuple(
+            client.scope.split() + ([client.non_tenant_scope] if client.non_tenant_scope else []))
         registry.add(Application(
             client_id=client.client_id, app_type=app_type, client_secret=client.client_secret,
             redirect_uris=(client.redirect_uri,) if client.redirect_uri else (),
@@ -22,4 +24,5 @@ def start_sandbox(environment) -> SandboxServer:
     # attaches to the report.
     for name in ("werkzeug", "authlib", "sandbox"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return SandboxServer(registry, environment.sandbox_defects).start()
+    return SandboxServer(registry, environment.sandbox_defects, more_defect_sets=more_defect_sets,
+                         code_lifetime=environment.expectations.authorization_code_lifetime).start()

@@ -4,6 +4,7 @@ _string = {"type": "string", "minLength": 1}
 _variable = "\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}"  # a ${VAR} reference, checked again once resolved
 _url = {"type": "string", "pattern": f"^(https?://\\S+|{_variable})$"}
 _scope = {"type": "string", "pattern": "^\\S+( \\S+)*$"}
+_seconds = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
 
 _interactive_client = {
     "type": "object",
@@ -53,13 +54,15 @@ SCHEMA = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
-                "read_timeout": {"type": "number", "exclusiveMinimum": 0},
+                "connect_timeout": _seconds,
+                "read_timeout": _seconds,
                 "retries": {"type": "integer", "minimum": 0, "maximum": 10},
-                "backoff": {"type": "number", "minimum": 0},
-                "max_retry_wait": {"type": "number", "minimum": 0},
+                "backoff": {"type": "number", "minimum": 0, "maximum": 60},
+                "max_retry_wait": {"type": "number", "minimum": 0, "maximum": 600},
                 "verify_tls": {"type": "boolean"},
                 "ca_bundle": _string,
+                "exchange_timeout": {**_seconds, "maximum": 3600},
+                "trusted_origins": {"type": "array", "maxItems": 20, "uniqueItems": True, "items": _url},
             },
         },
         "clients": {
@@ -78,6 +81,7 @@ SCHEMA = {
                         "tenant_id": _string,
                         "unapproved_tenant_id": _string,
                         "ungranted_scope": _scope,
+                        "non_tenant_scope": _scope,
                     },
                 },
                 "web": {**_interactive_client, "required": ["client_id", "client_secret", "redirect_uri", "scope"]},
@@ -104,6 +108,7 @@ SCHEMA = {
                         "password_field": _string,
                         "consent_field": _string,
                         "consent_value": _string,
+                        "consent_deny_value": _string,
                     },
                 },
                 "browser": {
@@ -111,7 +116,7 @@ SCHEMA = {
                     "additionalProperties": False,
                     "required": ["pages"],
                     "properties": {
-                        "timeout": {"type": "number", "exclusiveMinimum": 0},
+                        "timeout": _seconds,
                         "pages": {"type": "array", "minItems": 1, "items": _browser_page},
                     },
                 },
@@ -121,12 +126,21 @@ SCHEMA = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "access_token_lifetime": {"type": "integer", "minimum": 1},
+                "access_token_lifetime": {"type": "integer", "minimum": 1, "maximum": 31_536_000},
                 "refresh_token_app_types": {"type": "array", "uniqueItems": True,
                                             "items": {"enum": ["web", "spa", "native"]}},
                 "refresh_token_rotation": {"enum": ["one_time", "reuse"]},
                 "plain_pkce": {"enum": ["refused", "accepted"]},
+                "authorization_code_lifetime": {"type": "integer", "minimum": 1},
+                "access_token_revocation": {"enum": ["supported", "not_supported"]},
                 "endpoint_paths": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^/"}},
+                "endpoints_not_offered": {
+                    "type": "object",
+                    "propertyNames": {"enum": ["userinfo_endpoint", "revocation_endpoint", "introspection_endpoint"]},
+                    "additionalProperties": _string},
+                "refresh_token_reuse_grace": {"type": "integer", "minimum": 0, "maximum": 300},
+                "web_pkce_without_secret": {"enum": ["accepted", "refused"]},
+                "access_token_format": {"enum": ["jwt", "opaque"]},
             },
         },
         "capabilities": {
@@ -150,4 +164,7 @@ HINTS = {
     "pages": "a list of pages, each `url:` (a pattern), optional `when:` (a selector) and `actions:`",
     "refresh_token_rotation": "one_time (a new refresh token each time) or reuse",
     "plain_pkce": "refused or accepted",
+    "trusted_origins": "origins (https://host[:port]) besides the issuer's that may receive credentials",
+    "web_pkce_without_secret": "accepted or refused",
+    "access_token_format": "jwt or opaque",
 }

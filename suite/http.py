@@ -10,19 +10,27 @@ number of times with backoff, honouring Retry-After, and each attempt is recorde
   retried blindly.
 What still fails after that is an `EnvironmentProblem`, not a non-conformance."""
 
+import heapq
 import json
-import shlex
+import re
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 import allure
+import allure_commons
 import requests
+from allure_commons.logger import AllureFileLogger
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from .environment import HttpSettings
-from .redaction import REDACTOR, SECRET_FIELDS
+from .checks import NonConformance
+from .environment import HttpSettings, is_loopback
+from .redaction import REDACTOR
+from .reproduction import snippet
 
 
 @dataclass
@@ -35,77 +43,129 @@ class Exchange:
     response_headers: dict
     response_body: str
     seconds: float
+    authorization: object = None  # the scenario's authorization request, if any (suite.scenario)
 
     def report(self) -> str:
         """The exchange as a reviewer reads it; every secret masked."""
         lines = [f"{self.method} {redact_url(self.url)}"]
         lines += [f"{k}: {v}" for k, v in REDACTOR.fields(self.request_headers).items()]
         if self.request_body:
-            lines += ["", _redact_body(self.request_body, self.request_headers.get("Content-Type", ""))]
+            lines += ["", _redact_body(self.request_body)]
         lines += ["", f"HTTP {self.status} ({self.seconds * 1000:.0f} ms)"]
         lines += [f"{k}: {v}" for k, v in REDACTOR.fields(self.response_headers).items()]
         if self.response_body:
-            lines += ["", _redact_body(self.response_body, self.response_headers.get("Content-Type", ""))]
-        lines += ["", "# reproduce (put the secrets back from your environment):", self.curl()]
+            lines += ["", _redact_body(self.response_body)]
+        lines += ["", "# reproduce: paste into a shell after exporting the variables it names", self.curl()]
         return REDACTOR.scrub("\n".join(lines))
 
     def curl(self) -> str:
-        parts = ["curl", "-i", "-X", self.method, shlex.quote(redact_url(self.url))]
-        for name, value in REDACTOR.fields(self.request_headers).items():
-            if name.lower() not in ("user-agent", "accept-encoding", "connection", "content-length"):
-                parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.request_body:
-            body = _redact_body(self.request_body, self.request_headers.get("Content-Type", ""))
-            parts += ["--data-raw", shlex.quote(body)]
-        return REDACTOR.scrub(" ".join(parts))
+        return REDACTOR.scrub(snippet(self.method, self.url, self.request_headers, self.request_body,
+                                      self.authorization))
 
 
 RETRIED_STATUSES = {429, 500, 502, 503, 504}
+MAX_BODY_BYTES = 10 * 1024 * 1024  # after decompression; no OAuth response comes near it
+CHUNK_BYTES = 64 * 1024
 
 
 class EnvironmentProblem(Exception):
     """The server could not be reached or kept failing: no verdict on any rule is possible."""
 
 
-class HttpClient:
-    """One per scenario: its own cookies, its own record of exchanges."""
+class UntrustedEndpoint(NonConformance):
+    """A credential would have gone somewhere the issuer does not vouch for."""
 
-    def __init__(self, settings: HttpSettings):
+
+class _TransportFailure(Exception):
+    """An answer that did not arrive whole: too slow in all, cut short, or broken compression."""
+
+    def __init__(self, cause: str, repeatable: bool = True):
+        super().__init__(cause)
+        self.repeatable = repeatable
+
+
+class HttpClient:
+    """One per scenario: its own cookies, its own record of exchanges.
+
+    `issuer` is the origin credentials may go to (with `settings.trusted_origins`); without it
+    only the plain-HTTP rule guards them."""
+
+    def __init__(self, settings: HttpSettings, issuer: str | None = None):
         self.settings = settings
+        self.credential_origins = {_origin(o) for o in (issuer, *settings.trusted_origins) if o}
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "visma-connect-conformance"
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, _DeadlineAdapter())
         self.exchanges: list[Exchange] = []
+        self.authorization = None  # set by suite.authorization: what a code's reproduction replays
 
     def send(self, method: str, url: str, idempotent: bool | None = None, **kwargs) -> requests.Response:
         """One request, retried as the module says. `idempotent` defaults to True for GET."""
         idempotent = method == "GET" if idempotent is None else idempotent
+        self._refuse_untrusted_credentials(method, url, kwargs)
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
         kwargs.setdefault("verify", self.settings.ca_bundle or self.settings.verify_tls)
         attempts = self.settings.retries + 1
+        where = f"{method} {redact_url(url)}"
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
             try:
-                response = self.session.request(method, url, **kwargs)
-            except requests.exceptions.SSLError:
-                raise  # a certificate does not get better by asking again
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+                response = self._exchange(method, url, kwargs)
+            except requests.exceptions.SSLError as error:  # a certificate does not get better by asking again
+                raise EnvironmentProblem(f"TLS failure ({describe_network_error(error)}) ({where})") from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, _TransportFailure) as error:
                 unseen = _never_reached_the_server(error)
                 _attach_failed_attempt(method, url, attempt, error)
-                if attempt < attempts and (unseen or idempotent):
+                repeatable = getattr(error, "repeatable", True)
+                if attempt < attempts and repeatable and (unseen or idempotent):
                     time.sleep(self._backoff(attempt))
                     continue
-                raise EnvironmentProblem(f"{describe_network_error(error, self.settings)} "
-                                         f"({method} {redact_url(url)}, {attempt} attempt(s))") from None
+                cause = str(error) if isinstance(error, _TransportFailure) else describe_network_error(error, self.settings)
+                raise EnvironmentProblem(f"{cause} ({where}, {attempt} attempt(s))") from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response
             if attempt < attempts and (response.status_code == 429 or idempotent):
                 time.sleep(self._wait(response, attempt))
                 continue
-            raise EnvironmentProblem(f"HTTP {response.status_code} ({method} {redact_url(url)}, {attempt} attempt(s)"
+            raise EnvironmentProblem(f"HTTP {response.status_code} ({where}, {attempt} attempt(s)"
                                      f"{'' if idempotent or response.status_code == 429 else ', not repeatable'})")
         raise AssertionError("unreachable")
+
+    def _exchange(self, method: str, url: str, kwargs: dict) -> requests.Response:
+        """The request and its whole answer, within `exchange_timeout` and MAX_BODY_BYTES: a
+        read timeout bounds each read, not a server that drips its answer a byte at a time."""
+        deadline = _Deadline(self.settings.exchange_timeout)
+        _WATCHED.deadline = deadline
+        try:
+            response = self.session.request(method, url, stream=True, **kwargs)
+            _read_body(response, deadline)
+            return response
+        except requests.exceptions.RequestException:
+            if deadline.expired:
+                raise _TransportFailure(deadline.describe()) from None
+            raise
+        finally:
+            _WATCHED.deadline = None
+            deadline.cancel()
+
+    def _refuse_untrusted_credentials(self, method: str, url: str, kwargs: dict) -> None:
+        """Client secrets, passwords, codes and tokens go only to the issuer's origin (or one the
+        environment lists in http.trusted_origins), and never over plain HTTP to another host."""
+        carried = _credentials_in(kwargs)
+        if not carried:
+            return
+        parts = urlsplit(url)
+        what = f"{', '.join(sorted(carried))} in {method} {redact_url(url)}"
+        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+            raise UntrustedEndpoint(f"refused to send {what} over plain HTTP: credentials travel only over "
+                                    "TLS (RFC 6749 section 2.3.1, section 3.2)")
+        if self.credential_origins and _origin(url) not in self.credential_origins:
+            raise UntrustedEndpoint(f"refused to send {what}: {_origin(url)} is not the issuer's origin "
+                                    f"({', '.join(sorted(self.credential_origins))}). If that server really "
+                                    "belongs to the issuer, list its origin in the environment's http.trusted_origins")
 
     def _backoff(self, attempt: int) -> float:
         return min(self.settings.backoff * 2 ** (attempt - 1), self.settings.max_retry_wait)
@@ -119,14 +179,174 @@ class HttpClient:
     def _record(self, response: requests.Response, seconds: float, attempt: int) -> None:
         _learn_secrets(response)
         request = response.request
-        body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+        body = request.body.decode(errors="replace") if isinstance(request.body, bytes) else (request.body or "")
         exchange = Exchange(request.method, request.url, dict(request.headers), body,
-                            response.status_code, dict(response.headers), response.text, seconds)
+                            response.status_code, dict(response.headers), response.text, seconds,
+                            self.authorization)
         self.exchanges.append(exchange)
+        if not _allure_results_written():
+            return  # the report and its reproduction command are built only for someone to read
         name = f"{exchange.method} {urlsplit(exchange.url).path} -> {exchange.status}"
         if attempt > 1:
             name += f" (attempt {attempt})"
         allure.attach(exchange.report(), name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+class _Deadline:
+    """Shuts the exchange's connection down when the exchange outlives `seconds` in all."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.expired, self.done, self.connection = seconds, False, False, None
+        _WATCHDOG.add(self)
+
+    def watch(self, connection) -> None:
+        self.connection = connection
+        if self.expired:
+            self.shut()
+
+    def describe(self) -> str:
+        return f"the exchange took longer than {self.seconds:g} s in all (http.exchange_timeout)"
+
+    def cancel(self) -> None:
+        self.done = True
+
+    def expire(self) -> None:
+        if not self.done:
+            self.shut()
+
+    def shut(self) -> None:
+        self.expired = True
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Watchdog:
+    """One thread for every exchange's deadline (a thread per exchange would cost more than
+    many exchanges): it sleeps until the earliest one and shuts what is still running then."""
+
+    def __init__(self):
+        self._due: list = []
+        self._condition = threading.Condition()
+        self._thread = None
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._condition:
+            at = time.monotonic() + deadline.seconds
+            heapq.heappush(self._due, (at, id(deadline), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="exchange-deadlines", daemon=True)
+                self._thread.start()
+            if self._due[0][2] is deadline:
+                self._condition.notify()
+
+    def _run(self) -> None:
+        with self._condition:
+            while True:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._condition.wait()
+                    continue
+                at, _, deadline = self._due[0]
+                if at <= time.monotonic():
+                    heapq.heappop(self._due)
+                    deadline.expire()
+                else:
+                    self._condition.wait(at - time.monotonic())
+
+
+_WATCHDOG = _Watchdog()
+_WATCHED = threading.local()  # the deadline of the exchange this thread is making
+
+
+class _Watched:
+    """A urllib3 connection that puts itself under the current exchange's deadline."""
+
+    def connect(self):
+        deadline = getattr(_WATCHED, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)
+        super().connect()
+        if deadline is not None:
+            deadline.watch(self)  # the socket exists now: shut it at once if time ran out
+
+    def request(self, *args, **kwargs):
+        deadline = getattr(_WATCHED, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def get_connection_with_tls_context(self, *args, **kwargs):
+        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        pool.ConnectionCls = _WatchedHTTPSConnection if pool.scheme == "https" else _WatchedHTTPConnection
+        return pool
+
+
+def _read_body(response: requests.Response, deadline: _Deadline) -> None:
+    """Read and decompress the body, at most MAX_BODY_BYTES of it (urllib3 inflates chunk by
+    chunk, so a compression bomb stops at the limit too)."""
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                response.close()
+                raise _TransportFailure(f"the response body is larger than {MAX_BODY_BYTES // 2**20} MiB "
+                                        "(decompressed); no token or discovery response is that big", repeatable=False)
+            chunks.append(chunk)
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
+            requests.exceptions.ConnectionError) as error:
+        if deadline.expired:
+            raise _TransportFailure(deadline.describe()) from None
+        if isinstance(error, requests.exceptions.ContentDecodingError):
+            raise _TransportFailure("the response's compression is broken (Content-Encoding "
+                                    f"{_cut(response.headers.get('Content-Encoding', ''))})") from None
+        raise _TransportFailure("the response was cut short: the connection ended before the whole body arrived") from None
+    if deadline.expired:  # a body that ends with the connection: shutting it looks like its end
+        raise _TransportFailure(deadline.describe())
+    response._content, response._content_consumed = b"".join(chunks), True
+
+
+def _credentials_in(kwargs: dict) -> set[str]:
+    """The names of the credentials a request would carry: secret form, JSON and query fields,
+    HTTP authentication, secret headers."""
+    names = set()
+    for key in ("data", "json", "params"):
+        fields = kwargs.get(key)
+        pairs = fields.items() if isinstance(fields, dict) else fields if isinstance(fields, (list, tuple)) else ()
+        names |= {str(k) for k, v in pairs if v and REDACTOR.is_secret_field(str(k))}
+    if kwargs.get("auth"):
+        names.add("HTTP authentication")
+    names |= {k for k in (kwargs.get("headers") or {}) if REDACTOR.is_secret_field(k)}
+    return names
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _allure_results_written() -> bool:
+    return any(isinstance(p, AllureFileLogger) for p in allure_commons.plugin_manager.get_plugins())
 
 
 def describe_network_error(error: Exception, settings: HttpSettings | None = None) -> str:
@@ -165,47 +385,80 @@ def _never_reached_the_server(error: Exception) -> bool:
 
 
 def _attach_failed_attempt(method: str, url: str, attempt: int, error: Exception) -> None:
+    if not _allure_results_written():
+        return
     allure.attach(f"{method} {redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
                   name=f"{method} {urlsplit(url).path} -> no answer (attempt {attempt})",
                   attachment_type=allure.attachment_type.TEXT)
 
 
 def _learn_secrets(response: requests.Response) -> None:
-    """Register the tokens and codes a response carries, so they are masked from now on."""
-    try:
-        body = response.json() if "json" in response.headers.get("Content-Type", "") else {}
-    except ValueError:
-        body = {}
-    if isinstance(body, dict):
-        for name in ("access_token", "refresh_token", "id_token"):
-            REDACTOR.register(body.get(name), name)
-    location = response.headers.get("Location", "")
-    for name, value in parse_qsl(urlsplit(location).query):
-        if name == "code":
-            REDACTOR.register(value, "authorization code")
+    """Register the tokens and codes a response carries, whatever its content type says, so they
+    are masked from now on: fields of a JSON or form body, of the Location header's query or
+    fragment, `name=value` or `"name": "value"` in any other text, and anything shaped like a JWT."""
+    location = urlsplit(response.headers.get("Location", ""))
+    text = response.text
+    for fields in (_parsed(text), dict(parse_qsl(location.query)), dict(parse_qsl(location.fragment))):
+        for name in LEARNED_FIELDS:
+            if isinstance(fields.get(name), str):
+                REDACTOR.register(fields[name], LEARNED_FIELDS[name])
+    for match in _NAMED_VALUE.finditer(text):
+        REDACTOR.register(match.group(2), LEARNED_FIELDS[match.group(1)])
+    for match in _JWT.finditer(text):
+        REDACTOR.register(match.group(0), "token")
+
+
+LEARNED_FIELDS = {"access_token": "access_token", "refresh_token": "refresh_token", "id_token": "id_token",
+                  "code": "authorization code"}
+# A secret field's value in text that is no JSON or form: `code=...`, `"access_token": "..."`.
+# At least 8 characters with a digit, so that "code: invalid_grant" teaches nothing.
+_NAMED_VALUE = re.compile(r"\b(access_token|refresh_token|id_token|code)[\"']?\s*[=:]\s*[\"']?"
+                          r"(?=[^\s\"'&,;<>]*\d)([^\s\"'&,;<>]{8,})")
+_JWT = re.compile(r"eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
+
+
+def _parsed(body: str) -> dict:
+    """A body's fields if it parses as a JSON object or a form, whatever it claims to be."""
+    text = body.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+    if "=" in text and "\n" not in text and len(text) < 65536:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    return {}
 
 
 def redact_url(url: str) -> str:
     """The URL with secret parameters masked, in the query and in a #fragment of parameters."""
     parts = urlsplit(url)
-
-    def masked(params: str) -> str:
-        pairs = parse_qsl(params, keep_blank_values=True)
-        return urlencode([(k, REDACTOR.mask(k) if k in SECRET_FIELDS else v) for k, v in pairs], safe="[] ")
-
-    fragment = masked(parts.fragment) if "=" in parts.fragment else parts.fragment
-    return REDACTOR.scrub(urlunsplit(parts._replace(query=masked(parts.query), fragment=fragment)))
+    fragment = _mask_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
+    return REDACTOR.scrub(urlunsplit(parts._replace(query=_mask_pairs(parts.query), fragment=fragment)))
 
 
-def _redact_body(body: str, content_type: str) -> str:
-    if "json" in content_type:
+def _redact_body(body: str) -> str:
+    """The body with secret fields masked, if it parses as JSON or a form whatever its content
+    type says; every text is scrubbed of known secrets afterwards anyway."""
+    text = body.strip()
+    if text.startswith(("{", "[")):
         try:
-            data = json.loads(body)
+            data = json.loads(text)
         except ValueError:
             return body
-        if isinstance(data, dict):
-            return json.dumps(REDACTOR.fields(data), indent=2)
-        return body
-    if "x-www-form-urlencoded" in content_type:
-        return urlencode(list(REDACTOR.fields(dict(parse_qsl(body, keep_blank_values=True))).items()), safe="[] ")
+        return json.dumps(REDACTOR.masked(data), indent=2)
+    if "=" in text and "\n" not in text:
+        return _mask_pairs(body)
     return body
+
+
+def _mask_pairs(text: str) -> str:
+    """`name=value&...` with the values of secret names masked and everything else left exactly
+    as it was written: re-encoding would make new encodings of the secrets inside."""
+    pairs = []
+    for pair in text.split("&"):
+        name, equals, _ = pair.partition("=")
+        pairs.append(f"{name}={REDACTOR.mask(unquote_plus(name))}" if equals and REDACTOR.is_secret_field(
+            unquote_plus(name)) else pair)
+    return "&".join(pairs)

@@ -1,5 +1,7 @@
-"""Access tokens are JWTs signed RS256 with a key the issuer publishes (Visma documentation)."""
+"""Access and ID tokens are JWTs signed with a key the issuer publishes in its JWKS (Visma
+documentation; OpenID Connect Core section 3.1.3.7)."""
 
+import base64
 import json
 
 from joserfc import jws
@@ -8,14 +10,36 @@ from joserfc.errors import JoseError
 from .checks import check
 
 
-def verified_claims(token: str, discovery) -> dict:
-    check(isinstance(token, str) and token.count(".") == 2, "the access token is not a JWT (three dot-separated parts)")
+def verified_claims(token: str, discovery, what: str = "the access token", algorithms=("RS256",)) -> dict:
+    check(isinstance(token, str) and token.count(".") == 2, f"{what} is not a JWT (three dot-separated parts)")
     check(discovery.keys is not None, "the issuer's JWKS could not be read, so no signature can be checked")
     try:
-        verified = jws.deserialize_compact(token, discovery.keys, algorithms=["RS256"])
+        verified = jws.deserialize_compact(token, discovery.keys, algorithms=list(algorithms))
     except (JoseError, ValueError) as error:
-        raise AssertionError(f"the access token's RS256 signature does not verify with the issuer's JWKS "
+        raise AssertionError(f"{what}'s {'/'.join(algorithms)} signature does not verify with the issuer's JWKS "
                              f"({type(error).__name__})") from None
     claims = json.loads(verified.payload)
-    check(isinstance(claims, dict), "the access token's payload is not a JSON object")
+    check(isinstance(claims, dict), f"{what}'s payload is not a JSON object")
     return claims
+
+
+def unverified_claims(token: str, what: str) -> dict:
+    """The payload as sent, for rules about the claims; the signature is a rule of its own."""
+    check(isinstance(token, str) and token.count(".") == 2, f"{what} is not a JWT (three dot-separated parts)")
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        claims = None
+    check(isinstance(claims, dict), f"{what}'s payload is not a base64url-encoded JSON object (RFC 7519 section 7.2)")
+    return claims
+
+
+def header_of(token: str) -> dict:
+    header = token.split(".")[0]
+    try:
+        value = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except ValueError:
+        value = None
+    check(isinstance(value, dict), "the JWT's header is not a base64url-encoded JSON object (RFC 7515 section 4)")
+    return value

@@ -1,31 +1,86 @@
-"""compliance.md: the certification record written for people."""
+"""compliance.md: the certification record written for people. It opens on the verdict and the
+rules that failed, worst severity first, so a reader deciding a go-live needs the first lines only."""
+
+from pathlib import Path
+
+from .rules import SEVERITIES
+
+MARKS = {"passed": "PASSED", "failed": "FAILED", "blocked": "BLOCKED", "error": "ERROR (environment or configuration)",
+         "skipped": "skipped"}
 
 
 def render_markdown(record: dict) -> str:
-    """The certification record for people: verdict first, then one row per rule."""
-    marks = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR (environment)", "skipped": "skipped"}
-    lines = [f"# Visma Connect conformance: {record['environment']}", "",
-             f"**Verdict: {record['verdict']}** for the documented contract "
-             f"({record['counts']['passed']} rules passed, {record['counts']['failed']} failed, "
-             f"{record['counts']['error']} could not be checked, {record['counts']['skipped']} skipped).", "",
-             "| | |", "|---|---|",
-             f"| Issuer | {record['issuer']} |",
-             f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
-             f"| Suite version | {record['suite_version']} |",
-             f"| Run | {record['started']} to {record['finished']} |",
-             f"| Sandbox defects | {', '.join(record['sandbox_defects']) or 'none'} |",
-             f"| TLS verification | {record['tls_verification']} |",
-             f"| SHA-256 of the rules | `{record['sha256']}` |", "",
-             "| Rule | Title | Severity | Status | Scenarios | Detail |", "|---|---|---|---|---|---|"]
+    """The certification record for people: verdict and failures first, then one row per rule."""
+    counts = record["counts"]
+    lines = [f"# Verdict: {record['verdict'].upper()}", "",
+             f"Visma Connect conformance of **{record['environment']}** ({record['issuer']}): "
+             f"{counts['passed']} rules passed, {counts['failed']} failed"
+             + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
+             + f", {counts['error']} could not be checked, {counts['skipped']} skipped.", ""]
+    lines += _failures(record)
+    lines += ["## The run", "", "| | |", "|---|---|",
+              f"| Issuer | {record['issuer']} |",
+              f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
+              f"| Suite version | {record['suite_version']} |",
+              f"| Run | {record['started']} to {record['finished']} |",
+              f"| Sandbox defects | {', '.join(record['sandbox_defects']) or 'none'} |",
+              f"| TLS verification | {record['tls_verification']} |"]
+    seal = record.get("seal") or {}
+    if seal:
+        signature = seal.get("signature")
+        lines.append(f"| Digest (SHA-256 of the whole record) | `{seal['digest']}` |")
+        lines.append(f"| Signature | {'Ed25519, key ' + signature['key_fingerprint'] if signature else 'not signed'} |")
+    lines += ["", "## Every rule", "",
+              "| Rule | Title | Statements | Severity | Status | Scenarios | Detail |", "|---|---|---|---|---|---|---|"]
     for rule in record["rules"]:
         detail = "; ".join(sorted({s["reason"] for s in rule["scenarios"] if s["reason"]}))
-        link = f"[{rule['rule_id']}]({rule['documentation']})" if rule["documentation"] else rule["rule_id"]
-        counts = ", ".join(f"{n} {st}" for st in ("passed", "failed", "error", "skipped")
-                           if (n := sum(s["status"] == st for s in rule["scenarios"])))
-        title = rule["title"].replace("<", "&lt;").replace(">", "&gt;")
-        lines.append(f"| {link} | {title} | {rule['severity']} | {marks[rule['status']]} | {counts} | "
-                     f"{detail.replace('|', '/')} |")
-    lines += ["", "The SHA-256 is taken over the `rules` list of compliance.json, serialised with sorted keys "
-                  "and no extra spaces changed: `python -c \"import json,hashlib;r=json.load(open('compliance.json'));"
-                  "print(hashlib.sha256(json.dumps(r['rules'],sort_keys=True).encode()).hexdigest())\"`", ""]
+        counts = ", ".join(f"{n} {st}" for st in MARKS if (n := sum(s["status"] == st for s in rule["scenarios"])))
+        # the documented statements the rule checks (features/coverage_map.yaml)
+        statements = ", ".join(s["id"] for s in rule.get("statements", ())) or "beyond the pages"
+        lines.append(f"| {_link(rule)} | {_cell(rule['title'])} | {statements} | {rule['severity']} | "
+                     f"{MARKS.get(rule['status'], rule['status'])} | {counts} | {_cell(detail)} |")
+    lines += ["", "Check that this record was not edited: `python -m suite.verify compliance.json` "
+                  "(add `--public-key KEY.pem` to check it was signed by your organisation's key).", ""]
     return "\n".join(lines)
+
+
+def _failures(record: dict) -> list[str]:
+    failed = [r for r in record["rules"] if r["status"] in ("failed", "error", "blocked")]
+    if not failed:
+        return []
+    order = {"failed": 0, "error": 1, "blocked": 2}
+    failed.sort(key=lambda r: (order[r["status"]], _severity_rank(r["severity"])))
+    lines = ["## What failed, worst first", "", "| Rule | Severity | Status | Why |", "|---|---|---|---|"]
+    for rule in failed:
+        reasons = [s["reason"] for s in rule["scenarios"] if s["status"] == rule["status"] and s["reason"]]
+        why = reasons[0] if reasons else ""
+        lines.append(f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {MARKS[rule['status']]} | "
+                     f"{_cell(why)} |")
+    return lines + [""]
+
+
+def verdict_lines(record: dict, path) -> list[str]:
+    """The last lines of the terminal: the verdict, the rules that failed and where the record is."""
+    lines = [f"VERDICT: {record['verdict'].upper()}"]
+    by_status = {}
+    for rule in record["rules"]:
+        by_status.setdefault(rule["status"], []).append(rule)
+    for status, label in (("failed", "failed"), ("error", "could not be checked (environment problem)"),
+                          ("blocked", "blocked by an earlier failure")):
+        rules = sorted(by_status.get(status, []), key=lambda r: _severity_rank(r["severity"]))
+        if rules:
+            lines.append(f"{label}: " + ", ".join(f"{r['rule_id']} ({r['severity']})" for r in rules))
+    lines.append(f"record: {path} and {Path(path).with_suffix('.md')}; check it with python -m suite.verify {path}")
+    return lines
+
+
+def _severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def _link(rule: dict) -> str:
+    return f"[{rule['rule_id']}]({rule['documentation']})" if rule["documentation"] else rule["rule_id"]
+
+
+def _cell(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "/")

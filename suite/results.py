@@ -4,17 +4,24 @@ Registered in the controlling pytest process only; with pytest-xdist the workers
 arrive here with the rule metadata in `user_properties`.
 """
 
-import hashlib
 import json
 import subprocess
 import time
 from pathlib import Path
 
 from .allure_output import write_run_information
-from .record_markdown import render_markdown
+from .allure_results import present_results
+from .record_markdown import render_markdown, verdict_lines
+from .blocking import resolve_blocked
+from .junit_outcomes import present_junit
+from .record_seal import seal
+from .rule_catalogue import entry as rule_entry
+from .run_context import who_ran
+from .coverage import load_coverage_map
 from .rules import Rule
 
 EXIT_ENVIRONMENT_PROBLEM = 3  # as the README's table of exit codes says
+EXIT_CONFIGURATION_PROBLEM = 4
 
 
 class ResultRecorder:
@@ -23,6 +30,8 @@ class ResultRecorder:
         self.alluredir = Path(alluredir) if alluredir else None
         self.started = time.time()
         self.scenarios: dict[str, dict] = {}
+        self.written: dict | None = None
+        self.configuration_problem = False  # e.g. login settings that do not fit the login page
 
     def pytest_runtest_logreport(self, report):
         properties = dict(report.user_properties)
@@ -32,8 +41,12 @@ class ResultRecorder:
             "scenario": properties["scenario"], "feature": properties["feature"],
             **properties["rule"], "status": "passed", "reason": ""})
         if report.failed:
-            entry["status"] = "error" if properties.get("environment_problem") else "failed"
+            misconfigured = bool(properties.get("configuration_problem"))
+            self.configuration_problem |= misconfigured
+            entry["status"] = "error" if properties.get("environment_problem") or misconfigured else "failed"
             entry["reason"] = _first_line(report.longreprtext)
+            if "failed_step" in properties:
+                entry["failed_step"] = properties["failed_step"]
         elif report.skipped:
             entry["status"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -44,23 +57,46 @@ class ResultRecorder:
             return
         record = self.record()
         if record["counts"]["error"]:
-            session.exitstatus = EXIT_ENVIRONMENT_PROBLEM
+            session.exitstatus = EXIT_CONFIGURATION_PROBLEM if self.configuration_problem else EXIT_ENVIRONMENT_PROBLEM
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        seal(record)  # last: the digest covers every field written
         self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
         self.path.with_suffix(".md").write_text(render_markdown(record), encoding="utf-8")
         if self.alluredir and self.alluredir.is_dir():
             write_run_information(self.alluredir, record)
+            present_results(self.alluredir, record)
+        self.written = record
+
+    def pytest_unconfigure(self, config):
+        """After pytest's own summary, so the verdict is the last thing on the terminal."""
+        xmlpath = getattr(config.option, "xmlpath", None)
+        if self.written is not None and xmlpath:
+            present_junit(Path(xmlpath), self.written)  # pytest wrote it in its own sessionfinish
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if self.written is None or reporter is None:
+            return
+        conformant = self.written["verdict"].startswith("conformant")
+        for number, line in enumerate(verdict_lines(self.written, self.path)):
+            reporter.write_line(line, bold=number == 0, green=conformant and number == 0,
+                                red=not conformant and number == 0)
 
     def record(self) -> dict:
         rules: dict[str, dict] = {}
+        coverage = load_coverage_map()
         for nodeid, entry in sorted(self.scenarios.items()):
             rule = rules.setdefault(entry["rule_id"], {
                 "rule_id": entry["rule_id"], "title": entry["title"], "severity": entry["severity"],
-                "documentation": entry["doc_url"], "rfc": entry["rfc_urls"], "scenarios": []})
+                "documentation": entry["doc_url"], "rfc": entry["rfc_urls"],
+                "sources": rule_entry(entry["rule_id"]).as_record(),
+                # the documented statements it checks (features/coverage_map.yaml), or its other source
+                "statements": coverage.statements_of(entry["rule_id"]),
+                "beyond_documentation": coverage.source_beyond(entry["rule_id"]), "scenarios": []})
             rule["scenarios"].append({"id": nodeid, "name": entry["scenario"], "status": entry["status"],
-                                      "reason": entry["reason"]})
+                                      "reason": entry["reason"],
+                                      **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {})})
         for rule in rules.values():
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
+        resolve_blocked(rules)
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
         failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
@@ -75,15 +111,17 @@ class ResultRecorder:
             "suite_version": _suite_version(),
             "started": _iso(self.started),
             "finished": _iso(time.time()),
-            "verdict": ("inconclusive: environment problem" if errors else
+            "verdict": ("inconclusive: configuration problem" if errors and self.configuration_problem else
+                        "inconclusive: environment problem" if errors else
                         "not conformant" if failed else "conformant"),
             "failed_rules": failed,
             "error_rules": errors,
+            "blocked_rules": [r["rule_id"] for r in ordered if r["status"] == "blocked"],
             "counts": {status: sum(1 for r in ordered if r["status"] == status)
-                       for status in ("passed", "failed", "error", "skipped")},
+                       for status in ("passed", "failed", "blocked", "error", "skipped")},
+            "run_by": who_ran(),
         }
         summary["rules"] = ordered
-        summary["sha256"] = hashlib.sha256(json.dumps(ordered, sort_keys=True).encode()).hexdigest()
         return summary
 
 
@@ -110,7 +148,7 @@ def _rule_sort_key(rule_id: str):
 def _first_line(text: str) -> str:
     for line in text.splitlines():
         if line.startswith("E "):
-            return line[2:].strip()
+            return line[2:].strip().removeprefix("suite.checks.NonConformance: ")
     return text.strip().splitlines()[-1] if text.strip() else ""
 
 

@@ -15,6 +15,11 @@ RFC_LINKS = {
     "RFC9207": "https://www.rfc-editor.org/rfc/rfc9207",
     "RFC8414": "https://www.rfc-editor.org/rfc/rfc8414",
     "RFC9068": "https://www.rfc-editor.org/rfc/rfc9068",
+    "RFC9700": "https://www.rfc-editor.org/rfc/rfc9700",
+    "RFC6750": "https://www.rfc-editor.org/rfc/rfc6750",
+    "RFC9110": "https://www.rfc-editor.org/rfc/rfc9110",
+    "RFC7009": "https://www.rfc-editor.org/rfc/rfc7009",
+    "OIDC": "https://openid.net/specs/openid-connect-core-1_0.html",  # OpenID Connect Core 1.0
 }
 METADATA_PREFIXES = ("rule:", "severity:", "doc:", "rfc:")
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
@@ -42,7 +47,8 @@ class Rule:
         urls = []
         for ref in self.rfc:
             spec, _, section = ref.partition("-")
-            urls.append(RFC_LINKS.get(spec, "") + (f"#section-{section}" if section else ""))
+            anchor = "#rfc.section." if spec == "OIDC" else "#section-"
+            urls.append(RFC_LINKS.get(spec, "") + (f"{anchor}{section}" if section else ""))
         return urls
 
 

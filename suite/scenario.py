@@ -14,6 +14,7 @@ class AuthorizationRequest:
     client: Client
     params: dict
     verifier: str | None = field(default=None, repr=False)
+    endpoint: str = ""  # the authorization endpoint it went to (a reproduction prints it again)
 
     @property
     def state(self) -> str | None:
@@ -28,6 +29,10 @@ class ScenarioState:
     authorization: AuthorizationRequest | None = None
     outcome: Outcome | None = None
     response: requests.Response | None = None      # the latest answer of the token endpoint
+    revocation: requests.Response | None = None    # the latest answer of the revocation endpoint
+    userinfo: requests.Response | None = None      # the latest answer of the userinfo endpoint
+    ui_locale: str | None = None                   # AUTH-09: the language asked for
+    login_page: str | None = field(default=None, repr=False)  # AUTH-09: the login page's HTML
     # successful token responses, oldest first; never shown, even by --showlocals
     token_responses: list = field(default_factory=list, repr=False)
 

@@ -4,12 +4,12 @@ Fetched once per run; a server that cannot be reached ends the run with one mess
 names the issuer and the cause, instead of every scenario failing on its own.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
-import requests
 from joserfc.jwk import KeySet
 
-from .http import EnvironmentProblem, HttpClient, describe_network_error
+from .http import EnvironmentProblem, HttpClient
 
 
 class ServerUnreachable(Exception):
@@ -22,19 +22,35 @@ class Discovery:
     status: int
     metadata: dict
     keys: KeySet | None
+    # RFC 8414 authorization server metadata, where the server publishes it: read for members
+    # OpenID Connect Discovery leaves optional (grant_types_supported, revocation_endpoint, ...).
+    oauth_metadata: dict = field(default_factory=dict)
+    oauth_url: str = ""
+
+    def member(self, name: str):
+        """A metadata member from OpenID Connect Discovery, else from the RFC 8414 document."""
+        return self.metadata[name] if name in self.metadata else self.oauth_metadata.get(name)
 
     def endpoint(self, name: str) -> str:
-        if name not in self.metadata:
-            raise AssertionError(f"the discovery document has no {name}")
-        return self.metadata[name]
+        url = self.member(name)
+        if not isinstance(url, str) or not url:
+            raise AssertionError(f"neither discovery document ({self.url}, {self.oauth_url}) lists {name}")
+        return url
 
 
 def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
+def oauth_metadata_url(issuer: str) -> str:
+    """RFC 8414 section 3: the well-known suffix goes between the host and the issuer's path."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    return urlunsplit(parts._replace(path="/.well-known/oauth-authorization-server" + path, query="", fragment=""))
+
+
 def fetch_discovery(environment) -> Discovery:
-    http = HttpClient(environment.http)
+    http = HttpClient(environment.http, environment.issuer)
     url = discovery_url(environment.issuer)
     response = _get(http, url, environment.issuer)
     try:
@@ -51,14 +67,20 @@ def fetch_discovery(environment) -> Discovery:
             keys = KeySet.import_key_set(jwks.json())
         except (ValueError, TypeError, KeyError):
             keys = None  # the signature checks fail with their own message
-    return Discovery(url, response.status_code, metadata, keys)
+    oauth_url = oauth_metadata_url(environment.issuer)
+    oauth = _get(http, oauth_url, environment.issuer)
+    try:
+        oauth_metadata = oauth.json() if oauth.status_code == 200 else {}
+    except ValueError:
+        oauth_metadata = {}
+    if not isinstance(oauth_metadata, dict) or oauth_metadata.get("issuer") != metadata.get("issuer"):
+        oauth_metadata = {}  # RFC 8414 section 3.3: a document for another issuer is not used
+    return Discovery(url, response.status_code, metadata, keys, oauth_metadata, oauth_url)
 
 
 def _get(http: HttpClient, url: str, issuer: str):
     try:
         response = http.send("GET", url)
-    except requests.exceptions.SSLError as error:
-        raise ServerUnreachable(f"cannot reach {issuer}: TLS failure ({describe_network_error(error)})") from None
     except EnvironmentProblem as problem:
         raise ServerUnreachable(f"cannot reach {issuer}: {problem}") from None
     if response.status_code >= 500:

@@ -14,6 +14,8 @@ def post_token(state: ScenarioState, discovery, form: dict, client: Client | Non
     documentation's examples), basic (HTTP Basic), or none (client_id only, public clients)."""
     client = client or state.client
     secret = client.client_secret if secret is None else secret
+    if client.is_public:
+        secret, authentication = None, "none"  # a public client has no secret to send
     data = {**form, "client_id": client.client_id}
     auth = None
     if authentication == "post" and secret:
@@ -33,6 +35,15 @@ def post_json(state: ScenarioState, discovery, body: dict) -> requests.Response:
     response = state.http.send("POST", discovery.endpoint("token_endpoint"), json=body)
     _remember(state, response)
     return response
+
+
+def error_of(response: requests.Response) -> str | None:
+    """The `error` of a token endpoint's JSON answer, or None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
 
 
 def default_authentication(client: Client) -> str:

@@ -1,13 +1,17 @@
-"""Small misbehaving servers on loopback, for the network-fault tests. Each stops with its test."""
+"""Small misbehaving and hostile servers on loopback, for the network-fault and secrets tests.
+Each stops with its test."""
 
 import datetime
+import gzip
 import http.server
 import ipaddress
+import json
 import re
 import socket
 import ssl
 import struct
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -132,3 +136,112 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+class Answer:
+    """What a `HostileServer` answers on one path. `body` is bytes, or a callable that writes to
+    the socket itself (dripping, endless, cut short). A route may also be a function of the
+    request body that returns an Answer (an echo)."""
+
+    def __init__(self, status=200, headers=None, body=b"", json_body=None):
+        self.status, self.headers = status, dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            self.headers.setdefault("Content-Type", "application/json")
+        self.body = body
+
+
+class HostileServer:
+    """An HTTP/1.1 server on loopback whose answers the test writes: a discovery document that
+    points wherever the test says, token responses with any content type, echoes, drips, bombs.
+    `requests` holds every request seen, as (method, path, headers, body)."""
+
+    def __init__(self, routes: dict):
+        self.routes, self.requests = routes, []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = self.path.split("?")[0]
+                server.requests.append((self.command, self.path, dict(self.headers), body.decode(errors="replace")))
+                answer = server.routes.get(path) or Answer(404, body=b"not here")
+                if not isinstance(answer, Answer):  # a function of the request body
+                    answer = answer(body.decode(errors="replace"))
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                if callable(answer.body):
+                    try:
+                        answer.body(self)
+                    except OSError:
+                        pass  # the client gave up, as it should
+                    self.close_connection = True
+                    return
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            do_POST = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def discovery(self, **endpoints) -> Answer:
+        """A discovery document for this server; `endpoints` replace its URLs."""
+        metadata = {"issuer": self.url, "authorization_endpoint": self.url + "/connect/authorize",
+                    "token_endpoint": self.url + "/connect/token", "jwks_uri": self.url + "/jwks",
+                    "revocation_endpoint": self.url + "/connect/revocation",
+                    "grant_types_supported": ["client_credentials"], "code_challenge_methods_supported": ["S256"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_post"], **endpoints}
+        return Answer(json_body=metadata)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def drip(body: bytes, every: float):
+    """A body sent one byte at a time, `every` seconds apart: each read is quick, the whole is not."""
+    def write(handler):
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        for byte in body:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(every)
+    return write
+
+
+def endless(chunk: bytes = b"x" * 65536):
+    """A chunked body that never ends (until the client hangs up)."""
+    def write(handler):
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        while True:
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    return write
+
+
+def cut_short(body: bytes, declared: int):
+    """Announces `declared` bytes, sends `body` (fewer) and hangs up."""
+    def write(handler):
+        handler.send_header("Content-Length", str(declared))
+        handler.end_headers()
+        handler.wfile.write(body)
+        handler.wfile.flush()
+        handler.connection.shutdown(socket.SHUT_RDWR)
+    return write
+
+
+def gzip_bomb(inflated_mib: int) -> bytes:
+    """gzip members of 16 MiB of zeros, concatenated (RFC 1952 allows it): about 16 KB each."""
+    member = gzip.compress(b"\0" * 2**24, compresslevel=9)
+    return member * max(1, inflated_mib // 16)

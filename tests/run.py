@@ -3,6 +3,9 @@
 import os
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +18,24 @@ def run_suite(*args, environ=None, timeout=240) -> subprocess.CompletedProcess:
     # A new session has no controlling terminal, as in CI, whoever runs the tests.
     return subprocess.run([sys.executable, "-m", "pytest", *map(str, args)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, start_new_session=True)
+
+
+def run_measured(*args, environ=None, timeout=120) -> tuple[int, str, float, float]:
+    """Like run_suite, and also how long it took (s) and its peak memory (MiB, the kernel's own
+    account of the child): exit code, output (stdout and stderr), seconds, MiB."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "ACME_"))}
+    env.update(environ or {}, PYTHONDONTWRITEBYTECODE="1")
+    began = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out:
+        child = subprocess.Popen([sys.executable, "-m", "pytest", *map(str, args)], cwd=ROOT, env=env,
+                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        killer = threading.Timer(timeout, child.kill)
+        killer.start()
+        _, status, usage = os.wait4(child.pid, 0)  # reaps the child with its resource usage
+        killer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return child.returncode, out.read(), time.monotonic() - began, usage.ru_maxrss / 1024
 
 
 def write_environment(directory: Path, text: str, name="env.yaml") -> Path:

@@ -1,7 +1,7 @@
 """A broken environment file gives one clear message per cause, exit code 4, and no traceback."""
 
 import pytest
-from run import SANDBOX_YAML, run_suite, write_environment
+from run import SANDBOX_YAML, run_measured, run_suite, write_environment
 
 EXIT_CONFIGURATION_PROBLEM = 4
 
@@ -58,7 +58,7 @@ def test_inline_secret_for_a_real_server_is_refused(tmp_path):
 
 def test_unknown_environment_name_lists_the_known_ones():
     _assert_clean_refusal(run_suite("--env", "nowhere"),
-                          "no such environment file. Known environments: oidc-provider, partner-template, "
+                          "no such environment file. Known environments: glewlwyd, oidc-provider, partner-template, "
                           "sandbox, sandbox-browser, visma-production, visma-staging")
 
 
@@ -94,3 +94,87 @@ def _production_variables():
 
     from run import ROOT
     return sorted(set(re.findall(r"\$\{(\w+)\}", (ROOT / "environments" / "visma-production.yaml").read_text())))
+
+
+REAL = """name: partner
+issuer: {issuer}
+clients:
+  service:
+    client_id: partner-service
+    client_secret: ${{T_SECRET}}
+    scope: visma_api:read
+"""
+ALIAS_BOMB = "name: bomb\nsandbox: {}\n" + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)) + "clients: *a9\n"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda y: y + "http:\n  read_timeout: 0\n", "http.read_timeout: must be more than 0 (found 0)"),
+    (lambda y: y + "http:\n  read_timeout: -5\n", "http.read_timeout: must be more than 0 (found -5)"),
+    (lambda y: y + "http:\n  retries: 1000\n", "http.retries: must be at most 10 (found 1000)"),
+    (lambda y: y + "http:\n  connect_timeout: .nan\n", ".nan is not a finite number"),
+    (lambda y: y + "http:\n  exchange_timeout: .inf\n", ".inf is not a finite number"),
+    (lambda y: y.replace("name: sandbox", 'name: ""'), "name: must not be empty (found '')"),
+    (lambda y: y.replace("client_id: sandbox-spa", 'client_id: ""'), "clients.spa.client_id: must not be empty"),
+    (lambda y: y.split("clients:")[0] + "clients: {}\n", "clients: must not be empty (found {})"),
+    (lambda y: y.replace("  spa:\n", "  web:\n    client_id: second-web\n    client_secret: s3cret-two\n"
+                                     "    redirect_uri: https://x.local/cb\n    scope: openid\n  spa:\n"),
+     "the key 'web' is given twice"),
+    (lambda y: y.replace("client_id: sandbox-web-other", "client_id: sandbox-web"),
+     "clients.other_web.client_id: the same as clients.web.client_id"),
+    (lambda y: y + "http:\n  ca_bundle: /nowhere/ca.pem\n", "http.ca_bundle: no such file '/nowhere/ca.pem'"),
+    (lambda y: y.replace("refresh_token_rotation: one_time", "refresh_token_rotation: " + "x" * 50_000),
+     "must be one of one_time, reuse (found 'xxxxxxxxxx"),
+    (lambda y: ALIAS_BOMB, "more than 20000 values once its aliases (*name) are expanded"),
+    (lambda y: y + "#" + "x" * 4_000_000 + "\n", "larger than 256 KB: not an environment file"),
+], ids=["read_timeout-0", "read_timeout-negative", "retries-1000", "nan", "inf", "empty-name", "empty-client_id",
+        "no-clients", "two-web-clients", "other_web-is-web", "missing-ca_bundle", "long-value-cut", "alias-bomb",
+        "huge-file"])
+def test_every_configuration_mistake_is_one_line_and_exit_4_in_bounded_time_and_memory(tmp_path, edit, message):
+    path = write_environment(tmp_path, edit(SANDBOX_YAML))
+    status, output, seconds, peak_mib = run_measured(f"--env={path}")
+    _assert_one_line_refusal(status, output, f"{path}: ", message)
+    assert "x" * 100 not in output, "values are cut in messages"
+    assert seconds < 20 and peak_mib < 300, (seconds, peak_mib)
+
+
+@pytest.mark.parametrize("issuer, message", [
+    ("https://connect.example:99999", "issuer: not a usable URL (Port out of range 0-65535)"),
+    ("https://[::1", "issuer: not a usable URL (Invalid IPv6 URL)"),
+    ("https://connect.example/?tenant=1", "issuer: must not have a query or fragment"),
+    ("https://connect.example/#top", "issuer: must not have a query or fragment"),
+    ("http://connect.example", "issuer: plain http:// for a server that is not on this machine"),
+])
+def test_an_unusable_issuer_is_a_configuration_problem(tmp_path, issuer, message):
+    path = write_environment(tmp_path, REAL.format(issuer=issuer))
+    status, output, _, _ = run_measured(f"--env={path}", environ={"T_SECRET": "x" * 12})
+    _assert_one_line_refusal(status, output, f"{path}: ", message)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"name: caf\xe9\n", "not UTF-8 text (byte 9). Save the file as UTF-8"),
+    (None, "cannot be read (Is a directory)"),
+], ids=["not-utf8", "unreadable"])
+def test_an_unreadable_file_is_a_configuration_problem(tmp_path, content, message):
+    path = tmp_path / "env.yaml"
+    path.write_bytes(content) if content is not None else path.mkdir()
+    status, output, _, _ = run_measured(f"--env={path}")
+    _assert_one_line_refusal(status, output, f"{path}: ", message)
+
+
+@pytest.mark.parametrize("value", ["12345678", "[a, b]", "{x: 1}", "true"])
+def test_a_secret_field_of_any_type_is_never_printed(tmp_path, value):
+    text = REAL.format(issuer="https://connect.example").replace("${T_SECRET}", value)
+    path = write_environment(tmp_path, text)
+    status, output, _, _ = run_measured(f"--env={path}")
+    _assert_one_line_refusal(status, output, f"{path}: ", "clients.service.client_secret: must be of type string "
+                                                          "(found a value of type")
+    assert value not in output.replace(str(path), "") and "12345678" not in output
+
+
+def _assert_one_line_refusal(status, output, *parts):
+    assert status == EXIT_CONFIGURATION_PROBLEM, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[0] == "ERROR: configuration problem" and len(lines) == 2, output[:2000]
+    assert all(part in lines[1] for part in parts), f"{parts} not in:\n{output[:2000]}"
+    assert len(lines[1]) < 400, "a message line must stay short"

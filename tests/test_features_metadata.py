@@ -46,3 +46,23 @@ def test_every_defect_names_existing_rules():
     known = {t.removeprefix("@rule:") for _, _, tags in _scenarios() for t in tags if t.startswith("@rule:")}
     for defect in DEFECTS.values():
         assert defect.breaks and set(defect.breaks) <= known, f"{defect.name} names unknown rules"
+
+
+def test_every_rule_quotes_its_sentence_in_the_catalogue():
+    """features/rules.yaml: each rule's sentence, word for word, with a link to its section; the
+    rules it needs exist and never need themselves (a cycle would block a rule by itself)."""
+    from suite.rule_catalogue import catalogue
+    entries = catalogue()
+    known = {t.removeprefix("@rule:") for _, _, tags in _scenarios() for t in tags if t.startswith("@rule:")}
+    assert not known - set(entries), f"rules without a sentence in features/rules.yaml: {sorted(known - set(entries))}"
+    assert not set(entries) - known, f"features/rules.yaml names unknown rules: {sorted(set(entries) - known)}"
+    for rule_id, entry in entries.items():
+        assert entry.sources, f"{rule_id}: no source"
+        for source in entry.sources:
+            assert source.quote and source.url.startswith("https://") and source.source, f"{rule_id}: {source}"
+        assert set(entry.needs) <= known, f"{rule_id} needs unknown rules {entry.needs}"
+
+        def reaches(start, seen=()):
+            return any(n == rule_id or (n not in seen and reaches(n, (*seen, n))) for n in entries[start].needs
+                       if n in entries)
+        assert not reaches(rule_id), f"{rule_id} needs itself through its needs"

@@ -3,8 +3,11 @@ are on the page. Needs Node.js (the Allure CLI) and Debian's chromium, which .ci
 
 import functools
 import http.server
+import json
 import os
+import shutil
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -35,6 +38,8 @@ def rendered_report(tmp_path):
     subprocess.run([str(ALLURE), "generate", "reports/allure-results"], cwd=tmp_path, check=True,
                    capture_output=True, timeout=120)
     assert (reports / "allure-report" / "index.html").exists()
+    subprocess.run([sys.executable, "-m", "suite.report_page", str(reports / "allure-report"),
+                    str(reports / "compliance.json")], cwd=ROOT, check=True, timeout=60)
     handler = functools.partial(_QuietHandler, directory=str(reports / "allure-report"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -50,12 +55,58 @@ def test_report_shows_scenarios_and_the_failing_rule(rendered_report):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
         page.get_by_text("CODE-01 An authorization code can be redeemed only once").first.wait_for(timeout=20000)
+        page.wait_for_timeout(1000)  # Allure scrolls to the first failure once the tree is drawn
         page.screenshot(path=str(tmp_path / "report.png"))
         text = page.inner_text("body")
+        banner = page.locator("#conformance-verdict").bounding_box()
+        scrolled = page.evaluate("window.scrollY")
+        rings = page.evaluate("""[...document.querySelectorAll('article')].filter(
+            a => /^\\s*\\d+(\\.\\d+)?%\\s*$/.test(a.textContent) && a.offsetParent !== null).length""")
         browser.close()
-    assert "Visma Connect conformance: sandbox (not conformant)" in text
+    # The verdict opens the page: the first words, at the top, with the rule that failed.
+    assert text.lstrip().startswith("NOT CONFORMANT\n"), text[:200]
+    assert banner["y"] == 0 and scrolled == 0 and rings == 0
+    assert "Failed: CODE-01 (blocker)" in text
+    assert "NOT CONFORMANT: Visma Connect conformance of sandbox" in text
     assert "Failed 1" in text.replace("\n", " ")
     for name in ("Service Integrations", "Interactive Integrations", "OpenID Connect Discovery"):
         assert name in text
     assert "CODE-02 A code redeemed with another redirect_uri is refused" in text
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_categories_tell_what_does_not_apply_from_what_failed(rendered_report):
+    """A scenario the environment declares does not apply is not a configuration problem."""
+    _, tmp_path = rendered_report
+    widget = json.loads((tmp_path / "reports" / "allure-report" / "widgets" / "categories.json").read_text())
+    totals = {widget["nodes"][root]["name"].split(":")[0]: widget["nodes"][root]["statistic"] for root in widget["roots"]}
+    skipped = [r for r in map(json.loads, map(lambda p: p.read_text(), (tmp_path / "reports" / "allure-results")
+                                              .glob("*-result.json"))) if r["status"] == "skipped"]
+    assert skipped and totals["Does not apply"] == {"total": len(skipped), "skipped": len(skipped)}
+    assert totals["Non-conformance"] == {"total": 1, "failed": 1}
+    assert set(totals) == {"Does not apply", "Non-conformance"}
+
+
+def test_history_is_kept_per_environment(tmp_path):
+    """A failure with sandbox defects on never enters the clean sandbox's history: Allure 3 keys
+    history by test case and parameters, and the environment is one of them (hidden)."""
+    if not ALLURE.exists() and not os.environ.get("CI"):
+        pytest.skip("needs `npm ci` (the Allure CLI); CI installs it")
+    (tmp_path / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    reports = tmp_path / "reports"
+    for defects in ((), ("--defect=code-reusable",), ()):
+        result = run_suite("--rule=CODE-01", f"--alluredir={reports / 'allure-results'}", "--clean-alluredir",
+                           f"--compliance={reports / 'compliance.json'}", *defects)
+        assert result.returncode == (1 if defects else 0), result.stdout + result.stderr
+        shutil.rmtree(reports / "allure-report", ignore_errors=True)  # as `make report` does
+        subprocess.run([str(ALLURE), "generate", "reports/allure-results"], cwd=tmp_path, check=True,
+                       capture_output=True, timeout=120)
+    points = [json.loads(line)["testResults"] for line in (reports / "history.jsonl").read_text().splitlines()]
+    ids = [{history_id: result["status"] for history_id, result in point.items()} for point in points]
+    assert len(ids) == 3 and ids[0] == ids[2] and not set(ids[1]) & set(ids[0])  # two histories
+    # The last report's CODE-01 sees the first clean run only, not the failure with defects on.
+    results = [json.loads(p.read_text()) for p in (reports / "allure-report").rglob("test-results/*.json")]
+    code01 = [r for r in results if r.get("name", "").startswith("CODE-01") and "history" in r]
+    assert code01 and all(r["status"] == "passed" and not r.get("flaky") for r in code01)
+    assert all([h["status"] for h in r["history"]] == ["passed"] for r in code01)

@@ -8,8 +8,19 @@ import json
 import time
 
 import pytest
-from faulty_servers import Fault, FaultyProxy, RawServer, self_signed_certificate
-from run import run_suite, write_environment
+from faulty_servers import (
+    Answer,
+    Fault,
+    FaultyProxy,
+    HostileServer,
+    RawServer,
+    cut_short,
+    drip,
+    endless,
+    gzip_bomb,
+    self_signed_certificate,
+)
+from run import run_measured, run_suite, write_environment
 
 from sandbox import SandboxServer, default_registry
 
@@ -149,3 +160,50 @@ def test_self_signed_certificate(tmp_path, proxied_sandbox):
     assert "TLS certificates are NOT verified for faulty (http.verify_tls: false)" in output
     assert json.loads(record.read_text())["tls_verification"] == "off"
     assert "InsecureRequestWarning" not in output
+
+
+# Every run ends, in bounded memory: answers that trickle, never end, inflate, or stop half way.
+def _hostile_environment(directory, server, exchange_timeout=3):
+    return _environment(directory, server.url, HTTP + f"  exchange_timeout: {exchange_timeout}\n")
+
+
+def _run_measured(environment, *args):
+    return run_measured(f"--env={environment}", *args, environ=SECRETS)
+
+
+@pytest.mark.parametrize("answer, cause", [
+    (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3)), "the exchange took longer than 3 s in all"),
+    (Answer(body=endless()), "the response body is larger than 10 MiB"),
+    (Answer(headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, body=gzip_bomb(1024)),
+     "the response body is larger than 10 MiB (decompressed)"),
+    (Answer(body=cut_short(b'{"issuer": "http://127.0.0.1"', declared=4000)), "the response was cut short"),
+    (Answer(headers={"Content-Encoding": "gzip"}, body=b"\x1f\x8b\x08\x00broken" * 10),
+     "the response's compression is broken"),
+], ids=["drip", "endless", "gzip-bomb", "cut-short", "broken-gzip"])
+def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_path, answer, cause):
+    server = HostileServer({"/.well-known/openid-configuration": answer})
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server))
+    finally:
+        server.close()
+    assert status == 3, output
+    assert f"environment problem: cannot reach {server.url}: {cause}" in output, output
+    assert "/.well-known/openid-configuration" in output, "the message names the endpoint"
+    assert "Traceback" not in output
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+def test_a_token_response_cut_short_is_an_error_not_a_non_conformance(tmp_path):
+    server = HostileServer({"/connect/token": Answer(body=cut_short(b'{"access_token": "eyJ', declared=500))})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    record = tmp_path / "compliance.json"
+    try:
+        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-01",
+                                                   f"--compliance={record}")
+    finally:
+        server.close()
+    assert status == 3, output
+    summary = json.loads(record.read_text())
+    assert summary["verdict"] == "inconclusive: environment problem" and summary["error_rules"] == ["SVC-01"]
+    assert "the response was cut short" in output
+    assert sum(1 for r in server.requests if r[1] == "/connect/token") == 2  # client_credentials: retried once

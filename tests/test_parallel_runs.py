@@ -19,4 +19,4 @@ def test_parallel_and_serial_runs_agree_scenario_by_scenario(tmp_path):
     assert first.returncode == second.returncode == 1, second.stdout[-2000:]
     assert _statuses(serial) == _statuses(parallel)
     assert json.loads(parallel.read_text())["failed_rules"] == ["AUTH-02", "CODE-01"]
-    assert len(list((tmp_path / "allure").glob("*-result.json"))) == len(_statuses(parallel)) == 63
+    assert len(list((tmp_path / "allure").glob("*-result.json"))) == len(_statuses(parallel)) == len(_statuses(serial))

@@ -1,5 +1,6 @@
 """`python -m sandbox` runs the sandbox standalone, publishing the issuer it is told."""
 
+import base64
 import subprocess
 import sys
 import time
@@ -31,16 +32,44 @@ def test_standalone_sandbox_publishes_the_given_issuer():
         process.wait(timeout=10)
 
 
-def test_standalone_sandbox_with_a_defect():
+def test_standalone_sandbox_with_a_defect_says_loudly_that_it_is_broken():
     process, url = _start("--defect", "no-store-missing")
     try:
+        banner = "".join(process.stdout.readline() for _ in range(5))
+        assert "DELIBERATELY BROKEN SANDBOX" in banner and "Defects on: no-store-missing" in banner, banner
         response = requests.post(url + "/connect/token", timeout=5, data={
             "grant_type": "client_credentials", "scope": "visma_api:read", "client_id": "sandbox-service",
             "client_secret": "sandbox-service-secret", "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a"})
         assert response.status_code == 200 and "Cache-Control" not in response.headers
+        assert response.headers["X-Sandbox-Deliberately-Broken"] == "no-store-missing"
+        metadata = requests.get(url + "/.well-known/openid-configuration", timeout=5).json()
+        assert metadata["x_sandbox_deliberately_broken"] == ["no-store-missing"]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        _, errors = process.communicate(timeout=10)
+    assert "DELIBERATELY BROKEN SANDBOX" in errors
+
+
+def test_the_sandbox_refuses_huge_bodies_unread_and_unreadable_credentials_as_invalid_client():
+    process, url = _start()
+    try:
+        began = time.monotonic()
+        huge = requests.post(url + "/connect/token", timeout=10, data=iter([b"grant_type=x"] * 3),
+                             headers={"Content-Length": str(300 * 2**20),
+                                      "Content-Type": "application/x-www-form-urlencoded"})
+        assert huge.status_code == 413 and time.monotonic() - began < 5
+        latin1 = base64.b64encode("sändbox-service:sécret".encode("latin-1")).decode()
+        for headers, data in (({"Authorization": f"Basic {latin1}"}, {}),
+                              ({}, {"client_id": "sandbox-service", "client_secret": "sécret-ünïcode"})):
+            refused = requests.post(url + "/connect/token", timeout=5, headers=headers,
+                                    data={"grant_type": "client_credentials", "scope": "visma_api:read", **data})
+            assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
+        login = requests.post(url + "/account/login", timeout=5, params={"returnUrl": "/connect/authorize?x=1"},
+                              data={"username": "test.user", "password": "pässwörd"})
+        assert login.status_code == 401  # a wrong password, not a server error
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
 
 
 def test_unknown_defect_is_refused_by_the_cli():

@@ -1,12 +1,16 @@
 """No secret reaches a report, a log, JUnit XML or the terminal, not even on failures shown with
 --showlocals. The sandbox's witness file lists every secret it received or issued in the run:
-client secrets, the password, codes, verifiers, access and refresh tokens."""
+client secrets, the password, codes, verifiers, access and refresh tokens, from every response
+body whatever its content type."""
 
+import base64
+import json
 import os
 import re
+from urllib.parse import quote, quote_plus
 
 import pytest
-
+from faulty_servers import Answer, HostileServer
 from run import ROOT, SANDBOX_YAML, run_suite, write_environment
 from suite.browser import chromium_path
 
@@ -19,7 +23,9 @@ RECOGNISABLE = {
     "sandbox-password": "Passw0rd-5e1b77d2-DO-NOT-LEAK",
 }
 # Rules that fail on purpose, so failure output (messages, tracebacks, locals) is exercised.
-DEFECTS = ("wrong-secret-accepted", "code-reusable", "refresh-for-spa", "tenant-claim-missing", "no-store-missing")
+# token-response-not-json serves tokens as text/plain: the suite must learn them all the same.
+DEFECTS = ("wrong-secret-accepted", "code-reusable", "refresh-for-spa", "tenant-claim-missing", "no-store-missing",
+           "token-response-not-json")
 
 
 # Each login method hands the callback over its own way: HTTP redirects, or a browser that the
@@ -62,3 +68,119 @@ def test_no_secret_in_any_output(tmp_path, login):
     assert not leaks, f"secrets found in output: {leaks[:10]}"
     jwt = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}")
     assert not [name for name, content in outputs.items() if jwt.search(content)], "a JWT reached an output"
+
+
+# A hostile or careless server: every encoding of every secret, every content type.
+PASSWORD = 'p a+s=s%w/o&rd"\\x-5e1b'   # every character URL encoding or JSON escaping changes
+CLIENT_SECRET = "Svc/Secret+7f3a 9c1e=="
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0LXVzZXItOTk5In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+
+
+def _every_encoding(secret: str) -> set[str]:
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1],
+             quote(secret).lower(), base64.b64encode(f"client:{quote_plus(secret)}".encode()).decode()[8:-4]}
+    return forms | {f[:12] for f in forms} | {f[-12:] for f in forms}
+
+
+def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_content_type(tmp_path):
+    """The password under a custom field name, a client secret in HTTP Basic, both echoed back
+    JSON-escaped and URL-encoded in a text/html error, and a token in a text/plain response."""
+    from suite.environment import HttpSettings
+    from suite.http import HttpClient
+    from suite.redaction import REDACTOR
+
+    def echo(body):
+        return Answer(400, {"Content-Type": "text/html"},
+                      json.dumps({"error": "invalid_grant", "error_description": f"bad {PASSWORD} for {body}"}).encode())
+    server = HostileServer({
+        "/login": echo,
+        "/token": Answer(200, {"Content-Type": "text/plain"}, f"access_token={TOKEN}&token_type=Bearer".encode()),
+        "/token-json-as-text": Answer(200, {"Content-Type": "text/plain"},
+                                      json.dumps({"refresh_token": TOKEN[::-1]}).encode()),
+    })
+    try:
+        REDACTOR.register(PASSWORD, "login.password")
+        REDACTOR.register(CLIENT_SECRET, "clients.service.client_secret")
+        REDACTOR.secret_field("pwd")
+        http = HttpClient(HttpSettings(retries=0), server.url)
+        http.send("POST", server.url + "/login", data={"user": "test.user", "pwd": PASSWORD})
+        http.send("POST", server.url + "/token", data={"grant_type": "client_credentials"},
+                  auth=("client", quote_plus(CLIENT_SECRET)))
+        http.send("POST", server.url + "/token-json-as-text", data={"grant_type": "client_credentials"})
+        http.send("GET", server.url + "/echo?note=" + quote(TOKEN + " " + TOKEN[::-1]))
+    finally:
+        server.close()
+    assert PASSWORD in server.requests[0][3] or quote_plus(PASSWORD) in server.requests[0][3]
+    reports = "\n".join(exchange.report() for exchange in http.exchanges)
+    assert "[login.password]" in reports and "[access_token]" in reports and "[refresh_token]" in reports
+    for secret in (PASSWORD, CLIENT_SECRET, TOKEN, TOKEN[::-1]):
+        leaked = [form for form in _every_encoding(secret) if form in reports]
+        assert not leaked, f"{secret[:6]}... leaked as {leaked}"
+
+
+def test_a_non_json_token_response_is_scrubbed_then_cut_everywhere(tmp_path):
+    """A token endpoint that answers text/plain with a token, and an error that echoes the
+    client secret past the suite's 200-character cut: neither reaches any output, nor a head of them."""
+    body = ("x" * 180 + f" {CLIENT_SECRET} " + f"access_token={TOKEN}").encode()
+    server = HostileServer({"/connect/token": Answer(200, {"Content-Type": "text/plain"}, body)})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    try:
+        environment = write_environment(tmp_path, f"""name: hostile
+issuer: {server.url}
+http: {{retries: 0}}
+clients:
+  service:
+    client_id: hostile-service
+    client_secret: ${{T_SECRET}}
+    scope: visma_api:read
+""")
+        reports = tmp_path / "reports"
+        result = run_suite(f"--env={environment}", "--rule=SVC-01", "--rule=SVC-03",
+                           f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
+                           f"--compliance={reports / 'compliance.json'}", "-rA", environ={"T_SECRET": CLIENT_SECRET})
+    finally:
+        server.close()
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    outputs = {"terminal": result.stdout + result.stderr}
+    outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
+    assert "not a JSON object" in outputs["terminal"], outputs["terminal"][-2000:]
+    for secret in (CLIENT_SECRET, TOKEN):
+        leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(secret) if form in text]
+        assert not leaks, leaks[:5]
+
+
+def test_credentials_go_only_to_the_issuers_origin_and_never_over_plain_http(tmp_path):
+    """Discovery sends the token endpoint to another server: the client secret never arrives
+    there, and the rule fails saying why. Plain http to a real host is refused before any connection."""
+    from suite.environment import HttpSettings
+    from suite.http import HttpClient, UntrustedEndpoint
+
+    elsewhere = HostileServer({})
+    server = HostileServer({})
+    server.routes["/.well-known/openid-configuration"] = server.discovery(token_endpoint=elsewhere.url + "/connect/token")
+    try:
+        environment = write_environment(tmp_path, f"""name: hostile
+issuer: {server.url}
+http: {{retries: 0}}
+clients:
+  service:
+    client_id: hostile-service
+    client_secret: ${{T_SECRET}}
+    scope: visma_api:read
+""")
+        result = run_suite(f"--env={environment}", "--rule=SVC-01", f"--compliance={tmp_path / 'c.json'}",
+                           environ={"T_SECRET": CLIENT_SECRET})
+    finally:
+        server.close()
+        elsewhere.close()
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert elsewhere.requests == [], "a credential reached a server the issuer did not vouch for"
+    assert f"is not the issuer's origin (http://127.0.0.1:{server.server.server_port})" in output, output
+    assert "http.trusted_origins" in output
+
+    http = HttpClient(HttpSettings(retries=0), "https://connect.example")
+    with pytest.raises(UntrustedEndpoint, match="over plain HTTP"):
+        http.send("POST", "http://connect.example/connect/token", data={"client_secret": "x" * 10})
+    with pytest.raises(UntrustedEndpoint, match="not the issuer's origin"):
+        http.send("POST", "https://evil.example/connect/token", auth=("id", "secret"))

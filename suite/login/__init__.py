@@ -16,12 +16,21 @@ class Outcome:
 
     kind: "callback" (the browser was sent to the redirect URI: `url`), "left" (sent to
     another site than the issuer: `url`), "page" (stopped on a page with nothing to fill in,
-    such as an error page: `url`, `status`), "login_failed" (the login form came back after
-    signing in) or "loop" (too many pages)."""
+    such as an error page: `url`, `status`, `body`), "login_failed" (the login form came back
+    after signing in), "loop" (too many pages) or "no_answer" (the person pasted nothing).
+
+    signed_in: the method saw the login page and submitted the test user's credentials on it,
+    the proof that a code was issued to a user who signed in.
+
+    consent: the value of the consent button the method pressed ("" when no consent page came),
+    the proof that a consent decision was really made."""
 
     kind: str
     url: str | None = field(default=None, repr=False)  # a callback URL carries the code
     status: int | None = None
+    signed_in: bool = False
+    body: str = field(default="", repr=False)  # the HTML of the page the flow stopped on
+    consent: str = ""
 
     @property
     def callback_url(self) -> str | None:
@@ -36,14 +45,15 @@ class Outcome:
         """Parameters of the callback, each once (a repeated one keeps its first value): from the
         query, and from the fragment, where responses of the implicit kind put them (RFC 6749
         section 4.2.2.1); the query wins where both have one."""
-        if not self.callback_url:
-            return {}
-        parts = urlsplit(self.callback_url)
-        params = {}
-        for source in (parts.query, parts.fragment):
-            for name, values in parse_qs(source, keep_blank_values=True).items():
-                params.setdefault(name, values[0])
-        return params
+        return {**self.fragment_params, **self.query_params}
+
+    @property
+    def query_params(self) -> dict:
+        return _params(urlsplit(self.callback_url).query) if self.callback_url else {}
+
+    @property
+    def fragment_params(self) -> dict:
+        return _params(urlsplit(self.callback_url).fragment) if self.callback_url else {}
 
     def describe(self) -> str:
         from ..http import redact_url  # a callback URL carries the code: never shown
@@ -54,7 +64,18 @@ class Outcome:
             "page": f"the flow stopped on {url} (HTTP {self.status}) with no form to fill in",
             "login_failed": f"signing in failed on {url}: check login.username and login.password",
             "loop": f"the flow went through too many pages, last {url}",
+            "no_answer": "no address was pasted back",
         }[self.kind]
+
+
+class LoginConfigurationProblem(Exception):
+    """The environment's login settings do not fit the server's pages: a configuration problem
+    (exit code 4), not a non-conformance of the server."""
+
+
+def _params(source: str) -> dict:
+    """Each parameter once; a repeated one keeps its first value."""
+    return {name: values[0] for name, values in parse_qs(source, keep_blank_values=True).items()}
 
 
 def is_redirect_to(location: str, redirect_uri: str) -> bool:

@@ -11,6 +11,7 @@ class Form:
     method: str
     fields: dict = field(default_factory=dict)     # hidden and text inputs with their values
     buttons: list = field(default_factory=list)    # (name, value) of submit buttons
+    password_inputs: list = field(default_factory=list)  # names of type=password inputs
 
     def has_field(self, name: str) -> bool:
         return name in self.fields
@@ -35,6 +36,10 @@ class _FormParser(HTMLParser):
             name = attrs.get("name")
             if kind == "submit":
                 self._current.buttons.append((name, attrs.get("value", "")))
+            elif kind == "password":
+                self._current.password_inputs.append(name or "(unnamed)")
+                if name:
+                    self._current.fields[name] = attrs.get("value", "")
             elif name:
                 self._current.fields[name] = attrs.get("value", "")
 
@@ -47,3 +52,44 @@ def forms_of(html: str, page_url: str) -> list[Form]:
     parser = _FormParser(page_url)
     parser.feed(html)
     return parser.forms
+
+
+class _ForwardFinder(HTMLParser):
+    """Collects what could send a browser on without the user: form actions, meta refreshes, scripts."""
+
+    def __init__(self):
+        super().__init__()
+        self.targets, self._in_script = [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.targets.append(("a form posting to", attrs.get("action") or ""))
+        elif tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            self.targets.append(("a meta refresh to", attrs.get("content") or ""))
+        elif tag == "script":
+            self._in_script = True
+            if attrs.get("src"):
+                self.targets.append(("a script from", attrs["src"]))
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.targets.append(("a script mentioning", data))
+
+
+def forwards_to(html: str, url: str) -> str | None:
+    """How the page would send the browser on to `url` (host and path), or None."""
+    from urllib.parse import unquote, urlsplit
+    parts = urlsplit(url)
+    needle = f"{parts.netloc}{parts.path}".lower()
+    finder = _ForwardFinder()
+    finder.feed(html or "")
+    for what, target in finder.targets:
+        text = unquote(target).replace("\\/", "/").lower()
+        if needle in text:
+            return f"{what} {url}"
+    return None

@@ -25,6 +25,8 @@ class ManualLogin:
                          "load). Paste that whole address here and press Enter:\n> ")
             screen.flush()
             pasted = keyboard.readline().strip()
+        # The person was asked to sign in; the callback they paste is taken as their word for it.
         if is_redirect_to(pasted, redirect_uri):
-            return Outcome("callback", pasted)
-        return Outcome("page", pasted or None)
+            return Outcome("callback", pasted, signed_in=True)
+        # Not a refusal by the server: a person who pasted nothing, or another address, shows nothing.
+        return Outcome("page", pasted, signed_in=True) if pasted else Outcome("no_answer")

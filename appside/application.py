@@ -1,0 +1,168 @@
+"""Application files: the partner's application that the suite certifies, and how to drive it.
+
+Checked like environment files (suite.environment): every problem at once, one line each,
+naming the file, the key and the fix; secrets as ${VAR}. `${VAR:-default}` gives a default,
+for ports a test harness chooses."""
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from suite.environment import ConfigurationError, _describe, _resolve_variables
+
+from .application_schema import HINTS, SCHEMA
+
+INTERACTIVE = ("web", "spa", "native")
+DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}")
+
+
+@dataclass(frozen=True)
+class Marker:
+    text: str | None = None
+    selector: str | None = None
+
+    def describe(self) -> str:
+        return f"the text {self.text!r}" if self.text else f"an element {self.selector!r}"
+
+
+@dataclass(frozen=True)
+class Drive:
+    mode: str                       # browser, manual (interactive); command, url (service)
+    launch: str | None = None       # started by the suite, stopped at the end
+    ready_url: str | None = None
+    sign_in_url: str | None = None
+    signed_in: Marker | None = None
+    use_api_url: str | None = None  # a page that makes the application use its token
+    command: str | None = None
+    url: str | None = None
+    timeout: float = 20.0           # longest wait for a sign-in to finish
+    settle: float = 2.0             # how long a refused response is watched for follow-up requests
+
+
+@dataclass(frozen=True)
+class Application:
+    name: str
+    path: Path
+    app_type: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uris: tuple[str, ...] = ()
+    scope: str = ""
+    tenant_id: str | None = None
+    pkce_declared: bool = False
+    issuer_port: int = 0
+    drive: Drive = None
+
+    @property
+    def is_interactive(self) -> bool:
+        return self.app_type in INTERACTIVE
+
+    @property
+    def uses_pkce(self) -> bool:
+        """SPA and native apps must; a web app does where its file declares it."""
+        return self.app_type in ("spa", "native") or (self.app_type == "web" and self.pkce_declared)
+
+
+def load_application(path, environ=os.environ) -> Application:
+    path = Path(path)
+    raw = _read(path)
+    problems = [_describe_problem(e) for e in _errors(raw)]
+    if problems:
+        raise ConfigurationError(path, problems)
+    problems += _inline_secret(raw)
+    resolved = _resolve_variables(_with_defaults(raw, environ), environ, problems)
+    problems = problems or [_describe_problem(e) + " (after ${VAR} substitution)" for e in _errors(resolved)]
+    problems = problems or _drive_problems(resolved)
+    if problems:
+        raise ConfigurationError(path, problems)
+    return _build(path, resolved)
+
+
+def _read(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigurationError(path, ["no such application file; see examples/*/application.yaml"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigurationError(path, [f"not valid YAML{where}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(path, ["the file must be a YAML mapping; see examples/web_app/application.yaml"])
+    return raw
+
+
+def _errors(raw):
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    return sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path)))
+
+
+def _describe_problem(error) -> str:
+    text = _describe(error)
+    leaf = error.message.split("'")[1] if error.validator == "required" else ""
+    return text + (f": {HINTS[leaf]}" if leaf in HINTS and not text.endswith(HINTS[leaf]) else "")
+
+
+def _inline_secret(raw: dict) -> list[str]:
+    secret = raw.get("application", {}).get("client_secret")
+    if isinstance(secret, str) and not re.fullmatch(r"\$\{[^}]+\}", secret.strip()):
+        return ["application.client_secret: a secret is written inline. Write `client_secret: ${APP_CLIENT_SECRET}` "
+                "and export APP_CLIENT_SECRET instead"]
+    return []
+
+
+def _with_defaults(node, environ):
+    if isinstance(node, dict):
+        return {k: _with_defaults(v, environ) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_defaults(v, environ) for v in node]
+    if isinstance(node, str):
+        return DEFAULTED.sub(lambda m: environ.get(m.group(1)) or m.group(2), node)
+    return node
+
+
+def _drive_problems(raw: dict) -> list[str]:
+    app, drive = raw["application"], raw["drive"]
+    mode = drive.get("mode", "browser" if app["type"] in INTERACTIVE else "command")
+    problems = []
+    if app["type"] in INTERACTIVE:
+        if mode not in ("browser", "manual"):
+            problems.append(f"drive.mode: {app['type']} applications are driven by `browser` or `manual`")
+        for key in ("sign_in_url", "signed_in") if mode == "browser" else ("sign_in_url",):
+            if key not in drive:
+                problems.append(f"drive.{key}: missing. Add it: {HINTS[key]}")
+        if app["type"] == "web" and "client_secret" not in app:
+            problems.append("application.client_secret: missing. A web application has a secret; the sandbox "
+                            "registers it as Visma Connect does")
+    else:
+        if mode not in ("command", "url") or (mode not in drive and "command" not in drive and "url" not in drive):
+            problems.append(f"drive.command: missing. Add it: {HINTS['command']} (or drive.url)")
+        if "client_secret" not in app:
+            problems.append("application.client_secret: missing. A service application has a secret")
+    if app["type"] in ("spa", "native") and "client_secret" in app:
+        problems.append(f"application.client_secret: a {app['type']} application is public and has no secret; "
+                        "remove the key")
+    try:
+        int((raw.get("issuer") or {}).get("port", 0))
+    except ValueError:
+        problems.append("issuer.port: must be a port number")
+    return problems
+
+
+def _build(path: Path, raw: dict) -> Application:
+    app, drive = raw["application"], dict(raw["drive"])
+    drive.setdefault("mode", "browser" if app["type"] in INTERACTIVE else ("url" if "url" in drive else "command"))
+    if "signed_in" in drive:
+        drive["signed_in"] = Marker(**drive["signed_in"])
+    for key in ("timeout", "settle"):
+        if key in drive:
+            drive[key] = float(drive[key])
+    return Application(
+        name=raw["name"], path=path, app_type=app["type"], client_id=app["client_id"],
+        client_secret=app.get("client_secret"), redirect_uris=tuple(app.get("redirect_uris", ())),
+        scope=app["scope"], tenant_id=app.get("tenant_id"), pkce_declared=app.get("pkce", False),
+        issuer_port=int((raw.get("issuer") or {}).get("port", 0)), drive=Drive(**drive))

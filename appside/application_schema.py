@@ -1,0 +1,70 @@
+"""JSON Schema of an application file: the partner's application the suite certifies."""
+
+_string = {"type": "string", "minLength": 1}
+_variable = "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}"
+_url = {"type": "string", "pattern": f"^(https?://\\S+|\\S*{_variable}\\S*)$"}
+_scope = {"type": "string", "pattern": "^\\S+( \\S+)*$"}
+_port = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 65535},
+                   {"type": "string", "pattern": f"^([0-9]{{1,5}}|{_variable})$"}]}
+_seconds = {"oneOf": [{"type": "number", "exclusiveMinimum": 0},
+                      {"type": "string", "pattern": f"^([0-9]+(\\.[0-9]+)?|{_variable})$"}]}
+_marker = {  # how to recognise a page of the application: a text it shows or a CSS selector
+    "type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+    "properties": {"text": _string, "selector": _string},
+}
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "application", "drive"],
+    "properties": {
+        "name": _string,
+        "description": {"type": "string"},
+        "application": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["type", "client_id", "scope"],
+            "if": {"properties": {"type": {"enum": ["web", "spa", "native"]}}},
+            "then": {"required": ["redirect_uris"]},
+            "properties": {
+                "type": {"enum": ["web", "spa", "native", "service"]},
+                "client_id": _string,
+                "client_secret": _string,
+                "redirect_uris": {"type": "array", "minItems": 1, "items": _url},
+                "scope": _scope,
+                "tenant_id": _string,
+                "pkce": {"type": "boolean"},
+            },
+        },
+        "issuer": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"port": _port},
+        },
+        "drive": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "mode": {"enum": ["browser", "manual", "command", "url"]},
+                "launch": _string,
+                "ready_url": _url,
+                "sign_in_url": _url,
+                "signed_in": _marker,
+                "use_api_url": _url,
+                "command": _string,
+                "url": _url,
+                "timeout": _seconds,
+                "settle": _seconds,
+            },
+        },
+    },
+}
+
+HINTS = {
+    "type": "web, spa, native or service",
+    "redirect_uris": "the redirect URIs registered for the application, e.g. [http://127.0.0.1:5000/callback]",
+    "scope": "the scopes the application asks for, e.g. \"openid profile email\"",
+    "sign_in_url": "the application's URL that starts its sign-in, e.g. http://127.0.0.1:5000/login",
+    "signed_in": "`text: Signed in` or `selector: \"#user\"`: what the application shows once signed in",
+    "command": "a command that makes the service fetch a token and call the API",
+}

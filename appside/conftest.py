@@ -1,0 +1,150 @@
+"""Application-side certification as a pytest plugin: reads the application file, starts the
+Visma Connect stand-in with the application's registration, launches the application if its
+file says how, and keeps secrets out of every output.
+
+The steps are in appside/steps/; the stand-in is the embedded sandbox."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from suite.allure_output import install_scrubber
+from suite.environment import ConfigurationError
+from suite.redaction import REDACTOR, scrub_all_logging
+
+pytest_plugins = [
+    "appside.steps.sign_ins",
+    "appside.steps.requests_sent",
+    "appside.steps.refusals",
+    "appside.steps.service",
+    "appside.steps.client_secret",
+]
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("application", "Visma Connect application certification")
+    group.addoption("--app", metavar="PATH", help="the application file (see examples/*/application.yaml)")
+    group.addoption("--rule", action="append", default=[], metavar="ID",
+                    help="run only this rule id (repeatable; a prefix such as APPC works too)")
+    group.addoption("--compliance", default="reports/app-compliance.json", metavar="PATH",
+                    help="where to write the certification record (default: reports/app-compliance.json)")
+
+
+def pytest_configure(config):
+    from appside.application import load_application
+    from appside.launcher import LaunchedApplication, LaunchFailed
+    from appside.record import ApplicationRecorder
+    from appside.stand_in import start_stand_in
+    config.option.showlocals = False
+    if config.option.tbstyle in ("long", "auto"):
+        config.option.tbstyle = "short"  # long tracebacks print values, which hold secrets
+    if not config.getoption("--app"):
+        raise pytest.UsageError("configuration problem\n--app: missing. Name the application file, e.g. "
+                                "--app=examples/web_app/application.yaml")
+    try:
+        application = load_application(config.getoption("--app"))
+    except ConfigurationError as error:
+        raise pytest.UsageError(f"configuration problem\n{error}") from None
+    if application.drive.mode == "manual":
+        from appside.manual_driver import terminal_available
+        if not terminal_available():
+            raise pytest.UsageError("configuration problem\ndrive.mode: manual needs a terminal (CI has none); "
+                                    "use `browser` where the suite can drive the application")
+    scrub_all_logging()
+    REDACTOR.register(application.client_secret, "application.client_secret")
+    config.application = application
+    try:
+        config.stand_in, config.test_user = start_stand_in(application)
+    except OSError as error:
+        raise pytest.UsageError(f"configuration problem\nissuer.port: cannot listen on {application.issuer_port}: "
+                                f"{error.strerror}; choose another port") from None
+    REDACTOR.register(config.test_user.password, "test user password")
+    _announce(config, application, config.stand_in.issuer)
+    config.launched = None
+    if application.drive.launch:
+        log = Path(tempfile.mkdtemp(prefix="appside-")) / "application.log"
+        try:
+            config.launched = LaunchedApplication(application.drive.launch, config.stand_in.issuer,
+                                                  application.drive.ready_url or application.drive.sign_in_url, log)
+        except LaunchFailed as error:
+            config.stand_in.stop()
+            raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if alluredir:
+        install_scrubber()
+    config.pluginmanager.register(ApplicationRecorder(application, config.stand_in.issuer,
+                                                      config.getoption("--compliance"), alluredir),
+                                  "application-results")
+
+
+def _announce(config, application, issuer: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"Visma Connect stand-in for {application.client_id} ({application.app_type}): issuer {issuer}",
+             f"  discovery {issuer}/.well-known/openid-configuration, Visma API stand-in {issuer}/api/"]
+    for line in lines:
+        if reporter:
+            reporter.write_line(line)
+
+
+def pytest_unconfigure(config):
+    from appside.steps.sign_ins import close_driver
+    close_driver()
+    if getattr(config, "launched", None):
+        config.launched.stop()
+    if getattr(config, "stand_in", None):
+        config.stand_in.stop()
+
+
+@pytest.fixture(scope="session")
+def application(pytestconfig):
+    return pytestconfig.application
+
+
+@pytest.fixture(scope="session")
+def stand_in(pytestconfig):
+    return pytestconfig.stand_in
+
+
+def pytest_bdd_apply_tag(tag, function):
+    from suite.rules import METADATA_PREFIXES
+    if tag.startswith("rule:"):
+        pytest.mark.rule(tag.removeprefix("rule:"))(function)
+        return True
+    return True if tag.startswith(METADATA_PREFIXES) else None
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = [r.upper() for r in config.getoption("--rule")]
+    if wanted:
+        keep = [i for i in items if any((m := i.get_closest_marker("rule")) and
+                                        (m.args[0] == w or m.args[0].startswith(w.rstrip("-") + "-")) for w in wanted)]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.longrepr is not None:
+        report.longrepr = REDACTOR.scrub(str(report.longrepr))
+    report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_before_scenario(request, feature, scenario):
+    import allure
+
+    from suite.allure_labels import label_scenario
+    from suite.results import rule_properties
+    from suite.rules import rule_of
+    rule = rule_of(set(feature.tags) | set(scenario.tags))
+    if rule is None:
+        return
+    title = scenario.name.removeprefix(rule.rule_id).strip()
+    request.node.user_properties += [("rule", rule_properties(rule, title)),
+                                     ("scenario", scenario.name), ("feature", feature.name)]
+    label_scenario(rule, title, scenario.tags)
+    application = request.config.application
+    allure.dynamic.parent_suite(f"Application {application.client_id} ({application.app_type})")

@@ -1,0 +1,12 @@
+@app-side @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens
+Feature: Where the client secret goes
+  Web and service applications have a client secret. RFC 6749 section 2.3.1: client credentials
+  "MUST NOT be included in the request URI"; URLs end up in logs, browser histories and Referer
+  headers.
+
+  Background:
+    Given the application has been used as a user would
+
+  @rule:APPC-11 @severity:blocker @rfc:RFC6749-2.3.1
+  Scenario: APPC-11 The client secret is never put in a URL
+    Then the client secret appears in no URL

@@ -1,0 +1,62 @@
+@app-side @doc:interactive-integrations
+Feature: What an interactive application sends to Visma Connect
+  The suite plays Visma Connect: it signs in through the application twice, as a user would, and
+  reads every request the application sent. "Step 1: Authorization request" lists what the
+  request carries; RFC 9700 (OAuth 2.0 Security Best Current Practice) says why.
+
+  Background:
+    Given the application has signed in twice through the stand-in
+
+  @rule:APPC-01 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.1
+  Scenario: APPC-01 The application asks for an authorization code
+    Then every authorization request asks for response_type "code"
+
+  @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1
+  Scenario: APPC-02 The application uses exactly a registered redirect_uri
+    Then every request names a registered redirect_uri exactly
+
+  @rule:APPC-03 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-10.12
+  Scenario: APPC-03 Every authorization request carries a state
+    Then every authorization request carries a state
+
+  @rule:APPC-04 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-10.10
+  Scenario: APPC-04 The state is unguessable (at least 128 bits)
+    Then every state carries at least 128 bits of entropy
+
+  @rule:APPC-05 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-4.7.1
+  Scenario: APPC-05 Every sign-in uses a new state
+    Then the two sign-ins used different states
+
+  @rule:APPC-06 @severity:critical @doc:interactive-integrations#application-types @rfc:RFC7636-4.3
+  Scenario: APPC-06 SPA and native applications (and web applications that declare it) use PKCE
+    Then every authorization request carries a PKCE code_challenge
+
+  @rule:APPC-07 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1.1
+  Scenario: APPC-07 The PKCE method is S256, never plain
+    Then every code_challenge_method is "S256"
+
+  @rule:APPC-08 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.5
+  Scenario: APPC-08 The code_verifier matches the code_challenge
+    Then every code_verifier matches its code_challenge
+
+  @rule:APPC-09 @severity:blocker @doc:interactive-integrations#application-types @rfc:RFC6749-2.1
+  Scenario: APPC-09 SPA and native applications send no client secret, anywhere
+    Given the application is a "spa or native" application
+    Then the application sends no client secret, in no request
+
+  @rule:APPC-10 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-2.3.1
+  Scenario: APPC-10 A web application authenticates at the token endpoint
+    Given the application is a "web" application
+    When the stand-in issues a short-lived access token and the application uses the API after it expired
+    Then every token request authenticates the application with its secret
+
+  @rule:APPC-14 @severity:normal @doc:interactive-integrations#application-types
+  Scenario: APPC-14 Only web applications ask for offline_access
+    Given the application is a "spa or native" application
+    Then no authorization request asks for offline_access
+
+  @rule:APPC-15 @severity:critical @doc:interactive-integrations#application-types @rfc:RFC9700-4.14.2
+  Scenario: APPC-15 After a rotation the application uses only the newest refresh token
+    Given the application is a "web" application
+    When the access token expires twice and the application uses the API after each expiry
+    Then every refresh uses the newest refresh token

@@ -1,0 +1,43 @@
+@app-side @doc:interactive-integrations
+Feature: What an application must refuse
+  The stand-in answers one sign-in wrongly on purpose. The application fails the rule if it then
+  redeems the code or calls the API; the absence of those requests within the settle time is the
+  evidence, and it counts only because a normal sign-in of the same application does redeem its code.
+
+  @rule:APPC-16 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
+  Scenario: APPC-16 A callback with a different state is refused
+    Given a normal sign-in of the application redeems its code
+    When the stand-in answers a sign-in with the fault "callback-state-wrong"
+    Then the stand-in's callback carried the fault
+    And the application redeems no code
+    And the application does not call the Visma API
+
+  @rule:APPC-17 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
+  Scenario: APPC-17 A callback without state is refused
+    Given a normal sign-in of the application redeems its code
+    When the stand-in answers a sign-in with the fault "callback-state-missing"
+    Then the stand-in's callback carried the fault
+    And the application redeems no code
+    And the application does not call the Visma API
+
+  @rule:APPC-18 @severity:critical @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2.4
+  Scenario: APPC-18 A callback whose iss names another issuer is refused (RFC 9207 is advertised)
+    Given a normal sign-in of the application redeems its code
+    When the stand-in answers a sign-in with the fault "callback-iss-wrong"
+    Then the stand-in's callback carried the fault
+    And the application redeems no code
+    And the application does not call the Visma API
+
+  @rule:APPC-19 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2.1
+  Scenario: APPC-19 A declined sign-in (access_denied) shows an error and redeems nothing
+    Given a normal sign-in of the application redeems its code
+    When the stand-in answers a sign-in with the fault "access-denied"
+    Then the stand-in's callback carried the fault
+    And the application redeems no code
+    And the application shows an error page, not a server error
+
+  @rule:APPC-20 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-1.5
+  Scenario: APPC-20 An expired access token leads to a refresh or a new sign-in, never to its use
+    When the stand-in issues a short-lived access token and the application uses the API after it expired
+    Then the application never sends an expired access token
+    And it refreshed the token or signed in again before using the API

@@ -1,0 +1,61 @@
+"""Starts the application when its file says how (`drive.launch`), with the issuer it must use,
+and stops it at the end of the run."""
+
+import os
+import signal
+import subprocess
+import time
+
+import requests
+
+from suite.redaction import REDACTOR
+
+
+class LaunchFailed(Exception):
+    pass
+
+
+def issuer_variables(issuer: str) -> dict:
+    """What a launched application (or a service command) is told about the stand-in."""
+    return {"VISMA_CONNECT_ISSUER": issuer, "VISMA_API_BASE_URL": issuer + "/api"}
+
+
+class LaunchedApplication:
+    def __init__(self, command: str, issuer: str, ready_url: str | None, log_path):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(command, shell=True, env={**os.environ, **issuer_variables(issuer)},
+                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        if ready_url:
+            self._wait_until_ready(ready_url)
+
+    def _wait_until_ready(self, url: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise LaunchFailed(f"the application exited with {self.process.returncode} before it answered "
+                                   f"at {url}; its output: {self.output_tail()}")
+            try:
+                requests.get(url, timeout=1, allow_redirects=False)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise LaunchFailed(f"the application did not answer at {url} within {timeout:g} s")
+
+    def output_tail(self, lines: int = 5) -> str:
+        self._log.flush()
+        try:
+            text = open(self.log_path, encoding="utf-8", errors="replace").read()
+        except OSError:
+            return ""
+        return REDACTOR.scrub(" | ".join(text.strip().splitlines()[-lines:]))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()

@@ -1,0 +1,119 @@
+"""The application detection matrix: certify each reference application (examples/) clean and
+with each of its defect switches, and check that exactly the rules a switch breaks fail and
+that the clean applications pass everything."""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from suite.detection import Row
+
+ROOT = Path(__file__).resolve().parent.parent
+CLEAN = "(clean)"
+
+
+@dataclass(frozen=True)
+class ReferenceApp:
+    name: str
+    application_file: str
+    switches: dict          # switch name -> rule ids it breaks
+    variables: tuple = ()   # environment variables for its secret and port, given fresh values per run
+
+
+REFERENCE_APPS = {app.name: app for app in (
+    ReferenceApp("web", "examples/web_app/application.yaml", {
+        "no-state": ("APPC-03", "APPC-16", "APPC-17"),  # nothing to compare a wrong or missing state with
+        "short-state": ("APPC-04",),
+        "fixed-state": ("APPC-05",),
+        "state-not-checked": ("APPC-16", "APPC-17"),
+        "no-pkce": ("APPC-06",),
+        "plain-pkce": ("APPC-07",),
+        "wrong-verifier": ("APPC-08",),
+        # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
+        "no-secret": ("APPC-10", "APPC-15"),
+        "secret-in-url": ("APPC-11",),
+        "iss-not-checked": ("APPC-18",),
+        "error-crashes": ("APPC-19",),
+        "old-refresh-token": ("APPC-15",),
+        "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
+    }, ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT")),
+    ReferenceApp("service", "examples/service_app/application.yaml", {
+        "no-tenant-id": ("APPC-13", "APPC-20"),  # refused without its tenant: no token to let expire
+    }, ("SERVICE_APP_CLIENT_SECRET",)),
+)}
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> Row:
+    """One run of the application-side suite against one reference application."""
+    label = f"{app.name}:{switch or 'clean'}"
+    record_path = workdir / f"{label.replace(':', '-')}.json"
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "",
+               "APP_SETTLE": "1"}
+    for variable in app.variables:
+        environ[variable] = _free_port() if variable.endswith("_PORT") else secrets.token_urlsafe(18)
+    command = [sys.executable, "-m", "appside", f"--app={app.application_file}", f"--compliance={record_path}",
+               "-q", "-p", "no:cacheprovider"]
+    completed = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300,
+                               start_new_session=True)
+    failed, scenarios, failed_scenarios = (), set(), set()
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        failed = tuple(record["failed_rules"]) + tuple(record["error_rules"])
+        for rule in record["rules"]:
+            for scenario in rule["scenarios"]:
+                scenarios.add(scenario["name"])
+                if scenario["status"] != "passed" and scenario["status"] != "skipped":
+                    failed_scenarios.add(scenario["name"])
+    else:
+        failed = ("(no record: " + ((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-1] + ")",)
+    expected = app.switches[switch] if switch else ()
+    return Row(label, expected, failed, completed.returncode, frozenset(failed_scenarios), frozenset(scenarios))
+
+
+def run_matrix(jobs: int = 3) -> list[Row]:
+    runs = [(app, switch) for app in REFERENCE_APPS.values() for switch in (None, *app.switches)]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda run: certify(*run, Path(tmp)), runs))
+
+
+def all_rule_ids() -> set[str]:
+    return {token.removeprefix("@rule:") for feature in (ROOT / "appside" / "features").glob("*.feature")
+            for token in feature.read_text().split() if token.startswith("@rule:")}
+
+
+def render(rows: list[Row]) -> str:
+    lines = ["| application:switch | rules it breaks | rules that failed | missed | unexpected | caught |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
+                     f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
+                     f"{'yes' if row.caught else 'NO'} |")
+    switches = [r for r in rows if not r.defect.endswith(":clean")]
+    caught = sum(r.caught for r in switches)
+    clean = [r for r in rows if r.defect.endswith(":clean")]
+    proven = {rule for row in switches if row.caught for rule in row.expected}
+    lines += ["", f"Clean applications: {'all pass' if all(r.caught for r in clean) else 'FAIL'}",
+              f"Switches caught by exactly their rules: {caught}/{len(switches)}",
+              f"Rules no switch proves yet: {', '.join(sorted(all_rule_ids() - proven)) or 'none'}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import time
+    started = time.monotonic()
+    matrix = run_matrix()
+    print(render(matrix) + f"\nWall time: {time.monotonic() - started:.0f} s")
+    sys.exit(0 if all(r.caught for r in matrix) else 1)

@@ -1,0 +1,42 @@
+"""The certification record of an application: the suite's record (suite.results), with the
+application's client id and type in its header and the fault injected in each negative scenario."""
+
+from dataclasses import dataclass, field
+
+from suite.environment import HttpSettings
+from suite.results import ResultRecorder
+
+
+@dataclass
+class RecordedSubject:
+    """What suite.results reads of an environment, for an application."""
+    name: str
+    issuer: str
+    clients: dict
+    http: HttpSettings = field(default_factory=HttpSettings)
+    sandbox_defects: tuple = ()
+
+
+class ApplicationRecorder(ResultRecorder):
+    def __init__(self, application, issuer: str, path: str, alluredir: str | None):
+        subject = RecordedSubject(f"application {application.client_id} ({application.app_type})", issuer,
+                                  {application.app_type: application})
+        super().__init__(subject, path, alluredir)
+        self.application = application
+
+    def pytest_runtest_logreport(self, report):
+        super().pytest_runtest_logreport(report)
+        fault = dict(report.user_properties).get("fault")
+        if fault and report.nodeid in self.scenarios:
+            self.scenarios[report.nodeid]["fault"] = fault
+
+    def record(self) -> dict:
+        record = super().record()
+        record["application"] = {"client_id": self.application.client_id, "type": self.application.app_type,
+                                 "name": self.application.name}
+        for rule in record["rules"]:
+            for scenario in rule["scenarios"]:
+                fault = self.scenarios.get(scenario["id"], {}).get("fault")
+                if fault:
+                    scenario["injected_fault"] = fault
+        return record

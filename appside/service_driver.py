@@ -1,0 +1,46 @@
+"""Drives a service application: runs its command (or calls its URL), which makes it fetch a
+token with client_credentials and call the Visma API."""
+
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass
+
+import requests
+
+from suite.redaction import REDACTOR
+
+from .launcher import issuer_variables
+
+
+@dataclass
+class ServiceRun:
+    succeeded: bool
+    detail: str
+
+
+class ServiceDriver:
+    def __init__(self, application, issuer: str, user=None):
+        self.drive, self.issuer = application.drive, issuer
+
+    def session(self) -> "ServiceDriver":
+        return self
+
+    def run(self) -> ServiceRun:
+        if self.drive.mode == "url":
+            try:
+                response = requests.get(self.drive.url, timeout=self.drive.timeout)
+            except requests.RequestException as error:
+                return ServiceRun(False, f"{self.drive.url} did not answer: {type(error).__name__}")
+            return ServiceRun(response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}")
+        try:
+            completed = subprocess.run(shlex.split(self.drive.command), capture_output=True, text=True,
+                                       timeout=self.drive.timeout, env={**os.environ, **issuer_variables(self.issuer)})
+        except subprocess.TimeoutExpired:
+            return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
+        output = REDACTOR.scrub((completed.stdout + completed.stderr).strip().splitlines()[-1:][0]
+                                if (completed.stdout + completed.stderr).strip() else "")
+        return ServiceRun(completed.returncode == 0, f"`{self.drive.command}` exited {completed.returncode}: {output}")
+
+    def close(self) -> None:
+        pass

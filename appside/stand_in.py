@@ -1,0 +1,56 @@
+"""The Visma Connect stand-in: the embedded sandbox with the application's registration and a
+test user, on a loopback port. The sandbox knows nothing of this package; what it offers for
+this purpose is generic (a request log, faults, a mock API)."""
+
+import logging
+import secrets
+import socket
+
+from sandbox import Application, Registry, SandboxServer, User
+from sandbox.registry import INTERACTIVE_SCOPES
+
+TEST_USER = "test.user"
+# The stand-in lets an application carry on past two PKCE mistakes, so that the rules that name
+# them (APPC-07, APPC-08), not a refusal that breaks every later step, judge the application.
+# Visma Connect advertises plain PKCE too.
+LENIENT = ("pkce-plain-accepted", "pkce-not-compared")
+
+
+class PublicApplication(Application):
+    """A SPA or native app. Visma Connect runs IdentityServer, which skips secret validation for
+    clients registered without one ("Public Client - skipping secret validation"), so a public
+    app that sends a secret anyway still gets its tokens; that it sent one is what the rules
+    look at, not whether the stand-in refused it."""
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return method in ("none", "client_secret_post", "client_secret_basic")
+
+    def check_client_secret(self, client_secret):
+        return True
+
+
+def start_stand_in(application) -> tuple[SandboxServer, User]:
+    registry = Registry()
+    scopes = tuple(application.scope.split())
+    fields = dict(client_id=application.client_id, app_type=application.app_type,
+                  redirect_uris=application.redirect_uris,
+                  scopes=tuple(dict.fromkeys(INTERACTIVE_SCOPES + scopes)) if application.is_interactive else scopes,
+                  approved_tenants=(application.tenant_id,) if application.tenant_id else ())
+    if application.app_type in ("spa", "native"):
+        registry.add(PublicApplication(**fields))
+    else:
+        registry.add(Application(client_secret=application.client_secret, **fields))
+    user = User(TEST_USER, secrets.token_urlsafe(12))
+    registry.add_user(user)
+    for name in ("werkzeug", "authlib", "sandbox"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Published as localhost while the application usually runs on 127.0.0.1: browsers keep cookies
+    # by host name, not port, and the stand-in's session cookie must not replace the application's.
+    port = application.issuer_port or _free_port()
+    return SandboxServer(registry, LENIENT, port=port, issuer=f"http://localhost:{port}").start(), user
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

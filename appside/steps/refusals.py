@@ -1,0 +1,105 @@
+"""What an application must refuse: the stand-in answers a sign-in wrongly on purpose, and the
+application fails the rule if it then redeems the code or calls the API. The absence of the
+follow-up request within `drive.settle` seconds is the evidence, as in the OpenID Foundation's
+relying-party tests; each scenario first proves that the fault reached the application."""
+
+import time
+
+import pytest
+from pytest_bdd import then, when
+
+from appside.steps.sign_ins import driver, observe, record_fault
+from sandbox.instrumentation import OTHER_ISSUER
+from suite.checks import check
+
+
+def _faulted_callback(app_run):
+    callbacks = app_run.last.callbacks
+    check(callbacks, f"the sign-in never reached the stand-in's callback, so the fault {app_run.fault} was not "
+                     "delivered to the application; see the attached requests")
+    return callbacks[0]
+
+
+@then("the stand-in's callback carried the fault")
+def fault_delivered(app_run):
+    callback = _faulted_callback(app_run)
+    params = callback.location_params
+    sent_state = dict(callback.query).get("state")
+    delivered = {
+        "callback-state-wrong": "state" in params and params["state"] != sent_state,
+        "callback-state-missing": "state" not in params,
+        "callback-iss-wrong": params.get("iss") == OTHER_ISSUER,
+        "access-denied": params.get("error") == "access_denied",
+    }[app_run.fault]
+    check(delivered, f"the stand-in's callback does not show the fault {app_run.fault}")
+
+
+@then("the application redeems no code")
+def no_redemption(app_run):
+    observed = app_run.last
+    code = _faulted_callback(app_run).location_params.get("code")
+    redeemed = observed.redemptions_of(code) if code else observed.grants("authorization_code")
+    check(not redeemed, f"after the fault {app_run.fault} the application redeemed the authorization code at the "
+                        "token endpoint: it accepted a response it must refuse")
+
+
+@then("the application does not call the Visma API")
+def no_api_call(app_run):
+    observed = app_run.last
+    check(not observed.api_calls and not observed.userinfo_calls,
+          f"after the fault {app_run.fault} the application called "
+          f"{'the Visma API' if observed.api_calls else 'userinfo'}")
+
+
+@then("the application shows an error page, not a server error")
+def error_page(application, app_run):
+    sign_in = app_run.sign_ins[-1]
+    check(sign_in.callback_status is not None, "the application's callback page never loaded")
+    check(sign_in.callback_status < 500, f"the application's callback answered HTTP {sign_in.callback_status}: "
+                                         "a server error, not an error shown to the user")
+    check(not sign_in.finished, f"the application showed {application.drive.signed_in.describe()} "
+                                "after the user declined")
+
+
+@when("the stand-in issues a short-lived access token and the application uses the API after it expired")
+def expired_access_token(request, application, stand_in, app_run):
+    if application.is_interactive and not application.drive.use_api_url:
+        pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
+    record_fault(request, "short-lived-access-token")
+    app_run.fault = "short-lived-access-token"
+    session = driver(request.config).session()
+
+    def expire_then_use():
+        stand_in.faults.inject("short-lived-access-token")
+        first = session.sign_in() if application.is_interactive else session.run()
+        time.sleep(1.5)
+        return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
+
+    try:
+        results, observed = observe(stand_in, expire_then_use, "short-lived access token, API used after expiry")
+    finally:
+        session.close()
+        stand_in.faults.clear()
+    app_run.sign_ins += results
+    app_run.observed.append(observed)
+
+
+@then("the application never sends an expired access token")
+def no_expired_token(app_run):
+    observed = app_run.last
+    expired = [c for c in observed.api_calls if c.notes.get("bearer") == "expired"]
+    check(not expired, f"the application called the Visma API {len(expired)} time(s) with an access token that "
+                       "had expired (expires_in said 1 second)")
+
+
+@then("it refreshed the token or signed in again before using the API")
+def renewed(application, app_run):
+    observed = app_run.last
+    issued = [r for r in observed.token_requests if r.status == 200]
+    renewals = len(observed.grants("refresh_token")) + max(len(observed.authorization_requests) - 1, 0) \
+        + max(len(observed.grants("client_credentials")) - 1, 0)
+    check(issued, "the application got no token at all; see the attached requests")
+    check(renewals, "after the access token expired the application neither refreshed it, signed in again nor "
+                    "fetched a new one")
+    valid = [c for c in observed.api_calls if c.notes.get("bearer") == "valid" and c.at > issued[0].at + 1]
+    check(valid, "after the access token expired the application did not use the API with a valid token")

@@ -1,0 +1,208 @@
+"""What an interactive application sends: its authorization and token requests, checked against
+its registration and the Visma Connect documentation."""
+
+import time
+
+import allure
+import pytest
+from pytest_bdd import then, when
+
+from appside.observed import Observed, basic_password, estimated_entropy_bits, form_value, s256
+from appside.steps.sign_ins import driver, observe, record_fault, skip_unless_type
+from suite.checks import check
+
+MIN_STATE_BITS = 128
+
+
+def _authorization_requests(app_run) -> list:
+    requests = [r for observed in app_run.observed for r in observed.authorization_requests]
+    check(requests, "the stand-in received no authorization request from the application")
+    return requests
+
+
+def _challenges_by_code(observed: Observed) -> dict:
+    """code -> the authorization request that got it (through the callback's state)."""
+    by_state = {r.param("state"): r for r in observed.authorization_requests}
+    result = {}
+    for callback in observed.callbacks:
+        params = callback.location_params
+        request = by_state.get(dict(callback.query).get("state"))  # the callback answers this request
+        if params.get("code") and request is not None:
+            result[params["code"]] = request
+    return result
+
+
+@then('every authorization request asks for response_type "code"')
+def response_type_code(app_run):
+    for request in _authorization_requests(app_run):
+        check(request.params("response_type") == ["code"],
+              f"an authorization request asked for response_type {request.params('response_type')}, not [code]")
+
+
+@then("every request names a registered redirect_uri exactly")
+def registered_redirect_uri(application, app_run):
+    for request in _authorization_requests(app_run):
+        uri = request.param("redirect_uri")
+        check(uri in application.redirect_uris,
+              f"an authorization request's redirect_uri {uri!r} is not one registered for the application "
+              f"({', '.join(application.redirect_uris)}), character for character")
+    for observed in app_run.observed:
+        requests = _challenges_by_code(observed)
+        for redemption in observed.grants("authorization_code"):
+            asked = requests.get(redemption.param("code"))
+            if asked is not None:
+                check(redemption.param("redirect_uri") == asked.param("redirect_uri"),
+                      "a code redemption's redirect_uri differs from its authorization request's "
+                      "(RFC 6749 section 4.1.3 requires the same value)")
+
+
+@then("every authorization request carries a state")
+def state_present(app_run):
+    for request in _authorization_requests(app_run):
+        check(request.param("state"), "an authorization request carries no state")
+
+
+def _states(app_run) -> list[str]:
+    states = [r.param("state") for r in _authorization_requests(app_run)]
+    if not any(states):
+        pytest.skip("the application sent no state (see APPC-03)")
+    return [s for s in states if s]
+
+
+@then("every state carries at least 128 bits of entropy")
+def state_entropy(app_run):
+    for state in _states(app_run):
+        bits = estimated_entropy_bits(state)
+        check(bits >= MIN_STATE_BITS, f"a state of {len(state)} characters carries at most {bits:.0f} bits, "
+                                      f"fewer than {MIN_STATE_BITS}")
+
+
+@then("the two sign-ins used different states")
+def states_differ(app_run):
+    states = _states(app_run)
+    check(len(states) >= 2, f"expected an authorization request per sign-in, saw {len(states)}")
+    check(len(set(states)) == len(states), "two sign-ins used the same state")
+
+
+@then("every authorization request carries a PKCE code_challenge")
+def pkce_challenge(application, app_run):
+    if not application.uses_pkce:
+        pytest.skip(f"{application.client_id} is a web application that does not declare PKCE (application.pkce)")
+    for request in _authorization_requests(app_run):
+        check(request.param("code_challenge"), "an authorization request carries no code_challenge")
+
+
+def _with_challenge(app_run) -> list:
+    requests = [r for r in _authorization_requests(app_run) if r.param("code_challenge")]
+    if not requests:
+        pytest.skip("the application sent no code_challenge (PKCE is required of it by APPC-06 where it applies)")
+    return requests
+
+
+@then('every code_challenge_method is "S256"')
+def pkce_s256(app_run):
+    for request in _with_challenge(app_run):
+        method = request.param("code_challenge_method")
+        check(method == "S256", f"code_challenge_method is {method!r}"
+                                f"{' (no method means plain, RFC 7636 section 4.3)' if method is None else ''}, not S256")
+
+
+@then("every code_verifier matches its code_challenge")
+def verifier_matches(app_run):
+    _with_challenge(app_run)
+    checked = 0
+    for observed in app_run.observed:
+        requests = _challenges_by_code(observed)
+        for redemption in observed.grants("authorization_code"):
+            asked = requests.get(redemption.param("code"))
+            if asked is None or not asked.param("code_challenge"):
+                continue
+            verifier = redemption.param("code_verifier")
+            check(verifier, "a code redemption carries no code_verifier though its authorization request had "
+                            "a code_challenge")
+            method = asked.param("code_challenge_method") or "plain"
+            expected = s256(verifier) if method == "S256" else verifier
+            check(expected == asked.param("code_challenge"),
+                  "a code_verifier does not transform into its code_challenge (RFC 7636 section 4.6)")
+            checked += 1
+    check(checked, "no code redemption with a code_verifier was seen")
+
+
+@then("the application sends no client secret, in no request")
+def no_secret_from_public_app(application, app_run):
+    for observed in app_run.observed:
+        for request in observed.entries:
+            check(not request.params("client_secret"),
+                  f"a {application.app_type} application sent a client_secret ({request.method} {request.path}): a "
+                  "public client cannot keep one, and anything in a browser or an installed app is public")
+            check(not basic_password(request),
+                  f"a {application.app_type} application sent a secret in an HTTP Basic header "
+                  f"({request.method} {request.path})")
+
+
+@then("every token request authenticates the application with its secret")
+def web_app_authenticates(application, app_run):
+    """Code redemptions and refreshes alike (the scenario lets the access token expire)."""
+    seen = 0
+    for observed in app_run.observed:
+        for request in observed.token_requests:
+            seen += 1
+            secret = basic_password(request) or form_value(request, "client_secret")
+            if not secret and request.param("code_verifier"):
+                continue  # "client_secret: Required for server-side apps unless PKCE is used"
+            check(secret == application.client_secret,
+                  f"a token request ({request.param('grant_type')}) does not authenticate the application with "
+                  "its secret (HTTP Basic or client_secret in the form body)")
+    check(seen, "the application sent no token request")
+
+
+@then("no authorization request asks for offline_access")
+def no_offline_access(app_run):
+    for request in _authorization_requests(app_run):
+        check("offline_access" not in (request.param("scope") or "").split(),
+              "the application asked for offline_access, which only server-side web applications may")
+
+
+@when("the access token expires twice and the application uses the API after each expiry")
+def two_expiries(request, application, stand_in, app_run):
+    if not application.drive.use_api_url:
+        pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
+    if "offline_access" not in application.scope.split():
+        pytest.skip(f"{application.client_id} does not ask for offline_access, so it gets no refresh token")
+    record_fault(request, "short-lived-access-token")
+    session = driver(request.config).session()
+
+    def sign_in_and_use_twice():
+        stand_in.faults.inject("short-lived-access-token", times=2)
+        results = [session.sign_in()]
+        for _ in range(2):
+            time.sleep(1.2)
+            results.append(session.open(application.drive.use_api_url))
+        return results
+
+    try:
+        results, observed = observe(stand_in, sign_in_and_use_twice, "two expiries, API used after each")
+    finally:
+        session.close()
+        stand_in.faults.clear()
+    app_run.sign_ins += results
+    app_run.observed.append(observed)
+
+
+@then("every refresh uses the newest refresh token")
+def newest_refresh_token(app_run):
+    newest, rotated, after_rotation = None, False, 0
+    for request in app_run.last.token_requests:
+        grant_type = request.param("grant_type")
+        if grant_type == "refresh_token":
+            check(request.param("refresh_token") == newest,
+                  "a refresh used an older refresh token, not the one the latest token response rotated in "
+                  "(one-time rotation revokes the old one)")
+            after_rotation += rotated
+        issued = (request.response_json or {}).get("refresh_token") if request.status == 200 else None
+        if issued:
+            newest, rotated = issued, grant_type == "refresh_token"
+    check(after_rotation, "no refresh after a rotation was seen: the application did not refresh twice with "
+                          "success (see the attached requests and APPC-20)")
+    allure.attach(f"{after_rotation} refresh(es) after a rotation, each with the newest refresh token",
+                  name="rotation", attachment_type=allure.attachment_type.TEXT)

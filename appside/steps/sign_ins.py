@@ -1,0 +1,139 @@
+"""Sign-ins through the application: the two normal ones every request rule reads, and the ones
+where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
+
+import time
+from dataclasses import dataclass, field
+
+import allure
+import pytest
+from pytest_bdd import given, parsers, when
+
+from appside.observed import Observed
+from sandbox.faults import FAULTS
+from suite.checks import check
+
+_driver = None
+_baseline: dict = {}
+
+
+def driver(config):
+    """One driver (one Chromium) for the run, started on first use."""
+    global _driver
+    if _driver is None:
+        from appside.browser_driver import BrowserDriver
+        from appside.manual_driver import ManualDriver
+        from appside.service_driver import ServiceDriver
+        application = config.application
+        kind = {"browser": BrowserDriver, "manual": ManualDriver}.get(application.drive.mode, ServiceDriver)
+        _driver = kind(application, config.stand_in.issuer, config.test_user)
+    return _driver
+
+
+def close_driver() -> None:
+    global _driver
+    if _driver is not None:
+        _driver.close()
+    _driver = None
+    _baseline.clear()
+
+
+@dataclass
+class AppRun:
+    """What one scenario did with the application and what the stand-in saw."""
+    sign_ins: list = field(default_factory=list)     # appside.browser_driver.SignIn
+    observed: list = field(default_factory=list)     # Observed, one per sign-in or run
+    fault: str | None = None
+
+    @property
+    def last(self) -> Observed:
+        return self.observed[-1]
+
+
+@pytest.fixture
+def app_run():
+    return AppRun()
+
+
+def record_fault(request, fault: str) -> None:
+    """Name the injected fault in the report and in the certification record."""
+    request.node.user_properties.append(("fault", fault))
+    allure.dynamic.parameter("injected fault", fault)
+    allure.attach(f"{fault}: {FAULTS[fault]}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
+
+
+def observe(stand_in, action, title: str | None = None):
+    """Run `action` with a fresh request log and return its result and what the stand-in saw
+    (attached to the report under `title`)."""
+    stand_in.recording.clear()
+    result = action()
+    time.sleep(0.05)  # the last request's log entry is written after its answer went out
+    observed = Observed(stand_in.recording.entries())
+    if title:
+        observed.attach(title)
+    return result, observed
+
+
+def skip_unless_type(application, *types: str) -> None:
+    if application.app_type not in types:
+        pytest.skip(f"applies to {' and '.join(types)} applications; {application.client_id} is a "
+                    f"{application.app_type} application")
+
+
+@given(parsers.parse('the application is a "{types}" application'))
+def application_of_type(application, types):
+    skip_unless_type(application, *[t.strip() for t in types.replace(" or ", ",").split(",")])
+
+
+def normal_sign_ins(config, stand_in) -> list:
+    """Two sign-ins as a user makes them, done once per run and read by every request rule."""
+    if "sign_ins" not in _baseline:
+        signed = []
+        for number in (1, 2):
+            session = driver(config).session()
+            try:
+                sign_in, observed = observe(stand_in, session.sign_in)
+            finally:
+                session.close()
+            signed.append((sign_in, observed))
+        _baseline["sign_ins"] = signed
+    return _baseline["sign_ins"]
+
+
+@given("the application has signed in twice through the stand-in")
+def signed_in_twice(request, application, stand_in, app_run):
+    skip_unless_type(application, "web", "spa", "native")
+    for sign_in, observed in normal_sign_ins(request.config, stand_in):
+        app_run.sign_ins.append(sign_in)
+        app_run.observed.append(observed)
+        observed.attach(f"normal sign-in {len(app_run.observed)}")
+    for number, sign_in in enumerate(app_run.sign_ins, 1):
+        check(sign_in.finished,
+              f"normal sign-in {number}: the application did not show {application.drive.signed_in.describe()} "
+              f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
+              "its requests are attached")
+
+
+@given("a normal sign-in of the application redeems its code")
+def normal_sign_in_redeems(request, application, stand_in):
+    """The evidence of a refusal is a request that does not come; it counts only if the same
+    application, unprovoked, does make that request."""
+    skip_unless_type(application, "web", "spa", "native")
+    sign_in, observed = normal_sign_ins(request.config, stand_in)[0]
+    check(sign_in.finished and observed.grants("authorization_code"),
+          "a normal sign-in did not complete with a code redemption, so a refusal cannot be told apart from a "
+          "broken sign-in; see the normal sign-in rules")
+
+
+@when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
+def sign_in_with_fault(request, application, stand_in, app_run, fault):
+    record_fault(request, fault)
+    app_run.fault = fault
+    stand_in.faults.inject(fault)
+    session = driver(request.config).session()
+    try:
+        sign_in, observed = observe(stand_in, lambda: session.sign_in(refused=True), f"sign-in with {fault}")
+    finally:
+        session.close()
+        stand_in.faults.clear()
+    app_run.sign_ins.append(sign_in)
+    app_run.observed.append(observed)

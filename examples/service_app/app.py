@@ -1,0 +1,53 @@
+"""A reference service application on `requests`: fetches a token with client_credentials (form
+body, HTTP Basic), names its tenant, and calls the Visma API with it.
+
+Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL,
+SERVICE_APP_CLIENT_ID, SERVICE_APP_CLIENT_SECRET, SERVICE_APP_TENANT_ID.
+REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
+
+    no-tenant-id     the token request leaves out tenant_id
+    json-body        the token request is sent as JSON instead of a form
+    secret-in-url    the client secret goes in the token request's URL
+"""
+
+import os
+import sys
+
+import requests
+
+ISSUER = os.environ["VISMA_CONNECT_ISSUER"]
+API = os.environ["VISMA_API_BASE_URL"]
+CLIENT_ID = os.environ.get("SERVICE_APP_CLIENT_ID", "reference-service")
+SECRET = os.environ["SERVICE_APP_CLIENT_SECRET"]
+TENANT = os.environ.get("SERVICE_APP_TENANT_ID", "af1140c1-52e0-46c7-b684-df894d4b8a5a")
+SCOPE = "visma_api:read"
+DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
+
+
+def fetch_token(http: requests.Session) -> str:
+    token_endpoint = http.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()["token_endpoint"]
+    form = {"grant_type": "client_credentials", "scope": SCOPE}
+    if "no-tenant-id" not in DEFECTS:
+        form["tenant_id"] = TENANT
+    if "secret-in-url" in DEFECTS:
+        response = http.post(token_endpoint, params={"client_id": CLIENT_ID, "client_secret": SECRET},
+                             data=form, timeout=10)
+    elif "json-body" in DEFECTS:
+        response = http.post(token_endpoint, json=form, auth=(CLIENT_ID, SECRET), timeout=10)
+    else:
+        response = http.post(token_endpoint, data=form, auth=(CLIENT_ID, SECRET), timeout=10)
+    if response.status_code != 200:
+        sys.exit(f"token request refused: HTTP {response.status_code} {response.json().get('error')}")
+    return response.json()["access_token"]
+
+
+def main() -> int:
+    with requests.Session() as http:
+        token = fetch_token(http)
+        answer = http.get(f"{API}/v1/companies", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    print(f"Visma API answered HTTP {answer.status_code}")
+    return 0 if answer.status_code == 200 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Faults injected at run time: the sandbox answers one request wrongly on purpose, so that a
+client can be seen refusing it. Unlike defect switches (fixed for a server's life), a fault is
+armed for the next `times` occasions and then disarms itself.
+
+    callback-state-wrong      the authorization callback carries a different state
+    callback-state-missing    the authorization callback carries no state
+    callback-iss-wrong        the callback's RFC 9207 iss names another issuer
+    access-denied             the callback is error=access_denied, as if the user declined
+    short-lived-access-token  the access token lives 1 second (expires_in 1)
+"""
+
+import threading
+
+FAULTS = {
+    "callback-state-wrong": "the authorization callback carries a different state",
+    "callback-state-missing": "the authorization callback carries no state",
+    "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
+    "access-denied": "the authorization callback says error=access_denied",
+    "short-lived-access-token": "the access token expires after 1 second (expires_in 1)",
+}
+
+
+class Faults:
+    def __init__(self):
+        self._armed: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def inject(self, name: str, times: int = 1) -> None:
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name}; known: {', '.join(sorted(FAULTS))}")
+        with self._lock:
+            self._armed[name] = times
+
+    def clear(self) -> None:
+        with self._lock:
+            self._armed.clear()
+
+    def take(self, name: str) -> bool:
+        """True (and one occasion used) when `name` is armed."""
+        with self._lock:
+            left = self._armed.get(name, 0)
+            if left:
+                self._armed[name] = left - 1
+            return bool(left)
+
+    def armed(self, name: str) -> bool:
+        with self._lock:
+            return bool(self._armed.get(name))

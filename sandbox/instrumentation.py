@@ -1,0 +1,60 @@
+"""What the sandbox offers to whoever tests a client against it: a log of every request,
+faults injected at run time, a mock Visma API, and CORS so that single-page apps can call the
+token endpoint, the API and the discovery documents from a browser."""
+
+import secrets
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import g, request
+
+from .faults import Faults
+from .mock_api import API_PREFIX, register_mock_api
+from .recording import RequestLog
+
+# Cross-origin reads a browser app needs; the authorization endpoint is a navigation, not a fetch.
+CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/revocation", API_PREFIX + "/")
+OTHER_ISSUER = "https://other-issuer.invalid"
+
+
+def instrument(app, issuer: str, keys, recording: RequestLog, faults: Faults) -> None:
+    register_mock_api(app, issuer, keys)
+
+    @app.after_request
+    def record_and_allow_cors(response):
+        origin = request.headers.get("Origin")
+        if origin and request.path.startswith(CORS_PATHS):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers.add("Vary", "Origin")
+        if request.method != "OPTIONS":  # a CORS preflight is the browser's, not the client's
+            recording.record(request, response, g.get("notes", {}))
+        return response
+
+
+def apply_callback_faults(response, faults: Faults):
+    """The authorization response, with the armed callback fault applied to its Location."""
+    location = response.headers.get("Location")
+    if not location:
+        return response
+    parts = urlsplit(location)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if faults.take("callback-state-wrong"):  # a state the client never sent, even if it sent none
+        query = [(k, v) for k, v in query if k != "state"] + [("state", secrets.token_urlsafe(24))]
+    if faults.take("callback-state-missing"):
+        query = [(k, v) for k, v in query if k != "state"]
+    if faults.take("callback-iss-wrong"):
+        query = [(k, v) for k, v in query if k != "iss"] + [("iss", OTHER_ISSUER)]
+    response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
+    return response
+
+
+def short_lived_token_wanted(faults: Faults) -> bool:
+    """Called before a token is issued: the fault shortens its lifetime (see tokens.py)."""
+    g.access_token_lifetime = 1 if faults.armed("short-lived-access-token") else None
+    return bool(g.access_token_lifetime)
+
+
+def token_issued(response, faults: Faults) -> None:
+    if g.get("access_token_lifetime") and response.status_code == 200:
+        faults.take("short-lived-access-token")

@@ -1,0 +1,94 @@
+"""OpenID Connect on top of the sandbox's OAuth: ID tokens and userinfo, by authlib's oidc.core.
+
+The sandbox only says what authlib asks of it: the signing keys, the issuer, the user's claims,
+whether a nonce was seen before, and how to find an access token it issued.
+"""
+
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
+
+from .tokens import unpublished_signing_keys
+
+
+def user_info(user, scope: str) -> UserInfo:
+    """The test user's standard claims (OpenID Connect Core section 5.1), as far as `scope` allows."""
+    given_name, _, family_name = user.name.partition(" ")
+    return UserInfo(sub=str(user.get_user_id()), name=user.name, given_name=given_name,
+                    family_name=family_name, preferred_username=user.username, locale="en-GB",
+                    email=user.email, email_verified=True).filter(scope)
+
+
+class SandboxOpenIDCode(OpenIDCode):
+    """Adds an RS256 ID token, signed with the JWKS key, to a code redeemed with scope openid."""
+
+    def __init__(self, issuer: str, keys, codes, defects):
+        super().__init__(require_nonce=False)  # OpenID Connect Core 3.1.2.1: nonce is optional here
+        self.issuer, self.keys, self.codes, self.defects = issuer, keys, codes, defects
+
+    def resolve_client_private_key(self, client):
+        if "id-token-unknown-key" in self.defects:
+            return unpublished_signing_keys()  # a key the JWKS does not publish
+        return self.keys
+
+    def get_client_algorithm(self, client):
+        return "RS256"
+
+    def get_client_claims(self, client):
+        audience = self.issuer if "id-token-wrong-audience" in self.defects else client.get_client_id()
+        return {"iss": self.issuer, "aud": [audience]}
+
+    def get_authorization_code_claims(self, authorization_code):
+        claims = super().get_authorization_code_claims(authorization_code)
+        if "id-token-nonce-dropped" in self.defects:
+            claims.pop("nonce", None)
+        return claims
+
+    def encode_id_token(self, token, request):
+        if "id-token-at-hash-wrong" in self.defects:
+            token = {**token, "access_token": token["access_token"][::-1]}  # at_hash of another token
+        return super().encode_id_token(token, request)
+
+    def process_token(self, grant, response):
+        if "id-token-missing" in self.defects:
+            return response[1]
+        return super().process_token(grant, response)
+
+    def exists_nonce(self, nonce, request):
+        return self.codes.nonce_used(request.payload.client_id, nonce)
+
+    def generate_user_info(self, user, scope):
+        return user_info(user, scope)
+
+
+class SandboxUserInfoEndpoint(UserInfoEndpoint):
+    def __init__(self, issuer: str, tokens, defects):
+        protector = ResourceProtector()
+        protector.register_token_validator(IssuedAccessTokens(tokens, defects))
+        super().__init__(resource_protector=protector)
+        self.issuer, self.defects = issuer, defects
+
+    def get_issuer(self):
+        return self.issuer
+
+    def generate_user_info(self, user, scope):
+        claims = user_info(user, scope)
+        if "userinfo-wrong-sub" in self.defects:
+            claims["sub"] = f"{claims['sub']}-other"
+        return claims
+
+
+class IssuedAccessTokens(BearerTokenValidator):
+    """Access tokens are found in the sandbox's store, so a revoked one stops working."""
+
+    def __init__(self, tokens, defects):
+        super().__init__()
+        self.tokens, self.defects = tokens, defects
+
+    def authenticate_token(self, token_string):
+        return self.tokens.find_access_token(token_string)
+
+    def validate_token(self, token, scopes, request):
+        if token and "revoked-access-token-accepted" in self.defects:
+            token.revoked = False
+        super().validate_token(token, scopes, request)

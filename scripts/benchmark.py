@@ -1,0 +1,366 @@
+"""How fast the suite is, measured against what it must cost: python scripts/benchmark.py
+[--rounds N] [--only contract,sign-in,conformance,matrix]
+
+contract: starts one sandbox (`python -m sandbox`, with the code lifetime environments/sandbox.yaml
+declares) and runs, against it, in alternation:
+- the suite (`python -m pytest`, every feature) with an environment file naming that sandbox;
+- a raw replay of the same exchanges: a plain `requests` loop in its own process that sends the
+  requests the suite sent (recorded once beforehand), in the same order, with the same clients and
+  one `requests.Session` wherever the suite had one, taking codes and tokens from its own
+  responses, with no checks and no reporting; where the suite waited (the contract's own waits:
+  CODE-04 lets the declared code lifetime pass), it waits as long;
+each for the whole contract once (1x), four times in one run (4x, pytest `--keep-duplicates` with
+the feature module named four times) and for nothing (start cost: no scenario selected).
+It prints medians of wall and CPU time (user + system of that process; the sandbox's own process
+is not counted on either side), the suite/raw ratios with and without the contract's waits, and
+the milliseconds per exchange at 1x and 4x, after the start cost and the waits: equal figures
+mean cost linear in the number of exchanges.
+
+sign-in: the median time of one sign-in (authorization request to caught callback) of the
+browser method (Chromium, environments/sandbox-browser.yaml) and of the form method, in one process.
+
+conformance: `make conformance` (the suite and the HTML report) in a scratch copy of the
+checkout (so reports/ here is left alone), after set-up.
+
+matrix: the detection matrix (scripts/detection_matrix.py's run) with a quarter, half and all of
+the switches: seconds per switch between those points; equal figures mean linear growth.
+
+The machine's load average is printed with the figures: compare ratios from one run only."""
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+FEATURES = "features/test_features.py"
+NOTHING = "--rule=NO-SUCH-RULE"  # selects no scenario: what the suite costs before any exchange
+
+
+PARTS = ("contract", "sign-in", "conformance", "matrix")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5; the median is shown)")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"which parts, of {', '.join(PARTS)} (default all)")
+    parser.add_argument("--replay", metavar="TRACE", help=argparse.SUPPRESS)  # the raw side, in its own process
+    parser.add_argument("--sign-ins", type=int, help=argparse.SUPPRESS)  # the sign-in part, in its own process
+    args = parser.parse_args()
+    if args.replay:
+        replay(Path(args.replay))
+        return 0  # no checks on this side: the trace was replayed and compared once, untimed
+    if args.sign_ins:
+        print(json.dumps(time_sign_ins(args.sign_ins)))
+        return 0
+    parts = [part for part in args.only.split(",") if part]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as tmp:
+        if "contract" in parts:
+            benchmark(Path(tmp), args.rounds)
+        if "sign-in" in parts:
+            benchmark_sign_ins(args.rounds)
+        if "conformance" in parts:
+            benchmark_conformance(Path(tmp), args.rounds)
+        if "matrix" in parts:
+            benchmark_matrix()
+    return 0
+
+
+def benchmark(tmp: Path, rounds: int) -> int:
+    sandbox, issuer = start_sandbox()
+    try:
+        environment, environ = write_environment(tmp, issuer)
+        suite_args = {"1x": [FEATURES], "4x": ["--keep-duplicates"] + [FEATURES] * 4, "start": [NOTHING]}
+        traces, exchanges, waits = {}, {}, {}
+        for name, selection in suite_args.items():  # recorded once, not timed
+            traces[name] = tmp / f"{name}.jsonl"
+            run_suite(environment, selection, environ, tmp, record=traces[name])
+            exchanges[name], waits[name] = _exchanges_and_waits(traces[name])
+            if replay(traces[name]):
+                raise SystemExit(f"the raw replay of {name} did not get the answers the suite got")
+        load_before = os.getloadavg()
+        timings = {(side, name): [] for side in ("suite", "raw") for name in suite_args}
+        for _ in range(rounds):
+            for name, selection in suite_args.items():
+                timings["suite", name].append(run_suite(environment, selection, environ, tmp))
+                timings["raw", name].append(run_raw(traces[name]))
+        load_after = os.getloadavg()
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    print_figures(timings, exchanges, waits, rounds, load_before, load_after)
+
+
+def _exchanges_and_waits(trace: Path) -> tuple[int, float]:
+    lines = [json.loads(line) for line in trace.open(encoding="utf-8")]
+    return sum("sleep" not in line for line in lines), sum(line.get("sleep", 0) for line in lines)
+
+
+def start_sandbox():
+    """The sandbox as `environments/sandbox.yaml` has the suite start it (code lifetime included)."""
+    import yaml
+    raw = yaml.safe_load((ROOT / "environments" / "sandbox.yaml").read_text(encoding="utf-8"))
+    lifetime = raw["expectations"]["authorization_code_lifetime"]
+    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", "--code-lifetime", str(lifetime)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = sandbox.stdout.readline()  # "... listening on URL, issuer URL"
+    if "issuer" not in line:
+        sandbox.kill()
+        raise SystemExit(f"the sandbox did not start: {line.strip()}")
+    return sandbox, line.rsplit("issuer", 1)[1].strip()
+
+
+def write_environment(tmp: Path, issuer: str):
+    """environments/sandbox.yaml, pointed at the running sandbox: a server the suite does not start.
+    Its secrets (the sandbox's own) go through variables, as for any server the suite did not start."""
+    import yaml
+    from suite.environment_schema import SECRET_KEYS
+    raw = yaml.safe_load((ROOT / "environments" / "sandbox.yaml").read_text(encoding="utf-8"))
+    del raw["sandbox"]
+    raw["issuer"] = issuer
+    environ = dict(os.environ)
+
+    def by_variable(node, where):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                by_variable(value, f"{where}_{key}")
+            elif key in SECRET_KEYS:
+                variable = f"BENCHMARK{where}_{key}".upper()
+                environ[variable], node[key] = value, f"${{{variable}}}"
+
+    by_variable(raw, "")
+    path = tmp / "benchmark.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path, environ
+
+
+def run_suite(environment: Path, selection, environ, tmp: Path, record: Path | None = None):
+    command = [sys.executable, "-m", "pytest", "-q", f"--env={environment}",
+               f"--compliance={tmp / 'compliance.json'}", *selection]
+    environ = dict(environ)
+    if record:
+        command[3:3] = ["-p", "exchange_recorder"]
+        environ.update(BENCHMARK_TRACE=str(record), PYTHONPATH=str(ROOT / "scripts"))
+    wall, cpu, code = timed(command, environ)
+    if code not in (0, 5):  # 5: the start-cost run selects nothing
+        raise SystemExit(f"the suite did not pass against the benchmark's sandbox (exit {code}): "
+                         f"{' '.join(map(str, command))}")
+    return wall, cpu
+
+
+def run_raw(trace: Path):
+    wall, cpu, code = timed([sys.executable, __file__, "--replay", str(trace)], dict(os.environ))
+    if code != 0:
+        raise SystemExit(f"the raw replay failed (exit {code})")
+    return wall, cpu
+
+
+def timed(command, environ):
+    """Wall time and CPU time (user + system) of one process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, process.returncode
+
+
+def replay(trace: Path) -> int:
+    """The raw side: the recorded requests, sent again with plain requests. Values the server issued
+    (codes in redirects, tokens in JSON) are swapped for the ones it issues this time. Returns how
+    many answers had another status than the suite got (checked once, before the timed rounds)."""
+    differences = 0
+    import requests
+    sessions: dict[int, requests.Session] = {}
+    issued: dict[str, str] = {}  # recorded value -> this replay's value
+    for line in trace.open(encoding="utf-8"):
+        sent = json.loads(line)
+        if "sleep" in sent:  # a wait the contract imposes: the same wait, at the same point
+            time.sleep(sent["sleep"])
+            continue
+        session = sessions.setdefault(sent["session"], requests.Session())
+        url, body = _swap(sent["url"], issued), _swap(sent["body"], issued)
+        headers = {k: _swap(v, issued) for k, v in sent["headers"].items()
+                   if k.lower() not in ("cookie", "content-length")}  # the session keeps its own cookies
+        response = session.request(sent["method"], url, data=body, headers=headers,
+                                   allow_redirects=False, timeout=30)
+        differences += response.status_code != sent["status"]
+        for recorded, now in zip(_issued_values(sent["location"], sent["json"]),
+                                 _issued_values(response.headers.get("Location"), _json_of(response))):
+            if recorded != now:
+                issued[recorded] = now
+    return differences
+
+
+def _swap(text, issued):
+    if not text:
+        return text
+    for recorded, now in issued.items():
+        if recorded in text:
+            text = text.replace(recorded, now)
+    return text
+
+
+def _issued_values(location, body) -> list[str]:
+    values = []
+    if location:
+        parts = urlsplit(location)
+        values += [v for _, v in parse_qsl(parts.query) + parse_qsl(parts.fragment) if len(v) >= 8]
+    if body:
+        values += [v for _, v in sorted(body.items()) if isinstance(v, str) and len(v) >= 8]
+    return values
+
+
+def _json_of(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def print_figures(timings, exchanges, waits, rounds, load_before, load_after):
+    median = {key: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+              for key, runs in timings.items()}
+    print(f"Contract: suite against a raw requests replay, same sandbox, {rounds} alternating rounds, medians")
+    print(f"{'run':40} {'suite wall':>10} {'raw wall':>9} {'ratio':>6} {'w/o waits':>9} "
+          f"{'suite CPU':>10} {'raw CPU':>8} {'ratio':>6}")
+    labels = {"1x": "whole contract (1x)", "4x": "whole contract 4 times (4x)", "start": "start, no scenario"}
+    for name, label in labels.items():
+        (sw, sc), (rw, rc), wait = median["suite", name], median["raw", name], waits[name]
+        print(f"{label + f', {exchanges[name]} exchanges':40} {sw:9.2f}s {rw:8.2f}s {sw / rw:6.2f} "
+              f"{(sw - wait) / (rw - wait):9.2f} {sc:9.2f}s {rc:7.2f}s {sc / rc:6.2f}")
+    print(f"(w/o waits: the wall ratio once the contract's own waits, {waits['1x']:.1f} s per contract, "
+          "which both sides spend, are taken out)")
+    for side in ("suite", "raw"):
+        per = {}
+        for name in ("1x", "4x"):
+            work = exchanges[name] - exchanges["start"]
+            wall = median[side, name][0] - waits[name] - median[side, "start"][0]
+            cpu = median[side, name][1] - median[side, "start"][1]
+            per[name] = (1000 * wall / work, 1000 * cpu / work)
+        print(f"{side:5} ms per exchange after the start cost and the waits: 1x {per['1x'][0]:.2f} wall / "
+              f"{per['1x'][1]:.2f} CPU, 4x {per['4x'][0]:.2f} wall / {per['4x'][1]:.2f} CPU "
+              f"(4x/1x wall {per['4x'][0] / per['1x'][0]:.2f})")
+    print(_load(load_before, load_after))
+
+
+def _load(before, after) -> str:
+    return f"Load average (1 min) {before[0]:.1f} before, {after[0]:.1f} after, on {os.cpu_count()} cores"
+
+
+def benchmark_sign_ins(rounds: int) -> None:
+    """Sign-ins of both methods in a process of their own (as in a suite run: one browser for all)."""
+    load_before = os.getloadavg()
+    completed = subprocess.run([sys.executable, __file__, "--sign-ins", str(max(rounds, 5) * 4)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=600)
+    if completed.returncode != 0:
+        raise SystemExit(f"the sign-in benchmark failed: {(completed.stderr or completed.stdout).strip()[-2000:]}")
+    times = json.loads(completed.stdout.strip().splitlines()[-1])
+    browser, form = (statistics.median(times[m]) * 1000 for m in ("browser", "form"))
+    print(f"Sign-in, authorization request to caught callback, median of {len(times['browser'])} "
+          f"(after a first one that starts the browser): browser {browser:.0f} ms, form {form:.0f} ms, "
+          f"browser/form {browser / form:.1f}")
+    print(_load(load_before, os.getloadavg()))
+
+
+def time_sign_ins(count: int) -> dict:
+    """Seconds per sign-in of the spa client (PKCE S256, login and consent pages) against the
+    embedded sandbox, for the browser method and the form method; each must reach the callback
+    after signing in, or the figure would time something else."""
+    from suite.authorization import authorization_url
+    from suite.embedded_sandbox import start_sandbox
+    from suite.environment import load_environment
+    from suite.http import HttpClient
+    from suite.login import login_method
+    from suite.login.browser import close_browser
+    from suite.scenario import ScenarioState
+    from suite.server import fetch_discovery
+    environment = load_environment("sandbox-browser")
+    sandbox = start_sandbox(environment)
+    environment.issuer = sandbox.issuer
+    times = {}
+    try:
+        discovery = fetch_discovery(environment)
+        for method in ("browser", "form"):
+            environment = dataclasses.replace(environment, login=dataclasses.replace(environment.login, method=method))
+            times[method] = []
+            for _ in range(count + 1):
+                state = ScenarioState(http=HttpClient(environment.http, environment.issuer),
+                                      client=environment.clients["spa"])
+                url = authorization_url(state, discovery)
+                started = time.perf_counter()
+                outcome = login_method(environment, HttpClient(environment.http)).authorize(
+                    url, state.client.redirect_uri)
+                times[method].append(time.perf_counter() - started)
+                if outcome.kind != "callback" or not outcome.signed_in or "code" not in outcome.query_params:
+                    raise SystemExit(f"the {method} sign-in did not end at the callback after signing in: {outcome}")
+            del times[method][0]  # the first starts the browser (or opens the connections)
+    finally:
+        close_browser()
+        sandbox.stop()
+    return times
+
+
+def benchmark_conformance(tmp: Path, rounds: int) -> None:
+    """`make conformance` as a user runs it, after set-up, in a copy of the checkout whose .venv
+    and node_modules are this one's: the copy's reports/ takes the run's reports."""
+    copy = tmp / "checkout"
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, listed.stdout.split("\0")):
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)  # with its time, so make sees the set-up as done
+    for shared in (".venv", "node_modules"):
+        (copy / shared).symlink_to(ROOT / shared)
+    load_before = os.getloadavg()
+    walls, reports = [], 0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        completed = subprocess.run(["make", "-s", "conformance"], cwd=copy, capture_output=True, text=True, timeout=600)
+        walls.append(time.perf_counter() - started)
+        if completed.returncode != 0:
+            raise SystemExit(f"make conformance failed (exit {completed.returncode}): "
+                             f"{(completed.stdout + completed.stderr)[-2000:]}")
+        reports += (copy / "reports" / "allure-report" / "index.html").exists()
+    if reports != rounds:
+        raise SystemExit("make conformance did not write the HTML report")
+    print(f"make conformance (suite and HTML report, after set-up): median {statistics.median(walls):.2f} s "
+          f"of {rounds}, range {min(walls):.2f}-{max(walls):.2f} s")
+    print(_load(load_before, os.getloadavg()))
+
+
+def benchmark_matrix() -> None:
+    """The detection matrix with a quarter, half and all of the switches, one run each."""
+    from sandbox.defects import DEFECTS
+    from suite.detection import run_matrix
+    names = sorted(DEFECTS)
+    load_before = os.getloadavg()
+    points = []
+    for size in (len(names) // 4, len(names) // 2, len(names)):
+        started = time.perf_counter()
+        rows = run_matrix(names[:size])
+        points.append((size, time.perf_counter() - started))
+        if any(row.exit_code not in (0, 1) for row in rows):
+            raise SystemExit(f"the detection matrix of {size} switches did not run: {rows[0]}")
+    print("Detection matrix (one suite run, 2 workers): " + ", ".join(f"{n} switches {t:.1f} s" for n, t in points))
+    marginal = [(t2 - t1) / (n2 - n1) for (n1, t1), (n2, t2) in zip(points, points[1:])]
+    print(f"seconds per added switch: {marginal[0]:.2f} (from {points[0][0]} to {points[1][0]}), "
+          f"{marginal[1]:.2f} (from {points[1][0]} to {points[2][0]}); equal figures: linear")
+    print(_load(load_before, os.getloadavg()))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""How the secret scrubber's cost grows with the secrets a run learns.
+
+A run learns secrets one exchange at a time and scrubs each exchange's report as it goes, so
+this replays that: for N secrets, learn one, scrub one report of about 2 KB that carries it and
+some earlier ones, and at the end scrub all reports once more (a whole run's output). It prints
+milliseconds for N = 100 and 400 and the cost per secret; linear growth keeps that per-secret
+cost flat. `--against REV` also measures suite/redaction.py as it was at a git revision.
+
+    .venv/bin/python scripts/benchmark_scrubber.py [--against REV] [--repeat 3]
+"""
+
+import argparse
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def workload(n: int) -> tuple[list[str], list[str]]:
+    rng = secrets.SystemRandom()
+    tokens = ["eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ." + secrets.token_urlsafe(300) + "." + secrets.token_urlsafe(64)
+              for _ in range(n)]
+    reports = []
+    for i, token in enumerate(tokens):
+        earlier = [tokens[rng.randrange(i + 1)] for _ in range(2)]
+        reports.append("POST https://connect.example/connect/token\nContent-Type: application/x-www-form-urlencoded\n\n"
+                       f"grant_type=refresh_token&refresh_token={earlier[0]}\n\nHTTP 200 (12 ms)\n"
+                       f'{{"access_token": "{token}", "token_type": "Bearer", "expires_in": 3600,\n'
+                       f'"error_description": "echo {earlier[1]}"}}\n' + "x" * 400)
+    return tokens, reports
+
+
+def measure(module, n: int) -> float:
+    tokens, reports = workload(n)
+    redactor = module.Redactor()
+    redactor.register("Svc-Secret-7f3a9c1e", "clients.service.client_secret")
+    began = time.perf_counter()
+    for token, report in zip(tokens, reports):
+        redactor.register(token, "access_token")
+        assert token not in redactor.scrub(report)
+    assert tokens[0] not in redactor.scrub("\n".join(reports))
+    return time.perf_counter() - began
+
+
+def module_at(revision: str) -> types.ModuleType:
+    source = subprocess.run(["git", "show", f"{revision}:suite/redaction.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    module = types.ModuleType(f"redaction_at_{revision}")
+    exec(compile(source, f"{revision}:suite/redaction.py", "exec"), module.__dict__)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--against", metavar="REV", help="also measure suite/redaction.py at this git revision")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is shown")
+    args = parser.parse_args()
+    from suite import redaction
+    candidates = {"working tree": redaction}
+    if args.against:
+        candidates[args.against] = module_at(args.against)
+    for name, module in candidates.items():
+        figures = {n: statistics.median(measure(module, n) for _ in range(args.repeat)) for n in (100, 400)}
+        per_secret = {n: seconds / n * 1000 for n, seconds in figures.items()}
+        print(f"{name:>14}: N=100 {figures[100] * 1000:8.1f} ms   N=400 {figures[400] * 1000:8.1f} ms   "
+              f"per secret {per_secret[100]:.3f} -> {per_secret[400]:.3f} ms "
+              f"(x{per_secret[400] / per_secret[100]:.2f} from 100 to 400 secrets)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""A pytest plugin for scripts/benchmark.py: writes every HTTP exchange the suite makes, in order,
+to the JSON-lines file named by BENCHMARK_TRACE, so that a plain `requests` loop can replay them.
+
+Each line names the `requests.Session` that sent it (one per scenario's HTTP client, and one for
+discovery), so the replay keeps cookies per session as the suite did. A wait the contract
+imposes (CODE-04 lets the declared code lifetime pass) is a line of its own, `{"sleep": s}`, so
+the replay waits as long at the same point. The trace holds the sandbox's own test secrets and
+lives in the benchmark's temporary folder."""
+
+import itertools
+import json
+import os
+import time
+
+import pytest
+import requests
+
+_sessions: dict[int, int] = {}   # id(session) -> its number in the trace
+_numbers = itertools.count()
+_trace = None
+
+
+@pytest.hookimpl(tryfirst=True)  # before conftest.py fetches discovery
+def pytest_configure(config):
+    global _trace
+    _trace = open(os.environ["BENCHMARK_TRACE"], "w", encoding="utf-8")
+    send = requests.Session.send
+
+    def recording_send(session, request, **kwargs):
+        response = send(session, request, **kwargs)
+        number = _sessions.get(id(session))
+        if number is None:
+            number = _sessions[id(session)] = next(_numbers)
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        _trace.write(json.dumps({
+            "session": number, "method": request.method, "url": request.url,
+            "headers": dict(request.headers), "body": body,
+            "status": response.status_code, "location": response.headers.get("Location"),
+            "json": _json_or_none(response)}) + "\n")
+        return response
+
+    requests.Session.send = recording_send
+    sleep = time.sleep
+
+    def recording_sleep(seconds):
+        _trace.write(json.dumps({"sleep": seconds}) + "\n")
+        sleep(seconds)
+
+    time.sleep = recording_sleep
+
+
+def pytest_runtest_setup(item):
+    _sessions.clear()  # a new scenario's session may reuse a finished one's id(): a new number
+
+
+def pytest_unconfigure(config):
+    if _trace is not None:
+        _trace.close()
+
+
+def _json_or_none(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

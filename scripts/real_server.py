@@ -1,0 +1,98 @@
+"""What the runs against real third-party servers share (scripts/oidc_provider.py,
+scripts/glewlwyd.py): wait for the server, run the suite with its environment file, and compare
+the rules that failed with the server's documented differences from the Visma contract.
+
+A run passes when the rules that did not pass (failed, or blocked by an earlier failure) are
+exactly the documented differences: a rule that fails without being listed is a fault of the
+suite or a difference to document, and a listed rule that passes is a difference that no longer
+happens; both fail the run."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def known_differences(path: Path) -> dict[str, str]:
+    """Rule id -> why it fails there: the server's difference and the sentence of the Visma page or
+    RFC it breaks (`differences:`), or a fault of the suite not fixed yet (`suite_faults:`)."""
+    listed = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {**listed["differences"], **(listed.get("suite_faults") or {})}
+
+
+def wait_until_serving(url: str, server: subprocess.Popen, name: str, timeout: float = 30,
+                       log: Path | None = None) -> None:
+    """Return once `url` answers; raise with the server's own output (its pipe, or the `log` file
+    it writes to) if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            if server.poll() is not None:
+                output = log.read_text(errors="replace") if log else server.stdout.read() if server.stdout else ""
+                raise RuntimeError(f"{name} did not start: {output[-2000:]}")
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError(f"{name} did not answer within {timeout:.0f} s")
+
+
+def split_record_argument(arguments: list[str], default: Path) -> tuple[list[str], Path]:
+    """The script's own `--compliance=PATH` (where the record goes) and the rest for pytest."""
+    chosen = [a.split("=", 1)[1] for a in arguments if a.startswith("--compliance=")]
+    return [a for a in arguments if not a.startswith("--compliance=")], Path(chosen[-1]) if chosen else default
+
+
+def run_suite(environment: str, environ: dict, record: Path, pytest_args=()) -> tuple[int, dict]:
+    """Run the features against a started server: (the suite's exit code, the compliance record)."""
+    completed = subprocess.run([sys.executable, "-m", "pytest", f"--env={environment}", f"--compliance={record}",
+                                *pytest_args], cwd=ROOT, env=environ)
+    return completed.returncode, json.loads(record.read_text()) if record.exists() else {}
+
+
+def not_passed(summary: dict) -> dict[str, str]:
+    """Rule id -> "" for the rules that failed, "blocked by X" for those an earlier failure kept
+    from their own check: neither passed, so both are what a server's list must account for."""
+    blocked_by = {rule["rule_id"]: rule.get("blocked_by", "") for rule in summary.get("rules", [])}
+    return {**{rule: "" for rule in summary.get("failed_rules", [])},
+            **{rule: f"blocked by {blocked_by.get(rule) or 'an earlier failure'}"
+               for rule in summary.get("blocked_rules", [])}}
+
+
+def compare(summary: dict, known: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(rules that did not pass without being a known difference, known differences that passed).
+    A run of some rules only (`--rule=`) says nothing of the differences of the rules it left out."""
+    differing, ran = set(not_passed(summary)), {rule["rule_id"] for rule in summary.get("rules", [])}
+    return sorted(differing - set(known)), sorted(set(known) & ran - differing)
+
+
+def verdict(name: str, code: int, summary: dict, differences_file: Path, stale_adaptations=()) -> int:
+    """Print the comparison; 0 when the rules that did not pass (failed, or blocked by an earlier
+    failure) are exactly the documented differences, 1 when not, the suite's own code when it
+    gave no verdict (environment or configuration problem). `stale_adaptations`: ways the setup
+    works around the server that its script found no longer needed; each fails the run too."""
+    if code not in (0, 1) or not summary:
+        return code or 1
+    known = known_differences(differences_file)
+    differing = not_passed(summary)
+    new, stale = compare(summary, known)
+    print(f"\n{name}: {len(differing)} rules differ from the Visma contract, "
+          f"{len(known)} documented in {differences_file.relative_to(ROOT)}")
+    ran = {rule["rule_id"] for rule in summary.get("rules", [])}
+    if set(known) - ran:
+        print(f"  not run, so not compared: {', '.join(sorted(set(known) - ran))}")
+    for rule in new:
+        how = f" ({differing[rule]})" if differing[rule] else ""
+        print(f"  NEW FAILURE {rule}{how}: not a documented difference; a fault of the suite, or a difference to document")
+    for rule in stale:
+        print(f"  STALE {rule}: documented as a difference but passed; remove it from the list")
+    for adaptation in stale_adaptations:
+        print(f"  STALE ADAPTATION: {adaptation}")
+    return 1 if new or stale or stale_adaptations else 0

@@ -1,0 +1,75 @@
+"""The access token itself (AT-*, and SVC-06's tenant): Visma Connect's access tokens are JWTs signed
+RS256 with a key the issuer publishes, carrying iss, client_id, scope, aud and exp (RFC 9068
+section 2.2; visma-connect-facts.md). An environment with opaque tokens declares so."""
+
+import time
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from steps.authorization import redeem
+from steps.service_tokens import client_credentials_form
+from suite.authorization import authorize
+from suite.checks import check
+from suite.jwt import verified_claims
+from suite.token_requests import post_token
+
+EXP_TOLERANCE = 120  # seconds between the token's exp and issue time plus expires_in: clock skew and the run
+
+
+@given("the environment issues JWT access tokens")
+def jwt_access_tokens(environment):
+    if environment.expectations.access_token_format == "opaque":
+        pytest.skip(f"not applicable: {environment.name} declares opaque access tokens "
+                    "(expectations.access_token_format: opaque), so the JWT checks of RFC 9068 and of Visma's "
+                    "signed RS256 tokens do not apply")
+
+
+@when(parsers.parse("the client gets an access token by {flow}"))
+def get_access_token(state, environment, discovery, flow):
+    if flow == "client_credentials":
+        post_token(state, discovery, client_credentials_form(state.client))
+    else:  # the authorization code flow, as the documentation's example runs it
+        authorize(state, environment, discovery)
+        redeem(state, discovery, code_verifier=state.authorization.verifier)
+
+
+@then("the access token is a JWT signed with a key from the issuer's JWKS")
+def access_token_signed(state, discovery):
+    verified_claims(state.tokens["access_token"], discovery)
+
+
+@then("the access token's claims agree with the client and its token response")
+def access_token_claims_agree(state, discovery, environment):
+    claims, response = verified_claims(state.tokens["access_token"], discovery), state.tokens
+    problems = []
+    if claims.get("iss") != environment.issuer:
+        problems.append(f"iss is {claims.get('iss')!r}, not the issuer {environment.issuer!r}")
+    audience = claims.get("aud")
+    if not audience or not isinstance(audience, (str, list)):
+        problems.append(f"aud is {audience!r}; it must name the token's audience")
+    if claims.get("client_id") != state.client.client_id:
+        problems.append(f"client_id is {claims.get('client_id')!r}, not {state.client.client_id!r}")
+    exp, issued = claims.get("exp"), claims.get("iat", time.time())
+    if not isinstance(exp, (int, float)):
+        problems.append(f"exp is {exp!r}, not a time")
+    elif isinstance(response.get("expires_in"), int) and abs(exp - issued - response["expires_in"]) > EXP_TOLERANCE:
+        problems.append(f"exp is {int(exp - issued)} s after issue, but the token response says expires_in "
+                        f"{response['expires_in']}")
+    scope = claims.get("scope")
+    requested = state.authorization.params["scope"] if state.authorization else state.client.scope
+    granted = set((response.get("scope") or requested).split())
+    scopes = set(scope.split() if isinstance(scope, str) else scope if isinstance(scope, list) else [])
+    if scopes != granted:
+        problems.append(f"scope is {scope!r}; the token grants {' '.join(sorted(granted))}")
+    check(not problems, "the access token's claims: " + "; ".join(problems) +
+          " (RFC 9068 section 2.2: iss, exp, aud, client_id REQUIRED; scope, section 2.2.3; "
+          "RFC 6749 section 5.1: expires_in is the token's lifetime; visma-connect-facts.md: Visma's tokens carry them)")
+
+
+@then("the access token names the requested tenant")
+def access_token_tenant(state, discovery):
+    claims = verified_claims(state.tokens["access_token"], discovery)
+    check(claims.get("tenant_id") == state.client.tenant_id,
+          f"the access token's tenant_id is {claims.get('tenant_id')!r}, not the requested tenant "
+          f"{state.client.tenant_id!r} (Service Integrations: tenant_id \"specif[ies] the tenant for API data access\")")

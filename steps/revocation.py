@@ -1,0 +1,48 @@
+"""Token revocation (RFC 7009): REV-*, and the revocation steps UINFO-03 shares."""
+
+import secrets
+
+import pytest
+from pytest_bdd import then, when
+
+from suite.checks import check
+from suite.redaction import REDACTOR
+
+
+def revoke(state, discovery, token: str, hint: str | None = None):
+    """POST the token to the revocation endpoint, authenticated as Visma's facts say: HTTP Basic
+    for a confidential client, client_id in the form for a public one (RFC 7009 section 2.1)."""
+    endpoint = discovery.metadata.get("revocation_endpoint")
+    if not endpoint:
+        pytest.skip("discovery lists no revocation_endpoint (RFC 8414 section 2), so nothing can be revoked")
+    client = state.client
+    form = {"token": token, **({"token_type_hint": hint} if hint else {})}
+    auth = (client.client_id, client.client_secret) if client.client_secret else None
+    if auth is None:
+        form["client_id"] = client.client_id
+    state.revocation = state.http.send("POST", endpoint, data=form, auth=auth, idempotent=True)
+
+
+@when("the client revokes a token the server never issued")
+def revoke_unknown_token(state, discovery):
+    revoke(state, discovery, "never-issued-" + secrets.token_urlsafe(24))
+
+
+@when("the client revokes its refresh token")
+def revoke_refresh_token(state, discovery):
+    token = state.token_responses[0].get("refresh_token") if state.token_responses else None
+    check(bool(token), "no refresh token was issued, so there is none to revoke")
+    revoke(state, discovery, token, hint="refresh_token")
+
+
+@when("the client revokes its access token")
+def revoke_access_token(state, discovery):
+    revoke(state, discovery, state.tokens["access_token"], hint="access_token")
+
+
+@then("the revocation is answered with HTTP 200")
+def revocation_ok(state):
+    response = state.revocation
+    check(response.status_code == 200,
+          f"the revocation endpoint answered HTTP {response.status_code} {REDACTOR.scrub(response.text[:200])!r}; "
+          "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)")

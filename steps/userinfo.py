@@ -1,0 +1,83 @@
+"""OpenID Connect sign-in: the userinfo endpoint (UINFO-*)."""
+
+import pytest
+from pytest_bdd import given, then, when
+
+from steps.id_tokens import id_token_claims
+from suite.checks import check, require
+from suite.redaction import REDACTOR
+
+# OpenID Connect Core section 5.4: the claims the profile scope asks for.
+PROFILE_CLAIMS = {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile",
+                  "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"}
+
+
+def _call_userinfo(state, discovery, access_token: str | None):
+    endpoint = discovery.metadata.get("userinfo_endpoint")
+    if not endpoint:
+        pytest.skip("discovery lists no userinfo_endpoint (OpenID Connect Discovery section 3)")
+    headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
+    state.userinfo = state.http.send("GET", endpoint, headers=headers)
+
+
+@given("the environment expects revoked access tokens to stop working")
+def access_token_revocation_expected(environment):
+    declared = environment.expectations.access_token_revocation
+    if declared != "supported":
+        pytest.skip(f"{environment.name} declares access tokens not revocable (expectations.access_token_revocation: "
+                    f"{declared}); RFC 7009 section 2 makes it a SHOULD")
+
+
+@when("the client calls userinfo with its access token")
+def userinfo_with_token(state, discovery):
+    require(bool(state.tokens.get("access_token")), "the code was not redeemed for an access token, so userinfo "
+                                                    "cannot be asked with one")
+    _call_userinfo(state, discovery, state.tokens.get("access_token"))
+
+
+@when("the client calls userinfo without an access token")
+def userinfo_without_token(state, discovery):
+    _call_userinfo(state, discovery, None)
+
+
+@then("userinfo accepts the access token")
+def userinfo_accepts(state):
+    response = state.userinfo
+    check(response.status_code == 200, f"userinfo answered HTTP {response.status_code} "
+                                       f"{REDACTOR.scrub(response.text[:200])!r} to a valid access token "
+                                       "(OpenID Connect Core section 5.3.2)")
+
+
+@then("userinfo answers with the ID token's sub and the email and profile claims")
+def userinfo_claims(state):
+    userinfo_accepts(state)
+    response = state.userinfo
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    check(content_type == "application/json", f"userinfo answered with Content-Type {content_type!r}; an unsigned "
+                                              "response is application/json (OpenID Connect Core section 5.3.2)")
+    try:
+        claims = response.json()
+    except ValueError:
+        claims = None
+    check(isinstance(claims, dict), "userinfo's body is not a JSON object (OpenID Connect Core section 5.3.2)")
+    expected_sub = id_token_claims(state).get("sub")
+    check(claims.get("sub") == expected_sub,
+          f"userinfo's sub is {claims.get('sub')!r}, not the ID token's {expected_sub!r}; they MUST match exactly "
+          "(OpenID Connect Core section 5.3.2)")
+    scopes = set(state.authorization.params["scope"].split())
+    if "email" in scopes:
+        check(bool(claims.get("email")), "userinfo carries no email although the scope email was granted "
+                                         "(OpenID Connect Core section 5.4)")
+    if "profile" in scopes:
+        check(bool(PROFILE_CLAIMS & set(claims)), "userinfo carries none of the profile claims although the scope "
+                                                  "profile was granted (OpenID Connect Core section 5.4)")
+
+
+@then("userinfo refuses with HTTP 401 and a Bearer challenge")
+def userinfo_refused(state):
+    response = state.userinfo
+    check(response.status_code == 401, f"userinfo answered HTTP {response.status_code}; a request without a valid "
+                                       "access token gets 401 (RFC 6750 section 3.1)")
+    challenge = response.headers.get("WWW-Authenticate", "")
+    check(challenge.strip().lower().startswith("bearer"),
+          f"the 401 carries WWW-Authenticate {challenge!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)")

@@ -1,0 +1,50 @@
+"""Answers the documents allow pass. Each variant switches the sandbox to an answer a real server
+gave, which the suite once failed; every rule must still pass (or, where the answer shows nothing
+about the rule, be skipped with the reason)."""
+
+import json
+
+import pytest
+from run import SANDBOX_YAML, run_suite, write_environment
+
+from sandbox.defects import VARIANTS
+from suite.server import oauth_metadata_url
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_an_allowed_answer_fails_no_rule(variant, tmp_path):
+    record = tmp_path / "compliance.json"
+    result = run_suite(f"--defect={variant}", f"--compliance={record}", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert json.loads(record.read_text())["failed_rules"] == []
+
+
+def test_a_service_client_judged_by_its_made_up_refresh_token_is_inconclusive_not_failed(tmp_path):
+    result = run_suite("--defect=refresh-token-judged-first", "--rule=SVC-13", "-q", "-rs", "-p", "no:cacheprovider")
+    assert result.returncode == 0 and "1 skipped" in result.stdout, result.stdout
+    assert "inconclusive: the server judged the made-up refresh token" in result.stdout
+
+
+def test_rfc8414_metadata_is_read_at_the_path_rule_of_section_3():
+    assert oauth_metadata_url("https://connect.example") == "https://connect.example/.well-known/oauth-authorization-server"
+    assert (oauth_metadata_url("https://idp.example/realms/visma/") ==
+            "https://idp.example/.well-known/oauth-authorization-server/realms/visma")
+
+
+def test_a_declared_grace_period_is_waited_out_before_the_used_refresh_token_must_fail(tmp_path):
+    """Visma's one-time rotation keeps the old refresh token for 5-60 s: undeclared, that fails RT-02
+    (the matrix shows it); declared, the suite waits past it and then requires invalid_grant."""
+    path = write_environment(tmp_path, SANDBOX_YAML.replace("refresh_token_rotation: one_time",
+                                                            "refresh_token_rotation: one_time\n  refresh_token_reuse_grace: 3"))
+    result = run_suite(f"--env={path}", "--rule=RT-02", "--defect=refresh-reuse-grace", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-2000:]
+
+
+def test_a_web_app_refused_its_pkce_code_without_secret_passes_where_the_environment_says_so(tmp_path):
+    path = write_environment(tmp_path, SANDBOX_YAML.replace("plain_pkce: refused",
+                                                            "plain_pkce: refused\n  web_pkce_without_secret: refused"))
+    refusing = run_suite(f"--env={path}", "--rule=APP-04", "--defect=web-pkce-without-secret-refused", "-q",
+                         "-p", "no:cacheprovider")
+    assert refusing.returncode == 0 and "1 passed, 1 skipped" in refusing.stdout, refusing.stdout[-2000:]
+    accepting = run_suite(f"--env={path}", "--rule=APP-04", "-q", "-p", "no:cacheprovider")
+    assert accepting.returncode == 1 and "1 failed, 1 skipped" in accepting.stdout, accepting.stdout[-2000:]

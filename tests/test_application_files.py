@@ -1,0 +1,65 @@
+"""Application files are checked like environment files: one line per problem, naming the key
+and the fix; secrets only as ${VAR}; the run stops with the configuration exit code."""
+
+import subprocess
+import sys
+
+import pytest
+
+from appside.application import load_application
+from suite.environment import ConfigurationError
+
+from run import ROOT
+
+WEB = """name: my app
+application:
+  type: web
+  client_id: my-web
+  client_secret: ${MY_SECRET}
+  redirect_uris: ["http://127.0.0.1:${MY_PORT:-5090}/callback"]
+  scope: openid profile email
+drive:
+  sign_in_url: http://127.0.0.1:5090/login
+  signed_in: {text: Welcome}
+"""
+
+
+def load(tmp_path, text, environ=None):
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    return load_application(path, environ if environ is not None else {"MY_SECRET": "s3cret-value"})
+
+
+def test_a_good_file_loads_with_defaults_and_secrets_from_the_environment(tmp_path):
+    application = load(tmp_path, WEB)
+    assert application.redirect_uris == ("http://127.0.0.1:5090/callback",)
+    assert application.client_secret == "s3cret-value" and application.drive.mode == "browser"
+    assert load(tmp_path, WEB, {"MY_SECRET": "x" * 8, "MY_PORT": "6001"}).redirect_uris[0].endswith(":6001/callback")
+
+
+@pytest.mark.parametrize("change, message", [
+    (("type: web", "type: desktop"), "application.type: must be one of web, spa, native, service"),
+    (("client_secret: ${MY_SECRET}", "client_secret: inline-secret"), "a secret is written inline"),
+    (("  signed_in: {text: Welcome}\n", ""), "drive.signed_in: missing"),
+    (("  scope: openid profile email\n", ""), "application.scope: missing"),
+    (("type: web", "type: spa"), "a spa application is public and has no secret"),
+])
+def test_problems_name_the_key_and_the_fix(tmp_path, change, message):
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB.replace(*change))
+    assert message in str(error.value)
+
+
+def test_a_missing_variable_is_named(tmp_path):
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB, {})
+    assert "environment variable MY_SECRET is not set" in str(error.value)
+
+
+def test_the_run_stops_with_the_configuration_exit_code(tmp_path):
+    path = tmp_path / "app.yaml"
+    path.write_text(WEB.replace("type: web", "type: desktop"))
+    completed = subprocess.run([sys.executable, "-m", "appside", f"--app={path}"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=60, env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"})
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "application.type: must be one of" in completed.stderr

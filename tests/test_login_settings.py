@@ -1,0 +1,32 @@
+"""Login settings that do not fit the server's pages are the environment's fault, not the server's:
+a configuration problem (exit code 4) that names the key and lists what the page offers. Public
+clients never get, and never send, a secret."""
+
+from run import SANDBOX_YAML, run_suite, write_environment
+
+
+def test_a_login_page_without_the_configured_field_is_a_configuration_problem(tmp_path):
+    path = write_environment(tmp_path, SANDBOX_YAML.replace(
+        "  password: sandbox-password\n", "  password: sandbox-password\n  form:\n    password_field: pwd\n"))
+    result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 4, result.stdout[-2000:]
+    assert "configuration problem: login.form.username_field / login.form.password_field" in result.stdout
+    assert "it offers fields password, returnUrl, username" in result.stdout
+    assert "non-conformance" not in result.stdout.lower()
+
+
+def test_a_consent_page_without_the_configured_button_is_a_configuration_problem(tmp_path):
+    path = write_environment(tmp_path, SANDBOX_YAML.replace(
+        "  password: sandbox-password\n", "  password: sandbox-password\n  form:\n    consent_value: accept\n"))
+    result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 4, result.stdout[-2000:]
+    assert "login.form.consent_field / login.form.consent_value" in result.stdout
+    assert "decision='allow', decision='deny'" in result.stdout
+
+
+def test_a_secret_for_a_public_client_is_refused_before_anything_runs(tmp_path):
+    path = write_environment(tmp_path, SANDBOX_YAML.replace(
+        "    client_id: sandbox-spa\n", "    client_id: sandbox-spa\n    client_secret: leaked\n"))
+    result = run_suite(f"--env={path}")
+    assert result.returncode == 4
+    assert "clients.spa.client_secret: spa apps are public clients and have no secret" in result.stdout + result.stderr

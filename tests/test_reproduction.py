@@ -1,0 +1,111 @@
+"""The reproduction attached to an exchange runs: pasted into bash after exporting the variables
+it names, it repeats the request against the same server. A code's redemption replays the whole
+flow: a new verifier, the authorization request to open, the code read back. No secret and no
+cookie is in the snippet."""
+
+import json
+import subprocess
+
+import pytest
+from run import run_suite, write_environment
+
+from sandbox import SandboxServer, default_registry
+from suite.environment import load_environment
+from suite.http import HttpClient
+from suite.login import login_method
+
+SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "sandbox-password"}
+
+
+@pytest.fixture(scope="module")
+def run_against_a_sandbox(tmp_path_factory):
+    """SVC-01 and PKCE-01 against a sandbox that outlives the run, with secrets in variables."""
+    directory = tmp_path_factory.mktemp("reproduction")
+    sandbox = SandboxServer(default_registry()).start()
+    environment = write_environment(directory, f"""name: reproduction
+issuer: {sandbox.url}
+clients:
+  service:
+    client_id: sandbox-service
+    client_secret: ${{T_SERVICE_SECRET}}
+    scope: visma_api:read
+    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
+  spa:
+    client_id: sandbox-spa
+    redirect_uri: https://spa.app.local/callback
+    scope: openid profile email
+login:
+  method: form
+  username: test.user
+  password: ${{T_PASSWORD}}
+""")
+    results = directory / "allure-results"
+    result = run_suite(f"--env={environment}", "--rule=SVC-01", "--rule=PKCE-01", f"--alluredir={results}",
+                       f"--compliance={directory / 'c.json'}", environ=SECRETS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    try:
+        yield sandbox, environment, results
+    finally:
+        sandbox.stop()
+
+
+def _snippets(results, what: str) -> list[str]:
+    """The reproductions of the exchanges whose first line is `what` ("POST /connect/token")."""
+    method, path = what.split()
+    found = []
+    for attachment in results.glob("*-attachment.txt"):
+        text = attachment.read_text()
+        first = text.split("\n", 1)[0].split()
+        if len(first) == 2 and first[0] == method and first[1].split("?")[0].endswith(path):
+            found.append(text.split("# reproduce: paste into a shell after exporting the variables it names\n", 1)[1])
+    assert found, f"no exchange {what!r} was attached"
+    return found
+
+
+def _bash(script: str, environ: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", **environ})
+
+
+def test_the_client_credentials_snippet_runs_with_the_secret_exported(run_against_a_sandbox):
+    _, _, results = run_against_a_sandbox
+    snippet = next(s for s in _snippets(results, "POST /connect/token") if "client_credentials" in s)
+    assert "# export T_SERVICE_SECRET=...   # clients.service.client_secret in " in snippet
+    assert "sandbox-service-secret" not in snippet and "Cookie" not in snippet
+    answer = _bash(snippet, {"T_SERVICE_SECRET": SECRETS["T_SERVICE_SECRET"]})
+    assert answer.stdout.startswith("HTTP/1.1 200"), answer.stdout + answer.stderr
+    assert json.loads(answer.stdout.split("\n\n", 1)[1])["token_type"] == "Bearer"
+
+
+def test_the_code_redemption_snippet_replays_the_flow_from_the_authorization_request(run_against_a_sandbox):
+    _, environment_file, results = run_against_a_sandbox
+    snippet = next(s for s in _snippets(results, "POST /connect/token") if "authorization_code" in s)
+    assert "code=$AUTHORIZATION_CODE" in snippet and "code_verifier=$CODE_VERIFIER" in snippet
+    # One shell, as a person runs it: it prints the authorization request (with the challenge of
+    # the verifier it just made), the person signs in there, and types the code in.
+    shell = subprocess.Popen(["bash", "-c", snippet], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={"PATH": "/usr/bin:/bin"})
+    try:
+        assert shell.stdout.readline().startswith("Open this in a browser")
+        url = shell.stdout.readline().strip()
+        assert "code_challenge=" in url and "$" not in url, url
+        environment = load_environment(str(environment_file), environ=SECRETS)
+        outcome = login_method(environment, HttpClient(environment.http)).authorize(
+            url, "https://spa.app.local/callback")
+        answer, errors = shell.communicate(outcome.callback_params["code"] + "\n", timeout=60)
+    finally:
+        shell.kill()
+    assert "HTTP/1.1 200" in answer, answer + errors
+    assert '"access_token"' in answer
+
+
+def test_no_cookie_and_no_secret_value_even_without_an_environment_file():
+    """The application side records requests with no environment file: the secret it saw is still
+    a variable, and the browser's cookie is left out."""
+    from suite.reproduction import snippet
+    text = snippet("POST", "https://issuer.example/connect/token",
+                   {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "session=abc123def456",
+                    "Authorization": "Basic " + __import__("base64").b64encode(b"app:s3cr3t-value").decode()},
+                   "grant_type=client_credentials&client_secret=s3cr3t-value")
+    assert "s3cr3t-value" not in text and "abc123def456" not in text and "Cookie" not in text
+    assert '-u "app:$SECRET"' in text and '"client_secret=$SECRET"' in text
