@@ -48,6 +48,7 @@ REFERENCE_APPS = {app.name: app for app in (
         "error-crashes": ("APPC-19",),
         "old-refresh-token": ("APPC-15",),
         "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
+        "id-token-not-validated": ("APPC-21",),
     }, ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT")),
     ReferenceApp("service", "examples/service_app/application.yaml", {
         "no-tenant-id": ("APPC-13", "APPC-20"),  # refused without its tenant: no token to let expire

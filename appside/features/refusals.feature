@@ -41,3 +41,18 @@ Feature: What an application must refuse
     When the stand-in issues a short-lived access token and the application uses the API after it expired
     Then the application never sends an expired access token
     And it refreshed the token or signed in again before using the API
+
+  @rule:APPC-21 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.7
+  Scenario Outline: APPC-21 An ID token that fails validation is refused
+    Given a normal sign-in of the application redeems its code
+    When the stand-in answers a sign-in with the fault "<fault>"
+    Then the stand-in's token response carried the fault
+    And the application does not call the Visma API
+
+    Examples:
+      | fault                  |
+      | id-token-signature-bad |
+      | id-token-iss-wrong     |
+      | id-token-aud-wrong     |
+      | id-token-expired       |
+      | id-token-nonce-wrong   |
