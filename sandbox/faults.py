@@ -7,7 +7,6 @@ armed for the next `times` occasions and then disarms itself.
     callback-iss-wrong        the callback's RFC 9207 iss names another issuer
     access-denied             the callback is error=access_denied, as if the user declined
     short-lived-access-token  the access token lives 1 second (expires_in 1)
-    id-token-signature-bad    the ID token's signature is made with a key the JWKS does not publish
     id-token-iss-wrong        the ID token's iss names another issuer
     id-token-aud-wrong        the ID token's aud names another client
     id-token-expired          the ID token expired an hour ago
@@ -22,7 +21,6 @@ FAULTS = {
     "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
     "access-denied": "the authorization callback says error=access_denied",
     "short-lived-access-token": "the access token expires after 1 second (expires_in 1)",
-    "id-token-signature-bad": "the ID token is signed with a key the JWKS does not publish (under its kid)",
     "id-token-iss-wrong": "the ID token's iss names another issuer",
     "id-token-aud-wrong": "the ID token's aud names another client",
     "id-token-expired": "the ID token's exp is an hour in the past",

@@ -13,7 +13,6 @@ from joserfc import jwt
 from .faults import ID_TOKEN_FAULTS, Faults
 from .mock_api import API_PREFIX, register_mock_api
 from .recording import RequestLog
-from .tokens import unpublished_signing_keys
 
 # Cross-origin reads a browser app needs; the authorization endpoint is a navigation, not a fetch.
 CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/revocation", API_PREFIX + "/")
@@ -66,8 +65,8 @@ def token_issued(response, faults: Faults) -> None:
 
 def apply_id_token_faults(response, faults: Faults, keys) -> None:
     """The armed ID token fault applied to a successful token response that carries an ID token:
-    the claims changed and signed again (with the sandbox's key, or for a bad signature with
-    another key under the sandbox key's kid, so that only the signature check can tell)."""
+    one claim changed, and the token signed again with the sandbox's key, so that only the check
+    of that claim can tell."""
     body = response.get_json(silent=True) or {}
     if response.status_code != 200 or "id_token" not in body:
         return
@@ -75,10 +74,8 @@ def apply_id_token_faults(response, faults: Faults, keys) -> None:
     if fault is None:
         return
     issued = jwt.decode(body["id_token"], keys)  # the sandbox's own, just signed
-    header, claims, signing_key = issued.header, dict(issued.claims), keys
-    if fault == "id-token-signature-bad":
-        signing_key = unpublished_signing_keys().keys[0]  # the header keeps the published key's kid
-    elif fault == "id-token-iss-wrong":
+    claims = dict(issued.claims)
+    if fault == "id-token-iss-wrong":
         claims["iss"] = OTHER_ISSUER
     elif fault == "id-token-aud-wrong":
         claims["aud"] = ["another-client"]
@@ -86,5 +83,5 @@ def apply_id_token_faults(response, faults: Faults, keys) -> None:
         claims["iat"], claims["exp"] = int(time.time()) - 7200, int(time.time()) - 3600
     else:
         claims["nonce"] = secrets.token_urlsafe(16)
-    body["id_token"] = jwt.encode(header, claims, signing_key)
+    body["id_token"] = jwt.encode(issued.header, claims, keys)
     response.set_data(json.dumps(body))
