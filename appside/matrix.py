@@ -50,6 +50,11 @@ REFERENCE_APPS = {app.name: app for app in (
         "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
         "id-token-not-validated": ("APPC-21",),
     }, ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT")),
+    ReferenceApp("spa", "examples/spa_app/application.yaml", {
+        "secret-in-spa": ("APPC-09",),
+        "offline-access": ("APPC-14",),
+        "id-token-not-validated": ("APPC-21",),
+    }, ("SPA_APP_PORT",)),
     ReferenceApp("service", "examples/service_app/application.yaml", {
         "no-tenant-id": ("APPC-13", "APPC-20"),  # refused without its tenant: no token to let expire
     }, ("SERVICE_APP_CLIENT_SECRET",)),

@@ -45,11 +45,15 @@ def id_token_fault_delivered(app_run):
     id_token = (redeemed[0].response_json or {}).get("id_token")
     check(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
     claims = unverified_claims(id_token)
+    nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
+    if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
+        pytest.skip("the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for the nonce "
+                    "check only where one was sent")
     delivered = {
         "id-token-iss-wrong": claims.get("iss") == OTHER_ISSUER,
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
         "id-token-expired": claims.get("exp", 0) < time.time(),
-        "id-token-nonce-wrong": claims.get("nonce") not in [a.param("nonce") for a in app_run.last.authorization_requests],
+        "id-token-nonce-wrong": claims.get("nonce") not in nonces,
     }[app_run.fault]
     check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
 
