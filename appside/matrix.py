@@ -57,6 +57,10 @@ REFERENCE_APPS = {app.name: app for app in (
     }, ("SPA_APP_PORT",)),
     ReferenceApp("service", "examples/service_app/application.yaml", {
         "no-tenant-id": ("APPC-13", "APPC-20"),  # refused without its tenant: no token to let expire
+        # refused by the stand-in (a JSON body; a secret in the URL authenticates nothing, RFC 6749
+        # section 2.3.1): no token to name the tenant in or to let expire
+        "json-body": ("APPC-12", "APPC-13", "APPC-20"),
+        "secret-in-url": ("APPC-11", "APPC-12", "APPC-20"),
     }, ("SERVICE_APP_CLIENT_SECRET",)),
 )}
 
