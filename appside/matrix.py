@@ -34,6 +34,8 @@ class ReferenceApp:
 
 REFERENCE_APPS = {app.name: app for app in (
     ReferenceApp("web", "examples/web_app/application.yaml", {
+        "no-response-type": ("APPC-01",),
+        "redirect-uri-changed": ("APPC-02",),
         "no-state": ("APPC-03", "APPC-16", "APPC-17"),  # nothing to compare a wrong or missing state with
         "short-state": ("APPC-04",),
         "fixed-state": ("APPC-05",),

@@ -1,9 +1,12 @@
 """Application side: every reference application's defect switch is caught by exactly the rules
 it breaks, and the clean reference applications pass every rule that applies to them."""
 
+import pytest
+
 from appside.matrix import REFERENCE_APPS, all_rule_ids, render, row_from_record, run_matrix
 
 
+@pytest.mark.timeout(900)  # two dozen certification runs, each signing in through Chromium a dozen times
 def test_every_switch_is_caught_by_exactly_its_rules():
     rows = run_matrix(jobs=6)  # the runs mostly wait (for sign-ins, expiries, refusals), so six at once
     report = render(rows)
