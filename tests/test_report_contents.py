@@ -67,6 +67,11 @@ def test_allure_results_quote_the_rule_and_say_expected_and_actual(broken_pkce_r
     details = failed["statusDetails"]
     assert details["expected"].startswith("expected: ") and details["actual"].startswith("the server: Cache-Control")
     assert details["trace"].startswith("steps/"), details["trace"][:200]  # starts at the step
+    # and so does each failed step's own trace (Python's format), in failed and blocked scenarios
+    step_traces = [s["statusDetails"]["trace"] for r in results.values() for s in r.get("steps", [])
+                   if s.get("statusDetails", {}).get("trace")]
+    assert len(step_traces) > 10
+    assert all(t.lstrip().startswith(('File "steps/', 'File "suite/')) for t in step_traces), step_traces[:3]
     blocked = results["RT-02 Refresh tokens rotate as the environment declares"]
     assert blocked["status"] == "skipped" and blocked["statusDetails"]["message"].startswith("Blocked by PKCE-01")
     assert {"name": "conformance_environment", "value": "sandbox-with-defects"} in failed["labels"]
