@@ -7,6 +7,8 @@ import base64
 import json
 import os
 import re
+import subprocess
+import sys
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -184,3 +186,72 @@ clients:
         http.send("POST", "http://connect.example/connect/token", data={"client_secret": "x" * 10})
     with pytest.raises(UntrustedEndpoint, match="not the issuer's origin"):
         http.send("POST", "https://evil.example/connect/token", auth=("id", "secret"))
+
+
+# A real server's run, as a partner makes it: secrets from the environment, the login form's own
+# password field name, and every character that an encoding changes in each secret.
+REAL_SECRETS = {"T_SERVICE_SECRET": CLIENT_SECRET, "T_WEB_SECRET": 'Web "secret"\\ +=%/&-2b8d',
+                "T_OTHER_SECRET": "Other%20Secret&x=1/93ce+", "T_PASSWORD": PASSWORD}
+REAL_SERVER_YAML = re.sub(r"sandbox:\n  defects: \[\].*\n", "issuer: {issuer}\n", SANDBOX_YAML).replace(
+    "name: sandbox", "name: hostile-real").replace("  form:\n", "  form:\n    password_field: pwd\n")
+for _value, _variable in (("sandbox-service-secret", "T_SERVICE_SECRET"), ("sandbox-web-secret", "T_WEB_SECRET"),
+                          ("sandbox-web-other-secret", "T_OTHER_SECRET"), ("sandbox-password", "T_PASSWORD")):
+    REAL_SERVER_YAML = REAL_SERVER_YAML.replace(f": {_value}\n", f": ${{{{{_variable}}}}}\n")
+ALLURE = ROOT / "node_modules" / ".bin" / "allure"
+
+
+@pytest.mark.parametrize("defects", [DEFECTS, ()], ids=["failing", "conformant"])
+def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, monkeypatch, defects):
+    """Every output of a run and of what is made from it afterwards (Allure results, the HTML
+    report, JUnit, the terminal, the record, the certificate) holds no encoding of any secret:
+    raw, URL-encoded either way, JSON-escaped, base64 inside Basic. The server is the sandbox
+    behind a proxy whose login form names the password field `pwd`, and whose every error
+    echoes the credentials it received, in all those encodings."""
+    from faulty_servers import FaultyProxy
+    from sandbox import SandboxServer
+    from suite.embedded_sandbox import registry_for
+    from suite.environment import load_environment
+    from suite.token_requests import WRONG_SECRET
+
+    witness = tmp_path / "witness.txt"
+    monkeypatch.setenv("SANDBOX_WITNESS_FILE", str(witness))
+    proxy = FaultyProxy(renames={"password": "pwd"}, echo_credentials=True)
+    environment = write_environment(tmp_path, REAL_SERVER_YAML.format(issuer=proxy.url))
+    sandbox = SandboxServer(registry_for(load_environment(str(environment), REAL_SECRETS)), defects,
+                            issuer=proxy.url, code_lifetime=3).start()
+    proxy.target = sandbox.url
+    reports = tmp_path / "reports"
+    try:
+        result = run_suite(f"--env={environment}", f"--alluredir={reports / 'allure-results'}",
+                           f"--junitxml={reports / 'junit.xml'}", f"--compliance={reports / 'compliance.json'}",
+                           "-rA", "-o", "log_cli=true", "-o", "log_level=DEBUG", environ=REAL_SECRETS)
+    finally:
+        proxy.close()
+        sandbox.stop()
+    terminal = result.stdout + result.stderr
+    assert result.returncode == (1 if defects else 0), terminal[-3000:]
+    assert proxy.count("POST", "/account/login", "pwd=") and not proxy.count("POST", "/account/login", "&password=")
+    # The project's own allurerc.mjs, in a scratch copy of the project: its paths are relative.
+    (tmp_path / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    for command, cwd in (([str(ALLURE), "generate", "reports/allure-results"], tmp_path),
+                         ([sys.executable, "-m", "suite.report_page", str(reports / "allure-report"),
+                           str(reports / "compliance.json")], ROOT)):
+        made = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+        terminal += made.stdout + made.stderr
+    if not defects:
+        certificate = subprocess.run([sys.executable, "-m", "suite.certificate", str(reports / "compliance.json")],
+                                     cwd=ROOT, capture_output=True, text=True, timeout=120)
+        terminal += certificate.stdout + certificate.stderr
+        assert (reports / "certificate.html").exists(), certificate.stderr
+
+    outputs = {"terminal": terminal}
+    outputs.update({str(p.relative_to(tmp_path)): p.read_text(errors="replace") for p in reports.rglob("*")
+                    if p.is_file() and p.suffix != ".pdf"})
+    assert "reports/allure-report/index.html" in outputs and any("-attachment" in name for name in outputs)
+    # The wrong secret the suite sends on purpose is written in its source: no secret at all.
+    secrets = (set(REAL_SECRETS.values()) | set(witness.read_text().splitlines())) - {WRONG_SECRET}
+    leaks = [(name, secret[:6] + "...", form[:6] + "...") for secret in secrets for form in _every_encoding(secret)
+             for name, text in outputs.items() if form in text]
+    assert not leaks, leaks[:10]
