@@ -17,6 +17,7 @@ from faulty_servers import (
     cut_short,
     drip,
     endless,
+    huge,
     gzip_bomb,
     self_signed_certificate,
 )
@@ -174,12 +175,13 @@ def _run_measured(environment, *args):
 @pytest.mark.parametrize("answer, cause", [
     (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3)), "the exchange took longer than 3 s in all"),
     (Answer(body=endless()), "the response body is larger than 10 MiB"),
+    (Answer(body=huge(200 * 2**20)), "the response body is larger than 10 MiB"),
     (Answer(headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, body=gzip_bomb(1024)),
      "the response body is larger than 10 MiB (decompressed)"),
     (Answer(body=cut_short(b'{"issuer": "http://127.0.0.1"', declared=4000)), "the response was cut short"),
     (Answer(headers={"Content-Encoding": "gzip"}, body=b"\x1f\x8b\x08\x00broken" * 10),
      "the response's compression is broken"),
-], ids=["drip", "endless", "gzip-bomb", "cut-short", "broken-gzip"])
+], ids=["drip", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip"])
 def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_path, answer, cause):
     server = HostileServer({"/.well-known/openid-configuration": answer})
     try:
@@ -207,3 +209,20 @@ def test_a_token_response_cut_short_is_an_error_not_a_non_conformance(tmp_path):
     assert summary["verdict"] == "inconclusive: environment problem" and summary["error_rules"] == ["SVC-01"]
     assert "the response was cut short" in output
     assert sum(1 for r in server.requests if r[1] == "/connect/token") == 2  # client_credentials: retried once
+
+
+def test_a_redirect_loop_ends_the_sign_in_in_bounded_time(tmp_path):
+    """An authorization endpoint that sends the browser back to itself forever: the sign-in stops
+    after a bounded number of pages and says so; the run ends."""
+    server = HostileServer({"/connect/authorize": Answer(302, {"Location": "/connect/authorize?again=1"})})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    record = tmp_path / "compliance.json"
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server), "--rule=PKCE-01",
+                                                          f"--compliance={record}")
+    finally:
+        server.close()
+    assert status == 1, output
+    assert "the flow went through too many pages" in output, output
+    assert sum(1 for r in server.requests if r[1].startswith("/connect/authorize")) <= 20
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
