@@ -147,6 +147,12 @@ class Redactor:
 REDACTOR = Redactor()
 
 
+def excerpt(text: str, limit: int = 200) -> str:
+    """The head of a body for a message, quoted: scrubbed first, then cut, so that no head of a
+    secret the cut would split can survive."""
+    return repr(REDACTOR.scrub(text)[:limit])
+
+
 def scrub_all_logging() -> None:
     """Every log record made in this process, by any library, is scrubbed as it is created."""
     previous = logging.getLogRecordFactory()

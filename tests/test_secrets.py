@@ -120,11 +120,21 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
         assert not leaked, f"{secret[:6]}... leaked as {leaked}"
 
 
-def test_a_non_json_token_response_is_scrubbed_then_cut_everywhere(tmp_path):
-    """A token endpoint that answers text/plain with a token, and an error that echoes the
-    client secret past the suite's 200-character cut: neither reaches any output, nor a head of them."""
-    body = ("x" * 180 + f" {CLIENT_SECRET} " + f"access_token={TOKEN}").encode()
-    server = HostileServer({"/connect/token": Answer(200, {"Content-Type": "text/plain"}, body)})
+# 180 characters, then a secret: the suite's 200-character excerpt of a body cuts it in two.
+PAST_THE_CUT = "x" * 180 + f" {CLIENT_SECRET} "
+
+
+@pytest.mark.parametrize("path, answer, rules, shown", [
+    ("/connect/token", Answer(200, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}access_token={TOKEN}".encode()),
+     ("SVC-01", "SVC-03"), "not a JSON object"),
+    ("/connect/revocation", Answer(400, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}{TOKEN}".encode()),
+     ("REV-01",), "the revocation endpoint answered HTTP 400"),
+], ids=["token-text-plain", "revocation-error"])
+def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, shown):
+    """A token endpoint that answers text/plain with a token, a revocation error that echoes
+    the client secret past the suite's 200-character cut: neither reaches any output, nor a head
+    of them."""
+    server = HostileServer({path: answer})
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     try:
         environment = write_environment(tmp_path, f"""name: hostile
@@ -135,9 +145,14 @@ clients:
     client_id: hostile-service
     client_secret: ${{T_SECRET}}
     scope: visma_api:read
+  web:
+    client_id: hostile-web
+    client_secret: ${{T_SECRET}}
+    redirect_uri: https://web.app.local/callback
+    scope: openid
 """)
         reports = tmp_path / "reports"
-        result = run_suite(f"--env={environment}", "--rule=SVC-01", "--rule=SVC-03",
+        result = run_suite(f"--env={environment}", *(f"--rule={rule}" for rule in rules),
                            f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
                            f"--compliance={reports / 'compliance.json'}", "-rA", environ={"T_SECRET": CLIENT_SECRET})
     finally:
@@ -145,7 +160,7 @@ clients:
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     outputs = {"terminal": result.stdout + result.stderr}
     outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
-    assert "not a JSON object" in outputs["terminal"], outputs["terminal"][-2000:]
+    assert shown in outputs["terminal"], outputs["terminal"][-2000:]
     for secret in (CLIENT_SECRET, TOKEN):
         leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(secret) if form in text]
         assert not leaks, leaks[:5]
