@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import then, when
 
 from suite.checks import check
-from suite.redaction import REDACTOR
+from suite.redaction import excerpt
 
 
 def revoke(state, discovery, token: str, hint: str | None = None):
@@ -44,5 +44,5 @@ def revoke_access_token(state, discovery):
 def revocation_ok(state):
     response = state.revocation
     check(response.status_code == 200,
-          f"the revocation endpoint answered HTTP {response.status_code} {REDACTOR.scrub(response.text[:200])!r}; "
+          f"the revocation endpoint answered HTTP {response.status_code} {excerpt(response.text)}; "
           "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)")

@@ -10,8 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from .allure_output import write_run_information
-from .allure_results import present_results
+from .allure_results import present_results, trace_from_the_step
 from .record_markdown import render_markdown, render_no_verdict, verdict_lines
 from .blocking import resolve_blocked
 from .junit_outcomes import present_junit
@@ -75,7 +77,12 @@ class ResultRecorder:
         # the features of this run (the suite's, or the application side's)
         self.features = session.config.rootpath / session.config.getini("bdd_features_base_dir")
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal and JUnit XML read the traceback
     def pytest_runtest_logreport(self, report):
+        if report.failed and isinstance(report.longrepr, str):  # conftest scrubbed it into text
+            # The terminal's and JUnit's traceback start at the step, as the HTML report's do:
+            # pytest-bdd calls a step through pytest's fixture code, which tells the reader nothing.
+            report.longrepr = trace_from_the_step(report.longrepr)
         properties = dict(report.user_properties)
         if "rule" not in properties:
             return
@@ -107,6 +114,7 @@ class ResultRecorder:
         if self.alluredir and self.alluredir.is_dir():
             write_run_information(self.alluredir, record)
             present_results(self.alluredir, record)
+        _blocked_apart_from_failures(session, record)
         self.written = record
 
     def pytest_unconfigure(self, config):
@@ -176,6 +184,18 @@ class ResultRecorder:
         unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
         left_out = (set(declared) - ran) | self.left_out | unreached
         return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
+
+
+def _blocked_apart_from_failures(session, record: dict) -> None:
+    """One cause, one failure on the terminal too: pytest counted a blocked scenario as failed; its
+    summary lists it as blocked, without a traceback, and its FAILED lines are the real failures."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    blocked = {s["id"] for rule in record["rules"] for s in rule["scenarios"] if s["status"] == "blocked"}
+    if reporter is None or not blocked:
+        return
+    failed = reporter.stats.get("failed", [])
+    reporter.stats["failed"] = [report for report in failed if report.nodeid not in blocked]
+    reporter.stats.setdefault("blocked", []).extend(report for report in failed if report.nodeid in blocked)
 
 
 def rule_properties(rule: Rule, title: str) -> dict:
