@@ -42,8 +42,10 @@ def test_clean_sandbox_passes_every_rule(matrix):
 def test_defect_is_caught_by_exactly_its_rules(defect, matrix):
     row = matrix[defect]
     assert row.exit_code == 1, f"the suite did not fail with {defect} on: {row}"
-    assert not row.missed, f"{defect} breaks {row.missed}, but those rules still passed"
-    assert not row.unexpected, f"{defect} should break only {row.expected}, yet {row.unexpected} failed too"
+    assert not row.missed, (f"{defect} should break {row.expected} and block {row.expected_blocked}, but {row.missed} "
+                            f"did not (failed: {row.failed}, blocked: {row.blocked})")
+    assert not row.unexpected, (f"{defect} should break only {row.expected} and block only {row.expected_blocked}, "
+                                f"yet {row.failed} failed and {row.blocked} were blocked")
     assert not row.missing_scenarios, f"under {defect} these scenarios did not run: {sorted(row.missing_scenarios)}"
 
 
