@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import then, when
 
 from suite.checks import check, require
-from suite.redaction import REDACTOR
+from suite.redaction import excerpt
 from suite.token_requests import error_of
 
 
@@ -48,8 +48,8 @@ def revocation_ok(state):
     # judged the token, and the cause is the client authentication SVC-02 checks (rules.yaml `needs`).
     require(response.status_code != 401 and error_of(response) != "invalid_client",
             f"the revocation endpoint refused the client's HTTP Basic authentication (HTTP {response.status_code} "
-            f"{REDACTOR.scrub(response.text[:200])!r}), so it never judged the token; it authenticates clients as the "
+            f"{excerpt(response.text)}), so it never judged the token; it authenticates clients as the "
             "token endpoint does (RFC 7009 section 2.1), and HTTP Basic MUST be supported (RFC 6749 section 2.3.1)")
     check(response.status_code == 200,
-          f"the revocation endpoint answered HTTP {response.status_code} {REDACTOR.scrub(response.text[:200])!r}; "
+          f"the revocation endpoint answered HTTP {response.status_code} {excerpt(response.text)}; "
           "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)")

@@ -65,6 +65,7 @@ class ResultRecorder:
         if self.alluredir and self.alluredir.is_dir():
             write_run_information(self.alluredir, record)
             present_results(self.alluredir, record)
+        _blocked_apart_from_failures(session, record)
         self.written = record
 
     def pytest_unconfigure(self, config):
@@ -123,6 +124,18 @@ class ResultRecorder:
         }
         summary["rules"] = ordered
         return summary
+
+
+def _blocked_apart_from_failures(session, record: dict) -> None:
+    """One cause, one failure on the terminal too: pytest counted a blocked scenario as failed; its
+    summary lists it as blocked, without a traceback, and its FAILED lines are the real failures."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    blocked = {s["id"] for rule in record["rules"] for s in rule["scenarios"] if s["status"] == "blocked"}
+    if reporter is None or not blocked:
+        return
+    failed = reporter.stats.get("failed", [])
+    reporter.stats["failed"] = [report for report in failed if report.nodeid not in blocked]
+    reporter.stats.setdefault("blocked", []).extend(report for report in failed if report.nodeid in blocked)
 
 
 def rule_properties(rule: Rule, title: str) -> dict:
