@@ -9,8 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from .allure_output import write_run_information
-from .allure_results import present_results
+from .allure_results import present_results, trace_from_the_step
 from .record_markdown import render_markdown, verdict_lines
 from .blocking import resolve_blocked
 from .junit_outcomes import present_junit
@@ -33,7 +35,12 @@ class ResultRecorder:
         self.written: dict | None = None
         self.configuration_problem = False  # e.g. login settings that do not fit the login page
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal and JUnit XML read the traceback
     def pytest_runtest_logreport(self, report):
+        if report.failed and isinstance(report.longrepr, str):  # conftest scrubbed it into text
+            # The terminal's and JUnit's traceback start at the step, as the HTML report's do:
+            # pytest-bdd calls a step through pytest's fixture code, which tells the reader nothing.
+            report.longrepr = trace_from_the_step(report.longrepr)
         properties = dict(report.user_properties)
         if "rule" not in properties:
             return

@@ -250,6 +250,16 @@ def endless(chunk: bytes = b"x" * 65536):
     return write
 
 
+def huge(size: int, chunk: bytes = b"x" * 65536):
+    """A body of `size` bytes, announced in Content-Length and sent as fast as it is read."""
+    def write(handler):
+        handler.send_header("Content-Length", str(size))
+        handler.end_headers()
+        for _ in range(size // len(chunk)):
+            handler.wfile.write(chunk)
+    return write
+
+
 def cut_short(body: bytes, declared: int):
     """Announces `declared` bytes, sends `body` (fewer) and hangs up."""
     def write(handler):

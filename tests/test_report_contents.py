@@ -53,6 +53,9 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
     assert "6 failed, 66 passed, 3 skipped, 19 blocked in " in stdout
     assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
+    # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
+    assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
+    assert "site-packages" not in (reports / "junit.xml").read_text()
 
 
 def _results(reports):
