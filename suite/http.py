@@ -64,6 +64,7 @@ class Exchange:
 
 
 RETRIED_STATUSES = {429, 500, 502, 503, 504}
+MAX_JSON_DEPTH = 64  # no OAuth or OpenID document nests deeper than a few levels
 MAX_BODY_BYTES = 10 * 1024 * 1024  # after decompression; no OAuth response comes near it
 CHUNK_BYTES = 64 * 1024
 
@@ -162,6 +163,7 @@ class HttpClient:
         try:
             response = self.session.request(method, url, stream=True, **kwargs)
             _read_body(response, deadline)
+            response.json = lambda **_: parse_json(response.text)  # what every step reads, guarded
             return response
         except requests.exceptions.RequestException:
             if deadline.expired:
@@ -442,12 +444,36 @@ _NAMED_VALUE = re.compile(r"\b(access_token|refresh_token|id_token|code)[\"']?\s
 _JWT = re.compile(r"eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
 
 
+def parse_json(text: str | bytes):
+    """JSON from a server. Nesting deeper than MAX_JSON_DEPTH is no JSON (ValueError), as any
+    other unparseable body: a hostile server would otherwise exhaust the stack of the parser, or
+    of whatever walks the result, and crash the run."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply for any parser") from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Level by level, without recursion."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+        if not level:
+            return False
+    return any(isinstance(node, (dict, list)) for node in level)
+
+
 def _parsed(body: str) -> dict:
     """A body's fields if it parses as a JSON object or a form, whatever it claims to be."""
     text = body.strip()
     if text.startswith("{"):
         try:
-            data = json.loads(text)
+            data = parse_json(text)
         except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
@@ -469,7 +495,7 @@ def _redact_body(body: str) -> str:
     text = body.strip()
     if text.startswith(("{", "[")):
         try:
-            data = json.loads(text)
+            data = parse_json(text)
         except ValueError:
             return body
         return json.dumps(REDACTOR.masked(data), indent=2)

@@ -238,3 +238,24 @@ def _assert_one_line(output, cause, fix):
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if "environment problem" in line]
     assert len(lines) == 1 and cause in lines[0] and fix in lines[0].split(cause, 1)[1], output
+
+
+DEEP = {"deep-array": b"[" * 100_000 + b"]" * 100_000, "deep-object": b'{"a": ' * 50_000 + b"1" + b"}" * 50_000}
+
+
+@pytest.mark.parametrize("body", DEEP.values(), ids=DEEP.keys())
+def test_json_nested_beyond_any_parser_is_no_json_not_a_crash(tmp_path, body):
+    """A discovery document, then a token response, nested 100 000 deep: Python's parser would
+    exhaust its stack. The discovery is an environment problem in one line; the token response
+    fails its rule as a body that is no JSON object."""
+    deep = Answer(headers={"Content-Type": "application/json"}, body=body)
+    server = HostileServer({"/.well-known/openid-configuration": deep})
+    try:
+        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server))
+        assert status == 3, output
+        _assert_one_line(output, "answered 200 without a JSON discovery document", "is the issuer right?")
+        server.routes.update({"/.well-known/openid-configuration": server.discovery(), "/connect/token": deep})
+        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-01")
+    finally:
+        server.close()
+    assert status == 1 and "not a JSON object" in output and "INTERNALERROR" not in output, output[-3000:]
