@@ -5,9 +5,15 @@ clients never get, and never send, a secret."""
 from run import SANDBOX_YAML, run_suite, write_environment
 
 
+def with_form_settings(lines: str) -> str:
+    """The sandbox's environment with more `login.form` settings, in its own `form:` block (a
+    second `form:` key would be refused as a duplicate before the suite looked at any page)."""
+    assert SANDBOX_YAML.count("\n  form:\n") == 1
+    return SANDBOX_YAML.replace("\n  form:\n", "\n  form:\n" + lines)
+
+
 def test_a_login_page_without_the_configured_field_is_a_configuration_problem(tmp_path):
-    path = write_environment(tmp_path, SANDBOX_YAML.replace(
-        "  password: sandbox-password\n", "  password: sandbox-password\n  form:\n    password_field: pwd\n"))
+    path = write_environment(tmp_path, with_form_settings("    password_field: pwd\n"))
     result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 4, result.stdout[-2000:]
     assert "configuration problem: login.form.username_field / login.form.password_field" in result.stdout
@@ -16,8 +22,7 @@ def test_a_login_page_without_the_configured_field_is_a_configuration_problem(tm
 
 
 def test_a_consent_page_without_the_configured_button_is_a_configuration_problem(tmp_path):
-    path = write_environment(tmp_path, SANDBOX_YAML.replace(
-        "  password: sandbox-password\n", "  password: sandbox-password\n  form:\n    consent_value: accept\n"))
+    path = write_environment(tmp_path, with_form_settings("    consent_value: accept\n"))
     result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 4, result.stdout[-2000:]
     assert "login.form.consent_field / login.form.consent_value" in result.stdout
