@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flask import g, request
 from joserfc import jwt
 
-from .faults import ID_TOKEN_FAULTS, Faults
+from .faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
 from .mock_api import API_PREFIX, register_mock_api
 from .recording import RequestLog
 
@@ -54,7 +54,7 @@ def apply_callback_faults(response, faults: Faults):
 
 def short_lived_token_wanted(faults: Faults) -> bool:
     """Called before a token is issued: the fault shortens its lifetime (see tokens.py)."""
-    g.access_token_lifetime = 1 if faults.armed("short-lived-access-token") else None
+    g.access_token_lifetime = SHORT_LIFETIME if faults.armed("short-lived-access-token") else None
     return bool(g.access_token_lifetime)
 
 

@@ -42,8 +42,8 @@ def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tm
         if person:
             person.close()
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, result
     assert "2 passed" in result
+    assert os.waitstatus_to_exitcode(status) == 5, result  # incomplete: --rule left other blocker rules out
 
 
 def test_without_a_terminal_manual_mode_is_a_configuration_problem(tmp_path):

@@ -9,6 +9,7 @@ from pytest_bdd import then, when
 
 from appside.observed import Observed, basic_password, estimated_entropy_bits, form_value, s256
 from appside.steps.sign_ins import driver, observe, record_fault, skip_unless_type
+from sandbox.faults import SHORT_LIFETIME
 from suite.checks import check
 
 MIN_STATE_BITS = 128
@@ -180,7 +181,7 @@ def two_expiries(request, application, stand_in, app_run):
         stand_in.faults.inject("short-lived-access-token", times=2)
         results = [session.sign_in()]
         for _ in range(2):
-            time.sleep(1.2)
+            time.sleep(SHORT_LIFETIME + 0.2)
             results.append(session.open(application.drive.use_api_url))
         return results
 
