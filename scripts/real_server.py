@@ -83,8 +83,13 @@ def verdict(name: str, code: int, summary: dict, differences_file: Path, stale_a
     known = known_differences(differences_file)
     differing = not_passed(summary)
     new, stale = compare(summary, known)
-    print(f"\n{name}: {len(differing)} rules differ from the Visma contract, "
+    counts = summary.get("counts", {})
+    print(f"\n{name}: " + ", ".join(f"{counts.get(status, 0)} {status}" for status in
+                                   ("passed", "failed", "blocked", "error", "skipped")) + " rules")
+    print(f"{name}: {len(differing)} rules differ from the Visma contract, "
           f"{len(known)} documented in {differences_file.relative_to(ROOT)}")
+    for rule in sorted(set(differing) & set(known)):  # each with how it did not pass: blocked is no failure of its own
+        print(f"  documented {rule}: {differing[rule] or 'failed'}")
     ran = {rule["rule_id"] for rule in summary.get("rules", [])}
     if set(known) - ran:
         print(f"  not run, so not compared: {', '.join(sorted(set(known) - ran))}")
