@@ -112,7 +112,7 @@ def default_registry() -> Registry:
     registry = Registry()
     registry.add(Application(
         client_id="sandbox-service", app_type="service", client_secret="sandbox-service-secret",
-        scopes=("visma_api:read",),
+        scopes=("visma_api:read", "connect_api:read"),  # the second of an API that is not tenant-based
         approved_tenants=("af1140c1-52e0-46c7-b684-df894d4b8a5a",),
     ))
     for role, secret in (("web", "sandbox-web-secret"), ("web-other", "sandbox-web-other-secret"),

@@ -7,7 +7,7 @@ whichever grant asked.
 from pytest_bdd import parsers, then
 
 from suite.checks import check
-from suite.redaction import REDACTOR
+from suite.redaction import REDACTOR, excerpt
 
 RFC6749_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                   "unsupported_grant_type", "invalid_scope"}
@@ -20,7 +20,7 @@ def _json_body(response) -> dict:
     except ValueError:
         body = None
     check(isinstance(body, dict), f"the token endpoint answered HTTP {response.status_code} with a body that is "
-                                  f"not a JSON object: {REDACTOR.scrub(response.text)[:200]!r}")
+                                  f"not a JSON object: {excerpt(response.text)}")
     return body
 
 

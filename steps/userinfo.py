@@ -5,7 +5,7 @@ from pytest_bdd import given, then, when
 
 from steps.id_tokens import id_token_claims
 from suite.checks import check, require
-from suite.redaction import REDACTOR
+from suite.redaction import excerpt
 
 # OpenID Connect Core section 5.4: the claims the profile scope asks for.
 PROFILE_CLAIMS = {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile",
@@ -44,7 +44,7 @@ def userinfo_without_token(state, discovery):
 def userinfo_accepts(state):
     response = state.userinfo
     check(response.status_code == 200, f"userinfo answered HTTP {response.status_code} "
-                                       f"{REDACTOR.scrub(response.text[:200])!r} to a valid access token "
+                                       f"{excerpt(response.text)} to a valid access token "
                                        "(OpenID Connect Core section 5.3.2)")
 
 

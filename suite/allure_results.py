@@ -23,7 +23,9 @@ from .redaction import REDACTOR
 ENVIRONMENT_LABEL = "conformance_environment"
 FIXTURE_PARAMETERS = {"state", "environment", "discovery", "request", "pytestconfig"}
 _OBJECT_DUMP = re.compile(r"^\w+\(|<[\w.]+ object at 0x|PosixPath\(")
-_FRAME = re.compile(r"^(?P<path>[^\s:][^:]*):\d+: in ")
+# A frame as pytest prints it (`path:12: in f`, the test's trace) or as Python does
+# (`  File "path", line 12, in f`, a step's trace).
+_FRAME = re.compile(r'^(?P<path>[^\s:][^:]*):\d+: in |^\s*File "(?P<file>[^"]+)", line \d+, in ')
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 
 
@@ -45,6 +47,7 @@ def present_results(results_dir: Path, record: dict) -> None:
         _readable_parameters(result)
         result.setdefault("parameters", []).append({"name": ENVIRONMENT_LABEL, "value": env_id, "mode": "hidden"})
         _local_paths_out(result)
+        _traces_from_the_step(result)
         found = scenarios.get(result.get("name"))
         if found:
             rule, scenario = found
@@ -87,8 +90,15 @@ def _present_outcome(result: dict, rule: dict, scenario: dict) -> None:
     details["message"] = (f"{rule['rule_id']} is not kept: {message}" +
                           (f"\n\nThe rule: \"{quote['quote']}\" ({quote['source']}, {quote['url']})" if quote else ""))
     details["expected"], details["actual"] = expected, actual
+
+
+def _traces_from_the_step(node: dict) -> None:
+    """The test's trace and each failed step's: a step's is Python's own, from pytest-bdd's caller."""
+    details = node.get("statusDetails") or {}
     if details.get("trace"):
         details["trace"] = trace_from_the_step(details["trace"])
+    for step in node.get("steps") or []:
+        _traces_from_the_step(step)
 
 
 def expected_and_actual(message: str, rule: dict) -> tuple[str, str]:
@@ -109,7 +119,8 @@ def trace_from_the_step(trace: str) -> str:
     lines = trace.splitlines()
     for index, line in enumerate(lines):
         match = _FRAME.match(line)
-        if match and "site-packages" not in match["path"] and not match["path"].startswith("/"):
+        path = match and (match["path"] or match["file"])
+        if path and "site-packages" not in path and not path.startswith("/"):
             return "\n".join(lines[index:])
     return trace
 

@@ -8,6 +8,16 @@ from sandbox.registry import INTERACTIVE_SCOPES
 
 def start_sandbox(environment, more_defect_sets=()) -> SandboxServer:
     """`more_defect_sets`: further sandboxes on the same port, for the detection matrix."""
+    # Its request and OAuth debug logs would only repeat, with secrets, the exchanges the suite
+    # attaches to the report.
+    for name in ("werkzeug", "authlib", "sandbox"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return SandboxServer(registry_for(environment), environment.sandbox_defects, more_defect_sets=more_defect_sets,
+                         code_lifetime=environment.expectations.authorization_code_lifetime).start()
+
+
+def registry_for(environment) -> Registry:
+    """The clients and test user the environment file describes, registered as it says."""
     registry = Registry()
     for client in environment.clients.values():
         app_type = "web" if client.role == "other_web" else client.role
@@ -20,9 +30,4 @@ def start_sandbox(environment, more_defect_sets=()) -> SandboxServer:
             scopes=scopes, approved_tenants=approved))
     if environment.login:
         registry.add_user(User(environment.login.username, environment.login.password))
-    # Its request and OAuth debug logs would only repeat, with secrets, the exchanges the suite
-    # attaches to the report.
-    for name in ("werkzeug", "authlib", "sandbox"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return SandboxServer(registry, environment.sandbox_defects, more_defect_sets=more_defect_sets,
-                         code_lifetime=environment.expectations.authorization_code_lifetime).start()
+    return registry

@@ -64,6 +64,7 @@ class Exchange:
 
 
 RETRIED_STATUSES = {429, 500, 502, 503, 504}
+MAX_JSON_DEPTH = 64  # no OAuth or OpenID document nests deeper than a few levels
 MAX_BODY_BYTES = 10 * 1024 * 1024  # after decompression; no OAuth response comes near it
 CHUNK_BYTES = 64 * 1024
 
@@ -76,12 +77,29 @@ class UntrustedEndpoint(NonConformance):
     """A credential would have gone somewhere the issuer does not vouch for."""
 
 
-class _TransportFailure(Exception):
-    """An answer that did not arrive whole: too slow in all, cut short, or broken compression."""
+# What to do about each kind of failure: every environment problem names its cause and then this.
+FIXES = {
+    "dns": "Check the host name (the issuer's, or the one its discovery document gives) and this machine's "
+           "DNS or proxy settings",
+    "refused": "Check that the server is running and listens on that host and port",
+    "reset": "Check the URL's scheme (http or https) and port, and any proxy or firewall in between",
+    "connect_timeout": "Check the network route (proxy, firewall, VPN), or raise http.connect_timeout",
+    "read_timeout": "If the server is really that slow, raise http.read_timeout",
+    "certificate": "If a private CA issued the server's certificate, give its PEM file in http.ca_bundle",
+    "tls": "Check that the URL's port speaks TLS and that this machine's CA certificates are current",
+    "deadline": "If the server is really that slow, raise http.exchange_timeout",
+    "too_big": "Check that the URL is the authorization server's own",
+    "damaged": "The answer was damaged on its way: run again, and check any proxy in between",
+    "failing": "The server keeps failing: run again later, or ask its operators",
+}
 
-    def __init__(self, cause: str, repeatable: bool = True):
+
+class _TransportFailure(Exception):
+    """An answer that did not arrive whole: too slow in all, too big, cut short, or broken compression."""
+
+    def __init__(self, cause: str, kind: str, repeatable: bool = True):
         super().__init__(cause)
-        self.repeatable = repeatable
+        self.kind, self.repeatable = kind, repeatable
 
 
 class HttpClient:
@@ -114,7 +132,8 @@ class HttpClient:
             try:
                 response = self._exchange(method, url, kwargs)
             except requests.exceptions.SSLError as error:  # a certificate does not get better by asking again
-                raise EnvironmentProblem(f"TLS failure ({describe_network_error(error)}) ({where})") from None
+                cause, kind = _diagnose(error)
+                raise EnvironmentProblem(f"TLS failure ({cause}) ({where}). {FIXES[kind]}") from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, _TransportFailure) as error:
                 unseen = _never_reached_the_server(error)
                 _attach_failed_attempt(method, url, attempt, error)
@@ -122,8 +141,9 @@ class HttpClient:
                 if attempt < attempts and repeatable and (unseen or idempotent):
                     time.sleep(self._backoff(attempt))
                     continue
-                cause = str(error) if isinstance(error, _TransportFailure) else describe_network_error(error, self.settings)
-                raise EnvironmentProblem(f"{cause} ({where}, {attempt} attempt(s))") from None
+                cause, kind = ((str(error), error.kind) if isinstance(error, _TransportFailure)
+                               else _diagnose(error, self.settings))
+                raise EnvironmentProblem(f"{cause} ({where}, {attempt} attempt(s)). {FIXES[kind]}") from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response
@@ -131,7 +151,8 @@ class HttpClient:
                 time.sleep(self._wait(response, attempt))
                 continue
             raise EnvironmentProblem(f"HTTP {response.status_code} ({where}, {attempt} attempt(s)"
-                                     f"{'' if idempotent or response.status_code == 429 else ', not repeatable'})")
+                                     f"{'' if idempotent or response.status_code == 429 else ', not repeatable'}). "
+                                     f"{FIXES['failing']}")
         raise AssertionError("unreachable")
 
     def _exchange(self, method: str, url: str, kwargs: dict) -> requests.Response:
@@ -142,10 +163,11 @@ class HttpClient:
         try:
             response = self.session.request(method, url, stream=True, **kwargs)
             _read_body(response, deadline)
+            response.json = lambda **_: parse_json(response.text)  # what every step reads, guarded
             return response
         except requests.exceptions.RequestException:
             if deadline.expired:
-                raise _TransportFailure(deadline.describe()) from None
+                raise _TransportFailure(deadline.describe(), "deadline") from None
             raise
         finally:
             _WATCHED.deadline = None
@@ -306,18 +328,20 @@ def _read_body(response: requests.Response, deadline: _Deadline) -> None:
             if size > MAX_BODY_BYTES:
                 response.close()
                 raise _TransportFailure(f"the response body is larger than {MAX_BODY_BYTES // 2**20} MiB "
-                                        "(decompressed); no token or discovery response is that big", repeatable=False)
+                                        "(decompressed); no token or discovery response is that big", "too_big",
+                                        repeatable=False)
             chunks.append(chunk)
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
             requests.exceptions.ConnectionError) as error:
         if deadline.expired:
-            raise _TransportFailure(deadline.describe()) from None
+            raise _TransportFailure(deadline.describe(), "deadline") from None
         if isinstance(error, requests.exceptions.ContentDecodingError):
             raise _TransportFailure("the response's compression is broken (Content-Encoding "
-                                    f"{_cut(response.headers.get('Content-Encoding', ''))})") from None
-        raise _TransportFailure("the response was cut short: the connection ended before the whole body arrived") from None
+                                    f"{_cut(response.headers.get('Content-Encoding', ''))})", "damaged") from None
+        raise _TransportFailure("the response was cut short: the connection ended before the whole body arrived",
+                                "damaged") from None
     if deadline.expired:  # a body that ends with the connection: shutting it looks like its end
-        raise _TransportFailure(deadline.describe())
+        raise _TransportFailure(deadline.describe(), "deadline")
     response._content, response._content_consumed = b"".join(chunks), True
 
 
@@ -349,12 +373,13 @@ def _allure_results_written() -> bool:
     return any(isinstance(p, AllureFileLogger) for p in allure_commons.plugin_manager.get_plugins())
 
 
-def describe_network_error(error: Exception, settings: HttpSettings | None = None) -> str:
-    """The cause in words: DNS failure, refused or reset connection, timeout, untrusted certificate."""
+def _diagnose(error: Exception, settings: HttpSettings | None = None) -> tuple[str, str]:
+    """The cause in words (DNS failure, refused or reset connection, timeout, untrusted
+    certificate) and its kind, a key of FIXES."""
     if isinstance(error, requests.exceptions.ConnectTimeout):
-        return f"connection timed out{f' after {settings.connect_timeout:g} s' if settings else ''}"
+        return f"connection timed out{f' after {settings.connect_timeout:g} s' if settings else ''}", "connect_timeout"
     if isinstance(error, requests.exceptions.ReadTimeout):
-        return f"no answer{f' within {settings.read_timeout:g} s' if settings else ''}"
+        return f"no answer{f' within {settings.read_timeout:g} s' if settings else ''}", "read_timeout"
     cause = error
     for _ in range(10):  # requests -> urllib3 -> socket or ssl: find the innermost cause
         inner = cause.__cause__ or getattr(cause, "reason", None) or cause.__context__
@@ -363,16 +388,18 @@ def describe_network_error(error: Exception, settings: HttpSettings | None = Non
         cause = inner
     text = str(cause)
     if isinstance(cause, socket.gaierror) or "Name or service not known" in text or "name resolution" in text:
-        return "the host name does not resolve (DNS failure)"
+        return "the host name does not resolve (DNS failure)", "dns"
     if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"certificate not trusted: {cause.verify_message}"
+        return f"certificate not trusted: {cause.verify_message}", "certificate"
+    if isinstance(cause, ssl.SSLError):
+        return _cut(REDACTOR.scrub(text), 200), "tls"
     if isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
-        return "connection refused"
+        return "connection refused", "refused"
     if isinstance(cause, ConnectionResetError) or "Connection reset" in text:
-        return "connection reset by the server"
+        return "connection reset by the server", "reset"
     if "RemoteDisconnected" in text or "without response" in text:
-        return "the server closed the connection without answering"
-    return text
+        return "the server closed the connection without answering", "reset"
+    return _cut(REDACTOR.scrub(text), 200), "reset"
 
 
 def _never_reached_the_server(error: Exception) -> bool:
@@ -417,12 +444,36 @@ _NAMED_VALUE = re.compile(r"\b(access_token|refresh_token|id_token|code)[\"']?\s
 _JWT = re.compile(r"eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
 
 
+def parse_json(text: str | bytes):
+    """JSON from a server. Nesting deeper than MAX_JSON_DEPTH is no JSON (ValueError), as any
+    other unparseable body: a hostile server would otherwise exhaust the stack of the parser, or
+    of whatever walks the result, and crash the run."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply for any parser") from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Level by level, without recursion."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+        if not level:
+            return False
+    return any(isinstance(node, (dict, list)) for node in level)
+
+
 def _parsed(body: str) -> dict:
     """A body's fields if it parses as a JSON object or a form, whatever it claims to be."""
     text = body.strip()
     if text.startswith("{"):
         try:
-            data = json.loads(text)
+            data = parse_json(text)
         except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
@@ -444,7 +495,7 @@ def _redact_body(body: str) -> str:
     text = body.strip()
     if text.startswith(("{", "[")):
         try:
-            data = json.loads(text)
+            data = parse_json(text)
         except ValueError:
             return body
         return json.dumps(REDACTOR.masked(data), indent=2)

@@ -2,12 +2,12 @@
 documentation; OpenID Connect Core section 3.1.3.7)."""
 
 import base64
-import json
 
 from joserfc import jws
 from joserfc.errors import JoseError
 
 from .checks import check
+from .http import parse_json
 
 
 def verified_claims(token: str, discovery, what: str = "the access token", algorithms=("RS256",)) -> dict:
@@ -18,7 +18,7 @@ def verified_claims(token: str, discovery, what: str = "the access token", algor
     except (JoseError, ValueError) as error:
         raise AssertionError(f"{what}'s {'/'.join(algorithms)} signature does not verify with the issuer's JWKS "
                              f"({type(error).__name__})") from None
-    claims = json.loads(verified.payload)
+    claims = parse_json(verified.payload)
     check(isinstance(claims, dict), f"{what}'s payload is not a JSON object")
     return claims
 
@@ -28,7 +28,7 @@ def unverified_claims(token: str, what: str) -> dict:
     check(isinstance(token, str) and token.count(".") == 2, f"{what} is not a JWT (three dot-separated parts)")
     payload = token.split(".")[1]
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = parse_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
         claims = None
     check(isinstance(claims, dict), f"{what}'s payload is not a base64url-encoded JSON object (RFC 7519 section 7.2)")
@@ -38,7 +38,7 @@ def unverified_claims(token: str, what: str) -> dict:
 def header_of(token: str) -> dict:
     header = token.split(".")[0]
     try:
-        value = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+        value = parse_json(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
     except ValueError:
         value = None
     check(isinstance(value, dict), "the JWT's header is not a base64url-encoded JSON object (RFC 7515 section 4)")

@@ -38,11 +38,13 @@ _URL_SAFE_SETS = ("", "/", "*-._", "-_.!~*'()", "/:@!$&'()*+,;=")
 def encodings(value: str) -> set[str]:
     """Every form in which `value` can appear in a text the suite writes: raw, URL-encoded
     (%20 and + for a space, upper and lower case hex), JSON-escaped (with and without \\/ and
-    \\uXXXX escapes), and base64 wherever it sits inside an encoded blob (HTTP Basic encodes
-    `client_id:secret`, URL-encoded first, RFC 6749 section 2.3.1)."""
+    \\uXXXX escapes; once, and twice for JSON quoted inside a JSON string), and base64 wherever
+    it sits inside an encoded blob (HTTP Basic encodes `client_id:secret`, URL-encoded first,
+    RFC 6749 section 2.3.1)."""
     forms = {value} | {encode(value, safe=safe) for encode in (quote, quote_plus) for safe in _URL_SAFE_SETS}
     forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), f) for f in forms}
-    for escaped in (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]):
+    once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
+    for escaped in (*once, *(json.dumps(e)[1:-1] for e in once)):  # twice: JSON quoted inside JSON
         forms |= {escaped, escaped.replace("/", "\\/")}
     for text in {value, quote_plus(value, safe=""), quote(value, safe="")}:
         forms |= _base64_cores(text.encode())
@@ -143,6 +145,12 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    """The head of a body for a message, quoted: scrubbed first, then cut, so that no head of a
+    secret the cut would split can survive."""
+    return repr(REDACTOR.scrub(text)[:limit])
 
 
 def scrub_all_logging() -> None:

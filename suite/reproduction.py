@@ -2,7 +2,8 @@
 
 - Secrets are `$VARIABLE` references, named as in the environment file (`${VISMA_WEB_SECRET}`
   there is `$VISMA_WEB_SECRET` here); a secret written inline (the sandbox's) gets a variable
-  named after its place in the file. The snippet's first lines say what to export.
+  named after its place in the file. The snippet's first lines say what to export, and a command
+  pasted without the export stops with that message (`${VAR:?...}`), not sending an empty secret.
 - No cookies: a token request does not need the browser's session, and a cookie is a credential.
 - Values that work once (an authorization code, the verifier that goes with it) cannot be replayed
   from the report: when the scenario's authorization request is known, the snippet makes a new
@@ -154,7 +155,7 @@ def _authorization_header(value: str, exports: dict, setup: list) -> list[str]:
     if scheme.lower() == "bearer":
         variable, meaning = TOKEN_PLACEHOLDERS["access_token"]
         exports[variable] = meaning
-        return [f'-H "Authorization: Bearer ${variable}"']
+        return [f'-H "Authorization: Bearer {_exported(variable)}"']
     return ["-H " + shlex.quote(f"Authorization: {REDACTOR.scrub(value)}")]
 
 
@@ -169,7 +170,7 @@ def _form_field(key: str, value: str, authorization, exports: dict, setup: list)
     if key in TOKEN_PLACEHOLDERS:
         variable, meaning = TOKEN_PLACEHOLDERS[key]
         exports[variable] = meaning
-        return f'"{key}=${variable}"'
+        return f'"{key}={_exported(variable)}"'
     if REDACTOR.is_secret_field(key) and value:
         return _double_quoted(f"{_escaped(key)}={_secret_reference(value, exports, setup)}")
     return shlex.quote(f"{key}={REDACTOR.scrub(value)}")
@@ -182,7 +183,7 @@ def _secret_reference(value: str, exports: dict, setup: list) -> str:
     found = SECRETS.variable(value)
     if found is None and not SECRETS.values:  # no environment file in this run (the application side)
         exports["SECRET"] = "the secret that was sent here"
-        return "$SECRET"
+        return _exported("SECRET")
     if found is None:
         line = "WRONG_SECRET=$(openssl rand -hex 16)  # on purpose not the client's secret"
         if line not in setup:
@@ -190,7 +191,13 @@ def _secret_reference(value: str, exports: dict, setup: list) -> str:
         return "$WRONG_SECRET"
     variable, label = found
     exports[variable] = f"{label} in {SECRETS.file}"
-    return f"${variable}"
+    return _exported(variable)
+
+
+def _exported(variable: str) -> str:
+    """A variable the person exports: pasted without it, the command stops with this message
+    instead of sending an empty secret that the server would refuse for the wrong reason."""
+    return f"${{{variable}:?export {variable} first (see the lines above)}}"
 
 
 def _escaped(text: str) -> str:

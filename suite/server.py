@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from joserfc.jwk import KeySet
 
-from .http import EnvironmentProblem, HttpClient
+from .http import FIXES, EnvironmentProblem, HttpClient
 
 
 class ServerUnreachable(Exception):
@@ -84,5 +84,5 @@ def _get(http: HttpClient, url: str, issuer: str):
     except EnvironmentProblem as problem:
         raise ServerUnreachable(f"cannot reach {issuer}: {problem}") from None
     if response.status_code >= 500:
-        raise ServerUnreachable(f"{issuer} answered HTTP {response.status_code} for {url}")
+        raise ServerUnreachable(f"{issuer} answered HTTP {response.status_code} for {url}. {FIXES['failing']}")
     return response

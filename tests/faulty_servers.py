@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import requests
 from cryptography import x509
@@ -64,10 +65,18 @@ class Fault:
 
 
 class FaultyProxy:
-    """A reverse proxy to `target` that injects faults; `seen` counts each distinct request."""
+    """A reverse proxy to `target` that injects faults; `seen` counts each distinct request.
+    `renames` ({server's form field: the name this proxy publishes}) gives the target's HTML
+    forms other field names, as a server with its own login page would have. With
+    `echo_credentials`, every JSON error says what it received: the form as sent (URL-encoded),
+    its values decoded (JSON-escaped in the answer), the form as JSON (escaped twice) and the
+    Authorization header (base64)."""
 
-    def __init__(self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None):
+    def __init__(self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None, renames=None,
+                 echo_credentials=False):
         self.faults, self.target, self.seen = list(faults), None, Counter()
+        self.renames = {k.encode(): v.encode() for k, v in (renames or {}).items()}
+        self.echo_credentials = echo_credentials
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -97,11 +106,22 @@ class FaultyProxy:
             if fault.matches(handler.command, handler.path, body.decode(errors="replace")) and self.seen[key] <= fault.times:
                 return self._answer(handler, fault.status, fault.headers, b'{"error": "injected fault"}')
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+        for own, published in self.renames.items():
+            body = re.sub(rb"(^|&)" + re.escape(published) + rb"=", rb"\1" + own + b"=", body)
         response = requests.request(handler.command, self.target + handler.path, data=body, headers=headers,
                                     allow_redirects=False, timeout=10)
         passed = {k: v for k, v in response.headers.items()
                   if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
-        self._answer(handler, response.status_code, passed, response.content)
+        content = response.content
+        if self.echo_credentials and response.status_code >= 400 and content.startswith(b"{"):
+            form = dict(parse_qsl(body.decode(errors="replace")))
+            received = f"{body.decode(errors='replace')} {' '.join(form.values())} {json.dumps(form)} " \
+                       f"{handler.headers.get('Authorization', '')}"
+            content = json.dumps({**json.loads(content), "error_description": f"received {received}"}).encode()
+        if response.headers.get("Content-Type", "").startswith("text/html"):
+            for own, published in self.renames.items():
+                content = content.replace(b'name="' + own + b'"', b'name="' + published + b'"')
+        self._answer(handler, response.status_code, passed, content)
 
     @staticmethod
     def _answer(handler, status, headers, body):
@@ -227,6 +247,16 @@ def endless(chunk: bytes = b"x" * 65536):
         handler.end_headers()
         while True:
             handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    return write
+
+
+def huge(size: int, chunk: bytes = b"x" * 65536):
+    """A body of `size` bytes, announced in Content-Length and sent as fast as it is read."""
+    def write(handler):
+        handler.send_header("Content-Length", str(size))
+        handler.end_headers()
+        for _ in range(size // len(chunk)):
+            handler.wfile.write(chunk)
     return write
 
 

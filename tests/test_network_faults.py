@@ -17,6 +17,7 @@ from faulty_servers import (
     cut_short,
     drip,
     endless,
+    huge,
     gzip_bomb,
     self_signed_certificate,
 )
@@ -71,11 +72,11 @@ def _run(environment, *args, **kwargs):
     return result, result.stdout + result.stderr, time.monotonic() - began
 
 
-@pytest.mark.parametrize("behaviour, cause", [
-    ("silent", "no answer within 1 s"),
-    ("reset", "connection reset by the server"),
+@pytest.mark.parametrize("behaviour, cause, fix", [
+    ("silent", "no answer within 1 s", "If the server is really that slow, raise http.read_timeout"),
+    ("reset", "connection reset by the server", "Check the URL's scheme (http or https) and port"),
 ])
-def test_a_server_that_never_answers_or_resets_ends_the_run_once(tmp_path, behaviour, cause):
+def test_a_server_that_never_answers_or_resets_ends_the_run_once(tmp_path, behaviour, cause, fix):
     server = RawServer(behaviour)
     try:
         result, output, seconds = _run(_environment(tmp_path, server.url))
@@ -84,6 +85,7 @@ def test_a_server_that_never_answers_or_resets_ends_the_run_once(tmp_path, behav
     assert result.returncode == 3, output
     assert f"environment problem: cannot reach {server.url}: {cause}" in output, output
     assert "2 attempt(s)" in output and server.connections == 2  # retried once, then stopped
+    _assert_one_line(output, cause, fix)
     assert "Traceback" not in output and " failed" not in output
     assert seconds < 30
 
@@ -94,6 +96,7 @@ def test_refused_connection_ends_the_run_once(tmp_path):
     server.close()
     result, output, _ = _run(_environment(tmp_path, url))
     assert result.returncode == 3 and f"cannot reach {url}: connection refused" in output, output
+    _assert_one_line(output, "connection refused", "Check that the server is running and listens on that host and port")
 
 
 def test_500_then_200_is_retried_and_every_attempt_is_in_the_report(tmp_path, proxied_sandbox):
@@ -148,6 +151,7 @@ def test_self_signed_certificate(tmp_path, proxied_sandbox):
     result, output, _ = _run(_environment(tmp_path, proxy.url))
     assert result.returncode == 3, output
     assert f"cannot reach {proxy.url}: TLS failure (certificate not trusted: self-signed certificate)" in output
+    _assert_one_line(output, "self-signed certificate", "give its PEM file in http.ca_bundle")
 
     trusted = _environment(tmp_path, proxy.url, HTTP + f"  ca_bundle: {cert}\n")
     result, output, _ = _run(trusted, "--rule=DISC-01", "--rule=SVC-01")
@@ -171,16 +175,19 @@ def _run_measured(environment, *args):
     return run_measured(f"--env={environment}", *args, environ=SECRETS)
 
 
-@pytest.mark.parametrize("answer, cause", [
-    (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3)), "the exchange took longer than 3 s in all"),
-    (Answer(body=endless()), "the response body is larger than 10 MiB"),
+@pytest.mark.parametrize("answer, cause, fix", [
+    (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3)), "the exchange took longer than 3 s in all",
+     "raise http.exchange_timeout"),
+    (Answer(body=endless()), "the response body is larger than 10 MiB", "the authorization server's own"),
+    (Answer(body=huge(200 * 2**20)), "the response body is larger than 10 MiB", "the authorization server's own"),
     (Answer(headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, body=gzip_bomb(1024)),
-     "the response body is larger than 10 MiB (decompressed)"),
-    (Answer(body=cut_short(b'{"issuer": "http://127.0.0.1"', declared=4000)), "the response was cut short"),
+     "the response body is larger than 10 MiB (decompressed)", "the authorization server's own"),
+    (Answer(body=cut_short(b'{"issuer": "http://127.0.0.1"', declared=4000)), "the response was cut short",
+     "damaged on its way"),
     (Answer(headers={"Content-Encoding": "gzip"}, body=b"\x1f\x8b\x08\x00broken" * 10),
-     "the response's compression is broken"),
-], ids=["drip", "endless", "gzip-bomb", "cut-short", "broken-gzip"])
-def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_path, answer, cause):
+     "the response's compression is broken", "damaged on its way"),
+], ids=["drip", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip"])
+def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_path, answer, cause, fix):
     server = HostileServer({"/.well-known/openid-configuration": answer})
     try:
         status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server))
@@ -189,7 +196,7 @@ def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_p
     assert status == 3, output
     assert f"environment problem: cannot reach {server.url}: {cause}" in output, output
     assert "/.well-known/openid-configuration" in output, "the message names the endpoint"
-    assert "Traceback" not in output
+    _assert_one_line(output, cause, fix)
     assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
 
 
@@ -207,3 +214,48 @@ def test_a_token_response_cut_short_is_an_error_not_a_non_conformance(tmp_path):
     assert summary["verdict"] == "inconclusive: environment problem" and summary["error_rules"] == ["SVC-01"]
     assert "the response was cut short" in output
     assert sum(1 for r in server.requests if r[1] == "/connect/token") == 2  # client_credentials: retried once
+
+
+def test_a_redirect_loop_ends_the_sign_in_in_bounded_time(tmp_path):
+    """An authorization endpoint that sends the browser back to itself forever: the sign-in stops
+    after a bounded number of pages and says so; the run ends."""
+    server = HostileServer({"/connect/authorize": Answer(302, {"Location": "/connect/authorize?again=1"})})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    record = tmp_path / "compliance.json"
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server), "--rule=PKCE-01",
+                                                          f"--compliance={record}")
+    finally:
+        server.close()
+    assert status == 1, output
+    assert "the flow went through too many pages" in output, output
+    assert sum(1 for r in server.requests if r[1].startswith("/connect/authorize")) <= 20
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+def _assert_one_line(output, cause, fix):
+    """An environment problem that ends the run is one line naming the cause, then the fix."""
+    assert "Traceback" not in output, output
+    lines = [line for line in output.splitlines() if "environment problem" in line]
+    assert len(lines) == 1 and cause in lines[0] and fix in lines[0].split(cause, 1)[1], output
+
+
+DEEP = {"deep-array": b"[" * 100_000 + b"]" * 100_000, "deep-object": b'{"a": ' * 50_000 + b"1" + b"}" * 50_000}
+
+
+@pytest.mark.parametrize("body", DEEP.values(), ids=DEEP.keys())
+def test_json_nested_beyond_any_parser_is_no_json_not_a_crash(tmp_path, body):
+    """A discovery document, then a token response, nested 100 000 deep: Python's parser would
+    exhaust its stack. The discovery is an environment problem in one line; the token response
+    fails its rule as a body that is no JSON object."""
+    deep = Answer(headers={"Content-Type": "application/json"}, body=body)
+    server = HostileServer({"/.well-known/openid-configuration": deep})
+    try:
+        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server))
+        assert status == 3, output
+        _assert_one_line(output, "answered 200 without a JSON discovery document", "is the issuer right?")
+        server.routes.update({"/.well-known/openid-configuration": server.discovery(), "/connect/token": deep})
+        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-01")
+    finally:
+        server.close()
+    assert status == 1 and "not a JSON object" in output and "INTERNALERROR" not in output, output[-3000:]

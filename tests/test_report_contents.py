@@ -50,6 +50,12 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     assert last[1] == "failed: PKCE-01 (blocker), APP-04 (critical), SVC-07 (critical), APP-03 (normal)"
     assert last[2].startswith("blocked by an earlier failure: CODE-01 (blocker), ID-01 (blocker)")
     assert "compliance.json" in last[3] and "suite.verify" in last[3]
+    # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
+    assert "6 failed, 66 passed, 3 skipped, 19 blocked in " in stdout
+    assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
+    # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
+    assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
+    assert "site-packages" not in (reports / "junit.xml").read_text()
 
 
 def _results(reports):
@@ -67,6 +73,11 @@ def test_allure_results_quote_the_rule_and_say_expected_and_actual(broken_pkce_r
     details = failed["statusDetails"]
     assert details["expected"].startswith("expected: ") and details["actual"].startswith("the server: Cache-Control")
     assert details["trace"].startswith("steps/"), details["trace"][:200]  # starts at the step
+    # and so does each failed step's own trace (Python's format), in failed and blocked scenarios
+    step_traces = [s["statusDetails"]["trace"] for r in results.values() for s in r.get("steps", [])
+                   if s.get("statusDetails", {}).get("trace")]
+    assert len(step_traces) > 10
+    assert all(t.lstrip().startswith(('File "steps/', 'File "suite/')) for t in step_traces), step_traces[:3]
     blocked = results["RT-02 Refresh tokens rotate as the environment declares"]
     assert blocked["status"] == "skipped" and blocked["statusDetails"]["message"].startswith("Blocked by PKCE-01")
     assert {"name": "conformance_environment", "value": "sandbox-with-defects"} in failed["labels"]

@@ -75,6 +75,9 @@ def test_the_client_credentials_snippet_runs_with_the_secret_exported(run_agains
     answer = _bash(snippet, {"T_SERVICE_SECRET": SECRETS["T_SERVICE_SECRET"]})
     assert answer.stdout.startswith("HTTP/1.1 200"), answer.stdout + answer.stderr
     assert json.loads(answer.stdout.split("\n\n", 1)[1])["token_type"] == "Bearer"
+    # Pasted without the export, it says so and sends nothing (not an empty secret the server refuses)
+    forgotten = _bash(snippet, {})
+    assert forgotten.stdout == "" and "T_SERVICE_SECRET: export T_SERVICE_SECRET first" in forgotten.stderr
 
 
 def test_the_code_redemption_snippet_replays_the_flow_from_the_authorization_request(run_against_a_sandbox):
@@ -108,4 +111,5 @@ def test_no_cookie_and_no_secret_value_even_without_an_environment_file():
                     "Authorization": "Basic " + __import__("base64").b64encode(b"app:s3cr3t-value").decode()},
                    "grant_type=client_credentials&client_secret=s3cr3t-value")
     assert "s3cr3t-value" not in text and "abc123def456" not in text and "Cookie" not in text
-    assert '-u "app:$SECRET"' in text and '"client_secret=$SECRET"' in text
+    assert '-u "app:${SECRET:?export SECRET first (see the lines above)}"' in text
+    assert '"client_secret=${SECRET:?export SECRET first (see the lines above)}"' in text

@@ -80,3 +80,15 @@ def test_unknown_defect_is_refused_by_the_cli():
     listing = subprocess.run([sys.executable, "-m", "sandbox", "--list-defects"], cwd=ROOT,
                              capture_output=True, text=True, timeout=30)
     assert "pkce-not-compared" in listing.stdout and time.monotonic() - start < 30
+
+
+def test_the_standalone_sandbox_registers_what_environments_sandbox_yaml_describes():
+    """scripts/benchmark.py runs the whole contract against `python -m sandbox`: its registrations
+    must be those the embedded sandbox takes from the environment file."""
+    from sandbox import default_registry
+    from suite.embedded_sandbox import registry_for
+    from suite.environment import load_environment
+    embedded, standalone = registry_for(load_environment("sandbox")), default_registry()
+    assert {i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in embedded.applications.items()} == {
+        i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in standalone.applications.items()}
+    assert set(embedded.users) == set(standalone.users)

@@ -7,6 +7,8 @@ import base64
 import json
 import os
 import re
+import subprocess
+import sys
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -118,11 +120,21 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
         assert not leaked, f"{secret[:6]}... leaked as {leaked}"
 
 
-def test_a_non_json_token_response_is_scrubbed_then_cut_everywhere(tmp_path):
-    """A token endpoint that answers text/plain with a token, and an error that echoes the
-    client secret past the suite's 200-character cut: neither reaches any output, nor a head of them."""
-    body = ("x" * 180 + f" {CLIENT_SECRET} " + f"access_token={TOKEN}").encode()
-    server = HostileServer({"/connect/token": Answer(200, {"Content-Type": "text/plain"}, body)})
+# 180 characters, then a secret: the suite's 200-character excerpt of a body cuts it in two.
+PAST_THE_CUT = "x" * 180 + f" {CLIENT_SECRET} "
+
+
+@pytest.mark.parametrize("path, answer, rules, shown", [
+    ("/connect/token", Answer(200, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}access_token={TOKEN}".encode()),
+     ("SVC-01", "SVC-03"), "not a JSON object"),
+    ("/connect/revocation", Answer(400, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}{TOKEN}".encode()),
+     ("REV-01",), "the revocation endpoint answered HTTP 400"),
+], ids=["token-text-plain", "revocation-error"])
+def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, shown):
+    """A token endpoint that answers text/plain with a token, a revocation error that echoes
+    the client secret past the suite's 200-character cut: neither reaches any output, nor a head
+    of them."""
+    server = HostileServer({path: answer})
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     try:
         environment = write_environment(tmp_path, f"""name: hostile
@@ -133,9 +145,14 @@ clients:
     client_id: hostile-service
     client_secret: ${{T_SECRET}}
     scope: visma_api:read
+  web:
+    client_id: hostile-web
+    client_secret: ${{T_SECRET}}
+    redirect_uri: https://web.app.local/callback
+    scope: openid
 """)
         reports = tmp_path / "reports"
-        result = run_suite(f"--env={environment}", "--rule=SVC-01", "--rule=SVC-03",
+        result = run_suite(f"--env={environment}", *(f"--rule={rule}" for rule in rules),
                            f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
                            f"--compliance={reports / 'compliance.json'}", "-rA", environ={"T_SECRET": CLIENT_SECRET})
     finally:
@@ -143,7 +160,7 @@ clients:
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     outputs = {"terminal": result.stdout + result.stderr}
     outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
-    assert "not a JSON object" in outputs["terminal"], outputs["terminal"][-2000:]
+    assert shown in outputs["terminal"], outputs["terminal"][-2000:]
     for secret in (CLIENT_SECRET, TOKEN):
         leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(secret) if form in text]
         assert not leaks, leaks[:5]
@@ -184,3 +201,72 @@ clients:
         http.send("POST", "http://connect.example/connect/token", data={"client_secret": "x" * 10})
     with pytest.raises(UntrustedEndpoint, match="not the issuer's origin"):
         http.send("POST", "https://evil.example/connect/token", auth=("id", "secret"))
+
+
+# A real server's run, as a partner makes it: secrets from the environment, the login form's own
+# password field name, and every character that an encoding changes in each secret.
+REAL_SECRETS = {"T_SERVICE_SECRET": CLIENT_SECRET, "T_WEB_SECRET": 'Web "secret"\\ +=%/&-2b8d',
+                "T_OTHER_SECRET": "Other%20Secret&x=1/93ce+", "T_PASSWORD": PASSWORD}
+REAL_SERVER_YAML = re.sub(r"sandbox:\n  defects: \[\].*\n", "issuer: {issuer}\n", SANDBOX_YAML).replace(
+    "name: sandbox", "name: hostile-real").replace("  form:\n", "  form:\n    password_field: pwd\n")
+for _value, _variable in (("sandbox-service-secret", "T_SERVICE_SECRET"), ("sandbox-web-secret", "T_WEB_SECRET"),
+                          ("sandbox-web-other-secret", "T_OTHER_SECRET"), ("sandbox-password", "T_PASSWORD")):
+    REAL_SERVER_YAML = REAL_SERVER_YAML.replace(f": {_value}\n", f": ${{{{{_variable}}}}}\n")
+ALLURE = ROOT / "node_modules" / ".bin" / "allure"
+
+
+@pytest.mark.parametrize("defects", [DEFECTS, ()], ids=["failing", "conformant"])
+def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, monkeypatch, defects):
+    """Every output of a run and of what is made from it afterwards (Allure results, the HTML
+    report, JUnit, the terminal, the record, the certificate) holds no encoding of any secret:
+    raw, URL-encoded either way, JSON-escaped, base64 inside Basic. The server is the sandbox
+    behind a proxy whose login form names the password field `pwd`, and whose every error
+    echoes the credentials it received, in all those encodings."""
+    from faulty_servers import FaultyProxy
+    from sandbox import SandboxServer
+    from suite.embedded_sandbox import registry_for
+    from suite.environment import load_environment
+    from suite.token_requests import WRONG_SECRET
+
+    witness = tmp_path / "witness.txt"
+    monkeypatch.setenv("SANDBOX_WITNESS_FILE", str(witness))
+    proxy = FaultyProxy(renames={"password": "pwd"}, echo_credentials=True)
+    environment = write_environment(tmp_path, REAL_SERVER_YAML.format(issuer=proxy.url))
+    sandbox = SandboxServer(registry_for(load_environment(str(environment), REAL_SECRETS)), defects,
+                            issuer=proxy.url, code_lifetime=3).start()
+    proxy.target = sandbox.url
+    reports = tmp_path / "reports"
+    try:
+        result = run_suite(f"--env={environment}", f"--alluredir={reports / 'allure-results'}",
+                           f"--junitxml={reports / 'junit.xml'}", f"--compliance={reports / 'compliance.json'}",
+                           "-rA", "-o", "log_cli=true", "-o", "log_level=DEBUG", environ=REAL_SECRETS)
+    finally:
+        proxy.close()
+        sandbox.stop()
+    terminal = result.stdout + result.stderr
+    assert result.returncode == (1 if defects else 0), terminal[-3000:]
+    assert proxy.count("POST", "/account/login", "pwd=") and not proxy.count("POST", "/account/login", "&password=")
+    # The project's own allurerc.mjs, in a scratch copy of the project: its paths are relative.
+    (tmp_path / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    for command, cwd in (([str(ALLURE), "generate", "reports/allure-results"], tmp_path),
+                         ([sys.executable, "-m", "suite.report_page", str(reports / "allure-report"),
+                           str(reports / "compliance.json")], ROOT)):
+        made = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+        terminal += made.stdout + made.stderr
+    if not defects:
+        certificate = subprocess.run([sys.executable, "-m", "suite.certificate", str(reports / "compliance.json")],
+                                     cwd=ROOT, capture_output=True, text=True, timeout=120)
+        terminal += certificate.stdout + certificate.stderr
+        assert (reports / "certificate.html").exists(), certificate.stderr
+
+    outputs = {"terminal": terminal}
+    outputs.update({str(p.relative_to(tmp_path)): p.read_text(errors="replace") for p in reports.rglob("*")
+                    if p.is_file() and p.suffix != ".pdf"})
+    assert "reports/allure-report/index.html" in outputs and any("-attachment" in name for name in outputs)
+    # The wrong secret the suite sends on purpose is written in its source: no secret at all.
+    secrets = (set(REAL_SECRETS.values()) | set(witness.read_text().splitlines())) - {WRONG_SECRET}
+    leaks = [(name, secret[:6] + "...", form[:6] + "...") for secret in secrets for form in _every_encoding(secret)
+             for name, text in outputs.items() if form in text]
+    assert not leaks, leaks[:10]
