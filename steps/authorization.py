@@ -155,9 +155,11 @@ def authorization_refused(state):
           "(RFC 7636 section 4.4.1) or a 4xx error page")
 
 
-@then("a control authorization of the same client with S256 PKCE gets a code after sign-in")
+@given("a control authorization of the client with S256 PKCE gets a code after sign-in")
 def control_authorization(state, environment, discovery):
-    """Proves the refusal before was the server's answer to the request, not a login that never works."""
+    """Proves that a refusal after it is the server's answer to the request, not a login that never
+    works. A step before the rule's own check: when it fails because AUTH-01 failed, the refusal
+    rule is blocked by AUTH-01 (features/rules.yaml `needs`), not failed a second time."""
     authorize(state, environment, discovery)
     callback_with_code(state, environment)
 
