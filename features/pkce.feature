@@ -64,7 +64,7 @@ Feature: PKCE with S256
       | 129 characters                           |
       | 43 characters with one outside the set   |
 
-  @rule:PKCE-06 @severity:normal @rfc:RFC7636-4.6
+  @rule:PKCE-06 @severity:normal @rfc:RFC7636-4.6 @rfc:RFC9700-2.1.1
   Scenario: PKCE-06 A verifier sent when no challenge was sent is refused
     Given the "web" client of the environment
     When the user authorizes the client without PKCE

@@ -107,4 +107,4 @@ def id_token_at_hash(state):
     digest = hasher(state.tokens["access_token"].encode("ascii")).digest()
     expected = base64.urlsafe_b64encode(digest[:len(digest) // 2]).rstrip(b"=").decode()
     check(at_hash == expected, f"the ID token's at_hash is {at_hash!r}, not the base64url left half of the access "
-                               f"token's {hasher().name} hash (OpenID Connect Core section 3.3.2.11)")
+                               f"token's {hasher().name} hash (OpenID Connect Core sections 3.1.3.6 and 3.2.2.9)")
