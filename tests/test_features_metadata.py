@@ -88,3 +88,17 @@ def test_every_section_a_rule_quotes_is_among_its_scenarios_rfc_tags():
                 if tag not in tagged.get(rule_id, set()):
                     untagged.append(f"{rule_id}: @rfc:{tag}")
     assert untagged == []
+
+
+def test_a_rule_a_switch_blocks_needs_a_rule_the_switch_breaks():
+    """"Blocked by" follows `needs` (features/rules.yaml): a switch can only block a rule that relies,
+    directly or through other rules, on one of the rules it breaks."""
+    from suite.rule_catalogue import entry
+
+    def relies_on(rule_id: str, seen=()) -> set:
+        direct = set(entry(rule_id).needs) - set(seen)
+        return direct.union(*(relies_on(need, (*seen, rule_id)) for need in direct))
+
+    for defect in DEFECTS.values():
+        for rule_id in defect.blocks:
+            assert relies_on(rule_id) & set(defect.breaks), f"{defect.name} blocks {rule_id}, which needs none of its breaks"
