@@ -66,3 +66,19 @@ def test_opaque_access_tokens_declared_make_the_jwt_rule_not_applicable_with_the
     undeclared = run_suite("--defect=access-token-opaque", "--rule=AT-01", f"--compliance={record}", "-q",
                            "-p", "no:cacheprovider")
     assert undeclared.returncode == 1, undeclared.stdout[-3000:]
+
+
+def test_an_endpoint_declared_not_offered_passes_and_the_report_shows_why(tmp_path):
+    """Issue 10: the environment file may say an optional endpoint is not offered; DISC-02 then
+    passes without it, and the HTML report's step says which endpoint and why."""
+    reason = "tokens here live five minutes and are never revoked"
+    path = write_environment(tmp_path, SANDBOX_YAML.replace(
+        "plain_pkce: refused", f"plain_pkce: refused\n  endpoints_not_offered:\n    revocation_endpoint: \"{reason}\""))
+    results = tmp_path / "allure-results"
+    passing = run_suite(f"--env={path}", "--defect=discovery-missing-endpoint", "--rule=DISC-02", f"--alluredir={results}",
+                        f"--compliance={tmp_path / 'compliance.json'}", "-q", "-p", "no:cacheprovider")
+    assert passing.returncode == 0, passing.stdout[-3000:]
+    attachments = [p.read_text(errors="replace") for p in results.glob("*-attachment*")]
+    assert any("revocation_endpoint: not offered" in text and reason in text for text in attachments)
+    undeclared = run_suite("--defect=discovery-missing-endpoint", "--rule=DISC-02", "-q", "-p", "no:cacheprovider")
+    assert undeclared.returncode == 1 and "revocation_endpoint is missing" in undeclared.stdout, undeclared.stdout[-3000:]
