@@ -10,27 +10,17 @@ ENV    ?= sandbox
 
 .PHONY: conformance report serve-report test matrix oidc-provider glewlwyd setup allure-cli clean certify-app certificate
 
-# The suite's exit code (0 conformant, 1 not, 3 environment, 4 configuration) is make's, after
-# the HTML report has been generated from whatever results the run left.
-conformance: setup
-	@status=0; $(PY) -m pytest --env=$(ENV) --alluredir=reports/allure-results --clean-alluredir \
-		--junitxml=reports/junit.xml || status=$$?; \
-	$(MAKE) --no-print-directory report; exit $$status
+# `python -m suite.run` is the command for CI: it exits with the suite's own code (0 conformant, 1 not,
+# 2 no verdict, 3 environment, 4 configuration, 5 incomplete) and writes the record, JUnit, results
+# and HTML report into $(REPORTS). make itself exits 2 whenever that code is not 0 (make's own code
+# for a failed recipe); the last line of the output names the suite's code.
+REPORTS ?= reports
+conformance: setup allure-cli
+	@$(PY) -m suite.run --env=$(ENV) --reports=$(REPORTS)
 
-# The HTML report, by the Allure 3 command line (npm package `allure`, pinned in package.json).
-report:
-	@if ! command -v npm >/dev/null 2>&1; then \
-		echo "HTML report skipped: Node.js (with npm) is not installed. The results are in"; \
-		echo "reports/allure-results, the certification record in reports/compliance.json and .md."; \
-		echo "Install Node.js 20 or newer, then run: make report"; \
-	elif [ ! -d reports/allure-results ]; then \
-		echo "HTML report skipped: no results in reports/allure-results (the run stopped before any scenario)"; \
-	else \
-		$(MAKE) --no-print-directory allure-cli; \
-		rm -rf reports/allure-report; node_modules/.bin/allure generate reports/allure-results >/dev/null && \
-		$(PY) -m suite.report_page reports/allure-report reports/compliance.json && \
-		echo "HTML report: reports/allure-report/index.html (serve it on this machine only: make serve-report)"; \
-	fi
+# The HTML report again, from the results of the last run (its history entry is not added twice).
+report: allure-cli
+	@$(PY) -m suite.html_report $(REPORTS)
 
 # The HTML report on 127.0.0.1 only (`npx allure open` listens on every interface).
 serve-report: setup

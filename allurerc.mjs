@@ -1,11 +1,14 @@
-// Allure 3 configuration for `make report` (run by `make conformance`).
-// The report keeps its history in reports/history.jsonl, so nightly runs show trends.
+// Allure 3 configuration for suite/html_report.py (run by `python -m suite.run` and `make report`).
+// The report keeps its history in history.jsonl beside it, so nightly runs show trends.
+// CONFORMANCE_REPORTS: the run's reports folder (default reports).
 import { readFileSync } from "node:fs";
 import { defineConfig } from "allure";
 
+const reports = process.env.CONFORMANCE_REPORTS || "reports";
+
 const record = (() => {
   try {
-    return JSON.parse(readFileSync("reports/compliance.json", "utf-8"));
+    return JSON.parse(readFileSync(`${reports}/compliance.json`, "utf-8"));
   } catch {
     return null; // no run yet: the report is still generated, without the run's variables
   }
@@ -17,8 +20,8 @@ const environmentId = record ? `${record.environment}${record.sandbox_defects?.l
 
 export default defineConfig({
   name: record ? `${record.verdict.toUpperCase()}: Visma Connect conformance of ${record.environment}` : "Visma Connect conformance",
-  output: "reports/allure-report",
-  historyPath: "reports/history.jsonl",
+  output: `${reports}/allure-report`,
+  historyPath: `${reports}/history.jsonl`,
   historyLimit: 60,
   variables: record
     ? {

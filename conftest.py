@@ -11,7 +11,7 @@ from suite.environment import ConfigurationError, load_environment
 from suite.http import EnvironmentProblem
 from suite.login import LoginConfigurationProblem
 from suite.redaction import REDACTOR, scrub_all_logging
-from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder
+from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder, write_no_verdict
 from suite.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
@@ -49,6 +49,22 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    """A run that stops here has no verdict: its record says so and why, in place of an earlier
+    run's record (xdist workers leave that to the controller)."""
+    try:
+        _configure(config)
+    except (pytest.UsageError, pytest.exit.Exception) as stop:
+        if not hasattr(config, "workerinput"):
+            environment_problem = getattr(stop, "returncode", None) == EXIT_ENVIRONMENT_PROBLEM
+            message = str(getattr(stop, "msg", stop))
+            write_no_verdict(config.getoption("--compliance"),
+                             "environment problem" if environment_problem else "configuration problem",
+                             message.removeprefix("environment problem: ").removeprefix("configuration problem\n"),
+                             config.getoption("--env"))
+        raise
+
+
+def _configure(config):
     _keep_values_out_of_tracebacks(config)
     try:
         environment = load_environment(config.getoption("--env"))

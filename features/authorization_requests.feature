@@ -63,7 +63,8 @@ Feature: Interactive integrations: the authorization request and its callback
 
   # The examples are errors the standards require to be redirected. An unknown scope is not one:
   # RFC 6749 section 3.3 lets a server ignore scopes it does not know. A response_type the client
-  # may not use is unauthorized_client as well as unsupported_response_type (section 4.1.2.1).
+  # may not use is unauthorized_client as well as unsupported_response_type, or invalid_request ("an
+  # invalid parameter value"), all three in section 4.1.2.1.
   @rule:AUTH-06 @severity:normal @rfc:RFC6749-4.1.2.1 @rfc:RFC7636-4.4.1
   Scenario Outline: AUTH-06 A redirected authorization error carries error and the original state (<case>)
     Given the "spa" client of the environment
@@ -71,9 +72,9 @@ Feature: Interactive integrations: the authorization request and its callback
     Then the browser is sent to the registered redirect_uri with error <errors> and the original state
 
     Examples:
-      | case                                   | errors                                               |
-      | response_type "token"                  | "unsupported_response_type" or "unauthorized_client" |
-      | code_challenge_method "S512"           | "invalid_request"                                    |
+      | case                                   | errors                                                                    |
+      | response_type "token"                  | "unsupported_response_type" or "unauthorized_client" or "invalid_request" |
+      | code_challenge_method "S512"           | "invalid_request"                                                         |
 
   # RFC 6749 section 4.1.2.1: without a valid client_id the redirect_uri cannot be verified, so
   # the server informs the user instead of redirecting.

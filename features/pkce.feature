@@ -93,6 +93,7 @@ Feature: PKCE with S256
     And the environment expects plain PKCE to be refused
     When the user authorizes the client with a code_challenge and no code_challenge_method
     Then the authorization is refused without a code
+    And a control authorization of the same client with S256 PKCE gets a code after sign-in
 
   @rule:PKCE-08 @severity:normal @rfc:RFC7636-4.3
   Scenario: PKCE-08 A code_challenge without a method is plain, and works where plain is accepted

@@ -238,8 +238,11 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
     """Redirect the error to a registered redirect_uri; never to an unverified one."""
     if error.redirect_uri:
         error.state = request.args.get("state")
-        if error.error == "unsupported_response_type" and "response-type-unauthorized-client" in defects:
-            error.error = "unauthorized_client"  # RFC 6749 section 4.1.2.1 allows either
+        if (error.error == "unsupported_response_type" and request.args.get("response_type")
+                and "response-type-unauthorized-client" in defects):
+            # RFC 6749 section 4.1.2.1 allows either for a response_type the client may not use; a
+            # missing one is a missing parameter (invalid_request), which this variant leaves alone
+            error.error = "unauthorized_client"
         response = _redirect(error())
         if not {"iss-missing", "error-iss-missing"} & defects.names:
             # RFC 9207 section 2: error responses name the issuer too (authlib adds it to successes only)

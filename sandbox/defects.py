@@ -2,8 +2,10 @@
 
 They exist to prove that the conformance suite notices a broken server (the detection
 matrix in `scripts/detection_matrix.py`). `breaks` names the rule ids whose scenarios
-must fail when the switch is on; every other scenario must still pass. A defect that
-touches a step several rules share lists all of them.
+must fail when the switch is on; `blocks` the rules whose scenarios cannot reach their own
+check because a rule of `breaks` they need (features/rules.yaml) failed, so the suite must
+report them "blocked by" it, not failed (one cause, one failure); every other scenario must
+still pass.
 """
 
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ class Defect:
     name: str
     description: str
     breaks: tuple[str, ...]
+    blocks: tuple[str, ...] = ()
 
 
 DEFECTS = {d.name: d for d in (
@@ -25,8 +28,10 @@ DEFECTS = {d.name: d for d in (
     Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
     # Service integrations (client_credentials)
     Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
-    Defect("basic-auth-refused", "HTTP Basic client authentication is refused", ("SVC-02",)),
-    Defect("token-type-wrong", "token_type is 'JWT' instead of Bearer", ("CODE-06", "PKCE-01", "RT-01", "RT-07", "SVC-03")),
+    Defect("basic-auth-refused", "HTTP Basic client authentication is refused", ("SVC-02",),
+           ("REV-01", "REV-02", "UINFO-03")),  # the revocation request authenticates with HTTP Basic
+    Defect("token-type-wrong", "token_type is 'JWT' instead of Bearer", ("PKCE-01", "RT-01", "SVC-03"),
+           ("CODE-06", "RT-07")),
     Defect("expires-in-wrong", "expires_in is 7200", ("CODE-06", "RT-07", "SVC-04")),
     Defect("expires-in-missing", "expires_in is left out", ("CODE-06", "RT-07", "SVC-04")),
     Defect("scope-missing", "the token response leaves out scope", ("SVC-05",)),
@@ -46,7 +51,8 @@ DEFECTS = {d.name: d for d in (
     Defect("unknown-grant-type-wrong-error", "an unknown grant_type gets invalid_request", ("SVC-16",)),
     Defect("tenant-always-required", "every scope needs tenant_id, tenant-based or not", ("SVC-17",)),
     # Authorization endpoint
-    Defect("callback-with-error", "a successful callback also carries error=server_error", ("AUTH-01", "AUTH-04", "PKCE-04", "PKCE-07")),
+    Defect("callback-with-error", "a successful callback also carries error=server_error",
+           ("AUTH-01", "AUTH-04", "PKCE-04", "PKCE-07", "PKCE-08")),
     Defect("state-dropped", "the callback leaves out state", ("AUTH-02",)),
     Defect("state-truncated", "the callback cuts state to 40 characters", ("AUTH-02",)),
     Defect("iss-missing", "the callback leaves out iss although discovery advertises it", ("AUTH-03",)),
@@ -54,26 +60,27 @@ DEFECTS = {d.name: d for d in (
     Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05",)),
     Defect("error-state-dropped", "error redirects leave out state", ("AUTH-06", "AUTH-08", "CONS-01")),
     Defect("code-in-fragment", "the code and state come back in the URL fragment instead of the query",
-           ("AUTH-01", "AUTH-04", "PKCE-04", "PKCE-07")),
+           ("AUTH-01", "AUTH-04", "PKCE-04", "PKCE-07", "PKCE-08")),
     Defect("error-page-auto-posts", "an unregistered redirect_uri gets a 200 page that auto-posts the error to it",
            ("AUTH-05",)),
     Defect("no-sign-in", "a code is issued to a browser nobody signed in with",
-           ("AUTH-01", "AUTH-04", "PKCE-04", "PKCE-07")),
+           ("AUTH-01", "AUTH-04", "PKCE-04", "PKCE-07", "PKCE-08")),
     Defect("error-iss-missing", "error redirects leave out iss although discovery advertises RFC 9207", ("AUTH-03",)),
     Defect("unknown-client-redirected", "an unknown client_id's error is redirected to its redirect_uri", ("AUTH-07",)),
     Defect("response-type-defaulted", "a request without response_type is served as response_type=code", ("AUTH-08",)),
     Defect("ui-locales-ignored", "the login page is always in English", ("AUTH-09",)),
     # PKCE
-    Defect("pkce-s256-hex", "S256 is computed as a hex digest instead of BASE64URL",
-           ("APP-03", "APP-04", "AT-01", "CODE-01", "CODE-06", "PKCE-01", "RT-01", "RT-02", "RT-04", "RT-05", "RT-06", "RT-07")),
+    Defect("pkce-s256-hex", "S256 is computed as a hex digest instead of BASE64URL", ("APP-03", "APP-04", "PKCE-01"),
+           ("AT-01", "CODE-01", "CODE-06", "ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "REV-02", "RT-01", "RT-02",
+            "RT-04", "RT-05", "RT-06", "RT-07", "UINFO-01", "UINFO-03")),
     Defect("pkce-not-compared", "the verifier is not compared with the challenge", ("PKCE-02",)),
     Defect("pkce-verifier-optional", "a missing code_verifier is accepted", ("PKCE-03",)),
     Defect("pkce-not-required", "public clients may leave out code_challenge", ("PKCE-04",)),
     Defect("pkce-verifier-format-unchecked", "verifiers of any length and characters are accepted", ("PKCE-05",)),
     Defect("pkce-downgrade-accepted", "a code_verifier without a challenge is accepted", ("PKCE-06",)),
     Defect("pkce-plain-accepted", "code_challenge_method=plain is accepted", ("PKCE-07", "PKCE-08")),
-    Defect("pkce-refusal-stalls", "a request without code_challenge, or with plain, stops on a 200 page "
-           "instead of an error", ("PKCE-04", "PKCE-07")),
+    Defect("pkce-refusal-stalls", "a request without code_challenge, or with plain (a challenge without a method "
+           "too), stops on a 200 page instead of an error", ("PKCE-04", "PKCE-07", "PKCE-08")),
     Defect("pkce-missing-method-means-s256", "a code_challenge without a method is taken as S256", ("PKCE-08",)),
     # Authorization code
     Defect("code-reusable", "an authorization code can be redeemed twice", ("CODE-01",)),
@@ -82,15 +89,18 @@ DEFECTS = {d.name: d for d in (
     Defect("code-never-expires", "authorization codes never expire", ("CODE-04",)),
     Defect("redirect-uri-optional-at-token", "a token request may leave out the redirect_uri the code was issued for", ("CODE-05",)),
     # Application types
-    Defect("web-without-pkce-refused", "a web app must use PKCE", ("APP-01", "APP-02", "PKCE-06", "RT-03")),
+    Defect("web-without-pkce-refused", "a web app must use PKCE", ("APP-01", "APP-02", "PKCE-06"), ("RT-03",)),
     Defect("web-secret-not-required", "a web app without PKCE may leave out its secret", ("APP-02",)),
-    Defect("web-pkce-with-secret-refused", "a web app using PKCE may not send its secret", ("APP-03", "APP-04", "AT-01", "CODE-06", "PKCE-01", "RT-01", "RT-02", "RT-06", "RT-07")),
+    Defect("web-pkce-with-secret-refused", "a web app using PKCE may not send its secret", ("APP-03", "APP-04", "PKCE-01"),
+           ("AT-01", "CODE-06", "ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "REV-02", "RT-01", "RT-02", "RT-06", "RT-07",
+            "UINFO-01", "UINFO-03")),
     Defect("web-pkce-without-secret-refused", "a web app using PKCE must still send its secret", ("APP-04",)),
     Defect("token-requires-session-cookie", "a code is redeemed only with the signed-in user's session cookie",
-           ("APP-01", "APP-03", "APP-04", "AT-01", "CODE-01", "CODE-06", "PKCE-01", "RT-01", "RT-02", "RT-03",
-            "RT-04", "RT-05", "RT-06", "RT-07")),
+           ("APP-01", "APP-03", "APP-04", "PKCE-01"),
+           ("AT-01", "CODE-01", "CODE-06", "ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "REV-02", "RT-01", "RT-02",
+            "RT-03", "RT-04", "RT-05", "RT-06", "RT-07", "UINFO-01", "UINFO-03")),
     # Refresh tokens
-    Defect("no-refresh-token", "no refresh token is ever issued", ("RT-01", "RT-02", "RT-06", "RT-07")),
+    Defect("no-refresh-token", "no refresh token is ever issued", ("RT-01",), ("REV-02", "RT-02", "RT-06", "RT-07")),
     Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),
     Defect("refresh-without-offline-access", "refresh tokens without offline_access", ("RT-03",)),
     Defect("refresh-for-spa", "SPAs get refresh tokens", ("RT-04",)),
@@ -105,8 +115,8 @@ DEFECTS = {d.name: d for d in (
     Defect("interactive-no-store-missing", "code and refresh token responses lack Cache-Control: no-store",
            ("CODE-06", "RT-07")),
     # OpenID Connect: ID tokens and userinfo
-    Defect("id-token-missing", "no client gets an ID token, although it asked for openid",
-           ("ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "UINFO-01")),
+    Defect("id-token-missing", "no client gets an ID token, although it asked for openid", ("ID-01",),
+           ("ID-02", "ID-03", "ID-04", "ID-05", "UINFO-01")),
     Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
     Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
     Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),

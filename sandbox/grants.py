@@ -270,8 +270,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         issued = self.server.tokens.find_refresh_token(refresh_token)
-        in_grace = issued and issued.revoked and time.time() - issued.revoked_at < 3
-        if issued and (not issued.revoked or (in_grace and "refresh-reuse-grace" in self.server.defects)):
+        if issued and (not issued.revoked or time.time() < issued.grace_until):
             if "refresh-token-any-client" in self.server.defects:
                 issued.client = self.request.client
             return issued
@@ -290,4 +289,4 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token):
         if "refresh-not-rotated" not in self.server.defects:
-            self.server.tokens.revoke(refresh_token)
+            self.server.tokens.revoke(refresh_token, grace=3 if "refresh-reuse-grace" in self.server.defects else 0)

@@ -130,7 +130,7 @@ class IssuedToken:
     expires_at: float | None  # None: no expiry (refresh tokens)
     access_token: str = field(default="", repr=False)  # a refresh token's: issued with it
     revoked: bool = False
-    revoked_at: float = 0.0
+    grace_until: float = 0.0  # a rotated refresh token's grace period (defect refresh-reuse-grace)
 
     # authlib's TokenMixin / RefreshTokenGrant / BearerTokenValidator expectations
     def check_client(self, client):
@@ -182,6 +182,8 @@ class TokenStore:
     def find_access_token(self, access_token: str) -> IssuedToken | None:
         return self.find(access_token, ("access_token",))
 
-    def revoke(self, issued: IssuedToken) -> None:
+    def revoke(self, issued: IssuedToken, grace: float = 0.0) -> None:
+        """`grace`: seconds the token keeps working, as Visma's one-time rotation allows the old refresh
+        token; an explicit revocation gives none and ends any grace (RFC 7009 section 2.1: "immediately")."""
         with self._lock:
-            issued.revoked, issued.revoked_at = True, time.time()
+            issued.revoked, issued.grace_until = True, time.time() + grace

@@ -167,7 +167,9 @@ def _callback(state) -> dict:
 
 def code_of(state) -> str:
     code = state.outcome.callback_params.get("code") if state.outcome else None
-    check(bool(code), f"no authorization code to redeem: {state.outcome.describe() if state.outcome else 'no authorization'}")
+    check(bool(code), f"no authorization code to redeem: {state.outcome.describe() if state.outcome else 'no authorization'}"
+                      "; a granted authorization request is answered with a code in the redirect URI's query "
+                      "(RFC 6749 section 4.1.2)")
     return code
 
 

@@ -2,8 +2,10 @@
 check that exactly the rules the switch breaks do not pass, and that the clean sandbox passes.
 
 A rule "blocked by" another (its scenario could not reach its own check because a rule it relies
-on failed first) does not pass, so it counts against `breaks` like a failed one; but only a rule
-seen failing on its own proves that its check can fail.
+on failed first) is checked against the switch's `blocks`, a failed one against its `breaks`: a
+rule that fails where it should be blocked is one cause reported twice, and a rule blocked where
+it should fail hides its own check. Only a rule seen failing on its own proves that its check
+can fail.
 
 All switches run in one pytest run against one sandbox process (suite.defect_matrix), which
 costs each switch its scenarios only."""
@@ -33,14 +35,17 @@ class Row:
     failed_scenarios: frozenset = frozenset()
     scenarios: frozenset = frozenset()  # every scenario that ran or was skipped
     missing_scenarios: frozenset = frozenset()  # ran on the clean sandbox, not under this switch
+    expected_blocked: tuple[str, ...] = ()  # rule ids the switch's failures must block (its `blocks`)
 
     @property
     def missed(self) -> list[str]:
-        return sorted(set(self.expected) - set(self.failed) - set(self.blocked))
+        """Rules that should have failed, or been blocked, and were not."""
+        return sorted((set(self.expected) - set(self.failed)) | (set(self.expected_blocked) - set(self.blocked)))
 
     @property
     def unexpected(self) -> list[str]:
-        return sorted((set(self.failed) | set(self.blocked)) - set(self.expected))
+        """Rules that failed, or were blocked, where the switch says otherwise."""
+        return sorted((set(self.failed) - set(self.expected)) | (set(self.blocked) - set(self.expected_blocked)))
 
     @property
     def caught(self) -> bool:
@@ -74,9 +79,10 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
 
 
 def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
-    expected = DEFECTS[defect].breaks if defect else ()
+    expected, expected_blocked = (DEFECTS[defect].breaks, DEFECTS[defect].blocks) if defect else ((), ())
     if record is None:
-        return Row(defect or CLEAN, expected, (problem or "(no record: the switch did not run)",), 2)
+        return Row(defect or CLEAN, expected, (problem or "(no record: the switch did not run)",), 2,
+                   expected_blocked=expected_blocked)
     scenarios, failed_scenarios = set(), set()
     for rule in record["rules"]:
         for scenario in rule["scenarios"]:
@@ -86,7 +92,8 @@ def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
     # The exit code the suite would have given this defect set on its own (README: exit codes).
     exit_code = 3 if record["error_rules"] else 1 if record["failed_rules"] else 0
     return Row(defect or CLEAN, expected, tuple(record["failed_rules"]), exit_code,
-               tuple(record.get("blocked_rules", ())), frozenset(failed_scenarios), frozenset(scenarios))
+               tuple(record.get("blocked_rules", ())), frozenset(failed_scenarios), frozenset(scenarios),
+               expected_blocked=expected_blocked)
 
 
 def all_rule_ids() -> set[str]:
@@ -121,11 +128,11 @@ def scenarios_never_failing(rows: list[Row]) -> list[str]:
 
 
 def render(rows: list[Row]) -> str:
-    lines = ["| defect | rules it breaks | rules that failed | blocked by them | missed | unexpected | caught |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| defect | rules it breaks | rules that failed | rules it blocks | blocked by them | missed | unexpected "
+             "| caught |", "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
-                     f"{', '.join(row.blocked) or '-'} | "
+                     f"{', '.join(row.expected_blocked) or '-'} | {', '.join(row.blocked) or '-'} | "
                      f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
                      f"{'yes' if row.caught else 'NO'} |")
     defects = [r for r in rows if r.defect != CLEAN]

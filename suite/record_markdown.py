@@ -1,6 +1,7 @@
 """compliance.md: the certification record written for people. It opens on the verdict and the
 rules that failed, worst severity first, so a reader deciding a go-live needs the first lines only."""
 
+import re
 from pathlib import Path
 
 from .rules import SEVERITIES
@@ -17,6 +18,9 @@ def render_markdown(record: dict) -> str:
              f"{counts['passed']} rules passed, {counts['failed']} failed"
              + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
              + f", {counts['error']} could not be checked, {counts['skipped']} skipped.", ""]
+    if record.get("not_run_rules"):
+        lines += [f"Blocker and critical rules this run did not run: {', '.join(record['not_run_rules'])}. "
+                  "Run every rule (no --rule, -k, -m or feature path) for a verdict.", ""]
     lines += _failures(record)
     lines += ["## The run", "", "| | |", "|---|---|",
               f"| Issuer | {record['issuer']} |",
@@ -42,6 +46,14 @@ def render_markdown(record: dict) -> str:
     lines += ["", "Check that this record was not edited: `python -m suite.verify compliance.json` "
                   "(add `--public-key KEY.pem` to check it was signed by your organisation's key).", ""]
     return "\n".join(lines)
+
+
+def render_no_verdict(record: dict) -> str:
+    """compliance.md of a run that stopped before any verdict: why, and that nothing here is older."""
+    return "\n".join([f"# Verdict: {record['verdict'].upper()}", "",
+                      f"The run of {record['finished']} against **{record['environment']}** produced no verdict:", "",
+                      "```", record["reason"] or "(no message)", "```", "",
+                      "The reports of earlier runs were removed, so that nothing here describes another run.", ""])
 
 
 def _failures(record: dict) -> list[str]:
@@ -70,6 +82,8 @@ def verdict_lines(record: dict, path) -> list[str]:
         rules = sorted(by_status.get(status, []), key=lambda r: _severity_rank(r["severity"]))
         if rules:
             lines.append(f"{label}: " + ", ".join(f"{r['rule_id']} ({r['severity']})" for r in rules))
+    if record.get("not_run_rules"):
+        lines.append("did not run (blocker or critical): " + ", ".join(record["not_run_rules"]))
     lines.append(f"record: {path} and {Path(path).with_suffix('.md')}; check it with python -m suite.verify {path}")
     return lines
 
@@ -83,4 +97,9 @@ def _link(rule: dict) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "/")
+    """A table cell as people read it, in the file and rendered: a "|" would end the cell and a line
+    break the row; an outline placeholder stays `<role>`, not an HTML escape nor a hidden tag."""
+    return _PLACEHOLDER.sub(r"`<\1>`", " ".join(text.split()).replace("|", "\\|"))
+
+
+_PLACEHOLDER = re.compile(r"<(\w+)>")  # an outline's <role>: shown as code, not taken for an HTML tag

@@ -5,6 +5,7 @@ arrive here with the rule metadata in `user_properties`.
 """
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -13,17 +14,45 @@ import pytest
 
 from .allure_output import write_run_information
 from .allure_results import present_results, trace_from_the_step
-from .record_markdown import render_markdown, verdict_lines
+from .record_markdown import render_markdown, render_no_verdict, verdict_lines
 from .blocking import resolve_blocked
 from .junit_outcomes import present_junit
 from .record_seal import seal
 from .rule_catalogue import entry as rule_entry
 from .run_context import who_ran
 from .coverage import load_coverage_map
-from .rules import Rule
+from .rules import FEATURES, MUST_RUN, Rule, declared_rules
 
-EXIT_ENVIRONMENT_PROBLEM = 3  # as the README's table of exit codes says
+# The README's table of exit codes; `python -m suite.run` exits with the code of its record's verdict.
+EXIT_CONFORMANT = 0
+EXIT_NOT_CONFORMANT = 1
+EXIT_NO_VERDICT = 2  # interrupted before any scenario, or the features could not be collected
+EXIT_ENVIRONMENT_PROBLEM = 3
 EXIT_CONFIGURATION_PROBLEM = 4
+EXIT_INCOMPLETE = 5  # what ran passed, but a blocker or critical rule did not run
+
+
+def exit_code(verdict: str) -> int:
+    """The suite's exit code for a record's verdict."""
+    for prefix, code in (("conformant", EXIT_CONFORMANT), ("not conformant", EXIT_NOT_CONFORMANT),
+                         ("incomplete", EXIT_INCOMPLETE)):
+        if verdict.startswith(prefix):
+            return code
+    if verdict.endswith("environment problem"):
+        return EXIT_ENVIRONMENT_PROBLEM
+    return EXIT_CONFIGURATION_PROBLEM if verdict.endswith("configuration problem") else EXIT_NO_VERDICT
+
+
+def write_no_verdict(path, kind: str, reason: str, environment: str) -> None:
+    """A record that says this run produced no verdict and why, in place of any earlier run's."""
+    from .redaction import REDACTOR
+    now = _iso(time.time())
+    record = {"verdict": f"no verdict: {kind}", "reason": REDACTOR.scrub(reason).strip(), "environment": environment,
+              "finished": now, "suite_version": _suite_version(), "run_by": who_ran()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    path.with_suffix(".md").write_text(render_no_verdict(record), encoding="utf-8")
 
 
 class ResultRecorder:
@@ -34,6 +63,19 @@ class ResultRecorder:
         self.scenarios: dict[str, dict] = {}
         self.written: dict | None = None
         self.configuration_problem = False  # e.g. login settings that do not fit the login page
+        self.left_out: set[str] = set()  # rules with scenarios deselected (--rule, -k, -m, --deselect)
+        self.collected: dict[str, str] = {}  # node id -> rule id, to find what an interruption left out
+        self.features = FEATURES
+
+    def pytest_deselected(self, items):
+        self.left_out.update(_rule_id(item) for item in items)
+
+    def pytest_collection_finish(self, session):
+        self.collected = {item.nodeid: _rule_id(item) for item in session.items}
+
+    def pytest_sessionstart(self, session):
+        # the features of this run (the suite's, or the application side's)
+        self.features = session.config.rootpath / session.config.getini("bdd_features_base_dir")
 
     @pytest.hookimpl(tryfirst=True)  # before the terminal and JUnit XML read the traceback
     def pytest_runtest_logreport(self, report):
@@ -60,7 +102,7 @@ class ResultRecorder:
             entry["reason"] = reason.removeprefix("Skipped: ")
 
     def pytest_sessionfinish(self, session, exitstatus):
-        if not self.scenarios:
+        if session.config.option.collectonly:  # nothing ran: no record, not even an incomplete one
             return
         record = self.record()
         if record["counts"]["error"]:
@@ -108,6 +150,7 @@ class ResultRecorder:
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
         failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
+        not_run = self.not_run(set(rules))
         environment = self.environment
         summary = {
             "environment": environment.name,
@@ -121,16 +164,26 @@ class ResultRecorder:
             "finished": _iso(time.time()),
             "verdict": ("inconclusive: configuration problem" if errors and self.configuration_problem else
                         "inconclusive: environment problem" if errors else
-                        "not conformant" if failed else "conformant"),
+                        "not conformant" if failed else
+                        f"incomplete: {len(not_run)} blocker or critical rules did not run" if not_run else "conformant"),
             "failed_rules": failed,
             "error_rules": errors,
             "blocked_rules": [r["rule_id"] for r in ordered if r["status"] == "blocked"],
+            "not_run_rules": not_run,
             "counts": {status: sum(1 for r in ordered if r["status"] == status)
                        for status in ("passed", "failed", "blocked", "error", "skipped")},
             "run_by": who_ran(),
         }
         summary["rules"] = ordered
         return summary
+
+    def not_run(self, ran: set[str]) -> list[str]:
+        """The blocker and critical rules this run left out, wholly or in part: declared in the
+        features and never reported, deselected, or collected and never reached (an interruption)."""
+        declared = declared_rules(self.features)
+        unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
+        left_out = (set(declared) - ran) | self.left_out | unreached
+        return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
 
 
 def _blocked_apart_from_failures(session, record: dict) -> None:
@@ -150,6 +203,11 @@ def rule_properties(rule: Rule, title: str) -> dict:
             "doc_url": rule.doc_url, "rfc_urls": rule.rfc_urls}
 
 
+def _rule_id(item) -> str:
+    marker = item.get_closest_marker("rule")
+    return marker.args[0] if marker else ""
+
+
 def _rule_status(statuses: list[str]) -> str:
     if "error" in statuses:
         return "error"
@@ -166,10 +224,15 @@ def _rule_sort_key(rule_id: str):
 
 
 def _first_line(text: str) -> str:
+    """The failure's message as people read it: the first `E` line of the traceback, without the
+    exception's Python name (`suite.checks.NonConformance: `)."""
     for line in text.splitlines():
         if line.startswith("E "):
-            return line[2:].strip().removeprefix("suite.checks.NonConformance: ")
-    return text.strip().splitlines()[-1] if text.strip() else ""
+            return _EXCEPTION_NAME.sub("", line[2:].strip(), count=1)
+    return _EXCEPTION_NAME.sub("", text.strip().splitlines()[-1], count=1) if text.strip() else ""
+
+
+_EXCEPTION_NAME = re.compile(r"^(?:[a-z_]\w*\.)+[A-Z]\w*: ")
 
 
 def _iso(seconds: float) -> str:

@@ -1,6 +1,8 @@
 """Rule metadata carried by Gherkin tags: @rule:SVC-01 @severity:critical @doc:<page>#<section> @rfc:<ref>."""
 
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # The Visma.net API documentation site; the paths are those of the seed copies' pages.
 DOCS_BASE = "https://docs.developers.visma.com/vismanetapi/setting-up-your-integration/developer-portal"
@@ -21,6 +23,7 @@ RFC_LINKS = {
     "RFC7009": "https://www.rfc-editor.org/rfc/rfc7009",
     "OIDC": "https://openid.net/specs/openid-connect-core-1_0.html",  # OpenID Connect Core 1.0
 }
+FEATURES = Path(__file__).resolve().parent.parent / "features"
 METADATA_PREFIXES = ("rule:", "severity:", "doc:", "rfc:")
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
 
@@ -62,3 +65,28 @@ def rule_of(tags) -> Rule | None:
     return Rule(rule_id=values["rule"][0], severity=values.get("severity", ["normal"])[0],
                 doc=max(values.get("doc", [""]), key=len),  # the scenario's section beats the feature's page
                 rfc=sorted(values.get("rfc", [])))
+
+
+# A run that leaves out one of these (by --rule, -k, -m, a feature path or an interruption) is
+# incomplete: it cannot call a server conformant.
+MUST_RUN = ("blocker", "critical")
+
+
+@functools.cache
+def declared_rules(features: Path = FEATURES) -> dict[str, str]:
+    """Every rule id the feature files declare, with its severity (the scenario's tag, or the feature's)."""
+    rules = {}
+    for path in sorted(features.glob("*.feature")):
+        feature_tags, pending = [], []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if stripped.startswith("@"):
+                pending += stripped.split()
+            elif stripped.startswith("Feature:"):
+                feature_tags, pending = pending, []
+            elif stripped.startswith(("Scenario:", "Scenario Outline:", "Examples:")):
+                rule = rule_of(tag.lstrip("@") for tag in feature_tags + pending)
+                if rule is not None and not stripped.startswith("Examples:"):
+                    rules[rule.rule_id] = rule.severity
+                pending = []
+    return rules

@@ -45,7 +45,8 @@ def test_rule_ids_are_unique_to_one_feature_file():
 def test_every_defect_names_existing_rules():
     known = {t.removeprefix("@rule:") for _, _, tags in _scenarios() for t in tags if t.startswith("@rule:")}
     for defect in DEFECTS.values():
-        assert defect.breaks and set(defect.breaks) <= known, f"{defect.name} names unknown rules"
+        assert defect.breaks and set(defect.breaks) | set(defect.blocks) <= known, f"{defect.name} names unknown rules"
+        assert not set(defect.breaks) & set(defect.blocks), f"{defect.name}: a rule either fails or is blocked"
 
 
 def test_every_rule_quotes_its_sentence_in_the_catalogue():

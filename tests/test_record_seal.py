@@ -120,4 +120,5 @@ def test_a_bad_signing_key_stops_the_run_before_any_scenario(tmp_path):
                        environ={"CONFORMANCE_SIGNING_KEY": "not a key"})
     assert result.returncode == 4, result.stdout + result.stderr
     assert "CONFORMANCE_SIGNING_KEY: not an unencrypted PEM private key" in result.stdout + result.stderr
-    assert not (tmp_path / "c.json").exists()
+    # No record of a verdict, only one that says this run produced none (and why).
+    assert json.loads((tmp_path / "c.json").read_text())["verdict"] == "no verdict: configuration problem"

@@ -1,0 +1,84 @@
+"""The command for CI: python -m suite.run [--reports DIR] [--env NAME|PATH] [pytest options ...]
+
+Runs the features (pytest, with every option it takes: --env, --rule, -k, -n, ...), writes the
+certification record, JUnit, the Allure results and the HTML report into DIR (default reports),
+and exits with the suite's code for the record's verdict (README, "Exit codes"):
+0 conformant, 1 not conformant, 2 no verdict (interrupted before any scenario), 3 environment
+problem, 4 configuration problem, 5 incomplete.
+
+Before the run it removes the previous run's record, JUnit, results and HTML report from DIR, so
+that whatever DIR holds afterwards is this run's, or says that this run produced no verdict and
+why. The histories (Allure's history.jsonl, the records' run-history.jsonl) are kept: they are
+what the next run compares itself with."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .html_report import generate
+from .results import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, exit_code, write_no_verdict
+
+OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
+THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
+MEANINGS = {0: "conformant", 1: "not conformant", 2: "no verdict", 3: "environment problem",
+            4: "configuration problem", 5: "incomplete"}
+
+
+def main(argv: list[str]) -> int:
+    reports, pytest_args = _reports_option(argv)
+    chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
+    if chosen:
+        print(f"configuration problem\n{chosen[0]}: the CI command writes every output into one folder; "
+              "choose it with --reports DIR", file=sys.stderr)
+        return EXIT_CONFIGURATION_PROBLEM
+    for name in THIS_RUN:
+        path = reports / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    record_path = reports / "compliance.json"
+    pytest = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
+                               f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
+                               *pytest_args])
+    while True:
+        try:
+            code = pytest.wait()
+            break
+        except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
+            continue
+    if not record_path.exists():  # pytest stopped before the suite could say why: its own usage error
+        kind = {EXIT_ENVIRONMENT_PROBLEM: "environment problem", EXIT_CONFIGURATION_PROBLEM: "configuration problem"}
+        write_no_verdict(record_path, kind.get(code, "the run stopped before any scenario"),
+                         f"pytest exited {code}; its output above says why", _environment_option(pytest_args))
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    if record.get("rules"):
+        generate(reports)
+    code = exit_code(record["verdict"])
+    print(f"exit code {code}: {MEANINGS[code]}")
+    return code
+
+
+def _reports_option(argv: list[str]) -> tuple[Path, list[str]]:
+    reports, rest, arguments = Path("reports"), [], iter(argv)
+    for argument in arguments:
+        if argument == "--reports":
+            reports = Path(next(arguments, "reports"))
+        elif argument.startswith("--reports="):
+            reports = Path(argument.split("=", 1)[1])
+        else:
+            rest.append(argument)
+    return reports, rest
+
+
+def _environment_option(arguments: list[str]) -> str:
+    chosen = "sandbox"
+    for index, argument in enumerate(arguments):
+        if argument == "--env" and index + 1 < len(arguments):
+            chosen = arguments[index + 1]
+        elif argument.startswith("--env="):
+            chosen = argument.split("=", 1)[1]
+    return chosen
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,139 @@
+"""The command for CI, `python -m suite.run`: its exit code is the suite's (README, "Exit codes"),
+whatever happened, and after any run its reports folder holds this run's reports only, or says
+that this run produced no verdict and why."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from run import ROOT, run_ci, write_environment
+
+from suite.html_report import ALLURE
+
+
+UNREACHABLE = """name: unreachable
+issuer: http://127.0.0.1:9
+http: {connect_timeout: 1, retries: 0}
+clients:
+  service: {client_id: c, client_secret: "${T_SECRET}", scope: visma_api:read, tenant_id: t}
+"""
+
+
+def _history_lines(reports) -> int:
+    history = reports / "history.jsonl"
+    return len(history.read_text().splitlines()) if history.exists() else 0
+
+
+def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothing_stale(tmp_path):
+    reports = tmp_path / "reports"
+    first = run_ci(f"--reports={reports}", "-q")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr
+    assert first.stdout.rstrip().endswith("exit code 0: conformant")
+    assert json.loads((reports / "compliance.json").read_text())["verdict"] == "conformant"
+    assert (reports / "junit.xml").exists() and (reports / "allure-results").is_dir()
+    if ALLURE.exists() or os.environ.get("CI"):
+        assert (reports / "allure-report" / "index.html").exists()
+        assert _history_lines(reports) == 1
+    history = _history_lines(reports)
+
+    broken = write_environment(tmp_path, "name: broken\nissuer: [not, a, url]\n")
+    second = run_ci(f"--reports={reports}", f"--env={broken}", "-q")
+    assert second.returncode == 4, second.stdout[-3000:] + second.stderr
+    assert second.stdout.rstrip().endswith("exit code 4: configuration problem")
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["verdict"] == "no verdict: configuration problem" and "issuer" in record["reason"]
+    markdown = (reports / "compliance.md").read_text()
+    assert markdown.startswith("# Verdict: NO VERDICT: CONFIGURATION PROBLEM") and "issuer" in markdown
+    # Nothing of the first run is left to be taken for this one's, and its history is not repeated.
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        ["compliance.json", "compliance.md"] + (["history.jsonl"] if history else []))
+    assert _history_lines(reports) == history
+
+
+def test_an_unreachable_server_exits_3_with_a_record_that_says_why(tmp_path):
+    reports = tmp_path / "reports"
+    (reports / "allure-report").mkdir(parents=True)
+    (reports / "compliance.md").write_text("# Verdict: CONFORMANT\n")  # an earlier run's
+    environment = write_environment(tmp_path, UNREACHABLE)
+    result = run_ci(f"--reports={reports}", f"--env={environment}", "-q", environ={"T_SECRET": "s3cret"})
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr
+    markdown = (reports / "compliance.md").read_text()
+    assert markdown.startswith("# Verdict: NO VERDICT: ENVIRONMENT PROBLEM")
+    assert "cannot reach http://127.0.0.1:9" in markdown
+    assert sorted(p.name for p in reports.iterdir()) == ["compliance.json", "compliance.md"]
+
+
+def test_a_non_conformant_run_exits_1_with_details_written_for_people(tmp_path):
+    reports = tmp_path / "reports"
+    result = run_ci(f"--reports={reports}", "--defect=pkce-s256-hex", "--rule=PKCE", "--rule=ID", "-q")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    record, markdown = (reports / "compliance.json").read_text(), (reports / "compliance.md").read_text()
+    assert json.loads(record)["verdict"] == "not conformant"
+    for text in (record, markdown):
+        assert "suite.checks." not in text and "NonConformance:" not in text and "NothingToCheck:" not in text
+    assert "&lt;" not in markdown and "&gt;" not in markdown
+    assert "The `<role>` app redeems its code with the right verifier" in markdown
+
+
+@pytest.mark.parametrize("selection", [["--rule=SVC-01"], ["-k", "not svc08"], ["features/discovery.feature"]])
+def test_a_run_that_leaves_out_a_blocker_rule_is_incomplete_and_exits_5(tmp_path, selection):
+    reports = tmp_path / "reports"
+    result = run_ci(f"--reports={reports}", "-q", "-m", "not slow", *selection)
+    assert result.returncode == 5, result.stdout[-3000:] + result.stderr
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["verdict"].startswith("incomplete") and "SVC-08" in record["not_run_rules"]
+    assert "did not run (blocker or critical): " in result.stdout and "SVC-08" in result.stdout
+    assert "Blocker and critical rules this run did not run" in (reports / "compliance.md").read_text()
+
+
+def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
+    reports = tmp_path / "reports"
+    child = subprocess.Popen([sys.executable, "-m", "suite.run", f"--reports={reports}", "-q"], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(list((reports / "allure-results").glob("*-result.json"))) < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(child.pid, signal.SIGINT)  # Ctrl-C at a terminal reaches the whole process group
+    output, _ = child.communicate(timeout=60)
+    assert child.returncode == 5, output[-3000:]
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["verdict"].startswith("incomplete") and record["not_run_rules"], record["verdict"]
+
+
+@pytest.mark.parametrize("arguments, says", [
+    (["--no-such-option"], "pytest exited 4"),
+    (["--compliance=elsewhere.json"], "choose it with --reports DIR"),
+])
+def test_options_the_command_cannot_take_are_a_configuration_problem(tmp_path, arguments, says):
+    result = run_ci(f"--reports={tmp_path / 'reports'}", *arguments)
+    assert result.returncode == 4, result.stdout[-3000:] + result.stderr
+    assert says in result.stdout + result.stderr + (
+        (tmp_path / "reports" / "compliance.md").read_text() if (tmp_path / "reports").exists() else "")
+
+
+def test_make_conformance_exits_2_and_names_the_suites_code(tmp_path):
+    """make exits 2 whenever a recipe fails (README): the suite's own code is on the last line."""
+    broken = write_environment(tmp_path, "name: broken\n")
+    result = subprocess.run(["make", "-s", "-o", ".venv/.installed", "-o", "allure-cli", "conformance",
+                             f"ENV={broken}", f"REPORTS={tmp_path / 'reports'}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "exit code 4: configuration problem" in result.stdout
+
+
+def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
+    """tests/reports_guard.py, as `make test` loads it, watching a folder of this test's own."""
+    watched = tmp_path / "reports"
+    watched.mkdir()
+    (tmp_path / "test_writer.py").write_text(
+        f"def test_writes():\n    open({str(watched / 'compliance.json')!r}, 'w').write('{{}}')\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "reports_guard", "-q", str(tmp_path)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "REPORTS_GUARD_DIR": str(watched),
+                                 "PYTHONPATH": str(ROOT / "tests")})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "REPORTS TOUCHED" in result.stdout and "compliance.json" in result.stdout
