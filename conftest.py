@@ -23,6 +23,7 @@ pytest_plugins = [
     "steps.pkce",
     "steps.refresh_tokens",
     "suite.defect_matrix",
+    "suite.run_lock",
     "steps.access_tokens",
     "steps.id_tokens",
     "steps.userinfo",
