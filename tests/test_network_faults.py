@@ -279,3 +279,21 @@ def test_json_nested_beyond_any_parser_is_no_json_not_a_crash(tmp_path, body):
     finally:
         server.close()
     assert status == 1 and "not a JSON object" in output and "INTERNALERROR" not in output, output[-3000:]
+
+
+PATTERN_BOMBS = {"jwt-prefixes": b"eyJ" * 3_000_000, "lowercase-code": b"code=" + b"a" * 8_000_000}
+
+
+@pytest.mark.parametrize("body", PATTERN_BOMBS.values(), ids=PATTERN_BOMBS.keys())
+def test_a_body_written_against_the_suites_own_patterns_ends_in_bounded_time(tmp_path, body):
+    """The suite looks for tokens in every body it receives: a body shaped to make that search
+    quadratic (9 MB that a naive pattern scans again from each of 3 million places) is read and
+    searched in linear time, and the run ends."""
+    server = HostileServer({"/.well-known/openid-configuration": Answer(body=body)})
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server))
+    finally:
+        server.close()
+    assert status == 3, output
+    _assert_one_line(output, "answered 200 without a JSON discovery document", "is the issuer right?")
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
