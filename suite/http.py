@@ -444,7 +444,7 @@ def _learn_secrets(response: requests.Response) -> None:
             if isinstance(fields.get(name), str):
                 REDACTOR.register(fields[name], LEARNED_FIELDS[name])
     for match in _NAMED_VALUE.finditer(text):
-        if _GENERATED.search(match.group(2)):
+        if _looks_generated(match.group(2)):
             REDACTOR.register(match.group(2), LEARNED_FIELDS[match.group(1)])
     for match in _JWT.finditer(text):
         REDACTOR.register(match.group(0), "token")
@@ -452,13 +452,20 @@ def _learn_secrets(response: requests.Response) -> None:
 
 LEARNED_FIELDS = {"access_token": "access_token", "refresh_token": "refresh_token", "id_token": "id_token",
                   "code": "authorization code"}
-# A secret field's value in text that is no JSON or form: `code=...`, `"access_token": "..."`,
-# at least 8 characters that look generated: a digit, or upper and lower case letters mixed
-# (an opaque token may have no digit), so that "code: invalid_grant" teaches nothing.
+# A secret field's value in text that is no JSON or form: `code=...`, `"access_token": "..."`.
+# Every pattern here runs over bodies a hostile server writes, up to MAX_BODY_BYTES: each
+# must take linear time (a JWT is only looked for where a word starts, else "eyJeyJeyJ..."
+# would be scanned again from every "eyJ" in it).
 _NAMED_VALUE = re.compile(r"\b(access_token|refresh_token|id_token|code)[\"']?\s*[=:]\s*[\"']?"
                           r"([^\s\"'&,;<>]{8,})")
-_GENERATED = re.compile(r"\d|[A-Z].*[a-z]|[a-z].*[A-Z]")
-_JWT = re.compile(r"eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
+_DIGIT = re.compile(r"\d")
+_JWT = re.compile(r"(?<![\w-])eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
+
+
+def _looks_generated(value: str) -> bool:
+    """At least 8 characters with a digit, or upper and lower case letters mixed (an opaque
+    token may have no digit), so that "code: invalid_grant" teaches nothing."""
+    return bool(_DIGIT.search(value)) or (value.lower() != value and value.upper() != value)
 
 
 def parse_json(text: str | bytes):

@@ -279,3 +279,41 @@ def test_json_nested_beyond_any_parser_is_no_json_not_a_crash(tmp_path, body):
     finally:
         server.close()
     assert status == 1 and "not a JSON object" in output and "INTERNALERROR" not in output, output[-3000:]
+
+
+PATTERN_BOMBS = {"jwt-prefixes": b"eyJ" * 3_000_000, "lowercase-code": b"code=" + b"a" * 8_000_000}
+
+
+@pytest.mark.parametrize("body", PATTERN_BOMBS.values(), ids=PATTERN_BOMBS.keys())
+def test_a_body_written_against_the_suites_own_patterns_ends_in_bounded_time(tmp_path, body):
+    """The suite looks for tokens in every body it receives: a body shaped to make that search
+    quadratic (9 MB that a naive pattern scans again from each of 3 million places) is read and
+    searched in linear time, and the run ends."""
+    server = HostileServer({"/.well-known/openid-configuration": Answer(body=body)})
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server))
+    finally:
+        server.close()
+    assert status == 3, output
+    _assert_one_line(output, "answered 200 without a JSON discovery document", "is the issuer right?")
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+def test_megabytes_a_server_writes_into_an_error_are_cut_in_every_message(tmp_path):
+    """A token error whose error_description is 5 MB: the failure says so in a line that is
+    cut, in the terminal, JUnit, the record and the Allure results (the attached exchange keeps
+    the whole body, as evidence)."""
+    server = HostileServer({"/connect/token": Answer(400, json_body={"error": "invalid_client",
+                                                                     "error_description": "x" * 5_000_000})})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    reports = tmp_path / "reports"
+    try:
+        status, output, seconds, peak_mib = _run_measured(
+            _hostile_environment(tmp_path, server), "--rule=SVC-01", f"--compliance={reports / 'compliance.json'}",
+            f"--junitxml={reports / 'junit.xml'}", f"--alluredir={reports / 'allure-results'}")
+    finally:
+        server.close()
+    assert status == 1 and "characters)" in output, output[-3000:]
+    sizes = {p.name: p.stat().st_size for p in reports.rglob("*") if p.is_file() and "attachment" not in p.name}
+    assert len(output) < 100_000 and max(sizes.values()) < 100_000, (len(output), sizes)
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
