@@ -43,7 +43,7 @@ def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothi
     broken = write_environment(tmp_path, "name: broken\nissuer: [not, a, url]\n")
     second = run_ci(f"--reports={reports}", f"--env={broken}", "-q")
     assert second.returncode == 4, second.stdout[-3000:] + second.stderr
-    assert second.stdout.rstrip().endswith("exit code 4: configuration problem")
+    assert second.stdout.rstrip().endswith("exit code 4: no verdict: configuration problem")
     record = json.loads((reports / "compliance.json").read_text())
     assert record["verdict"] == "no verdict: configuration problem" and "issuer" in record["reason"]
     markdown = (reports / "compliance.md").read_text()
@@ -122,7 +122,7 @@ def test_make_conformance_exits_2_and_names_the_suites_code(tmp_path):
                              f"ENV={broken}", f"REPORTS={tmp_path / 'reports'}"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "exit code 4: configuration problem" in result.stdout
+    assert "exit code 4: no verdict: configuration problem" in result.stdout
 
 
 def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
