@@ -10,13 +10,18 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.detection import Row
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = "(clean)"
+
+
+@dataclass
+class AppRow(Row):
+    reasons: dict = field(default_factory=dict)  # rule id -> why its scenarios did not pass, for the table
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class ReferenceApp:
 
 REFERENCE_APPS = {app.name: app for app in (
     ReferenceApp("web", "examples/web_app/application.yaml", {
+        "no-response-type": ("APPC-01",),
+        "redirect-uri-changed": ("APPC-02",),
         "no-state": ("APPC-03", "APPC-16", "APPC-17"),  # nothing to compare a wrong or missing state with
         "short-state": ("APPC-04",),
         "fixed-state": ("APPC-05",),
@@ -43,9 +50,19 @@ REFERENCE_APPS = {app.name: app for app in (
         "error-crashes": ("APPC-19",),
         "old-refresh-token": ("APPC-15",),
         "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
+        "id-token-not-validated": ("APPC-21",),
     }, ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT")),
+    ReferenceApp("spa", "examples/spa_app/application.yaml", {
+        "secret-in-spa": ("APPC-09",),
+        "offline-access": ("APPC-14",),
+        "id-token-not-validated": ("APPC-21",),
+    }, ("SPA_APP_PORT",)),
     ReferenceApp("service", "examples/service_app/application.yaml", {
         "no-tenant-id": ("APPC-13", "APPC-20"),  # refused without its tenant: no token to let expire
+        # refused by the stand-in (a JSON body; a secret in the URL authenticates nothing, RFC 6749
+        # section 2.3.1): no token to name the tenant in or to let expire
+        "json-body": ("APPC-12", "APPC-13", "APPC-20"),
+        "secret-in-url": ("APPC-11", "APPC-12", "APPC-20"),
     }, ("SERVICE_APP_CLIENT_SECRET",)),
 )}
 
@@ -56,7 +73,7 @@ def _free_port() -> str:
         return str(probe.getsockname()[1])
 
 
-def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> Row:
+def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     """One run of the application-side suite against one reference application."""
     label = f"{app.name}:{switch or 'clean'}"
     record_path = workdir / f"{label.replace(':', '-')}.json"
@@ -68,25 +85,35 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> Row:
                "-q", "-p", "no:cacheprovider"]
     completed = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300,
                                start_new_session=True)
-    failed, scenarios, failed_scenarios = (), set(), set()
-    if record_path.exists():
-        record = json.loads(record_path.read_text())
-        failed = tuple(record["failed_rules"]) + tuple(record["error_rules"])
-        for rule in record["rules"]:
-            for scenario in rule["scenarios"]:
-                scenarios.add(scenario["name"])
-                if scenario["status"] != "passed" and scenario["status"] != "skipped":
-                    failed_scenarios.add(scenario["name"])
-    else:
-        failed = ("(no record: " + ((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-1] + ")",)
     expected = app.switches[switch] if switch else ()
-    return Row(label, expected, failed, completed.returncode, frozenset(failed_scenarios), frozenset(scenarios))
+    if not record_path.exists():
+        last_line = ((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-1]
+        return AppRow(label, expected, (f"(no record: {last_line})",), completed.returncode)
+    return row_from_record(label, expected, json.loads(record_path.read_text()), completed.returncode)
 
 
-def run_matrix(jobs: int = 3) -> list[Row]:
+def row_from_record(label: str, expected: tuple, record: dict, exit_code: int) -> AppRow:
+    scenarios, failed_scenarios, reasons = set(), set(), {}
+    for rule in record["rules"]:
+        for scenario in rule["scenarios"]:
+            scenarios.add(scenario["name"])
+            if scenario["status"] not in ("passed", "skipped"):
+                failed_scenarios.add(scenario["name"])
+                reasons[rule["rule_id"]] = scenario.get("reason") or scenario["status"]
+    # by name: Row's fields grow (suite.detection), and a positional call would silently shift them
+    return AppRow(label, expected, tuple(record["failed_rules"]) + tuple(record["error_rules"]), exit_code,
+                  blocked=tuple(record.get("blocked_rules", ())), failed_scenarios=frozenset(failed_scenarios),
+                  scenarios=frozenset(scenarios), reasons=reasons)
+
+
+def run_matrix(jobs: int = 3) -> list[AppRow]:
     runs = [(app, switch) for app in REFERENCE_APPS.values() for switch in (None, *app.switches)]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda run: certify(*run, Path(tmp)), runs))
+        rows = list(pool.map(lambda run: certify(*run, Path(tmp)), runs))
+    clean = {row.defect.split(":")[0]: row for row in rows if row.defect.endswith(":clean")}
+    for row in rows:  # a switch is judged on every scenario its clean application ran, no fewer
+        row.missing_scenarios = frozenset(clean[row.defect.split(":")[0]].scenarios - row.scenarios)
+    return rows
 
 
 def all_rule_ids() -> set[str]:
@@ -94,12 +121,15 @@ def all_rule_ids() -> set[str]:
             for token in feature.read_text().split() if token.startswith("@rule:")}
 
 
-def render(rows: list[Row]) -> str:
+def render(rows: list[AppRow]) -> str:
     lines = ["| application:switch | rules it breaks | rules that failed | missed | unexpected | caught |",
              "|---|---|---|---|---|---|"]
     for row in rows:
+        missed = row.missed + [f"did not run: {name}" for name in sorted(row.missing_scenarios)]
+        if not row.scenarios:
+            missed.append(f"no scenario ran (exit {row.exit_code})")
         lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
-                     f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
+                     f"{', '.join(missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
                      f"{'yes' if row.caught else 'NO'} |")
     switches = [r for r in rows if not r.defect.endswith(":clean")]
     caught = sum(r.caught for r in switches)
@@ -108,6 +138,8 @@ def render(rows: list[Row]) -> str:
     lines += ["", f"Clean applications: {'all pass' if all(r.caught for r in clean) else 'FAIL'}",
               f"Switches caught by exactly their rules: {caught}/{len(switches)}",
               f"Rules no switch proves yet: {', '.join(sorted(all_rule_ids() - proven)) or 'none'}"]
+    for row in rows:  # why a rule failed where no switch should have broken it
+        lines += [f"{row.defect}: {rule} did not pass: {row.reasons.get(rule, '?')}" for rule in row.unexpected]
     return "\n".join(lines)
 
 

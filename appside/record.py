@@ -4,7 +4,7 @@ application's client id and type in its header and the fault injected in each ne
 from dataclasses import dataclass, field
 
 from suite.environment import HttpSettings
-from suite.results import ResultRecorder
+from suite.results import EXIT_INCOMPLETE, ResultRecorder
 
 
 @dataclass
@@ -23,6 +23,13 @@ class ApplicationRecorder(ResultRecorder):
                                   {application.app_type: application})
         super().__init__(subject, path, alluredir)
         self.application = application
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        """The suite's exit codes (README): python -m appside is the command, so an incomplete run
+        (a blocker or critical rule left out, e.g. by --rule) exits 5 here, not 0."""
+        super().pytest_sessionfinish(session, exitstatus)
+        if self.written and self.written["verdict"].startswith("incomplete"):
+            session.exitstatus = EXIT_INCOMPLETE
 
     def pytest_runtest_logreport(self, report):
         super().pytest_runtest_logreport(report)

@@ -10,10 +10,11 @@ from sandbox import Application, Registry, SandboxServer, User
 from sandbox.registry import INTERACTIVE_SCOPES
 
 TEST_USER = "test.user"
-# The stand-in lets an application carry on past two PKCE mistakes, so that the rules that name
-# them (APPC-07, APPC-08), not a refusal that breaks every later step, judge the application.
-# Visma Connect advertises plain PKCE too.
-LENIENT = ("pkce-plain-accepted", "pkce-not-compared")
+# The stand-in lets an application carry on past four mistakes, so that the rules that name them
+# (APPC-07, APPC-08: plain PKCE and a wrong verifier; APPC-01: no response_type; APPC-02: another
+# redirect_uri at the token endpoint), not a refusal that breaks every later step, judge the
+# application. Visma Connect advertises plain PKCE too.
+LENIENT = ("pkce-plain-accepted", "pkce-not-compared", "response-type-defaulted", "redirect-uri-not-compared")
 
 
 class PublicApplication(Application):

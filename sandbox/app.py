@@ -26,7 +26,8 @@ from .grants import (
     StalledRefusal,
     VismaCodeChallenge,
 )
-from .instrumentation import apply_callback_faults, instrument, short_lived_token_wanted, token_issued
+from .instrumentation import (apply_callback_faults, apply_id_token_faults, instrument, short_lived_token_wanted,
+                              token_issued)
 from .recording import RequestLog
 from .openid import SandboxOpenIDCode, SandboxUserInfoEndpoint
 from .registry import Registry
@@ -183,6 +184,7 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects(),
             response.status_code, response.headers["Cache-Control"] = 400, "no-store"
         response = _apply_token_defects(response, registry, defects)
         token_issued(response, faults)
+        apply_id_token_faults(response, faults, keys)
         return response
 
     @app.post(PATHS["revocation_endpoint"])

@@ -6,18 +6,32 @@ armed for the next `times` occasions and then disarms itself.
     callback-state-missing    the authorization callback carries no state
     callback-iss-wrong        the callback's RFC 9207 iss names another issuer
     access-denied             the callback is error=access_denied, as if the user declined
-    short-lived-access-token  the access token lives 1 second (expires_in 1)
+    short-lived-access-token  the access token lives SHORT_LIFETIME (3) seconds
+    id-token-iss-wrong        the ID token's iss names another issuer
+    id-token-aud-wrong        the ID token's aud names another client
+    id-token-expired          the ID token expired an hour ago
+    id-token-nonce-wrong      the ID token's nonce is not the one the client sent
 """
 
 import threading
+
+# Seconds a short-lived access token lives: short, yet long enough for a client on a loaded
+# machine to use a token it has just been given before it expires (with 1 second, an application
+# that refreshed correctly was sometimes answered 401 and had to sign in again).
+SHORT_LIFETIME = 3
 
 FAULTS = {
     "callback-state-wrong": "the authorization callback carries a different state",
     "callback-state-missing": "the authorization callback carries no state",
     "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
     "access-denied": "the authorization callback says error=access_denied",
-    "short-lived-access-token": "the access token expires after 1 second (expires_in 1)",
+    "short-lived-access-token": "the access token expires after 3 seconds (expires_in 3)",
+    "id-token-iss-wrong": "the ID token's iss names another issuer",
+    "id-token-aud-wrong": "the ID token's aud names another client",
+    "id-token-expired": "the ID token's exp is an hour in the past",
+    "id-token-nonce-wrong": "the ID token's nonce is not the one the client sent",
 }
+ID_TOKEN_FAULTS = tuple(name for name in FAULTS if name.startswith("id-token-"))
 
 
 class Faults:

@@ -2,12 +2,15 @@
 faults injected at run time, a mock Visma API, and CORS so that single-page apps can call the
 token endpoint, the API and the discovery documents from a browser."""
 
+import json
 import secrets
+import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import g, request
+from joserfc import jwt
 
-from .faults import Faults
+from .faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
 from .mock_api import API_PREFIX, register_mock_api
 from .recording import RequestLog
 
@@ -51,10 +54,34 @@ def apply_callback_faults(response, faults: Faults):
 
 def short_lived_token_wanted(faults: Faults) -> bool:
     """Called before a token is issued: the fault shortens its lifetime (see tokens.py)."""
-    g.access_token_lifetime = 1 if faults.armed("short-lived-access-token") else None
+    g.access_token_lifetime = SHORT_LIFETIME if faults.armed("short-lived-access-token") else None
     return bool(g.access_token_lifetime)
 
 
 def token_issued(response, faults: Faults) -> None:
     if g.get("access_token_lifetime") and response.status_code == 200:
         faults.take("short-lived-access-token")
+
+
+def apply_id_token_faults(response, faults: Faults, keys) -> None:
+    """The armed ID token fault applied to a successful token response that carries an ID token:
+    one claim changed, and the token signed again with the sandbox's key, so that only the check
+    of that claim can tell."""
+    body = response.get_json(silent=True) or {}
+    if response.status_code != 200 or "id_token" not in body:
+        return
+    fault = next((name for name in ID_TOKEN_FAULTS if faults.take(name)), None)
+    if fault is None:
+        return
+    issued = jwt.decode(body["id_token"], keys)  # the sandbox's own, just signed
+    claims = dict(issued.claims)
+    if fault == "id-token-iss-wrong":
+        claims["iss"] = OTHER_ISSUER
+    elif fault == "id-token-aud-wrong":
+        claims["aud"] = ["another-client"]
+    elif fault == "id-token-expired":
+        claims["iat"], claims["exp"] = int(time.time()) - 7200, int(time.time()) - 3600
+    else:
+        claims["nonce"] = secrets.token_urlsafe(16)
+    body["id_token"] = jwt.encode(issued.header, claims, keys)
+    response.set_data(json.dumps(body))

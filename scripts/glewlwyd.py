@@ -89,6 +89,9 @@ def oidc_plugin(issuer: str) -> dict:
         "introspection-revocation-allowed": True, "introspection-revocation-allow-target-client": True,
         "oauth-as-iss-id": True,  # RFC 9207 iss on the callback
         "subject-type": "public", "name-claim": "on-demand", "email-claim": "on-demand", "scope-claim": "no",
+        # The name and email claims for the profile and email scopes too, not only when the claims
+        # parameter asks for them: Visma's documented request asks for them by `email profile`.
+        "name-claim-scope": ["profile"], "email-claim-scope": ["email"],
         "request-parameter-allow": False, "session-management-allowed": False,
     }}
 

@@ -27,10 +27,10 @@ def pytest_addoption(parser):
 
 def requested_defect_sets(config) -> list[tuple[str, ...]]:
     """[(), (NAME,), ...] for --defect-matrix; [] without it."""
-    from sandbox.defects import DEFECTS
     value = config.getoption("--defect-matrix")
     if value is None:
         return []
+    from sandbox.defects import DEFECTS  # here: importing the sandbox (Flask, Authlib) costs a real server's run 0.1 s
     names = sorted(DEFECTS) if value == "all" else [n for n in value.split(",") if n]
     unknown = sorted(set(names) - set(DEFECTS))
     if unknown:

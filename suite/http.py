@@ -215,33 +215,47 @@ class HttpClient:
 
 
 class _Deadline:
-    """Shuts the exchange's connection down when the exchange outlives `seconds` in all."""
+    """Shuts the exchange's connection down when the exchange outlives `seconds` in all.
+
+    It keeps its own duplicate of the socket's descriptor: TLS replaces the socket object during
+    the handshake, and http.client lets go of it (connection.sock = None) while a body that ends
+    with the connection is still being read; a duplicate reaches the same connection throughout,
+    and shutting it down ends every read on it."""
 
     def __init__(self, seconds: float):
-        self.seconds, self.expired, self.done, self.connection = seconds, False, False, None
+        self.seconds, self.expired, self.done, self.handle = seconds, False, False, None
+        self._lock = threading.Lock()
         _WATCHDOG.add(self)
 
-    def watch(self, connection) -> None:
-        self.connection = connection
-        if self.expired:
-            self.shut()
+    def watch(self, sock) -> None:
+        with self._lock:
+            if self.handle is None and not self.done:
+                try:
+                    self.handle = sock.dup()
+                except OSError:
+                    return
+            if self.expired:
+                self._shut()
 
     def describe(self) -> str:
         return f"the exchange took longer than {self.seconds:g} s in all (http.exchange_timeout)"
 
     def cancel(self) -> None:
-        self.done = True
+        with self._lock:
+            self.done = True
+            if self.handle is not None:
+                self.handle.close()
 
     def expire(self) -> None:
-        if not self.done:
-            self.shut()
+        with self._lock:
+            if not self.done:
+                self.expired = True
+                self._shut()
 
-    def shut(self) -> None:
-        self.expired = True
-        sock = getattr(self.connection, "sock", None)
-        if sock is not None:
+    def _shut(self) -> None:
+        if self.handle is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                self.handle.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
@@ -286,20 +300,20 @@ _WATCHED = threading.local()  # the deadline of the exchange this thread is maki
 
 
 class _Watched:
-    """A urllib3 connection that puts itself under the current exchange's deadline."""
+    """A urllib3 connection that puts its socket under the current exchange's deadline: a new
+    socket as soon as it exists (before any TLS handshake), a kept-alive one as it is reused."""
 
-    def connect(self):
+    def _new_conn(self):
+        sock = super()._new_conn()
         deadline = getattr(_WATCHED, "deadline", None)
         if deadline is not None:
-            deadline.watch(self)
-        super().connect()
-        if deadline is not None:
-            deadline.watch(self)  # the socket exists now: shut it at once if time ran out
+            deadline.watch(sock)
+        return sock
 
     def request(self, *args, **kwargs):
         deadline = getattr(_WATCHED, "deadline", None)
-        if deadline is not None:
-            deadline.watch(self)
+        if deadline is not None and self.sock is not None:
+            deadline.watch(self.sock)
         return super().request(*args, **kwargs)
 
 
@@ -430,7 +444,8 @@ def _learn_secrets(response: requests.Response) -> None:
             if isinstance(fields.get(name), str):
                 REDACTOR.register(fields[name], LEARNED_FIELDS[name])
     for match in _NAMED_VALUE.finditer(text):
-        REDACTOR.register(match.group(2), LEARNED_FIELDS[match.group(1)])
+        if _looks_generated(match.group(2)):
+            REDACTOR.register(match.group(2), LEARNED_FIELDS[match.group(1)])
     for match in _JWT.finditer(text):
         REDACTOR.register(match.group(0), "token")
 
@@ -438,10 +453,19 @@ def _learn_secrets(response: requests.Response) -> None:
 LEARNED_FIELDS = {"access_token": "access_token", "refresh_token": "refresh_token", "id_token": "id_token",
                   "code": "authorization code"}
 # A secret field's value in text that is no JSON or form: `code=...`, `"access_token": "..."`.
-# At least 8 characters with a digit, so that "code: invalid_grant" teaches nothing.
+# Every pattern here runs over bodies a hostile server writes, up to MAX_BODY_BYTES: each
+# must take linear time (a JWT is only looked for where a word starts, else "eyJeyJeyJ..."
+# would be scanned again from every "eyJ" in it).
 _NAMED_VALUE = re.compile(r"\b(access_token|refresh_token|id_token|code)[\"']?\s*[=:]\s*[\"']?"
-                          r"(?=[^\s\"'&,;<>]*\d)([^\s\"'&,;<>]{8,})")
-_JWT = re.compile(r"eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
+                          r"([^\s\"'&,;<>]{8,})")
+_DIGIT = re.compile(r"\d")
+_JWT = re.compile(r"(?<![\w-])eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
+
+
+def _looks_generated(value: str) -> bool:
+    """At least 8 characters with a digit, or upper and lower case letters mixed (an opaque
+    token may have no digit), so that "code: invalid_grant" teaches nothing."""
+    return bool(_DIGIT.search(value)) or (value.lower() != value and value.upper() != value)
 
 
 def parse_json(text: str | bytes):

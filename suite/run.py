@@ -12,12 +12,14 @@ why. The histories (Allure's history.jsonl, the records' run-history.jsonl) are 
 what the next run compares itself with."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from .html_report import generate
+from .run_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from .results import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, exit_code, write_no_verdict
 
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
@@ -31,13 +33,18 @@ def main(argv: list[str]) -> int:
         print(f"configuration problem\n{chosen[0]}: the CI command writes every output into one folder; "
               "choose it with --reports DIR", file=sys.stderr)
         return EXIT_CONFIGURATION_PROBLEM
+    try:
+        lock_folder(reports.resolve())  # before anything in it is removed; held until this process ends
+    except FolderBusy as busy:
+        print(f"configuration problem\n{busy}", file=sys.stderr)
+        return EXIT_CONFIGURATION_PROBLEM
     for name in THIS_RUN:
         path = reports / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     record_path = reports / "compliance.json"
     pytest = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
                                f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
-                               *pytest_args])
+                               *pytest_args], env={**os.environ, HELD_BY_PARENT: str(reports.resolve())})
     while True:
         try:
             code = pytest.wait()

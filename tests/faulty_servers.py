@@ -23,6 +23,43 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
+class SlowRelay:
+    """Relays TCP to `port` on loopback, the answers one byte at a time, `every` seconds apart: a
+    TLS handshake, headers and body that each read gets quickly and the whole never does."""
+
+    def __init__(self, port: int, every: float):
+        self.port, self.every = port, every
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self.socket.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.socket.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.port))
+            threading.Thread(target=self._pipe, args=(client, server, 0), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, self.every), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, target, every):
+        """Copies `source` to `target`: byte by byte, `every` seconds apart, or as it comes for 0."""
+        try:
+            while data := source.recv(1 if every else 65536):
+                target.sendall(data)
+                time.sleep(every)
+        except OSError:
+            pass
+        finally:
+            source.close()
+            target.close()
+
+    def close(self):
+        self.socket.close()
+
+
 class RawServer:
     """Accepts connections and then either says nothing (`silent`) or resets them (`reset`)."""
 
@@ -70,7 +107,7 @@ class FaultyProxy:
     forms other field names, as a server with its own login page would have. With
     `echo_credentials`, every JSON error says what it received: the form as sent (URL-encoded),
     its values decoded (JSON-escaped in the answer), the form as JSON (escaped twice) and the
-    Authorization header (base64)."""
+    Authorization header (base64); every answer repeats that header in X-Received, successes too."""
 
     def __init__(self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None, renames=None,
                  echo_credentials=False):
@@ -113,6 +150,8 @@ class FaultyProxy:
         passed = {k: v for k, v in response.headers.items()
                   if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
         content = response.content
+        if self.echo_credentials and "Authorization" in handler.headers:
+            passed["X-Received"] = handler.headers["Authorization"]
         if self.echo_credentials and response.status_code >= 400 and content.startswith(b"{"):
             form = dict(parse_qsl(body.decode(errors="replace")))
             received = f"{body.decode(errors='replace')} {' '.join(form.values())} {json.dumps(form)} " \
@@ -228,10 +267,12 @@ class HostileServer:
         self.server.server_close()
 
 
-def drip(body: bytes, every: float):
-    """A body sent one byte at a time, `every` seconds apart: each read is quick, the whole is not."""
+def drip(body: bytes, every: float, announced: bool = True):
+    """A body sent one byte at a time, `every` seconds apart: each read is quick, the whole is not.
+    Not `announced`, it has no Content-Length and ends with the connection."""
     def write(handler):
-        handler.send_header("Content-Length", str(len(body)))
+        if announced:
+            handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         for byte in body:
             handler.wfile.write(bytes([byte]))

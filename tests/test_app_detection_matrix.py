@@ -1,9 +1,12 @@
 """Application side: every reference application's defect switch is caught by exactly the rules
 it breaks, and the clean reference applications pass every rule that applies to them."""
 
-from appside.matrix import REFERENCE_APPS, all_rule_ids, render, run_matrix
+import pytest
+
+from appside.matrix import REFERENCE_APPS, all_rule_ids, render, row_from_record, run_matrix
 
 
+@pytest.mark.timeout(900)  # two dozen certification runs, each signing in through Chromium a dozen times
 def test_every_switch_is_caught_by_exactly_its_rules():
     rows = run_matrix(jobs=6)  # the runs mostly wait (for sign-ins, expiries, refusals), so six at once
     report = render(rows)
@@ -16,3 +19,24 @@ def test_every_switch_names_known_rules():
     for app in REFERENCE_APPS.values():
         for switch, rules in app.switches.items():
             assert set(rules) <= known, f"{app.name}:{switch} names unknown rules {set(rules) - known}"
+
+
+def _record(*failing: str) -> dict:
+    """A certification record where the APPC-05 and APPC-06 scenarios ran and `failing` failed."""
+    rules = [{"rule_id": rule, "scenarios": [{"name": f"{rule} a scenario", "id": rule,
+                                              "status": "failed" if rule in failing else "passed",
+                                              "reason": "it did not" if rule in failing else ""}]}
+             for rule in ("APPC-05", "APPC-06")]
+    return {"rules": rules, "failed_rules": list(failing), "error_rules": [], "blocked_rules": []}
+
+
+def test_a_record_failing_exactly_the_switchs_rules_is_a_caught_row():
+    row = row_from_record("web:fixed-state", ("APPC-05",), _record("APPC-05"), 1)
+    assert row.caught and row.scenarios == {"APPC-05 a scenario", "APPC-06 a scenario"}
+    assert not row.blocked and row.failed_scenarios == {"APPC-05 a scenario"}
+
+
+def test_a_record_failing_another_rule_too_is_not_caught_and_the_table_says_why():
+    row = row_from_record("web:fixed-state", ("APPC-05",), _record("APPC-05", "APPC-06"), 1)
+    assert not row.caught and row.unexpected == ["APPC-06"]
+    assert "web:fixed-state: APPC-06 did not pass: it did not" in render([row])

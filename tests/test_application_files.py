@@ -63,3 +63,10 @@ def test_the_run_stops_with_the_configuration_exit_code(tmp_path):
                                text=True, timeout=60, env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"})
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "application.type: must be one of" in completed.stderr
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*/application.yaml")))
+def test_every_example_application_file_loads(path):
+    environ = {"WEB_APP_CLIENT_SECRET": "x" * 16, "SERVICE_APP_CLIENT_SECRET": "y" * 16}
+    application = load_application(ROOT / path, environ)
+    assert application.drive.launch or application.drive.command

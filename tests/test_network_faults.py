@@ -6,6 +6,7 @@ gateway would."""
 
 import json
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from faulty_servers import (
@@ -14,6 +15,7 @@ from faulty_servers import (
     FaultyProxy,
     HostileServer,
     RawServer,
+    SlowRelay,
     cut_short,
     drip,
     endless,
@@ -178,6 +180,8 @@ def _run_measured(environment, *args):
 @pytest.mark.parametrize("answer, cause, fix", [
     (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3)), "the exchange took longer than 3 s in all",
      "raise http.exchange_timeout"),
+    (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3, announced=False)), "the exchange took longer than 3 s in all",
+     "raise http.exchange_timeout"),
     (Answer(body=endless()), "the response body is larger than 10 MiB", "the authorization server's own"),
     (Answer(body=huge(200 * 2**20)), "the response body is larger than 10 MiB", "the authorization server's own"),
     (Answer(headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, body=gzip_bomb(1024)),
@@ -186,7 +190,7 @@ def _run_measured(environment, *args):
      "damaged on its way"),
     (Answer(headers={"Content-Encoding": "gzip"}, body=b"\x1f\x8b\x08\x00broken" * 10),
      "the response's compression is broken", "damaged on its way"),
-], ids=["drip", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip"])
+], ids=["drip", "drip-until-close", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip"])
 def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_path, answer, cause, fix):
     server = HostileServer({"/.well-known/openid-configuration": answer})
     try:
@@ -240,6 +244,22 @@ def _assert_one_line(output, cause, fix):
     assert len(lines) == 1 and cause in lines[0] and fix in lines[0].split(cause, 1)[1], output
 
 
+def test_a_tls_server_that_drips_its_handshake_ends_the_run(tmp_path, proxied_sandbox):
+    """Every byte of the TLS handshake arrives quickly, the handshake never: the run ends in
+    bounded time all the same, before there is any HTTP (the handshake as a whole is bounded by
+    http.connect_timeout, the exchange by http.exchange_timeout)."""
+    cert, key = self_signed_certificate(tmp_path)
+    relay = SlowRelay(urlsplit(proxied_sandbox(tls_cert=cert, tls_key=key).url).port, every=0.05)
+    try:
+        status, output, seconds, peak_mib = _run_measured(_environment(
+            tmp_path, relay.url, HTTP + f"  ca_bundle: {cert}\n  exchange_timeout: 3\n"))
+    finally:
+        relay.close()
+    assert status == 3, output
+    _assert_one_line(output, f"cannot reach {relay.url}", "raise http.")
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
 DEEP = {"deep-array": b"[" * 100_000 + b"]" * 100_000, "deep-object": b'{"a": ' * 50_000 + b"1" + b"}" * 50_000}
 
 
@@ -259,3 +279,41 @@ def test_json_nested_beyond_any_parser_is_no_json_not_a_crash(tmp_path, body):
     finally:
         server.close()
     assert status == 1 and "not a JSON object" in output and "INTERNALERROR" not in output, output[-3000:]
+
+
+PATTERN_BOMBS = {"jwt-prefixes": b"eyJ" * 3_000_000, "lowercase-code": b"code=" + b"a" * 8_000_000}
+
+
+@pytest.mark.parametrize("body", PATTERN_BOMBS.values(), ids=PATTERN_BOMBS.keys())
+def test_a_body_written_against_the_suites_own_patterns_ends_in_bounded_time(tmp_path, body):
+    """The suite looks for tokens in every body it receives: a body shaped to make that search
+    quadratic (9 MB that a naive pattern scans again from each of 3 million places) is read and
+    searched in linear time, and the run ends."""
+    server = HostileServer({"/.well-known/openid-configuration": Answer(body=body)})
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server))
+    finally:
+        server.close()
+    assert status == 3, output
+    _assert_one_line(output, "answered 200 without a JSON discovery document", "is the issuer right?")
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+def test_megabytes_a_server_writes_into_an_error_are_cut_in_every_message(tmp_path):
+    """A token error whose error_description is 5 MB: the failure says so in a line that is
+    cut, in the terminal, JUnit, the record and the Allure results (the attached exchange keeps
+    the whole body, as evidence)."""
+    server = HostileServer({"/connect/token": Answer(400, json_body={"error": "invalid_client",
+                                                                     "error_description": "x" * 5_000_000})})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    reports = tmp_path / "reports"
+    try:
+        status, output, seconds, peak_mib = _run_measured(
+            _hostile_environment(tmp_path, server), "--rule=SVC-01", f"--compliance={reports / 'compliance.json'}",
+            f"--junitxml={reports / 'junit.xml'}", f"--alluredir={reports / 'allure-results'}")
+    finally:
+        server.close()
+    assert status == 1 and "characters)" in output, output[-3000:]
+    sizes = {p.name: p.stat().st_size for p in reports.rglob("*") if p.is_file() and "attachment" not in p.name}
+    assert len(output) < 100_000 and max(sizes.values()) < 100_000, (len(output), sizes)
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from run import ROOT
 
 from suite.browser import chromium_path
+
+sys.path.append(str(ROOT / "scripts"))  # the scripts' own comparison, not a copy of it
+from real_server import known_differences, verdict  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,7 @@ class RealServer:
 
     @property
     def known(self) -> dict:
-        listed = yaml.safe_load(self.differences.read_text())
-        return {**listed["differences"], **(listed.get("suite_faults") or {})}
+        return known_differences(self.differences)
 
 
 SERVERS = {
@@ -79,3 +80,19 @@ def test_a_wrong_expectation_fails_the_glewlwyd_run(tmp_path):
         assert returncode == expected, output[-3000:]
     assert "NEW FAILURE SVC-04: not a documented difference" in output
     assert "expires_in" in output and "1800" in output
+
+
+def test_a_difference_documented_as_blocked_must_still_be_blocked_by_its_cause(capsys):
+    """oidc-provider's RT-02 is documented as blocked by RT-01 (no refresh token to rotate). The same
+    record with RT-02 failing on its own fails the comparison: the new reason must be read and
+    documented, not hidden under the old one."""
+    listed = SERVERS["oidc-provider"]
+    blocked = {"RT-02", "RT-06", "RT-07", "REV-02"}
+    record = {"failed_rules": ["RT-01", "SVC-13"], "blocked_rules": sorted(blocked),
+              "rules": [{"rule_id": rule, **({"blocked_by": "RT-01"} if rule in blocked else {})}
+                        for rule in listed.known]}
+    assert verdict("oidc-provider", 1, record, listed.differences) == 0
+    assert "documented RT-02: blocked by RT-01" in capsys.readouterr().out
+    record.update(failed_rules=["RT-01", "RT-02", "SVC-13"], blocked_rules=sorted(blocked - {"RT-02"}))
+    assert verdict("oidc-provider", 1, record, listed.differences) == 1
+    assert "CHANGED RT-02: documented as blocked by RT-01, but failed" in capsys.readouterr().out

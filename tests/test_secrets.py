@@ -80,7 +80,11 @@ TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0LXVzZXItOTk5In0.c2lnbmF0dXJlLW9mLX
 
 def _every_encoding(secret: str) -> set[str]:
     forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1],
-             quote(secret).lower(), base64.b64encode(f"client:{quote_plus(secret)}".encode()).decode()[8:-4]}
+             quote(secret).lower()}
+    # Base64 inside HTTP Basic (`client_id:secret`): the characters that depend on the secret
+    # alone, after a client id of any length (three alignments).
+    forms |= {base64.b64encode(b"-" * shift + text.encode()).decode()[4:-4]
+              for shift in range(3) for text in (secret, quote_plus(secret))}
     return forms | {f[:12] for f in forms} | {f[-12:] for f in forms}
 
 
@@ -122,6 +126,7 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
 
 # 180 characters, then a secret: the suite's 200-character excerpt of a body cuts it in two.
 PAST_THE_CUT = "x" * 180 + f" {CLIENT_SECRET} "
+LETTERS_TOKEN = "ZzXyWvUtSrQpOnMlKjIhGfEdCbAzYxWv"  # an opaque token without a digit
 
 
 @pytest.mark.parametrize("path, answer, rules, shown", [
@@ -129,11 +134,14 @@ PAST_THE_CUT = "x" * 180 + f" {CLIENT_SECRET} "
      ("SVC-01", "SVC-03"), "not a JSON object"),
     ("/connect/revocation", Answer(400, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}{TOKEN}".encode()),
      ("REV-01",), "the revocation endpoint answered HTTP 400"),
-], ids=["token-text-plain", "revocation-error"])
+    ("/connect/token", Answer(200, {"Content-Type": "text/html"},
+                              f'<pre>{{"access_token": "{LETTERS_TOKEN}"}}</pre>'.encode()), ("SVC-01",),
+     "not a JSON object"),
+], ids=["token-text-plain", "revocation-error", "token-in-html"])
 def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, shown):
-    """A token endpoint that answers text/plain with a token, a revocation error that echoes
-    the client secret past the suite's 200-character cut: neither reaches any output, nor a head
-    of them."""
+    """A token endpoint that answers text/plain with a token, or HTML around a JSON token response,
+    a revocation error that echoes the client secret past the suite's 200-character cut: none
+    reaches any output, nor a head of them."""
     server = HostileServer({path: answer})
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     try:
@@ -161,7 +169,7 @@ clients:
     outputs = {"terminal": result.stdout + result.stderr}
     outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
     assert shown in outputs["terminal"], outputs["terminal"][-2000:]
-    for secret in (CLIENT_SECRET, TOKEN):
+    for secret in (CLIENT_SECRET, TOKEN, LETTERS_TOKEN):
         leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(secret) if form in text]
         assert not leaks, leaks[:5]
 

@@ -41,3 +41,21 @@ Feature: What an application must refuse
     When the stand-in issues a short-lived access token and the application uses the API after it expired
     Then the application never sends an expired access token
     And it refreshed the token or signed in again before using the API
+
+  @rule:APPC-21 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.7
+  Scenario Outline: APPC-21 An ID token that fails validation is refused
+    OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it
+    sent one, nonce (11). Its signature it MAY leave to TLS when the token comes straight from the
+    token endpoint (step 6), as here, so a bad signature is no fault the application must catch.
+
+    Given a normal sign-in of the application redeems its code
+    When the stand-in answers a sign-in with the fault "<fault>"
+    Then the stand-in's token response carried the fault
+    And the application does not call the Visma API
+
+    Examples:
+      | fault                  |
+      | id-token-iss-wrong     |
+      | id-token-aud-wrong     |
+      | id-token-expired       |
+      | id-token-nonce-wrong   |

@@ -8,7 +8,9 @@ import time
 import pytest
 from pytest_bdd import then, when
 
+from appside.observed import unverified_claims
 from appside.steps.sign_ins import driver, observe, record_fault
+from sandbox.faults import SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.checks import check
 
@@ -32,6 +34,29 @@ def fault_delivered(app_run):
         "access-denied": params.get("error") == "access_denied",
     }[app_run.fault]
     check(delivered, f"the stand-in's callback does not show the fault {app_run.fault}")
+
+
+@then("the stand-in's token response carried the fault")
+def id_token_fault_delivered(app_run):
+    """The code was redeemed (the application cannot know the ID token is bad before it has it),
+    and the ID token it got shows the fault."""
+    redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
+    check(redeemed, f"the application did not redeem the code of the sign-in with {app_run.fault}, so the faulty "
+                    "ID token never reached it; see the attached requests")
+    id_token = (redeemed[0].response_json or {}).get("id_token")
+    check(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
+    claims = unverified_claims(id_token)
+    nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
+    if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
+        pytest.skip("the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for the nonce "
+                    "check only where one was sent")
+    delivered = {
+        "id-token-iss-wrong": claims.get("iss") == OTHER_ISSUER,
+        "id-token-aud-wrong": claims.get("aud") == ["another-client"],
+        "id-token-expired": claims.get("exp", 0) < time.time(),
+        "id-token-nonce-wrong": claims.get("nonce") not in nonces,
+    }[app_run.fault]
+    check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
 
 
 @then("the application redeems no code")
@@ -72,7 +97,7 @@ def expired_access_token(request, application, stand_in, app_run):
     def expire_then_use():
         stand_in.faults.inject("short-lived-access-token")
         first = session.sign_in() if application.is_interactive else session.run()
-        time.sleep(1.5)
+        time.sleep(SHORT_LIFETIME + 0.5)
         return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
 
     try:
@@ -89,7 +114,7 @@ def no_expired_token(app_run):
     observed = app_run.last
     expired = [c for c in observed.api_calls if c.notes.get("bearer") == "expired"]
     check(not expired, f"the application called the Visma API {len(expired)} time(s) with an access token that "
-                       "had expired (expires_in said 1 second)")
+                       f"had expired (expires_in said {SHORT_LIFETIME} seconds)")
 
 
 @then("it refreshed the token or signed in again before using the API")
@@ -101,5 +126,6 @@ def renewed(application, app_run):
     check(issued, "the application got no token at all; see the attached requests")
     check(renewals, "after the access token expired the application neither refreshed it, signed in again nor "
                     "fetched a new one")
-    valid = [c for c in observed.api_calls if c.notes.get("bearer") == "valid" and c.at > issued[0].at + 1]
+    expiry = issued[0].at + SHORT_LIFETIME
+    valid = [c for c in observed.api_calls if c.notes.get("bearer") == "valid" and c.at > expiry]
     check(valid, "after the access token expired the application did not use the API with a valid token")

@@ -6,6 +6,8 @@ Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL, WE
 WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET. REFERENCE_APP_DEFECTS (comma-separated) switches on
 defects, to prove the certification catches them:
 
+    no-response-type       the authorization request carries no response_type
+    redirect-uri-changed   the code is redeemed with a redirect_uri other than the authorization request's
     no-state               the authorization request carries no state (and the callback is not checked)
     short-state            the state is 64 random bits
     fixed-state            every sign-in uses the same state
@@ -22,8 +24,11 @@ defects, to prove the certification catches them:
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
 """
 
+import base64
+import json
 import os
 import secrets
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -89,9 +94,15 @@ def login():
     oauth.visma.save_authorize_data(redirect_uri=REDIRECT_URI, **authorization)
     session["last_state"] = authorization["state"]
     url = authorization["url"]
-    if "no-state" in DEFECTS:
-        url = url.replace(f"&state={authorization['state']}", "")
+    for defect, parameter in (("no-state", "state"), ("no-response-type", "response_type")):
+        if defect in DEFECTS:
+            url = _without(url, parameter)
     return redirect(url)
+
+
+def _without(url: str, parameter: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != parameter])))
 
 
 @app.get("/callback")
@@ -103,28 +114,38 @@ def callback():
     if "error-crashes" in DEFECTS and request.args.get("error"):
         raise RuntimeError(f"unexpected callback: {request.args['error']}")
     try:
-        if DEFECTS & {"state-not-checked", "no-state", "wrong-verifier"}:
-            token = _redeem_without_state_check()
+        if DEFECTS & {"state-not-checked", "no-state", "wrong-verifier", "redirect-uri-changed"}:
+            token = _redeem_by_hand()
         else:
-            token = oauth.visma.authorize_access_token(**_id_token_options())
+            token = oauth.visma.authorize_access_token()  # checks state and the ID token (Authlib)
     except AuthlibBaseError as error:
         return page(f"<p>Sign-in failed: {escape(error.error)}.</p>", 400)
     TOKENS[session["sid"]] = token
     return redirect(url_for("profile"))
 
 
-def _id_token_options() -> dict:
-    return {}
-
-
-def _redeem_without_state_check():
+def _redeem_by_hand():
     """The defects: whatever state came back, use the verifier of the last sign-in started here;
-    or check the state but send another verifier."""
-    if "wrong-verifier" in DEFECTS and request.args.get("state") != session.get("last_state"):
+    or check the state but send another verifier or another redirect_uri."""
+    if not DEFECTS & {"state-not-checked", "no-state"} and request.args.get("state") != session.get("last_state"):
         raise MismatchingStateError()
     data = oauth.visma.framework.get_state_data(session, session.get("last_state")) or {}
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
-    return oauth.visma.fetch_access_token(code=request.args["code"], redirect_uri=REDIRECT_URI, code_verifier=verifier)
+    redirect_uri = REDIRECT_URI + "/" if "redirect-uri-changed" in DEFECTS else REDIRECT_URI
+    token = oauth.visma.fetch_access_token(code=request.args["code"], redirect_uri=redirect_uri, code_verifier=verifier)
+    if "id_token" in token:  # what authorize_access_token would do after the state check
+        token["userinfo"] = oauth.visma.parse_id_token(token, nonce=data.get("nonce"))
+    return token
+
+
+def _claims_unchecked(token, nonce, claims_options=None, claims_cls=None, leeway=120):
+    """The defect id-token-not-validated: the ID token's claims read, nothing about them checked."""
+    payload = token["id_token"].split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+if "id-token-not-validated" in DEFECTS:
+    oauth.visma.parse_id_token = _claims_unchecked
 
 
 @app.get("/profile")

@@ -1,0 +1,88 @@
+// A reference single-page application on oidc-client-ts: authorization code with PKCE S256, no
+// client secret, its state and nonce checked by the library. What oidc-client-ts leaves to the
+// application (it reads the ID token without checking iss, aud or exp, and ignores RFC 9207's
+// iss on the callback) this file checks, as OpenID Connect Core 3.1.3.7 and RFC 9207 ask.
+//
+// REFERENCE_APP_DEFECTS (server.py passes them) switch on defects, to prove the certification
+// catches them:
+//   secret-in-spa           the bundle carries a client secret and sends it at the token endpoint
+//   offline-access          the SPA asks for offline_access, which only server-side web apps may
+//   id-token-not-validated  iss, aud and exp of the ID token are not checked (the nonce still is,
+//                           by oidc-client-ts)
+"use strict";
+
+const config = window.SPA_CONFIG;
+const defects = new Set(config.defects);
+const manager = new oidc.UserManager({
+  authority: config.issuer,
+  client_id: config.clientId,
+  // what a developer who mistakes the SPA for a server-side app pastes into the bundle
+  client_secret: defects.has("secret-in-spa") ? "reference-spa-secret-in-the-bundle" : undefined,
+  redirect_uri: `${location.origin}/callback`,
+  response_type: "code",
+  scope: "openid profile email" + (defects.has("offline-access") ? " offline_access" : ""),
+  loadUserInfo: false,
+  automaticSilentRenew: false,
+});
+
+function signIn() {  // oidc-client-ts sends a nonce only when given one; an ID token is then bound to this sign-in
+  return manager.signinRedirect({nonce: crypto.randomUUID()});
+}
+
+function show(text, id) {
+  const status = document.getElementById("status");
+  status.textContent = text;
+  if (id) status.id = id;
+}
+
+function claimsOf(jwt) {
+  const payload = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+  return JSON.parse(atob(payload + "=".repeat((4 - payload.length % 4) % 4)));
+}
+
+async function callback() {
+  const metadata = await manager.metadataService.getMetadata();
+  const params = new URLSearchParams(location.search);
+  if (metadata.authorization_response_iss_parameter_supported && params.get("iss") !== metadata.issuer) {
+    throw new Error("the response does not come from Visma Connect (iss)");
+  }
+  const user = await manager.signinRedirectCallback();  // checks state and nonce, redeems the code
+  if (!defects.has("id-token-not-validated")) {
+    const claims = claimsOf(user.id_token);
+    const audiences = [].concat(claims.aud);
+    if (claims.iss !== metadata.issuer) throw new Error("the ID token comes from another issuer");
+    if (!audiences.includes(config.clientId)) throw new Error("the ID token is meant for another client");
+    if (!(claims.exp * 1000 > Date.now())) throw new Error("the ID token has expired");
+  }
+  history.replaceState(null, "", "/profile");
+  await profile();
+}
+
+async function profile() {
+  const user = await manager.getUser();
+  if (!user || user.expired) {  // no refresh token in a SPA: an expired token means a new sign-in
+    await signIn();
+    return;
+  }
+  const answer = await fetch(`${config.api}/v1/me`, {headers: {Authorization: `Bearer ${user.access_token}`}});
+  if (answer.status === 401) {
+    await manager.removeUser();
+    await signIn();
+    return;
+  }
+  show(`Signed in. The Visma API says: ${await answer.text()}`, "signed-in");
+}
+
+async function main() {
+  if (location.pathname === "/login") {
+    await signIn();
+  } else if (location.pathname === "/callback") {
+    await callback();
+  } else if (location.pathname === "/profile") {
+    await profile();
+  } else {
+    show("Not signed in.");
+  }
+}
+
+main().catch((error) => show(`Sign-in failed: ${error.message}`));

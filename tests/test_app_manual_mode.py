@@ -1,0 +1,66 @@
+"""Manual mode, for native applications whose browser the suite cannot drive: the suite prints
+what to do at a terminal and takes the person's word for how each sign-in ended, while the
+stand-in records what the application sent. A pseudo-terminal plays the person, who signs in
+through the reference single-page application with Chromium."""
+
+import os
+import pty
+import re
+import socket
+import subprocess
+import sys
+from types import SimpleNamespace
+
+from appside.application import load_application
+from appside.browser_driver import BrowserDriver
+from run import ROOT
+from test_manual_login import _read_until
+
+PROMPT = r"sign in at (http://\S+) as (\S+), password (\S+)\.\s+Did .+\(n\)\? "
+
+
+def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tmp_path):
+    path = _manual_spa_file(tmp_path)
+    environ = {**os.environ, "SPA_APP_PORT": _free_port()}
+    application = load_application(path, environ)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the suite, attached to the pseudo-terminal as a user's shell would be
+        os.chdir(ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "appside", f"--app={path}", "--rule=APPC-01",
+                                   "--rule=APPC-05", f"--compliance={tmp_path / 'record.json'}", "-q"], environ)
+    person = None
+    try:
+        for _ in range(2):
+            issuer, username, password = re.search(PROMPT, _read_until(terminal, PROMPT)).groups()
+            person = person or BrowserDriver(application, issuer, SimpleNamespace(username=username, password=password))
+            session = person.session()
+            signed_in = session.sign_in().finished
+            session.close()
+            os.write(terminal, b"y\n" if signed_in else b"n\n")
+        result = _read_until(terminal, r"\d+ (passed|failed)")
+    finally:
+        if person:
+            person.close()
+    _, status = os.waitpid(pid, 0)
+    assert "2 passed" in result
+    assert os.waitstatus_to_exitcode(status) == 5, result  # incomplete: --rule left other blocker rules out
+
+
+def test_without_a_terminal_manual_mode_is_a_configuration_problem(tmp_path):
+    path = _manual_spa_file(tmp_path)
+    completed = subprocess.run([sys.executable, "-m", "appside", f"--app={path}"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=60, start_new_session=True)  # no controlling terminal
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "drive.mode: manual needs a terminal" in completed.stderr
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def _manual_spa_file(tmp_path):
+    path = tmp_path / "application.yaml"
+    path.write_text((ROOT / "examples/spa_app/application.yaml").read_text().replace("mode: browser", "mode: manual"))
+    return path

@@ -1,0 +1,58 @@
+"""The application's certification record and report: the same record as the suite's, whose
+header names the application and the suite version, each negative scenario naming the fault it
+injected, the requests the stand-in recorded attached per scenario, and no secret anywhere: not
+the application's client secret (sent in a URL on purpose here, so failures show it), not the
+test user's password, no code, verifier or token the stand-in received or issued."""
+
+import json
+import re
+import socket
+import subprocess
+import sys
+
+from run import ROOT
+
+SECRET = "App-Secret-4c9e1f7b-DO-NOT-LEAK"
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_any_output(tmp_path):
+    reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WEB_APP_CLIENT_SECRET": SECRET,
+               "WEB_APP_PORT": _free_port(), "APP_SETTLE": "1", "REFERENCE_APP_DEFECTS": "secret-in-url",
+               "SANDBOX_WITNESS_FILE": str(witness)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "appside", "--app=examples/web_app/application.yaml", "--rule=APPC-11",
+         "--rule=APPC-16", f"--compliance={reports / 'compliance.json'}", f"--alluredir={reports / 'allure-results'}",
+         f"--junitxml={reports / 'junit.xml'}", "--showlocals", "--tb=long", "-rA", "-p", "no:cacheprovider"],
+        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=240, start_new_session=True)
+    terminal = completed.stdout + completed.stderr
+    assert completed.returncode == 1, terminal[-3000:]
+
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["application"] == {"client_id": "reference-web", "type": "web",
+                                      "name": "Reference web app (Authlib Flask client)"}
+    assert record["suite_version"] and record["failed_rules"] == ["APPC-11"]
+    faults = {s["name"]: s.get("injected_fault") for rule in record["rules"] for s in rule["scenarios"]}
+    assert faults["APPC-16 A callback with a different state is refused"] == "callback-state-wrong"
+    assert faults["APPC-11 The client secret is never put in a URL"] is None
+
+    results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    attachments = {a["name"] for result in results for step in [result, *result.get("steps", [])]
+                   for a in step.get("attachments", [])}
+    assert any(re.search(r"requests the stand-in received", name) for name in attachments), attachments
+
+    outputs = {"terminal": terminal}
+    outputs.update({str(p.relative_to(tmp_path)): p.read_text(encoding="utf-8", errors="replace")
+                    for p in reports.rglob("*") if p.is_file()})
+    secrets = set(witness.read_text().split()) | {SECRET}
+    assert len(secrets) > 10, f"only {len(secrets)} secrets witnessed"
+    fragments = {secret: {secret, secret[:16], secret[-16:]} if len(secret) >= 32 else {secret} for secret in secrets}
+    leaks = [(name, secret[:6] + "...") for name, content in outputs.items()
+             for secret, parts in fragments.items() if any(part in content for part in parts)]
+    assert not leaks, f"secrets found in output: {leaks[:10]}"

@@ -1,0 +1,49 @@
+"""Two runs into one reports folder: the second stops at once with one line, and the first
+keeps its results whole, whether each is started with pytest or with the CI command."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from run import ROOT
+
+
+def _command(kind, reports, *rules):
+    if kind == "pytest":
+        return ["pytest", f"--compliance={reports / 'compliance.json'}", f"--alluredir={reports / 'allure-results'}",
+                "--clean-alluredir", f"--junitxml={reports / 'junit.xml'}", *rules]
+    return ["suite.run", f"--reports={reports}", *rules]
+
+
+@pytest.mark.parametrize("first, second", [("pytest", "pytest"), ("suite.run", "suite.run"), ("pytest", "suite.run")])
+def test_a_second_run_into_the_same_folder_stops_and_the_first_keeps_its_results(tmp_path, first, second):
+    reports = tmp_path / "reports"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # CODE-04 waits for a code to expire: a run that lasts a few seconds.
+    running = subprocess.Popen([sys.executable, "-m", *_command(first, reports, "--rule=CODE-04", "--rule=SVC-01")],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (reports / "allure-results").is_dir():  # made after the folder was locked
+            assert time.monotonic() < deadline and running.poll() is None, "the first run never started"
+            time.sleep(0.05)
+        began = time.monotonic()
+        refused = subprocess.run([sys.executable, "-m", *_command(second, reports, "--rule=SVC-01")], cwd=ROOT,
+                                 env=env, capture_output=True, text=True, timeout=60)
+        waited = time.monotonic() - began
+        output, _ = running.communicate(timeout=240)
+    finally:
+        running.kill()
+    lines = [line.removeprefix("ERROR: ") for line in (refused.stdout + refused.stderr).splitlines() if line.strip()]
+    assert refused.returncode == 4 and lines[0] == "configuration problem" and len(lines) == 2, lines
+    assert f"the run of process {running.pid}" in lines[1] and "give this run its own folder" in lines[1]
+    assert waited < 20
+    record = json.loads((reports / "compliance.json").read_text())
+    assert {r["rule_id"]: r["status"] for r in record["rules"]} == {"CODE-04": "passed", "SVC-01": "passed"}, output
+    results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
+    assert len(results) == sum(len(r["scenarios"]) for r in record["rules"]), "the first run's results were touched"
+    assert (reports / "junit.xml").exists()
