@@ -50,7 +50,8 @@ def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothi
     assert markdown.startswith("# Verdict: NO VERDICT: CONFIGURATION PROBLEM") and "issuer" in markdown
     # Nothing of the first run is left to be taken for this one's, and its history is not repeated.
     assert sorted(p.name for p in reports.iterdir()) == sorted(
-        ["compliance.json", "compliance.md"] + (["history.jsonl"] if history else []))
+        ["compliance.json", "compliance.md", "changes.md", "run-history.jsonl"] + (["history.jsonl"] if history else []))
+    assert (reports / "changes.md").read_text().startswith("# Verdict: NO VERDICT: CONFIGURATION PROBLEM")
     assert _history_lines(reports) == history
 
 
@@ -64,7 +65,7 @@ def test_an_unreachable_server_exits_3_with_a_record_that_says_why(tmp_path):
     markdown = (reports / "compliance.md").read_text()
     assert markdown.startswith("# Verdict: NO VERDICT: ENVIRONMENT PROBLEM")
     assert "cannot reach http://127.0.0.1:9" in markdown
-    assert sorted(p.name for p in reports.iterdir()) == ["compliance.json", "compliance.md"]
+    assert sorted(p.name for p in reports.iterdir()) == ["changes.md", "compliance.json", "compliance.md"]
 
 
 def test_a_non_conformant_run_exits_1_with_details_written_for_people(tmp_path):
