@@ -10,7 +10,7 @@ from suite.allure_output import install_scrubber
 from suite.environment import ConfigurationError, load_environment
 from suite.http import EnvironmentProblem
 from suite.login import LoginConfigurationProblem
-from suite.redaction import REDACTOR, scrub_all_logging
+from suite.redaction import REDACTOR, readable, scrub_all_logging
 from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder, write_no_verdict
 from suite.server import ServerUnreachable, fetch_discovery
 
@@ -227,7 +227,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Scrub every secret from what pytest shows of a failure: messages, tracebacks, locals, output."""
+    """Scrub every secret from what pytest shows of a failure (messages, tracebacks, locals, output),
+    then cut its overlong lines."""
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
@@ -237,8 +238,8 @@ def pytest_runtest_makereport(item, call):
         report.user_properties.append(("configuration_problem", True))
         report.longrepr = f"configuration problem: {call.excinfo.value}"
     if report.failed and report.longrepr is not None:
-        report.longrepr = REDACTOR.scrub(str(report.longrepr))
-    report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]
+        report.longrepr = readable(str(report.longrepr))
+    report.sections = [(title, readable(text)) for title, text in report.sections]
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):

@@ -55,6 +55,7 @@ class Application:
     tenant_id: str | None = None
     pkce_declared: bool = False
     issuer_port: int = 0
+    issuer_tls: bool = False        # https, with a certificate authority the suite makes (appside.tls)
     drive: Drive = None
 
     @property
@@ -165,4 +166,5 @@ def _build(path: Path, raw: dict) -> Application:
         name=raw["name"], path=path, app_type=app["type"], client_id=app["client_id"],
         client_secret=app.get("client_secret"), redirect_uris=tuple(app.get("redirect_uris", ())),
         scope=app["scope"], tenant_id=app.get("tenant_id"), pkce_declared=app.get("pkce", False),
-        issuer_port=int((raw.get("issuer") or {}).get("port", 0)), drive=Drive(**drive))
+        issuer_port=int((raw.get("issuer") or {}).get("port", 0)), issuer_tls=(raw.get("issuer") or {}).get("tls", False),
+        drive=Drive(**drive))

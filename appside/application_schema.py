@@ -39,7 +39,7 @@ SCHEMA = {
         "issuer": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"port": _port},
+            "properties": {"port": _port, "tls": {"type": "boolean"}},
         },
         "drive": {
             "type": "object",

@@ -34,11 +34,14 @@ class SignIn:
 
 
 class BrowserDriver:
-    def __init__(self, application, issuer: str, user):
+    def __init__(self, application, issuer: str, user, tls=None):
         from playwright.sync_api import sync_playwright
         self.application = application
         self._playwright = sync_playwright().start()
-        self._browser = launch_chromium(self._playwright, [f"--host-resolver-rules={LOOPBACK_ONLY}"])
+        flags = [f"--host-resolver-rules={LOOPBACK_ONLY}"]
+        if tls:  # the stand-in's certificate, and no other, is accepted although its authority is not Chromium's
+            flags.append(f"--ignore-certificate-errors-spki-list={tls.spki_sha256}")
+        self._browser = launch_chromium(self._playwright, flags)
         login = Login("browser", user.username, user.password, browser_pages=STAND_IN_PAGES)
         self._pages = BrowserLogin(SimpleNamespace(login=login, http=HttpSettings(), issuer=issuer), None)
 

@@ -31,11 +31,13 @@ def pytest_addoption(parser):
                     help="where to write the certification record (default: reports/app-compliance.json)")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists: the issuer must be printed
 def pytest_configure(config):
     from appside.application import load_application
-    from appside.launcher import LaunchedApplication, LaunchFailed
+    from appside.launcher import LaunchedApplication, LaunchFailed, issuer_variables
     from appside.record import ApplicationRecorder
     from appside.stand_in import start_stand_in
+    from appside.tls import stand_in_tls
     config.option.showlocals = False
     if config.option.tbstyle in ("long", "auto"):
         config.option.tbstyle = "short"  # long tracebacks print values, which hold secrets
@@ -55,17 +57,23 @@ def pytest_configure(config):
     REDACTOR.register(application.client_secret, "application.client_secret")
     config.application = application
     try:
-        config.stand_in, config.test_user = start_stand_in(application)
+        config.stand_in_tls = stand_in_tls() if application.issuer_tls else None
+    except OSError as error:
+        raise pytest.UsageError(f"configuration problem\nissuer.tls: cannot keep the certificate authority: {error}") \
+            from None
+    try:
+        config.stand_in, config.test_user = start_stand_in(application, config.stand_in_tls)
     except OSError as error:
         raise pytest.UsageError(f"configuration problem\nissuer.port: cannot listen on {application.issuer_port}: "
                                 f"{error.strerror}; choose another port") from None
     REDACTOR.register(config.test_user.password, "test user password")
-    _announce(config, application, config.stand_in.issuer)
+    _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
     if application.drive.launch:
         log = Path(tempfile.mkdtemp(prefix="appside-")) / "application.log"
         try:
-            config.launched = LaunchedApplication(application.drive.launch, config.stand_in.issuer,
+            variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
+            config.launched = LaunchedApplication(application.drive.launch, variables,
                                                   application.drive.ready_url or application.drive.sign_in_url, log)
         except LaunchFailed as error:
             config.stand_in.stop()
@@ -78,10 +86,12 @@ def pytest_configure(config):
                                   "application-results")
 
 
-def _announce(config, application, issuer: str) -> None:
+def _announce(config, application, issuer: str, tls) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     lines = [f"Visma Connect stand-in for {application.client_id} ({application.app_type}): issuer {issuer}",
              f"  discovery {issuer}/.well-known/openid-configuration, Visma API stand-in {issuer}/api/"]
+    if tls:
+        lines.append(f"  HTTPS: trust the certificate authority {tls.ca_path} (made by the suite, kept between runs)")
     for line in lines:
         if reporter:
             reporter.write_line(line)

@@ -15,16 +15,21 @@ class LaunchFailed(Exception):
     pass
 
 
-def issuer_variables(issuer: str) -> dict:
-    """What a launched application (or a service command) is told about the stand-in."""
-    return {"VISMA_CONNECT_ISSUER": issuer, "VISMA_API_BASE_URL": issuer + "/api"}
+def issuer_variables(issuer: str, ca_path=None) -> dict:
+    """What a launched application (or a service command) is told about the stand-in; with HTTPS,
+    the authority to trust, also where Python's requests, OpenSSL and Node.js look for one."""
+    variables = {"VISMA_CONNECT_ISSUER": issuer, "VISMA_API_BASE_URL": issuer + "/api"}
+    if ca_path:
+        variables.update({name: str(ca_path) for name in ("VISMA_CONNECT_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
+                                                          "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")})
+    return variables
 
 
 class LaunchedApplication:
-    def __init__(self, command: str, issuer: str, ready_url: str | None, log_path):
+    def __init__(self, command: str, variables: dict, ready_url: str | None, log_path):
         self.log_path = log_path
         self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(command, shell=True, env={**os.environ, **issuer_variables(issuer)},
+        self.process = subprocess.Popen(command, shell=True, env={**os.environ, **variables},
                                         stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         if ready_url:
             self._wait_until_ready(ready_url)

@@ -2,9 +2,19 @@
 application's client id and type in its header and the fault injected in each negative scenario."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from suite.environment import HttpSettings
 from suite.results import EXIT_INCOMPLETE, ResultRecorder
+from suite.rule_catalogue import catalogue
+
+CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
+
+
+def application_rule_sources(rule_id: str) -> list[dict]:
+    """The sentences an APPC rule enforces (appside/features/rules.yaml), as the record lists them."""
+    entry = catalogue(CATALOGUE).get(rule_id)
+    return entry.as_record() if entry else []
 
 
 @dataclass
@@ -42,6 +52,7 @@ class ApplicationRecorder(ResultRecorder):
         record["application"] = {"client_id": self.application.client_id, "type": self.application.app_type,
                                  "name": self.application.name}
         for rule in record["rules"]:
+            rule["sources"] = application_rule_sources(rule["rule_id"])
             for scenario in rule["scenarios"]:
                 fault = self.scenarios.get(scenario["id"], {}).get("fault")
                 if fault:

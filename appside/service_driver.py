@@ -20,8 +20,8 @@ class ServiceRun:
 
 
 class ServiceDriver:
-    def __init__(self, application, issuer: str, user=None):
-        self.drive, self.issuer = application.drive, issuer
+    def __init__(self, application, issuer: str, user=None, tls=None):
+        self.drive, self.variables = application.drive, issuer_variables(issuer, tls and tls.ca_path)
 
     def session(self) -> "ServiceDriver":
         return self
@@ -35,7 +35,7 @@ class ServiceDriver:
             return ServiceRun(response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}")
         try:
             completed = subprocess.run(shlex.split(self.drive.command), capture_output=True, text=True,
-                                       timeout=self.drive.timeout, env={**os.environ, **issuer_variables(self.issuer)})
+                                       timeout=self.drive.timeout, env={**os.environ, **self.variables})
         except subprocess.TimeoutExpired:
             return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
         output = REDACTOR.scrub((completed.stdout + completed.stderr).strip().splitlines()[-1:][0]

@@ -30,7 +30,8 @@ class PublicApplication(Application):
         return True
 
 
-def start_stand_in(application) -> tuple[SandboxServer, User]:
+def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
+    """`tls` (appside.tls.StandInTls): serve HTTPS with its certificate."""
     registry = Registry()
     scopes = tuple(application.scope.split())
     fields = dict(client_id=application.client_id, app_type=application.app_type,
@@ -48,7 +49,9 @@ def start_stand_in(application) -> tuple[SandboxServer, User]:
     # Published as localhost while the application usually runs on 127.0.0.1: browsers keep cookies
     # by host name, not port, and the stand-in's session cookie must not replace the application's.
     port = application.issuer_port or _free_port()
-    return SandboxServer(registry, LENIENT, port=port, issuer=f"http://localhost:{port}").start(), user
+    issuer = f"{'https' if tls else 'http'}://localhost:{port}"
+    server = SandboxServer(registry, LENIENT, port=port, issuer=issuer, ssl_context=tls.context if tls else None)
+    return server.start(), user
 
 
 def _free_port() -> int:

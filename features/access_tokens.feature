@@ -5,7 +5,7 @@ Feature: Access tokens
   aud, nbf and exp (visma-connect-facts.md). A server is checked for this whatever the grant; an
   environment whose tokens are opaque declares `expectations.access_token_format: opaque`.
 
-  @rule:AT-01 @severity:critical @doc:service-integrations#token-response @rfc:RFC9068-2.2 @rfc:RFC6749-5.1
+  @rule:AT-01 @severity:critical @doc:service-integrations#token-response @rfc:RFC9068-2.1 @rfc:RFC9068-2.2 @rfc:RFC6749-5.1
   Scenario Outline: AT-01 The <role> app's access token is a signed JWT that agrees with its token response
     Given the "<role>" client of the environment
     And the environment issues JWT access tokens

@@ -42,7 +42,7 @@ Feature: OpenID Connect sign-in: the ID token
     And the client redeems the code with the verifier
     Then the ID token's nonce is exactly the nonce that was sent
 
-  @rule:ID-05 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.3.8
+  @rule:ID-05 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.3.8 @rfc:OIDC-3.2.2.9
   Scenario: ID-05 The ID token's at_hash, when present, matches the access token
     Given the "web" client of the environment
     When the user signs in with openid and a nonce

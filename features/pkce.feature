@@ -42,9 +42,9 @@ Feature: PKCE with S256
   @rule:PKCE-04 @severity:blocker @doc:interactive-integrations#application-types @rfc:RFC7636-4.4.1
   Scenario Outline: PKCE-04 The <role> app must send a code_challenge
     Given the "<role>" client of the environment
+    And a control authorization of the client with S256 PKCE gets a code after sign-in
     When the user authorizes the client without PKCE
     Then the authorization is refused without a code
-    And a control authorization of the same client with S256 PKCE gets a code after sign-in
 
     Examples:
       | role   |
@@ -64,7 +64,7 @@ Feature: PKCE with S256
       | 129 characters                           |
       | 43 characters with one outside the set   |
 
-  @rule:PKCE-06 @severity:normal @rfc:RFC7636-4.6
+  @rule:PKCE-06 @severity:normal @rfc:RFC7636-4.6 @rfc:RFC9700-2.1.1
   Scenario: PKCE-06 A verifier sent when no challenge was sent is refused
     Given the "web" client of the environment
     When the user authorizes the client without PKCE
@@ -75,9 +75,9 @@ Feature: PKCE with S256
   Scenario: PKCE-07 The plain method is refused where the environment says so
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be refused
+    And a control authorization of the client with S256 PKCE gets a code after sign-in
     When the user authorizes the client with plain PKCE
     Then the authorization is refused without a code
-    And a control authorization of the same client with S256 PKCE gets a code after sign-in
 
   @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2
   Scenario: PKCE-07 The plain method works where the environment accepts it
@@ -91,9 +91,9 @@ Feature: PKCE with S256
   Scenario: PKCE-08 A code_challenge without a method is plain, and refused where plain is refused
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be refused
+    And a control authorization of the client with S256 PKCE gets a code after sign-in
     When the user authorizes the client with a code_challenge and no code_challenge_method
     Then the authorization is refused without a code
-    And a control authorization of the same client with S256 PKCE gets a code after sign-in
 
   @rule:PKCE-08 @severity:normal @rfc:RFC7636-4.3
   Scenario: PKCE-08 A code_challenge without a method is plain, and works where plain is accepted

@@ -22,9 +22,9 @@ class SandboxServer:
     first one's included), so that one server proves many switches (the detection matrix)."""
 
     def __init__(self, registry: Registry, defects=(), host="127.0.0.1", port=0, issuer=None,
-                 more_defect_sets=(), code_lifetime=300):
-        first = make_server(host, port, app=None, threaded=True)
-        self.url = f"http://{host}:{first.server_port}"
+                 more_defect_sets=(), code_lifetime=300, ssl_context=None):
+        first = make_server(host, port, app=None, threaded=True, ssl_context=ssl_context)  # HTTPS with a context
+        self.url = f"{'https' if ssl_context else 'http'}://{host}:{first.server_port}"
         self.issuer = (issuer or self.url).rstrip("/")
         self.recording, self.faults = RequestLog(), Faults()
         first.app = create_app(self.issuer, registry, Defects(defects), self.recording, self.faults,

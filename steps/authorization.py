@@ -70,7 +70,9 @@ def iss_parameter_advertised(discovery):
 @then("the browser is sent to the registered redirect_uri with a code")
 def callback_with_code(state, environment):
     outcome = state.outcome
-    check(outcome.callback_url is not None, f"the browser was not sent to the redirect_uri: {outcome.describe()}")
+    check(outcome.callback_url is not None, f"the browser was not sent to the redirect_uri: {outcome.describe()} "
+                                            "(Visma Step 3: \"Visma returns an authorization code to the specified "
+                                            "redirect URI\"; RFC 6749 section 4.1.2)")
     check(is_redirect_to(outcome.callback_url, state.client.redirect_uri),
           f"the callback went to {outcome.callback_url!r}, not the registered {state.client.redirect_uri!r} "
           "(Visma: the redirect_uri \"must match registration details\")")
@@ -112,7 +114,8 @@ def no_redirect_for_unregistered_uri(state):
     check(outcome.callback_url is None and outcome.left_to is None,
           f"the browser was redirected to an unregistered redirect_uri: "
           f"{outcome.callback_url or outcome.left_to!r} (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
-    check(outcome.kind == "page", f"the flow did not stop at an error page: {outcome.describe()}")
+    check(outcome.kind == "page", f"the flow did not stop at an error page: {outcome.describe()} (RFC 6749 section "
+                                  "4.1.2.1: the server SHOULD inform the resource owner of the error)")
     forward = forwards_to(outcome.body, target)
     check(forward is None, f"the error page holds {forward}: it would send the browser on to the unregistered "
                            "redirect_uri (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
@@ -128,7 +131,8 @@ def callback_with_error(state, errors):
     params = _callback(state)
     check(params.get("error") in allowed, f"the callback's error is {params.get('error')!r}, not "
                                           f"{' or '.join(allowed)} (RFC 6749 section 4.1.2.1)")
-    check("code" not in params, "the error callback also carries a code")
+    check("code" not in params, "the error callback also carries a code; a refused request is answered with error "
+                                "and state only (RFC 6749 section 4.1.2.1)")
     check(params.get("state") == state.authorization.state,
           f"the error callback's state is {params.get('state')!r}, not the state sent "
           f"{state.authorization.state!r} (RFC 6749 section 4.1.2.1)")
@@ -151,9 +155,11 @@ def authorization_refused(state):
           "(RFC 7636 section 4.4.1) or a 4xx error page")
 
 
-@then("a control authorization of the same client with S256 PKCE gets a code after sign-in")
+@given("a control authorization of the client with S256 PKCE gets a code after sign-in")
 def control_authorization(state, environment, discovery):
-    """Proves the refusal before was the server's answer to the request, not a login that never works."""
+    """Proves that a refusal after it is the server's answer to the request, not a login that never
+    works. A step before the rule's own check: when it fails because AUTH-01 failed, the refusal
+    rule is blocked by AUTH-01 (features/rules.yaml `needs`), not failed a second time."""
     authorize(state, environment, discovery)
     callback_with_code(state, environment)
 
@@ -161,7 +167,8 @@ def control_authorization(state, environment, discovery):
 def _callback(state) -> dict:
     outcome = state.outcome
     check(outcome.callback_url is not None and is_redirect_to(outcome.callback_url, state.client.redirect_uri),
-          f"the browser was not sent to the registered redirect_uri: {outcome.describe()}")
+          f"the browser was not sent to the registered redirect_uri: {outcome.describe()} (RFC 6749 section "
+          "4.1.2.1: the error is added to the query of the redirection URI)")
     return outcome.callback_params
 
 

@@ -28,9 +28,11 @@ def error_page_or_error_redirect(state, errors):
                                    "the registered redirect_uri (RFC 6749 section 4.1.2.1)")
     if outcome.callback_url is None:
         check(outcome.kind == "page", f"the flow ended neither on an error page nor on the redirect_uri: "
-                                      f"{outcome.describe()}")
+                                      f"{outcome.describe()} (RFC 6749 section 4.1.2.1: inform the resource owner, "
+                                      "or redirect the error to the redirection URI)")
         return
-    check(is_redirect_to(outcome.callback_url, state.client.redirect_uri), outcome.describe())
+    check(is_redirect_to(outcome.callback_url, state.client.redirect_uri),
+          f"{outcome.describe()}: an error is redirected only to the registered redirect_uri (RFC 6749 section 4.1.2.1)")
     params = outcome.callback_params
     check("code" not in params, "the server issued an authorization code for a request it should have refused "
                                 "(RFC 6749 section 4.1.2.1)")

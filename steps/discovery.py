@@ -21,12 +21,13 @@ DEFAULTS = {
     "token_endpoint_auth_methods_supported": ["client_secret_basic"],
 }
 # RFC 8414 section 2: "If omitted, the authorization server does not support PKCE."
-NO_DEFAULT = {"code_challenge_methods_supported": "RFC 8414 section 2: omitted means PKCE is not supported"}
+NO_DEFAULT = {"code_challenge_methods_supported": "omitted means PKCE is not supported"}
 
 
 @when("the discovery document is read")
 def read_discovery(discovery):
-    check(discovery.status == 200, f"discovery answered HTTP {discovery.status}")
+    check(discovery.status == 200, f"discovery answered HTTP {discovery.status}; a successful response uses the 200 "
+                                   "OK status code (OpenID Connect Discovery 1.0 section 4.2, RFC 8414 section 3.2)")
 
 
 @then("its issuer is exactly the environment's issuer")
@@ -59,7 +60,8 @@ def endpoints_listed(discovery, environment, datatable):
             continue
         parts = urlsplit(url)
         if (parts.scheme, parts.netloc) != (issuer.scheme, issuer.netloc):
-            problems.append(f"{name} {url!r} is not on the issuer's host {issuer.scheme}://{issuer.netloc}")
+            problems.append(f"{name} {url!r} is not on the issuer's host {issuer.scheme}://{issuer.netloc} "
+                            "(visma-connect-facts.md 'Endpoints')")
         elif name in expected_paths and parts.path != expected_paths[name]:
             problems.append(f"{name} is at {parts.path!r}; the expected path is {expected_paths[name]!r} "
                             "(visma-connect-facts.md 'Endpoints', or expectations.endpoint_paths)")
@@ -74,7 +76,7 @@ def member_includes(discovery, member, value):
     if values is None and member in DEFAULTS:
         values, source = DEFAULTS[member], "the default of an omitted member (RFC 8414 section 2)"
     if values is None and member in NO_DEFAULT:
-        check(False, f"neither discovery document lists {member} ({NO_DEFAULT[member]})")
+        check(False, f"neither discovery document lists {member} (RFC 8414 section 2: {NO_DEFAULT[member]})")
     check(isinstance(values, list), f"discovery member {member} is {values!r}, not a list (RFC 8414 section 2)")
     check(value in values, f"{member} is {values!r} by {source}; it does not include {value!r}, "
                            "which the Visma documentation uses")

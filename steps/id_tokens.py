@@ -102,8 +102,9 @@ def id_token_at_hash(state):
         pytest.skip("the ID token has no at_hash; it is OPTIONAL in the code flow (OpenID Connect Core section 3.1.3.6)")
     alg = str(header_of(token).get("alg", ""))
     hasher = HASHES.get(alg[-3:])
-    check(hasher is not None, f"the ID token's alg {alg!r} names no SHA-2 hash to compute at_hash with")
+    check(hasher is not None, f"the ID token's alg {alg!r} names no SHA-2 hash to compute at_hash with; at_hash uses "
+                              "the hash of the alg header (OpenID Connect Core section 3.1.3.6)")
     digest = hasher(state.tokens["access_token"].encode("ascii")).digest()
     expected = base64.urlsafe_b64encode(digest[:len(digest) // 2]).rstrip(b"=").decode()
     check(at_hash == expected, f"the ID token's at_hash is {at_hash!r}, not the base64url left half of the access "
-                               f"token's {hasher().name} hash (OpenID Connect Core section 3.3.2.11)")
+                               f"token's {hasher().name} hash (OpenID Connect Core sections 3.1.3.6 and 3.2.2.9)")

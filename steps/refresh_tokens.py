@@ -19,7 +19,8 @@ def refresh(state, discovery, refresh_token, client=None):
 
 def _first_refresh_token(state) -> str:
     token = state.token_responses[0].get("refresh_token") if state.token_responses else None
-    check(bool(token), "no refresh token was issued, so there is nothing to refresh with")
+    require(bool(token), "no refresh token was issued, so there is nothing to refresh with (Visma Important Notes: "
+                         "server-side web applications configured with offline_access can request refresh tokens)")
     return token
 
 
@@ -42,7 +43,7 @@ def _issued_refresh_token(state) -> bool:
     """Whether the code's redemption gave a refresh token; the redemption itself must have succeeded."""
     require(state.response is not None and state.response.status_code == 200 and state.token_responses,
             f"the code was not redeemed (HTTP {state.response.status_code if state.response is not None else None}); "
-            "the documented request must succeed before its refresh token can be judged")
+            "the documented request must succeed before its refresh token can be judged (RFC 6749 section 5.1)")
     return "refresh_token" in state.tokens
 
 
@@ -106,7 +107,8 @@ def rotation_as_declared(state, discovery, environment):
     expectations = environment.expectations
     if expectations.refresh_token_rotation == "one_time":
         check(bool(new) and new != old, "the refresh did not return a new refresh token; the environment declares "
-                                        "one_time rotation (expectations.refresh_token_rotation)")
+                                        "one_time rotation (expectations.refresh_token_rotation; RFC 6749 section 6: "
+                                        "the server MAY issue a new refresh token)")
         if expectations.refresh_token_reuse_grace:
             time.sleep(expectations.refresh_token_reuse_grace + 1)
         refresh(state, discovery, old)
@@ -119,10 +121,11 @@ def rotation_as_declared(state, discovery, environment):
               "invalid_grant for a revoked refresh token")
     else:
         check(new in (None, old), "the refresh returned a different refresh token; the environment declares reuse "
-                                  "(expectations.refresh_token_rotation)")
+                                  "(expectations.refresh_token_rotation; RFC 6749 section 6)")
         refresh(state, discovery, old)
-        check(state.response.status_code == 200, "the refresh token stopped working after one use; "
-                                                 "the environment declares reuse (expectations.refresh_token_rotation)")
+        check(state.response.status_code == 200, "the refresh token stopped working after one use; the environment "
+                                                 "declares reuse (expectations.refresh_token_rotation; RFC 6749 "
+                                                 "section 6)")
 
 
 @when("the other client refreshes with the client's refresh token")

@@ -32,7 +32,8 @@ def revoke_unknown_token(state, discovery):
 @when("the client revokes its refresh token")
 def revoke_refresh_token(state, discovery):
     token = state.token_responses[0].get("refresh_token") if state.token_responses else None
-    check(bool(token), "no refresh token was issued, so there is none to revoke")
+    require(bool(token), "no refresh token was issued, so there is none to revoke (Visma Important Notes: "
+                         "server-side web applications configured with offline_access can request refresh tokens)")
     revoke(state, discovery, token, hint="refresh_token")
 
 

@@ -20,7 +20,8 @@ def _json_body(response) -> dict:
     except ValueError:
         body = None
     check(isinstance(body, dict), f"the token endpoint answered HTTP {response.status_code} with a body that is "
-                                  f"not a JSON object: {excerpt(response.text)}")
+                                  f"not a JSON object: {excerpt(response.text)} (RFC 6749 sections 5.1 and 5.2: "
+                                  "a JSON object, application/json)")
     return body
 
 
@@ -93,7 +94,8 @@ def scope_as_requested(state):
     check(isinstance(granted, str), f"the token response has no scope (found {granted!r}); Visma's token response "
                                     "names it (\"scope\": \"visma_api:read\")")
     check(set(granted.split()) == set(state.client.scope.split()),
-          f"the granted scope is {granted!r}; the request asked for {state.client.scope!r}")
+          f"the granted scope is {granted!r}; the request asked for {state.client.scope!r} (Visma's token response "
+          "names the scope requested; RFC 6749 section 5.1)")
 
 
 @then("the granted scope is at most the requested scope")

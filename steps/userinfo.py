@@ -27,7 +27,7 @@ def access_token_revocation_expected(environment):
 @when("the client calls userinfo with its access token")
 def userinfo_with_token(state, discovery):
     require(bool(state.tokens.get("access_token")), "the code was not redeemed for an access token, so userinfo "
-                                                    "cannot be asked with one")
+                                                    "cannot be asked with one (RFC 6749 section 5.1)")
     _call_userinfo(state, discovery, state.tokens.get("access_token"))
 
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from allure_commons import hookimpl, plugin_manager
 
-from .redaction import REDACTOR
+from .redaction import REDACTOR, readable
 
 
 class SecretScrubber:
     """An allure-commons plugin that runs before the file writer and masks every known secret in
-    a result's messages and traces (exchanges are redacted when they are attached)."""
+    a result's messages and traces, then cuts their overlong lines (exchanges are redacted when
+    they are attached)."""
 
     @hookimpl(tryfirst=True)
     def report_result(self, result):
@@ -21,8 +22,8 @@ class SecretScrubber:
 def _scrub_details(node) -> None:
     details = getattr(node, "statusDetails", None)
     if details is not None:
-        details.message = REDACTOR.scrub(details.message)
-        details.trace = REDACTOR.scrub(details.trace)
+        details.message = readable(details.message)
+        details.trace = readable(details.trace)
     for step in getattr(node, "steps", None) or []:
         _scrub_details(step)
     for parameter in getattr(node, "parameters", None) or []:

@@ -147,6 +147,19 @@ class Redactor:
 REDACTOR = Redactor()
 
 
+MAX_LINE = 2000  # characters of one line of a message: a server's value is shown, not copied whole
+
+
+def readable(text: str | None) -> str | None:
+    """A message or trace as people read it: scrubbed of every secret, then every line longer
+    than MAX_LINE cut (an error_description of megabytes would fill the terminal, JUnit and the
+    record; the exchange attached to the report keeps the whole body)."""
+    if not text:
+        return text
+    return "\n".join(line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}... ({len(line)} characters)"
+                     for line in REDACTOR.scrub(text).split("\n"))
+
+
 def excerpt(text: str, limit: int = 200) -> str:
     """The head of a body for a message, quoted: scrubbed first, then cut, so that no head of a
     secret the cut would split can survive."""

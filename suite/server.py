@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from joserfc.jwk import KeySet
 
+from .checks import NonConformance
 from .http import FIXES, EnvironmentProblem, HttpClient
 
 
@@ -34,7 +35,8 @@ class Discovery:
     def endpoint(self, name: str) -> str:
         url = self.member(name)
         if not isinstance(url, str) or not url:
-            raise AssertionError(f"neither discovery document ({self.url}, {self.oauth_url}) lists {name}")
+            raise NonConformance(f"neither discovery document ({self.url}, {self.oauth_url}) lists {name}, so the "
+                                 "request cannot be made (RFC 8414 section 2)")
         return url
 
 

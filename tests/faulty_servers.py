@@ -107,7 +107,7 @@ class FaultyProxy:
     forms other field names, as a server with its own login page would have. With
     `echo_credentials`, every JSON error says what it received: the form as sent (URL-encoded),
     its values decoded (JSON-escaped in the answer), the form as JSON (escaped twice) and the
-    Authorization header (base64)."""
+    Authorization header (base64); every answer repeats that header in X-Received, successes too."""
 
     def __init__(self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None, renames=None,
                  echo_credentials=False):
@@ -150,6 +150,8 @@ class FaultyProxy:
         passed = {k: v for k, v in response.headers.items()
                   if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
         content = response.content
+        if self.echo_credentials and "Authorization" in handler.headers:
+            passed["X-Received"] = handler.headers["Authorization"]
         if self.echo_credentials and response.status_code >= 400 and content.startswith(b"{"):
             form = dict(parse_qsl(body.decode(errors="replace")))
             received = f"{body.decode(errors='replace')} {' '.join(form.values())} {json.dumps(form)} " \

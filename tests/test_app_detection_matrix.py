@@ -40,3 +40,12 @@ def test_a_record_failing_another_rule_too_is_not_caught_and_the_table_says_why(
     row = row_from_record("web:fixed-state", ("APPC-05",), _record("APPC-05", "APPC-06"), 1)
     assert not row.caught and row.unexpected == ["APPC-06"]
     assert "web:fixed-state: APPC-06 did not pass: it did not" in render([row])
+
+
+def test_every_rule_quotes_its_sentence_in_the_application_catalogue():
+    from appside.record import application_rule_sources
+    for rule_id in all_rule_ids():
+        sources = application_rule_sources(rule_id)
+        assert sources, f"{rule_id} has no sentence in appside/features/rules.yaml"
+        for source in sources:
+            assert source["quote"] and source["url"].startswith("https://") and source["source"], (rule_id, source)

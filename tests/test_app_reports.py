@@ -41,6 +41,8 @@ def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_a
     faults = {s["name"]: s.get("injected_fault") for rule in record["rules"] for s in rule["scenarios"]}
     assert faults["APPC-16 A callback with a different state is refused"] == "callback-state-wrong"
     assert faults["APPC-11 The client secret is never put in a URL"] is None
+    [appc11] = [rule for rule in record["rules"] if rule["rule_id"] == "APPC-11"]
+    assert "MUST NOT be included in the request URI" in appc11["sources"][0]["quote"]  # the sentence it broke
 
     results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
     attachments = {a["name"] for result in results for step in [result, *result.get("steps", [])]

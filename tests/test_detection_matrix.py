@@ -9,7 +9,7 @@ import pickle
 import pytest
 
 from sandbox.defects import DEFECTS
-from suite.detection import CLEAN, run_matrix, scenarios_never_failing
+from suite.detection import CLEAN, run_matrix, scenarios_never_failing, unproven_rules
 
 pytestmark = pytest.mark.timeout(900)  # the whole matrix runs in the first test that needs it
 
@@ -31,6 +31,12 @@ def matrix(tmp_path_factory):
 def test_every_scenario_fails_under_some_switch(matrix):
     """Rule-level detection can hide an outline row whose check never fails; this looks row by row."""
     assert scenarios_never_failing(list(matrix.values())) == []
+
+
+def test_every_rule_is_seen_failing_on_its_own_under_a_switch_that_is_caught(matrix):
+    """A rule only ever blocked, or failing only under switches the matrix does not catch cleanly,
+    has no proof that its own check can fail."""
+    assert unproven_rules(list(matrix.values())) == []
 
 
 def test_clean_sandbox_passes_every_rule(matrix):

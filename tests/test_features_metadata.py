@@ -1,5 +1,6 @@
 """Every scenario names its rule, severity and documentation, and the rule ids hold together."""
 
+import re
 
 from run import ROOT
 
@@ -67,3 +68,37 @@ def test_every_rule_quotes_its_sentence_in_the_catalogue():
             return any(n == rule_id or (n not in seen and reaches(n, (*seen, n))) for n in entries[start].needs
                        if n in entries)
         assert not reaches(rule_id), f"{rule_id} needs itself through its needs"
+
+
+def test_every_section_a_rule_quotes_is_among_its_scenarios_rfc_tags():
+    """The report links a rule to its RFC and OpenID sections by the @rfc: tags; the sentence the
+    rule enforces (features/rules.yaml) must be one of them, so the link reaches what is quoted."""
+    from suite.rule_catalogue import catalogue
+    tagged: dict[str, set] = {}
+    for _, _, tags in _scenarios():
+        rule_id = next(t for t in tags if t.startswith("@rule:")).removeprefix("@rule:")
+        tagged.setdefault(rule_id, set()).update(t.removeprefix("@rfc:") for t in tags if t.startswith("@rfc:"))
+    untagged = []
+    for rule_id, entry in catalogue().items():
+        for source in entry.sources:
+            rfc = re.fullmatch(r"RFC (\d+) section ([\d.]+)", source.source)
+            oidc = re.fullmatch(r"OpenID Connect Core 1\.0 section ([\d.]+)", source.source)
+            tag = f"RFC{rfc[1]}-{rfc[2]}" if rfc else f"OIDC-{oidc[1]}" if oidc else None
+            if tag:
+                if tag not in tagged.get(rule_id, set()):
+                    untagged.append(f"{rule_id}: @rfc:{tag}")
+    assert untagged == []
+
+
+def test_a_rule_a_switch_blocks_needs_a_rule_the_switch_breaks():
+    """"Blocked by" follows `needs` (features/rules.yaml): a switch can only block a rule that relies,
+    directly or through other rules, on one of the rules it breaks."""
+    from suite.rule_catalogue import entry
+
+    def relies_on(rule_id: str, seen=()) -> set:
+        direct = set(entry(rule_id).needs) - set(seen)
+        return direct.union(*(relies_on(need, (*seen, rule_id)) for need in direct))
+
+    for defect in DEFECTS.values():
+        for rule_id in defect.blocks:
+            assert relies_on(rule_id) & set(defect.breaks), f"{defect.name} blocks {rule_id}, which needs none of its breaks"

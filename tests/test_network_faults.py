@@ -297,3 +297,23 @@ def test_a_body_written_against_the_suites_own_patterns_ends_in_bounded_time(tmp
     assert status == 3, output
     _assert_one_line(output, "answered 200 without a JSON discovery document", "is the issuer right?")
     assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+def test_megabytes_a_server_writes_into_an_error_are_cut_in_every_message(tmp_path):
+    """A token error whose error_description is 5 MB: the failure says so in a line that is
+    cut, in the terminal, JUnit, the record and the Allure results (the attached exchange keeps
+    the whole body, as evidence)."""
+    server = HostileServer({"/connect/token": Answer(400, json_body={"error": "invalid_client",
+                                                                     "error_description": "x" * 5_000_000})})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    reports = tmp_path / "reports"
+    try:
+        status, output, seconds, peak_mib = _run_measured(
+            _hostile_environment(tmp_path, server), "--rule=SVC-01", f"--compliance={reports / 'compliance.json'}",
+            f"--junitxml={reports / 'junit.xml'}", f"--alluredir={reports / 'allure-results'}")
+    finally:
+        server.close()
+    assert status == 1 and "characters)" in output, output[-3000:]
+    sizes = {p.name: p.stat().st_size for p in reports.rglob("*") if p.is_file() and "attachment" not in p.name}
+    assert len(output) < 100_000 and max(sizes.values()) < 100_000, (len(output), sizes)
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)

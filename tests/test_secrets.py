@@ -80,7 +80,11 @@ TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0LXVzZXItOTk5In0.c2lnbmF0dXJlLW9mLX
 
 def _every_encoding(secret: str) -> set[str]:
     forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1],
-             quote(secret).lower(), base64.b64encode(f"client:{quote_plus(secret)}".encode()).decode()[8:-4]}
+             quote(secret).lower()}
+    # Base64 inside HTTP Basic (`client_id:secret`): the characters that depend on the secret
+    # alone, after a client id of any length (three alignments).
+    forms |= {base64.b64encode(b"-" * shift + text.encode()).decode()[4:-4]
+              for shift in range(3) for text in (secret, quote_plus(secret))}
     return forms | {f[:12] for f in forms} | {f[-12:] for f in forms}
 
 

@@ -1,7 +1,10 @@
 """Checks judged on what a server answered, without a server: the messages a reviewer reads and
 the answers that must not pass for a refusal."""
 
+import ast
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from run import ROOT
@@ -60,3 +63,30 @@ def test_nothing_but_an_error_redirect_or_a_4xx_page_counts_as_a_refusal(outcome
 
 def test_a_4xx_error_page_counts_as_a_refusal():
     authorization_refused(ScenarioState(http=None, outcome=Outcome("page", ISSUER + "/error", 400, body="<p>bad</p>")))
+
+
+CITATION = re.compile(r"RFC \d{4}|OpenID Connect|Visma|visma-connect-facts|(Service|Interactive) Integrations")
+CHECKS = {"check": 1, "require": 1, "NonConformance": 0, "NothingToCheck": 0}  # name: index of the message
+
+
+def _uncited_messages(path: Path) -> list[str]:
+    """Messages written out in a check, require or raise NonConformance call that name no sentence.
+    A message built elsewhere (a variable) is judged where its parts are written."""
+    source = path.read_text(encoding="utf-8")
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        name = getattr(node, "func", None) and getattr(node.func, "id", None)
+        if name not in CHECKS or len(node.args) <= CHECKS[name]:
+            continue
+        message = node.args[CHECKS[name]]
+        written = [part.value for part in ast.walk(message) if isinstance(part, ast.Constant) and isinstance(part.value, str)]
+        if isinstance(message, (ast.Constant, ast.JoinedStr, ast.BinOp)) and not CITATION.search(" ".join(written)):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.get_source_segment(source, node)[:120]}")
+    return found
+
+
+def test_every_failing_check_cites_the_sentence_that_forbids_it():
+    """Issue 10: each failing outcome is backed by a sentence (Visma page, facts file, RFC or OpenID
+    section), and the failure message names it."""
+    files = sorted((ROOT / "steps").glob("*.py")) + sorted((ROOT / "suite").rglob("*.py"))
+    assert [line for path in files for line in _uncited_messages(path)] == []

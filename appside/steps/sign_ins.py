@@ -25,7 +25,7 @@ def driver(config):
         from appside.service_driver import ServiceDriver
         application = config.application
         kind = {"browser": BrowserDriver, "manual": ManualDriver}.get(application.drive.mode, ServiceDriver)
-        _driver = kind(application, config.stand_in.issuer, config.test_user)
+        _driver = kind(application, config.stand_in.issuer, config.test_user, tls=config.stand_in_tls)
     return _driver
 
 
