@@ -72,4 +72,5 @@ $(VENV)/.installed: requirements.txt
 
 clean:
 	rm -rf $(VENV) node_modules reports/allure-results reports/allure-report reports/*.json reports/*.xml \
-		reports/compliance.md reports/detection-matrix.md reports/history.jsonl
+		reports/compliance.md reports/detection-matrix.md reports/history.jsonl \
+		reports/run-history.jsonl reports/changes.md

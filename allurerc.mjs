@@ -48,6 +48,10 @@ export default defineConfig({
         groupBy: [{ label: "epic" }],
       },
       {
+        name: "Waived: a failure accepted until its expiry date (see the record's waivers)",
+        matchers: { statuses: ["skipped"], message: /^Waived: / },
+      },
+      {
         name: "Blocked: not checked, because a rule it relies on failed first",
         matchers: { statuses: ["skipped"], message: /^Blocked by / },
       },
@@ -62,7 +66,7 @@ export default defineConfig({
         name: "Does not apply: the environment declares it (no such client, capability or expectation)",
         // Every skip that is not "blocked by": the suite skips only what the environment or the
         // server declares does not apply (no such client, expectation, endpoint or consent page).
-        matchers: { statuses: ["skipped"], message: /^(?!Blocked by )/ },
+        matchers: { statuses: ["skipped"], message: /^(?!Blocked by |Waived: )/ },
       },
       {
         name: "Configuration problem: a secret or login the environment file gets wrong",

@@ -52,7 +52,7 @@ def present_results(results_dir: Path, record: dict) -> None:
         if found:
             rule, scenario = found
             _present_rule(result, rule)
-            _present_outcome(result, rule, scenario)
+            _present_outcome(result, rule, scenario, record.get("waivers", ()))
         path.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
 
 
@@ -69,7 +69,7 @@ def _present_rule(result: dict, rule: dict) -> None:
             known.add(source["url"])
 
 
-def _present_outcome(result: dict, rule: dict, scenario: dict) -> None:
+def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers=()) -> None:
     details = result.setdefault("statusDetails", {})
     status = scenario["status"]
     if status == "blocked":
@@ -77,6 +77,13 @@ def _present_outcome(result: dict, rule: dict, scenario: dict) -> None:
         reason = scenario["reason"]
         details["message"] = f"{reason[:1].upper()}{reason[1:]}. {rule['rule_id']} itself was not checked."
         details.pop("trace", None)
+        return
+    if status == "waived":
+        result["status"] = "skipped"  # a failure accepted for a while: counted apart, never as a pass
+        waiver = next((w for w in record_waivers if w["rule"] == rule["rule_id"]), None)
+        details["message"] = (f"Waived: {rule['rule_id']} is not kept: {scenario['reason']}" + (
+            f"\n\nAccepted by {waiver['accepted_by']} until {waiver['expires']} (ref. {waiver['reference']}): "
+            f"{waiver['reason']}" if waiver else ""))
         return
     if status == "error":
         result["status"] = "broken"

@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from .environment_schema import HINTS, SCHEMA, SECRET_KEYS
+from .waivers import Waiver, load_waivers
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -153,6 +154,7 @@ class Environment:
     http: HttpSettings
     tenants_supported: bool = True
     sandbox_defects: tuple[str, ...] | None = None  # None: a real server, not the embedded sandbox
+    waivers: tuple[Waiver, ...] = ()  # failures accepted for a while (suite/waivers.py)
 
     @property
     def is_sandbox(self) -> bool:
@@ -179,9 +181,25 @@ def load_environment(name_or_path: str, environ=os.environ) -> Environment:
     resolved = _resolve_variables(raw, environ, problems)
     problems = problems or [p + " (after ${VAR} substitution)" for p in _schema_problems(resolved)]
     problems = problems or _meaning_problems(resolved)
+    waivers, waiver_problems = _waivers(path, resolved.get("waivers", []))
+    problems += waiver_problems
     if problems:
         raise ConfigurationError(path, problems)
-    return _build(path, resolved)
+    return _build(path, resolved, waivers)
+
+
+def _waivers(path: Path, value) -> tuple[list[Waiver], list[str]]:
+    """The environment's waivers: listed in its file, or in the file it names (relative to it)."""
+    if not isinstance(value, str):
+        return load_waivers(value, path)
+    source = path.parent / value
+    if not source.is_file():
+        return [], [f"waivers: no such file {display_path(source)} (a path relative to the environment file)"]
+    try:
+        listed = _read_yaml(source).get("waivers")
+    except ConfigurationError as error:
+        return [], [f"waivers: {value}: {problem}" for problem in error.problems]
+    return load_waivers(listed, source)
 
 
 def available_environments() -> list[str]:
@@ -438,7 +456,7 @@ def _http_settings(settings: dict) -> HttpSettings:
     return HttpSettings(**settings)
 
 
-def _build(path: Path, raw: dict) -> Environment:
+def _build(path: Path, raw: dict, waivers=()) -> Environment:
     clients = {role: Client(role=role, **fields) for role, fields in raw["clients"].items()}
     login = _login(raw["login"]) if "login" in raw else None
     expectations = dict(raw.get("expectations", {}))
@@ -453,4 +471,5 @@ def _build(path: Path, raw: dict) -> Environment:
         http=_http_settings(raw.get("http", {})),
         tenants_supported=raw.get("capabilities", {}).get("tenants", True),
         sandbox_defects=tuple(sandbox.get("defects", [])) if sandbox is not None else None,
+        waivers=tuple(waivers),
     )

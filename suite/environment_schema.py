@@ -44,6 +44,7 @@ SCHEMA = {
     "properties": {
         "name": _string,
         "description": {"type": "string"},
+        "waivers": {"type": ["string", "array"]},  # the entries are checked by suite/waivers.py
         "issuer": _url,
         "sandbox": {
             "type": "object",

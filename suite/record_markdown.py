@@ -4,10 +4,11 @@ rules that failed, worst severity first, so a reader deciding a go-live needs th
 import re
 from pathlib import Path
 
+from .comparison import change_lines
 from .rules import SEVERITIES
 
-MARKS = {"passed": "PASSED", "failed": "FAILED", "blocked": "BLOCKED", "error": "ERROR (environment or configuration)",
-         "skipped": "skipped"}
+MARKS = {"passed": "PASSED", "failed": "FAILED", "blocked": "BLOCKED", "waived": "WAIVED (failed, accepted)",
+         "error": "ERROR (environment or configuration)", "skipped": "skipped"}
 
 
 def render_markdown(record: dict) -> str:
@@ -17,11 +18,17 @@ def render_markdown(record: dict) -> str:
              f"Visma Connect conformance of **{record['environment']}** ({record['issuer']}): "
              f"{counts['passed']} rules passed, {counts['failed']} failed"
              + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
+             + (f", {counts['waived']} failed under a waiver" if counts.get("waived") else "")
              + f", {counts['error']} could not be checked, {counts['skipped']} skipped.", ""]
+    if "changes" in record:
+        head, *kinds = change_lines(record)
+        lines += [head[:1].upper() + head[1:], ""] + [f"- {kind.strip()}" for kind in kinds] + ([""] if kinds else [])
     if record.get("not_run_rules"):
         lines += [f"Blocker and critical rules this run did not run: {', '.join(record['not_run_rules'])}. "
                   "Run every rule (no --rule, -k, -m or feature path) for a verdict.", ""]
-    lines += _failures(record)
+    lines += [f"**Waiver problem:** {problem}" for problem in record.get("waiver_problems", ())]
+    lines += [""] if record.get("waiver_problems") else []
+    lines += _failures(record) + _waivers(record)
     lines += ["## The run", "", "| | |", "|---|---|",
               f"| Issuer | {record['issuer']} |",
               f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
@@ -71,6 +78,17 @@ def _failures(record: dict) -> list[str]:
     return lines + [""]
 
 
+def _waivers(record: dict) -> list[str]:
+    if not record.get("waivers"):
+        return []
+    lines = ["## Waived: failures accepted until their expiry", "",
+             "| Rule | Scenario | Reason | Reference | Accepted by | Expires |", "|---|---|---|---|---|---|"]
+    for waiver in record["waivers"]:
+        lines.append(f"| {waiver['rule']} | {_cell(waiver['scenario'] or 'every scenario')} | {_cell(waiver['reason'])} | "
+                     f"{_cell(waiver['reference'])} | {_cell(waiver['accepted_by'])} | {waiver['expires']} |")
+    return lines + [""]
+
+
 def verdict_lines(record: dict, path) -> list[str]:
     """The last lines of the terminal: the verdict, the rules that failed and where the record is."""
     lines = [f"VERDICT: {record['verdict'].upper()}"]
@@ -84,8 +102,12 @@ def verdict_lines(record: dict, path) -> list[str]:
             lines.append(f"{label}: " + ", ".join(f"{r['rule_id']} ({r['severity']})" for r in rules))
     if record.get("not_run_rules"):
         lines.append("did not run (blocker or critical): " + ", ".join(record["not_run_rules"]))
+    lines += [f"waived: {w['rule']}{' (' + w['scenario'] + ')' if w['scenario'] else ''}: {w['reason']} "
+              f"(ref. {w['reference']}, accepted by {w['accepted_by']}, until {w['expires']})"
+              for w in record.get("waivers", ())]
+    lines += [f"WAIVER PROBLEM: {problem}" for problem in record.get("waiver_problems", ())]
     lines.append(f"record: {path} and {Path(path).with_suffix('.md')}; check it with python -m suite.verify {path}")
-    return lines
+    return lines + (change_lines(record) if "changes" in record else [])
 
 
 def _severity_rank(severity: str) -> int:

@@ -20,6 +20,8 @@ from .junit_outcomes import present_junit
 from .record_seal import seal
 from .rule_catalogue import entry as rule_entry
 from .run_context import who_ran
+from .waivers import apply_waivers, waiver_for
+from .comparison import SUMMARY, compare_with_previous, render_summary
 from .coverage import load_coverage_map
 from .rules import FEATURES, MUST_RUN, Rule, declared_rules
 
@@ -53,6 +55,7 @@ def write_no_verdict(path, kind: str, reason: str, environment: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     path.with_suffix(".md").write_text(render_no_verdict(record), encoding="utf-8")
+    (path.parent / SUMMARY).write_text(render_no_verdict(record), encoding="utf-8")
 
 
 class ResultRecorder:
@@ -66,6 +69,7 @@ class ResultRecorder:
         self.left_out: set[str] = set()  # rules with scenarios deselected (--rule, -k, -m, --deselect)
         self.collected: dict[str, str] = {}  # node id -> rule id, to find what an interruption left out
         self.features = FEATURES
+        self.waivers = getattr(environment, "waivers", ())  # an application (appside) has none
 
     def pytest_deselected(self, items):
         self.left_out.update(_rule_id(item) for item in items)
@@ -86,6 +90,13 @@ class ResultRecorder:
         properties = dict(report.user_properties)
         if "rule" not in properties:
             return
+        self._entry(report, properties)
+        waiver = report.failed and self.scenarios[report.nodeid]["status"] == "failed" and waiver_for(
+            self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
+        if waiver:  # shown as waived on the terminal (pytest's "x"), in the record by apply_waivers
+            report.outcome, report.wasxfail = "skipped", f"waived until {waiver.expires}: {waiver.reason}"
+
+    def _entry(self, report, properties):
         entry = self.scenarios.setdefault(report.nodeid, {
             "scenario": properties["scenario"], "feature": properties["feature"],
             **properties["rule"], "status": "passed", "reason": ""})
@@ -108,9 +119,12 @@ class ResultRecorder:
         if record["counts"]["error"]:
             session.exitstatus = EXIT_CONFIGURATION_PROBLEM if self.configuration_problem else EXIT_ENVIRONMENT_PROBLEM
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
+            record["changes"] = compare_with_previous(record, self.path.parent)
         seal(record)  # last: the digest covers every field written
         self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
         self.path.with_suffix(".md").write_text(render_markdown(record), encoding="utf-8")
+        (self.path.parent / SUMMARY).write_text(render_summary(record), encoding="utf-8")
         if self.alluredir and self.alluredir.is_dir():
             write_run_information(self.alluredir, record)
             present_results(self.alluredir, record)
@@ -148,7 +162,9 @@ class ResultRecorder:
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
         resolve_blocked(rules)
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
+        waivers, waiver_problems = apply_waivers(ordered, self.waivers)
         failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
+        blocked = [r["rule_id"] for r in ordered if r["status"] == "blocked"]
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
         not_run = self.not_run(set(rules))
         environment = self.environment
@@ -164,14 +180,19 @@ class ResultRecorder:
             "finished": _iso(time.time()),
             "verdict": ("inconclusive: configuration problem" if errors and self.configuration_problem else
                         "inconclusive: environment problem" if errors else
-                        "not conformant" if failed else
-                        f"incomplete: {len(not_run)} blocker or critical rules did not run" if not_run else "conformant"),
+                        "not conformant" if failed or blocked or waiver_problems else
+                        f"incomplete: {len(not_run)} blocker or critical rules did not run" if not_run else
+                        f"conformant with {len(waivers)} waiver{'s' if len(waivers) > 1 else ''}" if waivers else
+                        "conformant"),
             "failed_rules": failed,
             "error_rules": errors,
-            "blocked_rules": [r["rule_id"] for r in ordered if r["status"] == "blocked"],
+            "blocked_rules": blocked,
+            "waived_rules": [r["rule_id"] for r in ordered if r["status"] == "waived"],
             "not_run_rules": not_run,
+            "waivers": [w.as_record() for w in waivers],
+            "waiver_problems": waiver_problems,
             "counts": {status: sum(1 for r in ordered if r["status"] == status)
-                       for status in ("passed", "failed", "blocked", "error", "skipped")},
+                       for status in ("passed", "failed", "blocked", "waived", "error", "skipped")},
             "run_by": who_ran(),
         }
         summary["rules"] = ordered

@@ -43,14 +43,15 @@ def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothi
     broken = write_environment(tmp_path, "name: broken\nissuer: [not, a, url]\n")
     second = run_ci(f"--reports={reports}", f"--env={broken}", "-q")
     assert second.returncode == 4, second.stdout[-3000:] + second.stderr
-    assert second.stdout.rstrip().endswith("exit code 4: configuration problem")
+    assert second.stdout.rstrip().endswith("exit code 4: no verdict: configuration problem")
     record = json.loads((reports / "compliance.json").read_text())
     assert record["verdict"] == "no verdict: configuration problem" and "issuer" in record["reason"]
     markdown = (reports / "compliance.md").read_text()
     assert markdown.startswith("# Verdict: NO VERDICT: CONFIGURATION PROBLEM") and "issuer" in markdown
     # Nothing of the first run is left to be taken for this one's, and its history is not repeated.
     assert sorted(p.name for p in reports.iterdir()) == sorted(
-        ["compliance.json", "compliance.md"] + (["history.jsonl"] if history else []))
+        ["compliance.json", "compliance.md", "changes.md", "run-history.jsonl"] + (["history.jsonl"] if history else []))
+    assert (reports / "changes.md").read_text().startswith("# Verdict: NO VERDICT: CONFIGURATION PROBLEM")
     assert _history_lines(reports) == history
 
 
@@ -64,7 +65,7 @@ def test_an_unreachable_server_exits_3_with_a_record_that_says_why(tmp_path):
     markdown = (reports / "compliance.md").read_text()
     assert markdown.startswith("# Verdict: NO VERDICT: ENVIRONMENT PROBLEM")
     assert "cannot reach http://127.0.0.1:9" in markdown
-    assert sorted(p.name for p in reports.iterdir()) == ["compliance.json", "compliance.md"]
+    assert sorted(p.name for p in reports.iterdir()) == ["changes.md", "compliance.json", "compliance.md"]
 
 
 def test_a_non_conformant_run_exits_1_with_details_written_for_people(tmp_path):
@@ -122,7 +123,7 @@ def test_make_conformance_exits_2_and_names_the_suites_code(tmp_path):
                              f"ENV={broken}", f"REPORTS={tmp_path / 'reports'}"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "exit code 4: configuration problem" in result.stdout
+    assert "exit code 4: no verdict: configuration problem" in result.stdout
 
 
 def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):

@@ -45,7 +45,9 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     assert markdown[0] == "# Verdict: NOT CONFORMANT"
     failures = [line for line in markdown[markdown.index("## What failed, worst first"):] if line.startswith("| [")]
     assert [line.split("]")[0].removeprefix("| [") for line in failures[:3]] == ["PKCE-01", "APP-04", "SVC-07"]
-    last = stdout.strip().splitlines()[-4:]
+    lines = stdout.strip().splitlines()
+    assert lines[-1] == "no earlier run of sandbox to compare with"  # what changed since the last run: last
+    last = lines[-5:-1]
     assert last[0] == "VERDICT: NOT CONFORMANT"
     assert last[1] == "failed: PKCE-01 (blocker), APP-04 (critical), SVC-07 (critical), APP-03 (normal)"
     assert last[2].startswith("blocked by an earlier failure: CODE-01 (blocker), ID-01 (blocker)")
