@@ -26,8 +26,9 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
     parameters of the documented request."""
     url = authorization_url(state, discovery, pkce, verifier, overrides)
     # The user's browser is not the application's back channel: the login runs in an HTTP session
-    # of its own, so no token request ever carries the user's cookies.
-    browser = HttpClient(environment.http)
+    # of its own, so no token request ever carries the user's cookies. The password goes only
+    # where the issuer vouches for, as every credential does.
+    browser = HttpClient(environment.http, environment.issuer)
     state.outcome = login_method(environment, browser).authorize(url, state.authorization.params["redirect_uri"])
     _register_callback_secrets(state.outcome)
     allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "

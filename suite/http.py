@@ -77,6 +77,33 @@ class UntrustedEndpoint(NonConformance):
     """A credential would have gone somewhere the issuer does not vouch for."""
 
 
+class CredentialPolicy:
+    """Where client secrets, passwords, codes and tokens may go: the issuer's origin, or one the
+    environment lists in http.trusted_origins, and never over plain HTTP to a host that is not this
+    machine. One policy for the suite's HTTP client and for the browser login method's Chromium.
+    Without an issuer only the plain-HTTP rule holds."""
+
+    def __init__(self, issuer: str | None, settings: HttpSettings):
+        self.origins = {_origin(o) for o in (issuer, *settings.trusted_origins) if o}
+
+    def refusal(self, url: str) -> str | None:
+        """Why a credential must not go to `url`, or None when it may."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+            return ("it would go over plain HTTP to a host that is not this machine; credentials travel only over "
+                    "TLS (RFC 6749 section 2.3.1, section 3.2)")
+        if self.origins and _origin(url) not in self.origins:
+            return (f"{_origin(url)} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
+                    "server really belongs to the issuer, list its origin in the environment's http.trusted_origins")
+        return None
+
+    def refuse(self, what: str, url: str) -> None:
+        """Raises UntrustedEndpoint, saying why, when `what` (the credentials, named) must not go to `url`."""
+        reason = self.refusal(url)
+        if reason:
+            raise UntrustedEndpoint(f"refused to send {what}: {reason}")
+
+
 # What to do about each kind of failure: every environment problem names its cause and then this.
 FIXES = {
     "dns": "Check the host name (the issuer's, or the one its discovery document gives) and this machine's "
@@ -110,7 +137,7 @@ class HttpClient:
 
     def __init__(self, settings: HttpSettings, issuer: str | None = None):
         self.settings = settings
-        self.credential_origins = {_origin(o) for o in (issuer, *settings.trusted_origins) if o}
+        self.credentials = CredentialPolicy(issuer, settings)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "visma-connect-conformance"
         for scheme in ("http://", "https://"):
@@ -174,20 +201,9 @@ class HttpClient:
             deadline.cancel()
 
     def _refuse_untrusted_credentials(self, method: str, url: str, kwargs: dict) -> None:
-        """Client secrets, passwords, codes and tokens go only to the issuer's origin (or one the
-        environment lists in http.trusted_origins), and never over plain HTTP to another host."""
-        carried = _credentials_in(kwargs)
-        if not carried:
-            return
-        parts = urlsplit(url)
-        what = f"{', '.join(sorted(carried))} in {method} {redact_url(url)}"
-        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
-            raise UntrustedEndpoint(f"refused to send {what} over plain HTTP: credentials travel only over "
-                                    "TLS (RFC 6749 section 2.3.1, section 3.2)")
-        if self.credential_origins and _origin(url) not in self.credential_origins:
-            raise UntrustedEndpoint(f"refused to send {what}: {_origin(url)} is not the issuer's origin "
-                                    f"({', '.join(sorted(self.credential_origins))}). If that server really "
-                                    "belongs to the issuer, list its origin in the environment's http.trusted_origins")
+        carried = credentials_in(kwargs)
+        if carried:
+            self.credentials.refuse(f"{', '.join(sorted(carried))} in {method} {redact_url(url)}", url)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.settings.backoff * 2 ** (attempt - 1), self.settings.max_retry_wait)
@@ -359,7 +375,7 @@ def _read_body(response: requests.Response, deadline: _Deadline) -> None:
     response._content, response._content_consumed = b"".join(chunks), True
 
 
-def _credentials_in(kwargs: dict) -> set[str]:
+def credentials_in(kwargs: dict) -> set[str]:
     """The names of the credentials a request would carry: secret form, JSON and query fields,
     HTTP authentication, secret headers."""
     names = set()

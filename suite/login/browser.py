@@ -8,22 +8,39 @@ moment the browser starts it, and aborted there (as every page load that leaves 
 origin is), so it goes nowhere: no listener runs, no name is looked up, and no error page loads
 later to cut into the next authorization's navigation. Chromium also resolves the redirect
 URIs' hosts to nothing, in case a navigation slips past. A navigation to any other site than
-the issuer is recorded as a redirect away."""
+the issuer (or an origin listed in http.trusted_origins) is recorded as a redirect away.
+
+Every request the page makes, each hop of a redirect too, is held before it is sent: one that
+carries a credential (any body, such as the login form's POST, or a secret in its URL) goes only
+where the suite's HTTP client would send one (suite.http.CredentialPolicy), or the sign-in ends
+as the same non-conformance, saying why. A login page's form, script or redirect cannot take
+the test user's password anywhere else."""
 
 import re
-from urllib.parse import urljoin, urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import allure
 
 from ..browser import launch_chromium
-from ..http import redact_url
+from ..http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from ..redaction import REDACTOR
 from . import LoginConfigurationProblem, Outcome, is_redirect_to
 
 _playwright = None
 _browser = None
 _page = _devtools = None  # the run's one page, and its Chrome DevTools Protocol session
-_issuer_origin = None  # page loads to any other origin are aborted
+
+
+@dataclass
+class _Guard:
+    """What the page's requests are held against during one authorization."""
+    policy: CredentialPolicy | None = None  # where credentials, and page loads, may go
+    redirect_uri: str = ""                  # caught, never sent
+    refused: list = field(default_factory=list)  # UntrustedEndpoint for each request refused
+
+
+_guard = _Guard()
 
 
 def shared_browser(environment):
@@ -41,30 +58,59 @@ def fresh_page(environment):
     emptied before each authorization as a new browser profile would be: no cookies, nothing
     stored for the issuer (local storage, IndexedDB, caches, service workers), no HTTP cache.
     Only the tab's sessionStorage lives on, which login pages do not keep a sign-in in."""
-    global _page, _devtools, _issuer_origin
-    _issuer_origin = _origin(environment.issuer)
+    global _page, _devtools
     if _page is None or _page.is_closed():
         context = shared_browser(environment).new_context(ignore_https_errors=not environment.http.verify_tls)
         _page = context.new_page()
         _devtools = context.new_cdp_session(_page)
         devtools = _devtools
-        devtools.on("Fetch.requestPaused", lambda paused: _abort_if_leaving(devtools, paused))
-        _devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*", "resourceType": "Document"}]})
+        devtools.on("Fetch.requestPaused", lambda paused: _hold(devtools, paused))
+        _devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
     _devtools.send("Network.clearBrowserCookies")
     _devtools.send("Network.clearBrowserCache")
     _devtools.send("Storage.clearDataForOrigin", {"origin": _origin(environment.issuer), "storageTypes": "all"})
     return _page
 
 
-def _abort_if_leaving(devtools, paused) -> None:
-    """A page load that leaves the issuer's origin (the redirect URI above all) is aborted before
-    it is sent: Chromium then shows no error page, which would load a moment later and interrupt
-    the next navigation. The `request` event has already recorded where it went."""
-    leaving = _origin(paused["request"]["url"]) != _issuer_origin
-    if leaving:
-        devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "Aborted"})
+def _hold(devtools, paused) -> None:
+    """Every request, before it is sent. A page load that leaves the issuer's origin (the redirect
+    URI above all) is aborted: Chromium then shows no error page, which would load a moment later
+    and interrupt the next navigation; the `request` event has already recorded where it went.
+    A request carrying a credential where the policy forbids it is refused: failed as blocked
+    (a page load then ends on Chromium's error page at once, and the page is discarded anyway)
+    and kept for `authorize` to raise."""
+    request, url = paused["request"], paused["request"]["url"]
+    navigation = paused.get("resourceType") == "Document"
+    carried = _credentials_carried(request, navigation)
+    reason = "Aborted" if is_redirect_to(url, _guard.redirect_uri) else None
+    if reason is None and carried:
+        try:
+            _guard.policy.refuse(f"{carried} in {request['method']} {redact_url(url)}", url)
+        except UntrustedEndpoint as refusal:
+            _guard.refused.append(refusal)
+            reason = "BlockedByClient"
+    if reason is None and navigation and _guard.policy.refusal(url):
+        reason = "Aborted"
+    if reason:
+        devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": reason})
     else:
         devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
+
+
+def _credentials_carried(request: dict, navigation: bool) -> str:
+    """What credentials a request of the page would carry, named as the HTTP client names them
+    (suite.http.credentials_in), or "" for none. Any body counts: the page's own form or script
+    chose what is in it. Without a body, a page load carries nothing that matters (one that leaves
+    is aborted whatever its URL holds, and an authorization code the server sends to the wrong
+    place is AUTH-05's to judge, as "left"); any other request carries the secrets in its URL."""
+    url, body = request["url"], request.get("postData", "")
+    query = parse_qsl(urlsplit(url).query)
+    if body or request.get("hasPostData"):
+        return ", ".join(sorted(credentials_in({"data": parse_qsl(body), "params": query}))) or "a request body"
+    if navigation:
+        return ""
+    names = ", ".join(sorted(credentials_in({"params": query})))
+    return names or ("a secret in the URL" if REDACTOR.scrub(url) != url else "")
 
 
 def discard_page() -> None:
@@ -95,11 +141,12 @@ def close_browser() -> None:
 class BrowserLogin:
     def __init__(self, environment, http):
         self.environment, self.login, self.settings = environment, environment.login, environment.http
-        self.issuer_origin = _origin(environment.issuer)
+        self.policy = CredentialPolicy(environment.issuer, environment.http)
 
     def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
         from playwright.sync_api import Error as PlaywrightError
         page = fresh_page(self.environment)
+        _guard.policy, _guard.redirect_uri, _guard.refused = self.policy, redirect_uri, []
         stop: dict = {}
         self.signed_in = False
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
@@ -117,6 +164,7 @@ class BrowserLogin:
         try:
             outcome = self._drive(page, authorization_url, stop, statuses)
         except PlaywrightError as error:
+            self._raise_refusal(page)
             if not stop:
                 self._attach_page(page, "browser login failed")
                 discard_page()
@@ -127,6 +175,7 @@ class BrowserLogin:
             if not page.is_closed():
                 for event, listener in listeners.items():
                     page.remove_listener(event, listener)
+        self._raise_refusal(page)
         outcome.signed_in = self.signed_in
         return _with_fragment(outcome, redirects)
 
@@ -146,6 +195,8 @@ class BrowserLogin:
         for _ in range(self.login.max_pages):
             if stop:
                 return Outcome(stop["kind"], stop["url"])
+            if _guard.refused:  # authorize raises it
+                return Outcome("page", page.url)
             rule = self._rule_for(page)
             if rule is None:
                 self._attach_page(page, "the flow stopped here")
@@ -167,8 +218,16 @@ class BrowserLogin:
             return
         if is_redirect_to(request.url, redirect_uri):
             stop.update(kind="callback", url=request.url)
-        elif _origin(request.url) != self.issuer_origin:
+        elif self.policy.refusal(request.url):
             stop.update(kind="left", url=request.url)
+
+    def _raise_refusal(self, page) -> None:
+        """A credential the page was about to send elsewhere ends the sign-in, whatever the page
+        did next, as it does for the form method; its context goes with it."""
+        if _guard.refused:
+            self._attach_page(page, "a credential was refused")
+            discard_page()
+            raise _guard.refused[0] from None
 
     def _rule_for(self, page):
         for rule in self.login.browser_pages:
