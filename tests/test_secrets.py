@@ -124,6 +124,19 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
         assert not leaked, f"{secret[:6]}... leaked as {leaked}"
 
 
+HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
+    "service": "  service:\n    client_id: hostile-service\n    client_secret: ${T_SECRET}\n    scope: visma_api:read\n",
+    "web": "  web:\n    client_id: hostile-web\n    client_secret: ${T_SECRET}\n"
+           "    redirect_uri: https://web.app.local/callback\n    scope: openid\n",
+}
+
+
+def _hostile_environment(issuer: str, *clients: str) -> str:
+    """An environment file for a HostileServer, with those of HOSTILE_CLIENTS named."""
+    return f"name: hostile\nissuer: {issuer}\nhttp: {{retries: 0}}\nclients:\n" + "".join(
+        HOSTILE_CLIENTS[name] for name in clients)
+
+
 # 180 characters, then a secret: the suite's 200-character excerpt of a body cuts it in two.
 PAST_THE_CUT = "x" * 180 + f" {CLIENT_SECRET} "
 LETTERS_TOKEN = "ZzXyWvUtSrQpOnMlKjIhGfEdCbAzYxWv"  # an opaque token without a digit
@@ -145,20 +158,7 @@ def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, s
     server = HostileServer({path: answer})
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     try:
-        environment = write_environment(tmp_path, f"""name: hostile
-issuer: {server.url}
-http: {{retries: 0}}
-clients:
-  service:
-    client_id: hostile-service
-    client_secret: ${{T_SECRET}}
-    scope: visma_api:read
-  web:
-    client_id: hostile-web
-    client_secret: ${{T_SECRET}}
-    redirect_uri: https://web.app.local/callback
-    scope: openid
-""")
+        environment = write_environment(tmp_path, _hostile_environment(server.url, "service", "web"))
         reports = tmp_path / "reports"
         result = run_suite(f"--env={environment}", *(f"--rule={rule}" for rule in rules),
                            f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
@@ -184,15 +184,7 @@ def test_credentials_go_only_to_the_issuers_origin_and_never_over_plain_http(tmp
     server = HostileServer({})
     server.routes["/.well-known/openid-configuration"] = server.discovery(token_endpoint=elsewhere.url + "/connect/token")
     try:
-        environment = write_environment(tmp_path, f"""name: hostile
-issuer: {server.url}
-http: {{retries: 0}}
-clients:
-  service:
-    client_id: hostile-service
-    client_secret: ${{T_SECRET}}
-    scope: visma_api:read
-""")
+        environment = write_environment(tmp_path, _hostile_environment(server.url, "service"))
         result = run_suite(f"--env={environment}", "--rule=SVC-01", f"--compliance={tmp_path / 'c.json'}",
                            environ={"T_SECRET": CLIENT_SECRET})
     finally:
@@ -250,16 +242,7 @@ def test_the_password_goes_only_to_the_issuers_origin_whatever_the_login_page_sa
         "/account/login": Answer(307, {"Location": elsewhere.url + "/steal"}),
     })
     try:
-        environment = write_environment(tmp_path, f"""name: hostile
-issuer: {server.url}
-http: {{retries: 0}}
-clients:
-  web:
-    client_id: hostile-web
-    client_secret: ${{T_SECRET}}
-    redirect_uri: https://web.app.local/callback
-    scope: openid
-login:
+        environment = write_environment(tmp_path, _hostile_environment(server.url, "web") + f"""login:
   method: {login}
   username: test.user
   password: ${{T_PASSWORD}}
@@ -283,7 +266,7 @@ login:
     output = result.stdout + result.stderr
     assert elsewhere.requests == [], "the password reached a server the issuer did not vouch for"
     assert result.returncode == 1, output[-3000:]
-    assert f"refused to send password in POST " in output and said in output, output[-3000:]
+    assert "refused to send password in POST " in output and said in output, output[-3000:]
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
 
 # A real server's run, as a partner makes it: secrets from the environment, the login form's own
