@@ -45,7 +45,7 @@ def exit_code(verdict: str) -> int:
     return EXIT_CONFIGURATION_PROBLEM if verdict.endswith("configuration problem") else EXIT_NO_VERDICT
 
 
-def write_no_verdict(path, kind: str, reason: str, environment: str) -> None:
+def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
     """A record that says this run produced no verdict and why, in place of any earlier run's."""
     from .redaction import REDACTOR
     now = _iso(time.time())
@@ -56,6 +56,7 @@ def write_no_verdict(path, kind: str, reason: str, environment: str) -> None:
     path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     path.with_suffix(".md").write_text(render_no_verdict(record), encoding="utf-8")
     (path.parent / SUMMARY).write_text(render_no_verdict(record), encoding="utf-8")
+    return record
 
 
 class ResultRecorder:

@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .html_report import generate
 from .run_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from .results import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, exit_code, write_no_verdict
@@ -42,25 +44,34 @@ def main(argv: list[str]) -> int:
         path = reports / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     record_path = reports / "compliance.json"
-    pytest = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
+    run = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
                                f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
                                *pytest_args], env={**os.environ, HELD_BY_PARENT: str(reports.resolve())})
     while True:
         try:
-            code = pytest.wait()
+            code = run.wait()
             break
         except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
             continue
-    if not record_path.exists():  # pytest stopped before the suite could say why: its own usage error
-        kind = {EXIT_ENVIRONMENT_PROBLEM: "environment problem", EXIT_CONFIGURATION_PROBLEM: "configuration problem"}
-        write_no_verdict(record_path, kind.get(code, "the run stopped before any scenario"),
-                         f"pytest exited {code}; its output above says why", _environment_option(pytest_args))
-    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
+    if code == pytest.ExitCode.INTERNAL_ERROR and not _says_environment_problem(record):
+        # pytest's 3 is also its internal error: a crash of the suite must not read as "incomplete"
+        # or as a server that could not be reached
+        record = write_no_verdict(record_path, "a fault of the suite", "pytest stopped with an internal error "
+                                  "(INTERNALERROR above); please report it with that output", _environment_option(pytest_args))
+    elif record is None:  # pytest stopped before the suite could say why: its own usage error, or Ctrl-C
+        kind = "configuration problem" if code == pytest.ExitCode.USAGE_ERROR else "the run stopped before any scenario"
+        record = write_no_verdict(record_path, kind, f"pytest exited {code}; its output above says why",
+                                  _environment_option(pytest_args))
     if record.get("rules"):
         generate(reports)
     code = exit_code(record["verdict"])
     print(f"exit code {code}: {record['verdict']}")
     return code
+
+
+def _says_environment_problem(record: dict | None) -> bool:
+    return record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
 
 
 def _reports_option(argv: list[str]) -> tuple[Path, list[str]]:

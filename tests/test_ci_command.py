@@ -138,3 +138,14 @@ def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
                                  "PYTHONPATH": str(ROOT / "tests")})
     assert result.returncode == 1, result.stdout + result.stderr
     assert "REPORTS TOUCHED" in result.stdout and "compliance.json" in result.stdout
+
+
+def test_a_crash_of_the_suite_exits_2_as_a_fault_of_the_suite_not_as_an_environment_problem(tmp_path):
+    # pytest's exit code 3 is also its INTERNALERROR; only a record that says so is an environment problem
+    (tmp_path / "crashing_plugin.py").write_text(
+        "def pytest_collection_finish(session):\n    raise RuntimeError('a fault of the suite')\n")
+    reports = tmp_path / "reports"
+    result = run_ci(f"--reports={reports}", "-p", "crashing_plugin", "-q", environ={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr
+    assert result.stdout.rstrip().endswith("exit code 2: no verdict: a fault of the suite")
+    assert json.loads((reports / "compliance.json").read_text())["verdict"] == "no verdict: a fault of the suite"
