@@ -23,9 +23,22 @@ def matrix(tmp_path_factory):
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = shared / "detection-matrix.pickle"
         if not result.exists():
-            result.write_bytes(pickle.dumps(run_matrix()))
+            result.write_bytes(pickle.dumps(_matrix_judging_each_stray_failure_twice()))
         rows = pickle.loads(result.read_bytes())
     return {row.defect: row for row in rows}
+
+
+def _matrix_judging_each_stray_failure_twice():
+    """On a loaded 2-core machine (make test runs this beside the application matrix) a sign-in can
+    now and then outlast the sandbox's 3 s code lifetime and fail a rule the switch does not touch.
+    A switch with a stray failure is run again, alone, before it is blamed; a switch that really
+    breaks another rule breaks it again."""
+    rows = run_matrix()
+    again = [row.defect for row in rows[1:] if not row.caught]
+    if again:
+        rerun = {row.defect: row for row in run_matrix(again)[1:]}
+        rows = [rerun.get(row.defect, row) for row in rows]
+    return rows
 
 
 def test_every_scenario_fails_under_some_switch(matrix):
