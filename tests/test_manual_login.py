@@ -39,7 +39,7 @@ def test_a_person_pastes_the_callback_and_the_scenario_passes(tmp_path):
     if pid == 0:  # the suite, attached to the pseudo-terminal as a user's shell would be
         os.chdir(ROOT)
         os.execv(sys.executable, [sys.executable, "-m", "pytest", f"--env={path}", "--rule=AUTH-01", "-k", "spa",
-                                  "-p", "no:cacheprovider", "-q"])
+                                  f"--compliance={tmp_path / 'compliance.json'}", "-p", "no:cacheprovider", "-q"])
     shown = _read_until(terminal, r"Paste that whole address here")
     url = re.search(r"^\s+(http://127\.0\.0\.1:\d+/connect/authorize\?\S+)", shown, flags=re.M).group(1)
     person.issuer = url.split("/connect/")[0]
