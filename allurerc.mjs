@@ -6,6 +6,18 @@ import { defineConfig } from "allure";
 
 const reports = process.env.CONFORMANCE_REPORTS || "reports";
 
+// `python -m suite.run` starts Allure while the suite runs, so that Node loads its modules (about a
+// second) then and not after the run (suite/html_report.py). CONFORMANCE_WAIT_FOR_RESULTS: load the
+// report plugin too, then wait for "go" on standard input, sent once the results are complete;
+// input that ends without it means no report (the run produced none), so nothing is generated.
+if (process.env.CONFORMANCE_WAIT_FOR_RESULTS) {
+  await import("@allurereport/plugin-awesome");
+  let input = "";
+  process.stdin.setEncoding("utf-8");
+  for await (const chunk of process.stdin) input += chunk;
+  if (input.trim() !== "go") process.exit(1);
+}
+
 const record = (() => {
   try {
     return JSON.parse(readFileSync(`${reports}/compliance.json`, "utf-8"));

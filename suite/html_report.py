@@ -4,7 +4,12 @@ The Allure 3 command line (npm package `allure`, pinned in package.json) turns
 REPORTS_DIR/allure-results into REPORTS_DIR/allure-report with the project's allurerc.mjs, which
 reads the folder from CONFORMANCE_REPORTS; then the verdict banner goes on top. Allure appends
 the run to REPORTS_DIR/history.jsonl (the trend across runs): results already in the history are
-never appended twice, however often the report is generated again."""
+never appended twice, however often the report is generated again.
+
+Node takes about a second to load the command line's modules, more than the report itself takes.
+`python -m suite.run` therefore starts Allure (`start`) while the suite runs, on the other core:
+allurerc.mjs, told by CONFORMANCE_WAIT_FOR_RESULTS, waits for "go" on its standard input, which
+`generate` sends once the results are complete."""
 
 import os
 import shutil
@@ -17,10 +22,29 @@ from .report_page import main as add_banner
 ROOT = Path(__file__).resolve().parent.parent
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 IN_HISTORY = ".in-history"  # marks results whose run history.jsonl already holds
+WAIT_FOR_RESULTS = "CONFORMANCE_WAIT_FOR_RESULTS"  # allurerc.mjs: wait for "go" on standard input
 
 
-def generate(reports: Path) -> bool:
-    """Build the HTML report of the results in `reports`; False (and why, on stderr) when it cannot."""
+def start(reports: Path) -> subprocess.Popen | None:
+    """`allure generate` of `reports`, started before its results exist; None without Allure.
+    Its own session: a Ctrl-C of the run is for pytest, whose record of what ran gets a report."""
+    if not ALLURE.exists():
+        return None
+    return subprocess.Popen([str(ALLURE), "generate", str(reports / "allure-results")], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve()), WAIT_FOR_RESULTS: "1"})
+
+
+def cancel(started: subprocess.Popen | None) -> None:
+    """No report after all: the end of its input without "go" ends it."""
+    if started is not None:
+        started.stdin.close()
+        started.wait()
+
+
+def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
+    """Build the HTML report of the results in `reports` (with `started`, the Allure that `start`
+    made waiting for them); False (and why, on stderr) when it cannot."""
     results, history = reports / "allure-results", reports / "history.jsonl"
     if not ALLURE.exists():
         reason = ("Node.js (with npm) is not installed. Install Node.js 20 or newer, then run: make report"
@@ -29,22 +53,39 @@ def generate(reports: Path) -> bool:
               f"{reports / 'compliance.json'} and .md.", file=sys.stderr)
         return False
     if not results.is_dir():
+        cancel(started)
         print(f"HTML report skipped: no results in {results} (the run stopped before any scenario)", file=sys.stderr)
         return False
     kept = history.read_bytes() if (results / IN_HISTORY).exists() and history.exists() else None
     shutil.rmtree(reports / "allure-report", ignore_errors=True)
-    generated = subprocess.run([str(ALLURE), "generate", str(results)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())})
+    returncode = _go(started) if started is not None else None
+    if returncode is None:  # not started before, or it ended before the results were complete
+        returncode = subprocess.run([str(ALLURE), "generate", str(results)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())}).returncode
     if kept is not None:
         history.write_bytes(kept)
-    if generated.returncode != 0:
-        print(f"HTML report failed: allure generate exited {generated.returncode}", file=sys.stderr)
+    if returncode != 0:
+        print(f"HTML report failed: allure generate exited {returncode}", file=sys.stderr)
         return False
     (results / IN_HISTORY).touch()
     add_banner([str(reports / "allure-report"), str(reports / "compliance.json")])
     print(f"HTML report: {reports / 'allure-report' / 'index.html'} "
           "(serve it on this machine only: make serve-report)")
     return True
+
+
+def _go(started: subprocess.Popen) -> int | None:
+    """Tell the waiting Allure that the results are complete; its exit code, or None when it had
+    ended before (killed while the suite ran)."""
+    if started.poll() is not None:
+        return None
+    try:
+        started.stdin.write(b"go\n")
+        started.stdin.close()
+    except BrokenPipeError:
+        started.wait()
+        return None
+    return started.wait()
 
 
 if __name__ == "__main__":

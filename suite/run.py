@@ -18,11 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from .html_report import generate
-from .run_lock import HELD_BY_PARENT, FolderBusy, lock_folder
-from .results import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, exit_code, write_no_verdict
+from .folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from .html_report import start as start_report
 
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
 THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
@@ -32,14 +29,12 @@ def main(argv: list[str]) -> int:
     reports, pytest_args = _reports_option(argv)
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
-        print(f"configuration problem\n{chosen[0]}: the CI command writes every output into one folder; "
-              "choose it with --reports DIR", file=sys.stderr)
-        return EXIT_CONFIGURATION_PROBLEM
+        return _configuration_problem(f"{chosen[0]}: the CI command writes every output into one folder; "
+                                      "choose it with --reports DIR")
     try:
         lock_folder(reports.resolve())  # before anything in it is removed; held until this process ends
     except FolderBusy as busy:
-        print(f"configuration problem\n{busy}", file=sys.stderr)
-        return EXIT_CONFIGURATION_PROBLEM
+        return _configuration_problem(str(busy))
     for name in THIS_RUN:
         path = reports / name
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
@@ -47,6 +42,18 @@ def main(argv: list[str]) -> int:
     run = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
                                f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
                                *pytest_args], env={**os.environ, HELD_BY_PARENT: str(reports.resolve())})
+    report = start_report(reports)  # Node loads the Allure command line while pytest runs
+    return _after_the_run(run, report, reports, pytest_args)
+
+
+def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: list[str]) -> int:
+    """The record (or one that says why there is none), the HTML report and the exit code. What
+    they need is imported here, while pytest starts: imported before, it would delay the run."""
+    import pytest
+
+    from .html_report import cancel, generate
+    from .results import EXIT_ENVIRONMENT_PROBLEM, exit_code, write_no_verdict
+    record_path = reports / "compliance.json"
     while True:
         try:
             code = run.wait()
@@ -54,7 +61,8 @@ def main(argv: list[str]) -> int:
         except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
             continue
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
-    if code == pytest.ExitCode.INTERNAL_ERROR and not _says_environment_problem(record):
+    environment_problem = record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
+    if code == pytest.ExitCode.INTERNAL_ERROR and not environment_problem:
         # pytest's 3 is also its internal error: a crash of the suite must not read as "incomplete"
         # or as a server that could not be reached
         record = write_no_verdict(record_path, "a fault of the suite", "pytest stopped with an internal error "
@@ -64,14 +72,18 @@ def main(argv: list[str]) -> int:
         record = write_no_verdict(record_path, kind, f"pytest exited {code}; its output above says why",
                                   _environment_option(pytest_args))
     if record.get("rules"):
-        generate(reports)
+        generate(reports, report)
+    else:
+        cancel(report)
     code = exit_code(record["verdict"])
     print(f"exit code {code}: {record['verdict']}")
     return code
 
 
-def _says_environment_problem(record: dict | None) -> bool:
-    return record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
+def _configuration_problem(message: str) -> int:
+    from .results import EXIT_CONFIGURATION_PROBLEM
+    print(f"configuration problem\n{message}", file=sys.stderr)
+    return EXIT_CONFIGURATION_PROBLEM
 
 
 def _reports_option(argv: list[str]) -> tuple[Path, list[str]]:

@@ -6,18 +6,12 @@ that names the run holding it. `python -m suite.run` takes the lock before it cl
 and hands it to its pytest. The lock is the operating system's (flock): it ends with its
 process, however that ends, so no stale lock is ever left behind."""
 
-import fcntl
 import os
 from pathlib import Path
 
 import pytest
 
-HELD_BY_PARENT = "CONFORMANCE_REPORTS_LOCKED"  # set by `python -m suite.run` for its pytest: the folder it holds
-_HELD = []  # the open descriptors of the locked folders: a lock lasts as long as its descriptor
-
-
-class FolderBusy(Exception):
-    """Another run writes into the folder, or nothing can: one line that says which and what to do."""
+from .folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 
 
 @pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd cleans its results folder
@@ -33,39 +27,3 @@ def pytest_configure(config):
             lock_folder(folder)
     except FolderBusy as busy:
         raise pytest.UsageError(f"configuration problem\n{busy}") from None
-
-
-def lock_folder(folder: Path) -> None:
-    """Locks the folder itself (no file is added to it) for as long as this process lives."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as error:
-        raise FolderBusy(f"{folder}: cannot write reports here ({error.strerror or error}). "
-                         "Give a folder this user can write to") from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _holder(handle)
-        os.close(handle)
-        raise FolderBusy(
-            f"{folder}: {f'the run of process {holder}' if holder else 'another run'} is writing its reports here; "
-            "two runs in one folder would mix and delete each other's results. Wait for it to end, or give this run "
-            "its own folder (python -m suite.run --reports DIR; with pytest: --compliance=DIR/compliance.json "
-            "--alluredir=DIR/allure-results --junitxml=DIR/junit.xml)") from None
-    _HELD.append(handle)
-
-
-def _holder(handle: int) -> int | None:
-    """The process holding the lock, from the kernel's table of locks (Linux: /proc/locks)."""
-    status = os.fstat(handle)
-    device = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
-    try:
-        table = Path("/proc/locks").read_text()
-    except OSError:
-        return None
-    for line in table.splitlines():
-        fields = line.split()
-        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == device and fields[4].isdigit():
-            return int(fields[4])
-    return None
