@@ -371,7 +371,7 @@ def benchmark_matrix() -> None:
         points.append((size, time.perf_counter() - started))
         if any(row.exit_code not in (0, 1) for row in rows):
             raise SystemExit(f"the detection matrix of {size} switches did not run: {rows[0]}")
-    print("Detection matrix (one suite run, 2 workers): " + ", ".join(f"{n} switches {t:.1f} s" for n, t in points))
+    print("Detection matrix (2 suite runs side by side): " + ", ".join(f"{n} switches {t:.1f} s" for n, t in points))
     marginal = [(t2 - t1) / (n2 - n1) for (n1, t1), (n2, t2) in zip(points, points[1:])]
     print(f"seconds per added switch: {marginal[0]:.2f} (from {points[0][0]} to {points[1][0]}), "
           f"{marginal[1]:.2f} (from {points[1][0]} to {points[2][0]}); equal figures: linear")
