@@ -23,33 +23,15 @@ from faulty_servers import (
     gzip_bomb,
     self_signed_certificate,
 )
-from run import run_measured, run_suite, write_environment
+from run import SANDBOX_SECRETS, run_measured, run_suite, write_sandbox_environment
 
 from sandbox import SandboxServer, default_registry
 
-SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "sandbox-password"}
 HTTP = "http:\n  connect_timeout: 2\n  read_timeout: 1\n  retries: 1\n  backoff: 0.1\n  max_retry_wait: 5\n"
 
 
 def _environment(directory, issuer, http=HTTP):
-    return write_environment(directory, f"""name: faulty
-issuer: {issuer}
-{http}
-clients:
-  service:
-    client_id: sandbox-service
-    client_secret: ${{T_SERVICE_SECRET}}
-    scope: visma_api:read
-    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
-  spa:
-    client_id: sandbox-spa
-    redirect_uri: https://spa.app.local/callback
-    scope: openid profile email
-login:
-  method: form
-  username: test.user
-  password: ${{T_PASSWORD}}
-""")
+    return write_sandbox_environment(directory, issuer, "faulty", http)
 
 
 @pytest.fixture
@@ -70,7 +52,7 @@ def proxied_sandbox():
 
 def _run(environment, *args, **kwargs):
     began = time.monotonic()
-    result = run_suite(f"--env={environment}", *args, environ=SECRETS, **kwargs)
+    result = run_suite(f"--env={environment}", *args, environ=SANDBOX_SECRETS, **kwargs)
     return result, result.stdout + result.stderr, time.monotonic() - began
 
 
@@ -174,7 +156,7 @@ def _hostile_environment(directory, server, exchange_timeout=3):
 
 
 def _run_measured(environment, *args):
-    return run_measured(f"--env={environment}", *args, environ=SECRETS)
+    return run_measured(f"--env={environment}", *args, environ=SANDBOX_SECRETS)
 
 
 @pytest.mark.parametrize("answer, cause, fix", [
