@@ -299,3 +299,17 @@ def test_megabytes_a_server_writes_into_an_error_are_cut_in_every_message(tmp_pa
     sizes = {p.name: p.stat().st_size for p in reports.rglob("*") if p.is_file() and "attachment" not in p.name}
     assert len(output) < 100_000 and max(sizes.values()) < 100_000, (len(output), sizes)
     assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+def test_a_refusal_with_an_empty_body_says_so_rather_than_error_none(tmp_path):
+    """SVC-13 against a token endpoint that refuses with HTTP 400 and nothing else: the failure
+    names the empty body (not "error=None") and still quotes RFC 6749 section 5.2."""
+    server = HostileServer({"/connect/token": Answer(400)})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    try:
+        status, output, _, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-13")
+    finally:
+        server.close()
+    assert status == 1, output
+    assert "the refusal says no error code (body: empty) (HTTP 400); RFC 6749 section 5.2" in output, output
+    assert "error=None" not in output
