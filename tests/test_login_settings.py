@@ -25,6 +25,7 @@ def test_a_page_without_the_configured_control_is_a_configuration_problem(tmp_pa
     result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 4, result.stdout[-2000:]
     assert named in result.stdout and offered in result.stdout
+    assert "could not be checked (configuration problem): AUTH-01" in result.stdout
     assert "non-conformance" not in result.stdout.lower()
 
 

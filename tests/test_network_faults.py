@@ -198,7 +198,7 @@ def test_a_token_response_cut_short_is_an_error_not_a_non_conformance(tmp_path):
     assert status == 3, output
     summary = json.loads(record.read_text())
     assert summary["verdict"] == "inconclusive: environment problem" and summary["error_rules"] == ["SVC-01"]
-    assert "the response was cut short" in output
+    assert "the response was cut short" in output and "could not be checked (environment problem): SVC-01" in output
     assert sum(1 for r in server.requests if r[1] == "/connect/token") == 2  # client_credentials: retried once
 
 
