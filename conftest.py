@@ -15,6 +15,7 @@ from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder, write_no_ver
 from suite.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
+    "suite.rule_selection",
     "steps.clients",
     "steps.discovery",
     "steps.token_endpoint",
@@ -210,30 +211,6 @@ def discovery(pytestconfig, environment):
         return fetch_discovery(environment)
     except ServerUnreachable as error:
         raise EnvironmentProblem(str(error)) from None
-
-
-def pytest_bdd_apply_tag(tag, function):
-    """@rule:ID becomes the `rule` marker (for --rule); @severity:, @level:, @doc: and @rfc: are read
-    from the scenario by suite.results and suite.allure_labels, not turned into markers."""
-    from suite.rules import METADATA_PREFIXES
-    if tag.startswith("rule:"):
-        pytest.mark.rule(tag.removeprefix("rule:"))(function)
-        return True
-    return True if tag.startswith(METADATA_PREFIXES) else None
-
-
-def pytest_collection_modifyitems(config, items):
-    wanted = [r.upper() for r in config.getoption("--rule")]
-    if not wanted:
-        return
-    selected, deselected = [], []
-    for item in items:
-        marker = item.get_closest_marker("rule")
-        rule_id = marker.args[0] if marker else ""
-        chosen = any(rule_id == w or rule_id.startswith(w.rstrip("-") + "-") for w in wanted)
-        (selected if chosen else deselected).append(item)
-    config.hook.pytest_deselected(items=deselected)
-    items[:] = selected
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -115,7 +115,8 @@ def verdict_lines(record: dict, path) -> list[str]:
     by_status = {}
     for rule in record["rules"]:
         by_status.setdefault(rule["status"], []).append(rule)
-    for status, label in (("failed", "failed"), ("error", "could not be checked (environment problem)"),
+    problem = "configuration problem" if record["verdict"].endswith("configuration problem") else "environment problem"
+    for status, label in (("failed", "failed"), ("error", f"could not be checked ({problem})"),
                           ("blocked", "blocked by an earlier failure")):
         rules = sorted(by_status.get(status, []), key=lambda r: _severity_rank(r["severity"]))
         if rules:
