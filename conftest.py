@@ -69,6 +69,7 @@ def pytest_configure(config):
 
 def _configure(config):
     _keep_values_out_of_tracebacks(config)
+    _check_rule_metadata()
     try:
         environment = load_environment(config.getoption("--env"))
     except ConfigurationError as error:
@@ -128,6 +129,16 @@ def _check_login_method(environment):
         raise pytest.UsageError(
             f"configuration problem\n{display_path(environment.path)}: login.browser.pages: missing. The browser "
             "method needs the pages to fill in; see environments/sandbox-browser.yaml")
+
+
+def _check_rule_metadata():
+    """A feature file that declares what no rule may be (a critical rule at warning level) stops the
+    run before any scenario: its verdict would be wrong."""
+    from suite.rules import RuleMetadataProblem, declared_rules
+    try:
+        declared_rules()
+    except RuleMetadataProblem as problem:
+        raise pytest.UsageError(f"configuration problem\nfeatures/: {problem}") from None
 
 
 def _check_signing_key():

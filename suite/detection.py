@@ -5,7 +5,9 @@ A rule "blocked by" another (its scenario could not reach its own check because 
 on failed first) is checked against the switch's `blocks`, a failed one against its `breaks`: a
 rule that fails where it should be blocked is one cause reported twice, and a rule blocked where
 it should fail hides its own check. Only a rule seen failing on its own proves that its check
-can fail.
+can fail. A warning-level rule (@level:warning) that failed is "warned" in the record: it counts as
+failed here (its check failed, so the switch is caught), though the run's verdict stays
+conformant (exit code 0).
 
 The switches run in a few pytest runs side by side, one per core, each against one sandbox
 serving all of its switches (suite.defect_matrix), which costs each switch its scenarios only."""
@@ -29,13 +31,14 @@ CLEAN_SET = "clean"  # the clean sandbox's key in a --defect-matrix record (suit
 class Row:
     defect: str
     expected: tuple[str, ...]      # rule ids the switch breaks
-    failed: tuple[str, ...]        # rule ids that failed
+    failed: tuple[str, ...]        # rule ids that failed (warned ones included)
     exit_code: int
     blocked: tuple[str, ...] = ()  # rule ids blocked by one of the failed rules
     failed_scenarios: frozenset = frozenset()
     scenarios: frozenset = frozenset()  # every scenario that ran or was skipped
     missing_scenarios: frozenset = frozenset()  # ran on the clean sandbox, not under this switch
     expected_blocked: tuple[str, ...] = ()  # rule ids the switch's failures must block (its `blocks`)
+    warned: tuple[str, ...] = ()   # those of `failed` that are warning-level: the verdict stands
 
     @property
     def missed(self) -> list[str]:
@@ -106,13 +109,14 @@ def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
     for rule in record["rules"]:
         for scenario in rule["scenarios"]:
             scenarios.add(scenario["name"])
-            if scenario["status"] == "failed":
+            if scenario["status"] in ("failed", "warned"):
                 failed_scenarios.add(scenario["name"])
     # The exit code the suite would have given this defect set on its own (README: exit codes).
     exit_code = 3 if record["error_rules"] else 1 if record["failed_rules"] else 0
-    return Row(defect or CLEAN, expected, tuple(record["failed_rules"]), exit_code,
+    warned = tuple(record.get("warned_rules", ()))
+    return Row(defect or CLEAN, expected, tuple(record["failed_rules"]) + warned, exit_code,
                tuple(record.get("blocked_rules", ())), frozenset(failed_scenarios), frozenset(scenarios),
-               expected_blocked=expected_blocked)
+               expected_blocked=expected_blocked, warned=warned)
 
 
 def all_rule_ids() -> set[str]:
@@ -150,7 +154,8 @@ def render(rows: list[Row]) -> str:
     lines = ["| defect | rules it breaks | rules that failed | rules it blocks | blocked by them | missed | unexpected "
              "| caught |", "|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
+        failed = ", ".join(f"{rule} (warned)" if rule in row.warned else rule for rule in row.failed)
+        lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {failed or '-'} | "
                      f"{', '.join(row.expected_blocked) or '-'} | {', '.join(row.blocked) or '-'} | "
                      f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
                      f"{'yes' if row.caught else 'NO'} |")
