@@ -43,6 +43,11 @@ export default defineConfig({
   categories: {
     rules: [
       {
+        // before "Non-conformance": the first category that matches takes the result
+        name: "Warning: a warning-level rule failed (the verdict stays conformant)",
+        matchers: { statuses: ["failed"], message: /^Warning: / },
+      },
+      {
         name: "Non-conformance: a documented rule failed",
         matchers: { statuses: ["failed"], trace: /NonConformance/ },
         groupBy: [{ label: "epic" }],

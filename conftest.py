@@ -15,6 +15,7 @@ from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder, write_no_ver
 from suite.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
+    "suite.rule_selection",
     "steps.clients",
     "steps.discovery",
     "steps.token_endpoint",
@@ -32,6 +33,7 @@ pytest_plugins = [
     "steps.authorization_errors",
     "steps.pkce_default_method",
     "steps.code_redemption",
+    "steps.code_expiry",
     "steps.consent",
     "steps.ui_locales",
 ]
@@ -67,6 +69,7 @@ def pytest_configure(config):
 
 def _configure(config):
     _keep_values_out_of_tracebacks(config)
+    _check_rule_metadata()
     try:
         environment = load_environment(config.getoption("--env"))
     except ConfigurationError as error:
@@ -126,6 +129,16 @@ def _check_login_method(environment):
         raise pytest.UsageError(
             f"configuration problem\n{display_path(environment.path)}: login.browser.pages: missing. The browser "
             "method needs the pages to fill in; see environments/sandbox-browser.yaml")
+
+
+def _check_rule_metadata():
+    """A feature file that declares what no rule may be (a critical rule at warning level) stops the
+    run before any scenario: its verdict would be wrong."""
+    from suite.rules import RuleMetadataProblem, declared_rules
+    try:
+        declared_rules()
+    except RuleMetadataProblem as problem:
+        raise pytest.UsageError(f"configuration problem\nfeatures/: {problem}") from None
 
 
 def _check_signing_key():
@@ -193,36 +206,8 @@ def environment(request, pytestconfig):
 
 @pytest.fixture(scope="session")
 def discovery(pytestconfig, environment):
-    if environment.issuer == pytestconfig.conformance_environment.issuer:
-        return pytestconfig.conformance_discovery
-    try:  # another defect set of a detection-matrix run
-        return fetch_discovery(environment)
-    except ServerUnreachable as error:
-        raise EnvironmentProblem(str(error)) from None
-
-
-def pytest_bdd_apply_tag(tag, function):
-    """@rule:ID becomes the `rule` marker (for --rule); @severity:, @doc: and @rfc: are read from
-    the scenario by suite.results and suite.allure_labels, not turned into markers."""
-    from suite.rules import METADATA_PREFIXES
-    if tag.startswith("rule:"):
-        pytest.mark.rule(tag.removeprefix("rule:"))(function)
-        return True
-    return True if tag.startswith(METADATA_PREFIXES) else None
-
-
-def pytest_collection_modifyitems(config, items):
-    wanted = [r.upper() for r in config.getoption("--rule")]
-    if not wanted:
-        return
-    selected, deselected = [], []
-    for item in items:
-        marker = item.get_closest_marker("rule")
-        rule_id = marker.args[0] if marker else ""
-        chosen = any(rule_id == w or rule_id.startswith(w.rstrip("-") + "-") for w in wanted)
-        (selected if chosen else deselected).append(item)
-    config.hook.pytest_deselected(items=deselected)
-    items[:] = selected
+    from suite.server import discovery_of
+    return discovery_of(pytestconfig, environment)
 
 
 @pytest.hookimpl(hookwrapper=True)

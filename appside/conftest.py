@@ -14,6 +14,7 @@ from suite.environment import ConfigurationError
 from suite.redaction import REDACTOR, scrub_all_logging
 
 pytest_plugins = [
+    "suite.rule_selection",
     "appside.steps.sign_ins",
     "appside.steps.requests_sent",
     "appside.steps.refusals",
@@ -114,23 +115,6 @@ def application(pytestconfig):
 @pytest.fixture(scope="session")
 def stand_in(pytestconfig):
     return pytestconfig.stand_in
-
-
-def pytest_bdd_apply_tag(tag, function):
-    from suite.rules import METADATA_PREFIXES
-    if tag.startswith("rule:"):
-        pytest.mark.rule(tag.removeprefix("rule:"))(function)
-        return True
-    return True if tag.startswith(METADATA_PREFIXES) else None
-
-
-def pytest_collection_modifyitems(config, items):
-    wanted = [r.upper() for r in config.getoption("--rule")]
-    if wanted:
-        keep = [i for i in items if any((m := i.get_closest_marker("rule")) and
-                                        (m.args[0] == w or m.args[0].startswith(w.rstrip("-") + "-")) for w in wanted)]
-        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-        items[:] = keep
 
 
 @pytest.hookimpl(hookwrapper=True)

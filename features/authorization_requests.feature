@@ -90,7 +90,7 @@ Feature: Interactive integrations: the authorization request and its callback
     When the user authorizes the client with PKCE and no response_type
     Then the server shows an error page, or redirects to the registered redirect_uri with "invalid_request" or "unsupported_response_type" and the original state
 
-  @rule:AUTH-09 @severity:minor @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1
+  @rule:AUTH-09 @severity:minor @level:warning @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1
   Scenario: AUTH-09 The login page speaks the language ui_locales asks for, where the server offers it
     Given the "spa" client of the environment
     And the discovery document offers a user interface language other than English

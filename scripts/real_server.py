@@ -2,8 +2,8 @@
 scripts/glewlwyd.py): wait for the server, run the suite with its environment file, and compare
 the rules that failed with the server's documented differences from the Visma contract.
 
-A run passes when the rules that did not pass (failed, or blocked by an earlier failure) are
-exactly the documented differences: a rule that fails without being listed is a fault of the
+A run passes when the rules that did not pass (failed, blocked by an earlier failure, or warned:
+a warning-level rule that failed) are exactly the documented differences: a rule that fails without being listed is a fault of the
 suite or a difference to document, and a listed rule that passes is a difference that no longer
 happens; both fail the run."""
 
@@ -64,10 +64,13 @@ def run_suite(environment: str, environ: dict, record: Path, pytest_args=()) -> 
 
 
 def not_passed(summary: dict) -> dict[str, str]:
-    """Rule id -> "" for the rules that failed, "blocked by X" for those an earlier failure kept
-    from their own check: neither passed, so both are what a server's list must account for."""
+    """Rule id -> "" for the rules that failed, "warned" for the warning-level ones that failed,
+    "blocked by X" for those an earlier failure kept from their own check: none passed, so all are
+    what a server's list must account for (a warning leaves the verdict conformant, not the server
+    without a difference)."""
     blocked_by = {rule["rule_id"]: rule.get("blocked_by", "") for rule in summary.get("rules", [])}
     return {**{rule: "" for rule in summary.get("failed_rules", [])},
+            **{rule: "warned" for rule in summary.get("warned_rules", [])},
             **{rule: f"blocked by {blocked_by.get(rule) or 'an earlier failure'}"
                for rule in summary.get("blocked_rules", [])}}
 
@@ -91,7 +94,7 @@ def verdict(name: str, code: int, summary: dict, differences_file: Path, stale_a
     new, stale = compare(summary, known)
     counts = summary.get("counts", {})
     print(f"\n{name}: " + ", ".join(f"{counts.get(status, 0)} {status}" for status in
-                                   ("passed", "failed", "blocked", "error", "skipped")) + " rules")
+                                   ("passed", "failed", "blocked", "warned", "error", "skipped")) + " rules")
     print(f"{name}: {len(differing)} rules differ from the Visma contract, "
           f"{len(known)} documented in {differences_file.relative_to(ROOT)}")
     changed = []

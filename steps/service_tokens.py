@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import parsers, then, when
 
-from steps.token_endpoint import token_request_refused
+from steps.token_endpoint import error_words, token_request_refused
 from suite.checks import check
 from suite.token_requests import WRONG_SECRET, error_of, post_json, post_token
 
@@ -83,7 +83,7 @@ def grant_type_refused(state):
         pytest.skip("inconclusive: the server judged the made-up refresh token (invalid_grant) before the grant "
                     "type, so this request cannot show whether the service client may use the refresh_token grant")
     check(error == "unauthorized_client" and response.status_code == 400,
-          f"the refusal says error={error!r} (HTTP {response.status_code}); RFC 6749 section 5.2: "
+          f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); RFC 6749 section 5.2: "
           "\"unauthorized_client: The authenticated client is not authorized to use this authorization grant "
           "type\", with HTTP 400")
 

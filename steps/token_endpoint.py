@@ -60,6 +60,11 @@ def token_response_cache_control(state, value):
           "(RFC 6749 section 5.1: MUST include Cache-Control: no-store)")
 
 
+def error_words(error: str | None, response) -> str:
+    """error='...' or, when the answer names none, what it held instead (an empty body, HTML, ...)."""
+    return f"error={error!r}" if error else f"no error code (body: {excerpt(response.text) if response.text else 'empty'})"
+
+
 @then(parsers.re(r'the token request is refused with (?P<errors>"\w+"(?: or "\w+")*)'))
 def token_request_refused(state, errors):
     allowed = errors.replace('"', "").split(" or ")
@@ -69,7 +74,7 @@ def token_request_refused(state, errors):
           "(RFC 6749 section 5.2)")
     body = _json_body(response)
     error = body.get("error")
-    check(error in allowed, f"the refusal says error={error!r} (HTTP {response.status_code}); "
+    check(error in allowed, f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); "
                             f"expected {' or '.join(allowed)} (RFC 6749 section 5.2)")
     check(error in RFC6749_ERRORS | VISMA_ERRORS, f"error {error!r} is not an RFC 6749 section 5.2 code")
     used_basic = "Authorization" in response.request.headers

@@ -1,6 +1,7 @@
 """AUTH-09: the login page honours ui_locales where the server offers the language (a minor rule:
 the documentation calls ui_locales "preferred languages", OpenID Connect Core 3.1.2.1 lets a
-server that cannot honour it go on, so a failure here is a warning, not a broken contract)."""
+server that cannot honour it go on, so a failure here is a warning, not a broken contract: the
+scenario is @level:warning, and a failed check is reported "warned", the verdict staying conformant)."""
 
 import re
 from urllib.parse import urljoin, urlsplit

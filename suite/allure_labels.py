@@ -3,7 +3,7 @@ and links, so a go-live board can read the report rule by rule."""
 
 import allure
 
-from .rules import DOC_PAGES, Rule
+from .rules import DOC_PAGES, METADATA_PREFIXES, WARNING, Rule
 
 
 def label_scenario(rule: Rule, title: str, tags) -> None:
@@ -12,8 +12,10 @@ def label_scenario(rule: Rule, title: str, tags) -> None:
     allure.dynamic.severity(allure.severity_level(rule.severity))
     allure.dynamic.label("rule_id", rule.rule_id)
     allure.dynamic.tag(rule.rule_id)
+    if rule.level == WARNING:
+        allure.dynamic.tag("warning-level")  # its failure is a warning: the verdict stays conformant
     for tag in sorted(tags):
-        if not tag.startswith(("rule:", "severity:", "doc:", "rfc:")):
+        if not tag.startswith(METADATA_PREFIXES):
             allure.dynamic.tag(tag)
     if rule.doc_url:
         allure.dynamic.link(rule.doc_url, link_type="documentation", name=f"Documentation: {rule.doc}")

@@ -7,6 +7,11 @@ every rule's outcome is known (with pytest-xdist, in the controller, after the w
   expected/actual), and its trace starts at the step, not in pytest's internals;
 - a scenario blocked by an earlier failure is shown as skipped "blocked by <rule>", and an
   environment problem as broken, not as one more non-conformance;
+- a warning-level rule whose check failed stays failed, its message opening on "Warning:" (its own
+  category in allurerc.mjs): the check did fail, and Allure's status is the test case's, not the
+  verdict's. Skipped would put it among the rules that do not apply, broken among environment
+  problems and suite faults, unknown would say there is no result; the verdict banner says the
+  run is conformant with a warning;
 - step parameters are the values written in the scenario (client role, outline values), not the
   fixtures' object dumps with memory addresses and local paths;
 - every result names its environment: a label (`conformance_environment`, for allurerc.mjs
@@ -89,12 +94,14 @@ def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers=()
         result["status"] = "broken"
         details["message"] = f"Environment problem (no verdict on {rule['rule_id']}): {scenario['reason']}"
         return
-    if status != "failed":
+    if status not in ("failed", "warned"):
         return
+    result["status"] = "failed"
     message = REDACTOR.scrub(scenario["reason"])
     expected, actual = expected_and_actual(message, rule)
     quote = rule["sources"][0] if rule.get("sources") else None
-    details["message"] = (f"{rule['rule_id']} is not kept: {message}" +
+    warning = "Warning: a warning-level rule, the verdict stands. " if status == "warned" else ""
+    details["message"] = (f"{warning}{rule['rule_id']} is not kept: {message}" +
                           (f"\n\nThe rule: \"{quote['quote']}\" ({quote['source']}, {quote['url']})" if quote else ""))
     details["expected"], details["actual"] = expected, actual
 

@@ -1,9 +1,10 @@
 """The certificate of a conformant run: python -m suite.certificate [RECORD] [--out DIR]
 
 One page, HTML and PDF (printed by the Debian Chromium the suite already uses), from a sealed
-certification record whose verdict is conformant (waived failures included): environment,
-issuer, client ids, suite version, time, who ran it and from which CI job, every rule and its
-status, the waivers, and the record's digest (and signature key). The record's seal is checked
+certification record whose verdict is conformant (waived failures and warnings included):
+environment, issuer, client ids, suite version, time, who ran it and from which CI job, every rule
+and its status, the warnings (warning-level rules that failed, with why), the waivers, and the
+record's digest (and signature key). The record's seal is checked
 first: a certificate is never issued for an edited record.
 
 Exit status: 0 issued; 1 the record is not conformant (no certificate); 4 the record cannot be
@@ -15,10 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+from .record_markdown import reason_of
 from .record_seal import verify
 
 EXIT_ISSUED, EXIT_NOT_CONFORMANT, EXIT_CANNOT = 0, 1, 4
-MARKS = {"passed": "✔", "waived": "W", "skipped": "–", "blocked": "✖", "failed": "✖", "error": "!"}
+MARKS = {"passed": "✔", "waived": "W", "warned": "⚠", "skipped": "–", "blocked": "✖", "failed": "✖", "error": "!"}
 
 STYLE = """
 @page { size: A4; margin: 12mm; }
@@ -32,7 +34,7 @@ table.facts td { padding: 1px 0; }
 .rules { columns: 5; column-gap: 10px; font-size: 7.6pt; line-height: 1.3; margin: 4px 0 8px; }
 .rules div { break-inside: avoid; white-space: nowrap; }
 .rules .skipped { color: #777; }
-.rules .waived { color: #7a4a00; font-weight: bold; }
+.rules .waived, .rules .warned { color: #7a4a00; font-weight: bold; }
 h2 { font-size: 11pt; margin: 8px 0 2px; border-bottom: 1px solid #ccc; }
 code { font-size: 8pt; word-break: break-all; }
 .small { font-size: 8pt; color: #444; }
@@ -76,6 +78,9 @@ def render_html(record: dict) -> str:
     counts = ", ".join(f"{n} {e(status)}" for status, n in (record.get("counts") or {}).items() if n)
     rules = "".join(f'<div class="{e(r["status"])}">{MARKS.get(r["status"], "?")} {e(r["rule_id"])} '
                     f'<span class="small">{e(r["status"])}</span></div>' for r in record.get("rules", []))
+    warning_rows = "".join(
+        f"<tr><th>{e(r['rule_id'])}</th><td>{e(r.get('severity'))}: {e(reason_of(r))}</td></tr>"
+        for r in record.get("rules", []) if r.get("status") == "warned")
     waivers = record.get("waivers") or []
     waiver_rows = "".join(
         f"<tr><th>{e(w.get('rule', ''))}</th><td>{e(w.get('reason', ''))}"
@@ -94,8 +99,10 @@ def render_html(record: dict) -> str:
 <table class="facts">{''.join(f'<tr><th>{name}</th><td>{value}</td></tr>' for name, value in facts)}</table>
 <h2>Rules ({counts})</h2>
 <div class="rules">{rules}</div>
+<h2>Warnings</h2>
+{f'<table class="facts">{warning_rows}</table>' if warning_rows else '<div>None: every warning-level rule that applies passed.</div>'}
 <h2>Waivers</h2>
-{f'<table class="facts">{waiver_rows}</table>' if waiver_rows else '<div>None: every rule that applies passed.</div>'}
+{f'<table class="facts">{waiver_rows}</table>' if waiver_rows else '<div>None: no failure is waived.</div>'}
 <h2>Record</h2>
 <div>SHA-256 digest of the whole certification record: <code>{e(seal.get('digest'))}</code></div>
 <div>{signed} Check it: <code>python -m suite.verify compliance.json</code>

@@ -1,5 +1,6 @@
 """What changed since the previous run of the same environment: rules newly failing, fixed, still
-failing, newly skipped. Each run with a verdict appends its rules' statuses to run-history.jsonl
+failing, newly warned (a warning-level rule that failed, having passed or failed outright before),
+still warned, newly skipped. Each run with a verdict appends its rules' statuses to run-history.jsonl
 beside its record (CI carries that file from one run to the next, with Allure's history.jsonl);
 the comparison goes into the record, at the top of compliance.md, at the end of the terminal
 output, and into changes.md, a short summary for a CI job's page."""
@@ -10,8 +11,9 @@ from pathlib import Path
 HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
 FAILING = ("failed", "blocked", "waived")  # a waived failure still fails; the waiver only accepts it
+WARNED = "warned"  # a warning-level rule's failure: the verdict stands, the change is still shown
 KINDS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("still_failing", "still failing"),
-         ("newly_skipped", "newly skipped"))
+         ("newly_warned", "newly warned"), ("still_warned", "still warned"), ("newly_skipped", "newly skipped"))
 
 
 def compare_with_previous(record: dict, directory: Path) -> dict:
@@ -27,12 +29,14 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
         return {"compared_with": None}
     before = previous["rules"]
     changes = {"compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
-               "newly_failing": [], "fixed": [], "still_failing": [], "newly_skipped": []}
+               **{key: [] for key, _ in KINDS}}
     for rule, status in current.items():
         was = before.get(rule)
         if status in FAILING:
             changes["still_failing" if was in FAILING else "newly_failing"].append(rule)
-        elif status == "passed" and was in FAILING:
+        elif status == WARNED:
+            changes["still_warned" if was == WARNED else "newly_warned"].append(rule)
+        elif status == "passed" and (was in FAILING or was == WARNED):
             changes["fixed"].append(rule)
         elif status == "skipped" and was is not None and was != "skipped":
             changes["newly_skipped"].append(rule)
@@ -60,7 +64,8 @@ def change_lines(record: dict) -> list[str]:
         return [f"no earlier run of {record['environment']} to compare with"]
     lines = [f"since the previous run of {record['environment']} ({changes['compared_with']['finished']}, "
              f"{changes['compared_with']['verdict']}):"]
-    lines += [f"  {label}: {', '.join(changes[key])}" for key, label in KINDS if changes[key]]
+    # .get: a record written before a kind existed has no list for it
+    lines += [f"  {label}: {', '.join(changes[key])}" for key, label in KINDS if changes.get(key)]
     return lines if len(lines) > 1 else [lines[0] + " no rule changed"]
 
 
@@ -69,12 +74,12 @@ def render_summary(record: dict) -> str:
     counts = record["counts"]
     lines = [f"## {record['environment']}: {record['verdict'].upper()}", "",
              f"{counts['passed']} rules passed, {counts['failed']} failed, {counts.get('blocked', 0)} blocked, "
-             f"{counts.get('waived', 0)} waived, {counts['error']} could not be checked, {counts['skipped']} skipped.",
+             f"{counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, {counts['error']} could not be checked, {counts['skipped']} skipped.",
              ""]
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
         return "\n".join(lines + [f"No earlier run of {record['environment']} to compare with.", ""])
     lines += [f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}):",
               "", "| change | rules |", "|---|---|"]
-    lines += [f"| {label} | {', '.join(changes[key]) or '-'} |" for key, label in KINDS]
+    lines += [f"| {label} | {', '.join(changes.get(key, ())) or '-'} |" for key, label in KINDS]
     return "\n".join(lines + [""])

@@ -5,10 +5,12 @@ A rule "blocked by" another (its scenario could not reach its own check because 
 on failed first) is checked against the switch's `blocks`, a failed one against its `breaks`: a
 rule that fails where it should be blocked is one cause reported twice, and a rule blocked where
 it should fail hides its own check. Only a rule seen failing on its own proves that its check
-can fail.
+can fail. A warning-level rule (@level:warning) that failed is "warned" in the record: it counts as
+failed here (its check failed, so the switch is caught), though the run's verdict stays
+conformant (exit code 0).
 
-All switches run in one pytest run against one sandbox process (suite.defect_matrix), which
-costs each switch its scenarios only."""
+The switches run in a few pytest runs side by side, one per core, each against one sandbox
+serving all of its switches (suite.defect_matrix), which costs each switch its scenarios only."""
 
 import json
 import os
@@ -29,13 +31,14 @@ CLEAN_SET = "clean"  # the clean sandbox's key in a --defect-matrix record (suit
 class Row:
     defect: str
     expected: tuple[str, ...]      # rule ids the switch breaks
-    failed: tuple[str, ...]        # rule ids that failed
+    failed: tuple[str, ...]        # rule ids that failed (warned ones included)
     exit_code: int
     blocked: tuple[str, ...] = ()  # rule ids blocked by one of the failed rules
     failed_scenarios: frozenset = frozenset()
     scenarios: frozenset = frozenset()  # every scenario that ran or was skipped
     missing_scenarios: frozenset = frozenset()  # ran on the clean sandbox, not under this switch
     expected_blocked: tuple[str, ...] = ()  # rule ids the switch's failures must block (its `blocks`)
+    warned: tuple[str, ...] = ()   # those of `failed` that are warning-level: the verdict stands
 
     @property
     def missed(self) -> list[str]:
@@ -54,28 +57,47 @@ class Row:
 
 
 def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
-    """One pytest run (suite.defect_matrix): the clean sandbox and every switch, one sandbox process
-    serving them all, `jobs` pytest-xdist workers. The clean row comes first."""
+    """The clean sandbox and every switch: `jobs` pytest runs side by side (suite.defect_matrix),
+    each with every `jobs`-th switch and a sandbox of its own serving them, one run per core.
+    (With pytest-xdist, one process held the sandbox for every switch beside the controller that
+    takes in every worker's reports: a process that can use one core, and the matrix's bottleneck.)
+    Each run includes the clean sandbox; the first one's is the clean row, which comes first."""
     names = sorted(defects if defects is not None else DEFECTS)
+    shares = [names[i::jobs] for i in range(max(jobs, 1))]
+    shares = [share for share in shares if share] or [[]]
     with tempfile.TemporaryDirectory() as tmp:
-        record_path = Path(tmp) / "matrix.json"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--env=sandbox",
-                   f"--defect-matrix={','.join(names)}", f"--compliance={record_path}", str(ROOT / "features")]
-        if jobs > 1:
-            command += ["-n", str(jobs)]
-        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                                   timeout=120 + 30 * len(names), env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-        records = json.loads(record_path.read_text()) if record_path.exists() else {}
-    problem = None
-    if completed.returncode not in (0, 1) or not records:
-        output = (completed.stderr or completed.stdout).strip().splitlines() or ["no output"]
+        runs = [_start_run(share, Path(tmp) / f"run-{i}") for i, share in enumerate(shares)]
+        records, problem = {}, None
+        for process, folder in runs:
+            try:
+                returncode = process.wait(timeout=120 + 30 * len(names))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                returncode = process.wait()
+            run_records = json.loads((folder / "matrix.json").read_text()) if (folder / "matrix.json").exists() else {}
+            if returncode not in (0, 1) or not run_records:
+                output = ((folder / "output").read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+                problem = problem or f"(no record: exit {returncode}: {output})"
+            records = {**run_records, **records}  # the first run's clean record is kept
+    if problem:
         records = {}
-        problem = f"(no record: exit {completed.returncode}: {output[-1]})"
     rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None] + names]
     clean = rows[0]
     for row in rows[1:]:  # a switch is judged on every scenario the clean sandbox ran, no fewer
         row.missing_scenarios = frozenset(clean.scenarios - row.scenarios)
     return rows
+
+
+def _start_run(names: list[str], folder: Path) -> tuple[subprocess.Popen, Path]:
+    """One pytest run of the matrix, its record and output in `folder` (files, not pipes: a run
+    that fills a pipe nobody reads yet would stall)."""
+    folder.mkdir()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--env=sandbox",
+               f"--defect-matrix={','.join(names)}", f"--compliance={folder / 'matrix.json'}", str(ROOT / "features")]
+    with open(folder / "output", "w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return process, folder
 
 
 def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
@@ -87,13 +109,14 @@ def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
     for rule in record["rules"]:
         for scenario in rule["scenarios"]:
             scenarios.add(scenario["name"])
-            if scenario["status"] == "failed":
+            if scenario["status"] in ("failed", "warned"):
                 failed_scenarios.add(scenario["name"])
     # The exit code the suite would have given this defect set on its own (README: exit codes).
     exit_code = 3 if record["error_rules"] else 1 if record["failed_rules"] else 0
-    return Row(defect or CLEAN, expected, tuple(record["failed_rules"]), exit_code,
+    warned = tuple(record.get("warned_rules", ()))
+    return Row(defect or CLEAN, expected, tuple(record["failed_rules"]) + warned, exit_code,
                tuple(record.get("blocked_rules", ())), frozenset(failed_scenarios), frozenset(scenarios),
-               expected_blocked=expected_blocked)
+               expected_blocked=expected_blocked, warned=warned)
 
 
 def all_rule_ids() -> set[str]:
@@ -131,7 +154,8 @@ def render(rows: list[Row]) -> str:
     lines = ["| defect | rules it breaks | rules that failed | rules it blocks | blocked by them | missed | unexpected "
              "| caught |", "|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
+        failed = ", ".join(f"{rule} (warned)" if rule in row.warned else rule for rule in row.failed)
+        lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {failed or '-'} | "
                      f"{', '.join(row.expected_blocked) or '-'} | {', '.join(row.blocked) or '-'} | "
                      f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
                      f"{'yes' if row.caught else 'NO'} |")

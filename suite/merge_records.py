@@ -4,7 +4,8 @@ A nightly CI run fans out one job per environment (the CI system's matrix; the s
 process per environment); its last step merges their certification records into one markdown
 table: verdict, counts and what changed since each environment's previous run. It prints the
 table (and writes it to FILE), and exits 0 when every record's code is 0, else with the highest
-code among them: the step fails when any environment's run is not conformant or gave no verdict."""
+code among them: the step fails when any environment's run is not conformant or gave no verdict.
+A run conformant with warnings exits 0; its warned rules have their own column."""
 
 import argparse
 import json
@@ -13,20 +14,20 @@ from pathlib import Path
 
 from .results import exit_code
 
-COLUMNS = ("passed", "failed", "blocked", "waived", "error", "skipped")
+COLUMNS = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
 
 
 def merge(paths: list[Path]) -> tuple[str, int]:
     """(the markdown table, the highest exit code among the records)."""
     lines = ["# Visma Connect conformance", "",
-             "| environment | verdict | exit code | " + " | ".join(COLUMNS) + " | newly failing | fixed |",
-             "|---" * (len(COLUMNS) + 5) + "|"]
+             "| environment | verdict | exit code | " + " | ".join(COLUMNS) + " | newly failing | newly warned | fixed |",
+             "|---" * (len(COLUMNS) + 6) + "|"]
     worst = 0
     for path in paths:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            lines.append(f"| {path} | no record: {error} | 2 |" + " |" * (len(COLUMNS) + 2))
+            lines.append(f"| {path} | no record: {error} | 2 |" + " |" * (len(COLUMNS) + 3))
             worst = max(worst, 2)
             continue
         code = exit_code(record.get("verdict", ""))
@@ -36,6 +37,7 @@ def merge(paths: list[Path]) -> tuple[str, int]:
         lines.append(f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
                      + " | ".join(str(counts.get(column, "-")) for column in COLUMNS) + " | "
                      + f"{', '.join(changes.get('newly_failing') or ()) or '-'} | "
+                     + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
                      + f"{', '.join(changes.get('fixed') or ()) or '-'} |")
     return "\n".join(lines + [""]), worst
 

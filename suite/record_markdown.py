@@ -1,5 +1,7 @@
 """compliance.md: the certification record written for people. It opens on the verdict and the
-rules that failed, worst severity first, so a reader deciding a go-live needs the first lines only."""
+rules that failed, worst severity first, then the warnings (warning-level rules whose check failed:
+the verdict stands, the server's difference is shown), so a reader deciding a go-live needs the
+first lines only."""
 
 import re
 from pathlib import Path
@@ -8,7 +10,7 @@ from .comparison import change_lines
 from .rules import SEVERITIES
 
 MARKS = {"passed": "PASSED", "failed": "FAILED", "blocked": "BLOCKED", "waived": "WAIVED (failed, accepted)",
-         "error": "ERROR (environment or configuration)", "skipped": "skipped"}
+         "warned": "WARNED (failed, warning-level)", "error": "ERROR (environment or configuration)", "skipped": "skipped"}
 
 
 def render_markdown(record: dict) -> str:
@@ -19,6 +21,7 @@ def render_markdown(record: dict) -> str:
              f"{counts['passed']} rules passed, {counts['failed']} failed"
              + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
              + (f", {counts['waived']} failed under a waiver" if counts.get("waived") else "")
+             + (f", {counts['warned']} warned (a warning-level rule failed)" if counts.get("warned") else "")
              + f", {counts['error']} could not be checked, {counts['skipped']} skipped.", ""]
     if "changes" in record:
         head, *kinds = change_lines(record)
@@ -28,7 +31,7 @@ def render_markdown(record: dict) -> str:
                   "Run every rule (no --rule, -k, -m or feature path) for a verdict.", ""]
     lines += [f"**Waiver problem:** {problem}" for problem in record.get("waiver_problems", ())]
     lines += [""] if record.get("waiver_problems") else []
-    lines += _failures(record) + _waivers(record)
+    lines += _failures(record) + _warnings(record) + _waivers(record)
     lines += ["## The run", "", "| | |", "|---|---|",
               f"| Issuer | {record['issuer']} |",
               f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
@@ -71,11 +74,28 @@ def _failures(record: dict) -> list[str]:
     failed.sort(key=lambda r: (order[r["status"]], _severity_rank(r["severity"])))
     lines = ["## What failed, worst first", "", "| Rule | Severity | Status | Why |", "|---|---|---|---|"]
     for rule in failed:
-        reasons = [s["reason"] for s in rule["scenarios"] if s["status"] == rule["status"] and s["reason"]]
-        why = reasons[0] if reasons else ""
         lines.append(f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {MARKS[rule['status']]} | "
-                     f"{_cell(why)} |")
+                     f"{_cell(reason_of(rule))} |")
     return lines + [""]
+
+
+def _warnings(record: dict) -> list[str]:
+    warned = sorted(_warned(record), key=lambda r: _severity_rank(r["severity"]))
+    if not warned:
+        return []
+    lines = ["## Warnings: warning-level rules the server does not keep (the verdict stands)", "",
+             "| Rule | Severity | Why |", "|---|---|---|"]
+    lines += [f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {_cell(reason_of(rule))} |" for rule in warned]
+    return lines + [""]
+
+
+def _warned(record: dict) -> list[dict]:
+    return [r for r in record["rules"] if r["status"] == "warned"]
+
+
+def reason_of(rule: dict) -> str:
+    """The first reason of the scenarios that gave the rule its status: the failure's message."""
+    return next((s["reason"] for s in rule["scenarios"] if s["status"] == rule["status"] and s["reason"]), "")
 
 
 def _waivers(record: dict) -> list[str]:
@@ -95,11 +115,14 @@ def verdict_lines(record: dict, path) -> list[str]:
     by_status = {}
     for rule in record["rules"]:
         by_status.setdefault(rule["status"], []).append(rule)
-    for status, label in (("failed", "failed"), ("error", "could not be checked (environment problem)"),
+    problem = "configuration problem" if record["verdict"].endswith("configuration problem") else "environment problem"
+    for status, label in (("failed", "failed"), ("error", f"could not be checked ({problem})"),
                           ("blocked", "blocked by an earlier failure")):
         rules = sorted(by_status.get(status, []), key=lambda r: _severity_rank(r["severity"]))
         if rules:
             lines.append(f"{label}: " + ", ".join(f"{r['rule_id']} ({r['severity']})" for r in rules))
+    lines += [f"warned (warning-level, the verdict stands): {r['rule_id']} ({r['severity']}): {reason_of(r)}"
+              for r in sorted(_warned(record), key=lambda r: _severity_rank(r["severity"]))]
     if record.get("not_run_rules"):
         lines.append("did not run (blocker or critical): " + ", ".join(record["not_run_rules"]))
     lines += [f"waived: {w['rule']}{' (' + w['scenario'] + ')' if w['scenario'] else ''}: {w['reason']} "

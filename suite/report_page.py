@@ -3,7 +3,7 @@
 Allure's own header shows a pass-percentage ring as its largest element (85% for a server that
 fails a blocker rule) and opens scrolled down to the first failed test. After `allure generate`
 this puts a banner above the report with the verdict, the rules that failed (worst severity
-first), the rules they blocked and the run's identity; hides the ring; and keeps the page at the
+first), the rules they blocked, the warnings (warning-level rules that failed) and the run's identity; hides the ring; and keeps the page at the
 top when it opens."""
 
 import html
@@ -59,7 +59,8 @@ def banner(record: dict) -> str:
              + (f"; sandbox defects on: {html.escape(', '.join(record['sandbox_defects']))}"
                 if record.get("sandbox_defects") else "") + "</p>"]
     for status, label in (("failed", "Failed"), ("error", "Not checked (environment problem)"),
-                          ("blocked", "Blocked by those failures, not checked")):
+                          ("blocked", "Blocked by those failures, not checked"),
+                          ("warned", "Warnings (warning-level rules that failed; the verdict stands)")):
         chosen = sorted((r for r in rules if r["status"] == status), key=lambda r: _rank(r["severity"]))
         if chosen:
             lines.append(f"<p><b>{label}:</b> " + ", ".join(

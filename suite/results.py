@@ -23,7 +23,7 @@ from .run_context import who_ran
 from .waivers import apply_waivers, waiver_for
 from .comparison import SUMMARY, compare_with_previous, render_summary
 from .coverage import load_coverage_map
-from .rules import FEATURES, MUST_RUN, Rule, declared_rules
+from .rules import FEATURES, MUST_RUN, WARNING, Rule, declared_rules
 
 # The README's table of exit codes; `python -m suite.run` exits with the code of its record's verdict.
 EXIT_CONFORMANT = 0
@@ -32,6 +32,8 @@ EXIT_NO_VERDICT = 2  # interrupted before any scenario, or the features could no
 EXIT_ENVIRONMENT_PROBLEM = 3
 EXIT_CONFIGURATION_PROBLEM = 4
 EXIT_INCOMPLETE = 5  # what ran passed, but a blocker or critical rule did not run
+# A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
+STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
 
 
 def exit_code(verdict: str) -> int:
@@ -92,10 +94,23 @@ class ResultRecorder:
         if "rule" not in properties:
             return
         self._entry(report, properties)
+        if report.failed and self.scenarios[report.nodeid]["status"] == "failed" and \
+                properties["rule"]["level"] == WARNING:
+            # shown as warned on the terminal (pytest_report_teststatus), in the record by _warned;
+            # pytest counts it apart from failures, as it counts a waived one
+            report.outcome, report.wasxfail = "skipped", f"warning: {_first_line(report.longreprtext)}"
+            report.conformance_warning = True
+            return
         waiver = report.failed and self.scenarios[report.nodeid]["status"] == "failed" and waiver_for(
             self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
         if waiver:  # shown as waived on the terminal (pytest's "x"), in the record by apply_waivers
             report.outcome, report.wasxfail = "skipped", f"waived until {waiver.expires}: {waiver.reason}"
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest's own "x" for what it takes for an expected failure
+    def pytest_report_teststatus(self, report, config):
+        if getattr(report, "conformance_warning", False):
+            return "warned", "W", "WARNED"
+        return None
 
     def _entry(self, report, properties):
         entry = self.scenarios.setdefault(report.nodeid, {
@@ -151,6 +166,7 @@ class ResultRecorder:
         for nodeid, entry in sorted(self.scenarios.items()):
             rule = rules.setdefault(entry["rule_id"], {
                 "rule_id": entry["rule_id"], "title": entry["title"], "severity": entry["severity"],
+                "level": entry["level"],
                 "documentation": entry["doc_url"], "rfc": entry["rfc_urls"],
                 "sources": rule_entry(entry["rule_id"]).as_record(),
                 # the documented statements it checks (features/coverage_map.yaml), or its other source
@@ -162,11 +178,13 @@ class ResultRecorder:
         for rule in rules.values():
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
         resolve_blocked(rules)
+        _warned(rules)
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
         waivers, waiver_problems = apply_waivers(ordered, self.waivers)
         failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
         blocked = [r["rule_id"] for r in ordered if r["status"] == "blocked"]
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
+        warned = [r["rule_id"] for r in ordered if r["status"] == "warned"]
         not_run = self.not_run(set(rules))
         environment = self.environment
         summary = {
@@ -183,17 +201,17 @@ class ResultRecorder:
                         "inconclusive: environment problem" if errors else
                         "not conformant" if failed or blocked or waiver_problems else
                         f"incomplete: {len(not_run)} blocker or critical rules did not run" if not_run else
-                        f"conformant with {len(waivers)} waiver{'s' if len(waivers) > 1 else ''}" if waivers else
-                        "conformant"),
+                        _conformant(len(waivers), len(warned))),
             "failed_rules": failed,
             "error_rules": errors,
             "blocked_rules": blocked,
             "waived_rules": [r["rule_id"] for r in ordered if r["status"] == "waived"],
+            "warned_rules": warned,
             "not_run_rules": not_run,
             "waivers": [w.as_record() for w in waivers],
             "waiver_problems": waiver_problems,
             "counts": {status: sum(1 for r in ordered if r["status"] == status)
-                       for status in ("passed", "failed", "blocked", "waived", "error", "skipped")},
+                       for status in STATUSES},
             "run_by": who_ran(),
         }
         summary["rules"] = ordered
@@ -221,8 +239,28 @@ def _blocked_apart_from_failures(session, record: dict) -> None:
 
 
 def rule_properties(rule: Rule, title: str) -> dict:
-    return {"rule_id": rule.rule_id, "title": title, "severity": rule.severity,
+    return {"rule_id": rule.rule_id, "title": title, "severity": rule.severity, "level": rule.level,
             "doc_url": rule.doc_url, "rfc_urls": rule.rfc_urls}
+
+
+def _warned(rules: dict[str, dict]) -> None:
+    """A warning-level rule's failed scenarios are warned, and so is the rule: its check failed, and
+    the record says so everywhere a failure shows, but the verdict stays conformant. Decided after
+    resolve_blocked: a scenario kept from its own check by another rule's failure is blocked."""
+    for rule in rules.values():
+        if rule["level"] != WARNING:
+            continue
+        for scenario in rule["scenarios"]:
+            if scenario["status"] == "failed":
+                scenario["status"] = "warned"
+        if rule["status"] == "failed":
+            rule["status"] = "warned"
+
+
+def _conformant(waivers: int, warnings: int) -> str:
+    """"conformant", or "conformant with 1 waiver and 2 warnings": what the verdict accepted."""
+    accepted = [f"{n} {word}{'s' if n > 1 else ''}" for n, word in ((waivers, "waiver"), (warnings, "warning")) if n]
+    return "conformant with " + " and ".join(accepted) if accepted else "conformant"
 
 
 def _rule_id(item) -> str:

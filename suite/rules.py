@@ -1,4 +1,8 @@
-"""Rule metadata carried by Gherkin tags: @rule:SVC-01 @severity:critical @doc:<page>#<section> @rfc:<ref>."""
+"""Rule metadata carried by Gherkin tags: @rule:SVC-01 @severity:critical @doc:<page>#<section> @rfc:<ref>,
+and @level:warning for a rule whose failure is a warning: reported wherever a failure is, but the
+verdict stays conformant ("conformant with 1 warning"). Only a rule the documentation leaves to
+the server's choice (a preference it may ignore) is warning-level; a blocker or critical rule
+never is, since a server that breaks it cannot be called conformant."""
 
 import functools
 from dataclasses import dataclass, field
@@ -24,8 +28,17 @@ RFC_LINKS = {
     "OIDC": "https://openid.net/specs/openid-connect-core-1_0.html",  # OpenID Connect Core 1.0
 }
 FEATURES = Path(__file__).resolve().parent.parent / "features"
-METADATA_PREFIXES = ("rule:", "severity:", "doc:", "rfc:")
+METADATA_PREFIXES = ("rule:", "severity:", "doc:", "rfc:", "level:")
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+# A run that leaves out one of these (by --rule, -k, -m, a feature path or an interruption) is
+# incomplete: it cannot call a server conformant. Nor can one of them be warning-level.
+MUST_RUN = ("blocker", "critical")
+FAILURE, WARNING = "failure", "warning"  # what a failed check of the rule is (@level:, default failure)
+LEVELS = (FAILURE, WARNING)
+
+
+class RuleMetadataProblem(ValueError):
+    """A scenario's tags declare what no rule may be (e.g. a critical rule at warning level)."""
 
 
 @dataclass
@@ -34,6 +47,7 @@ class Rule:
     severity: str = "normal"
     doc: str = ""
     rfc: list = field(default_factory=list)
+    level: str = FAILURE
 
     @property
     def page(self) -> str:
@@ -62,19 +76,30 @@ def rule_of(tags) -> Rule | None:
         values.setdefault(key, []).append(value)
     if "rule" not in values:
         return None
-    return Rule(rule_id=values["rule"][0], severity=values.get("severity", ["normal"])[0],
+    rule = Rule(rule_id=values["rule"][0], severity=values.get("severity", ["normal"])[0],
                 doc=max(values.get("doc", [""]), key=len),  # the scenario's section beats the feature's page
-                rfc=sorted(values.get("rfc", [])))
+                rfc=sorted(values.get("rfc", [])), level=values.get("level", [FAILURE])[0])
+    if rule.level not in LEVELS:
+        raise RuleMetadataProblem(f"{rule.rule_id}: @level:{rule.level} is no level; a rule is @level:warning "
+                                  f"or, by default, {FAILURE}")
+    if rule.level == WARNING and rule.severity in MUST_RUN:
+        raise RuleMetadataProblem(f"{rule.rule_id}: a {rule.severity} rule cannot be @level:warning: a server "
+                                  "that breaks it is not conformant, whatever else it does")
+    return rule
 
 
-# A run that leaves out one of these (by --rule, -k, -m, a feature path or an interruption) is
-# incomplete: it cannot call a server conformant.
-MUST_RUN = ("blocker", "critical")
+def declared_rules(features: Path = FEATURES) -> dict[str, str]:
+    """Every rule id the feature files declare, with its severity (the scenario's tag, or the feature's)."""
+    return {rule_id: rule.severity for rule_id, rule in _declared(features).items()}
+
+
+def warning_level_rules(features: Path = FEATURES) -> set[str]:
+    """The rule ids declared @level:warning: their failure leaves the verdict conformant."""
+    return {rule_id for rule_id, rule in _declared(features).items() if rule.level == WARNING}
 
 
 @functools.cache
-def declared_rules(features: Path = FEATURES) -> dict[str, str]:
-    """Every rule id the feature files declare, with its severity (the scenario's tag, or the feature's)."""
+def _declared(features: Path) -> dict[str, Rule]:
     rules = {}
     for path in sorted(features.glob("*.feature")):
         feature_tags, pending = [], []
@@ -87,6 +112,6 @@ def declared_rules(features: Path = FEATURES) -> dict[str, str]:
             elif stripped.startswith(("Scenario:", "Scenario Outline:", "Examples:")):
                 rule = rule_of(tag.lstrip("@") for tag in feature_tags + pending)
                 if rule is not None and not stripped.startswith("Examples:"):
-                    rules[rule.rule_id] = rule.severity
+                    rules[rule.rule_id] = rule
                 pending = []
     return rules

@@ -62,3 +62,30 @@ def write_environment(directory: Path, text: str, name="env.yaml") -> Path:
 
 
 SANDBOX_YAML = (ROOT / "environments" / "sandbox.yaml").read_text(encoding="utf-8")
+
+# The sandbox's default registrations with their secrets in variables, as a partner's file has them:
+# tests that put a proxy or a hostile server in front of a sandbox write this environment.
+SANDBOX_SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "sandbox-password"}
+
+
+def write_sandbox_environment(directory: Path, issuer: str, name: str, more: str = "") -> Path:
+    """An environment file for the default sandbox registrations at `issuer`; `more` adds top-level
+    YAML (an http: block, for example)."""
+    return write_environment(directory, f"""name: {name}
+issuer: {issuer}
+{more}
+clients:
+  service:
+    client_id: sandbox-service
+    client_secret: ${{T_SERVICE_SECRET}}
+    scope: visma_api:read
+    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
+  spa:
+    client_id: sandbox-spa
+    redirect_uri: https://spa.app.local/callback
+    scope: openid profile email
+login:
+  method: form
+  username: test.user
+  password: ${{T_PASSWORD}}
+""")

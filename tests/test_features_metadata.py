@@ -5,7 +5,7 @@ import re
 from run import ROOT
 
 from sandbox.defects import DEFECTS
-from suite.rules import SEVERITIES
+from suite.rules import LEVELS, MUST_RUN, SEVERITIES, WARNING
 
 FEATURES = sorted((ROOT / "features").glob("*.feature"))
 
@@ -34,6 +34,17 @@ def test_every_scenario_has_one_rule_a_severity_and_a_documentation_link():
         severities = [t.removeprefix("@severity:") for t in tags if t.startswith("@severity:")]
         assert len(severities) == 1 and severities[0] in SEVERITIES, f"{feature}: {name}"
         assert any(t.startswith(("@doc:", "@rfc:")) for t in tags), f"{feature}: {name} links no source"
+
+
+def test_a_level_is_known_and_never_warning_for_a_blocker_or_critical_rule():
+    """@level:warning makes a failure a warning (the verdict stays conformant): only for a rule whose
+    sentence a server may leave aside, never a blocker or critical one (tests/test_warning_level.py
+    shows the suite refusing such a declaration)."""
+    for feature, name, tags in _scenarios():
+        levels = [t.removeprefix("@level:") for t in tags if t.startswith("@level:")]
+        assert len(levels) <= 1 and set(levels) <= set(LEVELS), f"{feature}: {name}: {levels}"
+        severity = next(t.removeprefix("@severity:") for t in tags if t.startswith("@severity:"))
+        assert not (levels == [WARNING] and severity in MUST_RUN), f"{feature}: {name} is {severity} and warning-level"
 
 
 def test_rule_ids_are_unique_to_one_feature_file():

@@ -23,33 +23,15 @@ from faulty_servers import (
     gzip_bomb,
     self_signed_certificate,
 )
-from run import run_measured, run_suite, write_environment
+from run import SANDBOX_SECRETS, run_measured, run_suite, write_sandbox_environment
 
 from sandbox import SandboxServer, default_registry
 
-SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "sandbox-password"}
 HTTP = "http:\n  connect_timeout: 2\n  read_timeout: 1\n  retries: 1\n  backoff: 0.1\n  max_retry_wait: 5\n"
 
 
 def _environment(directory, issuer, http=HTTP):
-    return write_environment(directory, f"""name: faulty
-issuer: {issuer}
-{http}
-clients:
-  service:
-    client_id: sandbox-service
-    client_secret: ${{T_SERVICE_SECRET}}
-    scope: visma_api:read
-    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
-  spa:
-    client_id: sandbox-spa
-    redirect_uri: https://spa.app.local/callback
-    scope: openid profile email
-login:
-  method: form
-  username: test.user
-  password: ${{T_PASSWORD}}
-""")
+    return write_sandbox_environment(directory, issuer, "faulty", http)
 
 
 @pytest.fixture
@@ -70,7 +52,7 @@ def proxied_sandbox():
 
 def _run(environment, *args, **kwargs):
     began = time.monotonic()
-    result = run_suite(f"--env={environment}", *args, environ=SECRETS, **kwargs)
+    result = run_suite(f"--env={environment}", *args, environ=SANDBOX_SECRETS, **kwargs)
     return result, result.stdout + result.stderr, time.monotonic() - began
 
 
@@ -174,7 +156,7 @@ def _hostile_environment(directory, server, exchange_timeout=3):
 
 
 def _run_measured(environment, *args):
-    return run_measured(f"--env={environment}", *args, environ=SECRETS)
+    return run_measured(f"--env={environment}", *args, environ=SANDBOX_SECRETS)
 
 
 @pytest.mark.parametrize("answer, cause, fix", [
@@ -216,7 +198,7 @@ def test_a_token_response_cut_short_is_an_error_not_a_non_conformance(tmp_path):
     assert status == 3, output
     summary = json.loads(record.read_text())
     assert summary["verdict"] == "inconclusive: environment problem" and summary["error_rules"] == ["SVC-01"]
-    assert "the response was cut short" in output
+    assert "the response was cut short" in output and "could not be checked (environment problem): SVC-01" in output
     assert sum(1 for r in server.requests if r[1] == "/connect/token") == 2  # client_credentials: retried once
 
 
@@ -317,3 +299,17 @@ def test_megabytes_a_server_writes_into_an_error_are_cut_in_every_message(tmp_pa
     sizes = {p.name: p.stat().st_size for p in reports.rglob("*") if p.is_file() and "attachment" not in p.name}
     assert len(output) < 100_000 and max(sizes.values()) < 100_000, (len(output), sizes)
     assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+def test_a_refusal_with_an_empty_body_says_so_rather_than_error_none(tmp_path):
+    """SVC-13 against a token endpoint that refuses with HTTP 400 and nothing else: the failure
+    names the empty body (not "error=None") and still quotes RFC 6749 section 5.2."""
+    server = HostileServer({"/connect/token": Answer(400)})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    try:
+        status, output, _, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-13")
+    finally:
+        server.close()
+    assert status == 1, output
+    assert "the refusal says no error code (body: empty) (HTTP 400); RFC 6749 section 5.2" in output, output
+    assert "error=None" not in output

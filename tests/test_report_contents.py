@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from faulty_servers import Fault, FaultyProxy
-from run import run_suite, write_environment
+from run import SANDBOX_SECRETS, run_suite, write_sandbox_environment
 
 from sandbox import SandboxServer, default_registry
 
@@ -112,20 +112,9 @@ def test_an_environment_problem_mid_run_is_a_junit_error(tmp_path):
     sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
     proxy.target = sandbox.url
     try:
-        environment = write_environment(tmp_path, f"""name: failing-gateway
-issuer: {proxy.url}
-http:
-  retries: 1
-  backoff: 0.1
-clients:
-  service:
-    client_id: sandbox-service
-    client_secret: ${{T_SERVICE_SECRET}}
-    scope: visma_api:read
-    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
-""")
+        environment = write_sandbox_environment(tmp_path, proxy.url, "failing-gateway", "http:\n  retries: 1\n  backoff: 0.1")
         result = run_suite(f"--env={environment}", "--rule=SVC-01", f"--junitxml={tmp_path / 'junit.xml'}",
-                           f"--compliance={tmp_path / 'c.json'}", environ={"T_SERVICE_SECRET": "sandbox-service-secret"})
+                           f"--compliance={tmp_path / 'c.json'}", environ=SANDBOX_SECRETS)
     finally:
         proxy.close()
         sandbox.stop()

@@ -7,14 +7,13 @@ import json
 import subprocess
 
 import pytest
-from run import run_suite, write_environment
+from run import SANDBOX_SECRETS, run_suite, write_sandbox_environment
 
 from sandbox import SandboxServer, default_registry
 from suite.environment import load_environment
 from suite.http import HttpClient
 from suite.login import login_method
 
-SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "sandbox-password"}
 
 
 @pytest.fixture(scope="module")
@@ -22,26 +21,10 @@ def run_against_a_sandbox(tmp_path_factory):
     """SVC-01 and PKCE-01 against a sandbox that outlives the run, with secrets in variables."""
     directory = tmp_path_factory.mktemp("reproduction")
     sandbox = SandboxServer(default_registry()).start()
-    environment = write_environment(directory, f"""name: reproduction
-issuer: {sandbox.url}
-clients:
-  service:
-    client_id: sandbox-service
-    client_secret: ${{T_SERVICE_SECRET}}
-    scope: visma_api:read
-    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
-  spa:
-    client_id: sandbox-spa
-    redirect_uri: https://spa.app.local/callback
-    scope: openid profile email
-login:
-  method: form
-  username: test.user
-  password: ${{T_PASSWORD}}
-""")
+    environment = write_sandbox_environment(directory, sandbox.url, "reproduction")
     results = directory / "allure-results"
     result = run_suite(f"--env={environment}", "--rule=SVC-01", "--rule=PKCE-01", f"--alluredir={results}",
-                       f"--compliance={directory / 'c.json'}", environ=SECRETS)
+                       f"--compliance={directory / 'c.json'}", environ=SANDBOX_SECRETS)
     assert result.returncode == 0, result.stdout + result.stderr
     try:
         yield sandbox, environment, results
@@ -72,7 +55,7 @@ def test_the_client_credentials_snippet_runs_with_the_secret_exported(run_agains
     snippet = next(s for s in _snippets(results, "POST /connect/token") if "client_credentials" in s)
     assert "# export T_SERVICE_SECRET=...   # clients.service.client_secret in " in snippet
     assert "sandbox-service-secret" not in snippet and "Cookie" not in snippet
-    answer = _bash(snippet, {"T_SERVICE_SECRET": SECRETS["T_SERVICE_SECRET"]})
+    answer = _bash(snippet, {"T_SERVICE_SECRET": SANDBOX_SECRETS["T_SERVICE_SECRET"]})
     assert answer.stdout.startswith("HTTP/1.1 200"), answer.stdout + answer.stderr
     assert json.loads(answer.stdout.split("\n\n", 1)[1])["token_type"] == "Bearer"
     # Pasted without the export, it says so and sends nothing (not an empty secret the server refuses)
@@ -92,7 +75,7 @@ def test_the_code_redemption_snippet_replays_the_flow_from_the_authorization_req
         assert shell.stdout.readline().startswith("Open this in a browser")
         url = shell.stdout.readline().strip()
         assert "code_challenge=" in url and "$" not in url, url
-        environment = load_environment(str(environment_file), environ=SECRETS)
+        environment = load_environment(str(environment_file), environ=SANDBOX_SECRETS)
         outcome = login_method(environment, HttpClient(environment.http)).authorize(
             url, "https://spa.app.local/callback")
         answer, errors = shell.communicate(outcome.callback_params["code"] + "\n", timeout=60)

@@ -9,7 +9,7 @@ import pytest
 from pytest_bdd import then, when
 
 from appside.observed import unverified_claims
-from appside.steps.sign_ins import driver, observe, record_fault
+from appside.steps.sign_ins import observe_session, record_fault
 from sandbox.faults import SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.checks import check
@@ -92,21 +92,13 @@ def expired_access_token(request, application, stand_in, app_run):
         pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     record_fault(request, "short-lived-access-token")
     app_run.fault = "short-lived-access-token"
-    session = driver(request.config).session()
-
-    def expire_then_use():
+    def expire_then_use(session):
         stand_in.faults.inject("short-lived-access-token")
         first = session.sign_in() if application.is_interactive else session.run()
         time.sleep(SHORT_LIFETIME + 0.5)
         return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
 
-    try:
-        results, observed = observe(stand_in, expire_then_use, "short-lived access token, API used after expiry")
-    finally:
-        session.close()
-        stand_in.faults.clear()
-    app_run.sign_ins += results
-    app_run.observed.append(observed)
+    observe_session(request.config, stand_in, app_run, expire_then_use, "short-lived access token, API used after expiry")
 
 
 @then("the application never sends an expired access token")

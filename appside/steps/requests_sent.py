@@ -8,7 +8,7 @@ import pytest
 from pytest_bdd import then, when
 
 from appside.observed import Observed, basic_password, estimated_entropy_bits, form_value, s256
-from appside.steps.sign_ins import driver, observe, record_fault, skip_unless_type
+from appside.steps.sign_ins import observe_session, record_fault, skip_unless_type
 from sandbox.faults import SHORT_LIFETIME
 from suite.checks import check
 
@@ -175,9 +175,7 @@ def two_expiries(request, application, stand_in, app_run):
     if "offline_access" not in application.scope.split():
         pytest.skip(f"{application.client_id} does not ask for offline_access, so it gets no refresh token")
     record_fault(request, "short-lived-access-token")
-    session = driver(request.config).session()
-
-    def sign_in_and_use_twice():
+    def sign_in_and_use_twice(session):
         stand_in.faults.inject("short-lived-access-token", times=2)
         results = [session.sign_in()]
         for _ in range(2):
@@ -185,13 +183,7 @@ def two_expiries(request, application, stand_in, app_run):
             results.append(session.open(application.drive.use_api_url))
         return results
 
-    try:
-        results, observed = observe(stand_in, sign_in_and_use_twice, "two expiries, API used after each")
-    finally:
-        session.close()
-        stand_in.faults.clear()
-    app_run.sign_ins += results
-    app_run.observed.append(observed)
+    observe_session(request.config, stand_in, app_run, sign_in_and_use_twice, "two expiries, API used after each")
 
 
 @then("every refresh uses the newest refresh token")

@@ -73,6 +73,20 @@ def observe(stand_in, action, title: str | None = None):
     return result, observed
 
 
+def observe_session(config, stand_in, app_run, action, title: str) -> None:
+    """Run `action(session)` in a fresh session of the application and keep the sign-ins it returns
+    (a list) and what the stand-in saw in `app_run`; the session is closed and every injected
+    fault cleared whatever happened, so the next scenario meets a clean stand-in."""
+    session = driver(config).session()
+    try:
+        results, observed = observe(stand_in, lambda: action(session), title)
+    finally:
+        session.close()
+        stand_in.faults.clear()
+    app_run.sign_ins += results
+    app_run.observed.append(observed)
+
+
 def skip_unless_type(application, *types: str) -> None:
     if application.app_type not in types:
         pytest.skip(f"applies to {' and '.join(types)} applications; {application.client_id} is a "
@@ -129,11 +143,5 @@ def sign_in_with_fault(request, application, stand_in, app_run, fault):
     record_fault(request, fault)
     app_run.fault = fault
     stand_in.faults.inject(fault)
-    session = driver(request.config).session()
-    try:
-        sign_in, observed = observe(stand_in, lambda: session.sign_in(refused=True), f"sign-in with {fault}")
-    finally:
-        session.close()
-        stand_in.faults.clear()
-    app_run.sign_ins.append(sign_in)
-    app_run.observed.append(observed)
+    observe_session(request.config, stand_in, app_run, lambda session: [session.sign_in(refused=True)],
+                    f"sign-in with {fault}")
