@@ -33,6 +33,7 @@ pytest_plugins = [
     "steps.authorization_errors",
     "steps.pkce_default_method",
     "steps.code_redemption",
+    "steps.code_expiry",
     "steps.consent",
     "steps.ui_locales",
 ]
@@ -205,12 +206,8 @@ def environment(request, pytestconfig):
 
 @pytest.fixture(scope="session")
 def discovery(pytestconfig, environment):
-    if environment.issuer == pytestconfig.conformance_environment.issuer:
-        return pytestconfig.conformance_discovery
-    try:  # another defect set of a detection-matrix run
-        return fetch_discovery(environment)
-    except ServerUnreachable as error:
-        raise EnvironmentProblem(str(error)) from None
+    from suite.server import discovery_of
+    return discovery_of(pytestconfig, environment)
 
 
 @pytest.hookimpl(hookwrapper=True)

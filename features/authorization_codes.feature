@@ -41,13 +41,14 @@ Feature: The authorization code
     And "expires_in" is the lifetime the environment expects
     And the granted scope is at most the requested scope
 
-  # The wait is the environment's declared code lifetime (expectations.authorization_code_lifetime):
-  # seconds on the sandbox, minutes on a real server. `-m "not slow"` leaves it out of a quick run.
+  # The code must age the environment's declared lifetime (expectations.authorization_code_lifetime):
+  # seconds on the sandbox, minutes on a real server. So it is got before the first scenario runs and
+  # this scenario runs last: the lifetime passes while the others run (steps/code_expiry.py).
+  # `-m "not slow"` leaves it out of a quick run, and then no code is got early.
   @rule:CODE-04 @severity:critical @slow @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
   Scenario: CODE-04 An authorization code redeemed after its lifetime is refused
-    Given the "spa" client of the environment
-    When the user authorizes the client with PKCE
-    And the environment's declared authorization code lifetime passes
+    Given a code the user authorized with PKCE for the "spa" client at the start of the run
+    When the environment's declared authorization code lifetime has passed since the code was issued
     And the client redeems the code with the verifier
     Then the token request is refused with "invalid_grant"
 

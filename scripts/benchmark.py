@@ -8,12 +8,14 @@ declares) and runs, against it, in alternation:
   requests the suite sent (recorded once beforehand), in the same order, with the same clients and
   one `requests.Session` wherever the suite had one, taking codes and tokens from its own
   responses, with no checks and no reporting; where the suite waited (the contract's own waits:
-  CODE-04 lets the declared code lifetime pass), it waits as long;
+  CODE-04 lets the declared code lifetime pass since its code came back, at the start of the
+  run), it waits until as long after its own first exchange as the suite's wait ended after the
+  suite's (being faster, the replay waits longer there: its code is as old when redeemed);
 each for the whole contract once (1x), four times in one run (4x, pytest `--keep-duplicates` with
 the feature module named four times) and for nothing (start cost: no scenario selected).
 It prints medians of wall and CPU time (user + system of that process; the sandbox's own process
-is not counted on either side), the suite/raw ratios with and without the contract's waits, and
-the milliseconds per exchange at 1x and 4x, after the start cost and the waits: equal figures
+is not counted on either side), the suite/raw ratios with and without the contract's waits (what
+each side slept), and the milliseconds per exchange at 1x and 4x, after the start cost and the waits: equal figures
 mean cost linear in the number of exchanges.
 
 sign-in: the median time of one sign-in (authorization request to caught callback) of the
@@ -56,7 +58,7 @@ def main() -> int:
     parser.add_argument("--sign-ins", type=int, help=argparse.SUPPRESS)  # the sign-in part, in its own process
     args = parser.parse_args()
     if args.replay:
-        replay(Path(args.replay))
+        print(replay(Path(args.replay))[1])  # the seconds it slept, for the figures without waits
         return 0  # no checks on this side: the trace was replayed and compared once, untimed
     if args.sign_ins:
         print(json.dumps(time_sign_ins(args.sign_ins)))
@@ -87,13 +89,13 @@ def benchmark(tmp: Path, rounds: int) -> int:
             traces[name] = tmp / f"{name}.jsonl"
             run_suite(environment, selection, environ, tmp, record=traces[name])
             exchanges[name], waits[name] = _exchanges_and_waits(traces[name])
-            if replay(traces[name]):
+            if replay(traces[name])[0]:
                 raise SystemExit(f"the raw replay of {name} did not get the answers the suite got")
         load_before = os.getloadavg()
         timings = {(side, name): [] for side in ("suite", "raw") for name in suite_args}
         for _ in range(rounds):
             for name, selection in suite_args.items():
-                timings["suite", name].append(run_suite(environment, selection, environ, tmp))
+                timings["suite", name].append((*run_suite(environment, selection, environ, tmp), waits[name]))
                 timings["raw", name].append(run_raw(traces[name]))
         load_after = os.getloadavg()
     finally:
@@ -160,34 +162,42 @@ def run_suite(environment: Path, selection, environ, tmp: Path, record: Path | N
 
 
 def run_raw(trace: Path):
-    wall, cpu, code = timed([sys.executable, __file__, "--replay", str(trace)], dict(os.environ))
+    """Wall time, CPU time and the seconds the replay slept."""
+    with tempfile.TemporaryFile("w+") as output:
+        wall, cpu, code = timed([sys.executable, __file__, "--replay", str(trace)], dict(os.environ), output)
+        output.seek(0)
+        slept = float(output.read().strip() or 0)
     if code != 0:
         raise SystemExit(f"the raw replay failed (exit {code})")
-    return wall, cpu
+    return wall, cpu, slept
 
 
-def timed(command, environ):
+def timed(command, environ, output=subprocess.DEVNULL):
     """Wall time and CPU time (user + system) of one process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, process.returncode
 
 
-def replay(trace: Path) -> int:
+def replay(trace: Path) -> tuple[int, float]:
     """The raw side: the recorded requests, sent again with plain requests. Values the server issued
     (codes in redirects, tokens in JSON) are swapped for the ones it issues this time. Returns how
-    many answers had another status than the suite got (checked once, before the timed rounds)."""
-    differences = 0
+    many answers had another status than the suite got (checked once, before the timed rounds),
+    and the seconds it slept."""
+    differences, slept, first = 0, 0.0, None
     import requests
     sessions: dict[int, requests.Session] = {}
     issued: dict[str, str] = {}  # recorded value -> this replay's value
     for line in trace.open(encoding="utf-8"):
         sent = json.loads(line)
-        if "sleep" in sent:  # a wait the contract imposes: the same wait, at the same point
-            time.sleep(sent["sleep"])
+        if "sleep" in sent:  # a wait the contract imposes: at the same point, until as long after the start
+            wait = max(0.0, sent["until"] - (time.monotonic() - (first or time.monotonic())))
+            time.sleep(wait)
+            slept += wait
             continue
+        first = first or time.monotonic()
         session = sessions.setdefault(sent["session"], requests.Session())
         url, body = _swap(sent["url"], issued), _swap(sent["body"], issued)
         headers = {k: _swap(v, issued) for k, v in sent["headers"].items()
@@ -199,7 +209,7 @@ def replay(trace: Path) -> int:
                                  _issued_values(response.headers.get("Location"), _json_of(response))):
             if recorded != now:
                 issued[recorded] = now
-    return differences
+    return differences, slept
 
 
 def _swap(text, issued):
@@ -230,23 +240,27 @@ def _json_of(response):
 
 
 def print_figures(timings, exchanges, waits, rounds, load_before, load_after):
-    median = {key: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+    """timings: (side, run) -> [(wall, CPU, seconds slept)]. The suite's sleeps are those of its
+    recorded run; the replay reports its own, longer where it waits for a code the suite let age
+    while it worked."""
+    median = {key: (statistics.median(w for w, _, _ in runs), statistics.median(c for _, c, _ in runs),
+                    statistics.median(w - s for w, _, s in runs))
               for key, runs in timings.items()}
     print(f"Contract: suite against a raw requests replay, same sandbox, {rounds} alternating rounds, medians")
     print(f"{'run':40} {'suite wall':>10} {'raw wall':>9} {'ratio':>6} {'w/o waits':>9} "
           f"{'suite CPU':>10} {'raw CPU':>8} {'ratio':>6}")
     labels = {"1x": "whole contract (1x)", "4x": "whole contract 4 times (4x)", "start": "start, no scenario"}
     for name, label in labels.items():
-        (sw, sc), (rw, rc), wait = median["suite", name], median["raw", name], waits[name]
+        (sw, sc, sa), (rw, rc, ra) = median["suite", name], median["raw", name]
         print(f"{label + f', {exchanges[name]} exchanges':40} {sw:9.2f}s {rw:8.2f}s {sw / rw:6.2f} "
-              f"{(sw - wait) / (rw - wait):9.2f} {sc:9.2f}s {rc:7.2f}s {sc / rc:6.2f}")
-    print(f"(w/o waits: the wall ratio once the contract's own waits, {waits['1x']:.1f} s per contract, "
-          "which both sides spend, are taken out)")
+              f"{sa / ra:9.2f} {sc:9.2f}s {rc:7.2f}s {sc / rc:6.2f}")
+    print(f"(w/o waits: the wall ratio once the contract's own waits, what each side slept (the suite "
+          f"{waits['1x']:.1f} s per contract), are taken out)")
     for side in ("suite", "raw"):
         per = {}
         for name in ("1x", "4x"):
             work = exchanges[name] - exchanges["start"]
-            wall = median[side, name][0] - waits[name] - median[side, "start"][0]
+            wall = median[side, name][2] - median[side, "start"][0]
             cpu = median[side, name][1] - median[side, "start"][1]
             per[name] = (1000 * wall / work, 1000 * cpu / work)
         print(f"{side:5} ms per exchange after the start cost and the waits: 1x {per['1x'][0]:.2f} wall / "
@@ -357,7 +371,7 @@ def benchmark_matrix() -> None:
         points.append((size, time.perf_counter() - started))
         if any(row.exit_code not in (0, 1) for row in rows):
             raise SystemExit(f"the detection matrix of {size} switches did not run: {rows[0]}")
-    print("Detection matrix (one suite run, 2 workers): " + ", ".join(f"{n} switches {t:.1f} s" for n, t in points))
+    print("Detection matrix (2 suite runs side by side): " + ", ".join(f"{n} switches {t:.1f} s" for n, t in points))
     marginal = [(t2 - t1) / (n2 - n1) for (n1, t1), (n2, t2) in zip(points, points[1:])]
     print(f"seconds per added switch: {marginal[0]:.2f} (from {points[0][0]} to {points[1][0]}), "
           f"{marginal[1]:.2f} (from {points[1][0]} to {points[2][0]}); equal figures: linear")

@@ -15,13 +15,13 @@ from suite.detection import ROOT, render, run_matrix, scenarios_never_failing  #
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("defects", nargs="*", help="defects to try (default: all)")
-    parser.add_argument("--jobs", type=int, default=2, help="pytest-xdist workers of the one suite run (default 2)")
+    parser.add_argument("--jobs", type=int, default=2, help="suite runs side by side, each with its share of the switches (default 2: one per core)")
     parser.add_argument("--output", default=str(ROOT / "reports" / "detection-matrix.md"))
     args = parser.parse_args()
     started = time.monotonic()
     rows = run_matrix(args.defects or None, jobs=args.jobs)
     text = render(rows) + (f"\nWall time: {time.monotonic() - started:.1f} s for {len(rows) - 1} switches and the clean "
-                           f"sandbox, one suite run with {args.jobs} workers\n")
+                           f"sandbox, {args.jobs} suite runs side by side\n")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text("# Detection matrix\n\n" + text, encoding="utf-8")
     print(text)

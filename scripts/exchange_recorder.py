@@ -3,9 +3,10 @@ to the JSON-lines file named by BENCHMARK_TRACE, so that a plain `requests` loop
 
 Each line names the `requests.Session` that sent it (one per scenario's HTTP client, and one for
 discovery), so the replay keeps cookies per session as the suite did. A wait the contract
-imposes (CODE-04 lets the declared code lifetime pass) is a line of its own, `{"sleep": s}`, so
-the replay waits as long at the same point. The trace holds the sandbox's own test secrets and
-lives in the benchmark's temporary folder."""
+imposes (CODE-04 lets the declared code lifetime pass since its code came back at the start of the
+run) is a line of its own, `{"sleep": s, "until": t}`: it ended t seconds after the first exchange,
+and the replay waits at the same point until as long after its own first exchange. The trace holds
+the sandbox's own test secrets and lives in the benchmark's temporary folder."""
 
 import itertools
 import json
@@ -18,6 +19,7 @@ import requests
 _sessions: dict[int, int] = {}   # id(session) -> its number in the trace
 _numbers = itertools.count()
 _trace = None
+_first_exchange = None  # time.monotonic() of the first exchange
 
 
 @pytest.hookimpl(tryfirst=True)  # before conftest.py fetches discovery
@@ -27,6 +29,9 @@ def pytest_configure(config):
     send = requests.Session.send
 
     def recording_send(session, request, **kwargs):
+        global _first_exchange
+        if _first_exchange is None:
+            _first_exchange = time.monotonic()
         response = send(session, request, **kwargs)
         number = _sessions.get(id(session))
         if number is None:
@@ -43,8 +48,9 @@ def pytest_configure(config):
     sleep = time.sleep
 
     def recording_sleep(seconds):
-        _trace.write(json.dumps({"sleep": seconds}) + "\n")
         sleep(seconds)
+        until = time.monotonic() - _first_exchange if _first_exchange is not None else seconds
+        _trace.write(json.dumps({"sleep": seconds, "until": until}) + "\n")
 
     time.sleep = recording_sleep
 

@@ -6,7 +6,7 @@ from pytest_bdd import given, parsers
 from suite.environment import display_path
 
 
-def _client(environment, role):
+def client_of(environment, role):
     client = environment.clients.get(role)
     if client is None:
         pytest.skip(f"no '{role}' client is configured in {display_path(environment.path)} "
@@ -16,12 +16,12 @@ def _client(environment, role):
 
 @given(parsers.parse('the "{role}" client of the environment'))
 def the_client(state, environment, role):
-    state.client = _client(environment, role)
+    state.client = client_of(environment, role)
 
 
 @given(parsers.parse('the "{role}" client of the environment as the other client'))
 def the_other_client(state, environment, role):
-    state.other_client = _client(environment, role)
+    state.other_client = client_of(environment, role)
 
 
 @given("the environment has tenants")

@@ -9,8 +9,8 @@ can fail. A warning-level rule (@level:warning) that failed is "warned" in the r
 failed here (its check failed, so the switch is caught), though the run's verdict stays
 conformant (exit code 0).
 
-All switches run in one pytest run against one sandbox process (suite.defect_matrix), which
-costs each switch its scenarios only."""
+The switches run in a few pytest runs side by side, one per core, each against one sandbox
+serving all of its switches (suite.defect_matrix), which costs each switch its scenarios only."""
 
 import json
 import os
@@ -57,28 +57,54 @@ class Row:
 
 
 def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
-    """One pytest run (suite.defect_matrix): the clean sandbox and every switch, one sandbox process
-    serving them all, `jobs` pytest-xdist workers. The clean row comes first."""
+    """The clean sandbox and every switch: `jobs` pytest runs side by side (suite.defect_matrix),
+    each with every `jobs`-th switch and a sandbox of its own serving them, one run per core.
+    (With pytest-xdist, one process held the sandbox for every switch beside the controller that
+    takes in every worker's reports: a process that can use one core, and the matrix's bottleneck.)
+    Each run includes the clean sandbox; the first one's is the clean row, which comes first."""
     names = sorted(defects if defects is not None else DEFECTS)
+    shares = [names[i::jobs] for i in range(max(jobs, 1))]
+    shares = [share for share in shares if share] or [[]]
     with tempfile.TemporaryDirectory() as tmp:
-        record_path = Path(tmp) / "matrix.json"
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--env=sandbox",
-                   f"--defect-matrix={','.join(names)}", f"--compliance={record_path}", str(ROOT / "features")]
-        if jobs > 1:
-            command += ["-n", str(jobs)]
-        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                                   timeout=120 + 30 * len(names), env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-        records = json.loads(record_path.read_text()) if record_path.exists() else {}
-    problem = None
-    if completed.returncode not in (0, 1) or not records:
-        output = (completed.stderr or completed.stdout).strip().splitlines() or ["no output"]
+        runs = [_start_run(share, Path(tmp) / f"run-{i}") for i, share in enumerate(shares)]
+        records, problem = {}, None
+        try:
+            for process, folder in runs:
+                try:
+                    returncode = process.wait(timeout=120 + 30 * len(names))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    returncode = process.wait()
+                record = folder / "matrix.json"
+                run_records = json.loads(record.read_text()) if record.exists() else {}
+                if returncode not in (0, 1) or not run_records:
+                    output = ((folder / "output").read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+                    problem = problem or f"(no record: exit {returncode}: {output})"
+                records = {**run_records, **records}  # the first run's clean record is kept
+        finally:  # a matrix stopped half-way (a test's timeout, Ctrl-C) leaves no run behind
+            for process, _ in runs:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    if problem:
         records = {}
-        problem = f"(no record: exit {completed.returncode}: {output[-1]})"
     rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None] + names]
     clean = rows[0]
     for row in rows[1:]:  # a switch is judged on every scenario the clean sandbox ran, no fewer
         row.missing_scenarios = frozenset(clean.scenarios - row.scenarios)
     return rows
+
+
+def _start_run(names: list[str], folder: Path) -> tuple[subprocess.Popen, Path]:
+    """One pytest run of the matrix, its record and output in `folder` (files, not pipes: a run
+    that fills a pipe nobody reads yet would stall)."""
+    folder.mkdir()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--env=sandbox",
+               f"--defect-matrix={','.join(names)}", f"--compliance={folder / 'matrix.json'}", str(ROOT / "features")]
+    with open(folder / "output", "w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return process, folder
 
 
 def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:

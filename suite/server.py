@@ -88,3 +88,17 @@ def _get(http: HttpClient, url: str, issuer: str):
     if response.status_code >= 500:
         raise ServerUnreachable(f"{issuer} answered HTTP {response.status_code} for {url}. {FIXES['failing']}")
     return response
+
+
+def discovery_of(config, environment) -> Discovery:
+    """The run's discovery (fetched when the run is configured), or, in a detection-matrix run, that
+    of another defect set, fetched once, the first time a scenario or an early code needs it."""
+    if environment.issuer == config.conformance_environment.issuer:
+        return config.conformance_discovery
+    fetched = config.__dict__.setdefault("conformance_discoveries", {})
+    if environment.issuer not in fetched:
+        try:
+            fetched[environment.issuer] = fetch_discovery(environment)
+        except ServerUnreachable as error:
+            raise EnvironmentProblem(str(error)) from None
+    return fetched[environment.issuer]

@@ -1,6 +1,6 @@
 """The suite catches every defect switch: the broken rules fail, all other rules still pass,
-and the clean sandbox passes everything, scenario by scenario. The matrix is one suite run
-(suite.defect_matrix), made once and shared by these tests, across pytest-xdist workers too."""
+and the clean sandbox passes everything, scenario by scenario. The matrix (suite.detection: a
+suite run per core) is made once and shared by these tests, across pytest-xdist workers too."""
 
 import fcntl
 import json
