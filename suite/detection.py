@@ -68,17 +68,24 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         runs = [_start_run(share, Path(tmp) / f"run-{i}") for i, share in enumerate(shares)]
         records, problem = {}, None
-        for process, folder in runs:
-            try:
-                returncode = process.wait(timeout=120 + 30 * len(names))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                returncode = process.wait()
-            run_records = json.loads((folder / "matrix.json").read_text()) if (folder / "matrix.json").exists() else {}
-            if returncode not in (0, 1) or not run_records:
-                output = ((folder / "output").read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
-                problem = problem or f"(no record: exit {returncode}: {output})"
-            records = {**run_records, **records}  # the first run's clean record is kept
+        try:
+            for process, folder in runs:
+                try:
+                    returncode = process.wait(timeout=120 + 30 * len(names))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    returncode = process.wait()
+                record = folder / "matrix.json"
+                run_records = json.loads(record.read_text()) if record.exists() else {}
+                if returncode not in (0, 1) or not run_records:
+                    output = ((folder / "output").read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+                    problem = problem or f"(no record: exit {returncode}: {output})"
+                records = {**run_records, **records}  # the first run's clean record is kept
+        finally:  # a matrix stopped half-way (a test's timeout, Ctrl-C) leaves no run behind
+            for process, _ in runs:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
     if problem:
         records = {}
     rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None] + names]

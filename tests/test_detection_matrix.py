@@ -4,6 +4,7 @@ suite run per core) is made once and shared by these tests, across pytest-xdist 
 
 import fcntl
 import json
+import os
 import pickle
 
 import pytest
@@ -19,7 +20,10 @@ pytestmark = pytest.mark.timeout(900)  # the whole matrix runs in the first test
 def matrix(tmp_path_factory):
     """{defect (CLEAN for none): its row}. The first worker to get here runs the matrix; the
     others wait on the lock and read its result."""
-    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every xdist worker
+    # an xdist worker's temporary folder is inside its run's, which every worker shares; without
+    # xdist the run's own folder (its parent is every earlier run's too, with their stale matrices)
+    basetemp = tmp_path_factory.getbasetemp()
+    shared = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
     with open(shared / "detection-matrix.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = shared / "detection-matrix.pickle"
