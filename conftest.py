@@ -4,6 +4,8 @@ checks the server is reachable, and keeps secrets out of every output.
 Step definitions live in steps/; what they share lives in suite/.
 """
 
+import gc
+
 import pytest
 
 from suite.allure_output import install_scrubber
@@ -208,6 +210,14 @@ def environment(request, pytestconfig):
 def discovery(pytestconfig, environment):
     from suite.server import discovery_of
     return discovery_of(pytestconfig, environment)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """What start-up made (modules, plugins, the features' scenarios, the sandbox) lasts the whole
+    run: frozen, the garbage collector no longer walks it again at each full collection, nor at
+    pytest's end, where pytest collects five times over to find unraisable exceptions."""
+    gc.freeze()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
+from .fast_yaml import safe_load
 
 FEATURES = Path(__file__).resolve().parent.parent / "features"
 COVERAGE_MAP = FEATURES / "coverage_map.yaml"
@@ -39,5 +39,5 @@ class CoverageMap:
 
 @cache
 def load_coverage_map() -> CoverageMap:
-    raw = yaml.safe_load(COVERAGE_MAP.read_text(encoding="utf-8"))
+    raw = safe_load(COVERAGE_MAP.read_text(encoding="utf-8"))
     return CoverageMap(tuple(raw["statements"]), tuple(raw["beyond_documentation"]))

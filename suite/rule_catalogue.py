@@ -8,9 +8,8 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .coverage import load_coverage_map
+from .fast_yaml import safe_load
 from .rules import DOC_PAGES, DOCS_BASE
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "features" / "rules.yaml"
@@ -34,7 +33,7 @@ class RuleEntry:
 
 @functools.cache
 def catalogue(path: Path = CATALOGUE) -> dict[str, RuleEntry]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     return {rule_id: RuleEntry(tuple(_source(s) for s in entry.get("sources") or ()),
                                tuple(entry.get("needs") or ()))
             for rule_id, entry in data.items()}
