@@ -18,7 +18,7 @@ from pathlib import Path
 from .rules import declared_rules
 
 REQUIRED = ("rule", "reason", "reference", "accepted_by", "expires")
-FAILING = ("failed", "blocked")  # a rule blocked by an earlier failure did not pass either
+FAILING = ("failed", "blocked", "warned")  # blocked: by an earlier failure; warned: a warning-level rule failed
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def apply_waivers(rules: list[dict], waivers, today: datetime.date | None = None
         used.append(waiver)
     for rule in rules:
         statuses = {s["status"] for s in rule["scenarios"]}
-        if "waived" in statuses and not statuses & {"failed", "blocked", "error"}:
+        if "waived" in statuses and not statuses & {"failed", "blocked", "error", "warned"}:
             rule["status"] = "waived"
     return used, problems
 

@@ -102,3 +102,15 @@ def test_a_waiver_for_one_scenario_leaves_the_rules_other_failures_failing():
     used, problems = apply_waivers(rules, [waiver], today=datetime.date(2026, 1, 1))
     assert used == [waiver] and problems == []
     assert [s["status"] for s in scenarios] == ["failed", "waived"] and rules[0]["status"] == "failed"
+
+
+def test_a_waiver_covers_a_warning_level_rule_too(tmp_path):
+    """A warning accepted for a while is waived like a failure, not reported as a stale waiver."""
+    environment = _environment(tmp_path, _waiver("AUTH-09", reason="the login page is English-only until Q3"))
+    reports = tmp_path / "reports"
+    result = run_ci(f"--reports={reports}", f"--env={environment}", "--defect=ui-locales-ignored", "-q")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "stale" not in output and "exit code 0: conformant with 1 waiver" in output, output[-3000:]
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["waived_rules"] == ["AUTH-09"] and not record.get("warned_rules"), record["verdict"]
