@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from run import ROOT, run_ci, write_environment
+from run import ROOT, SANDBOX_YAML, run_ci, write_environment
 
 from suite.html_report import ALLURE
 
@@ -92,9 +92,15 @@ def test_a_run_that_leaves_out_a_blocker_rule_is_incomplete_and_exits_5(tmp_path
 
 
 def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
+    # A sandbox whose codes live 120 s: CODE-04, which runs last, then sleeps for two minutes, so the
+    # Ctrl-C surely comes mid-run however slowly this machine lets the test watch the results.
+    assert "  authorization_code_lifetime: 3 " in SANDBOX_YAML
+    environment = write_environment(tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 3 ",
+                                                                   "  authorization_code_lifetime: 120 "))
     reports = tmp_path / "reports"
-    child = subprocess.Popen([sys.executable, "-m", "suite.run", f"--reports={reports}", "-q"], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    child = subprocess.Popen([sys.executable, "-m", "suite.run", f"--reports={reports}", f"--env={environment}", "-q"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
     deadline = time.monotonic() + 240  # a loaded machine can take a minute to start the run
     while len(list((reports / "allure-results").glob("*-result.json"))) < 5 and time.monotonic() < deadline:
         time.sleep(0.1)
