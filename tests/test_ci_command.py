@@ -91,6 +91,12 @@ def test_a_run_that_leaves_out_a_blocker_rule_is_incomplete_and_exits_5(tmp_path
     assert "Blocker and critical rules this run did not run" in (reports / "compliance.md").read_text()
 
 
+def _as_at_a_terminal():
+    """Ctrl-C stops the run, as at a terminal, even when this test runs in the background: a shell
+    without job control starts background jobs with SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
     # A sandbox whose codes live 120 s: CODE-04, which runs last, then sleeps for two minutes, so the
     # Ctrl-C surely comes mid-run however slowly this machine lets the test watch the results.
@@ -100,7 +106,7 @@ def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
     reports = tmp_path / "reports"
     child = subprocess.Popen([sys.executable, "-m", "suite.run", f"--reports={reports}", f"--env={environment}", "-q"],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=_as_at_a_terminal)
     deadline = time.monotonic() + 240  # a loaded machine can take a minute to start the run
     while len(list((reports / "allure-results").glob("*-result.json"))) < 5 and time.monotonic() < deadline:
         time.sleep(0.1)
