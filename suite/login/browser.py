@@ -262,7 +262,9 @@ class BrowserLogin:
                 # click would land on it, 35-50 ms a click, half of a sign-in's time on the browser's
                 # side. Nothing is proven by them: a click that lands on something else, or on a
                 # disabled button, leads nowhere, and the sign-in fails as "login_failed" or "loop".
-                page.locator(action.selector).wait_for(state="visible", timeout=timeout_ms)
+                # `.first`: a locator is strict, and a login page may match twice (two submit buttons);
+                # page.click takes the first match, as it did before this wait was added
+                page.locator(action.selector).first.wait_for(state="visible", timeout=timeout_ms)
                 page.click(action.selector, timeout=timeout_ms, force=True)
             elif action.kind == "wait":
                 page.wait_for_selector(action.selector, timeout=timeout_ms)
