@@ -27,6 +27,19 @@ def test_interactive_rules_pass_when_chromium_signs_in(tmp_path):
 
 
 @needs_chromium
+def test_a_click_selector_that_matches_twice_clicks_the_first_match(tmp_path):
+    """A login page's selector may match more than one element (the consent page's two submit
+    buttons): the click takes the first, Allow, and the sign-in goes on; it must not stop at a
+    strict locator's "resolved to 2 elements"."""
+    assert BROWSER_YAML.count('      - click: "#allow"\n') == 1
+    environment = write_environment(tmp_path, BROWSER_YAML.replace('      - click: "#allow"\n',
+                                                                   '      - click: "button[type=submit]"\n'))
+    result = run_suite(f"--env={environment}", f"--compliance={tmp_path / 'c.json'}", "-q", "--rule=PKCE-01")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "strict mode violation" not in result.stdout
+
+
+@needs_chromium
 def test_browser_catches_an_open_redirect(tmp_path):
     result = run_suite("--env=sandbox-browser", "--defect=open-redirect", "--rule=AUTH-05", "-q")
     assert result.returncode == 1
