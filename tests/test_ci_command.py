@@ -55,6 +55,26 @@ def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothi
     assert _history_lines(reports) == history
 
 
+def test_the_previous_runs_outputs_leave_at_once_and_are_deleted_while_the_run_goes_on(tmp_path):
+    """pytest starts without waiting for the previous run's files to be deleted (about 1,100 with
+    the HTML report, 0.1-0.5 s); what a run killed before its deletion finished left aside goes too."""
+    from suite.run import ASIDE, THIS_RUN, _clear_previous_run
+    reports = tmp_path / "reports"
+    for name in THIS_RUN:
+        if "." in name:
+            (reports / name).parent.mkdir(parents=True, exist_ok=True)
+            (reports / name).write_text("the previous run's")
+        else:
+            (reports / name / "data").mkdir(parents=True)
+            (reports / name / "data" / "result.json").write_text("{}")
+    (reports / "history.jsonl").write_text("{}\n")
+    (reports / f"{ASIDE}killed" / "allure-report").mkdir(parents=True)
+    clearing = _clear_previous_run(reports)
+    assert not [name for name in THIS_RUN if (reports / name).exists()]
+    clearing.join()
+    assert sorted(p.name for p in reports.iterdir()) == ["history.jsonl"]
+
+
 def test_an_unreachable_server_exits_3_with_a_record_that_says_why(tmp_path):
     reports = tmp_path / "reports"
     (reports / "allure-report").mkdir(parents=True)
