@@ -21,10 +21,11 @@ import threading
 from pathlib import Path
 
 from .folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
-from .html_report import start as start_report
 
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
 THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
+# pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.exit_codes)
+PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
 ASIDE = ".previous-run-"  # the folder in DIR the previous run's outputs are moved into, to be deleted
 
 
@@ -43,6 +44,7 @@ def main(argv: list[str]) -> int:
     run = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
                                f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
                                *pytest_args], env={**os.environ, HELD_BY_PARENT: str(reports.resolve())})
+    from .html_report import start as start_report  # imported once pytest has started: not to delay it
     report = start_report(reports)  # Node loads the Allure command line while pytest runs
     try:
         return _after_the_run(run, report, reports, pytest_args)
@@ -70,10 +72,8 @@ def _clear_previous_run(reports: Path) -> threading.Thread:
 def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: list[str]) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
-    import pytest
-
+    from .exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
     from .html_report import cancel, generate
-    from .results import EXIT_ENVIRONMENT_PROBLEM, exit_code, write_no_verdict
     record_path = reports / "compliance.json"
     while True:
         try:
@@ -83,13 +83,15 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
             continue
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
     environment_problem = record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
-    if code == pytest.ExitCode.INTERNAL_ERROR and not environment_problem:
+    if code == PYTEST_INTERNAL_ERROR and not environment_problem:
         # pytest's 3 is also its internal error: a crash of the suite must not read as "incomplete"
         # or as a server that could not be reached
+        from .results import write_no_verdict
         record = write_no_verdict(record_path, "a fault of the suite", "pytest stopped with an internal error "
                                   "(INTERNALERROR above); please report it with that output", _environment_option(pytest_args))
     elif record is None:  # pytest stopped before the suite could say why: its own usage error, or Ctrl-C
-        kind = "configuration problem" if code == pytest.ExitCode.USAGE_ERROR else "the run stopped before any scenario"
+        from .results import write_no_verdict
+        kind = "configuration problem" if code == PYTEST_USAGE_ERROR else "the run stopped before any scenario"
         record = write_no_verdict(record_path, kind, f"pytest exited {code}; its output above says why",
                                   _environment_option(pytest_args))
     if record.get("rules"):
@@ -102,7 +104,7 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
 
 
 def _configuration_problem(message: str) -> int:
-    from .results import EXIT_CONFIGURATION_PROBLEM
+    from .exit_codes import EXIT_CONFIGURATION_PROBLEM
     print(f"configuration problem\n{message}", file=sys.stderr)
     return EXIT_CONFIGURATION_PROBLEM
 

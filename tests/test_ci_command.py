@@ -182,3 +182,18 @@ def test_a_crash_of_the_suite_exits_2_as_a_fault_of_the_suite_not_as_an_environm
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr
     assert result.stdout.rstrip().endswith("exit code 2: no verdict: a fault of the suite")
     assert json.loads((reports / "compliance.json").read_text())["verdict"] == "no verdict: a fault of the suite"
+
+
+def test_the_ci_command_reads_pytests_exit_codes_without_importing_pytest(tmp_path):
+    """Its pytest does the run; pytest imported in `python -m suite.run` too took CPU from the run's
+    start and time from its end (Python tears every module down as the process exits)."""
+    from suite.run import PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR
+    assert (PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR) == (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+    broken = write_environment(tmp_path, "name: broken\n")  # a record, the parent reads its verdict
+    probe = ("import runpy, sys\nsys.argv = ['suite.run', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('suite.run', run_name='__main__')\nexcept SystemExit:\n"
+             "    print('pytest imported' if 'pytest' in sys.modules else 'pytest not imported')\n")
+    result = subprocess.run([sys.executable, "-c", probe, f"--reports={tmp_path / 'reports'}", f"--env={broken}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "exit code 4: no verdict: configuration problem" in result.stdout, result.stdout[-2000:] + result.stderr
+    assert result.stdout.rstrip().endswith("pytest not imported"), result.stdout[-2000:] + result.stderr
