@@ -4,7 +4,7 @@ is redeemed, and a server whose codes never expire still fails."""
 
 import json
 
-from run import run_suite
+from run import SANDBOX_YAML, run_suite, write_environment
 
 
 def test_the_expiry_scenario_runs_last_and_reports_its_early_sign_in(tmp_path):
@@ -44,3 +44,18 @@ def test_a_refusal_explained_by_newer_codes_is_inconclusive_not_passed(tmp_path)
     assert rules["CODE-05"]["status"] == "passed" and rules["CODE-04"]["status"] == "skipped", rules
     [scenario] = rules["CODE-04"]["scenarios"]
     assert scenario["reason"].startswith("inconclusive: the server refused a code of the client"), scenario
+
+
+def test_a_refusal_of_a_code_redeemed_past_its_deadline_is_no_verdict(tmp_path):
+    """With a declared lifetime of 1 s, less the second a whole-second clock may take, every code is
+    past its deadline when redeemed: PKCE-02's refusal of the wrong verifier could mean only that the
+    code expired, so it is an environment problem, not a pass; PKCE-01's granted code still passes."""
+    assert "authorization_code_lifetime: 3" in SANDBOX_YAML
+    environment = write_environment(tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 3",
+                                                                   "authorization_code_lifetime: 1"))
+    record = tmp_path / "compliance.json"
+    run = run_suite(f"--env={environment}", "--rule=PKCE-01", "--rule=PKCE-02", f"--compliance={record}", "-q")
+    rules = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
+    assert rules["PKCE-01"]["status"] == "passed" and rules["PKCE-02"]["status"] == "error", run.stdout[-3000:]
+    [scenario] = rules["PKCE-02"]["scenarios"]
+    assert "past its deadline" in scenario["reason"] and "may only mean that it expired" in scenario["reason"], scenario
