@@ -18,6 +18,7 @@ from suite.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
     "suite.rule_selection",
+    "suite.step_lookup",
     "steps.clients",
     "steps.discovery",
     "steps.token_endpoint",
