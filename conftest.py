@@ -19,6 +19,7 @@ from suite.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
     "suite.rule_selection",
+    "suite.step_lookup",
     "steps.clients",
     "steps.discovery",
     "steps.token_endpoint",

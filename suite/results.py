@@ -77,17 +77,16 @@ class ResultRecorder:
         if "rule" not in properties:
             return
         self._entry(report, properties)
-        if report.failed and self.scenarios[report.nodeid]["status"] == "failed" and \
-                properties["rule"]["level"] == WARNING:
+        if not report.failed or self.scenarios[report.nodeid]["status"] != "failed":
+            return
+        waiver = waiver_for(self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
+        if waiver:  # shown as waived on the terminal (pytest's "x"), in the record by apply_waivers
+            report.outcome, report.wasxfail = "skipped", f"waived until {waiver.expires}: {waiver.reason}"
+        elif properties["rule"]["level"] == WARNING:
             # shown as warned on the terminal (pytest_report_teststatus), in the record by _warned;
             # pytest counts it apart from failures, as it counts a waived one
             report.outcome, report.wasxfail = "skipped", f"warning: {_first_line(report.longreprtext)}"
             report.conformance_warning = True
-            return
-        waiver = report.failed and self.scenarios[report.nodeid]["status"] == "failed" and waiver_for(
-            self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
-        if waiver:  # shown as waived on the terminal (pytest's "x"), in the record by apply_waivers
-            report.outcome, report.wasxfail = "skipped", f"waived until {waiver.expires}: {waiver.reason}"
 
     @pytest.hookimpl(tryfirst=True)  # before pytest's own "x" for what it takes for an expected failure
     def pytest_report_teststatus(self, report, config):
