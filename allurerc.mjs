@@ -80,6 +80,11 @@ export default defineConfig({
         ],
       },
       {
+        // before "Does not apply": the server's answers could not show the rule kept or broken
+        name: "Inconclusive: the server's answers could not show whether it keeps the rule",
+        matchers: { statuses: ["skipped"], message: /^Skipped: inconclusive: / },
+      },
+      {
         name: "Does not apply: the environment declares it (no such client, capability or expectation)",
         // Every skip that is not "blocked by": the suite skips only what the environment or the
         // server declares does not apply (no such client, expectation, endpoint or consent page).

@@ -13,11 +13,13 @@ from suite.environment import ConfigurationError, load_environment
 from suite.http import EnvironmentProblem
 from suite.login import LoginConfigurationProblem
 from suite.redaction import REDACTOR, readable, scrub_all_logging
-from suite.results import EXIT_ENVIRONMENT_PROBLEM, ResultRecorder, write_no_verdict
+from suite.exit_codes import EXIT_ENVIRONMENT_PROBLEM
+from suite.results import ResultRecorder, write_no_verdict
 from suite.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
     "suite.rule_selection",
+    "suite.step_lookup",
     "steps.clients",
     "steps.discovery",
     "steps.token_endpoint",

@@ -15,6 +15,7 @@ from suite.redaction import REDACTOR, scrub_all_logging
 
 pytest_plugins = [
     "suite.rule_selection",
+    "suite.step_lookup",
     "appside.steps.sign_ins",
     "appside.steps.requests_sent",
     "appside.steps.refusals",

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.environment import HttpSettings
-from suite.results import EXIT_INCOMPLETE, ResultRecorder
+from suite.exit_codes import EXIT_INCOMPLETE
+from suite.results import ResultRecorder
 from suite.rule_catalogue import catalogue
 
 CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"

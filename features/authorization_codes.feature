@@ -44,10 +44,13 @@ Feature: The authorization code
   # The code must age the environment's declared lifetime (expectations.authorization_code_lifetime):
   # seconds on the sandbox, minutes on a real server. So it is got before the first scenario runs and
   # this scenario runs last: the lifetime passes while the others run (steps/code_expiry.py).
-  # `-m "not slow"` leaves it out of a quick run, and then no code is got early.
+  # `-m "not slow"` leaves it out of a quick run, and then no code is got early. The other scenarios
+  # sign in and redeem with the same client meanwhile: the control step shows that this alone does
+  # not cancel a code, or the refusal would not show expiry (the rule is then inconclusive).
   @rule:CODE-04 @severity:critical @slow @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
   Scenario: CODE-04 An authorization code redeemed after its lifetime is refused
     Given a code the user authorized with PKCE for the "spa" client at the start of the run
+    And a code of the client is still redeemed after the client got and redeemed a newer one
     When the environment's declared authorization code lifetime has passed since the code was issued
     And the client redeems the code with the verifier
     Then the token request is refused with "invalid_grant"

@@ -144,6 +144,8 @@ VARIANTS = {d.name: d for d in (
            "metadata lists them", ()),
     Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),
     Defect("refresh-returns-same-access-token", "a refresh returns the access token still valid from the code", ()),
+    Defect("older-codes-cancelled", "issuing a code cancels the client's codes not yet redeemed (one code at a "
+           "time; no document forbids it)", ()),
 )}
 
 

@@ -84,6 +84,11 @@ class CodeStore:
         with self._lock:
             self._codes.pop(code.code, None)
 
+    def cancel_unused(self, client_id: str) -> None:
+        """Forget the client's codes not yet redeemed (the older-codes-cancelled variant)."""
+        with self._lock:
+            self._codes = {value: code for value, code in self._codes.items() if code.client_id != client_id}
+
     def nonce_used(self, client_id: str, nonce: str) -> bool:
         with self._lock:
             return any(c.client_id == client_id and c.nonce == nonce for c in self._codes.values())
@@ -227,6 +232,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         redirect_uri = request.payload.redirect_uri
         if "redirect-uri-not-compared" in self.server.defects:
             redirect_uri = None  # authlib compares only when the code remembers one
+        if "older-codes-cancelled" in self.server.defects:
+            self.server.codes.cancel_unused(request.client.client_id)
         self.server.codes.save(AuthorizationCode(
             code=code, client_id=request.client.client_id, redirect_uri=redirect_uri,
             scope=request.payload.scope, user=request.user,

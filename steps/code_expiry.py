@@ -17,7 +17,13 @@ raised there: the scenario reports its own sign-in, as one that signed in itself
 With pytest-xdist a worker does not know which scenarios it will be sent, so each worker gets a
 code for every such scenario it collected: one sign-in per such scenario and worker, the unused
 ones simply expire. A run that selects none (`-m "not slow"`, `--rule` of other rules) signs in
-for none."""
+for none.
+
+While the code ages, the other scenarios sign in and redeem codes of the same client. A server
+may keep one code per client and cancel the older ones when it issues a newer one (no document
+forbids it): it would refuse the aged code without its expiry being tested. So a control step
+checks that a code survives what the others do to it, and the rule is inconclusive, not passed,
+when it does not."""
 
 import time
 from contextlib import contextmanager
@@ -30,12 +36,13 @@ from allure_commons import plugin_manager
 from pytest_bdd import given, parsers, when
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
-from steps.authorization import code_of
+from steps.authorization import code_of, redeem
 from steps.clients import client_of
 from suite.authorization import authorize
 from suite.http import HttpClient
 from suite.scenario import ScenarioState
 from suite.server import discovery_of
+from suite.token_requests import error_of
 
 MARGIN = 1  # second past the declared lifetime, for clocks and the time the callback took
 EARLY_CODE = parsers.parse('a code the user authorized with PKCE for the "{role}" client at the start of the run')
@@ -127,7 +134,31 @@ def early_code(request, state, environment, role):
     if early.error is not None:
         raise early.error
     state.authorization, state.outcome = early.state.authorization, early.state.outcome
+    # and no code_deadline: this code is meant to be redeemed late
     state.http.authorization = state.authorization  # what the redemption's reproduction replays
+
+
+@given("a code of the client is still redeemed after the client got and redeemed a newer one")
+def code_outlives_newer_ones(state, environment, discovery):
+    """CODE-04's control, run while the code from the start of the run ages: the client gets an
+    earlier and a newer code, redeems the newer one twice (the second time it is refused, as in
+    CODE-01), then the earlier one, which must still be redeemed. The newer codes' outcome is not
+    this rule's to judge (CODE-01 and PKCE-01 judge it); they are what happens to a code here."""
+    earlier, newer = (ScenarioState(http=HttpClient(environment.http, environment.issuer), client=state.client)
+                      for _ in range(2))
+    authorize(earlier, environment, discovery)
+    code_of(earlier)
+    authorize(newer, environment, discovery)
+    for _ in range(2):
+        redeem(newer, discovery, code_verifier=newer.authorization.verifier)
+    # redeemed too late, the earlier code's refusal is no verdict at all (steps.authorization.redeem)
+    response = redeem(earlier, discovery, code_verifier=earlier.authorization.verifier)
+    if response.status_code != 200:
+        pytest.skip("inconclusive: the server refused a code of the client, unused and within its declared "
+                    f"lifetime ({environment.expectations.authorization_code_lifetime} s), once the client had got "
+                    f"and redeemed a newer one (the refusal: {error_of(response) or 'no error code'}, HTTP "
+                    f"{response.status_code}). It keeps one code per client, so the refusal of the code from the "
+                    "start of the run could not show that the code had expired")
 
 
 @when("the environment's declared authorization code lifetime has passed since the code was issued")

@@ -1,6 +1,7 @@
 """Building authorization requests and running them through the environment's login method."""
 
 import secrets
+import time
 from urllib.parse import urlencode
 
 import allure
@@ -10,6 +11,9 @@ from .login import login_method
 from .pkce import new_verifier, s256_challenge
 from .redaction import REDACTOR
 from .scenario import AuthorizationRequest, ScenarioState
+
+# A server that counts whole seconds may expire a code up to a second before its declared lifetime.
+WHOLE_SECOND = 1
 
 STATES = {
     "simple": lambda: "st" + secrets.token_hex(8),
@@ -30,6 +34,7 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
     # where the issuer vouches for, as every credential does.
     browser = HttpClient(environment.http, environment.issuer)
     state.outcome = login_method(environment, browser).authorize(url, state.authorization.params["redirect_uri"])
+    state.code_deadline = time.monotonic() + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
     allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
                   f"{REDACTOR.scrub(state.outcome.describe())}",

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from .results import exit_code
+from .exit_codes import exit_code
 
 COLUMNS = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
 

@@ -22,29 +22,12 @@ from .rule_catalogue import entry as rule_entry
 from .run_context import who_ran
 from .waivers import apply_waivers, waiver_for
 from .comparison import SUMMARY, compare_with_previous, render_summary
+from .exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM
 from .coverage import load_coverage_map
 from .rules import FEATURES, MUST_RUN, WARNING, Rule, declared_rules
 
-# The README's table of exit codes; `python -m suite.run` exits with the code of its record's verdict.
-EXIT_CONFORMANT = 0
-EXIT_NOT_CONFORMANT = 1
-EXIT_NO_VERDICT = 2  # interrupted before any scenario, or the features could not be collected
-EXIT_ENVIRONMENT_PROBLEM = 3
-EXIT_CONFIGURATION_PROBLEM = 4
-EXIT_INCOMPLETE = 5  # what ran passed, but a blocker or critical rule did not run
 # A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
 STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
-
-
-def exit_code(verdict: str) -> int:
-    """The suite's exit code for a record's verdict."""
-    for prefix, code in (("conformant", EXIT_CONFORMANT), ("not conformant", EXIT_NOT_CONFORMANT),
-                         ("incomplete", EXIT_INCOMPLETE)):
-        if verdict.startswith(prefix):
-            return code
-    if verdict.endswith("environment problem"):
-        return EXIT_ENVIRONMENT_PROBLEM
-    return EXIT_CONFIGURATION_PROBLEM if verdict.endswith("configuration problem") else EXIT_NO_VERDICT
 
 
 def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
@@ -94,17 +77,16 @@ class ResultRecorder:
         if "rule" not in properties:
             return
         self._entry(report, properties)
-        if report.failed and self.scenarios[report.nodeid]["status"] == "failed" and \
-                properties["rule"]["level"] == WARNING:
+        if not report.failed or self.scenarios[report.nodeid]["status"] != "failed":
+            return
+        waiver = waiver_for(self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
+        if waiver:  # shown as waived on the terminal (pytest's "x"), in the record by apply_waivers
+            report.outcome, report.wasxfail = "skipped", f"waived until {waiver.expires}: {waiver.reason}"
+        elif properties["rule"]["level"] == WARNING:
             # shown as warned on the terminal (pytest_report_teststatus), in the record by _warned;
             # pytest counts it apart from failures, as it counts a waived one
             report.outcome, report.wasxfail = "skipped", f"warning: {_first_line(report.longreprtext)}"
             report.conformance_warning = True
-            return
-        waiver = report.failed and self.scenarios[report.nodeid]["status"] == "failed" and waiver_for(
-            self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
-        if waiver:  # shown as waived on the terminal (pytest's "x"), in the record by apply_waivers
-            report.outcome, report.wasxfail = "skipped", f"waived until {waiver.expires}: {waiver.reason}"
 
     @pytest.hookimpl(tryfirst=True)  # before pytest's own "x" for what it takes for an expected failure
     def pytest_report_teststatus(self, report, config):

@@ -6,23 +6,27 @@ and exits with the suite's code for the record's verdict (README, "Exit codes"):
 0 conformant, 1 not conformant, 2 no verdict (interrupted before any scenario), 3 environment
 problem, 4 configuration problem, 5 incomplete.
 
-Before the run it removes the previous run's record, JUnit, results and HTML report from DIR, so
-that whatever DIR holds afterwards is this run's, or says that this run produced no verdict and
-why. The histories (Allure's history.jsonl, the records' run-history.jsonl) are kept: they are
-what the next run compares itself with."""
+Before the run it takes the previous run's record, JUnit, results and HTML report out of DIR (and
+deletes them while the run goes on), so that whatever DIR holds afterwards is this run's, or says
+that this run produced no verdict and why. The histories (Allure's history.jsonl, the records'
+run-history.jsonl) are kept: they are what the next run compares itself with."""
 
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 from .folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
-from .html_report import start as start_report
 
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
 THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
+# pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.exit_codes)
+PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
+ASIDE = ".previous-run-"  # the folder in DIR the previous run's outputs are moved into, to be deleted
 
 
 def main(argv: list[str]) -> int:
@@ -35,24 +39,41 @@ def main(argv: list[str]) -> int:
         lock_folder(reports.resolve())  # before anything in it is removed; held until this process ends
     except FolderBusy as busy:
         return _configuration_problem(str(busy))
-    for name in THIS_RUN:
-        path = reports / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    clearing = _clear_previous_run(reports)
     record_path = reports / "compliance.json"
     run = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
                                f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
                                *pytest_args], env={**os.environ, HELD_BY_PARENT: str(reports.resolve())})
+    from .html_report import start as start_report  # imported once pytest has started: not to delay it
     report = start_report(reports)  # Node loads the Allure command line while pytest runs
-    return _after_the_run(run, report, reports, pytest_args)
+    try:
+        return _after_the_run(run, report, reports, pytest_args)
+    finally:
+        clearing.join()
+
+
+def _clear_previous_run(reports: Path) -> threading.Thread:
+    """Takes the previous run's outputs out of `reports` at once, one rename each into a folder
+    aside, and deletes that folder in a thread while this run goes on: deleting them first (about
+    1,100 files with the HTML report) held up the start of pytest by 0.1-0.5 s. A folder aside that
+    a killed run left behind goes too."""
+    aside = Path(tempfile.mkdtemp(prefix=ASIDE, dir=reports))
+    for name in THIS_RUN:
+        path = reports / name
+        if path.exists() or path.is_symlink():
+            path.rename(aside / name)
+    folders = [aside, *(left for left in reports.glob(f"{ASIDE}*") if left != aside)]
+    clearing = threading.Thread(target=lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders],
+                                name="previous run's outputs", daemon=True)
+    clearing.start()
+    return clearing
 
 
 def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: list[str]) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
-    import pytest
-
+    from .exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
     from .html_report import cancel, generate
-    from .results import EXIT_ENVIRONMENT_PROBLEM, exit_code, write_no_verdict
     record_path = reports / "compliance.json"
     while True:
         try:
@@ -62,13 +83,15 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
             continue
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
     environment_problem = record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
-    if code == pytest.ExitCode.INTERNAL_ERROR and not environment_problem:
+    if code == PYTEST_INTERNAL_ERROR and not environment_problem:
         # pytest's 3 is also its internal error: a crash of the suite must not read as "incomplete"
         # or as a server that could not be reached
+        from .results import write_no_verdict
         record = write_no_verdict(record_path, "a fault of the suite", "pytest stopped with an internal error "
                                   "(INTERNALERROR above); please report it with that output", _environment_option(pytest_args))
     elif record is None:  # pytest stopped before the suite could say why: its own usage error, or Ctrl-C
-        kind = "configuration problem" if code == pytest.ExitCode.USAGE_ERROR else "the run stopped before any scenario"
+        from .results import write_no_verdict
+        kind = "configuration problem" if code == PYTEST_USAGE_ERROR else "the run stopped before any scenario"
         record = write_no_verdict(record_path, kind, f"pytest exited {code}; its output above says why",
                                   _environment_option(pytest_args))
     if record.get("rules"):
@@ -81,7 +104,7 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
 
 
 def _configuration_problem(message: str) -> int:
-    from .results import EXIT_CONFIGURATION_PROBLEM
+    from .exit_codes import EXIT_CONFIGURATION_PROBLEM
     print(f"configuration problem\n{message}", file=sys.stderr)
     return EXIT_CONFIGURATION_PROBLEM
 

@@ -28,6 +28,8 @@ class ScenarioState:
     other_client: Client | None = None
     authorization: AuthorizationRequest | None = None
     outcome: Outcome | None = None
+    # time.monotonic() after which the code may have expired (suite.authorization); None: no limit
+    code_deadline: float | None = None
     response: requests.Response | None = None      # the latest answer of the token endpoint
     revocation: requests.Response | None = None    # the latest answer of the revocation endpoint
     userinfo: requests.Response | None = None      # the latest answer of the userinfo endpoint

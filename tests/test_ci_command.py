@@ -55,6 +55,26 @@ def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothi
     assert _history_lines(reports) == history
 
 
+def test_the_previous_runs_outputs_leave_at_once_and_are_deleted_while_the_run_goes_on(tmp_path):
+    """pytest starts without waiting for the previous run's files to be deleted (about 1,100 with
+    the HTML report, 0.1-0.5 s); what a run killed before its deletion finished left aside goes too."""
+    from suite.run import ASIDE, THIS_RUN, _clear_previous_run
+    reports = tmp_path / "reports"
+    for name in THIS_RUN:
+        if "." in name:
+            (reports / name).parent.mkdir(parents=True, exist_ok=True)
+            (reports / name).write_text("the previous run's")
+        else:
+            (reports / name / "data").mkdir(parents=True)
+            (reports / name / "data" / "result.json").write_text("{}")
+    (reports / "history.jsonl").write_text("{}\n")
+    (reports / f"{ASIDE}killed" / "allure-report").mkdir(parents=True)
+    clearing = _clear_previous_run(reports)
+    assert not [name for name in THIS_RUN if (reports / name).exists()]
+    clearing.join()
+    assert sorted(p.name for p in reports.iterdir()) == ["history.jsonl"]
+
+
 def test_an_unreachable_server_exits_3_with_a_record_that_says_why(tmp_path):
     reports = tmp_path / "reports"
     (reports / "allure-report").mkdir(parents=True)
@@ -162,3 +182,18 @@ def test_a_crash_of_the_suite_exits_2_as_a_fault_of_the_suite_not_as_an_environm
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr
     assert result.stdout.rstrip().endswith("exit code 2: no verdict: a fault of the suite")
     assert json.loads((reports / "compliance.json").read_text())["verdict"] == "no verdict: a fault of the suite"
+
+
+def test_the_ci_command_reads_pytests_exit_codes_without_importing_pytest(tmp_path):
+    """Its pytest does the run; pytest imported in `python -m suite.run` too took CPU from the run's
+    start and time from its end (Python tears every module down as the process exits)."""
+    from suite.run import PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR
+    assert (PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR) == (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+    broken = write_environment(tmp_path, "name: broken\n")  # a record, the parent reads its verdict
+    probe = ("import runpy, sys\nsys.argv = ['suite.run', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('suite.run', run_name='__main__')\nexcept SystemExit:\n"
+             "    print('pytest imported' if 'pytest' in sys.modules else 'pytest not imported')\n")
+    result = subprocess.run([sys.executable, "-c", probe, f"--reports={tmp_path / 'reports'}", f"--env={broken}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "exit code 4: no verdict: configuration problem" in result.stdout, result.stdout[-2000:] + result.stderr
+    assert result.stdout.rstrip().endswith("pytest not imported"), result.stdout[-2000:] + result.stderr

@@ -4,7 +4,7 @@ is redeemed, and a server whose codes never expire still fails."""
 
 import json
 
-from run import run_suite
+from run import SANDBOX_YAML, run_suite, write_environment
 
 
 def test_the_expiry_scenario_runs_last_and_reports_its_early_sign_in(tmp_path):
@@ -14,8 +14,9 @@ def test_the_expiry_scenario_runs_last_and_reports_its_early_sign_in(tmp_path):
     scenarios = {r["name"].split()[0]: r for r in map(json.loads, (p.read_text() for p in results.glob("*-result.json")))}
     expiry = scenarios["CODE-04"]
     assert expiry["start"] > scenarios["SVC-01"]["stop"], "CODE-04 did not run last"
-    first, wait, *_ = expiry["steps"]
+    first, control, wait, *_ = expiry["steps"]
     assert first["name"].endswith("at the start of the run")
+    assert control["name"].endswith("after the client got and redeemed a newer one") and control["status"] == "passed"
     signed_in = [a["name"] for a in first["attachments"]]
     assert "POST /account/login -> 302" in signed_in and "authorization -> callback" in signed_in, signed_in
     [age] = wait["attachments"]
@@ -29,3 +30,32 @@ def test_codes_that_never_expire_fail_the_expiry_rule_alone(tmp_path):
     run = run_suite("--rule=CODE-04", "--defect=code-never-expires", f"--compliance={record}", "-q")
     assert run.returncode == 1, run.stdout[-3000:]
     assert {r["rule_id"]: r["status"] for r in json.loads(record.read_text())["rules"]} == {"CODE-04": "failed"}
+
+
+def test_a_refusal_explained_by_newer_codes_is_inconclusive_not_passed(tmp_path):
+    """A server whose codes never expire, but which cancels a client's unused codes when it issues
+    a newer one, refuses CODE-04's aged code once CODE-05 has signed in with the same client: for
+    the wrong reason. Without the control step CODE-04 passed here."""
+    record = tmp_path / "compliance.json"
+    run = run_suite("--rule=CODE-04", "--rule=CODE-05", "--defect=code-never-expires", "--defect=older-codes-cancelled",
+                    f"--compliance={record}", "-q")
+    assert run.returncode == 0, run.stdout[-3000:]
+    rules = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
+    assert rules["CODE-05"]["status"] == "passed" and rules["CODE-04"]["status"] == "skipped", rules
+    [scenario] = rules["CODE-04"]["scenarios"]
+    assert scenario["reason"].startswith("inconclusive: the server refused a code of the client"), scenario
+
+
+def test_a_refusal_of_a_code_redeemed_past_its_deadline_is_no_verdict(tmp_path):
+    """With a declared lifetime of 1 s, less the second a whole-second clock may take, every code is
+    past its deadline when redeemed: PKCE-02's refusal of the wrong verifier could mean only that the
+    code expired, so it is an environment problem, not a pass; PKCE-01's granted code still passes."""
+    assert "authorization_code_lifetime: 3" in SANDBOX_YAML
+    environment = write_environment(tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 3",
+                                                                   "authorization_code_lifetime: 1"))
+    record = tmp_path / "compliance.json"
+    run = run_suite(f"--env={environment}", "--rule=PKCE-01", "--rule=PKCE-02", f"--compliance={record}", "-q")
+    rules = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
+    assert rules["PKCE-01"]["status"] == "passed" and rules["PKCE-02"]["status"] == "error", run.stdout[-3000:]
+    [scenario] = rules["PKCE-02"]["scenarios"]
+    assert "past its deadline" in scenario["reason"] and "may only mean that it expired" in scenario["reason"], scenario
