@@ -62,6 +62,20 @@ def test_a_failed_browser_sign_in_leaves_a_masked_screenshot_and_the_url(tmp_pat
     assert (results / screenshots[0]["source"]).read_bytes().startswith(b"\x89PNG")  # masked: see suite/login/browser.py
 
 
+def test_debians_headless_shell_is_preferred_where_it_is_installed(tmp_path, monkeypatch):
+    """The desktop Chromium's window and tab machinery cost a sign-in more CPU than the rest of it."""
+    for name in ("chromium", "chromium-headless-shell"):
+        (tmp_path / name).write_text("#!/bin/sh\n")
+        (tmp_path / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CHROMIUM", raising=False)
+    assert chromium_path() == str(tmp_path / "chromium-headless-shell")
+    (tmp_path / "chromium-headless-shell").unlink()
+    assert chromium_path() == str(tmp_path / "chromium")
+    monkeypatch.setenv("CHROMIUM", "/opt/chrome/chrome")
+    assert chromium_path() == "/opt/chrome/chrome"
+
+
 def test_manual_login_is_refused_without_a_terminal(tmp_path):
     manual = write_environment(tmp_path, BROWSER_YAML.replace("method: browser", "method: manual"))
     result = run_suite(f"--env={manual}")

@@ -1,0 +1,80 @@
+"""The browser method keeps one Chromium page for the whole run (a new context and page cost more
+than a sign-in). Each sign-in must still start as in a new browser profile: what the issuer's
+pages left behind in one sign-in (cookies, local storage, a service worker, the HTTP cache) is
+gone in the next."""
+
+import json
+import os
+
+import pytest
+from faulty_servers import Answer, HostileServer
+from run import write_environment
+
+from suite.browser import chromium_path
+from suite.environment import load_environment
+from suite.http import HttpClient
+
+pytestmark = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                                reason="needs Debian's chromium; CI installs it")
+
+CALLBACK = "https://app.example/callback"
+# The authorization page reports what it finds from earlier sign-ins (in the callback URL, once its
+# "go" button is clicked), then leaves some of each kind of state behind for the next one.
+LEAVES_STATE = f"""<!doctype html><title>Sign in</title><script>
+(async () => {{
+  const found = {{storage: localStorage.getItem("left"), cookie: document.cookie.includes("script=left"),
+                 workers: (await navigator.serviceWorker.getRegistrations()).length}};
+  localStorage.setItem("left", "by an earlier sign-in");
+  document.cookie = "script=left; max-age=3600";
+  await fetch("/cacheable");
+  await navigator.serviceWorker.register("/worker.js");
+  await navigator.serviceWorker.ready;
+  const go = document.createElement("button");
+  go.id = "go";
+  go.textContent = "go";
+  go.onclick = () => location.href = "{CALLBACK}?code=c&found=" + encodeURIComponent(JSON.stringify(found));
+  document.body.append(go);
+}})();
+</script>""".encode()
+
+
+def test_each_sign_in_starts_without_what_the_last_one_left(tmp_path):
+    from suite.login.browser import BrowserLogin, close_browser
+    server = HostileServer({
+        "/connect/authorize": Answer(200, {"Content-Type": "text/html", "Cache-Control": "no-store",
+                                           "Set-Cookie": "session=left; Max-Age=3600; Path=/"}, LEAVES_STATE),
+        "/cacheable": Answer(200, {"Content-Type": "text/plain", "Cache-Control": "max-age=3600"}, b"kept"),
+        "/worker.js": Answer(200, {"Content-Type": "text/javascript"}, b"self.addEventListener('fetch', () => {});"),
+    })
+    environment = load_environment(str(write_environment(tmp_path, f"""name: state
+issuer: {server.url}
+clients:
+  spa:
+    client_id: spa
+    redirect_uri: {CALLBACK}
+    scope: openid
+login:
+  method: browser
+  username: test.user
+  password: ${{T_PASSWORD}}
+  browser:
+    timeout: 10
+    pages:
+      - url: /connect/authorize
+        actions:
+          - wait: "#go"
+          - click: "#go"
+""")), {"T_PASSWORD": "not-sent"})
+    login = BrowserLogin(environment, HttpClient(environment.http))
+    try:
+        outcomes = [login.authorize(f"{server.url}/connect/authorize?client_id=spa&n={n}", CALLBACK) for n in (1, 2)]
+    finally:
+        close_browser()
+        server.close()
+    assert [o.kind for o in outcomes] == ["callback", "callback"], outcomes
+    found = [json.loads(o.query_params["found"]) for o in outcomes]
+    assert found[1] == found[0] == {"storage": None, "cookie": False, "workers": 0}, found
+    authorizations = [headers for method, path, headers, _ in server.requests if path.startswith("/connect/authorize")]
+    assert [h.get("Cookie") for h in authorizations] == [None, None]
+    # Not from the HTTP cache the first sign-in filled, nor from its service worker: asked again.
+    assert [path for _, path, _, _ in server.requests].count("/cacheable") == 2, server.requests
