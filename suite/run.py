@@ -27,6 +27,7 @@ OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-
 THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
 # pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.exit_codes)
 PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
+LOAD_ALLURE_AFTER = 2.0  # seconds after pytest started at the latest (see _start_report_once_under_way)
 ASIDE = ".previous-run-"  # the folder in DIR the previous run's outputs are moved into, to be deleted
 
 
@@ -56,11 +57,13 @@ def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
     """Node loads Allure's modules while the suite runs (html_report.start), but once the first
     result is written, not with pytest: its loading (most of a CPU-second, on several threads) took
     the CPU from pytest's own start, and on 2 cores at load 2 the early sign-in's code came back
-    0.1-0.5 s later. None when pytest ended first (the report, if any, is then made at the end)."""
+    0.1-0.5 s later. At the latest LOAD_ALLURE_AFTER seconds after pytest started, for a run whose
+    first result comes late (`--rule CODE-04` alone). None when pytest ended first (the report, if
+    any, is then made at the end)."""
     from . import html_report  # imported once pytest has started: not to delay it
-    results = reports / "allure-results"
+    results, latest = reports / "allure-results", time.monotonic() + LOAD_ALLURE_AFTER
     try:
-        while run.poll() is None and not any(results.glob("*-result.json")):
+        while run.poll() is None and not any(results.glob("*-result.json")) and time.monotonic() < latest:
             time.sleep(0.02)
     except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
         pass

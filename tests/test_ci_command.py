@@ -205,7 +205,7 @@ def test_allure_starts_loading_once_the_first_result_is_written_not_with_pytest(
     import threading
 
     import suite.html_report
-    from suite.run import _start_report_once_under_way
+    from suite.run import LOAD_ALLURE_AFTER, _start_report_once_under_way
     reports = tmp_path / "reports"
     started = []
     monkeypatch.setattr(suite.html_report, "start", lambda folder: started.append(sorted(
@@ -222,3 +222,12 @@ def test_allure_starts_loading_once_the_first_result_is_written_not_with_pytest(
         run.wait()
     assert _start_report_once_under_way(run, tmp_path / "other") is None  # pytest ended before any result
     assert started == [["1-result.json"]]
+    # a run whose first result comes late (CODE-04 alone) still has Allure loaded before it ends
+    run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        begun = time.monotonic()
+        assert _start_report_once_under_way(run, tmp_path / "late") == "allure"
+        assert LOAD_ALLURE_AFTER <= time.monotonic() - begun < LOAD_ALLURE_AFTER + 5 and started[-1] == []
+    finally:
+        run.kill()
+        run.wait()
