@@ -1,22 +1,11 @@
-// Allure 3 configuration for suite/html_report.py (run by `python -m suite.run` and `make report`).
+// Allure 3 configuration for suite/allure_report.mjs (run by `python -m suite.run` and `make report`)
+// and for `allure generate` (`make certify-app`).
 // The report keeps its history in history.jsonl beside it, so nightly runs show trends.
 // CONFORMANCE_REPORTS: the run's reports folder (default reports).
 import { readFileSync } from "node:fs";
-import { defineConfig } from "allure";
+import { defineConfig } from "@allurereport/plugin-api";
 
 const reports = process.env.CONFORMANCE_REPORTS || "reports";
-
-// `python -m suite.run` starts Allure while the suite runs, so that Node loads its modules (about a
-// second) then and not after the run (suite/html_report.py). CONFORMANCE_WAIT_FOR_RESULTS: load the
-// report plugin too, then wait for "go" on standard input, sent once the results are complete;
-// input that ends without it means no report (the run produced none), so nothing is generated.
-if (process.env.CONFORMANCE_WAIT_FOR_RESULTS) {
-  await import("@allurereport/plugin-awesome");
-  let input = "";
-  process.stdin.setEncoding("utf-8");
-  for await (const chunk of process.stdin) input += chunk;
-  if (input.trim() !== "go") process.exit(1);
-}
 
 const record = (() => {
   try {

@@ -1,15 +1,16 @@
 """The HTML report of one run: python -m suite.html_report [REPORTS_DIR] (default reports)
 
-The Allure 3 command line (npm package `allure`, pinned in package.json) turns
-REPORTS_DIR/allure-results into REPORTS_DIR/allure-report with the project's allurerc.mjs, which
-reads the folder from CONFORMANCE_REPORTS; then the verdict banner goes on top. Allure appends
-the run to REPORTS_DIR/history.jsonl (the trend across runs): results already in the history are
-never appended twice, however often the report is generated again.
+Allure 3 (npm package `allure`, pinned in package.json) turns REPORTS_DIR/allure-results into
+REPORTS_DIR/allure-report with the project's allurerc.mjs, which reads the folder from
+CONFORMANCE_REPORTS; then the verdict banner goes on top. suite/allure_report.mjs does what
+`allure generate` does, with faster reads and writes (see there). Allure appends the run to
+REPORTS_DIR/history.jsonl (the trend across runs): results already in the history are never
+appended twice, however often the report is generated again.
 
-Node takes about a second to load the command line's modules, more than the report itself takes.
-`python -m suite.run` therefore starts Allure (`start`) while the suite runs, on the other core:
-allurerc.mjs, told by CONFORMANCE_WAIT_FOR_RESULTS, waits for "go" on its standard input, which
-`generate` sends once the results are complete."""
+Node takes about a second to load Allure's modules, more than the report itself takes.
+`python -m suite.run` therefore starts it (`start`) while the suite runs, on the other core: told by
+CONFORMANCE_WAIT_FOR_RESULTS, it waits for "go" on its standard input, which `generate` sends once
+the results are complete."""
 
 import os
 import shutil
@@ -20,17 +21,18 @@ from pathlib import Path
 from .report_page import main as add_banner
 
 ROOT = Path(__file__).resolve().parent.parent
-ALLURE = ROOT / "node_modules" / ".bin" / "allure"
+ALLURE = ROOT / "node_modules" / ".bin" / "allure"  # the command line: installed, Allure is there
+GENERATE = ["node", str(ROOT / "suite" / "allure_report.mjs")]
 IN_HISTORY = ".in-history"  # marks results whose run history.jsonl already holds
-WAIT_FOR_RESULTS = "CONFORMANCE_WAIT_FOR_RESULTS"  # allurerc.mjs: wait for "go" on standard input
+WAIT_FOR_RESULTS = "CONFORMANCE_WAIT_FOR_RESULTS"  # allure_report.mjs: wait for "go" on standard input
 
 
 def start(reports: Path) -> subprocess.Popen | None:
-    """`allure generate` of `reports`, started before its results exist; None without Allure.
+    """The report of `reports`, started before its results exist; None without Allure.
     Its own session: a Ctrl-C of the run is for pytest, whose record of what ran gets a report."""
     if not ALLURE.exists():
         return None
-    return subprocess.Popen([str(ALLURE), "generate", str(reports / "allure-results")], cwd=ROOT,
+    return subprocess.Popen([*GENERATE, str(reports / "allure-results")], cwd=ROOT,
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve()), WAIT_FOR_RESULTS: "1"})
 
@@ -60,7 +62,7 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
     shutil.rmtree(reports / "allure-report", ignore_errors=True)
     returncode = _go(started) if started is not None else None
     if returncode is None:  # not started before, or it ended before the results were complete
-        returncode = subprocess.run([str(ALLURE), "generate", str(results)], cwd=ROOT, stdout=subprocess.DEVNULL,
+        returncode = subprocess.run([*GENERATE, str(results)], cwd=ROOT, stdout=subprocess.DEVNULL,
                                     env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())}).returncode
     if kept is not None:
         history.write_bytes(kept)

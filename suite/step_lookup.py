@@ -12,9 +12,9 @@ registers them while modules and plugins are collected, before any scenario runs
 are worked out once per step text (`_candidates`), in the registry's order, and the lookup then
 asks pytest about those names only, for the scenario's own node, applying the same tests in the
 same order as the original: the same definitions come back in the same order, overrides and
-visibility included. The names are worked out again whenever the registry's size changes (a
-`target_fixture` seen for the first time, a new step definition), so a definition registered late
-under a new name is not missed.
+visibility included. The names are worked out again whenever a step definition may have been
+registered since (a new step function, or a new fixture name with a step definition under it), so
+a definition registered late under a new name is not missed.
 
 The patch replaces one module attribute, and only while a run is configured;
 tests/test_step_lookup.py fails if pytest-bdd's function changes its signature or if the lookup
@@ -34,7 +34,9 @@ ORIGINAL = SCENARIO.find_fixturedefs_for_step
 class StepLookup:
     def __init__(self):
         self._candidates: dict[tuple, list[str]] = {}
+        self._step_names: list | None = None  # [(name, its step definitions' contexts)], registry order
         self._registry_size = None
+        self._names: set[str] = set()  # the fixture names the candidates were worked out from
 
     def __call__(self, step, fixturemanager, node):
         for fixturename in self._candidates_for(step, fixturemanager):
@@ -46,28 +48,44 @@ class StepLookup:
         size = (len(fixturemanager._arg2node2fixturedefs), len(fixturemanager._arg2nodeid2fixturedefs),
                 len(step_function_context_registry))
         if size != self._registry_size:
-            self._candidates, self._registry_size = {}, size
+            self._take_in_new_names(fixturemanager, steps_changed=self._registry_size is None or
+                                    size[2] != self._registry_size[2])
+            self._registry_size = size
         key = (step.type, step.name)
         names = self._candidates.get(key)
         if names is None:
-            names = self._candidates[key] = [
-                name for name in get_fixture_names(fixturemanager=fixturemanager)
-                if any(_matches(fixturedef, step) for fixturedef in _every_definition(fixturemanager, name))]
+            if self._step_names is None:
+                self._step_names = [(name, contexts) for name in get_fixture_names(fixturemanager=fixturemanager)
+                                    if (contexts := _step_contexts(fixturemanager, name))]
+            names = self._candidates[key] = [name for name, contexts in self._step_names
+                                             if any(_fits(context, step) for context in contexts)]
         return names
 
+    def _take_in_new_names(self, fixturemanager, steps_changed: bool) -> None:
+        """The candidates are worked out again when a step definition may have come: a new step
+        function, or a new name with a step definition under it. A scenario's `target_fixture`,
+        new the first time it is set, is no step definition and keeps them."""
+        names = set(get_fixture_names(fixturemanager=fixturemanager))
+        if steps_changed or any(_step_contexts(fixturemanager, name) for name in names - self._names):
+            self._candidates, self._step_names = {}, None
+        self._names = names
 
-def _every_definition(fixturemanager, name: str):
-    """Every definition registered under `name`, whichever node can see it."""
-    for registry in (fixturemanager._arg2node2fixturedefs, fixturemanager._arg2nodeid2fixturedefs):
-        for fixturedefs in registry.get(name, {}).values():
-            yield from fixturedefs
+
+def _step_contexts(fixturemanager, name: str) -> list:
+    """The step definitions registered under `name`, whichever node can see them."""
+    return [context for registry in (fixturemanager._arg2node2fixturedefs, fixturemanager._arg2nodeid2fixturedefs)
+            for fixturedefs in registry.get(name, {}).values() for fixturedef in fixturedefs
+            if (context := step_function_context_registry.get(fixturedef.func)) is not None]
 
 
 def _matches(fixturedef, step) -> bool:
     """pytest-bdd's own test, as find_fixturedefs_for_step applies it."""
     context = step_function_context_registry.get(fixturedef.func)
-    return (context is not None and (context.type is None or context.type == step.type)
-            and bool(context.parser.is_matching(step.name)))
+    return context is not None and _fits(context, step)
+
+
+def _fits(context, step) -> bool:
+    return (context.type is None or context.type == step.type) and bool(context.parser.is_matching(step.name))
 
 
 PATCHED_SIGNATURE = "(step: 'Step', fixturemanager: 'FixtureManager', node: 'Node') -> 'Iterable[FixtureDef[object]]'"

@@ -110,3 +110,53 @@ def test_history_is_kept_per_environment(tmp_path):
     code01 = [r for r in results if r.get("name", "").startswith("CODE-01") and "history" in r]
     assert code01 and all(r["status"] == "passed" and not r.get("flaky") for r in code01)
     assert all([h["status"] for h in r["history"]] == ["passed"] for r in code01)
+
+
+def test_the_suites_report_is_allure_generates_report(tmp_path):
+    """suite/allure_report.mjs reads and writes faster than `allure generate` and writes the same
+    report: the same files, the same content (but for what differs between any two reports: their
+    id, time and the chart ids), the same history. It reads the results in name order, as
+    `allure generate` does with ALLURE_READ_CONCURRENCY=1, so that the order of keys is the same too."""
+    if not ALLURE.exists() and not os.environ.get("CI"):
+        pytest.skip("needs `npm ci` (the Allure CLI); CI installs it")
+    results = tmp_path / "allure-results"
+    ran = run_suite("--rule=CODE-01", "--rule=DISC", f"--alluredir={results}", "--defect=code-reusable")
+    assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr
+    made = {}
+    for name, command in (("cli", [str(ALLURE), "generate"]), ("suite", ["node", str(ROOT / "suite" / "allure_report.mjs")])):
+        project = tmp_path / name  # a scratch copy of the project: allurerc.mjs's paths are relative
+        shutil.copytree(results, project / "reports" / "allure-results")
+        (project / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
+        (project / "node_modules").symlink_to(ROOT / "node_modules")
+        subprocess.run([*command, "reports/allure-results"], cwd=project, check=True, capture_output=True,
+                       timeout=120, env={**os.environ, "ALLURE_READ_CONCURRENCY": "1"})
+        report = project / "reports" / "allure-report"
+        made[name] = {str(p.relative_to(report)): _comparable(p) for p in sorted(report.rglob("*")) if p.is_file()}
+        made[name]["history.jsonl"] = _comparable(project / "reports" / "history.jsonl")
+    assert made["suite"].keys() == made["cli"].keys()
+    assert [name for name in made["cli"] if json.dumps(made["suite"][name]) != json.dumps(made["cli"][name])] == []
+
+
+def _comparable(path):
+    """A report file without what differs between any two reports: ids made at random, times."""
+    if path.suffix == ".json":
+        return _without_random_parts(json.loads(path.read_text()))
+    return _without_random_parts(path.read_text())
+
+
+def _without_random_parts(value):
+    import re
+    if isinstance(value, str):
+        value = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", value)
+        value = re.sub(r"^[A-Za-z0-9_-]{21}$", "<nanoid>", value)  # the charts' series keys
+        return re.sub(r"\b1[0-9]{12}\b", "<time>", value)
+    if isinstance(value, int) and 10 ** 12 <= value < 2 * 10 ** 12:
+        return "<time>"
+    if isinstance(value, list):
+        return [_without_random_parts(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    items = {_without_random_parts(key): _without_random_parts(item) for key, item in value.items()}
+    if value and set(items) == {"<uuid>"}:  # keyed by ids made at random (the charts): their values, sorted
+        return sorted(json.dumps(_without_random_parts(item), sort_keys=True) for item in value.values())
+    return items
