@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from .folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
@@ -44,12 +45,26 @@ def main(argv: list[str]) -> int:
     run = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
                                f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
                                *pytest_args], env={**os.environ, HELD_BY_PARENT: str(reports.resolve())})
-    from .html_report import start as start_report  # imported once pytest has started: not to delay it
-    report = start_report(reports)  # Node loads the Allure command line while pytest runs
+    report = _start_report_once_under_way(run, reports)
     try:
         return _after_the_run(run, report, reports, pytest_args)
     finally:
         clearing.join()
+
+
+def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
+    """Node loads Allure's modules while the suite runs (html_report.start), but once the first
+    result is written, not with pytest: its loading (most of a CPU-second, on several threads) took
+    the CPU from pytest's own start, and on 2 cores at load 2 the early sign-in's code came back
+    0.1-0.5 s later. None when pytest ended first (the report, if any, is then made at the end)."""
+    from . import html_report  # imported once pytest has started: not to delay it
+    results = reports / "allure-results"
+    try:
+        while run.poll() is None and not any(results.glob("*-result.json")):
+            time.sleep(0.02)
+    except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
+        pass
+    return html_report.start(reports) if run.poll() is None else None
 
 
 def _clear_previous_run(reports: Path) -> threading.Thread:

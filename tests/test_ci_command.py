@@ -197,3 +197,28 @@ def test_the_ci_command_reads_pytests_exit_codes_without_importing_pytest(tmp_pa
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "exit code 4: no verdict: configuration problem" in result.stdout, result.stdout[-2000:] + result.stderr
     assert result.stdout.rstrip().endswith("pytest not imported"), result.stdout[-2000:] + result.stderr
+
+
+def test_allure_starts_loading_once_the_first_result_is_written_not_with_pytest(tmp_path, monkeypatch):
+    """Node's loading of Allure took the CPU from pytest's start-up (and so from the early sign-in
+    that CODE-04's wait counts from); it starts once the run is under way."""
+    import threading
+
+    import suite.html_report
+    from suite.run import _start_report_once_under_way
+    reports = tmp_path / "reports"
+    started = []
+    monkeypatch.setattr(suite.html_report, "start", lambda folder: started.append(sorted(
+        p.name for p in (folder / "allure-results").glob("*-result.json"))) or "allure")
+    run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    writer = threading.Timer(0.5, lambda: ((reports / "allure-results").mkdir(parents=True),
+                                           (reports / "allure-results" / "1-result.json").write_text("{}")))
+    writer.start()
+    try:
+        assert _start_report_once_under_way(run, reports) == "allure"
+        assert started == [["1-result.json"]]
+    finally:
+        run.kill()
+        run.wait()
+    assert _start_report_once_under_way(run, tmp_path / "other") is None  # pytest ended before any result
+    assert started == [["1-result.json"]]
