@@ -281,10 +281,11 @@ def benchmark_sign_ins(rounds: int) -> None:
     if completed.returncode != 0:
         raise SystemExit(f"the sign-in benchmark failed: {(completed.stderr or completed.stdout).strip()[-2000:]}")
     times = json.loads(completed.stdout.strip().splitlines()[-1])
+    from suite.browser import chromium_path
     browser, form = (statistics.median(times[m]) * 1000 for m in ("browser", "form"))
     print(f"Sign-in, authorization request to caught callback, median of {len(times['browser'])} "
           f"(after a first one that starts the browser): browser {browser:.0f} ms, form {form:.0f} ms, "
-          f"browser/form {browser / form:.1f}")
+          f"browser/form {browser / form:.1f} (the browser: {chromium_path()})")
     print(_load(load_before, os.getloadavg()))
 
 
