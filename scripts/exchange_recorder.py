@@ -16,8 +16,7 @@ import time
 import pytest
 import requests
 
-_sessions: dict[int, int] = {}   # id(session) -> its number in the trace
-_numbers = itertools.count()
+_numbers = itertools.count()  # each session's number in the trace, kept on the session itself
 _trace = None
 _first_exchange = None  # time.monotonic() of the first exchange
 
@@ -33,9 +32,12 @@ def pytest_configure(config):
         if _first_exchange is None:
             _first_exchange = time.monotonic()
         response = send(session, request, **kwargs)
-        number = _sessions.get(id(session))
+        # On the session, not by id(session): a sign-in's login session is freed when it ends, and the
+        # next one (CODE-04's early sign-ins, its control's two) could get its id, and so its cookies
+        # in the replay: a login skipped, other answers, a replay that no longer matches.
+        number = getattr(session, "trace_number", None)
         if number is None:
-            number = _sessions[id(session)] = next(_numbers)
+            number = session.trace_number = next(_numbers)
         body = request.body.decode() if isinstance(request.body, bytes) else request.body
         _trace.write(json.dumps({
             "session": number, "method": request.method, "url": request.url,
@@ -53,10 +55,6 @@ def pytest_configure(config):
         _trace.write(json.dumps({"sleep": seconds, "until": until}) + "\n")
 
     time.sleep = recording_sleep
-
-
-def pytest_runtest_setup(item):
-    _sessions.clear()  # a new scenario's session may reuse a finished one's id(): a new number
 
 
 def pytest_unconfigure(config):
