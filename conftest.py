@@ -224,7 +224,7 @@ def pytest_collection_finish(session):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Scrub every secret from what pytest shows of a failure (messages, tracebacks, locals, output),
+    """Scrub every secret from what pytest shows of a failure or a skip (messages, tracebacks, locals, output),
     then cut its overlong lines."""
     outcome = yield
     report = outcome.get_result()
@@ -236,6 +236,9 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"configuration problem: {call.excinfo.value}"
     if report.failed and report.longrepr is not None:
         report.longrepr = readable(str(report.longrepr))
+    elif report.skipped and isinstance(report.longrepr, tuple):  # a reason may quote the server's answer
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, readable(reason))
     report.sections = [(title, readable(text)) for title, text in report.sections]
 
 
