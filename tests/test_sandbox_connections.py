@@ -5,6 +5,7 @@ once with idle connections open."""
 
 import http.client
 import json
+import logging
 import ssl
 import time
 
@@ -14,6 +15,7 @@ import urllib3
 
 from appside.tls import stand_in_tls
 from sandbox import SandboxServer, default_registry
+from sandbox import server as sandbox_server
 from sandbox.app import MAX_REQUEST_BYTES
 
 DISCOVERY = "/.well-known/openid-configuration"
@@ -116,3 +118,19 @@ def test_stop_ends_idle_connections_at_once_and_answers_nothing_more_on_them(sch
         assert connection.sock.recv(1) == b""
     except ssl.SSLError:  # OpenSSL's alert for the sandbox's read cut short (an ssl.SSLError is no timeout)
         pass
+
+
+def test_an_idle_connection_ends_after_the_idle_timeout_and_no_error_is_logged(monkeypatch, caplog):
+    monkeypatch.setattr(sandbox_server._KeepAliveHandler, "timeout", 0.3)
+    sandbox = _start("http")
+    try:
+        connection = http.client.HTTPConnection(sandbox.url.split("//")[1], timeout=5)
+        connection.request("GET", DISCOVERY)
+        answer = connection.getresponse()
+        answer.read()
+        assert not answer.will_close
+        connection.sock.settimeout(3)
+        assert connection.sock.recv(1) == b""
+    finally:
+        sandbox.stop()
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
