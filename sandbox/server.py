@@ -14,9 +14,9 @@ from .recording import RequestLog
 from .registry import Registry
 
 # How long a connection may wait for its client's next request (and any one read or write may
-# take): longer than any pause the suite makes between two requests of one scenario (an
-# authorization code's 3 s lifetime, a refresh token's grace), so that the server does not close a
-# connection just as the client sends on it.
+# take): well beyond a client's pauses between requests when it waits for something to expire
+# (codes and tokens that live a few seconds), so that the server does not close a connection just
+# as the client sends on it.
 IDLE_SECONDS = 30
 
 
@@ -51,6 +51,9 @@ class _KeepAliveHandler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = IDLE_SECONDS  # set on every connection: an idle one ends, its thread with it
+    # werkzeug writes an answer's headers and its body apart: with Nagle's algorithm the body
+    # would wait for the client's delayed ACK of the headers (40 ms on Linux), on an open connection
+    disable_nagle_algorithm = True
     _kept, _held = False, None  # the connection is kept open; a Connection header not yet sent
 
     def run_wsgi(self) -> None:
