@@ -106,9 +106,10 @@ def _configure(config):
     if worker_input is not None:
         environment.issuer = worker_input["conformance_issuer"]
     elif environment.is_sandbox:
-        _start_sandbox(config, environment, defect_sets[1:])
-    if defect_sets:
-        issuers = worker_input["conformance_issuers"] if worker_input else config.conformance_sandbox.issuers
+        _start_sandbox(config, environment, [names for names in defect_sets if names])
+    if defect_sets:  # the sandbox serves the clean set whether the matrix runs it or not
+        issuers = worker_input["conformance_issuers"] if worker_input else {
+            names: issuer for names, issuer in config.conformance_sandbox.issuers.items() if names in defect_sets}
         install_defect_matrix(config, environment, issuers)
     try:
         config.conformance_discovery = fetch_discovery(environment)

@@ -1,7 +1,8 @@
 """The detection matrix in one pytest run (`--defect-matrix=all`, or `=NAME,NAME`): every scenario
-runs against the clean sandbox and against each defect switch on its own. One sandbox serves
-them all from one port, each defect set under its own issuer (`/defects/NAME`), with its own
-state; so a switch costs its scenarios, not a pytest start, a sandbox start and a signing key.
+runs against the clean sandbox (unless `--defect-matrix-without-clean`: suite.detection runs it
+once) and against each defect switch on its own. One sandbox serves them all from one port,
+each defect set under its own issuer (`/defects/NAME`), with its own state; so a switch costs
+its scenarios, not a pytest start, a sandbox start and a signing key.
 
 The `environment` fixture is parametrized by defect set at session scope, so pytest runs one
 set's scenarios together and each set gets its own discovery. The record file (`--compliance`)
@@ -23,10 +24,13 @@ def pytest_addoption(parser):
         "--defect-matrix", metavar="all|NAME,NAME", default=None,
         help="sandbox only: run every scenario against the clean sandbox and against each of these defect "
              "switches (all: every switch), one sandbox serving them all; writes one record per switch")
+    parser.getgroup("conformance").addoption(
+        "--defect-matrix-without-clean", action="store_true",
+        help="with --defect-matrix: leave the clean sandbox out (another run of the same matrix has it)")
 
 
 def requested_defect_sets(config) -> list[tuple[str, ...]]:
-    """[(), (NAME,), ...] for --defect-matrix; [] without it."""
+    """[(), (NAME,), ...] for --defect-matrix, without () for --defect-matrix-without-clean; [] without it."""
     value = config.getoption("--defect-matrix")
     if value is None:
         return []
@@ -35,7 +39,10 @@ def requested_defect_sets(config) -> list[tuple[str, ...]]:
     unknown = sorted(set(names) - set(DEFECTS))
     if unknown:
         raise pytest.UsageError(f"configuration problem\n--defect-matrix: unknown sandbox defect(s): {', '.join(unknown)}")
-    return [()] + [(name,) for name in names]
+    clean = [] if config.getoption("--defect-matrix-without-clean") else [()]
+    if not clean and not names:
+        raise pytest.UsageError("configuration problem\n--defect-matrix-without-clean: no defect set left to run")
+    return clean + [(name,) for name in names]
 
 
 def label(defect_set: tuple[str, ...]) -> str:

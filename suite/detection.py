@@ -61,12 +61,13 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
     each with every `jobs`-th switch and a sandbox of its own serving them, one run per core.
     (With pytest-xdist, one process held the sandbox for every switch beside the controller that
     takes in every worker's reports: a process that can use one core, and the matrix's bottleneck.)
-    Each run includes the clean sandbox; the first one's is the clean row, which comes first."""
+    Only the first run includes the clean sandbox, whose row comes first and is what every switch's
+    scenarios are held against (a clean set in each run cost a switch's time in each for one row)."""
     names = sorted(defects if defects is not None else DEFECTS)
     shares = [names[i::jobs] for i in range(max(jobs, 1))]
     shares = [share for share in shares if share] or [[]]
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [_start_run(share, Path(tmp) / f"run-{i}") for i, share in enumerate(shares)]
+        runs = [_start_run(share, Path(tmp) / f"run-{i}", clean=i == 0) for i, share in enumerate(shares)]
         records, problem = {}, None
         try:
             for process, folder in runs:
@@ -80,7 +81,7 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
                 if returncode not in (0, 1) or not run_records:
                     output = ((folder / "output").read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
                     problem = problem or f"(no record: exit {returncode}: {output})"
-                records = {**run_records, **records}  # the first run's clean record is kept
+                records.update(run_records)
         finally:  # a matrix stopped half-way (a test's timeout, Ctrl-C) leaves no run behind
             for process, _ in runs:
                 if process.poll() is None:
@@ -95,9 +96,9 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
     return rows
 
 
-def _start_run(names: list[str], folder: Path) -> tuple[subprocess.Popen, Path]:
-    """One pytest run of the matrix, its record and output in `folder` (files, not pipes: a run
-    that fills a pipe nobody reads yet would stall).
+def _start_run(names: list[str], folder: Path, clean: bool) -> tuple[subprocess.Popen, Path]:
+    """One pytest run of the matrix, with the clean sandbox too if `clean`, its record and output in
+    `folder` (files, not pipes: a run that fills a pipe nobody reads yet would stall).
 
     Its tracebacks are Python's own (--tb=native): the matrix reads statuses only, and pytest's
     short tracebacks parse each frame's whole source file again for every failure, 70 ms a
@@ -105,6 +106,8 @@ def _start_run(names: list[str], folder: Path) -> tuple[subprocess.Popen, Path]:
     folder.mkdir()
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=native", "--env=sandbox",
                f"--defect-matrix={','.join(names)}", f"--compliance={folder / 'matrix.json'}", str(ROOT / "features")]
+    if not clean:
+        command.insert(-1, "--defect-matrix-without-clean")
     with open(folder / "output", "w") as output:
         process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})

@@ -25,6 +25,7 @@ import allure_commons
 import requests
 from allure_commons.logger import AllureFileLogger
 from requests.adapters import HTTPAdapter
+from requests.utils import get_netrc_auth
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .checks import NonConformance
@@ -231,13 +232,42 @@ class HttpClient:
 
 
 class _Session(requests.Session):
-    """requests reads the environment (proxy variables, CA bundle variables) again for every
-    request: 170 microseconds a request, a tenth of what requests itself costs the suite. The
+    """requests reads the environment (proxy variables, CA bundle variables, ~/.netrc) again for
+    every request: 170 microseconds a request, a tenth of what requests itself costs the suite. The
     environment does not change during a run, so what it gives a request is kept for requests to
-    the same scheme, host and port with the same settings: the same proxies, the same CA bundle.
-    A session given settings of its own (proxies, a certificate...) asks requests every time."""
+    the same scheme, host and port with the same settings: the same proxies, the same CA bundle,
+    the same .netrc credentials (those of that host, as requests looks them up, or none). A session
+    given settings of its own (proxies, a certificate, credentials...) asks requests every time.
+
+    And for a redirect it does not follow, requests works out the request that would follow it
+    (`Response.next`: its cookies, credentials and proxies, all over again), which cost the suite
+    more than a tenth of its time in requests, for nothing: the suite follows redirects itself
+    (suite.login) and never reads it. To work it out, requests also reads the redirect's whole
+    body outside the suite's limits (MAX_BODY_BYTES: a 302 with a compression bomb filled the
+    memory; a body that never ended made it raise RuntimeError once the deadline cut it). So a
+    response's `next` is None here; a request made with allow_redirects=True is followed as
+    requests follows it."""
 
     _environment_settings: dict = {}
+    _netrc_credentials: dict = {}
+
+    def prepare_request(self, request):
+        if request.auth or self.auth or not self.trust_env:
+            return super().prepare_request(request)
+        where = urlsplit(request.url).netloc  # requests looks up the host name, part of it
+        if where not in self._netrc_credentials:
+            self._netrc_credentials[where] = get_netrc_auth(request.url)
+        request.auth = self._netrc_credentials[where]  # what requests would look up: it is not to look again
+        self.trust_env = False  # which, in prepare_request, only means: no .netrc look-up
+        try:
+            return super().prepare_request(request)
+        finally:
+            self.trust_env = True
+
+    def resolve_redirects(self, response, request, *args, yield_requests=False, **kwargs):
+        if yield_requests:  # asked by Session.send only, for Response.next
+            return iter(())
+        return super().resolve_redirects(response, request, *args, **kwargs)
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):
         if proxies or not self.trust_env or self.proxies or self.stream or self.cert or self.verify is not True:

@@ -120,8 +120,8 @@ def _as_at_a_terminal():
 def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
     # A sandbox whose codes live 120 s: CODE-04, which runs last, then sleeps for two minutes, so the
     # Ctrl-C surely comes mid-run however slowly this machine lets the test watch the results.
-    assert "  authorization_code_lifetime: 3 " in SANDBOX_YAML
-    environment = write_environment(tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 3 ",
+    assert "  authorization_code_lifetime: 2 " in SANDBOX_YAML
+    environment = write_environment(tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 2 ",
                                                                    "  authorization_code_lifetime: 120 "))
     reports = tmp_path / "reports"
     child = subprocess.Popen([sys.executable, "-m", "suite.run", f"--reports={reports}", f"--env={environment}", "-q"],

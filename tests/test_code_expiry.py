@@ -3,6 +3,7 @@ the report still shows that sign-in in the scenario, the code is as old as the r
 is redeemed, and a server whose codes never expire still fails."""
 
 import json
+import re
 
 from run import SANDBOX_YAML, run_suite, write_environment
 
@@ -22,7 +23,8 @@ def test_the_expiry_scenario_runs_last_and_reports_its_early_sign_in(tmp_path):
     [age] = wait["attachments"]
     text = (results / age["source"]).read_text()
     came_back = float(text.split("The code came back ")[1].split(" s ago")[0])
-    assert came_back >= 3 + 1, text  # environments/sandbox.yaml's lifetime and the margin
+    lifetime = int(re.search(r"authorization_code_lifetime: (\d+)", SANDBOX_YAML).group(1))
+    assert came_back >= lifetime + 1, text  # environments/sandbox.yaml's lifetime and the margin
 
 
 def test_codes_that_never_expire_fail_the_expiry_rule_alone(tmp_path):
@@ -50,8 +52,8 @@ def test_a_refusal_of_a_code_redeemed_past_its_deadline_is_no_verdict(tmp_path):
     """With a declared lifetime of 1 s, less the second a whole-second clock may take, every code is
     past its deadline when redeemed: PKCE-02's refusal of the wrong verifier could mean only that the
     code expired, so it is an environment problem, not a pass; PKCE-01's granted code still passes."""
-    assert "authorization_code_lifetime: 3" in SANDBOX_YAML
-    environment = write_environment(tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 3",
+    assert "authorization_code_lifetime: 2" in SANDBOX_YAML
+    environment = write_environment(tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 2",
                                                                    "authorization_code_lifetime: 1"))
     record = tmp_path / "compliance.json"
     run = run_suite(f"--env={environment}", "--rule=PKCE-01", "--rule=PKCE-02", f"--compliance={record}", "-q")

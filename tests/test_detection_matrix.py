@@ -35,7 +35,7 @@ def matrix(tmp_path_factory):
 
 def _matrix_judging_each_stray_failure_twice():
     """On a loaded 2-core machine (make test runs this beside the application matrix) a code can
-    now and then be redeemed past its deadline (the sandbox's 3 s lifetime less a second): its
+    now and then be redeemed past its deadline (the sandbox's 2 s lifetime less a second): its
     refusal is then no verdict (steps.authorization.redeem), and the rule under test an error. A
     switch, or the clean sandbox, with a stray result is run again, alone, before it is blamed; a
     switch that really breaks another rule breaks it again."""
