@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import allure
 
-from .http import HttpClient, redact_url
+from .http import HttpClient, allure_results_written, redact_url
 from .login import login_method
 from .pkce import new_verifier, s256_challenge
 from .redaction import REDACTOR
@@ -36,6 +36,8 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
     state.outcome = login_method(environment, browser).authorize(url, state.authorization.params["redirect_uri"])
     state.code_deadline = time.monotonic() + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
+    if not allure_results_written():
+        return  # the attachment, and the scrubbing it takes, only for someone to read
     allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
                   f"{REDACTOR.scrub(state.outcome.describe())}",
                   name=f"authorization -> {state.outcome.kind}", attachment_type=allure.attachment_type.TEXT)

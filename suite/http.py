@@ -154,14 +154,13 @@ class HttpClient:
         kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
         kwargs.setdefault("verify", self.settings.ca_bundle or self.settings.verify_tls)
         attempts = self.settings.retries + 1
-        where = f"{method} {redact_url(url)}"
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
             try:
                 response = self._exchange(method, url, kwargs)
             except requests.exceptions.SSLError as error:  # a certificate does not get better by asking again
                 cause, kind = _diagnose(error)
-                raise EnvironmentProblem(f"TLS failure ({cause}) ({where}). {FIXES[kind]}") from None
+                raise EnvironmentProblem(f"TLS failure ({cause}) ({_where(method, url)}). {FIXES[kind]}") from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, _TransportFailure) as error:
                 unseen = _never_reached_the_server(error)
                 _attach_failed_attempt(method, url, attempt, error)
@@ -171,14 +170,14 @@ class HttpClient:
                     continue
                 cause, kind = ((str(error), error.kind) if isinstance(error, _TransportFailure)
                                else _diagnose(error, self.settings))
-                raise EnvironmentProblem(f"{cause} ({where}, {attempt} attempt(s)). {FIXES[kind]}") from None
+                raise EnvironmentProblem(f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}") from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response
             if attempt < attempts and (response.status_code == 429 or idempotent):
                 time.sleep(self._wait(response, attempt))
                 continue
-            raise EnvironmentProblem(f"HTTP {response.status_code} ({where}, {attempt} attempt(s)"
+            raise EnvironmentProblem(f"HTTP {response.status_code} ({_where(method, url)}, {attempt} attempt(s)"
                                      f"{'' if idempotent or response.status_code == 429 else ', not repeatable'}). "
                                      f"{FIXES['failing']}")
         raise AssertionError("unreachable")
@@ -203,8 +202,8 @@ class HttpClient:
 
     def _refuse_untrusted_credentials(self, method: str, url: str, kwargs: dict) -> None:
         carried = credentials_in(kwargs)
-        if carried:
-            self.credentials.refuse(f"{', '.join(sorted(carried))} in {method} {redact_url(url)}", url)
+        if carried and self.credentials.refusal(url):  # the message, and its scrub, only for a refusal
+            self.credentials.refuse(f"{', '.join(sorted(carried))} in {_where(method, url)}", url)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.settings.backoff * 2 ** (attempt - 1), self.settings.max_retry_wait)
@@ -223,7 +222,7 @@ class HttpClient:
                             response.status_code, dict(response.headers), response.text, seconds,
                             self.authorization)
         self.exchanges.append(exchange)
-        if not _allure_results_written():
+        if not allure_results_written():
             return  # the report and its reproduction command are built only for someone to read
         name = f"{exchange.method} {urlsplit(exchange.url).path} -> {exchange.status}"
         if attempt > 1:
@@ -449,7 +448,8 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
-def _allure_results_written() -> bool:
+def allure_results_written() -> bool:
+    """Whether this run writes Allure results: attachments, and the scrubbing they take, are built only then."""
     return any(isinstance(p, AllureFileLogger) for p in allure_commons.plugin_manager.get_plugins())
 
 
@@ -492,7 +492,7 @@ def _never_reached_the_server(error: Exception) -> bool:
 
 
 def _attach_failed_attempt(method: str, url: str, attempt: int, error: Exception) -> None:
-    if not _allure_results_written():
+    if not allure_results_written():
         return
     allure.attach(f"{method} {redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
                   name=f"{method} {urlsplit(url).path} -> no answer (attempt {attempt})",
@@ -570,6 +570,12 @@ def _parsed(body: str) -> dict:
     if "=" in text and "\n" not in text and len(text) < 65536:
         return dict(parse_qsl(text, keep_blank_values=True))
     return {}
+
+
+def _where(method: str, url: str) -> str:
+    """The request, as an error message names it. Built only when a message is: scrubbing the URL
+    of every request was a quarter of the scrubber's time in the detection matrix."""
+    return f"{method} {redact_url(url)}"
 
 
 def redact_url(url: str) -> str:
