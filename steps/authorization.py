@@ -72,9 +72,9 @@ def iss_parameter_advertised(discovery):
 @then("the browser is sent to the registered redirect_uri with a code")
 def callback_with_code(state, environment):
     outcome = state.outcome
-    check(outcome.callback_url is not None, f"the browser was not sent to the redirect_uri: {outcome.describe()} "
-                                            "(Visma Step 3: \"Visma returns an authorization code to the specified "
-                                            "redirect URI\"; RFC 6749 section 4.1.2)")
+    check(outcome.callback_url is not None,
+          lambda: f"the browser was not sent to the redirect_uri: {outcome.describe()} (Visma Step 3: \"Visma "
+                  "returns an authorization code to the specified redirect URI\"; RFC 6749 section 4.1.2)")
     check(is_redirect_to(outcome.callback_url, state.client.redirect_uri),
           f"the callback went to {outcome.callback_url!r}, not the registered {state.client.redirect_uri!r} "
           "(Visma: the redirect_uri \"must match registration details\")")
@@ -116,8 +116,8 @@ def no_redirect_for_unregistered_uri(state):
     check(outcome.callback_url is None and outcome.left_to is None,
           f"the browser was redirected to an unregistered redirect_uri: "
           f"{outcome.callback_url or outcome.left_to!r} (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
-    check(outcome.kind == "page", f"the flow did not stop at an error page: {outcome.describe()} (RFC 6749 section "
-                                  "4.1.2.1: the server SHOULD inform the resource owner of the error)")
+    check(outcome.kind == "page", lambda: f"the flow did not stop at an error page: {outcome.describe()} (RFC 6749 "
+                                          "section 4.1.2.1: the server SHOULD inform the resource owner of the error)")
     forward = forwards_to(outcome.body, target)
     check(forward is None, f"the error page holds {forward}: it would send the browser on to the unregistered "
                            "redirect_uri (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
@@ -153,8 +153,8 @@ def authorization_refused(state):
               f"the refusal's error is {params.get('error')!r}; RFC 7636 section 4.4.1 names invalid_request")
         return
     check(outcome.kind == "page" and outcome.status is not None and 400 <= outcome.status < 500,
-          f"no refusal was seen: {outcome.describe()}. A refusal is an error redirect with invalid_request "
-          "(RFC 7636 section 4.4.1) or a 4xx error page")
+          lambda: f"no refusal was seen: {outcome.describe()}. A refusal is an error redirect with invalid_request "
+                  "(RFC 7636 section 4.4.1) or a 4xx error page")
 
 
 @given("a control authorization of the client with S256 PKCE gets a code after sign-in")
@@ -169,16 +169,17 @@ def control_authorization(state, environment, discovery):
 def _callback(state) -> dict:
     outcome = state.outcome
     check(outcome.callback_url is not None and is_redirect_to(outcome.callback_url, state.client.redirect_uri),
-          f"the browser was not sent to the registered redirect_uri: {outcome.describe()} (RFC 6749 section "
-          "4.1.2.1: the error is added to the query of the redirection URI)")
+          lambda: f"the browser was not sent to the registered redirect_uri: {outcome.describe()} (RFC 6749 section "
+                  "4.1.2.1: the error is added to the query of the redirection URI)")
     return outcome.callback_params
 
 
 def code_of(state) -> str:
     code = state.outcome.callback_params.get("code") if state.outcome else None
-    check(bool(code), f"no authorization code to redeem: {state.outcome.describe() if state.outcome else 'no authorization'}"
-                      "; a granted authorization request is answered with a code in the redirect URI's query "
-                      "(RFC 6749 section 4.1.2)")
+    check(bool(code), lambda: f"no authorization code to redeem: "
+                              f"{state.outcome.describe() if state.outcome else 'no authorization'}; a granted "
+                              "authorization request is answered with a code in the redirect URI's query "
+                              "(RFC 6749 section 4.1.2)")
     return code
 
 

@@ -24,8 +24,8 @@ def authorize_without_response_type(state, environment, discovery):
 def error_page_or_error_redirect(state, errors):
     allowed = errors.replace('"', "").split(" or ")
     outcome = state.outcome
-    check(outcome.left_to is None, f"the browser was sent to {outcome.describe()}; an error is redirected only to "
-                                   "the registered redirect_uri (RFC 6749 section 4.1.2.1)")
+    check(outcome.left_to is None, lambda: f"the browser was sent to {outcome.describe()}; an error is redirected "
+                                           "only to the registered redirect_uri (RFC 6749 section 4.1.2.1)")
     if outcome.callback_url is None:
         check(outcome.kind == "page", f"the flow ended neither on an error page nor on the redirect_uri: "
                                       f"{outcome.describe()} (RFC 6749 section 4.1.2.1: inform the resource owner, "

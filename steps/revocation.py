@@ -48,9 +48,10 @@ def revocation_ok(state):
     # RFC 7009 section 2.1: the server "first validates the client credentials"; refused, it never
     # judged the token, and the cause is the client authentication SVC-02 checks (rules.yaml `needs`).
     require(response.status_code != 401 and error_of(response) != "invalid_client",
-            f"the revocation endpoint refused the client's HTTP Basic authentication (HTTP {response.status_code} "
-            f"{excerpt(response.text)}), so it never judged the token; it authenticates clients as the "
-            "token endpoint does (RFC 7009 section 2.1), and HTTP Basic MUST be supported (RFC 6749 section 2.3.1)")
+            lambda: f"the revocation endpoint refused the client's HTTP Basic authentication (HTTP "
+                    f"{response.status_code} {excerpt(response.text)}), so it never judged the token; it "
+                    "authenticates clients as the token endpoint does (RFC 7009 section 2.1), and HTTP Basic MUST "
+                    "be supported (RFC 6749 section 2.3.1)")
     check(response.status_code == 200,
-          f"the revocation endpoint answered HTTP {response.status_code} {excerpt(response.text)}; "
-          "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)")
+          lambda: f"the revocation endpoint answered HTTP {response.status_code} {excerpt(response.text)}; "
+                  "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)")

@@ -19,9 +19,9 @@ def _json_body(response) -> dict:
         body = response.json()
     except ValueError:
         body = None
-    check(isinstance(body, dict), f"the token endpoint answered HTTP {response.status_code} with a body that is "
-                                  f"not a JSON object: {excerpt(response.text)} (RFC 6749 sections 5.1 and 5.2: "
-                                  "a JSON object, application/json)")
+    check(isinstance(body, dict), lambda: f"the token endpoint answered HTTP {response.status_code} with a body "
+                                          f"that is not a JSON object: {excerpt(response.text)} (RFC 6749 sections "
+                                          "5.1 and 5.2: a JSON object, application/json)")
     return body
 
 

@@ -4,7 +4,14 @@ Steps check through these helpers instead of bare `assert`, so that pytest's ass
 rewriting never prints a token or secret held in a local variable.
 """
 
+from collections.abc import Callable
+
 from .redaction import REDACTOR
+
+# A message that quotes a server's answer is given as a function, called only when the check fails:
+# scrubbing a whole body for a message nobody reads, at every token response, was most of the
+# scrubbing left in the detection matrix.
+Message = str | Callable[[], str]
 
 
 class NonConformance(AssertionError):
@@ -17,12 +24,12 @@ class NothingToCheck(NonConformance):
     blocked when a rule the scenario needs failed in the same run; otherwise it is a failure."""
 
 
-def check(condition: bool, message: str) -> None:
+def check(condition: bool, message: Message) -> None:
     if not condition:
-        raise NonConformance(REDACTOR.scrub(message))
+        raise NonConformance(REDACTOR.scrub(message() if callable(message) else message))
 
 
-def require(condition: bool, message: str) -> None:
+def require(condition: bool, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
-        raise NothingToCheck(REDACTOR.scrub(message))
+        raise NothingToCheck(REDACTOR.scrub(message() if callable(message) else message))

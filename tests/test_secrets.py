@@ -128,6 +128,7 @@ HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
     "service": "  service:\n    client_id: hostile-service\n    client_secret: ${T_SECRET}\n    scope: visma_api:read\n",
     "web": "  web:\n    client_id: hostile-web\n    client_secret: ${T_SECRET}\n"
            "    redirect_uri: https://web.app.local/callback\n    scope: openid\n",
+    "spa": "  spa:\n    client_id: hostile-spa\n    redirect_uri: https://spa.app.local/callback\n    scope: openid\n",
 }
 
 
@@ -172,6 +173,27 @@ def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, s
     for secret in (CLIENT_SECRET, TOKEN, LETTERS_TOKEN):
         leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(secret) if form in text]
         assert not leaks, leaks[:5]
+
+
+def test_a_skip_reason_quoting_the_server_is_scrubbed_everywhere(tmp_path):
+    """A server that knows the client secret puts it in a value a skip reason quotes (AUTH-09 shows
+    discovery's ui_locales_supported when no language but English is offered): the reason reaches
+    the terminal, JUnit XML and the record without it."""
+    server = HostileServer({})
+    server.routes["/.well-known/openid-configuration"] = server.discovery(ui_locales_supported=[f"en-{CLIENT_SECRET}"])
+    try:
+        environment = write_environment(tmp_path, _hostile_environment(server.url, "web", "spa"))
+        reports = tmp_path / "reports"
+        result = run_suite(f"--env={environment}", "--rule=AUTH-09", f"--junitxml={reports / 'junit.xml'}",
+                           f"--compliance={reports / 'compliance.json'}", "-rA", environ={"T_SECRET": CLIENT_SECRET})
+    finally:
+        server.close()
+    outputs = {"terminal": result.stdout + result.stderr}
+    outputs.update({p.name: p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
+    for name in ("terminal", "junit.xml", "compliance.json"):
+        assert "no language but English is offered" in outputs[name], f"{name}: {outputs[name][-3000:]}"
+    leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(CLIENT_SECRET) if form in text]
+    assert not leaks, leaks[:5]
 
 
 def test_credentials_go_only_to_the_issuers_origin_and_never_over_plain_http(tmp_path):

@@ -70,8 +70,8 @@ CHECKS = {"check": 1, "require": 1, "NonConformance": 0, "NothingToCheck": 0}  #
 
 
 def _uncited_messages(path: Path) -> list[str]:
-    """Messages written out in a check, require or raise NonConformance call that name no sentence.
-    A message built elsewhere (a variable) is judged where its parts are written."""
+    """Messages written out in a check, require or raise NonConformance call (or in a lambda there)
+    that name no sentence. A message built elsewhere (a variable) is judged where its parts are written."""
     source = path.read_text(encoding="utf-8")
     found = []
     for node in ast.walk(ast.parse(source)):
@@ -79,6 +79,8 @@ def _uncited_messages(path: Path) -> list[str]:
         if name not in CHECKS or len(node.args) <= CHECKS[name]:
             continue
         message = node.args[CHECKS[name]]
+        if isinstance(message, ast.Lambda):  # a message built only when the check fails
+            message = message.body
         written = [part.value for part in ast.walk(message) if isinstance(part, ast.Constant) and isinstance(part.value, str)]
         if isinstance(message, (ast.Constant, ast.JoinedStr, ast.BinOp)) and not CITATION.search(" ".join(written)):
             found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.get_source_segment(source, node)[:120]}")
