@@ -4,13 +4,133 @@ import selectors
 import socket
 import threading
 
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
 
-from .app import create_app
+from .app import MAX_REQUEST_BYTES, create_app
 from .defects import Defects
 from .faults import Faults
 from .recording import RequestLog
 from .registry import Registry
+
+# How long a connection may wait for its client's next request (and any one read or write may
+# take): well beyond a client's pauses between requests when it waits for something to expire
+# (codes and tokens that live a few seconds), so that the server does not close a connection just
+# as the client sends on it.
+IDLE_SECONDS = 30
+
+
+class _RequestBody(LimitedStream):
+    """A request's body and not one byte past it, where the client's next request begins. The
+    connection's end reads as the body's end (the body is then not exhausted, and the connection
+    is closed); the application's own stream (werkzeug's Request) still reports it as a client
+    that went away."""
+
+    def on_disconnect(self, error=None):
+        pass
+
+    def read(self, size=-1):
+        # werkzeug's drain asks for 10 MB: RawIOBase would allocate (and zero) that much for each
+        # request before finding nothing left
+        left = self.limit - self.tell()
+        return super().read(left if size is None or size < 0 else min(size, left))
+
+
+class _KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's handler, keeping an HTTP/1.1 connection open for the client's next request:
+    a TCP (and TLS) connection and a thread per request cost more than the request itself.
+
+    werkzeug closes every connection because http.server cannot tell where a request's body ends
+    when the application left part of it unread. Here the application reads the body through a
+    stream that ends at its Content-Length, what it left unread is read after the answer, and the
+    next request starts right after it. A body that cannot be drained that way (chunked, larger
+    than MAX_REQUEST_BYTES, an unreadable Content-Length), a client that asks to close, or an
+    application that answers Connection: close still end the connection after the answer, with
+    werkzeug's Connection: close. werkzeug frames every answer (its Content-Length, or chunked when
+    it has none), so the client knows where each one ends."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS  # set on every connection: an idle one ends, its thread with it
+    # werkzeug writes an answer's headers and its body apart: with Nagle's algorithm the body
+    # would wait for the client's delayed ACK of the headers (40 ms on Linux), on an open connection
+    disable_nagle_algorithm = True
+    _kept, _held = False, None  # the connection is kept open; a Connection header not yet sent
+
+    def run_wsgi(self) -> None:
+        if self.server.stopped:  # a request read from a kept connection after stop(): not answered
+            self.close_connection = True
+            return
+        length = self._body_length()
+        if length is None:
+            return super().run_wsgi()
+        connection, body = self.rfile, _RequestBody(self.rfile, length)
+        self.rfile, self._kept = body, True  # werkzeug's environ and its drain read `rfile`
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile, self._kept, self._held = connection, False, None
+        body.exhaust()
+        if not body.is_exhausted:  # the client went away, or stalled, before the end of its body
+            self.close_connection = True
+
+    def _body_length(self) -> int | None:
+        """The request body's length when the connection can stay open after it."""
+        lengths = self.headers.get_all("Content-Length") or ["0"]
+        length = lengths[0] if len(lengths) == 1 else ""
+        if self.close_connection or "Transfer-Encoding" in self.headers or not (length.isascii() and length.isdigit()):
+            return None
+        return int(length) if int(length) <= MAX_REQUEST_BYTES else None
+
+    def send_header(self, keyword: str, value: str) -> None:
+        # werkzeug's Connection: close is the last header of every answer: a Connection header is
+        # held back until another header shows it was the application's
+        if self._held:
+            super().send_header(*self._held)
+            self._held = None
+        if self._kept and keyword.lower() == "connection":
+            self._held = (keyword, value)
+        else:
+            super().send_header(keyword, value)
+
+    def end_headers(self) -> None:
+        self._held = None  # werkzeug's Connection: close, left out
+        super().end_headers()
+
+    def log_error(self, format: str, *args) -> None:
+        if not (args and isinstance(args[0], TimeoutError)):  # http.server's words for an idle connection's end
+            super().log_error(format, *args)
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server with _KeepAliveHandler. It knows its open connections, so that
+    a stopped sandbox leaves none open waiting for a next request, to answer it."""
+
+    def __init__(self, host: str, port: int, ssl_context=None):
+        super().__init__(host, port, None, _KeepAliveHandler, ssl_context=ssl_context)
+        self._connections, self._lock, self.stopped = set(), threading.Lock(), False
+
+    def process_request(self, request, client_address):
+        with self._lock:  # in the serving thread, before the connection's own thread starts
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def end_connections(self) -> None:
+        """No connection is answered again. Each reads its end: a thread waiting for a next request
+        finishes at once, one answering a request finishes its answer first. (server_close() does
+        not wait for them: werkzeug's connection threads are daemons.) The flag covers a request
+        that arrives after the shutdown, which Linux still lets a connection read."""
+        with self._lock:
+            self.stopped = True
+            for connection in self._connections:
+                try:  # the plain socket's shutdown: ssl's would drop TLS from under an answer being written
+                    socket.socket.shutdown(connection, socket.SHUT_RD)
+                except OSError:
+                    pass
 
 
 class SandboxServer:
@@ -23,7 +143,7 @@ class SandboxServer:
 
     def __init__(self, registry: Registry, defects=(), host="127.0.0.1", port=0, issuer=None,
                  more_defect_sets=(), code_lifetime=300, ssl_context=None):
-        first = make_server(host, port, app=None, threaded=True, ssl_context=ssl_context)  # HTTPS with a context
+        first = _Server(host, port, ssl_context=ssl_context)  # HTTPS with a context
         self.url = f"{'https' if ssl_context else 'http'}://{host}:{first.server_port}"
         self.issuer = (issuer or self.url).rstrip("/")
         self.recording, self.faults = RequestLog(), Faults()
@@ -32,7 +152,7 @@ class SandboxServer:
         self.issuers = {tuple(defects): self.issuer}
         self._servers = [first]
         for names in map(tuple, more_defect_sets):
-            server = make_server(host, 0, app=None, threaded=True)
+            server = _Server(host, 0)
             self.issuers[names] = f"http://{host}:{server.server_port}"
             server.app = create_app(self.issuers[names], registry, Defects(names), code_lifetime=code_lifetime)
             self._servers.append(server)
@@ -49,7 +169,8 @@ class SandboxServer:
         self._waker.send(b"stop")
         if self._thread.is_alive():
             self._thread.join()
-        for server in self._servers:
+        for server in self._servers:  # no connection is accepted any more
+            server.end_connections()
             server.server_close()
         self._wake.close()
         self._waker.close()

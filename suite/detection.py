@@ -64,10 +64,11 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
     Only the first run includes the clean sandbox, whose row comes first and is what every switch's
     scenarios are held against (a clean set in each run cost a switch's time in each for one row)."""
     names = sorted(defects if defects is not None else DEFECTS)
-    shares = [names[i::jobs] for i in range(max(jobs, 1))]
-    shares = [share for share in shares if share] or [[]]
+    sets = [None] + names  # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
+    shares = [share for share in (sets[i::jobs] for i in range(max(jobs, 1))) if share]
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [_start_run(share, Path(tmp) / f"run-{i}", clean=i == 0) for i, share in enumerate(shares)]
+        runs = [_start_run([name for name in share if name], Path(tmp) / f"run-{i}", clean=None in share)
+                for i, share in enumerate(shares)]
         records, problem = {}, None
         try:
             for process, folder in runs:
