@@ -86,7 +86,7 @@ def _hold(devtools, paused) -> None:
     navigation = paused.get("resourceType") == "Document"
     carried = _credentials_carried(request, navigation)
     reason = "Aborted" if is_redirect_to(url, _guard.redirect_uri) else None
-    if reason is None and carried:
+    if reason is None and carried and _guard.policy.refusal(url):  # the message is scrubbed only for a refusal
         try:
             _guard.policy.refuse(f"{carried} in {request['method']} {redact_url(url)}", url)
         except UntrustedEndpoint as refusal:
