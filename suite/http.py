@@ -25,7 +25,6 @@ import allure_commons
 import requests
 from allure_commons.logger import AllureFileLogger
 from requests.adapters import HTTPAdapter
-from requests.utils import get_netrc_auth
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .checks import NonConformance
@@ -230,13 +229,21 @@ class HttpClient:
         allure.attach(exchange.report(), name=name, attachment_type=allure.attachment_type.TEXT)
 
 
+def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
 class _Session(requests.Session):
-    """requests reads the environment (proxy variables, CA bundle variables, ~/.netrc) again for
-    every request: 170 microseconds a request, a tenth of what requests itself costs the suite. The
+    """requests reads the environment (proxy variables, CA bundle variables) again for every
+    request: 170 microseconds a request, a tenth of what requests itself costs the suite. The
     environment does not change during a run, so what it gives a request is kept for requests to
-    the same scheme, host and port with the same settings: the same proxies, the same CA bundle,
-    the same .netrc credentials (those of that host, as requests looks them up, or none). A session
-    given settings of its own (proxies, a certificate, credentials...) asks requests every time.
+    the same scheme, host and port with the same settings: the same proxies, the same CA bundle. A
+    session given settings of its own (proxies, a certificate...) asks requests every time.
+
+    requests would also add the credentials ~/.netrc names for a request's host to every request
+    that carries none, and to every redirect it follows, out of sight of the credential policy
+    (CredentialPolicy: only over TLS, only to the issuer's origins) and over plain HTTP too. The
+    suite sends only the credentials its environment file gives, so it never reads ~/.netrc.
 
     And for a redirect it does not follow, requests works out the request that would follow it
     (`Response.next`: its cookies, credentials and proxies, all over again), which cost the suite
@@ -248,20 +255,18 @@ class _Session(requests.Session):
     requests follows it."""
 
     _environment_settings: dict = {}
-    _netrc_credentials: dict = {}
 
     def prepare_request(self, request):
-        if request.auth or self.auth or not self.trust_env:
-            return super().prepare_request(request)
-        where = urlsplit(request.url).netloc  # requests looks up the host name, part of it
-        if where not in self._netrc_credentials:
-            self._netrc_credentials[where] = get_netrc_auth(request.url)
-        request.auth = self._netrc_credentials[where]  # what requests would look up: it is not to look again
-        self.trust_env = False  # which, in prepare_request, only means: no .netrc look-up
-        try:
-            return super().prepare_request(request)
-        finally:
-            self.trust_env = True
+        if request.auth is None and self.auth is None:
+            request.auth = _no_credentials  # given credentials, requests looks for none in ~/.netrc
+        return super().prepare_request(request)
+
+    def rebuild_auth(self, prepared_request, response):
+        """What requests does to a redirect it follows, less the credentials of ~/.netrc: the
+        Authorization header goes when the redirect leaves the host (or downgrades to HTTP)."""
+        if "Authorization" in prepared_request.headers and \
+                self.should_strip_auth(response.request.url, prepared_request.url):
+            del prepared_request.headers["Authorization"]
 
     def resolve_redirects(self, response, request, *args, yield_requests=False, **kwargs):
         if yield_requests:  # asked by Session.send only, for Response.next

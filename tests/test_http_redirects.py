@@ -42,11 +42,16 @@ def test_a_redirect_not_followed_is_the_answer_with_no_next_request():
     assert response.next is None  # the one difference from requests, which nothing in the suite reads
 
 
-def test_a_redirect_followed_on_request_is_followed_as_requests_follows_it():
+def test_a_redirect_followed_on_request_is_followed_as_requests_follows_it(monkeypatch, tmp_path):
+    """As requests follows it, less the credentials ~/.netrc names for the host (test_http_environment)."""
+    (tmp_path / "netrc").write_text("default login dora password netrc-secret-3\n")
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
     server = HostileServer({"/moved": Answer(302, {**REDIRECT, "Set-Cookie": "session=s1; Path=/"}, body=b"moved"),
                             "/elsewhere": Answer(200, body=b"here")})
     try:
-        theirs = requests.Session().get(server.url + "/moved", allow_redirects=True, timeout=5)
+        without_netrc = requests.Session()
+        without_netrc.trust_env = False  # else requests adds .netrc's credentials to the redirect's request
+        theirs = without_netrc.get(server.url + "/moved", allow_redirects=True, timeout=5)
         seen_by_requests = server.requests[:]
         server.requests.clear()
         ours = HttpClient(SETTINGS).send("GET", server.url + "/moved", allow_redirects=True)
@@ -59,3 +64,4 @@ def test_a_redirect_followed_on_request_is_followed_as_requests_follows_it():
            [(method, path, {k: v for k, v in headers.items() if k != "User-Agent"})
             for method, path, headers, _ in seen_by_requests]
     assert server.requests[1][2]["Cookie"] == "session=s1"
+    assert not any("Authorization" in headers for _, _, headers, _ in server.requests)
