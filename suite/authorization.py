@@ -33,8 +33,14 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
     # of its own, so no token request ever carries the user's cookies. The password goes only
     # where the issuer vouches for, as every credential does.
     browser = HttpClient(environment.http, environment.issuer)
-    state.outcome = login_method(environment, browser).authorize(url, state.authorization.params["redirect_uri"])
-    state.code_deadline = time.monotonic() + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
+    # A code cannot have been issued before its authorization request was sent: its lifetime is
+    # counted from then, not from when the suite had it in hand, which on a busy machine (or with
+    # a person handing the callback over) can be seconds later.
+    method = login_method(environment, browser)
+    sent_at = time.monotonic()
+    state.outcome = method.authorize(url, state.authorization.params["redirect_uri"])
+    sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
+    state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
     if not allure_results_written():
         return  # the attachment, and the scrubbing it takes, only for someone to read

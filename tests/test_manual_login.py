@@ -2,6 +2,7 @@
 the person signs in elsewhere and pastes the address the browser ended on. A pseudo-terminal
 plays the person here; it signs in with the form method."""
 
+import json
 import os
 import pty
 import re
@@ -50,3 +51,30 @@ def test_a_person_pastes_the_callback_and_the_scenario_passes(tmp_path):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, result
     assert "1 passed" in result
+
+
+def test_a_code_pasted_after_it_expired_is_no_verdict(tmp_path):
+    """A person who hands the callback over after the code's declared lifetime (2 s on the
+    sandbox) since the authorization request was sent: the refusal of the expired code is no
+    verdict (an environment problem), not a non-conformance. Counted from when the suite had the
+    code in hand instead, the deadline fell after the redemption, and PKCE-01 failed."""
+    path = write_environment(tmp_path, SANDBOX_YAML.replace("method: form", "method: manual"))
+    person = load_environment(str(path))
+    lifetime = person.expectations.authorization_code_lifetime
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "pytest", f"--env={path}", "--rule=PKCE-01", "-k", "web",
+                                  f"--compliance={tmp_path / 'compliance.json'}", "-p", "no:cacheprovider", "-q"])
+    shown = _read_until(terminal, r"Paste that whole address here")
+    url = re.search(r"^\s+(http://127\.0\.0\.1:\d+/connect/authorize\?\S+)", shown, flags=re.M).group(1)
+    person.issuer = url.split("/connect/")[0]
+    outcome = FormLogin(person, HttpClient(person.http)).authorize(url, person.clients["web"].redirect_uri)
+    assert outcome.kind == "callback"
+    time.sleep(lifetime + 0.5)  # the person is slow: the code has expired on the sandbox
+    os.write(terminal, (outcome.url + "\n").encode())
+    result = _read_until(terminal, r"\d+ (passed|failed|error)")
+    os.waitpid(pid, 0)
+    [rule] = [r for r in json.loads((tmp_path / "compliance.json").read_text())["rules"] if r["rule_id"] == "PKCE-01"]
+    assert rule["status"] == "error", result
+    assert "past its deadline" in rule["scenarios"][0]["reason"], rule

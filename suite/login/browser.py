@@ -17,6 +17,7 @@ as the same non-conformance, saying why. A login page's form, script or redirect
 the test user's password anywhere else."""
 
 import re
+import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -147,10 +148,12 @@ class BrowserLogin:
     def __init__(self, environment, http):
         self.environment, self.login, self.settings = environment, environment.login, environment.http
         self.policy = CredentialPolicy(environment.issuer, environment.http)
+        self.requested_at: float | None = None  # time.monotonic() when the last authorization request went
 
     def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
         from playwright.sync_api import Error as PlaywrightError
         page = fresh_page(self.environment)
+        self.requested_at = time.monotonic()  # Chromium is ready: the authorization request goes now
         _guard.policy, _guard.redirect_uri, _guard.refused = self.policy, redirect_uri, []
         stop: dict = {}
         self.signed_in = False
