@@ -33,20 +33,28 @@ def _read_until(fd, pattern, seconds=60) -> str:
     raise AssertionError(f"no {pattern!r} in the terminal output:\n{text[-2000:]}")
 
 
-def test_a_person_pastes_the_callback_and_the_scenario_passes(tmp_path):
+def _signed_in_by_a_person(tmp_path, rule: str, role: str):
+    """The suite runs `rule` for `role`'s client with the manual method, attached to a
+    pseudo-terminal as a user's shell would be; the person signs in with the same account. The
+    suite's process id, the terminal, the address the person's browser ended on, and the environment."""
     path = write_environment(tmp_path, SANDBOX_YAML.replace("method: form", "method: manual"))
-    person = load_environment(str(path))  # the person signs in with the same account, by hand
+    person = load_environment(str(path))
     pid, terminal = pty.fork()
-    if pid == 0:  # the suite, attached to the pseudo-terminal as a user's shell would be
+    if pid == 0:
         os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "pytest", f"--env={path}", "--rule=AUTH-01", "-k", "spa",
+        os.execv(sys.executable, [sys.executable, "-m", "pytest", f"--env={path}", f"--rule={rule}", "-k", role,
                                   f"--compliance={tmp_path / 'compliance.json'}", "-p", "no:cacheprovider", "-q"])
     shown = _read_until(terminal, r"Paste that whole address here")
     url = re.search(r"^\s+(http://127\.0\.0\.1:\d+/connect/authorize\?\S+)", shown, flags=re.M).group(1)
     person.issuer = url.split("/connect/")[0]
-    outcome = FormLogin(person, HttpClient(person.http)).authorize(url, person.clients["spa"].redirect_uri)
+    outcome = FormLogin(person, HttpClient(person.http)).authorize(url, person.clients[role].redirect_uri)
     assert outcome.kind == "callback"
-    os.write(terminal, (outcome.url + "\n").encode())
+    return pid, terminal, outcome.url, person
+
+
+def test_a_person_pastes_the_callback_and_the_scenario_passes(tmp_path):
+    pid, terminal, callback, _ = _signed_in_by_a_person(tmp_path, "AUTH-01", "spa")
+    os.write(terminal, (callback + "\n").encode())
     result = _read_until(terminal, r"\d+ (passed|failed)")
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, result
@@ -58,21 +66,9 @@ def test_a_code_pasted_after_it_expired_is_no_verdict(tmp_path):
     sandbox) since the authorization request was sent: the refusal of the expired code is no
     verdict (an environment problem), not a non-conformance. Counted from when the suite had the
     code in hand instead, the deadline fell after the redemption, and PKCE-01 failed."""
-    path = write_environment(tmp_path, SANDBOX_YAML.replace("method: form", "method: manual"))
-    person = load_environment(str(path))
-    lifetime = person.expectations.authorization_code_lifetime
-    pid, terminal = pty.fork()
-    if pid == 0:
-        os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "pytest", f"--env={path}", "--rule=PKCE-01", "-k", "web",
-                                  f"--compliance={tmp_path / 'compliance.json'}", "-p", "no:cacheprovider", "-q"])
-    shown = _read_until(terminal, r"Paste that whole address here")
-    url = re.search(r"^\s+(http://127\.0\.0\.1:\d+/connect/authorize\?\S+)", shown, flags=re.M).group(1)
-    person.issuer = url.split("/connect/")[0]
-    outcome = FormLogin(person, HttpClient(person.http)).authorize(url, person.clients["web"].redirect_uri)
-    assert outcome.kind == "callback"
-    time.sleep(lifetime + 0.5)  # the person is slow: the code has expired on the sandbox
-    os.write(terminal, (outcome.url + "\n").encode())
+    pid, terminal, callback, environment = _signed_in_by_a_person(tmp_path, "PKCE-01", "web")
+    time.sleep(environment.expectations.authorization_code_lifetime + 0.5)  # the person is slow: the code has expired on the sandbox
+    os.write(terminal, (callback + "\n").encode())
     result = _read_until(terminal, r"\d+ (passed|failed|error)")
     os.waitpid(pid, 0)
     [rule] = [r for r in json.loads((tmp_path / "compliance.json").read_text())["rules"] if r["rule_id"] == "PKCE-01"]
