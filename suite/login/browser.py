@@ -70,6 +70,7 @@ def fresh_page(environment):
         devtools = _devtools
         devtools.on("Fetch.requestPaused", lambda paused: _hold(devtools, paused))
         _devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+        _page.route_web_socket(re.compile(".*"), _hold_web_socket)
     _devtools.send("Network.clearBrowserCookies")
     _devtools.send("Network.clearBrowserCache")
     _devtools.send("Storage.clearDataForOrigin", {"origin": _origin(environment.issuer), "storageTypes": "all"})
@@ -101,6 +102,21 @@ def _hold(devtools, paused) -> None:
         devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": reason})
     else:
         devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
+
+
+def _hold_web_socket(socket) -> None:
+    """A WebSocket the page opens (the Fetch domain that holds its requests never sees one): it
+    reaches its server only where a credential may go (CredentialPolicy: the issuer's origins over
+    TLS, or this machine's), since each message it would carry is out of the suite's sight. Elsewhere
+    it stays open to nobody, and one whose address carries a secret is refused as a request is."""
+    target = "http" + socket.url[2:]  # ws: and wss: reach the origins of http: and https:
+    if _guard.policy.refusal(target) is None:
+        socket.connect_to_server()
+    elif REDACTOR.scrub(socket.url) != socket.url:
+        try:
+            _guard.policy.refuse(f"a secret in the address of a WebSocket, {redact_url(socket.url)}", target)
+        except UntrustedEndpoint as refusal:
+            _guard.refused.append(refusal)
 
 
 def _credentials_carried(request: dict, navigation: bool) -> str:
