@@ -200,9 +200,9 @@ def redeem(state, discovery, client=None, authentication=None, **overrides):
     if response.status_code != 200 and state.code_deadline is not None and sent_at > state.code_deadline:
         raise EnvironmentProblem(
             f"the code was redeemed {sent_at - state.code_deadline:.1f} s past its deadline (the declared lifetime, "
-            "expectations.authorization_code_lifetime, since its authorization request was sent, less a second for servers that count whole seconds), so "
-            f"its refusal (HTTP {response.status_code}) may only mean that it expired. This machine was too busy to "
-            "redeem it in time: run again when it is not")
+            "expectations.authorization_code_lifetime, since its authorization request was sent, less a second "
+            f"for servers that count whole seconds), so its refusal (HTTP {response.status_code}) may only mean "
+            "that it expired. This machine was too busy to redeem it in time: run again when it is not")
     return response
 
 

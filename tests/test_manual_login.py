@@ -67,7 +67,8 @@ def test_a_code_pasted_after_it_expired_is_no_verdict(tmp_path):
     verdict (an environment problem), not a non-conformance. Counted from when the suite had the
     code in hand instead, the deadline fell after the redemption, and PKCE-01 failed."""
     pid, terminal, callback, environment = _signed_in_by_a_person(tmp_path, "PKCE-01", "web")
-    time.sleep(environment.expectations.authorization_code_lifetime + 0.5)  # the person is slow: the code has expired on the sandbox
+    # the person is slow: the code has expired on the sandbox
+    time.sleep(environment.expectations.authorization_code_lifetime + 0.5)
     os.write(terminal, (callback + "\n").encode())
     result = _read_until(terminal, r"\d+ (passed|failed|error)")
     os.waitpid(pid, 0)
