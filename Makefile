@@ -20,16 +20,16 @@ conformance: setup allure-cli
 
 # The HTML report again, from the results of the last run (its history entry is not added twice).
 report: allure-cli
-	@$(PY) -m suite.html_report $(REPORTS)
+	@$(PY) -m suite.reports.html_report $(REPORTS)
 
 # The HTML report on 127.0.0.1 only (`npx allure open` listens on every interface).
 serve-report: setup
-	@$(PY) -m suite.serve_report reports/allure-report
+	@$(PY) -m suite.reports.serve_report reports/allure-report
 
 # The one-page certificate of a conformant, intact record: reports/certificate.html and .pdf
 # (printed by Debian's chromium). Exit 1 when the run is not conformant, 4 when the seal breaks.
 certificate: setup
-	@$(PY) -m suite.certificate reports/compliance.json
+	@$(PY) -m suite.reports.certificate reports/compliance.json
 
 test: setup allure-cli
 	$(PY) -m pytest -c tests/pytest.ini -n auto tests

@@ -1,4 +1,4 @@
-// Allure 3 configuration for suite/allure_report.mjs (run by `python -m suite.run` and `make report`)
+// Allure 3 configuration for suite/reports/allure_report.mjs (run by `python -m suite.run` and `make report`)
 // and for `allure generate` (`make certify-app`).
 // The report keeps its history in history.jsonl beside it, so nightly runs show trends.
 // CONFORMANCE_REPORTS: the run's reports folder (default reports).
@@ -16,7 +16,7 @@ const record = (() => {
 })();
 
 // One history per environment (a run with sandbox defects on is another one), so a failure against
-// staging never marks a production rule as flaky. suite/allure_results.py labels every result.
+// staging never marks a production rule as flaky. suite/reports/allure_results.py labels every result.
 const environmentId = record ? `${record.environment}${record.sandbox_defects?.length ? "-with-defects" : ""}` : null;
 
 export default defineConfig({

@@ -8,18 +8,18 @@ import gc
 
 import pytest
 
-from suite.allure_output import install_scrubber
-from suite.environment import ConfigurationError, load_environment
-from suite.http import EnvironmentProblem
-from suite.login import LoginConfigurationProblem
-from suite.redaction import REDACTOR, readable, scrub_all_logging
-from suite.exit_codes import EXIT_ENVIRONMENT_PROBLEM
-from suite.results import ResultRecorder, write_no_verdict
-from suite.server import ServerUnreachable, fetch_discovery
+from suite.reports.allure_output import install_scrubber
+from suite.configuration.environment import ConfigurationError, load_environment
+from suite.wire.http import EnvironmentProblem
+from suite.wire.login import LoginConfigurationProblem
+from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
+from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
+from suite.reports.results import ResultRecorder, write_no_verdict
+from suite.wire.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
-    "suite.rule_selection",
-    "suite.step_lookup",
+    "suite.verdict.rule_selection",
+    "suite.verdict.step_lookup",
     "steps.clients",
     "steps.discovery",
     "steps.token_endpoint",
@@ -27,8 +27,8 @@ pytest_plugins = [
     "steps.authorization",
     "steps.pkce",
     "steps.refresh_tokens",
-    "suite.defect_matrix",
-    "suite.run_lock",
+    "suite.matrix.defect_matrix",
+    "suite.reports.run_lock",
     "steps.access_tokens",
     "steps.id_tokens",
     "steps.userinfo",
@@ -91,14 +91,14 @@ def _configure(config):
     if environment.login:
         REDACTOR.register(environment.login.password, "login.password")
         REDACTOR.secret_field(environment.login.password_field)
-    from suite.reproduction import remember_secret_variables
+    from suite.wire.reproduction import remember_secret_variables
     remember_secret_variables(environment)  # reproductions name secrets by the file's variables
     if not environment.http.verify_tls:
         _warn_tls_off(config, environment)
     config.conformance_environment = environment
     config.conformance_sandbox = None
-    from suite.defect_matrix import install as install_defect_matrix
-    from suite.defect_matrix import requested_defect_sets
+    from suite.matrix.defect_matrix import install as install_defect_matrix
+    from suite.matrix.defect_matrix import requested_defect_sets
     defect_sets = requested_defect_sets(config)
     if defect_sets and (not environment.is_sandbox or defects):
         raise pytest.UsageError("--defect-matrix works with the embedded sandbox only, and without --defect")
@@ -124,8 +124,8 @@ def _configure(config):
 
 
 def _check_login_method(environment):
-    from suite.environment import display_path
-    from suite.login.manual import terminal_available
+    from suite.configuration.environment import display_path
+    from suite.wire.login.manual import terminal_available
     if environment.login and environment.login.method == "manual" and not terminal_available():
         raise pytest.UsageError(
             f"configuration problem\n{display_path(environment.path)}: login.method: manual sign-in needs a "
@@ -139,7 +139,7 @@ def _check_login_method(environment):
 def _check_rule_metadata():
     """A feature file that declares what no rule may be (a critical rule at warning level) stops the
     run before any scenario: its verdict would be wrong."""
-    from suite.rules import RuleMetadataProblem, declared_rules
+    from suite.configuration.rules import RuleMetadataProblem, declared_rules
     try:
         declared_rules()
     except RuleMetadataProblem as problem:
@@ -148,7 +148,7 @@ def _check_rule_metadata():
 
 def _check_signing_key():
     """A record signing key that cannot be used stops the run before any scenario, not after."""
-    from suite.record_seal import SigningKeyProblem, signing_key
+    from suite.reports.record_seal import SigningKeyProblem, signing_key
     try:
         signing_key()
     except SigningKeyProblem as error:
@@ -178,7 +178,7 @@ def _warn_tls_off(config, environment):
 
 
 def _start_sandbox(config, environment, more_defect_sets=()):
-    from suite.embedded_sandbox import start_sandbox
+    from suite.wire.embedded_sandbox import start_sandbox
     try:
         config.conformance_sandbox = start_sandbox(environment, more_defect_sets)
     except ValueError as error:  # an unknown defect name
@@ -187,7 +187,7 @@ def _start_sandbox(config, environment, more_defect_sets=()):
 
 
 def pytest_unconfigure(config):
-    from suite.login.browser import close_browser
+    from suite.wire.login.browser import close_browser
     close_browser()
     sandbox = getattr(config, "conformance_sandbox", None)
     if sandbox is not None:
@@ -205,13 +205,13 @@ def pytest_configure_node(node):
 
 @pytest.fixture(scope="session")
 def environment(request, pytestconfig):
-    # A detection-matrix run (suite.defect_matrix) gives each defect set its own.
+    # A detection-matrix run (suite.matrix.defect_matrix) gives each defect set its own.
     return getattr(request, "param", pytestconfig.conformance_environment)
 
 
 @pytest.fixture(scope="session")
 def discovery(pytestconfig, environment):
-    from suite.server import discovery_of
+    from suite.wire.server import discovery_of
     return discovery_of(pytestconfig, environment)
 
 
@@ -245,15 +245,15 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
     """Which step failed, so that a failure before the rule's own check can be reported as blocked."""
-    from suite.blocking import record_failed_step
+    from suite.verdict.blocking import record_failed_step
     record_failed_step(request, scenario, step, exception)
 
 
 @pytest.fixture
 def state(environment):
     """A scenario's own state: its own HTTP session (cookies), verifier, code and tokens."""
-    from suite.http import HttpClient
-    from suite.scenario import ScenarioState
+    from suite.wire.http import HttpClient
+    from suite.wire.scenario import ScenarioState
     return ScenarioState(http=HttpClient(environment.http, environment.issuer))
 
 
@@ -261,9 +261,9 @@ def state(environment):
 def pytest_bdd_before_scenario(request, feature, scenario):
     """Carry each scenario's rule metadata into its report (and from xdist workers to the
     controller), and label it in Allure: epic = documentation page, story = rule."""
-    from suite.allure_labels import label_scenario
-    from suite.results import rule_properties
-    from suite.rules import rule_of
+    from suite.reports.allure_labels import label_scenario
+    from suite.reports.results import rule_properties
+    from suite.configuration.rules import rule_of
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return

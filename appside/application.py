@@ -1,6 +1,6 @@
 """Application files: the partner's application that the suite certifies, and how to drive it.
 
-Checked like environment files (suite.environment): every problem at once, one line each,
+Checked like environment files (suite.configuration.environment): every problem at once, one line each,
 naming the file, the key and the fix; secrets as ${VAR}. `${VAR:-default}` gives a default,
 for ports a test harness chooses."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from suite.environment import ConfigurationError, _describe, _resolve_variables
+from suite.configuration.environment import ConfigurationError, _describe, _resolve_variables
 
 from .application_schema import HINTS, SCHEMA
 

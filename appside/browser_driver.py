@@ -1,6 +1,6 @@
 """Drives an interactive application's sign-in in Debian's Chromium: opens the application's
 sign-in URL, fills the stand-in's login and consent pages (with the suite's browser login
-method, suite.login.browser, and the sandbox's page description) and watches for the
+method, suite.wire.login.browser, and the sandbox's page description) and watches for the
 application's signed-in marker.
 
 Chromium resolves every host but loopback to nothing: nothing leaves the machine."""
@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from suite.browser import launch_chromium
-from suite.environment import BrowserAction, BrowserPage, HttpSettings, Login
-from suite.login.browser import BrowserLogin
+from suite.wire.browser import launch_chromium
+from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
+from suite.wire.login.browser import BrowserLogin
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (

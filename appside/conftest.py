@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from suite.allure_output import install_scrubber
-from suite.environment import ConfigurationError
-from suite.redaction import REDACTOR, scrub_all_logging
+from suite.reports.allure_output import install_scrubber
+from suite.configuration.environment import ConfigurationError
+from suite.secrets.redaction import REDACTOR, scrub_all_logging
 
 pytest_plugins = [
-    "suite.rule_selection",
-    "suite.step_lookup",
+    "suite.verdict.rule_selection",
+    "suite.verdict.step_lookup",
     "appside.steps.sign_ins",
     "appside.steps.requests_sent",
     "appside.steps.refusals",
@@ -131,9 +131,9 @@ def pytest_runtest_makereport(item, call):
 def pytest_bdd_before_scenario(request, feature, scenario):
     import allure
 
-    from suite.allure_labels import label_scenario
-    from suite.results import rule_properties
-    from suite.rules import rule_of
+    from suite.reports.allure_labels import label_scenario
+    from suite.reports.results import rule_properties
+    from suite.configuration.rules import rule_of
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return

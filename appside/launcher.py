@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from suite.redaction import REDACTOR
+from suite.secrets.redaction import REDACTOR
 
 
 class LaunchFailed(Exception):

@@ -2,7 +2,7 @@
 in the application, signs in at the stand-in as the test user the suite prints, and tells the
 suite how it ended."""
 
-from suite.login.manual import terminal_available
+from suite.wire.login.manual import terminal_available
 
 from .browser_driver import SignIn
 

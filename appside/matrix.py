@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.detection import Row
+from suite.matrix.detection import Row
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = "(clean)"
@@ -100,7 +100,7 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int) -
             if scenario["status"] not in ("passed", "skipped"):
                 failed_scenarios.add(scenario["name"])
                 reasons[rule["rule_id"]] = scenario.get("reason") or scenario["status"]
-    # by name: Row's fields grow (suite.detection), and a positional call would silently shift them
+    # by name: Row's fields grow (suite.matrix.detection), and a positional call would silently shift them
     return AppRow(label, expected, tuple(record["failed_rules"]) + tuple(record["error_rules"]), exit_code,
                   blocked=tuple(record.get("blocked_rules", ())), failed_scenarios=frozenset(failed_scenarios),
                   scenarios=frozenset(scenarios), reasons=reasons)

@@ -13,8 +13,8 @@ import allure
 
 from sandbox.app import PATHS
 from sandbox.mock_api import API_PREFIX
-from suite.http import Exchange
-from suite.redaction import REDACTOR
+from suite.wire.http import Exchange
+from suite.secrets.redaction import REDACTOR
 
 BASE64URL = set(string.ascii_letters + string.digits + "-_")
 

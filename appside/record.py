@@ -1,13 +1,13 @@
-"""The certification record of an application: the suite's record (suite.results), with the
+"""The certification record of an application: the suite's record (suite.reports.results), with the
 application's client id and type in its header and the fault injected in each negative scenario."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.environment import HttpSettings
-from suite.exit_codes import EXIT_INCOMPLETE
-from suite.results import ResultRecorder
-from suite.rule_catalogue import catalogue
+from suite.configuration.environment import HttpSettings
+from suite.verdict.exit_codes import EXIT_INCOMPLETE
+from suite.reports.results import ResultRecorder
+from suite.configuration.rule_catalogue import catalogue
 
 CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
 
@@ -20,7 +20,7 @@ def application_rule_sources(rule_id: str) -> list[dict]:
 
 @dataclass
 class RecordedSubject:
-    """What suite.results reads of an environment, for an application."""
+    """What suite.reports.results reads of an environment, for an application."""
     name: str
     issuer: str
     clients: dict

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
-from suite.redaction import REDACTOR
+from suite.secrets.redaction import REDACTOR
 
 from .launcher import issuer_variables
 

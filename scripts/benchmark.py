@@ -127,7 +127,7 @@ def write_environment(tmp: Path, issuer: str):
     """environments/sandbox.yaml, pointed at the running sandbox: a server the suite does not start.
     Its secrets (the sandbox's own) go through variables, as for any server the suite did not start."""
     import yaml
-    from suite.environment_schema import SECRET_KEYS
+    from suite.configuration.environment_schema import SECRET_KEYS
     raw = yaml.safe_load((ROOT / "environments" / "sandbox.yaml").read_text(encoding="utf-8"))
     del raw["sandbox"]
     raw["issuer"] = issuer
@@ -281,7 +281,7 @@ def benchmark_sign_ins(rounds: int) -> None:
     if completed.returncode != 0:
         raise SystemExit(f"the sign-in benchmark failed: {(completed.stderr or completed.stdout).strip()[-2000:]}")
     times = json.loads(completed.stdout.strip().splitlines()[-1])
-    from suite.browser import chromium_path
+    from suite.wire.browser import chromium_path
     browser, form = (statistics.median(times[m]) * 1000 for m in ("browser", "form"))
     print(f"Sign-in, authorization request to caught callback, median of {len(times['browser'])} "
           f"(after a first one that starts the browser): browser {browser:.0f} ms, form {form:.0f} ms, "
@@ -293,14 +293,14 @@ def time_sign_ins(count: int) -> dict:
     """Seconds per sign-in of the spa client (PKCE S256, login and consent pages) against the
     embedded sandbox, for the browser method and the form method; each must reach the callback
     after signing in, or the figure would time something else."""
-    from suite.authorization import authorization_url
-    from suite.embedded_sandbox import start_sandbox
-    from suite.environment import load_environment
-    from suite.http import HttpClient
-    from suite.login import login_method
-    from suite.login.browser import close_browser
-    from suite.scenario import ScenarioState
-    from suite.server import fetch_discovery
+    from suite.wire.authorization import authorization_url
+    from suite.wire.embedded_sandbox import start_sandbox
+    from suite.configuration.environment import load_environment
+    from suite.wire.http import HttpClient
+    from suite.wire.login import login_method
+    from suite.wire.login.browser import close_browser
+    from suite.wire.scenario import ScenarioState
+    from suite.wire.server import fetch_discovery
     environment = load_environment("sandbox-browser")
     sandbox = start_sandbox(environment)
     environment.issuer = sandbox.issuer
@@ -362,7 +362,7 @@ def benchmark_conformance(tmp: Path, rounds: int) -> None:
 def benchmark_matrix() -> None:
     """The detection matrix with a quarter, half and all of the switches, one run each."""
     from sandbox.defects import DEFECTS
-    from suite.detection import run_matrix
+    from suite.matrix.detection import run_matrix
     names = sorted(DEFECTS)
     load_before = os.getloadavg()
     points = []

@@ -6,7 +6,7 @@ some earlier ones, and at the end scrub all reports once more (a whole run's out
 milliseconds for N = 100 and 400 and the cost per secret; linear growth keeps that per-secret
 cost flat. A second line does the same for a detection-matrix process, which writes no report
 per exchange: it scrubs one report in 16 (2058 secrets learned against 133 scrubs in one 11-set
-process), for N = 400 and 1600. `--against REV` also measures suite/redaction.py as it was at a
+process), for N = 400 and 1600. `--against REV` also measures suite/secrets/redaction.py as it was at a
 git revision.
 
     .venv/bin/python scripts/benchmark_scrubber.py [--against REV] [--repeat 3]
@@ -54,19 +54,19 @@ def measure(module, n: int, every: int = 1) -> float:
 
 
 def module_at(revision: str) -> types.ModuleType:
-    source = subprocess.run(["git", "show", f"{revision}:suite/redaction.py"], cwd=ROOT, check=True,
+    source = subprocess.run(["git", "show", f"{revision}:suite/secrets/redaction.py"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout
     module = types.ModuleType(f"redaction_at_{revision}")
-    exec(compile(source, f"{revision}:suite/redaction.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:suite/secrets/redaction.py", "exec"), module.__dict__)
     return module
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--against", metavar="REV", help="also measure suite/redaction.py at this git revision")
+    parser.add_argument("--against", metavar="REV", help="also measure suite/secrets/redaction.py at this git revision")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is shown")
     args = parser.parse_args()
-    from suite import redaction
+    from suite.secrets import redaction
     candidates = {"working tree": redaction}
     if args.against:
         candidates[args.against] = module_at(args.against)

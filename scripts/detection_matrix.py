@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from suite.detection import ROOT, render, run_matrix, scenarios_never_failing  # noqa: E402
+from suite.matrix.detection import ROOT, render, run_matrix, scenarios_never_failing  # noqa: E402
 
 
 def main() -> int:

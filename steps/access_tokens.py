@@ -9,10 +9,10 @@ from pytest_bdd import given, parsers, then, when
 
 from steps.authorization import redeem
 from steps.service_tokens import client_credentials_form
-from suite.authorization import authorize
-from suite.checks import check
-from suite.jwt import verified_claims
-from suite.token_requests import post_token
+from suite.wire.authorization import authorize
+from suite.verdict.checks import check
+from suite.wire.jwt import verified_claims
+from suite.wire.token_requests import post_token
 
 EXP_TOLERANCE = 120  # seconds between the token's exp and issue time plus expires_in: clock skew and the run
 

@@ -6,12 +6,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from suite.authorization import STATES, authorize
-from suite.checks import check
-from suite.http import EnvironmentProblem
-from suite.login import is_redirect_to
-from suite.login.html_forms import forwards_to
-from suite.token_requests import default_authentication, post_token
+from suite.wire.authorization import STATES, authorize
+from suite.verdict.checks import check
+from suite.wire.http import EnvironmentProblem
+from suite.wire.login import is_redirect_to
+from suite.wire.login.html_forms import forwards_to
+from suite.wire.token_requests import default_authentication, post_token
 
 REDIRECT_URI_VARIATIONS = {
     "on another host": lambda p: p._replace(netloc="attacker.invalid"),

@@ -4,9 +4,9 @@ import secrets
 
 from pytest_bdd import parsers, then, when
 
-from suite.authorization import authorize
-from suite.checks import check
-from suite.login import is_redirect_to
+from suite.wire.authorization import authorize
+from suite.verdict.checks import check
+from suite.wire.login import is_redirect_to
 
 
 @when("the user authorizes an unregistered client_id with PKCE and the client's redirect_uri")

@@ -3,7 +3,7 @@
 import pytest
 from pytest_bdd import given, parsers
 
-from suite.environment import display_path
+from suite.configuration.environment import display_path
 
 
 def client_of(environment, role):

@@ -38,11 +38,11 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 
 from steps.authorization import code_of, redeem
 from steps.clients import client_of
-from suite.authorization import authorize
-from suite.http import HttpClient
-from suite.scenario import ScenarioState
-from suite.server import discovery_of
-from suite.token_requests import error_of
+from suite.wire.authorization import authorize
+from suite.wire.http import HttpClient
+from suite.wire.scenario import ScenarioState
+from suite.wire.server import discovery_of
+from suite.wire.token_requests import error_of
 
 MARGIN = 1  # second past the declared lifetime, for clocks and the time the callback took
 EARLY_CODE = parsers.parse('a code the user authorized with PKCE for the "{role}" client at the start of the run')

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import when
 
-from suite.authorization import authorize
+from suite.wire.authorization import authorize
 
 
 @when("the user signs in and denies consent")

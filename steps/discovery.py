@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import allure
 from pytest_bdd import parsers, then, when
 
-from suite.checks import check
+from suite.verdict.checks import check
 
 # What the Visma pages use: required whatever the environment says (RFC 8414 section 2,
 # OpenID Connect Discovery section 3).

@@ -8,9 +8,9 @@ import time
 import pytest
 from pytest_bdd import then, when
 
-from suite.authorization import authorize
-from suite.checks import check, require
-from suite.jwt import header_of, unverified_claims, verified_claims
+from suite.wire.authorization import authorize
+from suite.verdict.checks import check, require
+from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
 CLOCK_SKEW = 300  # seconds of clock difference tolerated between the server and this machine
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}

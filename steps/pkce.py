@@ -4,8 +4,8 @@ import pytest
 from pytest_bdd import given, parsers, when
 
 from steps.authorization import redeem
-from suite.authorization import authorize
-from suite.pkce import new_verifier
+from suite.wire.authorization import authorize
+from suite.wire.pkce import new_verifier
 
 MALFORMED_VERIFIERS = {
     "42 characters": lambda: new_verifier(42),

@@ -2,7 +2,7 @@
 
 from pytest_bdd import when
 
-from suite.authorization import authorize
+from suite.wire.authorization import authorize
 
 
 @when("the user authorizes the client with a code_challenge and no code_challenge_method")

@@ -6,9 +6,9 @@ import allure
 from pytest_bdd import parsers, then, when
 
 from steps.authorization import redeem
-from suite.checks import check, require
-from suite.jwt import verified_claims
-from suite.token_requests import default_authentication, error_of, post_token
+from suite.verdict.checks import check, require
+from suite.wire.jwt import verified_claims
+from suite.wire.token_requests import default_authentication, error_of, post_token
 
 
 def refresh(state, discovery, refresh_token, client=None):

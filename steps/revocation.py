@@ -5,9 +5,9 @@ import secrets
 import pytest
 from pytest_bdd import then, when
 
-from suite.checks import check, require
-from suite.redaction import excerpt
-from suite.token_requests import error_of
+from suite.verdict.checks import check, require
+from suite.secrets.redaction import excerpt
+from suite.wire.token_requests import error_of
 
 
 def revoke(state, discovery, token: str, hint: str | None = None):

@@ -4,8 +4,8 @@ an unknown grant_type, and tenant_id left out where no tenant-based API is asked
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from suite.checks import check
-from suite.token_requests import post_token
+from suite.verdict.checks import check
+from suite.wire.token_requests import post_token
 
 
 @given("the environment names a scope that is not tenant-based")

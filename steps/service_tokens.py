@@ -7,8 +7,8 @@ import pytest
 from pytest_bdd import parsers, then, when
 
 from steps.token_endpoint import error_words, token_request_refused
-from suite.checks import check
-from suite.token_requests import WRONG_SECRET, error_of, post_json, post_token
+from suite.verdict.checks import check
+from suite.wire.token_requests import WRONG_SECRET, error_of, post_json, post_token
 
 AUTHENTICATIONS = {"the form body": "post", "HTTP Basic": "basic"}
 

@@ -6,8 +6,8 @@ whichever grant asked.
 
 from pytest_bdd import parsers, then
 
-from suite.checks import check
-from suite.redaction import REDACTOR, excerpt
+from suite.verdict.checks import check
+from suite.secrets.redaction import REDACTOR, excerpt
 
 RFC6749_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                   "unsupported_grant_type", "invalid_scope"}

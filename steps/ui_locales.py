@@ -9,9 +9,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from pytest_bdd import given, then, when
 
-from suite.authorization import authorization_url
-from suite.checks import check
-from suite.login.html_forms import forms_of
+from suite.wire.authorization import authorization_url
+from suite.verdict.checks import check
+from suite.wire.login.html_forms import forms_of
 
 MAX_HOPS = 10
 HTML_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z0-9-]+)", re.IGNORECASE)

@@ -4,8 +4,8 @@ import pytest
 from pytest_bdd import given, then, when
 
 from steps.id_tokens import id_token_claims
-from suite.checks import check, require
-from suite.redaction import excerpt
+from suite.verdict.checks import check, require
+from suite.secrets.redaction import excerpt
 
 
 def _call_userinfo(state, discovery, access_token: str | None):

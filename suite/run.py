@@ -21,11 +21,11 @@ import threading
 import time
 from pathlib import Path
 
-from .folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
 THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
-# pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.exit_codes)
+# pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.verdict.exit_codes)
 PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
 LOAD_ALLURE_AFTER = 2.0  # seconds after pytest started at the latest (see _start_report_once_under_way)
 ASIDE = ".previous-run-"  # the folder in DIR the previous run's outputs are moved into, to be deleted
@@ -60,7 +60,7 @@ def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
     0.1-0.5 s later. At the latest LOAD_ALLURE_AFTER seconds after pytest started, for a run whose
     first result comes late (`--rule CODE-04` alone). None when pytest ended first (the report, if
     any, is then made at the end)."""
-    from . import html_report  # imported once pytest has started: not to delay it
+    from suite.reports import html_report  # imported once pytest has started: not to delay it
     results, latest = reports / "allure-results", time.monotonic() + LOAD_ALLURE_AFTER
     try:
         while run.poll() is None and not any(results.glob("*-result.json")) and time.monotonic() < latest:
@@ -90,8 +90,8 @@ def _clear_previous_run(reports: Path) -> threading.Thread:
 def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: list[str]) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
-    from .exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
-    from .html_report import cancel, generate
+    from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
+    from suite.reports.html_report import cancel, generate
     record_path = reports / "compliance.json"
     while True:
         try:
@@ -104,11 +104,11 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
     if code == PYTEST_INTERNAL_ERROR and not environment_problem:
         # pytest's 3 is also its internal error: a crash of the suite must not read as "incomplete"
         # or as a server that could not be reached
-        from .results import write_no_verdict
+        from suite.reports.results import write_no_verdict
         record = write_no_verdict(record_path, "a fault of the suite", "pytest stopped with an internal error "
                                   "(INTERNALERROR above); please report it with that output", _environment_option(pytest_args))
     elif record is None:  # pytest stopped before the suite could say why: its own usage error, or Ctrl-C
-        from .results import write_no_verdict
+        from suite.reports.results import write_no_verdict
         kind = "configuration problem" if code == PYTEST_USAGE_ERROR else "the run stopped before any scenario"
         record = write_no_verdict(record_path, kind, f"pytest exited {code}; its output above says why",
                                   _environment_option(pytest_args))
@@ -122,7 +122,7 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
 
 
 def _configuration_problem(message: str) -> int:
-    from .exit_codes import EXIT_CONFIGURATION_PROBLEM
+    from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM
     print(f"configuration problem\n{message}", file=sys.stderr)
     return EXIT_CONFIGURATION_PROBLEM
 

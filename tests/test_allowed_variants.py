@@ -8,7 +8,7 @@ import pytest
 from run import SANDBOX_YAML, run_suite, write_environment
 
 from sandbox.defects import VARIANTS
-from suite.server import oauth_metadata_url
+from suite.wire.server import oauth_metadata_url
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

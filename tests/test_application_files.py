@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from appside.application import load_application
-from suite.environment import ConfigurationError
+from suite.configuration.environment import ConfigurationError
 
 from run import ROOT
 

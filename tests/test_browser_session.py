@@ -10,9 +10,9 @@ import pytest
 from faulty_servers import Answer, HostileServer
 from run import write_environment
 
-from suite.browser import chromium_path
-from suite.environment import load_environment
-from suite.http import HttpClient
+from suite.wire.browser import chromium_path
+from suite.configuration.environment import load_environment
+from suite.wire.http import HttpClient
 
 pytestmark = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
                                 reason="needs Debian's chromium; CI installs it")
@@ -39,7 +39,7 @@ LEAVES_STATE = f"""<!doctype html><title>Sign in</title><script>
 
 
 def test_each_sign_in_starts_without_what_the_last_one_left(tmp_path):
-    from suite.login.browser import BrowserLogin, close_browser
+    from suite.wire.login.browser import BrowserLogin, close_browser
     server = HostileServer({
         "/connect/authorize": Answer(200, {"Content-Type": "text/html", "Cache-Control": "no-store",
                                            "Set-Cookie": "session=left; Max-Age=3600; Path=/"}, LEAVES_STATE),

@@ -1,4 +1,4 @@
-"""The certificate (python -m suite.certificate): one page, HTML and PDF printed by Debian's
+"""The certificate (python -m suite.reports.certificate): one page, HTML and PDF printed by Debian's
 Chromium, for a conformant and intact record only, naming the run, the CI job, every rule's
 status and the record's digest."""
 
@@ -11,7 +11,7 @@ import sys
 import pytest
 from run import ROOT, run_suite
 
-from suite.browser import chromium_path
+from suite.wire.browser import chromium_path
 
 GITLAB_JOB = {"GITLAB_CI": "true", "GITLAB_USER_LOGIN": "qa.lead", "CI_PROJECT_PATH": "acme/visma-app",
               "CI_JOB_NAME": "conformance", "CI_JOB_URL": "https://gitlab.example/acme/visma-app/-/jobs/42"}
@@ -28,7 +28,7 @@ def _record(tmp_path, name, *args, environ=None, every_rule=False):
 
 
 def _certificate(record, out):
-    return subprocess.run([sys.executable, "-m", "suite.certificate", str(record), "--out", str(out)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "suite.reports.certificate", str(record), "--out", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -68,8 +68,8 @@ def test_no_certificate_for_an_edited_record(tmp_path):
 
 def test_a_waived_run_gets_a_certificate_that_names_its_waivers(tmp_path):
     """The record of a run whose failure a waiver accepts (as the CI command writes it)."""
-    from suite.certificate import render_html
-    from suite.record_seal import seal
+    from suite.reports.certificate import render_html
+    from suite.reports.record_seal import seal
     record = json.loads(_record(tmp_path, "waived").read_text())
     rule = next(r for r in record["rules"] if r["rule_id"] == "SVC-07")
     rule["status"], record["verdict"] = "waived", "conformant with 1 waiver"

@@ -12,7 +12,7 @@ import time
 import pytest
 from run import ROOT, SANDBOX_YAML, run_ci, write_environment
 
-from suite.html_report import ALLURE
+from suite.reports.html_report import ALLURE
 
 
 UNREACHABLE = """name: unreachable
@@ -95,7 +95,7 @@ def test_a_non_conformant_run_exits_1_with_details_written_for_people(tmp_path):
     record, markdown = (reports / "compliance.json").read_text(), (reports / "compliance.md").read_text()
     assert json.loads(record)["verdict"] == "not conformant"
     for text in (record, markdown):
-        assert "suite.checks." not in text and "NonConformance:" not in text and "NothingToCheck:" not in text
+        assert "suite.verdict.checks." not in text and "NonConformance:" not in text and "NothingToCheck:" not in text
     assert "&lt;" not in markdown and "&gt;" not in markdown
     assert "The `<role>` app redeems its code with the right verifier" in markdown
 
@@ -204,11 +204,11 @@ def test_allure_starts_loading_once_the_first_result_is_written_not_with_pytest(
     that CODE-04's wait counts from); it starts once the run is under way."""
     import threading
 
-    import suite.html_report
+    import suite.reports.html_report
     from suite.run import LOAD_ALLURE_AFTER, _start_report_once_under_way
     reports = tmp_path / "reports"
     started = []
-    monkeypatch.setattr(suite.html_report, "start", lambda folder: started.append(sorted(
+    monkeypatch.setattr(suite.reports.html_report, "start", lambda folder: started.append(sorted(
         p.name for p in (folder / "allure-results").glob("*-result.json"))) or "allure")
     run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     writer = threading.Timer(0.5, lambda: ((reports / "allure-results").mkdir(parents=True),

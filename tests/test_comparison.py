@@ -1,4 +1,4 @@
-"""Each run compares itself with the previous run of the same environment (suite/comparison.py):
+"""Each run compares itself with the previous run of the same environment (suite/reports/comparison.py):
 a defect switched on between two runs shows up as newly failing, then, switched off, as fixed; on
 the terminal's last lines, at the top of compliance.md and in changes.md for a CI job summary."""
 

@@ -6,7 +6,7 @@ import re
 import yaml
 from run import ROOT
 
-from suite.coverage import DOCUMENTATION, load_coverage_map
+from suite.configuration.coverage import DOCUMENTATION, load_coverage_map
 
 FEATURE_RULE = re.compile(r"@rule:([A-Z]+-\d+)")
 

@@ -1,5 +1,5 @@
 """The suite catches every defect switch: the broken rules fail, all other rules still pass,
-and the clean sandbox passes everything, scenario by scenario. The matrix (suite.detection: a
+and the clean sandbox passes everything, scenario by scenario. The matrix (suite.matrix.detection: a
 suite run per core) is made once and shared by these tests, across pytest-xdist workers too."""
 
 import fcntl
@@ -10,8 +10,8 @@ import pickle
 import pytest
 
 from sandbox.defects import DEFECTS
-from suite.detection import CLEAN, run_matrix, scenarios_never_failing, unproven_rules
-from suite.rules import warning_level_rules
+from suite.matrix.detection import CLEAN, run_matrix, scenarios_never_failing, unproven_rules
+from suite.configuration.rules import warning_level_rules
 
 pytestmark = pytest.mark.timeout(900)  # the whole matrix runs in the first test that needs it
 

@@ -5,7 +5,7 @@ import re
 from run import ROOT
 
 from sandbox.defects import DEFECTS
-from suite.rules import LEVELS, MUST_RUN, SEVERITIES, WARNING
+from suite.configuration.rules import LEVELS, MUST_RUN, SEVERITIES, WARNING
 
 FEATURES = sorted((ROOT / "features").glob("*.feature"))
 
@@ -64,7 +64,7 @@ def test_every_defect_names_existing_rules():
 def test_every_rule_quotes_its_sentence_in_the_catalogue():
     """features/rules.yaml: each rule's sentence, word for word, with a link to its section; the
     rules it needs exist and never need themselves (a cycle would block a rule by itself)."""
-    from suite.rule_catalogue import catalogue
+    from suite.configuration.rule_catalogue import catalogue
     entries = catalogue()
     known = {t.removeprefix("@rule:") for _, _, tags in _scenarios() for t in tags if t.startswith("@rule:")}
     assert not known - set(entries), f"rules without a sentence in features/rules.yaml: {sorted(known - set(entries))}"
@@ -84,7 +84,7 @@ def test_every_rule_quotes_its_sentence_in_the_catalogue():
 def test_every_section_a_rule_quotes_is_among_its_scenarios_rfc_tags():
     """The report links a rule to its RFC and OpenID sections by the @rfc: tags; the sentence the
     rule enforces (features/rules.yaml) must be one of them, so the link reaches what is quoted."""
-    from suite.rule_catalogue import catalogue
+    from suite.configuration.rule_catalogue import catalogue
     tagged: dict[str, set] = {}
     for _, _, tags in _scenarios():
         rule_id = next(t for t in tags if t.startswith("@rule:")).removeprefix("@rule:")
@@ -104,7 +104,7 @@ def test_every_section_a_rule_quotes_is_among_its_scenarios_rfc_tags():
 def test_a_rule_a_switch_blocks_needs_a_rule_the_switch_breaks():
     """"Blocked by" follows `needs` (features/rules.yaml): a switch can only block a rule that relies,
     directly or through other rules, on one of the rules it breaks."""
-    from suite.rule_catalogue import entry
+    from suite.configuration.rule_catalogue import entry
 
     def relies_on(rule_id: str, seen=()) -> set:
         direct = set(entry(rule_id).needs) - set(seen)

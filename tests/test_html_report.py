@@ -13,7 +13,7 @@ import threading
 import pytest
 from run import ROOT, run_suite
 
-from suite.browser import chromium_path, launch_chromium
+from suite.wire.browser import chromium_path, launch_chromium
 
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
@@ -38,7 +38,7 @@ def rendered_report(tmp_path):
     subprocess.run([str(ALLURE), "generate", "reports/allure-results"], cwd=tmp_path, check=True,
                    capture_output=True, timeout=120)
     assert (reports / "allure-report" / "index.html").exists()
-    subprocess.run([sys.executable, "-m", "suite.report_page", str(reports / "allure-report"),
+    subprocess.run([sys.executable, "-m", "suite.reports.report_page", str(reports / "allure-report"),
                     str(reports / "compliance.json")], cwd=ROOT, check=True, timeout=60)
     handler = functools.partial(_QuietHandler, directory=str(reports / "allure-report"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -113,7 +113,7 @@ def test_history_is_kept_per_environment(tmp_path):
 
 
 def test_the_suites_report_is_allure_generates_report(tmp_path):
-    """suite/allure_report.mjs reads and writes faster than `allure generate` and writes the same
+    """suite/reports/allure_report.mjs reads and writes faster than `allure generate` and writes the same
     report: the same files, the same content (but for what differs between any two reports: their
     id, time and the chart ids), the same history. It reads the results in name order, as
     `allure generate` does with ALLURE_READ_CONCURRENCY=1, so that the order of keys is the same too."""
@@ -123,7 +123,7 @@ def test_the_suites_report_is_allure_generates_report(tmp_path):
     ran = run_suite("--rule=CODE-01", "--rule=DISC", f"--alluredir={results}", "--defect=code-reusable")
     assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr
     made = {}
-    for name, command in (("cli", [str(ALLURE), "generate"]), ("suite", ["node", str(ROOT / "suite" / "allure_report.mjs")])):
+    for name, command in (("cli", [str(ALLURE), "generate"]), ("suite", ["node", str(ROOT / "suite" / "reports" / "allure_report.mjs")])):
         project = tmp_path / name  # a scratch copy of the project: allurerc.mjs's paths are relative
         shutil.copytree(results, project / "reports" / "allure-results")
         (project / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())

@@ -1,11 +1,11 @@
 """The suite's HTTP sessions read the environment (proxy and CA bundle variables) once per scheme,
-host and port (suite.http._Session): each request must still get what requests itself would give it,
+host and port (suite.wire.http._Session): each request must still get what requests itself would give it,
 less the credentials of ~/.netrc, which the suite never sends."""
 
 import pytest
 import requests
 
-from suite.http import _Session
+from suite.wire.http import _Session
 
 URLS = ["http://127.0.0.1:5000/authorize", "http://127.0.0.1:5000/token", "http://localhost/x",
         "http://idp.example/authorize", "https://idp.example/token", "https://idp.example:8443/token",

@@ -1,4 +1,4 @@
-"""Redirects through the suite's HTTP client (suite.http._Session): one it does not follow is an
+"""Redirects through the suite's HTTP client (suite.wire.http._Session): one it does not follow is an
 answer like any other, read within the suite's limits; one followed on request is followed as
 requests follows it."""
 
@@ -6,8 +6,8 @@ import pytest
 import requests
 from faulty_servers import Answer, HostileServer, cut_short, endless, gzip_bomb
 
-from suite.environment import HttpSettings
-from suite.http import EnvironmentProblem, HttpClient
+from suite.configuration.environment import HttpSettings
+from suite.wire.http import EnvironmentProblem, HttpClient
 
 SETTINGS = HttpSettings(exchange_timeout=3, backoff=0.01)
 REDIRECT = {"Location": "/elsewhere"}

@@ -7,8 +7,8 @@ import os
 import pytest
 from run import ROOT, run_suite, write_environment
 
-from suite.browser import chromium_path
-from suite.detection import all_rule_ids
+from suite.wire.browser import chromium_path
+from suite.matrix.detection import all_rule_ids
 
 BROWSER_YAML = (ROOT / "environments" / "sandbox-browser.yaml").read_text()
 needs_chromium = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
@@ -59,7 +59,7 @@ def test_a_failed_browser_sign_in_leaves_a_masked_screenshot_and_the_url(tmp_pat
     screenshots = [a for a in attachments if a["name"] == "signing in failed: screenshot"]
     urls = [a for a in attachments if a["name"] == "signing in failed: page URL"]
     assert screenshots and urls
-    assert (results / screenshots[0]["source"]).read_bytes().startswith(b"\x89PNG")  # masked: see suite/login/browser.py
+    assert (results / screenshots[0]["source"]).read_bytes().startswith(b"\x89PNG")  # masked: see suite/wire/login/browser.py
 
 
 def test_debians_headless_shell_is_preferred_where_it_is_installed(tmp_path, monkeypatch):

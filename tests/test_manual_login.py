@@ -11,9 +11,9 @@ import sys
 import time
 
 from run import ROOT, SANDBOX_YAML, write_environment
-from suite.environment import load_environment
-from suite.http import HttpClient
-from suite.login.form import FormLogin
+from suite.configuration.environment import load_environment
+from suite.wire.http import HttpClient
+from suite.wire.login.form import FormLogin
 
 
 def _read_until(fd, pattern, seconds=60) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from run import ROOT
 
-from suite.browser import chromium_path
+from suite.wire.browser import chromium_path
 
 sys.path.append(str(ROOT / "scripts"))  # the scripts' own comparison, not a copy of it
 from real_server import known_differences, verdict  # noqa: E402

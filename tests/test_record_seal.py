@@ -1,5 +1,5 @@
 """The certification record's seal: a digest over the whole record, an optional Ed25519
-signature, and `python -m suite.verify`, which names the field that was edited."""
+signature, and `python -m suite.reports.verify`, which names the field that was edited."""
 
 import json
 import subprocess
@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from run import ROOT, run_suite
 
-from suite.record_seal import field_hashes, seal, verify
+from suite.reports.record_seal import field_hashes, seal, verify
 
 
 def _pem(key) -> str:
@@ -35,7 +35,7 @@ def signed_run(tmp_path_factory):
 
 
 def _verify_cli(path, *args):
-    return subprocess.run([sys.executable, "-m", "suite.verify", str(path), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "suite.reports.verify", str(path), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

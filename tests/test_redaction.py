@@ -5,7 +5,7 @@ import math
 import secrets
 import threading
 
-from suite.redaction import MAX_PENDING, Redactor, encodings
+from suite.secrets.redaction import MAX_PENDING, Redactor, encodings
 
 
 def _leaks(redactor: Redactor, values: list[str], text_around: str = "") -> list[str]:

@@ -51,7 +51,7 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     assert last[0] == "VERDICT: NOT CONFORMANT"
     assert last[1] == "failed: PKCE-01 (blocker), APP-04 (critical), SVC-07 (critical), APP-03 (normal)"
     assert last[2].startswith("blocked by an earlier failure: CODE-01 (blocker), ID-01 (blocker)")
-    assert "compliance.json" in last[3] and "suite.verify" in last[3]
+    assert "compliance.json" in last[3] and "suite.reports.verify" in last[3]
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
     # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing)
     assert "6 failed, 65 passed, 4 skipped, 19 blocked in " in stdout
@@ -131,7 +131,7 @@ def test_the_report_is_served_on_loopback_only(tmp_path):
     import threading
     import urllib.request
 
-    from suite.serve_report import make_server
+    from suite.reports.serve_report import make_server
     (tmp_path / "index.html").write_text("<html>report</html>")
     server = make_server(tmp_path)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -10,9 +10,9 @@ import pytest
 from run import SANDBOX_SECRETS, run_suite, write_sandbox_environment
 
 from sandbox import SandboxServer, default_registry
-from suite.environment import load_environment
-from suite.http import HttpClient
-from suite.login import login_method
+from suite.configuration.environment import load_environment
+from suite.wire.http import HttpClient
+from suite.wire.login import login_method
 
 
 
@@ -88,7 +88,7 @@ def test_the_code_redemption_snippet_replays_the_flow_from_the_authorization_req
 def test_no_cookie_and_no_secret_value_even_without_an_environment_file():
     """The application side records requests with no environment file: the secret it saw is still
     a variable, and the browser's cookie is left out."""
-    from suite.reproduction import snippet
+    from suite.wire.reproduction import snippet
     text = snippet("POST", "https://issuer.example/connect/token",
                    {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "session=abc123def456",
                     "Authorization": "Basic " + __import__("base64").b64encode(b"app:s3cr3t-value").decode()},

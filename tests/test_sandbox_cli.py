@@ -86,8 +86,8 @@ def test_the_standalone_sandbox_registers_what_environments_sandbox_yaml_describ
     """scripts/benchmark.py runs the whole contract against `python -m sandbox`: its registrations
     must be those the embedded sandbox takes from the environment file."""
     from sandbox import default_registry
-    from suite.embedded_sandbox import registry_for
-    from suite.environment import load_environment
+    from suite.wire.embedded_sandbox import registry_for
+    from suite.configuration.environment import load_environment
     embedded, standalone = registry_for(load_environment("sandbox")), default_registry()
     assert {i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in embedded.applications.items()} == {
         i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in standalone.applications.items()}

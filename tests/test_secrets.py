@@ -14,7 +14,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from faulty_servers import Answer, HostileServer
 from run import ROOT, SANDBOX_YAML, run_suite, write_environment
-from suite.browser import chromium_path
+from suite.wire.browser import chromium_path
 
 BROWSER_YAML = (ROOT / "environments" / "sandbox-browser.yaml").read_text(encoding="utf-8")
 
@@ -91,9 +91,9 @@ def _every_encoding(secret: str) -> set[str]:
 def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_content_type(tmp_path):
     """The password under a custom field name, a client secret in HTTP Basic, both echoed back
     JSON-escaped and URL-encoded in a text/html error, and a token in a text/plain response."""
-    from suite.environment import HttpSettings
-    from suite.http import HttpClient
-    from suite.redaction import REDACTOR
+    from suite.configuration.environment import HttpSettings
+    from suite.wire.http import HttpClient
+    from suite.secrets.redaction import REDACTOR
 
     def echo(body):
         return Answer(400, {"Content-Type": "text/html"},
@@ -199,8 +199,8 @@ def test_a_skip_reason_quoting_the_server_is_scrubbed_everywhere(tmp_path):
 def test_credentials_go_only_to_the_issuers_origin_and_never_over_plain_http(tmp_path):
     """Discovery sends the token endpoint to another server: the client secret never arrives
     there, and the rule fails saying why. Plain http to a real host is refused before any connection."""
-    from suite.environment import HttpSettings
-    from suite.http import HttpClient, UntrustedEndpoint
+    from suite.configuration.environment import HttpSettings
+    from suite.wire.http import HttpClient, UntrustedEndpoint
 
     elsewhere = HostileServer({})
     server = HostileServer({})
@@ -318,9 +318,9 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
     echoes the credentials it received, in all those encodings."""
     from faulty_servers import FaultyProxy
     from sandbox import SandboxServer
-    from suite.embedded_sandbox import registry_for
-    from suite.environment import load_environment
-    from suite.token_requests import WRONG_SECRET
+    from suite.wire.embedded_sandbox import registry_for
+    from suite.configuration.environment import load_environment
+    from suite.wire.token_requests import WRONG_SECRET
 
     witness = tmp_path / "witness.txt"
     monkeypatch.setenv("SANDBOX_WITNESS_FILE", str(witness))
@@ -344,13 +344,13 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
     (tmp_path / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
     for command, cwd in (([str(ALLURE), "generate", "reports/allure-results"], tmp_path),
-                         ([sys.executable, "-m", "suite.report_page", str(reports / "allure-report"),
+                         ([sys.executable, "-m", "suite.reports.report_page", str(reports / "allure-report"),
                            str(reports / "compliance.json")], ROOT)):
         made = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
         assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
         terminal += made.stdout + made.stderr
     if not defects:
-        certificate = subprocess.run([sys.executable, "-m", "suite.certificate", str(reports / "compliance.json")],
+        certificate = subprocess.run([sys.executable, "-m", "suite.reports.certificate", str(reports / "compliance.json")],
                                      cwd=ROOT, capture_output=True, text=True, timeout=120)
         terminal += certificate.stdout + certificate.stderr
         assert (reports / "certificate.html").exists(), certificate.stderr

@@ -1,4 +1,4 @@
-"""suite/step_lookup.py replaces pytest-bdd's step lookup with one that asks pytest about fewer
+"""suite/verdict/step_lookup.py replaces pytest-bdd's step lookup with one that asks pytest about fewer
 fixture names: it must give every step the definitions pytest-bdd's own gives, and must notice
 when pytest-bdd's function is no longer the one it was written against."""
 
@@ -7,10 +7,10 @@ import inspect
 import json
 import textwrap
 
-from suite import step_lookup
+from suite.verdict import step_lookup
 from tests.run import run_suite
 
-# pytest-bdd 9.0.1's find_fixturedefs_for_step, whose work suite.step_lookup does: a new
+# pytest-bdd 9.0.1's find_fixturedefs_for_step, whose work suite.verdict.step_lookup does: a new
 # pytest-bdd that changes it must be read again before these figures are.
 ORIGINAL_SOURCE_SHA256 = "0de5589ea01cffaf42f8e56d7fdb38e5c1bc5f9c28d744a2f7461c70cc6504fa"
 
@@ -24,11 +24,11 @@ def test_patched_function_is_pytest_bdds_as_read():
 CHECK = """
     import json, os
     import pytest
-    from suite import step_lookup
+    from suite.verdict import step_lookup
 
     calls, differences = [], []
 
-    @pytest.hookimpl(trylast=True)  # after suite.step_lookup put its lookup in place
+    @pytest.hookimpl(trylast=True)  # after suite.verdict.step_lookup put its lookup in place
     def pytest_configure(config):
         patched = step_lookup.SCENARIO.find_fixturedefs_for_step
         assert isinstance(patched, step_lookup.StepLookup)

@@ -11,11 +11,11 @@ from run import ROOT
 
 from steps.authorization import authorization_refused
 from steps.discovery import endpoints_listed
-from suite.checks import NonConformance
-from suite.environment import load_environment
-from suite.login import Outcome
-from suite.scenario import ScenarioState
-from suite.server import Discovery
+from suite.verdict.checks import NonConformance
+from suite.configuration.environment import load_environment
+from suite.wire.login import Outcome
+from suite.wire.scenario import ScenarioState
+from suite.wire.server import Discovery
 
 ISSUER = "https://connect.example"
 TABLE = [["endpoint"], ["authorization_endpoint"], ["token_endpoint"], ["revocation_endpoint"],

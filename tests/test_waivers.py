@@ -1,4 +1,4 @@
-"""Waivers (suite/waivers.py): a failure accepted for a while is shown as waived on the terminal,
+"""Waivers (suite/configuration/waivers.py): a failure accepted for a while is shown as waived on the terminal,
 in the HTML report's own category and in the record ("conformant with N waivers"); an expired or
 stale waiver fails the run and says what to do; a malformed one is a configuration problem."""
 
@@ -8,8 +8,8 @@ import json
 import pytest
 from run import SANDBOX_YAML, run_ci, run_suite, write_environment
 
-from suite.html_report import ALLURE
-from suite.waivers import Waiver, apply_waivers
+from suite.reports.html_report import ALLURE
+from suite.configuration.waivers import Waiver, apply_waivers
 
 # The defect no-store-missing drops Cache-Control from token responses: three rules say no-store.
 CACHE_RULES = ("SVC-07", "CODE-06", "RT-07")

@@ -1,4 +1,4 @@
-"""Warning-level rules (@level:warning, suite/rules.py): a server that breaks one is shown as warned
+"""Warning-level rules (@level:warning, suite/configuration/rules.py): a server that breaks one is shown as warned
 wherever a failure shows (terminal, record, JUnit, Allure, banner, comparison, merged table,
 certificate) with the sentence it breaks, while the verdict stays conformant (exit code 0). AUTH-09
 (the login page in the ui_locales language) is one; a rule of any other level still fails the run,
@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from run import run_suite
 
-from suite.certificate import certifiable, render_html
-from suite.merge_records import merge
-from suite.record_seal import verify
-from suite.report_page import banner
-from suite.rules import RuleMetadataProblem, declared_rules, rule_of, warning_level_rules
+from suite.reports.certificate import certifiable, render_html
+from suite.reports.merge_records import merge
+from suite.reports.record_seal import verify
+from suite.reports.report_page import banner
+from suite.configuration.rules import RuleMetadataProblem, declared_rules, rule_of, warning_level_rules
 
 CITATION = "OpenID Connect Core section 3.1.2.1"
 
@@ -59,7 +59,7 @@ def test_the_warning_is_in_every_report(warned_run):
     assert skipped.get("type") == "warning" and CITATION in skipped.get("message") and case.find("failure") is None
     [allure] = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")
                 if json.loads(p.read_text())["name"].startswith("AUTH-09 ")]
-    assert allure["status"] == "failed"  # the check failed: see suite/allure_results.py for why not skipped
+    assert allure["status"] == "failed"  # the check failed: see suite/reports/allure_results.py for why not skipped
     assert allure["statusDetails"]["message"].startswith("Warning: a warning-level rule, the verdict stands. AUTH-09")
     page = banner(record)
     assert "CONFORMANT WITH 1 WARNING" in page and "Warnings (warning-level rules that failed" in page

@@ -5,7 +5,7 @@ from pytest_bdd import given, then
 
 from appside.steps.service import service_run
 from appside.steps.sign_ins import normal_sign_ins
-from suite.checks import check
+from suite.verdict.checks import check
 
 
 @given("the application has been used as a user would")

@@ -12,7 +12,7 @@ from appside.observed import unverified_claims
 from appside.steps.sign_ins import observe_session, record_fault
 from sandbox.faults import SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
-from suite.checks import check
+from suite.verdict.checks import check
 
 
 def _faulted_callback(app_run):

@@ -10,7 +10,7 @@ from pytest_bdd import then, when
 from appside.observed import Observed, basic_password, estimated_entropy_bits, form_value, s256
 from appside.steps.sign_ins import observe_session, record_fault, skip_unless_type
 from sandbox.faults import SHORT_LIFETIME
-from suite.checks import check
+from suite.verdict.checks import check
 
 MIN_STATE_BITS = 128
 

@@ -7,7 +7,7 @@ from pytest_bdd import given, then
 from appside.observed import basic_password, form_value
 from appside.steps.sign_ins import _baseline, driver, observe, skip_unless_type
 from sandbox.registry import Registry
-from suite.checks import check
+from suite.verdict.checks import check
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -10,7 +10,7 @@ from pytest_bdd import given, parsers, when
 
 from appside.observed import Observed
 from sandbox.faults import FAULTS
-from suite.checks import check
+from suite.verdict.checks import check
 
 _driver = None
 _baseline: dict = {}

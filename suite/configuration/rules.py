@@ -1,0 +1,117 @@
+"""Rule metadata carried by Gherkin tags: @rule:SVC-01 @severity:critical @doc:<page>#<section> @rfc:<ref>,
+and @level:warning for a rule whose failure is a warning: reported wherever a failure is, but the
+verdict stays conformant ("conformant with 1 warning"). Only a rule the documentation leaves to
+the server's choice (a preference it may ignore) is warning-level; a blocker or critical rule
+never is, since a server that breaks it cannot be called conformant."""
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The Visma.net API documentation site; the paths are those of the seed copies' pages.
+DOCS_BASE = "https://docs.developers.visma.com/vismanetapi/setting-up-your-integration/developer-portal"
+DOC_PAGES = {
+    "service-integrations": "Service Integrations",
+    "interactive-integrations": "Interactive Integrations",
+    "discovery": "OpenID Connect Discovery",
+}
+RFC_LINKS = {
+    "RFC6749": "https://www.rfc-editor.org/rfc/rfc6749",
+    "RFC7636": "https://www.rfc-editor.org/rfc/rfc7636",
+    "RFC9207": "https://www.rfc-editor.org/rfc/rfc9207",
+    "RFC8414": "https://www.rfc-editor.org/rfc/rfc8414",
+    "RFC9068": "https://www.rfc-editor.org/rfc/rfc9068",
+    "RFC9700": "https://www.rfc-editor.org/rfc/rfc9700",
+    "RFC6750": "https://www.rfc-editor.org/rfc/rfc6750",
+    "RFC9110": "https://www.rfc-editor.org/rfc/rfc9110",
+    "RFC7009": "https://www.rfc-editor.org/rfc/rfc7009",
+    "OIDC": "https://openid.net/specs/openid-connect-core-1_0.html",  # OpenID Connect Core 1.0
+}
+FEATURES = Path(__file__).resolve().parents[2] / "features"
+METADATA_PREFIXES = ("rule:", "severity:", "doc:", "rfc:", "level:")
+SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+# A run that leaves out one of these (by --rule, -k, -m, a feature path or an interruption) is
+# incomplete: it cannot call a server conformant. Nor can one of them be warning-level.
+MUST_RUN = ("blocker", "critical")
+FAILURE, WARNING = "failure", "warning"  # what a failed check of the rule is (@level:, default failure)
+LEVELS = (FAILURE, WARNING)
+
+
+class RuleMetadataProblem(ValueError):
+    """A scenario's tags declare what no rule may be (e.g. a critical rule at warning level)."""
+
+
+@dataclass
+class Rule:
+    rule_id: str
+    severity: str = "normal"
+    doc: str = ""
+    rfc: list = field(default_factory=list)
+    level: str = FAILURE
+
+    @property
+    def page(self) -> str:
+        return self.doc.split("#")[0]
+
+    @property
+    def doc_url(self) -> str:
+        if self.page == "discovery":
+            return "https://openid.net/specs/openid-connect-discovery-1_0.html"
+        return f"{DOCS_BASE}/{self.doc}" if self.doc else ""
+
+    @property
+    def rfc_urls(self) -> list[str]:
+        urls = []
+        for ref in self.rfc:
+            spec, _, section = ref.partition("-")
+            anchor = "#rfc.section." if spec == "OIDC" else "#section-"
+            urls.append(RFC_LINKS.get(spec, "") + (f"{anchor}{section}" if section else ""))
+        return urls
+
+
+def rule_of(tags) -> Rule | None:
+    values = {}
+    for tag in tags:
+        key, _, value = tag.partition(":")
+        values.setdefault(key, []).append(value)
+    if "rule" not in values:
+        return None
+    rule = Rule(rule_id=values["rule"][0], severity=values.get("severity", ["normal"])[0],
+                doc=max(values.get("doc", [""]), key=len),  # the scenario's section beats the feature's page
+                rfc=sorted(values.get("rfc", [])), level=values.get("level", [FAILURE])[0])
+    if rule.level not in LEVELS:
+        raise RuleMetadataProblem(f"{rule.rule_id}: @level:{rule.level} is no level; a rule is @level:warning "
+                                  f"or, by default, {FAILURE}")
+    if rule.level == WARNING and rule.severity in MUST_RUN:
+        raise RuleMetadataProblem(f"{rule.rule_id}: a {rule.severity} rule cannot be @level:warning: a server "
+                                  "that breaks it is not conformant, whatever else it does")
+    return rule
+
+
+def declared_rules(features: Path = FEATURES) -> dict[str, str]:
+    """Every rule id the feature files declare, with its severity (the scenario's tag, or the feature's)."""
+    return {rule_id: rule.severity for rule_id, rule in _declared(features).items()}
+
+
+def warning_level_rules(features: Path = FEATURES) -> set[str]:
+    """The rule ids declared @level:warning: their failure leaves the verdict conformant."""
+    return {rule_id for rule_id, rule in _declared(features).items() if rule.level == WARNING}
+
+
+@functools.cache
+def _declared(features: Path) -> dict[str, Rule]:
+    rules = {}
+    for path in sorted(features.glob("*.feature")):
+        feature_tags, pending = [], []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if stripped.startswith("@"):
+                pending += stripped.split()
+            elif stripped.startswith("Feature:"):
+                feature_tags, pending = pending, []
+            elif stripped.startswith(("Scenario:", "Scenario Outline:", "Examples:")):
+                rule = rule_of(tag.lstrip("@") for tag in feature_tags + pending)
+                if rule is not None and not stripped.startswith("Examples:"):
+                    rules[rule.rule_id] = rule
+                pending = []
+    return rules

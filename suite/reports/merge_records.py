@@ -1,0 +1,58 @@
+"""One table for many environments: python -m suite.reports.merge_records RECORD.json ... [--out FILE]
+
+A nightly CI run fans out one job per environment (the CI system's matrix; the suite stays one
+process per environment); its last step merges their certification records into one markdown
+table: verdict, counts and what changed since each environment's previous run. It prints the
+table (and writes it to FILE), and exits 0 when every record's code is 0, else with the highest
+code among them: the step fails when any environment's run is not conformant or gave no verdict.
+A run conformant with warnings exits 0; its warned rules have their own column."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from suite.verdict.exit_codes import exit_code
+
+COLUMNS = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
+
+
+def merge(paths: list[Path]) -> tuple[str, int]:
+    """(the markdown table, the highest exit code among the records)."""
+    lines = ["# Visma Connect conformance", "",
+             "| environment | verdict | exit code | " + " | ".join(COLUMNS) + " | newly failing | newly warned | fixed |",
+             "|---" * (len(COLUMNS) + 6) + "|"]
+    worst = 0
+    for path in paths:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            lines.append(f"| {path} | no record: {error} | 2 |" + " |" * (len(COLUMNS) + 3))
+            worst = max(worst, 2)
+            continue
+        code = exit_code(record.get("verdict", ""))
+        worst = max(worst, code)
+        counts = record.get("counts") or {}
+        changes = record.get("changes") or {}
+        lines.append(f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
+                     + " | ".join(str(counts.get(column, "-")) for column in COLUMNS) + " | "
+                     + f"{', '.join(changes.get('newly_failing') or ()) or '-'} | "
+                     + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
+                     + f"{', '.join(changes.get('fixed') or ()) or '-'} |")
+    return "\n".join(lines + [""]), worst
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path)
+    arguments = parser.parse_args(argv)
+    table, worst = merge(sorted(arguments.records))
+    print(table)
+    if arguments.out:
+        arguments.out.write_text(table, encoding="utf-8")
+    return worst
+
+
+if __name__ == "__main__":
+    sys.exit(main())

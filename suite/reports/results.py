@@ -1,0 +1,289 @@
+"""The compliance record: every scenario's outcome under its rule id, written as JSON at the end.
+
+Registered in the controlling pytest process only; with pytest-xdist the workers' reports
+arrive here with the rule metadata in `user_properties`.
+"""
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from suite.reports.allure_output import write_run_information
+from suite.reports.allure_results import present_results, trace_from_the_step
+from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
+from suite.verdict.blocking import resolve_blocked
+from suite.reports.junit_outcomes import present_junit
+from suite.reports.record_seal import seal
+from suite.configuration.rule_catalogue import entry as rule_entry
+from suite.reports.run_context import who_ran
+from suite.configuration.waivers import apply_waivers, waiver_for
+from suite.reports.comparison import SUMMARY, compare_with_previous, render_summary
+from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM
+from suite.configuration.coverage import load_coverage_map
+from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declared_rules
+
+# A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
+STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
+
+
+def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
+    """A record that says this run produced no verdict and why, in place of any earlier run's."""
+    from suite.secrets.redaction import REDACTOR
+    now = _iso(time.time())
+    record = {"verdict": f"no verdict: {kind}", "reason": REDACTOR.scrub(reason).strip(), "environment": environment,
+              "finished": now, "suite_version": _suite_version(), "run_by": who_ran()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    path.with_suffix(".md").write_text(render_no_verdict(record), encoding="utf-8")
+    (path.parent / SUMMARY).write_text(render_no_verdict(record), encoding="utf-8")
+    return record
+
+
+class ResultRecorder:
+    def __init__(self, environment, path: str, alluredir: str | None = None):
+        self.environment, self.path = environment, Path(path)
+        self.alluredir = Path(alluredir) if alluredir else None
+        self.started = time.time()
+        self.scenarios: dict[str, dict] = {}
+        self.written: dict | None = None
+        self.configuration_problem = False  # e.g. login settings that do not fit the login page
+        self.left_out: set[str] = set()  # rules with scenarios deselected (--rule, -k, -m, --deselect)
+        self.collected: dict[str, str] = {}  # node id -> rule id, to find what an interruption left out
+        self.features = FEATURES
+        self.waivers = getattr(environment, "waivers", ())  # an application (appside) has none
+
+    def pytest_deselected(self, items):
+        self.left_out.update(_rule_id(item) for item in items)
+
+    def pytest_collection_finish(self, session):
+        self.collected = {item.nodeid: _rule_id(item) for item in session.items}
+
+    def pytest_sessionstart(self, session):
+        # the features of this run (the suite's, or the application side's)
+        self.features = session.config.rootpath / session.config.getini("bdd_features_base_dir")
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal and JUnit XML read the traceback
+    def pytest_runtest_logreport(self, report):
+        if report.failed and isinstance(report.longrepr, str):  # conftest scrubbed it into text
+            # The terminal's and JUnit's traceback start at the step, as the HTML report's do:
+            # pytest-bdd calls a step through pytest's fixture code, which tells the reader nothing.
+            report.longrepr = trace_from_the_step(report.longrepr)
+        properties = dict(report.user_properties)
+        if "rule" not in properties:
+            return
+        self._entry(report, properties)
+        if not report.failed or self.scenarios[report.nodeid]["status"] != "failed":
+            return
+        waiver = waiver_for(self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
+        if waiver:  # shown as waived on the terminal (pytest's "x"), in the record by apply_waivers
+            report.outcome, report.wasxfail = "skipped", f"waived until {waiver.expires}: {waiver.reason}"
+        elif properties["rule"]["level"] == WARNING:
+            # shown as warned on the terminal (pytest_report_teststatus), in the record by _warned;
+            # pytest counts it apart from failures, as it counts a waived one
+            report.outcome, report.wasxfail = "skipped", f"warning: {_first_line(report.longreprtext)}"
+            report.conformance_warning = True
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest's own "x" for what it takes for an expected failure
+    def pytest_report_teststatus(self, report, config):
+        if getattr(report, "conformance_warning", False):
+            return "warned", "W", "WARNED"
+        return None
+
+    def _entry(self, report, properties):
+        entry = self.scenarios.setdefault(report.nodeid, {
+            "scenario": properties["scenario"], "feature": properties["feature"],
+            **properties["rule"], "status": "passed", "reason": ""})
+        if report.failed:
+            misconfigured = bool(properties.get("configuration_problem"))
+            self.configuration_problem |= misconfigured
+            entry["status"] = "error" if properties.get("environment_problem") or misconfigured else "failed"
+            entry["reason"] = _first_line(report.longreprtext)
+            if "failed_step" in properties:
+                entry["failed_step"] = properties["failed_step"]
+        elif report.skipped:
+            entry["status"] = "skipped"
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            entry["reason"] = reason.removeprefix("Skipped: ")
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if session.config.option.collectonly:  # nothing ran: no record, not even an incomplete one
+            return
+        record = self.record()
+        if record["counts"]["error"]:
+            session.exitstatus = EXIT_CONFIGURATION_PROBLEM if self.configuration_problem else EXIT_ENVIRONMENT_PROBLEM
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
+            record["changes"] = compare_with_previous(record, self.path.parent)
+        seal(record)  # last: the digest covers every field written
+        self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        self.path.with_suffix(".md").write_text(render_markdown(record), encoding="utf-8")
+        (self.path.parent / SUMMARY).write_text(render_summary(record), encoding="utf-8")
+        if self.alluredir and self.alluredir.is_dir():
+            write_run_information(self.alluredir, record)
+            present_results(self.alluredir, record)
+        _blocked_apart_from_failures(session, record)
+        self.written = record
+
+    def pytest_unconfigure(self, config):
+        """After pytest's own summary, so the verdict is the last thing on the terminal."""
+        xmlpath = getattr(config.option, "xmlpath", None)
+        if self.written is not None and xmlpath:
+            present_junit(Path(xmlpath), self.written)  # pytest wrote it in its own sessionfinish
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if self.written is None or reporter is None:
+            return
+        conformant = self.written["verdict"].startswith("conformant")
+        for number, line in enumerate(verdict_lines(self.written, self.path)):
+            reporter.write_line(line, bold=number == 0, green=conformant and number == 0,
+                                red=not conformant and number == 0)
+
+    def record(self) -> dict:
+        rules: dict[str, dict] = {}
+        coverage = load_coverage_map()
+        for nodeid, entry in sorted(self.scenarios.items()):
+            rule = rules.setdefault(entry["rule_id"], {
+                "rule_id": entry["rule_id"], "title": entry["title"], "severity": entry["severity"],
+                "level": entry["level"],
+                "documentation": entry["doc_url"], "rfc": entry["rfc_urls"],
+                "sources": rule_entry(entry["rule_id"]).as_record(),
+                # the documented statements it checks (features/coverage_map.yaml), or its other source
+                "statements": coverage.statements_of(entry["rule_id"]),
+                "beyond_documentation": coverage.source_beyond(entry["rule_id"]), "scenarios": []})
+            rule["scenarios"].append({"id": nodeid, "name": entry["scenario"], "status": entry["status"],
+                                      "reason": entry["reason"],
+                                      **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {})})
+        for rule in rules.values():
+            rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
+        resolve_blocked(rules)
+        _warned(rules)
+        ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
+        waivers, waiver_problems = apply_waivers(ordered, self.waivers)
+        failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
+        blocked = [r["rule_id"] for r in ordered if r["status"] == "blocked"]
+        errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
+        warned = [r["rule_id"] for r in ordered if r["status"] == "warned"]
+        not_run = self.not_run(set(rules))
+        environment = self.environment
+        summary = {
+            "environment": environment.name,
+            "issuer": environment.issuer,
+            "client_ids": {role: c.client_id for role, c in environment.clients.items()},
+            "sandbox_defects": list(environment.sandbox_defects or []),
+            "tls_verification": "off" if not environment.http.verify_tls else (
+                f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
+            "suite_version": _suite_version(),
+            "started": _iso(self.started),
+            "finished": _iso(time.time()),
+            "verdict": ("inconclusive: configuration problem" if errors and self.configuration_problem else
+                        "inconclusive: environment problem" if errors else
+                        "not conformant" if failed or blocked or waiver_problems else
+                        f"incomplete: {len(not_run)} blocker or critical rules did not run" if not_run else
+                        _conformant(len(waivers), len(warned))),
+            "failed_rules": failed,
+            "error_rules": errors,
+            "blocked_rules": blocked,
+            "waived_rules": [r["rule_id"] for r in ordered if r["status"] == "waived"],
+            "warned_rules": warned,
+            "not_run_rules": not_run,
+            "waivers": [w.as_record() for w in waivers],
+            "waiver_problems": waiver_problems,
+            "counts": {status: sum(1 for r in ordered if r["status"] == status)
+                       for status in STATUSES},
+            "run_by": who_ran(),
+        }
+        summary["rules"] = ordered
+        return summary
+
+    def not_run(self, ran: set[str]) -> list[str]:
+        """The blocker and critical rules this run left out, wholly or in part: declared in the
+        features and never reported, deselected, or collected and never reached (an interruption)."""
+        declared = declared_rules(self.features)
+        unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
+        left_out = (set(declared) - ran) | self.left_out | unreached
+        return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
+
+
+def _blocked_apart_from_failures(session, record: dict) -> None:
+    """One cause, one failure on the terminal too: pytest counted a blocked scenario as failed; its
+    summary lists it as blocked, without a traceback, and its FAILED lines are the real failures."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    blocked = {s["id"] for rule in record["rules"] for s in rule["scenarios"] if s["status"] == "blocked"}
+    if reporter is None or not blocked:
+        return
+    failed = reporter.stats.get("failed", [])
+    reporter.stats["failed"] = [report for report in failed if report.nodeid not in blocked]
+    reporter.stats.setdefault("blocked", []).extend(report for report in failed if report.nodeid in blocked)
+
+
+def rule_properties(rule: Rule, title: str) -> dict:
+    return {"rule_id": rule.rule_id, "title": title, "severity": rule.severity, "level": rule.level,
+            "doc_url": rule.doc_url, "rfc_urls": rule.rfc_urls}
+
+
+def _warned(rules: dict[str, dict]) -> None:
+    """A warning-level rule's failed scenarios are warned, and so is the rule: its check failed, and
+    the record says so everywhere a failure shows, but the verdict stays conformant. Decided after
+    resolve_blocked: a scenario kept from its own check by another rule's failure is blocked."""
+    for rule in rules.values():
+        if rule["level"] != WARNING:
+            continue
+        for scenario in rule["scenarios"]:
+            if scenario["status"] == "failed":
+                scenario["status"] = "warned"
+        if rule["status"] == "failed":
+            rule["status"] = "warned"
+
+
+def _conformant(waivers: int, warnings: int) -> str:
+    """"conformant", or "conformant with 1 waiver and 2 warnings": what the verdict accepted."""
+    accepted = [f"{n} {word}{'s' if n > 1 else ''}" for n, word in ((waivers, "waiver"), (warnings, "warning")) if n]
+    return "conformant with " + " and ".join(accepted) if accepted else "conformant"
+
+
+def _rule_id(item) -> str:
+    marker = item.get_closest_marker("rule")
+    return marker.args[0] if marker else ""
+
+
+def _rule_status(statuses: list[str]) -> str:
+    if "error" in statuses:
+        return "error"
+    if "failed" in statuses:
+        return "failed"
+    if "passed" in statuses:
+        return "passed"
+    return "skipped"
+
+
+def _rule_sort_key(rule_id: str):
+    prefix, _, number = rule_id.rpartition("-")
+    return (prefix, int(number) if number.isdigit() else 0)
+
+
+def _first_line(text: str) -> str:
+    """The failure's message as people read it: the first `E` line of the traceback, without the
+    exception's Python name (`suite.verdict.checks.NonConformance: `)."""
+    for line in text.splitlines():
+        if line.startswith("E "):
+            return _EXCEPTION_NAME.sub("", line[2:].strip(), count=1)
+    return _EXCEPTION_NAME.sub("", text.strip().splitlines()[-1], count=1) if text.strip() else ""
+
+
+_EXCEPTION_NAME = re.compile(r"^(?:[a-z_]\w*\.)+[A-Z]\w*: ")
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _suite_version() -> str:
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], capture_output=True,
+                              text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

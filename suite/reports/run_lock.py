@@ -1,0 +1,29 @@
+"""One run at a time per reports folder. Two runs writing into one folder would mix their
+results, and the second's --clean-alluredir would delete the first's: the folder of each output
+(the record, the Allure results, JUnit XML) is locked for the whole run, before any plugin
+writes or cleans anything, and a second run into a locked folder stops at once with one line
+that names the run holding it. `python -m suite.run` takes the lock before it clears the folder
+and hands it to its pytest. The lock is the operating system's (flock): it ends with its
+process, however that ends, so no stale lock is ever left behind."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+
+
+@pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd cleans its results folder
+def pytest_configure(config):
+    if hasattr(config, "workerinput") or config.option.collectonly:  # xdist workers: the controller holds it
+        return
+    outputs = [config.getoption("--compliance"), getattr(config.option, "allure_report_dir", None),
+               getattr(config.option, "xmlpath", None)]
+    held = {Path(os.environ[HELD_BY_PARENT]).resolve()} if HELD_BY_PARENT in os.environ else set()
+    folders = sorted({Path(path).resolve().parent for path in outputs if path} - held)
+    try:
+        for folder in folders:
+            lock_folder(folder)
+    except FolderBusy as busy:
+        raise pytest.UsageError(f"configuration problem\n{busy}") from None

@@ -1,0 +1,75 @@
+"""Building authorization requests and running them through the environment's login method."""
+
+import secrets
+import time
+from urllib.parse import urlencode
+
+import allure
+
+from suite.wire.http import HttpClient, allure_results_written, redact_url
+from suite.wire.login import login_method
+from suite.wire.pkce import new_verifier, s256_challenge
+from suite.secrets.redaction import REDACTOR
+from suite.wire.scenario import AuthorizationRequest, ScenarioState
+
+# A server that counts whole seconds may expire a code up to a second before its declared lifetime.
+WHOLE_SECOND = 1
+
+STATES = {
+    "simple": lambda: "st" + secrets.token_hex(8),
+    "200-character": lambda: secrets.token_urlsafe(150)[:200],
+    "URL-encoding-needing": lambda: "a b&c=d/e?f#g+h%i;j=ø" + secrets.token_hex(4),
+}
+
+
+def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "S256",
+              verifier: str | None = None, overrides: dict | None = None) -> None:
+    """Send the user through an authorization request; keep what was sent and where it ended.
+
+    pkce: "S256", "plain" or None (no code_challenge). overrides replace or, with None, drop
+    parameters of the documented request."""
+    url = authorization_url(state, discovery, pkce, verifier, overrides)
+    # The user's browser is not the application's back channel: the login runs in an HTTP session
+    # of its own, so no token request ever carries the user's cookies. The password goes only
+    # where the issuer vouches for, as every credential does.
+    browser = HttpClient(environment.http, environment.issuer)
+    # A code cannot have been issued before its authorization request was sent: its lifetime is
+    # counted from then, not from when the suite had it in hand, which on a busy machine (or with
+    # a person handing the callback over) can be seconds later.
+    method = login_method(environment, browser)
+    sent_at = time.monotonic()
+    state.outcome = method.authorize(url, state.authorization.params["redirect_uri"])
+    sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
+    state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
+    _register_callback_secrets(state.outcome)
+    if not allure_results_written():
+        return  # the attachment, and the scrubbing it takes, only for someone to read
+    allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
+                  f"{REDACTOR.scrub(state.outcome.describe())}",
+                  name=f"authorization -> {state.outcome.kind}", attachment_type=allure.attachment_type.TEXT)
+
+
+def authorization_url(state: ScenarioState, discovery, pkce: str | None = "S256", verifier: str | None = None,
+                      overrides: dict | None = None) -> str:
+    """The documented authorization request for the scenario's client, kept in `state.authorization`."""
+    client = state.client
+    params = {"client_id": client.client_id, "response_type": "code", "scope": client.scope,
+              "redirect_uri": client.redirect_uri, "state": STATES["simple"]()}
+    if pkce:
+        verifier = verifier or new_verifier()
+        params["code_challenge"] = s256_challenge(verifier) if pkce == "S256" else verifier
+        params["code_challenge_method"] = pkce
+    params.update(overrides or {})
+    params = {k: v for k, v in params.items() if v is not None}
+    endpoint = discovery.endpoint("authorization_endpoint")
+    state.authorization = AuthorizationRequest(client, params, verifier if pkce else None, endpoint)
+    state.http.authorization = state.authorization  # for the reproduction of the code's redemption
+    return endpoint + "?" + urlencode(params)
+
+
+def _register_callback_secrets(outcome) -> None:
+    """Whatever the login method (a browser or a person hands the callback over without the
+    suite's HTTP client seeing it), the code and any token in the callback are masked from now on."""
+    for name, value in outcome.callback_params.items():
+        if name in ("code", "access_token", "id_token"):
+            REDACTOR.register(value, "authorization code" if name == "code" else name)

@@ -1,0 +1,49 @@
+"""Access and ID tokens are JWTs signed with a key the issuer publishes in its JWKS (Visma
+documentation; OpenID Connect Core section 3.1.3.7)."""
+
+import base64
+
+from joserfc import jws
+from joserfc.errors import JoseError
+
+from suite.verdict.checks import NonConformance, check
+from suite.wire.http import parse_json
+
+
+def verified_claims(token: str, discovery, what: str = "the access token", algorithms=("RS256",)) -> dict:
+    check(isinstance(token, str) and token.count(".") == 2, f"{what} is not a JWT (three dot-separated parts, "
+                                                            "RFC 7515 section 7.1)")
+    check(discovery.keys is not None, "the issuer's JWKS could not be read, so no signature can be checked "
+                                      "(RFC 8414 section 2: jwks_uri)")
+    try:
+        verified = jws.deserialize_compact(token, discovery.keys, algorithms=list(algorithms))
+    except (JoseError, ValueError) as error:
+        raise NonConformance(f"{what}'s {'/'.join(algorithms)} signature does not verify with the issuer's JWKS "
+                             f"({type(error).__name__}); it is signed with a key the issuer publishes (RFC 9068 "
+                             "section 2.1, OpenID Connect Core section 3.1.3.7)") from None
+    claims = parse_json(verified.payload)
+    check(isinstance(claims, dict), f"{what}'s payload is not a JSON object (RFC 7519 section 7.2)")
+    return claims
+
+
+def unverified_claims(token: str, what: str) -> dict:
+    """The payload as sent, for rules about the claims; the signature is a rule of its own."""
+    check(isinstance(token, str) and token.count(".") == 2, f"{what} is not a JWT (three dot-separated parts, "
+                                                            "RFC 7515 section 7.1)")
+    payload = token.split(".")[1]
+    try:
+        claims = parse_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        claims = None
+    check(isinstance(claims, dict), f"{what}'s payload is not a base64url-encoded JSON object (RFC 7519 section 7.2)")
+    return claims
+
+
+def header_of(token: str) -> dict:
+    header = token.split(".")[0]
+    try:
+        value = parse_json(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except ValueError:
+        value = None
+    check(isinstance(value, dict), "the JWT's header is not a base64url-encoded JSON object (RFC 7515 section 4)")
+    return value

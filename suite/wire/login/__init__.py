@@ -1,0 +1,92 @@
+"""Login methods: how the suite gets from an authorization URL to the callback.
+
+A method takes the authorization URL and the redirect URI and returns an `Outcome`: the
+callback URL the browser was sent to, or the page where the flow stopped. The redirect to the
+redirect URI is caught, never followed, so no listener runs there. Steps only see `Outcome`,
+so new methods (a real browser, a person pasting the callback) slot in here.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Outcome:
+    """Where an authorization ended.
+
+    kind: "callback" (the browser was sent to the redirect URI: `url`), "left" (sent to
+    another site than the issuer: `url`), "page" (stopped on a page with nothing to fill in,
+    such as an error page: `url`, `status`, `body`), "login_failed" (the login form came back
+    after signing in), "loop" (too many pages) or "no_answer" (the person pasted nothing).
+
+    signed_in: the method saw the login page and submitted the test user's credentials on it,
+    the proof that a code was issued to a user who signed in.
+
+    consent: the value of the consent button the method pressed ("" when no consent page came),
+    the proof that a consent decision was really made."""
+
+    kind: str
+    url: str | None = field(default=None, repr=False)  # a callback URL carries the code
+    status: int | None = None
+    signed_in: bool = False
+    body: str = field(default="", repr=False)  # the HTML of the page the flow stopped on
+    consent: str = ""
+
+    @property
+    def callback_url(self) -> str | None:
+        return self.url if self.kind == "callback" else None
+
+    @property
+    def left_to(self) -> str | None:
+        return self.url if self.kind == "left" else None
+
+    @property
+    def callback_params(self) -> dict:
+        """Parameters of the callback, each once (a repeated one keeps its first value): from the
+        query, and from the fragment, where responses of the implicit kind put them (RFC 6749
+        section 4.2.2.1); the query wins where both have one."""
+        return {**self.fragment_params, **self.query_params}
+
+    @property
+    def query_params(self) -> dict:
+        return _params(urlsplit(self.callback_url).query) if self.callback_url else {}
+
+    @property
+    def fragment_params(self) -> dict:
+        return _params(urlsplit(self.callback_url).fragment) if self.callback_url else {}
+
+    def describe(self) -> str:
+        from suite.wire.http import redact_url  # a callback URL carries the code: never shown
+        url = redact_url(self.url) if self.url else self.url
+        return {
+            "callback": f"the browser was sent to {url}",
+            "left": f"the browser was sent away from the issuer, to {url}",
+            "page": f"the flow stopped on {url} (HTTP {self.status}) with no form to fill in",
+            "login_failed": f"signing in failed on {url}: check login.username and login.password",
+            "loop": f"the flow went through too many pages, last {url}",
+            "no_answer": "no address was pasted back",
+        }[self.kind]
+
+
+class LoginConfigurationProblem(Exception):
+    """The environment's login settings do not fit the server's pages: a configuration problem
+    (exit code 4), not a non-conformance of the server."""
+
+
+def _params(source: str) -> dict:
+    """Each parameter once; a repeated one keeps its first value."""
+    return {name: values[0] for name, values in parse_qs(source, keep_blank_values=True).items()}
+
+
+def is_redirect_to(location: str, redirect_uri: str) -> bool:
+    """True when `location` is `redirect_uri` plus response parameters."""
+    target, expected = urlsplit(location), urlsplit(redirect_uri)
+    return (target.scheme, target.netloc, target.path) == (expected.scheme, expected.netloc, expected.path)
+
+
+def login_method(environment, http):
+    from suite.wire.login.browser import BrowserLogin
+    from suite.wire.login.form import FormLogin
+    from suite.wire.login.manual import ManualLogin
+    methods = {"form": FormLogin, "browser": BrowserLogin, "manual": ManualLogin}
+    return methods[environment.login.method](environment, http)

@@ -1,0 +1,211 @@
+"""A reproduction a person can paste into a shell: the request of one exchange as a curl command.
+
+- Secrets are `$VARIABLE` references, named as in the environment file (`${VISMA_WEB_SECRET}`
+  there is `$VISMA_WEB_SECRET` here); a secret written inline (the sandbox's) gets a variable
+  named after its place in the file. The snippet's first lines say what to export, and a command
+  pasted without the export stops with that message (`${VAR:?...}`), not sending an empty secret.
+- No cookies: a token request does not need the browser's session, and a cookie is a credential.
+- Values that work once (an authorization code, the verifier that goes with it) cannot be replayed
+  from the report: when the scenario's authorization request is known, the snippet makes a new
+  verifier, prints that authorization request with its challenge, and reads the code the browser
+  ends on; otherwise it says plainly where the value comes from.
+- Tokens issued during the run (access, refresh, ID) are placeholders that say which response
+  they come from: the snippet cannot mint them."""
+
+import base64
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import yaml
+
+from suite.secrets.redaction import REDACTOR
+
+_VARIABLE = re.compile(r"^\$\{(\w+)\}$")
+_DROPPED_HEADERS = {"user-agent", "accept-encoding", "connection", "content-length", "cookie", "accept"}
+# Issued during the run; the snippet names the response they come from.
+TOKEN_PLACEHOLDERS = {
+    "refresh_token": ("REFRESH_TOKEN", "the refresh_token of the code's token response: this snippet cannot "
+                                       "mint one; run the scenario's code redemption snippet first"),
+    "token": ("TOKEN", "the token to revoke: the access_token or refresh_token of an earlier token response; "
+                       "this snippet cannot mint one"),
+    "id_token_hint": ("ID_TOKEN", "the id_token of the code's token response; this snippet cannot mint one"),
+    "access_token": ("ACCESS_TOKEN", "the access_token of a token response; this snippet cannot mint one: "
+                                     "run the scenario's token request snippet first"),
+}
+VERIFIER_COMMAND = "CODE_VERIFIER=$(openssl rand -hex 32)  # 64 characters, as RFC 7636 section 4.1 asks"
+S256_COMMAND = ("CODE_CHALLENGE=$(printf %s \"$CODE_VERIFIER\" | openssl dgst -sha256 -binary | openssl base64 -A "
+                "| tr '+/' '-_' | tr -d '=')")
+
+
+@dataclass
+class SecretVariables:
+    """Which variable holds each secret of the environment: the REDACTOR's label -> variable."""
+    file: str = "the environment file"
+    names: dict = field(default_factory=dict)      # "clients.web.client_secret" -> "VISMA_WEB_SECRET"
+    values: dict = field(default_factory=dict, repr=False)  # the secret -> its label
+
+    def variable(self, value: str) -> tuple[str, str] | None:
+        label = self.values.get(value)
+        return (self.names[label], label) if label else None
+
+
+SECRETS = SecretVariables()
+
+
+def remember_secret_variables(environment) -> None:
+    """Read once per run: the variables the environment file names its secrets by."""
+    try:
+        raw = yaml.safe_load(Path(environment.path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError, TypeError):
+        raw = {}
+    path = Path(environment.path).resolve()
+    root = Path(__file__).resolve().parents[2]
+    SECRETS.file = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    for role, client in environment.clients.items():
+        if client.client_secret:
+            written = ((raw.get("clients") or {}).get(role) or {}).get("client_secret")
+            _name(f"clients.{role}.client_secret", client.client_secret, written, f"{role}_CLIENT_SECRET")
+    if environment.login and environment.login.password:
+        written = (raw.get("login") or {}).get("password")
+        _name("login.password", environment.login.password, written, "LOGIN_PASSWORD")
+
+
+def _name(label: str, value: str, written, fallback: str) -> None:
+    match = _VARIABLE.match(str(written or ""))
+    SECRETS.names[label] = match.group(1) if match else re.sub(r"\W", "_", fallback).upper()
+    SECRETS.values[value] = label
+
+
+def snippet(method: str, url: str, headers: dict, body: str, authorization=None) -> str:
+    """The shell lines that repeat this request; `authorization` is the scenario's authorization
+    request (params, verifier), when there was one."""
+    exports, setup, args = {}, [], [f"curl -i -X {method}"]
+    form = dict(parse_qsl(body, keep_blank_values=True)) if body and _is_form(headers) else None
+    needs_flow = bool(form and ("code" in form or "code_verifier" in form))
+    if needs_flow:
+        setup += _replayed_authorization(authorization, form)
+    args[0] += " " + _quoted_url(url)
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered in _DROPPED_HEADERS or lowered == "content-type" and form is not None:
+            continue
+        if lowered == "authorization":
+            args += _authorization_header(value, exports, setup)
+        else:
+            args.append("-H " + shlex.quote(f"{name}: {REDACTOR.scrub(value)}"))
+    if form is not None:
+        for key, value in form.items():
+            args.append("--data-urlencode " + _form_field(key, value, authorization, exports, setup))
+    elif body:
+        args.append("--data-raw " + shlex.quote(REDACTOR.scrub(body)))
+    lines = [f"# export {variable}=...   # {meaning}" for variable, meaning in exports.items()]
+    return "\n".join(lines + setup + [" \\\n  ".join(args)])
+
+
+def _is_form(headers: dict) -> bool:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+def _replayed_authorization(authorization, form: dict) -> list[str]:
+    if authorization is None or not authorization.params:
+        return ["# The code and its verifier worked once and are gone; this snippet cannot replay the sign-in",
+                "# that issued them. Sign in again and export AUTHORIZATION_CODE and CODE_VERIFIER."]
+    params = dict(authorization.params)
+    lines = ["# An authorization code works once, for minutes: sign in again to get a new one."]
+    if params.get("code_challenge"):
+        lines.append(VERIFIER_COMMAND)
+        lines.append(S256_COMMAND if params.get("code_challenge_method") == "S256" else
+                     'CODE_CHALLENGE="$CODE_VERIFIER"  # the plain method: the challenge is the verifier')
+        params["code_challenge"] = "CODE_CHALLENGE_HERE"
+    if "nonce" in params:
+        params["nonce"] = "NONCE_HERE"
+    endpoint = authorization.endpoint if getattr(authorization, "endpoint", None) else "AUTHORIZATION_ENDPOINT"
+    url = shlex.quote(f"{endpoint}?{urlencode(params)}")
+    url = url.replace("CODE_CHALLENGE_HERE", "'\"$CODE_CHALLENGE\"'").replace(
+        "NONCE_HERE", "'\"$(openssl rand -hex 16)\"'")
+    lines += ["echo 'Open this in a browser and sign in as the test user:'", f"echo {url}",
+              "printf 'Paste the code= value of the address the browser ends on: '; read -r AUTHORIZATION_CODE"]
+    return lines
+
+
+def _quoted_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return shlex.quote(REDACTOR.scrub(url))
+    query = [(k, _placeholder_name(k, v)) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return shlex.quote(REDACTOR.scrub(urlunsplit(parts._replace(query=urlencode(query)))))
+
+
+def _placeholder_name(key: str, value: str) -> str:
+    return f"<{TOKEN_PLACEHOLDERS[key][1]}>" if key in TOKEN_PLACEHOLDERS else value
+
+
+def _authorization_header(value: str, exports: dict, setup: list) -> list[str]:
+    scheme, _, credentials = value.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return ["-H " + shlex.quote("Authorization: " + REDACTOR.scrub(value))]
+        return [f"-u {_double_quoted(_escaped(client_id) + ':' + _secret_reference(secret, exports, setup))}"]
+    if scheme.lower() == "bearer":
+        variable, meaning = TOKEN_PLACEHOLDERS["access_token"]
+        exports[variable] = meaning
+        return [f'-H "Authorization: Bearer {_exported(variable)}"']
+    return ["-H " + shlex.quote(f"Authorization: {REDACTOR.scrub(value)}")]
+
+
+def _form_field(key: str, value: str, authorization, exports: dict, setup: list) -> str:
+    if key == "code":
+        return '"code=$AUTHORIZATION_CODE"'
+    if key == "code_verifier":
+        if authorization is not None and value == authorization.verifier:
+            return '"code_verifier=$CODE_VERIFIER"'
+        setup.append("OTHER_VERIFIER=$(openssl rand -hex 32)  # on purpose not the verifier of the authorization request")
+        return '"code_verifier=$OTHER_VERIFIER"'
+    if key in TOKEN_PLACEHOLDERS:
+        variable, meaning = TOKEN_PLACEHOLDERS[key]
+        exports[variable] = meaning
+        return f'"{key}={_exported(variable)}"'
+    if REDACTOR.is_secret_field(key) and value:
+        return _double_quoted(f"{_escaped(key)}={_secret_reference(value, exports, setup)}")
+    return shlex.quote(f"{key}={REDACTOR.scrub(value)}")
+
+
+def _secret_reference(value: str, exports: dict, setup: list) -> str:
+    """`$VARIABLE` for a secret of the environment. Any other value in a secret's place is a wrong
+    secret the scenario sends on purpose: the snippet makes a new wrong one (a value the server
+    saw as a secret is never printed)."""
+    found = SECRETS.variable(value)
+    if found is None and not SECRETS.values:  # no environment file in this run (the application side)
+        exports["SECRET"] = "the secret that was sent here"
+        return _exported("SECRET")
+    if found is None:
+        line = "WRONG_SECRET=$(openssl rand -hex 16)  # on purpose not the client's secret"
+        if line not in setup:
+            setup.append(line)
+        return "$WRONG_SECRET"
+    variable, label = found
+    exports[variable] = f"{label} in {SECRETS.file}"
+    return _exported(variable)
+
+
+def _exported(variable: str) -> str:
+    """A variable the person exports: pasted without it, the command stops with this message
+    instead of sending an empty secret that the server would refuse for the wrong reason."""
+    return f"${{{variable}:?export {variable} first (see the lines above)}}"
+
+
+def _escaped(text: str) -> str:
+    """Text that stays itself inside double quotes."""
+    return re.sub(r'([\\"$`])', r"\\\1", text)
+
+
+def _double_quoted(text: str) -> str:
+    """In double quotes, so that the $VARIABLE inside expands; the rest was escaped already."""
+    return f'"{text}"'
+

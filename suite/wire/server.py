@@ -1,0 +1,104 @@
+"""The server under test as the suite first meets it: its discovery document and signing keys.
+
+Fetched once per run; a server that cannot be reached ends the run with one message that
+names the issuer and the cause, instead of every scenario failing on its own.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from joserfc.jwk import KeySet
+
+from suite.verdict.checks import NonConformance
+from suite.wire.http import FIXES, EnvironmentProblem, HttpClient
+
+
+class ServerUnreachable(Exception):
+    pass
+
+
+@dataclass
+class Discovery:
+    url: str
+    status: int
+    metadata: dict
+    keys: KeySet | None
+    # RFC 8414 authorization server metadata, where the server publishes it: read for members
+    # OpenID Connect Discovery leaves optional (grant_types_supported, revocation_endpoint, ...).
+    oauth_metadata: dict = field(default_factory=dict)
+    oauth_url: str = ""
+
+    def member(self, name: str):
+        """A metadata member from OpenID Connect Discovery, else from the RFC 8414 document."""
+        return self.metadata[name] if name in self.metadata else self.oauth_metadata.get(name)
+
+    def endpoint(self, name: str) -> str:
+        url = self.member(name)
+        if not isinstance(url, str) or not url:
+            raise NonConformance(f"neither discovery document ({self.url}, {self.oauth_url}) lists {name}, so the "
+                                 "request cannot be made (RFC 8414 section 2)")
+        return url
+
+
+def discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def oauth_metadata_url(issuer: str) -> str:
+    """RFC 8414 section 3: the well-known suffix goes between the host and the issuer's path."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    return urlunsplit(parts._replace(path="/.well-known/oauth-authorization-server" + path, query="", fragment=""))
+
+
+def fetch_discovery(environment) -> Discovery:
+    http = HttpClient(environment.http, environment.issuer)
+    url = discovery_url(environment.issuer)
+    response = _get(http, url, environment.issuer)
+    try:
+        metadata = response.json()
+    except ValueError:
+        metadata = {}
+    if response.status_code != 200 or not isinstance(metadata, dict) or not metadata:
+        raise ServerUnreachable(f"{environment.issuer} answered {response.status_code} without a JSON "
+                                f"discovery document at {url}; is the issuer right?")
+    keys = None
+    if isinstance(metadata.get("jwks_uri"), str):
+        jwks = _get(http, metadata["jwks_uri"], environment.issuer)
+        try:
+            keys = KeySet.import_key_set(jwks.json())
+        except (ValueError, TypeError, KeyError):
+            keys = None  # the signature checks fail with their own message
+    oauth_url = oauth_metadata_url(environment.issuer)
+    oauth = _get(http, oauth_url, environment.issuer)
+    try:
+        oauth_metadata = oauth.json() if oauth.status_code == 200 else {}
+    except ValueError:
+        oauth_metadata = {}
+    if not isinstance(oauth_metadata, dict) or oauth_metadata.get("issuer") != metadata.get("issuer"):
+        oauth_metadata = {}  # RFC 8414 section 3.3: a document for another issuer is not used
+    return Discovery(url, response.status_code, metadata, keys, oauth_metadata, oauth_url)
+
+
+def _get(http: HttpClient, url: str, issuer: str):
+    try:
+        response = http.send("GET", url)
+    except EnvironmentProblem as problem:
+        raise ServerUnreachable(f"cannot reach {issuer}: {problem}") from None
+    if response.status_code >= 500:
+        raise ServerUnreachable(f"{issuer} answered HTTP {response.status_code} for {url}. {FIXES['failing']}")
+    return response
+
+
+def discovery_of(config, environment) -> Discovery:
+    """The run's discovery (fetched when the run is configured), or, in a detection-matrix run, that
+    of another defect set, fetched once, the first time a scenario or an early code needs it."""
+    if environment.issuer == config.conformance_environment.issuer:
+        return config.conformance_discovery
+    fetched = config.__dict__.setdefault("conformance_discoveries", {})
+    if environment.issuer not in fetched:
+        try:
+            fetched[environment.issuer] = fetch_discovery(environment)
+        except ServerUnreachable as error:
+            raise EnvironmentProblem(str(error)) from None
+    return fetched[environment.issuer]

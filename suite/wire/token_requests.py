@@ -1,0 +1,61 @@
+"""Requests to the token endpoint, authenticated the way each client type does it."""
+
+import requests
+
+from suite.configuration.environment import Client
+from suite.wire.scenario import ScenarioState
+
+WRONG_SECRET = "not-the-client-secret"
+
+
+def post_token(state: ScenarioState, discovery, form: dict, client: Client | None = None,
+               authentication: str = "post", secret: str | None = None) -> requests.Response:
+    """POST a form to the token endpoint. authentication: post (client_secret_post, as the
+    documentation's examples), basic (HTTP Basic), or none (client_id only, public clients)."""
+    client = client or state.client
+    secret = client.client_secret if secret is None else secret
+    if client.is_public:
+        secret, authentication = None, "none"  # a public client has no secret to send
+    data = {**form, "client_id": client.client_id}
+    auth = None
+    if authentication == "post" and secret:
+        data["client_secret"] = secret
+    elif authentication == "basic":
+        auth = (client.client_id, secret or "")
+        data.pop("client_id")
+    # A new client_credentials token changes nothing; a code or refresh token may be single use.
+    idempotent = form.get("grant_type") == "client_credentials"
+    response = state.http.send("POST", discovery.endpoint("token_endpoint"), data=data, auth=auth,
+                               idempotent=idempotent)
+    _remember(state, response)
+    return response
+
+
+def post_json(state: ScenarioState, discovery, body: dict) -> requests.Response:
+    response = state.http.send("POST", discovery.endpoint("token_endpoint"), json=body)
+    _remember(state, response)
+    return response
+
+
+def error_of(response: requests.Response) -> str | None:
+    """The `error` of a token endpoint's JSON answer, or None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
+def default_authentication(client: Client) -> str:
+    return "none" if client.is_public else "post"
+
+
+def _remember(state: ScenarioState, response: requests.Response) -> None:
+    state.response = response
+    if response.status_code == 200:
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and body.get("access_token"):
+            state.token_responses.append(body)
