@@ -8,13 +8,13 @@ import gc
 
 import pytest
 
-from suite.reports.allure_output import install_scrubber
 from suite.configuration.environment import ConfigurationError, load_environment
-from suite.wire.http import EnvironmentProblem
-from suite.wire.login import LoginConfigurationProblem
+from suite.reports.allure_output import install_scrubber
+from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
-from suite.reports.results import ResultRecorder, write_no_verdict
+from suite.wire.http import EnvironmentProblem
+from suite.wire.login import LoginConfigurationProblem
 from suite.wire.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
@@ -45,14 +45,32 @@ pytest_plugins = [
 
 def pytest_addoption(parser):
     group = parser.getgroup("conformance", "Visma Connect conformance")
-    group.addoption("--env", default="sandbox", metavar="NAME|PATH",
-                    help="environment: a name from environments/ or the path of your own YAML file (default: sandbox)")
-    group.addoption("--defect", action="append", default=[], metavar="NAME",
-                    help="sandbox only: switch on a defect that breaks one rule (repeatable)")
-    group.addoption("--rule", action="append", default=[], metavar="ID",
-                    help="run only the scenarios of this rule id, e.g. --rule SVC-08 (repeatable; a prefix such as PKCE works too)")
-    group.addoption("--compliance", default="reports/compliance.json", metavar="PATH",
-                    help="where to write the compliance record (default: reports/compliance.json)")
+    group.addoption(
+        "--env",
+        default="sandbox",
+        metavar="NAME|PATH",
+        help="environment: a name from environments/ or the path of your own YAML file (default: sandbox)",
+    )
+    group.addoption(
+        "--defect",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="sandbox only: switch on a defect that breaks one rule (repeatable)",
+    )
+    group.addoption(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the scenarios of this rule id, e.g. --rule SVC-08 (repeatable; a prefix such as PKCE works too)",
+    )
+    group.addoption(
+        "--compliance",
+        default="reports/compliance.json",
+        metavar="PATH",
+        help="where to write the compliance record (default: reports/compliance.json)",
+    )
 
 
 def pytest_configure(config):
@@ -64,10 +82,12 @@ def pytest_configure(config):
         if not hasattr(config, "workerinput"):
             environment_problem = getattr(stop, "returncode", None) == EXIT_ENVIRONMENT_PROBLEM
             message = str(getattr(stop, "msg", stop))
-            write_no_verdict(config.getoption("--compliance"),
-                             "environment problem" if environment_problem else "configuration problem",
-                             message.removeprefix("environment problem: ").removeprefix("configuration problem\n"),
-                             config.getoption("--env"))
+            write_no_verdict(
+                config.getoption("--compliance"),
+                "environment problem" if environment_problem else "configuration problem",
+                message.removeprefix("environment problem: ").removeprefix("configuration problem\n"),
+                config.getoption("--env"),
+            )
         raise
 
 
@@ -92,6 +112,7 @@ def _configure(config):
         REDACTOR.register(environment.login.password, "login.password")
         REDACTOR.secret_field(environment.login.password_field)
     from suite.wire.reproduction import remember_secret_variables
+
     remember_secret_variables(environment)  # reproductions name secrets by the file's variables
     if not environment.http.verify_tls:
         _warn_tls_off(config, environment)
@@ -99,6 +120,7 @@ def _configure(config):
     config.conformance_sandbox = None
     from suite.matrix.defect_matrix import install as install_defect_matrix
     from suite.matrix.defect_matrix import requested_defect_sets
+
     defect_sets = requested_defect_sets(config)
     if defect_sets and (not environment.is_sandbox or defects):
         raise pytest.UsageError("--defect-matrix works with the embedded sandbox only, and without --defect")
@@ -108,8 +130,11 @@ def _configure(config):
     elif environment.is_sandbox:
         _start_sandbox(config, environment, [names for names in defect_sets if names])
     if defect_sets:  # the sandbox serves the clean set whether the matrix runs it or not
-        issuers = worker_input["conformance_issuers"] if worker_input else {
-            names: issuer for names, issuer in config.conformance_sandbox.issuers.items() if names in defect_sets}
+        issuers = (
+            worker_input["conformance_issuers"]
+            if worker_input
+            else {names: issuer for names, issuer in config.conformance_sandbox.issuers.items() if names in defect_sets}
+        )
         install_defect_matrix(config, environment, issuers)
     try:
         config.conformance_discovery = fetch_discovery(environment)
@@ -126,20 +151,24 @@ def _configure(config):
 def _check_login_method(environment):
     from suite.configuration.environment import display_path
     from suite.wire.login.manual import terminal_available
+
     if environment.login and environment.login.method == "manual" and not terminal_available():
         raise pytest.UsageError(
             f"configuration problem\n{display_path(environment.path)}: login.method: manual sign-in needs a "
-            "terminal to paste the redirect into, and this run has none (CI?). Use `form` or `browser` here")
+            "terminal to paste the redirect into, and this run has none (CI?). Use `form` or `browser` here"
+        )
     if environment.login and environment.login.method == "browser" and not environment.login.browser_pages:
         raise pytest.UsageError(
             f"configuration problem\n{display_path(environment.path)}: login.browser.pages: missing. The browser "
-            "method needs the pages to fill in; see environments/sandbox-browser.yaml")
+            "method needs the pages to fill in; see environments/sandbox-browser.yaml"
+        )
 
 
 def _check_rule_metadata():
     """A feature file that declares what no rule may be (a critical rule at warning level) stops the
     run before any scenario: its verdict would be wrong."""
     from suite.configuration.rules import RuleMetadataProblem, declared_rules
+
     try:
         declared_rules()
     except RuleMetadataProblem as problem:
@@ -149,6 +178,7 @@ def _check_rule_metadata():
 def _check_signing_key():
     """A record signing key that cannot be used stops the run before any scenario, not after."""
     from suite.reports.record_seal import SigningKeyProblem, signing_key
+
     try:
         signing_key()
     except SigningKeyProblem as error:
@@ -160,25 +190,35 @@ def _keep_values_out_of_tracebacks(config):
     middle, where no scrubbing can recognise what is left. Tracebacks show source lines only."""
     if config.option.showlocals:
         config.option.showlocals = False
-        config.issue_config_time_warning(pytest.PytestConfigWarning(
-            "--showlocals is turned off: local variables hold secrets"), stacklevel=2)
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning("--showlocals is turned off: local variables hold secrets"), stacklevel=2
+        )
     if config.option.tbstyle in ("long", "auto"):
         config.option.tbstyle = "short"
-        config.issue_config_time_warning(pytest.PytestConfigWarning(
-            "--tb=long is shown as --tb=short: long tracebacks print argument values, which hold secrets"),
-            stacklevel=2)
+        config.issue_config_time_warning(
+            pytest.PytestConfigWarning(
+                "--tb=long is shown as --tb=short: long tracebacks print argument values, which hold secrets"
+            ),
+            stacklevel=2,
+        )
 
 
 def _warn_tls_off(config, environment):
     import urllib3
+
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # one warning, not one per request
-    config.issue_config_time_warning(pytest.PytestConfigWarning(
-        f"TLS certificates are NOT verified for {environment.name} (http.verify_tls: false); "
-        "the results say nothing about who answered"), stacklevel=2)
+    config.issue_config_time_warning(
+        pytest.PytestConfigWarning(
+            f"TLS certificates are NOT verified for {environment.name} (http.verify_tls: false); "
+            "the results say nothing about who answered"
+        ),
+        stacklevel=2,
+    )
 
 
 def _start_sandbox(config, environment, more_defect_sets=()):
     from suite.wire.embedded_sandbox import start_sandbox
+
     try:
         config.conformance_sandbox = start_sandbox(environment, more_defect_sets)
     except ValueError as error:  # an unknown defect name
@@ -188,6 +228,7 @@ def _start_sandbox(config, environment, more_defect_sets=()):
 
 def pytest_unconfigure(config):
     from suite.wire.login.browser import close_browser
+
     close_browser()
     sandbox = getattr(config, "conformance_sandbox", None)
     if sandbox is not None:
@@ -200,7 +241,8 @@ def pytest_configure_node(node):
     node.workerinput["conformance_issuer"] = node.config.conformance_environment.issuer
     if getattr(node.config, "defect_matrix_environments", None):
         node.workerinput["conformance_issuers"] = {
-            name: env.issuer for name, env in node.config.defect_matrix_environments.items()}
+            name: env.issuer for name, env in node.config.defect_matrix_environments.items()
+        }
 
 
 @pytest.fixture(scope="session")
@@ -212,6 +254,7 @@ def environment(request, pytestconfig):
 @pytest.fixture(scope="session")
 def discovery(pytestconfig, environment):
     from suite.wire.server import discovery_of
+
     return discovery_of(pytestconfig, environment)
 
 
@@ -246,6 +289,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
     """Which step failed, so that a failure before the rule's own check can be reported as blocked."""
     from suite.verdict.blocking import record_failed_step
+
     record_failed_step(request, scenario, step, exception)
 
 
@@ -254,6 +298,7 @@ def state(environment):
     """A scenario's own state: its own HTTP session (cookies), verifier, code and tokens."""
     from suite.wire.http import HttpClient
     from suite.wire.scenario import ScenarioState
+
     return ScenarioState(http=HttpClient(environment.http, environment.issuer))
 
 
@@ -261,15 +306,19 @@ def state(environment):
 def pytest_bdd_before_scenario(request, feature, scenario):
     """Carry each scenario's rule metadata into its report (and from xdist workers to the
     controller), and label it in Allure: epic = documentation page, story = rule."""
+    from suite.configuration.rules import rule_of
     from suite.reports.allure_labels import label_scenario
     from suite.reports.results import rule_properties
-    from suite.configuration.rules import rule_of
+
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return
     # The rule's title is the scenario's name as written, outline placeholders and all.
     template = next((t for t in feature.scenarios.values() if t.line_number == scenario.line_number), scenario)
     title = template.name.removeprefix(rule.rule_id).strip()
-    request.node.user_properties += [("rule", rule_properties(rule, title)),
-                                     ("scenario", scenario.name), ("feature", feature.name)]
+    request.node.user_properties += [
+        ("rule", rule_properties(rule, title)),
+        ("scenario", scenario.name),
+        ("feature", feature.name),
+    ]
     label_scenario(rule, title, scenario.tags)

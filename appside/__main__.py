@@ -9,5 +9,6 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    sys.exit(pytest.main(["-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), str(HERE / "features"),
-                          *sys.argv[1:]]))
+    sys.exit(
+        pytest.main(["-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), str(HERE / "features"), *sys.argv[1:]])
+    )

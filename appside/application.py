@@ -12,9 +12,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from appside.application_schema import HINTS, SCHEMA
 from suite.configuration.environment import ConfigurationError, _describe, _resolve_variables
-
-from .application_schema import HINTS, SCHEMA
 
 INTERACTIVE = ("web", "spa", "native")
 DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}")
@@ -31,16 +30,16 @@ class Marker:
 
 @dataclass(frozen=True)
 class Drive:
-    mode: str                       # browser, manual (interactive); command, url (service)
-    launch: str | None = None       # started by the suite, stopped at the end
+    mode: str  # browser, manual (interactive); command, url (service)
+    launch: str | None = None  # started by the suite, stopped at the end
     ready_url: str | None = None
     sign_in_url: str | None = None
     signed_in: Marker | None = None
     use_api_url: str | None = None  # a page that makes the application use its token
     command: str | None = None
     url: str | None = None
-    timeout: float = 20.0           # longest wait for a sign-in to finish
-    settle: float = 2.0             # how long a refused response is watched for follow-up requests
+    timeout: float = 20.0  # longest wait for a sign-in to finish
+    settle: float = 2.0  # how long a refused response is watched for follow-up requests
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class Application:
     tenant_id: str | None = None
     pkce_declared: bool = False
     issuer_port: int = 0
-    issuer_tls: bool = False        # https, with a certificate authority the suite makes (appside.tls)
+    issuer_tls: bool = False  # https, with a certificate authority the suite makes (appside.tls)
     drive: Drive = None
 
     @property
@@ -111,8 +110,10 @@ def _describe_problem(error) -> str:
 def _inline_secret(raw: dict) -> list[str]:
     secret = raw.get("application", {}).get("client_secret")
     if isinstance(secret, str) and not re.fullmatch(r"\$\{[^}]+\}", secret.strip()):
-        return ["application.client_secret: a secret is written inline. Write `client_secret: ${APP_CLIENT_SECRET}` "
-                "and export APP_CLIENT_SECRET instead"]
+        return [
+            "application.client_secret: a secret is written inline. Write `client_secret: ${APP_CLIENT_SECRET}` "
+            "and export APP_CLIENT_SECRET instead"
+        ]
     return []
 
 
@@ -137,16 +138,19 @@ def _drive_problems(raw: dict) -> list[str]:
             if key not in drive:
                 problems.append(f"drive.{key}: missing. Add it: {HINTS[key]}")
         if app["type"] == "web" and "client_secret" not in app:
-            problems.append("application.client_secret: missing. A web application has a secret; the sandbox "
-                            "registers it as Visma Connect does")
+            problems.append(
+                "application.client_secret: missing. A web application has a secret; the sandbox "
+                "registers it as Visma Connect does"
+            )
     else:
         if mode not in ("command", "url") or (mode not in drive and "command" not in drive and "url" not in drive):
             problems.append(f"drive.command: missing. Add it: {HINTS['command']} (or drive.url)")
         if "client_secret" not in app:
             problems.append("application.client_secret: missing. A service application has a secret")
     if app["type"] in ("spa", "native") and "client_secret" in app:
-        problems.append(f"application.client_secret: a {app['type']} application is public and has no secret; "
-                        "remove the key")
+        problems.append(
+            f"application.client_secret: a {app['type']} application is public and has no secret; remove the key"
+        )
     try:
         int((raw.get("issuer") or {}).get("port", 0))
     except ValueError:
@@ -163,8 +167,16 @@ def _build(path: Path, raw: dict) -> Application:
         if key in drive:
             drive[key] = float(drive[key])
     return Application(
-        name=raw["name"], path=path, app_type=app["type"], client_id=app["client_id"],
-        client_secret=app.get("client_secret"), redirect_uris=tuple(app.get("redirect_uris", ())),
-        scope=app["scope"], tenant_id=app.get("tenant_id"), pkce_declared=app.get("pkce", False),
-        issuer_port=int((raw.get("issuer") or {}).get("port", 0)), issuer_tls=(raw.get("issuer") or {}).get("tls", False),
-        drive=Drive(**drive))
+        name=raw["name"],
+        path=path,
+        app_type=app["type"],
+        client_id=app["client_id"],
+        client_secret=app.get("client_secret"),
+        redirect_uris=tuple(app.get("redirect_uris", ())),
+        scope=app["scope"],
+        tenant_id=app.get("tenant_id"),
+        pkce_declared=app.get("pkce", False),
+        issuer_port=int((raw.get("issuer") or {}).get("port", 0)),
+        issuer_tls=(raw.get("issuer") or {}).get("tls", False),
+        drive=Drive(**drive),
+    )

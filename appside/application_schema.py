@@ -4,12 +4,23 @@ _string = {"type": "string", "minLength": 1}
 _variable = "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}"
 _url = {"type": "string", "pattern": f"^(https?://\\S+|\\S*{_variable}\\S*)$"}
 _scope = {"type": "string", "pattern": "^\\S+( \\S+)*$"}
-_port = {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 65535},
-                   {"type": "string", "pattern": f"^([0-9]{{1,5}}|{_variable})$"}]}
-_seconds = {"oneOf": [{"type": "number", "exclusiveMinimum": 0},
-                      {"type": "string", "pattern": f"^([0-9]+(\\.[0-9]+)?|{_variable})$"}]}
+_port = {
+    "oneOf": [
+        {"type": "integer", "minimum": 0, "maximum": 65535},
+        {"type": "string", "pattern": f"^([0-9]{{1,5}}|{_variable})$"},
+    ]
+}
+_seconds = {
+    "oneOf": [
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "string", "pattern": f"^([0-9]+(\\.[0-9]+)?|{_variable})$"},
+    ]
+}
 _marker = {  # how to recognise a page of the application: a text it shows or a CSS selector
-    "type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
     "properties": {"text": _string, "selector": _string},
 }
 
@@ -63,8 +74,8 @@ SCHEMA = {
 HINTS = {
     "type": "web, spa, native or service",
     "redirect_uris": "the redirect URIs registered for the application, e.g. [http://127.0.0.1:5000/callback]",
-    "scope": "the scopes the application asks for, e.g. \"openid profile email\"",
+    "scope": 'the scopes the application asks for, e.g. "openid profile email"',
     "sign_in_url": "the application's URL that starts its sign-in, e.g. http://127.0.0.1:5000/login",
-    "signed_in": "`text: Signed in` or `selector: \"#user\"`: what the application shows once signed in",
+    "signed_in": '`text: Signed in` or `selector: "#user"`: what the application shows once signed in',
     "command": "a command that makes the service fetch a token and call the API",
 }

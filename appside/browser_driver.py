@@ -10,15 +10,21 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from suite.wire.browser import launch_chromium
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
+from suite.wire.browser import launch_chromium
 from suite.wire.login.browser import BrowserLogin
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
-    BrowserPage("/account/login", "#password", (BrowserAction("fill", "#username", "{username}"),
-                                                BrowserAction("fill", "#password", "{password}"),
-                                                BrowserAction("click", "#sign-in"))),
+    BrowserPage(
+        "/account/login",
+        "#password",
+        (
+            BrowserAction("fill", "#username", "{username}"),
+            BrowserAction("fill", "#password", "{password}"),
+            BrowserAction("click", "#sign-in"),
+        ),
+    ),
     BrowserPage("/connect/authorize", "#allow", (BrowserAction("click", "#allow"),)),
 )
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
@@ -27,7 +33,8 @@ LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 @dataclass
 class SignIn:
     """What one sign-in through the application showed."""
-    finished: bool                     # the application showed its signed-in marker
+
+    finished: bool  # the application showed its signed-in marker
     callback_status: int | None = None  # the HTTP status of the application's callback page
     final_url: str = field(default="", repr=False)
     seconds: float = 0.0
@@ -36,6 +43,7 @@ class SignIn:
 class BrowserDriver:
     def __init__(self, application, issuer: str, user, tls=None):
         from playwright.sync_api import sync_playwright
+
         self.application = application
         self._playwright = sync_playwright().start()
         flags = [f"--host-resolver-rules={LOOPBACK_ONLY}"]
@@ -61,9 +69,15 @@ class BrowserSession:
         self.page = context.new_page()
         self.callback_statuses: list[int] = []
         callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
-        self.page.on("response", lambda r: self.callback_statuses.append(r.status)
-                     if r.request.is_navigation_request()
-                     and (urlsplit(r.url).netloc, urlsplit(r.url).path) in callback_paths else None)
+        self.page.on(
+            "response",
+            lambda r: (
+                self.callback_statuses.append(r.status)
+                if r.request.is_navigation_request()
+                and (urlsplit(r.url).netloc, urlsplit(r.url).path) in callback_paths
+                else None
+            ),
+        )
 
     def sign_in(self, refused: bool = False) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
@@ -73,6 +87,7 @@ class BrowserSession:
 
     def open(self, url: str, refused: bool = False) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
+
         started = time.monotonic()
         seen = len(self.callback_statuses)
         deadline = started + self.drive.timeout

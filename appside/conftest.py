@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from suite.reports.allure_output import install_scrubber
 from suite.configuration.environment import ConfigurationError
+from suite.reports.allure_output import install_scrubber
 from suite.secrets.redaction import REDACTOR, scrub_all_logging
 
 pytest_plugins = [
@@ -27,10 +27,19 @@ pytest_plugins = [
 def pytest_addoption(parser):
     group = parser.getgroup("application", "Visma Connect application certification")
     group.addoption("--app", metavar="PATH", help="the application file (see examples/*/application.yaml)")
-    group.addoption("--rule", action="append", default=[], metavar="ID",
-                    help="run only this rule id (repeatable; a prefix such as APPC works too)")
-    group.addoption("--compliance", default="reports/app-compliance.json", metavar="PATH",
-                    help="where to write the certification record (default: reports/app-compliance.json)")
+    group.addoption(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only this rule id (repeatable; a prefix such as APPC works too)",
+    )
+    group.addoption(
+        "--compliance",
+        default="reports/app-compliance.json",
+        metavar="PATH",
+        help="where to write the certification record (default: reports/app-compliance.json)",
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists: the issuer must be printed
@@ -40,34 +49,43 @@ def pytest_configure(config):
     from appside.record import ApplicationRecorder
     from appside.stand_in import start_stand_in
     from appside.tls import stand_in_tls
+
     config.option.showlocals = False
     if config.option.tbstyle in ("long", "auto"):
         config.option.tbstyle = "short"  # long tracebacks print values, which hold secrets
     if not config.getoption("--app"):
-        raise pytest.UsageError("configuration problem\n--app: missing. Name the application file, e.g. "
-                                "--app=examples/web_app/application.yaml")
+        raise pytest.UsageError(
+            "configuration problem\n--app: missing. Name the application file, e.g. "
+            "--app=examples/web_app/application.yaml"
+        )
     try:
         application = load_application(config.getoption("--app"))
     except ConfigurationError as error:
         raise pytest.UsageError(f"configuration problem\n{error}") from None
     if application.drive.mode == "manual":
         from appside.manual_driver import terminal_available
+
         if not terminal_available():
-            raise pytest.UsageError("configuration problem\ndrive.mode: manual needs a terminal (CI has none); "
-                                    "use `browser` where the suite can drive the application")
+            raise pytest.UsageError(
+                "configuration problem\ndrive.mode: manual needs a terminal (CI has none); "
+                "use `browser` where the suite can drive the application"
+            )
     scrub_all_logging()
     REDACTOR.register(application.client_secret, "application.client_secret")
     config.application = application
     try:
         config.stand_in_tls = stand_in_tls() if application.issuer_tls else None
     except OSError as error:
-        raise pytest.UsageError(f"configuration problem\nissuer.tls: cannot keep the certificate authority: {error}") \
-            from None
+        raise pytest.UsageError(
+            f"configuration problem\nissuer.tls: cannot keep the certificate authority: {error}"
+        ) from None
     try:
         config.stand_in, config.test_user = start_stand_in(application, config.stand_in_tls)
     except OSError as error:
-        raise pytest.UsageError(f"configuration problem\nissuer.port: cannot listen on {application.issuer_port}: "
-                                f"{error.strerror}; choose another port") from None
+        raise pytest.UsageError(
+            f"configuration problem\nissuer.port: cannot listen on {application.issuer_port}: "
+            f"{error.strerror}; choose another port"
+        ) from None
     REDACTOR.register(config.test_user.password, "test user password")
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
@@ -75,23 +93,27 @@ def pytest_configure(config):
         log = Path(tempfile.mkdtemp(prefix="appside-")) / "application.log"
         try:
             variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
-            config.launched = LaunchedApplication(application.drive.launch, variables,
-                                                  application.drive.ready_url or application.drive.sign_in_url, log)
+            config.launched = LaunchedApplication(
+                application.drive.launch, variables, application.drive.ready_url or application.drive.sign_in_url, log
+            )
         except LaunchFailed as error:
             config.stand_in.stop()
             raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()
-    config.pluginmanager.register(ApplicationRecorder(application, config.stand_in.issuer,
-                                                      config.getoption("--compliance"), alluredir),
-                                  "application-results")
+    config.pluginmanager.register(
+        ApplicationRecorder(application, config.stand_in.issuer, config.getoption("--compliance"), alluredir),
+        "application-results",
+    )
 
 
 def _announce(config, application, issuer: str, tls) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    lines = [f"Visma Connect stand-in for {application.client_id} ({application.app_type}): issuer {issuer}",
-             f"  discovery {issuer}/.well-known/openid-configuration, Visma API stand-in {issuer}/api/"]
+    lines = [
+        f"Visma Connect stand-in for {application.client_id} ({application.app_type}): issuer {issuer}",
+        f"  discovery {issuer}/.well-known/openid-configuration, Visma API stand-in {issuer}/api/",
+    ]
     if tls:
         lines.append(f"  HTTPS: trust the certificate authority {tls.ca_path} (made by the suite, kept between runs)")
     for line in lines:
@@ -101,6 +123,7 @@ def _announce(config, application, issuer: str, tls) -> None:
 
 def pytest_unconfigure(config):
     from appside.steps.sign_ins import close_driver
+
     close_driver()
     if getattr(config, "launched", None):
         config.launched.stop()
@@ -131,15 +154,19 @@ def pytest_runtest_makereport(item, call):
 def pytest_bdd_before_scenario(request, feature, scenario):
     import allure
 
+    from suite.configuration.rules import rule_of
     from suite.reports.allure_labels import label_scenario
     from suite.reports.results import rule_properties
-    from suite.configuration.rules import rule_of
+
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return
     title = scenario.name.removeprefix(rule.rule_id).strip()
-    request.node.user_properties += [("rule", rule_properties(rule, title)),
-                                     ("scenario", scenario.name), ("feature", feature.name)]
+    request.node.user_properties += [
+        ("rule", rule_properties(rule, title)),
+        ("scenario", scenario.name),
+        ("feature", feature.name),
+    ]
     label_scenario(rule, title, scenario.tags)
     application = request.config.application
     allure.dynamic.parent_suite(f"Application {application.client_id} ({application.app_type})")

@@ -20,8 +20,12 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
     the authority to trust, also where Python's requests, OpenSSL and Node.js look for one."""
     variables = {"VISMA_CONNECT_ISSUER": issuer, "VISMA_API_BASE_URL": issuer + "/api"}
     if ca_path:
-        variables.update({name: str(ca_path) for name in ("VISMA_CONNECT_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
-                                                          "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")})
+        variables.update(
+            {
+                name: str(ca_path)
+                for name in ("VISMA_CONNECT_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")
+            }
+        )
     return variables
 
 
@@ -29,8 +33,14 @@ class LaunchedApplication:
     def __init__(self, command: str, variables: dict, ready_url: str | None, log_path):
         self.log_path = log_path
         self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(command, shell=True, env={**os.environ, **variables},
-                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            shell=True,
+            env={**os.environ, **variables},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if ready_url:
             self._wait_until_ready(ready_url)
 
@@ -38,8 +48,10 @@ class LaunchedApplication:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise LaunchFailed(f"the application exited with {self.process.returncode} before it answered "
-                                   f"at {url}; its output: {self.output_tail()}")
+                raise LaunchFailed(
+                    f"the application exited with {self.process.returncode} before it answered "
+                    f"at {url}; its output: {self.output_tail()}"
+                )
             try:
                 requests.get(url, timeout=1, allow_redirects=False)
                 return

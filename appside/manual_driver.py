@@ -2,9 +2,8 @@
 in the application, signs in at the stand-in as the test user the suite prints, and tells the
 suite how it ended."""
 
+from appside.browser_driver import SignIn
 from suite.wire.login.manual import terminal_available
-
-from .browser_driver import SignIn
 
 __all__ = ["ManualDriver", "terminal_available"]
 
@@ -18,16 +17,20 @@ class ManualDriver:
 
     def sign_in(self, refused: bool = False) -> SignIn:
         what = self.application.drive.sign_in_url or "the application's sign-in"
-        return self._ask(f"Start a new sign-in in the application ({what}) and sign in at {self.issuer} as "
-                         f"{self.user.username}, password {self.user.password}.")
+        return self._ask(
+            f"Start a new sign-in in the application ({what}) and sign in at {self.issuer} as "
+            f"{self.user.username}, password {self.user.password}."
+        )
 
     def open(self, url: str, refused: bool = False) -> SignIn:
         return self._ask(f"Make the application use the Visma API ({url}); sign in again if it asks.")
 
     def _ask(self, instruction: str) -> SignIn:
         with open("/dev/tty", "w") as screen, open("/dev/tty") as keyboard:
-            screen.write(f"\n--- manual step ---\n{instruction}\nDid the application show that you are signed in "
-                         "(y), or an error (n)? ")
+            screen.write(
+                f"\n--- manual step ---\n{instruction}\nDid the application show that you are signed in "
+                "(y), or an error (n)? "
+            )
             screen.flush()
             answer = keyboard.readline().strip().lower()
         return SignIn(finished=answer.startswith("y"))

@@ -13,8 +13,8 @@ import allure
 
 from sandbox.app import PATHS
 from sandbox.mock_api import API_PREFIX
-from suite.wire.http import Exchange
 from suite.secrets.redaction import REDACTOR
+from suite.wire.http import Exchange
 
 BASE64URL = set(string.ascii_letters + string.digits + "-_")
 
@@ -37,8 +37,13 @@ class Observed:
     @property
     def callbacks(self) -> list:
         """The stand-in's redirects back to the application, with their parameters."""
-        return [e for e in self.entries if e.path == PATHS["authorization_endpoint"] and e.status in (302, 303)
-                and ("code" in e.location_params or "error" in e.location_params)]
+        return [
+            e
+            for e in self.entries
+            if e.path == PATHS["authorization_endpoint"]
+            and e.status in (302, 303)
+            and ("code" in e.location_params or "error" in e.location_params)
+        ]
 
     @property
     def token_requests(self) -> list:
@@ -61,10 +66,18 @@ class Observed:
     def attach(self, title: str) -> None:
         """Every recorded request, redacted, as one Allure attachment."""
         learn_secrets(self.entries)
-        text = "\n\n".join(f"#{n} at +{e.at - self.entries[0].at:.2f} s\n{_exchange(e).report()}"
-                           for n, e in enumerate(self.entries, 1)) or "(no request reached the stand-in)"
-        allure.attach(REDACTOR.scrub(text), name=f"{title}: {len(self.entries)} requests the stand-in received",
-                      attachment_type=allure.attachment_type.TEXT)
+        text = (
+            "\n\n".join(
+                f"#{n} at +{e.at - self.entries[0].at:.2f} s\n{_exchange(e).report()}"
+                for n, e in enumerate(self.entries, 1)
+            )
+            or "(no request reached the stand-in)"
+        )
+        allure.attach(
+            REDACTOR.scrub(text),
+            name=f"{title}: {len(self.entries)} requests the stand-in received",
+            attachment_type=allure.attachment_type.TEXT,
+        )
 
 
 def learn_secrets(entries) -> None:

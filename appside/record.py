@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.configuration.environment import HttpSettings
-from suite.verdict.exit_codes import EXIT_INCOMPLETE
-from suite.reports.results import ResultRecorder
 from suite.configuration.rule_catalogue import catalogue
+from suite.reports.results import ResultRecorder
+from suite.verdict.exit_codes import EXIT_INCOMPLETE
 
 CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
 
@@ -21,6 +21,7 @@ def application_rule_sources(rule_id: str) -> list[dict]:
 @dataclass
 class RecordedSubject:
     """What suite.reports.results reads of an environment, for an application."""
+
     name: str
     issuer: str
     clients: dict
@@ -30,8 +31,9 @@ class RecordedSubject:
 
 class ApplicationRecorder(ResultRecorder):
     def __init__(self, application, issuer: str, path: str, alluredir: str | None):
-        subject = RecordedSubject(f"application {application.client_id} ({application.app_type})", issuer,
-                                  {application.app_type: application})
+        subject = RecordedSubject(
+            f"application {application.client_id} ({application.app_type})", issuer, {application.app_type: application}
+        )
         super().__init__(subject, path, alluredir)
         self.application = application
 
@@ -50,8 +52,11 @@ class ApplicationRecorder(ResultRecorder):
 
     def record(self) -> dict:
         record = super().record()
-        record["application"] = {"client_id": self.application.client_id, "type": self.application.app_type,
-                                 "name": self.application.name}
+        record["application"] = {
+            "client_id": self.application.client_id,
+            "type": self.application.app_type,
+            "name": self.application.name,
+        }
         for rule in record["rules"]:
             rule["sources"] = application_rule_sources(rule["rule_id"])
             for scenario in rule["scenarios"]:

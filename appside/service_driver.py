@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import requests
 
+from appside.launcher import issuer_variables
 from suite.secrets.redaction import REDACTOR
-
-from .launcher import issuer_variables
 
 
 @dataclass
@@ -34,12 +33,20 @@ class ServiceDriver:
                 return ServiceRun(False, f"{self.drive.url} did not answer: {type(error).__name__}")
             return ServiceRun(response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}")
         try:
-            completed = subprocess.run(shlex.split(self.drive.command), capture_output=True, text=True,
-                                       timeout=self.drive.timeout, env={**os.environ, **self.variables})
+            completed = subprocess.run(
+                shlex.split(self.drive.command),
+                capture_output=True,
+                text=True,
+                timeout=self.drive.timeout,
+                env={**os.environ, **self.variables},
+            )
         except subprocess.TimeoutExpired:
             return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
-        output = REDACTOR.scrub((completed.stdout + completed.stderr).strip().splitlines()[-1:][0]
-                                if (completed.stdout + completed.stderr).strip() else "")
+        output = REDACTOR.scrub(
+            (completed.stdout + completed.stderr).strip().splitlines()[-1:][0]
+            if (completed.stdout + completed.stderr).strip()
+            else ""
+        )
         return ServiceRun(completed.returncode == 0, f"`{self.drive.command}` exited {completed.returncode}: {output}")
 
     def close(self) -> None:

@@ -34,10 +34,13 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     """`tls` (appside.tls.StandInTls): serve HTTPS with its certificate."""
     registry = Registry()
     scopes = tuple(application.scope.split())
-    fields = dict(client_id=application.client_id, app_type=application.app_type,
-                  redirect_uris=application.redirect_uris,
-                  scopes=tuple(dict.fromkeys(INTERACTIVE_SCOPES + scopes)) if application.is_interactive else scopes,
-                  approved_tenants=(application.tenant_id,) if application.tenant_id else ())
+    fields = dict(
+        client_id=application.client_id,
+        app_type=application.app_type,
+        redirect_uris=application.redirect_uris,
+        scopes=tuple(dict.fromkeys(INTERACTIVE_SCOPES + scopes)) if application.is_interactive else scopes,
+        approved_tenants=(application.tenant_id,) if application.tenant_id else (),
+    )
     if application.app_type in ("spa", "native"):
         registry.add(PublicApplication(**fields))
     else:

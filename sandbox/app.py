@@ -16,9 +16,9 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 
-from .defects import Defects
-from .faults import Faults
-from .grants import (
+from sandbox.defects import Defects
+from sandbox.faults import Faults
+from sandbox.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
     CodeStore,
@@ -26,12 +26,17 @@ from .grants import (
     StalledRefusal,
     VismaCodeChallenge,
 )
-from .instrumentation import (apply_callback_faults, apply_id_token_faults, instrument, short_lived_token_wanted,
-                              token_issued)
-from .recording import RequestLog
-from .openid import SandboxOpenIDCode, SandboxUserInfoEndpoint
-from .registry import Registry
-from .tokens import TokenStore, VismaTokenGenerator, signing_keys
+from sandbox.instrumentation import (
+    apply_callback_faults,
+    apply_id_token_faults,
+    instrument,
+    short_lived_token_wanted,
+    token_issued,
+)
+from sandbox.openid import SandboxOpenIDCode, SandboxUserInfoEndpoint
+from sandbox.recording import RequestLog
+from sandbox.registry import Registry
+from sandbox.tokens import TokenStore, VismaTokenGenerator, signing_keys
 
 PATHS = {
     "authorization_endpoint": "/connect/authorize",
@@ -87,14 +92,21 @@ class Issuer(IssuerParameter):
         return self.issuer
 
 
-def create_app(issuer: str, registry: Registry, defects: Defects = Defects(),
-               recording: RequestLog | None = None, faults: Faults | None = None,
-               code_lifetime: float = 300) -> Flask:
+def create_app(
+    issuer: str,
+    registry: Registry,
+    defects: Defects = Defects(),
+    recording: RequestLog | None = None,
+    faults: Faults | None = None,
+    code_lifetime: float = 300,
+) -> Flask:
     """code_lifetime: seconds an authorization code stays redeemable (IdentityServer's default is 300)."""
     issuer = issuer.rstrip("/")
     registry = Registry(
         applications={cid: replace(a, defects=defects.names) for cid, a in registry.applications.items()},
-        users=registry.users, tenant_scopes=registry.tenant_scopes)
+        users=registry.users,
+        tenant_scopes=registry.tenant_scopes,
+    )
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)
     app.wsgi_app = _FormBodyGuard(app.wsgi_app, accept_json="json-body-accepted" in defects)
@@ -105,8 +117,9 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects(),
     server = SandboxAuthorizationServer(app, registry, defects, code_lifetime)
     server.register_token_generator("default", VismaTokenGenerator(issuer, keys, defects))
     server.register_grant(ClientCredentialsGrant)
-    server.register_grant(AuthorizationCodeGrant,
-                          [VismaCodeChallenge(defects), SandboxOpenIDCode(issuer, keys, server.codes, defects)])
+    server.register_grant(
+        AuthorizationCodeGrant, [VismaCodeChallenge(defects), SandboxOpenIDCode(issuer, keys, server.codes, defects)]
+    )
     server.register_grant(RefreshTokenGrant)
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(SandboxUserInfoEndpoint(issuer, server.tokens, defects))
@@ -124,8 +137,12 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects(),
     def discovery():
         metadata = _metadata(issuer, registry, defects)
         if "discovery-optional-members-elsewhere" in defects:  # optional in OpenID Connect Discovery
-            for name in ("grant_types_supported", "revocation_endpoint", "introspection_endpoint",
-                         "token_endpoint_auth_methods_supported"):
+            for name in (
+                "grant_types_supported",
+                "revocation_endpoint",
+                "introspection_endpoint",
+                "token_endpoint_auth_methods_supported",
+            ):
                 metadata.pop(name, None)
         return jsonify(metadata)
 
@@ -152,11 +169,15 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects(),
         if user is None:
             return redirect(url_for("login", returnUrl=request.full_path))
         if request.method == "GET":
-            return render_template("consent.html", client_id=grant.client.client_id,
-                                   scopes=(grant.request.payload.scope or "").split(),
-                                   params=request.args.items(multi=True))
-        granted = ((request.form.get("decision") == "allow" or "consent-denial-ignored" in defects)
-                   and not faults.take("access-denied"))
+            return render_template(
+                "consent.html",
+                client_id=grant.client.client_id,
+                scopes=(grant.request.payload.scope or "").split(),
+                params=request.args.items(multi=True),
+            )
+        granted = (request.form.get("decision") == "allow" or "consent-denial-ignored" in defects) and not faults.take(
+            "access-denied"
+        )
         response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
         return apply_callback_faults(_apply_callback_defects(response, defects), faults)
 
@@ -170,16 +191,21 @@ def create_app(issuer: str, registry: Registry, defects: Defects = Defects(),
             if user and secrets.compare_digest(user.password.encode(), request.form.get("password", "").encode()):
                 session["user"], session["auth_time"] = user.username, int(time.time())
                 return redirect(return_url)
-            return render_template("login.html", return_url=return_url, failed=True,
-                                   lang=_locale(return_url, defects)), 401
+            return render_template(
+                "login.html", return_url=return_url, failed=True, lang=_locale(return_url, defects)
+            ), 401
         return render_template("login.html", return_url=return_url, failed=False, lang=_locale(return_url, defects))
 
     @app.post(PATHS["token_endpoint"])
     def token():
         short_lived_token_wanted(faults)
         response = server.create_token_response()
-        if ("token-requires-session-cookie" in defects and request.form.get("grant_type") == "authorization_code"
-                and response.status_code == 200 and not session.get("user")):
+        if (
+            "token-requires-session-cookie" in defects
+            and request.form.get("grant_type") == "authorization_code"
+            and response.status_code == 200
+            and not session.get("user")
+        ):
             response = jsonify(error="invalid_grant", error_description="no signed-in session")
             response.status_code, response.headers["Cache-Control"] = 400, "no-store"
         response = _apply_token_defects(response, registry, defects)
@@ -212,18 +238,20 @@ def _metadata(issuer, registry, defects) -> dict:
     auth_methods = ["client_secret_basic", "client_secret_post"]
     if "discovery-missing-auth-methods" in defects:
         auth_methods = []
-    metadata.update({
-        "scopes_supported": registry.all_scopes(),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": grant_types,
-        "token_endpoint_auth_methods_supported": auth_methods,
-        "code_challenge_methods_supported": ["plain"] if "discovery-without-s256" in defects else ["plain", "S256"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "authorization_response_iss_parameter_supported": True,
-        "ui_locales_supported": ["en-GB", "nb-NO", "sv-SE", "da-DK", "fi-FI", "nl-NL"],
-    })
+    metadata.update(
+        {
+            "scopes_supported": registry.all_scopes(),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": grant_types,
+            "token_endpoint_auth_methods_supported": auth_methods,
+            "code_challenge_methods_supported": ["plain"] if "discovery-without-s256" in defects else ["plain", "S256"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "authorization_response_iss_parameter_supported": True,
+            "ui_locales_supported": ["en-GB", "nb-NO", "sv-SE", "da-DK", "fi-FI", "nl-NL"],
+        }
+    )
     if defects.names:  # nobody should certify anything against a server broken on purpose
         metadata["x_sandbox_deliberately_broken"] = sorted(defects.names)
     return metadata
@@ -240,8 +268,11 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
     """Redirect the error to a registered redirect_uri; never to an unverified one."""
     if error.redirect_uri:
         error.state = request.args.get("state")
-        if (error.error == "unsupported_response_type" and request.args.get("response_type")
-                and "response-type-unauthorized-client" in defects):
+        if (
+            error.error == "unsupported_response_type"
+            and request.args.get("response_type")
+            and "response-type-unauthorized-client" in defects
+        ):
             # RFC 6749 section 4.1.2.1 allows either for a response_type the client may not use; a
             # missing one is a missing parameter (invalid_request), which this variant leaves alone
             error.error = "unauthorized_client"
@@ -255,9 +286,10 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
     client = registry.applications.get(request.args.get("client_id", ""))
     target = request.args.get("redirect_uri")
     if "error-page-auto-posts" in defects and client and target:
-        return render_template("forward.html", target=target, error=error.error,
-                               state=request.args.get("state", "")), 200
-    if ("open-redirect" in defects and client or "unknown-client-redirected" in defects and not client) and target:
+        return render_template(
+            "forward.html", target=target, error=error.error, state=request.args.get("state", "")
+        ), 200
+    if (("open-redirect" in defects and client) or ("unknown-client-redirected" in defects and not client)) and target:
         return redirect(_with_params(target, [("error", error.error), ("state", request.args.get("state", ""))]))
     return render_template("error.html", message=f"{error.error}: {error.description or ''}"), 400
 
@@ -307,8 +339,9 @@ def _apply_token_defects(response, registry: Registry, defects: Defects):
         response.set_data(json.dumps(body))
         if "token-response-not-json" in defects and request.form.get("grant_type") == "client_credentials":
             response.headers["Content-Type"] = "text/plain"
-    elif (body.get("error") == "unauthorized_client" and "grant-type-wrong-error" in defects
-          or body.get("error") == "unsupported_grant_type" and "unknown-grant-type-wrong-error" in defects):
+    elif (body.get("error") == "unauthorized_client" and "grant-type-wrong-error" in defects) or (
+        body.get("error") == "unsupported_grant_type" and "unknown-grant-type-wrong-error" in defects
+    ):
         response.set_data(json.dumps({**body, "error": "invalid_request"}))
     elif body.get("error") == "invalid_client" and "unknown-client-wrong-error" in defects:
         client_id = request.authorization.username if request.authorization else request.form.get("client_id")
@@ -325,8 +358,16 @@ class _Witness:
     """Test aid: with SANDBOX_WITNESS_FILE set, every secret the sandbox receives or issues is
     appended to that file, one a line, so a test can prove none of them leaks into any output."""
 
-    SECRET_FIELDS = ("client_secret", "password", "code", "code_verifier", "refresh_token",
-                     "access_token", "id_token", "token")
+    SECRET_FIELDS = (
+        "client_secret",
+        "password",
+        "code",
+        "code_verifier",
+        "refresh_token",
+        "access_token",
+        "id_token",
+        "token",
+    )
 
     def __init__(self, path):
         self.path, self.lock = path, threading.Lock()
@@ -345,7 +386,6 @@ class _Witness:
             file.writelines(f"{v}\n" for v in values if isinstance(v, str) and v)
         return response
 
-
     @staticmethod
     def _fields(body: str) -> dict:
         """The fields of any response body that parses, whatever its content type: JSON or a form."""
@@ -363,6 +403,7 @@ def _announce_defects(defects: Defects):
     def announce(response):
         response.headers["X-Sandbox-Deliberately-Broken"] = names
         return response
+
     return announce
 
 
@@ -380,13 +421,19 @@ class _RequestLimits:
     def __call__(self, environ, start_response):
         length = environ.get("CONTENT_LENGTH") or "0"
         if not length.isdigit() or int(length) > MAX_REQUEST_BYTES:
-            return _json_answer(start_response, "413 CONTENT TOO LARGE", {
-                "error": "invalid_request", "error_description": f"the body is larger than {MAX_REQUEST_BYTES} bytes"},
-                [("Connection", "close")])
+            return _json_answer(
+                start_response,
+                "413 CONTENT TOO LARGE",
+                {"error": "invalid_request", "error_description": f"the body is larger than {MAX_REQUEST_BYTES} bytes"},
+                [("Connection", "close")],
+            )
         if not _basic_credentials_readable(environ.get("HTTP_AUTHORIZATION", "")):
-            return _json_answer(start_response, "401 UNAUTHORIZED", {
-                "error": "invalid_client", "error_description": "the Basic credentials are not UTF-8"},
-                [("WWW-Authenticate", 'Basic realm="token"')])
+            return _json_answer(
+                start_response,
+                "401 UNAUTHORIZED",
+                {"error": "invalid_client", "error_description": "the Basic credentials are not UTF-8"},
+                [("WWW-Authenticate", 'Basic realm="token"')],
+            )
         return self.wsgi_app(environ, start_response)
 
 
@@ -403,8 +450,15 @@ def _basic_credentials_readable(header: str) -> bool:
 
 def _json_answer(start_response, status: str, body: dict, headers=()):
     data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-                            ("Content-Length", str(len(data))), *headers])
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("Cache-Control", "no-store"),
+            ("Content-Length", str(len(data))),
+            *headers,
+        ],
+    )
     return [data]
 
 
@@ -426,10 +480,13 @@ class _FormBodyGuard:
 
     @staticmethod
     def _invalid_request(start_response):
-        body = json.dumps({"error": "invalid_request",
-                           "error_description": "the body must be application/x-www-form-urlencoded"}).encode()
-        start_response("400 BAD REQUEST", [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-                                           ("Content-Length", str(len(body)))])
+        body = json.dumps(
+            {"error": "invalid_request", "error_description": "the body must be application/x-www-form-urlencoded"}
+        ).encode()
+        start_response(
+            "400 BAD REQUEST",
+            [("Content-Type", "application/json"), ("Cache-Control", "no-store"), ("Content-Length", str(len(body)))],
+        )
         return [body]
 
     @staticmethod
@@ -437,5 +494,10 @@ class _FormBodyGuard:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
         form = urlencode({k: str(v) for k, v in payload.items()}).encode()
-        environ.update({"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(form)),
-                        "wsgi.input": io.BytesIO(form)})
+        environ.update(
+            {
+                "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                "CONTENT_LENGTH": str(len(form)),
+                "wsgi.input": io.BytesIO(form),
+            }
+        )

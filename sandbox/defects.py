@@ -19,134 +19,275 @@ class Defect:
     blocks: tuple[str, ...] = ()
 
 
-DEFECTS = {d.name: d for d in (
-    # Discovery
-    Defect("discovery-wrong-issuer", "discovery publishes an issuer with a trailing slash", ("DISC-01",)),
-    Defect("discovery-missing-endpoint", "discovery omits revocation_endpoint", ("DISC-02",)),
-    Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
-    Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
-    Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
-    # Service integrations (client_credentials)
-    Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
-    Defect("basic-auth-refused", "HTTP Basic client authentication is refused", ("SVC-02",),
-           ("REV-01", "REV-02", "UINFO-03")),  # the revocation request authenticates with HTTP Basic
-    Defect("token-type-wrong", "token_type is 'JWT' instead of Bearer", ("PKCE-01", "RT-01", "SVC-03"),
-           ("CODE-06", "RT-07")),
-    Defect("expires-in-wrong", "expires_in is 7200", ("CODE-06", "RT-07", "SVC-04")),
-    Defect("expires-in-missing", "expires_in is left out", ("CODE-06", "RT-07", "SVC-04")),
-    Defect("scope-missing", "the token response leaves out scope", ("SVC-05",)),
-    Defect("scope-widened", "the token response grants more scope than asked", ("AT-01", "CODE-06", "RT-07", "SVC-05")),
-    Defect("tenant-claim-missing", "access tokens carry no tenant_id claim", ("SVC-06",)),
-    Defect("no-store-missing", "token responses lack Cache-Control: no-store", ("CODE-06", "RT-07", "SVC-07")),
-    Defect("wrong-secret-accepted", "any client secret is accepted", ("SVC-08",)),
-    Defect("unknown-client-wrong-error", "an unknown client gets unauthorized_client", ("SVC-09",)),
-    Defect("tenant-not-required", "a tenant-based scope is granted without tenant_id", ("SVC-10",)),
-    Defect("tenant-approval-not-checked", "a tenant that never approved the app is accepted", ("SVC-11",)),
-    Defect("scope-not-checked", "a scope not granted to the client is issued", ("SVC-12",)),
-    Defect("grant-type-wrong-error", "a grant type the client may not use gets invalid_request, not unauthorized_client",
-           ("SVC-13",)),
-    Defect("json-body-accepted", "a JSON token request body is read like a form", ("SVC-14",)),
-    Defect("refresh-token-for-service", "client_credentials responses carry a refresh_token", ("SVC-18",)),
-    Defect("service-secret-not-required", "a service client may leave out its secret altogether", ("SVC-15",)),
-    Defect("unknown-grant-type-wrong-error", "an unknown grant_type gets invalid_request", ("SVC-16",)),
-    Defect("tenant-always-required", "every scope needs tenant_id, tenant-based or not", ("SVC-17",)),
-    # Authorization endpoint
-    Defect("callback-with-error", "a successful callback also carries error=server_error",
-           ("AUTH-01", "AUTH-04"), ("PKCE-04", "PKCE-07", "PKCE-08")),
-    Defect("state-dropped", "the callback leaves out state", ("AUTH-02",)),
-    Defect("state-truncated", "the callback cuts state to 40 characters", ("AUTH-02",)),
-    Defect("iss-missing", "the callback leaves out iss although discovery advertises it", ("AUTH-03",)),
-    Defect("ui-locales-refused", "an authorization request with ui_locales is refused", ("AUTH-04",)),
-    Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05",)),
-    Defect("error-state-dropped", "error redirects leave out state", ("AUTH-06", "AUTH-08", "CONS-01")),
-    Defect("code-in-fragment", "the code and state come back in the URL fragment instead of the query",
-           ("AUTH-01", "AUTH-04"), ("PKCE-04", "PKCE-07", "PKCE-08")),
-    Defect("error-page-auto-posts", "an unregistered redirect_uri gets a 200 page that auto-posts the error to it",
-           ("AUTH-05",)),
-    Defect("no-sign-in", "a code is issued to a browser nobody signed in with",
-           ("AUTH-01", "AUTH-04"), ("PKCE-04", "PKCE-07", "PKCE-08")),
-    Defect("error-iss-missing", "error redirects leave out iss although discovery advertises RFC 9207", ("AUTH-03",)),
-    Defect("unknown-client-redirected", "an unknown client_id's error is redirected to its redirect_uri", ("AUTH-07",)),
-    Defect("response-type-defaulted", "a request without response_type is served as response_type=code", ("AUTH-08",)),
-    Defect("ui-locales-ignored", "the login page is always in English", ("AUTH-09",)),
-    # PKCE
-    Defect("pkce-s256-hex", "S256 is computed as a hex digest instead of BASE64URL", ("APP-03", "APP-04", "PKCE-01"),
-           ("AT-01", "CODE-01", "CODE-06", "ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "REV-02", "RT-01", "RT-02",
-            "RT-04", "RT-05", "RT-06", "RT-07", "UINFO-01", "UINFO-03")),
-    Defect("pkce-not-compared", "the verifier is not compared with the challenge", ("PKCE-02",)),
-    Defect("pkce-verifier-optional", "a missing code_verifier is accepted", ("PKCE-03",)),
-    Defect("pkce-not-required", "public clients may leave out code_challenge", ("PKCE-04",)),
-    Defect("pkce-verifier-format-unchecked", "verifiers of any length and characters are accepted", ("PKCE-05",)),
-    Defect("pkce-downgrade-accepted", "a code_verifier without a challenge is accepted", ("PKCE-06",)),
-    Defect("pkce-plain-accepted", "code_challenge_method=plain is accepted", ("PKCE-07", "PKCE-08")),
-    Defect("pkce-refusal-stalls", "a request without code_challenge, or with plain (a challenge without a method "
-           "too), stops on a 200 page instead of an error", ("PKCE-04", "PKCE-07", "PKCE-08")),
-    Defect("pkce-missing-method-means-s256", "a code_challenge without a method is taken as S256", ("PKCE-08",)),
-    # Authorization code
-    Defect("code-reusable", "an authorization code can be redeemed twice", ("CODE-01",)),
-    Defect("redirect-uri-not-compared", "the token request's redirect_uri is not compared", ("CODE-02", "CODE-05")),
-    Defect("code-not-bound-to-client", "any client may redeem any code", ("CODE-03",)),
-    Defect("code-never-expires", "authorization codes never expire", ("CODE-04",)),
-    Defect("redirect-uri-optional-at-token", "a token request may leave out the redirect_uri the code was issued for", ("CODE-05",)),
-    # Application types
-    Defect("web-without-pkce-refused", "a web app must use PKCE", ("APP-01", "APP-02", "PKCE-06"), ("RT-03",)),
-    Defect("web-secret-not-required", "a web app without PKCE may leave out its secret", ("APP-02",)),
-    Defect("web-pkce-with-secret-refused", "a web app using PKCE may not send its secret", ("APP-03", "APP-04", "PKCE-01"),
-           ("AT-01", "CODE-06", "ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "REV-02", "RT-01", "RT-02", "RT-06", "RT-07",
-            "UINFO-01", "UINFO-03")),
-    Defect("web-pkce-without-secret-refused", "a web app using PKCE must still send its secret", ("APP-04",)),
-    Defect("token-requires-session-cookie", "a code is redeemed only with the signed-in user's session cookie",
-           ("APP-01", "APP-03", "APP-04", "PKCE-01"),
-           ("AT-01", "CODE-01", "CODE-06", "ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "REV-02", "RT-01", "RT-02",
-            "RT-03", "RT-04", "RT-05", "RT-06", "RT-07", "UINFO-01", "UINFO-03")),
-    # Refresh tokens
-    Defect("no-refresh-token", "no refresh token is ever issued", ("RT-01",), ("REV-02", "RT-02", "RT-06", "RT-07")),
-    Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),
-    Defect("refresh-without-offline-access", "refresh tokens without offline_access", ("RT-03",)),
-    Defect("refresh-for-spa", "SPAs get refresh tokens", ("RT-04",)),
-    Defect("refresh-for-native", "native apps get refresh tokens", ("RT-05",)),
-    Defect("refresh-token-any-client", "a refresh token works for any client", ("RT-06",)),
-    Defect("refresh-reuse-grace", "a rotated refresh token keeps working for 3 s (Visma's grace period) where the "
-           "environment declares none", ("RT-02",)),
-    # Access tokens and interactive token responses
-    Defect("access-token-exp-mismatch", "access tokens expire 10 minutes after issue while expires_in says 3600",
-           ("AT-01",)),
-    Defect("access-token-opaque", "access tokens are opaque strings, not JWTs", ("AT-01", "RT-01", "SVC-06")),
-    Defect("interactive-no-store-missing", "code and refresh token responses lack Cache-Control: no-store",
-           ("CODE-06", "RT-07")),
-    # OpenID Connect: ID tokens and userinfo
-    Defect("id-token-missing", "no client gets an ID token, although it asked for openid", ("ID-01",),
-           ("ID-02", "ID-03", "ID-04", "ID-05", "UINFO-01")),
-    Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
-    Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
-    Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),
-    Defect("id-token-at-hash-wrong", "the ID token's at_hash is computed over another value", ("ID-05",)),
-    Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01",)),
-    Defect("userinfo-challenge-missing", "a userinfo request without a token gets no WWW-Authenticate", ("UINFO-02",)),
-    Defect("revoked-access-token-accepted", "a revoked access token still works at userinfo", ("UINFO-03",)),
-    # Revocation
-    Defect("revocation-unknown-token-error", "revoking an unknown token is answered 400", ("REV-01",)),
-    Defect("refresh-revocation-ignored", "revoking a refresh token does nothing", ("REV-02",)),
-    # Consent
-    Defect("consent-denial-ignored", "a user who denies consent is treated as one who allows", ("CONS-01",)),
-)}
+DEFECTS = {
+    d.name: d
+    for d in (
+        # Discovery
+        Defect("discovery-wrong-issuer", "discovery publishes an issuer with a trailing slash", ("DISC-01",)),
+        Defect("discovery-missing-endpoint", "discovery omits revocation_endpoint", ("DISC-02",)),
+        Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
+        Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
+        Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
+        # Service integrations (client_credentials)
+        Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
+        Defect(
+            "basic-auth-refused",
+            "HTTP Basic client authentication is refused",
+            ("SVC-02",),
+            ("REV-01", "REV-02", "UINFO-03"),
+        ),  # the revocation request authenticates with HTTP Basic
+        Defect(
+            "token-type-wrong",
+            "token_type is 'JWT' instead of Bearer",
+            ("PKCE-01", "RT-01", "SVC-03"),
+            ("CODE-06", "RT-07"),
+        ),
+        Defect("expires-in-wrong", "expires_in is 7200", ("CODE-06", "RT-07", "SVC-04")),
+        Defect("expires-in-missing", "expires_in is left out", ("CODE-06", "RT-07", "SVC-04")),
+        Defect("scope-missing", "the token response leaves out scope", ("SVC-05",)),
+        Defect(
+            "scope-widened", "the token response grants more scope than asked", ("AT-01", "CODE-06", "RT-07", "SVC-05")
+        ),
+        Defect("tenant-claim-missing", "access tokens carry no tenant_id claim", ("SVC-06",)),
+        Defect("no-store-missing", "token responses lack Cache-Control: no-store", ("CODE-06", "RT-07", "SVC-07")),
+        Defect("wrong-secret-accepted", "any client secret is accepted", ("SVC-08",)),
+        Defect("unknown-client-wrong-error", "an unknown client gets unauthorized_client", ("SVC-09",)),
+        Defect("tenant-not-required", "a tenant-based scope is granted without tenant_id", ("SVC-10",)),
+        Defect("tenant-approval-not-checked", "a tenant that never approved the app is accepted", ("SVC-11",)),
+        Defect("scope-not-checked", "a scope not granted to the client is issued", ("SVC-12",)),
+        Defect(
+            "grant-type-wrong-error",
+            "a grant type the client may not use gets invalid_request, not unauthorized_client",
+            ("SVC-13",),
+        ),
+        Defect("json-body-accepted", "a JSON token request body is read like a form", ("SVC-14",)),
+        Defect("refresh-token-for-service", "client_credentials responses carry a refresh_token", ("SVC-18",)),
+        Defect("service-secret-not-required", "a service client may leave out its secret altogether", ("SVC-15",)),
+        Defect("unknown-grant-type-wrong-error", "an unknown grant_type gets invalid_request", ("SVC-16",)),
+        Defect("tenant-always-required", "every scope needs tenant_id, tenant-based or not", ("SVC-17",)),
+        # Authorization endpoint
+        Defect(
+            "callback-with-error",
+            "a successful callback also carries error=server_error",
+            ("AUTH-01", "AUTH-04"),
+            ("PKCE-04", "PKCE-07", "PKCE-08"),
+        ),
+        Defect("state-dropped", "the callback leaves out state", ("AUTH-02",)),
+        Defect("state-truncated", "the callback cuts state to 40 characters", ("AUTH-02",)),
+        Defect("iss-missing", "the callback leaves out iss although discovery advertises it", ("AUTH-03",)),
+        Defect("ui-locales-refused", "an authorization request with ui_locales is refused", ("AUTH-04",)),
+        Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05",)),
+        Defect("error-state-dropped", "error redirects leave out state", ("AUTH-06", "AUTH-08", "CONS-01")),
+        Defect(
+            "code-in-fragment",
+            "the code and state come back in the URL fragment instead of the query",
+            ("AUTH-01", "AUTH-04"),
+            ("PKCE-04", "PKCE-07", "PKCE-08"),
+        ),
+        Defect(
+            "error-page-auto-posts",
+            "an unregistered redirect_uri gets a 200 page that auto-posts the error to it",
+            ("AUTH-05",),
+        ),
+        Defect(
+            "no-sign-in",
+            "a code is issued to a browser nobody signed in with",
+            ("AUTH-01", "AUTH-04"),
+            ("PKCE-04", "PKCE-07", "PKCE-08"),
+        ),
+        Defect(
+            "error-iss-missing", "error redirects leave out iss although discovery advertises RFC 9207", ("AUTH-03",)
+        ),
+        Defect(
+            "unknown-client-redirected", "an unknown client_id's error is redirected to its redirect_uri", ("AUTH-07",)
+        ),
+        Defect(
+            "response-type-defaulted", "a request without response_type is served as response_type=code", ("AUTH-08",)
+        ),
+        Defect("ui-locales-ignored", "the login page is always in English", ("AUTH-09",)),
+        # PKCE
+        Defect(
+            "pkce-s256-hex",
+            "S256 is computed as a hex digest instead of BASE64URL",
+            ("APP-03", "APP-04", "PKCE-01"),
+            (
+                "AT-01",
+                "CODE-01",
+                "CODE-06",
+                "ID-01",
+                "ID-02",
+                "ID-03",
+                "ID-04",
+                "ID-05",
+                "REV-02",
+                "RT-01",
+                "RT-02",
+                "RT-04",
+                "RT-05",
+                "RT-06",
+                "RT-07",
+                "UINFO-01",
+                "UINFO-03",
+            ),
+        ),
+        Defect("pkce-not-compared", "the verifier is not compared with the challenge", ("PKCE-02",)),
+        Defect("pkce-verifier-optional", "a missing code_verifier is accepted", ("PKCE-03",)),
+        Defect("pkce-not-required", "public clients may leave out code_challenge", ("PKCE-04",)),
+        Defect("pkce-verifier-format-unchecked", "verifiers of any length and characters are accepted", ("PKCE-05",)),
+        Defect("pkce-downgrade-accepted", "a code_verifier without a challenge is accepted", ("PKCE-06",)),
+        Defect("pkce-plain-accepted", "code_challenge_method=plain is accepted", ("PKCE-07", "PKCE-08")),
+        Defect(
+            "pkce-refusal-stalls",
+            "a request without code_challenge, or with plain (a challenge without a method "
+            "too), stops on a 200 page instead of an error",
+            ("PKCE-04", "PKCE-07", "PKCE-08"),
+        ),
+        Defect("pkce-missing-method-means-s256", "a code_challenge without a method is taken as S256", ("PKCE-08",)),
+        # Authorization code
+        Defect("code-reusable", "an authorization code can be redeemed twice", ("CODE-01",)),
+        Defect("redirect-uri-not-compared", "the token request's redirect_uri is not compared", ("CODE-02", "CODE-05")),
+        Defect("code-not-bound-to-client", "any client may redeem any code", ("CODE-03",)),
+        Defect("code-never-expires", "authorization codes never expire", ("CODE-04",)),
+        Defect(
+            "redirect-uri-optional-at-token",
+            "a token request may leave out the redirect_uri the code was issued for",
+            ("CODE-05",),
+        ),
+        # Application types
+        Defect("web-without-pkce-refused", "a web app must use PKCE", ("APP-01", "APP-02", "PKCE-06"), ("RT-03",)),
+        Defect("web-secret-not-required", "a web app without PKCE may leave out its secret", ("APP-02",)),
+        Defect(
+            "web-pkce-with-secret-refused",
+            "a web app using PKCE may not send its secret",
+            ("APP-03", "APP-04", "PKCE-01"),
+            (
+                "AT-01",
+                "CODE-06",
+                "ID-01",
+                "ID-02",
+                "ID-03",
+                "ID-04",
+                "ID-05",
+                "REV-02",
+                "RT-01",
+                "RT-02",
+                "RT-06",
+                "RT-07",
+                "UINFO-01",
+                "UINFO-03",
+            ),
+        ),
+        Defect("web-pkce-without-secret-refused", "a web app using PKCE must still send its secret", ("APP-04",)),
+        Defect(
+            "token-requires-session-cookie",
+            "a code is redeemed only with the signed-in user's session cookie",
+            ("APP-01", "APP-03", "APP-04", "PKCE-01"),
+            (
+                "AT-01",
+                "CODE-01",
+                "CODE-06",
+                "ID-01",
+                "ID-02",
+                "ID-03",
+                "ID-04",
+                "ID-05",
+                "REV-02",
+                "RT-01",
+                "RT-02",
+                "RT-03",
+                "RT-04",
+                "RT-05",
+                "RT-06",
+                "RT-07",
+                "UINFO-01",
+                "UINFO-03",
+            ),
+        ),
+        # Refresh tokens
+        Defect(
+            "no-refresh-token", "no refresh token is ever issued", ("RT-01",), ("REV-02", "RT-02", "RT-06", "RT-07")
+        ),
+        Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),
+        Defect("refresh-without-offline-access", "refresh tokens without offline_access", ("RT-03",)),
+        Defect("refresh-for-spa", "SPAs get refresh tokens", ("RT-04",)),
+        Defect("refresh-for-native", "native apps get refresh tokens", ("RT-05",)),
+        Defect("refresh-token-any-client", "a refresh token works for any client", ("RT-06",)),
+        Defect(
+            "refresh-reuse-grace",
+            "a rotated refresh token keeps working for 3 s (Visma's grace period) where the environment declares none",
+            ("RT-02",),
+        ),
+        # Access tokens and interactive token responses
+        Defect(
+            "access-token-exp-mismatch",
+            "access tokens expire 10 minutes after issue while expires_in says 3600",
+            ("AT-01",),
+        ),
+        Defect("access-token-opaque", "access tokens are opaque strings, not JWTs", ("AT-01", "RT-01", "SVC-06")),
+        Defect(
+            "interactive-no-store-missing",
+            "code and refresh token responses lack Cache-Control: no-store",
+            ("CODE-06", "RT-07"),
+        ),
+        # OpenID Connect: ID tokens and userinfo
+        Defect(
+            "id-token-missing",
+            "no client gets an ID token, although it asked for openid",
+            ("ID-01",),
+            ("ID-02", "ID-03", "ID-04", "ID-05", "UINFO-01"),
+        ),
+        Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
+        Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
+        Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),
+        Defect("id-token-at-hash-wrong", "the ID token's at_hash is computed over another value", ("ID-05",)),
+        Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01",)),
+        Defect(
+            "userinfo-challenge-missing", "a userinfo request without a token gets no WWW-Authenticate", ("UINFO-02",)
+        ),
+        Defect("revoked-access-token-accepted", "a revoked access token still works at userinfo", ("UINFO-03",)),
+        # Revocation
+        Defect("revocation-unknown-token-error", "revoking an unknown token is answered 400", ("REV-01",)),
+        Defect("refresh-revocation-ignored", "revoking a refresh token does nothing", ("REV-02",)),
+        # Consent
+        Defect("consent-denial-ignored", "a user who denies consent is treated as one who allows", ("CONS-01",)),
+    )
+}
 
 
 # Variants: behaviours the documents allow, switched on like defects. They break no rule; each proves
 # that the suite accepts an answer a real server may give (tests/test_allowed_variants.py).
-VARIANTS = {d.name: d for d in (
-    Defect("missing-verifier-invalid-request", "a missing code_verifier gets invalid_request (RFC 6749 section 5.2)", ()),
-    Defect("response-type-unauthorized-client", "a response_type the client may not use gets unauthorized_client "
-           "(RFC 6749 section 4.1.2.1)", ()),
-    Defect("offline-access-invalid-scope", "offline_access asked by an SPA or native app gets invalid_scope "
-           "(RFC 6749 section 4.1.2.1)", ()),
-    Defect("discovery-optional-members-elsewhere", "OpenID discovery omits its optional members; the RFC 8414 "
-           "metadata lists them", ()),
-    Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),
-    Defect("refresh-returns-same-access-token", "a refresh returns the access token still valid from the code", ()),
-    Defect("older-codes-cancelled", "issuing a code cancels the client's codes not yet redeemed (one code at a "
-           "time; no document forbids it)", ()),
-)}
+VARIANTS = {
+    d.name: d
+    for d in (
+        Defect(
+            "missing-verifier-invalid-request",
+            "a missing code_verifier gets invalid_request (RFC 6749 section 5.2)",
+            (),
+        ),
+        Defect(
+            "response-type-unauthorized-client",
+            "a response_type the client may not use gets unauthorized_client (RFC 6749 section 4.1.2.1)",
+            (),
+        ),
+        Defect(
+            "offline-access-invalid-scope",
+            "offline_access asked by an SPA or native app gets invalid_scope (RFC 6749 section 4.1.2.1)",
+            (),
+        ),
+        Defect(
+            "discovery-optional-members-elsewhere",
+            "OpenID discovery omits its optional members; the RFC 8414 metadata lists them",
+            (),
+        ),
+        Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),
+        Defect("refresh-returns-same-access-token", "a refresh returns the access token still valid from the code", ()),
+        Defect(
+            "older-codes-cancelled",
+            "issuing a code cancels the client's codes not yet redeemed (one code at a time; no document forbids it)",
+            (),
+        ),
+    )
+}
 
 
 class Defects:
@@ -156,8 +297,7 @@ class Defects:
         known = {**DEFECTS, **VARIANTS}
         unknown = sorted(set(names) - set(known))
         if unknown:
-            raise ValueError(f"unknown sandbox defect(s): {', '.join(unknown)}; "
-                             f"known: {', '.join(sorted(known))}")
+            raise ValueError(f"unknown sandbox defect(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         self.names = frozenset(names)
 
     def __contains__(self, name: str) -> bool:

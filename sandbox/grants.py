@@ -23,11 +23,13 @@ from flask import g
 
 class StalledRefusal(OAuth2Error):
     """Defect pkce-refusal-stalls: a refusal that shows a blank 200 page instead of an error."""
+
     error = "stalled"
 
 
 class InvalidTenantError(OAuth2Error):
     """Visma Connect's own error for a tenant the application may not act for."""
+
     error = "invalid_tenant"
 
 
@@ -106,7 +108,11 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def authenticate_token_endpoint_client(self):
         form, defects = self.request.form, self.server.defects
-        if "service-secret-not-required" in defects and "client_secret" not in form and "Authorization" not in self.request.headers:
+        if (
+            "service-secret-not-required" in defects
+            and "client_secret" not in form
+            and "Authorization" not in self.request.headers
+        ):
             client = self.server.query_client(form.get("client_id", ""))
             if client is not None:
                 self.request.client = client
@@ -141,7 +147,8 @@ def _authenticate_web_app(grant, pkce_used: bool):
     defects = grant.server.defects
     if client.app_type == "web" and grant.request.auth_method == "none":
         if (not pkce_used and "web-secret-not-required" not in defects) or (
-                pkce_used and "web-pkce-without-secret-refused" in defects):
+            pkce_used and "web-pkce-without-secret-refused" in defects
+        ):
             raise InvalidClientError("client authentication is required", status_code=401)
     return client
 
@@ -214,8 +221,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             refuse("ui_locales is not supported")
         offline = "offline_access" in (self.request.payload.scope or "").split()
         if offline and client.app_type in ("spa", "native") and "offline-access-invalid-scope" in defects:
-            raise InvalidScopeError("offline_access is not allowed for this client", redirect_uri=redirect_uri,
-                                    state=self.request.payload.state)
+            raise InvalidScopeError(
+                "offline_access is not allowed for this client",
+                redirect_uri=redirect_uri,
+                state=self.request.payload.state,
+            )
 
     def authenticate_token_endpoint_client(self):
         code = self.server.codes.find(self.request.form.get("code", ""))
@@ -234,18 +244,24 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             redirect_uri = None  # authlib compares only when the code remembers one
         if "older-codes-cancelled" in self.server.defects:
             self.server.codes.cancel_unused(request.client.client_id)
-        self.server.codes.save(AuthorizationCode(
-            code=code, client_id=request.client.client_id, redirect_uri=redirect_uri,
-            scope=request.payload.scope, user=request.user,
-            code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"),
-            expires_at=time.time() + self.server.code_lifetime,
-            nonce=data.get("nonce"), auth_time=g.get("auth_time"),
-        ))
+        self.server.codes.save(
+            AuthorizationCode(
+                code=code,
+                client_id=request.client.client_id,
+                redirect_uri=redirect_uri,
+                scope=request.payload.scope,
+                user=request.user,
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                expires_at=time.time() + self.server.code_lifetime,
+                nonce=data.get("nonce"),
+                auth_time=g.get("auth_time"),
+            )
+        )
 
     def query_authorization_code(self, code, client):
         found = self.server.codes.find(code)
-        if found is None or found.is_expired() and "code-never-expires" not in self.server.defects:
+        if found is None or (found.is_expired() and "code-never-expires" not in self.server.defects):
             return None
         if "redirect_uri" not in self.request.form and "redirect-uri-optional-at-token" in self.server.defects:
             found = replace(found, redirect_uri=None)  # authlib compares only when the code remembers one

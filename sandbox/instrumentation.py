@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flask import g, request
 from joserfc import jwt
 
-from .faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
-from .mock_api import API_PREFIX, register_mock_api
-from .recording import RequestLog
+from sandbox.faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
+from sandbox.mock_api import API_PREFIX, register_mock_api
+from sandbox.recording import RequestLog
 
 # Cross-origin reads a browser app needs; the authorization endpoint is a navigation, not a fetch.
 CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/revocation", API_PREFIX + "/")

@@ -26,12 +26,21 @@ def register_mock_api(app, issuer: str, keys) -> None:
             g.notes = {"bearer": "invalid"}
             return _unauthorized("invalid_token", "the token is not one this issuer signed")
         expired = claims.get("exp", 0) <= time.time()
-        g.notes = {"bearer": "expired" if expired else "valid", "token_exp": claims.get("exp"),
-                   "client_id": claims.get("client_id")}
+        g.notes = {
+            "bearer": "expired" if expired else "valid",
+            "token_exp": claims.get("exp"),
+            "client_id": claims.get("client_id"),
+        }
         if expired:
             return _unauthorized("invalid_token", "the access token expired")
-        return jsonify({"resource": resource, "client_id": claims.get("client_id"),
-                        "tenant_id": claims.get("tenant_id"), "scope": claims.get("scope")})
+        return jsonify(
+            {
+                "resource": resource,
+                "client_id": claims.get("client_id"),
+                "tenant_id": claims.get("tenant_id"),
+                "scope": claims.get("scope"),
+            }
+        )
 
 
 def _claims(token: str, keys) -> dict | None:

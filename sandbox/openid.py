@@ -8,15 +8,22 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
 
-from .tokens import unpublished_signing_keys
+from sandbox.tokens import unpublished_signing_keys
 
 
 def user_info(user, scope: str) -> UserInfo:
     """The test user's standard claims (OpenID Connect Core section 5.1), as far as `scope` allows."""
     given_name, _, family_name = user.name.partition(" ")
-    return UserInfo(sub=str(user.get_user_id()), name=user.name, given_name=given_name,
-                    family_name=family_name, preferred_username=user.username, locale="en-GB",
-                    email=user.email, email_verified=True).filter(scope)
+    return UserInfo(
+        sub=str(user.get_user_id()),
+        name=user.name,
+        given_name=given_name,
+        family_name=family_name,
+        preferred_username=user.username,
+        locale="en-GB",
+        email=user.email,
+        email_verified=True,
+    ).filter(scope)
 
 
 class SandboxOpenIDCode(OpenIDCode):

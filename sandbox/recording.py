@@ -14,17 +14,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    at: float                      # time.time() when the request arrived
+    at: float  # time.time() when the request arrived
     method: str
     path: str
-    query: tuple                   # (name, value) pairs, repeated names kept
-    form: tuple                    # (name, value) pairs of a form body
-    headers: dict = field(repr=False)   # Authorization, Content-Type, Origin
+    query: tuple  # (name, value) pairs, repeated names kept
+    form: tuple  # (name, value) pairs of a form body
+    headers: dict = field(repr=False)  # Authorization, Content-Type, Origin
     body: str = field(default="", repr=False)
     status: int = 0
     location: str = field(default="", repr=False)  # where a redirect sent the client
     response_json: dict | None = field(default=None, repr=False)
-    notes: dict = field(default_factory=dict)      # what the sandbox found, e.g. about a bearer token
+    notes: dict = field(default_factory=dict)  # what the sandbox found, e.g. about a bearer token
 
     def param(self, name: str) -> str | None:
         """A parameter from the query or the form body (the first one if repeated)."""
@@ -57,15 +57,21 @@ class RequestLog:
 
     def record(self, request, response, notes: dict) -> None:
         """Flask's request and response, after the sandbox answered."""
-        form = tuple(request.form.items(multi=True)) if request.mimetype == \
-            "application/x-www-form-urlencoded" else ()
+        form = tuple(request.form.items(multi=True)) if request.mimetype == "application/x-www-form-urlencoded" else ()
         body = urlencode(form) if form else request.get_data(as_text=True, cache=True)
         answer = response.get_json(silent=True) if response.is_json else None
         entry = RecordedRequest(
-            at=time.time(), method=request.method, path=request.path,
-            query=tuple(parse_qsl(request.query_string.decode(), keep_blank_values=True)), form=form,
-            headers={k: request.headers[k] for k in RECORDED_HEADERS if k in request.headers}, body=body,
-            status=response.status_code, location=response.headers.get("Location", ""),
-            response_json=answer if isinstance(answer, dict) else None, notes=dict(notes))
+            at=time.time(),
+            method=request.method,
+            path=request.path,
+            query=tuple(parse_qsl(request.query_string.decode(), keep_blank_values=True)),
+            form=form,
+            headers={k: request.headers[k] for k in RECORDED_HEADERS if k in request.headers},
+            body=body,
+            status=response.status_code,
+            location=response.headers.get("Location", ""),
+            response_json=answer if isinstance(answer, dict) else None,
+            notes=dict(notes),
+        )
         with self._lock:
             self._entries.append(entry)

@@ -110,17 +110,30 @@ class Registry:
 def default_registry() -> Registry:
     """The registrations `environments/sandbox.yaml` describes, for the standalone server."""
     registry = Registry()
-    registry.add(Application(
-        client_id="sandbox-service", app_type="service", client_secret="sandbox-service-secret",
-        scopes=("visma_api:read", "connect_api:read"),  # the second of an API that is not tenant-based
-        approved_tenants=("af1140c1-52e0-46c7-b684-df894d4b8a5a",),
-    ))
-    for role, secret in (("web", "sandbox-web-secret"), ("web-other", "sandbox-web-other-secret"),
-                         ("spa", None), ("native", None)):
+    registry.add(
+        Application(
+            client_id="sandbox-service",
+            app_type="service",
+            client_secret="sandbox-service-secret",
+            scopes=("visma_api:read", "connect_api:read"),  # the second of an API that is not tenant-based
+            approved_tenants=("af1140c1-52e0-46c7-b684-df894d4b8a5a",),
+        )
+    )
+    for role, secret in (
+        ("web", "sandbox-web-secret"),
+        ("web-other", "sandbox-web-other-secret"),
+        ("spa", None),
+        ("native", None),
+    ):
         app_type = "web" if role.startswith("web") else role
-        registry.add(Application(
-            client_id=f"sandbox-{role}", app_type=app_type, client_secret=secret,
-            redirect_uris=(f"https://{role}.app.local/callback",), scopes=INTERACTIVE_SCOPES,
-        ))
+        registry.add(
+            Application(
+                client_id=f"sandbox-{role}",
+                app_type=app_type,
+                client_secret=secret,
+                redirect_uris=(f"https://{role}.app.local/callback",),
+                scopes=INTERACTIVE_SCOPES,
+            )
+        )
     registry.add_user(User("test.user", "sandbox-password"))
     return registry

@@ -7,11 +7,11 @@ import threading
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
-from .app import MAX_REQUEST_BYTES, create_app
-from .defects import Defects
-from .faults import Faults
-from .recording import RequestLog
-from .registry import Registry
+from sandbox.app import MAX_REQUEST_BYTES, create_app
+from sandbox.defects import Defects
+from sandbox.faults import Faults
+from sandbox.recording import RequestLog
+from sandbox.registry import Registry
 
 # How long a connection may wait for its client's next request (and any one read or write may
 # take): well beyond a client's pauses between requests when it waits for something to expire
@@ -141,14 +141,24 @@ class SandboxServer:
     port with its own switches, state and issuer (`issuers`: the issuer of each defect set, the
     first one's included), so that one server proves many switches (the detection matrix)."""
 
-    def __init__(self, registry: Registry, defects=(), host="127.0.0.1", port=0, issuer=None,
-                 more_defect_sets=(), code_lifetime=300, ssl_context=None):
+    def __init__(
+        self,
+        registry: Registry,
+        defects=(),
+        host="127.0.0.1",
+        port=0,
+        issuer=None,
+        more_defect_sets=(),
+        code_lifetime=300,
+        ssl_context=None,
+    ):
         first = _Server(host, port, ssl_context=ssl_context)  # HTTPS with a context
         self.url = f"{'https' if ssl_context else 'http'}://{host}:{first.server_port}"
         self.issuer = (issuer or self.url).rstrip("/")
         self.recording, self.faults = RequestLog(), Faults()
-        first.app = create_app(self.issuer, registry, Defects(defects), self.recording, self.faults,
-                               code_lifetime=code_lifetime)
+        first.app = create_app(
+            self.issuer, registry, Defects(defects), self.recording, self.faults, code_lifetime=code_lifetime
+        )
         self.issuers = {tuple(defects): self.issuer}
         self._servers = [first]
         for names in map(tuple, more_defect_sets):

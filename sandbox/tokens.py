@@ -60,8 +60,7 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
     """Adds the claims Visma Connect documents and decides who gets a refresh token."""
 
     def __init__(self, issuer, keys: KeySet, defects):
-        super().__init__(issuer=issuer, expires_generator=self._lifetime,
-                         refresh_token_generator=_opaque_token)
+        super().__init__(issuer=issuer, expires_generator=self._lifetime, refresh_token_generator=_opaque_token)
         self.keys = keys
         self.defects = defects
 
@@ -90,14 +89,19 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             return generate_token(48)
         return super().access_token_generator(client, grant_type, user, scope)
 
-    def generate(self, grant_type, client, user=None, scope=None, expires_in=None,
-                 include_refresh_token=True):
+    def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
         # authlib offers a refresh token to every client allowed the refresh_token grant; Visma's
         # rule is about the app type and offline_access instead (refresh_token_allowed).
         wanted = include_refresh_token or grant_type == "authorization_code"
         include_refresh_token = wanted and self.refresh_token_allowed(client, scope)
-        token = super().generate(grant_type, client, user=user, scope=scope,
-                                 expires_in=expires_in, include_refresh_token=include_refresh_token)
+        token = super().generate(
+            grant_type,
+            client,
+            user=user,
+            scope=scope,
+            expires_in=expires_in,
+            include_refresh_token=include_refresh_token,
+        )
         if "expires-in-missing" in self.defects:
             token.pop("expires_in", None)
         return token
@@ -123,6 +127,7 @@ def _opaque_token(**_):
 @dataclass
 class IssuedToken:
     """One access or refresh token this sandbox issued (`kind`), for whom and until when."""
+
     kind: str
     client: object
     scope: str
@@ -167,10 +172,17 @@ class TokenStore:
         with self._lock:
             for kind in ("access_token", "refresh_token"):
                 if token.get(kind):
-                    expires_at = now + token.get("expires_in", ACCESS_TOKEN_LIFETIME) if kind == "access_token" else None
+                    expires_at = (
+                        now + token.get("expires_in", ACCESS_TOKEN_LIFETIME) if kind == "access_token" else None
+                    )
                     self._issued[(kind, token[kind])] = IssuedToken(
-                        kind, client, token.get("scope", ""), user, expires_at,
-                        token.get("access_token", "") if kind == "refresh_token" else "")
+                        kind,
+                        client,
+                        token.get("scope", ""),
+                        user,
+                        expires_at,
+                        token.get("access_token", "") if kind == "refresh_token" else "",
+                    )
 
     def find(self, value: str, kinds=("access_token", "refresh_token")) -> IssuedToken | None:
         with self._lock:

@@ -112,10 +112,16 @@ def _exchanges_and_waits(trace: Path) -> tuple[int, float]:
 def start_sandbox():
     """The sandbox as `environments/sandbox.yaml` has the suite start it (code lifetime included)."""
     import yaml
+
     raw = yaml.safe_load((ROOT / "environments" / "sandbox.yaml").read_text(encoding="utf-8"))
     lifetime = raw["expectations"]["authorization_code_lifetime"]
-    sandbox = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", "--code-lifetime", str(lifetime)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", "0", "--code-lifetime", str(lifetime)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = sandbox.stdout.readline()  # "... listening on URL, issuer URL"
     if "issuer" not in line:
         sandbox.kill()
@@ -127,7 +133,9 @@ def write_environment(tmp: Path, issuer: str):
     """environments/sandbox.yaml, pointed at the running sandbox: a server the suite does not start.
     Its secrets (the sandbox's own) go through variables, as for any server the suite did not start."""
     import yaml
+
     from suite.configuration.environment_schema import SECRET_KEYS
+
     raw = yaml.safe_load((ROOT / "environments" / "sandbox.yaml").read_text(encoding="utf-8"))
     del raw["sandbox"]
     raw["issuer"] = issuer
@@ -148,16 +156,24 @@ def write_environment(tmp: Path, issuer: str):
 
 
 def run_suite(environment: Path, selection, environ, tmp: Path, record: Path | None = None):
-    command = [sys.executable, "-m", "pytest", "-q", f"--env={environment}",
-               f"--compliance={tmp / 'compliance.json'}", *selection]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        f"--env={environment}",
+        f"--compliance={tmp / 'compliance.json'}",
+        *selection,
+    ]
     environ = dict(environ)
     if record:
         command[3:3] = ["-p", "exchange_recorder"]
         environ.update(BENCHMARK_TRACE=str(record), PYTHONPATH=str(ROOT / "scripts"))
     wall, cpu, code = timed(command, environ)
     if code not in (0, 5):  # 5: the start-cost run selects nothing
-        raise SystemExit(f"the suite did not pass against the benchmark's sandbox (exit {code}): "
-                         f"{' '.join(map(str, command))}")
+        raise SystemExit(
+            f"the suite did not pass against the benchmark's sandbox (exit {code}): {' '.join(map(str, command))}"
+        )
     return wall, cpu
 
 
@@ -188,6 +204,7 @@ def replay(trace: Path) -> tuple[int, float]:
     and the seconds it slept."""
     differences, slept, first = 0, 0.0, None
     import requests
+
     sessions: dict[int, requests.Session] = {}
     issued: dict[str, str] = {}  # recorded value -> this replay's value
     for line in trace.open(encoding="utf-8"):
@@ -200,13 +217,15 @@ def replay(trace: Path) -> tuple[int, float]:
         first = first or time.monotonic()
         session = sessions.setdefault(sent["session"], requests.Session())
         url, body = _swap(sent["url"], issued), _swap(sent["body"], issued)
-        headers = {k: _swap(v, issued) for k, v in sent["headers"].items()
-                   if k.lower() not in ("cookie", "content-length")}  # the session keeps its own cookies
-        response = session.request(sent["method"], url, data=body, headers=headers,
-                                   allow_redirects=False, timeout=30)
+        headers = {
+            k: _swap(v, issued) for k, v in sent["headers"].items() if k.lower() not in ("cookie", "content-length")
+        }  # the session keeps its own cookies
+        response = session.request(sent["method"], url, data=body, headers=headers, allow_redirects=False, timeout=30)
         differences += response.status_code != sent["status"]
-        for recorded, now in zip(_issued_values(sent["location"], sent["json"]),
-                                 _issued_values(response.headers.get("Location"), _json_of(response))):
+        for recorded, now in zip(
+            _issued_values(sent["location"], sent["json"]),
+            _issued_values(response.headers.get("Location"), _json_of(response)),
+        ):
             if recorded != now:
                 issued[recorded] = now
     return differences, slept
@@ -243,19 +262,30 @@ def print_figures(timings, exchanges, waits, rounds, load_before, load_after):
     """timings: (side, run) -> [(wall, CPU, seconds slept)]. The suite's sleeps are those of its
     recorded run; the replay reports its own, longer where it waits for a code the suite let age
     while it worked."""
-    median = {key: (statistics.median(w for w, _, _ in runs), statistics.median(c for _, c, _ in runs),
-                    statistics.median(w - s for w, _, s in runs))
-              for key, runs in timings.items()}
+    median = {
+        key: (
+            statistics.median(w for w, _, _ in runs),
+            statistics.median(c for _, c, _ in runs),
+            statistics.median(w - s for w, _, s in runs),
+        )
+        for key, runs in timings.items()
+    }
     print(f"Contract: suite against a raw requests replay, same sandbox, {rounds} alternating rounds, medians")
-    print(f"{'run':40} {'suite wall':>10} {'raw wall':>9} {'ratio':>6} {'w/o waits':>9} "
-          f"{'suite CPU':>10} {'raw CPU':>8} {'ratio':>6}")
+    print(
+        f"{'run':40} {'suite wall':>10} {'raw wall':>9} {'ratio':>6} {'w/o waits':>9} "
+        f"{'suite CPU':>10} {'raw CPU':>8} {'ratio':>6}"
+    )
     labels = {"1x": "whole contract (1x)", "4x": "whole contract 4 times (4x)", "start": "start, no scenario"}
     for name, label in labels.items():
         (sw, sc, sa), (rw, rc, ra) = median["suite", name], median["raw", name]
-        print(f"{label + f', {exchanges[name]} exchanges':40} {sw:9.2f}s {rw:8.2f}s {sw / rw:6.2f} "
-              f"{sa / ra:9.2f} {sc:9.2f}s {rc:7.2f}s {sc / rc:6.2f}")
-    print(f"(w/o waits: the wall ratio once the contract's own waits, what each side slept (the suite "
-          f"{waits['1x']:.1f} s per contract), are taken out)")
+        print(
+            f"{label + f', {exchanges[name]} exchanges':40} {sw:9.2f}s {rw:8.2f}s {sw / rw:6.2f} "
+            f"{sa / ra:9.2f} {sc:9.2f}s {rc:7.2f}s {sc / rc:6.2f}"
+        )
+    print(
+        f"(w/o waits: the wall ratio once the contract's own waits, what each side slept (the suite "
+        f"{waits['1x']:.1f} s per contract), are taken out)"
+    )
     for side in ("suite", "raw"):
         per = {}
         for name in ("1x", "4x"):
@@ -263,9 +293,11 @@ def print_figures(timings, exchanges, waits, rounds, load_before, load_after):
             wall = median[side, name][2] - median[side, "start"][0]
             cpu = median[side, name][1] - median[side, "start"][1]
             per[name] = (1000 * wall / work, 1000 * cpu / work)
-        print(f"{side:5} ms per exchange after the start cost and the waits: 1x {per['1x'][0]:.2f} wall / "
-              f"{per['1x'][1]:.2f} CPU, 4x {per['4x'][0]:.2f} wall / {per['4x'][1]:.2f} CPU "
-              f"(4x/1x wall {per['4x'][0] / per['1x'][0]:.2f})")
+        print(
+            f"{side:5} ms per exchange after the start cost and the waits: 1x {per['1x'][0]:.2f} wall / "
+            f"{per['1x'][1]:.2f} CPU, 4x {per['4x'][0]:.2f} wall / {per['4x'][1]:.2f} CPU "
+            f"(4x/1x wall {per['4x'][0] / per['1x'][0]:.2f})"
+        )
     print(_load(load_before, load_after))
 
 
@@ -276,16 +308,24 @@ def _load(before, after) -> str:
 def benchmark_sign_ins(rounds: int) -> None:
     """Sign-ins of both methods in a process of their own (as in a suite run: one browser for all)."""
     load_before = os.getloadavg()
-    completed = subprocess.run([sys.executable, __file__, "--sign-ins", str(max(rounds, 5) * 4)], cwd=ROOT,
-                               capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        [sys.executable, __file__, "--sign-ins", str(max(rounds, 5) * 4)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if completed.returncode != 0:
         raise SystemExit(f"the sign-in benchmark failed: {(completed.stderr or completed.stdout).strip()[-2000:]}")
     times = json.loads(completed.stdout.strip().splitlines()[-1])
     from suite.wire.browser import chromium_path
+
     browser, form = (statistics.median(times[m]) * 1000 for m in ("browser", "form"))
-    print(f"Sign-in, authorization request to caught callback, median of {len(times['browser'])} "
-          f"(after a first one that starts the browser): browser {browser:.0f} ms, form {form:.0f} ms, "
-          f"browser/form {browser / form:.1f} (the browser: {chromium_path()})")
+    print(
+        f"Sign-in, authorization request to caught callback, median of {len(times['browser'])} "
+        f"(after a first one that starts the browser): browser {browser:.0f} ms, form {form:.0f} ms, "
+        f"browser/form {browser / form:.1f} (the browser: {chromium_path()})"
+    )
     print(_load(load_before, os.getloadavg()))
 
 
@@ -293,14 +333,15 @@ def time_sign_ins(count: int) -> dict:
     """Seconds per sign-in of the spa client (PKCE S256, login and consent pages) against the
     embedded sandbox, for the browser method and the form method; each must reach the callback
     after signing in, or the figure would time something else."""
+    from suite.configuration.environment import load_environment
     from suite.wire.authorization import authorization_url
     from suite.wire.embedded_sandbox import start_sandbox
-    from suite.configuration.environment import load_environment
     from suite.wire.http import HttpClient
     from suite.wire.login import login_method
     from suite.wire.login.browser import close_browser
     from suite.wire.scenario import ScenarioState
     from suite.wire.server import fetch_discovery
+
     environment = load_environment("sandbox-browser")
     sandbox = start_sandbox(environment)
     environment.issuer = sandbox.issuer
@@ -311,12 +352,14 @@ def time_sign_ins(count: int) -> dict:
             environment = dataclasses.replace(environment, login=dataclasses.replace(environment.login, method=method))
             times[method] = []
             for _ in range(count + 1):
-                state = ScenarioState(http=HttpClient(environment.http, environment.issuer),
-                                      client=environment.clients["spa"])
+                state = ScenarioState(
+                    http=HttpClient(environment.http, environment.issuer), client=environment.clients["spa"]
+                )
                 url = authorization_url(state, discovery)
                 started = time.perf_counter()
                 outcome = login_method(environment, HttpClient(environment.http)).authorize(
-                    url, state.client.redirect_uri)
+                    url, state.client.redirect_uri
+                )
                 times[method].append(time.perf_counter() - started)
                 if outcome.kind != "callback" or not outcome.signed_in or "code" not in outcome.query_params:
                     raise SystemExit(f"the {method} sign-in did not end at the callback after signing in: {outcome}")
@@ -345,17 +388,26 @@ def benchmark_conformance(tmp: Path, rounds: int) -> None:
         started = time.perf_counter()
         # -o: the set-up is done (the shared .venv may be older than this checkout's requirements.txt
         # when it is a git worktree's); what is timed is the run and the report
-        completed = subprocess.run(["make", "-s", "-o", ".venv/.installed", "conformance"], cwd=copy,
-                                   capture_output=True, text=True, timeout=600)
+        completed = subprocess.run(
+            ["make", "-s", "-o", ".venv/.installed", "conformance"],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         walls.append(time.perf_counter() - started)
         if completed.returncode != 0:
-            raise SystemExit(f"make conformance failed (exit {completed.returncode}): "
-                             f"{(completed.stdout + completed.stderr)[-2000:]}")
+            raise SystemExit(
+                f"make conformance failed (exit {completed.returncode}): "
+                f"{(completed.stdout + completed.stderr)[-2000:]}"
+            )
         reports += (copy / "reports" / "allure-report" / "index.html").exists()
     if reports != rounds:
         raise SystemExit("make conformance did not write the HTML report")
-    print(f"make conformance (suite and HTML report, after set-up): median {statistics.median(walls):.2f} s "
-          f"of {rounds}, range {min(walls):.2f}-{max(walls):.2f} s")
+    print(
+        f"make conformance (suite and HTML report, after set-up): median {statistics.median(walls):.2f} s "
+        f"of {rounds}, range {min(walls):.2f}-{max(walls):.2f} s"
+    )
     print(_load(load_before, os.getloadavg()))
 
 
@@ -363,6 +415,7 @@ def benchmark_matrix() -> None:
     """The detection matrix with a quarter, half and all of the switches, one run each."""
     from sandbox.defects import DEFECTS
     from suite.matrix.detection import run_matrix
+
     names = sorted(DEFECTS)
     load_before = os.getloadavg()
     points = []
@@ -374,8 +427,10 @@ def benchmark_matrix() -> None:
             raise SystemExit(f"the detection matrix of {size} switches did not run: {rows[0]}")
     print("Detection matrix (2 suite runs side by side): " + ", ".join(f"{n} switches {t:.1f} s" for n, t in points))
     marginal = [(t2 - t1) / (n2 - n1) for (n1, t1), (n2, t2) in zip(points, points[1:])]
-    print(f"seconds per added switch: {marginal[0]:.2f} (from {points[0][0]} to {points[1][0]}), "
-          f"{marginal[1]:.2f} (from {points[1][0]} to {points[2][0]}); equal figures: linear")
+    print(
+        f"seconds per added switch: {marginal[0]:.2f} (from {points[0][0]} to {points[1][0]}), "
+        f"{marginal[1]:.2f} (from {points[1][0]} to {points[2][0]}); equal figures: linear"
+    )
     print(_load(load_before, os.getloadavg()))
 
 

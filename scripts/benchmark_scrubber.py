@@ -27,15 +27,19 @@ sys.path.insert(0, str(ROOT))
 
 def workload(n: int) -> tuple[list[str], list[str]]:
     rng = secrets.SystemRandom()
-    tokens = ["eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ." + secrets.token_urlsafe(300) + "." + secrets.token_urlsafe(64)
-              for _ in range(n)]
+    tokens = [
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ." + secrets.token_urlsafe(300) + "." + secrets.token_urlsafe(64)
+        for _ in range(n)
+    ]
     reports = []
     for i, token in enumerate(tokens):
         earlier = [tokens[rng.randrange(i + 1)] for _ in range(2)]
-        reports.append("POST https://connect.example/connect/token\nContent-Type: application/x-www-form-urlencoded\n\n"
-                       f"grant_type=refresh_token&refresh_token={earlier[0]}\n\nHTTP 200 (12 ms)\n"
-                       f'{{"access_token": "{token}", "token_type": "Bearer", "expires_in": 3600,\n'
-                       f'"error_description": "echo {earlier[1]}"}}\n' + "x" * 400)
+        reports.append(
+            "POST https://connect.example/connect/token\nContent-Type: application/x-www-form-urlencoded\n\n"
+            f"grant_type=refresh_token&refresh_token={earlier[0]}\n\nHTTP 200 (12 ms)\n"
+            f'{{"access_token": "{token}", "token_type": "Bearer", "expires_in": 3600,\n'
+            f'"error_description": "echo {earlier[1]}"}}\n' + "x" * 400
+        )
     return tokens, reports
 
 
@@ -54,8 +58,9 @@ def measure(module, n: int, every: int = 1) -> float:
 
 
 def module_at(revision: str) -> types.ModuleType:
-    source = subprocess.run(["git", "show", f"{revision}:suite/secrets/redaction.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{revision}:suite/secrets/redaction.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     module = types.ModuleType(f"redaction_at_{revision}")
     exec(compile(source, f"{revision}:suite/secrets/redaction.py", "exec"), module.__dict__)
     return module
@@ -67,17 +72,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is shown")
     args = parser.parse_args()
     from suite.secrets import redaction
+
     candidates = {"working tree": redaction}
     if args.against:
         candidates[args.against] = module_at(args.against)
     for name, module in candidates.items():
         for kind, every, small, large in (("each report", 1, 100, 400), ("one in 16", 16, 400, 1600)):
-            figures = {n: statistics.median(measure(module, n, every) for _ in range(args.repeat))
-                       for n in (small, large)}
+            figures = {
+                n: statistics.median(measure(module, n, every) for _ in range(args.repeat)) for n in (small, large)
+            }
             per_secret = {n: seconds / n * 1000 for n, seconds in figures.items()}
-            print(f"{name:>14}, {kind:>11}: N={small} {figures[small] * 1000:8.1f} ms   N={large} "
-                  f"{figures[large] * 1000:8.1f} ms   per secret {per_secret[small]:.3f} -> {per_secret[large]:.3f} ms "
-                  f"(x{per_secret[large] / per_secret[small]:.2f} from {small} to {large} secrets)")
+            print(
+                f"{name:>14}, {kind:>11}: N={small} {figures[small] * 1000:8.1f} ms   N={large} "
+                f"{figures[large] * 1000:8.1f} ms   per secret {per_secret[small]:.3f} -> {per_secret[large]:.3f} ms "
+                f"(x{per_secret[large] / per_secret[small]:.2f} from {small} to {large} secrets)"
+            )
 
 
 if __name__ == "__main__":

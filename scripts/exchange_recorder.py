@@ -39,11 +39,21 @@ def pytest_configure(config):
         if number is None:
             number = session.trace_number = next(_numbers)
         body = request.body.decode() if isinstance(request.body, bytes) else request.body
-        _trace.write(json.dumps({
-            "session": number, "method": request.method, "url": request.url,
-            "headers": dict(request.headers), "body": body,
-            "status": response.status_code, "location": response.headers.get("Location"),
-            "json": _json_or_none(response)}) + "\n")
+        _trace.write(
+            json.dumps(
+                {
+                    "session": number,
+                    "method": request.method,
+                    "url": request.url,
+                    "headers": dict(request.headers),
+                    "body": body,
+                    "status": response.status_code,
+                    "location": response.headers.get("Location"),
+                    "json": _json_or_none(response),
+                }
+            )
+            + "\n"
+        )
         return response
 
     requests.Session.send = recording_send

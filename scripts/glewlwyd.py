@@ -27,7 +27,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from joserfc.jwk import RSAKey
-
 from real_server import ROOT, run_suite, split_record_argument, verdict, wait_until_serving
 
 KNOWN_DIFFERENCES = ROOT / "glewlwyd" / "known_differences.yaml"
@@ -48,19 +47,37 @@ API_SCOPES = ["visma_api:read", "visma_api:write"]
 
 def clients(environ: dict) -> list[dict]:
     """The clients of environments/glewlwyd.yaml, in glewlwyd's client properties."""
+
     def interactive(client_id, redirect_uri, secret=None):
-        confidential = {"confidential": True, "client_secret": secret,
-                        "token_endpoint_auth_method": ["client_secret_post", "client_secret_basic"],
-                        "authorization_type": ["code", "refresh_token"]}
+        confidential = {
+            "confidential": True,
+            "client_secret": secret,
+            "token_endpoint_auth_method": ["client_secret_post", "client_secret_basic"],
+            "authorization_type": ["code", "refresh_token"],
+        }
         public = {"confidential": False, "token_endpoint_auth_method": ["none"], "authorization_type": ["code"]}
-        return {"client_id": client_id, "name": client_id, "enabled": True, "scope": [],
-                "redirect_uri": [redirect_uri], **(confidential if secret else public)}
+        return {
+            "client_id": client_id,
+            "name": client_id,
+            "enabled": True,
+            "scope": [],
+            "redirect_uri": [redirect_uri],
+            **(confidential if secret else public),
+        }
+
     return [
         # Service integration: client_credentials only; `scope` lists what it may be granted.
-        {"client_id": "gl-service", "name": "gl-service", "enabled": True, "confidential": True,
-         "client_secret": environ["GLEWLWYD_SERVICE_SECRET"], "authorization_type": ["client_credentials"],
-         "token_endpoint_auth_method": ["client_secret_post", "client_secret_basic"],
-         "scope": ["visma_api:read"], "redirect_uri": []},
+        {
+            "client_id": "gl-service",
+            "name": "gl-service",
+            "enabled": True,
+            "confidential": True,
+            "client_secret": environ["GLEWLWYD_SERVICE_SECRET"],
+            "authorization_type": ["client_credentials"],
+            "token_endpoint_auth_method": ["client_secret_post", "client_secret_basic"],
+            "scope": ["visma_api:read"],
+            "redirect_uri": [],
+        },
         interactive("gl-web", "https://web.app.local/callback", environ["GLEWLWYD_WEB_SECRET"]),
         interactive("gl-web-other", "https://web-other.app.local/callback", environ["GLEWLWYD_WEB_OTHER_SECRET"]),
         interactive("gl-spa", "https://spa.app.local/callback"),
@@ -72,28 +89,52 @@ def oidc_plugin(issuer: str) -> dict:
     """The OpenID Connect plugin instance (parameters as in glewlwyd's docs/OIDC.md)."""
     kid = secrets.token_hex(8)
     key = RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"})
-    return {"module": "oidc", "name": PLUGIN, "display_name": "OpenID Connect", "enabled": True, "parameters": {
-        "iss": issuer, "allowed-scope": USER_SCOPES + API_SCOPES,  # scopes_supported in discovery
-        "jwks-private": json.dumps({"keys": [key.as_dict(private=True)]}), "default-kid": kid, "jwks-show": True,
-        "jwt-type": "rsa", "jwt-key-size": "256",
-        "access-token-duration": 3600, "refresh-token-duration": 1209600,
-        "code-duration": 60,  # expectations.authorization_code_lifetime: CODE-04 waits it out
-        "refresh-token-rolling": False,
-        "refresh-token-one-use": "always",  # Visma's "one time" refresh tokens
-        "allow-non-oidc": True,  # client_credentials is OAuth 2.0, not OpenID Connect
-        "auth-type-code-enabled": True, "auth-type-client-enabled": True, "auth-type-refresh-enabled": True,
-        "auth-type-token-enabled": False, "auth-type-password-enabled": False, "auth-type-device-enabled": False,
-        "auth-type-none-enabled": False, "auth-type-code-revoke-replayed": True,
-        "pkce-allowed": True, "pkce-method-plain-allowed": False, "pkce-required": False,
-        "pkce-required-public-client": True,
-        "introspection-revocation-allowed": True, "introspection-revocation-allow-target-client": True,
-        "oauth-as-iss-id": True,  # RFC 9207 iss on the callback
-        "subject-type": "public", "name-claim": "on-demand", "email-claim": "on-demand", "scope-claim": "no",
-        # The name and email claims for the profile and email scopes too, not only when the claims
-        # parameter asks for them: Visma's documented request asks for them by `email profile`.
-        "name-claim-scope": ["profile"], "email-claim-scope": ["email"],
-        "request-parameter-allow": False, "session-management-allowed": False,
-    }}
+    return {
+        "module": "oidc",
+        "name": PLUGIN,
+        "display_name": "OpenID Connect",
+        "enabled": True,
+        "parameters": {
+            "iss": issuer,
+            "allowed-scope": USER_SCOPES + API_SCOPES,  # scopes_supported in discovery
+            "jwks-private": json.dumps({"keys": [key.as_dict(private=True)]}),
+            "default-kid": kid,
+            "jwks-show": True,
+            "jwt-type": "rsa",
+            "jwt-key-size": "256",
+            "access-token-duration": 3600,
+            "refresh-token-duration": 1209600,
+            "code-duration": 60,  # expectations.authorization_code_lifetime: CODE-04 waits it out
+            "refresh-token-rolling": False,
+            "refresh-token-one-use": "always",  # Visma's "one time" refresh tokens
+            "allow-non-oidc": True,  # client_credentials is OAuth 2.0, not OpenID Connect
+            "auth-type-code-enabled": True,
+            "auth-type-client-enabled": True,
+            "auth-type-refresh-enabled": True,
+            "auth-type-token-enabled": False,
+            "auth-type-password-enabled": False,
+            "auth-type-device-enabled": False,
+            "auth-type-none-enabled": False,
+            "auth-type-code-revoke-replayed": True,
+            "pkce-allowed": True,
+            "pkce-method-plain-allowed": False,
+            "pkce-required": False,
+            "pkce-required-public-client": True,
+            "introspection-revocation-allowed": True,
+            "introspection-revocation-allow-target-client": True,
+            "oauth-as-iss-id": True,  # RFC 9207 iss on the callback
+            "subject-type": "public",
+            "name-claim": "on-demand",
+            "email-claim": "on-demand",
+            "scope-claim": "no",
+            # The name and email claims for the profile and email scopes too, not only when the claims
+            # parameter asks for them: Visma's documented request asks for them by `email profile`.
+            "name-claim-scope": ["profile"],
+            "email-claim-scope": ["email"],
+            "request-parameter-allow": False,
+            "session-management-allowed": False,
+        },
+    }
 
 
 def free_port() -> int:
@@ -116,12 +157,16 @@ def start_server(folder: Path, port: int) -> subprocess.Popen:
     with sqlite3.connect(database) as connection:
         connection.executescript(SCHEMA.read_text(encoding="utf-8"))
     config = folder / "glewlwyd.conf"
-    config.write_text(Template(CONFIG_TEMPLATE.read_text(encoding="utf-8")).substitute(port=port, database=database,
-                                                                                      webapp=webapp(folder)))
+    config.write_text(
+        Template(CONFIG_TEMPLATE.read_text(encoding="utf-8")).substitute(
+            port=port, database=database, webapp=webapp(folder)
+        )
+    )
     log = folder / "glewlwyd.log"  # a file, not a pipe: nobody reads a pipe during the run, and
     with log.open("w") as output:  # a full one would stop the server mid-run
-        server = subprocess.Popen([shutil.which("glewlwyd"), f"--config-file={config}"], cwd=folder,
-                                  stdout=output, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [shutil.which("glewlwyd"), f"--config-file={config}"], cwd=folder, stdout=output, stderr=subprocess.STDOUT
+        )
     wait_until_serving(f"http://127.0.0.1:{port}/api/glewlwyd/", server, "glewlwyd", log=log)
     return server
 
@@ -145,14 +190,42 @@ def configure(api: str, issuer: str, environ: dict) -> None:
     admin = signed_in(api, *DEFAULT_ADMIN)
     admin("PUT", "/profile/password", {"old_password": DEFAULT_ADMIN[1], "password": secrets.token_urlsafe(24)})
     # Every user-facing scope needs the password, so no code is issued before the user signed in.
-    admin("PUT", "/scope/openid", {"display_name": "Open ID", "description": "OpenID Connect",
-                                   "password_required": True, "password_max_age": 0, "scheme": {}})
+    admin(
+        "PUT",
+        "/scope/openid",
+        {
+            "display_name": "Open ID",
+            "description": "OpenID Connect",
+            "password_required": True,
+            "password_max_age": 0,
+            "scheme": {},
+        },
+    )
     for scope in USER_SCOPES[1:] + API_SCOPES:
-        admin("POST", "/scope/", {"name": scope, "display_name": scope, "description": scope,
-                                  "password_required": True, "password_max_age": 0, "scheme": {}})
-    admin("POST", "/user/", {"username": "test.user", "password": environ["GLEWLWYD_TEST_PASSWORD"],
-                             "name": "Test User", "email": "test.user@example.com", "enabled": True,
-                             "scope": USER_SCOPES + ["g_profile"]})  # g_profile: to give consent below
+        admin(
+            "POST",
+            "/scope/",
+            {
+                "name": scope,
+                "display_name": scope,
+                "description": scope,
+                "password_required": True,
+                "password_max_age": 0,
+                "scheme": {},
+            },
+        )
+    admin(
+        "POST",
+        "/user/",
+        {
+            "username": "test.user",
+            "password": environ["GLEWLWYD_TEST_PASSWORD"],
+            "name": "Test User",
+            "email": "test.user@example.com",
+            "enabled": True,
+            "scope": USER_SCOPES + ["g_profile"],
+        },
+    )  # g_profile: to give consent below
     for client in clients(environ):
         admin("POST", "/client/", client)
     admin("POST", "/mod/plugin/", oidc_plugin(issuer))
@@ -171,13 +244,22 @@ def still_requires_nonce(api: str, issuer: str, environ: dict) -> bool:
     """Whether glewlwyd still refuses an authorization request with `openid` and no `nonce`, the
     reason the clients of environments/glewlwyd.yaml leave `openid` out of their scope."""
     session = requests.Session()
-    session.post(f"{api}/auth/", json={"username": "test.user", "password": environ["GLEWLWYD_TEST_PASSWORD"]},
-                 timeout=10).raise_for_status()
-    answer = session.get(f"{issuer}/auth", params={
-        "response_type": "code", "client_id": "gl-web", "redirect_uri": "https://web.app.local/callback",
-        "scope": "openid", "state": "nonce-probe",
-        "g_continue": ""},  # what its login page's Continue button adds: go on with this session
-        allow_redirects=False, timeout=10)
+    session.post(
+        f"{api}/auth/", json={"username": "test.user", "password": environ["GLEWLWYD_TEST_PASSWORD"]}, timeout=10
+    ).raise_for_status()
+    answer = session.get(
+        f"{issuer}/auth",
+        params={
+            "response_type": "code",
+            "client_id": "gl-web",
+            "redirect_uri": "https://web.app.local/callback",
+            "scope": "openid",
+            "state": "nonce-probe",
+            "g_continue": "",
+        },  # what its login page's Continue button adds: go on with this session
+        allow_redirects=False,
+        timeout=10,
+    )
     session.delete(f"{api}/auth/", timeout=10)
     error = parse_qs(urlsplit(answer.headers.get("location", "")).query)
     return error.get("error") == ["invalid_request"] and "nonce" in error.get("error_description", [""])[0]
@@ -204,8 +286,14 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=10)
-    stale = [] if nonce_required else ["glewlwyd no longer requires a nonce with openid: put openid back in the "
-                                       "clients' scope in environments/glewlwyd.yaml and README"]
+    stale = (
+        []
+        if nonce_required
+        else [
+            "glewlwyd no longer requires a nonce with openid: put openid back in the "
+            "clients' scope in environments/glewlwyd.yaml and README"
+        ]
+    )
     return verdict("glewlwyd", code, summary, KNOWN_DIFFERENCES, stale)
 
 

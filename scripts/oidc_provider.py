@@ -21,16 +21,27 @@ PORT = 3311
 def start_server(environ: dict, port: int = PORT) -> subprocess.Popen:
     if not (ROOT / "node_modules" / "oidc-provider").is_dir():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
-    server = subprocess.Popen(["node", "oidc_provider/server.mjs", "--port", str(port)], cwd=ROOT, env=environ,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        ["node", "oidc_provider/server.mjs", "--port", str(port)],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     wait_until_serving(f"http://127.0.0.1:{port}/.well-known/openid-configuration", server, "oidc-provider")
     return server
 
 
 def main() -> int:
     pytest_args, record = split_record_argument(sys.argv[1:], ROOT / "reports" / "oidc-provider" / "compliance.json")
-    environ = {**os.environ, **{name: secrets.token_urlsafe(24) for name in
-                                ("OP_SERVICE_SECRET", "OP_WEB_SECRET", "OP_WEB_OTHER_SECRET", "OP_TEST_PASSWORD")}}
+    environ = {
+        **os.environ,
+        **{
+            name: secrets.token_urlsafe(24)
+            for name in ("OP_SERVICE_SECRET", "OP_WEB_SECRET", "OP_WEB_OTHER_SECRET", "OP_TEST_PASSWORD")
+        },
+    }
     server = start_server(environ)
     try:
         code, summary = run_suite("oidc-provider", environ, record, pytest_args)

@@ -32,8 +32,9 @@ def known_differences(path: Path) -> dict[str, str]:
     return {**listed["differences"], **(listed.get("suite_faults") or {})}
 
 
-def wait_until_serving(url: str, server: subprocess.Popen, name: str, timeout: float = 30,
-                       log: Path | None = None) -> None:
+def wait_until_serving(
+    url: str, server: subprocess.Popen, name: str, timeout: float = 30, log: Path | None = None
+) -> None:
     """Return once `url` answers; raise with the server's own output (its pipe, or the `log` file
     it writes to) if it exits first."""
     deadline = time.monotonic() + timeout
@@ -58,8 +59,11 @@ def split_record_argument(arguments: list[str], default: Path) -> tuple[list[str
 
 def run_suite(environment: str, environ: dict, record: Path, pytest_args=()) -> tuple[int, dict]:
     """Run the features against a started server: (the suite's exit code, the compliance record)."""
-    completed = subprocess.run([sys.executable, "-m", "pytest", f"--env={environment}", f"--compliance={record}",
-                                *pytest_args], cwd=ROOT, env=environ)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", f"--env={environment}", f"--compliance={record}", *pytest_args],
+        cwd=ROOT,
+        env=environ,
+    )
     return completed.returncode, json.loads(record.read_text()) if record.exists() else {}
 
 
@@ -69,10 +73,14 @@ def not_passed(summary: dict) -> dict[str, str]:
     what a server's list must account for (a warning leaves the verdict conformant, not the server
     without a difference)."""
     blocked_by = {rule["rule_id"]: rule.get("blocked_by", "") for rule in summary.get("rules", [])}
-    return {**{rule: "" for rule in summary.get("failed_rules", [])},
-            **{rule: "warned" for rule in summary.get("warned_rules", [])},
-            **{rule: f"blocked by {blocked_by.get(rule) or 'an earlier failure'}"
-               for rule in summary.get("blocked_rules", [])}}
+    return {
+        **{rule: "" for rule in summary.get("failed_rules", [])},
+        **{rule: "warned" for rule in summary.get("warned_rules", [])},
+        **{
+            rule: f"blocked by {blocked_by.get(rule) or 'an earlier failure'}"
+            for rule in summary.get("blocked_rules", [])
+        },
+    }
 
 
 def compare(summary: dict, known: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -93,24 +101,36 @@ def verdict(name: str, code: int, summary: dict, differences_file: Path, stale_a
     differing = not_passed(summary)
     new, stale = compare(summary, known)
     counts = summary.get("counts", {})
-    print(f"\n{name}: " + ", ".join(f"{counts.get(status, 0)} {status}" for status in
-                                   ("passed", "failed", "blocked", "warned", "error", "skipped")) + " rules")
-    print(f"{name}: {len(differing)} rules differ from the Visma contract, "
-          f"{len(known)} documented in {differences_file.relative_to(ROOT)}")
+    print(
+        f"\n{name}: "
+        + ", ".join(
+            f"{counts.get(status, 0)} {status}"
+            for status in ("passed", "failed", "blocked", "warned", "error", "skipped")
+        )
+        + " rules"
+    )
+    print(
+        f"{name}: {len(differing)} rules differ from the Visma contract, "
+        f"{len(known)} documented in {differences_file.relative_to(ROOT)}"
+    )
     changed = []
     for rule in sorted(set(differing) & set(known)):  # each with how it did not pass: blocked is no failure of its own
         observed = differing[rule] or "failed"
         print(f"  documented {rule}: {observed}")
         declared = DOCUMENTED_BLOCKED.match(known[rule])
         if declared and observed != f"blocked by {declared.group(1)}":
-            changed.append(f"{rule}: documented as blocked by {declared.group(1)}, but {observed}; "
-                           "it now fails for a reason of its own: read it and document that")
+            changed.append(
+                f"{rule}: documented as blocked by {declared.group(1)}, but {observed}; "
+                "it now fails for a reason of its own: read it and document that"
+            )
     ran = {rule["rule_id"] for rule in summary.get("rules", [])}
     if set(known) - ran:
         print(f"  not run, so not compared: {', '.join(sorted(set(known) - ran))}")
     for rule in new:
         how = f" ({differing[rule]})" if differing[rule] else ""
-        print(f"  NEW FAILURE {rule}{how}: not a documented difference; a fault of the suite, or a difference to document")
+        print(
+            f"  NEW FAILURE {rule}{how}: not a documented difference; a fault of the suite, or a difference to document"
+        )
     for rule in stale:
         print(f"  STALE {rule}: documented as a difference but passed; remove it from the list")
     for adaptation in stale_adaptations:

@@ -9,8 +9,8 @@ from pytest_bdd import given, parsers, then, when
 
 from steps.authorization import redeem
 from steps.service_tokens import client_credentials_form
-from suite.wire.authorization import authorize
 from suite.verdict.checks import check
+from suite.wire.authorization import authorize
 from suite.wire.jwt import verified_claims
 from suite.wire.token_requests import post_token
 
@@ -20,9 +20,11 @@ EXP_TOLERANCE = 120  # seconds between the token's exp and issue time plus expir
 @given("the environment issues JWT access tokens")
 def jwt_access_tokens(environment):
     if environment.expectations.access_token_format == "opaque":
-        pytest.skip(f"not applicable: {environment.name} declares opaque access tokens "
-                    "(expectations.access_token_format: opaque), so the JWT checks of RFC 9068 and of Visma's "
-                    "signed RS256 tokens do not apply")
+        pytest.skip(
+            f"not applicable: {environment.name} declares opaque access tokens "
+            "(expectations.access_token_format: opaque), so the JWT checks of RFC 9068 and of Visma's "
+            "signed RS256 tokens do not apply"
+        )
 
 
 @when(parsers.parse("the client gets an access token by {flow}"))
@@ -54,22 +56,29 @@ def access_token_claims_agree(state, discovery, environment):
     if not isinstance(exp, (int, float)):
         problems.append(f"exp is {exp!r}, not a time")
     elif isinstance(response.get("expires_in"), int) and abs(exp - issued - response["expires_in"]) > EXP_TOLERANCE:
-        problems.append(f"exp is {int(exp - issued)} s after issue, but the token response says expires_in "
-                        f"{response['expires_in']}")
+        problems.append(
+            f"exp is {int(exp - issued)} s after issue, but the token response says expires_in {response['expires_in']}"
+        )
     scope = claims.get("scope")
     requested = state.authorization.params["scope"] if state.authorization else state.client.scope
     granted = set((response.get("scope") or requested).split())
     scopes = set(scope.split() if isinstance(scope, str) else scope if isinstance(scope, list) else [])
     if scopes != granted:
         problems.append(f"scope is {scope!r}; the token grants {' '.join(sorted(granted))}")
-    check(not problems, "the access token's claims: " + "; ".join(problems) +
-          " (RFC 9068 section 2.2: iss, exp, aud, client_id REQUIRED; scope, section 2.2.3; "
-          "RFC 6749 section 5.1: expires_in is the token's lifetime; visma-connect-facts.md: Visma's tokens carry them)")
+    check(
+        not problems,
+        "the access token's claims: "
+        + "; ".join(problems)
+        + " (RFC 9068 section 2.2: iss, exp, aud, client_id REQUIRED; scope, section 2.2.3; "
+        "RFC 6749 section 5.1: expires_in is the token's lifetime; visma-connect-facts.md: Visma's tokens carry them)",
+    )
 
 
 @then("the access token names the requested tenant")
 def access_token_tenant(state, discovery):
     claims = verified_claims(state.tokens["access_token"], discovery)
-    check(claims.get("tenant_id") == state.client.tenant_id,
-          f"the access token's tenant_id is {claims.get('tenant_id')!r}, not the requested tenant "
-          f"{state.client.tenant_id!r} (Service Integrations: tenant_id \"specif[ies] the tenant for API data access\")")
+    check(
+        claims.get("tenant_id") == state.client.tenant_id,
+        f"the access token's tenant_id is {claims.get('tenant_id')!r}, not the requested tenant "
+        f'{state.client.tenant_id!r} (Service Integrations: tenant_id "specif[ies] the tenant for API data access")',
+    )

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from suite.wire.authorization import STATES, authorize
 from suite.verdict.checks import check
+from suite.wire.authorization import STATES, authorize
 from suite.wire.http import EnvironmentProblem
 from suite.wire.login import is_redirect_to
 from suite.wire.login.html_forms import forwards_to
@@ -46,11 +46,17 @@ def authorize_with_locales(state, environment, discovery, locales):
     authorize(state, environment, discovery, overrides={"ui_locales": locales})
 
 
-@when(parsers.parse("the user authorizes the client with PKCE and a redirect_uri that is the registered one {variation}"))
+@when(
+    parsers.parse("the user authorizes the client with PKCE and a redirect_uri that is the registered one {variation}")
+)
 def authorize_with_unregistered_redirect(state, environment, discovery, variation):
     registered = urlsplit(state.client.redirect_uri)
-    authorize(state, environment, discovery,
-              overrides={"redirect_uri": urlunsplit(REDIRECT_URI_VARIATIONS[variation](registered))})
+    authorize(
+        state,
+        environment,
+        discovery,
+        overrides={"redirect_uri": urlunsplit(REDIRECT_URI_VARIATIONS[variation](registered))},
+    )
 
 
 @when(parsers.parse('the user authorizes the client with PKCE and response_type "{response_type}"'))
@@ -72,24 +78,37 @@ def iss_parameter_advertised(discovery):
 @then("the browser is sent to the registered redirect_uri with a code")
 def callback_with_code(state, environment):
     outcome = state.outcome
-    check(outcome.callback_url is not None,
-          lambda: f"the browser was not sent to the redirect_uri: {outcome.describe()} (Visma Step 3: \"Visma "
-                  "returns an authorization code to the specified redirect URI\"; RFC 6749 section 4.1.2)")
-    check(is_redirect_to(outcome.callback_url, state.client.redirect_uri),
-          f"the callback went to {outcome.callback_url!r}, not the registered {state.client.redirect_uri!r} "
-          "(Visma: the redirect_uri \"must match registration details\")")
+    check(
+        outcome.callback_url is not None,
+        lambda: (
+            f'the browser was not sent to the redirect_uri: {outcome.describe()} (Visma Step 3: "Visma '
+            'returns an authorization code to the specified redirect URI"; RFC 6749 section 4.1.2)'
+        ),
+    )
+    check(
+        is_redirect_to(outcome.callback_url, state.client.redirect_uri),
+        f"the callback went to {outcome.callback_url!r}, not the registered {state.client.redirect_uri!r} "
+        '(Visma: the redirect_uri "must match registration details")',
+    )
     params = outcome.callback_params
-    check("error" not in params, f"the callback carries error={params.get('error')!r}: "
-                                 f"{params.get('error_description', '')} (the documented request is granted: Visma "
-                                 "Step 3, RFC 6749 section 4.1.2)")
+    check(
+        "error" not in params,
+        f"the callback carries error={params.get('error')!r}: "
+        f"{params.get('error_description', '')} (the documented request is granted: Visma "
+        "Step 3, RFC 6749 section 4.1.2)",
+    )
     check(bool(params.get("code")), "the callback carries no code (RFC 6749 section 4.1.2)")
-    check("code" in outcome.query_params,
-          "the code came in the URL fragment; response_type=code returns it in the query "
-          "(RFC 6749 section 4.1.2; Visma's sample response: YOUR_REDIRECT_URI?code=...)")
-    check(outcome.signed_in,
-          f"the server issued a code without the test user signing in: the {environment.login.method} login method never "
-          "saw and submitted a login page (RFC 6749 section 4.1 step B: the server authenticates the resource "
-          "owner; Visma: \"Upon user consent, Visma returns an authorization code\")")
+    check(
+        "code" in outcome.query_params,
+        "the code came in the URL fragment; response_type=code returns it in the query "
+        "(RFC 6749 section 4.1.2; Visma's sample response: YOUR_REDIRECT_URI?code=...)",
+    )
+    check(
+        outcome.signed_in,
+        f"the server issued a code without the test user signing in: the {environment.login.method} login method never "
+        "saw and submitted a login page (RFC 6749 section 4.1 step B: the server authenticates the resource "
+        'owner; Visma: "Upon user consent, Visma returns an authorization code")',
+    )
 
 
 @then("the callback carries exactly the state that was sent")
@@ -97,8 +116,11 @@ def callback_state_round_trip(state):
     params = _callback(state)
     sent = state.authorization.state
     check("state" in params, "the callback carries no state (RFC 6749 section 4.1.2: REQUIRED if sent)")
-    check(params["state"] == sent, f"the callback's state {params['state']!r} differs from the state sent {sent!r} "
-                                   "(RFC 6749 section 4.1.2: the exact value received)")
+    check(
+        params["state"] == sent,
+        f"the callback's state {params['state']!r} differs from the state sent {sent!r} "
+        "(RFC 6749 section 4.1.2: the exact value received)",
+    )
 
 
 @then("the callback's iss is exactly the issuer")
@@ -106,38 +128,64 @@ def callback_iss(state, environment):
     params = _callback(state)
     kind = "error callback" if "error" in params else "callback"
     iss = params.get("iss")
-    check(iss == environment.issuer, f"the {kind}'s iss is {iss!r}, not the issuer {environment.issuer!r}; RFC 9207 "
-                                     "section 2 requires it in every authorization response, error responses included")
+    check(
+        iss == environment.issuer,
+        f"the {kind}'s iss is {iss!r}, not the issuer {environment.issuer!r}; RFC 9207 "
+        "section 2 requires it in every authorization response, error responses included",
+    )
 
 
 @then("the server shows an error page and redirects the browser nowhere")
 def no_redirect_for_unregistered_uri(state):
     outcome, target = state.outcome, state.authorization.params["redirect_uri"]
-    check(outcome.callback_url is None and outcome.left_to is None,
-          f"the browser was redirected to an unregistered redirect_uri: "
-          f"{outcome.callback_url or outcome.left_to!r} (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
-    check(outcome.kind == "page", lambda: f"the flow did not stop at an error page: {outcome.describe()} (RFC 6749 "
-                                          "section 4.1.2.1: the server SHOULD inform the resource owner of the error)")
+    check(
+        outcome.callback_url is None and outcome.left_to is None,
+        f"the browser was redirected to an unregistered redirect_uri: "
+        f"{outcome.callback_url or outcome.left_to!r} (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)",
+    )
+    check(
+        outcome.kind == "page",
+        lambda: (
+            f"the flow did not stop at an error page: {outcome.describe()} (RFC 6749 "
+            "section 4.1.2.1: the server SHOULD inform the resource owner of the error)"
+        ),
+    )
     forward = forwards_to(outcome.body, target)
-    check(forward is None, f"the error page holds {forward}: it would send the browser on to the unregistered "
-                           "redirect_uri (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)")
-    check(outcome.status is not None and 400 <= outcome.status < 500,
-          f"the error page came with HTTP {outcome.status}; a refused request is a client error, 4xx "
-          "(RFC 9110 section 15.5)")
+    check(
+        forward is None,
+        f"the error page holds {forward}: it would send the browser on to the unregistered "
+        "redirect_uri (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)",
+    )
+    check(
+        outcome.status is not None and 400 <= outcome.status < 500,
+        f"the error page came with HTTP {outcome.status}; a refused request is a client error, 4xx "
+        "(RFC 9110 section 15.5)",
+    )
 
 
-@then(parsers.re(r'the browser is sent to the registered redirect_uri with error (?P<errors>"\w+"(?: or "\w+")*) '
-                 r'and the original state'))
+@then(
+    parsers.re(
+        r'the browser is sent to the registered redirect_uri with error (?P<errors>"\w+"(?: or "\w+")*) '
+        r"and the original state"
+    )
+)
 def callback_with_error(state, errors):
     allowed = errors.replace('"', "").split(" or ")
     params = _callback(state)
-    check(params.get("error") in allowed, f"the callback's error is {params.get('error')!r}, not "
-                                          f"{' or '.join(allowed)} (RFC 6749 section 4.1.2.1)")
-    check("code" not in params, "the error callback also carries a code; a refused request is answered with error "
-                                "and state only (RFC 6749 section 4.1.2.1)")
-    check(params.get("state") == state.authorization.state,
-          f"the error callback's state is {params.get('state')!r}, not the state sent "
-          f"{state.authorization.state!r} (RFC 6749 section 4.1.2.1)")
+    check(
+        params.get("error") in allowed,
+        f"the callback's error is {params.get('error')!r}, not {' or '.join(allowed)} (RFC 6749 section 4.1.2.1)",
+    )
+    check(
+        "code" not in params,
+        "the error callback also carries a code; a refused request is answered with error "
+        "and state only (RFC 6749 section 4.1.2.1)",
+    )
+    check(
+        params.get("state") == state.authorization.state,
+        f"the error callback's state is {params.get('state')!r}, not the state sent "
+        f"{state.authorization.state!r} (RFC 6749 section 4.1.2.1)",
+    )
 
 
 @then("the authorization is refused without a code")
@@ -147,14 +195,22 @@ def authorization_refused(state):
     outcome = state.outcome
     if outcome.callback_url is not None:
         params = outcome.callback_params
-        check("code" not in params, "the server issued an authorization code; it should have refused the request "
-                                    "(RFC 7636 section 4.4.1)")
-        check(params.get("error") == "invalid_request",
-              f"the refusal's error is {params.get('error')!r}; RFC 7636 section 4.4.1 names invalid_request")
+        check(
+            "code" not in params,
+            "the server issued an authorization code; it should have refused the request (RFC 7636 section 4.4.1)",
+        )
+        check(
+            params.get("error") == "invalid_request",
+            f"the refusal's error is {params.get('error')!r}; RFC 7636 section 4.4.1 names invalid_request",
+        )
         return
-    check(outcome.kind == "page" and outcome.status is not None and 400 <= outcome.status < 500,
-          lambda: f"no refusal was seen: {outcome.describe()}. A refusal is an error redirect with invalid_request "
-                  "(RFC 7636 section 4.4.1) or a 4xx error page")
+    check(
+        outcome.kind == "page" and outcome.status is not None and 400 <= outcome.status < 500,
+        lambda: (
+            f"no refusal was seen: {outcome.describe()}. A refusal is an error redirect with invalid_request "
+            "(RFC 7636 section 4.4.1) or a 4xx error page"
+        ),
+    )
 
 
 @given("a control authorization of the client with S256 PKCE gets a code after sign-in")
@@ -168,18 +224,27 @@ def control_authorization(state, environment, discovery):
 
 def _callback(state) -> dict:
     outcome = state.outcome
-    check(outcome.callback_url is not None and is_redirect_to(outcome.callback_url, state.client.redirect_uri),
-          lambda: f"the browser was not sent to the registered redirect_uri: {outcome.describe()} (RFC 6749 section "
-                  "4.1.2.1: the error is added to the query of the redirection URI)")
+    check(
+        outcome.callback_url is not None and is_redirect_to(outcome.callback_url, state.client.redirect_uri),
+        lambda: (
+            f"the browser was not sent to the registered redirect_uri: {outcome.describe()} (RFC 6749 section "
+            "4.1.2.1: the error is added to the query of the redirection URI)"
+        ),
+    )
     return outcome.callback_params
 
 
 def code_of(state) -> str:
     code = state.outcome.callback_params.get("code") if state.outcome else None
-    check(bool(code), lambda: f"no authorization code to redeem: "
-                              f"{state.outcome.describe() if state.outcome else 'no authorization'}; a granted "
-                              "authorization request is answered with a code in the redirect URI's query "
-                              "(RFC 6749 section 4.1.2)")
+    check(
+        bool(code),
+        lambda: (
+            f"no authorization code to redeem: "
+            f"{state.outcome.describe() if state.outcome else 'no authorization'}; a granted "
+            "authorization request is answered with a code in the redirect URI's query "
+            "(RFC 6749 section 4.1.2)"
+        ),
+    )
     return code
 
 
@@ -190,19 +255,24 @@ def redeem(state, discovery, client=None, authentication=None, **overrides):
     may have expired: a refusal of it shows nothing about the rule under test, so it is no verdict
     (an environment problem), never a failure, nor a refusal that passes for the wrong reason."""
     client = client or state.client
-    form = {"grant_type": "authorization_code", "code": code_of(state),
-            "redirect_uri": state.authorization.params["redirect_uri"]}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code_of(state),
+        "redirect_uri": state.authorization.params["redirect_uri"],
+    }
     form.update(overrides)
     form = {k: v for k, v in form.items() if v is not None}
     sent_at = time.monotonic()
-    response = post_token(state, discovery, form, client=client,
-                          authentication=authentication or default_authentication(client))
+    response = post_token(
+        state, discovery, form, client=client, authentication=authentication or default_authentication(client)
+    )
     if response.status_code != 200 and state.code_deadline is not None and sent_at > state.code_deadline:
         raise EnvironmentProblem(
             f"the code was redeemed {sent_at - state.code_deadline:.1f} s past its deadline (the declared lifetime, "
             "expectations.authorization_code_lifetime, since its authorization request was sent, less a second "
             f"for servers that count whole seconds), so its refusal (HTTP {response.status_code}) may only mean "
-            "that it expired. This machine was too busy to redeem it in time: run again when it is not")
+            "that it expired. This machine was too busy to redeem it in time: run again when it is not"
+        )
     return response
 
 
@@ -241,8 +311,10 @@ def redeem_without_secret(state, discovery):
 def web_pkce_without_secret_expectation(environment, expectation):
     declared = environment.expectations.web_pkce_without_secret
     if declared != expectation:
-        pytest.skip(f"{environment.name} expects a web app's PKCE code without its secret to be {declared} "
-                    "(expectations.web_pkce_without_secret)")
+        pytest.skip(
+            f"{environment.name} expects a web app's PKCE code without its secret to be {declared} "
+            "(expectations.web_pkce_without_secret)"
+        )
 
 
 @when("the client redeems the code with the verifier but without its secret")

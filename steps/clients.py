@@ -9,8 +9,10 @@ from suite.configuration.environment import display_path
 def client_of(environment, role):
     client = environment.clients.get(role)
     if client is None:
-        pytest.skip(f"no '{role}' client is configured in {display_path(environment.path)} "
-                    f"(clients.{role}); add one to run this rule")
+        pytest.skip(
+            f"no '{role}' client is configured in {display_path(environment.path)} "
+            f"(clients.{role}); add one to run this rule"
+        )
     return client
 
 

@@ -91,8 +91,11 @@ def pytest_runtestloop(session):
 def _sign_in(item, role) -> EarlyCode:
     # In a detection-matrix run the item is parametrized with its defect set's environment.
     callspec = getattr(item, "callspec", None)
-    environment = callspec.params["environment"] if callspec and "environment" in callspec.params \
+    environment = (
+        callspec.params["environment"]
+        if callspec and "environment" in callspec.params
         else item.config.conformance_environment
+    )
     early = EarlyCode()
     client = environment.clients.get(role)
     if client is None:
@@ -115,9 +118,11 @@ def _held_attachments():
     hooks = plugin_manager.hook
     attach_data, attach_file = hooks.attach_data, hooks.attach_file
     hooks.attach_data = lambda body, name, attachment_type, extension: held.append(
-        dict(body=body, name=name, attachment_type=attachment_type, extension=extension))
+        dict(body=body, name=name, attachment_type=attachment_type, extension=extension)
+    )
     hooks.attach_file = lambda source, name, attachment_type, extension: held.append(
-        dict(body=Path(source).read_bytes(), name=name, attachment_type=attachment_type, extension=extension))
+        dict(body=Path(source).read_bytes(), name=name, attachment_type=attachment_type, extension=extension)
+    )
     try:
         yield held
     finally:
@@ -144,8 +149,9 @@ def code_outlives_newer_ones(state, environment, discovery):
     earlier and a newer code, redeems the newer one twice (the second time it is refused, as in
     CODE-01), then the earlier one, which must still be redeemed. The newer codes' outcome is not
     this rule's to judge (CODE-01 and PKCE-01 judge it); they are what happens to a code here."""
-    earlier, newer = (ScenarioState(http=HttpClient(environment.http, environment.issuer), client=state.client)
-                      for _ in range(2))
+    earlier, newer = (
+        ScenarioState(http=HttpClient(environment.http, environment.issuer), client=state.client) for _ in range(2)
+    )
     authorize(earlier, environment, discovery)
     code_of(earlier)
     authorize(newer, environment, discovery)
@@ -157,14 +163,18 @@ def code_outlives_newer_ones(state, environment, discovery):
         return
     lifetime = environment.expectations.authorization_code_lifetime
     if fresh.status_code != 200:  # PKCE-01 or the token endpoint's own rules fail for it
-        pytest.skip(f"inconclusive: the server refuses this client's codes even fresh: a code redeemed at once was "
-                    f"refused ({_refusal(fresh)}), and so was one within its declared lifetime of {lifetime} s "
-                    f"({_refusal(response)}); so its refusal of the code from the start of the run could not show "
-                    "that the code had expired")
-    pytest.skip(f"inconclusive: the server refused a code of the client, unused and within its declared lifetime "
-                f"({lifetime} s), once the client had got and redeemed a newer one ({_refusal(response)}): it seems "
-                "to keep one code per client, so its refusal of the code from the start of the run could not show "
-                "that the code had expired")
+        pytest.skip(
+            f"inconclusive: the server refuses this client's codes even fresh: a code redeemed at once was "
+            f"refused ({_refusal(fresh)}), and so was one within its declared lifetime of {lifetime} s "
+            f"({_refusal(response)}); so its refusal of the code from the start of the run could not show "
+            "that the code had expired"
+        )
+    pytest.skip(
+        f"inconclusive: the server refused a code of the client, unused and within its declared lifetime "
+        f"({lifetime} s), once the client had got and redeemed a newer one ({_refusal(response)}): it seems "
+        "to keep one code per client, so its refusal of the code from the start of the run could not show "
+        "that the code had expired"
+    )
 
 
 def _refusal(response) -> str:
@@ -178,7 +188,10 @@ def code_lifetime_passed(request, state, environment):
     received_at = _early_codes[request.node].received_at
     waited = max(0.0, received_at + lifetime + MARGIN - time.monotonic())
     time.sleep(waited)
-    allure.attach(f"The code came back {time.monotonic() - received_at:.1f} s ago, at the start of the run; the "
-                  f"declared lifetime is {lifetime} s (expectations.authorization_code_lifetime), and {MARGIN} s "
-                  f"more for clocks. Waited here: {waited:.1f} s.",
-                  name="the code's age", attachment_type=allure.attachment_type.TEXT)
+    allure.attach(
+        f"The code came back {time.monotonic() - received_at:.1f} s ago, at the start of the run; the "
+        f"declared lifetime is {lifetime} s (expectations.authorization_code_lifetime), and {MARGIN} s "
+        f"more for clocks. Waited here: {waited:.1f} s.",
+        name="the code's age",
+        attachment_type=allure.attachment_type.TEXT,
+    )

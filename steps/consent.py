@@ -19,5 +19,7 @@ def deny_consent(state, environment, discovery):
     authorize(state, refusing, discovery)
     # The refusing button was pressed: the behaviour under test really happened.
     if state.outcome.consent != login.consent_deny_value:
-        pytest.skip("the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "
-                    "optional and depends on the application's settings)")
+        pytest.skip(
+            "the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "
+            "optional and depends on the application's settings)"
+        )

@@ -26,16 +26,21 @@ NO_DEFAULT = {"code_challenge_methods_supported": "omitted means PKCE is not sup
 
 @when("the discovery document is read")
 def read_discovery(discovery):
-    check(discovery.status == 200, f"discovery answered HTTP {discovery.status}; a successful response uses the 200 "
-                                   "OK status code (OpenID Connect Discovery 1.0 section 4.2, RFC 8414 section 3.2)")
+    check(
+        discovery.status == 200,
+        f"discovery answered HTTP {discovery.status}; a successful response uses the 200 "
+        "OK status code (OpenID Connect Discovery 1.0 section 4.2, RFC 8414 section 3.2)",
+    )
 
 
 @then("its issuer is exactly the environment's issuer")
 def issuer_matches(discovery, environment):
     published = discovery.metadata.get("issuer")
-    check(published == environment.issuer,
-          f"discovery publishes issuer {published!r}; the environment's issuer is {environment.issuer!r} "
-          "(they must match exactly, RFC 8414 section 3.3)")
+    check(
+        published == environment.issuer,
+        f"discovery publishes issuer {published!r}; the environment's issuer is {environment.issuer!r} "
+        "(they must match exactly, RFC 8414 section 3.3)",
+    )
 
 
 @then("it lists these endpoints on the issuer's host at the expected paths")
@@ -47,24 +52,33 @@ def endpoints_listed(discovery, environment, datatable):
     for (name,) in datatable[1:]:
         url = discovery.member(name)
         if name in not_offered and name not in REQUIRED_ENDPOINTS:
-            notes.append(f"{name}: not offered by this environment ({not_offered[name]}), "
-                         "expectations.endpoints_not_offered")
+            notes.append(
+                f"{name}: not offered by this environment ({not_offered[name]}), expectations.endpoints_not_offered"
+            )
             continue
         if not (isinstance(url, str) and url):
-            problems.append(f"{name} is missing from {discovery.url} and from the RFC 8414 metadata at "
-                            f"{discovery.oauth_url or '(none)'}" + (
-                                " (required: RFC 8414 section 2, OpenID Connect Discovery section 3)"
-                                if name in REQUIRED_ENDPOINTS else
-                                " (Visma Connect publishes it, visma-connect-facts.md 'Endpoints'; if this "
-                                "environment does not offer it, say why in expectations.endpoints_not_offered)"))
+            problems.append(
+                f"{name} is missing from {discovery.url} and from the RFC 8414 metadata at "
+                f"{discovery.oauth_url or '(none)'}"
+                + (
+                    " (required: RFC 8414 section 2, OpenID Connect Discovery section 3)"
+                    if name in REQUIRED_ENDPOINTS
+                    else " (Visma Connect publishes it, visma-connect-facts.md 'Endpoints'; if this "
+                    "environment does not offer it, say why in expectations.endpoints_not_offered)"
+                )
+            )
             continue
         parts = urlsplit(url)
         if (parts.scheme, parts.netloc) != (issuer.scheme, issuer.netloc):
-            problems.append(f"{name} {url!r} is not on the issuer's host {issuer.scheme}://{issuer.netloc} "
-                            "(visma-connect-facts.md 'Endpoints')")
+            problems.append(
+                f"{name} {url!r} is not on the issuer's host {issuer.scheme}://{issuer.netloc} "
+                "(visma-connect-facts.md 'Endpoints')"
+            )
         elif name in expected_paths and parts.path != expected_paths[name]:
-            problems.append(f"{name} is at {parts.path!r}; the expected path is {expected_paths[name]!r} "
-                            "(visma-connect-facts.md 'Endpoints', or expectations.endpoint_paths)")
+            problems.append(
+                f"{name} is at {parts.path!r}; the expected path is {expected_paths[name]!r} "
+                "(visma-connect-facts.md 'Endpoints', or expectations.endpoint_paths)"
+            )
     if notes:
         allure.attach("\n".join(notes), name="endpoints not offered", attachment_type=allure.attachment_type.TEXT)
     check(not problems, "; ".join(problems))
@@ -78,5 +92,7 @@ def member_includes(discovery, member, value):
     if values is None and member in NO_DEFAULT:
         check(False, f"neither discovery document lists {member} (RFC 8414 section 2: {NO_DEFAULT[member]})")
     check(isinstance(values, list), f"discovery member {member} is {values!r}, not a list (RFC 8414 section 2)")
-    check(value in values, f"{member} is {values!r} by {source}; it does not include {value!r}, "
-                           "which the Visma documentation uses")
+    check(
+        value in values,
+        f"{member} is {values!r} by {source}; it does not include {value!r}, which the Visma documentation uses",
+    )

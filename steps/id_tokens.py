@@ -8,8 +8,8 @@ import time
 import pytest
 from pytest_bdd import then, when
 
-from suite.wire.authorization import authorize
 from suite.verdict.checks import check, require
+from suite.wire.authorization import authorize
 from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
 CLOCK_SKEW = 300  # seconds of clock difference tolerated between the server and this machine
@@ -22,8 +22,11 @@ def openid_scope(scope: str) -> str:
 
 def id_token_of(state) -> str:
     token = state.tokens.get("id_token")
-    require(isinstance(token, str) and token, "the token response carries no id_token, so there is no ID token to "
-                                            "check (OpenID Connect Core section 3.1.3.3)")
+    require(
+        isinstance(token, str) and token,
+        "the token response carries no id_token, so there is no ID token to "
+        "check (OpenID Connect Core section 3.1.3.3)",
+    )
     return token
 
 
@@ -33,16 +36,22 @@ def id_token_claims(state) -> dict:
 
 @when("the user signs in with openid and a nonce")
 def sign_in_with_openid(state, environment, discovery):
-    authorize(state, environment, discovery,
-              overrides={"scope": openid_scope(state.client.scope), "nonce": "n-" + secrets.token_urlsafe(16)})
+    authorize(
+        state,
+        environment,
+        discovery,
+        overrides={"scope": openid_scope(state.client.scope), "nonce": "n-" + secrets.token_urlsafe(16)},
+    )
 
 
 @then("the token response carries an ID token")
 def id_token_returned(state):
     token = state.tokens.get("id_token")
-    check(isinstance(token, str) and token.count(".") == 2,
-          f"the token response {'has no id_token' if token is None else 'has an id_token that is not a JWS'}; "
-          "a token response to a request with scope openid MUST carry one (OpenID Connect Core section 3.1.3.3)")
+    check(
+        isinstance(token, str) and token.count(".") == 2,
+        f"the token response {'has no id_token' if token is None else 'has an id_token that is not a JWS'}; "
+        "a token response to a request with scope openid MUST carry one (OpenID Connect Core section 3.1.3.3)",
+    )
 
 
 @then("the ID token's signature verifies with a key of the issuer's JWKS")
@@ -50,48 +59,64 @@ def id_token_signed(state, discovery):
     token = id_token_of(state)
     alg = header_of(token).get("alg")
     advertised = discovery.metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
-    check(alg != "none" and alg in advertised,
-          f"the ID token is signed with alg {alg!r}; discovery advertises {advertised} and an ID token from the "
-          "token endpoint MUST be signed (OpenID Connect Core sections 2 and 3.1.3.7 step 6)")
+    check(
+        alg != "none" and alg in advertised,
+        f"the ID token is signed with alg {alg!r}; discovery advertises {advertised} and an ID token from the "
+        "token endpoint MUST be signed (OpenID Connect Core sections 2 and 3.1.3.7 step 6)",
+    )
     verified_claims(token, discovery, what="the ID token", algorithms=(alg,))
 
 
 @then("the ID token's iss is exactly the issuer")
 def id_token_issuer(state, environment):
     iss = id_token_claims(state).get("iss")
-    check(iss == environment.issuer, f"the ID token's iss is {iss!r}; it MUST exactly match the issuer "
-                                     f"{environment.issuer!r} (OpenID Connect Core section 3.1.3.7 step 2)")
+    check(
+        iss == environment.issuer,
+        f"the ID token's iss is {iss!r}; it MUST exactly match the issuer "
+        f"{environment.issuer!r} (OpenID Connect Core section 3.1.3.7 step 2)",
+    )
 
 
 @then("the ID token's aud includes the client")
 def id_token_audience(state):
     aud = id_token_claims(state).get("aud")
     audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
-    check(state.client.client_id in audiences,
-          f"the ID token's aud is {aud!r}; it MUST contain the client_id {state.client.client_id!r} "
-          "(OpenID Connect Core section 3.1.3.7 step 3)")
+    check(
+        state.client.client_id in audiences,
+        f"the ID token's aud is {aud!r}; it MUST contain the client_id {state.client.client_id!r} "
+        "(OpenID Connect Core section 3.1.3.7 step 3)",
+    )
 
 
 @then("the ID token has a sub, and exp and iat around now")
 def id_token_subject_and_times(state):
     claims, now = id_token_claims(state), time.time()
     sub, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat")
-    check(isinstance(sub, str) and 0 < len(sub) <= 255 and sub.isascii(),
-          f"the ID token's sub is {sub!r}; it is REQUIRED, at most 255 ASCII characters (OpenID Connect Core section 2)")
-    check(isinstance(exp, (int, float)) and exp > now - CLOCK_SKEW,
-          f"the ID token's exp is {exp!r}: {'missing' if exp is None else 'already past'}; the ID token MUST NOT "
-          "be accepted after it (OpenID Connect Core sections 2 and 3.1.3.7 step 9)")
-    check(isinstance(iat, (int, float)) and abs(iat - now) <= CLOCK_SKEW,
-          f"the ID token's iat is {iat!r}, not the time of issue (now is {int(now)}; OpenID Connect Core sections "
-          "2 and 3.1.3.7 step 10)")
+    check(
+        isinstance(sub, str) and 0 < len(sub) <= 255 and sub.isascii(),
+        f"the ID token's sub is {sub!r}; it is REQUIRED, at most 255 ASCII characters (OpenID Connect Core section 2)",
+    )
+    check(
+        isinstance(exp, (int, float)) and exp > now - CLOCK_SKEW,
+        f"the ID token's exp is {exp!r}: {'missing' if exp is None else 'already past'}; the ID token MUST NOT "
+        "be accepted after it (OpenID Connect Core sections 2 and 3.1.3.7 step 9)",
+    )
+    check(
+        isinstance(iat, (int, float)) and abs(iat - now) <= CLOCK_SKEW,
+        f"the ID token's iat is {iat!r}, not the time of issue (now is {int(now)}; OpenID Connect Core sections "
+        "2 and 3.1.3.7 step 10)",
+    )
 
 
 @then("the ID token's nonce is exactly the nonce that was sent")
 def id_token_nonce(state):
     sent = state.authorization.params["nonce"]
     nonce = id_token_claims(state).get("nonce")
-    check(nonce == sent, f"the ID token's nonce is {nonce!r}, not the nonce sent {sent!r}; a nonce in the "
-                         "authentication request MUST come back unmodified (OpenID Connect Core section 3.1.2.1)")
+    check(
+        nonce == sent,
+        f"the ID token's nonce is {nonce!r}, not the nonce sent {sent!r}; a nonce in the "
+        "authentication request MUST come back unmodified (OpenID Connect Core section 3.1.2.1)",
+    )
 
 
 @then("the ID token's at_hash, if it has one, is the left half of the access token's hash")
@@ -99,12 +124,20 @@ def id_token_at_hash(state):
     token = id_token_of(state)
     at_hash = unverified_claims(token, "the ID token").get("at_hash")
     if at_hash is None:
-        pytest.skip("the ID token has no at_hash; it is OPTIONAL in the code flow (OpenID Connect Core section 3.1.3.6)")
+        pytest.skip(
+            "the ID token has no at_hash; it is OPTIONAL in the code flow (OpenID Connect Core section 3.1.3.6)"
+        )
     alg = str(header_of(token).get("alg", ""))
     hasher = HASHES.get(alg[-3:])
-    check(hasher is not None, f"the ID token's alg {alg!r} names no SHA-2 hash to compute at_hash with; at_hash uses "
-                              "the hash of the alg header (OpenID Connect Core section 3.1.3.6)")
+    check(
+        hasher is not None,
+        f"the ID token's alg {alg!r} names no SHA-2 hash to compute at_hash with; at_hash uses "
+        "the hash of the alg header (OpenID Connect Core section 3.1.3.6)",
+    )
     digest = hasher(state.tokens["access_token"].encode("ascii")).digest()
-    expected = base64.urlsafe_b64encode(digest[:len(digest) // 2]).rstrip(b"=").decode()
-    check(at_hash == expected, f"the ID token's at_hash is {at_hash!r}, not the base64url left half of the access "
-                               f"token's {hasher().name} hash (OpenID Connect Core sections 3.1.3.6 and 3.2.2.9)")
+    expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+    check(
+        at_hash == expected,
+        f"the ID token's at_hash is {at_hash!r}, not the base64url left half of the access "
+        f"token's {hasher().name} hash (OpenID Connect Core sections 3.1.3.6 and 3.2.2.9)",
+    )

@@ -44,5 +44,3 @@ def redeem_without_verifier(state, discovery):
 @when("the client redeems the code with a verifier nobody asked for")
 def redeem_with_unasked_verifier(state, discovery):
     redeem(state, discovery, code_verifier=new_verifier())
-
-

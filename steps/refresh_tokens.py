@@ -13,14 +13,22 @@ from suite.wire.token_requests import default_authentication, error_of, post_tok
 
 def refresh(state, discovery, refresh_token, client=None):
     client = client or state.client
-    return post_token(state, discovery, {"grant_type": "refresh_token", "refresh_token": refresh_token},
-                      client=client, authentication=default_authentication(client))
+    return post_token(
+        state,
+        discovery,
+        {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        client=client,
+        authentication=default_authentication(client),
+    )
 
 
 def _first_refresh_token(state) -> str:
     token = state.token_responses[0].get("refresh_token") if state.token_responses else None
-    require(bool(token), "no refresh token was issued, so there is nothing to refresh with (Visma Important Notes: "
-                         "server-side web applications configured with offline_access can request refresh tokens)")
+    require(
+        bool(token),
+        "no refresh token was issued, so there is nothing to refresh with (Visma Important Notes: "
+        "server-side web applications configured with offline_access can request refresh tokens)",
+    )
     return token
 
 
@@ -33,51 +41,68 @@ def _offline_access_refused(state) -> bool:
 @when("the client redeems the code with the verifier unless offline_access was refused")
 def redeem_unless_refused(state, discovery):
     if _offline_access_refused(state):
-        allure.attach("the authorization with offline_access was refused with invalid_scope; no code to redeem",
-                      name="offline_access refused", attachment_type=allure.attachment_type.TEXT)
+        allure.attach(
+            "the authorization with offline_access was refused with invalid_scope; no code to redeem",
+            name="offline_access refused",
+            attachment_type=allure.attachment_type.TEXT,
+        )
         return
     redeem(state, discovery, code_verifier=state.authorization.verifier)
 
 
 def _issued_refresh_token(state) -> bool:
     """Whether the code's redemption gave a refresh token; the redemption itself must have succeeded."""
-    require(state.response is not None and state.response.status_code == 200 and state.token_responses,
-            f"the code was not redeemed (HTTP {state.response.status_code if state.response is not None else None}); "
-            "the documented request must succeed before its refresh token can be judged (RFC 6749 section 5.1)")
+    require(
+        state.response is not None and state.response.status_code == 200 and state.token_responses,
+        f"the code was not redeemed (HTTP {state.response.status_code if state.response is not None else None}); "
+        "the documented request must succeed before its refresh token can be judged (RFC 6749 section 5.1)",
+    )
     return "refresh_token" in state.tokens
 
 
 @then("a refresh token is issued")
 def refresh_token_issued(state):
-    check(bool(state.tokens.get("refresh_token")),
-          "the token response has no refresh_token (Visma: \"Only server-side web applications configured with "
-          "offline_access can request refresh tokens\")")
+    check(
+        bool(state.tokens.get("refresh_token")),
+        'the token response has no refresh_token (Visma: "Only server-side web applications configured with '
+        'offline_access can request refresh tokens")',
+    )
 
 
 @then("no refresh token is issued")
 def no_refresh_token(state):
-    check("refresh_token" not in state.tokens,
-          "the token response carries a refresh_token; without offline_access this client may not get one "
-          "(Visma: \"Only server-side web applications configured with offline_access can request refresh tokens\")")
+    check(
+        "refresh_token" not in state.tokens,
+        "the token response carries a refresh_token; without offline_access this client may not get one "
+        '(Visma: "Only server-side web applications configured with offline_access can request refresh tokens")',
+    )
 
 
 @then('no refresh token is issued, or offline_access was refused with "invalid_scope"')
 def no_refresh_token_for_spa(state):
     if _offline_access_refused(state):
         return
-    check(not _issued_refresh_token(state),
-          "the token response carries a refresh_token for an SPA (Visma: \"SPAs do not receive refresh tokens\")")
+    check(
+        not _issued_refresh_token(state),
+        'the token response carries a refresh_token for an SPA (Visma: "SPAs do not receive refresh tokens")',
+    )
 
 
 @then(parsers.parse('a refresh token is issued only if the environment declares "{app_type}" apps eligible'))
 def refresh_token_if_eligible(state, environment, app_type):
     eligible = app_type in environment.expectations.refresh_token_app_types
     issued = False if _offline_access_refused(state) else _issued_refresh_token(state)
-    how = "offline_access was refused with invalid_scope" if _offline_access_refused(state) else (
-        f"a refresh token was {'issued' if issued else 'not issued'}")
-    check(issued == eligible, f"{how} for a {app_type} app; the environment declares {app_type} apps "
-                              f"{'eligible' if eligible else 'not eligible'} (expectations.refresh_token_app_types; "
-                              "Visma: native apps, \"like SPAs, [do] not typically utilize refresh tokens\")")
+    how = (
+        "offline_access was refused with invalid_scope"
+        if _offline_access_refused(state)
+        else (f"a refresh token was {'issued' if issued else 'not issued'}")
+    )
+    check(
+        issued == eligible,
+        f"{how} for a {app_type} app; the environment declares {app_type} apps "
+        f"{'eligible' if eligible else 'not eligible'} (expectations.refresh_token_app_types; "
+        'Visma: native apps, "like SPAs, [do] not typically utilize refresh tokens")',
+    )
 
 
 @when("the client refreshes its access token")
@@ -91,13 +116,17 @@ def refreshed_token_usable(state, discovery, environment):
     equal the first one's: a deterministic JWT issued within the same second is legal."""
     check(len(state.token_responses) >= 2, "the refresh gave no second token response (RFC 6749 section 6)")
     refreshed = state.token_responses[-1]
-    check(str(refreshed.get("token_type", "")).lower() == "bearer",
-          f"the refreshed token_type is {refreshed.get('token_type')!r}, not Bearer (RFC 6749 section 5.1)")
+    check(
+        str(refreshed.get("token_type", "")).lower() == "bearer",
+        f"the refreshed token_type is {refreshed.get('token_type')!r}, not Bearer (RFC 6749 section 5.1)",
+    )
     if environment.expectations.access_token_format == "jwt":
         claims = verified_claims(refreshed["access_token"], discovery)
-        check(claims.get("client_id") == state.client.client_id and claims.get("exp", 0) > time.time(),
-              f"the refreshed access token names client {claims.get('client_id')!r} and expires at "
-              f"{claims.get('exp')!r}: not a live token for {state.client.client_id!r} (RFC 9068 section 2.2)")
+        check(
+            claims.get("client_id") == state.client.client_id and claims.get("exp", 0) > time.time(),
+            f"the refreshed access token names client {claims.get('client_id')!r} and expires at "
+            f"{claims.get('exp')!r}: not a live token for {state.client.client_id!r} (RFC 9068 section 2.2)",
+        )
 
 
 @then("the refresh token is rotated or reused as the environment declares")
@@ -106,26 +135,37 @@ def rotation_as_declared(state, discovery, environment):
     new = state.tokens.get("refresh_token")
     expectations = environment.expectations
     if expectations.refresh_token_rotation == "one_time":
-        check(bool(new) and new != old, "the refresh did not return a new refresh token; the environment declares "
-                                        "one_time rotation (expectations.refresh_token_rotation; RFC 6749 section 6: "
-                                        "the server MAY issue a new refresh token)")
+        check(
+            bool(new) and new != old,
+            "the refresh did not return a new refresh token; the environment declares "
+            "one_time rotation (expectations.refresh_token_rotation; RFC 6749 section 6: "
+            "the server MAY issue a new refresh token)",
+        )
         if expectations.refresh_token_reuse_grace:
             time.sleep(expectations.refresh_token_reuse_grace + 1)
         refresh(state, discovery, old)
         response = state.response
         error = error_of(response)
-        check(response.status_code == 400 and error == "invalid_grant",
-              f"the used refresh token got HTTP {response.status_code}, error {error!r}, "
-              f"{expectations.refresh_token_reuse_grace + 1} s after its use; one_time rotation invalidates it after "
-              "the declared grace (expectations.refresh_token_reuse_grace), and RFC 6749 section 5.2 names "
-              "invalid_grant for a revoked refresh token")
+        check(
+            response.status_code == 400 and error == "invalid_grant",
+            f"the used refresh token got HTTP {response.status_code}, error {error!r}, "
+            f"{expectations.refresh_token_reuse_grace + 1} s after its use; one_time rotation invalidates it after "
+            "the declared grace (expectations.refresh_token_reuse_grace), and RFC 6749 section 5.2 names "
+            "invalid_grant for a revoked refresh token",
+        )
     else:
-        check(new in (None, old), "the refresh returned a different refresh token; the environment declares reuse "
-                                  "(expectations.refresh_token_rotation; RFC 6749 section 6)")
+        check(
+            new in (None, old),
+            "the refresh returned a different refresh token; the environment declares reuse "
+            "(expectations.refresh_token_rotation; RFC 6749 section 6)",
+        )
         refresh(state, discovery, old)
-        check(state.response.status_code == 200, "the refresh token stopped working after one use; the environment "
-                                                 "declares reuse (expectations.refresh_token_rotation; RFC 6749 "
-                                                 "section 6)")
+        check(
+            state.response.status_code == 200,
+            "the refresh token stopped working after one use; the environment "
+            "declares reuse (expectations.refresh_token_rotation; RFC 6749 "
+            "section 6)",
+        )
 
 
 @when("the other client refreshes with the client's refresh token")

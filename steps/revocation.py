@@ -5,8 +5,8 @@ import secrets
 import pytest
 from pytest_bdd import then, when
 
-from suite.verdict.checks import check, require
 from suite.secrets.redaction import excerpt
+from suite.verdict.checks import check, require
 from suite.wire.token_requests import error_of
 
 
@@ -32,8 +32,11 @@ def revoke_unknown_token(state, discovery):
 @when("the client revokes its refresh token")
 def revoke_refresh_token(state, discovery):
     token = state.token_responses[0].get("refresh_token") if state.token_responses else None
-    require(bool(token), "no refresh token was issued, so there is none to revoke (Visma Important Notes: "
-                         "server-side web applications configured with offline_access can request refresh tokens)")
+    require(
+        bool(token),
+        "no refresh token was issued, so there is none to revoke (Visma Important Notes: "
+        "server-side web applications configured with offline_access can request refresh tokens)",
+    )
     revoke(state, discovery, token, hint="refresh_token")
 
 
@@ -47,11 +50,19 @@ def revocation_ok(state):
     response = state.revocation
     # RFC 7009 section 2.1: the server "first validates the client credentials"; refused, it never
     # judged the token, and the cause is the client authentication SVC-02 checks (rules.yaml `needs`).
-    require(response.status_code != 401 and error_of(response) != "invalid_client",
-            lambda: f"the revocation endpoint refused the client's HTTP Basic authentication (HTTP "
-                    f"{response.status_code} {excerpt(response.text)}), so it never judged the token; it "
-                    "authenticates clients as the token endpoint does (RFC 7009 section 2.1), and HTTP Basic MUST "
-                    "be supported (RFC 6749 section 2.3.1)")
-    check(response.status_code == 200,
-          lambda: f"the revocation endpoint answered HTTP {response.status_code} {excerpt(response.text)}; "
-                  "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)")
+    require(
+        response.status_code != 401 and error_of(response) != "invalid_client",
+        lambda: (
+            f"the revocation endpoint refused the client's HTTP Basic authentication (HTTP "
+            f"{response.status_code} {excerpt(response.text)}), so it never judged the token; it "
+            "authenticates clients as the token endpoint does (RFC 7009 section 2.1), and HTTP Basic MUST "
+            "be supported (RFC 6749 section 2.3.1)"
+        ),
+    )
+    check(
+        response.status_code == 200,
+        lambda: (
+            f"the revocation endpoint answered HTTP {response.status_code} {excerpt(response.text)}; "
+            "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)"
+        ),
+    )

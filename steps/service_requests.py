@@ -11,8 +11,9 @@ from suite.wire.token_requests import post_token
 @given("the environment names a scope that is not tenant-based")
 def non_tenant_scope(state, environment):
     if not state.client.non_tenant_scope:
-        pytest.skip(f"{environment.name} names no scope of an API that is not tenant-based "
-                    "(clients.service.non_tenant_scope)")
+        pytest.skip(
+            f"{environment.name} names no scope of an API that is not tenant-based (clients.service.non_tenant_scope)"
+        )
 
 
 @when("the client requests a token for its tenant without any client secret")
@@ -38,6 +39,8 @@ def granted_scope_includes(state):
     granted = state.tokens.get("scope")
     wanted = state.client.non_tenant_scope
     # RFC 6749 section 5.1: scope may be left out when it is exactly what was asked for.
-    check(granted is None or wanted in str(granted).split(),
-          f"the granted scope is {granted!r}; it does not include {wanted!r} (tenant_id is optional for APIs that "
-          "are not tenant-based, Service Integrations: Request Parameters)")
+    check(
+        granted is None or wanted in str(granted).split(),
+        f"the granted scope is {granted!r}; it does not include {wanted!r} (tenant_id is optional for APIs that "
+        "are not tenant-based, Service Integrations: Request Parameters)",
+    )

@@ -21,15 +21,24 @@ def client_credentials_form(client, **overrides) -> dict:
     return {k: v for k, v in form.items() if v is not None}
 
 
-@when(parsers.re(r"the client requests a token for its tenant with its credentials in (?P<where>the form body|HTTP Basic)"))
+@when(
+    parsers.re(
+        r"the client requests a token for its tenant with its credentials in (?P<where>the form body|HTTP Basic)"
+    )
+)
 def request_token(state, discovery, where):
     post_token(state, discovery, client_credentials_form(state.client), authentication=AUTHENTICATIONS[where])
 
 
 @when(parsers.re(r"the client requests a token with a wrong secret in (?P<where>the form body|HTTP Basic)"))
 def request_token_wrong_secret(state, discovery, where):
-    post_token(state, discovery, client_credentials_form(state.client),
-               authentication=AUTHENTICATIONS[where], secret=WRONG_SECRET)
+    post_token(
+        state,
+        discovery,
+        client_credentials_form(state.client),
+        authentication=AUTHENTICATIONS[where],
+        secret=WRONG_SECRET,
+    )
 
 
 @when("an unregistered client requests a token")
@@ -60,9 +69,11 @@ def ungranted_scope_refused(state):
         token_request_refused(state, '"invalid_scope"')
         return
     granted = state.tokens.get("scope")
-    check(isinstance(granted, str) and not set(ungranted.split()) & set(granted.split()),
-          f"a token was granted for {ungranted!r}, a scope the client was not given (granted scope: {granted!r}); "
-          "RFC 6749 section 5.2 (invalid_scope) or section 3.3 (grant less, and name it in scope)")
+    check(
+        isinstance(granted, str) and not set(ungranted.split()) & set(granted.split()),
+        f"a token was granted for {ungranted!r}, a scope the client was not given (granted scope: {granted!r}); "
+        "RFC 6749 section 5.2 (invalid_scope) or section 3.3 (grant less, and name it in scope)",
+    )
 
 
 @when("the client uses the refresh_token grant")
@@ -72,30 +83,41 @@ def request_token_with_refresh_grant(state, discovery):
     post_token(state, discovery, {"grant_type": "refresh_token", "refresh_token": "made-up-refresh-token-0123456789"})
 
 
-@then("the grant type is refused with \"unauthorized_client\" unless the made-up refresh token is judged first")
+@then('the grant type is refused with "unauthorized_client" unless the made-up refresh token is judged first')
 def grant_type_refused(state):
     response = state.response
-    check(response.status_code != 200, "a service client was granted a token with the refresh_token grant "
-                                       "(Service Integrations: service applications \"utilize the client_credentials "
-                                       "OAuth2 grant type\")")
+    check(
+        response.status_code != 200,
+        "a service client was granted a token with the refresh_token grant "
+        '(Service Integrations: service applications "utilize the client_credentials '
+        'OAuth2 grant type")',
+    )
     error = error_of(response)
     if error == "invalid_grant":
-        pytest.skip("inconclusive: the server judged the made-up refresh token (invalid_grant) before the grant "
-                    "type, so this request cannot show whether the service client may use the refresh_token grant")
-    check(error == "unauthorized_client" and response.status_code == 400,
-          f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); RFC 6749 section 5.2: "
-          "\"unauthorized_client: The authenticated client is not authorized to use this authorization grant "
-          "type\", with HTTP 400")
+        pytest.skip(
+            "inconclusive: the server judged the made-up refresh token (invalid_grant) before the grant "
+            "type, so this request cannot show whether the service client may use the refresh_token grant"
+        )
+    check(
+        error == "unauthorized_client" and response.status_code == 400,
+        f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); RFC 6749 section 5.2: "
+        '"unauthorized_client: The authenticated client is not authorized to use this authorization grant '
+        'type", with HTTP 400',
+    )
 
 
 @then("the token response carries no refresh token")
 def no_refresh_token_for_client_credentials(state):
-    check("refresh_token" not in state.tokens, "the client_credentials response carries a refresh_token "
-                                               "(RFC 6749 section 4.4.3: \"A refresh token SHOULD NOT be included\")")
+    check(
+        "refresh_token" not in state.tokens,
+        "the client_credentials response carries a refresh_token "
+        '(RFC 6749 section 4.4.3: "A refresh token SHOULD NOT be included")',
+    )
 
 
 @when("the client sends its token request as JSON")
 def request_token_as_json(state, discovery):
-    body = client_credentials_form(state.client, client_id=state.client.client_id,
-                                   client_secret=state.client.client_secret)
+    body = client_credentials_form(
+        state.client, client_id=state.client.client_id, client_secret=state.client.client_secret
+    )
     post_json(state, discovery, body)

@@ -9,8 +9,8 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from pytest_bdd import given, then, when
 
-from suite.wire.authorization import authorization_url
 from suite.verdict.checks import check
+from suite.wire.authorization import authorization_url
 from suite.wire.login.html_forms import forms_of
 
 MAX_HOPS = 10
@@ -26,8 +26,10 @@ def other_language_offered(state, discovery):
     offered = discovery.metadata.get("ui_locales_supported") or []
     others = [tag for tag in offered if isinstance(tag, str) and _primary(tag) != "en"]
     if not others:
-        pytest.skip(f"discovery's ui_locales_supported is {offered!r}: no language but English is offered, so there "
-                    "is nothing to see (OpenID Connect Discovery section 3)")
+        pytest.skip(
+            f"discovery's ui_locales_supported is {offered!r}: no language but English is offered, so there "
+            "is nothing to see (OpenID Connect Discovery section 3)"
+        )
     state.ui_locale = others[0]
 
 
@@ -46,15 +48,19 @@ def open_login_page(state, environment, discovery):
             state.login_page = response.text
             return
         break
-    pytest.skip("no login page with a password field was served over plain HTTP from the issuer, so its language "
-                "cannot be read (a page built by JavaScript?)")
+    pytest.skip(
+        "no login page with a password field was served over plain HTTP from the issuer, so its language "
+        "cannot be read (a page built by JavaScript?)"
+    )
 
 
 @then("the login page declares that language")
 def login_page_language(state):
     match = HTML_LANG.search(state.login_page)
     declared = match.group(1) if match else None
-    check(declared is not None and _primary(declared) == _primary(state.ui_locale),
-          f"the login page declares lang={declared!r} although ui_locales asked for {state.ui_locale!r} first, a "
-          "language discovery offers (ui_locales: \"Preferred languages for user interface\", Interactive "
-          "Integrations, Step 1; OpenID Connect Core section 3.1.2.1)")
+    check(
+        declared is not None and _primary(declared) == _primary(state.ui_locale),
+        f"the login page declares lang={declared!r} although ui_locales asked for {state.ui_locale!r} first, a "
+        'language discovery offers (ui_locales: "Preferred languages for user interface", Interactive '
+        "Integrations, Step 1; OpenID Connect Core section 3.1.2.1)",
+    )

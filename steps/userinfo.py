@@ -4,8 +4,8 @@ import pytest
 from pytest_bdd import given, then, when
 
 from steps.id_tokens import id_token_claims
-from suite.verdict.checks import check, require
 from suite.secrets.redaction import excerpt
+from suite.verdict.checks import check, require
 
 
 def _call_userinfo(state, discovery, access_token: str | None):
@@ -20,14 +20,18 @@ def _call_userinfo(state, discovery, access_token: str | None):
 def access_token_revocation_expected(environment):
     declared = environment.expectations.access_token_revocation
     if declared != "supported":
-        pytest.skip(f"{environment.name} declares access tokens not revocable (expectations.access_token_revocation: "
-                    f"{declared}); RFC 7009 section 2 makes it a SHOULD")
+        pytest.skip(
+            f"{environment.name} declares access tokens not revocable (expectations.access_token_revocation: "
+            f"{declared}); RFC 7009 section 2 makes it a SHOULD"
+        )
 
 
 @when("the client calls userinfo with its access token")
 def userinfo_with_token(state, discovery):
-    require(bool(state.tokens.get("access_token")), "the code was not redeemed for an access token, so userinfo "
-                                                    "cannot be asked with one (RFC 6749 section 5.1)")
+    require(
+        bool(state.tokens.get("access_token")),
+        "the code was not redeemed for an access token, so userinfo cannot be asked with one (RFC 6749 section 5.1)",
+    )
     _call_userinfo(state, discovery, state.tokens.get("access_token"))
 
 
@@ -39,9 +43,14 @@ def userinfo_without_token(state, discovery):
 @then("userinfo accepts the access token")
 def userinfo_accepts(state):
     response = state.userinfo
-    check(response.status_code == 200, lambda: f"userinfo answered HTTP {response.status_code} "
-                                               f"{excerpt(response.text)} to a valid access token "
-                                               "(OpenID Connect Core section 5.3.2)")
+    check(
+        response.status_code == 200,
+        lambda: (
+            f"userinfo answered HTTP {response.status_code} "
+            f"{excerpt(response.text)} to a valid access token "
+            "(OpenID Connect Core section 5.3.2)"
+        ),
+    )
 
 
 @then("userinfo answers with the ID token's sub")
@@ -49,24 +58,34 @@ def userinfo_claims(state):
     userinfo_accepts(state)
     response = state.userinfo
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    check(content_type == "application/json", f"userinfo answered with Content-Type {content_type!r}; an unsigned "
-                                              "response is application/json (OpenID Connect Core section 5.3.2)")
+    check(
+        content_type == "application/json",
+        f"userinfo answered with Content-Type {content_type!r}; an unsigned "
+        "response is application/json (OpenID Connect Core section 5.3.2)",
+    )
     try:
         claims = response.json()
     except ValueError:
         claims = None
     check(isinstance(claims, dict), "userinfo's body is not a JSON object (OpenID Connect Core section 5.3.2)")
     expected_sub = id_token_claims(state).get("sub")
-    check(claims.get("sub") == expected_sub,
-          f"userinfo's sub is {claims.get('sub')!r}, not the ID token's {expected_sub!r}; they MUST match exactly "
-          "(OpenID Connect Core section 5.3.2)")
+    check(
+        claims.get("sub") == expected_sub,
+        f"userinfo's sub is {claims.get('sub')!r}, not the ID token's {expected_sub!r}; they MUST match exactly "
+        "(OpenID Connect Core section 5.3.2)",
+    )
 
 
 @then("userinfo refuses with HTTP 401 and a Bearer challenge")
 def userinfo_refused(state):
     response = state.userinfo
-    check(response.status_code == 401, f"userinfo answered HTTP {response.status_code}; a request without a valid "
-                                       "access token gets 401 (RFC 6750 section 3.1)")
+    check(
+        response.status_code == 401,
+        f"userinfo answered HTTP {response.status_code}; a request without a valid "
+        "access token gets 401 (RFC 6750 section 3.1)",
+    )
     challenge = response.headers.get("WWW-Authenticate", "")
-    check(challenge.strip().lower().startswith("bearer"),
-          f"the 401 carries WWW-Authenticate {challenge!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)")
+    check(
+        challenge.strip().lower().startswith("bearer"),
+        f"the 401 carries WWW-Authenticate {challenge!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)",
+    )

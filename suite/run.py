@@ -35,17 +35,27 @@ def main(argv: list[str]) -> int:
     reports, pytest_args = _reports_option(argv)
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
-        return _configuration_problem(f"{chosen[0]}: the CI command writes every output into one folder; "
-                                      "choose it with --reports DIR")
+        return _configuration_problem(
+            f"{chosen[0]}: the CI command writes every output into one folder; choose it with --reports DIR"
+        )
     try:
         lock_folder(reports.resolve())  # before anything in it is removed; held until this process ends
     except FolderBusy as busy:
         return _configuration_problem(str(busy))
     clearing = _clear_previous_run(reports)
     record_path = reports / "compliance.json"
-    run = subprocess.Popen([sys.executable, "-m", "pytest", f"--compliance={record_path}",
-                               f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
-                               *pytest_args], env={**os.environ, HELD_BY_PARENT: str(reports.resolve())})
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--compliance={record_path}",
+            f"--alluredir={reports / 'allure-results'}",
+            f"--junitxml={reports / 'junit.xml'}",
+            *pytest_args,
+        ],
+        env={**os.environ, HELD_BY_PARENT: str(reports.resolve())},
+    )
     report = _start_report_once_under_way(run, reports)
     try:
         return _after_the_run(run, report, reports, pytest_args)
@@ -61,6 +71,7 @@ def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
     first result comes late (`--rule CODE-04` alone). None when pytest ended first (the report, if
     any, is then made at the end)."""
     from suite.reports import html_report  # imported once pytest has started: not to delay it
+
     results, latest = reports / "allure-results", time.monotonic() + LOAD_ALLURE_AFTER
     try:
         while run.poll() is None and not any(results.glob("*-result.json")) and time.monotonic() < latest:
@@ -81,8 +92,11 @@ def _clear_previous_run(reports: Path) -> threading.Thread:
         if path.exists() or path.is_symlink():
             path.rename(aside / name)
     folders = [aside, *(left for left in reports.glob(f"{ASIDE}*") if left != aside)]
-    clearing = threading.Thread(target=lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders],
-                                name="previous run's outputs", daemon=True)
+    clearing = threading.Thread(
+        target=lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders],
+        name="previous run's outputs",
+        daemon=True,
+    )
     clearing.start()
     return clearing
 
@@ -90,8 +104,9 @@ def _clear_previous_run(reports: Path) -> threading.Thread:
 def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: list[str]) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
-    from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
     from suite.reports.html_report import cancel, generate
+    from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
+
     record_path = reports / "compliance.json"
     while True:
         try:
@@ -105,13 +120,20 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
         # pytest's 3 is also its internal error: a crash of the suite must not read as "incomplete"
         # or as a server that could not be reached
         from suite.reports.results import write_no_verdict
-        record = write_no_verdict(record_path, "a fault of the suite", "pytest stopped with an internal error "
-                                  "(INTERNALERROR above); please report it with that output", _environment_option(pytest_args))
+
+        record = write_no_verdict(
+            record_path,
+            "a fault of the suite",
+            "pytest stopped with an internal error (INTERNALERROR above); please report it with that output",
+            _environment_option(pytest_args),
+        )
     elif record is None:  # pytest stopped before the suite could say why: its own usage error, or Ctrl-C
         from suite.reports.results import write_no_verdict
+
         kind = "configuration problem" if code == PYTEST_USAGE_ERROR else "the run stopped before any scenario"
-        record = write_no_verdict(record_path, kind, f"pytest exited {code}; its output above says why",
-                                  _environment_option(pytest_args))
+        record = write_no_verdict(
+            record_path, kind, f"pytest exited {code}; its output above says why", _environment_option(pytest_args)
+        )
     if record.get("rules"):
         generate(reports, report)
     else:
@@ -123,6 +145,7 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
 
 def _configuration_problem(message: str) -> int:
     from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM
+
     print(f"configuration problem\n{message}", file=sys.stderr)
     return EXIT_CONFIGURATION_PROBLEM
 

@@ -109,8 +109,9 @@ class FaultyProxy:
     its values decoded (JSON-escaped in the answer), the form as JSON (escaped twice) and the
     Authorization header (base64); every answer repeats that header in X-Received, successes too."""
 
-    def __init__(self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None, renames=None,
-                 echo_credentials=False):
+    def __init__(
+        self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None, renames=None, echo_credentials=False
+    ):
         self.faults, self.target, self.seen = list(faults), None, Counter()
         self.renames = {k.encode(): v.encode() for k, v in (renames or {}).items()}
         self.echo_credentials = echo_credentials
@@ -140,22 +141,31 @@ class FaultyProxy:
         key = (handler.command, handler.path, body)
         self.seen[key] += 1
         for fault in self.faults:
-            if fault.matches(handler.command, handler.path, body.decode(errors="replace")) and self.seen[key] <= fault.times:
+            if (
+                fault.matches(handler.command, handler.path, body.decode(errors="replace"))
+                and self.seen[key] <= fault.times
+            ):
                 return self._answer(handler, fault.status, fault.headers, b'{"error": "injected fault"}')
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
         for own, published in self.renames.items():
             body = re.sub(rb"(^|&)" + re.escape(published) + rb"=", rb"\1" + own + b"=", body)
-        response = requests.request(handler.command, self.target + handler.path, data=body, headers=headers,
-                                    allow_redirects=False, timeout=10)
-        passed = {k: v for k, v in response.headers.items()
-                  if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+        response = requests.request(
+            handler.command, self.target + handler.path, data=body, headers=headers, allow_redirects=False, timeout=10
+        )
+        passed = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")
+        }
         content = response.content
         if self.echo_credentials and "Authorization" in handler.headers:
             passed["X-Received"] = handler.headers["Authorization"]
         if self.echo_credentials and response.status_code >= 400 and content.startswith(b"{"):
             form = dict(parse_qsl(body.decode(errors="replace")))
-            received = f"{body.decode(errors='replace')} {' '.join(form.values())} {json.dumps(form)} " \
-                       f"{handler.headers.get('Authorization', '')}"
+            received = (
+                f"{body.decode(errors='replace')} {' '.join(form.values())} {json.dumps(form)} "
+                f"{handler.headers.get('Authorization', '')}"
+            )
             content = json.dumps({**json.loads(content), "error_description": f"received {received}"}).encode()
         if response.headers.get("Content-Type", "").startswith("text/html"):
             for own, published in self.renames.items():
@@ -172,8 +182,9 @@ class FaultyProxy:
         handler.wfile.write(body)
 
     def count(self, method: str, path_part: str, body_part: str = "") -> int:
-        return sum(n for (m, p, b), n in self.seen.items()
-                   if m == method and path_part in p and body_part.encode() in b)
+        return sum(
+            n for (m, p, b), n in self.seen.items() if m == method and path_part in p and body_part.encode() in b
+        )
 
     def close(self):
         self.server.shutdown()
@@ -183,17 +194,24 @@ class FaultyProxy:
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-                   .not_valid_after(now + datetime.timedelta(hours=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-                   .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -255,11 +273,17 @@ class HostileServer:
 
     def discovery(self, **endpoints) -> Answer:
         """A discovery document for this server; `endpoints` replace its URLs."""
-        metadata = {"issuer": self.url, "authorization_endpoint": self.url + "/connect/authorize",
-                    "token_endpoint": self.url + "/connect/token", "jwks_uri": self.url + "/jwks",
-                    "revocation_endpoint": self.url + "/connect/revocation",
-                    "grant_types_supported": ["client_credentials"], "code_challenge_methods_supported": ["S256"],
-                    "token_endpoint_auth_methods_supported": ["client_secret_post"], **endpoints}
+        metadata = {
+            "issuer": self.url,
+            "authorization_endpoint": self.url + "/connect/authorize",
+            "token_endpoint": self.url + "/connect/token",
+            "jwks_uri": self.url + "/jwks",
+            "revocation_endpoint": self.url + "/connect/revocation",
+            "grant_types_supported": ["client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            **endpoints,
+        }
         return Answer(json_body=metadata)
 
     def close(self):
@@ -270,6 +294,7 @@ class HostileServer:
 def drip(body: bytes, every: float, announced: bool = True):
     """A body sent one byte at a time, `every` seconds apart: each read is quick, the whole is not.
     Not `announced`, it has no Content-Length and ends with the connection."""
+
     def write(handler):
         if announced:
             handler.send_header("Content-Length", str(len(body)))
@@ -278,37 +303,44 @@ def drip(body: bytes, every: float, announced: bool = True):
             handler.wfile.write(bytes([byte]))
             handler.wfile.flush()
             time.sleep(every)
+
     return write
 
 
 def endless(chunk: bytes = b"x" * 65536):
     """A chunked body that never ends (until the client hangs up)."""
+
     def write(handler):
         handler.send_header("Transfer-Encoding", "chunked")
         handler.end_headers()
         while True:
             handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
     return write
 
 
 def huge(size: int, chunk: bytes = b"x" * 65536):
     """A body of `size` bytes, announced in Content-Length and sent as fast as it is read."""
+
     def write(handler):
         handler.send_header("Content-Length", str(size))
         handler.end_headers()
         for _ in range(size // len(chunk)):
             handler.wfile.write(chunk)
+
     return write
 
 
 def cut_short(body: bytes, declared: int):
     """Announces `declared` bytes, sends `body` (fewer) and hangs up."""
+
     def write(handler):
         handler.send_header("Content-Length", str(declared))
         handler.end_headers()
         handler.wfile.write(body)
         handler.wfile.flush()
         handler.connection.shutdown(socket.SHUT_RDWR)
+
     return write
 
 

@@ -12,8 +12,15 @@ WATCHED = Path(os.environ.get("REPORTS_GUARD_DIR") or Path(__file__).resolve().p
 
 
 def _snapshot() -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(WATCHED)): (p.stat().st_mtime_ns, p.stat().st_size)
-            for p in WATCHED.rglob("*") if p.is_file()} if WATCHED.is_dir() else {}
+    return (
+        {
+            str(p.relative_to(WATCHED)): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in WATCHED.rglob("*")
+            if p.is_file()
+        }
+        if WATCHED.is_dir()
+        else {}
+    )
 
 
 def pytest_sessionstart(session):
@@ -31,5 +38,7 @@ def pytest_sessionfinish(session):
         writer.line()
         writer.line(
             f"REPORTS TOUCHED: the project's tests changed {WATCHED}: {', '.join(touched)}. "
-            "Tests write into temporary folders only (tests/run.py gives the suite one).", red=True)
+            "Tests write into temporary folders only (tests/run.py gives the suite one).",
+            red=True,
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -25,8 +25,15 @@ def _run(module, *args, environ=None, timeout=240) -> subprocess.CompletedProces
     env.update(environ or {})
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # A new session has no controlling terminal, as in CI, whoever runs the tests.
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, start_new_session=True)
+    return subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
 
 
 def _record_elsewhere(args) -> list:
@@ -44,8 +51,14 @@ def run_measured(*args, environ=None, timeout=120) -> tuple[int, str, float, flo
     env.update(environ or {}, PYTHONDONTWRITEBYTECODE="1")
     began = time.monotonic()
     with tempfile.TemporaryFile("w+") as out:
-        child = subprocess.Popen([sys.executable, "-m", "pytest", *map(str, _record_elsewhere(args))], cwd=ROOT,
-                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *map(str, _record_elsewhere(args))],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         killer = threading.Timer(timeout, child.kill)
         killer.start()
         _, status, usage = os.wait4(child.pid, 0)  # reaps the child with its resource usage
@@ -71,7 +84,9 @@ SANDBOX_SECRETS = {"T_SERVICE_SECRET": "sandbox-service-secret", "T_PASSWORD": "
 def write_sandbox_environment(directory: Path, issuer: str, name: str, more: str = "") -> Path:
     """An environment file for the default sandbox registrations at `issuer`; `more` adds top-level
     YAML (an http: block, for example)."""
-    return write_environment(directory, f"""name: {name}
+    return write_environment(
+        directory,
+        f"""name: {name}
 issuer: {issuer}
 {more}
 clients:
@@ -88,4 +103,5 @@ login:
   method: form
   username: test.user
   password: ${{T_PASSWORD}}
-""")
+""",
+    )

@@ -26,25 +26,36 @@ def test_a_service_client_judged_by_its_made_up_refresh_token_is_inconclusive_no
 
 
 def test_rfc8414_metadata_is_read_at_the_path_rule_of_section_3():
-    assert oauth_metadata_url("https://connect.example") == "https://connect.example/.well-known/oauth-authorization-server"
-    assert (oauth_metadata_url("https://idp.example/realms/visma/") ==
-            "https://idp.example/.well-known/oauth-authorization-server/realms/visma")
+    assert (
+        oauth_metadata_url("https://connect.example")
+        == "https://connect.example/.well-known/oauth-authorization-server"
+    )
+    assert (
+        oauth_metadata_url("https://idp.example/realms/visma/")
+        == "https://idp.example/.well-known/oauth-authorization-server/realms/visma"
+    )
 
 
 def test_a_declared_grace_period_is_waited_out_before_the_used_refresh_token_must_fail(tmp_path):
     """Visma's one-time rotation keeps the old refresh token for 5-60 s: undeclared, that fails RT-02
     (the matrix shows it); declared, the suite waits past it and then requires invalid_grant."""
-    path = write_environment(tmp_path, SANDBOX_YAML.replace("refresh_token_rotation: one_time",
-                                                            "refresh_token_rotation: one_time\n  refresh_token_reuse_grace: 3"))
+    path = write_environment(
+        tmp_path,
+        SANDBOX_YAML.replace(
+            "refresh_token_rotation: one_time", "refresh_token_rotation: one_time\n  refresh_token_reuse_grace: 3"
+        ),
+    )
     result = run_suite(f"--env={path}", "--rule=RT-02", "--defect=refresh-reuse-grace", "-q", "-p", "no:cacheprovider")
     assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout[-2000:]
 
 
 def test_a_web_app_refused_its_pkce_code_without_secret_passes_where_the_environment_says_so(tmp_path):
-    path = write_environment(tmp_path, SANDBOX_YAML.replace("plain_pkce: refused",
-                                                            "plain_pkce: refused\n  web_pkce_without_secret: refused"))
-    refusing = run_suite(f"--env={path}", "--rule=APP-04", "--defect=web-pkce-without-secret-refused", "-q",
-                         "-p", "no:cacheprovider")
+    path = write_environment(
+        tmp_path, SANDBOX_YAML.replace("plain_pkce: refused", "plain_pkce: refused\n  web_pkce_without_secret: refused")
+    )
+    refusing = run_suite(
+        f"--env={path}", "--rule=APP-04", "--defect=web-pkce-without-secret-refused", "-q", "-p", "no:cacheprovider"
+    )
     assert refusing.returncode == 0 and "1 passed, 1 skipped" in refusing.stdout, refusing.stdout[-2000:]
     accepting = run_suite(f"--env={path}", "--rule=APP-04", "-q", "-p", "no:cacheprovider")
     assert accepting.returncode == 1 and "1 failed, 1 skipped" in accepting.stdout, accepting.stdout[-2000:]
@@ -53,18 +64,23 @@ def test_a_web_app_refused_its_pkce_code_without_secret_passes_where_the_environ
 def test_opaque_access_tokens_declared_make_the_jwt_rule_not_applicable_with_the_reason(tmp_path):
     """Issue 10: the token format is a rule of its own for every server; an environment whose tokens
     are opaque says so, and the record then shows the JWT rule not applicable and why, not passed."""
-    path = write_environment(tmp_path, SANDBOX_YAML.replace("plain_pkce: refused",
-                                                            "plain_pkce: refused\n  access_token_format: opaque"))
+    path = write_environment(
+        tmp_path, SANDBOX_YAML.replace("plain_pkce: refused", "plain_pkce: refused\n  access_token_format: opaque")
+    )
     record = tmp_path / "compliance.json"
-    result = run_suite(f"--env={path}", "--defect=access-token-opaque", f"--compliance={record}", "-q",
-                       "-p", "no:cacheprovider")
+    result = run_suite(
+        f"--env={path}", "--defect=access-token-opaque", f"--compliance={record}", "-q", "-p", "no:cacheprovider"
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     rules = {rule["rule_id"]: rule for rule in json.loads(record.read_text())["rules"]}
     assert rules["AT-01"]["status"] == "skipped"
-    assert all(s["reason"].startswith("not applicable: ") and "access_token_format: opaque" in s["reason"]
-               for s in rules["AT-01"]["scenarios"])
-    undeclared = run_suite("--defect=access-token-opaque", "--rule=AT-01", f"--compliance={record}", "-q",
-                           "-p", "no:cacheprovider")
+    assert all(
+        s["reason"].startswith("not applicable: ") and "access_token_format: opaque" in s["reason"]
+        for s in rules["AT-01"]["scenarios"]
+    )
+    undeclared = run_suite(
+        "--defect=access-token-opaque", "--rule=AT-01", f"--compliance={record}", "-q", "-p", "no:cacheprovider"
+    )
     assert undeclared.returncode == 1, undeclared.stdout[-3000:]
 
 
@@ -72,13 +88,27 @@ def test_an_endpoint_declared_not_offered_passes_and_the_report_shows_why(tmp_pa
     """Issue 10: the environment file may say an optional endpoint is not offered; DISC-02 then
     passes without it, and the HTML report's step says which endpoint and why."""
     reason = "tokens here live five minutes and are never revoked"
-    path = write_environment(tmp_path, SANDBOX_YAML.replace(
-        "plain_pkce: refused", f"plain_pkce: refused\n  endpoints_not_offered:\n    revocation_endpoint: \"{reason}\""))
+    path = write_environment(
+        tmp_path,
+        SANDBOX_YAML.replace(
+            "plain_pkce: refused", f'plain_pkce: refused\n  endpoints_not_offered:\n    revocation_endpoint: "{reason}"'
+        ),
+    )
     results = tmp_path / "allure-results"
-    passing = run_suite(f"--env={path}", "--defect=discovery-missing-endpoint", "--rule=DISC-02", f"--alluredir={results}",
-                        f"--compliance={tmp_path / 'compliance.json'}", "-q", "-p", "no:cacheprovider")
+    passing = run_suite(
+        f"--env={path}",
+        "--defect=discovery-missing-endpoint",
+        "--rule=DISC-02",
+        f"--alluredir={results}",
+        f"--compliance={tmp_path / 'compliance.json'}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
     assert passing.returncode == 0, passing.stdout[-3000:]
     attachments = [p.read_text(errors="replace") for p in results.glob("*-attachment*")]
     assert any("revocation_endpoint: not offered" in text and reason in text for text in attachments)
     undeclared = run_suite("--defect=discovery-missing-endpoint", "--rule=DISC-02", "-q", "-p", "no:cacheprovider")
-    assert undeclared.returncode == 1 and "revocation_endpoint is missing" in undeclared.stdout, undeclared.stdout[-3000:]
+    assert undeclared.returncode == 1 and "revocation_endpoint is missing" in undeclared.stdout, undeclared.stdout[
+        -3000:
+    ]

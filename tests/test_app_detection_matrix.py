@@ -23,10 +23,20 @@ def test_every_switch_names_known_rules():
 
 def _record(*failing: str) -> dict:
     """A certification record where the APPC-05 and APPC-06 scenarios ran and `failing` failed."""
-    rules = [{"rule_id": rule, "scenarios": [{"name": f"{rule} a scenario", "id": rule,
-                                              "status": "failed" if rule in failing else "passed",
-                                              "reason": "it did not" if rule in failing else ""}]}
-             for rule in ("APPC-05", "APPC-06")]
+    rules = [
+        {
+            "rule_id": rule,
+            "scenarios": [
+                {
+                    "name": f"{rule} a scenario",
+                    "id": rule,
+                    "status": "failed" if rule in failing else "passed",
+                    "reason": "it did not" if rule in failing else "",
+                }
+            ],
+        }
+        for rule in ("APPC-05", "APPC-06")
+    ]
     return {"rules": rules, "failed_rules": list(failing), "error_rules": [], "blocked_rules": []}
 
 
@@ -44,6 +54,7 @@ def test_a_record_failing_another_rule_too_is_not_caught_and_the_table_says_why(
 
 def test_every_rule_quotes_its_sentence_in_the_application_catalogue():
     from appside.record import application_rule_sources
+
     for rule_id in all_rule_ids():
         sources = application_rule_sources(rule_id)
         assert sources, f"{rule_id} has no sentence in appside/features/rules.yaml"

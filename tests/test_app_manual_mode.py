@@ -12,10 +12,11 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from appside.application import load_application
-from appside.browser_driver import BrowserDriver
 from run import ROOT
 from test_manual_login import _read_until
+
+from appside.application import load_application
+from appside.browser_driver import BrowserDriver
 
 PROMPT = r"sign in at (http://\S+) as (\S+), password (\S+)\.\s+Did .+\(n\)\? "
 
@@ -27,8 +28,20 @@ def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tm
     pid, terminal = pty.fork()
     if pid == 0:  # the suite, attached to the pseudo-terminal as a user's shell would be
         os.chdir(ROOT)
-        os.execve(sys.executable, [sys.executable, "-m", "appside", f"--app={path}", "--rule=APPC-01",
-                                   "--rule=APPC-05", f"--compliance={tmp_path / 'record.json'}", "-q"], environ)
+        os.execve(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "appside",
+                f"--app={path}",
+                "--rule=APPC-01",
+                "--rule=APPC-05",
+                f"--compliance={tmp_path / 'record.json'}",
+                "-q",
+            ],
+            environ,
+        )
     person = None
     try:
         for _ in range(2):
@@ -53,8 +66,14 @@ def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tm
 
 def test_without_a_terminal_manual_mode_is_a_configuration_problem(tmp_path):
     path = _manual_spa_file(tmp_path)
-    completed = subprocess.run([sys.executable, "-m", "appside", f"--app={path}"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=60, start_new_session=True)  # no controlling terminal
+    completed = subprocess.run(
+        [sys.executable, "-m", "appside", f"--app={path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )  # no controlling terminal
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "drive.mode: manual needs a terminal" in completed.stderr
 

@@ -23,20 +23,48 @@ def _free_port() -> str:
 
 def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_any_output(tmp_path):
     reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
-    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WEB_APP_CLIENT_SECRET": SECRET,
-               "WEB_APP_PORT": _free_port(), "APP_SETTLE": "1", "REFERENCE_APP_DEFECTS": "secret-in-url",
-               "SANDBOX_WITNESS_FILE": str(witness)}
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "WEB_APP_CLIENT_SECRET": SECRET,
+        "WEB_APP_PORT": _free_port(),
+        "APP_SETTLE": "1",
+        "REFERENCE_APP_DEFECTS": "secret-in-url",
+        "SANDBOX_WITNESS_FILE": str(witness),
+    }
     completed = subprocess.run(
-        [sys.executable, "-m", "appside", "--app=examples/web_app/application.yaml", "--rule=APPC-11",
-         "--rule=APPC-16", f"--compliance={reports / 'compliance.json'}", f"--alluredir={reports / 'allure-results'}",
-         f"--junitxml={reports / 'junit.xml'}", "--showlocals", "--tb=long", "-rA", "-p", "no:cacheprovider"],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=240, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "appside",
+            "--app=examples/web_app/application.yaml",
+            "--rule=APPC-11",
+            "--rule=APPC-16",
+            f"--compliance={reports / 'compliance.json'}",
+            f"--alluredir={reports / 'allure-results'}",
+            f"--junitxml={reports / 'junit.xml'}",
+            "--showlocals",
+            "--tb=long",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        start_new_session=True,
+    )
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]
 
     record = json.loads((reports / "compliance.json").read_text())
-    assert record["application"] == {"client_id": "reference-web", "type": "web",
-                                      "name": "Reference web app (Authlib Flask client)"}
+    assert record["application"] == {
+        "client_id": "reference-web",
+        "type": "web",
+        "name": "Reference web app (Authlib Flask client)",
+    }
     assert record["suite_version"] and record["failed_rules"] == ["APPC-11"]
     faults = {s["name"]: s.get("injected_fault") for rule in record["rules"] for s in rule["scenarios"]}
     assert faults["APPC-16 A callback with a different state is refused"] == "callback-state-wrong"
@@ -45,16 +73,29 @@ def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_a
     assert "MUST NOT be included in the request URI" in appc11["sources"][0]["quote"]  # the sentence it broke
 
     results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
-    attachments = {a["name"] for result in results for step in [result, *result.get("steps", [])]
-                   for a in step.get("attachments", [])}
+    attachments = {
+        a["name"]
+        for result in results
+        for step in [result, *result.get("steps", [])]
+        for a in step.get("attachments", [])
+    }
     assert any(re.search(r"requests the stand-in received", name) for name in attachments), attachments
 
     outputs = {"terminal": terminal}
-    outputs.update({str(p.relative_to(tmp_path)): p.read_text(encoding="utf-8", errors="replace")
-                    for p in reports.rglob("*") if p.is_file()})
+    outputs.update(
+        {
+            str(p.relative_to(tmp_path)): p.read_text(encoding="utf-8", errors="replace")
+            for p in reports.rglob("*")
+            if p.is_file()
+        }
+    )
     secrets = set(witness.read_text().split()) | {SECRET}
     assert len(secrets) > 10, f"only {len(secrets)} secrets witnessed"
     fragments = {secret: {secret, secret[:16], secret[-16:]} if len(secret) >= 32 else {secret} for secret in secrets}
-    leaks = [(name, secret[:6] + "...") for name, content in outputs.items()
-             for secret, parts in fragments.items() if any(part in content for part in parts)]
+    leaks = [
+        (name, secret[:6] + "...")
+        for name, content in outputs.items()
+        for secret, parts in fragments.items()
+        if any(part in content for part in parts)
+    ]
     assert not leaks, f"secrets found in output: {leaks[:10]}"

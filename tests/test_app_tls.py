@@ -20,14 +20,37 @@ def _free_port() -> str:
 
 def test_a_web_application_signs_in_over_https_trusting_the_authority_the_suite_names(tmp_path):
     path = tmp_path / "application.yaml"
-    path.write_text((ROOT / "examples/web_app/application.yaml").read_text()
-                    .replace("  port: ${ISSUER_PORT:-0}", "  port: ${ISSUER_PORT:-0}\n  tls: true"))
-    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WEB_APP_CLIENT_SECRET": "Tls-Secret-3f9a1c",
-               "WEB_APP_PORT": _free_port(), "APP_SETTLE": "1"}
+    path.write_text(
+        (ROOT / "examples/web_app/application.yaml")
+        .read_text()
+        .replace("  port: ${ISSUER_PORT:-0}", "  port: ${ISSUER_PORT:-0}\n  tls: true")
+    )
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "WEB_APP_CLIENT_SECRET": "Tls-Secret-3f9a1c",
+        "WEB_APP_PORT": _free_port(),
+        "APP_SETTLE": "1",
+    }
     completed = subprocess.run(
-        [sys.executable, "-m", "appside", f"--app={path}", "--rule=APPC-08", "--rule=APPC-10",
-         f"--compliance={tmp_path / 'compliance.json'}", "-p", "no:cacheprovider"],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=240, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "appside",
+            f"--app={path}",
+            "--rule=APPC-08",
+            "--rule=APPC-10",
+            f"--compliance={tmp_path / 'compliance.json'}",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        start_new_session=True,
+    )
     terminal = completed.stdout + completed.stderr
     assert "2 passed" in terminal, terminal[-3000:]
     assert "issuer https://localhost:" in terminal, terminal[:1500]

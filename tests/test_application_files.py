@@ -5,11 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from run import ROOT
 
 from appside.application import load_application
 from suite.configuration.environment import ConfigurationError
-
-from run import ROOT
 
 WEB = """name: my app
 application:
@@ -37,13 +36,16 @@ def test_a_good_file_loads_with_defaults_and_secrets_from_the_environment(tmp_pa
     assert load(tmp_path, WEB, {"MY_SECRET": "x" * 8, "MY_PORT": "6001"}).redirect_uris[0].endswith(":6001/callback")
 
 
-@pytest.mark.parametrize("change, message", [
-    (("type: web", "type: desktop"), "application.type: must be one of web, spa, native, service"),
-    (("client_secret: ${MY_SECRET}", "client_secret: inline-secret"), "a secret is written inline"),
-    (("  signed_in: {text: Welcome}\n", ""), "drive.signed_in: missing"),
-    (("  scope: openid profile email\n", ""), "application.scope: missing"),
-    (("type: web", "type: spa"), "a spa application is public and has no secret"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("type: web", "type: desktop"), "application.type: must be one of web, spa, native, service"),
+        (("client_secret: ${MY_SECRET}", "client_secret: inline-secret"), "a secret is written inline"),
+        (("  signed_in: {text: Welcome}\n", ""), "drive.signed_in: missing"),
+        (("  scope: openid profile email\n", ""), "application.scope: missing"),
+        (("type: web", "type: spa"), "a spa application is public and has no secret"),
+    ],
+)
 def test_problems_name_the_key_and_the_fix(tmp_path, change, message):
     with pytest.raises(ConfigurationError) as error:
         load(tmp_path, WEB.replace(*change))
@@ -59,13 +61,21 @@ def test_a_missing_variable_is_named(tmp_path):
 def test_the_run_stops_with_the_configuration_exit_code(tmp_path):
     path = tmp_path / "app.yaml"
     path.write_text(WEB.replace("type: web", "type: desktop"))
-    completed = subprocess.run([sys.executable, "-m", "appside", f"--app={path}"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=60, env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"})
+    completed = subprocess.run(
+        [sys.executable, "-m", "appside", f"--app={path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"},
+    )
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "application.type: must be one of" in completed.stderr
 
 
-@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*/application.yaml")))
+@pytest.mark.parametrize(
+    "path", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*/application.yaml"))
+)
 def test_every_example_application_file_loads(path):
     environ = {"WEB_APP_CLIENT_SECRET": "x" * 16, "SERVICE_APP_CLIENT_SECRET": "y" * 16}
     application = load_application(ROOT / path, environ)

@@ -79,7 +79,8 @@ def test_every_suite_module_sits_in_a_part():
     loose = [p.name for p in (ROOT / "suite").glob("*.py") if p.name not in ("__init__.py", "run.py")]
     assert loose == [], "a module of suite/ belongs in one of its parts: " + ", ".join(SUITE_LAYERS)
     assert {p.name for p in (ROOT / "suite").iterdir() if p.is_dir() and p.name != "__pycache__"} == set(
-        SUITE_LAYERS) - {"run"}
+        SUITE_LAYERS
+    ) - {"run"}
 
 
 @pytest.mark.parametrize("part", [*SUITE_LAYERS[:-1]])

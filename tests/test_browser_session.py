@@ -10,12 +10,13 @@ import pytest
 from faulty_servers import Answer, HostileServer
 from run import write_environment
 
-from suite.wire.browser import chromium_path
 from suite.configuration.environment import load_environment
+from suite.wire.browser import chromium_path
 from suite.wire.http import HttpClient
 
-pytestmark = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
-                                reason="needs Debian's chromium; CI installs it")
+pytestmark = pytest.mark.skipif(
+    chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium; CI installs it"
+)
 
 CALLBACK = "https://app.example/callback"
 # The authorization page reports what it finds from earlier sign-ins (in the callback URL, once its
@@ -40,13 +41,29 @@ LEAVES_STATE = f"""<!doctype html><title>Sign in</title><script>
 
 def test_each_sign_in_starts_without_what_the_last_one_left(tmp_path):
     from suite.wire.login.browser import BrowserLogin, close_browser
-    server = HostileServer({
-        "/connect/authorize": Answer(200, {"Content-Type": "text/html", "Cache-Control": "no-store",
-                                           "Set-Cookie": "session=left; Max-Age=3600; Path=/"}, LEAVES_STATE),
-        "/cacheable": Answer(200, {"Content-Type": "text/plain", "Cache-Control": "max-age=3600"}, b"kept"),
-        "/worker.js": Answer(200, {"Content-Type": "text/javascript"}, b"self.addEventListener('fetch', () => {});"),
-    })
-    environment = load_environment(str(write_environment(tmp_path, f"""name: state
+
+    server = HostileServer(
+        {
+            "/connect/authorize": Answer(
+                200,
+                {
+                    "Content-Type": "text/html",
+                    "Cache-Control": "no-store",
+                    "Set-Cookie": "session=left; Max-Age=3600; Path=/",
+                },
+                LEAVES_STATE,
+            ),
+            "/cacheable": Answer(200, {"Content-Type": "text/plain", "Cache-Control": "max-age=3600"}, b"kept"),
+            "/worker.js": Answer(
+                200, {"Content-Type": "text/javascript"}, b"self.addEventListener('fetch', () => {});"
+            ),
+        }
+    )
+    environment = load_environment(
+        str(
+            write_environment(
+                tmp_path,
+                f"""name: state
 issuer: {server.url}
 clients:
   spa:
@@ -64,7 +81,11 @@ login:
         actions:
           - wait: "#go"
           - click: "#go"
-""")), {"T_PASSWORD": "not-sent"})
+""",
+            )
+        ),
+        {"T_PASSWORD": "not-sent"},
+    )
     login = BrowserLogin(environment, HttpClient(environment.http))
     try:
         outcomes = [login.authorize(f"{server.url}/connect/authorize?client_id=spa&n={n}", CALLBACK) for n in (1, 2)]

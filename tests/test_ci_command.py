@@ -14,7 +14,6 @@ from run import ROOT, SANDBOX_YAML, run_ci, write_environment
 
 from suite.reports.html_report import ALLURE
 
-
 UNREACHABLE = """name: unreachable
 issuer: http://127.0.0.1:9
 http: {connect_timeout: 1, retries: 0}
@@ -50,7 +49,8 @@ def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothi
     assert markdown.startswith("# Verdict: NO VERDICT: CONFIGURATION PROBLEM") and "issuer" in markdown
     # Nothing of the first run is left to be taken for this one's, and its history is not repeated.
     assert sorted(p.name for p in reports.iterdir()) == sorted(
-        ["compliance.json", "compliance.md", "changes.md", "run-history.jsonl"] + (["history.jsonl"] if history else []))
+        ["compliance.json", "compliance.md", "changes.md", "run-history.jsonl"] + (["history.jsonl"] if history else [])
+    )
     assert (reports / "changes.md").read_text().startswith("# Verdict: NO VERDICT: CONFIGURATION PROBLEM")
     assert _history_lines(reports) == history
 
@@ -59,6 +59,7 @@ def test_the_previous_runs_outputs_leave_at_once_and_are_deleted_while_the_run_g
     """pytest starts without waiting for the previous run's files to be deleted (about 1,100 with
     the HTML report, 0.1-0.5 s); what a run killed before its deletion finished left aside goes too."""
     from suite.run import ASIDE, THIS_RUN, _clear_previous_run
+
     reports = tmp_path / "reports"
     for name in THIS_RUN:
         if "." in name:
@@ -121,12 +122,19 @@ def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
     # A sandbox whose codes live 120 s: CODE-04, which runs last, then sleeps for two minutes, so the
     # Ctrl-C surely comes mid-run however slowly this machine lets the test watch the results.
     assert "  authorization_code_lifetime: 2 " in SANDBOX_YAML
-    environment = write_environment(tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 2 ",
-                                                                   "  authorization_code_lifetime: 120 "))
+    environment = write_environment(
+        tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 2 ", "  authorization_code_lifetime: 120 ")
+    )
     reports = tmp_path / "reports"
-    child = subprocess.Popen([sys.executable, "-m", "suite.run", f"--reports={reports}", f"--env={environment}", "-q"],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True, preexec_fn=_as_at_a_terminal)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "suite.run", f"--reports={reports}", f"--env={environment}", "-q"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_as_at_a_terminal,
+    )
     deadline = time.monotonic() + 240  # a loaded machine can take a minute to start the run
     while len(list((reports / "allure-results").glob("*-result.json"))) < 5 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -138,23 +146,41 @@ def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
     assert record["verdict"].startswith("incomplete") and record["not_run_rules"], record["verdict"]
 
 
-@pytest.mark.parametrize("arguments, says", [
-    (["--no-such-option"], "pytest exited 4"),
-    (["--compliance=elsewhere.json"], "choose it with --reports DIR"),
-])
+@pytest.mark.parametrize(
+    "arguments, says",
+    [
+        (["--no-such-option"], "pytest exited 4"),
+        (["--compliance=elsewhere.json"], "choose it with --reports DIR"),
+    ],
+)
 def test_options_the_command_cannot_take_are_a_configuration_problem(tmp_path, arguments, says):
     result = run_ci(f"--reports={tmp_path / 'reports'}", *arguments)
     assert result.returncode == 4, result.stdout[-3000:] + result.stderr
     assert says in result.stdout + result.stderr + (
-        (tmp_path / "reports" / "compliance.md").read_text() if (tmp_path / "reports").exists() else "")
+        (tmp_path / "reports" / "compliance.md").read_text() if (tmp_path / "reports").exists() else ""
+    )
 
 
 def test_make_conformance_exits_2_and_names_the_suites_code(tmp_path):
     """make exits 2 whenever a recipe fails (README): the suite's own code is on the last line."""
     broken = write_environment(tmp_path, "name: broken\n")
-    result = subprocess.run(["make", "-s", "-o", ".venv/.installed", "-o", "allure-cli", "conformance",
-                             f"ENV={broken}", f"REPORTS={tmp_path / 'reports'}"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-o",
+            ".venv/.installed",
+            "-o",
+            "allure-cli",
+            "conformance",
+            f"ENV={broken}",
+            f"REPORTS={tmp_path / 'reports'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "exit code 4: no verdict: configuration problem" in result.stdout
 
@@ -164,11 +190,16 @@ def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
     watched = tmp_path / "reports"
     watched.mkdir()
     (tmp_path / "test_writer.py").write_text(
-        f"def test_writes():\n    open({str(watched / 'compliance.json')!r}, 'w').write('{{}}')\n")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "reports_guard", "-q", str(tmp_path)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "REPORTS_GUARD_DIR": str(watched),
-                                 "PYTHONPATH": str(ROOT / "tests")})
+        f"def test_writes():\n    open({str(watched / 'compliance.json')!r}, 'w').write('{{}}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "reports_guard", "-q", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "REPORTS_GUARD_DIR": str(watched), "PYTHONPATH": str(ROOT / "tests")},
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "REPORTS TOUCHED" in result.stdout and "compliance.json" in result.stdout
 
@@ -176,7 +207,8 @@ def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
 def test_a_crash_of_the_suite_exits_2_as_a_fault_of_the_suite_not_as_an_environment_problem(tmp_path):
     # pytest's exit code 3 is also its INTERNALERROR; only a record that says so is an environment problem
     (tmp_path / "crashing_plugin.py").write_text(
-        "def pytest_collection_finish(session):\n    raise RuntimeError('a fault of the suite')\n")
+        "def pytest_collection_finish(session):\n    raise RuntimeError('a fault of the suite')\n"
+    )
     reports = tmp_path / "reports"
     result = run_ci(f"--reports={reports}", "-p", "crashing_plugin", "-q", environ={"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 2, result.stdout[-3000:] + result.stderr
@@ -188,13 +220,21 @@ def test_the_ci_command_reads_pytests_exit_codes_without_importing_pytest(tmp_pa
     """Its pytest does the run; pytest imported in `python -m suite.run` too took CPU from the run's
     start and time from its end (Python tears every module down as the process exits)."""
     from suite.run import PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR
+
     assert (PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR) == (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
     broken = write_environment(tmp_path, "name: broken\n")  # a record, the parent reads its verdict
-    probe = ("import runpy, sys\nsys.argv = ['suite.run', *sys.argv[1:]]\n"
-             "try:\n    runpy.run_module('suite.run', run_name='__main__')\nexcept SystemExit:\n"
-             "    print('pytest imported' if 'pytest' in sys.modules else 'pytest not imported')\n")
-    result = subprocess.run([sys.executable, "-c", probe, f"--reports={tmp_path / 'reports'}", f"--env={broken}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    probe = (
+        "import runpy, sys\nsys.argv = ['suite.run', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('suite.run', run_name='__main__')\nexcept SystemExit:\n"
+        "    print('pytest imported' if 'pytest' in sys.modules else 'pytest not imported')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, f"--reports={tmp_path / 'reports'}", f"--env={broken}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "exit code 4: no verdict: configuration problem" in result.stdout, result.stdout[-2000:] + result.stderr
     assert result.stdout.rstrip().endswith("pytest not imported"), result.stdout[-2000:] + result.stderr
 
@@ -206,13 +246,24 @@ def test_allure_starts_loading_once_the_first_result_is_written_not_with_pytest(
 
     import suite.reports.html_report
     from suite.run import LOAD_ALLURE_AFTER, _start_report_once_under_way
+
     reports = tmp_path / "reports"
     started = []
-    monkeypatch.setattr(suite.reports.html_report, "start", lambda folder: started.append(sorted(
-        p.name for p in (folder / "allure-results").glob("*-result.json"))) or "allure")
+    monkeypatch.setattr(
+        suite.reports.html_report,
+        "start",
+        lambda folder: (
+            started.append(sorted(p.name for p in (folder / "allure-results").glob("*-result.json"))) or "allure"
+        ),
+    )
     run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    writer = threading.Timer(0.5, lambda: ((reports / "allure-results").mkdir(parents=True),
-                                           (reports / "allure-results" / "1-result.json").write_text("{}")))
+    writer = threading.Timer(
+        0.5,
+        lambda: (
+            (reports / "allure-results").mkdir(parents=True),
+            (reports / "allure-results" / "1-result.json").write_text("{}"),
+        ),
+    )
     writer.start()
     try:
         assert _start_report_once_under_way(run, reports) == "allure"

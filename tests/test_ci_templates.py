@@ -27,8 +27,9 @@ def _needs(*tools):
 
 
 def _actionlint(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ACTIONLINT), "-no-color", "-oneline", str(path)], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [str(ACTIONLINT), "-no-color", "-oneline", str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_github_workflow_passes_actionlint(tmp_path):
@@ -37,7 +38,9 @@ def test_the_github_workflow_passes_actionlint(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     # ... and actionlint does read it: the same workflow with a misspelt matrix key fails.
     broken = tmp_path / "conformance.yml"
-    broken.write_text(WORKFLOW.read_text().replace("matrix.environment }}\" --reports", "matrix.environmnt }}\" --reports"))
+    broken.write_text(
+        WORKFLOW.read_text().replace('matrix.environment }}" --reports', 'matrix.environmnt }}" --reports')
+    )
     result = _actionlint(broken)
     assert result.returncode == 1 and 'property "environmnt" is not defined' in result.stdout, result.stdout
 
@@ -49,8 +52,13 @@ def project(tmp_path):
     `sandbox`, and `sandbox-b` with a defect on (not conformant)."""
     _needs(GITLAB_CI_LOCAL, "rsync", "git")
     copy = tmp_path / "checkout"
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for name in filter(None, listed):
         if (ROOT / name).is_file() and not (ROOT / name).is_symlink():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +68,8 @@ def project(tmp_path):
     (copy / ".gitlab-ci.yml").write_text(template.replace(MATRIX, "CONFORMANCE_ENV: [sandbox, sandbox-b]"))
     sandbox = (ROOT / "environments" / "sandbox.yaml").read_text()
     (copy / "environments" / "sandbox-b.yaml").write_text(
-        sandbox.replace("name: sandbox", "name: sandbox-b").replace("defects: []", "defects: [no-store-missing]"))
+        sandbox.replace("name: sandbox", "name: sandbox-b").replace("defects: []", "defects: [no-store-missing]")
+    )
     for installed in (".venv", "node_modules"):  # the runner's installation: `make setup` finds it done
         (copy / installed).symlink_to(ROOT / installed)
     os.utime(copy / "requirements.txt", (0, 0))
@@ -76,11 +85,23 @@ def _pipeline(project: Path) -> tuple[int, str]:
     artifacts and the cache carry files between jobs and pipelines, as on GitLab."""
     for leftover in (project / "reports").glob("*"):  # a fresh clone has none of the last pipeline's files
         shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-    result = subprocess.run([str(GITLAB_CI_LOCAL), "--force-shell-executor", "--shell-isolation", "--concurrency", "2",
-                             "--home", str(project.parent / "gitlab-ci-local-home"),
-                             "--variable", "CI_PIPELINE_SOURCE=schedule"],
-                            cwd=project, capture_output=True, text=True,
-                            timeout=900)  # 140 s idle; beside make test's matrices on 2 cores it passed 400 s
+    result = subprocess.run(
+        [
+            str(GITLAB_CI_LOCAL),
+            "--force-shell-executor",
+            "--shell-isolation",
+            "--concurrency",
+            "2",
+            "--home",
+            str(project.parent / "gitlab-ci-local-home"),
+            "--variable",
+            "CI_PIPELINE_SOURCE=schedule",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )  # 140 s idle; beside make test's matrices on 2 cores it passed 400 s
     return result.returncode, result.stdout + result.stderr
 
 

@@ -12,7 +12,9 @@ def test_the_expiry_scenario_runs_last_and_reports_its_early_sign_in(tmp_path):
     results = tmp_path / "allure"
     run = run_suite("--rule=CODE-04", "--rule=SVC-01", f"--alluredir={results}", "-q", "-p", "no:cacheprovider")
     assert run.returncode == 0, run.stdout[-3000:]
-    scenarios = {r["name"].split()[0]: r for r in map(json.loads, (p.read_text() for p in results.glob("*-result.json")))}
+    scenarios = {
+        r["name"].split()[0]: r for r in map(json.loads, (p.read_text() for p in results.glob("*-result.json")))
+    }
     expiry = scenarios["CODE-04"]
     assert expiry["start"] > scenarios["SVC-01"]["stop"], "CODE-04 did not run last"
     first, control, wait, *_ = expiry["steps"]
@@ -39,8 +41,14 @@ def test_a_refusal_explained_by_newer_codes_is_inconclusive_not_passed(tmp_path)
     a newer one, refuses CODE-04's aged code once CODE-05 has signed in with the same client: for
     the wrong reason. Without the control step CODE-04 passed here."""
     record = tmp_path / "compliance.json"
-    run = run_suite("--rule=CODE-04", "--rule=CODE-05", "--defect=code-never-expires", "--defect=older-codes-cancelled",
-                    f"--compliance={record}", "-q")
+    run = run_suite(
+        "--rule=CODE-04",
+        "--rule=CODE-05",
+        "--defect=code-never-expires",
+        "--defect=older-codes-cancelled",
+        f"--compliance={record}",
+        "-q",
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     rules = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
     assert rules["CODE-05"]["status"] == "passed" and rules["CODE-04"]["status"] == "skipped", rules
@@ -53,8 +61,9 @@ def test_a_refusal_of_a_code_redeemed_past_its_deadline_is_no_verdict(tmp_path):
     past its deadline when redeemed: PKCE-02's refusal of the wrong verifier could mean only that the
     code expired, so it is an environment problem, not a pass; PKCE-01's granted code still passes."""
     assert "authorization_code_lifetime: 2" in SANDBOX_YAML
-    environment = write_environment(tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 2",
-                                                                   "authorization_code_lifetime: 1"))
+    environment = write_environment(
+        tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 2", "authorization_code_lifetime: 1")
+    )
     record = tmp_path / "compliance.json"
     run = run_suite(f"--env={environment}", "--rule=PKCE-01", "--rule=PKCE-02", f"--compliance={record}", "-q")
     rules = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}

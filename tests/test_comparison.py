@@ -33,10 +33,18 @@ def test_a_rule_that_stops_applying_is_newly_skipped_and_other_environments_are_
     """An environment that declares no tenants skips the tenant rules (SVC-11 among them)."""
     reports = tmp_path / "reports"
     reports.mkdir()
-    earlier = {"environment": "sandbox", "finished": "2026-11-01T02:00:00Z", "verdict": "conformant",
-               "sandbox_defects": [], "rules": {"SVC-11": "passed", "SVC-07": "passed"}}
-    staging = earlier | {"environment": "staging", "finished": "2026-11-02T02:00:00Z",
-                         "rules": {"SVC-11": "failed", "SVC-07": "failed"}}
+    earlier = {
+        "environment": "sandbox",
+        "finished": "2026-11-01T02:00:00Z",
+        "verdict": "conformant",
+        "sandbox_defects": [],
+        "rules": {"SVC-11": "passed", "SVC-07": "passed"},
+    }
+    staging = earlier | {
+        "environment": "staging",
+        "finished": "2026-11-02T02:00:00Z",
+        "rules": {"SVC-11": "failed", "SVC-07": "failed"},
+    }
     (reports / "run-history.jsonl").write_text(json.dumps(earlier) + "\n" + json.dumps(staging) + "\n")
     environment = write_environment(tmp_path, SANDBOX_YAML + "capabilities:\n  tenants: false\n")
     result = run_ci(f"--reports={reports}", f"--env={environment}", "--rule=SVC-11", "--rule=SVC-07", "-q")

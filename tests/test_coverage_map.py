@@ -41,9 +41,10 @@ def test_every_quote_stands_on_its_page_under_its_section():
     lines = list(_lines_with_sections(DOCUMENTATION.read_text(encoding="utf-8")))
     for statement in load_coverage_map().statements:
         quote = _normalised(statement["quote"])
-        assert any(page == statement["page"] and statement["section"] in sections and quote in line
-                   for page, sections, line in lines), \
-            f"{statement['id']}: {statement['quote']!r} is not on {statement['page']} under #{statement['section']}"
+        assert any(
+            page == statement["page"] and statement["section"] in sections and quote in line
+            for page, sections, line in lines
+        ), f"{statement['id']}: {statement['quote']!r} is not on {statement['page']} under #{statement['section']}"
 
 
 def test_every_statement_has_rules_or_a_reason():
@@ -68,9 +69,10 @@ def test_every_listed_rule_exists():
 def test_every_rule_of_the_features_is_mapped():
     coverage = load_coverage_map()
     for rule_id in sorted(_feature_rule_ids()):
-        assert rule_id in coverage.mapped_rules | coverage.beyond_rules, \
-            (f"{rule_id} is in no statement of features/coverage_map.yaml and not in beyond_documentation: "
-             "add it to the statements it checks, or to beyond_documentation with its source")
+        assert rule_id in coverage.mapped_rules | coverage.beyond_rules, (
+            f"{rule_id} is in no statement of features/coverage_map.yaml and not in beyond_documentation: "
+            "add it to the statements it checks, or to beyond_documentation with its source"
+        )
 
 
 def test_the_map_is_plain_yaml_with_known_keys():
@@ -104,8 +106,9 @@ def test_the_readme_table_names_the_statements_of_its_rules():
         rules = _expanded(row[1], r"\b([A-Z]+)-(\d+)(?:\.\.(\d+))?")
         listed = _expanded(row[3].split("beyond")[0], r"\b(SI|II)-(\d+)(?:\.\.(\d+))?")
         mapped = {s["id"] for rule_id in rules for s in coverage.statements_of(rule_id)}
-        assert listed == mapped, (f"README.md's row for {row[1]} lists {sorted(listed)}, but the map gives those rules "
-                                  f"{sorted(mapped)}")
+        assert listed == mapped, (
+            f"README.md's row for {row[1]} lists {sorted(listed)}, but the map gives those rules {sorted(mapped)}"
+        )
 
 
 def test_the_readme_counts_are_the_maps():
@@ -115,7 +118,9 @@ def test_the_readme_counts_are_the_maps():
     interactive = [s for s in statements if s["id"].startswith("II-")]
     checked = [s for s in statements if s.get("rules")]
     total = len(statements)
-    assert (f"({total}: SI-01..{len(service):02d} from *Service Integrations*, II-01..{len(interactive):02d} from "
-            "*Interactive Integrations*)") in readme
+    assert (
+        f"({total}: SI-01..{len(service):02d} from *Service Integrations*, II-01..{len(interactive):02d} from "
+        "*Interactive Integrations*)"
+    ) in readme
     assert f"({total - len(checked)} statements describe the application" in readme
     assert f"{len(checked)} of {total} are checked by at least one rule" in readme

@@ -10,8 +10,8 @@ import pickle
 import pytest
 
 from sandbox.defects import DEFECTS
-from suite.matrix.detection import CLEAN, run_matrix, scenarios_never_failing, unproven_rules
 from suite.configuration.rules import warning_level_rules
+from suite.matrix.detection import CLEAN, run_matrix, scenarios_never_failing, unproven_rules
 
 pytestmark = pytest.mark.timeout(900)  # the whole matrix runs in the first test that needs it
 
@@ -69,10 +69,14 @@ def test_defect_is_caught_by_exactly_its_rules(defect, matrix):
     # a switch that breaks only warning-level rules leaves the run conformant, with warnings
     warnings_only = set(row.expected) <= warning_level_rules() and not row.expected_blocked
     assert row.exit_code == (0 if warnings_only else 1), f"wrong exit code with {defect} on: {row}"
-    assert not row.missed, (f"{defect} should break {row.expected} and block {row.expected_blocked}, but {row.missed} "
-                            f"did not (failed: {row.failed}, blocked: {row.blocked})")
-    assert not row.unexpected, (f"{defect} should break only {row.expected} and block only {row.expected_blocked}, "
-                                f"yet {row.failed} failed and {row.blocked} were blocked")
+    assert not row.missed, (
+        f"{defect} should break {row.expected} and block {row.expected_blocked}, but {row.missed} "
+        f"did not (failed: {row.failed}, blocked: {row.blocked})"
+    )
+    assert not row.unexpected, (
+        f"{defect} should break only {row.expected} and block only {row.expected_blocked}, "
+        f"yet {row.failed} failed and {row.blocked} were blocked"
+    )
     assert not row.missing_scenarios, f"under {defect} these scenarios did not run: {sorted(row.missing_scenarios)}"
     assert set(row.warned) == set(row.expected) & warning_level_rules(), f"{defect}: warned {row.warned}"
 
@@ -84,6 +88,7 @@ def test_plain_pkce_accepted_scenario_fails_against_a_server_that_refuses_plain(
     that makes the sandbox accept plain must make it pass. Judged by the record, as a user is: the
     terminal's last lines are the verdict, not pytest's counts."""
     from run import SANDBOX_YAML, run_suite, write_environment
+
     path = write_environment(tmp_path, SANDBOX_YAML.replace("plain_pkce: refused", "plain_pkce: accepted"))
     record = tmp_path / "compliance.json"
     refused = run_suite(f"--env={path}", f"--rule={rule}", f"--compliance={record}", "-q", "-p", "no:cacheprovider")
@@ -94,8 +99,15 @@ def test_plain_pkce_accepted_scenario_fails_against_a_server_that_refuses_plain(
     assert "works where" in failed, statuses
     # the reason shows the server's refusal and the sentence a code is owed by
     assert "error=invalid_request" in reasons[failed] and "RFC 6749 section 4.1.2" in reasons[failed], reasons[failed]
-    accepted = run_suite(f"--env={path}", f"--rule={rule}", "--defect=pkce-plain-accepted", f"--compliance={record}",
-                         "-q", "-p", "no:cacheprovider")
+    accepted = run_suite(
+        f"--env={path}",
+        f"--rule={rule}",
+        "--defect=pkce-plain-accepted",
+        f"--compliance={record}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
     assert accepted.returncode == 0, accepted.stdout[-3000:]
     assert sorted(_scenarios_of(record, rule)[0].values()) == ["passed", "skipped"]
 
@@ -103,5 +115,7 @@ def test_plain_pkce_accepted_scenario_fails_against_a_server_that_refuses_plain(
 def _scenarios_of(record, rule) -> tuple[dict, dict]:
     """{scenario name: status}, {scenario name: reason} of one rule in a compliance record."""
     [entry] = [r for r in json.loads(record.read_text())["rules"] if r["rule_id"] == rule]
-    return ({s["name"]: s["status"] for s in entry["scenarios"]},
-            {s["name"]: s.get("reason") or "" for s in entry["scenarios"]})
+    return (
+        {s["name"]: s["status"] for s in entry["scenarios"]},
+        {s["name"]: s.get("reason") or "" for s in entry["scenarios"]},
+    )

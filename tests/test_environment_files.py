@@ -15,22 +15,34 @@ def _assert_clean_refusal(result, *expected_lines):
         assert line in output, f"{line!r} not in:\n{output}"
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda y: y.replace("  web:\n", "  web:\n    colour: blue\n"),
-     "clients.web.colour: unknown key. Allowed here: client_id, client_secret, redirect_uri, scope"),
-    (lambda y: y.replace("access_token_lifetime: 3600", "access_token_lifetime: one hour"),
-     "expectations.access_token_lifetime: must be of type integer (found 'one hour')"),
-    (lambda y: y.replace("    client_id: sandbox-spa\n", ""),
-     "clients.spa.client_id: missing. Add it"),
-    (lambda y: y.replace("refresh_token_rotation: one_time", "refresh_token_rotation: sometimes"),
-     "expectations.refresh_token_rotation: must be one of one_time, reuse (found 'sometimes'). "
-     "Write one_time (a new refresh token each time) or reuse"),
-    (lambda y: y.replace("redirect_uri: https://spa.app.local/callback", "redirect_uri: spa.app.local"),
-     "clients.spa.redirect_uri: has the wrong form (found 'spa.app.local')"),
-    (lambda y: y.replace("sandbox:\n  defects: []", "issuer: https://example.invalid\nsandbox: {}"),
-     "give exactly one of `issuer:` (a real server) or `sandbox:` (the embedded sandbox)"),
-    (lambda y: y + "\nclients: [oops\n", "not valid YAML at line"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda y: y.replace("  web:\n", "  web:\n    colour: blue\n"),
+            "clients.web.colour: unknown key. Allowed here: client_id, client_secret, redirect_uri, scope",
+        ),
+        (
+            lambda y: y.replace("access_token_lifetime: 3600", "access_token_lifetime: one hour"),
+            "expectations.access_token_lifetime: must be of type integer (found 'one hour')",
+        ),
+        (lambda y: y.replace("    client_id: sandbox-spa\n", ""), "clients.spa.client_id: missing. Add it"),
+        (
+            lambda y: y.replace("refresh_token_rotation: one_time", "refresh_token_rotation: sometimes"),
+            "expectations.refresh_token_rotation: must be one of one_time, reuse (found 'sometimes'). "
+            "Write one_time (a new refresh token each time) or reuse",
+        ),
+        (
+            lambda y: y.replace("redirect_uri: https://spa.app.local/callback", "redirect_uri: spa.app.local"),
+            "clients.spa.redirect_uri: has the wrong form (found 'spa.app.local')",
+        ),
+        (
+            lambda y: y.replace("sandbox:\n  defects: []", "issuer: https://example.invalid\nsandbox: {}"),
+            "give exactly one of `issuer:` (a real server) or `sandbox:` (the embedded sandbox)",
+        ),
+        (lambda y: y + "\nclients: [oops\n", "not valid YAML at line"),
+    ],
+)
 def test_schema_errors_name_file_key_and_fix(tmp_path, edit, message):
     path = write_environment(tmp_path, edit(SANDBOX_YAML))
     _assert_clean_refusal(run_suite(f"--env={path}"), f"{path}: {message}")
@@ -38,12 +50,14 @@ def test_schema_errors_name_file_key_and_fix(tmp_path, edit, message):
 
 def test_unset_variables_are_each_named(tmp_path):
     text = SANDBOX_YAML.replace("client_id: sandbox-web\n", "client_id: ${MY_WEB_ID}\n").replace(
-        "username: test.user", "username: ${MY_TEST_USER}")
+        "username: test.user", "username: ${MY_TEST_USER}"
+    )
     path = write_environment(tmp_path, text)
     _assert_clean_refusal(
         run_suite(f"--env={path}"),
         "clients.web.client_id: environment variable MY_WEB_ID is not set. Export it",
-        "login.username: environment variable MY_TEST_USER is not set. Export it")
+        "login.username: environment variable MY_TEST_USER is not set. Export it",
+    )
 
 
 def test_inline_secret_for_a_real_server_is_refused(tmp_path):
@@ -52,14 +66,17 @@ def test_inline_secret_for_a_real_server_is_refused(tmp_path):
     _assert_clean_refusal(
         run_suite(f"--env={path}"),
         "clients.service.client_secret: a secret is written inline. Write `client_secret: "
-        "${VISMA_CLIENTS_SERVICE_CLIENT_SECRET}`")
+        "${VISMA_CLIENTS_SERVICE_CLIENT_SECRET}`",
+    )
     assert "sandbox-service-secret" not in run_suite(f"--env={path}").stdout
 
 
 def test_unknown_environment_name_lists_the_known_ones():
-    _assert_clean_refusal(run_suite("--env", "nowhere"),
-                          "no such environment file. Known environments: glewlwyd, oidc-provider, partner-template, "
-                          "sandbox, sandbox-browser, visma-production, visma-staging")
+    _assert_clean_refusal(
+        run_suite("--env", "nowhere"),
+        "no such environment file. Known environments: glewlwyd, oidc-provider, partner-template, "
+        "sandbox, sandbox-browser, visma-production, visma-staging",
+    )
 
 
 def test_unknown_defect_is_a_configuration_problem():
@@ -67,22 +84,34 @@ def test_unknown_defect_is_a_configuration_problem():
 
 
 def test_defects_only_apply_to_the_sandbox(tmp_path):
-    result = run_suite("--env", "visma-production", "--defect", "code-reusable",
-                       environ={name: "https://app.local/cb" for name in _production_variables()})
+    result = run_suite(
+        "--env",
+        "visma-production",
+        "--defect",
+        "code-reusable",
+        environ={name: "https://app.local/cb" for name in _production_variables()},
+    )
     _assert_clean_refusal(result, "--defect works with the embedded sandbox only")
 
 
 def test_production_without_secrets_names_every_missing_variable():
     result = run_suite("--env", "visma-production")
     lines = [line for line in (result.stdout + result.stderr).splitlines() if "is not set" in line]
-    assert sorted(line.split("environment variable ")[1].split()[0] for line in lines) == sorted(_production_variables())
-    _assert_clean_refusal(result, "environments/visma-production.yaml: clients.service.client_secret: "
-                                  "environment variable VISMA_SERVICE_CLIENT_SECRET is not set")
+    assert sorted(line.split("environment variable ")[1].split()[0] for line in lines) == sorted(
+        _production_variables()
+    )
+    _assert_clean_refusal(
+        result,
+        "environments/visma-production.yaml: clients.service.client_secret: "
+        "environment variable VISMA_SERVICE_CLIENT_SECRET is not set",
+    )
 
 
 def test_production_unreachable_ends_with_one_message():
     """With every variable set but no network, the run stops once, naming the issuer and the cause."""
-    result = run_suite("--env", "visma-production", environ={name: "https://app.local/cb" for name in _production_variables()})
+    result = run_suite(
+        "--env", "visma-production", environ={name: "https://app.local/cb" for name in _production_variables()}
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 3, output
     assert "environment problem: cannot reach https://connect.visma.com" in output, output
@@ -93,6 +122,7 @@ def _production_variables():
     import re
 
     from run import ROOT
+
     return sorted(set(re.findall(r"\$\{(\w+)\}", (ROOT / "environments" / "visma-production.yaml").read_text())))
 
 
@@ -104,32 +134,62 @@ clients:
     client_secret: ${{T_SECRET}}
     scope: visma_api:read
 """
-ALIAS_BOMB = "name: bomb\nsandbox: {}\n" + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)) + "clients: *a9\n"
+ALIAS_BOMB = (
+    "name: bomb\nsandbox: {}\n"
+    + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    + "clients: *a9\n"
+)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda y: y + "http:\n  read_timeout: 0\n", "http.read_timeout: must be more than 0 (found 0)"),
-    (lambda y: y + "http:\n  read_timeout: -5\n", "http.read_timeout: must be more than 0 (found -5)"),
-    (lambda y: y + "http:\n  retries: 1000\n", "http.retries: must be at most 10 (found 1000)"),
-    (lambda y: y + "http:\n  connect_timeout: .nan\n", ".nan is not a finite number"),
-    (lambda y: y + "http:\n  exchange_timeout: .inf\n", ".inf is not a finite number"),
-    (lambda y: y.replace("name: sandbox", 'name: ""'), "name: must not be empty (found '')"),
-    (lambda y: y.replace("client_id: sandbox-spa", 'client_id: ""'), "clients.spa.client_id: must not be empty"),
-    (lambda y: y.split("clients:")[0] + "clients: {}\n", "clients: must not be empty (found {})"),
-    (lambda y: y.replace("  spa:\n", "  web:\n    client_id: second-web\n    client_secret: s3cret-two\n"
-                                     "    redirect_uri: https://x.local/cb\n    scope: openid\n  spa:\n"),
-     "the key 'web' is given twice"),
-    (lambda y: y.replace("client_id: sandbox-web-other", "client_id: sandbox-web"),
-     "clients.other_web.client_id: the same as clients.web.client_id"),
-    (lambda y: y + "http:\n  ca_bundle: /nowhere/ca.pem\n", "http.ca_bundle: no such file '/nowhere/ca.pem'"),
-    (lambda y: y.replace("refresh_token_rotation: one_time", "refresh_token_rotation: " + "x" * 50_000),
-     "must be one of one_time, reuse (found 'xxxxxxxxxx"),
-    (lambda y: ALIAS_BOMB, "more than 20000 values once its aliases (*name) are expanded"),
-    (lambda y: y + "#" + "x" * 4_000_000 + "\n", "larger than 256 KB: not an environment file"),
-], ids=["read_timeout-0", "read_timeout-negative", "retries-1000", "nan", "inf", "empty-name", "empty-client_id",
-        "no-clients", "two-web-clients", "other_web-is-web", "missing-ca_bundle", "long-value-cut", "alias-bomb",
-        "huge-file"])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda y: y + "http:\n  read_timeout: 0\n", "http.read_timeout: must be more than 0 (found 0)"),
+        (lambda y: y + "http:\n  read_timeout: -5\n", "http.read_timeout: must be more than 0 (found -5)"),
+        (lambda y: y + "http:\n  retries: 1000\n", "http.retries: must be at most 10 (found 1000)"),
+        (lambda y: y + "http:\n  connect_timeout: .nan\n", ".nan is not a finite number"),
+        (lambda y: y + "http:\n  exchange_timeout: .inf\n", ".inf is not a finite number"),
+        (lambda y: y.replace("name: sandbox", 'name: ""'), "name: must not be empty (found '')"),
+        (lambda y: y.replace("client_id: sandbox-spa", 'client_id: ""'), "clients.spa.client_id: must not be empty"),
+        (lambda y: y.split("clients:")[0] + "clients: {}\n", "clients: must not be empty (found {})"),
+        (
+            lambda y: y.replace(
+                "  spa:\n",
+                "  web:\n    client_id: second-web\n    client_secret: s3cret-two\n"
+                "    redirect_uri: https://x.local/cb\n    scope: openid\n  spa:\n",
+            ),
+            "the key 'web' is given twice",
+        ),
+        (
+            lambda y: y.replace("client_id: sandbox-web-other", "client_id: sandbox-web"),
+            "clients.other_web.client_id: the same as clients.web.client_id",
+        ),
+        (lambda y: y + "http:\n  ca_bundle: /nowhere/ca.pem\n", "http.ca_bundle: no such file '/nowhere/ca.pem'"),
+        (
+            lambda y: y.replace("refresh_token_rotation: one_time", "refresh_token_rotation: " + "x" * 50_000),
+            "must be one of one_time, reuse (found 'xxxxxxxxxx",
+        ),
+        (lambda y: ALIAS_BOMB, "more than 20000 values once its aliases (*name) are expanded"),
+        (lambda y: y + "#" + "x" * 4_000_000 + "\n", "larger than 256 KB: not an environment file"),
+    ],
+    ids=[
+        "read_timeout-0",
+        "read_timeout-negative",
+        "retries-1000",
+        "nan",
+        "inf",
+        "empty-name",
+        "empty-client_id",
+        "no-clients",
+        "two-web-clients",
+        "other_web-is-web",
+        "missing-ca_bundle",
+        "long-value-cut",
+        "alias-bomb",
+        "huge-file",
+    ],
+)
 def test_every_configuration_mistake_is_one_line_and_exit_4_in_bounded_time_and_memory(tmp_path, edit, message):
     path = write_environment(tmp_path, edit(SANDBOX_YAML))
     status, output, seconds, peak_mib = run_measured(f"--env={path}")
@@ -138,23 +198,30 @@ def test_every_configuration_mistake_is_one_line_and_exit_4_in_bounded_time_and_
     assert seconds < 20 and peak_mib < 300, (seconds, peak_mib)
 
 
-@pytest.mark.parametrize("issuer, message", [
-    ("https://connect.example:99999", "issuer: not a usable URL (Port out of range 0-65535)"),
-    ("https://[::1", "issuer: not a usable URL (Invalid IPv6 URL)"),
-    ("https://connect.example/?tenant=1", "issuer: must not have a query or fragment"),
-    ("https://connect.example/#top", "issuer: must not have a query or fragment"),
-    ("http://connect.example", "issuer: plain http:// for a server that is not on this machine"),
-])
+@pytest.mark.parametrize(
+    "issuer, message",
+    [
+        ("https://connect.example:99999", "issuer: not a usable URL (Port out of range 0-65535)"),
+        ("https://[::1", "issuer: not a usable URL (Invalid IPv6 URL)"),
+        ("https://connect.example/?tenant=1", "issuer: must not have a query or fragment"),
+        ("https://connect.example/#top", "issuer: must not have a query or fragment"),
+        ("http://connect.example", "issuer: plain http:// for a server that is not on this machine"),
+    ],
+)
 def test_an_unusable_issuer_is_a_configuration_problem(tmp_path, issuer, message):
     path = write_environment(tmp_path, REAL.format(issuer=issuer))
     status, output, _, _ = run_measured(f"--env={path}", environ={"T_SECRET": "x" * 12})
     _assert_one_line_refusal(status, output, f"{path}: ", message)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"name: caf\xe9\n", "not UTF-8 text (byte 9). Save the file as UTF-8"),
-    (None, "cannot be read (Is a directory)"),
-], ids=["not-utf8", "unreadable"])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"name: caf\xe9\n", "not UTF-8 text (byte 9). Save the file as UTF-8"),
+        (None, "cannot be read (Is a directory)"),
+    ],
+    ids=["not-utf8", "unreadable"],
+)
 def test_an_unreadable_file_is_a_configuration_problem(tmp_path, content, message):
     path = tmp_path / "env.yaml"
     path.write_bytes(content) if content is not None else path.mkdir()
@@ -167,8 +234,9 @@ def test_a_secret_field_of_any_type_is_never_printed(tmp_path, value):
     text = REAL.format(issuer="https://connect.example").replace("${T_SECRET}", value)
     path = write_environment(tmp_path, text)
     status, output, _, _ = run_measured(f"--env={path}")
-    _assert_one_line_refusal(status, output, f"{path}: ", "clients.service.client_secret: must be of type string "
-                                                          "(found a value of type")
+    _assert_one_line_refusal(
+        status, output, f"{path}: ", "clients.service.client_secret: must be of type string (found a value of type"
+    )
     assert value not in output.replace(str(path), "") and "12345678" not in output
 
 

@@ -65,6 +65,7 @@ def test_every_rule_quotes_its_sentence_in_the_catalogue():
     """features/rules.yaml: each rule's sentence, word for word, with a link to its section; the
     rules it needs exist and never need themselves (a cycle would block a rule by itself)."""
     from suite.configuration.rule_catalogue import catalogue
+
     entries = catalogue()
     known = {t.removeprefix("@rule:") for _, _, tags in _scenarios() for t in tags if t.startswith("@rule:")}
     assert not known - set(entries), f"rules without a sentence in features/rules.yaml: {sorted(known - set(entries))}"
@@ -76,8 +77,10 @@ def test_every_rule_quotes_its_sentence_in_the_catalogue():
         assert set(entry.needs) <= known, f"{rule_id} needs unknown rules {entry.needs}"
 
         def reaches(start, seen=()):
-            return any(n == rule_id or (n not in seen and reaches(n, (*seen, n))) for n in entries[start].needs
-                       if n in entries)
+            return any(
+                n == rule_id or (n not in seen and reaches(n, (*seen, n))) for n in entries[start].needs if n in entries
+            )
+
         assert not reaches(rule_id), f"{rule_id} needs itself through its needs"
 
 
@@ -85,6 +88,7 @@ def test_every_section_a_rule_quotes_is_among_its_scenarios_rfc_tags():
     """The report links a rule to its RFC and OpenID sections by the @rfc: tags; the sentence the
     rule enforces (features/rules.yaml) must be one of them, so the link reaches what is quoted."""
     from suite.configuration.rule_catalogue import catalogue
+
     tagged: dict[str, set] = {}
     for _, _, tags in _scenarios():
         rule_id = next(t for t in tags if t.startswith("@rule:")).removeprefix("@rule:")
@@ -102,7 +106,7 @@ def test_every_section_a_rule_quotes_is_among_its_scenarios_rfc_tags():
 
 
 def test_a_rule_a_switch_blocks_needs_a_rule_the_switch_breaks():
-    """"Blocked by" follows `needs` (features/rules.yaml): a switch can only block a rule that relies,
+    """ "Blocked by" follows `needs` (features/rules.yaml): a switch can only block a rule that relies,
     directly or through other rules, on one of the rules it breaks."""
     from suite.configuration.rule_catalogue import entry
 
@@ -112,4 +116,6 @@ def test_a_rule_a_switch_blocks_needs_a_rule_the_switch_breaks():
 
     for defect in DEFECTS.values():
         for rule_id in defect.blocks:
-            assert relies_on(rule_id) & set(defect.breaks), f"{defect.name} blocks {rule_id}, which needs none of its breaks"
+            assert relies_on(rule_id) & set(defect.breaks), (
+                f"{defect.name} blocks {rule_id}, which needs none of its breaks"
+            )

@@ -28,18 +28,33 @@ def rendered_report(tmp_path):
     if (not ALLURE.exists() or chromium_path() is None) and not os.environ.get("CI"):
         pytest.skip("needs `npm ci` (the Allure CLI) and Debian's chromium; CI installs both")
     reports = tmp_path / "reports"
-    result = run_suite(f"--alluredir={reports / 'allure-results'}", f"--compliance={reports / 'compliance.json'}",
-                       "--defect=code-reusable", "-q")
+    result = run_suite(
+        f"--alluredir={reports / 'allure-results'}",
+        f"--compliance={reports / 'compliance.json'}",
+        "--defect=code-reusable",
+        "-q",
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     # The project's own allurerc.mjs, run in a scratch copy of the project so its paths (and the
     # history it appends to) stay out of the real reports/.
     (tmp_path / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
-    subprocess.run([str(ALLURE), "generate", "reports/allure-results"], cwd=tmp_path, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [str(ALLURE), "generate", "reports/allure-results"], cwd=tmp_path, check=True, capture_output=True, timeout=120
+    )
     assert (reports / "allure-report" / "index.html").exists()
-    subprocess.run([sys.executable, "-m", "suite.reports.report_page", str(reports / "allure-report"),
-                    str(reports / "compliance.json")], cwd=ROOT, check=True, timeout=60)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "suite.reports.report_page",
+            str(reports / "allure-report"),
+            str(reports / "compliance.json"),
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
     handler = functools.partial(_QuietHandler, directory=str(reports / "allure-report"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -49,6 +64,7 @@ def rendered_report(tmp_path):
 
 def test_report_shows_scenarios_and_the_failing_rule(rendered_report):
     from playwright.sync_api import sync_playwright
+
     url, tmp_path = rendered_report
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -79,9 +95,16 @@ def test_categories_tell_what_does_not_apply_from_what_failed(rendered_report):
     """A scenario the environment declares does not apply is not a configuration problem."""
     _, tmp_path = rendered_report
     widget = json.loads((tmp_path / "reports" / "allure-report" / "widgets" / "categories.json").read_text())
-    totals = {widget["nodes"][root]["name"].split(":")[0]: widget["nodes"][root]["statistic"] for root in widget["roots"]}
-    skipped = [r for r in map(json.loads, map(lambda p: p.read_text(), (tmp_path / "reports" / "allure-results")
-                                              .glob("*-result.json"))) if r["status"] == "skipped"]
+    totals = {
+        widget["nodes"][root]["name"].split(":")[0]: widget["nodes"][root]["statistic"] for root in widget["roots"]
+    }
+    skipped = [
+        r
+        for r in map(
+            json.loads, map(lambda p: p.read_text(), (tmp_path / "reports" / "allure-results").glob("*-result.json"))
+        )
+        if r["status"] == "skipped"
+    ]
     assert skipped and totals["Does not apply"] == {"total": len(skipped), "skipped": len(skipped)}
     assert totals["Non-conformance"] == {"total": 1, "failed": 1}
     assert set(totals) == {"Does not apply", "Non-conformance"}
@@ -96,12 +119,22 @@ def test_history_is_kept_per_environment(tmp_path):
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
     reports = tmp_path / "reports"
     for defects in ((), ("--defect=code-reusable",), ()):
-        result = run_suite("--rule=CODE-01", f"--alluredir={reports / 'allure-results'}", "--clean-alluredir",
-                           f"--compliance={reports / 'compliance.json'}", *defects)
+        result = run_suite(
+            "--rule=CODE-01",
+            f"--alluredir={reports / 'allure-results'}",
+            "--clean-alluredir",
+            f"--compliance={reports / 'compliance.json'}",
+            *defects,
+        )
         assert result.returncode == (1 if defects else 0), result.stdout + result.stderr
         shutil.rmtree(reports / "allure-report", ignore_errors=True)  # as `make report` does
-        subprocess.run([str(ALLURE), "generate", "reports/allure-results"], cwd=tmp_path, check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [str(ALLURE), "generate", "reports/allure-results"],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     points = [json.loads(line)["testResults"] for line in (reports / "history.jsonl").read_text().splitlines()]
     ids = [{history_id: result["status"] for history_id, result in point.items()} for point in points]
     assert len(ids) == 3 and ids[0] == ids[2] and not set(ids[1]) & set(ids[0])  # two histories
@@ -123,13 +156,22 @@ def test_the_suites_report_is_allure_generates_report(tmp_path):
     ran = run_suite("--rule=CODE-01", "--rule=DISC", f"--alluredir={results}", "--defect=code-reusable")
     assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr
     made = {}
-    for name, command in (("cli", [str(ALLURE), "generate"]), ("suite", ["node", str(ROOT / "suite" / "reports" / "allure_report.mjs")])):
+    for name, command in (
+        ("cli", [str(ALLURE), "generate"]),
+        ("suite", ["node", str(ROOT / "suite" / "reports" / "allure_report.mjs")]),
+    ):
         project = tmp_path / name  # a scratch copy of the project: allurerc.mjs's paths are relative
         shutil.copytree(results, project / "reports" / "allure-results")
         (project / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
         (project / "node_modules").symlink_to(ROOT / "node_modules")
-        subprocess.run([*command, "reports/allure-results"], cwd=project, check=True, capture_output=True,
-                       timeout=120, env={**os.environ, "ALLURE_READ_CONCURRENCY": "1"})
+        subprocess.run(
+            [*command, "reports/allure-results"],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, "ALLURE_READ_CONCURRENCY": "1"},
+        )
         report = project / "reports" / "allure-report"
         made[name] = {str(p.relative_to(report)): _comparable(p) for p in sorted(report.rglob("*")) if p.is_file()}
         made[name]["history.jsonl"] = _comparable(project / "reports" / "history.jsonl")
@@ -146,11 +188,12 @@ def _comparable(path):
 
 def _without_random_parts(value):
     import re
+
     if isinstance(value, str):
         value = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", value)
         value = re.sub(r"^[A-Za-z0-9_-]{21}$", "<nanoid>", value)  # the charts' series keys
         return re.sub(r"\b1[0-9]{12}\b", "<time>", value)
-    if isinstance(value, int) and 10 ** 12 <= value < 2 * 10 ** 12:
+    if isinstance(value, int) and 10**12 <= value < 2 * 10**12:
         return "<time>"
     if isinstance(value, list):
         return [_without_random_parts(item) for item in value]

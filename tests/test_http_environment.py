@@ -2,14 +2,19 @@
 host and port (suite.wire.http._Session): each request must still get what requests itself would give it,
 less the credentials of ~/.netrc, which the suite never sends."""
 
-import pytest
 import requests
 
 from suite.wire.http import _Session
 
-URLS = ["http://127.0.0.1:5000/authorize", "http://127.0.0.1:5000/token", "http://localhost/x",
-        "http://idp.example/authorize", "https://idp.example/token", "https://idp.example:8443/token",
-        "https://other.example/userinfo"]
+URLS = [
+    "http://127.0.0.1:5000/authorize",
+    "http://127.0.0.1:5000/token",
+    "http://localhost/x",
+    "http://idp.example/authorize",
+    "https://idp.example/token",
+    "https://idp.example:8443/token",
+    "https://other.example/userinfo",
+]
 
 
 def test_each_request_gets_the_settings_requests_gives_it(monkeypatch):
@@ -31,8 +36,10 @@ def test_a_session_with_settings_of_its_own_asks_requests_every_time(monkeypatch
     monkeypatch.setattr(_Session, "_environment_settings", {})
     session = _Session()
     session.proxies = {"https": "http://mine.example:8080"}
-    assert session.merge_environment_settings(URLS[4], {}, None, True, None)["proxies"]["https"] == \
-        "http://mine.example:8080"
+    assert (
+        session.merge_environment_settings(URLS[4], {}, None, True, None)["proxies"]["https"]
+        == "http://mine.example:8080"
+    )
     assert _Session._environment_settings == {}
 
 
@@ -55,8 +62,12 @@ def test_no_request_carries_credentials_from_netrc(monkeypatch, tmp_path):
             monkeypatch.setenv("NETRC", str(tmp_path / "none"))
             theirs = _prepared(requests.Session(), url, given)
             monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
-            assert (ours.method, ours.url, ours.headers, ours.body) == \
-                   (theirs.method, theirs.url, theirs.headers, theirs.body), (url, given)
+            assert (ours.method, ours.url, ours.headers, ours.body) == (
+                theirs.method,
+                theirs.url,
+                theirs.headers,
+                theirs.body,
+            ), (url, given)
     session = _Session()
     session.auth = ("mine", "own")
     assert _prepared(session, URLS[3], {}).headers["Authorization"] == requests.auth._basic_auth_str("mine", "own")

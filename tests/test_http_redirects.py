@@ -13,11 +13,15 @@ SETTINGS = HttpSettings(exchange_timeout=3, backoff=0.01)
 REDIRECT = {"Location": "/elsewhere"}
 
 
-@pytest.mark.parametrize("answer, problem, attempts", [
-    (Answer(302, {**REDIRECT, "Content-Encoding": "gzip"}, body=gzip_bomb(1024)), "larger than 10 MiB", 1),
-    (Answer(302, REDIRECT, body=endless()), "larger than 10 MiB", 1),
-    (Answer(302, REDIRECT, body=cut_short(b"moved", declared=4000)), "the response was cut short", 3),
-], ids=["gzip-bomb", "endless", "cut-short"])
+@pytest.mark.parametrize(
+    "answer, problem, attempts",
+    [
+        (Answer(302, {**REDIRECT, "Content-Encoding": "gzip"}, body=gzip_bomb(1024)), "larger than 10 MiB", 1),
+        (Answer(302, REDIRECT, body=endless()), "larger than 10 MiB", 1),
+        (Answer(302, REDIRECT, body=cut_short(b"moved", declared=4000)), "the response was cut short", 3),
+    ],
+    ids=["gzip-bomb", "endless", "cut-short"],
+)
 def test_a_redirect_the_suite_does_not_follow_is_read_within_its_limits(answer, problem, attempts):
     """requests read a redirect's whole body, beyond MAX_BODY_BYTES, to work out the request that
     would follow it (Response.next): a 302 with a compression bomb filled 1.4 GB and ended in
@@ -46,8 +50,12 @@ def test_a_redirect_followed_on_request_is_followed_as_requests_follows_it(monke
     """As requests follows it, less the credentials ~/.netrc names for the host (test_http_environment)."""
     (tmp_path / "netrc").write_text("default login dora password netrc-secret-3\n")
     monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
-    server = HostileServer({"/moved": Answer(302, {**REDIRECT, "Set-Cookie": "session=s1; Path=/"}, body=b"moved"),
-                            "/elsewhere": Answer(200, body=b"here")})
+    server = HostileServer(
+        {
+            "/moved": Answer(302, {**REDIRECT, "Set-Cookie": "session=s1; Path=/"}, body=b"moved"),
+            "/elsewhere": Answer(200, body=b"here"),
+        }
+    )
     try:
         without_netrc = requests.Session()
         without_netrc.trust_env = False  # else requests adds .netrc's credentials to the redirect's request
@@ -59,9 +67,12 @@ def test_a_redirect_followed_on_request_is_followed_as_requests_follows_it(monke
         server.close()
     assert [r.status_code for r in ours.history] == [r.status_code for r in theirs.history] == [302]
     assert (ours.status_code, ours.url, ours.content) == (theirs.status_code, theirs.url, theirs.content)
-    assert [(method, path, {k: v for k, v in headers.items() if k != "User-Agent"})
-            for method, path, headers, _ in server.requests] == \
-           [(method, path, {k: v for k, v in headers.items() if k != "User-Agent"})
-            for method, path, headers, _ in seen_by_requests]
+    assert [
+        (method, path, {k: v for k, v in headers.items() if k != "User-Agent"})
+        for method, path, headers, _ in server.requests
+    ] == [
+        (method, path, {k: v for k, v in headers.items() if k != "User-Agent"})
+        for method, path, headers, _ in seen_by_requests
+    ]
     assert server.requests[1][2]["Cookie"] == "session=s1"
     assert not any("Authorization" in headers for _, _, headers, _ in server.requests)

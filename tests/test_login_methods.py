@@ -7,12 +7,13 @@ import os
 import pytest
 from run import ROOT, run_suite, write_environment
 
-from suite.wire.browser import chromium_path
 from suite.matrix.detection import all_rule_ids
+from suite.wire.browser import chromium_path
 
 BROWSER_YAML = (ROOT / "environments" / "sandbox-browser.yaml").read_text()
-needs_chromium = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
-                                    reason="needs Debian's chromium; CI installs it")
+needs_chromium = pytest.mark.skipif(
+    chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium; CI installs it"
+)
 
 
 @needs_chromium
@@ -32,8 +33,9 @@ def test_a_click_selector_that_matches_twice_clicks_the_first_match(tmp_path):
     buttons): the click takes the first, Allow, and the sign-in goes on; it must not stop at a
     strict locator's "resolved to 2 elements"."""
     assert BROWSER_YAML.count('      - click: "#allow"\n') == 1
-    environment = write_environment(tmp_path, BROWSER_YAML.replace('      - click: "#allow"\n',
-                                                                   '      - click: "button[type=submit]"\n'))
+    environment = write_environment(
+        tmp_path, BROWSER_YAML.replace('      - click: "#allow"\n', '      - click: "button[type=submit]"\n')
+    )
     result = run_suite(f"--env={environment}", f"--compliance={tmp_path / 'c.json'}", "-q", "--rule=PKCE-01")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "strict mode violation" not in result.stdout
@@ -54,12 +56,18 @@ def test_a_failed_browser_sign_in_leaves_a_masked_screenshot_and_the_url(tmp_pat
     result = run_suite(f"--env={wrong}", "--rule=AUTH-01", f"--alluredir={results}", "-q")
     assert result.returncode == 1
     assert "signing in failed" in result.stdout
-    attachments = [a for f in results.glob("*-result.json") for step in json.loads(f.read_text())["steps"]
-                   for a in step.get("attachments", [])]
+    attachments = [
+        a
+        for f in results.glob("*-result.json")
+        for step in json.loads(f.read_text())["steps"]
+        for a in step.get("attachments", [])
+    ]
     screenshots = [a for a in attachments if a["name"] == "signing in failed: screenshot"]
     urls = [a for a in attachments if a["name"] == "signing in failed: page URL"]
     assert screenshots and urls
-    assert (results / screenshots[0]["source"]).read_bytes().startswith(b"\x89PNG")  # masked: see suite/wire/login/browser.py
+    assert (
+        (results / screenshots[0]["source"]).read_bytes().startswith(b"\x89PNG")
+    )  # masked: see suite/wire/login/browser.py
 
 
 def test_debians_headless_shell_is_preferred_where_it_is_installed(tmp_path, monkeypatch):

@@ -3,7 +3,6 @@ a configuration problem (exit code 4) that names the key and lists what the page
 clients never get, and never send, a secret."""
 
 import pytest
-
 from run import SANDBOX_YAML, run_suite, write_environment
 
 
@@ -14,12 +13,22 @@ def with_form_settings(lines: str) -> str:
     return SANDBOX_YAML.replace("\n  form:\n", "\n  form:\n" + lines)
 
 
-@pytest.mark.parametrize("setting, named, offered", [
-    ("    password_field: pwd\n", "configuration problem: login.form.username_field / login.form.password_field",
-     "it offers fields password, returnUrl, username"),
-    ("    consent_value: accept\n", "login.form.consent_field / login.form.consent_value",
-     "decision='allow', decision='deny'"),
-], ids=["login page without the configured field", "consent page without the configured button"])
+@pytest.mark.parametrize(
+    "setting, named, offered",
+    [
+        (
+            "    password_field: pwd\n",
+            "configuration problem: login.form.username_field / login.form.password_field",
+            "it offers fields password, returnUrl, username",
+        ),
+        (
+            "    consent_value: accept\n",
+            "login.form.consent_field / login.form.consent_value",
+            "decision='allow', decision='deny'",
+        ),
+    ],
+    ids=["login page without the configured field", "consent page without the configured button"],
+)
 def test_a_page_without_the_configured_control_is_a_configuration_problem(tmp_path, setting, named, offered):
     path = write_environment(tmp_path, with_form_settings(setting))
     result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider")
@@ -30,8 +39,10 @@ def test_a_page_without_the_configured_control_is_a_configuration_problem(tmp_pa
 
 
 def test_a_secret_for_a_public_client_is_refused_before_anything_runs(tmp_path):
-    path = write_environment(tmp_path, SANDBOX_YAML.replace(
-        "    client_id: sandbox-spa\n", "    client_id: sandbox-spa\n    client_secret: leaked\n"))
+    path = write_environment(
+        tmp_path,
+        SANDBOX_YAML.replace("    client_id: sandbox-spa\n", "    client_id: sandbox-spa\n    client_secret: leaked\n"),
+    )
     result = run_suite(f"--env={path}")
     assert result.returncode == 4
     assert "clients.spa.client_secret: spa apps are public clients and have no secret" in result.stdout + result.stderr

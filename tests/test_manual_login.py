@@ -11,6 +11,7 @@ import sys
 import time
 
 from run import ROOT, SANDBOX_YAML, write_environment
+
 from suite.configuration.environment import load_environment
 from suite.wire.http import HttpClient
 from suite.wire.login.form import FormLogin
@@ -42,8 +43,22 @@ def _signed_in_by_a_person(tmp_path, rule: str, role: str):
     pid, terminal = pty.fork()
     if pid == 0:
         os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "pytest", f"--env={path}", f"--rule={rule}", "-k", role,
-                                  f"--compliance={tmp_path / 'compliance.json'}", "-p", "no:cacheprovider", "-q"])
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                f"--env={path}",
+                f"--rule={rule}",
+                "-k",
+                role,
+                f"--compliance={tmp_path / 'compliance.json'}",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+            ],
+        )
     shown = _read_until(terminal, r"Paste that whole address here")
     url = re.search(r"^\s+(http://127\.0\.0\.1:\d+/connect/authorize\?\S+)", shown, flags=re.M).group(1)
     person.issuer = url.split("/connect/")[0]

@@ -19,8 +19,8 @@ from faulty_servers import (
     cut_short,
     drip,
     endless,
-    huge,
     gzip_bomb,
+    huge,
     self_signed_certificate,
 )
 from run import SANDBOX_SECRETS, run_measured, run_suite, write_sandbox_environment
@@ -37,12 +37,14 @@ def _environment(directory, issuer, http=HTTP):
 @pytest.fixture
 def proxied_sandbox():
     """A sandbox behind a fault-injecting proxy; the test adds faults to `proxy.faults`."""
+
     def start(faults=(), **tls):
         proxy = FaultyProxy(faults, **tls)
         sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
         proxy.target = sandbox.url
         started.append((proxy, sandbox))
         return proxy
+
     started = []
     yield start
     for proxy, sandbox in started:
@@ -56,10 +58,13 @@ def _run(environment, *args, **kwargs):
     return result, result.stdout + result.stderr, time.monotonic() - began
 
 
-@pytest.mark.parametrize("behaviour, cause, fix", [
-    ("silent", "no answer within 1 s", "If the server is really that slow, raise http.read_timeout"),
-    ("reset", "connection reset by the server", "Check the URL's scheme (http or https) and port"),
-])
+@pytest.mark.parametrize(
+    "behaviour, cause, fix",
+    [
+        ("silent", "no answer within 1 s", "If the server is really that slow, raise http.read_timeout"),
+        ("reset", "connection reset by the server", "Check the URL's scheme (http or https) and port"),
+    ],
+)
 def test_a_server_that_never_answers_or_resets_ends_the_run_once(tmp_path, behaviour, cause, fix):
     server = RawServer(behaviour)
     try:
@@ -86,24 +91,42 @@ def test_refused_connection_ends_the_run_once(tmp_path):
 def test_500_then_200_is_retried_and_every_attempt_is_in_the_report(tmp_path, proxied_sandbox):
     proxy = proxied_sandbox([Fault("GET", r"/\.well-known/openid-configuration$", 500)])
     results = tmp_path / "allure"
-    result, output, _ = _run(_environment(tmp_path, proxy.url), "--rule=DISC-01", "--rule=SVC-01",
-                             f"--alluredir={results}")
+    result, output, _ = _run(
+        _environment(tmp_path, proxy.url), "--rule=DISC-01", "--rule=SVC-01", f"--alluredir={results}"
+    )
     assert result.returncode == 0, output
     assert proxy.count("GET", "/.well-known/openid-configuration") >= 2
-    names = [a["name"] for f in results.glob("*-result.json") for s in json.loads(f.read_text())["steps"]
-             for a in s.get("attachments", [])]
+    names = [
+        a["name"]
+        for f in results.glob("*-result.json")
+        for s in json.loads(f.read_text())["steps"]
+        for a in s.get("attachments", [])
+    ]
     assert names, "no exchange was attached"
 
 
 def test_429_with_retry_after_is_honoured_even_for_a_code_redemption(tmp_path, proxied_sandbox):
-    proxy = proxied_sandbox([Fault("POST", r"/connect/token$", 429, headers={"Retry-After": "1"},
-                                   body_contains="grant_type=authorization_code")])
+    proxy = proxied_sandbox(
+        [
+            Fault(
+                "POST",
+                r"/connect/token$",
+                429,
+                headers={"Retry-After": "1"},
+                body_contains="grant_type=authorization_code",
+            )
+        ]
+    )
     results = tmp_path / "allure"
     result, output, seconds = _run(_environment(tmp_path, proxy.url), "--rule=PKCE-01", f"--alluredir={results}")
     assert result.returncode == 0, output
     assert proxy.count("POST", "/connect/token", "grant_type=authorization_code") == 2  # 429, then the real one
-    attached = " ".join(a["name"] for f in results.glob("*-result.json") for s in json.loads(f.read_text())["steps"]
-                        for a in s.get("attachments", []))
+    attached = " ".join(
+        a["name"]
+        for f in results.glob("*-result.json")
+        for s in json.loads(f.read_text())["steps"]
+        for a in s.get("attachments", [])
+    )
     assert "POST /connect/token -> 429" in attached and "POST /connect/token -> 200 (attempt 2)" in attached
     assert seconds >= 1
 
@@ -159,20 +182,39 @@ def _run_measured(environment, *args):
     return run_measured(f"--env={environment}", *args, environ=SANDBOX_SECRETS)
 
 
-@pytest.mark.parametrize("answer, cause, fix", [
-    (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3)), "the exchange took longer than 3 s in all",
-     "raise http.exchange_timeout"),
-    (Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3, announced=False)), "the exchange took longer than 3 s in all",
-     "raise http.exchange_timeout"),
-    (Answer(body=endless()), "the response body is larger than 10 MiB", "the authorization server's own"),
-    (Answer(body=huge(200 * 2**20)), "the response body is larger than 10 MiB", "the authorization server's own"),
-    (Answer(headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, body=gzip_bomb(1024)),
-     "the response body is larger than 10 MiB (decompressed)", "the authorization server's own"),
-    (Answer(body=cut_short(b'{"issuer": "http://127.0.0.1"', declared=4000)), "the response was cut short",
-     "damaged on its way"),
-    (Answer(headers={"Content-Encoding": "gzip"}, body=b"\x1f\x8b\x08\x00broken" * 10),
-     "the response's compression is broken", "damaged on its way"),
-], ids=["drip", "drip-until-close", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip"])
+@pytest.mark.parametrize(
+    "answer, cause, fix",
+    [
+        (
+            Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3)),
+            "the exchange took longer than 3 s in all",
+            "raise http.exchange_timeout",
+        ),
+        (
+            Answer(body=drip(b'{"issuer": "x"}' * 20, every=0.3, announced=False)),
+            "the exchange took longer than 3 s in all",
+            "raise http.exchange_timeout",
+        ),
+        (Answer(body=endless()), "the response body is larger than 10 MiB", "the authorization server's own"),
+        (Answer(body=huge(200 * 2**20)), "the response body is larger than 10 MiB", "the authorization server's own"),
+        (
+            Answer(headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, body=gzip_bomb(1024)),
+            "the response body is larger than 10 MiB (decompressed)",
+            "the authorization server's own",
+        ),
+        (
+            Answer(body=cut_short(b'{"issuer": "http://127.0.0.1"', declared=4000)),
+            "the response was cut short",
+            "damaged on its way",
+        ),
+        (
+            Answer(headers={"Content-Encoding": "gzip"}, body=b"\x1f\x8b\x08\x00broken" * 10),
+            "the response's compression is broken",
+            "damaged on its way",
+        ),
+    ],
+    ids=["drip", "drip-until-close", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip"],
+)
 def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_path, answer, cause, fix):
     server = HostileServer({"/.well-known/openid-configuration": answer})
     try:
@@ -191,8 +233,9 @@ def test_a_token_response_cut_short_is_an_error_not_a_non_conformance(tmp_path):
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     record = tmp_path / "compliance.json"
     try:
-        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-01",
-                                                   f"--compliance={record}")
+        status, output, seconds, _ = _run_measured(
+            _hostile_environment(tmp_path, server), "--rule=SVC-01", f"--compliance={record}"
+        )
     finally:
         server.close()
     assert status == 3, output
@@ -209,8 +252,9 @@ def test_a_redirect_loop_ends_the_sign_in_in_bounded_time(tmp_path):
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     record = tmp_path / "compliance.json"
     try:
-        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server), "--rule=PKCE-01",
-                                                          f"--compliance={record}")
+        status, output, seconds, peak_mib = _run_measured(
+            _hostile_environment(tmp_path, server), "--rule=PKCE-01", f"--compliance={record}"
+        )
     finally:
         server.close()
     assert status == 1, output
@@ -233,8 +277,9 @@ def test_a_tls_server_that_drips_its_handshake_ends_the_run(tmp_path, proxied_sa
     cert, key = self_signed_certificate(tmp_path)
     relay = SlowRelay(urlsplit(proxied_sandbox(tls_cert=cert, tls_key=key).url).port, every=0.05)
     try:
-        status, output, seconds, peak_mib = _run_measured(_environment(
-            tmp_path, relay.url, HTTP + f"  ca_bundle: {cert}\n  exchange_timeout: 3\n"))
+        status, output, seconds, peak_mib = _run_measured(
+            _environment(tmp_path, relay.url, HTTP + f"  ca_bundle: {cert}\n  exchange_timeout: 3\n")
+        )
     finally:
         relay.close()
     assert status == 3, output
@@ -285,14 +330,19 @@ def test_megabytes_a_server_writes_into_an_error_are_cut_in_every_message(tmp_pa
     """A token error whose error_description is 5 MB: the failure says so in a line that is
     cut, in the terminal, JUnit, the record and the Allure results (the attached exchange keeps
     the whole body, as evidence)."""
-    server = HostileServer({"/connect/token": Answer(400, json_body={"error": "invalid_client",
-                                                                     "error_description": "x" * 5_000_000})})
+    server = HostileServer(
+        {"/connect/token": Answer(400, json_body={"error": "invalid_client", "error_description": "x" * 5_000_000})}
+    )
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     reports = tmp_path / "reports"
     try:
         status, output, seconds, peak_mib = _run_measured(
-            _hostile_environment(tmp_path, server), "--rule=SVC-01", f"--compliance={reports / 'compliance.json'}",
-            f"--junitxml={reports / 'junit.xml'}", f"--alluredir={reports / 'allure-results'}")
+            _hostile_environment(tmp_path, server),
+            "--rule=SVC-01",
+            f"--compliance={reports / 'compliance.json'}",
+            f"--junitxml={reports / 'junit.xml'}",
+            f"--alluredir={reports / 'allure-results'}",
+        )
     finally:
         server.close()
     assert status == 1 and "characters)" in output, output[-3000:]

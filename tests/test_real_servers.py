@@ -16,7 +16,7 @@ from run import ROOT
 from suite.wire.browser import chromium_path
 
 sys.path.append(str(ROOT / "scripts"))  # the scripts' own comparison, not a copy of it
-from real_server import known_differences, verdict  # noqa: E402
+from real_server import known_differences, verdict
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,15 @@ class RealServer:
 
 
 SERVERS = {
-    "oidc-provider": RealServer("scripts/oidc_provider.py", ROOT / "oidc_provider" / "known_differences.yaml",
-                                "## Against node's oidc-provider", "node"),
-    "glewlwyd": RealServer("scripts/glewlwyd.py", ROOT / "glewlwyd" / "known_differences.yaml",
-                           "## Against Debian's glewlwyd", "glewlwyd"),
+    "oidc-provider": RealServer(
+        "scripts/oidc_provider.py",
+        ROOT / "oidc_provider" / "known_differences.yaml",
+        "## Against node's oidc-provider",
+        "node",
+    ),
+    "glewlwyd": RealServer(
+        "scripts/glewlwyd.py", ROOT / "glewlwyd" / "known_differences.yaml", "## Against Debian's glewlwyd", "glewlwyd"
+    ),
 }
 
 
@@ -43,8 +48,13 @@ def run_against(server: RealServer, *arguments, timeout=850) -> tuple[int, str]:
     """Run the server's script (it starts the server, runs the suite, compares): exit code, output."""
     if (shutil.which(server.program) is None or chromium_path() is None) and not os.environ.get("CI"):
         pytest.skip(f"needs {server.program} and Debian's chromium; CI has both")
-    result = subprocess.run([sys.executable, server.script, "-q", *map(str, arguments)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, server.script, "-q", *map(str, arguments)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return result.returncode, result.stdout + result.stderr
 
 
@@ -75,8 +85,13 @@ def test_a_wrong_expectation_fails_the_glewlwyd_run(tmp_path):
     wrong = tmp_path / "glewlwyd-wrong.yaml"
     wrong.write_text(declared.replace("access_token_lifetime: 3600", "access_token_lifetime: 1800"))
     for environment, expected in (("glewlwyd", 0), (wrong, 1)):
-        returncode, output = run_against(SERVERS["glewlwyd"], f"--env={environment}", "--rule=SVC-04",
-                                         f"--compliance={tmp_path / 'c.json'}", timeout=240)
+        returncode, output = run_against(
+            SERVERS["glewlwyd"],
+            f"--env={environment}",
+            "--rule=SVC-04",
+            f"--compliance={tmp_path / 'c.json'}",
+            timeout=240,
+        )
         assert returncode == expected, output[-3000:]
     assert "NEW FAILURE SVC-04: not a documented difference" in output
     assert "expires_in" in output and "1800" in output
@@ -88,9 +103,11 @@ def test_a_difference_documented_as_blocked_must_still_be_blocked_by_its_cause(c
     documented, not hidden under the old one."""
     listed = SERVERS["oidc-provider"]
     blocked = {"RT-02", "RT-06", "RT-07", "REV-02"}
-    record = {"failed_rules": ["RT-01", "SVC-13"], "blocked_rules": sorted(blocked),
-              "rules": [{"rule_id": rule, **({"blocked_by": "RT-01"} if rule in blocked else {})}
-                        for rule in listed.known]}
+    record = {
+        "failed_rules": ["RT-01", "SVC-13"],
+        "blocked_rules": sorted(blocked),
+        "rules": [{"rule_id": rule, **({"blocked_by": "RT-01"} if rule in blocked else {})} for rule in listed.known],
+    }
     assert verdict("oidc-provider", 1, record, listed.differences) == 0
     assert "documented RT-02: blocked by RT-01" in capsys.readouterr().out
     record.update(failed_rules=["RT-01", "RT-02", "SVC-13"], blocked_rules=sorted(blocked - {"RT-02"}))

@@ -13,15 +13,37 @@ from run import SANDBOX_SECRETS, run_suite, write_sandbox_environment
 from sandbox import SandboxServer, default_registry
 
 # Rules whose scenarios redeem a PKCE code before their own check: a broken S256 hash blocks them.
-BLOCKED_BY_PKCE = {"AT-01", "CODE-01", "CODE-06", "ID-01", "ID-02", "ID-03", "ID-04", "ID-05", "REV-02", "RT-01",
-                   "RT-02", "RT-04", "RT-05", "RT-06", "RT-07", "UINFO-01", "UINFO-03"}
+BLOCKED_BY_PKCE = {
+    "AT-01",
+    "CODE-01",
+    "CODE-06",
+    "ID-01",
+    "ID-02",
+    "ID-03",
+    "ID-04",
+    "ID-05",
+    "REV-02",
+    "RT-01",
+    "RT-02",
+    "RT-04",
+    "RT-05",
+    "RT-06",
+    "RT-07",
+    "UINFO-01",
+    "UINFO-03",
+}
 
 
 @pytest.fixture(scope="module")
 def broken_pkce_run(tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
-    result = run_suite(f"--alluredir={reports / 'allure-results'}", f"--compliance={reports / 'compliance.json'}",
-                       f"--junitxml={reports / 'junit.xml'}", "--defect=pkce-s256-hex", "--defect=no-store-missing")
+    result = run_suite(
+        f"--alluredir={reports / 'allure-results'}",
+        f"--compliance={reports / 'compliance.json'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--defect=pkce-s256-hex",
+        "--defect=no-store-missing",
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     return reports, json.loads((reports / "compliance.json").read_text()), result.stdout
 
@@ -35,7 +57,8 @@ def test_one_broken_pkce_hash_is_one_failure_and_the_rest_blocked_by_it(broken_p
     assert {rules[r]["blocked_by"] for r in BLOCKED_BY_PKCE} == {"PKCE-01"}
     assert rules["RT-02"]["blocked_by"] == "PKCE-01"  # through RT-01, which is itself blocked
     assert rules["RT-02"]["scenarios"][0]["reason"].startswith(
-        'blocked by PKCE-01: "And the client refreshes its access token" failed: no refresh token was issued')
+        'blocked by PKCE-01: "And the client refreshes its access token" failed: no refresh token was issued'
+    )
     assert record["verdict"] == "not conformant"
 
 
@@ -43,7 +66,7 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     reports, _, stdout = broken_pkce_run
     markdown = (reports / "compliance.md").read_text().splitlines()
     assert markdown[0] == "# Verdict: NOT CONFORMANT"
-    failures = [line for line in markdown[markdown.index("## What failed, worst first"):] if line.startswith("| [")]
+    failures = [line for line in markdown[markdown.index("## What failed, worst first") :] if line.startswith("| [")]
     assert [line.split("]")[0].removeprefix("| [") for line in failures[:3]] == ["PKCE-01", "APP-04", "SVC-07"]
     lines = stdout.strip().splitlines()
     assert lines[-1] == "no earlier run of sandbox to compare with"  # what changed since the last run: last
@@ -71,21 +94,27 @@ def test_allure_results_quote_the_rule_and_say_expected_and_actual(broken_pkce_r
     results = {r["name"]: r for r in _results(reports)}
     failed = results["SVC-07 Token responses are not cached"]
     assert failed["status"] == "failed"
-    assert "MUST include the HTTP \"Cache-Control\" response header field" in failed["description"]
+    assert 'MUST include the HTTP "Cache-Control" response header field' in failed["description"]
     assert "rfc6749#section-5.1" in failed["description"]
     details = failed["statusDetails"]
     assert details["expected"].startswith("expected: ") and details["actual"].startswith("the server: Cache-Control")
     assert details["trace"].startswith("steps/"), details["trace"][:200]  # starts at the step
     # and so does each failed step's own trace (Python's format), in failed and blocked scenarios
-    step_traces = [s["statusDetails"]["trace"] for r in results.values() for s in r.get("steps", [])
-                   if s.get("statusDetails", {}).get("trace")]
+    step_traces = [
+        s["statusDetails"]["trace"]
+        for r in results.values()
+        for s in r.get("steps", [])
+        if s.get("statusDetails", {}).get("trace")
+    ]
     assert len(step_traces) > 10
     assert all(t.lstrip().startswith(('File "steps/', 'File "suite/')) for t in step_traces), step_traces[:3]
     blocked = results["RT-02 Refresh tokens rotate as the environment declares"]
     assert blocked["status"] == "skipped" and blocked["statusDetails"]["message"].startswith("Blocked by PKCE-01")
     assert {"name": "conformance_environment", "value": "sandbox-with-defects"} in failed["labels"]
     # Allure 3's history id is the test case and its parameters: the environment is one (hidden).
-    assert {"name": "conformance_environment", "value": "sandbox-with-defects", "mode": "hidden"} in failed["parameters"]
+    assert {"name": "conformance_environment", "value": "sandbox-with-defects", "mode": "hidden"} in failed[
+        "parameters"
+    ]
 
 
 def test_step_parameters_are_values_not_object_dumps(broken_pkce_run):
@@ -95,16 +124,22 @@ def test_step_parameters_are_values_not_object_dumps(broken_pkce_run):
         assert dump not in text, dump
     results = {r["name"]: r for r in _results(reports)}
     first_step = results["PKCE-01 The spa app redeems its code with the right verifier"]["steps"][0]
-    assert [p for p in results["PKCE-01 The spa app redeems its code with the right verifier"]["parameters"]
-            if p.get("mode") != "hidden"] == [{"name": "role", "value": "spa"}]
+    assert [
+        p
+        for p in results["PKCE-01 The spa app redeems its code with the right verifier"]["parameters"]
+        if p.get("mode") != "hidden"
+    ] == [{"name": "role", "value": "spa"}]
     assert first_step["parameters"] == [{"name": "role", "value": "spa"}]
 
 
 def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
     reports, _, _ = broken_pkce_run
     suite = ET.parse(reports / "junit.xml").getroot().find("testsuite")
-    blocked = [c for c in suite.iter("testcase") if c.find("skipped") is not None
-               and c.find("skipped").get("type") == "blocked"]
+    blocked = [
+        c
+        for c in suite.iter("testcase")
+        if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
+    ]
     assert len(blocked) == 19 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
 
 
@@ -113,9 +148,16 @@ def test_an_environment_problem_mid_run_is_a_junit_error(tmp_path):
     sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
     proxy.target = sandbox.url
     try:
-        environment = write_sandbox_environment(tmp_path, proxy.url, "failing-gateway", "http:\n  retries: 1\n  backoff: 0.1")
-        result = run_suite(f"--env={environment}", "--rule=SVC-01", f"--junitxml={tmp_path / 'junit.xml'}",
-                           f"--compliance={tmp_path / 'c.json'}", environ=SANDBOX_SECRETS)
+        environment = write_sandbox_environment(
+            tmp_path, proxy.url, "failing-gateway", "http:\n  retries: 1\n  backoff: 0.1"
+        )
+        result = run_suite(
+            f"--env={environment}",
+            "--rule=SVC-01",
+            f"--junitxml={tmp_path / 'junit.xml'}",
+            f"--compliance={tmp_path / 'c.json'}",
+            environ=SANDBOX_SECRETS,
+        )
     finally:
         proxy.close()
         sandbox.stop()
@@ -132,6 +174,7 @@ def test_the_report_is_served_on_loopback_only(tmp_path):
     import urllib.request
 
     from suite.reports.serve_report import make_server
+
     (tmp_path / "index.html").write_text("<html>report</html>")
     server = make_server(tmp_path)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -152,6 +195,7 @@ def test_the_report_is_served_on_loopback_only(tmp_path):
 def _an_address_other_than_loopback() -> str | None:
     """This machine's address towards other networks (a UDP "connect" sends nothing)."""
     import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("192.0.2.123", 9))  # TEST-NET-1: only the route is looked up

@@ -15,7 +15,6 @@ from suite.wire.http import HttpClient
 from suite.wire.login import login_method
 
 
-
 @pytest.fixture(scope="module")
 def run_against_a_sandbox(tmp_path_factory):
     """SVC-01 and PKCE-01 against a sandbox that outlives the run, with secrets in variables."""
@@ -23,8 +22,14 @@ def run_against_a_sandbox(tmp_path_factory):
     sandbox = SandboxServer(default_registry()).start()
     environment = write_sandbox_environment(directory, sandbox.url, "reproduction")
     results = directory / "allure-results"
-    result = run_suite(f"--env={environment}", "--rule=SVC-01", "--rule=PKCE-01", f"--alluredir={results}",
-                       f"--compliance={directory / 'c.json'}", environ=SANDBOX_SECRETS)
+    result = run_suite(
+        f"--env={environment}",
+        "--rule=SVC-01",
+        "--rule=PKCE-01",
+        f"--alluredir={results}",
+        f"--compliance={directory / 'c.json'}",
+        environ=SANDBOX_SECRETS,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     try:
         yield sandbox, environment, results
@@ -46,8 +51,9 @@ def _snippets(results, what: str) -> list[str]:
 
 
 def _bash(script: str, environ: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", **environ})
+    return subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", **environ}
+    )
 
 
 def test_the_client_credentials_snippet_runs_with_the_secret_exported(run_against_a_sandbox):
@@ -69,15 +75,22 @@ def test_the_code_redemption_snippet_replays_the_flow_from_the_authorization_req
     assert "code=$AUTHORIZATION_CODE" in snippet and "code_verifier=$CODE_VERIFIER" in snippet
     # One shell, as a person runs it: it prints the authorization request (with the challenge of
     # the verifier it just made), the person signs in there, and types the code in.
-    shell = subprocess.Popen(["bash", "-c", snippet], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={"PATH": "/usr/bin:/bin"})
+    shell = subprocess.Popen(
+        ["bash", "-c", snippet],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     try:
         assert shell.stdout.readline().startswith("Open this in a browser")
         url = shell.stdout.readline().strip()
         assert "code_challenge=" in url and "$" not in url, url
         environment = load_environment(str(environment_file), environ=SANDBOX_SECRETS)
         outcome = login_method(environment, HttpClient(environment.http)).authorize(
-            url, "https://spa.app.local/callback")
+            url, "https://spa.app.local/callback"
+        )
         answer, errors = shell.communicate(outcome.callback_params["code"] + "\n", timeout=60)
     finally:
         shell.kill()
@@ -89,10 +102,17 @@ def test_no_cookie_and_no_secret_value_even_without_an_environment_file():
     """The application side records requests with no environment file: the secret it saw is still
     a variable, and the browser's cookie is left out."""
     from suite.wire.reproduction import snippet
-    text = snippet("POST", "https://issuer.example/connect/token",
-                   {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "session=abc123def456",
-                    "Authorization": "Basic " + __import__("base64").b64encode(b"app:s3cr3t-value").decode()},
-                   "grant_type=client_credentials&client_secret=s3cr3t-value")
+
+    text = snippet(
+        "POST",
+        "https://issuer.example/connect/token",
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "session=abc123def456",
+            "Authorization": "Basic " + __import__("base64").b64encode(b"app:s3cr3t-value").decode(),
+        },
+        "grant_type=client_credentials&client_secret=s3cr3t-value",
+    )
     assert "s3cr3t-value" not in text and "abc123def456" not in text and "Cookie" not in text
     assert '-u "app:${SECRET:?export SECRET first (see the lines above)}"' in text
     assert '"client_secret=${SECRET:?export SECRET first (see the lines above)}"' in text

@@ -13,8 +13,14 @@ from run import ROOT
 
 def _command(kind, reports, *rules):
     if kind == "pytest":
-        return ["pytest", f"--compliance={reports / 'compliance.json'}", f"--alluredir={reports / 'allure-results'}",
-                "--clean-alluredir", f"--junitxml={reports / 'junit.xml'}", *rules]
+        return [
+            "pytest",
+            f"--compliance={reports / 'compliance.json'}",
+            f"--alluredir={reports / 'allure-results'}",
+            "--clean-alluredir",
+            f"--junitxml={reports / 'junit.xml'}",
+            *rules,
+        ]
     return ["suite.run", f"--reports={reports}", *rules]
 
 
@@ -23,17 +29,29 @@ def test_a_second_run_into_the_same_folder_stops_and_the_first_keeps_its_results
     reports = tmp_path / "reports"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     # CODE-04 waits for a code to expire: a run that lasts a few seconds.
-    running = subprocess.Popen([sys.executable, "-m", *_command(first, reports, "--rule=CODE-04", "--rule=SVC-01")],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+    running = subprocess.Popen(
+        [sys.executable, "-m", *_command(first, reports, "--rule=CODE-04", "--rule=SVC-01")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not (reports / "allure-results").is_dir():  # made after the folder was locked
             assert time.monotonic() < deadline and running.poll() is None, "the first run never started"
             time.sleep(0.05)
         began = time.monotonic()
-        refused = subprocess.run([sys.executable, "-m", *_command(second, reports, "--rule=SVC-01")], cwd=ROOT,
-                                 env=env, capture_output=True, text=True, timeout=60)
+        refused = subprocess.run(
+            [sys.executable, "-m", *_command(second, reports, "--rule=SVC-01")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         waited = time.monotonic() - began
         output, _ = running.communicate(timeout=240)
     finally:

@@ -10,8 +10,13 @@ from run import ROOT
 
 
 def _start(*args):
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", *args], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "--port", "0", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = process.stdout.readline()
     assert "listening on http://127.0.0.1:" in line, line + process.stderr.read()
     return process, line.split("listening on ")[1].split(",")[0]
@@ -23,9 +28,17 @@ def test_standalone_sandbox_publishes_the_given_issuer():
         metadata = requests.get(url + "/.well-known/openid-configuration", timeout=5).json()
         assert metadata["issuer"] == "https://connect.sandbox.example"
         assert metadata["token_endpoint"] == "https://connect.sandbox.example/connect/token"
-        token = requests.post(url + "/connect/token", timeout=5, data={
-            "grant_type": "client_credentials", "scope": "visma_api:read", "client_id": "sandbox-service",
-            "client_secret": "sandbox-service-secret", "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a"}).json()
+        token = requests.post(
+            url + "/connect/token",
+            timeout=5,
+            data={
+                "grant_type": "client_credentials",
+                "scope": "visma_api:read",
+                "client_id": "sandbox-service",
+                "client_secret": "sandbox-service-secret",
+                "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a",
+            },
+        ).json()
         assert token["token_type"] == "Bearer" and token["expires_in"] == 3600
     finally:
         process.terminate()
@@ -37,9 +50,17 @@ def test_standalone_sandbox_with_a_defect_says_loudly_that_it_is_broken():
     try:
         banner = "".join(process.stdout.readline() for _ in range(5))
         assert "DELIBERATELY BROKEN SANDBOX" in banner and "Defects on: no-store-missing" in banner, banner
-        response = requests.post(url + "/connect/token", timeout=5, data={
-            "grant_type": "client_credentials", "scope": "visma_api:read", "client_id": "sandbox-service",
-            "client_secret": "sandbox-service-secret", "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a"})
+        response = requests.post(
+            url + "/connect/token",
+            timeout=5,
+            data={
+                "grant_type": "client_credentials",
+                "scope": "visma_api:read",
+                "client_id": "sandbox-service",
+                "client_secret": "sandbox-service-secret",
+                "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a",
+            },
+        )
         assert response.status_code == 200 and "Cache-Control" not in response.headers
         assert response.headers["X-Sandbox-Deliberately-Broken"] == "no-store-missing"
         metadata = requests.get(url + "/.well-known/openid-configuration", timeout=5).json()
@@ -54,18 +75,31 @@ def test_the_sandbox_refuses_huge_bodies_unread_and_unreadable_credentials_as_in
     process, url = _start()
     try:
         began = time.monotonic()
-        huge = requests.post(url + "/connect/token", timeout=10, data=iter([b"grant_type=x"] * 3),
-                             headers={"Content-Length": str(300 * 2**20),
-                                      "Content-Type": "application/x-www-form-urlencoded"})
+        huge = requests.post(
+            url + "/connect/token",
+            timeout=10,
+            data=iter([b"grant_type=x"] * 3),
+            headers={"Content-Length": str(300 * 2**20), "Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert huge.status_code == 413 and time.monotonic() - began < 5
         latin1 = base64.b64encode("sändbox-service:sécret".encode("latin-1")).decode()
-        for headers, data in (({"Authorization": f"Basic {latin1}"}, {}),
-                              ({}, {"client_id": "sandbox-service", "client_secret": "sécret-ünïcode"})):
-            refused = requests.post(url + "/connect/token", timeout=5, headers=headers,
-                                    data={"grant_type": "client_credentials", "scope": "visma_api:read", **data})
+        for headers, data in (
+            ({"Authorization": f"Basic {latin1}"}, {}),
+            ({}, {"client_id": "sandbox-service", "client_secret": "sécret-ünïcode"}),
+        ):
+            refused = requests.post(
+                url + "/connect/token",
+                timeout=5,
+                headers=headers,
+                data={"grant_type": "client_credentials", "scope": "visma_api:read", **data},
+            )
             assert refused.status_code == 401 and refused.json()["error"] == "invalid_client", refused.text
-        login = requests.post(url + "/account/login", timeout=5, params={"returnUrl": "/connect/authorize?x=1"},
-                              data={"username": "test.user", "password": "pässwörd"})
+        login = requests.post(
+            url + "/account/login",
+            timeout=5,
+            params={"returnUrl": "/connect/authorize?x=1"},
+            data={"username": "test.user", "password": "pässwörd"},
+        )
         assert login.status_code == 401  # a wrong password, not a server error
     finally:
         process.terminate()
@@ -73,12 +107,14 @@ def test_the_sandbox_refuses_huge_bodies_unread_and_unreadable_credentials_as_in
 
 
 def test_unknown_defect_is_refused_by_the_cli():
-    result = subprocess.run([sys.executable, "-m", "sandbox", "--defect", "nope"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--defect", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2 and "invalid choice: 'nope'" in result.stderr
     start = time.monotonic()
-    listing = subprocess.run([sys.executable, "-m", "sandbox", "--list-defects"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=30)
+    listing = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--list-defects"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert "pkce-not-compared" in listing.stdout and time.monotonic() - start < 30
 
 
@@ -86,9 +122,11 @@ def test_the_standalone_sandbox_registers_what_environments_sandbox_yaml_describ
     """scripts/benchmark.py runs the whole contract against `python -m sandbox`: its registrations
     must be those the embedded sandbox takes from the environment file."""
     from sandbox import default_registry
-    from suite.wire.embedded_sandbox import registry_for
     from suite.configuration.environment import load_environment
+    from suite.wire.embedded_sandbox import registry_for
+
     embedded, standalone = registry_for(load_environment("sandbox")), default_registry()
     assert {i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in embedded.applications.items()} == {
-        i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in standalone.applications.items()}
+        i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in standalone.applications.items()
+    }
     assert set(embedded.users) == set(standalone.users)

@@ -19,8 +19,13 @@ from sandbox import server as sandbox_server
 from sandbox.app import MAX_REQUEST_BYTES
 
 DISCOVERY = "/.well-known/openid-configuration"
-TOKEN_REQUEST = {"grant_type": "client_credentials", "scope": "visma_api:read", "client_id": "sandbox-service",
-                 "client_secret": "sandbox-service-secret", "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a"}
+TOKEN_REQUEST = {
+    "grant_type": "client_credentials",
+    "scope": "visma_api:read",
+    "client_id": "sandbox-service",
+    "client_secret": "sandbox-service-secret",
+    "tenant_id": "af1140c1-52e0-46c7-b684-df894d4b8a5a",
+}
 # a request hidden in another one's body: a server that took the body for the next request would answer it
 SMUGGLED = b"GET /connect/userinfo HTTP/1.1\r\nHost: sandbox\r\n\r\n"
 
@@ -47,6 +52,7 @@ def connections(monkeypatch):
     def create_connection(*args, **kwargs):
         opened.append(args[0])
         return connect(*args, **kwargs)
+
     connect = urllib3.util.connection.create_connection
     monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
     return opened
@@ -55,8 +61,12 @@ def connections(monkeypatch):
 def test_requests_of_one_session_share_one_connection(sandbox, connections):
     with requests.Session() as session:
         assert session.get(sandbox.url + DISCOVERY, verify=sandbox.verify, timeout=5).json()["issuer"] == sandbox.issuer
-        assert session.post(sandbox.url + "/connect/token", data=TOKEN_REQUEST, verify=sandbox.verify,
-                            timeout=5).status_code == 200
+        assert (
+            session.post(
+                sandbox.url + "/connect/token", data=TOKEN_REQUEST, verify=sandbox.verify, timeout=5
+            ).status_code
+            == 200
+        )
         assert session.get(sandbox.url + DISCOVERY, verify=sandbox.verify, timeout=5).status_code == 200
     assert len(connections) == 1
 
@@ -85,16 +95,25 @@ def test_a_body_the_application_left_unread_is_not_taken_for_the_next_request():
         sandbox.stop()
 
 
-@pytest.mark.parametrize("body", [
-    pytest.param(b"x" * (MAX_REQUEST_BYTES + 1), id="larger-than-the-limit"),
-    pytest.param(iter([b"grant_type=client_credentials"]), id="chunked"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"x" * (MAX_REQUEST_BYTES + 1), id="larger-than-the-limit"),
+        pytest.param(iter([b"grant_type=client_credentials"]), id="chunked"),
+    ],
+)
 def test_a_body_the_server_cannot_drain_ends_its_connection_and_the_next_request_gets_a_new_one(
-        sandbox, connections, body):
+    sandbox, connections, body
+):
     with requests.Session() as session:
         assert session.get(sandbox.url + DISCOVERY, verify=sandbox.verify, timeout=5).status_code == 200
-        refused = session.post(sandbox.url + "/connect/token", data=body, verify=sandbox.verify, timeout=5,
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        refused = session.post(
+            sandbox.url + "/connect/token",
+            data=body,
+            verify=sandbox.verify,
+            timeout=5,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert "close" in refused.headers["Connection"]
         assert session.get(sandbox.url + DISCOVERY, verify=sandbox.verify, timeout=5).json()["issuer"] == sandbox.issuer
     assert len(connections) == 2  # the first one until the body it could not drain
@@ -104,8 +123,11 @@ def test_a_body_the_server_cannot_drain_ends_its_connection_and_the_next_request
 def test_stop_ends_idle_connections_at_once_and_answers_nothing_more_on_them(scheme):
     sandbox = _start(scheme)
     host = sandbox.url.split("//")[1]
-    connection = (http.client.HTTPSConnection(host, timeout=5, context=ssl.create_default_context(
-        cafile=sandbox.verify)) if scheme == "https" else http.client.HTTPConnection(host, timeout=5))
+    connection = (
+        http.client.HTTPSConnection(host, timeout=5, context=ssl.create_default_context(cafile=sandbox.verify))
+        if scheme == "https"
+        else http.client.HTTPConnection(host, timeout=5)
+    )
     connection.request("GET", DISCOVERY)
     answer = connection.getresponse()
     answer.read()

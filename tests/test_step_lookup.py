@@ -53,10 +53,14 @@ def test_every_step_of_the_features_gets_pytest_bdds_own_answer(tmp_path):
     """The whole contract, each lookup made both ways: the same definitions in the same order."""
     (tmp_path / "step_lookup_check.py").write_text(textwrap.dedent(CHECK), encoding="utf-8")
     result_file = tmp_path / "lookups.json"
-    result = run_suite("-q", "-p", "step_lookup_check", "features",
-                       environ={"PYTHONPATH": str(tmp_path), "STEP_LOOKUP_CHECK": str(result_file)})
+    result = run_suite(
+        "-q",
+        "-p",
+        "step_lookup_check",
+        "features",
+        environ={"PYTHONPATH": str(tmp_path), "STEP_LOOKUP_CHECK": str(result_file)},
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     lookups = json.loads(result_file.read_text())
     assert lookups["differences"] == []
     assert lookups["calls"] > 300 and lookups["steps"] > 100  # every step of the contract was looked up
-

@@ -11,15 +11,21 @@ from run import ROOT
 
 from steps.authorization import authorization_refused
 from steps.discovery import endpoints_listed
-from suite.verdict.checks import NonConformance
 from suite.configuration.environment import load_environment
+from suite.verdict.checks import NonConformance
 from suite.wire.login import Outcome
 from suite.wire.scenario import ScenarioState
 from suite.wire.server import Discovery
 
 ISSUER = "https://connect.example"
-TABLE = [["endpoint"], ["authorization_endpoint"], ["token_endpoint"], ["revocation_endpoint"],
-         ["introspection_endpoint"], ["jwks_uri"]]
+TABLE = [
+    ["endpoint"],
+    ["authorization_endpoint"],
+    ["token_endpoint"],
+    ["revocation_endpoint"],
+    ["introspection_endpoint"],
+    ["jwks_uri"],
+]
 
 
 def _environment():
@@ -29,8 +35,11 @@ def _environment():
 
 
 def test_every_missing_discovery_member_is_named_in_one_message():
-    metadata = {"issuer": ISSUER, "authorization_endpoint": ISSUER + "/connect/authorize",
-                "jwks_uri": ISSUER + "/.well-known/openid-configuration/jwks"}
+    metadata = {
+        "issuer": ISSUER,
+        "authorization_endpoint": ISSUER + "/connect/authorize",
+        "jwks_uri": ISSUER + "/.well-known/openid-configuration/jwks",
+    }
     discovery = Discovery(ISSUER + "/.well-known/openid-configuration", 200, metadata, None)
     with pytest.raises(NonConformance) as failure:
         endpoints_listed(discovery, _environment(), TABLE)
@@ -41,20 +50,34 @@ def test_every_missing_discovery_member_is_named_in_one_message():
 
 
 def test_an_endpoint_the_environment_does_not_offer_passes_with_its_reason():
-    metadata = {"issuer": ISSUER, **{name: ISSUER + path for name, path in {
-        "authorization_endpoint": "/connect/authorize", "token_endpoint": "/connect/token",
-        "introspection_endpoint": "/connect/introspect", "jwks_uri": "/.well-known/openid-configuration/jwks"}.items()}}
+    metadata = {
+        "issuer": ISSUER,
+        **{
+            name: ISSUER + path
+            for name, path in {
+                "authorization_endpoint": "/connect/authorize",
+                "token_endpoint": "/connect/token",
+                "introspection_endpoint": "/connect/introspect",
+                "jwks_uri": "/.well-known/openid-configuration/jwks",
+            }.items()
+        },
+    }
     environment = _environment()
-    environment.expectations = replace(environment.expectations,
-                                       endpoints_not_offered={"revocation_endpoint": "tokens are short-lived"})
+    environment.expectations = replace(
+        environment.expectations, endpoints_not_offered={"revocation_endpoint": "tokens are short-lived"}
+    )
     endpoints_listed(Discovery(ISSUER, 200, metadata, None), environment, TABLE)
 
 
-@pytest.mark.parametrize("outcome", [
-    Outcome("no_answer"),                                 # a person pasted nothing
-    Outcome("page", ISSUER + "/wait", 200, body="<p>Please wait</p>"),  # a flow that stalled
-    Outcome("loop", ISSUER + "/connect/authorize"),
-], ids=["empty paste", "stalled page", "loop"])
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        Outcome("no_answer"),  # a person pasted nothing
+        Outcome("page", ISSUER + "/wait", 200, body="<p>Please wait</p>"),  # a flow that stalled
+        Outcome("loop", ISSUER + "/connect/authorize"),
+    ],
+    ids=["empty paste", "stalled page", "loop"],
+)
 def test_nothing_but_an_error_redirect_or_a_4xx_page_counts_as_a_refusal(outcome):
     state = ScenarioState(http=None, outcome=outcome)
     with pytest.raises(NonConformance):
@@ -81,7 +104,9 @@ def _uncited_messages(path: Path) -> list[str]:
         message = node.args[CHECKS[name]]
         if isinstance(message, ast.Lambda):  # a message built only when the check fails
             message = message.body
-        written = [part.value for part in ast.walk(message) if isinstance(part, ast.Constant) and isinstance(part.value, str)]
+        written = [
+            part.value for part in ast.walk(message) if isinstance(part, ast.Constant) and isinstance(part.value, str)
+        ]
         if isinstance(message, (ast.Constant, ast.JoinedStr, ast.BinOp)) and not CITATION.search(" ".join(written)):
             found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.get_source_segment(source, node)[:120]}")
     return found

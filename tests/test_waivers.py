@@ -8,16 +8,22 @@ import json
 import pytest
 from run import SANDBOX_YAML, run_ci, run_suite, write_environment
 
-from suite.reports.html_report import ALLURE
 from suite.configuration.waivers import Waiver, apply_waivers
+from suite.reports.html_report import ALLURE
 
 # The defect no-store-missing drops Cache-Control from token responses: three rules say no-store.
 CACHE_RULES = ("SVC-07", "CODE-06", "RT-07")
 
 
 def _waiver(rule, expires="2099-12-31", **more):
-    fields = {"rule": rule, "reason": "the gateway strips Cache-Control until its upgrade", "reference": "JIRA-12",
-              "accepted_by": "qa.lead", "expires": expires, **more}
+    fields = {
+        "rule": rule,
+        "reason": "the gateway strips Cache-Control until its upgrade",
+        "reference": "JIRA-12",
+        "accepted_by": "qa.lead",
+        "expires": expires,
+        **more,
+    }
     return "  - {" + ", ".join(f"{key}: {value}" for key, value in fields.items()) + "}\n"
 
 
@@ -35,16 +41,21 @@ def test_waived_failures_are_shown_as_waived_and_the_run_is_conformant_with_waiv
     assert result.returncode == 0, output[-3000:]
     assert "exit code 0: conformant with 3 waivers" in output
     assert "3 xfailed" in output and "XFAIL features/test_features.py::test_svc07" in output
-    assert "waived: SVC-07: the gateway strips Cache-Control until its upgrade (ref. JIRA-12, accepted by " \
-           "qa.lead, until 2099-12-31)" in output
+    assert (
+        "waived: SVC-07: the gateway strips Cache-Control until its upgrade (ref. JIRA-12, accepted by "
+        "qa.lead, until 2099-12-31)" in output
+    )
     record = json.loads((reports / "compliance.json").read_text())
     assert record["verdict"] == "conformant with 3 waivers" and record["waived_rules"] == sorted(CACHE_RULES)
     assert {w["rule"] for w in record["waivers"]} == set(CACHE_RULES) and record["counts"]["waived"] == 3
     markdown = (reports / "compliance.md").read_text()
     assert markdown.startswith("# Verdict: CONFORMANT WITH 3 WAIVERS")
     assert "## Waived: failures accepted until their expiry" in markdown and "WAIVED (failed, accepted)" in markdown
-    waived = [r for r in map(json.loads, map(lambda p: p.read_text(), (reports / "allure-results").glob(
-        "*-result.json"))) if r["name"].startswith("SVC-07")]
+    waived = [
+        r
+        for r in map(json.loads, map(lambda p: p.read_text(), (reports / "allure-results").glob("*-result.json")))
+        if r["name"].startswith("SVC-07")
+    ]
     assert waived[0]["status"] == "skipped" and waived[0]["statusDetails"]["message"].startswith("Waived: SVC-07")
     if ALLURE.exists():
         categories = json.loads((reports / "allure-report" / "widgets" / "categories.json").read_text())
@@ -54,11 +65,14 @@ def test_waived_failures_are_shown_as_waived_and_the_run_is_conformant_with_waiv
 
 def test_an_expired_waiver_fails_the_run_and_says_what_to_do(tmp_path):
     environment = _environment(tmp_path, _waiver("SVC-07", expires="2020-01-31"))
-    result = run_ci(f"--reports={tmp_path / 'reports'}", f"--env={environment}", "--defect=no-store-missing",
-                    "--rule=SVC-07", "-q")
+    result = run_ci(
+        f"--reports={tmp_path / 'reports'}", f"--env={environment}", "--defect=no-store-missing", "--rule=SVC-07", "-q"
+    )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
-    assert "WAIVER PROBLEM: waiver for SVC-07 expired on 2020-01-31 (ref. JIRA-12): the failure counts again. " \
-           "Fix it, or renew the waiver (a new expires date and accepted_by)" in result.stdout
+    assert (
+        "WAIVER PROBLEM: waiver for SVC-07 expired on 2020-01-31 (ref. JIRA-12): the failure counts again. "
+        "Fix it, or renew the waiver (a new expires date and accepted_by)" in result.stdout
+    )
     assert "failed: SVC-07 (critical)" in result.stdout
     assert "**Waiver problem:** waiver for SVC-07 expired" in (tmp_path / "reports" / "compliance.md").read_text()
 
@@ -67,19 +81,28 @@ def test_a_stale_waiver_fails_the_run_and_says_to_remove_it(tmp_path):
     environment = _environment(tmp_path, _waiver("SVC-07"))
     result = run_ci(f"--reports={tmp_path / 'reports'}", f"--env={environment}", "--rule=SVC-07", "-q")
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
-    assert "WAIVER PROBLEM: waiver for SVC-07 is stale: SVC-07 did not fail in this run (ref. JIRA-12). " \
-           "Remove it from" in result.stdout
+    assert (
+        "WAIVER PROBLEM: waiver for SVC-07 is stale: SVC-07 did not fail in this run (ref. JIRA-12). "
+        "Remove it from" in result.stdout
+    )
 
 
-@pytest.mark.parametrize("waiver, says", [
-    (_waiver("NOPE-01"), "waivers[0]: unknown rule id NOPE-01"),
-    ("  - {rule: SVC-07, reference: JIRA-12, accepted_by: qa.lead, expires: 2099-12-31}\n",
-     "waivers[0] (SVC-07): reason is missing"),
-    ("  - {rule: SVC-07, reason: why, reference: JIRA-12, accepted_by: qa.lead}\n",
-     "waivers[0] (SVC-07): expires is missing"),
-    (_waiver("SVC-07", expires="next week"), "waivers[0] (SVC-07): expires: next week is not a date (YYYY-MM-DD)"),
-    (_waiver("SVC-07", ticket="JIRA-13"), "waivers[0]: unknown key ticket"),
-])
+@pytest.mark.parametrize(
+    "waiver, says",
+    [
+        (_waiver("NOPE-01"), "waivers[0]: unknown rule id NOPE-01"),
+        (
+            "  - {rule: SVC-07, reference: JIRA-12, accepted_by: qa.lead, expires: 2099-12-31}\n",
+            "waivers[0] (SVC-07): reason is missing",
+        ),
+        (
+            "  - {rule: SVC-07, reason: why, reference: JIRA-12, accepted_by: qa.lead}\n",
+            "waivers[0] (SVC-07): expires is missing",
+        ),
+        (_waiver("SVC-07", expires="next week"), "waivers[0] (SVC-07): expires: next week is not a date (YYYY-MM-DD)"),
+        (_waiver("SVC-07", ticket="JIRA-13"), "waivers[0]: unknown key ticket"),
+    ],
+)
 def test_a_malformed_waiver_is_a_configuration_problem(tmp_path, waiver, says):
     result = run_suite(f"--env={_environment(tmp_path, waiver)}", "--rule=DISC-01", "-q")
     assert result.returncode == 4, result.stdout + result.stderr
@@ -93,10 +116,14 @@ def test_a_missing_waivers_file_is_a_configuration_problem(tmp_path):
 
 
 def test_a_waiver_for_one_scenario_leaves_the_rules_other_failures_failing():
-    scenarios = [{"id": "f.py::test_svc08[the form body]", "name": "SVC-08 A wrong client secret is refused",
-                  "status": "failed"},
-                 {"id": "f.py::test_svc08[HTTP Basic]", "name": "SVC-08 A wrong client secret is refused",
-                  "status": "failed"}]
+    scenarios = [
+        {
+            "id": "f.py::test_svc08[the form body]",
+            "name": "SVC-08 A wrong client secret is refused",
+            "status": "failed",
+        },
+        {"id": "f.py::test_svc08[HTTP Basic]", "name": "SVC-08 A wrong client secret is refused", "status": "failed"},
+    ]
     rules = [{"rule_id": "SVC-08", "status": "failed", "scenarios": scenarios}]
     waiver = Waiver("SVC-08", "basic auth is off", "JIRA-1", "qa.lead", datetime.date(2099, 1, 1), "HTTP Basic")
     used, problems = apply_waivers(rules, [waiver], today=datetime.date(2026, 1, 1))

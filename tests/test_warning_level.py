@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from run import run_suite
 
+from suite.configuration.rules import RuleMetadataProblem, declared_rules, rule_of, warning_level_rules
 from suite.reports.certificate import certifiable, render_html
 from suite.reports.merge_records import merge
 from suite.reports.record_seal import verify
 from suite.reports.report_page import banner
-from suite.configuration.rules import RuleMetadataProblem, declared_rules, rule_of, warning_level_rules
 
 CITATION = "OpenID Connect Core section 3.1.2.1"
 
@@ -23,11 +23,26 @@ CITATION = "OpenID Connect Core section 3.1.2.1"
 def warned_run(tmp_path_factory):
     """Every rule, with the sandbox's login page always in English, after a run where AUTH-09 passed."""
     reports = tmp_path_factory.mktemp("reports")
-    (reports / "run-history.jsonl").write_text(json.dumps({
-        "environment": "sandbox", "finished": "2026-11-01T02:00:00Z", "verdict": "conformant",
-        "sandbox_defects": [], "rules": {"AUTH-09": "passed", "SVC-07": "passed"}}) + "\n")
-    result = run_suite(f"--alluredir={reports / 'allure-results'}", f"--compliance={reports / 'compliance.json'}",
-                       f"--junitxml={reports / 'junit.xml'}", "--defect=ui-locales-ignored", "-p", "no:cacheprovider")
+    (reports / "run-history.jsonl").write_text(
+        json.dumps(
+            {
+                "environment": "sandbox",
+                "finished": "2026-11-01T02:00:00Z",
+                "verdict": "conformant",
+                "sandbox_defects": [],
+                "rules": {"AUTH-09": "passed", "SVC-07": "passed"},
+            }
+        )
+        + "\n"
+    )
+    result = run_suite(
+        f"--alluredir={reports / 'allure-results'}",
+        f"--compliance={reports / 'compliance.json'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--defect=ui-locales-ignored",
+        "-p",
+        "no:cacheprovider",
+    )
     return reports, json.loads((reports / "compliance.json").read_text()), result
 
 
@@ -57,8 +72,11 @@ def test_the_warning_is_in_every_report(warned_run):
     [case] = [c for c in ET.parse(reports / "junit.xml").iter("testcase") if "auth09" in c.get("name")]
     skipped = case.find("skipped")
     assert skipped.get("type") == "warning" and CITATION in skipped.get("message") and case.find("failure") is None
-    [allure] = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")
-                if json.loads(p.read_text())["name"].startswith("AUTH-09 ")]
+    [allure] = [
+        json.loads(p.read_text())
+        for p in (reports / "allure-results").glob("*-result.json")
+        if json.loads(p.read_text())["name"].startswith("AUTH-09 ")
+    ]
     assert allure["status"] == "failed"  # the check failed: see suite/reports/allure_results.py for why not skipped
     assert allure["statusDetails"]["message"].startswith("Warning: a warning-level rule, the verdict stands. AUTH-09")
     page = banner(record)
@@ -86,8 +104,15 @@ def test_the_certificate_lists_the_warnings(warned_run):
 
 def test_a_failure_of_any_other_rule_still_fails_the_run(tmp_path):
     record_path = tmp_path / "compliance.json"
-    result = run_suite("--rule=AUTH-09", "--rule=SVC-07", "--defect=ui-locales-ignored", "--defect=no-store-missing",
-                       f"--compliance={record_path}", "-p", "no:cacheprovider")
+    result = run_suite(
+        "--rule=AUTH-09",
+        "--rule=SVC-07",
+        "--defect=ui-locales-ignored",
+        "--defect=no-store-missing",
+        f"--compliance={record_path}",
+        "-p",
+        "no:cacheprovider",
+    )
     record = json.loads(record_path.read_text())
     assert result.returncode == 1, result.stdout[-3000:]
     assert record["verdict"] == "not conformant"
@@ -98,8 +123,9 @@ def test_a_failure_of_any_other_rule_still_fails_the_run(tmp_path):
 def test_a_blocker_or_critical_rule_cannot_be_warning_level(severity, tmp_path):
     with pytest.raises(RuleMetadataProblem, match=f"a {severity} rule cannot be @level:warning"):
         rule_of(["rule:X-01", f"severity:{severity}", "level:warning"])
-    (tmp_path / "x.feature").write_text(f"Feature: x\n  @rule:X-01 @severity:{severity} @level:warning\n"
-                                        "  Scenario: X-01 something\n    Given a step\n")
+    (tmp_path / "x.feature").write_text(
+        f"Feature: x\n  @rule:X-01 @severity:{severity} @level:warning\n  Scenario: X-01 something\n    Given a step\n"
+    )
     with pytest.raises(RuleMetadataProblem):
         declared_rules(tmp_path)
     assert rule_of(["rule:X-01", "severity:normal", "level:warning"]).level == "warning"

@@ -27,7 +27,8 @@ def secret_not_in_url(application, app_run):
     for observed in app_run.observed:
         for request in observed.entries:
             in_query = any(k == "client_secret" or application.client_secret in v for k, v in request.query)
-            check(not in_query, f"the client secret was sent in the URL of {request.method} {request.path}: URLs "
-                                "end up in logs, histories and Referer headers")
-
-
+            check(
+                not in_query,
+                f"the client secret was sent in the URL of {request.method} {request.path}: URLs "
+                "end up in logs, histories and Referer headers",
+            )

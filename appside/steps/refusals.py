@@ -17,8 +17,11 @@ from suite.verdict.checks import check
 
 def _faulted_callback(app_run):
     callbacks = app_run.last.callbacks
-    check(callbacks, f"the sign-in never reached the stand-in's callback, so the fault {app_run.fault} was not "
-                     "delivered to the application; see the attached requests")
+    check(
+        callbacks,
+        f"the sign-in never reached the stand-in's callback, so the fault {app_run.fault} was not "
+        "delivered to the application; see the attached requests",
+    )
     return callbacks[0]
 
 
@@ -41,15 +44,20 @@ def id_token_fault_delivered(app_run):
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
-    check(redeemed, f"the application did not redeem the code of the sign-in with {app_run.fault}, so the faulty "
-                    "ID token never reached it; see the attached requests")
+    check(
+        redeemed,
+        f"the application did not redeem the code of the sign-in with {app_run.fault}, so the faulty "
+        "ID token never reached it; see the attached requests",
+    )
     id_token = (redeemed[0].response_json or {}).get("id_token")
     check(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
     claims = unverified_claims(id_token)
     nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
     if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
-        pytest.skip("the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for the nonce "
-                    "check only where one was sent")
+        pytest.skip(
+            "the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for the nonce "
+            "check only where one was sent"
+        )
     delivered = {
         "id-token-iss-wrong": claims.get("iss") == OTHER_ISSUER,
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
@@ -64,26 +72,35 @@ def no_redemption(app_run):
     observed = app_run.last
     code = _faulted_callback(app_run).location_params.get("code")
     redeemed = observed.redemptions_of(code) if code else observed.grants("authorization_code")
-    check(not redeemed, f"after the fault {app_run.fault} the application redeemed the authorization code at the "
-                        "token endpoint: it accepted a response it must refuse")
+    check(
+        not redeemed,
+        f"after the fault {app_run.fault} the application redeemed the authorization code at the "
+        "token endpoint: it accepted a response it must refuse",
+    )
 
 
 @then("the application does not call the Visma API")
 def no_api_call(app_run):
     observed = app_run.last
-    check(not observed.api_calls and not observed.userinfo_calls,
-          f"after the fault {app_run.fault} the application called "
-          f"{'the Visma API' if observed.api_calls else 'userinfo'}")
+    check(
+        not observed.api_calls and not observed.userinfo_calls,
+        f"after the fault {app_run.fault} the application called "
+        f"{'the Visma API' if observed.api_calls else 'userinfo'}",
+    )
 
 
 @then("the application shows an error page, not a server error")
 def error_page(application, app_run):
     sign_in = app_run.sign_ins[-1]
     check(sign_in.callback_status is not None, "the application's callback page never loaded")
-    check(sign_in.callback_status < 500, f"the application's callback answered HTTP {sign_in.callback_status}: "
-                                         "a server error, not an error shown to the user")
-    check(not sign_in.finished, f"the application showed {application.drive.signed_in.describe()} "
-                                "after the user declined")
+    check(
+        sign_in.callback_status < 500,
+        f"the application's callback answered HTTP {sign_in.callback_status}: "
+        "a server error, not an error shown to the user",
+    )
+    check(
+        not sign_in.finished, f"the application showed {application.drive.signed_in.describe()} after the user declined"
+    )
 
 
 @when("the stand-in issues a short-lived access token and the application uses the API after it expired")
@@ -92,32 +109,43 @@ def expired_access_token(request, application, stand_in, app_run):
         pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     record_fault(request, "short-lived-access-token")
     app_run.fault = "short-lived-access-token"
+
     def expire_then_use(session):
         stand_in.faults.inject("short-lived-access-token")
         first = session.sign_in() if application.is_interactive else session.run()
         time.sleep(SHORT_LIFETIME + 0.5)
         return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
 
-    observe_session(request.config, stand_in, app_run, expire_then_use, "short-lived access token, API used after expiry")
+    observe_session(
+        request.config, stand_in, app_run, expire_then_use, "short-lived access token, API used after expiry"
+    )
 
 
 @then("the application never sends an expired access token")
 def no_expired_token(app_run):
     observed = app_run.last
     expired = [c for c in observed.api_calls if c.notes.get("bearer") == "expired"]
-    check(not expired, f"the application called the Visma API {len(expired)} time(s) with an access token that "
-                       f"had expired (expires_in said {SHORT_LIFETIME} seconds)")
+    check(
+        not expired,
+        f"the application called the Visma API {len(expired)} time(s) with an access token that "
+        f"had expired (expires_in said {SHORT_LIFETIME} seconds)",
+    )
 
 
 @then("it refreshed the token or signed in again before using the API")
 def renewed(application, app_run):
     observed = app_run.last
     issued = [r for r in observed.token_requests if r.status == 200]
-    renewals = len(observed.grants("refresh_token")) + max(len(observed.authorization_requests) - 1, 0) \
+    renewals = (
+        len(observed.grants("refresh_token"))
+        + max(len(observed.authorization_requests) - 1, 0)
         + max(len(observed.grants("client_credentials")) - 1, 0)
+    )
     check(issued, "the application got no token at all; see the attached requests")
-    check(renewals, "after the access token expired the application neither refreshed it, signed in again nor "
-                    "fetched a new one")
+    check(
+        renewals,
+        "after the access token expired the application neither refreshed it, signed in again nor fetched a new one",
+    )
     expiry = issued[0].at + SHORT_LIFETIME
     valid = [c for c in observed.api_calls if c.notes.get("bearer") == "valid" and c.at > expiry]
     check(valid, "after the access token expired the application did not use the API with a valid token")

@@ -8,7 +8,7 @@ import pytest
 from pytest_bdd import then, when
 
 from appside.observed import Observed, basic_password, estimated_entropy_bits, form_value, s256
-from appside.steps.sign_ins import observe_session, record_fault, skip_unless_type
+from appside.steps.sign_ins import observe_session, record_fault
 from sandbox.faults import SHORT_LIFETIME
 from suite.verdict.checks import check
 
@@ -36,25 +36,31 @@ def _challenges_by_code(observed: Observed) -> dict:
 @then('every authorization request asks for response_type "code"')
 def response_type_code(app_run):
     for request in _authorization_requests(app_run):
-        check(request.params("response_type") == ["code"],
-              f"an authorization request asked for response_type {request.params('response_type')}, not [code]")
+        check(
+            request.params("response_type") == ["code"],
+            f"an authorization request asked for response_type {request.params('response_type')}, not [code]",
+        )
 
 
 @then("every request names a registered redirect_uri exactly")
 def registered_redirect_uri(application, app_run):
     for request in _authorization_requests(app_run):
         uri = request.param("redirect_uri")
-        check(uri in application.redirect_uris,
-              f"an authorization request's redirect_uri {uri!r} is not one registered for the application "
-              f"({', '.join(application.redirect_uris)}), character for character")
+        check(
+            uri in application.redirect_uris,
+            f"an authorization request's redirect_uri {uri!r} is not one registered for the application "
+            f"({', '.join(application.redirect_uris)}), character for character",
+        )
     for observed in app_run.observed:
         requests = _challenges_by_code(observed)
         for redemption in observed.grants("authorization_code"):
             asked = requests.get(redemption.param("code"))
             if asked is not None:
-                check(redemption.param("redirect_uri") == asked.param("redirect_uri"),
-                      "a code redemption's redirect_uri differs from its authorization request's "
-                      "(RFC 6749 section 4.1.3 requires the same value)")
+                check(
+                    redemption.param("redirect_uri") == asked.param("redirect_uri"),
+                    "a code redemption's redirect_uri differs from its authorization request's "
+                    "(RFC 6749 section 4.1.3 requires the same value)",
+                )
 
 
 @then("every authorization request carries a state")
@@ -74,18 +80,23 @@ def _states(app_run) -> list[str]:
 def state_entropy(app_run):
     for state in _states(app_run):
         bits = estimated_entropy_bits(state)
-        check(bits >= MIN_STATE_BITS, f"a state of {len(state)} characters carries at most {bits:.0f} bits, "
-                                      f"fewer than {MIN_STATE_BITS}")
+        check(
+            bits >= MIN_STATE_BITS,
+            f"a state of {len(state)} characters carries at most {bits:.0f} bits, fewer than {MIN_STATE_BITS}",
+        )
 
 
 @then("the two sign-ins used different states")
 def states_differ(app_run):
     _states(app_run)
     # per sign-in: one sign-in may repeat its request (a redirect that adds a parameter), not its state
-    per_sign_in = [{r.param("state") for r in observed.authorization_requests} - {None}
-                   for observed in app_run.observed]
-    check(len(per_sign_in) >= 2 and all(per_sign_in),
-          f"expected a state in each of the two sign-ins, saw {sum(map(bool, per_sign_in))}")
+    per_sign_in = [
+        {r.param("state") for r in observed.authorization_requests} - {None} for observed in app_run.observed
+    ]
+    check(
+        len(per_sign_in) >= 2 and all(per_sign_in),
+        f"expected a state in each of the two sign-ins, saw {sum(map(bool, per_sign_in))}",
+    )
     check(not per_sign_in[0] & per_sign_in[1], "two sign-ins used the same state")
 
 
@@ -108,8 +119,11 @@ def _with_challenge(app_run) -> list:
 def pkce_s256(app_run):
     for request in _with_challenge(app_run):
         method = request.param("code_challenge_method")
-        check(method == "S256", f"code_challenge_method is {method!r}"
-                                f"{' (no method means plain, RFC 7636 section 4.3)' if method is None else ''}, not S256")
+        check(
+            method == "S256",
+            f"code_challenge_method is {method!r}"
+            f"{' (no method means plain, RFC 7636 section 4.3)' if method is None else ''}, not S256",
+        )
 
 
 @then("every code_verifier matches its code_challenge")
@@ -123,12 +137,16 @@ def verifier_matches(app_run):
             if asked is None or not asked.param("code_challenge"):
                 continue
             verifier = redemption.param("code_verifier")
-            check(verifier, "a code redemption carries no code_verifier though its authorization request had "
-                            "a code_challenge")
+            check(
+                verifier,
+                "a code redemption carries no code_verifier though its authorization request had a code_challenge",
+            )
             method = asked.param("code_challenge_method") or "plain"
             expected = s256(verifier) if method == "S256" else verifier
-            check(expected == asked.param("code_challenge"),
-                  "a code_verifier does not transform into its code_challenge (RFC 7636 section 4.6)")
+            check(
+                expected == asked.param("code_challenge"),
+                "a code_verifier does not transform into its code_challenge (RFC 7636 section 4.6)",
+            )
             checked += 1
     check(checked, "no code redemption with a code_verifier was seen")
 
@@ -137,12 +155,16 @@ def verifier_matches(app_run):
 def no_secret_from_public_app(application, app_run):
     for observed in app_run.observed:
         for request in observed.entries:
-            check(not request.params("client_secret"),
-                  f"a {application.app_type} application sent a client_secret ({request.method} {request.path}): a "
-                  "public client cannot keep one, and anything in a browser or an installed app is public")
-            check(not basic_password(request),
-                  f"a {application.app_type} application sent a secret in an HTTP Basic header "
-                  f"({request.method} {request.path})")
+            check(
+                not request.params("client_secret"),
+                f"a {application.app_type} application sent a client_secret ({request.method} {request.path}): a "
+                "public client cannot keep one, and anything in a browser or an installed app is public",
+            )
+            check(
+                not basic_password(request),
+                f"a {application.app_type} application sent a secret in an HTTP Basic header "
+                f"({request.method} {request.path})",
+            )
 
 
 @then("every token request authenticates the application with its secret")
@@ -155,17 +177,21 @@ def web_app_authenticates(application, app_run):
             secret = basic_password(request) or form_value(request, "client_secret")
             if not secret and request.param("code_verifier"):
                 continue  # "client_secret: Required for server-side apps unless PKCE is used"
-            check(secret == application.client_secret,
-                  f"a token request ({request.param('grant_type')}) does not authenticate the application with "
-                  "its secret (HTTP Basic or client_secret in the form body)")
+            check(
+                secret == application.client_secret,
+                f"a token request ({request.param('grant_type')}) does not authenticate the application with "
+                "its secret (HTTP Basic or client_secret in the form body)",
+            )
     check(seen, "the application sent no token request")
 
 
 @then("no authorization request asks for offline_access")
 def no_offline_access(app_run):
     for request in _authorization_requests(app_run):
-        check("offline_access" not in (request.param("scope") or "").split(),
-              "the application asked for offline_access, which only server-side web applications may")
+        check(
+            "offline_access" not in (request.param("scope") or "").split(),
+            "the application asked for offline_access, which only server-side web applications may",
+        )
 
 
 @when("the access token expires twice and the application uses the API after each expiry")
@@ -175,6 +201,7 @@ def two_expiries(request, application, stand_in, app_run):
     if "offline_access" not in application.scope.split():
         pytest.skip(f"{application.client_id} does not ask for offline_access, so it gets no refresh token")
     record_fault(request, "short-lived-access-token")
+
     def sign_in_and_use_twice(session):
         stand_in.faults.inject("short-lived-access-token", times=2)
         results = [session.sign_in()]
@@ -192,14 +219,22 @@ def newest_refresh_token(app_run):
     for request in app_run.last.token_requests:
         grant_type = request.param("grant_type")
         if grant_type == "refresh_token":
-            check(request.param("refresh_token") == newest,
-                  "a refresh used an older refresh token, not the one the latest token response rotated in "
-                  "(one-time rotation revokes the old one)")
+            check(
+                request.param("refresh_token") == newest,
+                "a refresh used an older refresh token, not the one the latest token response rotated in "
+                "(one-time rotation revokes the old one)",
+            )
             after_rotation += rotated
         issued = (request.response_json or {}).get("refresh_token") if request.status == 200 else None
         if issued:
             newest, rotated = issued, grant_type == "refresh_token"
-    check(after_rotation, "no refresh after a rotation was seen: the application did not refresh twice with "
-                          "success (see the attached requests and APPC-20)")
-    allure.attach(f"{after_rotation} refresh(es) after a rotation, each with the newest refresh token",
-                  name="rotation", attachment_type=allure.attachment_type.TEXT)
+    check(
+        after_rotation,
+        "no refresh after a rotation was seen: the application did not refresh twice with "
+        "success (see the attached requests and APPC-20)",
+    )
+    allure.attach(
+        f"{after_rotation} refresh(es) after a rotation, each with the newest refresh token",
+        name="rotation",
+        attachment_type=allure.attachment_type.TEXT,
+    )

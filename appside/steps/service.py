@@ -35,8 +35,10 @@ def client_credentials_form(application, app_run):
     for request in app_run.last.token_requests:
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         check(content_type == FORM, f"a token request has Content-Type {content_type!r}, not {FORM}")
-        check(request.param("grant_type") == "client_credentials",
-              f"a token request has grant_type {request.param('grant_type')!r}, not client_credentials")
+        check(
+            request.param("grant_type") == "client_credentials",
+            f"a token request has grant_type {request.param('grant_type')!r}, not client_credentials",
+        )
         secret = basic_password(request) or form_value(request, "client_secret")
         check(secret == application.client_secret, "a token request does not carry the application's secret")
 

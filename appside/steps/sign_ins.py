@@ -23,6 +23,7 @@ def driver(config):
         from appside.browser_driver import BrowserDriver
         from appside.manual_driver import ManualDriver
         from appside.service_driver import ServiceDriver
+
         application = config.application
         kind = {"browser": BrowserDriver, "manual": ManualDriver}.get(application.drive.mode, ServiceDriver)
         _driver = kind(application, config.stand_in.issuer, config.test_user, tls=config.stand_in_tls)
@@ -40,8 +41,9 @@ def close_driver() -> None:
 @dataclass
 class AppRun:
     """What one scenario did with the application and what the stand-in saw."""
-    sign_ins: list = field(default_factory=list)     # appside.browser_driver.SignIn
-    observed: list = field(default_factory=list)     # Observed, one per sign-in or run
+
+    sign_ins: list = field(default_factory=list)  # appside.browser_driver.SignIn
+    observed: list = field(default_factory=list)  # Observed, one per sign-in or run
     fault: str | None = None
 
     @property
@@ -89,8 +91,10 @@ def observe_session(config, stand_in, app_run, action, title: str) -> None:
 
 def skip_unless_type(application, *types: str) -> None:
     if application.app_type not in types:
-        pytest.skip(f"applies to {' and '.join(types)} applications; {application.client_id} is a "
-                    f"{application.app_type} application")
+        pytest.skip(
+            f"applies to {' and '.join(types)} applications; {application.client_id} is a "
+            f"{application.app_type} application"
+        )
 
 
 @given(parsers.parse('the application is a "{types}" application'))
@@ -121,10 +125,12 @@ def signed_in_twice(request, application, stand_in, app_run):
         app_run.observed.append(observed)
         observed.attach(f"normal sign-in {len(app_run.observed)}")
     for number, sign_in in enumerate(app_run.sign_ins, 1):
-        check(sign_in.finished,
-              f"normal sign-in {number}: the application did not show {application.drive.signed_in.describe()} "
-              f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
-              "its requests are attached")
+        check(
+            sign_in.finished,
+            f"normal sign-in {number}: the application did not show {application.drive.signed_in.describe()} "
+            f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
+            "its requests are attached",
+        )
 
 
 @given("a normal sign-in of the application redeems its code")
@@ -133,9 +139,11 @@ def normal_sign_in_redeems(request, application, stand_in):
     application, unprovoked, does make that request."""
     skip_unless_type(application, "web", "spa", "native")
     sign_in, observed = normal_sign_ins(request.config, stand_in)[0]
-    check(sign_in.finished and observed.grants("authorization_code"),
-          "a normal sign-in did not complete with a code redemption, so a refusal cannot be told apart from a "
-          "broken sign-in; see the normal sign-in rules")
+    check(
+        sign_in.finished and observed.grants("authorization_code"),
+        "a normal sign-in did not complete with a code redemption, so a refusal cannot be told apart from a "
+        "broken sign-in; see the normal sign-in rules",
+    )
 
 
 @when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
@@ -143,5 +151,6 @@ def sign_in_with_fault(request, application, stand_in, app_run, fault):
     record_fault(request, fault)
     app_run.fault = fault
     stand_in.faults.inject(fault)
-    observe_session(request.config, stand_in, app_run, lambda session: [session.sign_in(refused=True)],
-                    f"sign-in with {fault}")
+    observe_session(
+        request.config, stand_in, app_run, lambda session: [session.sign_in(refused=True)], f"sign-in with {fault}"
+    )

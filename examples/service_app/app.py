@@ -30,8 +30,9 @@ def fetch_token(http: requests.Session) -> str:
     if "no-tenant-id" not in DEFECTS:
         form["tenant_id"] = TENANT
     if "secret-in-url" in DEFECTS:
-        response = http.post(token_endpoint, params={"client_id": CLIENT_ID, "client_secret": SECRET},
-                             data=form, timeout=10)
+        response = http.post(
+            token_endpoint, params={"client_id": CLIENT_ID, "client_secret": SECRET}, data=form, timeout=10
+        )
     elif "json-body" in DEFECTS:
         response = http.post(token_endpoint, json=form, auth=(CLIENT_ID, SECRET), timeout=10)
     else:

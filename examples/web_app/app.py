@@ -45,7 +45,6 @@ DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(","
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
 
 
-
 def update_token(name, token, refresh_token=None, access_token=None):
     """Authlib calls this after a refresh: keep the rotated refresh token."""
     for sid, stored in list(TOKENS.items()):
@@ -66,10 +65,11 @@ oauth.register(
     client_secret=SECRET,
     access_token_url=f"{ISSUER}/connect/token?client_secret={SECRET}" if "secret-in-url" in DEFECTS else None,
     server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
-    client_kwargs={"scope": "openid profile email offline_access",
-                   "code_challenge_method": (None if "no-pkce" in DEFECTS else
-                                             "plain" if "plain-pkce" in DEFECTS else "S256"),
-                   "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic"},
+    client_kwargs={
+        "scope": "openid profile email offline_access",
+        "code_challenge_method": (None if "no-pkce" in DEFECTS else "plain" if "plain-pkce" in DEFECTS else "S256"),
+        "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic",
+    },
 )
 
 
@@ -108,8 +108,11 @@ def _without(url: str, parameter: str) -> str:
 @app.get("/callback")
 def callback():
     metadata = oauth.visma.load_server_metadata()
-    if (metadata.get("authorization_response_iss_parameter_supported") and "iss-not-checked" not in DEFECTS
-            and request.args.get("iss") != metadata["issuer"]):
+    if (
+        metadata.get("authorization_response_iss_parameter_supported")
+        and "iss-not-checked" not in DEFECTS
+        and request.args.get("iss") != metadata["issuer"]
+    ):
         return page("<p>Sign-in failed: the response does not come from Visma Connect (iss).</p>", 400)
     if "error-crashes" in DEFECTS and request.args.get("error"):
         raise RuntimeError(f"unexpected callback: {request.args['error']}")
@@ -155,8 +158,9 @@ def profile():
         return redirect(url_for("login"))
     try:
         if "expired-token-used" in DEFECTS:
-            answer = requests.get(f"{API}/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"},
-                                  timeout=10)
+            answer = requests.get(
+                f"{API}/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
+            )
         else:
             answer = oauth.visma.get(f"{API}/v1/me", token=token, timeout=10)
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again
@@ -168,4 +172,5 @@ def profile():
 
 if __name__ == "__main__":
     from werkzeug.serving import make_server
+
     make_server("127.0.0.1", PORT, app, threaded=True).serve_forever()

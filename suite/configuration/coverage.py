@@ -30,8 +30,11 @@ class CoverageMap:
 
     def statements_of(self, rule_id: str) -> list[dict]:
         """The statements a rule checks: id, page, section and quote."""
-        return [{k: s[k] for k in ("id", "page", "section", "quote")}
-                for s in self.statements if rule_id in (s.get("rules") or ())]
+        return [
+            {k: s[k] for k in ("id", "page", "section", "quote")}
+            for s in self.statements
+            if rule_id in (s.get("rules") or ())
+        ]
 
     def source_beyond(self, rule_id: str) -> str:
         return next((e["source"] for e in self.beyond_documentation if rule_id in e["rules"]), "")

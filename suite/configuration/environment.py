@@ -21,9 +21,9 @@ from suite.configuration.waivers import Waiver, load_waivers
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-MAX_FILE_BYTES = 256 * 1024   # the template, fully filled in, is under 10 KB
-MAX_NODES = 20_000            # values in the file after YAML aliases are expanded
-MAX_SHOWN = 60                # characters of a value quoted in a message
+MAX_FILE_BYTES = 256 * 1024  # the template, fully filled in, is under 10 KB
+MAX_NODES = 20_000  # values in the file after YAML aliases are expanded
+MAX_SHOWN = 60  # characters of a value quoted in a message
 
 VISMA_ENDPOINT_PATHS = {
     "authorization_endpoint": "/connect/authorize",
@@ -73,14 +73,14 @@ class Client:
 
 @dataclass(frozen=True)
 class BrowserAction:
-    kind: str          # fill, click or wait
+    kind: str  # fill, click or wait
     selector: str
-    value: str = ""    # for fill: text, with {username} and {password} filled in
+    value: str = ""  # for fill: text, with {username} and {password} filled in
 
 
 @dataclass(frozen=True)
 class BrowserPage:
-    url: str           # a regular expression searched in the page's URL
+    url: str  # a regular expression searched in the page's URL
     when: str | None
     actions: tuple[BrowserAction, ...]
 
@@ -117,7 +117,7 @@ class Expectations:
     refresh_token_app_types: tuple[str, ...] = ("web",)
     refresh_token_rotation: str = "one_time"
     plain_pkce: str = "refused"
-    authorization_code_lifetime: int = 300      # seconds; IdentityServer's default
+    authorization_code_lifetime: int = 300  # seconds; IdentityServer's default
     access_token_revocation: str = "supported"  # RFC 7009 section 2: access tokens SHOULD be revocable
     endpoint_paths: dict = field(default_factory=lambda: dict(VISMA_ENDPOINT_PATHS))
     # endpoint name -> why this environment does not offer it (shown in the report)
@@ -127,20 +127,20 @@ class Expectations:
     # a web app redeeming a PKCE code without its secret: "accepted" (the documentation's
     # "Required for server-side apps unless PKCE is used") or "refused" (PKCE switched off for it)
     web_pkce_without_secret: str = "accepted"
-    access_token_format: str = "jwt"           # or "opaque": the JWT rule then does not apply
+    access_token_format: str = "jwt"  # or "opaque": the JWT rule then does not apply
 
 
 @dataclass(frozen=True)
 class HttpSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
-    retries: int = 2               # further attempts after the first, when a retry is safe
-    backoff: float = 0.5           # seconds before the first retry; doubles each time
-    max_retry_wait: float = 30.0   # the longest wait, whatever Retry-After says
+    retries: int = 2  # further attempts after the first, when a retry is safe
+    backoff: float = 0.5  # seconds before the first retry; doubles each time
+    max_retry_wait: float = 30.0  # the longest wait, whatever Retry-After says
     verify_tls: bool = True
     ca_bundle: str | None = None
-    exchange_timeout: float = 60.0          # one request and its whole answer, however it trickles in
-    trusted_origins: tuple[str, ...] = ()   # origins besides the issuer's that may receive credentials
+    exchange_timeout: float = 60.0  # one request and its whole answer, however it trickles in
+    trusted_origins: tuple[str, ...] = ()  # origins besides the issuer's that may receive credentials
 
 
 @dataclass
@@ -211,14 +211,16 @@ def _read_yaml(path: Path) -> dict:
     duplicate keys, aliases that expand past MAX_NODES, numbers that are not finite."""
     if not path.exists():
         known = ", ".join(available_environments())
-        raise ConfigurationError(path, [f"no such environment file. Known environments: {known}; "
-                                        "or pass the path of your own file"])
+        raise ConfigurationError(
+            path, [f"no such environment file. Known environments: {known}; or pass the path of your own file"]
+        )
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise ConfigurationError(path, [f"cannot be read ({error.strerror or error}). Check the path "
-                                        "and the file's permissions"]) from None
+        raise ConfigurationError(
+            path, [f"cannot be read ({error.strerror or error}). Check the path and the file's permissions"]
+        ) from None
     if len(data) > MAX_FILE_BYTES:
         raise ConfigurationError(path, [f"larger than {MAX_FILE_BYTES // 1024} KB: not an environment file"])
     try:
@@ -234,8 +236,9 @@ def _read_yaml(path: Path) -> dict:
         kind = "refused" if isinstance(error, _Refused) else "not valid YAML"
         raise ConfigurationError(path, [f"{kind}{where}: {problem}"]) from None
     if not isinstance(raw, dict):
-        raise ConfigurationError(path, ["the file must be a YAML mapping (key: value lines); "
-                                        "see environments/partner-template.yaml"])
+        raise ConfigurationError(
+            path, ["the file must be a YAML mapping (key: value lines); see environments/partner-template.yaml"]
+        )
     return raw
 
 
@@ -257,8 +260,11 @@ class _StrictLoader(yaml.SafeLoader):
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if key in seen:
                 raise _Refused(
-                    None, None, f"the key {_cut(key)} is given twice (one would silently replace the other)",
-                    key_node.start_mark)
+                    None,
+                    None,
+                    f"the key {_cut(key)} is given twice (one would silently replace the other)",
+                    key_node.start_mark,
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -279,13 +285,17 @@ def _count_nodes(node, sizes: dict, total: list) -> int:
         size = sizes[id(node)]
     else:
         sizes[id(node)] = 1  # a node reached again while being counted: a recursive alias
-        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else (
-            node.value if isinstance(node, yaml.SequenceNode) else [])
+        children = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else (node.value if isinstance(node, yaml.SequenceNode) else [])
+        )
         size = 1 + sum(_count_nodes(child, sizes, total) for child in children)
         sizes[id(node)] = size
     if size > MAX_NODES:
         raise _Refused(
-            None, None, f"more than {MAX_NODES} values once its aliases (*name) are expanded", node.start_mark)
+            None, None, f"more than {MAX_NODES} values once its aliases (*name) are expanded", node.start_mark
+        )
     return size
 
 
@@ -308,23 +318,27 @@ def _describe(error: jsonschema.ValidationError) -> str:
         hint = HINTS.get(missing, "")
         return f"{_join(key, missing)}: missing. Add it{': ' + hint if hint else ''}"
     if error.validator == "oneOf" and not error.absolute_path:
-        return ("give exactly one of `issuer:` (a real server) or `sandbox:` "
-                "(the embedded sandbox)")
+        return "give exactly one of `issuer:` (a real server) or `sandbox:` (the embedded sandbox)"
     leaf = str(error.absolute_path[-1]) if error.absolute_path else ""
     hint = HINTS.get(leaf)
     bound = error.validator_value
-    expected = {"type": f"must be of type {bound}",
-                "enum": f"must be one of {', '.join(map(str, bound)) if isinstance(bound, list) else bound}",
-                "pattern": "has the wrong form",
-                "minLength": "must not be empty",
-                "minimum": f"must be at least {bound}",
-                "exclusiveMinimum": f"must be more than {bound}",
-                "maximum": f"must be at most {bound}",
-                "minProperties": "must not be empty",
-                "maxItems": f"must have at most {bound} entries",
-                "minItems": f"must have at least {bound} entries"}.get(error.validator, "is not allowed here")
-    found = ("found a value of type " + type(error.instance).__name__ if leaf in SECRET_KEYS
-             else f"found {_cut(error.instance)}")  # never print a secret, whatever its type
+    expected = {
+        "type": f"must be of type {bound}",
+        "enum": f"must be one of {', '.join(map(str, bound)) if isinstance(bound, list) else bound}",
+        "pattern": "has the wrong form",
+        "minLength": "must not be empty",
+        "minimum": f"must be at least {bound}",
+        "exclusiveMinimum": f"must be more than {bound}",
+        "maximum": f"must be at most {bound}",
+        "minProperties": "must not be empty",
+        "maxItems": f"must have at most {bound} entries",
+        "minItems": f"must have at least {bound} entries",
+    }.get(error.validator, "is not allowed here")
+    found = (
+        "found a value of type " + type(error.instance).__name__
+        if leaf in SECRET_KEYS
+        else f"found {_cut(error.instance)}"
+    )  # never print a secret, whatever its type
     return f"{key}: {expected} ({found}){'. Write ' + hint if hint else ''}"
 
 
@@ -355,18 +369,22 @@ def _meaning_problems(raw: dict) -> list[str]:
         try:
             re.compile(page["url"])
         except re.error as error:
-            problems.append(f"login.browser.pages.{number}.url: not a regular expression ({error}): {_cut(page['url'])}")
+            problems.append(
+                f"login.browser.pages.{number}.url: not a regular expression ({error}): {_cut(page['url'])}"
+            )
     clients = raw["clients"]
     if "web" in clients and "other_web" in clients and clients["web"]["client_id"] == clients["other_web"]["client_id"]:
-        problems.append("clients.other_web.client_id: the same as clients.web.client_id. other_web must be a "
-                        "second, separately registered web app (it proves codes and tokens are bound to their client)")
+        problems.append(
+            "clients.other_web.client_id: the same as clients.web.client_id. other_web must be a "
+            "second, separately registered web app (it proves codes and tokens are bound to their client)"
+        )
     return problems
 
 
 def _url_problems(key: str, url: str, issuer: bool = False) -> list[str]:
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises for a port out of range or not a number
+        parts.port
         host = parts.hostname
     except ValueError as error:
         return [f"{key}: not a usable URL ({error}): {_cut(url)}"]
@@ -375,8 +393,10 @@ def _url_problems(key: str, url: str, issuer: bool = False) -> list[str]:
     if issuer and (parts.query or parts.fragment):
         return [f"{key}: must not have a query or fragment (RFC 8414 section 2): {_cut(url)}"]
     if issuer and parts.scheme == "http" and not is_loopback(host):
-        return [f"{key}: plain http:// for a server that is not on this machine: credentials would travel "
-                f"unencrypted. Use https:// ({_cut(url)})"]
+        return [
+            f"{key}: plain http:// for a server that is not on this machine: credentials would travel "
+            f"unencrypted. Use https:// ({_cut(url)})"
+        ]
     return []
 
 
@@ -402,17 +422,22 @@ def _inline_secrets(raw: dict, prefix="") -> list[str]:
             problems += _inline_secrets(value, where + ".")
         elif key in SECRET_KEYS and isinstance(value, str) and not VARIABLE.fullmatch(value.strip()):
             variable = "VISMA_" + re.sub(r"[^A-Z0-9]+", "_", where.upper())
-            problems.append(f"{where}: a secret is written inline. Write `{key}: ${{{variable}}}` "
-                            f"and export {variable} instead (secrets never go into files for real servers)")
+            problems.append(
+                f"{where}: a secret is written inline. Write `{key}: ${{{variable}}}` "
+                f"and export {variable} instead (secrets never go into files for real servers)"
+            )
     return problems
 
 
 def _public_client_secrets(raw: dict) -> list[str]:
     """A secret given to a public client would be sent by nobody real; the suite never sends one."""
-    return [f"clients.{role}.client_secret: {role} apps are public clients "
-            "and have no secret (Visma: PKCE instead, \"as client secrets cannot be safely stored\"). Remove the "
-            "key; the suite never sends a secret for this role"
-            for role in PUBLIC_ROLES if "client_secret" in (raw.get("clients") or {}).get(role, {})]
+    return [
+        f"clients.{role}.client_secret: {role} apps are public clients "
+        'and have no secret (Visma: PKCE instead, "as client secrets cannot be safely stored"). Remove the '
+        "key; the suite never sends a secret for this role"
+        for role in PUBLIC_ROLES
+        if "client_secret" in (raw.get("clients") or {}).get(role, {})
+    ]
 
 
 def _resolve_variables(node, environ, problems, where=""):
@@ -426,8 +451,10 @@ def _resolve_variables(node, environ, problems, where=""):
     def substitute(match):
         name = match.group(1)
         if not environ.get(name):
-            problems.append(f"{where.rstrip('.')}: environment variable {name} is not set. "
-                            f"Export it (export {name}=...) before running the suite")
+            problems.append(
+                f"{where.rstrip('.')}: environment variable {name} is not set. "
+                f"Export it (export {name}=...) before running the suite"
+            )
             return ""
         return environ[name]
 
@@ -438,10 +465,10 @@ def _login(settings: dict) -> Login:
     browser = settings.get("browser", {})
     pages = tuple(
         BrowserPage(page["url"], page.get("when"), tuple(_action(a) for a in page["actions"]))
-        for page in browser.get("pages", []))
+        for page in browser.get("pages", [])
+    )
     plain = {k: v for k, v in settings.items() if k not in ("form", "browser")}
-    return Login(**plain, **settings.get("form", {}), browser_pages=pages,
-                 browser_timeout=browser.get("timeout", 15.0))
+    return Login(**plain, **settings.get("form", {}), browser_pages=pages, browser_timeout=browser.get("timeout", 15.0))
 
 
 def _action(action: dict) -> BrowserAction:
@@ -466,8 +493,12 @@ def _build(path: Path, raw: dict, waivers=()) -> Environment:
         expectations["endpoint_paths"] = {**VISMA_ENDPOINT_PATHS, **expectations["endpoint_paths"]}
     sandbox = raw.get("sandbox")
     return Environment(
-        name=raw["name"], path=path, issuer=raw.get("issuer"),
-        clients=clients, login=login, expectations=Expectations(**expectations),
+        name=raw["name"],
+        path=path,
+        issuer=raw.get("issuer"),
+        clients=clients,
+        login=login,
+        expectations=Expectations(**expectations),
         http=_http_settings(raw.get("http", {})),
         tenants_supported=raw.get("capabilities", {}).get("tenants", True),
         sandbox_defects=tuple(sandbox.get("defects", [])) if sandbox is not None else None,

@@ -30,8 +30,8 @@ _browser_page = {
     "additionalProperties": False,
     "required": ["url", "actions"],
     "properties": {
-        "url": _string,              # a regular expression searched in the page's URL
-        "when": _string,             # a selector the page must show for the rule to apply
+        "url": _string,  # a regular expression searched in the page's URL
+        "when": _string,  # a selector the page must show for the rule to apply
         "actions": {"type": "array", "minItems": 1, "items": _browser_action},
     },
 }
@@ -86,7 +86,10 @@ SCHEMA = {
                     },
                 },
                 "web": {**_interactive_client, "required": ["client_id", "client_secret", "redirect_uri", "scope"]},
-                "other_web": {**_interactive_client, "required": ["client_id", "client_secret", "redirect_uri", "scope"]},
+                "other_web": {
+                    **_interactive_client,
+                    "required": ["client_id", "client_secret", "redirect_uri", "scope"],
+                },
                 "spa": _interactive_client,
                 "native": _interactive_client,
             },
@@ -128,8 +131,11 @@ SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 "access_token_lifetime": {"type": "integer", "minimum": 1, "maximum": 31_536_000},
-                "refresh_token_app_types": {"type": "array", "uniqueItems": True,
-                                            "items": {"enum": ["web", "spa", "native"]}},
+                "refresh_token_app_types": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"enum": ["web", "spa", "native"]},
+                },
                 "refresh_token_rotation": {"enum": ["one_time", "reuse"]},
                 "plain_pkce": {"enum": ["refused", "accepted"]},
                 "authorization_code_lifetime": {"type": "integer", "minimum": 1},
@@ -138,7 +144,8 @@ SCHEMA = {
                 "endpoints_not_offered": {
                     "type": "object",
                     "propertyNames": {"enum": ["userinfo_endpoint", "revocation_endpoint", "introspection_endpoint"]},
-                    "additionalProperties": _string},
+                    "additionalProperties": _string,
+                },
                 "refresh_token_reuse_grace": {"type": "integer", "minimum": 0, "maximum": 300},
                 "web_pkce_without_secret": {"enum": ["accepted", "refused"]},
                 "access_token_format": {"enum": ["jwt", "opaque"]},
@@ -160,7 +167,7 @@ HINTS = {
     "issuer": "the authorization server's issuer URL, e.g. https://connect.visma.com",
     "sandbox": "`sandbox: {}` starts the embedded sandbox; real servers take `issuer:` instead",
     "redirect_uri": "the redirect URI registered for the application, e.g. https://app.local/callback",
-    "scope": "space-separated scopes, e.g. \"openid profile email\"",
+    "scope": 'space-separated scopes, e.g. "openid profile email"',
     "method": "the login method: form, browser or manual",
     "pages": "a list of pages, each `url:` (a pattern), optional `when:` (a selector) and `actions:`",
     "refresh_token_rotation": "one_time (a new refresh token each time) or reuse",

@@ -17,7 +17,7 @@ CATALOGUE = Path(__file__).resolve().parents[2] / "features" / "rules.yaml"
 
 @dataclass(frozen=True)
 class Source:
-    source: str   # as a person cites it: "RFC 6749 section 5.2", "Service Integrations, Token Request"
+    source: str  # as a person cites it: "RFC 6749 section 5.2", "Service Integrations, Token Request"
     url: str
     quote: str
 
@@ -34,9 +34,10 @@ class RuleEntry:
 @functools.cache
 def catalogue(path: Path = CATALOGUE) -> dict[str, RuleEntry]:
     data = safe_load(path.read_text(encoding="utf-8")) or {}
-    return {rule_id: RuleEntry(tuple(_source(s) for s in entry.get("sources") or ()),
-                               tuple(entry.get("needs") or ()))
-            for rule_id, entry in data.items()}
+    return {
+        rule_id: RuleEntry(tuple(_source(s) for s in entry.get("sources") or ()), tuple(entry.get("needs") or ()))
+        for rule_id, entry in data.items()
+    }
 
 
 def entry(rule_id: str) -> RuleEntry:

@@ -76,15 +76,22 @@ def rule_of(tags) -> Rule | None:
         values.setdefault(key, []).append(value)
     if "rule" not in values:
         return None
-    rule = Rule(rule_id=values["rule"][0], severity=values.get("severity", ["normal"])[0],
-                doc=max(values.get("doc", [""]), key=len),  # the scenario's section beats the feature's page
-                rfc=sorted(values.get("rfc", [])), level=values.get("level", [FAILURE])[0])
+    rule = Rule(
+        rule_id=values["rule"][0],
+        severity=values.get("severity", ["normal"])[0],
+        doc=max(values.get("doc", [""]), key=len),  # the scenario's section beats the feature's page
+        rfc=sorted(values.get("rfc", [])),
+        level=values.get("level", [FAILURE])[0],
+    )
     if rule.level not in LEVELS:
-        raise RuleMetadataProblem(f"{rule.rule_id}: @level:{rule.level} is no level; a rule is @level:warning "
-                                  f"or, by default, {FAILURE}")
+        raise RuleMetadataProblem(
+            f"{rule.rule_id}: @level:{rule.level} is no level; a rule is @level:warning or, by default, {FAILURE}"
+        )
     if rule.level == WARNING and rule.severity in MUST_RUN:
-        raise RuleMetadataProblem(f"{rule.rule_id}: a {rule.severity} rule cannot be @level:warning: a server "
-                                  "that breaks it is not conformant, whatever else it does")
+        raise RuleMetadataProblem(
+            f"{rule.rule_id}: a {rule.severity} rule cannot be @level:warning: a server "
+            "that breaks it is not conformant, whatever else it does"
+        )
     return rule
 
 

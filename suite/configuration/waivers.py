@@ -29,11 +29,12 @@ class Waiver:
     accepted_by: str
     expires: datetime.date
     scenario: str | None = None  # part of a scenario's name or test id; None: every scenario of the rule
-    source: str = ""             # the file that lists it, for the messages
+    source: str = ""  # the file that lists it, for the messages
 
     def covers(self, rule_id: str, scenario_name: str, nodeid: str) -> bool:
-        return rule_id == self.rule and (self.scenario is None or self.scenario in scenario_name
-                                         or self.scenario in nodeid)
+        return rule_id == self.rule and (
+            self.scenario is None or self.scenario in scenario_name or self.scenario in nodeid
+        )
 
     def expired(self, today: datetime.date) -> bool:
         return today > self.expires
@@ -47,8 +48,10 @@ class Waiver:
 def load_waivers(value, source: Path) -> tuple[list[Waiver], list[str]]:
     """(the waivers `source` lists, the problems that make them unusable: one line each)."""
     if not isinstance(value, list):
-        return [], [f"waivers: a list of waivers (rule, reason, reference, accepted_by, expires), "
-                    f"or the path of a file with one, not {type(value).__name__}"]
+        return [], [
+            f"waivers: a list of waivers (rule, reason, reference, accepted_by, expires), "
+            f"or the path of a file with one, not {type(value).__name__}"
+        ]
     waivers, problems = [], []
     for index, entry in enumerate(value):
         waiver, wrong = _waiver(entry, f"waivers[{index}]", source)
@@ -60,11 +63,17 @@ def load_waivers(value, source: Path) -> tuple[list[Waiver], list[str]]:
 def _waiver(entry, where: str, source: Path) -> tuple[Waiver | None, list[str]]:
     if not isinstance(entry, dict):
         return None, [f"{where}: a mapping with {', '.join(REQUIRED)} (and optionally scenario)"]
-    problems = [f"{where}: unknown key {key}; a waiver has {', '.join(REQUIRED)} and scenario"
-                for key in entry if key not in (*REQUIRED, "scenario")]
-    problems += [f"{where}{_named(entry)}: {key} is missing; every waiver says which rule, why, under which "
-                 "ticket, who accepted it and until when" for key in REQUIRED
-                 if key not in entry or entry[key] in (None, "")]
+    problems = [
+        f"{where}: unknown key {key}; a waiver has {', '.join(REQUIRED)} and scenario"
+        for key in entry
+        if key not in (*REQUIRED, "scenario")
+    ]
+    problems += [
+        f"{where}{_named(entry)}: {key} is missing; every waiver says which rule, why, under which "
+        "ticket, who accepted it and until when"
+        for key in REQUIRED
+        if key not in entry or entry[key] in (None, "")
+    ]
     if problems:
         return None, problems
     rule, expires = str(entry["rule"]).strip().upper(), entry["expires"]
@@ -80,8 +89,15 @@ def _waiver(entry, where: str, source: Path) -> tuple[Waiver | None, list[str]]:
     if problems:
         return None, problems
     scenario = entry.get("scenario")
-    return Waiver(rule, str(entry["reason"]).strip(), str(entry["reference"]), str(entry["accepted_by"]), expires,
-                  str(scenario) if scenario not in (None, "") else None, str(source)), []
+    return Waiver(
+        rule,
+        str(entry["reason"]).strip(),
+        str(entry["reference"]),
+        str(entry["accepted_by"]),
+        expires,
+        str(scenario) if scenario not in (None, "") else None,
+        str(source),
+    ), []
 
 
 def _named(entry: dict) -> str:
@@ -97,17 +113,24 @@ def apply_waivers(rules: list[dict], waivers, today: datetime.date | None = None
     for waiver in waivers:
         rule = ran.get(waiver.rule)
         if waiver.expired(today):
-            problems.append(f"waiver for {_what(waiver)} expired on {waiver.expires} (ref. {waiver.reference}): "
-                            f"the failure counts again. Fix it, or renew the waiver (a new expires date and "
-                            f"accepted_by) in {waiver.source}")
+            problems.append(
+                f"waiver for {_what(waiver)} expired on {waiver.expires} (ref. {waiver.reference}): "
+                f"the failure counts again. Fix it, or renew the waiver (a new expires date and "
+                f"accepted_by) in {waiver.source}"
+            )
             continue
         if rule is None:
             continue  # not run (e.g. --rule): says nothing of the waiver
-        covered = [s for s in rule["scenarios"]
-                   if s["status"] in FAILING and waiver.covers(rule["rule_id"], s["name"], s["id"])]
+        covered = [
+            s
+            for s in rule["scenarios"]
+            if s["status"] in FAILING and waiver.covers(rule["rule_id"], s["name"], s["id"])
+        ]
         if not covered:
-            problems.append(f"waiver for {_what(waiver)} is stale: {waiver.rule} did not fail in this run "
-                            f"(ref. {waiver.reference}). Remove it from {waiver.source}")
+            problems.append(
+                f"waiver for {_what(waiver)} is stale: {waiver.rule} did not fail in this run "
+                f"(ref. {waiver.reference}). Remove it from {waiver.source}"
+            )
             continue
         for scenario in covered:
             scenario["waived_status"], scenario["status"] = scenario["status"], "waived"

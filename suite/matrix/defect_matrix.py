@@ -21,12 +21,17 @@ CLEAN = "clean"
 
 def pytest_addoption(parser):
     parser.getgroup("conformance").addoption(
-        "--defect-matrix", metavar="all|NAME,NAME", default=None,
+        "--defect-matrix",
+        metavar="all|NAME,NAME",
+        default=None,
         help="sandbox only: run every scenario against the clean sandbox and against each of these defect "
-             "switches (all: every switch), one sandbox serving them all; writes one record per switch")
+        "switches (all: every switch), one sandbox serving them all; writes one record per switch",
+    )
     parser.getgroup("conformance").addoption(
-        "--defect-matrix-without-clean", action="store_true",
-        help="with --defect-matrix: leave the clean sandbox out (another run of the same matrix has it)")
+        "--defect-matrix-without-clean",
+        action="store_true",
+        help="with --defect-matrix: leave the clean sandbox out (another run of the same matrix has it)",
+    )
 
 
 def requested_defect_sets(config) -> list[tuple[str, ...]]:
@@ -35,10 +40,13 @@ def requested_defect_sets(config) -> list[tuple[str, ...]]:
     if value is None:
         return []
     from sandbox.defects import DEFECTS  # here: importing the sandbox (Flask, Authlib) costs a real server's run 0.1 s
+
     names = sorted(DEFECTS) if value == "all" else [n for n in value.split(",") if n]
     unknown = sorted(set(names) - set(DEFECTS))
     if unknown:
-        raise pytest.UsageError(f"configuration problem\n--defect-matrix: unknown sandbox defect(s): {', '.join(unknown)}")
+        raise pytest.UsageError(
+            f"configuration problem\n--defect-matrix: unknown sandbox defect(s): {', '.join(unknown)}"
+        )
     clean = [] if config.getoption("--defect-matrix-without-clean") else [()]
     if not clean and not names:
         raise pytest.UsageError("configuration problem\n--defect-matrix-without-clean: no defect set left to run")
@@ -54,19 +62,24 @@ def install(config, environment, issuers: dict) -> None:
     names, or, in an xdist worker, its label): one environment per defect set."""
     issuers = {name if isinstance(name, str) else label(name): issuer for name, issuer in issuers.items()}
     config.defect_matrix_environments = {
-        name: dataclasses.replace(environment, issuer=issuer,
-                                  sandbox_defects=() if name == CLEAN else tuple(name.split("+")))
-        for name, issuer in issuers.items()}
+        name: dataclasses.replace(
+            environment, issuer=issuer, sandbox_defects=() if name == CLEAN else tuple(name.split("+"))
+        )
+        for name, issuer in issuers.items()
+    }
     if getattr(config, "workerinput", None) is None:
-        config.pluginmanager.register(MatrixRecorder(config.defect_matrix_environments,
-                                                     config.getoption("--compliance")), "conformance-defect-matrix")
+        config.pluginmanager.register(
+            MatrixRecorder(config.defect_matrix_environments, config.getoption("--compliance")),
+            "conformance-defect-matrix",
+        )
 
 
 def pytest_generate_tests(metafunc):
     environments = getattr(metafunc.config, "defect_matrix_environments", None)
     if environments and "environment" in metafunc.fixturenames:
-        metafunc.parametrize("environment", list(environments.values()), ids=list(environments),
-                             indirect=True, scope="session")
+        metafunc.parametrize(
+            "environment", list(environments.values()), ids=list(environments), indirect=True, scope="session"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +95,7 @@ class MatrixRecorder:
 
     def __init__(self, environments: dict, path: str):
         from suite.reports.results import ResultRecorder
+
         self.path = Path(path)
         self.recorders = {name: ResultRecorder(environment, path) for name, environment in environments.items()}
 

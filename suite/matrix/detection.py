@@ -30,15 +30,15 @@ CLEAN_SET = "clean"  # the clean sandbox's key in a --defect-matrix record (suit
 @dataclass
 class Row:
     defect: str
-    expected: tuple[str, ...]      # rule ids the switch breaks
-    failed: tuple[str, ...]        # rule ids that failed (warned ones included)
+    expected: tuple[str, ...]  # rule ids the switch breaks
+    failed: tuple[str, ...]  # rule ids that failed (warned ones included)
     exit_code: int
     blocked: tuple[str, ...] = ()  # rule ids blocked by one of the failed rules
     failed_scenarios: frozenset = frozenset()
     scenarios: frozenset = frozenset()  # every scenario that ran or was skipped
     missing_scenarios: frozenset = frozenset()  # ran on the clean sandbox, not under this switch
     expected_blocked: tuple[str, ...] = ()  # rule ids the switch's failures must block (its `blocks`)
-    warned: tuple[str, ...] = ()   # those of `failed` that are warning-level: the verdict stands
+    warned: tuple[str, ...] = ()  # those of `failed` that are warning-level: the verdict stands
 
     @property
     def missed(self) -> list[str]:
@@ -52,8 +52,13 @@ class Row:
 
     @property
     def caught(self) -> bool:
-        return (not self.missed and not self.unexpected and not self.missing_scenarios
-                and self.exit_code in (0, 1) and bool(self.scenarios))
+        return (
+            not self.missed
+            and not self.unexpected
+            and not self.missing_scenarios
+            and self.exit_code in (0, 1)
+            and bool(self.scenarios)
+        )
 
 
 def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
@@ -67,8 +72,10 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
     sets = [None] + names  # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
     shares = [share for share in (sets[i::jobs] for i in range(max(jobs, 1))) if share]
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [_start_run([name for name in share if name], Path(tmp) / f"run-{i}", clean=None in share)
-                for i, share in enumerate(shares)]
+        runs = [
+            _start_run([name for name in share if name], Path(tmp) / f"run-{i}", clean=None in share)
+            for i, share in enumerate(shares)
+        ]
         records, problem = {}, None
         try:
             for process, folder in runs:
@@ -105,21 +112,42 @@ def _start_run(names: list[str], folder: Path, clean: bool) -> tuple[subprocess.
     short tracebacks parse each frame's whole source file again for every failure, 70 ms a
     failure, a tenth of what a switch costs."""
     folder.mkdir()
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=native", "--env=sandbox",
-               f"--defect-matrix={','.join(names)}", f"--compliance={folder / 'matrix.json'}", str(ROOT / "features")]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--tb=native",
+        "--env=sandbox",
+        f"--defect-matrix={','.join(names)}",
+        f"--compliance={folder / 'matrix.json'}",
+        str(ROOT / "features"),
+    ]
     if not clean:
         command.insert(-1, "--defect-matrix-without-clean")
     with open(folder / "output", "w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
     return process, folder
 
 
 def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
     expected, expected_blocked = (DEFECTS[defect].breaks, DEFECTS[defect].blocks) if defect else ((), ())
     if record is None:
-        return Row(defect or CLEAN, expected, (problem or "(no record: the switch did not run)",), 2,
-                   expected_blocked=expected_blocked)
+        return Row(
+            defect or CLEAN,
+            expected,
+            (problem or "(no record: the switch did not run)",),
+            2,
+            expected_blocked=expected_blocked,
+        )
     scenarios, failed_scenarios = set(), set()
     for rule in record["rules"]:
         for scenario in rule["scenarios"]:
@@ -129,9 +157,17 @@ def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
     # The exit code the suite would have given this defect set on its own (README: exit codes).
     exit_code = 3 if record["error_rules"] else 1 if record["failed_rules"] else 0
     warned = tuple(record.get("warned_rules", ()))
-    return Row(defect or CLEAN, expected, tuple(record["failed_rules"]) + warned, exit_code,
-               tuple(record.get("blocked_rules", ())), frozenset(failed_scenarios), frozenset(scenarios),
-               expected_blocked=expected_blocked, warned=warned)
+    return Row(
+        defect or CLEAN,
+        expected,
+        tuple(record["failed_rules"]) + warned,
+        exit_code,
+        tuple(record.get("blocked_rules", ())),
+        frozenset(failed_scenarios),
+        frozenset(scenarios),
+        expected_blocked=expected_blocked,
+        warned=warned,
+    )
 
 
 def all_rule_ids() -> set[str]:
@@ -166,19 +202,27 @@ def scenarios_never_failing(rows: list[Row]) -> list[str]:
 
 
 def render(rows: list[Row]) -> str:
-    lines = ["| defect | rules it breaks | rules that failed | rules it blocks | blocked by them | missed | unexpected "
-             "| caught |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| defect | rules it breaks | rules that failed | rules it blocks | blocked by them | missed | unexpected "
+        "| caught |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         failed = ", ".join(f"{rule} (warned)" if rule in row.warned else rule for rule in row.failed)
-        lines.append(f"| {row.defect} | {', '.join(row.expected) or '-'} | {failed or '-'} | "
-                     f"{', '.join(row.expected_blocked) or '-'} | {', '.join(row.blocked) or '-'} | "
-                     f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
-                     f"{'yes' if row.caught else 'NO'} |")
+        lines.append(
+            f"| {row.defect} | {', '.join(row.expected) or '-'} | {failed or '-'} | "
+            f"{', '.join(row.expected_blocked) or '-'} | {', '.join(row.blocked) or '-'} | "
+            f"{', '.join(row.missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
+            f"{'yes' if row.caught else 'NO'} |"
+        )
     defects = [r for r in rows if r.defect != CLEAN]
     caught = sum(r.caught for r in defects)
     clean = next(r for r in rows if r.defect == CLEAN)
-    lines += ["", f"Clean sandbox: {'all rules pass' if clean.caught else 'FAILS ' + ', '.join(clean.failed)}",
-              f"Detection score: {caught}/{len(defects)} defects caught ({100 * caught / max(len(defects), 1):.0f}%)"]
+    lines += [
+        "",
+        f"Clean sandbox: {'all rules pass' if clean.caught else 'FAILS ' + ', '.join(clean.failed)}",
+        f"Detection score: {caught}/{len(defects)} defects caught ({100 * caught / max(len(defects), 1):.0f}%)",
+    ]
     unproven = unproven_rules(rows)
     lines.append(f"Rules no switch proves yet: {', '.join(unproven) if unproven else 'none'}")
     for row in rows:

@@ -36,12 +36,24 @@ from urllib.parse import quote, quote_plus
 import ahocorasick
 
 # Names of fields, parameters and headers whose values are secret wherever they appear.
-SECRET_FIELDS = frozenset({
-    "client_secret", "password", "access_token", "refresh_token", "id_token", "code",
-    "code_verifier", "token", "client_assertion", "authorization", "cookie", "set-cookie",
-})
+SECRET_FIELDS = frozenset(
+    {
+        "client_secret",
+        "password",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "code",
+        "code_verifier",
+        "token",
+        "client_assertion",
+        "authorization",
+        "cookie",
+        "set-cookie",
+    }
+)
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
-MIN_BASE64_CORE = 8    # the part of a base64 encoding that depends on the secret alone
+MIN_BASE64_CORE = 8  # the part of a base64 encoding that depends on the secret alone
 _PERCENT_ESCAPE = re.compile("%[0-9A-F]{2}")
 # Characters that URL encoders in use leave as they are: none, Python's quote default, browsers'
 # forms, JavaScript's encodeURIComponent, RFC 3986 sub-delimiters (requests' re-quoting).
@@ -70,9 +82,9 @@ def _base64_cores(data: bytes) -> set[str]:
     cores = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + data).decode()
-        start = -(-shift * 4 // 3)           # characters touched by the prefix
-        end = (shift + len(data)) // 3 * 4   # characters not touched by the suffix
-        core = encoded[start + (1 if shift else 0):end]
+        start = -(-shift * 4 // 3)  # characters touched by the prefix
+        end = (shift + len(data)) // 3 * 4  # characters not touched by the suffix
+        core = encoded[start + (1 if shift else 0) : end]
         if len(core) >= MIN_BASE64_CORE:
             cores |= {core, core.replace("+", "-").replace("/", "_")}
     return cores
@@ -216,8 +228,10 @@ def readable(text: str | None) -> str | None:
     record; the exchange attached to the report keeps the whole body)."""
     if not text:
         return text
-    return "\n".join(line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}... ({len(line)} characters)"
-                     for line in REDACTOR.scrub(text).split("\n"))
+    return "\n".join(
+        line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}... ({len(line)} characters)"
+        for line in REDACTOR.scrub(text).split("\n")
+    )
 
 
 def excerpt(text: str, limit: int = 200) -> str:

@@ -13,8 +13,11 @@ EXIT_INCOMPLETE = 5  # what ran passed, but a blocker or critical rule did not r
 
 def exit_code(verdict: str) -> int:
     """The suite's exit code for a record's verdict."""
-    for prefix, code in (("conformant", EXIT_CONFORMANT), ("not conformant", EXIT_NOT_CONFORMANT),
-                         ("incomplete", EXIT_INCOMPLETE)):
+    for prefix, code in (
+        ("conformant", EXIT_CONFORMANT),
+        ("not conformant", EXIT_NOT_CONFORMANT),
+        ("incomplete", EXIT_INCOMPLETE),
+    ):
         if verdict.startswith(prefix):
             return code
     if verdict.endswith("environment problem"):

@@ -45,20 +45,28 @@ class StepLookup:
                     yield fixturedef
 
     def _candidates_for(self, step, fixturemanager) -> list[str]:
-        size = (len(fixturemanager._arg2node2fixturedefs), len(fixturemanager._arg2nodeid2fixturedefs),
-                len(step_function_context_registry))
+        size = (
+            len(fixturemanager._arg2node2fixturedefs),
+            len(fixturemanager._arg2nodeid2fixturedefs),
+            len(step_function_context_registry),
+        )
         if size != self._registry_size:
-            self._take_in_new_names(fixturemanager, steps_changed=self._registry_size is None or
-                                    size[2] != self._registry_size[2])
+            self._take_in_new_names(
+                fixturemanager, steps_changed=self._registry_size is None or size[2] != self._registry_size[2]
+            )
             self._registry_size = size
         key = (step.type, step.name)
         names = self._candidates.get(key)
         if names is None:
             if self._step_names is None:
-                self._step_names = [(name, contexts) for name in get_fixture_names(fixturemanager=fixturemanager)
-                                    if (contexts := _step_contexts(fixturemanager, name))]
-            names = self._candidates[key] = [name for name, contexts in self._step_names
-                                             if any(_fits(context, step) for context in contexts)]
+                self._step_names = [
+                    (name, contexts)
+                    for name in get_fixture_names(fixturemanager=fixturemanager)
+                    if (contexts := _step_contexts(fixturemanager, name))
+                ]
+            names = self._candidates[key] = [
+                name for name, contexts in self._step_names if any(_fits(context, step) for context in contexts)
+            ]
         return names
 
     def _take_in_new_names(self, fixturemanager, steps_changed: bool) -> None:
@@ -73,9 +81,13 @@ class StepLookup:
 
 def _step_contexts(fixturemanager, name: str) -> list:
     """The step definitions registered under `name`, whichever node can see them."""
-    return [context for registry in (fixturemanager._arg2node2fixturedefs, fixturemanager._arg2nodeid2fixturedefs)
-            for fixturedefs in registry.get(name, {}).values() for fixturedef in fixturedefs
-            if (context := step_function_context_registry.get(fixturedef.func)) is not None]
+    return [
+        context
+        for registry in (fixturemanager._arg2node2fixturedefs, fixturemanager._arg2nodeid2fixturedefs)
+        for fixturedefs in registry.get(name, {}).values()
+        for fixturedef in fixturedefs
+        if (context := step_function_context_registry.get(fixturedef.func)) is not None
+    ]
 
 
 def _matches(fixturedef, step) -> bool:

@@ -6,10 +6,10 @@ from urllib.parse import urlencode
 
 import allure
 
+from suite.secrets.redaction import REDACTOR
 from suite.wire.http import HttpClient, allure_results_written, redact_url
 from suite.wire.login import login_method
 from suite.wire.pkce import new_verifier, s256_challenge
-from suite.secrets.redaction import REDACTOR
 from suite.wire.scenario import AuthorizationRequest, ScenarioState
 
 # A server that counts whole seconds may expire a code up to a second before its declared lifetime.
@@ -22,8 +22,14 @@ STATES = {
 }
 
 
-def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "S256",
-              verifier: str | None = None, overrides: dict | None = None) -> None:
+def authorize(
+    state: ScenarioState,
+    environment,
+    discovery,
+    pkce: str | None = "S256",
+    verifier: str | None = None,
+    overrides: dict | None = None,
+) -> None:
     """Send the user through an authorization request; keep what was sent and where it ended.
 
     pkce: "S256", "plain" or None (no code_challenge). overrides replace or, with None, drop
@@ -44,17 +50,30 @@ def authorize(state: ScenarioState, environment, discovery, pkce: str | None = "
     _register_callback_secrets(state.outcome)
     if not allure_results_written():
         return  # the attachment, and the scrubbing it takes, only for someone to read
-    allure.attach(f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
-                  f"{REDACTOR.scrub(state.outcome.describe())}",
-                  name=f"authorization -> {state.outcome.kind}", attachment_type=allure.attachment_type.TEXT)
+    allure.attach(
+        f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
+        f"{REDACTOR.scrub(state.outcome.describe())}",
+        name=f"authorization -> {state.outcome.kind}",
+        attachment_type=allure.attachment_type.TEXT,
+    )
 
 
-def authorization_url(state: ScenarioState, discovery, pkce: str | None = "S256", verifier: str | None = None,
-                      overrides: dict | None = None) -> str:
+def authorization_url(
+    state: ScenarioState,
+    discovery,
+    pkce: str | None = "S256",
+    verifier: str | None = None,
+    overrides: dict | None = None,
+) -> str:
     """The documented authorization request for the scenario's client, kept in `state.authorization`."""
     client = state.client
-    params = {"client_id": client.client_id, "response_type": "code", "scope": client.scope,
-              "redirect_uri": client.redirect_uri, "state": STATES["simple"]()}
+    params = {
+        "client_id": client.client_id,
+        "response_type": "code",
+        "scope": client.scope,
+        "redirect_uri": client.redirect_uri,
+        "state": STATES["simple"](),
+    }
     if pkce:
         verifier = verifier or new_verifier()
         params["code_challenge"] = s256_challenge(verifier) if pkce == "S256" else verifier

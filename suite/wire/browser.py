@@ -5,9 +5,14 @@ import os
 import shutil
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
     # Without these, Chromium calls home at start-up; on a closed network that only adds noise.
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -17,13 +22,19 @@ def chromium_path() -> str | None:
     cost the browser process more CPU than the rest of a sign-in (0.2 s of CPU a sign-in against
     0.09 s; median sign-in 390 ms against 249 ms at a load of 3.5 on 2 cores). Else the desktop
     Chromium in headless mode; $CHROMIUM names another."""
-    return (os.environ.get("CHROMIUM") or shutil.which("chromium-headless-shell") or shutil.which("chromium")
-            or shutil.which("chromium-browser"))
+    return (
+        os.environ.get("CHROMIUM")
+        or shutil.which("chromium-headless-shell")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
 
 
 def launch_chromium(playwright, extra_flags=()):
     path = chromium_path()
     if path is None:
-        raise RuntimeError("Chromium is not installed: apt-get install chromium-headless-shell "
-                           "(or chromium, or set CHROMIUM=/path/to/chrome)")
+        raise RuntimeError(
+            "Chromium is not installed: apt-get install chromium-headless-shell "
+            "(or chromium, or set CHROMIUM=/path/to/chrome)"
+        )
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS + list(extra_flags), headless=True)

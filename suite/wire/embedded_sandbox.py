@@ -12,8 +12,12 @@ def start_sandbox(environment, more_defect_sets=()) -> SandboxServer:
     # attaches to the report.
     for name in ("werkzeug", "authlib", "sandbox"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return SandboxServer(registry_for(environment), environment.sandbox_defects, more_defect_sets=more_defect_sets,
-                         code_lifetime=environment.expectations.authorization_code_lifetime).start()
+    return SandboxServer(
+        registry_for(environment),
+        environment.sandbox_defects,
+        more_defect_sets=more_defect_sets,
+        code_lifetime=environment.expectations.authorization_code_lifetime,
+    ).start()
 
 
 def registry_for(environment) -> Registry:
@@ -22,12 +26,21 @@ def registry_for(environment) -> Registry:
     for client in environment.clients.values():
         app_type = "web" if client.role == "other_web" else client.role
         approved = (client.tenant_id,) if client.tenant_id else ()
-        scopes = INTERACTIVE_SCOPES if app_type != "service" else tuple(
-            client.scope.split() + ([client.non_tenant_scope] if client.non_tenant_scope else []))
-        registry.add(Application(
-            client_id=client.client_id, app_type=app_type, client_secret=client.client_secret,
-            redirect_uris=(client.redirect_uri,) if client.redirect_uri else (),
-            scopes=scopes, approved_tenants=approved))
+        scopes = (
+            INTERACTIVE_SCOPES
+            if app_type != "service"
+            else tuple(client.scope.split() + ([client.non_tenant_scope] if client.non_tenant_scope else []))
+        )
+        registry.add(
+            Application(
+                client_id=client.client_id,
+                app_type=app_type,
+                client_secret=client.client_secret,
+                redirect_uris=(client.redirect_uri,) if client.redirect_uri else (),
+                scopes=scopes,
+                approved_tenants=approved,
+            )
+        )
     if environment.login:
         registry.add_user(User(environment.login.username, environment.login.password))
     return registry

@@ -27,9 +27,9 @@ from allure_commons.logger import AllureFileLogger
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from suite.verdict.checks import NonConformance
 from suite.configuration.environment import HttpSettings, is_loopback
 from suite.secrets.redaction import REDACTOR
+from suite.verdict.checks import NonConformance
 from suite.wire.reproduction import snippet
 
 
@@ -59,8 +59,9 @@ class Exchange:
         return REDACTOR.scrub("\n".join(lines))
 
     def curl(self) -> str:
-        return REDACTOR.scrub(snippet(self.method, self.url, self.request_headers, self.request_body,
-                                      self.authorization))
+        return REDACTOR.scrub(
+            snippet(self.method, self.url, self.request_headers, self.request_body, self.authorization)
+        )
 
 
 RETRIED_STATUSES = {429, 500, 502, 503, 504}
@@ -90,11 +91,15 @@ class CredentialPolicy:
         """Why a credential must not go to `url`, or None when it may."""
         parts = urlsplit(url)
         if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
-            return ("it would go over plain HTTP to a host that is not this machine; credentials travel only over "
-                    "TLS (RFC 6749 section 2.3.1, section 3.2)")
+            return (
+                "it would go over plain HTTP to a host that is not this machine; credentials travel only over "
+                "TLS (RFC 6749 section 2.3.1, section 3.2)"
+            )
         if self.origins and _origin(url) not in self.origins:
-            return (f"{_origin(url)} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
-                    "server really belongs to the issuer, list its origin in the environment's http.trusted_origins")
+            return (
+                f"{_origin(url)} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
+                "server really belongs to the issuer, list its origin in the environment's http.trusted_origins"
+            )
         return None
 
     def refuse(self, what: str, url: str) -> None:
@@ -107,7 +112,7 @@ class CredentialPolicy:
 # What to do about each kind of failure: every environment problem names its cause and then this.
 FIXES = {
     "dns": "Check the host name (the issuer's, or the one its discovery document gives) and this machine's "
-           "DNS or proxy settings",
+    "DNS or proxy settings",
     "refused": "Check that the server is running and listens on that host and port",
     "reset": "Check the URL's scheme (http or https) and port, and any proxy or firewall in between",
     "connect_timeout": "Check the network route (proxy, firewall, VPN), or raise http.connect_timeout",
@@ -167,18 +172,25 @@ class HttpClient:
                 if attempt < attempts and repeatable and (unseen or idempotent):
                     time.sleep(self._backoff(attempt))
                     continue
-                cause, kind = ((str(error), error.kind) if isinstance(error, _TransportFailure)
-                               else _diagnose(error, self.settings))
-                raise EnvironmentProblem(f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}") from None
+                cause, kind = (
+                    (str(error), error.kind)
+                    if isinstance(error, _TransportFailure)
+                    else _diagnose(error, self.settings)
+                )
+                raise EnvironmentProblem(
+                    f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}"
+                ) from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response
             if attempt < attempts and (response.status_code == 429 or idempotent):
                 time.sleep(self._wait(response, attempt))
                 continue
-            raise EnvironmentProblem(f"HTTP {response.status_code} ({_where(method, url)}, {attempt} attempt(s)"
-                                     f"{'' if idempotent or response.status_code == 429 else ', not repeatable'}). "
-                                     f"{FIXES['failing']}")
+            raise EnvironmentProblem(
+                f"HTTP {response.status_code} ({_where(method, url)}, {attempt} attempt(s)"
+                f"{'' if idempotent or response.status_code == 429 else ', not repeatable'}). "
+                f"{FIXES['failing']}"
+            )
         raise AssertionError("unreachable")
 
     def _exchange(self, method: str, url: str, kwargs: dict) -> requests.Response:
@@ -217,9 +229,17 @@ class HttpClient:
         _learn_secrets(response)
         request = response.request
         body = request.body.decode(errors="replace") if isinstance(request.body, bytes) else (request.body or "")
-        exchange = Exchange(request.method, request.url, dict(request.headers), body,
-                            response.status_code, dict(response.headers), response.text, seconds,
-                            self.authorization)
+        exchange = Exchange(
+            request.method,
+            request.url,
+            dict(request.headers),
+            body,
+            response.status_code,
+            dict(response.headers),
+            response.text,
+            seconds,
+            self.authorization,
+        )
         self.exchanges.append(exchange)
         if not allure_results_written():
             return  # the report and its reproduction command are built only for someone to read
@@ -264,8 +284,9 @@ class _Session(requests.Session):
     def rebuild_auth(self, prepared_request, response):
         """What requests does to a redirect it follows, less the credentials of ~/.netrc: the
         Authorization header goes when the redirect leaves the host (or downgrades to HTTP)."""
-        if "Authorization" in prepared_request.headers and \
-                self.should_strip_auth(response.request.url, prepared_request.url):
+        if "Authorization" in prepared_request.headers and self.should_strip_auth(
+            response.request.url, prepared_request.url
+        ):
             del prepared_request.headers["Authorization"]
 
     def resolve_redirects(self, response, request, *args, yield_requests=False, **kwargs):
@@ -280,7 +301,8 @@ class _Session(requests.Session):
         settings = self._environment_settings.get(key)
         if settings is None:
             settings = self._environment_settings[key] = super().merge_environment_settings(
-                url, None if proxies is None else {}, stream, verify, cert)
+                url, None if proxies is None else {}, stream, verify, cert
+            )
         return {**settings, "proxies": dict(settings["proxies"])}
 
 
@@ -411,19 +433,29 @@ def _read_body(response: requests.Response, deadline: _Deadline) -> None:
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 response.close()
-                raise _TransportFailure(f"the response body is larger than {MAX_BODY_BYTES // 2**20} MiB "
-                                        "(decompressed); no token or discovery response is that big", "too_big",
-                                        repeatable=False)
+                raise _TransportFailure(
+                    f"the response body is larger than {MAX_BODY_BYTES // 2**20} MiB "
+                    "(decompressed); no token or discovery response is that big",
+                    "too_big",
+                    repeatable=False,
+                )
             chunks.append(chunk)
-    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError,
-            requests.exceptions.ConnectionError) as error:
+    except (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+        requests.exceptions.ConnectionError,
+    ) as error:
         if deadline.expired:
             raise _TransportFailure(deadline.describe(), "deadline") from None
         if isinstance(error, requests.exceptions.ContentDecodingError):
-            raise _TransportFailure("the response's compression is broken (Content-Encoding "
-                                    f"{_cut(response.headers.get('Content-Encoding', ''))})", "damaged") from None
-        raise _TransportFailure("the response was cut short: the connection ended before the whole body arrived",
-                                "damaged") from None
+            raise _TransportFailure(
+                "the response's compression is broken (Content-Encoding "
+                f"{_cut(response.headers.get('Content-Encoding', ''))})",
+                "damaged",
+            ) from None
+        raise _TransportFailure(
+            "the response was cut short: the connection ended before the whole body arrived", "damaged"
+        ) from None
     if deadline.expired:  # a body that ends with the connection: shutting it looks like its end
         raise _TransportFailure(deadline.describe(), "deadline")
     response._content, response._content_consumed = b"".join(chunks), True
@@ -493,15 +525,18 @@ def _never_reached_the_server(error: Exception) -> bool:
         return True
     text = str(error)
     return isinstance(error, requests.exceptions.ConnectionError) and (
-        "Connection refused" in text or "NewConnectionError" in text)
+        "Connection refused" in text or "NewConnectionError" in text
+    )
 
 
 def _attach_failed_attempt(method: str, url: str, attempt: int, error: Exception) -> None:
     if not allure_results_written():
         return
-    allure.attach(f"{method} {redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
-                  name=f"{method} {urlsplit(url).path} -> no answer (attempt {attempt})",
-                  attachment_type=allure.attachment_type.TEXT)
+    allure.attach(
+        f"{method} {redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
+        name=f"{method} {urlsplit(url).path} -> no answer (attempt {attempt})",
+        attachment_type=allure.attachment_type.TEXT,
+    )
 
 
 def _learn_secrets(response: requests.Response) -> None:
@@ -521,14 +556,20 @@ def _learn_secrets(response: requests.Response) -> None:
         REDACTOR.register(match.group(0), "token")
 
 
-LEARNED_FIELDS = {"access_token": "access_token", "refresh_token": "refresh_token", "id_token": "id_token",
-                  "code": "authorization code"}
+LEARNED_FIELDS = {
+    "access_token": "access_token",
+    "refresh_token": "refresh_token",
+    "id_token": "id_token",
+    "code": "authorization code",
+}
 # A secret field's value in text that is no JSON or form: `code=...`, `"access_token": "..."`.
 # Every pattern here runs over bodies a hostile server writes, up to MAX_BODY_BYTES: each
 # must take linear time (a JWT is only looked for where a word starts, else "eyJeyJeyJ..."
 # would be scanned again from every "eyJ" in it).
-_NAMED_VALUE = re.compile(r"\b(access_token|refresh_token|id_token|code)[\"']?\s*[=:]\s*[\"']?"
-                          r"([^\s\"'&,;<>]{8,})")
+_NAMED_VALUE = re.compile(
+    r"\b(access_token|refresh_token|id_token|code)[\"']?\s*[=:]\s*[\"']?"
+    r"([^\s\"'&,;<>]{8,})"
+)
 _DIGIT = re.compile(r"\d")
 _JWT = re.compile(r"(?<![\w-])eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*")
 
@@ -556,8 +597,12 @@ def _deeper_than(value, limit: int) -> bool:
     """Level by level, without recursion."""
     level = [value]
     for _ in range(limit):
-        level = [child for node in level if isinstance(node, (dict, list))
-                 for child in (node.values() if isinstance(node, dict) else node)]
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
         if not level:
             return False
     return any(isinstance(node, (dict, list)) for node in level)
@@ -611,6 +656,9 @@ def _mask_pairs(text: str) -> str:
     pairs = []
     for pair in text.split("&"):
         name, equals, _ = pair.partition("=")
-        pairs.append(f"{name}={REDACTOR.mask(unquote_plus(name))}" if equals and REDACTOR.is_secret_field(
-            unquote_plus(name)) else pair)
+        pairs.append(
+            f"{name}={REDACTOR.mask(unquote_plus(name))}"
+            if equals and REDACTOR.is_secret_field(unquote_plus(name))
+            else pair
+        )
     return "&".join(pairs)

@@ -11,16 +11,22 @@ from suite.wire.http import parse_json
 
 
 def verified_claims(token: str, discovery, what: str = "the access token", algorithms=("RS256",)) -> dict:
-    check(isinstance(token, str) and token.count(".") == 2, f"{what} is not a JWT (three dot-separated parts, "
-                                                            "RFC 7515 section 7.1)")
-    check(discovery.keys is not None, "the issuer's JWKS could not be read, so no signature can be checked "
-                                      "(RFC 8414 section 2: jwks_uri)")
+    check(
+        isinstance(token, str) and token.count(".") == 2,
+        f"{what} is not a JWT (three dot-separated parts, RFC 7515 section 7.1)",
+    )
+    check(
+        discovery.keys is not None,
+        "the issuer's JWKS could not be read, so no signature can be checked (RFC 8414 section 2: jwks_uri)",
+    )
     try:
         verified = jws.deserialize_compact(token, discovery.keys, algorithms=list(algorithms))
     except (JoseError, ValueError) as error:
-        raise NonConformance(f"{what}'s {'/'.join(algorithms)} signature does not verify with the issuer's JWKS "
-                             f"({type(error).__name__}); it is signed with a key the issuer publishes (RFC 9068 "
-                             "section 2.1, OpenID Connect Core section 3.1.3.7)") from None
+        raise NonConformance(
+            f"{what}'s {'/'.join(algorithms)} signature does not verify with the issuer's JWKS "
+            f"({type(error).__name__}); it is signed with a key the issuer publishes (RFC 9068 "
+            "section 2.1, OpenID Connect Core section 3.1.3.7)"
+        ) from None
     claims = parse_json(verified.payload)
     check(isinstance(claims, dict), f"{what}'s payload is not a JSON object (RFC 7519 section 7.2)")
     return claims
@@ -28,8 +34,10 @@ def verified_claims(token: str, discovery, what: str = "the access token", algor
 
 def unverified_claims(token: str, what: str) -> dict:
     """The payload as sent, for rules about the claims; the signature is a rule of its own."""
-    check(isinstance(token, str) and token.count(".") == 2, f"{what} is not a JWT (three dot-separated parts, "
-                                                            "RFC 7515 section 7.1)")
+    check(
+        isinstance(token, str) and token.count(".") == 2,
+        f"{what} is not a JWT (three dot-separated parts, RFC 7515 section 7.1)",
+    )
     payload = token.split(".")[1]
     try:
         claims = parse_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -27,24 +27,36 @@ _VARIABLE = re.compile(r"^\$\{(\w+)\}$")
 _DROPPED_HEADERS = {"user-agent", "accept-encoding", "connection", "content-length", "cookie", "accept"}
 # Issued during the run; the snippet names the response they come from.
 TOKEN_PLACEHOLDERS = {
-    "refresh_token": ("REFRESH_TOKEN", "the refresh_token of the code's token response: this snippet cannot "
-                                       "mint one; run the scenario's code redemption snippet first"),
-    "token": ("TOKEN", "the token to revoke: the access_token or refresh_token of an earlier token response; "
-                       "this snippet cannot mint one"),
+    "refresh_token": (
+        "REFRESH_TOKEN",
+        "the refresh_token of the code's token response: this snippet cannot "
+        "mint one; run the scenario's code redemption snippet first",
+    ),
+    "token": (
+        "TOKEN",
+        "the token to revoke: the access_token or refresh_token of an earlier token response; "
+        "this snippet cannot mint one",
+    ),
     "id_token_hint": ("ID_TOKEN", "the id_token of the code's token response; this snippet cannot mint one"),
-    "access_token": ("ACCESS_TOKEN", "the access_token of a token response; this snippet cannot mint one: "
-                                     "run the scenario's token request snippet first"),
+    "access_token": (
+        "ACCESS_TOKEN",
+        "the access_token of a token response; this snippet cannot mint one: "
+        "run the scenario's token request snippet first",
+    ),
 }
 VERIFIER_COMMAND = "CODE_VERIFIER=$(openssl rand -hex 32)  # 64 characters, as RFC 7636 section 4.1 asks"
-S256_COMMAND = ("CODE_CHALLENGE=$(printf %s \"$CODE_VERIFIER\" | openssl dgst -sha256 -binary | openssl base64 -A "
-                "| tr '+/' '-_' | tr -d '=')")
+S256_COMMAND = (
+    'CODE_CHALLENGE=$(printf %s "$CODE_VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A '
+    "| tr '+/' '-_' | tr -d '=')"
+)
 
 
 @dataclass
 class SecretVariables:
     """Which variable holds each secret of the environment: the REDACTOR's label -> variable."""
+
     file: str = "the environment file"
-    names: dict = field(default_factory=dict)      # "clients.web.client_secret" -> "VISMA_WEB_SECRET"
+    names: dict = field(default_factory=dict)  # "clients.web.client_secret" -> "VISMA_WEB_SECRET"
     values: dict = field(default_factory=dict, repr=False)  # the secret -> its label
 
     def variable(self, value: str) -> tuple[str, str] | None:
@@ -90,7 +102,7 @@ def snippet(method: str, url: str, headers: dict, body: str, authorization=None)
     args[0] += " " + _quoted_url(url)
     for name, value in headers.items():
         lowered = name.lower()
-        if lowered in _DROPPED_HEADERS or lowered == "content-type" and form is not None:
+        if lowered in _DROPPED_HEADERS or (lowered == "content-type" and form is not None):
             continue
         if lowered == "authorization":
             args += _authorization_header(value, exports, setup)
@@ -112,23 +124,32 @@ def _is_form(headers: dict) -> bool:
 
 def _replayed_authorization(authorization, form: dict) -> list[str]:
     if authorization is None or not authorization.params:
-        return ["# The code and its verifier worked once and are gone; this snippet cannot replay the sign-in",
-                "# that issued them. Sign in again and export AUTHORIZATION_CODE and CODE_VERIFIER."]
+        return [
+            "# The code and its verifier worked once and are gone; this snippet cannot replay the sign-in",
+            "# that issued them. Sign in again and export AUTHORIZATION_CODE and CODE_VERIFIER.",
+        ]
     params = dict(authorization.params)
     lines = ["# An authorization code works once, for minutes: sign in again to get a new one."]
     if params.get("code_challenge"):
         lines.append(VERIFIER_COMMAND)
-        lines.append(S256_COMMAND if params.get("code_challenge_method") == "S256" else
-                     'CODE_CHALLENGE="$CODE_VERIFIER"  # the plain method: the challenge is the verifier')
+        lines.append(
+            S256_COMMAND
+            if params.get("code_challenge_method") == "S256"
+            else 'CODE_CHALLENGE="$CODE_VERIFIER"  # the plain method: the challenge is the verifier'
+        )
         params["code_challenge"] = "CODE_CHALLENGE_HERE"
     if "nonce" in params:
         params["nonce"] = "NONCE_HERE"
     endpoint = authorization.endpoint if getattr(authorization, "endpoint", None) else "AUTHORIZATION_ENDPOINT"
     url = shlex.quote(f"{endpoint}?{urlencode(params)}")
     url = url.replace("CODE_CHALLENGE_HERE", "'\"$CODE_CHALLENGE\"'").replace(
-        "NONCE_HERE", "'\"$(openssl rand -hex 16)\"'")
-    lines += ["echo 'Open this in a browser and sign in as the test user:'", f"echo {url}",
-              "printf 'Paste the code= value of the address the browser ends on: '; read -r AUTHORIZATION_CODE"]
+        "NONCE_HERE", "'\"$(openssl rand -hex 16)\"'"
+    )
+    lines += [
+        "echo 'Open this in a browser and sign in as the test user:'",
+        f"echo {url}",
+        "printf 'Paste the code= value of the address the browser ends on: '; read -r AUTHORIZATION_CODE",
+    ]
     return lines
 
 
@@ -165,7 +186,9 @@ def _form_field(key: str, value: str, authorization, exports: dict, setup: list)
     if key == "code_verifier":
         if authorization is not None and value == authorization.verifier:
             return '"code_verifier=$CODE_VERIFIER"'
-        setup.append("OTHER_VERIFIER=$(openssl rand -hex 32)  # on purpose not the verifier of the authorization request")
+        setup.append(
+            "OTHER_VERIFIER=$(openssl rand -hex 32)  # on purpose not the verifier of the authorization request"
+        )
         return '"code_verifier=$OTHER_VERIFIER"'
     if key in TOKEN_PLACEHOLDERS:
         variable, meaning = TOKEN_PLACEHOLDERS[key]
@@ -208,4 +231,3 @@ def _escaped(text: str) -> str:
 def _double_quoted(text: str) -> str:
     """In double quotes, so that the $VARIABLE inside expands; the rest was escaped already."""
     return f'"{text}"'
-

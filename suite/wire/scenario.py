@@ -30,10 +30,10 @@ class ScenarioState:
     outcome: Outcome | None = None
     # time.monotonic() after which the code may have expired (suite.wire.authorization); None: no limit
     code_deadline: float | None = None
-    response: requests.Response | None = None      # the latest answer of the token endpoint
-    revocation: requests.Response | None = None    # the latest answer of the revocation endpoint
-    userinfo: requests.Response | None = None      # the latest answer of the userinfo endpoint
-    ui_locale: str | None = None                   # AUTH-09: the language asked for
+    response: requests.Response | None = None  # the latest answer of the token endpoint
+    revocation: requests.Response | None = None  # the latest answer of the revocation endpoint
+    userinfo: requests.Response | None = None  # the latest answer of the userinfo endpoint
+    ui_locale: str | None = None  # AUTH-09: the language asked for
     login_page: str | None = field(default=None, repr=False)  # AUTH-09: the login page's HTML
     # successful token responses, oldest first; never shown, even by --showlocals
     token_responses: list = field(default_factory=list, repr=False)
@@ -41,8 +41,10 @@ class ScenarioState:
     def __repr__(self) -> str:
         # Shown in tracebacks: what happened, never a token, code or URL carrying one.
         role = self.client.role if self.client else None
-        return (f"ScenarioState(client={role!r}, exchanges={len(self.http.exchanges)}, "
-                f"token_responses={len(self.token_responses)})")
+        return (
+            f"ScenarioState(client={role!r}, exchanges={len(self.http.exchanges)}, "
+            f"token_responses={len(self.token_responses)})"
+        )
 
     @property
     def tokens(self) -> dict:

@@ -35,8 +35,10 @@ class Discovery:
     def endpoint(self, name: str) -> str:
         url = self.member(name)
         if not isinstance(url, str) or not url:
-            raise NonConformance(f"neither discovery document ({self.url}, {self.oauth_url}) lists {name}, so the "
-                                 "request cannot be made (RFC 8414 section 2)")
+            raise NonConformance(
+                f"neither discovery document ({self.url}, {self.oauth_url}) lists {name}, so the "
+                "request cannot be made (RFC 8414 section 2)"
+            )
         return url
 
 
@@ -60,8 +62,10 @@ def fetch_discovery(environment) -> Discovery:
     except ValueError:
         metadata = {}
     if response.status_code != 200 or not isinstance(metadata, dict) or not metadata:
-        raise ServerUnreachable(f"{environment.issuer} answered {response.status_code} without a JSON "
-                                f"discovery document at {url}; is the issuer right?")
+        raise ServerUnreachable(
+            f"{environment.issuer} answered {response.status_code} without a JSON "
+            f"discovery document at {url}; is the issuer right?"
+        )
     keys = None
     if isinstance(metadata.get("jwks_uri"), str):
         jwks = _get(http, metadata["jwks_uri"], environment.issuer)

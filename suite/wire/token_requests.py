@@ -8,8 +8,14 @@ from suite.wire.scenario import ScenarioState
 WRONG_SECRET = "not-the-client-secret"
 
 
-def post_token(state: ScenarioState, discovery, form: dict, client: Client | None = None,
-               authentication: str = "post", secret: str | None = None) -> requests.Response:
+def post_token(
+    state: ScenarioState,
+    discovery,
+    form: dict,
+    client: Client | None = None,
+    authentication: str = "post",
+    secret: str | None = None,
+) -> requests.Response:
     """POST a form to the token endpoint. authentication: post (client_secret_post, as the
     documentation's examples), basic (HTTP Basic), or none (client_id only, public clients)."""
     client = client or state.client
@@ -25,8 +31,9 @@ def post_token(state: ScenarioState, discovery, form: dict, client: Client | Non
         data.pop("client_id")
     # A new client_credentials token changes nothing; a code or refresh token may be single use.
     idempotent = form.get("grant_type") == "client_credentials"
-    response = state.http.send("POST", discovery.endpoint("token_endpoint"), data=data, auth=auth,
-                               idempotent=idempotent)
+    response = state.http.send(
+        "POST", discovery.endpoint("token_endpoint"), data=data, auth=auth, idempotent=idempotent
+    )
     _remember(state, response)
     return response
 

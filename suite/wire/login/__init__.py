@@ -57,6 +57,7 @@ class Outcome:
 
     def describe(self) -> str:
         from suite.wire.http import redact_url  # a callback URL carries the code: never shown
+
         url = redact_url(self.url) if self.url else self.url
         return {
             "callback": f"the browser was sent to {url}",
@@ -88,5 +89,6 @@ def login_method(environment, http):
     from suite.wire.login.browser import BrowserLogin
     from suite.wire.login.form import FormLogin
     from suite.wire.login.manual import ManualLogin
+
     methods = {"form": FormLogin, "browser": BrowserLogin, "manual": ManualLogin}
     return methods[environment.login.method](environment, http)

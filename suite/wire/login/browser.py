@@ -23,9 +23,9 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import allure
 
+from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import launch_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
-from suite.secrets.redaction import REDACTOR
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 
 _playwright = None
@@ -36,8 +36,9 @@ _page = _devtools = None  # the run's one page, and its Chrome DevTools Protocol
 @dataclass
 class _Guard:
     """What the page's requests are held against during one authorization."""
+
     policy: CredentialPolicy | None = None  # where credentials, and page loads, may go
-    redirect_uri: str = ""                  # caught, never sent
+    redirect_uri: str = ""  # caught, never sent
     refused: list = field(default_factory=list)  # UntrustedEndpoint for each request refused
 
 
@@ -52,6 +53,7 @@ def shared_browser(environment):
     global _playwright, _browser
     if _browser is None:
         from playwright.sync_api import sync_playwright
+
         _playwright = sync_playwright().start()
         _browser = launch_chromium(_playwright, [f"--host-resolver-rules={_resolver_rules(environment)}"])
     return _browser
@@ -145,8 +147,9 @@ def discard_page() -> None:
 
 def _resolver_rules(environment) -> str:
     """Redirect URIs' hosts resolve to nothing; with a loopback issuer, so does every other host."""
-    rules = sorted({f"MAP {urlsplit(c.redirect_uri).hostname} ~NOTFOUND"
-                    for c in environment.clients.values() if c.redirect_uri})
+    rules = sorted(
+        {f"MAP {urlsplit(c.redirect_uri).hostname} ~NOTFOUND" for c in environment.clients.values() if c.redirect_uri}
+    )
     if urlsplit(environment.issuer).hostname in ("127.0.0.1", "localhost", "::1"):
         rules = ["MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1", "EXCLUDE localhost"]
     return ", ".join(rules)
@@ -168,6 +171,7 @@ class BrowserLogin:
 
     def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
         from playwright.sync_api import Error as PlaywrightError
+
         page = fresh_page(self.environment)
         self.requested_at = time.monotonic()  # Chromium is ready: the authorization request goes now
         _guard.policy, _guard.redirect_uri, _guard.refused = self.policy, redirect_uri, []
@@ -177,11 +181,17 @@ class BrowserLogin:
         statuses = {}
         listeners = {
             "request": lambda request: self._watch(request, redirect_uri, stop),
-            "response": lambda r: (redirects.append(urljoin(r.url, r.headers["location"]))
-                                   if 300 <= r.status < 400 and "location" in r.headers else None,
-                                   statuses.__setitem__(r.url, r.status) if r.request.is_navigation_request() else None),
-            "framenavigated": lambda frame: statuses.__setitem__("navigations", statuses.get("navigations", 0) + 1)
-            if frame == page.main_frame else None,
+            "response": lambda r: (
+                redirects.append(urljoin(r.url, r.headers["location"]))
+                if 300 <= r.status < 400 and "location" in r.headers
+                else None,
+                statuses.__setitem__(r.url, r.status) if r.request.is_navigation_request() else None,
+            ),
+            "framenavigated": lambda frame: (
+                statuses.__setitem__("navigations", statuses.get("navigations", 0) + 1)
+                if frame == page.main_frame
+                else None
+            ),
         }
         for event, listener in listeners.items():
             page.on(event, listener)
@@ -192,8 +202,9 @@ class BrowserLogin:
             if not stop:
                 self._attach_page(page, "browser login failed")
                 discard_page()
-                raise AssertionError(f"the browser login stopped on {redact_url(page.url)}: "
-                                     f"{REDACTOR.scrub(str(error)).splitlines()[0]}") from None
+                raise AssertionError(
+                    f"the browser login stopped on {redact_url(page.url)}: {REDACTOR.scrub(str(error)).splitlines()[0]}"
+                ) from None
             outcome = Outcome(stop["kind"], stop["url"])  # caught; that it then went nowhere is the point
         finally:
             if not page.is_closed():
@@ -206,6 +217,7 @@ class BrowserLogin:
     def _drive(self, page, authorization_url, stop, statuses) -> Outcome:
         timeout_ms = self.login.browser_timeout * 1000
         from playwright.sync_api import Error as PlaywrightError
+
         try:
             page.goto(authorization_url, timeout=timeout_ms, wait_until="commit")
         except PlaywrightError as error:
@@ -264,11 +276,14 @@ class BrowserLogin:
         if page.locator("input[type=password]").count() == 0:
             return
         fields = page.eval_on_selector_all("input[name]", "els => els.map(e => e.name)")
-        buttons = page.eval_on_selector_all("button, input[type=submit]",
-                                            "els => els.map(e => (e.name ? e.name + '=' : '') + (e.value || e.textContent.trim()))")
+        buttons = page.eval_on_selector_all(
+            "button, input[type=submit]",
+            "els => els.map(e => (e.name ? e.name + '=' : '') + (e.value || e.textContent.trim()))",
+        )
         raise LoginConfigurationProblem(
             f"login.browser.pages: no entry matches the login page {redact_url(page.url)} (with its `when:`); the page "
-            f"offers fields {', '.join(sorted(set(fields))) or '(none)'} and buttons {', '.join(buttons) or '(none)'}")
+            f"offers fields {', '.join(sorted(set(fields))) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
+        )
 
     def _run(self, page, rule, timeout_ms):
         values = {"username": self.login.username, "password": self.login.password}
@@ -293,10 +308,12 @@ class BrowserLogin:
         """Wait until the actions have led somewhere: a caught redirect or a newly loaded page.
         Events, no fixed waits: Playwright's click already waits for the navigation it started."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         if not stop and statuses.get("navigations", 0) == navigations:
             try:  # a page whose script navigates a little later
-                page.wait_for_event("framenavigated", predicate=lambda frame: frame == page.main_frame,
-                                    timeout=timeout_ms)
+                page.wait_for_event(
+                    "framenavigated", predicate=lambda frame: frame == page.main_frame, timeout=timeout_ms
+                )
             except PlaywrightTimeout:
                 return  # nothing happened: the caller sees the same page again and stops
         if not stop:
@@ -325,5 +342,3 @@ def _with_fragment(outcome: Outcome, redirects: list[str]) -> Outcome:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-

@@ -30,8 +30,9 @@ class FormLogin:
             form, data = self._next_form(forms)
             if form is None:
                 self._check_page_fits_settings(forms, url, redirect_uri)
-                return Outcome("page", url, response.status_code, signed_in=signed_in, body=response.text,
-                               consent=consent)
+                return Outcome(
+                    "page", url, response.status_code, signed_in=signed_in, body=response.text, consent=consent
+                )
             if form.has_field(self.login.password_field):
                 if signed_in:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
@@ -48,9 +49,13 @@ class FormLogin:
                 if not form.has_field(self.login.username_field):
                     raise LoginConfigurationProblem(
                         f"login.form.username_field: the login page {_page(form.action)} has no field "
-                        f"{self.login.username_field!r}; it offers {_offered([form])}. Set login.form to those names")
-                data = {**form.fields, self.login.username_field: self.login.username,
-                        self.login.password_field: self.login.password}
+                        f"{self.login.username_field!r}; it offers {_offered([form])}. Set login.form to those names"
+                    )
+                data = {
+                    **form.fields,
+                    self.login.username_field: self.login.username,
+                    self.login.password_field: self.login.password,
+                }
                 return form, data
             if form.has_button(self.login.consent_field, self.login.consent_value):
                 return form, {**form.fields, self.login.consent_field: self.login.consent_value}
@@ -60,28 +65,35 @@ class FormLogin:
         """A page with a password input, or a form posted back to the issuer, is a login or consent
         page the settings do not describe: the suite cannot go on, and the server is not at fault.
         A form that posts to the redirect URI or elsewhere is no such page (AUTH-05 judges it)."""
-        own = [f for f in forms if _origin(f.action) == self.issuer_origin and not is_redirect_to(f.action, redirect_uri)]
+        own = [
+            f for f in forms if _origin(f.action) == self.issuer_origin and not is_redirect_to(f.action, redirect_uri)
+        ]
         login = [f for f in own if f.password_inputs]
         if login:
             raise LoginConfigurationProblem(
                 f"login.form.username_field / login.form.password_field: the login page {_page(url)} has no field "
-                f"{self.login.password_field!r}; it offers {_offered(login)}. Set login.form to those names")
+                f"{self.login.password_field!r}; it offers {_offered(login)}. Set login.form to those names"
+            )
         consent = [f for f in own if f.method == "POST" and f.buttons]
         if consent:
             raise LoginConfigurationProblem(
                 f"login.form.consent_field / login.form.consent_value: the page {_page(url)} offers no button "
                 f"{self.login.consent_field}={self.login.consent_value!r}; it offers {_offered(consent)}. "
-                "Set login.form to the button that grants access")
+                "Set login.form to the button that grants access"
+            )
 
 
 def _offered(forms) -> str:
     fields = sorted({name for f in forms for name in f.fields} | {name for f in forms for name in f.password_inputs})
-    buttons = [f"{name}={value!r}" if name else f"(unnamed button {value!r})" for f in forms for name, value in f.buttons]
+    buttons = [
+        f"{name}={value!r}" if name else f"(unnamed button {value!r})" for f in forms for name, value in f.buttons
+    ]
     return f"fields {', '.join(fields) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
 
 
 def _page(url: str) -> str:
     from suite.wire.http import redact_url
+
     return redact_url(url)
 
 

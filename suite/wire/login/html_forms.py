@@ -9,8 +9,8 @@ from urllib.parse import urljoin
 class Form:
     action: str
     method: str
-    fields: dict = field(default_factory=dict)     # hidden and text inputs with their values
-    buttons: list = field(default_factory=list)    # (name, value) of submit buttons
+    fields: dict = field(default_factory=dict)  # hidden and text inputs with their values
+    buttons: list = field(default_factory=list)  # (name, value) of submit buttons
     password_inputs: list = field(default_factory=list)  # names of type=password inputs
 
     def has_field(self, name: str) -> bool:
@@ -84,6 +84,7 @@ class _ForwardFinder(HTMLParser):
 def forwards_to(html: str, url: str) -> str | None:
     """How the page would send the browser on to `url` (host and path), or None."""
     from urllib.parse import unquote, urlsplit
+
     parts = urlsplit(url)
     needle = f"{parts.netloc}{parts.path}".lower()
     finder = _ForwardFinder()

@@ -20,9 +20,11 @@ class ManualLogin:
         # /dev/tty, not stdin: pytest captures stdin and stdout, a person still needs both.
         # Two handles: a terminal cannot seek, which a read-write text file would need.
         with open("/dev/tty", "w") as screen, open("/dev/tty") as keyboard:
-            screen.write("\n--- manual sign-in ---\nOpen this address in your browser and sign in:\n\n"
-                         f"  {authorization_url}\n\nThe browser then goes to {redirect_uri}?... (the page may not "
-                         "load). Paste that whole address here and press Enter:\n> ")
+            screen.write(
+                "\n--- manual sign-in ---\nOpen this address in your browser and sign in:\n\n"
+                f"  {authorization_url}\n\nThe browser then goes to {redirect_uri}?... (the page may not "
+                "load). Paste that whole address here and press Enter:\n> "
+            )
             screen.flush()
             pasted = keyboard.readline().strip()
         # The person was asked to sign in; the callback they paste is taken as their word for it.
