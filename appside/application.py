@@ -6,6 +6,7 @@ for ports a test harness chooses."""
 
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def load_application(path, environ=os.environ) -> Application:
     problems += _inline_secret(raw)
     resolved = _resolve_variables(_with_defaults(raw, environ), environ, problems)
     problems = problems or [_describe_problem(e) + " (after ${VAR} substitution)" for e in _errors(resolved)]
-    problems = problems or _drive_problems(resolved)
+    problems = problems or _drive_problems(resolved) + _command_paths(path, resolved["drive"])
     if problems:
         raise ConfigurationError(path, problems)
     return _build(path, resolved)
@@ -155,6 +156,27 @@ def _drive_problems(raw: dict) -> list[str]:
         int((raw.get("issuer") or {}).get("port", 0))
     except ValueError:
         problems.append("issuer.port: must be a port number")
+    return problems
+
+
+def _command_paths(path: Path, drive: dict) -> list[str]:
+    """A command's program given as a relative path is looked up from the folder the suite runs in
+    (where `make certify-app` or `python -m appside` is started), not the application file's."""
+    problems = []
+    for key in ("launch", "command"):
+        try:
+            program = shlex.split(str(drive.get(key) or ""))[:1]
+        except ValueError:
+            problems.append(f"drive.{key}: not a command a shell can read (an unclosed quote?)")
+            continue
+        if not program or "/" not in program[0] or Path(program[0]).is_absolute() or Path(program[0]).exists():
+            continue
+        beside = path.resolve().parent / program[0]
+        hint = f"; it is at {beside}: write that path" if beside.exists() else ""
+        problems.append(
+            f"drive.{key}: {program[0]} does not exist from {Path.cwd()}, the folder commands run from "
+            f"(the one the suite was started in){hint}, or a path from that folder"
+        )
     return problems
 
 

@@ -98,6 +98,7 @@ def pytest_configure(config):
             )
         except LaunchFailed as error:
             config.stand_in.stop()
+            config.stand_in = None  # stopped: pytest_unconfigure must not stop it again
             raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
@@ -148,6 +149,19 @@ def pytest_runtest_makereport(item, call):
     if report.failed and report.longrepr is not None:
         report.longrepr = REDACTOR.scrub(str(report.longrepr))
     report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]
+
+
+def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
+    """Which step failed, so that a failure before the rule's own check can be reported as blocked
+    by the rule that broke the sign-in (`needs` in appside/features/rules.yaml). Every Then of an
+    application rule is its own check (a refusal is several: no signed-in page, no API call, no
+    redemption), unless it found nothing to check; a Given or When only prepares it."""
+    from suite.verdict.checks import NothingToCheck
+
+    own_check = step.type == "then" and not isinstance(exception, NothingToCheck)
+    request.node.user_properties.append(
+        ("failed_step", {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check})
+    )
 
 
 @pytest.hookimpl(trylast=True)

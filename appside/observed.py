@@ -6,8 +6,8 @@ import hashlib
 import json
 import math
 import string
-from dataclasses import dataclass
-from urllib.parse import urlencode
+from dataclasses import dataclass, field
+from urllib.parse import quote_plus, unquote_plus, urlencode
 
 import allure
 
@@ -22,6 +22,7 @@ BASE64URL = set(string.ascii_letters + string.digits + "-_")
 @dataclass
 class Observed:
     entries: list
+    issuer: str = field(default="", repr=False)  # where the stand-in listens, for the attached curl lines
 
     @property
     def authorization_requests(self) -> list:
@@ -47,7 +48,9 @@ class Observed:
 
     @property
     def token_requests(self) -> list:
-        return [e for e in self.entries if e.path == PATHS["token_endpoint"] and e.method == "POST"]
+        """Every request to the token endpoint, whatever its method, body or answer: a GET or a JSON
+        one is a token request sent wrongly (APPC-12), not a token request not sent."""
+        return [e for e in self.entries if e.path == PATHS["token_endpoint"]]
 
     def grants(self, grant_type: str) -> list:
         return [e for e in self.token_requests if e.param("grant_type") == grant_type]
@@ -68,7 +71,7 @@ class Observed:
         learn_secrets(self.entries)
         text = (
             "\n\n".join(
-                f"#{n} at +{e.at - self.entries[0].at:.2f} s\n{_exchange(e).report()}"
+                f"#{n} at +{e.at - self.entries[0].at:.2f} s\n{_exchange(e, self.issuer).report()}"
                 for n, e in enumerate(self.entries, 1)
             )
             or "(no request reached the stand-in)"
@@ -91,15 +94,14 @@ def learn_secrets(entries) -> None:
             REDACTOR.register((entry.response_json or {}).get(name), name)
         authorization = entry.headers.get("Authorization", "")
         REDACTOR.register(authorization.partition(" ")[2], "Authorization credentials")
-        if authorization.lower().startswith("basic "):
-            try:
-                REDACTOR.register(base64.b64decode(authorization[6:]).decode().partition(":")[2], "client_secret")
-            except ValueError:
-                pass
+        basic = basic_credentials(entry)
+        if basic is not None:
+            REDACTOR.register(basic.raw_secret, "client_secret")
+            REDACTOR.register(basic.secret, "client_secret")
 
 
-def _exchange(entry) -> Exchange:
-    url = entry.path + (f"?{urlencode(entry.query)}" if entry.query else "")
+def _exchange(entry, issuer: str) -> Exchange:
+    url = issuer + entry.path + (f"?{urlencode(entry.query)}" if entry.query else "")
     response_headers = {"Location": entry.location} if entry.location else {}
     body = json.dumps(entry.response_json) if entry.response_json is not None else ""
     if body:
@@ -113,13 +115,98 @@ def form_value(request, name: str) -> str | None:
 
 
 def basic_password(request) -> str:
+    """The password of an HTTP Basic header as it is written (not decoded), or ""."""
+    credentials = basic_credentials(request)
+    return credentials.raw_secret if credentials else ""
+
+
+@dataclass(frozen=True)
+class BasicCredentials:
+    """An HTTP Basic header's user-id and password, as written and as Visma Connect reads them:
+    RFC 6749 section 2.3.1 has the client form-urlencode both before it joins them, so the server
+    undoes that encoding (IdentityServer turns "+" into a space and unescapes "%XX")."""
+
+    raw_client_id: str
+    raw_secret: str = field(repr=False)
+
+    @property
+    def client_id(self) -> str:
+        return unquote_plus(self.raw_client_id)
+
+    @property
+    def secret(self) -> str:
+        return unquote_plus(self.raw_secret)
+
+
+def basic_credentials(request) -> BasicCredentials | None:
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":
-        return ""
+        return None
     try:
-        return base64.b64decode(credentials).decode().partition(":")[2]
+        user_id, _, password = base64.b64decode(credentials.strip()).decode().partition(":")
     except ValueError:
-        return ""
+        return None
+    return BasicCredentials(user_id, password)
+
+
+@dataclass(frozen=True)
+class ClientAuthentication:
+    """How one token request authenticated the application with its secret, judged as the server reads it."""
+
+    method: str  # "HTTP Basic", "client_secret in the form body" or "none"
+    encoding: str  # how the application wrote its Basic credentials (RFC 6749 section 2.3.1), or ""
+    problem: str  # "" when the server reads the application's client id and secret
+
+    def describe(self) -> str:
+        return self.method + (f", {self.encoding}" if self.encoding else "")
+
+
+BASIC_ENCODING = (
+    "RFC 6749 section 2.3.1: the client id and secret are form-urlencoded before they are used as HTTP Basic's"
+)
+
+
+def client_authentication(request, client_id: str, secret: str) -> ClientAuthentication:
+    basic = basic_credentials(request)
+    if basic is not None:
+        return _basic_authentication(basic, client_id, secret)
+    sent = form_value(request, "client_secret")
+    if sent is None:
+        return ClientAuthentication(
+            "none", "", "it carries no client secret (no HTTP Basic header, none in the form body)"
+        )
+    problem = "" if sent == secret else "the client_secret in its form body is not the application's secret"
+    return ClientAuthentication("client_secret in the form body", "", problem)
+
+
+def _basic_authentication(basic: BasicCredentials, client_id: str, secret: str) -> ClientAuthentication:
+    encoding_changes_them = quote_plus(basic.raw_secret) != basic.raw_secret or (
+        quote_plus(basic.raw_client_id) != basic.raw_client_id
+    )
+    if basic.secret == secret and basic.client_id == client_id:
+        if basic.raw_secret == secret and basic.raw_client_id == client_id and encoding_changes_them:
+            encoding = "sent as they are, not form-urlencoded (no character in them that the decoding changes)"
+        elif basic.raw_secret == secret and basic.raw_client_id == client_id:
+            encoding = "form-urlencoded or as they are (the encoding leaves their characters alone)"
+        else:
+            encoding = "form-urlencoded (RFC 6749 section 2.3.1)"
+        return ClientAuthentication("HTTP Basic", encoding, "")
+    if basic.raw_secret == secret and basic.raw_client_id == client_id:
+        return ClientAuthentication(
+            "HTTP Basic",
+            "sent as they are, not form-urlencoded",
+            "its HTTP Basic header carries the client id and secret without the application/x-www-form-urlencoded "
+            f"encoding ({BASIC_ENCODING}); decoding them, as Visma Connect does, gives another "
+            f"{'secret' if basic.secret != secret else 'client id'} (a '%XX' becomes one character, a '+' a space), "
+            "so Visma Connect refuses the application",
+        )
+    what = "secret" if basic.secret != secret else "client id"
+    return ClientAuthentication(
+        "HTTP Basic",
+        "",
+        f"its HTTP Basic header carries another {what} than the application's, whether read as written or "
+        f"form-urlencoded ({BASIC_ENCODING})",
+    )
 
 
 def unverified_claims(jwt: str) -> dict:

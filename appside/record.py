@@ -10,6 +10,10 @@ from suite.reports.results import ResultRecorder
 from suite.verdict.exit_codes import EXIT_INCOMPLETE
 
 CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
+# A rule skipped with this reason ran and found no evidence either way (pytest.skip in its step):
+# it is no pass, and a blocker or critical rule like that leaves the certification incomplete.
+UNCHECKED = "could not be checked for this application"
+MUST_CHECK = ("blocker", "critical")
 
 
 def application_rule_sources(rule_id: str) -> list[dict]:
@@ -44,11 +48,18 @@ class ApplicationRecorder(ResultRecorder):
         if self.written and self.written["verdict"].startswith("incomplete"):
             session.exitstatus = EXIT_INCOMPLETE
 
+    def needs(self, rule_id: str) -> tuple[str, ...]:
+        """The rules an APPC rule relies on (`needs` in appside/features/rules.yaml): a rule kept
+        from its own check by one of them failing is blocked by it."""
+        entry = catalogue(CATALOGUE).get(rule_id)
+        return entry.needs if entry else ()
+
     def pytest_runtest_logreport(self, report):
         super().pytest_runtest_logreport(report)
-        fault = dict(report.user_properties).get("fault")
-        if fault and report.nodeid in self.scenarios:
-            self.scenarios[report.nodeid]["fault"] = fault
+        properties = dict(report.user_properties)
+        for name in ("fault", "client_authentication"):
+            if properties.get(name) and report.nodeid in self.scenarios:
+                self.scenarios[report.nodeid][name] = properties[name]
 
     def record(self) -> dict:
         record = super().record()
@@ -60,7 +71,27 @@ class ApplicationRecorder(ResultRecorder):
         for rule in record["rules"]:
             rule["sources"] = application_rule_sources(rule["rule_id"])
             for scenario in rule["scenarios"]:
-                fault = self.scenarios.get(scenario["id"], {}).get("fault")
-                if fault:
-                    scenario["injected_fault"] = fault
+                seen = self.scenarios.get(scenario["id"], {})
+                if seen.get("fault"):
+                    scenario["injected_fault"] = seen["fault"]
+                if seen.get("client_authentication"):
+                    scenario["client_authentication"] = seen["client_authentication"]
+        _unchecked_is_incomplete(record)
         return record
+
+
+def _unchecked_is_incomplete(record: dict) -> None:
+    """A blocker or critical rule that could not be checked is not run, as far as the verdict goes."""
+    unchecked = [
+        rule["rule_id"]
+        for rule in record["rules"]
+        if rule["severity"] in MUST_CHECK
+        and rule["status"] == "skipped"
+        and any(s["reason"].startswith(UNCHECKED) for s in rule["scenarios"])
+    ]
+    record["unchecked_rules"] = unchecked
+    record["not_run_rules"] = sorted(set(record["not_run_rules"]) | set(unchecked))
+    if unchecked and record["verdict"].startswith("conformant"):
+        record["verdict"] = (
+            f"incomplete: {len(unchecked)} blocker or critical rules {UNCHECKED} ({', '.join(unchecked)})"
+        )

@@ -8,10 +8,10 @@ import secrets
 import threading
 import time
 from dataclasses import replace
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
@@ -57,9 +57,30 @@ class SandboxAuthorizationServer(AuthorizationServer):
         self.codes, self.tokens = CodeStore(), TokenStore()
         super().__init__(app, query_client=registry.applications.get, save_token=self._save_token)
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
+        self.register_client_auth_method("client_secret_basic", _authenticate_basic_form_decoded)
 
     def _save_token(self, token, oauth_request):
         self.tokens.save(token, oauth_request.client, oauth_request.user)
+
+
+def _authenticate_basic_form_decoded(query_client, oauth_request):
+    """HTTP Basic as Visma Connect reads it. RFC 6749 section 2.3.1 has the client form-urlencode its
+    id and secret before it joins them; IdentityServer undoes that as form decoding ("+" is a space,
+    "%XX" a byte), where authlib's own reading only unquotes and keeps "+"."""
+    scheme, _, credentials = oauth_request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user_id, colon, password = base64.b64decode(credentials.strip()).decode().partition(":")
+    except ValueError:
+        return None
+    client_id, client_secret = unquote_plus(user_id), unquote_plus(password)
+    if not colon or not client_id or not client_secret:
+        return None
+    client = query_client(client_id)
+    if client is None:
+        raise InvalidClientError(status_code=401, description="unknown client")
+    return client if client.check_client_secret(client_secret) else None
 
 
 class TokenRevocation(RevocationEndpoint):

@@ -12,7 +12,7 @@ from joserfc import jwt
 
 from sandbox.faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
 from sandbox.mock_api import API_PREFIX, register_mock_api
-from sandbox.recording import RequestLog
+from sandbox.recording import NOTES_KEY, RecordingMiddleware, RequestLog
 
 # Cross-origin reads a browser app needs; the authorization endpoint is a navigation, not a fetch.
 CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/revocation", API_PREFIX + "/")
@@ -20,18 +20,19 @@ OTHER_ISSUER = "https://other-issuer.invalid"
 
 
 def instrument(app, issuer: str, keys, recording: RequestLog, faults: Faults) -> None:
+    """Called after every other WSGI wrapper is in place: the log wraps them all."""
     register_mock_api(app, issuer, keys)
+    app.wsgi_app = RecordingMiddleware(app.wsgi_app, recording)
 
     @app.after_request
-    def record_and_allow_cors(response):
+    def note_and_allow_cors(response):
         origin = request.headers.get("Origin")
         if origin and request.path.startswith(CORS_PATHS):
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
             response.headers["Access-Control-Allow-Methods"] = "GET, POST"
             response.headers.add("Vary", "Origin")
-        if request.method != "OPTIONS":  # a CORS preflight is the browser's, not the client's
-            recording.record(request, response, g.get("notes", {}))
+        request.environ[NOTES_KEY] = g.get("notes", {})  # for the log (RecordingMiddleware)
         return response
 
 

@@ -3,13 +3,24 @@
 Every request is kept with what the sandbox answered, so a caller can see afterwards what a
 client sent: its authorization requests, token requests (with the tokens issued), refreshes,
 userinfo and API calls. `clear()` starts a new log, e.g. one per test case. Bounded: only the
-latest `limit` requests are kept."""
+latest `limit` requests are kept.
 
+The log is taken by `RecordingMiddleware`, around everything else the sandbox runs: a request
+is kept whatever its method, content type or fate, also when a guard (a JSON body at the token
+endpoint, an oversized body, unreadable Basic credentials) answers it before Flask sees it."""
+
+import contextlib
+import io
+import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
+
+FORM = "application/x-www-form-urlencoded"
+NOTES_KEY = "sandbox.notes"  # where a request's notes wait in the WSGI environ for the log
+MAX_RECORDED_BODY = 64 * 1024  # an OAuth request is a few hundred bytes; a bigger body is noted, not kept
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,19 @@ class RecordedRequest:
         return [v for k, v in (*self.query, *self.form) if k == name]
 
     @property
+    def content_type(self) -> str:
+        """The body's media type, lower case, without its parameters ("" for none)."""
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    @property
+    def json_body(self) -> dict | None:
+        try:
+            value = json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    @property
     def location_params(self) -> dict:
         parts = urlsplit(self.location)
         return dict(parse_qsl(parts.query or parts.fragment, keep_blank_values=True))
@@ -55,23 +79,66 @@ class RequestLog:
         with self._lock:
             return list(self._entries)
 
-    def record(self, request, response, notes: dict) -> None:
-        """Flask's request and response, after the sandbox answered."""
-        form = tuple(request.form.items(multi=True)) if request.mimetype == "application/x-www-form-urlencoded" else ()
-        body = urlencode(form) if form else request.get_data(as_text=True, cache=True)
-        answer = response.get_json(silent=True) if response.is_json else None
-        entry = RecordedRequest(
-            at=time.time(),
-            method=request.method,
-            path=request.path,
-            query=tuple(parse_qsl(request.query_string.decode(), keep_blank_values=True)),
-            form=form,
-            headers={k: request.headers[k] for k in RECORDED_HEADERS if k in request.headers},
-            body=body,
-            status=response.status_code,
-            location=response.headers.get("Location", ""),
-            response_json=answer if isinstance(answer, dict) else None,
-            notes=dict(notes),
-        )
+    def append(self, entry: RecordedRequest) -> None:
         with self._lock:
             self._entries.append(entry)
+
+
+class RecordingMiddleware:
+    """WSGI: reads the request (its body up to MAX_RECORDED_BODY, given back to the application
+    unchanged), lets the application answer, and logs both. A CORS preflight (OPTIONS) is the
+    browser's, not the client's, and is not logged."""
+
+    def __init__(self, wsgi_app, log: RequestLog):
+        self.wsgi_app, self.log = wsgi_app, log
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "OPTIONS":
+            return self.wsgi_app(environ, start_response)
+        arrived, body = time.time(), _read_body(environ)
+        answer: dict = {}
+
+        def recording_start_response(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = int(status.split()[0]), headers
+            return start_response(status, headers, exc_info)
+
+        chunks = list(self.wsgi_app(environ, recording_start_response))
+        self.log.append(_entry(environ, body, arrived, answer, b"".join(chunks)))
+        return chunks
+
+
+def _read_body(environ) -> bytes:
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not length.isdigit() or int(length) > MAX_RECORDED_BODY:
+        return b""  # none, or one a guard refuses unread: its size is in the Content-Length
+    body = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _entry(environ, body: bytes, arrived: float, answer: dict, response_body: bytes) -> RecordedRequest:
+    headers = {
+        "Authorization": environ.get("HTTP_AUTHORIZATION"),
+        "Content-Type": environ.get("CONTENT_TYPE"),
+        "Origin": environ.get("HTTP_ORIGIN"),
+    }
+    text = body.decode("utf-8", errors="replace")
+    content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    response_headers = dict(answer.get("headers", ()))
+    response_json = None
+    if response_headers.get("Content-Type", "").startswith("application/json"):
+        with contextlib.suppress(ValueError):
+            response_json = json.loads(response_body)
+    return RecordedRequest(
+        at=arrived,
+        method=environ.get("REQUEST_METHOD", ""),
+        path=environ.get("PATH_INFO", ""),
+        query=tuple(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
+        form=tuple(parse_qsl(text, keep_blank_values=True)) if content_type == FORM else (),
+        headers={k: v for k, v in headers.items() if v},
+        body=text,
+        status=answer.get("status", 0),
+        location=response_headers.get("Location", ""),
+        response_json=response_json if isinstance(response_json, dict) else None,
+        notes=dict(environ.get(NOTES_KEY) or {}),
+    )

@@ -1,32 +1,37 @@
 @app-side @doc:interactive-integrations
 Feature: What an application must refuse
   The stand-in answers one sign-in wrongly on purpose. The application fails the rule if it then
-  redeems the code or calls the API; the absence of those requests within the settle time is the
-  evidence, and it counts only because a normal sign-in of the same application does redeem its code.
+  shows that the user signed in, redeems the code or calls the API. The absence of those within the
+  settle time is the evidence, and it counts only where a normal sign-in of the same application
+  does redeem its code (and, for an ID token, shows its signed-in marker or calls the API or
+  userinfo); where nothing can tell, the rule could not be checked, which is no pass.
 
   @rule:APPC-16 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
   Scenario: APPC-16 A callback with a different state is refused
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "callback-state-wrong"
     Then the stand-in's callback carried the fault
-    And the application redeems no code
+    And the application does not show that the user signed in
     And the application does not call the Visma API
+    And the application redeems no code
 
   @rule:APPC-17 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
   Scenario: APPC-17 A callback without state is refused
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "callback-state-missing"
     Then the stand-in's callback carried the fault
-    And the application redeems no code
+    And the application does not show that the user signed in
     And the application does not call the Visma API
+    And the application redeems no code
 
   @rule:APPC-18 @severity:critical @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2.4
   Scenario: APPC-18 A callback whose iss names another issuer is refused (RFC 9207 is advertised)
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "callback-iss-wrong"
     Then the stand-in's callback carried the fault
-    And the application redeems no code
+    And the application does not show that the user signed in
     And the application does not call the Visma API
+    And the application redeems no code
 
   @rule:APPC-19 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2.1
   Scenario: APPC-19 A declined sign-in (access_denied) shows an error and redeems nothing
@@ -51,7 +56,9 @@ Feature: What an application must refuse
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "<fault>"
     Then the stand-in's token response carried the fault
+    And the application does not show that the user signed in
     And the application does not call the Visma API
+    And a normal sign-in shows what accepting looks like
 
     Examples:
       | fault                  |

@@ -5,19 +5,21 @@ relying-party tests; each scenario first proves that the fault reached the appli
 
 import time
 
+import allure
 import pytest
 from pytest_bdd import then, when
 
 from appside.observed import unverified_claims
+from appside.record import UNCHECKED
 from appside.steps.sign_ins import observe_session, record_fault
 from sandbox.faults import SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
-from suite.verdict.checks import check
+from suite.verdict.checks import check, require
 
 
 def _faulted_callback(app_run):
     callbacks = app_run.last.callbacks
-    check(
+    require(
         callbacks,
         f"the sign-in never reached the stand-in's callback, so the fault {app_run.fault} was not "
         "delivered to the application; see the attached requests",
@@ -44,13 +46,13 @@ def id_token_fault_delivered(app_run):
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
-    check(
+    require(
         redeemed,
         f"the application did not redeem the code of the sign-in with {app_run.fault}, so the faulty "
         "ID token never reached it; see the attached requests",
     )
     id_token = (redeemed[0].response_json or {}).get("id_token")
-    check(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
+    require(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
     claims = unverified_claims(id_token)
     nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
     if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
@@ -89,6 +91,36 @@ def no_api_call(app_run):
     )
 
 
+@then("the application does not show that the user signed in")
+def not_signed_in(application, app_run):
+    check(
+        not app_run.sign_ins[-1].finished,
+        f"after the fault {app_run.fault} the application showed {application.drive.signed_in.describe()}: it "
+        "accepted a response it must refuse",
+    )
+
+
+@then("a normal sign-in shows what accepting looks like")
+def acceptance_visible(application, app_run):
+    """A refusal seen as nothing happening counts only where a normal sign-in shows something: the
+    signed-in marker, or an API or userinfo call. An application that shows and calls nothing
+    either way cannot be judged: that is no pass."""
+    sign_in, observed = app_run.baseline
+    calls = [e.path for e in observed.api_calls + observed.userinfo_calls]
+    evidence = [f"it showed {application.drive.signed_in.describe()}"] if sign_in.finished else []
+    evidence += [f"it called {', '.join(sorted(set(calls)))}"] if calls else []
+    if not evidence:
+        pytest.skip(
+            f"{UNCHECKED}: its normal sign-in neither showed {application.drive.signed_in.describe()} nor called "
+            "the Visma API or userinfo, so nothing tells a response it refused from one it accepted"
+        )
+    allure.attach(
+        f"after a good response {' and '.join(evidence)}; after the fault {app_run.fault} it did neither",
+        name="evidence of the refusal",
+        attachment_type=allure.attachment_type.TEXT,
+    )
+
+
 @then("the application shows an error page, not a server error")
 def error_page(application, app_run):
     sign_in = app_run.sign_ins[-1]
@@ -101,6 +133,11 @@ def error_page(application, app_run):
     check(
         not sign_in.finished, f"the application showed {application.drive.signed_in.describe()} after the user declined"
     )
+    if not app_run.baseline[0].finished:
+        pytest.skip(
+            f"{UNCHECKED}: its normal sign-in did not show {application.drive.signed_in.describe()} either, so its "
+            "absence after the declined sign-in shows nothing"
+        )
 
 
 @when("the stand-in issues a short-lived access token and the application uses the API after it expired")
@@ -141,7 +178,7 @@ def renewed(application, app_run):
         + max(len(observed.authorization_requests) - 1, 0)
         + max(len(observed.grants("client_credentials")) - 1, 0)
     )
-    check(issued, "the application got no token at all; see the attached requests")
+    require(issued, "the application got no token at all; see the attached requests")
     check(
         renewals,
         "after the access token expired the application neither refreshed it, signed in again nor fetched a new one",

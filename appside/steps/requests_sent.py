@@ -1,18 +1,20 @@
 """What an interactive application sends: its authorization and token requests, checked against
 its registration and the Visma Connect documentation."""
 
+import re
 import time
 
 import allure
 import pytest
 from pytest_bdd import then, when
 
-from appside.observed import Observed, basic_password, estimated_entropy_bits, form_value, s256
-from appside.steps.sign_ins import observe_session, record_fault
+from appside.observed import Observed, basic_password, client_authentication, estimated_entropy_bits, s256
+from appside.steps.sign_ins import note_client_authentication, observe_session, record_fault
 from sandbox.faults import SHORT_LIFETIME
-from suite.verdict.checks import check
+from suite.verdict.checks import check, require
 
 MIN_STATE_BITS = 128
+VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 section 4.1
 
 
 def _authorization_requests(app_run) -> list:
@@ -36,9 +38,11 @@ def _challenges_by_code(observed: Observed) -> dict:
 @then('every authorization request asks for response_type "code"')
 def response_type_code(app_run):
     for request in _authorization_requests(app_run):
+        asked = request.params("response_type")
         check(
-            request.params("response_type") == ["code"],
-            f"an authorization request asked for response_type {request.params('response_type')}, not [code]",
+            asked == ["code"],
+            f"an authorization request asked for response_type {' and '.join(asked) or '(none)'}, not code: "
+            'RFC 6749 section 4.1.1, "Value MUST be set to "code"" (Visma Connect: the authorization code flow)',
         )
 
 
@@ -49,7 +53,8 @@ def registered_redirect_uri(application, app_run):
         check(
             uri in application.redirect_uris,
             f"an authorization request's redirect_uri {uri!r} is not one registered for the application "
-            f"({', '.join(application.redirect_uris)}), character for character",
+            f"({', '.join(application.redirect_uris)}), character for character: Visma Connect refuses it "
+            "(RFC 9700 section 2.1: exact string matching)",
         )
     for observed in app_run.observed:
         requests = _challenges_by_code(observed)
@@ -105,7 +110,11 @@ def pkce_challenge(application, app_run):
     if not application.uses_pkce:
         pytest.skip(f"{application.client_id} is a web application that does not declare PKCE (application.pkce)")
     for request in _authorization_requests(app_run):
-        check(request.param("code_challenge"), "an authorization request carries no code_challenge")
+        check(
+            request.param("code_challenge"),
+            f"an authorization request carries no code_challenge: a {application.app_type} application "
+            f"{'declares PKCE' if application.app_type == 'web' else 'must use PKCE'} (RFC 7636 section 4.3)",
+        )
 
 
 def _with_challenge(app_run) -> list:
@@ -141,6 +150,11 @@ def verifier_matches(app_run):
                 verifier,
                 "a code redemption carries no code_verifier though its authorization request had a code_challenge",
             )
+            check(
+                VERIFIER.fullmatch(verifier),
+                f"a code_verifier of {len(verifier)} characters is no RFC 7636 verifier (Visma Connect refuses it): "
+                "section 4.1 asks for 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'",
+            )
             method = asked.param("code_challenge_method") or "plain"
             expected = s256(verifier) if method == "S256" else verifier
             check(
@@ -148,7 +162,7 @@ def verifier_matches(app_run):
                 "a code_verifier does not transform into its code_challenge (RFC 7636 section 4.6)",
             )
             checked += 1
-    check(checked, "no code redemption with a code_verifier was seen")
+    require(checked, "no code redemption with a code_verifier was seen")
 
 
 @then("the application sends no client secret, in no request")
@@ -168,21 +182,22 @@ def no_secret_from_public_app(application, app_run):
 
 
 @then("every token request authenticates the application with its secret")
-def web_app_authenticates(application, app_run):
+def web_app_authenticates(request, application, app_run):
     """Code redemptions and refreshes alike (the scenario lets the access token expire)."""
     seen = 0
     for observed in app_run.observed:
-        for request in observed.token_requests:
+        for token_request in observed.token_requests:
             seen += 1
-            secret = basic_password(request) or form_value(request, "client_secret")
-            if not secret and request.param("code_verifier"):
+            authentication = client_authentication(token_request, application.client_id, application.client_secret)
+            if authentication.method == "none" and token_request.param("code_verifier"):
                 continue  # "client_secret: Required for server-side apps unless PKCE is used"
+            note_client_authentication(request, authentication)
             check(
-                secret == application.client_secret,
-                f"a token request ({request.param('grant_type')}) does not authenticate the application with "
-                "its secret (HTTP Basic or client_secret in the form body)",
+                not authentication.problem,
+                f"a token request ({token_request.param('grant_type')}) does not authenticate the application with "
+                f"its secret: {authentication.problem}",
             )
-    check(seen, "the application sent no token request")
+    require(seen, "the application sent no token request")
 
 
 @then("no authorization request asks for offline_access")
@@ -228,7 +243,7 @@ def newest_refresh_token(app_run):
         issued = (request.response_json or {}).get("refresh_token") if request.status == 200 else None
         if issued:
             newest, rotated = issued, grant_type == "refresh_token"
-    check(
+    require(
         after_rotation,
         "no refresh after a rotation was seen: the application did not refresh twice with "
         "success (see the attached requests and APPC-20)",

@@ -45,6 +45,7 @@ class AppRun:
     sign_ins: list = field(default_factory=list)  # appside.browser_driver.SignIn
     observed: list = field(default_factory=list)  # Observed, one per sign-in or run
     fault: str | None = None
+    baseline: tuple | None = None  # (SignIn, Observed) of a normal sign-in, for a refusal's evidence
 
     @property
     def last(self) -> Observed:
@@ -63,13 +64,20 @@ def record_fault(request, fault: str) -> None:
     allure.attach(f"{fault}: {FAULTS[fault]}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
 
 
+def note_client_authentication(request, authentication) -> None:
+    """How the application authenticated (and wrote its HTTP Basic credentials), in the report and
+    the certification record; the last token request's, where there are several."""
+    request.node.user_properties.append(("client_authentication", authentication.describe()))
+    allure.attach(authentication.describe(), name="client authentication", attachment_type=allure.attachment_type.TEXT)
+
+
 def observe(stand_in, action, title: str | None = None):
     """Run `action` with a fresh request log and return its result and what the stand-in saw
     (attached to the report under `title`)."""
     stand_in.recording.clear()
     result = action()
     time.sleep(0.05)  # the last request's log entry is written after its answer went out
-    observed = Observed(stand_in.recording.entries())
+    observed = Observed(stand_in.recording.entries(), stand_in.issuer)
     if title:
         observed.attach(title)
     return result, observed
@@ -119,30 +127,43 @@ def normal_sign_ins(config, stand_in) -> list:
 
 @given("the application has signed in twice through the stand-in")
 def signed_in_twice(request, application, stand_in, app_run):
+    """The request rules judge what the application sent, whether or not its sign-in finished: a
+    sign-in broken by what it sent is that request's rule's failure, and the rules that need a
+    finished sign-in are blocked by it (`needs` in appside/features/rules.yaml)."""
     skip_unless_type(application, "web", "spa", "native")
     for sign_in, observed in normal_sign_ins(request.config, stand_in):
         app_run.sign_ins.append(sign_in)
         app_run.observed.append(observed)
         observed.attach(f"normal sign-in {len(app_run.observed)}")
-    for number, sign_in in enumerate(app_run.sign_ins, 1):
-        check(
-            sign_in.finished,
-            f"normal sign-in {number}: the application did not show {application.drive.signed_in.describe()} "
-            f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
-            "its requests are attached",
-        )
+        if not sign_in.finished:
+            allure.attach(
+                unfinished(application, sign_in, len(app_run.observed)),
+                name="the sign-in did not finish",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+
+
+def unfinished(application, sign_in, number: int) -> str:
+    return (
+        f"normal sign-in {number}: the application did not show {application.drive.signed_in.describe()} "
+        f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
+        "its requests are attached"
+    )
 
 
 @given("a normal sign-in of the application redeems its code")
-def normal_sign_in_redeems(request, application, stand_in):
-    """The evidence of a refusal is a request that does not come; it counts only if the same
-    application, unprovoked, does make that request."""
+def normal_sign_in_redeems(request, application, stand_in, app_run):
+    """The evidence of a refusal is a request that does not come, or a signed-in page that does not
+    show; it counts only if the same application, unprovoked, does make that request or show that
+    page. The normal sign-in is kept in `app_run.baseline` for the rule's last step to weigh."""
     skip_unless_type(application, "web", "spa", "native")
     sign_in, observed = normal_sign_ins(request.config, stand_in)[0]
+    app_run.baseline = (sign_in, observed)
     check(
-        sign_in.finished and observed.grants("authorization_code"),
-        "a normal sign-in did not complete with a code redemption, so a refusal cannot be told apart from a "
-        "broken sign-in; see the normal sign-in rules",
+        observed.grants("authorization_code"),
+        "a normal sign-in did not redeem a code, so a refusal cannot be told apart from a broken sign-in"
+        + ("" if sign_in.finished else f" ({unfinished(application, sign_in, 1)})")
+        + "; see the normal sign-in rules",
     )
 
 

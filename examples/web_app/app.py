@@ -22,13 +22,21 @@ defects, to prove the certification catches them:
     secret-in-url          the token request carries the client secret in its URL
     expired-token-used     the access token is used without looking at its expiry
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
+    basic-not-encoded      the client id and secret go into HTTP Basic as they are, not form-urlencoded
+    response-type-token    the authorization request asks for response_type=token (the implicit flow)
+    redirect-uri-unregistered  the authorization request names a redirect_uri that is not registered
+    short-verifier         the PKCE code_verifier has 20 characters (RFC 7636 asks for 43 to 128)
+
+Its HTTP Basic credentials are form-urlencoded first, as RFC 6749 section 2.3.1 asks (Authlib's
+own client_secret_basic joins them as they are, and as latin-1), so any secret works.
 """
 
 import base64
+import hashlib
 import json
 import os
 import secrets
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -55,6 +63,16 @@ def update_token(name, token, refresh_token=None, access_token=None):
             TOKENS[sid] = token
 
 
+def client_secret_basic_encoded(client, method, uri, headers, body):
+    """HTTP Basic as RFC 6749 section 2.3.1 has it: client id and secret each form-urlencoded, then joined."""
+    if "basic-not-encoded" in DEFECTS:
+        user_id, password = client.client_id, client.client_secret
+    else:
+        user_id, password = quote_plus(client.client_id), quote_plus(client.client_secret)
+    headers["Authorization"] = "Basic " + base64.b64encode(f"{user_id}:{password}".encode()).decode()
+    return uri, headers, body
+
+
 app = Flask(__name__)
 app.secret_key = secrets.token_bytes(32)
 oauth = OAuth(app, update_token=update_token)
@@ -63,12 +81,15 @@ oauth.register(
     "visma",
     client_id=os.environ.get("WEB_APP_CLIENT_ID", "reference-web"),
     client_secret=SECRET,
-    access_token_url=f"{ISSUER}/connect/token?client_secret={SECRET}" if "secret-in-url" in DEFECTS else None,
+    access_token_url=f"{ISSUER}/connect/token?{urlencode({'client_secret': SECRET})}"
+    if "secret-in-url" in DEFECTS
+    else None,
+    client_auth_methods=[("client_secret_basic_encoded", client_secret_basic_encoded)],
     server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
     client_kwargs={
         "scope": "openid profile email offline_access",
         "code_challenge_method": (None if "no-pkce" in DEFECTS else "plain" if "plain-pkce" in DEFECTS else "S256"),
-        "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic",
+        "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic_encoded",
     },
 )
 
@@ -90,8 +111,17 @@ def login():
     if "plain-pkce" in DEFECTS:  # Authlib itself only makes S256 challenges
         verifier = secrets.token_urlsafe(48)
         extra.update(code_verifier=verifier, code_challenge=verifier, code_challenge_method="plain")
-    authorization = oauth.visma.create_authorization_url(REDIRECT_URI, **extra)
-    oauth.visma.save_authorize_data(redirect_uri=REDIRECT_URI, **authorization)
+    if "short-verifier" in DEFECTS:
+        verifier = secrets.token_urlsafe(15)  # 20 characters
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        extra.update(code_verifier=verifier, code_challenge=challenge, code_challenge_method="S256")
+    if "response-type-token" in DEFECTS:
+        extra["response_type"] = "token"
+    redirect_uri = (
+        REDIRECT_URI.replace("/callback", "/signed-in") if "redirect-uri-unregistered" in DEFECTS else REDIRECT_URI
+    )
+    authorization = oauth.visma.create_authorization_url(redirect_uri, **extra)
+    oauth.visma.save_authorize_data(redirect_uri=redirect_uri, **authorization)
     session["last_state"] = authorization["state"]
     url = authorization["url"]
     for defect, parameter in (("no-state", "state"), ("no-response-type", "response_type")):

@@ -15,7 +15,7 @@ import pytest
 from suite.reports.allure_output import write_run_information
 from suite.reports.allure_results import present_results, trace_from_the_step
 from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
-from suite.verdict.blocking import resolve_blocked
+from suite.verdict.blocking import catalogue_needs, resolve_blocked
 from suite.reports.junit_outcomes import present_junit
 from suite.reports.record_seal import seal
 from suite.configuration.rule_catalogue import entry as rule_entry
@@ -159,7 +159,7 @@ class ResultRecorder:
                                       **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {})})
         for rule in rules.values():
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
-        resolve_blocked(rules)
+        resolve_blocked(rules, self.needs)
         _warned(rules)
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
         waivers, waiver_problems = apply_waivers(ordered, self.waivers)
@@ -198,6 +198,10 @@ class ResultRecorder:
         }
         summary["rules"] = ordered
         return summary
+
+    def needs(self, rule_id: str) -> tuple[str, ...]:
+        """The rules `rule_id` relies on (suite.verdict.blocking); the application side has its own."""
+        return catalogue_needs(rule_id)
 
     def not_run(self, ran: set[str]) -> list[str]:
         """The blocker and critical rules this run left out, wholly or in part: declared in the

@@ -22,14 +22,18 @@ def record_failed_step(request, scenario, step, exception=None) -> None:
     )
 
 
-def resolve_blocked(rules: dict[str, dict]) -> None:
+def catalogue_needs(rule_id: str) -> tuple[str, ...]:
+    """What a rule needs, as features/rules.yaml says (the application side has its own catalogue)."""
+    return entry(rule_id).needs
+
+
+def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs) -> None:
     """Mark failed scenarios and rules blocked where the module docstring says, in place. `rules`
-    maps a rule id to its record entry, with the status its scenarios give it."""
-    for rule_id in _needs_first(rules):
+    maps a rule id to its record entry, with the status its scenarios give it; `needs(rule_id)`
+    names the rules it relies on."""
+    for rule_id in _needs_first(rules, needs):
         rule = rules[rule_id]
-        cause = next(
-            (n for n in entry(rule_id).needs if n in rules and rules[n]["status"] in ("failed", "blocked")), None
-        )
+        cause = next((n for n in needs(rule_id) if n in rules and rules[n]["status"] in ("failed", "blocked")), None)
         if cause is None:
             continue
         root = rules[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
@@ -46,14 +50,14 @@ def resolve_blocked(rules: dict[str, dict]) -> None:
             rule["status"], rule["blocked_by"] = "blocked", root
 
 
-def _needs_first(rules: dict[str, dict]) -> list[str]:
+def _needs_first(rules: dict[str, dict], needs) -> list[str]:
     ordered, seen = [], set()
 
     def visit(rule_id):
         if rule_id in seen or rule_id not in rules:
             return
         seen.add(rule_id)
-        for need in entry(rule_id).needs:
+        for need in needs(rule_id):
             visit(need)
         ordered.append(rule_id)
 
