@@ -33,6 +33,9 @@ class ReferenceApp:
     blocks: dict = field(default_factory=dict)  # switch name -> rule ids its failures block (one cause, one failure)
 
 
+# The rules a broken sign-in blocks: each needs a finished sign-in (`needs` in appside/features/rules.yaml)
+SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21")
+
 # Every character class a partner's secret may hold: letters, digits, what form-urlencoding changes
 # ("+", "%", "/", "=", ":", ";", "&", "?", "#", space, quotes, backslash), what it leaves alone ("~"),
 # a "%41" that decodes to "A", non-ASCII; long. RFC 6749 section 2.3.1 has the client form-urlencode
@@ -68,11 +71,23 @@ REFERENCE_APPS = {
                 "old-refresh-token": ("APPC-15",),
                 "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
                 "id-token-not-validated": ("APPC-21",),
+                "basic-not-encoded": ("APPC-10",),
+                "response-type-token": ("APPC-01",),
+                "redirect-uri-unregistered": ("APPC-02",),
+                "short-verifier": ("APPC-08",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
             {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-15",),
+                "no-pkce": ("APPC-07", "APPC-08"),  # no challenge to check the method or a verifier against
+                # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
+                # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
+                # the callback faults' rules: an attempted redemption is the evidence they weigh
+                "basic-not-encoded": ("APPC-15", "APPC-19", "APPC-20", "APPC-21"),
+                "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED),
+                "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED),
+                "short-verifier": SIGN_IN_NEEDED,
             },
         ),
         ReferenceApp(
@@ -82,8 +97,10 @@ REFERENCE_APPS = {
                 "secret-in-spa": ("APPC-09",),
                 "offline-access": ("APPC-14",),
                 "id-token-not-validated": ("APPC-21",),
+                "no-pkce": ("APPC-06",),
             },
             ("SPA_APP_PORT",),
+            {"no-pkce": ("APPC-07", "APPC-08", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21")},
         ),
         ReferenceApp(
             "service",
@@ -92,6 +109,9 @@ REFERENCE_APPS = {
                 "no-tenant-id": ("APPC-13",),
                 "json-body": ("APPC-12",),
                 "secret-in-url": ("APPC-11", "APPC-12"),
+                "basic-not-encoded": ("APPC-12",),
+                "get-request": ("APPC-12",),
+                "params-in-query": ("APPC-12",),
             },
             ("SERVICE_APP_CLIENT_SECRET",),
             {
@@ -100,6 +120,9 @@ REFERENCE_APPS = {
                 "no-tenant-id": ("APPC-20",),
                 "json-body": ("APPC-13", "APPC-20"),  # and no form body to name the tenant in
                 "secret-in-url": ("APPC-20",),
+                "basic-not-encoded": ("APPC-20",),
+                "get-request": ("APPC-13", "APPC-20"),
+                "params-in-query": ("APPC-13", "APPC-20"),
             },
         ),
     )

@@ -128,6 +128,7 @@ class BasicCredentials:
 
     raw_client_id: str
     raw_secret: str = field(repr=False)
+    utf8: bool = True  # False: the bytes were not UTF-8 and are read here as latin-1 (as requests writes str)
 
     @property
     def client_id(self) -> str:
@@ -143,10 +144,15 @@ def basic_credentials(request) -> BasicCredentials | None:
     if scheme.lower() != "basic":
         return None
     try:
-        user_id, _, password = base64.b64decode(credentials.strip()).decode().partition(":")
+        joined = base64.b64decode(credentials.strip())
     except ValueError:
         return None
-    return BasicCredentials(user_id, password)
+    try:
+        text, utf8 = joined.decode(), True
+    except UnicodeDecodeError:
+        text, utf8 = joined.decode("latin-1"), False
+    user_id, _, password = text.partition(":")
+    return BasicCredentials(user_id, password, utf8)
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,13 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
 
 
 def _basic_authentication(basic: BasicCredentials, client_id: str, secret: str) -> ClientAuthentication:
+    if not basic.utf8:
+        return ClientAuthentication(
+            "HTTP Basic",
+            "sent as they are in latin-1, not form-urlencoded",
+            "its HTTP Basic credentials are not UTF-8 (they read as latin-1): form-urlencoded as RFC 6749 section "
+            "2.3.1 asks, they would be ASCII; Visma Connect cannot read them and refuses the application",
+        )
     encoding_changes_them = quote_plus(basic.raw_secret) != basic.raw_secret or (
         quote_plus(basic.raw_client_id) != basic.raw_client_id
     )

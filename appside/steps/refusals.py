@@ -110,9 +110,10 @@ def acceptance_visible(application, app_run):
     evidence = [f"it showed {application.drive.signed_in.describe()}"] if sign_in.finished else []
     evidence += [f"it called {', '.join(sorted(set(calls)))}"] if calls else []
     if not evidence:
-        pytest.skip(
-            f"{UNCHECKED}: its normal sign-in neither showed {application.drive.signed_in.describe()} nor called "
-            "the Visma API or userinfo, so nothing tells a response it refused from one it accepted"
+        _unchecked(
+            observed,
+            f"its normal sign-in neither showed {application.drive.signed_in.describe()} nor called the Visma API "
+            "or userinfo, so nothing tells a response it refused from one it accepted",
         )
     allure.attach(
         f"after a good response {' and '.join(evidence)}; after the fault {app_run.fault} it did neither",
@@ -134,10 +135,24 @@ def error_page(application, app_run):
         not sign_in.finished, f"the application showed {application.drive.signed_in.describe()} after the user declined"
     )
     if not app_run.baseline[0].finished:
-        pytest.skip(
-            f"{UNCHECKED}: its normal sign-in did not show {application.drive.signed_in.describe()} either, so its "
-            "absence after the declined sign-in shows nothing"
+        _unchecked(
+            app_run.baseline[1],
+            f"its normal sign-in did not show {application.drive.signed_in.describe()} either, so its absence "
+            "after the declined sign-in shows nothing",
         )
+
+
+def _unchecked(baseline, why: str) -> None:
+    """No evidence either way. Where the stand-in refused one of the normal sign-in's requests, the
+    rule that judges that request explains it (this scenario is blocked by it: require); where it
+    refused nothing, the application shows nothing the suite can read, and the rule could not be
+    checked (skipped with that reason, which leaves a blocker or critical rule incomplete)."""
+    refused = [e for e in baseline.token_requests if e.status >= 400] + [
+        e for e in baseline.callbacks if "error" in e.location_params
+    ]
+    refused += [e for e in baseline.authorization_requests if e.status >= 400]
+    require(not refused, f"{why}; the stand-in refused its {refused[0].method} {refused[0].path}" if refused else "")
+    pytest.skip(f"{UNCHECKED}: {why}")
 
 
 @when("the stand-in issues a short-lived access token and the application uses the API after it expired")

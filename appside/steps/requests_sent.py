@@ -117,16 +117,18 @@ def pkce_challenge(application, app_run):
         )
 
 
-def _with_challenge(app_run) -> list:
+def _with_challenge(application, app_run) -> list:
     requests = [r for r in _authorization_requests(app_run) if r.param("code_challenge")]
+    if not requests and application.uses_pkce:  # APPC-06's failure: this rule is blocked by it
+        require(False, "the application sent no code_challenge, though PKCE is required of it (APPC-06)")
     if not requests:
-        pytest.skip("the application sent no code_challenge (PKCE is required of it by APPC-06 where it applies)")
+        pytest.skip(f"{application.client_id} is a web application that uses no PKCE and does not declare it")
     return requests
 
 
 @then('every code_challenge_method is "S256"')
-def pkce_s256(app_run):
-    for request in _with_challenge(app_run):
+def pkce_s256(application, app_run):
+    for request in _with_challenge(application, app_run):
         method = request.param("code_challenge_method")
         check(
             method == "S256",
@@ -136,8 +138,8 @@ def pkce_s256(app_run):
 
 
 @then("every code_verifier matches its code_challenge")
-def verifier_matches(app_run):
-    _with_challenge(app_run)
+def verifier_matches(application, app_run):
+    _with_challenge(application, app_run)
     checked = 0
     for observed in app_run.observed:
         requests = _challenges_by_code(observed)

@@ -9,6 +9,8 @@
 //   offline-access          the SPA asks for offline_access, which only server-side web apps may
 //   id-token-not-validated  iss, aud and exp of the ID token are not checked (the nonce still is,
 //                           by oidc-client-ts)
+//   no-pkce                 the authorization request carries no PKCE code_challenge (oidc-client-ts's
+//                           disablePKCE), which a SPA must send
 "use strict";
 
 const config = window.SPA_CONFIG;
@@ -22,6 +24,7 @@ const manager = new oidc.UserManager({
   response_type: "code",
   scope: "openid profile email" + (defects.has("offline-access") ? " offline_access" : ""),
   loadUserInfo: false,
+  disablePKCE: defects.has("no-pkce"),
   automaticSilentRenew: false,
 });
 

@@ -111,8 +111,8 @@ def login():
     if "plain-pkce" in DEFECTS:  # Authlib itself only makes S256 challenges
         verifier = secrets.token_urlsafe(48)
         extra.update(code_verifier=verifier, code_challenge=verifier, code_challenge_method="plain")
-    if "short-verifier" in DEFECTS:
-        verifier = secrets.token_urlsafe(15)  # 20 characters
+    if DEFECTS & {"short-verifier", "response-type-token"}:  # Authlib makes no challenge for response_type=token
+        verifier = secrets.token_urlsafe(15 if "short-verifier" in DEFECTS else 48)  # 20 or 64 characters
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         extra.update(code_verifier=verifier, code_challenge=challenge, code_challenge_method="S256")
     if "response-type-token" in DEFECTS:

@@ -1,0 +1,147 @@
+"""Applications on client libraries the reference applications do not use, certified with a secret
+of every character class: a service on requests-oauthlib's OAuth2Session (client_credentials
+through oauthlib's BackendApplicationClient, over the stand-in's HTTPS) and one on httpx. Clean,
+each must be conformant; with one defect, exactly the rule that owns it fails, naming it."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from run import ROOT
+
+from appside.matrix import special_secret
+
+pytest.importorskip("requests_oauthlib", reason="requests-oauthlib (requirements.txt) is not installed")
+pytest.importorskip("httpx", reason="httpx (requirements.txt) is not installed")
+
+TENANT = "af1140c1-52e0-46c7-b684-df894d4b8a5a"
+
+REQUESTS_OAUTHLIB_SERVICE = """
+import os, sys
+from oauthlib.oauth2 import BackendApplicationClient
+from requests_oauthlib import OAuth2Session
+
+issuer, client_id, secret = os.environ["VISMA_CONNECT_ISSUER"], "third-party-service", os.environ["TP_SECRET"]
+session = OAuth2Session(client=BackendApplicationClient(client_id=client_id, scope=["visma_api:read"]))
+token_endpoint = session.get(issuer + "/.well-known/openid-configuration").json()["token_endpoint"]
+if os.environ.get("TP_DEFECT") == "library-default-basic":
+    # requests-oauthlib's default: HTTP Basic from the id and secret as they are (RFC 6749 2.3.1 encodes them)
+    session.fetch_token(token_endpoint, client_id=client_id, client_secret=secret, tenant_id="{tenant}")
+else:  # client_secret_post: the secret in the form body, which the library form-encodes
+    session.fetch_token(token_endpoint, client_id=client_id, client_secret=secret, include_client_id=True,
+                        tenant_id="{tenant}")
+answer = session.get(os.environ["VISMA_API_BASE_URL"] + "/v1/companies")
+print("Visma API answered", answer.status_code)
+sys.exit(answer.status_code != 200)
+""".replace("{tenant}", TENANT)
+
+HTTPX_SERVICE = """
+import os, sys
+from urllib.parse import quote_plus
+import httpx
+
+issuer, client_id, secret = os.environ["VISMA_CONNECT_ISSUER"], "third-party-service", os.environ["TP_SECRET"]
+form = {"grant_type": "client_credentials", "scope": "visma_api:read", "tenant_id": "{tenant}"}
+with httpx.Client(verify=os.environ.get("VISMA_CONNECT_CA_BUNDLE", True)) as http:
+    token_endpoint = http.get(issuer + "/.well-known/openid-configuration").json()["token_endpoint"]
+    auth = httpx.BasicAuth(quote_plus(client_id), quote_plus(secret))  # RFC 6749 section 2.3.1
+    if os.environ.get("TP_DEFECT") == "params-in-query":
+        response = http.post(token_endpoint, params=form, auth=auth,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        response = http.post(token_endpoint, data=form, auth=auth)
+    if response.status_code != 200:
+        sys.exit(f"token refused: HTTP {response.status_code}")
+    answer = http.get(os.environ["VISMA_API_BASE_URL"] + "/v1/companies",
+                      headers={"Authorization": "Bearer " + response.json()["access_token"]})
+print("Visma API answered", answer.status_code)
+sys.exit(answer.status_code != 200)
+""".replace("{tenant}", TENANT)
+
+
+def _certify(tmp_path, client: str, secret: str, defect: str = "") -> dict:
+    (tmp_path / "client.py").write_text(client)
+    (tmp_path / "application.yaml").write_text(
+        textwrap.dedent(f"""\
+        name: third-party service
+        application:
+          type: service
+          client_id: third-party-service
+          client_secret: ${{TP_SECRET}}
+          scope: visma_api:read
+          tenant_id: {TENANT}
+        issuer: {{tls: true}}
+        drive: {{mode: command, command: {sys.executable} {tmp_path / "client.py"}}}
+        """)
+    )
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appside",
+            f"--app={tmp_path / 'application.yaml'}",
+            f"--compliance={tmp_path / 'record.json'}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TP_SECRET": secret, "TP_DEFECT": defect},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+    assert (tmp_path / "record.json").exists(), completed.stdout[-2000:] + completed.stderr[-2000:]
+    return json.loads((tmp_path / "record.json").read_text())
+
+
+def _reason(record: dict, rule_id: str) -> str:
+    return next(r for r in record["rules"] if r["rule_id"] == rule_id)["scenarios"][0]["reason"]
+
+
+@pytest.mark.timeout(300)
+def test_a_requests_oauthlib_service_with_a_secret_of_every_character_class_is_conformant(tmp_path):
+    record = _certify(tmp_path, REQUESTS_OAUTHLIB_SERVICE, special_secret())
+    assert record["verdict"] == "conformant", record["failed_rules"]
+    rule = next(r for r in record["rules"] if r["rule_id"] == "APPC-12")
+    assert rule["scenarios"][0]["client_authentication"] == "client_secret in the form body"
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "secret, named",
+    [
+        (
+            "ASCII+secret%41with:all;that&ascii?has~" + "x" * 20,
+            "without the application/x-www-form-urlencoded encoding",
+        ),
+        ("latin-1-secret-" + "\u00e9" * 3 + "x" * 20, "not UTF-8"),  # requests writes str credentials as latin-1
+    ],
+    ids=["percent-and-plus", "latin-1"],
+)
+def test_requests_oauthlibs_default_basic_fails_appc_12_by_rfc_6749_2_3_1_when_the_secret_needs_encoding(
+    tmp_path, secret, named
+):
+    """requests-oauthlib's default HTTP Basic joins the id and secret as they are: the stand-in,
+    reading the header as Visma Connect does, gets another secret ("%41" is "A", "+" a space), or
+    bytes that are not UTF-8. (A secret beyond latin-1 makes requests itself fail before sending.)"""
+    record = _certify(tmp_path, REQUESTS_OAUTHLIB_SERVICE, secret, "library-default-basic")
+    assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-20"])
+    assert named in _reason(record, "APPC-12") and "RFC 6749 section 2.3.1" in _reason(record, "APPC-12")
+
+
+@pytest.mark.timeout(300)
+def test_an_httpx_service_encoding_basic_per_the_rfc_is_conformant(tmp_path):
+    record = _certify(tmp_path, HTTPX_SERVICE, special_secret())
+    assert record["verdict"] == "conformant", record["failed_rules"]
+
+
+@pytest.mark.timeout(300)
+def test_an_httpx_service_sending_its_parameters_in_the_url_fails_appc_12(tmp_path):
+    record = _certify(tmp_path, HTTPX_SERVICE, special_secret(), "params-in-query")
+    assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-13", "APPC-20"])
+    assert "grant_type, scope, tenant_id in the URL query with an empty form body" in _reason(record, "APPC-12")

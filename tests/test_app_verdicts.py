@@ -1,0 +1,275 @@
+"""The application side's verdicts for any application, not only the reference ones: HTTP Basic
+read as RFC 6749 section 2.3.1 has it, whatever the secret holds; every request the stand-in
+receives recorded and judged (a JSON or GET token request, parameters in the URL); a broken
+sign-in or token request failing its own rule and blocking the rest; a refusal without evidence
+"could not be checked", which is no pass; a relative command path one line and exit 4."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from urllib.parse import quote, quote_plus
+
+import pytest
+import requests
+from run import ROOT
+
+from appside.matrix import special_secret
+from appside.observed import Observed, client_authentication
+from sandbox.recording import RecordedRequest
+
+CLIENT_ID = "reference-service"
+EVERY_CLASS = special_secret()  # letters, digits, + / = % : ; & ? # space ~ " \ ' , non-ASCII, long
+
+
+def _token_request(user_id: str, password: str, form=(("grant_type", "client_credentials"),)) -> RecordedRequest:
+    header = "Basic " + base64.b64encode(f"{user_id}:{password}".encode()).decode()
+    return RecordedRequest(
+        0.0, "POST", "/connect/token", (), tuple(form), {"Authorization": header, "Content-Type": "x"}
+    )
+
+
+@pytest.mark.parametrize("encode", [quote_plus, quote], ids=["quote_plus", "quote"])
+def test_a_secret_of_every_character_class_form_urlencoded_into_basic_authenticates(encode):
+    authentication = client_authentication(
+        _token_request(encode(CLIENT_ID), encode(EVERY_CLASS, safe="")), CLIENT_ID, EVERY_CLASS
+    )
+    assert authentication.problem == ""
+    assert authentication.describe() == "HTTP Basic, form-urlencoded (RFC 6749 section 2.3.1)"
+
+
+def test_a_raw_secret_the_decoding_leaves_alone_authenticates_and_the_record_says_it_was_raw():
+    secret = "abc/def=ghi:jkl;~mno&pqr?é"  # nothing in it that form decoding changes
+    authentication = client_authentication(_token_request(CLIENT_ID, secret), CLIENT_ID, secret)
+    assert authentication.problem == ""
+    assert "sent as they are, not form-urlencoded" in authentication.encoding
+
+
+@pytest.mark.parametrize("secret", ["abc%41def-ghijkl", "abc+def-ghijkl", EVERY_CLASS])
+def test_a_raw_secret_the_decoding_changes_is_the_wrong_secret_and_the_message_cites_the_rfc(secret):
+    """A raw "%41" decodes to "A", a raw "+" to a space: Visma Connect reads another secret."""
+    authentication = client_authentication(_token_request(CLIENT_ID, secret), CLIENT_ID, secret)
+    assert "without the application/x-www-form-urlencoded encoding" in authentication.problem
+    assert "RFC 6749 section 2.3.1" in authentication.problem
+    assert authentication.encoding == "sent as they are, not form-urlencoded"
+
+
+def test_another_secret_fails_whichever_way_it_is_read():
+    authentication = client_authentication(_token_request(CLIENT_ID, "not-the-secret"), CLIENT_ID, EVERY_CLASS)
+    assert "another secret than the application's" in authentication.problem
+
+
+def test_the_stand_in_records_json_get_and_refused_token_requests_and_reads_basic_as_visma_does():
+    from sandbox import Application, Registry, SandboxServer
+
+    registry = Registry()
+    registry.add(
+        Application(
+            client_id=CLIENT_ID,
+            client_secret=EVERY_CLASS,
+            app_type="service",
+            scopes=("visma_api:read",),
+            approved_tenants=("tenant-1",),
+        )
+    )
+    server = SandboxServer(registry).start()
+    try:
+        token = server.url + "/connect/token"
+        form = {"grant_type": "client_credentials", "scope": "visma_api:read", "tenant_id": "tenant-1"}
+        encoded = (quote_plus(CLIENT_ID), quote_plus(EVERY_CLASS))
+        assert requests.post(token, json=form, auth=encoded, timeout=10).status_code == 400  # the guard's answer
+        assert requests.get(token, params=form, auth=encoded, timeout=10).status_code == 405
+        assert requests.post(token, data=form, auth=encoded, timeout=10).status_code == 200  # "+" is a space
+        raw = (CLIENT_ID.encode(), EVERY_CLASS.encode())
+        assert requests.post(token, data=form, auth=raw, timeout=10).status_code == 401  # "%41" is "A"
+        entries = server.recording.entries()
+    finally:
+        server.stop()
+    assert [(e.method, e.content_type, e.status) for e in entries] == [
+        ("POST", "application/json", 400),
+        ("GET", "", 405),
+        ("POST", "application/x-www-form-urlencoded", 200),
+        ("POST", "application/x-www-form-urlencoded", 401),
+    ]
+    assert entries[0].json_body == form and dict(entries[1].query) == form
+    assert len(Observed(entries).token_requests) == 4
+
+
+def test_the_attached_curl_lines_name_the_stand_in():
+    from appside.observed import _exchange
+
+    entry = RecordedRequest(0.0, "GET", "/connect/userinfo", (("a", "b"),), (), {})
+    assert "http://localhost:5999/connect/userinfo?a=b" in _exchange(entry, "http://localhost:5999").curl()
+
+
+def test_a_blocker_rule_that_could_not_be_checked_leaves_the_certification_incomplete():
+    from appside.record import UNCHECKED, _unchecked_is_incomplete
+
+    record = {
+        "verdict": "conformant",
+        "not_run_rules": [],
+        "rules": [
+            {
+                "rule_id": "APPC-21",
+                "severity": "blocker",
+                "status": "skipped",
+                "scenarios": [{"reason": f"{UNCHECKED}: its normal sign-in showed nothing"}],
+            },
+            {
+                "rule_id": "APPC-09",
+                "severity": "blocker",
+                "status": "skipped",
+                "scenarios": [{"reason": "applies to spa and native applications"}],
+            },
+        ],
+    }
+    _unchecked_is_incomplete(record)
+    assert record["verdict"].startswith("incomplete") and "APPC-21" in record["verdict"]
+    assert record["unchecked_rules"] == ["APPC-21"] and record["not_run_rules"] == ["APPC-21"]
+
+
+def test_the_rules_a_broken_sign_in_breaks_block_the_rest():
+    from appside.record import ApplicationRecorder
+    from suite.verdict.blocking import resolve_blocked
+
+    def rule(status, own_check=True):
+        scenario = {"status": status, "reason": "r", "failed_step": {"step": "Given x", "own_check": own_check}}
+        return {"status": status, "scenarios": [scenario]}
+
+    rules = {"APPC-01": rule("failed"), "APPC-16": rule("failed", own_check=False), "APPC-03": rule("passed")}
+    resolve_blocked(rules, lambda rule_id: ApplicationRecorder.needs(None, rule_id))
+    assert rules["APPC-16"]["status"] == "blocked" and rules["APPC-16"]["blocked_by"] == "APPC-01"
+
+
+def test_a_relative_command_path_is_one_line_naming_the_folder_commands_run_from(tmp_path):
+    (tmp_path / "run-app.sh").write_text("#!/bin/sh\n")
+    (tmp_path / "application.yaml").write_text(
+        textwrap.dedent("""\
+        name: relative
+        application: {type: service, client_id: c, client_secret: "${REL_SECRET}", scope: visma_api:read}
+        drive: {mode: command, command: ./run-app.sh}
+        """)
+    )
+    completed = _certify(tmp_path / "application.yaml", {"REL_SECRET": "a-secret-of-some-length"}, tmp_path)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert f"drive.command: ./run-app.sh does not exist from {ROOT}" in completed.stderr
+    assert f"it is at {tmp_path / 'run-app.sh'}" in completed.stderr
+
+
+def test_a_launch_that_fails_is_one_line_and_exit_4_not_a_traceback(tmp_path):
+    (tmp_path / "application.yaml").write_text(
+        textwrap.dedent("""\
+        name: exits
+        application: {type: web, client_id: c, client_secret: "${REL_SECRET}", redirect_uris: ["http://127.0.0.1:9/cb"],
+                      scope: openid}
+        drive: {launch: /bin/false, sign_in_url: "http://127.0.0.1:9/login", signed_in: {text: x}}
+        """)
+    )
+    completed = _certify(tmp_path / "application.yaml", {"REL_SECRET": "a-secret-of-some-length"}, tmp_path)
+    assert completed.returncode == 4 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    assert "drive.launch: the application exited with 1" in completed.stderr
+
+
+def _certify(application, variables: dict, tmp_path, *options) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appside",
+            f"--app={application}",
+            f"--compliance={tmp_path / 'record.json'}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *options,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "APP_SETTLE": "1", **variables},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+
+
+def _outcomes(tmp_path) -> tuple[dict, dict]:
+    record = json.loads((tmp_path / "record.json").read_text())
+    return record, {rule["rule_id"]: rule for rule in record["rules"]}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "switch, fails, reason, blocked",
+    [
+        ("", (), "", ()),
+        ("json-body", ("APPC-12",), "the token request was JSON", ("APPC-13", "APPC-20")),
+        ("get-request", ("APPC-12",), "a token request was sent with GET", ("APPC-13", "APPC-20")),
+        ("params-in-query", ("APPC-12",), "in the URL query with an empty form body", ("APPC-13", "APPC-20")),
+        ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20",)),
+    ],
+)
+def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, switch, fails, reason, blocked):
+    variables = {"SERVICE_APP_CLIENT_SECRET": special_secret(), "REFERENCE_APP_DEFECTS": switch}
+    completed = _certify("examples/service_app/application.yaml", variables, tmp_path)
+    record, rules = _outcomes(tmp_path)
+    assert (record["failed_rules"], record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
+    if fails:
+        assert reason in rules[fails[0]]["scenarios"][0]["reason"]
+    else:
+        assert record["verdict"] == "conformant"
+        assert rules["APPC-12"]["scenarios"][0]["client_authentication"] == (
+            "HTTP Basic, form-urlencoded (RFC 6749 section 2.3.1)"
+        )
+
+
+@pytest.mark.timeout(400)
+def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conformant(tmp_path):
+    variables = {"WEB_APP_CLIENT_SECRET": special_secret(), "WEB_APP_PORT": _free_port(), "REFERENCE_APP_DEFECTS": ""}
+    completed = _certify("examples/web_app/application.yaml", variables, tmp_path)
+    record, rules = _outcomes(tmp_path)
+    assert record["verdict"] == "conformant", completed.stdout[-3000:]
+    assert rules["APPC-10"]["scenarios"][0]["client_authentication"].endswith(
+        "form-urlencoded (RFC 6749 section 2.3.1)"
+    )
+
+
+SIGN_IN_NEEDED = {"APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21"}
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize(
+    "switch, rule, reason, blocked",
+    [
+        (
+            "response-type-token",
+            "APPC-01",
+            "asked for response_type token, not code",
+            {"APPC-08", "APPC-10"} | SIGN_IN_NEEDED,
+        ),
+        # its redemptions are refused (the stand-in reads "%41" as "A"), but attempted: the callback faults'
+        # rules weigh that attempt and pass; what needs a token is blocked
+        ("basic-not-encoded", "APPC-10", "RFC 6749 section 2.3.1", {"APPC-15", "APPC-19", "APPC-20", "APPC-21"}),
+    ],
+)
+def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switch, rule, reason, blocked):
+    """One cause, one failure: not 18 rules failing "the application did not show the text ..."."""
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": _free_port(),
+        "REFERENCE_APP_DEFECTS": switch,
+    }
+    completed = _certify("examples/web_app/application.yaml", variables, tmp_path)
+    record, rules = _outcomes(tmp_path)
+    assert (record["failed_rules"], set(record["blocked_rules"])) == ([rule], blocked), completed.stdout[-3000:]
+    assert reason in rules[rule]["scenarios"][0]["reason"]
+    assert rules["APPC-09"]["status"] == rules["APPC-14"]["status"] == "skipped"  # spa and native only
+    assert all(rules[b]["blocked_by"] == rule for b in blocked)
+
+
+def _free_port() -> str:
+    from appside.matrix import _free_port as free_port
+
+    return free_port()
