@@ -35,6 +35,9 @@ class ReferenceApp:
 
 # The rules a broken sign-in blocks: each needs a finished sign-in (`needs` in appside/features/rules.yaml)
 SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21")
+# ... and those a refused code redemption blocks: an attempted redemption is the evidence the
+# callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
+TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
 
 # Every character class a partner's secret may hold: letters, digits, what form-urlencoding changes
 # ("+", "%", "/", "=", ":", ";", "&", "?", "#", space, quotes, backslash), what it leaves alone ("~"),
@@ -75,6 +78,8 @@ REFERENCE_APPS = {
                 "response-type-token": ("APPC-01",),
                 "redirect-uri-unregistered": ("APPC-02",),
                 "short-verifier": ("APPC-08",),
+                # an application that calls nothing at sign-in: its signed-in page is the evidence
+                "greeting-only,id-token-not-validated": ("APPC-21",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
             {
@@ -84,10 +89,10 @@ REFERENCE_APPS = {
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
-                "basic-not-encoded": ("APPC-15", "APPC-19", "APPC-20", "APPC-21"),
+                "basic-not-encoded": TOKEN_NEEDED,
                 "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED),
                 "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED),
-                "short-verifier": SIGN_IN_NEEDED,
+                "short-verifier": TOKEN_NEEDED,
             },
         ),
         ReferenceApp(

@@ -273,3 +273,44 @@ def _free_port() -> str:
     from appside.matrix import _free_port as free_port
 
     return free_port()
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize(
+    "switch, failed", [("greeting-only", []), ("greeting-only,id-token-not-validated", ["APPC-21"])]
+)
+def test_an_app_that_calls_nothing_at_sign_in_is_judged_by_its_signed_in_page(tmp_path, switch, failed):
+    """It greets the user from the ID token and calls neither the API nor userinfo: no missing call
+    can show a refusal, its signed-in page does (shown after a good ID token, and after a faulty one
+    only when it accepted it)."""
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": _free_port(),
+        "REFERENCE_APP_DEFECTS": switch,
+    }
+    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-21")
+    record, rules = _outcomes(tmp_path)
+    assert record["failed_rules"] == failed, completed.stdout[-3000:]
+    statuses = {s["status"] for s in rules["APPC-21"]["scenarios"]}
+    assert statuses == ({"failed"} if failed else {"passed"})
+    if failed:
+        assert "showed the text 'Signed in.'" in rules["APPC-21"]["scenarios"][0]["reason"]
+
+
+@pytest.mark.timeout(400)
+def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certification_incomplete(tmp_path):
+    """Its signed-in marker never shows and it calls nothing at sign-in: no refusal of a faulty ID
+    token can be told from an acceptance. Not a pass: skipped with why, and the run is incomplete."""
+    text = (ROOT / "examples/web_app/application.yaml").read_text()
+    (tmp_path / "application.yaml").write_text(
+        text.replace('signed_in: {text: "Signed in."}', 'signed_in: {text: "X"}')
+    )
+    variables = {"WEB_APP_CLIENT_SECRET": special_secret(), "WEB_APP_PORT": _free_port()}
+    variables["REFERENCE_APP_DEFECTS"] = "greeting-only"
+    completed = _certify(tmp_path / "application.yaml", variables, tmp_path, "--rule=APPC-21")
+    record, rules = _outcomes(tmp_path)
+    assert completed.returncode == 5, completed.stdout[-3000:]
+    assert record["unchecked_rules"] == ["APPC-21"] and record["verdict"].startswith("incomplete")
+    for scenario in rules["APPC-21"]["scenarios"]:
+        assert scenario["status"] == "skipped"
+        assert scenario["reason"].startswith("could not be checked for this application: its normal sign-in")

@@ -26,6 +26,9 @@ defects, to prove the certification catches them:
     response-type-token    the authorization request asks for response_type=token (the implicit flow)
     redirect-uri-unregistered  the authorization request names a redirect_uri that is not registered
     short-verifier         the PKCE code_verifier has 20 characters (RFC 7636 asks for 43 to 128)
+    greeting-only          no defect alone: the sign-in greets the user from the ID token and calls
+                           nothing (the API only on /profile), so only its signed-in page tells
+                           whether it accepted an ID token (with id-token-not-validated: it does)
 
 Its HTTP Basic credentials are form-urlencoded first, as RFC 6749 section 2.3.1 asks (Authlib's
 own client_secret_basic joins them as they are, and as latin-1), so any secret works.
@@ -154,6 +157,9 @@ def callback():
     except AuthlibBaseError as error:
         return page(f"<p>Sign-in failed: {escape(error.error)}.</p>", 400)
     TOKENS[session["sid"]] = token
+    if "greeting-only" in DEFECTS:  # the user from the ID token's claims, no call at sign-in
+        name = (token.get("userinfo") or {}).get("name") or "you"
+        return page(f"<p id=signed-in>Signed in. Hello {escape(name)}.</p>")
     return redirect(url_for("profile"))
 
 
