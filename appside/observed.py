@@ -109,6 +109,27 @@ def _exchange(entry, issuer: str) -> Exchange:
     return Exchange(entry.method, url, dict(entry.headers), entry.body, entry.status, response_headers, body, 0.0)
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
+def token_request_shape(request, grant_section: str) -> str:
+    """What is wrong with how a token request is sent ("" if nothing): RFC 6749 section 3.2 has it
+    POSTed, and each grant's section (4.1.3, 4.4.2, 6) form-encodes its parameters in the body."""
+    if request.method != "POST":
+        return (
+            f'a token request was sent with {request.method}: RFC 6749 section 3.2, "The client MUST use the HTTP '
+            'POST method when making access token requests"'
+        )
+    content_type = request.content_type or "no Content-Type"
+    if content_type != FORM:
+        return (
+            f"the token request was {'JSON' if content_type == 'application/json' else content_type}, not "
+            f"form-encoded ({FORM}): RFC 6749 section {grant_section} and Visma Connect's documentation put its "
+            "parameters in a form-encoded body"
+        )
+    return ""
+
+
 def form_value(request, name: str) -> str | None:
     """From the form body only: a credential in the URL does not authenticate (RFC 6749 section 2.3.1)."""
     return next((v for k, v in request.form if k == name), None)

@@ -314,3 +314,15 @@ def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certific
     for scenario in rules["APPC-21"]["scenarios"]:
         assert scenario["status"] == "skipped"
         assert scenario["reason"].startswith("could not be checked for this application: its normal sign-in")
+
+
+def test_a_code_redemption_sent_as_json_or_with_get_is_named_with_its_section():
+    from appside.observed import token_request_shape
+
+    def sent(method, content_type):
+        return RecordedRequest(0.0, method, "/connect/token", (), (), {"Content-Type": content_type})
+
+    assert "sent with GET: RFC 6749 section 3.2" in token_request_shape(sent("GET", ""), "4.1.3")
+    assert "was JSON, not form-encoded" in token_request_shape(sent("POST", "application/json"), "4.1.3")
+    assert "RFC 6749 section 4.1.3" in token_request_shape(sent("POST", "application/json"), "4.1.3")
+    assert token_request_shape(sent("POST", "application/x-www-form-urlencoded; charset=UTF-8"), "4.1.3") == ""

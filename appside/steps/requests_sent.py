@@ -8,7 +8,14 @@ import allure
 import pytest
 from pytest_bdd import then, when
 
-from appside.observed import Observed, basic_password, client_authentication, estimated_entropy_bits, s256
+from appside.observed import (
+    Observed,
+    basic_password,
+    client_authentication,
+    estimated_entropy_bits,
+    s256,
+    token_request_shape,
+)
 from appside.steps.sign_ins import note_client_authentication, observe_session, record_fault
 from sandbox.faults import SHORT_LIFETIME
 from suite.verdict.checks import check, require
@@ -190,6 +197,8 @@ def web_app_authenticates(request, application, app_run):
     for observed in app_run.observed:
         for token_request in observed.token_requests:
             seen += 1
+            shape = token_request_shape(token_request, "4.1.3" if token_request.param("code") else "6")
+            check(not shape, shape)
             authentication = client_authentication(token_request, application.client_id, application.client_secret)
             if authentication.method == "none" and token_request.param("code_verifier"):
                 continue  # "client_secret: Required for server-side apps unless PKCE is used"
