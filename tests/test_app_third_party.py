@@ -145,3 +145,140 @@ def test_an_httpx_service_sending_its_parameters_in_the_url_fails_appc_12(tmp_pa
     record = _certify(tmp_path, HTTPX_SERVICE, special_secret(), "params-in-query")
     assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-13", "APPC-20"])
     assert "grant_type, scope, tenant_id in the URL query with an empty form body" in _reason(record, "APPC-12")
+
+
+REQUESTS_OAUTHLIB_WEB = """
+import base64, json, os, secrets, time
+import requests
+from flask import Flask, redirect, request, session
+from markupsafe import escape
+from requests_oauthlib import OAuth2Session
+
+os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # the stand-in and the app are on http loopback
+ISSUER, API = os.environ["VISMA_CONNECT_ISSUER"], os.environ["VISMA_API_BASE_URL"]
+PORT, CLIENT_ID, SECRET = int(os.environ["TP_PORT"]), "third-party-web", os.environ["TP_SECRET"]
+REDIRECT_URI = f"http://127.0.0.1:{PORT}/callback"
+META = requests.get(ISSUER + "/.well-known/openid-configuration", timeout=10).json()
+PENDING, TOKENS = {}, {}
+app = Flask(__name__)
+app.secret_key = secrets.token_bytes(32)
+
+
+def page(body, status=200):
+    return f"<!doctype html><title>third-party web app</title><body>{body}</body>", status
+
+
+def oauth(state=None):
+    return OAuth2Session(CLIENT_ID, redirect_uri=REDIRECT_URI, scope=["openid", "profile", "email"], pkce="S256",
+                         state=state)
+
+
+@app.get("/login")
+def login():
+    nonce, client = secrets.token_urlsafe(24), oauth()
+    url, state = client.authorization_url(META["authorization_endpoint"], nonce=nonce)
+    PENDING[state], session["state"] = (client._code_verifier, nonce), state
+    return redirect(url)
+
+
+@app.get("/callback")
+def callback():
+    if request.args.get("error"):
+        return page(f"<p>Sign-in failed: {escape(request.args['error'])}</p>", 400)
+    if request.args.get("iss") != META["issuer"]:  # RFC 9207: the issuer advertises the parameter
+        return page("<p>Sign-in failed: another issuer</p>", 400)
+    state = session.pop("state", None)
+    if not state or request.args.get("state") != state:
+        return page("<p>Sign-in failed: state</p>", 400)
+    verifier, nonce = PENDING.pop(state)
+    client = oauth(state)
+    client._code_verifier = verifier
+    token = client.fetch_token(META["token_endpoint"], authorization_response=request.url, client_secret=SECRET,
+                               include_client_id=True)  # client_secret_post: the library form-encodes the body
+    payload = token["id_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if os.environ.get("TP_DEFECT") != "id-token-not-validated" and not (
+        claims.get("iss") == META["issuer"] and CLIENT_ID in [claims.get("aud")] + list(claims.get("aud") or [])
+        and claims.get("exp", 0) > time.time() and claims.get("nonce") == nonce
+    ):
+        return page("<p>Sign-in failed: the ID token is not valid</p>", 400)
+    session["sid"] = secrets.token_urlsafe(16)
+    TOKENS[session["sid"]] = token
+    if session.pop("next", None):
+        return redirect("/profile")
+    return page(f"<p>Signed in. Hello {escape(claims.get('name', 'you'))}.</p>")  # no call at sign-in
+
+
+@app.get("/profile")
+def profile():
+    token = TOKENS.get(session.get("sid", ""))
+    if not token or token["expires_at"] <= time.time():
+        session["next"] = "/profile"
+        return redirect("/login")
+    answer = requests.get(API + "/v1/me", headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10)
+    return page(f"<p>Signed in. The Visma API says: {escape(answer.text)}</p>")
+
+
+app.run("127.0.0.1", PORT)
+"""
+
+
+def _certify_web(tmp_path, defect: str = "", *options) -> dict:
+    from appside.matrix import _free_port
+
+    port = _free_port()
+    (tmp_path / "webapp.py").write_text(REQUESTS_OAUTHLIB_WEB)
+    (tmp_path / "application.yaml").write_text(
+        textwrap.dedent(f"""\
+        name: third-party web app (Flask, requests-oauthlib)
+        application:
+          type: web
+          client_id: third-party-web
+          client_secret: ${{TP_SECRET}}
+          redirect_uris: ["http://127.0.0.1:{port}/callback"]
+          scope: openid profile email
+          pkce: true
+        drive:
+          mode: browser
+          launch: {sys.executable} {tmp_path / "webapp.py"}
+          sign_in_url: http://127.0.0.1:{port}/login
+          signed_in: {{text: "Signed in."}}
+          use_api_url: http://127.0.0.1:{port}/profile
+          settle: 1
+        """)
+    )
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appside",
+            f"--app={tmp_path / 'application.yaml'}",
+            f"--compliance={tmp_path / 'record.json'}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *options,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "TP_SECRET": special_secret(), "TP_DEFECT": defect, "TP_PORT": port},
+        capture_output=True,
+        text=True,
+        timeout=400,
+        start_new_session=True,
+    )
+    assert (tmp_path / "record.json").exists(), completed.stdout[-2000:] + completed.stderr[-2000:]
+    return json.loads((tmp_path / "record.json").read_text())
+
+
+@pytest.mark.timeout(400)
+def test_a_requests_oauthlib_web_app_that_calls_nothing_at_sign_in_is_conformant(tmp_path):
+    record = _certify_web(tmp_path)
+    assert record["verdict"] == "conformant", [(r["rule_id"], r["scenarios"][0]["reason"]) for r in record["rules"]]
+
+
+@pytest.mark.timeout(400)
+def test_a_requests_oauthlib_web_app_that_accepts_any_id_token_fails_appc_21(tmp_path):
+    """It calls nothing at sign-in, so no missing call shows a refusal: its signed-in page does."""
+    record = _certify_web(tmp_path, "id-token-not-validated", "--rule=APPC-21")
+    assert record["failed_rules"] == ["APPC-21"]
+    assert all("showed the text 'Signed in.'" in s["reason"] for r in record["rules"] for s in r["scenarios"])
