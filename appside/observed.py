@@ -189,7 +189,8 @@ class ClientAuthentication:
 
 
 BASIC_ENCODING = (
-    "RFC 6749 section 2.3.1: the client id and secret are form-urlencoded before they are used as HTTP Basic's"
+    "RFC 6749 section 2.3.1: the client id and secret are each form-urlencoded before they become the Basic "
+    "user-id and password"
 )
 
 
