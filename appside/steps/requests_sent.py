@@ -160,7 +160,7 @@ def verifier_matches(application, app_run):
                 "a code redemption carries no code_verifier though its authorization request had a code_challenge",
             )
             check(
-                VERIFIER.fullmatch(verifier),
+                bool(VERIFIER.fullmatch(verifier)),
                 f"a code_verifier of {len(verifier)} characters is no RFC 7636 verifier (Visma Connect refuses it): "
                 "section 4.1 asks for 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'",
             )
