@@ -303,7 +303,7 @@ def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certific
     token can be told from an acceptance. Not a pass: skipped with why, and the run is incomplete."""
     text = (ROOT / "examples/web_app/application.yaml").read_text()
     (tmp_path / "application.yaml").write_text(
-        text.replace('signed_in: {text: "Signed in."}', 'signed_in: {text: "X"}')
+        text.replace('signed_in: {text: "Signed in."}', 'signed_in: {selector: "#never-there"}')
     )
     variables = {"WEB_APP_CLIENT_SECRET": special_secret(), "WEB_APP_PORT": _free_port()}
     variables["REFERENCE_APP_DEFECTS"] = "greeting-only"
