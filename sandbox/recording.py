@@ -102,7 +102,12 @@ class RecordingMiddleware:
             answer["status"], answer["headers"] = int(status.split()[0]), headers
             return start_response(status, headers, exc_info)
 
-        chunks = list(self.wsgi_app(environ, recording_start_response))
+        answered = self.wsgi_app(environ, recording_start_response)
+        try:
+            chunks = list(answered)
+        finally:
+            if hasattr(answered, "close"):  # as WSGI asks of whoever iterates a response
+                answered.close()
         self.log.append(_entry(environ, body, arrived, answer, b"".join(chunks)))
         return chunks
 
