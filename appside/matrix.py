@@ -51,11 +51,18 @@ REFERENCE_APPS = {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-10", "APPC-15"),
                 "secret-in-url": ("APPC-11",),
-                "iss-not-checked": ("APPC-18",),
+                "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "error-crashes": ("APPC-19",),
                 "old-refresh-token": ("APPC-15",),
                 "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
                 "id-token-not-validated": ("APPC-21",),
+                "fixed-pkce": ("APPC-22",),
+                "code-redeemed-twice": ("APPC-23",),
+                "two-auth-methods": ("APPC-24",),
+                "iss-missing-accepted": ("APPC-25",),  # warning-level: warned, the verdict stands
+                "token-in-api-url": ("APPC-26",),
+                "token-in-page": ("APPC-27",),
+                "token-logged": ("APPC-28",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
         ),
@@ -66,6 +73,7 @@ REFERENCE_APPS = {
                 "secret-in-spa": ("APPC-09",),
                 "offline-access": ("APPC-14",),
                 "id-token-not-validated": ("APPC-21",),
+                "token-in-page-url": ("APPC-26",),
             },
             ("SPA_APP_PORT",),
         ),
@@ -78,6 +86,8 @@ REFERENCE_APPS = {
                 # section 2.3.1): no token to name the tenant in or to let expire
                 "json-body": ("APPC-12", "APPC-13", "APPC-20"),
                 "secret-in-url": ("APPC-11", "APPC-12", "APPC-20"),
+                "two-auth-methods": ("APPC-24",),
+                "secret-logged": ("APPC-28",),
             },
             ("SERVICE_APP_CLIENT_SECRET",),
         ),
@@ -126,12 +136,15 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int) -
             if scenario["status"] not in ("passed", "skipped"):
                 failed_scenarios.add(scenario["name"])
                 reasons[rule["rule_id"]] = scenario.get("reason") or scenario["status"]
-    # by name: Row's fields grow (suite.matrix.detection), and a positional call would silently shift them
+    # by name: Row's fields grow (suite.matrix.detection), and a positional call would silently shift them;
+    # a warned rule (@level:warning) failed its check: it counts as failed here, the verdict stands (exit 0)
+    warned = tuple(record.get("warned_rules", ()))
     return AppRow(
         label,
         expected,
-        tuple(record["failed_rules"]) + tuple(record["error_rules"]),
+        tuple(record["failed_rules"]) + tuple(record["error_rules"]) + warned,
         exit_code,
+        warned=warned,
         blocked=tuple(record.get("blocked_rules", ())),
         failed_scenarios=frozenset(failed_scenarios),
         scenarios=frozenset(scenarios),

@@ -8,6 +8,8 @@ REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
     no-tenant-id     the token request leaves out tenant_id
     json-body        the token request is sent as JSON instead of a form
     secret-in-url    the client secret goes in the token request's URL
+    two-auth-methods the token request authenticates twice: HTTP Basic and client_secret in the body
+    secret-logged    the service prints its configuration, client secret included
 """
 
 import os
@@ -29,6 +31,8 @@ def fetch_token(http: requests.Session) -> str:
     form = {"grant_type": "client_credentials", "scope": SCOPE}
     if "no-tenant-id" not in DEFECTS:
         form["tenant_id"] = TENANT
+    if "two-auth-methods" in DEFECTS:
+        form["client_secret"] = SECRET  # and HTTP Basic below
     if "secret-in-url" in DEFECTS:
         response = http.post(
             token_endpoint, params={"client_id": CLIENT_ID, "client_secret": SECRET}, data=form, timeout=10
@@ -43,6 +47,8 @@ def fetch_token(http: requests.Session) -> str:
 
 
 def main() -> int:
+    if "secret-logged" in DEFECTS:
+        print(f"configuration: issuer {ISSUER}, client {CLIENT_ID}, secret {SECRET}")
     with requests.Session() as http:
         token = fetch_token(http)
         answer = http.get(f"{API}/v1/companies", headers={"Authorization": f"Bearer {token}"}, timeout=10)

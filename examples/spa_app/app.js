@@ -9,6 +9,7 @@
 //   offline-access          the SPA asks for offline_access, which only server-side web apps may
 //   id-token-not-validated  iss, aud and exp of the ID token are not checked (the nonce still is,
 //                           by oidc-client-ts)
+//   token-in-page-url       after the sign-in the SPA opens /profile?access_token=... (a page URL)
 "use strict";
 
 const config = window.SPA_CONFIG;
@@ -53,6 +54,10 @@ async function callback() {
     if (claims.iss !== metadata.issuer) throw new Error("the ID token comes from another issuer");
     if (!audiences.includes(config.clientId)) throw new Error("the ID token is meant for another client");
     if (!(claims.exp * 1000 > Date.now())) throw new Error("the ID token has expired");
+  }
+  if (defects.has("token-in-page-url")) {
+    location.assign(`/profile?access_token=${encodeURIComponent(user.access_token)}`);
+    return;
   }
   history.replaceState(null, "", "/profile");
   await profile();
