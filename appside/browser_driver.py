@@ -28,6 +28,7 @@ STAND_IN_PAGES = (
     ),
     BrowserPage("/connect/authorize", "#allow", (BrowserAction("click", "#allow"),)),
 )
+MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
@@ -78,7 +79,11 @@ class BrowserSession:
         self.contents: list[tuple[str, str]] = []
         stand_in = urlsplit(driver.issuer).netloc
         context.on("request", lambda r: self.urls.append(r.url))
-        context.on("response", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None)
+        if driver.application.app_type == "web":  # APPC-27: what a confidential client sends the browser
+            # once its body is all there: a stream that never ends is never waited for
+            context.on(
+                "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
+            )
         callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
         self.page.on(
             "response",
@@ -135,15 +140,19 @@ class BrowserSession:
             return self.page.locator(marker.selector).count() > 0
         return self.page.get_by_text(marker.text).count() > 0
 
-    def _keep_content(self, response) -> None:
+    def _keep_content(self, request) -> None:
         """What the application (any origin but the stand-in's) sent the browser to show or to run:
         documents, scripts and what its pages fetch. Redirects have no body."""
         from playwright.sync_api import Error as PlaywrightError
 
-        if response.request.resource_type not in ("document", "script", "xhr", "fetch") or 300 <= response.status < 400:
+        if request.resource_type not in ("document", "script", "xhr", "fetch"):
             return
         with contextlib.suppress(PlaywrightError, UnicodeDecodeError):  # navigated on: the browser dropped the body
-            self.contents.append((response.url, response.text()))
+            response = request.response()
+            if response is None or 300 <= response.status < 400:
+                return
+            if request.sizes()["responseBodySize"] <= MAX_CONTENT_KEPT:  # not a bundle or a download
+                self.contents.append((response.url, response.text()))
 
     def _result(self, finished: bool, seen: int, started: float, marks: tuple[int, int]) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError

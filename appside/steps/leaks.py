@@ -20,6 +20,8 @@ from suite.secrets.redaction import REDACTOR, encodings, excerpt
 from suite.verdict.checks import check
 
 OUTPUT_LINES_ATTACHED = 200
+# A secret shorter than this is not looked for: "secret" or "test1234" would be found in ordinary text
+MIN_LEAK_LENGTH = 8
 _forms = functools.lru_cache(maxsize=1024)(encodings)  # the same few secrets, looked for in many texts
 
 
@@ -62,7 +64,13 @@ def credentials(application, app_run) -> dict[str, str]:
 
 def leaked(text: str, secrets: dict[str, str]) -> list[str]:
     """What of `secrets` (value -> name) `text` carries, in any encoding."""
-    return sorted({name for value, name in secrets.items() if any(form in text for form in _forms(value))})
+    return sorted(
+        {
+            name
+            for value, name in secrets.items()
+            if len(value) >= MIN_LEAK_LENGTH and any(form in text for form in _forms(value))
+        }
+    )
 
 
 def _in_url(url: str, secrets: dict[str, str]) -> list[str]:
