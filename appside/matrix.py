@@ -61,6 +61,7 @@ REFERENCE_APPS = {
                 "two-auth-methods": ("APPC-24",),
                 "iss-missing-accepted": ("APPC-25",),  # warning-level: warned, the verdict stands
                 "token-in-api-url": ("APPC-26",),
+                "token-in-page-url": ("APPC-26",),  # its access log has the URL too: that is APPC-26's failure
                 "token-in-page": ("APPC-27",),
                 "token-logged": ("APPC-28",),
             },

@@ -1,10 +1,11 @@
 """Where the client secret goes, whatever the application's type."""
 
 import pytest
-from pytest_bdd import given, then
+from pytest_bdd import given, then, when
 
 from appside.observed import form_value
 from appside.steps.leaks import leaked, use_as_a_user_would
+from appside.steps.refusals import expired_access_token
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check
 
@@ -38,6 +39,15 @@ def secret_not_in_browser_urls(application, app_run):
                 not leaked(url, secret),
                 f"the client secret was in the URL of a request the browser made: {excerpt(url)}",
             )
+
+
+@when("the application renews an expired access token, where the suite can make it")
+def renewal_where_possible(request, application, stand_in, app_run):
+    """A refresh (or a service's next token request) is a token request too. Where the application file
+    names no page that makes it use its token, the normal use is all there is to read."""
+    if application.is_interactive and not application.drive.use_api_url:
+        return
+    expired_access_token(request, application, stand_in, app_run)
 
 
 @then("no request carries the client secret in two ways")

@@ -29,6 +29,7 @@ defects, to prove the certification catches them:
     token-in-api-url       the Visma API is called with the access token in the URL too (?access_token=)
     token-in-page          the profile page shows the access token
     token-logged           the token response is printed to the application's output
+    token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
 """
 
 import base64
@@ -140,6 +141,8 @@ def callback():
     if "token-logged" in DEFECTS:
         print(f"signed in, token response: {json.dumps(token)}", flush=True)
     TOKENS[session["sid"]] = token
+    if "token-in-page-url" in DEFECTS:  # in the browser's history, and in this server's access log
+        return redirect(url_for("profile", access_token=token["access_token"]))
     return redirect(url_for("profile"))
 
 
