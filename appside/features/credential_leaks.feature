@@ -28,6 +28,6 @@ Feature: Where the tokens and the client secret must not turn up
   Scenario: APPC-28 The application writes neither its secret nor its tokens to its output
     What the suite can see: a launched application's stdout and stderr (drive.launch), a service
     command's output. Codes and state are not looked for: a web server's access log has the
-    callback's URL.
+    callback's URL. Nor is an access-log line of a URL that leaks: APPC-26 (or APPC-11) names that.
 
     Then no client secret, access or refresh token appears in the application's output
