@@ -5,6 +5,7 @@ application's signed-in marker.
 
 Chromium resolves every host but loopback to nothing: nothing leaves the machine."""
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -27,6 +28,7 @@ STAND_IN_PAGES = (
     ),
     BrowserPage("/connect/authorize", "#allow", (BrowserAction("click", "#allow"),)),
 )
+MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
@@ -38,6 +40,10 @@ class SignIn:
     callback_status: int | None = None  # the HTTP status of the application's callback page
     final_url: str = field(default="", repr=False)
     seconds: float = 0.0
+    # What the browser saw, for the rules on where tokens and the secret go (appside/steps/leaks.py);
+    # None where the suite does not drive the browser (manual mode).
+    urls: list[str] | None = field(default=None, repr=False)  # every request the browser made
+    contents: list[tuple[str, str]] | None = field(default=None, repr=False)  # (url, text) the application served
 
 
 class BrowserDriver:
@@ -52,6 +58,7 @@ class BrowserDriver:
         self._browser = launch_chromium(self._playwright, flags)
         login = Login("browser", user.username, user.password, browser_pages=STAND_IN_PAGES)
         self._pages = BrowserLogin(SimpleNamespace(login=login, http=HttpSettings(), issuer=issuer), None)
+        self.issuer = issuer
 
     def session(self) -> "BrowserSession":
         """A fresh browser profile: no cookies of the application nor of the stand-in."""
@@ -68,6 +75,15 @@ class BrowserSession:
         self.drive = driver.application.drive
         self.page = context.new_page()
         self.callback_statuses: list[int] = []
+        self.urls: list[str] = []
+        self.contents: list[tuple[str, str]] = []
+        stand_in = urlsplit(driver.issuer).netloc
+        context.on("request", lambda r: self.urls.append(r.url))
+        if driver.application.app_type == "web":  # APPC-27: what a confidential client sends the browser
+            # once its body is all there: a stream that never ends is never waited for
+            context.on(
+                "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
+            )
         callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
         self.page.on(
             "response",
@@ -90,6 +106,7 @@ class BrowserSession:
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
+        marks = (len(self.urls), len(self.contents))
         deadline = started + self.drive.timeout
         callback_at = None
         try:
@@ -104,7 +121,7 @@ class BrowserSession:
                 if self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
                         self.page.wait_for_timeout(300)
-                    return self._result(True, seen, started)
+                    return self._result(True, seen, started, marks)
                 rule = self.driver._pages._rule_for(self.page)
                 if rule is not None:
                     self.driver._pages._run(self.page, rule, 5000)
@@ -115,7 +132,7 @@ class BrowserSession:
             if callback_at and time.monotonic() - callback_at > watched:
                 break  # back at the application for a while, and it still does not say it signed in
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
-        return self._result(False, seen, started)
+        return self._result(False, seen, started, marks)
 
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
@@ -123,9 +140,35 @@ class BrowserSession:
             return self.page.locator(marker.selector).count() > 0
         return self.page.get_by_text(marker.text).count() > 0
 
-    def _result(self, finished: bool, seen: int, started: float) -> SignIn:
+    def _keep_content(self, request) -> None:
+        """What the application (any origin but the stand-in's) sent the browser to show or to run:
+        documents, scripts and what its pages fetch. Redirects have no body."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        if request.resource_type not in ("document", "script", "xhr", "fetch"):
+            return
+        with contextlib.suppress(PlaywrightError, UnicodeDecodeError):  # navigated on: the browser dropped the body
+            response = request.response()
+            if response is None or 300 <= response.status < 400:
+                return
+            if request.sizes()["responseBodySize"] <= MAX_CONTENT_KEPT:  # not a bundle or a download
+                self.contents.append((response.url, response.text()))
+
+    def _result(self, finished: bool, seen: int, started: float, marks: tuple[int, int]) -> SignIn:
+        from playwright.sync_api import Error as PlaywrightError
+
         statuses = self.callback_statuses[seen:]
-        return SignIn(finished, statuses[-1] if statuses else None, self.page.url, time.monotonic() - started)
+        contents = self.contents[marks[1] :]
+        with contextlib.suppress(PlaywrightError):  # the page as it shows now, after its scripts ran
+            contents.append((self.page.url, self.page.content()))
+        return SignIn(
+            finished,
+            statuses[-1] if statuses else None,
+            self.page.url,
+            time.monotonic() - started,
+            urls=self.urls[marks[0] :],
+            contents=contents,
+        )
 
     def close(self) -> None:
         self.context.close()

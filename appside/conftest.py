@@ -21,6 +21,7 @@ pytest_plugins = [
     "appside.steps.refusals",
     "appside.steps.service",
     "appside.steps.client_secret",
+    "appside.steps.leaks",
 ]
 
 

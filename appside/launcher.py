@@ -36,7 +36,8 @@ class LaunchedApplication:
         self.process = subprocess.Popen(
             command,
             shell=True,
-            env={**os.environ, **variables},
+            # unbuffered: what a Python application prints is in the log when the suite reads it
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **variables},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -69,7 +69,7 @@ REFERENCE_APPS = {
                 "wrong-verifier": ("APPC-08",),
                 "no-secret": ("APPC-10",),
                 "secret-in-url": ("APPC-11",),
-                "iss-not-checked": ("APPC-18",),
+                "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "error-crashes": ("APPC-19",),
                 "old-refresh-token": ("APPC-15",),
                 "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
@@ -80,6 +80,14 @@ REFERENCE_APPS = {
                 "short-verifier": ("APPC-08",),
                 # an application that calls nothing at sign-in: its signed-in page is the evidence
                 "greeting-only,id-token-not-validated": ("APPC-21",),
+                "fixed-pkce": ("APPC-22",),
+                "code-redeemed-twice": ("APPC-23",),
+                "two-auth-methods": ("APPC-24",),
+                "iss-missing-accepted": ("APPC-25",),  # warning-level: warned, the verdict stands
+                "token-in-api-url": ("APPC-26",),
+                "token-in-page-url": ("APPC-26",),  # its access log has the URL too: that is APPC-26's failure
+                "token-in-page": ("APPC-27",),
+                "token-logged": ("APPC-28",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
             {
@@ -103,6 +111,7 @@ REFERENCE_APPS = {
                 "offline-access": ("APPC-14",),
                 "id-token-not-validated": ("APPC-21",),
                 "no-pkce": ("APPC-06",),
+                "token-in-page-url": ("APPC-26",),
             },
             ("SPA_APP_PORT",),
             {"no-pkce": ("APPC-07", "APPC-08", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21")},
@@ -117,6 +126,8 @@ REFERENCE_APPS = {
                 "basic-not-encoded": ("APPC-12",),
                 "get-request": ("APPC-12",),
                 "params-in-query": ("APPC-12",),
+                "two-auth-methods": ("APPC-24",),
+                "secret-logged": ("APPC-28",),
             },
             ("SERVICE_APP_CLIENT_SECRET",),
             {
@@ -176,12 +187,15 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, b
             if scenario["status"] not in ("passed", "skipped", "blocked"):
                 failed_scenarios.add(scenario["name"])
                 reasons[rule["rule_id"]] = scenario.get("reason") or scenario["status"]
-    # by name: Row's fields grow (suite.matrix.detection), and a positional call would silently shift them
+    # by name: Row's fields grow (suite.matrix.detection), and a positional call would silently shift them;
+    # a warned rule (@level:warning) failed its check: it counts as failed here, the verdict stands (exit 0)
+    warned = tuple(record.get("warned_rules", ()))
     return AppRow(
         label,
         expected,
-        tuple(record["failed_rules"]) + tuple(record["error_rules"]),
+        tuple(record["failed_rules"]) + tuple(record["error_rules"]) + warned,
         exit_code,
+        warned=warned,
         blocked=tuple(record.get("blocked_rules", ())),
         failed_scenarios=frozenset(failed_scenarios),
         scenarios=frozenset(scenarios),

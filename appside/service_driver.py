@@ -4,7 +4,7 @@ token with client_credentials and call the Visma API."""
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 
@@ -16,6 +16,7 @@ from suite.secrets.redaction import REDACTOR
 class ServiceRun:
     succeeded: bool
     detail: str
+    output: str = field(default="", repr=False)  # all it printed (or its URL answered), unscrubbed: read, never shown
 
 
 class ServiceDriver:
@@ -31,7 +32,9 @@ class ServiceDriver:
                 response = requests.get(self.drive.url, timeout=self.drive.timeout)
             except requests.RequestException as error:
                 return ServiceRun(False, f"{self.drive.url} did not answer: {type(error).__name__}")
-            return ServiceRun(response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}")
+            return ServiceRun(
+                response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}", response.text
+            )
         try:
             completed = subprocess.run(
                 shlex.split(self.drive.command),
@@ -47,7 +50,11 @@ class ServiceDriver:
             if (completed.stdout + completed.stderr).strip()
             else ""
         )
-        return ServiceRun(completed.returncode == 0, f"`{self.drive.command}` exited {completed.returncode}: {output}")
+        return ServiceRun(
+            completed.returncode == 0,
+            f"`{self.drive.command}` exited {completed.returncode}: {output}",
+            completed.stdout + completed.stderr,
+        )
 
     def close(self) -> None:
         pass

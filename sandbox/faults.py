@@ -5,6 +5,7 @@ armed for the next `times` occasions and then disarms itself.
     callback-state-wrong      the authorization callback carries a different state
     callback-state-missing    the authorization callback carries no state
     callback-iss-wrong        the callback's RFC 9207 iss names another issuer
+    callback-iss-missing      the callback carries no RFC 9207 iss, though the metadata says it does
     access-denied             the callback is error=access_denied, as if the user declined
     short-lived-access-token  the access token lives SHORT_LIFETIME (3) seconds
     id-token-iss-wrong        the ID token's iss names another issuer
@@ -24,6 +25,7 @@ FAULTS = {
     "callback-state-wrong": "the authorization callback carries a different state",
     "callback-state-missing": "the authorization callback carries no state",
     "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
+    "callback-iss-missing": "the callback carries no iss, though the metadata advertises RFC 9207",
     "access-denied": "the authorization callback says error=access_denied",
     "short-lived-access-token": "the access token expires after 3 seconds (expires_in 3)",
     "id-token-iss-wrong": "the ID token's iss names another issuer",

@@ -49,6 +49,8 @@ def apply_callback_faults(response, faults: Faults):
         query = [(k, v) for k, v in query if k != "state"]
     if faults.take("callback-iss-wrong"):
         query = [(k, v) for k, v in query if k != "iss"] + [("iss", OTHER_ISSUER)]
+    if faults.take("callback-iss-missing"):  # authorization_response_iss_parameter_supported stays true
+        query = [(k, v) for k, v in query if k != "iss"]
     response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
     return response
 

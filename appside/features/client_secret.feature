@@ -10,3 +10,9 @@ Feature: Where the client secret goes
   @rule:APPC-11 @severity:blocker @rfc:RFC6749-2.3.1
   Scenario: APPC-11 The client secret is never put in a URL
     Then the client secret appears in no URL
+    And the client secret appears in no URL the browser opened
+
+  @rule:APPC-24 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-2.3
+  Scenario: APPC-24 A request authenticates the application in one way only
+    When the application renews an expired access token, where the suite can make it
+    Then no request carries the client secret in two ways

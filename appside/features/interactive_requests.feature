@@ -35,9 +35,17 @@ Feature: What an interactive application sends to Visma Connect
   Scenario: APPC-07 The PKCE method is S256, never plain
     Then every code_challenge_method is "S256"
 
+  @rule:APPC-22 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC7636-4.1 @rfc:RFC9700-2.1.1
+  Scenario: APPC-22 Every sign-in uses a new PKCE code_challenge
+    Then the two sign-ins used different code_challenges
+
   @rule:APPC-08 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.5
   Scenario: APPC-08 The code_verifier matches the code_challenge
     Then every code_verifier matches its code_challenge
+
+  @rule:APPC-23 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  Scenario: APPC-23 An authorization code is redeemed once
+    Then every authorization code is redeemed at most once
 
   @rule:APPC-09 @severity:blocker @doc:interactive-integrations#application-types @rfc:RFC6749-2.1
   Scenario: APPC-09 SPA and native applications send no client secret, anywhere

@@ -33,6 +33,19 @@ Feature: What an application must refuse
     And the application does not call the Visma API
     And the application redeems no code
 
+  @rule:APPC-25 @severity:normal @level:warning @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2.4
+  Scenario: APPC-25 A callback without iss is refused where the issuer advertises RFC 9207
+    RFC 9207 section 2.4 binds "clients that support this specification", and says that the others
+    "MUST ignore the unrecognized iss parameter" (RFC 6749 section 4.1.2); neither Visma Connect's
+    documentation nor RFC 9700 asks an application of one issuer to support it (mix-up attacks need
+    two). So an application that accepts the response is warned, not failed.
+
+    Given a normal sign-in of the application redeems its code
+    When the stand-in answers a sign-in with the fault "callback-iss-missing"
+    Then the stand-in's callback carried the fault
+    And the application redeems no code
+    And the application does not call the Visma API
+
   @rule:APPC-19 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2.1
   Scenario: APPC-19 A declined sign-in (access_denied) shows an error and redeems nothing
     Given a normal sign-in of the application redeems its code

@@ -1,10 +1,12 @@
 """Where the client secret goes, whatever the application's type."""
 
 import pytest
-from pytest_bdd import given, then
+from pytest_bdd import given, then, when
 
-from appside.steps.service import service_run
-from appside.steps.sign_ins import normal_sign_ins
+from appside.observed import form_value
+from appside.steps.leaks import leaked, use_as_a_user_would
+from appside.steps.refusals import expired_access_token
+from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check
 
 
@@ -12,14 +14,7 @@ from suite.verdict.checks import check
 def used_normally(request, application, stand_in, app_run):
     if not application.client_secret:
         pytest.skip(f"{application.client_id} is a {application.app_type} application: it has no client secret")
-    if application.is_interactive:
-        runs = normal_sign_ins(request.config, stand_in)
-    else:
-        runs = [service_run(request.config, stand_in)]
-    for number, (result, observed) in enumerate(runs, 1):
-        app_run.sign_ins.append(result)
-        app_run.observed.append(observed)
-        observed.attach(f"normal use {number}")
+    use_as_a_user_would(request.config, application, stand_in, app_run)
 
 
 @then("the client secret appears in no URL")
@@ -31,4 +26,48 @@ def secret_not_in_url(application, app_run):
                 not in_query,
                 f"the client secret was sent in the URL of {request.method} {request.path}: URLs "
                 "end up in logs, histories and Referer headers",
+            )
+
+
+@then("the client secret appears in no URL the browser opened")
+def secret_not_in_browser_urls(application, app_run):
+    """The application's own pages too: a secret in a redirect or a link reaches the browser's history."""
+    secret = {application.client_secret: "client secret"}
+    for sign_in in app_run.sign_ins:
+        for url in getattr(sign_in, "urls", None) or ():
+            check(
+                not leaked(url, secret),
+                f"the client secret was in the URL of a request the browser made: {excerpt(url)}",
+            )
+
+
+@when("the application renews an expired access token, where the suite can make it")
+def renewal_where_possible(request, application, stand_in, app_run):
+    """A refresh (or a service's next token request) is a token request too. Where the application file
+    names no page that makes it use its token, the normal use is all there is to read."""
+    if application.is_interactive and not application.drive.use_api_url:
+        return
+    expired_access_token(request, application, stand_in, app_run)
+
+
+@then("no request carries the client secret in two ways")
+def one_authentication_method(app_run):
+    """HTTP Basic, client_secret in the form body, a client assertion: one of them per request. A client_id
+    in the body beside HTTP Basic authenticates nothing and is no second method; a secret in the URL
+    authenticates nothing either (APPC-11)."""
+    for observed in app_run.observed:
+        for request in observed.entries:
+            methods = [
+                name
+                for name, used in (
+                    ("HTTP Basic", request.headers.get("Authorization", "").lower().startswith("basic ")),
+                    ("client_secret in the body", form_value(request, "client_secret") is not None),
+                    ("client_assertion in the body", form_value(request, "client_assertion") is not None),
+                )
+                if used
+            ]
+            check(
+                len(methods) < 2,
+                f"{request.method} {request.path} ({request.param('grant_type') or 'no grant_type'}) authenticates "
+                f"the application {len(methods)} ways at once: {', '.join(methods)}",
             )

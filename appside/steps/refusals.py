@@ -36,6 +36,7 @@ def fault_delivered(app_run):
         "callback-state-wrong": "state" in params and params["state"] != sent_state,
         "callback-state-missing": "state" not in params,
         "callback-iss-wrong": params.get("iss") == OTHER_ISSUER,
+        "callback-iss-missing": "iss" not in params,
         "access-denied": params.get("error") == "access_denied",
     }[app_run.fault]
     check(delivered, f"the stand-in's callback does not show the fault {app_run.fault}")

@@ -264,3 +264,37 @@ def newest_refresh_token(app_run):
         name="rotation",
         attachment_type=allure.attachment_type.TEXT,
     )
+
+
+@then("the two sign-ins used different code_challenges")
+def challenges_differ(app_run):
+    """RFC 7636 section 4.1: a code_verifier for each authorization request; the same challenge twice
+    means the same verifier twice (S256 or plain alike), so a code stolen from one sign-in can be
+    redeemed with what another sign-in revealed."""
+    _with_challenge(app_run)
+    per_sign_in = [
+        {r.param("code_challenge") for r in observed.authorization_requests} - {None} for observed in app_run.observed
+    ]
+    if len(per_sign_in) < 2 or not all(per_sign_in):
+        pytest.skip("only one sign-in carried a code_challenge, so there is nothing to compare (see APPC-06)")
+    check(
+        not per_sign_in[0] & per_sign_in[1],
+        "two sign-ins sent the same code_challenge: the application does not make a new code_verifier for "
+        "each authorization request",
+    )
+
+
+@then("every authorization code is redeemed at most once")
+def codes_redeemed_once(app_run):
+    redemptions = [r for observed in app_run.observed for r in observed.grants("authorization_code")]
+    if not redemptions:
+        pytest.skip("the application redeemed no authorization code in its sign-ins, so none could be redeemed twice")
+    codes: dict[str, list] = {}
+    for redemption in redemptions:
+        codes.setdefault(redemption.param("code"), []).append(redemption)
+    for same_code in codes.values():
+        check(
+            len(same_code) == 1,
+            f"the application redeemed one authorization code {len(same_code)} times (the stand-in answered HTTP "
+            f"{', '.join(str(r.status) for r in same_code)}): a code is used once, whatever the first answer was",
+        )

@@ -12,6 +12,8 @@ REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
     basic-not-encoded  the client id and secret go into HTTP Basic as they are, not form-urlencoded
     get-request        the token request is a GET with its parameters in the URL
     params-in-query    grant_type, scope and tenant_id go in the URL query, the form body stays empty
+    two-auth-methods   the token request authenticates twice: HTTP Basic and client_secret in the body
+    secret-logged      the service prints its configuration, client secret included
 """
 
 import os
@@ -34,6 +36,8 @@ def fetch_token(http: requests.Session) -> str:
     form = {"grant_type": "client_credentials", "scope": SCOPE}
     if "no-tenant-id" not in DEFECTS:
         form["tenant_id"] = TENANT
+    if "two-auth-methods" in DEFECTS:
+        form["client_secret"] = SECRET  # and HTTP Basic below
     # RFC 6749 section 2.3.1: each form-urlencoded, then joined with ":" and base64-encoded (by requests,
     # which writes str credentials as latin-1: the encoded ones are ASCII)
     basic = (quote_plus(CLIENT_ID), quote_plus(SECRET))
@@ -69,6 +73,8 @@ def fetch_token(http: requests.Session) -> str:
 
 
 def main() -> int:
+    if "secret-logged" in DEFECTS:
+        print(f"configuration: issuer {ISSUER}, client {CLIENT_ID}, secret {SECRET}")
     with requests.Session() as http:
         token = fetch_token(http)
         answer = http.get(f"{API}/v1/companies", headers={"Authorization": f"Bearer {token}"}, timeout=10)

@@ -11,6 +11,7 @@
 //                           by oidc-client-ts)
 //   no-pkce                 the authorization request carries no PKCE code_challenge (oidc-client-ts's
 //                           disablePKCE), which a SPA must send
+//   token-in-page-url       after the sign-in the SPA opens /profile?access_token=... (a page URL)
 "use strict";
 
 const config = window.SPA_CONFIG;
@@ -56,6 +57,10 @@ async function callback() {
     if (claims.iss !== metadata.issuer) throw new Error("the ID token comes from another issuer");
     if (!audiences.includes(config.clientId)) throw new Error("the ID token is meant for another client");
     if (!(claims.exp * 1000 > Date.now())) throw new Error("the ID token has expired");
+  }
+  if (defects.has("token-in-page-url")) {
+    location.assign(`/profile?access_token=${encodeURIComponent(user.access_token)}`);
+    return;
   }
   history.replaceState(null, "", "/profile");
   await profile();

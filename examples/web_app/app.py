@@ -29,12 +29,21 @@ defects, to prove the certification catches them:
     greeting-only          no defect alone: the sign-in greets the user from the ID token and calls
                            nothing (the API only on /profile), so only its signed-in page tells
                            whether it accepted an ID token (with id-token-not-validated: it does)
+    fixed-pkce             every sign-in uses the same code_verifier, so the same code_challenge
+    code-redeemed-twice    the code is redeemed, then redeemed again (the second answer is ignored)
+    two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
+    iss-missing-accepted   RFC 9207's iss is compared only when the callback carries one
+    token-in-api-url       the Visma API is called with the access token in the URL too (?access_token=)
+    token-in-page          the profile page shows the access token
+    token-logged           the token response is printed to the application's output
+    token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
 
 Its HTTP Basic credentials are form-urlencoded first, as RFC 6749 section 2.3.1 asks (Authlib's
 own client_secret_basic joins them as they are, and as latin-1), so any secret works.
 """
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -95,6 +104,9 @@ oauth.register(
         "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic_encoded",
     },
 )
+# two-auth-methods: Authlib authenticates with HTTP Basic, and the code redemption's body gets the secret too
+EXTRA_TOKEN_PARAMETERS = {"client_secret": SECRET} if "two-auth-methods" in DEFECTS else {}
+FIXED_VERIFIER = secrets.token_urlsafe(48)  # fixed-pkce: one verifier for every sign-in of this process
 
 
 def page(body: str, status: int = 200):
@@ -111,6 +123,8 @@ def login():
     session["sid"] = secrets.token_urlsafe(16)
     state = {"short-state": secrets.token_hex(8), "fixed-state": "reference-web-app-state-always-the-same"}
     extra = {"state": state[d] for d in DEFECTS if d in state}
+    if "fixed-pkce" in DEFECTS:
+        extra["code_verifier"] = FIXED_VERIFIER
     if "plain-pkce" in DEFECTS:  # Authlib itself only makes S256 challenges
         verifier = secrets.token_urlsafe(48)
         extra.update(code_verifier=verifier, code_challenge=verifier, code_challenge_method="plain")
@@ -144,19 +158,24 @@ def callback():
     if (
         metadata.get("authorization_response_iss_parameter_supported")
         and "iss-not-checked" not in DEFECTS
+        and ("iss" in request.args or "iss-missing-accepted" not in DEFECTS)
         and request.args.get("iss") != metadata["issuer"]
     ):
         return page("<p>Sign-in failed: the response does not come from Visma Connect (iss).</p>", 400)
     if "error-crashes" in DEFECTS and request.args.get("error"):
         raise RuntimeError(f"unexpected callback: {request.args['error']}")
     try:
-        if DEFECTS & {"state-not-checked", "no-state", "wrong-verifier", "redirect-uri-changed"}:
+        if DEFECTS & {"state-not-checked", "no-state", "wrong-verifier", "redirect-uri-changed", "code-redeemed-twice"}:
             token = _redeem_by_hand()
-        else:
-            token = oauth.visma.authorize_access_token()  # checks state and the ID token (Authlib)
+        else:  # checks state and the ID token (Authlib)
+            token = oauth.visma.authorize_access_token(**EXTRA_TOKEN_PARAMETERS)
     except AuthlibBaseError as error:
         return page(f"<p>Sign-in failed: {escape(error.error)}.</p>", 400)
+    if "token-logged" in DEFECTS:
+        print(f"signed in, token response: {json.dumps(token)}", flush=True)
     TOKENS[session["sid"]] = token
+    if "token-in-page-url" in DEFECTS:  # in the browser's history, and in this server's access log
+        return redirect(url_for("profile", access_token=token["access_token"]))
     if "greeting-only" in DEFECTS:  # the user from the ID token's claims, no call at sign-in
         name = (token.get("userinfo") or {}).get("name") or "you"
         return page(f"<p id=signed-in>Signed in. Hello {escape(name)}.</p>")
@@ -172,6 +191,9 @@ def _redeem_by_hand():
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
     redirect_uri = REDIRECT_URI + "/" if "redirect-uri-changed" in DEFECTS else REDIRECT_URI
     token = oauth.visma.fetch_access_token(code=request.args["code"], redirect_uri=redirect_uri, code_verifier=verifier)
+    if "code-redeemed-twice" in DEFECTS:
+        with contextlib.suppress(AuthlibBaseError):  # "invalid_grant": the first redemption's tokens are kept
+            oauth.visma.fetch_access_token(code=request.args["code"], redirect_uri=redirect_uri, code_verifier=verifier)
     if "id_token" in token:  # what authorize_access_token would do after the state check
         token["userinfo"] = oauth.visma.parse_id_token(token, nonce=data.get("nonce"))
     return token
@@ -193,17 +215,22 @@ def profile():
     if not token:
         return redirect(url_for("login"))
     try:
+        # token-in-api-url: the header as well, so that the API (which reads only the header) answers
+        in_url = {"access_token": token["access_token"]} if "token-in-api-url" in DEFECTS else None
         if "expired-token-used" in DEFECTS:
             answer = requests.get(
                 f"{API}/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
             )
         else:
-            answer = oauth.visma.get(f"{API}/v1/me", token=token, timeout=10)
+            answer = oauth.visma.get(f"{API}/v1/me", token=token, params=in_url, timeout=10)
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again
         return redirect(url_for("login"))
     if answer.status_code == 401:
         return redirect(url_for("login"))
-    return page(f"<p id=signed-in>Signed in. The Visma API says: {escape(answer.text)}</p>")
+    shown = (
+        f"<p>Your access token: <code>{escape(token['access_token'])}</code></p>" if "token-in-page" in DEFECTS else ""
+    )
+    return page(f"<p id=signed-in>Signed in. The Visma API says: {escape(answer.text)}</p>{shown}")
 
 
 if __name__ == "__main__":

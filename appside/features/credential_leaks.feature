@@ -1,0 +1,33 @@
+@app-side @doc:interactive-integrations
+Feature: Where the tokens and the client secret must not turn up
+  An access token, a refresh token or a client secret that leaves the places it is meant for is
+  as good as given away: URLs end up in histories, logs and Referer headers, pages in caches and
+  screenshots, logs in every tool that reads them. The suite looks for each token the stand-in
+  issued, and for the secret, in every encoding, in what it can see of the application.
+
+  Background:
+    Given the application has been used as a user would, and what it showed and sent was kept
+
+  @rule:APPC-26 @severity:critical @rfc:RFC9700-4.3.2 @rfc:RFC6750-5.3 @rfc:RFC6749-10.4
+  Scenario: APPC-26 Access and refresh tokens are never put in a URL
+    The URLs of every request the stand-in (token endpoint, Visma API, userinfo) and the browser
+    saw, the application's own pages included. ID tokens are not looked for: an OpenID logout
+    sends one as id_token_hint by design.
+
+    Then no access or refresh token appears in a URL
+
+  @rule:APPC-27 @severity:critical @rfc:RFC6749-10.1 @rfc:RFC6749-10.3 @rfc:RFC6749-10.4
+  Scenario: APPC-27 A web application sends neither its secret nor its tokens to the browser
+    A web application is a confidential client: what the browser receives (pages, scripts, what its
+    pages fetch, the page as its scripts leave it) is the user's. A SPA keeps its tokens in the
+    browser by design and has no secret (APPC-09).
+
+    Then no client secret, access or refresh token appears in what the application sent the browser
+
+  @rule:APPC-28 @severity:critical @rfc:RFC6749-10.1 @rfc:RFC6749-10.3 @rfc:RFC6749-10.4
+  Scenario: APPC-28 The application writes neither its secret nor its tokens to its output
+    What the suite can see: a launched application's stdout and stderr (drive.launch), a service
+    command's output. Codes and state are not looked for: a web server's access log has the
+    callback's URL. Nor is an access-log line of a URL that leaks: APPC-26 (or APPC-11) names that.
+
+    Then no client secret, access or refresh token appears in the application's output

@@ -1,0 +1,169 @@
+"""Where an application's tokens and client secret must not turn up: in URLs (any request the
+stand-in or the browser saw), in what a web application sends the browser, and in the
+application's output (a launched application's stdout and stderr, a service command's output).
+
+Each is looked for in every encoding it may be written in (suite.secrets.redaction.encodings),
+and what is reported of a leak is scrubbed of it: the evidence of a leak is no leak itself."""
+
+import functools
+from pathlib import Path
+from urllib.parse import unquote, unquote_plus, urlsplit
+
+import allure
+import pytest
+from pytest_bdd import given, then
+
+from appside.observed import learn_secrets
+from appside.steps.service import service_run
+from appside.steps.sign_ins import normal_sign_ins, skip_unless_type
+from suite.secrets.redaction import REDACTOR, encodings, excerpt
+from suite.verdict.checks import check
+
+OUTPUT_LINES_ATTACHED = 200
+# A secret shorter than this is not looked for: "secret" or "test1234" would be found in ordinary text
+MIN_LEAK_LENGTH = 8
+_forms = functools.lru_cache(maxsize=1024)(encodings)  # the same few secrets, looked for in many texts
+
+
+def use_as_a_user_would(config, application, stand_in, app_run) -> None:
+    """The two normal sign-ins of an interactive application, or one run of a service (each done
+    once per run of the suite), kept in `app_run` and attached to the report."""
+    runs = normal_sign_ins(config, stand_in) if application.is_interactive else [service_run(config, stand_in)]
+    for number, (result, observed) in enumerate(runs, 1):
+        app_run.sign_ins.append(result)
+        app_run.observed.append(observed)
+        observed.attach(f"normal use {number}")
+
+
+@given("the application has been used as a user would, and what it showed and sent was kept")
+def used_and_watched(request, application, stand_in, app_run):
+    use_as_a_user_would(request.config, application, stand_in, app_run)
+
+
+def issued_tokens(app_run) -> dict[str, str]:
+    """value -> what it is: the access and refresh tokens the stand-in issued in these runs. ID tokens
+    are left out: they are for the client and about the user, no credential for the API, and an
+    OpenID logout sends one in a URL (id_token_hint) by design."""
+    tokens = {}
+    for observed in app_run.observed:
+        learn_secrets(observed.entries)  # so that every report of a leak masks them
+        for request in observed.token_requests:
+            answer = (request.response_json or {}) if request.status == 200 else {}
+            for name in ("access_token", "refresh_token"):
+                if isinstance(answer.get(name), str):
+                    tokens[answer[name]] = name.replace("_", " ")
+    return tokens
+
+
+def credentials(application, app_run) -> dict[str, str]:
+    found = issued_tokens(app_run)
+    if application.client_secret:
+        found[application.client_secret] = "client secret"
+    return found
+
+
+def leaked(text: str, secrets: dict[str, str]) -> list[str]:
+    """What of `secrets` (value -> name) `text` carries, in any encoding."""
+    return sorted(
+        {
+            name
+            for value, name in secrets.items()
+            if len(value) >= MIN_LEAK_LENGTH and any(form in text for form in _forms(value))
+        }
+    )
+
+
+def _in_url(url: str, secrets: dict[str, str]) -> list[str]:
+    return leaked("\n".join((url, unquote(url), unquote_plus(url))), secrets)
+
+
+@then("no access or refresh token appears in a URL")
+def tokens_not_in_urls(app_run):
+    tokens = issued_tokens(app_run)
+    if not tokens:
+        pytest.skip("the stand-in issued no token in these runs, so none could be put in a URL (see the request rules)")
+    for observed in app_run.observed:
+        for request in observed.entries:
+            for name in _in_url("&".join(f"{k}={v}" for k, v in request.query), tokens):
+                check(
+                    False,
+                    f"the {name} was sent in the URL of {request.method} {request.path} (the stand-in received it): "
+                    "URLs end up in logs, browser histories and Referer headers",
+                )
+    for sign_in in app_run.sign_ins:
+        for url in getattr(sign_in, "urls", None) or ():
+            for name in _in_url(url, tokens):
+                check(False, f"the {name} was in the URL of a request the browser made: {_shown(url)}")
+
+
+@then("no client secret, access or refresh token appears in what the application sent the browser")
+def nothing_secret_in_pages(application, app_run):
+    skip_unless_type(application, "web")
+    if any(getattr(s, "contents", None) is None for s in app_run.sign_ins):
+        pytest.skip("the suite does not see the application's pages when a person drives the browser (manual mode)")
+    secrets = credentials(application, app_run)
+    for sign_in in app_run.sign_ins:
+        for url, text in sign_in.contents:
+            for name in leaked(text, secrets):
+                check(
+                    False,
+                    f"the application sent its {name} to the browser, in {_shown(url)}: a web application keeps "
+                    "its secret and its tokens on its server",
+                )
+
+
+@then("no client secret, access or refresh token appears in the application's output")
+def nothing_secret_in_output(request, application, app_run):
+    outputs = [
+        (f"the output of `{application.drive.command or application.drive.url}`", run.output)
+        for run in app_run.sign_ins
+        if hasattr(run, "output")
+    ]
+    launched = getattr(request.config, "launched", None)
+    if launched is not None:
+        outputs.append(("the launched application's output (drive.launch)", _read(launched.log_path)))
+    if not outputs:
+        pytest.skip(
+            "the suite sees no output of the application: it neither launched it (drive.launch) nor ran its command"
+        )
+    secrets = credentials(application, app_run)
+    in_urls = _leaking_request_targets(app_run, secrets)
+    for where, text in outputs:
+        allure.attach(
+            REDACTOR.scrub("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:])),
+            name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+        for number, line in enumerate(text.splitlines(), 1):
+            if any(target in line for target in in_urls):
+                continue  # a web server's access log of a URL that leaks: APPC-26 or APPC-11 names the cause
+            for name in leaked(line, secrets):
+                check(False, f"the application wrote its {name} to {where}, line {number}: {_shown(line)}")
+
+
+def _leaking_request_targets(app_run, secrets: dict[str, str]) -> set[str]:
+    """The paths and queries of the URLs (the browser's and the stand-in's) that carry a credential, as
+    an access log writes them."""
+    targets = set()
+    for sign_in in app_run.sign_ins:
+        for url in getattr(sign_in, "urls", None) or ():
+            if _in_url(url, secrets):
+                parts = urlsplit(url)
+                targets.add(f"{parts.path}?{parts.query}")
+    for observed in app_run.observed:
+        for request in observed.entries:
+            if _in_url("&".join(f"{k}={v}" for k, v in request.query), secrets):
+                targets.add(f"{request.path}?")
+    return targets
+
+
+def _shown(text: str) -> str:
+    """Evidence of a leak, with the leaked value (and every other secret the suite knows) masked."""
+    return excerpt(REDACTOR.scrub(text))
+
+
+def _read(path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,77 @@
+"""Where an application's tokens and secret must not turn up (APPC-26, APPC-27, APPC-28): each leak
+is found in whatever encoding the application wrote it, and what the suite keeps of a leak (the
+record, the Allure results, JUnit XML, the terminal) carries none of the leaked values."""
+
+import json
+import subprocess
+import sys
+from urllib.parse import quote, quote_plus
+
+from run import ROOT
+from test_app_reports import _free_port
+
+from appside.steps.leaks import leaked
+
+# characters HTTP Basic, URLs and JSON each encode their own way (with "%" or a non-ASCII letter the
+# reference app's sign-in does not complete yet: the stand-in answers invalid_client, issue 28)
+SECRET = 'Sec+ret/:="x" &~-4c9e1f7b-DO-NOT-LEAK'
+
+
+def test_a_secret_is_found_raw_url_encoded_and_json_escaped_and_nowhere_else():
+    secrets = {SECRET + "%2Fü": "client secret", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl": "access token"}
+    assert leaked(f"?client_secret={quote_plus(SECRET + '%2Fü')}", secrets) == ["client secret"]
+    assert leaked(f"/p?x={quote(SECRET + '%2Fü', safe='')}", secrets) == ["client secret"]
+    assert leaked(json.dumps({"secret": SECRET + "%2Fü"}), secrets) == ["client secret"]
+    assert leaked("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", secrets) == ["access token"]
+    assert leaked("Sec+ret/ and eyJhbGciOiJSUzI1NiJ9 alone: parts are no leak", secrets) == []
+
+
+def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_path):
+    reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "WEB_APP_CLIENT_SECRET": SECRET,
+        "WEB_APP_PORT": _free_port(),
+        "APP_SETTLE": "1",
+        "REFERENCE_APP_DEFECTS": "token-in-api-url,token-in-page,token-logged",
+        "SANDBOX_WITNESS_FILE": str(witness),
+    }
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appside",
+            "--app=examples/web_app/application.yaml",
+            *(f"--rule={rule}" for rule in ("APPC-26", "APPC-27", "APPC-28")),
+            f"--compliance={reports / 'compliance.json'}",
+            f"--alluredir={reports / 'allure-results'}",
+            f"--junitxml={reports / 'junit.xml'}",
+            "--showlocals",
+            "--tb=long",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        start_new_session=True,
+    )
+    terminal = completed.stdout + completed.stderr
+    assert completed.returncode == 1, terminal[-3000:]
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["failed_rules"] == ["APPC-26", "APPC-27", "APPC-28"], terminal[-3000:]
+    reasons = {rule["rule_id"]: rule["scenarios"][0]["reason"] for rule in record["rules"]}
+    assert "access token was sent in the URL of GET /api/v1/me" in reasons["APPC-26"]
+    assert "sent its access token to the browser" in reasons["APPC-27"]
+    assert "wrote its access token to the launched application's output" in reasons["APPC-28"]
+
+    outputs = {"terminal": terminal}
+    outputs.update({str(p): p.read_text(encoding="utf-8", errors="replace") for p in reports.rglob("*") if p.is_file()})
+    secrets = set(witness.read_text().split()) | {SECRET}
+    assert len(secrets) > 3, f"only {len(secrets)} secrets witnessed"
+    found = [(name, secret[:6] + "...") for name, text in outputs.items() for secret in secrets if secret in text]
+    assert not found, f"secrets found in output: {found[:10]}"
