@@ -267,11 +267,11 @@ def newest_refresh_token(app_run):
 
 
 @then("the two sign-ins used different code_challenges")
-def challenges_differ(app_run):
+def challenges_differ(application, app_run):
     """RFC 7636 section 4.1: a code_verifier for each authorization request; the same challenge twice
     means the same verifier twice (S256 or plain alike), so a code stolen from one sign-in can be
     redeemed with what another sign-in revealed."""
-    _with_challenge(app_run)
+    _with_challenge(application, app_run)
     per_sign_in = [
         {r.param("code_challenge") for r in observed.authorization_requests} - {None} for observed in app_run.observed
     ]
