@@ -93,7 +93,7 @@ REFERENCE_APPS = {
             {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-15",),
-                "no-pkce": ("APPC-07", "APPC-08"),  # no challenge to check the method or a verifier against
+                "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),  # no challenge to check the method, a verifier or a repeat
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
@@ -114,7 +114,7 @@ REFERENCE_APPS = {
                 "token-in-page-url": ("APPC-26",),
             },
             ("SPA_APP_PORT",),
-            {"no-pkce": ("APPC-07", "APPC-08", *SIGN_IN_NEEDED[1:])},
+            {"no-pkce": ("APPC-07", "APPC-08", "APPC-22", *SIGN_IN_NEEDED[1:])},
         ),
         ReferenceApp(
             "service",
