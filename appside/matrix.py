@@ -27,7 +27,7 @@ class AppRow(Row):
 # The characters a client secret can hold beyond letters and digits: the unreserved ones, every one
 # that form-urlencoding (RFC 6749 section 2.3.1, Appendix B) changes, a space, a quote, one of Latin-1
 # and one beyond it.
-EVERY_CLASS = '-._~+/=%:&?# "æ€'
+EVERY_CLASS = "-._~+/=%41:;&?# \"\\'æ€😀"
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class ReferenceApp:
     secret_characters: str = EVERY_CLASS
 
 
-def _secret(characters: str) -> str:
+def run_secret(characters: str) -> str:
     """A fresh secret of letters and digits, with `characters` in its middle. A switch's run has
     none: it proves the switch's rules, the clean run proves the secret's way through the suite."""
     return secrets.token_hex(8) + characters + secrets.token_hex(8)
@@ -74,11 +74,11 @@ REFERENCE_APPS = {
                 "id-token-not-validated": ("APPC-21",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
-            "Python: Flask, Authlib's Flask client",
+            stack="Python: Flask, Authlib's Flask client",
             # Authlib's client puts the secret into HTTP Basic as it is, in Latin-1, without the
             # form-urlencoding RFC 6749 section 2.3.1 asks for: a secret with + or % or beyond Latin-1
             # would reach Visma Connect changed (an application defect, not the suite's)
-            '-._~/=:&?# "',
+            secret_characters="-._~/=:;&?# \"\\'",
         ),
         ReferenceApp(
             "spa",
@@ -89,7 +89,7 @@ REFERENCE_APPS = {
                 "id-token-not-validated": ("APPC-21",),
             },
             ("SPA_APP_PORT",),
-            "JavaScript in the browser: oidc-client-ts",
+            stack="JavaScript in the browser: oidc-client-ts",
         ),
         ReferenceApp(
             "service",
@@ -102,8 +102,9 @@ REFERENCE_APPS = {
                 "secret-in-url": ("APPC-11", "APPC-12", "APPC-20"),
             },
             ("SERVICE_APP_CLIENT_SECRET",),
-            "Python: requests",
-            '-._~/=:&?# "',  # requests' HTTP Basic, like Authlib's client: not form-urlencoded, Latin-1
+            stack="Python: requests",
+            # requests' HTTP Basic, like Authlib's client: the secret as it is, in Latin-1, not form-urlencoded
+            secret_characters="-._~/=:;&?# \"\\'",
         ),
         ReferenceApp(
             "node-web",
@@ -124,7 +125,7 @@ REFERENCE_APPS = {
                 "error-crashes": ("APPC-19",),
             },
             ("NODE_WEB_APP_CLIENT_SECRET", "NODE_WEB_APP_PORT"),
-            "Node.js: Express, openid-client 6 (HTTP Basic, form-urlencoded)",
+            stack="Node.js: Express, openid-client 6 (HTTP Basic, form-urlencoded)",
         ),
         ReferenceApp(
             "oauthlib-web",
@@ -146,7 +147,7 @@ REFERENCE_APPS = {
                 "error-crashes": ("APPC-19",),
             },
             ("OAUTHLIB_WEB_APP_CLIENT_SECRET", "OAUTHLIB_WEB_APP_PORT"),
-            "Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
+            stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
         ),
         ReferenceApp(
             "httpx-service",
@@ -156,7 +157,7 @@ REFERENCE_APPS = {
                 "secret-in-url": ("APPC-11", "APPC-12", "APPC-20"),  # as the requests service app's
             },
             ("HTTPX_SERVICE_APP_CLIENT_SECRET",),
-            "Python: httpx, Authlib's httpx OAuth2Client (client_secret in the form)",
+            stack="Python: httpx, Authlib's httpx OAuth2Client (client_secret in the form)",
         ),
     )
 }
@@ -175,7 +176,7 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "", "APP_SETTLE": "1"}
     for variable in app.variables:
         environ[variable] = (
-            _free_port() if variable.endswith("_PORT") else _secret("" if switch else app.secret_characters)
+            _free_port() if variable.endswith("_PORT") else run_secret("" if switch else app.secret_characters)
         )
     command = [
         sys.executable,
@@ -263,6 +264,14 @@ def render(rows: list[AppRow]) -> str:
         f"Switches caught by exactly their rules: {caught}/{len(switches)}",
         f"Rules no switch proves yet: {', '.join(sorted(all_rule_ids() - proven)) or 'none'}",
     ]
+    for app in REFERENCE_APPS.values():
+        own = [r for r in rows if r.defect.split(":")[0] == app.name]
+        if own:
+            passes = all(r.caught for r in own if r.defect.endswith(":clean"))
+            lines.append(
+                f"{app.name} ({app.stack}): clean {'passes' if passes else 'FAILS'}, switches caught "
+                f"{sum(r.caught for r in own if not r.defect.endswith(':clean'))}/{len(own) - 1}"
+            )
     for row in rows:  # why a rule failed where no switch should have broken it
         lines += [f"{row.defect}: {rule} did not pass: {row.reasons.get(rule, '?')}" for rule in row.unexpected]
     return "\n".join(lines)

@@ -96,6 +96,7 @@ app.get('/callback', async (req, res) => {
     try {
       tokens = await client.authorizationCodeGrant(config, new URL(req.originalUrl, base), checks)
     } catch (error) {
+      console.error(`sign-in failed: ${error.error || error.code} ${error.message}`)
       return page(res, `<p>Sign-in failed: ${escape(error.error || error.code || error.message)}.</p>`, 400)
     }
   }

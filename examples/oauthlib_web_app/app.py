@@ -123,8 +123,10 @@ def callback():
     except OAuth2Error as error:
         if "error-crashes" in DEFECTS:
             raise
+        app.logger.warning("sign-in failed: %s %s", error.error, error.description)
         return page(f"<p>Sign-in failed: {escape(error.error)}.</p>", 400)
     except JoseError as error:
+        app.logger.warning("sign-in failed: the ID token is not valid: %s", error)
         return page(f"<p>Sign-in failed: the ID token is not valid ({escape(error.error)}).</p>", 400)
     TOKENS[session["sid"]] = {**token, "name": claims.get("name")}
     return redirect(url_for("profile"))
