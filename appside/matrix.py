@@ -137,6 +137,7 @@ REFERENCE_APPS = {
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
+                "challenge-dropped": ("APPC-06",),  # the rest is blocked by it: the stand-in refuses the code
                 "wrong-verifier": ("APPC-08",),
                 "no-secret": ("APPC-10", "APPC-15"),  # as the web app's: its refreshes are refused
                 "secret-in-url": ("APPC-11",),
@@ -193,8 +194,9 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     )
     expected = app.switches[switch] if switch else ()
     if not record_path.exists():
-        last_line = ((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-1]
-        return AppRow(label, expected, (f"(no record: {last_line})",), completed.returncode)
+        # where it broke too, not only the exception's last line (a traceback ends in its message)
+        tail = " | ".join(((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-4:])
+        return AppRow(label, expected, (f"(no record: {tail})",), completed.returncode)
     return row_from_record(label, expected, json.loads(record_path.read_text()), completed.returncode)
 
 

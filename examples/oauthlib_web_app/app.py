@@ -17,6 +17,9 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
     state-not-checked      the callback's OAuth2Session is not given the state from the session
     no-pkce                no PKCE, though the application declares it
     plain-pkce             PKCE with the plain method
+    challenge-dropped      PKCE asked for with create_code_challenge(verifier, "plain"), which returns None in
+                           oauthlib 4.0.1: the authorization request carries no code_challenge, the token
+                           request a code_verifier (a real bug of this stack)
     wrong-verifier         the code is redeemed with another code_verifier
     no-secret              token requests carry no client secret
     secret-in-url          the token request carries the client secret in its URL
@@ -78,10 +81,16 @@ def login():
     oauthlib_client = WebApplicationClient(CLIENT_ID)
     verifier = oauthlib_client.create_code_verifier(64)
     pkce = {}
-    if "no-pkce" not in DEFECTS:
-        method = "plain" if "plain-pkce" in DEFECTS else "S256"
-        challenge = oauthlib_client.create_code_challenge(verifier, method)
-        pkce = {"code_challenge": challenge, "code_challenge_method": method}
+    if "plain-pkce" in DEFECTS:  # oauthlib's default method is plain (named, it returns None: see below)
+        pkce = {"code_challenge": oauthlib_client.create_code_challenge(verifier), "code_challenge_method": "plain"}
+    elif "challenge-dropped" in DEFECTS:  # oauthlib 4.0.1 makes no challenge for a method named "plain"
+        challenge = oauthlib_client.create_code_challenge(verifier, "plain")  # None: both parameters left out
+        pkce = {"code_challenge": challenge, "code_challenge_method": "plain"}
+    elif "no-pkce" not in DEFECTS:
+        pkce = {
+            "code_challenge": oauthlib_client.create_code_challenge(verifier, "S256"),
+            "code_challenge_method": "S256",
+        }
     state = {"short-state": secrets.token_hex(8), "fixed-state": "reference-oauthlib-app-state-always-the-same"}
     visma = OAuth2Session(CLIENT_ID, client=oauthlib_client, redirect_uri=REDIRECT_URI, scope=SCOPE)
     nonce = secrets.token_urlsafe(24)
