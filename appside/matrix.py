@@ -24,6 +24,12 @@ class AppRow(Row):
     reasons: dict = field(default_factory=dict)  # rule id -> why its scenarios did not pass, for the table
 
 
+# The characters a client secret can hold beyond letters and digits: the unreserved ones, every one
+# that form-urlencoding (RFC 6749 section 2.3.1, Appendix B) changes, a space, a quote, one of Latin-1
+# and one beyond it.
+EVERY_CLASS = "-._~+/=%41:;&?# \"\\'æ€😀"
+
+
 @dataclass(frozen=True)
 class ReferenceApp:
     name: str
@@ -31,6 +37,10 @@ class ReferenceApp:
     switches: dict  # switch name -> rule ids it breaks
     variables: tuple = ()  # environment variables for its secret and port, given fresh values per run
     blocks: dict = field(default_factory=dict)  # switch name -> rule ids its failures block (one cause, one failure)
+    stack: str = ""  # the client library the application is built on, for the table
+    # what its runs' secrets hold beyond letters and digits: every class, unless its client library
+    # cannot carry some of them intact (then the comment at the application says why)
+    secret_characters: str = EVERY_CLASS
 
 
 # The rules a broken sign-in blocks: each needs a finished sign-in (`needs` in appside/features/rules.yaml)
@@ -39,16 +49,17 @@ SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-2
 # callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
 TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
 
-# Every character class a partner's secret may hold: letters, digits, what form-urlencoding changes
-# ("+", "%", "/", "=", ":", ";", "&", "?", "#", space, quotes, backslash), what it leaves alone ("~"),
-# a "%41" that decodes to "A", non-ASCII; long. RFC 6749 section 2.3.1 has the client form-urlencode
-# it for HTTP Basic, so a client that does works with any of them, one that does not only without.
-SPECIAL_CHARACTERS = "+/=%41:;&?# ~\"\\'é€😀"
+
+def run_secret(characters: str) -> str:
+    """A fresh secret of letters and digits, with `characters` in its middle: every run's, clean or
+    with a switch, so that each rule is proven with what RFC 6749 section 2.3.1's encoding changes
+    (a switch such as basic-not-encoded shows only with such a secret)."""
+    return secrets.token_hex(8) + characters + secrets.token_hex(8)
 
 
 def special_secret() -> str:
-    """A fresh secret with every character class in it (a run's secret, never a fixed one)."""
-    return secrets.token_urlsafe(12) + SPECIAL_CHARACTERS + secrets.token_urlsafe(48)
+    """A fresh secret with every character class in it."""
+    return run_secret(EVERY_CLASS)
 
 
 REFERENCE_APPS = {
@@ -102,6 +113,7 @@ REFERENCE_APPS = {
                 "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED),
                 "short-verifier": TOKEN_NEEDED,
             },
+            stack="Python: Flask, Authlib's Flask client (HTTP Basic, form-urlencoded by the app)",
         ),
         ReferenceApp(
             "spa",
@@ -115,6 +127,7 @@ REFERENCE_APPS = {
             },
             ("SPA_APP_PORT",),
             {"no-pkce": ("APPC-07", "APPC-08", "APPC-22", *SIGN_IN_NEEDED[1:])},
+            stack="JavaScript in the browser: oidc-client-ts",
         ),
         ReferenceApp(
             "service",
@@ -140,6 +153,71 @@ REFERENCE_APPS = {
                 "get-request": ("APPC-13", "APPC-20"),
                 "params-in-query": ("APPC-13", "APPC-20"),
             },
+            stack="Python: requests (HTTP Basic, form-urlencoded by the app)",
+        ),
+        ReferenceApp(
+            "node-web",
+            "examples/node_web_app/application.yaml",
+            {
+                "no-response-type": ("APPC-01",),
+                "redirect-uri-changed": ("APPC-02",),
+                "no-state": ("APPC-03", "APPC-16", "APPC-17"),
+                "short-state": ("APPC-04",),
+                "fixed-state": ("APPC-05",),
+                "state-not-checked": ("APPC-16", "APPC-17"),
+                "no-pkce": ("APPC-06",),
+                "plain-pkce": ("APPC-07",),
+                "wrong-verifier": ("APPC-08",),
+                "no-secret": ("APPC-10",),
+                "old-refresh-token": ("APPC-15",),
+                "expired-token-used": ("APPC-15", "APPC-20"),
+                "error-crashes": ("APPC-19",),
+            },
+            ("NODE_WEB_APP_CLIENT_SECRET", "NODE_WEB_APP_PORT"),
+            {
+                "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
+                "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),
+            },
+            stack="Node.js: Express, openid-client 6 (HTTP Basic, form-urlencoded)",
+        ),
+        ReferenceApp(
+            "oauthlib-web",
+            "examples/oauthlib_web_app/application.yaml",
+            {
+                "redirect-uri-changed": ("APPC-02",),
+                "short-state": ("APPC-04",),
+                "fixed-state": ("APPC-05",),
+                "state-not-checked": ("APPC-16", "APPC-17"),
+                "no-pkce": ("APPC-06",),
+                "plain-pkce": ("APPC-07",),
+                "challenge-dropped": ("APPC-06",),  # the rest is blocked by it: the stand-in refuses the code
+                "wrong-verifier": ("APPC-08",),
+                "no-secret": ("APPC-10",),
+                "secret-in-url": ("APPC-11",),
+                "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
+                "id-token-not-validated": ("APPC-21",),
+                "old-refresh-token": ("APPC-15",),
+                "expired-token-used": ("APPC-15", "APPC-20"),
+                "error-crashes": ("APPC-19",),
+            },
+            ("OAUTHLIB_WEB_APP_CLIENT_SECRET", "OAUTHLIB_WEB_APP_PORT"),
+            {
+                "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
+                "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),
+                "challenge-dropped": ("APPC-07", "APPC-08", "APPC-22", *TOKEN_NEEDED),
+            },
+            stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
+        ),
+        ReferenceApp(
+            "httpx-service",
+            "examples/httpx_service_app/application.yaml",
+            {
+                "no-tenant-id": ("APPC-13",),
+                "secret-in-url": ("APPC-11", "APPC-12"),  # as the requests service app's
+            },
+            ("HTTPX_SERVICE_APP_CLIENT_SECRET",),
+            {"no-tenant-id": ("APPC-20",), "secret-in-url": ("APPC-20",)},  # refused: no token to let expire
+            stack="Python: httpx, Authlib's httpx OAuth2Client (client_secret in the form)",
         ),
     )
 }
@@ -157,7 +235,9 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     record_path = workdir / f"{label.replace(':', '-')}.json"
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "", "APP_SETTLE": "1"}
     for variable in app.variables:
-        environ[variable] = _free_port() if variable.endswith("_PORT") else special_secret()
+        environ[variable] = (
+            _free_port() if variable.endswith("_PORT") else run_secret(app.secret_characters)
+        )
     command = [
         sys.executable,
         "-m",
@@ -174,8 +254,9 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     expected = app.switches[switch] if switch else ()
     blocks = app.blocks.get(switch, ()) if switch else ()
     if not record_path.exists():
-        last_line = ((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-1]
-        return AppRow(label, expected, (f"(no record: {last_line})",), completed.returncode, expected_blocked=blocks)
+        # where it broke too, not only the exception's last line (a traceback ends in its message)
+        tail = " | ".join(((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-4:])
+        return AppRow(label, expected, (f"(no record: {tail})",), completed.returncode, expected_blocked=blocks)
     return row_from_record(label, expected, json.loads(record_path.read_text()), completed.returncode, blocks)
 
 
@@ -204,10 +285,12 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, b
     )
 
 
-def run_matrix(jobs: int = 3) -> list[AppRow]:
-    runs = [(app, switch) for app in REFERENCE_APPS.values() for switch in (None, *app.switches)]
+def run_matrix(jobs: int = 3, names=None) -> list[AppRow]:
+    """Every reference application, or those `names` names."""
+    apps = [app for app in REFERENCE_APPS.values() if not names or app.name in names]
+    runs = [(app, switch) for app in apps for switch in (None, *app.switches)]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
-        rows = list(pool.map(lambda run: certify(*run, Path(tmp)), runs))
+        rows = list(pool.map(lambda run: certify(run[0], run[1], Path(tmp)), runs))
     clean = {row.defect.split(":")[0]: row for row in rows if row.defect.endswith(":clean")}
     for row in rows:  # a switch is judged on every scenario its clean application ran, no fewer
         row.missing_scenarios = frozenset(clean[row.defect.split(":")[0]].scenarios - row.scenarios)
@@ -247,6 +330,14 @@ def render(rows: list[AppRow]) -> str:
         f"Switches caught by exactly their rules: {caught}/{len(switches)}",
         f"Rules no switch proves yet: {', '.join(sorted(all_rule_ids() - proven)) or 'none'}",
     ]
+    for app in REFERENCE_APPS.values():
+        own = [r for r in rows if r.defect.split(":")[0] == app.name]
+        if own:
+            passes = all(r.caught for r in own if r.defect.endswith(":clean"))
+            lines.append(
+                f"{app.name} ({app.stack}): clean {'passes' if passes else 'FAILS'}, switches caught "
+                f"{sum(r.caught for r in own if not r.defect.endswith(':clean'))}/{len(own) - 1}"
+            )
     for row in rows:  # why a rule failed where no switch should have broken it
         lines += [f"{row.defect}: {rule} did not pass: {row.reasons.get(rule, '?')}" for rule in row.unexpected]
     return "\n".join(lines)
@@ -256,6 +347,6 @@ if __name__ == "__main__":
     import time
 
     started = time.monotonic()
-    matrix = run_matrix()
+    matrix = run_matrix(names=sys.argv[1:])  # python -m appside.matrix [application name ...]
     print(render(matrix) + f"\nWall time: {time.monotonic() - started:.0f} s")
     sys.exit(0 if all(r.caught for r in matrix) else 1)
