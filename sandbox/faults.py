@@ -20,6 +20,11 @@ import threading
 # machine to use a token it has just been given before it expires (with 1 second, an application
 # that refreshed correctly was sometimes answered 401 and had to sign in again).
 SHORT_LIFETIME = 3
+# Seconds past that lifetime by which every client knows the token has expired: exp is a whole second
+# (RFC 7519 NumericDate, cut down from the issue time) and expires_in whole seconds a client counts from
+# when it got the answer, often rounded (oauthlib keeps expires_at = round(now) + expires_in), so a client
+# that honours expires_in may use a token up to a second past its exp without any fault of its own.
+PAST_EXPIRY = 1.5
 
 FAULTS = {
     "callback-state-wrong": "the authorization callback carries a different state",

@@ -17,7 +17,7 @@ from appside.observed import (
     token_request_shape,
 )
 from appside.steps.sign_ins import note_client_authentication, observe_session, record_fault
-from sandbox.faults import SHORT_LIFETIME
+from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from suite.verdict.checks import check, require
 
 MIN_STATE_BITS = 128
@@ -232,7 +232,7 @@ def two_expiries(request, application, stand_in, app_run):
         stand_in.faults.inject("short-lived-access-token", times=2)
         results = [session.sign_in()]
         for _ in range(2):
-            time.sleep(SHORT_LIFETIME + 0.2)
+            time.sleep(SHORT_LIFETIME + PAST_EXPIRY)
             results.append(session.open(application.drive.use_api_url))
         return results
 
