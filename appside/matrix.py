@@ -104,7 +104,11 @@ REFERENCE_APPS = {
             {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-15",),
-                "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),  # no challenge to check the method, a verifier or a repeat
+                "no-pkce": (
+                    "APPC-07",
+                    "APPC-08",
+                    "APPC-22",
+                ),  # no challenge to check the method, a verifier or a repeat
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
@@ -235,9 +239,7 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     record_path = workdir / f"{label.replace(':', '-')}.json"
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "", "APP_SETTLE": "1"}
     for variable in app.variables:
-        environ[variable] = (
-            _free_port() if variable.endswith("_PORT") else run_secret(app.secret_characters)
-        )
+        environ[variable] = _free_port() if variable.endswith("_PORT") else run_secret(app.secret_characters)
     command = [
         sys.executable,
         "-m",

@@ -5,46 +5,13 @@ import pytest
 
 from appside.matrix import EVERY_CLASS, REFERENCE_APPS, all_rule_ids, render, row_from_record, run_matrix, run_secret
 
-# Where the suite is known to give the wrong verdict today (issue 28): the expectations in
-# appside/matrix.py are the right ones, the suite is not there yet. Each entry names a row ("app:switch")
-# or every row of an application ("app"), the rules that may fail there beyond the switch's own
-# (ALL: any), and why. A row it names still has to fail every rule of its switch. Once the fix is
-# merged, remove the entry: the rows are then held to exactly their rules again.
-ALL = "*"
-KNOWN_SUITE_DEFECTS = {
-    "oauthlib-web": (
-        ("APPC-15", "APPC-20"),
-        "oauthlib keeps a token's expiry in whole seconds (expires_at = round(now) + expires_in), so it may "
-        "use an access token up to half a second after the stand-in's 3-second expiry; the suite uses the "
-        "API 0.2 s (APPC-15) or 0.5 s (APPC-20) after it: the API answers 401 and the application signs in "
-        "again. APPC-15 then fails with 'no refresh after a rotation was seen', though no old refresh token "
-        "was used (could not be checked, not failed); APPC-20 may fail for a token a fraction of a second "
-        "old, stricter than a client counting expires_in in whole seconds can be. Seen in 3 of 15 rows",
-    ),
-}
-
-
-def acceptable(row) -> bool:
-    """Caught by exactly its rules, or wrong only where KNOWN_SUITE_DEFECTS says the suite is."""
-    known = KNOWN_SUITE_DEFECTS.get(row.defect) or KNOWN_SUITE_DEFECTS.get(row.defect.split(":")[0])
-    if row.caught or not known:
-        return row.caught
-    tolerated = all_rule_ids() if known[0] == ALL else set(known[0])
-    return (
-        not row.missed
-        and set(row.unexpected) <= tolerated
-        and not row.missing_scenarios
-        and row.exit_code in (0, 1)
-        and bool(row.scenarios)
-    )
-
 
 @pytest.mark.timeout(900)  # a dozen certification runs, each signing in through Chromium a dozen times
 @pytest.mark.parametrize("name", REFERENCE_APPS)
 def test_every_switch_is_caught_by_exactly_its_rules(name):
     rows = run_matrix(jobs=6, names=[name])  # the runs mostly wait (for sign-ins, expiries, refusals)
     assert len(rows) == 1 + len(REFERENCE_APPS[name].switches)
-    wrong = [row.defect for row in rows if not acceptable(row)]
+    wrong = [row.defect for row in rows if not row.caught]
     assert not wrong, f"{wrong} not caught by exactly their rules\n{render(rows)}"
 
 
@@ -62,24 +29,6 @@ def test_every_run_gets_a_secret_of_every_character_class_its_client_library_car
         # only what HTTP Basic without form-urlencoding changes may be left out (the app's comment says why)
         left_out = set(EVERY_CLASS) - set(app.secret_characters)
         assert left_out <= {"+", "%", "4", "1", "æ", "€", "😀"}, (app.name, left_out)
-
-
-def test_known_suite_defects_name_applications_and_rows_of_the_matrix():
-    rows = {f"{app.name}:{switch or 'clean'}" for app in REFERENCE_APPS.values() for switch in (None, *app.switches)}
-    for key, (rules, reason) in KNOWN_SUITE_DEFECTS.items():
-        assert key in rows or key in REFERENCE_APPS, key
-        assert rules == ALL or set(rules) <= all_rule_ids(), key
-        assert reason, key
-
-
-def test_a_known_suite_defect_excuses_only_its_rules():
-    excused = row_from_record("oauthlib-web:fixed-state", ("APPC-05",), _record("APPC-05", "APPC-15"), 1)
-    assert not excused.caught and acceptable(excused)
-    other = row_from_record("oauthlib-web:fixed-state", ("APPC-05",), _record("APPC-05", "APPC-06"), 1)
-    assert not acceptable(other)
-    missed = row_from_record("oauthlib-web:fixed-state", ("APPC-05",), _record("APPC-15"), 1)
-    assert not acceptable(missed)
-    assert not acceptable(row_from_record("web:fixed-state", ("APPC-05",), _record("APPC-05", "APPC-15"), 1))
 
 
 def _record(*failing: str) -> dict:
