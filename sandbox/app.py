@@ -8,10 +8,10 @@ import secrets
 import threading
 import time
 from dataclasses import replace
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
@@ -57,9 +57,27 @@ class SandboxAuthorizationServer(AuthorizationServer):
         self.codes, self.tokens = CodeStore(), TokenStore()
         super().__init__(app, query_client=registry.applications.get, save_token=self._save_token)
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
+        if "basic-credentials-not-form-decoded" not in defects:
+            self.register_client_auth_method("client_secret_basic", _authenticate_form_encoded_basic)
 
     def _save_token(self, token, oauth_request):
         self.tokens.save(token, oauth_request.client, oauth_request.user)
+
+
+def _authenticate_form_encoded_basic(query_client, oauth_request):
+    """client_secret_basic as RFC 6749 section 2.3.1 has it: the Basic user-id and password are the
+    client id and secret, each encoded with application/x-www-form-urlencoded, so `+` is a space
+    (authlib's own decoder reads `+` as itself, unlike IdentityServer)."""
+    scheme, _, value = oauth_request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    user_id, colon, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+    client = query_client(unquote_plus(user_id)) if colon and password else None
+    if client is not None and client.check_client_secret(unquote_plus(password)):
+        return client
+    if client is None and colon and password:
+        raise InvalidClientError(status_code=401, description="unknown client")
+    return None
 
 
 class TokenRevocation(RevocationEndpoint):

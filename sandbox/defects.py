@@ -31,6 +31,11 @@ DEFECTS = {
         # Service integrations (client_credentials)
         Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
         Defect(
+            "basic-credentials-not-form-decoded",
+            "HTTP Basic credentials are compared as sent, not form-urlencoded-decoded (RFC 6749 section 2.3.1)",
+            ("SVC-02",),
+        ),  # the sandbox's service secret has characters that form-urlencoding changes
+        Defect(
             "basic-auth-refused",
             "HTTP Basic client authentication is refused",
             ("SVC-02",),

@@ -7,7 +7,7 @@ from pytest_bdd import then, when
 
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check, require
-from suite.wire.token_requests import error_of
+from suite.wire.token_requests import basic_credentials, error_of
 
 
 def revoke(state, discovery, token: str, hint: str | None = None):
@@ -18,7 +18,7 @@ def revoke(state, discovery, token: str, hint: str | None = None):
         pytest.skip("discovery lists no revocation_endpoint (RFC 8414 section 2), so nothing can be revoked")
     client = state.client
     form = {"token": token, **({"token_type_hint": hint} if hint else {})}
-    auth = (client.client_id, client.client_secret) if client.client_secret else None
+    auth = basic_credentials(client.client_id, client.client_secret) if client.client_secret else None
     if auth is None:
         form["client_id"] = client.client_id
     state.revocation = state.http.send("POST", endpoint, data=form, auth=auth, idempotent=True)

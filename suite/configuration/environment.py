@@ -64,6 +64,9 @@ class Client:
     unapproved_tenant_id: str | None = None
     ungranted_scope: str | None = None
     non_tenant_scope: str | None = None  # service: a scope of an API that is not tenant-based
+    # How the confidential interactive client authenticates when it redeems a code or a refresh token:
+    # client_secret_post (the documentation's examples) or client_secret_basic (RFC 6749 section 2.3.1).
+    token_endpoint_auth_method: str = "client_secret_post"
 
     @property
     def is_public(self) -> bool:

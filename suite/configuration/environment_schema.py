@@ -15,6 +15,8 @@ _interactive_client = {
         "client_secret": _string,
         "redirect_uri": _url,
         "scope": _scope,
+        # how a confidential client authenticates at the token endpoint (RFC 8414 / RFC 7591 names)
+        "token_endpoint_auth_method": {"enum": ["client_secret_post", "client_secret_basic"]},
     },
 }
 

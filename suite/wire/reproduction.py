@@ -17,7 +17,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import yaml
 
@@ -172,7 +172,13 @@ def _authorization_header(value: str, exports: dict, setup: list) -> list[str]:
             client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return ["-H " + shlex.quote("Authorization: " + REDACTOR.scrub(value))]
-        return [f"-u {_double_quoted(_escaped(client_id) + ':' + _secret_reference(secret, exports, setup))}"]
+        # The suite form-urlencodes both before Basic encoding (RFC 6749 section 2.3.1); curl's -u does
+        # not, so a secret that the encoding changes is encoded in the snippet (jq's @uri).
+        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        reference = _secret_reference(secret, exports, setup)
+        if quote_plus(secret, safe="") != secret:
+            reference = f'$(printf %s "{reference}" | jq -sRr @uri)'
+        return [f"-u {_double_quoted(_escaped(quote_plus(client_id, safe='')) + ':' + reference)}"]
     if scheme.lower() == "bearer":
         variable, meaning = TOKEN_PLACEHOLDERS["access_token"]
         exports[variable] = meaning
