@@ -48,7 +48,7 @@ Feature: Interactive integrations: the authorization request and its callback
     When the user authorizes the client with PKCE and ui_locales "nb-NO en"
     Then the browser is sent to the registered redirect_uri with a code
 
-  @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1 @rfc:RFC9110-15.5
+  @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1
   Scenario Outline: AUTH-05 An unregistered redirect_uri gets an error page, never a redirect (<variation>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and a redirect_uri that is the registered one <variation>

@@ -348,8 +348,8 @@ def _apply_token_defects(response, registry: Registry, defects: Defects):
     if response.status_code == 200:
         if "token-type-wrong" in defects:
             body["token_type"] = "JWT"
-        if "scope-missing" in defects:
-            body.pop("scope", None)
+        if "scope-as-list" in defects and "scope" in body:
+            body["scope"] = body["scope"].split()
         if "scope-widened" in defects:
             body["scope"] = " ".join(sorted(set(body.get("scope", "").split()) | {"visma_api:write"}))
         if "refresh-token-for-service" in defects and request.form.get("grant_type") == "client_credentials":

@@ -49,7 +49,10 @@ DEFECTS = {
         ),
         Defect("expires-in-wrong", "expires_in is 7200", ("CODE-06", "RT-07", "SVC-04")),
         Defect("expires-in-missing", "expires_in is left out", ("CODE-06", "RT-07", "SVC-04")),
-        Defect("scope-missing", "the token response leaves out scope", ("SVC-05",)),
+        # Not "scope left out": RFC 6749 section 5.1 makes it OPTIONAL when it is the scope requested.
+        Defect(
+            "scope-as-list", "the token response gives scope as a JSON array", ("CODE-06", "RT-07", "SVC-05", "SVC-17")
+        ),
         Defect(
             "scope-widened", "the token response grants more scope than asked", ("AT-01", "CODE-06", "RT-07", "SVC-05")
         ),

@@ -61,7 +61,9 @@ def access_token_claims_agree(state, discovery, environment):
         )
     scope = claims.get("scope")
     requested = state.authorization.params["scope"] if state.authorization else state.client.scope
-    granted = set((response.get("scope") or requested).split())
+    # the response's own scope, or the one requested when it names none (RFC 6749 section 5.1); a response
+    # scope of the wrong type is the token response's fault, which SVC-05 and CODE-06 report
+    granted = set((response.get("scope") if isinstance(response.get("scope"), str) else requested).split())
     scopes = set(scope.split() if isinstance(scope, str) else scope if isinstance(scope, list) else [])
     if scopes != granted:
         problems.append(f"scope is {scope!r}; the token grants {' '.join(sorted(granted))}")

@@ -156,11 +156,8 @@ def no_redirect_for_unregistered_uri(state):
         f"the error page holds {forward}: it would send the browser on to the unregistered "
         "redirect_uri (RFC 6749 section 4.1.2.1: MUST NOT automatically redirect)",
     )
-    check(
-        outcome.status is not None and 400 <= outcome.status < 500,
-        f"the error page came with HTTP {outcome.status}; a refused request is a client error, 4xx "
-        "(RFC 9110 section 15.5)",
-    )
+    # Any status: RFC 6749 section 4.1.2.1 forbids the redirect and says nothing of the page's status, and
+    # servers show such pages with 200 as well as with 4xx.
 
 
 @then(

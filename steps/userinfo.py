@@ -6,6 +6,7 @@ from pytest_bdd import given, then, when
 from steps.id_tokens import id_token_claims
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check, require
+from suite.wire.challenges import challenge_for
 
 
 def _call_userinfo(state, discovery, access_token: str | None):
@@ -84,8 +85,9 @@ def userinfo_refused(state):
         f"userinfo answered HTTP {response.status_code}; a request without a valid "
         "access token gets 401 (RFC 6750 section 3.1)",
     )
-    challenge = response.headers.get("WWW-Authenticate", "")
+    header = response.headers.get("WWW-Authenticate", "")
+    # Any of the header's challenges (RFC 9110 section 11.6.1: a server may offer several schemes).
     check(
-        challenge.strip().lower().startswith("bearer"),
-        f"the 401 carries WWW-Authenticate {challenge!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)",
+        challenge_for(header, "Bearer") is not None,
+        f"the 401 carries WWW-Authenticate {header!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)",
     )

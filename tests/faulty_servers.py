@@ -107,12 +107,21 @@ class FaultyProxy:
     forms other field names, as a server with its own login page would have. With
     `echo_credentials`, every JSON error says what it received: the form as sent (URL-encoded),
     its values decoded (JSON-escaped in the answer), the form as JSON (escaped twice) and the
-    Authorization header (base64); every answer repeats that header in X-Received, successes too."""
+    Authorization header (base64); every answer repeats that header in X-Received, successes too.
+    `rewrite(method, path, status, headers, body) -> (status, headers, body)` changes the target's
+    answers, as a server that answers the same thing its own way would (another status, more challenges)."""
 
     def __init__(
-        self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None, renames=None, echo_credentials=False
+        self,
+        faults=(),
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+        renames=None,
+        echo_credentials=False,
+        rewrite=None,
     ):
         self.faults, self.target, self.seen = list(faults), None, Counter()
+        self.rewrite = rewrite
         self.renames = {k.encode(): v.encode() for k, v in (renames or {}).items()}
         self.echo_credentials = echo_credentials
         proxy = self
@@ -170,7 +179,10 @@ class FaultyProxy:
         if response.headers.get("Content-Type", "").startswith("text/html"):
             for own, published in self.renames.items():
                 content = content.replace(b'name="' + own + b'"', b'name="' + published + b'"')
-        self._answer(handler, response.status_code, passed, content)
+        status = response.status_code
+        if self.rewrite is not None:
+            status, passed, content = self.rewrite(handler.command, handler.path, status, passed, content)
+        self._answer(handler, status, passed, content)
 
     @staticmethod
     def _answer(handler, status, headers, body):

@@ -133,6 +133,7 @@ SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 "access_token_lifetime": {"type": "integer", "minimum": 1, "maximum": 31_536_000},
+                "access_token_lifetime_tolerance": {"type": "integer", "minimum": 0, "maximum": 3600},
                 "refresh_token_app_types": {
                     "type": "array",
                     "uniqueItems": True,
