@@ -29,7 +29,7 @@ Feature: The authorization code
     Then the token request is refused with "invalid_grant"
 
   # The token response of an interactive app is held to what the service one is (RFC 6749 section 5.1).
-  @rule:CODE-06 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-5.1
+  @rule:CODE-06 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-5.1 @rfc:RFC6749-3.3
   Scenario: CODE-06 The token response for a code is JSON, not cached, Bearer, with its lifetime and scope
     Given the "web" client of the environment
     When the user authorizes the client with PKCE
@@ -39,7 +39,7 @@ Feature: The authorization code
     And the token response has "Cache-Control: no-store"
     And the token type is "Bearer"
     And "expires_in" is the lifetime the environment expects
-    And the granted scope is at most the requested scope
+    And the granted scope, if named, is a list of space-delimited scopes
 
   # The code must age the environment's declared lifetime (expectations.authorization_code_lifetime):
   # seconds on the sandbox, minutes on a real server. So it is got before the first scenario runs and

@@ -51,7 +51,7 @@ Feature: PKCE with S256
       | spa    |
       | native |
 
-  @rule:PKCE-05 @severity:normal @rfc:RFC7636-4.1
+  @rule:PKCE-05 @severity:normal @level:warning @rfc:RFC7636-4.1
   Scenario Outline: PKCE-05 A verifier that breaks RFC 7636's form is refused (<defect>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE using a verifier of <defect>

@@ -60,7 +60,7 @@ Feature: Refresh tokens
     And the other client refreshes with the client's refresh token
     Then the token request is refused with "invalid_grant"
 
-  @rule:RT-07 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6 @rfc:RFC6749-5.1
+  @rule:RT-07 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6 @rfc:RFC6749-5.1 @rfc:RFC6749-3.3
   Scenario: RT-07 The refresh token response is JSON, not cached, Bearer, with its lifetime and scope
     Given the "web" client of the environment
     When the user authorizes the client with PKCE and offline_access
@@ -71,4 +71,4 @@ Feature: Refresh tokens
     And the token response has "Cache-Control: no-store"
     And the token type is "Bearer"
     And "expires_in" is the lifetime the environment expects
-    And the granted scope is at most the requested scope
+    And the granted scope, if named, is a list of space-delimited scopes

@@ -94,7 +94,7 @@ Feature: Service integrations: the client_credentials grant
 
   # A form without its parameters is invalid_request; a server that looks for the client's
   # credentials first finds none, which is invalid_client (RFC 6749 section 5.2).
-  @rule:SVC-14 @severity:normal @doc:service-integrations#token-request @rfc:RFC6749-4.4.2 @rfc:RFC6749-5.2
+  @rule:SVC-14 @severity:normal @level:warning @doc:service-integrations#token-request @rfc:RFC6749-4.4.2 @rfc:RFC6749-5.2
   Scenario: SVC-14 A token request with a JSON body instead of a form is refused
     When the client sends its token request as JSON
     Then the token request is refused with "invalid_request" or "invalid_client"

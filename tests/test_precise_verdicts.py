@@ -12,7 +12,7 @@ from faulty_servers import FaultyProxy
 from run import run_suite, write_environment
 
 from sandbox import SandboxServer, default_registry
-from steps.token_endpoint import expires_in_as_expected, scope_as_requested, scope_within_request
+from steps.token_endpoint import expires_in_as_expected, scope_as_requested, scope_well_formed
 from suite.configuration.environment import Expectations
 from suite.verdict.checks import NonConformance
 from suite.wire.authorization import STATES
@@ -39,7 +39,13 @@ def test_a_token_response_without_scope_grants_the_scope_requested():
         scope_as_requested(_state({"scope": "visma_api:write"}))
 
 
-@pytest.mark.parametrize("check_scope", [scope_as_requested, scope_within_request])
+def test_a_token_response_may_grant_other_than_asked_if_it_names_it():
+    """CODE-06, RT-07: RFC 6749 section 3.3 lets the server ignore the requested scope, naming what it grants."""
+    scope_well_formed(_state({"scope": "openid profile email visma_api:write"}, scope="openid"))
+    scope_well_formed(_state({}, scope="openid"))
+
+
+@pytest.mark.parametrize("check_scope", [scope_as_requested, scope_well_formed])
 @pytest.mark.parametrize("wrong", [["visma_api:read"], {"visma_api:read": True}, 1])
 def test_a_scope_of_the_wrong_type_is_a_non_conformance_citing_section_3_3(check_scope, wrong):
     with pytest.raises(NonConformance, match=r"not a string \(RFC 6749 section 3.3"):

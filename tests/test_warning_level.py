@@ -136,5 +136,6 @@ def test_an_unknown_level_is_refused():
         rule_of(["rule:X-01", "severity:minor", "level:optional"])
 
 
-def test_auth_09_is_the_suites_warning_level_rule():
-    assert warning_level_rules() == {"AUTH-09"}
+def test_the_suites_warning_level_rules():
+    """AUTH-09 (preferred languages); PKCE-05 and SVC-14, whose sentences bind the client, not the server."""
+    assert warning_level_rules() == {"AUTH-09", "PKCE-05", "SVC-14"}
