@@ -5,6 +5,7 @@ Step definitions live in steps/; what they share lives in suite/.
 """
 
 import gc
+import re
 
 import pytest
 
@@ -302,6 +303,16 @@ def state(environment):
     return ScenarioState(http=HttpClient(environment.http, environment.issuer))
 
 
+def _client_role(scenario) -> str | None:
+    """The client the scenario plays (its `Given the "spa" client of the environment`), or None: a
+    refusal rule's control is the same client's request (suite/verdict/blocking.py)."""
+    for step in scenario.steps:
+        found = re.fullmatch(r'the "(\w+)" client of the environment', step.name)
+        if found:
+            return found.group(1)
+    return None
+
+
 @pytest.hookimpl(trylast=True)  # after allure-pytest-bdd has opened the scenario's test case
 def pytest_bdd_before_scenario(request, feature, scenario):
     """Carry each scenario's rule metadata into its report (and from xdist workers to the
@@ -320,5 +331,6 @@ def pytest_bdd_before_scenario(request, feature, scenario):
         ("rule", rule_properties(rule, title)),
         ("scenario", scenario.name),
         ("feature", feature.name),
+        ("client_role", _client_role(scenario)),
     ]
     label_scenario(rule, title, scenario.tags)

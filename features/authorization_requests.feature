@@ -46,7 +46,7 @@ Feature: Interactive integrations: the authorization request and its callback
   Scenario: AUTH-04 An authorization request with ui_locales is served
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and ui_locales "nb-NO en"
-    Then the browser is sent to the registered redirect_uri with a code
+    Then the request with ui_locales is served with a code
 
   @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1
   Scenario Outline: AUTH-05 An unregistered redirect_uri gets an error page, never a redirect (<variation>)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from suite.verdict.checks import check
+from suite.verdict.checks import NonConformance, NothingToCheck, check, check_granted
 from suite.wire.authorization import STATES, authorize
 from suite.wire.http import EnvironmentProblem
 from suite.wire.login import is_redirect_to
@@ -78,7 +78,7 @@ def iss_parameter_advertised(discovery):
 @then("the browser is sent to the registered redirect_uri with a code")
 def callback_with_code(state, environment):
     outcome = state.outcome
-    check(
+    check_granted(
         outcome.callback_url is not None,
         lambda: (
             f'the browser was not sent to the redirect_uri: {outcome.describe()} (Visma Step 3: "Visma '
@@ -91,7 +91,8 @@ def callback_with_code(state, environment):
         '(Visma: the redirect_uri "must match registration details")',
     )
     params = outcome.callback_params
-    check(
+    # an error without a code is a refusal of the documented request; with a code, a malformed callback
+    (check if params.get("code") else check_granted)(
         "error" not in params,
         f"the callback carries error={params.get('error')!r}: "
         f"{params.get('error_description', '')} (the documented request is granted: Visma "
@@ -109,6 +110,30 @@ def callback_with_code(state, environment):
         "saw and submitted a login page (RFC 6749 section 4.1 step B: the server authenticates the resource "
         'owner; Visma: "Upon user consent, Visma returns an authorization code")',
     )
+
+
+@then("the request with ui_locales is served with a code")
+def ui_locales_request_served(state, environment):
+    """AUTH-04's own check: the request with ui_locales was granted, a code on the registered
+    redirect_uri. How the callback carries the code and whether the user signed in are AUTH-01's
+    checks: where they fail here, they failed there too, and AUTH-04 is blocked by AUTH-01."""
+    outcome = state.outcome
+    check(
+        outcome.callback_url is not None
+        and is_redirect_to(outcome.callback_url, state.client.redirect_uri)
+        and bool(outcome.callback_params.get("code")),
+        lambda: (
+            f"the authorization request with ui_locales was not granted: {outcome.describe()} (Visma Step 1 "
+            'names ui_locales among the request\'s parameters: "Preferred languages for user interface")'
+        ),
+    )
+    try:
+        callback_with_code(state, environment)
+    except NonConformance as failure:
+        raise NothingToCheck(
+            f"the request was served, but its callback breaks AUTH-01's rule (Visma Step 3; RFC 6749 section 4.1.2): "
+            f"{failure}"
+        ) from None
 
 
 @then("the callback carries exactly the state that was sent")

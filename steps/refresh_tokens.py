@@ -47,6 +47,15 @@ def redeem_unless_refused(state, discovery):
             attachment_type=allure.attachment_type.TEXT,
         )
         return
+    outcome = state.outcome
+    require(
+        outcome is not None and bool(outcome.callback_params.get("code")),
+        lambda: (
+            "the authorization request with offline_access was refused otherwise than with invalid_scope: "
+            f"{outcome.describe() if outcome else 'no authorization'}; so whether this client would get a refresh "
+            "token cannot be seen (a refusal of offline_access is invalid_scope, RFC 6749 section 4.1.2.1)"
+        ),
+    )
     redeem(state, discovery, code_verifier=state.authorization.verifier)
 
 

@@ -7,7 +7,7 @@ whichever grant asked.
 from pytest_bdd import parsers, then
 
 from suite.secrets.redaction import REDACTOR, excerpt
-from suite.verdict.checks import check
+from suite.verdict.checks import check, check_granted
 from suite.verdict.token_response import expires_in, granted_scope
 
 RFC6749_ERRORS = {
@@ -41,7 +41,7 @@ def _json_body(response) -> dict:
 def token_request_succeeds(state):
     response = state.response
     body = _json_body(response)
-    check(
+    check_granted(
         response.status_code == 200,
         f"the token request was refused: HTTP {response.status_code}, {REDACTOR.fields(body)} "
         "(RFC 6749 section 5.1: a granted request is answered 200)",

@@ -93,9 +93,12 @@ class RawServer:
 class Fault:
     """Answer `status` (with `headers`) the first `times` times a matching request is seen."""
 
-    def __init__(self, method: str, path: str, status: int, times: int = 1, headers=None, body_contains=""):
+    def __init__(
+        self, method: str, path: str, status: int, times: int = 1, headers=None, body_contains="", answer=None
+    ):
         self.method, self.path, self.status, self.times = method, re.compile(path), status, times
         self.headers, self.body_contains = headers or {}, body_contains
+        self.answer = answer if answer is not None else b'{"error": "injected fault"}'  # the body it answers
 
     def matches(self, method: str, path: str, body: str) -> bool:
         return method == self.method and self.path.search(path) and self.body_contains in body
@@ -154,7 +157,7 @@ class FaultyProxy:
                 fault.matches(handler.command, handler.path, body.decode(errors="replace"))
                 and self.seen[key] <= fault.times
             ):
-                return self._answer(handler, fault.status, fault.headers, b'{"error": "injected fault"}')
+                return self._answer(handler, fault.status, fault.headers, fault.answer)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
         for own, published in self.renames.items():
             body = re.sub(rb"(^|&)" + re.escape(published) + rb"=", rb"\1" + own + b"=", body)

@@ -8,7 +8,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from faulty_servers import FaultyProxy
+from faulty_servers import Fault, FaultyProxy
 from run import run_suite, write_environment
 
 from sandbox import SandboxServer, default_registry
@@ -96,6 +96,11 @@ clients:
     client_secret: ${{T_WEB_SECRET}}
     redirect_uri: https://web.app.local/callback
     scope: openid profile email
+  other_web:
+    client_id: sandbox-web-other
+    client_secret: ${{T_OTHER_SECRET}}
+    redirect_uri: https://web-other.app.local/callback
+    scope: openid profile email
   spa:
     client_id: sandbox-spa
     redirect_uri: https://spa.app.local/callback
@@ -107,9 +112,10 @@ login:
 """
 
 
-def _run_through(tmp_path, rewrite, *rules) -> dict:
-    """The rules against the standalone sandbox behind a proxy that rewrites its answers: rule -> status."""
-    proxy = FaultyProxy(rewrite=rewrite)
+def _run_through(tmp_path, rewrite, *rules, faults=()) -> dict:
+    """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
+    `faults` in its place): rule -> status, and "output", and "record"."""
+    proxy = FaultyProxy(faults, rewrite=rewrite)
     sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
     proxy.target = sandbox.url
     record = tmp_path / "compliance.json"
@@ -121,13 +127,18 @@ def _run_through(tmp_path, rewrite, *rules) -> dict:
             "-p",
             "no:xdist",
             *map("--rule={}".format, rules),
-            environ={"T_WEB_SECRET": "sandbox-web-secret", "T_PASSWORD": "sandbox-password"},
+            environ={
+                "T_WEB_SECRET": "sandbox-web-secret",
+                "T_OTHER_SECRET": "sandbox-web-other-secret",
+                "T_PASSWORD": "sandbox-password",
+            },
         )
     finally:
         proxy.close()
         sandbox.stop()
-    rules_run = json.loads(record.read_text()).get("rules", [])
-    return {r["rule_id"]: r["status"] for r in rules_run} | {"output": result.stdout[-3000:] + result.stderr[-2000:]}
+    written = json.loads(record.read_text())
+    statuses = {r["rule_id"]: r["status"] for r in written.get("rules", [])}
+    return statuses | {"output": result.stdout[-3000:] + result.stderr[-2000:], "record": written}
 
 
 def test_error_pages_served_with_200_pass_auth05_and_auth07(tmp_path):
@@ -153,3 +164,85 @@ def test_a_bearer_challenge_among_several_passes_uinfo02(tmp_path, challenges, e
 
     statuses = _run_through(tmp_path, several, "UINFO-02")
     assert statuses.get("UINFO-02") == expected, statuses["output"]
+
+
+INVALID_GRANT = b'{"error": "invalid_grant", "error_description": "refused, whatever it is"}'
+
+
+def test_refusals_of_a_server_that_refuses_every_spa_redemption_are_blocked_by_pkce01(tmp_path):
+    """With every SPA token request answered invalid_grant, the wrong verifier's, the missing verifier's
+    and the wrong redirect_uri's refusals show nothing: blocked by PKCE-01, whose SPA redemption was
+    refused too; the web app's rows, whose control worked, still pass."""
+    refuse_spa = Fault(
+        "POST", r"/connect/token$", 400, times=99, body_contains="client_id=sandbox-spa", answer=INVALID_GRANT
+    )
+    rules = ("PKCE-01", "PKCE-02", "PKCE-03", "CODE-02", "CODE-05")
+    statuses = _run_through(tmp_path, None, *rules, faults=[refuse_spa])
+    assert statuses["PKCE-01"] == "failed", statuses["output"]
+    assert all(statuses[rule] == "blocked" for rule in rules[1:]), statuses["output"]
+    pkce03 = next(r for r in statuses["record"]["rules"] if r["rule_id"] == "PKCE-03")
+    by_role = {s["client_role"]: (s["status"], s.get("blocked_by")) for s in pkce03["scenarios"]}
+    assert by_role == {"spa": ("blocked", "PKCE-01"), "web": ("passed", None)}, by_role
+
+
+def test_refusals_of_a_server_that_refuses_every_refresh_are_blocked_by_rt01(tmp_path):
+    refuse_refresh = Fault(
+        "POST", r"/connect/token$", 400, times=99, body_contains="grant_type=refresh_token", answer=INVALID_GRANT
+    )
+    statuses = _run_through(tmp_path, None, "RT-01", "RT-06", "REV-02", faults=[refuse_refresh])
+    assert statuses["RT-01"] == "failed", statuses["output"]
+    assert statuses["RT-06"] == statuses["REV-02"] == "blocked", statuses["output"]
+    assert {r["rule_id"]: r.get("blocked_by") for r in statuses["record"]["rules"]}["REV-02"] == "RT-01"
+
+
+def test_a_revocation_endpoint_missing_from_discovery_blocks_the_revocation_rules_by_disc02(tmp_path):
+    def without_revocation(method, path, status, headers, body):
+        if path.startswith("/.well-known/o") and status == 200 and body.startswith(b"{"):  # both metadata documents
+            metadata = json.loads(body)
+            metadata.pop("revocation_endpoint", None)
+            body = json.dumps(metadata).encode()
+        return status, headers, body
+
+    statuses = _run_through(tmp_path, without_revocation, "DISC-02", "REV-01", "REV-02", "UINFO-03")
+    assert statuses["DISC-02"] == "failed", statuses["output"]
+    assert statuses["REV-01"] == statuses["REV-02"] == statuses["UINFO-03"] == "blocked", statuses["output"]
+
+
+def _rule(status, *scenarios):
+    return {"status": status, "scenarios": [{"reason": "", **s} for s in scenarios]}
+
+
+def test_rt01_is_blocked_by_at01_when_the_refreshed_token_breaks_at01s_claims():
+    """The refreshed JWT's client_id and exp are AT-01's rule: RT-01 fails on its own only when AT-01 passed."""
+    from suite.verdict.blocking import resolve_blocked
+
+    not_its_own = {
+        "status": "failed",
+        "failed_step": {"step": "Then the refresh returns a usable access token", "own_check": False},
+    }
+    rules = {"AT-01": _rule("failed", {"status": "failed"}), "RT-01": _rule("failed", dict(not_its_own))}
+    resolve_blocked(rules)
+    assert (rules["RT-01"]["status"], rules["RT-01"].get("blocked_by")) == ("blocked", "AT-01")
+    rules = {"AT-01": _rule("passed", {"status": "passed"}), "RT-01": _rule("failed", dict(not_its_own))}
+    resolve_blocked(rules)
+    assert rules["RT-01"]["status"] == "failed"
+
+
+def test_a_refusal_counts_where_its_control_failed_for_the_form_of_a_granted_answer():
+    """PKCE-01 failed on token_type (the redemption was granted): PKCE-02's refusal is evidence."""
+    from suite.verdict.blocking import resolve_blocked
+
+    control = {
+        "status": "failed",
+        "client_role": "spa",
+        "failed_step": {"step": "And the token type is", "own_check": True},
+    }
+    rules = {
+        "PKCE-01": _rule("failed", control),
+        "PKCE-02": _rule("passed", {"status": "passed", "client_role": "spa"}),
+    }
+    resolve_blocked(rules)
+    assert rules["PKCE-02"]["status"] == "passed"
+    control["failed_step"]["refused"] = True
+    resolve_blocked(rules)
+    assert (rules["PKCE-02"]["status"], rules["PKCE-02"]["blocked_by"]) == ("blocked", "PKCE-01")

@@ -16,6 +16,12 @@ from sandbox import SandboxServer, default_registry
 BLOCKED_BY_PKCE = {
     "AT-01",
     "CODE-01",
+    "CODE-02",  # refusals whose control, the same client's PKCE redemption, was refused too
+    "CODE-03",
+    "CODE-05",
+    "PKCE-02",
+    "PKCE-03",
+    "PKCE-05",
     "CODE-06",
     "ID-01",
     "ID-02",
@@ -76,8 +82,9 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     assert last[2].startswith("blocked by an earlier failure: CODE-01 (blocker), ID-01 (blocker)")
     assert "compliance.json" in last[3] and "suite.reports.verify" in last[3]
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
-    # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing)
-    assert "6 failed, 65 passed, 4 skipped, 19 blocked in " in stdout
+    # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing;
+    # the refusals whose control was refused, passed by pytest, are counted blocked too)
+    assert "6 failed, 56 passed, 4 skipped, 28 blocked in " in stdout
     assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
     # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
     assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
@@ -140,7 +147,8 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
         for c in suite.iter("testcase")
         if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
     ]
-    assert len(blocked) == 19 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    # 28: 19 that failed before their own check, 9 refusals whose control (a PKCE redemption) was refused too
+    assert len(blocked) == 28 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
 
 
 def test_an_environment_problem_mid_run_is_a_junit_error(tmp_path):

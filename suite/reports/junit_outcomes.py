@@ -15,8 +15,12 @@ def present_junit(path: Path, record: dict) -> None:
         tree = ET.parse(path)
     except (OSError, ET.ParseError):
         return
-    outcomes = {_junit_key(s["id"]): s for rule in record.get("rules", []) for s in rule["scenarios"]
-                if s["status"] in ("error", "blocked", "warned")}
+    outcomes = {
+        _junit_key(s["id"]): s
+        for rule in record.get("rules", [])
+        for s in rule["scenarios"]
+        if s["status"] in ("error", "blocked", "warned")
+    }
     if not outcomes:
         return
     for suite in tree.iter("testsuite"):
@@ -26,6 +30,16 @@ def present_junit(path: Path, record: dict) -> None:
                 _warned(case, scenario)
                 continue
             failure = case.find("failure")
+            if (
+                scenario is not None
+                and failure is None
+                and scenario["status"] == "blocked"
+                and case.find("skipped") is None
+            ):
+                # a refusal that passed, blocked because its control was refused too (suite/verdict/blocking.py)
+                ET.SubElement(case, "skipped", type="blocked", message=scenario["reason"])
+                suite.set("skipped", str(int(suite.get("skipped", "0")) + 1))
+                continue
             if scenario is None or failure is None:
                 continue
             case.remove(failure)

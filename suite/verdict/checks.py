@@ -24,6 +24,18 @@ class NothingToCheck(NonConformance):
     blocked when a rule the scenario needs failed in the same run; otherwise it is a failure."""
 
 
+class Refused(NonConformance):
+    """The server refused a request the documentation says it grants (a token request, an
+    authorization request): where this happens to a refusal rule's control, that rule's own
+    refusals show nothing in the same run (suite/verdict/blocking.py)."""
+
+
+def check_granted(condition: bool, message: Message) -> None:
+    """A check that the documented request was granted at all, apart from the form of the answer."""
+    if not condition:
+        raise Refused(REDACTOR.scrub(message() if callable(message) else message))
+
+
 def check(condition: bool, message: Message) -> None:
     if not condition:
         raise NonConformance(REDACTOR.scrub(message() if callable(message) else message))

@@ -21,7 +21,7 @@ def granted_scope(body: dict) -> set[str] | None:
         isinstance(value, str),
         lambda: (
             f"the token response's scope is {value!r}, a JSON {JSON_TYPES.get(type(value), type(value).__name__)}, "
-            f"not a string ({SCOPE_SENTENCE})"
+            f"not a string (RFC 6749 section 5.1 names scope; {SCOPE_SENTENCE})"
         ),
     )
     return set(value.split())
