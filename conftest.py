@@ -14,7 +14,7 @@ from suite.reports.allure_output import install_scrubber
 from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
-from suite.wire.http import EnvironmentProblem
+from suite.wire.http import EnvironmentProblem, RepeatedServerError
 from suite.wire.login import LoginConfigurationProblem
 from suite.wire.server import ServerUnreachable, fetch_discovery
 
@@ -275,6 +275,8 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
         report.user_properties.append(("environment_problem", True))
+        if call.excinfo.errisinstance(RepeatedServerError):
+            report.user_properties.append(("server_error", True))
         report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
     if call.excinfo is not None and call.excinfo.errisinstance(LoginConfigurationProblem):
         report.user_properties.append(("configuration_problem", True))

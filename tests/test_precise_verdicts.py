@@ -91,6 +91,11 @@ def test_challenges_are_parsed_as_rfc_9110_section_11_6_1_has_them():
 WEB_AND_SPA = """name: proxied
 issuer: {issuer}
 clients:
+  service:
+    client_id: sandbox-service
+    client_secret: ${{T_SERVICE_SECRET}}
+    scope: visma_api:read
+    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
   web:
     client_id: sandbox-web
     client_secret: ${{T_WEB_SECRET}}
@@ -112,11 +117,11 @@ login:
 """
 
 
-def _run_through(tmp_path, rewrite, *rules, faults=()) -> dict:
+def _run_through(tmp_path, rewrite, *rules, faults=(), defects=()) -> dict:
     """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
     `faults` in its place): rule -> status, and "output", and "record"."""
     proxy = FaultyProxy(faults, rewrite=rewrite)
-    sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
+    sandbox = SandboxServer(default_registry(), defects=defects, issuer=proxy.url).start()
     proxy.target = sandbox.url
     record = tmp_path / "compliance.json"
     try:
@@ -128,6 +133,7 @@ def _run_through(tmp_path, rewrite, *rules, faults=()) -> dict:
             "no:xdist",
             *map("--rule={}".format, rules),
             environ={
+                "T_SERVICE_SECRET": "sandbox-service-secret",
                 "T_WEB_SECRET": "sandbox-web-secret",
                 "T_OTHER_SECRET": "sandbox-web-other-secret",
                 "T_PASSWORD": "sandbox-password",
@@ -138,7 +144,8 @@ def _run_through(tmp_path, rewrite, *rules, faults=()) -> dict:
         sandbox.stop()
     written = json.loads(record.read_text())
     statuses = {r["rule_id"]: r["status"] for r in written.get("rules", [])}
-    return statuses | {"output": result.stdout[-3000:] + result.stderr[-2000:], "record": written}
+    output = result.stdout[-3000:] + result.stderr[-2000:]
+    return statuses | {"output": output, "record": written, "returncode": result.returncode}
 
 
 def test_error_pages_served_with_200_pass_auth05_and_auth07(tmp_path):
@@ -246,3 +253,28 @@ def test_a_refusal_counts_where_its_control_failed_for_the_form_of_a_granted_ans
     control["failed_step"]["refused"] = True
     resolve_blocked(rules)
     assert (rules["PKCE-02"]["status"], rules["PKCE-02"]["blocked_by"]) == ("blocked", "PKCE-01")
+
+
+def test_a_repeated_500_to_one_kind_of_request_fails_its_rule_where_the_server_answers_others(tmp_path):
+    """Userinfo answers 500 to every attempt while the token endpoint works: UINFO-02 failed, citing its
+    sentence; the run is not conformant (exit 1), not "run again later"."""
+    userinfo_500 = Fault("GET", r"/connect/userinfo", 500, times=99)
+    statuses = _run_through(tmp_path, None, "UINFO-02", "SVC-01", faults=[userinfo_500])
+    assert (statuses["UINFO-02"], statuses["SVC-01"]) == ("failed", "passed"), statuses["output"]
+    assert statuses["record"]["verdict"] == "not conformant" and statuses["returncode"] == 1
+    (uinfo,) = [r for r in statuses["record"]["rules"] if r["rule_id"] == "UINFO-02"]
+    assert "HTTP 500" in uinfo["scenarios"][0]["reason"] and "RFC 6750 section 3" in uinfo["scenarios"][0]["reason"]
+
+
+def test_a_repeated_500_with_nothing_else_answered_is_still_an_environment_problem(tmp_path):
+    statuses = _run_through(tmp_path, None, "UINFO-02", faults=[Fault("GET", r"/connect/userinfo", 500, times=99)])
+    assert statuses["UINFO-02"] == "error" and statuses["returncode"] == 3, statuses["output"]
+    assert statuses["record"]["verdict"] == "inconclusive: environment problem"
+
+
+def test_a_run_with_failed_rules_is_not_conformant_whatever_else_errored(tmp_path):
+    """AUTH-02 fails (state dropped) while the token endpoint is unavailable (503: an outage, no verdict on SVC-01)."""
+    outage = Fault("POST", r"/connect/token$", 503, times=99, body_contains="client_credentials")
+    statuses = _run_through(tmp_path, None, "AUTH-02", "SVC-01", faults=[outage], defects=["state-dropped"])
+    assert (statuses["AUTH-02"], statuses["SVC-01"]) == ("failed", "error"), statuses["output"]
+    assert statuses["record"]["verdict"] == "not conformant" and statuses["returncode"] == 1

@@ -118,6 +118,8 @@ class ResultRecorder:
             self.configuration_problem |= misconfigured
             entry["status"] = "error" if properties.get("environment_problem") or misconfigured else "failed"
             entry["reason"] = _first_line(report.longreprtext)
+            if properties.get("server_error"):
+                entry["server_error"] = True
             if "failed_step" in properties:
                 entry["failed_step"] = properties["failed_step"]
         elif report.skipped:
@@ -129,7 +131,7 @@ class ResultRecorder:
         if session.config.option.collectonly:  # nothing ran: no record, not even an incomplete one
             return
         record = self.record()
-        if record["counts"]["error"]:
+        if record["verdict"].startswith("inconclusive"):  # failed rules are a verdict, whatever else errored
             session.exitstatus = EXIT_CONFIGURATION_PROBLEM if self.configuration_problem else EXIT_ENVIRONMENT_PROBLEM
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
@@ -161,6 +163,7 @@ class ResultRecorder:
     def record(self) -> dict:
         rules: dict[str, dict] = {}
         coverage = load_coverage_map()
+        _judge_server_errors(self.scenarios)
         for nodeid, entry in sorted(self.scenarios.items()):
             rule = rules.setdefault(
                 entry["rule_id"],
@@ -211,13 +214,14 @@ class ResultRecorder:
             "suite_version": _suite_version(),
             "started": _iso(self.started),
             "finished": _iso(time.time()),
+            # failed rules make a run not conformant whatever else errored; an error alone gives no verdict
             "verdict": (
-                "inconclusive: configuration problem"
+                "not conformant"
+                if failed or blocked or waiver_problems
+                else "inconclusive: configuration problem"
                 if errors and self.configuration_problem
                 else "inconclusive: environment problem"
                 if errors
-                else "not conformant"
-                if failed or blocked or waiver_problems
                 else f"incomplete: {len(not_run)} blocker or critical rules did not run"
                 if not_run
                 else _conformant(len(waivers), len(warned))
@@ -243,6 +247,26 @@ class ResultRecorder:
         unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
         left_out = (set(declared) - ran) | self.left_out | unreached
         return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
+
+
+def _judge_server_errors(scenarios: dict[str, dict]) -> None:
+    """A server error is the server's answer: a scenario that got HTTP 500 to every attempt at one
+    request, in a run where the same server answered other scenarios (one passed, or failed a check
+    of its own), failed its rule; the 500 is what the server answered instead of what the rule's
+    sentence asks. Where nothing was answered, the environment as a whole cannot be judged."""
+    answered = any(e["status"] in ("passed", "failed") for e in scenarios.values())
+    if not answered:
+        return
+    for entry in scenarios.values():
+        if entry["status"] == "error" and entry.get("server_error"):
+            sources = rule_entry(entry["rule_id"]).sources
+            cited = f"{sources[0].source}: {sources[0].quote}" if sources else "the rule's sentence"
+            entry["status"] = "failed"
+            entry["reason"] = (
+                f"the server answered {entry['reason'].removeprefix('environment problem: ').split('. ')[0]} "
+                f"while it answers the run's other requests: that is its answer to this request, not what the "
+                f"rule asks ({cited})"
+            )
 
 
 def _blocked_apart_from_failures(session, record: dict) -> None:
