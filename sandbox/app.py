@@ -240,6 +240,8 @@ def create_app(
         response = server.create_endpoint_response(SandboxUserInfoEndpoint.ENDPOINT_NAME)
         if "userinfo-challenge-missing" in defects and "Authorization" not in request.headers:
             response.headers.pop("WWW-Authenticate", None)
+        if "userinfo-challenges-several" in defects and "WWW-Authenticate" in response.headers:
+            response.headers["WWW-Authenticate"] = 'Basic realm="userinfo", ' + response.headers["WWW-Authenticate"]
         return response
 
     return app
@@ -309,7 +311,8 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
         ), 200
     if (("open-redirect" in defects and client) or ("unknown-client-redirected" in defects and not client)) and target:
         return redirect(_with_params(target, [("error", error.error), ("state", request.args.get("state", ""))]))
-    return render_template("error.html", message=f"{error.error}: {error.description or ''}"), 400
+    status = 200 if "error-pages-200" in defects else 400
+    return render_template("error.html", message=f"{error.error}: {error.description or ''}"), status
 
 
 def _redirect(authlib_response):
@@ -348,6 +351,10 @@ def _apply_token_defects(response, registry: Registry, defects: Defects):
     if response.status_code == 200:
         if "token-type-wrong" in defects:
             body["token_type"] = "JWT"
+        if "scope-omitted" in defects:
+            body.pop("scope", None)
+        if "expires-in-counted-down" in defects and isinstance(body.get("expires_in"), int):
+            body["expires_in"] -= 1
         if "scope-as-list" in defects and "scope" in body:
             body["scope"] = body["scope"].split()
         if "scope-widened" in defects:

@@ -308,6 +308,26 @@ VARIANTS = {
             "OpenID discovery omits its optional members; the RFC 8414 metadata lists them",
             (),
         ),
+        Defect(
+            "scope-omitted",
+            "token responses leave out scope, the scope requested (RFC 6749 section 5.1: OPTIONAL if identical)",
+            (),
+        ),
+        Defect(
+            "expires-in-counted-down",
+            "expires_in is the lifetime left a second later, 3599 (within access_token_lifetime_tolerance)",
+            (),
+        ),
+        Defect(
+            "error-pages-200",
+            "error pages of refused authorization requests come with HTTP 200 (RFC 6749 section 4.1.2.1: no status)",
+            (),
+        ),
+        Defect(
+            "userinfo-challenges-several",
+            "userinfo's 401 offers a Basic challenge before the Bearer one (RFC 9110 section 11.6.1)",
+            (),
+        ),
         Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),
         Defect("refresh-returns-same-access-token", "a refresh returns the access token still valid from the code", ()),
         Defect(

@@ -1,10 +1,9 @@
 """Service requests the documentation implies without spelling out (SVC-15..17): no secret at all,
 an unknown grant_type, and tenant_id left out where no tenant-based API is asked for."""
 
-import pytest
 from pytest_bdd import given, parsers, then, when
 
-from suite.verdict.checks import check
+from suite.verdict.checks import check, skip_for_missing_data
 from suite.verdict.token_response import granted_scope
 from suite.wire.token_requests import post_token
 
@@ -12,8 +11,8 @@ from suite.wire.token_requests import post_token
 @given("the environment names a scope that is not tenant-based")
 def non_tenant_scope(state, environment):
     if not state.client.non_tenant_scope:
-        pytest.skip(
-            f"{environment.name} names no scope of an API that is not tenant-based (clients.service.non_tenant_scope)"
+        skip_for_missing_data(
+            "clients.service.non_tenant_scope", f"{environment.name} names no scope of an API that is not tenant-based"
         )
 
 

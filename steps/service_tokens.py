@@ -97,9 +97,11 @@ def grant_type_refused(state):
     )
     error = error_of(response)
     if error == "invalid_grant":
+        # No probe is conclusive there: a refresh_token grant request needs a refresh token, and the service
+        # client can only send one it made up, or another client's, which such a server refuses first.
         pytest.skip(
-            "inconclusive: the server judged the made-up refresh token (invalid_grant) before the grant "
-            "type, so this request cannot show whether the service client may use the refresh_token grant"
+            "not checked: the server judged the made-up refresh token (invalid_grant) before the grant "
+            "type, so no request the service client can make shows whether it may use the refresh_token grant"
         )
     check(
         error == "unauthorized_client" and response.status_code == 400,

@@ -278,3 +278,39 @@ def test_a_run_with_failed_rules_is_not_conformant_whatever_else_errored(tmp_pat
     statuses = _run_through(tmp_path, None, "AUTH-02", "SVC-01", faults=[outage], defects=["state-dropped"])
     assert (statuses["AUTH-02"], statuses["SVC-01"]) == ("failed", "error"), statuses["output"]
     assert statuses["record"]["verdict"] == "not conformant" and statuses["returncode"] == 1
+
+
+def test_critical_rules_skipped_for_want_of_environment_data_make_the_run_incomplete(tmp_path):
+    """The sandbox file without unapproved_tenant_id, ungranted_scope, non_tenant_scope, other_web and
+    consent_deny_value, as the shipped production and staging files are: not CONFORMANT but INCOMPLETE
+    (exit 5), naming each key to add and the rules it would run."""
+    from run import SANDBOX_YAML
+
+    from suite.verdict.exit_codes import exit_code
+
+    lines = SANDBOX_YAML.splitlines()
+    kept, skipping = [], False
+    for line in lines:
+        if line.startswith("  other_web:"):
+            skipping = True
+            continue
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        left_out = ("unapproved_tenant_id:", "ungranted_scope:", "non_tenant_scope:", "consent_deny_value:", "form:")
+        if not line.strip().startswith(left_out):  # the sandbox file's form: holds consent_deny_value only
+            kept.append(line)
+    path = write_environment(tmp_path, "\n".join(kept) + "\n")
+    record = tmp_path / "compliance.json"
+    rules = ("CODE-03", "CONS-01", "RT-06", "SVC-11", "SVC-12", "SVC-01")
+    result = run_suite(f"--env={path}", f"--compliance={record}", "-p", "no:xdist", *map("--rule={}".format, rules))
+    written = json.loads(record.read_text())
+    assert written["missing_data"] == {
+        "CODE-03": ["clients.other_web"],
+        "CONS-01": ["login.form.consent_deny_value"],
+        "RT-06": ["clients.other_web"],
+        "SVC-11": ["clients.service.unapproved_tenant_id"],
+        "SVC-12": ["clients.service.ungranted_scope"],
+    }, result.stdout[-3000:]
+    assert exit_code(written["verdict"]) == 5, result.stdout[-3000:]  # python -m suite.run's code
+    assert "add to the environment file to run them: clients.other_web (CODE-03, RT-06)" in result.stdout

@@ -24,6 +24,7 @@ from suite.reports.record_markdown import render_markdown, render_no_verdict, ve
 from suite.reports.record_seal import seal
 from suite.reports.run_context import who_ran
 from suite.verdict.blocking import resolve_blocked
+from suite.verdict.checks import MISSING_DATA
 from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM
 
 # A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
@@ -201,7 +202,8 @@ class ResultRecorder:
         blocked = [r["rule_id"] for r in ordered if r["status"] == "blocked"]
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
         warned = [r["rule_id"] for r in ordered if r["status"] == "warned"]
-        not_run = self.not_run(set(rules))
+        missing_data = _missing_data(ordered)
+        not_run = sorted(set(self.not_run(set(rules))) | set(missing_data), key=_rule_sort_key)
         environment = self.environment
         summary = {
             "environment": environment.name,
@@ -232,6 +234,8 @@ class ResultRecorder:
             "waived_rules": [r["rule_id"] for r in ordered if r["status"] == "waived"],
             "warned_rules": warned,
             "not_run_rules": not_run,
+            # blocker or critical rules skipped for want of a key of the environment file: rule id -> keys
+            "missing_data": missing_data,
             "waivers": [w.as_record() for w in waivers],
             "waiver_problems": waiver_problems,
             "counts": {status: sum(1 for r in ordered if r["status"] == status) for status in STATUSES},
@@ -247,6 +251,22 @@ class ResultRecorder:
         unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
         left_out = (set(declared) - ran) | self.left_out | unreached
         return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
+
+
+def _missing_data(rules: list[dict]) -> dict[str, list[str]]:
+    """Blocker and critical rules that never ran for want of environment data (a skip of
+    suite.verdict.checks.skip_for_missing_data in every scenario that did not run): the keys to add."""
+    found = {}
+    for rule in rules:
+        if rule["severity"] not in MUST_RUN or any(s["status"] != "skipped" for s in rule["scenarios"]):
+            continue
+        keys = sorted({m.group(1) for s in rule["scenarios"] if (m := _MISSING_KEY.match(s["reason"]))})
+        if keys:
+            found[rule["rule_id"]] = keys
+    return found
+
+
+_MISSING_KEY = re.compile(re.escape(MISSING_DATA) + r" \(([^)]+)\)")
 
 
 def _judge_server_errors(scenarios: dict[str, dict]) -> None:

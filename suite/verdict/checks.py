@@ -6,6 +6,8 @@ rewriting never prints a token or secret held in a local variable.
 
 from collections.abc import Callable
 
+import pytest
+
 from suite.secrets.redaction import REDACTOR
 
 # A message that quotes a server's answer is given as a function, called only when the check fails:
@@ -45,3 +47,14 @@ def require(condition: bool, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
         raise NothingToCheck(REDACTOR.scrub(message() if callable(message) else message))
+
+
+# A skip for want of data the environment file could give: a blocker or critical rule skipped so
+# makes the run incomplete (exit 5) and the record names the key to add (suite/reports/results.py).
+# A skip for what the environment declares (capabilities, expectations) is no such gap.
+MISSING_DATA = "missing environment data"
+
+
+def skip_for_missing_data(key: str, message: str):
+    """Skip the scenario: the environment file lacks `key` (e.g. clients.service.ungranted_scope)."""
+    pytest.skip(f"{MISSING_DATA} ({key}): {message}")

@@ -5,10 +5,6 @@ field, never a TypeError or AttributeError in a step."""
 from suite.verdict.checks import check
 
 JSON_TYPES = {list: "array", dict: "object", int: "number", float: "number", bool: "boolean"}
-SCOPE_SENTENCE = (
-    'RFC 6749 section 3.3: "The value of the scope parameter is expressed as a list of space-delimited, '
-    'case-sensitive strings"'
-)
 
 
 def granted_scope(body: dict) -> set[str] | None:
@@ -21,7 +17,8 @@ def granted_scope(body: dict) -> set[str] | None:
         isinstance(value, str),
         lambda: (
             f"the token response's scope is {value!r}, a JSON {JSON_TYPES.get(type(value), type(value).__name__)}, "
-            f"not a string (RFC 6749 section 5.1 names scope; {SCOPE_SENTENCE})"
+            'not a string (RFC 6749 section 3.3: "The value of the scope parameter is expressed as a list of '
+            'space-delimited, case-sensitive strings")'
         ),
     )
     return set(value.split())
