@@ -19,7 +19,7 @@ Feature: OpenID Connect sign-in: the ID token
       | spa    |
       | native |
 
-  @rule:ID-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.3.7
+  @rule:ID-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.3.7 @rfc:OIDC-10.1
   Scenario: ID-02 The ID token is signed with a key from the issuer's JWKS
     Given the "web" client of the environment
     When the user signs in with openid and a nonce

@@ -36,7 +36,7 @@ from sandbox.instrumentation import (
 from sandbox.openid import SandboxOpenIDCode, SandboxUserInfoEndpoint
 from sandbox.recording import RequestLog
 from sandbox.registry import Registry
-from sandbox.tokens import TokenStore, VismaTokenGenerator, signing_keys
+from sandbox.tokens import TokenStore, VismaTokenGenerator, published_key_set, signing_keys
 
 PATHS = {
     "authorization_endpoint": "/connect/authorize",
@@ -152,7 +152,7 @@ def create_app(
 
     @app.get(PATHS["jwks_uri"])
     def jwks():
-        return jsonify(keys.as_dict(private=False))
+        return jsonify(published_key_set(keys, defects))
 
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
@@ -247,7 +247,9 @@ def _metadata(issuer, registry, defects) -> dict:
             "token_endpoint_auth_methods_supported": auth_methods,
             "code_challenge_methods_supported": ["plain"] if "discovery-without-s256" in defects else ["plain", "S256"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": ["RS256"]
+            + (["HS256"] if "jwks-symmetric-key" in defects else [])
+            + (["ES256"] if "discovery-alg-without-key" in defects else []),
             "authorization_response_iss_parameter_supported": True,
             "ui_locales_supported": ["en-GB", "nb-NO", "sv-SE", "da-DK", "fi-FI", "nl-NL"],
         }

@@ -28,6 +28,15 @@ DEFECTS = {
         Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
         Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
         Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
+        # The signing keys (the JWKS)
+        Defect("jwks-private-members", "the JWKS serves the RSA key's private members too", ("KEY-01",)),
+        Defect(
+            "jwks-symmetric-key",
+            "the JWKS also publishes an oct key, discovery advertises HS256, and ID tokens are signed with it",
+            ("ID-02", "KEY-01"),
+        ),
+        Defect("jwks-kid-shared", "the JWKS publishes a second RSA key under the signing key's kid", ("KEY-02",)),
+        Defect("discovery-alg-without-key", "discovery advertises ES256 but the JWKS has no EC key", ("KEY-02",)),
         # Service integrations (client_credentials)
         Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
         Defect(

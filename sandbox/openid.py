@@ -8,7 +8,7 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
 
-from sandbox.tokens import unpublished_signing_keys
+from sandbox.tokens import symmetric_signing_keys, unpublished_signing_keys
 
 
 def user_info(user, scope: str) -> UserInfo:
@@ -36,10 +36,12 @@ class SandboxOpenIDCode(OpenIDCode):
     def resolve_client_private_key(self, client):
         if "id-token-unknown-key" in self.defects:
             return unpublished_signing_keys()  # a key the JWKS does not publish
+        if "jwks-symmetric-key" in self.defects:
+            return symmetric_signing_keys()  # the oct key the JWKS publishes: anyone can sign with it
         return self.keys
 
     def get_client_algorithm(self, client):
-        return "RS256"
+        return "HS256" if "jwks-symmetric-key" in self.defects else "RS256"
 
     def get_client_claims(self, client):
         audience = self.issuer if "id-token-wrong-audience" in self.defects else client.get_client_id()

@@ -12,7 +12,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from cryptography.hazmat.primitives import serialization
 from flask import g
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, OctKey, RSAKey
 
 ACCESS_TOKEN_LIFETIME = 3600  # seconds; the documented `expires_in`
 KEY_PARAMETERS = {"use": "sig", "alg": "RS256"}
@@ -54,6 +54,23 @@ def signing_keys() -> KeySet:
 def unpublished_signing_keys() -> KeySet:
     """An RS256 key the sandbox's JWKS never publishes (a defect switch signs ID tokens with it)."""
     return KeySet([RSAKey.generate_key(2048, parameters=KEY_PARAMETERS, auto_kid=True)])
+
+
+@functools.cache
+def symmetric_signing_keys() -> KeySet:
+    """An HS256 key that a defect switch publishes in the JWKS and signs ID tokens with."""
+    return KeySet([OctKey.generate_key(256, parameters={"use": "sig", "alg": "HS256"}, auto_kid=True)])
+
+
+def published_key_set(keys: KeySet, defects) -> dict:
+    """The JWK Set document the sandbox serves at its jwks_uri: the public half of its signing key."""
+    document: dict = dict(keys.as_dict(private="jwks-private-members" in defects))
+    if "jwks-symmetric-key" in defects:
+        document["keys"].append(symmetric_signing_keys().keys[0].as_dict(private=True))
+    if "jwks-kid-shared" in defects:  # a second RSA key under the signing key's kid
+        other = unpublished_signing_keys().keys[0].as_dict(private=False)
+        document["keys"].append({**other, "kid": document["keys"][0]["kid"]})
+    return document
 
 
 class VismaTokenGenerator(JWTBearerTokenGenerator):

@@ -6,9 +6,12 @@ import secrets
 import time
 
 import pytest
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
 from pytest_bdd import then, when
 
-from suite.verdict.checks import check, require
+from suite.verdict.checks import NonConformance, check, require
 from suite.wire.authorization import authorize
 from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
@@ -64,7 +67,28 @@ def id_token_signed(state, discovery):
         f"the ID token is signed with alg {alg!r}; discovery advertises {advertised} and an ID token from the "
         "token endpoint MUST be signed (OpenID Connect Core sections 2 and 3.1.3.7 step 6)",
     )
+    if isinstance(alg, str) and alg.startswith("HS"):
+        mac_verified(token, alg, state.client)
+        return
     verified_claims(token, discovery, what="the ID token", algorithms=(alg,))
+
+
+def mac_verified(token: str, alg: str, client) -> None:
+    """OpenID Connect Core section 10.1: a MAC-signed ID token's key is the client's secret, never a key
+    the issuer publishes (one anyone can read, so anyone can sign with it), and a public client has none."""
+    check(
+        bool(client.client_secret),
+        f"the ID token is signed {alg}, a MAC, for the public client {client.client_id!r}: symmetric signatures "
+        "MUST NOT be used by public (non-confidential) Clients (OpenID Connect Core section 10.1)",
+    )
+    try:
+        jws.deserialize_compact(token, OctKey.import_key(client.client_secret.encode()), algorithms=[alg])
+    except (JoseError, ValueError):
+        raise NonConformance(
+            f"the ID token is signed {alg}, but not with the client's secret: the MAC key used is the octets of "
+            "the UTF-8 representation of the client_secret value (OpenID Connect Core section 10.1); a MAC key "
+            "from the issuer's published JWKS is one anyone can sign with"
+        ) from None
 
 
 @then("the ID token's iss is exactly the issuer")
