@@ -72,10 +72,9 @@ def keys_usable(discovery):
         if alg not in KEY_TYPE_OF_ALGORITHM:
             continue  # none and the MACs (HS*) verify with no published key (OpenID Connect Core section 10.1)
         kty, curve = KEY_TYPE_OF_ALGORITHM[alg]
-        if not any(
-            key.get("kty") == kty and (curve is None or key.get("crv") == curve) and key.get("alg", alg) == alg
-            for key in keys
-        ):
+        # A key's own "alg" member is not held against it: RFC 7517 section 4.4 makes it informative
+        # ("identifies the algorithm intended for use with the key"), and nothing binds an OP to it.
+        if not any(key.get("kty") == kty and (curve is None or key.get("crv") == curve) for key in keys):
             problems.append(
                 f"id_token_signing_alg_values_supported lists {alg}, but no signing key of the set is a {kty} key"
                 + (f" on {curve}" if curve else "")
