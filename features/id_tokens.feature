@@ -33,6 +33,7 @@ Feature: OpenID Connect sign-in: the ID token
     And the client redeems the code with the verifier
     Then the ID token's iss is exactly the issuer
     And the ID token's aud includes the client
+    And the ID token's azp, if it has one, is the client
     And the ID token has a sub, and exp and iat around now
 
   @rule:ID-04 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1

@@ -232,6 +232,13 @@ DEFECTS = {
             "access tokens expire 10 minutes after issue while expires_in says 3600",
             ("AT-01",),
         ),
+        Defect("access-token-typ-jwt", "JWT access tokens carry typ JWT, not at+jwt", ("AT-01",)),
+        Defect("access-token-claims-missing", "JWT access tokens carry no sub and no jti", ("AT-01",)),
+        Defect(
+            "access-token-expired",
+            "JWT access tokens were issued two hours ago and expired an hour ago (exp - iat is expires_in)",
+            ("AT-01",),
+        ),
         Defect("access-token-opaque", "access tokens are opaque strings, not JWTs", ("AT-01", "RT-01", "SVC-06")),
         Defect(
             "interactive-no-store-missing",
@@ -247,6 +254,8 @@ DEFECTS = {
         ),
         Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
         Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
+        Defect("id-token-foreign-azp", "the ID token's azp names another client", ("ID-03",)),
+        Defect("id-token-exp-before-iat", "the ID token's exp is a second before its iat", ("ID-03",)),
         Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),
         Defect("id-token-at-hash-wrong", "the ID token's at_hash is computed over another value", ("ID-05",)),
         Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01",)),

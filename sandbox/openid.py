@@ -47,6 +47,14 @@ class SandboxOpenIDCode(OpenIDCode):
         audience = self.issuer if "id-token-wrong-audience" in self.defects else client.get_client_id()
         return {"iss": self.issuer, "aud": [audience]}
 
+    def get_compatible_claims(self, request):
+        claims = super().get_compatible_claims(request)
+        if "id-token-foreign-azp" in self.defects:
+            claims["azp"] = "another-client"
+        if "id-token-exp-before-iat" in self.defects:
+            claims["exp"] = claims["iat"] - 1  # expired when issued, yet within any clock skew of now
+        return claims
+
     def get_authorization_code_claims(self, authorization_code):
         claims = super().get_authorization_code_claims(authorization_code)
         if "id-token-nonce-dropped" in self.defects:

@@ -12,6 +12,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from cryptography.hazmat.primitives import serialization
 from flask import g
+from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
 ACCESS_TOKEN_LIFETIME = 3600  # seconds; the documented `expires_in`
@@ -96,6 +97,9 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
         claims = {"nbf": int(time.time()), "scope": scope.split()}
         if "access-token-exp-mismatch" in self.defects:
             claims["exp"] = int(time.time()) + 600
+        if "access-token-expired" in self.defects:  # issued two hours ago for the hour of expires_in
+            claims["nbf"] = claims["iat"] = int(time.time()) - 7200
+            claims["exp"] = int(time.time()) - 3600
         tenant_id = g.get("tenant_id")
         if tenant_id and "tenant-claim-missing" not in self.defects:
             claims["tenant_id"] = tenant_id
@@ -104,7 +108,17 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
     def access_token_generator(self, client, grant_type, user, scope):
         if "access-token-opaque" in self.defects:
             return generate_token(48)
-        return super().access_token_generator(client, grant_type, user, scope)
+        token = super().access_token_generator(client, grant_type, user, scope)
+        if "access-token-typ-jwt" in self.defects or "access-token-claims-missing" in self.defects:
+            issued = jwt.decode(token, self.keys)
+            header, claims = dict(issued.header), dict(issued.claims)
+            if "access-token-typ-jwt" in self.defects:
+                header["typ"] = "JWT"
+            if "access-token-claims-missing" in self.defects:
+                claims.pop("sub", None)
+                claims.pop("jti", None)
+            token = jwt.encode(header, claims, self.keys)
+        return token
 
     def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
         # authlib offers a refresh token to every client allowed the refresh_token grant; Visma's

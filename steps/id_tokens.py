@@ -15,7 +15,6 @@ from suite.verdict.checks import NonConformance, check, require
 from suite.wire.authorization import authorize
 from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
-CLOCK_SKEW = 300  # seconds of clock difference tolerated between the server and this machine
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 
 
@@ -112,23 +111,39 @@ def id_token_audience(state):
     )
 
 
+@then("the ID token's azp, if it has one, is the client")
+def id_token_authorized_party(state):
+    claims = id_token_claims(state)
+    if "azp" in claims:
+        check(
+            claims["azp"] == state.client.client_id,
+            f"the ID token's azp is {claims['azp']!r}; if present, it MUST contain the OAuth 2.0 Client ID of "
+            f"this party, {state.client.client_id!r} (OpenID Connect Core section 2)",
+        )
+
+
 @then("the ID token has a sub, and exp and iat around now")
-def id_token_subject_and_times(state):
-    claims, now = id_token_claims(state), time.time()
+def id_token_subject_and_times(state, environment):
+    claims, now, skew = id_token_claims(state), time.time(), environment.expectations.clock_skew
     sub, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat")
     check(
         isinstance(sub, str) and 0 < len(sub) <= 255 and sub.isascii(),
         f"the ID token's sub is {sub!r}; it is REQUIRED, at most 255 ASCII characters (OpenID Connect Core section 2)",
     )
     check(
-        isinstance(exp, (int, float)) and exp > now - CLOCK_SKEW,
+        isinstance(exp, (int, float)) and exp > now - skew,
         f"the ID token's exp is {exp!r}: {'missing' if exp is None else 'already past'}; the ID token MUST NOT "
         "be accepted after it (OpenID Connect Core sections 2 and 3.1.3.7 step 9)",
     )
     check(
-        isinstance(iat, (int, float)) and abs(iat - now) <= CLOCK_SKEW,
-        f"the ID token's iat is {iat!r}, not the time of issue (now is {int(now)}; OpenID Connect Core sections "
-        "2 and 3.1.3.7 step 10)",
+        isinstance(iat, (int, float)) and abs(iat - now) <= skew,
+        f"the ID token's iat is {iat!r}, not the time of issue (now is {int(now)}, clock skew tolerated "
+        f"{skew} s, expectations.clock_skew; OpenID Connect Core sections 2 and 3.1.3.7 step 10)",
+    )
+    check(
+        exp > iat,
+        f"the ID token's exp {exp} is not after its iat {iat}: it had expired when it was issued, and it MUST NOT "
+        "be accepted for processing on or after exp (OpenID Connect Core section 2)",
     )
 
 
