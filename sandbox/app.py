@@ -219,9 +219,14 @@ def create_app(
 
     @app.route(PATHS["userinfo_endpoint"], methods=["GET", "POST"])
     def userinfo():
+        if request.method == "POST" and "userinfo-post-refused" in defects:
+            return jsonify(error="invalid_request", error_description="use GET"), 405, {"Allow": "GET"}
         response = server.create_endpoint_response(SandboxUserInfoEndpoint.ENDPOINT_NAME)
         if "userinfo-challenge-missing" in defects and "Authorization" not in request.headers:
             response.headers.pop("WWW-Authenticate", None)
+        if "userinfo-error-code-missing" in defects and "Authorization" in request.headers:
+            if response.status_code == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
         return response
 
     return app

@@ -262,6 +262,18 @@ DEFECTS = {
         Defect(
             "userinfo-challenge-missing", "a userinfo request without a token gets no WWW-Authenticate", ("UINFO-02",)
         ),
+        Defect(
+            "userinfo-any-token",
+            "userinfo answers any bearer string with the last signed-in user's claims",
+            ("UINFO-04", "UINFO-05"),
+        ),
+        Defect("userinfo-tampered-accepted", "userinfo reads a JWT access token without its signature", ("UINFO-04",)),
+        Defect("userinfo-post-refused", "userinfo answers POST with 405", ("UINFO-06",)),
+        Defect(
+            "userinfo-error-code-missing",
+            "userinfo refuses an invalid access token with a Bearer challenge without error=invalid_token",
+            ("UINFO-05",),
+        ),
         Defect("revoked-access-token-accepted", "a revoked access token still works at userinfo", ("UINFO-03",)),
         # Revocation
         Defect("revocation-unknown-token-error", "revoking an unknown token is answered 400", ("REV-01",)),

@@ -225,6 +225,26 @@ class TokenStore:
     def find_access_token(self, access_token: str) -> IssuedToken | None:
         return self.find(access_token, ("access_token",))
 
+    def access_token_signed_or_not(self, access_token: str) -> IssuedToken | None:
+        """Defect userinfo-tampered-accepted: a JWT access token found by its header and claims alone."""
+        content = access_token.rpartition(".")[0]
+        with self._lock:
+            return next(
+                (
+                    t
+                    for (kind, value), t in self._issued.items()
+                    if kind == "access_token" and content and value.rpartition(".")[0] == content
+                ),
+                None,
+            )
+
+    def latest_user_access_token(self) -> IssuedToken | None:
+        """Defect userinfo-any-token: the last access token issued for a user, whatever was presented."""
+        with self._lock:
+            return next(
+                (t for (kind, _), t in reversed(self._issued.items()) if kind == "access_token" and t.user), None
+            )
+
     def revoke(self, issued: IssuedToken, grace: float = 0.0) -> None:
         """`grace`: seconds the token keeps working, as Visma's one-time rotation allows the old refresh
         token; an explicit revocation gives none and ends any grace (RFC 7009 section 2.1: "immediately")."""

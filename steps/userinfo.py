@@ -1,19 +1,60 @@
 """OpenID Connect sign-in: the userinfo endpoint (UINFO-*)."""
 
+import re
+import secrets
+
 import pytest
-from pytest_bdd import given, then, when
+from pytest_bdd import given, parsers, then, when
 
 from steps.id_tokens import id_token_claims
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check, require
 
 
-def _call_userinfo(state, discovery, access_token: str | None):
+def _call_userinfo(state, discovery, access_token: str | None, method: str = "GET"):
     endpoint = discovery.metadata.get("userinfo_endpoint")
     if not endpoint:
         pytest.skip("discovery lists no userinfo_endpoint (OpenID Connect Discovery section 3)")
     headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
-    state.userinfo = state.http.send("GET", endpoint, headers=headers)
+    state.userinfo = state.http.send(method, endpoint, headers=headers)
+
+
+# RFC 9110 section 11.6.1: WWW-Authenticate is a list of challenges, each an auth-scheme and either a
+# token68 or auth-params (name=token or name="quoted-string"); several may share one header line.
+_CHALLENGE_PART = re.compile(
+    r'\s*,?\s*(?:(?P<param>[!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^\s,]*))'
+    r"|(?P<scheme>[!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:\s+(?P<token68>[A-Za-z0-9._~+/-]+=*)(?=\s*(?:,|$)))?)"
+)
+
+
+def bearer_challenge(header: str) -> dict | None:
+    """The auth-params of the Bearer challenge among a WWW-Authenticate header's challenges (names in lower
+    case), or None when no challenge is Bearer. The one place the suite's userinfo rules parse the header."""
+    challenges: list[tuple[str, dict]] = []
+    position = 0
+    while position < len(header):
+        match = _CHALLENGE_PART.match(header, position)
+        if not match or match.end() == position:
+            break
+        position = match.end()
+        if match["scheme"]:
+            challenges.append((match["scheme"].lower(), {}))
+        elif challenges:
+            value = match["token"] if match["quoted"] is None else re.sub(r"\\(.)", r"\1", match["quoted"])
+            challenges[-1][1][match["param"].lower()] = value
+    return next((params for scheme, params in challenges if scheme == "bearer"), None)
+
+
+TOKEN_VARIANTS = {
+    # a string the server never issued, of an access token's length and characters
+    "made-up": lambda token: "vc-" + secrets.token_urlsafe(max(len(token or ""), 32)),
+    # the issued token with one character of its signature (or, opaque, of its middle) changed
+    "tampered": lambda token: _changed_at(token, len(token) - 12 if token.count(".") == 2 else len(token) // 2),
+}
+
+
+def _changed_at(token: str, index: int) -> str:
+    return token[:index] + ("A" if token[index] != "A" else "B") + token[index + 1 :]
 
 
 @given("the environment expects revoked access tokens to stop working")
@@ -33,6 +74,20 @@ def userinfo_with_token(state, discovery):
         "the code was not redeemed for an access token, so userinfo cannot be asked with one (RFC 6749 section 5.1)",
     )
     _call_userinfo(state, discovery, state.tokens.get("access_token"))
+
+
+@when("the client calls userinfo with its access token by POST")
+def userinfo_by_post(state, discovery):
+    require(
+        bool(state.tokens.get("access_token")),
+        "the code was not redeemed for an access token, so userinfo cannot be asked with one (RFC 6749 section 5.1)",
+    )
+    _call_userinfo(state, discovery, state.tokens["access_token"], method="POST")
+
+
+@when(parsers.parse("the client calls userinfo with a {variant} access token"))
+def userinfo_with_other_token(state, discovery, variant):
+    _call_userinfo(state, discovery, TOKEN_VARIANTS[variant](state.tokens.get("access_token") or ""))
 
 
 @when("the client calls userinfo without an access token")
@@ -88,4 +143,36 @@ def userinfo_refused(state):
     check(
         challenge.strip().lower().startswith("bearer"),
         f"the 401 carries WWW-Authenticate {challenge!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)",
+    )
+
+
+@then("userinfo refuses the token with a Bearer challenge")
+def userinfo_refuses_token(state):
+    response = state.userinfo
+    check(
+        response.status_code >= 400,
+        lambda: (
+            f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to an access token the server "
+            "never issued: the resource server MUST validate the access token (RFC 6749 section 7)"
+        ),
+    )
+    header = response.headers.get("WWW-Authenticate", "")
+    check(
+        bearer_challenge(header) is not None,
+        f"userinfo refused the token (HTTP {response.status_code}) with WWW-Authenticate {header!r}, no Bearer "
+        "challenge: a request that does not contain an access token that enables access MUST get one (RFC 6750 "
+        "section 3)",
+    )
+
+
+@then('userinfo refuses the token with HTTP 401 and error="invalid_token"')
+def userinfo_invalid_token(state):
+    response = state.userinfo
+    params = bearer_challenge(response.headers.get("WWW-Authenticate", "")) or {}
+    check(
+        response.status_code == 401 and params.get("error") == "invalid_token",
+        f"userinfo answered a made-up access token with HTTP {response.status_code} and a Bearer challenge whose "
+        f'error is {params.get("error")!r}: invalid_token, "The access token provided is expired, revoked, '
+        'malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401" (RFC 6750 '
+        "section 3.1)",
     )
