@@ -144,11 +144,23 @@ def create_app(
                 "token_endpoint_auth_methods_supported",
             ):
                 metadata.pop(name, None)
+        if "discovery-required-members-missing" in defects:
+            for name in (
+                "response_types_supported",
+                "subject_types_supported",
+                "id_token_signing_alg_values_supported",
+            ):
+                metadata.pop(name)
+        if "discovery-scopes-without-openid" in defects:
+            metadata["scopes_supported"] = [scope for scope in metadata["scopes_supported"] if scope != "openid"]
         return jsonify(metadata)
 
     @app.get("/.well-known/oauth-authorization-server")
     def oauth_metadata():
-        return jsonify(_metadata(issuer, registry, defects))
+        metadata = _metadata(issuer, registry, defects)
+        if "oauth-metadata-other-issuer" in defects:
+            metadata["issuer"] = issuer + "/other"
+        return jsonify(metadata)
 
     @app.get(PATHS["jwks_uri"])
     def jwks():

@@ -28,6 +28,14 @@ DEFECTS = {
         Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
         Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
         Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
+        Defect(
+            "discovery-required-members-missing",
+            "OpenID discovery leaves out response_types_supported, subject_types_supported and "
+            "id_token_signing_alg_values_supported",
+            ("DISC-06",),
+        ),
+        Defect("discovery-scopes-without-openid", "scopes_supported leaves out openid", ("DISC-06",)),
+        Defect("oauth-metadata-other-issuer", "the RFC 8414 metadata names another issuer", ("DISC-07",)),
         # The signing keys (the JWKS)
         Defect("jwks-private-members", "the JWKS serves the RSA key's private members too", ("KEY-01",)),
         Defect(
