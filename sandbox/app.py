@@ -308,6 +308,9 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
         return render_template(
             "forward.html", target=target, error=error.error, state=request.args.get("state", "")
         ), 200
+    if "error-page-refreshes" in defects and client and target:
+        page = render_template("error.html", message=f"{error.error}: {error.description or ''}")
+        return page, 400, {"Refresh": f"0; url={_with_params(target, [('error', error.error)])}"}
     if (("open-redirect" in defects and client) or ("unknown-client-redirected" in defects and not client)) and target:
         return redirect(_with_params(target, [("error", error.error), ("state", request.args.get("state", ""))]))
     return render_template("error.html", message=f"{error.error}: {error.description or ''}"), 400

@@ -107,6 +107,21 @@ DEFECTS = {
             ("AUTH-05",),
         ),
         Defect(
+            "redirect-uri-loosely-matched",
+            "a redirect_uri matches a registered one whatever its scheme, port, query or longer path",
+            ("AUTH-05",),
+        ),
+        Defect(
+            "error-page-refreshes",
+            "an unregistered redirect_uri gets an error page whose Refresh header sends the browser to it",
+            ("AUTH-05",),
+        ),
+        Defect(
+            "redirect-uri-defaulted",
+            "an authorization request without redirect_uri is served with the registered one",
+            ("AUTH-10",),
+        ),
+        Defect(
             "no-sign-in",
             "a code is issued to a browser nobody signed in with",
             ("AUTH-01", "AUTH-04"),

@@ -194,6 +194,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_authorization_request(self):
+        if not self.request.payload.redirect_uri and "redirect-uri-defaulted" not in self.server.defects:
+            # OpenID Connect Core section 3.1.2.1 makes it REQUIRED, and Visma's page says it "must match
+            # registration details": never the registered one filled in (an error page, no redirect)
+            raise InvalidRequestError("redirect_uri is missing")
         redirect_uri = super().validate_authorization_request()
         self._check_app_type_rules(redirect_uri)
         return redirect_uri
