@@ -49,3 +49,14 @@ Feature: OpenID Connect sign-in: the ID token
     When the user signs in with openid and a nonce
     And the client redeems the code with the verifier
     Then the ID token's at_hash, if it has one, is the left half of the access token's hash
+
+  # OpenID Connect Core section 12.2: a refresh response "might not contain an id_token"; where it
+  # has one, it renews the original one.
+  @rule:ID-06 @severity:normal @doc:interactive-integrations#important-notes @rfc:OIDC-12.2
+  Scenario: ID-06 An ID token in a refresh response keeps the user, the audience and the sign-in time
+    Given the "web" client of the environment
+    When the user signs in with openid, a nonce and offline_access
+    And the client redeems the code with the verifier
+    And the client refreshes its access token
+    Then the token request succeeds
+    And the refresh response's ID token, if it has one, renews the original one

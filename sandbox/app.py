@@ -33,7 +33,7 @@ from sandbox.instrumentation import (
     short_lived_token_wanted,
     token_issued,
 )
-from sandbox.openid import SandboxOpenIDCode, SandboxUserInfoEndpoint
+from sandbox.openid import SandboxOpenIDCode, SandboxRefreshedIDToken, SandboxUserInfoEndpoint
 from sandbox.recording import RequestLog
 from sandbox.registry import Registry
 from sandbox.tokens import TokenStore, VismaTokenGenerator, published_key_set, signing_keys
@@ -59,7 +59,8 @@ class SandboxAuthorizationServer(AuthorizationServer):
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
 
     def _save_token(self, token, oauth_request):
-        self.tokens.save(token, oauth_request.client, oauth_request.user)
+        grant = oauth_request.authorization_code or oauth_request.refresh_token  # what the token was issued for
+        self.tokens.save(token, oauth_request.client, oauth_request.user, getattr(grant, "auth_time", None))
 
 
 class TokenRevocation(RevocationEndpoint):
@@ -120,7 +121,7 @@ def create_app(
     server.register_grant(
         AuthorizationCodeGrant, [VismaCodeChallenge(defects), SandboxOpenIDCode(issuer, keys, server.codes, defects)]
     )
-    server.register_grant(RefreshTokenGrant)
+    server.register_grant(RefreshTokenGrant, [SandboxRefreshedIDToken(issuer, keys, server.codes, defects)])
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(SandboxUserInfoEndpoint(issuer, server.tokens, defects))
     if "iss-missing" not in defects:

@@ -160,6 +160,9 @@ DEFECTS = {
                 "RT-07",
                 "UINFO-01",
                 "UINFO-03",
+                "UINFO-04",
+                "UINFO-06",
+                "ID-06",
             ),
         ),
         Defect("pkce-not-compared", "the verifier is not compared with the challenge", ("PKCE-02",)),
@@ -207,6 +210,9 @@ DEFECTS = {
                 "RT-07",
                 "UINFO-01",
                 "UINFO-03",
+                "UINFO-04",
+                "UINFO-06",
+                "ID-06",
             ),
         ),
         Defect("web-pkce-without-secret-refused", "a web app using PKCE must still send its secret", ("APP-04",)),
@@ -233,11 +239,17 @@ DEFECTS = {
                 "RT-07",
                 "UINFO-01",
                 "UINFO-03",
+                "UINFO-04",
+                "UINFO-06",
+                "ID-06",
             ),
         ),
         # Refresh tokens
         Defect(
-            "no-refresh-token", "no refresh token is ever issued", ("RT-01",), ("REV-02", "RT-02", "RT-06", "RT-07")
+            "no-refresh-token",
+            "no refresh token is ever issued",
+            ("RT-01",),
+            ("ID-06", "REV-02", "RT-02", "RT-06", "RT-07"),
         ),
         Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),
         Defect("refresh-without-offline-access", "refresh tokens without offline_access", ("RT-03",)),
@@ -260,7 +272,7 @@ DEFECTS = {
         Defect(
             "access-token-expired",
             "JWT access tokens were issued two hours ago and expired an hour ago (exp - iat is expires_in)",
-            ("AT-01",),
+            ("AT-01", "RT-01"),  # RT-01's refreshed access token is expired too
         ),
         Defect("access-token-opaque", "access tokens are opaque strings, not JWTs", ("AT-01", "RT-01", "SVC-06")),
         Defect(
@@ -273,7 +285,7 @@ DEFECTS = {
             "id-token-missing",
             "no client gets an ID token, although it asked for openid",
             ("ID-01",),
-            ("ID-02", "ID-03", "ID-04", "ID-05", "UINFO-01"),
+            ("ID-02", "ID-03", "ID-04", "ID-05", "ID-06", "UINFO-01", "UINFO-06"),
         ),
         Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
         Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
@@ -281,7 +293,8 @@ DEFECTS = {
         Defect("id-token-exp-before-iat", "the ID token's exp is a second before its iat", ("ID-03",)),
         Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),
         Defect("id-token-at-hash-wrong", "the ID token's at_hash is computed over another value", ("ID-05",)),
-        Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01",)),
+        Defect("refreshed-id-token-other-sub", "the ID token of a refresh names another subject", ("ID-06",)),
+        Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01", "UINFO-06")),
         Defect(
             "userinfo-challenge-missing", "a userinfo request without a token gets no WWW-Authenticate", ("UINFO-02",)
         ),

@@ -78,6 +78,26 @@ class SandboxOpenIDCode(OpenIDCode):
         return user_info(user, scope)
 
 
+class SandboxRefreshedIDToken(SandboxOpenIDCode):
+    """OpenID Connect Core section 12.2: a refresh of a grant with openid returns a new ID token, for the
+    same user and client, whose auth_time is the original sign-in's."""
+
+    def __call__(self, grant):
+        grant.register_hook("after_create_token_response", self.process_token)
+
+    def get_compatible_claims(self, request):
+        claims = super().get_compatible_claims(request)
+        if getattr(request.refresh_token, "auth_time", None):
+            claims["auth_time"] = request.refresh_token.auth_time
+        return claims
+
+    def generate_user_info(self, user, scope):
+        claims = super().generate_user_info(user, scope)
+        if "refreshed-id-token-other-sub" in self.defects:
+            claims["sub"] = f"{claims['sub']}-refreshed"
+        return claims
+
+
 class SandboxUserInfoEndpoint(UserInfoEndpoint):
     def __init__(self, issuer: str, tokens, defects):
         protector = ResourceProtector()

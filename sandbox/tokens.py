@@ -166,6 +166,7 @@ class IssuedToken:
     expires_at: float | None  # None: no expiry (refresh tokens)
     access_token: str = field(default="", repr=False)  # a refresh token's: issued with it
     revoked: bool = False
+    auth_time: int | None = None  # when the user signed in for the grant: a refreshed ID token keeps it
     grace_until: float = 0.0  # a rotated refresh token's grace period (defect refresh-reuse-grace)
 
     # authlib's TokenMixin / RefreshTokenGrant / BearerTokenValidator expectations
@@ -198,7 +199,7 @@ class TokenStore:
         self._issued: dict[tuple[str, str], IssuedToken] = {}
         self._lock = threading.Lock()
 
-    def save(self, token: dict, client, user) -> None:
+    def save(self, token: dict, client, user, auth_time: int | None = None) -> None:
         now = time.time()
         with self._lock:
             for kind in ("access_token", "refresh_token"):
@@ -213,6 +214,7 @@ class TokenStore:
                         user,
                         expires_at,
                         token.get("access_token", "") if kind == "refresh_token" else "",
+                        auth_time=auth_time,
                     )
 
     def find(self, value: str, kinds=("access_token", "refresh_token")) -> IssuedToken | None:

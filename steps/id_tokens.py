@@ -180,3 +180,52 @@ def id_token_at_hash(state):
         f"the ID token's at_hash is {at_hash!r}, not the base64url left half of the access "
         f"token's {hasher().name} hash (OpenID Connect Core sections 3.1.3.6 and 3.2.2.9)",
     )
+
+
+@when("the user signs in with openid, a nonce and offline_access")
+def sign_in_with_openid_offline(state, environment, discovery):
+    authorize(
+        state,
+        environment,
+        discovery,
+        overrides={
+            "scope": openid_scope(state.client.scope) + " offline_access",
+            "nonce": "n-" + secrets.token_urlsafe(16),
+        },
+    )
+
+
+@then("the refresh response's ID token, if it has one, renews the original one")
+def refreshed_id_token(state, environment):
+    original = next((r["id_token"] for r in state.token_responses if r.get("id_token")), None)
+    require(
+        isinstance(original, str),
+        "the code's token response carries no id_token to compare a refreshed one with (OpenID Connect Core "
+        "section 3.1.3.3)",
+    )
+    renewed = state.tokens.get("id_token") if len(state.token_responses) > 1 else None
+    if renewed is None:
+        pytest.skip(
+            "the refresh response carries no ID token; it might not contain an id_token (OpenID Connect Core "
+            "section 12.2)"
+        )
+    before, after = unverified_claims(original, "the original ID token"), unverified_claims(renewed, "the ID token")
+    problems = [
+        f"its {name} is {after.get(name)!r}, the original's {before.get(name)!r}"
+        for name in ("iss", "sub", "aud", "azp", "auth_time")
+        if name in before or (name == "azp" and name in after)
+        if after.get(name) != before.get(name)
+    ]
+    iat, skew = after.get("iat"), environment.expectations.clock_skew
+    if not (isinstance(iat, (int, float)) and iat >= before.get("iat", 0) and abs(iat - time.time()) <= skew):
+        problems.append(f"its iat {iat!r} is not the time it was issued (the original's is {before.get('iat')!r})")
+    check(
+        not problems,
+        lambda: (
+            "the refresh response's ID token: "
+            + "; ".join(problems)
+            + ". Its iss, sub and aud MUST be the same as in the ID Token issued when the original authentication "
+            "occurred, its iat MUST represent the time that the new ID Token is issued, an auth_time MUST represent "
+            "the time of the original authentication, its azp MUST be the same (OpenID Connect Core section 12.2)"
+        ),
+    )
