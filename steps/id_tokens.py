@@ -141,7 +141,7 @@ def id_token_subject_and_times(state, environment):
         f"{skew} s, expectations.clock_skew; OpenID Connect Core sections 2 and 3.1.3.7 step 10)",
     )
     check(
-        exp > iat,
+        isinstance(exp, (int, float)) and isinstance(iat, (int, float)) and exp > iat,
         f"the ID token's exp {exp} is not after its iat {iat}: it had expired when it was issued, and it MUST NOT "
         "be accepted for processing on or after exp (OpenID Connect Core section 2)",
     )
@@ -209,7 +209,8 @@ def refreshed_id_token(state, environment):
             "the refresh response carries no ID token; it might not contain an id_token (OpenID Connect Core "
             "section 12.2)"
         )
-    before, after = unverified_claims(original, "the original ID token"), unverified_claims(renewed, "the ID token")
+    before = unverified_claims(str(original), "the original ID token")
+    after = unverified_claims(renewed, "the ID token")
     problems = [
         f"its {name} is {after.get(name)!r}, the original's {before.get(name)!r}"
         for name in ("iss", "sub", "aud", "azp", "auth_time")
