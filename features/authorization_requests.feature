@@ -52,6 +52,12 @@ Feature: Interactive integrations: the authorization request and its callback
   # that leaves it as registered tests nothing and is left out). The page's status is not judged:
   # RFC 6749 section 4.1.2.1 says nothing of it. What is judged is that no route the browser would
   # follow leads to the URI sent: a redirect, a Refresh header, a meta refresh, a form, a script.
+  @rule:AUTH-11 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-3.1
+  Scenario: AUTH-11 An authorization request with a parameter the server does not know is served
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and an unknown parameter
+    Then the browser is sent to the registered redirect_uri with a code
+
   @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1 @rfc:RFC6749-3.1.2.3 @rfc:RFC9700-2.1
   Scenario Outline: AUTH-05 An unregistered redirect_uri gets an error page, never a redirect (<variation>)
     When the user authorizes each client with PKCE and a redirect_uri that is its registered one <variation>

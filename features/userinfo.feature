@@ -64,3 +64,13 @@ Feature: OpenID Connect sign-in: the userinfo endpoint
     And the client redeems the code with the verifier
     And the client calls userinfo with its access token by POST
     Then userinfo answers with the ID token's sub
+
+  # The profile and email claims are Voluntary Claims (OpenID Connect Core section 5.4): a server
+  # that leaves them out is warned about, the verdict stands.
+  @rule:UINFO-07 @severity:minor @level:warning @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-5.4
+  Scenario: UINFO-07 Userinfo returns the profile and email claims the documented scope asks for
+    Given the "web" client of the environment
+    When the user signs in with openid and a nonce
+    And the client redeems the code with the verifier
+    And the client calls userinfo with its access token
+    Then userinfo returns the claims of the profile and email scopes that were asked for

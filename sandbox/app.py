@@ -49,6 +49,32 @@ PATHS = {
 }
 
 
+# What a defect switch (unknown-parameter-refused) takes for the only parameters there are: RFC 6749,
+# RFC 7636 and OpenID Connect Core section 3.1.2.1.
+KNOWN_AUTHORIZATION_PARAMETERS = {
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "response_mode",
+    "display",
+    "prompt",
+    "max_age",
+    "ui_locales",
+    "id_token_hint",
+    "login_hint",
+    "acr_values",
+    "claims",
+    "request",
+    "request_uri",
+    "registration",
+}
+
+
 class SandboxAuthorizationServer(AuthorizationServer):
     """authlib's server plus the sandbox's state: registry, stores and defect switches."""
 
@@ -169,6 +195,11 @@ def create_app(
 
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
+        unknown = set(request.args) - KNOWN_AUTHORIZATION_PARAMETERS
+        if unknown and "unknown-parameter-refused" in defects:
+            error = InvalidRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+            error.redirect_uri = request.args.get("redirect_uri")
+            return _authorization_error(error, issuer, registry, defects)
         if "response_type" not in request.args and "response-type-defaulted" in defects:
             return redirect(_with_params(request.full_path, [("response_type", "code")]))
         user = registry.users.get(session.get("user", ""))

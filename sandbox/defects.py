@@ -107,6 +107,16 @@ DEFECTS = {
             ("AUTH-05",),
         ),
         Defect(
+            "unknown-parameter-refused",
+            "an authorization request with a parameter the sandbox does not know gets invalid_request",
+            ("AUTH-11",),
+        ),
+        Defect(
+            "service-client-signs-in",
+            "the service client may start the code flow, with any redirect_uri",
+            ("SVC-19",),
+        ),
+        Defect(
             "redirect-uri-loosely-matched",
             "a redirect_uri matches a registered one whatever its scheme, port, query or longer path",
             ("AUTH-05",),
@@ -294,6 +304,7 @@ DEFECTS = {
         Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),
         Defect("id-token-at-hash-wrong", "the ID token's at_hash is computed over another value", ("ID-05",)),
         Defect("refreshed-id-token-other-sub", "the ID token of a refresh names another subject", ("ID-06",)),
+        Defect("userinfo-claims-dropped", "userinfo returns sub alone, whatever the scope", ("UINFO-07",)),
         Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01", "UINFO-06")),
         Defect(
             "userinfo-challenge-missing", "a userinfo request without a token gets no WWW-Authenticate", ("UINFO-02",)

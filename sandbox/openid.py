@@ -110,6 +110,8 @@ class SandboxUserInfoEndpoint(UserInfoEndpoint):
 
     def generate_user_info(self, user, scope):
         claims = user_info(user, scope)
+        if "userinfo-claims-dropped" in self.defects:
+            claims = UserInfo(sub=claims["sub"])
         if "userinfo-wrong-sub" in self.defects:
             claims["sub"] = f"{claims['sub']}-other"
         return claims

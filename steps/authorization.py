@@ -76,6 +76,18 @@ def no_redirect_for_varied_uris(state):
     check(not problems, lambda: "; ".join(problems))
 
 
+@when("the user authorizes the client with PKCE and an unknown parameter")
+def authorize_with_unknown_parameter(state, environment, discovery):
+    authorize(state, environment, discovery, overrides={"x_conformance_unknown": "ignore-me"})
+
+
+@when("the user authorizes the service client with PKCE and a redirect_uri of its own")
+def authorize_service_client(state, environment, discovery):
+    host = urlsplit(environment.issuer).hostname or "service"
+    own = f"https://service-client.{host}.invalid/callback"  # a URI nobody registered: the client has none
+    authorize(state, environment, discovery, overrides={"redirect_uri": own})
+
+
 @when("the user authorizes the client with openid, a nonce and no redirect_uri")
 def authorize_without_redirect_uri(state, environment, discovery):
     scope = state.client.scope if "openid" in state.client.scope.split() else f"openid {state.client.scope}"

@@ -176,3 +176,43 @@ def userinfo_invalid_token(state):
         'malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401" (RFC 6750 '
         "section 3.1)",
     )
+
+
+# OpenID Connect Core section 5.4: the claims each scope asks for.
+SCOPE_CLAIMS = {
+    "profile": (
+        "name",
+        "family_name",
+        "given_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "updated_at",
+    ),
+    "email": ("email", "email_verified"),
+}
+
+
+@then("userinfo returns the claims of the profile and email scopes that were asked for")
+def userinfo_scope_claims(state):
+    userinfo_accepts(state)
+    try:
+        claims = state.userinfo.json()
+    except ValueError:
+        claims = None
+    check(isinstance(claims, dict), "userinfo's body is not a JSON object (OpenID Connect Core section 5.3.2)")
+    asked = state.authorization.params["scope"].split()
+    missing = [scope for scope in ("profile", "email") if scope in asked and not set(SCOPE_CLAIMS[scope]) & set(claims)]
+    check(
+        not missing,
+        f"userinfo returns none of the claims the {' and '.join(missing)} scope(s) ask for (it has "
+        f"{', '.join(sorted(claims))}): the profile scope requests access to the End-User's default profile Claims, "
+        "the email scope to the email and email_verified Claims (OpenID Connect Core section 5.4)",
+    )
