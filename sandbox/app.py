@@ -86,7 +86,8 @@ class SandboxAuthorizationServer(AuthorizationServer):
 
     def _save_token(self, token, oauth_request):
         grant = oauth_request.authorization_code or oauth_request.refresh_token  # what the token was issued for
-        self.tokens.save(token, oauth_request.client, oauth_request.user, getattr(grant, "auth_time", None))
+        code = getattr(oauth_request.authorization_code, "code", "")
+        self.tokens.save(token, oauth_request.client, oauth_request.user, getattr(grant, "auth_time", None), code)
 
 
 class TokenRevocation(RevocationEndpoint):

@@ -189,7 +189,12 @@ DEFECTS = {
         ),
         Defect("pkce-missing-method-means-s256", "a code_challenge without a method is taken as S256", ("PKCE-08",)),
         # Authorization code
-        Defect("code-reusable", "an authorization code can be redeemed twice", ("CODE-01",)),
+        Defect("code-reusable", "an authorization code can be redeemed twice", ("CODE-01", "CODE-07")),
+        Defect(
+            "replayed-code-tokens-kept",
+            "a code presented a second time is refused, but the tokens of its first use keep working",
+            ("CODE-07",),
+        ),
         Defect("redirect-uri-not-compared", "the token request's redirect_uri is not compared", ("CODE-02", "CODE-05")),
         Defect("code-not-bound-to-client", "any client may redeem any code", ("CODE-03",)),
         Defect("code-never-expires", "authorization codes never expire", ("CODE-04",)),

@@ -167,6 +167,7 @@ class IssuedToken:
     access_token: str = field(default="", repr=False)  # a refresh token's: issued with it
     revoked: bool = False
     auth_time: int | None = None  # when the user signed in for the grant: a refreshed ID token keeps it
+    code: str = field(default="", repr=False)  # the authorization code it was issued for, if any
     grace_until: float = 0.0  # a rotated refresh token's grace period (defect refresh-reuse-grace)
 
     # authlib's TokenMixin / RefreshTokenGrant / BearerTokenValidator expectations
@@ -199,7 +200,7 @@ class TokenStore:
         self._issued: dict[tuple[str, str], IssuedToken] = {}
         self._lock = threading.Lock()
 
-    def save(self, token: dict, client, user, auth_time: int | None = None) -> None:
+    def save(self, token: dict, client, user, auth_time: int | None = None, code: str = "") -> None:
         now = time.time()
         with self._lock:
             for kind in ("access_token", "refresh_token"):
@@ -215,6 +216,7 @@ class TokenStore:
                         expires_at,
                         token.get("access_token", "") if kind == "refresh_token" else "",
                         auth_time=auth_time,
+                        code=code,
                     )
 
     def find(self, value: str, kinds=("access_token", "refresh_token")) -> IssuedToken | None:
@@ -226,6 +228,13 @@ class TokenStore:
 
     def find_access_token(self, access_token: str) -> IssuedToken | None:
         return self.find(access_token, ("access_token",))
+
+    def revoke_issued_for(self, code: str) -> None:
+        """Revoke the tokens issued for an authorization code (one presented a second time)."""
+        with self._lock:
+            for issued in self._issued.values():
+                if issued.code == code:
+                    issued.revoked = True
 
     def access_token_signed_or_not(self, access_token: str) -> IssuedToken | None:
         """Defect userinfo-tampered-accepted: a JWT access token found by its header and claims alone."""

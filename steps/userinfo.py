@@ -90,6 +90,13 @@ def userinfo_with_other_token(state, discovery, variant):
     _call_userinfo(state, discovery, TOKEN_VARIANTS[variant](state.tokens.get("access_token") or ""))
 
 
+@when("the client calls userinfo with the access token of the code's first redemption")
+def userinfo_with_first_token(state, discovery):
+    first = state.token_responses[0].get("access_token") if state.token_responses else None
+    require(bool(first), "the code's first redemption returned no access token (RFC 6749 section 5.1)")
+    _call_userinfo(state, discovery, first)
+
+
 @when("the client calls userinfo without an access token")
 def userinfo_without_token(state, discovery):
     _call_userinfo(state, discovery, None)
