@@ -267,6 +267,9 @@ def create_app(
         if request.method == "POST" and "userinfo-post-refused" in defects:
             return jsonify(error="invalid_request", error_description="use GET"), 405, {"Allow": "GET"}
         response = server.create_endpoint_response(SandboxUserInfoEndpoint.ENDPOINT_NAME)
+        if response.status_code == 403 and "WWW-Authenticate" not in response.headers:
+            # authlib refuses a token without openid (the service client's) with none; RFC 6750 section 3 wants one
+            response.headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope", scope="openid"'
         if "userinfo-challenge-missing" in defects and "Authorization" not in request.headers:
             response.headers.pop("WWW-Authenticate", None)
         if "userinfo-error-code-missing" in defects and "Authorization" in request.headers:

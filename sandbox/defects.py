@@ -319,6 +319,11 @@ DEFECTS = {
             "userinfo answers any bearer string with the last signed-in user's claims",
             ("UINFO-04", "UINFO-05"),
         ),
+        Defect(
+            "userinfo-service-token-accepted",
+            "userinfo answers the service client's client_credentials token with the last signed-in user's claims",
+            ("UINFO-04",),
+        ),
         Defect("userinfo-tampered-accepted", "userinfo reads a JWT access token without its signature", ("UINFO-04",)),
         Defect("userinfo-post-refused", "userinfo answers POST with 405", ("UINFO-06",)),
         Defect(

@@ -130,6 +130,8 @@ class IssuedAccessTokens(BearerTokenValidator):
             found = self.tokens.access_token_signed_or_not(token_string)
         if found is None and "userinfo-any-token" in self.defects:
             found = self.tokens.latest_user_access_token()
+        if found is not None and found.user is None and "userinfo-service-token-accepted" in self.defects:
+            found = self.tokens.latest_user_access_token()  # a token for no End-User answered with one's claims
         return found
 
     def validate_token(self, token, scopes, request):

@@ -6,9 +6,12 @@ import secrets
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from steps.clients import client_of
 from steps.id_tokens import id_token_claims
+from steps.service_tokens import client_credentials_form
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check, require
+from suite.wire.token_requests import default_authentication, post_token
 
 
 def _call_userinfo(state, discovery, access_token: str | None, method: str = "GET"):
@@ -86,7 +89,22 @@ def userinfo_by_post(state, discovery):
 
 
 @when(parsers.parse("the client calls userinfo with a {variant} access token"))
-def userinfo_with_other_token(state, discovery, variant):
+def userinfo_with_other_token(state, environment, discovery, variant):
+    if variant == "client_credentials":  # a token issued for no End-User: the service client's
+        service = client_of(environment, "service")
+        response = post_token(
+            state,
+            discovery,
+            client_credentials_form(service),
+            client=service,
+            authentication=default_authentication(service),
+        )
+        require(
+            response.status_code == 200 and bool(state.tokens.get("access_token")),
+            lambda: f"the service client got no access token (HTTP {response.status_code}; RFC 6749 section 4.4.3)",
+        )
+        _call_userinfo(state, discovery, state.tokens["access_token"])
+        return
     _call_userinfo(state, discovery, TOKEN_VARIANTS[variant](state.tokens.get("access_token") or ""))
 
 
@@ -159,8 +177,9 @@ def userinfo_refuses_token(state):
     check(
         response.status_code >= 400,
         lambda: (
-            f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to an access token the server "
-            "never issued: the resource server MUST validate the access token (RFC 6749 section 7)"
+            f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to an access token that is not "
+            "a valid one for an End-User: the resource server MUST validate the access token (RFC 6749 section 7; "
+            "OpenID Connect Core section 5.3: userinfo returns Claims about the authenticated End-User)"
         ),
     )
     header = response.headers.get("WWW-Authenticate", "")
