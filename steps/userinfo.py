@@ -191,6 +191,20 @@ def userinfo_refuses_token(state):
     )
 
 
+@then("userinfo no longer accepts the access token")
+def userinfo_no_longer_accepts(state):
+    """Only that the token stopped working: how the refusal is shaped is UINFO-02's and UINFO-04's to judge."""
+    response = state.userinfo
+    check(
+        response.status_code >= 400,
+        lambda: (
+            f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to the access token of a code "
+            "presented a second time: the server SHOULD revoke (when possible) all tokens previously issued based "
+            "on that authorization code (RFC 6749 section 4.1.2)"
+        ),
+    )
+
+
 @then('userinfo refuses the token with HTTP 401 and error="invalid_token"')
 def userinfo_invalid_token(state):
     response = state.userinfo
