@@ -41,6 +41,7 @@ pytest_plugins = [
     "steps.code_expiry",
     "steps.consent",
     "steps.ui_locales",
+    "steps.signing_keys",
 ]
 
 

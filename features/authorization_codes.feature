@@ -13,6 +13,19 @@ Feature: The authorization code
     When the client redeems the same code again
     Then the token request is refused with "invalid_grant"
 
+  # RFC 6749 section 4.1.2: the server SHOULD revoke (when possible) the tokens of a code used twice.
+  @rule:CODE-07 @severity:normal @level:warning @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  Scenario: CODE-07 The access token of a code presented a second time stops working
+    Given the "spa" client of the environment
+    And the environment expects revoked access tokens to stop working
+    When the user authorizes the client with PKCE
+    And the client redeems the code with the verifier
+    And the client calls userinfo with its access token
+    Then userinfo accepts the access token
+    When the client redeems the same code again
+    And the client calls userinfo with the access token of the code's first redemption
+    Then userinfo no longer accepts the access token
+
   @rule:CODE-02 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
   Scenario: CODE-02 A code redeemed with another redirect_uri is refused
     Given the "spa" client of the environment

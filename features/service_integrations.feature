@@ -121,3 +121,10 @@ Feature: Service integrations: the client_credentials grant
     When the client requests a token for that scope without tenant_id
     Then the token request succeeds
     And the granted scope includes that scope
+
+  # The service client has no redirect URI to send a code to: whatever the server answers, no route
+  # may lead the browser to the one the request names, and no code may be issued.
+  @rule:SVC-19 @severity:critical @doc:service-integrations#key-characteristics @rfc:RFC6749-4.1.2.1
+  Scenario: SVC-19 The service client cannot sign a user in at the authorization endpoint
+    When the user authorizes the service client with PKCE and a redirect_uri of its own
+    Then the server shows an error page and redirects the browser nowhere

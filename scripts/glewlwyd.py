@@ -87,7 +87,9 @@ def clients(environ: dict) -> list[dict]:
             "redirect_uri": [],
         },
         interactive("gl-web", "https://web.app.local/callback", environ["GLEWLWYD_WEB_SECRET"]),
-        interactive("gl-web-other", "https://web-other.app.local/callback", environ["GLEWLWYD_WEB_OTHER_SECRET"]),
+        interactive(
+            "gl-web-other", "https://web-other.app.local/callback?app=other", environ["GLEWLWYD_WEB_OTHER_SECRET"]
+        ),
         interactive("gl-spa", "https://spa.app.local/callback"),
         interactive("gl-native", "https://native.app.local/callback"),
     ]

@@ -134,6 +134,11 @@ class Expectations:
     # "Required for server-side apps unless PKCE is used") or "refused" (PKCE switched off for it)
     web_pkce_without_secret: str = "accepted"
     access_token_format: str = "jwt"  # or "opaque": the JWT rule then does not apply
+    # the JWT access tokens' typ header beside RFC 9068's at+jwt (application/at+jwt): a legacy value the
+    # environment declares it issues (e.g. JWT), shown as such in the report
+    access_token_typ: str = "at+jwt"
+    # seconds of clock difference tolerated between the server and this machine for iat, exp and nbf
+    clock_skew: int = 300
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,8 @@ SCHEMA = {
                 "refresh_token_reuse_grace": {"type": "integer", "minimum": 0, "maximum": 300},
                 "web_pkce_without_secret": {"enum": ["accepted", "refused"]},
                 "access_token_format": {"enum": ["jwt", "opaque"]},
+                "access_token_typ": {"type": "string", "minLength": 1},
+                "clock_skew": {"type": "integer", "minimum": 0, "maximum": 3600},
             },
         },
         "capabilities": {
@@ -178,4 +180,6 @@ HINTS = {
     "trusted_origins": "origins (https://host[:port]) besides the issuer's that may receive credentials",
     "web_pkce_without_secret": "accepted or refused",
     "access_token_format": "jwt or opaque",
+    "access_token_typ": "the typ header of the JWT access tokens when it is not at+jwt, e.g. JWT",
+    "clock_skew": "seconds of clock difference tolerated for iat, exp and nbf, e.g. 300",
 }

@@ -25,6 +25,9 @@ RFC_LINKS = {
     "RFC6750": "https://www.rfc-editor.org/rfc/rfc6750",
     "RFC9110": "https://www.rfc-editor.org/rfc/rfc9110",
     "RFC7009": "https://www.rfc-editor.org/rfc/rfc7009",
+    "RFC7517": "https://www.rfc-editor.org/rfc/rfc7517",
+    "RFC7519": "https://www.rfc-editor.org/rfc/rfc7519",
+    "OIDCDISCOVERY": "https://openid.net/specs/openid-connect-discovery-1_0.html",  # OpenID Connect Discovery 1.0
     "OIDC": "https://openid.net/specs/openid-connect-core-1_0.html",  # OpenID Connect Core 1.0
 }
 FEATURES = Path(__file__).resolve().parents[2] / "features"
@@ -64,7 +67,7 @@ class Rule:
         urls = []
         for ref in self.rfc:
             spec, _, section = ref.partition("-")
-            anchor = "#rfc.section." if spec == "OIDC" else "#section-"
+            anchor = "#rfc.section." if spec.startswith("OIDC") else "#section-"
             urls.append(RFC_LINKS.get(spec, "") + (f"{anchor}{section}" if section else ""))
         return urls
 

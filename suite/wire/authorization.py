@@ -46,7 +46,9 @@ def authorize(
     # a person handing the callback over) can be seconds later.
     method = login_method(environment, browser)
     sent_at = time.monotonic()
-    state.outcome = method.authorize(url, state.authorization.params["redirect_uri"])
+    # without a redirect_uri, a redirect to the registered one is what is caught
+    catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", "")
+    state.outcome = method.authorize(url, catch)
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
