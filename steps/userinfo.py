@@ -1,6 +1,5 @@
 """OpenID Connect sign-in: the userinfo endpoint (UINFO-*)."""
 
-import re
 import secrets
 
 import pytest
