@@ -38,7 +38,7 @@ class ApplicationRecorder(ResultRecorder):
         self.application = application
 
     def pytest_sessionfinish(self, session, exitstatus):
-        """The suite's exit codes (README): python -m appside is the command, so an incomplete run
+        """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so an incomplete run
         (a blocker or critical rule left out, e.g. by --rule) exits 5 here, not 0."""
         super().pytest_sessionfinish(session, exitstatus)
         if self.written and self.written["verdict"].startswith("incomplete"):

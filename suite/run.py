@@ -2,7 +2,7 @@
 
 Runs the features (pytest, with every option it takes: --env, --rule, -k, -n, ...), writes the
 certification record, JUnit, the Allure results and the HTML report into DIR (default reports),
-and exits with the suite's code for the record's verdict (README, "Exit codes"):
+and exits with the suite's code for the record's verdict (docs/reference-exit-codes.md):
 0 conformant, 1 not conformant, 2 no verdict (interrupted before any scenario), 3 environment
 problem, 4 configuration problem, 5 incomplete.
 

@@ -1,4 +1,4 @@
-"""The command for CI, `python -m suite.run`: its exit code is the suite's (README, "Exit codes"),
+"""The command for CI, `python -m suite.run`: its exit code is the suite's (docs/reference-exit-codes.md),
 whatever happened, and after any run its reports folder holds this run's reports only, or says
 that this run produced no verdict and why."""
 
@@ -162,7 +162,7 @@ def test_options_the_command_cannot_take_are_a_configuration_problem(tmp_path, a
 
 
 def test_make_conformance_exits_2_and_names_the_suites_code(tmp_path):
-    """make exits 2 whenever a recipe fails (README): the suite's own code is on the last line."""
+    """make exits 2 whenever a recipe fails (docs/reference-exit-codes.md): the suite's own code is on the last line."""
     broken = write_environment(tmp_path, "name: broken\n")
     result = subprocess.run(
         [
