@@ -75,7 +75,9 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     """A run that stops here has no verdict: its record says so and why, in place of an earlier
-    run's record (xdist workers leave that to the controller)."""
+    run's record (xdist workers leave that to the controller). --help only shows the options."""
+    if config.option.help:
+        return
     try:
         _configure(config)
     except (pytest.UsageError, pytest.exit.Exception) as stop:
