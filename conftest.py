@@ -308,16 +308,16 @@ def state(environment):
 def pytest_bdd_before_scenario(request, feature, scenario):
     """Carry each scenario's rule metadata into its report (and from xdist workers to the
     controller), and label it in Allure: epic = documentation page, story = rule."""
-    from suite.configuration.rules import rule_of
+    from suite.configuration.rules import rule_of, rule_title
     from suite.reports.allure_labels import label_scenario
     from suite.reports.results import rule_properties
 
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return
-    # The rule's title is the scenario's name as written, outline placeholders and all.
+    # The rule's title is the scenario's name as written, its outline placeholders read as the rows they stand for.
     template = next((t for t in feature.scenarios.values() if t.line_number == scenario.line_number), scenario)
-    title = template.name.removeprefix(rule.rule_id).strip()
+    title = rule_title(template.name.removeprefix(rule.rule_id).strip())
     request.node.user_properties += [
         ("rule", rule_properties(rule, title)),
         ("scenario", scenario.name),

@@ -203,6 +203,8 @@ class ResultRecorder:
             "issuer": environment.issuer,
             "client_ids": {role: c.client_id for role, c in environment.clients.items()},
             "sandbox_defects": list(environment.sandbox_defects or []),
+            # the suite's own stand-in for Visma Connect: a run against it demonstrates, certifies nothing
+            "embedded_sandbox": environment.is_sandbox,
             "tls_verification": "off"
             if not environment.http.verify_tls
             else (f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
