@@ -280,6 +280,9 @@ def pytest_runtest_makereport(item, call):
     if call.excinfo is not None and call.excinfo.errisinstance(LoginConfigurationProblem):
         report.user_properties.append(("configuration_problem", True))
         report.longrepr = f"configuration problem: {call.excinfo.value}"
+    if call.excinfo is not None and getattr(call.excinfo.value, "expected", None) is not None:
+        compared = call.excinfo.value  # a check that compared two values: the report sets them side by side
+        report.user_properties.append(("difference", {"expected": compared.expected, "received": compared.received}))
     if report.failed and report.longrepr is not None:
         report.longrepr = readable(str(report.longrepr))
     elif report.skipped and isinstance(report.longrepr, tuple):  # a reason may quote the server's answer

@@ -68,6 +68,8 @@ def token_type_is(state, token_type):
         isinstance(actual, str) and actual.lower() == token_type.lower(),
         f'token_type is {actual!r}, not {token_type!r} (Visma\'s token response: "token_type": "Bearer"; '
         "RFC 6749 section 5.1)",
+        expected=token_type,
+        received=actual,
     )
 
 
@@ -78,6 +80,8 @@ def token_response_cache_control(state, value):
         value.lower() in directives,
         f"Cache-Control is {state.response.headers.get('Cache-Control')!r}; a token response must say {value} "
         "(RFC 6749 section 5.1: MUST include Cache-Control: no-store)",
+        expected=f"Cache-Control: {value}",
+        received=f"Cache-Control: {state.response.headers.get('Cache-Control')}",
     )
 
 
@@ -103,6 +107,8 @@ def token_request_refused(state, errors):
         error in allowed,
         f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); "
         f"expected {' or '.join(allowed)} (RFC 6749 section 5.2)",
+        expected=f"error: {' or '.join(allowed)}",
+        received=f"{error_words(error, response)}, HTTP {response.status_code}",
     )
     check(error in RFC6749_ERRORS | VISMA_ERRORS, f"error {error!r} is not an RFC 6749 section 5.2 code")
     used_basic = "Authorization" in response.request.headers
@@ -124,6 +130,8 @@ def expires_in_as_expected(state, environment):
         actual == expected,
         f"expires_in is {actual!r}; the environment expects {expected} "
         '(expectations.access_token_lifetime; Visma\'s token response: "expires_in": 3600)',
+        expected=expected,
+        received=actual,
     )
 
 
@@ -139,6 +147,8 @@ def scope_as_requested(state):
         set(granted.split()) == set(state.client.scope.split()),
         f"the granted scope is {granted!r}; the request asked for {state.client.scope!r} (Visma's token response "
         "names the scope requested; RFC 6749 section 5.1)",
+        expected=state.client.scope,
+        received=granted,
     )
 
 

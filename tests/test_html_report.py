@@ -253,3 +253,31 @@ def _without_random_parts(value):
     if value and set(items) == {"<uuid>"}:  # keyed by ids made at random (the charts): their values, sorted
         return sorted(json.dumps(_without_random_parts(item), sort_keys=True) for item in value.values())
     return items
+
+
+def test_show_difference_sets_the_value_expected_against_the_value_received(tmp_path):
+    """A state cut to 40 characters: the report's difference is the state sent against the one
+    returned, not the RFC sentence against the whole message."""
+    reports = tmp_path / "reports"
+    result = run_suite(
+        "--rule=AUTH-02",
+        "--defect=state-truncated",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--compliance={reports / 'compliance.json'}",
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    failed = [
+        r
+        for r in map(json.loads, map(lambda p: p.read_text(), (reports / "allure-results").glob("*-result.json")))
+        if r["name"].startswith("AUTH-02") and r["status"] == "failed"
+    ]
+    assert failed
+    for test in failed:
+        details = test["statusDetails"]
+        assert len(details["actual"]) == 40 and len(details["expected"]) > 40, details
+        assert details["expected"].startswith(details["actual"]) and "RFC" not in details["expected"]
+    record = json.loads((reports / "compliance.json").read_text())
+    scenarios = [
+        s for r in record["rules"] if r["rule_id"] == "AUTH-02" for s in r["scenarios"] if s["status"] == "failed"
+    ]
+    assert all(len(s["difference"]["received"]) == 40 for s in scenarios)

@@ -119,6 +119,8 @@ class ResultRecorder:
             entry["reason"] = _first_line(report.longreprtext)
             if "failed_step" in properties:
                 entry["failed_step"] = properties["failed_step"]
+            if "difference" in properties:
+                entry["difference"] = properties["difference"]
         elif report.skipped:
             entry["status"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -184,6 +186,7 @@ class ResultRecorder:
                     "status": entry["status"],
                     "reason": entry["reason"],
                     **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {}),
+                    **({"difference": entry["difference"]} if "difference" in entry else {}),
                 }
             )
         for rule in rules.values():
