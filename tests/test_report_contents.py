@@ -97,7 +97,8 @@ def test_allure_results_quote_the_rule_and_say_expected_and_actual(broken_pkce_r
     assert 'MUST include the HTTP "Cache-Control" response header field' in failed["description"]
     assert "rfc6749#section-5.1" in failed["description"]
     details = failed["statusDetails"]
-    assert details["expected"].startswith("expected: ") and details["actual"].startswith("the server: Cache-Control")
+    # the two values the check compared, side by side in Allure's "Show difference"
+    assert details["expected"] == "Cache-Control: no-store" and details["actual"].startswith("Cache-Control: ")
     assert details["trace"].startswith("steps/"), details["trace"][:200]  # starts at the step
     # and so does each failed step's own trace (Python's format), in failed and blocked scenarios
     step_traces = [
@@ -141,6 +142,11 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
         if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
     ]
     assert len(blocked) == 19 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    # a failure's message is the check's sentence, not a traceback (that stays in the element's text)
+    messages = [c.find("failure").get("message") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert len(messages) == 6 and all(" is not kept: " in m and "Traceback" not in m for m in messages), messages
+    assert all("\n" not in m and "steps/" not in m and "NonConformance" not in m for m in messages), messages
+    assert any(m.startswith("SVC-07 is not kept: Cache-Control is ") for m in messages)
 
 
 def test_an_environment_problem_mid_run_is_a_junit_error(tmp_path):
