@@ -167,7 +167,9 @@ def test_a_service_only_run_certifies_service_integrations_and_says_what_it_does
         "Not certified: server-side web applications, single-page applications, native applications (the "
         "environment has no client of that type)"
     ) in page
-    assert f"{record['counts']['skipped']} rules did not apply (APP-01, " in page
+    # each rule id on one line ("RT-01", never "RT-" then "01")
+    assert f"{record['counts']['skipped']} rules did not apply (<span class=id>APP-01</span>, " in page
+    assert "span.id { white-space: nowrap; }" in page.replace("code, span.id", "span.id")
     assert "PKCE-01" not in page.split("Rules that held")[1]  # only what held is listed as held
 
 

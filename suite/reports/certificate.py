@@ -60,7 +60,8 @@ table.facts td { padding: 1px 0; }
 .rules .id { font-weight: 600; flex: 0 0 5.6em; white-space: nowrap; }
 .rules .waived, .rules .warned { color: #7a4a00; font-weight: bold; }
 h2 { font-size: 10.5pt; margin: 5px 0 2px; border-bottom: 1px solid #ccc; }
-code { font-size: 8pt; white-space: nowrap; }
+code, span.id { white-space: nowrap; }
+code { font-size: 8pt; }
 code.digest { white-space: normal; overflow-wrap: anywhere; }
 .small { font-size: 7.5pt; color: #444; }
 """
@@ -142,6 +143,11 @@ def scope(record: dict) -> dict:
     }
 
 
+def _unbroken(text: str) -> str:
+    """A rule id kept on one line: "RT-01", never "RT-" and "01"."""
+    return f"<span class=id>{text}</span>"
+
+
 def _skip_reason(rule: dict) -> str:
     return next((s["reason"] for s in rule.get("scenarios", []) if s.get("reason")), "skipped")
 
@@ -199,7 +205,7 @@ def render_html(record: dict) -> str:
             + " (the environment has no client of that type)"
             + (
                 f": {len(certified['outside'])} rules did not apply "
-                f"({e(', '.join(r['rule_id'] for r in certified['outside']))})."
+                f"({', '.join(_unbroken(e(r['rule_id'])) for r in certified['outside'])})."
                 if certified["outside"]
                 else "."
             )
@@ -207,7 +213,7 @@ def render_html(record: dict) -> str:
     if certified["not_run"]:
         not_certified.append(
             "Did not run (not applicable as the environment declares): "
-            + "; ".join(f"{e(r['rule_id'])}: {e(_skip_reason(r))}" for r in certified["not_run"])
+            + "; ".join(f"{_unbroken(e(r['rule_id']))}: {e(_skip_reason(r))}" for r in certified["not_run"])
             + "."
         )
     rules = "".join(

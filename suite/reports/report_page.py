@@ -89,7 +89,11 @@ def banner(record: dict) -> str:
         if chosen:
             lines.append(
                 f"<p><b>{label}:</b> "
-                + ", ".join(f"{html.escape(r['rule_id'])} ({html.escape(r['severity'])})" for r in chosen)
+                + ", ".join(
+                    f"<span style='white-space:nowrap'>{html.escape(r['rule_id'])} "
+                    f"({html.escape(r['severity'])})</span>"
+                    for r in chosen
+                )
                 + "</p>"
             )
     counts = record.get("counts", {})
