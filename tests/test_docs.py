@@ -214,3 +214,16 @@ def test_the_partner_template_suggests_env_with_an_equals_sign():
     template = (ROOT / "environments" / "partner-template.yaml").read_text()
     assert not re.search(r"--env \S", template), "partner-template.yaml suggests --env PATH without ="
     assert "--env=" in template
+
+
+def test_every_rule_links_to_a_section_of_its_documentation():
+    """A rule's documentation link (record, HTML report, certificate) opens at its section."""
+    from suite.configuration.rules import FEATURES, rule_of
+
+    for path in sorted(FEATURES.glob("*.feature")):
+        lines = path.read_text().splitlines()
+        page_tags = {t.lstrip("@") for t in lines[0].split()} if lines and lines[0].startswith("@") else set()
+        for line in lines:
+            if line.strip().startswith("@rule:"):
+                rule = rule_of(page_tags | {t.lstrip("@") for t in line.split()})
+                assert rule is not None and "#" in rule.doc_url, f"{path.name}: {line.strip()}: no section anchor"

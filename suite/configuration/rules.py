@@ -56,8 +56,9 @@ class Rule:
 
     @property
     def doc_url(self) -> str:
-        if self.page == "discovery":
-            return "https://openid.net/specs/openid-connect-discovery-1_0.html"
+        if self.page == "discovery":  # OpenID Connect Discovery 1.0, at the section's own anchor
+            section = self.doc.partition("#")[2]
+            return "https://openid.net/specs/openid-connect-discovery-1_0.html" + (f"#{section}" if section else "")
         return f"{DOCS_BASE}/{self.doc}" if self.doc else ""
 
     @property
