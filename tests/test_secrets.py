@@ -517,9 +517,14 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
             if p.is_file() and p.suffix != ".pdf"
         }
     )
-    # the single-file HTML report carries its data and attachments base64-encoded: read as they are shown
+    # the single-file HTML report carries its data and attachments base64-encoded: each is read
+    # decoded, as it is shown, and the page around them apart (the base64 the page wraps them in is
+    # Allure's, not an encoding of a secret that the suite let through)
     from suite.reports.html_report import embedded_files
 
+    outputs["reports/allure-report/index.html"] = re.sub(
+        r'\bd\("[^"]*","[A-Za-z0-9+/=]*"\)', "d()", outputs["reports/allure-report/index.html"]
+    )
     outputs.update(
         {
             f"reports/allure-report/index.html: {name}": data.decode(errors="replace")
