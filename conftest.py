@@ -291,11 +291,17 @@ def pytest_runtest_makereport(item, call):
     report.sections = [(title, readable(text)) for title, text in report.sections]
 
 
+@pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd closes the step: what is attached goes into it
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
-    """Which step failed, so that a failure before the rule's own check can be reported as blocked."""
+    """Which step failed, so that a failure before the rule's own check can be reported as blocked;
+    and the failing step gets the reproduction of the request it checked (made by an earlier step)."""
     from suite.verdict.blocking import record_failed_step
+    from suite.wire.http import attach_reproduction
 
     record_failed_step(request, scenario, step, exception)
+    state = step_func_args.get("state")
+    if state is not None and getattr(state, "http", None) is not None:
+        attach_reproduction(state.http)
 
 
 @pytest.fixture
