@@ -208,3 +208,22 @@ def test_a_run_against_a_real_server_is_a_certificate_and_names_who_ran_it(tmp_p
     with_defect = render_html({**record, "sandbox_defects": ["ui-locales-ignored"]})
     assert "DEMONSTRATION: a run against the embedded sandbox with deliberate defects switched on " in with_defect
     assert "(ui-locales-ignored)" in with_defect
+
+
+def test_rule_titles_read_without_outline_placeholders():
+    """A rule's title (record, certificate, the HTML report's story) stands for every row of its
+    outline: no raw <role> or <kind>, the rest of the sentence as written."""
+    from suite.configuration.rules import FEATURES, rule_title
+
+    names = [
+        line.strip().split(": ", 1)[1]
+        for path in sorted(FEATURES.glob("*.feature"))
+        for line in path.read_text().splitlines()
+        if line.strip().startswith("Scenario")
+    ]
+    assert sum("<" in name for name in names) >= 13
+    assert [name for name in names if "<" in rule_title(name)] == []
+    assert rule_title("PKCE-01 The <role> app redeems its code") == "PKCE-01 Each app redeems its code"
+    assert rule_title("AUTH-02 The callback returns the state exactly as sent (<kind>)") == (
+        "AUTH-02 The callback returns the state exactly as sent"
+    )

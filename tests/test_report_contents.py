@@ -125,6 +125,9 @@ def test_step_parameters_are_values_not_object_dumps(broken_pkce_run):
         assert dump not in text, dump
     results = {r["name"]: r for r in _results(reports)}
     first_step = results["PKCE-01 The spa app redeems its code with the right verifier"]["steps"][0]
+    stories = {label["value"] for r in results.values() for label in r["labels"] if label["name"] == "story"}
+    assert "PKCE-01 Each app redeems its code with the right verifier" in stories
+    assert [story for story in stories if "<" in story] == []  # no raw outline placeholders in rule titles
     assert [
         p
         for p in results["PKCE-01 The spa app redeems its code with the right verifier"]["parameters"]
