@@ -281,3 +281,11 @@ def test_show_difference_sets_the_value_expected_against_the_value_received(tmp_
         s for r in record["rules"] if r["rule_id"] == "AUTH-02" for s in r["scenarios"] if s["status"] == "failed"
     ]
     assert all(len(s["difference"]["received"]) == 40 for s in scenarios)
+
+
+def test_make_serve_report_serves_the_folder_that_was_written():
+    """A run written with --reports DIR (or REPORTS=DIR) is served from DIR, not from reports/."""
+    shown = subprocess.run(
+        ["make", "-n", "serve-report", "REPORTS=/tmp/nightly-run"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert "-m suite.reports.serve_report /tmp/nightly-run/allure-report" in shown.stdout, shown.stdout + shown.stderr

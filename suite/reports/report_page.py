@@ -102,7 +102,7 @@ def banner(record: dict) -> str:
         lines.append("<p>No certification record: what the results below show has no verdict.</p>")
     else:
         lines.append(
-            "<p>" + (f"{counted} rules. " if counted else "") + "The certification record: "
+            "<p>" + (f"Rules: {counted}. " if counted else "") + "The certification record: "
             "<code>compliance.json</code> / <code>compliance.md</code>, checked by "
             "<code>python -m suite.reports.verify compliance.json</code>.</p>"
         )
