@@ -33,7 +33,7 @@ Feature: The authorization code
     And the client redeems the code with the verifier and another redirect_uri
     Then the token request is refused with "invalid_grant"
 
-  @rule:CODE-03 @severity:critical @rfc:RFC6749-4.1.3
+  @rule:CODE-03 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
   Scenario: CODE-03 A code redeemed by another client is refused
     Given the "web" client of the environment
     And the "other_web" client of the environment as the other client

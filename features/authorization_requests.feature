@@ -28,14 +28,14 @@ Feature: Interactive integrations: the authorization request and its callback
       | 200-character               |
       | URL-encoding-needing        |
 
-  @rule:AUTH-03 @severity:normal @rfc:RFC9207-2
+  @rule:AUTH-03 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2
   Scenario: AUTH-03 The callback names the issuer when the server advertises RFC 9207
     Given the "spa" client of the environment
     And the discovery document advertises the iss authorization response parameter
     When the user authorizes the client with PKCE
     Then the callback's iss is exactly the issuer
 
-  @rule:AUTH-03 @severity:normal @rfc:RFC9207-2
+  @rule:AUTH-03 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2
   Scenario: AUTH-03 An error callback names the issuer too when the server advertises RFC 9207
     Given the "spa" client of the environment
     And the discovery document advertises the iss authorization response parameter
@@ -90,7 +90,7 @@ Feature: Interactive integrations: the authorization request and its callback
   # RFC 6749 section 3.3 lets a server ignore scopes it does not know. A response_type the client
   # may not use is unauthorized_client as well as unsupported_response_type, or invalid_request ("an
   # invalid parameter value"), all three in section 4.1.2.1.
-  @rule:AUTH-06 @severity:normal @rfc:RFC6749-4.1.2.1 @rfc:RFC7636-4.4.1
+  @rule:AUTH-06 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2.1 @rfc:RFC7636-4.4.1
   Scenario Outline: AUTH-06 A redirected authorization error carries error and the original state (<case>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and <case>

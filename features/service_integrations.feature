@@ -45,7 +45,7 @@ Feature: Service integrations: the client_credentials grant
     And the access token is a JWT signed with a key from the issuer's JWKS
     And the access token names the requested tenant
 
-  @rule:SVC-07 @severity:critical @rfc:RFC6749-5.1
+  @rule:SVC-07 @severity:critical @doc:service-integrations#token-response @rfc:RFC6749-5.1
   Scenario: SVC-07 Token responses are not cached
     When the client requests a token for its tenant with its credentials in the form body
     Then the token request succeeds

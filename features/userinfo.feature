@@ -14,13 +14,13 @@ Feature: OpenID Connect sign-in: the userinfo endpoint
     And the client calls userinfo with its access token
     Then userinfo answers with the ID token's sub
 
-  @rule:UINFO-02 @severity:critical @rfc:RFC6750-3 @rfc:OIDC-5.3.3
+  @rule:UINFO-02 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6750-3 @rfc:OIDC-5.3.3
   Scenario: UINFO-02 Userinfo refuses a request without an access token
     Given the "web" client of the environment
     When the client calls userinfo without an access token
     Then userinfo refuses with HTTP 401 and a Bearer challenge
 
-  @rule:UINFO-03 @severity:critical @rfc:RFC7009-2 @rfc:RFC6750-3.1
+  @rule:UINFO-03 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC7009-2 @rfc:RFC6750-3.1
   Scenario: UINFO-03 Userinfo refuses an access token that was revoked
     Given the "web" client of the environment
     And the environment expects revoked access tokens to stop working

@@ -233,7 +233,7 @@ def configure(api: str, issuer: str, environ: dict) -> None:
             "name": "Test User",
             "email": "test.user@example.com",
             "enabled": True,
-            "scope": USER_SCOPES + ["g_profile"],
+            "scope": [*USER_SCOPES, "g_profile"],
         },
     )  # g_profile: to give consent below
     for client in clients(environ):
@@ -307,7 +307,7 @@ def main() -> int:
         if nonce_required
         else [
             "glewlwyd no longer requires a nonce with openid: put openid back in the "
-            "clients' scope in environments/glewlwyd.yaml and README"
+            "clients' scope in environments/glewlwyd.yaml and docs/certify-server.md"
         ]
     )
     return verdict("glewlwyd", code, summary, KNOWN_DIFFERENCES, stale)

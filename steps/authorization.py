@@ -190,6 +190,8 @@ def callback_state_round_trip(state):
         params["state"] == sent,
         f"the callback's state {params['state']!r} differs from the state sent {sent!r} "
         "(RFC 6749 section 4.1.2: the exact value received)",
+        expected=sent,
+        received=params["state"],
     )
 
 
@@ -202,6 +204,8 @@ def callback_iss(state, environment):
         iss == environment.issuer,
         f"the {kind}'s iss is {iss!r}, not the issuer {environment.issuer!r}; RFC 9207 "
         "section 2 requires it in every authorization response, error responses included",
+        expected=environment.issuer,
+        received=iss,
     )
 
 

@@ -69,6 +69,8 @@ def token_type_is(state, token_type):
         isinstance(actual, str) and actual.lower() == token_type.lower(),
         f'token_type is {actual!r}, not {token_type!r} (Visma\'s token response: "token_type": "Bearer"; '
         "RFC 6749 section 5.1)",
+        expected=token_type,
+        received=actual,
     )
 
 
@@ -79,6 +81,8 @@ def token_response_cache_control(state, value):
         value.lower() in directives,
         f"Cache-Control is {state.response.headers.get('Cache-Control')!r}; a token response must say {value} "
         "(RFC 6749 section 5.1: MUST include Cache-Control: no-store)",
+        expected=f"Cache-Control: {value}",
+        received=f"Cache-Control: {state.response.headers.get('Cache-Control')}",
     )
 
 
@@ -104,6 +108,8 @@ def token_request_refused(state, errors):
         error in allowed,
         f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); "
         f"expected {' or '.join(allowed)} (RFC 6749 section 5.2)",
+        expected=f"error: {' or '.join(allowed)}",
+        received=f"{error_words(error, response)}, HTTP {response.status_code}",
     )
     check(error in RFC6749_ERRORS | VISMA_ERRORS, f"error {error!r} is not an RFC 6749 section 5.2 code")
     used_basic = "Authorization" in response.request.headers
@@ -129,6 +135,8 @@ def expires_in_as_expected(state, environment):
         f"expires_in is {actual!r}; the environment expects {expected}"
         + (f" (down to {expected - tolerance}: expectations.access_token_lifetime_tolerance)" if tolerance else "")
         + ' (expectations.access_token_lifetime; Visma\'s token response: "expires_in": 3600)',
+        expected=expected,
+        received=actual,
     )
 
 
@@ -143,6 +151,8 @@ def scope_as_requested(state):
             f"the granted scope is {state.tokens.get('scope')!r}; the request asked for {state.client.scope!r} "
             "(Visma's token response names the scope requested; RFC 6749 section 5.1)"
         ),
+        expected=state.client.scope,
+        received=state.tokens.get("scope"),
     )
 
 

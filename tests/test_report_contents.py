@@ -104,7 +104,8 @@ def test_allure_results_quote_the_rule_and_say_expected_and_actual(broken_pkce_r
     assert 'MUST include the HTTP "Cache-Control" response header field' in failed["description"]
     assert "rfc6749#section-5.1" in failed["description"]
     details = failed["statusDetails"]
-    assert details["expected"].startswith("expected: ") and details["actual"].startswith("the server: Cache-Control")
+    # the two values the check compared, side by side in Allure's "Show difference"
+    assert details["expected"] == "Cache-Control: no-store" and details["actual"].startswith("Cache-Control: ")
     assert details["trace"].startswith("steps/"), details["trace"][:200]  # starts at the step
     # and so does each failed step's own trace (Python's format), in failed and blocked scenarios
     step_traces = [
@@ -131,6 +132,9 @@ def test_step_parameters_are_values_not_object_dumps(broken_pkce_run):
         assert dump not in text, dump
     results = {r["name"]: r for r in _results(reports)}
     first_step = results["PKCE-01 The spa app redeems its code with the right verifier"]["steps"][0]
+    stories = {label["value"] for r in results.values() for label in r["labels"] if label["name"] == "story"}
+    assert "PKCE-01 Each app redeems its code with the right verifier" in stories
+    assert [story for story in stories if "<" in story] == []  # no raw outline placeholders in rule titles
     assert [
         p
         for p in results["PKCE-01 The spa app redeems its code with the right verifier"]["parameters"]
@@ -149,6 +153,11 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
     ]
     # 28: 19 that failed before their own check, 9 refusals whose control (a PKCE redemption) was refused too
     assert len(blocked) == 28 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    # a failure's message is the check's sentence, not a traceback (that stays in the element's text)
+    messages = [c.find("failure").get("message") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert len(messages) == 6 and all(" is not kept: " in m and "Traceback" not in m for m in messages), messages
+    assert all("\n" not in m and "steps/" not in m and "NonConformance" not in m for m in messages), messages
+    assert any(m.startswith("SVC-07 is not kept: Cache-Control is ") for m in messages)
 
 
 def test_an_environment_problem_mid_run_is_a_junit_error(tmp_path):

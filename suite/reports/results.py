@@ -123,6 +123,8 @@ class ResultRecorder:
                 entry["server_error"] = True
             if "failed_step" in properties:
                 entry["failed_step"] = properties["failed_step"]
+            if "difference" in properties:
+                entry["difference"] = properties["difference"]
         elif report.skipped:
             entry["status"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -140,7 +142,7 @@ class ResultRecorder:
         seal(record)  # last: the digest covers every field written
         self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
         self.path.with_suffix(".md").write_text(render_markdown(record), encoding="utf-8")
-        (self.path.parent / SUMMARY).write_text(render_summary(record), encoding="utf-8")
+        (self.path.parent / SUMMARY).write_text(render_summary(record, self.path.parent), encoding="utf-8")
         if self.alluredir and self.alluredir.is_dir():
             write_run_information(self.alluredir, record)
             present_results(self.alluredir, record)
@@ -190,6 +192,7 @@ class ResultRecorder:
                     "reason": entry["reason"],
                     "client_role": entry.get("client_role"),
                     **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {}),
+                    **({"difference": entry["difference"]} if "difference" in entry else {}),
                 }
             )
         for rule in rules.values():
@@ -210,6 +213,8 @@ class ResultRecorder:
             "issuer": environment.issuer,
             "client_ids": {role: c.client_id for role, c in environment.clients.items()},
             "sandbox_defects": list(environment.sandbox_defects or []),
+            # the suite's own stand-in for Visma Connect: a run against it demonstrates, certifies nothing
+            "embedded_sandbox": environment.is_sandbox,
             "tls_verification": "off"
             if not environment.http.verify_tls
             else (f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),

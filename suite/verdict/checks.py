@@ -17,7 +17,13 @@ Message = str | Callable[[], str]
 
 
 class NonConformance(AssertionError):
-    """The server under test does not do what the documentation says."""
+    """The server under test does not do what the documentation says; with the value the rule
+    expected and the value the server gave, when the check compares two (the report sets them side
+    by side)."""
+
+    def __init__(self, message: str, expected: str | None = None, received: str | None = None):
+        super().__init__(message)
+        self.expected, self.received = expected, received
 
 
 class NothingToCheck(NonConformance):
@@ -38,9 +44,19 @@ def check_granted(condition: bool, message: Message) -> None:
         raise Refused(REDACTOR.scrub(message() if callable(message) else message))
 
 
-def check(condition: bool, message: Message) -> None:
+def check(condition: bool, message: Message, expected: object = None, received: object = None) -> None:
+    """`expected` and `received`: the two values the check compared, when it compares two."""
     if not condition:
-        raise NonConformance(REDACTOR.scrub(message() if callable(message) else message))
+        compared = expected is not None or received is not None
+        raise NonConformance(
+            REDACTOR.scrub(message() if callable(message) else message),
+            REDACTOR.scrub(_shown(expected)) if compared else None,
+            REDACTOR.scrub(_shown(received)) if compared else None,
+        )
+
+
+def _shown(value: object) -> str:
+    return "(none)" if value is None else value if isinstance(value, str) else repr(value)
 
 
 def require(condition: bool, message: Message) -> None:

@@ -57,7 +57,7 @@ class Exchange:
         lines += [f"{k}: {v}" for k, v in REDACTOR.fields(self.response_headers).items()]
         if self.response_body:
             lines += ["", _redact_body(self.response_body)]
-        lines += ["", "# reproduce: paste into a shell after exporting the variables it names", self.curl()]
+        lines += ["", REPRODUCE, self.curl()]
         return REDACTOR.scrub("\n".join(lines))
 
     def curl(self) -> str:
@@ -492,6 +492,21 @@ def _origin(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+REPRODUCE = "# reproduce: paste into a shell after exporting the variables it names"
+
+
+def attach_reproduction(client) -> None:
+    """To a failing step, the reproduction of the last request of its scenario, the one it checked:
+    that request was made, and its exchange attached, by an earlier step."""
+    if client.exchanges and allure_results_written():
+        exchange = client.exchanges[-1]
+        allure.attach(
+            f"{REPRODUCE}\n{exchange.curl()}",
+            name=f"reproduce: {exchange.method} {urlsplit(exchange.url).path}",
+            attachment_type=allure.attachment_type.TEXT,
+        )
 
 
 def allure_results_written() -> bool:
