@@ -105,7 +105,7 @@ DEFECTS = {
         Defect("state-truncated", "the callback cuts state to 40 characters", ("AUTH-02",)),
         Defect("iss-missing", "the callback leaves out iss although discovery advertises it", ("AUTH-03",)),
         Defect("ui-locales-refused", "an authorization request with ui_locales is refused", ("AUTH-04",)),
-        Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05",)),
+        Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05", "SVC-19")),
         Defect("error-state-dropped", "error redirects leave out state", ("AUTH-06", "AUTH-08", "CONS-01")),
         Defect(
             "code-in-fragment",
@@ -116,7 +116,7 @@ DEFECTS = {
         Defect(
             "error-page-auto-posts",
             "an unregistered redirect_uri gets a 200 page that auto-posts the error to it",
-            ("AUTH-05",),
+            ("AUTH-05", "SVC-19"),
         ),
         Defect(
             "unknown-parameter-refused",
@@ -136,7 +136,7 @@ DEFECTS = {
         Defect(
             "error-page-refreshes",
             "an unregistered redirect_uri gets an error page whose Refresh header sends the browser to it",
-            ("AUTH-05",),
+            ("AUTH-05", "SVC-19"),
         ),
         Defect(
             "redirect-uri-defaulted",

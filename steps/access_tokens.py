@@ -79,7 +79,11 @@ def access_token_profile(state, discovery, environment):
         problems.append(f"its iat {iat} is {int(iat - now)} s in the future (RFC 7519 section 4.1.6)")
     check(
         not problems,
-        lambda: f"the access token (clock skew tolerated {skew} s, expectations.clock_skew): " + "; ".join(problems),
+        lambda: (
+            f"the access token (clock skew tolerated {skew} s, expectations.clock_skew): "
+            + "; ".join(problems)
+            + " (RFC 9068 section 2: the JWT access token's header and data structure)"
+        ),
     )
 
 
