@@ -34,9 +34,11 @@ def test_basic_credentials_are_form_urlencoded_before_basic_encoding():
 def _environment_with_secrets(tmp_path, service_secret: str, web_secret: str):
     text = SANDBOX_YAML.replace(
         'client_secret: "sandbox-service-secret +/=%41:&~ø"', f"client_secret: {json.dumps(service_secret)}"
-    ).replace("client_secret: sandbox-web-secret\n", f"client_secret: {json.dumps(web_secret)}\n")
+    ).replace(
+        "client_secret: sandbox-web-secret\n",
+        f"client_secret: {json.dumps(web_secret)}\n    token_endpoint_auth_method: client_secret_basic\n",
+    )  # the web app redeems its codes and refresh tokens with HTTP Basic
     assert json.dumps(service_secret) in text and json.dumps(web_secret) in text
-    assert "token_endpoint_auth_method: client_secret_basic" in text  # the web app redeems its codes with Basic
     return write_environment(tmp_path, text)
 
 

@@ -433,7 +433,8 @@ for _value, _variable in (
     ("sandbox-web-other-secret", "T_OTHER_SECRET"),
     ("sandbox-password", "T_PASSWORD"),
 ):
-    REAL_SERVER_YAML = REAL_SERVER_YAML.replace(f": {_value}\n", f": ${{{{{_variable}}}}}\n")
+    # the value as written, quoted or not (the service secret has characters that need quotes)
+    REAL_SERVER_YAML = re.sub(rf': "?{re.escape(_value)}[^"\n]*"?\n', f": ${{{{{_variable}}}}}\n", REAL_SERVER_YAML)
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
 
