@@ -46,12 +46,12 @@ Feature: Discovery document
       | client_secret_post  |
       | client_secret_basic |
 
-  @rule:DISC-06 @severity:critical @rfc:OIDCDISCOVERY-3
+  @rule:DISC-06 @severity:critical @doc:discovery#ProviderMetadata @rfc:OIDCDISCOVERY-3
   Scenario: DISC-06 The discovery document holds every member OpenID Connect Discovery requires
     When the discovery document is read
     Then it holds every REQUIRED member with its type, RS256 and the openid scope
 
-  @rule:DISC-07 @severity:normal @rfc:RFC8414-3.3
+  @rule:DISC-07 @severity:normal @doc:discovery#ProviderConfigurationValidation @rfc:RFC8414-3.3
   Scenario: DISC-07 The RFC 8414 metadata, where it is served, names the same issuer
     When the discovery document is read
     Then the RFC 8414 document, where one is served, names the same issuer

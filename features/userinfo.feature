@@ -35,7 +35,7 @@ Feature: OpenID Connect sign-in: the userinfo endpoint
 
   # A control call first: the token the server issued is accepted, so the refusal that follows is
   # the server telling a valid token from another one, not a userinfo endpoint that refuses everything.
-  @rule:UINFO-04 @severity:critical @rfc:RFC6749-7 @rfc:RFC6750-3 @rfc:OIDC-5.3
+  @rule:UINFO-04 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-7 @rfc:RFC6750-3 @rfc:OIDC-5.3
   Scenario Outline: UINFO-04 Userinfo refuses a <variant> access token
     Given the "web" client of the environment
     When the user signs in with openid and a nonce
@@ -52,7 +52,7 @@ Feature: OpenID Connect sign-in: the userinfo endpoint
       | client_credentials |
 
   # RFC 6750 section 3.1: the 401 and the error code are what a resource server SHOULD answer.
-  @rule:UINFO-05 @severity:normal @level:warning @rfc:RFC6750-3 @rfc:RFC6750-3.1
+  @rule:UINFO-05 @severity:normal @level:warning @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6750-3 @rfc:RFC6750-3.1
   Scenario: UINFO-05 Userinfo answers a made-up access token with HTTP 401 and error="invalid_token"
     Given the "web" client of the environment
     When the client calls userinfo with a made-up access token

@@ -15,6 +15,11 @@ from sandbox import SandboxServer, default_registry
 # Rules whose scenarios redeem a PKCE code before their own check: a broken S256 hash blocks them.
 BLOCKED_BY_PKCE = {
     "AT-01",
+    "CODE-07",
+    "ID-06",
+    "UINFO-04",
+    "UINFO-06",
+    "UINFO-07",
     "CODE-01",
     "CODE-02",  # refusals whose control, the same client's PKCE redemption, was refused too
     "CODE-03",
@@ -84,7 +89,7 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
     # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing;
     # the refusals whose control was refused, passed by pytest, are counted blocked too)
-    assert "6 failed, 56 passed, 4 skipped, 28 blocked in " in stdout
+    assert "6 failed, 74 passed, 4 skipped, 35 blocked in " in stdout
     assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
     # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
     assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
@@ -151,8 +156,9 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
         for c in suite.iter("testcase")
         if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
     ]
-    # 28: 19 that failed before their own check, 9 refusals whose control (a PKCE redemption) was refused too
-    assert len(blocked) == 28 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    # 35: 26 that failed before their own check (2 of them warning-level: UINFO-07, CODE-07), 9 refusals
+    # whose control (a PKCE redemption) was refused too
+    assert len(blocked) == 35 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
     # a failure's message is the check's sentence, not a traceback (that stays in the element's text)
     messages = [c.find("failure").get("message") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert len(messages) == 6 and all(" is not kept: " in m and "Traceback" not in m for m in messages), messages

@@ -302,7 +302,8 @@ def _blocked_apart_from_failures(session, record: dict) -> None:
     if reporter is None or not blocked:
         return
     # failed before its own check, or a refusal whose control was refused too (suite/verdict/blocking.py)
-    for outcome in ("failed", "passed"):
+    # a warning-level scenario kept from its own check: warned when it failed, blocked once the record knows
+    for outcome in ("failed", "passed", "warned"):
         reports = reporter.stats.get(outcome, [])
         reporter.stats[outcome] = [report for report in reports if report.nodeid not in blocked]
         reporter.stats.setdefault("blocked", []).extend(report for report in reports if report.nodeid in blocked)
