@@ -22,9 +22,10 @@ conformance: setup allure-cli
 report: allure-cli
 	@$(PY) -m suite.reports.html_report $(REPORTS)
 
-# The HTML report on 127.0.0.1 only (`npx allure open` listens on every interface).
+# The HTML report of the run that wrote into $(REPORTS), on 127.0.0.1 only (`npx allure open` listens
+# on every interface). The report is one file too: index.html opens in a browser as it is.
 serve-report: setup
-	@$(PY) -m suite.reports.serve_report reports/allure-report
+	@$(PY) -m suite.reports.serve_report $(REPORTS)/allure-report
 
 # The one-page certificate of a conformant, intact record: reports/certificate.html and .pdf
 # (printed by Debian's chromium). Exit 1 when the run is not conformant, 4 when the seal breaks.
@@ -56,6 +57,7 @@ certify-app: setup allure-cli
 	if [ -x node_modules/.bin/allure ] && [ -d reports/app/allure-results ]; then \
 		rm -rf reports/app/allure-report; node_modules/.bin/allure generate reports/app/allure-results \
 			-o reports/app/allure-report --report-name "Visma Connect application certification" >/dev/null && \
+		$(PY) -m suite.reports.report_page reports/app/allure-report reports/app/compliance.json && \
 		echo "HTML report: reports/app/allure-report/index.html"; fi; exit $$status
 
 setup: $(VENV)/.installed

@@ -93,7 +93,7 @@ export default defineConfig({
     awesome: {
       options: {
         reportName: "Visma Connect conformance",
-        singleFile: false,
+        singleFile: true, // one index.html that opens from a file (a downloaded CI artifact), with no server
         groupBy: ["epic", "feature", "story"],
       },
     },

@@ -5,6 +5,7 @@ Step definitions live in steps/; what they share lives in suite/.
 """
 
 import gc
+import re
 
 import pytest
 
@@ -13,7 +14,7 @@ from suite.reports.allure_output import install_scrubber
 from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
-from suite.wire.http import EnvironmentProblem
+from suite.wire.http import EnvironmentProblem, RepeatedServerError
 from suite.wire.login import LoginConfigurationProblem
 from suite.wire.server import ServerUnreachable, fetch_discovery
 
@@ -40,6 +41,7 @@ pytest_plugins = [
     "steps.code_expiry",
     "steps.consent",
     "steps.ui_locales",
+    "steps.signing_keys",
 ]
 
 
@@ -75,7 +77,9 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     """A run that stops here has no verdict: its record says so and why, in place of an earlier
-    run's record (xdist workers leave that to the controller)."""
+    run's record (xdist workers leave that to the controller). --help only shows the options."""
+    if config.option.help:
+        return
     try:
         _configure(config)
     except (pytest.UsageError, pytest.exit.Exception) as stop:
@@ -274,10 +278,15 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
         report.user_properties.append(("environment_problem", True))
+        if call.excinfo.errisinstance(RepeatedServerError):
+            report.user_properties.append(("server_error", True))
         report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
     if call.excinfo is not None and call.excinfo.errisinstance(LoginConfigurationProblem):
         report.user_properties.append(("configuration_problem", True))
         report.longrepr = f"configuration problem: {call.excinfo.value}"
+    if call.excinfo is not None and getattr(call.excinfo.value, "expected", None) is not None:
+        compared = call.excinfo.value  # a check that compared two values: the report sets them side by side
+        report.user_properties.append(("difference", {"expected": compared.expected, "received": compared.received}))
     if report.failed and report.longrepr is not None:
         report.longrepr = readable(str(report.longrepr))
     elif report.skipped and isinstance(report.longrepr, tuple):  # a reason may quote the server's answer
@@ -286,11 +295,17 @@ def pytest_runtest_makereport(item, call):
     report.sections = [(title, readable(text)) for title, text in report.sections]
 
 
+@pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd closes the step: what is attached goes into it
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
-    """Which step failed, so that a failure before the rule's own check can be reported as blocked."""
+    """Which step failed, so that a failure before the rule's own check can be reported as blocked;
+    and the failing step gets the reproduction of the request it checked (made by an earlier step)."""
     from suite.verdict.blocking import record_failed_step
+    from suite.wire.http import attach_reproduction
 
     record_failed_step(request, scenario, step, exception)
+    state = step_func_args.get("state")
+    if state is not None and getattr(state, "http", None) is not None:
+        attach_reproduction(state.http)
 
 
 @pytest.fixture
@@ -302,23 +317,34 @@ def state(environment):
     return ScenarioState(http=HttpClient(environment.http, environment.issuer))
 
 
+def _client_role(scenario) -> str | None:
+    """The client the scenario plays (its `Given the "spa" client of the environment`), or None: a
+    refusal rule's control is the same client's request (suite/verdict/blocking.py)."""
+    for step in scenario.steps:
+        found = re.fullmatch(r'the "(\w+)" client of the environment', step.name)
+        if found:
+            return found.group(1)
+    return None
+
+
 @pytest.hookimpl(trylast=True)  # after allure-pytest-bdd has opened the scenario's test case
 def pytest_bdd_before_scenario(request, feature, scenario):
     """Carry each scenario's rule metadata into its report (and from xdist workers to the
     controller), and label it in Allure: epic = documentation page, story = rule."""
-    from suite.configuration.rules import rule_of
+    from suite.configuration.rules import rule_of, rule_title
     from suite.reports.allure_labels import label_scenario
     from suite.reports.results import rule_properties
 
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return
-    # The rule's title is the scenario's name as written, outline placeholders and all.
+    # The rule's title is the scenario's name as written, its outline placeholders read as the rows they stand for.
     template = next((t for t in feature.scenarios.values() if t.line_number == scenario.line_number), scenario)
-    title = template.name.removeprefix(rule.rule_id).strip()
+    title = rule_title(template.name.removeprefix(rule.rule_id).strip())
     request.node.user_properties += [
         ("rule", rule_properties(rule, title)),
         ("scenario", scenario.name),
         ("feature", feature.name),
+        ("client_role", _client_role(scenario)),
     ]
     label_scenario(rule, title, scenario.tags)

@@ -1,5 +1,5 @@
-"""python -m appside --app=PATH [pytest options]: certify an application (see README, "Certify
-your application"). The same as python -m pytest -c appside/pytest.ini appside/features ..."""
+"""python -m appside --app=PATH [pytest options]: certify an application (see
+docs/certify-application.md). The same as python -m pytest -c appside/pytest.ini appside/features ..."""
 
 import sys
 from pathlib import Path

@@ -31,6 +31,7 @@ class RecordedSubject:
     clients: dict
     http: HttpSettings = field(default_factory=HttpSettings)
     sandbox_defects: tuple = ()
+    is_sandbox: bool = False  # the subject is the application, not the stand-in that plays Visma Connect
 
 
 class ApplicationRecorder(ResultRecorder):
@@ -42,8 +43,8 @@ class ApplicationRecorder(ResultRecorder):
         self.application = application
 
     def pytest_sessionfinish(self, session, exitstatus):
-        """The suite's exit codes (README): python -m appside is the command, so an incomplete run
-        (a blocker or critical rule left out, e.g. by --rule) exits 5 here, not 0."""
+        """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so
+        an incomplete run (a blocker or critical rule left out, e.g. by --rule) exits 5 here, not 0."""
         super().pytest_sessionfinish(session, exitstatus)
         if self.written and self.written["verdict"].startswith("incomplete"):
             session.exitstatus = EXIT_INCOMPLETE
@@ -53,6 +54,10 @@ class ApplicationRecorder(ResultRecorder):
         from its own check by one of them failing is blocked by it."""
         entry = catalogue(CATALOGUE).get(rule_id)
         return entry.needs if entry else ()
+
+    def controls(self, rule_id: str) -> tuple[str, ...]:
+        """An APPC refusal's control is its own step (a normal sign-in of the same application), not a rule."""
+        return ()
 
     def pytest_runtest_logreport(self, report):
         super().pytest_runtest_logreport(report)

@@ -13,6 +13,19 @@ Feature: The authorization code
     When the client redeems the same code again
     Then the token request is refused with "invalid_grant"
 
+  # RFC 6749 section 4.1.2: the server SHOULD revoke (when possible) the tokens of a code used twice.
+  @rule:CODE-07 @severity:normal @level:warning @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  Scenario: CODE-07 The access token of a code presented a second time stops working
+    Given the "spa" client of the environment
+    And the environment expects revoked access tokens to stop working
+    When the user authorizes the client with PKCE
+    And the client redeems the code with the verifier
+    And the client calls userinfo with its access token
+    Then userinfo accepts the access token
+    When the client redeems the same code again
+    And the client calls userinfo with the access token of the code's first redemption
+    Then userinfo no longer accepts the access token
+
   @rule:CODE-02 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
   Scenario: CODE-02 A code redeemed with another redirect_uri is refused
     Given the "spa" client of the environment
@@ -20,7 +33,7 @@ Feature: The authorization code
     And the client redeems the code with the verifier and another redirect_uri
     Then the token request is refused with "invalid_grant"
 
-  @rule:CODE-03 @severity:critical @rfc:RFC6749-4.1.3
+  @rule:CODE-03 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
   Scenario: CODE-03 A code redeemed by another client is refused
     Given the "web" client of the environment
     And the "other_web" client of the environment as the other client
@@ -29,7 +42,7 @@ Feature: The authorization code
     Then the token request is refused with "invalid_grant"
 
   # The token response of an interactive app is held to what the service one is (RFC 6749 section 5.1).
-  @rule:CODE-06 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-5.1
+  @rule:CODE-06 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-5.1 @rfc:RFC6749-3.3
   Scenario: CODE-06 The token response for a code is JSON, not cached, Bearer, with its lifetime and scope
     Given the "web" client of the environment
     When the user authorizes the client with PKCE
@@ -39,7 +52,7 @@ Feature: The authorization code
     And the token response has "Cache-Control: no-store"
     And the token type is "Bearer"
     And "expires_in" is the lifetime the environment expects
-    And the granted scope is at most the requested scope
+    And the granted scope, if named, is a list of space-delimited scopes
 
   # The code must age the environment's declared lifetime (expectations.authorization_code_lifetime):
   # seconds on the sandbox, minutes on a real server. So it is got before the first scenario runs and

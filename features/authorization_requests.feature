@@ -28,14 +28,14 @@ Feature: Interactive integrations: the authorization request and its callback
       | 200-character               |
       | URL-encoding-needing        |
 
-  @rule:AUTH-03 @severity:normal @rfc:RFC9207-2
+  @rule:AUTH-03 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2
   Scenario: AUTH-03 The callback names the issuer when the server advertises RFC 9207
     Given the "spa" client of the environment
     And the discovery document advertises the iss authorization response parameter
     When the user authorizes the client with PKCE
     Then the callback's iss is exactly the issuer
 
-  @rule:AUTH-03 @severity:normal @rfc:RFC9207-2
+  @rule:AUTH-03 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2
   Scenario: AUTH-03 An error callback names the issuer too when the server advertises RFC 9207
     Given the "spa" client of the environment
     And the discovery document advertises the iss authorization response parameter
@@ -46,26 +46,51 @@ Feature: Interactive integrations: the authorization request and its callback
   Scenario: AUTH-04 An authorization request with ui_locales is served
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and ui_locales "nb-NO en"
+    Then the request with ui_locales is served with a code
+
+  # Each registered redirect URI of the environment's clients, changed one way at a time (a change
+  # that leaves it as registered tests nothing and is left out). The page's status is not judged:
+  # RFC 6749 section 4.1.2.1 says nothing of it. What is judged is that no route the browser would
+  # follow leads to the URI sent: a redirect, a Refresh header, a meta refresh, a form, a script.
+  @rule:AUTH-11 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-3.1
+  Scenario: AUTH-11 An authorization request with a parameter the server does not know is served
+    Given the "spa" client of the environment
+    When the user authorizes the client with PKCE and an unknown parameter
     Then the browser is sent to the registered redirect_uri with a code
 
-  @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1 @rfc:RFC9110-15.5
+  @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1 @rfc:RFC6749-3.1.2.3 @rfc:RFC9700-2.1
   Scenario Outline: AUTH-05 An unregistered redirect_uri gets an error page, never a redirect (<variation>)
-    Given the "spa" client of the environment
-    When the user authorizes the client with PKCE and a redirect_uri that is the registered one <variation>
-    Then the server shows an error page and redirects the browser nowhere
+    When the user authorizes each client with PKCE and a redirect_uri that is its registered one <variation>
+    Then for each, the server shows an error page and redirects the browser nowhere
 
     Examples:
-      | variation              |
-      | on another host        |
-      | with another path      |
-      | with an added query    |
-      | in upper case          |
+      | variation                        |
+      | with another scheme              |
+      | on another host                  |
+      | on a subdomain                   |
+      | on another port                  |
+      | with a sub-path                  |
+      | with the parent path             |
+      | with the trailing slash toggled  |
+      | with an added query              |
+      | with a changed query             |
+      | with a fragment                  |
+      | in upper case                    |
+      | with a percent-encoded character |
+      | with a user@ before the host     |
+      | with dot segments                |
+
+  @rule:AUTH-10 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1 @rfc:OIDC-3.1.2.2 @rfc:RFC6749-4.1.2.1
+  Scenario: AUTH-10 An OpenID authorization request without redirect_uri gets an error page, never a redirect
+    Given the "spa" client of the environment
+    When the user authorizes the client with openid, a nonce and no redirect_uri
+    Then the server shows an error page and redirects the browser nowhere, not even to the registered redirect_uri
 
   # The examples are errors the standards require to be redirected. An unknown scope is not one:
   # RFC 6749 section 3.3 lets a server ignore scopes it does not know. A response_type the client
   # may not use is unauthorized_client as well as unsupported_response_type, or invalid_request ("an
   # invalid parameter value"), all three in section 4.1.2.1.
-  @rule:AUTH-06 @severity:normal @rfc:RFC6749-4.1.2.1 @rfc:RFC7636-4.4.1
+  @rule:AUTH-06 @severity:normal @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2.1 @rfc:RFC7636-4.4.1
   Scenario Outline: AUTH-06 A redirected authorization error carries error and the original state (<case>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE and <case>

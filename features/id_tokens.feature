@@ -19,7 +19,7 @@ Feature: OpenID Connect sign-in: the ID token
       | spa    |
       | native |
 
-  @rule:ID-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.3.7
+  @rule:ID-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.3.7 @rfc:OIDC-10.1
   Scenario: ID-02 The ID token is signed with a key from the issuer's JWKS
     Given the "web" client of the environment
     When the user signs in with openid and a nonce
@@ -33,6 +33,7 @@ Feature: OpenID Connect sign-in: the ID token
     And the client redeems the code with the verifier
     Then the ID token's iss is exactly the issuer
     And the ID token's aud includes the client
+    And the ID token's azp, if it has one, is the client
     And the ID token has a sub, and exp and iat around now
 
   @rule:ID-04 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1
@@ -48,3 +49,14 @@ Feature: OpenID Connect sign-in: the ID token
     When the user signs in with openid and a nonce
     And the client redeems the code with the verifier
     Then the ID token's at_hash, if it has one, is the left half of the access token's hash
+
+  # OpenID Connect Core section 12.2: a refresh response "might not contain an id_token"; where it
+  # has one, it renews the original one.
+  @rule:ID-06 @severity:normal @doc:interactive-integrations#important-notes @rfc:OIDC-12.2
+  Scenario: ID-06 An ID token in a refresh response keeps the user, the audience and the sign-in time
+    Given the "web" client of the environment
+    When the user signs in with openid, a nonce and offline_access
+    And the client redeems the code with the verifier
+    And the client refreshes its access token
+    Then the token request succeeds
+    And the refresh response's ID token, if it has one, renews the original one

@@ -19,7 +19,7 @@ Feature: PKCE with S256
       | spa    |
       | native |
 
-  @rule:PKCE-02 @severity:blocker @rfc:RFC7636-4.6
+  @rule:PKCE-02 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6
   Scenario: PKCE-02 A wrong verifier is refused
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE
@@ -27,7 +27,7 @@ Feature: PKCE with S256
     Then the token request is refused with "invalid_grant"
 
   # A missing required parameter is also invalid_request (RFC 6749 section 5.2).
-  @rule:PKCE-03 @severity:blocker @rfc:RFC7636-4.6 @rfc:RFC6749-5.2
+  @rule:PKCE-03 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6 @rfc:RFC6749-5.2
   Scenario Outline: PKCE-03 A missing verifier is refused (<role>)
     Given the "<role>" client of the environment
     When the user authorizes the client with PKCE
@@ -51,7 +51,7 @@ Feature: PKCE with S256
       | spa    |
       | native |
 
-  @rule:PKCE-05 @severity:normal @rfc:RFC7636-4.1
+  @rule:PKCE-05 @severity:normal @level:warning @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.1
   Scenario Outline: PKCE-05 A verifier that breaks RFC 7636's form is refused (<defect>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE using a verifier of <defect>
@@ -64,14 +64,14 @@ Feature: PKCE with S256
       | 129 characters                           |
       | 43 characters with one outside the set   |
 
-  @rule:PKCE-06 @severity:normal @rfc:RFC7636-4.6 @rfc:RFC9700-2.1.1
+  @rule:PKCE-06 @severity:normal @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6 @rfc:RFC9700-2.1.1
   Scenario: PKCE-06 A verifier sent when no challenge was sent is refused
     Given the "web" client of the environment
     When the user authorizes the client without PKCE
     And the client redeems the code with a verifier nobody asked for
     Then the token request is refused with "invalid_grant" or "invalid_request"
 
-  @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2 @rfc:RFC7636-4.4.1
+  @rule:PKCE-07 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:RFC7636-4.2 @rfc:RFC7636-4.4.1
   Scenario: PKCE-07 The plain method is refused where the environment says so
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be refused
@@ -79,7 +79,7 @@ Feature: PKCE with S256
     When the user authorizes the client with plain PKCE
     Then the authorization is refused without a code
 
-  @rule:PKCE-07 @severity:normal @rfc:RFC7636-4.2
+  @rule:PKCE-07 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:RFC7636-4.2
   Scenario: PKCE-07 The plain method works where the environment accepts it
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be accepted
@@ -87,7 +87,7 @@ Feature: PKCE with S256
     And the client redeems the code with the verifier
     Then the token request succeeds
 
-  @rule:PKCE-08 @severity:normal @rfc:RFC7636-4.3
+  @rule:PKCE-08 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:RFC7636-4.3
   Scenario: PKCE-08 A code_challenge without a method is plain, and refused where plain is refused
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be refused
@@ -95,7 +95,7 @@ Feature: PKCE with S256
     When the user authorizes the client with a code_challenge and no code_challenge_method
     Then the authorization is refused without a code
 
-  @rule:PKCE-08 @severity:normal @rfc:RFC7636-4.3
+  @rule:PKCE-08 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:RFC7636-4.3
   Scenario: PKCE-08 A code_challenge without a method is plain, and works where plain is accepted
     Given the "spa" client of the environment
     And the environment expects plain PKCE to be accepted

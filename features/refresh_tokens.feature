@@ -18,7 +18,7 @@ Feature: Refresh tokens
 
   # Visma's one-time rotation keeps a used refresh token working for a 5-60 s grace period
   # (visma-connect-facts.md); the environment declares it (expectations.refresh_token_reuse_grace).
-  @rule:RT-02 @severity:normal @rfc:RFC6749-6 @rfc:RFC6749-10.4
+  @rule:RT-02 @severity:normal @doc:interactive-integrations#important-notes @rfc:RFC6749-6 @rfc:RFC6749-10.4
   Scenario: RT-02 Refresh tokens rotate as the environment declares
     Given the "web" client of the environment
     When the user authorizes the client with PKCE and offline_access
@@ -51,7 +51,7 @@ Feature: Refresh tokens
     And the client redeems the code with the verifier unless offline_access was refused
     Then a refresh token is issued only if the environment declares "native" apps eligible
 
-  @rule:RT-06 @severity:critical @rfc:RFC6749-6
+  @rule:RT-06 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6
   Scenario: RT-06 A refresh token works only for the client it was issued to
     Given the "web" client of the environment
     And the "other_web" client of the environment as the other client
@@ -60,7 +60,7 @@ Feature: Refresh tokens
     And the other client refreshes with the client's refresh token
     Then the token request is refused with "invalid_grant"
 
-  @rule:RT-07 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6 @rfc:RFC6749-5.1
+  @rule:RT-07 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6 @rfc:RFC6749-5.1 @rfc:RFC6749-3.3
   Scenario: RT-07 The refresh token response is JSON, not cached, Bearer, with its lifetime and scope
     Given the "web" client of the environment
     When the user authorizes the client with PKCE and offline_access
@@ -71,4 +71,4 @@ Feature: Refresh tokens
     And the token response has "Cache-Control: no-store"
     And the token type is "Bearer"
     And "expires_in" is the lifetime the environment expects
-    And the granted scope is at most the requested scope
+    And the granted scope, if named, is a list of space-delimited scopes

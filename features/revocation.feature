@@ -4,7 +4,7 @@ Feature: Token revocation
   Visma facts). Revoking a refresh token ends it; revoking a token the server does not know is
   not an error (RFC 7009 section 2.2).
 
-  @rule:REV-01 @severity:normal @rfc:RFC7009-2.2
+  @rule:REV-01 @severity:normal @doc:interactive-integrations#important-notes @rfc:RFC7009-2.2
   Scenario: REV-01 Revoking a token the server never issued is answered with HTTP 200
     Given the "web" client of the environment
     When the client revokes a token the server never issued

@@ -45,7 +45,7 @@ Feature: Service integrations: the client_credentials grant
     And the access token is a JWT signed with a key from the issuer's JWKS
     And the access token names the requested tenant
 
-  @rule:SVC-07 @severity:critical @rfc:RFC6749-5.1
+  @rule:SVC-07 @severity:critical @doc:service-integrations#token-response @rfc:RFC6749-5.1
   Scenario: SVC-07 Token responses are not cached
     When the client requests a token for its tenant with its credentials in the form body
     Then the token request succeeds
@@ -94,7 +94,7 @@ Feature: Service integrations: the client_credentials grant
 
   # A form without its parameters is invalid_request; a server that looks for the client's
   # credentials first finds none, which is invalid_client (RFC 6749 section 5.2).
-  @rule:SVC-14 @severity:normal @doc:service-integrations#token-request @rfc:RFC6749-4.4.2 @rfc:RFC6749-5.2
+  @rule:SVC-14 @severity:normal @level:warning @doc:service-integrations#token-request @rfc:RFC6749-4.4.2 @rfc:RFC6749-5.2
   Scenario: SVC-14 A token request with a JSON body instead of a form is refused
     When the client sends its token request as JSON
     Then the token request is refused with "invalid_request" or "invalid_client"
@@ -121,3 +121,10 @@ Feature: Service integrations: the client_credentials grant
     When the client requests a token for that scope without tenant_id
     Then the token request succeeds
     And the granted scope includes that scope
+
+  # The service client has no redirect URI to send a code to: whatever the server answers, no route
+  # may lead the browser to the one the request names, and no code may be issued.
+  @rule:SVC-19 @severity:critical @doc:service-integrations#key-characteristics @rfc:RFC6749-4.1.2.1
+  Scenario: SVC-19 The service client cannot sign a user in at the authorization endpoint
+    When the user authorizes the service client with PKCE and a redirect_uri of its own
+    Then the server shows an error page and redirects the browser nowhere

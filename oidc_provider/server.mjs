@@ -45,7 +45,7 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: "client_secret_post",
       scope: "openid profile email offline_access",
     }),
-    interactive("op-web-other", "https://web-other.app.local/callback", {
+    interactive("op-web-other", "https://web-other.app.local/callback?app=other", {
       client_secret: secret("OP_WEB_OTHER_SECRET"),
       grant_types: ["authorization_code", "refresh_token"],
       token_endpoint_auth_method: "client_secret_post",

@@ -33,10 +33,10 @@ from sandbox.instrumentation import (
     short_lived_token_wanted,
     token_issued,
 )
-from sandbox.openid import SandboxOpenIDCode, SandboxUserInfoEndpoint
+from sandbox.openid import SandboxOpenIDCode, SandboxRefreshedIDToken, SandboxUserInfoEndpoint
 from sandbox.recording import RequestLog
 from sandbox.registry import Registry
-from sandbox.tokens import TokenStore, VismaTokenGenerator, signing_keys
+from sandbox.tokens import TokenStore, VismaTokenGenerator, published_key_set, signing_keys
 
 PATHS = {
     "authorization_endpoint": "/connect/authorize",
@@ -49,6 +49,32 @@ PATHS = {
 }
 
 
+# What a defect switch (unknown-parameter-refused) takes for the only parameters there are: RFC 6749,
+# RFC 7636 and OpenID Connect Core section 3.1.2.1.
+KNOWN_AUTHORIZATION_PARAMETERS = {
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "response_mode",
+    "display",
+    "prompt",
+    "max_age",
+    "ui_locales",
+    "id_token_hint",
+    "login_hint",
+    "acr_values",
+    "claims",
+    "request",
+    "request_uri",
+    "registration",
+}
+
+
 class SandboxAuthorizationServer(AuthorizationServer):
     """authlib's server plus the sandbox's state: registry, stores and defect switches."""
 
@@ -57,10 +83,13 @@ class SandboxAuthorizationServer(AuthorizationServer):
         self.codes, self.tokens = CodeStore(), TokenStore()
         super().__init__(app, query_client=registry.applications.get, save_token=self._save_token)
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
-        self.register_client_auth_method("client_secret_basic", _authenticate_basic_form_decoded)
+        if "basic-credentials-not-form-decoded" not in defects:
+            self.register_client_auth_method("client_secret_basic", _authenticate_basic_form_decoded)
 
     def _save_token(self, token, oauth_request):
-        self.tokens.save(token, oauth_request.client, oauth_request.user)
+        grant = oauth_request.authorization_code or oauth_request.refresh_token  # what the token was issued for
+        code = getattr(oauth_request.authorization_code, "code", "")
+        self.tokens.save(token, oauth_request.client, oauth_request.user, getattr(grant, "auth_time", None), code)
 
 
 def _authenticate_basic_form_decoded(query_client, oauth_request):
@@ -141,7 +170,7 @@ def create_app(
     server.register_grant(
         AuthorizationCodeGrant, [VismaCodeChallenge(defects), SandboxOpenIDCode(issuer, keys, server.codes, defects)]
     )
-    server.register_grant(RefreshTokenGrant)
+    server.register_grant(RefreshTokenGrant, [SandboxRefreshedIDToken(issuer, keys, server.codes, defects)])
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(SandboxUserInfoEndpoint(issuer, server.tokens, defects))
     if "iss-missing" not in defects:
@@ -165,18 +194,35 @@ def create_app(
                 "token_endpoint_auth_methods_supported",
             ):
                 metadata.pop(name, None)
+        if "discovery-required-members-missing" in defects:
+            for name in (
+                "response_types_supported",
+                "subject_types_supported",
+                "id_token_signing_alg_values_supported",
+            ):
+                metadata.pop(name)
+        if "discovery-scopes-without-openid" in defects:
+            metadata["scopes_supported"] = [scope for scope in metadata["scopes_supported"] if scope != "openid"]
         return jsonify(metadata)
 
     @app.get("/.well-known/oauth-authorization-server")
     def oauth_metadata():
-        return jsonify(_metadata(issuer, registry, defects))
+        metadata = _metadata(issuer, registry, defects)
+        if "oauth-metadata-other-issuer" in defects:
+            metadata["issuer"] = issuer + "/other"
+        return jsonify(metadata)
 
     @app.get(PATHS["jwks_uri"])
     def jwks():
-        return jsonify(keys.as_dict(private=False))
+        return jsonify(published_key_set(keys, defects))
 
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
+        unknown = set(request.args) - KNOWN_AUTHORIZATION_PARAMETERS
+        if unknown and "unknown-parameter-refused" in defects:
+            error = InvalidRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+            error.redirect_uri = request.args.get("redirect_uri")
+            return _authorization_error(error, issuer, registry, defects)
         if "response_type" not in request.args and "response-type-defaulted" in defects:
             return redirect(_with_params(request.full_path, [("response_type", "code")]))
         user = registry.users.get(session.get("user", ""))
@@ -240,9 +286,19 @@ def create_app(
 
     @app.route(PATHS["userinfo_endpoint"], methods=["GET", "POST"])
     def userinfo():
+        if request.method == "POST" and "userinfo-post-refused" in defects:
+            return jsonify(error="invalid_request", error_description="use GET"), 405, {"Allow": "GET"}
         response = server.create_endpoint_response(SandboxUserInfoEndpoint.ENDPOINT_NAME)
+        if response.status_code == 403 and "WWW-Authenticate" not in response.headers:
+            # authlib refuses a token without openid (the service client's) with none; RFC 6750 section 3 wants one
+            response.headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope", scope="openid"'
         if "userinfo-challenge-missing" in defects and "Authorization" not in request.headers:
             response.headers.pop("WWW-Authenticate", None)
+        if "userinfo-challenges-several" in defects and "WWW-Authenticate" in response.headers:
+            response.headers["WWW-Authenticate"] = 'Basic realm="userinfo", ' + response.headers["WWW-Authenticate"]
+        if "userinfo-error-code-missing" in defects and "Authorization" in request.headers:
+            if response.status_code == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
         return response
 
     return app
@@ -268,7 +324,9 @@ def _metadata(issuer, registry, defects) -> dict:
             "token_endpoint_auth_methods_supported": auth_methods,
             "code_challenge_methods_supported": ["plain"] if "discovery-without-s256" in defects else ["plain", "S256"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": ["RS256"]
+            + (["HS256"] if "jwks-symmetric-key" in defects else [])
+            + (["ES256"] if "discovery-alg-without-key" in defects else []),
             "authorization_response_iss_parameter_supported": True,
             "ui_locales_supported": ["en-GB", "nb-NO", "sv-SE", "da-DK", "fi-FI", "nl-NL"],
         }
@@ -310,9 +368,13 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
         return render_template(
             "forward.html", target=target, error=error.error, state=request.args.get("state", "")
         ), 200
+    if "error-page-refreshes" in defects and client and target:
+        page = render_template("error.html", message=f"{error.error}: {error.description or ''}")
+        return page, 400, {"Refresh": f"0; url={_with_params(target, [('error', error.error)])}"}
     if (("open-redirect" in defects and client) or ("unknown-client-redirected" in defects and not client)) and target:
         return redirect(_with_params(target, [("error", error.error), ("state", request.args.get("state", ""))]))
-    return render_template("error.html", message=f"{error.error}: {error.description or ''}"), 400
+    status = 200 if "error-pages-200" in defects else 400
+    return render_template("error.html", message=f"{error.error}: {error.description or ''}"), status
 
 
 def _redirect(authlib_response):
@@ -351,8 +413,12 @@ def _apply_token_defects(response, registry: Registry, defects: Defects):
     if response.status_code == 200:
         if "token-type-wrong" in defects:
             body["token_type"] = "JWT"
-        if "scope-missing" in defects:
+        if "scope-omitted" in defects:
             body.pop("scope", None)
+        if "expires-in-counted-down" in defects and isinstance(body.get("expires_in"), int):
+            body["expires_in"] -= 1
+        if "scope-as-list" in defects and "scope" in body:
+            body["scope"] = body["scope"].split()
         if "scope-widened" in defects:
             body["scope"] = " ".join(sorted(set(body.get("scope", "").split()) | {"visma_api:write"}))
         if "refresh-token-for-service" in defects and request.form.get("grant_type") == "client_credentials":

@@ -24,12 +24,39 @@ DEFECTS = {
     for d in (
         # Discovery
         Defect("discovery-wrong-issuer", "discovery publishes an issuer with a trailing slash", ("DISC-01",)),
-        Defect("discovery-missing-endpoint", "discovery omits revocation_endpoint", ("DISC-02",)),
+        Defect(
+            "discovery-missing-endpoint",
+            "discovery omits revocation_endpoint",
+            ("DISC-02",),
+            ("REV-01", "REV-02", "UINFO-03"),  # nothing to revoke at: blocked by DISC-02, not skipped
+        ),
         Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
         Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
         Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
+        Defect(
+            "discovery-required-members-missing",
+            "OpenID discovery leaves out response_types_supported, subject_types_supported and "
+            "id_token_signing_alg_values_supported",
+            ("DISC-06",),
+        ),
+        Defect("discovery-scopes-without-openid", "scopes_supported leaves out openid", ("DISC-06",)),
+        Defect("oauth-metadata-other-issuer", "the RFC 8414 metadata names another issuer", ("DISC-07",)),
+        # The signing keys (the JWKS)
+        Defect("jwks-private-members", "the JWKS serves the RSA key's private members too", ("KEY-01",)),
+        Defect(
+            "jwks-symmetric-key",
+            "the JWKS also publishes an oct key, discovery advertises HS256, and ID tokens are signed with it",
+            ("ID-02", "KEY-01"),
+        ),
+        Defect("jwks-kid-shared", "the JWKS publishes a second RSA key under the signing key's kid", ("KEY-02",)),
+        Defect("discovery-alg-without-key", "discovery advertises ES256 but the JWKS has no EC key", ("KEY-02",)),
         # Service integrations (client_credentials)
         Defect("token-response-not-json", "successful client_credentials responses say text/plain", ("SVC-01",)),
+        Defect(
+            "basic-credentials-not-form-decoded",
+            "HTTP Basic credentials are compared as sent, not form-urlencoded-decoded (RFC 6749 section 2.3.1)",
+            ("SVC-02",),
+        ),  # the sandbox's service secret has characters that form-urlencoding changes
         Defect(
             "basic-auth-refused",
             "HTTP Basic client authentication is refused",
@@ -44,10 +71,12 @@ DEFECTS = {
         ),
         Defect("expires-in-wrong", "expires_in is 7200", ("CODE-06", "RT-07", "SVC-04")),
         Defect("expires-in-missing", "expires_in is left out", ("CODE-06", "RT-07", "SVC-04")),
-        Defect("scope-missing", "the token response leaves out scope", ("SVC-05",)),
+        # Not "scope left out": RFC 6749 section 5.1 makes it OPTIONAL when it is the scope requested.
         Defect(
-            "scope-widened", "the token response grants more scope than asked", ("AT-01", "CODE-06", "RT-07", "SVC-05")
+            "scope-as-list", "the token response gives scope as a JSON array", ("CODE-06", "RT-07", "SVC-05", "SVC-17")
         ),
+        # CODE-06 and RT-07 pass it: RFC 6749 section 3.3 lets a server grant other than asked if it names it.
+        Defect("scope-widened", "the token response grants more scope than asked", ("AT-01", "SVC-05")),
         Defect("tenant-claim-missing", "access tokens carry no tenant_id claim", ("SVC-06",)),
         Defect("no-store-missing", "token responses lack Cache-Control: no-store", ("CODE-06", "RT-07", "SVC-07")),
         Defect("wrong-secret-accepted", "any client secret is accepted", ("SVC-08",)),
@@ -69,31 +98,56 @@ DEFECTS = {
         Defect(
             "callback-with-error",
             "a successful callback also carries error=server_error",
-            ("AUTH-01", "AUTH-04"),
-            ("PKCE-04", "PKCE-07", "PKCE-08"),
+            ("AUTH-01",),
+            ("AUTH-04", "PKCE-04", "PKCE-07", "PKCE-08"),
         ),
         Defect("state-dropped", "the callback leaves out state", ("AUTH-02",)),
         Defect("state-truncated", "the callback cuts state to 40 characters", ("AUTH-02",)),
         Defect("iss-missing", "the callback leaves out iss although discovery advertises it", ("AUTH-03",)),
         Defect("ui-locales-refused", "an authorization request with ui_locales is refused", ("AUTH-04",)),
-        Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05",)),
+        Defect("open-redirect", "an unregistered redirect_uri receives the error redirect", ("AUTH-05", "SVC-19")),
         Defect("error-state-dropped", "error redirects leave out state", ("AUTH-06", "AUTH-08", "CONS-01")),
         Defect(
             "code-in-fragment",
             "the code and state come back in the URL fragment instead of the query",
-            ("AUTH-01", "AUTH-04"),
-            ("PKCE-04", "PKCE-07", "PKCE-08"),
+            ("AUTH-01",),
+            ("AUTH-04", "PKCE-04", "PKCE-07", "PKCE-08"),
         ),
         Defect(
             "error-page-auto-posts",
             "an unregistered redirect_uri gets a 200 page that auto-posts the error to it",
+            ("AUTH-05", "SVC-19"),
+        ),
+        Defect(
+            "unknown-parameter-refused",
+            "an authorization request with a parameter the sandbox does not know gets invalid_request",
+            ("AUTH-11",),
+        ),
+        Defect(
+            "service-client-signs-in",
+            "the service client may start the code flow, with any redirect_uri",
+            ("SVC-19",),
+        ),
+        Defect(
+            "redirect-uri-loosely-matched",
+            "a redirect_uri matches a registered one whatever its scheme, port, query or longer path",
             ("AUTH-05",),
+        ),
+        Defect(
+            "error-page-refreshes",
+            "an unregistered redirect_uri gets an error page whose Refresh header sends the browser to it",
+            ("AUTH-05", "SVC-19"),
+        ),
+        Defect(
+            "redirect-uri-defaulted",
+            "an authorization request without redirect_uri is served with the registered one",
+            ("AUTH-10",),
         ),
         Defect(
             "no-sign-in",
             "a code is issued to a browser nobody signed in with",
-            ("AUTH-01", "AUTH-04"),
-            ("PKCE-04", "PKCE-07", "PKCE-08"),
+            ("AUTH-01",),
+            ("AUTH-04", "PKCE-04", "PKCE-07", "PKCE-08"),
         ),
         Defect(
             "error-iss-missing", "error redirects leave out iss although discovery advertises RFC 9207", ("AUTH-03",)
@@ -113,12 +167,18 @@ DEFECTS = {
             (
                 "AT-01",
                 "CODE-01",
+                "CODE-02",
+                "CODE-03",
+                "CODE-05",
                 "CODE-06",
                 "ID-01",
                 "ID-02",
                 "ID-03",
                 "ID-04",
                 "ID-05",
+                "PKCE-02",
+                "PKCE-03",
+                "PKCE-05",
                 "REV-02",
                 "RT-01",
                 "RT-02",
@@ -128,6 +188,11 @@ DEFECTS = {
                 "RT-07",
                 "UINFO-01",
                 "UINFO-03",
+                "UINFO-04",
+                "UINFO-06",
+                "UINFO-07",
+                "ID-06",
+                "CODE-07",
             ),
         ),
         Defect("pkce-not-compared", "the verifier is not compared with the challenge", ("PKCE-02",)),
@@ -144,7 +209,12 @@ DEFECTS = {
         ),
         Defect("pkce-missing-method-means-s256", "a code_challenge without a method is taken as S256", ("PKCE-08",)),
         # Authorization code
-        Defect("code-reusable", "an authorization code can be redeemed twice", ("CODE-01",)),
+        Defect("code-reusable", "an authorization code can be redeemed twice", ("CODE-01", "CODE-07")),
+        Defect(
+            "replayed-code-tokens-kept",
+            "a code presented a second time is refused, but the tokens of its first use keep working",
+            ("CODE-07",),
+        ),
         Defect("redirect-uri-not-compared", "the token request's redirect_uri is not compared", ("CODE-02", "CODE-05")),
         Defect("code-not-bound-to-client", "any client may redeem any code", ("CODE-03",)),
         Defect("code-never-expires", "authorization codes never expire", ("CODE-04",)),
@@ -162,12 +232,15 @@ DEFECTS = {
             ("APP-03", "APP-04", "PKCE-01"),
             (
                 "AT-01",
+                "CODE-03",
+                "CODE-04",
                 "CODE-06",
                 "ID-01",
                 "ID-02",
                 "ID-03",
                 "ID-04",
                 "ID-05",
+                "PKCE-03",
                 "REV-02",
                 "RT-01",
                 "RT-02",
@@ -175,6 +248,10 @@ DEFECTS = {
                 "RT-07",
                 "UINFO-01",
                 "UINFO-03",
+                "UINFO-04",
+                "UINFO-06",
+                "UINFO-07",
+                "ID-06",
             ),
         ),
         Defect("web-pkce-without-secret-refused", "a web app using PKCE must still send its secret", ("APP-04",)),
@@ -183,14 +260,22 @@ DEFECTS = {
             "a code is redeemed only with the signed-in user's session cookie",
             ("APP-01", "APP-03", "APP-04", "PKCE-01"),
             (
+                "APP-02",
                 "AT-01",
                 "CODE-01",
+                "CODE-02",
+                "CODE-03",
+                "CODE-05",
                 "CODE-06",
                 "ID-01",
                 "ID-02",
                 "ID-03",
                 "ID-04",
                 "ID-05",
+                "PKCE-02",
+                "PKCE-03",
+                "PKCE-05",
+                "PKCE-06",
                 "REV-02",
                 "RT-01",
                 "RT-02",
@@ -201,11 +286,19 @@ DEFECTS = {
                 "RT-07",
                 "UINFO-01",
                 "UINFO-03",
+                "UINFO-04",
+                "UINFO-06",
+                "UINFO-07",
+                "ID-06",
+                "CODE-07",
             ),
         ),
         # Refresh tokens
         Defect(
-            "no-refresh-token", "no refresh token is ever issued", ("RT-01",), ("REV-02", "RT-02", "RT-06", "RT-07")
+            "no-refresh-token",
+            "no refresh token is ever issued",
+            ("RT-01",),
+            ("ID-06", "REV-02", "RT-02", "RT-06", "RT-07"),
         ),
         Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),
         Defect("refresh-without-offline-access", "refresh tokens without offline_access", ("RT-03",)),
@@ -223,6 +316,13 @@ DEFECTS = {
             "access tokens expire 10 minutes after issue while expires_in says 3600",
             ("AT-01",),
         ),
+        Defect("access-token-typ-jwt", "JWT access tokens carry typ JWT, not at+jwt", ("AT-01",)),
+        Defect("access-token-claims-missing", "JWT access tokens carry no sub and no jti", ("AT-01",)),
+        Defect(
+            "access-token-expired",
+            "JWT access tokens were issued two hours ago and expired an hour ago (exp - iat is expires_in)",
+            ("AT-01", "RT-01"),  # RT-01's refreshed access token is expired too
+        ),
         Defect("access-token-opaque", "access tokens are opaque strings, not JWTs", ("AT-01", "RT-01", "SVC-06")),
         Defect(
             "interactive-no-store-missing",
@@ -234,17 +334,42 @@ DEFECTS = {
             "id-token-missing",
             "no client gets an ID token, although it asked for openid",
             ("ID-01",),
-            ("ID-02", "ID-03", "ID-04", "ID-05", "UINFO-01"),
+            ("ID-02", "ID-03", "ID-04", "ID-05", "ID-06", "UINFO-01", "UINFO-06"),
         ),
         Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
         Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
+        Defect("id-token-foreign-azp", "the ID token's azp names another client", ("ID-03",)),
+        Defect("id-token-exp-before-iat", "the ID token's exp is a second before its iat", ("ID-03",)),
         Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),
         Defect("id-token-at-hash-wrong", "the ID token's at_hash is computed over another value", ("ID-05",)),
-        Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01",)),
+        Defect("refreshed-id-token-other-sub", "the ID token of a refresh names another subject", ("ID-06",)),
+        Defect("userinfo-claims-dropped", "userinfo returns sub alone, whatever the scope", ("UINFO-07",)),
+        Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01", "UINFO-06")),
         Defect(
             "userinfo-challenge-missing", "a userinfo request without a token gets no WWW-Authenticate", ("UINFO-02",)
         ),
-        Defect("revoked-access-token-accepted", "a revoked access token still works at userinfo", ("UINFO-03",)),
+        Defect(
+            "userinfo-any-token",
+            "userinfo answers any bearer string with the last signed-in user's claims",
+            ("UINFO-04", "UINFO-05"),
+        ),
+        Defect(
+            "userinfo-service-token-accepted",
+            "userinfo answers the service client's client_credentials token with the last signed-in user's claims",
+            ("UINFO-04",),
+        ),
+        Defect("userinfo-tampered-accepted", "userinfo reads a JWT access token without its signature", ("UINFO-04",)),
+        Defect("userinfo-post-refused", "userinfo answers POST with 405", ("UINFO-06",)),
+        Defect(
+            "userinfo-error-code-missing",
+            "userinfo refuses an invalid access token with a Bearer challenge without error=invalid_token",
+            ("UINFO-05",),
+        ),
+        Defect(
+            "revoked-access-token-accepted",
+            "a revoked access token still works at userinfo (one revoked with its replayed code too)",
+            ("CODE-07", "UINFO-03"),
+        ),
         # Revocation
         Defect("revocation-unknown-token-error", "revoking an unknown token is answered 400", ("REV-01",)),
         Defect("refresh-revocation-ignored", "revoking a refresh token does nothing", ("REV-02",)),
@@ -277,6 +402,26 @@ VARIANTS = {
         Defect(
             "discovery-optional-members-elsewhere",
             "OpenID discovery omits its optional members; the RFC 8414 metadata lists them",
+            (),
+        ),
+        Defect(
+            "scope-omitted",
+            "token responses leave out scope, the scope requested (RFC 6749 section 5.1: OPTIONAL if identical)",
+            (),
+        ),
+        Defect(
+            "expires-in-counted-down",
+            "expires_in is the lifetime left a second later, 3599 (within access_token_lifetime_tolerance)",
+            (),
+        ),
+        Defect(
+            "error-pages-200",
+            "error pages of refused authorization requests come with HTTP 200 (RFC 6749 section 4.1.2.1: no status)",
+            (),
+        ),
+        Defect(
+            "userinfo-challenges-several",
+            "userinfo's 401 offers a Basic challenge before the Bearer one (RFC 9110 section 11.6.1)",
             (),
         ),
         Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),

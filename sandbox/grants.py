@@ -72,6 +72,7 @@ class AuthorizationCode:
 class CodeStore:
     def __init__(self):
         self._codes: dict[str, AuthorizationCode] = {}
+        self._redeemed: set[str] = set()  # codes used once: a second use revokes what the first got
         self._lock = threading.Lock()
 
     def save(self, code: AuthorizationCode) -> None:
@@ -85,6 +86,11 @@ class CodeStore:
     def delete(self, code: AuthorizationCode) -> None:
         with self._lock:
             self._codes.pop(code.code, None)
+            self._redeemed.add(code.code)
+
+    def redeemed(self, code: str) -> bool:
+        with self._lock:
+            return code in self._redeemed
 
     def cancel_unused(self, client_id: str) -> None:
         """Forget the client's codes not yet redeemed (the older-codes-cancelled variant)."""
@@ -194,6 +200,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_authorization_request(self):
+        if not self.request.payload.redirect_uri and "redirect-uri-defaulted" not in self.server.defects:
+            # OpenID Connect Core section 3.1.2.1 makes it REQUIRED, and Visma's page says it "must match
+            # registration details": never the registered one filled in (an error page, no redirect)
+            raise InvalidRequestError("redirect_uri is missing")
         redirect_uri = super().validate_authorization_request()
         self._check_app_type_rules(redirect_uri)
         return redirect_uri
@@ -260,6 +270,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code, client):
+        if self.server.codes.redeemed(code) and "replayed-code-tokens-kept" not in self.server.defects:
+            # RFC 6749 section 4.1.2: the server SHOULD revoke all tokens previously issued based on it
+            self.server.tokens.revoke_issued_for(code)
+            return None
         found = self.server.codes.find(code)
         if found is None or (found.is_expired() and "code-never-expires" not in self.server.defects):
             return None

@@ -8,7 +8,7 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
 
-from sandbox.tokens import unpublished_signing_keys
+from sandbox.tokens import symmetric_signing_keys, unpublished_signing_keys
 
 
 def user_info(user, scope: str) -> UserInfo:
@@ -36,14 +36,24 @@ class SandboxOpenIDCode(OpenIDCode):
     def resolve_client_private_key(self, client):
         if "id-token-unknown-key" in self.defects:
             return unpublished_signing_keys()  # a key the JWKS does not publish
+        if "jwks-symmetric-key" in self.defects:
+            return symmetric_signing_keys()  # the oct key the JWKS publishes: anyone can sign with it
         return self.keys
 
     def get_client_algorithm(self, client):
-        return "RS256"
+        return "HS256" if "jwks-symmetric-key" in self.defects else "RS256"
 
     def get_client_claims(self, client):
         audience = self.issuer if "id-token-wrong-audience" in self.defects else client.get_client_id()
         return {"iss": self.issuer, "aud": [audience]}
+
+    def get_compatible_claims(self, request):
+        claims = super().get_compatible_claims(request)
+        if "id-token-foreign-azp" in self.defects:
+            claims["azp"] = "another-client"
+        if "id-token-exp-before-iat" in self.defects:
+            claims["exp"] = claims["iat"] - 1  # expired when issued, yet within any clock skew of now
+        return claims
 
     def get_authorization_code_claims(self, authorization_code):
         claims = super().get_authorization_code_claims(authorization_code)
@@ -68,6 +78,26 @@ class SandboxOpenIDCode(OpenIDCode):
         return user_info(user, scope)
 
 
+class SandboxRefreshedIDToken(SandboxOpenIDCode):
+    """OpenID Connect Core section 12.2: a refresh of a grant with openid returns a new ID token, for the
+    same user and client, whose auth_time is the original sign-in's."""
+
+    def __call__(self, grant):
+        grant.register_hook("after_create_token_response", self.process_token)
+
+    def get_compatible_claims(self, request):
+        claims = super().get_compatible_claims(request)
+        if getattr(request.refresh_token, "auth_time", None):
+            claims["auth_time"] = request.refresh_token.auth_time
+        return claims
+
+    def generate_user_info(self, user, scope):
+        claims = super().generate_user_info(user, scope)
+        if "refreshed-id-token-other-sub" in self.defects:
+            claims["sub"] = f"{claims['sub']}-refreshed"
+        return claims
+
+
 class SandboxUserInfoEndpoint(UserInfoEndpoint):
     def __init__(self, issuer: str, tokens, defects):
         protector = ResourceProtector()
@@ -80,6 +110,8 @@ class SandboxUserInfoEndpoint(UserInfoEndpoint):
 
     def generate_user_info(self, user, scope):
         claims = user_info(user, scope)
+        if "userinfo-claims-dropped" in self.defects:
+            claims = UserInfo(sub=claims["sub"])
         if "userinfo-wrong-sub" in self.defects:
             claims["sub"] = f"{claims['sub']}-other"
         return claims
@@ -93,7 +125,14 @@ class IssuedAccessTokens(BearerTokenValidator):
         self.tokens, self.defects = tokens, defects
 
     def authenticate_token(self, token_string):
-        return self.tokens.find_access_token(token_string)
+        found = self.tokens.find_access_token(token_string)
+        if found is None and "userinfo-tampered-accepted" in self.defects:
+            found = self.tokens.access_token_signed_or_not(token_string)
+        if found is None and "userinfo-any-token" in self.defects:
+            found = self.tokens.latest_user_access_token()
+        if found is not None and found.user is None and "userinfo-service-token-accepted" in self.defects:
+            found = self.tokens.latest_user_access_token()  # a token for no End-User answered with one's claims
+        return found
 
     def validate_token(self, token, scopes, request):
         if token and "revoked-access-token-accepted" in self.defects:

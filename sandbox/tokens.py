@@ -12,7 +12,8 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from cryptography.hazmat.primitives import serialization
 from flask import g
-from joserfc.jwk import KeySet, RSAKey
+from joserfc import jwt
+from joserfc.jwk import KeySet, OctKey, RSAKey
 
 ACCESS_TOKEN_LIFETIME = 3600  # seconds; the documented `expires_in`
 KEY_PARAMETERS = {"use": "sig", "alg": "RS256"}
@@ -56,6 +57,23 @@ def unpublished_signing_keys() -> KeySet:
     return KeySet([RSAKey.generate_key(2048, parameters=KEY_PARAMETERS, auto_kid=True)])
 
 
+@functools.cache
+def symmetric_signing_keys() -> KeySet:
+    """An HS256 key that a defect switch publishes in the JWKS and signs ID tokens with."""
+    return KeySet([OctKey.generate_key(256, parameters={"use": "sig", "alg": "HS256"}, auto_kid=True)])
+
+
+def published_key_set(keys: KeySet, defects) -> dict:
+    """The JWK Set document the sandbox serves at its jwks_uri: the public half of its signing key."""
+    document: dict = dict(keys.as_dict(private="jwks-private-members" in defects))
+    if "jwks-symmetric-key" in defects:
+        document["keys"].append(symmetric_signing_keys().keys[0].as_dict(private=True))
+    if "jwks-kid-shared" in defects:  # a second RSA key under the signing key's kid
+        other = unpublished_signing_keys().keys[0].as_dict(private=False)
+        document["keys"].append({**other, "kid": document["keys"][0]["kid"]})
+    return document
+
+
 class VismaTokenGenerator(JWTBearerTokenGenerator):
     """Adds the claims Visma Connect documents and decides who gets a refresh token."""
 
@@ -79,6 +97,9 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
         claims = {"nbf": int(time.time()), "scope": scope.split()}
         if "access-token-exp-mismatch" in self.defects:
             claims["exp"] = int(time.time()) + 600
+        if "access-token-expired" in self.defects:  # issued two hours ago for the hour of expires_in
+            claims["nbf"] = claims["iat"] = int(time.time()) - 7200
+            claims["exp"] = int(time.time()) - 3600
         tenant_id = g.get("tenant_id")
         if tenant_id and "tenant-claim-missing" not in self.defects:
             claims["tenant_id"] = tenant_id
@@ -87,7 +108,17 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
     def access_token_generator(self, client, grant_type, user, scope):
         if "access-token-opaque" in self.defects:
             return generate_token(48)
-        return super().access_token_generator(client, grant_type, user, scope)
+        token = super().access_token_generator(client, grant_type, user, scope)
+        if "access-token-typ-jwt" in self.defects or "access-token-claims-missing" in self.defects:
+            issued = jwt.decode(token, self.keys)
+            header, claims = dict(issued.header), dict(issued.claims)
+            if "access-token-typ-jwt" in self.defects:
+                header["typ"] = "JWT"
+            if "access-token-claims-missing" in self.defects:
+                claims.pop("sub", None)
+                claims.pop("jti", None)
+            token = jwt.encode(header, claims, self.keys)
+        return token
 
     def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
         # authlib offers a refresh token to every client allowed the refresh_token grant; Visma's
@@ -135,6 +166,8 @@ class IssuedToken:
     expires_at: float | None  # None: no expiry (refresh tokens)
     access_token: str = field(default="", repr=False)  # a refresh token's: issued with it
     revoked: bool = False
+    auth_time: int | None = None  # when the user signed in for the grant: a refreshed ID token keeps it
+    code: str = field(default="", repr=False)  # the authorization code it was issued for, if any
     grace_until: float = 0.0  # a rotated refresh token's grace period (defect refresh-reuse-grace)
 
     # authlib's TokenMixin / RefreshTokenGrant / BearerTokenValidator expectations
@@ -167,7 +200,7 @@ class TokenStore:
         self._issued: dict[tuple[str, str], IssuedToken] = {}
         self._lock = threading.Lock()
 
-    def save(self, token: dict, client, user) -> None:
+    def save(self, token: dict, client, user, auth_time: int | None = None, code: str = "") -> None:
         now = time.time()
         with self._lock:
             for kind in ("access_token", "refresh_token"):
@@ -182,6 +215,8 @@ class TokenStore:
                         user,
                         expires_at,
                         token.get("access_token", "") if kind == "refresh_token" else "",
+                        auth_time=auth_time,
+                        code=code,
                     )
 
     def find(self, value: str, kinds=("access_token", "refresh_token")) -> IssuedToken | None:
@@ -193,6 +228,33 @@ class TokenStore:
 
     def find_access_token(self, access_token: str) -> IssuedToken | None:
         return self.find(access_token, ("access_token",))
+
+    def revoke_issued_for(self, code: str) -> None:
+        """Revoke the tokens issued for an authorization code (one presented a second time)."""
+        with self._lock:
+            for issued in self._issued.values():
+                if issued.code == code:
+                    issued.revoked = True
+
+    def access_token_signed_or_not(self, access_token: str) -> IssuedToken | None:
+        """Defect userinfo-tampered-accepted: a JWT access token found by its header and claims alone."""
+        content = access_token.rpartition(".")[0]
+        with self._lock:
+            return next(
+                (
+                    t
+                    for (kind, value), t in self._issued.items()
+                    if kind == "access_token" and content and value.rpartition(".")[0] == content
+                ),
+                None,
+            )
+
+    def latest_user_access_token(self) -> IssuedToken | None:
+        """Defect userinfo-any-token: the last access token issued for a user, whatever was presented."""
+        with self._lock:
+            return next(
+                (t for (kind, _), t in reversed(self._issued.items()) if kind == "access_token" and t.user), None
+            )
 
     def revoke(self, issued: IssuedToken, grace: float = 0.0) -> None:
         """`grace`: seconds the token keeps working, as Visma's one-time rotation allows the old refresh

@@ -1,5 +1,5 @@
 """Run the suite against Debian's glewlwyd and compare its failing rules with the documented
-differences: python scripts/glewlwyd.py [pytest arguments ...]
+differences: python scripts/glewlwyd.py [--secrets-of-every-character-class] [pytest arguments ...]
 
 Glewlwyd (Debian package `glewlwyd`, a C OAuth 2.0 / OpenID Connect server nobody here wrote) is
 started on a free loopback port from a temporary folder: glewlwyd/glewlwyd.conf, a fresh SQLite
@@ -27,7 +27,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from joserfc.jwk import RSAKey
-from real_server import ROOT, run_suite, split_record_argument, verdict, wait_until_serving
+from real_server import (
+    ROOT,
+    fresh_secret,
+    run_suite,
+    split_awkward_argument,
+    split_record_argument,
+    verdict,
+    wait_until_serving,
+)
 
 KNOWN_DIFFERENCES = ROOT / "glewlwyd" / "known_differences.yaml"
 CONFIG_TEMPLATE = ROOT / "glewlwyd" / "glewlwyd.conf"
@@ -79,7 +87,9 @@ def clients(environ: dict) -> list[dict]:
             "redirect_uri": [],
         },
         interactive("gl-web", "https://web.app.local/callback", environ["GLEWLWYD_WEB_SECRET"]),
-        interactive("gl-web-other", "https://web-other.app.local/callback", environ["GLEWLWYD_WEB_OTHER_SECRET"]),
+        interactive(
+            "gl-web-other", "https://web-other.app.local/callback?app=other", environ["GLEWLWYD_WEB_OTHER_SECRET"]
+        ),
         interactive("gl-spa", "https://spa.app.local/callback"),
         interactive("gl-native", "https://native.app.local/callback"),
     ]
@@ -223,7 +233,7 @@ def configure(api: str, issuer: str, environ: dict) -> None:
             "name": "Test User",
             "email": "test.user@example.com",
             "enabled": True,
-            "scope": USER_SCOPES + ["g_profile"],
+            "scope": [*USER_SCOPES, "g_profile"],
         },
     )  # g_profile: to give consent below
     for client in clients(environ):
@@ -266,12 +276,18 @@ def still_requires_nonce(api: str, issuer: str, environ: dict) -> bool:
 
 
 def main() -> int:
-    pytest_args, record = split_record_argument(sys.argv[1:], ROOT / "reports" / "glewlwyd" / "compliance.json")
+    arguments, awkward = split_awkward_argument(sys.argv[1:])
+    pytest_args, record = split_record_argument(arguments, ROOT / "reports" / "glewlwyd" / "compliance.json")
     if not shutil.which("glewlwyd") or not SCHEMA.exists():
         print(f"ERROR: environment problem\nglewlwyd is not installed; {INSTALL_HINT}", file=sys.stderr)
         return 3
     port = free_port()
-    environ = {**os.environ, "GLEWLWYD_PORT": str(port), **{name: secrets.token_urlsafe(24) for name in SECRETS}}
+    environ = {
+        **os.environ,
+        "GLEWLWYD_PORT": str(port),
+        **{name: fresh_secret(awkward) for name in SECRETS if name.endswith("_SECRET")},
+        "GLEWLWYD_TEST_PASSWORD": secrets.token_urlsafe(24),
+    }
     with tempfile.TemporaryDirectory(prefix="glewlwyd-") as folder:
         try:
             server = start_server(Path(folder), port)
@@ -291,7 +307,7 @@ def main() -> int:
         if nonce_required
         else [
             "glewlwyd no longer requires a nonce with openid: put openid back in the "
-            "clients' scope in environments/glewlwyd.yaml and README"
+            "clients' scope in environments/glewlwyd.yaml and docs/certify-server.md"
         ]
     )
     return verdict("glewlwyd", code, summary, KNOWN_DIFFERENCES, stale)

@@ -1,5 +1,5 @@
 """Run the suite against node's oidc-provider and compare its failing rules with the documented
-differences: python scripts/oidc_provider.py [pytest arguments ...]
+differences: python scripts/oidc_provider.py [--secrets-of-every-character-class] [pytest arguments ...]
 
 Starts oidc_provider/server.mjs on loopback with fresh client secrets, runs the features with
 environments/oidc-provider.yaml, stops the server. Exit 0 when the rules that failed are exactly
@@ -12,7 +12,15 @@ import secrets
 import subprocess
 import sys
 
-from real_server import ROOT, run_suite, split_record_argument, verdict, wait_until_serving
+from real_server import (
+    ROOT,
+    fresh_secret,
+    run_suite,
+    split_awkward_argument,
+    split_record_argument,
+    verdict,
+    wait_until_serving,
+)
 
 KNOWN_DIFFERENCES = ROOT / "oidc_provider" / "known_differences.yaml"
 PORT = 3311
@@ -34,13 +42,12 @@ def start_server(environ: dict, port: int = PORT) -> subprocess.Popen:
 
 
 def main() -> int:
-    pytest_args, record = split_record_argument(sys.argv[1:], ROOT / "reports" / "oidc-provider" / "compliance.json")
+    arguments, awkward = split_awkward_argument(sys.argv[1:])
+    pytest_args, record = split_record_argument(arguments, ROOT / "reports" / "oidc-provider" / "compliance.json")
     environ = {
         **os.environ,
-        **{
-            name: secrets.token_urlsafe(24)
-            for name in ("OP_SERVICE_SECRET", "OP_WEB_SECRET", "OP_WEB_OTHER_SECRET", "OP_TEST_PASSWORD")
-        },
+        **{name: fresh_secret(awkward) for name in ("OP_SERVICE_SECRET", "OP_WEB_SECRET", "OP_WEB_OTHER_SECRET")},
+        "OP_TEST_PASSWORD": secrets.token_urlsafe(24),
     }
     server = start_server(environ)
     try:

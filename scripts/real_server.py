@@ -9,6 +9,7 @@ happens; both fail the run."""
 
 import json
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -55,6 +56,25 @@ def split_record_argument(arguments: list[str], default: Path) -> tuple[list[str
     """The script's own `--compliance=PATH` (where the record goes) and the rest for pytest."""
     chosen = [a.split("=", 1)[1] for a in arguments if a.startswith("--compliance=")]
     return [a for a in arguments if not a.startswith("--compliance=")], Path(chosen[-1]) if chosen else default
+
+
+# Every character class a client secret may have (RFC 6749 Appendix A.2: client-secret = *VSCHAR,
+# printable ASCII and the space) that form-urlencoding changes, as HTTP Basic sends it (RFC 6749
+# section 2.3.1): a space, reserved characters, a percent sign with what would be an escape after it.
+# Not non-ASCII: oidc-provider refuses such a secret at registration, as VSCHAR has it; the sandbox's
+# tests send one too.
+EVERY_CHARACTER_CLASS = " +/=%41:&~"
+AWKWARD_SECRETS = "--secrets-of-every-character-class"
+
+
+def fresh_secret(awkward: bool) -> str:
+    """A new client secret; with `awkward`, one that ends in EVERY_CHARACTER_CLASS."""
+    return secrets.token_urlsafe(24) + (EVERY_CHARACTER_CLASS if awkward else "")
+
+
+def split_awkward_argument(arguments: list[str]) -> tuple[list[str], bool]:
+    """The scripts' own AWKWARD_SECRETS flag (client secrets of every character class) and the rest."""
+    return [a for a in arguments if a != AWKWARD_SECRETS], AWKWARD_SECRETS in arguments
 
 
 def run_suite(environment: str, environ: dict, record: Path, pytest_args=()) -> tuple[int, dict]:

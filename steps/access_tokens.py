@@ -11,7 +11,7 @@ from steps.authorization import redeem
 from steps.service_tokens import client_credentials_form
 from suite.verdict.checks import check
 from suite.wire.authorization import authorize
-from suite.wire.jwt import verified_claims
+from suite.wire.jwt import header_of, verified_claims
 from suite.wire.token_requests import post_token
 
 EXP_TOLERANCE = 120  # seconds between the token's exp and issue time plus expires_in: clock skew and the run
@@ -41,6 +41,52 @@ def access_token_signed(state, discovery):
     verified_claims(state.tokens["access_token"], discovery)
 
 
+RFC9068_REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+RFC9068_TYPES = ("at+jwt", "application/at+jwt")
+
+
+@then("the access token has the typ, the claims and the times of RFC 9068 section 2")
+def access_token_profile(state, discovery, environment):
+    token = state.tokens["access_token"]
+    claims, typ = verified_claims(token, discovery), header_of(token).get("typ")
+    declared, skew, now = environment.expectations.access_token_typ, environment.expectations.clock_skew, time.time()
+    problems = []
+    if not isinstance(typ, str) or typ.lower() not in {*RFC9068_TYPES, declared.lower()}:
+        problems.append(
+            f"its typ header is {typ!r}: JWT access tokens MUST include this media type [application/at+jwt] in "
+            "the typ header parameter (RFC 9068 section 2.1)"
+            + (
+                f"; the environment declares {declared!r} (expectations.access_token_typ)"
+                if declared.lower() not in RFC9068_TYPES
+                else ""
+            )
+        )
+    missing = [name for name in RFC9068_REQUIRED_CLAIMS if name not in claims]
+    if missing:
+        problems.append(f"it lacks {', '.join(missing)}, REQUIRED (RFC 9068 section 2.2)")
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if isinstance(exp, (int, float)) and exp <= now - skew:
+        problems.append(
+            f"its exp {exp} is {int(now - exp)} s past at receipt: it identifies the expiration time on or after "
+            "which the JWT MUST NOT be accepted for processing (RFC 7519 section 4.1.4; RFC 9068 section 2.2)"
+        )
+    if isinstance(nbf, (int, float)) and nbf > now + skew:
+        problems.append(
+            f"its nbf {nbf} is {int(nbf - now)} s ahead: the JWT MUST NOT be accepted for processing before it "
+            "(RFC 7519 section 4.1.5)"
+        )
+    if isinstance(iat, (int, float)) and iat > now + skew:
+        problems.append(f"its iat {iat} is {int(iat - now)} s in the future (RFC 7519 section 4.1.6)")
+    check(
+        not problems,
+        lambda: (
+            f"the access token (clock skew tolerated {skew} s, expectations.clock_skew): "
+            + "; ".join(problems)
+            + " (RFC 9068 section 2: the JWT access token's header and data structure)"
+        ),
+    )
+
+
 @then("the access token's claims agree with the client and its token response")
 def access_token_claims_agree(state, discovery, environment):
     claims, response = verified_claims(state.tokens["access_token"], discovery), state.tokens
@@ -61,7 +107,9 @@ def access_token_claims_agree(state, discovery, environment):
         )
     scope = claims.get("scope")
     requested = state.authorization.params["scope"] if state.authorization else state.client.scope
-    granted = set((response.get("scope") or requested).split())
+    # the response's own scope, or the one requested when it names none (RFC 6749 section 5.1); a response
+    # scope of the wrong type is the token response's fault, which SVC-05 and CODE-06 report
+    granted = set((response.get("scope") if isinstance(response.get("scope"), str) else requested).split())
     scopes = set(scope.split() if isinstance(scope, str) else scope if isinstance(scope, list) else [])
     if scopes != granted:
         problems.append(f"scope is {scope!r}; the token grants {' '.join(sorted(granted))}")

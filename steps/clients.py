@@ -4,10 +4,20 @@ import pytest
 from pytest_bdd import given, parsers
 
 from suite.configuration.environment import display_path
+from suite.verdict.checks import skip_for_missing_data
+
+# Clients that are not the application's own role but data the suite needs to test it: missing,
+# they leave the run incomplete, where a missing role (no SPA) only narrows what is certified.
+AUXILIARY_ROLES = ("other_web",)
 
 
 def client_of(environment, role):
     client = environment.clients.get(role)
+    if client is None and role in AUXILIARY_ROLES:
+        skip_for_missing_data(
+            f"clients.{role}",
+            f"no '{role}' client is configured in {display_path(environment.path)}; add one to run this rule",
+        )
     if client is None:
         pytest.skip(
             f"no '{role}' client is configured in {display_path(environment.path)} "
@@ -37,10 +47,14 @@ def tenants_supported(environment):
 @given("the environment names a tenant that has not approved the client")
 def unapproved_tenant(state, environment):
     if not state.client.unapproved_tenant_id:
-        pytest.skip(f"{environment.name} names no unapproved tenant (clients.service.unapproved_tenant_id)")
+        skip_for_missing_data(
+            "clients.service.unapproved_tenant_id", f"{environment.name} names no tenant that has not approved the app"
+        )
 
 
 @given("the environment names a scope not granted to the client")
 def ungranted_scope(state, environment):
     if not state.client.ungranted_scope:
-        pytest.skip(f"{environment.name} names no ungranted scope (clients.service.ungranted_scope)")
+        skip_for_missing_data(
+            "clients.service.ungranted_scope", f"{environment.name} names no scope the client was not granted"
+        )

@@ -70,6 +70,24 @@ def _early_code_role(item) -> str | None:
     return None
 
 
+LONG_WAIT = 10  # seconds: a wait at least this long is announced, so that the run does not look hung
+
+
+def pytest_report_header(config):
+    """Said before the run starts: CODE-04 waits the declared lifetime, minutes on a real server."""
+    environment = getattr(config, "conformance_environment", None)
+    rules = config.getoption("--rule", default=[])
+    if environment is None or (rules and not any("CODE-04".startswith(rule) for rule in rules)):
+        return None
+    lifetime = environment.expectations.authorization_code_lifetime
+    if lifetime < LONG_WAIT:
+        return None
+    return (
+        f"CODE-04 redeems a code got at the start of the run once its declared lifetime has passed: it runs last "
+        f"and waits up to {lifetime + MARGIN} s for it (expectations.authorization_code_lifetime: {lifetime})"
+    )
+
+
 @pytest.hookimpl(trylast=True)  # after --rule and -m have deselected, and after pytest grouped the defect sets
 def pytest_collection_modifyitems(items):
     """The scenarios with an early code run last: their codes age while the others run."""
@@ -187,6 +205,14 @@ def code_lifetime_passed(request, state, environment):
     lifetime = environment.expectations.authorization_code_lifetime
     received_at = _early_codes[request.node].received_at
     waited = max(0.0, received_at + lifetime + MARGIN - time.monotonic())
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is not None and capture is not None and waited >= LONG_WAIT:  # no terminal in an xdist worker
+        with capture.global_and_fixture_disabled():  # on the terminal now, not in the scenario's captured output
+            reporter.write_line(
+                f"\nCODE-04: waiting {waited:.0f} s more for the code from the start of the run to pass its "
+                f"declared lifetime of {lifetime} s (expectations.authorization_code_lifetime), then redeeming it"
+            )
     time.sleep(waited)
     allure.attach(
         f"The code came back {time.monotonic() - received_at:.1f} s ago, at the start of the run; the "

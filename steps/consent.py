@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import when
 
+from suite.verdict.checks import skip_for_missing_data
 from suite.wire.authorization import authorize
 
 
@@ -14,7 +15,7 @@ def deny_consent(state, environment, discovery):
     if login.method != "form":
         pytest.skip(f"consent denial is driven by the form login method; {environment.name} signs in by {login.method}")
     if not login.consent_deny_value:
-        pytest.skip(f"{environment.name} names no refusing consent button (login.consent_deny_value)")
+        skip_for_missing_data("login.form.consent_deny_value", f"{environment.name} names no refusing consent button")
     refusing = replace(environment, login=replace(login, consent_value=login.consent_deny_value))
     authorize(state, refusing, discovery)
     # The refusing button was pressed: the behaviour under test really happened.

@@ -7,6 +7,7 @@ member missing from both takes the default the specifications give it."""
 from urllib.parse import urlsplit
 
 import allure
+import pytest
 from pytest_bdd import parsers, then, when
 
 from suite.verdict.checks import check
@@ -95,4 +96,71 @@ def member_includes(discovery, member, value):
     check(
         value in values,
         f"{member} is {values!r} by {source}; it does not include {value!r}, which the Visma documentation uses",
+    )
+
+
+# OpenID Connect Discovery section 3: the members an OpenID Provider's metadata MUST hold, and their types
+# (token_endpoint "unless only the Implicit Flow is used", which the Visma contract never is).
+REQUIRED_MEMBERS = {
+    "issuer": str,
+    "authorization_endpoint": str,
+    "token_endpoint": str,
+    "jwks_uri": str,
+    "response_types_supported": list,
+    "subject_types_supported": list,
+    "id_token_signing_alg_values_supported": list,
+}
+# RFC 8414 section 2 / OpenID Connect Discovery section 3: the optional members that are JSON arrays.
+ARRAY_MEMBERS = (
+    "scopes_supported",
+    "response_modes_supported",
+    "grant_types_supported",
+    "token_endpoint_auth_methods_supported",
+    "code_challenge_methods_supported",
+    "claims_supported",
+    "ui_locales_supported",
+)
+
+
+@then("it holds every REQUIRED member with its type, RS256 and the openid scope")
+def required_members(discovery):
+    metadata, problems = discovery.metadata, []
+    for name, kind in REQUIRED_MEMBERS.items():
+        value = metadata.get(name)
+        if value is None:
+            problems.append(f"{name} is missing (REQUIRED)")
+        elif not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
+            problems.append(f"{name} is {value!r}, not {'a string' if kind is str else 'a JSON array of strings'}")
+    for name in ARRAY_MEMBERS:
+        value = metadata.get(name)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(f"{name} is {value!r}, not a JSON array of strings")
+    algorithms = metadata.get("id_token_signing_alg_values_supported")
+    if isinstance(algorithms, list) and "RS256" not in algorithms:
+        problems.append(
+            f"id_token_signing_alg_values_supported is {algorithms!r}: the algorithm RS256 MUST be included"
+        )
+    scopes = metadata.get("scopes_supported")
+    if isinstance(scopes, list) and "openid" not in scopes:
+        problems.append(f"scopes_supported is {scopes!r}: the server MUST support the openid scope value")
+    check(
+        not problems,
+        lambda: (
+            f"the OpenID discovery document at {discovery.url}: "
+            + "; ".join(problems)
+            + " (OpenID Connect Discovery 1.0 section 3)"
+        ),
+    )
+
+
+@then("the RFC 8414 document, where one is served, names the same issuer")
+def oauth_metadata_issuer(discovery):
+    if discovery.oauth_issuer is None:
+        pytest.skip(f"no RFC 8414 metadata is served at {discovery.oauth_url}; it is OPTIONAL beside OpenID Discovery")
+    check(
+        discovery.oauth_issuer == discovery.metadata.get("issuer"),
+        f"the RFC 8414 metadata at {discovery.oauth_url} names issuer {discovery.oauth_issuer!r}, the OpenID "
+        f"discovery document {discovery.metadata.get('issuer')!r}: the issuer value returned MUST be identical to "
+        "the authorization server's issuer identifier value into which the well-known URI string was inserted "
+        "(RFC 8414 section 3.3); the suite reads neither document's members from the other",
     )

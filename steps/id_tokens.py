@@ -6,13 +6,15 @@ import secrets
 import time
 
 import pytest
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
 from pytest_bdd import then, when
 
-from suite.verdict.checks import check, require
+from suite.verdict.checks import NonConformance, check, require
 from suite.wire.authorization import authorize
 from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
-CLOCK_SKEW = 300  # seconds of clock difference tolerated between the server and this machine
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 
 
@@ -64,7 +66,28 @@ def id_token_signed(state, discovery):
         f"the ID token is signed with alg {alg!r}; discovery advertises {advertised} and an ID token from the "
         "token endpoint MUST be signed (OpenID Connect Core sections 2 and 3.1.3.7 step 6)",
     )
+    if isinstance(alg, str) and alg.startswith("HS"):
+        mac_verified(token, alg, state.client)
+        return
     verified_claims(token, discovery, what="the ID token", algorithms=(alg,))
+
+
+def mac_verified(token: str, alg: str, client) -> None:
+    """OpenID Connect Core section 10.1: a MAC-signed ID token's key is the client's secret, never a key
+    the issuer publishes (one anyone can read, so anyone can sign with it), and a public client has none."""
+    check(
+        bool(client.client_secret),
+        f"the ID token is signed {alg}, a MAC, for the public client {client.client_id!r}: symmetric signatures "
+        "MUST NOT be used by public (non-confidential) Clients (OpenID Connect Core section 10.1)",
+    )
+    try:
+        jws.deserialize_compact(token, OctKey.import_key(client.client_secret.encode()), algorithms=[alg])
+    except (JoseError, ValueError):
+        raise NonConformance(
+            f"the ID token is signed {alg}, but not with the client's secret: the MAC key used is the octets of "
+            "the UTF-8 representation of the client_secret value (OpenID Connect Core section 10.1); a MAC key "
+            "from the issuer's published JWKS is one anyone can sign with"
+        ) from None
 
 
 @then("the ID token's iss is exactly the issuer")
@@ -88,23 +111,39 @@ def id_token_audience(state):
     )
 
 
+@then("the ID token's azp, if it has one, is the client")
+def id_token_authorized_party(state):
+    claims = id_token_claims(state)
+    if "azp" in claims:
+        check(
+            claims["azp"] == state.client.client_id,
+            f"the ID token's azp is {claims['azp']!r}; if present, it MUST contain the OAuth 2.0 Client ID of "
+            f"this party, {state.client.client_id!r} (OpenID Connect Core section 2)",
+        )
+
+
 @then("the ID token has a sub, and exp and iat around now")
-def id_token_subject_and_times(state):
-    claims, now = id_token_claims(state), time.time()
+def id_token_subject_and_times(state, environment):
+    claims, now, skew = id_token_claims(state), time.time(), environment.expectations.clock_skew
     sub, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat")
     check(
         isinstance(sub, str) and 0 < len(sub) <= 255 and sub.isascii(),
         f"the ID token's sub is {sub!r}; it is REQUIRED, at most 255 ASCII characters (OpenID Connect Core section 2)",
     )
     check(
-        isinstance(exp, (int, float)) and exp > now - CLOCK_SKEW,
+        isinstance(exp, (int, float)) and exp > now - skew,
         f"the ID token's exp is {exp!r}: {'missing' if exp is None else 'already past'}; the ID token MUST NOT "
         "be accepted after it (OpenID Connect Core sections 2 and 3.1.3.7 step 9)",
     )
     check(
-        isinstance(iat, (int, float)) and abs(iat - now) <= CLOCK_SKEW,
-        f"the ID token's iat is {iat!r}, not the time of issue (now is {int(now)}; OpenID Connect Core sections "
-        "2 and 3.1.3.7 step 10)",
+        isinstance(iat, (int, float)) and abs(iat - now) <= skew,
+        f"the ID token's iat is {iat!r}, not the time of issue (now is {int(now)}, clock skew tolerated "
+        f"{skew} s, expectations.clock_skew; OpenID Connect Core sections 2 and 3.1.3.7 step 10)",
+    )
+    check(
+        isinstance(exp, (int, float)) and isinstance(iat, (int, float)) and exp > iat,
+        f"the ID token's exp {exp} is not after its iat {iat}: it had expired when it was issued, and it MUST NOT "
+        "be accepted for processing on or after exp (OpenID Connect Core section 2)",
     )
 
 
@@ -140,4 +179,54 @@ def id_token_at_hash(state):
         at_hash == expected,
         f"the ID token's at_hash is {at_hash!r}, not the base64url left half of the access "
         f"token's {hasher().name} hash (OpenID Connect Core sections 3.1.3.6 and 3.2.2.9)",
+    )
+
+
+@when("the user signs in with openid, a nonce and offline_access")
+def sign_in_with_openid_offline(state, environment, discovery):
+    authorize(
+        state,
+        environment,
+        discovery,
+        overrides={
+            "scope": openid_scope(state.client.scope) + " offline_access",
+            "nonce": "n-" + secrets.token_urlsafe(16),
+        },
+    )
+
+
+@then("the refresh response's ID token, if it has one, renews the original one")
+def refreshed_id_token(state, environment):
+    original = next((r["id_token"] for r in state.token_responses if r.get("id_token")), None)
+    require(
+        isinstance(original, str),
+        "the code's token response carries no id_token to compare a refreshed one with (OpenID Connect Core "
+        "section 3.1.3.3)",
+    )
+    renewed = state.tokens.get("id_token") if len(state.token_responses) > 1 else None
+    if renewed is None:
+        pytest.skip(
+            "the refresh response carries no ID token; it might not contain an id_token (OpenID Connect Core "
+            "section 12.2)"
+        )
+    before = unverified_claims(str(original), "the original ID token")
+    after = unverified_claims(renewed, "the ID token")
+    problems = [
+        f"its {name} is {after.get(name)!r}, the original's {before.get(name)!r}"
+        for name in ("iss", "sub", "aud", "azp", "auth_time")
+        if name in before or (name == "azp" and name in after)
+        if after.get(name) != before.get(name)
+    ]
+    iat, skew = after.get("iat"), environment.expectations.clock_skew
+    if not (isinstance(iat, (int, float)) and iat >= before.get("iat", 0) and abs(iat - time.time()) <= skew):
+        problems.append(f"its iat {iat!r} is not the time it was issued (the original's is {before.get('iat')!r})")
+    check(
+        not problems,
+        lambda: (
+            "the refresh response's ID token: "
+            + "; ".join(problems)
+            + ". Its iss, sub and aud MUST be the same as in the ID Token issued when the original authentication "
+            "occurred, its iat MUST represent the time that the new ID Token is issued, an auth_time MUST represent "
+            "the time of the original authentication, its azp MUST be the same (OpenID Connect Core section 12.2)"
+        ),
     )

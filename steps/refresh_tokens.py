@@ -47,6 +47,15 @@ def redeem_unless_refused(state, discovery):
             attachment_type=allure.attachment_type.TEXT,
         )
         return
+    outcome = state.outcome
+    require(
+        outcome is not None and bool(outcome.callback_params.get("code")),
+        lambda: (
+            "the authorization request with offline_access was refused otherwise than with invalid_scope: "
+            f"{outcome.describe() if outcome else 'no authorization'}; so whether this client would get a refresh "
+            "token cannot be seen (a refusal of offline_access is invalid_scope, RFC 6749 section 4.1.2.1)"
+        ),
+    )
     redeem(state, discovery, code_verifier=state.authorization.verifier)
 
 
@@ -122,10 +131,18 @@ def refreshed_token_usable(state, discovery, environment):
     )
     if environment.expectations.access_token_format == "jwt":
         claims = verified_claims(refreshed["access_token"], discovery)
-        check(
-            claims.get("client_id") == state.client.client_id and claims.get("exp", 0) > time.time(),
+        exp = claims.get("exp")
+        # The claims of a JWT access token are AT-01's rule (RFC 9068 section 2.2): a refreshed token
+        # that breaks them breaks it the way the first one did, so RT-01 is blocked by AT-01 when that
+        # failed too (rules.yaml needs), and fails on its own only when AT-01's tokens were right.
+        require(
+            claims.get("client_id") == state.client.client_id
+            and isinstance(exp, (int, float))
+            and not isinstance(exp, bool)
+            and exp > time.time(),
             f"the refreshed access token names client {claims.get('client_id')!r} and expires at "
-            f"{claims.get('exp')!r}: not a live token for {state.client.client_id!r} (RFC 9068 section 2.2)",
+            f"{exp!r}: not a live token for {state.client.client_id!r} (RFC 9068 section 2.2: client_id and exp, "
+            "a NumericDate, REQUIRED)",
         )
 
 

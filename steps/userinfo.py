@@ -1,19 +1,44 @@
 """OpenID Connect sign-in: the userinfo endpoint (UINFO-*)."""
 
-import pytest
-from pytest_bdd import given, then, when
+import secrets
 
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from steps.clients import client_of
 from steps.id_tokens import id_token_claims
+from steps.service_tokens import client_credentials_form
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check, require
+from suite.wire.challenges import challenge_for
+from suite.wire.token_requests import default_authentication, post_token
 
 
-def _call_userinfo(state, discovery, access_token: str | None):
+def _call_userinfo(state, discovery, access_token: str | None, method: str = "GET"):
     endpoint = discovery.metadata.get("userinfo_endpoint")
     if not endpoint:
         pytest.skip("discovery lists no userinfo_endpoint (OpenID Connect Discovery section 3)")
     headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
-    state.userinfo = state.http.send("GET", endpoint, headers=headers)
+    state.userinfo = state.http.send(method, endpoint, headers=headers)
+
+
+def bearer_challenge(header: str) -> dict | None:
+    """The auth-params of the Bearer challenge among a WWW-Authenticate header's challenges (names in lower
+    case), or None when no challenge is Bearer (suite.wire.challenges parses the header)."""
+    challenge = challenge_for(header, "Bearer")
+    return None if challenge is None else challenge.params
+
+
+TOKEN_VARIANTS = {
+    # a string the server never issued, of an access token's length and characters
+    "made-up": lambda token: "vc-" + secrets.token_urlsafe(max(len(token or ""), 32)),
+    # the issued token with one character of its signature (or, opaque, of its middle) changed
+    "tampered": lambda token: _changed_at(token, len(token) - 12 if token.count(".") == 2 else len(token) // 2),
+}
+
+
+def _changed_at(token: str, index: int) -> str:
+    return token[:index] + ("A" if token[index] != "A" else "B") + token[index + 1 :]
 
 
 @given("the environment expects revoked access tokens to stop working")
@@ -33,6 +58,42 @@ def userinfo_with_token(state, discovery):
         "the code was not redeemed for an access token, so userinfo cannot be asked with one (RFC 6749 section 5.1)",
     )
     _call_userinfo(state, discovery, state.tokens.get("access_token"))
+
+
+@when("the client calls userinfo with its access token by POST")
+def userinfo_by_post(state, discovery):
+    require(
+        bool(state.tokens.get("access_token")),
+        "the code was not redeemed for an access token, so userinfo cannot be asked with one (RFC 6749 section 5.1)",
+    )
+    _call_userinfo(state, discovery, state.tokens["access_token"], method="POST")
+
+
+@when(parsers.parse("the client calls userinfo with a {variant} access token"))
+def userinfo_with_other_token(state, environment, discovery, variant):
+    if variant == "client_credentials":  # a token issued for no End-User: the service client's
+        service = client_of(environment, "service")
+        response = post_token(
+            state,
+            discovery,
+            client_credentials_form(service),
+            client=service,
+            authentication=default_authentication(service),
+        )
+        require(
+            response.status_code == 200 and bool(state.tokens.get("access_token")),
+            lambda: f"the service client got no access token (HTTP {response.status_code}; RFC 6749 section 4.4.3)",
+        )
+        _call_userinfo(state, discovery, state.tokens["access_token"])
+        return
+    _call_userinfo(state, discovery, TOKEN_VARIANTS[variant](state.tokens.get("access_token") or ""))
+
+
+@when("the client calls userinfo with the access token of the code's first redemption")
+def userinfo_with_first_token(state, discovery):
+    first = state.token_responses[0].get("access_token") if state.token_responses else None
+    require(bool(first), "the code's first redemption returned no access token (RFC 6749 section 5.1)")
+    _call_userinfo(state, discovery, first)
 
 
 @when("the client calls userinfo without an access token")
@@ -84,8 +145,96 @@ def userinfo_refused(state):
         f"userinfo answered HTTP {response.status_code}; a request without a valid "
         "access token gets 401 (RFC 6750 section 3.1)",
     )
-    challenge = response.headers.get("WWW-Authenticate", "")
+    header = response.headers.get("WWW-Authenticate", "")
+    # Any of the header's challenges (RFC 9110 section 11.6.1: a server may offer several schemes).
     check(
-        challenge.strip().lower().startswith("bearer"),
-        f"the 401 carries WWW-Authenticate {challenge!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)",
+        challenge_for(header, "Bearer") is not None,
+        f"the 401 carries WWW-Authenticate {header!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)",
+    )
+
+
+@then("userinfo refuses the token with a Bearer challenge")
+def userinfo_refuses_token(state):
+    response = state.userinfo
+    check(
+        response.status_code >= 400,
+        lambda: (
+            f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to an access token that is not "
+            "a valid one for an End-User: the resource server MUST validate the access token (RFC 6749 section 7; "
+            "OpenID Connect Core section 5.3: userinfo returns Claims about the authenticated End-User)"
+        ),
+    )
+    header = response.headers.get("WWW-Authenticate", "")
+    check(
+        bearer_challenge(header) is not None,
+        f"userinfo refused the token (HTTP {response.status_code}) with WWW-Authenticate {header!r}, no Bearer "
+        "challenge: a request that does not contain an access token that enables access MUST get one (RFC 6750 "
+        "section 3)",
+    )
+
+
+@then("userinfo no longer accepts the access token")
+def userinfo_no_longer_accepts(state):
+    """Only that the token stopped working: how the refusal is shaped is UINFO-02's and UINFO-04's to judge."""
+    response = state.userinfo
+    check(
+        response.status_code >= 400,
+        lambda: (
+            f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to the access token of a code "
+            "presented a second time: the server SHOULD revoke (when possible) all tokens previously issued based "
+            "on that authorization code (RFC 6749 section 4.1.2)"
+        ),
+    )
+
+
+@then('userinfo refuses the token with HTTP 401 and error="invalid_token"')
+def userinfo_invalid_token(state):
+    response = state.userinfo
+    params = bearer_challenge(response.headers.get("WWW-Authenticate", "")) or {}
+    check(
+        response.status_code == 401 and params.get("error") == "invalid_token",
+        f"userinfo answered a made-up access token with HTTP {response.status_code} and a Bearer challenge whose "
+        f'error is {params.get("error")!r}: invalid_token, "The access token provided is expired, revoked, '
+        'malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401" (RFC 6750 '
+        "section 3.1)",
+    )
+
+
+# OpenID Connect Core section 5.4: the claims each scope asks for.
+SCOPE_CLAIMS = {
+    "profile": (
+        "name",
+        "family_name",
+        "given_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "updated_at",
+    ),
+    "email": ("email", "email_verified"),
+}
+
+
+@then("userinfo returns the claims of the profile and email scopes that were asked for")
+def userinfo_scope_claims(state):
+    userinfo_accepts(state)
+    try:
+        claims = state.userinfo.json()
+    except ValueError:
+        claims = None
+    check(isinstance(claims, dict), "userinfo's body is not a JSON object (OpenID Connect Core section 5.3.2)")
+    asked = state.authorization.params["scope"].split()
+    missing = [scope for scope in ("profile", "email") if scope in asked and not set(SCOPE_CLAIMS[scope]) & set(claims)]
+    check(
+        not missing,
+        f"userinfo returns none of the claims the {' and '.join(missing)} scope(s) ask for (it has "
+        f"{', '.join(sorted(claims))}): the profile scope requests access to the End-User's default profile Claims, "
+        "the email scope to the email and email_verified Claims (OpenID Connect Core section 5.4)",
     )

@@ -2,47 +2,65 @@
 
 Runs the features (pytest, with every option it takes: --env, --rule, -k, -n, ...), writes the
 certification record, JUnit, the Allure results and the HTML report into DIR (default reports),
-and exits with the suite's code for the record's verdict (README, "Exit codes"):
+and exits with the suite's code for the record's verdict (docs/reference-exit-codes.md):
 0 conformant, 1 not conformant, 2 no verdict (interrupted before any scenario), 3 environment
 problem, 4 configuration problem, 5 incomplete.
 
-Before the run it takes the previous run's record, JUnit, results and HTML report out of DIR (and
-deletes them while the run goes on), so that whatever DIR holds afterwards is this run's, or says
-that this run produced no verdict and why. The histories (Allure's history.jsonl, the records'
-run-history.jsonl) are kept: they are what the next run compares itself with."""
+Every file of DIR it leaves is this run's, or says that this run produced no verdict and why: the
+previous run's record, JUnit, results and HTML report are moved aside by its pytest once pytest
+has accepted the command line, and deleted while the run goes on (suite.reports.previous_run).
+The histories (Allure's history.jsonl, the records' run-history.jsonl) are kept: they are what the
+next run compares itself with. --help, a usage error and a typo in an option change nothing in DIR
+(exit 0 for --help, 2 for the others: no verdict, and no record of one)."""
 
+import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from suite.reports.previous_run import ASIDE, MOVE_ASIDE, THIS_RUN, Deletion, aside_folder, delete_once_moved
 
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
-THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
+SHOW_ONLY = ("-h", "--help", "--version", "-V")  # pytest answers these without running anything
+EXIT_USAGE = 2  # no verdict, and nothing written: the documented code of a run that wrote no record
+USAGE = """usage: python -m suite.run [--reports=DIR] [--env=NAME|PATH] [pytest options: --rule ID, -k, -m, -n, ...]
+
+Runs the conformance suite and writes the certification record, JUnit, the Allure results and the
+HTML report into DIR (default: reports), then exits with the suite's code: 0 conformant, 1 not
+conformant, 2 no verdict, 3 environment problem, 4 configuration problem, 5 incomplete
+(docs/reference-exit-codes.md). The pytest options it passes on follow.
+"""
 # pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.verdict.exit_codes)
 PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
 LOAD_ALLURE_AFTER = 2.0  # seconds after pytest started at the latest (see _start_report_once_under_way)
-ASIDE = ".previous-run-"  # the folder in DIR the previous run's outputs are moved into, to be deleted
+__all__ = ["ASIDE", "THIS_RUN", "main"]
 
 
 def main(argv: list[str]) -> int:
-    reports, pytest_args = _reports_option(argv)
+    if any(argument in SHOW_ONLY for argument in argv):
+        if "-h" in argv or "--help" in argv:
+            print(USAGE)
+        return subprocess.run([sys.executable, "-m", "pytest", *[a for a in argv if a in SHOW_ONLY]]).returncode
+    try:
+        reports, pytest_args = _reports_option(argv)
+    except ValueError as problem:
+        print(f"usage error: {problem}\n{USAGE.splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
         return _configuration_problem(
             f"{chosen[0]}: the CI command writes every output into one folder; choose it with --reports DIR"
         )
+    existed = reports.is_dir()
     try:
-        lock_folder(reports.resolve())  # before anything in it is removed; held until this process ends
+        lock_folder(reports.resolve())  # before anything in it is moved; held until this process ends
     except FolderBusy as busy:
         return _configuration_problem(str(busy))
-    clearing = _clear_previous_run(reports)
+    aside = aside_folder(reports)
     record_path = reports / "compliance.json"
     run = subprocess.Popen(
         [
@@ -54,11 +72,12 @@ def main(argv: list[str]) -> int:
             f"--junitxml={reports / 'junit.xml'}",
             *pytest_args,
         ],
-        env={**os.environ, HELD_BY_PARENT: str(reports.resolve())},
+        env={**os.environ, HELD_BY_PARENT: str(reports.resolve()), MOVE_ASIDE: str(aside.resolve())},
     )
+    clearing = delete_once_moved(reports, aside, lambda: run.poll() is None)
     report = _start_report_once_under_way(run, reports)
     try:
-        return _after_the_run(run, report, reports, pytest_args)
+        return _after_the_run(run, report, reports, pytest_args, clearing, existed)
     finally:
         clearing.join()
 
@@ -81,39 +100,31 @@ def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
     return html_report.start(reports) if run.poll() is None else None
 
 
-def _clear_previous_run(reports: Path) -> threading.Thread:
-    """Takes the previous run's outputs out of `reports` at once, one rename each into a folder
-    aside, and deletes that folder in a thread while this run goes on: deleting them first (about
-    1,100 files with the HTML report) held up the start of pytest by 0.1-0.5 s. A folder aside that
-    a killed run left behind goes too."""
-    aside = Path(tempfile.mkdtemp(prefix=ASIDE, dir=reports))
-    for name in THIS_RUN:
-        path = reports / name
-        if path.exists() or path.is_symlink():
-            path.rename(aside / name)
-    folders = [aside, *(left for left in reports.glob(f"{ASIDE}*") if left != aside)]
-    clearing = threading.Thread(
-        target=lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders],
-        name="previous run's outputs",
-        daemon=True,
-    )
-    clearing.start()
-    return clearing
-
-
-def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: list[str]) -> int:
+def _after_the_run(
+    run: subprocess.Popen, report, reports: Path, pytest_args: list[str], clearing: Deletion, existed: bool
+) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
     from suite.reports.html_report import cancel, generate
     from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
 
     record_path = reports / "compliance.json"
-    while True:
+    code = None
+    while code is None:
         try:
             code = run.wait()
-            break
         except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
             continue
+    clearing.join()
+    if code == PYTEST_USAGE_ERROR and not clearing.moved:
+        # pytest refused its command line before it moved anything: the folder stays as it was (a
+        # record there is the previous run's)
+        cancel(report)
+        if not existed:
+            with contextlib.suppress(OSError):
+                reports.rmdir()  # made by the lock, and empty
+        print(f"exit code {EXIT_USAGE}: usage error (pytest's message above); nothing in {reports} was changed")
+        return EXIT_USAGE
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
     environment_problem = record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
     if code == PYTEST_INTERNAL_ERROR and not environment_problem:
@@ -153,10 +164,11 @@ def _configuration_problem(message: str) -> int:
 def _reports_option(argv: list[str]) -> tuple[Path, list[str]]:
     reports, rest, arguments = Path("reports"), [], iter(argv)
     for argument in arguments:
-        if argument == "--reports":
-            reports = Path(next(arguments, "reports"))
-        elif argument.startswith("--reports="):
-            reports = Path(argument.split("=", 1)[1])
+        if argument == "--reports" or argument.startswith("--reports="):
+            folder = argument.split("=", 1)[1] if "=" in argument else next(arguments, "")
+            if not folder or folder.startswith("-"):
+                raise ValueError("--reports needs a folder: --reports=DIR")
+            reports = Path(folder)
         else:
             rest.append(argument)
     return reports, rest

@@ -93,9 +93,12 @@ class RawServer:
 class Fault:
     """Answer `status` (with `headers`) the first `times` times a matching request is seen."""
 
-    def __init__(self, method: str, path: str, status: int, times: int = 1, headers=None, body_contains=""):
+    def __init__(
+        self, method: str, path: str, status: int, times: int = 1, headers=None, body_contains="", answer=None
+    ):
         self.method, self.path, self.status, self.times = method, re.compile(path), status, times
         self.headers, self.body_contains = headers or {}, body_contains
+        self.answer = answer if answer is not None else b'{"error": "injected fault"}'  # the body it answers
 
     def matches(self, method: str, path: str, body: str) -> bool:
         return method == self.method and self.path.search(path) and self.body_contains in body
@@ -107,12 +110,21 @@ class FaultyProxy:
     forms other field names, as a server with its own login page would have. With
     `echo_credentials`, every JSON error says what it received: the form as sent (URL-encoded),
     its values decoded (JSON-escaped in the answer), the form as JSON (escaped twice) and the
-    Authorization header (base64); every answer repeats that header in X-Received, successes too."""
+    Authorization header (base64); every answer repeats that header in X-Received, successes too.
+    `rewrite(method, path, status, headers, body) -> (status, headers, body)` changes the target's
+    answers, as a server that answers the same thing its own way would (another status, more challenges)."""
 
     def __init__(
-        self, faults=(), tls_cert: Path | None = None, tls_key: Path | None = None, renames=None, echo_credentials=False
+        self,
+        faults=(),
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+        renames=None,
+        echo_credentials=False,
+        rewrite=None,
     ):
         self.faults, self.target, self.seen = list(faults), None, Counter()
+        self.rewrite = rewrite
         self.renames = {k.encode(): v.encode() for k, v in (renames or {}).items()}
         self.echo_credentials = echo_credentials
         proxy = self
@@ -145,7 +157,7 @@ class FaultyProxy:
                 fault.matches(handler.command, handler.path, body.decode(errors="replace"))
                 and self.seen[key] <= fault.times
             ):
-                return self._answer(handler, fault.status, fault.headers, b'{"error": "injected fault"}')
+                return self._answer(handler, fault.status, fault.headers, fault.answer)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
         for own, published in self.renames.items():
             body = re.sub(rb"(^|&)" + re.escape(published) + rb"=", rb"\1" + own + b"=", body)
@@ -170,7 +182,10 @@ class FaultyProxy:
         if response.headers.get("Content-Type", "").startswith("text/html"):
             for own, published in self.renames.items():
                 content = content.replace(b'name="' + own + b'"', b'name="' + published + b'"')
-        self._answer(handler, response.status_code, passed, content)
+        status = response.status_code
+        if self.rewrite is not None:
+            status, passed, content = self.rewrite(handler.command, handler.path, status, passed, content)
+        self._answer(handler, status, passed, content)
 
     @staticmethod
     def _answer(handler, status, headers, body):

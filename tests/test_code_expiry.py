@@ -70,3 +70,15 @@ def test_a_refusal_of_a_code_redeemed_past_its_deadline_is_no_verdict(tmp_path):
     assert rules["PKCE-01"]["status"] == "passed" and rules["PKCE-02"]["status"] == "error", run.stdout[-3000:]
     [scenario] = rules["PKCE-02"]["scenarios"]
     assert "past its deadline" in scenario["reason"] and "may only mean that it expired" in scenario["reason"], scenario
+
+
+def test_a_long_wait_is_announced_with_what_it_waits_for_and_how_long(tmp_path):
+    """With a lifetime of 12 s the run says, before it starts and when it waits, what CODE-04 waits for."""
+    declared = SANDBOX_YAML.replace("authorization_code_lifetime: 2 ", "authorization_code_lifetime: 12 ")
+    assert declared != SANDBOX_YAML
+    path = write_environment(tmp_path, declared)
+    run = run_suite(f"--env={path}", "--rule=CODE-04", "-p", "no:xdist", f"--compliance={tmp_path / 'c.json'}")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "CODE-04 redeems a code got at the start of the run once its declared lifetime has passed" in run.stdout
+    assert "waits up to 13 s for it (expectations.authorization_code_lifetime: 12)" in run.stdout
+    assert re.search(r"CODE-04: waiting 1[0-3] s more for the code from the start of the run", run.stdout), run.stdout

@@ -50,3 +50,88 @@ def test_a_rule_that_stops_applying_is_newly_skipped_and_other_environments_are_
     result = run_ci(f"--reports={reports}", f"--env={environment}", "--rule=SVC-11", "--rule=SVC-07", "-q")
     assert "since the previous run of sandbox (2026-11-01T02:00:00Z, conformant):" in result.stdout, result.stdout
     assert "  newly skipped: SVC-11" in result.stdout and "fixed" not in result.stdout
+
+
+def _record(statuses, finished, blocked_by=None, **fields):
+    rules = [
+        {"rule_id": rule, "status": status, **({"blocked_by": blocked_by} if status == "blocked" else {})}
+        for rule, status in statuses.items()
+    ]
+    failed = [r for r, s in statuses.items() if s == "failed"]
+    blocked = [r for r, s in statuses.items() if s == "blocked"]
+    counts = {s: sum(1 for v in statuses.values() if v == s) for s in ("passed", "failed", "blocked", "waived")}
+    return {
+        "environment": "nightly",
+        "finished": finished,
+        "verdict": "not conformant" if failed or blocked or fields.get("waiver_problems") else "conformant",
+        "sandbox_defects": [],
+        "rules": rules,
+        "failed_rules": failed,
+        "blocked_rules": blocked,
+        "error_rules": [],
+        "counts": {**counts, "warned": 0, "error": 0, "skipped": 0},
+        **fields,
+    }
+
+
+def test_the_job_page_names_the_failed_rules_and_keeps_one_cause_one_failure(tmp_path):
+    """A PKCE regression: PKCE-01 fails, CODE-01 and RT-01 are blocked by it. The verdict line names
+    PKCE-01; "newly failing" holds PKCE-01 alone, "newly blocked" the others with their cause."""
+    from suite.reports.comparison import compare_with_previous, render_summary
+
+    clean = {"PKCE-01": "passed", "CODE-01": "passed", "RT-01": "passed", "SVC-07": "passed"}
+    compare_with_previous(_record(clean, "2026-12-01T02:00:00Z"), tmp_path)
+    broken = _record(
+        clean | {"PKCE-01": "failed", "CODE-01": "blocked", "RT-01": "blocked"},
+        "2026-12-02T02:00:00Z",
+        blocked_by="PKCE-01",
+    )
+    broken["changes"] = compare_with_previous(broken, tmp_path)
+    assert broken["changes"]["newly_failing"] == ["PKCE-01"]
+    assert broken["changes"]["newly_blocked"] == ["CODE-01", "RT-01"]
+    page = render_summary(broken, tmp_path)
+    assert page.splitlines()[0] == "## nightly: NOT CONFORMANT — failed: PKCE-01 — 2 blocked by them"
+    assert "| newly failing | PKCE-01 |" in page and "| newly blocked | CODE-01, RT-01 (by PKCE-01) |" in page
+
+
+def test_waived_rules_show_as_waived_and_an_expired_waiver_is_said_in_words(tmp_path):
+    from suite.reports.comparison import compare_with_previous, render_summary
+
+    waiver = {
+        "rule": "SVC-07",
+        "scenario": None,
+        "reason": "the gateway strips Cache-Control",
+        "reference": "JIRA-1234",
+        "accepted_by": "qa.lead",
+        "expires": "2027-01-31",
+    }
+    compare_with_previous(_record({"SVC-07": "failed"}, "2026-12-01T02:00:00Z"), tmp_path)
+    waived = _record({"SVC-07": "waived"}, "2026-12-02T02:00:00Z", waivers=[waiver])
+    waived["changes"] = compare_with_previous(waived, tmp_path)
+    page = render_summary(waived, tmp_path)
+    assert "| waived (failing, accepted) | SVC-07 |" in page and "| still failing | - |" in page
+    assert "Waived: SVC-07 fails, accepted by qa.lead until 2027-01-31" in page
+    problem = (
+        "waiver for SVC-07 expired on 2026-11-30 (ref. JIRA-1234): the failure counts again. Fix it, or "
+        "renew the waiver (a new expires date and accepted_by) in env.yaml"
+    )
+    expired = _record({"SVC-07": "failed"}, "2026-12-03T02:00:00Z", waiver_problems=[problem])
+    expired["changes"] = compare_with_previous(expired, tmp_path)
+    page = render_summary(expired, tmp_path)
+    assert page.splitlines()[0] == "## nightly: NOT CONFORMANT — failed: SVC-07 — 1 waiver problem"
+    assert f"**Waiver problem:** {problem}" in page
+
+
+def test_the_job_page_shows_each_rules_history_and_the_day_it_changed(tmp_path):
+    from suite.reports.comparison import compare_with_previous, render_summary
+
+    days = [f"2026-12-0{day}T02:00:00Z" for day in range(1, 6)]
+    statuses = ["passed", "passed", "failed", "failed", "failed"]
+    for day, status in zip(days, statuses, strict=True):
+        record = _record({"PKCE-01": status, "SVC-01": "passed"}, day)
+        record["changes"] = compare_with_previous(record, tmp_path)
+    page = render_summary(record, tmp_path)
+    assert "### Rule history: the last 5 runs of this environment" in page
+    row = next(line for line in page.splitlines() if line.startswith("| PKCE-01 |"))
+    assert row == "| PKCE-01 | pass | pass | **FAIL** | **FAIL** | **FAIL** | failed since 2026-12-03 |"
+    assert "| SVC-01 |" not in page  # a rule that passed in every run shown is not listed

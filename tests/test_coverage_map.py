@@ -85,34 +85,35 @@ def test_the_map_is_plain_yaml_with_known_keys():
 
 
 def _expanded(text: str, pattern: str) -> set[str]:
-    """Ids written as in the README: "SI-06..18" is SI-06 to SI-18, "AUTH-07..08" AUTH-07 and AUTH-08."""
+    """Ids written as in docs/reference-rules.md: "SI-06..18" is SI-06 to SI-18, "AUTH-07..08" AUTH-07 and AUTH-08."""
     ids = set()
     for prefix, first, last in re.findall(pattern, text):
         ids |= {f"{prefix}-{n:02d}" for n in range(int(first), int(last or first) + 1)}
     return ids
 
 
-def _readme_rule_table() -> list[list[str]]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("| feature file | rules | step module |", 1)[1].split("\n\n", 1)[0]
+def _rule_table() -> list[list[str]]:
+    page = (ROOT / "docs" / "reference-rules.md").read_text(encoding="utf-8")
+    table = page.split("| feature file | rules | step module |", 1)[1].split("\n\n", 1)[0]
     return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in table.splitlines()[2:]]
 
 
-def test_the_readme_table_names_the_statements_of_its_rules():
+def test_the_reference_rule_table_names_the_statements_of_its_rules():
     coverage = load_coverage_map()
-    rows = _readme_rule_table()
-    assert rows, "README.md has no rule table"
+    rows = _rule_table()
+    assert rows, "docs/reference-rules.md has no rule table"
     for row in rows:
         rules = _expanded(row[1], r"\b([A-Z]+)-(\d+)(?:\.\.(\d+))?")
         listed = _expanded(row[3].split("beyond")[0], r"\b(SI|II)-(\d+)(?:\.\.(\d+))?")
         mapped = {s["id"] for rule_id in rules for s in coverage.statements_of(rule_id)}
         assert listed == mapped, (
-            f"README.md's row for {row[1]} lists {sorted(listed)}, but the map gives those rules {sorted(mapped)}"
+            f"docs/reference-rules.md's row for {row[1]} lists {sorted(listed)}, "
+            f"but the map gives those rules {sorted(mapped)}"
         )
 
 
-def test_the_readme_counts_are_the_maps():
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+def test_the_reference_counts_are_the_maps():
+    page = " ".join((ROOT / "docs" / "reference-rules.md").read_text(encoding="utf-8").split())
     statements = load_coverage_map().statements
     service = [s for s in statements if s["id"].startswith("SI-")]
     interactive = [s for s in statements if s["id"].startswith("II-")]
@@ -121,6 +122,6 @@ def test_the_readme_counts_are_the_maps():
     assert (
         f"({total}: SI-01..{len(service):02d} from *Service Integrations*, II-01..{len(interactive):02d} from "
         "*Interactive Integrations*)"
-    ) in readme
-    assert f"({total - len(checked)} statements describe the application" in readme
-    assert f"{len(checked)} of {total} are checked by at least one rule" in readme
+    ) in page
+    assert f"({total - len(checked)} statements describe the application" in page
+    assert f"{len(checked)} of {total} are checked by at least one rule" in page

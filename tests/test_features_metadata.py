@@ -106,12 +106,12 @@ def test_every_section_a_rule_quotes_is_among_its_scenarios_rfc_tags():
 
 
 def test_a_rule_a_switch_blocks_needs_a_rule_the_switch_breaks():
-    """ "Blocked by" follows `needs` (features/rules.yaml): a switch can only block a rule that relies,
-    directly or through other rules, on one of the rules it breaks."""
+    """ "Blocked by" follows `needs` and `controls` (features/rules.yaml): a switch can only block a rule
+    that relies, directly or through other rules, on one of the rules it breaks."""
     from suite.configuration.rule_catalogue import entry
 
     def relies_on(rule_id: str, seen=()) -> set:
-        direct = set(entry(rule_id).needs) - set(seen)
+        direct = (set(entry(rule_id).needs) | set(entry(rule_id).controls)) - set(seen)
         return direct.union(*(relies_on(need, (*seen, rule_id)) for need in direct))
 
     for defect in DEFECTS.values():

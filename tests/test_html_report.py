@@ -5,6 +5,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import threading
 import pytest
 from run import ROOT, run_suite
 
+from suite.reports.html_report import embedded_files
 from suite.wire.browser import chromium_path, launch_chromium
 
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
@@ -91,10 +93,43 @@ def test_report_shows_scenarios_and_the_failing_rule(rendered_report):
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
+def test_the_report_opens_from_a_file_and_loads_nothing_from_outside(rendered_report):
+    """A downloaded CI artifact is opened as a file, with no server and maybe no network: the report
+    is one index.html that shows the verdict and the rules so, and asks nothing of any other host
+    (Allure 3's Google Tag Manager taken out; it would send the title, verdict and environment)."""
+    from playwright.sync_api import sync_playwright
+
+    _, tmp_path = rendered_report
+    report = tmp_path / "reports" / "allure-report"
+    assert [p.name for p in report.iterdir() if p.is_dir()] == []  # one file, nothing beside it to fetch
+    requested = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+        def outside(route):
+            requested.append(route.request.url)
+            route.abort()
+
+        page.route(re.compile(r"^(?!file:|data:|blob:|about:)"), outside)
+        page.goto((report / "index.html").as_uri())
+        page.get_by_text("CODE-01 An authorization code can be redeemed only once").first.wait_for(timeout=20000)
+        text = page.inner_text("body")
+        browser.close()
+    assert text.lstrip().startswith("NOT CONFORMANT\n") and "Failed: CODE-01 (blocker)" in text
+    assert requested == []
+    for path in report.rglob("*"):
+        assert "googletagmanager" not in path.read_text(errors="replace"), path
+    carried = b"".join(embedded_files(report).values()).decode(errors="replace")
+    page_html = (report / "index.html").read_text()
+    loads = re.findall(r"<(?:script|link|img|iframe)[^>]+(?:src|href)=[\"']?(https?:)?//", page_html + carried)
+    assert loads == [], "the report loads something from another host"
+
+
 def test_categories_tell_what_does_not_apply_from_what_failed(rendered_report):
     """A scenario the environment declares does not apply is not a configuration problem."""
     _, tmp_path = rendered_report
-    widget = json.loads((tmp_path / "reports" / "allure-report" / "widgets" / "categories.json").read_text())
+    widget = json.loads(embedded_files(tmp_path / "reports" / "allure-report")["widgets/categories.json"])
     totals = {
         widget["nodes"][root]["name"].split(":")[0]: widget["nodes"][root]["statistic"] for root in widget["roots"]
     }
@@ -139,7 +174,8 @@ def test_history_is_kept_per_environment(tmp_path):
     ids = [{history_id: result["status"] for history_id, result in point.items()} for point in points]
     assert len(ids) == 3 and ids[0] == ids[2] and not set(ids[1]) & set(ids[0])  # two histories
     # The last report's CODE-01 sees the first clean run only, not the failure with defects on.
-    results = [json.loads(p.read_text()) for p in (reports / "allure-report").rglob("test-results/*.json")]
+    files = embedded_files(reports / "allure-report")
+    results = [json.loads(data) for name, data in files.items() if name.startswith("data/test-results/")]
     code01 = [r for r in results if r.get("name", "").startswith("CODE-01") and "history" in r]
     assert code01 and all(r["status"] == "passed" and not r.get("flaky") for r in code01)
     assert all([h["status"] for h in r["history"]] == ["passed"] for r in code01)
@@ -180,10 +216,24 @@ def test_the_suites_report_is_allure_generates_report(tmp_path):
 
 
 def _comparable(path):
-    """A report file without what differs between any two reports: ids made at random, times."""
+    """A report file without what differs between any two reports: ids made at random, times. The
+    single-file report's page is compared file by file of what it carries, and by the page around."""
+    if path.name == "index.html":
+        carried = {
+            name: _without_random_parts(_parsed(data.decode())) for name, data in embedded_files(path.parent).items()
+        }
+        page = re.sub(r'\bd\("[^"]*","[A-Za-z0-9+/=]*"\)', "d()", path.read_text())
+        return {"carried": carried, "page": _without_random_parts(page)}
     if path.suffix == ".json":
         return _without_random_parts(json.loads(path.read_text()))
     return _without_random_parts(path.read_text())
+
+
+def _parsed(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _without_random_parts(value):
@@ -203,3 +253,39 @@ def _without_random_parts(value):
     if value and set(items) == {"<uuid>"}:  # keyed by ids made at random (the charts): their values, sorted
         return sorted(json.dumps(_without_random_parts(item), sort_keys=True) for item in value.values())
     return items
+
+
+def test_show_difference_sets_the_value_expected_against_the_value_received(tmp_path):
+    """A state cut to 40 characters: the report's difference is the state sent against the one
+    returned, not the RFC sentence against the whole message."""
+    reports = tmp_path / "reports"
+    result = run_suite(
+        "--rule=AUTH-02",
+        "--defect=state-truncated",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--compliance={reports / 'compliance.json'}",
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    failed = [
+        r
+        for r in map(json.loads, map(lambda p: p.read_text(), (reports / "allure-results").glob("*-result.json")))
+        if r["name"].startswith("AUTH-02") and r["status"] == "failed"
+    ]
+    assert failed
+    for test in failed:
+        details = test["statusDetails"]
+        assert len(details["actual"]) == 40 and len(details["expected"]) > 40, details
+        assert details["expected"].startswith(details["actual"]) and "RFC" not in details["expected"]
+    record = json.loads((reports / "compliance.json").read_text())
+    scenarios = [
+        s for r in record["rules"] if r["rule_id"] == "AUTH-02" for s in r["scenarios"] if s["status"] == "failed"
+    ]
+    assert all(len(s["difference"]["received"]) == 40 for s in scenarios)
+
+
+def test_make_serve_report_serves_the_folder_that_was_written():
+    """A run written with --reports DIR (or REPORTS=DIR) is served from DIR, not from reports/."""
+    shown = subprocess.run(
+        ["make", "-n", "serve-report", "REPORTS=/tmp/nightly-run"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert "-m suite.reports.serve_report /tmp/nightly-run/allure-report" in shown.stdout, shown.stdout + shown.stderr

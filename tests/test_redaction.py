@@ -55,3 +55,14 @@ def test_a_secret_learned_in_one_thread_is_masked_at_once_while_others_learn_and
         thread.join()
     assert not leaks, leaks[:3]
     assert redactor._state[0], "the scrubs built groups while other threads learned"
+
+
+def test_a_secret_is_masked_as_a_server_that_form_decodes_it_echoes_it():
+    """A raw secret with "+" or "%41" that a server form-decodes (RFC 6749 section 2.3.1) comes back
+    with a space or an "A": that form is the secret too."""
+    redactor = Redactor()
+    secret = "Svc/Secret+7f3a+9c1e%41" + secrets.token_urlsafe(8)
+    redactor.register(secret, "secret")
+    echoed = f'{{"error": "invalid_client", "client_secret": "{secret.replace("+", " ").replace("%41", "A")}"}}'
+    assert "Svc/Secret" not in redactor.scrub(echoed)
+    assert "Svc/Secret" not in redactor.scrub(echoed.replace(" ", "%20"))

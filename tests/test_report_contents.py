@@ -15,7 +15,18 @@ from sandbox import SandboxServer, default_registry
 # Rules whose scenarios redeem a PKCE code before their own check: a broken S256 hash blocks them.
 BLOCKED_BY_PKCE = {
     "AT-01",
+    "CODE-07",
+    "ID-06",
+    "UINFO-04",
+    "UINFO-06",
+    "UINFO-07",
     "CODE-01",
+    "CODE-02",  # refusals whose control, the same client's PKCE redemption, was refused too
+    "CODE-03",
+    "CODE-05",
+    "PKCE-02",
+    "PKCE-03",
+    "PKCE-05",
     "CODE-06",
     "ID-01",
     "ID-02",
@@ -76,8 +87,9 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     assert last[2].startswith("blocked by an earlier failure: CODE-01 (blocker), ID-01 (blocker)")
     assert "compliance.json" in last[3] and "suite.reports.verify" in last[3]
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
-    # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing)
-    assert "6 failed, 65 passed, 4 skipped, 19 blocked in " in stdout
+    # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing;
+    # the refusals whose control was refused, passed by pytest, are counted blocked too)
+    assert "6 failed, 74 passed, 4 skipped, 35 blocked in " in stdout
     assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
     # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
     assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
@@ -97,7 +109,8 @@ def test_allure_results_quote_the_rule_and_say_expected_and_actual(broken_pkce_r
     assert 'MUST include the HTTP "Cache-Control" response header field' in failed["description"]
     assert "rfc6749#section-5.1" in failed["description"]
     details = failed["statusDetails"]
-    assert details["expected"].startswith("expected: ") and details["actual"].startswith("the server: Cache-Control")
+    # the two values the check compared, side by side in Allure's "Show difference"
+    assert details["expected"] == "Cache-Control: no-store" and details["actual"].startswith("Cache-Control: ")
     assert details["trace"].startswith("steps/"), details["trace"][:200]  # starts at the step
     # and so does each failed step's own trace (Python's format), in failed and blocked scenarios
     step_traces = [
@@ -124,6 +137,9 @@ def test_step_parameters_are_values_not_object_dumps(broken_pkce_run):
         assert dump not in text, dump
     results = {r["name"]: r for r in _results(reports)}
     first_step = results["PKCE-01 The spa app redeems its code with the right verifier"]["steps"][0]
+    stories = {label["value"] for r in results.values() for label in r["labels"] if label["name"] == "story"}
+    assert "PKCE-01 Each app redeems its code with the right verifier" in stories
+    assert [story for story in stories if "<" in story] == []  # no raw outline placeholders in rule titles
     assert [
         p
         for p in results["PKCE-01 The spa app redeems its code with the right verifier"]["parameters"]
@@ -140,7 +156,14 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
         for c in suite.iter("testcase")
         if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
     ]
-    assert len(blocked) == 19 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    # 35: 26 that failed before their own check (2 of them warning-level: UINFO-07, CODE-07), 9 refusals
+    # whose control (a PKCE redemption) was refused too
+    assert len(blocked) == 35 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    # a failure's message is the check's sentence, not a traceback (that stays in the element's text)
+    messages = [c.find("failure").get("message") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert len(messages) == 6 and all(" is not kept: " in m and "Traceback" not in m for m in messages), messages
+    assert all("\n" not in m and "steps/" not in m and "NonConformance" not in m for m in messages), messages
+    assert any(m.startswith("SVC-07 is not kept: Cache-Control is ") for m in messages)
 
 
 def test_an_environment_problem_mid_run_is_a_junit_error(tmp_path):

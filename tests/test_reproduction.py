@@ -4,6 +4,7 @@ flow: a new verifier, the authorization request to open, the code read back. No 
 cookie is in the snippet."""
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -116,3 +117,35 @@ def test_no_cookie_and_no_secret_value_even_without_an_environment_file():
     assert "s3cr3t-value" not in text and "abc123def456" not in text and "Cookie" not in text
     assert '-u "app:${SECRET:?export SECRET first (see the lines above)}"' in text
     assert '"client_secret=${SECRET:?export SECRET first (see the lines above)}"' in text
+
+
+def test_the_code_redemption_snippet_names_the_server_and_the_test_user(run_against_a_sandbox):
+    """A person reading it knows where it goes ($SERVER, the issuer's origin unless exported) and
+    whom to sign in as (the test user as the file names them, the password's variable)."""
+    sandbox, _, results = run_against_a_sandbox
+    snippet = next(s for s in _snippets(results, "POST /connect/token") if "authorization_code" in s)
+    assert f'SERVER="${{SERVER:-{sandbox.url.rstrip("/")}}}"' in snippet
+    assert 'curl -i -X POST "$SERVER"/connect/token' in snippet and "127.0.0.1" not in snippet.split("\n")[-3:][0]
+    assert "sign in as the test user test.user (password: $T_PASSWORD from " in snippet
+
+
+def test_a_failed_check_carries_the_reproduction_and_an_embedded_sandbox_is_not_a_stopped_port(tmp_path):
+    """The step whose check failed has the reproduction of the request it checked (made by the step
+    before); against the embedded sandbox, whose port closed with the run, it asks for a new one."""
+    results = tmp_path / "allure-results"
+    result = run_suite("--rule=SVC-07", "--defect=no-store-missing", f"--alluredir={results}")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    failed = [
+        r
+        for r in map(json.loads, map(lambda p: p.read_text(), results.glob("*-result.json")))
+        if r["status"] == "failed"
+    ]
+    assert failed
+    for test in failed:
+        step = next(s for s in test["steps"] if s["status"] == "failed")
+        attached = [a for a in step.get("attachments", []) if a["name"].startswith("reproduce: POST /connect/token")]
+        assert attached, (step["name"], step.get("attachments"))
+        text = (results / attached[0]["source"]).read_text()
+        assert "SERVER=\"${SERVER:?the run's sandbox has stopped: start one" in text
+        assert '"$SERVER"/connect/token' in text
+        assert not re.search(r"127\.0\.0\.1:(?!8080\b)\d+", text)  # the run's sandbox port, closed since

@@ -136,5 +136,8 @@ def test_an_unknown_level_is_refused():
         rule_of(["rule:X-01", "severity:minor", "level:optional"])
 
 
-def test_auth_09_is_the_suites_warning_level_rule():
-    assert warning_level_rules() == {"AUTH-09"}
+def test_the_suites_warning_level_rules():
+    """AUTH-09 (preferred languages); PKCE-05 and SVC-14, whose sentences bind the client, not the server;
+    the SHOULDs of issue 23: UINFO-05 (RFC 6750 section 3.1), UINFO-07 (OpenID Connect Core section 5.4's
+    Voluntary Claims), CODE-07 (RFC 6749 section 4.1.2's revocation of a replayed code's tokens)."""
+    assert warning_level_rules() == {"AUTH-09", "PKCE-05", "SVC-14", "UINFO-05", "UINFO-07", "CODE-07"}

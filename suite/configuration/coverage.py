@@ -1,6 +1,6 @@
 """The coverage map: which documented statements each rule checks (features/coverage_map.yaml).
 
-Read by the compliance record and the README's rule table, which link each rule back to its
+Read by the compliance record and the rule table of docs/reference-rules.md, which link each rule back to its
 statements, and by tests/test_coverage_map.py, which keeps the map true.
 """
 

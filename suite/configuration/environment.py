@@ -64,6 +64,9 @@ class Client:
     unapproved_tenant_id: str | None = None
     ungranted_scope: str | None = None
     non_tenant_scope: str | None = None  # service: a scope of an API that is not tenant-based
+    # How the confidential interactive client authenticates when it redeems a code or a refresh token:
+    # client_secret_post (the documentation's examples) or client_secret_basic (RFC 6749 section 2.3.1).
+    token_endpoint_auth_method: str = "client_secret_post"
 
     @property
     def is_public(self) -> bool:
@@ -114,6 +117,9 @@ class Login:
 @dataclass(frozen=True)
 class Expectations:
     access_token_lifetime: int = 3600
+    # seconds below access_token_lifetime that expires_in may be: a server may give the time left when it
+    # answers, counted from the token's issue (3599), and only the documentation's sample shows 3600
+    access_token_lifetime_tolerance: int = 60
     refresh_token_app_types: tuple[str, ...] = ("web",)
     refresh_token_rotation: str = "one_time"
     plain_pkce: str = "refused"
@@ -128,6 +134,11 @@ class Expectations:
     # "Required for server-side apps unless PKCE is used") or "refused" (PKCE switched off for it)
     web_pkce_without_secret: str = "accepted"
     access_token_format: str = "jwt"  # or "opaque": the JWT rule then does not apply
+    # the JWT access tokens' typ header beside RFC 9068's at+jwt (application/at+jwt): a legacy value the
+    # environment declares it issues (e.g. JWT), shown as such in the report
+    access_token_typ: str = "at+jwt"
+    # seconds of clock difference tolerated between the server and this machine for iat, exp and nbf
+    clock_skew: int = 300
 
 
 @dataclass(frozen=True)

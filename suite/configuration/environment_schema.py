@@ -15,6 +15,8 @@ _interactive_client = {
         "client_secret": _string,
         "redirect_uri": _url,
         "scope": _scope,
+        # how a confidential client authenticates at the token endpoint (RFC 8414 / RFC 7591 names)
+        "token_endpoint_auth_method": {"enum": ["client_secret_post", "client_secret_basic"]},
     },
 }
 
@@ -131,6 +133,7 @@ SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 "access_token_lifetime": {"type": "integer", "minimum": 1, "maximum": 31_536_000},
+                "access_token_lifetime_tolerance": {"type": "integer", "minimum": 0, "maximum": 3600},
                 "refresh_token_app_types": {
                     "type": "array",
                     "uniqueItems": True,
@@ -149,6 +152,8 @@ SCHEMA = {
                 "refresh_token_reuse_grace": {"type": "integer", "minimum": 0, "maximum": 300},
                 "web_pkce_without_secret": {"enum": ["accepted", "refused"]},
                 "access_token_format": {"enum": ["jwt", "opaque"]},
+                "access_token_typ": {"type": "string", "minLength": 1},
+                "clock_skew": {"type": "integer", "minimum": 0, "maximum": 3600},
             },
         },
         "capabilities": {
@@ -175,4 +180,6 @@ HINTS = {
     "trusted_origins": "origins (https://host[:port]) besides the issuer's that may receive credentials",
     "web_pkce_without_secret": "accepted or refused",
     "access_token_format": "jwt or opaque",
+    "access_token_typ": "the typ header of the JWT access tokens when it is not at+jwt, e.g. JWT",
+    "clock_skew": "seconds of clock difference tolerated for iat, exp and nbf, e.g. 300",
 }

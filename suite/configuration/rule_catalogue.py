@@ -26,6 +26,9 @@ class Source:
 class RuleEntry:
     sources: tuple[Source, ...]
     needs: tuple[str, ...] = field(default=())
+    # A refusal rule's positive controls: the rules that show the same client's request granted. A
+    # refusal counts only where they passed in the same run (suite/verdict/blocking.py).
+    controls: tuple[str, ...] = field(default=())
 
     def as_record(self) -> list[dict]:
         return [{"source": s.source, "url": s.url, "quote": s.quote} for s in self.sources]
@@ -35,7 +38,11 @@ class RuleEntry:
 def catalogue(path: Path = CATALOGUE) -> dict[str, RuleEntry]:
     data = safe_load(path.read_text(encoding="utf-8")) or {}
     return {
-        rule_id: RuleEntry(tuple(_source(s) for s in entry.get("sources") or ()), tuple(entry.get("needs") or ()))
+        rule_id: RuleEntry(
+            tuple(_source(s) for s in entry.get("sources") or ()),
+            tuple(entry.get("needs") or ()),
+            tuple(entry.get("controls") or ()),
+        )
         for rule_id, entry in data.items()
     }
 

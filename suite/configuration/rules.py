@@ -5,6 +5,7 @@ the server's choice (a preference it may ignore) is warning-level; a blocker or 
 never is, since a server that breaks it cannot be called conformant."""
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,9 @@ RFC_LINKS = {
     "RFC6750": "https://www.rfc-editor.org/rfc/rfc6750",
     "RFC9110": "https://www.rfc-editor.org/rfc/rfc9110",
     "RFC7009": "https://www.rfc-editor.org/rfc/rfc7009",
+    "RFC7517": "https://www.rfc-editor.org/rfc/rfc7517",
+    "RFC7519": "https://www.rfc-editor.org/rfc/rfc7519",
+    "OIDCDISCOVERY": "https://openid.net/specs/openid-connect-discovery-1_0.html",  # OpenID Connect Discovery 1.0
     "OIDC": "https://openid.net/specs/openid-connect-core-1_0.html",  # OpenID Connect Core 1.0
 }
 FEATURES = Path(__file__).resolve().parents[2] / "features"
@@ -55,8 +59,9 @@ class Rule:
 
     @property
     def doc_url(self) -> str:
-        if self.page == "discovery":
-            return "https://openid.net/specs/openid-connect-discovery-1_0.html"
+        if self.page == "discovery":  # OpenID Connect Discovery 1.0, at the section's own anchor
+            section = self.doc.partition("#")[2]
+            return "https://openid.net/specs/openid-connect-discovery-1_0.html" + (f"#{section}" if section else "")
         return f"{DOCS_BASE}/{self.doc}" if self.doc else ""
 
     @property
@@ -64,7 +69,7 @@ class Rule:
         urls = []
         for ref in self.rfc:
             spec, _, section = ref.partition("-")
-            anchor = "#rfc.section." if spec == "OIDC" else "#section-"
+            anchor = "#rfc.section." if spec.startswith("OIDC") else "#section-"
             urls.append(RFC_LINKS.get(spec, "") + (f"{anchor}{section}" if section else ""))
         return urls
 
@@ -122,3 +127,14 @@ def _declared(features: Path) -> dict[str, Rule]:
                     rules[rule.rule_id] = rule
                 pending = []
     return rules
+
+
+def rule_title(scenario_name: str) -> str:
+    """A rule's title for people, from its scenario's name as written: an outline's placeholders
+    stand for its rows (one per app type, per variation), and the rule is all of them, so "The
+    <role> app redeems ..." reads "Each app redeems ...", a "(<kind>)" of variations goes, and any
+    other <name> reads "each documented name"."""
+    title = re.sub(r"\s*\(<\w+>\)", "", scenario_name)
+    title = re.sub(r"\b([Tt])he <role> app\b", lambda m: ("E" if m[1] == "T" else "e") + "ach app", title)
+    title = re.sub(r"\bgrant type <\w+>", "grant types", title)
+    return re.sub(r"<(\w+)>", lambda m: "each documented " + m[1].replace("_", " "), title)

@@ -78,7 +78,9 @@ def _waiver(entry, where: str, source: Path) -> tuple[Waiver | None, list[str]]:
         return None, problems
     rule, expires = str(entry["rule"]).strip().upper(), entry["expires"]
     if rule not in declared_rules():
-        problems.append(f"{where}: unknown rule id {entry['rule']} (the rule ids are in README.md and features/)")
+        problems.append(
+            f"{where}: unknown rule id {entry['rule']} (the rule ids are in docs/reference-rules.md and features/)"
+        )
     if isinstance(expires, str):
         try:
             expires = datetime.date.fromisoformat(expires)

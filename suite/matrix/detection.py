@@ -69,7 +69,7 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
     Only the first run includes the clean sandbox, whose row comes first and is what every switch's
     scenarios are held against (a clean set in each run cost a switch's time in each for one row)."""
     names = sorted(defects if defects is not None else DEFECTS)
-    sets = [None] + names  # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
+    sets = [None, *names]  # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
     shares = [share for share in (sets[i::jobs] for i in range(max(jobs, 1))) if share]
     with tempfile.TemporaryDirectory() as tmp:
         runs = [
@@ -97,7 +97,7 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
                     process.wait()
     if problem:
         records = {}
-    rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None] + names]
+    rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None, *names]]
     clean = rows[0]
     for row in rows[1:]:  # a switch is judged on every scenario the clean sandbox ran, no fewer
         row.missing_scenarios = frozenset(clean.scenarios - row.scenarios)
@@ -154,7 +154,7 @@ def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
             scenarios.add(scenario["name"])
             if scenario["status"] in ("failed", "warned"):
                 failed_scenarios.add(scenario["name"])
-    # The exit code the suite would have given this defect set on its own (README: exit codes).
+    # The exit code the suite would have given this defect set on its own (docs/reference-exit-codes.md).
     exit_code = 3 if record["error_rules"] else 1 if record["failed_rules"] else 0
     warned = tuple(record.get("warned_rules", ()))
     return Row(

@@ -1,60 +1,109 @@
-"""What changed since the previous run of the same environment: rules newly failing, fixed, still
-failing, newly warned (a warning-level rule that failed, having passed or failed outright before),
-still warned, newly skipped. Each run with a verdict appends its rules' statuses to run-history.jsonl
-beside its record (CI carries that file from one run to the next, with Allure's history.jsonl);
-the comparison goes into the record, at the top of compliance.md, at the end of the terminal
-output, and into changes.md, a short summary for a CI job's page."""
+"""What changed since the previous run of the same environment, one cause one failure as in the
+record: rules newly failing (their own check failed), newly blocked (kept from their check by
+another rule's failure, named), fixed, still failing, still blocked, newly warned (a
+warning-level rule that failed), still warned, newly skipped, and the failures accepted by a
+waiver. Each run with a verdict appends its rules' statuses to run-history.jsonl beside its record
+(CI carries that file from one run to the next, with Allure's history.jsonl); the comparison goes
+into the record, at the top of compliance.md, at the end of the terminal output, and into
+changes.md, the CI job's page: the verdict naming the failed rules, the changes, the waivers and
+their problems in words, and each rule's history over the last runs of this environment."""
 
 import json
 from pathlib import Path
 
 HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
-FAILING = ("failed", "blocked", "waived")  # a waived failure still fails; the waiver only accepts it
+SHOWN_RUNS = 10  # runs of the environment in changes.md's per-rule history
 WARNED = "warned"  # a warning-level rule's failure: the verdict stands, the change is still shown
-KINDS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("still_failing", "still failing"),
-         ("newly_warned", "newly warned"), ("still_warned", "still warned"), ("newly_skipped", "newly skipped"))
+KINDS = (
+    ("newly_failing", "newly failing"),
+    ("newly_blocked", "newly blocked"),
+    ("fixed", "fixed"),
+    ("still_failing", "still failing"),
+    ("still_blocked", "still blocked"),
+    ("newly_warned", "newly warned"),
+    ("still_warned", "still warned"),
+    ("newly_skipped", "newly skipped"),
+    ("waived", "waived (failing, accepted)"),
+)
+NOT_PASSING = ("failed", "blocked", "waived", "warned", "error")
+MARKS = {
+    "passed": "pass",
+    "failed": "**FAIL**",
+    "blocked": "blocked",
+    "waived": "waived",
+    "warned": "warned",
+    "error": "error",
+    "skipped": "skip",
+}
 
 
 def compare_with_previous(record: dict, directory: Path) -> dict:
     """The changes since the last run of this environment in `directory`'s history, which gains this run."""
     history = directory / HISTORY
     current = {rule["rule_id"]: rule["status"] for rule in record["rules"]}
-    previous = _last_run(history, record["environment"])
+    blocked_by = {rule["rule_id"]: rule["blocked_by"] for rule in record["rules"] if rule.get("blocked_by")}
+    runs = runs_of(history, record["environment"])
+    previous = runs[-1] if runs else None
     with history.open("a", encoding="utf-8") as file:
-        file.write(json.dumps({"environment": record["environment"], "finished": record["finished"],
-                               "verdict": record["verdict"], "sandbox_defects": record["sandbox_defects"],
-                               "rules": current}) + "\n")
+        entry = {
+            "environment": record["environment"],
+            "finished": record["finished"],
+            "verdict": record["verdict"],
+            "sandbox_defects": record["sandbox_defects"],
+            "rules": current,
+            "blocked_by": blocked_by,
+        }
+        file.write(json.dumps(entry) + "\n")
     if previous is None:
         return {"compared_with": None}
     before = previous["rules"]
-    changes = {"compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
-               **{key: [] for key, _ in KINDS}}
+    changes: dict = {
+        "compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
+        **{key: [] for key, _ in KINDS},
+        "blocked_by": blocked_by,
+    }
     for rule, status in current.items():
         was = before.get(rule)
-        if status in FAILING:
-            changes["still_failing" if was in FAILING else "newly_failing"].append(rule)
+        if status in ("failed", "blocked"):
+            changes[
+                ("still_" if was == status else "newly_") + ("failing" if status == "failed" else "blocked")
+            ].append(rule)
+        elif status == "waived":
+            changes["waived"].append(rule)
         elif status == WARNED:
             changes["still_warned" if was == WARNED else "newly_warned"].append(rule)
-        elif status == "passed" and (was in FAILING or was == WARNED):
+        elif status == "passed" and was in NOT_PASSING:
             changes["fixed"].append(rule)
         elif status == "skipped" and was is not None and was != "skipped":
             changes["newly_skipped"].append(rule)
     return changes
 
 
-def _last_run(history: Path, environment: str) -> dict | None:
+def runs_of(history: Path, environment: str) -> list[dict]:
+    """The runs of `environment` in the history, oldest first."""
     if not history.exists():
-        return None
-    last = None
+        return []
+    runs = []
     for line in history.read_text(encoding="utf-8").splitlines():
         try:
             run = json.loads(line)
         except ValueError:
             continue  # a line cut short by an interrupted write says nothing of any run
         if isinstance(run, dict) and run.get("environment") == environment and isinstance(run.get("rules"), dict):
-            last = run
-    return last
+            runs.append(run)
+    return runs
+
+
+def _with_causes(changes: dict, key: str) -> str:
+    """Blocked rules grouped by the rule whose failure blocked them: "CODE-01, RT-01 (by PKCE-01)"."""
+    rules = changes.get(key) or []
+    if not key.endswith("blocked"):
+        return ", ".join(rules)
+    causes: dict[str, list[str]] = {}
+    for rule in rules:
+        causes.setdefault((changes.get("blocked_by") or {}).get(rule, "an earlier failure"), []).append(rule)
+    return "; ".join(f"{', '.join(blocked)} (by {cause})" for cause, blocked in causes.items())
 
 
 def change_lines(record: dict) -> list[str]:
@@ -62,24 +111,105 @@ def change_lines(record: dict) -> list[str]:
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
         return [f"no earlier run of {record['environment']} to compare with"]
-    lines = [f"since the previous run of {record['environment']} ({changes['compared_with']['finished']}, "
-             f"{changes['compared_with']['verdict']}):"]
+    lines = [
+        f"since the previous run of {record['environment']} ({changes['compared_with']['finished']}, "
+        f"{changes['compared_with']['verdict']}):"
+    ]
     # .get: a record written before a kind existed has no list for it
-    lines += [f"  {label}: {', '.join(changes[key])}" for key, label in KINDS if changes.get(key)]
+    lines += [f"  {label}: {_with_causes(changes, key)}" for key, label in KINDS if changes.get(key)]
     return lines if len(lines) > 1 else [lines[0] + " no rule changed"]
 
 
-def render_summary(record: dict) -> str:
+def verdict_line(record: dict) -> str:
+    """The verdict with the rules that decided it: the failed ones by name, the blocked ones counted."""
+    failed, blocked = record.get("failed_rules") or [], record.get("blocked_rules") or []
+    words = [record["verdict"].upper()]
+    if failed:
+        words.append(f"failed: {', '.join(failed)}")
+    if blocked:
+        words.append(f"{len(blocked)} blocked by {'them' if failed else 'an earlier failure'}")
+    if record.get("error_rules"):
+        words.append(f"could not be checked: {', '.join(record['error_rules'])}")
+    if record.get("waiver_problems"):
+        words.append(
+            f"{len(record['waiver_problems'])} waiver problem{'s' if len(record['waiver_problems']) > 1 else ''}"
+        )
+    return " — ".join(words)
+
+
+def render_summary(record: dict, directory: Path | None = None) -> str:
     """changes.md: the verdict and what changed, for a CI job summary (GitHub's $GITHUB_STEP_SUMMARY)."""
     counts = record["counts"]
-    lines = [f"## {record['environment']}: {record['verdict'].upper()}", "",
-             f"{counts['passed']} rules passed, {counts['failed']} failed, {counts.get('blocked', 0)} blocked, "
-             f"{counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, {counts['error']} could not be checked, {counts['skipped']} skipped.",
-             ""]
+    lines = [
+        f"## {record['environment']}: {verdict_line(record)}",
+        "",
+        f"{counts['passed']} rules passed, {counts['failed']} failed, {counts.get('blocked', 0)} blocked by another "
+        f"rule's failure, {counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, "
+        f"{counts['error']} could not be checked, {counts['skipped']} skipped.",
+        "",
+    ]
+    lines += [f"**Waiver problem:** {problem}" for problem in record.get("waiver_problems", ())]
+    lines += [""] if record.get("waiver_problems") else []
+    for waiver in record.get("waivers", ()):
+        scenario = f" (scenario {waiver['scenario']!r})" if waiver.get("scenario") else ""
+        lines.append(
+            f"Waived: {waiver['rule']}{scenario} fails, accepted by {waiver['accepted_by']} until {waiver['expires']}: "
+            f"{waiver['reason']} (ref. {waiver['reference']})."
+        )
+    lines += [""] if record.get("waivers") else []
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
-        return "\n".join(lines + [f"No earlier run of {record['environment']} to compare with.", ""])
-    lines += [f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}):",
-              "", "| change | rules |", "|---|---|"]
-    lines += [f"| {label} | {', '.join(changes.get(key, ())) or '-'} |" for key, label in KINDS]
-    return "\n".join(lines + [""])
+        lines += [f"No earlier run of {record['environment']} to compare with.", ""]
+    else:
+        lines += [
+            f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}):",
+            "",
+            "| change | rules |",
+            "|---|---|",
+        ]
+        lines += [f"| {label} | {_with_causes(changes, key) or '-'} |" for key, label in KINDS]
+        lines.append("")
+    if directory is not None:
+        lines += rule_history(runs_of(directory / HISTORY, record["environment"]))
+    return "\n".join(lines)
+
+
+def rule_history(runs: list[dict], shown: int = SHOWN_RUNS) -> list[str]:
+    """Each rule that did not pass in one of the last runs, run by run, and since when it has its
+    present status: the day of the first run of the latest stretch with that status."""
+    if not runs:
+        return []
+    last = runs[-shown:]
+    rules = sorted({rule for run in last for rule, status in run["rules"].items() if status in NOT_PASSING})
+    head = [f"### Rule history: the last {len(last)} run{'s' if len(last) > 1 else ''} of this environment", ""]
+    if not rules:
+        return [*head, "Every rule that ran passed (or did not apply) in each of them.", ""]
+    lines = [
+        *head,
+        "| rule | " + " | ".join(_day(run["finished"], with_time=True) for run in last) + " | since |",
+        "|---|" + "---|" * len(last) + "---|",
+    ]
+    for rule in rules:
+        statuses = [run["rules"].get(rule) for run in last]
+        lines.append(
+            f"| {rule} | "
+            + " | ".join(MARKS.get(s, "-") if s else "-" for s in statuses)
+            + f" | {_since(runs, rule)} |"
+        )
+    return [*lines, ""]
+
+
+def _since(runs: list[dict], rule: str) -> str:
+    """ "failed since 2026-12-04": the first run of the latest stretch of runs with the rule's present status."""
+    present = runs[-1]["rules"].get(rule)
+    first = runs[-1]
+    for run in reversed(runs):
+        if run["rules"].get(rule) != present:
+            break
+        first = run
+    recorded = " (the first run recorded)" if first is runs[0] else ""
+    return f"{present or 'not run'} since {_day(first['finished'])}{recorded}"
+
+
+def _day(finished: str, with_time: bool = False) -> str:
+    return finished[:16].replace("T", " ") if with_time else finished[:10]

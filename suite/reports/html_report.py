@@ -12,7 +12,10 @@ Node takes about a second to load Allure's modules, more than the report itself 
 CONFORMANCE_WAIT_FOR_RESULTS, it waits for "go" on its standard input, which `generate` sends once
 the results are complete."""
 
+import base64
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,9 +74,21 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
         return False
     (results / IN_HISTORY).touch()
     add_banner([str(reports / "allure-report"), str(reports / "compliance.json")])
+    serve = "make serve-report" + ("" if reports == Path("reports") else f" REPORTS={reports}")
     print(f"HTML report: {reports / 'allure-report' / 'index.html'} "
-          "(serve it on this machine only: make serve-report)")
+          f"(one file: open it in a browser, or serve it on this machine only: {serve})")
     return True
+
+
+def embedded_files(report: Path) -> dict[str, bytes]:
+    """The files a single-file report carries inside its index.html, by name ("widgets/categories.json",
+    "data/test-results/<id>.json", "data/attachments/<id>.txt"): Allure 3 writes each as a call
+    d("name","base64") in the page."""
+    page = (Path(report) / "index.html").read_text(encoding="utf-8")
+    return {
+        json.loads(name): base64.b64decode(json.loads(value))
+        for name, value in re.findall(r'\bd\(("(?:[^"\\]|\\.)*"),("[A-Za-z0-9+/=]*")\)', page)
+    }
 
 
 def _go(started: subprocess.Popen) -> int | None:

@@ -3,8 +3,9 @@ verdict on that rule), not a <failure>; a scenario blocked by an earlier failure
 with the rule that blocked it; a warning-level rule whose check failed is <skipped type="warning">
 with the failure's message (JUnit has no warning: a <failure> would fail the CI system's test view
 of a run whose verdict is conformant, and a bare skip would hide it among the rules that do not
-apply). pytest writes the file at the end of the session; this rewrites those test cases
-afterwards, from the record."""
+apply). A failure's message is the check's own sentence, what the server did and the rule it
+breaks, not a Python traceback (which stays in the element's text). pytest writes the file at the
+end of the session; this rewrites those test cases afterwards, from the record."""
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,8 +16,12 @@ def present_junit(path: Path, record: dict) -> None:
         tree = ET.parse(path)
     except (OSError, ET.ParseError):
         return
-    outcomes = {_junit_key(s["id"]): s for rule in record.get("rules", []) for s in rule["scenarios"]
-                if s["status"] in ("error", "blocked", "warned")}
+    outcomes = {
+        _junit_key(s["id"]): {**s, "rule_id": rule["rule_id"]}
+        for rule in record.get("rules", [])
+        for s in rule["scenarios"]
+        if s["status"] in ("error", "blocked", "warned", "failed")
+    }
     if not outcomes:
         return
     for suite in tree.iter("testsuite"):
@@ -26,7 +31,20 @@ def present_junit(path: Path, record: dict) -> None:
                 _warned(case, scenario)
                 continue
             failure = case.find("failure")
+            skipped = case.find("skipped")
+            if scenario is not None and failure is None and scenario["status"] == "blocked":
+                if skipped is None:
+                    # a refusal that passed, blocked because its control was refused too (suite/verdict/blocking.py)
+                    ET.SubElement(case, "skipped", type="blocked", message=scenario["reason"])
+                    suite.set("skipped", str(int(suite.get("skipped", "0")) + 1))
+                else:  # a warning-level scenario kept from its own check: pytest wrote it as an expected failure
+                    skipped.set("type", "blocked")
+                    skipped.set("message", scenario["reason"])
+                continue
             if scenario is None or failure is None:
+                continue
+            if scenario["status"] == "failed":
+                failure.set("message", f"{scenario['rule_id']} is not kept: {scenario['reason']}")
                 continue
             case.remove(failure)
             if scenario["status"] == "error":

@@ -12,19 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from suite.configuration.coverage import load_coverage_map
+from suite.configuration.rule_catalogue import entry as rule_entry
+from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declared_rules
+from suite.configuration.waivers import apply_waivers, waiver_for
 from suite.reports.allure_output import write_run_information
 from suite.reports.allure_results import present_results, trace_from_the_step
-from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
-from suite.verdict.blocking import catalogue_needs, resolve_blocked
-from suite.reports.junit_outcomes import present_junit
-from suite.reports.record_seal import seal
-from suite.configuration.rule_catalogue import entry as rule_entry
-from suite.reports.run_context import who_ran
-from suite.configuration.waivers import apply_waivers, waiver_for
 from suite.reports.comparison import SUMMARY, compare_with_previous, render_summary
+from suite.reports.junit_outcomes import present_junit
+from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
+from suite.reports.record_seal import seal
+from suite.reports.run_context import who_ran
+from suite.verdict.blocking import catalogue_controls, catalogue_needs, resolve_blocked
+from suite.verdict.checks import MISSING_DATA
 from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM
-from suite.configuration.coverage import load_coverage_map
-from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declared_rules
 
 # A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
 STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
@@ -33,9 +34,16 @@ STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped
 def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
     """A record that says this run produced no verdict and why, in place of any earlier run's."""
     from suite.secrets.redaction import REDACTOR
+
     now = _iso(time.time())
-    record = {"verdict": f"no verdict: {kind}", "reason": REDACTOR.scrub(reason).strip(), "environment": environment,
-              "finished": now, "suite_version": _suite_version(), "run_by": who_ran()}
+    record = {
+        "verdict": f"no verdict: {kind}",
+        "reason": REDACTOR.scrub(reason).strip(),
+        "environment": environment,
+        "finished": now,
+        "suite_version": _suite_version(),
+        "run_by": who_ran(),
+    }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2), encoding="utf-8")
@@ -95,16 +103,28 @@ class ResultRecorder:
         return None
 
     def _entry(self, report, properties):
-        entry = self.scenarios.setdefault(report.nodeid, {
-            "scenario": properties["scenario"], "feature": properties["feature"],
-            **properties["rule"], "status": "passed", "reason": ""})
+        entry = self.scenarios.setdefault(
+            report.nodeid,
+            {
+                "scenario": properties["scenario"],
+                "feature": properties["feature"],
+                "client_role": properties.get("client_role"),
+                **properties["rule"],
+                "status": "passed",
+                "reason": "",
+            },
+        )
         if report.failed:
             misconfigured = bool(properties.get("configuration_problem"))
             self.configuration_problem |= misconfigured
             entry["status"] = "error" if properties.get("environment_problem") or misconfigured else "failed"
             entry["reason"] = _first_line(report.longreprtext)
+            if properties.get("server_error"):
+                entry["server_error"] = True
             if "failed_step" in properties:
                 entry["failed_step"] = properties["failed_step"]
+            if "difference" in properties:
+                entry["difference"] = properties["difference"]
         elif report.skipped:
             entry["status"] = "skipped"
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -114,7 +134,7 @@ class ResultRecorder:
         if session.config.option.collectonly:  # nothing ran: no record, not even an incomplete one
             return
         record = self.record()
-        if record["counts"]["error"]:
+        if record["verdict"].startswith("inconclusive"):  # failed rules are a verdict, whatever else errored
             session.exitstatus = EXIT_CONFIGURATION_PROBLEM if self.configuration_problem else EXIT_ENVIRONMENT_PROBLEM
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
@@ -122,7 +142,7 @@ class ResultRecorder:
         seal(record)  # last: the digest covers every field written
         self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
         self.path.with_suffix(".md").write_text(render_markdown(record), encoding="utf-8")
-        (self.path.parent / SUMMARY).write_text(render_summary(record), encoding="utf-8")
+        (self.path.parent / SUMMARY).write_text(render_summary(record, self.path.parent), encoding="utf-8")
         if self.alluredir and self.alluredir.is_dir():
             write_run_information(self.alluredir, record)
             present_results(self.alluredir, record)
@@ -139,27 +159,45 @@ class ResultRecorder:
             return
         conformant = self.written["verdict"].startswith("conformant")
         for number, line in enumerate(verdict_lines(self.written, self.path)):
-            reporter.write_line(line, bold=number == 0, green=conformant and number == 0,
-                                red=not conformant and number == 0)
+            reporter.write_line(
+                line, bold=number == 0, green=conformant and number == 0, red=not conformant and number == 0
+            )
 
     def record(self) -> dict:
         rules: dict[str, dict] = {}
         coverage = load_coverage_map()
+        _judge_server_errors(self.scenarios)
         for nodeid, entry in sorted(self.scenarios.items()):
-            rule = rules.setdefault(entry["rule_id"], {
-                "rule_id": entry["rule_id"], "title": entry["title"], "severity": entry["severity"],
-                "level": entry["level"],
-                "documentation": entry["doc_url"], "rfc": entry["rfc_urls"],
-                "sources": rule_entry(entry["rule_id"]).as_record(),
-                # the documented statements it checks (features/coverage_map.yaml), or its other source
-                "statements": coverage.statements_of(entry["rule_id"]),
-                "beyond_documentation": coverage.source_beyond(entry["rule_id"]), "scenarios": []})
-            rule["scenarios"].append({"id": nodeid, "name": entry["scenario"], "status": entry["status"],
-                                      "reason": entry["reason"],
-                                      **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {})})
+            rule = rules.setdefault(
+                entry["rule_id"],
+                {
+                    "rule_id": entry["rule_id"],
+                    "title": entry["title"],
+                    "severity": entry["severity"],
+                    "level": entry["level"],
+                    "documentation": entry["doc_url"],
+                    "rfc": entry["rfc_urls"],
+                    "sources": rule_entry(entry["rule_id"]).as_record(),
+                    # the documented statements it checks (features/coverage_map.yaml), or its other source
+                    "statements": coverage.statements_of(entry["rule_id"]),
+                    "beyond_documentation": coverage.source_beyond(entry["rule_id"]),
+                    "scenarios": [],
+                },
+            )
+            rule["scenarios"].append(
+                {
+                    "id": nodeid,
+                    "name": entry["scenario"],
+                    "status": entry["status"],
+                    "reason": entry["reason"],
+                    "client_role": entry.get("client_role"),
+                    **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {}),
+                    **({"difference": entry["difference"]} if "difference" in entry else {}),
+                }
+            )
         for rule in rules.values():
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
-        resolve_blocked(rules, self.needs)
+        resolve_blocked(rules, self.needs, self.controls)
         _warned(rules)
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
         waivers, waiver_problems = apply_waivers(ordered, self.waivers)
@@ -167,33 +205,45 @@ class ResultRecorder:
         blocked = [r["rule_id"] for r in ordered if r["status"] == "blocked"]
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
         warned = [r["rule_id"] for r in ordered if r["status"] == "warned"]
-        not_run = self.not_run(set(rules))
+        missing_data = _missing_data(ordered)
+        not_run = sorted(set(self.not_run(set(rules))) | set(missing_data), key=_rule_sort_key)
         environment = self.environment
         summary = {
             "environment": environment.name,
             "issuer": environment.issuer,
             "client_ids": {role: c.client_id for role, c in environment.clients.items()},
             "sandbox_defects": list(environment.sandbox_defects or []),
-            "tls_verification": "off" if not environment.http.verify_tls else (
-                f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
+            # the suite's own stand-in for Visma Connect: a run against it demonstrates, certifies nothing
+            "embedded_sandbox": environment.is_sandbox,
+            "tls_verification": "off"
+            if not environment.http.verify_tls
+            else (f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
             "suite_version": _suite_version(),
             "started": _iso(self.started),
             "finished": _iso(time.time()),
-            "verdict": ("inconclusive: configuration problem" if errors and self.configuration_problem else
-                        "inconclusive: environment problem" if errors else
-                        "not conformant" if failed or blocked or waiver_problems else
-                        f"incomplete: {len(not_run)} blocker or critical rules did not run" if not_run else
-                        _conformant(len(waivers), len(warned))),
+            # failed rules make a run not conformant whatever else errored; an error alone gives no verdict
+            "verdict": (
+                "not conformant"
+                if failed or blocked or waiver_problems
+                else "inconclusive: configuration problem"
+                if errors and self.configuration_problem
+                else "inconclusive: environment problem"
+                if errors
+                else f"incomplete: {len(not_run)} blocker or critical rules did not run"
+                if not_run
+                else _conformant(len(waivers), len(warned))
+            ),
             "failed_rules": failed,
             "error_rules": errors,
             "blocked_rules": blocked,
             "waived_rules": [r["rule_id"] for r in ordered if r["status"] == "waived"],
             "warned_rules": warned,
             "not_run_rules": not_run,
+            # blocker or critical rules skipped for want of a key of the environment file: rule id -> keys
+            "missing_data": missing_data,
             "waivers": [w.as_record() for w in waivers],
             "waiver_problems": waiver_problems,
-            "counts": {status: sum(1 for r in ordered if r["status"] == status)
-                       for status in STATUSES},
+            "counts": {status: sum(1 for r in ordered if r["status"] == status) for status in STATUSES},
             "run_by": who_ran(),
         }
         summary["rules"] = ordered
@@ -202,6 +252,10 @@ class ResultRecorder:
     def needs(self, rule_id: str) -> tuple[str, ...]:
         """The rules `rule_id` relies on (suite.verdict.blocking); the application side has its own."""
         return catalogue_needs(rule_id)
+
+    def controls(self, rule_id: str) -> tuple[str, ...]:
+        """A refusal rule's controls (suite.verdict.blocking); the application side has its own."""
+        return catalogue_controls(rule_id)
 
     def not_run(self, ran: set[str]) -> list[str]:
         """The blocker and critical rules this run left out, wholly or in part: declared in the
@@ -212,6 +266,42 @@ class ResultRecorder:
         return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
 
 
+def _missing_data(rules: list[dict]) -> dict[str, list[str]]:
+    """Blocker and critical rules that never ran for want of environment data (a skip of
+    suite.verdict.checks.skip_for_missing_data in every scenario that did not run): the keys to add."""
+    found = {}
+    for rule in rules:
+        if rule["severity"] not in MUST_RUN or any(s["status"] != "skipped" for s in rule["scenarios"]):
+            continue
+        keys = sorted({m.group(1) for s in rule["scenarios"] if (m := _MISSING_KEY.match(s["reason"]))})
+        if keys:
+            found[rule["rule_id"]] = keys
+    return found
+
+
+_MISSING_KEY = re.compile(re.escape(MISSING_DATA) + r" \(([^)]+)\)")
+
+
+def _judge_server_errors(scenarios: dict[str, dict]) -> None:
+    """A server error is the server's answer: a scenario that got HTTP 500 to every attempt at one
+    request, in a run where the same server answered other scenarios (one passed, or failed a check
+    of its own), failed its rule; the 500 is what the server answered instead of what the rule's
+    sentence asks. Where nothing was answered, the environment as a whole cannot be judged."""
+    answered = any(e["status"] in ("passed", "failed") for e in scenarios.values())
+    if not answered:
+        return
+    for entry in scenarios.values():
+        if entry["status"] == "error" and entry.get("server_error"):
+            sources = rule_entry(entry["rule_id"]).sources
+            cited = f"{sources[0].source}: {sources[0].quote}" if sources else "the rule's sentence"
+            entry["status"] = "failed"
+            entry["reason"] = (
+                f"the server answered {entry['reason'].removeprefix('environment problem: ').split('. ')[0]} "
+                f"while it answers the run's other requests: that is its answer to this request, not what the "
+                f"rule asks ({cited})"
+            )
+
+
 def _blocked_apart_from_failures(session, record: dict) -> None:
     """One cause, one failure on the terminal too: pytest counted a blocked scenario as failed; its
     summary lists it as blocked, without a traceback, and its FAILED lines are the real failures."""
@@ -219,14 +309,23 @@ def _blocked_apart_from_failures(session, record: dict) -> None:
     blocked = {s["id"] for rule in record["rules"] for s in rule["scenarios"] if s["status"] == "blocked"}
     if reporter is None or not blocked:
         return
-    failed = reporter.stats.get("failed", [])
-    reporter.stats["failed"] = [report for report in failed if report.nodeid not in blocked]
-    reporter.stats.setdefault("blocked", []).extend(report for report in failed if report.nodeid in blocked)
+    # failed before its own check, or a refusal whose control was refused too (suite/verdict/blocking.py)
+    # a warning-level scenario kept from its own check: warned when it failed, blocked once the record knows
+    for outcome in ("failed", "passed", "warned"):
+        reports = reporter.stats.get(outcome, [])
+        reporter.stats[outcome] = [report for report in reports if report.nodeid not in blocked]
+        reporter.stats.setdefault("blocked", []).extend(report for report in reports if report.nodeid in blocked)
 
 
 def rule_properties(rule: Rule, title: str) -> dict:
-    return {"rule_id": rule.rule_id, "title": title, "severity": rule.severity, "level": rule.level,
-            "doc_url": rule.doc_url, "rfc_urls": rule.rfc_urls}
+    return {
+        "rule_id": rule.rule_id,
+        "title": title,
+        "severity": rule.severity,
+        "level": rule.level,
+        "doc_url": rule.doc_url,
+        "rfc_urls": rule.rfc_urls,
+    }
 
 
 def _warned(rules: dict[str, dict]) -> None:
@@ -244,7 +343,7 @@ def _warned(rules: dict[str, dict]) -> None:
 
 
 def _conformant(waivers: int, warnings: int) -> str:
-    """"conformant", or "conformant with 1 waiver and 2 warnings": what the verdict accepted."""
+    """ "conformant", or "conformant with 1 waiver and 2 warnings": what the verdict accepted."""
     accepted = [f"{n} {word}{'s' if n > 1 else ''}" for n, word in ((waivers, "waiver"), (warnings, "warning")) if n]
     return "conformant with " + " and ".join(accepted) if accepted else "conformant"
 
@@ -287,7 +386,15 @@ def _iso(seconds: float) -> str:
 
 def _suite_version() -> str:
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], capture_output=True,
-                              text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "describe", "--always", "--dirty", "--tags"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).parent,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"

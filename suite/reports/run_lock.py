@@ -2,8 +2,9 @@
 results, and the second's --clean-alluredir would delete the first's: the folder of each output
 (the record, the Allure results, JUnit XML) is locked for the whole run, before any plugin
 writes or cleans anything, and a second run into a locked folder stops at once with one line
-that names the run holding it. `python -m suite.run` takes the lock before it clears the folder
-and hands it to its pytest. The lock is the operating system's (flock): it ends with its
+that names the run holding it. `python -m suite.run` takes the lock and hands it to its pytest,
+which moves the previous run's outputs aside here, once its command line was accepted (see
+suite.reports.previous_run). The lock is the operating system's (flock): it ends with its
 process, however that ends, so no stale lock is ever left behind."""
 
 import os
@@ -12,14 +13,19 @@ from pathlib import Path
 import pytest
 
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from suite.reports.previous_run import MOVE_ASIDE, move_aside
 
 
 @pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd cleans its results folder
 def pytest_configure(config):
-    if hasattr(config, "workerinput") or config.option.collectonly:  # xdist workers: the controller holds it
+    # xdist workers: the controller holds it; --help shows options and writes nothing
+    if hasattr(config, "workerinput") or config.option.collectonly or config.option.help:
         return
-    outputs = [config.getoption("--compliance"), getattr(config.option, "allure_report_dir", None),
-               getattr(config.option, "xmlpath", None)]
+    outputs = [
+        config.getoption("--compliance"),
+        getattr(config.option, "allure_report_dir", None),
+        getattr(config.option, "xmlpath", None),
+    ]
     held = {Path(os.environ[HELD_BY_PARENT]).resolve()} if HELD_BY_PARENT in os.environ else set()
     folders = sorted({Path(path).resolve().parent for path in outputs if path} - held)
     try:
@@ -27,3 +33,5 @@ def pytest_configure(config):
             lock_folder(folder)
     except FolderBusy as busy:
         raise pytest.UsageError(f"configuration problem\n{busy}") from None
+    if MOVE_ASIDE in os.environ and HELD_BY_PARENT in os.environ:
+        move_aside(Path(os.environ[HELD_BY_PARENT]), Path(os.environ[MOVE_ASIDE]))

@@ -31,7 +31,7 @@ import json
 import logging
 import re
 import threading
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import ahocorasick
 
@@ -65,7 +65,14 @@ def encodings(value: str) -> set[str]:
     (%20 and + for a space, upper and lower case hex), JSON-escaped (with and without \\/ and
     \\uXXXX escapes; once, and twice for JSON quoted inside a JSON string), and base64 wherever
     it sits inside an encoded blob (HTTP Basic encodes `client_id:secret`, URL-encoded first,
-    RFC 6749 section 2.3.1)."""
+    RFC 6749 section 2.3.1). Also each of these for the value form-decoded, as a server reads a
+    secret sent raw where RFC 6749 section 2.3.1 has it encoded ("a+b" is "a b", "%41" is "A"),
+    and may echo it back."""
+    forms = set().union(*(_encodings_of(v) for v in {value, unquote_plus(value), unquote(value)}))
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
+def _encodings_of(value: str) -> set[str]:
     forms = {value} | {encode(value, safe=safe) for encode in (quote, quote_plus) for safe in _URL_SAFE_SETS}
     forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), f) for f in forms}
     once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
@@ -73,7 +80,7 @@ def encodings(value: str) -> set[str]:
         forms |= {escaped, escaped.replace("/", "\\/")}
     for text in {value, quote_plus(value, safe=""), quote(value, safe="")}:
         forms |= _base64_cores(text.encode())
-    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+    return forms
 
 
 def _base64_cores(data: bytes) -> set[str]:

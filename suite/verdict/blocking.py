@@ -4,12 +4,20 @@ features/rules.yaml) did not pass in the same run is reported "blocked by" that 
 as one more non-conformance. A scenario that fails before its own check while everything it
 needs passed is a failure of its own rule: nothing else explains it.
 
+A refusal rule (a wrong verifier, another client's code, a revoked refresh token refused) shows
+nothing when the server refuses everything: its refusal counts only where its `controls` (the rules
+that show the same client's request granted) had it granted in the same run. Where a control's
+documented request was itself refused (suite.verdict.checks.Refused: a token request not answered
+200, an authorization request answered without a code), the refusal rule's passed scenarios are
+blocked by it: "refused" is no evidence then. A control that failed for the form of a granted
+answer (a wrong token_type), or did not run (a run of some rules only), is not held against it.
+
 The step that failed is recorded as the scenario runs (with pytest-xdist, in the worker) and
 reaches the controller in the report's user properties; the decision is made there, at the end,
 when every rule's outcome is known."""
 
 from suite.configuration.rule_catalogue import entry
-from suite.verdict.checks import NothingToCheck
+from suite.verdict.checks import NothingToCheck, Refused
 
 
 def record_failed_step(request, scenario, step, exception=None) -> None:
@@ -17,9 +25,10 @@ def record_failed_step(request, scenario, step, exception=None) -> None:
     (suite.verdict.checks.require): then, like a failure in an earlier step, it may be blocked."""
     last = scenario.steps[-1] if scenario.steps else step
     own_check = step.line_number == last.line_number and not isinstance(exception, NothingToCheck)
-    request.node.user_properties.append(
-        ("failed_step", {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check})
-    )
+    failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check}
+    if isinstance(exception, Refused):
+        failed_step["refused"] = True  # the documented request itself was refused
+    request.node.user_properties.append(("failed_step", failed_step))
 
 
 def catalogue_needs(rule_id: str) -> tuple[str, ...]:
@@ -27,10 +36,15 @@ def catalogue_needs(rule_id: str) -> tuple[str, ...]:
     return entry(rule_id).needs
 
 
-def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs) -> None:
+def catalogue_controls(rule_id: str) -> tuple[str, ...]:
+    """A refusal rule's controls, as features/rules.yaml says."""
+    return entry(rule_id).controls
+
+
+def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=catalogue_controls) -> None:
     """Mark failed scenarios and rules blocked where the module docstring says, in place. `rules`
     maps a rule id to its record entry, with the status its scenarios give it; `needs(rule_id)`
-    names the rules it relies on."""
+    names the rules it relies on, `controls(rule_id)` those whose refusal blocks its own."""
     for rule_id in _needs_first(rules, needs):
         rule = rules[rule_id]
         cause = next((n for n in needs(rule_id) if n in rules and rules[n]["status"] in ("failed", "blocked")), None)
@@ -48,6 +62,35 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs) -> None:
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
             rule["status"], rule["blocked_by"] = "blocked", root
+    for rule_id in _needs_first(rules, needs):
+        _refusals_without_control(rule_id, rules, controls(rule_id))
+
+
+def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tuple[str, ...]) -> None:
+    rule = rules[rule_id]
+    for scenario in rule["scenarios"]:
+        role = scenario.get("client_role")
+        control = next((c for c in controls if c in rules and _refused(rules[c], role)), None)
+        if control is not None and scenario["status"] == "passed":
+            root = rules[control].get("blocked_by") or control
+            scenario["status"], scenario["blocked_by"] = "blocked", root
+            scenario["reason"] = (
+                f"blocked by {root}" + (f" (via {control})" if root != control else "") + ": the refusal counts only "
+                f"where {control} shows the same client's request granted, and this run it was refused"
+            )
+    statuses = {s["status"] for s in rule["scenarios"]}
+    if "blocked" in statuses and not statuses & {"failed", "error"}:
+        rule["status"] = "blocked"
+        rule["blocked_by"] = next(s["blocked_by"] for s in rule["scenarios"] if s["status"] == "blocked")
+
+
+def _refused(control: dict, role: str | None) -> bool:
+    """Whether the control's documented request was refused for the client `role` (any, for None)."""
+    return any(
+        s.get("failed_step", {}).get("refused")
+        for s in control["scenarios"]
+        if s["status"] != "passed" and (role is None or s.get("client_role") in (role, None))
+    )
 
 
 def _needs_first(rules: dict[str, dict], needs) -> list[str]:

@@ -6,6 +6,8 @@ rewriting never prints a token or secret held in a local variable.
 
 from collections.abc import Callable
 
+import pytest
+
 from suite.secrets.redaction import REDACTOR
 
 # A message that quotes a server's answer is given as a function, called only when the check fails:
@@ -15,7 +17,13 @@ Message = str | Callable[[], str]
 
 
 class NonConformance(AssertionError):
-    """The server under test does not do what the documentation says."""
+    """The server under test does not do what the documentation says; with the value the rule
+    expected and the value the server gave, when the check compares two (the report sets them side
+    by side)."""
+
+    def __init__(self, message: str, expected: str | None = None, received: str | None = None):
+        super().__init__(message)
+        self.expected, self.received = expected, received
 
 
 class NothingToCheck(NonConformance):
@@ -24,12 +32,45 @@ class NothingToCheck(NonConformance):
     blocked when a rule the scenario needs failed in the same run; otherwise it is a failure."""
 
 
-def check(condition: bool, message: Message) -> None:
+class Refused(NonConformance):
+    """The server refused a request the documentation says it grants (a token request, an
+    authorization request): where this happens to a refusal rule's control, that rule's own
+    refusals show nothing in the same run (suite/verdict/blocking.py)."""
+
+
+def check_granted(condition: bool, message: Message) -> None:
+    """A check that the documented request was granted at all, apart from the form of the answer."""
     if not condition:
-        raise NonConformance(REDACTOR.scrub(message() if callable(message) else message))
+        raise Refused(REDACTOR.scrub(message() if callable(message) else message))
+
+
+def check(condition: bool, message: Message, expected: object = None, received: object = None) -> None:
+    """`expected` and `received`: the two values the check compared, when it compares two."""
+    if not condition:
+        compared = expected is not None or received is not None
+        raise NonConformance(
+            REDACTOR.scrub(message() if callable(message) else message),
+            REDACTOR.scrub(_shown(expected)) if compared else None,
+            REDACTOR.scrub(_shown(received)) if compared else None,
+        )
+
+
+def _shown(value: object) -> str:
+    return "(none)" if value is None else value if isinstance(value, str) else repr(value)
 
 
 def require(condition: bool, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
         raise NothingToCheck(REDACTOR.scrub(message() if callable(message) else message))
+
+
+# A skip for want of data the environment file could give: a blocker or critical rule skipped so
+# makes the run incomplete (exit 5) and the record names the key to add (suite/reports/results.py).
+# A skip for what the environment declares (capabilities, expectations) is no such gap.
+MISSING_DATA = "missing environment data"
+
+
+def skip_for_missing_data(key: str, message: str):
+    """Skip the scenario: the environment file lacks `key` (e.g. clients.service.ungranted_scope)."""
+    pytest.skip(f"{MISSING_DATA} ({key}): {message}")

@@ -1,4 +1,4 @@
-"""The README's table of exit codes; `python -m suite.run` exits with the code of its record's
+"""The table of exit codes in docs/reference-exit-codes.md; `python -m suite.run` exits with the code of its record's
 verdict. Apart from the record (suite.reports.results) so that `python -m suite.run` can read a verdict's
 code without importing pytest: that process only waits for its pytest, and importing pytest there
 took CPU from the run's start and about 50 ms from its end, when Python tears the modules down."""

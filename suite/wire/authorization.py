@@ -18,7 +18,9 @@ WHOLE_SECOND = 1
 STATES = {
     "simple": lambda: "st" + secrets.token_hex(8),
     "200-character": lambda: secrets.token_urlsafe(150)[:200],
-    "URL-encoding-needing": lambda: "a b&c=d/e?f#g+h%i;j=ø" + secrets.token_hex(4),
+    # Only VSCHAR (%x20-7E), as RFC 6749 Appendix A.5 defines state: a server may refuse anything else.
+    # Every character a URL encoding changes is there: a space, the reserved ones, `%` before hex digits.
+    "URL-encoding-needing": lambda: "a b&c=d/e?f#g+h%41i;j:k@l,m$n!o'p(q)r*s[t]u\"v<w>x{y}z|~`^" + secrets.token_hex(4),
 }
 
 
@@ -44,7 +46,9 @@ def authorize(
     # a person handing the callback over) can be seconds later.
     method = login_method(environment, browser)
     sent_at = time.monotonic()
-    state.outcome = method.authorize(url, state.authorization.params["redirect_uri"])
+    # without a redirect_uri, a redirect to the registered one is what is caught
+    catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", "")
+    state.outcome = method.authorize(url, catch)
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)

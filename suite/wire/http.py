@@ -8,7 +8,9 @@ number of times with backoff, honouring Retry-After, and each attempt is recorde
 - after a 5xx or a read timeout: only requests whose repetition cannot change the outcome
   (`idempotent`: GETs, client_credentials). A code redemption is single use, so it is never
   retried blindly.
-What still fails after that is an `EnvironmentProblem`, not a non-conformance."""
+What still fails after that is an `EnvironmentProblem`, not a non-conformance; a 500 to every
+attempt at one request is a `RepeatedServerError`, which the record judges against the rule where
+the server answers other requests of the run."""
 
 import heapq
 import json
@@ -55,7 +57,7 @@ class Exchange:
         lines += [f"{k}: {v}" for k, v in REDACTOR.fields(self.response_headers).items()]
         if self.response_body:
             lines += ["", _redact_body(self.response_body)]
-        lines += ["", "# reproduce: paste into a shell after exporting the variables it names", self.curl()]
+        lines += ["", REPRODUCE, self.curl()]
         return REDACTOR.scrub("\n".join(lines))
 
     def curl(self) -> str:
@@ -72,6 +74,12 @@ CHUNK_BYTES = 64 * 1024
 
 class EnvironmentProblem(Exception):
     """The server could not be reached or kept failing: no verdict on any rule is possible."""
+
+
+class RepeatedServerError(EnvironmentProblem):
+    """HTTP 500 to every attempt at one request. Alone in a run, an outage; where the same server
+    answers other requests in the run, its answer to this one, judged against the rule's sentence
+    (suite/reports/results.py)."""
 
 
 class UntrustedEndpoint(NonConformance):
@@ -186,7 +194,8 @@ class HttpClient:
             if attempt < attempts and (response.status_code == 429 or idempotent):
                 time.sleep(self._wait(response, attempt))
                 continue
-            raise EnvironmentProblem(
+            problem = RepeatedServerError if response.status_code == 500 and attempt > 1 else EnvironmentProblem
+            raise problem(
                 f"HTTP {response.status_code} ({_where(method, url)}, {attempt} attempt(s)"
                 f"{'' if idempotent or response.status_code == 429 else ', not repeatable'}). "
                 f"{FIXES['failing']}"
@@ -483,6 +492,21 @@ def _origin(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+REPRODUCE = "# reproduce: paste into a shell after exporting the variables it names"
+
+
+def attach_reproduction(client) -> None:
+    """To a failing step, the reproduction of the last request of its scenario, the one it checked:
+    that request was made, and its exchange attached, by an earlier step."""
+    if client.exchanges and allure_results_written():
+        exchange = client.exchanges[-1]
+        allure.attach(
+            f"{REPRODUCE}\n{exchange.curl()}",
+            name=f"reproduce: {exchange.method} {urlsplit(exchange.url).path}",
+            attachment_type=allure.attachment_type.TEXT,
+        )
 
 
 def allure_results_written() -> bool:

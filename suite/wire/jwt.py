@@ -19,6 +19,7 @@ def verified_claims(token: str, discovery, what: str = "the access token", algor
         discovery.keys is not None,
         "the issuer's JWKS could not be read, so no signature can be checked (RFC 8414 section 2: jwks_uri)",
     )
+    check_key_id(token, discovery, what)
     try:
         verified = jws.deserialize_compact(token, discovery.keys, algorithms=list(algorithms))
     except (JoseError, ValueError) as error:
@@ -30,6 +31,27 @@ def verified_claims(token: str, discovery, what: str = "the access token", algor
     claims = parse_json(verified.payload)
     check(isinstance(claims, dict), f"{what}'s payload is not a JSON object (RFC 7519 section 7.2)")
     return claims
+
+
+def check_key_id(token: str, discovery, what: str) -> None:
+    """OpenID Connect Core section 10.1: the signing key is one the set publishes and, where the set has
+    several keys, the header's kid says which (a kid naming no key of the set is a key nobody can check)."""
+    kid = header_of(token).get("kid")
+    published = [key.get("kid") for key in (discovery.jwks or {}).get("keys") or [] if isinstance(key, dict)]
+    if kid is None:
+        check(
+            len(published) <= 1,
+            f"{what}'s header has no kid, yet the issuer's JWKS has {len(published)} keys: if there are multiple "
+            "keys in the referenced JWK Set document, a kid value MUST be provided in the JOSE Header (OpenID "
+            "Connect Core section 10.1)",
+        )
+        return
+    check(
+        kid in published,
+        f"{what}'s header names kid {kid!r}, which no key of the issuer's JWKS has (its kids: {published}); the "
+        "signing key MUST be associated with a public key published in the JWK Set document (OpenID Connect "
+        "Core section 10.1)",
+    )
 
 
 def unverified_claims(token: str, what: str) -> dict:

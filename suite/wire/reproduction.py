@@ -10,14 +10,18 @@
   verifier, prints that authorization request with its challenge, and reads the code the browser
   ends on; otherwise it says plainly where the value comes from.
 - Tokens issued during the run (access, refresh, ID) are placeholders that say which response
-  they come from: the snippet cannot mint them."""
+  they come from: the snippet cannot mint them.
+- The server is `$SERVER`: the issuer's origin by default, and for the embedded sandbox, whose
+  random port closed with the run, one the person starts and names (`python -m sandbox`).
+- A sign-in it asks for names the test user as the environment file does: its variables, or the
+  user name written there."""
 
 import base64
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import yaml
 
@@ -58,6 +62,9 @@ class SecretVariables:
     file: str = "the environment file"
     names: dict = field(default_factory=dict)  # "clients.web.client_secret" -> "VISMA_WEB_SECRET"
     values: dict = field(default_factory=dict, repr=False)  # the secret -> its label
+    issuer: str = ""  # the environment's issuer ("" for the embedded sandbox until it starts)
+    embedded_sandbox: bool = False  # its port closes with the run: the person starts another
+    test_user: str = ""  # how the environment file names the test user: "$VISMA_TEST_USERNAME", "test.user"
 
     def variable(self, value: str) -> tuple[str, str] | None:
         label = self.values.get(value)
@@ -83,6 +90,11 @@ def remember_secret_variables(environment) -> None:
     if environment.login and environment.login.password:
         written = (raw.get("login") or {}).get("password")
         _name("login.password", environment.login.password, written, "LOGIN_PASSWORD")
+    SECRETS.issuer, SECRETS.embedded_sandbox = environment.issuer or "", environment.is_sandbox
+    if environment.login and environment.login.username:
+        written = str((raw.get("login") or {}).get("username") or "")
+        match = _VARIABLE.match(written)
+        SECRETS.test_user = f"${match.group(1)}" if match else environment.login.username
 
 
 def _name(label: str, value: str, written, fallback: str) -> None:
@@ -94,7 +106,7 @@ def _name(label: str, value: str, written, fallback: str) -> None:
 def snippet(method: str, url: str, headers: dict, body: str, authorization=None) -> str:
     """The shell lines that repeat this request; `authorization` is the scenario's authorization
     request (params, verifier), when there was one."""
-    exports, setup, args = {}, [], [f"curl -i -X {method}"]
+    exports, setup, args = {}, _server_lines(url), [f"curl -i -X {method}"]
     form = dict(parse_qsl(body, keep_blank_values=True)) if body and _is_form(headers) else None
     needs_flow = bool(form and ("code" in form or "code_verifier" in form))
     if needs_flow:
@@ -145,8 +157,10 @@ def _replayed_authorization(authorization, form: dict) -> list[str]:
     url = url.replace("CODE_CHALLENGE_HERE", "'\"$CODE_CHALLENGE\"'").replace(
         "NONCE_HERE", "'\"$(openssl rand -hex 16)\"'"
     )
+    url = _on_server(f"{endpoint}?{urlencode(params)}", url)
+    user = _test_user()
     lines += [
-        "echo 'Open this in a browser and sign in as the test user:'",
+        f"echo {shlex.quote(f'Open this in a browser and sign in as the test user{user}:')}",
         f"echo {url}",
         "printf 'Paste the code= value of the address the browser ends on: '; read -r AUTHORIZATION_CODE",
     ]
@@ -156,9 +170,46 @@ def _replayed_authorization(authorization, form: dict) -> list[str]:
 def _quoted_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
-        return shlex.quote(REDACTOR.scrub(url))
+        return _on_server(url, shlex.quote(REDACTOR.scrub(url)))
     query = [(k, _placeholder_name(k, v)) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return shlex.quote(REDACTOR.scrub(urlunsplit(parts._replace(query=urlencode(query)))))
+    return _on_server(url, shlex.quote(REDACTOR.scrub(urlunsplit(parts._replace(query=urlencode(query))))))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _server_lines(url: str) -> list[str]:
+    """SERVER: where the request goes. The embedded sandbox's port closed with the run."""
+    if SECRETS.embedded_sandbox:
+        return [
+            "SERVER=\"${SERVER:?the run's sandbox has stopped: start one (.venv/bin/python -m sandbox --port 8080) "
+            'and export SERVER=http://127.0.0.1:8080}"'
+        ]
+    return [f'SERVER="${{SERVER:-{_escaped(_origin(SECRETS.issuer or url))}}}"  # the server under test']
+
+
+def _on_server(url: str, quoted: str) -> str:
+    """The quoted URL with the server's origin as "$SERVER": 'http://h:1/connect/token' becomes
+    "$SERVER"'/connect/token' (the rest of the quoting, "$CODE_CHALLENGE" and all, as it was)."""
+    origin = _origin(url)
+    if not (SECRETS.embedded_sandbox or _origin(SECRETS.issuer or url) == origin):
+        return quoted
+    if quoted.startswith("'" + origin):
+        rest = quoted[1 + len(origin) :]
+        return '"$SERVER"' + ("" if rest == "'" else "'" + rest)
+    if quoted.startswith(origin):
+        return '"$SERVER"' + quoted[len(origin) :]
+    return quoted
+
+
+def _test_user() -> str:
+    """ " ($VISMA_TEST_USERNAME, password $VISMA_TEST_PASSWORD from environments/x.yaml)", as the file names them."""
+    if not SECRETS.test_user:
+        return ""
+    password = SECRETS.names.get("login.password")
+    return f" {SECRETS.test_user}" + (f" (password: ${password} from {SECRETS.file})" if password else "")
 
 
 def _placeholder_name(key: str, value: str) -> str:
@@ -172,7 +223,13 @@ def _authorization_header(value: str, exports: dict, setup: list) -> list[str]:
             client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return ["-H " + shlex.quote("Authorization: " + REDACTOR.scrub(value))]
-        return [f"-u {_double_quoted(_escaped(client_id) + ':' + _secret_reference(secret, exports, setup))}"]
+        # The suite form-urlencodes both before Basic encoding (RFC 6749 section 2.3.1); curl's -u does
+        # not, so a secret that the encoding changes is encoded in the snippet (jq's @uri).
+        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        reference = _secret_reference(secret, exports, setup)
+        if quote_plus(secret, safe="") != secret:
+            reference = f'$(printf %s "{reference}" | jq -sRr @uri)'
+        return [f"-u {_double_quoted(_escaped(quote_plus(client_id, safe='')) + ':' + reference)}"]
     if scheme.lower() == "bearer":
         variable, meaning = TOKEN_PLACEHOLDERS["access_token"]
         exports[variable] = meaning

@@ -35,6 +35,8 @@ class ScenarioState:
     userinfo: requests.Response | None = None  # the latest answer of the userinfo endpoint
     ui_locale: str | None = None  # AUTH-09: the language asked for
     login_page: str | None = field(default=None, repr=False)  # AUTH-09: the login page's HTML
+    # AUTH-05: (client, the redirect_uri sent, where the authorization ended) for each registered URI varied
+    redirect_trials: list = field(default_factory=list, repr=False)
     # successful token responses, oldest first; never shown, even by --showlocals
     token_responses: list = field(default_factory=list, repr=False)
 

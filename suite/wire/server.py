@@ -27,6 +27,12 @@ class Discovery:
     # OpenID Connect Discovery leaves optional (grant_types_supported, revocation_endpoint, ...).
     oauth_metadata: dict = field(default_factory=dict)
     oauth_url: str = ""
+    # The JWK Set document as served (keys is what joserfc imported of it), for the rules about
+    # the set itself: a private or symmetric member is imported as readily as a public one.
+    jwks: dict | None = None
+    # The issuer the RFC 8414 document names when one is served (None when none is): a document
+    # for another issuer is not used (oauth_metadata stays empty), and DISC-07 fails on it.
+    oauth_issuer: object = None
 
     def member(self, name: str):
         """A metadata member from OpenID Connect Discovery, else from the RFC 8414 document."""
@@ -66,11 +72,12 @@ def fetch_discovery(environment) -> Discovery:
             f"{environment.issuer} answered {response.status_code} without a JSON "
             f"discovery document at {url}; is the issuer right?"
         )
-    keys = None
+    keys, document = None, None
     if isinstance(metadata.get("jwks_uri"), str):
         jwks = _get(http, metadata["jwks_uri"], environment.issuer)
         try:
-            keys = KeySet.import_key_set(jwks.json())
+            document = jwks.json()
+            keys = KeySet.import_key_set(document)
         except (ValueError, TypeError, KeyError):
             keys = None  # the signature checks fail with their own message
     oauth_url = oauth_metadata_url(environment.issuer)
@@ -79,9 +86,19 @@ def fetch_discovery(environment) -> Discovery:
         oauth_metadata = oauth.json() if oauth.status_code == 200 else {}
     except ValueError:
         oauth_metadata = {}
+    oauth_issuer = oauth_metadata.get("issuer", "") if isinstance(oauth_metadata, dict) and oauth_metadata else None
     if not isinstance(oauth_metadata, dict) or oauth_metadata.get("issuer") != metadata.get("issuer"):
         oauth_metadata = {}  # RFC 8414 section 3.3: a document for another issuer is not used
-    return Discovery(url, response.status_code, metadata, keys, oauth_metadata, oauth_url)
+    return Discovery(
+        url,
+        response.status_code,
+        metadata,
+        keys,
+        oauth_metadata,
+        oauth_url,
+        document if isinstance(document, dict) else None,
+        oauth_issuer,
+    )
 
 
 def _get(http: HttpClient, url: str, issuer: str):

@@ -1,5 +1,7 @@
 """Requests to the token endpoint, authenticated the way each client type does it."""
 
+from urllib.parse import quote_plus
+
 import requests
 
 from suite.configuration.environment import Client
@@ -27,7 +29,7 @@ def post_token(
     if authentication == "post" and secret:
         data["client_secret"] = secret
     elif authentication == "basic":
-        auth = (client.client_id, secret or "")
+        auth = basic_credentials(client.client_id, secret or "")
         data.pop("client_id")
     # A new client_credentials token changes nothing; a code or refresh token may be single use.
     idempotent = form.get("grant_type") == "client_credentials"
@@ -36,6 +38,15 @@ def post_token(
     )
     _remember(state, response)
     return response
+
+
+def basic_credentials(client_id: str, secret: str) -> tuple[str, str]:
+    """The user-id and password of HTTP Basic client authentication: "The client identifier is encoded
+    using the application/x-www-form-urlencoded encoding algorithm [...] and the encoded value is used
+    as the username; the client password is encoded using the same algorithm and used as the
+    password" (RFC 6749 section 2.3.1). A secret with `+`, `%`, `:` or a space sent raw is another
+    secret to a server that decodes it, as IdentityServer and Authlib do."""
+    return quote_plus(client_id, safe=""), quote_plus(secret, safe="")
 
 
 def post_json(state: ScenarioState, discovery, body: dict) -> requests.Response:
@@ -54,7 +65,10 @@ def error_of(response: requests.Response) -> str | None:
 
 
 def default_authentication(client: Client) -> str:
-    return "none" if client.is_public else "post"
+    """How the client authenticates when a step does not say: as its environment file declares."""
+    if client.is_public:
+        return "none"
+    return "basic" if client.token_endpoint_auth_method == "client_secret_basic" else "post"
 
 
 def _remember(state: ScenarioState, response: requests.Response) -> None:

@@ -31,6 +31,7 @@ class Outcome:
     signed_in: bool = False
     body: str = field(default="", repr=False)  # the HTML of the page the flow stopped on
     consent: str = ""
+    refresh: str = field(default="", repr=False)  # the Refresh header of that page, where the method sees it
 
     @property
     def callback_url(self) -> str | None:

@@ -31,7 +31,13 @@ class FormLogin:
             if form is None:
                 self._check_page_fits_settings(forms, url, redirect_uri)
                 return Outcome(
-                    "page", url, response.status_code, signed_in=signed_in, body=response.text, consent=consent
+                    "page",
+                    url,
+                    response.status_code,
+                    signed_in=signed_in,
+                    body=response.text,
+                    consent=consent,
+                    refresh=response.headers.get("Refresh", ""),
                 )
             if form.has_field(self.login.password_field):
                 if signed_in:

@@ -81,16 +81,20 @@ class _ForwardFinder(HTMLParser):
             self.targets.append(("a script mentioning", data))
 
 
-def forwards_to(html: str, url: str) -> str | None:
-    """How the page would send the browser on to `url` (host and path), or None."""
+def forwards_to(html: str, url: str, refresh: str = "") -> str | None:
+    """How the page (and its Refresh header, `refresh`) would send the browser on to `url` (host and
+    path), or None."""
+    finder = _ForwardFinder()
+    finder.feed(html or "")
+    for what, target in [("a Refresh header to", refresh), *finder.targets]:
+        if target and mentions(target, url):
+            return f"{what} {url}"
+    return None
+
+
+def mentions(text: str, url: str) -> bool:
+    """Whether `text` (an address, a script) names `url`'s host and path, however it is escaped."""
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
-    needle = f"{parts.netloc}{parts.path}".lower()
-    finder = _ForwardFinder()
-    finder.feed(html or "")
-    for what, target in finder.targets:
-        text = unquote(target).replace("\\/", "/").lower()
-        if needle in text:
-            return f"{what} {url}"
-    return None
+    return unquote(f"{parts.netloc}{parts.path}").lower() in unquote(text).replace("\\/", "/").lower()

@@ -1,0 +1,229 @@
+"""The README and docs/ show commands and links people copy: every command runs (its make target
+exists, its python module imports, its script and the repository paths it names exist, its
+options are ones the command takes, a command with a --help shows it), and every link resolves,
+section anchors included."""
+
+import functools
+import importlib.util
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# The pages the README promises, one per task; others add sections to them on their own branches.
+TASK_PAGES = (
+    "go-live-check",
+    "certify-server",
+    "certify-application",
+    "nightly-ci",
+    "reading-a-report",
+    "writing-a-rule",
+    "reference-environment-keys",
+    "reference-exit-codes",
+    "reference-rules",
+)
+COMMAND_START = re.compile(r"^(make |\.venv/bin/python |python3? -m |node_modules/\.bin/|npx )")
+# Modules whose --help is quick and documents the command line a page shows.
+HELPFUL = {
+    "suite.reports.verify",
+    "suite.reports.certificate",
+    "suite.reports.merge_records",
+    "suite.reports.html_report",
+    "suite.reports.serve_report",
+    "sandbox",
+}
+README_SCREENS = 60  # lines: two screens
+
+
+def _page_id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def _code_blocks(text: str) -> list[str]:
+    return re.findall(r"^ *```(?:sh|bash|shell)\n(.*?)^ *```", text, flags=re.M | re.S)
+
+
+def _commands(text: str) -> list[str]:
+    """Lines of the shell blocks (comments cut off) and inline code that starts like a command."""
+    commands = []
+    for block in _code_blocks(text):
+        for line in block.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line and not line.startswith("#"):
+                commands.append(line)
+    prose = re.sub(r"^ *```.*?^ *```", "", text, flags=re.M | re.S)
+    for span in re.findall(r"`([^`\n]+)`", prose):
+        if COMMAND_START.match(span):
+            commands.append(span)
+    return commands
+
+
+def _all_commands() -> list[tuple[str, str]]:
+    return [(_page_id(page), command) for page in PAGES for command in _commands(page.read_text(encoding="utf-8"))]
+
+
+@functools.cache
+def _make_targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][\w-]*):", makefile, flags=re.M))
+
+
+@functools.cache
+def _make_variables() -> set[str]:
+    return set(re.findall(r"^([A-Z]+)\s*\??=", (ROOT / "Makefile").read_text(), flags=re.M))
+
+
+@functools.cache
+def _pytest_options() -> str:
+    """The options of the suite's pytest (its conftest's and plugins' included), as --help lists them."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    ).stdout
+
+
+def _placeholder(token: str) -> bool:
+    return bool(re.search(r"[A-Z]{3,}|\.\.\.|[<>\[\]|$*]|/home/|/path/|^/tmp/", token))
+
+
+def _repository_path(token: str) -> str | None:
+    """A token that names a file or folder of the repository (not one a run writes, not a placeholder)."""
+    value = token.split("=", 1)[1] if re.match(r"^(-|[A-Z]+=)", token) and "=" in token else token
+    if "/" not in value or "://" in value or _placeholder(value) or value.startswith(("-", "/")):
+        return None
+    first = value.split("/", 1)[0]
+    if first in ("reports", ".venv", "node_modules") or not (ROOT / first).is_dir():
+        return None
+    return value
+
+
+def _lists(help_text: str, option: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", help_text) is not None
+
+
+def _check_python(words: list[str]) -> list[str]:
+    problems = []
+    if words[1:2] == ["-m"]:
+        module = words[2]
+        try:
+            found = importlib.util.find_spec(module)
+        except ModuleNotFoundError:
+            found = None
+        if found is None:
+            return [f"no module {module}"]
+        options = [w.split("=", 1)[0] for w in words[3:] if w.startswith("-") and not _placeholder(w.split("=")[0])]
+        if module in ("pytest", "suite.run"):
+            listed = _pytest_options()
+            problems += [f"{module} takes no option {o}" for o in options if o != "--reports" and not _lists(listed, o)]
+        if module in HELPFUL:
+            shown = subprocess.run(
+                [sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+            )
+            if shown.returncode != 0:
+                problems.append(f"{module} --help exits {shown.returncode}: {shown.stderr[-500:]}")
+            problems += [f"{module} --help shows no {o}" for o in options if not _lists(shown.stdout, o)]
+    elif not (ROOT / words[1]).exists():
+        problems.append(f"no script {words[1]}")
+    return problems
+
+
+def _problems(command: str) -> list[str]:
+    try:
+        words = shlex.split(command)
+    except ValueError as error:
+        return [f"does not parse: {error}"]
+    if words[0] == "make":
+        targets = [w for w in words[1:] if "=" not in w and not w.startswith("-")]
+        variables = [w.split("=", 1)[0] for w in words[1:] if "=" in w]
+        problems = [f"no make target {t}" for t in targets if t not in _make_targets()]
+        problems += [f"the Makefile has no variable {v}" for v in variables if v not in _make_variables()]
+    elif words[0] in (".venv/bin/python", "python", "python3"):
+        problems = _check_python(words)
+    else:
+        problems = [] if (ROOT / words[0]).exists() or words[0] == "npx" else [f"no {words[0]}"]
+    for word in words[1:]:
+        path = _repository_path(word)
+        if path and not (ROOT / path).exists():
+            problems.append(f"no {path} in the repository")
+    return problems
+
+
+@pytest.mark.parametrize("page, command", _all_commands(), ids=lambda value: str(value)[:60])
+def test_every_command_shown_runs(page, command):
+    assert not _problems(command), f"{page}: `{command}`: {'; '.join(_problems(command))}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    text = re.sub(r"^ *```.*?^ *```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
+
+
+def _links() -> list[tuple[str, str]]:
+    found = []
+    for page in PAGES:
+        text = re.sub(r"^ *```.*?^ *```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+        found += [(_page_id(page), target) for target in re.findall(r"\]\(([^)\s]+)\)", text)]
+    return found
+
+
+@pytest.mark.parametrize("page, target", _links())
+def test_every_link_resolves(page, target):
+    if re.match(r"^[a-z]+:", target):  # https://..., mailto:: not this machine's to check
+        return
+    path, _, anchor = target.partition("#")
+    linked = (ROOT / page).parent / path if path else ROOT / page
+    assert linked.exists(), f"{page}: link to {target}: no such file"
+    if anchor:
+        assert anchor in _anchors(linked), f"{page}: link to {target}: no section with that anchor in {path or page}"
+
+
+def test_inline_repository_paths_exist():
+    """A path written in backticks in prose (`features/rules.yaml`, `sandbox/defects.py`) is there."""
+    missing = []
+    for page in PAGES:
+        prose = re.sub(r"^ *```.*?^ *```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+        for span in re.findall(r"`([^`\n ]+)`", prose):
+            path = _repository_path(span)
+            if path and not (ROOT / path).exists():
+                missing.append(f"{_page_id(page)}: `{span}`")
+    assert not missing, "paths that are not in the repository: " + ", ".join(missing)
+
+
+def test_the_readme_is_two_screens_and_links_every_task_page():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= README_SCREENS, f"README.md has {len(readme.splitlines())} lines"
+    for name in TASK_PAGES:
+        assert (ROOT / "docs" / f"{name}.md").exists(), f"docs/{name}.md is missing"
+        assert f"(docs/{name}.md)" in readme, f"README.md does not link docs/{name}.md"
+    shown = [c for block in _code_blocks(readme) for c in block.splitlines() if c.strip()]
+    assert [c.split("#")[0].strip() for c in shown] == ["make conformance", "make test"], shown
+
+
+def test_the_partner_template_suggests_env_with_an_equals_sign():
+    """`--env /path` (a separate argument) sends pytest to the wrong root folder; `--env=/path` works."""
+    template = (ROOT / "environments" / "partner-template.yaml").read_text()
+    assert not re.search(r"--env \S", template), "partner-template.yaml suggests --env PATH without ="
+    assert "--env=" in template
+
+
+def test_every_rule_links_to_a_section_of_its_documentation():
+    """A rule's documentation link (record, HTML report, certificate) opens at its section."""
+    from suite.configuration.rules import FEATURES, rule_of
+
+    for path in sorted(FEATURES.glob("*.feature")):
+        lines = path.read_text().splitlines()
+        page_tags = {t.lstrip("@") for t in lines[0].split()} if lines and lines[0].startswith("@") else set()
+        for line in lines:
+            if line.strip().startswith("@rule:"):
+                rule = rule_of(page_tags | {t.lstrip("@") for t in line.split()})
+                assert rule is not None and "#" in rule.doc_url, f"{path.name}: {line.strip()}: no section anchor"

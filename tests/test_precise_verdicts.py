@@ -1,0 +1,316 @@
+"""Every behaviour the cited sentence allows passes: a state of VSCHAR only (RFC 6749 Appendix A.5), a
+token response without scope when it is the one requested (section 5.1), expires_in counted down by
+a few seconds, a 401 with several challenges (RFC 9110 section 11.6.1), an error page served with
+200 (RFC 6749 section 4.1.2.1 says nothing of its status); and a value of the wrong type is a
+non-conformance with its sentence, never a Python error."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from faulty_servers import Fault, FaultyProxy
+from run import run_suite, write_environment
+
+from sandbox import SandboxServer, default_registry
+from steps.token_endpoint import expires_in_as_expected, scope_as_requested, scope_well_formed
+from suite.configuration.environment import Expectations
+from suite.verdict.checks import NonConformance
+from suite.wire.authorization import STATES
+from suite.wire.challenges import Challenge, challenge_for, parse_challenges
+
+
+def test_every_state_the_suite_sends_is_vschar_and_the_encoding_one_needs_encoding():
+    for kind, make in STATES.items():
+        value = make()
+        assert value and all(" " <= c <= "~" for c in value), (kind, value)  # RFC 6749 Appendix A.5
+    needing = STATES["URL-encoding-needing"]()
+    assert all(c in needing for c in " &=/?#+%:;@,")
+
+
+def _state(tokens: dict, scope="visma_api:read", requested=None):
+    authorization = SimpleNamespace(params={"scope": requested or scope})
+    return SimpleNamespace(tokens=tokens, client=SimpleNamespace(scope=scope), authorization=authorization)
+
+
+def test_a_token_response_without_scope_grants_the_scope_requested():
+    scope_as_requested(_state({"access_token": "x"}))  # RFC 6749 section 5.1: OPTIONAL if identical
+    scope_as_requested(_state({"scope": "visma_api:read"}))
+    with pytest.raises(NonConformance, match="visma_api:write"):
+        scope_as_requested(_state({"scope": "visma_api:write"}))
+
+
+def test_a_token_response_may_grant_other_than_asked_if_it_names_it():
+    """CODE-06, RT-07: RFC 6749 section 3.3 lets the server ignore the requested scope, naming what it grants."""
+    scope_well_formed(_state({"scope": "openid profile email visma_api:write"}, scope="openid"))
+    scope_well_formed(_state({}, scope="openid"))
+
+
+@pytest.mark.parametrize("check_scope", [scope_as_requested, scope_well_formed])
+@pytest.mark.parametrize("wrong", [["visma_api:read"], {"visma_api:read": True}, 1])
+def test_a_scope_of_the_wrong_type_is_a_non_conformance_citing_section_3_3(check_scope, wrong):
+    with pytest.raises(NonConformance, match=r"not a string \(RFC 6749 section 3.3"):
+        check_scope(_state({"scope": wrong}))
+
+
+@pytest.mark.parametrize(
+    "given, conformant",
+    [(3600, True), (3599, True), (3540, True), (3539.0, False), (3601, False), (None, False), ("3600", False)],
+)
+def test_expires_in_within_the_declared_tolerance(given, conformant):
+    environment = SimpleNamespace(expectations=Expectations())
+    assert environment.expectations.access_token_lifetime_tolerance == 60
+    state = _state({} if given is None else {"expires_in": given})
+    if conformant:
+        expires_in_as_expected(state, environment)
+    else:
+        with pytest.raises(NonConformance, match="expires_in"):
+            expires_in_as_expected(state, environment)
+
+
+def test_the_tolerance_is_declared_per_environment():
+    strict = SimpleNamespace(expectations=Expectations(access_token_lifetime_tolerance=0))
+    with pytest.raises(NonConformance, match="expires_in is 3599"):
+        expires_in_as_expected(_state({"expires_in": 3599}), strict)
+
+
+def test_challenges_are_parsed_as_rfc_9110_section_11_6_1_has_them():
+    header = 'Basic realm="a, b", Bearer error="invalid_token", error_description="the \\"x\\", expired"'
+    assert parse_challenges(header) == [
+        Challenge("basic", {"realm": "a, b"}),
+        Challenge("bearer", {"error": "invalid_token", "error_description": 'the "x", expired'}),
+    ]
+    assert parse_challenges("Negotiate abc123==, bearer realm=api") == [
+        Challenge("negotiate", token68="abc123=="),
+        Challenge("bearer", {"realm": "api"}),
+    ]
+    assert challenge_for("DPoP algs=ES256, Bearer", "Bearer") == Challenge("bearer")
+    assert challenge_for('Basic realm="Bearer"', "Bearer") is None  # a quoted word is no scheme
+    assert challenge_for("", "Bearer") is None
+
+
+WEB_AND_SPA = """name: proxied
+issuer: {issuer}
+clients:
+  service:
+    client_id: sandbox-service
+    client_secret: ${{T_SERVICE_SECRET}}
+    scope: visma_api:read
+    tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
+  web:
+    client_id: sandbox-web
+    client_secret: ${{T_WEB_SECRET}}
+    redirect_uri: https://web.app.local/callback
+    scope: openid profile email
+  other_web:
+    client_id: sandbox-web-other
+    client_secret: ${{T_OTHER_SECRET}}
+    redirect_uri: https://web-other.app.local/callback
+    scope: openid profile email
+  spa:
+    client_id: sandbox-spa
+    redirect_uri: https://spa.app.local/callback
+    scope: openid profile email
+login:
+  method: form
+  username: test.user
+  password: ${{T_PASSWORD}}
+"""
+
+
+def _run_through(tmp_path, rewrite, *rules, faults=(), defects=()) -> dict:
+    """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
+    `faults` in its place): rule -> status, and "output", and "record"."""
+    proxy = FaultyProxy(faults, rewrite=rewrite)
+    sandbox = SandboxServer(default_registry(), defects=defects, issuer=proxy.url).start()
+    proxy.target = sandbox.url
+    record = tmp_path / "compliance.json"
+    try:
+        environment = write_environment(tmp_path, WEB_AND_SPA.format(issuer=proxy.url))
+        result = run_suite(
+            f"--env={environment}",
+            f"--compliance={record}",
+            "-p",
+            "no:xdist",
+            *map("--rule={}".format, rules),
+            environ={
+                "T_SERVICE_SECRET": "sandbox-service-secret",
+                "T_WEB_SECRET": "sandbox-web-secret",
+                "T_OTHER_SECRET": "sandbox-web-other-secret",
+                "T_PASSWORD": "sandbox-password",
+            },
+        )
+    finally:
+        proxy.close()
+        sandbox.stop()
+    written = json.loads(record.read_text())
+    statuses = {r["rule_id"]: r["status"] for r in written.get("rules", [])}
+    output = result.stdout[-3000:] + result.stderr[-2000:]
+    return statuses | {"output": output, "record": written, "returncode": result.returncode}
+
+
+def test_error_pages_served_with_200_pass_auth05_and_auth07(tmp_path):
+    """RFC 6749 section 4.1.2.1: MUST NOT redirect; nothing about the error page's status."""
+
+    def with_200(method, path, status, headers, body):
+        return (200 if path.startswith("/connect/authorize") and status == 400 else status), headers, body
+
+    statuses = _run_through(tmp_path, with_200, "AUTH-05", "AUTH-07")
+    assert statuses.get("AUTH-05") == statuses.get("AUTH-07") == "passed", statuses["output"]
+
+
+@pytest.mark.parametrize(
+    "challenges, expected",
+    [('Basic realm="userinfo", Bearer error="invalid_token"', "passed"), ('Basic realm="userinfo"', "failed")],
+)
+def test_a_bearer_challenge_among_several_passes_uinfo02(tmp_path, challenges, expected):
+    def several(method, path, status, headers, body):
+        if path.startswith("/connect/userinfo") and status == 401:
+            headers = {**{k: v for k, v in headers.items() if k.lower() != "www-authenticate"}}
+            headers["WWW-Authenticate"] = challenges
+        return status, headers, body
+
+    statuses = _run_through(tmp_path, several, "UINFO-02")
+    assert statuses.get("UINFO-02") == expected, statuses["output"]
+
+
+INVALID_GRANT = b'{"error": "invalid_grant", "error_description": "refused, whatever it is"}'
+
+
+def test_refusals_of_a_server_that_refuses_every_spa_redemption_are_blocked_by_pkce01(tmp_path):
+    """With every SPA token request answered invalid_grant, the wrong verifier's, the missing verifier's
+    and the wrong redirect_uri's refusals show nothing: blocked by PKCE-01, whose SPA redemption was
+    refused too; the web app's rows, whose control worked, still pass."""
+    refuse_spa = Fault(
+        "POST", r"/connect/token$", 400, times=99, body_contains="client_id=sandbox-spa", answer=INVALID_GRANT
+    )
+    rules = ("PKCE-01", "PKCE-02", "PKCE-03", "CODE-02", "CODE-05")
+    statuses = _run_through(tmp_path, None, *rules, faults=[refuse_spa])
+    assert statuses["PKCE-01"] == "failed", statuses["output"]
+    assert all(statuses[rule] == "blocked" for rule in rules[1:]), statuses["output"]
+    pkce03 = next(r for r in statuses["record"]["rules"] if r["rule_id"] == "PKCE-03")
+    by_role = {s["client_role"]: (s["status"], s.get("blocked_by")) for s in pkce03["scenarios"]}
+    assert by_role == {"spa": ("blocked", "PKCE-01"), "web": ("passed", None)}, by_role
+
+
+def test_refusals_of_a_server_that_refuses_every_refresh_are_blocked_by_rt01(tmp_path):
+    refuse_refresh = Fault(
+        "POST", r"/connect/token$", 400, times=99, body_contains="grant_type=refresh_token", answer=INVALID_GRANT
+    )
+    statuses = _run_through(tmp_path, None, "RT-01", "RT-06", "REV-02", faults=[refuse_refresh])
+    assert statuses["RT-01"] == "failed", statuses["output"]
+    assert statuses["RT-06"] == statuses["REV-02"] == "blocked", statuses["output"]
+    assert {r["rule_id"]: r.get("blocked_by") for r in statuses["record"]["rules"]}["REV-02"] == "RT-01"
+
+
+def test_a_revocation_endpoint_missing_from_discovery_blocks_the_revocation_rules_by_disc02(tmp_path):
+    def without_revocation(method, path, status, headers, body):
+        if path.startswith("/.well-known/o") and status == 200 and body.startswith(b"{"):  # both metadata documents
+            metadata = json.loads(body)
+            metadata.pop("revocation_endpoint", None)
+            body = json.dumps(metadata).encode()
+        return status, headers, body
+
+    statuses = _run_through(tmp_path, without_revocation, "DISC-02", "REV-01", "REV-02", "UINFO-03")
+    assert statuses["DISC-02"] == "failed", statuses["output"]
+    assert statuses["REV-01"] == statuses["REV-02"] == statuses["UINFO-03"] == "blocked", statuses["output"]
+
+
+def _rule(status, *scenarios):
+    return {"status": status, "scenarios": [{"reason": "", **s} for s in scenarios]}
+
+
+def test_rt01_is_blocked_by_at01_when_the_refreshed_token_breaks_at01s_claims():
+    """The refreshed JWT's client_id and exp are AT-01's rule: RT-01 fails on its own only when AT-01 passed."""
+    from suite.verdict.blocking import resolve_blocked
+
+    not_its_own = {
+        "status": "failed",
+        "failed_step": {"step": "Then the refresh returns a usable access token", "own_check": False},
+    }
+    rules = {"AT-01": _rule("failed", {"status": "failed"}), "RT-01": _rule("failed", dict(not_its_own))}
+    resolve_blocked(rules)
+    assert (rules["RT-01"]["status"], rules["RT-01"].get("blocked_by")) == ("blocked", "AT-01")
+    rules = {"AT-01": _rule("passed", {"status": "passed"}), "RT-01": _rule("failed", dict(not_its_own))}
+    resolve_blocked(rules)
+    assert rules["RT-01"]["status"] == "failed"
+
+
+def test_a_refusal_counts_where_its_control_failed_for_the_form_of_a_granted_answer():
+    """PKCE-01 failed on token_type (the redemption was granted): PKCE-02's refusal is evidence."""
+    from suite.verdict.blocking import resolve_blocked
+
+    control = {
+        "status": "failed",
+        "client_role": "spa",
+        "failed_step": {"step": "And the token type is", "own_check": True},
+    }
+    rules = {
+        "PKCE-01": _rule("failed", control),
+        "PKCE-02": _rule("passed", {"status": "passed", "client_role": "spa"}),
+    }
+    resolve_blocked(rules)
+    assert rules["PKCE-02"]["status"] == "passed"
+    control["failed_step"]["refused"] = True
+    resolve_blocked(rules)
+    assert (rules["PKCE-02"]["status"], rules["PKCE-02"]["blocked_by"]) == ("blocked", "PKCE-01")
+
+
+def test_a_repeated_500_to_one_kind_of_request_fails_its_rule_where_the_server_answers_others(tmp_path):
+    """Userinfo answers 500 to every attempt while the token endpoint works: UINFO-02 failed, citing its
+    sentence; the run is not conformant (exit 1), not "run again later"."""
+    userinfo_500 = Fault("GET", r"/connect/userinfo", 500, times=99)
+    statuses = _run_through(tmp_path, None, "UINFO-02", "SVC-01", faults=[userinfo_500])
+    assert (statuses["UINFO-02"], statuses["SVC-01"]) == ("failed", "passed"), statuses["output"]
+    assert statuses["record"]["verdict"] == "not conformant" and statuses["returncode"] == 1
+    (uinfo,) = [r for r in statuses["record"]["rules"] if r["rule_id"] == "UINFO-02"]
+    assert "HTTP 500" in uinfo["scenarios"][0]["reason"] and "RFC 6750 section 3" in uinfo["scenarios"][0]["reason"]
+
+
+def test_a_repeated_500_with_nothing_else_answered_is_still_an_environment_problem(tmp_path):
+    statuses = _run_through(tmp_path, None, "UINFO-02", faults=[Fault("GET", r"/connect/userinfo", 500, times=99)])
+    assert statuses["UINFO-02"] == "error" and statuses["returncode"] == 3, statuses["output"]
+    assert statuses["record"]["verdict"] == "inconclusive: environment problem"
+
+
+def test_a_run_with_failed_rules_is_not_conformant_whatever_else_errored(tmp_path):
+    """AUTH-02 fails (state dropped) while the token endpoint is unavailable (503: an outage, no verdict on SVC-01)."""
+    outage = Fault("POST", r"/connect/token$", 503, times=99, body_contains="client_credentials")
+    statuses = _run_through(tmp_path, None, "AUTH-02", "SVC-01", faults=[outage], defects=["state-dropped"])
+    assert (statuses["AUTH-02"], statuses["SVC-01"]) == ("failed", "error"), statuses["output"]
+    assert statuses["record"]["verdict"] == "not conformant" and statuses["returncode"] == 1
+
+
+def test_critical_rules_skipped_for_want_of_environment_data_make_the_run_incomplete(tmp_path):
+    """The sandbox file without unapproved_tenant_id, ungranted_scope, non_tenant_scope, other_web and
+    consent_deny_value, as the shipped production and staging files are: not CONFORMANT but INCOMPLETE
+    (exit 5), naming each key to add and the rules it would run."""
+    from run import SANDBOX_YAML
+
+    from suite.verdict.exit_codes import exit_code
+
+    lines = SANDBOX_YAML.splitlines()
+    kept, skipping = [], False
+    for line in lines:
+        if line.startswith("  other_web:"):
+            skipping = True
+            continue
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        left_out = ("unapproved_tenant_id:", "ungranted_scope:", "non_tenant_scope:", "consent_deny_value:", "form:")
+        if not line.strip().startswith(left_out):  # the sandbox file's form: holds consent_deny_value only
+            kept.append(line)
+    path = write_environment(tmp_path, "\n".join(kept) + "\n")
+    record = tmp_path / "compliance.json"
+    rules = ("CODE-03", "CONS-01", "RT-06", "SVC-11", "SVC-12", "SVC-01")
+    result = run_suite(f"--env={path}", f"--compliance={record}", "-p", "no:xdist", *map("--rule={}".format, rules))
+    written = json.loads(record.read_text())
+    assert written["missing_data"] == {
+        "CODE-03": ["clients.other_web"],
+        "CONS-01": ["login.form.consent_deny_value"],
+        "RT-06": ["clients.other_web"],
+        "SVC-11": ["clients.service.unapproved_tenant_id"],
+        "SVC-12": ["clients.service.ungranted_scope"],
+    }, result.stdout[-3000:]
+    assert exit_code(written["verdict"]) == 5, result.stdout[-3000:]  # python -m suite.run's code
+    assert "add to the environment file to run them: clients.other_web (CODE-03, RT-06)" in result.stdout
