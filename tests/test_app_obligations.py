@@ -2,6 +2,7 @@
 defect its sentence forbids, with a message that names it, and passes what the sentence allows."""
 
 import base64
+from types import SimpleNamespace
 
 import pytest
 
@@ -34,9 +35,10 @@ def _run(*sign_ins) -> AppRun:
 
 
 def test_appc22_the_same_code_challenge_twice_fails_and_a_new_one_each_time_passes():
-    challenges_differ(_run([_authorize("c" * 43)], [_authorize("d" * 43)]))
+    spa = SimpleNamespace(uses_pkce=True, client_id="reference-spa")
+    challenges_differ(spa, _run([_authorize("c" * 43)], [_authorize("d" * 43)]))
     with pytest.raises(NonConformance, match="same code_challenge"):
-        challenges_differ(_run([_authorize("c" * 43)], [_authorize("c" * 43)]))
+        challenges_differ(spa, _run([_authorize("c" * 43)], [_authorize("c" * 43)]))
 
 
 def test_appc23_a_code_redeemed_twice_fails_whatever_the_second_answer():

@@ -77,6 +77,9 @@ def test_the_run_stops_with_the_configuration_exit_code(tmp_path):
     "path", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*/application.yaml"))
 )
 def test_every_example_application_file_loads(path):
-    environ = {"WEB_APP_CLIENT_SECRET": "x" * 16, "SERVICE_APP_CLIENT_SECRET": "y" * 16}
+    environ = {
+        f"{name}_CLIENT_SECRET": "x" * 16
+        for name in ("WEB_APP", "SERVICE_APP", "NODE_WEB_APP", "OAUTHLIB_WEB_APP", "HTTPX_SERVICE_APP")
+    }
     application = load_application(ROOT / path, environ)
     assert application.drive.launch or application.drive.command
