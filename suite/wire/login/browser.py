@@ -10,11 +10,13 @@ later to cut into the next authorization's navigation. Chromium also resolves th
 URIs' hosts to nothing, in case a navigation slips past. A navigation to any other site than
 the issuer (or an origin listed in http.trusted_origins) is recorded as a redirect away.
 
-Every request the page makes, each hop of a redirect too, is held before it is sent: one that
-carries a credential (any body, such as the login form's POST, or a secret in its URL) goes only
-where the suite's HTTP client would send one (suite.wire.http.CredentialPolicy), or the sign-in ends
-as the same non-conformance, saying why. A login page's form, script or redirect cannot take
-the test user's password anywhere else."""
+Every request of the page, and of every page, frame and worker it starts, is held before it is
+sent (Guard): it reaches only the origins the suite's HTTP client would send a credential to
+(suite.wire.http.CredentialPolicy), and Chromium's every connection passes an OriginFence that
+opens nothing else, so what no request interception sees (a shared worker, a worker's WebSocket,
+a redirect's next hop, a preconnect) is held too. Once the test user's password is typed, any
+refusal fails the sign-in naming the origin, whatever the request carried: a login page's form,
+script, popup or worker cannot take the password anywhere else, however it encodes it."""
 
 import re
 import threading
@@ -27,6 +29,7 @@ from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import OriginFence, launch_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
+from suite.wire.login.screenshots import screenshot_without_secrets
 
 _playwright = None
 _browser = _fence = None
@@ -424,11 +427,9 @@ class BrowserLogin:
 
     @staticmethod
     def _attach_page(page, title):
-        """A screenshot (password fields masked) and the URL, attached to the current Allure step."""
-        try:
-            png = page.screenshot(mask=[page.locator("input[type=password]")], full_page=True, timeout=5000)
-        except Exception:  # the page is gone: the URL still tells where
-            png = None
+        """A screenshot (every element holding a known secret masked) and the URL, attached to the
+        current Allure step."""
+        png = screenshot_without_secrets(page)  # None when the page is gone: the URL still tells where
         allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
         if png:
             allure.attach(png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)
