@@ -14,6 +14,7 @@ run-history.jsonl) are kept: they are what the next run compares itself with."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,8 @@ THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allu
 PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
 LOAD_ALLURE_AFTER = 2.0  # seconds after pytest started at the latest (see _start_report_once_under_way)
 ASIDE = ".previous-run-"  # the folder in DIR the previous run's outputs are moved into, to be deleted
+ASIDE_MARK = ".made-by-suite-run"  # in each such folder: one without it is a user's, never deleted
+STOP_GRACE = 20.0  # seconds pytest has to write the record of what ran after a SIGTERM, before it is killed
 
 
 def main(argv: list[str]) -> int:
@@ -56,11 +59,29 @@ def main(argv: list[str]) -> int:
         ],
         env={**os.environ, HELD_BY_PARENT: str(reports.resolve())},
     )
+    _stop_with(run)
     report = _start_report_once_under_way(run, reports)
     try:
         return _after_the_run(run, report, reports, pytest_args)
     finally:
         clearing.join()
+
+
+def _stop_with(run: subprocess.Popen) -> None:
+    """SIGTERM (kill PID, a CI job cancelled) stops the run as Ctrl-C does: pytest gets SIGINT and
+    writes the record of what ran, this process makes the report and exits with the record's code,
+    and only then is the folder's lock released. Without this, SIGTERM ended this process at once
+    and its pytest went on writing into a folder no lock held. A pytest that has not ended
+    STOP_GRACE seconds later is killed."""
+
+    def stop(signum, frame):
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)
+            killer = threading.Timer(STOP_GRACE, lambda: run.poll() is None and run.kill())
+            killer.daemon = True
+            killer.start()
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
@@ -85,13 +106,15 @@ def _clear_previous_run(reports: Path) -> threading.Thread:
     """Takes the previous run's outputs out of `reports` at once, one rename each into a folder
     aside, and deletes that folder in a thread while this run goes on: deleting them first (about
     1,100 files with the HTML report) held up the start of pytest by 0.1-0.5 s. A folder aside that
-    a killed run left behind goes too."""
+    a killed run left behind goes too (it has ASIDE_MARK; a user's folder of the same name does not)."""
     aside = Path(tempfile.mkdtemp(prefix=ASIDE, dir=reports))
+    (aside / ASIDE_MARK).touch()
     for name in THIS_RUN:
         path = reports / name
         if path.exists() or path.is_symlink():
             path.rename(aside / name)
-    folders = [aside, *(left for left in reports.glob(f"{ASIDE}*") if left != aside)]
+    left = [f for f in reports.glob(f"{ASIDE}*") if f != aside and not f.is_symlink() and (f / ASIDE_MARK).is_file()]
+    folders = [aside, *left]
     clearing = threading.Thread(
         target=lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders],
         name="previous run's outputs",
