@@ -4,11 +4,12 @@ token with client_credentials and call the Visma API."""
 import os
 import shlex
 import subprocess
+import threading
 from dataclasses import dataclass
 
 import requests
 
-from appside.launcher import issuer_variables
+from appside.launcher import issuer_variables, stop_group
 from suite.secrets.redaction import REDACTOR
 
 
@@ -32,22 +33,42 @@ class ServiceDriver:
             except requests.RequestException as error:
                 return ServiceRun(False, f"{self.drive.url} did not answer: {type(error).__name__}")
             return ServiceRun(response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}")
-        try:
-            completed = subprocess.run(
-                shlex.split(self.drive.command),
-                capture_output=True,
-                text=True,
-                timeout=self.drive.timeout,
-                env={**os.environ, **self.variables},
-            )
-        except subprocess.TimeoutExpired:
-            return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
-        output = REDACTOR.scrub(
-            (completed.stdout + completed.stderr).strip().splitlines()[-1:][0]
-            if (completed.stdout + completed.stderr).strip()
-            else ""
+        process = subprocess.Popen(
+            shlex.split(self.drive.command),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.variables},
+            start_new_session=True,  # its background children end with it (stop_group)
         )
-        return ServiceRun(completed.returncode == 0, f"`{self.drive.command}` exited {completed.returncode}: {output}")
+        assert process.stdout is not None
+        tail = bytearray()  # the output's last OUTPUT_KEPT bytes: a command may print without end
+        reader = threading.Thread(target=_keep_tail, args=(process.stdout, tail), daemon=True)
+        reader.start()
+        try:
+            code = process.wait(self.drive.timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        stop_group(process, grace=2.0)
+        reader.join(2.0)
+        process.stdout.close()
+        if code is None:
+            return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
+        lines = bytes(tail).decode(errors="replace").strip().splitlines()
+        output = REDACTOR.scrub(lines[-1] if lines else "")
+        return ServiceRun(code == 0, f"`{self.drive.command}` exited {code}: {output}")
 
     def close(self) -> None:
         pass
+
+
+OUTPUT_KEPT = 64 * 1024
+
+
+def _keep_tail(stream, tail: bytearray) -> None:
+    """Reads `stream` to its end, keeping only its last OUTPUT_KEPT bytes in `tail`."""
+    try:
+        while chunk := stream.read1(65536):
+            tail += chunk
+            del tail[:-OUTPUT_KEPT]
+    except (OSError, ValueError):
+        pass  # closed under it once the command ended
