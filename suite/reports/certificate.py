@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from suite.reports.record_consistency import verdict_problems
 from suite.reports.record_markdown import reason_of
 from suite.reports.record_seal import verify
 
@@ -49,7 +50,7 @@ class CertificateRefused(Exception):
 
 def certifiable(record: dict) -> None:
     """Raise CertificateRefused unless the record is intact and conformant."""
-    problems = verify(record)
+    problems = verify(record) + verdict_problems(record)
     if problems:
         raise CertificateRefused("the record's seal does not hold, so no certificate: " + "; ".join(problems),
                                  EXIT_CANNOT)
@@ -75,7 +76,7 @@ def render_html(record: dict) -> str:
              ("TLS verification", e(record.get("tls_verification")))]
     if record.get("sandbox_defects"):
         facts.append(("Sandbox defects on", e(", ".join(record["sandbox_defects"]))))
-    counts = ", ".join(f"{n} {e(status)}" for status, n in (record.get("counts") or {}).items() if n)
+    counts = ", ".join(f"{e(n)} {e(status)}" for status, n in (record.get("counts") or {}).items() if n)
     rules = "".join(f'<div class="{e(r["status"])}">{MARKS.get(r["status"], "?")} {e(r["rule_id"])} '
                     f'<span class="small">{e(r["status"])}</span></div>' for r in record.get("rules", []))
     warning_rows = "".join(
@@ -118,7 +119,7 @@ def write_pdf(html_path: Path, pdf_path: Path) -> None:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_page()
+            page = browser.new_page(java_script_enabled=False)  # a record is data: nothing in it runs
             page.goto(html_path.resolve().as_uri())
             page.pdf(path=str(pdf_path), format="A4", print_background=True, prefer_css_page_size=True)
         finally:
@@ -135,8 +136,10 @@ def main(argv=None) -> int:
         if not isinstance(record, dict):
             raise ValueError("not a certification record (a JSON object)")
         certifiable(record)
-    except (OSError, ValueError) as error:
-        print(f"no certificate: cannot read {args.record}: {error}", file=sys.stderr)
+        page = render_html(record)
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError) as error:
+        cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"no certificate: cannot read {args.record}: {cause}", file=sys.stderr)
         return EXIT_CANNOT
     except CertificateRefused as refusal:
         print(f"no certificate: {refusal}", file=sys.stderr)
@@ -144,7 +147,7 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else Path(args.record).parent
     out.mkdir(parents=True, exist_ok=True)
     html_path, pdf_path = out / "certificate.html", out / "certificate.pdf"
-    html_path.write_text(render_html(record), encoding="utf-8")
+    html_path.write_text(page, encoding="utf-8")
     try:
         write_pdf(html_path, pdf_path)
     except Exception as error:  # noqa: BLE001 - Playwright raises its own types; the cause is what counts

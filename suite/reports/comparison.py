@@ -43,17 +43,29 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
     return changes
 
 
+LINE_LIMIT = 1 << 20  # a history line longer than this (a run of 1,000 rules is about 40 KB) is skipped
+
+
 def _last_run(history: Path, environment: str) -> dict | None:
+    """The last well-formed run of `environment` in the history, read a line at a time: the file
+    grows with every run and may have been edited or cut short; no line, whatever it holds, costs
+    more than LINE_LIMIT of memory or stops the run."""
     if not history.exists():
         return None
     last = None
-    for line in history.read_text(encoding="utf-8").splitlines():
-        try:
-            run = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by an interrupted write says nothing of any run
-        if isinstance(run, dict) and run.get("environment") == environment and isinstance(run.get("rules"), dict):
-            last = run
+    with history.open("rb") as file:
+        while line := file.readline(LINE_LIMIT):
+            if not line.endswith(b"\n") and len(line) == LINE_LIMIT:
+                while (rest := file.readline(LINE_LIMIT)) and not rest.endswith(b"\n"):
+                    pass  # the rest of an overlong line
+                continue
+            try:
+                run = json.loads(line)
+            except (ValueError, RecursionError):
+                continue  # a line cut short by an interrupted write says nothing of any run
+            if (isinstance(run, dict) and run.get("environment") == environment and isinstance(run.get("rules"), dict)
+                    and all(isinstance(run.get(key), str) for key in ("finished", "verdict"))):
+                last = run
     return last
 
 

@@ -47,7 +47,7 @@ STYLE_AND_SCRIPT = """
 
 
 def banner(record: dict) -> str:
-    verdict = record.get("verdict", "no verdict")
+    verdict = str(record.get("verdict", "no verdict"))
     kind = "conformant" if verdict.startswith("conformant") else "not" if verdict.startswith("not") else "other"
     ink, paper = COLOURS[kind]
     rules = record.get("rules", [])
@@ -56,17 +56,17 @@ def banner(record: dict) -> str:
     facts += [html.escape(str(record[key])) for key in ("finished",) if record.get(key)]
     facts += [f"suite {html.escape(str(record['suite_version']))}"] if record.get("suite_version") else []
     lines = [f'<h1>{html.escape(verdict.upper())}</h1>', "<p>" + ", ".join(facts)
-             + (f"; sandbox defects on: {html.escape(', '.join(record['sandbox_defects']))}"
+             + (f"; sandbox defects on: {html.escape(', '.join(map(str, record['sandbox_defects'])))}"
                 if record.get("sandbox_defects") else "") + "</p>"]
     for status, label in (("failed", "Failed"), ("error", "Not checked (environment problem)"),
                           ("blocked", "Blocked by those failures, not checked"),
                           ("warned", "Warnings (warning-level rules that failed; the verdict stands)")):
-        chosen = sorted((r for r in rules if r["status"] == status), key=lambda r: _rank(r["severity"]))
+        chosen = sorted((r for r in rules if r["status"] == status), key=lambda r: _rank(str(r["severity"])))
         if chosen:
             lines.append(f"<p><b>{label}:</b> " + ", ".join(
-                f"{html.escape(r['rule_id'])} ({html.escape(r['severity'])})" for r in chosen) + "</p>")
+                f"{html.escape(str(r['rule_id']))} ({html.escape(str(r['severity']))})" for r in chosen) + "</p>")
     counts = record.get("counts", {})
-    counted = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    counted = ", ".join(f"{html.escape(str(n))} {html.escape(str(status))}" for status, n in counts.items() if n)
     if "seal" not in record:
         lines.append("<p>No certification record: what the results below show has no verdict.</p>")
     else:
@@ -99,8 +99,10 @@ def main(argv=None) -> int:
         record_path = Path(argv[1])
         record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else \
             {"verdict": "no verdict: the run left no certification record", "environment": "unknown"}
+        if not isinstance(record, dict):
+            raise ValueError(f"{record_path} is not a certification record (a JSON object)")
         add_verdict_banner(Path(argv[0]), record)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError) as error:
         print(f"no verdict banner: {error}", file=sys.stderr)
         return 4
     return 0
