@@ -186,3 +186,11 @@ def test_a_history_line_without_finished_does_not_stop_the_next_run(tmp_path):
     result = run_suite("--rule=DISC-01", f"--compliance={record}")
     assert "INTERNALERROR" not in result.stdout + result.stderr, result.stdout[-3000:]
     assert json.loads(record.read_text())["verdict"].startswith("incomplete")
+
+
+def test_a_plain_http_issuer_on_this_machine_is_recorded_without_tls_verification(tmp_path):
+    record = tmp_path / "compliance.json"
+    run_suite("--rule=DISC-01", f"--compliance={record}")
+    written = json.loads(record.read_text())
+    assert written["issuer"].startswith("http://127.0.0.1")
+    assert written["tls_verification"].startswith("not applicable: the issuer is plain HTTP"), written
