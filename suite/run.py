@@ -77,11 +77,16 @@ def _stop_with(run: subprocess.Popen) -> None:
     def stop(signum, frame):
         if run.poll() is None:
             run.send_signal(signal.SIGINT)
-            killer = threading.Timer(STOP_GRACE, lambda: run.poll() is None and run.kill())
+            killer = threading.Timer(STOP_GRACE, _kill_if_running, args=(run,))
             killer.daemon = True
             killer.start()
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def _kill_if_running(run: subprocess.Popen) -> None:
+    if run.poll() is None:
+        run.kill()
 
 
 def _start_report_once_under_way(run: subprocess.Popen, reports: Path):

@@ -21,7 +21,7 @@ class _ReportHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def send_head(self):
-        port = self.server.server_address[1]
+        port = getattr(self.server, "server_port", None)
         if self.headers.get("Host", "").lower() not in {f"{LOOPBACK}:{port}", f"localhost:{port}"}:
             self.send_error(421, "Misdirected Request: this server answers only for 127.0.0.1 and localhost")
             return None

@@ -257,7 +257,8 @@ def close_browser() -> None:
     if _browser is not None:
         _browser.close()
         _playwright.stop()
-        _fence.close()
+        if _fence is not None:
+            _fence.close()
     _playwright = _browser = _page = _devtools = _fence = None
 
 
