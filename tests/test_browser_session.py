@@ -100,3 +100,21 @@ login:
     assert [h.get("Cookie") for h in authorizations] == [None, None]
     # Not from the HTTP cache the first sign-in filled, nor from its service worker: asked again.
     assert [path for _, path, _, _ in server.requests].count("/cacheable") == 2, server.requests
+
+
+def test_sign_ins_one_after_another_reach_their_callback_with_the_origin_fence(tmp_path):
+    """The sandbox redirects to each redirect URI: a hop no route sees. It is aborted before it
+    leaves; were it left to the fence, Chromium's error page for the refused connection came in
+    late and cut the next authorization's navigation short (PKCE-01 or AUTH-01 failed)."""
+    from run import run_suite
+
+    result = run_suite(
+        "--env=sandbox-browser",
+        "--rule=AUTH-01",
+        "--rule=PKCE-01",
+        "--rule=CODE-01",
+        "--rule=CONS-01",
+        f"--compliance={tmp_path / 'c.json'}",
+    )
+    record = json.loads((tmp_path / "c.json").read_text())
+    assert record["failed_rules"] == [] and record["error_rules"] == [], result.stdout[-3000:]

@@ -68,34 +68,58 @@ class Guard:
         }
 
     def _hold(self, route) -> None:
-        """Every request, before it is sent. A page load of the run's page that leaves the allowed
-        origins (the redirect URI above all) is aborted: Chromium then shows no error page, which
-        would load a moment later and interrupt the next navigation; the `request` event has already
-        recorded where it went. Any other request to an origin not allowed is failed as blocked."""
+        """Every request of a page in the context (a route), before it is sent."""
         request = route.request
-        url = request.url
-        if not url.startswith(("http:", "https:")):
-            route.continue_()  # data:, blob: and the like stay inside the browser
-            return
-        if is_redirect_to(url, self.redirect_uri):
-            route.abort("aborted")
-            return
-        navigation = self._is_page_load(request)
-        reason = self.policy.refusal(url)
-        if reason is None:
-            if request.resource_type in _NOT_NEEDED:  # after the origin check: an image's URL carrying
-                route.abort("blockedbyclient")  # the password elsewhere is still refused as such
+        try:
+            body = request.post_data_buffer or b""
+        except Exception:  # a body Playwright cannot give
+            body = b"?"
+        verdict = self._decide(request.url, request.method, request.resource_type, body, self._is_page_load(request))
+        if verdict:
+            route.abort(verdict)
+        else:
+            route.continue_()
+
+    def hold_paused(self, devtools, paused: dict, main_frame: str) -> None:
+        """The same for a request the DevTools Fetch domain holds: the run's page's, each hop of a
+        redirect too, which no route sees (the fence would refuse its connection, and Chromium's
+        error page for that would load a moment later and cut into the next navigation)."""
+        request = paused["request"]
+        body = request.get("postData", "").encode() or (b"?" if request.get("hasPostData") else b"")
+        navigation = paused.get("resourceType") == "Document" and paused.get("frameId") == main_frame
+        verdict = self._decide(
+            request["url"], request["method"], paused.get("resourceType", "other").lower(), body, navigation
+        )
+        try:
+            if verdict:
+                reason = {"aborted": "Aborted", "blockedbyclient": "BlockedByClient"}[verdict]
+                devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": reason})
             else:
-                route.continue_()
-            return
-        carried = _credentials_carried(request, navigation)
+                devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
+        except Exception:  # the page went meanwhile
+            pass
+
+    def _decide(self, url: str, method: str, kind: str, body: bytes, navigation: bool) -> str | None:
+        """None to let a request go, or how to fail it. A page load of the run's page that leaves the
+        allowed origins (the redirect URI above all) is aborted: Chromium then shows no error page,
+        which would load a moment later and interrupt the next navigation; the `request` event has
+        already recorded where it went. Any other request to an origin not allowed is failed as
+        blocked, recorded, and a refusal once the password was typed or when it carries a credential."""
+        if not url.startswith(("http:", "https:")):
+            return None  # data:, blob: and the like stay inside the browser
+        if is_redirect_to(url, self.redirect_uri):
+            return "aborted"
+        if self.policy.refusal(url) is None:
+            # after the origin check: an image's URL carrying the password elsewhere is refused as such
+            return "blockedbyclient" if kind in _NOT_NEEDED else None
+        carried = _credentials_carried(url, body, navigation)
         if carried or (self.typed and not navigation):
-            what = carried or f"anything from the page the password was typed into ({request.resource_type})"
-            self._refuse(f"{what} in {request.method} {redact_url(url)}", url)
+            what = carried or f"anything from the page the password was typed into ({kind})"
+            self._refuse(f"{what} in {method} {redact_url(url)}", url)
         elif not navigation:
             with self._lock:
-                self.blocked.append(f"{request.resource_type} {request.method} {redact_url(url)}")
-        route.abort("aborted" if navigation and not carried else "blockedbyclient")
+                self.blocked.append(f"{kind} {method} {redact_url(url)}")
+        return "aborted" if navigation and not carried else "blockedbyclient"
 
     def _is_page_load(self, request) -> bool:
         """A load of the run's page itself (not a popup's, not a frame's): one that leaves is judged
@@ -205,8 +229,14 @@ def fresh_page(environment, policy: CredentialPolicy):
         context = browser.new_context(ignore_https_errors=not environment.http.verify_tls, service_workers="block")
         _page = context.new_page()
         _guard = Guard(policy, page=_page)
-        _guard.attach(context)
+        # The run's page is held through DevTools (each hop of a redirect too); what it starts in
+        # other targets (popups, workers) meets the OriginFence; its WebSockets, the guard's handler.
+        context.route_web_socket(re.compile(".*"), _guard._hold_web_socket)
         _devtools = context.new_cdp_session(_page)
+        devtools, guard = _devtools, _guard
+        main_frame = devtools.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
+        devtools.on("Fetch.requestPaused", lambda paused: guard.hold_paused(devtools, paused, main_frame))
+        devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
     for page in _page.context.pages:
         if page != _page:
             page.close()
@@ -216,14 +246,12 @@ def fresh_page(environment, policy: CredentialPolicy):
     return _page
 
 
-def _credentials_carried(request, navigation: bool) -> str:
+def _credentials_carried(url: str, body: bytes, navigation: bool) -> str:
     """What credentials a request of the page would carry, named as the HTTP client names them
     (suite.wire.http.credentials_in), or "" for none. Any body counts: the page's own form or script
     chose what is in it. Without a body, a page load carries nothing that matters (one that leaves
     is aborted whatever its URL holds, and an authorization code the server sends to the wrong
     place is AUTH-05's to judge, as "left"); any other request carries the secrets in its URL."""
-    url = request.url
-    body = request.post_data_buffer
     query = parse_qsl(urlsplit(url).query)
     if body:
         form = parse_qsl(body.decode(errors="replace"))
@@ -357,7 +385,9 @@ class BrowserLogin:
             stop.update(kind="callback", url=request.url)
         elif self.policy.refusal(request.url):
             stop.update(kind="left", url=request.url)
-            carried = _credentials_carried(request, True)  # a redirect's next hop, which no route sees
+            carried = _credentials_carried(
+                request.url, request.post_data_buffer or b"", True
+            )  # a redirect's next hop, which no route sees
             if carried:  # (the fence refuses its connection)
                 self.guard._refuse(f"{carried} in {request.method} {redact_url(request.url)}", request.url)
 
