@@ -109,6 +109,9 @@ class Login:
     browser_pages: tuple[BrowserPage, ...] = ()
     browser_timeout: float = 15.0
     max_pages: int = 10
+    # origins the login pages are known to ask for (fonts, analytics): refused like any other and
+    # listed in the report, but not held against the server once the password is typed
+    browser_expected_elsewhere: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -479,7 +482,13 @@ def _login(settings: dict) -> Login:
         for page in browser.get("pages", [])
     )
     plain = {k: v for k, v in settings.items() if k not in ("form", "browser")}
-    return Login(**plain, **settings.get("form", {}), browser_pages=pages, browser_timeout=browser.get("timeout", 15.0))
+    return Login(
+        **plain,
+        **settings.get("form", {}),
+        browser_pages=pages,
+        browser_timeout=browser.get("timeout", 15.0),
+        browser_expected_elsewhere=tuple(browser.get("expected_elsewhere", ())),
+    )
 
 
 def _action(action: dict) -> BrowserAction:

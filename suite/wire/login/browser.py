@@ -49,8 +49,11 @@ class Guard:
     raised by the sign-in): what the page tried to send is out of the suite's sight, so where it
     tried to send it is the evidence. A request carrying a credential is one before that too."""
 
-    def __init__(self, policy: CredentialPolicy, redirect_uri: str = "", page=None):
+    def __init__(self, policy: CredentialPolicy, redirect_uri: str = "", page=None, expected_elsewhere=()):
         self.policy, self.redirect_uri, self.page = policy, redirect_uri, page  # redirect_uri: caught, never sent
+        # origins the environment says the login pages ask for (login.browser.expected_elsewhere):
+        # still refused, and reported, but no failure (a real server's consent page loading fonts)
+        self.expected_elsewhere = {_origin(o) for o in expected_elsewhere}
         self.typed = False  # the password was typed into a page of this context: it stays so
         self.refused: list[UntrustedEndpoint] = []  # each refusal that ends the sign-in
         self.blocked: list[str] = []  # each request refused, said for the report
@@ -113,7 +116,7 @@ class Guard:
             # after the origin check: an image's URL carrying the password elsewhere is refused as such
             return "blockedbyclient" if kind in _NOT_NEEDED else None
         carried = _credentials_carried(url, body, navigation)
-        if carried or (self.typed and not navigation):
+        if carried or (self.typed and not navigation and _origin(url) not in self.expected_elsewhere):
             what = carried or f"anything from the page the password was typed into ({kind})"
             self._refuse(f"{what} in {method} {redact_url(url)}", url)
         elif not navigation:
@@ -155,7 +158,10 @@ class Guard:
         """Each connection the fence refused becomes a refusal when the password had been typed,
         unless it was where a load of the run's page went (`navigated_to`: the redirect URI, caught,
         or a site the server sent the browser to, judged as "left")."""
-        excused = {(urlsplit(u).hostname, urlsplit(u).port or _PORTS.get(urlsplit(u).scheme)) for u in navigated_to}
+        excused = {
+            (urlsplit(u).hostname, urlsplit(u).port or _PORTS.get(urlsplit(u).scheme))
+            for u in (*navigated_to, *self.expected_elsewhere)
+        }
         with self._lock:
             fenced, self.fenced = self.fenced, []
         for host, port, typed in fenced:
@@ -228,7 +234,7 @@ def fresh_page(environment, policy: CredentialPolicy):
         browser = shared_browser(environment)
         context = browser.new_context(ignore_https_errors=not environment.http.verify_tls, service_workers="block")
         _page = context.new_page()
-        _guard = Guard(policy, page=_page)
+        _guard = Guard(policy, page=_page, expected_elsewhere=environment.login.browser_expected_elsewhere)
         # The run's page is held through DevTools (each hop of a redirect too); what it starts in
         # other targets (popups, workers) meets the OriginFence; its WebSockets, the guard's handler.
         context.route_web_socket(re.compile(".*"), _guard._hold_web_socket)
