@@ -9,12 +9,12 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jsonschema
-import yaml
 
 from appside.application_schema import HINTS, SCHEMA
-from suite.configuration.environment import ConfigurationError, _describe, _resolve_variables
+from suite.configuration.environment import ConfigurationError, _describe, _resolve_variables, is_loopback, read_yaml
 
 INTERACTIVE = ("web", "spa", "native")
 DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}")
@@ -84,17 +84,11 @@ def load_application(path, environ=os.environ) -> Application:
 
 
 def _read(path: Path) -> dict:
+    """Read as strictly as an environment file (bounded size and alias expansion, no duplicate
+    keys, no .nan or .inf, no impossible dates): one line for each such problem."""
     if not path.is_file():
         raise ConfigurationError(path, ["no such application file; see examples/*/application.yaml"])
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigurationError(path, [f"not valid YAML{where}"]) from None
-    if not isinstance(raw, dict):
-        raise ConfigurationError(path, ["the file must be a YAML mapping; see examples/web_app/application.yaml"])
-    return raw
+    return read_yaml(path, "an application", "examples/web_app/application.yaml")
 
 
 def _errors(raw):
@@ -109,8 +103,9 @@ def _describe_problem(error) -> str:
 
 
 def _inline_secret(raw: dict) -> list[str]:
+    """A secret given as anything but ${NAME} alone: ${NAME:-default} would write it inline too."""
     secret = raw.get("application", {}).get("client_secret")
-    if isinstance(secret, str) and not re.fullmatch(r"\$\{[^}]+\}", secret.strip()):
+    if isinstance(secret, str) and not re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", secret.strip()):
         return [
             "application.client_secret: a secret is written inline. Write `client_secret: ${APP_CLIENT_SECRET}` "
             "and export APP_CLIENT_SECRET instead"
@@ -153,9 +148,18 @@ def _drive_problems(raw: dict) -> list[str]:
             f"application.client_secret: a {app['type']} application is public and has no secret; remove the key"
         )
     try:
-        int((raw.get("issuer") or {}).get("port", 0))
+        port = int((raw.get("issuer") or {}).get("port", 0))
     except ValueError:
-        problems.append("issuer.port: must be a port number")
+        port = -1
+    if not 0 <= port <= 65535:
+        problems.append("issuer.port: must be a port number, 0 to 65535 (0: any free port)")
+    for key in ("sign_in_url", "use_api_url", "url"):
+        host = urlsplit(str(drive.get(key, "http://127.0.0.1"))).hostname or ""
+        if not is_loopback(host):
+            problems.append(
+                f"drive.{key}: {host or 'no host'} is not this machine. The suite drives the application on "
+                "loopback only (127.0.0.1 or localhost): run it here, or forward its port"
+            )
     return problems
 
 

@@ -3,7 +3,10 @@ sign-in URL, fills the stand-in's login and consent pages (with the suite's brow
 method, suite.wire.login.browser, and the sandbox's page description) and watches for the
 application's signed-in marker.
 
-Chromium resolves every host but loopback to nothing: nothing leaves the machine."""
+Chromium resolves every host but loopback to nothing: nothing leaves the machine. Once the
+password is typed into the stand-in's login page, its context reaches only the stand-in and the
+application's own origins (suite.wire.login.browser.Guard, with an OriginFence on every
+connection); a refusal then ends the sign-in with the origin named."""
 
 import contextlib
 import time
@@ -12,8 +15,9 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
-from suite.wire.browser import launch_chromium
-from suite.wire.login.browser import BrowserLogin
+from suite.wire.browser import OriginFence, launch_chromium
+from suite.wire.http import CredentialPolicy
+from suite.wire.login.browser import BrowserLogin, Guard
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
@@ -52,7 +56,15 @@ class BrowserDriver:
 
         self.application = application
         self._playwright = sync_playwright().start()
-        flags = [f"--host-resolver-rules={LOOPBACK_ONLY}"]
+        drive = application.drive
+        own = (drive.sign_in_url, getattr(drive, "use_api_url", None), *application.redirect_uris)
+        self.policy = CredentialPolicy(issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)))
+        self.guard: Guard | None = None  # the current session's
+        self._fence = OriginFence(
+            lambda host, port: self.guard is not None and self.guard.allows(host, port),
+            lambda host, port: self.guard.connection_refused(host, port) if self.guard else None,
+        )
+        flags = [f"--host-resolver-rules={LOOPBACK_ONLY}", *self._fence.flags]
         if tls:  # the stand-in's certificate, and no other, is accepted although its authority is not Chromium's
             flags.append(f"--ignore-certificate-errors-spki-list={tls.spki_sha256}")
         self._browser = launch_chromium(self._playwright, flags)
@@ -62,11 +74,12 @@ class BrowserDriver:
 
     def session(self) -> "BrowserSession":
         """A fresh browser profile: no cookies of the application nor of the stand-in."""
-        return BrowserSession(self, self._browser.new_context())
+        return BrowserSession(self, self._browser.new_context(service_workers="block"))
 
     def close(self) -> None:
         self._browser.close()
         self._playwright.stop()
+        self._fence.close()
 
 
 class BrowserSession:
@@ -74,6 +87,8 @@ class BrowserSession:
         self.driver, self.context = driver, context
         self.drive = driver.application.drive
         self.page = context.new_page()
+        self.guard = driver.guard = Guard(driver.policy, page=self.page)
+        self.guard.attach(context)
         self.callback_statuses: list[int] = []
         self.urls: list[str] = []
         self.contents: list[tuple[str, str]] = []
@@ -124,7 +139,7 @@ class BrowserSession:
                     return self._result(True, seen, started, marks)
                 rule = self.driver._pages._rule_for(self.page)
                 if rule is not None:
-                    self.driver._pages._run(self.page, rule, 5000)
+                    self.driver._pages._run(self.page, rule, 5000, self.guard)
                     self.page.wait_for_timeout(100)
             except PlaywrightError:
                 continue  # navigating: look again
@@ -157,6 +172,11 @@ class BrowserSession:
     def _result(self, finished: bool, seen: int, started: float, marks: tuple[int, int]) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
+        self.guard.settle([])  # the application's own origins are allowed: no navigation is excused
+        self.guard.report_blocked()
+        if self.guard.refused:
+            BrowserLogin._attach_page(self.page, "a credential was refused")
+            raise self.guard.refused[0]
         statuses = self.callback_statuses[seen:]
         contents = self.contents[marks[1] :]
         with contextlib.suppress(PlaywrightError):  # the page as it shows now, after its scripts ran

@@ -4,6 +4,7 @@ file says how, and keeps secrets out of every output.
 
 The steps are in appside/steps/; the stand-in is the embedded sandbox."""
 
+import signal
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from suite.reports.allure_output import install_scrubber
 from suite.secrets.redaction import REDACTOR, scrub_all_logging
 
 pytest_plugins = [
+    "suite.reports.run_lock",  # one certification at a time per reports folder
     "suite.verdict.rule_selection",
     "suite.verdict.step_lookup",
     "appside.steps.sign_ins",
@@ -51,6 +53,7 @@ def pytest_configure(config):
     from appside.stand_in import start_stand_in
     from appside.tls import stand_in_tls
 
+    signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
     config.option.showlocals = False
     if config.option.tbstyle in ("long", "auto"):
         config.option.tbstyle = "short"  # long tracebacks print values, which hold secrets
@@ -121,6 +124,13 @@ def _announce(config, application, issuer: str, tls) -> None:
     for line in lines:
         if reporter:
             reporter.write_line(line)
+
+
+def _stop_as_on_ctrl_c(signum, frame):
+    """SIGTERM (kill PID, a CI job cancelled) ends the certification as Ctrl-C does: pytest unwinds,
+    writes the record of what ran and stops the launched application and its process group
+    (pytest_unconfigure); without this the application outlived the run."""
+    raise KeyboardInterrupt
 
 
 def pytest_unconfigure(config):

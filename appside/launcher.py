@@ -69,11 +69,34 @@ class LaunchedApplication:
         return REDACTOR.scrub(" | ".join(text.strip().splitlines()[-lines:]))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        """Ends the application's whole process group (it was started as its own session): what it
+        put in the background goes with it, even when the command itself has already exited."""
+        stop_group(self.process)
         self._log.close()
+
+
+def stop_group(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM to the process group `process` leads (started with start_new_session), SIGKILL to
+    what is left of it after `grace` seconds."""
+    for sent in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sent)
+        except (ProcessLookupError, PermissionError):
+            break  # no process is left in the group
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            continue
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_alive(process.pid):
+            time.sleep(0.05)
+        if not _group_alive(process.pid):
+            break
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False

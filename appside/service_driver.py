@@ -4,11 +4,12 @@ token with client_credentials and call the Visma API."""
 import os
 import shlex
 import subprocess
+import threading
 from dataclasses import dataclass, field
 
 import requests
 
-from appside.launcher import issuer_variables
+from appside.launcher import issuer_variables, stop_group
 from suite.secrets.redaction import REDACTOR
 
 
@@ -16,7 +17,8 @@ from suite.secrets.redaction import REDACTOR
 class ServiceRun:
     succeeded: bool
     detail: str
-    output: str = field(default="", repr=False)  # all it printed (or its URL answered), unscrubbed: read, never shown
+    # what it printed (its last OUTPUT_KEPT bytes) or its URL answered, unscrubbed: read (APPC-28), never shown
+    output: str = field(default="", repr=False)
 
 
 class ServiceDriver:
@@ -35,26 +37,43 @@ class ServiceDriver:
             return ServiceRun(
                 response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}", response.text
             )
+        process = subprocess.Popen(
+            shlex.split(self.drive.command),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.variables},
+            start_new_session=True,  # its background children end with it (stop_group)
+        )
+        assert process.stdout is not None
+        tail = bytearray()  # the output's last OUTPUT_KEPT bytes: a command may print without end
+        reader = threading.Thread(target=_keep_tail, args=(process.stdout, tail), daemon=True)
+        reader.start()
         try:
-            completed = subprocess.run(
-                shlex.split(self.drive.command),
-                capture_output=True,
-                text=True,
-                timeout=self.drive.timeout,
-                env={**os.environ, **self.variables},
-            )
+            code = process.wait(self.drive.timeout)
         except subprocess.TimeoutExpired:
+            code = None
+        stop_group(process, grace=2.0)
+        reader.join(2.0)
+        process.stdout.close()
+        if code is None:
             return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
-        output = REDACTOR.scrub(
-            (completed.stdout + completed.stderr).strip().splitlines()[-1:][0]
-            if (completed.stdout + completed.stderr).strip()
-            else ""
-        )
-        return ServiceRun(
-            completed.returncode == 0,
-            f"`{self.drive.command}` exited {completed.returncode}: {output}",
-            completed.stdout + completed.stderr,
-        )
+        printed = bytes(tail).decode(errors="replace")
+        lines = printed.strip().splitlines()
+        output = REDACTOR.scrub(lines[-1] if lines else "")
+        return ServiceRun(code == 0, f"`{self.drive.command}` exited {code}: {output}", printed)
 
     def close(self) -> None:
         pass
+
+
+OUTPUT_KEPT = 64 * 1024
+
+
+def _keep_tail(stream, tail: bytearray) -> None:
+    """Reads `stream` to its end, keeping only its last OUTPUT_KEPT bytes in `tail`."""
+    try:
+        while chunk := stream.read1(65536):
+            tail += chunk
+            del tail[:-OUTPUT_KEPT]
+    except (OSError, ValueError):
+        pass  # closed under it once the command ended

@@ -6,6 +6,7 @@ import logging
 import secrets
 import socket
 
+from appside.observed import learn_secrets
 from sandbox import Application, Registry, SandboxServer, User
 from sandbox.registry import INTERACTIVE_SCOPES
 
@@ -54,6 +55,9 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     port = application.issuer_port or _free_port()
     issuer = f"{'https' if tls else 'http'}://localhost:{port}"
     server = SandboxServer(registry, LENIENT, port=port, issuer=issuer, ssl_context=tls.context if tls else None)
+    # Tokens and codes are secrets from the moment they are issued, before the application can show
+    # them (its output, its pages, a screenshot), not only once a report attaches the request log.
+    server.recording.listeners.append(lambda entry: learn_secrets([entry]))
     return server.start(), user
 
 

@@ -70,6 +70,9 @@ class RequestLog:
     def __init__(self, limit: int = 2000):
         self._entries: deque[RecordedRequest] = deque(maxlen=limit)
         self._lock = threading.Lock()
+        # Called with each entry as it is recorded, before its answer leaves: what the answer
+        # carries (tokens) is known to a listener before the client has it.
+        self.listeners: list = []
 
     def clear(self) -> None:
         with self._lock:
@@ -82,6 +85,8 @@ class RequestLog:
     def append(self, entry: RecordedRequest) -> None:
         with self._lock:
             self._entries.append(entry)
+        for listener in self.listeners:
+            listener(entry)
 
 
 class RecordingMiddleware:

@@ -16,6 +16,8 @@ next run compares itself with. --help, a usage error and a typo in an option cha
 import contextlib
 import json
 import os
+import signal
+import threading
 import subprocess
 import sys
 import time
@@ -38,6 +40,7 @@ conformant, 2 no verdict, 3 environment problem, 4 configuration problem, 5 inco
 PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
 LOAD_ALLURE_AFTER = 2.0  # seconds after pytest started at the latest (see _start_report_once_under_way)
 __all__ = ["ASIDE", "THIS_RUN", "main"]
+STOP_GRACE = 20.0  # seconds pytest has to write the record of what ran after a SIGTERM, before it is killed
 
 
 def main(argv: list[str]) -> int:
@@ -75,11 +78,56 @@ def main(argv: list[str]) -> int:
         env={**os.environ, HELD_BY_PARENT: str(reports.resolve()), MOVE_ASIDE: str(aside.resolve())},
     )
     clearing = delete_once_moved(reports, aside, lambda: run.poll() is None)
+    _stop_with(run)
     report = _start_report_once_under_way(run, reports)
     try:
         return _after_the_run(run, report, reports, pytest_args, clearing, existed)
     finally:
         clearing.join()
+
+
+def _stop_with(run: subprocess.Popen) -> None:
+    """SIGTERM (kill PID, a CI job cancelled) stops the run as Ctrl-C does: pytest gets SIGINT and
+    writes the record of what ran, this process makes the report and exits with the record's code,
+    and only then is the folder's lock released. Without this, SIGTERM ended this process at once
+    and its pytest went on writing into a folder no lock held. A pytest that has not ended
+    STOP_GRACE seconds later is killed."""
+
+    def stop(signum, frame):
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)
+            killer = threading.Timer(STOP_GRACE, _kill_if_running, args=(run,))
+            killer.daemon = True
+            killer.start()
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _kill_if_running(run: subprocess.Popen) -> None:
+    if run.poll() is None:
+        run.kill()
+
+
+def _stop_with(run: subprocess.Popen) -> None:
+    """SIGTERM (kill PID, a CI job cancelled) stops the run as Ctrl-C does: pytest gets SIGINT and
+    writes the record of what ran, this process makes the report and exits with the record's code,
+    and only then is the folder's lock released. Without this, SIGTERM ended this process at once
+    and its pytest went on writing into a folder no lock held. A pytest that has not ended
+    STOP_GRACE seconds later is killed."""
+
+    def stop(signum, frame):
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)
+            killer = threading.Timer(STOP_GRACE, _kill_if_running, args=(run,))
+            killer.daemon = True
+            killer.start()
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _kill_if_running(run: subprocess.Popen) -> None:
+    if run.poll() is None:
+        run.kill()
 
 
 def _start_report_once_under_way(run: subprocess.Popen, reports: Path):

@@ -83,3 +83,58 @@ def test_every_example_application_file_loads(path):
     }
     application = load_application(ROOT / path, environ)
     assert application.drive.launch or application.drive.command
+
+
+ALIAS_BOMB = 'name: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{chr(98 + n)}: &{chr(98 + n)} [{','.join(['*' + chr(97 + n)] * 9)}]\n" for n in range(8)
+)
+HOSTILE_FILES = {  # what the file does: (the file, what the one line says)
+    "impossible-date": (WEB.replace("name: my app", "name: 2027-02-30"), "2027-02-30 is not a date"),
+    "alias-bomb": (ALIAS_BOMB, "once its aliases (*name) are expanded"),
+    "too-big": (WEB + "#" + "x" * (4 * 2**20) + "\n", "larger than 256 KB"),
+    "inf": (WEB + "  timeout: .inf\n", ".inf is not a finite number"),
+    "nan": (WEB + "  settle: .nan\n", ".nan is not a finite number"),
+    "port-99999": (WEB + "issuer:\n  port: 99999\n", "issuer.port: "),
+    "port-99999-variable": (WEB + "issuer:\n  port: ${MY_ISSUER_PORT:-99999}\n", "issuer.port: must be a port number"),
+    "sign-in-elsewhere": (
+        WEB.replace("sign_in_url: http://127.0.0.1:5090/login", "sign_in_url: https://app.example.com/login"),
+        "drive.sign_in_url: app.example.com is not this machine",
+    ),
+    "secret-as-default": (
+        WEB.replace("client_secret: ${MY_SECRET}", "client_secret: ${MY_UNSET:-Inline-Secret-1234}"),
+        "application.client_secret: a secret is written inline",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_FILES)
+def test_a_hostile_application_file_gets_one_line_in_bounded_time_and_memory(tmp_path, name):
+    import time
+    import tracemalloc
+
+    text, said = HOSTILE_FILES[name]
+    tracemalloc.start()
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    seconds, peak = time.monotonic() - started, tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert said in str(error.value), str(error.value)
+    assert "Inline-Secret-1234" not in str(error.value)
+    assert seconds < 2 and peak < 64 << 20, (seconds, peak >> 20)
+
+
+@pytest.mark.parametrize("name", ["impossible-date", "port-99999-variable", "sign-in-elsewhere"])
+def test_a_hostile_application_file_stops_the_run_with_the_configuration_exit_code(tmp_path, name):
+    path = tmp_path / "app.yaml"
+    path.write_text(HOSTILE_FILES[name][0])
+    completed = subprocess.run(
+        [sys.executable, "-m", "appside", f"--app={path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"},
+    )
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert HOSTILE_FILES[name][1] in completed.stderr and "Traceback" not in completed.stderr, completed.stderr

@@ -28,8 +28,9 @@ LEAVES_STATE = f"""<!doctype html><title>Sign in</title><script>
   localStorage.setItem("left", "by an earlier sign-in");
   document.cookie = "script=left; max-age=3600";
   await fetch("/cacheable");
-  await navigator.serviceWorker.register("/worker.js");
-  await navigator.serviceWorker.ready;
+  // the suite blocks service workers outright: a registration then never becomes ready
+  await Promise.race([navigator.serviceWorker.register("/worker.js").then(() => navigator.serviceWorker.ready),
+                      new Promise(done => setTimeout(done, 300))]).catch(() => {{}});
   const go = document.createElement("button");
   go.id = "go";
   go.textContent = "go";
@@ -99,3 +100,92 @@ login:
     assert [h.get("Cookie") for h in authorizations] == [None, None]
     # Not from the HTTP cache the first sign-in filled, nor from its service worker: asked again.
     assert [path for _, path, _, _ in server.requests].count("/cacheable") == 2, server.requests
+
+
+def test_sign_ins_one_after_another_reach_their_callback_with_the_origin_fence(tmp_path):
+    """The sandbox redirects to each redirect URI: a hop no route sees. It is aborted before it
+    leaves; were it left to the fence, Chromium's error page for the refused connection came in
+    late and cut the next authorization's navigation short (PKCE-01 or AUTH-01 failed)."""
+    from run import run_suite
+
+    result = run_suite(
+        "--env=sandbox-browser",
+        "--rule=AUTH-01",
+        "--rule=PKCE-01",
+        "--rule=CODE-01",
+        "--rule=CONS-01",
+        f"--compliance={tmp_path / 'c.json'}",
+    )
+    record = json.loads((tmp_path / "c.json").read_text())
+    assert record["failed_rules"] == [] and record["error_rules"] == [], result.stdout[-3000:]
+
+
+def test_an_origin_the_login_pages_are_known_to_ask_for_is_refused_but_not_held_against_the_server(tmp_path):
+    """login.browser.expected_elsewhere (a real server's consent page loading fonts): what the page
+    asks of that origin after the password is typed is refused all the same and reported; the
+    sign-in goes on. Any other origin fails it."""
+    from suite.wire.http import UntrustedEndpoint
+    from suite.wire.login.browser import BrowserLogin, close_browser
+
+    fonts, other = HostileServer({}), HostileServer({})
+    page = (
+        '<!doctype html><form onsubmit="event.preventDefault(); fetch(document.body.dataset.to + '
+        "'/font.css', {mode: 'no-cors'}).catch(() => {}); setTimeout(() => location.href = "
+        f"'{CALLBACK}?code=c', 500)\"><input id=password type=password><button id=go>go</button></form>"
+    )
+    outcomes = []
+    for target in (fonts, other):
+        server = HostileServer(
+            {
+                "/connect/authorize": Answer(
+                    200,
+                    {"Content-Type": "text/html"},
+                    page.replace("<form", f'<body data-to="{target.url}"><form').encode(),
+                )
+            }
+        )
+        environment = load_environment(
+            str(
+                write_environment(
+                    tmp_path,
+                    f"""name: fonts
+issuer: {server.url}
+clients:
+  spa:
+    client_id: spa
+    redirect_uri: {CALLBACK}
+    scope: openid
+login:
+  method: browser
+  username: test.user
+  password: ${{T_PASSWORD}}
+  browser:
+    timeout: 10
+    expected_elsewhere: ["{fonts.url}"]
+    pages:
+      - url: /connect/authorize
+        actions:
+          - fill: "#password"
+            value: "{{password}}"
+          - click: "#go"
+""",
+                )
+            ),
+            {"T_PASSWORD": "typed-password-1"},
+        )
+        try:
+            outcomes.append(
+                BrowserLogin(environment, HttpClient(environment.http)).authorize(
+                    f"{server.url}/connect/authorize", CALLBACK
+                )
+            )
+        except UntrustedEndpoint as refusal:
+            outcomes.append(refusal)
+        finally:
+            close_browser()
+            server.close()
+    fonts.close()
+    other.close()
+    assert outcomes[0].kind == "callback", outcomes
+    assert isinstance(outcomes[1], UntrustedEndpoint) and other.url.split("//")[1] in str(outcomes[1]), outcomes
+    assert fonts.requests == other.requests == []

@@ -363,3 +363,25 @@ def test_a_refusal_with_an_empty_body_says_so_rather_than_error_none(tmp_path):
     assert status == 1, output
     assert "the refusal says no error code (body: empty) (HTTP 400); RFC 6749 section 5.2" in output, output
     assert "error=None" not in output
+
+
+def test_a_dripping_server_is_bounded_by_the_declared_read_timeout_retries_included(tmp_path):
+    """An environment that declares http.read_timeout and no exchange_timeout: a server that drips
+    each answer a byte at a time (every read is quick) costs that read timeout and a second for the
+    request and all its retries (it is not tried again), not 60 s an attempt (181.6 s before)."""
+    from suite.configuration.environment import load_environment
+    from suite.wire.http import EnvironmentProblem, HttpClient
+
+    server = HostileServer({"/slow": Answer(body=drip(b'{"issuer": "x"}' * 100, every=0.2))})
+    environment = load_environment(
+        str(_environment(tmp_path, server.url, "http:\n  read_timeout: 2\n  retries: 2\n  backoff: 0.1\n")),
+        SANDBOX_SECRETS,
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(EnvironmentProblem, match=r"took longer than 3 s in all.*1 attempt") as problem:
+            HttpClient(environment.http, server.url).send("GET", server.url + "/slow")
+    finally:
+        server.close()
+    seconds = time.monotonic() - started
+    assert seconds < 5, f"{seconds:.1f} s for a read timeout of 2 s ({problem.value})"

@@ -191,7 +191,9 @@ def test_an_environment_problem_mid_run_is_a_junit_error(tmp_path):
 
 
 def test_the_report_is_served_on_loopback_only(tmp_path):
-    """`make serve-report`: the report's files on 127.0.0.1, nothing on the machine's other addresses."""
+    """`make serve-report`: the report's files on 127.0.0.1, nothing on the machine's other addresses,
+    and nothing for a request whose Host header names another host."""
+    import http.client
     import socket
     import threading
     import urllib.request
@@ -206,6 +208,17 @@ def test_the_report_is_served_on_loopback_only(tmp_path):
         assert host == "127.0.0.1"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as answer:
             assert answer.read() == b"<html>report</html>" and answer.headers["Cache-Control"] == "no-store"
+        for host in (f"rebound.example:{port}", "127.0.0.1", f"127.0.0.1.nip.io:{port}", ""):  # DNS rebinding
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.putrequest("GET", "/index.html", skip_host=True)
+            if host:
+                connection.putheader("Host", host)
+            connection.endheaders()
+            answer = connection.getresponse()
+            assert answer.status == 421 and b"report" not in answer.read(), host
+            connection.close()
+        with urllib.request.urlopen(f"http://localhost:{port}/index.html", timeout=5) as answer:
+            assert answer.read() == b"<html>report</html>"
         address = _an_address_other_than_loopback()
         if address:
             with pytest.raises(OSError):

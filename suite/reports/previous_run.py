@@ -18,6 +18,7 @@ from pathlib import Path
 THIS_RUN = ("compliance.json", "compliance.md", "junit.xml", "changes.md", "allure-results", "allure-report")
 ASIDE = ".previous-run-"  # the folder in the reports folder the previous run's outputs are moved into
 MOVE_ASIDE = "CONFORMANCE_MOVE_PREVIOUS_RUN_TO"  # set by `python -m suite.run` for its pytest: the folder aside
+ASIDE_MARK = ".made-by-suite-run"  # in each folder aside: one without it is a user's, never deleted
 
 
 def aside_folder(reports: Path) -> Path:
@@ -30,6 +31,7 @@ def move_aside(reports: Path, aside: Path) -> None:
     once it holds them all."""
     moving = aside.with_name(aside.name + ".moving")
     moving.mkdir()
+    (moving / ASIDE_MARK).touch()
     for name in THIS_RUN:
         path = reports / name
         if path.exists() or path.is_symlink():
@@ -51,8 +53,14 @@ class Deletion(threading.Thread):
             time.sleep(0.02)
         self.moved = self.aside.exists()
         if self.moved:
-            for folder in [self.aside, *(left for left in self.reports.glob(f"{ASIDE}*") if left != self.aside)]:
+            # what killed runs left aside goes too: a folder with ASIDE_MARK (a user's of the same name has none)
+            left = [f for f in self.reports.glob(f"{ASIDE}*") if f != self.aside and _made_by_a_run(f)]
+            for folder in [self.aside, *left]:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _made_by_a_run(folder: Path) -> bool:
+    return not folder.is_symlink() and (folder / ASIDE_MARK).is_file()
 
 
 def delete_once_moved(reports: Path, aside: Path, running: Callable[[], bool]) -> Deletion:

@@ -58,7 +58,7 @@ STYLE_AND_SCRIPT = """
 
 
 def banner(record: dict) -> str:
-    verdict = record.get("verdict", "no verdict")
+    verdict = str(record.get("verdict", "no verdict"))
     kind = "conformant" if verdict.startswith("conformant") else "not" if verdict.startswith("not") else "other"
     ink, paper = COLOURS[kind]
     rules = record.get("rules", [])
@@ -73,7 +73,7 @@ def banner(record: dict) -> str:
         "<p>"
         + ", ".join(facts)
         + (
-            f"; sandbox defects on: {html.escape(', '.join(record['sandbox_defects']))}"
+            f"; sandbox defects on: {html.escape(', '.join(map(str, record['sandbox_defects'])))}"
             if record.get("sandbox_defects")
             else ""
         )
@@ -85,19 +85,19 @@ def banner(record: dict) -> str:
         ("blocked", "Blocked by those failures, not checked"),
         ("warned", "Warnings (warning-level rules that failed; the verdict stands)"),
     ):
-        chosen = sorted((r for r in rules if r["status"] == status), key=lambda r: _rank(r["severity"]))
+        chosen = sorted((r for r in rules if r["status"] == status), key=lambda r: _rank(str(r["severity"])))
         if chosen:
             lines.append(
                 f"<p><b>{label}:</b> "
                 + ", ".join(
-                    f"<span style='white-space:nowrap'>{html.escape(r['rule_id'])} "
-                    f"({html.escape(r['severity'])})</span>"
+                    f"<span style='white-space:nowrap'>{html.escape(str(r['rule_id']))} "
+                    f"({html.escape(str(r['severity']))})</span>"
                     for r in chosen
                 )
                 + "</p>"
             )
     counts = record.get("counts", {})
-    counted = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    counted = ", ".join(f"{html.escape(str(n))} {html.escape(str(status))}" for status, n in counts.items() if n)
     if "seal" not in record:
         lines.append("<p>No certification record: what the results below show has no verdict.</p>")
     else:
@@ -140,8 +140,10 @@ def main(argv=None) -> int:
             if record_path.exists()
             else {"verdict": "no verdict: the run left no certification record", "environment": "unknown"}
         )
+        if not isinstance(record, dict):
+            raise ValueError(f"{record_path} is not a certification record (a JSON object)")
         add_verdict_banner(Path(argv[0]), record)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError) as error:
         print(f"no verdict banner: {error}", file=sys.stderr)
         return 4
     return 0

@@ -215,9 +215,7 @@ class ResultRecorder:
             "sandbox_defects": list(environment.sandbox_defects or []),
             # the suite's own stand-in for Visma Connect: a run against it demonstrates, certifies nothing
             "embedded_sandbox": environment.is_sandbox,
-            "tls_verification": "off"
-            if not environment.http.verify_tls
-            else (f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
+            "tls_verification": _tls_verification(environment),
             "suite_version": _suite_version(),
             "started": _iso(self.started),
             "finished": _iso(time.time()),
@@ -340,6 +338,16 @@ def _warned(rules: dict[str, dict]) -> None:
                 scenario["status"] = "warned"
         if rule["status"] == "failed":
             rule["status"] = "warned"
+
+
+def _tls_verification(environment) -> str:
+    """Whether the server's certificates were checked; for a plain-HTTP issuer on this machine (the
+    sandbox, a local server) there was no certificate: "on" would claim a check that never ran."""
+    if str(environment.issuer or "").lower().startswith("http://"):
+        return "not applicable: the issuer is plain HTTP on this machine, no certificate to verify"
+    if not environment.http.verify_tls:
+        return "off"
+    return f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"
 
 
 def _conformant(waivers: int, warnings: int) -> str:

@@ -2,7 +2,10 @@
 
 `npx allure open` listens on every interface, which shows client ids, tenant ids and the
 exchanges to anyone on the network. This binds to 127.0.0.1 alone (port 0: any free port),
-serves the files of DIR (default reports/allure-report) and nothing else, until Ctrl-C."""
+serves the files of DIR (default reports/allure-report) and nothing else, until Ctrl-C. It answers
+only requests whose Host names it (127.0.0.1 or localhost, with its port): a web page elsewhere
+that has its own host name resolve to 127.0.0.1 (DNS rebinding) would otherwise read the report
+through the browser of whoever opened that page."""
 
 import argparse
 import functools
@@ -16,6 +19,13 @@ LOOPBACK = "127.0.0.1"
 class _ReportHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
         pass
+
+    def send_head(self):
+        port = getattr(self.server, "server_port", None)
+        if self.headers.get("Host", "").lower() not in {f"{LOOPBACK}:{port}", f"localhost:{port}"}:
+            self.send_error(421, "Misdirected Request: this server answers only for 127.0.0.1 and localhost")
+            return None
+        return super().send_head()
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")

@@ -1,8 +1,12 @@
 """Debian's Chromium under Playwright: the one real browser the suite uses (Playwright's own
 browser download does not work on the machines this runs on)."""
 
+import contextlib
 import os
 import shutil
+import socket
+import struct
+import threading
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -38,3 +42,88 @@ def launch_chromium(playwright, extra_flags=()):
             "(or chromium, or set CHROMIUM=/path/to/chrome)"
         )
     return playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS + list(extra_flags), headless=True)
+
+
+class OriginFence:
+    """The browser's one way out: a SOCKS5 proxy on loopback that Chromium must use for every
+    connection, loopback ones included, and that opens only those to the hosts and ports `allowed`
+    answers yes for. Request interception (Playwright's routes) sees what pages and dedicated
+    workers ask for; a shared worker's requests and a worker's WebSocket pass beside it, and a
+    preconnect or a DNS lookup is no request at all. None of them passes this: whatever a page or
+    anything it starts sends, it leaves the browser only towards an allowed origin. `refused` is
+    called with the host and port of each connection refused."""
+
+    def __init__(self, allowed, refused):
+        self.allowed, self.refused = allowed, refused
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def flags(self) -> list[str]:
+        port = self._listener.getsockname()[1]
+        # Chromium sends loopback addresses past any proxy unless told not to (<-loopback>); with
+        # socks5 it leaves name resolution to the proxy, so no name is looked up for a refused host.
+        return [f"--proxy-server=socks5://127.0.0.1:{port}", "--proxy-bypass-list=<-loopback>"]
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client) -> None:
+        try:
+            client.settimeout(10)
+            _, methods = _read(client, 2)
+            _read(client, methods)
+            client.sendall(b"\x05\x00")  # no authentication
+            _, command, _, kind = _read(client, 4)
+            if kind == 1:
+                host = socket.inet_ntop(socket.AF_INET, _read(client, 4))
+            elif kind == 4:
+                host = socket.inet_ntop(socket.AF_INET6, _read(client, 16))
+            else:
+                host = _read(client, _read(client, 1)[0]).decode("idna").lower()
+            port = struct.unpack(">H", _read(client, 2))[0]
+            if command != 1 or not self.allowed(host, port):
+                client.sendall(b"\x05\x02\x00\x01" + bytes(6))  # connection not allowed by ruleset
+                self.refused(host, port)
+                client.close()
+                return
+            server = socket.create_connection((host, port), timeout=10)
+        except (OSError, UnicodeError, IndexError, struct.error):
+            client.close()
+            return
+        client.sendall(b"\x05\x00\x00\x01" + bytes(6))
+        client.settimeout(None)
+        server.settimeout(None)
+        threading.Thread(target=_pipe, args=(server, client), daemon=True).start()
+        _pipe(client, server)
+
+
+def _read(connection, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            raise OSError("closed during the SOCKS greeting")
+        data += chunk
+    return data
+
+
+def _pipe(source, target) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, target):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()

@@ -204,7 +204,9 @@ class HttpClient:
 
     def _exchange(self, method: str, url: str, kwargs: dict) -> requests.Response:
         """The request and its whole answer, within `exchange_timeout` and MAX_BODY_BYTES: a
-        read timeout bounds each read, not a server that drips its answer a byte at a time."""
+        read timeout bounds each read, not a server that drips its answer a byte at a time. An
+        exchange cut by that deadline is not tried again: a server that drips its answer would
+        only drip it again, and the request with its retries took exchange_timeout once per attempt."""
         deadline = _Deadline(self.settings.exchange_timeout)
         _WATCHED.deadline = deadline
         try:
@@ -214,7 +216,7 @@ class HttpClient:
             return response
         except requests.exceptions.RequestException:
             if deadline.expired:
-                raise _TransportFailure(deadline.describe(), "deadline") from None
+                raise _TransportFailure(deadline.describe(), "deadline", repeatable=False) from None
             raise
         finally:
             _WATCHED.deadline = None
@@ -455,7 +457,7 @@ def _read_body(response: requests.Response, deadline: _Deadline) -> None:
         requests.exceptions.ConnectionError,
     ) as error:
         if deadline.expired:
-            raise _TransportFailure(deadline.describe(), "deadline") from None
+            raise _TransportFailure(deadline.describe(), "deadline", repeatable=False) from None
         if isinstance(error, requests.exceptions.ContentDecodingError):
             raise _TransportFailure(
                 "the response's compression is broken (Content-Encoding "
@@ -466,7 +468,7 @@ def _read_body(response: requests.Response, deadline: _Deadline) -> None:
             "the response was cut short: the connection ended before the whole body arrived", "damaged"
         ) from None
     if deadline.expired:  # a body that ends with the connection: shutting it looks like its end
-        raise _TransportFailure(deadline.describe(), "deadline")
+        raise _TransportFailure(deadline.describe(), "deadline", repeatable=False)
     response._content, response._content_consumed = b"".join(chunks), True
 
 

@@ -10,127 +10,258 @@ later to cut into the next authorization's navigation. Chromium also resolves th
 URIs' hosts to nothing, in case a navigation slips past. A navigation to any other site than
 the issuer (or an origin listed in http.trusted_origins) is recorded as a redirect away.
 
-Every request the page makes, each hop of a redirect too, is held before it is sent: one that
-carries a credential (any body, such as the login form's POST, or a secret in its URL) goes only
-where the suite's HTTP client would send one (suite.wire.http.CredentialPolicy), or the sign-in ends
-as the same non-conformance, saying why. A login page's form, script or redirect cannot take
-the test user's password anywhere else."""
+Every request of the page, and of every page, frame and worker it starts, is held before it is
+sent (Guard): it reaches only the origins the suite's HTTP client would send a credential to
+(suite.wire.http.CredentialPolicy), and Chromium's every connection passes an OriginFence that
+opens nothing else, so what no request interception sees (a shared worker, a worker's WebSocket,
+a redirect's next hop, a preconnect) is held too. Once the test user's password is typed, any
+refusal fails the sign-in naming the origin, whatever the request carried: a login page's form,
+script, popup or worker cannot take the password anywhere else, however it encodes it."""
 
 import re
+import threading
 import time
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import allure
 
 from suite.secrets.redaction import REDACTOR
-from suite.wire.browser import launch_chromium
+from suite.wire.browser import OriginFence, launch_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
+from suite.wire.login.screenshots import screenshot_without_secrets
 
 _playwright = None
-_browser = None
+_browser = _fence = None
 _page = _devtools = None  # the run's one page, and its Chrome DevTools Protocol session
-
-
-@dataclass
-class _Guard:
-    """What the page's requests are held against during one authorization."""
-
-    policy: CredentialPolicy | None = None  # where credentials, and page loads, may go
-    redirect_uri: str = ""  # caught, never sent
-    refused: list = field(default_factory=list)  # UntrustedEndpoint for each request refused
-
-
-_guard = _Guard()
 # What a sign-in never needs, not loaded: images, fonts and media cost a login page's load time and
 # decide nothing (stylesheets stay: they decide what is visible, and so what a click can reach).
-_NOT_NEEDED = {"Image", "Font", "Media"}
+_NOT_NEEDED = {"image", "font", "media"}
+
+
+class Guard:
+    """What a browser context's requests are held against. Every request of every page in it
+    (popups and frames too) and of their dedicated workers is held before it is sent (a context
+    route), every WebSocket before it opens, and every connection the browser makes passes the
+    OriginFence: only the origins the credential policy allows are reached. Anything else is
+    refused whatever it carries, and recorded (`blocked`, for the report). Once the suite has typed
+    the password into a page of the context (`typed`), a refusal is also a failure (`refused`,
+    raised by the sign-in): what the page tried to send is out of the suite's sight, so where it
+    tried to send it is the evidence. A request carrying a credential is one before that too."""
+
+    def __init__(self, policy: CredentialPolicy, redirect_uri: str = "", page=None, expected_elsewhere=()):
+        self.policy, self.redirect_uri, self.page = policy, redirect_uri, page  # redirect_uri: caught, never sent
+        # origins the environment says the login pages ask for (login.browser.expected_elsewhere):
+        # still refused, and reported, but no failure (a real server's consent page loading fonts)
+        self.expected_elsewhere = {_origin(o) for o in expected_elsewhere}
+        self.typed = False  # the password was typed into a page of this context: it stays so
+        self.refused: list[UntrustedEndpoint] = []  # each refusal that ends the sign-in
+        self.blocked: list[str] = []  # each request refused, said for the report
+        self.fenced: list[tuple[str, int, bool]] = []  # host, port, and whether the password was typed by then
+        self._lock = threading.Lock()
+
+    def attach(self, context) -> None:
+        context.route(re.compile(".*"), self._hold)
+        context.route_web_socket(re.compile(".*"), self._hold_web_socket)
+
+    def allows(self, host: str, port: int) -> bool:
+        """Whether the browser may connect to host:port at all (the OriginFence asks)."""
+        return (host, port) in {
+            (urlsplit(o).hostname, urlsplit(o).port or _PORTS.get(urlsplit(o).scheme)) for o in self.policy.origins
+        }
+
+    def _hold(self, route) -> None:
+        """Every request of a page in the context (a route), before it is sent."""
+        request = route.request
+        try:
+            body = request.post_data_buffer or b""
+        except Exception:  # a body Playwright cannot give
+            body = b"?"
+        verdict = self._decide(request.url, request.method, request.resource_type, body, self._is_page_load(request))
+        if verdict:
+            route.abort(verdict)
+        else:
+            route.continue_()
+
+    def hold_paused(self, devtools, paused: dict, main_frame: str) -> None:
+        """The same for a request the DevTools Fetch domain holds: the run's page's, each hop of a
+        redirect too, which no route sees (the fence would refuse its connection, and Chromium's
+        error page for that would load a moment later and cut into the next navigation)."""
+        request = paused["request"]
+        body = request.get("postData", "").encode() or (b"?" if request.get("hasPostData") else b"")
+        navigation = paused.get("resourceType") == "Document" and paused.get("frameId") == main_frame
+        verdict = self._decide(
+            request["url"], request["method"], paused.get("resourceType", "other").lower(), body, navigation
+        )
+        try:
+            if verdict:
+                reason = {"aborted": "Aborted", "blockedbyclient": "BlockedByClient"}[verdict]
+                devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": reason})
+            else:
+                devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
+        except Exception:  # the page went meanwhile
+            pass
+
+    def _decide(self, url: str, method: str, kind: str, body: bytes, navigation: bool) -> str | None:
+        """None to let a request go, or how to fail it. A page load of the run's page that leaves the
+        allowed origins (the redirect URI above all) is aborted: Chromium then shows no error page,
+        which would load a moment later and interrupt the next navigation; the `request` event has
+        already recorded where it went. Any other request to an origin not allowed is failed as
+        blocked, recorded, and a refusal once the password was typed or when it carries a credential."""
+        if not url.startswith(("http:", "https:")):
+            return None  # data:, blob: and the like stay inside the browser
+        if is_redirect_to(url, self.redirect_uri):
+            return "aborted"
+        if self.policy.refusal(url) is None:
+            # after the origin check: an image's URL carrying the password elsewhere is refused as such
+            return "blockedbyclient" if kind in _NOT_NEEDED else None
+        carried = _credentials_carried(url, body, navigation)
+        if carried or (self.typed and not navigation and _origin(url) not in self.expected_elsewhere):
+            what = carried or f"anything from the page the password was typed into ({kind})"
+            self._refuse(f"{what} in {method} {redact_url(url)}", url)
+        elif not navigation:
+            with self._lock:
+                self.blocked.append(f"{kind} {method} {redact_url(url)}")
+        return "aborted" if navigation and not carried else "blockedbyclient"
+
+    def _is_page_load(self, request) -> bool:
+        """A load of the run's page itself (not a popup's, not a frame's): one that leaves is judged
+        as where the server sent the browser ("left")."""
+        try:
+            return request.is_navigation_request() and self.page is not None and request.frame == self.page.main_frame
+        except Exception:  # a request of a worker has no frame
+            return False
+
+    def _hold_web_socket(self, socket) -> None:
+        """A WebSocket a page opens (request interception never sees one) reaches its server only
+        where a credential may go, since each message it would carry is out of the suite's sight.
+        Elsewhere it stays open to nobody, recorded; a failure once the password was typed, or
+        when its address carries a secret."""
+        target = "http" + socket.url[2:]  # ws: and wss: reach the origins of http: and https:
+        if self.policy.refusal(target) is None:
+            socket.connect_to_server()
+        elif self.typed or REDACTOR.scrub(socket.url) != socket.url:
+            what = "a secret in the address of" if REDACTOR.scrub(socket.url) != socket.url else "anything over"
+            self._refuse(f"{what} a WebSocket, {redact_url(socket.url)}", target)
+        else:
+            with self._lock:
+                self.blocked.append(f"WebSocket {redact_url(socket.url)}")
+
+    def connection_refused(self, host: str, port: int) -> None:
+        """The OriginFence refused a connection: one request interception did not see (a shared
+        worker's, a worker's WebSocket, a preconnect, a redirect's next hop). Judged by `settle`,
+        when the page's own navigations are known."""
+        with self._lock:
+            self.fenced.append((host, port, self.typed))
+
+    def settle(self, navigated_to: list[str]) -> None:
+        """Each connection the fence refused becomes a refusal when the password had been typed,
+        unless it was where a load of the run's page went (`navigated_to`: the redirect URI, caught,
+        or a site the server sent the browser to, judged as "left")."""
+        excused = {
+            (urlsplit(u).hostname, urlsplit(u).port or _PORTS.get(urlsplit(u).scheme))
+            for u in (*navigated_to, *self.expected_elsewhere)
+        }
+        with self._lock:
+            fenced, self.fenced = self.fenced, []
+        for host, port, typed in fenced:
+            shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            if not typed:
+                self.blocked.append(f"connection to {shown}")
+            elif (host, port) not in excused:
+                self.refused.append(
+                    UntrustedEndpoint(
+                        f"refused a connection from the browser the password was typed into, to {shown}: not an "
+                        f"origin credentials may go to ({', '.join(sorted(self.policy.origins))}). If that server "
+                        "really belongs to the issuer, list its origin in the environment's http.trusted_origins"
+                    )
+                )
+
+    def _refuse(self, what: str, url: str) -> None:
+        try:
+            self.policy.refuse(what, url)
+        except UntrustedEndpoint as refusal:
+            with self._lock:
+                self.refused.append(refusal)
+
+    def report_blocked(self) -> None:
+        """What the pages wanted from elsewhere and did not get, attached to the current Allure step."""
+        with self._lock:
+            blocked, self.blocked = self.blocked, []
+        if blocked:
+            allure.attach(
+                "\n".join(dict.fromkeys(blocked)),
+                name="requests refused: not to an origin credentials may go to",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+
+
+_PORTS = {"http": 80, "https": 443}
+_guard: Guard | None = None  # the run's page's
 
 
 def shared_browser(environment):
-    """One Chromium for the whole run."""
-    global _playwright, _browser
+    """One Chromium for the whole run, its every connection through an OriginFence."""
+    global _playwright, _browser, _fence
     if _browser is None:
         from playwright.sync_api import sync_playwright
 
         _playwright = sync_playwright().start()
-        _browser = launch_chromium(_playwright, [f"--host-resolver-rules={_resolver_rules(environment)}"])
+        _fence = OriginFence(_fence_allows, _fence_refused)
+        flags = [f"--host-resolver-rules={_resolver_rules(environment)}", *_fence.flags]
+        _browser = launch_chromium(_playwright, flags)
     return _browser
 
 
-def fresh_page(environment):
+def _fence_allows(host: str, port: int) -> bool:
+    return _guard is not None and _guard.allows(host, port)
+
+
+def _fence_refused(host: str, port: int) -> None:
+    if _guard is not None:
+        _guard.connection_refused(host, port)
+
+
+def fresh_page(environment, policy: CredentialPolicy):
     """One page for the whole run (a new context and page cost more than the sign-in itself),
     emptied before each authorization as a new browser profile would be: no cookies, nothing
-    stored for the issuer (local storage, IndexedDB, caches, service workers), no HTTP cache.
-    Only the tab's sessionStorage lives on, which login pages do not keep a sign-in in."""
-    global _page, _devtools
+    stored for the issuer (local storage, IndexedDB, caches), no HTTP cache, no popup it opened.
+    Only the tab's sessionStorage lives on, which login pages do not keep a sign-in in; so does
+    the guard's knowledge that the password was typed into this context."""
+    global _page, _devtools, _guard
     if _page is None or _page.is_closed():
-        context = shared_browser(environment).new_context(ignore_https_errors=not environment.http.verify_tls)
+        _guard = Guard(policy)  # the fence asks it from the browser's start
+        browser = shared_browser(environment)
+        context = browser.new_context(ignore_https_errors=not environment.http.verify_tls, service_workers="block")
         _page = context.new_page()
+        _guard = Guard(policy, page=_page, expected_elsewhere=environment.login.browser_expected_elsewhere)
+        # The run's page is held through DevTools (each hop of a redirect too); what it starts in
+        # other targets (popups, workers) meets the OriginFence; its WebSockets, the guard's handler.
+        context.route_web_socket(re.compile(".*"), _guard._hold_web_socket)
         _devtools = context.new_cdp_session(_page)
-        devtools = _devtools
-        devtools.on("Fetch.requestPaused", lambda paused: _hold(devtools, paused))
-        _devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
-        _page.route_web_socket(re.compile(".*"), _hold_web_socket)
+        devtools, guard = _devtools, _guard
+        main_frame = devtools.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
+        devtools.on("Fetch.requestPaused", lambda paused: guard.hold_paused(devtools, paused, main_frame))
+        devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+    for page in _page.context.pages:
+        if page != _page:
+            page.close()
     _devtools.send("Network.clearBrowserCookies")
     _devtools.send("Network.clearBrowserCache")
     _devtools.send("Storage.clearDataForOrigin", {"origin": _origin(environment.issuer), "storageTypes": "all"})
     return _page
 
 
-def _hold(devtools, paused) -> None:
-    """Every request, before it is sent. A page load that leaves the issuer's origin (the redirect
-    URI above all) is aborted: Chromium then shows no error page, which would load a moment later
-    and interrupt the next navigation; the `request` event has already recorded where it went.
-    A request carrying a credential where the policy forbids it is refused: failed as blocked
-    (a page load then ends on Chromium's error page at once, and the page is discarded anyway)
-    and kept for `authorize` to raise."""
-    request, url = paused["request"], paused["request"]["url"]
-    navigation = paused.get("resourceType") == "Document"
-    carried = _credentials_carried(request, navigation)
-    reason = "Aborted" if is_redirect_to(url, _guard.redirect_uri) else None
-    if reason is None and carried and _guard.policy.refusal(url):  # the message is scrubbed only for a refusal
-        try:
-            _guard.policy.refuse(f"{carried} in {request['method']} {redact_url(url)}", url)
-        except UntrustedEndpoint as refusal:
-            _guard.refused.append(refusal)
-            reason = "BlockedByClient"
-    if reason is None and navigation and _guard.policy.refusal(url):
-        reason = "Aborted"
-    if reason is None and paused.get("resourceType") in _NOT_NEEDED:  # after the credential check:
-        reason = "BlockedByClient"  # an image's URL carrying the password is still refused as such
-    if reason:
-        devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": reason})
-    else:
-        devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
-
-
-def _hold_web_socket(socket) -> None:
-    """A WebSocket the page opens (the Fetch domain that holds its requests never sees one): it
-    reaches its server only where a credential may go (CredentialPolicy: the issuer's origins over
-    TLS, or this machine's), since each message it would carry is out of the suite's sight. Elsewhere
-    it stays open to nobody, and one whose address carries a secret is refused as a request is."""
-    target = "http" + socket.url[2:]  # ws: and wss: reach the origins of http: and https:
-    if _guard.policy.refusal(target) is None:
-        socket.connect_to_server()
-    elif REDACTOR.scrub(socket.url) != socket.url:
-        try:
-            _guard.policy.refuse(f"a secret in the address of a WebSocket, {redact_url(socket.url)}", target)
-        except UntrustedEndpoint as refusal:
-            _guard.refused.append(refusal)
-
-
-def _credentials_carried(request: dict, navigation: bool) -> str:
+def _credentials_carried(url: str, body: bytes, navigation: bool) -> str:
     """What credentials a request of the page would carry, named as the HTTP client names them
     (suite.wire.http.credentials_in), or "" for none. Any body counts: the page's own form or script
     chose what is in it. Without a body, a page load carries nothing that matters (one that leaves
     is aborted whatever its URL holds, and an authorization code the server sends to the wrong
     place is AUTH-05's to judge, as "left"); any other request carries the secrets in its URL."""
-    url, body = request["url"], request.get("postData", "")
     query = parse_qsl(urlsplit(url).query)
-    if body or request.get("hasPostData"):
-        return ", ".join(sorted(credentials_in({"data": parse_qsl(body), "params": query}))) or "a request body"
+    if body:
+        form = parse_qsl(body.decode(errors="replace"))
+        return ", ".join(sorted(credentials_in({"data": form, "params": query}))) or "a request body"
     if navigation:
         return ""
     names = ", ".join(sorted(credentials_in({"params": query})))
@@ -156,11 +287,13 @@ def _resolver_rules(environment) -> str:
 
 
 def close_browser() -> None:
-    global _playwright, _browser, _page, _devtools
+    global _playwright, _browser, _page, _devtools, _fence
     if _browser is not None:
         _browser.close()
         _playwright.stop()
-    _playwright = _browser = _page = _devtools = None
+        if _fence is not None:
+            _fence.close()
+    _playwright = _browser = _page = _devtools = _fence = None
 
 
 class BrowserLogin:
@@ -172,9 +305,11 @@ class BrowserLogin:
     def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
         from playwright.sync_api import Error as PlaywrightError
 
-        page = fresh_page(self.environment)
+        page = fresh_page(self.environment, self.policy)
         self.requested_at = time.monotonic()  # Chromium is ready: the authorization request goes now
-        _guard.policy, _guard.redirect_uri, _guard.refused = self.policy, redirect_uri, []
+        assert _guard is not None  # fresh_page made it
+        self.guard = _guard
+        self.guard.redirect_uri = redirect_uri  # a refusal left from before is still raised below
         stop: dict = {}
         self.signed_in = False
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
@@ -198,7 +333,7 @@ class BrowserLogin:
         try:
             outcome = self._drive(page, authorization_url, stop, statuses)
         except PlaywrightError as error:
-            self._raise_refusal(page)
+            self._raise_refusal(page, stop)
             if not stop:
                 self._attach_page(page, "browser login failed")
                 discard_page()
@@ -210,7 +345,7 @@ class BrowserLogin:
             if not page.is_closed():
                 for event, listener in listeners.items():
                     page.remove_listener(event, listener)
-        self._raise_refusal(page)
+        self._raise_refusal(page, stop)
         outcome.signed_in = self.signed_in
         return _with_fragment(outcome, redirects)
 
@@ -231,7 +366,7 @@ class BrowserLogin:
         for _ in range(self.login.max_pages):
             if stop:
                 return Outcome(stop["kind"], stop["url"])
-            if _guard.refused:  # authorize raises it
+            if self.guard.refused:  # authorize raises it
                 return Outcome("page", page.url)
             rule = self._rule_for(page)
             if rule is None:
@@ -244,7 +379,7 @@ class BrowserLogin:
                 return Outcome(stuck, page.url, statuses.get(page.url))
             previous = (rule, page.url)
             navigations = statuses.get("navigations", 0)
-            self._run(page, rule, timeout_ms)
+            self._run(page, rule, timeout_ms, self.guard)
             self.signed_in = self.signed_in or rule.signs_in
             self._settle(page, stop, statuses, navigations, timeout_ms)
         return Outcome(stop["kind"], stop["url"]) if stop else Outcome("loop", page.url)
@@ -256,14 +391,21 @@ class BrowserLogin:
             stop.update(kind="callback", url=request.url)
         elif self.policy.refusal(request.url):
             stop.update(kind="left", url=request.url)
+            carried = _credentials_carried(
+                request.url, request.post_data_buffer or b"", True
+            )  # a redirect's next hop, which no route sees
+            if carried:  # (the fence refuses its connection)
+                self.guard._refuse(f"{carried} in {request.method} {redact_url(request.url)}", request.url)
 
-    def _raise_refusal(self, page) -> None:
+    def _raise_refusal(self, page, stop: dict) -> None:
         """A credential the page was about to send elsewhere ends the sign-in, whatever the page
         did next, as it does for the form method; its context goes with it."""
-        if _guard.refused:
+        self.guard.settle([self.guard.redirect_uri, *([stop["url"]] if stop else [])])
+        self.guard.report_blocked()
+        if self.guard.refused:
             self._attach_page(page, "a credential was refused")
             discard_page()
-            raise _guard.refused[0] from None
+            raise self.guard.refused[0] from None
 
     def _rule_for(self, page):
         for rule in self.login.browser_pages:
@@ -285,10 +427,11 @@ class BrowserLogin:
             f"offers fields {', '.join(sorted(set(fields))) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
         )
 
-    def _run(self, page, rule, timeout_ms):
+    def _run(self, page, rule, timeout_ms, guard: Guard):
         values = {"username": self.login.username, "password": self.login.password}
         for action in rule.actions:
             if action.kind == "fill":
+                guard.typed = guard.typed or "{password}" in action.value  # from its first keystroke on
                 page.fill(action.selector, action.value.format(**values), timeout=timeout_ms)
             elif action.kind == "click":
                 # Waiting until the element is visible, then a real mouse click at its centre: Playwright's
@@ -321,11 +464,9 @@ class BrowserLogin:
 
     @staticmethod
     def _attach_page(page, title):
-        """A screenshot (password fields masked) and the URL, attached to the current Allure step."""
-        try:
-            png = page.screenshot(mask=[page.locator("input[type=password]")], full_page=True, timeout=5000)
-        except Exception:  # the page is gone: the URL still tells where
-            png = None
+        """A screenshot (every element holding a known secret masked) and the URL, attached to the
+        current Allure step."""
+        png = screenshot_without_secrets(page)  # None when the page is gone: the URL still tells where
         allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
         if png:
             allure.attach(png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)

@@ -1,0 +1,53 @@
+"""Whether a record's verdict follows from its rules: a record resealed after editing (digest and
+all) can say CONFORMANT while listing a failed blocker rule; the seal alone does not see it. The
+verdict is worked out again from the rules' statuses as suite.reports.results decides it, and the
+lists and counts that repeat those statuses must agree with them."""
+
+STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
+LISTS = {
+    "failed_rules": "failed",
+    "blocked_rules": "blocked",
+    "error_rules": "error",
+    "warned_rules": "warned",
+    "waived_rules": "waived",
+}
+
+
+def verdict_problems(record: dict) -> list[str]:
+    """What in the record contradicts its rules, one sentence each ([] when nothing does)."""
+    verdict = record.get("verdict")
+    if not isinstance(verdict, str):
+        return ["the record has no verdict (a string)"]
+    rules = record.get("rules")
+    if verdict.startswith("no verdict"):
+        return [] if not rules else ["a record with no verdict lists rules"]
+    if not isinstance(rules, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("rule_id"), str) and r.get("status") in STATUSES for r in rules
+    ):
+        return ["its rules are not a list of rules, each with a rule_id and a known status"]
+    by_status = {status: [r["rule_id"] for r in rules if r["status"] == status] for status in STATUSES}
+    problems = [
+        f"{field} lists {record[field]} but the rules with status {status} are {by_status[status]}"
+        for field, status in LISTS.items()
+        if field in record and sorted(record[field] or []) != sorted(by_status[status])
+    ]
+    counts = record.get("counts")
+    if counts is not None and counts != {status: len(by_status[status]) for status in STATUSES}:
+        problems.append(f"its counts {counts} are not those of its rules")
+    not_run = record.get("not_run_rules") or []
+    expected = (
+        "inconclusive"
+        if by_status["error"]
+        else "not conformant"
+        if by_status["failed"] or by_status["blocked"] or record.get("waiver_problems")
+        else "incomplete"
+        if not_run
+        else "conformant"
+    )
+    if not verdict.startswith(expected):
+        causes = by_status["failed"] + by_status["blocked"] + by_status["error"] or not_run
+        problems.append(
+            f"the verdict says {verdict!r} but its rules make it {expected!r}"
+            + (f" ({', '.join(map(str, causes))})" if causes else "")
+        )
+    return problems

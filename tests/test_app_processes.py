@@ -1,0 +1,110 @@
+"""Application certification ends clean: SIGTERM ends the run and the application it launched with
+everything that application put in the background; two certifications into one reports folder are
+not run at once; a service command's output is read as it comes, only its tail kept."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from run import ROOT
+
+from suite.wire.browser import chromium_path
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def _wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium")
+def test_sigterm_ends_the_certification_and_the_launched_application_with_its_background(tmp_path):
+    pid_file, reports = tmp_path / "background.pid", tmp_path / "reports"
+    application = tmp_path / "application.yaml"
+    application.write_text(
+        (ROOT / "examples/web_app/application.yaml")
+        .read_text()
+        .replace(
+            "launch: .venv/bin/python examples/web_app/app.py",
+            f'launch: "sleep 300 & echo $! > {pid_file}; exec .venv/bin/python examples/web_app/app.py"',
+        )
+    )
+    environ = {**os.environ, "WEB_APP_CLIENT_SECRET": "App-Secret-4c9e1f7b", "WEB_APP_PORT": _free_port()}
+    command = [
+        sys.executable,
+        "-m",
+        "appside",
+        f"--app={application}",
+        f"--compliance={reports / 'compliance.json'}",
+        f"--alluredir={reports / 'allure-results'}",
+        "-p",
+        "no:cacheprovider",
+    ]
+    running = subprocess.Popen(
+        command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 60, "the application was not launched")
+        background = int(pid_file.read_text())
+        second = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120)
+        assert second.returncode == 4 and "is writing its reports here" in second.stdout + second.stderr, (
+            second.stdout + second.stderr
+        )[-2000:]
+        running.send_signal(signal.SIGTERM)
+        running.wait(timeout=60)
+        _wait_for(lambda: not _alive(background), 10, "the application's background process outlived the run")
+    finally:
+        running.kill()
+        if pid_file.exists() and pid_file.read_text().strip() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def _service_driver(command: str, timeout: float = 60):
+    from appside.service_driver import ServiceDriver
+
+    application = SimpleNamespace(drive=SimpleNamespace(mode="command", command=command, timeout=timeout))
+    return ServiceDriver(application, "http://127.0.0.1:9")
+
+
+def test_a_service_commands_background_ends_with_it(tmp_path):
+    pid_file = tmp_path / "background.pid"
+    run = _service_driver(f"sh -c 'sleep 300 & echo $! > {pid_file}; echo done'", timeout=20).run()
+    assert run.detail.endswith("exited 0: done"), run.detail
+    assert not _alive(int(pid_file.read_text())), "the command's background process outlived it"
+
+
+def test_a_service_commands_output_is_not_kept_whole():
+    """300 MB of output: the suite's memory grows by far less than that (it kept all of it, twice)."""
+    probe = f"""
+import resource, sys
+sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / "tests")!r})
+from test_app_processes import _service_driver
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+run = _service_driver(sys.executable + " " + {str(ROOT / "tests" / "talkative.py")!r}).run()
+print(run.detail)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    detail, grown_mib = completed.stdout.strip().splitlines()[-2:]
+    assert detail.endswith("exited 0: the last line"), completed.stdout[-500:] + completed.stderr[-2000:]
+    assert int(grown_mib) < 50, f"{grown_mib} MiB more for 300 MB of output"
