@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+from appside.effort import EFFORT
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.wire.browser import launch_chromium
 from suite.wire.login.browser import BrowserLogin
@@ -50,6 +51,7 @@ class BrowserDriver:
         if tls:  # the stand-in's certificate, and no other, is accepted although its authority is not Chromium's
             flags.append(f"--ignore-certificate-errors-spki-list={tls.spki_sha256}")
         self._browser = launch_chromium(self._playwright, flags)
+        EFFORT.browser_launches += 1
         login = Login("browser", user.username, user.password, browser_pages=STAND_IN_PAGES)
         self._pages = BrowserLogin(SimpleNamespace(login=login, http=HttpSettings(), issuer=issuer), None)
 
@@ -83,6 +85,7 @@ class BrowserSession:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
         stand-in answers wrongly on purpose (`refused`) is watched for `drive.settle` seconds
         after the application's callback, long enough for it to redeem a code it should not."""
+        EFFORT.sign_ins += 1
         return self.open(self.drive.sign_in_url, refused)
 
     def open(self, url: str, refused: bool = False) -> SignIn:
@@ -104,6 +107,7 @@ class BrowserSession:
                 if self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
                         self.page.wait_for_timeout(300)
+                        EFFORT.waited(0.3)
                     return self._result(True, seen, started)
                 rule = self.driver._pages._rule_for(self.page)
                 if rule is not None:
@@ -114,6 +118,8 @@ class BrowserSession:
             watched = self.drive.settle if refused else max(self.drive.settle, 5.0)
             if callback_at and time.monotonic() - callback_at > watched:
                 break  # back at the application for a while, and it still does not say it signed in
+        if refused and callback_at:
+            EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
         return self._result(False, seen, started)
 

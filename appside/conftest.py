@@ -122,6 +122,13 @@ def _announce(config, application, issuer: str, tls) -> None:
             reporter.write_line(line)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Where the run's time went, in counts the machine's load does not change (appside.effort)."""
+    from appside.effort import EFFORT
+
+    terminalreporter.write_line(EFFORT.summary())
+
+
 def pytest_unconfigure(config):
     from appside.steps.sign_ins import close_driver
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
+from appside.effort import EFFORT
 from appside.launcher import issuer_variables
 from suite.secrets.redaction import REDACTOR
 
@@ -26,6 +27,7 @@ class ServiceDriver:
         return self
 
     def run(self) -> ServiceRun:
+        EFFORT.service_runs += 1
         if self.drive.mode == "url":
             try:
                 response = requests.get(self.drive.url, timeout=self.drive.timeout)

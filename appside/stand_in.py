@@ -6,6 +6,7 @@ import logging
 import secrets
 import socket
 
+from appside.effort import EFFORT
 from sandbox import Application, Registry, SandboxServer, User
 from sandbox.registry import INTERACTIVE_SCOPES
 
@@ -54,6 +55,7 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     port = application.issuer_port or _free_port()
     issuer = f"{'https' if tls else 'http'}://localhost:{port}"
     server = SandboxServer(registry, LENIENT, port=port, issuer=issuer, ssl_context=tls.context if tls else None)
+    EFFORT.stand_in_starts += 1
     return server.start(), user
 
 

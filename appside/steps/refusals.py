@@ -9,6 +9,7 @@ import allure
 import pytest
 from pytest_bdd import then, when
 
+from appside import effort
 from appside.observed import unverified_claims
 from appside.record import UNCHECKED
 from appside.steps.sign_ins import observe_session, record_fault
@@ -165,7 +166,7 @@ def expired_access_token(request, application, stand_in, app_run):
     def expire_then_use(session):
         stand_in.faults.inject("short-lived-access-token")
         first = session.sign_in() if application.is_interactive else session.run()
-        time.sleep(SHORT_LIFETIME + 0.5)
+        effort.sleep(SHORT_LIFETIME + 0.5)
         return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
 
     observe_session(

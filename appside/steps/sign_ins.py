@@ -1,13 +1,13 @@
 """Sign-ins through the application: the two normal ones every request rule reads, and the ones
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
-import time
 from dataclasses import dataclass, field
 
 import allure
 import pytest
 from pytest_bdd import given, parsers, when
 
+from appside import effort
 from appside.observed import Observed
 from sandbox.faults import FAULTS
 from suite.verdict.checks import check
@@ -76,7 +76,7 @@ def observe(stand_in, action, title: str | None = None):
     (attached to the report under `title`)."""
     stand_in.recording.clear()
     result = action()
-    time.sleep(0.05)  # the last request's log entry is written after its answer went out
+    effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     observed = Observed(stand_in.recording.entries(), stand_in.issuer)
     if title:
         observed.attach(title)
