@@ -6,6 +6,7 @@ application's signed-in marker.
 Chromium resolves every host but loopback to nothing: nothing leaves the machine."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -39,6 +40,20 @@ class SignIn:
     callback_status: int | None = None  # the HTTP status of the application's callback page
     final_url: str = field(default="", repr=False)
     seconds: float = 0.0
+    callback_to_finish: float | None = None  # from the callback's answer to the signed-in marker
+    watch: str = ""  # how a refused sign-in's watch after the callback ended
+
+
+@dataclass(frozen=True)
+class QuietWatch:
+    """Positive evidence that lets a refused sign-in's watch end before `drive.settle`: the
+    application answered its callback, no request of it is being answered, and none arrived for
+    `seconds`, a bound derived from how fast the same application made its follow-up requests in
+    its normal sign-ins (appside.steps.sign_ins.refusal_watch)."""
+
+    seconds: float
+    activity: Callable[[], tuple[int, float]]  # the stand-in's sandbox.recording.RequestLog.activity
+    basis: str  # where `seconds` comes from, for the report
 
 
 class BrowserDriver:
@@ -81,20 +96,21 @@ class BrowserSession:
             ),
         )
 
-    def sign_in(self, refused: bool = False) -> SignIn:
+    def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
         stand-in answers wrongly on purpose (`refused`) is watched for `drive.settle` seconds
-        after the application's callback, long enough for it to redeem a code it should not."""
+        after the application's callback, long enough for it to redeem a code it should not, or
+        less where `quiet` gives the evidence that it made no further request."""
         EFFORT.sign_ins += 1
-        return self.open(self.drive.sign_in_url, refused)
+        return self.open(self.drive.sign_in_url, refused, quiet)
 
-    def open(self, url: str, refused: bool = False) -> SignIn:
+    def open(self, url: str, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
         deadline = started + self.drive.timeout
-        callback_at = None
+        callback_at, callback_wall, watch = None, 0.0, ""
         try:
             self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
         except PlaywrightError:
@@ -102,13 +118,13 @@ class BrowserSession:
         while time.monotonic() < deadline:
             self.page.wait_for_timeout(50)
             if len(self.callback_statuses) > seen and callback_at is None:
-                callback_at = time.monotonic()
+                callback_at, callback_wall = time.monotonic(), time.time()
             try:
                 if self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
                         self.page.wait_for_timeout(300)
                         EFFORT.waited(0.3)
-                    return self._result(True, seen, started)
+                    return self._result(True, seen, started, callback_at)
                 rule = self.driver._pages._rule_for(self.page)
                 if rule is not None:
                     self.driver._pages._run(self.page, rule, 5000)
@@ -117,11 +133,23 @@ class BrowserSession:
                 continue  # navigating: look again
             watched = self.drive.settle if refused else max(self.drive.settle, 5.0)
             if callback_at and time.monotonic() - callback_at > watched:
+                watch = f"watched {watched:g} s after the callback (drive.settle)"
                 break  # back at the application for a while, and it still does not say it signed in
+            if refused and quiet and callback_at:
+                in_flight, last_request = quiet.activity()
+                silent = time.time() - max(last_request, callback_wall)
+                if not in_flight and silent >= quiet.seconds:
+                    watch = (
+                        f"the application answered its callback and made no request for {silent:.2f} s "
+                        f"({quiet.basis}); watched {time.monotonic() - callback_at:.2f} s after the callback"
+                    )
+                    break
         if refused and callback_at:
             EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
-        return self._result(False, seen, started)
+        result = self._result(False, seen, started)
+        result.watch = watch
+        return result
 
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
@@ -129,9 +157,11 @@ class BrowserSession:
             return self.page.locator(marker.selector).count() > 0
         return self.page.get_by_text(marker.text).count() > 0
 
-    def _result(self, finished: bool, seen: int, started: float) -> SignIn:
+    def _result(self, finished: bool, seen: int, started: float, callback_at: float | None = None) -> SignIn:
         statuses = self.callback_statuses[seen:]
-        return SignIn(finished, statuses[-1] if statuses else None, self.page.url, time.monotonic() - started)
+        now = time.monotonic()
+        to_finish = now - callback_at if finished and callback_at else None
+        return SignIn(finished, statuses[-1] if statuses else None, self.page.url, now - started, to_finish)
 
     def close(self) -> None:
         self.context.close()
