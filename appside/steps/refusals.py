@@ -12,7 +12,7 @@ from pytest_bdd import then, when
 from appside import effort
 from appside.observed import unverified_claims
 from appside.record import UNCHECKED
-from appside.steps.sign_ins import observe_session, record_fault
+from appside.steps.sign_ins import observe_session_once, record_fault
 from sandbox.faults import SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.verdict.checks import check, require
@@ -169,7 +169,7 @@ def expired_access_token(request, application, stand_in, app_run):
         effort.sleep(SHORT_LIFETIME + 0.5)
         return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
 
-    observe_session(
+    observe_session_once(
         request.config, stand_in, app_run, expire_then_use, "short-lived access token, API used after expiry"
     )
 
