@@ -35,12 +35,3 @@ def sleep(seconds: float) -> None:
     """A wait the evidence needs (an access token expiring), counted."""
     EFFORT.waited(seconds)
     time.sleep(seconds)
-
-
-def parse_summary(line: str) -> dict:
-    """The counts of a printed summary line, by name: sign-ins, service runs, s of fixed waits, ..."""
-    counts = {}
-    for part in line.removeprefix(SUMMARY_PREFIX).split(","):
-        number, _, name = part.strip().partition(" ")
-        counts[name] = float(number)
-    return counts

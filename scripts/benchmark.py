@@ -497,8 +497,10 @@ def certify_app(checkout: Path, app, record: Path) -> tuple[float, str, tuple]:
             f"certifying the {app.name} application in {checkout} did not pass (exit {completed.returncode}): "
             f"{(completed.stdout + completed.stderr)[-2000:]}"
         )
-    summary = [line for line in completed.stdout.splitlines() if line.startswith("application-side work:")]
-    counts = summary[-1].removeprefix("application-side work:").strip() if summary else "work not counted"
+    from appside.effort import SUMMARY_PREFIX
+
+    summary = [line for line in completed.stdout.splitlines() if line.startswith(SUMMARY_PREFIX)]
+    counts = summary[-1].removeprefix(SUMMARY_PREFIX).strip() if summary else "work not counted"
     rules = json.loads(record.read_text())["rules"]
     return wall, counts, tuple(sorted((s["name"], s["status"]) for r in rules for s in r["scenarios"]))
 
