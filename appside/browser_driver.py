@@ -10,10 +10,12 @@ connection); a refusal then ends the sign-in with the origin named."""
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+from appside.effort import EFFORT
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.wire.browser import OriginFence, launch_chromium
 from suite.wire.http import CredentialPolicy
@@ -48,6 +50,20 @@ class SignIn:
     # None where the suite does not drive the browser (manual mode).
     urls: list[str] | None = field(default=None, repr=False)  # every request the browser made
     contents: list[tuple[str, str]] | None = field(default=None, repr=False)  # (url, text) the application served
+    callback_to_finish: float | None = None  # from the callback's answer to the signed-in marker
+    watch: str = ""  # how a refused sign-in's watch after the callback ended
+
+
+@dataclass(frozen=True)
+class QuietWatch:
+    """Positive evidence that lets a refused sign-in's watch end before `drive.settle`: the
+    application answered its callback, no request of it is being answered, and none arrived for
+    `seconds`, a bound derived from how fast the same application made its follow-up requests in
+    its normal sign-ins (appside.steps.sign_ins.refusal_watch)."""
+
+    seconds: float
+    activity: Callable[[], tuple[int, float]]  # the stand-in's sandbox.recording.RequestLog.activity
+    basis: str  # where `seconds` comes from, for the report
 
 
 class BrowserDriver:
@@ -68,6 +84,7 @@ class BrowserDriver:
         if tls:  # the stand-in's certificate, and no other, is accepted although its authority is not Chromium's
             flags.append(f"--ignore-certificate-errors-spki-list={tls.spki_sha256}")
         self._browser = launch_chromium(self._playwright, flags)
+        EFFORT.browser_launches += 1
         login = Login("browser", user.username, user.password, browser_pages=STAND_IN_PAGES)
         self._pages = BrowserLogin(SimpleNamespace(login=login, http=HttpSettings(), issuer=issuer), None)
         self.issuer = issuer
@@ -110,20 +127,22 @@ class BrowserSession:
             ),
         )
 
-    def sign_in(self, refused: bool = False) -> SignIn:
+    def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
         stand-in answers wrongly on purpose (`refused`) is watched for `drive.settle` seconds
-        after the application's callback, long enough for it to redeem a code it should not."""
-        return self.open(self.drive.sign_in_url, refused)
+        after the application's callback, long enough for it to redeem a code it should not, or
+        less where `quiet` gives the evidence that it made no further request."""
+        EFFORT.sign_ins += 1
+        return self.open(self.drive.sign_in_url, refused, quiet)
 
-    def open(self, url: str, refused: bool = False) -> SignIn:
+    def open(self, url: str, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
         marks = (len(self.urls), len(self.contents))
         deadline = started + self.drive.timeout
-        callback_at = None
+        callback_at, callback_wall, watch = None, 0.0, ""
         try:
             self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
         except PlaywrightError:
@@ -131,12 +150,13 @@ class BrowserSession:
         while time.monotonic() < deadline:
             self.page.wait_for_timeout(50)
             if len(self.callback_statuses) > seen and callback_at is None:
-                callback_at = time.monotonic()
+                callback_at, callback_wall = time.monotonic(), time.time()
             try:
                 if self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
                         self.page.wait_for_timeout(300)
-                    return self._result(True, seen, started, marks)
+                        EFFORT.waited(0.3)
+                    return self._result(True, seen, started, marks, callback_at)
                 rule = self.driver._pages._rule_for(self.page)
                 if rule is not None:
                     self.driver._pages._run(self.page, rule, 5000, self.guard)
@@ -145,9 +165,23 @@ class BrowserSession:
                 continue  # navigating: look again
             watched = self.drive.settle if refused else max(self.drive.settle, 5.0)
             if callback_at and time.monotonic() - callback_at > watched:
+                watch = f"watched {watched:g} s after the callback (drive.settle)"
                 break  # back at the application for a while, and it still does not say it signed in
+            if refused and quiet and callback_at:
+                in_flight, last_request = quiet.activity()
+                silent = time.time() - max(last_request, callback_wall)
+                if not in_flight and silent >= quiet.seconds:
+                    watch = (
+                        f"the application answered its callback and made no request for {silent:.2f} s "
+                        f"({quiet.basis}); watched {time.monotonic() - callback_at:.2f} s after the callback"
+                    )
+                    break
+        if refused and callback_at:
+            EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
-        return self._result(False, seen, started, marks)
+        result = self._result(False, seen, started, marks)
+        result.watch = watch
+        return result
 
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
@@ -169,7 +203,9 @@ class BrowserSession:
             if request.sizes()["responseBodySize"] <= MAX_CONTENT_KEPT:  # not a bundle or a download
                 self.contents.append((response.url, response.text()))
 
-    def _result(self, finished: bool, seen: int, started: float, marks: tuple[int, int]) -> SignIn:
+    def _result(
+        self, finished: bool, seen: int, started: float, marks: tuple[int, int], callback_at: float | None = None
+    ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
         self.guard.settle([])  # the application's own origins are allowed: no navigation is excused
@@ -178,6 +214,7 @@ class BrowserSession:
             BrowserLogin._attach_page(self.page, "a credential was refused")
             raise self.guard.refused[0]
         statuses = self.callback_statuses[seen:]
+        now = time.monotonic()
         contents = self.contents[marks[1] :]
         with contextlib.suppress(PlaywrightError):  # the page as it shows now, after its scripts ran
             contents.append((self.page.url, self.page.content()))
@@ -185,9 +222,10 @@ class BrowserSession:
             finished,
             statuses[-1] if statuses else None,
             self.page.url,
-            time.monotonic() - started,
+            now - started,
             urls=self.urls[marks[0] :],
             contents=contents,
+            callback_to_finish=now - callback_at if finished and callback_at else None,
         )
 
     def close(self) -> None:

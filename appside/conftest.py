@@ -133,6 +133,13 @@ def _stop_as_on_ctrl_c(signum, frame):
     raise KeyboardInterrupt
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Where the run's time went, in counts the machine's load does not change (appside.effort)."""
+    from appside.effort import EFFORT
+
+    terminalreporter.write_line(EFFORT.summary())
+
+
 def pytest_unconfigure(config):
     from appside.steps.sign_ins import close_driver
 

@@ -3,6 +3,7 @@ and sorted into authorization requests, callbacks, token requests and API calls.
 
 import base64
 import hashlib
+import itertools
 import json
 import math
 import string
@@ -62,6 +63,15 @@ class Observed:
     @property
     def userinfo_calls(self) -> list:
         return [e for e in self.entries if e.path == PATHS["userinfo_endpoint"]]
+
+    def follow_up_gaps(self) -> list[float]:
+        """Seconds between the stand-in's callback and each next request of the application, from
+        one arrival to the next: how fast it follows a callback up (redeems the code, calls the API)."""
+        callbacks = self.callbacks
+        if not callbacks:
+            return []
+        after = sorted(e.at for e in self.entries if e.at >= callbacks[0].at)
+        return [later - earlier for earlier, later in itertools.pairwise(after)]
 
     def redemptions_of(self, code: str) -> list:
         return [e for e in self.grants("authorization_code") if e.param("code") == code]

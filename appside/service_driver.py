@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from appside.effort import EFFORT
 from appside.launcher import issuer_variables, stop_group
 from suite.secrets.redaction import REDACTOR
 
@@ -29,6 +30,7 @@ class ServiceDriver:
         return self
 
     def run(self) -> ServiceRun:
+        EFFORT.service_runs += 1
         if self.drive.mode == "url":
             try:
                 response = requests.get(self.drive.url, timeout=self.drive.timeout)

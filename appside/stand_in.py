@@ -6,6 +6,7 @@ import logging
 import secrets
 import socket
 
+from appside.effort import EFFORT
 from appside.observed import learn_secrets
 from sandbox import Application, Registry, SandboxServer, User
 from sandbox.registry import INTERACTIVE_SCOPES
@@ -58,6 +59,7 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     # Tokens and codes are secrets from the moment they are issued, before the application can show
     # them (its output, its pages, a screenshot), not only once a report attaches the request log.
     server.recording.listeners.append(lambda entry: learn_secrets([entry]))
+    EFFORT.stand_in_starts += 1
     return server.start(), user
 
 

@@ -73,6 +73,25 @@ class RequestLog:
         # Called with each entry as it is recorded, before its answer leaves: what the answer
         # carries (tokens) is known to a listener before the client has it.
         self.listeners: list = []
+        self._in_flight = 0
+        self._last_activity = 0.0
+
+    def activity(self) -> tuple[int, float]:
+        """How many requests are being answered now, and when (time.time()) the last one arrived or
+        was answered: a caller waiting for a client's next request can tell a quiet client from a
+        request still on its way into the log."""
+        with self._lock:
+            return self._in_flight, self._last_activity
+
+    def _arrived(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._last_activity = time.time()
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._last_activity = time.time()
 
     def clear(self) -> None:
         with self._lock:
@@ -100,20 +119,24 @@ class RecordingMiddleware:
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "OPTIONS":
             return self.wsgi_app(environ, start_response)
-        arrived, body = time.time(), _read_body(environ)
-        answer: dict = {}
-
-        def recording_start_response(status, headers, exc_info=None):
-            answer["status"], answer["headers"] = int(status.split()[0]), headers
-            return start_response(status, headers, exc_info)
-
-        answered = self.wsgi_app(environ, recording_start_response)
+        self.log._arrived()
         try:
-            chunks = list(answered)
+            arrived, body = time.time(), _read_body(environ)
+            answer: dict = {}
+
+            def recording_start_response(status, headers, exc_info=None):
+                answer["status"], answer["headers"] = int(status.split()[0]), headers
+                return start_response(status, headers, exc_info)
+
+            answered = self.wsgi_app(environ, recording_start_response)
+            try:
+                chunks = list(answered)
+            finally:
+                if hasattr(answered, "close"):  # as WSGI asks of whoever iterates a response
+                    answered.close()
+            self.log.append(_entry(environ, body, arrived, answer, b"".join(chunks)))
         finally:
-            if hasattr(answered, "close"):  # as WSGI asks of whoever iterates a response
-                answered.close()
-        self.log.append(_entry(environ, body, arrived, answer, b"".join(chunks)))
+            self.log._answered()
         return chunks
 
 

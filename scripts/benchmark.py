@@ -1,5 +1,5 @@
 """How fast the suite is, measured against what it must cost: python scripts/benchmark.py
-[--rounds N] [--only contract,sign-in,conformance,matrix]
+[--rounds N] [--only contract,sign-in,conformance,matrix,app] [--against CHECKOUT]
 
 contract: starts one sandbox (`python -m sandbox`, with the code lifetime environments/sandbox.yaml
 declares) and runs, against it, in alternation:
@@ -27,6 +27,14 @@ checkout (so reports/ here is left alone), after set-up.
 matrix: the detection matrix (scripts/detection_matrix.py's run) with a quarter, half and all of
 the switches: seconds per switch between those points; equal figures mean linear growth.
 
+app: `make certify-app`'s run (`python -m appside`, without the HTML report) on each reference
+application (web, spa, service: clean, with a fresh secret of every character class), wall time
+median of the rounds and the work each run counted (appside.effort: sign-ins, service runs,
+seconds of fixed waits, browser launches, stand-in starts), which the load does not change. With
+--against CHECKOUT (another checkout of the project, e.g. `git worktree add /tmp/base main`) the
+same runs of that checkout alternate with this one's, and the ratio of the medians is printed; the
+rules each run passed and failed must be the same on both sides.
+
 The machine's load average is printed with the figures: compare ratios from one run only."""
 
 import argparse
@@ -47,13 +55,16 @@ FEATURES = "features/test_features.py"
 NOTHING = "--rule=NO-SUCH-RULE"  # selects no scenario: what the suite costs before any exchange
 
 
-PARTS = ("contract", "sign-in", "conformance", "matrix")
+PARTS = ("contract", "sign-in", "conformance", "matrix", "app")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5; the median is shown)")
     parser.add_argument("--only", default=",".join(PARTS), help=f"which parts, of {', '.join(PARTS)} (default all)")
+    parser.add_argument(
+        "--against", metavar="CHECKOUT", help="app: another checkout whose runs alternate with this one's"
+    )
     parser.add_argument("--replay", metavar="TRACE", help=argparse.SUPPRESS)  # the raw side, in its own process
     parser.add_argument("--sign-ins", type=int, help=argparse.SUPPRESS)  # the sign-in part, in its own process
     args = parser.parse_args()
@@ -76,6 +87,8 @@ def main() -> int:
             benchmark_conformance(Path(tmp), args.rounds)
         if "matrix" in parts:
             benchmark_matrix()
+        if "app" in parts:
+            benchmark_app(Path(tmp), args.rounds, Path(args.against).resolve() if args.against else None)
     return 0
 
 
@@ -432,6 +445,72 @@ def benchmark_matrix() -> None:
         f"{marginal[1]:.2f} (from {points[1][0]} to {points[2][0]}); equal figures: linear"
     )
     print(_load(load_before, os.getloadavg()))
+
+
+def benchmark_app(tmp: Path, rounds: int, against: Path | None) -> None:
+    """Each reference application certified by this checkout (and `against`), in alternation."""
+    from appside.matrix import REFERENCE_APPS
+
+    sides = {"this": ROOT, **({"against": against} if against else {})}
+    load_before = os.getloadavg()
+    walls: dict[tuple[str, str], list[float]] = {(side, app): [] for side in sides for app in REFERENCE_APPS}
+    work: dict[tuple[str, str], str] = {}
+    verdicts: dict[str, dict[str, set]] = {}
+    for round_number in range(rounds):
+        for app in REFERENCE_APPS.values():
+            for side, checkout in sides.items():
+                wall, counts, rules = certify_app(checkout, app, tmp / f"{side}-{app.name}-{round_number}.json")
+                walls[side, app.name].append(wall)
+                work[side, app.name] = counts
+                verdicts.setdefault(app.name, {}).setdefault(side, set()).add(rules)
+    for name in REFERENCE_APPS:
+        seen = {side: sorted(rules) for side, rules in verdicts[name].items()}
+        if any(len(rules) != 1 for rules in seen.values()) or len({str(r) for r in seen.values()}) != 1:
+            raise SystemExit(f"the {name} application's verdicts differ between runs: {seen}")
+        line = f"certify-app {name}: " + ", ".join(
+            f"{side} median {statistics.median(walls[side, name]):.1f} s (range {min(walls[side, name]):.1f}-"
+            f"{max(walls[side, name]):.1f}) [{work[side, name]}]"
+            for side in sides
+        )
+        if against:
+            ratio = statistics.median(walls["this", name]) / statistics.median(walls["against", name])
+            line += f"; this/against {ratio:.2f}"
+        print(line + f"; {rounds} round(s), same verdicts")
+    print(_load(load_before, os.getloadavg()))
+
+
+def certify_app(checkout: Path, app, record: Path) -> tuple[float, str, tuple]:
+    """Wall seconds of one certification run in `checkout`, its work summary and the rules it passed
+    and failed (the verdict the two sides must agree on)."""
+    from appside.matrix import special_secret
+
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": ""}
+    environ.pop("APP_SETTLE", None)  # the settle time the application file gives, as make certify-app has it
+    for variable in app.variables:
+        environ[variable] = _free_port() if variable.endswith("_PORT") else special_secret()
+    command = [sys.executable, "-m", "appside", f"--app={app.application_file}", f"--compliance={record}", "-q"]
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=checkout, env=environ, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0 or not record.exists():
+        raise SystemExit(
+            f"certifying the {app.name} application in {checkout} did not pass (exit {completed.returncode}): "
+            f"{(completed.stdout + completed.stderr)[-2000:]}"
+        )
+    from appside.effort import SUMMARY_PREFIX
+
+    summary = [line for line in completed.stdout.splitlines() if line.startswith(SUMMARY_PREFIX)]
+    counts = summary[-1].removeprefix(SUMMARY_PREFIX).strip() if summary else "work not counted"
+    rules = json.loads(record.read_text())["rules"]
+    return wall, counts, tuple(sorted((s["name"], s["status"]) for r in rules for s in r["scenarios"]))
+
+
+def _free_port() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
 
 
 if __name__ == "__main__":

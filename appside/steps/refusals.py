@@ -9,9 +9,10 @@ import allure
 import pytest
 from pytest_bdd import then, when
 
+from appside import effort
 from appside.observed import unverified_claims
 from appside.record import UNCHECKED
-from appside.steps.sign_ins import observe_session, record_fault
+from appside.steps.sign_ins import observe_session_once, record_fault
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.verdict.checks import check, require
@@ -166,10 +167,10 @@ def expired_access_token(request, application, stand_in, app_run):
     def expire_then_use(session):
         stand_in.faults.inject("short-lived-access-token")
         first = session.sign_in() if application.is_interactive else session.run()
-        time.sleep(SHORT_LIFETIME + PAST_EXPIRY)
+        effort.sleep(SHORT_LIFETIME + PAST_EXPIRY)
         return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
 
-    observe_session(
+    observe_session_once(
         request.config, stand_in, app_run, expire_then_use, "short-lived access token, API used after expiry"
     )
 

@@ -2,12 +2,12 @@
 its registration and the Visma Connect documentation."""
 
 import re
-import time
 
 import allure
 import pytest
 from pytest_bdd import then, when
 
+from appside import effort
 from appside.observed import (
     Observed,
     basic_password,
@@ -232,7 +232,7 @@ def two_expiries(request, application, stand_in, app_run):
         stand_in.faults.inject("short-lived-access-token", times=2)
         results = [session.sign_in()]
         for _ in range(2):
-            time.sleep(SHORT_LIFETIME + PAST_EXPIRY)
+            effort.sleep(SHORT_LIFETIME + PAST_EXPIRY)
             results.append(session.open(application.drive.use_api_url))
         return results
 

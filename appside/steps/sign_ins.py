@@ -1,13 +1,13 @@
 """Sign-ins through the application: the two normal ones every request rule reads, and the ones
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
-import time
 from dataclasses import dataclass, field
 
 import allure
 import pytest
 from pytest_bdd import given, parsers, when
 
+from appside import effort
 from appside.observed import Observed
 from sandbox.faults import FAULTS
 from suite.verdict.checks import check
@@ -76,7 +76,7 @@ def observe(stand_in, action, title: str | None = None):
     (attached to the report under `title`)."""
     stand_in.recording.clear()
     result = action()
-    time.sleep(0.05)  # the last request's log entry is written after its answer went out
+    effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     observed = Observed(stand_in.recording.entries(), stand_in.issuer)
     if title:
         observed.attach(title)
@@ -94,6 +94,22 @@ def observe_session(config, stand_in, app_run, action, title: str) -> None:
         session.close()
         stand_in.faults.clear()
     app_run.sign_ins += results
+    app_run.observed.append(observed)
+
+
+def observe_session_once(config, stand_in, app_run, action, title: str) -> None:
+    """observe_session, done once per run for each `title`: scenarios whose step does the same
+    thing (APPC-10 and APPC-20 both let a short-lived access token expire) read the same evidence,
+    attached to each."""
+    key = f"session: {title}"
+    if key in _baseline:
+        sign_ins, observed = _baseline[key]
+        observed.attach(title)
+    else:
+        run = AppRun()
+        observe_session(config, stand_in, run, action, title)
+        sign_ins, observed = _baseline[key] = (run.sign_ins, run.last)
+    app_run.sign_ins += sign_ins
     app_run.observed.append(observed)
 
 
@@ -167,11 +183,47 @@ def normal_sign_in_redeems(request, application, stand_in, app_run):
     )
 
 
+# A refused sign-in's watch may end once the application has been quiet this many times as long as
+# its slowest follow-up in its normal sign-ins (and never for less than QUIET_FLOOR seconds, nor
+# longer than drive.settle): the same application, on the same machine at the same load, made its
+# follow-up request well within that time when it had one to make.
+FOLLOW_UP_MARGIN = 3.0
+QUIET_FLOOR = 0.5
+
+
+def refusal_watch(config, stand_in):
+    """The evidence that ends a refused sign-in's watch early (appside.browser_driver.QuietWatch),
+    from the normal sign-ins: the slowest gap from the callback to the application's next request
+    and from its callback's answer to its signed-in marker. None where they show no follow-up."""
+    from appside.browser_driver import QuietWatch
+
+    slowest = 0.0
+    for sign_in, observed in normal_sign_ins(config, stand_in):
+        slowest = max([slowest, *observed.follow_up_gaps(), sign_in.callback_to_finish or 0.0])
+    if not slowest:
+        return None
+    settle = config.application.drive.settle
+    seconds = min(settle, max(QUIET_FLOOR, FOLLOW_UP_MARGIN * slowest))
+    basis = (
+        f"{FOLLOW_UP_MARGIN:g} times {slowest:.2f} s, its slowest follow-up in its normal sign-ins, "
+        f"at least {QUIET_FLOOR:g} s and at most drive.settle {settle:g} s"
+    )
+    return QuietWatch(seconds, stand_in.recording.activity, basis)
+
+
 @when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
 def sign_in_with_fault(request, application, stand_in, app_run, fault):
     record_fault(request, fault)
     app_run.fault = fault
+    quiet = refusal_watch(request.config, stand_in) if application.drive.mode == "browser" else None
     stand_in.faults.inject(fault)
     observe_session(
-        request.config, stand_in, app_run, lambda session: [session.sign_in(refused=True)], f"sign-in with {fault}"
+        request.config,
+        stand_in,
+        app_run,
+        lambda session: [session.sign_in(refused=True, quiet=quiet)] if quiet else [session.sign_in(refused=True)],
+        f"sign-in with {fault}",
     )
+    watch = getattr(app_run.sign_ins[-1], "watch", "")
+    if watch:
+        allure.attach(watch, name="how long the refusal was watched", attachment_type=allure.attachment_type.TEXT)

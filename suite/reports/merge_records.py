@@ -19,9 +19,12 @@ COLUMNS = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped"
 
 def merge(paths: list[Path]) -> tuple[str, int]:
     """(the markdown table, the highest exit code among the records)."""
-    lines = ["# Visma Connect conformance", "",
-             "| environment | verdict | exit code | " + " | ".join(COLUMNS) + " | newly failing | newly warned | fixed |",
-             "|---" * (len(COLUMNS) + 6) + "|"]
+    lines = [
+        "# Visma Connect conformance",
+        "",
+        "| environment | verdict | exit code | " + " | ".join(COLUMNS) + " | newly failing | newly warned | fixed |",
+        "|---" * (len(COLUMNS) + 6) + "|",
+    ]
     worst = 0
     for path in paths:
         try:
@@ -44,11 +47,14 @@ def _row(path: Path, record: dict) -> tuple[str, int]:
     code = exit_code(record.get("verdict", ""))
     counts = record.get("counts") or {}
     changes = record.get("changes") or {}
-    return (f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
-                     + " | ".join(str(counts.get(column, "-")) for column in COLUMNS) + " | "
-                     + f"{', '.join(changes.get('newly_failing') or ()) or '-'} | "
-                     + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
-                     + f"{', '.join(changes.get('fixed') or ()) or '-'} |"), code
+    return (
+        f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
+        + " | ".join(str(counts.get(column, "-")) for column in COLUMNS)
+        + " | "
+        + f"{', '.join(changes.get('newly_failing') or ()) or '-'} | "
+        + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
+        + f"{', '.join(changes.get('fixed') or ()) or '-'} |"
+    ), code
 
 
 def _cell(value) -> str:

@@ -1,0 +1,37 @@
+"""What one certification run cost in work that does not depend on the machine's load: sign-ins
+and service runs, seconds of fixed waiting (a refusal's watch after the callback, the waits for an
+access token to expire), browsers launched and stand-ins started. Printed at the end of the run
+(`application-side work: ...`) and read by scripts/benchmark.py's `app` part."""
+
+import time
+from dataclasses import dataclass
+
+SUMMARY_PREFIX = "application-side work:"
+
+
+@dataclass
+class Effort:
+    sign_ins: int = 0
+    service_runs: int = 0
+    fixed_wait_seconds: float = 0.0
+    browser_launches: int = 0
+    stand_in_starts: int = 0
+
+    def waited(self, seconds: float) -> None:
+        self.fixed_wait_seconds += max(seconds, 0.0)
+
+    def summary(self) -> str:
+        return (
+            f"{SUMMARY_PREFIX} {self.sign_ins} sign-ins, {self.service_runs} service runs, "
+            f"{self.fixed_wait_seconds:.1f} s of fixed waits, {self.browser_launches} browser launches, "
+            f"{self.stand_in_starts} stand-in starts"
+        )
+
+
+EFFORT = Effort()
+
+
+def sleep(seconds: float) -> None:
+    """A wait the evidence needs (an access token expiring), counted."""
+    EFFORT.waited(seconds)
+    time.sleep(seconds)
