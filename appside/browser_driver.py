@@ -5,6 +5,7 @@ application's signed-in marker.
 
 Chromium resolves every host but loopback to nothing: nothing leaves the machine."""
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -92,10 +93,9 @@ class BrowserSession:
         seen = len(self.callback_statuses)
         deadline = started + self.drive.timeout
         callback_at = None
-        try:
+        # the page may navigate on at once; the loop below looks at where it ended
+        with contextlib.suppress(PlaywrightError):
             self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
-        except PlaywrightError:
-            pass  # the page may navigate on at once; the loop below looks at where it ended
         while time.monotonic() < deadline:
             self.page.wait_for_timeout(50)
             if len(self.callback_statuses) > seen and callback_at is None:

@@ -2,6 +2,7 @@
 and sorted into authorization requests, callbacks, token requests and API calls."""
 
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -92,10 +93,8 @@ def learn_secrets(entries) -> None:
         authorization = entry.headers.get("Authorization", "")
         REDACTOR.register(authorization.partition(" ")[2], "Authorization credentials")
         if authorization.lower().startswith("basic "):
-            try:
+            with contextlib.suppress(ValueError):
                 REDACTOR.register(base64.b64decode(authorization[6:]).decode().partition(":")[2], "client_secret")
-            except ValueError:
-                pass
 
 
 def _exchange(entry) -> Exchange:

@@ -1,6 +1,7 @@
 """python -m sandbox --port N [--issuer URL] [--defect NAME ...]"""
 
 import argparse
+import contextlib
 import sys
 
 from sandbox.defects import DEFECTS, VARIANTS
@@ -46,10 +47,8 @@ def main(argv=None) -> int:
     print(f"Visma Connect sandbox listening on {server.url}, issuer {server.issuer}", flush=True)
     if args.defect:
         announce_defects(args.defect)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 from dataclasses import replace
+from typing import ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -66,7 +67,7 @@ class TokenRevocation(RevocationEndpoint):
     """RFC 7009: refresh and access tokens, whichever the hint says first; public clients send
     their client_id alone. An unknown token is answered 200 (section 2.2)."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string, token_type_hint):
         kinds = ("access_token", "refresh_token")
@@ -78,9 +79,12 @@ class TokenRevocation(RevocationEndpoint):
         self.server.tokens.revoke(token)
 
     def create_endpoint_response(self, request):
-        if "revocation-unknown-token-error" in self.server.defects and request.form.get("token"):
-            if self.server.tokens.find(request.form["token"]) is None:
-                raise InvalidRequestError("unknown token")
+        if (
+            "revocation-unknown-token-error" in self.server.defects
+            and request.form.get("token")
+            and self.server.tokens.find(request.form["token"]) is None
+        ):
+            raise InvalidRequestError("unknown token")
         return super().create_endpoint_response(request)
 
 
@@ -95,13 +99,14 @@ class Issuer(IssuerParameter):
 def create_app(
     issuer: str,
     registry: Registry,
-    defects: Defects = Defects(),
+    defects: Defects | None = None,
     recording: RequestLog | None = None,
     faults: Faults | None = None,
     code_lifetime: float = 300,
 ) -> Flask:
     """code_lifetime: seconds an authorization code stays redeemable (IdentityServer's default is 300)."""
     issuer = issuer.rstrip("/")
+    defects = defects if defects is not None else Defects()
     registry = Registry(
         applications={cid: replace(a, defects=defects.names) for cid, a in registry.applications.items()},
         users=registry.users,

@@ -4,6 +4,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -104,7 +105,7 @@ def _check_granted_scope(grant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     def authenticate_token_endpoint_client(self):
         form, defects = self.request.form, self.server.defects
@@ -145,11 +146,15 @@ def _authenticate_web_app(grant, pkce_used: bool):
     Required for server-side apps unless PKCE is used"); public clients never have one."""
     client = grants.BaseGrant.authenticate_token_endpoint_client(grant)
     defects = grant.server.defects
-    if client.app_type == "web" and grant.request.auth_method == "none":
-        if (not pkce_used and "web-secret-not-required" not in defects) or (
-            pkce_used and "web-pkce-without-secret-refused" in defects
-        ):
-            raise InvalidClientError("client authentication is required", status_code=401)
+    if (
+        client.app_type == "web"
+        and grant.request.auth_method == "none"
+        and (
+            (not pkce_used and "web-secret-not-required" not in defects)
+            or (pkce_used and "web-pkce-without-secret-refused" in defects)
+        )
+    ):
+        raise InvalidClientError("client authentication is required", status_code=401)
     return client
 
 
@@ -191,7 +196,7 @@ class VismaCodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_authorization_request(self):
         redirect_uri = super().validate_authorization_request()
@@ -278,7 +283,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True  # "one time" rotation: a new refresh token, the old one revoked
 
     def authenticate_token_endpoint_client(self):

@@ -1,5 +1,6 @@
 """Run the sandbox as a real HTTP server on loopback, in a background thread."""
 
+import contextlib
 import selectors
 import socket
 import threading
@@ -127,10 +128,9 @@ class _Server(ThreadedWSGIServer):
         with self._lock:
             self.stopped = True
             for connection in self._connections:
-                try:  # the plain socket's shutdown: ssl's would drop TLS from under an answer being written
+                # the plain socket's shutdown: ssl's would drop TLS from under an answer being written
+                with contextlib.suppress(OSError):
                     socket.socket.shutdown(connection, socket.SHUT_RD)
-                except OSError:
-                    pass
 
 
 class SandboxServer:

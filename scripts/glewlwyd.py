@@ -223,7 +223,7 @@ def configure(api: str, issuer: str, environ: dict) -> None:
             "name": "Test User",
             "email": "test.user@example.com",
             "enabled": True,
-            "scope": USER_SCOPES + ["g_profile"],
+            "scope": [*USER_SCOPES, "g_profile"],
         },
     )  # g_profile: to give consent below
     for client in clients(environ):

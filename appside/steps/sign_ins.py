@@ -106,7 +106,7 @@ def normal_sign_ins(config, stand_in) -> list:
     """Two sign-ins as a user makes them, done once per run and read by every request rule."""
     if "sign_ins" not in _baseline:
         signed = []
-        for number in (1, 2):
+        for _ in range(2):
             session = driver(config).session()
             try:
                 sign_in, observed = observe(stand_in, session.sign_in)

@@ -384,7 +384,7 @@ def _meaning_problems(raw: dict) -> list[str]:
 def _url_problems(key: str, url: str, issuer: bool = False) -> list[str]:
     try:
         parts = urlsplit(url)
-        parts.port
+        _ = parts.port  # read for its ValueError: a port that is not a number, or out of range
         host = parts.hostname
     except ValueError as error:
         return [f"{key}: not a usable URL ({error}): {_cut(url)}"]

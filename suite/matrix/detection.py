@@ -69,7 +69,7 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
     Only the first run includes the clean sandbox, whose row comes first and is what every switch's
     scenarios are held against (a clean set in each run cost a switch's time in each for one row)."""
     names = sorted(defects if defects is not None else DEFECTS)
-    sets = [None] + names  # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
+    sets = [None, *names]  # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
     shares = [share for share in (sets[i::jobs] for i in range(max(jobs, 1))) if share]
     with tempfile.TemporaryDirectory() as tmp:
         runs = [
@@ -97,7 +97,7 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
                     process.wait()
     if problem:
         records = {}
-    rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None] + names]
+    rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None, *names]]
     clean = rows[0]
     for row in rows[1:]:  # a switch is judged on every scenario the clean sandbox ran, no fewer
         row.missing_scenarios = frozenset(clean.scenarios - row.scenarios)

@@ -8,7 +8,8 @@ from suite.configuration.rules import METADATA_PREFIXES
 
 def pytest_bdd_apply_tag(tag: str, function):
     """@rule:ID becomes the `rule` marker (for --rule); the other metadata tags (@severity:, @level:,
-    @doc:, @rfc:) are read from the scenario by suite.reports.results and suite.reports.allure_labels, not made markers."""
+    @doc:, @rfc:) are read from the scenario by suite.reports.results and suite.reports.allure_labels,
+    not made markers."""
     if tag.startswith("rule:"):
         pytest.mark.rule(tag.removeprefix("rule:"))(function)
         return True

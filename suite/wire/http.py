@@ -10,6 +10,7 @@ number of times with backoff, honouring Retry-After, and each attempt is recorde
   retried blindly.
 What still fails after that is an `EnvironmentProblem`, not a non-conformance."""
 
+import contextlib
 import heapq
 import json
 import re
@@ -18,6 +19,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 import allure
@@ -274,7 +276,7 @@ class _Session(requests.Session):
     response's `next` is None here; a request made with allow_redirects=True is followed as
     requests follows it."""
 
-    _environment_settings: dict = {}
+    _environment_settings: ClassVar[dict] = {}  # shared on purpose: one lookup per host for every session
 
     def prepare_request(self, request):
         if request.auth is None and self.auth is None:
@@ -346,10 +348,8 @@ class _Deadline:
 
     def _shut(self) -> None:
         if self.handle is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.handle.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Watchdog:
