@@ -53,13 +53,13 @@ PATHS = {
 class SandboxAuthorizationServer(AuthorizationServer):
     """authlib's server plus the sandbox's state: registry, stores and defect switches."""
 
-    def __init__(self, app, registry: Registry, defects: Defects, code_lifetime: float):
+    def __init__(self, app, registry: Registry, defects: Defects, code_lifetime: float) -> None:
         self.registry, self.defects, self.code_lifetime = registry, defects, code_lifetime
         self.codes, self.tokens = CodeStore(), TokenStore()
         super().__init__(app, query_client=registry.applications.get, save_token=self._save_token)
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
 
-    def _save_token(self, token, oauth_request):
+    def _save_token(self, token, oauth_request) -> None:
         self.tokens.save(token, oauth_request.client, oauth_request.user)
 
 
@@ -73,7 +73,7 @@ class TokenRevocation(RevocationEndpoint):
         kinds = ("access_token", "refresh_token")
         return self.server.tokens.find(token_string, sorted(kinds, key=lambda k: k != token_type_hint))
 
-    def revoke_token(self, token, request):
+    def revoke_token(self, token, request) -> None:
         if token.kind == "refresh_token" and "refresh-revocation-ignored" in self.server.defects:
             return
         self.server.tokens.revoke(token)
@@ -89,7 +89,7 @@ class TokenRevocation(RevocationEndpoint):
 
 
 class Issuer(IssuerParameter):
-    def __init__(self, issuer):
+    def __init__(self, issuer) -> None:
         self.issuer = issuer
 
     def get_issuer(self):
@@ -114,8 +114,9 @@ def create_app(
     )
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)
-    app.wsgi_app = _FormBodyGuard(app.wsgi_app, accept_json="json-body-accepted" in defects)
-    app.wsgi_app = _RequestLimits(app.wsgi_app)
+    # Flask's documented way to put middleware around the application (mypy sees a method replaced)
+    app.wsgi_app = _FormBodyGuard(app.wsgi_app, accept_json="json-body-accepted" in defects)  # type: ignore[method-assign]
+    app.wsgi_app = _RequestLimits(app.wsgi_app)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # bodies without a Content-Length too
     keys = signing_keys()
 
@@ -374,7 +375,7 @@ class _Witness:
         "token",
     )
 
-    def __init__(self, path):
+    def __init__(self, path) -> None:
         self.path, self.lock = path, threading.Lock()
 
     def record(self, response):
@@ -420,7 +421,7 @@ class _RequestLimits:
     MAX_REQUEST_BYTES (413, unread), and HTTP Basic credentials that are not UTF-8 once decoded,
     which are an unknown client (401 invalid_client, RFC 6749 section 5.2), not a server error."""
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app) -> None:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
@@ -471,7 +472,7 @@ class _FormBodyGuard:
     """The token endpoint takes application/x-www-form-urlencoded only (RFC 6749 section 4.4.2);
     any other body gets invalid_request, as IdentityServer answers."""
 
-    def __init__(self, wsgi_app, accept_json: bool):
+    def __init__(self, wsgi_app, accept_json: bool) -> None:
         self.wsgi_app, self.accept_json = wsgi_app, accept_json
 
     def __call__(self, environ, start_response):
@@ -495,7 +496,7 @@ class _FormBodyGuard:
         return [body]
 
     @staticmethod
-    def _json_to_form(environ):
+    def _json_to_form(environ) -> None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
         form = urlencode({k: str(v) for k, v in payload.items()}).encode()

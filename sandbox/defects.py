@@ -293,7 +293,7 @@ VARIANTS = {
 class Defects:
     """The switches (defects and variants) that are on for one sandbox."""
 
-    def __init__(self, names=()):
+    def __init__(self, names=()) -> None:
         known = {**DEFECTS, **VARIANTS}
         unknown = sorted(set(names) - set(known))
         if unknown:

@@ -71,7 +71,7 @@ class AuthorizationCode:
 
 
 class CodeStore:
-    def __init__(self):
+    def __init__(self) -> None:
         self._codes: dict[str, AuthorizationCode] = {}
         self._lock = threading.Lock()
 
@@ -120,7 +120,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
                 return client
         return super().authenticate_token_endpoint_client()
 
-    def validate_token_request(self):
+    def validate_token_request(self) -> None:
         super().validate_token_request()
         _check_granted_scope(self)
         self._check_tenant()
@@ -162,7 +162,7 @@ class VismaCodeChallenge(CodeChallenge):
     """PKCE (RFC 7636) as IdentityServer applies it: S256, verifier 43-128 unreserved characters,
     a missing or wrong verifier is `invalid_grant`."""
 
-    def __init__(self, defects):
+    def __init__(self, defects) -> None:
         super().__init__(required=True)
         self.defects = defects
 
@@ -192,7 +192,7 @@ class VismaCodeChallenge(CodeChallenge):
     def _s256(self, verifier: str) -> str:
         if "pkce-s256-hex" in self.defects:
             return hashlib.sha256(verifier.encode()).hexdigest()
-        return create_s256_code_challenge(verifier)
+        return str(create_s256_code_challenge(verifier))
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -209,7 +209,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         challenge = data.get("code_challenge")
         method = data.get("code_challenge_method", "plain")
 
-        def refuse(description, stalls=False):
+        def refuse(description, stalls: bool = False):
             if stalls and "pkce-refusal-stalls" in defects:
                 raise StalledRefusal(description)
             raise InvalidRequestError(description, redirect_uri=redirect_uri, state=self.request.payload.state)
@@ -242,7 +242,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if code.code_challenge and not client.is_public and "web-pkce-with-secret-refused" in self.server.defects:
             raise InvalidRequestError("a client using PKCE may not authenticate with a secret")
 
-    def save_authorization_code(self, code, request):
+    def save_authorization_code(self, code, request) -> None:
         data = request.payload.data
         redirect_uri = request.payload.redirect_uri
         if "redirect-uri-not-compared" in self.server.defects:
@@ -274,7 +274,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return found
         return None
 
-    def delete_authorization_code(self, authorization_code):
+    def delete_authorization_code(self, authorization_code) -> None:
         if "code-reusable" not in self.server.defects:
             self.server.codes.delete(authorization_code)
 
@@ -315,6 +315,6 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             token["access_token"] = refresh_token.access_token
         return token
 
-    def revoke_old_credential(self, refresh_token):
+    def revoke_old_credential(self, refresh_token) -> None:
         if "refresh-not-rotated" not in self.server.defects:
             self.server.tokens.revoke(refresh_token, grace=3 if "refresh-reuse-grace" in self.server.defects else 0)

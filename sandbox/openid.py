@@ -29,7 +29,7 @@ def user_info(user, scope: str) -> UserInfo:
 class SandboxOpenIDCode(OpenIDCode):
     """Adds an RS256 ID token, signed with the JWKS key, to a code redeemed with scope openid."""
 
-    def __init__(self, issuer: str, keys, codes, defects):
+    def __init__(self, issuer: str, keys, codes, defects) -> None:
         super().__init__(require_nonce=False)  # OpenID Connect Core 3.1.2.1: nonce is optional here
         self.issuer, self.keys, self.codes, self.defects = issuer, keys, codes, defects
 
@@ -38,7 +38,7 @@ class SandboxOpenIDCode(OpenIDCode):
             return unpublished_signing_keys()  # a key the JWKS does not publish
         return self.keys
 
-    def get_client_algorithm(self, client):
+    def get_client_algorithm(self, client) -> str:
         return "RS256"
 
     def get_client_claims(self, client):
@@ -69,7 +69,7 @@ class SandboxOpenIDCode(OpenIDCode):
 
 
 class SandboxUserInfoEndpoint(UserInfoEndpoint):
-    def __init__(self, issuer: str, tokens, defects):
+    def __init__(self, issuer: str, tokens, defects) -> None:
         protector = ResourceProtector()
         protector.register_token_validator(IssuedAccessTokens(tokens, defects))
         super().__init__(resource_protector=protector)
@@ -88,14 +88,14 @@ class SandboxUserInfoEndpoint(UserInfoEndpoint):
 class IssuedAccessTokens(BearerTokenValidator):
     """Access tokens are found in the sandbox's store, so a revoked one stops working."""
 
-    def __init__(self, tokens, defects):
+    def __init__(self, tokens, defects) -> None:
         super().__init__()
         self.tokens, self.defects = tokens, defects
 
     def authenticate_token(self, token_string):
         return self.tokens.find_access_token(token_string)
 
-    def validate_token(self, token, scopes, request):
+    def validate_token(self, token, scopes, request) -> None:
         if token and "revoked-access-token-accepted" in self.defects:
             token.revoked = False
         super().validate_token(token, scopes, request)

@@ -52,7 +52,7 @@ class Application(ClientMixin):
     def get_allowed_scope(self, scope):
         return " ".join(s for s in (scope or "").split() if s in self.scopes)
 
-    def check_redirect_uri(self, redirect_uri):
+    def check_redirect_uri(self, redirect_uri) -> bool:
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret):
@@ -72,7 +72,7 @@ class Application(ClientMixin):
     def check_response_type(self, response_type):
         return response_type == "code" and "authorization_code" in GRANT_TYPES[self.app_type]
 
-    def check_grant_type(self, grant_type):
+    def check_grant_type(self, grant_type) -> bool:
         return grant_type in GRANT_TYPES[self.app_type]
 
 

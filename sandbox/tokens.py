@@ -11,11 +11,14 @@ from pathlib import Path
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import g
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeyParameters, KeySet, RSAKey
+
+from sandbox.registry import Application, User
 
 ACCESS_TOKEN_LIFETIME = 3600  # seconds; the documented `expires_in`
-KEY_PARAMETERS = {"use": "sig", "alg": "RS256"}
+KEY_PARAMETERS: KeyParameters = {"use": "sig", "alg": "RS256"}
 
 
 @functools.cache
@@ -35,6 +38,8 @@ def signing_keys() -> KeySet:
             # The RSA consistency check is as slow as making a key; skipping it is safe for a key
             # this sandbox wrote into a folder only this user can use.
             private = serialization.load_pem_private_key(path.read_bytes(), None, unsafe_skip_rsa_key_validation=True)
+            if not isinstance(private, rsa.RSAPrivateKey):
+                raise TypeError("not an RSA key")
             return KeySet([RSAKey.import_key(private, parameters=KEY_PARAMETERS)])
         except (OSError, ValueError, TypeError):
             pass  # unreadable: make a new one
@@ -59,7 +64,7 @@ def unpublished_signing_keys() -> KeySet:
 class VismaTokenGenerator(JWTBearerTokenGenerator):
     """Adds the claims Visma Connect documents and decides who gets a refresh token."""
 
-    def __init__(self, issuer, keys: KeySet, defects):
+    def __init__(self, issuer, keys: KeySet, defects) -> None:
         super().__init__(issuer=issuer, expires_generator=self._lifetime, refresh_token_generator=_opaque_token)
         self.keys = keys
         self.defects = defects
@@ -89,7 +94,7 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             return generate_token(48)
         return super().access_token_generator(client, grant_type, user, scope)
 
-    def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+    def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token: bool = True):
         # authlib offers a refresh token to every client allowed the refresh_token grant; Visma's
         # rule is about the app type and offline_access instead (refresh_token_allowed).
         wanted = include_refresh_token or grant_type == "authorization_code"
@@ -129,9 +134,9 @@ class IssuedToken:
     """One access or refresh token this sandbox issued (`kind`), for whom and until when."""
 
     kind: str
-    client: object
+    client: Application
     scope: str
-    user: object
+    user: User | None  # None: a service (client_credentials) token
     expires_at: float | None  # None: no expiry (refresh tokens)
     access_token: str = field(default="", repr=False)  # a refresh token's: issued with it
     revoked: bool = False
@@ -163,7 +168,7 @@ class IssuedToken:
 class TokenStore:
     """The access and refresh tokens this sandbox issued, in memory, so that they can be revoked."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._issued: dict[tuple[str, str], IssuedToken] = {}
         self._lock = threading.Lock()
 
