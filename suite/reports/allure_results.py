@@ -64,8 +64,7 @@ def present_results(results_dir: Path, record: dict) -> None:
 def _present_rule(result: dict, rule: dict) -> None:
     sources = rule.get("sources") or []
     if sources:
-        result["description"] = "\n\n".join(
-            f"> {s['quote']}\n\n[{s['source']}]({s['url']})" for s in sources)
+        result["description"] = "\n\n".join(f"> {s['quote']}\n\n[{s['source']}]({s['url']})" for s in sources)
         result.pop("descriptionHtml", None)
     known = {link.get("url") for link in result.get("links", [])}
     for source in sources:
@@ -86,9 +85,12 @@ def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers=()
     if status == "waived":
         result["status"] = "skipped"  # a failure accepted for a while: counted apart, never as a pass
         waiver = next((w for w in record_waivers if w["rule"] == rule["rule_id"]), None)
-        details["message"] = (f"Waived: {rule['rule_id']} is not kept: {scenario['reason']}" + (
+        details["message"] = f"Waived: {rule['rule_id']} is not kept: {scenario['reason']}" + (
             f"\n\nAccepted by {waiver['accepted_by']} until {waiver['expires']} (ref. {waiver['reference']}): "
-            f"{waiver['reason']}" if waiver else ""))
+            f"{waiver['reason']}"
+            if waiver
+            else ""
+        )
         return
     if status == "error":
         result["status"] = "broken"
@@ -101,8 +103,9 @@ def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers=()
     expected, actual = expected_and_actual(message, rule)
     quote = rule["sources"][0] if rule.get("sources") else None
     warning = "Warning: a warning-level rule, the verdict stands. " if status == "warned" else ""
-    details["message"] = (f"{warning}{rule['rule_id']} is not kept: {message}" +
-                          (f"\n\nThe rule: \"{quote['quote']}\" ({quote['source']}, {quote['url']})" if quote else ""))
+    details["message"] = f"{warning}{rule['rule_id']} is not kept: {message}" + (
+        f'\n\nThe rule: "{quote["quote"]}" ({quote["source"]}, {quote["url"]})' if quote else ""
+    )
     details["expected"], details["actual"] = expected, actual
 
 

@@ -51,60 +51,87 @@ def certifiable(record: dict) -> None:
     """Raise CertificateRefused unless the record is intact and conformant."""
     problems = verify(record)
     if problems:
-        raise CertificateRefused("the record's seal does not hold, so no certificate: " + "; ".join(problems),
-                                 EXIT_CANNOT)
+        raise CertificateRefused(
+            "the record's seal does not hold, so no certificate: " + "; ".join(problems), EXIT_CANNOT
+        )
     verdict = str(record.get("verdict", ""))
     if not verdict.startswith("conformant"):
         failed = ", ".join(record.get("failed_rules") or record.get("error_rules") or []) or "see the record"
-        raise CertificateRefused(f"the run is {verdict or 'without a verdict'} ({failed}): a certificate is "
-                                 "issued for a conformant run only", EXIT_NOT_CONFORMANT)
+        raise CertificateRefused(
+            f"the run is {verdict or 'without a verdict'} ({failed}): a certificate is "
+            "issued for a conformant run only",
+            EXIT_NOT_CONFORMANT,
+        )
 
 
 def render_html(record: dict) -> str:
     e = lambda value: html.escape(str(value if value is not None else ""))  # noqa: E731 - local shorthand
     run_by = record.get("run_by") or {}
     ci = ", ".join(filter(None, (run_by.get("ci"), run_by.get("job"), run_by.get("job_url"))))
-    clients = ", ".join(f"{e(role)}: <code>{e(client_id)}</code>"
-                        for role, client_id in (record.get("client_ids") or {}).items())
+    clients = ", ".join(
+        f"{e(role)}: <code>{e(client_id)}</code>" for role, client_id in (record.get("client_ids") or {}).items()
+    )
     seal = record.get("seal") or {}
     signature = seal.get("signature")
-    facts = [("Environment", e(record.get("environment"))), ("Issuer", f"<code>{e(record.get('issuer'))}</code>"),
-             ("Client ids", clients or "none"), ("Suite version", e(record.get("suite_version"))),
-             ("Run", f"{e(record.get('started'))} to {e(record.get('finished'))} (UTC)"),
-             ("Run by", e(run_by.get("user") or "unknown") + (f"; CI: {e(ci)}" if ci else "; not in CI")),
-             ("TLS verification", e(record.get("tls_verification")))]
+    facts = [
+        ("Environment", e(record.get("environment"))),
+        ("Issuer", f"<code>{e(record.get('issuer'))}</code>"),
+        ("Client ids", clients or "none"),
+        ("Suite version", e(record.get("suite_version"))),
+        ("Run", f"{e(record.get('started'))} to {e(record.get('finished'))} (UTC)"),
+        ("Run by", e(run_by.get("user") or "unknown") + (f"; CI: {e(ci)}" if ci else "; not in CI")),
+        ("TLS verification", e(record.get("tls_verification"))),
+    ]
     if record.get("sandbox_defects"):
         facts.append(("Sandbox defects on", e(", ".join(record["sandbox_defects"]))))
     counts = ", ".join(f"{n} {e(status)}" for status, n in (record.get("counts") or {}).items() if n)
-    rules = "".join(f'<div class="{e(r["status"])}">{MARKS.get(r["status"], "?")} {e(r["rule_id"])} '
-                    f'<span class="small">{e(r["status"])}</span></div>' for r in record.get("rules", []))
+    rules = "".join(
+        f'<div class="{e(r["status"])}">{MARKS.get(r["status"], "?")} {e(r["rule_id"])} '
+        f'<span class="small">{e(r["status"])}</span></div>'
+        for r in record.get("rules", [])
+    )
     warning_rows = "".join(
         f"<tr><th>{e(r['rule_id'])}</th><td>{e(r.get('severity'))}: {e(reason_of(r))}</td></tr>"
-        for r in record.get("rules", []) if r.get("status") == "warned")
+        for r in record.get("rules", [])
+        if r.get("status") == "warned"
+    )
     waivers = record.get("waivers") or []
     waiver_rows = "".join(
         f"<tr><th>{e(w.get('rule', ''))}</th><td>{e(w.get('reason', ''))}"
-        + "".join(f"; {label} {e(w[key])}" for key, label in
-                  (("scenario", "scenario"), ("reference", "ref."), ("accepted_by", "accepted by"),
-                   ("expires", "until")) if w.get(key))
-        + "</td></tr>" for w in waivers if isinstance(w, dict))
-    signed = (f"Signed with Ed25519 key <code>{e(signature.get('key_fingerprint'))}</code>." if signature else
-              "Not signed: the digest proves that the record was not edited, not who issued it.")
+        + "".join(
+            f"; {label} {e(w[key])}"
+            for key, label in (
+                ("scenario", "scenario"),
+                ("reference", "ref."),
+                ("accepted_by", "accepted by"),
+                ("expires", "until"),
+            )
+            if w.get(key)
+        )
+        + "</td></tr>"
+        for w in waivers
+        if isinstance(w, dict)
+    )
+    signed = (
+        f"Signed with Ed25519 key <code>{e(signature.get('key_fingerprint'))}</code>."
+        if signature
+        else "Not signed: the digest proves that the record was not edited, not who issued it."
+    )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Certificate: Visma Connect conformance of {e(record.get('environment'))}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Certificate: Visma Connect conformance of {e(record.get("environment"))}</title>
 <style>{STYLE}</style></head><body>
 <h1>Certificate of conformance</h1>
 <div>Visma Connect integration contract (Service and Interactive Integrations, with the RFCs they rely on)</div>
-<div class="verdict">{e(str(record.get('verdict', '')).upper())}</div>
-<table class="facts">{''.join(f'<tr><th>{name}</th><td>{value}</td></tr>' for name, value in facts)}</table>
+<div class="verdict">{e(str(record.get("verdict", "")).upper())}</div>
+<table class="facts">{"".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in facts)}</table>
 <h2>Rules ({counts})</h2>
 <div class="rules">{rules}</div>
 <h2>Warnings</h2>
-{f'<table class="facts">{warning_rows}</table>' if warning_rows else '<div>None: every warning-level rule that applies passed.</div>'}
+{f'<table class="facts">{warning_rows}</table>' if warning_rows else "<div>None: every warning-level rule that applies passed.</div>"}
 <h2>Waivers</h2>
-{f'<table class="facts">{waiver_rows}</table>' if waiver_rows else '<div>None: no failure is waived.</div>'}
+{f'<table class="facts">{waiver_rows}</table>' if waiver_rows else "<div>None: no failure is waived.</div>"}
 <h2>Record</h2>
-<div>SHA-256 digest of the whole certification record: <code>{e(seal.get('digest'))}</code></div>
+<div>SHA-256 digest of the whole certification record: <code>{e(seal.get("digest"))}</code></div>
 <div>{signed} Check it: <code>python -m suite.reports.verify compliance.json</code>
 (<code>--public-key</code> your organisation's key for the signature).</div>
 </body></html>
@@ -115,6 +142,7 @@ def write_pdf(html_path: Path, pdf_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     from suite.wire.browser import launch_chromium
+
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
@@ -147,9 +175,12 @@ def main(argv=None) -> int:
     html_path.write_text(render_html(record), encoding="utf-8")
     try:
         write_pdf(html_path, pdf_path)
-    except Exception as error:  # noqa: BLE001 - Playwright raises its own types; the cause is what counts
-        print(f"certificate: {html_path}; no PDF: {str(error).splitlines()[0]} "
-              "(the PDF is printed by Debian's chromium: apt-get install chromium)", file=sys.stderr)
+    except Exception as error:
+        print(
+            f"certificate: {html_path}; no PDF: {str(error).splitlines()[0]} "
+            "(the PDF is printed by Debian's chromium: apt-get install chromium)",
+            file=sys.stderr,
+        )
         return EXIT_CANNOT
     print(f"certificate: {html_path} and {pdf_path}")
     return EXIT_ISSUED

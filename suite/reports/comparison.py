@@ -12,8 +12,14 @@ HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
 FAILING = ("failed", "blocked", "waived")  # a waived failure still fails; the waiver only accepts it
 WARNED = "warned"  # a warning-level rule's failure: the verdict stands, the change is still shown
-KINDS = (("newly_failing", "newly failing"), ("fixed", "fixed"), ("still_failing", "still failing"),
-         ("newly_warned", "newly warned"), ("still_warned", "still warned"), ("newly_skipped", "newly skipped"))
+KINDS = (
+    ("newly_failing", "newly failing"),
+    ("fixed", "fixed"),
+    ("still_failing", "still failing"),
+    ("newly_warned", "newly warned"),
+    ("still_warned", "still warned"),
+    ("newly_skipped", "newly skipped"),
+)
 
 
 def compare_with_previous(record: dict, directory: Path) -> dict:
@@ -22,14 +28,25 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
     current = {rule["rule_id"]: rule["status"] for rule in record["rules"]}
     previous = _last_run(history, record["environment"])
     with history.open("a", encoding="utf-8") as file:
-        file.write(json.dumps({"environment": record["environment"], "finished": record["finished"],
-                               "verdict": record["verdict"], "sandbox_defects": record["sandbox_defects"],
-                               "rules": current}) + "\n")
+        file.write(
+            json.dumps(
+                {
+                    "environment": record["environment"],
+                    "finished": record["finished"],
+                    "verdict": record["verdict"],
+                    "sandbox_defects": record["sandbox_defects"],
+                    "rules": current,
+                }
+            )
+            + "\n"
+        )
     if previous is None:
         return {"compared_with": None}
     before = previous["rules"]
-    changes = {"compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
-               **{key: [] for key, _ in KINDS}}
+    changes = {
+        "compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
+        **{key: [] for key, _ in KINDS},
+    }
     for rule, status in current.items():
         was = before.get(rule)
         if status in FAILING:
@@ -62,8 +79,10 @@ def change_lines(record: dict) -> list[str]:
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
         return [f"no earlier run of {record['environment']} to compare with"]
-    lines = [f"since the previous run of {record['environment']} ({changes['compared_with']['finished']}, "
-             f"{changes['compared_with']['verdict']}):"]
+    lines = [
+        f"since the previous run of {record['environment']} ({changes['compared_with']['finished']}, "
+        f"{changes['compared_with']['verdict']}):"
+    ]
     # .get: a record written before a kind existed has no list for it
     lines += [f"  {label}: {', '.join(changes[key])}" for key, label in KINDS if changes.get(key)]
     return lines if len(lines) > 1 else [lines[0] + " no rule changed"]
@@ -72,14 +91,21 @@ def change_lines(record: dict) -> list[str]:
 def render_summary(record: dict) -> str:
     """changes.md: the verdict and what changed, for a CI job summary (GitHub's $GITHUB_STEP_SUMMARY)."""
     counts = record["counts"]
-    lines = [f"## {record['environment']}: {record['verdict'].upper()}", "",
-             f"{counts['passed']} rules passed, {counts['failed']} failed, {counts.get('blocked', 0)} blocked, "
-             f"{counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, {counts['error']} could not be checked, {counts['skipped']} skipped.",
-             ""]
+    lines = [
+        f"## {record['environment']}: {record['verdict'].upper()}",
+        "",
+        f"{counts['passed']} rules passed, {counts['failed']} failed, {counts.get('blocked', 0)} blocked, "
+        f"{counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, {counts['error']} could not be checked, {counts['skipped']} skipped.",
+        "",
+    ]
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
         return "\n".join(lines + [f"No earlier run of {record['environment']} to compare with.", ""])
-    lines += [f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}):",
-              "", "| change | rules |", "|---|---|"]
+    lines += [
+        f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}):",
+        "",
+        "| change | rules |",
+        "|---|---|",
+    ]
     lines += [f"| {label} | {', '.join(changes.get(key, ())) or '-'} |" for key, label in KINDS]
     return "\n".join(lines + [""])

@@ -32,9 +32,14 @@ def start(reports: Path) -> subprocess.Popen | None:
     Its own session: a Ctrl-C of the run is for pytest, whose record of what ran gets a report."""
     if not ALLURE.exists():
         return None
-    return subprocess.Popen([*GENERATE, str(reports / "allure-results")], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve()), WAIT_FOR_RESULTS: "1"})
+    return subprocess.Popen(
+        [*GENERATE, str(reports / "allure-results")],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve()), WAIT_FOR_RESULTS: "1"},
+    )
 
 
 def cancel(started: subprocess.Popen | None) -> None:
@@ -49,10 +54,16 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
     made waiting for them); False (and why, on stderr) when it cannot."""
     results, history = reports / "allure-results", reports / "history.jsonl"
     if not ALLURE.exists():
-        reason = ("Node.js (with npm) is not installed. Install Node.js 20 or newer, then run: make report"
-                  if shutil.which("npm") is None else "the Allure command line is not installed: run npm ci")
-        print(f"HTML report skipped: {reason}. The results are in {results}, the certification record in "
-              f"{reports / 'compliance.json'} and .md.", file=sys.stderr)
+        reason = (
+            "Node.js (with npm) is not installed. Install Node.js 20 or newer, then run: make report"
+            if shutil.which("npm") is None
+            else "the Allure command line is not installed: run npm ci"
+        )
+        print(
+            f"HTML report skipped: {reason}. The results are in {results}, the certification record in "
+            f"{reports / 'compliance.json'} and .md.",
+            file=sys.stderr,
+        )
         return False
     if not results.is_dir():
         cancel(started)
@@ -62,8 +73,12 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
     shutil.rmtree(reports / "allure-report", ignore_errors=True)
     returncode = _go(started) if started is not None else None
     if returncode is None:  # not started before, or it ended before the results were complete
-        returncode = subprocess.run([*GENERATE, str(results)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                    env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())}).returncode
+        returncode = subprocess.run(
+            [*GENERATE, str(results)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())},
+        ).returncode
     if kept is not None:
         history.write_bytes(kept)
     if returncode != 0:
@@ -71,8 +86,7 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
         return False
     (results / IN_HISTORY).touch()
     add_banner([str(reports / "allure-report"), str(reports / "compliance.json")])
-    print(f"HTML report: {reports / 'allure-report' / 'index.html'} "
-          "(serve it on this machine only: make serve-report)")
+    print(f"HTML report: {reports / 'allure-report' / 'index.html'} (serve it on this machine only: make serve-report)")
     return True
 
 

@@ -15,8 +15,12 @@ def present_junit(path: Path, record: dict) -> None:
         tree = ET.parse(path)
     except (OSError, ET.ParseError):
         return
-    outcomes = {_junit_key(s["id"]): s for rule in record.get("rules", []) for s in rule["scenarios"]
-                if s["status"] in ("error", "blocked", "warned")}
+    outcomes = {
+        _junit_key(s["id"]): s
+        for rule in record.get("rules", [])
+        for s in rule["scenarios"]
+        if s["status"] in ("error", "blocked", "warned")
+    }
     if not outcomes:
         return
     for suite in tree.iter("testsuite"):

@@ -6,64 +6,104 @@ first lines only."""
 import re
 from pathlib import Path
 
-from suite.reports.comparison import change_lines
 from suite.configuration.rules import SEVERITIES
+from suite.reports.comparison import change_lines
 
-MARKS = {"passed": "PASSED", "failed": "FAILED", "blocked": "BLOCKED", "waived": "WAIVED (failed, accepted)",
-         "warned": "WARNED (failed, warning-level)", "error": "ERROR (environment or configuration)", "skipped": "skipped"}
+MARKS = {
+    "passed": "PASSED",
+    "failed": "FAILED",
+    "blocked": "BLOCKED",
+    "waived": "WAIVED (failed, accepted)",
+    "warned": "WARNED (failed, warning-level)",
+    "error": "ERROR (environment or configuration)",
+    "skipped": "skipped",
+}
 
 
 def render_markdown(record: dict) -> str:
     """The certification record for people: verdict and failures first, then one row per rule."""
     counts = record["counts"]
-    lines = [f"# Verdict: {record['verdict'].upper()}", "",
-             f"Visma Connect conformance of **{record['environment']}** ({record['issuer']}): "
-             f"{counts['passed']} rules passed, {counts['failed']} failed"
-             + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
-             + (f", {counts['waived']} failed under a waiver" if counts.get("waived") else "")
-             + (f", {counts['warned']} warned (a warning-level rule failed)" if counts.get("warned") else "")
-             + f", {counts['error']} could not be checked, {counts['skipped']} skipped.", ""]
+    lines = [
+        f"# Verdict: {record['verdict'].upper()}",
+        "",
+        f"Visma Connect conformance of **{record['environment']}** ({record['issuer']}): "
+        f"{counts['passed']} rules passed, {counts['failed']} failed"
+        + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
+        + (f", {counts['waived']} failed under a waiver" if counts.get("waived") else "")
+        + (f", {counts['warned']} warned (a warning-level rule failed)" if counts.get("warned") else "")
+        + f", {counts['error']} could not be checked, {counts['skipped']} skipped.",
+        "",
+    ]
     if "changes" in record:
         head, *kinds = change_lines(record)
         lines += [head[:1].upper() + head[1:], ""] + [f"- {kind.strip()}" for kind in kinds] + ([""] if kinds else [])
     if record.get("not_run_rules"):
-        lines += [f"Blocker and critical rules this run did not run: {', '.join(record['not_run_rules'])}. "
-                  "Run every rule (no --rule, -k, -m or feature path) for a verdict.", ""]
+        lines += [
+            f"Blocker and critical rules this run did not run: {', '.join(record['not_run_rules'])}. "
+            "Run every rule (no --rule, -k, -m or feature path) for a verdict.",
+            "",
+        ]
     lines += [f"**Waiver problem:** {problem}" for problem in record.get("waiver_problems", ())]
     lines += [""] if record.get("waiver_problems") else []
     lines += _failures(record) + _warnings(record) + _waivers(record)
-    lines += ["## The run", "", "| | |", "|---|---|",
-              f"| Issuer | {record['issuer']} |",
-              f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
-              f"| Suite version | {record['suite_version']} |",
-              f"| Run | {record['started']} to {record['finished']} |",
-              f"| Sandbox defects | {', '.join(record['sandbox_defects']) or 'none'} |",
-              f"| TLS verification | {record['tls_verification']} |"]
+    lines += [
+        "## The run",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Issuer | {record['issuer']} |",
+        f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
+        f"| Suite version | {record['suite_version']} |",
+        f"| Run | {record['started']} to {record['finished']} |",
+        f"| Sandbox defects | {', '.join(record['sandbox_defects']) or 'none'} |",
+        f"| TLS verification | {record['tls_verification']} |",
+    ]
     seal = record.get("seal") or {}
     if seal:
         signature = seal.get("signature")
         lines.append(f"| Digest (SHA-256 of the whole record) | `{seal['digest']}` |")
         lines.append(f"| Signature | {'Ed25519, key ' + signature['key_fingerprint'] if signature else 'not signed'} |")
-    lines += ["", "## Every rule", "",
-              "| Rule | Title | Statements | Severity | Status | Scenarios | Detail |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Every rule",
+        "",
+        "| Rule | Title | Statements | Severity | Status | Scenarios | Detail |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for rule in record["rules"]:
         detail = "; ".join(sorted({s["reason"] for s in rule["scenarios"] if s["reason"]}))
         counts = ", ".join(f"{n} {st}" for st in MARKS if (n := sum(s["status"] == st for s in rule["scenarios"])))
         # the documented statements the rule checks (features/coverage_map.yaml)
         statements = ", ".join(s["id"] for s in rule.get("statements", ())) or "beyond the pages"
-        lines.append(f"| {_link(rule)} | {_cell(rule['title'])} | {statements} | {rule['severity']} | "
-                     f"{MARKS.get(rule['status'], rule['status'])} | {counts} | {_cell(detail)} |")
-    lines += ["", "Check that this record was not edited: `python -m suite.reports.verify compliance.json` "
-                  "(add `--public-key KEY.pem` to check it was signed by your organisation's key).", ""]
+        lines.append(
+            f"| {_link(rule)} | {_cell(rule['title'])} | {statements} | {rule['severity']} | "
+            f"{MARKS.get(rule['status'], rule['status'])} | {counts} | {_cell(detail)} |"
+        )
+    lines += [
+        "",
+        "Check that this record was not edited: `python -m suite.reports.verify compliance.json` "
+        "(add `--public-key KEY.pem` to check it was signed by your organisation's key).",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def render_no_verdict(record: dict) -> str:
     """compliance.md of a run that stopped before any verdict: why, and that nothing here is older."""
-    return "\n".join([f"# Verdict: {record['verdict'].upper()}", "",
-                      f"The run of {record['finished']} against **{record['environment']}** produced no verdict:", "",
-                      "```", record["reason"] or "(no message)", "```", "",
-                      "The reports of earlier runs were removed, so that nothing here describes another run.", ""])
+    return "\n".join(
+        [
+            f"# Verdict: {record['verdict'].upper()}",
+            "",
+            f"The run of {record['finished']} against **{record['environment']}** produced no verdict:",
+            "",
+            "```",
+            record["reason"] or "(no message)",
+            "```",
+            "",
+            "The reports of earlier runs were removed, so that nothing here describes another run.",
+            "",
+        ]
+    )
 
 
 def _failures(record: dict) -> list[str]:
@@ -74,8 +114,10 @@ def _failures(record: dict) -> list[str]:
     failed.sort(key=lambda r: (order[r["status"]], _severity_rank(r["severity"])))
     lines = ["## What failed, worst first", "", "| Rule | Severity | Status | Why |", "|---|---|---|---|"]
     for rule in failed:
-        lines.append(f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {MARKS[rule['status']]} | "
-                     f"{_cell(reason_of(rule))} |")
+        lines.append(
+            f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {MARKS[rule['status']]} | "
+            f"{_cell(reason_of(rule))} |"
+        )
     return lines + [""]
 
 
@@ -83,9 +125,15 @@ def _warnings(record: dict) -> list[str]:
     warned = sorted(_warned(record), key=lambda r: _severity_rank(r["severity"]))
     if not warned:
         return []
-    lines = ["## Warnings: warning-level rules the server does not keep (the verdict stands)", "",
-             "| Rule | Severity | Why |", "|---|---|---|"]
-    lines += [f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {_cell(reason_of(rule))} |" for rule in warned]
+    lines = [
+        "## Warnings: warning-level rules the server does not keep (the verdict stands)",
+        "",
+        "| Rule | Severity | Why |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {_cell(reason_of(rule))} |" for rule in warned
+    ]
     return lines + [""]
 
 
@@ -101,11 +149,17 @@ def reason_of(rule: dict) -> str:
 def _waivers(record: dict) -> list[str]:
     if not record.get("waivers"):
         return []
-    lines = ["## Waived: failures accepted until their expiry", "",
-             "| Rule | Scenario | Reason | Reference | Accepted by | Expires |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Waived: failures accepted until their expiry",
+        "",
+        "| Rule | Scenario | Reason | Reference | Accepted by | Expires |",
+        "|---|---|---|---|---|---|",
+    ]
     for waiver in record["waivers"]:
-        lines.append(f"| {waiver['rule']} | {_cell(waiver['scenario'] or 'every scenario')} | {_cell(waiver['reason'])} | "
-                     f"{_cell(waiver['reference'])} | {_cell(waiver['accepted_by'])} | {waiver['expires']} |")
+        lines.append(
+            f"| {waiver['rule']} | {_cell(waiver['scenario'] or 'every scenario')} | {_cell(waiver['reason'])} | "
+            f"{_cell(waiver['reference'])} | {_cell(waiver['accepted_by'])} | {waiver['expires']} |"
+        )
     return lines + [""]
 
 
@@ -116,20 +170,29 @@ def verdict_lines(record: dict, path) -> list[str]:
     for rule in record["rules"]:
         by_status.setdefault(rule["status"], []).append(rule)
     problem = "configuration problem" if record["verdict"].endswith("configuration problem") else "environment problem"
-    for status, label in (("failed", "failed"), ("error", f"could not be checked ({problem})"),
-                          ("blocked", "blocked by an earlier failure")):
+    for status, label in (
+        ("failed", "failed"),
+        ("error", f"could not be checked ({problem})"),
+        ("blocked", "blocked by an earlier failure"),
+    ):
         rules = sorted(by_status.get(status, []), key=lambda r: _severity_rank(r["severity"]))
         if rules:
             lines.append(f"{label}: " + ", ".join(f"{r['rule_id']} ({r['severity']})" for r in rules))
-    lines += [f"warned (warning-level, the verdict stands): {r['rule_id']} ({r['severity']}): {reason_of(r)}"
-              for r in sorted(_warned(record), key=lambda r: _severity_rank(r["severity"]))]
+    lines += [
+        f"warned (warning-level, the verdict stands): {r['rule_id']} ({r['severity']}): {reason_of(r)}"
+        for r in sorted(_warned(record), key=lambda r: _severity_rank(r["severity"]))
+    ]
     if record.get("not_run_rules"):
         lines.append("did not run (blocker or critical): " + ", ".join(record["not_run_rules"]))
-    lines += [f"waived: {w['rule']}{' (' + w['scenario'] + ')' if w['scenario'] else ''}: {w['reason']} "
-              f"(ref. {w['reference']}, accepted by {w['accepted_by']}, until {w['expires']})"
-              for w in record.get("waivers", ())]
+    lines += [
+        f"waived: {w['rule']}{' (' + w['scenario'] + ')' if w['scenario'] else ''}: {w['reason']} "
+        f"(ref. {w['reference']}, accepted by {w['accepted_by']}, until {w['expires']})"
+        for w in record.get("waivers", ())
+    ]
     lines += [f"WAIVER PROBLEM: {problem}" for problem in record.get("waiver_problems", ())]
-    lines.append(f"record: {path} and {Path(path).with_suffix('.md')}; check it with python -m suite.reports.verify {path}")
+    lines.append(
+        f"record: {path} and {Path(path).with_suffix('.md')}; check it with python -m suite.reports.verify {path}"
+    )
     return lines + (change_lines(record) if "changes" in record else [])
 
 

@@ -50,8 +50,11 @@ def seal(record: dict, environ=os.environ) -> dict:
     if key is not None:
         public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         record[SEAL]["signature"] = {
-            "algorithm": "Ed25519", "public_key": base64.b64encode(public).decode(),
-            "key_fingerprint": fingerprint(public), "value": base64.b64encode(key.sign(digest.encode())).decode()}
+            "algorithm": "Ed25519",
+            "public_key": base64.b64encode(public).decode(),
+            "key_fingerprint": fingerprint(public),
+            "value": base64.b64encode(key.sign(digest.encode())).decode(),
+        }
     return record
 
 
@@ -68,11 +71,14 @@ def signing_key(environ=os.environ) -> Ed25519PrivateKey | None:
     try:
         key = serialization.load_pem_private_key(text.encode(), password=None)
     except (ValueError, TypeError):
-        raise SigningKeyProblem(f"{source}: not an unencrypted PEM private key. Make one with "
-                                "`openssl genpkey -algorithm ed25519 -out key.pem`") from None
+        raise SigningKeyProblem(
+            f"{source}: not an unencrypted PEM private key. Make one with "
+            "`openssl genpkey -algorithm ed25519 -out key.pem`"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyProblem(f"{source}: the key is not an Ed25519 key. Make one with "
-                                "`openssl genpkey -algorithm ed25519 -out key.pem`")
+        raise SigningKeyProblem(
+            f"{source}: the key is not an Ed25519 key. Make one with `openssl genpkey -algorithm ed25519 -out key.pem`"
+        )
     return key
 
 
@@ -113,9 +119,14 @@ def verify(record: dict, trusted_public_key: bytes | None = None) -> list[str]:
     digest = digest_of(record)
     if digest != seal_block["digest"]:
         changed = _changed_fields(record, seal_block.get("fields") or {})
-        problems.append("the digest does not match: " + (
-            "changed field(s): " + ", ".join(changed) if changed else
-            "the seal's digest or its field list was edited"))
+        problems.append(
+            "the digest does not match: "
+            + (
+                "changed field(s): " + ", ".join(changed)
+                if changed
+                else "the seal's digest or its field list was edited"
+            )
+        )
     signature = seal_block.get("signature")
     if signature is None:
         if trusted_public_key is not None:
@@ -129,19 +140,24 @@ def verify(record: dict, trusted_public_key: bytes | None = None) -> list[str]:
         problems.append("the signature block is malformed (public_key and value must be base64)")
         return problems
     except InvalidSignature:
-        problems.append("the Ed25519 signature does not match the seal's digest: the digest was recomputed "
-                        "after an edit, or the signature was replaced")
+        problems.append(
+            "the Ed25519 signature does not match the seal's digest: the digest was recomputed "
+            "after an edit, or the signature was replaced"
+        )
         return problems
     if trusted_public_key is not None and public != trusted_public_key:
-        problems.append(f"the record is signed by key {fingerprint(public)}, not by the trusted key "
-                        f"{fingerprint(trusted_public_key)}")
+        problems.append(
+            f"the record is signed by key {fingerprint(public)}, not by the trusted key "
+            f"{fingerprint(trusted_public_key)}"
+        )
     return problems
 
 
 def _changed_fields(record: dict, recorded: dict) -> list[str]:
     current = field_hashes(record)
-    changed = [path if path in recorded else f"{path} (added)" for path in current
-               if recorded.get(path) != current[path]]
+    changed = [
+        path if path in recorded else f"{path} (added)" for path in current if recorded.get(path) != current[path]
+    ]
     removed = [f"{path} (removed)" for path in recorded if path not in current]
     return changed + removed
 

@@ -51,30 +51,50 @@ def banner(record: dict) -> str:
     kind = "conformant" if verdict.startswith("conformant") else "not" if verdict.startswith("not") else "other"
     ink, paper = COLOURS[kind]
     rules = record.get("rules", [])
-    facts = [f"Visma Connect conformance of <b>{html.escape(str(record.get('environment', 'unknown')))}</b>"
-             + (f" ({html.escape(str(record['issuer']))})" if record.get("issuer") else "")]
+    facts = [
+        f"Visma Connect conformance of <b>{html.escape(str(record.get('environment', 'unknown')))}</b>"
+        + (f" ({html.escape(str(record['issuer']))})" if record.get("issuer") else "")
+    ]
     facts += [html.escape(str(record[key])) for key in ("finished",) if record.get(key)]
     facts += [f"suite {html.escape(str(record['suite_version']))}"] if record.get("suite_version") else []
-    lines = [f'<h1>{html.escape(verdict.upper())}</h1>', "<p>" + ", ".join(facts)
-             + (f"; sandbox defects on: {html.escape(', '.join(record['sandbox_defects']))}"
-                if record.get("sandbox_defects") else "") + "</p>"]
-    for status, label in (("failed", "Failed"), ("error", "Not checked (environment problem)"),
-                          ("blocked", "Blocked by those failures, not checked"),
-                          ("warned", "Warnings (warning-level rules that failed; the verdict stands)")):
+    lines = [
+        f"<h1>{html.escape(verdict.upper())}</h1>",
+        "<p>"
+        + ", ".join(facts)
+        + (
+            f"; sandbox defects on: {html.escape(', '.join(record['sandbox_defects']))}"
+            if record.get("sandbox_defects")
+            else ""
+        )
+        + "</p>",
+    ]
+    for status, label in (
+        ("failed", "Failed"),
+        ("error", "Not checked (environment problem)"),
+        ("blocked", "Blocked by those failures, not checked"),
+        ("warned", "Warnings (warning-level rules that failed; the verdict stands)"),
+    ):
         chosen = sorted((r for r in rules if r["status"] == status), key=lambda r: _rank(r["severity"]))
         if chosen:
-            lines.append(f"<p><b>{label}:</b> " + ", ".join(
-                f"{html.escape(r['rule_id'])} ({html.escape(r['severity'])})" for r in chosen) + "</p>")
+            lines.append(
+                f"<p><b>{label}:</b> "
+                + ", ".join(f"{html.escape(r['rule_id'])} ({html.escape(r['severity'])})" for r in chosen)
+                + "</p>"
+            )
     counts = record.get("counts", {})
     counted = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     if "seal" not in record:
         lines.append("<p>No certification record: what the results below show has no verdict.</p>")
     else:
-        lines.append("<p>" + (f"{counted} rules. " if counted else "") + "The certification record: "
-                     "<code>compliance.json</code> / <code>compliance.md</code>, checked by "
-                     "<code>python -m suite.reports.verify compliance.json</code>.</p>")
-    return (f'{MARKER}<div id="conformance-verdict" role="banner" data-verdict="{html.escape(kind)}" '
-            f'style="color:{ink};background:{paper};border-color:{ink}">' + "".join(lines) + "</div>")
+        lines.append(
+            "<p>" + (f"{counted} rules. " if counted else "") + "The certification record: "
+            "<code>compliance.json</code> / <code>compliance.md</code>, checked by "
+            "<code>python -m suite.reports.verify compliance.json</code>.</p>"
+        )
+    return (
+        f'{MARKER}<div id="conformance-verdict" role="banner" data-verdict="{html.escape(kind)}" '
+        f'style="color:{ink};background:{paper};border-color:{ink}">' + "".join(lines) + "</div>"
+    )
 
 
 def add_verdict_banner(report_dir: Path, record: dict) -> None:
@@ -97,8 +117,11 @@ def main(argv=None) -> int:
         return 4
     try:
         record_path = Path(argv[1])
-        record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else \
-            {"verdict": "no verdict: the run left no certification record", "environment": "unknown"}
+        record = (
+            json.loads(record_path.read_text(encoding="utf-8"))
+            if record_path.exists()
+            else {"verdict": "no verdict: the run left no certification record", "environment": "unknown"}
+        )
         add_verdict_banner(Path(argv[0]), record)
     except (OSError, ValueError) as error:
         print(f"no verdict banner: {error}", file=sys.stderr)

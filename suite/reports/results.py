@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from suite.configuration.coverage import load_coverage_map
+from suite.configuration.rule_catalogue import entry as rule_entry
+from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declared_rules
+from suite.configuration.waivers import apply_waivers, waiver_for
 from suite.reports.allure_output import write_run_information
 from suite.reports.allure_results import present_results, trace_from_the_step
-from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
-from suite.verdict.blocking import resolve_blocked
-from suite.reports.junit_outcomes import present_junit
-from suite.reports.record_seal import seal
-from suite.configuration.rule_catalogue import entry as rule_entry
-from suite.reports.run_context import who_ran
-from suite.configuration.waivers import apply_waivers, waiver_for
 from suite.reports.comparison import SUMMARY, compare_with_previous, render_summary
+from suite.reports.junit_outcomes import present_junit
+from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
+from suite.reports.record_seal import seal
+from suite.reports.run_context import who_ran
+from suite.verdict.blocking import resolve_blocked
 from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM
-from suite.configuration.coverage import load_coverage_map
-from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declared_rules
 
 # A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
 STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
@@ -33,9 +33,16 @@ STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped
 def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
     """A record that says this run produced no verdict and why, in place of any earlier run's."""
     from suite.secrets.redaction import REDACTOR
+
     now = _iso(time.time())
-    record = {"verdict": f"no verdict: {kind}", "reason": REDACTOR.scrub(reason).strip(), "environment": environment,
-              "finished": now, "suite_version": _suite_version(), "run_by": who_ran()}
+    record = {
+        "verdict": f"no verdict: {kind}",
+        "reason": REDACTOR.scrub(reason).strip(),
+        "environment": environment,
+        "finished": now,
+        "suite_version": _suite_version(),
+        "run_by": who_ran(),
+    }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2), encoding="utf-8")
@@ -95,9 +102,16 @@ class ResultRecorder:
         return None
 
     def _entry(self, report, properties):
-        entry = self.scenarios.setdefault(report.nodeid, {
-            "scenario": properties["scenario"], "feature": properties["feature"],
-            **properties["rule"], "status": "passed", "reason": ""})
+        entry = self.scenarios.setdefault(
+            report.nodeid,
+            {
+                "scenario": properties["scenario"],
+                "feature": properties["feature"],
+                **properties["rule"],
+                "status": "passed",
+                "reason": "",
+            },
+        )
         if report.failed:
             misconfigured = bool(properties.get("configuration_problem"))
             self.configuration_problem |= misconfigured
@@ -139,24 +153,39 @@ class ResultRecorder:
             return
         conformant = self.written["verdict"].startswith("conformant")
         for number, line in enumerate(verdict_lines(self.written, self.path)):
-            reporter.write_line(line, bold=number == 0, green=conformant and number == 0,
-                                red=not conformant and number == 0)
+            reporter.write_line(
+                line, bold=number == 0, green=conformant and number == 0, red=not conformant and number == 0
+            )
 
     def record(self) -> dict:
         rules: dict[str, dict] = {}
         coverage = load_coverage_map()
         for nodeid, entry in sorted(self.scenarios.items()):
-            rule = rules.setdefault(entry["rule_id"], {
-                "rule_id": entry["rule_id"], "title": entry["title"], "severity": entry["severity"],
-                "level": entry["level"],
-                "documentation": entry["doc_url"], "rfc": entry["rfc_urls"],
-                "sources": rule_entry(entry["rule_id"]).as_record(),
-                # the documented statements it checks (features/coverage_map.yaml), or its other source
-                "statements": coverage.statements_of(entry["rule_id"]),
-                "beyond_documentation": coverage.source_beyond(entry["rule_id"]), "scenarios": []})
-            rule["scenarios"].append({"id": nodeid, "name": entry["scenario"], "status": entry["status"],
-                                      "reason": entry["reason"],
-                                      **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {})})
+            rule = rules.setdefault(
+                entry["rule_id"],
+                {
+                    "rule_id": entry["rule_id"],
+                    "title": entry["title"],
+                    "severity": entry["severity"],
+                    "level": entry["level"],
+                    "documentation": entry["doc_url"],
+                    "rfc": entry["rfc_urls"],
+                    "sources": rule_entry(entry["rule_id"]).as_record(),
+                    # the documented statements it checks (features/coverage_map.yaml), or its other source
+                    "statements": coverage.statements_of(entry["rule_id"]),
+                    "beyond_documentation": coverage.source_beyond(entry["rule_id"]),
+                    "scenarios": [],
+                },
+            )
+            rule["scenarios"].append(
+                {
+                    "id": nodeid,
+                    "name": entry["scenario"],
+                    "status": entry["status"],
+                    "reason": entry["reason"],
+                    **({"failed_step": entry["failed_step"]} if "failed_step" in entry else {}),
+                }
+            )
         for rule in rules.values():
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
         resolve_blocked(rules)
@@ -174,16 +203,23 @@ class ResultRecorder:
             "issuer": environment.issuer,
             "client_ids": {role: c.client_id for role, c in environment.clients.items()},
             "sandbox_defects": list(environment.sandbox_defects or []),
-            "tls_verification": "off" if not environment.http.verify_tls else (
-                f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
+            "tls_verification": "off"
+            if not environment.http.verify_tls
+            else (f"on, CA bundle {environment.http.ca_bundle}" if environment.http.ca_bundle else "on"),
             "suite_version": _suite_version(),
             "started": _iso(self.started),
             "finished": _iso(time.time()),
-            "verdict": ("inconclusive: configuration problem" if errors and self.configuration_problem else
-                        "inconclusive: environment problem" if errors else
-                        "not conformant" if failed or blocked or waiver_problems else
-                        f"incomplete: {len(not_run)} blocker or critical rules did not run" if not_run else
-                        _conformant(len(waivers), len(warned))),
+            "verdict": (
+                "inconclusive: configuration problem"
+                if errors and self.configuration_problem
+                else "inconclusive: environment problem"
+                if errors
+                else "not conformant"
+                if failed or blocked or waiver_problems
+                else f"incomplete: {len(not_run)} blocker or critical rules did not run"
+                if not_run
+                else _conformant(len(waivers), len(warned))
+            ),
             "failed_rules": failed,
             "error_rules": errors,
             "blocked_rules": blocked,
@@ -192,8 +228,7 @@ class ResultRecorder:
             "not_run_rules": not_run,
             "waivers": [w.as_record() for w in waivers],
             "waiver_problems": waiver_problems,
-            "counts": {status: sum(1 for r in ordered if r["status"] == status)
-                       for status in STATUSES},
+            "counts": {status: sum(1 for r in ordered if r["status"] == status) for status in STATUSES},
             "run_by": who_ran(),
         }
         summary["rules"] = ordered
@@ -221,8 +256,14 @@ def _blocked_apart_from_failures(session, record: dict) -> None:
 
 
 def rule_properties(rule: Rule, title: str) -> dict:
-    return {"rule_id": rule.rule_id, "title": title, "severity": rule.severity, "level": rule.level,
-            "doc_url": rule.doc_url, "rfc_urls": rule.rfc_urls}
+    return {
+        "rule_id": rule.rule_id,
+        "title": title,
+        "severity": rule.severity,
+        "level": rule.level,
+        "doc_url": rule.doc_url,
+        "rfc_urls": rule.rfc_urls,
+    }
 
 
 def _warned(rules: dict[str, dict]) -> None:
@@ -240,7 +281,7 @@ def _warned(rules: dict[str, dict]) -> None:
 
 
 def _conformant(waivers: int, warnings: int) -> str:
-    """"conformant", or "conformant with 1 waiver and 2 warnings": what the verdict accepted."""
+    """ "conformant", or "conformant with 1 waiver and 2 warnings": what the verdict accepted."""
     accepted = [f"{n} {word}{'s' if n > 1 else ''}" for n, word in ((waivers, "waiver"), (warnings, "warning")) if n]
     return "conformant with " + " and ".join(accepted) if accepted else "conformant"
 
@@ -283,7 +324,15 @@ def _iso(seconds: float) -> str:
 
 def _suite_version() -> str:
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], capture_output=True,
-                              text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "describe", "--always", "--dirty", "--tags"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).parent,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -18,8 +18,11 @@ from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 def pytest_configure(config):
     if hasattr(config, "workerinput") or config.option.collectonly:  # xdist workers: the controller holds it
         return
-    outputs = [config.getoption("--compliance"), getattr(config.option, "allure_report_dir", None),
-               getattr(config.option, "xmlpath", None)]
+    outputs = [
+        config.getoption("--compliance"),
+        getattr(config.option, "allure_report_dir", None),
+        getattr(config.option, "xmlpath", None),
+    ]
     held = {Path(os.environ[HELD_BY_PARENT]).resolve()} if HELD_BY_PARENT in os.environ else set()
     folders = sorted({Path(path).resolve().parent for path in outputs if path} - held)
     try:

@@ -14,7 +14,7 @@ LOOPBACK = "127.0.0.1"
 
 
 class _ReportHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
+    def log_message(self, format, *args):
         pass
 
     def end_headers(self):
