@@ -11,6 +11,7 @@ deletes them while the run goes on), so that whatever DIR holds afterwards is th
 that this run produced no verdict and why. The histories (Allure's history.jsonl, the records'
 run-history.jsonl) are kept: they are what the next run compares itself with."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -92,8 +93,13 @@ def _clear_previous_run(reports: Path) -> threading.Thread:
         if path.exists() or path.is_symlink():
             path.rename(aside / name)
     folders = [aside, *(left for left in reports.glob(f"{ASIDE}*") if left != aside)]
+
+    def clear() -> None:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
     clearing = threading.Thread(
-        target=lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders],
+        target=clear,
         name="previous run's outputs",
         daemon=True,
     )
@@ -108,12 +114,10 @@ def _after_the_run(run: subprocess.Popen, report, reports: Path, pytest_args: li
     from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
 
     record_path = reports / "compliance.json"
-    while True:
-        try:
+    code = None
+    while code is None:
+        with contextlib.suppress(KeyboardInterrupt):  # pytest got the same Ctrl-C: it writes the record of what ran
             code = run.wait()
-            break
-        except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
-            continue
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
     environment_problem = record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
     if code == PYTEST_INTERNAL_ERROR and not environment_problem:

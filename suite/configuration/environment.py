@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -41,7 +42,7 @@ PUBLIC_ROLES = ("spa", "native")
 class ConfigurationError(Exception):
     """The environment file cannot be used; `problems` are one line each."""
 
-    def __init__(self, path, problems: list[str]):
+    def __init__(self, path, problems: list[str]) -> None:
         self.path, self.problems = path, problems
         super().__init__("\n".join(f"{display_path(path)}: {p}" for p in problems))
 
@@ -254,7 +255,7 @@ class _StrictLoader(yaml.SafeLoader):
         _count_nodes(node, {}, [0])
         return super().construct_document(node)
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node, deep: bool = False):
         seen = set()
         for key_node, _ in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
@@ -278,7 +279,7 @@ class _StrictLoader(yaml.SafeLoader):
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
 
 
-def _count_nodes(node, sizes: dict, total: list) -> int:
+def _count_nodes(node, sizes: dict[int, int], total: list) -> int:
     """How many values `node` stands for once every alias is expanded; each distinct node is
     counted once (memoised), so a deep alias bomb is measured without being expanded."""
     if id(node) in sizes:
@@ -310,8 +311,8 @@ def _schema_problems(raw: dict) -> list[str]:
 def _describe(error: jsonschema.ValidationError) -> str:
     key = ".".join(map(str, error.absolute_path)) or "(top level)"
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(map(str, set(error.instance) - set(allowed)))
+        allowed = sorted(cast(dict, error.schema).get("properties", {}))  # a schema of an object here
+        unknown = sorted(map(str, set(cast(dict, error.instance)) - set(allowed)))
         return f"{_join(key, _shorten(unknown[0]))}: unknown key. Allowed here: {', '.join(allowed)}"
     if error.validator == "required":
         missing = error.message.split("'")[1]
@@ -320,7 +321,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "oneOf" and not error.absolute_path:
         return "give exactly one of `issuer:` (a real server) or `sandbox:` (the embedded sandbox)"
     leaf = str(error.absolute_path[-1]) if error.absolute_path else ""
-    hint = HINTS.get(leaf)
+    hint = HINTS.get(leaf, "")
     bound = error.validator_value
     expected = {
         "type": f"must be of type {bound}",
@@ -333,7 +334,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         "minProperties": "must not be empty",
         "maxItems": f"must have at most {bound} entries",
         "minItems": f"must have at least {bound} entries",
-    }.get(error.validator, "is not allowed here")
+    }.get(str(error.validator), "is not allowed here")
     found = (
         "found a value of type " + type(error.instance).__name__
         if leaf in SECRET_KEYS
@@ -414,7 +415,7 @@ def _join(prefix: str, key: str) -> str:
     return key if prefix == "(top level)" else f"{prefix}.{key}"
 
 
-def _inline_secrets(raw: dict, prefix="") -> list[str]:
+def _inline_secrets(raw: dict, prefix: str = "") -> list[str]:
     problems = []
     for key, value in raw.items():
         where = f"{prefix}{key}"
@@ -440,7 +441,7 @@ def _public_client_secrets(raw: dict) -> list[str]:
     ]
 
 
-def _resolve_variables(node, environ, problems, where=""):
+def _resolve_variables(node, environ, problems, where: str = ""):
     if isinstance(node, dict):
         return {k: _resolve_variables(v, environ, problems, f"{where}{k}.") for k, v in node.items()}
     if isinstance(node, list):

@@ -70,7 +70,7 @@ class Rule:
 
 
 def rule_of(tags) -> Rule | None:
-    values = {}
+    values: dict[str, list[str]] = {}
     for tag in tags:
         key, _, value = tag.partition(":")
         values.setdefault(key, []).append(value)

@@ -76,7 +76,8 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
             _start_run([name for name in share if name], Path(tmp) / f"run-{i}", clean=None in share)
             for i, share in enumerate(shares)
         ]
-        records, problem = {}, None
+        records: dict[str, dict] = {}
+        problem: str | None = None
         try:
             for process, folder in runs:
                 try:

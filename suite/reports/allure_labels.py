@@ -19,5 +19,5 @@ def label_scenario(rule: Rule, title: str, tags) -> None:
             allure.dynamic.tag(tag)
     if rule.doc_url:
         allure.dynamic.link(rule.doc_url, link_type="documentation", name=f"Documentation: {rule.doc}")
-    for ref, url in zip(rule.rfc, rule.rfc_urls):
+    for ref, url in zip(rule.rfc, rule.rfc_urls, strict=True):
         allure.dynamic.link(url, link_type="rfc", name=ref.replace("-", " section ", 1))

@@ -20,7 +20,7 @@ from suite.reports.record_markdown import reason_of
 from suite.reports.record_seal import verify
 
 EXIT_ISSUED, EXIT_NOT_CONFORMANT, EXIT_CANNOT = 0, 1, 4
-MARKS = {"passed": "✔", "waived": "W", "warned": "⚠", "skipped": "–", "blocked": "✖", "failed": "✖", "error": "!"}
+MARKS = {"passed": "✔", "waived": "W", "warned": "⚠", "skipped": "\u2013", "blocked": "✖", "failed": "✖", "error": "!"}
 
 STYLE = """
 @page { size: A4; margin: 12mm; }
@@ -29,7 +29,8 @@ h1 { font-size: 20pt; margin: 0; letter-spacing: .02em; }
 .verdict { font-size: 15pt; font-weight: bold; color: #0b6b2f; border: 2px solid #0b6b2f; display: inline-block;
            padding: 2px 10px; margin: 6px 0; }
 table.facts { border-collapse: collapse; margin: 4px 0 8px; }
-table.facts th { text-align: left; padding: 1px 12px 1px 0; font-weight: 600; vertical-align: top; white-space: nowrap; }
+table.facts th { text-align: left; padding: 1px 12px 1px 0; font-weight: 600; vertical-align: top;
+                 white-space: nowrap; }
 table.facts td { padding: 1px 0; }
 .rules { columns: 5; column-gap: 10px; font-size: 7.6pt; line-height: 1.3; margin: 4px 0 8px; }
 .rules div { break-inside: avoid; white-space: nowrap; }
@@ -42,7 +43,7 @@ code { font-size: 8pt; word-break: break-all; }
 
 
 class CertificateRefused(Exception):
-    def __init__(self, message: str, exit_code: int):
+    def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -117,8 +118,15 @@ def render_html(record: dict) -> str:
         if signature
         else "Not signed: the digest proves that the record was not edited, not who issued it."
     )
+    warnings = (
+        f'<table class="facts">{warning_rows}</table>'
+        if warning_rows
+        else "<div>None: every warning-level rule that applies passed.</div>"
+    )
+    waived = f'<table class="facts">{waiver_rows}</table>' if waiver_rows else "<div>None: no failure is waived.</div>"
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Certificate: Visma Connect conformance of {e(record.get("environment"))}</title>
+<html lang="en"><head><meta charset="utf-8">
+<title>Certificate: Visma Connect conformance of {e(record.get("environment"))}</title>
 <style>{STYLE}</style></head><body>
 <h1>Certificate of conformance</h1>
 <div>Visma Connect integration contract (Service and Interactive Integrations, with the RFCs they rely on)</div>
@@ -127,9 +135,9 @@ def render_html(record: dict) -> str:
 <h2>Rules ({counts})</h2>
 <div class="rules">{rules}</div>
 <h2>Warnings</h2>
-{f'<table class="facts">{warning_rows}</table>' if warning_rows else "<div>None: every warning-level rule that applies passed.</div>"}
+{warnings}
 <h2>Waivers</h2>
-{f'<table class="facts">{waiver_rows}</table>' if waiver_rows else "<div>None: no failure is waived.</div>"}
+{waived}
 <h2>Record</h2>
 <div>SHA-256 digest of the whole certification record: <code>{e(seal.get("digest"))}</code></div>
 <div>{signed} Check it: <code>python -m suite.reports.verify compliance.json</code>

@@ -7,6 +7,7 @@ output, and into changes.md, a short summary for a CI job's page."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
@@ -43,7 +44,7 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
     if previous is None:
         return {"compared_with": None}
     before = previous["rules"]
-    changes = {
+    changes: dict[str, Any] = {
         "compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
         **{key: [] for key, _ in KINDS},
     }
@@ -95,12 +96,13 @@ def render_summary(record: dict) -> str:
         f"## {record['environment']}: {record['verdict'].upper()}",
         "",
         f"{counts['passed']} rules passed, {counts['failed']} failed, {counts.get('blocked', 0)} blocked, "
-        f"{counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, {counts['error']} could not be checked, {counts['skipped']} skipped.",
+        f"{counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, {counts['error']} could not be checked, "
+        f"{counts['skipped']} skipped.",
         "",
     ]
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
-        return "\n".join(lines + [f"No earlier run of {record['environment']} to compare with.", ""])
+        return "\n".join([*lines, f"No earlier run of {record['environment']} to compare with.", ""])
     lines += [
         f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}):",
         "",
@@ -108,4 +110,4 @@ def render_summary(record: dict) -> str:
         "|---|---|",
     ]
     lines += [f"| {label} | {', '.join(changes.get(key, ())) or '-'} |" for key, label in KINDS]
-    return "\n".join(lines + [""])
+    return "\n".join([*lines, ""])

@@ -45,7 +45,7 @@ def merge(paths: list[Path]) -> tuple[str, int]:
             + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
             + f"{', '.join(changes.get('fixed') or ()) or '-'} |"
         )
-    return "\n".join(lines + [""]), worst
+    return "\n".join([*lines, ""]), worst
 
 
 def main(argv=None) -> int:

@@ -90,7 +90,7 @@ def field_hashes(record: dict) -> dict:
     """Every leaf of the record by its path, e.g. rules[PKCE-01].scenarios[2].status."""
     leaves = {}
 
-    def walk(path: str, value):
+    def walk(path: str, value) -> None:
         if isinstance(value, dict) and value:
             for key in sorted(value):
                 walk(f"{path}.{key}" if path else key, value[key])
@@ -106,7 +106,7 @@ def field_hashes(record: dict) -> dict:
 
 def _item_name(item, index: int) -> str:
     if isinstance(item, dict) and isinstance(item.get("rule_id"), str) and "scenarios" in item:
-        return item["rule_id"]  # rules are named by their id, so a reader sees which rule changed
+        return str(item["rule_id"])  # rules are named by their id, so a reader sees which rule changed
     return str(index)
 
 

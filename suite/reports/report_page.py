@@ -3,8 +3,8 @@
 Allure's own header shows a pass-percentage ring as its largest element (85% for a server that
 fails a blocker rule) and opens scrolled down to the first failed test. After `allure generate`
 this puts a banner above the report with the verdict, the rules that failed (worst severity
-first), the rules they blocked, the warnings (warning-level rules that failed) and the run's identity; hides the ring; and keeps the page at the
-top when it opens."""
+first), the rules they blocked, the warnings (warning-level rules that failed) and the run's
+identity; hides the ring; and keeps the page at the top when it opens."""
 
 import html
 import json

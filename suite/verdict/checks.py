@@ -24,12 +24,12 @@ class NothingToCheck(NonConformance):
     blocked when a rule the scenario needs failed in the same run; otherwise it is a failure."""
 
 
-def check(condition: bool, message: Message) -> None:
+def check(condition: object, message: Message) -> None:
     if not condition:
         raise NonConformance(REDACTOR.scrub(message() if callable(message) else message))
 
 
-def require(condition: bool, message: Message) -> None:
+def require(condition: object, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
         raise NothingToCheck(REDACTOR.scrub(message() if callable(message) else message))

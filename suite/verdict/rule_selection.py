@@ -21,7 +21,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     wanted = [r.upper() for r in config.getoption("--rule")]
     if not wanted:
         return
-    selected, deselected = [], []
+    selected: list = []
+    deselected: list = []
     for item in items:
         marker = item.get_closest_marker("rule")
         rule_id = marker.args[0] if marker else ""

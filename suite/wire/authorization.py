@@ -44,6 +44,7 @@ def authorize(
     # a person handing the callback over) can be seconds later.
     method = login_method(environment, browser)
     sent_at = time.monotonic()
+    assert state.authorization is not None  # authorization_url() kept it
     state.outcome = method.authorize(url, state.authorization.params["redirect_uri"])
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
@@ -67,6 +68,7 @@ def authorization_url(
 ) -> str:
     """The documented authorization request for the scenario's client, kept in `state.authorization`."""
     client = state.client
+    assert client is not None, "a scenario names its client (a Given step) before it signs in"
     params = {
         "client_id": client.client_id,
         "response_type": "code",
@@ -80,7 +82,7 @@ def authorization_url(
         params["code_challenge_method"] = pkce
     params.update(overrides or {})
     params = {k: v for k, v in params.items() if v is not None}
-    endpoint = discovery.endpoint("authorization_endpoint")
+    endpoint: str = discovery.endpoint("authorization_endpoint")
     state.authorization = AuthorizationRequest(client, params, verifier if pkce else None, endpoint)
     state.http.authorization = state.authorization  # for the reproduction of the code's redemption
     return endpoint + "?" + urlencode(params)

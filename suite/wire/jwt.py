@@ -2,6 +2,7 @@
 documentation; OpenID Connect Core section 3.1.3.7)."""
 
 import base64
+from typing import cast
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -29,7 +30,7 @@ def verified_claims(token: str, discovery, what: str = "the access token", algor
         ) from None
     claims = parse_json(verified.payload)
     check(isinstance(claims, dict), f"{what}'s payload is not a JSON object (RFC 7519 section 7.2)")
-    return claims
+    return cast(dict, claims)  # check() raised otherwise
 
 
 def unverified_claims(token: str, what: str) -> dict:
@@ -44,7 +45,7 @@ def unverified_claims(token: str, what: str) -> dict:
     except ValueError:
         claims = None
     check(isinstance(claims, dict), f"{what}'s payload is not a base64url-encoded JSON object (RFC 7519 section 7.2)")
-    return claims
+    return cast(dict, claims)  # check() raised otherwise
 
 
 def header_of(token: str) -> dict:
@@ -54,4 +55,4 @@ def header_of(token: str) -> dict:
     except ValueError:
         value = None
     check(isinstance(value, dict), "the JWT's header is not a base64url-encoded JSON object (RFC 7515 section 4)")
-    return value
+    return cast(dict, value)  # check() raised otherwise

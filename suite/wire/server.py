@@ -98,8 +98,9 @@ def discovery_of(config, environment) -> Discovery:
     """The run's discovery (fetched when the run is configured), or, in a detection-matrix run, that
     of another defect set, fetched once, the first time a scenario or an early code needs it."""
     if environment.issuer == config.conformance_environment.issuer:
-        return config.conformance_discovery
-    fetched = config.__dict__.setdefault("conformance_discoveries", {})
+        discovery: Discovery = config.conformance_discovery
+        return discovery
+    fetched: dict[str, Discovery] = config.__dict__.setdefault("conformance_discoveries", {})
     if environment.issuer not in fetched:
         try:
             fetched[environment.issuer] = fetch_discovery(environment)

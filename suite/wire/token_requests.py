@@ -19,6 +19,7 @@ def post_token(
     """POST a form to the token endpoint. authentication: post (client_secret_post, as the
     documentation's examples), basic (HTTP Basic), or none (client_id only, public clients)."""
     client = client or state.client
+    assert client is not None, "a scenario names its client (a Given step) before it asks for a token"
     secret = client.client_secret if secret is None else secret
     if client.is_public:
         secret, authentication = None, "none"  # a public client has no secret to send

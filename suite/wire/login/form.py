@@ -9,7 +9,7 @@ MAX_HOPS = 15
 
 
 class FormLogin:
-    def __init__(self, environment, http):
+    def __init__(self, environment, http) -> None:
         self.login, self.http = environment.login, http
         self.issuer_origin = _origin(environment.issuer)
 

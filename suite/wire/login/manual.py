@@ -13,7 +13,7 @@ def terminal_available() -> bool:
 
 
 class ManualLogin:
-    def __init__(self, environment, http):
+    def __init__(self, environment, http) -> None:
         pass
 
     def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
