@@ -48,6 +48,7 @@ class Application:
     path: Path
     app_type: str
     client_id: str
+    drive: Drive  # how the suite makes the application sign in or act
     client_secret: str | None = field(default=None, repr=False)
     redirect_uris: tuple[str, ...] = ()
     scope: str = ""
@@ -55,7 +56,6 @@ class Application:
     pkce_declared: bool = False
     issuer_port: int = 0
     issuer_tls: bool = False  # https, with a certificate authority the suite makes (appside.tls)
-    drive: Drive = None
 
     @property
     def is_interactive(self) -> bool:

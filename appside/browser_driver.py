@@ -42,7 +42,7 @@ class SignIn:
 
 
 class BrowserDriver:
-    def __init__(self, application, issuer: str, user, tls=None):
+    def __init__(self, application, issuer: str, user, tls=None) -> None:
         from playwright.sync_api import sync_playwright
 
         self.application = application
@@ -64,7 +64,7 @@ class BrowserDriver:
 
 
 class BrowserSession:
-    def __init__(self, driver: BrowserDriver, context):
+    def __init__(self, driver: BrowserDriver, context) -> None:
         self.driver, self.context = driver, context
         self.drive = driver.application.drive
         self.page = context.new_page()
@@ -120,8 +120,8 @@ class BrowserSession:
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
         if marker.selector:
-            return self.page.locator(marker.selector).count() > 0
-        return self.page.get_by_text(marker.text).count() > 0
+            return bool(self.page.locator(marker.selector).count() > 0)
+        return bool(self.page.get_by_text(marker.text).count() > 0)
 
     def _result(self, finished: bool, seen: int, started: float) -> SignIn:
         statuses = self.callback_statuses[seen:]

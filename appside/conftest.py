@@ -24,7 +24,7 @@ pytest_plugins = [
 ]
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser) -> None:
     group = parser.getgroup("application", "Visma Connect application certification")
     group.addoption("--app", metavar="PATH", help="the application file (see examples/*/application.yaml)")
     group.addoption(
@@ -121,7 +121,7 @@ def _announce(config, application, issuer: str, tls) -> None:
             reporter.write_line(line)
 
 
-def pytest_unconfigure(config):
+def pytest_unconfigure(config) -> None:
     from appside.steps.sign_ins import close_driver
 
     close_driver()
@@ -151,7 +151,7 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_bdd_before_scenario(request, feature, scenario):
+def pytest_bdd_before_scenario(request, feature, scenario) -> None:
     import allure
 
     from suite.configuration.rules import rule_of

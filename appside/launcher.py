@@ -31,7 +31,7 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
 
 
 class LaunchedApplication:
-    def __init__(self, command: str, variables: dict, ready_url: str | None, log_path):
+    def __init__(self, command: str, variables: dict, ready_url: str | None, log_path) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 -- the application writes to it until stop() closes it
         self.process = subprocess.Popen(

@@ -142,7 +142,7 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int) -
 def run_matrix(jobs: int = 3) -> list[AppRow]:
     runs = [(app, switch) for app in REFERENCE_APPS.values() for switch in (None, *app.switches)]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
-        rows = list(pool.map(lambda run: certify(*run, Path(tmp)), runs))
+        rows = list(pool.map(lambda run: certify(run[0], run[1], Path(tmp)), runs))
     clean = {row.defect.split(":")[0]: row for row in rows if row.defect.endswith(":clean")}
     for row in rows:  # a switch is judged on every scenario its clean application ran, no fewer
         row.missing_scenarios = frozenset(clean[row.defect.split(":")[0]].scenarios - row.scenarios)

@@ -30,21 +30,21 @@ class RecordedSubject:
 
 
 class ApplicationRecorder(ResultRecorder):
-    def __init__(self, application, issuer: str, path: str, alluredir: str | None):
+    def __init__(self, application, issuer: str, path: str, alluredir: str | None) -> None:
         subject = RecordedSubject(
             f"application {application.client_id} ({application.app_type})", issuer, {application.app_type: application}
         )
         super().__init__(subject, path, alluredir)
         self.application = application
 
-    def pytest_sessionfinish(self, session, exitstatus):
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
         """The suite's exit codes (README): python -m appside is the command, so an incomplete run
         (a blocker or critical rule left out, e.g. by --rule) exits 5 here, not 0."""
         super().pytest_sessionfinish(session, exitstatus)
         if self.written and self.written["verdict"].startswith("incomplete"):
             session.exitstatus = EXIT_INCOMPLETE
 
-    def pytest_runtest_logreport(self, report):
+    def pytest_runtest_logreport(self, report) -> None:
         super().pytest_runtest_logreport(report)
         fault = dict(report.user_properties).get("fault")
         if fault and report.nodeid in self.scenarios:

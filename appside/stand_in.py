@@ -23,10 +23,10 @@ class PublicApplication(Application):
     app that sends a secret anyway still gets its tokens; that it sent one is what the rules
     look at, not whether the stand-in refused it."""
 
-    def check_endpoint_auth_method(self, method, endpoint):
+    def check_endpoint_auth_method(self, method, endpoint) -> bool:
         return method in ("none", "client_secret_post", "client_secret_basic")
 
-    def check_client_secret(self, client_secret):
+    def check_client_secret(self, client_secret) -> bool:
         return True
 
 
@@ -60,4 +60,5 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port

@@ -9,7 +9,7 @@ from suite.verdict.checks import check
 
 
 @given("the application has been used as a user would")
-def used_normally(request, application, stand_in, app_run):
+def used_normally(request, application, stand_in, app_run) -> None:
     if not application.client_secret:
         pytest.skip(f"{application.client_id} is a {application.app_type} application: it has no client secret")
     if application.is_interactive:
@@ -23,7 +23,7 @@ def used_normally(request, application, stand_in, app_run):
 
 
 @then("the client secret appears in no URL")
-def secret_not_in_url(application, app_run):
+def secret_not_in_url(application, app_run) -> None:
     for observed in app_run.observed:
         for request in observed.entries:
             in_query = any(k == "client_secret" or application.client_secret in v for k, v in request.query)

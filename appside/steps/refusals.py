@@ -26,7 +26,7 @@ def _faulted_callback(app_run):
 
 
 @then("the stand-in's callback carried the fault")
-def fault_delivered(app_run):
+def fault_delivered(app_run) -> None:
     callback = _faulted_callback(app_run)
     params = callback.location_params
     sent_state = dict(callback.query).get("state")
@@ -40,7 +40,7 @@ def fault_delivered(app_run):
 
 
 @then("the stand-in's token response carried the fault")
-def id_token_fault_delivered(app_run):
+def id_token_fault_delivered(app_run) -> None:
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
@@ -51,7 +51,7 @@ def id_token_fault_delivered(app_run):
     )
     id_token = (redeemed[0].response_json or {}).get("id_token")
     check(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
-    claims = unverified_claims(id_token)
+    claims = unverified_claims(str(id_token))  # check() raised had there been none
     nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
     if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
         pytest.skip(
@@ -68,7 +68,7 @@ def id_token_fault_delivered(app_run):
 
 
 @then("the application redeems no code")
-def no_redemption(app_run):
+def no_redemption(app_run) -> None:
     observed = app_run.last
     code = _faulted_callback(app_run).location_params.get("code")
     redeemed = observed.redemptions_of(code) if code else observed.grants("authorization_code")
@@ -80,7 +80,7 @@ def no_redemption(app_run):
 
 
 @then("the application does not call the Visma API")
-def no_api_call(app_run):
+def no_api_call(app_run) -> None:
     observed = app_run.last
     check(
         not observed.api_calls and not observed.userinfo_calls,
@@ -90,7 +90,7 @@ def no_api_call(app_run):
 
 
 @then("the application shows an error page, not a server error")
-def error_page(application, app_run):
+def error_page(application, app_run) -> None:
     sign_in = app_run.sign_ins[-1]
     check(sign_in.callback_status is not None, "the application's callback page never loaded")
     check(
@@ -104,7 +104,7 @@ def error_page(application, app_run):
 
 
 @when("the stand-in issues a short-lived access token and the application uses the API after it expired")
-def expired_access_token(request, application, stand_in, app_run):
+def expired_access_token(request, application, stand_in, app_run) -> None:
     if application.is_interactive and not application.drive.use_api_url:
         pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     record_fault(request, "short-lived-access-token")
@@ -122,7 +122,7 @@ def expired_access_token(request, application, stand_in, app_run):
 
 
 @then("the application never sends an expired access token")
-def no_expired_token(app_run):
+def no_expired_token(app_run) -> None:
     observed = app_run.last
     expired = [c for c in observed.api_calls if c.notes.get("bearer") == "expired"]
     check(
@@ -133,7 +133,7 @@ def no_expired_token(app_run):
 
 
 @then("it refreshed the token or signed in again before using the API")
-def renewed(application, app_run):
+def renewed(application, app_run) -> None:
     observed = app_run.last
     issued = [r for r in observed.token_requests if r.status == 200]
     renewals = (

@@ -20,7 +20,7 @@ def service_run(config, stand_in):
 
 
 @given("the service application has fetched a token and called the API")
-def service_ran(request, application, stand_in, app_run):
+def service_ran(request, application, stand_in, app_run) -> None:
     skip_unless_type(application, "service")
     run, observed = service_run(request.config, stand_in)
     observed.attach("service run")
@@ -31,7 +31,7 @@ def service_ran(request, application, stand_in, app_run):
 
 
 @then("every token request is a form-encoded client_credentials request with the application's credentials")
-def client_credentials_form(application, app_run):
+def client_credentials_form(application, app_run) -> None:
     for request in app_run.last.token_requests:
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         check(content_type == FORM, f"a token request has Content-Type {content_type!r}, not {FORM}")
@@ -44,7 +44,7 @@ def client_credentials_form(application, app_run):
 
 
 @then("every token request for a tenant-based scope names the tenant")
-def tenant_named(stand_in, application, app_run):
+def tenant_named(stand_in, application, app_run) -> None:
     tenant_scopes = set(Registry().tenant_scopes)  # the stand-in's, as the sandbox registers them
     asked = [r for r in app_run.last.token_requests if set((r.param("scope") or "").split()) & tenant_scopes]
     check(asked, f"the service asked for no tenant-based scope ({', '.join(sorted(tenant_scopes))})")

@@ -3,6 +3,7 @@ where the stand-in injects a fault. Each scenario's requests are read from the s
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import allure
 import pytest
@@ -12,7 +13,12 @@ from appside.observed import Observed
 from sandbox.faults import FAULTS
 from suite.verdict.checks import check
 
-_driver = None
+if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library loads slowly
+    from appside.browser_driver import BrowserDriver
+    from appside.manual_driver import ManualDriver
+    from appside.service_driver import ServiceDriver
+
+_driver: "BrowserDriver | ManualDriver | ServiceDriver | None" = None
 _baseline: dict = {}
 
 
@@ -25,7 +31,11 @@ def driver(config):
         from appside.service_driver import ServiceDriver
 
         application = config.application
-        kind = {"browser": BrowserDriver, "manual": ManualDriver}.get(application.drive.mode, ServiceDriver)
+        kinds: dict[str, type[BrowserDriver | ManualDriver | ServiceDriver]] = {
+            "browser": BrowserDriver,
+            "manual": ManualDriver,
+        }
+        kind = kinds.get(application.drive.mode, ServiceDriver)
         _driver = kind(application, config.stand_in.issuer, config.test_user, tls=config.stand_in_tls)
     return _driver
 
@@ -43,7 +53,7 @@ class AppRun:
     """What one scenario did with the application and what the stand-in saw."""
 
     sign_ins: list = field(default_factory=list)  # appside.browser_driver.SignIn
-    observed: list = field(default_factory=list)  # Observed, one per sign-in or run
+    observed: list[Observed] = field(default_factory=list)  # one per sign-in or run
     fault: str | None = None
 
     @property
@@ -98,7 +108,7 @@ def skip_unless_type(application, *types: str) -> None:
 
 
 @given(parsers.parse('the application is a "{types}" application'))
-def application_of_type(application, types):
+def application_of_type(application, types) -> None:
     skip_unless_type(application, *[t.strip() for t in types.replace(" or ", ",").split(",")])
 
 
@@ -114,11 +124,12 @@ def normal_sign_ins(config, stand_in) -> list:
                 session.close()
             signed.append((sign_in, observed))
         _baseline["sign_ins"] = signed
-    return _baseline["sign_ins"]
+    sign_ins: list = _baseline["sign_ins"]
+    return sign_ins
 
 
 @given("the application has signed in twice through the stand-in")
-def signed_in_twice(request, application, stand_in, app_run):
+def signed_in_twice(request, application, stand_in, app_run) -> None:
     skip_unless_type(application, "web", "spa", "native")
     for sign_in, observed in normal_sign_ins(request.config, stand_in):
         app_run.sign_ins.append(sign_in)
@@ -134,7 +145,7 @@ def signed_in_twice(request, application, stand_in, app_run):
 
 
 @given("a normal sign-in of the application redeems its code")
-def normal_sign_in_redeems(request, application, stand_in):
+def normal_sign_in_redeems(request, application, stand_in) -> None:
     """The evidence of a refusal is a request that does not come; it counts only if the same
     application, unprovoked, does make that request."""
     skip_unless_type(application, "web", "spa", "native")
@@ -147,7 +158,7 @@ def normal_sign_in_redeems(request, application, stand_in):
 
 
 @when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
-def sign_in_with_fault(request, application, stand_in, app_run, fault):
+def sign_in_with_fault(request, application, stand_in, app_run, fault) -> None:
     record_fault(request, fault)
     app_run.fault = fault
     stand_in.faults.inject(fault)
