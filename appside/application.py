@@ -1,6 +1,6 @@
 """Application files: the partner's application that the suite certifies, and how to drive it.
 
-Checked like environment files (suite.configuration.environment): every problem at once, one line each,
+Checked like environment files (suite.configuration.yaml_files): every problem at once, one line each,
 naming the file, the key and the fix; secrets as ${VAR}. `${VAR:-default}` gives a default,
 for ports a test harness chooses."""
 
@@ -9,14 +9,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
-import yaml
-
-from appside.application_schema import HINTS, SCHEMA
-from suite.configuration.environment import ConfigurationError, _describe, _resolve_variables
+from appside.application_schema import HINTS, SCHEMA, SECRET_KEYS
+from suite.configuration.yaml_files import (
+    DEFAULTED,
+    ConfigurationError,
+    describe,
+    read_mapping,
+    resolve_variables,
+    schema_errors,
+)
 
 INTERACTIVE = ("web", "spa", "native")
-DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,14 @@ class Application:
 def load_application(path, environ=os.environ) -> Application:
     path = Path(path)
     raw = _read(path)
-    problems = [_describe_problem(e) for e in _errors(raw)]
+    problems = [describe(e, HINTS, SECRET_KEYS) for e in schema_errors(raw, SCHEMA)]
     if problems:
         raise ConfigurationError(path, problems)
     problems += _inline_secret(raw)
-    resolved = _resolve_variables(_with_defaults(raw, environ), environ, problems)
-    problems = problems or [_describe_problem(e) + " (after ${VAR} substitution)" for e in _errors(resolved)]
+    resolved = resolve_variables(_with_defaults(raw, environ), environ, problems)
+    problems = problems or [
+        describe(e, HINTS, SECRET_KEYS) + " (after ${VAR} substitution)" for e in schema_errors(resolved, SCHEMA)
+    ]
     problems = problems or _drive_problems(resolved)
     if problems:
         raise ConfigurationError(path, problems)
@@ -83,28 +88,8 @@ def load_application(path, environ=os.environ) -> Application:
 
 
 def _read(path: Path) -> dict:
-    if not path.is_file():
-        raise ConfigurationError(path, ["no such application file; see examples/*/application.yaml"])
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigurationError(path, [f"not valid YAML{where}"]) from None
-    if not isinstance(raw, dict):
-        raise ConfigurationError(path, ["the file must be a YAML mapping; see examples/web_app/application.yaml"])
-    return raw
-
-
-def _errors(raw):
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    return sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path)))
-
-
-def _describe_problem(error) -> str:
-    text = _describe(error)
-    leaf = error.message.split("'")[1] if error.validator == "required" else ""
-    return text + (f": {HINTS[leaf]}" if leaf in HINTS and not text.endswith(HINTS[leaf]) else "")
+    missing = "no such application file; see examples/*/application.yaml"
+    return read_mapping(path, "application", missing, "examples/web_app/application.yaml")
 
 
 def _inline_secret(raw: dict) -> list[str]:

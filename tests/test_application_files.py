@@ -42,7 +42,8 @@ def test_a_good_file_loads_with_defaults_and_secrets_from_the_environment(tmp_pa
         (("type: web", "type: desktop"), "application.type: must be one of web, spa, native, service"),
         (("client_secret: ${MY_SECRET}", "client_secret: inline-secret"), "a secret is written inline"),
         (("  signed_in: {text: Welcome}\n", ""), "drive.signed_in: missing"),
-        (("  scope: openid profile email\n", ""), "application.scope: missing"),
+        (("  scope: openid profile email\n", ""), "application.scope: missing. Add it: the scopes the application"),
+        (("  client_id: my-web\n", "  client_id: my-web\n  client_id: other\n"), "the key 'client_id' is given twice"),
         (("type: web", "type: spa"), "a spa application is public and has no secret"),
     ],
 )
