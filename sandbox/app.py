@@ -15,7 +15,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
 
 from sandbox.defects import Defects
 from sandbox.faults import Faults
@@ -31,6 +31,8 @@ from sandbox.instrumentation import (
     apply_callback_faults,
     apply_id_token_faults,
     instrument,
+    redirect_parameters,
+    redirect_with,
     short_lived_token_wanted,
     token_issued,
 )
@@ -311,12 +313,10 @@ def _with_params(url: str, params) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _apply_callback_defects(response, defects: Defects):
-    location = response.headers.get("Location")
-    if not location:
+def _apply_callback_defects(response: Response, defects: Defects) -> Response:
+    query = redirect_parameters(response)
+    if query is None:
         return response
-    parts = urlsplit(location)
-    query = parse_qsl(parts.query, keep_blank_values=True)
     is_error = any(k == "error" for k, _ in query)
     if ("state-dropped" in defects and not is_error) or ("error-state-dropped" in defects and is_error):
         query = [(k, v) for k, v in query if k != "state"]
@@ -324,11 +324,7 @@ def _apply_callback_defects(response, defects: Defects):
         query.append(("error", "server_error"))
     if "state-truncated" in defects:
         query = [(k, v[:40] if k == "state" else v) for k, v in query]
-    if "code-in-fragment" in defects and not is_error:
-        response.headers["Location"] = urlunsplit(parts._replace(query="", fragment=urlencode(query)))
-        return response
-    response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
-    return response
+    return redirect_with(response, query, in_fragment="code-in-fragment" in defects and not is_error)
 
 
 def _apply_token_defects(response, registry: Registry, defects: Defects):

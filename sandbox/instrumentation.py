@@ -7,7 +7,7 @@ import secrets
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import g, request
+from flask import Response, g, request
 from joserfc import jwt
 
 from sandbox.faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
@@ -35,21 +35,33 @@ def instrument(app, issuer: str, keys, recording: RequestLog, faults: Faults) ->
         return response
 
 
-def apply_callback_faults(response, faults: Faults):
-    """The authorization response, with the armed callback fault applied to its Location."""
+def redirect_parameters(response: Response) -> list[tuple[str, str]] | None:
+    """A redirect's parameters, from the query of its Location; None when it has no Location."""
     location = response.headers.get("Location")
-    if not location:
+    return parse_qsl(urlsplit(location).query, keep_blank_values=True) if location else None
+
+
+def redirect_with(response: Response, parameters: list[tuple[str, str]], in_fragment: bool = False) -> Response:
+    """The response, its Location now carrying `parameters` (in its fragment, with in_fragment)."""
+    parts = urlsplit(response.headers["Location"])
+    encoded = urlencode(parameters)
+    parts = parts._replace(query="", fragment=encoded) if in_fragment else parts._replace(query=encoded)
+    response.headers["Location"] = urlunsplit(parts)
+    return response
+
+
+def apply_callback_faults(response: Response, faults: Faults) -> Response:
+    """The authorization response, with the armed callback fault applied to its Location."""
+    query = redirect_parameters(response)
+    if query is None:
         return response
-    parts = urlsplit(location)
-    query = parse_qsl(parts.query, keep_blank_values=True)
     if faults.take("callback-state-wrong"):  # a state the client never sent, even if it sent none
         query = [(k, v) for k, v in query if k != "state"] + [("state", secrets.token_urlsafe(24))]
     if faults.take("callback-state-missing"):
         query = [(k, v) for k, v in query if k != "state"]
     if faults.take("callback-iss-wrong"):
         query = [(k, v) for k, v in query if k != "iss"] + [("iss", OTHER_ISSUER)]
-    response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
-    return response
+    return redirect_with(response, query)
 
 
 def short_lived_token_wanted(faults: Faults) -> bool:
