@@ -51,13 +51,14 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Published as localhost while the application usually runs on 127.0.0.1: browsers keep cookies
     # by host name, not port, and the stand-in's session cookie must not replace the application's.
-    port = application.issuer_port or _free_port()
+    port = application.issuer_port or free_port()
     issuer = f"{'https' if tls else 'http'}://localhost:{port}"
     server = SandboxServer(registry, LENIENT, port=port, issuer=issuer, ssl_context=tls.context if tls else None)
     return server.start(), user
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the system's choice)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]

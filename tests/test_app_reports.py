@@ -6,19 +6,12 @@ test user's password, no code, verifier or token the stand-in received or issued
 
 import json
 import re
-import socket
-import subprocess
-import sys
 
-from run import ROOT
+from run import run_appside
+
+from appside.stand_in import free_port
 
 SECRET = "App-Secret-4c9e1f7b-DO-NOT-LEAK"
-
-
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
 
 
 def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_any_output(tmp_path):
@@ -27,34 +20,24 @@ def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_a
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": _free_port(),
+        "WEB_APP_PORT": str(free_port()),
         "APP_SETTLE": "1",
         "REFERENCE_APP_DEFECTS": "secret-in-url",
         "SANDBOX_WITNESS_FILE": str(witness),
     }
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            "--app=examples/web_app/application.yaml",
-            "--rule=APPC-11",
-            "--rule=APPC-16",
-            f"--compliance={reports / 'compliance.json'}",
-            f"--alluredir={reports / 'allure-results'}",
-            f"--junitxml={reports / 'junit.xml'}",
-            "--showlocals",
-            "--tb=long",
-            "-rA",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        start_new_session=True,
+    completed = run_appside(
+        "--app=examples/web_app/application.yaml",
+        "--rule=APPC-11",
+        "--rule=APPC-16",
+        f"--compliance={reports / 'compliance.json'}",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--showlocals",
+        "--tb=long",
+        "-rA",
+        "-p",
+        "no:cacheprovider",
+        environ=environ,
     )
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]

@@ -1,11 +1,8 @@
 """Application files are checked like environment files: one line per problem, naming the key
 and the fix; secrets only as ${VAR}; the run stops with the configuration exit code."""
 
-import subprocess
-import sys
-
 import pytest
-from run import ROOT
+from run import ROOT, run_appside
 
 from appside.application import load_application
 from suite.configuration.environment import ConfigurationError
@@ -62,14 +59,7 @@ def test_a_missing_variable_is_named(tmp_path):
 def test_the_run_stops_with_the_configuration_exit_code(tmp_path):
     path = tmp_path / "app.yaml"
     path.write_text(WEB.replace("type: web", "type: desktop"))
-    completed = subprocess.run(
-        [sys.executable, "-m", "appside", f"--app={path}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"},
-    )
+    completed = run_appside(f"--app={path}", environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "application.type: must be one of" in completed.stderr
 
