@@ -7,6 +7,7 @@ test user's password, no code, verifier or token the stand-in received or issued
 import json
 import re
 
+from outputs import every_output, leaked
 from run import run_appside
 
 from appside.stand_in import free_port
@@ -64,21 +65,8 @@ def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_a
     }
     assert any(re.search(r"requests the stand-in received", name) for name in attachments), attachments
 
-    outputs = {"terminal": terminal}
-    outputs.update(
-        {
-            str(p.relative_to(tmp_path)): p.read_text(encoding="utf-8", errors="replace")
-            for p in reports.rglob("*")
-            if p.is_file()
-        }
-    )
+    outputs = every_output(terminal, reports, tmp_path)
     secrets = set(witness.read_text().split()) | {SECRET}
     assert len(secrets) > 10, f"only {len(secrets)} secrets witnessed"
-    fragments = {secret: {secret, secret[:16], secret[-16:]} if len(secret) >= 32 else {secret} for secret in secrets}
-    leaks = [
-        (name, secret[:6] + "...")
-        for name, content in outputs.items()
-        for secret, parts in fragments.items()
-        if any(part in content for part in parts)
-    ]
+    leaks = leaked(outputs, secrets)
     assert not leaks, f"secrets found in output: {leaks[:10]}"

@@ -13,6 +13,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from faulty_servers import Answer, HostileServer
+from outputs import every_output, leaked
 from run import ROOT, SANDBOX_YAML, run_suite, write_environment
 
 from suite.wire.browser import chromium_path
@@ -78,24 +79,14 @@ def test_no_secret_in_any_output(tmp_path, login):
     assert "eyJ" in kinds and any(s in kinds for s in RECOGNISABLE.values()), "the witness saw no tokens or secrets"
     assert len(secrets) > 40, f"only {len(secrets)} secrets witnessed"
 
-    outputs = {"terminal": result.stdout + result.stderr}
-    for path in reports.rglob("*"):
-        if path.is_file():
-            outputs[str(path.relative_to(tmp_path))] = path.read_text(encoding="utf-8", errors="replace")
+    outputs = every_output(result.stdout + result.stderr, reports, tmp_path)
     assert any("allure-results" in name for name in outputs) and "reports/junit.xml" in outputs
     assert "--showlocals is turned off: local variables hold secrets" in outputs["terminal"]
     assert re.search(
         r"\[(access_token|refresh_token|authorization code|code_verifier|cookie redacted)\]", "".join(outputs.values())
     ), "no masked value shown anywhere"
 
-    # Whole secrets, and the head and tail of each: pytest cuts long values in the middle.
-    fragments = {secret: {secret, secret[:16], secret[-16:]} if len(secret) >= 32 else {secret} for secret in secrets}
-    leaks = [
-        (name, secret[:8] + "...")
-        for name, content in outputs.items()
-        for secret, parts in fragments.items()
-        if any(part in content for part in parts)
-    ]
+    leaks = leaked(outputs, secrets, shown=8)
     assert not leaks, f"secrets found in output: {leaks[:10]}"
     jwt = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}")
     assert not [name for name, content in outputs.items() if jwt.search(content)], "a JWT reached an output"
@@ -512,14 +503,7 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
         terminal += certificate.stdout + certificate.stderr
         assert (reports / "certificate.html").exists(), certificate.stderr
 
-    outputs = {"terminal": terminal}
-    outputs.update(
-        {
-            str(p.relative_to(tmp_path)): p.read_text(errors="replace")
-            for p in reports.rglob("*")
-            if p.is_file() and p.suffix != ".pdf"
-        }
-    )
+    outputs = every_output(terminal, reports, tmp_path)
     assert "reports/allure-report/index.html" in outputs and any("-attachment" in name for name in outputs)
     # The wrong secret the suite sends on purpose is written in its source: no secret at all.
     secrets = (set(REAL_SECRETS.values()) | set(witness.read_text().splitlines())) - {WRONG_SECRET}
