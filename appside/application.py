@@ -6,8 +6,10 @@ for ports a test harness chooses."""
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from appside.application_schema import HINTS, SCHEMA, SECRET_KEYS
 from suite.configuration.yaml_files import (
@@ -70,7 +72,7 @@ class Application:
         return self.app_type in ("spa", "native") or (self.app_type == "web" and self.pkce_declared)
 
 
-def load_application(path, environ=os.environ) -> Application:
+def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) -> Application:
     path = Path(path)
     raw = _read(path)
     problems = [describe(e, HINTS, SECRET_KEYS) for e in schema_errors(raw, SCHEMA)]
@@ -102,7 +104,7 @@ def _inline_secret(raw: dict) -> list[str]:
     return []
 
 
-def _with_defaults(node, environ):
+def _with_defaults(node: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
         return {k: _with_defaults(v, environ) for k, v in node.items()}
     if isinstance(node, list):

@@ -7,8 +7,9 @@ import secrets
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Response, g, request
+from flask import Flask, Response, g, request
 from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from sandbox.faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
 from sandbox.mock_api import API_PREFIX, register_mock_api
@@ -19,11 +20,11 @@ CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/
 OTHER_ISSUER = "https://other-issuer.invalid"
 
 
-def instrument(app, issuer: str, keys, recording: RequestLog, faults: Faults) -> None:
+def instrument(app: Flask, issuer: str, keys: KeySet, recording: RequestLog, faults: Faults) -> None:
     register_mock_api(app, issuer, keys)
 
     @app.after_request
-    def record_and_allow_cors(response):
+    def record_and_allow_cors(response: Response) -> Response:
         origin = request.headers.get("Origin")
         if origin and request.path.startswith(CORS_PATHS):
             response.headers["Access-Control-Allow-Origin"] = origin
@@ -70,12 +71,12 @@ def short_lived_token_wanted(faults: Faults) -> bool:
     return bool(g.access_token_lifetime)
 
 
-def token_issued(response, faults: Faults) -> None:
+def token_issued(response: Response, faults: Faults) -> None:
     if g.get("access_token_lifetime") and response.status_code == 200:
         faults.take("short-lived-access-token")
 
 
-def apply_id_token_faults(response, faults: Faults, keys) -> None:
+def apply_id_token_faults(response: Response, faults: Faults, keys: KeySet) -> None:
     """The armed ID token fault applied to a successful token response that carries an ID token:
     one claim changed, and the token signed again with the sandbox's key, so that only the check
     of that claim can tell."""

@@ -11,6 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from flask import Request, Response
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -55,7 +57,7 @@ class RequestLog:
         with self._lock:
             return list(self._entries)
 
-    def record(self, request, response, notes: dict) -> None:
+    def record(self, request: Request, response: Response, notes: dict) -> None:
         """Flask's request and response, after the sandbox answered."""
         form = tuple(request.form.items(multi=True)) if request.mimetype == "application/x-www-form-urlencoded" else ()
         body = urlencode(form) if form else request.get_data(as_text=True, cache=True)

@@ -29,10 +29,10 @@ class _RequestBody(LimitedStream):
     is closed); the application's own stream (werkzeug's Request) still reports it as a client
     that went away."""
 
-    def on_disconnect(self, error=None) -> None:
+    def on_disconnect(self, error: Exception | None = None) -> None:
         pass
 
-    def read(self, size=-1):
+    def read(self, size: int | None = -1) -> bytes:
         # werkzeug's drain asks for 10 MB: RawIOBase would allocate (and zero) that much for each
         # request before finding nothing left
         left = self.limit - self.tell()
@@ -101,7 +101,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
         self._held = None  # werkzeug's Connection: close, left out
         super().end_headers()
 
-    def log_error(self, format: str, *args) -> None:
+    def log_error(self, format: str, *args: object) -> None:
         if not (args and isinstance(args[0], TimeoutError)):  # http.server's words for an idle connection's end
             super().log_error(format, *args)
 

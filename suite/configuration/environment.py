@@ -8,6 +8,7 @@ the key and the fix, so a user sees all causes at once and no traceback.
 import ipaddress
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -157,7 +158,7 @@ def resolve_path(name_or_path: str) -> Path:
     return ENVIRONMENTS_DIR / f"{name_or_path}.yaml"
 
 
-def load_environment(name_or_path: str, environ=os.environ) -> Environment:
+def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ) -> Environment:
     path = resolve_path(name_or_path)
     raw = _read_yaml(path)
     problems = _schema_problems(raw)
@@ -177,7 +178,7 @@ def load_environment(name_or_path: str, environ=os.environ) -> Environment:
     return _build(path, resolved, waivers)
 
 
-def _waivers(path: Path, value) -> tuple[list[Waiver], list[str]]:
+def _waivers(path: Path, value: object) -> tuple[list[Waiver], list[str]]:
     """The environment's waivers: listed in its file, or in the file it names (relative to it)."""
     if not isinstance(value, str):
         return load_waivers(value, path)
@@ -316,7 +317,7 @@ def _http_settings(settings: dict) -> HttpSettings:
     return HttpSettings(**settings)
 
 
-def _build(path: Path, raw: dict, waivers=()) -> Environment:
+def _build(path: Path, raw: dict, waivers: Iterable[Waiver] = ()) -> Environment:
     clients = {role: Client(role=role, **fields) for role, fields in raw["clients"].items()}
     login = _login(raw["login"]) if "login" in raw else None
     expectations = dict(raw.get("expectations", {}))

@@ -5,6 +5,7 @@ the server's choice (a preference it may ignore) is warning-level; a blocker or 
 never is, since a server that breaks it cannot be called conformant."""
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +70,7 @@ class Rule:
         return urls
 
 
-def rule_of(tags) -> Rule | None:
+def rule_of(tags: Iterable[str]) -> Rule | None:
     values: dict[str, list[str]] = {}
     for tag in tags:
         key, _, value = tag.partition(":")

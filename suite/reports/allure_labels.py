@@ -1,12 +1,14 @@
 """Allure labels for a scenario: the documentation page as epic, the rule as story, its severity
 and links, so a go-live board can read the report rule by rule."""
 
+from collections.abc import Iterable
+
 import allure
 
 from suite.configuration.rules import DOC_PAGES, METADATA_PREFIXES, WARNING, Rule
 
 
-def label_scenario(rule: Rule, title: str, tags) -> None:
+def label_scenario(rule: Rule, title: str, tags: Iterable[str]) -> None:
     allure.dynamic.epic(DOC_PAGES.get(rule.page, rule.page or "Visma Connect"))
     allure.dynamic.story(f"{rule.rule_id} {title}")
     allure.dynamic.severity(allure.severity_level(rule.severity))

@@ -161,7 +161,7 @@ def write_pdf(html_path: Path, pdf_path: Path) -> None:
             browser.close()
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.reports.certificate", description=__doc__.splitlines()[0])
     parser.add_argument("record", nargs="?", default="reports/compliance.json")
     parser.add_argument("--out", help="the folder to write certificate.html and .pdf to (default: the record's)")

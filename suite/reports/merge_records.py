@@ -48,7 +48,7 @@ def merge(paths: list[Path]) -> tuple[str, int]:
     return "\n".join([*lines, ""]), worst
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("records", nargs="+", type=Path)
     parser.add_argument("--out", type=Path)

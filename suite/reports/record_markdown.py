@@ -163,7 +163,7 @@ def _waivers(record: dict) -> list[str]:
     return [*lines, ""]
 
 
-def verdict_lines(record: dict, path) -> list[str]:
+def verdict_lines(record: dict, path: Path | str) -> list[str]:
     """The last lines of the terminal: the verdict, the rules that failed and where the record is."""
     lines = [f"VERDICT: {record['verdict'].upper()}"]
     by_status: dict[str, list[dict]] = {}

@@ -30,7 +30,7 @@ from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMEN
 STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
 
 
-def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
+def write_no_verdict(path: Path | str, kind: str, reason: str, environment: str) -> dict:
     """A record that says this run produced no verdict and why, in place of any earlier run's."""
     from suite.secrets.redaction import REDACTOR
 
@@ -64,13 +64,13 @@ class ResultRecorder:
         self.features = FEATURES
         self.waivers = getattr(environment, "waivers", ())  # an application (appside) has none
 
-    def pytest_deselected(self, items) -> None:
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.left_out.update(_rule_id(item) for item in items)
 
-    def pytest_collection_finish(self, session) -> None:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = {item.nodeid: _rule_id(item) for item in session.items}
 
-    def pytest_sessionstart(self, session) -> None:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
         # the features of this run (the suite's, or the application side's)
         self.features = session.config.rootpath / session.config.getini("bdd_features_base_dir")
 
@@ -124,7 +124,7 @@ class ResultRecorder:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             entry["reason"] = reason.removeprefix("Skipped: ")
 
-    def pytest_sessionfinish(self, session, exitstatus) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if session.config.option.collectonly:  # nothing ran: no record, not even an incomplete one
             return
         record = self.record()
@@ -143,7 +143,7 @@ class ResultRecorder:
         _blocked_apart_from_failures(session, record)
         self.written = record
 
-    def pytest_unconfigure(self, config) -> None:
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
         """After pytest's own summary, so the verdict is the last thing on the terminal."""
         xmlpath = getattr(config.option, "xmlpath", None)
         if self.written is not None and xmlpath:

@@ -3,9 +3,10 @@ record and the certificate. Outside CI: the local user name, and no job."""
 
 import getpass
 import os
+from collections.abc import Mapping
 
 
-def who_ran(environ=os.environ) -> dict:
+def who_ran(environ: Mapping[str, str] = os.environ) -> dict:
     if environ.get("GITHUB_ACTIONS") == "true":
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")
         repository, run_id = environ.get("GITHUB_REPOSITORY", ""), environ.get("GITHUB_RUN_ID", "")

@@ -15,7 +15,7 @@ from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 
 
 @pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd cleans its results folder
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or config.option.collectonly:  # xdist workers: the controller holds it
         return
     outputs = [

@@ -134,7 +134,7 @@ class Redactor:
         self._fields = set(SECRET_FIELDS)
         self._lock = threading.Lock()
 
-    def register(self, value, label: str) -> None:
+    def register(self, value: object, label: str) -> None:
         """From now on, `value` is shown as [label] wherever and however encoded it appears."""
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
             return

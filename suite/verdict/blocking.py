@@ -49,7 +49,7 @@ def resolve_blocked(rules: dict[str, dict]) -> None:
 def _needs_first(rules: dict[str, dict]) -> list[str]:
     ordered, seen = [], set()
 
-    def visit(rule_id) -> None:
+    def visit(rule_id: str) -> None:
         if rule_id in seen or rule_id not in rules:
             return
         seen.add(rule_id)

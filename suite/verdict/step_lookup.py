@@ -103,12 +103,13 @@ def _fits(context, step) -> bool:
 PATCHED_SIGNATURE = "(step: 'Step', fixturemanager: 'FixtureManager', node: 'Node') -> 'Iterable[FixtureDef[object]]'"
 
 
-def pytest_configure(config) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     if str(inspect.signature(ORIGINAL)) != PATCHED_SIGNATURE:
         return  # another pytest-bdd: its own lookup (tests/test_step_lookup.py says so)
-    SCENARIO.find_fixturedefs_for_step = StepLookup()  # type: ignore[attr-defined]  # replaced on purpose, see above
+    # pytest-bdd's own lookup, replaced in its module (mypy does not see the name pytest-bdd imports there)
+    SCENARIO.find_fixturedefs_for_step = StepLookup()  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config) -> None:
-    SCENARIO.find_fixturedefs_for_step = ORIGINAL  # type: ignore[attr-defined]
+def pytest_unconfigure(config: pytest.Config) -> None:
+    SCENARIO.find_fixturedefs_for_step = ORIGINAL  # type: ignore[attr-defined]  # put back, as above

@@ -8,9 +8,10 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.http import HttpClient, allure_results_written, redact_url
-from suite.wire.login import login_method
+from suite.wire.login import Outcome, login_method
 from suite.wire.pkce import new_verifier, s256_challenge
 from suite.wire.scenario import AuthorizationRequest, ScenarioState
+from suite.wire.server import Discovery
 
 # A server that counts whole seconds may expire a code up to a second before its declared lifetime.
 WHOLE_SECOND = 1
@@ -25,7 +26,7 @@ STATES = {
 def authorize(
     state: ScenarioState,
     environment,
-    discovery,
+    discovery: Discovery,
     pkce: str | None = "S256",
     verifier: str | None = None,
     overrides: dict | None = None,
@@ -61,7 +62,7 @@ def authorize(
 
 def authorization_url(
     state: ScenarioState,
-    discovery,
+    discovery: Discovery,
     pkce: str | None = "S256",
     verifier: str | None = None,
     overrides: dict | None = None,
@@ -88,7 +89,7 @@ def authorization_url(
     return endpoint + "?" + urlencode(params)
 
 
-def _register_callback_secrets(outcome) -> None:
+def _register_callback_secrets(outcome: Outcome) -> None:
     """Whatever the login method (a browser or a person hands the callback over without the
     suite's HTTP client seeing it), the code and any token in the callback are masked from now on."""
     for name, value in outcome.callback_params.items():

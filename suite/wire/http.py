@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 import allure
@@ -583,7 +583,7 @@ def _looks_generated(value: str) -> bool:
     return bool(_DIGIT.search(value)) or (value.lower() != value and value.upper() != value)
 
 
-def parse_json(text: str | bytes):
+def parse_json(text: str | bytes) -> Any:
     """JSON from a server. Nesting deeper than MAX_JSON_DEPTH is no JSON (ValueError), as any
     other unparseable body: a hostile server would otherwise exhaust the stack of the parser, or
     of whatever walks the result, and crash the run."""

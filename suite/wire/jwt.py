@@ -2,6 +2,7 @@
 documentation; OpenID Connect Core section 3.1.3.7)."""
 
 import base64
+from collections.abc import Iterable
 from typing import cast
 
 from joserfc import jws
@@ -9,9 +10,12 @@ from joserfc.errors import JoseError
 
 from suite.verdict.checks import NonConformance, check
 from suite.wire.http import parse_json
+from suite.wire.server import Discovery
 
 
-def verified_claims(token: str, discovery, what: str = "the access token", algorithms=("RS256",)) -> dict:
+def verified_claims(
+    token: str, discovery: Discovery, what: str = "the access token", algorithms: Iterable[str] = ("RS256",)
+) -> dict:
     check(
         isinstance(token, str) and token.count(".") == 2,
         f"{what} is not a JWT (three dot-separated parts, RFC 7515 section 7.1)",

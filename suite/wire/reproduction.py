@@ -91,7 +91,7 @@ def _name(label: str, value: str, written, fallback: str) -> None:
     SECRETS.values[value] = label
 
 
-def snippet(method: str, url: str, headers: dict, body: str, authorization=None) -> str:
+def snippet(method: str, url: str, headers: dict, body: str, authorization: object = None) -> str:
     """The shell lines that repeat this request; `authorization` is the scenario's authorization
     request (params, verifier), when there was one."""
     exports: dict[str, str] = {}

@@ -5,8 +5,10 @@ names the issuer and the cause, instead of every scenario failing on its own.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
 from joserfc.jwk import KeySet
 
 from suite.verdict.checks import NonConformance
@@ -28,7 +30,7 @@ class Discovery:
     oauth_metadata: dict = field(default_factory=dict)
     oauth_url: str = ""
 
-    def member(self, name: str):
+    def member(self, name: str) -> Any:
         """A metadata member from OpenID Connect Discovery, else from the RFC 8414 document."""
         return self.metadata[name] if name in self.metadata else self.oauth_metadata.get(name)
 
@@ -84,7 +86,7 @@ def fetch_discovery(environment) -> Discovery:
     return Discovery(url, response.status_code, metadata, keys, oauth_metadata, oauth_url)
 
 
-def _get(http: HttpClient, url: str, issuer: str):
+def _get(http: HttpClient, url: str, issuer: str) -> requests.Response:
     try:
         response = http.send("GET", url)
     except EnvironmentProblem as problem:

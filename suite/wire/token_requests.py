@@ -4,13 +4,14 @@ import requests
 
 from suite.configuration.environment import Client
 from suite.wire.scenario import ScenarioState
+from suite.wire.server import Discovery
 
 WRONG_SECRET = "not-the-client-secret"
 
 
 def post_token(
     state: ScenarioState,
-    discovery,
+    discovery: Discovery,
     form: dict,
     client: Client | None = None,
     authentication: str = "post",
@@ -39,7 +40,7 @@ def post_token(
     return response
 
 
-def post_json(state: ScenarioState, discovery, body: dict) -> requests.Response:
+def post_json(state: ScenarioState, discovery: Discovery, body: dict) -> requests.Response:
     response = state.http.send("POST", discovery.endpoint("token_endpoint"), json=body)
     _remember(state, response)
     return response

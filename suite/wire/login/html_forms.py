@@ -45,7 +45,7 @@ class _FormParser(HTMLParser):
             elif name:
                 self._current.fields[name] = attrs.get("value", "")
 
-    def handle_endtag(self, tag) -> None:
+    def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._current = None
 
@@ -75,11 +75,11 @@ class _ForwardFinder(HTMLParser):
             if attrs.get("src"):
                 self.targets.append(("a script from", attrs["src"]))
 
-    def handle_endtag(self, tag) -> None:
+    def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._in_script = False
 
-    def handle_data(self, data) -> None:
+    def handle_data(self, data: str) -> None:
         if self._in_script and data.strip():
             self.targets.append(("a script mentioning", data))
 
