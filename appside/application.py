@@ -46,6 +46,10 @@ class Drive:
     timeout: float = 20.0  # longest wait for a sign-in to finish
     settle: float = 2.0  # how long a refused response is watched for follow-up requests
 
+    def shows_signed_in(self) -> str:
+        """What the application shows once signed in, for a message (manual mode has no marker)."""
+        return self.signed_in.describe() if self.signed_in else "that the user is signed in"
+
 
 @dataclass(frozen=True)
 class Application:

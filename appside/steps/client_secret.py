@@ -3,13 +3,17 @@
 import pytest
 from pytest_bdd import given, then
 
+from appside.application import Application
 from appside.steps.service import service_run
-from appside.steps.sign_ins import normal_sign_ins
+from appside.steps.sign_ins import AppRun, normal_sign_ins
+from sandbox import SandboxServer
 from suite.verdict.checks import check
 
 
 @given("the application has been used as a user would")
-def used_normally(request, application, stand_in, app_run) -> None:
+def used_normally(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     if not application.client_secret:
         pytest.skip(f"{application.client_id} is a {application.app_type} application: it has no client secret")
     if application.is_interactive:
@@ -23,7 +27,7 @@ def used_normally(request, application, stand_in, app_run) -> None:
 
 
 @then("the client secret appears in no URL")
-def secret_not_in_url(application, app_run) -> None:
+def secret_not_in_url(application: Application, app_run: AppRun) -> None:
     for observed in app_run.observed:
         for request in observed.entries:
             in_query = any(k == "client_secret" or application.client_secret in v for k, v in request.query)

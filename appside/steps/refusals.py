@@ -8,8 +8,10 @@ import time
 import pytest
 from pytest_bdd import then, when
 
+from appside.application import Application
 from appside.observed import unverified_claims
-from appside.steps.sign_ins import observe_session, record_fault
+from appside.steps.sign_ins import AppRun, observe_session, record_fault
+from sandbox import SandboxServer
 from sandbox.faults import SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.verdict.checks import check
@@ -26,7 +28,7 @@ def _faulted_callback(app_run):
 
 
 @then("the stand-in's callback carried the fault")
-def fault_delivered(app_run) -> None:
+def fault_delivered(app_run: AppRun) -> None:
     callback = _faulted_callback(app_run)
     params = callback.location_params
     sent_state = dict(callback.query).get("state")
@@ -35,12 +37,12 @@ def fault_delivered(app_run) -> None:
         "callback-state-missing": "state" not in params,
         "callback-iss-wrong": params.get("iss") == OTHER_ISSUER,
         "access-denied": params.get("error") == "access_denied",
-    }[app_run.fault]
+    }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the stand-in's callback does not show the fault {app_run.fault}")
 
 
 @then("the stand-in's token response carried the fault")
-def id_token_fault_delivered(app_run) -> None:
+def id_token_fault_delivered(app_run: AppRun) -> None:
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
@@ -63,12 +65,12 @@ def id_token_fault_delivered(app_run) -> None:
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
         "id-token-expired": claims.get("exp", 0) < time.time(),
         "id-token-nonce-wrong": claims.get("nonce") not in nonces,
-    }[app_run.fault]
+    }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
 
 
 @then("the application redeems no code")
-def no_redemption(app_run) -> None:
+def no_redemption(app_run: AppRun) -> None:
     observed = app_run.last
     code = _faulted_callback(app_run).location_params.get("code")
     redeemed = observed.redemptions_of(code) if code else observed.grants("authorization_code")
@@ -80,7 +82,7 @@ def no_redemption(app_run) -> None:
 
 
 @then("the application does not call the Visma API")
-def no_api_call(app_run) -> None:
+def no_api_call(app_run: AppRun) -> None:
     observed = app_run.last
     check(
         not observed.api_calls and not observed.userinfo_calls,
@@ -90,7 +92,7 @@ def no_api_call(app_run) -> None:
 
 
 @then("the application shows an error page, not a server error")
-def error_page(application, app_run) -> None:
+def error_page(application: Application, app_run: AppRun) -> None:
     sign_in = app_run.sign_ins[-1]
     check(sign_in.callback_status is not None, "the application's callback page never loaded")
     check(
@@ -98,13 +100,13 @@ def error_page(application, app_run) -> None:
         f"the application's callback answered HTTP {sign_in.callback_status}: "
         "a server error, not an error shown to the user",
     )
-    check(
-        not sign_in.finished, f"the application showed {application.drive.signed_in.describe()} after the user declined"
-    )
+    check(not sign_in.finished, f"the application showed {application.drive.shows_signed_in()} after the user declined")
 
 
 @when("the stand-in issues a short-lived access token and the application uses the API after it expired")
-def expired_access_token(request, application, stand_in, app_run) -> None:
+def expired_access_token(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     if application.is_interactive and not application.drive.use_api_url:
         pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     record_fault(request, "short-lived-access-token")
@@ -122,7 +124,7 @@ def expired_access_token(request, application, stand_in, app_run) -> None:
 
 
 @then("the application never sends an expired access token")
-def no_expired_token(app_run) -> None:
+def no_expired_token(app_run: AppRun) -> None:
     observed = app_run.last
     expired = [c for c in observed.api_calls if c.notes.get("bearer") == "expired"]
     check(
@@ -133,7 +135,7 @@ def no_expired_token(app_run) -> None:
 
 
 @then("it refreshed the token or signed in again before using the API")
-def renewed(application, app_run) -> None:
+def renewed(application: Application, app_run: AppRun) -> None:
     observed = app_run.last
     issued = [r for r in observed.token_requests if r.status == 200]
     renewals = (

@@ -7,8 +7,10 @@ import allure
 import pytest
 from pytest_bdd import then, when
 
+from appside.application import Application
 from appside.observed import Observed, basic_password, estimated_entropy_bits, form_value, s256
-from appside.steps.sign_ins import observe_session, record_fault
+from appside.steps.sign_ins import AppRun, observe_session, record_fault
+from sandbox import SandboxServer
 from sandbox.faults import SHORT_LIFETIME
 from suite.verdict.checks import check
 
@@ -34,7 +36,7 @@ def _challenges_by_code(observed: Observed) -> dict:
 
 
 @then('every authorization request asks for response_type "code"')
-def response_type_code(app_run) -> None:
+def response_type_code(app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         check(
             request.params("response_type") == ["code"],
@@ -43,7 +45,7 @@ def response_type_code(app_run) -> None:
 
 
 @then("every request names a registered redirect_uri exactly")
-def registered_redirect_uri(application, app_run) -> None:
+def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         uri = request.param("redirect_uri")
         check(
@@ -64,7 +66,7 @@ def registered_redirect_uri(application, app_run) -> None:
 
 
 @then("every authorization request carries a state")
-def state_present(app_run) -> None:
+def state_present(app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         check(request.param("state"), "an authorization request carries no state")
 
@@ -77,7 +79,7 @@ def _states(app_run) -> list[str]:
 
 
 @then("every state carries at least 128 bits of entropy")
-def state_entropy(app_run) -> None:
+def state_entropy(app_run: AppRun) -> None:
     for state in _states(app_run):
         bits = estimated_entropy_bits(state)
         check(
@@ -87,7 +89,7 @@ def state_entropy(app_run) -> None:
 
 
 @then("the two sign-ins used different states")
-def states_differ(app_run) -> None:
+def states_differ(app_run: AppRun) -> None:
     _states(app_run)
     # per sign-in: one sign-in may repeat its request (a redirect that adds a parameter), not its state
     per_sign_in = [
@@ -101,7 +103,7 @@ def states_differ(app_run) -> None:
 
 
 @then("every authorization request carries a PKCE code_challenge")
-def pkce_challenge(application, app_run) -> None:
+def pkce_challenge(application: Application, app_run: AppRun) -> None:
     if not application.uses_pkce:
         pytest.skip(f"{application.client_id} is a web application that does not declare PKCE (application.pkce)")
     for request in _authorization_requests(app_run):
@@ -116,7 +118,7 @@ def _with_challenge(app_run) -> list:
 
 
 @then('every code_challenge_method is "S256"')
-def pkce_s256(app_run) -> None:
+def pkce_s256(app_run: AppRun) -> None:
     for request in _with_challenge(app_run):
         method = request.param("code_challenge_method")
         check(
@@ -127,7 +129,7 @@ def pkce_s256(app_run) -> None:
 
 
 @then("every code_verifier matches its code_challenge")
-def verifier_matches(app_run) -> None:
+def verifier_matches(app_run: AppRun) -> None:
     _with_challenge(app_run)
     checked = 0
     for observed in app_run.observed:
@@ -152,7 +154,7 @@ def verifier_matches(app_run) -> None:
 
 
 @then("the application sends no client secret, in no request")
-def no_secret_from_public_app(application, app_run) -> None:
+def no_secret_from_public_app(application: Application, app_run: AppRun) -> None:
     for observed in app_run.observed:
         for request in observed.entries:
             check(
@@ -168,7 +170,7 @@ def no_secret_from_public_app(application, app_run) -> None:
 
 
 @then("every token request authenticates the application with its secret")
-def web_app_authenticates(application, app_run) -> None:
+def web_app_authenticates(application: Application, app_run: AppRun) -> None:
     """Code redemptions and refreshes alike (the scenario lets the access token expire)."""
     seen = 0
     for observed in app_run.observed:
@@ -186,7 +188,7 @@ def web_app_authenticates(application, app_run) -> None:
 
 
 @then("no authorization request asks for offline_access")
-def no_offline_access(app_run) -> None:
+def no_offline_access(app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         check(
             "offline_access" not in (request.param("scope") or "").split(),
@@ -195,7 +197,9 @@ def no_offline_access(app_run) -> None:
 
 
 @when("the access token expires twice and the application uses the API after each expiry")
-def two_expiries(request, application, stand_in, app_run) -> None:
+def two_expiries(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     if not application.drive.use_api_url:
         pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     if "offline_access" not in application.scope.split():
@@ -214,7 +218,7 @@ def two_expiries(request, application, stand_in, app_run) -> None:
 
 
 @then("every refresh uses the newest refresh token")
-def newest_refresh_token(app_run) -> None:
+def newest_refresh_token(app_run: AppRun) -> None:
     newest, rotated, after_rotation = None, False, 0
     for request in app_run.last.token_requests:
         grant_type = request.param("grant_type")

@@ -9,7 +9,9 @@ import allure
 import pytest
 from pytest_bdd import given, parsers, when
 
+from appside.application import Application
 from appside.observed import Observed
+from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.verdict.checks import check
 
@@ -66,14 +68,14 @@ def app_run():
     return AppRun()
 
 
-def record_fault(request, fault: str) -> None:
+def record_fault(request: pytest.FixtureRequest, fault: str) -> None:
     """Name the injected fault in the report and in the certification record."""
     request.node.user_properties.append(("fault", fault))
     allure.dynamic.parameter("injected fault", fault)
     allure.attach(f"{fault}: {FAULTS[fault]}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
 
 
-def observe(stand_in, action, title: str | None = None):
+def observe(stand_in: SandboxServer, action, title: str | None = None):
     """Run `action` with a fresh request log and return its result and what the stand-in saw
     (attached to the report under `title`)."""
     stand_in.recording.clear()
@@ -85,7 +87,7 @@ def observe(stand_in, action, title: str | None = None):
     return result, observed
 
 
-def observe_session(config, stand_in, app_run, action, title: str) -> None:
+def observe_session(config, stand_in: SandboxServer, app_run: AppRun, action, title: str) -> None:
     """Run `action(session)` in a fresh session of the application and keep the sign-ins it returns
     (a list) and what the stand-in saw in `app_run`; the session is closed and every injected
     fault cleared whatever happened, so the next scenario meets a clean stand-in."""
@@ -99,7 +101,7 @@ def observe_session(config, stand_in, app_run, action, title: str) -> None:
     app_run.observed.append(observed)
 
 
-def skip_unless_type(application, *types: str) -> None:
+def skip_unless_type(application: Application, *types: str) -> None:
     if application.app_type not in types:
         pytest.skip(
             f"applies to {' and '.join(types)} applications; {application.client_id} is a "
@@ -108,11 +110,11 @@ def skip_unless_type(application, *types: str) -> None:
 
 
 @given(parsers.parse('the application is a "{types}" application'))
-def application_of_type(application, types) -> None:
+def application_of_type(application: Application, types) -> None:
     skip_unless_type(application, *[t.strip() for t in types.replace(" or ", ",").split(",")])
 
 
-def normal_sign_ins(config, stand_in) -> list:
+def normal_sign_ins(config, stand_in: SandboxServer) -> list:
     """Two sign-ins as a user makes them, done once per run and read by every request rule."""
     if "sign_ins" not in _baseline:
         signed = []
@@ -129,7 +131,9 @@ def normal_sign_ins(config, stand_in) -> list:
 
 
 @given("the application has signed in twice through the stand-in")
-def signed_in_twice(request, application, stand_in, app_run) -> None:
+def signed_in_twice(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     skip_unless_type(application, "web", "spa", "native")
     for sign_in, observed in normal_sign_ins(request.config, stand_in):
         app_run.sign_ins.append(sign_in)
@@ -138,14 +142,14 @@ def signed_in_twice(request, application, stand_in, app_run) -> None:
     for number, sign_in in enumerate(app_run.sign_ins, 1):
         check(
             sign_in.finished,
-            f"normal sign-in {number}: the application did not show {application.drive.signed_in.describe()} "
+            f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
             f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
             "its requests are attached",
         )
 
 
 @given("a normal sign-in of the application redeems its code")
-def normal_sign_in_redeems(request, application, stand_in) -> None:
+def normal_sign_in_redeems(request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer) -> None:
     """The evidence of a refusal is a request that does not come; it counts only if the same
     application, unprovoked, does make that request."""
     skip_unless_type(application, "web", "spa", "native")
@@ -158,7 +162,9 @@ def normal_sign_in_redeems(request, application, stand_in) -> None:
 
 
 @when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
-def sign_in_with_fault(request, application, stand_in, app_run, fault) -> None:
+def sign_in_with_fault(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun, fault
+) -> None:
     record_fault(request, fault)
     app_run.fault = fault
     stand_in.faults.inject(fault)
