@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import g
 from joserfc.jwk import KeyParameters, KeySet, RSAKey
 
+from sandbox.defects import Defects
 from sandbox.registry import Application, User
 
 ACCESS_TOKEN_LIFETIME = 3600  # seconds; the documented `expires_in`
@@ -64,7 +65,7 @@ def unpublished_signing_keys() -> KeySet:
 class VismaTokenGenerator(JWTBearerTokenGenerator):
     """Adds the claims Visma Connect documents and decides who gets a refresh token."""
 
-    def __init__(self, issuer, keys: KeySet, defects) -> None:
+    def __init__(self, issuer: str, keys: KeySet, defects: Defects) -> None:
         super().__init__(issuer=issuer, expires_generator=self._lifetime, refresh_token_generator=_opaque_token)
         self.keys = keys
         self.defects = defects
@@ -74,13 +75,13 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             return g.access_token_lifetime
         return 7200 if "expires-in-wrong" in self.defects else ACCESS_TOKEN_LIFETIME
 
-    def get_jwks(self):
+    def get_jwks(self) -> KeySet:
         return self.keys
 
-    def get_audiences(self, client, user, scope):
+    def get_audiences(self, client: Application, user: User | None, scope: str) -> list[str]:
         return [client.get_client_id()]
 
-    def get_extra_claims(self, client, grant_type, user, scope):
+    def get_extra_claims(self, client: Application, grant_type: str, user: User | None, scope: str) -> dict:
         claims = {"nbf": int(time.time()), "scope": scope.split()}
         if "access-token-exp-mismatch" in self.defects:
             claims["exp"] = int(time.time()) + 600
@@ -89,17 +90,25 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             claims["tenant_id"] = tenant_id
         return claims
 
-    def access_token_generator(self, client, grant_type, user, scope):
+    def access_token_generator(self, client: Application, grant_type: str, user: User | None, scope: str) -> str:
         if "access-token-opaque" in self.defects:
-            return generate_token(48)
-        return super().access_token_generator(client, grant_type, user, scope)
+            return str(generate_token(48))
+        return str(super().access_token_generator(client, grant_type, user, scope))
 
-    def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token: bool = True):
+    def generate(
+        self,
+        grant_type: str,
+        client: Application,
+        user: User | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict:
         # authlib offers a refresh token to every client allowed the refresh_token grant; Visma's
         # rule is about the app type and offline_access instead (refresh_token_allowed).
         wanted = include_refresh_token or grant_type == "authorization_code"
         include_refresh_token = wanted and self.refresh_token_allowed(client, scope)
-        token = super().generate(
+        token: dict = super().generate(
             grant_type,
             client,
             user=user,
@@ -111,7 +120,7 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             token.pop("expires_in", None)
         return token
 
-    def refresh_token_allowed(self, client, scope) -> bool:
+    def refresh_token_allowed(self, client: Application, scope: str | None) -> bool:
         """Seed pages: only server-side web apps configured with offline_access get one."""
         if "no-refresh-token" in self.defects:
             return False
@@ -143,25 +152,25 @@ class IssuedToken:
     grace_until: float = 0.0  # a rotated refresh token's grace period (defect refresh-reuse-grace)
 
     # authlib's TokenMixin / RefreshTokenGrant / BearerTokenValidator expectations
-    def check_client(self, client):
+    def check_client(self, client: Application) -> bool:
         return client.get_client_id() == self.client.get_client_id()
 
-    def get_client(self):
+    def get_client(self) -> Application:
         return self.client
 
-    def get_user(self):
+    def get_user(self) -> User | None:
         return self.user
 
-    def get_scope(self):
+    def get_scope(self) -> str:
         return self.scope
 
-    def get_expires_in(self):
+    def get_expires_in(self) -> int:
         return ACCESS_TOKEN_LIFETIME
 
-    def is_expired(self):
+    def is_expired(self) -> bool:
         return self.expires_at is not None and time.time() >= self.expires_at
 
-    def is_revoked(self):
+    def is_revoked(self) -> bool:
         return self.revoked
 
 
@@ -172,7 +181,7 @@ class TokenStore:
         self._issued: dict[tuple[str, str], IssuedToken] = {}
         self._lock = threading.Lock()
 
-    def save(self, token: dict, client, user) -> None:
+    def save(self, token: dict, client: Application, user: User | None) -> None:
         now = time.time()
         with self._lock:
             for kind in ("access_token", "refresh_token"):
@@ -189,7 +198,7 @@ class TokenStore:
                         token.get("access_token", "") if kind == "refresh_token" else "",
                     )
 
-    def find(self, value: str, kinds=("access_token", "refresh_token")) -> IssuedToken | None:
+    def find(self, value: str, kinds: tuple[str, ...] = ("access_token", "refresh_token")) -> IssuedToken | None:
         with self._lock:
             return next((self._issued[(k, value)] for k in kinds if (k, value) in self._issued), None)
 
