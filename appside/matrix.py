@@ -5,7 +5,6 @@ that the clean applications pass everything."""
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appside.stand_in import free_port
 from suite.matrix.detection import Row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,19 +227,13 @@ REFERENCE_APPS = {
 }
 
 
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
-
-
 def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     """One run of the application-side suite against one reference application."""
     label = f"{app.name}:{switch or 'clean'}"
     record_path = workdir / f"{label.replace(':', '-')}.json"
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "", "APP_SETTLE": "1"}
     for variable in app.variables:
-        environ[variable] = _free_port() if variable.endswith("_PORT") else run_secret(app.secret_characters)
+        environ[variable] = str(free_port()) if variable.endswith("_PORT") else run_secret(app.secret_characters)
     command = [
         sys.executable,
         "-m",

@@ -67,7 +67,7 @@ RECORDED_HEADERS = ("Authorization", "Content-Type", "Origin")
 
 
 class RequestLog:
-    def __init__(self, limit: int = 2000):
+    def __init__(self, limit: int = 2000) -> None:
         self._entries: deque[RecordedRequest] = deque(maxlen=limit)
         self._lock = threading.Lock()
 

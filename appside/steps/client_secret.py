@@ -3,22 +3,27 @@
 import pytest
 from pytest_bdd import given, then, when
 
+from appside.application import Application
 from appside.observed import form_value
 from appside.steps.leaks import leaked, use_as_a_user_would
 from appside.steps.refusals import expired_access_token
+from appside.steps.sign_ins import AppRun
+from sandbox import SandboxServer
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check
 
 
 @given("the application has been used as a user would")
-def used_normally(request, application, stand_in, app_run):
+def used_normally(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     if not application.client_secret:
         pytest.skip(f"{application.client_id} is a {application.app_type} application: it has no client secret")
     use_as_a_user_would(request.config, application, stand_in, app_run)
 
 
 @then("the client secret appears in no URL")
-def secret_not_in_url(application, app_run):
+def secret_not_in_url(application: Application, app_run: AppRun) -> None:
     for observed in app_run.observed:
         for request in observed.entries:
             in_query = any(k == "client_secret" or application.client_secret in v for k, v in request.query)

@@ -15,7 +15,7 @@ class SecretScrubber:
     they are attached)."""
 
     @hookimpl(tryfirst=True)
-    def report_result(self, result):
+    def report_result(self, result) -> None:
         _scrub_details(result)
 
 
@@ -50,7 +50,10 @@ def write_run_information(results_dir: Path, record: dict) -> None:
     properties.update({f"Client id ({role})": cid for role, cid in record["client_ids"].items()})
     lines = [key.replace(" ", "\\ ") + f"={value}" for key, value in properties.items()]
     (results_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    executor = {"name": "Visma Connect conformance suite", "type": "pytest-bdd",
-                "buildName": f"{record['environment']} {record['started']}",
-                "reportName": f"Visma Connect conformance: {record['environment']}"}
+    executor = {
+        "name": "Visma Connect conformance suite",
+        "type": "pytest-bdd",
+        "buildName": f"{record['environment']} {record['started']}",
+        "reportName": f"Visma Connect conformance: {record['environment']}",
+    }
     (results_dir / "executor.json").write_text(json.dumps(executor, indent=2), encoding="utf-8")

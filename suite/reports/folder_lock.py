@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 HELD_BY_PARENT = "CONFORMANCE_REPORTS_LOCKED"  # set by `python -m suite.run` for its pytest: the folder it holds
-_HELD = []  # the open descriptors of the locked folders: a lock lasts as long as its descriptor
+_HELD: list[int] = []  # the open descriptors of the locked folders: a lock lasts as long as its descriptor
 
 
 class FolderBusy(Exception):
@@ -19,8 +19,9 @@ def lock_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as error:
-        raise FolderBusy(f"{folder}: cannot write reports here ({error.strerror or error}). "
-                         "Give a folder this user can write to") from None
+        raise FolderBusy(
+            f"{folder}: cannot write reports here ({error.strerror or error}). Give a folder this user can write to"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -30,7 +31,8 @@ def lock_folder(folder: Path) -> None:
             f"{folder}: {f'the run of process {holder}' if holder else 'another run'} is writing its reports here; "
             "two runs in one folder would mix and delete each other's results. Wait for it to end, or give this run "
             "its own folder (python -m suite.run --reports DIR; with pytest: --compliance=DIR/compliance.json "
-            "--alluredir=DIR/allure-results --junitxml=DIR/junit.xml)") from None
+            "--alluredir=DIR/allure-results --junitxml=DIR/junit.xml)"
+        ) from None
     _HELD.append(handle)
 
 

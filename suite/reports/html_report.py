@@ -35,14 +35,19 @@ def start(reports: Path) -> subprocess.Popen | None:
     Its own session: a Ctrl-C of the run is for pytest, whose record of what ran gets a report."""
     if not ALLURE.exists():
         return None
-    return subprocess.Popen([*GENERATE, str(reports / "allure-results")], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve()), WAIT_FOR_RESULTS: "1"})
+    return subprocess.Popen(
+        [*GENERATE, str(reports / "allure-results")],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve()), WAIT_FOR_RESULTS: "1"},
+    )
 
 
 def cancel(started: subprocess.Popen | None) -> None:
     """No report after all: the end of its input without "go" ends it."""
-    if started is not None:
+    if started is not None and started.stdin is not None:  # start() opens it as a pipe
         started.stdin.close()
         started.wait()
 
@@ -52,10 +57,16 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
     made waiting for them); False (and why, on stderr) when it cannot."""
     results, history = reports / "allure-results", reports / "history.jsonl"
     if not ALLURE.exists():
-        reason = ("Node.js (with npm) is not installed. Install Node.js 20 or newer, then run: make report"
-                  if shutil.which("npm") is None else "the Allure command line is not installed: run npm ci")
-        print(f"HTML report skipped: {reason}. The results are in {results}, the certification record in "
-              f"{reports / 'compliance.json'} and .md.", file=sys.stderr)
+        reason = (
+            "Node.js (with npm) is not installed. Install Node.js 20 or newer, then run: make report"
+            if shutil.which("npm") is None
+            else "the Allure command line is not installed: run npm ci"
+        )
+        print(
+            f"HTML report skipped: {reason}. The results are in {results}, the certification record in "
+            f"{reports / 'compliance.json'} and .md.",
+            file=sys.stderr,
+        )
         return False
     if not results.is_dir():
         cancel(started)
@@ -65,8 +76,12 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
     shutil.rmtree(reports / "allure-report", ignore_errors=True)
     returncode = _go(started) if started is not None else None
     if returncode is None:  # not started before, or it ended before the results were complete
-        returncode = subprocess.run([*GENERATE, str(results)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                    env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())}).returncode
+        returncode = subprocess.run(
+            [*GENERATE, str(results)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())},
+        ).returncode
     if kept is not None:
         history.write_bytes(kept)
     if returncode != 0:
@@ -75,8 +90,10 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
     (results / IN_HISTORY).touch()
     add_banner([str(reports / "allure-report"), str(reports / "compliance.json")])
     serve = "make serve-report" + ("" if reports == Path("reports") else f" REPORTS={reports}")
-    print(f"HTML report: {reports / 'allure-report' / 'index.html'} "
-          f"(one file: open it in a browser, or serve it on this machine only: {serve})")
+    print(
+        f"HTML report: {reports / 'allure-report' / 'index.html'} "
+        f"(one file: open it in a browser, or serve it on this machine only: {serve})"
+    )
     return True
 
 
@@ -94,7 +111,7 @@ def embedded_files(report: Path) -> dict[str, bytes]:
 def _go(started: subprocess.Popen) -> int | None:
     """Tell the waiting Allure that the results are complete; its exit code, or None when it had
     ended before (killed while the suite ran)."""
-    if started.poll() is not None:
+    if started.poll() is not None or started.stdin is None:
         return None
     try:
         started.stdin.write(b"go\n")

@@ -19,9 +19,12 @@ COLUMNS = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped"
 
 def merge(paths: list[Path]) -> tuple[str, int]:
     """(the markdown table, the highest exit code among the records)."""
-    lines = ["# Visma Connect conformance", "",
-             "| environment | verdict | exit code | " + " | ".join(COLUMNS) + " | newly failing | newly warned | fixed |",
-             "|---" * (len(COLUMNS) + 6) + "|"]
+    lines = [
+        "# Visma Connect conformance",
+        "",
+        "| environment | verdict | exit code | " + " | ".join(COLUMNS) + " | newly failing | newly warned | fixed |",
+        "|---" * (len(COLUMNS) + 6) + "|",
+    ]
     worst = 0
     for path in paths:
         try:
@@ -34,15 +37,18 @@ def merge(paths: list[Path]) -> tuple[str, int]:
         worst = max(worst, code)
         counts = record.get("counts") or {}
         changes = record.get("changes") or {}
-        lines.append(f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
-                     + " | ".join(str(counts.get(column, "-")) for column in COLUMNS) + " | "
-                     + f"{', '.join(changes.get('newly_failing') or ()) or '-'} | "
-                     + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
-                     + f"{', '.join(changes.get('fixed') or ()) or '-'} |")
-    return "\n".join(lines + [""]), worst
+        lines.append(
+            f"| {record.get('environment', path)} | {record.get('verdict', 'no verdict')} | {code} | "
+            + " | ".join(str(counts.get(column, "-")) for column in COLUMNS)
+            + " | "
+            + f"{', '.join(changes.get('newly_failing') or ()) or '-'} | "
+            + f"{', '.join(changes.get('newly_warned') or ()) or '-'} | "
+            + f"{', '.join(changes.get('fixed') or ()) or '-'} |"
+        )
+    return "\n".join([*lines, ""]), worst
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("records", nargs="+", type=Path)
     parser.add_argument("--out", type=Path)

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -33,7 +34,7 @@ class SigningKeyProblem(Exception):
     """The signing key named by the environment cannot be used."""
 
 
-def canonical(value) -> bytes:
+def canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -41,7 +42,7 @@ def digest_of(record: dict) -> str:
     return hashlib.sha256(canonical({k: v for k, v in record.items() if k != SEAL})).hexdigest()
 
 
-def seal(record: dict, environ=os.environ) -> dict:
+def seal(record: dict, environ: Mapping[str, str] = os.environ) -> dict:
     """Add the seal to the record (in place) and return it; signed when a key is configured."""
     record.pop(SEAL, None)
     digest = digest_of(record)
@@ -50,12 +51,15 @@ def seal(record: dict, environ=os.environ) -> dict:
     if key is not None:
         public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         record[SEAL]["signature"] = {
-            "algorithm": "Ed25519", "public_key": base64.b64encode(public).decode(),
-            "key_fingerprint": fingerprint(public), "value": base64.b64encode(key.sign(digest.encode())).decode()}
+            "algorithm": "Ed25519",
+            "public_key": base64.b64encode(public).decode(),
+            "key_fingerprint": fingerprint(public),
+            "value": base64.b64encode(key.sign(digest.encode())).decode(),
+        }
     return record
 
 
-def signing_key(environ=os.environ) -> Ed25519PrivateKey | None:
+def signing_key(environ: Mapping[str, str] = os.environ) -> Ed25519PrivateKey | None:
     text, source = environ.get(KEY_VARIABLE), KEY_VARIABLE
     if not text and environ.get(KEY_FILE_VARIABLE):
         source = environ[KEY_FILE_VARIABLE]
@@ -68,11 +72,14 @@ def signing_key(environ=os.environ) -> Ed25519PrivateKey | None:
     try:
         key = serialization.load_pem_private_key(text.encode(), password=None)
     except (ValueError, TypeError):
-        raise SigningKeyProblem(f"{source}: not an unencrypted PEM private key. Make one with "
-                                "`openssl genpkey -algorithm ed25519 -out key.pem`") from None
+        raise SigningKeyProblem(
+            f"{source}: not an unencrypted PEM private key. Make one with "
+            "`openssl genpkey -algorithm ed25519 -out key.pem`"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyProblem(f"{source}: the key is not an Ed25519 key. Make one with "
-                                "`openssl genpkey -algorithm ed25519 -out key.pem`")
+        raise SigningKeyProblem(
+            f"{source}: the key is not an Ed25519 key. Make one with `openssl genpkey -algorithm ed25519 -out key.pem`"
+        )
     return key
 
 
@@ -84,7 +91,7 @@ def field_hashes(record: dict) -> dict:
     """Every leaf of the record by its path, e.g. rules[PKCE-01].scenarios[2].status."""
     leaves = {}
 
-    def walk(path: str, value):
+    def walk(path: str, value: object) -> None:
         if isinstance(value, dict) and value:
             for key in sorted(value):
                 walk(f"{path}.{key}" if path else key, value[key])
@@ -100,7 +107,7 @@ def field_hashes(record: dict) -> dict:
 
 def _item_name(item, index: int) -> str:
     if isinstance(item, dict) and isinstance(item.get("rule_id"), str) and "scenarios" in item:
-        return item["rule_id"]  # rules are named by their id, so a reader sees which rule changed
+        return str(item["rule_id"])  # rules are named by their id, so a reader sees which rule changed
     return str(index)
 
 
@@ -113,9 +120,14 @@ def verify(record: dict, trusted_public_key: bytes | None = None) -> list[str]:
     digest = digest_of(record)
     if digest != seal_block["digest"]:
         changed = _changed_fields(record, seal_block.get("fields") or {})
-        problems.append("the digest does not match: " + (
-            "changed field(s): " + ", ".join(changed) if changed else
-            "the seal's digest or its field list was edited"))
+        problems.append(
+            "the digest does not match: "
+            + (
+                "changed field(s): " + ", ".join(changed)
+                if changed
+                else "the seal's digest or its field list was edited"
+            )
+        )
     signature = seal_block.get("signature")
     if signature is None:
         if trusted_public_key is not None:
@@ -129,19 +141,24 @@ def verify(record: dict, trusted_public_key: bytes | None = None) -> list[str]:
         problems.append("the signature block is malformed (public_key and value must be base64)")
         return problems
     except InvalidSignature:
-        problems.append("the Ed25519 signature does not match the seal's digest: the digest was recomputed "
-                        "after an edit, or the signature was replaced")
+        problems.append(
+            "the Ed25519 signature does not match the seal's digest: the digest was recomputed "
+            "after an edit, or the signature was replaced"
+        )
         return problems
     if trusted_public_key is not None and public != trusted_public_key:
-        problems.append(f"the record is signed by key {fingerprint(public)}, not by the trusted key "
-                        f"{fingerprint(trusted_public_key)}")
+        problems.append(
+            f"the record is signed by key {fingerprint(public)}, not by the trusted key "
+            f"{fingerprint(trusted_public_key)}"
+        )
     return problems
 
 
 def _changed_fields(record: dict, recorded: dict) -> list[str]:
     current = field_hashes(record)
-    changed = [path if path in recorded else f"{path} (added)" for path in current
-               if recorded.get(path) != current[path]]
+    changed = [
+        path if path in recorded else f"{path} (added)" for path in current if recorded.get(path) != current[path]
+    ]
     removed = [f"{path} (removed)" for path in recorded if path not in current]
     return changed + removed
 

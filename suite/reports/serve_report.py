@@ -14,10 +14,10 @@ LOOPBACK = "127.0.0.1"
 
 
 class _ReportHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def end_headers(self):
+    def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
@@ -28,7 +28,7 @@ def make_server(directory: Path, port: int = 0) -> http.server.ThreadingHTTPServ
     return http.server.ThreadingHTTPServer((LOOPBACK, port), handler)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.reports.serve_report", description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default="reports/allure-report")
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: any free one)")

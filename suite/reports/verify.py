@@ -15,7 +15,7 @@ from suite.reports.record_seal import load_public_key, verify
 EXIT_HOLDS, EXIT_BROKEN, EXIT_UNREADABLE = 0, 1, 4
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.reports.verify", description=__doc__.splitlines()[0])
     parser.add_argument("record", help="the compliance.json to check")
     parser.add_argument("--public-key", metavar="PEM", help="the organisation's Ed25519 public key")
@@ -38,9 +38,12 @@ def main(argv=None) -> int:
         return EXIT_BROKEN
     seal = record["seal"]
     signature = seal.get("signature")
-    signed = (f"signed by Ed25519 key {signature['key_fingerprint']}" +
-              (" (the trusted key)" if trusted else "; pass --public-key to check it is your organisation's")
-              if signature else "not signed: the digest proves no edit, not who issued it")
+    signed = (
+        f"signed by Ed25519 key {signature['key_fingerprint']}"
+        + (" (the trusted key)" if trusted else "; pass --public-key to check it is your organisation's")
+        if signature
+        else "not signed: the digest proves no edit, not who issued it"
+    )
     print(f"{args.record}: intact (sha256 {seal['digest']}), {signed}")
     print(f"verdict: {record.get('verdict')}, environment {record.get('environment')}, issuer {record.get('issuer')}")
     return EXIT_HOLDS

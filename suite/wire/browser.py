@@ -3,6 +3,11 @@ browser download does not work on the machines this runs on)."""
 
 import os
 import shutil
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # playwright is imported where a browser is started: it loads slowly
+    from playwright.sync_api import Browser, Playwright
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -30,7 +35,7 @@ def chromium_path() -> str | None:
     )
 
 
-def launch_chromium(playwright, extra_flags=()):
+def launch_chromium(playwright: "Playwright", extra_flags: Iterable[str] = ()) -> "Browser":
     path = chromium_path()
     if path is None:
         raise RuntimeError(

@@ -89,14 +89,16 @@ def _hold(devtools, paused) -> None:
     request, url = paused["request"], paused["request"]["url"]
     navigation = paused.get("resourceType") == "Document"
     carried = _credentials_carried(request, navigation)
+    policy = _guard.policy
+    assert policy is not None, "BrowserLogin.authorize sets the policy before the page loads"
     reason = "Aborted" if is_redirect_to(url, _guard.redirect_uri) else None
-    if reason is None and carried and _guard.policy.refusal(url):  # the message is scrubbed only for a refusal
+    if reason is None and carried and policy.refusal(url):  # the message is scrubbed only for a refusal
         try:
-            _guard.policy.refuse(f"{carried} in {request['method']} {redact_url(url)}", url)
+            policy.refuse(f"{carried} in {request['method']} {redact_url(url)}", url)
         except UntrustedEndpoint as refusal:
             _guard.refused.append(refusal)
             reason = "BlockedByClient"
-    if reason is None and navigation and _guard.policy.refusal(url):
+    if reason is None and navigation and policy.refusal(url):
         reason = "Aborted"
     if reason is None and paused.get("resourceType") in _NOT_NEEDED:  # after the credential check:
         reason = "BlockedByClient"  # an image's URL carrying the password is still refused as such
@@ -112,11 +114,13 @@ def _hold_web_socket(socket) -> None:
     TLS, or this machine's), since each message it would carry is out of the suite's sight. Elsewhere
     it stays open to nobody, and one whose address carries a secret is refused as a request is."""
     target = "http" + socket.url[2:]  # ws: and wss: reach the origins of http: and https:
-    if _guard.policy.refusal(target) is None:
+    policy = _guard.policy
+    assert policy is not None, "BrowserLogin.authorize sets the policy before the page loads"
+    if policy.refusal(target) is None:
         socket.connect_to_server()
     elif REDACTOR.scrub(socket.url) != socket.url:
         try:
-            _guard.policy.refuse(f"a secret in the address of a WebSocket, {redact_url(socket.url)}", target)
+            policy.refuse(f"a secret in the address of a WebSocket, {redact_url(socket.url)}", target)
         except UntrustedEndpoint as refusal:
             _guard.refused.append(refusal)
 
@@ -159,12 +163,13 @@ def close_browser() -> None:
     global _playwright, _browser, _page, _devtools
     if _browser is not None:
         _browser.close()
+    if _playwright is not None:
         _playwright.stop()
     _playwright = _browser = _page = _devtools = None
 
 
 class BrowserLogin:
-    def __init__(self, environment, http):
+    def __init__(self, environment, http) -> None:
         self.environment, self.login, self.settings = environment, environment.login, environment.http
         self.policy = CredentialPolicy(environment.issuer, environment.http)
         self.requested_at: float | None = None  # time.monotonic() when the last authorization request went
@@ -178,20 +183,22 @@ class BrowserLogin:
         stop: dict = {}
         self.signed_in = False
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
-        statuses = {}
+        statuses: dict[str, int] = {}
+
+        def on_response(r) -> None:
+            if 300 <= r.status < 400 and "location" in r.headers:
+                redirects.append(urljoin(r.url, r.headers["location"]))
+            if r.request.is_navigation_request():
+                statuses[r.url] = r.status
+
+        def on_frame_navigated(frame) -> None:
+            if frame == page.main_frame:
+                statuses["navigations"] = statuses.get("navigations", 0) + 1
+
         listeners = {
             "request": lambda request: self._watch(request, redirect_uri, stop),
-            "response": lambda r: (
-                redirects.append(urljoin(r.url, r.headers["location"]))
-                if 300 <= r.status < 400 and "location" in r.headers
-                else None,
-                statuses.__setitem__(r.url, r.status) if r.request.is_navigation_request() else None,
-            ),
-            "framenavigated": lambda frame: (
-                statuses.__setitem__("navigations", statuses.get("navigations", 0) + 1)
-                if frame == page.main_frame
-                else None
-            ),
+            "response": on_response,
+            "framenavigated": on_frame_navigated,
         }
         for event, listener in listeners.items():
             page.on(event, listener)
@@ -249,7 +256,7 @@ class BrowserLogin:
             self._settle(page, stop, statuses, navigations, timeout_ms)
         return Outcome(stop["kind"], stop["url"]) if stop else Outcome("loop", page.url)
 
-    def _watch(self, request, redirect_uri, stop):
+    def _watch(self, request, redirect_uri, stop) -> None:
         if not request.is_navigation_request() or stop:
             return
         if is_redirect_to(request.url, redirect_uri):
@@ -285,7 +292,7 @@ class BrowserLogin:
             f"offers fields {', '.join(sorted(set(fields))) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
         )
 
-    def _run(self, page, rule, timeout_ms):
+    def _run(self, page, rule, timeout_ms) -> None:
         values = {"username": self.login.username, "password": self.login.password}
         for action in rule.actions:
             if action.kind == "fill":
@@ -304,7 +311,7 @@ class BrowserLogin:
                 page.wait_for_selector(action.selector, timeout=timeout_ms)
 
     @staticmethod
-    def _settle(page, stop, statuses, navigations: int, timeout_ms):
+    def _settle(page, stop, statuses, navigations: int, timeout_ms) -> None:
         """Wait until the actions have led somewhere: a caught redirect or a newly loaded page.
         Events, no fixed waits: Playwright's click already waits for the navigation it started."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -320,7 +327,7 @@ class BrowserLogin:
             page.wait_for_load_state("load", timeout=timeout_ms)
 
     @staticmethod
-    def _attach_page(page, title):
+    def _attach_page(page, title) -> None:
         """A screenshot (password fields masked) and the URL, attached to the current Allure step."""
         try:
             png = page.screenshot(mask=[page.locator("input[type=password]")], full_page=True, timeout=5000)
