@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,7 +282,7 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, b
     )
 
 
-def run_matrix(jobs: int = 3, names=None) -> list[AppRow]:
+def run_matrix(jobs: int = 3, names: Collection[str] | None = None) -> list[AppRow]:
     """Every reference application, or those `names` names."""
     apps = [app for app in REFERENCE_APPS.values() if not names or app.name in names]
     runs = [(app, switch) for app in apps for switch in (None, *app.switches)]

@@ -304,9 +304,12 @@ def create_app(
             response.headers.pop("WWW-Authenticate", None)
         if "userinfo-challenges-several" in defects and "WWW-Authenticate" in response.headers:
             response.headers["WWW-Authenticate"] = 'Basic realm="userinfo", ' + response.headers["WWW-Authenticate"]
-        if "userinfo-error-code-missing" in defects and "Authorization" in request.headers:
-            if response.status_code == 401:
-                response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
+        if (
+            "userinfo-error-code-missing" in defects
+            and "Authorization" in request.headers
+            and response.status_code == 401
+        ):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
         return response
 
     return app

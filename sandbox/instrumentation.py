@@ -23,7 +23,8 @@ OTHER_ISSUER = "https://other-issuer.invalid"
 def instrument(app: Flask, issuer: str, keys: KeySet, recording: RequestLog, faults: Faults) -> None:
     """Called after every other WSGI wrapper is in place: the log wraps them all."""
     register_mock_api(app, issuer, keys)
-    app.wsgi_app = RecordingMiddleware(app.wsgi_app, recording)
+    # Flask's documented way to put middleware around the application (mypy sees a method replaced)
+    app.wsgi_app = RecordingMiddleware(app.wsgi_app, recording)  # type: ignore[method-assign]
 
     @app.after_request
     def note_and_allow_cors(response: Response) -> Response:

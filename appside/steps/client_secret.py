@@ -35,8 +35,9 @@ def secret_not_in_url(application: Application, app_run: AppRun) -> None:
 
 
 @then("the client secret appears in no URL the browser opened")
-def secret_not_in_browser_urls(application, app_run):
+def secret_not_in_browser_urls(application: Application, app_run: AppRun) -> None:
     """The application's own pages too: a secret in a redirect or a link reaches the browser's history."""
+    assert application.client_secret is not None  # "used as a user would" skipped an application without one
     secret = {application.client_secret: "client secret"}
     for sign_in in app_run.sign_ins:
         for url in getattr(sign_in, "urls", None) or ():
@@ -47,7 +48,9 @@ def secret_not_in_browser_urls(application, app_run):
 
 
 @when("the application renews an expired access token, where the suite can make it")
-def renewal_where_possible(request, application, stand_in, app_run):
+def renewal_where_possible(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     """A refresh (or a service's next token request) is a token request too. Where the application file
     names no page that makes it use its token, the normal use is all there is to read."""
     if application.is_interactive and not application.drive.use_api_url:
@@ -56,7 +59,7 @@ def renewal_where_possible(request, application, stand_in, app_run):
 
 
 @then("no request carries the client secret in two ways")
-def one_authentication_method(app_run):
+def one_authentication_method(app_run: AppRun) -> None:
     """HTTP Basic, client_secret in the form body, a client assertion: one of them per request. A client_id
     in the body beside HTTP Basic authenticates nothing and is no second method; a secret in the URL
     authenticates nothing either (APPC-11)."""

@@ -135,9 +135,11 @@ def error_page(application: Application, app_run: AppRun) -> None:
         "a server error, not an error shown to the user",
     )
     check(not sign_in.finished, f"the application showed {application.drive.shows_signed_in()} after the user declined")
-    if not app_run.baseline[0].finished:
+    assert app_run.baseline is not None  # kept by "a normal sign-in of the application redeems its code"
+    baseline_sign_in, baseline = app_run.baseline
+    if not baseline_sign_in.finished:
         _unchecked(
-            app_run.baseline[1],
+            baseline,
             f"its normal sign-in did not show {application.drive.shows_signed_in()} either, so its absence "
             "after the declined sign-in shows nothing",
         )

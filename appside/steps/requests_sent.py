@@ -195,6 +195,7 @@ def no_secret_from_public_app(application: Application, app_run: AppRun) -> None
 @then("every token request authenticates the application with its secret")
 def web_app_authenticates(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
     """Code redemptions and refreshes alike (the scenario lets the access token expire)."""
+    assert application.client_secret is not None  # a web application's file names one (load_application)
     seen = 0
     for observed in app_run.observed:
         for token_request in observed.token_requests:

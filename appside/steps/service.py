@@ -37,6 +37,7 @@ def service_ran(
 
 @then("every token request is a form-encoded client_credentials request with the application's credentials")
 def client_credentials_form(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
+    assert application.client_secret is not None  # a service's application file names one (load_application)
     for token_request in app_run.last.token_requests:
         shape = token_request_shape(token_request, "4.4.2")
         check(not shape, shape)

@@ -165,7 +165,7 @@ def run_by(record: dict) -> str:
 
 
 def render_html(record: dict) -> str:
-    def e(value) -> str:
+    def e(value: object) -> str:
         return html.escape(str(value if value is not None else ""))
 
     certified = scope(record)

@@ -5,6 +5,7 @@ rewriting never prints a token or secret held in a local variable.
 """
 
 from collections.abc import Callable
+from typing import NoReturn
 
 import pytest
 
@@ -71,6 +72,6 @@ def require(condition: object, message: Message) -> None:
 MISSING_DATA = "missing environment data"
 
 
-def skip_for_missing_data(key: str, message: str):
+def skip_for_missing_data(key: str, message: str) -> NoReturn:
     """Skip the scenario: the environment file lacks `key` (e.g. clients.service.ungranted_scope)."""
     pytest.skip(f"{MISSING_DATA} ({key}): {message}")

@@ -49,7 +49,7 @@ def authorize(
     sent_at = time.monotonic()
     assert state.authorization is not None  # authorization_url() kept it
     # without a redirect_uri, a redirect to the registered one is what is caught
-    catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", "")
+    catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", None) or ""
     state.outcome = method.authorize(url, catch)
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND

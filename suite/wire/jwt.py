@@ -38,7 +38,7 @@ def verified_claims(
     return cast(dict, claims)  # check() raised otherwise
 
 
-def check_key_id(token: str, discovery, what: str) -> None:
+def check_key_id(token: str, discovery: Discovery, what: str) -> None:
     """OpenID Connect Core section 10.1: the signing key is one the set publishes and, where the set has
     several keys, the header's kid says which (a kid naming no key of the set is a key nobody can check)."""
     kid = header_of(token).get("kid")
