@@ -8,13 +8,12 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
-from run import ROOT
+from run import ROOT, run_appside
 
 from appside.matrix import special_secret
 from appside.observed import Observed, client_authentication
@@ -175,24 +174,15 @@ def test_a_launch_that_fails_is_one_line_and_exit_4_not_a_traceback(tmp_path):
 
 
 def _certify(application, variables: dict, tmp_path, *options) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            f"--app={application}",
-            f"--compliance={tmp_path / 'record.json'}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *options,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "APP_SETTLE": "1", **variables},
-        capture_output=True,
-        text=True,
+    return run_appside(
+        f"--app={application}",
+        f"--compliance={tmp_path / 'record.json'}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *options,
+        environ={**os.environ, "APP_SETTLE": "1", **variables},
         timeout=300,
-        start_new_session=True,
     )
 
 
