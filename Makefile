@@ -1,6 +1,7 @@
 # The two commands a new user needs:
 #   make conformance   set up, run every feature against the embedded sandbox, write reports/
-#   make test          the project's own tests (environment errors, skips, detection matrix, secrets)
+#   make test          the project's own checks (make lint), then its tests (environment errors, skips,
+#                      detection matrix, secrets)
 # ENV=<name or path> runs `make conformance` against another environment.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ENV    ?= sandbox
 
-.PHONY: conformance report serve-report test matrix oidc-provider glewlwyd setup allure-cli clean certify-app certificate
+.PHONY: conformance report serve-report lint test matrix oidc-provider glewlwyd setup allure-cli clean certify-app certificate
 
 # `python -m suite.run` is the command for CI: it exits with the suite's own code (0 conformant, 1 not,
 # 2 no verdict, 3 environment, 4 configuration, 5 incomplete) and writes the record, JUnit, results
@@ -32,7 +33,16 @@ serve-report: setup
 certificate: setup
 	@$(PY) -m suite.reports.certificate reports/compliance.json
 
-test: setup allure-cli
+# The project's own checks, each failing on a finding: ruff (lint, then formatting), mypy on suite/,
+# appside/ and sandbox/ (settings in pyproject.toml), and the import arrows between the parts
+# (tests/test_architecture.py run as a script: the same check as the test, one line per wrong-way import).
+lint: setup
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/ruff format --check --quiet .
+	$(VENV)/bin/mypy
+	$(PY) tests/test_architecture.py
+
+test: lint allure-cli
 	$(PY) -m pytest -c tests/pytest.ini -n auto tests
 
 matrix: setup

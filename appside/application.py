@@ -1,23 +1,30 @@
 """Application files: the partner's application that the suite certifies, and how to drive it.
 
-Checked like environment files (suite.configuration.environment): every problem at once, one line each,
+Checked like environment files (suite.configuration.yaml_files): every problem at once, one line each,
 naming the file, the key and the fix; secrets as ${VAR}. `${VAR:-default}` gives a default,
 for ports a test harness chooses."""
 
 import os
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
-
-from appside.application_schema import HINTS, SCHEMA
-from suite.configuration.environment import ConfigurationError, _describe, _resolve_variables, is_loopback, read_yaml
+from appside.application_schema import HINTS, SCHEMA, SECRET_KEYS
+from suite.configuration.environment import is_loopback
+from suite.configuration.yaml_files import (
+    DEFAULTED,
+    ConfigurationError,
+    describe,
+    read_mapping,
+    resolve_variables,
+    schema_errors,
+)
 
 INTERACTIVE = ("web", "spa", "native")
-DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,10 @@ class Drive:
     timeout: float = 20.0  # longest wait for a sign-in to finish
     settle: float = 2.0  # how long a refused response is watched for follow-up requests
 
+    def shows_signed_in(self) -> str:
+        """What the application shows once signed in, for a message (manual mode has no marker)."""
+        return self.signed_in.describe() if self.signed_in else "that the user is signed in"
+
 
 @dataclass(frozen=True)
 class Application:
@@ -49,6 +60,7 @@ class Application:
     path: Path
     app_type: str
     client_id: str
+    drive: Drive  # how the suite makes the application sign in or act
     client_secret: str | None = field(default=None, repr=False)
     redirect_uris: tuple[str, ...] = ()
     scope: str = ""
@@ -56,7 +68,6 @@ class Application:
     pkce_declared: bool = False
     issuer_port: int = 0
     issuer_tls: bool = False  # https, with a certificate authority the suite makes (appside.tls)
-    drive: Drive = None
 
     @property
     def is_interactive(self) -> bool:
@@ -68,15 +79,17 @@ class Application:
         return self.app_type in ("spa", "native") or (self.app_type == "web" and self.pkce_declared)
 
 
-def load_application(path, environ=os.environ) -> Application:
+def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) -> Application:
     path = Path(path)
     raw = _read(path)
-    problems = [_describe_problem(e) for e in _errors(raw)]
+    problems = [describe(e, HINTS, SECRET_KEYS) for e in schema_errors(raw, SCHEMA)]
     if problems:
         raise ConfigurationError(path, problems)
     problems += _inline_secret(raw)
-    resolved = _resolve_variables(_with_defaults(raw, environ), environ, problems)
-    problems = problems or [_describe_problem(e) + " (after ${VAR} substitution)" for e in _errors(resolved)]
+    resolved = resolve_variables(_with_defaults(raw, environ), environ, problems)
+    problems = problems or [
+        describe(e, HINTS, SECRET_KEYS) + " (after ${VAR} substitution)" for e in schema_errors(resolved, SCHEMA)
+    ]
     problems = problems or _drive_problems(resolved) + _command_paths(path, resolved["drive"])
     if problems:
         raise ConfigurationError(path, problems)
@@ -84,22 +97,8 @@ def load_application(path, environ=os.environ) -> Application:
 
 
 def _read(path: Path) -> dict:
-    """Read as strictly as an environment file (bounded size and alias expansion, no duplicate
-    keys, no .nan or .inf, no impossible dates): one line for each such problem."""
-    if not path.is_file():
-        raise ConfigurationError(path, ["no such application file; see examples/*/application.yaml"])
-    return read_yaml(path, "an application", "examples/web_app/application.yaml")
-
-
-def _errors(raw):
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    return sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path)))
-
-
-def _describe_problem(error) -> str:
-    text = _describe(error)
-    leaf = error.message.split("'")[1] if error.validator == "required" else ""
-    return text + (f": {HINTS[leaf]}" if leaf in HINTS and not text.endswith(HINTS[leaf]) else "")
+    missing = "no such application file; see examples/*/application.yaml"
+    return read_mapping(path, "application", missing, "examples/web_app/application.yaml")
 
 
 def _inline_secret(raw: dict) -> list[str]:
@@ -113,7 +112,7 @@ def _inline_secret(raw: dict) -> list[str]:
     return []
 
 
-def _with_defaults(node, environ):
+def _with_defaults(node: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
         return {k: _with_defaults(v, environ) for k, v in node.items()}
     if isinstance(node, list):

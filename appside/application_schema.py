@@ -1,9 +1,11 @@
 """JSON Schema of an application file: the partner's application the suite certifies."""
 
-_string = {"type": "string", "minLength": 1}
-_variable = "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}"
+from suite.configuration.yaml_files import DEFAULTED_PATTERN, SCOPE, STRING
+
+# the pieces environment files share (suite.configuration.yaml_files), by their names here;
+# an application file's ${VAR} may give a default, ${VAR:-5090}, for ports a test harness chooses
+_string, _scope, _variable = STRING, SCOPE, DEFAULTED_PATTERN
 _url = {"type": "string", "pattern": f"^(https?://\\S+|\\S*{_variable}\\S*)$"}
-_scope = {"type": "string", "pattern": "^\\S+( \\S+)*$"}
 _port = {
     "oneOf": [
         {"type": "integer", "minimum": 0, "maximum": 65535},
@@ -70,6 +72,8 @@ SCHEMA = {
         },
     },
 }
+
+SECRET_KEYS = ("client_secret",)  # never quoted in a message
 
 HINTS = {
     "type": "web, spa, native or service",

@@ -67,7 +67,7 @@ class QuietWatch:
 
 
 class BrowserDriver:
-    def __init__(self, application, issuer: str, user, tls=None):
+    def __init__(self, application, issuer: str, user, tls=None) -> None:
         from playwright.sync_api import sync_playwright
 
         self.application = application
@@ -100,7 +100,7 @@ class BrowserDriver:
 
 
 class BrowserSession:
-    def __init__(self, driver: BrowserDriver, context):
+    def __init__(self, driver: BrowserDriver, context) -> None:
         self.driver, self.context = driver, context
         self.drive = driver.application.drive
         self.page = context.new_page()
@@ -143,10 +143,9 @@ class BrowserSession:
         marks = (len(self.urls), len(self.contents))
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
-        try:
+        # the page may navigate on at once; the loop below looks at where it ended
+        with contextlib.suppress(PlaywrightError):
             self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
-        except PlaywrightError:
-            pass  # the page may navigate on at once; the loop below looks at where it ended
         while time.monotonic() < deadline:
             self.page.wait_for_timeout(50)
             if len(self.callback_statuses) > seen and callback_at is None:
@@ -186,8 +185,8 @@ class BrowserSession:
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
         if marker.selector:
-            return self.page.locator(marker.selector).count() > 0
-        return self.page.get_by_text(marker.text).count() > 0
+            return bool(self.page.locator(marker.selector).count() > 0)
+        return bool(self.page.get_by_text(marker.text).count() > 0)
 
     def _keep_content(self, request) -> None:
         """What the application (any origin but the stand-in's) sent the browser to show or to run:

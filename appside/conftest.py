@@ -27,7 +27,7 @@ pytest_plugins = [
 ]
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser) -> None:
     group = parser.getgroup("application", "Visma Connect application certification")
     group.addoption("--app", metavar="PATH", help="the application file (see examples/*/application.yaml)")
     group.addoption(
@@ -140,7 +140,7 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(EFFORT.summary())
 
 
-def pytest_unconfigure(config):
+def pytest_unconfigure(config) -> None:
     from appside.steps.sign_ins import close_driver
 
     close_driver()
@@ -183,7 +183,7 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_bdd_before_scenario(request, feature, scenario):
+def pytest_bdd_before_scenario(request, feature, scenario) -> None:
     import allure
 
     from suite.configuration.rules import rule_of

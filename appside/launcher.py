@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import requests
 
@@ -30,9 +31,9 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
 
 
 class LaunchedApplication:
-    def __init__(self, command: str, variables: dict, ready_url: str | None, log_path):
+    def __init__(self, command: str, variables: dict, ready_url: str | None, log_path) -> None:
         self.log_path = log_path
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 -- the application writes to it until stop() closes it
         self.process = subprocess.Popen(
             command,
             shell=True,
@@ -63,7 +64,7 @@ class LaunchedApplication:
     def output_tail(self, lines: int = 5) -> str:
         self._log.flush()
         try:
-            text = open(self.log_path, encoding="utf-8", errors="replace").read()
+            text = Path(self.log_path).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
         return REDACTOR.scrub(" | ".join(text.strip().splitlines()[-lines:]))

@@ -9,7 +9,7 @@ __all__ = ["ManualDriver", "terminal_available"]
 
 
 class ManualDriver:
-    def __init__(self, application, issuer: str, user, tls=None):  # the person's browser trusts the CA or not
+    def __init__(self, application, issuer: str, user, tls=None) -> None:  # the person's browser trusts the CA or not
         self.application, self.issuer, self.user = application, issuer, user
 
     def session(self) -> "ManualDriver":

@@ -5,14 +5,15 @@ that the clean applications pass everything."""
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appside.stand_in import free_port
 from suite.matrix.detection import Row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,19 +228,13 @@ REFERENCE_APPS = {
 }
 
 
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
-
-
 def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     """One run of the application-side suite against one reference application."""
     label = f"{app.name}:{switch or 'clean'}"
     record_path = workdir / f"{label.replace(':', '-')}.json"
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "", "APP_SETTLE": "1"}
     for variable in app.variables:
-        environ[variable] = _free_port() if variable.endswith("_PORT") else run_secret(app.secret_characters)
+        environ[variable] = str(free_port()) if variable.endswith("_PORT") else run_secret(app.secret_characters)
     command = [
         sys.executable,
         "-m",
@@ -287,7 +282,7 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, b
     )
 
 
-def run_matrix(jobs: int = 3, names=None) -> list[AppRow]:
+def run_matrix(jobs: int = 3, names: Collection[str] | None = None) -> list[AppRow]:
     """Every reference application, or those `names` names."""
     apps = [app for app in REFERENCE_APPS.values() if not names or app.name in names]
     runs = [(app, switch) for app in apps for switch in (None, *app.switches)]

@@ -35,14 +35,14 @@ class RecordedSubject:
 
 
 class ApplicationRecorder(ResultRecorder):
-    def __init__(self, application, issuer: str, path: str, alluredir: str | None):
+    def __init__(self, application, issuer: str, path: str, alluredir: str | None) -> None:
         subject = RecordedSubject(
             f"application {application.client_id} ({application.app_type})", issuer, {application.app_type: application}
         )
         super().__init__(subject, path, alluredir)
         self.application = application
 
-    def pytest_sessionfinish(self, session, exitstatus):
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
         """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so
         an incomplete run (a blocker or critical rule left out, e.g. by --rule) exits 5 here, not 0."""
         super().pytest_sessionfinish(session, exitstatus)
@@ -59,7 +59,7 @@ class ApplicationRecorder(ResultRecorder):
         """An APPC refusal's control is its own step (a normal sign-in of the same application), not a rule."""
         return ()
 
-    def pytest_runtest_logreport(self, report):
+    def pytest_runtest_logreport(self, report) -> None:
         super().pytest_runtest_logreport(report)
         properties = dict(report.user_properties)
         for name in ("fault", "client_authentication"):

@@ -23,7 +23,7 @@ class ServiceRun:
 
 
 class ServiceDriver:
-    def __init__(self, application, issuer: str, user=None, tls=None):
+    def __init__(self, application, issuer: str, user=None, tls=None) -> None:
         self.drive, self.variables = application.drive, issuer_variables(issuer, tls and tls.ca_path)
 
     def session(self) -> "ServiceDriver":

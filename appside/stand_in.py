@@ -25,10 +25,10 @@ class PublicApplication(Application):
     app that sends a secret anyway still gets its tokens; that it sent one is what the rules
     look at, not whether the stand-in refused it."""
 
-    def check_endpoint_auth_method(self, method, endpoint):
+    def check_endpoint_auth_method(self, method, endpoint) -> bool:
         return method in ("none", "client_secret_post", "client_secret_basic")
 
-    def check_client_secret(self, client_secret):
+    def check_client_secret(self, client_secret) -> bool:
         return True
 
 
@@ -53,7 +53,7 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Published as localhost while the application usually runs on 127.0.0.1: browsers keep cookies
     # by host name, not port, and the stand-in's session cookie must not replace the application's.
-    port = application.issuer_port or _free_port()
+    port = application.issuer_port or free_port()
     issuer = f"{'https' if tls else 'http'}://localhost:{port}"
     server = SandboxServer(registry, LENIENT, port=port, issuer=issuer, ssl_context=tls.context if tls else None)
     # Tokens and codes are secrets from the moment they are issued, before the application can show
@@ -63,7 +63,9 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     return server.start(), user
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the system's choice)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port

@@ -1,6 +1,7 @@
 """python -m sandbox --port N [--issuer URL] [--defect NAME ...]"""
 
 import argparse
+import contextlib
 import sys
 
 from sandbox.defects import DEFECTS, VARIANTS
@@ -8,7 +9,7 @@ from sandbox.registry import default_registry
 from sandbox.server import SandboxServer
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one")
@@ -46,14 +47,12 @@ def main(argv=None) -> int:
     print(f"Visma Connect sandbox listening on {server.url}, issuer {server.issuer}", flush=True)
     if args.defect:
         announce_defects(args.defect)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
-def announce_defects(names) -> None:
+def announce_defects(names: list[str]) -> None:
     """A sandbox broken on purpose says so where nobody can miss it: here, in its discovery
     document (x_sandbox_deliberately_broken) and in a header of every response."""
     rule = "!" * 78

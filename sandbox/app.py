@@ -8,13 +8,14 @@ import secrets
 import threading
 import time
 from dataclasses import replace
+from typing import ClassVar
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
 
 from sandbox.defects import Defects
 from sandbox.faults import Faults
@@ -30,6 +31,8 @@ from sandbox.instrumentation import (
     apply_callback_faults,
     apply_id_token_faults,
     instrument,
+    redirect_parameters,
+    redirect_with,
     short_lived_token_wanted,
     token_issued,
 )
@@ -78,7 +81,7 @@ KNOWN_AUTHORIZATION_PARAMETERS = {
 class SandboxAuthorizationServer(AuthorizationServer):
     """authlib's server plus the sandbox's state: registry, stores and defect switches."""
 
-    def __init__(self, app, registry: Registry, defects: Defects, code_lifetime: float):
+    def __init__(self, app, registry: Registry, defects: Defects, code_lifetime: float) -> None:
         self.registry, self.defects, self.code_lifetime = registry, defects, code_lifetime
         self.codes, self.tokens = CodeStore(), TokenStore()
         super().__init__(app, query_client=registry.applications.get, save_token=self._save_token)
@@ -86,7 +89,7 @@ class SandboxAuthorizationServer(AuthorizationServer):
         if "basic-credentials-not-form-decoded" not in defects:
             self.register_client_auth_method("client_secret_basic", _authenticate_basic_form_decoded)
 
-    def _save_token(self, token, oauth_request):
+    def _save_token(self, token, oauth_request) -> None:
         grant = oauth_request.authorization_code or oauth_request.refresh_token  # what the token was issued for
         code = getattr(oauth_request.authorization_code, "code", "")
         self.tokens.save(token, oauth_request.client, oauth_request.user, getattr(grant, "auth_time", None), code)
@@ -116,26 +119,29 @@ class TokenRevocation(RevocationEndpoint):
     """RFC 7009: refresh and access tokens, whichever the hint says first; public clients send
     their client_id alone. An unknown token is answered 200 (section 2.2)."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string, token_type_hint):
         kinds = ("access_token", "refresh_token")
         return self.server.tokens.find(token_string, sorted(kinds, key=lambda k: k != token_type_hint))
 
-    def revoke_token(self, token, request):
+    def revoke_token(self, token, request) -> None:
         if token.kind == "refresh_token" and "refresh-revocation-ignored" in self.server.defects:
             return
         self.server.tokens.revoke(token)
 
     def create_endpoint_response(self, request):
-        if "revocation-unknown-token-error" in self.server.defects and request.form.get("token"):
-            if self.server.tokens.find(request.form["token"]) is None:
-                raise InvalidRequestError("unknown token")
+        if (
+            "revocation-unknown-token-error" in self.server.defects
+            and request.form.get("token")
+            and self.server.tokens.find(request.form["token"]) is None
+        ):
+            raise InvalidRequestError("unknown token")
         return super().create_endpoint_response(request)
 
 
 class Issuer(IssuerParameter):
-    def __init__(self, issuer):
+    def __init__(self, issuer) -> None:
         self.issuer = issuer
 
     def get_issuer(self):
@@ -145,13 +151,14 @@ class Issuer(IssuerParameter):
 def create_app(
     issuer: str,
     registry: Registry,
-    defects: Defects = Defects(),
+    defects: Defects | None = None,
     recording: RequestLog | None = None,
     faults: Faults | None = None,
     code_lifetime: float = 300,
 ) -> Flask:
     """code_lifetime: seconds an authorization code stays redeemable (IdentityServer's default is 300)."""
     issuer = issuer.rstrip("/")
+    defects = defects if defects is not None else Defects()
     registry = Registry(
         applications={cid: replace(a, defects=defects.names) for cid, a in registry.applications.items()},
         users=registry.users,
@@ -159,8 +166,9 @@ def create_app(
     )
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)
-    app.wsgi_app = _FormBodyGuard(app.wsgi_app, accept_json="json-body-accepted" in defects)
-    app.wsgi_app = _RequestLimits(app.wsgi_app)
+    # Flask's documented way to put middleware around the application (mypy sees a method replaced)
+    app.wsgi_app = _FormBodyGuard(app.wsgi_app, accept_json="json-body-accepted" in defects)  # type: ignore[method-assign]
+    app.wsgi_app = _RequestLimits(app.wsgi_app)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # bodies without a Content-Length too
     keys = signing_keys()
 
@@ -296,9 +304,12 @@ def create_app(
             response.headers.pop("WWW-Authenticate", None)
         if "userinfo-challenges-several" in defects and "WWW-Authenticate" in response.headers:
             response.headers["WWW-Authenticate"] = 'Basic realm="userinfo", ' + response.headers["WWW-Authenticate"]
-        if "userinfo-error-code-missing" in defects and "Authorization" in request.headers:
-            if response.status_code == 401:
-                response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
+        if (
+            "userinfo-error-code-missing" in defects
+            and "Authorization" in request.headers
+            and response.status_code == 401
+        ):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
         return response
 
     return app
@@ -388,12 +399,10 @@ def _with_params(url: str, params) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _apply_callback_defects(response, defects: Defects):
-    location = response.headers.get("Location")
-    if not location:
+def _apply_callback_defects(response: Response, defects: Defects) -> Response:
+    query = redirect_parameters(response)
+    if query is None:
         return response
-    parts = urlsplit(location)
-    query = parse_qsl(parts.query, keep_blank_values=True)
     is_error = any(k == "error" for k, _ in query)
     if ("state-dropped" in defects and not is_error) or ("error-state-dropped" in defects and is_error):
         query = [(k, v) for k, v in query if k != "state"]
@@ -401,11 +410,7 @@ def _apply_callback_defects(response, defects: Defects):
         query.append(("error", "server_error"))
     if "state-truncated" in defects:
         query = [(k, v[:40] if k == "state" else v) for k, v in query]
-    if "code-in-fragment" in defects and not is_error:
-        response.headers["Location"] = urlunsplit(parts._replace(query="", fragment=urlencode(query)))
-        return response
-    response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
-    return response
+    return redirect_with(response, query, in_fragment="code-in-fragment" in defects and not is_error)
 
 
 def _apply_token_defects(response, registry: Registry, defects: Defects):
@@ -456,7 +461,7 @@ class _Witness:
         "token",
     )
 
-    def __init__(self, path):
+    def __init__(self, path) -> None:
         self.path, self.lock = path, threading.Lock()
 
     def record(self, response):
@@ -502,7 +507,7 @@ class _RequestLimits:
     MAX_REQUEST_BYTES (413, unread), and HTTP Basic credentials that are not UTF-8 once decoded,
     which are an unknown client (401 invalid_client, RFC 6749 section 5.2), not a server error."""
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app) -> None:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
@@ -553,7 +558,7 @@ class _FormBodyGuard:
     """The token endpoint takes application/x-www-form-urlencoded only (RFC 6749 section 4.4.2);
     any other body gets invalid_request, as IdentityServer answers."""
 
-    def __init__(self, wsgi_app, accept_json: bool):
+    def __init__(self, wsgi_app, accept_json: bool) -> None:
         self.wsgi_app, self.accept_json = wsgi_app, accept_json
 
     def __call__(self, environ, start_response):
@@ -577,7 +582,7 @@ class _FormBodyGuard:
         return [body]
 
     @staticmethod
-    def _json_to_form(environ):
+    def _json_to_form(environ) -> None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
         form = urlencode({k: str(v) for k, v in payload.items()}).encode()

@@ -8,6 +8,7 @@ report them "blocked by" it, not failed (one cause, one failure); every other sc
 still pass.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -438,7 +439,7 @@ VARIANTS = {
 class Defects:
     """The switches (defects and variants) that are on for one sandbox."""
 
-    def __init__(self, names=()):
+    def __init__(self, names: Iterable[str] = ()) -> None:
         known = {**DEFECTS, **VARIANTS}
         unknown = sorted(set(names) - set(known))
         if unknown:

@@ -42,7 +42,7 @@ ID_TOKEN_FAULTS = tuple(name for name in FAULTS if name.startswith("id-token-"))
 
 
 class Faults:
-    def __init__(self):
+    def __init__(self) -> None:
         self._armed: dict[str, int] = {}
         self._lock = threading.Lock()
 

@@ -4,6 +4,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import (
@@ -70,7 +71,7 @@ class AuthorizationCode:
 
 
 class CodeStore:
-    def __init__(self):
+    def __init__(self) -> None:
         self._codes: dict[str, AuthorizationCode] = {}
         self._redeemed: set[str] = set()  # codes used once: a second use revokes what the first got
         self._lock = threading.Lock()
@@ -110,7 +111,7 @@ def _check_granted_scope(grant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     def authenticate_token_endpoint_client(self):
         form, defects = self.request.form, self.server.defects
@@ -125,7 +126,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
                 return client
         return super().authenticate_token_endpoint_client()
 
-    def validate_token_request(self):
+    def validate_token_request(self) -> None:
         super().validate_token_request()
         _check_granted_scope(self)
         self._check_tenant()
@@ -151,11 +152,15 @@ def _authenticate_web_app(grant, pkce_used: bool):
     Required for server-side apps unless PKCE is used"); public clients never have one."""
     client = grants.BaseGrant.authenticate_token_endpoint_client(grant)
     defects = grant.server.defects
-    if client.app_type == "web" and grant.request.auth_method == "none":
-        if (not pkce_used and "web-secret-not-required" not in defects) or (
-            pkce_used and "web-pkce-without-secret-refused" in defects
-        ):
-            raise InvalidClientError("client authentication is required", status_code=401)
+    if (
+        client.app_type == "web"
+        and grant.request.auth_method == "none"
+        and (
+            (not pkce_used and "web-secret-not-required" not in defects)
+            or (pkce_used and "web-pkce-without-secret-refused" in defects)
+        )
+    ):
+        raise InvalidClientError("client authentication is required", status_code=401)
     return client
 
 
@@ -163,7 +168,7 @@ class VismaCodeChallenge(CodeChallenge):
     """PKCE (RFC 7636) as IdentityServer applies it: S256, verifier 43-128 unreserved characters,
     a missing or wrong verifier is `invalid_grant`."""
 
-    def __init__(self, defects):
+    def __init__(self, defects) -> None:
         super().__init__(required=True)
         self.defects = defects
 
@@ -193,11 +198,11 @@ class VismaCodeChallenge(CodeChallenge):
     def _s256(self, verifier: str) -> str:
         if "pkce-s256-hex" in self.defects:
             return hashlib.sha256(verifier.encode()).hexdigest()
-        return create_s256_code_challenge(verifier)
+        return str(create_s256_code_challenge(verifier))
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_authorization_request(self):
         if not self.request.payload.redirect_uri and "redirect-uri-defaulted" not in self.server.defects:
@@ -214,7 +219,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         challenge = data.get("code_challenge")
         method = data.get("code_challenge_method", "plain")
 
-        def refuse(description, stalls=False):
+        def refuse(description, stalls: bool = False):
             if stalls and "pkce-refusal-stalls" in defects:
                 raise StalledRefusal(description)
             raise InvalidRequestError(description, redirect_uri=redirect_uri, state=self.request.payload.state)
@@ -247,7 +252,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if code.code_challenge and not client.is_public and "web-pkce-with-secret-refused" in self.server.defects:
             raise InvalidRequestError("a client using PKCE may not authenticate with a secret")
 
-    def save_authorization_code(self, code, request):
+    def save_authorization_code(self, code, request) -> None:
         data = request.payload.data
         redirect_uri = request.payload.redirect_uri
         if "redirect-uri-not-compared" in self.server.defects:
@@ -283,7 +288,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return found
         return None
 
-    def delete_authorization_code(self, authorization_code):
+    def delete_authorization_code(self, authorization_code) -> None:
         if "code-reusable" not in self.server.defects:
             self.server.codes.delete(authorization_code)
 
@@ -292,7 +297,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True  # "one time" rotation: a new refresh token, the old one revoked
 
     def authenticate_token_endpoint_client(self):
@@ -324,6 +329,6 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             token["access_token"] = refresh_token.access_token
         return token
 
-    def revoke_old_credential(self, refresh_token):
+    def revoke_old_credential(self, refresh_token) -> None:
         if "refresh-not-rotated" not in self.server.defects:
             self.server.tokens.revoke(refresh_token, grace=3 if "refresh-reuse-grace" in self.server.defects else 0)

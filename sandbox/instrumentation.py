@@ -7,8 +7,9 @@ import secrets
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import g, request
+from flask import Flask, Response, g, request
 from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from sandbox.faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
 from sandbox.mock_api import API_PREFIX, register_mock_api
@@ -19,13 +20,14 @@ CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/
 OTHER_ISSUER = "https://other-issuer.invalid"
 
 
-def instrument(app, issuer: str, keys, recording: RequestLog, faults: Faults) -> None:
+def instrument(app: Flask, issuer: str, keys: KeySet, recording: RequestLog, faults: Faults) -> None:
     """Called after every other WSGI wrapper is in place: the log wraps them all."""
     register_mock_api(app, issuer, keys)
-    app.wsgi_app = RecordingMiddleware(app.wsgi_app, recording)
+    # Flask's documented way to put middleware around the application (mypy sees a method replaced)
+    app.wsgi_app = RecordingMiddleware(app.wsgi_app, recording)  # type: ignore[method-assign]
 
     @app.after_request
-    def note_and_allow_cors(response):
+    def note_and_allow_cors(response: Response) -> Response:
         origin = request.headers.get("Origin")
         if origin and request.path.startswith(CORS_PATHS):
             response.headers["Access-Control-Allow-Origin"] = origin
@@ -36,13 +38,26 @@ def instrument(app, issuer: str, keys, recording: RequestLog, faults: Faults) ->
         return response
 
 
-def apply_callback_faults(response, faults: Faults):
-    """The authorization response, with the armed callback fault applied to its Location."""
+def redirect_parameters(response: Response) -> list[tuple[str, str]] | None:
+    """A redirect's parameters, from the query of its Location; None when it has no Location."""
     location = response.headers.get("Location")
-    if not location:
+    return parse_qsl(urlsplit(location).query, keep_blank_values=True) if location else None
+
+
+def redirect_with(response: Response, parameters: list[tuple[str, str]], in_fragment: bool = False) -> Response:
+    """The response, its Location now carrying `parameters` (in its fragment, with in_fragment)."""
+    parts = urlsplit(response.headers["Location"])
+    encoded = urlencode(parameters)
+    parts = parts._replace(query="", fragment=encoded) if in_fragment else parts._replace(query=encoded)
+    response.headers["Location"] = urlunsplit(parts)
+    return response
+
+
+def apply_callback_faults(response: Response, faults: Faults) -> Response:
+    """The authorization response, with the armed callback fault applied to its Location."""
+    query = redirect_parameters(response)
+    if query is None:
         return response
-    parts = urlsplit(location)
-    query = parse_qsl(parts.query, keep_blank_values=True)
     if faults.take("callback-state-wrong"):  # a state the client never sent, even if it sent none
         query = [(k, v) for k, v in query if k != "state"] + [("state", secrets.token_urlsafe(24))]
     if faults.take("callback-state-missing"):
@@ -51,8 +66,7 @@ def apply_callback_faults(response, faults: Faults):
         query = [(k, v) for k, v in query if k != "iss"] + [("iss", OTHER_ISSUER)]
     if faults.take("callback-iss-missing"):  # authorization_response_iss_parameter_supported stays true
         query = [(k, v) for k, v in query if k != "iss"]
-    response.headers["Location"] = urlunsplit(parts._replace(query=urlencode(query)))
-    return response
+    return redirect_with(response, query)
 
 
 def short_lived_token_wanted(faults: Faults) -> bool:
@@ -61,12 +75,12 @@ def short_lived_token_wanted(faults: Faults) -> bool:
     return bool(g.access_token_lifetime)
 
 
-def token_issued(response, faults: Faults) -> None:
+def token_issued(response: Response, faults: Faults) -> None:
     if g.get("access_token_lifetime") and response.status_code == 200:
         faults.take("short-lived-access-token")
 
 
-def apply_id_token_faults(response, faults: Faults, keys) -> None:
+def apply_id_token_faults(response: Response, faults: Faults, keys: KeySet) -> None:
     """The armed ID token fault applied to a successful token response that carries an ID token:
     one claim changed, and the token signed again with the sandbox's key, so that only the check
     of that claim can tell."""

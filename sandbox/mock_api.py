@@ -7,14 +7,15 @@ whether it used an expired one."""
 import json
 import time
 
-from flask import g, jsonify, request
+from flask import Flask, g, jsonify, request
 from joserfc import jws
 from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 API_PREFIX = "/api"
 
 
-def register_mock_api(app, issuer: str, keys) -> None:
+def register_mock_api(app: Flask, issuer: str, keys: KeySet) -> None:
     @app.route(f"{API_PREFIX}/<path:resource>", methods=["GET", "POST"])
     def visma_api(resource):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")

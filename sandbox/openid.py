@@ -4,14 +4,20 @@ The sandbox only says what authlib asks of it: the signing keys, the issuer, the
 whether a nonce was seen before, and how to find an access token it issued.
 """
 
+from typing import Any
+
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
+from joserfc.jwk import KeySet
 
-from sandbox.tokens import symmetric_signing_keys, unpublished_signing_keys
+from sandbox.defects import Defects
+from sandbox.grants import CodeStore
+from sandbox.registry import Application, User
+from sandbox.tokens import IssuedToken, TokenStore, symmetric_signing_keys, unpublished_signing_keys
 
 
-def user_info(user, scope: str) -> UserInfo:
+def user_info(user: User, scope: str) -> UserInfo:
     """The test user's standard claims (OpenID Connect Core section 5.1), as far as `scope` allows."""
     given_name, _, family_name = user.name.partition(" ")
     return UserInfo(
@@ -29,21 +35,21 @@ def user_info(user, scope: str) -> UserInfo:
 class SandboxOpenIDCode(OpenIDCode):
     """Adds an RS256 ID token, signed with the JWKS key, to a code redeemed with scope openid."""
 
-    def __init__(self, issuer: str, keys, codes, defects):
+    def __init__(self, issuer: str, keys: KeySet, codes: CodeStore, defects: Defects) -> None:
         super().__init__(require_nonce=False)  # OpenID Connect Core 3.1.2.1: nonce is optional here
         self.issuer, self.keys, self.codes, self.defects = issuer, keys, codes, defects
 
-    def resolve_client_private_key(self, client):
+    def resolve_client_private_key(self, client: Application) -> KeySet:
         if "id-token-unknown-key" in self.defects:
             return unpublished_signing_keys()  # a key the JWKS does not publish
         if "jwks-symmetric-key" in self.defects:
             return symmetric_signing_keys()  # the oct key the JWKS publishes: anyone can sign with it
         return self.keys
 
-    def get_client_algorithm(self, client):
+    def get_client_algorithm(self, client: Application) -> str:
         return "HS256" if "jwks-symmetric-key" in self.defects else "RS256"
 
-    def get_client_claims(self, client):
+    def get_client_claims(self, client: Application) -> dict:
         audience = self.issuer if "id-token-wrong-audience" in self.defects else client.get_client_id()
         return {"iss": self.issuer, "aud": [audience]}
 
@@ -71,10 +77,10 @@ class SandboxOpenIDCode(OpenIDCode):
             return response[1]
         return super().process_token(grant, response)
 
-    def exists_nonce(self, nonce, request):
+    def exists_nonce(self, nonce: str, request: Any) -> bool:
         return self.codes.nonce_used(request.payload.client_id, nonce)
 
-    def generate_user_info(self, user, scope):
+    def generate_user_info(self, user: User, scope: str) -> UserInfo:
         return user_info(user, scope)
 
 
@@ -99,16 +105,16 @@ class SandboxRefreshedIDToken(SandboxOpenIDCode):
 
 
 class SandboxUserInfoEndpoint(UserInfoEndpoint):
-    def __init__(self, issuer: str, tokens, defects):
+    def __init__(self, issuer: str, tokens: TokenStore, defects: Defects) -> None:
         protector = ResourceProtector()
         protector.register_token_validator(IssuedAccessTokens(tokens, defects))
         super().__init__(resource_protector=protector)
         self.issuer, self.defects = issuer, defects
 
-    def get_issuer(self):
+    def get_issuer(self) -> str:
         return self.issuer
 
-    def generate_user_info(self, user, scope):
+    def generate_user_info(self, user: User, scope: str) -> UserInfo:
         claims = user_info(user, scope)
         if "userinfo-claims-dropped" in self.defects:
             claims = UserInfo(sub=claims["sub"])
@@ -120,11 +126,11 @@ class SandboxUserInfoEndpoint(UserInfoEndpoint):
 class IssuedAccessTokens(BearerTokenValidator):
     """Access tokens are found in the sandbox's store, so a revoked one stops working."""
 
-    def __init__(self, tokens, defects):
+    def __init__(self, tokens: TokenStore, defects: Defects) -> None:
         super().__init__()
         self.tokens, self.defects = tokens, defects
 
-    def authenticate_token(self, token_string):
+    def authenticate_token(self, token_string: str) -> IssuedToken | None:
         found = self.tokens.find_access_token(token_string)
         if found is None and "userinfo-tampered-accepted" in self.defects:
             found = self.tokens.access_token_signed_or_not(token_string)
@@ -134,7 +140,7 @@ class IssuedAccessTokens(BearerTokenValidator):
             found = self.tokens.latest_user_access_token()  # a token for no End-User answered with one's claims
         return found
 
-    def validate_token(self, token, scopes, request):
+    def validate_token(self, token: IssuedToken | None, scopes: Any, request: Any) -> None:
         if token and "revoked-access-token-accepted" in self.defects:
             token.revoked = False
         super().validate_token(token, scopes, request)

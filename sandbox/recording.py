@@ -15,8 +15,14 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
+
+if TYPE_CHECKING:  # typeshed's WSGI types exist for type checkers only
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 FORM = "application/x-www-form-urlencoded"
 NOTES_KEY = "sandbox.notes"  # where a request's notes wait in the WSGI environ for the log
@@ -30,7 +36,7 @@ class RecordedRequest:
     path: str
     query: tuple  # (name, value) pairs, repeated names kept
     form: tuple  # (name, value) pairs of a form body
-    headers: dict = field(repr=False)  # Authorization, Content-Type, Origin
+    headers: dict[str, str] = field(repr=False)  # Authorization, Content-Type, Origin
     body: str = field(default="", repr=False)
     status: int = 0
     location: str = field(default="", repr=False)  # where a redirect sent the client
@@ -67,7 +73,7 @@ RECORDED_HEADERS = ("Authorization", "Content-Type", "Origin")
 
 
 class RequestLog:
-    def __init__(self, limit: int = 2000):
+    def __init__(self, limit: int = 2000) -> None:
         self._entries: deque[RecordedRequest] = deque(maxlen=limit)
         self._lock = threading.Lock()
         # Called with each entry as it is recorded, before its answer leaves: what the answer
@@ -113,10 +119,10 @@ class RecordingMiddleware:
     unchanged), lets the application answer, and logs both. A CORS preflight (OPTIONS) is the
     browser's, not the client's, and is not logged."""
 
-    def __init__(self, wsgi_app, log: RequestLog):
+    def __init__(self, wsgi_app: "WSGIApplication", log: RequestLog) -> None:
         self.wsgi_app, self.log = wsgi_app, log
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "OPTIONS":
             return self.wsgi_app(environ, start_response)
         self.log._arrived()
@@ -124,7 +130,9 @@ class RecordingMiddleware:
             arrived, body = time.time(), _read_body(environ)
             answer: dict = {}
 
-            def recording_start_response(status, headers, exc_info=None):
+            def recording_start_response(
+                status: str, headers: list[tuple[str, str]], exc_info: "OptExcInfo | None" = None
+            ) -> Callable[[bytes], object]:
                 answer["status"], answer["headers"] = int(status.split()[0]), headers
                 return start_response(status, headers, exc_info)
 
@@ -140,16 +148,18 @@ class RecordingMiddleware:
         return chunks
 
 
-def _read_body(environ) -> bytes:
+def _read_body(environ: "WSGIEnvironment") -> bytes:
     length = environ.get("CONTENT_LENGTH") or ""
     if not length.isdigit() or int(length) > MAX_RECORDED_BODY:
         return b""  # none, or one a guard refuses unread: its size is in the Content-Length
-    body = environ["wsgi.input"].read(int(length))
+    body: bytes = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)
     return body
 
 
-def _entry(environ, body: bytes, arrived: float, answer: dict, response_body: bytes) -> RecordedRequest:
+def _entry(
+    environ: "WSGIEnvironment", body: bytes, arrived: float, answer: dict, response_body: bytes
+) -> RecordedRequest:
     headers = {
         "Authorization": environ.get("HTTP_AUTHORIZATION"),
         "Content-Type": environ.get("CONTENT_TYPE"),

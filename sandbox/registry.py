@@ -44,16 +44,16 @@ class Application(ClientMixin):
     def client_metadata(self) -> dict:
         return {}  # no signed userinfo, no per-client ID token algorithm
 
-    def get_client_id(self):
+    def get_client_id(self) -> str:
         return self.client_id
 
-    def get_default_redirect_uri(self):
+    def get_default_redirect_uri(self) -> str | None:
         return self.redirect_uris[0] if self.redirect_uris else None
 
-    def get_allowed_scope(self, scope):
+    def get_allowed_scope(self, scope: str | None) -> str:
         return " ".join(s for s in (scope or "").split() if s in self.scopes)
 
-    def check_redirect_uri(self, redirect_uri):
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
         if self.app_type == "service" and "service-client-signs-in" in self.defects:
             return True  # it has none registered: any is taken
         if "redirect-uri-loosely-matched" in self.defects:  # scheme, port and what follows the path ignored
@@ -64,12 +64,12 @@ class Application(ClientMixin):
             )
         return redirect_uri in self.redirect_uris
 
-    def check_client_secret(self, client_secret):
+    def check_client_secret(self, client_secret: str) -> bool:
         if self.client_secret is None:
             return False
         return client_secret == self.client_secret or "wrong-secret-accepted" in self.defects
 
-    def check_endpoint_auth_method(self, method, endpoint):
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.is_public:
             return method == "none"
         if method == "client_secret_basic" and "basic-auth-refused" in self.defects:
@@ -78,12 +78,12 @@ class Application(ClientMixin):
             return endpoint == "token"  # only with PKCE: the grant decides (sandbox.grants._authenticate_web_app)
         return method in ("client_secret_basic", "client_secret_post")
 
-    def check_response_type(self, response_type):
+    def check_response_type(self, response_type: str) -> bool:
         if self.app_type == "service" and "service-client-signs-in" in self.defects:
             return response_type == "code"
         return response_type == "code" and "authorization_code" in GRANT_TYPES[self.app_type]
 
-    def check_grant_type(self, grant_type):
+    def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in GRANT_TYPES[self.app_type]
 
 
@@ -94,7 +94,7 @@ class User:
     name: str = "Sandbox Test User"
     email: str = "test.user@sandbox.invalid"
 
-    def get_user_id(self):
+    def get_user_id(self) -> str:
         return self.username
 
 

@@ -1,8 +1,11 @@
 """Run the sandbox as a real HTTP server on loopback, in a background thread."""
 
+import contextlib
 import selectors
 import socket
+import ssl
 import threading
+from typing import IO, cast
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
@@ -26,10 +29,10 @@ class _RequestBody(LimitedStream):
     is closed); the application's own stream (werkzeug's Request) still reports it as a client
     that went away."""
 
-    def on_disconnect(self, error=None):
+    def on_disconnect(self, error: Exception | None = None) -> None:
         pass
 
-    def read(self, size=-1):
+    def read(self, size: int | None = -1) -> bytes:
         # werkzeug's drain asks for 10 MB: RawIOBase would allocate (and zero) that much for each
         # request before finding nothing left
         left = self.limit - self.tell()
@@ -55,6 +58,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
     # would wait for the client's delayed ACK of the headers (40 ms on Linux), on an open connection
     disable_nagle_algorithm = True
     _kept, _held = False, None  # the connection is kept open; a Connection header not yet sent
+    server: "_Server"
 
     def run_wsgi(self) -> None:
         if self.server.stopped:  # a request read from a kept connection after stop(): not answered
@@ -63,8 +67,9 @@ class _KeepAliveHandler(WSGIRequestHandler):
         length = self._body_length()
         if length is None:
             return super().run_wsgi()
-        connection, body = self.rfile, _RequestBody(self.rfile, length)
-        self.rfile, self._kept = body, True  # werkzeug's environ and its drain read `rfile`
+        connection, body = self.rfile, _RequestBody(cast(IO[bytes], self.rfile), length)
+        # werkzeug's environ and its drain read `rfile`, as a stream of bytes and nothing more
+        self.rfile, self._kept = body, True  # type: ignore[assignment]
         try:
             super().run_wsgi()
         finally:
@@ -96,7 +101,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
         self._held = None  # werkzeug's Connection: close, left out
         super().end_headers()
 
-    def log_error(self, format: str, *args) -> None:
+    def log_error(self, format: str, *args: object) -> None:
         if not (args and isinstance(args[0], TimeoutError)):  # http.server's words for an idle connection's end
             super().log_error(format, *args)
 
@@ -105,16 +110,18 @@ class _Server(ThreadedWSGIServer):
     """werkzeug's threaded server with _KeepAliveHandler. It knows its open connections, so that
     a stopped sandbox leaves none open waiting for a next request, to answer it."""
 
-    def __init__(self, host: str, port: int, ssl_context=None):
-        super().__init__(host, port, None, _KeepAliveHandler, ssl_context=ssl_context)
-        self._connections, self._lock, self.stopped = set(), threading.Lock(), False
+    def __init__(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        # no application yet: SandboxServer makes it once the port, which its issuer names, is known
+        super().__init__(host, port, None, _KeepAliveHandler, ssl_context=ssl_context)  # type: ignore[arg-type]
+        self._connections: set[socket.socket] = set()
+        self._lock, self.stopped = threading.Lock(), False
 
-    def process_request(self, request, client_address):
+    def process_request(self, request, client_address) -> None:
         with self._lock:  # in the serving thread, before the connection's own thread starts
             self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request):
+    def shutdown_request(self, request) -> None:
         with self._lock:
             self._connections.discard(request)
         super().shutdown_request(request)
@@ -127,10 +134,9 @@ class _Server(ThreadedWSGIServer):
         with self._lock:
             self.stopped = True
             for connection in self._connections:
-                try:  # the plain socket's shutdown: ssl's would drop TLS from under an answer being written
+                # the plain socket's shutdown: ssl's would drop TLS from under an answer being written
+                with contextlib.suppress(OSError):
                     socket.socket.shutdown(connection, socket.SHUT_RD)
-                except OSError:
-                    pass
 
 
 class SandboxServer:
@@ -145,13 +151,13 @@ class SandboxServer:
         self,
         registry: Registry,
         defects=(),
-        host="127.0.0.1",
-        port=0,
+        host: str = "127.0.0.1",
+        port: int = 0,
         issuer=None,
         more_defect_sets=(),
-        code_lifetime=300,
+        code_lifetime: int = 300,
         ssl_context=None,
-    ):
+    ) -> None:
         first = _Server(host, port, ssl_context=ssl_context)  # HTTPS with a context
         self.url = f"{'https' if ssl_context else 'http'}://{host}:{first.server_port}"
         self.issuer = (issuer or self.url).rstrip("/")

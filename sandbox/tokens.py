@@ -11,12 +11,16 @@ from pathlib import Path
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import g
 from joserfc import jwt
-from joserfc.jwk import KeySet, OctKey, RSAKey
+from joserfc.jwk import KeyParameters, KeySet, OctKey, RSAKey
+
+from sandbox.defects import Defects
+from sandbox.registry import Application, User
 
 ACCESS_TOKEN_LIFETIME = 3600  # seconds; the documented `expires_in`
-KEY_PARAMETERS = {"use": "sig", "alg": "RS256"}
+KEY_PARAMETERS: KeyParameters = {"use": "sig", "alg": "RS256"}
 
 
 @functools.cache
@@ -36,6 +40,8 @@ def signing_keys() -> KeySet:
             # The RSA consistency check is as slow as making a key; skipping it is safe for a key
             # this sandbox wrote into a folder only this user can use.
             private = serialization.load_pem_private_key(path.read_bytes(), None, unsafe_skip_rsa_key_validation=True)
+            if not isinstance(private, rsa.RSAPrivateKey):
+                raise TypeError("not an RSA key")
             return KeySet([RSAKey.import_key(private, parameters=KEY_PARAMETERS)])
         except (OSError, ValueError, TypeError):
             pass  # unreadable: make a new one
@@ -77,7 +83,7 @@ def published_key_set(keys: KeySet, defects) -> dict:
 class VismaTokenGenerator(JWTBearerTokenGenerator):
     """Adds the claims Visma Connect documents and decides who gets a refresh token."""
 
-    def __init__(self, issuer, keys: KeySet, defects):
+    def __init__(self, issuer: str, keys: KeySet, defects: Defects) -> None:
         super().__init__(issuer=issuer, expires_generator=self._lifetime, refresh_token_generator=_opaque_token)
         self.keys = keys
         self.defects = defects
@@ -87,13 +93,13 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             return g.access_token_lifetime
         return 7200 if "expires-in-wrong" in self.defects else ACCESS_TOKEN_LIFETIME
 
-    def get_jwks(self):
+    def get_jwks(self) -> KeySet:
         return self.keys
 
-    def get_audiences(self, client, user, scope):
+    def get_audiences(self, client: Application, user: User | None, scope: str) -> list[str]:
         return [client.get_client_id()]
 
-    def get_extra_claims(self, client, grant_type, user, scope):
+    def get_extra_claims(self, client: Application, grant_type: str, user: User | None, scope: str) -> dict:
         claims = {"nbf": int(time.time()), "scope": scope.split()}
         if "access-token-exp-mismatch" in self.defects:
             claims["exp"] = int(time.time()) + 600
@@ -105,10 +111,10 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             claims["tenant_id"] = tenant_id
         return claims
 
-    def access_token_generator(self, client, grant_type, user, scope):
+    def access_token_generator(self, client: Application, grant_type: str, user: User | None, scope: str) -> str:
         if "access-token-opaque" in self.defects:
-            return generate_token(48)
-        token = super().access_token_generator(client, grant_type, user, scope)
+            return str(generate_token(48))
+        token = str(super().access_token_generator(client, grant_type, user, scope))
         if "access-token-typ-jwt" in self.defects or "access-token-claims-missing" in self.defects:
             issued = jwt.decode(token, self.keys)
             header, claims = dict(issued.header), dict(issued.claims)
@@ -120,12 +126,20 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             token = jwt.encode(header, claims, self.keys)
         return token
 
-    def generate(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+    def generate(
+        self,
+        grant_type: str,
+        client: Application,
+        user: User | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict:
         # authlib offers a refresh token to every client allowed the refresh_token grant; Visma's
         # rule is about the app type and offline_access instead (refresh_token_allowed).
         wanted = include_refresh_token or grant_type == "authorization_code"
         include_refresh_token = wanted and self.refresh_token_allowed(client, scope)
-        token = super().generate(
+        token: dict = super().generate(
             grant_type,
             client,
             user=user,
@@ -137,7 +151,7 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             token.pop("expires_in", None)
         return token
 
-    def refresh_token_allowed(self, client, scope) -> bool:
+    def refresh_token_allowed(self, client: Application, scope: str | None) -> bool:
         """Seed pages: only server-side web apps configured with offline_access get one."""
         if "no-refresh-token" in self.defects:
             return False
@@ -160,9 +174,9 @@ class IssuedToken:
     """One access or refresh token this sandbox issued (`kind`), for whom and until when."""
 
     kind: str
-    client: object
+    client: Application
     scope: str
-    user: object
+    user: User | None  # None: a service (client_credentials) token
     expires_at: float | None  # None: no expiry (refresh tokens)
     access_token: str = field(default="", repr=False)  # a refresh token's: issued with it
     revoked: bool = False
@@ -171,36 +185,38 @@ class IssuedToken:
     grace_until: float = 0.0  # a rotated refresh token's grace period (defect refresh-reuse-grace)
 
     # authlib's TokenMixin / RefreshTokenGrant / BearerTokenValidator expectations
-    def check_client(self, client):
+    def check_client(self, client: Application) -> bool:
         return client.get_client_id() == self.client.get_client_id()
 
-    def get_client(self):
+    def get_client(self) -> Application:
         return self.client
 
-    def get_user(self):
+    def get_user(self) -> User | None:
         return self.user
 
-    def get_scope(self):
+    def get_scope(self) -> str:
         return self.scope
 
-    def get_expires_in(self):
+    def get_expires_in(self) -> int:
         return ACCESS_TOKEN_LIFETIME
 
-    def is_expired(self):
+    def is_expired(self) -> bool:
         return self.expires_at is not None and time.time() >= self.expires_at
 
-    def is_revoked(self):
+    def is_revoked(self) -> bool:
         return self.revoked
 
 
 class TokenStore:
     """The access and refresh tokens this sandbox issued, in memory, so that they can be revoked."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._issued: dict[tuple[str, str], IssuedToken] = {}
         self._lock = threading.Lock()
 
-    def save(self, token: dict, client, user, auth_time: int | None = None, code: str = "") -> None:
+    def save(
+        self, token: dict, client: Application, user: User | None, auth_time: int | None = None, code: str = ""
+    ) -> None:
         now = time.time()
         with self._lock:
             for kind in ("access_token", "refresh_token"):
@@ -219,7 +235,7 @@ class TokenStore:
                         code=code,
                     )
 
-    def find(self, value: str, kinds=("access_token", "refresh_token")) -> IssuedToken | None:
+    def find(self, value: str, kinds: tuple[str, ...] = ("access_token", "refresh_token")) -> IssuedToken | None:
         with self._lock:
             return next((self._issued[(k, value)] for k in kinds if (k, value) in self._issued), None)
 

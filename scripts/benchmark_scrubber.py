@@ -49,7 +49,7 @@ def measure(module, n: int, every: int = 1) -> float:
     redactor = module.Redactor()
     redactor.register("Svc-Secret-7f3a9c1e", "clients.service.client_secret")
     began = time.perf_counter()
-    for i, (token, report) in enumerate(zip(tokens, reports)):
+    for i, (token, report) in enumerate(zip(tokens, reports, strict=True)):
         redactor.register(token, "access_token")
         if i % every == 0:
             assert token not in redactor.scrub(report)

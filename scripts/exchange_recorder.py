@@ -24,7 +24,7 @@ _first_exchange = None  # time.monotonic() of the first exchange
 @pytest.hookimpl(tryfirst=True)  # before conftest.py fetches discovery
 def pytest_configure(config):
     global _trace
-    _trace = open(os.environ["BENCHMARK_TRACE"], "w", encoding="utf-8")
+    _trace = open(os.environ["BENCHMARK_TRACE"], "w", encoding="utf-8")  # noqa: SIM115 -- written to until the run ends
     send = requests.Session.send
 
     def recording_send(session, request, **kwargs):

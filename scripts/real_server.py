@@ -3,9 +3,9 @@ scripts/glewlwyd.py): wait for the server, run the suite with its environment fi
 the rules that failed with the server's documented differences from the Visma contract.
 
 A run passes when the rules that did not pass (failed, blocked by an earlier failure, or warned:
-a warning-level rule that failed) are exactly the documented differences: a rule that fails without being listed is a fault of the
-suite or a difference to document, and a listed rule that passes is a difference that no longer
-happens; both fail the run."""
+a warning-level rule that failed) are exactly the documented differences: a rule that fails
+without being listed is a fault of the suite or a difference to document, and a listed rule that
+passes is a difference that no longer happens; both fail the run."""
 
 import json
 import re
@@ -46,7 +46,7 @@ def wait_until_serving(
         except requests.ConnectionError:
             if server.poll() is not None:
                 output = log.read_text(errors="replace") if log else server.stdout.read() if server.stdout else ""
-                raise RuntimeError(f"{name} did not start: {output[-2000:]}")
+                raise RuntimeError(f"{name} did not start: {output[-2000:]}") from None
             time.sleep(0.2)
     server.kill()
     raise RuntimeError(f"{name} did not answer within {timeout:.0f} s")

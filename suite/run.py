@@ -159,10 +159,8 @@ def _after_the_run(
     record_path = reports / "compliance.json"
     code = None
     while code is None:
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # pytest got the same Ctrl-C: it writes the record of what ran
             code = run.wait()
-        except KeyboardInterrupt:  # pytest got the same Ctrl-C: it writes the record of what ran
-            continue
     clearing.join()
     if code == PYTEST_USAGE_ERROR and not clearing.moved:
         # pytest refused its command line before it moved anything: the folder stays as it was (a

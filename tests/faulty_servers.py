@@ -1,6 +1,7 @@
 """Small misbehaving and hostile servers on loopback, for the network-fault and secrets tests.
 Each stops with its test."""
 
+import contextlib
 import datetime
 import gzip
 import http.server
@@ -269,10 +270,8 @@ class HostileServer:
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 if callable(answer.body):
-                    try:
+                    with contextlib.suppress(OSError):  # the client gave up, as it should
                         answer.body(self)
-                    except OSError:
-                        pass  # the client gave up, as it should
                     self.close_connection = True
                     return
                 self.send_header("Content-Length", str(len(answer.body)))

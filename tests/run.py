@@ -20,6 +20,20 @@ def run_ci(*args, environ=None, timeout=240) -> subprocess.CompletedProcess:
     return _run("suite.run", *args, environ=environ, timeout=timeout)
 
 
+def run_appside(*args, environ: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    """`python -m appside ARGS` in the project root with exactly `environ` (None: this process's), so
+    that a test shows which variables reach the application; no controlling terminal, as in CI."""
+    return subprocess.run(
+        [sys.executable, "-m", "appside", *map(str, args)],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
+
+
 def _run(module, *args, environ=None, timeout=240) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "ACME_"))}
     env.update(environ or {})

@@ -3,13 +3,12 @@ is found in whatever encoding the application wrote it, and what the suite keeps
 record, the Allure results, JUnit XML, the terminal) carries none of the leaked values."""
 
 import json
-import subprocess
-import sys
 from urllib.parse import quote, quote_plus
 
-from run import ROOT
-from test_app_reports import _free_port
+import outputs
+from run import run_appside
 
+from appside.stand_in import free_port
 from appside.steps.leaks import leaked
 
 # characters HTTP Basic, URLs and JSON each encode their own way (with "%" or a non-ASCII letter the
@@ -32,33 +31,23 @@ def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_pat
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": _free_port(),
+        "WEB_APP_PORT": str(free_port()),
         "APP_SETTLE": "1",
         "REFERENCE_APP_DEFECTS": "token-in-api-url,token-in-page,token-logged",
         "SANDBOX_WITNESS_FILE": str(witness),
     }
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            "--app=examples/web_app/application.yaml",
-            *(f"--rule={rule}" for rule in ("APPC-26", "APPC-27", "APPC-28")),
-            f"--compliance={reports / 'compliance.json'}",
-            f"--alluredir={reports / 'allure-results'}",
-            f"--junitxml={reports / 'junit.xml'}",
-            "--showlocals",
-            "--tb=long",
-            "-rA",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        start_new_session=True,
+    completed = run_appside(
+        "--app=examples/web_app/application.yaml",
+        *(f"--rule={rule}" for rule in ("APPC-26", "APPC-27", "APPC-28")),
+        f"--compliance={reports / 'compliance.json'}",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--showlocals",
+        "--tb=long",
+        "-rA",
+        "-p",
+        "no:cacheprovider",
+        environ=environ,
     )
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]
@@ -69,9 +58,7 @@ def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_pat
     assert "sent its access token to the browser" in reasons["APPC-27"]
     assert "wrote its access token to the launched application's output" in reasons["APPC-28"]
 
-    outputs = {"terminal": terminal}
-    outputs.update({str(p): p.read_text(encoding="utf-8", errors="replace") for p in reports.rglob("*") if p.is_file()})
     secrets = set(witness.read_text().split()) | {SECRET}
     assert len(secrets) > 3, f"only {len(secrets)} secrets witnessed"
-    found = [(name, secret[:6] + "...") for name, text in outputs.items() for secret in secrets if secret in text]
+    found = outputs.leaked(outputs.every_output(terminal, reports, tmp_path), secrets)
     assert not found, f"secrets found in output: {found[:10]}"

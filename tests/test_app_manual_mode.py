@@ -7,23 +7,22 @@ import os
 import pty
 import re
 import signal
-import socket
-import subprocess
 import sys
 from types import SimpleNamespace
 
-from run import ROOT
+from run import ROOT, run_appside
 from test_manual_login import _read_until
 
 from appside.application import load_application
 from appside.browser_driver import BrowserDriver
+from appside.stand_in import free_port
 
 PROMPT = r"sign in at (http://\S+) as (\S+), password (\S+)\.\s+Did .+\(n\)\? "
 
 
 def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tmp_path):
     path = _manual_spa_file(tmp_path)
-    environ = {**os.environ, "SPA_APP_PORT": _free_port()}
+    environ = {**os.environ, "SPA_APP_PORT": str(free_port())}
     application = load_application(path, environ)
     pid, terminal = pty.fork()
     if pid == 0:  # the suite, attached to the pseudo-terminal as a user's shell would be
@@ -66,22 +65,9 @@ def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tm
 
 def test_without_a_terminal_manual_mode_is_a_configuration_problem(tmp_path):
     path = _manual_spa_file(tmp_path)
-    completed = subprocess.run(
-        [sys.executable, "-m", "appside", f"--app={path}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-    )  # no controlling terminal
+    completed = run_appside(f"--app={path}", timeout=60)  # no controlling terminal
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "drive.mode: manual needs a terminal" in completed.stderr
-
-
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
 
 
 def _manual_spa_file(tmp_path):

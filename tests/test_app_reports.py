@@ -6,19 +6,13 @@ test user's password, no code, verifier or token the stand-in received or issued
 
 import json
 import re
-import socket
-import subprocess
-import sys
 
-from run import ROOT
+from outputs import every_output, leaked
+from run import run_appside
+
+from appside.stand_in import free_port
 
 SECRET = "App-Secret-4c9e1f7b-DO-NOT-LEAK"
-
-
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
 
 
 def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_any_output(tmp_path):
@@ -27,34 +21,24 @@ def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_a
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": _free_port(),
+        "WEB_APP_PORT": str(free_port()),
         "APP_SETTLE": "1",
         "REFERENCE_APP_DEFECTS": "secret-in-url",
         "SANDBOX_WITNESS_FILE": str(witness),
     }
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            "--app=examples/web_app/application.yaml",
-            "--rule=APPC-11",
-            "--rule=APPC-16",
-            f"--compliance={reports / 'compliance.json'}",
-            f"--alluredir={reports / 'allure-results'}",
-            f"--junitxml={reports / 'junit.xml'}",
-            "--showlocals",
-            "--tb=long",
-            "-rA",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        start_new_session=True,
+    completed = run_appside(
+        "--app=examples/web_app/application.yaml",
+        "--rule=APPC-11",
+        "--rule=APPC-16",
+        f"--compliance={reports / 'compliance.json'}",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--showlocals",
+        "--tb=long",
+        "-rA",
+        "-p",
+        "no:cacheprovider",
+        environ=environ,
     )
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]
@@ -81,21 +65,8 @@ def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_a
     }
     assert any(re.search(r"requests the stand-in received", name) for name in attachments), attachments
 
-    outputs = {"terminal": terminal}
-    outputs.update(
-        {
-            str(p.relative_to(tmp_path)): p.read_text(encoding="utf-8", errors="replace")
-            for p in reports.rglob("*")
-            if p.is_file()
-        }
-    )
+    outputs = every_output(terminal, reports, tmp_path)
     secrets = set(witness.read_text().split()) | {SECRET}
     assert len(secrets) > 10, f"only {len(secrets)} secrets witnessed"
-    fragments = {secret: {secret, secret[:16], secret[-16:]} if len(secret) >= 32 else {secret} for secret in secrets}
-    leaks = [
-        (name, secret[:6] + "...")
-        for name, content in outputs.items()
-        for secret, parts in fragments.items()
-        if any(part in content for part in parts)
-    ]
+    leaks = leaked(outputs, secrets)
     assert not leaks, f"secrets found in output: {leaks[:10]}"

@@ -5,14 +5,14 @@ each must be conformant; with one defect, exactly the rule that owns it fails, n
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 
 import pytest
-from run import ROOT
+from run import run_appside
 
 from appside.matrix import special_secret
+from appside.stand_in import free_port
 
 pytest.importorskip("requests_oauthlib", reason="requests-oauthlib (requirements.txt) is not installed")
 pytest.importorskip("httpx", reason="httpx (requirements.txt) is not installed")
@@ -77,23 +77,14 @@ def _certify(tmp_path, client: str, secret: str, defect: str = "") -> dict:
         drive: {{mode: command, command: {sys.executable} {tmp_path / "client.py"}}}
         """)
     )
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            f"--app={tmp_path / 'application.yaml'}",
-            f"--compliance={tmp_path / 'record.json'}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TP_SECRET": secret, "TP_DEFECT": defect},
-        capture_output=True,
-        text=True,
+    completed = run_appside(
+        f"--app={tmp_path / 'application.yaml'}",
+        f"--compliance={tmp_path / 'record.json'}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        environ={**os.environ, "TP_SECRET": secret, "TP_DEFECT": defect},
         timeout=300,
-        start_new_session=True,
     )
     assert (tmp_path / "record.json").exists(), completed.stdout[-2000:] + completed.stderr[-2000:]
     return json.loads((tmp_path / "record.json").read_text())
@@ -224,9 +215,7 @@ app.run("127.0.0.1", PORT)
 
 
 def _certify_web(tmp_path, defect: str = "", *options) -> dict:
-    from appside.matrix import _free_port
-
-    port = _free_port()
+    port = str(free_port())
     (tmp_path / "webapp.py").write_text(REQUESTS_OAUTHLIB_WEB)
     (tmp_path / "application.yaml").write_text(
         textwrap.dedent(f"""\
@@ -247,24 +236,15 @@ def _certify_web(tmp_path, defect: str = "", *options) -> dict:
           settle: 1
         """)
     )
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            f"--app={tmp_path / 'application.yaml'}",
-            f"--compliance={tmp_path / 'record.json'}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *options,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "TP_SECRET": special_secret(), "TP_DEFECT": defect, "TP_PORT": port},
-        capture_output=True,
-        text=True,
+    completed = run_appside(
+        f"--app={tmp_path / 'application.yaml'}",
+        f"--compliance={tmp_path / 'record.json'}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *options,
+        environ={**os.environ, "TP_SECRET": special_secret(), "TP_DEFECT": defect, "TP_PORT": port},
         timeout=400,
-        start_new_session=True,
     )
     assert (tmp_path / "record.json").exists(), completed.stdout[-2000:] + completed.stderr[-2000:]
     return json.loads((tmp_path / "record.json").read_text())

@@ -3,19 +3,10 @@ it, and tells a launched application to trust it; the reference web application 
 requests) then signs in and redeems its code over verified TLS, Chromium accepting the stand-in's
 certificate alone."""
 
-import socket
-import subprocess
-import sys
+from run import ROOT, run_appside
 
-from run import ROOT
-
+from appside.stand_in import free_port
 from appside.tls import stand_in_tls
-
-
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
 
 
 def test_a_web_application_signs_in_over_https_trusting_the_authority_the_suite_names(tmp_path):
@@ -29,27 +20,17 @@ def test_a_web_application_signs_in_over_https_trusting_the_authority_the_suite_
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "WEB_APP_CLIENT_SECRET": "Tls-Secret-3f9a1c",
-        "WEB_APP_PORT": _free_port(),
+        "WEB_APP_PORT": str(free_port()),
         "APP_SETTLE": "1",
     }
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            f"--app={path}",
-            "--rule=APPC-08",
-            "--rule=APPC-10",
-            f"--compliance={tmp_path / 'compliance.json'}",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        start_new_session=True,
+    completed = run_appside(
+        f"--app={path}",
+        "--rule=APPC-08",
+        "--rule=APPC-10",
+        f"--compliance={tmp_path / 'compliance.json'}",
+        "-p",
+        "no:cacheprovider",
+        environ=environ,
     )
     terminal = completed.stdout + completed.stderr
     assert "2 passed" in terminal, terminal[-3000:]

@@ -8,16 +8,16 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
-from run import ROOT
+from run import ROOT, run_appside
 
 from appside.matrix import special_secret
 from appside.observed import Observed, client_authentication
+from appside.stand_in import free_port
 from sandbox.recording import RecordedRequest
 
 CLIENT_ID = "reference-service"
@@ -174,24 +174,15 @@ def test_a_launch_that_fails_is_one_line_and_exit_4_not_a_traceback(tmp_path):
 
 
 def _certify(application, variables: dict, tmp_path, *options) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appside",
-            f"--app={application}",
-            f"--compliance={tmp_path / 'record.json'}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *options,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "APP_SETTLE": "1", **variables},
-        capture_output=True,
-        text=True,
+    return run_appside(
+        f"--app={application}",
+        f"--compliance={tmp_path / 'record.json'}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *options,
+        environ={**os.environ, "APP_SETTLE": "1", **variables},
         timeout=300,
-        start_new_session=True,
     )
 
 
@@ -227,7 +218,11 @@ def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, 
 
 @pytest.mark.timeout(400)
 def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conformant(tmp_path):
-    variables = {"WEB_APP_CLIENT_SECRET": special_secret(), "WEB_APP_PORT": _free_port(), "REFERENCE_APP_DEFECTS": ""}
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": str(free_port()),
+        "REFERENCE_APP_DEFECTS": "",
+    }
     completed = _certify("examples/web_app/application.yaml", variables, tmp_path)
     record, rules = _outcomes(tmp_path)
     assert record["verdict"] == "conformant", completed.stdout[-3000:]
@@ -258,7 +253,7 @@ def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switc
     """One cause, one failure: not 18 rules failing "the application did not show the text ..."."""
     variables = {
         "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": _free_port(),
+        "WEB_APP_PORT": str(free_port()),
         "REFERENCE_APP_DEFECTS": switch,
     }
     completed = _certify("examples/web_app/application.yaml", variables, tmp_path)
@@ -267,12 +262,6 @@ def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switc
     assert reason in rules[rule]["scenarios"][0]["reason"]
     assert rules["APPC-09"]["status"] == rules["APPC-14"]["status"] == "skipped"  # spa and native only
     assert all(rules[b]["blocked_by"] == rule for b in blocked)
-
-
-def _free_port() -> str:
-    from appside.matrix import _free_port as free_port
-
-    return free_port()
 
 
 @pytest.mark.timeout(400)
@@ -285,7 +274,7 @@ def test_an_app_that_calls_nothing_at_sign_in_is_judged_by_its_signed_in_page(tm
     only when it accepted it)."""
     variables = {
         "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": _free_port(),
+        "WEB_APP_PORT": str(free_port()),
         "REFERENCE_APP_DEFECTS": switch,
     }
     completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-21")
@@ -305,7 +294,7 @@ def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certific
     (tmp_path / "application.yaml").write_text(
         text.replace('signed_in: {text: "Signed in."}', 'signed_in: {selector: "#never-there"}')
     )
-    variables = {"WEB_APP_CLIENT_SECRET": special_secret(), "WEB_APP_PORT": _free_port()}
+    variables = {"WEB_APP_CLIENT_SECRET": special_secret(), "WEB_APP_PORT": str(free_port())}
     variables["REFERENCE_APP_DEFECTS"] = "greeting-only"
     completed = _certify(tmp_path / "application.yaml", variables, tmp_path, "--rule=APPC-21")
     record, rules = _outcomes(tmp_path)

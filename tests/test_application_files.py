@@ -1,11 +1,8 @@
 """Application files are checked like environment files: one line per problem, naming the key
 and the fix; secrets only as ${VAR}; the run stops with the configuration exit code."""
 
-import subprocess
-import sys
-
 import pytest
-from run import ROOT
+from run import ROOT, run_appside
 
 from appside.application import load_application
 from suite.configuration.environment import ConfigurationError
@@ -42,7 +39,8 @@ def test_a_good_file_loads_with_defaults_and_secrets_from_the_environment(tmp_pa
         (("type: web", "type: desktop"), "application.type: must be one of web, spa, native, service"),
         (("client_secret: ${MY_SECRET}", "client_secret: inline-secret"), "a secret is written inline"),
         (("  signed_in: {text: Welcome}\n", ""), "drive.signed_in: missing"),
-        (("  scope: openid profile email\n", ""), "application.scope: missing"),
+        (("  scope: openid profile email\n", ""), "application.scope: missing. Add it: the scopes the application"),
+        (("  client_id: my-web\n", "  client_id: my-web\n  client_id: other\n"), "the key 'client_id' is given twice"),
         (("type: web", "type: spa"), "a spa application is public and has no secret"),
     ],
 )
@@ -61,14 +59,7 @@ def test_a_missing_variable_is_named(tmp_path):
 def test_the_run_stops_with_the_configuration_exit_code(tmp_path):
     path = tmp_path / "app.yaml"
     path.write_text(WEB.replace("type: web", "type: desktop"))
-    completed = subprocess.run(
-        [sys.executable, "-m", "appside", f"--app={path}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"},
-    )
+    completed = run_appside(f"--app={path}", environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "application.type: must be one of" in completed.stderr
 

@@ -106,3 +106,11 @@ def test_a_wrong_way_import_is_found(tmp_path):
         "sandbox/upwards.py:1 imports suite.wire.http: sandbox may not import suite",
         "suite/verdict/upwards.py:1 imports suite.reports.results: suite.verdict is below suite.reports",
     ]
+
+
+if __name__ == "__main__":  # `make lint`: the same check, without pytest
+    import sys
+
+    wrong = wrong_way_imports()
+    print("\n".join(wrong) or "imports run only downwards")
+    sys.exit(1 if wrong else 0)

@@ -233,7 +233,7 @@ def test_a_token_response_cut_short_is_an_error_not_a_non_conformance(tmp_path):
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     record = tmp_path / "compliance.json"
     try:
-        status, output, seconds, _ = _run_measured(
+        status, output, _, _ = _run_measured(
             _hostile_environment(tmp_path, server), "--rule=SVC-01", f"--compliance={record}"
         )
     finally:
@@ -298,11 +298,11 @@ def test_json_nested_beyond_any_parser_is_no_json_not_a_crash(tmp_path, body):
     deep = Answer(headers={"Content-Type": "application/json"}, body=body)
     server = HostileServer({"/.well-known/openid-configuration": deep})
     try:
-        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server))
+        status, output, _, _ = _run_measured(_hostile_environment(tmp_path, server))
         assert status == 3, output
         _assert_one_line(output, "answered 200 without a JSON discovery document", "is the issuer right?")
         server.routes.update({"/.well-known/openid-configuration": server.discovery(), "/connect/token": deep})
-        status, output, seconds, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-01")
+        status, output, _, _ = _run_measured(_hostile_environment(tmp_path, server), "--rule=SVC-01")
     finally:
         server.close()
     assert status == 1 and "not a JSON object" in output and "INTERNALERROR" not in output, output[-3000:]

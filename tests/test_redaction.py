@@ -1,6 +1,7 @@
 """The secret scrubber on its own: a secret is masked in every encoding from the moment it is
 learned, whether it is still pending or built into an automaton, from any thread."""
 
+import itertools
 import math
 import secrets
 import threading
@@ -34,7 +35,7 @@ def test_every_encoding_is_masked_while_pending_once_built_and_in_a_long_text():
     groups, pending = redactor._state
     assert not pending
     sizes = [len(group.words) for group in groups]
-    assert all(size >= 2 * smaller for size, smaller in zip(sizes, sizes[1:])), sizes
+    assert all(size >= 2 * smaller for size, smaller in itertools.pairwise(sizes)), sizes
     assert len(groups) <= math.log2(sum(sizes)) + 1
 
 

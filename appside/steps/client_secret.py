@@ -3,22 +3,27 @@
 import pytest
 from pytest_bdd import given, then, when
 
+from appside.application import Application
 from appside.observed import form_value
 from appside.steps.leaks import leaked, use_as_a_user_would
 from appside.steps.refusals import expired_access_token
+from appside.steps.sign_ins import AppRun
+from sandbox import SandboxServer
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check
 
 
 @given("the application has been used as a user would")
-def used_normally(request, application, stand_in, app_run):
+def used_normally(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     if not application.client_secret:
         pytest.skip(f"{application.client_id} is a {application.app_type} application: it has no client secret")
     use_as_a_user_would(request.config, application, stand_in, app_run)
 
 
 @then("the client secret appears in no URL")
-def secret_not_in_url(application, app_run):
+def secret_not_in_url(application: Application, app_run: AppRun) -> None:
     for observed in app_run.observed:
         for request in observed.entries:
             in_query = any(k == "client_secret" or application.client_secret in v for k, v in request.query)
@@ -30,8 +35,9 @@ def secret_not_in_url(application, app_run):
 
 
 @then("the client secret appears in no URL the browser opened")
-def secret_not_in_browser_urls(application, app_run):
+def secret_not_in_browser_urls(application: Application, app_run: AppRun) -> None:
     """The application's own pages too: a secret in a redirect or a link reaches the browser's history."""
+    assert application.client_secret is not None  # "used as a user would" skipped an application without one
     secret = {application.client_secret: "client secret"}
     for sign_in in app_run.sign_ins:
         for url in getattr(sign_in, "urls", None) or ():
@@ -42,7 +48,9 @@ def secret_not_in_browser_urls(application, app_run):
 
 
 @when("the application renews an expired access token, where the suite can make it")
-def renewal_where_possible(request, application, stand_in, app_run):
+def renewal_where_possible(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     """A refresh (or a service's next token request) is a token request too. Where the application file
     names no page that makes it use its token, the normal use is all there is to read."""
     if application.is_interactive and not application.drive.use_api_url:
@@ -51,7 +59,7 @@ def renewal_where_possible(request, application, stand_in, app_run):
 
 
 @then("no request carries the client secret in two ways")
-def one_authentication_method(app_run):
+def one_authentication_method(app_run: AppRun) -> None:
     """HTTP Basic, client_secret in the form body, a client assertion: one of them per request. A client_id
     in the body beside HTTP Basic authenticates nothing and is no second method; a secret in the URL
     authenticates nothing either (APPC-11)."""

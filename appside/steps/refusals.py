@@ -10,9 +10,11 @@ import pytest
 from pytest_bdd import then, when
 
 from appside import effort
-from appside.observed import unverified_claims
+from appside.application import Application
+from appside.observed import Observed, unverified_claims
 from appside.record import UNCHECKED
-from appside.steps.sign_ins import observe_session_once, record_fault
+from appside.steps.sign_ins import AppRun, observe_session, observe_session_once, record_fault
+from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.verdict.checks import check, require
@@ -29,7 +31,7 @@ def _faulted_callback(app_run):
 
 
 @then("the stand-in's callback carried the fault")
-def fault_delivered(app_run):
+def fault_delivered(app_run: AppRun) -> None:
     callback = _faulted_callback(app_run)
     params = callback.location_params
     sent_state = dict(callback.query).get("state")
@@ -39,12 +41,12 @@ def fault_delivered(app_run):
         "callback-iss-wrong": params.get("iss") == OTHER_ISSUER,
         "callback-iss-missing": "iss" not in params,
         "access-denied": params.get("error") == "access_denied",
-    }[app_run.fault]
+    }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the stand-in's callback does not show the fault {app_run.fault}")
 
 
 @then("the stand-in's token response carried the fault")
-def id_token_fault_delivered(app_run):
+def id_token_fault_delivered(app_run: AppRun) -> None:
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
@@ -55,7 +57,7 @@ def id_token_fault_delivered(app_run):
     )
     id_token = (redeemed[0].response_json or {}).get("id_token")
     require(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
-    claims = unverified_claims(id_token)
+    claims = unverified_claims(str(id_token))  # require() raised had there been none
     nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
     if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
         pytest.skip(
@@ -67,12 +69,12 @@ def id_token_fault_delivered(app_run):
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
         "id-token-expired": claims.get("exp", 0) < time.time(),
         "id-token-nonce-wrong": claims.get("nonce") not in nonces,
-    }[app_run.fault]
+    }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
 
 
 @then("the application redeems no code")
-def no_redemption(app_run):
+def no_redemption(app_run: AppRun) -> None:
     observed = app_run.last
     code = _faulted_callback(app_run).location_params.get("code")
     redeemed = observed.redemptions_of(code) if code else observed.grants("authorization_code")
@@ -84,7 +86,7 @@ def no_redemption(app_run):
 
 
 @then("the application does not call the Visma API")
-def no_api_call(app_run):
+def no_api_call(app_run: AppRun) -> None:
     observed = app_run.last
     check(
         not observed.api_calls and not observed.userinfo_calls,
@@ -97,7 +99,7 @@ def no_api_call(app_run):
 def not_signed_in(application, app_run):
     check(
         not app_run.sign_ins[-1].finished,
-        f"after the fault {app_run.fault} the application showed {application.drive.signed_in.describe()}: it "
+        f"after the fault {app_run.fault} the application showed {application.drive.shows_signed_in()}: it "
         "accepted a response it must refuse",
     )
 
@@ -109,12 +111,12 @@ def acceptance_visible(application, app_run):
     either way cannot be judged: that is no pass."""
     sign_in, observed = app_run.baseline
     calls = [e.path for e in observed.api_calls + observed.userinfo_calls]
-    evidence = [f"it showed {application.drive.signed_in.describe()}"] if sign_in.finished else []
+    evidence = [f"it showed {application.drive.shows_signed_in()}"] if sign_in.finished else []
     evidence += [f"it called {', '.join(sorted(set(calls)))}"] if calls else []
     if not evidence:
         _unchecked(
             observed,
-            f"its normal sign-in neither showed {application.drive.signed_in.describe()} nor called the Visma API "
+            f"its normal sign-in neither showed {application.drive.shows_signed_in()} nor called the Visma API "
             "or userinfo, so nothing tells a response it refused from one it accepted",
         )
     allure.attach(
@@ -125,7 +127,7 @@ def acceptance_visible(application, app_run):
 
 
 @then("the application shows an error page, not a server error")
-def error_page(application, app_run):
+def error_page(application: Application, app_run: AppRun) -> None:
     sign_in = app_run.sign_ins[-1]
     check(sign_in.callback_status is not None, "the application's callback page never loaded")
     check(
@@ -133,18 +135,18 @@ def error_page(application, app_run):
         f"the application's callback answered HTTP {sign_in.callback_status}: "
         "a server error, not an error shown to the user",
     )
-    check(
-        not sign_in.finished, f"the application showed {application.drive.signed_in.describe()} after the user declined"
-    )
-    if not app_run.baseline[0].finished:
+    check(not sign_in.finished, f"the application showed {application.drive.shows_signed_in()} after the user declined")
+    assert app_run.baseline is not None  # kept by "a normal sign-in of the application redeems its code"
+    baseline_sign_in, baseline = app_run.baseline
+    if not baseline_sign_in.finished:
         _unchecked(
-            app_run.baseline[1],
-            f"its normal sign-in did not show {application.drive.signed_in.describe()} either, so its absence "
+            baseline,
+            f"its normal sign-in did not show {application.drive.shows_signed_in()} either, so its absence "
             "after the declined sign-in shows nothing",
         )
 
 
-def _unchecked(baseline, why: str) -> None:
+def _unchecked(baseline: Observed, why: str) -> None:
     """No evidence either way. Where the stand-in refused one of the normal sign-in's requests, the
     rule that judges that request explains it (this scenario is blocked by it: require); where it
     refused nothing, the application shows nothing the suite can read, and the rule could not be
@@ -158,7 +160,9 @@ def _unchecked(baseline, why: str) -> None:
 
 
 @when("the stand-in issues a short-lived access token and the application uses the API after it expired")
-def expired_access_token(request, application, stand_in, app_run):
+def expired_access_token(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     if application.is_interactive and not application.drive.use_api_url:
         pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     record_fault(request, "short-lived-access-token")
@@ -176,7 +180,7 @@ def expired_access_token(request, application, stand_in, app_run):
 
 
 @then("the application never sends an expired access token")
-def no_expired_token(app_run):
+def no_expired_token(app_run: AppRun) -> None:
     observed = app_run.last
     expired = [c for c in observed.api_calls if c.notes.get("bearer") == "expired"]
     check(
@@ -187,7 +191,7 @@ def no_expired_token(app_run):
 
 
 @then("it refreshed the token or signed in again before using the API")
-def renewed(application, app_run):
+def renewed(application: Application, app_run: AppRun) -> None:
     observed = app_run.last
     issued = [r for r in observed.token_requests if r.status == 200]
     renewals = (

@@ -8,6 +8,7 @@ import pytest
 from pytest_bdd import then, when
 
 from appside import effort
+from appside.application import Application
 from appside.observed import (
     Observed,
     basic_password,
@@ -16,7 +17,8 @@ from appside.observed import (
     s256,
     token_request_shape,
 )
-from appside.steps.sign_ins import note_client_authentication, observe_session, record_fault
+from appside.steps.sign_ins import AppRun, note_client_authentication, observe_session, record_fault
+from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from suite.verdict.checks import check, require
 
@@ -43,7 +45,7 @@ def _challenges_by_code(observed: Observed) -> dict:
 
 
 @then('every authorization request asks for response_type "code"')
-def response_type_code(app_run):
+def response_type_code(app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         asked = request.params("response_type")
         check(
@@ -54,7 +56,7 @@ def response_type_code(app_run):
 
 
 @then("every request names a registered redirect_uri exactly")
-def registered_redirect_uri(application, app_run):
+def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         uri = request.param("redirect_uri")
         check(
@@ -76,7 +78,7 @@ def registered_redirect_uri(application, app_run):
 
 
 @then("every authorization request carries a state")
-def state_present(app_run):
+def state_present(app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         check(request.param("state"), "an authorization request carries no state")
 
@@ -89,7 +91,7 @@ def _states(app_run) -> list[str]:
 
 
 @then("every state carries at least 128 bits of entropy")
-def state_entropy(app_run):
+def state_entropy(app_run: AppRun) -> None:
     for state in _states(app_run):
         bits = estimated_entropy_bits(state)
         check(
@@ -99,7 +101,7 @@ def state_entropy(app_run):
 
 
 @then("the two sign-ins used different states")
-def states_differ(app_run):
+def states_differ(app_run: AppRun) -> None:
     _states(app_run)
     # per sign-in: one sign-in may repeat its request (a redirect that adds a parameter), not its state
     per_sign_in = [
@@ -113,7 +115,7 @@ def states_differ(app_run):
 
 
 @then("every authorization request carries a PKCE code_challenge")
-def pkce_challenge(application, app_run):
+def pkce_challenge(application: Application, app_run: AppRun) -> None:
     if not application.uses_pkce:
         pytest.skip(f"{application.client_id} is a web application that does not declare PKCE (application.pkce)")
     for request in _authorization_requests(app_run):
@@ -134,7 +136,7 @@ def _with_challenge(application, app_run) -> list:
 
 
 @then('every code_challenge_method is "S256"')
-def pkce_s256(application, app_run):
+def pkce_s256(application: Application, app_run: AppRun) -> None:
     for request in _with_challenge(application, app_run):
         method = request.param("code_challenge_method")
         check(
@@ -145,7 +147,7 @@ def pkce_s256(application, app_run):
 
 
 @then("every code_verifier matches its code_challenge")
-def verifier_matches(application, app_run):
+def verifier_matches(application: Application, app_run: AppRun) -> None:
     _with_challenge(application, app_run)
     checked = 0
     for observed in app_run.observed:
@@ -175,7 +177,7 @@ def verifier_matches(application, app_run):
 
 
 @then("the application sends no client secret, in no request")
-def no_secret_from_public_app(application, app_run):
+def no_secret_from_public_app(application: Application, app_run: AppRun) -> None:
     for observed in app_run.observed:
         for request in observed.entries:
             check(
@@ -191,8 +193,9 @@ def no_secret_from_public_app(application, app_run):
 
 
 @then("every token request authenticates the application with its secret")
-def web_app_authenticates(request, application, app_run):
+def web_app_authenticates(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
     """Code redemptions and refreshes alike (the scenario lets the access token expire)."""
+    assert application.client_secret is not None  # a web application's file names one (load_application)
     seen = 0
     for observed in app_run.observed:
         for token_request in observed.token_requests:
@@ -212,7 +215,7 @@ def web_app_authenticates(request, application, app_run):
 
 
 @then("no authorization request asks for offline_access")
-def no_offline_access(app_run):
+def no_offline_access(app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
         check(
             "offline_access" not in (request.param("scope") or "").split(),
@@ -221,7 +224,9 @@ def no_offline_access(app_run):
 
 
 @when("the access token expires twice and the application uses the API after each expiry")
-def two_expiries(request, application, stand_in, app_run):
+def two_expiries(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     if not application.drive.use_api_url:
         pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     if "offline_access" not in application.scope.split():
@@ -240,7 +245,7 @@ def two_expiries(request, application, stand_in, app_run):
 
 
 @then("every refresh uses the newest refresh token")
-def newest_refresh_token(app_run):
+def newest_refresh_token(app_run: AppRun) -> None:
     newest, rotated, after_rotation = None, False, 0
     for request in app_run.last.token_requests:
         grant_type = request.param("grant_type")

@@ -2,17 +2,20 @@
 tenant for tenant-based APIs."""
 
 import allure
+import pytest
 from pytest_bdd import given, then
 
+from appside.application import Application
 from appside.observed import client_authentication, form_value, token_request_shape
-from appside.steps.sign_ins import _baseline, driver, note_client_authentication, observe, skip_unless_type
+from appside.steps.sign_ins import AppRun, _baseline, driver, note_client_authentication, observe, skip_unless_type
+from sandbox import SandboxServer
 from sandbox.registry import Registry
 from suite.verdict.checks import check, require
 
 BODY_PARAMETERS = ("grant_type", "scope", "tenant_id", "client_id", "client_secret")
 
 
-def service_run(config, stand_in):
+def service_run(config, stand_in: SandboxServer):
     """One run of the service, done once per run of the suite and read by every request rule."""
     if "service" not in _baseline:
         _baseline["service"] = observe(stand_in, driver(config).session().run)
@@ -20,7 +23,9 @@ def service_run(config, stand_in):
 
 
 @given("the service application has fetched a token and called the API")
-def service_ran(request, application, stand_in, app_run):
+def service_ran(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     skip_unless_type(application, "service")
     run, observed = service_run(request.config, stand_in)
     observed.attach("service run")
@@ -31,7 +36,8 @@ def service_ran(request, application, stand_in, app_run):
 
 
 @then("every token request is a form-encoded client_credentials request with the application's credentials")
-def client_credentials_form(request, application, app_run):
+def client_credentials_form(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
+    assert application.client_secret is not None  # a service's application file names one (load_application)
     for token_request in app_run.last.token_requests:
         shape = token_request_shape(token_request, "4.4.2")
         check(not shape, shape)
@@ -60,7 +66,7 @@ def _scope(token_request) -> str:
 
 
 @then("every token request for a tenant-based scope names the tenant")
-def tenant_named(stand_in, application, app_run):
+def tenant_named(stand_in: SandboxServer, application: Application, app_run: AppRun) -> None:
     tenant_scopes = set(Registry().tenant_scopes)  # the stand-in's, as the sandbox registers them
     asked = [r for r in app_run.last.token_requests if set(_scope(r).split()) & tenant_scopes]
     check(asked, f"the service asked for no tenant-based scope ({', '.join(sorted(tenant_scopes))})")

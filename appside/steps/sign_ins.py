@@ -2,17 +2,25 @@
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import allure
 import pytest
 from pytest_bdd import given, parsers, when
 
 from appside import effort
-from appside.observed import Observed
+from appside.application import Application
+from appside.observed import ClientAuthentication, Observed
+from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.verdict.checks import check
 
-_driver = None
+if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library loads slowly
+    from appside.browser_driver import BrowserDriver
+    from appside.manual_driver import ManualDriver
+    from appside.service_driver import ServiceDriver
+
+_driver: "BrowserDriver | ManualDriver | ServiceDriver | None" = None
 _baseline: dict = {}
 
 
@@ -25,7 +33,11 @@ def driver(config):
         from appside.service_driver import ServiceDriver
 
         application = config.application
-        kind = {"browser": BrowserDriver, "manual": ManualDriver}.get(application.drive.mode, ServiceDriver)
+        kinds: dict[str, type[BrowserDriver | ManualDriver | ServiceDriver]] = {
+            "browser": BrowserDriver,
+            "manual": ManualDriver,
+        }
+        kind = kinds.get(application.drive.mode, ServiceDriver)
         _driver = kind(application, config.stand_in.issuer, config.test_user, tls=config.stand_in_tls)
     return _driver
 
@@ -43,7 +55,7 @@ class AppRun:
     """What one scenario did with the application and what the stand-in saw."""
 
     sign_ins: list = field(default_factory=list)  # appside.browser_driver.SignIn
-    observed: list = field(default_factory=list)  # Observed, one per sign-in or run
+    observed: list[Observed] = field(default_factory=list)  # one per sign-in or run
     fault: str | None = None
     baseline: tuple | None = None  # (SignIn, Observed) of a normal sign-in, for a refusal's evidence
 
@@ -57,21 +69,21 @@ def app_run():
     return AppRun()
 
 
-def record_fault(request, fault: str) -> None:
+def record_fault(request: pytest.FixtureRequest, fault: str) -> None:
     """Name the injected fault in the report and in the certification record."""
     request.node.user_properties.append(("fault", fault))
     allure.dynamic.parameter("injected fault", fault)
     allure.attach(f"{fault}: {FAULTS[fault]}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
 
 
-def note_client_authentication(request, authentication) -> None:
+def note_client_authentication(request: pytest.FixtureRequest, authentication: ClientAuthentication) -> None:
     """How the application authenticated (and wrote its HTTP Basic credentials), in the report and
     the certification record; the last token request's, where there are several."""
     request.node.user_properties.append(("client_authentication", authentication.describe()))
     allure.attach(authentication.describe(), name="client authentication", attachment_type=allure.attachment_type.TEXT)
 
 
-def observe(stand_in, action, title: str | None = None):
+def observe(stand_in: SandboxServer, action, title: str | None = None):
     """Run `action` with a fresh request log and return its result and what the stand-in saw
     (attached to the report under `title`)."""
     stand_in.recording.clear()
@@ -83,7 +95,7 @@ def observe(stand_in, action, title: str | None = None):
     return result, observed
 
 
-def observe_session(config, stand_in, app_run, action, title: str) -> None:
+def observe_session(config, stand_in: SandboxServer, app_run: AppRun, action, title: str) -> None:
     """Run `action(session)` in a fresh session of the application and keep the sign-ins it returns
     (a list) and what the stand-in saw in `app_run`; the session is closed and every injected
     fault cleared whatever happened, so the next scenario meets a clean stand-in."""
@@ -113,7 +125,7 @@ def observe_session_once(config, stand_in, app_run, action, title: str) -> None:
     app_run.observed.append(observed)
 
 
-def skip_unless_type(application, *types: str) -> None:
+def skip_unless_type(application: Application, *types: str) -> None:
     if application.app_type not in types:
         pytest.skip(
             f"applies to {' and '.join(types)} applications; {application.client_id} is a "
@@ -122,15 +134,15 @@ def skip_unless_type(application, *types: str) -> None:
 
 
 @given(parsers.parse('the application is a "{types}" application'))
-def application_of_type(application, types):
+def application_of_type(application: Application, types) -> None:
     skip_unless_type(application, *[t.strip() for t in types.replace(" or ", ",").split(",")])
 
 
-def normal_sign_ins(config, stand_in) -> list:
+def normal_sign_ins(config, stand_in: SandboxServer) -> list:
     """Two sign-ins as a user makes them, done once per run and read by every request rule."""
     if "sign_ins" not in _baseline:
         signed = []
-        for number in (1, 2):
+        for _ in range(2):
             session = driver(config).session()
             try:
                 sign_in, observed = observe(stand_in, session.sign_in)
@@ -138,11 +150,14 @@ def normal_sign_ins(config, stand_in) -> list:
                 session.close()
             signed.append((sign_in, observed))
         _baseline["sign_ins"] = signed
-    return _baseline["sign_ins"]
+    sign_ins: list = _baseline["sign_ins"]
+    return sign_ins
 
 
 @given("the application has signed in twice through the stand-in")
-def signed_in_twice(request, application, stand_in, app_run):
+def signed_in_twice(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     """The request rules judge what the application sent, whether or not its sign-in finished: a
     sign-in broken by what it sent is that request's rule's failure, and the rules that need a
     finished sign-in are blocked by it (`needs` in appside/features/rules.yaml)."""
@@ -159,16 +174,18 @@ def signed_in_twice(request, application, stand_in, app_run):
             )
 
 
-def unfinished(application, sign_in, number: int) -> str:
+def unfinished(application: Application, sign_in, number: int) -> str:
     return (
-        f"normal sign-in {number}: the application did not show {application.drive.signed_in.describe()} "
+        f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
         f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
         "its requests are attached"
     )
 
 
 @given("a normal sign-in of the application redeems its code")
-def normal_sign_in_redeems(request, application, stand_in, app_run):
+def normal_sign_in_redeems(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
+) -> None:
     """The evidence of a refusal is a request that does not come, or a signed-in page that does not
     show; it counts only if the same application, unprovoked, does make that request or show that
     page. The normal sign-in is kept in `app_run.baseline` for the rule's last step to weigh."""
@@ -212,7 +229,9 @@ def refusal_watch(config, stand_in):
 
 
 @when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
-def sign_in_with_fault(request, application, stand_in, app_run, fault):
+def sign_in_with_fault(
+    request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun, fault
+) -> None:
     record_fault(request, fault)
     app_run.fault = fault
     quiet = refusal_watch(request.config, stand_in) if application.drive.mode == "browser" else None

@@ -122,7 +122,9 @@ def home():
 def login():
     session["sid"] = secrets.token_urlsafe(16)
     state = {"short-state": secrets.token_hex(8), "fixed-state": "reference-web-app-state-always-the-same"}
-    extra = {"state": state[d] for d in DEFECTS if d in state}
+    extra = {}
+    for name in DEFECTS & state.keys():  # at most one of the two is on
+        extra["state"] = state[name]
     if "fixed-pkce" in DEFECTS:
         extra["code_verifier"] = FIXED_VERIFIER
     if "plain-pkce" in DEFECTS:  # Authlib itself only makes S256 challenges

@@ -6,24 +6,29 @@ the key and the fix, so a user sees all causes at once and no traceback.
 """
 
 import ipaddress
-import math
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jsonschema
-import yaml
 
 from suite.configuration.environment_schema import HINTS, SCHEMA, SECRET_KEYS
 from suite.configuration.waivers import Waiver, load_waivers
+from suite.configuration.yaml_files import (
+    VARIABLE,
+    ConfigurationError,
+    cut,
+    describe,
+    display_path,
+    read_mapping,
+    resolve_variables,
+    schema_errors,
+)
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-MAX_FILE_BYTES = 256 * 1024  # the template, fully filled in, is under 10 KB
-MAX_NODES = 20_000  # values in the file after YAML aliases are expanded
-MAX_SHOWN = 60  # characters of a value quoted in a message
 
 VISMA_ENDPOINT_PATHS = {
     "authorization_endpoint": "/connect/authorize",
@@ -36,21 +41,6 @@ VISMA_ENDPOINT_PATHS = {
 
 
 PUBLIC_ROLES = ("spa", "native")
-
-
-class ConfigurationError(Exception):
-    """The environment file cannot be used; `problems` are one line each."""
-
-    def __init__(self, path, problems: list[str]):
-        self.path, self.problems = path, problems
-        super().__init__("\n".join(f"{display_path(path)}: {p}" for p in problems))
-
-
-def display_path(path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 @dataclass(frozen=True)
@@ -182,7 +172,7 @@ def resolve_path(name_or_path: str) -> Path:
     return ENVIRONMENTS_DIR / f"{name_or_path}.yaml"
 
 
-def load_environment(name_or_path: str, environ=os.environ) -> Environment:
+def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ) -> Environment:
     path = resolve_path(name_or_path)
     raw = _read_yaml(path)
     problems = _schema_problems(raw)
@@ -192,7 +182,7 @@ def load_environment(name_or_path: str, environ=os.environ) -> Environment:
     problems += _public_client_secrets(raw)
     if not is_sandbox:
         problems += _inline_secrets(raw)
-    resolved = _resolve_variables(raw, environ, problems)
+    resolved = resolve_variables(raw, environ, problems)
     problems = problems or [p + " (after ${VAR} substitution)" for p in _schema_problems(resolved)]
     problems = problems or _meaning_problems(resolved)
     waivers, waiver_problems = _waivers(path, resolved.get("waivers", []))
@@ -202,7 +192,7 @@ def load_environment(name_or_path: str, environ=os.environ) -> Environment:
     return _build(path, resolved, waivers)
 
 
-def _waivers(path: Path, value) -> tuple[list[Waiver], list[str]]:
+def _waivers(path: Path, value: object) -> tuple[list[Waiver], list[str]]:
     """The environment's waivers: listed in its file, or in the file it names (relative to it)."""
     if not isinstance(value, str):
         return load_waivers(value, path)
@@ -220,160 +210,20 @@ def available_environments() -> list[str]:
     return sorted(p.stem for p in ENVIRONMENTS_DIR.glob("*.yaml"))
 
 
-def read_yaml(path: Path, kind: str, example: str) -> dict:
-    """A configuration file other than an environment (an application file), read as strictly."""
-    return _read_yaml(path, kind, example)
-
-
-def _read_yaml(path: Path, kind: str = "an environment", example: str = "environments/partner-template.yaml") -> dict:
-    """The file as data, or one problem: missing, unreadable, too big, not UTF-8, not YAML,
-    duplicate keys, aliases that expand past MAX_NODES, numbers that are not finite, dates that
-    do not exist. Application files (appside) are read the same way."""
-    if not path.exists():
-        known = ", ".join(available_environments())
-        raise ConfigurationError(
-            path, [f"no such environment file. Known environments: {known}; or pass the path of your own file"]
-        )
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise ConfigurationError(
-            path, [f"cannot be read ({error.strerror or error}). Check the path and the file's permissions"]
-        ) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigurationError(path, [f"larger than {MAX_FILE_BYTES // 1024} KB: not {kind} file"])
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ConfigurationError(path, [f"not UTF-8 text (byte {error.start}). Save the file as UTF-8"]) from None
-    try:
-        raw = yaml.load(text, Loader=_StrictLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = _shorten(str(getattr(error, "problem", None) or error), 200)
-        kind = "refused" if isinstance(error, _Refused) else "not valid YAML"
-        raise ConfigurationError(path, [f"{kind}{where}: {problem}"]) from None
-    if not isinstance(raw, dict):
-        raise ConfigurationError(path, [f"the file must be a YAML mapping (key: value lines); see {example}"])
-    return raw
-
-
-class _Refused(yaml.constructor.ConstructorError):
-    """Valid YAML that an environment file must not contain."""
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses what would silently change the meaning or blow up:
-    a key given twice (the last would win), aliases that expand past MAX_NODES values, .nan and .inf."""
-
-    def construct_document(self, node):
-        _count_nodes(node, {}, [0])
-        return super().construct_document(node)
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key in seen:
-                raise _Refused(
-                    None,
-                    None,
-                    f"the key {_cut(key)} is given twice (one would silently replace the other)",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-    def construct_yaml_float(self, node):
-        value = super().construct_yaml_float(node)
-        if not math.isfinite(value):
-            raise _Refused(None, None, f"{_shorten(node.value)} is not a finite number", node.start_mark)
-        return value
-
-    def construct_yaml_timestamp(self, node):
-        try:
-            return super().construct_yaml_timestamp(node)
-        except (ValueError, OverflowError) as error:  # 2027-02-30: a date that does not exist
-            raise _Refused(None, None, f"{_shorten(node.value)} is not a date ({error})", node.start_mark) from None
-
-
-_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
-_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
-
-
-def _count_nodes(node, sizes: dict, total: list) -> int:
-    """How many values `node` stands for once every alias is expanded; each distinct node is
-    counted once (memoised), so a deep alias bomb is measured without being expanded."""
-    if id(node) in sizes:
-        size = sizes[id(node)]
-    else:
-        sizes[id(node)] = 1  # a node reached again while being counted: a recursive alias
-        children = (
-            [n for pair in node.value for n in pair]
-            if isinstance(node, yaml.MappingNode)
-            else (node.value if isinstance(node, yaml.SequenceNode) else [])
-        )
-        size = 1 + sum(_count_nodes(child, sizes, total) for child in children)
-        sizes[id(node)] = size
-    if size > MAX_NODES:
-        raise _Refused(
-            None, None, f"more than {MAX_NODES} values once its aliases (*name) are expanded", node.start_mark
-        )
-    return size
+def _read_yaml(path: Path) -> dict:
+    known = ", ".join(available_environments())
+    missing = f"no such environment file. Known environments: {known}; or pass the path of your own file"
+    return read_mapping(path, "environment", missing, "environments/partner-template.yaml")
 
 
 def _schema_problems(raw: dict) -> list[str]:
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    problems = []
-    for error in sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path))):
-        problems.append(_describe(error))
-    return problems
+    return [_describe(error) for error in schema_errors(raw, SCHEMA)]
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
-    key = ".".join(map(str, error.absolute_path)) or "(top level)"
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(map(str, set(error.instance) - set(allowed)))
-        return f"{_join(key, _shorten(unknown[0]))}: unknown key. Allowed here: {', '.join(allowed)}"
-    if error.validator == "required":
-        missing = error.message.split("'")[1]
-        hint = HINTS.get(missing, "")
-        return f"{_join(key, missing)}: missing. Add it{': ' + hint if hint else ''}"
     if error.validator == "oneOf" and not error.absolute_path:
         return "give exactly one of `issuer:` (a real server) or `sandbox:` (the embedded sandbox)"
-    leaf = str(error.absolute_path[-1]) if error.absolute_path else ""
-    hint = HINTS.get(leaf)
-    bound = error.validator_value
-    expected = {
-        "type": f"must be of type {bound}",
-        "enum": f"must be one of {', '.join(map(str, bound)) if isinstance(bound, list) else bound}",
-        "pattern": "has the wrong form",
-        "minLength": "must not be empty",
-        "minimum": f"must be at least {bound}",
-        "exclusiveMinimum": f"must be more than {bound}",
-        "maximum": f"must be at most {bound}",
-        "minProperties": "must not be empty",
-        "maxItems": f"must have at most {bound} entries",
-        "minItems": f"must have at least {bound} entries",
-    }.get(error.validator, "is not allowed here")
-    found = (
-        "found a value of type " + type(error.instance).__name__
-        if leaf in SECRET_KEYS
-        else f"found {_cut(error.instance)}"
-    )  # never print a secret, whatever its type
-    return f"{key}: {expected} ({found}){'. Write ' + hint if hint else ''}"
-
-
-def _cut(value) -> str:
-    """A value as quoted in a message: its repr, at most MAX_SHOWN characters."""
-    return _shorten(repr(value))
-
-
-def _shorten(text: str, limit: int = MAX_SHOWN) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+    return describe(error, HINTS, SECRET_KEYS)
 
 
 def _meaning_problems(raw: dict) -> list[str]:
@@ -389,14 +239,12 @@ def _meaning_problems(raw: dict) -> list[str]:
         problems += _url_problems(f"http.trusted_origins.{number}", origin, issuer=True)
     bundle = raw.get("http", {}).get("ca_bundle")
     if bundle and not Path(bundle).is_file():
-        problems.append(f"http.ca_bundle: no such file {_cut(bundle)}. Give the path of a PEM file of CA certificates")
+        problems.append(f"http.ca_bundle: no such file {cut(bundle)}. Give the path of a PEM file of CA certificates")
     for number, page in enumerate(raw.get("login", {}).get("browser", {}).get("pages", [])):
         try:
             re.compile(page["url"])
         except re.error as error:
-            problems.append(
-                f"login.browser.pages.{number}.url: not a regular expression ({error}): {_cut(page['url'])}"
-            )
+            problems.append(f"login.browser.pages.{number}.url: not a regular expression ({error}): {cut(page['url'])}")
     clients = raw["clients"]
     if "web" in clients and "other_web" in clients and clients["web"]["client_id"] == clients["other_web"]["client_id"]:
         problems.append(
@@ -409,18 +257,18 @@ def _meaning_problems(raw: dict) -> list[str]:
 def _url_problems(key: str, url: str, issuer: bool = False) -> list[str]:
     try:
         parts = urlsplit(url)
-        parts.port
+        _ = parts.port  # read for its ValueError: a port that is not a number, or out of range
         host = parts.hostname
     except ValueError as error:
-        return [f"{key}: not a usable URL ({error}): {_cut(url)}"]
+        return [f"{key}: not a usable URL ({error}): {cut(url)}"]
     if not host:
-        return [f"{key}: has no host: {_cut(url)}"]
+        return [f"{key}: has no host: {cut(url)}"]
     if issuer and (parts.query or parts.fragment):
-        return [f"{key}: must not have a query or fragment (RFC 8414 section 2): {_cut(url)}"]
+        return [f"{key}: must not have a query or fragment (RFC 8414 section 2): {cut(url)}"]
     if issuer and parts.scheme == "http" and not is_loopback(host):
         return [
             f"{key}: plain http:// for a server that is not on this machine: credentials would travel "
-            f"unencrypted. Use https:// ({_cut(url)})"
+            f"unencrypted. Use https:// ({cut(url)})"
         ]
     return []
 
@@ -435,11 +283,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _join(prefix: str, key: str) -> str:
-    return key if prefix == "(top level)" else f"{prefix}.{key}"
-
-
-def _inline_secrets(raw: dict, prefix="") -> list[str]:
+def _inline_secrets(raw: dict, prefix: str = "") -> list[str]:
     problems = []
     for key, value in raw.items():
         where = f"{prefix}{key}"
@@ -463,27 +307,6 @@ def _public_client_secrets(raw: dict) -> list[str]:
         for role in PUBLIC_ROLES
         if "client_secret" in (raw.get("clients") or {}).get(role, {})
     ]
-
-
-def _resolve_variables(node, environ, problems, where=""):
-    if isinstance(node, dict):
-        return {k: _resolve_variables(v, environ, problems, f"{where}{k}.") for k, v in node.items()}
-    if isinstance(node, list):
-        return [_resolve_variables(v, environ, problems, where) for v in node]
-    if not isinstance(node, str):
-        return node
-
-    def substitute(match):
-        name = match.group(1)
-        if not environ.get(name):
-            problems.append(
-                f"{where.rstrip('.')}: environment variable {name} is not set. "
-                f"Export it (export {name}=...) before running the suite"
-            )
-            return ""
-        return environ[name]
-
-    return VARIABLE.sub(substitute, node)
 
 
 def _login(settings: dict) -> Login:
@@ -519,7 +342,7 @@ def _http_settings(settings: dict) -> HttpSettings:
     return HttpSettings(**settings)
 
 
-def _build(path: Path, raw: dict, waivers=()) -> Environment:
+def _build(path: Path, raw: dict, waivers: Iterable[Waiver] = ()) -> Environment:
     clients = {role: Client(role=role, **fields) for role, fields in raw["clients"].items()}
     login = _login(raw["login"]) if "login" in raw else None
     expectations = dict(raw.get("expectations", {}))

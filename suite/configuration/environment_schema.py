@@ -1,9 +1,10 @@
 """JSON Schema of an environment file (environments/*.yaml)."""
 
-_string = {"type": "string", "minLength": 1}
-_variable = "\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}"  # a ${VAR} reference, checked again once resolved
+from suite.configuration.yaml_files import SCOPE, STRING, VARIABLE_PATTERN
+
+# the pieces application files share (suite.configuration.yaml_files), by their names here
+_string, _scope, _variable = STRING, SCOPE, VARIABLE_PATTERN
 _url = {"type": "string", "pattern": f"^(https?://\\S+|{_variable})$"}
-_scope = {"type": "string", "pattern": "^\\S+( \\S+)*$"}
 _seconds = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
 
 _interactive_client = {

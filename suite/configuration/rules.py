@@ -6,6 +6,7 @@ never is, since a server that breaks it cannot be called conformant."""
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,8 +75,8 @@ class Rule:
         return urls
 
 
-def rule_of(tags) -> Rule | None:
-    values = {}
+def rule_of(tags: Iterable[str]) -> Rule | None:
+    values: dict[str, list[str]] = {}
     for tag in tags:
         key, _, value = tag.partition(":")
         values.setdefault(key, []).append(value)

@@ -106,7 +106,7 @@ def _named(entry: dict) -> str:
     return f" ({entry['rule']})" if entry.get("rule") else ""
 
 
-def apply_waivers(rules: list[dict], waivers, today: datetime.date | None = None) -> tuple[list[dict], list[str]]:
+def apply_waivers(rules: list[dict], waivers, today: datetime.date | None = None) -> tuple[list[Waiver], list[str]]:
     """Mark the failing scenarios that a waiver in force covers as "waived" (a rule whose failing
     scenarios are all waived is "waived"): (the waivers that were used, what is wrong with the others)."""
     today = today or datetime.date.today()

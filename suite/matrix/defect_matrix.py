@@ -19,7 +19,7 @@ import pytest
 CLEAN = "clean"
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("conformance").addoption(
         "--defect-matrix",
         metavar="all|NAME,NAME",
@@ -34,7 +34,7 @@ def pytest_addoption(parser):
     )
 
 
-def requested_defect_sets(config) -> list[tuple[str, ...]]:
+def requested_defect_sets(config: pytest.Config) -> list[tuple[str, ...]]:
     """[(), (NAME,), ...] for --defect-matrix, without () for --defect-matrix-without-clean; [] without it."""
     value = config.getoption("--defect-matrix")
     if value is None:
@@ -74,7 +74,7 @@ def install(config, environment, issuers: dict) -> None:
         )
 
 
-def pytest_generate_tests(metafunc):
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     environments = getattr(metafunc.config, "defect_matrix_environments", None)
     if environments and "environment" in metafunc.fixturenames:
         metafunc.parametrize(
@@ -83,7 +83,7 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(autouse=True)
-def _defect_set_of_the_scenario(request, environment):
+def _defect_set_of_the_scenario(request, environment) -> None:
     """Makes every scenario depend on `environment` (so the matrix can parametrize it) and, in a
     matrix run, tells the recorder which defect set the scenario ran against."""
     if getattr(request.config, "defect_matrix_environments", None):
@@ -93,18 +93,18 @@ def _defect_set_of_the_scenario(request, environment):
 class MatrixRecorder:
     """One compliance record per defect set, written together at the end."""
 
-    def __init__(self, environments: dict, path: str):
+    def __init__(self, environments: dict, path: str) -> None:
         from suite.reports.results import ResultRecorder
 
         self.path = Path(path)
         self.recorders = {name: ResultRecorder(environment, path) for name, environment in environments.items()}
 
-    def pytest_runtest_logreport(self, report):
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         recorder = self.recorders.get(dict(report.user_properties).get("defect_set"))
         if recorder is not None:
             recorder.pytest_runtest_logreport(report)
 
-    def pytest_sessionfinish(self, session, exitstatus):
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         records = {name: recorder.record() for name, recorder in self.recorders.items() if recorder.scenarios}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(records, indent=1), encoding="utf-8")

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class Row:
         )
 
 
-def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
+def run_matrix(defects: Iterable[str] | None = None, jobs: int = 2) -> list[Row]:
     """The clean sandbox and every switch: `jobs` pytest runs side by side (suite.matrix.defect_matrix),
     each with every `jobs`-th switch and a sandbox of its own serving them, one run per core.
     (With pytest-xdist, one process held the sandbox for every switch beside the controller that
@@ -76,7 +77,8 @@ def run_matrix(defects=None, jobs: int = 2) -> list[Row]:
             _start_run([name for name in share if name], Path(tmp) / f"run-{i}", clean=None in share)
             for i, share in enumerate(shares)
         ]
-        records, problem = {}, None
+        records: dict[str, dict] = {}
+        problem: str | None = None
         try:
             for process, folder in runs:
                 try:

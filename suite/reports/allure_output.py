@@ -15,7 +15,7 @@ class SecretScrubber:
     they are attached)."""
 
     @hookimpl(tryfirst=True)
-    def report_result(self, result):
+    def report_result(self, result) -> None:
         _scrub_details(result)
 
 

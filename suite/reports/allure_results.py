@@ -21,6 +21,7 @@ every rule's outcome is known (with pytest-xdist, in the controller, after the w
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from suite.secrets.redaction import REDACTOR
@@ -73,7 +74,7 @@ def _present_rule(result: dict, rule: dict) -> None:
             known.add(source["url"])
 
 
-def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers=()) -> None:
+def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers: Iterable[dict] = ()) -> None:
     details = result.setdefault("statusDetails", {})
     status = scenario["status"]
     if status == "blocked":

@@ -69,7 +69,7 @@ code.digest { white-space: normal; overflow-wrap: anywhere; }
 
 
 class CertificateRefused(Exception):
-    def __init__(self, message: str, exit_code: int):
+    def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -166,7 +166,7 @@ def run_by(record: dict) -> str:
 
 
 def render_html(record: dict) -> str:
-    def e(value) -> str:
+    def e(value: object) -> str:
         return html.escape(str(value if value is not None else ""))
 
     certified = scope(record)
@@ -305,7 +305,7 @@ def write_pdf(html_path: Path, pdf_path: Path) -> None:
             browser.close()
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.reports.certificate", description=__doc__.splitlines()[0])
     parser.add_argument("record", nargs="?", default="reports/compliance.json")
     parser.add_argument("--out", help="the folder to write certificate.html and .pdf to (default: the record's)")

@@ -11,6 +11,7 @@ their problems in words, and each rule's history over the last runs of this envi
 import json
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
@@ -59,7 +60,7 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
     if previous is None:
         return {"compared_with": None}
     before = previous["rules"]
-    changes: dict = {
+    changes: dict[str, Any] = {
         "compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
         **{key: [] for key, _ in KINDS},
         "blocked_by": blocked_by,

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 HELD_BY_PARENT = "CONFORMANCE_REPORTS_LOCKED"  # set by `python -m suite.run` for its pytest: the folder it holds
-_HELD = []  # the open descriptors of the locked folders: a lock lasts as long as its descriptor
+_HELD: list[int] = []  # the open descriptors of the locked folders: a lock lasts as long as its descriptor
 
 
 class FolderBusy(Exception):

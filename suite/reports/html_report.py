@@ -47,7 +47,7 @@ def start(reports: Path) -> subprocess.Popen | None:
 
 def cancel(started: subprocess.Popen | None) -> None:
     """No report after all: the end of its input without "go" ends it."""
-    if started is not None:
+    if started is not None and started.stdin is not None:  # start() opens it as a pipe
         started.stdin.close()
         started.wait()
 
@@ -111,7 +111,7 @@ def embedded_files(report: Path) -> dict[str, bytes]:
 def _go(started: subprocess.Popen) -> int | None:
     """Tell the waiting Allure that the results are complete; its exit code, or None when it had
     ended before (killed while the suite ran)."""
-    if started.poll() is not None:
+    if started.poll() is not None or started.stdin is None:
         return None
     try:
         started.stdin.write(b"go\n")

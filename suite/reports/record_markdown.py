@@ -118,7 +118,7 @@ def _failures(record: dict) -> list[str]:
             f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {MARKS[rule['status']]} | "
             f"{_cell(reason_of(rule))} |"
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _warnings(record: dict) -> list[str]:
@@ -134,7 +134,7 @@ def _warnings(record: dict) -> list[str]:
     lines += [
         f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {_cell(reason_of(rule))} |" for rule in warned
     ]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _warned(record: dict) -> list[dict]:
@@ -160,13 +160,13 @@ def _waivers(record: dict) -> list[str]:
             f"| {waiver['rule']} | {_cell(waiver['scenario'] or 'every scenario')} | {_cell(waiver['reason'])} | "
             f"{_cell(waiver['reference'])} | {_cell(waiver['accepted_by'])} | {waiver['expires']} |"
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
-def verdict_lines(record: dict, path) -> list[str]:
+def verdict_lines(record: dict, path: Path | str) -> list[str]:
     """The last lines of the terminal: the verdict, the rules that failed and where the record is."""
     lines = [f"VERDICT: {record['verdict'].upper()}"]
-    by_status = {}
+    by_status: dict[str, list[dict]] = {}
     for rule in record["rules"]:
         by_status.setdefault(rule["status"], []).append(rule)
     problem = "configuration problem" if record["verdict"].endswith("configuration problem") else "environment problem"

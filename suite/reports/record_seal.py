@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -33,7 +34,7 @@ class SigningKeyProblem(Exception):
     """The signing key named by the environment cannot be used."""
 
 
-def canonical(value) -> bytes:
+def canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -41,7 +42,7 @@ def digest_of(record: dict) -> str:
     return hashlib.sha256(canonical({k: v for k, v in record.items() if k != SEAL})).hexdigest()
 
 
-def seal(record: dict, environ=os.environ) -> dict:
+def seal(record: dict, environ: Mapping[str, str] = os.environ) -> dict:
     """Add the seal to the record (in place) and return it; signed when a key is configured."""
     record.pop(SEAL, None)
     digest = digest_of(record)
@@ -58,7 +59,7 @@ def seal(record: dict, environ=os.environ) -> dict:
     return record
 
 
-def signing_key(environ=os.environ) -> Ed25519PrivateKey | None:
+def signing_key(environ: Mapping[str, str] = os.environ) -> Ed25519PrivateKey | None:
     text, source = environ.get(KEY_VARIABLE), KEY_VARIABLE
     if not text and environ.get(KEY_FILE_VARIABLE):
         source = environ[KEY_FILE_VARIABLE]
@@ -90,7 +91,7 @@ def field_hashes(record: dict) -> dict:
     """Every leaf of the record by its path, e.g. rules[PKCE-01].scenarios[2].status."""
     leaves = {}
 
-    def walk(path: str, value):
+    def walk(path: str, value: object) -> None:
         if isinstance(value, dict) and value:
             for key in sorted(value):
                 walk(f"{path}.{key}" if path else key, value[key])
@@ -106,7 +107,7 @@ def field_hashes(record: dict) -> dict:
 
 def _item_name(item, index: int) -> str:
     if isinstance(item, dict) and isinstance(item.get("rule_id"), str) and "scenarios" in item:
-        return item["rule_id"]  # rules are named by their id, so a reader sees which rule changed
+        return str(item["rule_id"])  # rules are named by their id, so a reader sees which rule changed
     return str(index)
 
 

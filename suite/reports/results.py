@@ -31,7 +31,7 @@ from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMEN
 STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
 
 
-def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
+def write_no_verdict(path: Path | str, kind: str, reason: str, environment: str) -> dict:
     """A record that says this run produced no verdict and why, in place of any earlier run's."""
     from suite.secrets.redaction import REDACTOR
 
@@ -53,7 +53,7 @@ def write_no_verdict(path, kind: str, reason: str, environment: str) -> dict:
 
 
 class ResultRecorder:
-    def __init__(self, environment, path: str, alluredir: str | None = None):
+    def __init__(self, environment, path: str, alluredir: str | None = None) -> None:
         self.environment, self.path = environment, Path(path)
         self.alluredir = Path(alluredir) if alluredir else None
         self.started = time.time()
@@ -65,18 +65,18 @@ class ResultRecorder:
         self.features = FEATURES
         self.waivers = getattr(environment, "waivers", ())  # an application (appside) has none
 
-    def pytest_deselected(self, items):
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.left_out.update(_rule_id(item) for item in items)
 
-    def pytest_collection_finish(self, session):
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected = {item.nodeid: _rule_id(item) for item in session.items}
 
-    def pytest_sessionstart(self, session):
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
         # the features of this run (the suite's, or the application side's)
         self.features = session.config.rootpath / session.config.getini("bdd_features_base_dir")
 
     @pytest.hookimpl(tryfirst=True)  # before the terminal and JUnit XML read the traceback
-    def pytest_runtest_logreport(self, report):
+    def pytest_runtest_logreport(self, report) -> None:
         if report.failed and isinstance(report.longrepr, str):  # conftest scrubbed it into text
             # The terminal's and JUnit's traceback start at the step, as the HTML report's do:
             # pytest-bdd calls a step through pytest's fixture code, which tells the reader nothing.
@@ -102,7 +102,7 @@ class ResultRecorder:
             return "warned", "W", "WARNED"
         return None
 
-    def _entry(self, report, properties):
+    def _entry(self, report, properties) -> None:
         entry = self.scenarios.setdefault(
             report.nodeid,
             {
@@ -130,7 +130,7 @@ class ResultRecorder:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             entry["reason"] = reason.removeprefix("Skipped: ")
 
-    def pytest_sessionfinish(self, session, exitstatus):
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if session.config.option.collectonly:  # nothing ran: no record, not even an incomplete one
             return
         record = self.record()
@@ -149,7 +149,7 @@ class ResultRecorder:
         _blocked_apart_from_failures(session, record)
         self.written = record
 
-    def pytest_unconfigure(self, config):
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
         """After pytest's own summary, so the verdict is the last thing on the terminal."""
         xmlpath = getattr(config.option, "xmlpath", None)
         if self.written is not None and xmlpath:

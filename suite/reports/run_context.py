@@ -4,13 +4,14 @@ record and the certificate. Outside CI: the local user name and the machine's, a
 import getpass
 import os
 import socket
+from collections.abc import Mapping
 
 
-def who_ran(environ=os.environ) -> dict:
+def who_ran(environ: Mapping[str, str] = os.environ) -> dict:
     return {**_who(environ), "host": socket.gethostname()}
 
 
-def _who(environ) -> dict:
+def _who(environ: Mapping[str, str]) -> dict:
     if environ.get("GITHUB_ACTIONS") == "true":
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")
         repository, run_id = environ.get("GITHUB_REPOSITORY", ""), environ.get("GITHUB_RUN_ID", "")

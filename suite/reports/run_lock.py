@@ -17,7 +17,7 @@ from suite.reports.previous_run import MOVE_ASIDE, move_aside
 
 
 @pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd cleans its results folder
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     # xdist workers: the controller holds it; --help shows options and writes nothing
     if hasattr(config, "workerinput") or config.option.collectonly or config.option.help:
         return

@@ -17,7 +17,7 @@ LOOPBACK = "127.0.0.1"
 
 
 class _ReportHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def send_head(self):
@@ -27,7 +27,7 @@ class _ReportHandler(http.server.SimpleHTTPRequestHandler):
             return None
         return super().send_head()
 
-    def end_headers(self):
+    def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
@@ -38,7 +38,7 @@ def make_server(directory: Path, port: int = 0) -> http.server.ThreadingHTTPServ
     return http.server.ThreadingHTTPServer((LOOPBACK, port), handler)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.reports.serve_report", description=__doc__.splitlines()[0])
     parser.add_argument("directory", nargs="?", default="reports/allure-report")
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: any free one)")

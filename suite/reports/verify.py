@@ -20,7 +20,7 @@ from suite.reports.record_seal import load_public_key, verify
 EXIT_HOLDS, EXIT_BROKEN, EXIT_UNREADABLE = 0, 1, 4
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.reports.verify", description=__doc__.splitlines()[0])
     parser.add_argument("record", help="the compliance.json to check")
     parser.add_argument("--public-key", metavar="PEM", help="the organisation's Ed25519 public key")

@@ -106,7 +106,7 @@ BUILD_COST = 200
 class _Group:
     """An Aho-Corasick automaton over the encodings of some secrets."""
 
-    def __init__(self, words: tuple):
+    def __init__(self, words: tuple) -> None:
         self.words = words  # (encoding, (length, label)); a later duplicate's label wins, as in a dict
         self.automaton = ahocorasick.Automaton()
         add_word = self.automaton.add_word
@@ -130,7 +130,7 @@ def _occurrences(text: str, pending: tuple):
 
 
 class Redactor:
-    def __init__(self):
+    def __init__(self) -> None:
         self._known: set[str] = set()
         # (groups, pending): each group at least twice the size of the next, as a binary counter's bits;
         # pending encodings not built into a group yet. Never mutated, only replaced in one assignment, so a
@@ -141,7 +141,7 @@ class Redactor:
         self._fields = set(SECRET_FIELDS)
         self._lock = threading.Lock()
 
-    def register(self, value, label: str) -> None:
+    def register(self, value: object, label: str) -> None:
         """From now on, `value` is shown as [label] wherever and however encoded it appears."""
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
             return
@@ -161,8 +161,8 @@ class Redactor:
         """Turns the pending encodings into a group, merged with the last groups until each group
         is at least twice the next (batches come in any size: a long text builds what is pending).
         Lock held."""
-        groups, words = self._state
-        groups = list(groups)
+        built, words = self._state
+        groups = list(built)
         while groups and len(groups[-1].words) < 2 * len(words):
             words = groups.pop().words + words
         self._state = (*groups, _Group(words)), ()
@@ -262,5 +262,5 @@ def scrub_all_logging() -> None:
         record.msg, record.args = REDACTOR.scrub(message), None
         return record
 
-    factory.scrubs_secrets = True
+    factory.scrubs_secrets = True  # type: ignore[attr-defined]  # the mark read above: installed once
     logging.setLogRecordFactory(factory)

@@ -96,7 +96,7 @@ def _refused(control: dict, role: str | None) -> bool:
 def _needs_first(rules: dict[str, dict], needs) -> list[str]:
     ordered, seen = [], set()
 
-    def visit(rule_id):
+    def visit(rule_id: str) -> None:
         if rule_id in seen or rule_id not in rules:
             return
         seen.add(rule_id)

@@ -5,6 +5,7 @@ rewriting never prints a token or secret held in a local variable.
 """
 
 from collections.abc import Callable
+from typing import NoReturn
 
 import pytest
 
@@ -38,13 +39,13 @@ class Refused(NonConformance):
     refusals show nothing in the same run (suite/verdict/blocking.py)."""
 
 
-def check_granted(condition: bool, message: Message) -> None:
+def check_granted(condition: object, message: Message) -> None:
     """A check that the documented request was granted at all, apart from the form of the answer."""
     if not condition:
         raise Refused(REDACTOR.scrub(message() if callable(message) else message))
 
 
-def check(condition: bool, message: Message, expected: object = None, received: object = None) -> None:
+def check(condition: object, message: Message, expected: object = None, received: object = None) -> None:
     """`expected` and `received`: the two values the check compared, when it compares two."""
     if not condition:
         compared = expected is not None or received is not None
@@ -59,7 +60,7 @@ def _shown(value: object) -> str:
     return "(none)" if value is None else value if isinstance(value, str) else repr(value)
 
 
-def require(condition: bool, message: Message) -> None:
+def require(condition: object, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
         raise NothingToCheck(REDACTOR.scrub(message() if callable(message) else message))
@@ -71,6 +72,6 @@ def require(condition: bool, message: Message) -> None:
 MISSING_DATA = "missing environment data"
 
 
-def skip_for_missing_data(key: str, message: str):
+def skip_for_missing_data(key: str, message: str) -> NoReturn:
     """Skip the scenario: the environment file lacks `key` (e.g. clients.service.ungranted_scope)."""
     pytest.skip(f"{MISSING_DATA} ({key}): {message}")

@@ -32,10 +32,10 @@ ORIGINAL = SCENARIO.find_fixturedefs_for_step
 
 
 class StepLookup:
-    def __init__(self):
+    def __init__(self) -> None:
         self._candidates: dict[tuple, list[str]] = {}
         self._step_names: list | None = None  # [(name, its step definitions' contexts)], registry order
-        self._registry_size = None
+        self._registry_size: tuple[int, int, int] | None = None
         self._names: set[str] = set()  # the fixture names the candidates were worked out from
 
     def __call__(self, step, fixturemanager, node):
@@ -103,12 +103,13 @@ def _fits(context, step) -> bool:
 PATCHED_SIGNATURE = "(step: 'Step', fixturemanager: 'FixtureManager', node: 'Node') -> 'Iterable[FixtureDef[object]]'"
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     if str(inspect.signature(ORIGINAL)) != PATCHED_SIGNATURE:
         return  # another pytest-bdd: its own lookup (tests/test_step_lookup.py says so)
-    SCENARIO.find_fixturedefs_for_step = StepLookup()
+    # pytest-bdd's own lookup, replaced in its module (mypy does not see the name pytest-bdd imports there)
+    SCENARIO.find_fixturedefs_for_step = StepLookup()  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config):
-    SCENARIO.find_fixturedefs_for_step = ORIGINAL
+def pytest_unconfigure(config: pytest.Config) -> None:
+    SCENARIO.find_fixturedefs_for_step = ORIGINAL  # type: ignore[attr-defined]  # put back, as above

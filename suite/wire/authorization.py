@@ -8,9 +8,10 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.http import HttpClient, allure_results_written, redact_url
-from suite.wire.login import login_method
+from suite.wire.login import Outcome, login_method
 from suite.wire.pkce import new_verifier, s256_challenge
 from suite.wire.scenario import AuthorizationRequest, ScenarioState
+from suite.wire.server import Discovery
 
 # A server that counts whole seconds may expire a code up to a second before its declared lifetime.
 WHOLE_SECOND = 1
@@ -27,7 +28,7 @@ STATES = {
 def authorize(
     state: ScenarioState,
     environment,
-    discovery,
+    discovery: Discovery,
     pkce: str | None = "S256",
     verifier: str | None = None,
     overrides: dict | None = None,
@@ -46,8 +47,9 @@ def authorize(
     # a person handing the callback over) can be seconds later.
     method = login_method(environment, browser)
     sent_at = time.monotonic()
+    assert state.authorization is not None  # authorization_url() kept it
     # without a redirect_uri, a redirect to the registered one is what is caught
-    catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", "")
+    catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", None) or ""
     state.outcome = method.authorize(url, catch)
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
@@ -64,13 +66,14 @@ def authorize(
 
 def authorization_url(
     state: ScenarioState,
-    discovery,
+    discovery: Discovery,
     pkce: str | None = "S256",
     verifier: str | None = None,
     overrides: dict | None = None,
 ) -> str:
     """The documented authorization request for the scenario's client, kept in `state.authorization`."""
     client = state.client
+    assert client is not None, "a scenario names its client (a Given step) before it signs in"
     params = {
         "client_id": client.client_id,
         "response_type": "code",
@@ -84,13 +87,13 @@ def authorization_url(
         params["code_challenge_method"] = pkce
     params.update(overrides or {})
     params = {k: v for k, v in params.items() if v is not None}
-    endpoint = discovery.endpoint("authorization_endpoint")
+    endpoint: str = discovery.endpoint("authorization_endpoint")
     state.authorization = AuthorizationRequest(client, params, verifier if pkce else None, endpoint)
     state.http.authorization = state.authorization  # for the reproduction of the code's redemption
     return endpoint + "?" + urlencode(params)
 
 
-def _register_callback_secrets(outcome) -> None:
+def _register_callback_secrets(outcome: Outcome) -> None:
     """Whatever the login method (a browser or a person hands the callback over without the
     suite's HTTP client seeing it), the code and any token in the callback are masked from now on."""
     for name, value in outcome.callback_params.items():

@@ -7,6 +7,11 @@ import shutil
 import socket
 import struct
 import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # playwright is imported where a browser is started: it loads slowly
+    from playwright.sync_api import Browser, Playwright
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -34,7 +39,7 @@ def chromium_path() -> str | None:
     )
 
 
-def launch_chromium(playwright, extra_flags=()):
+def launch_chromium(playwright: "Playwright", extra_flags: Iterable[str] = ()) -> "Browser":
     path = chromium_path()
     if path is None:
         raise RuntimeError(

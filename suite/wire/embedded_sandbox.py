@@ -1,12 +1,14 @@
 """Starts the embedded sandbox with the registrations an environment file describes."""
 
 import logging
+from collections.abc import Iterable
 
 from sandbox import Application, Registry, SandboxServer, User
 from sandbox.registry import INTERACTIVE_SCOPES
+from suite.configuration.environment import Environment
 
 
-def start_sandbox(environment, more_defect_sets=()) -> SandboxServer:
+def start_sandbox(environment: Environment, more_defect_sets: Iterable[Iterable[str]] = ()) -> SandboxServer:
     """`more_defect_sets`: further sandboxes on the same port, for the detection matrix."""
     # Its request and OAuth debug logs would only repeat, with secrets, the exchanges the suite
     # attaches to the report.
@@ -20,7 +22,7 @@ def start_sandbox(environment, more_defect_sets=()) -> SandboxServer:
     ).start()
 
 
-def registry_for(environment) -> Registry:
+def registry_for(environment: Environment) -> Registry:
     """The clients and test user the environment file describes, registered as it says."""
     registry = Registry()
     for client in environment.clients.values():

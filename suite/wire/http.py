@@ -12,6 +12,7 @@ What still fails after that is an `EnvironmentProblem`, not a non-conformance; a
 attempt at one request is a `RepeatedServerError`, which the record judges against the rule where
 the server answers other requests of the run."""
 
+import contextlib
 import heapq
 import json
 import re
@@ -20,6 +21,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 import allure
@@ -28,6 +30,7 @@ import requests
 from allure_commons.logger import AllureFileLogger
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool
 
 from suite.configuration.environment import HttpSettings, is_loopback
 from suite.secrets.redaction import REDACTOR
@@ -92,7 +95,7 @@ class CredentialPolicy:
     machine. One policy for the suite's HTTP client and for the browser login method's Chromium.
     Without an issuer only the plain-HTTP rule holds."""
 
-    def __init__(self, issuer: str | None, settings: HttpSettings):
+    def __init__(self, issuer: str | None, settings: HttpSettings) -> None:
         self.origins = {_origin(o) for o in (issuer, *settings.trusted_origins) if o}
 
     def refusal(self, url: str) -> str | None:
@@ -137,7 +140,7 @@ FIXES = {
 class _TransportFailure(Exception):
     """An answer that did not arrive whole: too slow in all, too big, cut short, or broken compression."""
 
-    def __init__(self, cause: str, kind: str, repeatable: bool = True):
+    def __init__(self, cause: str, kind: str, repeatable: bool = True) -> None:
         super().__init__(cause)
         self.kind, self.repeatable = kind, repeatable
 
@@ -148,7 +151,7 @@ class HttpClient:
     `issuer` is the origin credentials may go to (with `settings.trusted_origins`); without it
     only the plain-HTTP rule guards them."""
 
-    def __init__(self, settings: HttpSettings, issuer: str | None = None):
+    def __init__(self, settings: HttpSettings, issuer: str | None = None) -> None:
         self.settings = settings
         self.credentials = CredentialPolicy(issuer, settings)
         self.session = _Session()
@@ -156,7 +159,7 @@ class HttpClient:
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, _DeadlineAdapter())
         self.exchanges: list[Exchange] = []
-        self.authorization = None  # set by suite.wire.authorization: what a code's reproduction replays
+        self.authorization: object = None  # set by suite.wire.authorization: what a code's reproduction replays
 
     def send(self, method: str, url: str, idempotent: bool | None = None, **kwargs) -> requests.Response:
         """One request, retried as the module says. `idempotent` defaults to True for GET."""
@@ -212,7 +215,8 @@ class HttpClient:
         try:
             response = self.session.request(method, url, stream=True, **kwargs)
             _read_body(response, deadline)
-            response.json = lambda **_: parse_json(response.text)  # what every step reads, guarded
+            # what every step reads, guarded (requests' own json() is replaced on this response only)
+            response.json = lambda **_: parse_json(response.text)  # type: ignore[method-assign]
             return response
         except requests.exceptions.RequestException:
             if deadline.expired:
@@ -228,7 +232,7 @@ class HttpClient:
             self.credentials.refuse(f"{', '.join(sorted(carried))} in {_where(method, url)}", url)
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.settings.backoff * 2 ** (attempt - 1), self.settings.max_retry_wait)
+        return min(self.settings.backoff * 2.0 ** (attempt - 1), self.settings.max_retry_wait)
 
     def _wait(self, response: requests.Response, attempt: int) -> float:
         retry_after = response.headers.get("Retry-After", "")
@@ -241,8 +245,8 @@ class HttpClient:
         request = response.request
         body = request.body.decode(errors="replace") if isinstance(request.body, bytes) else (request.body or "")
         exchange = Exchange(
-            request.method,
-            request.url,
+            request.method or "",
+            request.url or "",
             dict(request.headers),
             body,
             response.status_code,
@@ -285,14 +289,14 @@ class _Session(requests.Session):
     response's `next` is None here; a request made with allow_redirects=True is followed as
     requests follows it."""
 
-    _environment_settings: dict = {}
+    _environment_settings: ClassVar[dict] = {}  # shared on purpose: one lookup per host for every session
 
     def prepare_request(self, request):
         if request.auth is None and self.auth is None:
             request.auth = _no_credentials  # given credentials, requests looks for none in ~/.netrc
         return super().prepare_request(request)
 
-    def rebuild_auth(self, prepared_request, response):
+    def rebuild_auth(self, prepared_request, response) -> None:
         """What requests does to a redirect it follows, less the credentials of ~/.netrc: the
         Authorization header goes when the redirect leaves the host (or downgrades to HTTP)."""
         if "Authorization" in prepared_request.headers and self.should_strip_auth(
@@ -300,7 +304,8 @@ class _Session(requests.Session):
         ):
             del prepared_request.headers["Authorization"]
 
-    def resolve_redirects(self, response, request, *args, yield_requests=False, **kwargs):
+    # requests' own arguments, passed on as they come; only yield_requests is read here
+    def resolve_redirects(self, response, request, *args, yield_requests: bool = False, **kwargs):  # type: ignore[override]
         if yield_requests:  # asked by Session.send only, for Response.next
             return iter(())
         return super().resolve_redirects(response, request, *args, **kwargs)
@@ -325,7 +330,7 @@ class _Deadline:
     with the connection is still being read; a duplicate reaches the same connection throughout,
     and shutting it down ends every read on it."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float) -> None:
         self.seconds, self.expired, self.done, self.handle = seconds, False, False, None
         self._lock = threading.Lock()
         _WATCHDOG.add(self)
@@ -357,20 +362,18 @@ class _Deadline:
 
     def _shut(self) -> None:
         if self.handle is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.handle.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Watchdog:
     """One thread for every exchange's deadline (a thread per exchange would cost more than
     many exchanges): it sleeps until the earliest one and shuts what is still running then."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._due: list = []
         self._condition = threading.Condition()
-        self._thread = None
+        self._thread: threading.Thread | None = None
 
     def add(self, deadline: _Deadline) -> None:
         with self._condition:
@@ -402,7 +405,7 @@ _WATCHDOG = _Watchdog()
 _WATCHED = threading.local()  # the deadline of the exchange this thread is making
 
 
-class _Watched:
+class _Watched(HTTPConnection):
     """A urllib3 connection that puts its socket under the current exchange's deadline: a new
     socket as soon as it exists (before any TLS handshake), a kept-alive one as it is reused."""
 
@@ -430,7 +433,7 @@ class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
 
 class _DeadlineAdapter(HTTPAdapter):
     def get_connection_with_tls_context(self, *args, **kwargs):
-        pool = super().get_connection_with_tls_context(*args, **kwargs)
+        pool = cast(HTTPConnectionPool, super().get_connection_with_tls_context(*args, **kwargs))
         pool.ConnectionCls = _WatchedHTTPSConnection if pool.scheme == "https" else _WatchedHTTPConnection
         return pool
 
@@ -469,7 +472,7 @@ def _read_body(response: requests.Response, deadline: _Deadline) -> None:
         ) from None
     if deadline.expired:  # a body that ends with the connection: shutting it looks like its end
         raise _TransportFailure(deadline.describe(), "deadline", repeatable=False)
-    response._content, response._content_consumed = b"".join(chunks), True
+    response._content, response._content_consumed = b"".join(chunks), True  # type: ignore[attr-defined]  # requests' own
 
 
 def credentials_in(kwargs: dict) -> set[str]:
@@ -523,7 +526,7 @@ def _diagnose(error: Exception, settings: HttpSettings | None = None) -> tuple[s
         return f"connection timed out{f' after {settings.connect_timeout:g} s' if settings else ''}", "connect_timeout"
     if isinstance(error, requests.exceptions.ReadTimeout):
         return f"no answer{f' within {settings.read_timeout:g} s' if settings else ''}", "read_timeout"
-    cause = error
+    cause: BaseException = error
     for _ in range(10):  # requests -> urllib3 -> socket or ssl: find the innermost cause
         inner = cause.__cause__ or getattr(cause, "reason", None) or cause.__context__
         if not isinstance(inner, BaseException) or inner is cause:
@@ -606,7 +609,7 @@ def _looks_generated(value: str) -> bool:
     return bool(_DIGIT.search(value)) or (value.lower() != value and value.upper() != value)
 
 
-def parse_json(text: str | bytes):
+def parse_json(text: str | bytes) -> Any:
     """JSON from a server. Nesting deeper than MAX_JSON_DEPTH is no JSON (ValueError), as any
     other unparseable body: a hostile server would otherwise exhaust the stack of the parser, or
     of whatever walks the result, and crash the run."""

@@ -2,15 +2,20 @@
 documentation; OpenID Connect Core section 3.1.3.7)."""
 
 import base64
+from collections.abc import Iterable
+from typing import cast
 
 from joserfc import jws
 from joserfc.errors import JoseError
 
 from suite.verdict.checks import NonConformance, check
 from suite.wire.http import parse_json
+from suite.wire.server import Discovery
 
 
-def verified_claims(token: str, discovery, what: str = "the access token", algorithms=("RS256",)) -> dict:
+def verified_claims(
+    token: str, discovery: Discovery, what: str = "the access token", algorithms: Iterable[str] = ("RS256",)
+) -> dict:
     check(
         isinstance(token, str) and token.count(".") == 2,
         f"{what} is not a JWT (three dot-separated parts, RFC 7515 section 7.1)",
@@ -30,10 +35,10 @@ def verified_claims(token: str, discovery, what: str = "the access token", algor
         ) from None
     claims = parse_json(verified.payload)
     check(isinstance(claims, dict), f"{what}'s payload is not a JSON object (RFC 7519 section 7.2)")
-    return claims
+    return cast(dict, claims)  # check() raised otherwise
 
 
-def check_key_id(token: str, discovery, what: str) -> None:
+def check_key_id(token: str, discovery: Discovery, what: str) -> None:
     """OpenID Connect Core section 10.1: the signing key is one the set publishes and, where the set has
     several keys, the header's kid says which (a kid naming no key of the set is a key nobody can check)."""
     kid = header_of(token).get("kid")
@@ -66,7 +71,7 @@ def unverified_claims(token: str, what: str) -> dict:
     except ValueError:
         claims = None
     check(isinstance(claims, dict), f"{what}'s payload is not a base64url-encoded JSON object (RFC 7519 section 7.2)")
-    return claims
+    return cast(dict, claims)  # check() raised otherwise
 
 
 def header_of(token: str) -> dict:
@@ -76,4 +81,4 @@ def header_of(token: str) -> dict:
     except ValueError:
         value = None
     check(isinstance(value, dict), "the JWT's header is not a base64url-encoded JSON object (RFC 7515 section 4)")
-    return value
+    return cast(dict, value)  # check() raised otherwise

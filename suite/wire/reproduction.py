@@ -103,13 +103,14 @@ def _name(label: str, value: str, written, fallback: str) -> None:
     SECRETS.values[value] = label
 
 
-def snippet(method: str, url: str, headers: dict, body: str, authorization=None) -> str:
+def snippet(method: str, url: str, headers: dict, body: str, authorization: object = None) -> str:
     """The shell lines that repeat this request; `authorization` is the scenario's authorization
     request (params, verifier), when there was one."""
-    exports, setup, args = {}, _server_lines(url), [f"curl -i -X {method}"]
+    exports: dict[str, str] = {}
+    setup, args = _server_lines(url), [f"curl -i -X {method}"]
     form = dict(parse_qsl(body, keep_blank_values=True)) if body and _is_form(headers) else None
     needs_flow = bool(form and ("code" in form or "code_verifier" in form))
-    if needs_flow:
+    if needs_flow and form is not None:
         setup += _replayed_authorization(authorization, form)
     args[0] += " " + _quoted_url(url)
     for name, value in headers.items():

@@ -5,8 +5,10 @@ names the issuer and the cause, instead of every scenario failing on its own.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
 from joserfc.jwk import KeySet
 
 from suite.verdict.checks import NonConformance
@@ -34,7 +36,7 @@ class Discovery:
     # for another issuer is not used (oauth_metadata stays empty), and DISC-07 fails on it.
     oauth_issuer: object = None
 
-    def member(self, name: str):
+    def member(self, name: str) -> Any:
         """A metadata member from OpenID Connect Discovery, else from the RFC 8414 document."""
         return self.metadata[name] if name in self.metadata else self.oauth_metadata.get(name)
 
@@ -101,7 +103,7 @@ def fetch_discovery(environment) -> Discovery:
     )
 
 
-def _get(http: HttpClient, url: str, issuer: str):
+def _get(http: HttpClient, url: str, issuer: str) -> requests.Response:
     try:
         response = http.send("GET", url)
     except EnvironmentProblem as problem:
@@ -115,8 +117,9 @@ def discovery_of(config, environment) -> Discovery:
     """The run's discovery (fetched when the run is configured), or, in a detection-matrix run, that
     of another defect set, fetched once, the first time a scenario or an early code needs it."""
     if environment.issuer == config.conformance_environment.issuer:
-        return config.conformance_discovery
-    fetched = config.__dict__.setdefault("conformance_discoveries", {})
+        discovery: Discovery = config.conformance_discovery
+        return discovery
+    fetched: dict[str, Discovery] = config.__dict__.setdefault("conformance_discoveries", {})
     if environment.issuer not in fetched:
         try:
             fetched[environment.issuer] = fetch_discovery(environment)

@@ -6,13 +6,14 @@ import requests
 
 from suite.configuration.environment import Client
 from suite.wire.scenario import ScenarioState
+from suite.wire.server import Discovery
 
 WRONG_SECRET = "not-the-client-secret"
 
 
 def post_token(
     state: ScenarioState,
-    discovery,
+    discovery: Discovery,
     form: dict,
     client: Client | None = None,
     authentication: str = "post",
@@ -21,6 +22,7 @@ def post_token(
     """POST a form to the token endpoint. authentication: post (client_secret_post, as the
     documentation's examples), basic (HTTP Basic), or none (client_id only, public clients)."""
     client = client or state.client
+    assert client is not None, "a scenario names its client (a Given step) before it asks for a token"
     secret = client.client_secret if secret is None else secret
     if client.is_public:
         secret, authentication = None, "none"  # a public client has no secret to send
@@ -49,7 +51,7 @@ def basic_credentials(client_id: str, secret: str) -> tuple[str, str]:
     return quote_plus(client_id, safe=""), quote_plus(secret, safe="")
 
 
-def post_json(state: ScenarioState, discovery, body: dict) -> requests.Response:
+def post_json(state: ScenarioState, discovery: Discovery, body: dict) -> requests.Response:
     response = state.http.send("POST", discovery.endpoint("token_endpoint"), json=body)
     _remember(state, response)
     return response

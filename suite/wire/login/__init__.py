@@ -7,7 +7,14 @@ so new methods (a real browser, a person pasting the callback) slot in here.
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:  # the login methods import this module; login_method imports them when it runs
+    from suite.wire.http import HttpClient
+    from suite.wire.login.browser import BrowserLogin
+    from suite.wire.login.form import FormLogin
+    from suite.wire.login.manual import ManualLogin
 
 
 @dataclass
@@ -86,10 +93,14 @@ def is_redirect_to(location: str, redirect_uri: str) -> bool:
     return (target.scheme, target.netloc, target.path) == (expected.scheme, expected.netloc, expected.path)
 
 
-def login_method(environment, http):
+def login_method(environment, http: "HttpClient") -> "BrowserLogin | FormLogin | ManualLogin":
     from suite.wire.login.browser import BrowserLogin
     from suite.wire.login.form import FormLogin
     from suite.wire.login.manual import ManualLogin
 
-    methods = {"form": FormLogin, "browser": BrowserLogin, "manual": ManualLogin}
+    methods: dict[str, type[BrowserLogin | FormLogin | ManualLogin]] = {
+        "form": FormLogin,
+        "browser": BrowserLogin,
+        "manual": ManualLogin,
+    }
     return methods[environment.login.method](environment, http)

@@ -290,6 +290,7 @@ def close_browser() -> None:
     global _playwright, _browser, _page, _devtools, _fence
     if _browser is not None:
         _browser.close()
+    if _playwright is not None:
         _playwright.stop()
         if _fence is not None:
             _fence.close()
@@ -297,7 +298,7 @@ def close_browser() -> None:
 
 
 class BrowserLogin:
-    def __init__(self, environment, http):
+    def __init__(self, environment, http) -> None:
         self.environment, self.login, self.settings = environment, environment.login, environment.http
         self.policy = CredentialPolicy(environment.issuer, environment.http)
         self.requested_at: float | None = None  # time.monotonic() when the last authorization request went
@@ -313,20 +314,22 @@ class BrowserLogin:
         stop: dict = {}
         self.signed_in = False
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
-        statuses = {}
+        statuses: dict[str, int] = {}
+
+        def on_response(r) -> None:
+            if 300 <= r.status < 400 and "location" in r.headers:
+                redirects.append(urljoin(r.url, r.headers["location"]))
+            if r.request.is_navigation_request():
+                statuses[r.url] = r.status
+
+        def on_frame_navigated(frame) -> None:
+            if frame == page.main_frame:
+                statuses["navigations"] = statuses.get("navigations", 0) + 1
+
         listeners = {
             "request": lambda request: self._watch(request, redirect_uri, stop),
-            "response": lambda r: (
-                redirects.append(urljoin(r.url, r.headers["location"]))
-                if 300 <= r.status < 400 and "location" in r.headers
-                else None,
-                statuses.__setitem__(r.url, r.status) if r.request.is_navigation_request() else None,
-            ),
-            "framenavigated": lambda frame: (
-                statuses.__setitem__("navigations", statuses.get("navigations", 0) + 1)
-                if frame == page.main_frame
-                else None
-            ),
+            "response": on_response,
+            "framenavigated": on_frame_navigated,
         }
         for event, listener in listeners.items():
             page.on(event, listener)
@@ -384,7 +387,7 @@ class BrowserLogin:
             self._settle(page, stop, statuses, navigations, timeout_ms)
         return Outcome(stop["kind"], stop["url"]) if stop else Outcome("loop", page.url)
 
-    def _watch(self, request, redirect_uri, stop):
+    def _watch(self, request, redirect_uri, stop) -> None:
         if not request.is_navigation_request() or stop:
             return
         if is_redirect_to(request.url, redirect_uri):
@@ -427,7 +430,7 @@ class BrowserLogin:
             f"offers fields {', '.join(sorted(set(fields))) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
         )
 
-    def _run(self, page, rule, timeout_ms, guard: Guard):
+    def _run(self, page, rule, timeout_ms, guard: Guard) -> None:
         values = {"username": self.login.username, "password": self.login.password}
         for action in rule.actions:
             if action.kind == "fill":
@@ -447,7 +450,7 @@ class BrowserLogin:
                 page.wait_for_selector(action.selector, timeout=timeout_ms)
 
     @staticmethod
-    def _settle(page, stop, statuses, navigations: int, timeout_ms):
+    def _settle(page, stop, statuses, navigations: int, timeout_ms) -> None:
         """Wait until the actions have led somewhere: a caught redirect or a newly loaded page.
         Events, no fixed waits: Playwright's click already waits for the navigation it started."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -463,7 +466,7 @@ class BrowserLogin:
             page.wait_for_load_state("load", timeout=timeout_ms)
 
     @staticmethod
-    def _attach_page(page, title):
+    def _attach_page(page, title) -> None:
         """A screenshot (every element holding a known secret masked) and the URL, attached to the
         current Allure step."""
         png = screenshot_without_secrets(page)  # None when the page is gone: the URL still tells where

@@ -2,6 +2,7 @@
 
 from urllib.parse import urljoin, urlsplit
 
+from suite.wire.http import HttpClient
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import forms_of
 
@@ -9,7 +10,7 @@ MAX_HOPS = 15
 
 
 class FormLogin:
-    def __init__(self, environment, http):
+    def __init__(self, environment, http: HttpClient) -> None:
         self.login, self.http = environment.login, http
         self.issuer_origin = _origin(environment.issuer)
 

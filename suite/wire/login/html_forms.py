@@ -21,11 +21,13 @@ class Form:
 
 
 class _FormParser(HTMLParser):
-    def __init__(self, page_url: str):
+    def __init__(self, page_url: str) -> None:
         super().__init__()
-        self.page_url, self.forms, self._current = page_url, [], None
+        self.page_url = page_url
+        self.forms: list[Form] = []
+        self._current: Form | None = None
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag, attrs) -> None:
         attrs = dict(attrs)
         if tag == "form":
             action = urljoin(self.page_url, attrs.get("action") or self.page_url)
@@ -43,7 +45,7 @@ class _FormParser(HTMLParser):
             elif name:
                 self._current.fields[name] = attrs.get("value", "")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._current = None
 
@@ -57,11 +59,12 @@ def forms_of(html: str, page_url: str) -> list[Form]:
 class _ForwardFinder(HTMLParser):
     """Collects what could send a browser on without the user: form actions, meta refreshes, scripts."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.targets, self._in_script = [], False
+        self.targets: list[tuple[str, str]] = []  # (what, where to)
+        self._in_script = False
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag, attrs) -> None:
         attrs = dict(attrs)
         if tag == "form":
             self.targets.append(("a form posting to", attrs.get("action") or ""))
@@ -72,11 +75,11 @@ class _ForwardFinder(HTMLParser):
             if attrs.get("src"):
                 self.targets.append(("a script from", attrs["src"]))
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag == "script":
             self._in_script = False
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._in_script and data.strip():
             self.targets.append(("a script mentioning", data))
 

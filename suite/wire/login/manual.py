@@ -1,6 +1,7 @@
 """The `manual` login method, for accounts with multi-factor sign-in: a person opens the
 authorization URL in their own browser and pastes back the address it ends on."""
 
+from suite.wire.http import HttpClient
 from suite.wire.login import Outcome, is_redirect_to
 
 
@@ -13,7 +14,7 @@ def terminal_available() -> bool:
 
 
 class ManualLogin:
-    def __init__(self, environment, http):
+    def __init__(self, environment, http: HttpClient) -> None:
         pass
 
     def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:

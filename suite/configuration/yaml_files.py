@@ -1,0 +1,218 @@
+"""The YAML files a person writes for the suite (environment files, and the application files of
+appside.application): read with limits, checked against a JSON Schema, every problem said in one line
+that names the file, the key and the fix, and ${VAR} references filled in from the environment.
+
+Also the schema pieces both kinds of file share, so that a client_id or a scope is checked alike."""
+
+import math
+import re
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import jsonschema
+import yaml
+
+MAX_FILE_BYTES = 256 * 1024  # the environment template, fully filled in, is under 10 KB
+MAX_NODES = 20_000  # values in a file after YAML aliases are expanded
+MAX_SHOWN = 60  # characters of a value quoted in a message
+
+_NAME = "[A-Za-z_][A-Za-z0-9_]*"
+VARIABLE = re.compile(rf"\$\{{({_NAME})\}}")  # ${VAR}: filled in by resolve_variables
+DEFAULTED = re.compile(rf"\$\{{({_NAME}):-([^}}]*)\}}")  # ${VAR:-default}, where a file kind allows it
+
+# Schema pieces
+STRING = {"type": "string", "minLength": 1}
+SCOPE = {"type": "string", "pattern": "^\\S+( \\S+)*$"}  # space-separated, as OAuth's scope parameter
+VARIABLE_PATTERN = f"\\$\\{{{_NAME}\\}}"  # a ${VAR} reference, checked again once resolved
+DEFAULTED_PATTERN = f"\\$\\{{{_NAME}(:-[^}}]*)?\\}}"  # ${VAR} or ${VAR:-default}
+
+
+class ConfigurationError(Exception):
+    """The file cannot be used; `problems` are one line each."""
+
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        self.path, self.problems = path, problems
+        super().__init__("\n".join(f"{display_path(path)}: {p}" for p in problems))
+
+
+def display_path(path: Path | str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def read_mapping(path: Path, kind: str, missing: str, example: str) -> dict:
+    """The file as data, or one problem: missing (`missing` says what to do), unreadable, too big,
+    not UTF-8, not YAML, duplicate keys, aliases that expand past MAX_NODES, numbers that are not
+    finite, not a mapping (`example` is a file to copy). `kind`: "environment", "application"."""
+    if not path.exists():
+        raise ConfigurationError(path, [missing])
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ConfigurationError(
+            path, [f"cannot be read ({error.strerror or error}). Check the path and the file's permissions"]
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigurationError(path, [f"larger than {MAX_FILE_BYTES // 1024} KB: not an {kind} file"])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(path, [f"not UTF-8 text (byte {error.start}). Save the file as UTF-8"]) from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = shorten(str(getattr(error, "problem", None) or error), 200)
+        what = "refused" if isinstance(error, _Refused) else "not valid YAML"
+        raise ConfigurationError(path, [f"{what}{where}: {problem}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(path, [f"the file must be a YAML mapping (key: value lines); see {example}"])
+    return raw
+
+
+class _Refused(yaml.constructor.ConstructorError):
+    """Valid YAML that a file for the suite must not contain."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses what would silently change the meaning or blow up:
+    a key given twice (the last would win), aliases that expand past MAX_NODES values, .nan and .inf,
+    dates that do not exist."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _count_nodes(node, {})
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key in seen:
+                raise _Refused(
+                    None,
+                    None,
+                    f"the key {cut(key)} is given twice (one would silently replace the other)",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise _Refused(None, None, f"{shorten(node.value)} is not a finite number", node.start_mark)
+        return value
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as error:  # 2027-02-30: a date that does not exist
+            raise _Refused(None, None, f"{shorten(node.value)} is not a date ({error})", node.start_mark) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _count_nodes(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values `node` stands for once every alias is expanded; each distinct node is
+    counted once (memoised), so a deep alias bomb is measured without being expanded."""
+    if id(node) in sizes:
+        size = sizes[id(node)]
+    else:
+        sizes[id(node)] = 1  # a node reached again while being counted: a recursive alias
+        children = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else (node.value if isinstance(node, yaml.SequenceNode) else [])
+        )
+        size = 1 + sum(_count_nodes(child, sizes) for child in children)
+        sizes[id(node)] = size
+    if size > MAX_NODES:
+        raise _Refused(
+            None, None, f"more than {MAX_NODES} values once its aliases (*name) are expanded", node.start_mark
+        )
+    return size
+
+
+def schema_errors(raw: object, schema: dict) -> list[jsonschema.ValidationError]:
+    """Every way `raw` breaks `schema`, in the order of the keys they concern."""
+    validator = jsonschema.Draft202012Validator(schema)
+    return sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path)))
+
+
+def describe(error: jsonschema.ValidationError, hints: Mapping[str, str], secret_keys: Collection[str]) -> str:
+    """One schema error as one line: the key, what is wrong, what was found (never a secret's
+    value: the keys in `secret_keys`), and what to write (`hints`, by key)."""
+    key = ".".join(map(str, error.absolute_path)) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(cast(dict, error.schema).get("properties", {}))  # a schema of an object here
+        unknown = sorted(map(str, set(cast(dict, error.instance)) - set(allowed)))
+        return f"{join_key(key, shorten(unknown[0]))}: unknown key. Allowed here: {', '.join(allowed)}"
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        hint = hints.get(missing, "")
+        return f"{join_key(key, missing)}: missing. Add it{': ' + hint if hint else ''}"
+    leaf = str(error.absolute_path[-1]) if error.absolute_path else ""
+    hint = hints.get(leaf, "")
+    bound = error.validator_value
+    expected = {
+        "type": f"must be of type {bound}",
+        "enum": f"must be one of {', '.join(map(str, bound)) if isinstance(bound, list) else bound}",
+        "pattern": "has the wrong form",
+        "minLength": "must not be empty",
+        "minimum": f"must be at least {bound}",
+        "exclusiveMinimum": f"must be more than {bound}",
+        "maximum": f"must be at most {bound}",
+        "minProperties": "must not be empty",
+        "maxItems": f"must have at most {bound} entries",
+        "minItems": f"must have at least {bound} entries",
+    }.get(str(error.validator), "is not allowed here")
+    found = (
+        "found a value of type " + type(error.instance).__name__
+        if leaf in secret_keys
+        else f"found {cut(error.instance)}"
+    )  # never print a secret, whatever its type
+    return f"{key}: {expected} ({found}){'. Write ' + hint if hint else ''}"
+
+
+def resolve_variables(node: Any, environ: Mapping[str, str], problems: list[str], where: str = "") -> Any:
+    """`node` with each ${VAR} in its strings replaced by the variable's value; a variable that is
+    not set (or empty) is a problem added to `problems`, naming the key it stands in."""
+    if isinstance(node, dict):
+        return {k: resolve_variables(v, environ, problems, f"{where}{k}.") for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve_variables(v, environ, problems, where) for v in node]
+    if not isinstance(node, str):
+        return node
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if not environ.get(name):
+            problems.append(
+                f"{where.rstrip('.')}: environment variable {name} is not set. "
+                f"Export it (export {name}=...) before running the suite"
+            )
+            return ""
+        return environ[name]
+
+    return VARIABLE.sub(substitute, node)
+
+
+def cut(value: object) -> str:
+    """A value as quoted in a message: its repr, at most MAX_SHOWN characters."""
+    return shorten(repr(value))
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def join_key(prefix: str, key: str) -> str:
+    """A key's dotted name under `prefix` (as describe names keys)."""
+    return key if prefix == "(top level)" else f"{prefix}.{key}"
