@@ -17,9 +17,9 @@ import contextlib
 import json
 import os
 import signal
-import threading
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,29 +93,7 @@ def _stop_with(run: subprocess.Popen) -> None:
     and its pytest went on writing into a folder no lock held. A pytest that has not ended
     STOP_GRACE seconds later is killed."""
 
-    def stop(signum, frame):
-        if run.poll() is None:
-            run.send_signal(signal.SIGINT)
-            killer = threading.Timer(STOP_GRACE, _kill_if_running, args=(run,))
-            killer.daemon = True
-            killer.start()
-
-    signal.signal(signal.SIGTERM, stop)
-
-
-def _kill_if_running(run: subprocess.Popen) -> None:
-    if run.poll() is None:
-        run.kill()
-
-
-def _stop_with(run: subprocess.Popen) -> None:
-    """SIGTERM (kill PID, a CI job cancelled) stops the run as Ctrl-C does: pytest gets SIGINT and
-    writes the record of what ran, this process makes the report and exits with the record's code,
-    and only then is the folder's lock released. Without this, SIGTERM ended this process at once
-    and its pytest went on writing into a folder no lock held. A pytest that has not ended
-    STOP_GRACE seconds later is killed."""
-
-    def stop(signum, frame):
+    def stop(signum: int, frame: object) -> None:
         if run.poll() is None:
             run.send_signal(signal.SIGINT)
             killer = threading.Timer(STOP_GRACE, _kill_if_running, args=(run,))

@@ -47,7 +47,9 @@ def test_a_raw_secret_the_decoding_leaves_alone_authenticates_and_the_record_say
     assert "sent as they are, not form-urlencoded" in authentication.encoding
 
 
-@pytest.mark.parametrize("secret", ["abc%41def-ghijkl", "abc+def-ghijkl", EVERY_CLASS])
+@pytest.mark.parametrize(
+    "secret", ["abc%41def-ghijkl", "abc+def-ghijkl", EVERY_CLASS], ids=["percent-41", "plus", "every-class"]
+)
 def test_a_raw_secret_the_decoding_changes_is_the_wrong_secret_and_the_message_cites_the_rfc(secret):
     """A raw "%41" decodes to "A", a raw "+" to a space: Visma Connect reads another secret."""
     authentication = client_authentication(_token_request(CLIENT_ID, secret), CLIENT_ID, secret)

@@ -119,13 +119,6 @@ def test_a_hostile_application_file_gets_one_line_in_bounded_time_and_memory(tmp
 def test_a_hostile_application_file_stops_the_run_with_the_configuration_exit_code(tmp_path, name):
     path = tmp_path / "app.yaml"
     path.write_text(HOSTILE_FILES[name][0])
-    completed = subprocess.run(
-        [sys.executable, "-m", "appside", f"--app={path}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"},
-    )
+    completed = run_appside(f"--app={path}", environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert HOSTILE_FILES[name][1] in completed.stderr and "Traceback" not in completed.stderr, completed.stderr

@@ -13,7 +13,7 @@ from appside import effort
 from appside.application import Application
 from appside.observed import Observed, unverified_claims
 from appside.record import UNCHECKED
-from appside.steps.sign_ins import AppRun, observe_session, observe_session_once, record_fault
+from appside.steps.sign_ins import AppRun, observe_session_once, record_fault
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER

@@ -57,7 +57,7 @@ def _row(path: Path, record: dict) -> tuple[str, int]:
     ), code
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     """A value as one markdown table cell: a record's text cannot break the table."""
     return str(value).replace("|", "\\|").replace("\n", " ")
 

@@ -12,6 +12,7 @@ import functools
 import http.server
 import sys
 from pathlib import Path
+from typing import Any
 
 LOOPBACK = "127.0.0.1"
 
@@ -20,7 +21,7 @@ class _ReportHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def send_head(self):
+    def send_head(self) -> Any:  # SimpleHTTPRequestHandler's own: a file object, or None
         port = getattr(self.server, "server_port", None)
         if self.headers.get("Host", "").lower() not in {f"{LOOPBACK}:{port}", f"localhost:{port}"}:
             self.send_error(421, "Misdirected Request: this server answers only for 127.0.0.1 and localhost")

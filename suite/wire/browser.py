@@ -7,7 +7,7 @@ import shutil
 import socket
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # playwright is imported where a browser is started: it loads slowly
@@ -58,7 +58,7 @@ class OriginFence:
     anything it starts sends, it leaves the browser only towards an allowed origin. `refused` is
     called with the host and port of each connection refused."""
 
-    def __init__(self, allowed, refused):
+    def __init__(self, allowed: Callable[[str, int], bool], refused: Callable[[str, int], None]) -> None:
         self.allowed, self.refused = allowed, refused
         self._listener = socket.create_server(("127.0.0.1", 0))
         threading.Thread(target=self._accept, daemon=True).start()
@@ -81,7 +81,7 @@ class OriginFence:
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
-    def _serve(self, client) -> None:
+    def _serve(self, client: socket.socket) -> None:
         try:
             client.settimeout(10)
             _, methods = _read(client, 2)
@@ -111,7 +111,7 @@ class OriginFence:
         _pipe(client, server)
 
 
-def _read(connection, size: int) -> bytes:
+def _read(connection: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
         chunk = connection.recv(size - len(data))
@@ -121,7 +121,7 @@ def _read(connection, size: int) -> bytes:
     return data
 
 
-def _pipe(source, target) -> None:
+def _pipe(source: socket.socket, target: socket.socket) -> None:
     try:
         while data := source.recv(65536):
             target.sendall(data)

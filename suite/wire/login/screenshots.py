@@ -36,7 +36,7 @@ def screenshot_without_secrets(page) -> bytes | None:
         )
         if not _holding_secrets(devtools) <= _marked(devtools):
             return None
-        return png
+        return bytes(png)
     except Exception:  # the page is gone, or changed under the snapshot: no picture rather than a secret
         return None
     finally:
