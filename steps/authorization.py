@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from suite.configuration.environment import display_path
 from suite.verdict.checks import NonConformance, NothingToCheck, check, check_granted
 from suite.wire.authorization import STATES, authorize
 from suite.wire.http import EnvironmentProblem
@@ -62,6 +63,13 @@ def authorize_with_varied_redirect_uris(state, environment, discovery, variation
         authorize(state, environment, discovery, overrides={"redirect_uri": sent})
         state.redirect_trials.append((client, sent, state.outcome))
     if not state.redirect_trials:
+        if not any(environment.clients.get(role) for role in INTERACTIVE_ROLES):
+            # a service-only environment: the rule is outside what it certifies, as for any other
+            # interactive rule (suite.reports.certificate reads this reason), not a rule left unrun
+            pytest.skip(
+                f"no 'web', 'spa' or 'native' client is configured in {display_path(environment.path)}: "
+                "no redirect_uri to vary"
+            )
         pytest.skip(f"no registered redirect_uri of the environment's clients changes {variation}")
 
 

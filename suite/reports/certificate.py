@@ -41,10 +41,10 @@ APP_TYPES = {
     "native": "native applications",
 }
 INTERACTIVE = ("web", "spa", "native")
-ABSENT_ROLE = re.compile(r"no '(\w+)' client is configured")
+ABSENT_ROLE = re.compile(r"no '(\w+)'(?:, '\w+')*(?: or '\w+')? client is configured")
 
 STYLE = """
-@page { size: A4; margin: 10mm; }
+@page { size: A4; margin: 8mm; }
 body { font: 8.8pt/1.28 "DejaVu Sans", system-ui, sans-serif; color: #1b1b1b; margin: 0;
        overflow-wrap: normal; word-break: normal; hyphens: manual; }
 h1 { font-size: 18pt; margin: 0; letter-spacing: .02em; }
@@ -56,9 +56,9 @@ table.facts { border-collapse: collapse; margin: 3px 0 6px; }
 table.facts th { text-align: left; padding: 1px 12px 1px 0; font-weight: 600; vertical-align: top;
                  white-space: nowrap; }
 table.facts td { padding: 1px 0; }
-.rules { columns: 2; column-gap: 14px; font-size: 6.3pt; line-height: 1.15; margin: 3px 0 5px; }
+.rules { columns: 3; column-gap: 10px; font-size: 5.9pt; line-height: 1.08; margin: 3px 0 5px; }
 .rules div { break-inside: avoid; display: flex; gap: 3px; }
-.rules .id { font-weight: 600; flex: 0 0 5.6em; white-space: nowrap; }
+.rules .id { font-weight: 600; flex: 0 0 5.4em; white-space: nowrap; }
 .rules .waived, .rules .warned { color: #7a4a00; font-weight: bold; }
 h2 { font-size: 10.5pt; margin: 5px 0 2px; border-bottom: 1px solid #ccc; }
 code, span.id { white-space: nowrap; }
