@@ -231,7 +231,9 @@ REFERENCE_APPS = {
 def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
     """One run of the application-side suite against one reference application."""
     label = f"{app.name}:{switch or 'clean'}"
-    record_path = workdir / f"{label.replace(':', '-')}.json"
+    folder = workdir / label.replace(":", "-").replace(",", "+")  # a run's own: each takes its folder's lock
+    folder.mkdir(parents=True, exist_ok=True)
+    record_path = folder / "compliance.json"
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "", "APP_SETTLE": "1"}
     for variable in app.variables:
         environ[variable] = str(free_port()) if variable.endswith("_PORT") else run_secret(app.secret_characters)
