@@ -167,18 +167,36 @@ def callback_with_code(state, environment):
 
 @then("the request with ui_locales is served with a code")
 def ui_locales_request_served(state, environment):
-    """AUTH-04's own check: the request with ui_locales was granted, a code on the registered
-    redirect_uri. How the callback carries the code and whether the user signed in are AUTH-01's
-    checks: where they fail here, they failed there too, and AUTH-04 is blocked by AUTH-01."""
+    """AUTH-04's own check: the request with ui_locales was granted, a code on the registered redirect_uri."""
+    served_with_code(
+        state,
+        environment,
+        "with ui_locales",
+        'Visma Step 1 names ui_locales among the request\'s parameters: "Preferred languages for user interface"',
+    )
+
+
+@then("the request with an unknown parameter is served with a code")
+def unknown_parameter_request_served(state, environment):
+    """AUTH-11's own check: the request with a parameter the server does not know was granted."""
+    served_with_code(
+        state,
+        environment,
+        "with a parameter the server does not know",
+        'RFC 6749 section 3.1: "The authorization server MUST ignore unrecognized request parameters"',
+    )
+
+
+def served_with_code(state, environment, what: str, sentence: str) -> None:
+    """The request was granted: a code on the registered redirect_uri. How the callback carries the
+    code and whether the user signed in are AUTH-01's checks: where they fail here, they failed there
+    too, and the rule is blocked by AUTH-01."""
     outcome = state.outcome
     check(
         outcome.callback_url is not None
         and is_redirect_to(outcome.callback_url, state.client.redirect_uri)
         and bool(outcome.callback_params.get("code")),
-        lambda: (
-            f"the authorization request with ui_locales was not granted: {outcome.describe()} (Visma Step 1 "
-            'names ui_locales among the request\'s parameters: "Preferred languages for user interface")'
-        ),
+        lambda: f"the authorization request {what} was not granted: {outcome.describe()} ({sentence})",
     )
     try:
         callback_with_code(state, environment)

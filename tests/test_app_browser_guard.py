@@ -52,6 +52,7 @@ def test_after_the_password_is_typed_the_application_side_browser_reaches_only_a
             signed_in=SimpleNamespace(selector=None, text="signed in"),
         ),
         redirect_uris=(app.url + "/callback",),
+        app_type="spa",
     )
     driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x"))
     try:

@@ -29,7 +29,7 @@ def _normal(at: float, gaps: list[float], finish: float | None = None):
     for gap, path in zip(gaps, (TOKEN, API, API), strict=False):
         moment += gap
         entries.append(_entry(moment, path))
-    return SignIn(finish is not None, 200, "", 3.0, finish), Observed(entries)
+    return SignIn(finish is not None, 200, "", 3.0, callback_to_finish=finish), Observed(entries)
 
 
 def test_the_follow_up_gaps_start_at_the_callback():

@@ -103,7 +103,9 @@ def test_the_attached_curl_lines_name_the_stand_in():
     from appside.observed import _exchange
 
     entry = RecordedRequest(0.0, "GET", "/connect/userinfo", (("a", "b"),), (), {})
-    assert "http://localhost:5999/connect/userinfo?a=b" in _exchange(entry, "http://localhost:5999").curl()
+    curl = _exchange(entry, "http://localhost:5999").curl()
+    # the server as $SERVER, named on the snippet's first line (suite.wire.reproduction)
+    assert 'SERVER="${SERVER:-http://localhost:5999}"' in curl and "\"$SERVER\"'/connect/userinfo?a=b'" in curl
 
 
 def test_a_blocker_rule_that_could_not_be_checked_leaves_the_certification_incomplete():

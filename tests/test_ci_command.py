@@ -58,10 +58,11 @@ def test_a_conformant_run_exits_0_and_a_later_configuration_problem_leaves_nothi
 def test_the_previous_runs_outputs_leave_at_once_and_are_deleted_while_the_run_goes_on(tmp_path):
     """pytest starts without waiting for the previous run's files to be deleted (about 1,100 with
     the HTML report, 0.1-0.5 s); what a run killed before its deletion finished left aside goes too."""
-    from suite.reports.previous_run import ASIDE, THIS_RUN, aside_folder, delete_once_moved, move_aside
+    from suite.reports.previous_run import ASIDE, ASIDE_MARK, THIS_RUN, aside_folder, delete_once_moved, move_aside
 
     reports = _previous_run(tmp_path / "reports")
     (reports / f"{ASIDE}killed" / "allure-report").mkdir(parents=True)
+    (reports / f"{ASIDE}killed" / ASIDE_MARK).touch()  # a run made it
     aside = aside_folder(reports)
     clearing = delete_once_moved(reports, aside, lambda: True)
     move_aside(reports, aside)

@@ -86,7 +86,9 @@ def test_report_shows_scenarios_and_the_failing_rule(rendered_report):
     assert banner["y"] == 0 and scrolled == 0 and rings == 0
     assert "Failed: CODE-01 (blocker)" in text
     assert "NOT CONFORMANT: Visma Connect conformance of sandbox" in text
-    assert "Failed 1" in text.replace("\n", " ")
+    assert "Rules: 80 passed, 1 failed, 1 warned." in text
+    # Allure's own count: CODE-01's scenario and CODE-07's (warning-level, its category says Warning)
+    assert "Failed 2" in text.replace("\n", " ")
     for name in ("Service Integrations", "Interactive Integrations", "OpenID Connect Discovery"):
         assert name in text
     assert "CODE-02 A code redeemed with another redirect_uri is refused" in text
@@ -142,7 +144,9 @@ def test_categories_tell_what_does_not_apply_from_what_failed(rendered_report):
     ]
     assert skipped and totals["Does not apply"] == {"total": len(skipped), "skipped": len(skipped)}
     assert totals["Non-conformance"] == {"total": 1, "failed": 1}
-    assert set(totals) == {"Does not apply", "Non-conformance"}
+    # the defect also breaks CODE-07, warning-level (RFC 6749 section 4.1.2's SHOULD): a warning, apart
+    assert totals["Warning"]["total"] == 1
+    assert set(totals) == {"Does not apply", "Non-conformance", "Warning"}
 
 
 def test_history_is_kept_per_environment(tmp_path):
