@@ -196,7 +196,10 @@ def served_with_code(state, environment, what: str, sentence: str) -> None:
         outcome.callback_url is not None
         and is_redirect_to(outcome.callback_url, state.client.redirect_uri)
         and bool(outcome.callback_params.get("code")),
-        lambda: f"the authorization request {what} was not granted: {outcome.describe()} ({sentence})",
+        lambda: (
+            f"the authorization request {what} was not granted: {outcome.describe()} (RFC 6749 section 4.1.2: "
+            f"a granted request sends the browser to the redirect_uri with a code; {sentence})"
+        ),
     )
     try:
         callback_with_code(state, environment)
