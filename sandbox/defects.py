@@ -160,6 +160,23 @@ DEFECTS = {
             "response-type-defaulted", "a request without response_type is served as response_type=code", ("AUTH-08",)
         ),
         Defect("ui-locales-ignored", "the login page is always in English", ("AUTH-09",)),
+        Defect("authorize-get-only", "an authorization request sent by POST gets 405, Allow: GET", ("AUTH-12",)),
+        Defect(
+            "authorize-post-lost-at-sign-in",
+            "an authorization request sent by POST comes back from the sign-in with only its query, so without "
+            "the parameters of its form body",
+            ("AUTH-12",),
+        ),
+        Defect(
+            "authorize-post-state-dropped",
+            "an authorization request sent by POST loses its state on its way through the sign-in",
+            ("AUTH-12",),
+        ),
+        Defect(
+            "authorize-post-challenge-dropped",
+            "an authorization request sent by POST loses its code_challenge on its way through the sign-in",
+            ("AUTH-12",),
+        ),
         # PKCE
         Defect(
             "pkce-s256-hex",
