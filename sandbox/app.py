@@ -245,7 +245,7 @@ def create_app(
             error = InvalidRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
             error.redirect_uri = request.args.get("redirect_uri")
             return _authorization_error(error, issuer, registry, defects)
-        if "response_type" not in request.args and "response-type-defaulted" in defects:
+        if "response_type" not in request.values and "response-type-defaulted" in defects:
             return redirect(_with_params(request.full_path, [("response_type", "code")]))
         user = registry.users.get(session.get("user", ""))
         if user is None and "no-sign-in" in defects:
