@@ -53,7 +53,7 @@ def authorize(
     # without a redirect_uri, a redirect to the registered one is what is caught
     catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", None) or ""
     if by_post:
-        url = state.authorization.endpoint
+        url, state.authorization.method = state.authorization.endpoint, "POST"
         state.outcome = method.authorize(url, catch, form=state.authorization.params)
     else:
         state.outcome = method.authorize(url, catch)
