@@ -99,6 +99,11 @@ def post_request_served(state, environment, discovery):
     """AUTH-12's own check. The state and the PKCE challenge went only in the POST's body: the state
     coming back and the code redeemed with the verifier show the server read the body, not merely
     that it answered a POST."""
+    # The test user's sign-in refused is no answer to the method: AUTH-01 fails for it, and blocks this.
+    require(
+        state.outcome.kind != "login_failed",
+        lambda: f"the request sent by POST reached the sign-in, but {state.outcome.describe()}",
+    )
     served_with_code(
         state,
         environment,
