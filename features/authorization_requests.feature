@@ -58,6 +58,15 @@ Feature: Interactive integrations: the authorization request and its callback
     When the user authorizes the client with PKCE and an unknown parameter
     Then the request with an unknown parameter is served with a code
 
+  # The web app's request, as a server-side app's page would send it: a form the browser submits, its
+  # parameters form-encoded in the body and none in the query. The state and the PKCE challenge travel
+  # only there, so the state coming back and the code redeemed with the verifier show the body was read.
+  @rule:AUTH-12 @severity:normal @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1
+  Scenario: AUTH-12 The web app's authorization request sent by POST is served as by GET
+    Given the "web" client of the environment
+    When the user authorizes the client with PKCE, the request sent as a form POST
+    Then the request sent by POST is served with a code and its state, and the code is redeemed with the verifier
+
   @rule:AUTH-05 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.2.1 @rfc:RFC6749-3.1.2.3 @rfc:RFC9700-2.1
   Scenario Outline: AUTH-05 An unregistered redirect_uri gets an error page, never a redirect (<variation>)
     When the user authorizes each client with PKCE and a redirect_uri that is its registered one <variation>

@@ -78,6 +78,14 @@ KNOWN_AUTHORIZATION_PARAMETERS = {
 }
 
 
+# Defect switches under which a POSTed authorization request loses some of its parameters on its
+# way through the sign-in, as a server reading them from the query alone would.
+POSTED_PARAMETERS_LOST = {
+    "authorize-post-state-dropped": ("state",),
+    "authorize-post-challenge-dropped": ("code_challenge", "code_challenge_method"),
+}
+
+
 class SandboxAuthorizationServer(AuthorizationServer):
     """authlib's server plus the sandbox's state: registry, stores and defect switches."""
 
@@ -226,12 +234,18 @@ def create_app(
 
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
+        # A POST is the consent page's answer (a decision, the request's parameters in its query) or
+        # the authorization request itself, form-serialized (OpenID Connect Core section 3.1.2.1:
+        # GET and POST MUST both be supported); authlib reads either from request.values.
+        requested_by_post = request.method == "POST" and "decision" not in request.form
+        if requested_by_post and "authorize-get-only" in defects:
+            return render_template("error.html", message="Use GET."), 405, {"Allow": "GET"}
         unknown = set(request.args) - KNOWN_AUTHORIZATION_PARAMETERS
         if unknown and "unknown-parameter-refused" in defects:
             error = InvalidRequestError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
             error.redirect_uri = request.args.get("redirect_uri")
             return _authorization_error(error, issuer, registry, defects)
-        if "response_type" not in request.args and "response-type-defaulted" in defects:
+        if "response_type" not in request.values and "response-type-defaulted" in defects:
             return redirect(_with_params(request.full_path, [("response_type", "code")]))
         user = registry.users.get(session.get("user", ""))
         if user is None and "no-sign-in" in defects:
@@ -241,14 +255,21 @@ def create_app(
             grant = server.get_consent_grant(end_user=user)
         except OAuth2Error as error:
             return _authorization_error(error, issuer, registry, defects)
+        # The sign-in and the consent page come back here by GET or by the consent form: both carry the
+        # request's parameters in the query, however they came.
+        in_query = request.full_path
+        if requested_by_post and "authorize-post-lost-at-sign-in" not in defects:
+            lost = {name for defect, names in POSTED_PARAMETERS_LOST.items() if defect in defects for name in names}
+            kept = [(name, value) for name, value in request.values.items(multi=True) if name not in lost]
+            in_query = PATHS["authorization_endpoint"] + "?" + urlencode(kept)
         if user is None:
-            return redirect(url_for("login", returnUrl=request.full_path))
-        if request.method == "GET":
+            return redirect(url_for("login", returnUrl=in_query))
+        if request.method == "GET" or requested_by_post:
             return render_template(
                 "consent.html",
                 client_id=grant.client.client_id,
                 scopes=(grant.request.payload.scope or "").split(),
-                params=request.args.items(multi=True),
+                action=in_query,
             )
         granted = (request.form.get("decision") == "allow" or "consent-denial-ignored" in defects) and not faults.take(
             "access-denied"
@@ -357,10 +378,10 @@ def _locale(return_url: str, defects: Defects) -> str:
 def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, defects: Defects):
     """Redirect the error to a registered redirect_uri; never to an unverified one."""
     if error.redirect_uri:
-        error.state = request.args.get("state")
+        error.state = request.values.get("state")
         if (
             error.error == "unsupported_response_type"
-            and request.args.get("response_type")
+            and request.values.get("response_type")
             and "response-type-unauthorized-client" in defects
         ):
             # RFC 6749 section 4.1.2.1 allows either for a response_type the client may not use; a
@@ -373,17 +394,17 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
         return _apply_callback_defects(response, defects)
     if isinstance(error, StalledRefusal):
         return "<!doctype html><title>Please wait</title><p>Please wait...</p>", 200
-    client = registry.applications.get(request.args.get("client_id", ""))
-    target = request.args.get("redirect_uri")
+    client = registry.applications.get(request.values.get("client_id", ""))
+    target = request.values.get("redirect_uri")
     if "error-page-auto-posts" in defects and client and target:
         return render_template(
-            "forward.html", target=target, error=error.error, state=request.args.get("state", "")
+            "forward.html", target=target, error=error.error, state=request.values.get("state", "")
         ), 200
     if "error-page-refreshes" in defects and client and target:
         page = render_template("error.html", message=f"{error.error}: {error.description or ''}")
         return page, 400, {"Refresh": f"0; url={_with_params(target, [('error', error.error)])}"}
     if (("open-redirect" in defects and client) or ("unknown-client-redirected" in defects and not client)) and target:
-        return redirect(_with_params(target, [("error", error.error), ("state", request.args.get("state", ""))]))
+        return redirect(_with_params(target, [("error", error.error), ("state", request.values.get("state", ""))]))
     status = 200 if "error-pages-200" in defects else 400
     return render_template("error.html", message=f"{error.error}: {error.description or ''}"), status
 

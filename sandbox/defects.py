@@ -100,9 +100,9 @@ DEFECTS = {
             "callback-with-error",
             "a successful callback also carries error=server_error",
             ("AUTH-01",),
-            ("AUTH-04", "AUTH-11", "PKCE-04", "PKCE-07", "PKCE-08"),
+            ("AUTH-04", "AUTH-11", "AUTH-12", "PKCE-04", "PKCE-07", "PKCE-08"),
         ),
-        Defect("state-dropped", "the callback leaves out state", ("AUTH-02",)),
+        Defect("state-dropped", "the callback leaves out state", ("AUTH-02",), ("AUTH-12",)),
         Defect("state-truncated", "the callback cuts state to 40 characters", ("AUTH-02",)),
         Defect("iss-missing", "the callback leaves out iss although discovery advertises it", ("AUTH-03",)),
         Defect("ui-locales-refused", "an authorization request with ui_locales is refused", ("AUTH-04",)),
@@ -112,7 +112,7 @@ DEFECTS = {
             "code-in-fragment",
             "the code and state come back in the URL fragment instead of the query",
             ("AUTH-01",),
-            ("AUTH-04", "AUTH-11", "PKCE-04", "PKCE-07", "PKCE-08"),
+            ("AUTH-04", "AUTH-11", "AUTH-12", "PKCE-04", "PKCE-07", "PKCE-08"),
         ),
         Defect(
             "error-page-auto-posts",
@@ -148,7 +148,7 @@ DEFECTS = {
             "no-sign-in",
             "a code is issued to a browser nobody signed in with",
             ("AUTH-01",),
-            ("AUTH-04", "AUTH-11", "PKCE-04", "PKCE-07", "PKCE-08"),
+            ("AUTH-04", "AUTH-11", "AUTH-12", "PKCE-04", "PKCE-07", "PKCE-08"),
         ),
         Defect(
             "error-iss-missing", "error redirects leave out iss although discovery advertises RFC 9207", ("AUTH-03",)
@@ -160,6 +160,23 @@ DEFECTS = {
             "response-type-defaulted", "a request without response_type is served as response_type=code", ("AUTH-08",)
         ),
         Defect("ui-locales-ignored", "the login page is always in English", ("AUTH-09",)),
+        Defect("authorize-get-only", "an authorization request sent by POST gets 405, Allow: GET", ("AUTH-12",)),
+        Defect(
+            "authorize-post-lost-at-sign-in",
+            "an authorization request sent by POST comes back from the sign-in with only its query, so without "
+            "the parameters of its form body",
+            ("AUTH-12",),
+        ),
+        Defect(
+            "authorize-post-state-dropped",
+            "an authorization request sent by POST loses its state on its way through the sign-in",
+            ("AUTH-12",),
+        ),
+        Defect(
+            "authorize-post-challenge-dropped",
+            "an authorization request sent by POST loses its code_challenge on its way through the sign-in",
+            ("AUTH-12",),
+        ),
         # PKCE
         Defect(
             "pkce-s256-hex",
@@ -193,6 +210,7 @@ DEFECTS = {
                 "UINFO-06",
                 "UINFO-07",
                 "ID-06",
+                "AUTH-12",
                 "CODE-07",
             ),
         ),
@@ -253,6 +271,7 @@ DEFECTS = {
                 "UINFO-06",
                 "UINFO-07",
                 "ID-06",
+                "AUTH-12",
             ),
         ),
         Defect("web-pkce-without-secret-refused", "a web app using PKCE must still send its secret", ("APP-04",)),
@@ -291,6 +310,7 @@ DEFECTS = {
                 "UINFO-06",
                 "UINFO-07",
                 "ID-06",
+                "AUTH-12",
                 "CODE-07",
             ),
         ),

@@ -8,13 +8,13 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from suite.configuration.environment import display_path
-from suite.verdict.checks import NonConformance, NothingToCheck, check, check_granted
+from suite.verdict.checks import NonConformance, NothingToCheck, check, check_granted, require
 from suite.wire.authorization import STATES, authorize
 from suite.wire.http import EnvironmentProblem
 from suite.wire.login import is_redirect_to
 from suite.wire.login.html_forms import forwards_to
 from suite.wire.redirect_variations import varied
-from suite.wire.token_requests import default_authentication, post_token
+from suite.wire.token_requests import default_authentication, error_of, post_token
 
 INTERACTIVE_ROLES = ("web", "spa", "native", "other_web")
 
@@ -87,6 +87,50 @@ def no_redirect_for_varied_uris(state):
 @when("the user authorizes the client with PKCE and an unknown parameter")
 def authorize_with_unknown_parameter(state, environment, discovery):
     authorize(state, environment, discovery, overrides={"x_conformance_unknown": "ignore-me"})
+
+
+@when("the user authorizes the client with PKCE, the request sent as a form POST")
+def authorize_by_post(state, environment, discovery):
+    authorize(state, environment, discovery, by_post=True)
+
+
+@then("the request sent by POST is served with a code and its state, and the code is redeemed with the verifier")
+def post_request_served(state, environment, discovery):
+    """AUTH-12's own check. The state and the PKCE challenge went only in the POST's body: the state
+    coming back and the code redeemed with the verifier show the server read the body, not merely
+    that it answered a POST."""
+    # The test user's sign-in refused is no answer to the method: AUTH-01 fails for it, and blocks this.
+    require(
+        state.outcome.kind != "login_failed",
+        lambda: f"the request sent by POST reached the sign-in, but {state.outcome.describe()}",
+    )
+    served_with_code(
+        state,
+        environment,
+        "sent by POST (its parameters form-encoded in the body, none in the query)",
+        'OpenID Connect Core section 3.1.2.1: "Authorization Servers MUST support the use of the HTTP GET and '
+        'POST methods defined in RFC 7231 at the Authorization Endpoint"',
+    )
+    sent, returned = state.authorization.state, state.outcome.callback_params.get("state")
+    # A server that loses the state of every request fails AUTH-02 for it: this rule is then blocked
+    # by AUTH-02 (features/rules.yaml `needs`), and fails where only the POSTed state is lost.
+    require(
+        returned == sent,
+        f"the callback's state is {returned!r}, not the state sent in the POST's body, {sent!r} (OpenID Connect "
+        'Core section 3.1.2.1: "If using the HTTP POST method, the request parameters are serialized using Form '
+        'Serialization"; RFC 6749 section 4.1.2: state, "The exact value received from the client")',
+    )
+    response = redeem(state, discovery, code_verifier=state.authorization.verifier)
+    # The same redemption of a code requested by GET is APP-03's: where it failed too, that is the
+    # cause (features/rules.yaml `needs`), and this rule is blocked by it rather than failed twice.
+    require(
+        response.status_code == 200,
+        lambda: (
+            f"the code of the request sent by POST was not redeemed with the verifier of the code_challenge sent in "
+            f"its body: HTTP {response.status_code}, error {error_of(response)!r} (RFC 7636 "
+            "section 4.6: if the values are equal, the token endpoint MUST continue processing as normal)"
+        ),
+    )
 
 
 @when("the user authorizes the service client with PKCE and a redirect_uri of its own")

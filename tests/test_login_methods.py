@@ -51,6 +51,23 @@ def test_browser_catches_an_open_redirect(tmp_path):
 
 
 @needs_chromium
+def test_the_browser_sends_the_authorization_request_by_a_form_post(tmp_path):
+    """AUTH-12 in Chromium: the page the suite sets submits its form as a top-level navigation, a POST
+    with the parameters form-encoded (the clean sandbox reads them from the body and passes); a
+    sandbox that answers a POSTed request with 405 fails the rule, so the browser really POSTed."""
+    for defect, expected in (None, 0), ("authorize-get-only", 1):
+        result = run_suite(
+            "--env=sandbox-browser",
+            *([f"--defect={defect}"] if defect else []),
+            "--rule=AUTH-12",
+            f"--compliance={tmp_path / 'compliance.json'}",
+            "-q",
+        )
+        assert result.returncode == expected, result.stdout[-3000:]
+    assert "was not granted" in result.stdout and "(HTTP 405)" in result.stdout
+
+
+@needs_chromium
 def test_a_failed_browser_sign_in_leaves_a_masked_screenshot_and_the_url(tmp_path):
     # The sandbox registers the user with the file's password, so the browser rule types another.
     wrong = write_environment(tmp_path, BROWSER_YAML.replace('value: "{password}"', 'value: "not-the-password"'))

@@ -9,6 +9,7 @@ import re
 import select
 import sys
 import time
+from pathlib import Path
 
 from run import ROOT, SANDBOX_YAML, write_environment
 
@@ -90,3 +91,54 @@ def test_a_code_pasted_after_it_expired_is_no_verdict(tmp_path):
     [rule] = [r for r in json.loads((tmp_path / "compliance.json").read_text())["rules"] if r["rule_id"] == "PKCE-01"]
     assert rule["status"] == "error", result
     assert "past its deadline" in rule["scenarios"][0]["reason"], rule
+
+
+def test_a_person_sends_the_request_by_post_from_the_page_the_suite_wrote(tmp_path):
+    """AUTH-12 with the manual method: a person's browser POSTs only from a page, so the suite writes one
+    with the request as a form and asks the person to open it. The pseudo-person submits that form as
+    the browser would (the same fields, POSTed to its action), pastes the callback, and the rule passes;
+    the page is gone once the address is pasted."""
+    from urllib.parse import unquote, urlsplit
+
+    from suite.wire.login.html_forms import forms_of
+
+    path = write_environment(tmp_path, SANDBOX_YAML.replace("method: form", "method: manual"))
+    person = load_environment(str(path))
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                f"--env={path}",
+                "--rule=AUTH-12",
+                f"--compliance={tmp_path / 'compliance.json'}",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+            ],
+        )
+    shown = _read_until(terminal, r"Paste that whole address here")
+    assert "press its button" in shown
+    address = re.search(r"^\s+(file://\S+\.html)", shown, flags=re.M)
+    assert address, shown
+    page = Path(unquote(urlsplit(address.group(1)).path))
+    [form] = forms_of(page.read_text(), page.as_uri())
+    assert (
+        form.method == "POST" and urlsplit(form.action).path == "/connect/authorize" and not urlsplit(form.action).query
+    )
+    assert {"client_id", "state", "code_challenge", "redirect_uri"} <= set(form.fields)
+    person.issuer = form.action.split("/connect/")[0]
+    redirect_uri = person.clients["web"].redirect_uri
+    assert redirect_uri
+    outcome = FormLogin(person, HttpClient(person.http)).authorize(form.action, redirect_uri, form=form.fields)
+    assert outcome.kind == "callback" and outcome.url
+    os.write(terminal, (outcome.url + "\n").encode())
+    result = _read_until(terminal, r"\d+ (passed|failed|error)")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, result
+    assert "1 passed" in result
+    assert not page.exists()

@@ -105,13 +105,13 @@ def test_a_difference_documented_as_blocked_must_still_be_blocked_by_its_cause(c
     listed = SERVERS["oidc-provider"]
     blocked = {"RT-02", "RT-06", "RT-07", "REV-02", "ID-06"}
     record = {
-        "failed_rules": ["RT-01", "SVC-13"],
+        "failed_rules": ["AUTH-12", "RT-01", "SVC-13"],
         "blocked_rules": sorted(blocked),
         "rules": [{"rule_id": rule, **({"blocked_by": "RT-01"} if rule in blocked else {})} for rule in listed.known],
     }
     assert verdict("oidc-provider", 1, record, listed.differences) == 0
     assert "documented RT-02: blocked by RT-01" in capsys.readouterr().out
-    record.update(failed_rules=["RT-01", "RT-02", "SVC-13"], blocked_rules=sorted(blocked - {"RT-02"}))
+    record.update(failed_rules=["AUTH-12", "RT-01", "RT-02", "SVC-13"], blocked_rules=sorted(blocked - {"RT-02"}))
     assert verdict("oidc-provider", 1, record, listed.differences) == 1
     assert "CHANGED RT-02: documented as blocked by RT-01, but failed" in capsys.readouterr().out
 

@@ -8,12 +8,16 @@ import re
 import subprocess
 
 import pytest
-from run import SANDBOX_SECRETS, run_suite, write_sandbox_environment
+from run import SANDBOX_SECRETS, run_suite, write_environment, write_sandbox_environment
 
 from sandbox import SandboxServer, default_registry
 from suite.configuration.environment import load_environment
 from suite.wire.http import HttpClient
 from suite.wire.login import login_method
+from suite.wire.login.form import FormLogin
+from suite.wire.login.html_forms import forms_of
+
+POSTED = "authorization-request.html"  # the page a POSTed authorization request's snippet writes
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +101,60 @@ def test_the_code_redemption_snippet_replays_the_flow_from_the_authorization_req
         shell.kill()
     assert "HTTP/1.1 200" in answer, answer + errors
     assert '"access_token"' in answer
+
+
+def test_the_snippet_of_a_code_requested_by_post_writes_the_form_to_submit(tmp_path):
+    """AUTH-12's code was requested by POST: its redemption's snippet writes the request as a page with
+    a form (the new challenge in it, the rest as sent), the person submits it and signs in, and the code
+    they type is redeemed."""
+    sandbox = SandboxServer(default_registry()).start()
+    try:
+        web = "  web:\n    client_id: sandbox-web\n    client_secret: ${T_WEB_SECRET}\n"
+        web += "    redirect_uri: https://web.app.local/callback\n    scope: openid profile email\n"
+        text = write_sandbox_environment(tmp_path, sandbox.url, "reproduction").read_text()
+        environment_file = write_environment(tmp_path, text.replace("  spa:\n", web + "  spa:\n"), "web.yaml")
+        secrets = {**SANDBOX_SECRETS, "T_WEB_SECRET": "sandbox-web-secret"}
+        results = tmp_path / "allure-results"
+        result = run_suite(
+            f"--env={environment_file}",
+            "--rule=AUTH-12",
+            f"--alluredir={results}",
+            f"--compliance={tmp_path / 'c.json'}",
+            environ=secrets,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        [snippet] = _snippets(results, "POST /connect/token")
+        _submit_the_written_form(snippet, environment_file, secrets, tmp_path / "shell")
+    finally:
+        sandbox.stop()
+
+
+def _submit_the_written_form(snippet, environment_file, secrets, folder) -> None:
+    folder.mkdir()
+    shell = subprocess.Popen(
+        ["bash", "-c", snippet],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=folder,
+        env={"PATH": "/usr/bin:/bin", "T_WEB_SECRET": secrets["T_WEB_SECRET"]},
+    )
+    assert shell.stdout is not None
+    try:
+        assert "open authorization-request.html" in shell.stdout.readline()
+        page = folder / POSTED
+        [form] = forms_of(page.read_text(), page.as_uri())
+        assert form.method == "POST" and "?" not in form.action and "$" not in page.read_text()
+        assert set(form.fields) >= {"client_id", "state", "redirect_uri", "code_challenge"}
+        environment = load_environment(str(environment_file), environ=secrets)
+        outcome = FormLogin(environment, HttpClient(environment.http)).authorize(
+            form.action, "https://web.app.local/callback", form=form.fields
+        )
+        answer, errors = shell.communicate(outcome.callback_params["code"] + "\n", timeout=60)
+    finally:
+        shell.kill()
+    assert "HTTP/1.1 200" in answer, answer + errors
 
 
 def test_no_cookie_and_no_secret_value_even_without_an_environment_file():

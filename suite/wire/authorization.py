@@ -32,11 +32,13 @@ def authorize(
     pkce: str | None = "S256",
     verifier: str | None = None,
     overrides: dict | None = None,
+    by_post: bool = False,
 ) -> None:
     """Send the user through an authorization request; keep what was sent and where it ended.
 
     pkce: "S256", "plain" or None (no code_challenge). overrides replace or, with None, drop
-    parameters of the documented request."""
+    parameters of the documented request. by_post: the parameters go form-encoded in the body of a
+    POST to the endpoint, none in its query (OpenID Connect Core section 3.1.2.1)."""
     url = authorization_url(state, discovery, pkce, verifier, overrides)
     # The user's browser is not the application's back channel: the login runs in an HTTP session
     # of its own, so no token request ever carries the user's cookies. The password goes only
@@ -50,14 +52,19 @@ def authorize(
     assert state.authorization is not None  # authorization_url() kept it
     # without a redirect_uri, a redirect to the registered one is what is caught
     catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", None) or ""
-    state.outcome = method.authorize(url, catch)
+    if by_post:
+        url, state.authorization.method = state.authorization.endpoint, "POST"
+        state.outcome = method.authorize(url, catch, form=state.authorization.params)
+    else:
+        state.outcome = method.authorize(url, catch)
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
     if not allure_results_written():
         return  # the attachment, and the scrubbing it takes, only for someone to read
     allure.attach(
-        f"{environment.login.method} login\n\nrequest: {redact_url(url)}\n\noutcome: "
+        f"{environment.login.method} login\n\nrequest: {'POST ' if by_post else ''}{redact_url(url)}"
+        f"{_form_shown(state.authorization.params) if by_post else ''}\n\noutcome: "
         f"{REDACTOR.scrub(state.outcome.describe())}",
         name=f"authorization -> {state.outcome.kind}",
         attachment_type=allure.attachment_type.TEXT,
@@ -91,6 +98,11 @@ def authorization_url(
     state.authorization = AuthorizationRequest(client, params, verifier if pkce else None, endpoint)
     state.http.authorization = state.authorization  # for the reproduction of the code's redemption
     return endpoint + "?" + urlencode(params)
+
+
+def _form_shown(params: dict) -> str:
+    """The body of a POSTed request, as the attachment shows it (no secret is sent there; scrubbed all the same)."""
+    return "\nform body (application/x-www-form-urlencoded): " + REDACTOR.scrub(urlencode(params))
 
 
 def _register_callback_secrets(outcome: Outcome) -> None:

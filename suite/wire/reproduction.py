@@ -7,8 +7,9 @@
 - No cookies: a token request does not need the browser's session, and a cookie is a credential.
 - Values that work once (an authorization code, the verifier that goes with it) cannot be replayed
   from the report: when the scenario's authorization request is known, the snippet makes a new
-  verifier, prints that authorization request with its challenge, and reads the code the browser
-  ends on; otherwise it says plainly where the value comes from.
+  verifier, prints that authorization request with its challenge (one sent by POST: writes it as a
+  page with a form to open and submit), and reads the code the browser ends on; otherwise it says
+  plainly where the value comes from.
 - Tokens issued during the run (access, refresh, ID) are placeholders that say which response
   they come from: the snippet cannot mint them.
 - The server is `$SERVER`: the issuer's origin by default, and for the embedded sandbox, whose
@@ -20,12 +21,14 @@ import base64
 import re
 import shlex
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import yaml
 
 from suite.secrets.redaction import REDACTOR
+from suite.wire.login.html_forms import post_form_page
 
 _VARIABLE = re.compile(r"^\$\{(\w+)\}$")
 _DROPPED_HEADERS = {"user-agent", "accept-encoding", "connection", "content-length", "cookie", "accept"}
@@ -154,6 +157,8 @@ def _replayed_authorization(authorization, form: dict) -> list[str]:
     if "nonce" in params:
         params["nonce"] = "NONCE_HERE"
     endpoint = authorization.endpoint if getattr(authorization, "endpoint", None) else "AUTHORIZATION_ENDPOINT"
+    if getattr(authorization, "method", "GET") == "POST":
+        return lines + _posted_authorization(endpoint, params)
     url = shlex.quote(f"{endpoint}?{urlencode(params)}")
     url = url.replace("CODE_CHALLENGE_HERE", "'\"$CODE_CHALLENGE\"'").replace(
         "NONCE_HERE", "'\"$(openssl rand -hex 16)\"'"
@@ -166,6 +171,39 @@ def _replayed_authorization(authorization, form: dict) -> list[str]:
         "printf 'Paste the code= value of the address the browser ends on: '; read -r AUTHORIZATION_CODE",
     ]
     return lines
+
+
+def _posted_authorization(endpoint: str, params: dict) -> list[str]:
+    """An authorization request sent by POST (OpenID Connect Core section 3.1.2.1) is repeated as it was
+    sent: a page with the request as a form, written by an unquoted here-document so that the new
+    challenge, a new nonce and $SERVER go in (everything else escaped), for the person to open and submit."""
+    served = _on_server(endpoint, endpoint)  # '"$SERVER"/connect/authorize' where the server is $SERVER
+    page = post_form_page("ENDPOINT_HERE" if served != endpoint else endpoint, params)
+    page = (
+        _literal_in_here_document(page)
+        .replace(
+            "ENDPOINT_HERE", "${SERVER}" + _literal_in_here_document(escape(served[len('"$SERVER"') :].strip("'")))
+        )
+        .replace("CODE_CHALLENGE_HERE", "$CODE_CHALLENGE")
+        .replace("NONCE_HERE", "$(openssl rand -hex 16)")
+    )
+    user = _test_user()
+    return [
+        "cat > authorization-request.html <<AUTHORIZATION_REQUEST",
+        page,
+        "AUTHORIZATION_REQUEST",
+        "echo "
+        + shlex.quote(
+            "The authorization request goes by POST: open authorization-request.html (in this folder) in a "
+            f"browser, press its button and sign in as the test user{user}."
+        ),
+        "printf 'Paste the code= value of the address the browser ends on: '; read -r AUTHORIZATION_CODE",
+    ]
+
+
+def _literal_in_here_document(text: str) -> str:
+    """`text` as an unquoted here-document keeps it: no expansion, no command substitution."""
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
 
 
 def _quoted_url(url: str) -> str:

@@ -15,6 +15,7 @@ class AuthorizationRequest:
     params: dict
     verifier: str | None = field(default=None, repr=False)
     endpoint: str = ""  # the authorization endpoint it went to (a reproduction prints it again)
+    method: str = "GET"  # or POST, its parameters form-encoded in the body (OpenID Connect Core 3.1.2.1)
 
     @property
     def state(self) -> str | None:

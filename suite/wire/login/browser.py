@@ -29,6 +29,7 @@ from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import OriginFence, launch_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
+from suite.wire.login.html_forms import POST_BUTTON, post_form_page
 from suite.wire.login.screenshots import screenshot_without_secrets
 
 _playwright = None
@@ -303,7 +304,9 @@ class BrowserLogin:
         self.policy = CredentialPolicy(environment.issuer, environment.http)
         self.requested_at: float | None = None  # time.monotonic() when the last authorization request went
 
-    def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
+    def authorize(self, authorization_url: str, redirect_uri: str, form: dict | None = None) -> Outcome:
+        """form: the request's parameters, POSTed to authorization_url (the endpoint) by a form the
+        browser submits, instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
         from playwright.sync_api import Error as PlaywrightError
 
         page = fresh_page(self.environment, self.policy)
@@ -334,7 +337,7 @@ class BrowserLogin:
         for event, listener in listeners.items():
             page.on(event, listener)
         try:
-            outcome = self._drive(page, authorization_url, stop, statuses)
+            outcome = self._drive(page, authorization_url, stop, statuses, form)
         except PlaywrightError as error:
             self._raise_refusal(page, stop)
             if not stop:
@@ -352,12 +355,15 @@ class BrowserLogin:
         outcome.signed_in = self.signed_in
         return _with_fragment(outcome, redirects)
 
-    def _drive(self, page, authorization_url, stop, statuses) -> Outcome:
+    def _drive(self, page, authorization_url, stop, statuses, form) -> Outcome:
         timeout_ms = self.login.browser_timeout * 1000
         from playwright.sync_api import Error as PlaywrightError
 
         try:
-            page.goto(authorization_url, timeout=timeout_ms, wait_until="commit")
+            if form is None:
+                page.goto(authorization_url, timeout=timeout_ms, wait_until="commit")
+            else:
+                _post_by_form(page, authorization_url, form, timeout_ms)
         except PlaywrightError as error:
             # Chromium fails the navigation when an HTTP error status comes with an empty body
             # (glewlwyd's answer to an unregistered redirect_uri): that is the server's error page.
@@ -473,6 +479,18 @@ class BrowserLogin:
         allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
         if png:
             allure.attach(png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)
+
+
+def _post_by_form(page, endpoint: str, form: dict, timeout_ms: float) -> None:
+    """The authorization request sent as a relying party's page sends it by POST: a page of the suite's
+    own, set as the content of a blank page (no origin, nothing loaded), whose form the browser
+    submits on a click, a top-level navigation POSTing the form-encoded parameters to the endpoint.
+    A blank page first: content set into the page the last authorization ended on would be that
+    page's origin's, perhaps the issuer's own, where a relying party's page never is."""
+    page.goto("about:blank")
+    page.set_content(post_form_page(endpoint, form))
+    with page.expect_navigation(wait_until="commit", timeout=timeout_ms):
+        page.click(f"#{POST_BUTTON}", timeout=timeout_ms)
 
 
 def _with_fragment(outcome: Outcome, redirects: list[str]) -> Outcome:

@@ -1,5 +1,6 @@
 """The `form` login method: plain HTTP, posting the login and consent forms like a browser would."""
 
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from suite.wire.http import HttpClient
@@ -14,11 +15,14 @@ class FormLogin:
         self.login, self.http = environment.login, http
         self.issuer_origin = _origin(environment.issuer)
 
-    def authorize(self, authorization_url: str, redirect_uri: str) -> Outcome:
-        method, url, data = "GET", authorization_url, None
+    def authorize(self, authorization_url: str, redirect_uri: str, form: dict | None = None) -> Outcome:
+        """form: the request's parameters, POSTed form-encoded to authorization_url (the endpoint)
+        instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
+        method, url, data = ("GET" if form is None else "POST"), authorization_url, form
         signed_in, consent = False, ""
         for _ in range(MAX_HOPS):
-            response = self.http.send(method, url, **({"params": data} if method == "GET" else {"data": data}))
+            fields: dict[str, Any] = {"params": data} if method == "GET" else {"data": data}
+            response = self.http.send(method, url, **fields)
             if response.is_redirect:
                 location = urljoin(url, response.headers["Location"])
                 if is_redirect_to(location, redirect_uri):
@@ -28,8 +32,8 @@ class FormLogin:
                 method, url, data = "GET", location, None
                 continue
             forms = forms_of(response.text, url)
-            form, data = self._next_form(forms)
-            if form is None:
+            page_form, data = self._next_form(forms)
+            if page_form is None:
                 self._check_page_fits_settings(forms, url, redirect_uri)
                 return Outcome(
                     "page",
@@ -40,13 +44,13 @@ class FormLogin:
                     consent=consent,
                     refresh=response.headers.get("Refresh", ""),
                 )
-            if form.has_field(self.login.password_field):
+            if page_form.has_field(self.login.password_field):
                 if signed_in:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
                 signed_in = True
             else:
                 consent = data[self.login.consent_field]
-            method, url = form.method, form.action
+            method, url = page_form.method, page_form.action
         return Outcome("loop", url, signed_in=signed_in, consent=consent)
 
     def _next_form(self, forms):

@@ -1,6 +1,7 @@
 """The forms of an HTML page, read with the standard library's parser."""
 
 from dataclasses import dataclass, field
+from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -101,3 +102,23 @@ def mentions(text: str, url: str) -> bool:
 
     parts = urlsplit(url)
     return unquote(f"{parts.netloc}{parts.path}").lower() in unquote(text).replace("\\/", "/").lower()
+
+
+POST_BUTTON = "send-authorization-request"  # the id of the form page's button
+
+
+def post_form_page(endpoint: str, params: dict) -> str:
+    """A page that sends an authorization request by POST, as a relying party's page does: the
+    parameters as hidden fields of a form whose submission the browser serializes as
+    application/x-www-form-urlencoded (OpenID Connect Core section 3.1.2.1, by Section 13.2). A
+    button, no script: the suite's browser clicks it, a person presses it."""
+    fields = "".join(
+        f'<input type="hidden" name="{escape(str(name))}" value="{escape(str(value))}">'
+        for name, value in params.items()
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization request by POST</title>'
+        f'</head><body><form method="post" action="{escape(endpoint)}" enctype="application/x-www-form-urlencoded">'
+        f'{fields}<button type="submit" id="{POST_BUTTON}">Send the authorization request (POST)</button>'
+        "</form></body></html>"
+    )
