@@ -368,6 +368,11 @@ DEFECTS = {
             ("UINFO-05",),
         ),
         Defect(
+            "userinfo-accepts-expired",
+            "userinfo answers an access token past its expires_in as one still valid",
+            ("UINFO-08",),
+        ),
+        Defect(
             "revoked-access-token-accepted",
             "a revoked access token still works at userinfo (one revoked with its replayed code too)",
             ("CODE-07", "UINFO-03"),

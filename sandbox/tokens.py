@@ -91,6 +91,8 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
     def _lifetime(self, client, grant_type):
         if g.get("access_token_lifetime"):  # a fault injected at run time (sandbox.faults)
             return g.access_token_lifetime
+        if client.access_token_lifetime:  # registered with a lifetime of its own
+            return client.access_token_lifetime
         return 7200 if "expires-in-wrong" in self.defects else ACCESS_TOKEN_LIFETIME
 
     def get_jwks(self) -> KeySet:
