@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
-from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
 from joserfc.jwk import KeySet
 
@@ -146,4 +146,13 @@ class IssuedAccessTokens(BearerTokenValidator):
             token.revoked = False
         if token and token.is_expired() and "userinfo-accepts-expired" in self.defects:
             token = dataclasses.replace(token, expires_at=None)  # judged as one that never expires
+        if token and token.is_expired() and "userinfo-expired-error-code" in self.defects:
+            raise ExpiredTokenAsBadRequest(realm=self.realm)
         super().validate_token(token, scopes, request)
+
+
+class ExpiredTokenAsBadRequest(InvalidTokenError):
+    """Defect userinfo-expired-error-code: an expired token refused with a Bearer challenge, but as a
+    malformed request (HTTP 400, invalid_request), not as the invalid token it is."""
+
+    error, status_code = "invalid_request", 400

@@ -1,5 +1,5 @@
-"""UINFO-08, an access token refused at userinfo once it has expired, without the run standing still
-while the token ages.
+"""UINFO-08, an access token refused at userinfo once it has expired (and UINFO-09, refused as RFC 6750
+section 3.1 says it SHOULD be: 401, invalid_token), without the run standing still while the token ages.
 
 A documented client's access token lives 3600 s (expires_in 3600 is a rule of the contract), too long
 to wait for. So the rule runs only where the environment declares `clients.short_lived`: an
@@ -58,14 +58,15 @@ def pytest_report_header(config):
     """Said before the run starts, where the wait is long: UINFO-08 runs last and waits for its token."""
     environment = getattr(config, "conformance_environment", None)
     rules = config.getoption("--rule", default=[])
-    if environment is None or _not_checked(environment) or (rules and not any("UINFO-08".startswith(r) for r in rules)):
+    wanted = not rules or any(rule.startswith(r) for rule in ("UINFO-08", "UINFO-09") for r in rules)
+    if environment is None or _not_checked(environment) or not wanted:
         return None
     needed = _wait_needed(environment)
     if needed < LONG_WAIT:
         return None
     return (
-        f"UINFO-08 asks userinfo with an access token got at the start of the run once it has expired: it runs "
-        f"last and waits up to {needed} s for it (clients.{ROLE}.access_token_lifetime and "
+        f"UINFO-08 and -09 ask userinfo with access tokens got at the start of the run once they have expired: "
+        f"they run last and wait up to {needed} s for them (clients.{ROLE}.access_token_lifetime and "
         "expectations.access_token_expiry_leeway)"
     )
 
@@ -155,11 +156,12 @@ def token_lifetime_passed(request, state, environment):
             f"with the leeway of {leeway} s it takes longer to expire than the run may wait "
             f"(expectations.longest_wait_for_expiry: {longest} s)"
         )
-    came_back = received_at(request)
+    came_back, rule = received_at(request), request.node.get_closest_marker("rule")
     waited = wait_until(
         request,
         came_back + lifetime + leeway + MARGIN,
-        f"UINFO-08: waiting {{waited:.0f}} s more for the access token from the start of the run to expire "
+        f"{rule.args[0] if rule else 'UINFO-08'}: waiting {{waited:.0f}} s more for the access token from the start "
+        "of the run to expire "
         f"(expires_in {lifetime} s, leeway {leeway} s), then asking userinfo with it",
     )
     allure.attach(

@@ -191,13 +191,15 @@ def userinfo_no_longer_accepts(state):
 @then('userinfo refuses the token with HTTP 401 and error="invalid_token"')
 def userinfo_invalid_token(state):
     response = state.userinfo
-    params = bearer_challenge(response.headers.get("WWW-Authenticate", "")) or {}
+    params = bearer_challenge(response.headers.get("WWW-Authenticate", ""))
+    challenge = (
+        "no Bearer challenge" if params is None else f"a Bearer challenge whose error is {params.get('error')!r}"
+    )
     check(
-        response.status_code == 401 and params.get("error") == "invalid_token",
-        f"userinfo answered a made-up access token with HTTP {response.status_code} and a Bearer challenge whose "
-        f'error is {params.get("error")!r}: invalid_token, "The access token provided is expired, revoked, '
-        'malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401" (RFC 6750 '
-        "section 3.1)",
+        response.status_code == 401 and (params or {}).get("error") == "invalid_token",
+        f"userinfo refused the access token with HTTP {response.status_code} and {challenge}: invalid_token, "
+        '"The access token provided is expired, revoked, malformed, or invalid for other reasons. The resource '
+        'SHOULD respond with the HTTP 401" (RFC 6750 section 3.1)',
     )
 
 

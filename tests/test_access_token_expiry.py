@@ -41,9 +41,22 @@ def test_a_server_that_accepts_expired_tokens_fails_the_rule_alone(tmp_path):
     run = run_suite("--rule=UINFO-08", "--rule=UINFO-01", "--defect=userinfo-accepts-expired", f"--compliance={record}")
     assert run.returncode == 1, run.stdout[-3000:]
     rules = _rules(record)
-    assert {rule: r["status"] for rule, r in rules.items()} == {"UINFO-01": "passed", "UINFO-08": "failed"}
+    assert {rule: r["status"] for rule, r in rules.items()} == {"UINFO-01": "passed", "UINFO-08": "failed"}, run.stdout
     [scenario] = rules["UINFO-08"]["scenarios"]
     assert scenario["failed_step"]["own_check"] and "ensure that it has not expired" in scenario["reason"], scenario
+
+
+def test_an_expired_token_refused_as_a_bad_request_is_a_warning_of_its_own_rule(tmp_path):
+    """HTTP 400 with Bearer error="invalid_request": refused with a challenge (UINFO-08 passes), but not
+    the 401 and invalid_token RFC 6750 section 3.1 says an expired token SHOULD get (UINFO-09 warns)."""
+    record = tmp_path / "compliance.json"
+    run = run_suite(
+        "--rule=UINFO-08", "--rule=UINFO-09", "--defect=userinfo-expired-error-code", f"--compliance={record}"
+    )
+    rules = _rules(record)
+    assert {rule: r["status"] for rule, r in rules.items()} == {"UINFO-08": "passed", "UINFO-09": "warned"}, run.stdout
+    [scenario] = rules["UINFO-09"]["scenarios"]
+    assert "HTTP 400" in scenario["reason"] and "'invalid_request'" in scenario["reason"], scenario
 
 
 @pytest.mark.parametrize(
@@ -64,9 +77,10 @@ def test_where_no_token_can_be_waited_for_the_rule_is_not_checked_and_the_run_no
 ):
     environment = write_environment(tmp_path, change(SANDBOX_YAML))
     record = tmp_path / "compliance.json"
-    run = run_suite(f"--env={environment}", "--rule=UINFO-08", f"--compliance={record}", "-q")
+    run = run_suite(f"--env={environment}", "--rule=UINFO-08", "--rule=UINFO-09", f"--compliance={record}", "-q")
     written = json.loads(record.read_text())
-    [scenario] = _rules(record)["UINFO-08"]["scenarios"]
-    assert scenario["status"] == "skipped" and scenario["reason"].startswith(reason), run.stdout[-3000:]
-    # severity normal: a rule left unchecked is no gap in the certification
-    assert "UINFO-08" not in written["not_run_rules"] and "UINFO-08" not in written["missing_data"], written
+    for rule in ("UINFO-08", "UINFO-09"):
+        [scenario] = _rules(record)[rule]["scenarios"]
+        assert scenario["status"] == "skipped" and scenario["reason"].startswith(reason), run.stdout[-3000:]
+        # severity normal: a rule left unchecked is no gap in the certification
+        assert rule not in written["not_run_rules"] and rule not in written["missing_data"], written
