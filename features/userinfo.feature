@@ -75,3 +75,26 @@ Feature: OpenID Connect sign-in: the userinfo endpoint
     And the client redeems the code with the verifier
     And the client calls userinfo with its access token
     Then userinfo returns the claims of the profile and email scopes that were asked for
+
+  # The token must age its lifetime: it is got at the start of the run and this scenario runs last
+  # (steps/access_token_expiry.py). The documented clients' tokens live 3600 s, so it runs only where
+  # the environment declares a client registered with a short lifetime (clients.short_lived); elsewhere
+  # it is not checked, which leaves no run incomplete (severity normal). How the refusal is shaped (the
+  # 401 and error="invalid_token" RFC 6750 section 3.1 says a resource SHOULD answer) is UINFO-09's.
+  @rule:UINFO-08 @severity:normal @slow @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-7 @rfc:RFC6750-3 @rfc:OIDC-5.3.3
+  Scenario: UINFO-08 Userinfo refuses an access token that has expired
+    Given an access token the "short_lived" client got at the start of the run, and userinfo's answer to it then
+    Then userinfo accepted the access token when it was fresh
+    When the access token's lifetime has passed since it was issued
+    And the client calls userinfo with its access token
+    Then userinfo refuses the token with a Bearer challenge
+
+  # RFC 6750 section 3.1 names expiry among the causes of invalid_token, answered with a SHOULD:
+  # warning level, with UINFO-08's token, wait and control.
+  @rule:UINFO-09 @severity:normal @level:warning @slow @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6750-3 @rfc:RFC6750-3.1
+  Scenario: UINFO-09 Userinfo answers an expired access token with HTTP 401 and error="invalid_token"
+    Given an access token the "short_lived" client got at the start of the run, and userinfo's answer to it then
+    Then userinfo accepted the access token when it was fresh
+    When the access token's lifetime has passed since it was issued
+    And the client calls userinfo with its access token
+    Then userinfo refuses the token with HTTP 401 and error="invalid_token"

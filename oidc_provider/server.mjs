@@ -51,6 +51,11 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: "client_secret_post",
       scope: "openid profile email offline_access",
     }),
+    // A web app registered with access tokens of 10 s (ttl.AccessToken below): UINFO-08 sees one expire.
+    interactive("op-web-short-lived", "https://web-short-lived.app.local/callback", {
+      client_secret: secret("OP_WEB_SHORT_LIVED_SECRET"),
+      token_endpoint_auth_method: "client_secret_post",
+    }),
     // SPA and native app: public clients, PKCE required, no refresh token grant.
     interactive("op-spa", "https://spa.app.local/callback", { token_endpoint_auth_method: "none" }),
     interactive("op-native", "https://native.app.local/callback", {
@@ -68,7 +73,13 @@ const provider = new Provider(issuer, {
   },
   pkce: { required: (ctx, client) => client.clientAuthMethod === "none" },
   rotateRefreshToken: true, // Visma's "one time" refresh tokens
-  ttl: { AccessToken: 3600, ClientCredentials: 3600, AuthorizationCode: 60, RefreshToken: 86400 },
+  ttl: {
+    // per client, as its registration says: the short-lived app's tokens live 10 s, the others' 3600 s
+    AccessToken: (ctx, token, client) => (client.clientId === "op-web-short-lived" ? 10 : 3600),
+    ClientCredentials: 3600,
+    AuthorizationCode: 60,
+    RefreshToken: 86400,
+  },
   // RFC 6749 section 4.1.3: redirect_uri is REQUIRED in the token request when the authorization
   // request had one; by default oidc-provider fills in a client's only registered URI instead.
   allowOmittingSingleRegisteredRedirectUri: false,

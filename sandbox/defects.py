@@ -209,6 +209,8 @@ DEFECTS = {
                 "UINFO-04",
                 "UINFO-06",
                 "UINFO-07",
+                "UINFO-08",
+                "UINFO-09",
                 "ID-06",
                 "AUTH-12",
                 "CODE-07",
@@ -270,6 +272,8 @@ DEFECTS = {
                 "UINFO-04",
                 "UINFO-06",
                 "UINFO-07",
+                "UINFO-08",
+                "UINFO-09",
                 "ID-06",
                 "AUTH-12",
             ),
@@ -309,6 +313,8 @@ DEFECTS = {
                 "UINFO-04",
                 "UINFO-06",
                 "UINFO-07",
+                "UINFO-08",
+                "UINFO-09",
                 "ID-06",
                 "AUTH-12",
                 "CODE-07",
@@ -385,7 +391,17 @@ DEFECTS = {
         Defect(
             "userinfo-error-code-missing",
             "userinfo refuses an invalid access token with a Bearer challenge without error=invalid_token",
-            ("UINFO-05",),
+            ("UINFO-05", "UINFO-09"),  # a made-up and an expired one alike
+        ),
+        Defect(
+            "userinfo-accepts-expired",
+            "userinfo answers an access token past its expires_in as one still valid",
+            ("UINFO-08", "UINFO-09"),  # accepted: neither refused (a MUST) nor with 401, invalid_token (a SHOULD)
+        ),
+        Defect(
+            "userinfo-expired-error-code",
+            'userinfo refuses an expired access token with HTTP 400 and Bearer error="invalid_request"',
+            ("UINFO-09",),
         ),
         Defect(
             "revoked-access-token-accepted",

@@ -4,10 +4,11 @@ The sandbox only says what authlib asks of it: the signing keys, the issuer, the
 whether a nonce was seen before, and how to find an access token it issued.
 """
 
+import dataclasses
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
-from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
 from joserfc.jwk import KeySet
 
@@ -143,4 +144,15 @@ class IssuedAccessTokens(BearerTokenValidator):
     def validate_token(self, token: IssuedToken | None, scopes: Any, request: Any) -> None:
         if token and "revoked-access-token-accepted" in self.defects:
             token.revoked = False
+        if token and token.is_expired() and "userinfo-accepts-expired" in self.defects:
+            token = dataclasses.replace(token, expires_at=None)  # judged as one that never expires
+        if token and token.is_expired() and "userinfo-expired-error-code" in self.defects:
+            raise ExpiredTokenAsBadRequest(realm=self.realm)
         super().validate_token(token, scopes, request)
+
+
+class ExpiredTokenAsBadRequest(InvalidTokenError):
+    """Defect userinfo-expired-error-code: an expired token refused with a Bearer challenge, but as a
+    malformed request (HTTP 400, invalid_request), not as the invalid token it is."""
+
+    error, status_code = "invalid_request", 400

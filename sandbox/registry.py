@@ -24,6 +24,9 @@ GRANT_TYPES = {
 # Scopes every interactive application may ask for (OpenID Connect standard scopes).
 INTERACTIVE_SCOPES = ("openid", "profile", "email", "offline_access")
 
+# Seconds the access tokens of the standalone server's short-lived web app live (environments/sandbox.yaml)
+SHORT_LIFETIME = 5
+
 
 @dataclass
 class Application(ClientMixin):
@@ -33,6 +36,9 @@ class Application(ClientMixin):
     redirect_uris: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     approved_tenants: tuple[str, ...] = ()
+    # Seconds its access tokens live, where it is registered with a lifetime of its own (real servers
+    # let a client's registration shorten it); None: the documented 3600 (sandbox.tokens)
+    access_token_lifetime: int | None = None
     # The sandbox's defect switches; the client checks read the ones about client authentication.
     defects: frozenset = frozenset()
 
@@ -133,6 +139,7 @@ def default_registry() -> Registry:
     for role, secret in (
         ("web", "sandbox-web-secret"),
         ("web-other", "sandbox-web-other-secret"),
+        ("web-short-lived", "sandbox-web-short-lived-secret"),
         ("spa", None),
         ("native", None),
     ):
@@ -145,6 +152,7 @@ def default_registry() -> Registry:
                 # the other web app's carries a query, so that AUTH-05 can change it
                 redirect_uris=(f"https://{role}.app.local/callback" + ("?app=other" if role == "web-other" else ""),),
                 scopes=INTERACTIVE_SCOPES,
+                access_token_lifetime=SHORT_LIFETIME if role == "web-short-lived" else None,
             )
         )
     registry.add_user(User("test.user", "sandbox-password"))

@@ -91,6 +91,8 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
     def _lifetime(self, client, grant_type):
         if g.get("access_token_lifetime"):  # a fault injected at run time (sandbox.faults)
             return g.access_token_lifetime
+        if client.access_token_lifetime:  # registered with a lifetime of its own
+            return client.access_token_lifetime
         return 7200 if "expires-in-wrong" in self.defects else ACCESS_TOKEN_LIFETIME
 
     def get_jwks(self) -> KeySet:
@@ -221,9 +223,9 @@ class TokenStore:
         with self._lock:
             for kind in ("access_token", "refresh_token"):
                 if token.get(kind):
-                    expires_at = (
-                        now + token.get("expires_in", ACCESS_TOKEN_LIFETIME) if kind == "access_token" else None
-                    )
+                    # the lifetime it was issued with, whatever the answer says (a defect may leave expires_in out)
+                    lifetime = token.get("expires_in", client.access_token_lifetime or ACCESS_TOKEN_LIFETIME)
+                    expires_at = now + lifetime if kind == "access_token" else None
                     self._issued[(kind, token[kind])] = IssuedToken(
                         kind,
                         client,

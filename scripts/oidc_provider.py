@@ -46,7 +46,10 @@ def main() -> int:
     pytest_args, record = split_record_argument(arguments, ROOT / "reports" / "oidc-provider" / "compliance.json")
     environ = {
         **os.environ,
-        **{name: fresh_secret(awkward) for name in ("OP_SERVICE_SECRET", "OP_WEB_SECRET", "OP_WEB_OTHER_SECRET")},
+        **{
+            name: fresh_secret(awkward)
+            for name in ("OP_SERVICE_SECRET", "OP_WEB_SECRET", "OP_WEB_OTHER_SECRET", "OP_WEB_SHORT_LIVED_SECRET")
+        },
         "OP_TEST_PASSWORD": secrets.token_urlsafe(24),
     }
     server = start_server(environ)

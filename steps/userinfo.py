@@ -14,7 +14,7 @@ from suite.wire.challenges import challenge_for
 from suite.wire.token_requests import default_authentication, post_token
 
 
-def _call_userinfo(state, discovery, access_token: str | None, method: str = "GET"):
+def call_userinfo(state, discovery, access_token: str | None, method: str = "GET"):
     endpoint = discovery.metadata.get("userinfo_endpoint")
     if not endpoint:
         pytest.skip("discovery lists no userinfo_endpoint (OpenID Connect Discovery section 3)")
@@ -57,7 +57,7 @@ def userinfo_with_token(state, discovery):
         bool(state.tokens.get("access_token")),
         "the code was not redeemed for an access token, so userinfo cannot be asked with one (RFC 6749 section 5.1)",
     )
-    _call_userinfo(state, discovery, state.tokens.get("access_token"))
+    call_userinfo(state, discovery, state.tokens.get("access_token"))
 
 
 @when("the client calls userinfo with its access token by POST")
@@ -66,7 +66,7 @@ def userinfo_by_post(state, discovery):
         bool(state.tokens.get("access_token")),
         "the code was not redeemed for an access token, so userinfo cannot be asked with one (RFC 6749 section 5.1)",
     )
-    _call_userinfo(state, discovery, state.tokens["access_token"], method="POST")
+    call_userinfo(state, discovery, state.tokens["access_token"], method="POST")
 
 
 @when(parsers.parse("the client calls userinfo with a {variant} access token"))
@@ -84,21 +84,21 @@ def userinfo_with_other_token(state, environment, discovery, variant):
             response.status_code == 200 and bool(state.tokens.get("access_token")),
             lambda: f"the service client got no access token (HTTP {response.status_code}; RFC 6749 section 4.4.3)",
         )
-        _call_userinfo(state, discovery, state.tokens["access_token"])
+        call_userinfo(state, discovery, state.tokens["access_token"])
         return
-    _call_userinfo(state, discovery, TOKEN_VARIANTS[variant](state.tokens.get("access_token") or ""))
+    call_userinfo(state, discovery, TOKEN_VARIANTS[variant](state.tokens.get("access_token") or ""))
 
 
 @when("the client calls userinfo with the access token of the code's first redemption")
 def userinfo_with_first_token(state, discovery):
     first = state.token_responses[0].get("access_token") if state.token_responses else None
     require(bool(first), "the code's first redemption returned no access token (RFC 6749 section 5.1)")
-    _call_userinfo(state, discovery, first)
+    call_userinfo(state, discovery, first)
 
 
 @when("the client calls userinfo without an access token")
 def userinfo_without_token(state, discovery):
-    _call_userinfo(state, discovery, None)
+    call_userinfo(state, discovery, None)
 
 
 @then("userinfo accepts the access token")
@@ -160,8 +160,9 @@ def userinfo_refuses_token(state):
         response.status_code >= 400,
         lambda: (
             f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to an access token that is not "
-            "a valid one for an End-User: the resource server MUST validate the access token (RFC 6749 section 7; "
-            "OpenID Connect Core section 5.3: userinfo returns Claims about the authenticated End-User)"
+            "a valid one for an End-User: the resource server MUST validate the access token and ensure that it has "
+            "not expired (RFC 6749 section 7; OpenID Connect Core section 5.3: userinfo returns Claims about the "
+            "authenticated End-User)"
         ),
     )
     header = response.headers.get("WWW-Authenticate", "")
@@ -190,13 +191,15 @@ def userinfo_no_longer_accepts(state):
 @then('userinfo refuses the token with HTTP 401 and error="invalid_token"')
 def userinfo_invalid_token(state):
     response = state.userinfo
-    params = bearer_challenge(response.headers.get("WWW-Authenticate", "")) or {}
+    params = bearer_challenge(response.headers.get("WWW-Authenticate", ""))
+    challenge = (
+        "no Bearer challenge" if params is None else f"a Bearer challenge whose error is {params.get('error')!r}"
+    )
     check(
-        response.status_code == 401 and params.get("error") == "invalid_token",
-        f"userinfo answered a made-up access token with HTTP {response.status_code} and a Bearer challenge whose "
-        f'error is {params.get("error")!r}: invalid_token, "The access token provided is expired, revoked, '
-        'malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401" (RFC 6750 '
-        "section 3.1)",
+        response.status_code == 401 and (params or {}).get("error") == "invalid_token",
+        f"userinfo refused the access token with HTTP {response.status_code} and {challenge}: invalid_token, "
+        '"The access token provided is expired, revoked, malformed, or invalid for other reasons. The resource '
+        'SHOULD respond with the HTTP 401" (RFC 6750 section 3.1)',
     )
 
 

@@ -20,6 +20,8 @@ BLOCKED_BY_PKCE = {
     "UINFO-04",
     "UINFO-06",
     "UINFO-07",
+    "UINFO-08",
+    "UINFO-09",
     "CODE-01",
     "CODE-02",  # refusals whose control, the same client's PKCE redemption, was refused too
     "CODE-03",
@@ -156,9 +158,9 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
         for c in suite.iter("testcase")
         if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
     ]
-    # 35: 26 that failed before their own check (2 of them warning-level: UINFO-07, CODE-07), 9 refusals
-    # whose control (a PKCE redemption) was refused too
-    assert len(blocked) == 35 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    # 37: 28 that failed before their own check (3 of them warning-level: UINFO-07, CODE-07, UINFO-09), 9
+    # refusals whose control (a PKCE redemption) was refused too
+    assert len(blocked) == 37 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
     # a failure's message is the check's sentence, not a traceback (that stays in the element's text)
     messages = [c.find("failure").get("message") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert len(messages) == 6 and all(" is not kept: " in m and "Traceback" not in m for m in messages), messages

@@ -126,7 +126,13 @@ def test_the_standalone_sandbox_registers_what_environments_sandbox_yaml_describ
     from suite.wire.embedded_sandbox import registry_for
 
     embedded, standalone = registry_for(load_environment("sandbox")), default_registry()
-    assert {i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in embedded.applications.items()} == {
-        i: (a.app_type, set(a.scopes), set(a.approved_tenants)) for i, a in standalone.applications.items()
+
+    def registered(a):
+        return a.app_type, set(a.scopes), set(a.approved_tenants), a.access_token_lifetime
+
+    assert {i: registered(a) for i, a in embedded.applications.items()} == {
+        i: registered(a) for i, a in standalone.applications.items()
     }
+    # the short-lived app of UINFO-08, and no other, has a lifetime of its own
+    assert {i for i, a in standalone.applications.items() if a.access_token_lifetime} == {"sandbox-web-short-lived"}
     assert set(embedded.users) == set(standalone.users)

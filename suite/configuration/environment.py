@@ -57,6 +57,8 @@ class Client:
     # How the confidential interactive client authenticates when it redeems a code or a refresh token:
     # client_secret_post (the documentation's examples) or client_secret_basic (RFC 6749 section 2.3.1).
     token_endpoint_auth_method: str = "client_secret_post"
+    # short_lived: the seconds its access tokens live, as it is registered (UINFO-08 waits them out)
+    access_token_lifetime: int | None = None
 
     @property
     def is_public(self) -> bool:
@@ -132,6 +134,15 @@ class Expectations:
     access_token_typ: str = "at+jwt"
     # seconds of clock difference tolerated between the server and this machine for iat, exp and nbf
     clock_skew: int = 300
+    # seconds past expires_in the server may still accept its access token (RFC 7519 section 4.1.4's "small
+    # leeway" for clock skew, which servers apply to their own tokens too); None: clock_skew
+    access_token_expiry_leeway: int | None = None
+    # seconds the run may wait for an access token to expire (UINFO-08); a longer wait leaves the rule unchecked
+    longest_wait_for_expiry: int = 60
+
+    @property
+    def expiry_leeway(self) -> int:
+        return self.clock_skew if self.access_token_expiry_leeway is None else self.access_token_expiry_leeway
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,19 @@ _string, _scope, _variable = STRING, SCOPE, VARIABLE_PATTERN
 _url = {"type": "string", "pattern": f"^(https?://\\S+|{_variable})$"}
 _seconds = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
 
+_interactive_client_keys = {
+    "client_id": _string,
+    "client_secret": _string,
+    "redirect_uri": _url,
+    "scope": _scope,
+    # how a confidential client authenticates at the token endpoint (RFC 8414 / RFC 7591 names)
+    "token_endpoint_auth_method": {"enum": ["client_secret_post", "client_secret_basic"]},
+}
 _interactive_client = {
     "type": "object",
     "additionalProperties": False,
     "required": ["client_id", "redirect_uri", "scope"],
-    "properties": {
-        "client_id": _string,
-        "client_secret": _string,
-        "redirect_uri": _url,
-        "scope": _scope,
-        # how a confidential client authenticates at the token endpoint (RFC 8414 / RFC 7591 names)
-        "token_endpoint_auth_method": {"enum": ["client_secret_post", "client_secret_basic"]},
-    },
+    "properties": _interactive_client_keys,
 }
 
 _browser_action = {
@@ -95,6 +96,16 @@ SCHEMA = {
                 },
                 "spa": _interactive_client,
                 "native": _interactive_client,
+                # an interactive app registered with access tokens that expire soon (UINFO-08): its own
+                # lifetime, so that the documented clients keep the contract's expires_in
+                "short_lived": {
+                    **_interactive_client,
+                    "required": ["client_id", "redirect_uri", "scope", "access_token_lifetime"],
+                    "properties": {
+                        **_interactive_client_keys,
+                        "access_token_lifetime": {"type": "integer", "minimum": 1, "maximum": 31_536_000},
+                    },
+                },
             },
         },
         "login": {
@@ -156,6 +167,8 @@ SCHEMA = {
                 "access_token_format": {"enum": ["jwt", "opaque"]},
                 "access_token_typ": {"type": "string", "minLength": 1},
                 "clock_skew": {"type": "integer", "minimum": 0, "maximum": 3600},
+                "access_token_expiry_leeway": {"type": "integer", "minimum": 0, "maximum": 3600},
+                "longest_wait_for_expiry": {"type": "integer", "minimum": 0, "maximum": 3600},
             },
         },
         "capabilities": {
@@ -185,4 +198,7 @@ HINTS = {
     "access_token_format": "jwt or opaque",
     "access_token_typ": "the typ header of the JWT access tokens when it is not at+jwt, e.g. JWT",
     "clock_skew": "seconds of clock difference tolerated for iat, exp and nbf, e.g. 300",
+    "access_token_lifetime": "seconds, a whole number, e.g. 3600 (for clients.short_lived: as registered, e.g. 30)",
+    "access_token_expiry_leeway": "seconds past expires_in the server may still accept a token, e.g. 0",
+    "longest_wait_for_expiry": "seconds the run may wait for a token to expire (UINFO-08), e.g. 120",
 }

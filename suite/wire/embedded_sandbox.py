@@ -27,6 +27,8 @@ def registry_for(environment: Environment) -> Registry:
     registry = Registry()
     for client in environment.clients.values():
         app_type = "web" if client.role == "other_web" else client.role
+        if client.role == "short_lived":  # a web app, or an SPA when it has no secret
+            app_type = "spa" if client.is_public else "web"
         approved = (client.tenant_id,) if client.tenant_id else ()
         scopes = (
             INTERACTIVE_SCOPES
@@ -41,6 +43,7 @@ def registry_for(environment: Environment) -> Registry:
                 redirect_uris=(client.redirect_uri,) if client.redirect_uri else (),
                 scopes=scopes,
                 approved_tenants=approved,
+                access_token_lifetime=client.access_token_lifetime,
             )
         )
     if environment.login:
