@@ -84,7 +84,7 @@ REFERENCE_APPS = {
                 "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "error-crashes": ("APPC-19",),
                 "old-refresh-token": ("APPC-15",),
-                "expired-token-used": ("APPC-15", "APPC-20"),  # it never refreshes, so no rotation either
+                "expired-token-used": ("APPC-20",),
                 "id-token-not-validated": ("APPC-21",),
                 "basic-not-encoded": ("APPC-10",),
                 "response-type-token": ("APPC-01",),
@@ -120,6 +120,8 @@ REFERENCE_APPS = {
                 # its second redemption makes the stand-in revoke the code's tokens (RFC 6749 section 4.1.2's
                 # SHOULD, as the sandbox does), refresh token included: no rotation is left for APPC-15 to watch
                 "code-redeemed-twice": ("APPC-15",),
+                # it never refreshes, so there is no rotation for APPC-15 to watch: blocked by APPC-20
+                "expired-token-used": ("APPC-15",),
             },
             stack="Python: Flask, Authlib's Flask client (HTTP Basic, form-urlencoded by the app)",
         ),
@@ -178,13 +180,14 @@ REFERENCE_APPS = {
                 "wrong-verifier": ("APPC-08",),
                 "no-secret": ("APPC-10",),
                 "old-refresh-token": ("APPC-15",),
-                "expired-token-used": ("APPC-15", "APPC-20"),
+                "expired-token-used": ("APPC-20",),
                 "error-crashes": ("APPC-19",),
             },
             ("NODE_WEB_APP_CLIENT_SECRET", "NODE_WEB_APP_PORT"),
             {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
                 "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),
+                "expired-token-used": ("APPC-15",),  # as the web app's: no refresh, no rotation to watch
             },
             stack="Node.js: Express, openid-client 6 (HTTP Basic, form-urlencoded)",
         ),
@@ -205,7 +208,7 @@ REFERENCE_APPS = {
                 "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "id-token-not-validated": ("APPC-21",),
                 "old-refresh-token": ("APPC-15",),
-                "expired-token-used": ("APPC-15", "APPC-20"),
+                "expired-token-used": ("APPC-20",),
                 "error-crashes": ("APPC-19",),
             },
             ("OAUTHLIB_WEB_APP_CLIENT_SECRET", "OAUTHLIB_WEB_APP_PORT"),
@@ -213,6 +216,7 @@ REFERENCE_APPS = {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
                 "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),
                 "challenge-dropped": ("APPC-07", "APPC-08", "APPC-22", *TOKEN_NEEDED),
+                "expired-token-used": ("APPC-15",),  # as the web app's: no refresh, no rotation to watch
             },
             stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
         ),
