@@ -152,6 +152,14 @@ def _drive_problems(raw: dict) -> list[str]:
         port = -1
     if not 0 <= port <= 65535:
         problems.append("issuer.port: must be a port number, 0 to 65535 (0: any free port)")
+    app_ports = {key: _port(url) for key, url in _application_urls(app, drive).items()}
+    shared = next((key for key, app_port in app_ports.items() if port and app_port == port), None)
+    if shared:
+        # the stand-in would answer the application's own URLs: every rule would fail for want of a request
+        problems.append(
+            f"issuer.port: {port} is the application's own port ({shared}); the stand-in and the application "
+            "cannot share it: choose another (0: any free port)"
+        )
     for key in ("sign_in_url", "use_api_url", "url"):
         host = urlsplit(str(drive.get(key, "http://127.0.0.1"))).hostname or ""
         if not is_loopback(host):
@@ -160,6 +168,24 @@ def _drive_problems(raw: dict) -> list[str]:
                 "loopback only (127.0.0.1 or localhost): run it here, or forward its port"
             )
     return problems
+
+
+def _application_urls(app: dict, drive: dict) -> dict[str, str]:
+    """The application's own addresses the file names, by key."""
+    urls = {
+        f"drive.{key}": str(drive[key]) for key in ("sign_in_url", "ready_url", "use_api_url", "url") if drive.get(key)
+    }
+    for index, uri in enumerate(app.get("redirect_uris") or ()):
+        urls[f"application.redirect_uris[{index}]"] = str(uri)
+    return urls
+
+
+def _port(url: str) -> int | None:
+    try:
+        parts = urlsplit(url)
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
 
 
 def _command_paths(path: Path, drive: dict) -> list[str]:

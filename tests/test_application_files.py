@@ -87,6 +87,7 @@ HOSTILE_FILES = {  # what the file does: (the file, what the one line says)
     "nan": (WEB + "  settle: .nan\n", ".nan is not a finite number"),
     "port-99999": (WEB + "issuer:\n  port: 99999\n", "issuer.port: "),
     "port-99999-variable": (WEB + "issuer:\n  port: ${MY_ISSUER_PORT:-99999}\n", "issuer.port: must be a port number"),
+    "issuer-on-the-apps-port": (WEB + "issuer:\n  port: 5090\n", "issuer.port: 5090 is the application's own port"),
     "sign-in-elsewhere": (
         WEB.replace("sign_in_url: http://127.0.0.1:5090/login", "sign_in_url: https://app.example.com/login"),
         "drive.sign_in_url: app.example.com is not this machine",
