@@ -92,3 +92,17 @@ def test_a_request_being_answered_counts_as_activity_until_its_answer_is_logged(
         assert in_flight == 0 and answered > last and len(log.entries()) == 1
     finally:
         server.shutdown()
+
+
+def test_a_stalled_sign_in_names_the_client_id_the_application_sent_when_it_is_not_the_files():
+    """An application and its file that name different clients: the stand-in knows only the file's,
+    the sign-in stalls at its error page, and the attachment says why rather than only that it stalled."""
+    application = SimpleNamespace(
+        client_id="registered-app", drive=Drive(mode="browser", sign_in_url="http://127.0.0.1:1/login")
+    )
+    sent = RecordedRequest(1.0, "GET", AUTHORIZE, (("client_id", "typo-app"),), (), {}, "", 400, "")
+    stalled = SignIn(False, 0, "", 3.0)
+    said = sign_ins.unfinished(application, stalled, 1, Observed([sent]))
+    assert "client_id 'typo-app', not the application file's 'registered-app'" in said
+    same = RecordedRequest(1.0, "GET", AUTHORIZE, (("client_id", "registered-app"),), (), {}, "", 200, "")
+    assert "client_id" not in sign_ins.unfinished(application, stalled, 1, Observed([same]))

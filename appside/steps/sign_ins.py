@@ -168,17 +168,30 @@ def signed_in_twice(
         observed.attach(f"normal sign-in {len(app_run.observed)}")
         if not sign_in.finished:
             allure.attach(
-                unfinished(application, sign_in, len(app_run.observed)),
+                unfinished(application, sign_in, len(app_run.observed), observed),
                 name="the sign-in did not finish",
                 attachment_type=allure.attachment_type.TEXT,
             )
 
 
-def unfinished(application: Application, sign_in, number: int) -> str:
+def unfinished(application: Application, sign_in, number: int, observed: Observed) -> str:
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
-        f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status}); "
-        "its requests are attached"
+        f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status})"
+        f"{_other_client_id(application, observed)}; its requests are attached"
+    )
+
+
+def _other_client_id(application: Application, observed: Observed) -> str:
+    """A sign-in that stalls because the application and its file name different clients: the
+    stand-in, as Visma Connect, knows only the file's, so say which one the application sent."""
+    sent = {r.param("client_id") for r in observed.authorization_requests} - {None, application.client_id}
+    if not sent:
+        return ""
+    return (
+        f"; its authorization request named client_id {sorted(sent)[0]!r}, not the application file's "
+        f"{application.client_id!r}: the stand-in, as Visma Connect, knows only the registered client, "
+        "so make the two the same"
     )
 
 
@@ -195,7 +208,7 @@ def normal_sign_in_redeems(
     check(
         observed.grants("authorization_code"),
         "a normal sign-in did not redeem a code, so a refusal cannot be told apart from a broken sign-in"
-        + ("" if sign_in.finished else f" ({unfinished(application, sign_in, 1)})")
+        + ("" if sign_in.finished else f" ({unfinished(application, sign_in, 1, observed)})")
         + "; see the normal sign-in rules",
     )
 
