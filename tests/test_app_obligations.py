@@ -1,4 +1,4 @@
-"""The request rules APPC-22 to APPC-24 on recorded requests, without a browser: each fails on the
+"""The request rules APPC-15 and APPC-22 to APPC-24 on recorded requests, without a browser: each fails on the
 defect its sentence forbids, with a message that names it, and passes what the sentence allows."""
 
 import base64
@@ -8,7 +8,7 @@ import pytest
 
 from appside.observed import Observed
 from appside.steps.client_secret import one_authentication_method
-from appside.steps.requests_sent import challenges_differ, codes_redeemed_once
+from appside.steps.requests_sent import challenges_differ, codes_redeemed_once, newest_refresh_token
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
 from sandbox.recording import RecordedRequest
@@ -51,3 +51,14 @@ def test_appc24_two_authentication_methods_fail_and_a_client_id_beside_basic_pas
     one_authentication_method(_run([_redeem("code-1", client_id="reference-web")]))
     with pytest.raises(NonConformance, match="2 ways at once: HTTP Basic, client_secret in the body"):
         one_authentication_method(_run([_redeem("code-1", client_secret="s3cret-s3cret")]))
+
+
+def test_appc15_an_application_that_signs_in_again_instead_of_refreshing_is_not_judged_on_rotation():
+    """RFC 6749 section 6 binds a client that refreshes: one that signs in again when its access token
+    expires (APPC-20 allows it) has no refresh token to get wrong, so APPC-15 does not apply; one that
+    neither refreshes nor signs in again has shown nothing, and APPC-15 cannot pass."""
+    signed_in_again = _run([_authorize("c" * 43), _redeem("code-1"), _authorize("d" * 43), _redeem("code-2")])
+    with pytest.raises(pytest.skip.Exception, match="signed in again"):
+        newest_refresh_token(signed_in_again)
+    with pytest.raises(NonConformance, match="no refresh after a rotation"):
+        newest_refresh_token(_run([_authorize("c" * 43), _redeem("code-1")]))

@@ -246,6 +246,13 @@ def two_expiries(
 
 @then("every refresh uses the newest refresh token")
 def newest_refresh_token(app_run: AppRun) -> None:
+    if not app_run.last.grants("refresh_token") and len(app_run.last.authorization_requests) > 1:
+        # RFC 6749 section 6 binds a client that refreshes; one that signs in again instead (APPC-20
+        # allows it) keeps no refresh token to get wrong
+        pytest.skip(
+            "not applicable: the application signed in again when its access token expired, and never "
+            "refreshed, so no refresh token of its could be out of date"
+        )
     newest, rotated, after_rotation = None, False, 0
     for request in app_run.last.token_requests:
         grant_type = request.param("grant_type")
