@@ -3,6 +3,7 @@ everything that application put in the background; two certifications into one r
 not run at once; a service command's output is read as it comes, only its tail kept."""
 
 import http.server
+import json
 import os
 import signal
 import socket
@@ -165,3 +166,33 @@ def test_a_url_another_process_serves_stops_the_run_before_the_launch(tmp_path):
     [line] = [line for line in completed.stderr.splitlines() if url in line]
     assert "another process is serving it; stop it or choose another port" in line, completed.stderr
     assert "Traceback" not in completed.stderr and not launched.exists(), completed.stderr
+
+
+def test_a_service_command_runs_as_a_shell_command(tmp_path):
+    """`NAME=value program` (docs/certify-application.md: drive.command runs as a shell command) was
+    split and run as a program named NAME=value: FileNotFoundError failed APPC-12 and APPC-24, and
+    APPC-27, a web application's rule, failed for a service."""
+    tenant = "af1140c1-52e0-46c7-b684-df894d4b8a5a"
+    application = tmp_path / "application.yaml"
+    application.write_text(
+        (ROOT / "examples/service_app/application.yaml")
+        .read_text()
+        .replace(
+            "command: .venv/bin/python examples/service_app/app.py",
+            f"command: SERVICE_APP_TENANT_ID={tenant} .venv/bin/python examples/service_app/app.py",
+        )
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SERVICE_APP_", "REFERENCE_APP_"))}
+    completed = run_appside(
+        f"--app={application}",
+        f"--compliance={tmp_path / 'reports' / 'compliance.json'}",
+        "-p",
+        "no:cacheprovider",
+        environ={**environ, "SERVICE_APP_CLIENT_SECRET": "Service-Secret-7d2a9c"},
+        timeout=180,
+    )
+    record = json.loads((tmp_path / "reports" / "compliance.json").read_text())
+    [appc27] = [rule for rule in record["rules"] if rule["rule_id"] == "APPC-27"]
+    assert appc27["status"] == "skipped", appc27
+    assert appc27["scenarios"][0]["reason"].startswith("applies to web applications"), appc27
+    assert (record["verdict"], completed.returncode) == ("conformant", 0), completed.stdout[-3000:]

@@ -168,3 +168,11 @@ def test_a_configuration_problem_is_one_line_and_loses_nothing_of_the_previous_r
             "another port (0: any free one)"
         ], completed.stderr
     assert {file: file.read_text() for file in previous} == previous, "the previous run's reports were changed"
+
+
+def test_a_program_that_does_not_exist_is_named_past_the_variables_set_for_it(tmp_path):
+    """drive.launch and drive.command run as shell commands: `NAME=value program`'s program is the
+    second word, and one that does not exist is a configuration problem, not every rule failing."""
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB + "  launch: APP_PORT=5090 /nonexistent/run-app.sh --port 5090\n")
+    assert "drive.launch: /nonexistent/run-app.sh does not exist" in str(error.value)
