@@ -41,9 +41,9 @@ def pytest_addoption(parser) -> None:
     )
     group.addoption(
         "--compliance",
-        default="reports/app-compliance.json",
+        default="reports/app/compliance.json",
         metavar="PATH",
-        help="where to write the certification record (default: reports/app-compliance.json)",
+        help="where to write the certification record (default: reports/app/compliance.json, as make certify-app)",
     )
 
 
