@@ -196,3 +196,25 @@ def test_a_service_command_runs_as_a_shell_command(tmp_path):
     assert appc27["status"] == "skipped", appc27
     assert appc27["scenarios"][0]["reason"].startswith("applies to web applications"), appc27
     assert (record["verdict"], completed.returncode) == ("conformant", 0), completed.stdout[-3000:]
+
+
+def test_sigterm_while_the_application_starts_ends_it(tmp_path):
+    pid_file = tmp_path / "launched.pid"
+    application = _launching(tmp_path, f"echo $$ > {pid_file}; exec sleep 300", f"http://127.0.0.1:{_free_port()}/")
+    running = subprocess.Popen(
+        [sys.executable, "-m", "appside", f"--app={application}", f"--compliance={tmp_path / 'r' / 'c.json'}"],
+        cwd=ROOT,
+        env={**os.environ, "LAUNCH_SECRET": "a-secret-of-some-length"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 60, "the application was not launched")
+        running.send_signal(signal.SIGTERM)
+        running.wait(timeout=30)
+        _wait_for(lambda: not _alive(int(pid_file.read_text())), 10, "the application outlived the interrupted start")
+    finally:
+        running.kill()
+        if pid_file.exists() and pid_file.read_text().strip() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
