@@ -4,6 +4,7 @@ Checked like environment files (suite.configuration.yaml_files): every problem a
 naming the file, the key and the fix; secrets as ${VAR}. `${VAR:-default}` gives a default,
 for ports a test harness chooses."""
 
+import itertools
 import os
 import re
 import shlex
@@ -25,6 +26,7 @@ from suite.configuration.yaml_files import (
 )
 
 INTERACTIVE = ("web", "spa", "native")
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")  # a shell variable set for the command: NAME=value
 
 
 @dataclass(frozen=True)
@@ -189,16 +191,22 @@ def _port(url: str) -> int | None:
 
 
 def _command_paths(path: Path, drive: dict) -> list[str]:
-    """A command's program given as a relative path is looked up from the folder the suite runs in
-    (where `make certify-app` or `python -m appside` is started), not the application file's."""
+    """A command's program given as a path must exist (the shell would say "not found", and every rule
+    fail for it); a relative one is looked up from the folder the suite runs in (where `make
+    certify-app` or `python -m appside` is started), not the application file's. Variables set
+    before it (`NAME=value program`) are the shell's, not the program."""
     problems = []
     for key in ("launch", "command"):
         try:
-            program = shlex.split(str(drive.get(key) or ""))[:1]
+            words = shlex.split(str(drive.get(key) or ""))
         except ValueError:
             problems.append(f"drive.{key}: not a command a shell can read (an unclosed quote?)")
             continue
-        if not program or "/" not in program[0] or Path(program[0]).is_absolute() or Path(program[0]).exists():
+        program = list(itertools.dropwhile(ASSIGNMENT.match, words))[:1]
+        if not program or "/" not in program[0] or Path(program[0]).exists():
+            continue
+        if Path(program[0]).is_absolute():
+            problems.append(f"drive.{key}: {program[0]} does not exist; write the path of the program to run")
             continue
         beside = path.resolve().parent / program[0]
         hint = f"; it is at {beside}: write that path" if beside.exists() else ""

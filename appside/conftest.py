@@ -4,6 +4,8 @@ file says how, and keeps secrets out of every output.
 
 The steps are in appside/steps/; the stand-in is the embedded sandbox."""
 
+import errno
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -39,10 +41,26 @@ def pytest_addoption(parser) -> None:
     )
     group.addoption(
         "--compliance",
-        default="reports/app-compliance.json",
+        default="reports/app/compliance.json",
         metavar="PATH",
-        help="where to write the certification record (default: reports/app-compliance.json)",
+        help="where to write the certification record (default: reports/app/compliance.json, as make certify-app)",
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config) -> None:
+    """--clean-alluredir waits until the run is under way (_clean_results): Allure's plugin cleaned the
+    folder as it was configured, so a bad application file, a port in use or a launch that failed
+    (exit 4) deleted the previous run's results, from which `make certify-app` then made an empty report."""
+    config.clean_results_once_under_way = getattr(config.option, "clean_alluredir", False)
+    config.option.clean_alluredir = False
+
+
+def _clean_results(config) -> None:
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if alluredir and getattr(config, "clean_results_once_under_way", False) and not config.option.collectonly:
+        shutil.rmtree(alluredir, ignore_errors=True)
+        Path(alluredir).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists: the issuer must be printed
@@ -86,9 +104,13 @@ def pytest_configure(config):
     try:
         config.stand_in, config.test_user = start_stand_in(application, config.stand_in_tls)
     except OSError as error:
+        why = (
+            "another process is listening on it; stop it or choose another port (0: any free one)"
+            if error.errno == errno.EADDRINUSE
+            else f"{error.strerror}; choose another port"
+        )
         raise pytest.UsageError(
-            f"configuration problem\nissuer.port: cannot listen on {application.issuer_port}: "
-            f"{error.strerror}; choose another port"
+            f"configuration problem\nissuer.port: cannot listen on {application.issuer_port}: {why}"
         ) from None
     REDACTOR.register(config.test_user.password, "test user password")
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
@@ -104,6 +126,7 @@ def pytest_configure(config):
             config.stand_in.stop()
             config.stand_in = None  # stopped: pytest_unconfigure must not stop it again
             raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+    _clean_results(config)  # nothing stopped the run: the previous run's results go
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()

@@ -32,6 +32,13 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
 
 class LaunchedApplication:
     def __init__(self, command: str, variables: dict, ready_url: str | None, log_path) -> None:
+        if ready_url and _answers(ready_url):
+            # the suite would certify whatever answers there, not the application it launches (which
+            # cannot bind the port): a leftover of an earlier run, or another program
+            raise LaunchFailed(
+                f"{ready_url} already answers before the suite launched the application: another process "
+                "is serving it; stop it or choose another port"
+            )
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 -- the application writes to it until stop() closes it
         self.process = subprocess.Popen(
@@ -43,8 +50,12 @@ class LaunchedApplication:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        if ready_url:
-            self._wait_until_ready(ready_url)
+        try:
+            if ready_url:
+                self._wait_until_ready(ready_url)
+        except BaseException:  # not ready in time, exited, Ctrl-C or SIGTERM: nothing it started outlives the run
+            self.stop()
+            raise
 
     def _wait_until_ready(self, url: str, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -54,11 +65,9 @@ class LaunchedApplication:
                     f"the application exited with {self.process.returncode} before it answered "
                     f"at {url}; its output: {self.output_tail()}"
                 )
-            try:
-                requests.get(url, timeout=1, allow_redirects=False)
+            if _answers(url):
                 return
-            except requests.RequestException:
-                time.sleep(0.1)
+            time.sleep(0.1)
         raise LaunchFailed(f"the application did not answer at {url} within {timeout:g} s")
 
     def output_tail(self, lines: int = 5) -> str:
@@ -74,6 +83,14 @@ class LaunchedApplication:
         put in the background goes with it, even when the command itself has already exited."""
         stop_group(self.process)
         self._log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1, allow_redirects=False)
+        return True
+    except requests.RequestException:
+        return False
 
 
 def stop_group(process: subprocess.Popen, grace: float = 5.0) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from suite.configuration.environment import HttpSettings
 from suite.configuration.rule_catalogue import catalogue
 from suite.reports.results import ResultRecorder
-from suite.verdict.exit_codes import EXIT_INCOMPLETE
+from suite.verdict.exit_codes import exit_code
 
 CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
 # A rule skipped with this reason ran and found no evidence either way (pytest.skip in its step):
@@ -43,11 +43,13 @@ class ApplicationRecorder(ResultRecorder):
         self.application = application
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
-        """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so
-        an incomplete run (a blocker or critical rule left out, e.g. by --rule) exits 5 here, not 0."""
+        """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so it
+        exits with its record's verdict as python -m suite.run does, not with pytest's code: a warned
+        rule's failed test is "conformant with 1 warning" (0), an incomplete run (a blocker or critical
+        rule left out, e.g. by --rule) exits 5, not 0."""
         super().pytest_sessionfinish(session, exitstatus)
-        if self.written and self.written["verdict"].startswith("incomplete"):
-            session.exitstatus = EXIT_INCOMPLETE
+        if self.written:
+            session.exitstatus = exit_code(self.written["verdict"])
 
     def needs(self, rule_id: str) -> tuple[str, ...]:
         """The rules an APPC rule relies on (`needs` in appside/features/rules.yaml): a rule kept

@@ -2,7 +2,6 @@
 token with client_credentials and call the Visma API."""
 
 import os
-import shlex
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -40,7 +39,8 @@ class ServiceDriver:
                 response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}", response.text
             )
         process = subprocess.Popen(
-            shlex.split(self.drive.command),
+            self.drive.command,
+            shell=True,  # as drive.launch: `NAME=value program`, pipes and quotes mean what a shell makes of them
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.variables},

@@ -106,15 +106,35 @@ class _KeepAliveHandler(WSGIRequestHandler):
             super().log_error(format, *args)
 
 
+class _CannotBind(Exception):
+    """An OSError of bind(), carried past werkzeug's `except OSError` (see _Server.server_bind)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Server(ThreadedWSGIServer):
     """werkzeug's threaded server with _KeepAliveHandler. It knows its open connections, so that
     a stopped sandbox leaves none open waiting for a next request, to answer it."""
 
     def __init__(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
         # no application yet: SandboxServer makes it once the port, which its issuer names, is known
-        super().__init__(host, port, None, _KeepAliveHandler, ssl_context=ssl_context)  # type: ignore[arg-type]
+        try:
+            super().__init__(host, port, None, _KeepAliveHandler, ssl_context=ssl_context)  # type: ignore[arg-type]
+        except _CannotBind as failed:
+            raise failed.error from None
         self._connections: set[socket.socket] = set()
         self._lock, self.stopped = threading.Lock(), False
+
+    def server_bind(self) -> None:
+        """A port that cannot be bound (in use) raises OSError to the caller: werkzeug's own handling
+        prints two lines to stderr and calls sys.exit(1), which took the caller's process with it."""
+        try:
+            super().server_bind()
+        except OSError as error:
+            self.socket.close()
+            raise _CannotBind(error) from None
 
     def process_request(self, request, client_address) -> None:
         with self._lock:  # in the serving thread, before the connection's own thread starts

@@ -2,17 +2,21 @@
 everything that application put in the background; two certifications into one reports folder are
 not run at once; a service command's output is read as it comes, only its tail kept."""
 
+import http.server
+import json
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from run import ROOT
+from run import ROOT, run_appside
 
 from suite.wire.browser import chromium_path
 
@@ -108,3 +112,109 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
     detail, grown_mib = completed.stdout.strip().splitlines()[-2:]
     assert detail.endswith("exited 0: the last line"), completed.stdout[-500:] + completed.stderr[-2000:]
     assert int(grown_mib) < 50, f"{grown_mib} MiB more for 300 MB of output"
+
+
+def _launching(tmp_path: Path, launch: str, sign_in_url: str) -> Path:
+    application = tmp_path / "application.yaml"
+    application.write_text(
+        "name: launched\n"
+        "application: {type: web, client_id: c, client_secret: '${LAUNCH_SECRET}', scope: openid,\n"
+        "              redirect_uris: ['http://127.0.0.1:9/callback']}\n"
+        f"drive: {{launch: {launch!r}, sign_in_url: {sign_in_url!r}, signed_in: {{text: Welcome}}}}\n"
+    )
+    return application
+
+
+def _certify(application: Path, tmp_path) -> subprocess.CompletedProcess:
+    return run_appside(
+        f"--app={application}",
+        f"--compliance={tmp_path / 'reports' / 'compliance.json'}",
+        "-p",
+        "no:cacheprovider",
+        environ={**os.environ, "LAUNCH_SECRET": "a-secret-of-some-length"},
+        timeout=120,
+    )
+
+
+def test_an_application_that_never_answers_is_ended_with_the_run(tmp_path):
+    """It answered elsewhere (drive.sign_in_url on a wrong port): the run stopped with exit 4 and the
+    application kept running, so the next run certified it rather than the one it launched."""
+    pid_file = tmp_path / "launched.pid"
+    application = _launching(tmp_path, f"echo $$ > {pid_file}; exec sleep 300", f"http://127.0.0.1:{_free_port()}/")
+    try:
+        completed = _certify(application, tmp_path)
+        assert completed.returncode == 4, completed.stdout + completed.stderr
+        assert "did not answer at" in completed.stderr and "Traceback" not in completed.stderr, completed.stderr
+        _wait_for(lambda: not _alive(int(pid_file.read_text())), 10, "the launched application outlived the run")
+    finally:
+        if pid_file.exists() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_url_another_process_serves_stops_the_run_before_the_launch(tmp_path):
+    """Another process (an earlier run's leftover) answers at the sign-in URL: the suite would have
+    certified it, while the application it launched could not bind the port."""
+    launched = tmp_path / "launched"
+    with socketserver.TCPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler) as other:
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{other.server_address[1]}/login"
+        try:
+            completed = _certify(_launching(tmp_path, f"touch {launched}; exec sleep 300", url), tmp_path)
+        finally:
+            other.shutdown()
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    [line] = [line for line in completed.stderr.splitlines() if url in line]
+    assert "another process is serving it; stop it or choose another port" in line, completed.stderr
+    assert "Traceback" not in completed.stderr and not launched.exists(), completed.stderr
+
+
+def test_a_service_command_runs_as_a_shell_command(tmp_path):
+    """`NAME=value program` (docs/certify-application.md: drive.command runs as a shell command) was
+    split and run as a program named NAME=value: FileNotFoundError failed APPC-12 and APPC-24, and
+    APPC-27, a web application's rule, failed for a service."""
+    tenant = "af1140c1-52e0-46c7-b684-df894d4b8a5a"
+    application = tmp_path / "application.yaml"
+    application.write_text(
+        (ROOT / "examples/service_app/application.yaml")
+        .read_text()
+        .replace(
+            "command: .venv/bin/python examples/service_app/app.py",
+            f"command: SERVICE_APP_TENANT_ID={tenant} .venv/bin/python examples/service_app/app.py",
+        )
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SERVICE_APP_", "REFERENCE_APP_"))}
+    completed = run_appside(
+        f"--app={application}",
+        f"--compliance={tmp_path / 'reports' / 'compliance.json'}",
+        "-p",
+        "no:cacheprovider",
+        environ={**environ, "SERVICE_APP_CLIENT_SECRET": "Service-Secret-7d2a9c"},
+        timeout=180,
+    )
+    record = json.loads((tmp_path / "reports" / "compliance.json").read_text())
+    [appc27] = [rule for rule in record["rules"] if rule["rule_id"] == "APPC-27"]
+    assert appc27["status"] == "skipped", appc27
+    assert appc27["scenarios"][0]["reason"].startswith("applies to web applications"), appc27
+    assert (record["verdict"], completed.returncode) == ("conformant", 0), completed.stdout[-3000:]
+
+
+def test_sigterm_while_the_application_starts_ends_it(tmp_path):
+    pid_file = tmp_path / "launched.pid"
+    application = _launching(tmp_path, f"echo $$ > {pid_file}; exec sleep 300", f"http://127.0.0.1:{_free_port()}/")
+    running = subprocess.Popen(
+        [sys.executable, "-m", "appside", f"--app={application}", f"--compliance={tmp_path / 'r' / 'c.json'}"],
+        cwd=ROOT,
+        env={**os.environ, "LAUNCH_SECRET": "a-secret-of-some-length"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 60, "the application was not launched")
+        running.send_signal(signal.SIGTERM)
+        running.wait(timeout=30)
+        _wait_for(lambda: not _alive(int(pid_file.read_text())), 10, "the application outlived the interrupted start")
+    finally:
+        running.kill()
+        if pid_file.exists() and pid_file.read_text().strip() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)

@@ -70,3 +70,34 @@ def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_a
     assert len(secrets) > 10, f"only {len(secrets)} secrets witnessed"
     leaks = leaked(outputs, secrets)
     assert not leaks, f"secrets found in output: {leaks[:10]}"
+
+
+def test_a_conformant_run_with_a_warning_exits_0_and_its_record_speaks_of_the_application(tmp_path):
+    """The application side exits by its verdict as python -m suite.run does (it exited 1, pytest's
+    code for the warned rule's test); the record's warnings are the application's, and a warned
+    refusal claims no obligation RFC 9207 puts only on the clients that support it."""
+    reports = tmp_path / "reports"
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "WEB_APP_CLIENT_SECRET": SECRET,
+        "WEB_APP_PORT": str(free_port()),
+        "APP_SETTLE": "1",
+        "REFERENCE_APP_DEFECTS": "iss-missing-accepted",
+    }
+    completed = run_appside(
+        "--app=examples/web_app/application.yaml",
+        f"--compliance={reports / 'compliance.json'}",
+        "-p",
+        "no:cacheprovider",
+        environ=environ,
+    )
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["verdict"] == "conformant with 1 warning", completed.stdout[-3000:]
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    markdown = (reports / "compliance.md").read_text()
+    assert "## Warnings: warning-level rules the application does not keep" in markdown
+    [appc25] = [rule for rule in record["rules"] if rule["rule_id"] == "APPC-25"]
+    reasons = " ".join(s["reason"] for s in appc25["scenarios"])
+    assert "a response that a client supporting RFC 9207 must refuse" in reasons, reasons
+    assert "a response it must refuse" not in reasons, reasons

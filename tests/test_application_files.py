@@ -1,6 +1,8 @@
 """Application files are checked like environment files: one line per problem, naming the key
 and the fix; secrets only as ${VAR}; the run stops with the configuration exit code."""
 
+import socket
+
 import pytest
 from run import ROOT, run_appside
 
@@ -123,3 +125,55 @@ def test_a_hostile_application_file_stops_the_run_with_the_configuration_exit_co
     completed = run_appside(f"--app={path}", environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert HOSTILE_FILES[name][1] in completed.stderr and "Traceback" not in completed.stderr, completed.stderr
+
+
+SERVICE = """name: my service
+application: {type: service, client_id: my-service, client_secret: "${MY_SECRET}", scope: visma_api:read}
+drive: {mode: command, command: "true"}
+"""
+
+
+@pytest.mark.parametrize(
+    "problem",
+    ["an unknown application type", "an issuer.port another process listens on"],
+)
+def test_a_configuration_problem_is_one_line_and_loses_nothing_of_the_previous_run(tmp_path, problem):
+    """The issuer's port in use stopped the run with werkzeug's exit, an INTERNALERROR traceback and
+    exit 3; and --clean-alluredir (make certify-app) deleted the previous run's Allure results before
+    the application file was read."""
+    reports, path = tmp_path / "reports", tmp_path / "app.yaml"
+    (reports / "allure-results").mkdir(parents=True)
+    previous = {reports / "compliance.json": '{"verdict": "conformant"}', reports / "allure-results" / "r.json": "{}"}
+    for file, text in previous.items():
+        file.write_text(text)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        if problem.startswith("an unknown"):
+            path.write_text(SERVICE.replace("type: service", "type: daemon"))
+        else:
+            path.write_text(SERVICE + f"issuer: {{port: {port}}}\n")
+        completed = run_appside(
+            f"--app={path}",
+            f"--compliance={reports / 'compliance.json'}",
+            f"--alluredir={reports / 'allure-results'}",
+            "--clean-alluredir",
+            environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"},
+            timeout=60,
+        )
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    if not problem.startswith("an unknown"):
+        assert completed.stderr.strip().splitlines()[1:] == [
+            f"issuer.port: cannot listen on {port}: another process is listening on it; stop it or choose "
+            "another port (0: any free one)"
+        ], completed.stderr
+    assert {file: file.read_text() for file in previous} == previous, "the previous run's reports were changed"
+
+
+def test_a_program_that_does_not_exist_is_named_past_the_variables_set_for_it(tmp_path):
+    """drive.launch and drive.command run as shell commands: `NAME=value program`'s program is the
+    second word, and one that does not exist is a configuration problem, not every rule failing."""
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB + "  launch: APP_PORT=5090 /nonexistent/run-app.sh --port 5090\n")
+    assert "drive.launch: /nonexistent/run-app.sh does not exist" in str(error.value)

@@ -5,15 +5,13 @@ Feature: Where the tokens and the client secret must not turn up
   screenshots, logs in every tool that reads them. The suite looks for each token the stand-in
   issued, and for the secret, in every encoding, in what it can see of the application.
 
-  Background:
-    Given the application has been used as a user would, and what it showed and sent was kept
-
   @rule:APPC-26 @severity:critical @rfc:RFC9700-4.3.2 @rfc:RFC6750-5.3 @rfc:RFC6749-10.4
   Scenario: APPC-26 Access and refresh tokens are never put in a URL
     The URLs of every request the stand-in (token endpoint, Visma API, userinfo) and the browser
     saw, the application's own pages included. ID tokens are not looked for: an OpenID logout
     sends one as id_token_hint by design.
 
+    Given the application has been used as a user would, and what it showed and sent was kept
     Then no access or refresh token appears in a URL
 
   @rule:APPC-27 @severity:critical @rfc:RFC6749-10.1 @rfc:RFC6749-10.3 @rfc:RFC6749-10.4
@@ -22,6 +20,8 @@ Feature: Where the tokens and the client secret must not turn up
     pages fetch, the page as its scripts leave it) is the user's. A SPA keeps its tokens in the
     browser by design and has no secret (APPC-09).
 
+    Given the application is a "web" application
+    And the application has been used as a user would, and what it showed and sent was kept
     Then no client secret, access or refresh token appears in what the application sent the browser
 
   @rule:APPC-28 @severity:critical @rfc:RFC6749-10.1 @rfc:RFC6749-10.3 @rfc:RFC6749-10.4
@@ -30,4 +30,5 @@ Feature: Where the tokens and the client secret must not turn up
     command's output. Codes and state are not looked for: a web server's access log has the
     callback's URL. Nor is an access-log line of a URL that leaks: APPC-26 (or APPC-11) names that.
 
+    Given the application has been used as a user would, and what it showed and sent was kept
     Then no client secret, access or refresh token appears in the application's output

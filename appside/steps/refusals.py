@@ -12,11 +12,12 @@ from pytest_bdd import then, when
 from appside import effort
 from appside.application import Application
 from appside.observed import Observed, unverified_claims
-from appside.record import UNCHECKED
+from appside.record import UNCHECKED, application_rule_sources
 from appside.steps.sign_ins import AppRun, observe_session_once, record_fault
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
+from suite.configuration.rules import WARNING
 from suite.verdict.checks import check, require
 
 
@@ -73,15 +74,27 @@ def id_token_fault_delivered(app_run: AppRun) -> None:
     check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
 
 
+def _accepted(request) -> str:
+    """What accepting the faulty response was: for a warning-level rule, whose sentence binds only the
+    clients that support its document (RFC 9207 binds those that support it), no obligation of every
+    application is claimed."""
+    rule = dict(request.node.user_properties).get("rule") or {}
+    if rule.get("level") != WARNING:
+        return "it accepted a response it must refuse"
+    sources = application_rule_sources(rule["rule_id"])
+    document = sources[0]["source"].split(" section")[0] if sources else "the rule's sentence"
+    return f"it accepted a response that a client supporting {document} must refuse"
+
+
 @then("the application redeems no code")
-def no_redemption(app_run: AppRun) -> None:
+def no_redemption(request, app_run: AppRun) -> None:
     observed = app_run.last
     code = _faulted_callback(app_run).location_params.get("code")
     redeemed = observed.redemptions_of(code) if code else observed.grants("authorization_code")
     check(
         not redeemed,
         f"after the fault {app_run.fault} the application redeemed the authorization code at the "
-        "token endpoint: it accepted a response it must refuse",
+        f"token endpoint: {_accepted(request)}",
     )
 
 
@@ -96,11 +109,11 @@ def no_api_call(app_run: AppRun) -> None:
 
 
 @then("the application does not show that the user signed in")
-def not_signed_in(application, app_run):
+def not_signed_in(request, application, app_run):
     check(
         not app_run.sign_ins[-1].finished,
-        f"after the fault {app_run.fault} the application showed {application.drive.shows_signed_in()}: it "
-        "accepted a response it must refuse",
+        f"after the fault {app_run.fault} the application showed {application.drive.shows_signed_in()}: "
+        f"{_accepted(request)}",
     )
 
 

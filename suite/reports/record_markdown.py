@@ -125,8 +125,9 @@ def _warnings(record: dict) -> list[str]:
     warned = sorted(_warned(record), key=lambda r: _severity_rank(r["severity"]))
     if not warned:
         return []
+    party = "the application" if record.get("application") else "the server"  # an application record names it
     lines = [
-        "## Warnings: warning-level rules the server does not keep (the verdict stands)",
+        f"## Warnings: warning-level rules {party} does not keep (the verdict stands)",
         "",
         "| Rule | Severity | Why |",
         "|---|---|---|",
