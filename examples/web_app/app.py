@@ -3,7 +3,8 @@ Connect: authorization code with PKCE S256 and the client secret (HTTP Basic), o
 refresh on expiry, the ID token validated by Authlib, RFC 9207's iss checked.
 
 Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL, WEB_APP_PORT,
-WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET. REFERENCE_APP_DEFECTS (comma-separated) switches on
+WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET, WEB_APP_SCOPE (without offline_access it gets no refresh
+token, and signs in again when its access token expired). REFERENCE_APP_DEFECTS (comma-separated) switches on
 defects, to prove the certification catches them:
 
     no-response-type       the authorization request carries no response_type
@@ -62,6 +63,7 @@ API = os.environ["VISMA_API_BASE_URL"]
 PORT = int(os.environ.get("WEB_APP_PORT", "5081"))
 REDIRECT_URI = f"http://127.0.0.1:{PORT}/callback"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
+SCOPE = os.environ.get("WEB_APP_SCOPE") or "openid profile email offline_access"  # as application.yaml's
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
 
 
@@ -99,7 +101,7 @@ oauth.register(
     client_auth_methods=[("client_secret_basic_encoded", client_secret_basic_encoded)],
     server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
     client_kwargs={
-        "scope": "openid profile email offline_access",
+        "scope": SCOPE,
         "code_challenge_method": (None if "no-pkce" in DEFECTS else "plain" if "plain-pkce" in DEFECTS else "S256"),
         "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic_encoded",
     },
