@@ -35,6 +35,10 @@ defects, to prove the certification catches them:
     two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
     iss-missing-accepted   RFC 9207's iss is compared only when the callback carries one
     token-in-api-url       the Visma API is called with the access token in the URL too (?access_token=)
+    token-in-api-query     the Visma API is called with the access token in the URL only (Authlib's
+                           token_placement "uri"); the API, which reads only the header, refuses it,
+                           and the refusal is shown (with greeting-only: the API is used on /profile
+                           only, as an application that calls it when a page needs it)
     token-in-page          the profile page shows the access token
     token-logged           the token response is printed to the application's output
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
@@ -102,6 +106,7 @@ oauth.register(
     server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
     client_kwargs={
         "scope": SCOPE,
+        "token_placement": "uri" if "token-in-api-query" in DEFECTS else "header",
         "code_challenge_method": (None if "no-pkce" in DEFECTS else "plain" if "plain-pkce" in DEFECTS else "S256"),
         "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic_encoded",
     },
@@ -229,6 +234,8 @@ def profile():
             answer = oauth.visma.get(f"{API}/v1/me", token=token, params=in_url, timeout=10)
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again
         return redirect(url_for("login"))
+    if answer.status_code == 401 and "token-in-api-query" in DEFECTS:  # a new sign-in would be refused the same way
+        return page(f"<p>The Visma API refused the call: {escape(answer.text)}</p>", 502)
     if answer.status_code == 401:
         return redirect(url_for("login"))
     shown = (
