@@ -97,6 +97,9 @@ REFERENCE_APPS = {
                 "two-auth-methods": ("APPC-24",),
                 "iss-missing-accepted": ("APPC-25",),  # warning-level: warned, the verdict stands
                 "token-in-api-url": ("APPC-26",),
+                # the API used only on /profile, the token in its URL only: seen where the suite uses the API
+                # (drive.use_api_url); the API refuses it, yet the refresh before is APPC-20's evidence
+                "greeting-only,token-in-api-query": ("APPC-26",),
                 "token-in-page-url": ("APPC-26",),  # its access log has the URL too: that is APPC-26's failure
                 "token-in-page": ("APPC-27",),
                 "token-logged": ("APPC-28",),

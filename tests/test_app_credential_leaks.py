@@ -62,3 +62,28 @@ def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_pat
     assert len(secrets) > 3, f"only {len(secrets)} secrets witnessed"
     found = outputs.leaked(outputs.every_output(terminal, reports, tmp_path), secrets)
     assert not found, f"secrets found in output: {found[:10]}"
+
+
+def test_a_token_in_the_api_url_is_seen_where_the_api_is_used_only_on_a_page(tmp_path):
+    """An application that calls the Visma API only when a page needs it (drive.use_api_url), with
+    the access token in the URL's query alone: APPC-26 sees that use of the API too."""
+    record = tmp_path / "compliance.json"
+    completed = run_appside(
+        "--app=examples/web_app/application.yaml",
+        "--rule=APPC-26",
+        f"--compliance={record}",
+        "-p",
+        "no:cacheprovider",
+        environ={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "WEB_APP_CLIENT_SECRET": SECRET,
+            "WEB_APP_PORT": str(free_port()),
+            "APP_SETTLE": "1",
+            "REFERENCE_APP_DEFECTS": "greeting-only,token-in-api-query",
+        },
+    )
+    terminal = completed.stdout + completed.stderr
+    assert completed.returncode == 1, terminal[-3000:]
+    rule = next(r for r in json.loads(record.read_text())["rules"] if r["rule_id"] == "APPC-26")
+    assert "access token was sent in the URL of GET /api/v1/me" in rule["scenarios"][0]["reason"], terminal[-3000:]

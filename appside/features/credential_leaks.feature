@@ -8,8 +8,9 @@ Feature: Where the tokens and the client secret must not turn up
   @rule:APPC-26 @severity:critical @rfc:RFC9700-4.3.2 @rfc:RFC6750-5.3 @rfc:RFC6749-10.4
   Scenario: APPC-26 Access and refresh tokens are never put in a URL
     The URLs of every request the stand-in (token endpoint, Visma API, userinfo) and the browser
-    saw, the application's own pages included. ID tokens are not looked for: an OpenID logout
-    sends one as id_token_hint by design.
+    saw, the application's own pages included, in its normal sign-ins and, where drive.use_api_url
+    is set, in a sign-in followed by its use of the Visma API. ID tokens are not looked for: an
+    OpenID logout sends one as id_token_hint by design.
 
     Given the application has been used as a user would, and what it showed and sent was kept
     Then no access or refresh token appears in a URL

@@ -67,9 +67,15 @@ Feature: What an application must refuse
 
   @rule:APPC-20 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-1.5
   Scenario: APPC-20 An expired access token leads to a refresh or a new sign-in, never to its use
+    RFC 6749 section 1.5: a new access token when the current one expires, by a refresh or, with no
+    refresh token, a new sign-in. It fails if the expired token reaches the Visma API or userinfo (in
+    a header or a URL); a refresh, a new authorization request or a call with a valid token after the
+    expiry is the evidence that it did not. Nothing asks it to go back to the API by itself after a
+    new sign-in. Where it sends nothing after the expiry, the rule could not be checked.
+
     When the stand-in issues a short-lived access token and the application uses the API after it expired
     Then the application never sends an expired access token
-    And it refreshed the token or signed in again before using the API
+    And after the expiry it refreshed the token, signed in again or used the API with a valid token
 
   @rule:APPC-21 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.7
   Scenario Outline: APPC-21 An ID token that fails validation is refused

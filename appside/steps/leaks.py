@@ -15,7 +15,7 @@ from pytest_bdd import given, then
 
 from appside.observed import learn_secrets
 from appside.steps.service import service_run
-from appside.steps.sign_ins import normal_sign_ins, skip_unless_type
+from appside.steps.sign_ins import normal_sign_ins, observe_session_once, skip_unless_type
 from suite.secrets.redaction import REDACTOR, encodings, excerpt
 from suite.verdict.checks import check
 
@@ -27,12 +27,22 @@ _forms = functools.lru_cache(maxsize=1024)(encodings)  # the same few secrets, l
 
 def use_as_a_user_would(config, application, stand_in, app_run) -> None:
     """The two normal sign-ins of an interactive application, or one run of a service (each done
-    once per run of the suite), kept in `app_run` and attached to the report."""
+    once per run of the suite), kept in `app_run` and attached to the report; and, where
+    drive.use_api_url is set, a sign-in followed by the application's use of the Visma API (an
+    application may call the API only when a page needs it, not at sign-in)."""
     runs = normal_sign_ins(config, stand_in) if application.is_interactive else [service_run(config, stand_in)]
     for number, (result, observed) in enumerate(runs, 1):
         app_run.sign_ins.append(result)
         app_run.observed.append(observed)
         observed.attach(f"normal use {number}")
+    if application.is_interactive and application.drive.use_api_url:
+        observe_session_once(
+            config,
+            stand_in,
+            app_run,
+            lambda session: [session.sign_in(), session.open(application.drive.use_api_url)],
+            "normal use, then the Visma API used (drive.use_api_url)",
+        )
 
 
 @given("the application has been used as a user would, and what it showed and sent was kept")

@@ -3,7 +3,8 @@ Connect: authorization code with PKCE S256 and the client secret (HTTP Basic), o
 refresh on expiry, the ID token validated by Authlib, RFC 9207's iss checked.
 
 Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL, WEB_APP_PORT,
-WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET. REFERENCE_APP_DEFECTS (comma-separated) switches on
+WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET, WEB_APP_SCOPE (without offline_access it gets no refresh
+token, and signs in again when its access token expired). REFERENCE_APP_DEFECTS (comma-separated) switches on
 defects, to prove the certification catches them:
 
     no-response-type       the authorization request carries no response_type
@@ -34,6 +35,10 @@ defects, to prove the certification catches them:
     two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
     iss-missing-accepted   RFC 9207's iss is compared only when the callback carries one
     token-in-api-url       the Visma API is called with the access token in the URL too (?access_token=)
+    token-in-api-query     the Visma API is called with the access token in the URL only (Authlib's
+                           token_placement "uri"); the API, which reads only the header, refuses it,
+                           and the refusal is shown (with greeting-only: the API is used on /profile
+                           only, as an application that calls it when a page needs it)
     token-in-page          the profile page shows the access token
     token-logged           the token response is printed to the application's output
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
@@ -62,6 +67,7 @@ API = os.environ["VISMA_API_BASE_URL"]
 PORT = int(os.environ.get("WEB_APP_PORT", "5081"))
 REDIRECT_URI = f"http://127.0.0.1:{PORT}/callback"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
+SCOPE = os.environ.get("WEB_APP_SCOPE") or "openid profile email offline_access"  # as application.yaml's
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
 
 
@@ -99,7 +105,8 @@ oauth.register(
     client_auth_methods=[("client_secret_basic_encoded", client_secret_basic_encoded)],
     server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
     client_kwargs={
-        "scope": "openid profile email offline_access",
+        "scope": SCOPE,
+        "token_placement": "uri" if "token-in-api-query" in DEFECTS else "header",
         "code_challenge_method": (None if "no-pkce" in DEFECTS else "plain" if "plain-pkce" in DEFECTS else "S256"),
         "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic_encoded",
     },
@@ -227,6 +234,8 @@ def profile():
             answer = oauth.visma.get(f"{API}/v1/me", token=token, params=in_url, timeout=10)
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again
         return redirect(url_for("login"))
+    if answer.status_code == 401 and "token-in-api-query" in DEFECTS:  # a new sign-in would be refused the same way
+        return page(f"<p>The Visma API refused the call: {escape(answer.text)}</p>", 502)
     if answer.status_code == 401:
         return redirect(url_for("login"))
     shown = (
