@@ -227,3 +227,11 @@ def test_every_rule_links_to_a_section_of_its_documentation():
             if line.strip().startswith("@rule:"):
                 rule = rule_of(page_tags | {t.lstrip("@") for t in line.split()})
                 assert rule is not None and "#" in rule.doc_url, f"{path.name}: {line.strip()}: no section anchor"
+
+
+def test_the_application_rules_page_is_what_the_features_say():
+    """docs/reference-application-rules.md is written from appside/features: a rule, level or sentence
+    changed there and not here fails, so a partner never reads a rule the suite does not check."""
+    script = ROOT / "scripts" / "application_rules_page.py"
+    checked = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
