@@ -113,6 +113,13 @@ def pytest_configure(config):
     )
 
 
+@pytest.hookimpl(trylast=True)  # after --rule deselected what it does not name
+def pytest_collection_modifyitems(config, items) -> None:
+    from appside.concurrent import planned_steps
+
+    config.planned_steps = planned_steps(items)  # what the sign-ins made at once are for
+
+
 def _announce(config, application, issuer: str, tls) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     lines = [

@@ -10,6 +10,7 @@ from pytest_bdd import given, parsers, when
 
 from appside import effort
 from appside.application import Application
+from appside.concurrent import fault_title
 from appside.observed import ClientAuthentication, Observed
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
@@ -109,10 +110,41 @@ def observe_session(config, stand_in: SandboxServer, app_run: AppRun, action, ti
     app_run.observed.append(observed)
 
 
+def evidence_at_once(config, stand_in: SandboxServer, title: str) -> tuple | None:
+    """The sign-ins and what the stand-in saw of them for `title`, from the sign-ins made at once
+    (appside.concurrent) for every selected scenario on the first one's need; None where they are
+    not made so (a service or manual application, a step no selected scenario names)."""
+    if config.application.drive.mode != "browser":
+        return None
+    if "at once" not in _baseline:
+        from appside.concurrent import flows, run_at_once
+
+        wanted = flows(config, stand_in, refusal_watch(config, stand_in))  # after the normal sign-ins
+        _baseline["at once"] = run_at_once(driver(config), stand_in, wanted) if wanted else {}
+    found = _baseline["at once"].get(title)
+    if isinstance(found, Exception):
+        raise found
+    return tuple(found) if found else None
+
+
+def keep_evidence_at_once(config, stand_in: SandboxServer, app_run: AppRun, title: str) -> bool:
+    """evidence_at_once kept in `app_run` and attached under `title`; False where there is none."""
+    found = evidence_at_once(config, stand_in, title)
+    if found is None:
+        return False
+    sign_ins, observed = found
+    observed.attach(title)
+    app_run.sign_ins += sign_ins
+    app_run.observed.append(observed)
+    return True
+
+
 def observe_session_once(config, stand_in, app_run, action, title: str) -> None:
     """observe_session, done once per run for each `title`: scenarios whose step does the same
     thing (APPC-10 and APPC-20 both let a short-lived access token expire) read the same evidence,
     attached to each."""
+    if keep_evidence_at_once(config, stand_in, app_run, title):
+        return
     key = f"session: {title}"
     if key in _baseline:
         sign_ins, observed = _baseline[key]
@@ -234,6 +266,9 @@ def sign_in_with_fault(
 ) -> None:
     record_fault(request, fault)
     app_run.fault = fault
+    if keep_evidence_at_once(request.config, stand_in, app_run, fault_title(fault)):
+        _note_watch(app_run)
+        return
     quiet = refusal_watch(request.config, stand_in) if application.drive.mode == "browser" else None
     stand_in.faults.inject(fault)
     observe_session(
@@ -241,8 +276,12 @@ def sign_in_with_fault(
         stand_in,
         app_run,
         lambda session: [session.sign_in(refused=True, quiet=quiet)] if quiet else [session.sign_in(refused=True)],
-        f"sign-in with {fault}",
+        fault_title(fault),
     )
+    _note_watch(app_run)
+
+
+def _note_watch(app_run: AppRun) -> None:
     watch = getattr(app_run.sign_ins[-1], "watch", "")
     if watch:
         allure.attach(watch, name="how long the refusal was watched", attachment_type=allure.attachment_type.TEXT)

@@ -1,0 +1,130 @@
+"""Sign-ins at once: the refused sign-ins and the waits for an access token to expire that the
+selected scenarios need are made together, each in a browser context of its own and as a test
+user of its own (appside.stand_in.CONCURRENT_USERS), against the one stand-in, as any web
+application serves users at once. The stand-in's faults are armed for one user each, and its log
+is sorted afterwards into each sign-in's requests (appside.observed.of_one_sign_in); each
+scenario then judges its own sign-in's evidence. Their waits (a refusal's watch, a token's
+lifetime) overlap instead of adding up.
+
+Done on the first step that needs one of them (after the two normal sign-ins, whose follow-up
+times bound a refusal's watch); only for what the selected scenarios (`--rule`) name."""
+
+import contextlib
+import re
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+
+from appside import effort
+from appside.observed import Observed, of_one_sign_in
+from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
+
+FAULT_STEP = re.compile(r'the stand-in answers a sign-in with the fault "(?P<fault>[^"]+)"')
+EXPIRY_STEP = "the stand-in issues a short-lived access token and the application uses the API after it expired"
+TWO_EXPIRIES_STEP = "the access token expires twice and the application uses the API after each expiry"
+EXPIRY = "short-lived access token, API used after expiry"
+TWO_EXPIRIES = "two expiries, API used after each"
+
+Flow = Callable[..., Generator[None, None, list]]  # (session) -> its sign-ins
+
+
+def fault_title(fault: str) -> str:
+    return f"sign-in with {fault}"
+
+
+def planned_steps(items: list[pytest.Item]) -> list[str]:
+    """The step texts of the selected scenarios, as pytest-bdd renders them (an outline's example filled in)."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    steps: list[str] = []
+    for item in items:
+        function = getattr(item, "function", None)
+        template = scenario_wrapper_template_registry.get(function) if function else None
+        if template is None:
+            continue
+        example = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example", {})
+        steps += [step.name for step in template.render(example).steps]
+    return steps
+
+
+def flows(config, stand_in, quiet) -> dict[str, Flow]:
+    """What the selected scenarios need done at once, by the title their evidence is kept under."""
+    application = config.application
+    steps = getattr(config, "planned_steps", [])
+    use_api = application.drive.use_api_url
+    wanted: dict[str, Flow] = {}  # the longest waits first: the others go on meanwhile
+    if use_api and TWO_EXPIRIES_STEP in steps and "offline_access" in application.scope.split():
+        wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2)
+    if use_api and EXPIRY_STEP in steps:
+        wanted[EXPIRY] = _expiring(stand_in, use_api, 1)
+    for fault in dict.fromkeys(m.group("fault") for m in map(FAULT_STEP.fullmatch, steps) if m):
+        wanted[fault_title(fault)] = _refused(stand_in, fault, quiet)
+    return wanted
+
+
+def _refused(stand_in, fault: str, quiet) -> Flow:
+    def flow(session):
+        stand_in.faults.inject(fault, user=session.username)
+        return [(yield from session.sign_in_steps(refused=True, quiet=quiet))]
+
+    return flow
+
+
+def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
+    def flow(session):
+        stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
+        sign_ins = [(yield from session.sign_in_steps())]
+        for _ in range(times):
+            yield from session.wait_steps(SHORT_LIFETIME + PAST_EXPIRY)
+            sign_ins.append((yield from session.open_steps(use_api_url)))
+        return sign_ins
+
+    return flow
+
+
+def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:
+    """Each flow in its own session, all at once; by title, (sign-ins, Observed) or the exception it raised.
+    A request the log cannot tie to one sign-in (a discovery document, an API call without a token
+    of the stand-in) counts for every sign-in that was going on when it arrived."""
+    import time
+
+    from appside.browser_driver import run_together
+
+    titles = list(wanted)
+    sessions = [driver.session(f"test.user.{number}") for number, _ in enumerate(titles, 1)]
+    windows: list[list[float]] = [[0.0, 0.0] for _ in titles]
+
+    def timed(number: int, flow: Generator[None, None, Any]) -> Generator[None, None, Any]:
+        windows[number][0] = time.time()
+        try:
+            return (yield from flow)
+        except Exception as error:
+            return error
+        finally:
+            windows[number][1] = time.time()
+
+    stand_in.recording.clear()
+    try:
+        results = run_together(
+            sessions[0].page,
+            [timed(n, wanted[title](session)) for n, (title, session) in enumerate(zip(titles, sessions, strict=True))],
+        )
+        effort.sleep(0.05)  # the last request's log entry is written after its answer went out
+    finally:
+        urls = [list(session.urls) for session in sessions]
+        for session in sessions:
+            with contextlib.suppress(Exception):
+                session.close()
+        stand_in.faults.clear()
+    entries = stand_in.recording.entries()
+    owned = [of_one_sign_in(entries, s.username, u, stand_in.issuer) for s, u in zip(sessions, urls, strict=True)]
+    claimed = {id(e) for own in owned for e in own}
+    evidence: dict[str, tuple | Exception] = {}
+    for number, title in enumerate(titles):
+        start, end = windows[number]
+        loose = [e for e in entries if id(e) not in claimed and start <= e.at <= end]
+        result = results[number]
+        observed = Observed(sorted(owned[number] + loose, key=lambda e: e.at), stand_in.issuer)
+        evidence[title] = result if isinstance(result, Exception) else (result, observed)
+    return evidence
