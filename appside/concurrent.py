@@ -26,7 +26,15 @@ TWO_EXPIRIES_STEP = "the access token expires twice and the application uses the
 EXPIRY = "short-lived access token, API used after expiry"
 TWO_EXPIRIES = "two expiries, API used after each"
 
-Flow = Callable[..., Generator[None, None, list]]  # (session) -> its sign-ins
+NORMAL_STEPS = (
+    "a normal sign-in of the application redeems its code",
+    "the application has signed in twice through the stand-in",
+    "the application has been used as a user would, and what it showed and sent was kept",
+)
+NORMAL = ("normal sign-in 1", "normal sign-in 2")
+
+# (session, progress) -> its sign-ins; progress.normal_sign_ins() is None until both normal ones ended
+Flow = Callable[..., Generator[None, None, list]]
 
 
 def fault_title(fault: str) -> str:
@@ -48,23 +56,35 @@ def planned_steps(items: list[pytest.Item]) -> list[str]:
     return steps
 
 
-def flows(config, stand_in, quiet) -> dict[str, Flow]:
-    """What the selected scenarios need done at once, by the title their evidence is kept under."""
+def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow]:
+    """What the selected scenarios need done at once, by the title their evidence is kept under.
+    A refused sign-in starts once the normal sign-ins ended: `quiet_from` makes its watch's bound
+    (appside.browser_driver.QuietWatch) of them."""
     application = config.application
     steps = getattr(config, "planned_steps", [])
     use_api = application.drive.use_api_url
+    faults = list(dict.fromkeys(m.group("fault") for m in map(FAULT_STEP.fullmatch, steps) if m))
     wanted: dict[str, Flow] = {}  # the longest waits first: the others go on meanwhile
     if use_api and TWO_EXPIRIES_STEP in steps and "offline_access" in application.scope.split():
         wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2)
     if use_api and EXPIRY_STEP in steps:
         wanted[EXPIRY] = _expiring(stand_in, use_api, 1)
-    for fault in dict.fromkeys(m.group("fault") for m in map(FAULT_STEP.fullmatch, steps) if m):
-        wanted[fault_title(fault)] = _refused(stand_in, fault, quiet)
+    if faults or any(step in NORMAL_STEPS for step in steps):
+        wanted.update(dict.fromkeys(NORMAL, _normal))
+    for fault in faults:
+        wanted[fault_title(fault)] = _refused(stand_in, fault, quiet_from)
     return wanted
 
 
-def _refused(stand_in, fault: str, quiet) -> Flow:
-    def flow(session):
+def _normal(session, progress):
+    return [(yield from session.sign_in_steps())]
+
+
+def _refused(stand_in, fault: str, quiet_from) -> Flow:
+    def flow(session, progress):
+        while (normal := progress.normal_sign_ins()) is None:
+            yield
+        quiet = quiet_from(normal)
         stand_in.faults.inject(fault, user=session.username)
         return [(yield from session.sign_in_steps(refused=True, quiet=quiet))]
 
@@ -72,7 +92,7 @@ def _refused(stand_in, fault: str, quiet) -> Flow:
 
 
 def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
-    def flow(session):
+    def flow(session, progress):
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
         sign_ins = [(yield from session.sign_in_steps())]
         for _ in range(times):
@@ -81,6 +101,32 @@ def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
         return sign_ins
 
     return flow
+
+
+class _Progress:
+    """What the flows going on may read of those that ended."""
+
+    def __init__(self, stand_in, titles: list[str], sessions: list) -> None:
+        self.stand_in = stand_in
+        self.ended: dict[str, Any] = {}  # title -> its sign-ins, or the exception it raised
+        self.sessions = dict(zip(titles, sessions, strict=True))
+        self._normal: list | None = None
+
+    def normal_sign_ins(self) -> list | None:
+        """[(SignIn, Observed)] of the normal sign-ins that did not fail, once both ended; their
+        requests as the log has them now (what no sign-in can be tied to left out)."""
+        if self._normal is None and all(title in self.ended for title in NORMAL):
+            entries = self.stand_in.recording.entries()
+            self._normal = [
+                (self.ended[title][0], Observed(self._own(entries, title), self.stand_in.issuer))
+                for title in NORMAL
+                if not isinstance(self.ended[title], Exception)
+            ]
+        return self._normal
+
+    def _own(self, entries: list, title: str) -> list:
+        session = self.sessions[title]
+        return of_one_sign_in(entries, session.username, session.urls, self.stand_in.issuer)
 
 
 def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:
@@ -93,32 +139,36 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
 
     titles = list(wanted)
     sessions = [driver.session(f"test.user.{number}") for number, _ in enumerate(titles, 1)]
+    progress = _Progress(stand_in, titles, sessions)
     windows: list[list[float]] = [[0.0, 0.0] for _ in titles]
 
     def timed(number: int, flow: Generator[None, None, Any]) -> Generator[None, None, Any]:
         windows[number][0] = time.time()
         try:
-            return (yield from flow)
+            result = yield from flow
         except Exception as error:
-            return error
-        finally:
-            windows[number][1] = time.time()
+            result = error
+        windows[number][1] = time.time()
+        progress.ended[titles[number]] = result
+        return result
 
     stand_in.recording.clear()
     try:
         results = run_together(
             sessions[0].page,
-            [timed(n, wanted[title](session)) for n, (title, session) in enumerate(zip(titles, sessions, strict=True))],
+            [
+                timed(n, wanted[title](session, progress))
+                for n, (title, session) in enumerate(zip(titles, sessions, strict=True))
+            ],
         )
         effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     finally:
-        urls = [list(session.urls) for session in sessions]
         for session in sessions:
             with contextlib.suppress(Exception):
                 session.close()
         stand_in.faults.clear()
     entries = stand_in.recording.entries()
-    owned = [of_one_sign_in(entries, s.username, u, stand_in.issuer) for s, u in zip(sessions, urls, strict=True)]
+    owned = [progress._own(entries, title) for title in titles]
     claimed = {id(e) for own in owned for e in own}
     evidence: dict[str, tuple | Exception] = {}
     for number, title in enumerate(titles):

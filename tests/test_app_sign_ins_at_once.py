@@ -4,7 +4,7 @@ requests by whom the stand-in served, what its browser asked and the codes and t
 
 import pytest
 
-from appside.concurrent import EXPIRY, TWO_EXPIRIES, fault_title, flows
+from appside.concurrent import EXPIRY, NORMAL, TWO_EXPIRIES, fault_title, flows
 from appside.observed import Observed, of_one_sign_in
 from sandbox.faults import Faults
 from sandbox.recording import RecordedRequest
@@ -72,7 +72,8 @@ def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid of
 @pytest.mark.parametrize(
     ("steps", "wanted"),
     [
-        (['the stand-in answers a sign-in with the fault "access-denied"'], [fault_title("access-denied")]),
+        # a refused sign-in's watch is bounded by the normal sign-ins: they are made too, and first
+        (['the stand-in answers a sign-in with the fault "access-denied"'], [*NORMAL, fault_title("access-denied")]),
         (
             [
                 "the stand-in issues a short-lived access token and the application uses the API after it expired",
@@ -80,7 +81,8 @@ def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid of
             ],
             [TWO_EXPIRIES, EXPIRY],
         ),
-        (["the application has signed in twice through the stand-in"], []),  # made one at a time, first
+        (["the application has signed in twice through the stand-in"], list(NORMAL)),
+        (['the application is a "web" application'], []),
     ],
 )
 def test_only_what_the_selected_scenarios_name_is_made_at_once(steps, wanted):

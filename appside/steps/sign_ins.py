@@ -110,18 +110,26 @@ def observe_session(config, stand_in: SandboxServer, app_run: AppRun, action, ti
     app_run.observed.append(observed)
 
 
-def evidence_at_once(config, stand_in: SandboxServer, title: str) -> tuple | None:
-    """The sign-ins and what the stand-in saw of them for `title`, from the sign-ins made at once
-    (appside.concurrent) for every selected scenario on the first one's need; None where they are
-    not made so (a service or manual application, a step no selected scenario names)."""
+def _made_at_once(config, stand_in: SandboxServer) -> dict:
+    """The sign-ins made at once (appside.concurrent) for every selected scenario, on the first
+    one's need: by title, (sign-ins, Observed) or the exception that flow raised. Nothing where
+    they are not made so (a service or manual application)."""
     if config.application.drive.mode != "browser":
-        return None
+        return {}
     if "at once" not in _baseline:
         from appside.concurrent import flows, run_at_once
 
-        wanted = flows(config, stand_in, refusal_watch(config, stand_in))  # after the normal sign-ins
+        settle, activity = config.application.drive.settle, stand_in.recording.activity
+        wanted = flows(config, stand_in, lambda normal: quiet_watch(normal, settle, activity))
         _baseline["at once"] = run_at_once(driver(config), stand_in, wanted) if wanted else {}
-    found = _baseline["at once"].get(title)
+    made: dict = _baseline["at once"]
+    return made
+
+
+def evidence_at_once(config, stand_in: SandboxServer, title: str) -> tuple | None:
+    """The sign-ins and what the stand-in saw of them for `title`, from the sign-ins made at once;
+    None where they are not made so (a service or manual application, a step no selected scenario names)."""
+    found = _made_at_once(config, stand_in).get(title)
     if isinstance(found, Exception):
         raise found
     return tuple(found) if found else None
@@ -172,6 +180,14 @@ def application_of_type(application: Application, types) -> None:
 
 def normal_sign_ins(config, stand_in: SandboxServer) -> list:
     """Two sign-ins as a user makes them, done once per run and read by every request rule."""
+    from appside.concurrent import NORMAL
+
+    made = _made_at_once(config, stand_in) if "sign_ins" not in _baseline else {}
+    if all(title in made for title in NORMAL):
+        for title in NORMAL:
+            if isinstance(made[title], Exception):
+                raise made[title]
+        _baseline["sign_ins"] = [(made[title][0][0], made[title][1]) for title in NORMAL]
     if "sign_ins" not in _baseline:
         signed = []
         for _ in range(2):
@@ -241,23 +257,28 @@ QUIET_FLOOR = 0.5
 
 
 def refusal_watch(config, stand_in):
+    """The evidence that ends a refused sign-in's watch early, from the normal sign-ins (quiet_watch)."""
+    return quiet_watch(normal_sign_ins(config, stand_in), config.application.drive.settle, stand_in.recording.activity)
+
+
+def quiet_watch(normal: list, settle: float, activity):
     """The evidence that ends a refused sign-in's watch early (appside.browser_driver.QuietWatch),
-    from the normal sign-ins: the slowest gap from the callback to the application's next request
-    and from its callback's answer to its signed-in marker. None where they show no follow-up."""
+    from the normal sign-ins [(SignIn, Observed)]: the slowest gap from the callback to the
+    application's next request and from its callback's answer to its signed-in marker. None where
+    they show no follow-up."""
     from appside.browser_driver import QuietWatch
 
     slowest = 0.0
-    for sign_in, observed in normal_sign_ins(config, stand_in):
+    for sign_in, observed in normal:
         slowest = max([slowest, *observed.follow_up_gaps(), sign_in.callback_to_finish or 0.0])
     if not slowest:
         return None
-    settle = config.application.drive.settle
     seconds = min(settle, max(QUIET_FLOOR, FOLLOW_UP_MARGIN * slowest))
     basis = (
         f"{FOLLOW_UP_MARGIN:g} times {slowest:.2f} s, its slowest follow-up in its normal sign-ins, "
         f"at least {QUIET_FLOOR:g} s and at most drive.settle {settle:g} s"
     )
-    return QuietWatch(seconds, stand_in.recording.activity, basis)
+    return QuietWatch(seconds, activity, basis)
 
 
 @when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
