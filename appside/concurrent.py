@@ -11,6 +11,7 @@ times bound a refusal's watch); only for what the selected scenarios (`--rule`) 
 
 import contextlib
 import re
+import time
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -18,10 +19,12 @@ import pytest
 
 from appside import effort
 from appside.observed import Observed, of_one_sign_in
+from sandbox.app import PATHS
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 
 FAULT_STEP = re.compile(r'the stand-in answers a sign-in with the fault "(?P<fault>[^"]+)"')
 EXPIRY_STEP = "the stand-in issues a short-lived access token and the application uses the API after it expired"
+RENEWAL_STEP = "the application renews an expired access token, where the suite can make it"  # EXPIRY_STEP's
 TWO_EXPIRIES_STEP = "the access token expires twice and the application uses the API after each expiry"
 EXPIRY = "short-lived access token, API used after expiry"
 TWO_EXPIRIES = "two expiries, API used after each"
@@ -35,6 +38,14 @@ NORMAL = ("normal sign-in 1", "normal sign-in 2")
 
 # (session, progress) -> its sign-ins; progress.normal_sign_ins() is None until both normal ones ended
 Flow = Callable[..., Generator[None, None, list]]
+
+
+SIGN_IN_STEPS = (*NORMAL_STEPS, EXPIRY_STEP, RENEWAL_STEP, TWO_EXPIRIES_STEP)
+
+
+def needs_browser(steps: list[str]) -> bool:
+    """Whether these steps sign in through the application (a browser driven by the suite)."""
+    return any(step in SIGN_IN_STEPS or FAULT_STEP.fullmatch(step) for step in steps)
 
 
 def fault_title(fault: str) -> str:
@@ -67,7 +78,7 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
     wanted: dict[str, Flow] = {}  # the longest waits first: the others go on meanwhile
     if use_api and TWO_EXPIRIES_STEP in steps and "offline_access" in application.scope.split():
         wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2)
-    if use_api and EXPIRY_STEP in steps:
+    if use_api and (EXPIRY_STEP in steps or RENEWAL_STEP in steps):
         wanted[EXPIRY] = _expiring(stand_in, use_api, 1)
     if faults or any(step in NORMAL_STEPS for step in steps):
         wanted.update(dict.fromkeys(NORMAL, _normal))
@@ -92,11 +103,16 @@ def _refused(stand_in, fault: str, quiet_from) -> Flow:
 
 
 def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
+    """Sign in, then `times` over: wait until the latest access token the stand-in gave this sign-in
+    is SHORT_LIFETIME + PAST_EXPIRY seconds old (counted from its answer, as a client counts
+    expires_in), and make the application use the API."""
+
     def flow(session, progress):
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
         sign_ins = [(yield from session.sign_in_steps())]
         for _ in range(times):
-            yield from session.wait_steps(SHORT_LIFETIME + PAST_EXPIRY)
+            answered = progress.tokens_answered.get(session.username, time.time())
+            yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
             sign_ins.append((yield from session.open_steps(use_api_url)))
         return sign_ins
 
@@ -111,6 +127,12 @@ class _Progress:
         self.ended: dict[str, Any] = {}  # title -> its sign-ins, or the exception it raised
         self.sessions = dict(zip(titles, sessions, strict=True))
         self._normal: list | None = None
+        self.tokens_answered: dict[str, float] = {}  # user -> when the stand-in last answered with a token for it
+
+    def note(self, entry) -> None:
+        """A listener of the stand-in's log (called as the answer leaves)."""
+        if entry.path == PATHS["token_endpoint"] and entry.status == 200 and entry.notes.get("user"):
+            self.tokens_answered[entry.notes["user"]] = time.time()
 
     def normal_sign_ins(self) -> list | None:
         """[(SignIn, Observed)] of the normal sign-ins that did not fail, once both ended; their
@@ -133,8 +155,6 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
     """Each flow in its own session, all at once; by title, (sign-ins, Observed) or the exception it raised.
     A request the log cannot tie to one sign-in (a discovery document, an API call without a token
     of the stand-in) counts for every sign-in that was going on when it arrived."""
-    import time
-
     from appside.browser_driver import run_together
 
     titles = list(wanted)
@@ -153,6 +173,7 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
         return result
 
     stand_in.recording.clear()
+    stand_in.recording.listeners.append(progress.note)
     try:
         results = run_together(
             sessions[0].page,
@@ -167,6 +188,7 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
             with contextlib.suppress(Exception):
                 session.close()
         stand_in.faults.clear()
+        stand_in.recording.listeners.remove(progress.note)
     entries = stand_in.recording.entries()
     owned = [progress._own(entries, title) for title in titles]
     claimed = {id(e) for own in owned for e in own}

@@ -48,7 +48,7 @@ def pytest_addoption(parser) -> None:
 @pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists: the issuer must be printed
 def pytest_configure(config):
     from appside.application import load_application
-    from appside.launcher import LaunchedApplication, LaunchFailed, issuer_variables
+    from appside.launcher import LaunchedApplication, issuer_variables
     from appside.record import ApplicationRecorder
     from appside.stand_in import start_stand_in
     from appside.tls import stand_in_tls
@@ -93,17 +93,12 @@ def pytest_configure(config):
     REDACTOR.register(config.test_user.password, "test user password")
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
-    if application.drive.launch:
+    if application.drive.launch:  # started now, waited for once the browser is launched (_launched)
         log = Path(tempfile.mkdtemp(prefix="appside-")) / "application.log"
-        try:
-            variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
-            config.launched = LaunchedApplication(
-                application.drive.launch, variables, application.drive.ready_url or application.drive.sign_in_url, log
-            )
-        except LaunchFailed as error:
-            config.stand_in.stop()
-            config.stand_in = None  # stopped: pytest_unconfigure must not stop it again
-            raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+        variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
+        config.launched = LaunchedApplication(
+            application.drive.launch, variables, application.drive.ready_url or application.drive.sign_in_url, log
+        )
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()
@@ -118,6 +113,24 @@ def pytest_collection_modifyitems(config, items) -> None:
     from appside.concurrent import planned_steps
 
     config.planned_steps = planned_steps(items)  # what the sign-ins made at once are for
+    _launched(config)
+
+
+def _launched(config) -> None:
+    """The browser is launched (where a selected scenario signs in through it) while the application
+    starts, and then the application is waited for: a launch that fails is a configuration problem."""
+    from appside.concurrent import needs_browser
+    from appside.launcher import LaunchFailed
+    from appside.steps.sign_ins import driver
+
+    if config.application.drive.mode == "browser" and needs_browser(config.planned_steps):
+        driver(config)
+    if config.launched is None:
+        return
+    try:
+        config.launched.wait_until_ready()
+    except LaunchFailed as error:
+        raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
 
 
 def _announce(config, application, issuer: str, tls) -> None:

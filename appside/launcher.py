@@ -31,8 +31,11 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
 
 
 class LaunchedApplication:
+    """The application, started; `wait_until_ready()` waits until it answers at `ready_url`, so
+    that the suite can do other things (launch the browser) while it starts."""
+
     def __init__(self, command: str, variables: dict, ready_url: str | None, log_path) -> None:
-        self.log_path = log_path
+        self.log_path, self.ready_url = log_path, ready_url
         self._log = open(log_path, "wb")  # noqa: SIM115 -- the application writes to it until stop() closes it
         self.process = subprocess.Popen(
             command,
@@ -43,10 +46,11 @@ class LaunchedApplication:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        if ready_url:
-            self._wait_until_ready(ready_url)
 
-    def _wait_until_ready(self, url: str, timeout: float = 20.0) -> None:
+    def wait_until_ready(self, timeout: float = 20.0) -> None:
+        url = self.ready_url
+        if not url:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

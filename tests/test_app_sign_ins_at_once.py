@@ -89,6 +89,11 @@ def test_only_what_the_selected_scenarios_name_is_made_at_once(steps, wanted):
     assert list(flows(_config(steps), None, None)) == wanted
 
 
+def test_the_renewal_of_the_secret_rules_is_the_same_expiry():
+    steps = ["the application renews an expired access token, where the suite can make it"]
+    assert list(flows(_config(steps), None, None)) == [EXPIRY]
+
+
 def test_no_expiry_is_waited_for_without_a_page_that_uses_the_api_or_a_refresh_token():
     steps = [
         "the stand-in issues a short-lived access token and the application uses the API after it expired",
