@@ -163,6 +163,8 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_unconfigure(config) -> None:
     from appside.steps.sign_ins import close_driver
 
+    if getattr(config, "launched", None):
+        config.launched.terminate()  # it ends while the browser closes
     close_driver()
     if getattr(config, "launched", None):
         config.launched.stop()
