@@ -1,13 +1,14 @@
-"""Sign-ins at once: the refused sign-ins and the waits for an access token to expire that the
-selected scenarios need are made together, each in a browser context of its own and as a test
+"""Sign-ins at once: the normal sign-ins, the refused sign-ins and the waits for an access token
+to expire that the selected scenarios need are made together, each in a browser context of its own and as a test
 user of its own (appside.stand_in.CONCURRENT_USERS), against the one stand-in, as any web
 application serves users at once. The stand-in's faults are armed for one user each, and its log
 is sorted afterwards into each sign-in's requests (appside.observed.of_one_sign_in); each
 scenario then judges its own sign-in's evidence. Their waits (a refusal's watch, a token's
 lifetime) overlap instead of adding up.
 
-Done on the first step that needs one of them (after the two normal sign-ins, whose follow-up
-times bound a refusal's watch); only for what the selected scenarios (`--rule`) name."""
+Done on the first step that needs one of them, for what the selected scenarios (`--rule`) name
+and nothing else; a refused sign-in starts once the two normal sign-ins ended, whose follow-up
+times bound its watch."""
 
 import contextlib
 import re

@@ -130,6 +130,8 @@ def _launched(config) -> None:
     try:
         config.launched.wait_until_ready()
     except LaunchFailed as error:
+        # no record of a run that never started: the previous one stays as it was
+        config.pluginmanager.unregister(name="application-results")
         raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
 
 
