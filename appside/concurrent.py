@@ -175,6 +175,7 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
 
     stand_in.recording.clear()
     stand_in.recording.listeners.append(progress.note)
+    started = time.monotonic()
     try:
         results = run_together(
             sessions[0].page,
@@ -185,6 +186,8 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
         )
         effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     finally:
+        effort.EFFORT.at_once += len(titles)
+        effort.EFFORT.at_once_seconds += time.monotonic() - started
         for session in sessions:
             with contextlib.suppress(Exception):
                 session.close()

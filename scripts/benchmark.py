@@ -30,7 +30,8 @@ the switches: seconds per switch between those points; equal figures mean linear
 app: `make certify-app`'s run (`python -m appside`, without the HTML report) on each reference
 application (web, spa, service: clean, with a fresh secret of every character class), wall time
 median of the rounds and the work each run counted (appside.effort: sign-ins, service runs,
-seconds of fixed waits, browser launches, stand-in starts), which the load does not change. With
+seconds of fixed waits summed one by one, browser launches, stand-in starts), which the load does
+not change, and the wall seconds of the sessions made at once (appside.concurrent), which it does. With
 --against CHECKOUT (another checkout of the project, e.g. `git worktree add /tmp/base main`) the
 same runs of that checkout alternate with this one's, and the ratio of the medians is printed; the
 rules each run passed and failed must be the same on both sides.
