@@ -10,9 +10,10 @@ connection); a refusal then ends the sign-in with the origin named."""
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlsplit
 
 from appside.effort import EFFORT
@@ -75,23 +76,32 @@ class BrowserDriver:
         drive = application.drive
         own = (drive.sign_in_url, getattr(drive, "use_api_url", None), *application.redirect_uris)
         self.policy = CredentialPolicy(issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)))
-        self.guard: Guard | None = None  # the current session's
+        self.guards: list[Guard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(
-            lambda host, port: self.guard is not None and self.guard.allows(host, port),
-            lambda host, port: self.guard.connection_refused(host, port) if self.guard else None,
+            lambda host, port: bool(self.guards) and all(guard.allows(host, port) for guard in list(self.guards)),
+            self._connection_refused,
         )
         flags = [f"--host-resolver-rules={LOOPBACK_ONLY}", *self._fence.flags]
         if tls:  # the stand-in's certificate, and no other, is accepted although its authority is not Chromium's
             flags.append(f"--ignore-certificate-errors-spki-list={tls.spki_sha256}")
         self._browser = launch_chromium(self._playwright, flags)
         EFFORT.browser_launches += 1
-        login = Login("browser", user.username, user.password, browser_pages=STAND_IN_PAGES)
-        self._pages = BrowserLogin(SimpleNamespace(login=login, http=HttpSettings(), issuer=issuer), None)
-        self.issuer = issuer
+        self.user, self.issuer = user, issuer
 
-    def session(self) -> "BrowserSession":
-        """A fresh browser profile: no cookies of the application nor of the stand-in."""
-        return BrowserSession(self, self._browser.new_context(service_workers="block"))
+    def login_pages(self, username: str) -> BrowserLogin:
+        """The stand-in's pages, filled as the test user `username` (the run's password)."""
+        login = Login("browser", username, self.user.password, browser_pages=STAND_IN_PAGES)
+        return BrowserLogin(SimpleNamespace(login=login, http=HttpSettings(), issuer=self.issuer), None)
+
+    def session(self, username: str | None = None) -> "BrowserSession":
+        """A fresh browser profile: no cookies of the application nor of the stand-in; its sign-ins
+        are made as the test user `username` (the run's first test user by default)."""
+        return BrowserSession(self, self._browser.new_context(service_workers="block"), username or self.user.username)
+
+    def _connection_refused(self, host: str, port: int) -> None:
+        for guard in list(self.guards):
+            if not guard.allows(host, port):
+                guard.connection_refused(host, port)
 
     def close(self) -> None:
         self._browser.close()
@@ -100,11 +110,13 @@ class BrowserDriver:
 
 
 class BrowserSession:
-    def __init__(self, driver: BrowserDriver, context) -> None:
-        self.driver, self.context = driver, context
+    def __init__(self, driver: BrowserDriver, context, username: str) -> None:
+        self.driver, self.context, self.username = driver, context, username
         self.drive = driver.application.drive
+        self.login = driver.login_pages(username)
         self.page = context.new_page()
-        self.guard = driver.guard = Guard(driver.policy, page=self.page)
+        self.guard = Guard(driver.policy, page=self.page)
+        driver.guards.append(self.guard)
         self.guard.attach(context)
         self.callback_statuses: list[int] = []
         self.urls: list[str] = []
@@ -132,10 +144,26 @@ class BrowserSession:
         stand-in answers wrongly on purpose (`refused`) is watched for `drive.settle` seconds
         after the application's callback, long enough for it to redeem a code it should not, or
         less where `quiet` gives the evidence that it made no further request."""
-        EFFORT.sign_ins += 1
-        return self.open(self.drive.sign_in_url, refused, quiet)
+        sign_in: SignIn = run_together(self.page, [self.sign_in_steps(refused, quiet)])[0]
+        return sign_in
 
     def open(self, url: str, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
+        sign_in: SignIn = run_together(self.page, [self.open_steps(url, refused, quiet)])[0]
+        return sign_in
+
+    def sign_in_steps(self, refused: bool = False, quiet: QuietWatch | None = None) -> Generator[None, None, SignIn]:
+        """sign_in, a step at a time (run_together), so that other sign-ins go on meanwhile."""
+        EFFORT.sign_ins += 1
+        return (yield from self.open_steps(self.drive.sign_in_url, refused, quiet))
+
+    def wait_steps(self, seconds: float) -> Generator[None, None, None]:
+        """A wait the evidence needs (an access token expiring), counted, while other sign-ins go on."""
+        EFFORT.waited(seconds)
+        yield from _pause(seconds)
+
+    def open_steps(
+        self, url: str, refused: bool = False, quiet: QuietWatch | None = None
+    ) -> Generator[None, None, SignIn]:
         from playwright.sync_api import Error as PlaywrightError
 
         started = time.monotonic()
@@ -147,19 +175,19 @@ class BrowserSession:
         with contextlib.suppress(PlaywrightError):
             self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
         while time.monotonic() < deadline:
-            self.page.wait_for_timeout(50)
+            yield  # run_together waits a little for every page at once
             if len(self.callback_statuses) > seen and callback_at is None:
                 callback_at, callback_wall = time.monotonic(), time.time()
             try:
                 if self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
-                        self.page.wait_for_timeout(300)
+                        yield from _pause(0.3)
                         EFFORT.waited(0.3)
                     return self._result(True, seen, started, marks, callback_at)
-                rule = self.driver._pages._rule_for(self.page)
+                rule = self.login._rule_for(self.page)
                 if rule is not None:
-                    self.driver._pages._run(self.page, rule, 5000, self.guard)
-                    self.page.wait_for_timeout(100)
+                    self.login._run(self.page, rule, 5000, self.guard)
+                    yield from _pause(0.1)
             except PlaywrightError:
                 continue  # navigating: look again
             watched = self.drive.settle if refused else max(self.drive.settle, 5.0)
@@ -228,4 +256,45 @@ class BrowserSession:
         )
 
     def close(self) -> None:
+        self.driver.guards.remove(self.guard)
         self.context.close()
+
+
+POLL = 50  # milliseconds between two looks at the pages
+# Flows stepped at once: more pages loading at once than this only share the same two cores slower.
+AT_ONCE = 6
+
+
+def _pause(seconds: float) -> Iterator[None]:
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        yield
+
+
+def run_together(page, flows: list[Generator[None, None, Any]]) -> list:
+    """Runs each flow (a generator of steps, such as BrowserSession.sign_in_steps) to its end, a
+    step of each in turn with one short wait for every page in between: Playwright's synchronous
+    API serves one thread, and the browser loads all the pages meanwhile. At most AT_ONCE flows
+    go on at once; the next one starts when one ends. Returns each flow's result in order; a flow
+    that raised raises once every flow has ended."""
+    results: list = [None] * len(flows)
+    errors: dict[int, BaseException] = {}
+    waiting = list(enumerate(flows))
+    running: dict[int, Generator[None, None, Any]] = {}
+    while waiting or running:
+        while waiting and len(running) < AT_ONCE:
+            number, flow = waiting.pop(0)
+            running[number] = flow
+        page.wait_for_timeout(POLL)
+        for number, flow in list(running.items()):
+            try:
+                next(flow)
+            except StopIteration as end:
+                results[number] = end.value
+                del running[number]
+            except Exception as error:
+                errors[number] = error
+                del running[number]
+    if errors:
+        raise next(iter(errors.values()))
+    return results

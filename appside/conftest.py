@@ -115,18 +115,17 @@ def pytest_configure(config):
     REDACTOR.register(config.test_user.password, "test user password")
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
-    if application.drive.launch:
+    if application.drive.launch:  # started now, waited for once the browser is launched (_launched)
         log = Path(tempfile.mkdtemp(prefix="appside-")) / "application.log"
         try:
             variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
             config.launched = LaunchedApplication(
                 application.drive.launch, variables, application.drive.ready_url or application.drive.sign_in_url, log
             )
-        except LaunchFailed as error:
+        except LaunchFailed as error:  # something already answers at its address: nothing was launched
             config.stand_in.stop()
             config.stand_in = None  # stopped: pytest_unconfigure must not stop it again
             raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
-    _clean_results(config)  # nothing stopped the run: the previous run's results go
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()
@@ -134,6 +133,33 @@ def pytest_configure(config):
         ApplicationRecorder(application, config.stand_in.issuer, config.getoption("--compliance"), alluredir),
         "application-results",
     )
+
+
+@pytest.hookimpl(trylast=True)  # after --rule deselected what it does not name
+def pytest_collection_modifyitems(config, items) -> None:
+    from appside.concurrent import planned_steps
+
+    config.planned_steps = planned_steps(items)  # what the sign-ins made at once are for
+    _launched(config)
+
+
+def _launched(config) -> None:
+    """The browser is launched (where a selected scenario signs in through it) while the application
+    starts, and then the application is waited for: a launch that fails is a configuration problem."""
+    from appside.concurrent import needs_browser
+    from appside.launcher import LaunchFailed
+    from appside.steps.sign_ins import driver
+
+    if config.application.drive.mode == "browser" and needs_browser(config.planned_steps):
+        driver(config)
+    if config.launched is not None:
+        try:
+            config.launched.wait_until_ready()
+        except LaunchFailed as error:
+            # no record of a run that never started: the previous one stays as it was
+            config.pluginmanager.unregister(name="application-results")
+            raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+    _clean_results(config)  # nothing stopped the run: the previous run's results go
 
 
 def _announce(config, application, issuer: str, tls) -> None:
@@ -166,6 +192,8 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_unconfigure(config) -> None:
     from appside.steps.sign_ins import close_driver
 
+    if getattr(config, "launched", None):
+        config.launched.terminate()  # it ends while the browser closes
     close_driver()
     if getattr(config, "launched", None):
         config.launched.stop()

@@ -1,6 +1,8 @@
 """What one certification run cost in work that does not depend on the machine's load: sign-ins
 and service runs, seconds of fixed waiting (a refusal's watch after the callback, the waits for an
-access token to expire), browsers launched and stand-ins started. Printed at the end of the run
+access token to expire; summed one by one, though the sessions made at once overlap them), browsers
+launched and stand-ins started; and, which the load does change, the wall seconds of the sessions
+made at once (appside.concurrent). Printed at the end of the run
 (`application-side work: ...`) and read by scripts/benchmark.py's `app` part."""
 
 import time
@@ -16,6 +18,10 @@ class Effort:
     fixed_wait_seconds: float = 0.0
     browser_launches: int = 0
     stand_in_starts: int = 0
+    # the sign-ins made at once (appside.concurrent): how many, and the wall seconds they took together
+    # (their waits above are summed one by one, though they overlapped)
+    at_once: int = 0
+    at_once_seconds: float = 0.0
 
     def waited(self, seconds: float) -> None:
         self.fixed_wait_seconds += max(seconds, 0.0)
@@ -25,6 +31,7 @@ class Effort:
             f"{SUMMARY_PREFIX} {self.sign_ins} sign-ins, {self.service_runs} service runs, "
             f"{self.fixed_wait_seconds:.1f} s of fixed waits, {self.browser_launches} browser launches, "
             f"{self.stand_in_starts} stand-in starts"
+            + (f", {self.at_once} sessions at once in {self.at_once_seconds:.1f} s wall" if self.at_once else "")
         )
 
 

@@ -1,7 +1,9 @@
 """Starts the application when its file says how (`drive.launch`), with the issuer it must use,
 and stops it at the end of the run."""
 
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -30,7 +32,14 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
     return variables
 
 
+# A line that says why a program did not start: "Error: Cannot find module ...", "ModuleNotFoundError: ..."
+ERROR_LINE = re.compile(r"\b(\w*Error|Exception|Cannot find|not found|No such file)\b")
+
+
 class LaunchedApplication:
+    """The application, started; `wait_until_ready()` waits until it answers at `ready_url`, so
+    that the suite can do other things (launch the browser) while it starts."""
+
     def __init__(self, command: str, variables: dict, ready_url: str | None, log_path) -> None:
         if ready_url and _answers(ready_url):
             # the suite would certify whatever answers there, not the application it launches (which
@@ -39,7 +48,7 @@ class LaunchedApplication:
                 f"{ready_url} already answers before the suite launched the application: another process "
                 "is serving it; stop it or choose another port"
             )
-        self.log_path = log_path
+        self.log_path, self.ready_url = log_path, ready_url
         self._log = open(log_path, "wb")  # noqa: SIM115 -- the application writes to it until stop() closes it
         self.process = subprocess.Popen(
             command,
@@ -50,14 +59,18 @@ class LaunchedApplication:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def wait_until_ready(self, timeout: float = 20.0) -> None:
         try:
-            if ready_url:
-                self._wait_until_ready(ready_url)
+            self._wait_until_ready(timeout)
         except BaseException:  # not ready in time, exited, Ctrl-C or SIGTERM: nothing it started outlives the run
             self.stop()
             raise
 
-    def _wait_until_ready(self, url: str, timeout: float = 20.0) -> None:
+    def _wait_until_ready(self, timeout: float) -> None:
+        url = self.ready_url
+        if not url:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -71,12 +84,24 @@ class LaunchedApplication:
         raise LaunchFailed(f"the application did not answer at {url} within {timeout:g} s")
 
     def output_tail(self, lines: int = 5) -> str:
+        """The output's last lines, and before them its first line that names an error when the
+        tail does not (Node.js ends a failed start with its version, the cause lines above)."""
         self._log.flush()
         try:
             text = Path(self.log_path).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
-        return REDACTOR.scrub(" | ".join(text.strip().splitlines()[-lines:]))
+        all_lines = [line for line in text.strip().splitlines() if line.strip()]
+        tail = all_lines[-lines:]
+        cause = next((line for line in all_lines if ERROR_LINE.search(line)), None)
+        if cause is not None and cause not in tail:
+            tail = [cause.strip(), "...", *tail]
+        return REDACTOR.scrub(" | ".join(tail))
+
+    def terminate(self) -> None:
+        """Asks the application's process group to end (SIGTERM), without waiting: stop() waits."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGTERM)
 
     def stop(self) -> None:
         """Ends the application's whole process group (it was started as its own session): what it

@@ -7,8 +7,9 @@ import itertools
 import json
 import math
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus, unquote_plus, urlencode
+from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlsplit
 
 import allure
 
@@ -91,6 +92,45 @@ class Observed:
             name=f"{title}: {len(self.entries)} requests the stand-in received",
             attachment_type=allure.attachment_type.TEXT,
         )
+
+
+def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer: str) -> list:
+    """The requests of one sign-in among several at once, each by its own test user in its own
+    browser: what the stand-in did for that user (its log notes whom an authorization response or
+    a token was for), what that browser asked of the stand-in (the same path and query, the
+    authorization request before the user signed in included), and what the application then sent
+    with the codes and tokens the stand-in gave that sign-in, refused or not (a token request with
+    its code or refresh token, an API or userinfo call with its access token)."""
+    stand_in = urlsplit(issuer).netloc
+    asked = {
+        (parts.path, tuple(parse_qsl(parts.query, keep_blank_values=True)))
+        for parts in map(urlsplit, browser_urls)
+        if parts.netloc == stand_in
+    }
+    own = [
+        e for e in entries if e.notes.get("user") == user or (not e.notes.get("user") and (e.path, e.query) in asked)
+    ]
+    given: set[str] = set()
+    while True:  # a token given to this sign-in leads to the next request and its tokens
+        for entry in own:
+            given.update(v for k, v in entry.location_params.items() if k == "code")
+            given.update(
+                str(v) for k, v in (entry.response_json or {}).items() if k in ("access_token", "refresh_token")
+            )
+        kept = {id(e) for e in own}
+        more = [e for e in entries if id(e) not in kept and not e.notes.get("user") and _sent_one_of(e, given)]
+        if not more:
+            return sorted(own, key=lambda e: e.at)
+        own += more
+
+
+def _sent_one_of(entry, values: set[str]) -> bool:
+    bearer = entry.headers.get("Authorization", "").partition(" ")[2].strip()
+    return bool(
+        values.intersection(
+            {*entry.params("code"), *entry.params("refresh_token"), bearer, *entry.params("access_token")} - {""}
+        )
+    )
 
 
 def learn_secrets(entries) -> None:

@@ -12,6 +12,9 @@ from sandbox import Application, Registry, SandboxServer, User
 from sandbox.registry import INTERACTIVE_SCOPES
 
 TEST_USER = "test.user"
+# Sign-ins that go on at once (appside.steps.concurrent) are each made by a test user of their own,
+# so that the stand-in's faults and log tell them apart: test.user.1 to test.user.N, same password.
+CONCURRENT_USERS = 24
 # The stand-in lets an application carry on past four mistakes, so that the rules that name them
 # (APPC-07, APPC-08: plain PKCE and a wrong verifier; APPC-01: no response_type; APPC-02: another
 # redirect_uri at the token endpoint), not a refusal that breaks every later step, judge the
@@ -49,6 +52,8 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
         registry.add(Application(client_secret=application.client_secret, **fields))
     user = User(TEST_USER, secrets.token_urlsafe(12))
     registry.add_user(user)
+    for number in range(1, CONCURRENT_USERS + 1):
+        registry.add_user(User(f"{TEST_USER}.{number}", user.password))
     for name in ("werkzeug", "authlib", "sandbox"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # Published as localhost while the application usually runs on 127.0.0.1: browsers keep cookies

@@ -250,6 +250,8 @@ def create_app(
         user = registry.users.get(session.get("user", ""))
         if user is None and "no-sign-in" in defects:
             user = next(iter(registry.users.values()))
+        if user is not None:  # whose sign-in this is, for the log: faults may be armed for one user
+            g.notes = {"user": user.username}
         g.auth_time = session.get("auth_time")
         try:
             grant = server.get_consent_grant(end_user=user)
@@ -272,10 +274,10 @@ def create_app(
                 action=in_query,
             )
         granted = (request.form.get("decision") == "allow" or "consent-denial-ignored" in defects) and not faults.take(
-            "access-denied"
+            "access-denied", user.username
         )
         response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
-        return apply_callback_faults(_apply_callback_defects(response, defects), faults)
+        return apply_callback_faults(_apply_callback_defects(response, defects), faults, user.username)
 
     @app.route("/account/login", methods=["GET", "POST"])
     def login():

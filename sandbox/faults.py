@@ -1,6 +1,9 @@
 """Faults injected at run time: the sandbox answers one request wrongly on purpose, so that a
 client can be seen refusing it. Unlike defect switches (fixed for a server's life), a fault is
-armed for the next `times` occasions and then disarms itself.
+armed for the next `times` occasions and then disarms itself. A fault armed for one user (a
+username) applies only to what is done for that user (its sign-in's callback, the tokens issued for
+it), so that several sign-ins, each with its own fault, can go on at once; one armed for no user
+applies to whatever comes next.
 
     callback-state-wrong      the authorization callback carries a different state
     callback-state-missing    the authorization callback carries no state
@@ -43,27 +46,34 @@ ID_TOKEN_FAULTS = tuple(name for name in FAULTS if name.startswith("id-token-"))
 
 class Faults:
     def __init__(self) -> None:
-        self._armed: dict[str, int] = {}
+        self._armed: dict[tuple[str, str | None], int] = {}
         self._lock = threading.Lock()
 
-    def inject(self, name: str, times: int = 1) -> None:
+    def inject(self, name: str, times: int = 1, user: str | None = None) -> None:
         if name not in FAULTS:
             raise ValueError(f"unknown fault {name}; known: {', '.join(sorted(FAULTS))}")
         with self._lock:
-            self._armed[name] = times
+            self._armed[name, user] = times
 
     def clear(self) -> None:
         with self._lock:
             self._armed.clear()
 
-    def take(self, name: str) -> bool:
-        """True (and one occasion used) when `name` is armed."""
+    def take(self, name: str, user: str | None = None) -> bool:
+        """True (and one occasion used) when `name` is armed for `user` or for no user."""
         with self._lock:
-            left = self._armed.get(name, 0)
-            if left:
-                self._armed[name] = left - 1
-            return bool(left)
+            key = self._key(name, user)
+            if key is None:
+                return False
+            self._armed[key] -= 1
+            return True
 
-    def armed(self, name: str) -> bool:
+    def armed(self, name: str, user: str | None = None) -> bool:
         with self._lock:
-            return bool(self._armed.get(name))
+            return self._key(name, user) is not None
+
+    def _key(self, name: str, user: str | None) -> tuple[str, str | None] | None:
+        for key in ((name, user), (name, None)) if user is not None else ((name, None),):
+            if self._armed.get(key):
+                return key
+        return None

@@ -53,31 +53,36 @@ def redirect_with(response: Response, parameters: list[tuple[str, str]], in_frag
     return response
 
 
-def apply_callback_faults(response: Response, faults: Faults) -> Response:
-    """The authorization response, with the armed callback fault applied to its Location."""
+def apply_callback_faults(response: Response, faults: Faults, user: str | None = None) -> Response:
+    """The authorization response to `user`'s sign-in, with the callback fault armed for it applied
+    to its Location."""
     query = redirect_parameters(response)
     if query is None:
         return response
-    if faults.take("callback-state-wrong"):  # a state the client never sent, even if it sent none
+    if faults.take("callback-state-wrong", user):  # a state the client never sent, even if it sent none
         query = [(k, v) for k, v in query if k != "state"] + [("state", secrets.token_urlsafe(24))]
-    if faults.take("callback-state-missing"):
+    if faults.take("callback-state-missing", user):
         query = [(k, v) for k, v in query if k != "state"]
-    if faults.take("callback-iss-wrong"):
+    if faults.take("callback-iss-wrong", user):
         query = [(k, v) for k, v in query if k != "iss"] + [("iss", OTHER_ISSUER)]
-    if faults.take("callback-iss-missing"):  # authorization_response_iss_parameter_supported stays true
+    if faults.take("callback-iss-missing", user):  # authorization_response_iss_parameter_supported stays true
         query = [(k, v) for k, v in query if k != "iss"]
     return redirect_with(response, query)
 
 
-def short_lived_token_wanted(faults: Faults) -> bool:
-    """Called before a token is issued: the fault shortens its lifetime (see tokens.py)."""
-    g.access_token_lifetime = SHORT_LIFETIME if faults.armed("short-lived-access-token") else None
-    return bool(g.access_token_lifetime)
+def short_lived_token_wanted(faults: Faults) -> None:
+    """Called before a token is issued: the fault armed for the user it is issued for (or for no
+    user) shortens its lifetime (tokens.py asks once it knows the user)."""
+    g.access_token_lifetime = lambda user: SHORT_LIFETIME if faults.armed("short-lived-access-token", user) else None
 
 
 def token_issued(response: Response, faults: Faults) -> None:
-    if g.get("access_token_lifetime") and response.status_code == 200:
-        faults.take("short-lived-access-token")
+    """The token was issued for `g.token_user` (tokens.py): the log notes whom, and a shortened
+    lifetime used up its fault."""
+    if g.get("token_user"):
+        g.notes = {**g.get("notes", {}), "user": g.token_user}
+    if g.get("token_shortened") and response.status_code == 200:
+        faults.take("short-lived-access-token", g.get("token_user"))
 
 
 def apply_id_token_faults(response: Response, faults: Faults, keys: KeySet) -> None:
@@ -87,11 +92,11 @@ def apply_id_token_faults(response: Response, faults: Faults, keys: KeySet) -> N
     body = response.get_json(silent=True) or {}
     if response.status_code != 200 or "id_token" not in body:
         return
-    fault = next((name for name in ID_TOKEN_FAULTS if faults.take(name)), None)
-    if fault is None:
-        return
     issued = jwt.decode(body["id_token"], keys)  # the sandbox's own, just signed
     claims = dict(issued.claims)
+    fault = next((name for name in ID_TOKEN_FAULTS if faults.take(name, claims.get("sub"))), None)
+    if fault is None:
+        return
     if fault == "id-token-iss-wrong":
         claims["iss"] = OTHER_ISSUER
     elif fault == "id-token-aud-wrong":

@@ -89,8 +89,10 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
         self.defects = defects
 
     def _lifetime(self, client, grant_type):
-        if g.get("access_token_lifetime"):  # a fault injected at run time (sandbox.faults)
-            return g.access_token_lifetime
+        shortened = g.get("access_token_lifetime") and g.access_token_lifetime(g.get("token_user"))
+        if shortened:  # a fault injected at run time (sandbox.faults), for this user or any
+            g.token_shortened = True
+            return shortened
         if client.access_token_lifetime:  # registered with a lifetime of its own
             return client.access_token_lifetime
         return 7200 if "expires-in-wrong" in self.defects else ACCESS_TOKEN_LIFETIME
@@ -141,6 +143,7 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
         # rule is about the app type and offline_access instead (refresh_token_allowed).
         wanted = include_refresh_token or grant_type == "authorization_code"
         include_refresh_token = wanted and self.refresh_token_allowed(client, scope)
+        g.token_user = user.get_user_id() if user else None  # whom faults (sandbox.faults) apply to
         token: dict = super().generate(
             grant_type,
             client,

@@ -30,7 +30,8 @@ the switches: seconds per switch between those points; equal figures mean linear
 app: `make certify-app`'s run (`python -m appside`, without the HTML report) on each reference
 application (web, spa, service: clean, with a fresh secret of every character class), wall time
 median of the rounds and the work each run counted (appside.effort: sign-ins, service runs,
-seconds of fixed waits, browser launches, stand-in starts), which the load does not change. With
+seconds of fixed waits summed one by one, browser launches, stand-in starts), which the load does
+not change, and the wall seconds of the sessions made at once (appside.concurrent), which it does. With
 --against CHECKOUT (another checkout of the project, e.g. `git worktree add /tmp/base main`) the
 same runs of that checkout alternate with this one's, and the ratio of the medians is printed; the
 rules each run passed and failed must be the same on both sides.
@@ -57,6 +58,7 @@ NOTHING = "--rule=NO-SUCH-RULE"  # selects no scenario: what the suite costs bef
 
 
 PARTS = ("contract", "sign-in", "conformance", "matrix", "app")
+APP_NAMES = ("web", "spa", "service")  # the app part's reference applications (appside.matrix.REFERENCE_APPS)
 
 
 def main() -> int:
@@ -453,19 +455,20 @@ def benchmark_app(tmp: Path, rounds: int, against: Path | None) -> None:
     """Each reference application certified by this checkout (and `against`), in alternation."""
     from appside.matrix import REFERENCE_APPS
 
+    apps = {name: REFERENCE_APPS[name] for name in APP_NAMES}
     sides = {"this": ROOT, **({"against": against} if against else {})}
     load_before = os.getloadavg()
-    walls: dict[tuple[str, str], list[float]] = {(side, app): [] for side in sides for app in REFERENCE_APPS}
+    walls: dict[tuple[str, str], list[float]] = {(side, app): [] for side in sides for app in apps}
     work: dict[tuple[str, str], str] = {}
     verdicts: dict[str, dict[str, set]] = {}
     for round_number in range(rounds):
-        for app in REFERENCE_APPS.values():
+        for app in apps.values():
             for side, checkout in sides.items():
                 wall, counts, rules = certify_app(checkout, app, tmp / f"{side}-{app.name}-{round_number}.json")
                 walls[side, app.name].append(wall)
                 work[side, app.name] = counts
                 verdicts.setdefault(app.name, {}).setdefault(side, set()).add(rules)
-    for name in REFERENCE_APPS:
+    for name in apps:
         seen = {side: sorted(rules) for side, rules in verdicts[name].items()}
         if any(len(rules) != 1 for rules in seen.values()) or len({str(r) for r in seen.values()}) != 1:
             raise SystemExit(f"the {name} application's verdicts differ between runs: {seen}")

@@ -10,6 +10,7 @@ from pytest_bdd import given, parsers, when
 
 from appside import effort
 from appside.application import Application
+from appside.concurrent import fault_title
 from appside.observed import ClientAuthentication, Observed
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
@@ -109,10 +110,49 @@ def observe_session(config, stand_in: SandboxServer, app_run: AppRun, action, ti
     app_run.observed.append(observed)
 
 
+def _made_at_once(config, stand_in: SandboxServer) -> dict:
+    """The sign-ins made at once (appside.concurrent) for every selected scenario, on the first
+    one's need: by title, (sign-ins, Observed) or the exception that flow raised. Nothing where
+    they are not made so (a service or manual application)."""
+    if config.application.drive.mode != "browser":
+        return {}
+    if "at once" not in _baseline:
+        from appside.concurrent import flows, run_at_once
+
+        settle, activity = config.application.drive.settle, stand_in.recording.activity
+        wanted = flows(config, stand_in, lambda normal: quiet_watch(normal, settle, activity))
+        _baseline["at once"] = run_at_once(driver(config), stand_in, wanted) if wanted else {}
+    made: dict = _baseline["at once"]
+    return made
+
+
+def evidence_at_once(config, stand_in: SandboxServer, title: str) -> tuple | None:
+    """The sign-ins and what the stand-in saw of them for `title`, from the sign-ins made at once;
+    None where they are not made so (a service or manual application, a step no selected scenario names)."""
+    found = _made_at_once(config, stand_in).get(title)
+    if isinstance(found, Exception):
+        raise found
+    return tuple(found) if found else None
+
+
+def keep_evidence_at_once(config, stand_in: SandboxServer, app_run: AppRun, title: str) -> bool:
+    """evidence_at_once kept in `app_run` and attached under `title`; False where there is none."""
+    found = evidence_at_once(config, stand_in, title)
+    if found is None:
+        return False
+    sign_ins, observed = found
+    observed.attach(title)
+    app_run.sign_ins += sign_ins
+    app_run.observed.append(observed)
+    return True
+
+
 def observe_session_once(config, stand_in, app_run, action, title: str) -> None:
     """observe_session, done once per run for each `title`: scenarios whose step does the same
     thing (APPC-10 and APPC-20 both let a short-lived access token expire) read the same evidence,
     attached to each."""
+    if keep_evidence_at_once(config, stand_in, app_run, title):
+        return
     key = f"session: {title}"
     if key in _baseline:
         sign_ins, observed = _baseline[key]
@@ -140,6 +180,14 @@ def application_of_type(application: Application, types) -> None:
 
 def normal_sign_ins(config, stand_in: SandboxServer) -> list:
     """Two sign-ins as a user makes them, done once per run and read by every request rule."""
+    from appside.concurrent import NORMAL
+
+    made = _made_at_once(config, stand_in) if "sign_ins" not in _baseline else {}
+    if all(title in made for title in NORMAL):
+        for title in NORMAL:
+            if isinstance(made[title], Exception):
+                raise made[title]
+        _baseline["sign_ins"] = [(made[title][0][0], made[title][1]) for title in NORMAL]
     if "sign_ins" not in _baseline:
         signed = []
         for _ in range(2):
@@ -222,23 +270,28 @@ QUIET_FLOOR = 0.5
 
 
 def refusal_watch(config, stand_in):
+    """The evidence that ends a refused sign-in's watch early, from the normal sign-ins (quiet_watch)."""
+    return quiet_watch(normal_sign_ins(config, stand_in), config.application.drive.settle, stand_in.recording.activity)
+
+
+def quiet_watch(normal: list, settle: float, activity):
     """The evidence that ends a refused sign-in's watch early (appside.browser_driver.QuietWatch),
-    from the normal sign-ins: the slowest gap from the callback to the application's next request
-    and from its callback's answer to its signed-in marker. None where they show no follow-up."""
+    from the normal sign-ins [(SignIn, Observed)]: the slowest gap from the callback to the
+    application's next request and from its callback's answer to its signed-in marker. None where
+    they show no follow-up."""
     from appside.browser_driver import QuietWatch
 
     slowest = 0.0
-    for sign_in, observed in normal_sign_ins(config, stand_in):
+    for sign_in, observed in normal:
         slowest = max([slowest, *observed.follow_up_gaps(), sign_in.callback_to_finish or 0.0])
     if not slowest:
         return None
-    settle = config.application.drive.settle
     seconds = min(settle, max(QUIET_FLOOR, FOLLOW_UP_MARGIN * slowest))
     basis = (
         f"{FOLLOW_UP_MARGIN:g} times {slowest:.2f} s, its slowest follow-up in its normal sign-ins, "
         f"at least {QUIET_FLOOR:g} s and at most drive.settle {settle:g} s"
     )
-    return QuietWatch(seconds, stand_in.recording.activity, basis)
+    return QuietWatch(seconds, activity, basis)
 
 
 @when(parsers.parse('the stand-in answers a sign-in with the fault "{fault}"'))
@@ -247,6 +300,9 @@ def sign_in_with_fault(
 ) -> None:
     record_fault(request, fault)
     app_run.fault = fault
+    if keep_evidence_at_once(request.config, stand_in, app_run, fault_title(fault)):
+        _note_watch(app_run)
+        return
     quiet = refusal_watch(request.config, stand_in) if application.drive.mode == "browser" else None
     stand_in.faults.inject(fault)
     observe_session(
@@ -254,8 +310,12 @@ def sign_in_with_fault(
         stand_in,
         app_run,
         lambda session: [session.sign_in(refused=True, quiet=quiet)] if quiet else [session.sign_in(refused=True)],
-        f"sign-in with {fault}",
+        fault_title(fault),
     )
+    _note_watch(app_run)
+
+
+def _note_watch(app_run: AppRun) -> None:
     watch = getattr(app_run.sign_ins[-1], "watch", "")
     if watch:
         allure.attach(watch, name="how long the refusal was watched", attachment_type=allure.attachment_type.TEXT)

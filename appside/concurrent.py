@@ -1,0 +1,206 @@
+"""Sign-ins at once: the normal sign-ins, the refused sign-ins and the waits for an access token
+to expire that the selected scenarios need are made together, each in a browser context of its own and as a test
+user of its own (appside.stand_in.CONCURRENT_USERS), against the one stand-in, as any web
+application serves users at once. The stand-in's faults are armed for one user each, and its log
+is sorted afterwards into each sign-in's requests (appside.observed.of_one_sign_in); each
+scenario then judges its own sign-in's evidence. Their waits (a refusal's watch, a token's
+lifetime) overlap instead of adding up.
+
+Done on the first step that needs one of them, for what the selected scenarios (`--rule`) name
+and nothing else; a refused sign-in starts once the two normal sign-ins ended, whose follow-up
+times bound its watch."""
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+
+from appside import effort
+from appside.observed import Observed, of_one_sign_in
+from sandbox.app import PATHS
+from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
+
+FAULT_STEP = re.compile(r'the stand-in answers a sign-in with the fault "(?P<fault>[^"]+)"')
+EXPIRY_STEP = "the stand-in issues a short-lived access token and the application uses the API after it expired"
+RENEWAL_STEP = "the application renews an expired access token, where the suite can make it"  # EXPIRY_STEP's
+TWO_EXPIRIES_STEP = "the access token expires twice and the application uses the API after each expiry"
+EXPIRY = "short-lived access token, API used after expiry"
+TWO_EXPIRIES = "two expiries, API used after each"
+
+NORMAL_STEPS = (
+    "a normal sign-in of the application redeems its code",
+    "the application has signed in twice through the stand-in",
+    "the application has been used as a user would, and what it showed and sent was kept",
+)
+NORMAL = ("normal sign-in 1", "normal sign-in 2")
+
+# (session, progress) -> its sign-ins; progress.normal_sign_ins() is None until both normal ones ended
+Flow = Callable[..., Generator[None, None, list]]
+
+
+SIGN_IN_STEPS = (*NORMAL_STEPS, EXPIRY_STEP, RENEWAL_STEP, TWO_EXPIRIES_STEP)
+
+
+def needs_browser(steps: list[str]) -> bool:
+    """Whether these steps sign in through the application (a browser driven by the suite)."""
+    return any(step in SIGN_IN_STEPS or FAULT_STEP.fullmatch(step) for step in steps)
+
+
+def fault_title(fault: str) -> str:
+    return f"sign-in with {fault}"
+
+
+def planned_steps(items: list[pytest.Item]) -> list[str]:
+    """The step texts of the selected scenarios, as pytest-bdd renders them (an outline's example filled in)."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    steps: list[str] = []
+    for item in items:
+        function = getattr(item, "function", None)
+        template = scenario_wrapper_template_registry.get(function) if function else None
+        if template is None:
+            continue
+        example = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example", {})
+        steps += [step.name for step in template.render(example).steps]
+    return steps
+
+
+def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow]:
+    """What the selected scenarios need done at once, by the title their evidence is kept under.
+    A refused sign-in starts once the normal sign-ins ended: `quiet_from` makes its watch's bound
+    (appside.browser_driver.QuietWatch) of them."""
+    application = config.application
+    steps = getattr(config, "planned_steps", [])
+    use_api = application.drive.use_api_url
+    faults = list(dict.fromkeys(m.group("fault") for m in map(FAULT_STEP.fullmatch, steps) if m))
+    wanted: dict[str, Flow] = {}  # the longest waits first: the others go on meanwhile
+    if use_api and TWO_EXPIRIES_STEP in steps and "offline_access" in application.scope.split():
+        wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2)
+    if use_api and (EXPIRY_STEP in steps or RENEWAL_STEP in steps):
+        wanted[EXPIRY] = _expiring(stand_in, use_api, 1)
+    if faults or any(step in NORMAL_STEPS for step in steps):
+        wanted.update(dict.fromkeys(NORMAL, _normal))
+    for fault in faults:
+        wanted[fault_title(fault)] = _refused(stand_in, fault, quiet_from)
+    return wanted
+
+
+def _normal(session, progress):
+    return [(yield from session.sign_in_steps())]
+
+
+def _refused(stand_in, fault: str, quiet_from) -> Flow:
+    def flow(session, progress):
+        while (normal := progress.normal_sign_ins()) is None:
+            yield
+        quiet = quiet_from(normal)
+        stand_in.faults.inject(fault, user=session.username)
+        return [(yield from session.sign_in_steps(refused=True, quiet=quiet))]
+
+    return flow
+
+
+def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
+    """Sign in, then `times` over: wait until the latest access token the stand-in gave this sign-in
+    is SHORT_LIFETIME + PAST_EXPIRY seconds old (counted from its answer, as a client counts
+    expires_in), and make the application use the API."""
+
+    def flow(session, progress):
+        stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
+        sign_ins = [(yield from session.sign_in_steps())]
+        for _ in range(times):
+            answered = progress.tokens_answered.get(session.username, time.time())
+            yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
+            sign_ins.append((yield from session.open_steps(use_api_url)))
+        return sign_ins
+
+    return flow
+
+
+class _Progress:
+    """What the flows going on may read of those that ended."""
+
+    def __init__(self, stand_in, titles: list[str], sessions: list) -> None:
+        self.stand_in = stand_in
+        self.ended: dict[str, Any] = {}  # title -> its sign-ins, or the exception it raised
+        self.sessions = dict(zip(titles, sessions, strict=True))
+        self._normal: list | None = None
+        self.tokens_answered: dict[str, float] = {}  # user -> when the stand-in last answered with a token for it
+
+    def note(self, entry) -> None:
+        """A listener of the stand-in's log (called as the answer leaves)."""
+        if entry.path == PATHS["token_endpoint"] and entry.status == 200 and entry.notes.get("user"):
+            self.tokens_answered[entry.notes["user"]] = time.time()
+
+    def normal_sign_ins(self) -> list | None:
+        """[(SignIn, Observed)] of the normal sign-ins that did not fail, once both ended; their
+        requests as the log has them now (what no sign-in can be tied to left out)."""
+        if self._normal is None and all(title in self.ended for title in NORMAL):
+            entries = self.stand_in.recording.entries()
+            self._normal = [
+                (self.ended[title][0], Observed(self._own(entries, title), self.stand_in.issuer))
+                for title in NORMAL
+                if not isinstance(self.ended[title], Exception)
+            ]
+        return self._normal
+
+    def _own(self, entries: list, title: str) -> list:
+        session = self.sessions[title]
+        return of_one_sign_in(entries, session.username, session.urls, self.stand_in.issuer)
+
+
+def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:
+    """Each flow in its own session, all at once; by title, (sign-ins, Observed) or the exception it raised.
+    A request the log cannot tie to one sign-in (a discovery document, an API call without a token
+    of the stand-in) counts for every sign-in that was going on when it arrived."""
+    from appside.browser_driver import run_together
+
+    titles = list(wanted)
+    sessions = [driver.session(f"test.user.{number}") for number, _ in enumerate(titles, 1)]
+    progress = _Progress(stand_in, titles, sessions)
+    windows: list[list[float]] = [[0.0, 0.0] for _ in titles]
+
+    def timed(number: int, flow: Generator[None, None, Any]) -> Generator[None, None, Any]:
+        windows[number][0] = time.time()
+        try:
+            result = yield from flow
+        except Exception as error:
+            result = error
+        windows[number][1] = time.time()
+        progress.ended[titles[number]] = result
+        return result
+
+    stand_in.recording.clear()
+    stand_in.recording.listeners.append(progress.note)
+    started = time.monotonic()
+    try:
+        results = run_together(
+            sessions[0].page,
+            [
+                timed(n, wanted[title](session, progress))
+                for n, (title, session) in enumerate(zip(titles, sessions, strict=True))
+            ],
+        )
+        effort.sleep(0.05)  # the last request's log entry is written after its answer went out
+    finally:
+        effort.EFFORT.at_once += len(titles)
+        effort.EFFORT.at_once_seconds += time.monotonic() - started
+        for session in sessions:
+            with contextlib.suppress(Exception):
+                session.close()
+        stand_in.faults.clear()
+        stand_in.recording.listeners.remove(progress.note)
+    entries = stand_in.recording.entries()
+    owned = [progress._own(entries, title) for title in titles]
+    claimed = {id(e) for own in owned for e in own}
+    evidence: dict[str, tuple | Exception] = {}
+    for number, title in enumerate(titles):
+        start, end = windows[number]
+        loose = [e for e in entries if id(e) not in claimed and start <= e.at <= end]
+        result = results[number]
+        observed = Observed(sorted(owned[number] + loose, key=lambda e: e.at), stand_in.issuer)
+        evidence[title] = result if isinstance(result, Exception) else (result, observed)
+    return evidence

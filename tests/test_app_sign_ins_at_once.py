@@ -1,0 +1,103 @@
+"""Application side: sign-ins made at once (appside.concurrent) are told apart. A fault armed for one
+test user reaches only that user's sign-in, and the stand-in's log is sorted into each sign-in's
+requests by whom the stand-in served, what its browser asked and the codes and tokens it was given."""
+
+import pytest
+
+from appside.concurrent import EXPIRY, NORMAL, TWO_EXPIRIES, fault_title, flows
+from appside.observed import Observed, of_one_sign_in
+from sandbox.faults import Faults
+from sandbox.recording import RecordedRequest
+
+ISSUER = "http://localhost:9000"
+AUTHORIZE, TOKEN, API = "/connect/authorize", "/connect/token", "/api/v1/me"
+
+
+def test_a_fault_armed_for_one_user_reaches_that_user_only():
+    faults = Faults()
+    faults.inject("callback-state-wrong", user="test.user.1")
+    assert not faults.take("callback-state-wrong", "test.user.2")
+    assert not faults.take("callback-state-wrong")  # nor whoever comes without a user
+    assert faults.take("callback-state-wrong", "test.user.1")
+    assert not faults.take("callback-state-wrong", "test.user.1")  # armed once: used up
+
+
+def test_a_fault_armed_for_no_user_reaches_whoever_comes_next():
+    faults = Faults()
+    faults.inject("access-denied")
+    assert faults.armed("access-denied", "test.user.3")
+    assert faults.take("access-denied", "test.user.3")
+    assert not faults.armed("access-denied")
+
+
+def _entry(at, method, path, query=(), form=(), headers=None, status=200, location="", response=None, user=""):
+    notes = {"user": user} if user else {}
+    return RecordedRequest(at, method, path, query, form, headers or {}, "", status, location, response, notes)
+
+
+def _sign_in(user: str, state: str, code: str, token: str, at: float) -> list:
+    query = (("client_id", "app"), ("state", state))
+    callback = f"http://127.0.0.1:5000/callback?code={code}&state={state}"
+    return [
+        _entry(at, "GET", AUTHORIZE, query, status=302, location="/account/login"),  # before the user signed in
+        _entry(at + 1, "POST", AUTHORIZE, query, status=302, location=callback, user=user),
+        # the redemption is refused: no user noted, its code ties it to the sign-in
+        _entry(at + 2, "POST", TOKEN, form=(("grant_type", "authorization_code"), ("code", code)), status=400),
+        _entry(at + 3, "POST", TOKEN, form=(("code", code),), response={"access_token": token}, user=user),
+        _entry(at + 4, "GET", API, headers={"Authorization": f"Bearer {token}"}, status=401),
+        _entry(at + 5, "GET", API, query=(("access_token", token),), status=401),
+    ]
+
+
+def test_the_log_is_sorted_into_each_sign_in_by_its_user_its_browser_its_code_and_its_tokens():
+    first, second = _sign_in("test.user.1", "s1", "c1", "t1", 0.0), _sign_in("test.user.2", "s2", "c2", "t2", 0.5)
+    discovery = _entry(0.2, "GET", "/.well-known/openid-configuration")
+    entries = sorted([*first, *second, discovery], key=lambda e: e.at)
+    browser = [f"{ISSUER}{AUTHORIZE}?client_id=app&state=s1", "http://127.0.0.1:5000/login"]
+    assert of_one_sign_in(entries, "test.user.1", browser, ISSUER) == first
+    # without its browser's URLs, the request made before the user signed in belongs to no one
+    assert of_one_sign_in(entries, "test.user.2", [], ISSUER) == second[1:]
+    observed = Observed(of_one_sign_in(entries, "test.user.1", browser, ISSUER))
+    assert [c.location_params["code"] for c in observed.callbacks] == ["c1"]
+    assert len(observed.api_calls) == 2 and len(observed.grants("authorization_code")) == 1
+
+
+def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access"):
+    from types import SimpleNamespace
+
+    application = SimpleNamespace(drive=SimpleNamespace(use_api_url=use_api_url), scope=scope)
+    return SimpleNamespace(application=application, planned_steps=steps)
+
+
+@pytest.mark.parametrize(
+    ("steps", "wanted"),
+    [
+        # a refused sign-in's watch is bounded by the normal sign-ins: they are made too, and first
+        (['the stand-in answers a sign-in with the fault "access-denied"'], [*NORMAL, fault_title("access-denied")]),
+        (
+            [
+                "the stand-in issues a short-lived access token and the application uses the API after it expired",
+                "the access token expires twice and the application uses the API after each expiry",
+            ],
+            [TWO_EXPIRIES, EXPIRY],
+        ),
+        (["the application has signed in twice through the stand-in"], list(NORMAL)),
+        (['the application is a "web" application'], []),
+    ],
+)
+def test_only_what_the_selected_scenarios_name_is_made_at_once(steps, wanted):
+    assert list(flows(_config(steps), None, None)) == wanted
+
+
+def test_the_renewal_of_the_secret_rules_is_the_same_expiry():
+    steps = ["the application renews an expired access token, where the suite can make it"]
+    assert list(flows(_config(steps), None, None)) == [EXPIRY]
+
+
+def test_no_expiry_is_waited_for_without_a_page_that_uses_the_api_or_a_refresh_token():
+    steps = [
+        "the stand-in issues a short-lived access token and the application uses the API after it expired",
+        "the access token expires twice and the application uses the API after each expiry",
+    ]
+    assert not flows(_config(steps, use_api_url=""), None, None)
+    assert list(flows(_config(steps, scope="openid"), None, None)) == [EXPIRY]
