@@ -83,7 +83,7 @@ def test_appc04_a_random_state_of_128_bits_passes_even_where_two_share_a_few_cha
 
 def test_appc04_judges_the_part_that_varies_not_a_long_fixed_prefix():
     prefix = RETURN_TO_STATE[:-2]  # 46 characters that never change
-    run = _run(_authorize(prefix + secrets.token_hex(8)), _authorize(prefix + secrets.token_hex(8)))
+    run = _run(_authorize(prefix + "0123456789abcdef"), _authorize(prefix + "fedcba9876543210"))
     with pytest.raises(NonConformance, match="of which 16 differ from the other sign-in's, carries at most 64 bits"):
         state_entropy(run)
     # a structured state with enough randomness in it passes
