@@ -76,11 +76,12 @@ REFERENCE_APPS = {
                 "no-response-type": ("APPC-01",),
                 "redirect-uri-changed": ("APPC-02",),
                 # PKCE and a nonce protect its callback (RFC 9700 section 2.1), so a weak state is warned
-                "no-state": ("APPC-29", "APPC-16", "APPC-17"),  # nothing to compare a wrong or missing state with
+                # no state: a callback's is nothing it compares (APPC-16 and APPC-17 do not apply)
+                "no-state": ("APPC-29",),
                 "short-state": ("APPC-29",),
                 "fixed-state": ("APPC-29",),
                 # only the state protects the callback: APPC-03 to APPC-05 judge it (and no-pkce fails APPC-06)
-                "no-pkce,no-nonce,no-state": ("APPC-03", "APPC-06", "APPC-16", "APPC-17"),
+                "no-pkce,no-nonce,no-state": ("APPC-03", "APPC-06"),
                 "no-pkce,no-nonce,short-state": ("APPC-04", "APPC-06"),
                 "no-pkce,no-nonce,fixed-state": ("APPC-05", "APPC-06"),
                 "state-not-checked": ("APPC-16", "APPC-17"),
@@ -176,7 +177,7 @@ REFERENCE_APPS = {
             {
                 "no-response-type": ("APPC-01",),
                 "redirect-uri-changed": ("APPC-02",),
-                "no-state": ("APPC-29", "APPC-16", "APPC-17"),  # as the web app's: PKCE and a nonce protect it
+                "no-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
                 "short-state": ("APPC-29",),
                 "fixed-state": ("APPC-29",),
                 "state-not-checked": ("APPC-16", "APPC-17"),
