@@ -13,6 +13,7 @@ import pytest
 from _pytest.outcomes import Skipped
 
 from appside.observed import Observed, varying_part
+from appside.steps.refusals import sends_state
 from appside.steps.requests_sent import (
     protected_without_state,
     relies_on_state,
@@ -109,3 +110,13 @@ def test_varying_part_strips_only_shared_runs_of_four_or_more():
     assert varying_part("abcdefgh1234xyzw", "abcdefgh9876xyzw") == "1234"
     assert varying_part("abcXYZdef", "abcQRSdef") == "abcXYZdef"
     assert varying_part("same", "same") == ""
+
+
+def test_appc16_and_17_do_not_apply_to_an_application_that_sends_no_state():
+    run = _run(_authorize(None))
+    run.baseline = (None, run.last)
+    with pytest.raises(Skipped, match=r"not applicable: the application sends no state, .*RFC 6749 section 4\.1\.2"):
+        sends_state(run)
+    run = _run(_authorize(secrets.token_urlsafe(16)))
+    run.baseline = (None, run.last)
+    sends_state(run)
