@@ -117,7 +117,8 @@ def relies_on_state(app_run: AppRun) -> None:
     protection = callback_protection(app_run)
     if protection:
         pytest.skip(
-            f"not applicable: {protection} protects the callback against CSRF, so the state need not "
+            f"not applicable: {protection} {'protect' if ' and ' in protection else 'protects'} the callback "
+            "against CSRF, so the state need not "
             f"({RFC9700_CSRF}); APPC-29 still asks for a new, unguessable state, as a warning"
         )
 
