@@ -156,30 +156,28 @@ def state_entropy(app_run: AppRun) -> None:
     suffix (an encoded {"returnTo": ...}) is no secret, however long (observed.varying_part)."""
     states = _states(app_run)
     per_sign_in = _states_per_sign_in(app_run)
-    two = len(per_sign_in) >= 2 and all(per_sign_in[:2])
-    if two:
-        require(
-            not per_sign_in[0] & per_sign_in[1],
-            "the two sign-ins used the same state, so no part of it varies to be judged (APPC-05)",
-        )
-    for index, observed in enumerate(app_run.observed[:2] if two else ()):
-        other = sorted(per_sign_in[1 - index])[0]
-        for request in observed.authorization_requests:
-            state = request.param("state")
-            if state:
-                part = varying_part(state, other)
-                bits = estimated_entropy_bits(part)
-                check(
-                    bits >= MIN_STATE_BITS,
-                    f"a state of {len(state)} characters, of which {len(part)} differ from the other sign-in's, "
-                    f"carries at most {bits:.0f} bits, fewer than {MIN_STATE_BITS} (RFC 6749 section 10.10)",
-                )
-    for state in states if not two else ():
-        bits = estimated_entropy_bits(state)
-        check(
-            bits >= MIN_STATE_BITS,
-            f"a state of {len(state)} characters carries at most {bits:.0f} bits, fewer than {MIN_STATE_BITS}",
-        )
+    if len(per_sign_in) < 2 or not all(per_sign_in[:2]):  # one state to judge: all of it
+        for state in states:
+            _check_state_bits(state, state)
+        return
+    require(
+        not per_sign_in[0] & per_sign_in[1],
+        "the two sign-ins used the same state, so no part of it varies to be judged (APPC-05)",
+    )
+    for index, observed in enumerate(app_run.observed[:2]):
+        other = min(per_sign_in[1 - index])
+        for state in {r.param("state") for r in observed.authorization_requests} - {None}:
+            _check_state_bits(state, varying_part(state, other))
+
+
+def _check_state_bits(state: str, part: str) -> None:
+    bits = estimated_entropy_bits(part)
+    varies = f", of which {len(part)} differ from the other sign-in's," if part != state else ""
+    check(
+        bits >= MIN_STATE_BITS,
+        f"a state of {len(state)} characters{varies} carries at most {bits:.0f} bits, fewer than {MIN_STATE_BITS} "
+        "(RFC 6749 section 10.10)",
+    )
 
 
 @then("the two sign-ins used different states")
