@@ -49,6 +49,9 @@ SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-2
 # ... and those a refused code redemption blocks: an attempted redemption is the evidence the
 # callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
 TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
+# ... and those an application without PKCE that declares it blocks: no challenge to check the method,
+# a verifier or a repeat
+NO_CHALLENGE = ("APPC-07", "APPC-08", "APPC-22")
 
 
 def run_secret(characters: str) -> str:
@@ -72,9 +75,15 @@ REFERENCE_APPS = {
             {
                 "no-response-type": ("APPC-01",),
                 "redirect-uri-changed": ("APPC-02",),
-                "no-state": ("APPC-03", "APPC-16", "APPC-17"),  # nothing to compare a wrong or missing state with
-                "short-state": ("APPC-04",),
-                "fixed-state": ("APPC-05",),
+                # PKCE and a nonce protect its callback (RFC 9700 section 2.1), so a weak state is warned
+                # no state: a callback's is nothing it compares (APPC-16 and APPC-17 do not apply)
+                "no-state": ("APPC-29",),
+                "short-state": ("APPC-29",),
+                "fixed-state": ("APPC-29",),
+                # only the state protects the callback: APPC-03 to APPC-05 judge it (and no-pkce fails APPC-06)
+                "no-pkce,no-nonce,no-state": ("APPC-03", "APPC-06"),
+                "no-pkce,no-nonce,short-state": ("APPC-04", "APPC-06"),
+                "no-pkce,no-nonce,fixed-state": ("APPC-05", "APPC-06"),
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
@@ -108,11 +117,10 @@ REFERENCE_APPS = {
             {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-15",),
-                "no-pkce": (
-                    "APPC-07",
-                    "APPC-08",
-                    "APPC-22",
-                ),  # no challenge to check the method, a verifier or a repeat
+                "no-pkce": NO_CHALLENGE,
+                "no-pkce,no-nonce,no-state": NO_CHALLENGE,
+                "no-pkce,no-nonce,short-state": NO_CHALLENGE,
+                "no-pkce,no-nonce,fixed-state": ("APPC-04", *NO_CHALLENGE),  # two equal states: nothing varies to judge
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
@@ -139,7 +147,7 @@ REFERENCE_APPS = {
                 "token-in-page-url": ("APPC-26",),
             },
             ("SPA_APP_PORT",),
-            {"no-pkce": ("APPC-07", "APPC-08", "APPC-22", *SIGN_IN_NEEDED[1:])},
+            {"no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:])},
             stack="JavaScript in the browser: oidc-client-ts",
         ),
         ReferenceApp(
@@ -174,9 +182,9 @@ REFERENCE_APPS = {
             {
                 "no-response-type": ("APPC-01",),
                 "redirect-uri-changed": ("APPC-02",),
-                "no-state": ("APPC-03", "APPC-16", "APPC-17"),
-                "short-state": ("APPC-04",),
-                "fixed-state": ("APPC-05",),
+                "no-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
+                "short-state": ("APPC-29",),
+                "fixed-state": ("APPC-29",),
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
@@ -189,7 +197,7 @@ REFERENCE_APPS = {
             ("NODE_WEB_APP_CLIENT_SECRET", "NODE_WEB_APP_PORT"),
             {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
-                "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),
+                "no-pkce": NO_CHALLENGE,
                 "expired-token-used": ("APPC-15",),  # as the web app's: no refresh, no rotation to watch
             },
             stack="Node.js: Express, openid-client 6 (HTTP Basic, form-urlencoded)",
@@ -199,8 +207,8 @@ REFERENCE_APPS = {
             "examples/oauthlib_web_app/application.yaml",
             {
                 "redirect-uri-changed": ("APPC-02",),
-                "short-state": ("APPC-04",),
-                "fixed-state": ("APPC-05",),
+                "short-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
+                "fixed-state": ("APPC-29",),
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
@@ -217,8 +225,8 @@ REFERENCE_APPS = {
             ("OAUTHLIB_WEB_APP_CLIENT_SECRET", "OAUTHLIB_WEB_APP_PORT"),
             {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
-                "no-pkce": ("APPC-07", "APPC-08", "APPC-22"),
-                "challenge-dropped": ("APPC-07", "APPC-08", "APPC-22", *TOKEN_NEEDED),
+                "no-pkce": NO_CHALLENGE,
+                "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED),
                 "expired-token-used": ("APPC-15",),  # as the web app's: no refresh, no rotation to watch
             },
             stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",

@@ -320,3 +320,24 @@ def estimated_entropy_bits(value: str) -> float:
     else:
         alphabet = 94
     return len(value) * math.log2(alphabet)
+
+
+SHARED_RUN = 4  # characters: a shorter run two random values share is chance, not a fixed part
+
+
+def varying_part(value: str, other: str) -> str:
+    """`value` without the prefix and suffix it shares with `other` (another sign-in's value), when
+    those are runs of SHARED_RUN characters or more: the fixed part of a structured value (an
+    encoded {"returnTo": ...}) adds nothing an attacker must guess; one to three characters two
+    random values share by chance are left in."""
+    prefix = _shared_length(value, other)
+    prefix = prefix if prefix >= SHARED_RUN else 0
+    rest = value[prefix:]
+    suffix = _shared_length(rest[::-1], other[prefix:][::-1])
+    suffix = suffix if suffix >= SHARED_RUN else 0
+    return rest[: len(rest) - suffix]
+
+
+def _shared_length(value: str, other: str) -> int:
+    """How many leading characters the two have in common."""
+    return next((i for i, (a, b) in enumerate(zip(value, other, strict=False)) if a != b), min(len(value), len(other)))

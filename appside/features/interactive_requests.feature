@@ -17,15 +17,32 @@ Feature: What an interactive application sends to Visma Connect
 
   @rule:APPC-03 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-10.12
   Scenario: APPC-03 Every authorization request carries a state
+    Given the application relies on its state against CSRF
     Then every authorization request carries a state
 
   @rule:APPC-04 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-10.10
   Scenario: APPC-04 The state is unguessable (at least 128 bits)
+    Given the application relies on its state against CSRF
     Then every state carries at least 128 bits of entropy
 
   @rule:APPC-05 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-4.7.1
   Scenario: APPC-05 Every sign-in uses a new state
+    Given the application relies on its state against CSRF
     Then the two sign-ins used different states
+
+  @rule:APPC-29 @severity:normal @level:warning @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1
+  Scenario: APPC-29 Where PKCE or a nonce protects the callback, every sign-in still uses a new, unguessable state
+    RFC 9700 section 2.1 lets a client that uses PKCE rely on it against CSRF, and says the nonce
+    protects OpenID Connect flows; only "otherwise" must the state be a one-time CSRF token. Client
+    libraries such as express-openid-connect do so, and send the same encoded {"returnTo": ...} as
+    state every time. Visma Connect's documentation asks for "secure state management to prevent
+    CSRF attacks" without saying more, so such an application is warned, not failed (where neither
+    protects the callback, APPC-03, APPC-04 and APPC-05 fail it).
+
+    Given the application protects its callback with PKCE or a nonce
+    Then every authorization request carries a state
+    And the two sign-ins used different states
+    And every state carries at least 128 bits of entropy
 
   @rule:APPC-06 @severity:critical @doc:interactive-integrations#application-types @rfc:RFC7636-4.3
   Scenario: APPC-06 SPA and native applications (and web applications that declare it) use PKCE

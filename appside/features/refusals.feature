@@ -9,6 +9,7 @@ Feature: What an application must refuse
   @rule:APPC-16 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
   Scenario: APPC-16 A callback with a different state is refused
     Given a normal sign-in of the application redeems its code
+    And the application sends a state
     When the stand-in answers a sign-in with the fault "callback-state-wrong"
     Then the stand-in's callback carried the fault
     And the application does not show that the user signed in
@@ -18,6 +19,7 @@ Feature: What an application must refuse
   @rule:APPC-17 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
   Scenario: APPC-17 A callback without state is refused
     Given a normal sign-in of the application redeems its code
+    And the application sends a state
     When the stand-in answers a sign-in with the fault "callback-state-missing"
     Then the stand-in's callback carried the fault
     And the application does not show that the user signed in

@@ -7,7 +7,7 @@ import time
 
 import allure
 import pytest
-from pytest_bdd import then, when
+from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
@@ -29,6 +29,20 @@ def _faulted_callback(app_run):
         "delivered to the application; see the attached requests",
     )
     return callbacks[0]
+
+
+@given("the application sends a state")
+def sends_state(app_run: AppRun) -> None:
+    """A callback's state is checked against the one the application sent: one that sends none has
+    nothing to compare (whether it must send one is APPC-03's, or APPC-29's, to judge)."""
+    assert app_run.baseline is not None  # "a normal sign-in of the application redeems its code" came first
+    if not any(r.param("state") for r in app_run.baseline[1].authorization_requests):
+        pytest.skip(
+            "not applicable: the application sends no state, so a callback's state is nothing it compares "
+            '(RFC 6749 section 4.1.2: state in the response is "REQUIRED if the "state" parameter was present in '
+            'the client authorization request", and "The client MUST ignore unrecognized response parameters"); '
+            "APPC-03, or with PKCE or a nonce APPC-29, judges the missing state"
+        )
 
 
 @then("the stand-in's callback carried the fault")

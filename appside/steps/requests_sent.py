@@ -5,7 +5,7 @@ import re
 
 import allure
 import pytest
-from pytest_bdd import then, when
+from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
@@ -17,6 +17,7 @@ from appside.observed import (
     estimated_entropy_bits,
     s256,
     token_request_shape,
+    varying_part,
 )
 from appside.steps.sign_ins import (
     AppRun,
@@ -84,6 +85,60 @@ def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
                 )
 
 
+# RFC 9700 section 2.1: what else protects the callback, so that the state need not
+RFC9700_CSRF = (
+    'RFC 9700 section 2.1: "Clients that have ensured that the authorization server supports PKCE MAY rely on '
+    "the CSRF protection provided by PKCE. In OpenID Connect flows, the nonce parameter provides CSRF protection. "
+    'Otherwise, one-time use CSRF tokens carried in the state parameter [...] MUST be used for CSRF protection"'
+)
+
+
+def _per_sign_in(app_run: AppRun, parameter: str, every=lambda request: True) -> list[set] | None:
+    """Each normal sign-in's values of `parameter`, where every authorization request of both sign-ins
+    carries one and passes `every`; None otherwise."""
+    values = []
+    for observed in app_run.observed:
+        requests = observed.authorization_requests
+        if not requests or not all(r.param(parameter) and every(r) for r in requests):
+            return None
+        values.append({r.param(parameter) for r in requests})
+    return values if len(values) >= 2 else None
+
+
+def callback_protection(app_run: AppRun) -> str | None:
+    """What protects the application's callback against CSRF besides its state (RFC 9700 section 2.1):
+    a PKCE S256 code_challenge in every sign-in, a new one each time, or (OpenID Connect) a nonce in
+    every sign-in, a new one each time; None where neither does, so the state must."""
+    protections = []
+    challenges = _per_sign_in(app_run, "code_challenge", lambda r: r.param("code_challenge_method") == "S256")
+    if challenges and not challenges[0] & challenges[1]:
+        protections.append("a new PKCE S256 code_challenge in each sign-in")
+    nonces = _per_sign_in(app_run, "nonce", lambda r: "openid" in (r.param("scope") or "").split())
+    if nonces and not nonces[0] & nonces[1]:
+        protections.append("a new OpenID Connect nonce in each sign-in")
+    return " and ".join(protections) or None
+
+
+@given("the application relies on its state against CSRF")
+def relies_on_state(app_run: AppRun) -> None:
+    protection = callback_protection(app_run)
+    if protection:
+        pytest.skip(
+            f"not applicable: {protection} {'protect' if ' and ' in protection else 'protects'} the callback "
+            "against CSRF, so the state need not "
+            f"({RFC9700_CSRF}); APPC-29 still asks for a new, unguessable state, as a warning"
+        )
+
+
+@given("the application protects its callback with PKCE or a nonce")
+def protected_without_state(app_run: AppRun) -> None:
+    if not callback_protection(app_run):
+        pytest.skip(
+            "not applicable: neither a new PKCE S256 code_challenge nor a new OpenID Connect nonce in each sign-in "
+            "protects the callback, so the state must, and APPC-03, APPC-04 and APPC-05 judge it"
+        )
+
+
 @then("every authorization request carries a state")
 def state_present(app_run: AppRun) -> None:
     for request in _authorization_requests(app_run):
@@ -97,23 +152,45 @@ def _states(app_run) -> list[str]:
     return [s for s in states if s]
 
 
+def _states_per_sign_in(app_run: AppRun) -> list[set]:
+    # per sign-in: one sign-in may repeat its request (a redirect that adds a parameter), not its state
+    return [{r.param("state") for r in observed.authorization_requests} - {None} for observed in app_run.observed]
+
+
 @then("every state carries at least 128 bits of entropy")
 def state_entropy(app_run: AppRun) -> None:
-    for state in _states(app_run):
-        bits = estimated_entropy_bits(state)
-        check(
-            bits >= MIN_STATE_BITS,
-            f"a state of {len(state)} characters carries at most {bits:.0f} bits, fewer than {MIN_STATE_BITS}",
-        )
+    """With two sign-ins, only what differs from the other sign-in's state counts: a fixed prefix or
+    suffix (an encoded {"returnTo": ...}) is no secret, however long (observed.varying_part)."""
+    states = _states(app_run)
+    per_sign_in = _states_per_sign_in(app_run)
+    if len(per_sign_in) < 2 or not all(per_sign_in[:2]):  # one state to judge: all of it
+        for state in states:
+            _check_state_bits(state, state)
+        return
+    require(
+        not per_sign_in[0] & per_sign_in[1],
+        "the two sign-ins used the same state, so no part of it varies to be judged (APPC-05)",
+    )
+    for index, observed in enumerate(app_run.observed[:2]):
+        other = min(per_sign_in[1 - index])
+        for state in {r.param("state") for r in observed.authorization_requests} - {None}:
+            _check_state_bits(state, varying_part(state, other))
+
+
+def _check_state_bits(state: str, part: str) -> None:
+    bits = estimated_entropy_bits(part)
+    varies = f", of which {len(part)} differ from the other sign-in's," if part != state else ""
+    check(
+        bits >= MIN_STATE_BITS,
+        f"a state of {len(state)} characters{varies} carries at most {bits:.0f} bits, fewer than {MIN_STATE_BITS} "
+        "(RFC 6749 section 10.10)",
+    )
 
 
 @then("the two sign-ins used different states")
 def states_differ(app_run: AppRun) -> None:
     _states(app_run)
-    # per sign-in: one sign-in may repeat its request (a redirect that adds a parameter), not its state
-    per_sign_in = [
-        {r.param("state") for r in observed.authorization_requests} - {None} for observed in app_run.observed
-    ]
+    per_sign_in = _states_per_sign_in(app_run)
     check(
         len(per_sign_in) >= 2 and all(per_sign_in),
         f"expected a state in each of the two sign-ins, saw {sum(map(bool, per_sign_in))}",

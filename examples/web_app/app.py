@@ -14,6 +14,8 @@ defects, to prove the certification catches them:
     fixed-state            every sign-in uses the same state
     state-not-checked      the callback's state is not compared with the one sent
     no-pkce                no PKCE, though the application declares it
+    no-nonce               the authorization request carries no nonce, and the ID token's is not checked
+                           (with no-pkce, only the state protects the callback: APPC-03 to APPC-05 judge it)
     plain-pkce             PKCE with the plain method
     wrong-verifier         the code is redeemed with another code_verifier
     no-secret              token requests carry no client secret (a code redemption relies on PKCE)
@@ -147,6 +149,9 @@ def login():
         REDIRECT_URI.replace("/callback", "/signed-in") if "redirect-uri-unregistered" in DEFECTS else REDIRECT_URI
     )
     authorization = oauth.visma.create_authorization_url(redirect_uri, **extra)
+    if "no-nonce" in DEFECTS:  # Authlib adds one for scope openid; without it, it checks none in the ID token
+        authorization.pop("nonce", None)
+        authorization["url"] = _without(authorization["url"], "nonce")
     oauth.visma.save_authorize_data(redirect_uri=redirect_uri, **authorization)
     session["last_state"] = authorization["state"]
     url = authorization["url"]
@@ -178,6 +183,8 @@ def callback():
             token = _redeem_by_hand()
         else:  # checks state and the ID token (Authlib)
             token = oauth.visma.authorize_access_token(**EXTRA_TOKEN_PARAMETERS)
+            if "no-nonce" in DEFECTS and "id_token" in token:  # Authlib validates it only where it kept a nonce
+                token["userinfo"] = oauth.visma.parse_id_token(token, nonce=None)
     except AuthlibBaseError as error:
         return page(f"<p>Sign-in failed: {escape(error.error)}.</p>", 400)
     if "token-logged" in DEFECTS:

@@ -1,0 +1,130 @@
+"""The state rules on recorded requests, without a browser. RFC 9700 section 2.1: a client that uses
+PKCE, or an OpenID Connect nonce, may rely on it against CSRF; only "otherwise" must the state be a
+one-time CSRF token. So APPC-03 to APPC-05 judge the state of an application that relies on it, and
+APPC-29 warns one that does not (express-openid-connect sends the same encoded {"returnTo": ...}
+every time). APPC-04 judges only the part of a state that varies between the two sign-ins."""
+
+import base64
+import hashlib
+import json
+import secrets
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from appside.observed import Observed, varying_part
+from appside.record import ApplicationRecorder
+from appside.steps.refusals import sends_state
+from appside.steps.requests_sent import (
+    protected_without_state,
+    relies_on_state,
+    state_entropy,
+    states_differ,
+)
+from appside.steps.sign_ins import AppRun
+from sandbox.app import PATHS
+from sandbox.recording import RecordedRequest
+from suite.verdict.checks import NonConformance, NothingToCheck
+
+# express-openid-connect 2.x: base64url of {"returnTo": ...}, the same in every sign-in
+RETURN_TO_STATE = base64.urlsafe_b64encode(json.dumps({"returnTo": "http://127.0.0.1:3000/"}).encode()).decode()
+
+
+def _challenge() -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=").decode()
+
+
+def _authorize(state=None, pkce="S256", nonce=True, scope="openid profile email") -> RecordedRequest:
+    query = [("response_type", "code"), ("scope", scope)]
+    if state is not None:
+        query.append(("state", state))
+    if pkce:
+        query += [("code_challenge", _challenge()), ("code_challenge_method", pkce)]
+    if nonce:
+        query.append(("nonce", secrets.token_urlsafe(16)))
+    return RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], tuple(query), (), {}, "", 302)
+
+
+def _run(*requests: RecordedRequest) -> AppRun:
+    return AppRun(observed=[Observed([request]) for request in requests])
+
+
+def test_pkce_or_a_nonce_makes_appc03_to_05_not_applicable_and_appc29_judge_the_state():
+    for pkce, nonce in (("S256", True), ("S256", False), (None, True)):
+        run = _run(_authorize(RETURN_TO_STATE, pkce, nonce), _authorize(RETURN_TO_STATE, pkce, nonce))
+        with pytest.raises(Skipped, match=r"not applicable: .* protects? the callback .*RFC 9700 section 2\.1"):
+            relies_on_state(run)
+        protected_without_state(run)  # APPC-29 applies: its state steps warn
+        with pytest.raises(NonConformance, match="two sign-ins used the same state"):
+            states_differ(run)
+
+
+def test_without_a_new_s256_challenge_or_nonce_the_state_alone_protects_the_callback():
+    reused = _authorize("a" * 22, "S256", nonce=False)
+    for run in (
+        _run(_authorize("a" * 22, None, False), _authorize("b" * 22, None, False)),
+        _run(_authorize("a" * 22, "plain", False), _authorize("b" * 22, "plain", False)),  # plain: no S256
+        _run(reused, reused),  # the same challenge twice
+        _run(_authorize("a" * 22, None, scope="profile"), _authorize("b" * 22, None, scope="profile")),  # no openid
+        _run(_authorize("a" * 22, None, False), _authorize("b" * 22, "S256", True)),  # one sign-in only
+    ):
+        relies_on_state(run)  # APPC-03 to APPC-05 apply
+        with pytest.raises(Skipped, match="not applicable: neither"):
+            protected_without_state(run)
+
+
+def test_appc04_a_random_state_of_128_bits_passes_even_where_two_share_a_few_characters():
+    for _ in range(200):
+        first, second = secrets.token_urlsafe(16), secrets.token_urlsafe(16)  # 22 characters, 132 bits
+        state_entropy(_run(_authorize(first), _authorize(second)))
+        # by chance the same first and last three characters (not four): still all of it counts
+        middle = "".join("A" if a == "B" else "B" for a in first[3] + first[-4]) + second[4:-4]
+        chance = first[:3] + middle[0] + middle[2:] + middle[1] + first[-3:]
+        state_entropy(_run(_authorize(first), _authorize(chance)))
+
+
+def test_appc04_judges_the_part_that_varies_not_a_long_fixed_prefix():
+    prefix = RETURN_TO_STATE[:-2]  # 46 characters that never change
+    run = _run(_authorize(prefix + "0123456789abcdef"), _authorize(prefix + "fedcba9876543210"))
+    with pytest.raises(NonConformance, match="of which 16 differ from the other sign-in's, carries at most 64 bits"):
+        state_entropy(run)
+    # a structured state with enough randomness in it passes
+    structured = [
+        base64.urlsafe_b64encode(json.dumps({"returnTo": "/", "csrf": secrets.token_urlsafe(24)}).encode()).decode()
+        for _ in range(2)
+    ]
+    state_entropy(_run(*(_authorize(state) for state in structured)))
+
+
+def test_appc04_has_nothing_to_judge_in_two_equal_states_and_names_appc05():
+    with pytest.raises(NothingToCheck, match=r"same state.*\(APPC-05\)"):
+        state_entropy(_run(_authorize(RETURN_TO_STATE), _authorize(RETURN_TO_STATE)))
+
+
+def test_appc04_with_one_sign_in_judges_the_whole_state():
+    with pytest.raises(NonConformance, match="a state of 16 characters carries at most 64 bits"):
+        state_entropy(_run(_authorize(secrets.token_hex(8))))
+    state_entropy(_run(_authorize(secrets.token_urlsafe(16))))
+
+
+def test_varying_part_strips_only_shared_runs_of_four_or_more():
+    assert varying_part("abcdefgh1234xyzw", "abcdefgh9876xyzw") == "1234"
+    assert varying_part("abcXYZdef", "abcQRSdef") == "abcXYZdef"
+    assert varying_part("same", "same") == ""
+
+
+def test_appc16_and_17_do_not_apply_to_an_application_that_sends_no_state():
+    run = _run(_authorize(None))
+    run.baseline = (None, run.last)
+    with pytest.raises(Skipped, match=r"not applicable: the application sends no state, .*RFC 6749 section 4\.1\.2"):
+        sends_state(run)
+    run = _run(_authorize(secrets.token_urlsafe(16)))
+    run.baseline = (None, run.last)
+    sends_state(run)
+
+
+def test_a_warned_application_exits_0():
+    """An application that only APPC-29 (or another warning-level rule) warns is "conformant with 1
+    warning", exit code 0: the application recorder turns a warned scenario into a skip before pytest
+    counts it as failed, as the suite's recorder whose hook it overrides does."""
+    assert ApplicationRecorder.pytest_runtest_logreport.pytest_impl["tryfirst"]  # type: ignore[attr-defined]
