@@ -94,7 +94,7 @@ def pytest_configure(config):
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
     if application.drive.launch:
-        log = Path(tempfile.mkdtemp(prefix="appside-")) / "application.log"
+        log = _run_folder(config) / "application.log"
         try:
             variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
             config.launched = LaunchedApplication(
@@ -111,6 +111,27 @@ def pytest_configure(config):
         ApplicationRecorder(application, config.stand_in.issuer, config.getoption("--compliance"), alluredir),
         "application-results",
     )
+
+
+def _run_folder(config) -> Path:
+    """A folder of this run's alone (mode 0700) in the temporary folder, removed when the run ends
+    however it ends (pytest's cleanups run after an error, Ctrl-C, SIGTERM and a usage error too)."""
+    folder = tempfile.TemporaryDirectory(prefix="appside-")
+    config.add_cleanup(folder.cleanup)
+    return Path(folder.name)
+
+
+def _keep_application_log(config) -> None:
+    """The launched application's output, scrubbed of every secret the run learned, beside the
+    record (application.log): the one part of the run's temporary folder worth keeping."""
+    launched = config.launched
+    try:
+        text = Path(launched.log_path).read_text(encoding="utf-8", errors="replace")
+        kept = Path(config.getoption("--compliance")).parent / "application.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(REDACTOR.scrub(text), encoding="utf-8")
+    except OSError:
+        pass  # no output, or no reports folder to keep it in: the report's attachments still show it
 
 
 def _announce(config, application, issuer: str, tls) -> None:
@@ -146,6 +167,7 @@ def pytest_unconfigure(config) -> None:
     close_driver()
     if getattr(config, "launched", None):
         config.launched.stop()
+        _keep_application_log(config)
     if getattr(config, "stand_in", None):
         config.stand_in.stop()
 
