@@ -6,9 +6,8 @@ import json
 from urllib.parse import quote, quote_plus
 
 import outputs
-from run import run_appside
+from run import certify_web_app_verbosely
 
-from appside.stand_in import free_port
 from appside.steps.leaks import leaked
 
 # characters HTTP Basic, URLs and JSON each encode their own way (with "%" or a non-ASCII letter the
@@ -26,28 +25,8 @@ def test_a_secret_is_found_raw_url_encoded_and_json_escaped_and_nowhere_else():
 
 
 def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_path):
-    reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
-    environ = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": str(free_port()),
-        "APP_SETTLE": "1",
-        "REFERENCE_APP_DEFECTS": "token-in-api-url,token-in-page,token-logged",
-        "SANDBOX_WITNESS_FILE": str(witness),
-    }
-    completed = run_appside(
-        "--app=examples/web_app/application.yaml",
-        *(f"--rule={rule}" for rule in ("APPC-26", "APPC-27", "APPC-28")),
-        f"--compliance={reports / 'compliance.json'}",
-        f"--alluredir={reports / 'allure-results'}",
-        f"--junitxml={reports / 'junit.xml'}",
-        "--showlocals",
-        "--tb=long",
-        "-rA",
-        "-p",
-        "no:cacheprovider",
-        environ=environ,
+    completed, reports, witness = certify_web_app_verbosely(
+        tmp_path, SECRET, "token-in-api-url,token-in-page,token-logged", "APPC-26", "APPC-27", "APPC-28"
     )
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]

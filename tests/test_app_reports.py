@@ -8,38 +8,13 @@ import json
 import re
 
 from outputs import every_output, leaked
-from run import run_appside
-
-from appside.stand_in import free_port
+from run import certify_web_app_verbosely
 
 SECRET = "App-Secret-4c9e1f7b-DO-NOT-LEAK"
 
 
 def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_any_output(tmp_path):
-    reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
-    environ = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": str(free_port()),
-        "APP_SETTLE": "1",
-        "REFERENCE_APP_DEFECTS": "secret-in-url",
-        "SANDBOX_WITNESS_FILE": str(witness),
-    }
-    completed = run_appside(
-        "--app=examples/web_app/application.yaml",
-        "--rule=APPC-11",
-        "--rule=APPC-16",
-        f"--compliance={reports / 'compliance.json'}",
-        f"--alluredir={reports / 'allure-results'}",
-        f"--junitxml={reports / 'junit.xml'}",
-        "--showlocals",
-        "--tb=long",
-        "-rA",
-        "-p",
-        "no:cacheprovider",
-        environ=environ,
-    )
+    completed, reports, witness = certify_web_app_verbosely(tmp_path, SECRET, "secret-in-url", "APPC-11", "APPC-16")
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]
 

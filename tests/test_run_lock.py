@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from run import ROOT
+from run import ROOT, start
 
 
 def _command(kind, reports, *rules):
@@ -29,15 +29,7 @@ def test_a_second_run_into_the_same_folder_stops_and_the_first_keeps_its_results
     reports = tmp_path / "reports"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     # CODE-04 waits for a code to expire: a run that lasts a few seconds.
-    running = subprocess.Popen(
-        [sys.executable, "-m", *_command(first, reports, "--rule=CODE-04", "--rule=SVC-01")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    running = start([sys.executable, "-m", *_command(first, reports, "--rule=CODE-04", "--rule=SVC-01")], env)
     try:
         deadline = time.monotonic() + 60
         while not (reports / "allure-results").is_dir():  # made after the folder was locked
@@ -156,15 +148,7 @@ def test_make_certify_app_holds_its_folder_until_its_html_report_is_written(tmp_
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "SERVICE_APP_CLIENT_SECRET": "Svc-App-Secret-4c9e1f7b"}
     # -o: the virtual environment as it is (a worktree's is shared, and make would build it again)
     make = ["make", "-s", "-o", ".venv/.installed", f"PY={sys.executable}", f"APP_REPORTS={reports}"]
-    certifying = subprocess.Popen(
-        [*make, "certify-app", "APP=examples/service_app/application.yaml"],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    certifying = start([*make, "certify-app", "APP=examples/service_app/application.yaml"], environ)
     seen = {"results": False, "report": False}
     try:
         index = reports / "allure-report" / "index.html"

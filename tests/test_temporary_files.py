@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from run import ROOT
+from run import start
 
 from appside.stand_in import free_port
 from suite.wire.browser import chromium_path
@@ -38,16 +38,7 @@ def _start(tmp_path, module: str, *args: str, **environ: str) -> tuple[subproces
         "PYTHONDONTWRITEBYTECODE": "1",
         **environ,
     }
-    run = subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    return run, temporary
+    return start([sys.executable, "-m", module, *args], env), temporary
 
 
 def _certify_web_app(tmp_path, *args: str, port: int = 0) -> tuple[subprocess.Popen, os.PathLike]:
