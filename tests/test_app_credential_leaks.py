@@ -20,6 +20,10 @@ def test_a_secret_is_found_raw_url_encoded_and_json_escaped_and_nowhere_else():
     assert leaked(f"?client_secret={quote_plus(SECRET + '%2Fü')}", secrets) == ["client secret"]
     assert leaked(f"/p?x={quote(SECRET + '%2Fü', safe='')}", secrets) == ["client secret"]
     assert leaked(json.dumps({"secret": SECRET + "%2Fü"}), secrets) == ["client secret"]
+    every_character = "".join(f"\\u{ord(c):04x}" for c in SECRET)  # JSON, as some serializers write it
+    assert leaked(f'{{"secret": "{every_character}"}}', secrets | {SECRET: "raw secret"}) == ["raw secret"]
+    in_html = "".join(f"&#{ord(c)};" for c in SECRET)
+    assert leaked(f"<input value='{in_html}'>", secrets | {SECRET: "raw secret"}) == ["raw secret"]
     assert leaked("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", secrets) == ["access token"]
     assert leaked("Sec+ret/ and eyJhbGciOiJSUzI1NiJ9 alone: parts are no leak", secrets) == []
 

@@ -239,6 +239,11 @@ def _views(text: str) -> list[_View]:
     return views
 
 
+def decoded(text: str) -> list[str]:
+    """The text, and the text with its escapes decoded (_views): where a secret is looked for."""
+    return [view.text for view in _views(text)]
+
+
 MAX_PENDING = 4096  # encodings searched one by one, at most, before they are built into a group
 # Building a character into an automaton costs about as much as searching 200 characters of a text
 # for one encoding with str.find (measured: 100-200 against 0.5-0.9 nanoseconds).
