@@ -4,6 +4,7 @@ file says how, and keeps secrets out of every output.
 
 The steps are in appside/steps/; the stand-in is the embedded sandbox."""
 
+import contextlib
 import signal
 import tempfile
 from pathlib import Path
@@ -93,6 +94,8 @@ def pytest_configure(config):
     REDACTOR.register(config.test_user.password, "test user password")
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
+    with contextlib.suppress(OSError):
+        _kept_log(config).unlink(missing_ok=True)  # an earlier run's: this one's is written at its end, if it has one
     if application.drive.launch:
         log = _run_folder(config) / "application.log"
         try:
@@ -124,14 +127,17 @@ def _run_folder(config) -> Path:
 def _keep_application_log(config) -> None:
     """The launched application's output, scrubbed of every secret the run learned, beside the
     record (application.log): the one part of the run's temporary folder worth keeping."""
-    launched = config.launched
     try:
-        text = Path(launched.log_path).read_text(encoding="utf-8", errors="replace")
-        kept = Path(config.getoption("--compliance")).parent / "application.log"
+        text = Path(config.launched.log_path).read_text(encoding="utf-8", errors="replace")
+        kept = _kept_log(config)
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.write_text(REDACTOR.scrub(text), encoding="utf-8")
     except OSError:
         pass  # no output, or no reports folder to keep it in: the report's attachments still show it
+
+
+def _kept_log(config) -> Path:
+    return Path(config.getoption("--compliance")).parent / "application.log"
 
 
 def _announce(config, application, issuer: str, tls) -> None:

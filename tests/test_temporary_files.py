@@ -90,6 +90,9 @@ def test_an_application_certification_stopped_by_sigterm_leaves_the_temporary_fo
 def test_an_application_certification_refused_as_a_usage_error_leaves_the_temporary_folder_empty(tmp_path):
     """The application cannot start (its port is taken): a configuration problem, once the stand-in's
     key and the folder of the application's output were made."""
+    earlier = tmp_path / "reports" / "application.log"
+    earlier.parent.mkdir()
+    earlier.write_text("an earlier run's output")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -97,6 +100,7 @@ def test_an_application_certification_refused_as_a_usage_error_leaves_the_tempor
         output = run.communicate(timeout=240)[0]
     assert run.returncode == 4 and "drive.launch" in output, output[-3000:]
     assert _left_in(temporary) == [], output[-2000:]
+    assert not earlier.exists(), "an earlier run's application output is no part of this run's reports"
 
 
 def test_a_server_run_leaves_the_temporary_folder_empty(tmp_path):
