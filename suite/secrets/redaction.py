@@ -116,15 +116,17 @@ def _escaped(value: str) -> set[str]:
 
 def _base64_cores(data: bytes) -> set[str]:
     """The characters of base64(prefix + data + suffix) that depend only on `data`, for each of
-    the three alignments `data` can have, in standard and URL-safe alphabets."""
+    the three alignments `data` can have, in standard and URL-safe alphabets; and those of
+    base64(prefix + data), with and without its padding, where `data` ends the blob (a secret in
+    HTTP Basic does: a short one has too few characters of its own otherwise)."""
     cores = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + data).decode()
-        start = -(-shift * 4 // 3)  # characters touched by the prefix
+        start = -(-shift * 4 // 3)  # characters touched by the prefix: its 8 bits a byte in 6 a character
         end = (shift + len(data)) // 3 * 4  # characters not touched by the suffix
-        core = encoded[start + (1 if shift else 0) : end]
-        if len(core) >= MIN_BASE64_CORE:
-            cores |= {core, core.replace("+", "-").replace("/", "_")}
+        for core in (encoded[start:end], encoded[start:], encoded[start:].rstrip("=")):
+            if len(core) >= MIN_BASE64_CORE:
+                cores |= {core, core.replace("+", "-").replace("/", "_")}
     return cores
 
 
