@@ -83,7 +83,11 @@ def test_a_secret_is_masked_as_a_server_that_form_decodes_it_echoes_it():
 # A secret with every character class an encoding changes: unreserved and reserved URL characters, a
 # percent sequence, a space, quotes, a backslash, two-byte and three-byte UTF-8.
 EVERY_CLASS = "Pw9-._~+/=%41:;&?# \"'\\é漢Zq"
-SECRETS = {"every character class": EVERY_CLASS, "short": "Kq7-Xw"}  # "short": as short as a secret is learned
+SECRETS = {  # "short": as short as a secret is learned; "long": its base64 and hex are found by their ends
+    "every character class": EVERY_CLASS,
+    "short": "Kq7-Xw",
+    "long": "".join(f"{EVERY_CLASS}{i}" for i in range(12)),
+}
 CLIENT_IDS = ("c", "cl", "cli")  # "id:" before the secret: each of the three base64 alignments
 
 

@@ -8,11 +8,13 @@ secret echoed in an odd place is still caught.
 
 A scrub reads the text as it is and with its escapes decoded (URL, JSON and HTML escapes, once and
 twice: _views), so that an encoding made of other escapes than those listed, or of two in layers, is
-caught too; a base64 part of a secret masks the whole blob around it, padding included, since the
-characters next to it carry bits of the secret too. That costs one more automaton pass and a few
-regular-expression passes where a text holds escapes: one scrub of 10 MB dense with them
-(scripts/benchmark_scrubber.py --large) took 2.0 s where reading it as it is alone took 0.65 s, and
-10 MB without escapes 0.22 s against 0.12 s; it grows linearly with the text.
+caught too. A base64 or hex part of a secret is looked for by its last 64 characters (BLOB_PATTERN)
+and masks the whole blob around it, padding included: the characters next to it carry bits of the
+secret too. Decoding costs a few regular-expression passes and one more automaton pass where a text
+holds escapes: one scrub of 10 MB dense with them (scripts/benchmark_scrubber.py --large) took
+1.3-3.5 s where reading it as it is alone took 0.5-0.6 s (the shared 2-core machine, load 8-14); it
+grows linearly with the text. Looking for blobs by their ends made the automata smaller: the
+per-report benchmark below took 0.34-1.4 s for 400 secrets where it took 1.8-2.9 s.
 
 Scrubbing is one Aho-Corasick pass per group of secrets (pyahocorasick, in C), plus a plain
 substring search (str.find) for each encoding learned since the last group was built. A
@@ -82,7 +84,7 @@ def encodings(value: str) -> set[str]:
     it encoded ("a+b" is "a b", "%41" is "A"), and may echo it back. A scrub also reads a text with
     its escapes decoded (_views), so an encoding made of other escapes, or of two in layers, is
     caught as well."""
-    return _plain_encodings(value) | base64_encodings(value)
+    return _plain_encodings(value) | base64_encodings(value) | hex_encodings(value)
 
 
 def _decoded_forms(value: str) -> set[str]:
@@ -110,38 +112,53 @@ def _escaped(value: str) -> set[str]:
     once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
     for escaped in (*once, *(json.dumps(e)[1:-1] for e in once)):  # twice: JSON quoted inside JSON
         forms |= {escaped, escaped.replace("/", "\\/")}
+    return forms
+
+
+def hex_encodings(value: str) -> set[str]:
+    """The value's UTF-8 bytes in hex, lower and upper case (as a hex run, masked whole: _blob_around)."""
     data = value.encode()
-    return forms | {data.hex(), data.hex().upper()}
+    return {data.hex(), data.hex().upper()}
 
 
 def _base64_cores(data: bytes) -> set[str]:
     """The characters of base64(prefix + data + suffix) that depend only on `data`, for each of
-    the three alignments `data` can have, in standard and URL-safe alphabets; and those of
-    base64(prefix + data), with and without its padding, where `data` ends the blob (a secret in
-    HTTP Basic does: a short one has too few characters of its own otherwise)."""
+    the three alignments `data` can have, in standard and URL-safe alphabets. Where those are too
+    few (a short secret), those of base64(prefix + data), with and without its padding, as where
+    `data` ends the blob (a secret in HTTP Basic does)."""
     cores = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + data).decode()
         start = -(-shift * 4 // 3)  # characters touched by the prefix: its 8 bits a byte in 6 a character
         end = (shift + len(data)) // 3 * 4  # characters not touched by the suffix
-        for core in (encoded[start:end], encoded[start:], encoded[start:].rstrip("=")):
-            if len(core) >= MIN_BASE64_CORE:
-                cores |= {core, core.replace("+", "-").replace("/", "_")}
+        core = encoded[start:end]
+        for part in (core,) if len(core) >= MIN_BASE64_CORE else (encoded[start:], encoded[start:].rstrip("=")):
+            if len(part) >= MIN_BASE64_CORE:
+                cores |= {part, part.replace("+", "-").replace("/", "_")}
     return cores
 
 
-# The blob around a base64 part of a secret: its alphabets' characters, then padding, at most this many
-# characters either side (the characters next to the part carry bits of the secret; the rest of a
-# blob is masked too, as a security tool would, but a multi-megabyte one is not walked through).
+# The blob around a base64 or hex part of a secret: its alphabet's characters (then base64's padding), at
+# most this many characters either side (the characters next to the part carry bits of the secret; the
+# rest of a blob is masked too, as a security tool would, but a multi-megabyte one is not walked through).
 MAX_BLOB_AROUND = 4096
-_BASE64_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
-_BLOB_TAIL = re.compile(f"[{re.escape(_BASE64_CHARACTERS)}]{{0,{MAX_BLOB_AROUND}}}={{0,2}}")
+BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+HEX = "0123456789abcdefABCDEF"
+_BLOB_TAILS = {
+    BASE64: re.compile(f"[{re.escape(BASE64)}]{{0,{MAX_BLOB_AROUND}}}={{0,2}}"),
+    HEX: re.compile(f"[{HEX}]{{0,{MAX_BLOB_AROUND}}}"),
+}
+# A blob's part is looked for by its last characters only, and the rest of it masked with the blob: a
+# JWT's base64 and hex forms were most of what the automata were built of (its last characters are its
+# signature's, its first ones those of every token of the same issuer).
+BLOB_PATTERN = 64
 
 
-def _blob_around(text: str, start: int, end: int) -> tuple[int, int]:
-    before = text[max(0, start - MAX_BLOB_AROUND) : start]
-    tail = _BLOB_TAIL.match(text, end)
-    return start - (len(before) - len(before.rstrip(_BASE64_CHARACTERS))), tail.end() if tail else end
+def _blob_around(text: str, start: int, end: int, alphabet: str, before_pattern: int) -> tuple[int, int]:
+    """The blob around a part found by its last characters, `before_pattern` characters of it before them."""
+    before = text[max(0, start - before_pattern - MAX_BLOB_AROUND) : start]
+    tail = _BLOB_TAILS[alphabet].match(text, end)
+    return start - (len(before) - len(before.rstrip(alphabet))), tail.end() if tail else end
 
 
 class _View:
@@ -256,7 +273,9 @@ class _Group:
     """An Aho-Corasick automaton over the encodings of some secrets."""
 
     def __init__(self, words: tuple) -> None:
-        self.words = words  # (encoding, (length, label, is_base64)); a later duplicate's wins, as in a dict
+        # (encoding, (length, label, alphabet of the blob it is part of or "", characters of that part before
+        # the encoding)); a later duplicate's wins, as in a dict
+        self.words = words
         self.automaton = ahocorasick.Automaton()
         add_word = self.automaton.add_word
         for form, value in words:
@@ -265,16 +284,16 @@ class _Group:
 
     def matches(self, text: str):
         """Every occurrence, overlapping ones too: the caller joins them."""
-        for end, (length, label, is_base64) in self.automaton.iter(text):
-            yield end + 1 - length, end + 1, label, is_base64
+        for end, (length, label, *blob) in self.automaton.iter(text):
+            yield end + 1 - length, end + 1, label, blob
 
 
 def _occurrences(text: str, pending: tuple):
     """Every occurrence of each pending encoding, overlapping ones too, as _Group.matches gives them."""
-    for form, (length, label, is_base64) in pending:
+    for form, (length, label, *blob) in pending:
         start = text.find(form)
         while start >= 0:
-            yield start, start + length, label, is_base64
+            yield start, start + length, label, blob
             start = text.find(form, start + 1)
 
 
@@ -299,11 +318,14 @@ class Redactor:
                 return
             self._known.add(value)
             groups, pending = self._state
-            plain, blobs = _plain_encodings(value), base64_encodings(value)
-            forms = plain | blobs
-            pending += tuple((form, (len(form), label, form in blobs)) for form in forms)
+            words = {form: (len(form), label, "", 0) for form in _plain_encodings(value)}
+            for alphabet, forms in ((BASE64, base64_encodings(value)), (HEX, hex_encodings(value))):
+                for form in forms:
+                    pattern = form[-BLOB_PATTERN:]
+                    words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern))
+            pending += tuple(words.items())
             self._state = (groups, pending)
-            self._pending_characters += sum(map(len, forms))
+            self._pending_characters += sum(map(len, words))
             if len(pending) >= MAX_PENDING:
                 self._build()
 
@@ -347,11 +369,11 @@ class Redactor:
                 self._searched += search  # unlocked: a lost update only delays a build
         found = []
         for view in views:
-            for start, end, label, is_base64 in itertools.chain(
+            for start, end, label, blob in itertools.chain(
                 *(group.matches(view.text) for group in groups), _occurrences(view.text, pending)
             ):
-                if is_base64:
-                    start, end = _blob_around(view.text, start, end)
+                if blob[0]:
+                    start, end = _blob_around(view.text, start, end, *blob)
                 start, end, decoded = view.original(start, end)
                 if decoded or view.parent is None:
                     found.append((start, end, label))
