@@ -17,7 +17,10 @@ const record = (() => {
 
 // One history per environment (a run with sandbox defects on is another one), so a failure against
 // staging never marks a production rule as flaky. suite/reports/allure_results.py labels every result.
-const environmentId = record ? `${record.environment}${record.sandbox_defects?.length ? "-with-defects" : ""}` : null;
+// Allure takes letters, digits, "_" and "-" in an id: an application's record names its environment
+// "application reference-web (web)".
+const asId = (name) => name.replace(/[^A-Za-z0-9_-]+/g, "-");
+const environmentId = record ? asId(`${record.environment}${record.sandbox_defects?.length ? "-with-defects" : ""}`) : null;
 
 export default defineConfig({
   name: record ? `${record.verdict.toUpperCase()}: Visma Connect conformance of ${record.environment}` : "Visma Connect conformance",
@@ -36,7 +39,7 @@ export default defineConfig({
     ? {
         [environmentId]: {
           name: environmentId,
-          matcher: ({ labels }) => labels.some((l) => l.name === "conformance_environment" && l.value === environmentId),
+          matcher: ({ labels }) => labels.some((l) => l.name === "conformance_environment" && asId(l.value) === environmentId),
         },
       }
     : {},

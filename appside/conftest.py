@@ -4,6 +4,7 @@ file says how, and keeps secrets out of every output.
 
 The steps are in appside/steps/; the stand-in is the embedded sandbox."""
 
+import contextlib
 import errno
 import shutil
 import signal
@@ -116,7 +117,7 @@ def pytest_configure(config):
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
     if application.drive.launch:  # started now, waited for once the browser is launched (_launched)
-        log = Path(tempfile.mkdtemp(prefix="appside-")) / "application.log"
+        log = _run_folder(config) / "application.log"
         try:
             variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
             config.launched = LaunchedApplication(
@@ -160,6 +161,33 @@ def _launched(config) -> None:
             config.pluginmanager.unregister(name="application-results")
             raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
     _clean_results(config)  # nothing stopped the run: the previous run's results go
+    config.under_way = True
+    with contextlib.suppress(OSError):
+        _kept_log(config).unlink(missing_ok=True)  # an earlier run's: this one's is written at its end, if it has one
+
+
+def _run_folder(config) -> Path:
+    """A folder of this run's alone (mode 0700) in the temporary folder, removed when the run ends
+    however it ends (pytest's cleanups run after an error, Ctrl-C, SIGTERM and a usage error too)."""
+    folder = tempfile.TemporaryDirectory(prefix="appside-")
+    config.add_cleanup(folder.cleanup)
+    return Path(folder.name)
+
+
+def _keep_application_log(config) -> None:
+    """The launched application's output, scrubbed of every secret the run learned, beside the
+    record (application.log): the one part of the run's temporary folder worth keeping."""
+    try:
+        text = Path(config.launched.log_path).read_text(encoding="utf-8", errors="replace")
+        kept = _kept_log(config)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(REDACTOR.scrub(text), encoding="utf-8")
+    except OSError:
+        pass  # no output, or no reports folder to keep it in: the report's attachments still show it
+
+
+def _kept_log(config) -> Path:
+    return Path(config.getoption("--compliance")).parent / "application.log"
 
 
 def _announce(config, application, issuer: str, tls) -> None:
@@ -197,6 +225,8 @@ def pytest_unconfigure(config) -> None:
     close_driver()
     if getattr(config, "launched", None):
         config.launched.stop()
+        if getattr(config, "under_way", False):  # a launch that failed changes nothing beside the record
+            _keep_application_log(config)
     if getattr(config, "stand_in", None):
         config.stand_in.stop()
 

@@ -2,9 +2,11 @@
 application can trust it, and a certificate for localhost and 127.0.0.1 that it signs.
 
 The authority is made once per user on this machine and kept (key and certificate, in a folder
-only this user can read), so an application configured to trust it keeps working from run to
-run; the server certificate is made afresh for each run. A test authority: it protects nothing
-beyond the loopback runs of this suite."""
+only this user can read, in the user's cache: $XDG_CACHE_HOME or ~/.cache, not the temporary folder,
+which is emptied and shared), so an application configured to trust it keeps working from run to
+run; the server certificate is made afresh for each run, and its key is written only for as long as
+the TLS context takes to read it. A test authority: it protects nothing beyond the loopback runs of
+this suite."""
 
 import base64
 import datetime
@@ -21,7 +23,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-FOLDER = Path(tempfile.gettempdir()) / f"visma-connect-appside-{os.getuid()}"
+
+def authority_folder() -> Path:
+    """Where the authority is kept: the user's cache (the XDG base directory specification)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "visma-connect-suite" / "appside-ca"
+
+
 CA_NAME = "Visma Connect stand-in test CA (conformance suite)"
 
 
@@ -52,25 +60,30 @@ def stand_in_tls() -> StandInTls:
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    run_folder = Path(tempfile.mkdtemp(prefix="appside-tls-"))  # private to this run (mode 0700)
-    chain, key_path = run_folder / "server.pem", run_folder / "server-key.pem"
-    chain.write_bytes(
-        certificate.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
-    )
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(chain, key_path)
+    # ssl reads a key from files only: written into a folder of this run's alone (mode 0700), gone once read
+    with tempfile.TemporaryDirectory(prefix="appside-tls-") as run_folder:
+        chain, key_path = Path(run_folder) / "server.pem", Path(run_folder) / "server-key.pem"
+        chain.write_bytes(
+            certificate.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
+        )
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        context.load_cert_chain(chain, key_path)
     spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return StandInTls(ca_path, context, base64.b64encode(hashlib.sha256(spki).digest()).decode())
 
 
 def _authority():
-    FOLDER.mkdir(mode=0o700, exist_ok=True)
-    if FOLDER.stat().st_uid != os.getuid() or FOLDER.stat().st_mode & 0o077:
-        raise OSError(f"{FOLDER} is not this user's alone; remove it")
-    key_path, ca_path = FOLDER / "stand-in-ca-key.pem", FOLDER / "stand-in-ca.pem"
+    folder = authority_folder()
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
+        raise OSError(f"{folder} is not this user's alone; remove it")
+    key_path, ca_path = folder / "stand-in-ca-key.pem", folder / "stand-in-ca.pem"
     try:
         key = serialization.load_pem_private_key(key_path.read_bytes(), None)
         certificate = x509.load_pem_x509_certificate(ca_path.read_bytes())

@@ -2,7 +2,6 @@
 
 import functools
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,12 +25,14 @@ KEY_PARAMETERS: KeyParameters = {"use": "sig", "alg": "RS256"}
 @functools.cache
 def signing_keys() -> KeySet:
     """The sandbox's RS256 key: generated once for this user on this machine (making an RSA-2048 key
-    takes 0.1-0.3 s, which every run and every detection-matrix switch paid), kept in the temporary
-    folder and read back by later runs. A test key the sandbox made for itself; it protects nothing."""
-    folder = Path(tempfile.gettempdir()) / f"visma-connect-sandbox-{os.getuid()}"
+    takes 0.1-0.3 s, which every run and every detection-matrix switch paid), kept in the user's cache
+    ($XDG_CACHE_HOME or ~/.cache: a run leaves nothing in the temporary folder) and read back by later
+    runs. A test key the sandbox made for itself; it protects nothing."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(cache) / "visma-connect-sandbox"
     path = folder / "sandbox-test-signing-key.pem"
     try:
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         mine = folder.stat().st_uid == os.getuid() and not folder.stat().st_mode & 0o077
     except OSError:
         mine = False

@@ -7,12 +7,16 @@ milliseconds for N = 100 and 400 and the cost per secret; linear growth keeps th
 cost flat. A second line does the same for a detection-matrix process, which writes no report
 per exchange: it scrubs one report in 16 (2058 secrets learned against 133 scrubs in one 11-set
 process), for N = 400 and 1600. `--against REV` also measures suite/secrets/redaction.py as it was at a
-git revision.
+git revision. `--large` measures one scrub of a 10 MB text dense with escapes (URL-encoded, JSON-escaped,
+HTML and base64 values, one token in 50 a learned one, 201 learned), as a hostile body would be.
 
-    .venv/bin/python scripts/benchmark_scrubber.py [--against REV] [--repeat 3]
+    .venv/bin/python scripts/benchmark_scrubber.py [--against REV] [--repeat 3] [--large]
 """
 
 import argparse
+import base64
+import html
+import json
 import secrets
 import statistics
 import subprocess
@@ -20,6 +24,7 @@ import sys
 import time
 import types
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,6 +62,37 @@ def measure(module, n: int, every: int = 1) -> float:
     return time.perf_counter() - began
 
 
+def large_text(size: int = 10_000_000) -> tuple[str, list[str]]:
+    """A text of `size` characters, JSON lines of escaped values, and the secrets learned."""
+    learned = [
+        "eyJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(200) + "." + secrets.token_urlsafe(64) for _ in range(200)
+    ]
+    learned.append("Pw9-._~+/=%41:;&?# \"'\\é漢Zq")
+    lines: list[str] = []
+    length = 0
+    while length < size:
+        value = learned[len(lines) // 50 % len(learned)] if len(lines) % 50 == 0 else secrets.token_urlsafe(30)
+        line = (
+            f'{{"query": "{quote(value, safe="")}&x=1", "json": {json.dumps("a/é" + value)}, '
+            f'"html": "{html.escape(value)}&#233;", "base64": "{base64.b64encode(value.encode()).decode()}"}}\n'
+        )
+        lines.append(line)
+        length += len(line)
+    return "".join(lines), learned
+
+
+def measure_large(module, text: str, learned: list[str]) -> float:
+    redactor = module.Redactor()
+    for value in learned:
+        redactor.register(value, "access_token")
+    redactor.scrub(text[:1000])  # builds what is pending
+    began = time.perf_counter()
+    scrubbed = redactor.scrub(text)
+    seconds = time.perf_counter() - began
+    assert not [value for value in learned if value in scrubbed]
+    return seconds
+
+
 def module_at(revision: str) -> types.ModuleType:
     source = subprocess.run(
         ["git", "show", f"{revision}:suite/secrets/redaction.py"], cwd=ROOT, check=True, capture_output=True, text=True
@@ -70,12 +106,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--against", metavar="REV", help="also measure suite/secrets/redaction.py at this git revision")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is shown")
+    parser.add_argument("--large", action="store_true", help="one scrub of a 10 MB text instead")
     args = parser.parse_args()
     from suite.secrets import redaction
 
     candidates = {"working tree": redaction}
     if args.against:
         candidates[args.against] = module_at(args.against)
+    if args.large:
+        text, learned = large_text()
+        for name, module in candidates.items():
+            seconds = statistics.median(measure_large(module, text, learned) for _ in range(args.repeat))
+            print(f"{name:>14}: one scrub of {len(text) / 1e6:.1f} MB, {len(learned)} secrets learned: {seconds:.2f} s")
+        return
     for name, module in candidates.items():
         for kind, every, small, large in (("each report", 1, 100, 400), ("one in 16", 16, 400, 1600)):
             figures = {

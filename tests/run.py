@@ -34,6 +34,53 @@ def run_appside(*args, environ: dict | None = None, timeout: float = 240) -> sub
     )
 
 
+def certify_web_app_verbosely(tmp_path: Path, secret: str, defects: str, *rules: str):
+    """The reference web app certified on `rules` with its client secret `secret` and the reference
+    app's `defects` switched on, every output written into tmp_path/reports and every value shown
+    that could be (locals, long tracebacks, every outcome), the sandbox's witness of the secrets it
+    received or issued in tmp_path/witness.txt: (the completed run, the reports folder, the witness)."""
+    from appside.stand_in import free_port
+
+    reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "WEB_APP_CLIENT_SECRET": secret,
+        "WEB_APP_PORT": str(free_port()),
+        "APP_SETTLE": "1",
+        "REFERENCE_APP_DEFECTS": defects,
+        "SANDBOX_WITNESS_FILE": str(witness),
+    }
+    completed = run_appside(
+        "--app=examples/web_app/application.yaml",
+        *(f"--rule={rule}" for rule in rules),
+        f"--compliance={reports / 'compliance.json'}",
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--showlocals",
+        "--tb=long",
+        "-rA",
+        "-p",
+        "no:cacheprovider",
+        environ=environ,
+    )
+    return completed, reports, witness
+
+
+def start(command: list, env: dict) -> subprocess.Popen:
+    """A command in the project root, running while the test watches it: its output (stdout and
+    stderr) in one text pipe, in a new session (no controlling terminal, as in CI)."""
+    return subprocess.Popen(
+        [str(part) for part in command],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _run(module, *args, environ=None, timeout=240) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "ACME_"))}
     env.update(environ or {})
@@ -55,7 +102,12 @@ def _record_elsewhere(args) -> list:
     its record into a temporary folder (tests/reports_guard.py fails `make test` otherwise)."""
     if any(str(a).startswith("--compliance") for a in args):
         return list(args)
-    return [*args, f"--compliance={tempfile.mkdtemp(prefix='record-')}/compliance.json"]
+    return [*args, f"--compliance={tempfile.mkdtemp(prefix='record-', dir=_RECORDS.name)}/compliance.json"]
+
+
+# The records of the runs above, in one folder removed when the tests' process ends (each run's record in
+# a folder of its own left 900 folders in /tmp on this machine).
+_RECORDS = tempfile.TemporaryDirectory(prefix="records-")
 
 
 def run_measured(*args, environ=None, timeout=120) -> tuple[int, str, float, float]:

@@ -6,9 +6,8 @@ import json
 from urllib.parse import quote, quote_plus
 
 import outputs
-from run import run_appside
+from run import certify_web_app_verbosely
 
-from appside.stand_in import free_port
 from appside.steps.leaks import leaked
 
 # characters HTTP Basic, URLs and JSON each encode their own way (with "%" or a non-ASCII letter the
@@ -21,33 +20,17 @@ def test_a_secret_is_found_raw_url_encoded_and_json_escaped_and_nowhere_else():
     assert leaked(f"?client_secret={quote_plus(SECRET + '%2Fü')}", secrets) == ["client secret"]
     assert leaked(f"/p?x={quote(SECRET + '%2Fü', safe='')}", secrets) == ["client secret"]
     assert leaked(json.dumps({"secret": SECRET + "%2Fü"}), secrets) == ["client secret"]
+    every_character = "".join(f"\\u{ord(c):04x}" for c in SECRET)  # JSON, as some serializers write it
+    assert leaked(f'{{"secret": "{every_character}"}}', secrets | {SECRET: "raw secret"}) == ["raw secret"]
+    in_html = "".join(f"&#{ord(c)};" for c in SECRET)
+    assert leaked(f"<input value='{in_html}'>", secrets | {SECRET: "raw secret"}) == ["raw secret"]
     assert leaked("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", secrets) == ["access token"]
     assert leaked("Sec+ret/ and eyJhbGciOiJSUzI1NiJ9 alone: parts are no leak", secrets) == []
 
 
 def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_path):
-    reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
-    environ = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": str(free_port()),
-        "APP_SETTLE": "1",
-        "REFERENCE_APP_DEFECTS": "token-in-api-url,token-in-page,token-logged",
-        "SANDBOX_WITNESS_FILE": str(witness),
-    }
-    completed = run_appside(
-        "--app=examples/web_app/application.yaml",
-        *(f"--rule={rule}" for rule in ("APPC-26", "APPC-27", "APPC-28")),
-        f"--compliance={reports / 'compliance.json'}",
-        f"--alluredir={reports / 'allure-results'}",
-        f"--junitxml={reports / 'junit.xml'}",
-        "--showlocals",
-        "--tb=long",
-        "-rA",
-        "-p",
-        "no:cacheprovider",
-        environ=environ,
+    completed, reports, witness = certify_web_app_verbosely(
+        tmp_path, SECRET, "token-in-api-url,token-in-page,token-logged", "APPC-26", "APPC-27", "APPC-28"
     )
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]
@@ -67,23 +50,9 @@ def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_pat
 def test_a_token_in_the_api_url_is_seen_where_the_api_is_used_only_on_a_page(tmp_path):
     """An application that calls the Visma API only when a page needs it (drive.use_api_url), with
     the access token in the URL's query alone: APPC-26 sees that use of the API too."""
-    record = tmp_path / "compliance.json"
-    completed = run_appside(
-        "--app=examples/web_app/application.yaml",
-        "--rule=APPC-26",
-        f"--compliance={record}",
-        "-p",
-        "no:cacheprovider",
-        environ={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(tmp_path),
-            "WEB_APP_CLIENT_SECRET": SECRET,
-            "WEB_APP_PORT": str(free_port()),
-            "APP_SETTLE": "1",
-            "REFERENCE_APP_DEFECTS": "greeting-only,token-in-api-query",
-        },
-    )
+    completed, reports, _ = certify_web_app_verbosely(tmp_path, SECRET, "greeting-only,token-in-api-query", "APPC-26")
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]
-    rule = next(r for r in json.loads(record.read_text())["rules"] if r["rule_id"] == "APPC-26")
+    record = json.loads((reports / "compliance.json").read_text())
+    rule = next(r for r in record["rules"] if r["rule_id"] == "APPC-26")
     assert "access token was sent in the URL of GET /api/v1/me" in rule["scenarios"][0]["reason"], terminal[-3000:]

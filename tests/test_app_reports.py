@@ -8,38 +8,13 @@ import json
 import re
 
 from outputs import every_output, leaked
-from run import run_appside
-
-from appside.stand_in import free_port
+from run import certify_web_app_verbosely
 
 SECRET = "App-Secret-4c9e1f7b-DO-NOT-LEAK"
 
 
 def test_the_record_names_the_application_and_the_faults_and_no_secret_reaches_any_output(tmp_path):
-    reports, witness = tmp_path / "reports", tmp_path / "witness.txt"
-    environ = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": str(free_port()),
-        "APP_SETTLE": "1",
-        "REFERENCE_APP_DEFECTS": "secret-in-url",
-        "SANDBOX_WITNESS_FILE": str(witness),
-    }
-    completed = run_appside(
-        "--app=examples/web_app/application.yaml",
-        "--rule=APPC-11",
-        "--rule=APPC-16",
-        f"--compliance={reports / 'compliance.json'}",
-        f"--alluredir={reports / 'allure-results'}",
-        f"--junitxml={reports / 'junit.xml'}",
-        "--showlocals",
-        "--tb=long",
-        "-rA",
-        "-p",
-        "no:cacheprovider",
-        environ=environ,
-    )
+    completed, reports, witness = certify_web_app_verbosely(tmp_path, SECRET, "secret-in-url", "APPC-11", "APPC-16")
     terminal = completed.stdout + completed.stderr
     assert completed.returncode == 1, terminal[-3000:]
 
@@ -76,22 +51,7 @@ def test_a_conformant_run_with_a_warning_exits_0_and_its_record_speaks_of_the_ap
     """The application side exits by its verdict as python -m suite.run does (it exited 1, pytest's
     code for the warned rule's test); the record's warnings are the application's, and a warned
     refusal claims no obligation RFC 9207 puts only on the clients that support it."""
-    reports = tmp_path / "reports"
-    environ = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "WEB_APP_CLIENT_SECRET": SECRET,
-        "WEB_APP_PORT": str(free_port()),
-        "APP_SETTLE": "1",
-        "REFERENCE_APP_DEFECTS": "iss-missing-accepted",
-    }
-    completed = run_appside(
-        "--app=examples/web_app/application.yaml",
-        f"--compliance={reports / 'compliance.json'}",
-        "-p",
-        "no:cacheprovider",
-        environ=environ,
-    )
+    completed, reports, _ = certify_web_app_verbosely(tmp_path, SECRET, "iss-missing-accepted")
     record = json.loads((reports / "compliance.json").read_text())
     assert record["verdict"] == "conformant with 1 warning", completed.stdout[-3000:]
     assert completed.returncode == 0, completed.stdout[-3000:]

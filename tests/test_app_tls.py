@@ -35,7 +35,10 @@ def test_a_web_application_signs_in_over_https_trusting_the_authority_the_suite_
     terminal = completed.stdout + completed.stderr
     assert "2 passed" in terminal, terminal[-3000:]
     assert "issuer https://localhost:" in terminal, terminal[:1500]
-    assert f"trust the certificate authority {stand_in_tls().ca_path}" in terminal
+    # kept in the user's cache (here the test's HOME), not in the temporary folder
+    assert (
+        f"trust the certificate authority {tmp_path}/.cache/visma-connect-suite/appside-ca/stand-in-ca.pem" in terminal
+    )
 
 
 def test_the_authority_is_kept_between_runs_and_signs_each_runs_certificate():

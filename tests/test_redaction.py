@@ -1,10 +1,20 @@
 """The secret scrubber on its own: a secret is masked in every encoding from the moment it is
 learned, whether it is still pending or built into an automaton, from any thread."""
 
+import base64
+import functools
+import html
 import itertools
+import json
 import math
+import re
 import secrets
 import threading
+from collections.abc import Callable
+from html.entities import codepoint2name
+from urllib.parse import quote, quote_plus
+
+import pytest
 
 from suite.secrets.redaction import MAX_PENDING, Redactor, encodings
 
@@ -28,9 +38,10 @@ def test_every_encoding_is_masked_while_pending_once_built_and_in_a_long_text():
     groups, pending = redactor._state
     assert groups and pending, "enough encodings to build some and leave others pending"
     assert not _leaks(redactor, values[:3] + values[-3:], " ")  # a short text: built and pending ones
-    # A long text builds what is pending first; each encoding, between two runs of "x", is masked whole.
+    # A long text builds what is pending first; each encoding, between two runs of "!" (no base64 blob
+    # around it), is masked whole.
     forms = [form for value in values for form in encodings(value)]
-    run = "x" * 200
+    run = "!" * 200
     assert redactor.scrub(run + run.join(forms)) == run + run.join(["[secret]"] * len(forms))
     groups, pending = redactor._state
     assert not pending
@@ -67,3 +78,101 @@ def test_a_secret_is_masked_as_a_server_that_form_decodes_it_echoes_it():
     echoed = f'{{"error": "invalid_client", "client_secret": "{secret.replace("+", " ").replace("%41", "A")}"}}'
     assert "Svc/Secret" not in redactor.scrub(echoed)
     assert "Svc/Secret" not in redactor.scrub(echoed.replace(" ", "%20"))
+
+
+# A secret with every character class an encoding changes: unreserved and reserved URL characters, a
+# percent sequence, a space, quotes, a backslash, two-byte and three-byte UTF-8.
+EVERY_CLASS = "Pw9-._~+/=%41:;&?# \"'\\é漢Zq"
+SECRETS = {  # "short": as short as a secret is learned; "long": its base64 and hex are found by their ends
+    "every character class": EVERY_CLASS,
+    "short": "Kq7-Xw",
+    "long": "".join(f"{EVERY_CLASS}{i}" for i in range(12)),
+}
+CLIENT_IDS = ("c", "cl", "cli")  # "id:" before the secret: each of the three base64 alignments
+
+
+def _basic(client_id: str, secret: str, encode=base64.b64encode, padding: bool = True) -> str:
+    """HTTP Basic as RFC 6749 section 2.3.1 has it: base64 of urlencode(id):urlencode(secret)."""
+    blob = encode(f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()).decode()
+    return blob if padding else blob.rstrip("=")
+
+
+def _every(escape) -> Callable[[str], str]:
+    return lambda secret: "".join(escape(character) for character in secret)
+
+
+def _json_every_character(secret: str, hex_digits: str = "04x") -> str:
+    units = secret.encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[i : i + 2]):{hex_digits}}" for i in range(0, len(units), 2))
+
+
+# How a secret travels: name -> its encoding. Each is scrubbed inside each of CONTEXTS.
+ENCODED = {
+    "raw": lambda s: s,
+    "url": lambda s: quote(s, safe=""),
+    "url lower case": lambda s: re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, safe="")),
+    "url path": quote,
+    "url form (+ for a space)": quote_plus,
+    "url as encodeURIComponent": lambda s: quote(s, safe="-_.!~*'()"),
+    "url every character": lambda s: "".join(f"%{byte:02X}" for byte in s.encode()),
+    "url twice": lambda s: quote(quote(s, safe=""), safe=""),
+    "url form twice": lambda s: quote_plus(quote_plus(s)),
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64 then url": lambda s: quote(base64.b64encode(s.encode()).decode(), safe=""),
+    "base64 url-safe unpadded": lambda s: base64.urlsafe_b64encode(s.encode()).decode().rstrip("="),
+    **{f"basic after {len(c)}-character id": functools.partial(_basic, c) for c in CLIENT_IDS},
+    **{
+        f"basic url-safe unpadded after {len(c)}-character id": lambda s, c=c: _basic(
+            c, s, base64.urlsafe_b64encode, padding=False
+        )
+        for c in CLIENT_IDS
+    },
+    "basic then url": lambda s: quote(_basic("cl", s), safe=""),
+    "hex": lambda s: s.encode().hex(),
+    "hex upper case": lambda s: s.encode().hex().upper(),
+    "json": lambda s: json.dumps(s)[1:-1],
+    "json ascii": lambda s: json.dumps(s, ensure_ascii=True)[1:-1],
+    "json with \\/": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
+    "json twice": lambda s: json.dumps(json.dumps(s))[1:-2].removeprefix('\\"'),
+    "json \\u every character": _json_every_character,
+    "json \\u every character upper case": functools.partial(_json_every_character, hex_digits="04X"),
+    "html": html.escape,
+    "html named": _every(lambda c: f"&{codepoint2name[ord(c)]};" if ord(c) in codepoint2name else c),
+    "html decimal every character": _every(lambda c: f"&#{ord(c)};"),
+    "html hex every character": _every(lambda c: f"&#x{ord(c):x};"),
+    "html then url": lambda s: quote(html.escape(s), safe=""),
+    "url then json": lambda s: json.dumps(quote(s))[1:-1].replace("/", "\\/"),
+}
+CONTEXTS = {  # around the encoded secret: none of their 4 characters in a row is in an encoding of it
+    "text": "seen: {} (end)",
+    "query": "https://app.example/cb?state=xyz&value={}&next=1",
+    "json": '{{"error": "bad", "detail": "{}"}}',
+    "header": "Authorization: {}\nAccept: */*",
+}
+
+
+def _fragments(text: str, length: int = 4) -> set[str]:
+    return {text[i : i + length] for i in range(len(text) - length + 1)}
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+@pytest.mark.parametrize("context", CONTEXTS)
+@pytest.mark.parametrize("encoding", ENCODED)
+def test_no_part_of_any_encoding_of_a_secret_survives_a_scrub(encoding, context, secret):
+    """However a secret is encoded and wherever it sits, what a scrub leaves shares no 4 characters
+    in a row with any encoding of it (no tail, no padding, no base64 character the secret's bits
+    reach), and the text around it is left as it was."""
+    value = SECRETS[secret]
+    redactor = Redactor()
+    redactor.register(value, "secret")
+    around = CONTEXTS[context]
+    scrubbed = redactor.scrub(around.format(ENCODED[encoding](value)))
+    every_form = {name: encode(value) for name, encode in ENCODED.items()}
+    left = sorted(
+        (name, fragment)
+        for name, form in every_form.items()
+        for fragment in _fragments(form) - _fragments(around.format("[secret]"))
+        if fragment in scrubbed
+    )
+    assert not left, f"{scrubbed!r} still holds {left[:5]}"
+    assert all(part in scrubbed for part in around.format("\0").split("\0")), scrubbed

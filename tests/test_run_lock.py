@@ -8,7 +8,7 @@ import sys
 import time
 
 import pytest
-from run import ROOT
+from run import ROOT, start
 
 
 def _command(kind, reports, *rules):
@@ -29,15 +29,7 @@ def test_a_second_run_into_the_same_folder_stops_and_the_first_keeps_its_results
     reports = tmp_path / "reports"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     # CODE-04 waits for a code to expire: a run that lasts a few seconds.
-    running = subprocess.Popen(
-        [sys.executable, "-m", *_command(first, reports, "--rule=CODE-04", "--rule=SVC-01")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    running = start([sys.executable, "-m", *_command(first, reports, "--rule=CODE-04", "--rule=SVC-01")], env)
     try:
         deadline = time.monotonic() + 60
         while not (reports / "allure-results").is_dir():  # made after the folder was locked
@@ -132,3 +124,46 @@ def test_a_users_folder_named_like_a_previous_runs_is_never_deleted(tmp_path):
     assert completed.returncode == 5, (completed.stdout + completed.stderr)[-2000:]  # one rule: incomplete
     assert (mine / "notes.txt").read_text() == "mine"
     assert [p.name for p in reports.glob(".previous-run-*")] == [mine.name]
+
+
+def _locked(folder) -> bool:
+    import fcntl
+
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(handle)
+    return False
+
+
+def test_make_certify_app_holds_its_folder_until_its_html_report_is_written(tmp_path):
+    """The HTML report of an application's certification is made while its folder is still locked:
+    from before pytest starts until the report has its verdict banner, no other run can write there."""
+    if not (ROOT / "node_modules" / ".bin" / "allure").exists() and not os.environ.get("CI"):
+        pytest.skip("needs the Allure command line (npm ci); CI installs it")
+    reports = tmp_path / "app"
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "SERVICE_APP_CLIENT_SECRET": "Svc-App-Secret-4c9e1f7b"}
+    # -o: the virtual environment as it is (a worktree's is shared, and make would build it again)
+    make = ["make", "-s", "-o", ".venv/.installed", f"PY={sys.executable}", f"APP_REPORTS={reports}"]
+    certifying = start([*make, "certify-app", "APP=examples/service_app/application.yaml"], environ)
+    seen = {"results": False, "report": False}
+    try:
+        index = reports / "allure-report" / "index.html"
+        deadline = time.monotonic() + 240
+        while certifying.poll() is None and time.monotonic() < deadline:
+            if (reports / "compliance.json").exists() and not seen["results"]:
+                seen["results"] = _locked(reports)  # pytest's record written: the report is next
+            if index.exists():
+                seen["report"] = _locked(reports)  # the report under way (its banner follows)
+                break
+            time.sleep(0.005)
+        output, _ = certifying.communicate(timeout=240)
+    finally:
+        certifying.kill()
+    assert certifying.returncode == 0 and index.exists(), output[-3000:]
+    assert seen == {"results": True, "report": True}, output[-3000:]
+    assert "HTML report:" in output and not _locked(reports), "the lock ends with the certification"
+    assert (reports / "history.jsonl").exists(), "the report's history is the application's, in its folder"

@@ -38,6 +38,15 @@ DEFECTS = (
 )
 
 
+def _outputs_into(reports) -> list[str]:
+    """A run's options that write every output it has into `reports`: the Allure results, JUnit, the record."""
+    return [
+        f"--alluredir={reports / 'allure-results'}",
+        f"--junitxml={reports / 'junit.xml'}",
+        f"--compliance={reports / 'compliance.json'}",
+    ]
+
+
 # Each login method hands the callback over its own way: HTTP redirects, or a browser that the
 # suite's HTTP client never sees.
 @pytest.mark.parametrize(
@@ -61,9 +70,7 @@ def test_no_secret_in_any_output(tmp_path, login):
     result = run_suite(
         f"--env={environment}",
         *(f"--defect={d}" for d in DEFECTS),
-        f"--alluredir={reports / 'allure-results'}",
-        f"--junitxml={reports / 'junit.xml'}",
-        f"--compliance={reports / 'compliance.json'}",
+        *_outputs_into(reports),
         "--showlocals",
         "--tb=long",
         "-rA",
@@ -221,9 +228,7 @@ def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, s
         result = run_suite(
             f"--env={environment}",
             *(f"--rule={rule}" for rule in rules),
-            f"--alluredir={reports / 'allure-results'}",
-            f"--junitxml={reports / 'junit.xml'}",
-            f"--compliance={reports / 'compliance.json'}",
+            *_outputs_into(reports),
             "-rA",
             environ={"T_SECRET": CLIENT_SECRET},
         )
@@ -340,6 +345,37 @@ HOSTILE_LOGIN_PAGES = {  # how the page sends the password away: (login page, wh
 REFUSED = {"web-socket": "a secret in the address of a WebSocket"}
 
 
+def _sign_in_on_a_hostile_login_page(tmp_path, issuer: str, login: str):
+    """AUTH-01 against a hostile issuer whose login page (#username, #password, #sign-in) the suite
+    fills in with the `login` method, form or browser."""
+    environment = write_environment(
+        tmp_path,
+        _hostile_environment(issuer, "web")
+        + f"""login:
+  method: {login}
+  username: test.user
+  password: ${{T_PASSWORD}}
+  browser:
+    timeout: 5
+    pages:
+      - url: /connect/authorize
+        when: "#password"
+        actions:
+          - fill: "#username"
+            value: "{{username}}"
+          - fill: "#password"
+            value: "{{password}}"
+          - click: "#sign-in"
+""",
+    )
+    return run_suite(
+        f"--env={environment}",
+        "--rule=AUTH-01",
+        f"--compliance={tmp_path / 'c.json'}",
+        environ={"T_SECRET": CLIENT_SECRET, "T_PASSWORD": PASSWORD},
+    )
+
+
 @pytest.mark.parametrize(
     "login, page",
     [
@@ -372,32 +408,7 @@ def test_the_password_goes_only_to_the_issuers_origin_whatever_the_login_page_sa
         }
     )
     try:
-        environment = write_environment(
-            tmp_path,
-            _hostile_environment(server.url, "web")
-            + f"""login:
-  method: {login}
-  username: test.user
-  password: ${{T_PASSWORD}}
-  browser:
-    timeout: 5
-    pages:
-      - url: /connect/authorize
-        when: "#password"
-        actions:
-          - fill: "#username"
-            value: "{{username}}"
-          - fill: "#password"
-            value: "{{password}}"
-          - click: "#sign-in"
-""",
-        )
-        result = run_suite(
-            f"--env={environment}",
-            "--rule=AUTH-01",
-            f"--compliance={tmp_path / 'c.json'}",
-            environ={"T_SECRET": CLIENT_SECRET, "T_PASSWORD": PASSWORD},
-        )
+        result = _sign_in_on_a_hostile_login_page(tmp_path, server.url, login)
     finally:
         server.close()
         elsewhere.close()
@@ -458,9 +469,7 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
     try:
         result = run_suite(
             f"--env={environment}",
-            f"--alluredir={reports / 'allure-results'}",
-            f"--junitxml={reports / 'junit.xml'}",
-            f"--compliance={reports / 'compliance.json'}",
+            *_outputs_into(reports),
             "-rA",
             "-o",
             "log_cli=true",
@@ -620,32 +629,7 @@ def test_a_page_the_password_was_typed_into_reaches_no_other_origin_whatever_it_
             browser.close()
         assert encoded in _received(elsewhere), f"control: the {channel} channel did not deliver {elsewhere.requests}"
         elsewhere.requests.clear()
-        environment = write_environment(
-            tmp_path,
-            _hostile_environment(server.url, "web")
-            + """login:
-  method: browser
-  username: test.user
-  password: ${T_PASSWORD}
-  browser:
-    timeout: 5
-    pages:
-      - url: /connect/authorize
-        when: "#password"
-        actions:
-          - fill: "#username"
-            value: "{username}"
-          - fill: "#password"
-            value: "{password}"
-          - click: "#sign-in"
-""",
-        )
-        result = run_suite(
-            f"--env={environment}",
-            "--rule=AUTH-01",
-            f"--compliance={tmp_path / 'c.json'}",
-            environ={"T_SECRET": CLIENT_SECRET, "T_PASSWORD": PASSWORD},
-        )
+        result = _sign_in_on_a_hostile_login_page(tmp_path, server.url, "browser")
     finally:
         server.close()
         elsewhere.close()

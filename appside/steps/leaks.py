@@ -2,7 +2,8 @@
 stand-in or the browser saw), in what a web application sends the browser, and in the
 application's output (a launched application's stdout and stderr, a service command's output).
 
-Each is looked for in every encoding it may be written in (suite.secrets.redaction.encodings),
+Each is looked for in every encoding it may be written in (suite.secrets.redaction.encodings, in
+the text and in the text with its URL, JSON and HTML escapes decoded),
 and what is reported of a leak is scrubbed of it: the evidence of a leak is no leak itself."""
 
 import functools
@@ -16,7 +17,7 @@ from pytest_bdd import given, then
 from appside.observed import learn_secrets
 from appside.steps.service import service_run
 from appside.steps.sign_ins import normal_sign_ins, observe_session_once, skip_unless_type
-from suite.secrets.redaction import REDACTOR, encodings, excerpt
+from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
 from suite.verdict.checks import check
 
 OUTPUT_LINES_ATTACHED = 200
@@ -73,12 +74,14 @@ def credentials(application, app_run) -> dict[str, str]:
 
 
 def leaked(text: str, secrets: dict[str, str]) -> list[str]:
-    """What of `secrets` (value -> name) `text` carries, in any encoding."""
+    """What of `secrets` (value -> name) `text` carries, in any encoding: its escapes decoded too
+    (URL, JSON, HTML), as the scrubber reads it."""
+    texts = decoded(text)
     return sorted(
         {
             name
             for value, name in secrets.items()
-            if len(value) >= MIN_LEAK_LENGTH and any(form in text for form in _forms(value))
+            if len(value) >= MIN_LEAK_LENGTH and any(form in t for t in texts for form in _forms(value))
         }
     )
 

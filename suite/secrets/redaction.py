@@ -6,6 +6,16 @@ secret value it has seen (the environment's secrets and each token, code and ver
 scenarios handled), in every encoding a server or the suite may have written it in, so that a
 secret echoed in an odd place is still caught.
 
+A scrub reads the text as it is and with its escapes decoded (URL, JSON and HTML escapes, once and
+twice: _views), so that an encoding made of other escapes than those listed, or of two in layers, is
+caught too. A base64 or hex part of a secret is looked for by its last 64 characters (BLOB_PATTERN)
+and masks the whole blob around it, padding included: the characters next to it carry bits of the
+secret too. Decoding costs a few regular-expression passes and one more automaton pass where a text
+holds escapes: one scrub of 10 MB dense with them (scripts/benchmark_scrubber.py --large) took
+1.3-3.5 s where reading it as it is alone took 0.5-0.6 s (the shared 2-core machine, load 8-14); it
+grows linearly with the text. Looking for blobs by their ends made the automata smaller: the
+per-report benchmark below took 0.34-1.4 s for 400 secrets where it took 1.8-2.9 s.
+
 Scrubbing is one Aho-Corasick pass per group of secrets (pyahocorasick, in C), plus a plain
 substring search (str.find) for each encoding learned since the last group was built. A
 detection-matrix process learns thousands of secrets (2058 in 11 defect sets, 8800 encodings of
@@ -27,10 +37,15 @@ at a time instead saved less and made more passes.
 """
 
 import base64
+import bisect
+import functools
+import html
+import itertools
 import json
 import logging
 import re
 import threading
+from collections.abc import Callable, Sequence
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import ahocorasick
@@ -63,38 +78,189 @@ _URL_SAFE_SETS = ("", "/", "*-._", "-_.!~*'()", "/:@!$&'()*+,;=")
 def encodings(value: str) -> set[str]:
     """Every form in which `value` can appear in a text the suite writes: raw, URL-encoded
     (%20 and + for a space, upper and lower case hex), JSON-escaped (with and without \\/ and
-    \\uXXXX escapes; once, and twice for JSON quoted inside a JSON string), and base64 wherever
-    it sits inside an encoded blob (HTTP Basic encodes `client_id:secret`, URL-encoded first,
-    RFC 6749 section 2.3.1). Also each of these for the value form-decoded, as a server reads a
-    secret sent raw where RFC 6749 section 2.3.1 has it encoded ("a+b" is "a b", "%41" is "A"),
-    and may echo it back."""
-    forms = set().union(*(_encodings_of(v) for v in {value, unquote_plus(value), unquote(value)}))
+    \\uXXXX escapes; once, and twice for JSON quoted inside a JSON string), hex (upper and lower
+    case), and base64 wherever it sits inside an encoded blob (base64_encodings). Also each of these
+    for the value form-decoded, as a server reads a secret sent raw where RFC 6749 section 2.3.1 has
+    it encoded ("a+b" is "a b", "%41" is "A"), and may echo it back. A scrub also reads a text with
+    its escapes decoded (_views), so an encoding made of other escapes, or of two in layers, is
+    caught as well."""
+    return _plain_encodings(value) | base64_encodings(value) | hex_encodings(value)
+
+
+def _decoded_forms(value: str) -> set[str]:
+    return {value, unquote_plus(value), unquote(value)}
+
+
+def _plain_encodings(value: str) -> set[str]:
+    forms = set().union(*(_escaped(v) for v in _decoded_forms(value)))
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
-def _encodings_of(value: str) -> set[str]:
-    forms = {value} | {encode(value, safe=safe) for encode in (quote, quote_plus) for safe in _URL_SAFE_SETS}
+def base64_encodings(value: str) -> set[str]:
+    """The parts of base64 blobs that carry `value` (or its URL encodings) whatever surrounds it:
+    HTTP Basic encodes `urlencode(client_id):urlencode(secret)` (RFC 6749 section 2.3.1). Where one
+    is found, the scrub masks the whole blob around it, padding included (_blob_around): the
+    characters next to the part also carry bits of the secret."""
+    texts = {t for v in _decoded_forms(value) for t in (v, quote_plus(v, safe=""), quote(v, safe=""))}
+    return set().union(*(_base64_cores(text.encode()) for text in texts))
+
+
+def _escaped(value: str) -> set[str]:
+    forms = {value, value.replace(" ", "+")}
+    forms |= {encode(value, safe=safe) for encode in (quote, quote_plus) for safe in _URL_SAFE_SETS}
     forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), f) for f in forms}
     once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
     for escaped in (*once, *(json.dumps(e)[1:-1] for e in once)):  # twice: JSON quoted inside JSON
         forms |= {escaped, escaped.replace("/", "\\/")}
-    for text in {value, quote_plus(value, safe=""), quote(value, safe="")}:
-        forms |= _base64_cores(text.encode())
     return forms
+
+
+def hex_encodings(value: str) -> set[str]:
+    """The value's UTF-8 bytes in hex, lower and upper case (as a hex run, masked whole: _blob_around)."""
+    data = value.encode()
+    return {data.hex(), data.hex().upper()}
 
 
 def _base64_cores(data: bytes) -> set[str]:
     """The characters of base64(prefix + data + suffix) that depend only on `data`, for each of
-    the three alignments `data` can have, in standard and URL-safe alphabets."""
+    the three alignments `data` can have, in standard and URL-safe alphabets. Where those are too
+    few (a short secret), those of base64(prefix + data), with and without its padding, as where
+    `data` ends the blob (a secret in HTTP Basic does)."""
     cores = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + data).decode()
-        start = -(-shift * 4 // 3)  # characters touched by the prefix
+        start = -(-shift * 4 // 3)  # characters touched by the prefix: its 8 bits a byte in 6 a character
         end = (shift + len(data)) // 3 * 4  # characters not touched by the suffix
-        core = encoded[start + (1 if shift else 0) : end]
-        if len(core) >= MIN_BASE64_CORE:
-            cores |= {core, core.replace("+", "-").replace("/", "_")}
+        core = encoded[start:end]
+        for part in (core,) if len(core) >= MIN_BASE64_CORE else (encoded[start:], encoded[start:].rstrip("=")):
+            if len(part) >= MIN_BASE64_CORE:
+                cores |= {part, part.replace("+", "-").replace("/", "_")}
     return cores
+
+
+# The blob around a base64 or hex part of a secret: its alphabet's characters (then base64's padding), at
+# most this many characters either side (the characters next to the part carry bits of the secret; the
+# rest of a blob is masked too, as a security tool would, but a multi-megabyte one is not walked through).
+MAX_BLOB_AROUND = 4096
+BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+HEX = "0123456789abcdefABCDEF"
+_BLOB_TAILS = {
+    BASE64: re.compile(f"[{re.escape(BASE64)}]{{0,{MAX_BLOB_AROUND}}}={{0,2}}"),
+    HEX: re.compile(f"[{HEX}]{{0,{MAX_BLOB_AROUND}}}"),
+}
+# A blob's part is looked for by its last characters only, and the rest of it masked with the blob: a
+# JWT's base64 and hex forms were most of what the automata were built of (its last characters are its
+# signature's, its first ones those of every token of the same issuer).
+BLOB_PATTERN = 64
+
+
+def _blob_around(text: str, start: int, end: int, alphabet: str, before_pattern: int) -> tuple[int, int]:
+    """The blob around a part found by its last characters, `before_pattern` characters of it before them."""
+    before = text[max(0, start - before_pattern - MAX_BLOB_AROUND) : start]
+    tail = _BLOB_TAILS[alphabet].match(text, end)
+    return start - (len(before) - len(before.rstrip(alphabet))), tail.end() if tail else end
+
+
+class _View:
+    """A text with escapes decoded, and how to find a span of it in the text it was decoded from: a
+    span that starts or ends inside a decoded escape takes the whole escape."""
+
+    def __init__(self, text: str, parent: "_View | None" = None, escapes: tuple = ((), (), (), ())) -> None:
+        self.text, self.parent = text, parent
+        # where each decoded escape starts and ends here, and where it stood in the parent
+        self._starts: Sequence[int]
+        self._ends: Sequence[int]
+        self._original_starts: Sequence[int]
+        self._original_ends: Sequence[int]
+        self._starts, self._ends, self._original_starts, self._original_ends = escapes
+
+    def original(self, start: int, end: int) -> tuple[int, int, bool]:
+        """The span in the text read first, and whether any of the decodings on the way decoded a
+        part of it: a span none did is in the text read first as it is, and found there."""
+        if self.parent is None:
+            return start, end, False
+        i = bisect.bisect_right(self._ends, start)
+        decoded = i < len(self._starts) and self._starts[i] < end
+        start, end, before = self.parent.original(self._here(start, is_end=False), self._here(end, is_end=True))
+        return start, end, decoded or before
+
+    def _here(self, position: int, is_end: bool) -> int:
+        i = bisect.bisect_right(self._starts, position) - 1
+        if i < 0:
+            return position
+        if position < self._ends[i]:  # inside escape i's decoded characters
+            return self._original_ends[i] if is_end and position > self._starts[i] else self._original_starts[i]
+        return self._original_ends[i] + position - self._ends[i]
+
+    def decoded(self, escape: re.Pattern, decode: Callable[[str], str]) -> "_View":
+        """This text with each of `escape` decoded; itself when there is none."""
+        spans: list[tuple[int, int, int]] = []  # (start, end, length decoded) of each escape decoded
+
+        def replace(match: re.Match) -> str:
+            written = match.group()
+            characters = decode(written)
+            if characters != written:
+                spans.append((match.start(), match.end(), len(characters)))
+            return characters
+
+        text = escape.sub(replace, self.text)
+        if not spans:
+            return self
+        original_starts, original_ends, lengths = zip(*spans, strict=True)
+        shifts = itertools.accumulate((end - start - length for start, end, length in spans), initial=0)
+        starts = [start - shift for start, shift in zip(original_starts, shifts, strict=False)]
+        ends = [start + length for start, length in zip(starts, lengths, strict=True)]
+        return _View(text, self, (starts, ends, original_starts, original_ends))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few escapes, over and over in a long text
+def _percent_decoded(escapes: str) -> str:
+    return bytes.fromhex(escapes.replace("%", "")).decode(errors="replace")
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_decoded(escapes: str) -> str:
+    try:
+        decoded: str = json.loads(f'"{escapes}"')
+    except ValueError:
+        return escapes
+    return decoded
+
+
+# Each kind of escape a secret may be written in, and the character without which a text has none:
+# URL encoding (RFC 3986, either case), JSON string escapes (RFC 8259 section 7: \\uXXXX for any
+# character), HTML character references (named, decimal, hex). Each pattern begins with one character
+# (re then searches a long text for it fast).
+_ESCAPES: tuple[tuple[str, re.Pattern, Callable[[str], str]], ...] = (
+    ("%", re.compile("%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*"), _percent_decoded),
+    ("\\", re.compile(r'\\(?:u[0-9A-Fa-f]{4}|["\\/bfnrt])(?:\\(?:u[0-9A-Fa-f]{4}|["\\/bfnrt]))*'), _json_decoded),
+    (
+        "&",
+        re.compile("&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"),
+        functools.lru_cache(4096)(html.unescape),
+    ),
+)
+
+
+def _views(text: str) -> list[_View]:
+    """The text, and the text with every escape in it decoded, once and twice (URL-encoded twice, HTML
+    in a URL, a URL in JSON): a secret is looked for in each. Form encoding's + for a space stays (a
+    + in base64 is no space): the secret with + for its spaces is one of its encodings."""
+    views = [_View(text)]
+    for _ in range(2):
+        view = views[-1]
+        for mark, escape, decode in _ESCAPES:
+            if mark in view.text:
+                view = view.decoded(escape, decode)
+        if view is views[-1]:
+            break
+        views.append(view)
+    return views
+
+
+def decoded(text: str) -> list[str]:
+    """The text, and the text with its escapes decoded (_views): where a secret is looked for."""
+    return [view.text for view in _views(text)]
 
 
 MAX_PENDING = 4096  # encodings searched one by one, at most, before they are built into a group
@@ -107,7 +273,9 @@ class _Group:
     """An Aho-Corasick automaton over the encodings of some secrets."""
 
     def __init__(self, words: tuple) -> None:
-        self.words = words  # (encoding, (length, label)); a later duplicate's label wins, as in a dict
+        # (encoding, (length, label, alphabet of the blob it is part of or "", characters of that part before
+        # the encoding)); a later duplicate's wins, as in a dict
+        self.words = words
         self.automaton = ahocorasick.Automaton()
         add_word = self.automaton.add_word
         for form, value in words:
@@ -116,16 +284,16 @@ class _Group:
 
     def matches(self, text: str):
         """Every occurrence, overlapping ones too: the caller joins them."""
-        for end, (length, label) in self.automaton.iter(text):
-            yield end + 1 - length, end + 1, label
+        for end, (length, label, *blob) in self.automaton.iter(text):
+            yield end + 1 - length, end + 1, label, blob
 
 
 def _occurrences(text: str, pending: tuple):
     """Every occurrence of each pending encoding, overlapping ones too, as _Group.matches gives them."""
-    for form, (length, label) in pending:
+    for form, (length, label, *blob) in pending:
         start = text.find(form)
         while start >= 0:
-            yield start, start + length, label
+            yield start, start + length, label, blob
             start = text.find(form, start + 1)
 
 
@@ -150,10 +318,14 @@ class Redactor:
                 return
             self._known.add(value)
             groups, pending = self._state
-            forms = encodings(value)
-            pending += tuple((form, (len(form), label)) for form in forms)
+            words = {form: (len(form), label, "", 0) for form in _plain_encodings(value)}
+            for alphabet, forms in ((BASE64, base64_encodings(value)), (HEX, hex_encodings(value))):
+                for form in forms:
+                    pattern = form[-BLOB_PATTERN:]
+                    words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern))
+            pending += tuple(words.items())
             self._state = (groups, pending)
-            self._pending_characters += sum(map(len, forms))
+            self._pending_characters += sum(map(len, words))
             if len(pending) >= MAX_PENDING:
                 self._build()
 
@@ -184,18 +356,27 @@ class Redactor:
     def scrub(self, text: str) -> str:
         if not text:
             return text
+        views = _views(text)
         groups, pending = self._state
         if pending:
             # Search one by one until that has cost as much as building would (a ski rental): never
             # more than twice the cheaper of the two, and a long text forces a build at once.
-            search = len(text) * len(pending)
+            search = sum(len(view.text) for view in views) * len(pending)
             if self._searched + search > self._pending_characters * BUILD_COST:
                 with self._lock:
                     groups, pending = self._build() if self._state[1] else self._state
             else:
                 self._searched += search  # unlocked: a lost update only delays a build
-        found = [m for group in groups for m in group.matches(text)]
-        found += _occurrences(text, pending)
+        found = []
+        for view in views:
+            for start, end, label, blob in itertools.chain(
+                *(group.matches(view.text) for group in groups), _occurrences(view.text, pending)
+            ):
+                if blob[0]:
+                    start, end = _blob_around(view.text, start, end, *blob)
+                start, end, decoded = view.original(start, end)
+                if decoded or view.parent is None:
+                    found.append((start, end, label))
         if not found:
             return text
         found.sort(key=lambda m: (m[0], -m[1]))

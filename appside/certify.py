@@ -1,0 +1,76 @@
+"""python -m appside.certify [--reports=DIR] --app=PATH [pytest options]: `make certify-app`.
+
+Certifies an application as `python -m appside` does, with the record, JUnit XML and the Allure
+results in DIR (default reports/app), then makes the HTML report of it there, all under the lock of
+DIR (suite.reports.folder_lock) taken first and held until the report is written: another
+certification into DIR stops at once with one line (exit 4) instead of writing between this one's
+results and its report. Exits with the certification's code, whether or not a report was made."""
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from appside.__main__ import certify
+from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+ALLURE = ROOT / "node_modules" / ".bin" / "allure"
+REPORT_NAME = "Visma Connect application certification"
+EXIT_CONFIGURATION = 4  # as pytest's usage error, and the suite's configuration problem
+
+
+def main(argv: list[str]) -> int:
+    reports = Path("reports/app")
+    arguments = []
+    for argument in argv:
+        if argument.startswith("--reports="):
+            reports = Path(argument.removeprefix("--reports="))
+        else:
+            arguments.append(argument)
+    try:
+        lock_folder(reports.resolve())  # held by this process: through pytest and the report
+    except FolderBusy as busy:
+        print(f"ERROR: configuration problem\n{busy}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    os.environ[HELD_BY_PARENT] = str(reports.resolve())  # its pytest, in this process, must not lock it again
+    code = certify(
+        [
+            f"--alluredir={reports / 'allure-results'}",
+            "--clean-alluredir",
+            f"--compliance={reports / 'compliance.json'}",
+            f"--junitxml={reports / 'junit.xml'}",
+            *arguments,
+        ]
+    )
+    if code == EXIT_CONFIGURATION:
+        return code  # nothing ran: the previous run's HTML report stays, as its record does
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM now: the certification's code all the same
+        html_report(reports)
+    return code
+
+
+def html_report(reports: Path) -> None:
+    """The HTML report of the results in `reports`, with the record's verdict on it; none without
+    Allure (Node.js) or results. Its history (history.jsonl) stays in `reports` too: the server
+    side's reports/history.jsonl is another run's."""
+    from suite.reports.report_page import main as add_banner
+
+    results, report = reports / "allure-results", reports / "allure-report"
+    if not ALLURE.exists() or not results.is_dir():
+        return
+    shutil.rmtree(report, ignore_errors=True)
+    made = subprocess.run(
+        [str(ALLURE), "generate", str(results), "-o", str(report), "--report-name", REPORT_NAME],
+        cwd=ROOT,
+        env={**os.environ, "CONFORMANCE_REPORTS": str(reports)},  # allurerc.mjs: its record and history are here
+        stdout=subprocess.DEVNULL,
+    )
+    if made.returncode == 0 and add_banner([str(report), str(reports / "compliance.json")]) == 0:
+        print(f"HTML report: {report / 'index.html'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
