@@ -30,7 +30,7 @@ Feature: Refresh tokens
   @rule:RT-03 @severity:critical @doc:interactive-integrations#application-types
   Scenario: RT-03 A web app without offline_access gets no refresh token
     Given the "web" client of the environment
-    When the user authorizes the client without PKCE
+    When the user authorizes the client without PKCE and without offline_access
     And the client redeems the code
     Then the token request succeeds
     And no refresh token is issued

@@ -36,7 +36,7 @@ Feature: OpenID Connect sign-in: the userinfo endpoint
   # A control call first: the token the server issued is accepted, so the refusal that follows is
   # the server telling a valid token from another one, not a userinfo endpoint that refuses everything.
   @rule:UINFO-04 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-7 @rfc:RFC6750-3 @rfc:OIDC-5.3
-  Scenario Outline: UINFO-04 Userinfo refuses a <variant> access token
+  Scenario Outline: UINFO-04 Userinfo refuses an access token that is not valid (<variant>)
     Given the "web" client of the environment
     When the user signs in with openid and a nonce
     And the client redeems the code with the verifier

@@ -34,6 +34,14 @@ def authorize_without_pkce(state, environment, discovery):
     authorize(state, environment, discovery, pkce=None)
 
 
+@when("the user authorizes the client without PKCE and without offline_access")
+def authorize_without_offline_access(state, environment, discovery):
+    """RT-03's request: the environment's scope for the web app may name offline_access (the role is
+    "configured with offline_access"); the rule is about a request without it, so it is taken out."""
+    scope = " ".join(s for s in state.client.scope.split() if s != "offline_access")
+    authorize(state, environment, discovery, pkce=None, overrides={"scope": scope})
+
+
 @when("the user authorizes the client with PKCE and offline_access")
 def authorize_offline(state, environment, discovery):
     authorize(state, environment, discovery, overrides={"scope": f"{state.client.scope} offline_access"})

@@ -314,3 +314,22 @@ def test_critical_rules_skipped_for_want_of_environment_data_make_the_run_incomp
     }, result.stdout[-3000:]
     assert exit_code(written["verdict"]) == 5, result.stdout[-3000:]  # python -m suite.run's code
     assert "add to the environment file to run them: clients.other_web (CODE-03, RT-06)" in result.stdout
+
+
+def test_rt03_leaves_out_the_offline_access_a_web_clients_scope_names(tmp_path):
+    """The web role is "configured with offline_access", so an environment may name it in the web
+    client's scope; RT-03 is about a request without it and takes it out, or a server that rightly
+    issues a refresh token for offline_access failed RT-03 (an outside QA engineer's Authlib server)."""
+    from run import SANDBOX_YAML
+
+    web_scope = "    client_id: sandbox-web\n    client_secret: sandbox-web-secret\n"
+    assert web_scope in SANDBOX_YAML
+    text = SANDBOX_YAML.replace(
+        "redirect_uri: https://web.app.local/callback\n    scope: openid profile email\n",
+        "redirect_uri: https://web.app.local/callback\n    scope: openid profile email offline_access\n",
+    )
+    assert text != SANDBOX_YAML
+    record = tmp_path / "compliance.json"
+    run_suite(f"--env={write_environment(tmp_path, text)}", "--rule=RT-03", f"--compliance={record}")
+    [rt03] = [rule for rule in json.loads(record.read_text())["rules"] if rule["rule_id"] == "RT-03"]
+    assert rt03["status"] == "passed", rt03
