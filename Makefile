@@ -43,7 +43,7 @@ lint: setup
 	$(PY) tests/test_architecture.py
 
 test: lint allure-cli
-	$(PY) -m pytest -c tests/pytest.ini -n auto tests
+	$(PY) -m pytest -c tests/pytest.ini -n auto --dist loadgroup --no-loadscope-reorder tests
 
 matrix: setup
 	$(PY) scripts/detection_matrix.py

@@ -1,18 +1,56 @@
 """Application side: every reference application's defect switch is caught by exactly the rules
 it breaks, and the clean reference applications pass every rule that applies to them."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from once_per_run import once_per_run
 
-from appside.matrix import EVERY_CLASS, REFERENCE_APPS, all_rule_ids, render, row_from_record, run_matrix, run_secret
+from appside.matrix import EVERY_CLASS, REFERENCE_APPS, all_rule_ids, certify, render, row_from_record, run_secret
+
+# Each reference application's switches in chunks of at most this many, a test each, so that
+# pytest-xdist spreads the matrix over its workers (one test per application made the slowest
+# application the run's critical path). A chunk's certifications run side by side: they mostly wait
+# (for sign-ins, expiries, refusals), and so does the clean one they are judged against, beside them.
+CHUNK = 4
+CHUNKS = [
+    (name, switches[i :: -(-len(switches) // CHUNK)])  # as many chunks as needed, of even sizes
+    for name, app in REFERENCE_APPS.items()
+    for switches in [list(app.switches)]
+    for i in range(-(-len(switches) // CHUNK))
+]
 
 
-@pytest.mark.timeout(900)  # a dozen certification runs, each signing in through Chromium a dozen times
-@pytest.mark.parametrize("name", REFERENCE_APPS)
-def test_every_switch_is_caught_by_exactly_its_rules(name):
-    rows = run_matrix(jobs=6, names=[name])  # the runs mostly wait (for sign-ins, expiries, refusals)
-    assert len(rows) == 1 + len(REFERENCE_APPS[name].switches)
+def _clean_row(tmp_path_factory, name: str):
+    """The clean application's row, certified once per test run by whichever test asks first."""
+    app = REFERENCE_APPS[name]
+    return once_per_run(
+        tmp_path_factory, f"app-matrix-{name}-clean", lambda: certify(app, None, tmp_path_factory.mktemp("clean"))
+    )
+
+
+@pytest.mark.timeout(600)  # four certifications side by side, and the clean one beside them
+@pytest.mark.parametrize(("name", "switches"), CHUNKS, ids=[f"{name}:{'+'.join(chunk)}" for name, chunk in CHUNKS])
+def test_every_switch_is_caught_by_exactly_its_rules(name, switches, tmp_path, tmp_path_factory):
+    app = REFERENCE_APPS[name]
+    tmp_path_factory.getbasetemp()  # made here, not in a pool thread
+    with ThreadPoolExecutor(max_workers=len(switches) + 1) as pool:
+        runs = [pool.submit(certify, app, switch, tmp_path) for switch in switches]
+        clean = pool.submit(_clean_row, tmp_path_factory, name)
+        rows = [run.result() for run in runs]
+    for row in rows:  # a switch is judged on every scenario its clean application ran, no fewer
+        row.missing_scenarios = frozenset(clean.result().scenarios - row.scenarios)
     wrong = [row.defect for row in rows if not row.caught]
-    assert not wrong, f"{wrong} not caught by exactly their rules\n{render(rows)}"
+    assert not wrong, f"{wrong} not caught by exactly their rules\n{render([clean.result(), *rows])}"
+
+
+# after the switches' tests (a stable sort by timeout keeps it there, tests/conftest.py): by then one
+# of them has certified the clean application beside its own runs, and this reads its row
+@pytest.mark.timeout(600)  # else one certification, or another worker's to wait for
+@pytest.mark.parametrize("name", REFERENCE_APPS)
+def test_the_clean_application_passes_every_rule(name, tmp_path_factory):
+    row = _clean_row(tmp_path_factory, name)
+    assert row.caught, f"the clean {name} application does not pass\n{render([row])}"
 
 
 def test_every_switch_names_known_rules():

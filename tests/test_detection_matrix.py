@@ -1,71 +1,99 @@
 """The suite catches every defect switch: the broken rules fail, all other rules still pass,
-and the clean sandbox passes everything, scenario by scenario. The matrix (suite.matrix.detection: a
-suite run per core) is made once and shared by these tests, across pytest-xdist workers too."""
+and the clean sandbox passes everything, scenario by scenario. The matrix (suite.matrix.detection)
+runs in chunks of switches, one suite run each, judged against one clean run: each made once per
+test run and shared by the tests that need it, across pytest-xdist workers too (tests/once_per_run.py).
+A chunk's tests are one xdist group (`make test` runs with --dist loadgroup), so the worker that runs
+the chunk judges its switches, and the chunks spread over the workers as other tests do."""
 
-import fcntl
 import json
-import os
-import pickle
 
 import pytest
+from once_per_run import once_per_run
 
 from sandbox.defects import DEFECTS
 from suite.configuration.rules import warning_level_rules
-from suite.matrix.detection import CLEAN, run_matrix, scenarios_never_failing, unproven_rules
+from suite.matrix.detection import CLEAN, Row, run_matrix, scenarios_never_failing, unproven_rules
 
-pytestmark = pytest.mark.timeout(900)  # the whole matrix runs in the first test that needs it
+# about a dozen switches a chunk: a chunk's suite run costs a sandbox and a pytest start (a second)
+# besides its switches' scenarios (three CPU-seconds each), and a worker can take another in turn
+CHUNKS = 9
+CHUNK_OF = {defect: i % CHUNKS for i, defect in enumerate(sorted(DEFECTS))}
 
 
-@pytest.fixture(scope="session")
-def matrix(tmp_path_factory):
-    """{defect (CLEAN for none): its row}. The first worker to get here runs the matrix; the
-    others wait on the lock and read its result."""
-    # an xdist worker's temporary folder is inside its run's, which every worker shares; without
-    # xdist the run's own folder (its parent is every earlier run's too, with their stale matrices)
-    basetemp = tmp_path_factory.getbasetemp()
-    shared = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
-    with open(shared / "detection-matrix.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        result = shared / "detection-matrix.pickle"
-        if not result.exists():
-            result.write_bytes(pickle.dumps(_matrix_judging_each_stray_failure_twice()))
-        rows = pickle.loads(result.read_bytes())
+def _clean(tmp_path_factory) -> Row:
+    """The clean sandbox's row, once per test run."""
+    return once_per_run(tmp_path_factory, "detection-matrix-clean", _clean_judged_twice)
+
+
+def _clean_judged_twice() -> Row:
+    """A clean sandbox with a stray result is run again before it is blamed (see below)."""
+    clean = run_matrix([])[0]
+    return clean if clean.caught else run_matrix([])[0]
+
+
+def _chunk(tmp_path_factory, index: int) -> dict[str, Row]:
+    """{switch: its row} for the switches of chunk `index`, once per test run."""
+    names = sorted(defect for defect, chunk in CHUNK_OF.items() if chunk == index)
+    rows = once_per_run(
+        tmp_path_factory,
+        f"detection-matrix-{index}",
+        lambda: _chunk_judging_each_stray_failure_twice(names, lambda: _clean(tmp_path_factory)),
+    )
     return {row.defect: row for row in rows}
 
 
-def _matrix_judging_each_stray_failure_twice():
+def _chunk_judging_each_stray_failure_twice(names: list[str], clean) -> list[Row]:
     """On a loaded 2-core machine (make test runs this beside the application matrix) a code can
     now and then be redeemed past its deadline (the sandbox's 2 s lifetime less a second): its
     refusal is then no verdict (steps.authorization.redeem), and the rule under test an error. A
-    switch, or the clean sandbox, with a stray result is run again, alone, before it is blamed; a
-    switch that really breaks another rule breaks it again."""
-    rows = run_matrix()
-    again = [row.defect for row in rows[1:] if not row.caught]
-    if again or not rows[0].caught:
-        rerun = {row.defect: row for row in run_matrix(again)}  # the clean sandbox always runs too
+    switch with a stray result is run again, alone, before it is blamed; a switch that really
+    breaks another rule breaks it again."""
+    rows = run_matrix(names, jobs=1, clean=clean)[1:]
+    again = [row.defect for row in rows if not row.caught]
+    if again:
+        rerun = {row.defect: row for row in run_matrix(again, jobs=1, clean=clean)[1:]}
         rows = [rerun.get(row.defect, row) for row in rows]
     return rows
 
 
+@pytest.fixture
+def matrix(tmp_path_factory) -> dict[str, Row]:
+    """{defect (CLEAN for none): its row}, the whole matrix: every chunk is made by now, or being
+    made by another worker (these tests run last, tests/conftest.py)."""
+    rows = {CLEAN: _clean(tmp_path_factory)}
+    for index in range(CHUNKS):
+        rows.update(_chunk(tmp_path_factory, index))
+    return rows
+
+
+@pytest.mark.last
+@pytest.mark.timeout(900)  # a chunk left to make, or another worker's to wait for
 def test_every_scenario_fails_under_some_switch(matrix):
     """Rule-level detection can hide an outline row whose check never fails; this looks row by row."""
     assert scenarios_never_failing(list(matrix.values())) == []
 
 
+@pytest.mark.last
+@pytest.mark.timeout(900)
 def test_every_rule_is_seen_failing_on_its_own_under_a_switch_that_is_caught(matrix):
     """A rule only ever blocked, or failing only under switches the matrix does not catch cleanly,
     has no proof that its own check can fail."""
     assert unproven_rules(list(matrix.values())) == []
 
 
-def test_clean_sandbox_passes_every_rule(matrix):
-    row = matrix[CLEAN]
+@pytest.mark.timeout(600)  # early, as every chunk's tests need it (tests/conftest.py orders by timeout)
+def test_clean_sandbox_passes_every_rule(tmp_path_factory):
+    row = _clean(tmp_path_factory)
     assert row.exit_code == 0 and not row.failed and row.scenarios, row
 
 
-@pytest.mark.parametrize("defect", sorted(DEFECTS))
-def test_defect_is_caught_by_exactly_its_rules(defect, matrix):
-    row = matrix[defect]
+@pytest.mark.timeout(600)  # the first of a chunk runs its switches (and waits for the clean run if another makes it)
+@pytest.mark.parametrize(
+    "defect",
+    [pytest.param(d, marks=pytest.mark.xdist_group(f"detection-matrix-{CHUNK_OF[d]}")) for d in sorted(DEFECTS)],
+)
+def test_defect_is_caught_by_exactly_its_rules(defect, tmp_path_factory):
+    row = _chunk(tmp_path_factory, CHUNK_OF[defect])[defect]
     # a switch that breaks only warning-level rules leaves the run conformant, with warnings
     warnings_only = set(row.expected) <= warning_level_rules() and not row.expected_blocked
     assert row.exit_code == (0 if warnings_only else 1), f"wrong exit code with {defect} on: {row}"
@@ -81,6 +109,7 @@ def test_defect_is_caught_by_exactly_its_rules(defect, matrix):
     assert set(row.warned) == set(row.expected) & warning_level_rules(), f"{defect}: warned {row.warned}"
 
 
+@pytest.mark.timeout(500)  # two suite runs
 @pytest.mark.parametrize("rule", ["PKCE-07", "PKCE-08"])
 def test_plain_pkce_accepted_scenario_fails_against_a_server_that_refuses_plain(tmp_path, rule):
     """The "accepted" scenarios of PKCE-07 and PKCE-08 only run where an environment declares plain

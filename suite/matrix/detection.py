@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,15 +62,20 @@ class Row:
         )
 
 
-def run_matrix(defects: Iterable[str] | None = None, jobs: int = 2) -> list[Row]:
+def run_matrix(
+    defects: Iterable[str] | None = None, jobs: int = 2, clean: Callable[[], Row] | None = None
+) -> list[Row]:
     """The clean sandbox and every switch: `jobs` pytest runs side by side (suite.matrix.defect_matrix),
     each with every `jobs`-th switch and a sandbox of its own serving them, one run per core.
     (With pytest-xdist, one process held the sandbox for every switch beside the controller that
     takes in every worker's reports: a process that can use one core, and the matrix's bottleneck.)
     Only the first run includes the clean sandbox, whose row comes first and is what every switch's
-    scenarios are held against (a clean set in each run cost a switch's time in each for one row)."""
+    scenarios are held against (a clean set in each run cost a switch's time in each for one row).
+    With `clean`, the runs leave the clean sandbox out: `clean()`, called while they run, gives its
+    row (another run of the same matrix made it; tests/test_detection_matrix.py runs it in chunks)."""
     names = sorted(defects if defects is not None else DEFECTS)
-    sets = [None, *names]  # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
+    # None: the clean sandbox, dealt out as a switch is, so that every run has as many sets
+    sets = [*([] if clean else [None]), *names]
     shares = [share for share in (sets[i::jobs] for i in range(max(jobs, 1))) if share]
     with tempfile.TemporaryDirectory() as tmp:
         runs = [
@@ -80,6 +85,7 @@ def run_matrix(defects: Iterable[str] | None = None, jobs: int = 2) -> list[Row]
         records: dict[str, dict] = {}
         problem: str | None = None
         try:
+            clean_row = clean() if clean else None  # while the runs run: it may wait for another's
             for process, folder in runs:
                 try:
                     returncode = process.wait(timeout=120 + 30 * len(names))
@@ -99,10 +105,10 @@ def run_matrix(defects: Iterable[str] | None = None, jobs: int = 2) -> list[Row]
                     process.wait()
     if problem:
         records = {}
-    rows = [_row(name, records.get(name or CLEAN_SET), problem) for name in [None, *names]]
-    clean = rows[0]
+    rows = [clean_row or _row(None, records.get(CLEAN_SET), problem)]
+    rows += [_row(name, records.get(name), problem) for name in names]
     for row in rows[1:]:  # a switch is judged on every scenario the clean sandbox ran, no fewer
-        row.missing_scenarios = frozenset(clean.scenarios - row.scenarios)
+        row.missing_scenarios = frozenset(rows[0].scenarios - row.scenarios)
     return rows
 
 
