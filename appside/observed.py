@@ -341,3 +341,32 @@ def varying_part(value: str, other: str) -> str:
 def _shared_length(value: str, other: str) -> int:
     """How many leading characters the two have in common."""
     return next((i for i, (a, b) in enumerate(zip(value, other, strict=False)) if a != b), min(len(value), len(other)))
+
+
+def token_expiries(observed: Observed) -> dict[str, float]:
+    """access token -> when it expired (time.time()), for each the stand-in issued in `observed`."""
+    expiries = {}
+    for response in observed.token_requests:
+        answer = (response.response_json or {}) if response.status == 200 else {}
+        if isinstance(answer.get("access_token"), str) and isinstance(answer.get("expires_in"), int | float):
+            expiries[answer["access_token"]] = response.at + answer["expires_in"]
+    return expiries
+
+
+def bearer_of(call) -> str | None:
+    """The access token a call to the API or userinfo carries: in its Authorization header or, as
+    RFC 6750 section 2.3 describes (and APPC-26 forbids), in its URL or form body."""
+    scheme, _, token = str(call.headers.get("Authorization", "")).partition(" ")
+    in_url: str | None = call.param("access_token")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else in_url
+
+
+def expired_uses(observed: Observed) -> list:
+    """The calls to the Visma API or userinfo that carried an access token past its expiry: as the
+    stand-in's API noted it, or as the token's own expires_in says (userinfo, a token in the URL)."""
+    expiries = token_expiries(observed)
+    return [
+        call
+        for call in observed.api_calls + observed.userinfo_calls
+        if call.notes.get("bearer") == "expired" or expiries.get(bearer_of(call) or "", call.at) < call.at
+    ]

@@ -11,7 +11,7 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
-from appside.observed import Observed, unverified_claims
+from appside.observed import Observed, bearer_of, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.steps.sign_ins import AppRun, observe_session_once, record_fault
 from sandbox import SandboxServer
@@ -206,38 +206,9 @@ def expired_access_token(
     )
 
 
-def _expiries(observed: Observed) -> dict[str, float]:
-    """access token -> when it expired (time.time()), for each the stand-in issued in `observed`."""
-    expiries = {}
-    for response in observed.token_requests:
-        answer = (response.response_json or {}) if response.status == 200 else {}
-        if isinstance(answer.get("access_token"), str) and isinstance(answer.get("expires_in"), int | float):
-            expiries[answer["access_token"]] = response.at + answer["expires_in"]
-    return expiries
-
-
-def _bearer(call) -> str | None:
-    """The access token a call to the API or userinfo carries: in its Authorization header or, as
-    RFC 6750 section 2.3 describes (and APPC-26 forbids), in its URL or form body."""
-    scheme, _, token = str(call.headers.get("Authorization", "")).partition(" ")
-    in_url: str | None = call.param("access_token")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else in_url
-
-
-def _expired_uses(observed: Observed) -> list:
-    """The calls to the Visma API or userinfo that carried an access token past its expiry: as the
-    stand-in's API noted it, or as the token's own expires_in says (userinfo, a token in the URL)."""
-    expiries = _expiries(observed)
-    return [
-        call
-        for call in observed.api_calls + observed.userinfo_calls
-        if call.notes.get("bearer") == "expired" or expiries.get(_bearer(call) or "", call.at) < call.at
-    ]
-
-
 @then("the application never sends an expired access token")
 def no_expired_token(app_run: AppRun) -> None:
-    expired = _expired_uses(app_run.last)
+    expired = expired_uses(app_run.last)
     check(
         not expired,
         f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s) with an "
@@ -255,11 +226,12 @@ def renewed(app_run: AppRun) -> None:
     issued = [r for r in observed.token_requests if r.status == 200]
     require(issued, "the application got no token at all; see the attached requests")
     first, expiry = issued[0].at, issued[0].at + SHORT_LIFETIME
-    expiries = _expiries(observed)
+    expiries = token_expiries(observed)
     fresh = [
         call
         for call in observed.api_calls + observed.userinfo_calls
-        if call.at > expiry and (call.notes.get("bearer") == "valid" or expiries.get(_bearer(call) or "", 0) > call.at)
+        if call.at > expiry
+        and (call.notes.get("bearer") == "valid" or expiries.get(bearer_of(call) or "", 0) > call.at)
     ]
     evidence = {
         "refreshed the access token": [r for r in observed.grants("refresh_token") if r.at > first],
