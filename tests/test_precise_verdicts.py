@@ -186,7 +186,9 @@ def test_refusals_of_a_server_that_refuses_every_spa_redemption_are_blocked_by_p
     rules = ("PKCE-01", "PKCE-02", "PKCE-03", "CODE-02", "CODE-05")
     statuses = _run_through(tmp_path, None, *rules, faults=[refuse_spa])
     assert statuses["PKCE-01"] == "failed", statuses["output"]
-    assert all(statuses[rule] == "blocked" for rule in rules[1:]), statuses["output"]
+    assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], "blocked"), statuses["output"][
+        "output"
+    ]
     pkce03 = next(r for r in statuses["record"]["rules"] if r["rule_id"] == "PKCE-03")
     by_role = {s["client_role"]: (s["status"], s.get("blocked_by")) for s in pkce03["scenarios"]}
     assert by_role == {"spa": ("blocked", "PKCE-01"), "web": ("passed", None)}, by_role
@@ -314,3 +316,19 @@ def test_critical_rules_skipped_for_want_of_environment_data_make_the_run_incomp
     }, result.stdout[-3000:]
     assert exit_code(written["verdict"]) == 5, result.stdout[-3000:]  # python -m suite.run's code
     assert "add to the environment file to run them: clients.other_web (CODE-03, RT-06)" in result.stdout
+
+
+def test_a_login_form_posting_the_password_elsewhere_fails_auth01_alone_citing_the_suites_policy(tmp_path):
+    """One cause, one failure: the password is refused to another origin in the sign-in every rule
+    below needs; AUTH-01, which owns the sign-in, fails saying which policy forbids it (no RFC
+    sentence names the origins a login page may post to), and the others are blocked by it."""
+    rules = ("AUTH-01", "AUTH-02", "AUTH-03", "APP-01", "APP-02")  # CONS-01 needs a deny button this file omits
+    statuses = _run_through(tmp_path, None, *rules, defects=["login-posts-elsewhere"])
+    assert statuses["AUTH-01"] == "failed", statuses["output"]
+    assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], "blocked"), statuses["output"]
+    record = statuses["record"]
+    assert record["failed_rules"] == ["AUTH-01"], record["failed_rules"]
+    auth01 = next(r for r in record["rules"] if r["rule_id"] == "AUTH-01")
+    reason = next(s["reason"] for s in auth01["scenarios"] if s["status"] == "failed")
+    assert reason.startswith("refused to send password in POST http://localhost:"), reason
+    assert 'docs/certify-server.md, "Where a login page\'s requests may go"' in reason, reason
