@@ -117,7 +117,7 @@ login:
 """
 
 
-def _run_through(tmp_path, rewrite, *rules, faults=(), defects=()) -> dict:
+def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None) -> dict:
     """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
     `faults` in its place): rule -> status, and "output", and "record"."""
     proxy = FaultyProxy(faults, rewrite=rewrite)
@@ -137,6 +137,7 @@ def _run_through(tmp_path, rewrite, *rules, faults=(), defects=()) -> dict:
                 "T_WEB_SECRET": "sandbox-web-secret",
                 "T_OTHER_SECRET": "sandbox-web-other-secret",
                 "T_PASSWORD": "sandbox-password",
+                **(environ or {}),
             },
         )
     finally:
@@ -332,3 +333,15 @@ def test_a_login_form_posting_the_password_elsewhere_fails_auth01_alone_citing_t
     reason = next(s["reason"] for s in auth01["scenarios"] if s["status"] == "failed")
     assert reason.startswith("refused to send password in POST http://localhost:"), reason
     assert 'docs/certify-server.md, "Where a login page\'s requests may go"' in reason, reason
+
+
+def test_a_client_secret_both_endpoints_refuse_is_a_configuration_problem_not_rev01_failed(tmp_path):
+    """A wrong clients.web.client_secret: the revocation is refused invalid_client, and so is the same
+    client's documented token request; a wrong secret is far likelier than a server refusing its own
+    client, so REV-01 could not be checked (exit code 4) and the message names the key to fix."""
+    statuses = _run_through(tmp_path, None, "REV-01", environ={"T_WEB_SECRET": "mistyped-web-secret"})
+    assert statuses["REV-01"] == "error", statuses["output"]
+    assert statuses["returncode"] == 4, statuses["output"]
+    assert statuses["record"]["verdict"] == "inconclusive: configuration problem"
+    assert "clients.web.client_secret: the revocation endpoint and the token endpoint both refuse" in statuses["output"]
+    assert "mistyped-web-secret" not in statuses["output"]
