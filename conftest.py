@@ -13,9 +13,9 @@ from suite.configuration.environment import ConfigurationError, load_environment
 from suite.reports.allure_output import install_scrubber
 from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
+from suite.verdict.checks import ConfigurationProblem
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
 from suite.wire.http import EnvironmentProblem, RepeatedServerError
-from suite.wire.login import LoginConfigurationProblem
 from suite.wire.server import ServerUnreachable, fetch_discovery
 
 pytest_plugins = [
@@ -283,7 +283,7 @@ def pytest_runtest_makereport(item, call):
         if call.excinfo.errisinstance(RepeatedServerError):
             report.user_properties.append(("server_error", True))
         report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
-    if call.excinfo is not None and call.excinfo.errisinstance(LoginConfigurationProblem):
+    if call.excinfo is not None and call.excinfo.errisinstance(ConfigurationProblem):
         report.user_properties.append(("configuration_problem", True))
         report.longrepr = f"configuration problem: {call.excinfo.value}"
     if call.excinfo is not None and getattr(call.excinfo.value, "expected", None) is not None:

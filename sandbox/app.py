@@ -292,7 +292,13 @@ def create_app(
             return render_template(
                 "login.html", return_url=return_url, failed=True, lang=_locale(return_url, defects)
             ), 401
-        return render_template("login.html", return_url=return_url, failed=False, lang=_locale(return_url, defects))
+        return render_template(
+            "login.html",
+            return_url=return_url,
+            failed=False,
+            lang=_locale(return_url, defects),
+            action=_login_action(defects),
+        )
 
     @app.post(PATHS["token_endpoint"])
     def token():
@@ -368,6 +374,17 @@ def _metadata(issuer, registry, defects) -> dict:
     if defects.names:  # nobody should certify anything against a server broken on purpose
         metadata["x_sandbox_deliberately_broken"] = sorted(defects.names)
     return metadata
+
+
+def _login_action(defects: Defects) -> str:
+    """Where the login form posts the password: here, or with "login-posts-elsewhere" the same server under
+    its other loopback name, an origin that is not the issuer's."""
+    own = url_for("login")
+    if "login-posts-elsewhere" not in defects:
+        return own
+    host = urlsplit(request.host_url)
+    other = "localhost" if host.hostname != "localhost" else "127.0.0.1"
+    return f"{host.scheme}://{other}:{host.port}{own}"
 
 
 def _locale(return_url: str, defects: Defects) -> str:

@@ -6,8 +6,8 @@ import pytest
 from pytest_bdd import then, when
 
 from suite.secrets.redaction import excerpt
-from suite.verdict.checks import check, require
-from suite.wire.token_requests import basic_credentials, error_of
+from suite.verdict.checks import ConfigurationProblem, check, require
+from suite.wire.token_requests import basic_credentials, default_authentication, error_of, post_token
 
 
 def revoke(state, discovery, environment, token: str, hint: str | None = None):
@@ -55,8 +55,10 @@ def revoke_access_token(state, discovery, environment):
 
 
 @then("the revocation is answered with HTTP 200")
-def revocation_ok(state):
+def revocation_ok(state, discovery):
     response = state.revocation
+    if response.status_code == 401 or error_of(response) == "invalid_client":
+        _secret_refused_everywhere(state, discovery)
     # RFC 7009 section 2.1: the server "first validates the client credentials"; refused, it never
     # judged the token, and the cause is the client authentication SVC-02 checks (rules.yaml `needs`).
     require(
@@ -65,7 +67,7 @@ def revocation_ok(state):
             f"the revocation endpoint refused the client's HTTP Basic authentication (HTTP "
             f"{response.status_code} {excerpt(response.text)}), so it never judged the token; it "
             "authenticates clients as the token endpoint does (RFC 7009 section 2.1), and HTTP Basic MUST "
-            "be supported (RFC 6749 section 2.3.1)"
+            "be supported (RFC 6749 section 2.3.1)" + _or_wrong_secret(state.client)
         ),
     )
     check(
@@ -75,3 +77,38 @@ def revocation_ok(state):
             "it answers 200 when the token was revoked or was invalid to begin with (RFC 7009 section 2.2)"
         ),
     )
+
+
+def _secret_refused_everywhere(state, discovery) -> None:
+    """A revocation refused invalid_client while the same client's documented token request (its secret sent
+    as the environment declares, for a code nobody issued) is refused invalid_client too: the server refuses
+    the secret itself, and a wrong secret in the environment is far likelier than a server refusing its own
+    client. A configuration problem (exit code 4), as a test user the login page refuses is; a server that
+    really refuses the right secret fails APP-01, whose redemption is refused (docs/certify-server.md)."""
+    client = state.client
+    if not client.client_secret or not client.redirect_uri:
+        return
+    probe = post_token(
+        state,
+        discovery,
+        {
+            "grant_type": "authorization_code",
+            "code": "never-issued-" + secrets.token_urlsafe(16),
+            "redirect_uri": client.redirect_uri,
+        },
+        authentication=default_authentication(client),
+    )
+    if error_of(probe) == "invalid_client":
+        raise ConfigurationProblem(
+            f"clients.{client.role}.client_secret: the revocation endpoint and the token endpoint both refuse the "
+            f"{client.role} client's secret (invalid_client), so the environment's client secret is most likely "
+            f"wrong. Check clients.{client.role}.client_secret (and the variable it names) against the server's "
+            "registration"
+        )
+
+
+def _or_wrong_secret(client) -> str:
+    """What else explains a refused secret, where the environment gives one."""
+    if not getattr(client, "client_secret", None):
+        return ""
+    return f", or the environment's client secret is wrong (clients.{client.role}.client_secret)"

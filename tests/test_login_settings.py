@@ -3,7 +3,7 @@ a configuration problem (exit code 4) that names the key and lists what the page
 clients never get, and never send, a secret."""
 
 import pytest
-from run import SANDBOX_YAML, run_suite, write_environment
+from run import SANDBOX_SECRETS, SANDBOX_YAML, run_suite, write_environment, write_sandbox_environment
 
 
 def with_form_settings(lines: str) -> str:
@@ -46,3 +46,30 @@ def test_a_secret_for_a_public_client_is_refused_before_anything_runs(tmp_path):
     result = run_suite(f"--env={path}")
     assert result.returncode == 4
     assert "clients.spa.client_secret: spa apps are public clients and have no secret" in result.stdout + result.stderr
+
+
+def test_a_login_page_refusing_the_environments_test_user_is_a_configuration_problem(tmp_path):
+    """A wrong password in the environment is bad input, not a server refusing its own test user: the
+    suite cannot tell them apart, so no rule that needed the sign-in fails for it (docs/certify-server.md)."""
+    from sandbox import SandboxServer, default_registry
+
+    sandbox = SandboxServer(default_registry()).start()
+    try:
+        path = write_sandbox_environment(tmp_path, sandbox.url, "mistyped")
+        result = run_suite(
+            f"--env={path}",
+            "--rule=AUTH-01",
+            "--rule=AUTH-02",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            environ={**SANDBOX_SECRETS, "T_PASSWORD": "mistyped-password"},
+        )
+    finally:
+        sandbox.stop()
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "login.username / login.password: the login page" in result.stdout
+    assert "could not be checked (configuration problem): AUTH-01 (blocker), AUTH-02 (critical)" in result.stdout, (
+        result.stdout[-3000:]
+    )
+    assert "non-conformance" not in result.stdout.lower() and "mistyped-password" not in result.stdout

@@ -117,7 +117,7 @@ login:
 """
 
 
-def _run_through(tmp_path, rewrite, *rules, faults=(), defects=()) -> dict:
+def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None) -> dict:
     """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
     `faults` in its place): rule -> status, and "output", and "record"."""
     proxy = FaultyProxy(faults, rewrite=rewrite)
@@ -137,6 +137,7 @@ def _run_through(tmp_path, rewrite, *rules, faults=(), defects=()) -> dict:
                 "T_WEB_SECRET": "sandbox-web-secret",
                 "T_OTHER_SECRET": "sandbox-web-other-secret",
                 "T_PASSWORD": "sandbox-password",
+                **(environ or {}),
             },
         )
     finally:
@@ -186,7 +187,9 @@ def test_refusals_of_a_server_that_refuses_every_spa_redemption_are_blocked_by_p
     rules = ("PKCE-01", "PKCE-02", "PKCE-03", "CODE-02", "CODE-05")
     statuses = _run_through(tmp_path, None, *rules, faults=[refuse_spa])
     assert statuses["PKCE-01"] == "failed", statuses["output"]
-    assert all(statuses[rule] == "blocked" for rule in rules[1:]), statuses["output"]
+    assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], "blocked"), statuses["output"][
+        "output"
+    ]
     pkce03 = next(r for r in statuses["record"]["rules"] if r["rule_id"] == "PKCE-03")
     by_role = {s["client_role"]: (s["status"], s.get("blocked_by")) for s in pkce03["scenarios"]}
     assert by_role == {"spa": ("blocked", "PKCE-01"), "web": ("passed", None)}, by_role
@@ -333,3 +336,31 @@ def test_rt03_leaves_out_the_offline_access_a_web_clients_scope_names(tmp_path):
     run_suite(f"--env={write_environment(tmp_path, text)}", "--rule=RT-03", f"--compliance={record}")
     [rt03] = [rule for rule in json.loads(record.read_text())["rules"] if rule["rule_id"] == "RT-03"]
     assert rt03["status"] == "passed", rt03
+
+
+def test_a_login_form_posting_the_password_elsewhere_fails_auth01_alone_citing_the_suites_policy(tmp_path):
+    """One cause, one failure: the password is refused to another origin in the sign-in every rule
+    below needs; AUTH-01, which owns the sign-in, fails saying which policy forbids it (no RFC
+    sentence names the origins a login page may post to), and the others are blocked by it."""
+    rules = ("AUTH-01", "AUTH-02", "AUTH-03", "APP-01", "APP-02")  # CONS-01 needs a deny button this file omits
+    statuses = _run_through(tmp_path, None, *rules, defects=["login-posts-elsewhere"])
+    assert statuses["AUTH-01"] == "failed", statuses["output"]
+    assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], "blocked"), statuses["output"]
+    record = statuses["record"]
+    assert record["failed_rules"] == ["AUTH-01"], record["failed_rules"]
+    auth01 = next(r for r in record["rules"] if r["rule_id"] == "AUTH-01")
+    reason = next(s["reason"] for s in auth01["scenarios"] if s["status"] == "failed")
+    assert reason.startswith("refused to send password in POST http://localhost:"), reason
+    assert 'docs/certify-server.md, "Where a login page\'s requests may go"' in reason, reason
+
+
+def test_a_client_secret_both_endpoints_refuse_is_a_configuration_problem_not_rev01_failed(tmp_path):
+    """A wrong clients.web.client_secret: the revocation is refused invalid_client, and so is the same
+    client's documented token request; a wrong secret is far likelier than a server refusing its own
+    client, so REV-01 could not be checked (exit code 4) and the message names the key to fix."""
+    statuses = _run_through(tmp_path, None, "REV-01", environ={"T_WEB_SECRET": "mistyped-web-secret"})
+    assert statuses["REV-01"] == "error", statuses["output"]
+    assert statuses["returncode"] == 4, statuses["output"]
+    assert statuses["record"]["verdict"] == "inconclusive: configuration problem"
+    assert "clients.web.client_secret: the revocation endpoint and the token endpoint both refuse" in statuses["output"]
+    assert "mistyped-web-secret" not in statuses["output"]

@@ -27,6 +27,11 @@ class NonConformance(AssertionError):
         self.expected, self.received = expected, received
 
 
+class ConfigurationProblem(Exception):
+    """The environment's settings, not the server, are the likely cause (a wrong password, a wrong client
+    secret): the rule could not be checked, a configuration problem (exit code 4), not a non-conformance."""
+
+
 class NothingToCheck(NonConformance):
     """An earlier step did not give this one what it checks (no code redeemed, no ID token, no
     access token), so the scenario never reached its own rule. suite/verdict/blocking.py reports it as

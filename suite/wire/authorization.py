@@ -8,7 +8,7 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.http import HttpClient, allure_results_written, redact_url
-from suite.wire.login import Outcome, login_method
+from suite.wire.login import LoginConfigurationProblem, Outcome, login_method
 from suite.wire.pkce import new_verifier, s256_challenge
 from suite.wire.scenario import AuthorizationRequest, ScenarioState
 from suite.wire.server import Discovery
@@ -60,6 +60,16 @@ def authorize(
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
+    if state.outcome.kind == "login_failed":
+        # The login page answered the environment's credentials with itself again ("wrong username or
+        # password"): far more likely a mistyped password than a server refusing its own test user, and the
+        # suite cannot tell them apart. Bad input is no non-conformance: a configuration problem, exit 4
+        # (docs/certify-server.md "A test user the login page refuses").
+        raise LoginConfigurationProblem(
+            f"login.username / login.password: the login page {redact_url(state.outcome.url or '')} refused the "
+            "environment's test user. Check login.username and login.password (and the variables they name) "
+            "against a sign-in by hand"
+        )
     if not allure_results_written():
         return  # the attachment, and the scrubbing it takes, only for someone to read
     allure.attach(

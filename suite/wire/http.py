@@ -89,6 +89,15 @@ class UntrustedEndpoint(NonConformance):
     """A credential would have gone somewhere the issuer does not vouch for."""
 
 
+# What a refusal cites: no sentence of an RFC or of Visma's pages says where a login page may post the
+# password (RFC 6749 section 3.1: how the server "authenticates the resource owner [...] is beyond the scope
+# of this specification"), so the refusal cites the suite's own policy, where docs/certify-server.md states it.
+POLICY_CITED = (
+    "Credentials go only to the issuer's origin: the suite's security policy, not a sentence of an RFC or of "
+    "Visma's pages (docs/certify-server.md, \"Where a login page's requests may go\")"
+)
+
+
 class CredentialPolicy:
     """Where client secrets, passwords, codes and tokens may go: the issuer's origin, or one the
     environment lists in http.trusted_origins, and never over plain HTTP to a host that is not this
@@ -109,7 +118,8 @@ class CredentialPolicy:
         if self.origins and _origin(url) not in self.origins:
             return (
                 f"{_origin(url)} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
-                "server really belongs to the issuer, list its origin in the environment's http.trusted_origins"
+                "server really belongs to the issuer, list its origin in the environment's http.trusted_origins. "
+                + POLICY_CITED
             )
         return None
 

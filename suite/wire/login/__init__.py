@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from suite.verdict.checks import ConfigurationProblem
+
 if TYPE_CHECKING:  # the login methods import this module; login_method imports them when it runs
     from suite.wire.http import HttpClient
     from suite.wire.login.browser import BrowserLogin
@@ -77,7 +79,7 @@ class Outcome:
         }[self.kind]
 
 
-class LoginConfigurationProblem(Exception):
+class LoginConfigurationProblem(ConfigurationProblem):
     """The environment's login settings do not fit the server's pages: a configuration problem
     (exit code 4), not a non-conformance of the server."""
 

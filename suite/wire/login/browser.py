@@ -27,7 +27,7 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import OriginFence, launch_chromium
-from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
+from suite.wire.http import POLICY_CITED, CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
 from suite.wire.login.screenshots import screenshot_without_secrets
@@ -174,7 +174,8 @@ class Guard:
                     UntrustedEndpoint(
                         f"refused a connection from the browser the password was typed into, to {shown}: not an "
                         f"origin credentials may go to ({', '.join(sorted(self.policy.origins))}). If that server "
-                        "really belongs to the issuer, list its origin in the environment's http.trusted_origins"
+                        "really belongs to the issuer, list its origin in the environment's http.trusted_origins. "
+                        + POLICY_CITED
                     )
                 )
 
