@@ -281,7 +281,7 @@ def pytest_runtest_makereport(item, call):
     if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
         report.user_properties.append(("environment_problem", True))
         if call.excinfo.errisinstance(RepeatedServerError):
-            report.user_properties.append(("server_error", True))
+            report.user_properties.append(("server_error", call.excinfo.value.sentence or True))
         report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
     if call.excinfo is not None and call.excinfo.errisinstance(LoginConfigurationProblem):
         report.user_properties.append(("configuration_problem", True))
