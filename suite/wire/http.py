@@ -77,7 +77,10 @@ CHUNK_BYTES = 64 * 1024
 
 
 class EnvironmentProblem(Exception):
-    """The server could not be reached or kept failing: no verdict on any rule is possible."""
+    """The server could not be reached or kept failing: no verdict on any rule is possible.
+    `answered`: the server was reached and began an answer, which came too big, too slowly or damaged."""
+
+    answered = False
 
 
 class RepeatedServerError(EnvironmentProblem):
@@ -192,9 +195,9 @@ class HttpClient:
                     if isinstance(error, _TransportFailure)
                     else _diagnose(error, self.settings)
                 )
-                raise EnvironmentProblem(
-                    f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}"
-                ) from None
+                failure = EnvironmentProblem(f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}")
+                failure.answered = isinstance(error, _TransportFailure)
+                raise failure from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response
