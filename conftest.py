@@ -286,7 +286,8 @@ def pytest_runtest_makereport(item, call):
         report.user_properties.append(("environment_problem", True))
         if call.excinfo.errisinstance(RepeatedServerError):
             report.user_properties.append(("server_error", call.excinfo.value.sentence or True))
-        report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
+        kind = "server error" if call.excinfo.errisinstance(RepeatedServerError) else "environment problem"
+        report.longrepr = f"{kind}: {call.excinfo.value}"  # the cause, not a traceback
     if call.excinfo is not None and call.excinfo.errisinstance(LoginConfigurationProblem):
         report.user_properties.append(("configuration_problem", True))
         report.longrepr = f"configuration problem: {call.excinfo.value}"

@@ -298,7 +298,7 @@ def _judge_server_errors(scenarios: dict[str, dict]) -> None:
             served = entry["server_error"]
             entry["status"] = "failed"
             entry["reason"] = (
-                f"the server answered {entry['reason'].removeprefix('environment problem: ').split('. ')[0]} "
+                f"the server answered {entry['reason'].removeprefix('server error: ').split('. ')[0]} "
                 f"while it answers the run's other requests: that is its answer to this request, not what the "
                 f"rule asks ({cited})"
                 + (f"; the request is one the server must serve ({served})" if isinstance(served, str) else "")

@@ -141,6 +141,8 @@ FIXES = {
     "too_big": "Check that the URL is the authorization server's own",
     "damaged": "The answer was damaged on its way: run again, and check any proxy in between",
     "failing": "The server keeps failing: run again later, or ask its operators",
+    "answered": "Where the server answers the run's other requests this is its answer, and the rule fails; "
+    "where it answers none, it keeps failing: run again later, or ask its operators",
 }
 
 
@@ -209,7 +211,7 @@ class HttpClient:
             raise problem(
                 f"HTTP {response.status_code} ({_where(method, url)}, {attempt} attempt(s)"
                 f"{'' if idempotent or response.status_code == 429 else ', not repeatable'}). "
-                f"{FIXES['failing']}"
+                f"{FIXES['answered'] if problem is RepeatedServerError else FIXES['failing']}"
             )
         raise AssertionError("unreachable")
 
