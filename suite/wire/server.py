@@ -154,4 +154,6 @@ def discovery_of(config, environment) -> Discovery:
             fetched[environment.issuer] = fetch_discovery(environment)
         except ServerUnreachable as error:
             raise EnvironmentProblem(str(error)) from None
+        except DiscoveryNotServed as error:  # the server's answer, judged as the run's own discovery is
+            raise NonConformance(str(error)) from None
     return fetched[environment.issuer]
