@@ -16,7 +16,7 @@ from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
 from suite.verdict.checks import ConfigurationProblem
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
 from suite.wire.http import EnvironmentProblem, RepeatedServerError
-from suite.wire.server import ServerUnreachable, fetch_discovery
+from suite.wire.server import Discovery, DiscoveryNotServed, ServerUnreachable, discovery_url, fetch_discovery
 
 pytest_plugins = [
     "suite.verdict.rule_selection",
@@ -142,8 +142,12 @@ def _configure(config):
             else {names: issuer for names, issuer in config.conformance_sandbox.issuers.items() if names in defect_sets}
         )
         install_defect_matrix(config, environment, issuers)
+    config.conformance_discovery_failure = None
     try:
         config.conformance_discovery = fetch_discovery(environment)
+    except DiscoveryNotServed as error:  # the server's answer: DISC-01 fails, every other rule is blocked by it
+        config.conformance_discovery_failure = REDACTOR.scrub(str(error))
+        config.conformance_discovery = Discovery(discovery_url(str(environment.issuer)), 0, {}, None)
     except ServerUnreachable as error:
         pytest.exit(f"environment problem: {REDACTOR.scrub(str(error))}", returncode=EXIT_ENVIRONMENT_PROBLEM)
     alluredir = getattr(config.option, "allure_report_dir", None)
@@ -281,8 +285,9 @@ def pytest_runtest_makereport(item, call):
     if call.excinfo is not None and call.excinfo.errisinstance(EnvironmentProblem):
         report.user_properties.append(("environment_problem", True))
         if call.excinfo.errisinstance(RepeatedServerError):
-            report.user_properties.append(("server_error", True))
-        report.longrepr = f"environment problem: {call.excinfo.value}"  # the cause, not a traceback
+            report.user_properties.append(("server_error", call.excinfo.value.sentence or True))
+        kind = "server error" if call.excinfo.errisinstance(RepeatedServerError) else "environment problem"
+        report.longrepr = f"{kind}: {call.excinfo.value}"  # the cause, not a traceback
     if call.excinfo is not None and call.excinfo.errisinstance(ConfigurationProblem):
         report.user_properties.append(("configuration_problem", True))
         report.longrepr = f"configuration problem: {call.excinfo.value}"
@@ -350,3 +355,11 @@ def pytest_bdd_before_scenario(request, feature, scenario):
         ("client_role", _client_role(scenario)),
     ]
     label_scenario(rule, title, scenario.tags)
+    failure = request.config.conformance_discovery_failure
+    if failure:  # no discovery document, nothing to run: DISC-01 fails for it, every other rule is blocked
+        from suite.verdict.checks import NonConformance
+
+        own = rule.rule_id == "DISC-01"
+        step = {"step": "the discovery document", "own_check": own, "no_discovery": True}
+        request.node.user_properties.append(("failed_step", step))
+        raise NonConformance(failure if own else f"not run: {failure}")

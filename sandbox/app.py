@@ -302,6 +302,8 @@ def create_app(
 
     @app.post(PATHS["token_endpoint"])
     def token():
+        if "refresh-500" in defects and request.form.get("grant_type") == "refresh_token":
+            return jsonify(error="server_error"), 500
         short_lived_token_wanted(faults)
         response = server.create_token_response()
         if (
@@ -323,6 +325,8 @@ def create_app(
 
     @app.route(PATHS["userinfo_endpoint"], methods=["GET", "POST"])
     def userinfo():
+        if request.method == "POST" and "userinfo-post-500" in defects:
+            return jsonify(error="server_error"), 500
         if request.method == "POST" and "userinfo-post-refused" in defects:
             return jsonify(error="invalid_request", error_description="use GET"), 405, {"Allow": "GET"}
         response = server.create_endpoint_response(SandboxUserInfoEndpoint.ENDPOINT_NAME)

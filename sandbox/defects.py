@@ -382,6 +382,12 @@ DEFECTS = {
             ("RT-01",),
             ("ID-06", "REV-02", "RT-02", "RT-06", "RT-07"),
         ),
+        Defect(
+            "refresh-500",
+            "every refresh grant is answered HTTP 500, every other request as usual",
+            ("RT-01", "SVC-13"),  # SVC-13's refresh grant by the service client gets a 500, not its refusal
+            ("RT-02", "RT-06", "RT-07", "REV-02", "ID-06"),  # they refresh first: blocked by RT-01
+        ),
         Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),
         Defect("refresh-without-offline-access", "refresh tokens without offline_access", ("RT-03",)),
         Defect("refresh-for-spa", "SPAs get refresh tokens", ("RT-04",)),
@@ -426,6 +432,7 @@ DEFECTS = {
         Defect("id-token-nonce-dropped", "the ID token leaves out the nonce", ("ID-04",)),
         Defect("id-token-at-hash-wrong", "the ID token's at_hash is computed over another value", ("ID-05",)),
         Defect("refreshed-id-token-other-sub", "the ID token of a refresh names another subject", ("ID-06",)),
+        Defect("userinfo-post-500", "a userinfo POST is answered HTTP 500, a GET as usual", ("UINFO-06",)),
         Defect("userinfo-claims-dropped", "userinfo returns sub alone, whatever the scope", ("UINFO-07",)),
         Defect("userinfo-wrong-sub", "userinfo names another subject than the ID token", ("UINFO-01", "UINFO-06")),
         Defect(

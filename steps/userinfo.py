@@ -11,6 +11,7 @@ from steps.service_tokens import client_credentials_form
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check, require
 from suite.wire.challenges import challenge_for
+from suite.wire.http import RepeatedServerError
 from suite.wire.token_requests import default_authentication, post_token
 
 
@@ -19,7 +20,18 @@ def call_userinfo(state, discovery, access_token: str | None, method: str = "GET
     if not endpoint:
         pytest.skip("discovery lists no userinfo_endpoint (OpenID Connect Discovery section 3)")
     headers = {"Authorization": f"Bearer {access_token}"} if access_token else {}
-    state.userinfo = state.http.send(method, endpoint, headers=headers)
+    try:  # a userinfo request reads, whatever its method: repeating it changes nothing
+        state.userinfo = state.http.send(method, endpoint, headers=headers, idempotent=True)
+    except RepeatedServerError as error:
+        error.sentence = USERINFO_SERVED
+        raise
+
+
+# What a server error to a userinfo request falls short of (suite/reports/results.py judges it).
+USERINFO_SERVED = (
+    'OpenID Connect Core section 5.3.2: "The UserInfo Claims MUST be returned as the members of a JSON object '
+    'unless a signed or encrypted response was requested during Client Registration"'
+)
 
 
 def bearer_challenge(header: str) -> dict | None:

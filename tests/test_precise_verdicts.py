@@ -146,7 +146,7 @@ def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None)
     written = json.loads(record.read_text())
     statuses = {r["rule_id"]: r["status"] for r in written.get("rules", [])}
     output = result.stdout[-3000:] + result.stderr[-2000:]
-    return statuses | {"output": output, "record": written, "returncode": result.returncode}
+    return statuses | {"output": output, "record": written, "returncode": result.returncode, "proxy": proxy}
 
 
 def test_error_pages_served_with_200_pass_auth05_and_auth07(tmp_path):
@@ -267,6 +267,32 @@ def test_a_repeated_500_to_one_kind_of_request_fails_its_rule_where_the_server_a
     assert statuses["record"]["verdict"] == "not conformant" and statuses["returncode"] == 1
     (uinfo,) = [r for r in statuses["record"]["rules"] if r["rule_id"] == "UINFO-02"]
     assert "HTTP 500" in uinfo["scenarios"][0]["reason"] and "RFC 6750 section 3" in uinfo["scenarios"][0]["reason"]
+
+
+def test_one_500_to_a_single_use_request_fails_its_rule_citing_that_the_request_is_served(tmp_path):
+    """Every refresh grant answered 500 (a rotating refresh token is single use: never repeated) while
+    the rest of the run is answered: RT-01 failed citing RFC 6749 section 5.1, not "run again later"."""
+    refresh_500 = Fault("POST", r"/connect/token$", 500, times=99, body_contains="grant_type=refresh_token")
+    statuses = _run_through(tmp_path, None, "RT-01", "SVC-01", faults=[refresh_500])
+    assert (statuses["RT-01"], statuses["SVC-01"]) == ("failed", "passed"), statuses["output"]
+    assert statuses["record"]["verdict"] == "not conformant" and statuses["returncode"] == 1
+    assert statuses["proxy"].count("POST", "/connect/token", "grant_type=refresh_token") == 1
+    (refresh,) = [r for r in statuses["record"]["rules"] if r["rule_id"] == "RT-01"]
+    reason = refresh["scenarios"][0]["reason"]
+    assert "HTTP 500" in reason and "RFC 6749 section 5.1" in reason and "run again later" not in reason
+
+
+def test_a_userinfo_post_answered_500_is_repeated_then_fails_its_rule(tmp_path):
+    """A userinfo POST only reads: it is repeated like a GET, and a 500 to every attempt fails UINFO-06
+    citing OpenID Connect Core section 5.3.2."""
+    statuses = _run_through(
+        tmp_path, None, "UINFO-06", "SVC-01", faults=[Fault("POST", r"/connect/userinfo", 500, times=99)]
+    )
+    assert (statuses["UINFO-06"], statuses["SVC-01"]) == ("failed", "passed"), statuses["output"]
+    assert statuses["returncode"] == 1
+    assert statuses["proxy"].count("POST", "/connect/userinfo") > 1
+    (uinfo,) = [r for r in statuses["record"]["rules"] if r["rule_id"] == "UINFO-06"]
+    assert "OpenID Connect Core section 5.3.2" in uinfo["scenarios"][0]["reason"]
 
 
 def test_a_repeated_500_with_nothing_else_answered_is_still_an_environment_problem(tmp_path):

@@ -49,7 +49,11 @@ def present_junit(path: Path, record: dict) -> None:
             case.remove(failure)
             if scenario["status"] == "error":
                 reason = scenario["reason"]
-                message = reason if reason.startswith("environment problem") else f"environment problem: {reason}"
+                message = (
+                    reason
+                    if reason.startswith(("environment problem", "server error"))
+                    else f"environment problem: {reason}"
+                )
                 element = ET.SubElement(case, "error", message=message)
                 element.text = failure.text
                 _shift(suite, "failures", "errors")

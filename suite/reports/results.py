@@ -119,8 +119,8 @@ class ResultRecorder:
             self.configuration_problem |= misconfigured
             entry["status"] = "error" if properties.get("environment_problem") or misconfigured else "failed"
             entry["reason"] = _first_line(report.longreprtext)
-            if properties.get("server_error"):
-                entry["server_error"] = True
+            if properties.get("server_error"):  # True, or the sentence that says the request is served
+                entry["server_error"] = properties["server_error"]
             if "failed_step" in properties:
                 entry["failed_step"] = properties["failed_step"]
             if "difference" in properties:
@@ -281,10 +281,11 @@ _MISSING_KEY = re.compile(re.escape(MISSING_DATA) + r" \(([^)]+)\)")
 
 
 def _judge_server_errors(scenarios: dict[str, dict]) -> None:
-    """A server error is the server's answer: a scenario that got HTTP 500 to every attempt at one
-    request, in a run where the same server answered other scenarios (one passed, or failed a check
-    of its own), failed its rule; the 500 is what the server answered instead of what the rule's
-    sentence asks. Where nothing was answered, the environment as a whole cannot be judged."""
+    """A server error is the server's answer: a scenario that got HTTP 500 to every attempt one
+    request allows (one, for a code or refresh token redemption), in a run where the same server
+    answered other scenarios (one passed, or failed a check of its own), failed its rule; the 500
+    is what the server answered instead of what the rule's sentence asks. Where nothing was
+    answered, the environment as a whole cannot be judged."""
     answered = any(e["status"] in ("passed", "failed") for e in scenarios.values())
     if not answered:
         return
@@ -292,11 +293,15 @@ def _judge_server_errors(scenarios: dict[str, dict]) -> None:
         if entry["status"] == "error" and entry.get("server_error"):
             sources = rule_entry(entry["rule_id"]).sources
             cited = f"{sources[0].source}: {sources[0].quote}" if sources else "the rule's sentence"
+            # the sentence that says the request is served: for a rule whose own sentence is about a later
+            # request (REV-02 after a refresh), the one the server fell short of
+            served = entry["server_error"]
             entry["status"] = "failed"
             entry["reason"] = (
-                f"the server answered {entry['reason'].removeprefix('environment problem: ').split('. ')[0]} "
+                f"the server answered {entry['reason'].removeprefix('server error: ').split('. ')[0]} "
                 f"while it answers the run's other requests: that is its answer to this request, not what the "
                 f"rule asks ({cited})"
+                + (f"; the request is one the server must serve ({served})" if isinstance(served, str) else "")
             )
 
 

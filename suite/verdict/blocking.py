@@ -47,7 +47,12 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
     names the rules it relies on, `controls(rule_id)` those whose refusal blocks its own."""
     for rule_id in _needs_first(rules, needs):
         rule = rules[rule_id]
-        cause = next((n for n in needs(rule_id) if n in rules and rules[n]["status"] in ("failed", "blocked")), None)
+        # discovery is every rule's entry point: a scenario that could not start without it relies on DISC-01
+        entry_point = (
+            ("DISC-01",) if any(s.get("failed_step", {}).get("no_discovery") for s in rule["scenarios"]) else ()
+        )
+        relied_on = (*needs(rule_id), *entry_point)
+        cause = next((n for n in relied_on if n in rules and rules[n]["status"] in ("failed", "blocked")), None)
         if cause is None:
             continue
         root = rules[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause

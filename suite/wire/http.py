@@ -6,11 +6,12 @@ number of times with backoff, honouring Retry-After, and each attempt is recorde
 - when the server never saw it (connection refused or reset before an answer) or said 429:
   any request;
 - after a 5xx or a read timeout: only requests whose repetition cannot change the outcome
-  (`idempotent`: GETs, client_credentials). A code redemption is single use, so it is never
-  retried blindly.
-What still fails after that is an `EnvironmentProblem`, not a non-conformance; a 500 to every
-attempt at one request is a `RepeatedServerError`, which the record judges against the rule where
-the server answers other requests of the run."""
+  (`idempotent`: GETs, a userinfo POST, client_credentials). A code or rotating refresh token
+  redemption is single use, so it is never retried blindly.
+A transport failure that persists is an `EnvironmentProblem`, not a non-conformance. HTTP 500 to
+the last attempt the request allows (every attempt of a repeatable one, the one attempt of a
+single-use one) is a `RepeatedServerError`: the server's answer, which the record judges against
+the rule where the server answers other requests of the run."""
 
 import contextlib
 import heapq
@@ -76,13 +77,19 @@ CHUNK_BYTES = 64 * 1024
 
 
 class EnvironmentProblem(Exception):
-    """The server could not be reached or kept failing: no verdict on any rule is possible."""
+    """The server could not be reached or kept failing: no verdict on any rule is possible.
+    `answered`: the server was reached and began an answer, which came too big, too slowly or damaged."""
+
+    answered = False
 
 
 class RepeatedServerError(EnvironmentProblem):
-    """HTTP 500 to every attempt at one request. Alone in a run, an outage; where the same server
-    answers other requests in the run, its answer to this one, judged against the rule's sentence
-    (suite/reports/results.py)."""
+    """HTTP 500 to every attempt the request allows (one for a single-use request). Alone in a run,
+    an outage; where the same server answers other requests in the run, its answer to this one,
+    judged against `sentence` (the one that says the request is served, set by the step that made
+    it) or else the rule's own (suite/reports/results.py)."""
+
+    sentence: str | None = None
 
 
 class UntrustedEndpoint(NonConformance):
@@ -144,6 +151,8 @@ FIXES = {
     "too_big": "Check that the URL is the authorization server's own",
     "damaged": "The answer was damaged on its way: run again, and check any proxy in between",
     "failing": "The server keeps failing: run again later, or ask its operators",
+    "answered": "Where the server answers the run's other requests this is its answer, and the rule fails; "
+    "where it answers none, it keeps failing: run again later, or ask its operators",
 }
 
 
@@ -198,20 +207,21 @@ class HttpClient:
                     if isinstance(error, _TransportFailure)
                     else _diagnose(error, self.settings)
                 )
-                raise EnvironmentProblem(
-                    f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}"
-                ) from None
+                failure = EnvironmentProblem(f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}")
+                failure.answered = isinstance(error, _TransportFailure)
+                raise failure from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response
             if attempt < attempts and (response.status_code == 429 or idempotent):
                 time.sleep(self._wait(response, attempt))
                 continue
-            problem = RepeatedServerError if response.status_code == 500 and attempt > 1 else EnvironmentProblem
+            # 500 after every attempt the request allows is the server's answer; 502-504 and 429 say "later"
+            problem = RepeatedServerError if response.status_code == 500 else EnvironmentProblem
             raise problem(
                 f"HTTP {response.status_code} ({_where(method, url)}, {attempt} attempt(s)"
                 f"{'' if idempotent or response.status_code == 429 else ', not repeatable'}). "
-                f"{FIXES['failing']}"
+                f"{FIXES['answered'] if problem is RepeatedServerError else FIXES['failing']}"
             )
         raise AssertionError("unreachable")
 

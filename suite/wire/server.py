@@ -19,6 +19,18 @@ class ServerUnreachable(Exception):
     pass
 
 
+class DiscoveryNotServed(Exception):
+    """The issuer's server answered its discovery URL, but with a redirect or without a JSON object:
+    the server's fault, judged as DISC-01 failed (every other rule blocked by it), not the network's."""
+
+
+# What a discovery answer that is no document falls short of.
+DISCOVERY_SERVED = (
+    'OpenID Connect Discovery 1.0 section 4.2: "A successful response MUST use the 200 OK HTTP status code and '
+    'return a JSON object using the application/json content type"'
+)
+
+
 @dataclass
 class Discovery:
     url: str
@@ -69,7 +81,12 @@ def fetch_discovery(environment) -> Discovery:
         metadata = response.json()
     except ValueError:
         metadata = {}
+    if (
+        response.status_code == 200 and not (isinstance(metadata, dict) and metadata)
+    ) or 300 <= response.status_code < 400:
+        raise DiscoveryNotServed(_not_a_document(url, response))
     if response.status_code != 200 or not isinstance(metadata, dict) or not metadata:
+        # a 404 or another refusal: most likely the issuer is not the server's, not a fault of the server
         raise ServerUnreachable(
             f"{environment.issuer} answered {response.status_code} without a JSON "
             f"discovery document at {url}; is the issuer right?"
@@ -103,11 +120,23 @@ def fetch_discovery(environment) -> Discovery:
     )
 
 
+def _not_a_document(url: str, response: requests.Response) -> str:
+    if 300 <= response.status_code < 400:
+        answered = f"a redirect to {response.headers.get('Location') or 'nowhere'}"
+    else:
+        answered = f"Content-Type {response.headers.get('Content-Type') or 'none'}, no JSON object"
+    return (
+        f"the discovery document is not served: {url} answered HTTP {response.status_code} ({answered}); "
+        f"{DISCOVERY_SERVED}"
+    )
+
+
 def _get(http: HttpClient, url: str, issuer: str) -> requests.Response:
     try:
         response = http.send("GET", url)
     except EnvironmentProblem as problem:
-        raise ServerUnreachable(f"cannot reach {issuer}: {problem}") from None
+        reached = "no usable answer from" if problem.answered else "cannot reach"  # too big, too slow, damaged
+        raise ServerUnreachable(f"{reached} {issuer}: {problem}") from None
     if response.status_code >= 500:
         raise ServerUnreachable(f"{issuer} answered HTTP {response.status_code} for {url}. {FIXES['failing']}")
     return response
@@ -125,4 +154,6 @@ def discovery_of(config, environment) -> Discovery:
             fetched[environment.issuer] = fetch_discovery(environment)
         except ServerUnreachable as error:
             raise EnvironmentProblem(str(error)) from None
+        except DiscoveryNotServed as error:  # the server's answer, judged as the run's own discovery is
+            raise NonConformance(str(error)) from None
     return fetched[environment.issuer]
