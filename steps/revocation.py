@@ -86,7 +86,7 @@ def other_client_revokes(state, discovery, environment):
         "no refresh token was issued, so there is none for another client to revoke (Visma Important Notes: "
         "server-side web applications configured with offline_access can request refresh tokens)",
     )
-    revoke(state, discovery, environment, token, hint="refresh_token", client=state.other_client)
+    revoke(state, discovery, environment, str(token), hint="refresh_token", client=state.other_client)
 
 
 @then("the client's refresh token still refreshes")
