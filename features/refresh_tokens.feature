@@ -72,3 +72,17 @@ Feature: Refresh tokens
     And the token type is "Bearer"
     And "expires_in" is the lifetime the environment expects
     And the granted scope, if named, is a list of space-delimited scopes
+
+  # RFC 6749 section 5.1 leaves scope out of a response when it equals the request: where it is named,
+  # and in a JWT access token's scope claim, it may name nothing the user did not grant. A refresh asking
+  # for more is refused (invalid_scope) or answered without it.
+  @rule:RT-08 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6
+  Scenario: RT-08 A refresh does not widen the scope originally granted
+    Given the "web" client of the environment
+    When the user authorizes the client with PKCE and offline_access
+    And the client redeems the code with the verifier
+    And the client refreshes its access token
+    Then the token request succeeds
+    And the refresh grants no scope beyond the one originally granted
+    When the client refreshes asking for a scope not originally granted
+    Then the refresh is refused with "invalid_scope" or grants no scope beyond the one originally granted

@@ -133,6 +133,12 @@ class TokenRevocation(RevocationEndpoint):
         kinds = ("access_token", "refresh_token")
         return self.server.tokens.find(token_string, sorted(kinds, key=lambda k: k != token_type_hint))
 
+    def authenticate_token(self, request, client):
+        if "revocation-any-client" in self.server.defects:  # the token's client is not compared
+            self.check_params(request, client)
+            return self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        return super().authenticate_token(request, client)
+
     def revoke_token(self, token, request) -> None:
         if token.kind == "refresh_token" and "refresh-revocation-ignored" in self.server.defects:
             return

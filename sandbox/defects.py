@@ -29,7 +29,7 @@ DEFECTS = {
             "discovery-missing-endpoint",
             "discovery omits revocation_endpoint",
             ("DISC-02",),
-            ("REV-01", "REV-02", "UINFO-03"),  # nothing to revoke at: blocked by DISC-02, not skipped
+            ("REV-01", "REV-02", "REV-03", "UINFO-03"),  # nothing to revoke at: blocked by DISC-02, not skipped
         ),
         Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
         Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
@@ -253,12 +253,14 @@ DEFECTS = {
                 "PKCE-03",
                 "PKCE-05",
                 "REV-02",
+                "REV-03",
                 "RT-01",
                 "RT-02",
                 "RT-04",
                 "RT-05",
                 "RT-06",
                 "RT-07",
+                "RT-08",
                 "UINFO-01",
                 "UINFO-03",
                 "UINFO-04",
@@ -318,10 +320,12 @@ DEFECTS = {
                 "ID-05",
                 "PKCE-03",
                 "REV-02",
+                "REV-03",
                 "RT-01",
                 "RT-02",
                 "RT-06",
                 "RT-07",
+                "RT-08",
                 "UINFO-01",
                 "UINFO-03",
                 "UINFO-04",
@@ -356,6 +360,7 @@ DEFECTS = {
                 "PKCE-05",
                 "PKCE-06",
                 "REV-02",
+                "REV-03",
                 "RT-01",
                 "RT-02",
                 "RT-03",
@@ -363,6 +368,7 @@ DEFECTS = {
                 "RT-05",
                 "RT-06",
                 "RT-07",
+                "RT-08",
                 "UINFO-01",
                 "UINFO-03",
                 "UINFO-04",
@@ -380,7 +386,7 @@ DEFECTS = {
             "no-refresh-token",
             "no refresh token is ever issued",
             ("RT-01",),
-            ("ID-06", "REV-02", "RT-02", "RT-06", "RT-07"),
+            ("ID-06", "REV-02", "REV-03", "RT-02", "RT-06", "RT-07", "RT-08"),
         ),
         Defect(
             "refresh-500",
@@ -393,6 +399,11 @@ DEFECTS = {
         Defect("refresh-for-spa", "SPAs get refresh tokens", ("RT-04",)),
         Defect("refresh-for-native", "native apps get refresh tokens", ("RT-05",)),
         Defect("refresh-token-any-client", "a refresh token works for any client", ("RT-06",)),
+        Defect(
+            "refresh-scope-widened",
+            "a refresh asking for a scope not originally granted is granted it",
+            ("RT-08",),
+        ),
         Defect(
             "refresh-reuse-grace",
             "a rotated refresh token keeps working for 3 s (Visma's grace period) where the environment declares none",
@@ -412,7 +423,12 @@ DEFECTS = {
             ("AT-01",),
             ("RT-01",),  # its refreshed access token is expired too: RT-01 needs AT-01 (one cause, one failure)
         ),
-        Defect("access-token-opaque", "access tokens are opaque strings, not JWTs", ("AT-01", "RT-01", "SVC-06")),
+        Defect(
+            "access-token-opaque",
+            "access tokens are opaque strings, not JWTs",
+            ("AT-01", "RT-01", "SVC-06"),
+            ("RT-08",),  # its refreshed access token is no JWT either: RT-08's scope claim is not there to read
+        ),
         Defect(
             "interactive-no-store-missing",
             "code and refresh token responses lack Cache-Control: no-store",
@@ -473,6 +489,7 @@ DEFECTS = {
         # Revocation
         Defect("revocation-unknown-token-error", "revoking an unknown token is answered 400", ("REV-01",)),
         Defect("refresh-revocation-ignored", "revoking a refresh token does nothing", ("REV-02",)),
+        Defect("revocation-any-client", "a client may revoke another client's tokens", ("REV-03",)),
         # Consent
         Defect("consent-denial-ignored", "a user who denies consent is treated as one who allows", ("CONS-01",)),
     )

@@ -318,6 +318,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return issued
         return None
 
+    def _validate_token_scope(self, token):
+        if "refresh-scope-widened" not in self.server.defects:  # else any scope asked for is granted
+            super()._validate_token_scope(token)
+
     def authenticate_user(self, refresh_token):
         return refresh_token.user
 
@@ -327,6 +331,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         token = super().issue_token(user, refresh_token)
         if "refresh-returns-same-access-token" in self.server.defects:
             token["access_token"] = refresh_token.access_token
+        if "refresh-scope-widened" in self.server.defects and self.request.payload.scope:
+            token["scope"] = self.request.payload.scope  # what was asked for, granted or not
         return token
 
     def revoke_old_credential(self, refresh_token) -> None:

@@ -188,3 +188,98 @@ def rotation_as_declared(state, discovery, environment):
 @when("the other client refreshes with the client's refresh token")
 def other_client_refreshes(state, discovery):
     refresh(state, discovery, _first_refresh_token(state), client=state.other_client)
+
+
+def _originally_granted(state) -> set[str]:
+    """The scope the code's redemption granted: its `scope` if it names one, else the scope the
+    authorization asked for (RFC 6749 section 5.1: scope is OPTIONAL if identical to the request)."""
+    first = state.token_responses[0] if state.token_responses else {}
+    named = first.get("scope")
+    if isinstance(named, list):
+        return {str(s) for s in named}
+    if isinstance(named, str) and named.strip():
+        return set(named.split())
+    return set(f"{state.client.scope} offline_access".split())
+
+
+def _scope_widening(state, discovery, environment, response: dict) -> str | None:
+    """What the refresh response grants beyond the original scope: in its `scope`, and in the
+    `scope` claim of its access token where that is a JWT (as Visma's are); None when nothing."""
+    granted = _originally_granted(state)
+    named = response.get("scope")
+    if isinstance(named, str):
+        named = named.split()
+    extra = set(named or ()) - granted
+    if extra:
+        return f"the refresh response's scope names {' '.join(sorted(extra))!r}"
+    if environment.expectations.access_token_format == "jwt" and response.get("access_token"):
+        claim = verified_claims(response["access_token"], discovery).get("scope")
+        claimed = claim.split() if isinstance(claim, str) else claim if isinstance(claim, list) else []
+        extra = {str(s) for s in claimed} - granted
+        if extra:
+            return f"the refreshed access token's scope claim names {' '.join(sorted(extra))!r}"
+    return None
+
+
+RT08_SENTENCE = (
+    'RFC 6749 section 6: "The requested scope MUST NOT include any scope not originally granted by the resource '
+    'owner, and if omitted is treated as equal to the scope originally granted by the resource owner"'
+)
+
+
+@then("the refresh grants no scope beyond the one originally granted")
+def refresh_scope_not_widened(state, discovery, environment):
+    widening = _scope_widening(state, discovery, environment, state.token_responses[-1])
+    check(
+        widening is None,
+        lambda: (
+            f"{widening}, beyond the scope originally granted ({' '.join(sorted(_originally_granted(state)))!r}), "
+            f"although the refresh asked for no scope; {RT08_SENTENCE}"
+        ),
+    )
+
+
+def _ungranted_scope(state, environment) -> str:
+    """A scope the user did not grant this client: the service client's API scopes where the
+    environment names them, else a made-up one."""
+    granted = _originally_granted(state)
+    service = environment.clients.get("service")
+    candidates = f"{service.scope} {service.ungranted_scope or ''}".split() if service else []
+    return next((s for s in candidates if s not in granted), "conformance-suite-not-granted")
+
+
+@when("the client refreshes asking for a scope not originally granted")
+def refresh_with_wider_scope(state, discovery, environment):
+    token = state.tokens.get("refresh_token") or _first_refresh_token(state)
+    state.widening_scope = _ungranted_scope(state, environment)
+    wider = " ".join([*sorted(_originally_granted(state)), state.widening_scope])
+    client = state.client
+    post_token(
+        state,
+        discovery,
+        {"grant_type": "refresh_token", "refresh_token": token, "scope": wider},
+        client=client,
+        authentication=default_authentication(client),
+    )
+
+
+@then('the refresh is refused with "invalid_scope" or grants no scope beyond the one originally granted')
+def wider_refresh_refused_or_narrowed(state, discovery, environment):
+    response = state.response
+    if response.status_code != 200:
+        error = error_of(response)
+        check(
+            error == "invalid_scope",
+            f"the refresh asking for {state.widening_scope!r}, not originally granted, was refused with HTTP "
+            f"{response.status_code}, error {error!r}; a requested scope beyond the one granted is "
+            "invalid_scope (RFC 6749 section 5.2), the refresh token itself being good",
+        )
+        return
+    widening = _scope_widening(state, discovery, environment, state.token_responses[-1])
+    check(
+        widening is None,
+        lambda: (
+            f"the refresh asking for {state.widening_scope!r}, not originally granted, was granted: {widening}; "
+            f"{RT08_SENTENCE}"
+        ),
+    )

@@ -5,12 +5,13 @@ import secrets
 import pytest
 from pytest_bdd import then, when
 
+from steps.refresh_tokens import refresh
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import ConfigurationProblem, check, require
 from suite.wire.token_requests import basic_credentials, default_authentication, error_of, post_token
 
 
-def revoke(state, discovery, environment, token: str, hint: str | None = None):
+def revoke(state, discovery, environment, token: str, hint: str | None = None, client=None):
     """POST the token to the revocation endpoint, authenticated as Visma's facts say: HTTP Basic
     for a confidential client, client_id in the form for a public one (RFC 7009 section 2.1).
 
@@ -25,7 +26,7 @@ def revoke(state, discovery, environment, token: str, hint: str | None = None):
         "discovery lists no revocation_endpoint, so nothing can be revoked (Visma Connect publishes one, "
         "visma-connect-facts.md 'Endpoints'; RFC 8414 section 2; DISC-02)",
     )
-    client = state.client
+    client = client or state.client
     form = {"token": token, **({"token_type_hint": hint} if hint else {})}
     auth = basic_credentials(client.client_id, client.client_secret) if client.client_secret else None
     if auth is None:
@@ -112,3 +113,34 @@ def _or_wrong_secret(client) -> str:
     if not getattr(client, "client_secret", None):
         return ""
     return f", or the environment's client secret is wrong (clients.{client.role}.client_secret)"
+
+
+@when("the other client revokes the client's refresh token")
+def other_client_revokes(state, discovery, environment):
+    token = state.token_responses[0].get("refresh_token") if state.token_responses else None
+    require(
+        bool(token),
+        "no refresh token was issued, so there is none for another client to revoke (Visma Important Notes: "
+        "server-side web applications configured with offline_access can request refresh tokens)",
+    )
+    revoke(state, discovery, environment, str(token), hint="refresh_token", client=state.other_client)
+
+
+@then("the client's refresh token still refreshes")
+def refresh_token_survives(state, discovery):
+    """The server's answer to the other client is its own choice (RFC 7009 section 2.2.1 errors, or
+    even 200): what matters is that the token was not revoked, so the owner's refresh still succeeds."""
+    answer = state.revocation
+    refresh(state, discovery, state.token_responses[0]["refresh_token"])
+    response = state.response
+    check(
+        response.status_code == 200,
+        lambda: (
+            f"after {state.other_client.client_id!r} revoked {state.client.client_id!r}'s refresh token (answered "
+            f"HTTP {answer.status_code if answer is not None else None}), the owner's refresh got HTTP "
+            f"{response.status_code} {excerpt(response.text)}: another client revoked it; RFC 7009 section 2.1: "
+            '"the authorization server first validates the client credentials [...] and then verifies whether the '
+            "token was issued to the client making the revocation request. If this validation fails, the request "
+            'is refused"'
+        ),
+    )

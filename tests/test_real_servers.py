@@ -103,7 +103,7 @@ def test_a_difference_documented_as_blocked_must_still_be_blocked_by_its_cause(c
     record with RT-02 failing on its own fails the comparison: the new reason must be read and
     documented, not hidden under the old one."""
     listed = SERVERS["oidc-provider"]
-    blocked = {"RT-02", "RT-06", "RT-07", "REV-02", "ID-06"}
+    blocked = {"RT-02", "RT-06", "RT-07", "RT-08", "REV-02", "REV-03", "ID-06"}
     record = {
         "failed_rules": ["AUTH-12", "RT-01", "SVC-13"],
         "blocked_rules": sorted(blocked),

@@ -15,6 +15,7 @@ from sandbox import SandboxServer, default_registry
 # Rules whose scenarios redeem a PKCE code before their own check: a broken S256 hash blocks them.
 BLOCKED_BY_PKCE = {
     "AT-01",
+    "AUTH-12",
     "CODE-07",
     "ID-06",
     "UINFO-04",
@@ -36,12 +37,14 @@ BLOCKED_BY_PKCE = {
     "ID-04",
     "ID-05",
     "REV-02",
+    "REV-03",
     "RT-01",
     "RT-02",
     "RT-04",
     "RT-05",
     "RT-06",
     "RT-07",
+    "RT-08",
     "UINFO-01",
     "UINFO-03",
 }
@@ -67,7 +70,9 @@ def test_one_broken_pkce_hash_is_one_failure_and_the_rest_blocked_by_it(broken_p
     assert record["failed_rules"] == ["APP-03", "APP-04", "PKCE-01", "SVC-07"]
     assert set(record["blocked_rules"]) == BLOCKED_BY_PKCE
     rules = {r["rule_id"]: r for r in record["rules"]}
-    assert {rules[r]["blocked_by"] for r in BLOCKED_BY_PKCE} == {"PKCE-01"}
+    # AUTH-12 needs APP-03 (a web app's PKCE redemption), which fails on its own check here
+    assert {rules[r]["blocked_by"] for r in BLOCKED_BY_PKCE - {"AUTH-12"}} == {"PKCE-01"}
+    assert rules["AUTH-12"]["blocked_by"] == "APP-03"
     assert rules["RT-02"]["blocked_by"] == "PKCE-01"  # through RT-01, which is itself blocked
     assert rules["RT-02"]["scenarios"][0]["reason"].startswith(
         'blocked by PKCE-01: "And the client refreshes its access token" failed: no refresh token was issued'
@@ -91,7 +96,7 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
     # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing;
     # the refusals whose control was refused, passed by pytest, are counted blocked too)
-    assert "6 failed, 74 passed, 4 skipped, 35 blocked in " in stdout
+    assert "6 failed, 74 passed, 4 skipped, 40 blocked in " in stdout
     assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
     # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
     assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
@@ -158,9 +163,9 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
         for c in suite.iter("testcase")
         if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
     ]
-    # 37: 28 that failed before their own check (3 of them warning-level: UINFO-07, CODE-07, UINFO-09), 9
+    # 40: 31 that failed before their own check (3 of them warning-level: UINFO-07, CODE-07, UINFO-09), 9
     # refusals whose control (a PKCE redemption) was refused too
-    assert len(blocked) == 37 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    assert len(blocked) == 40 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
     # a failure's message is the check's sentence, not a traceback (that stays in the element's text)
     messages = [c.find("failure").get("message") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert len(messages) == 6 and all(" is not kept: " in m and "Traceback" not in m for m in messages), messages

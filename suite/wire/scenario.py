@@ -34,6 +34,7 @@ class ScenarioState:
     response: requests.Response | None = None  # the latest answer of the token endpoint
     revocation: requests.Response | None = None  # the latest answer of the revocation endpoint
     userinfo: requests.Response | None = None  # the latest answer of the userinfo endpoint
+    widening_scope: str | None = None  # RT-08: the scope, not originally granted, a refresh asked for
     ui_locale: str | None = None  # AUTH-09: the language asked for
     login_page: str | None = field(default=None, repr=False)  # AUTH-09: the login page's HTML
     # AUTH-05: (client, the redirect_uri sent, where the authorization ended) for each registered URI varied
