@@ -198,6 +198,7 @@ DEFECTS = {
                 "PKCE-07",
                 "PKCE-08",
                 "REV-02",
+                "REV-03",
                 "RT-01",
                 "RT-02",
                 "RT-03",
@@ -205,6 +206,7 @@ DEFECTS = {
                 "RT-05",
                 "RT-06",
                 "RT-07",
+                "RT-08",
                 "UINFO-01",
                 "UINFO-03",
                 "UINFO-04",
@@ -392,7 +394,7 @@ DEFECTS = {
             "refresh-500",
             "every refresh grant is answered HTTP 500, every other request as usual",
             ("RT-01", "SVC-13"),  # SVC-13's refresh grant by the service client gets a 500, not its refusal
-            ("RT-02", "RT-06", "RT-07", "REV-02", "ID-06"),  # they refresh first: blocked by RT-01
+            ("RT-02", "RT-06", "RT-07", "RT-08", "REV-02", "REV-03", "ID-06"),  # they refresh first: blocked by RT-01
         ),
         Defect("refresh-not-rotated", "refreshing returns no new refresh token and keeps the old one", ("RT-02",)),
         Defect("refresh-without-offline-access", "refresh tokens without offline_access", ("RT-03",)),

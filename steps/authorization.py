@@ -110,7 +110,10 @@ def post_request_served(state, environment, discovery):
     # The test user's sign-in refused is no answer to the method: AUTH-01 fails for it, and blocks this.
     require(
         state.outcome.kind != "login_failed",
-        lambda: f"the request sent by POST reached the sign-in, but {state.outcome.describe()}",
+        lambda: (
+            f"the request sent by POST reached the sign-in, but {state.outcome.describe()} (OpenID Connect Core "
+            "section 3.1.2.1 is about the request's method, so the sign-in's own rule, AUTH-01, says why)"
+        ),
     )
     served_with_code(
         state,

@@ -221,8 +221,8 @@ def _scope_widening(state, discovery, environment, response: dict) -> str | None
     return None
 
 
-RT08_SENTENCE = (
-    'RFC 6749 section 6: "The requested scope MUST NOT include any scope not originally granted by the resource '
+RT08_SENTENCE = (  # cited as "RFC 6749 section 6:" where it is used, so that the message names it
+    '"The requested scope MUST NOT include any scope not originally granted by the resource '
     'owner, and if omitted is treated as equal to the scope originally granted by the resource owner"'
 )
 
@@ -234,7 +234,7 @@ def refresh_scope_not_widened(state, discovery, environment):
         widening is None,
         lambda: (
             f"{widening}, beyond the scope originally granted ({' '.join(sorted(_originally_granted(state)))!r}), "
-            f"although the refresh asked for no scope; {RT08_SENTENCE}"
+            f"although the refresh asked for no scope; RFC 6749 section 6: {RT08_SENTENCE}"
         ),
     )
 
@@ -280,6 +280,6 @@ def wider_refresh_refused_or_narrowed(state, discovery, environment):
         widening is None,
         lambda: (
             f"the refresh asking for {state.widening_scope!r}, not originally granted, was granted: {widening}; "
-            f"{RT08_SENTENCE}"
+            f"RFC 6749 section 6: {RT08_SENTENCE}"
         ),
     )

@@ -7,7 +7,8 @@ from pytest_bdd import then, when
 
 from steps.refresh_tokens import refresh
 from suite.secrets.redaction import excerpt
-from suite.verdict.checks import ConfigurationProblem, check, require
+from suite.verdict.checks import ConfigurationProblem, NothingToCheck, check, require
+from suite.wire.http import RepeatedServerError
 from suite.wire.token_requests import basic_credentials, default_authentication, error_of, post_token
 
 
@@ -131,7 +132,14 @@ def refresh_token_survives(state, discovery):
     """The server's answer to the other client is its own choice (RFC 7009 section 2.2.1 errors, or
     even 200): what matters is that the token was not revoked, so the owner's refresh still succeeds."""
     answer = state.revocation
-    refresh(state, discovery, state.token_responses[0]["refresh_token"])
+    try:
+        refresh(state, discovery, state.token_responses[0]["refresh_token"])
+    except RepeatedServerError as error:
+        # the owner's refresh itself fails: nothing shows whether the revocation took (RT-01's failure)
+        raise NothingToCheck(
+            f"the owner's refresh is answered with a server error ({error}), so whether another client's "
+            "revocation took cannot be seen (RFC 6749 section 6: a refresh is granted, RT-01)"
+        ) from None
     response = state.response
     check(
         response.status_code == 200,

@@ -22,9 +22,14 @@ def run_ci(*args, environ=None, timeout=240) -> subprocess.CompletedProcess:
 
 def run_appside(*args, environ: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     """`python -m appside ARGS` in the project root with exactly `environ` (None: this process's), so
-    that a test shows which variables reach the application; no controlling terminal, as in CI."""
+    that a test shows which variables reach the application; no controlling terminal, as in CI. A run
+    given no --compliance writes into a folder of its own, not the project's reports/app, whose lock
+    would make tests running side by side stop each other."""
+    args = tuple(map(str, args))
+    if not any(arg.startswith("--compliance") for arg in args):
+        args += (f"--compliance={tempfile.mkdtemp(prefix='appside-test-')}/compliance.json",)
     return subprocess.run(
-        [sys.executable, "-m", "appside", *map(str, args)],
+        [sys.executable, "-m", "appside", *args],
         cwd=ROOT,
         env=environ,
         capture_output=True,

@@ -54,8 +54,9 @@ def test_browser_catches_an_open_redirect(tmp_path):
 def test_the_browser_sends_the_authorization_request_by_a_form_post(tmp_path):
     """AUTH-12 in Chromium: the page the suite sets submits its form as a top-level navigation, a POST
     with the parameters form-encoded (the clean sandbox reads them from the body and passes); a
-    sandbox that answers a POSTed request with 405 fails the rule, so the browser really POSTed."""
-    for defect, expected in (None, 0), ("authorize-get-only", 1):
+    sandbox that answers a POSTed request with 405 fails the rule (warning-level: warned), so the
+    browser really POSTed."""
+    for defect, expected in (None, "passed"), ("authorize-get-only", "warned"):
         result = run_suite(
             "--env=sandbox-browser",
             *([f"--defect={defect}"] if defect else []),
@@ -63,7 +64,8 @@ def test_the_browser_sends_the_authorization_request_by_a_form_post(tmp_path):
             f"--compliance={tmp_path / 'compliance.json'}",
             "-q",
         )
-        assert result.returncode == expected, result.stdout[-3000:]
+        rules = json.loads((tmp_path / "compliance.json").read_text())["rules"]
+        assert [rule["status"] for rule in rules if rule["rule_id"] == "AUTH-12"] == [expected], result.stdout[-3000:]
     assert "was not granted" in result.stdout and "(HTTP 405)" in result.stdout
 
 
@@ -73,8 +75,9 @@ def test_a_failed_browser_sign_in_leaves_a_masked_screenshot_and_the_url(tmp_pat
     wrong = write_environment(tmp_path, BROWSER_YAML.replace('value: "{password}"', 'value: "not-the-password"'))
     results = tmp_path / "allure"
     result = run_suite(f"--env={wrong}", "--rule=AUTH-01", f"--alluredir={results}", "-q")
-    assert result.returncode == 1
-    assert "signing in failed" in result.stdout
+    # a test user the login page refuses is a configuration problem (docs/reference-exit-codes.md)
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "signing in failed" in result.stdout or "refused the environment's test user" in result.stdout
     attachments = [
         a
         for f in results.glob("*-result.json")

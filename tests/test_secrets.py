@@ -425,6 +425,7 @@ REAL_SECRETS = {
     "T_SERVICE_SECRET": CLIENT_SECRET,
     "T_WEB_SECRET": 'Web "secret"\\ +=%/&-2b8d',
     "T_OTHER_SECRET": "Other%20Secret&x=1/93ce+",
+    "T_SHORT_SECRET": "Short lived+%41/=:;é-7a1f",
     "T_PASSWORD": PASSWORD,
 }
 REAL_SERVER_YAML = (
@@ -436,6 +437,7 @@ for _value, _variable in (
     ("sandbox-service-secret", "T_SERVICE_SECRET"),
     ("sandbox-web-secret", "T_WEB_SECRET"),
     ("sandbox-web-other-secret", "T_OTHER_SECRET"),
+    ("sandbox-web-short-lived-secret", "T_SHORT_SECRET"),
     ("sandbox-password", "T_PASSWORD"),
 ):
     # the value as written, quoted or not (the service secret has characters that need quotes)

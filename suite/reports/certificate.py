@@ -56,7 +56,7 @@ table.facts { border-collapse: collapse; margin: 3px 0 6px; }
 table.facts th { text-align: left; padding: 1px 12px 1px 0; font-weight: 600; vertical-align: top;
                  white-space: nowrap; }
 table.facts td { padding: 1px 0; }
-.rules { columns: 3; column-gap: 10px; font-size: 5.9pt; line-height: 1.08; margin: 3px 0 5px; }
+.rules { columns: 3; column-gap: 10px; font-size: 5.6pt; line-height: 1.04; margin: 3px 0 5px; }
 .rules div { break-inside: avoid; display: flex; gap: 3px; }
 .rules .id { font-weight: 600; flex: 0 0 5.4em; white-space: nowrap; }
 .rules .waived, .rules .warned { color: #7a4a00; font-weight: bold; }
