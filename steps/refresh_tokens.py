@@ -22,14 +22,15 @@ def refresh(state, discovery, refresh_token, client=None):
     )
 
 
-def _first_refresh_token(state) -> str:
+def first_refresh_token(state, wanted_for: str = "to refresh with") -> str:
+    """The refresh token of the scenario's first token response; none issued is nothing to check."""
     token = state.token_responses[0].get("refresh_token") if state.token_responses else None
     require(
         bool(token),
-        "no refresh token was issued, so there is nothing to refresh with (Visma Important Notes: "
+        f"no refresh token was issued, so there is none {wanted_for} (Visma Important Notes: "
         "server-side web applications configured with offline_access can request refresh tokens)",
     )
-    return token
+    return str(token)
 
 
 def _offline_access_refused(state) -> bool:
@@ -116,7 +117,7 @@ def refresh_token_if_eligible(state, environment, app_type):
 
 @when("the client refreshes its access token")
 def refresh_access_token(state, discovery):
-    refresh(state, discovery, _first_refresh_token(state))
+    refresh(state, discovery, first_refresh_token(state))
 
 
 @then("the refresh returns a usable access token")
@@ -148,7 +149,7 @@ def refreshed_token_usable(state, discovery, environment):
 
 @then("the refresh token is rotated or reused as the environment declares")
 def rotation_as_declared(state, discovery, environment):
-    old = _first_refresh_token(state)
+    old = first_refresh_token(state)
     new = state.tokens.get("refresh_token")
     expectations = environment.expectations
     if expectations.refresh_token_rotation == "one_time":
@@ -187,7 +188,7 @@ def rotation_as_declared(state, discovery, environment):
 
 @when("the other client refreshes with the client's refresh token")
 def other_client_refreshes(state, discovery):
-    refresh(state, discovery, _first_refresh_token(state), client=state.other_client)
+    refresh(state, discovery, first_refresh_token(state), client=state.other_client)
 
 
 def _originally_granted(state) -> set[str]:
@@ -250,7 +251,7 @@ def _ungranted_scope(state, environment) -> str:
 
 @when("the client refreshes asking for a scope not originally granted")
 def refresh_with_wider_scope(state, discovery, environment):
-    token = state.tokens.get("refresh_token") or _first_refresh_token(state)
+    token = state.tokens.get("refresh_token") or first_refresh_token(state)
     state.widening_scope = _ungranted_scope(state, environment)
     wider = " ".join([*sorted(_originally_granted(state)), state.widening_scope])
     client = state.client

@@ -5,7 +5,7 @@ import secrets
 import pytest
 from pytest_bdd import then, when
 
-from steps.refresh_tokens import refresh
+from steps.refresh_tokens import first_refresh_token, refresh
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import ConfigurationProblem, NothingToCheck, check, require
 from suite.wire.http import RepeatedServerError
@@ -42,13 +42,7 @@ def revoke_unknown_token(state, discovery, environment):
 
 @when("the client revokes its refresh token")
 def revoke_refresh_token(state, discovery, environment):
-    token = state.token_responses[0].get("refresh_token") if state.token_responses else None
-    require(
-        bool(token),
-        "no refresh token was issued, so there is none to revoke (Visma Important Notes: "
-        "server-side web applications configured with offline_access can request refresh tokens)",
-    )
-    revoke(state, discovery, environment, token, hint="refresh_token")
+    revoke(state, discovery, environment, first_refresh_token(state, "to revoke"), hint="refresh_token")
 
 
 @when("the client revokes its access token")
@@ -118,13 +112,8 @@ def _or_wrong_secret(client) -> str:
 
 @when("the other client revokes the client's refresh token")
 def other_client_revokes(state, discovery, environment):
-    token = state.token_responses[0].get("refresh_token") if state.token_responses else None
-    require(
-        bool(token),
-        "no refresh token was issued, so there is none for another client to revoke (Visma Important Notes: "
-        "server-side web applications configured with offline_access can request refresh tokens)",
-    )
-    revoke(state, discovery, environment, str(token), hint="refresh_token", client=state.other_client)
+    token = first_refresh_token(state, "for another client to revoke")
+    revoke(state, discovery, environment, token, hint="refresh_token", client=state.other_client)
 
 
 @then("the client's refresh token still refreshes")
