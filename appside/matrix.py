@@ -85,6 +85,8 @@ REFERENCE_APPS = {
                 "no-pkce,no-nonce,short-state": ("APPC-04", "APPC-06"),
                 "no-pkce,no-nonce,fixed-state": ("APPC-05", "APPC-06"),
                 "state-not-checked": ("APPC-16", "APPC-17"),
+                # its callback takes the response by POST only: every other rule passes on form_post too
+                "form-post,state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
                 "wrong-verifier": ("APPC-08",),
@@ -186,6 +188,8 @@ REFERENCE_APPS = {
                 "short-state": ("APPC-29",),
                 "fixed-state": ("APPC-29",),
                 "state-not-checked": ("APPC-16", "APPC-17"),
+                # its callback takes the response by POST only: every other rule passes on form_post too
+                "form-post,state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
                 "wrong-verifier": ("APPC-08",),
@@ -210,6 +214,8 @@ REFERENCE_APPS = {
                 "short-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
                 "fixed-state": ("APPC-29",),
                 "state-not-checked": ("APPC-16", "APPC-17"),
+                # its callback takes the response by POST only: every other rule passes on form_post too
+                "form-post,state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
                 "challenge-dropped": ("APPC-06",),  # the rest is blocked by it: the stand-in refuses the code

@@ -15,6 +15,7 @@ import allure
 
 from sandbox.app import PATHS
 from sandbox.mock_api import API_PREFIX
+from sandbox.recording import FORM_POST_NOTE
 from suite.secrets.redaction import REDACTOR
 from suite.wire.http import Exchange
 
@@ -44,7 +45,7 @@ class Observed:
             e
             for e in self.entries
             if e.path == PATHS["authorization_endpoint"]
-            and e.status in (302, 303)
+            and (e.status in (302, 303) or FORM_POST_NOTE in e.notes)
             and ("code" in e.location_params or "error" in e.location_params)
         ]
 

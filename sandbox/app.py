@@ -37,10 +37,12 @@ from sandbox.instrumentation import (
     token_issued,
 )
 from sandbox.openid import SandboxOpenIDCode, SandboxRefreshedIDToken, SandboxUserInfoEndpoint
-from sandbox.recording import RequestLog
+from sandbox.recording import FORM_POST_NOTE, RequestLog
 from sandbox.registry import Registry
 from sandbox.tokens import TokenStore, VismaTokenGenerator, published_key_set, signing_keys
 
+# Visma Connect's response_modes_supported (docs: visma-connect-facts.md, discovery)
+RESPONSE_MODES = ("query", "fragment", "form_post")
 PATHS = {
     "authorization_endpoint": "/connect/authorize",
     "token_endpoint": "/connect/token",
@@ -283,7 +285,9 @@ def create_app(
             "access-denied", user.username
         )
         response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
-        return apply_callback_faults(_apply_callback_defects(response, defects), faults, user.username)
+        return _in_response_mode(
+            apply_callback_faults(_apply_callback_defects(response, defects), faults, user.username)
+        )
 
     @app.route("/account/login", methods=["GET", "POST"])
     def login():
@@ -369,7 +373,7 @@ def _metadata(issuer, registry, defects) -> dict:
         {
             "scopes_supported": registry.all_scopes(),
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": list(RESPONSE_MODES),
             "grant_types_supported": grant_types,
             "token_endpoint_auth_methods_supported": auth_methods,
             "code_challenge_methods_supported": ["plain"] if "discovery-without-s256" in defects else ["plain", "S256"],
@@ -420,7 +424,7 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
         if not {"iss-missing", "error-iss-missing"} & defects.names:
             # RFC 9207 section 2: error responses name the issuer too (authlib adds it to successes only)
             response.headers["Location"] = _with_params(response.headers["Location"], [("iss", issuer)])
-        return _apply_callback_defects(response, defects)
+        return _in_response_mode(_apply_callback_defects(response, defects))
     if isinstance(error, StalledRefusal):
         return "<!doctype html><title>Please wait</title><p>Please wait...</p>", 200
     client = registry.applications.get(request.values.get("client_id", ""))
@@ -436,6 +440,29 @@ def _authorization_error(error: OAuth2Error, issuer: str, registry: Registry, de
         return redirect(_with_params(target, [("error", error.error), ("state", request.values.get("state", ""))]))
     status = 200 if "error-pages-200" in defects else 400
     return render_template("error.html", message=f"{error.error}: {error.description or ''}"), status
+
+
+def _in_response_mode(response: Response) -> Response:
+    """The authorization response (a redirect to the client, its parameters in the query) delivered
+    the way the request's response_mode asks: in the fragment (OAuth 2.0 Multiple Response Type
+    Encoding Practices, section 2.1) or as a page that posts them to the redirect_uri (OAuth 2.0 Form
+    Post Response Mode, section 2). Visma Connect advertises query, fragment and form_post; ASP.NET
+    Core's OpenID Connect handler, for one, asks for form_post by default."""
+    mode = request.values.get("response_mode", "query")
+    parameters = redirect_parameters(response)
+    if not parameters or mode not in RESPONSE_MODES or mode == "query":
+        return response
+    if mode == "fragment":
+        return redirect_with(response, parameters, in_fragment=True)
+    # The redirect_uri's own query stays in the form's action; the response's parameters are the fields.
+    own = parse_qsl(urlsplit(request.values.get("redirect_uri", "")).query, keep_blank_values=True)
+    fields = [pair for pair in parameters if pair not in own]
+    location = response.headers["Location"]
+    action = urlunsplit(urlsplit(location)._replace(query=urlencode(own), fragment=""))
+    # For the request log: the response as the redirect it would have been (RecordedRequest.location_params)
+    g.notes = {**g.get("notes", {}), FORM_POST_NOTE: location}
+    page = render_template("form_post.html", action=action, fields=fields)
+    return Response(page, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
 
 
 def _redirect(authlib_response):

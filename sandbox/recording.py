@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # typeshed's WSGI types exist for type checkers only
 
 FORM = "application/x-www-form-urlencoded"
 NOTES_KEY = "sandbox.notes"  # where a request's notes wait in the WSGI environ for the log
+# The note of an authorization response delivered as a form that posts itself (response_mode=form_post):
+# the response as the redirect it would otherwise have been, its parameters in the query.
+FORM_POST_NOTE = "form_post"
 MAX_RECORDED_BODY = 64 * 1024  # an OAuth request is a few hundred bytes; a bigger body is noted, not kept
 
 
@@ -64,8 +67,16 @@ class RecordedRequest:
         return value if isinstance(value, dict) else None
 
     @property
+    def delivered_to(self) -> str:
+        """Where the answer sent the client with parameters: a redirect's Location, or the URL an
+        authorization response posted by a form (form_post) would have been as a redirect."""
+        return self.location or self.notes.get(FORM_POST_NOTE, "")
+
+    @property
     def location_params(self) -> dict:
-        parts = urlsplit(self.location)
+        """The parameters the answer sent the client to its redirect_uri with, however delivered:
+        in a Location's query or fragment, or in the fields of a form_post page."""
+        parts = urlsplit(self.delivered_to)
         return dict(parse_qsl(parts.query or parts.fragment, keep_blank_values=True))
 
 

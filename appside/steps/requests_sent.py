@@ -26,6 +26,7 @@ from appside.steps.sign_ins import (
     note_client_authentication,
     observe_session,
     record_fault,
+    why_none_was_redeemed,
 )
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
@@ -258,7 +259,10 @@ def verifier_matches(application: Application, app_run: AppRun) -> None:
                 "a code_verifier does not transform into its code_challenge (RFC 7636 section 4.6)",
             )
             checked += 1
-    require(checked, "no code redemption with a code_verifier was seen")
+    require(
+        checked,
+        lambda: "no code redemption with a code_verifier was seen" + why_none_was_redeemed(application, app_run),
+    )
 
 
 @then("the application sends no client secret, in no request")
@@ -296,7 +300,7 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
                 f"a token request ({token_request.param('grant_type')}) does not authenticate the application with "
                 f"its secret: {authentication.problem}",
             )
-    require(seen, "the application sent no token request")
+    require(seen, lambda: "the application sent no token request" + why_none_was_redeemed(application, app_run))
 
 
 @then("no authorization request asks for offline_access")

@@ -230,6 +230,19 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     )
 
 
+def why_none_was_redeemed(application: Application, app_run: AppRun) -> str:
+    """For a rule that found no code redemption to judge: how this scenario's sign-ins ended, where
+    one did not finish (the application's callback broke, or it named another client), so that the
+    cause is named where the rule reports it, not only in the attachments."""
+    stalls = [
+        unfinished(application, sign_in, number, app_run.observed[min(number, len(app_run.observed)) - 1])
+        for number, sign_in in enumerate(app_run.sign_ins, 1)
+        if getattr(sign_in, "finished", True) is False and app_run.observed
+    ]
+    more = f"; {len(stalls) - 2} more sign-ins did not finish" if len(stalls) > 2 else ""
+    return f" ({'; '.join(stalls[:2])}{more})" if stalls else ""
+
+
 def _other_client_id(application: Application, observed: Observed) -> str:
     """A sign-in that stalls because the application and its file name different clients: the
     stand-in, as Visma Connect, knows only the file's, so say which one the application sent."""

@@ -32,6 +32,9 @@ defects, to prove the certification catches them:
     greeting-only          no defect alone: the sign-in greets the user from the ID token and calls
                            nothing (the API only on /profile), so only its signed-in page tells
                            whether it accepted an ID token (with id-token-not-validated: it does)
+    form-post              no defect alone: asks for response_mode=form_post and takes the authorization
+                           response as a POST to its callback (ASP.NET Core's OpenID Connect handler's
+                           default; Visma Connect advertises form_post)
     fixed-pkce             every sign-in uses the same code_verifier, so the same code_challenge
     code-redeemed-twice    the code is redeemed, then redeemed again (the second answer is ignored)
     two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
@@ -145,6 +148,8 @@ def login():
         extra.update(code_verifier=verifier, code_challenge=challenge, code_challenge_method="S256")
     if "response-type-token" in DEFECTS:
         extra["response_type"] = "token"
+    if "form-post" in DEFECTS:
+        extra["response_mode"] = "form_post"
     redirect_uri = (
         REDIRECT_URI.replace("/callback", "/signed-in") if "redirect-uri-unregistered" in DEFECTS else REDIRECT_URI
     )
@@ -166,18 +171,19 @@ def _without(url: str, parameter: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != parameter])))
 
 
-@app.get("/callback")
+# form-post: by POST only, as the response mode has it (OAuth 2.0 Form Post Response Mode, section 2)
+@app.route("/callback", methods=["POST"] if "form-post" in DEFECTS else ["GET"])
 def callback():
     metadata = oauth.visma.load_server_metadata()
     if (
         metadata.get("authorization_response_iss_parameter_supported")
         and "iss-not-checked" not in DEFECTS
-        and ("iss" in request.args or "iss-missing-accepted" not in DEFECTS)
-        and request.args.get("iss") != metadata["issuer"]
+        and ("iss" in request.values or "iss-missing-accepted" not in DEFECTS)
+        and request.values.get("iss") != metadata["issuer"]
     ):
         return page("<p>Sign-in failed: the response does not come from Visma Connect (iss).</p>", 400)
-    if "error-crashes" in DEFECTS and request.args.get("error"):
-        raise RuntimeError(f"unexpected callback: {request.args['error']}")
+    if "error-crashes" in DEFECTS and request.values.get("error"):
+        raise RuntimeError(f"unexpected callback: {request.values['error']}")
     try:
         if DEFECTS & {"state-not-checked", "no-state", "wrong-verifier", "redirect-uri-changed", "code-redeemed-twice"}:
             token = _redeem_by_hand()
@@ -201,15 +207,19 @@ def callback():
 def _redeem_by_hand():
     """The defects: whatever state came back, use the verifier of the last sign-in started here;
     or check the state but send another verifier or another redirect_uri."""
-    if not DEFECTS & {"state-not-checked", "no-state"} and request.args.get("state") != session.get("last_state"):
+    if not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
         raise MismatchingStateError()
     data = oauth.visma.framework.get_state_data(session, session.get("last_state")) or {}
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
     redirect_uri = REDIRECT_URI + "/" if "redirect-uri-changed" in DEFECTS else REDIRECT_URI
-    token = oauth.visma.fetch_access_token(code=request.args["code"], redirect_uri=redirect_uri, code_verifier=verifier)
+    token = oauth.visma.fetch_access_token(
+        code=request.values["code"], redirect_uri=redirect_uri, code_verifier=verifier
+    )
     if "code-redeemed-twice" in DEFECTS:
         with contextlib.suppress(AuthlibBaseError):  # "invalid_grant": the first redemption's tokens are kept
-            oauth.visma.fetch_access_token(code=request.args["code"], redirect_uri=redirect_uri, code_verifier=verifier)
+            oauth.visma.fetch_access_token(
+                code=request.values["code"], redirect_uri=redirect_uri, code_verifier=verifier
+            )
     if "id_token" in token:  # what authorize_access_token would do after the state check
         token["userinfo"] = oauth.visma.parse_id_token(token, nonce=data.get("nonce"))
     return token
