@@ -38,6 +38,7 @@ at a time instead saved less and made more passes.
 
 import base64
 import bisect
+import contextlib
 import functools
 import html
 import itertools
@@ -88,7 +89,21 @@ def encodings(value: str) -> set[str]:
 
 
 def _decoded_forms(value: str) -> set[str]:
-    return {value, unquote_plus(value), unquote(value)}
+    forms = {value, unquote_plus(value), unquote(value)}
+    return forms | {mis for form in forms for mis in _misdecoded(form)}
+
+
+def _misdecoded(value: str) -> set[str]:
+    """`value`'s UTF-8 bytes read in another charset: a text/* answer without a charset is Latin-1 to
+    requests (RFC 2616's default) and windows-1252 to a browser, so a non-ASCII secret a server echoes
+    is written as mojibake ("é" as "Ã©"), which its own encodings do not match."""
+    if value.isascii():
+        return set()
+    data = value.encode()
+    forms = {data.decode("latin-1")}
+    with contextlib.suppress(UnicodeDecodeError):  # five bytes have no windows-1252 character
+        forms.add(data.decode("cp1252"))
+    return forms
 
 
 def _plain_encodings(value: str) -> set[str]:
