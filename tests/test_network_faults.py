@@ -349,6 +349,26 @@ def test_json_nested_beyond_any_parser_is_no_json_not_a_crash(tmp_path, body):
     assert status == 1 and "not a JSON object" in output and "INTERNALERROR" not in output, output[-3000:]
 
 
+def test_a_discovery_document_that_is_not_utf8_fails_disc01_and_blocks_the_rest(tmp_path):
+    """Bytes that are no UTF-8 inside a member: read leniently (replaced), the document parsed as
+    one with other members than the server wrote; RFC 8259 section 8.1 makes it no JSON between two
+    parties, so DISC-01 fails with the offset, and every other rule is blocked by it."""
+    server = HostileServer({})
+    document = server.discovery().body
+    broken = b'{"service_documentation": "https://docs.example/\xff\xfe", ' + document[1:]  # a member nothing reads
+    server.routes["/.well-known/openid-configuration"] = Answer(
+        headers={"Content-Type": "application/json"}, body=broken
+    )
+    record_path = tmp_path / "record" / "compliance.json"
+    try:
+        status, output, _, _ = _run_measured(_hostile_environment(tmp_path, server), f"--compliance={record_path}")
+    finally:
+        server.close()
+    assert status == 1 and "is not UTF-8 (byte 0xff at offset" in output and "RFC 8259" in output, output[-3000:]
+    record = json.loads(record_path.read_text())
+    assert record["failed_rules"] == ["DISC-01"] and record["blocked_rules"], record["failed_rules"]
+
+
 PATTERN_BOMBS = {"jwt-prefixes": b"eyJ" * 3_000_000, "lowercase-code": b"code=" + b"a" * 8_000_000}
 
 

@@ -77,14 +77,16 @@ def fetch_discovery(environment) -> Discovery:
     http = HttpClient(environment.http, environment.issuer)
     url = discovery_url(environment.issuer)
     response = _get(http, url, environment.issuer)
+    if response.status_code == 200:
+        _require_utf8(url, response)
     try:
-        metadata = response.json()
-    except ValueError:
-        metadata = {}
+        metadata, unparsed = response.json(), ""
+    except ValueError as error:
+        metadata, unparsed = {}, str(error)
     if (
         response.status_code == 200 and not (isinstance(metadata, dict) and metadata)
     ) or 300 <= response.status_code < 400:
-        raise DiscoveryNotServed(_not_a_document(url, response))
+        raise DiscoveryNotServed(_not_a_document(url, response, unparsed or _what_json(metadata)))
     if response.status_code != 200 or not isinstance(metadata, dict) or not metadata:
         # a 404 or another refusal: most likely the issuer is not the server's, not a fault of the server
         raise ServerUnreachable(
@@ -120,11 +122,32 @@ def fetch_discovery(environment) -> Discovery:
     )
 
 
-def _not_a_document(url: str, response: requests.Response) -> str:
+def _require_utf8(url: str, response: requests.Response) -> None:
+    """A document that is no UTF-8 is no JSON between two parties: read leniently (undecodable bytes
+    replaced), as requests reads a text, it could pass for one whose members say something else."""
+    body = response.content.removeprefix(b"\xef\xbb\xbf")  # RFC 8259 section 8.1: a parser MAY ignore a BOM
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DiscoveryNotServed(
+            f"the discovery document is not served: {url} answered a body that is not UTF-8 (byte "
+            f'0x{body[error.start]:02x} at offset {error.start}); RFC 8259 section 8.1: "JSON text exchanged '
+            'between systems that are not part of a closed ecosystem MUST be encoded using UTF-8"'
+        ) from None
+
+
+def _what_json(value: Any) -> str:
+    """What a parsed body that is no discovery document is instead."""
+    if isinstance(value, dict):
+        return "an empty JSON object"
+    return f"a JSON {type(value).__name__.replace('str', 'string').replace('NoneType', 'null')}, not an object"
+
+
+def _not_a_document(url: str, response: requests.Response, why: str = "") -> str:
     if 300 <= response.status_code < 400:
         answered = f"a redirect to {response.headers.get('Location') or 'nowhere'}"
     else:
-        answered = f"Content-Type {response.headers.get('Content-Type') or 'none'}, no JSON object"
+        answered = f"Content-Type {response.headers.get('Content-Type') or 'none'}, no JSON object: {why}"
     return (
         f"the discovery document is not served: {url} answered HTTP {response.status_code} ({answered}); "
         f"{DISCOVERY_SERVED}"
