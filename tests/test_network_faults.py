@@ -212,8 +212,13 @@ def _run_measured(environment, *args):
             "the response's compression is broken",
             "damaged on its way",
         ),
+        (
+            Answer(headers={"X-Debug": "a" * 70_000}, json_body={"issuer": "x"}),
+            "the answer is not usable HTTP (got more than 65536 bytes when reading header line)",
+            "breaks HTTP's limits or syntax",
+        ),
     ],
-    ids=["drip", "drip-until-close", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip"],
+    ids=["drip", "drip-until-close", "endless", "200-MB", "gzip-bomb", "cut-short", "broken-gzip", "header-line"],
 )
 def test_a_hostile_discovery_answer_ends_the_run_as_an_environment_problem(tmp_path, answer, cause, fix):
     server = HostileServer({"/.well-known/openid-configuration": answer})

@@ -15,6 +15,7 @@ the rule where the server answers other requests of the run."""
 
 import contextlib
 import heapq
+import http.client
 import json
 import re
 import socket
@@ -151,6 +152,8 @@ FIXES = {
     "too_big": "Check that the URL is the authorization server's own",
     "damaged": "The answer was damaged on its way: run again, and check any proxy in between",
     "failing": "The server keeps failing: run again later, or ask its operators",
+    "not_http": "The server's answer breaks HTTP's limits or syntax: ask its operators, and check that the URL's "
+    "port is the authorization server's",
     "answered": "Where the server answers the run's other requests this is its answer, and the rule fails; "
     "where it answers none, it keeps failing: run again later, or ask its operators",
 }
@@ -208,7 +211,7 @@ class HttpClient:
                     else _diagnose(error, self.settings)
                 )
                 failure = EnvironmentProblem(f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}")
-                failure.answered = isinstance(error, _TransportFailure)
+                failure.answered = isinstance(error, _TransportFailure) or kind == "not_http"
                 raise failure from None
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
@@ -565,6 +568,10 @@ def _diagnose(error: Exception, settings: HttpSettings | None = None) -> tuple[s
         return "connection reset by the server", "reset"
     if "RemoteDisconnected" in text or "without response" in text:
         return "the server closed the connection without answering", "reset"
+    if isinstance(cause, http.client.LineTooLong) or "got more than" in text:  # http.client's own limits
+        return f"the answer is not usable HTTP ({_cut(REDACTOR.scrub(text), 200)})", "not_http"
+    if isinstance(cause, http.client.HTTPException):  # a status line or header block HTTP does not allow
+        return f"the answer is not valid HTTP ({type(cause).__name__}: {_cut(REDACTOR.scrub(text), 200)})", "not_http"
     return _cut(REDACTOR.scrub(text), 200), "reset"
 
 
