@@ -286,8 +286,12 @@ def callback_iss(state, environment):
     iss = params.get("iss")
     check(
         iss == environment.issuer,
-        f"the {kind}'s iss is {iss!r}, not the issuer {environment.issuer!r}; RFC 9207 "
-        "section 2 requires it in every authorization response, error responses included",
+        (
+            f"the {kind}'s iss is {iss!r}, not the issuer {environment.issuer!r}"
+            if iss is not None
+            else f"the {kind} carries no iss"
+        )
+        + "; RFC 9207 section 2 requires the issuer's own in every authorization response, error responses included",
         expected=environment.issuer,
         received=iss,
     )

@@ -64,7 +64,8 @@ def endpoints_listed(discovery, environment, datatable):
                 + (
                     " (required: RFC 8414 section 2, OpenID Connect Discovery section 3)"
                     if name in REQUIRED_ENDPOINTS
-                    else " (Visma Connect publishes it, visma-connect-facts.md 'Endpoints'; if this "
+                    else " (Visma Connect's own discovery document, https://connect.visma.com/.well-known/openid-configuration, "
+                    "publishes it; if this "
                     "environment does not offer it, say why in expectations.endpoints_not_offered)"
                 )
             )
@@ -73,12 +74,12 @@ def endpoints_listed(discovery, environment, datatable):
         if (parts.scheme, parts.netloc) != (issuer.scheme, issuer.netloc):
             problems.append(
                 f"{name} {url!r} is not on the issuer's host {issuer.scheme}://{issuer.netloc} "
-                "(visma-connect-facts.md 'Endpoints')"
+                "(Visma Connect serves every endpoint on its issuer's host)"
             )
         elif name in expected_paths and parts.path != expected_paths[name]:
             problems.append(
                 f"{name} is at {parts.path!r}; the expected path is {expected_paths[name]!r} "
-                "(visma-connect-facts.md 'Endpoints', or expectations.endpoint_paths)"
+                "(where Visma Connect's discovery document has it, or expectations.endpoint_paths)"
             )
     if notes:
         allure.attach("\n".join(notes), name="endpoints not offered", attachment_type=allure.attachment_type.TEXT)

@@ -9,6 +9,7 @@ from pytest_bdd import parsers, then
 from suite.secrets.redaction import REDACTOR, excerpt
 from suite.verdict.checks import check, check_granted
 from suite.verdict.token_response import expires_in, granted_scope
+from suite.wire.http import header_shown
 
 RFC6749_ERRORS = {
     "invalid_request",
@@ -79,10 +80,10 @@ def token_response_cache_control(state, value):
     directives = [d.strip().lower() for d in state.response.headers.get("Cache-Control", "").split(",")]
     check(
         value.lower() in directives,
-        f"Cache-Control is {state.response.headers.get('Cache-Control')!r}; a token response must say {value} "
+        f"{header_shown(state.response, 'Cache-Control')}; a token response must say {value} "
         "(RFC 6749 section 5.1: MUST include Cache-Control: no-store)",
         expected=f"Cache-Control: {value}",
-        received=f"Cache-Control: {state.response.headers.get('Cache-Control')}",
+        received=header_shown(state.response, "Cache-Control"),
     )
 
 

@@ -11,7 +11,7 @@ from steps.service_tokens import client_credentials_form
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check, require
 from suite.wire.challenges import challenge_for
-from suite.wire.http import RepeatedServerError
+from suite.wire.http import RepeatedServerError, header_shown
 from suite.wire.token_requests import default_authentication, post_token
 
 
@@ -161,7 +161,8 @@ def userinfo_refused(state):
     # Any of the header's challenges (RFC 9110 section 11.6.1: a server may offer several schemes).
     check(
         challenge_for(header, "Bearer") is not None,
-        f"the 401 carries WWW-Authenticate {header!r}; it MUST carry a Bearer challenge (RFC 6750 section 3)",
+        f"the 401 carries {header_shown(response, 'WWW-Authenticate')}; it MUST carry a Bearer challenge "
+        "(RFC 6750 section 3)",
     )
 
 
@@ -180,9 +181,9 @@ def userinfo_refuses_token(state):
     header = response.headers.get("WWW-Authenticate", "")
     check(
         bearer_challenge(header) is not None,
-        f"userinfo refused the token (HTTP {response.status_code}) with WWW-Authenticate {header!r}, no Bearer "
-        "challenge: a request that does not contain an access token that enables access MUST get one (RFC 6750 "
-        "section 3)",
+        f"userinfo refused the token (HTTP {response.status_code}) with {header_shown(response, 'WWW-Authenticate')}, "
+        "no Bearer challenge: a request that does not contain an access token that enables access MUST get one "
+        "(RFC 6750 section 3)",
     )
 
 

@@ -718,3 +718,9 @@ def _mask_pairs(text: str) -> str:
             else pair
         )
     return "&".join(pairs)
+
+
+def header_shown(response: requests.Response, name: str) -> str:
+    """A response header for a message: `Name: value`, or that there is none (never "None" or '')."""
+    value = response.headers.get(name)
+    return f"no {name} header" if value is None else f"{name}: {value}" if value.strip() else f"an empty {name} header"
