@@ -118,7 +118,7 @@ def access_token_claims_agree(state, discovery, environment):
         "the access token's claims: "
         + "; ".join(problems)
         + " (RFC 9068 section 2.2: iss, exp, aud, client_id REQUIRED; scope, section 2.2.3; "
-        "RFC 6749 section 5.1: expires_in is the token's lifetime; visma-connect-facts.md: Visma's tokens carry them)",
+        "RFC 6749 section 5.1: expires_in is the token's lifetime; Visma Connect's access tokens carry them)",
     )
 
 

@@ -64,9 +64,9 @@ def endpoints_listed(discovery, environment, datatable):
                 + (
                     " (required: RFC 8414 section 2, OpenID Connect Discovery section 3)"
                     if name in REQUIRED_ENDPOINTS
-                    else " (Visma Connect's own discovery document, https://connect.visma.com/.well-known/openid-configuration, "
-                    "publishes it; if this "
-                    "environment does not offer it, say why in expectations.endpoints_not_offered)"
+                    else " (Visma Connect's own discovery document, "
+                    "https://connect.visma.com/.well-known/openid-configuration, publishes it; if this environment "
+                    "does not offer it, say why in expectations.endpoints_not_offered)"
                 )
             )
             continue

@@ -25,7 +25,7 @@ def revoke(state, discovery, environment, token: str, hint: str | None = None, c
     require(
         bool(endpoint),
         "discovery lists no revocation_endpoint, so nothing can be revoked (Visma Connect publishes one, "
-        "visma-connect-facts.md 'Endpoints'; RFC 8414 section 2; DISC-02)",
+        "Visma Connect's discovery document lists it; RFC 8414 section 2; DISC-02)",
     )
     client = client or state.client
     form = {"token": token, **({"token_type_hint": hint} if hint else {})}
