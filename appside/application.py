@@ -241,16 +241,16 @@ def _not_on_path(path: Path, key: str, program: str) -> list[str]:
     if program in SHELL_WORDS or not COMMAND_NAME.fullmatch(program) or shutil.which(program):
         return []
     here, beside = Path.cwd() / program, path.resolve().parent / program
-    hint = (
+    fix = (
         f"; it is at {here}: write ./{program}"
         if here.exists()
         else f"; it is at {beside}: write that path"
         if beside.exists()
-        else ""
+        else ": write its path from that folder, or an absolute one"
     )
     return [
-        f"drive.{key}: {program} is no command on PATH, and a shell looks for a program named without a "
-        f"folder there only, not in {Path.cwd()}, the folder commands run from{hint}, or a path from that folder"
+        f"drive.{key}: {program} is no command on PATH, and a shell looks for a program named without a folder "
+        f"on PATH only, not in {Path.cwd()}, the folder commands run from{fix}"
     ]
 
 
