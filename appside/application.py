@@ -8,6 +8,7 @@ import itertools
 import os
 import re
 import shlex
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +20,23 @@ from suite.configuration.environment import is_loopback
 from suite.configuration.yaml_files import (
     DEFAULTED,
     ConfigurationError,
-    describe,
+    describe_each,
     read_mapping,
     resolve_variables,
     schema_errors,
 )
 
 INTERACTIVE = ("web", "spa", "native")
+# What a shell runs without looking for a program on PATH: its builtins and keywords (POSIX sh, dash, bash)
+# fmt: off
+SHELL_WORDS = frozenset((
+    ".", ":", "[", "alias", "bg", "cd", "command", "echo", "eval", "exec", "exit", "export", "false", "fg",
+    "getopts", "hash", "jobs", "kill", "local", "printf", "pwd", "read", "readonly", "return", "set", "shift",
+    "source", "test", "times", "trap", "true", "type", "ulimit", "umask", "unalias", "unset", "wait", "if", "for",
+    "while", "until", "case", "{", "!", "time",
+))
+# fmt: on
+COMMAND_NAME = re.compile(r"[A-Za-z0-9._+-]+")  # a program named without a folder (not `(cd x && ...)`)
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")  # a shell variable set for the command: NAME=value
 
 
@@ -84,13 +95,15 @@ class Application:
 def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) -> Application:
     path = Path(path)
     raw = _read(path)
-    problems = [describe(e, HINTS, SECRET_KEYS) for e in schema_errors(raw, SCHEMA)]
+    problems = [line for e in schema_errors(raw, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)]
     if problems:
         raise ConfigurationError(path, problems)
     problems += _inline_secret(raw)
     resolved = resolve_variables(_with_defaults(raw, environ), environ, problems)
     problems = problems or [
-        describe(e, HINTS, SECRET_KEYS) + " (after ${VAR} substitution)" for e in schema_errors(resolved, SCHEMA)
+        line + " (after ${VAR} substitution)"
+        for e in schema_errors(resolved, SCHEMA)
+        for line in describe_each(e, HINTS, SECRET_KEYS)
     ]
     problems = problems or _drive_problems(resolved) + _command_paths(path, resolved["drive"])
     if problems:
@@ -203,7 +216,12 @@ def _command_paths(path: Path, drive: dict) -> list[str]:
             problems.append(f"drive.{key}: not a command a shell can read (an unclosed quote?)")
             continue
         program = list(itertools.dropwhile(ASSIGNMENT.match, words))[:1]
-        if not program or "/" not in program[0] or Path(program[0]).exists():
+        if not program:
+            continue
+        if "/" not in program[0]:
+            problems += _not_on_path(path, key, program[0])
+            continue
+        if Path(program[0]).exists():
             continue
         if Path(program[0]).is_absolute():
             problems.append(f"drive.{key}: {program[0]} does not exist; write the path of the program to run")
@@ -215,6 +233,25 @@ def _command_paths(path: Path, drive: dict) -> list[str]:
             f"(the one the suite was started in){hint}, or a path from that folder"
         )
     return problems
+
+
+def _not_on_path(path: Path, key: str, program: str) -> list[str]:
+    """A program named without a folder is looked for on PATH only, never in the folder the shell runs
+    in: `run.sh` beside the suite is "not found" (exit 127) where `./run.sh` runs."""
+    if program in SHELL_WORDS or not COMMAND_NAME.fullmatch(program) or shutil.which(program):
+        return []
+    here, beside = Path.cwd() / program, path.resolve().parent / program
+    fix = (
+        f"; it is at {here}: write ./{program}"
+        if here.exists()
+        else f"; it is at {beside}: write that path"
+        if beside.exists()
+        else ": write its path from that folder, or an absolute one"
+    )
+    return [
+        f"drive.{key}: {program} is no command on PATH, and a shell looks for a program named without a folder "
+        f"on PATH only, not in {Path.cwd()}, the folder commands run from{fix}"
+    ]
 
 
 def _build(path: Path, raw: dict) -> Application:

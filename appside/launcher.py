@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -81,7 +82,13 @@ class LaunchedApplication:
             if _answers(url):
                 return
             time.sleep(0.1)
-        raise LaunchFailed(f"the application did not answer at {url} within {timeout:g} s")
+        output = self.output_tail()
+        raise LaunchFailed(
+            f"the application did not answer at {url} within {timeout:g} s; "
+            + (f"its output so far: {output}" if output else "it printed nothing")
+            + f". If it listens on another port or path, make the URL name it (or start it on port "
+            f"{urlsplit(url).port or 80})"
+        )
 
     def output_tail(self, lines: int = 5) -> str:
         """The output's last lines, and before them its first line that names an error when the

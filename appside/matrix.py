@@ -164,6 +164,10 @@ REFERENCE_APPS = {
                 "params-in-query": ("APPC-12",),
                 "two-auth-methods": ("APPC-24",),
                 "secret-logged": ("APPC-28",),
+                # a service that keeps its token until it expires is clean (RFC 6749 section 1.5); one
+                # that keeps using it after is caught by APPC-20 alone
+                "cache-token": (),
+                "cache-token,ignore-expiry": ("APPC-20",),
             },
             ("SERVICE_APP_CLIENT_SECRET",),
             {

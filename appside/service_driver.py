@@ -4,6 +4,7 @@ token with client_credentials and call the Visma API."""
 import os
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -19,6 +20,7 @@ class ServiceRun:
     detail: str
     # what it printed (its last OUTPUT_KEPT bytes) or its URL answered, unscrubbed: read (APPC-28), never shown
     output: str = field(default="", repr=False)
+    started: float = 0.0  # time.time() when the suite started the run: what the stand-in saw after it is this run's
 
 
 class ServiceDriver:
@@ -30,6 +32,12 @@ class ServiceDriver:
 
     def run(self) -> ServiceRun:
         EFFORT.service_runs += 1
+        started = time.time()
+        run = self._run()
+        run.started = started
+        return run
+
+    def _run(self) -> ServiceRun:
         if self.drive.mode == "url":
             try:
                 response = requests.get(self.drive.url, timeout=self.drive.timeout)

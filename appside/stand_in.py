@@ -7,8 +7,9 @@ import secrets
 import socket
 
 from appside.effort import EFFORT
-from appside.observed import learn_secrets
+from appside.observed import Observed, learn_secrets, token_expiries
 from sandbox import Application, Registry, SandboxServer, User
+from sandbox.faults import SHORT_LIFETIME
 from sandbox.registry import INTERACTIVE_SCOPES
 
 TEST_USER = "test.user"
@@ -20,6 +21,11 @@ CONCURRENT_USERS = 24
 # redirect_uri at the token endpoint), not a refusal that breaks every later step, judge the
 # application. Visma Connect advertises plain PKCE too.
 LENIENT = ("pkce-plain-accepted", "pkce-not-compared", "response-type-defaulted", "redirect-uri-not-compared")
+# Seconds a service application's access tokens live, in every scenario: a service may keep its token
+# between runs until it expires (RFC 6749 section 1.5), so whatever token it keeps from an earlier
+# scenario expires within seconds, and APPC-20 sees what it does then. Visma Connect's 3600 is no
+# contract a client may rely on: expires_in is "The lifetime in seconds of the access token" (section 5.1).
+SERVICE_TOKEN_LIFETIME = SHORT_LIFETIME
 
 
 class PublicApplication(Application):
@@ -33,6 +39,20 @@ class PublicApplication(Application):
 
     def check_client_secret(self, client_secret) -> bool:
         return True
+
+
+class IssuedTokens:
+    """When the last access token the stand-in issued expires, whichever scenario it was issued in:
+    APPC-20 waits for it before it runs a service, so that a token the service kept is clearly expired."""
+
+    def __init__(self) -> None:
+        self.last_expiry = 0.0
+
+    def note(self, entry) -> None:
+        self.last_expiry = max([self.last_expiry, *token_expiries(Observed([entry])).values()])
+
+
+ISSUED_TOKENS = IssuedTokens()  # one stand-in per certification
 
 
 def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
@@ -49,7 +69,8 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     if application.app_type in ("spa", "native"):
         registry.add(PublicApplication(**fields))
     else:
-        registry.add(Application(client_secret=application.client_secret, **fields))
+        lifetime = SERVICE_TOKEN_LIFETIME if application.app_type == "service" else None
+        registry.add(Application(client_secret=application.client_secret, access_token_lifetime=lifetime, **fields))
     user = User(TEST_USER, secrets.token_urlsafe(12))
     registry.add_user(user)
     for number in range(1, CONCURRENT_USERS + 1):
@@ -64,6 +85,7 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     # Tokens and codes are secrets from the moment they are issued, before the application can show
     # them (its output, its pages, a screenshot), not only once a report attaches the request log.
     server.recording.listeners.append(lambda entry: learn_secrets([entry]))
+    server.recording.listeners.append(ISSUED_TOKENS.note)
     EFFORT.stand_in_starts += 1
     return server.start(), user
 

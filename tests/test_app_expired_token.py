@@ -1,15 +1,20 @@
 """APPC-20 judges what its title and RFC 6749 section 1.5 say: the expired access token used at the
 API or userinfo fails; a refresh, a new sign-in or a call with a valid token after the expiry
 passes, whether or not the application went back to the API by itself; nothing after the expiry
-could not be checked."""
+could not be checked. A service is judged on its second run, once the token it held after its first
+(issued then, or kept from before and used then) has expired: a service that keeps its token until
+it expires passes as one that fetches a token per run does."""
 
 import json
+from pathlib import Path
 
 import pytest
 from run import run_appside
 
+from appside.application import Application, Drive
 from appside.observed import Observed
 from appside.record import UNCHECKED
+from appside.service_driver import ServiceRun
 from appside.stand_in import free_port
 from appside.steps.refusals import no_expired_token, renewed
 from appside.steps.sign_ins import AppRun
@@ -47,11 +52,24 @@ def _run(*after_expiry) -> AppRun:
     return AppRun(observed=[Observed([*_sign_in(), *after_expiry])])
 
 
-def _judged(app_run: AppRun) -> str:
+WEB_APP = Application("web", Path("a.yaml"), "web", "web-app", Drive("browser"), redirect_uris=("http://x/cb",))
+SERVICE = Application(
+    "service",
+    Path("s.yaml"),
+    "service",
+    "svc",
+    Drive("command", command="true"),
+    "s",
+    scope="visma_api:read",
+    tenant_id="t1",
+)
+
+
+def _judged(app_run: AppRun, application: Application = WEB_APP) -> str:
     """ "passed", the failure's message, or the skip's."""
     try:
         no_expired_token(app_run)
-        renewed(app_run)
+        renewed(application, app_run)
     except NonConformance as failure:
         return f"failed: {failure}"
     except pytest.skip.Exception as skipped:
@@ -102,6 +120,104 @@ def test_a_request_that_shows_neither_could_not_be_checked():
 def test_no_token_at_all_is_nothing_to_check():
     app_run = AppRun(observed=[Observed([_request(ISSUED_AT, "POST", "/connect/token", status=400)])])
     assert "got no token at all" in _judged(app_run)
+
+
+KEPT = "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjN9.kept-one"
+SECOND_RUN = ISSUED_AT + 10.0  # the first run at ISSUED_AT, the second once its token expired
+
+
+def _service_run(*entries) -> AppRun:
+    """Two runs of a service, the second started at SECOND_RUN."""
+    runs = [ServiceRun(True, "exited 0", started=ISSUED_AT - 0.5), ServiceRun(True, "exited 0", started=SECOND_RUN)]
+    return AppRun(sign_ins=runs, observed=[Observed(list(entries))])
+
+
+def _api(at, token, bearer, exp=None):
+    notes = {"bearer": bearer, **({"token_exp": exp} if exp is not None else {})}
+    return _request(at, "GET", "/api/v1/companies", headers={"Authorization": f"Bearer {token}"}, notes=notes)
+
+
+def _client_credentials(at, token=FRESH, status=200, answer=None, form=(("scope", "visma_api:read"),)):
+    return _request(
+        at,
+        "POST",
+        "/connect/token",
+        form=(("grant_type", "client_credentials"), *form),
+        status=status,
+        answer=answer or {"access_token": token, "expires_in": SHORT_LIFETIME, "token_type": "Bearer"},
+    )
+
+
+def test_a_service_that_keeps_its_token_until_it_expires_passes():
+    """Its first run used a token kept from an earlier scenario (no token request, the API took it);
+    once that token expired its second run fetched a new one."""
+    judged = _judged(
+        _service_run(
+            _api(ISSUED_AT, KEPT, "valid", exp=ISSUED_AT + 2),
+            _client_credentials(SECOND_RUN + 0.1),
+            _api(SECOND_RUN + 0.2, FRESH, "valid", exp=SECOND_RUN + 3),
+        ),
+        SERVICE,
+    )
+    assert judged == "passed"
+
+
+def test_a_service_that_keeps_using_its_token_after_it_expired_fails():
+    judged = _judged(
+        _service_run(_api(ISSUED_AT, KEPT, "valid", exp=ISSUED_AT + 2), _api(SECOND_RUN + 0.1, KEPT, "expired")),
+        SERVICE,
+    )
+    assert judged.startswith("failed: the application called /api/v1/companies 1 time(s) with an access token")
+
+
+def test_a_service_that_fetches_a_token_per_run_passes():
+    judged = _judged(
+        _service_run(
+            _client_credentials(ISSUED_AT, EXPIRED),
+            _api(ISSUED_AT + 0.1, EXPIRED, "valid", exp=ISSUED_AT + 3),
+            _client_credentials(SECOND_RUN + 0.1),
+            _api(SECOND_RUN + 0.2, FRESH, "valid", exp=SECOND_RUN + 3),
+        ),
+        SERVICE,
+    )
+    assert judged == "passed"
+
+
+def test_a_service_whose_kept_token_outlives_the_wait_could_not_be_checked():
+    """A token valid for longer than the suite's service tokens live (kept from another run of the
+    suite): its second run shows nothing about an expired token."""
+    judged = _judged(
+        _service_run(_api(ISSUED_AT, KEPT, "valid", exp=ISSUED_AT + 3000), _api(SECOND_RUN, KEPT, "valid")), SERVICE
+    )
+    assert judged.startswith(f"skipped: {UNCHECKED}: the access token the service used in its first run was still")
+
+
+@pytest.mark.parametrize(
+    "form, answer, named",
+    [
+        (
+            (("scope", "visma_api:read"), ("tenant_id", "t2")),
+            {"error": "invalid_tenant", "error_description": "the tenant has not approved this application"},
+            "tenant_id 't2', not the application file's 't1'",
+        ),
+        (
+            (("scope", "visma_api:write"),),
+            {"error": "invalid_scope", "error_description": "the scope is not registered"},
+            "scope visma_api:write, which the application file does not register",
+        ),
+    ],
+    ids=["tenant", "scope"],
+)
+def test_a_service_whose_token_requests_were_refused_names_the_answer_and_what_differs_from_its_file(
+    form, answer, named
+):
+    refused = _client_credentials(ISSUED_AT, status=400, answer=answer, form=form)
+    judged = _judged(
+        _service_run(refused, _client_credentials(SECOND_RUN, status=400, answer=answer, form=form)), SERVICE
+    )
+    assert "got no access token from the stand-in" in judged, judged
+    assert f'HTTP 400 {answer["error"]} "{answer["error_description"]}"' in judged, judged
+    assert named in judged, judged
 
 
 def test_the_reference_web_app_without_offline_access_signs_in_again_and_passes(tmp_path):

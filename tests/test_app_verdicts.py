@@ -204,6 +204,9 @@ def _outcomes(tmp_path) -> tuple[dict, dict]:
         ("get-request", ("APPC-12",), "a token request was sent with GET", ("APPC-13", "APPC-20")),
         ("params-in-query", ("APPC-12",), "in the URL query with an empty form body", ("APPC-13", "APPC-20")),
         ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20",)),
+        # keeps its token between runs until it expires (RFC 6749 section 1.5): clean; after it expired: APPC-20
+        ("cache-token", (), "", ()),
+        ("cache-token,ignore-expiry", ("APPC-20",), "with an access token that had expired", ()),
     ],
 )
 def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, switch, fails, reason, blocked):
@@ -218,6 +221,54 @@ def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, 
         assert rules["APPC-12"]["scenarios"][0]["client_authentication"] == (
             "HTTP Basic, form-urlencoded (RFC 6749 section 2.3.1)"
         )
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("switch, fails", [("cache-token", ()), ("cache-token,ignore-expiry", ("APPC-20",))])
+def test_appc_20_alone_judges_a_service_that_keeps_its_token(tmp_path, switch, fails):
+    variables = {"SERVICE_APP_CLIENT_SECRET": special_secret(), "REFERENCE_APP_DEFECTS": switch}
+    completed = _certify("examples/service_app/application.yaml", variables, tmp_path, "--rule=APPC-20")
+    _, rules = _outcomes(tmp_path)
+    assert rules["APPC-20"]["status"] == ("failed" if fails else "passed"), completed.stdout[-3000:]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "change, fails, quoted",
+    [
+        (
+            {"tenant_id": "0d0e5b1a-0000-4000-8000-00000000beef"},
+            "APPC-13",
+            [
+                'HTTP 400 invalid_tenant "the tenant has not approved this application"',
+                "tenant_id 'af1140c1-52e0-46c7-b684-df894d4b8a5a', not the application file's "
+                "'0d0e5b1a-0000-4000-8000-00000000beef'",
+            ],
+        ),
+        (
+            {"scope": "visma_api:write"},
+            "APPC-12",
+            ["HTTP 400 invalid_scope", "scope visma_api:read, which the application file does not register"],
+        ),
+    ],
+    ids=["tenant", "scope"],
+)
+def test_a_service_refused_for_a_tenant_or_scope_its_file_does_not_name_fails_the_owning_rule_quoting_the_answer(
+    tmp_path, change, fails, quoted
+):
+    """No --alluredir, no attachments: the rule's own message names the cause; APPC-20 is blocked by it."""
+    application = (ROOT / "examples/service_app/application.yaml").read_text()
+    for key, value in change.items():
+        application = "\n".join(
+            f"  {key}: {value}" if line.startswith(f"  {key}:") else line for line in application.splitlines()
+        )
+    (tmp_path / "application.yaml").write_text(application)
+    completed = _certify(tmp_path / "application.yaml", {"SERVICE_APP_CLIENT_SECRET": special_secret()}, tmp_path)
+    record, rules = _outcomes(tmp_path)
+    assert record["failed_rules"] == [fails], completed.stdout[-3000:]
+    assert "APPC-20" in record["blocked_rules"]
+    reason = rules[fails]["scenarios"][0]["reason"]
+    assert all(text in reason for text in quoted), reason
 
 
 @pytest.mark.timeout(400)

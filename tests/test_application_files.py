@@ -177,3 +177,41 @@ def test_a_program_that_does_not_exist_is_named_past_the_variables_set_for_it(tm
     with pytest.raises(ConfigurationError) as error:
         load(tmp_path, WEB + "  launch: APP_PORT=5090 /nonexistent/run-app.sh --port 5090\n")
     assert "drive.launch: /nonexistent/run-app.sh does not exist" in str(error.value)
+
+
+def test_every_unknown_key_is_named_at_once_with_the_key_it_is_closest_to(tmp_path):
+    """Two typos: both named (`tpye` was named only when alone), each with its likely key."""
+    text = WEB.replace("  type: web", "  tpye: web").replace("client_secret:", "client_secert:")
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    problems = str(error.value)
+    assert "application.tpye: unknown key. Did you mean type?" in problems, problems
+    assert "application.client_secert: unknown key. Did you mean client_secret?" in problems, problems
+    assert "application.type: missing" in problems
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB.replace("drive:\n", "drive:\n  colour: blue\n"))
+    assert "drive.colour: unknown key. Allowed here:" in str(error.value)  # nothing close: no guess
+
+
+def test_a_program_named_without_a_folder_that_is_no_command_gets_the_hint_a_relative_path_gets(tmp_path):
+    """`launch: run.sh`: a shell looks for it on PATH only ("run.sh: not found", exit 127, once launched)."""
+    (tmp_path / "run-app.sh").write_text("#!/bin/sh\n")
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB + "  launch: APP_PORT=5090 run-app.sh\n")
+    assert "drive.launch: run-app.sh is no command on PATH" in str(error.value)
+    assert f"it is at {tmp_path / 'run-app.sh'}: write that path" in str(error.value)
+    for command in ("sh -c true", "exec env true", "cd /tmp && ./x", "(cd /tmp && true)"):
+        load(tmp_path, WEB + f"  launch: '{command}'\n")  # on PATH, a builtin, a subshell: no problem
+
+
+def test_an_application_that_answers_elsewhere_shows_its_output_and_the_hint(tmp_path):
+    from appside.launcher import LaunchedApplication, LaunchFailed
+    from appside.stand_in import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/login"
+    launched = LaunchedApplication("echo listening on http://127.0.0.1:7999; sleep 30", {}, url, tmp_path / "log")
+    with pytest.raises(LaunchFailed) as error:
+        launched.wait_until_ready(timeout=1.5)
+    message = str(error.value)
+    assert f"did not answer at {url} within 1.5 s; its output so far: listening on http://127.0.0.1:7999" in message
+    assert "If it listens on another port or path, make the URL name it" in message

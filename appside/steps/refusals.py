@@ -13,6 +13,8 @@ from appside import effort
 from appside.application import Application
 from appside.observed import Observed, bearer_of, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
+from appside.stand_in import ISSUED_TOKENS
+from appside.steps.service import why_no_token
 from appside.steps.sign_ins import AppRun, observe_session_once, record_fault
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
@@ -197,13 +199,43 @@ def expired_access_token(
 
     def expire_then_use(session):
         stand_in.faults.inject("short-lived-access-token")
-        first = session.sign_in() if application.is_interactive else session.run()
+        if not application.is_interactive:
+            return _run_past_expiry(session, stand_in)
+        first = session.sign_in()
         effort.sleep(SHORT_LIFETIME + PAST_EXPIRY)
-        return [first, session.open(application.drive.use_api_url) if application.is_interactive else session.run()]
+        return [first, session.open(application.drive.use_api_url)]
 
     observe_session_once(
         request.config, stand_in, app_run, expire_then_use, "short-lived access token, API used after expiry"
     )
+
+
+def _run_past_expiry(session, stand_in: SandboxServer) -> list:
+    """A service runs, then runs again once the access token it holds after that run has expired:
+    the one it was given in that run, or the one it kept from before and used (a service may keep its
+    token until it expires, RFC 6749 section 1.5; the stand-in issues a service's tokens for
+    SHORT_LIFETIME seconds in every scenario). It first waits until every token the stand-in issued
+    before has clearly expired, so that a token the service kept is not used a moment before or after
+    its exp, whose whole second a client cannot know (PAST_EXPIRY)."""
+    effort.sleep(max(0.0, ISSUED_TOKENS.last_expiry + PAST_EXPIRY - time.time()))
+    first = session.run()
+    effort.sleep(0.05)  # the last request's log entry is written after its answer went out
+    held = held_until(Observed(stand_in.recording.entries(), stand_in.issuer))
+    now = time.time()
+    # never longer than a token issued now would take to expire: a token kept from before this run of the
+    # suite, valid for longer, leaves the rule unchecked (renewed_service says so)
+    wait = min(held - now, SHORT_LIFETIME) if held is not None else SHORT_LIFETIME
+    effort.sleep(max(0.0, wait) + PAST_EXPIRY)
+    return [first, session.run()]
+
+
+def held_until(observed: Observed) -> float | None:
+    """When the access token a service holds expires (time.time()): the latest expiry of the tokens
+    the stand-in issued in `observed` and of those its API accepted there (their exp, as the API
+    noted it); None where it got none and used none that was valid."""
+    expiries = list(token_expiries(observed).values())
+    expiries += [float(c.notes["token_exp"]) for c in observed.api_calls if c.notes.get("bearer") == "valid"]
+    return max(expiries, default=None)
 
 
 @then("the application never sends an expired access token")
@@ -217,30 +249,68 @@ def no_expired_token(app_run: AppRun) -> None:
 
 
 @then("after the expiry it refreshed the token, signed in again or used the API with a valid token")
-def renewed(app_run: AppRun) -> None:
+def renewed(application: Application, app_run: AppRun) -> None:
     """RFC 6749 section 1.5: a new access token "when the current access token becomes invalid or
     expires", by a refresh or (no refresh token) a new sign-in; nothing there asks the application
     to go back to the API by itself afterwards. So any of these is the evidence that it did not go
     on with the expired token; where it sent nothing after the expiry, nothing tells either way."""
+    if not application.is_interactive:
+        return _renewed_service(application, app_run)
     observed = app_run.last
     issued = [r for r in observed.token_requests if r.status == 200]
     require(issued, "the application got no token at all; see the attached requests")
     first, expiry = issued[0].at, issued[0].at + SHORT_LIFETIME
     expiries = token_expiries(observed)
-    fresh = [
-        call
-        for call in observed.api_calls + observed.userinfo_calls
-        if call.at > expiry
-        and (call.notes.get("bearer") == "valid" or expiries.get(bearer_of(call) or "", 0) > call.at)
-    ]
     evidence = {
         "refreshed the access token": [r for r in observed.grants("refresh_token") if r.at > first],
         "started a new sign-in (an authorization request)": [
             r for r in observed.authorization_requests if r.at > first
         ],
-        "fetched a new access token": [r for r in observed.grants("client_credentials") if r.at > first],
-        "called the Visma API or userinfo with a valid access token": fresh,
+        "called the Visma API or userinfo with a valid access token": _valid_calls_after(observed, expiry, expiries),
     }
+    _renewal_seen(observed, expiry, evidence)
+
+
+def _valid_calls_after(observed: Observed, expiry: float, expiries: dict) -> list:
+    return [
+        call
+        for call in observed.api_calls + observed.userinfo_calls
+        if call.at > expiry
+        and (call.notes.get("bearer") == "valid" or expiries.get(bearer_of(call) or "", 0) > call.at)
+    ]
+
+
+def _renewed_service(application: Application, app_run: AppRun) -> None:
+    """A service: the evidence is what its second run did once the token it held after its first run
+    (issued then, or kept from before and used then) had expired: it fetched a new token, or called
+    the API with a valid one. A service that fetches a token per run and one that keeps it until it
+    expires both show it; one that keeps using its token past its expiry fails the step before."""
+    observed = app_run.last
+    first_run, second_run = app_run.sign_ins[-2:]
+    held = held_until(Observed([e for e in observed.entries if e.at < second_run.started]))
+    require(
+        held is not None,
+        lambda: (
+            "in its first run the service got no access token from the stand-in and used none that was valid: "
+            + why_no_token(observed, application, [first_run, second_run])
+        ),
+    )
+    assert held is not None  # require() raised otherwise
+    if second_run.started <= held:
+        pytest.skip(
+            f"{UNCHECKED}: the access token the service used in its first run was still valid "
+            f"{held - second_run.started:.0f} s after its second run began (it was not issued in this run "
+            f"of the suite, whose service tokens live {SHORT_LIFETIME} s), so nothing showed what it does "
+            "once its token expires"
+        )
+    evidence = {
+        "fetched a new access token": [r for r in observed.grants("client_credentials") if r.at > held],
+        "called the Visma API with a valid access token": _valid_calls_after(observed, held, token_expiries(observed)),
+    }
+    _renewal_seen(observed, held, evidence)
+
+
+def _renewal_seen(observed: Observed, expiry: float, evidence: dict) -> None:
     seen = [f"{what} ({len(requests)} request(s))" for what, requests in evidence.items() if requests]
     if not seen:
         after = [e for e in observed.entries if e.at > expiry]

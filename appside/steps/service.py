@@ -35,6 +35,60 @@ def service_ran(
     check(observed.token_requests, f"the service sent no token request ({run.detail})")
 
 
+def stand_in_answer(entry) -> str:
+    """The stand-in's answer to a request, as a message quotes it: its status, error and error_description."""
+    body = entry.response_json or {}
+    error, description = body.get("error"), body.get("error_description")
+    return f"HTTP {entry.status}" + (f" {error}" if error else "") + (f' "{description}"' if description else "")
+
+
+def differs_from_file(token_request, application: Application) -> list[str]:
+    """What a token request names that the application file, the application's registration at the
+    stand-in, does not: another tenant, a scope it does not register."""
+    differences = []
+    tenant = form_value(token_request, "tenant_id") or token_request.param("tenant_id")
+    if tenant and tenant != application.tenant_id:
+        differences.append(
+            f"tenant_id {tenant!r}, not the application file's {application.tenant_id!r}"
+            if application.tenant_id
+            else f"tenant_id {tenant!r}, while the application file names no tenant (application.tenant_id)"
+        )
+    unregistered = sorted(set(_scope(token_request).split()) - set(application.scope.split()))
+    if unregistered:
+        differences.append(
+            f"scope {' '.join(unregistered)}, which the application file does not register "
+            f"(application.scope: {application.scope!r})"
+        )
+    return differences
+
+
+def refused_token_requests(observed, application: Application) -> str:
+    """The token requests the stand-in refused, each with its answer and what it named that the
+    application file does not; "" where it refused none."""
+    refused = [r for r in observed.token_requests if r.status >= 400]
+    described = []
+    for token_request in refused:
+        differences = differs_from_file(token_request, application)
+        line = stand_in_answer(token_request) + (f" (it named {'; '.join(differences)})" if differences else "")
+        if line not in described:
+            described.append(line)
+    if not described:
+        return ""
+    return f"the stand-in refused {len(refused)} token request(s): {'; '.join(described)}"
+
+
+def why_no_token(observed, application: Application, runs) -> str:
+    """Why a service was seen holding no token of the stand-in's: its refused token requests quoted,
+    or what its runs ended with."""
+    refused = refused_token_requests(observed, application)
+    if refused:
+        return refused
+    outcomes = "; ".join(dict.fromkeys(run.detail for run in runs))
+    if not observed.token_requests and not observed.api_calls:
+        return f"it sent neither a token request nor an API call ({outcomes})"
+    return f"it called the API only with tokens the stand-in did not issue, or none ({outcomes})"
+
+
 @then("every token request is a form-encoded client_credentials request with the application's credentials")
 def client_credentials_form(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
     assert application.client_secret is not None  # a service's application file names one (load_application)
@@ -58,6 +112,14 @@ def client_credentials_form(request: pytest.FixtureRequest, application: Applica
         check(
             not authentication.problem, f"the token request does not authenticate the service: {authentication.problem}"
         )
+        refused_scope = (token_request.response_json or {}).get("error") == "invalid_scope"
+        unregistered = [d for d in differs_from_file(token_request, application) if d.startswith("scope ")]
+        check(
+            not (refused_scope and unregistered),
+            f"the token request asks for {''.join(unregistered)}; Visma Connect refuses a scope the "
+            f"application is not registered for, and the stand-in did ({stand_in_answer(token_request)}): ask "
+            "for the registered scopes, or write the scope in application.scope if it is registered",
+        )
 
 
 def _scope(token_request) -> str:
@@ -67,6 +129,16 @@ def _scope(token_request) -> str:
 
 @then("every token request for a tenant-based scope names the tenant")
 def tenant_named(stand_in: SandboxServer, application: Application, app_run: AppRun) -> None:
+    for token_request in app_run.last.token_requests:
+        tenant = form_value(token_request, "tenant_id")
+        if tenant and tenant != application.tenant_id:
+            check(
+                False,
+                f"the token request names {differs_from_file(token_request, application)[0]}: the application "
+                "needs the tenant administrator's permission before it uses a tenant_id, and the stand-in, as "
+                f"Visma Connect, refused it ({stand_in_answer(token_request)}); make the service and "
+                "application.tenant_id name the tenant that approved the application",
+            )
     tenant_scopes = set(Registry().tenant_scopes)  # the stand-in's, as the sandbox registers them
     asked = [r for r in app_run.last.token_requests if set(_scope(r).split()) & tenant_scopes]
     check(asked, f"the service asked for no tenant-based scope ({', '.join(sorted(tenant_scopes))})")

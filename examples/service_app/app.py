@@ -14,10 +14,17 @@ REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
     params-in-query    grant_type, scope and tenant_id go in the URL query, the form body stays empty
     two-auth-methods   the token request authenticates twice: HTTP Basic and client_secret in the body
     secret-logged      the service prints its configuration, client secret included
+    cache-token        (no defect) the service keeps its token in a file of its own (mode 0600) between runs
+                       and fetches a new one only once it expires, by expires_in, as RFC 6749 section 1.5 allows
+    ignore-expiry      with cache-token: the service keeps using its cached token after it expired
 """
 
+import hashlib
+import json
 import os
 import sys
+import time
+from pathlib import Path
 from urllib.parse import quote_plus
 
 import requests
@@ -31,7 +38,37 @@ SCOPE = "visma_api:read"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
 
 
-def fetch_token(http: requests.Session) -> str:
+# Seconds before its expiry a cached token is renewed: a request sent with it must reach the API before it expires
+RENEWAL_MARGIN = 1.0
+
+
+def token_cache() -> Path:
+    """The cached token's file: one per issuer, client and secret (several certifications go on at once)."""
+    key = hashlib.sha256(f"{ISSUER} {CLIENT_ID} {SECRET}".encode()).hexdigest()[:24]
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "visma-connect-reference-service"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / f"{key}.json"
+
+
+def cached_token(http: requests.Session) -> str:
+    """The token kept from an earlier run while it has not expired (with ignore-expiry: whatever its
+    age), else a new one, kept for the next run."""
+    cache = token_cache()
+    try:
+        kept = json.loads(cache.read_text())
+        if "ignore-expiry" in DEFECTS or kept["expires_at"] - RENEWAL_MARGIN > time.time():
+            return str(kept["access_token"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none kept yet, or unreadable: fetch one
+    token, expires_in = fetch_token(http)
+    descriptor = os.open(cache, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump({"access_token": token, "expires_at": time.time() + expires_in}, file)
+    return token
+
+
+def fetch_token(http: requests.Session) -> tuple[str, float]:
+    """A new access token and the seconds it lives (expires_in)."""
     token_endpoint = http.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()["token_endpoint"]
     form = {"grant_type": "client_credentials", "scope": SCOPE}
     if "no-tenant-id" not in DEFECTS:
@@ -69,14 +106,15 @@ def fetch_token(http: requests.Session) -> str:
             else ""
         )
         sys.exit(f"token request refused: HTTP {response.status_code} {error}")
-    return response.json()["access_token"]
+    answer = response.json()
+    return answer["access_token"], float(answer.get("expires_in") or 0)
 
 
 def main() -> int:
     if "secret-logged" in DEFECTS:
         print(f"configuration: issuer {ISSUER}, client {CLIENT_ID}, secret {SECRET}")
     with requests.Session() as http:
-        token = fetch_token(http)
+        token = cached_token(http) if "cache-token" in DEFECTS else fetch_token(http)[0]
         answer = http.get(f"{API}/v1/companies", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     print(f"Visma API answered HTTP {answer.status_code}")
     return 0 if answer.status_code == 200 else 1

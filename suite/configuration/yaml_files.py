@@ -4,6 +4,7 @@ that names the file, the key and the fix, and ${VAR} references filled in from t
 
 Also the schema pieces both kinds of file share, so that a client_id or a scope is checked alike."""
 
+import difflib
 import math
 import re
 from collections.abc import Collection, Mapping
@@ -144,6 +145,24 @@ def schema_errors(raw: object, schema: dict) -> list[jsonschema.ValidationError]
     """Every way `raw` breaks `schema`, in the order of the keys they concern."""
     validator = jsonschema.Draft202012Validator(schema)
     return sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.path)))
+
+
+def describe_each(
+    error: jsonschema.ValidationError, hints: Mapping[str, str], secret_keys: Collection[str]
+) -> list[str]:
+    """describe(), one line per unknown key where a mapping has several (a file with two typos names
+    both at once), each with the allowed key it is closest to, if one is close."""
+    if error.validator != "additionalProperties":
+        return [describe(error, hints, secret_keys)]
+    key = ".".join(map(str, error.absolute_path)) or "(top level)"
+    allowed = sorted(cast(dict, error.schema).get("properties", {}))  # a schema of an object here
+    unknown = sorted(map(str, set(cast(dict, error.instance)) - set(allowed)))
+    lines = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        mean = f" Did you mean {close[0]}?" if close else ""
+        lines.append(f"{join_key(key, shorten(name))}: unknown key.{mean} Allowed here: {', '.join(allowed)}")
+    return lines
 
 
 def describe(error: jsonschema.ValidationError, hints: Mapping[str, str], secret_keys: Collection[str]) -> str:
