@@ -31,6 +31,14 @@ from appside.steps.sign_ins import (
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from suite.verdict.checks import check, require
+from suite.wire.redirect_variations import (
+    LOOPBACK_HOSTS,
+    RFC8252_ANY_PORT,
+    RFC8252_LOCALHOST,
+    RFC9700_EXACT,
+    registered_match,
+    without_loopback_port,
+)
 
 MIN_STATE_BITS = 128
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 section 4.1
@@ -67,13 +75,14 @@ def response_type_code(app_run: AppRun) -> None:
 
 @then("every request names a registered redirect_uri exactly")
 def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
+    native = application.app_type == "native"
     for request in _authorization_requests(app_run):
         uri = request.param("redirect_uri")
         check(
-            uri in application.redirect_uris,
+            uri is not None and registered_match(uri, application.redirect_uris, native),
             f"an authorization request's redirect_uri {uri!r} is not one registered for the application "
             f"({', '.join(application.redirect_uris)}), character for character: Visma Connect refuses it "
-            "(RFC 9700 section 2.1: exact string matching)",
+            f"({RFC9700_EXACT}){_loopback_hint(uri, application)}",
         )
     for observed in app_run.observed:
         requests = _challenges_by_code(observed)
@@ -85,6 +94,19 @@ def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
                     "a code redemption's redirect_uri differs from its authorization request's "
                     "(RFC 6749 section 4.1.3 requires the same value)",
                 )
+
+
+def _loopback_hint(uri: str | None, application: Application) -> str:
+    """Why the port exception did not apply, where the URI differs from a registered one in its port."""
+    near = [r for r in application.redirect_uris if without_loopback_port(r, LOOPBACK_HOSTS)]
+    if not uri or not without_loopback_port(uri, LOOPBACK_HOSTS) or not near:
+        return ""
+    if application.app_type != "native":
+        return f"; the port may vary only for a native application's loopback IP redirect URI ({RFC8252_ANY_PORT})"
+    return (
+        "; the port may vary only for a loopback IP redirect URI, http://127.0.0.1 or http://[::1] "
+        f"({RFC8252_ANY_PORT}); localhost is none ({RFC8252_LOCALHOST}): register and use http://127.0.0.1"
+    )
 
 
 # RFC 9700 section 2.1: what else protects the callback, so that the state need not
