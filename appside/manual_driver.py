@@ -3,6 +3,7 @@ in the application, signs in at the stand-in as the test user the suite prints, 
 suite how it ended."""
 
 from appside.browser_driver import SignIn
+from appside.effort import EFFORT
 from suite.wire.login.manual import terminal_available
 
 __all__ = ["ManualDriver", "terminal_available"]
@@ -26,6 +27,8 @@ class ManualDriver:
         return self._ask(f"Make the application use the Visma API ({url}); sign in again if it asks.")
 
     def _ask(self, instruction: str) -> SignIn:
+        EFFORT.sign_ins += 1  # the person's sign-ins are the run's work as the browser's are (appside.effort)
+        EFFORT.by_person += 1
         with open("/dev/tty", "w") as screen, open("/dev/tty") as keyboard:
             screen.write(
                 f"\n--- manual step ---\n{instruction}\nDid the application show that you are signed in "
