@@ -185,3 +185,25 @@ def test_appc19_in_manual_mode_reads_the_persons_answer():
     run.sign_ins = [SignIn(finished=False)]
     with pytest.raises(NonConformance, match="callback page never loaded"):
         error_page(_application(mode="browser"), run)
+
+
+def test_the_verdict_counts_the_rules_that_did_not_run_and_those_that_could_not_be_checked():
+    """visma-whoami's run said "incomplete: 2 blocker or critical rules did not run" above a list of six."""
+    from appside.record import _unchecked_is_incomplete
+
+    def rule(rule_id, reason):
+        return {"rule_id": rule_id, "severity": "critical", "status": "skipped", "scenarios": [{"reason": reason}]}
+
+    record = {
+        "verdict": "incomplete: 1 blocker or critical rules did not run",
+        "not_run_rules": ["APPC-20"],
+        "rules": [
+            rule("APPC-20", f"{MISSING_DATA} (drive.use_api_url): ..."),
+            rule("APPC-05", f"{UNCHECKED}: only 1 of the 2 normal sign-ins reached the stand-in"),
+        ],
+    }
+    _unchecked_is_incomplete(record)
+    assert record["verdict"] == (
+        f"incomplete: 1 blocker or critical rules did not run, 1 blocker or critical rules {UNCHECKED} (APPC-05)"
+    )
+    assert record["not_run_rules"] == ["APPC-05", "APPC-20"]

@@ -152,7 +152,7 @@ def nothing_secret_in_output(request, application, app_run):
             "drive.output_file",
             "the suite sees no output of the application: it neither launched it (drive.launch) nor ran its command; "
             "name the file its output goes to (drive.output_file: its log, or in manual mode the file the person's "
-            "terminal writes it to, e.g. `visma-whoami login 2>&1 | tee -a FILE`), or let the suite start a "
+            "terminal writes it to, e.g. `my-app login 2>&1 | tee -a FILE`), or let the suite start a "
             "long-running application (drive.launch)",
         )
     secrets = credentials(application, app_run)

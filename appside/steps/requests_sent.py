@@ -133,8 +133,8 @@ def nothing_to_compare(app_run: AppRun, what: str) -> NoReturn:
     reached = len(_reached(app_run))
     pytest.skip(
         f"{UNCHECKED}: only {reached} of the {len(app_run.observed)} normal sign-ins reached the stand-in (the "
-        f"others sent it no authorization request), so there is nothing to compare {what} with; run again and "
-        "sign in each time the suite asks"
+        f"others sent it no authorization request), so nothing tells {what}; run again and sign in each time the "
+        "suite asks"
     )
 
 
@@ -164,7 +164,7 @@ def callback_protection(app_run: AppRun) -> str | None:
         ("a new OpenID Connect nonce in each sign-in", nonces),
     ):
         if values and len(values) < 2:
-            nothing_to_compare(app_run, f"to tell whether {name} protects the callback against CSRF")
+            nothing_to_compare(app_run, f"whether {name} protects the callback against CSRF")
         if values and not values[0] & values[1]:
             protections.append(name)
     return " and ".join(protections) or None
@@ -242,7 +242,7 @@ def _check_state_bits(state: str, part: str) -> None:
 def states_differ(app_run: AppRun) -> None:
     _states(app_run)
     if len(_reached(app_run)) < 2:
-        nothing_to_compare(app_run, "a state")
+        nothing_to_compare(app_run, "whether each sign-in uses a new state")
     per_sign_in = _states_per_sign_in(app_run)
     check(
         len(per_sign_in) >= 2 and all(per_sign_in),
@@ -433,7 +433,7 @@ def challenges_differ(application, app_run):
         {r.param("code_challenge") for r in observed.authorization_requests} - {None} for observed in app_run.observed
     ]
     if len(_reached(app_run)) < 2:
-        nothing_to_compare(app_run, "a code_challenge")
+        nothing_to_compare(app_run, "whether each sign-in uses a new code_challenge")
     if len(per_sign_in) < 2 or not all(per_sign_in):
         pytest.skip("only one sign-in carried a code_challenge, so there is nothing to compare (see APPC-06)")
     check(
