@@ -17,6 +17,8 @@ class ManualDriver:
         return self
 
     def sign_in(self, refused: bool = False) -> SignIn:
+        EFFORT.sign_ins += 1  # the person's sign-ins are the run's work as the browser's are (appside.effort)
+        EFFORT.by_person += 1
         what = self.application.drive.sign_in_url or "the application's sign-in"
         return self._ask(
             f"Start a new sign-in in the application ({what}) and sign in at {self.issuer} as "
@@ -27,8 +29,6 @@ class ManualDriver:
         return self._ask(f"Make the application use the Visma API ({url}); sign in again if it asks.")
 
     def _ask(self, instruction: str) -> SignIn:
-        EFFORT.sign_ins += 1  # the person's sign-ins are the run's work as the browser's are (appside.effort)
-        EFFORT.by_person += 1
         with open("/dev/tty", "w") as screen, open("/dev/tty") as keyboard:
             screen.write(
                 f"\n--- manual step ---\n{instruction}\nDid the application show that you are signed in "
