@@ -81,7 +81,9 @@ def test_a_sign_in_the_person_skips_leaves_the_comparisons_unchecked_and_missing
         os.execve(sys.executable, [sys.executable, "-m", "appside", *arguments], environ)
     person = None
     try:
-        issuer, username, password = re.search(PROMPT, _read_until(terminal, PROMPT)).groups()
+        prompt = re.search(PROMPT, _read_until(terminal, PROMPT))
+        assert prompt is not None  # _read_until returned as the prompt matched
+        issuer, username, password = prompt.groups()
         person = BrowserDriver(application, issuer, SimpleNamespace(username=username, password=password))
         session = person.session()
         os.write(terminal, b"y\n" if session.sign_in().finished else b"n\n")
