@@ -57,6 +57,9 @@ class Drive:
     sign_in_url: str | None = None
     signed_in: Marker | None = None
     use_api_url: str | None = None  # a page that makes the application use its token
+    # a file the application writes its output to (its log, or what a person's terminal tees there), read
+    # for APPC-28 where the suite neither launches the application nor runs its command
+    output_file: str | None = None
     command: str | None = None
     url: str | None = None
     timeout: float = 20.0  # longest wait for a sign-in to finish
@@ -98,14 +101,18 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
     problems = [line for e in schema_errors(raw, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)]
     if problems:
         raise ConfigurationError(path, problems)
-    problems += _inline_secret(raw)
+    # a public application's secret is wrong whatever it is: say so, not how to write or export it
+    public_secret = _public_secret(raw)
+    if public_secret:
+        raw = {**raw, "application": {k: v for k, v in raw["application"].items() if k != "client_secret"}}
+    problems += public_secret or _inline_secret(raw)
     resolved = resolve_variables(_with_defaults(raw, environ), environ, problems)
     problems = problems or [
         line + " (after ${VAR} substitution)"
         for e in schema_errors(resolved, SCHEMA)
         for line in describe_each(e, HINTS, SECRET_KEYS)
     ]
-    problems = problems or _drive_problems(resolved) + _command_paths(path, resolved["drive"])
+    problems = problems or _drive_problems(resolved) + _command_paths(path, resolved["drive"]) + _output_file(resolved)
     if problems:
         raise ConfigurationError(path, problems)
     return _build(path, resolved)
@@ -114,6 +121,16 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
 def _read(path: Path) -> dict:
     missing = "no such application file; see examples/*/application.yaml"
     return read_mapping(path, "application", missing, "examples/web_app/application.yaml")
+
+
+def _public_secret(raw: dict) -> list[str]:
+    app = raw["application"]
+    if app["type"] in ("spa", "native") and "client_secret" in app:
+        return [
+            f"application.client_secret: a {app['type']} application is public and has no secret (Visma Connect "
+            "registers none for it, and anything in a browser or an installed app is public); remove the key"
+        ]
+    return []
 
 
 def _inline_secret(raw: dict) -> list[str]:
@@ -157,10 +174,6 @@ def _drive_problems(raw: dict) -> list[str]:
             problems.append(f"drive.command: missing. Add it: {HINTS['command']} (or drive.url)")
         if "client_secret" not in app:
             problems.append("application.client_secret: missing. A service application has a secret")
-    if app["type"] in ("spa", "native") and "client_secret" in app:
-        problems.append(
-            f"application.client_secret: a {app['type']} application is public and has no secret; remove the key"
-        )
     try:
         port = int((raw.get("issuer") or {}).get("port", 0))
     except ValueError:
@@ -251,6 +264,18 @@ def _not_on_path(path: Path, key: str, program: str) -> list[str]:
     return [
         f"drive.{key}: {program} is no command on PATH, and a shell looks for a program named without a folder "
         f"on PATH only, not in {Path.cwd()}, the folder commands run from{fix}"
+    ]
+
+
+def _output_file(raw: dict) -> list[str]:
+    """drive.output_file need not exist before the run (the application may make it), its folder must;
+    a relative one is read from the folder the suite runs in, as a command's program is."""
+    output = raw["drive"].get("output_file")
+    if output is None or Path(output).parent.resolve().is_dir():
+        return []
+    return [
+        f"drive.output_file: the folder {Path(output).parent} does not exist from {Path.cwd()}, the folder the "
+        "suite runs in; write the path of the file the application's output goes to"
     ]
 
 

@@ -64,6 +64,7 @@ SCHEMA = {
                 "sign_in_url": _url,
                 "signed_in": _marker,
                 "use_api_url": _url,
+                "output_file": _string,
                 "command": _string,
                 "url": _url,
                 "timeout": _seconds,
@@ -82,4 +83,6 @@ HINTS = {
     "sign_in_url": "the application's URL that starts its sign-in, e.g. http://127.0.0.1:5000/login",
     "signed_in": '`text: Signed in` or `selector: "#user"`: what the application shows once signed in',
     "command": "a command that makes the service fetch a token and call the API",
+    "port": "a port number from 0 to 65535 (0: any free port)",
+    "output_file": "the file the application's output goes to, e.g. /tmp/visma-whoami.log",
 }

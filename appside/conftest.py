@@ -116,6 +116,7 @@ def pytest_configure(config):
     REDACTOR.register(config.test_user.password, "test user password")
     _announce(config, application, config.stand_in.issuer, config.stand_in_tls)
     config.launched = None
+    config.output_file_start = _size(application.drive.output_file)  # only what this run makes it write counts
     if application.drive.launch:  # started now, waited for once the browser is launched (_launched)
         log = _run_folder(config) / "application.log"
         try:
@@ -188,6 +189,13 @@ def _keep_application_log(config) -> None:
 
 def _kept_log(config) -> Path:
     return Path(config.getoption("--compliance")).parent / "application.log"
+
+
+def _size(path: str | None) -> int:
+    try:
+        return Path(path).stat().st_size if path else 0
+    except OSError:
+        return 0
 
 
 def _announce(config, application, issuer: str, tls) -> None:

@@ -22,13 +22,16 @@ class Effort:
     # (their waits above are summed one by one, though they overlapped)
     at_once: int = 0
     at_once_seconds: float = 0.0
+    by_person: int = 0  # of the sign-ins, those a person made at the terminal (manual mode)
 
     def waited(self, seconds: float) -> None:
         self.fixed_wait_seconds += max(seconds, 0.0)
 
     def summary(self) -> str:
         return (
-            f"{SUMMARY_PREFIX} {self.sign_ins} sign-ins, {self.service_runs} service runs, "
+            f"{SUMMARY_PREFIX} {self.sign_ins} sign-ins"
+            + (f" ({self.by_person} made by the person at the terminal)" if self.by_person else "")
+            + f", {self.service_runs} service runs, "
             f"{self.fixed_wait_seconds:.1f} s of fixed waits, {self.browser_launches} browser launches, "
             f"{self.stand_in_starts} stand-in starts"
             + (f", {self.at_once} sessions at once in {self.at_once_seconds:.1f} s wall" if self.at_once else "")

@@ -3,6 +3,7 @@ in the application, signs in at the stand-in as the test user the suite prints, 
 suite how it ended."""
 
 from appside.browser_driver import SignIn
+from appside.effort import EFFORT
 from suite.wire.login.manual import terminal_available
 
 __all__ = ["ManualDriver", "terminal_available"]
@@ -16,6 +17,8 @@ class ManualDriver:
         return self
 
     def sign_in(self, refused: bool = False) -> SignIn:
+        EFFORT.sign_ins += 1  # the person's sign-ins are the run's work as the browser's are (appside.effort)
+        EFFORT.by_person += 1
         what = self.application.drive.sign_in_url or "the application's sign-in"
         return self._ask(
             f"Start a new sign-in in the application ({what}) and sign in at {self.issuer} as "

@@ -102,8 +102,11 @@ def _unchecked_is_incomplete(record: dict) -> None:
         and any(s["reason"].startswith(UNCHECKED) for s in rule["scenarios"])
     ]
     record["unchecked_rules"] = unchecked
-    record["not_run_rules"] = sorted(set(record["not_run_rules"]) | set(unchecked))
-    if unchecked and record["verdict"].startswith("conformant"):
-        record["verdict"] = (
-            f"incomplete: {len(unchecked)} blocker or critical rules {UNCHECKED} ({', '.join(unchecked)})"
+    not_run = [rule for rule in record["not_run_rules"] if rule not in unchecked]
+    record["not_run_rules"] = sorted(set(not_run) | set(unchecked))
+    if unchecked and record["verdict"].startswith(("conformant", "incomplete")):
+        # one count each: the rules that did not run (missing data, --rule) and those that ran and saw nothing
+        record["verdict"] = "incomplete: " + ", ".join(
+            ([f"{len(not_run)} blocker or critical rules did not run"] if not_run else [])
+            + [f"{len(unchecked)} blocker or critical rules {UNCHECKED} ({', '.join(unchecked)})"]
         )

@@ -9,6 +9,7 @@ Mirrors the four application types of the Visma Developer Portal
     native   authorization_code + PKCE, public
 """
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -68,7 +69,14 @@ class Application(ClientMixin):
                 (wanted.hostname, wanted.path[: len(urlsplit(r).path)]) == (urlsplit(r).hostname, urlsplit(r).path)
                 for r in self.redirect_uris
             )
-        return redirect_uri in self.redirect_uris
+        if redirect_uri in self.redirect_uris:
+            return True
+        # RFC 8252 section 7.3: "The authorization server MUST allow any port to be specified at the time
+        # of the request for loopback IP redirect URIs, to accommodate clients that obtain an available
+        # ephemeral port from the operating system at the time of the request." RFC 9700 section 2.1 keeps
+        # exact matching "except for port numbers in localhost redirection URIs of native apps".
+        portless = _loopback_ip_without_port(redirect_uri) if self.app_type == "native" else None
+        return portless is not None and any(_loopback_ip_without_port(r) == portless for r in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
         if self.client_secret is None:
@@ -91,6 +99,26 @@ class Application(ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in GRANT_TYPES[self.app_type]
+
+
+# RFC 8252 section 7.3: "http://127.0.0.1:{port}/{path}" for IPv4, and "http://[::1]:{port}/{path}" for
+# IPv6. `localhost` is no loopback IP literal: section 8.3 calls it "NOT RECOMMENDED", and Visma Connect
+# matches it exactly, as the sandbox does.
+LOOPBACK_IPS = ("127.0.0.1", "[::1]")
+
+
+def _loopback_ip_without_port(uri: str) -> str | None:
+    """A loopback IP redirect URI with its port taken out, character for character otherwise (no
+    normalisation: the rest is matched exactly); None for any other URI."""
+    scheme, sep, rest = uri.partition("://")
+    if scheme != "http" or not sep:
+        return None
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    authority, tail = rest[:end], rest[end:]
+    for host in LOOPBACK_IPS:
+        if authority == host or re.fullmatch(re.escape(host) + r":[0-9]{1,5}", authority):
+            return f"http://{host}{tail}"
+    return None
 
 
 @dataclass

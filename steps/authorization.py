@@ -64,7 +64,9 @@ def authorize_with_varied_redirect_uris(state, environment, discovery, variation
     """One authorization per registered redirect URI (every interactive client's) that the variation changes."""
     for role in INTERACTIVE_ROLES:
         client = environment.clients.get(role)
-        sent = varied(client.redirect_uri, variation) if client and client.redirect_uri else None
+        sent = (
+            varied(client.redirect_uri, variation, native=role == "native") if client and client.redirect_uri else None
+        )
         if sent is None:
             continue
         state.client = client

@@ -3,6 +3,7 @@ what to do at a terminal and takes the person's word for how each sign-in ended,
 stand-in records what the application sent. A pseudo-terminal plays the person, who signs in
 through the reference single-page application with Chromium."""
 
+import json
 import os
 import pty
 import re
@@ -61,6 +62,49 @@ def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tm
     _, status = os.waitpid(pid, 0)
     assert "2 passed" in result
     assert os.waitstatus_to_exitcode(status) == 5, result  # incomplete: --rule left other blocker rules out
+
+
+def test_a_sign_in_the_person_skips_leaves_the_comparisons_unchecked_and_missing_keys_named(tmp_path):
+    """The person signs in once and answers n to the second prompt without starting a sign-in: APPC-05
+    failed "expected a state in each of the two sign-ins, saw 1"; now the rules that compare the two
+    sign-ins could not be checked, APPC-20 names drive.use_api_url, and the work line counts the
+    person's sign-ins (it said 0)."""
+    path = _manual_spa_file(tmp_path)
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if "use_api_url" not in line) + "\n")
+    environ = {**os.environ, "SPA_APP_PORT": str(free_port())}
+    application = load_application(path, environ)
+    rules = ("APPC-05", "APPC-22", "APPC-20")
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        arguments = [f"--app={path}", *(f"--rule={rule}" for rule in rules), f"--compliance={tmp_path / 'r.json'}"]
+        os.execve(sys.executable, [sys.executable, "-m", "appside", *arguments], environ)
+    person = None
+    try:
+        prompt = re.search(PROMPT, _read_until(terminal, PROMPT))
+        assert prompt is not None  # _read_until returned as the prompt matched
+        issuer, username, password = prompt.groups()
+        person = BrowserDriver(application, issuer, SimpleNamespace(username=username, password=password))
+        session = person.session()
+        os.write(terminal, b"y\n" if session.sign_in().finished else b"n\n")
+        session.close()
+        _read_until(terminal, PROMPT)
+        os.write(terminal, b"n\n")  # the second sign-in: the person starts none
+        result = _read_until(terminal, r"record: \S+", seconds=120)
+    except BaseException:
+        os.kill(pid, signal.SIGINT)
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        if person:
+            person.close()
+    _, status = os.waitpid(pid, 0)
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert os.waitstatus_to_exitcode(status) == 5, result
+    assert record["failed_rules"] == [] and record["unchecked_rules"] == ["APPC-05", "APPC-22"], result
+    assert record["missing_data"] == {"APPC-20": ["drive.use_api_url"]}
+    assert "add to the application file to run them: drive.use_api_url (APPC-20)" in result
+    assert "2 sign-ins (2 made by the person at the terminal)" in result
 
 
 def test_without_a_terminal_manual_mode_is_a_configuration_problem(tmp_path):

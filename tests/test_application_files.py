@@ -215,3 +215,51 @@ def test_an_application_that_answers_elsewhere_shows_its_output_and_the_hint(tmp
     message = str(error.value)
     assert f"did not answer at {url} within 1.5 s; its output so far: listening on http://127.0.0.1:7999" in message
     assert "If it listens on another port or path, make the URL name it" in message
+
+
+NATIVE = """name: visma-whoami
+application:
+  type: native
+  client_id: visma-whoami
+  redirect_uris: ["http://127.0.0.1/callback"]
+  scope: openid profile email
+drive:
+  mode: manual
+  sign_in_url: http://127.0.0.1:7401/login
+"""
+
+
+@pytest.mark.parametrize("secret", ["${WHOAMI_SECRET}", '"p@ss w+rd%41"', "${WHOAMI_SECRET:-fallback}"])
+def test_a_public_application_with_a_secret_is_told_to_remove_it_not_to_export_or_write_it(tmp_path, secret):
+    """The public-app rule comes first: a native app's `client_secret: ${UNSET}` said "export
+    WHOAMI_SECRET", an inline one "Write client_secret: ${APP_CLIENT_SECRET}"; neither is the fix."""
+    text = NATIVE.replace("  scope:", f"  client_secret: {secret}\n  scope:")
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text, {})
+    assert "application.client_secret: a native application is public and has no secret" in str(error.value)
+    assert "remove the key" in str(error.value)
+    assert "export" not in str(error.value).lower() and "APP_CLIENT_SECRET" not in str(error.value)
+
+
+def test_a_port_out_of_range_names_the_range(tmp_path):
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, NATIVE + "issuer:\n  port: 74000\n")
+    assert "issuer.port:" in str(error.value) and "0 to 65535" in str(error.value)
+
+
+def test_drive_output_file_is_read_from_the_suites_folder_and_its_folder_must_exist(tmp_path):
+    application = load(tmp_path, NATIVE.replace("  mode: manual", f"  mode: manual\n  output_file: {tmp_path}/o.log"))
+    assert application.drive.output_file == f"{tmp_path}/o.log"
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, NATIVE.replace("  mode: manual", f"  mode: manual\n  output_file: {tmp_path}/none/o.log"))
+    assert f"drive.output_file: the folder {tmp_path}/none does not exist" in str(error.value)
+
+
+def test_a_configuration_problem_makes_no_reports_folder(tmp_path):
+    """docs/reference-exit-codes.md: a configuration problem changes nothing; the reports folder's lock
+    made --compliance's folder before the application file was read, and left it behind, empty."""
+    path, reports = tmp_path / "app.yaml", tmp_path / "new" / "reports"
+    path.write_text(NATIVE + "issuer:\n  port: 74000\n")
+    completed = run_appside(f"--app={path}", f"--compliance={reports / 'compliance.json'}", timeout=60)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert not (tmp_path / "new").exists()

@@ -11,8 +11,12 @@ Feature: What an interactive application sends to Visma Connect
   Scenario: APPC-01 The application asks for an authorization code
     Then every authorization request asks for response_type "code"
 
-  @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1
+  @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1 @rfc:RFC8252-7.3
   Scenario: APPC-02 The application uses exactly a registered redirect_uri
+    Exactly, save the port of a native application's loopback IP redirect URI (http://127.0.0.1 or
+    http://[::1]): RFC 8252 section 7.3 makes the server take any port there, so an application
+    registered as http://127.0.0.1/callback may listen on a port it gets from the system at each
+    sign-in. localhost is no loopback IP literal (RFC 8252 section 8.3: NOT RECOMMENDED).
     Then every request names a registered redirect_uri exactly
 
   @rule:APPC-03 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-10.12

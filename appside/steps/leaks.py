@@ -7,7 +7,6 @@ the text and in the text with its URL, JSON and HTML escapes decoded),
 and what is reported of a leak is scrubbed of it: the evidence of a leak is no leak itself."""
 
 import functools
-from pathlib import Path
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 import allure
@@ -15,10 +14,11 @@ import pytest
 from pytest_bdd import given, then
 
 from appside.observed import learn_secrets
+from appside.record import UNCHECKED
 from appside.steps.service import service_run
 from appside.steps.sign_ins import normal_sign_ins, observe_session_once, skip_unless_type
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
-from suite.verdict.checks import check
+from suite.verdict.checks import check, skip_for_missing_data
 
 OUTPUT_LINES_ATTACHED = 200
 # A secret shorter than this is not looked for: "secret" or "test1234" would be found in ordinary text
@@ -113,7 +113,11 @@ def tokens_not_in_urls(app_run):
 def nothing_secret_in_pages(application, app_run):
     skip_unless_type(application, "web")
     if any(getattr(s, "contents", None) is None for s in app_run.sign_ins):
-        pytest.skip("the suite does not see the application's pages when a person drives the browser (manual mode)")
+        skip_for_missing_data(
+            "drive.mode",
+            "the suite does not see the application's pages when a person drives the browser (manual mode); a web "
+            "application's browser is one the suite can drive: drive.mode: browser, with drive.signed_in",
+        )
     secrets = credentials(application, app_run)
     for sign_in in app_run.sign_ins:
         for url, text in sign_in.contents:
@@ -135,9 +139,21 @@ def nothing_secret_in_output(request, application, app_run):
     launched = getattr(request.config, "launched", None)
     if launched is not None:
         outputs.append(("the launched application's output (drive.launch)", _read(launched.log_path)))
+    if application.drive.output_file:
+        written = _read(application.drive.output_file, getattr(request.config, "output_file_start", 0))
+        if not written and not outputs:
+            pytest.skip(
+                f"{UNCHECKED}: the application wrote nothing to drive.output_file ({application.drive.output_file}) "
+                "during the run, so the suite saw none of its output"
+            )
+        outputs.append((f"drive.output_file ({application.drive.output_file})", written))
     if not outputs:
-        pytest.skip(
-            "the suite sees no output of the application: it neither launched it (drive.launch) nor ran its command"
+        skip_for_missing_data(
+            "drive.output_file",
+            "the suite sees no output of the application: it neither launched it (drive.launch) nor ran its command; "
+            "name the file its output goes to (drive.output_file: its log, or in manual mode the file the person's "
+            "terminal writes it to, e.g. `my-app login 2>&1 | tee -a FILE`), or let the suite start a "
+            "long-running application (drive.launch)",
         )
     secrets = credentials(application, app_run)
     in_urls = _leaking_request_targets(app_run, secrets)
@@ -175,8 +191,11 @@ def _shown(text: str) -> str:
     return excerpt(REDACTOR.scrub(text))
 
 
-def _read(path) -> str:
+def _read(path, start: int = 0) -> str:
+    """The file's text from byte `start` on ("" where it cannot be read)."""
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        with open(path, "rb") as file:
+            file.seek(start)
+            return file.read().decode("utf-8", errors="replace")
     except OSError:
         return ""

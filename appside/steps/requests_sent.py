@@ -2,6 +2,7 @@
 its registration and the Visma Connect documentation."""
 
 import re
+from typing import NoReturn
 
 import allure
 import pytest
@@ -20,7 +21,9 @@ from appside.observed import (
     token_request_shape,
     varying_part,
 )
+from appside.record import UNCHECKED
 from appside.steps.sign_ins import (
+    USE_API_URL_MISSING,
     AppRun,
     keep_evidence_at_once,
     note_client_authentication,
@@ -30,7 +33,15 @@ from appside.steps.sign_ins import (
 )
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
-from suite.verdict.checks import check, require
+from suite.verdict.checks import check, require, skip_for_missing_data
+from suite.wire.redirect_variations import (
+    LOOPBACK_HOSTS,
+    RFC8252_ANY_PORT,
+    RFC8252_LOCALHOST,
+    RFC9700_EXACT,
+    registered_match,
+    without_loopback_port,
+)
 
 MIN_STATE_BITS = 128
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 section 4.1
@@ -67,13 +78,14 @@ def response_type_code(app_run: AppRun) -> None:
 
 @then("every request names a registered redirect_uri exactly")
 def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
+    native = application.app_type == "native"
     for request in _authorization_requests(app_run):
         uri = request.param("redirect_uri")
         check(
-            uri in application.redirect_uris,
+            uri is not None and registered_match(uri, application.redirect_uris, native),
             f"an authorization request's redirect_uri {uri!r} is not one registered for the application "
             f"({', '.join(application.redirect_uris)}), character for character: Visma Connect refuses it "
-            "(RFC 9700 section 2.1: exact string matching)",
+            f"({RFC9700_EXACT}){_loopback_hint(uri, application)}",
         )
     for observed in app_run.observed:
         requests = _challenges_by_code(observed)
@@ -87,6 +99,19 @@ def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
                 )
 
 
+def _loopback_hint(uri: str | None, application: Application) -> str:
+    """Why the port exception did not apply, where the URI differs from a registered one in its port."""
+    near = [r for r in application.redirect_uris if without_loopback_port(r, LOOPBACK_HOSTS)]
+    if not uri or not without_loopback_port(uri, LOOPBACK_HOSTS) or not near:
+        return ""
+    if application.app_type != "native":
+        return f"; the port may vary only for a native application's loopback IP redirect URI ({RFC8252_ANY_PORT})"
+    return (
+        "; the port may vary only for a loopback IP redirect URI, http://127.0.0.1 or http://[::1] "
+        f"({RFC8252_ANY_PORT}); localhost is none ({RFC8252_LOCALHOST}): register and use http://127.0.0.1"
+    )
+
+
 # RFC 9700 section 2.1: what else protects the callback, so that the state need not
 RFC9700_CSRF = (
     'RFC 9700 section 2.1: "Clients that have ensured that the authorization server supports PKCE MAY rely on '
@@ -95,29 +120,53 @@ RFC9700_CSRF = (
 )
 
 
+def _reached(app_run: AppRun) -> list[Observed]:
+    """The normal sign-ins that reached the stand-in (an authorization request); in manual mode a person
+    may answer a prompt without starting one."""
+    return [observed for observed in app_run.observed if observed.authorization_requests]
+
+
+def nothing_to_compare(app_run: AppRun, what: str) -> NoReturn:
+    """A rule that compares the two normal sign-ins, with fewer than two that reached the stand-in:
+    nothing to compare is no evidence either way (could not be checked; a blocker or critical rule so
+    leaves the certification incomplete, appside.record)."""
+    reached = len(_reached(app_run))
+    pytest.skip(
+        f"{UNCHECKED}: only {reached} of the {len(app_run.observed)} normal sign-ins reached the stand-in (the "
+        f"others sent it no authorization request), so nothing tells {what}; run again and sign in each time the "
+        "suite asks"
+    )
+
+
 def _per_sign_in(app_run: AppRun, parameter: str, every=lambda request: True) -> list[set] | None:
-    """Each normal sign-in's values of `parameter`, where every authorization request of both sign-ins
-    carries one and passes `every`; None otherwise."""
+    """Each normal sign-in's values of `parameter` (of those that reached the stand-in), where every
+    authorization request carries one and passes `every`; None otherwise."""
     values = []
-    for observed in app_run.observed:
+    for observed in _reached(app_run):
         requests = observed.authorization_requests
-        if not requests or not all(r.param(parameter) and every(r) for r in requests):
+        if not all(r.param(parameter) and every(r) for r in requests):
             return None
         values.append({r.param(parameter) for r in requests})
-    return values if len(values) >= 2 else None
+    return values or None
 
 
 def callback_protection(app_run: AppRun) -> str | None:
     """What protects the application's callback against CSRF besides its state (RFC 9700 section 2.1):
     a PKCE S256 code_challenge in every sign-in, a new one each time, or (OpenID Connect) a nonce in
-    every sign-in, a new one each time; None where neither does, so the state must."""
+    every sign-in, a new one each time; None where neither does, so the state must. Where one sign-in
+    carries either but no second one reached the stand-in to show it is new each time, the rule could not
+    be checked (nothing_to_compare)."""
     protections = []
     challenges = _per_sign_in(app_run, "code_challenge", lambda r: r.param("code_challenge_method") == "S256")
-    if challenges and not challenges[0] & challenges[1]:
-        protections.append("a new PKCE S256 code_challenge in each sign-in")
     nonces = _per_sign_in(app_run, "nonce", lambda r: "openid" in (r.param("scope") or "").split())
-    if nonces and not nonces[0] & nonces[1]:
-        protections.append("a new OpenID Connect nonce in each sign-in")
+    for name, values in (
+        ("a new PKCE S256 code_challenge in each sign-in", challenges),
+        ("a new OpenID Connect nonce in each sign-in", nonces),
+    ):
+        if values and len(values) < 2:
+            nothing_to_compare(app_run, f"whether {name} protects the callback against CSRF")
+        if values and not values[0] & values[1]:
+            protections.append(name)
     return " and ".join(protections) or None
 
 
@@ -192,6 +241,8 @@ def _check_state_bits(state: str, part: str) -> None:
 @then("the two sign-ins used different states")
 def states_differ(app_run: AppRun) -> None:
     _states(app_run)
+    if len(_reached(app_run)) < 2:
+        nothing_to_compare(app_run, "whether each sign-in uses a new state")
     per_sign_in = _states_per_sign_in(app_run)
     check(
         len(per_sign_in) >= 2 and all(per_sign_in),
@@ -316,10 +367,10 @@ def no_offline_access(app_run: AppRun) -> None:
 def two_expiries(
     request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
 ) -> None:
-    if not application.drive.use_api_url:
-        pytest.skip("drive.use_api_url is not set: the suite cannot make the application use its token")
     if "offline_access" not in application.scope.split():
         pytest.skip(f"{application.client_id} does not ask for offline_access, so it gets no refresh token")
+    if not application.drive.use_api_url:
+        skip_for_missing_data("drive.use_api_url", USE_API_URL_MISSING)
     record_fault(request, "short-lived-access-token")
 
     def sign_in_and_use_twice(session):
@@ -381,6 +432,8 @@ def challenges_differ(application, app_run):
     per_sign_in = [
         {r.param("code_challenge") for r in observed.authorization_requests} - {None} for observed in app_run.observed
     ]
+    if len(_reached(app_run)) < 2:
+        nothing_to_compare(app_run, "whether each sign-in uses a new code_challenge")
     if len(per_sign_in) < 2 or not all(per_sign_in):
         pytest.skip("only one sign-in carried a code_challenge, so there is nothing to compare (see APPC-06)")
     check(

@@ -191,7 +191,7 @@ def verdict_lines(record: dict, path: Path | str) -> list[str]:
             for key in keys:
                 needed.setdefault(key, []).append(rule_id)
         lines.append(
-            "add to the environment file to run them: "
+            f"add to the {'application' if 'application' in record else 'environment'} file to run them: "
             + ", ".join(f"{key} ({', '.join(rules)})" for key, rules in sorted(needed.items()))
         )
     lines += [

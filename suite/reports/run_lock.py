@@ -7,6 +7,7 @@ which moves the previous run's outputs aside here, once its command line was acc
 suite.reports.previous_run). The lock is the operating system's (flock): it ends with its
 process, however that ends, so no stale lock is ever left behind."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -14,6 +15,17 @@ import pytest
 
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from suite.reports.previous_run import MOVE_ASIDE, move_aside
+
+_MADE = pytest.StashKey[list[Path]]()
+
+
+def _missing(folder: Path) -> list[Path]:
+    """The folder and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 @pytest.hookimpl(tryfirst=True)  # before allure-pytest-bdd cleans its results folder
@@ -28,6 +40,9 @@ def pytest_configure(config: pytest.Config) -> None:
     ]
     held = {Path(os.environ[HELD_BY_PARENT]).resolve()} if HELD_BY_PARENT in os.environ else set()
     folders = sorted({Path(path).resolve().parent for path in outputs if path} - held)
+    # the folders this run makes: taken away again if it ends with nothing in them (a configuration
+    # problem changes nothing, not even by an empty folder)
+    config.stash[_MADE] = [made for folder in folders for made in _missing(folder)]
     try:
         for folder in folders:
             lock_folder(folder)
@@ -35,3 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"configuration problem\n{busy}") from None
     if MOVE_ASIDE in os.environ and HELD_BY_PARENT in os.environ:
         move_aside(Path(os.environ[HELD_BY_PARENT]), Path(os.environ[MOVE_ASIDE]))
+
+
+@pytest.hookimpl(trylast=True)  # after every plugin wrote what it writes
+def pytest_unconfigure(config: pytest.Config) -> None:
+    made: list[Path] = config.stash.get(_MADE, [])
+    for folder in sorted(set(made), key=lambda path: len(path.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty: the run wrote something there, which stays
+            folder.rmdir()

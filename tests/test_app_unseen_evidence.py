@@ -1,0 +1,209 @@
+"""What the suite did not see is no pass and no failure. A critical rule skipped for want of a key the
+application file could give (drive.use_api_url for APPC-20 and APPC-15, drive.output_file for APPC-28,
+drive.mode for APPC-27) leaves the certification incomplete and names the key; a rule that compares the
+two normal sign-ins, when fewer than two reached the stand-in (a person in manual mode answered without
+signing in), could not be checked; and in manual mode APPC-19 reads the person's answer, for the suite
+sees no browser. visma-whoami (openid-client 6.9.1, manual mode) was conformant with APPC-20 and APPC-28
+skipped, failed APPC-05 when its person skipped a sign-in, and was warned by APPC-19 for a callback page
+the suite could not have seen."""
+
+import base64
+import hashlib
+import secrets
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from appside.browser_driver import SignIn
+from appside.observed import Observed
+from appside.record import UNCHECKED
+from appside.steps.leaks import nothing_secret_in_output, nothing_secret_in_pages
+from appside.steps.refusals import error_page, expired_access_token
+from appside.steps.requests_sent import (
+    challenges_differ,
+    protected_without_state,
+    relies_on_state,
+    states_differ,
+    two_expiries,
+)
+from appside.steps.sign_ins import AppRun
+from sandbox.app import PATHS
+from sandbox.recording import RecordedRequest
+from suite.reports.record_markdown import verdict_lines
+from suite.verdict.checks import MISSING_DATA, NonConformance
+
+
+def _application(app_type="native", mode="manual", scope="openid profile email", **drive):
+    fields = dict(use_api_url=None, output_file=None, command=None, url=None, signed_in=None)
+    fields.update(drive, mode=mode)
+    return SimpleNamespace(
+        client_id="visma-whoami",
+        app_type=app_type,
+        is_interactive=app_type != "service",
+        scope=scope,
+        client_secret="web-secret-value" if app_type == "web" else None,
+        drive=SimpleNamespace(**fields, shows_signed_in=lambda: "that the user is signed in"),
+    )
+
+
+UNUSED: Any = None  # a fixture the step does not reach before it skips
+
+
+def _missing(key: str) -> str:
+    return rf"^{MISSING_DATA} \({key}\): "
+
+
+def test_appc20_and_appc15_without_use_api_url_are_missing_data_not_inapplicable():
+    with pytest.raises(Skipped, match=_missing("drive.use_api_url")):
+        expired_access_token(UNUSED, _application(), UNUSED, AppRun())
+    web = _application("web", "browser", scope="openid offline_access")
+    with pytest.raises(Skipped, match=_missing("drive.use_api_url")):
+        two_expiries(UNUSED, web, UNUSED, AppRun())
+    # an application that asks for no refresh token has none to rotate: that skip is no gap
+    with pytest.raises(Skipped, match=r"does not ask for offline_access") as skipped:
+        two_expiries(UNUSED, _application("web", "browser", scope="openid"), UNUSED, AppRun())
+    assert MISSING_DATA not in str(skipped.value)
+
+
+def _token_request(access_token: str) -> RecordedRequest:
+    return RecordedRequest(
+        0.0,
+        "POST",
+        PATHS["token_endpoint"],
+        (),
+        (("grant_type", "authorization_code"),),
+        {},
+        "",
+        200,
+        response_json={"access_token": access_token, "token_type": "Bearer"},
+    )
+
+
+def test_appc28_reads_drive_output_file_and_without_it_names_the_key(tmp_path):
+    token = secrets.token_urlsafe(32)
+    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
+    config = SimpleNamespace(launched=None, output_file_start=0)
+    request = SimpleNamespace(config=config)
+    with pytest.raises(Skipped, match=_missing("drive.output_file")):
+        nothing_secret_in_output(request, _application(), run)
+    output = tmp_path / "whoami.log"
+    output.write_text(f"[visma-whoami] token {token}\n")  # written before the run: not this run's output
+    config.output_file_start = output.stat().st_size
+    with pytest.raises(Skipped, match=rf"^{UNCHECKED}: the application wrote nothing to drive.output_file"):
+        nothing_secret_in_output(request, _application(output_file=str(output)), run)
+    with output.open("a") as file:
+        file.write("Signed in as test.user\n")
+    nothing_secret_in_output(request, _application(output_file=str(output)), run)
+    with output.open("a") as file:
+        file.write(f"debug: access_token={token}\n")
+    with pytest.raises(NonConformance, match=r"wrote its access token to drive.output_file .*line 2"):
+        nothing_secret_in_output(request, _application(output_file=str(output)), run)
+
+
+def test_appc27_in_manual_mode_names_the_mode_the_suite_can_see_pages_in():
+    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([])])
+    with pytest.raises(Skipped, match=_missing("drive.mode")):
+        nothing_secret_in_pages(_application("web"), run)
+
+
+def test_the_terminal_names_the_application_files_keys():
+    record = {
+        "verdict": "incomplete: 2 blocker or critical rules did not run",
+        "rules": [],
+        "application": {"client_id": "visma-whoami"},
+        "not_run_rules": ["APPC-20", "APPC-28"],
+        "missing_data": {"APPC-20": ["drive.use_api_url"], "APPC-28": ["drive.output_file"]},
+    }
+    lines = verdict_lines(record, "record.json")
+    assert "add to the application file to run them: drive.output_file (APPC-28), drive.use_api_url (APPC-20)" in (
+        lines
+    )
+
+
+def _authorize(pkce=True, nonce=True, state=True) -> RecordedRequest:
+    query = [("response_type", "code"), ("scope", "openid profile email")]
+    if state:
+        query.append(("state", secrets.token_urlsafe(32)))
+    if pkce:
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=")
+        query += [("code_challenge", challenge.decode()), ("code_challenge_method", "S256")]
+    if nonce:
+        query.append(("nonce", secrets.token_urlsafe(16)))
+    return RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], tuple(query), (), {}, "", 302)
+
+
+def _one_sign_in_reached(**request) -> AppRun:
+    """Two normal sign-ins, the second of which sent the stand-in nothing (the person answered n)."""
+    return AppRun(
+        sign_ins=[SignIn(finished=True), SignIn(finished=False)],
+        observed=[Observed([_authorize(**request)]), Observed([])],
+    )
+
+
+def test_with_one_sign_in_reaching_the_stand_in_the_rules_that_compare_two_could_not_be_checked():
+    run = _one_sign_in_reached()
+    unchecked = rf"^{UNCHECKED}: only 1 of the 2 normal sign-ins reached the stand-in"
+    with pytest.raises(Skipped, match=unchecked):
+        relies_on_state(run)  # APPC-03 to APPC-05: whether PKCE or the nonce is new each time is unknown
+    with pytest.raises(Skipped, match=unchecked):
+        protected_without_state(run)  # APPC-29
+    with pytest.raises(Skipped, match=unchecked):
+        states_differ(run)  # APPC-05: "expected a state in each of the two sign-ins, saw 1" before
+    with pytest.raises(Skipped, match=unchecked):
+        challenges_differ(_application(), run)  # APPC-22
+
+
+def test_with_one_sign_in_and_no_pkce_or_nonce_the_state_is_judged_and_the_comparison_is_not():
+    run = _one_sign_in_reached(pkce=False, nonce=False)
+    relies_on_state(run)  # nothing else could protect the callback: APPC-03 and APPC-04 judge the state
+    with pytest.raises(Skipped, match="not applicable: neither"):
+        protected_without_state(run)
+    with pytest.raises(Skipped, match=rf"^{UNCHECKED}: only 1 of the 2"):
+        states_differ(run)
+
+
+def test_two_sign_ins_are_compared_as_before():
+    run = AppRun(observed=[Observed([_authorize()]), Observed([_authorize()])])
+    with pytest.raises(Skipped, match="not applicable: a new PKCE S256 code_challenge"):
+        relies_on_state(run)
+    protected_without_state(run)
+    states_differ(run)
+    challenges_differ(_application(), run)
+
+
+def test_appc19_in_manual_mode_reads_the_persons_answer():
+    """The person saw the application refuse (an error page, exit 1) and answered n: the suite, which
+    sees no browser in manual mode, warned "the application's callback page never loaded"."""
+    run = AppRun(sign_ins=[SignIn(finished=False)], baseline=(SignIn(finished=True), Observed([])))
+    error_page(_application(), run)
+    run.sign_ins = [SignIn(finished=True)]
+    with pytest.raises(NonConformance, match="the person answered that the application showed that they are signed"):
+        error_page(_application(), run)
+    # where the suite drives the browser, the callback page is its evidence, as before
+    run.sign_ins = [SignIn(finished=False)]
+    with pytest.raises(NonConformance, match="callback page never loaded"):
+        error_page(_application(mode="browser"), run)
+
+
+def test_the_verdict_counts_the_rules_that_did_not_run_and_those_that_could_not_be_checked():
+    """visma-whoami's run said "incomplete: 2 blocker or critical rules did not run" above a list of six."""
+    from appside.record import _unchecked_is_incomplete
+
+    def rule(rule_id, reason):
+        return {"rule_id": rule_id, "severity": "critical", "status": "skipped", "scenarios": [{"reason": reason}]}
+
+    record = {
+        "verdict": "incomplete: 1 blocker or critical rules did not run",
+        "not_run_rules": ["APPC-20"],
+        "rules": [
+            rule("APPC-20", f"{MISSING_DATA} (drive.use_api_url): ..."),
+            rule("APPC-05", f"{UNCHECKED}: only 1 of the 2 normal sign-ins reached the stand-in"),
+        ],
+    }
+    _unchecked_is_incomplete(record)
+    assert record["verdict"] == (
+        f"incomplete: 1 blocker or critical rules did not run, 1 blocker or critical rules {UNCHECKED} (APPC-05)"
+    )
+    assert record["not_run_rules"] == ["APPC-05", "APPC-20"]
