@@ -87,6 +87,11 @@ REFERENCE_APPS = {
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 # its callback takes the response by POST only: every other rule passes on form_post too
                 "form-post,state-not-checked": ("APPC-16", "APPC-17"),
+                # a refused callback sends the browser to its login, a new sign-in (passport-openidconnect's
+                # README): the refusal is the new authorization request, and what the new sign-in leads to
+                # (its code, its tokens, its signed-in page) is not held against the faulty response
+                "restart-on-failure": (),
+                "restart-on-failure,state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
                 "wrong-verifier": ("APPC-08",),
