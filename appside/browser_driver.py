@@ -187,9 +187,8 @@ class BrowserSession:
             if refused and self._restarted(marks[0]):
                 # the refusal itself: what the new sign-in leads to is not what it did with the faulty response
                 watch = (
-                    f"the application started a new sign-in (a new authorization request) "
-                    f"{time.monotonic() - (callback_at or started):.2f} s after the callback: the watch ended there, "
-                    "and the new sign-in was not gone through"
+                    "the application answered the callback by starting a new sign-in (a new authorization request "
+                    "to the stand-in): the watch ended there, and the new sign-in was not gone through"
                 )
                 break
             try:
