@@ -1,7 +1,10 @@
 """What an application must refuse: the stand-in answers a sign-in wrongly on purpose, and the
-application fails the rule if it then redeems the code or calls the API. The absence of the
-follow-up request within `drive.settle` seconds is the evidence, as in the OpenID Foundation's
-relying-party tests; each scenario first proves that the fault reached the application."""
+application fails the rule for what it does with the faulty response: it redeems the faulty
+callback's code, uses the faulty token response's tokens, or shows that the user signed in before
+any new sign-in. The absence of those within `drive.settle` seconds is the evidence, as in the
+OpenID Foundation's relying-party tests; a new authorization request (the application starting the
+sign-in again) is a refusal, and what the new sign-in leads to is not held against the faulty
+response. Each scenario first proves that the fault reached the application."""
 
 import time
 
