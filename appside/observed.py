@@ -83,7 +83,9 @@ class Observed:
         arrival of its next authorization request, or None. Restarting the sign-in (passport's
         documented `failureRedirect: '/login'`) is a refusal: what that new sign-in leads to (its own
         code, tokens and signed-in page) is not what the application did with the faulty response."""
-        return next((e.at for e in self.authorization_requests if e.at > at), None)
+        # any request to the authorization endpoint after the callback: a new one by GET or POST, repeated
+        # as it may be (a fixed state and no PKCE make it the same query), is a new sign-in's
+        return next((e.at for e in self.entries if e.path == PATHS["authorization_endpoint"] and e.at > at), None)
 
     def tokens_of(self, responses: Iterable) -> set[str]:
         """The access and refresh tokens the stand-in gave in `responses` (token responses), and those
