@@ -71,6 +71,12 @@ class QuietWatch:
     basis: str  # where `seconds` comes from, for the report
 
 
+RESTARTED = (
+    "the application answered the callback by starting a new sign-in (a new authorization request to the "
+    "stand-in): the watch ended there, and the new sign-in was not gone through"
+)
+
+
 class BrowserDriver:
     def __init__(self, application, issuer: str, user, tls=None) -> None:
         from playwright.sync_api import sync_playwright
@@ -180,16 +186,15 @@ class BrowserSession:
         # the page may navigate on at once; the loop below looks at where it ended
         with contextlib.suppress(PlaywrightError):
             self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
-        while time.monotonic() < deadline:
+        # a refused sign-in whose callback came late in drive.timeout is still watched for drive.settle after it
+        while time.monotonic() < (
+            max(deadline, callback_at + self.drive.settle) if refused and callback_at else deadline
+        ):
             yield  # run_together waits a little for every page at once
             if len(self.callback_statuses) > seen and callback_at is None:
                 callback_at, callback_wall = time.monotonic(), time.time()
             if refused and self._restarted(marks[0]):
                 # the refusal itself: what the new sign-in leads to is not what it did with the faulty response
-                watch = (
-                    "the application answered the callback by starting a new sign-in (a new authorization request "
-                    "to the stand-in): the watch ended there, and the new sign-in was not gone through"
-                )
                 break
             try:
                 if self._signed_in():
@@ -220,7 +225,8 @@ class BrowserSession:
             EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
         result = self._result(False, seen, started, marks)
-        result.watch, result.restarted = watch, refused and self._restarted(marks[0])
+        result.restarted = refused and self._restarted(marks[0])
+        result.watch = RESTARTED if result.restarted else watch
         return result
 
     def _restarted(self, since: int) -> bool:
