@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appside.effort import EFFORT
+from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.wire.browser import OriginFence, launch_chromium
 from suite.wire.http import CredentialPolicy
@@ -53,6 +54,9 @@ class SignIn:
     contents: list[tuple[str, str]] | None = field(default=None, repr=False)  # (url, text) the application served
     callback_to_finish: float | None = None  # from the callback's answer to the signed-in marker
     watch: str = ""  # how a refused sign-in's watch after the callback ended
+    # a refused sign-in: the application sent the browser to the stand-in's authorization endpoint again
+    # after the faulty callback (a new sign-in, as passport's failureRedirect to its login does)
+    restarted: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,12 @@ class QuietWatch:
     seconds: float
     activity: Callable[[], tuple[int, float]]  # the stand-in's sandbox.recording.RequestLog.activity
     basis: str  # where `seconds` comes from, for the report
+
+
+RESTARTED = (
+    "the application answered the callback by starting a new sign-in (a new authorization request to the "
+    "stand-in): the watch ended there, and the new sign-in was not gone through"
+)
 
 
 class BrowserDriver:
@@ -129,6 +139,8 @@ class BrowserSession:
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
         callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
+        self._callback_paths = callback_paths
+        self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         self.page.on(
             "response",
             lambda r: (
@@ -174,10 +186,16 @@ class BrowserSession:
         # the page may navigate on at once; the loop below looks at where it ended
         with contextlib.suppress(PlaywrightError):
             self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
-        while time.monotonic() < deadline:
+        # a refused sign-in whose callback came late in drive.timeout is still watched for drive.settle after it
+        while time.monotonic() < (
+            max(deadline, callback_at + self.drive.settle) if refused and callback_at else deadline
+        ):
             yield  # run_together waits a little for every page at once
             if len(self.callback_statuses) > seen and callback_at is None:
                 callback_at, callback_wall = time.monotonic(), time.time()
+            if refused and self._restarted(marks[0]):
+                # the refusal itself: what the new sign-in leads to is not what it did with the faulty response
+                break
             try:
                 if self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
@@ -207,8 +225,22 @@ class BrowserSession:
             EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
         result = self._result(False, seen, started, marks)
-        result.watch = watch
+        result.restarted = refused and self._restarted(marks[0])
+        result.watch = RESTARTED if result.restarted else watch
         return result
+
+    def _restarted(self, since: int) -> bool:
+        """Whether the browser, since its request number `since`, went to the stand-in's authorization
+        endpoint, then to the application's callback, then to the authorization endpoint again: the
+        application started a new sign-in after the callback. (Its first page may be the callback's
+        own path, as a single-page application's may be: only a callback after an authorization
+        request counts.)"""
+        urls = [(parts.netloc, parts.path) for parts in map(urlsplit, self.urls[since:])]
+        first = next((i for i, url in enumerate(urls) if url == self._authorization_endpoint), None)
+        if first is None:
+            return False
+        callback = next((i for i in range(first + 1, len(urls)) if urls[i] in self._callback_paths), None)
+        return callback is not None and self._authorization_endpoint in urls[callback + 1 :]
 
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in

@@ -49,6 +49,8 @@ SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-2
 # ... and those a refused code redemption blocks: an attempted redemption is the evidence the
 # callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
 TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
+# ... and those a sign-in broken before its code blocks: no redemption to count, no token to look for
+NO_CODE = ("APPC-23", "APPC-26")
 # ... and those an application without PKCE that declares it blocks: no challenge to check the method,
 # a verifier or a repeat
 NO_CHALLENGE = ("APPC-07", "APPC-08", "APPC-22")
@@ -87,6 +89,11 @@ REFERENCE_APPS = {
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 # its callback takes the response by POST only: every other rule passes on form_post too
                 "form-post,state-not-checked": ("APPC-16", "APPC-17"),
+                # a refused callback sends the browser to its login, a new sign-in (passport-openidconnect's
+                # README): the refusal is the new authorization request, and what the new sign-in leads to
+                # (its code, its tokens, its signed-in page) is not held against the faulty response
+                "restart-on-failure": (),
+                "restart-on-failure,state-not-checked": ("APPC-16", "APPC-17"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
                 "wrong-verifier": ("APPC-08",),
@@ -126,10 +133,11 @@ REFERENCE_APPS = {
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
-                "basic-not-encoded": TOKEN_NEEDED,
-                "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED),
-                "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED),
-                "short-verifier": TOKEN_NEEDED,
+                # (and with no token issued, APPC-26 has none to look for; with no code, APPC-23 none to count)
+                "basic-not-encoded": (*TOKEN_NEEDED, "APPC-26"),
+                "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
+                "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
+                "short-verifier": (*TOKEN_NEEDED, "APPC-26"),
                 # its second redemption makes the stand-in revoke the code's tokens (RFC 6749 section 4.1.2's
                 # SHOULD, as the sandbox does), refresh token included: no rotation is left for APPC-15 to watch
                 "code-redeemed-twice": ("APPC-15",),
@@ -149,7 +157,7 @@ REFERENCE_APPS = {
                 "token-in-page-url": ("APPC-26",),
             },
             ("SPA_APP_PORT",),
-            {"no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:])},
+            {"no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE)},
             stack="JavaScript in the browser: oidc-client-ts",
         ),
         ReferenceApp(
@@ -236,7 +244,7 @@ REFERENCE_APPS = {
             {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
                 "no-pkce": NO_CHALLENGE,
-                "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED),
+                "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED, "APPC-26"),
                 "expired-token-used": ("APPC-15",),  # as the web app's: no refresh, no rotation to watch
             },
             stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",

@@ -78,6 +78,26 @@ class Observed:
     def redemptions_of(self, code: str) -> list:
         return [e for e in self.grants("authorization_code") if e.param("code") == code]
 
+    def restart_after(self, at: float) -> float | None:
+        """When the application started a new sign-in after `at` (a faulty callback it refused): the
+        arrival of its next authorization request, or None. Restarting the sign-in (passport's
+        documented `failureRedirect: '/login'`) is a refusal: what that new sign-in leads to (its own
+        code, tokens and signed-in page) is not what the application did with the faulty response."""
+        # any request to the authorization endpoint after the callback: a new one by GET or POST, repeated
+        # as it may be (a fixed state and no PKCE make it the same query), is a new sign-in's
+        return next((e.at for e in self.entries if e.path == PATHS["authorization_endpoint"] and e.at > at), None)
+
+    def tokens_of(self, responses: Iterable) -> set[str]:
+        """The access and refresh tokens the stand-in gave in `responses` (token responses), and those
+        it gave for refreshing them, however many times over: what the application got from them."""
+        given: set[str] = set().union(*map(_tokens_given, responses))
+        while True:
+            refreshed = [r for r in self.grants("refresh_token") if r.param("refresh_token") in given]
+            more = set().union(*map(_tokens_given, refreshed)) - given
+            if not more:
+                return given
+            given |= more
+
     def attach(self, title: str) -> None:
         """Every recorded request, redacted, as one Allure attachment."""
         learn_secrets(self.entries)
@@ -93,6 +113,11 @@ class Observed:
             name=f"{title}: {len(self.entries)} requests the stand-in received",
             attachment_type=allure.attachment_type.TEXT,
         )
+
+
+def _tokens_given(response) -> set[str]:
+    answer = (response.response_json or {}) if response.status == 200 else {}
+    return {str(answer[k]) for k in ("access_token", "refresh_token") if isinstance(answer.get(k), str)}
 
 
 def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer: str) -> list:
@@ -360,6 +385,11 @@ def bearer_of(call) -> str | None:
     scheme, _, token = str(call.headers.get("Authorization", "")).partition(" ")
     in_url: str | None = call.param("access_token")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else in_url
+
+
+def carried_tokens(call) -> set[str]:
+    """The access tokens a call to the Visma API or userinfo carries, in its header, URL or form body."""
+    return {bearer_of(call) or "", *call.params("access_token")} - {""}
 
 
 def expired_uses(observed: Observed) -> list:

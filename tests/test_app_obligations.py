@@ -41,10 +41,34 @@ def test_appc22_the_same_code_challenge_twice_fails_and_a_new_one_each_time_pass
         challenges_differ(spa, _run([_authorize("c" * 43)], [_authorize("c" * 43)]))
 
 
+WEB = SimpleNamespace(
+    is_interactive=True, client_id="reference-web", drive=SimpleNamespace(shows_signed_in=lambda: "x")
+)
+
+
 def test_appc23_a_code_redeemed_twice_fails_whatever_the_second_answer():
-    codes_redeemed_once(_run([_redeem("code-1")], [_redeem("code-2")]))
+    codes_redeemed_once(WEB, _run([_redeem("code-1")], [_redeem("code-2")]))
     with pytest.raises(NonConformance, match=r"redeemed one authorization code 2 times .*HTTP 200, 400"):
-        codes_redeemed_once(_run([_redeem("code-1"), _redeem("code-1", status=400)], [_redeem("code-2")]))
+        codes_redeemed_once(WEB, _run([_redeem("code-1"), _redeem("code-1", status=400)], [_redeem("code-2")]))
+
+
+def test_appc23_and_appc26_with_nothing_to_judge_are_blocked_where_the_sign_in_broke_and_skipped_where_it_did_not():
+    """One cause, one failure: sign-ins broken before any code (a redirect_uri Visma Connect refuses,
+    APPC-02) leave APPC-23 and APPC-26 nothing to judge, and that is the cause's (require: blocked by
+    it), not "skipped"; sign-ins that finished without a code or a token leave nothing to judge."""
+    from appside.browser_driver import SignIn
+    from appside.steps.leaks import tokens_not_in_urls
+    from suite.verdict.checks import NothingToCheck
+
+    broken = _run([_authorize("c" * 43)], [_authorize("d" * 43)])
+    broken.sign_ins = [SignIn(False, None, seconds=21.0), SignIn(False, None, seconds=21.0)]
+    for rule in (codes_redeemed_once, tokens_not_in_urls):
+        with pytest.raises(NothingToCheck, match=r"normal sign-in 1: the application did not show x \(watched 21 s"):
+            rule(WEB, broken)
+    finished = _run([_authorize("c" * 43)], [_authorize("d" * 43)])
+    finished.sign_ins = [SignIn(True, 200), SignIn(True, 200)]
+    with pytest.raises(pytest.skip.Exception, match="redeemed no authorization code"):
+        codes_redeemed_once(WEB, finished)
 
 
 def test_appc24_two_authentication_methods_fail_and_a_client_id_beside_basic_passes():

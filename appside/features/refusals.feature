@@ -1,10 +1,14 @@
 @app-side @doc:interactive-integrations
 Feature: What an application must refuse
-  The stand-in answers one sign-in wrongly on purpose. The application fails the rule if it then
-  shows that the user signed in, redeems the code or calls the API. The absence of those within the
+  The stand-in answers one sign-in wrongly on purpose. The application fails the rule for what it
+  does with the faulty response: it shows that the user signed in, redeems the faulty callback's
+  code, or calls the API with the faulty token response's tokens. The absence of those within the
   settle time is the evidence, and it counts only where a normal sign-in of the same application
   does redeem its code (and, for an ID token, shows its signed-in marker or calls the API or
-  userinfo); where nothing can tell, the rule could not be checked, which is no pass.
+  userinfo); where nothing can tell, the rule could not be checked, which is no pass. A new sign-in
+  the application starts instead (a new authorization request, as passport-openidconnect's
+  failureRedirect to its login does) is a refusal: the watch ends there, and nothing that new
+  sign-in leads to counts.
 
   @rule:APPC-16 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
   Scenario: APPC-16 A callback with a different state is refused

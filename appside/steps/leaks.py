@@ -16,7 +16,7 @@ from pytest_bdd import given, then
 from appside.observed import learn_secrets
 from appside.record import UNCHECKED
 from appside.steps.service import service_run
-from appside.steps.sign_ins import normal_sign_ins, observe_session_once, skip_unless_type
+from appside.steps.sign_ins import normal_sign_ins, nothing_to_judge, observe_session_once, skip_unless_type
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
 from suite.verdict.checks import check, skip_for_missing_data
 
@@ -91,10 +91,12 @@ def _in_url(url: str, secrets: dict[str, str]) -> list[str]:
 
 
 @then("no access or refresh token appears in a URL")
-def tokens_not_in_urls(app_run):
+def tokens_not_in_urls(application, app_run):
     tokens = issued_tokens(app_run)
     if not tokens:
-        pytest.skip("the stand-in issued no token in these runs, so none could be put in a URL (see the request rules)")
+        nothing_to_judge(
+            application, app_run, "the stand-in issued no token in these runs, so none could be put in a URL"
+        )
     for observed in app_run.observed:
         for request in observed.entries:
             for name in _in_url("&".join(f"{k}={v}" for k, v in request.query), tokens):

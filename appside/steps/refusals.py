@@ -1,7 +1,10 @@
 """What an application must refuse: the stand-in answers a sign-in wrongly on purpose, and the
-application fails the rule if it then redeems the code or calls the API. The absence of the
-follow-up request within `drive.settle` seconds is the evidence, as in the OpenID Foundation's
-relying-party tests; each scenario first proves that the fault reached the application."""
+application fails the rule for what it does with the faulty response: it redeems the faulty
+callback's code, uses the faulty token response's tokens, or shows that the user signed in before
+any new sign-in. The absence of those within `drive.settle` seconds is the evidence, as in the
+OpenID Foundation's relying-party tests; a new authorization request (the application starting the
+sign-in again) is a refusal, and what the new sign-in leads to is not held against the faulty
+response. Each scenario first proves that the fault reached the application."""
 
 import time
 
@@ -11,13 +14,13 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
-from appside.observed import Observed, bearer_of, expired_uses, token_expiries, unverified_claims
+from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
 from appside.steps.service import why_no_token
 from appside.steps.sign_ins import USE_API_URL_MISSING, AppRun, observe_session_once, record_fault
 from sandbox import SandboxServer
-from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
+from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
 from suite.verdict.checks import check, require, skip_for_missing_data
@@ -102,30 +105,84 @@ def _accepted(request) -> str:
     return f"it accepted a response that a client supporting {document} must refuse"
 
 
+def _faulted_tokens(app_run: AppRun) -> set[str]:
+    """The access and refresh tokens the application got from the faulty response: for a callback
+    fault, those given for its code; for an ID-token fault, those of the token response that carried
+    the faulty ID token (and, either way, those given for refreshing them). A new sign-in's tokens are
+    not among them."""
+    observed = app_run.last
+    if str(app_run.fault) in ID_TOKEN_FAULTS:
+        faulted = [r for r in observed.grants("authorization_code") if r.status == 200][:1]
+    else:
+        code = _faulted_callback(app_run).location_params.get("code")
+        faulted = observed.redemptions_of(code) if code else []
+    return observed.tokens_of(faulted)
+
+
+def _restart(app_run: AppRun) -> float | None:
+    """When the application started a new sign-in after the faulty callback (None: it did not)."""
+    callbacks = app_run.last.callbacks
+    return app_run.last.restart_after(callbacks[0].at) if callbacks else None
+
+
 @then("the application redeems no code")
 def no_redemption(request, app_run: AppRun) -> None:
+    """What counts is the faulty callback's own code: a code the stand-in gave a new sign-in the
+    application started after refusing the callback is that sign-in's. A callback without a code
+    (access_denied) leaves nothing to redeem: any code redemption before a new sign-in is held against it."""
     observed = app_run.last
-    code = _faulted_callback(app_run).location_params.get("code")
-    redeemed = observed.redemptions_of(code) if code else observed.grants("authorization_code")
+    callback = _faulted_callback(app_run)
+    code = callback.location_params.get("code")
+    if code:
+        redeemed = observed.redemptions_of(code)
+        check(
+            not redeemed,
+            f"after the fault {app_run.fault} the application redeemed the faulty callback's authorization code "
+            f"at the token endpoint: {_accepted(request)}",
+        )
+        return
+    restart = _restart(app_run)
+    later_codes = {c.location_params.get("code") for c in observed.callbacks if c.at > callback.at} - {None}
+    redeemed = [
+        r
+        for r in observed.grants("authorization_code")
+        if r.at > callback.at and (restart is None or r.at < restart) and r.param("code") not in later_codes
+    ]
+    sent = "with no code" if redeemed and not redeemed[0].param("code") else "with a code the stand-in did not give it"
     check(
         not redeemed,
-        f"after the fault {app_run.fault} the application redeemed the authorization code at the "
-        f"token endpoint: {_accepted(request)}",
+        lambda: (
+            f"after the fault {app_run.fault} the callback carried no authorization code "
+            f"(error={callback.location_params.get('error')}), yet the application sent {len(redeemed)} code "
+            f"redemption(s) (grant_type=authorization_code) to the token endpoint, {sent}: there was nothing to redeem"
+        ),
     )
 
 
 @then("the application does not call the Visma API")
 def no_api_call(app_run: AppRun) -> None:
+    """The calls that count are those with a token of the faulty response, whenever they came, and
+    every call before any new sign-in the application started (what that sign-in leads to is its own)."""
     observed = app_run.last
+    faulted, restart = _faulted_tokens(app_run), _restart(app_run)
+    calls = [
+        call
+        for call in observed.api_calls + observed.userinfo_calls
+        if carried_tokens(call) & faulted or restart is None or call.at < restart
+    ]
     check(
-        not observed.api_calls and not observed.userinfo_calls,
+        not calls,
         f"after the fault {app_run.fault} the application called "
-        f"{'the Visma API' if observed.api_calls else 'userinfo'}",
+        f"{'the Visma API' if any(c in observed.api_calls for c in calls) else 'userinfo'}"
+        + (" with an access token of the faulty response" if any(carried_tokens(c) & faulted for c in calls) else ""),
     )
 
 
 @then("the application does not show that the user signed in")
 def not_signed_in(request, application, app_run):
+    """Its signed-in marker before any new sign-in: the browser does not go through a new sign-in
+    the application starts after refusing the response (appside.browser_driver ends the watch
+    there), so a marker it saw is the faulty sign-in's."""
     check(
         not app_run.sign_ins[-1].finished,
         f"after the fault {app_run.fault} the application showed {application.drive.shows_signed_in()}: "

@@ -27,6 +27,7 @@ from appside.steps.sign_ins import (
     AppRun,
     keep_evidence_at_once,
     note_client_authentication,
+    nothing_to_judge,
     observe_session,
     record_fault,
     why_none_was_redeemed,
@@ -444,10 +445,14 @@ def challenges_differ(application, app_run):
 
 
 @then("every authorization code is redeemed at most once")
-def codes_redeemed_once(app_run):
+def codes_redeemed_once(application, app_run):
     redemptions = [r for observed in app_run.observed for r in observed.grants("authorization_code")]
     if not redemptions:
-        pytest.skip("the application redeemed no authorization code in its sign-ins, so none could be redeemed twice")
+        nothing_to_judge(
+            application,
+            app_run,
+            "the application redeemed no authorization code in its sign-ins, so none could be redeemed twice",
+        )
     codes: dict[str, list] = {}
     for redemption in redemptions:
         codes.setdefault(redemption.param("code"), []).append(redemption)

@@ -2,7 +2,7 @@
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import allure
 import pytest
@@ -14,7 +14,7 @@ from appside.concurrent import fault_title
 from appside.observed import ClientAuthentication, Observed
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
-from suite.verdict.checks import check
+from suite.verdict.checks import check, require
 
 if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library loads slowly
     from appside.browser_driver import BrowserDriver
@@ -249,6 +249,17 @@ def why_none_was_redeemed(application: Application, app_run: AppRun) -> str:
     ]
     more = f"; {len(stalls) - 2} more sign-ins did not finish" if len(stalls) > 2 else ""
     return f" ({'; '.join(stalls[:2])}{more})" if stalls else ""
+
+
+def nothing_to_judge(application: Application, app_run: AppRun, why: str) -> NoReturn:
+    """A rule that finds no code redemption or no token to judge. Where a normal sign-in broke (it
+    did not finish), that is the cause, as "One cause, one failure" has it: the rule is blocked by the
+    rule that broke it (require; `needs` in appside/features/rules.yaml), or fails naming how the
+    sign-in ended where none of those failed. Where the sign-ins finished, nothing was there to
+    judge, and the rule is skipped saying so."""
+    if application.is_interactive and any(getattr(s, "finished", True) is False for s in app_run.sign_ins[:2]):
+        require(False, lambda: why + why_none_was_redeemed(application, app_run))
+    pytest.skip(why)
 
 
 def _other_client_id(application: Application, observed: Observed) -> str:

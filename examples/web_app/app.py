@@ -35,6 +35,9 @@ defects, to prove the certification catches them:
     form-post              no defect alone: asks for response_mode=form_post and takes the authorization
                            response as a POST to its callback (ASP.NET Core's OpenID Connect handler's
                            default; Visma Connect advertises form_post)
+    restart-on-failure     no defect alone: a callback it refuses (another state, no state, another iss, a
+                           bad ID token, an error) sends the browser back to /login, which starts a new
+                           sign-in, as passport-openidconnect's README sets it up (failureRedirect: '/login')
     fixed-pkce             every sign-in uses the same code_verifier, so the same code_challenge
     code-redeemed-twice    the code is redeemed, then redeemed again (the second answer is ignored)
     two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
@@ -181,7 +184,7 @@ def callback():
         and ("iss" in request.values or "iss-missing-accepted" not in DEFECTS)
         and request.values.get("iss") != metadata["issuer"]
     ):
-        return page("<p>Sign-in failed: the response does not come from Visma Connect (iss).</p>", 400)
+        return refused("<p>Sign-in failed: the response does not come from Visma Connect (iss).</p>")
     if "error-crashes" in DEFECTS and request.values.get("error"):
         raise RuntimeError(f"unexpected callback: {request.values['error']}")
     try:
@@ -192,7 +195,7 @@ def callback():
             if "no-nonce" in DEFECTS and "id_token" in token:  # Authlib validates it only where it kept a nonce
                 token["userinfo"] = oauth.visma.parse_id_token(token, nonce=None)
     except AuthlibBaseError as error:
-        return page(f"<p>Sign-in failed: {escape(error.error)}.</p>", 400)
+        return refused(f"<p>Sign-in failed: {escape(error.error)}.</p>")
     if "token-logged" in DEFECTS:
         print(f"signed in, token response: {json.dumps(token)}", flush=True)
     TOKENS[session["sid"]] = token
@@ -202,6 +205,13 @@ def callback():
         name = (token.get("userinfo") or {}).get("name") or "you"
         return page(f"<p id=signed-in>Signed in. Hello {escape(name)}.</p>")
     return redirect(url_for("profile"))
+
+
+def refused(message: str):
+    """A callback refused: an error page, or (restart-on-failure) a new sign-in."""
+    if "restart-on-failure" in DEFECTS:
+        return redirect(url_for("login"))
+    return page(message, 400)
 
 
 def _redeem_by_hand():

@@ -1,0 +1,159 @@
+"""Application side: a refusal is judged by what the application did with the faulty response. An
+application that answers a refused callback by starting a new sign-in (passport-openidconnect's
+README: failureRedirect '/login') refused it; the new sign-in's code, tokens and signed-in page are
+not held against the faulty response, while redeeming the faulty callback's code, or using the
+faulty token response's access token, still fails."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from appside.browser_driver import BrowserSession, SignIn
+from appside.observed import Observed
+from appside.steps.refusals import no_api_call, no_redemption, not_signed_in
+from appside.steps.sign_ins import AppRun
+from sandbox.recording import RecordedRequest
+from suite.verdict.checks import NonConformance
+
+CALLBACK = "http://127.0.0.1:5000/callback"
+FIRST, SECOND = "first-sign-in-access-token", "new-sign-in-access-token"
+
+
+def _request(at, method, path, query=(), form=(), headers=None, status=200, location="", answer=None):
+    return RecordedRequest(at, method, path, tuple(query), tuple(form), headers or {}, "", status, location, answer)
+
+
+def _authorization(at, state):
+    return _request(at, "GET", "/connect/authorize", (("state", state), ("response_type", "code")))
+
+
+def _callback(at, **params):
+    return _request(
+        at,
+        "POST",
+        "/connect/authorize",
+        status=302,
+        location=f"{CALLBACK}?" + "&".join(f"{k}={v}" for k, v in params.items()),
+    )
+
+
+def _redemption(at, code, token=None):
+    answer = {"access_token": token, "token_type": "Bearer", "id_token": "x.e30.y"} if token else None
+    form = (("grant_type", "authorization_code"), *((("code", code),) if code else ()))
+    return _request(at, "POST", "/connect/token", form=form, status=200 if token else 400, answer=answer)
+
+
+def _api(at, token):
+    return _request(at, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def _restarted_after(faulty_callback, *faulted):
+    """The faulty sign-in, what the application did with it (`faulted`), then a new sign-in it started
+    that the user completed: its code redeemed, its token used."""
+    return [
+        _authorization(1.0, "s1"),
+        faulty_callback,
+        *faulted,
+        _authorization(3.0, "s2"),
+        _callback(4.0, code="c2", state="s2"),
+        _redemption(5.0, "c2", SECOND),
+        _api(6.0, SECOND),
+    ]
+
+
+def _judged(fault, entries, finished=False) -> str:
+    app_run = AppRun(sign_ins=[SignIn(finished, 302)], observed=[Observed(entries)], fault=fault)
+    request = SimpleNamespace(node=SimpleNamespace(user_properties=[]))
+    application = SimpleNamespace(drive=SimpleNamespace(shows_signed_in=lambda: "the text 'Welcome'"))
+    try:
+        not_signed_in(request, application, app_run)
+        no_api_call(app_run)
+        if not fault.startswith("id-token-"):  # APPC-21's code is redeemed: the ID token comes in its answer
+            no_redemption(request, app_run)
+    except NonConformance as failure:
+        return f"failed: {failure}"
+    return "passed"
+
+
+@pytest.mark.parametrize(
+    ("fault", "callback"),
+    [
+        ("callback-state-wrong", _callback(2.0, code="c1", state="another")),
+        ("callback-state-missing", _callback(2.0, code="c1")),
+        ("access-denied", _callback(2.0, error="access_denied", state="s1")),
+    ],
+)
+def test_a_new_sign_in_after_a_refused_callback_is_the_refusal_not_its_acceptance(fault, callback):
+    assert _judged(fault, _restarted_after(callback)) == "passed"
+
+
+def test_the_faulty_callbacks_own_code_redeemed_fails_whatever_followed():
+    faulty = _callback(2.0, code="c1", state="another")
+    verdict = _judged("callback-state-wrong", _restarted_after(faulty, _redemption(2.5, "c1", FIRST)))
+    assert verdict.startswith("failed: after the fault callback-state-wrong the application redeemed the faulty")
+
+
+def test_a_redemption_after_a_callback_without_code_says_there_was_no_code():
+    faulty = _callback(2.0, error="access_denied", state="s1")
+    verdict = _judged("access-denied", _restarted_after(faulty, _redemption(2.5, None)))
+    assert "the callback carried no authorization code (error=access_denied)" in verdict
+    assert "with no code: there was nothing to redeem" in verdict
+    assert "redeemed the authorization code" not in verdict
+
+
+def test_an_id_tokens_access_token_used_fails_even_after_a_new_sign_in():
+    faulty = _callback(2.0, code="c1", state="s1")
+    refused = _restarted_after(faulty, _redemption(2.5, "c1", FIRST))
+    assert _judged("id-token-aud-wrong", refused) == "passed"
+    verdict = _judged("id-token-aud-wrong", [*refused, _api(7.0, FIRST)])
+    assert (
+        verdict == "failed: after the fault id-token-aud-wrong the application called the Visma API with an "
+        "access token of the faulty response"
+    )
+
+
+def test_without_a_new_sign_in_every_api_call_and_the_signed_in_page_still_count():
+    faulty = _callback(2.0, code="c1", state="s1")
+    accepted = [_authorization(1.0, "s1"), faulty, _redemption(2.5, "c1", FIRST), _api(3.0, FIRST)]
+    assert _judged("id-token-iss-wrong", accepted).startswith(
+        "failed: after the fault id-token-iss-wrong the application called the Visma API"
+    )
+    assert _judged("id-token-iss-wrong", accepted[:3], finished=True).startswith(
+        "failed: after the fault id-token-iss-wrong the application showed the text 'Welcome'"
+    )
+
+
+def _session(*urls):
+    session = BrowserSession.__new__(BrowserSession)
+    session.urls = list(urls)
+    session._authorization_endpoint = ("localhost:5999", "/connect/authorize")
+    session._callback_paths = {("127.0.0.1:5000", "/callback")}
+    return session
+
+
+AUTHORIZE = "http://localhost:5999/connect/authorize?state="
+
+
+@pytest.mark.parametrize(
+    ("urls", "restarted"),
+    [
+        # sign-in page, authorization request, login, consent, callback, its error page: no new sign-in
+        (
+            [
+                "http://127.0.0.1:5000/login",
+                AUTHORIZE + "s1",
+                "http://localhost:5999/account/login",
+                AUTHORIZE + "s1",
+                CALLBACK + "?code=c1",
+                "http://127.0.0.1:5000/failed",
+            ],
+            False,
+        ),
+        # the callback sends the browser to the application's login, and that to the stand-in again
+        ([AUTHORIZE + "s1", CALLBACK + "?code=c1", "http://127.0.0.1:5000/login", AUTHORIZE + "s2"], True),
+        # a single-page application whose first page is its callback's path: that is no callback yet
+        ([CALLBACK, AUTHORIZE + "s1", "http://localhost:5999/account/login"], False),
+    ],
+)
+def test_the_browser_sees_a_new_sign_in_only_after_an_authorization_request_and_its_callback(urls, restarted):
+    assert _session(*urls)._restarted(0) is restarted
