@@ -304,6 +304,9 @@ def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certific
     for scenario in rules["APPC-21"]["scenarios"]:
         assert scenario["status"] == "skipped"
         assert scenario["reason"].startswith("could not be checked for this application: its normal sign-in")
+    # said once for the whole run, not only in the rules it left unjudged
+    assert [n[:35] for n in record["notices"]] == ["no normal sign-in finished: the app"], record["notices"]
+    assert "NOTE: no normal sign-in finished" in completed.stdout, completed.stdout[-3000:]
 
 
 def test_a_code_redemption_sent_as_json_or_with_get_is_named_with_its_section():
