@@ -106,6 +106,10 @@ REFERENCE_APPS = {
                 "short-verifier": ("APPC-08",),
                 # an application that calls nothing at sign-in: its signed-in page is the evidence
                 "greeting-only,id-token-not-validated": ("APPC-21",),
+                # userinfo asked before the ID token is checked (django-allauth's order) is no acceptance;
+                # the signed-in page after a faulty ID token is
+                "userinfo-first": (),
+                "userinfo-first,id-token-not-validated": ("APPC-21",),
                 "fixed-pkce": ("APPC-22",),
                 "code-redeemed-twice": ("APPC-23",),
                 "two-auth-methods": ("APPC-24",),

@@ -35,6 +35,9 @@ defects, to prove the certification catches them:
     form-post              no defect alone: asks for response_mode=form_post and takes the authorization
                            response as a POST to its callback (ASP.NET Core's OpenID Connect handler's
                            default; Visma Connect advertises form_post)
+    userinfo-first         no defect alone: userinfo is asked with the access token before the ID token
+                           is validated (django-allauth's order); a faulty ID token is refused all the
+                           same (with id-token-not-validated: it is not)
     fixed-pkce             every sign-in uses the same code_verifier, so the same code_challenge
     code-redeemed-twice    the code is redeemed, then redeemed again (the second answer is ignored)
     two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
@@ -244,6 +247,23 @@ def _claims_unchecked(token, nonce, claims_options=None, claims_cls=None, leeway
 if "id-token-not-validated" in DEFECTS:
     oauth.visma.parse_id_token = _claims_unchecked
 
+
+def _after_userinfo(parse_id_token):
+    """userinfo-first: userinfo asked with the new access token before the ID token is checked, as
+    django-allauth's OpenID Connect provider does; a faulty ID token is refused all the same."""
+
+    def parse(token, *args, **kwargs):
+        # a plain request, as allauth makes it (Authlib's own userinfo() would refresh a token that
+        # expires at once, and the rotated refresh token would be lost before the sign-in stores it)
+        userinfo = oauth.visma.load_server_metadata()["userinfo_endpoint"]
+        requests.get(userinfo, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+        return parse_id_token(token, *args, **kwargs)
+
+    return parse
+
+
+if "userinfo-first" in DEFECTS:
+    oauth.visma.parse_id_token = _after_userinfo(oauth.visma.parse_id_token)
 
 
 @app.get("/profile")
