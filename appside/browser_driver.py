@@ -226,16 +226,16 @@ class BrowserSession:
         documents, scripts and what its pages fetch. Redirects have no body."""
         from playwright.sync_api import Error as PlaywrightError
 
+        if request.resource_type not in ("document", "script", "xhr", "fetch"):
+            return
         with contextlib.suppress(PlaywrightError, UnicodeDecodeError):  # navigated on: the browser dropped the body
             response = request.response()
-            if response is not None:  # a redirect sets cookies too (a callback's answer)
+            if response is not None and request.resource_type != "script":  # a redirect sets cookies too
                 self.cookies_set += [
                     _cookie(header["value"])
                     for header in response.headers_array()
                     if header["name"].lower() == "set-cookie"
                 ]
-            if request.resource_type not in ("document", "script", "xhr", "fetch"):
-                return
             if response is None or 300 <= response.status < 400:
                 return
             if request.sizes()["responseBodySize"] <= MAX_CONTENT_KEPT:  # not a bundle or a download
