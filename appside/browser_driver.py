@@ -52,6 +52,9 @@ class SignIn:
     # None where the suite does not drive the browser (manual mode).
     urls: list[str] | None = field(default=None, repr=False)  # every request the browser made
     contents: list[tuple[str, str]] | None = field(default=None, repr=False)  # (url, text) the application served
+    # (cookie name, value) the application set in the browser: its Set-Cookie headers, and the
+    # browser's cookies for its origins once the sign-in ended (a session cookie is readable)
+    cookies: list[tuple[str, str]] | None = field(default=None, repr=False)
     callback_to_finish: float | None = None  # from the callback's answer to the signed-in marker
     watch: str = ""  # how a refused sign-in's watch after the callback ended
     # a refused sign-in: the application sent the browser to the stand-in's authorization endpoint again
@@ -85,6 +88,7 @@ class BrowserDriver:
         self._playwright = sync_playwright().start()
         drive = application.drive
         own = (drive.sign_in_url, getattr(drive, "use_api_url", None), *application.redirect_uris)
+        self.own_origins = list(dict.fromkeys(_origin(u) for u in own if u))  # whose cookies APPC-27 reads
         self.policy = CredentialPolicy(issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)))
         self.guards: list[Guard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(
@@ -131,6 +135,7 @@ class BrowserSession:
         self.callback_statuses: list[int] = []
         self.urls: list[str] = []
         self.contents: list[tuple[str, str]] = []
+        self.cookies_set: list[tuple[str, str]] = []  # from the application's Set-Cookie headers
         stand_in = urlsplit(driver.issuer).netloc
         context.on("request", lambda r: self.urls.append(r.url))
         if driver.application.app_type == "web":  # APPC-27: what a confidential client sends the browser
@@ -180,7 +185,7 @@ class BrowserSession:
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
-        marks = (len(self.urls), len(self.contents))
+        marks = (len(self.urls), len(self.contents), len(self.cookies_set))
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
         # the page may navigate on at once; the loop below looks at where it ended
@@ -257,13 +262,19 @@ class BrowserSession:
             return
         with contextlib.suppress(PlaywrightError, UnicodeDecodeError):  # navigated on: the browser dropped the body
             response = request.response()
+            if response is not None and request.resource_type != "script":  # a redirect sets cookies too
+                self.cookies_set += [
+                    _cookie(header["value"])
+                    for header in response.headers_array()
+                    if header["name"].lower() == "set-cookie"
+                ]
             if response is None or 300 <= response.status < 400:
                 return
             if request.sizes()["responseBodySize"] <= MAX_CONTENT_KEPT:  # not a bundle or a download
                 self.contents.append((response.url, response.text()))
 
     def _result(
-        self, finished: bool, seen: int, started: float, marks: tuple[int, int], callback_at: float | None = None
+        self, finished: bool, seen: int, started: float, marks: tuple[int, int, int], callback_at: float | None = None
     ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
@@ -277,6 +288,10 @@ class BrowserSession:
         contents = self.contents[marks[1] :]
         with contextlib.suppress(PlaywrightError):  # the page as it shows now, after its scripts ran
             contents.append((self.page.url, self.page.content()))
+        cookies = list(self.cookies_set[marks[2] :])
+        if self.driver.application.app_type == "web":
+            with contextlib.suppress(PlaywrightError):
+                cookies += [(c["name"], c["value"]) for c in self.context.cookies(self.driver.own_origins)]
         return SignIn(
             finished,
             statuses[-1] if statuses else None,
@@ -284,12 +299,24 @@ class BrowserSession:
             now - started,
             urls=self.urls[marks[0] :],
             contents=contents,
+            cookies=cookies,
             callback_to_finish=now - callback_at if finished and callback_at else None,
         )
 
     def close(self) -> None:
         self.driver.guards.remove(self.guard)
         self.context.close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _cookie(header: str) -> tuple[str, str]:
+    """(name, value) of a Set-Cookie header's value; its attributes (Path, HttpOnly) left out."""
+    name, _, value = header.split(";", 1)[0].partition("=")
+    return name.strip(), value.strip()
 
 
 POLL = 50  # milliseconds between two looks at the pages

@@ -223,6 +223,9 @@ def pytest_terminal_summary(terminalreporter):
     from appside.effort import EFFORT
 
     terminalreporter.write_line(EFFORT.summary())
+    recorder = terminalreporter.config.pluginmanager.get_plugin("application-results")
+    for notice in getattr(recorder, "notices", ()):
+        terminalreporter.write_line(f"NOTE: {notice}", red=True, bold=True)
 
 
 def pytest_unconfigure(config) -> None:

@@ -86,6 +86,9 @@ REFERENCE_APPS = {
                 "no-pkce,no-nonce,no-state": ("APPC-03", "APPC-06"),
                 "no-pkce,no-nonce,short-state": ("APPC-04", "APPC-06"),
                 "no-pkce,no-nonce,fixed-state": ("APPC-05", "APPC-06"),
+                # a new nonce each time, but a guessable one ("acme-<time>"): it protects nothing, so the
+                # fixed state must, and fails (RFC 9700 section 2.1, RFC 6749 section 10.10)
+                "no-pkce,fixed-state,timestamp-nonce": ("APPC-05", "APPC-06"),
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 # its callback takes the response by POST only: every other rule passes on form_post too
                 "form-post,state-not-checked": ("APPC-16", "APPC-17"),
@@ -110,6 +113,10 @@ REFERENCE_APPS = {
                 "short-verifier": ("APPC-08",),
                 # an application that calls nothing at sign-in: its signed-in page is the evidence
                 "greeting-only,id-token-not-validated": ("APPC-21",),
+                # userinfo asked before the ID token is checked (django-allauth's order) is no acceptance;
+                # the signed-in page after a faulty ID token is
+                "userinfo-first": (),
+                "userinfo-first,id-token-not-validated": ("APPC-21",),
                 "fixed-pkce": ("APPC-22",),
                 "code-redeemed-twice": ("APPC-23",),
                 "two-auth-methods": ("APPC-24",),
@@ -120,6 +127,7 @@ REFERENCE_APPS = {
                 "greeting-only,token-in-api-query": ("APPC-26",),
                 "token-in-page-url": ("APPC-26",),  # its access log has the URL too: that is APPC-26's failure
                 "token-in-page": ("APPC-27",),
+                "tokens-in-session-cookie": ("APPC-27",),  # Flask's session cookie is signed, not encrypted
                 "token-logged": ("APPC-28",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
@@ -130,6 +138,7 @@ REFERENCE_APPS = {
                 "no-pkce,no-nonce,no-state": NO_CHALLENGE,
                 "no-pkce,no-nonce,short-state": NO_CHALLENGE,
                 "no-pkce,no-nonce,fixed-state": ("APPC-04", *NO_CHALLENGE),  # two equal states: nothing varies to judge
+                "no-pkce,fixed-state,timestamp-nonce": ("APPC-04", *NO_CHALLENGE),
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh

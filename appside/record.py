@@ -43,6 +43,7 @@ class ApplicationRecorder(ResultRecorder):
         )
         super().__init__(subject, path, alluredir)
         self.application = application
+        self.notices: list[str] = []  # what the whole run must say, once (appside.steps.sign_ins)
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so it
@@ -80,6 +81,7 @@ class ApplicationRecorder(ResultRecorder):
             "type": self.application.app_type,
             "name": self.application.name,
         }
+        record["notices"] = list(self.notices)
         for rule in record["rules"]:
             rule["sources"] = application_rule_sources(rule["rule_id"])
             for scenario in rule["scenarios"]:

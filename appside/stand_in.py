@@ -14,7 +14,8 @@ from sandbox.registry import INTERACTIVE_SCOPES
 
 TEST_USER = "test.user"
 # Sign-ins that go on at once (appside.steps.concurrent) are each made by a test user of their own,
-# so that the stand-in's faults and log tell them apart: test.user.1 to test.user.N, same password.
+# so that the stand-in's faults and log tell them apart: test.user.1 to test.user.N, same password, each
+# with an email address of its own (an application may require unique ones).
 CONCURRENT_USERS = 24
 # The stand-in lets an application carry on past four mistakes, so that the rules that name them
 # (APPC-07, APPC-08: plain PKCE and a wrong verifier; APPC-01: no response_type; APPC-02: another

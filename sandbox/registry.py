@@ -126,7 +126,12 @@ class User:
     username: str
     password: str = field(repr=False)
     name: str = "Sandbox Test User"
-    email: str = "test.user@sandbox.invalid"
+    # One address per user, as an identity provider has it: a relying party that keeps emails unique
+    # (django-allauth by default) signs in only the first of several users that share one.
+    email: str = ""
+
+    def __post_init__(self) -> None:
+        self.email = self.email or f"{self.username}@sandbox.invalid"
 
     def get_user_id(self) -> str:
         return self.username

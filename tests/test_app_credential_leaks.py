@@ -56,3 +56,18 @@ def test_a_token_in_the_api_url_is_seen_where_the_api_is_used_only_on_a_page(tmp
     record = json.loads((reports / "compliance.json").read_text())
     rule = next(r for r in record["rules"] if r["rule_id"] == "APPC-26")
     assert "access token was sent in the URL of GET /api/v1/me" in rule["scenarios"][0]["reason"], terminal[-3000:]
+
+
+def test_tokens_in_a_signed_session_cookie_fail_appc27_naming_the_cookie_not_its_value(tmp_path):
+    """Flask's session is a signed cookie, not an encrypted one: the tokens kept in it are given to the
+    browser (RFC 6749 section 2.1). The cookie is named; no token reaches any output."""
+    completed, reports, witness = certify_web_app_verbosely(tmp_path, SECRET, "tokens-in-session-cookie", "APPC-27")
+    terminal = completed.stdout + completed.stderr
+    assert completed.returncode == 1, terminal[-3000:]
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["failed_rules"] == ["APPC-27"], terminal[-3000:]
+    reason = next(r for r in record["rules"] if r["rule_id"] == "APPC-27")["scenarios"][0]["reason"]
+    assert "in the browser's cookie 'session'" in reason and "signed, not encrypted" in reason, reason
+    secrets = set(witness.read_text().split()) | {SECRET}
+    found = outputs.leaked(outputs.every_output(terminal, reports, tmp_path), secrets)
+    assert not found, f"secrets found in output: {found[:10]}"

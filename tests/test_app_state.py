@@ -16,6 +16,7 @@ from appside.observed import Observed, varying_part
 from appside.record import ApplicationRecorder
 from appside.steps.refusals import sends_state
 from appside.steps.requests_sent import (
+    callback_protection,
     protected_without_state,
     relies_on_state,
     state_entropy,
@@ -30,23 +31,39 @@ from suite.verdict.checks import NonConformance, NothingToCheck
 RETURN_TO_STATE = base64.urlsafe_b64encode(json.dumps({"returnTo": "http://127.0.0.1:3000/"}).encode()).decode()
 
 
-def _challenge() -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(secrets.token_bytes(32)).digest()).rstrip(b"=").decode()
+def _challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def _authorize(state=None, pkce="S256", nonce=True, scope="openid profile email") -> RecordedRequest:
+def _authorize(state=None, pkce="S256", nonce=True, scope="openid profile email", verifier=None) -> RecordedRequest:
+    """An authorization request; `nonce` True: a random one of 132 bits; `verifier`: the code_verifier
+    behind its challenge (a random one of 256 bits by default), redeemed in the same sign-in (_run)."""
     query = [("response_type", "code"), ("scope", scope)]
     if state is not None:
         query.append(("state", state))
     if pkce:
-        query += [("code_challenge", _challenge()), ("code_challenge_method", pkce)]
+        verifier = verifier or secrets.token_urlsafe(32)
+        query += [("code_challenge", _challenge(verifier)), ("code_challenge_method", pkce)]
     if nonce:
-        query.append(("nonce", secrets.token_urlsafe(16)))
-    return RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], tuple(query), (), {}, "", 302)
+        query.append(("nonce", secrets.token_urlsafe(16) if nonce is True else nonce))
+    request = RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], tuple(query), (), {}, "", 302)
+    request.notes["verifier"] = verifier
+    return request
+
+
+def _redemption(verifier: str) -> RecordedRequest:
+    form = (("grant_type", "authorization_code"), ("code", "c0de"), ("code_verifier", verifier))
+    return RecordedRequest(1.0, "POST", PATHS["token_endpoint"], (), form, {}, "", 200)
 
 
 def _run(*requests: RecordedRequest) -> AppRun:
-    return AppRun(observed=[Observed([request]) for request in requests])
+    """A sign-in per authorization request, its code redeemed with its code_verifier where it had one."""
+    return AppRun(
+        observed=[
+            Observed([request, *([_redemption(request.notes["verifier"])] if request.notes["verifier"] else [])])
+            for request in requests
+        ]
+    )
 
 
 def test_pkce_or_a_nonce_makes_appc03_to_05_not_applicable_and_appc29_judge_the_state():
@@ -71,6 +88,37 @@ def test_without_a_new_s256_challenge_or_nonce_the_state_alone_protects_the_call
         relies_on_state(run)  # APPC-03 to APPC-05 apply
         with pytest.raises(Skipped, match="not applicable: neither"):
             protected_without_state(run)
+
+
+def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_must():
+    """RFC 9700 section 2.1 lets PKCE or a nonce stand in for the state's CSRF protection; a value an
+    attacker can guess is no such protection (RFC 6749 section 10.10's bar, the one APPC-04 sets the
+    state). A timestamp nonce under a fixed state: APPC-03 to APPC-05 judge the state."""
+    timestamps = [f"acme-{1765000000000 + n}" for n in (0, 1234)]  # acme-<Date.now()>
+    short = [secrets.token_urlsafe(15) for _ in range(2)]  # 20 characters: 120 bits at most
+    for run in (
+        _run(*(_authorize(RETURN_TO_STATE, None, nonce) for nonce in timestamps)),
+        _run(*(_authorize(RETURN_TO_STATE, None, nonce) for nonce in short)),
+        _run(*(_authorize(RETURN_TO_STATE, "S256", False, verifier=f"v-{n:041d}") for n in (1, 2))),  # a counter
+        _run(
+            *(
+                _authorize(RETURN_TO_STATE, "S256", nonce, verifier=v)
+                for nonce, v in zip(timestamps, short, strict=True)
+            )
+        ),
+    ):
+        assert callback_protection(run) is None
+        relies_on_state(run)  # APPC-03 to APPC-05 apply
+        with pytest.raises(Skipped, match="not applicable: neither"):
+            protected_without_state(run)
+        with pytest.raises(NonConformance, match="two sign-ins used the same state"):
+            states_differ(run)  # APPC-05 fails
+
+
+def test_an_s256_challenge_whose_verifier_was_never_seen_protects_nothing_the_suite_can_judge():
+    request = _authorize("a" * 22, "S256", False)
+    unredeemed = AppRun(observed=[Observed([request]), Observed([_authorize("b" * 22, "S256", False)])])
+    assert callback_protection(unredeemed) is None
 
 
 def test_appc04_a_random_state_of_128_bits_passes_even_where_two_share_a_few_characters():

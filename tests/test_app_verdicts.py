@@ -339,6 +339,23 @@ def test_an_app_that_calls_nothing_at_sign_in_is_judged_by_its_signed_in_page(tm
 
 
 @pytest.mark.timeout(400)
+def test_userinfo_asked_before_the_id_token_is_checked_is_no_acceptance_of_a_faulty_one(tmp_path):
+    """django-allauth's order: userinfo with the new access token, then the ID token checked and
+    refused. OpenID Connect Core 3.1.3.7 forbids using what failed to validate, not asking userinfo:
+    APPC-21 passes; its signed-in page after a faulty ID token is what fails it (the matrix's
+    userinfo-first,id-token-not-validated)."""
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": str(free_port()),
+        "REFERENCE_APP_DEFECTS": "userinfo-first",
+    }
+    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-21")
+    record, rules = _outcomes(tmp_path)
+    assert record["failed_rules"] == [], completed.stdout[-3000:]
+    assert {s["status"] for s in rules["APPC-21"]["scenarios"]} == {"passed"}, completed.stdout[-3000:]
+
+
+@pytest.mark.timeout(400)
 def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certification_incomplete(tmp_path):
     """Its signed-in marker never shows and it calls nothing at sign-in: no refusal of a faulty ID
     token can be told from an acceptance. Not a pass: skipped with why, and the run is incomplete."""
@@ -355,6 +372,9 @@ def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certific
     for scenario in rules["APPC-21"]["scenarios"]:
         assert scenario["status"] == "skipped"
         assert scenario["reason"].startswith("could not be checked for this application: its normal sign-in")
+    # said once for the whole run, not only in the rules it left unjudged
+    assert [n[:35] for n in record["notices"]] == ["no normal sign-in finished: the app"], record["notices"]
+    assert "NOTE: no normal sign-in finished" in completed.stdout, completed.stdout[-3000:]
 
 
 def test_a_code_redemption_sent_as_json_or_with_get_is_named_with_its_section():

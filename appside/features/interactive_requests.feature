@@ -41,7 +41,9 @@ Feature: What an interactive application sends to Visma Connect
     libraries such as express-openid-connect do so, and send the same encoded {"returnTo": ...} as
     state every time. Visma Connect's documentation asks for "secure state management to prevent
     CSRF attacks" without saying more, so such an application is warned, not failed (where neither
-    protects the callback, APPC-03, APPC-04 and APPC-05 fail it).
+    protects the callback, APPC-03, APPC-04 and APPC-05 fail it). Only an unguessable value protects:
+    a nonce, or the code_verifier behind an S256 challenge, new in each sign-in with at least the
+    128 bits APPC-04 asks of a state (RFC 6749 section 10.10); a nonce "acme-<time>" does not.
 
     Given the application protects its callback with PKCE or a nonce
     Then every authorization request carries a state

@@ -4,11 +4,10 @@ Feature: What an application must refuse
   does with the faulty response: it shows that the user signed in, redeems the faulty callback's
   code, or calls the API with the faulty token response's tokens. The absence of those within the
   settle time is the evidence, and it counts only where a normal sign-in of the same application
-  does redeem its code (and, for an ID token, shows its signed-in marker or calls the API or
-  userinfo); where nothing can tell, the rule could not be checked, which is no pass. A new sign-in
-  the application starts instead (a new authorization request, as passport-openidconnect's
-  failureRedirect to its login does) is a refusal: the watch ends there, and nothing that new
-  sign-in leads to counts.
+  does redeem its code (and, for an ID token, shows its signed-in marker or calls the API); where
+  nothing can tell, the rule could not be checked, which is no pass. A new sign-in the application
+  starts instead (a new authorization request, as passport-openidconnect's failureRedirect to its
+  login does) is a refusal: the watch ends there, and nothing that new sign-in leads to counts.
 
   @rule:APPC-16 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
   Scenario: APPC-16 A callback with a different state is refused
@@ -91,12 +90,16 @@ Feature: What an application must refuse
     OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it
     sent one, nonce (11). Its signature it MAY leave to TLS when the token comes straight from the
     token endpoint (step 6), as here, so a bad signature is no fault the application must catch.
+    What it must not do is use "the information that failed to validate": show the user signed in,
+    or call the Visma API with that response's access token. A call to userinfo alone is no
+    acceptance: no sentence forbids asking the issuer's userinfo endpoint before the ID token is
+    checked (django-allauth does, then refuses the ID token), so it is no evidence either way.
 
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "<fault>"
     Then the stand-in's token response carried the fault
     And the application does not show that the user signed in
-    And the application does not call the Visma API
+    And the application does not call the Visma API with the access token of the faulty response
     And a normal sign-in shows what accepting looks like
 
     Examples:

@@ -15,6 +15,7 @@ from pytest_bdd import given, then
 
 from appside.observed import learn_secrets
 from appside.record import UNCHECKED
+from appside.session_cookies import readings
 from appside.steps.service import service_run
 from appside.steps.sign_ins import normal_sign_ins, nothing_to_judge, observe_session_once, skip_unless_type
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
@@ -128,6 +129,15 @@ def nothing_secret_in_pages(application, app_run):
                     False,
                     f"the application sent its {name} to the browser, in {_shown(url)}: a web application keeps "
                     "its secret and its tokens on its server",
+                )
+        for cookie, value in getattr(sign_in, "cookies", None) or ():
+            for name in leaked("\n".join(readings(value)), secrets):
+                check(
+                    False,
+                    f"the application put its {name} in the browser's cookie {_shown(cookie)}, readable once "
+                    "decoded (a signed session cookie is signed, not encrypted): a web application keeps its "
+                    'secret and its tokens on its server (RFC 6749 section 2.1: "not exposed to or accessible '
+                    'by the resource owner")',
                 )
 
 

@@ -178,6 +178,35 @@ def no_api_call(app_run: AppRun) -> None:
     )
 
 
+def _faulty_access_tokens(observed: Observed) -> set[str]:
+    """The access tokens of the token response whose ID token carried the fault, and of any refresh
+    of its refresh token: what the application would use had it accepted the response."""
+    answers = [r.response_json or {} for r in observed.grants("authorization_code") if r.status == 200][:1]
+    refresh_tokens = {a.get("refresh_token") for a in answers} - {None}
+    answers += [
+        r.response_json or {}
+        for r in observed.grants("refresh_token")
+        if r.status == 200 and r.param("refresh_token") in refresh_tokens
+    ]
+    return {a["access_token"] for a in answers if isinstance(a.get("access_token"), str)}
+
+
+@then("the application does not call the Visma API with the access token of the faulty response")
+def no_api_call_with_faulty_token(app_run: AppRun) -> None:
+    """OpenID Connect Core 3.1.3.7 forbids using "the information that failed to validate"; no sentence
+    forbids asking the issuer's userinfo endpoint before the ID token is validated (django-allauth
+    does, then refuses the ID token). So a userinfo call alone is no acceptance of a faulty ID token;
+    the Visma API called with that response's access token is, as a signed-in page is."""
+    observed = app_run.last
+    faulty = _faulty_access_tokens(observed)
+    used = [call for call in observed.api_calls if bearer_of(call) in faulty]
+    check(
+        not used,
+        f"after the fault {app_run.fault} the application called the Visma API ({used[0].path if used else ''}) "
+        "with the access token of the response whose ID token failed validation",
+    )
+
+
 @then("the application does not show that the user signed in")
 def not_signed_in(request, application, app_run):
     """Its signed-in marker before any new sign-in: the browser does not go through a new sign-in
@@ -196,14 +225,18 @@ def acceptance_visible(application, app_run):
     signed-in marker, or an API or userinfo call. An application that shows and calls nothing
     either way cannot be judged: that is no pass."""
     sign_in, observed = app_run.baseline
-    calls = [e.path for e in observed.api_calls + observed.userinfo_calls]
+    # after an ID-token fault a userinfo call is no acceptance (no_api_call_with_faulty_token), so it is
+    # no evidence of what accepting looks like either
+    counts_userinfo = not str(app_run.fault).startswith("id-token-")
+    calls = [e.path for e in observed.api_calls + (observed.userinfo_calls if counts_userinfo else [])]
     evidence = [f"it showed {application.drive.shows_signed_in()}"] if sign_in.finished else []
     evidence += [f"it called {', '.join(sorted(set(calls)))}"] if calls else []
     if not evidence:
         _unchecked(
             observed,
-            f"its normal sign-in neither showed {application.drive.shows_signed_in()} nor called the Visma API "
-            "or userinfo, so nothing tells a response it refused from one it accepted",
+            f"its normal sign-in neither showed {application.drive.shows_signed_in()} nor called the Visma API"
+            f"{' or userinfo' if counts_userinfo else ''}, so nothing tells a response it "
+            "refused from one it accepted",
         )
     allure.attach(
         f"after a good response {' and '.join(evidence)}; after the fault {app_run.fault} it did neither",

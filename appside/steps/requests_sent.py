@@ -151,23 +151,51 @@ def _per_sign_in(app_run: AppRun, parameter: str, every=lambda request: True) ->
     return values or None
 
 
+def _unguessable(per_sign_in: list[set]) -> bool:
+    """The two sign-ins' values differ, and each, without what it shares with the other sign-in's
+    (varying_part), carries MIN_STATE_BITS: the bar APPC-04 sets the state (RFC 6749 section 10.10)."""
+    first, second = per_sign_in[:2]
+    return not first & second and all(
+        estimated_entropy_bits(varying_part(value, min(other))) >= MIN_STATE_BITS
+        for mine, other in ((first, second), (second, first))
+        for value in mine
+    )
+
+
+def _verifiers_per_sign_in(app_run: AppRun) -> list[set]:
+    """Each normal sign-in's code_verifiers, as its code redemptions carried them: an S256 challenge
+    is a hash, whose length says nothing of how guessable the verifier behind it is."""
+    return [
+        {r.param("code_verifier") for r in observed.grants("authorization_code")} - {None, ""}
+        for observed in _reached(app_run)
+    ]
+
+
 def callback_protection(app_run: AppRun) -> str | None:
     """What protects the application's callback against CSRF besides its state (RFC 9700 section 2.1):
-    a PKCE S256 code_challenge in every sign-in, a new one each time, or (OpenID Connect) a nonce in
-    every sign-in, a new one each time; None where neither does, so the state must. Where one sign-in
-    carries either but no second one reached the stand-in to show it is new each time, the rule could not
-    be checked (nothing_to_compare)."""
+    a PKCE S256 code_challenge in every sign-in, a new one each time, from a code_verifier an attacker
+    cannot guess, or (OpenID Connect) a nonce in every sign-in, new and unguessable; None where neither
+    does, so the state must. Unguessable is what APPC-04 asks of a state (MIN_STATE_BITS, of what varies
+    between the sign-ins): a nonce "acme-<time>" or a verifier of 20 characters protects nothing RFC 6749
+    section 10.10 would call a CSRF token. Where one sign-in carries either but no second one reached the
+    stand-in to show it is new each time, the rule could not be checked (nothing_to_compare)."""
     protections = []
     challenges = _per_sign_in(app_run, "code_challenge", lambda r: r.param("code_challenge_method") == "S256")
     nonces = _per_sign_in(app_run, "nonce", lambda r: "openid" in (r.param("scope") or "").split())
-    for name, values in (
-        ("a new PKCE S256 code_challenge in each sign-in", challenges),
-        ("a new OpenID Connect nonce in each sign-in", nonces),
-    ):
+    for name, values in (("a new PKCE S256 code_challenge", challenges), ("a new OpenID Connect nonce", nonces)):
         if values and len(values) < 2:
-            nothing_to_compare(app_run, f"whether {name} protects the callback against CSRF")
-        if values and not values[0] & values[1]:
-            protections.append(name)
+            nothing_to_compare(app_run, f"whether {name} in each sign-in protects the callback against CSRF")
+    verifiers = _verifiers_per_sign_in(app_run)
+    if (
+        challenges
+        and not challenges[0] & challenges[1]
+        and len(verifiers) >= 2
+        and all(verifiers[:2])
+        and _unguessable(verifiers)
+    ):
+        protections.append("a new PKCE S256 code_challenge in each sign-in, from an unguessable code_verifier")
+    if nonces and _unguessable(nonces):
+        protections.append("a new, unguessable OpenID Connect nonce in each sign-in")
     return " and ".join(protections) or None
 
 
@@ -186,8 +214,9 @@ def relies_on_state(app_run: AppRun) -> None:
 def protected_without_state(app_run: AppRun) -> None:
     if not callback_protection(app_run):
         pytest.skip(
-            "not applicable: neither a new PKCE S256 code_challenge nor a new OpenID Connect nonce in each sign-in "
-            "protects the callback, so the state must, and APPC-03, APPC-04 and APPC-05 judge it"
+            "not applicable: neither a new PKCE S256 code_challenge (from a code_verifier of at least "
+            f"{MIN_STATE_BITS} bits) nor a new OpenID Connect nonce of at least {MIN_STATE_BITS} bits in each "
+            "sign-in protects the callback, so the state must, and APPC-03, APPC-04 and APPC-05 judge it"
         )
 
 

@@ -190,7 +190,8 @@ def normal_sign_ins(config, stand_in: SandboxServer) -> list:
     """Two sign-ins as a user makes them, done once per run and read by every request rule."""
     from appside.concurrent import NORMAL
 
-    made = _made_at_once(config, stand_in) if "sign_ins" not in _baseline else {}
+    first = "sign_ins" not in _baseline
+    made = _made_at_once(config, stand_in) if first else {}
     if all(title in made for title in NORMAL):
         for title in NORMAL:
             if isinstance(made[title], Exception):
@@ -207,7 +208,24 @@ def normal_sign_ins(config, stand_in: SandboxServer) -> list:
             signed.append((sign_in, observed))
         _baseline["sign_ins"] = signed
     sign_ins: list = _baseline["sign_ins"]
+    if first:
+        _say_if_none_finished(config, sign_ins)
     return sign_ins
+
+
+def _say_if_none_finished(config, sign_ins: list) -> None:
+    """A run whose normal sign-ins never showed the signed-in marker judged every rule on sign-ins
+    that did not finish (a sign-up page, an error page, a marker that does not match): said once,
+    in the terminal summary and the record, not only in the rules it blocks."""
+    if sign_ins and not any(getattr(sign_in, "finished", True) for sign_in, _ in sign_ins):
+        recorder = config.pluginmanager.get_plugin("application-results")
+        if recorder is not None:
+            marker = config.application.drive.shows_signed_in()
+            recorder.notices.append(
+                f"no normal sign-in finished: the application never showed {marker} "
+                "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
+                "(see 'the sign-in did not finish' in the report; check drive.signed_in and where the sign-in ended)"
+            )
 
 
 @given("the application has signed in twice through the stand-in")

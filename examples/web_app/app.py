@@ -38,6 +38,9 @@ defects, to prove the certification catches them:
     restart-on-failure     no defect alone: a callback it refuses (another state, no state, another iss, a
                            bad ID token, an error) sends the browser back to /login, which starts a new
                            sign-in, as passport-openidconnect's README sets it up (failureRedirect: '/login')
+    userinfo-first         no defect alone: userinfo is asked with the access token before the ID token
+                           is validated (django-allauth's order); a faulty ID token is refused all the
+                           same (with id-token-not-validated: it is not)
     fixed-pkce             every sign-in uses the same code_verifier, so the same code_challenge
     code-redeemed-twice    the code is redeemed, then redeemed again (the second answer is ignored)
     two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
@@ -50,6 +53,11 @@ defects, to prove the certification catches them:
     token-in-page          the profile page shows the access token
     token-logged           the token response is printed to the application's output
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
+    tokens-in-session-cookie  the access and refresh tokens are kept in Flask's session too: a cookie
+                           signed, not encrypted, which the browser can read
+    timestamp-nonce        the OpenID Connect nonce is "acme-" and the time in milliseconds: new in each
+                           sign-in, and guessable (with no-pkce and fixed-state nothing unguessable
+                           protects the callback: APPC-05 judges the state)
 
 Its HTTP Basic credentials are form-urlencoded first, as RFC 6749 section 2.3.1 asks (Authlib's
 own client_secret_basic joins them as they are, and as latin-1), so any secret works.
@@ -61,6 +69,7 @@ import hashlib
 import json
 import os
 import secrets
+import time
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -142,6 +151,8 @@ def login():
         extra["state"] = state[name]
     if "fixed-pkce" in DEFECTS:
         extra["code_verifier"] = FIXED_VERIFIER
+    if "timestamp-nonce" in DEFECTS:
+        extra["nonce"] = f"acme-{time.time_ns() // 1_000_000}"
     if "plain-pkce" in DEFECTS:  # Authlib itself only makes S256 challenges
         verifier = secrets.token_urlsafe(48)
         extra.update(code_verifier=verifier, code_challenge=verifier, code_challenge_method="plain")
@@ -199,6 +210,8 @@ def callback():
     if "token-logged" in DEFECTS:
         print(f"signed in, token response: {json.dumps(token)}", flush=True)
     TOKENS[session["sid"]] = token
+    if "tokens-in-session-cookie" in DEFECTS:
+        session["tokens"] = {name: token[name] for name in ("access_token", "refresh_token") if name in token}
     if "token-in-page-url" in DEFECTS:  # in the browser's history, and in this server's access log
         return redirect(url_for("profile", access_token=token["access_token"]))
     if "greeting-only" in DEFECTS:  # the user from the ID token's claims, no call at sign-in
@@ -243,6 +256,24 @@ def _claims_unchecked(token, nonce, claims_options=None, claims_cls=None, leeway
 
 if "id-token-not-validated" in DEFECTS:
     oauth.visma.parse_id_token = _claims_unchecked
+
+
+def _after_userinfo(parse_id_token):
+    """userinfo-first: userinfo asked with the new access token before the ID token is checked, as
+    django-allauth's OpenID Connect provider does; a faulty ID token is refused all the same."""
+
+    def parse(token, *args, **kwargs):
+        # a plain request, as allauth makes it (Authlib's own userinfo() would refresh a token that
+        # expires at once, and the rotated refresh token would be lost before the sign-in stores it)
+        userinfo = oauth.visma.load_server_metadata()["userinfo_endpoint"]
+        requests.get(userinfo, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+        return parse_id_token(token, *args, **kwargs)
+
+    return parse
+
+
+if "userinfo-first" in DEFECTS:
+    oauth.visma.parse_id_token = _after_userinfo(oauth.visma.parse_id_token)
 
 
 @app.get("/profile")

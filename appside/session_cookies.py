@@ -1,0 +1,71 @@
+"""What a cookie's value says once decoded the ways web frameworks write their sessions into cookies.
+A signed session cookie is readable by the browser that holds it: signing protects the value from
+change, not from being read.
+
+- Flask (itsdangerous URLSafeTimedSerializer): base64url(JSON).timestamp.signature, or with a
+  leading "." when the JSON is zlib-compressed;
+- Starlette's SessionMiddleware: base64(JSON).timestamp.signature (itsdangerous TimestampSigner);
+- npm cookie-session: base64(JSON), its signature in a second cookie (name.sig);
+- Express's signed cookies (cookie-parser, express-session): "s:" value "." signature, URL-encoded;
+- anything URL-encoded, or a JSON or base64 value inside another.
+
+An encrypted cookie (Rails, ASP.NET Core data protection, iron-session) decodes to bytes that are no
+text, and stays opaque: nothing is read into it."""
+
+import base64
+import binascii
+import re
+import zlib
+from urllib.parse import unquote, unquote_plus
+
+BASE64ISH = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+DEPTH = 3  # a base64 value inside JSON inside base64: deep enough for what frameworks write
+MAX_COOKIE = 64 * 1024  # a cookie is at most 4 KB in a browser; a Set-Cookie header may be anything
+
+
+def readings(value: str) -> list[str]:
+    """`value` and every text it decodes to (base64 or base64url, zlib-compressed or not, URL-encoded,
+    "s:" and signatures split off), for the leak rules to look through."""
+    found: dict[str, None] = {}
+    _read(value[:MAX_COOKIE], found, DEPTH)
+    return list(found)
+
+
+def _read(text: str, found: dict[str, None], depth: int) -> None:
+    if text in found or depth < 0:
+        return
+    found[text] = None
+    for unescaped in {unquote(text), unquote_plus(text)} - {text}:
+        _read(unescaped, found, depth)
+    if text.startswith("s:"):  # Express: s:<value>.<signature>
+        _read(text[2:], found, depth)
+    for piece in {text, *text.split(".")} | set(BASE64ISH.findall(text)):
+        decoded = _base64_text(piece)
+        if decoded is not None:
+            _read(decoded, found, depth - 1)
+
+
+def _base64_text(piece: str) -> str | None:
+    """The text `piece` encodes in base64 or base64url, inflated if it is zlib-compressed; None where it
+    is no base64 or encodes no text (a signature, an encrypted value)."""
+    if len(piece) < 8 or not BASE64ISH.fullmatch(piece):
+        return None
+    padded = piece.rstrip("=") + "=" * (-len(piece.rstrip("=")) % 4)
+    try:
+        raw = base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
+    except (binascii.Error, ValueError):
+        return None
+    for data in (raw, _inflated(raw)):
+        if data:
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+    return None
+
+
+def _inflated(raw: bytes) -> bytes | None:
+    try:
+        return zlib.decompressobj().decompress(raw, MAX_COOKIE * 16)
+    except zlib.error:
+        return None
