@@ -3,6 +3,13 @@ sign-in URL, fills the stand-in's login and consent pages (with the suite's brow
 method, suite.wire.login.browser, and the sandbox's page description) and watches for the
 application's signed-in marker.
 
+Service workers are allowed, as in the user's browser: an SPA may keep its tokens in one (as
+@axa-fr/oidc-client recommends), and the suite drives the application's own pages, not a login page
+it distrusts. What a service worker sends passes the same context route and OriginFence as the
+page's requests, and Playwright reports its requests to the context (request.service_worker), so
+the URLs the rules read (`SignIn.urls`) have them too. The server side's browser login blocks them
+(suite.wire.login.browser): there the suite types a password into a page it does not trust.
+
 Chromium resolves every host but loopback to nothing: nothing leaves the machine. Once the
 password is typed into the stand-in's login page, its context reaches only the stand-in and the
 application's own origins (suite.wire.login.browser.Guard, with an OriginFence on every
@@ -36,6 +43,7 @@ STAND_IN_PAGES = (
     BrowserPage("/connect/authorize", "#allow", (BrowserAction("click", "#allow"),)),
 )
 MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
+PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
@@ -49,10 +57,13 @@ class SignIn:
     seconds: float = 0.0
     # What the browser saw, for the rules on where tokens and the secret go (appside/steps/leaks.py);
     # None where the suite does not drive the browser (manual mode).
-    urls: list[str] | None = field(default=None, repr=False)  # every request the browser made
+    urls: list[str] | None = field(default=None, repr=False)  # every request the browser made, its workers' too
+    # every address its pages' frames showed, #fragment included, history.pushState/replaceState too
+    page_urls: list[str] | None = field(default=None, repr=False)
     contents: list[tuple[str, str]] | None = field(default=None, repr=False)  # (url, text) the application served
     callback_to_finish: float | None = None  # from the callback's answer to the signed-in marker
     watch: str = ""  # how a refused sign-in's watch after the callback ended
+    page_errors: list[str] = field(default_factory=list, repr=False)  # uncaught exceptions and console errors
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class BrowserDriver:
     def session(self, username: str | None = None) -> "BrowserSession":
         """A fresh browser profile: no cookies of the application nor of the stand-in; its sign-ins
         are made as the test user `username` (the run's first test user by default)."""
-        return BrowserSession(self, self._browser.new_context(service_workers="block"), username or self.user.username)
+        return BrowserSession(self, self._browser.new_context(service_workers="allow"), username or self.user.username)
 
     def _connection_refused(self, host: str, port: int) -> None:
         for guard in list(self.guards):
@@ -121,8 +132,16 @@ class BrowserSession:
         self.callback_statuses: list[int] = []
         self.urls: list[str] = []
         self.contents: list[tuple[str, str]] = []
+        self.page_urls: list[str] = []
+        self.page_errors: list[str] = []
         stand_in = urlsplit(driver.issuer).netloc
-        context.on("request", lambda r: self.urls.append(r.url))
+        context.on("request", lambda r: self.urls.append(r.url))  # a service worker's requests too
+        # a request's URL never has the #fragment, and history.replaceState makes no request: where the
+        # page's address went is what its frames navigated to
+        context.on("page", lambda page: page.on("framenavigated", lambda frame: self.page_urls.append(frame.url)))
+        self.page.on("framenavigated", lambda frame: self.page_urls.append(frame.url))
+        context.on("console", lambda m: self._page_error(f"console error: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda error: self._page_error(f"uncaught {error.name}: {error.message}"))
         if driver.application.app_type == "web":  # APPC-27: what a confidential client sends the browser
             # once its body is all there: a stream that never ends is never waited for
             context.on(
@@ -168,7 +187,7 @@ class BrowserSession:
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
-        marks = (len(self.urls), len(self.contents))
+        marks = (len(self.urls), len(self.contents), len(self.page_urls), len(self.page_errors))
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
         # the page may navigate on at once; the loop below looks at where it ended
@@ -216,6 +235,10 @@ class BrowserSession:
             return bool(self.page.locator(marker.selector).count() > 0)
         return bool(self.page.get_by_text(marker.text).count() > 0)
 
+    def _page_error(self, text: str) -> None:
+        if len(self.page_errors) < PAGE_ERRORS_KEPT:
+            self.page_errors.append(text if len(text) <= PAGE_ERROR_LENGTH else text[:PAGE_ERROR_LENGTH] + "...")
+
     def _keep_content(self, request) -> None:
         """What the application (any origin but the stand-in's) sent the browser to show or to run:
         documents, scripts and what its pages fetch. Redirects have no body."""
@@ -231,7 +254,12 @@ class BrowserSession:
                 self.contents.append((response.url, response.text()))
 
     def _result(
-        self, finished: bool, seen: int, started: float, marks: tuple[int, int], callback_at: float | None = None
+        self,
+        finished: bool,
+        seen: int,
+        started: float,
+        marks: tuple[int, int, int, int],
+        callback_at: float | None = None,
     ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
@@ -251,8 +279,10 @@ class BrowserSession:
             self.page.url,
             now - started,
             urls=self.urls[marks[0] :],
+            page_urls=self.page_urls[marks[2] :],
             contents=contents,
             callback_to_finish=now - callback_at if finished and callback_at else None,
+            page_errors=self.page_errors[marks[3] :],
         )
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ passes, whether or not the application went back to the API by itself; nothing a
 could not be checked."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from run import run_appside
@@ -51,7 +52,7 @@ def _judged(app_run: AppRun) -> str:
     """ "passed", the failure's message, or the skip's."""
     try:
         no_expired_token(app_run)
-        renewed(app_run)
+        renewed(SimpleNamespace(is_interactive=True), app_run)
     except NonConformance as failure:
         return f"failed: {failure}"
     except pytest.skip.Exception as skipped:
@@ -100,7 +101,8 @@ def test_a_request_that_shows_neither_could_not_be_checked():
 
 
 def test_no_token_at_all_is_nothing_to_check():
-    app_run = AppRun(observed=[Observed([_request(ISSUED_AT, "POST", "/connect/token", status=400)])])
+    authorize = _request(ISSUED_AT - 1, "GET", "/connect/authorize", (("state", "s"),))
+    app_run = AppRun(observed=[Observed([authorize, _request(ISSUED_AT, "POST", "/connect/token", status=400)])])
     assert "got no token at all" in _judged(app_run)
 
 

@@ -13,7 +13,7 @@ from appside import effort
 from appside.application import Application
 from appside.observed import Observed, bearer_of, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
-from appside.steps.sign_ins import AppRun, observe_session_once, record_fault
+from appside.steps.sign_ins import AppRun, observe_session_once, record_fault, skip_unless_a_sign_in_started
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
@@ -217,13 +217,14 @@ def no_expired_token(app_run: AppRun) -> None:
 
 
 @then("after the expiry it refreshed the token, signed in again or used the API with a valid token")
-def renewed(app_run: AppRun) -> None:
+def renewed(application: Application, app_run: AppRun) -> None:
     """RFC 6749 section 1.5: a new access token "when the current access token becomes invalid or
     expires", by a refresh or (no refresh token) a new sign-in; nothing there asks the application
     to go back to the API by itself afterwards. So any of these is the evidence that it did not go
     on with the expired token; where it sent nothing after the expiry, nothing tells either way."""
     observed = app_run.last
     issued = [r for r in observed.token_requests if r.status == 200]
+    skip_unless_a_sign_in_started(application, app_run.sign_ins, [observed])
     require(issued, "the application got no token at all; see the attached requests")
     first, expiry = issued[0].at, issued[0].at + SHORT_LIFETIME
     expiries = token_expiries(observed)
