@@ -139,7 +139,7 @@ class BrowserSession:
         # a request's URL never has the #fragment, and history.replaceState makes no request: where the
         # page's address went is what its frames navigated to
         context.on("page", lambda page: page.on("framenavigated", lambda frame: self.page_urls.append(frame.url)))
-        self.page.on("framenavigated", lambda frame: self.page_urls.append(frame.url))
+        self.page.on("framenavigated", self._navigated)
         context.on("console", lambda m: self._page_error(f"console error: {m.text}") if m.type == "error" else None)
         self.page.on("pageerror", lambda error: self._page_error(f"uncaught {error.name}: {error.message}"))
         if driver.application.app_type == "web":  # APPC-27: what a confidential client sends the browser
@@ -147,16 +147,9 @@ class BrowserSession:
             context.on(
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
-        callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
-        self.page.on(
-            "response",
-            lambda r: (
-                self.callback_statuses.append(r.status)
-                if r.request.is_navigation_request()
-                and (urlsplit(r.url).netloc, urlsplit(r.url).path) in callback_paths
-                else None
-            ),
-        )
+        self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
+        self._served_by_worker: int | None = None  # the status of a page load a service worker answered
+        self.page.on("response", self._navigation_answered)
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
@@ -234,6 +227,29 @@ class BrowserSession:
         if marker.selector:
             return bool(self.page.locator(marker.selector).count() > 0)
         return bool(self.page.get_by_text(marker.text).count() > 0)
+
+    def _is_callback(self, url: str) -> bool:
+        return (urlsplit(url).netloc, urlsplit(url).path) in self._callback_paths
+
+    def _navigation_answered(self, response) -> None:
+        """The callback's HTTP status, from the answer to the page load. Where the application's
+        service worker answered a load that a redirect brought to the callback, Playwright gives that
+        answer the URL the redirect started from (the stand-in's): its status counts once the page
+        shows the callback's address (_navigated)."""
+        if not response.request.is_navigation_request() or response.frame != self.page.main_frame:
+            return
+        self._served_by_worker = None
+        if self._is_callback(response.url):
+            self.callback_statuses.append(response.status)
+        elif response.from_service_worker:
+            self._served_by_worker = response.status
+
+    def _navigated(self, frame) -> None:
+        self.page_urls.append(frame.url)
+        if frame == self.page.main_frame:
+            if self._served_by_worker is not None and self._is_callback(frame.url):
+                self.callback_statuses.append(self._served_by_worker)
+            self._served_by_worker = None
 
     def _page_error(self, text: str) -> None:
         if len(self.page_errors) < PAGE_ERRORS_KEPT:

@@ -1,8 +1,9 @@
 // The reference SPA's token-keeping service worker (REFERENCE_APP_DEFECTS=service-worker), built as
 // @axa-fr/oidc-client-service-worker keeps tokens: the page's code redemption passes through it, it
 // makes the request to the token endpoint itself, keeps the access token and hands the page a
-// placeholder; it puts the real token into the page's calls to the Visma API. So the requests the
-// stand-in receives (the token request, the API calls) are the service worker's, not the page's.
+// placeholder; it puts the real token into the page's calls to the Visma API, and it answers the
+// loads of the application's pages. So the requests the stand-in receives (the token request, the
+// API calls) are the service worker's, not the page's, and so is the callback page's answer.
 "use strict";
 
 importScripts("/config.js");
@@ -19,6 +20,8 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(keepToken(event.request));
   } else if (url.startsWith(config.api + "/")) {
     event.respondWith(withToken(event.request));
+  } else if (event.request.mode === "navigate") {  // its pages too, the callback included, as @axa-fr's does
+    event.respondWith(fetch(event.request));
   }
 });
 
