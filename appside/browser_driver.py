@@ -236,12 +236,14 @@ class BrowserSession:
         service worker answered a load that a redirect brought to the callback, Playwright gives that
         answer the URL the redirect started from (the stand-in's): its status counts once the page
         shows the callback's address (_navigated)."""
-        if not response.request.is_navigation_request() or response.frame != self.page.main_frame:
+        if not response.request.is_navigation_request():
             return
-        self._served_by_worker = None
-        if self._is_callback(response.url):
+        main_frame = response.frame == self.page.main_frame
+        if main_frame:
+            self._served_by_worker = None
+        if self._is_callback(response.url):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)
-        elif response.from_service_worker:
+        elif main_frame and response.from_service_worker:
             self._served_by_worker = response.status
 
     def _navigated(self, frame) -> None:
