@@ -3,6 +3,13 @@ sign-in URL, fills the stand-in's login and consent pages (with the suite's brow
 method, suite.wire.login.browser, and the sandbox's page description) and watches for the
 application's signed-in marker.
 
+Service workers are allowed, as in the user's browser: an SPA may keep its tokens in one (as
+@axa-fr/oidc-client recommends), and the suite drives the application's own pages, not a login page
+it distrusts. What a service worker sends passes the same context route and OriginFence as the
+page's requests, and Playwright reports its requests to the context (request.service_worker), so
+the URLs the rules read (`SignIn.urls`) have them too. The server side's browser login blocks them
+(suite.wire.login.browser): there the suite types a password into a page it does not trust.
+
 Chromium resolves every host but loopback to nothing: nothing leaves the machine. Once the
 password is typed into the stand-in's login page, its context reaches only the stand-in and the
 application's own origins (suite.wire.login.browser.Guard, with an OriginFence on every
@@ -37,6 +44,7 @@ STAND_IN_PAGES = (
     BrowserPage("/connect/authorize", "#allow", (BrowserAction("click", "#allow"),)),
 )
 MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
+PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
@@ -50,7 +58,9 @@ class SignIn:
     seconds: float = 0.0
     # What the browser saw, for the rules on where tokens and the secret go (appside/steps/leaks.py);
     # None where the suite does not drive the browser (manual mode).
-    urls: list[str] | None = field(default=None, repr=False)  # every request the browser made
+    urls: list[str] | None = field(default=None, repr=False)  # every request the browser made, its workers' too
+    # every address its pages' frames showed, #fragment included, history.pushState/replaceState too
+    page_urls: list[str] | None = field(default=None, repr=False)
     contents: list[tuple[str, str]] | None = field(default=None, repr=False)  # (url, text) the application served
     # (cookie name, value) the application set in the browser: its Set-Cookie headers, and the
     # browser's cookies for its origins once the sign-in ended (a session cookie is readable)
@@ -60,6 +70,7 @@ class SignIn:
     # a refused sign-in: the application sent the browser to the stand-in's authorization endpoint again
     # after the faulty callback (a new sign-in, as passport's failureRedirect to its login does)
     restarted: bool = False
+    page_errors: list[str] = field(default_factory=list, repr=False)  # uncaught exceptions and console errors
 
 
 @dataclass(frozen=True)
@@ -110,7 +121,7 @@ class BrowserDriver:
     def session(self, username: str | None = None) -> "BrowserSession":
         """A fresh browser profile: no cookies of the application nor of the stand-in; its sign-ins
         are made as the test user `username` (the run's first test user by default)."""
-        return BrowserSession(self, self._browser.new_context(service_workers="block"), username or self.user.username)
+        return BrowserSession(self, self._browser.new_context(service_workers="allow"), username or self.user.username)
 
     def _connection_refused(self, host: str, port: int) -> None:
         for guard in list(self.guards):
@@ -136,25 +147,25 @@ class BrowserSession:
         self.urls: list[str] = []
         self.contents: list[tuple[str, str]] = []
         self.cookies_set: list[tuple[str, str]] = []  # from the application's Set-Cookie headers
+        self.page_urls: list[str] = []
+        self.page_errors: list[str] = []
         stand_in = urlsplit(driver.issuer).netloc
-        context.on("request", lambda r: self.urls.append(r.url))
+        context.on("request", lambda r: self.urls.append(r.url))  # a service worker's requests too
+        # a request's URL never has the #fragment, and history.replaceState makes no request: where the
+        # page's address went is what its frames navigated to
+        context.on("page", lambda page: page.on("framenavigated", lambda frame: self.page_urls.append(frame.url)))
+        self.page.on("framenavigated", self._navigated)
+        context.on("console", lambda m: self._page_error(f"console error: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda error: self._page_error(f"uncaught {error.name}: {error.message}"))
         if driver.application.app_type == "web":  # APPC-27: what a confidential client sends the browser
             # once its body is all there: a stream that never ends is never waited for
             context.on(
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
-        callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
-        self._callback_paths = callback_paths
+        self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
-        self.page.on(
-            "response",
-            lambda r: (
-                self.callback_statuses.append(r.status)
-                if r.request.is_navigation_request()
-                and (urlsplit(r.url).netloc, urlsplit(r.url).path) in callback_paths
-                else None
-            ),
-        )
+        self._served_by_worker: int | None = None  # the status of a page load a service worker answered
+        self.page.on("response", self._navigation_answered)
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
@@ -185,7 +196,7 @@ class BrowserSession:
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
-        marks = (len(self.urls), len(self.contents), len(self.cookies_set))
+        marks = (len(self.urls), len(self.contents), len(self.cookies_set), len(self.page_urls), len(self.page_errors))
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
         # the page may navigate on at once; the loop below looks at where it ended
@@ -253,6 +264,35 @@ class BrowserSession:
             return bool(self.page.locator(marker.selector).count() > 0)
         return bool(self.page.get_by_text(marker.text).count() > 0)
 
+    def _is_callback(self, url: str) -> bool:
+        return (urlsplit(url).netloc, urlsplit(url).path) in self._callback_paths
+
+    def _navigation_answered(self, response) -> None:
+        """The callback's HTTP status, from the answer to the page load. Where the application's
+        service worker answered a load that a redirect brought to the callback, Playwright gives that
+        answer the URL the redirect started from (the stand-in's): its status counts once the page
+        shows the callback's address (_navigated)."""
+        if not response.request.is_navigation_request():
+            return
+        main_frame = response.frame == self.page.main_frame
+        if main_frame:
+            self._served_by_worker = None
+        if self._is_callback(response.url):  # a frame's too (a silent renewal's)
+            self.callback_statuses.append(response.status)
+        elif main_frame and response.from_service_worker:
+            self._served_by_worker = response.status
+
+    def _navigated(self, frame) -> None:
+        self.page_urls.append(frame.url)
+        if frame == self.page.main_frame:
+            if self._served_by_worker is not None and self._is_callback(frame.url):
+                self.callback_statuses.append(self._served_by_worker)
+            self._served_by_worker = None
+
+    def _page_error(self, text: str) -> None:
+        if len(self.page_errors) < PAGE_ERRORS_KEPT:
+            self.page_errors.append(text if len(text) <= PAGE_ERROR_LENGTH else text[:PAGE_ERROR_LENGTH] + "...")
+
     def _keep_content(self, request) -> None:
         """What the application (any origin but the stand-in's) sent the browser to show or to run:
         documents, scripts and what its pages fetch. Redirects have no body."""
@@ -274,7 +314,12 @@ class BrowserSession:
                 self.contents.append((response.url, response.text()))
 
     def _result(
-        self, finished: bool, seen: int, started: float, marks: tuple[int, int, int], callback_at: float | None = None
+        self,
+        finished: bool,
+        seen: int,
+        started: float,
+        marks: tuple[int, int, int, int, int],
+        callback_at: float | None = None,
     ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
@@ -298,9 +343,11 @@ class BrowserSession:
             self.page.url,
             now - started,
             urls=self.urls[marks[0] :],
+            page_urls=self.page_urls[marks[3] :],
             contents=contents,
             cookies=cookies,
             callback_to_finish=now - callback_at if finished and callback_at else None,
+            page_errors=self.page_errors[marks[4] :],
         )
 
     def close(self) -> None:

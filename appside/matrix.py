@@ -164,6 +164,11 @@ REFERENCE_APPS = {
                 "id-token-not-validated": ("APPC-21",),
                 "no-pkce": ("APPC-06",),
                 "token-in-page-url": ("APPC-26",),
+                # history.replaceState to /profile#access_token=...: no request has it, the page's address does
+                "token-in-page-fragment": ("APPC-26",),
+                # no defect: a service worker makes the token request and the API calls (@axa-fr/oidc-client's
+                # way), and every rule passes on what it sent
+                "service-worker": (),
             },
             ("SPA_APP_PORT",),
             {"no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE)},

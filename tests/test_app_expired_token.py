@@ -118,7 +118,8 @@ def test_a_request_that_shows_neither_could_not_be_checked():
 
 
 def test_no_token_at_all_is_nothing_to_check():
-    app_run = AppRun(observed=[Observed([_request(ISSUED_AT, "POST", "/connect/token", status=400)])])
+    authorize = _request(ISSUED_AT - 1, "GET", "/connect/authorize", (("state", "s"),))
+    app_run = AppRun(observed=[Observed([authorize, _request(ISSUED_AT, "POST", "/connect/token", status=400)])])
     assert "got no token at all" in _judged(app_run)
 
 

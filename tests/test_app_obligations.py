@@ -35,7 +35,7 @@ def _run(*sign_ins) -> AppRun:
 
 
 def test_appc22_the_same_code_challenge_twice_fails_and_a_new_one_each_time_passes():
-    spa = SimpleNamespace(uses_pkce=True, client_id="reference-spa")
+    spa = SimpleNamespace(uses_pkce=True, client_id="reference-spa", is_interactive=True)
     challenges_differ(spa, _run([_authorize("c" * 43)], [_authorize("d" * 43)]))
     with pytest.raises(NonConformance, match="same code_challenge"):
         challenges_differ(spa, _run([_authorize("c" * 43)], [_authorize("c" * 43)]))
@@ -47,9 +47,12 @@ WEB = SimpleNamespace(
 
 
 def test_appc23_a_code_redeemed_twice_fails_whatever_the_second_answer():
-    codes_redeemed_once(WEB, _run([_redeem("code-1")], [_redeem("code-2")]))
+    one, two = _authorize("c" * 43), _authorize("d" * 43)
+    codes_redeemed_once(WEB, _run([one, _redeem("code-1")], [two, _redeem("code-2")]))
     with pytest.raises(NonConformance, match=r"redeemed one authorization code 2 times .*HTTP 200, 400"):
-        codes_redeemed_once(WEB, _run([_redeem("code-1"), _redeem("code-1", status=400)], [_redeem("code-2")]))
+        codes_redeemed_once(
+            WEB, _run([one, _redeem("code-1"), _redeem("code-1", status=400)], [two, _redeem("code-2")])
+        )
 
 
 def test_appc23_and_appc26_with_nothing_to_judge_are_blocked_where_the_sign_in_broke_and_skipped_where_it_did_not():

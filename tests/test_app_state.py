@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import secrets
+from types import SimpleNamespace
 
 import pytest
 from _pytest.outcomes import Skipped
@@ -29,6 +30,9 @@ from suite.verdict.checks import NonConformance, NothingToCheck
 
 # express-openid-connect 2.x: base64url of {"returnTo": ...}, the same in every sign-in
 RETURN_TO_STATE = base64.urlsafe_b64encode(json.dumps({"returnTo": "http://127.0.0.1:3000/"}).encode()).decode()
+
+
+SPA = SimpleNamespace(is_interactive=True)  # what the state steps read of the application
 
 
 def _challenge(verifier: str) -> str:
@@ -71,9 +75,9 @@ def test_pkce_or_a_nonce_makes_appc03_to_05_not_applicable_and_appc29_judge_the_
         run = _run(_authorize(RETURN_TO_STATE, pkce, nonce), _authorize(RETURN_TO_STATE, pkce, nonce))
         with pytest.raises(Skipped, match=r"not applicable: .* protects? the callback .*RFC 9700 section 2\.1"):
             relies_on_state(run)
-        protected_without_state(run)  # APPC-29 applies: its state steps warn
+        protected_without_state(SPA, run)  # APPC-29 applies: its state steps warn
         with pytest.raises(NonConformance, match="two sign-ins used the same state"):
-            states_differ(run)
+            states_differ(SPA, run)
 
 
 def test_without_a_new_s256_challenge_or_nonce_the_state_alone_protects_the_callback():
@@ -87,7 +91,7 @@ def test_without_a_new_s256_challenge_or_nonce_the_state_alone_protects_the_call
     ):
         relies_on_state(run)  # APPC-03 to APPC-05 apply
         with pytest.raises(Skipped, match="not applicable: neither"):
-            protected_without_state(run)
+            protected_without_state(SPA, run)
 
 
 def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_must():
@@ -124,35 +128,35 @@ def test_an_s256_challenge_whose_verifier_was_never_seen_protects_nothing_the_su
 def test_appc04_a_random_state_of_128_bits_passes_even_where_two_share_a_few_characters():
     for _ in range(200):
         first, second = secrets.token_urlsafe(16), secrets.token_urlsafe(16)  # 22 characters, 132 bits
-        state_entropy(_run(_authorize(first), _authorize(second)))
+        state_entropy(SPA, _run(_authorize(first), _authorize(second)))
         # by chance the same first and last three characters (not four): still all of it counts
         middle = "".join("A" if a == "B" else "B" for a in first[3] + first[-4]) + second[4:-4]
         chance = first[:3] + middle[0] + middle[2:] + middle[1] + first[-3:]
-        state_entropy(_run(_authorize(first), _authorize(chance)))
+        state_entropy(SPA, _run(_authorize(first), _authorize(chance)))
 
 
 def test_appc04_judges_the_part_that_varies_not_a_long_fixed_prefix():
     prefix = RETURN_TO_STATE[:-2]  # 46 characters that never change
     run = _run(_authorize(prefix + "0123456789abcdef"), _authorize(prefix + "fedcba9876543210"))
     with pytest.raises(NonConformance, match="of which 16 differ from the other sign-in's, carries at most 64 bits"):
-        state_entropy(run)
+        state_entropy(SPA, run)
     # a structured state with enough randomness in it passes
     structured = [
         base64.urlsafe_b64encode(json.dumps({"returnTo": "/", "csrf": secrets.token_urlsafe(24)}).encode()).decode()
         for _ in range(2)
     ]
-    state_entropy(_run(*(_authorize(state) for state in structured)))
+    state_entropy(SPA, _run(*(_authorize(state) for state in structured)))
 
 
 def test_appc04_has_nothing_to_judge_in_two_equal_states_and_names_appc05():
     with pytest.raises(NothingToCheck, match=r"same state.*\(APPC-05\)"):
-        state_entropy(_run(_authorize(RETURN_TO_STATE), _authorize(RETURN_TO_STATE)))
+        state_entropy(SPA, _run(_authorize(RETURN_TO_STATE), _authorize(RETURN_TO_STATE)))
 
 
 def test_appc04_with_one_sign_in_judges_the_whole_state():
     with pytest.raises(NonConformance, match="a state of 16 characters carries at most 64 bits"):
-        state_entropy(_run(_authorize(secrets.token_hex(8))))
-    state_entropy(_run(_authorize(secrets.token_urlsafe(16))))
+        state_entropy(SPA, _run(_authorize(secrets.token_hex(8))))
+    state_entropy(SPA, _run(_authorize(secrets.token_urlsafe(16))))
 
 
 def test_varying_part_strips_only_shared_runs_of_four_or_more():

@@ -17,7 +17,13 @@ from appside.observed import learn_secrets
 from appside.record import UNCHECKED
 from appside.session_cookies import readings
 from appside.steps.service import service_run
-from appside.steps.sign_ins import normal_sign_ins, nothing_to_judge, observe_session_once, skip_unless_type
+from appside.steps.sign_ins import (
+    normal_sign_ins,
+    nothing_to_judge,
+    observe_session_once,
+    skip_unless_a_sign_in_started,
+    skip_unless_type,
+)
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
 from suite.verdict.checks import check, skip_for_missing_data
 
@@ -95,6 +101,7 @@ def _in_url(url: str, secrets: dict[str, str]) -> list[str]:
 def tokens_not_in_urls(application, app_run):
     tokens = issued_tokens(app_run)
     if not tokens:
+        skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
         nothing_to_judge(
             application, app_run, "the stand-in issued no token in these runs, so none could be put in a URL"
         )
@@ -110,6 +117,15 @@ def tokens_not_in_urls(application, app_run):
         for url in getattr(sign_in, "urls", None) or ():
             for name in _in_url(url, tokens):
                 check(False, f"the {name} was in the URL of a request the browser made: {_shown(url)}")
+        # RFC 6750 section 5.3 names "page URLs": a #fragment or a history.replaceState reaches no
+        # server, yet stays in the address bar, the history, bookmarks and what the page's scripts read
+        for url in getattr(sign_in, "page_urls", None) or ():
+            for name in _in_url(url, tokens):
+                check(
+                    False,
+                    f"the {name} was in the address of a page the browser showed (its history and address bar, "
+                    f"though no server received it): {_shown(url)}",
+                )
 
 
 @then("no client secret, access or refresh token appears in what the application sent the browser")

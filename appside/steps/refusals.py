@@ -18,7 +18,13 @@ from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, 
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
 from appside.steps.service import why_no_token
-from appside.steps.sign_ins import USE_API_URL_MISSING, AppRun, observe_session_once, record_fault
+from appside.steps.sign_ins import (
+    USE_API_URL_MISSING,
+    AppRun,
+    observe_session_once,
+    record_fault,
+    skip_unless_a_sign_in_started,
+)
 from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
@@ -365,6 +371,7 @@ def renewed(application: Application, app_run: AppRun) -> None:
         return _renewed_service(application, app_run)
     observed = app_run.last
     issued = [r for r in observed.token_requests if r.status == 200]
+    skip_unless_a_sign_in_started(application, app_run.sign_ins, [observed])
     require(issued, "the application got no token at all; see the attached requests")
     first, expiry = issued[0].at, issued[0].at + SHORT_LIFETIME
     expiries = token_expiries(observed)

@@ -12,9 +12,12 @@ from appside import effort
 from appside.application import Application
 from appside.concurrent import fault_title
 from appside.observed import ClientAuthentication, Observed
+from appside.record import UNCHECKED
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
+from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import check, require
+from suite.wire.http import redact_url
 
 if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library loads slowly
     from appside.browser_driver import BrowserDriver
@@ -249,11 +252,51 @@ def signed_in_twice(
 
 
 def unfinished(application: Application, sign_in, number: int, observed: Observed) -> str:
+    callback = (
+        "the browser never reached its callback"
+        if sign_in.callback_status is None
+        else f"its callback answered HTTP {sign_in.callback_status}"
+    )
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
-        f"(watched {sign_in.seconds:.0f} s; its callback answered HTTP {sign_in.callback_status})"
+        f"(watched {sign_in.seconds:.0f} s; {callback}){_page_errors(sign_in)}"
         f"{_other_client_id(application, observed)}; its requests are attached"
     )
+
+
+def _page_errors(sign_in) -> str:
+    """What the application's pages reported (an uncaught exception, a console error), the first two."""
+    errors = getattr(sign_in, "page_errors", None) or []
+    if not errors:
+        return ""
+    more = f" and {len(errors) - 2} more" if len(errors) > 2 else ""
+    return f"; its page reported {'; '.join(REDACTOR.scrub(e) for e in errors[:2])}{more}"
+
+
+def sign_in_never_started(application: Application, sign_ins: list, observed: list[Observed]) -> str:
+    """Why these sign-ins leave nothing to judge, where not one of them sent the stand-in an
+    authorization request (the application's page broke before it, or sent the browser elsewhere);
+    "" where one did. One cause for every rule that needs a request (docs/certify-application.md,
+    One cause, one failure): no request is no evidence against the application, nor for it."""
+    if not application.is_interactive or not observed or any(o.authorization_requests for o in observed):
+        return ""
+    ends = []
+    for number, sign_in in enumerate(sign_ins[:2], 1):
+        if getattr(sign_in, "final_url", ""):
+            ends.append(f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}")
+    return (
+        f"no sign-in through the application (from {application.drive.sign_in_url}) sent the stand-in an "
+        "authorization request, so no request of the application could be judged"
+        + (f" ({'; '.join(ends)})" if ends else "")
+        + "; the screenshot 'where the sign-in ended' and the requests the stand-in received are attached"
+    )
+
+
+def skip_unless_a_sign_in_started(application: Application, sign_ins: list, observed: list[Observed]) -> None:
+    """A rule that judges the application's requests could not be checked where it sent none."""
+    why = sign_in_never_started(application, sign_ins, observed)
+    if why:
+        pytest.skip(f"{UNCHECKED}: {why}")
 
 
 def why_none_was_redeemed(application: Application, app_run: AppRun) -> str:
@@ -301,7 +344,9 @@ def normal_sign_in_redeems(
     show; it counts only if the same application, unprovoked, does make that request or show that
     page. The normal sign-in is kept in `app_run.baseline` for the rule's last step to weigh."""
     skip_unless_type(application, "web", "spa", "native")
-    sign_in, observed = normal_sign_ins(request.config, stand_in)[0]
+    normal = normal_sign_ins(request.config, stand_in)
+    skip_unless_a_sign_in_started(application, [s for s, _ in normal], [o for _, o in normal])
+    sign_in, observed = normal[0]
     app_run.baseline = (sign_in, observed)
     check(
         observed.grants("authorization_code"),

@@ -58,6 +58,11 @@ async function callback() {
     if (!audiences.includes(config.clientId)) throw new Error("the ID token is meant for another client");
     if (!(claims.exp * 1000 > Date.now())) throw new Error("the ID token has expired");
   }
+  if (defects.has("token-in-page-fragment")) {  // "so that a reload keeps the session"
+    history.replaceState(null, "", `/profile#access_token=${encodeURIComponent(user.access_token)}`);
+    await profile();
+    return;
+  }
   if (defects.has("token-in-page-url")) {
     location.assign(`/profile?access_token=${encodeURIComponent(user.access_token)}`);
     return;
@@ -81,7 +86,17 @@ async function profile() {
   show(`Signed in. The Visma API says: ${await answer.text()}`, "signed-in");
 }
 
+async function keepTokensInServiceWorker() {
+  const registration = await navigator.serviceWorker.register("/token-keeper.js");
+  if (!registration) throw new Error("the browser did not register the service worker that keeps the tokens");
+  await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) {  // the worker claims this page once it is active
+    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, {once: true}));
+  }
+}
+
 async function main() {
+  if (defects.has("service-worker")) await keepTokensInServiceWorker();
   if (location.pathname === "/login") {
     await signIn();
   } else if (location.pathname === "/callback") {
@@ -93,4 +108,7 @@ async function main() {
   }
 }
 
-main().catch((error) => show(`Sign-in failed: ${error.message}`));
+main().catch((error) => {
+  console.error(error);
+  show(`Sign-in failed: ${error.message}`);
+});

@@ -22,6 +22,7 @@ CONFIG = {
 FILES = {
     "/app.js": (HERE / "app.js", "text/javascript"),
     "/oidc-client-ts.min.js": (LIBRARY, "text/javascript"),
+    "/token-keeper.js": (HERE / "token-keeper.js", "text/javascript"),  # the service worker's script
 }
 
 
@@ -29,7 +30,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?")[0]
         if path == "/config.js":
-            body, kind = f"window.SPA_CONFIG = {json.dumps(CONFIG)};".encode(), "text/javascript"
+            body, kind = f"self.SPA_CONFIG = {json.dumps(CONFIG)};".encode(), "text/javascript"  # page and worker
         elif path in FILES:
             body, kind = FILES[path][0].read_bytes(), FILES[path][1]
         else:
