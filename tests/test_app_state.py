@@ -114,9 +114,9 @@ def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_m
         assert callback_protection(run) is None
         relies_on_state(run)  # APPC-03 to APPC-05 apply
         with pytest.raises(Skipped, match="not applicable: neither"):
-            protected_without_state(run)
+            protected_without_state(SPA, run)
         with pytest.raises(NonConformance, match="two sign-ins used the same state"):
-            states_differ(run)  # APPC-05 fails
+            states_differ(SPA, run)  # APPC-05 fails
 
 
 def test_an_s256_challenge_whose_verifier_was_never_seen_protects_nothing_the_suite_can_judge():

@@ -148,9 +148,9 @@ def test_with_one_sign_in_reaching_the_stand_in_the_rules_that_compare_two_could
     with pytest.raises(Skipped, match=unchecked):
         relies_on_state(run)  # APPC-03 to APPC-05: whether PKCE or the nonce is new each time is unknown
     with pytest.raises(Skipped, match=unchecked):
-        protected_without_state(run)  # APPC-29
+        protected_without_state(_application(), run)  # APPC-29
     with pytest.raises(Skipped, match=unchecked):
-        states_differ(run)  # APPC-05: "expected a state in each of the two sign-ins, saw 1" before
+        states_differ(_application(), run)  # APPC-05: "expected a state in each of the two sign-ins, saw 1" before
     with pytest.raises(Skipped, match=unchecked):
         challenges_differ(_application(), run)  # APPC-22
 
@@ -159,17 +159,17 @@ def test_with_one_sign_in_and_no_pkce_or_nonce_the_state_is_judged_and_the_compa
     run = _one_sign_in_reached(pkce=False, nonce=False)
     relies_on_state(run)  # nothing else could protect the callback: APPC-03 and APPC-04 judge the state
     with pytest.raises(Skipped, match="not applicable: neither"):
-        protected_without_state(run)
+        protected_without_state(_application(), run)
     with pytest.raises(Skipped, match=rf"^{UNCHECKED}: only 1 of the 2"):
-        states_differ(run)
+        states_differ(_application(), run)
 
 
 def test_two_sign_ins_are_compared_as_before():
     run = AppRun(observed=[Observed([_authorize()]), Observed([_authorize()])])
     with pytest.raises(Skipped, match="not applicable: a new"):
         relies_on_state(run)
-    protected_without_state(run)
-    states_differ(run)
+    protected_without_state(_application(), run)
+    states_differ(_application(), run)
     challenges_differ(_application(), run)
 
 
