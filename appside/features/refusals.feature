@@ -82,8 +82,10 @@ Feature: What an application must refuse
   @rule:APPC-21 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.7
   Scenario Outline: APPC-21 An ID token that fails validation is refused
     OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it
-    sent one, nonce (11). Its signature it MAY leave to TLS when the token comes straight from the
-    token endpoint (step 6), as here, so a bad signature is no fault the application must catch.
+    sent a nonce, that the ID token carries one and that it is the same (11): an ID token with
+    another nonce or with none is refused; an application that sent no nonce is not judged on
+    either. Its signature it MAY leave to TLS when the token comes straight from the token
+    endpoint (step 6), as here, so a bad signature is no fault the application must catch.
 
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "<fault>"
@@ -98,3 +100,4 @@ Feature: What an application must refuse
       | id-token-aud-wrong     |
       | id-token-expired       |
       | id-token-nonce-wrong   |
+      | id-token-nonce-missing |

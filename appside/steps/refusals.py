@@ -20,6 +20,9 @@ from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
 from suite.verdict.checks import check, require
 
+# The ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core 3.1.3.7 step 11)
+NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")
+
 
 def _faulted_callback(app_run):
     callbacks = app_run.last.callbacks
@@ -74,16 +77,17 @@ def id_token_fault_delivered(app_run: AppRun) -> None:
     require(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
     claims = unverified_claims(str(id_token))  # require() raised had there been none
     nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
-    if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
+    if app_run.fault in NONCE_FAULTS and not any(nonces):
         pytest.skip(
-            "the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for the nonce "
-            "check only where one was sent"
+            "not applicable: the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for "
+            'the nonce check only "If a nonce value was sent in the Authentication Request"'
         )
     delivered = {
         "id-token-iss-wrong": claims.get("iss") == OTHER_ISSUER,
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
         "id-token-expired": claims.get("exp", 0) < time.time(),
         "id-token-nonce-wrong": claims.get("nonce") not in nonces,
+        "id-token-nonce-missing": "nonce" not in claims,
     }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
 
