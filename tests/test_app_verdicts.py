@@ -321,6 +321,25 @@ def test_an_id_token_without_the_nonce_sent_is_refused_and_one_sent_without_nonc
 
 
 @pytest.mark.timeout(400)
+def test_a_state_not_checked_fails_appc16_and_17_naming_openid_connect_core_and_rfc_6749_4_1_2(tmp_path):
+    """The web application sends a state, a new S256 challenge and a new nonce (so APPC-03 to APPC-05 do
+    not apply) and does not compare the response's state: OpenID Connect Core 1.0 section 3.1.2.7 still
+    binds it, and the failures say so."""
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": str(free_port()),
+        "REFERENCE_APP_DEFECTS": "state-not-checked",
+    }
+    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-16", "--rule=APPC-17")
+    record, rules = _outcomes(tmp_path)
+    assert record["failed_rules"] == ["APPC-16", "APPC-17"], completed.stdout[-3000:]
+    for rule_id in ("APPC-16", "APPC-17"):
+        reason = rules[rule_id]["scenarios"][0]["reason"]
+        assert "it accepted a response it must refuse (OpenID Connect Core 1.0 section 3.1.2.7" in reason, reason
+        assert "RFC 6749 section 4.1.2" in reason
+
+
+@pytest.mark.timeout(400)
 def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certification_incomplete(tmp_path):
     """Its signed-in marker never shows and it calls nothing at sign-in: no refusal of a faulty ID
     token can be told from an acceptance. Not a pass: skipped with why, and the run is incomplete."""

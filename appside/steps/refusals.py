@@ -22,6 +22,15 @@ from suite.verdict.checks import check, require
 
 # The ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core 3.1.3.7 step 11)
 NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")
+# What binds an application that sent a state to refuse a response with another state or none, PKCE or a
+# nonce notwithstanding: RFC 9700 section 2.1 says what must protect the callback, not how a response is validated
+STATE_VALIDATION = (
+    'OpenID Connect Core 1.0 section 3.1.2.7: "the Client MUST validate the response according to RFC 6749, '
+    'especially Sections 4.1.2 and 10.12", and RFC 6749 section 4.1.2 has the response\'s state "REQUIRED if the '
+    '"state" parameter was present in the client authorization request. The exact value received from the '
+    'client."; PKCE or a nonce (RFC 9700 section 2.1) does not lift that'
+)
+MUST_REFUSE_BECAUSE = {"callback-state-wrong": STATE_VALIDATION, "callback-state-missing": STATE_VALIDATION}
 
 
 def _faulted_callback(app_run):
@@ -96,9 +105,11 @@ def _accepted(request) -> str:
     """What accepting the faulty response was: for a warning-level rule, whose sentence binds only the
     clients that support its document (RFC 9207 binds those that support it), no obligation of every
     application is claimed."""
-    rule = dict(request.node.user_properties).get("rule") or {}
+    properties = dict(request.node.user_properties)
+    rule = properties.get("rule") or {}
     if rule.get("level") != WARNING:
-        return "it accepted a response it must refuse"
+        because = MUST_REFUSE_BECAUSE.get(str(properties.get("fault")))
+        return "it accepted a response it must refuse" + (f" ({because})" if because else "")
     sources = application_rule_sources(rule["rule_id"])
     document = sources[0]["source"].split(" section")[0] if sources else "the rule's sentence"
     return f"it accepted a response that a client supporting {document} must refuse"
@@ -117,12 +128,12 @@ def no_redemption(request, app_run: AppRun) -> None:
 
 
 @then("the application does not call the Visma API")
-def no_api_call(app_run: AppRun) -> None:
+def no_api_call(request, app_run: AppRun) -> None:
     observed = app_run.last
     check(
         not observed.api_calls and not observed.userinfo_calls,
         f"after the fault {app_run.fault} the application called "
-        f"{'the Visma API' if observed.api_calls else 'userinfo'}",
+        f"{'the Visma API' if observed.api_calls else 'userinfo'}: {_accepted(request)}",
     )
 
 
