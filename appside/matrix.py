@@ -107,6 +107,7 @@ REFERENCE_APPS = {
                 "old-refresh-token": ("APPC-15",),
                 "expired-token-used": ("APPC-20",),
                 "id-token-not-validated": ("APPC-21",),
+                "nonce-presence-not-checked": ("APPC-21",),  # an ID token without nonce is accepted
                 "basic-not-encoded": ("APPC-10",),
                 "response-type-token": ("APPC-01",),
                 "redirect-uri-unregistered": ("APPC-02",),

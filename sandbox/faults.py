@@ -15,6 +15,7 @@ applies to whatever comes next.
     id-token-aud-wrong        the ID token's aud names another client
     id-token-expired          the ID token expired an hour ago
     id-token-nonce-wrong      the ID token's nonce is not the one the client sent
+    id-token-nonce-missing    the ID token carries no nonce, though the client sent one
 """
 
 import threading
@@ -40,6 +41,7 @@ FAULTS = {
     "id-token-aud-wrong": "the ID token's aud names another client",
     "id-token-expired": "the ID token's exp is an hour in the past",
     "id-token-nonce-wrong": "the ID token's nonce is not the one the client sent",
+    "id-token-nonce-missing": "the ID token carries no nonce claim",
 }
 ID_TOKEN_FAULTS = tuple(name for name in FAULTS if name.startswith("id-token-"))
 

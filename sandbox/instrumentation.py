@@ -106,6 +106,8 @@ def apply_id_token_faults(response: Response, faults: Faults, keys: KeySet) -> N
         claims["aud"] = ["another-client"]
     elif fault == "id-token-expired":
         claims["iat"], claims["exp"] = int(time.time()) - 7200, int(time.time()) - 3600
+    elif fault == "id-token-nonce-missing":
+        claims.pop("nonce", None)
     else:
         claims["nonce"] = secrets.token_urlsafe(16)
     body["id_token"] = jwt.encode(issued.header, claims, keys)

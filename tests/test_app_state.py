@@ -14,8 +14,8 @@ import pytest
 from _pytest.outcomes import Skipped
 
 from appside.observed import Observed, varying_part
-from appside.record import ApplicationRecorder
-from appside.steps.refusals import sends_state
+from appside.record import ApplicationRecorder, application_rule_sources
+from appside.steps.refusals import _accepted, sends_state
 from appside.steps.requests_sent import (
     callback_protection,
     protected_without_state,
@@ -173,6 +173,26 @@ def test_appc16_and_17_do_not_apply_to_an_application_that_sends_no_state():
     run = _run(_authorize(secrets.token_urlsafe(16)))
     run.baseline = (None, run.last)
     sends_state(run)
+
+
+def test_appc16_and_17_cite_what_binds_an_openid_connect_client_that_sends_a_state():
+    """PKCE and a nonce make APPC-03 to APPC-05 not apply (RFC 9700 section 2.1), not APPC-16 and APPC-17:
+    OpenID Connect Core 1.0 section 3.1.2.7 has the client validate the response by RFC 6749 section
+    4.1.2. The catalogue quotes both, and the failure message names them."""
+    for rule_id in ("APPC-16", "APPC-17"):
+        quotes = {source.get("source"): source.get("quote") for source in application_rule_sources(rule_id)}
+        assert quotes["OpenID Connect Core 1.0 section 3.1.2.7"] == (
+            "When using the Authorization Code Flow, the Client MUST validate the response according to RFC 6749, "
+            "especially Sections 4.1.2 and 10.12."
+        )
+        assert quotes["RFC 6749 section 4.1.2"] == (
+            'state: REQUIRED if the "state" parameter was present in the client authorization request. '
+            "The exact value received from the client."
+        )
+    for fault in ("callback-state-wrong", "callback-state-missing"):
+        node = SimpleNamespace(user_properties=[("rule", {"rule_id": "APPC-17", "level": "failure"}), ("fault", fault)])
+        accepted = _accepted(SimpleNamespace(node=node))
+        assert "OpenID Connect Core 1.0 section 3.1.2.7" in accepted and "RFC 6749 section 4.1.2" in accepted
 
 
 def test_a_warned_application_exits_0():

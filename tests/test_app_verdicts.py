@@ -355,6 +355,57 @@ def test_userinfo_asked_before_the_id_token_is_checked_is_no_acceptance_of_a_fau
     assert {s["status"] for s in rules["APPC-21"]["scenarios"]} == {"passed"}, completed.stdout[-3000:]
 
 
+@pytest.mark.parametrize(
+    "switch, outcome",
+    [
+        ("nonce-presence-not-checked", {"id-token-nonce-missing": "failed"}),
+        ("no-nonce", {"id-token-nonce-wrong": "skipped", "id-token-nonce-missing": "skipped"}),
+    ],
+)
+def test_an_id_token_without_the_nonce_sent_is_refused_and_one_sent_without_nonce_is_not_judged(
+    tmp_path, switch, outcome
+):
+    """OpenID Connect Core 3.1.3.7 step 11: "If a nonce value was sent in the Authentication Request, a
+    nonce Claim MUST be present". An application that compares the nonce only when the ID token carries
+    one fails APPC-21 on the fault id-token-nonce-missing alone; one that sent no nonce is judged on
+    neither nonce fault (not applicable, no incomplete run)."""
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": str(free_port()),
+        "REFERENCE_APP_DEFECTS": switch,
+    }
+    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-21")
+    record, rules = _outcomes(tmp_path)
+    statuses = {s["injected_fault"]: s for s in rules["APPC-21"]["scenarios"]}
+    assert {fault: statuses[fault]["status"] for fault in outcome} == outcome, completed.stdout[-3000:]
+    assert {s["status"] for fault, s in statuses.items() if fault not in outcome} == {"passed"}
+    if "failed" in outcome.values():
+        assert record["failed_rules"] == ["APPC-21"]
+        assert "after the fault id-token-nonce-missing" in statuses["id-token-nonce-missing"]["reason"]
+    else:
+        assert record["failed_rules"] == [] and "APPC-21" not in record["unchecked_rules"]
+        assert all(statuses[f]["reason"].startswith("not applicable: the application sent no nonce") for f in outcome)
+
+
+@pytest.mark.timeout(400)
+def test_a_state_not_checked_fails_appc16_and_17_naming_openid_connect_core_and_rfc_6749_4_1_2(tmp_path):
+    """The web application sends a state, a new S256 challenge and a new nonce (so APPC-03 to APPC-05 do
+    not apply) and does not compare the response's state: OpenID Connect Core 1.0 section 3.1.2.7 still
+    binds it, and the failures say so."""
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": str(free_port()),
+        "REFERENCE_APP_DEFECTS": "state-not-checked",
+    }
+    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-16", "--rule=APPC-17")
+    record, rules = _outcomes(tmp_path)
+    assert record["failed_rules"] == ["APPC-16", "APPC-17"], completed.stdout[-3000:]
+    for rule_id in ("APPC-16", "APPC-17"):
+        reason = rules[rule_id]["scenarios"][0]["reason"]
+        assert "it accepted a response it must refuse (OpenID Connect Core 1.0 section 3.1.2.7" in reason, reason
+        assert "RFC 6749 section 4.1.2" in reason
+
+
 @pytest.mark.timeout(400)
 def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certification_incomplete(tmp_path):
     """Its signed-in marker never shows and it calls nothing at sign-in: no refusal of a faulty ID

@@ -9,8 +9,16 @@ Feature: What an application must refuse
   starts instead (a new authorization request, as passport-openidconnect's failureRedirect to its
   login does) is a refusal: the watch ends there, and nothing that new sign-in leads to counts.
 
-  @rule:APPC-16 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
+  @rule:APPC-16 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:OIDC-3.1.2.7 @rfc:RFC6749-4.1.2 @rfc:RFC6749-10.12
   Scenario: APPC-16 A callback with a different state is refused
+    OpenID Connect Core 1.0 section 3.1.2.7: "the Client MUST validate the response according to RFC
+    6749, especially Sections 4.1.2 and 10.12", and RFC 6749 section 4.1.2 has the response's state be
+    "The exact value received from the client" whenever the request carried one. RFC 9700 section 2.1,
+    which lets PKCE or a nonce protect the callback instead of the state (APPC-03 to APPC-05 then do
+    not apply), says what must protect the callback against CSRF, not how a client validates the
+    response it receives: an OpenID Connect client that sends a state must validate the response's
+    state, whatever else protects the callback. An application that sends no state is not judged here.
+
     Given a normal sign-in of the application redeems its code
     And the application sends a state
     When the stand-in answers a sign-in with the fault "callback-state-wrong"
@@ -19,8 +27,17 @@ Feature: What an application must refuse
     And the application does not call the Visma API
     And the application redeems no code
 
-  @rule:APPC-17 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-10.12
+  @rule:APPC-17 @severity:blocker @doc:interactive-integrations#step-3-authentication-response @rfc:OIDC-3.1.2.7 @rfc:RFC6749-4.1.2 @rfc:RFC6749-10.12
   Scenario: APPC-17 A callback without state is refused
+    As APPC-16: OpenID Connect Core 1.0 section 3.1.2.7 has the client validate the response by RFC
+    6749 section 4.1.2, where state is "REQUIRED if the "state" parameter was present in the client
+    authorization request". A response without it is invalid for a client that sent one, even where a
+    new PKCE challenge and a new nonce protect the callback: RFC 9700 section 2.1's "Clients that have
+    ensured that the authorization server supports PKCE MAY rely on the CSRF protection provided by
+    PKCE" (which APPC-03 to APPC-05 follow) frees a client from relying on its state, not an OpenID
+    Connect client from validating the response it receives. An application that sends no state is
+    not judged here.
+
     Given a normal sign-in of the application redeems its code
     And the application sends a state
     When the stand-in answers a sign-in with the fault "callback-state-missing"
@@ -88,8 +105,10 @@ Feature: What an application must refuse
   @rule:APPC-21 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.7
   Scenario Outline: APPC-21 An ID token that fails validation is refused
     OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it
-    sent one, nonce (11). Its signature it MAY leave to TLS when the token comes straight from the
-    token endpoint (step 6), as here, so a bad signature is no fault the application must catch.
+    sent a nonce, that the ID token carries one and that it is the same (11): an ID token with
+    another nonce or with none is refused; an application that sent no nonce is not judged on
+    either. Its signature it MAY leave to TLS when the token comes straight from the token
+    endpoint (step 6), as here, so a bad signature is no fault the application must catch.
     What it must not do is use "the information that failed to validate": show the user signed in,
     or call the Visma API with that response's access token. A call to userinfo alone is no
     acceptance: no sentence forbids asking the issuer's userinfo endpoint before the ID token is
@@ -108,3 +127,4 @@ Feature: What an application must refuse
       | id-token-aud-wrong     |
       | id-token-expired       |
       | id-token-nonce-wrong   |
+      | id-token-nonce-missing |

@@ -31,6 +31,18 @@ from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
 from suite.verdict.checks import check, require, skip_for_missing_data
 
+# The ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core 3.1.3.7 step 11)
+NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")
+# What binds an application that sent a state to refuse a response with another state or none, PKCE or a
+# nonce notwithstanding: RFC 9700 section 2.1 says what must protect the callback, not how a response is validated
+STATE_VALIDATION = (
+    'OpenID Connect Core 1.0 section 3.1.2.7: "the Client MUST validate the response according to RFC 6749, '
+    'especially Sections 4.1.2 and 10.12", and RFC 6749 section 4.1.2 has the response\'s state "REQUIRED if the '
+    '"state" parameter was present in the client authorization request. The exact value received from the '
+    'client."; PKCE or a nonce (RFC 9700 section 2.1) does not lift that'
+)
+MUST_REFUSE_BECAUSE = {"callback-state-wrong": STATE_VALIDATION, "callback-state-missing": STATE_VALIDATION}
+
 
 def _faulted_callback(app_run):
     callbacks = app_run.last.callbacks
@@ -85,16 +97,17 @@ def id_token_fault_delivered(app_run: AppRun) -> None:
     require(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
     claims = unverified_claims(str(id_token))  # require() raised had there been none
     nonces = [a.param("nonce") for a in app_run.last.authorization_requests]
-    if app_run.fault == "id-token-nonce-wrong" and not any(nonces):
+    if app_run.fault in NONCE_FAULTS and not any(nonces):
         pytest.skip(
-            "the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for the nonce "
-            "check only where one was sent"
+            "not applicable: the application sent no nonce, and OpenID Connect Core 3.1.3.7 step 11 asks for "
+            'the nonce check only "If a nonce value was sent in the Authentication Request"'
         )
     delivered = {
         "id-token-iss-wrong": claims.get("iss") == OTHER_ISSUER,
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
         "id-token-expired": claims.get("exp", 0) < time.time(),
         "id-token-nonce-wrong": claims.get("nonce") not in nonces,
+        "id-token-nonce-missing": "nonce" not in claims,
     }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
 
@@ -103,9 +116,11 @@ def _accepted(request) -> str:
     """What accepting the faulty response was: for a warning-level rule, whose sentence binds only the
     clients that support its document (RFC 9207 binds those that support it), no obligation of every
     application is claimed."""
-    rule = dict(request.node.user_properties).get("rule") or {}
+    properties = dict(request.node.user_properties)
+    rule = properties.get("rule") or {}
     if rule.get("level") != WARNING:
-        return "it accepted a response it must refuse"
+        because = MUST_REFUSE_BECAUSE.get(str(properties.get("fault")))
+        return "it accepted a response it must refuse" + (f" ({because})" if because else "")
     sources = application_rule_sources(rule["rule_id"])
     document = sources[0]["source"].split(" section")[0] if sources else "the rule's sentence"
     return f"it accepted a response that a client supporting {document} must refuse"
@@ -166,7 +181,7 @@ def no_redemption(request, app_run: AppRun) -> None:
 
 
 @then("the application does not call the Visma API")
-def no_api_call(app_run: AppRun) -> None:
+def no_api_call(request, app_run: AppRun) -> None:
     """The calls that count are those with a token of the faulty response, whenever they came, and
     every call before any new sign-in the application started (what that sign-in leads to is its own)."""
     observed = app_run.last
@@ -180,7 +195,8 @@ def no_api_call(app_run: AppRun) -> None:
         not calls,
         f"after the fault {app_run.fault} the application called "
         f"{'the Visma API' if any(c in observed.api_calls for c in calls) else 'userinfo'}"
-        + (" with an access token of the faulty response" if any(carried_tokens(c) & faulted for c in calls) else ""),
+        + (" with an access token of the faulty response" if any(carried_tokens(c) & faulted for c in calls) else "")
+        + f": {_accepted(request)}",
     )
 
 
@@ -198,7 +214,7 @@ def _faulty_access_tokens(observed: Observed) -> set[str]:
 
 
 @then("the application does not call the Visma API with the access token of the faulty response")
-def no_api_call_with_faulty_token(app_run: AppRun) -> None:
+def no_api_call_with_faulty_token(request, app_run: AppRun) -> None:
     """OpenID Connect Core 3.1.3.7 forbids using "the information that failed to validate"; no sentence
     forbids asking the issuer's userinfo endpoint before the ID token is validated (django-allauth
     does, then refuses the ID token). So a userinfo call alone is no acceptance of a faulty ID token;
@@ -209,7 +225,7 @@ def no_api_call_with_faulty_token(app_run: AppRun) -> None:
     check(
         not used,
         f"after the fault {app_run.fault} the application called the Visma API ({used[0].path if used else ''}) "
-        "with the access token of the response whose ID token failed validation",
+        f"with the access token of the response whose ID token failed validation: {_accepted(request)}",
     )
 
 

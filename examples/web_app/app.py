@@ -22,6 +22,8 @@ defects, to prove the certification catches them:
     iss-not-checked        RFC 9207's iss on the callback is not compared with the issuer
     old-refresh-token      after a refresh, the first refresh token is kept and used again
     id-token-not-validated the ID token is accepted without checking it
+    nonce-presence-not-checked  the ID token's nonce is compared only when it carries one (an ID token
+                           without nonce is accepted, as npm @axa-fr/oidc-client 7 does)
     secret-in-url          the token request carries the client secret in its URL
     expired-token-used     the access token is used without looking at its expiry
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
@@ -254,8 +256,22 @@ def _claims_unchecked(token, nonce, claims_options=None, claims_cls=None, leeway
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
+def _nonce_only_where_present(parse_id_token):
+    """The defect nonce-presence-not-checked: Authlib checks the nonce it is given, so it is given none
+    when the ID token carries none; the other claims are still checked."""
+
+    def parse(token, nonce, **options):
+        payload = token["id_token"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return parse_id_token(token, nonce if "nonce" in claims else None, **options)
+
+    return parse
+
+
 if "id-token-not-validated" in DEFECTS:
     oauth.visma.parse_id_token = _claims_unchecked
+if "nonce-presence-not-checked" in DEFECTS:
+    oauth.visma.parse_id_token = _nonce_only_where_present(oauth.visma.parse_id_token)
 
 
 def _after_userinfo(parse_id_token):
