@@ -67,7 +67,7 @@ def _judged(fault, entries, finished=False) -> str:
     application = SimpleNamespace(drive=SimpleNamespace(shows_signed_in=lambda: "the text 'Welcome'"))
     try:
         not_signed_in(request, application, app_run)
-        no_api_call(app_run)
+        no_api_call(request, app_run)
         if not fault.startswith("id-token-"):  # APPC-21's code is redeemed: the ID token comes in its answer
             no_redemption(request, app_run)
     except NonConformance as failure:
@@ -108,7 +108,7 @@ def test_an_id_tokens_access_token_used_fails_even_after_a_new_sign_in():
     verdict = _judged("id-token-aud-wrong", [*refused, _api(7.0, FIRST)])
     assert (
         verdict == "failed: after the fault id-token-aud-wrong the application called the Visma API with an "
-        "access token of the faulty response"
+        "access token of the faulty response: it accepted a response it must refuse"
     )
 
 
