@@ -16,7 +16,14 @@ from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
 from suite.verdict.checks import ConfigurationProblem
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
 from suite.wire.http import EnvironmentProblem, RepeatedServerError
-from suite.wire.server import Discovery, DiscoveryNotServed, ServerUnreachable, discovery_url, fetch_discovery
+from suite.wire.server import (
+    Discovery,
+    DiscoveryNotServed,
+    ServerUnreachable,
+    discovery_url,
+    fetch_discovery,
+    same_server,
+)
 
 pytest_plugins = [
     "suite.verdict.rule_selection",
@@ -150,12 +157,29 @@ def _configure(config):
         config.conformance_discovery = Discovery(discovery_url(str(environment.issuer)), 0, {}, None)
     except ServerUnreachable as error:
         pytest.exit(f"environment problem: {REDACTOR.scrub(str(error))}", returncode=EXIT_ENVIRONMENT_PROBLEM)
+    _check_issuer_typo(environment, config.conformance_discovery)
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()
     if worker_input is None and not defect_sets:  # a matrix run keeps one record per defect set
         recorder = ResultRecorder(environment, config.getoption("--compliance"), alluredir)
         config.pluginmanager.register(recorder, "conformance-results")
+
+
+def _check_issuer_typo(environment, discovery):
+    """An issuer that differs from the server's only as a person may type it (a trailing slash,
+    localhost for 127.0.0.1, ...) is most likely the file's typo: DISC-01, ID-03 and AUTH-03 failed
+    for it, and `https://connect.visma.com/` sealed NOT CONFORMANT for Visma Connect itself. Any
+    other difference stays DISC-01's failure."""
+    from suite.configuration.environment import display_path
+
+    published = discovery.metadata.get("issuer")
+    if isinstance(published, str) and published != environment.issuer and same_server(published, environment.issuer):
+        raise pytest.UsageError(
+            f"configuration problem\n{display_path(environment.path)}: issuer: {environment.issuer!r}, but the server "
+            f"publishes {published!r}, the same server written another way, and issuers compare exactly (RFC 8414 "
+            f"section 3.3). Write issuer: {published} if that is the server's issuer"
+        )
 
 
 def _check_login_method(environment):

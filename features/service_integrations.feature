@@ -117,7 +117,8 @@ Feature: Service integrations: the client_credentials grant
 
   @rule:SVC-17 @severity:normal @doc:service-integrations#request-parameters
   Scenario: SVC-17 tenant_id is optional: a scope of an API that is not tenant-based is granted without it
-    Given the environment names a scope that is not tenant-based
+    Given the environment has tenants
+    And the environment names a scope that is not tenant-based
     When the client requests a token for that scope without tenant_id
     Then the token request succeeds
     And the granted scope includes that scope

@@ -359,7 +359,7 @@ def create_app(
 
 
 def _metadata(issuer, registry, defects) -> dict:
-    metadata = {"issuer": issuer + ("/" if "discovery-wrong-issuer" in defects else "")}
+    metadata = {"issuer": issuer + ("/issuer" if "discovery-wrong-issuer" in defects else "")}
     metadata.update({name: issuer + path for name, path in PATHS.items()})
     if "discovery-missing-endpoint" in defects:
         del metadata["revocation_endpoint"]

@@ -24,7 +24,11 @@ DEFECTS = {
     d.name: d
     for d in (
         # Discovery
-        Defect("discovery-wrong-issuer", "discovery publishes an issuer with a trailing slash", ("DISC-01",)),
+        Defect(
+            "discovery-wrong-issuer",
+            "discovery publishes an issuer with a path the server does not serve",
+            ("DISC-01",),
+        ),
         Defect(
             "discovery-missing-endpoint",
             "discovery omits revocation_endpoint",

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import parsers, then, when
 
-from steps.token_endpoint import error_words, token_request_refused
+from steps.token_endpoint import error_words, refuse_if_secret_refused_everywhere, token_request_refused
 from suite.verdict.checks import check
 from suite.verdict.token_response import granted_scope
 from suite.wire.token_requests import WRONG_SECRET, error_of, post_json, post_token
@@ -64,10 +64,10 @@ def request_token_ungranted_scope(state, discovery):
 
 
 @then('the scope is refused with "invalid_scope" or left out of the granted scope')
-def ungranted_scope_refused(state):
+def ungranted_scope_refused(state, discovery):
     ungranted = state.client.ungranted_scope
     if state.response.status_code != 200:
-        token_request_refused(state, '"invalid_scope"')
+        token_request_refused(state, '"invalid_scope"', discovery)
         return
     granted = granted_scope(state.tokens)
     granted = set(ungranted.split()) if granted is None else granted  # none named: the one requested (section 5.1)
@@ -87,8 +87,9 @@ def request_token_with_refresh_grant(state, discovery):
 
 
 @then('the grant type is refused with "unauthorized_client" unless the made-up refresh token is judged first')
-def grant_type_refused(state):
+def grant_type_refused(state, discovery):
     response = state.response
+    refuse_if_secret_refused_everywhere(state, discovery)  # "unauthorized_client" is for an authenticated client
     check(
         response.status_code != 200,
         "a service client was granted a token with the refresh_token grant "

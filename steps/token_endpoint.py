@@ -4,12 +4,15 @@ Shared by the service and the interactive features: the rule is about the token 
 whichever grant asked.
 """
 
+import secrets
+
 from pytest_bdd import parsers, then
 
 from suite.secrets.redaction import REDACTOR, excerpt
-from suite.verdict.checks import check, check_granted
+from suite.verdict.checks import ConfigurationProblem, check, check_granted
 from suite.verdict.token_response import expires_in, granted_scope
 from suite.wire.http import header_shown
+from suite.wire.token_requests import error_of, post_token
 
 RFC6749_ERRORS = {
     "invalid_request",
@@ -38,10 +41,48 @@ def _json_body(response) -> dict:
     return body
 
 
+def refuse_if_secret_refused_everywhere(state, discovery) -> None:
+    """A refusal `invalid_client` is the right answer when client authentication fails (RFC 6749
+    section 5.2): where the client's secret is refused sent either way the documentation allows
+    (in the form body and by HTTP Basic), for a request the server answers otherwise once the client
+    is authenticated, nothing shows the server can authenticate that client at all, and a wrong
+    secret in the environment is far likelier than a server refusing its own client. A
+    configuration problem naming the key (exit code 4, no verdict), as for a refused test user.
+    Either way accepted is evidence the server authenticates the client: what was refused is then
+    the server's fault (a Basic decoding defect, say) and fails as before."""
+    client = state.client
+    if client is None or client.is_public or not client.client_secret or error_of(state.response) != "invalid_client":
+        return
+    if client.redirect_uri:  # a code nobody issued: invalid_grant once the client is authenticated
+        form = {"grant_type": "authorization_code", "code": "never-issued-" + secrets.token_urlsafe(16)}
+        form["redirect_uri"] = client.redirect_uri
+    else:
+        form = {"grant_type": "client_credentials", "scope": client.scope}
+        if client.tenant_id:
+            form["tenant_id"] = client.tenant_id
+    response, token_responses = state.response, list(state.token_responses)
+    try:
+        refused = all(
+            error_of(post_token(state, discovery, form, authentication=way)) == "invalid_client"
+            for way in ("post", "basic")
+        )
+    finally:
+        state.response, state.token_responses[:] = response, token_responses
+    if refused:
+        raise ConfigurationProblem(
+            f"clients.{client.role}.client_secret: the token endpoint refuses the {client.role} client's secret "
+            "(invalid_client) sent in the form body and by HTTP Basic alike, so the environment's client secret is "
+            f"most likely wrong. Check clients.{client.role}.client_secret (and the variable it names) against the "
+            "server's registration"
+        )
+
+
 @then("the token request succeeds")
-def token_request_succeeds(state):
+def token_request_succeeds(state, discovery):
     response = state.response
     body = _json_body(response)
+    if response.status_code != 200:
+        refuse_if_secret_refused_everywhere(state, discovery)
     check_granted(
         response.status_code == 200,
         f"the token request was refused: HTTP {response.status_code}, {REDACTOR.fields(body)} "
@@ -95,9 +136,11 @@ def error_words(error: str | None, response) -> str:
 
 
 @then(parsers.re(r'the token request is refused with (?P<errors>"\w+"(?: or "\w+")*)'))
-def token_request_refused(state, errors):
+def token_request_refused(state, errors, discovery):
     allowed = errors.replace('"', "").split(" or ")
     response = state.response
+    if "invalid_client" not in allowed:  # the refusal may be for the secret, not for what the rule checks
+        refuse_if_secret_refused_everywhere(state, discovery)
     check(
         response.status_code != 200,
         f"the token request was granted (HTTP 200); expected a refusal with {' or '.join(allowed)} "

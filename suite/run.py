@@ -26,6 +26,7 @@ from pathlib import Path
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from suite.reports.previous_run import ASIDE, MOVE_ASIDE, THIS_RUN, Deletion, aside_folder, delete_once_moved
 
+JOINED = ("--env", "--rule", "--defect", "--compliance")  # the suite's own options that take a value
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
 SHOW_ONLY = ("-h", "--help", "--version", "-V")  # pytest answers these without running anything
 EXIT_USAGE = 2  # no verdict, and nothing written: the documented code of a run that wrote no record
@@ -193,6 +194,12 @@ def _reports_option(argv: list[str]) -> tuple[Path, list[str]]:
             if not folder or folder.startswith("-"):
                 raise ValueError("--reports needs a folder: --reports=DIR")
             reports = Path(folder)
+        elif argument in JOINED:
+            # pytest reads a value after a space as a path to collect until the suite's plugin has
+            # registered the option: `--env PATH` made PATH's folder the rootdir, the plugin was not
+            # loaded, and pytest named `--compliance=...` (which the user never typed) unrecognised
+            value = next(arguments, None)
+            rest.append(argument if value is None else f"{argument}={value}")
         else:
             rest.append(argument)
     return reports, rest

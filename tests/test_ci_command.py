@@ -98,6 +98,7 @@ def _contents(folder):
         (["--envv=sandbox"], 2),  # a typo of --env
         (["--rule"], 2),  # an option without its value
         (["--reports"], 2),
+        (["--env=sandbox", "clean"], 2),  # a stray word: pytest took it for a path, found it missing after the run
     ],
 )
 def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_path, arguments, code):
@@ -112,6 +113,16 @@ def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_pat
         assert "usage: python -m suite.run" in result.stdout and "--env=NAME|PATH" in result.stdout
     else:
         assert "usage error" in result.stdout + result.stderr
+
+
+def test_the_suites_options_take_their_value_after_a_space(tmp_path):
+    """`--env PATH` made PATH's folder pytest's rootdir before the suite's plugin was loaded, and
+    pytest refused `--compliance=...`, an option the user never typed."""
+    broken = write_environment(tmp_path, "name: broken\n")
+    result = run_ci(f"--reports={tmp_path / 'reports'}", "--env", str(broken), "--rule", "DISC-01", timeout=120)
+    assert result.returncode == 4, result.stdout[-3000:] + result.stderr
+    assert "unrecognized arguments" not in result.stdout + result.stderr
+    assert "issuer" in (tmp_path / "reports" / "compliance.md").read_text()
 
 
 def test_a_usage_error_makes_no_reports_folder(tmp_path):

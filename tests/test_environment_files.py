@@ -246,3 +246,26 @@ def _assert_one_line_refusal(status, output, *parts):
     assert lines[0] == "ERROR: configuration problem" and len(lines) == 2, output[:2000]
     assert all(part in lines[1] for part in parts), f"{parts} not in:\n{output[:2000]}"
     assert len(lines[1]) < 400, "a message line must stay short"
+
+
+@pytest.mark.parametrize("typed", ["{url}/", "{localhost}", "{upper}"], ids=["trailing-slash", "localhost", "case"])
+def test_an_issuer_that_names_the_same_server_another_way_is_a_configuration_problem(tmp_path, typed):
+    """`issuer: http://127.0.0.1:PORT/` for a server whose issuer has no slash is the file's typo as
+    likely as the server's fault: no verdict (exit 4) naming both values, not DISC-01, ID-03 and
+    AUTH-03 failed (a partner typing https://connect.visma.com/ sealed NOT CONFORMANT for Visma itself)."""
+    from run import SANDBOX_SECRETS, write_sandbox_environment
+
+    from sandbox import SandboxServer, default_registry
+
+    sandbox = SandboxServer(default_registry()).start()
+    try:
+        issuer = typed.format(
+            url=sandbox.url,
+            localhost=sandbox.url.replace("127.0.0.1", "localhost"),
+            upper=sandbox.url.replace("127.0.0.1", "LocalHost"),
+        )
+        path = write_sandbox_environment(tmp_path, issuer, "typed")
+        status, output, _, _ = run_measured(f"--env={path}", "--rule=DISC-01", environ=SANDBOX_SECRETS)
+    finally:
+        sandbox.stop()
+    _assert_one_line_refusal(status, output, f"{path}: issuer: {issuer!r}", f"publishes {sandbox.url!r}")

@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from run import ROOT, run_suite, write_environment
+from run import ROOT, SANDBOX_YAML, run_suite, write_environment
 
 from suite.matrix.detection import all_rule_ids
 from suite.wire.browser import chromium_path
@@ -111,3 +111,20 @@ def test_manual_login_is_refused_without_a_terminal(tmp_path):
     result = run_suite(f"--env={manual}")
     assert result.returncode == 4
     assert "login.method: manual sign-in needs a terminal to paste the redirect into" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("method", ["form", pytest.param("browser", marks=needs_chromium)], ids=["form", "browser"])
+def test_a_native_app_signs_in_at_a_private_use_scheme(tmp_path, method):
+    """RFC 8252 section 7.1: a native app may receive its redirect at a private-use URI scheme. The
+    file's validation refused `com.example.native:/oauth/callback`; the form method reads Location,
+    the browser catches the redirect before Chromium hands the scheme to any application."""
+    text = (BROWSER_YAML if method == "browser" else SANDBOX_YAML).replace(
+        "redirect_uri: https://native.app.local/callback", "redirect_uri: com.example.native:/oauth/callback"
+    )
+    assert "com.example.native:" in text
+    record = tmp_path / "compliance.json"
+    path = write_environment(tmp_path, text)
+    result = run_suite(f"--env={path}", f"--compliance={record}", "-q", "-k", "native", "--rule=AUTH-01", "--rule=PKCE")
+    scenarios = [s for r in json.loads(record.read_text())["rules"] for s in r["scenarios"]]
+    ran = {s["name"][:7]: s["status"] for s in scenarios if "native" in s["name"] and s["status"] != "skipped"}
+    assert ran and set(ran.values()) == {"passed"} and "AUTH-01" in ran, result.stdout[-3000:]

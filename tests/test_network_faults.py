@@ -450,3 +450,51 @@ def test_a_dripping_server_is_bounded_by_the_declared_read_timeout_retries_inclu
         server.close()
     seconds = time.monotonic() - started
     assert seconds < 5, f"{seconds:.1f} s for a read timeout of 2 s ({problem.value})"
+
+
+def test_a_server_gone_mid_run_ends_the_remaining_requests_at_once(monkeypatch):
+    """A server that died mid-run cost every remaining scenario its whole retry budget (189 s against
+    oidc-provider): after SERVER_GONE_AFTER requests refused to their last retry, in a row, the next
+    ones get one attempt (the same cause, exit 3 at the end); an answer makes retries count again."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from suite.configuration.environment import HttpSettings
+    from suite.wire.http import SERVER_GONE_AFTER, EnvironmentProblem, HttpClient
+
+    monkeypatch.setattr(HttpClient, "refused_in_a_row", 0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    client = HttpClient(HttpSettings(retries=2, backoff=0.3, connect_timeout=1))
+
+    def refused() -> tuple[float, str]:
+        began = time.monotonic()
+        with pytest.raises(EnvironmentProblem) as problem:
+            client.send("GET", f"http://127.0.0.1:{port}/.well-known/openid-configuration")
+        return time.monotonic() - began, str(problem.value)
+
+    for _ in range(SERVER_GONE_AFTER):
+        seconds, message = refused()
+        assert seconds >= 0.9 and "3 attempt(s)" in message and "gone" not in message
+    seconds, message = refused()
+    assert seconds < 0.5 and "1 attempt(s)" in message and "it is gone" in message, message
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", port), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert client.send("GET", f"http://127.0.0.1:{port}/").status_code == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert HttpClient.refused_in_a_row == 0

@@ -390,3 +390,102 @@ def test_a_client_secret_both_endpoints_refuse_is_a_configuration_problem_not_re
     assert statuses["record"]["verdict"] == "inconclusive: configuration problem"
     assert "clients.web.client_secret: the revocation endpoint and the token endpoint both refuse" in statuses["output"]
     assert "mistyped-web-secret" not in statuses["output"]
+
+
+RIGHT_SECRETS = {
+    "T_SERVICE": "sandbox-service-secret",
+    "T_WEB": "sandbox-web-secret",
+    "T_OTHER": "sandbox-web-other-secret",
+    "T_SHORT": "sandbox-web-short-lived-secret",
+    "T_PASSWORD": "sandbox-password",
+}
+
+
+def _standalone_sandbox_file(tmp_path, url):
+    """environments/sandbox.yaml for the standalone sandbox, every secret a variable (RIGHT_SECRETS)."""
+    import re
+
+    from run import SANDBOX_YAML
+
+    text = re.sub(r"(?m)^sandbox:\n(  .*\n)*", f"issuer: {url}\n", SANDBOX_YAML)
+    for variable, secret in RIGHT_SECRETS.items():
+        text = re.sub(rf"(client_secret|password): \"?{re.escape(secret)}[^\n]*", rf"\1: ${{{variable}}}", text)
+    return write_environment(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "wrong, rules, key",
+    [
+        ("T_SERVICE", ["SVC"], "clients.service.client_secret"),
+        ("T_WEB", ["PKCE", "APP", "REV-01"], "clients.web.client_secret"),
+    ],
+    ids=["service", "web"],
+)
+def test_a_wrong_client_secret_is_a_configuration_problem_not_failed_rules(tmp_path, wrong, rules, key):
+    """invalid_client is the right answer to a wrong secret (RFC 6749 section 5.2): a secret refused
+    in the form body and by HTTP Basic alike, with nothing showing the server authenticates the
+    client, names the key (exit 4). SVC-01, SVC-12/13/16 (refusals whose control was refused),
+    PKCE-01, PKCE-03, APP-01, APP-03 and PKCE-06 failed for it and sealed NOT CONFORMANT."""
+    sandbox = SandboxServer(default_registry()).start()
+    try:
+        path = _standalone_sandbox_file(tmp_path, sandbox.url)
+        record = tmp_path / "compliance.json"
+        result = run_suite(
+            f"--env={path}",
+            f"--compliance={record}",
+            "-q",
+            *(f"--rule={rule}" for rule in rules),
+            environ={**RIGHT_SECRETS, wrong: "a-wrong-secret"},
+        )
+    finally:
+        sandbox.stop()
+    summary = json.loads(record.read_text())
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert summary["verdict"] == "inconclusive: configuration problem"
+    assert not summary["failed_rules"] and not summary["blocked_rules"], summary["failed_rules"]
+    assert f"{key}: the token endpoint refuses" in result.stdout
+    assert "could not be checked (configuration problem)" in result.stdout
+    assert "a-wrong-secret" not in result.stdout
+
+
+def test_what_relies_on_a_rule_that_could_not_be_checked_could_not_be_checked_either():
+    """A control or a need in error (a wrong secret, a server gone) leaves its refusal rules and its
+    dependents unchecked, not failed or blocked (which would seal NOT CONFORMANT)."""
+    from suite.verdict.blocking import resolve_blocked
+
+    unchecked = {"status": "error", "client_role": "web", "reason": "configuration problem: clients.web.client_secret"}
+    rules = {
+        "APP-01": _rule("error", unchecked),
+        "APP-03": _rule("passed", {"status": "passed", "client_role": "web"}),
+        "ID-01": _rule("failed", {"status": "failed", "failed_step": {"step": "Then x", "own_check": False}}),
+    }
+    resolve_blocked(rules, needs=lambda r: ("APP-01",) if r == "ID-01" else (), controls=lambda r: ("APP-01",))
+    assert rules["APP-03"]["status"] == rules["ID-01"]["status"] == "error"
+    assert rules["APP-03"]["scenarios"][0]["reason"].startswith("configuration problem: could not be checked")
+    assert rules["ID-01"]["scenarios"][0]["reason"].startswith("configuration problem: could not be checked")
+
+
+def test_a_rule_a_wrong_password_left_unchecked_says_configuration_problem_beside_a_failure():
+    """A failed rule makes the run NOT CONFORMANT whatever else errored; the rules the refused test
+    user left unchecked still say configuration problem, not environment problem (63 rules did)."""
+    from suite.reports.record_markdown import verdict_lines
+
+    def rule(rule_id, status, reason):
+        return {
+            "rule_id": rule_id,
+            "status": status,
+            "severity": "critical",
+            "scenarios": [{"status": status, "reason": reason}],
+        }
+
+    record = {
+        "verdict": "not conformant",
+        "rules": [
+            rule("SVC-13", "failed", "the refusal says invalid_grant"),
+            rule("AUTH-01", "error", "configuration problem: login.username / login.password: the login page ..."),
+            rule("UINFO-01", "error", "environment problem: cannot reach http://127.0.0.1:9"),
+        ],
+    }
+    lines = verdict_lines(record, "compliance.json")
+    assert "could not be checked (configuration problem): AUTH-01 (critical)" in lines
+    assert "could not be checked (environment problem): UINFO-01 (critical)" in lines

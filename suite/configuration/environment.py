@@ -244,7 +244,8 @@ def _meaning_problems(raw: dict) -> list[str]:
     if "issuer" in raw:
         problems += _url_problems("issuer", raw["issuer"], issuer=True)
     for role, client in raw["clients"].items():
-        if "redirect_uri" in client:
+        if "redirect_uri" in client and urlsplit(client["redirect_uri"]).scheme in ("http", "https"):
+            # a native app's private-use scheme has no host (RFC 8252 section 7.1): the schema checked its form
             problems += _url_problems(f"clients.{role}.redirect_uri", client["redirect_uri"])
     for number, origin in enumerate(raw.get("http", {}).get("trusted_origins", [])):
         problems += _url_problems(f"http.trusted_origins.{number}", origin, issuer=True)

@@ -5,6 +5,12 @@ from suite.configuration.yaml_files import SCOPE, STRING, VARIABLE_PATTERN
 # the pieces application files share (suite.configuration.yaml_files), by their names here
 _string, _scope, _variable = STRING, SCOPE, VARIABLE_PATTERN
 _url = {"type": "string", "pattern": f"^(https?://\\S+|{_variable})$"}
+# RFC 8252 section 7.1: a native app may receive its redirect at a private-use URI scheme, "based on a
+# domain name under their control, expressed in reverse order" (com.example.app:/oauth2redirect)
+_native_redirect_uri = {
+    "type": "string",
+    "pattern": f"^(https?://\\S+|[a-zA-Z][a-zA-Z0-9+-]*\\.[a-zA-Z0-9+.-]*:\\S+|{_variable})$",
+}
 _seconds = {"type": "number", "exclusiveMinimum": 0, "maximum": 600}
 
 _interactive_client_keys = {
@@ -95,7 +101,10 @@ SCHEMA = {
                     "required": ["client_id", "client_secret", "redirect_uri", "scope"],
                 },
                 "spa": _interactive_client,
-                "native": _interactive_client,
+                "native": {
+                    **_interactive_client,
+                    "properties": {**_interactive_client_keys, "redirect_uri": _native_redirect_uri},
+                },
                 # an interactive app registered with access tokens that expire soon (UINFO-08): its own
                 # lifetime, so that the documented clients keep the contract's expires_in
                 "short_lived": {
@@ -186,7 +195,8 @@ SECRET_KEYS = ("client_secret", "password")
 HINTS = {
     "issuer": "the authorization server's issuer URL, e.g. https://connect.visma.com",
     "sandbox": "`sandbox: {}` starts the embedded sandbox; real servers take `issuer:` instead",
-    "redirect_uri": "the redirect URI registered for the application, e.g. https://app.local/callback",
+    "redirect_uri": "the redirect URI registered for the application, e.g. https://app.local/callback (a native "
+    "app's may also be http://127.0.0.1/callback or a private-use scheme, com.example.app:/callback)",
     "scope": 'space-separated scopes, e.g. "openid profile email"',
     "method": "the login method: form, browser or manual",
     "pages": "a list of pages, each `url:` (a pattern), optional `when:` (a selector) and `actions:`",

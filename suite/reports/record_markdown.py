@@ -164,16 +164,25 @@ def _waivers(record: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _configuration_problem(rule: dict) -> bool:
+    return any(s["status"] == "error" and s["reason"].startswith("configuration problem") for s in rule["scenarios"])
+
+
 def verdict_lines(record: dict, path: Path | str) -> list[str]:
     """The last lines of the terminal: the verdict, the rules that failed and where the record is."""
     lines = [f"VERDICT: {record['verdict'].upper()}"]
     by_status: dict[str, list[dict]] = {}
     for rule in record["rules"]:
         by_status.setdefault(rule["status"], []).append(rule)
-    problem = "configuration problem" if record["verdict"].endswith("configuration problem") else "environment problem"
+    # each rule that could not be checked under its own cause: a wrong password beside a failed rule
+    # is still a configuration problem, whatever the verdict
+    errors = by_status.pop("error", [])
+    by_status["configuration"] = [r for r in errors if _configuration_problem(r)]
+    by_status["environment"] = [r for r in errors if not _configuration_problem(r)]
     for status, label in (
         ("failed", "failed"),
-        ("error", f"could not be checked ({problem})"),
+        ("configuration", "could not be checked (configuration problem)"),
+        ("environment", "could not be checked (environment problem)"),
         ("blocked", "blocked by an earlier failure"),
     ):
         rules = sorted(by_status.get(status, []), key=lambda r: _severity_rank(r["severity"]))

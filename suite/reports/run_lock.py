@@ -48,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
             lock_folder(folder)
     except FolderBusy as busy:
         raise pytest.UsageError(f"configuration problem\n{busy}") from None
+    _refuse_missing_paths(config)
     if MOVE_ASIDE in os.environ and HELD_BY_PARENT in os.environ:
         move_aside(Path(os.environ[HELD_BY_PARENT]), Path(os.environ[MOVE_ASIDE]))
 
@@ -58,3 +59,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     for folder in sorted(set(made), key=lambda path: len(path.parts), reverse=True):
         with contextlib.suppress(OSError):  # not empty: the run wrote something there, which stays
             folder.rmdir()
+
+
+def _refuse_missing_paths(config: pytest.Config) -> None:
+    """A path to collect that does not exist is a usage error before anything is moved: pytest
+    found it only after the run, which went on without its scenarios (`suite.run --env=X clean`
+    exited 5, INCOMPLETE, and named the stray word after the verdict)."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS or config.option.pyargs:
+        return  # the ini file's testpaths, or module names
+    for argument in config.args:
+        path = argument.split("::", 1)[0]
+        if not (config.invocation_params.dir / path).exists():
+            raise pytest.UsageError(f"file or directory not found: {argument} (a stray word on the command line?)")

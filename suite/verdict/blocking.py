@@ -54,6 +54,8 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
         relied_on = (*needs(rule_id), *entry_point)
         cause = next((n for n in relied_on if n in rules and rules[n]["status"] in ("failed", "blocked")), None)
         if cause is None:
+            unchecked = next((n for n in relied_on if n in rules and rules[n]["status"] == "error"), None)
+            _unchecked_with(rule, unchecked, rules.get(unchecked or ""))
             continue
         root = rules[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
         for scenario in rule["scenarios"]:
@@ -83,10 +85,51 @@ def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tu
                 f"blocked by {root}" + (f" (via {control})" if root != control else "") + ": the refusal counts only "
                 f"where {control} shows the same client's request granted, and this run it was refused"
             )
+        unchecked = next((c for c in controls if c in rules and _unchecked(rules[c], role)), None)
+        if control is None and unchecked is not None and scenario["status"] == "passed":
+            scenario["status"] = "error"
+            scenario["reason"] = (
+                f"{_kind(rules[unchecked])}: could not be checked: the refusal counts only where {unchecked} shows "
+                f"the same client's request granted, and {unchecked} could not be checked"
+            )
     statuses = {s["status"] for s in rule["scenarios"]}
     if "blocked" in statuses and not statuses & {"failed", "error"}:
         rule["status"] = "blocked"
         rule["blocked_by"] = next(s["blocked_by"] for s in rule["scenarios"] if s["status"] == "blocked")
+    elif "error" in statuses and "failed" not in statuses:
+        rule["status"] = "error"
+
+
+def _unchecked_with(rule: dict, cause: str | None, cause_rule: dict | None) -> None:
+    """A rule that relies on one that could not be checked (a wrong client secret, a server gone)
+    could not be checked either where it stopped before its own check: not one more failure."""
+    if cause is None or cause_rule is None:
+        return
+    for scenario in rule["scenarios"]:
+        if scenario["status"] == "failed" and scenario.get("failed_step", {}).get("own_check") is False:
+            scenario["status"] = "error"
+            scenario["reason"] = (
+                f"{_kind(cause_rule)}: could not be checked: it relies on {cause}, which could not be checked"
+            )
+    statuses = {s["status"] for s in rule["scenarios"]}
+    if "error" in statuses and "failed" not in statuses:
+        rule["status"] = "error"
+
+
+def _unchecked(control: dict, role: str | None) -> bool:
+    """Whether the control could not be checked for the client `role` (any, for None)."""
+    return any(
+        s["status"] == "error" for s in control["scenarios"] if role is None or s.get("client_role") in (role, None)
+    )
+
+
+def _kind(rule: dict) -> str:
+    reasons = [s["reason"] for s in rule["scenarios"] if s["status"] == "error"]
+    return (
+        "configuration problem"
+        if any(r.startswith("configuration problem") for r in reasons)
+        else "environment problem"
+    )
 
 
 def _refused(control: dict, role: str | None) -> bool:

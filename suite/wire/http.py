@@ -167,11 +167,19 @@ class _TransportFailure(Exception):
         self.kind, self.repeatable = kind, repeatable
 
 
+# A server that refused the connections of this many requests in a row, each after its retries, is
+# gone (stopped, crashed): later requests get one attempt each until one is answered. A server that
+# died mid-run cost every remaining scenario its whole retry budget (189 s against oidc-provider).
+SERVER_GONE_AFTER = 3
+
+
 class HttpClient:
     """One per scenario: its own cookies, its own record of exchanges.
 
     `issuer` is the origin credentials may go to (with `settings.trusted_origins`); without it
     only the plain-HTTP rule guards them."""
+
+    refused_in_a_row: ClassVar[int] = 0  # requests of this process refused to the last attempt, in a row
 
     def __init__(self, settings: HttpSettings, issuer: str | None = None) -> None:
         self.settings = settings
@@ -202,17 +210,30 @@ class HttpClient:
                 unseen = _never_reached_the_server(error)
                 _attach_failed_attempt(method, url, attempt, error)
                 repeatable = getattr(error, "repeatable", True)
-                if attempt < attempts and repeatable and (unseen or idempotent):
-                    time.sleep(self._backoff(attempt))
-                    continue
                 cause, kind = (
                     (str(error), error.kind)
                     if isinstance(error, _TransportFailure)
                     else _diagnose(error, self.settings)
                 )
-                failure = EnvironmentProblem(f"{cause} ({_where(method, url)}, {attempt} attempt(s)). {FIXES[kind]}")
+                gone = kind == "refused" and HttpClient.refused_in_a_row >= SERVER_GONE_AFTER
+                if attempt < attempts and repeatable and (unseen or idempotent) and not gone:
+                    time.sleep(self._backoff(attempt))
+                    continue
+                if kind == "refused":
+                    HttpClient.refused_in_a_row += 1
+                failure = EnvironmentProblem(
+                    f"{cause} ({_where(method, url)}, {attempt} attempt(s)). "
+                    + (
+                        f"The server refused every connection of the run's last {SERVER_GONE_AFTER} requests, "
+                        "retries included: it is gone, and the rest of the run is not retried. "
+                        if gone
+                        else ""
+                    )
+                    + FIXES[kind]
+                )
                 failure.answered = isinstance(error, _TransportFailure) or kind == "not_http"
                 raise failure from None
+            HttpClient.refused_in_a_row = 0  # the server answers: whatever was refused before is retried again
             self._record(response, time.monotonic() - started, attempt)
             if response.status_code not in RETRIED_STATUSES:
                 return response

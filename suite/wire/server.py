@@ -62,6 +62,28 @@ class Discovery:
         return url
 
 
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def same_server(one: str, other: str) -> bool:
+    """Two issuers that name the same server the way a person may type it: a trailing slash, the
+    host's case, a default port written out or left out, localhost for 127.0.0.1. They differ as
+    issuers (RFC 8414 section 3.3 wants them identical), but the file's may be the typo."""
+
+    def server(issuer: str) -> tuple | None:
+        parts = urlsplit(issuer)
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        except ValueError:
+            return None
+        loopback = "loopback" if host in LOOPBACK_NAMES else host
+        return parts.scheme.lower(), loopback, port, parts.path.rstrip("/"), parts.query, parts.fragment
+
+    return server(one) is not None and server(one) == server(other)
+
+
 def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
