@@ -90,12 +90,15 @@ class OriginFence:
         # socks5 it leaves name resolution to the proxy, so no name is looked up for a refused host.
         # WebRTC sends UDP (a STUN or TURN server's packets carry the username a page chose: the
         # password, if it likes) past the proxy unless its policy forbids UDP that is not proxied;
-        # a SOCKS5 proxy carries none, so none is sent (measured: a page's TURN request over UDP
-        # reached its server without this flag, and nothing did with it; TURN over TCP meets the fence).
+        # a SOCKS5 proxy carries none, so none is sent. The headless shell takes the policy from the
+        # --force- flag only, the desktop Chromium from the other only (measured with each: a page's
+        # TURN request over UDP reached its server with the password unless its flag was given, and
+        # nothing did with both). TURN over TCP meets the fence like any connection.
         return [
             f"--proxy-server=socks5://127.0.0.1:{port}",
             "--proxy-bypass-list=<-loopback>",
             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp",
         ]
 
     def close(self) -> None:
