@@ -3,7 +3,7 @@
 Runs the features (pytest, with every option it takes: --env, --rule, -k, -n, ...), writes the
 certification record, JUnit, the Allure results and the HTML report into DIR (default reports),
 and exits with the suite's code for the record's verdict (docs/reference-exit-codes.md):
-0 conformant, 1 not conformant, 2 no verdict (interrupted before any scenario), 3 environment
+0 conformant, 1 not conformant, 2 no verdict (stopped before it wrote a record), 3 environment
 problem, 4 configuration problem, 5 incomplete.
 
 Every file of DIR it leaves is this run's, or says that this run produced no verdict and why: the
@@ -166,10 +166,11 @@ def _after_the_run(
     elif record is None:  # pytest stopped before the suite could say why: its own usage error, or Ctrl-C
         from suite.reports.results import write_no_verdict
 
-        kind = "configuration problem" if code == PYTEST_USAGE_ERROR else "the run stopped before any scenario"
-        record = write_no_verdict(
-            record_path, kind, f"pytest exited {code}; its output above says why", _environment_option(pytest_args)
-        )
+        if code == PYTEST_USAGE_ERROR:
+            kind, reason = "configuration problem", f"pytest exited {code}; its output above says why"
+        else:
+            kind, reason = "the run stopped before it wrote a record", _how_far(code, reports / "allure-results")
+        record = write_no_verdict(record_path, kind, reason, _environment_option(pytest_args))
     if record.get("rules"):
         generate(reports, report)
     else:
@@ -177,6 +178,27 @@ def _after_the_run(
     code = exit_code(record["verdict"])
     print(f"exit code {code}: {record['verdict']}")
     return code
+
+
+def _how_far(code: int, results: Path) -> str:
+    """How far a run that wrote no record had gone, from what its scenarios wrote: a result for each
+    one that finished, an attachment as soon as one is under way (a run killed in its first scenario
+    has only that)."""
+    how = f"pytest exited {code}"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            how = f"pytest was ended by {signal.Signals(-code).name} (exit {code})"
+    finished = len(list(results.glob("*-result.json")))
+    begun = results.is_dir() and any(results.iterdir())
+    if finished:
+        where = (
+            f"after {finished} scenario{'s' if finished > 1 else ''} had finished (a next one may have been running)"
+        )
+    elif begun:
+        where = "during its first scenario, which had begun and not finished"
+    else:
+        where = "before any scenario had written anything"
+    return f"{how} {where}; its output above says why"
 
 
 def _configuration_problem(message: str) -> int:

@@ -189,3 +189,55 @@ login:
     assert outcomes[0].kind == "callback", outcomes
     assert isinstance(outcomes[1], UntrustedEndpoint) and other.url.split("//")[1] in str(outcomes[1]), outcomes
     assert fonts.requests == other.requests == []
+
+
+def test_a_stylesheet_elsewhere_loaded_before_the_password_is_typed_is_listed_in_every_sign_in(tmp_path):
+    """A login page whose <head> links a stylesheet on another origin, loaded before the password is
+    typed: refused and listed, not held against the server, in the run's second sign-in as in its
+    first (the second failed AUTH-01, "(stylesheet)": the first's typing was counted for it)."""
+    from suite.wire.login.browser import BrowserLogin, close_browser
+
+    styles = HostileServer({})
+    page = (
+        f'<!doctype html><head><link rel="stylesheet" href="{styles.url}/site.css"></head><form onsubmit='
+        f"\"event.preventDefault(); location.href = '{CALLBACK}?code=c'\"><input id=password type=password>"
+        "<button id=go>go</button></form>"
+    )
+    server = HostileServer({"/connect/authorize": Answer(200, {"Content-Type": "text/html"}, page.encode())})
+    environment = load_environment(
+        str(
+            write_environment(
+                tmp_path,
+                f"""name: styles
+issuer: {server.url}
+clients:
+  spa:
+    client_id: spa
+    redirect_uri: {CALLBACK}
+    scope: openid
+login:
+  method: browser
+  username: test.user
+  password: ${{T_PASSWORD}}
+  browser:
+    timeout: 10
+    pages:
+      - url: /connect/authorize
+        actions:
+          - fill: "#password"
+            value: "{{password}}"
+          - click: "#go"
+""",
+            )
+        ),
+        {"T_PASSWORD": "typed-password-1"},
+    )
+    login = BrowserLogin(environment, HttpClient(environment.http))
+    try:
+        outcomes = [login.authorize(f"{server.url}/connect/authorize", CALLBACK).kind for _ in range(3)]
+    finally:
+        close_browser()
+        server.close()
+        styles.close()
+    assert outcomes == ["callback"] * 3
+    assert styles.requests == []

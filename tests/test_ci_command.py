@@ -336,3 +336,21 @@ def test_allure_starts_loading_once_the_first_result_is_written_not_with_pytest(
     finally:
         run.kill()
         run.wait()
+
+
+def test_a_run_killed_without_a_record_says_how_far_it_had_gone(tmp_path):
+    """pytest killed (SIGTERM sent to the whole process group, as `timeout` does) writes no record:
+    the one written for it says so truly, by what the scenarios had written, never "before any
+    scenario" when one was running (the security tester's run said so, killed in its first scenario)."""
+    from suite.run import _how_far
+
+    results = tmp_path / "allure-results"
+    assert _how_far(-15, results) == (
+        "pytest was ended by SIGTERM (exit -15) before any scenario had written anything; its output above says why"
+    )
+    results.mkdir()
+    (results / "1-attachment.txt").write_text("requests refused")
+    assert "during its first scenario, which had begun and not finished" in _how_far(-15, results)
+    (results / "1-result.json").write_text("{}")
+    (results / "2-result.json").write_text("{}")
+    assert "after 2 scenarios had finished" in _how_far(-9, results) and "SIGKILL" in _how_far(-9, results)

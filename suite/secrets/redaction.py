@@ -314,7 +314,7 @@ def _occurrences(text: str, pending: tuple):
 
 class Redactor:
     def __init__(self) -> None:
-        self._known: set[str] = set()
+        self._known: dict[str, str] = {}  # each secret registered, and its label
         # (groups, pending): each group at least twice the size of the next, as a binary counter's bits;
         # pending encodings not built into a group yet. Never mutated, only replaced in one assignment, so a
         # scrub takes both from the same moment without the lock: a secret is in one or the other.
@@ -331,7 +331,7 @@ class Redactor:
         with self._lock:
             if value in self._known:
                 return
-            self._known.add(value)
+            self._known[value] = label
             groups, pending = self._state
             words = {form: (len(form), label, "", 0) for form in _plain_encodings(value)}
             for alphabet, forms in ((BASE64, base64_encodings(value)), (HEX, hex_encodings(value))):
@@ -343,6 +343,12 @@ class Redactor:
             self._pending_characters += sum(map(len, words))
             if len(pending) >= MAX_PENDING:
                 self._build()
+
+    def known(self) -> dict[str, str]:
+        """Each secret registered, as it is, and its label (for what looks for it otherwise than as a
+        scrub does: a screenshot's text, spaced out or split)."""
+        with self._lock:
+            return dict(self._known)
 
     def _build(self) -> tuple:
         """Turns the pending encodings into a group, merged with the last groups until each group

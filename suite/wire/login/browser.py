@@ -18,6 +18,7 @@ a redirect's next hop, a preconnect) is held too. Once the test user's password 
 refusal fails the sign-in naming the origin, whatever the request carried: a login page's form,
 script, popup or worker cannot take the password anywhere else, however it encodes it."""
 
+import contextlib
 import re
 import threading
 import time
@@ -26,11 +27,11 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import allure
 
 from suite.secrets.redaction import REDACTOR
-from suite.wire.browser import OriginFence, launch_chromium
+from suite.wire.browser import OriginFence, launch_chromium, stop_chromium
 from suite.wire.http import POLICY_CITED, CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
-from suite.wire.login.screenshots import screenshot_without_secrets
+from suite.wire.login.screenshots import picture_without_secrets
 
 _playwright = None
 _browser = _fence = None
@@ -38,6 +39,45 @@ _page = _devtools = None  # the run's one page, and its Chrome DevTools Protocol
 # What a sign-in never needs, not loaded: images, fonts and media cost a login page's load time and
 # decide nothing (stylesheets stay: they decide what is visible, and so what a click can reach).
 _NOT_NEEDED = {"image", "font", "media"}
+# A sign-in that has not ended this many times login.browser.timeout after it began is ended: a login
+# page can keep Chromium too busy for any of its calls' own timeouts to come (a page re-sending
+# everything every 150 ms held a run for more than 10 minutes), so Chromium is stopped.
+SIGN_IN_SPAN = 4
+BLOCKED_SHOWN = 200  # lines of the report's list of refused requests; a page re-sending them all makes more
+# What each page's scripts meet before the page's own, in every frame of the login browser: WebRTC,
+# whose packets go over UDP where no request interception and no proxy sees them (Chromium's policy
+# sends none: suite.wire.browser.OriginFence), is refused and reported to the guard by name; so is
+# window.open, as Chromium opens no popup (--block-new-web-contents): where it would have gone is
+# judged as a request. The binding is taken before any script of the page runs.
+PAGE_SCRIPT_GUARD = """(() => {
+  const report = globalThis.__suiteGuard;
+  if (typeof report !== "function") return;
+  const said = (what, name, where) => { try { report(what, name, String(where).slice(0, 2000)); } catch (e) {} };
+  const servers = config => {
+    try {
+      return [].concat(...((config && config.iceServers) || []).map(s => [].concat(s.urls || s.url || []))).join(" ");
+    } catch (e) { return ""; }
+  };
+  for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection"]) {
+    if (!(name in globalThis)) continue;
+    const refused = function (config) {
+      said("webrtc", name, servers(config));
+      throw new DOMException("WebRTC is turned off by the conformance suite", "NotSupportedError");
+    };
+    try {
+      Object.defineProperty(globalThis, name, {value: refused, writable: false, configurable: false});
+    } catch (e) {}
+  }
+  const open = function (url) {
+    let where = "";
+    try {
+      where = new URL(String(url === undefined ? "" : url), location.href).href;
+    } catch (e) { where = String(url); }
+    said("popup", "window.open", where);
+    return null;
+  };
+  try { Object.defineProperty(globalThis, "open", {value: open, writable: false, configurable: false}); } catch (e) {}
+})();"""
 
 
 class Guard:
@@ -59,11 +99,42 @@ class Guard:
         self.refused: list[UntrustedEndpoint] = []  # each refusal that ends the sign-in
         self.blocked: list[str] = []  # each request refused, said for the report
         self.fenced: list[tuple[str, int, bool]] = []  # host, port, and whether the password was typed by then
+        self.scripted = {"webrtc": 0, "popup": 0}  # WebRTC connections and popups the page's scripts tried
         self._lock = threading.Lock()
 
     def attach(self, context) -> None:
         context.route(re.compile(".*"), self._hold)
         context.route_web_socket(re.compile(".*"), self._hold_web_socket)
+
+    def watch_scripts(self, context) -> None:
+        """Every frame of the context meets PAGE_SCRIPT_GUARD before its own scripts run."""
+        context.expose_binding("__suiteGuard", self._scripted)
+        context.add_init_script(PAGE_SCRIPT_GUARD)
+
+    def _scripted(self, source, what: str, name: str, where: str) -> None:
+        """What a page's script tried that the browser does not do: a WebRTC connection (refused by
+        name once the password was typed, listed before) or a popup (judged as a request to where it
+        would have gone)."""
+        with self._lock:
+            if what in self.scripted:
+                self.scripted[what] += 1
+        if what == "webrtc":
+            described = f"WebRTC ({name}{', ICE servers ' + REDACTOR.scrub(where)[:300] if where else ''})"
+            if not self.typed:
+                with self._lock:
+                    self.blocked.append(described)
+                return
+            with self._lock:
+                self.refused.append(
+                    UntrustedEndpoint(
+                        f"refused to send anything over {described} from the page the password was typed into: a "
+                        "peer connection's packets (a STUN or TURN server's username, a data channel) go over UDP, "
+                        "where no origin is checked, so the suite's Chromium sends none. " + POLICY_CITED
+                    )
+                )
+        elif what == "popup" and self._decide(where, "GET", "popup", b"", False) is None:
+            with self._lock:
+                self.blocked.append(f"popup {redact_url(where)} (the suite's browser opens none)")
 
     def allows(self, host: str, port: int) -> bool:
         """Whether the browser may connect to host:port at all (the OriginFence asks)."""
@@ -190,9 +261,12 @@ class Guard:
         """What the pages wanted from elsewhere and did not get, attached to the current Allure step."""
         with self._lock:
             blocked, self.blocked = self.blocked, []
+        blocked = list(dict.fromkeys(blocked))
+        if len(blocked) > BLOCKED_SHOWN:
+            blocked = [*blocked[:BLOCKED_SHOWN], f"... and {len(blocked) - BLOCKED_SHOWN} more"]
         if blocked:
             allure.attach(
-                "\n".join(dict.fromkeys(blocked)),
+                "\n".join(blocked),
                 name="requests refused: not to an origin credentials may go to",
                 attachment_type=allure.attachment_type.TEXT,
             )
@@ -205,14 +279,29 @@ _guard: Guard | None = None  # the run's page's
 def shared_browser(environment):
     """One Chromium for the whole run, its every connection through an OriginFence."""
     global _playwright, _browser, _fence
+    if _browser is not None and not _browser.is_connected():  # stopped at a sign-in's deadline
+        _browser = None
     if _browser is None:
         from playwright.sync_api import sync_playwright
 
-        _playwright = sync_playwright().start()
-        _fence = OriginFence(_fence_allows, _fence_refused)
-        flags = [f"--host-resolver-rules={_resolver_rules(environment)}", *_fence.flags]
+        if _playwright is None:
+            _playwright = sync_playwright().start()
+        if _fence is None:
+            _fence = OriginFence(_fence_allows, _fence_refused)
+        # --block-new-web-contents: no popup opens (window.open answers null), as no sign-in needs one
+        # and a login page opening them every 150 ms took the CPU the sign-in needed (PAGE_SCRIPT_GUARD
+        # reports where they would have gone)
+        flags = [f"--host-resolver-rules={_resolver_rules(environment)}", *_fence.flags, "--block-new-web-contents"]
         _browser = launch_chromium(_playwright, flags)
     return _browser
+
+
+def _stop_at_deadline(expired: threading.Event) -> None:
+    """A sign-in's deadline passed: Chromium is stopped, and every call the sign-in is waiting in
+    fails (Playwright's calls cannot be cancelled from another thread)."""
+    expired.set()
+    if _fence is not None:
+        stop_chromium(_fence.flags[0])
 
 
 def _fence_allows(host: str, port: int) -> bool:
@@ -228,15 +317,17 @@ def fresh_page(environment, policy: CredentialPolicy):
     """One page for the whole run (a new context and page cost more than the sign-in itself),
     emptied before each authorization as a new browser profile would be: no cookies, nothing
     stored for the issuer (local storage, IndexedDB, caches), no HTTP cache, no popup it opened.
-    Only the tab's sessionStorage lives on, which login pages do not keep a sign-in in; so does
-    the guard's knowledge that the password was typed into this context."""
+    Only the tab's sessionStorage lives on, which login pages do not keep a sign-in in. The page the
+    last sign-in typed the password into is unloaded first, so the guard judges this sign-in's
+    requests by this sign-in's typing."""
     global _page, _devtools, _guard
-    if _page is None or _page.is_closed():
+    if _page is None or _page.is_closed() or _browser is None or not _browser.is_connected():
         _guard = Guard(policy)  # the fence asks it from the browser's start
         browser = shared_browser(environment)
         context = browser.new_context(ignore_https_errors=not environment.http.verify_tls, service_workers="block")
         _page = context.new_page()
         _guard = Guard(policy, page=_page, expected_elsewhere=environment.login.browser_expected_elsewhere)
+        _guard.watch_scripts(context)
         # The run's page is held through DevTools (each hop of a redirect too); what it starts in
         # other targets (popups, workers) meets the OriginFence; its WebSockets, the guard's handler.
         context.route_web_socket(re.compile(".*"), _guard._hold_web_socket)
@@ -248,6 +339,13 @@ def fresh_page(environment, policy: CredentialPolicy):
     for page in _page.context.pages:
         if page != _page:
             page.close()
+    if _guard is not None and _guard.typed:
+        # The last sign-in's page, where the password was typed (its redirect to the callback was caught,
+        # so it is still loaded), goes with its workers, before this sign-in begins; what it sends as it
+        # goes is judged as sent after the typing. From then on, until this sign-in types the password,
+        # requests elsewhere are refused and listed, not held against the server.
+        _page.goto("about:blank")
+        _guard.typed = False
     _devtools.send("Network.clearBrowserCookies")
     _devtools.send("Network.clearBrowserCache")
     _devtools.send("Storage.clearDataForOrigin", {"origin": _origin(environment.issuer), "storageTypes": "all"})
@@ -274,7 +372,8 @@ def discard_page() -> None:
     """After a sign-in that went wrong, the next one starts in a new context and page."""
     global _page, _devtools
     if _page is not None:
-        _page.context.close()
+        with contextlib.suppress(Exception):  # Chromium stopped at a sign-in's deadline
+            _page.context.close()
     _page = _devtools = None
 
 
@@ -291,7 +390,8 @@ def _resolver_rules(environment) -> str:
 def close_browser() -> None:
     global _playwright, _browser, _page, _devtools, _fence
     if _browser is not None:
-        _browser.close()
+        with contextlib.suppress(Exception):  # Chromium stopped at a sign-in's deadline
+            _browser.close()
     if _playwright is not None:
         _playwright.stop()
         if _fence is not None:
@@ -308,6 +408,19 @@ class BrowserLogin:
     def authorize(self, authorization_url: str, redirect_uri: str, form: dict | None = None) -> Outcome:
         """form: the request's parameters, POSTed to authorization_url (the endpoint) by a form the
         browser submits, instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
+        span = SIGN_IN_SPAN * self.login.browser_timeout
+        expired = threading.Event()
+        deadline = threading.Timer(span, _stop_at_deadline, args=(expired,))
+        deadline.daemon = True
+        deadline.start()
+        try:
+            return self._authorize(authorization_url, redirect_uri, form, expired, span)
+        finally:
+            deadline.cancel()
+
+    def _authorize(
+        self, authorization_url: str, redirect_uri: str, form: dict | None, expired: threading.Event, span: float
+    ) -> Outcome:
         from playwright.sync_api import Error as PlaywrightError
 
         page = fresh_page(self.environment, self.policy)
@@ -342,8 +455,10 @@ class BrowserLogin:
         except PlaywrightError as error:
             self._raise_refusal(page, stop)
             if not stop:
-                self._attach_page(page, "browser login failed")
+                self._attach_page(page, "browser login failed")  # in time, or Chromium is stopped meanwhile
                 discard_page()
+                if expired.is_set():
+                    raise self._too_long(page, span) from None
                 raise AssertionError(
                     f"the browser login stopped on {redact_url(page.url)}: {REDACTOR.scrub(str(error)).splitlines()[0]}"
                 ) from None
@@ -353,8 +468,25 @@ class BrowserLogin:
                 for event, listener in listeners.items():
                     page.remove_listener(event, listener)
         self._raise_refusal(page, stop)
+        if expired.is_set() and outcome.kind != "callback":  # what the page came to is Chromium's stopping
+            discard_page()
+            raise self._too_long(page, span)
         outcome.signed_in = self.signed_in
         return _with_fragment(outcome, redirects)
+
+    def _too_long(self, page, span: float) -> AssertionError:
+        """The failure of a sign-in that its deadline ended: the login page kept Chromium busy."""
+        tried = ", ".join(
+            f"{count} {'WebRTC connections' if what == 'webrtc' else 'popups'}"
+            for what, count in self.guard.scripted.items()
+            if count
+        )
+        return AssertionError(
+            f"the browser sign-in did not end within {span:.0f} s ({SIGN_IN_SPAN} x login.browser.timeout): it was on "
+            f"{redact_url(page.url)}, whose scripts kept Chromium too busy to go on"
+            + (f" (they tried {tried}, which the suite's browser does not make)" if tried else "")
+            + ", so the suite stopped Chromium. A login page must let its user sign in"
+        )
 
     def _drive(self, page, authorization_url, stop, statuses, form) -> Outcome:
         timeout_ms = self.login.browser_timeout * 1000
@@ -391,6 +523,8 @@ class BrowserLogin:
             navigations = statuses.get("navigations", 0)
             self._run(page, rule, timeout_ms, self.guard)
             self.signed_in = self.signed_in or rule.signs_in
+            if self.guard.refused:  # the page sent the password away as it was typed: nothing to wait for
+                return Outcome("page", page.url)
             self._settle(page, stop, statuses, navigations, timeout_ms)
         return Outcome(stop["kind"], stop["url"]) if stop else Outcome("loop", page.url)
 
@@ -440,6 +574,8 @@ class BrowserLogin:
     def _run(self, page, rule, timeout_ms, guard: Guard) -> None:
         values = {"username": self.login.username, "password": self.login.password}
         for action in rule.actions:
+            if guard.refused:  # the sign-in ends with the refusal
+                return
             if action.kind == "fill":
                 guard.typed = guard.typed or "{password}" in action.value  # from its first keystroke on
                 page.fill(action.selector, action.value.format(**values), timeout=timeout_ms)
@@ -474,12 +610,15 @@ class BrowserLogin:
 
     @staticmethod
     def _attach_page(page, title) -> None:
-        """A screenshot (every element holding a known secret masked) and the URL, attached to the
-        current Allure step."""
-        png = screenshot_without_secrets(page)  # None when the page is gone: the URL still tells where
+        """A screenshot (every element holding a known secret masked; none for a page showing a secret
+        spread over several elements, with a note saying so) and the URL, attached to the current
+        Allure step."""
+        png, why_not = picture_without_secrets(page)  # the URL still tells where, whatever the picture
         allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
         if png:
             allure.attach(png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)
+        else:
+            allure.attach(why_not, name=f"{title}: no screenshot", attachment_type=allure.attachment_type.TEXT)
 
 
 def _post_by_form(page, endpoint: str, form: dict, timeout_ms: float) -> None:

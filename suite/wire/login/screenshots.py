@@ -4,25 +4,46 @@ the password, client secrets, tokens, in any of their encodings) is masked, not 
 fields. What holds a secret is read from the browser's own snapshot of the page (DevTools
 DOMSnapshot), which the page's scripts cannot fake; the elements are marked through DevTools and
 masked by Playwright. A snapshot after the picture must find every secret still inside a masked
-element, or no picture is given (a page that moved its secret meanwhile)."""
+element, or no picture is given (a page that moved its secret meanwhile).
+
+A secret no one element holds, but the page shows all the same (its halves in two elements, its
+letters spaced out, upper-cased: "Your password was: <span>QZ7P</span><span>W d+</span>"), gets the
+page no picture at all: the text the page shows, outside the masked elements, is read in the order of
+its elements and in the order it is laid out on the screen, its white space taken out and its case
+folded, and looked for each secret so folded. The page's scripts are stopped while it is pictured,
+so that it holds still and a page re-sending everything every 150 ms does not make the picture wait."""
 
 import contextlib
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import MIN_SECRET_LENGTH, REDACTOR
 
 MARK = "data-suite-secret"
+NOT_PICTURED = "no screenshot: the page is gone, or it would not hold still while pictured"
+SHOWS_A_SECRET = (
+    "no screenshot: the page shows the {what} spread over several elements (or spaced out, or in other "
+    "letter case), which no mask over one element would hide"
+)
 
 
 def screenshot_without_secrets(page) -> bytes | None:
     """A PNG of the whole page with every element holding a known secret masked, or None when the
-    page is gone or would not hold still."""
+    page is gone, would not hold still, or shows a secret no element holds whole."""
+    return picture_without_secrets(page)[0]
+
+
+def picture_without_secrets(page) -> tuple[bytes | None, str]:
+    """The PNG of screenshot_without_secrets, or None and why there is none."""
     try:
         devtools = page.context.new_cdp_session(page)
     except Exception:
-        return None
+        return None, NOT_PICTURED
     try:
+        devtools.send("Emulation.setScriptExecutionDisabled", {"value": True})
         devtools.send("DOM.getDocument", {"depth": 0})
         holding = _holding_secrets(devtools)
+        shown = _shown_across_elements(devtools, holding)
+        if shown:
+            return None, SHOWS_A_SECRET.format(what=shown)
         if holding:
             node_ids = devtools.send("DOM.pushNodesByBackendIdsToFrontend", {"backendNodeIds": sorted(holding)})
             for node_id in node_ids["nodeIds"]:
@@ -34,12 +55,18 @@ def screenshot_without_secrets(page) -> bytes | None:
             full_page=True,
             timeout=5000,
         )
-        if not _holding_secrets(devtools) <= _marked(devtools):
-            return None
-        return bytes(png)
+        after = _holding_secrets(devtools)
+        if not after <= _marked(devtools):
+            return None, NOT_PICTURED
+        shown = _shown_across_elements(devtools, after)
+        if shown:
+            return None, SHOWS_A_SECRET.format(what=shown)
+        return bytes(png), ""
     except Exception:  # the page is gone, or changed under the snapshot: no picture rather than a secret
-        return None
+        return None, NOT_PICTURED
     finally:
+        with contextlib.suppress(Exception):
+            devtools.send("Emulation.setScriptExecutionDisabled", {"value": False})
         with contextlib.suppress(Exception):
             devtools.detach()
 
@@ -47,6 +74,57 @@ def screenshot_without_secrets(page) -> bytes | None:
 def _snapshot(devtools) -> tuple[list[str], list[dict]]:
     snapshot = devtools.send("DOMSnapshot.captureSnapshot", {"computedStyles": []})
     return snapshot["strings"], snapshot["documents"]
+
+
+def _folded(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def _shown_across_elements(devtools, holding: set[int]) -> str:
+    """The label of a known secret that the page's text shows, outside the elements holding one
+    whole (masked), once white space is taken out and case folded; "" for none. Each frame's text is
+    read in the order of its elements and in the order it is laid out (top to bottom, left to right:
+    a stylesheet can show elements in another order than theirs), generated text (::before) too."""
+    secrets = {
+        folded: label
+        for secret, label in REDACTOR.known().items()
+        if len(folded := _folded(secret)) >= MIN_SECRET_LENGTH
+    }
+    if not secrets:
+        return ""
+    strings, documents = _snapshot(devtools)
+    for document in documents:
+        nodes = document["nodes"]
+        parents, values, backend = nodes["parentIndex"], nodes["nodeValue"], nodes["backendNodeId"]
+
+        def masked(index: int, parents=parents, backend=backend) -> bool:
+            return _inside(index, parents, backend, holding)
+
+        in_order = "".join(
+            strings[values[i]]
+            for i, kind in enumerate(nodes["nodeType"])
+            if kind == 3 and values[i] >= 0 and not masked(i)
+        )
+        layout = document.get("layout", {})
+        boxes = document.get("textBoxes", {})
+        texts = layout.get("text", [])
+        laid_out = []
+        for box, bounds, start, length in zip(
+            boxes.get("layoutIndex", []),
+            boxes.get("bounds", []),
+            boxes.get("start", []),
+            boxes.get("length", []),
+            strict=False,
+        ):
+            text = texts[box] if box < len(texts) else -1
+            if text >= 0 and not masked(layout["nodeIndex"][box]):
+                laid_out.append((round(bounds[1]), bounds[0], strings[text][start : start + length]))
+        on_screen = "".join(part for _, _, part in sorted(laid_out))
+        for text in (_folded(in_order), _folded(on_screen)):
+            for secret, label in secrets.items():
+                if secret in text:
+                    return label
+    return ""
 
 
 def _holding_secrets(devtools) -> set[int]:
@@ -70,6 +148,15 @@ def _holding_secrets(devtools) -> set[int]:
             if any(REDACTOR.scrub(text) != text for text in texts):
                 holding.add(backend[parents[index]] if is_text and parents[index] >= 0 else node)
     return holding
+
+
+def _inside(index: int, parents: list[int], backend: list[int], holding: set[int]) -> bool:
+    """Whether node `index` is, or is inside, an element holding a secret whole (masked)."""
+    while index >= 0:
+        if backend[index] in holding:
+            return True
+        index = parents[index]
+    return False
 
 
 def _marked(devtools) -> set[int]:
