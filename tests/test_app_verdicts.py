@@ -15,7 +15,7 @@ import pytest
 import requests
 from run import ROOT, run_appside
 
-from appside.matrix import SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
+from appside.matrix import NO_CODE, SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
 from appside.observed import Observed, client_authentication
 from appside.stand_in import free_port
 from sandbox.recording import RecordedRequest
@@ -294,11 +294,11 @@ def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conform
             "response-type-token",
             "APPC-01",
             "asked for response_type token, not code",
-            {"APPC-08", "APPC-10", *SIGN_IN_NEEDED},
+            {"APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE},
         ),
         # its redemptions are refused (the stand-in reads "%41" as "A"), but attempted: the callback faults'
-        # rules weigh that attempt and pass; what needs a token is blocked
-        ("basic-not-encoded", "APPC-10", "RFC 6749 section 2.3.1", set(TOKEN_NEEDED)),
+        # rules weigh that attempt and pass; what needs a token is blocked (APPC-26: no token to put in a URL)
+        ("basic-not-encoded", "APPC-10", "RFC 6749 section 2.3.1", {*TOKEN_NEEDED, "APPC-26"}),
     ],
 )
 def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switch, rule, reason, blocked):

@@ -80,7 +80,9 @@ def _authorization_request(redirect_uri: str) -> RecordedRequest:
 
 
 def _application(app_type: str, *redirect_uris: str):
-    return SimpleNamespace(client_id="visma-whoami", app_type=app_type, redirect_uris=redirect_uris)
+    return SimpleNamespace(
+        client_id="visma-whoami", app_type=app_type, redirect_uris=redirect_uris, is_interactive=True
+    )
 
 
 def test_appc02_passes_a_native_application_on_a_port_of_its_choosing():

@@ -396,7 +396,8 @@ def test_megabytes_a_server_writes_into_an_error_are_cut_in_every_message(tmp_pa
     cut, in the terminal, JUnit, the record and the Allure results (the attached exchange keeps
     the whole body, as evidence)."""
     server = HostileServer(
-        {"/connect/token": Answer(400, json_body={"error": "invalid_client", "error_description": "x" * 5_000_000})}
+        # invalid_request: an invalid_client to both the form and HTTP Basic would be the file's wrong secret
+        {"/connect/token": Answer(400, json_body={"error": "invalid_request", "error_description": "x" * 5_000_000})}
     )
     server.routes["/.well-known/openid-configuration"] = server.discovery()
     reports = tmp_path / "reports"
