@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from appside.effort import EFFORT
 from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
+from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import OriginFence, launch_chromium
 from suite.wire.http import CredentialPolicy
 from suite.wire.login.browser import BrowserLogin, Guard
@@ -290,6 +291,8 @@ class BrowserSession:
             self._served_by_worker = None
 
     def _page_error(self, text: str) -> None:
+        # masked before it is cut: a token cut in two would no longer match, and its first part would show
+        text = REDACTOR.scrub(text)
         if len(self.page_errors) < PAGE_ERRORS_KEPT:
             self.page_errors.append(text if len(text) <= PAGE_ERROR_LENGTH else text[:PAGE_ERROR_LENGTH] + "...")
 

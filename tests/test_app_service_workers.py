@@ -6,8 +6,10 @@ with what its page reported, not ten failed request rules."""
 
 import json
 import os
+import secrets
 import subprocess
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 from run import run_appside
@@ -139,3 +141,16 @@ def test_one_authorization_request_in_any_sign_in_is_something_to_judge():
     request = RecordedRequest(0.0, "GET", "/connect/authorize", (("response_type", "code"),), (), {})
     assert sign_in_never_started(application, [sign_in, sign_in], [Observed([]), Observed([])])
     assert sign_in_never_started(application, [sign_in, sign_in], [Observed([]), Observed([request])]) == ""
+
+
+def test_a_page_error_is_masked_before_it_is_cut_so_no_part_of_a_token_is_kept():
+    """A console error with a token across the 300-character cut: cut first, the token's first part no
+    longer matched the token and was kept as it was."""
+    from appside.browser_driver import PAGE_ERROR_LENGTH, BrowserSession
+    from suite.secrets.redaction import REDACTOR
+
+    token = "eyJ" + secrets.token_urlsafe(60)
+    REDACTOR.register(token, "access_token")
+    session = SimpleNamespace(page_errors=[])
+    BrowserSession._page_error(session, "console error: " + "x" * (PAGE_ERROR_LENGTH - 30) + token)
+    assert token[:12] not in session.page_errors[0] and "[access_token]" in session.page_errors[0]
