@@ -233,13 +233,15 @@ def pytest_unconfigure(config) -> None:
 
     if getattr(config, "launched", None):
         config.launched.terminate()  # it ends while the browser closes
-    close_driver()
-    if getattr(config, "launched", None):
-        config.launched.stop()
-        if getattr(config, "under_way", False):  # a launch that failed changes nothing beside the record
-            _keep_application_log(config)
-    if getattr(config, "stand_in", None):
-        config.stand_in.stop()
+    try:
+        close_driver()
+    finally:  # a second Ctrl-C or SIGTERM while the browser closes: the application is stopped all the same
+        if getattr(config, "launched", None):
+            config.launched.stop()
+            if getattr(config, "under_way", False):  # a launch that failed changes nothing beside the record
+                _keep_application_log(config)
+        if getattr(config, "stand_in", None):
+            config.stand_in.stop()
 
 
 @pytest.fixture(scope="session")

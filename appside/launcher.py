@@ -6,7 +6,9 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -127,7 +129,34 @@ def _answers(url: str) -> bool:
 
 def stop_group(process: subprocess.Popen, grace: float = 5.0) -> None:
     """SIGTERM to the process group `process` leads (started with start_new_session), SIGKILL to
-    what is left of it after `grace` seconds."""
+    what is left of it after `grace` seconds. Ctrl-C and SIGTERM wait until it is done."""
+    with signals_deferred():
+        _stop_group(process, grace)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM that come in the block take effect at its end: a second Ctrl-C, or a CI
+    runner's SIGTERM again, must not cut short the stopping of what the run launched (it outlived the
+    run). Only the main thread handles signals: elsewhere the block changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        number: signal.signal(number, lambda signum, frame: received.append(signum))
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        if received:
+            signal.raise_signal(received[0])  # as it would have come: KeyboardInterrupt, or the end of the process
+
+
+def _stop_group(process: subprocess.Popen, grace: float) -> None:
     for sent in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sent)
@@ -150,3 +179,71 @@ def _group_alive(group: int) -> bool:
         return True
     except (ProcessLookupError, PermissionError):
         return False
+
+
+def end_process_tree(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """Ends `process` (started with start_new_session) and every process descended from it, in
+    whatever session it put itself: a certification launches its application, its service command
+    and the browser each as a session of its own, which outlive the suite's when only it is killed.
+    SIGTERM to the suite's group first, so that it unwinds and stops what it launched; after `grace`
+    seconds SIGKILL to what is left of each process and its group. The processes are listed before
+    anything is sent, so that one the suite left behind as it ended is not lost (it no longer
+    descends from it)."""
+    tree = _descendants(process.pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(grace)
+    for _ in range(5):  # again while it still forks: what each round finds alive is killed, with its group
+        if process.poll() is None:  # not yet reaped: its pid is still its own
+            tree |= _descendants(process.pid)
+        alive = _still_running(tree)
+        if not alive:
+            break
+        for pid, group in alive.items():
+            targets = ((os.killpg, group), (os.kill, pid)) if group != os.getpgrp() else ((os.kill, pid),)
+            for send, target in targets:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    send(target, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(grace)
+
+
+def _process_table() -> dict[int, tuple[bytes, int, int, int]]:
+    """Every process (Linux /proc): pid -> (state, parent pid, process group, start time)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    # after the name in parentheses (which may hold anything): state, ppid, pgrp, ...
+                    fields = stat.read().rpartition(b")")[2].split()
+            except OSError:
+                continue  # ended while the table was read
+            table[int(entry)] = (fields[0], int(fields[1]), int(fields[2]), int(fields[19]))
+    return table
+
+
+def _descendants(root: int) -> set[tuple[int, int]]:
+    """`root` and every process descended from it, as (pid, start time): the start time tells a
+    process from a later one given the same pid."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, frontier = set(), [root] if root in table else []
+    while frontier:
+        pid = frontier.pop()
+        found.add((pid, table[pid][3]))
+        frontier += children.get(pid, [])
+    return found
+
+
+def _still_running(tree: set[tuple[int, int]]) -> dict[int, int]:
+    """Those of `tree` that neither ended nor are zombies: pid -> its process group now."""
+    table = _process_table()
+    return {
+        pid: table[pid][2]
+        for pid, started in tree
+        if pid in table and table[pid][3] == started and table[pid][0] != b"Z"
+    }

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appside.launcher import end_process_tree
 from appside.stand_in import free_port
 from suite.matrix.detection import Row
 
@@ -279,7 +280,7 @@ REFERENCE_APPS = {
 }
 
 
-def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
+def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float = 300) -> AppRow:
     """One run of the application-side suite against one reference application."""
     label = f"{app.name}:{switch or 'clean'}"
     folder = workdir / label.replace(":", "-").replace(",", "+")  # a run's own: each takes its folder's lock
@@ -298,16 +299,44 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path) -> AppRow:
         "-p",
         "no:cacheprovider",
     ]
-    completed = subprocess.run(
-        command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300, start_new_session=True
-    )
     expected = app.switches[switch] if switch else ()
     blocks = app.blocks.get(switch, ()) if switch else ()
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # the suite, and the application, service command and browser it launched (sessions of their own)
+        end_process_tree(process)
+        stdout, stderr = _output_left(process)
+        why = f"(timed out after {timeout:g} s; it and what it launched were ended: {_tail(stdout, stderr)})"
+        return AppRow(label, expected, (why,), process.returncode, expected_blocked=blocks)
     if not record_path.exists():
         # where it broke too, not only the exception's last line (a traceback ends in its message)
-        tail = " | ".join(((completed.stderr or completed.stdout).strip().splitlines() or ["?"])[-4:])
-        return AppRow(label, expected, (f"(no record: {tail})",), completed.returncode, expected_blocked=blocks)
-    return row_from_record(label, expected, json.loads(record_path.read_text()), completed.returncode, blocks)
+        return AppRow(
+            label, expected, (f"(no record: {_tail(stdout, stderr)})",), process.returncode, expected_blocked=blocks
+        )
+    return row_from_record(label, expected, json.loads(record_path.read_text()), process.returncode, blocks)
+
+
+def _output_left(process: subprocess.Popen) -> tuple[str, str]:
+    """What a run ended at its timeout printed; nothing if a process that could not be ended still holds its output."""
+    try:
+        return process.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        return "", ""
+
+
+def _tail(stdout: str, stderr: str) -> str:
+    """A run's last lines of output: where it broke too, not only the exception's last line."""
+    return " | ".join(((stderr or stdout).strip().splitlines() or ["no output"])[-4:])
 
 
 def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, blocks: tuple = ()) -> AppRow:

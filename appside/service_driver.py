@@ -62,9 +62,10 @@ class ServiceDriver:
             code = process.wait(self.drive.timeout)
         except subprocess.TimeoutExpired:
             code = None
-        stop_group(process, grace=2.0)
-        reader.join(2.0)
-        process.stdout.close()
+        finally:  # Ctrl-C or SIGTERM in the wait too: the command ran on after the run ended
+            stop_group(process, grace=2.0)
+            reader.join(2.0)
+            process.stdout.close()
         if code is None:
             return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
         printed = bytes(tail).decode(errors="replace")

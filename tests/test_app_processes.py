@@ -218,3 +218,74 @@ def test_sigterm_while_the_application_starts_ends_it(tmp_path):
         running.kill()
         if pid_file.exists() and pid_file.read_text().strip() and _alive(int(pid_file.read_text())):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def _hanging_service(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A service application file whose launched application and service command hang, ignoring
+    SIGTERM as a hung program may: (the file, the launched one's pid file, the command's pid file)."""
+    launched, command = tmp_path / "launched.pid", tmp_path / "command.pid"
+    application = tmp_path / "hanging.yaml"
+    application.write_text(
+        "name: hanging\n"
+        "application: {type: service, client_id: c, client_secret: '${HANGING_SECRET}', scope: visma.api}\n"
+        f"drive: {{launch: \"trap '' TERM; echo $$ > {launched}; exec sleep 600\",\n"
+        f"        command: \"trap '' TERM; echo $$ > {command}; exec sleep 600\", timeout: 600}}\n"
+    )
+    return application, launched, command
+
+
+def _kill_left(*pid_files: Path) -> None:
+    for pid_file in pid_files:
+        if pid_file.exists() and pid_file.read_text().strip() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_a_service_command_runs_ends_it_and_the_launched_application(tmp_path, sent):
+    """A CI job cancelled (SIGTERM) or Ctrl-C (SIGINT) while the service command ran: the launched
+    application ended, the command ran on (nothing stopped it when the wait for it was interrupted).
+    The signal comes twice, as an impatient user's Ctrl-C does: the second one, while the launched
+    application is given its grace, cut its stop short."""
+    application, launched, command = _hanging_service(tmp_path)
+    running = subprocess.Popen(
+        [sys.executable, "-m", "appside", f"--app={application}", f"--compliance={tmp_path / 'r' / 'c.json'}"],
+        cwd=ROOT,
+        env={**os.environ, "HANGING_SECRET": "a-secret-of-some-length"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: command.exists() and command.read_text().strip(), 60, "the command did not run")
+        running.send_signal(sent)
+        time.sleep(1)
+        running.send_signal(sent)
+        running.wait(timeout=60)
+        for pid in (int(launched.read_text()), int(command.read_text())):
+            _wait_for(lambda pid=pid: not _alive(pid), 10, f"{pid} (the application or its command) outlived the run")
+    finally:
+        running.kill()
+        _kill_left(launched, command)
+
+
+def test_a_certification_that_times_out_ends_with_everything_it_launched(tmp_path):
+    """The detection matrix's run of an application that hangs: only the suite process was killed at
+    the timeout (subprocess.run), the application it launched (a session of its own) ran on, and the
+    matrix raised TimeoutExpired. Both the launched application and the service command it runs
+    ignore SIGTERM, as a hung program may."""
+    from appside.matrix import ReferenceApp, certify
+
+    application, launched, command = _hanging_service(tmp_path)
+    hanging = ReferenceApp("hanging", str(application), {}, ("HANGING_SECRET",))
+    try:
+        row = certify(hanging, None, tmp_path / "runs", timeout=40)
+        assert launched.exists() and command.exists(), "the suite did not reach the service command within 40 s"
+        [reason] = row.failed
+        assert reason.startswith("(timed out after 40 s"), reason
+        assert not row.caught
+        for pid in (int(launched.read_text()), int(command.read_text())):
+            _wait_for(
+                lambda pid=pid: not _alive(pid), 10, f"{pid} (the application or its command) outlived the timeout"
+            )
+    finally:
+        _kill_left(launched, command)
