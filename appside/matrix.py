@@ -286,7 +286,15 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
     folder = workdir / label.replace(":", "-").replace(",", "+")  # a run's own: each takes its folder's lock
     folder.mkdir(parents=True, exist_ok=True)
     record_path = folder / "compliance.json"
-    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": switch or "", "APP_SETTLE": "1"}
+    environ = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "REFERENCE_APP_DEFECTS": switch or "",
+        "APP_SETTLE": "1",
+        # the reference service's cache-token keeps its token in the run's folder, not the user's cache
+        # (where every run left a file); the suite's own cache (its CA, the sandbox's key) stays shared
+        "SERVICE_APP_TOKEN_CACHE": str(folder / "token-cache"),
+    }
     for variable in app.variables:
         environ[variable] = str(free_port()) if variable.endswith("_PORT") else run_secret(app.secret_characters)
     command = [

@@ -1,5 +1,8 @@
 import compileall
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +19,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "last: runs after every other test (it reads what their shared runs made)")
     if not hasattr(config, "workerinput"):  # once, in the process that starts the workers
         compile_the_project()
+        give_the_reference_service_a_temporary_cache(config)
+
+
+def give_the_reference_service_a_temporary_cache(config) -> None:
+    """The reference service's `cache-token` keeps its token in the user's cache unless
+    SERVICE_APP_TOKEN_CACHE names a folder: every test's run of it (and the workers', which inherit
+    the variable) keeps it in one temporary folder, removed at the end (tests/reports_guard.py fails
+    the run when one is left in the user's cache)."""
+    if "SERVICE_APP_TOKEN_CACHE" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="service-token-cache-")
+        os.environ["SERVICE_APP_TOKEN_CACHE"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def compile_the_project() -> None:

@@ -289,3 +289,18 @@ def test_a_certification_that_times_out_ends_with_everything_it_launched(tmp_pat
             )
     finally:
         _kill_left(launched, command)
+
+
+@pytest.mark.timeout(300)
+def test_the_matrix_keeps_the_service_apps_cached_token_in_the_runs_own_folder(tmp_path, monkeypatch):
+    """The reference service's `cache-token` kept its token in the user's cache (~/.cache), where
+    every run of the matrix left one file behind."""
+    from appside.matrix import REFERENCE_APPS, certify
+
+    user_cache = tmp_path / "user-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
+    monkeypatch.delenv("SERVICE_APP_TOKEN_CACHE", raising=False)  # the test run's own (tests/conftest.py)
+    row = certify(REFERENCE_APPS["service"], "cache-token", tmp_path / "runs")
+    assert row.caught, (row.failed, row.reasons)
+    assert not (user_cache / "visma-connect-reference-service").exists()
+    assert [path.name for path in (tmp_path / "runs").rglob("*.json") if path.parent.name == "token-cache"]

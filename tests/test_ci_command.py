@@ -258,6 +258,31 @@ def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
     assert "REPORTS TOUCHED" in result.stdout and "compliance.json" in result.stdout
 
 
+def test_a_test_that_leaves_a_token_in_the_users_cache_fails_the_test_run(tmp_path):
+    """tests/reports_guard.py, watching the reference service's token cache in a user cache of this
+    test's own: its `cache-token` switch left a file there on every run."""
+    cache = tmp_path / "user-cache" / "visma-connect-reference-service"
+    (tmp_path / "test_writer.py").write_text(
+        f"import os\ndef test_writes():\n    os.makedirs({str(cache)!r})\n"
+        f"    open({str(cache / 'token.json')!r}, 'w').write('{{}}')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "reports_guard", "-q", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "REPORTS_GUARD_DIR": str(tmp_path / "reports"),
+            "XDG_CACHE_HOME": str(tmp_path / "user-cache"),
+            "PYTHONPATH": str(ROOT / "tests"),
+        },
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "LEFT IN THE USER'S CACHE" in result.stdout and "token.json" in result.stdout
+
+
 def test_a_crash_of_the_suite_exits_2_as_a_fault_of_the_suite_not_as_an_environment_problem(tmp_path):
     # pytest's exit code 3 is also its INTERNALERROR; only a record that says so is an environment problem
     (tmp_path / "crashing_plugin.py").write_text(

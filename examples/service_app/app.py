@@ -3,7 +3,9 @@ body, HTTP Basic with the client id and secret form-urlencoded first, as RFC 674
 asks), names its tenant, and calls the Visma API with it.
 
 Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL,
-SERVICE_APP_CLIENT_ID, SERVICE_APP_CLIENT_SECRET, SERVICE_APP_TENANT_ID.
+SERVICE_APP_CLIENT_ID, SERVICE_APP_CLIENT_SECRET, SERVICE_APP_TENANT_ID, and with cache-token
+SERVICE_APP_TOKEN_CACHE, the folder its token is kept in (default: the user's cache,
+$XDG_CACHE_HOME or ~/.cache, visma-connect-reference-service; a test gives it a temporary one).
 REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
 
     no-tenant-id       the token request leaves out tenant_id
@@ -45,7 +47,10 @@ RENEWAL_MARGIN = 1.0
 def token_cache() -> Path:
     """The cached token's file: one per issuer, client and secret (several certifications go on at once)."""
     key = hashlib.sha256(f"{ISSUER} {CLIENT_ID} {SECRET}".encode()).hexdigest()[:24]
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "visma-connect-reference-service"
+    folder = Path(
+        os.environ.get("SERVICE_APP_TOKEN_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "visma-connect-reference-service"
+    )
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder / f"{key}.json"
 
