@@ -32,7 +32,8 @@ from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
 from sandbox.recording import RecordedRequest
 from suite.reports.record_markdown import verdict_lines
-from suite.verdict.checks import MISSING_DATA, NonConformance
+from suite.reports.results import _missing_data
+from suite.verdict.checks import MISSING_APPLICATION_DATA, MISSING_KEY, NonConformance
 
 
 def _application(app_type="native", mode="manual", scope="openid profile email", **drive):
@@ -52,7 +53,9 @@ UNUSED: Any = None  # a fixture the step does not reach before it skips
 
 
 def _missing(key: str) -> str:
-    return rf"^{MISSING_DATA} \({key}\): "
+    """The skip's reason, as the record, the HTML report and Allure show it: it names the application
+    file (it said "missing environment data", the server side's words, though the key is the application file's)."""
+    return rf"^missing application file data \({key}\): "
 
 
 def test_appc20_and_appc15_without_use_api_url_are_missing_data_not_inapplicable():
@@ -64,7 +67,7 @@ def test_appc20_and_appc15_without_use_api_url_are_missing_data_not_inapplicable
     # an application that asks for no refresh token has none to rotate: that skip is no gap
     with pytest.raises(Skipped, match=r"does not ask for offline_access") as skipped:
         two_expiries(UNUSED, _application("web", "browser", scope="openid"), UNUSED, AppRun())
-    assert MISSING_DATA not in str(skipped.value)
+    assert not MISSING_KEY.search(str(skipped.value))
 
 
 def _token_request(access_token: str) -> RecordedRequest:
@@ -120,6 +123,12 @@ def test_the_terminal_names_the_application_files_keys():
     assert "add to the application file to run them: drive.output_file (APPC-28), drive.use_api_url (APPC-20)" in (
         lines
     )
+
+
+def test_the_record_names_the_application_files_keys_the_skips_name():
+    skipped = {"status": "skipped", "reason": "missing application file data (drive.use_api_url): no API URL"}
+    rules = [{"rule_id": "APPC-20", "severity": "critical", "scenarios": [skipped]}]
+    assert _missing_data(rules) == {"APPC-20": ["drive.use_api_url"]}
 
 
 def _authorize(pkce=True, nonce=True, state=True) -> RecordedRequest:
@@ -198,7 +207,7 @@ def test_the_verdict_counts_the_rules_that_did_not_run_and_those_that_could_not_
         "verdict": "incomplete: 1 blocker or critical rules did not run",
         "not_run_rules": ["APPC-20"],
         "rules": [
-            rule("APPC-20", f"{MISSING_DATA} (drive.use_api_url): ..."),
+            rule("APPC-20", f"{MISSING_APPLICATION_DATA} (drive.use_api_url): ..."),
             rule("APPC-05", f"{UNCHECKED}: only 1 of the 2 normal sign-ins reached the stand-in"),
         ],
     }

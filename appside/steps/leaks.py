@@ -25,7 +25,7 @@ from appside.steps.sign_ins import (
     skip_unless_type,
 )
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
-from suite.verdict.checks import check, skip_for_missing_data
+from suite.verdict.checks import check, skip_for_missing_application_data
 
 OUTPUT_LINES_ATTACHED = 200
 # A secret shorter than this is not looked for: "secret" or "test1234" would be found in ordinary text
@@ -132,7 +132,7 @@ def tokens_not_in_urls(application, app_run):
 def nothing_secret_in_pages(application, app_run):
     skip_unless_type(application, "web")
     if any(getattr(s, "contents", None) is None for s in app_run.sign_ins):
-        skip_for_missing_data(
+        skip_for_missing_application_data(
             "drive.mode",
             "the suite does not see the application's pages when a person drives the browser (manual mode); a web "
             "application's browser is one the suite can drive: drive.mode: browser, with drive.signed_in",
@@ -176,7 +176,7 @@ def nothing_secret_in_output(request, application, app_run):
             )
         outputs.append((f"drive.output_file ({application.drive.output_file})", written))
     if not outputs:
-        skip_for_missing_data(
+        skip_for_missing_application_data(
             "drive.output_file",
             "the suite sees no output of the application: it neither launched it (drive.launch) nor ran its command; "
             "name the file its output goes to (drive.output_file: its log, or in manual mode the file the person's "

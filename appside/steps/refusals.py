@@ -29,7 +29,7 @@ from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
-from suite.verdict.checks import check, require, skip_for_missing_data
+from suite.verdict.checks import check, require, skip_for_missing_application_data
 
 # The ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core 3.1.3.7 step 11)
 NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")
@@ -322,7 +322,7 @@ def expired_access_token(
     request: pytest.FixtureRequest, application: Application, stand_in: SandboxServer, app_run: AppRun
 ) -> None:
     if application.is_interactive and not application.drive.use_api_url:
-        skip_for_missing_data("drive.use_api_url", USE_API_URL_MISSING)
+        skip_for_missing_application_data("drive.use_api_url", USE_API_URL_MISSING)
     record_fault(request, "short-lived-access-token")
     app_run.fault = "short-lived-access-token"
 

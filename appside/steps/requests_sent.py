@@ -35,7 +35,7 @@ from appside.steps.sign_ins import (
 )
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
-from suite.verdict.checks import check, require, skip_for_missing_data
+from suite.verdict.checks import check, require, skip_for_missing_application_data
 from suite.wire.redirect_variations import (
     LOOPBACK_HOSTS,
     RFC8252_ANY_PORT,
@@ -405,7 +405,7 @@ def two_expiries(
     if "offline_access" not in application.scope.split():
         pytest.skip(f"{application.client_id} does not ask for offline_access, so it gets no refresh token")
     if not application.drive.use_api_url:
-        skip_for_missing_data("drive.use_api_url", USE_API_URL_MISSING)
+        skip_for_missing_application_data("drive.use_api_url", USE_API_URL_MISSING)
     record_fault(request, "short-lived-access-token")
 
     def sign_in_and_use_twice(session):

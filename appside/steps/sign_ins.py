@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library 
     from appside.service_driver import ServiceDriver
 
 # An application's file without drive.use_api_url: the rules that need the application to use its token
-# (a skip for missing data, suite.verdict.checks.skip_for_missing_data: a critical rule so is incomplete)
+# (a skip for missing data, suite.verdict.checks.skip_for_missing_application_data: a critical rule so is incomplete)
 USE_API_URL_MISSING = (
     "the suite cannot make the application use its access token: set drive.use_api_url to the application's "
     "address that makes it call the Visma API with its token (in manual mode the suite shows it to the person, "

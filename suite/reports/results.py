@@ -24,7 +24,7 @@ from suite.reports.record_markdown import render_markdown, render_no_verdict, ve
 from suite.reports.record_seal import seal
 from suite.reports.run_context import who_ran
 from suite.verdict.blocking import catalogue_controls, catalogue_needs, resolve_blocked
-from suite.verdict.checks import MISSING_DATA
+from suite.verdict.checks import MISSING_KEY
 from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM
 
 # A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
@@ -265,19 +265,17 @@ class ResultRecorder:
 
 
 def _missing_data(rules: list[dict]) -> dict[str, list[str]]:
-    """Blocker and critical rules that never ran for want of environment data (a skip of
-    suite.verdict.checks.skip_for_missing_data in every scenario that did not run): the keys to add."""
+    """Blocker and critical rules that never ran for want of environment (or application file) data:
+    a skip of suite.verdict.checks.skip_for_missing_data (or skip_for_missing_application_data) in
+    every scenario that did not run. The keys to add."""
     found = {}
     for rule in rules:
         if rule["severity"] not in MUST_RUN or any(s["status"] != "skipped" for s in rule["scenarios"]):
             continue
-        keys = sorted({m.group(1) for s in rule["scenarios"] if (m := _MISSING_KEY.match(s["reason"]))})
+        keys = sorted({m.group(1) for s in rule["scenarios"] if (m := MISSING_KEY.match(s["reason"]))})
         if keys:
             found[rule["rule_id"]] = keys
     return found
-
-
-_MISSING_KEY = re.compile(re.escape(MISSING_DATA) + r" \(([^)]+)\)")
 
 
 def _judge_server_errors(scenarios: dict[str, dict]) -> None:

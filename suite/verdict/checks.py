@@ -4,6 +4,7 @@ Steps check through these helpers instead of bare `assert`, so that pytest's ass
 rewriting never prints a token or secret held in a local variable.
 """
 
+import re
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -71,12 +72,20 @@ def require(condition: object, message: Message) -> None:
         raise NothingToCheck(REDACTOR.scrub(message() if callable(message) else message))
 
 
-# A skip for want of data the environment file could give: a blocker or critical rule skipped so
-# makes the run incomplete (exit 5) and the record names the key to add (suite/reports/results.py).
-# A skip for what the environment declares (capabilities, expectations) is no such gap.
+# A skip for want of data the environment file (or on the application side, the application file)
+# could give: a blocker or critical rule skipped so makes the run incomplete (exit 5) and the record
+# names the key to add (suite/reports/results.py). A skip for what the environment declares
+# (capabilities, expectations) is no such gap.
 MISSING_DATA = "missing environment data"
+MISSING_APPLICATION_DATA = "missing application file data"
+MISSING_KEY = re.compile(f"(?:{re.escape(MISSING_DATA)}|{re.escape(MISSING_APPLICATION_DATA)})" + r" \(([^)]+)\)")
 
 
 def skip_for_missing_data(key: str, message: str) -> NoReturn:
     """Skip the scenario: the environment file lacks `key` (e.g. clients.service.ungranted_scope)."""
     pytest.skip(f"{MISSING_DATA} ({key}): {message}")
+
+
+def skip_for_missing_application_data(key: str, message: str) -> NoReturn:
+    """Skip the scenario: the application file lacks `key` (e.g. drive.use_api_url)."""
+    pytest.skip(f"{MISSING_APPLICATION_DATA} ({key}): {message}")
