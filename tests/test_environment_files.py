@@ -269,3 +269,24 @@ def test_an_issuer_that_names_the_same_server_another_way_is_a_configuration_pro
     finally:
         sandbox.stop()
     _assert_one_line_refusal(status, output, f"{path}: issuer: {issuer!r}", f"publishes {sandbox.url!r}")
+
+
+def test_every_unknown_key_is_named_at_once_with_the_key_it_is_closest_to(tmp_path):
+    """Two typos in one mapping: only the first was named (fix it, run again, learn of the second), and
+    neither with the key it stands for; application files named each (yaml_files.describe_each)."""
+    from suite.configuration.environment import load_environment
+    from suite.configuration.yaml_files import ConfigurationError
+
+    text = SANDBOX_YAML.replace(
+        "    client_id: sandbox-spa\n",
+        "    client_id: sandbox-spa\n    client_di: x\n    scpoe: openid\n    colour: blue\n",
+    )
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(write_environment(tmp_path, text)))
+    problems = error.value.problems
+    allowed = "Allowed here: client_id, client_secret, redirect_uri, scope, token_endpoint_auth_method"
+    assert problems == [
+        f"clients.spa.client_di: unknown key. Did you mean client_id? {allowed}",
+        f"clients.spa.colour: unknown key. {allowed}",  # nothing close: no guess
+        f"clients.spa.scpoe: unknown key. Did you mean scope? {allowed}",
+    ]

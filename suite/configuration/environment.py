@@ -21,7 +21,7 @@ from suite.configuration.yaml_files import (
     VARIABLE,
     ConfigurationError,
     cut,
-    describe,
+    describe_each,
     display_path,
     read_mapping,
     resolve_variables,
@@ -228,13 +228,14 @@ def _read_yaml(path: Path) -> dict:
 
 
 def _schema_problems(raw: dict) -> list[str]:
-    return [_describe(error) for error in schema_errors(raw, SCHEMA)]
+    return [line for error in schema_errors(raw, SCHEMA) for line in _describe(error)]
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _describe(error: jsonschema.ValidationError) -> list[str]:
+    """One line per problem: every unknown key of a mapping at once, each with the key it is closest to."""
     if error.validator == "oneOf" and not error.absolute_path:
-        return "give exactly one of `issuer:` (a real server) or `sandbox:` (the embedded sandbox)"
-    return describe(error, HINTS, SECRET_KEYS)
+        return ["give exactly one of `issuer:` (a real server) or `sandbox:` (the embedded sandbox)"]
+    return describe_each(error, HINTS, SECRET_KEYS)
 
 
 def _meaning_problems(raw: dict) -> list[str]:

@@ -167,12 +167,9 @@ def describe_each(
 
 def describe(error: jsonschema.ValidationError, hints: Mapping[str, str], secret_keys: Collection[str]) -> str:
     """One schema error as one line: the key, what is wrong, what was found (never a secret's
-    value: the keys in `secret_keys`), and what to write (`hints`, by key)."""
+    value: the keys in `secret_keys`), and what to write (`hints`, by key). Unknown keys are
+    describe_each's: a line for each."""
     key = ".".join(map(str, error.absolute_path)) or "(top level)"
-    if error.validator == "additionalProperties":
-        allowed = sorted(cast(dict, error.schema).get("properties", {}))  # a schema of an object here
-        unknown = sorted(map(str, set(cast(dict, error.instance)) - set(allowed)))
-        return f"{join_key(key, shorten(unknown[0]))}: unknown key. Allowed here: {', '.join(allowed)}"
     if error.validator == "required":
         missing = error.message.split("'")[1]
         hint = hints.get(missing, "")
