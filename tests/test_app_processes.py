@@ -198,17 +198,22 @@ def test_a_service_command_runs_as_a_shell_command(tmp_path):
     assert (record["verdict"], completed.returncode) == ("conformant", 0), completed.stdout[-3000:]
 
 
-def test_sigterm_while_the_application_starts_ends_it(tmp_path):
-    pid_file = tmp_path / "launched.pid"
-    application = _launching(tmp_path, f"echo $$ > {pid_file}; exec sleep 300", f"http://127.0.0.1:{_free_port()}/")
-    running = subprocess.Popen(
+def _certifying(application: Path, tmp_path: Path, secret_variable: str) -> subprocess.Popen:
+    """A certification of `application` under way, its client secret in `secret_variable`."""
+    return subprocess.Popen(
         [sys.executable, "-m", "appside", f"--app={application}", f"--compliance={tmp_path / 'r' / 'c.json'}"],
         cwd=ROOT,
-        env={**os.environ, "LAUNCH_SECRET": "a-secret-of-some-length"},
+        env={**os.environ, secret_variable: "a-secret-of-some-length"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def test_sigterm_while_the_application_starts_ends_it(tmp_path):
+    pid_file = tmp_path / "launched.pid"
+    application = _launching(tmp_path, f"echo $$ > {pid_file}; exec sleep 300", f"http://127.0.0.1:{_free_port()}/")
+    running = _certifying(application, tmp_path, "LAUNCH_SECRET")
     try:
         _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 60, "the application was not launched")
         running.send_signal(signal.SIGTERM)
@@ -247,14 +252,7 @@ def test_a_signal_while_a_service_command_runs_ends_it_and_the_launched_applicat
     The signal comes twice, as an impatient user's Ctrl-C does: the second one, while the launched
     application is given its grace, cut its stop short."""
     application, launched, command = _hanging_service(tmp_path)
-    running = subprocess.Popen(
-        [sys.executable, "-m", "appside", f"--app={application}", f"--compliance={tmp_path / 'r' / 'c.json'}"],
-        cwd=ROOT,
-        env={**os.environ, "HANGING_SECRET": "a-secret-of-some-length"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    running = _certifying(application, tmp_path, "HANGING_SECRET")
     try:
         _wait_for(lambda: command.exists() and command.read_text().strip(), 60, "the command did not run")
         running.send_signal(sent)

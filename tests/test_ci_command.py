@@ -239,6 +239,18 @@ def test_make_conformance_exits_2_and_names_the_suites_code(tmp_path):
     assert "exit code 4: no verdict: configuration problem" in result.stdout
 
 
+def _guarded_test_run(tmp_path, **variables: str) -> subprocess.CompletedProcess:
+    """pytest on the tests in tmp_path with tests/reports_guard.py, as `make test` loads it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "reports_guard", "-q", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **variables, "PYTHONPATH": str(ROOT / "tests")},
+    )
+
+
 def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
     """tests/reports_guard.py, as `make test` loads it, watching a folder of this test's own."""
     watched = tmp_path / "reports"
@@ -246,14 +258,7 @@ def test_a_test_that_writes_into_reports_fails_the_test_run(tmp_path):
     (tmp_path / "test_writer.py").write_text(
         f"def test_writes():\n    open({str(watched / 'compliance.json')!r}, 'w').write('{{}}')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "reports_guard", "-q", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "REPORTS_GUARD_DIR": str(watched), "PYTHONPATH": str(ROOT / "tests")},
-    )
+    result = _guarded_test_run(tmp_path, REPORTS_GUARD_DIR=str(watched))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "REPORTS TOUCHED" in result.stdout and "compliance.json" in result.stdout
 
@@ -266,18 +271,8 @@ def test_a_test_that_leaves_a_token_in_the_users_cache_fails_the_test_run(tmp_pa
         f"import os\ndef test_writes():\n    os.makedirs({str(cache)!r})\n"
         f"    open({str(cache / 'token.json')!r}, 'w').write('{{}}')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "reports_guard", "-q", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "REPORTS_GUARD_DIR": str(tmp_path / "reports"),
-            "XDG_CACHE_HOME": str(tmp_path / "user-cache"),
-            "PYTHONPATH": str(ROOT / "tests"),
-        },
+    result = _guarded_test_run(
+        tmp_path, REPORTS_GUARD_DIR=str(tmp_path / "reports"), XDG_CACHE_HOME=str(tmp_path / "user-cache")
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "LEFT IN THE USER'S CACHE" in result.stdout and "token.json" in result.stdout

@@ -11,43 +11,11 @@ from faulty_servers import Fault, FaultyProxy
 from run import SANDBOX_SECRETS, run_suite, write_sandbox_environment
 
 from sandbox import SandboxServer, default_registry
+from sandbox.defects import NEEDS_A_REDEEMED_CODE
 
-# Rules whose scenarios redeem a PKCE code before their own check: a broken S256 hash blocks them.
-BLOCKED_BY_PKCE = {
-    "AT-01",
-    "AUTH-12",
-    "CODE-07",
-    "ID-06",
-    "UINFO-04",
-    "UINFO-06",
-    "UINFO-07",
-    "UINFO-08",
-    "UINFO-09",
-    "CODE-01",
-    "CODE-02",  # refusals whose control, the same client's PKCE redemption, was refused too
-    "CODE-03",
-    "CODE-05",
-    "PKCE-02",
-    "PKCE-03",
-    "PKCE-05",
-    "CODE-06",
-    "ID-01",
-    "ID-02",
-    "ID-03",
-    "ID-04",
-    "ID-05",
-    "REV-02",
-    "REV-03",
-    "RT-01",
-    "RT-02",
-    "RT-04",
-    "RT-05",
-    "RT-06",
-    "RT-07",
-    "RT-08",
-    "UINFO-01",
-    "UINFO-03",
-}
+# Rules whose scenarios redeem a PKCE code before their own check: a broken S256 hash blocks them,
+# as it blocks every rule that needs a redeemed code
+BLOCKED_BY_PKCE = set(NEEDS_A_REDEEMED_CODE)
 
 
 @pytest.fixture(scope="module")
