@@ -20,33 +20,26 @@ class Defect:
     blocks: tuple[str, ...] = ()
 
 
-# The rules whose scenarios need the tokens of a redeemed authorization code (`needs` in
-# features/rules.yaml): a switch under which no code is redeemed (no one can sign in, or every
-# redemption is refused) blocks each of them by the rule it breaks
-NEEDS_A_REDEEMED_CODE = (
+# The rules whose scenarios need the tokens of a web app's redeemed authorization code, and those
+# that need a public client's (the SPA's or the native app's), by `needs` in features/rules.yaml:
+# a switch under which no such code is redeemed (no one can sign in, or the redemption is refused)
+# blocks each of them by the rule it breaks
+NEEDS_A_WEB_APPS_CODE = (
     "AT-01",
     "AUTH-12",
-    "CODE-01",
-    "CODE-02",
     "CODE-03",
-    "CODE-05",
     "CODE-06",
-    "CODE-07",
     "ID-01",
     "ID-02",
     "ID-03",
     "ID-04",
     "ID-05",
     "ID-06",
-    "PKCE-02",
     "PKCE-03",
-    "PKCE-05",
     "REV-02",
     "REV-03",
     "RT-01",
     "RT-02",
-    "RT-04",
-    "RT-05",
     "RT-06",
     "RT-07",
     "RT-08",
@@ -58,6 +51,17 @@ NEEDS_A_REDEEMED_CODE = (
     "UINFO-08",
     "UINFO-09",
 )
+NEEDS_A_PUBLIC_CLIENTS_CODE = (
+    "CODE-01",
+    "CODE-02",
+    "CODE-05",
+    "CODE-07",
+    "PKCE-02",
+    "PKCE-05",
+    "RT-04",
+    "RT-05",
+)
+NEEDS_A_REDEEMED_CODE = (*NEEDS_A_WEB_APPS_CODE, *NEEDS_A_PUBLIC_CLIENTS_CODE)
 
 
 DEFECTS = {
@@ -289,34 +293,7 @@ DEFECTS = {
             "web-pkce-with-secret-refused",
             "a web app using PKCE may not send its secret",
             ("APP-03", "APP-04", "PKCE-01"),
-            (
-                "AT-01",
-                "CODE-03",
-                "CODE-04",
-                "CODE-06",
-                "ID-01",
-                "ID-02",
-                "ID-03",
-                "ID-04",
-                "ID-05",
-                "PKCE-03",
-                "REV-02",
-                "REV-03",
-                "RT-01",
-                "RT-02",
-                "RT-06",
-                "RT-07",
-                "RT-08",
-                "UINFO-01",
-                "UINFO-03",
-                "UINFO-04",
-                "UINFO-06",
-                "UINFO-07",
-                "UINFO-08",
-                "UINFO-09",
-                "ID-06",
-                "AUTH-12",
-            ),
+            (*NEEDS_A_WEB_APPS_CODE, "CODE-04"),
         ),
         Defect("web-pkce-without-secret-refused", "a web app using PKCE must still send its secret", ("APP-04",)),
         Defect(
