@@ -109,6 +109,12 @@ REFERENCE_APPS = {
                 "id-token-not-validated": ("APPC-21",),
                 "nonce-presence-not-checked": ("APPC-21",),  # an ID token without nonce is accepted
                 "basic-not-encoded": ("APPC-10",),
+                # x/oauth2's AuthStyleAutoDetect: a code redemption refused with 401 is sent again, the same code,
+                # with the secret in the form body; the refused one redeemed nothing, so APPC-23 passes: clean,
+                # the unencoded Basic is APPC-10's alone (the retry signs in), a wrong secret too (refused twice)
+                "auth-retry": (),
+                "basic-not-encoded,auth-retry": ("APPC-10",),
+                "wrong-secret,auth-retry": ("APPC-10",),
                 "response-type-token": ("APPC-01",),
                 "redirect-uri-unregistered": ("APPC-02",),
                 "short-verifier": ("APPC-08",),
@@ -145,6 +151,10 @@ REFERENCE_APPS = {
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
                 # (and with no token issued, APPC-26 has none to look for; with no code, APPC-23 none to count)
                 "basic-not-encoded": (*TOKEN_NEEDED, "APPC-26"),
+                # the retry signs in, but its refreshes (Basic, unencoded) are refused: no rotation to watch
+                "basic-not-encoded,auth-retry": ("APPC-15",),
+                # refused both ways: no code was redeemed, so APPC-23 has none to count (blocked, not failed)
+                "wrong-secret,auth-retry": (*TOKEN_NEEDED, "APPC-23", "APPC-26"),
                 "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
                 "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
                 "short-verifier": (*TOKEN_NEEDED, "APPC-26"),

@@ -66,7 +66,7 @@ Feature: What an interactive application sends to Visma Connect
   Scenario: APPC-08 The code_verifier matches the code_challenge
     Then every code_verifier matches its code_challenge
 
-  @rule:APPC-23 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  @rule:APPC-23 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2 @rfc:RFC6749-5.2
   Scenario: APPC-23 An authorization code is redeemed once
     Then every authorization code is redeemed at most once
 

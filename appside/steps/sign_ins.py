@@ -88,11 +88,13 @@ def record_fault(request: pytest.FixtureRequest, fault: str) -> None:
     allure.attach(f"{fault}: {FAULTS[fault]}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
 
 
-def note_client_authentication(request: pytest.FixtureRequest, authentication: ClientAuthentication) -> None:
+def note_client_authentication(request: pytest.FixtureRequest, *authentications: ClientAuthentication) -> None:
     """How the application authenticated (and wrote its HTTP Basic credentials), in the report and
-    the certification record; the last token request's, where there are several."""
-    request.node.user_properties.append(("client_authentication", authentication.describe()))
-    allure.attach(authentication.describe(), name="client authentication", attachment_type=allure.attachment_type.TEXT)
+    the certification record: each way its token requests used, in the order first used (x/oauth2
+    retries a refused HTTP Basic with the secret in the form body: both are named)."""
+    described = " and ".join(dict.fromkeys(a.describe() for a in authentications))
+    request.node.user_properties.append(("client_authentication", described))
+    allure.attach(described, name="client authentication", attachment_type=allure.attachment_type.TEXT)
 
 
 def observe(stand_in: SandboxServer, action, title: str | None = None):

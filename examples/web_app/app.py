@@ -57,6 +57,12 @@ defects, to prove the certification catches them:
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
     tokens-in-session-cookie  the access and refresh tokens are kept in Flask's session too: a cookie
                            signed, not encrypted, which the browser can read
+    wrong-secret           the application authenticates with another secret than the registered one (a
+                           deployment given the wrong secret)
+    auth-retry             no defect alone: a code redemption the token endpoint refuses with a 401 is sent
+                           again, the same code, with the secret in the form body instead of HTTP Basic
+                           (golang.org/x/oauth2's AuthStyleAutoDetect): the refused one redeemed nothing
+                           (with basic-not-encoded the retry signs in; with wrong-secret both are refused)
     timestamp-nonce        the OpenID Connect nonce is "acme-" and the time in milliseconds: new in each
                            sign-in, and guessable (with no-pkce and fixed-state nothing unguessable
                            protects the callback: APPC-05 judges the state)
@@ -76,7 +82,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import MismatchingStateError
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, redirect, request, session, url_for
 from markupsafe import escape
@@ -113,7 +119,7 @@ def client_secret_basic_encoded(client, method, uri, headers, body):
 app = Flask(__name__)
 app.secret_key = secrets.token_bytes(32)
 oauth = OAuth(app, update_token=update_token)
-SECRET = os.environ["WEB_APP_CLIENT_SECRET"]
+SECRET = os.environ["WEB_APP_CLIENT_SECRET"] + ("-not-the-registered-one" if "wrong-secret" in DEFECTS else "")
 oauth.register(
     "visma",
     client_id=os.environ.get("WEB_APP_CLIENT_ID", "reference-web"),
@@ -129,6 +135,14 @@ oauth.register(
         "code_challenge_method": (None if "no-pkce" in DEFECTS else "plain" if "plain-pkce" in DEFECTS else "S256"),
         "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic_encoded",
     },
+)
+# auth-retry: the same client with the secret in the form body, for the retry after a refused HTTP Basic
+oauth.register(
+    "visma_form",
+    client_id=oauth.visma.client_id,
+    client_secret=SECRET,
+    server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
+    client_kwargs={**oauth.visma.client_kwargs, "token_endpoint_auth_method": "client_secret_post"},
 )
 # two-auth-methods: Authlib authenticates with HTTP Basic, and the code redemption's body gets the secret too
 EXTRA_TOKEN_PARAMETERS = {"client_secret": SECRET} if "two-auth-methods" in DEFECTS else {}
@@ -268,6 +282,23 @@ def _nonce_only_where_present(parse_id_token):
     return parse
 
 
+def _retried_in_form_after_401(fetch_access_token):
+    """The switch auth-retry, as golang.org/x/oauth2's AuthStyleAutoDetect: HTTP Basic first; refused for
+    the client's authentication, the same request (the same code) again with the secret in the form body."""
+
+    def fetch(*args, **kwargs):
+        try:
+            return fetch_access_token(*args, **kwargs)
+        except OAuthError as error:
+            if error.error != "invalid_client":
+                raise
+        return oauth.visma_form.fetch_access_token(*args, **kwargs)
+
+    return fetch
+
+
+if "auth-retry" in DEFECTS:
+    oauth.visma.fetch_access_token = _retried_in_form_after_401(oauth.visma.fetch_access_token)
 if "id-token-not-validated" in DEFECTS:
     oauth.visma.parse_id_token = _claims_unchecked
 if "nonce-presence-not-checked" in DEFECTS:
