@@ -89,6 +89,10 @@ REFERENCE_APPS = {
                 # a new nonce each time, but a guessable one ("acme-<time>"): it protects nothing, so the
                 # fixed state must, and fails (RFC 9700 section 2.1, RFC 6749 section 10.10)
                 "no-pkce,fixed-state,timestamp-nonce": ("APPC-05", "APPC-06"),
+                # the same nonce in every sign-in (go-oidc's old example), a new random state: the nonce rule
+                # alone fails; without PKCE the state protects the callback, and passes APPC-03 to APPC-05
+                "fixed-nonce": ("APPC-30",),
+                "no-pkce,fixed-nonce": ("APPC-06", "APPC-30"),
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 # its callback takes the response by POST only: every other rule passes on form_post too
                 "form-post,state-not-checked": ("APPC-16", "APPC-17"),
@@ -142,6 +146,7 @@ REFERENCE_APPS = {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-15",),
                 "no-pkce": NO_CHALLENGE,
+                "no-pkce,fixed-nonce": NO_CHALLENGE,
                 "no-pkce,no-nonce,no-state": NO_CHALLENGE,
                 "no-pkce,no-nonce,short-state": NO_CHALLENGE,
                 "no-pkce,no-nonce,fixed-state": ("APPC-04", *NO_CHALLENGE),  # two equal states: nothing varies to judge

@@ -147,3 +147,19 @@ def test_appc10_names_every_way_the_application_authenticated_in_the_record():
     with pytest.raises(NonConformance, match="HTTP Basic header carries another secret"):
         web_app_authenticates(request, web, _run([_authorize("c" * 43), refused, retried]))
     assert " and client_secret in the form body" in dict(node.user_properties)["client_authentication"]
+
+
+def test_appc30_the_same_nonce_twice_fails_a_new_one_each_time_passes_and_none_is_not_applicable():
+    """go-oidc's old example sends "a super secret nonce" in every sign-in, with a random state: the
+    nonce rule fails (OpenID Connect Core section 3.1.2.1, RFC 9700 section 2.1.1), no state rule does."""
+    from appside.steps.requests_sent import nonces_differ
+
+    def asking(nonce: str | None, state: str) -> RecordedRequest:
+        query = [("state", state)] + ([("nonce", nonce)] if nonce else [])
+        return _request(PATHS["authorization_endpoint"], query=query)
+
+    nonces_differ(WEB, _run([asking("n" * 22, "s1")], [asking("m" * 22, "s2")]))
+    with pytest.raises(NonConformance, match="two sign-ins sent the same nonce"):
+        nonces_differ(WEB, _run([asking("a super secret nonce", "s1")], [asking("a super secret nonce", "s2")]))
+    with pytest.raises(pytest.skip.Exception, match="not applicable: the application sends no nonce"):
+        nonces_differ(WEB, _run([asking(None, "s1")], [asking(None, "s2")]))

@@ -483,6 +483,29 @@ def challenges_differ(application, app_run):
     )
 
 
+@then("the two sign-ins used different nonces")
+def nonces_differ(application, app_run):
+    """OpenID Connect Core section 3.1.2.1: "Sufficient entropy MUST be present in the nonce values used";
+    RFC 9700 section 2.1.1: the nonce "MUST be transaction-specific". A nonce sent in every sign-in alike
+    (go-oidc's old example: "a super secret nonce") is known to anyone who starts a sign-in: it binds no
+    ID token to the session that asked for it. Its state is judged on its own (APPC-03 to APPC-05, APPC-29)."""
+    reached = _reached(app_run)
+    per_sign_in = [{r.param("nonce") for r in observed.authorization_requests} - {None, ""} for observed in reached]
+    if len(reached) < 2:
+        nothing_to_compare(app_run, "whether each sign-in uses a new nonce")
+    if not any(per_sign_in):
+        pytest.skip("not applicable: the application sends no nonce (OPTIONAL in the authorization code flow)")
+    if not all(per_sign_in):
+        pytest.skip("only one sign-in carried a nonce, so there is nothing to compare")
+    check(
+        not per_sign_in[0] & per_sign_in[1],
+        "two sign-ins sent the same nonce: the application does not make a new, unguessable nonce for each "
+        "sign-in, so the nonce binds no ID token to the sign-in that asked for it (OpenID Connect Core section "
+        '3.1.2.1: "Sufficient entropy MUST be present in the nonce values used to prevent attackers from guessing '
+        'values"; RFC 9700 section 2.1.1: the nonce "MUST be transaction-specific")',
+    )
+
+
 @then("every authorization code is redeemed at most once")
 def codes_redeemed_once(application, app_run):
     """A redemption the stand-in refused for the client's authentication (invalid_client, HTTP 401) did

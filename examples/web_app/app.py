@@ -63,6 +63,8 @@ defects, to prove the certification catches them:
                            again, the same code, with the secret in the form body instead of HTTP Basic
                            (golang.org/x/oauth2's AuthStyleAutoDetect): the refused one redeemed nothing
                            (with basic-not-encoded the retry signs in; with wrong-secret both are refused)
+    fixed-nonce            every sign-in sends the same nonce, "a super secret nonce" (go-oidc's old example),
+                           with a new random state (with no-pkce the state alone protects the callback)
     timestamp-nonce        the OpenID Connect nonce is "acme-" and the time in milliseconds: new in each
                            sign-in, and guessable (with no-pkce and fixed-state nothing unguessable
                            protects the callback: APPC-05 judges the state)
@@ -169,6 +171,8 @@ def login():
         extra["code_verifier"] = FIXED_VERIFIER
     if "timestamp-nonce" in DEFECTS:
         extra["nonce"] = f"acme-{time.time_ns() // 1_000_000}"
+    if "fixed-nonce" in DEFECTS:
+        extra["nonce"] = "a super secret nonce"
     if "plain-pkce" in DEFECTS:  # Authlib itself only makes S256 challenges
         verifier = secrets.token_urlsafe(48)
         extra.update(code_verifier=verifier, code_challenge=verifier, code_challenge_method="plain")
