@@ -136,10 +136,15 @@ def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer
         if parts.netloc == stand_in
     }
     browsers = {e.notes["browser"] for e in entries if e.notes.get("user") == user and e.notes.get("browser")}
+    signed_in = {e.notes["browser"] for e in entries if e.notes.get("user") and e.notes.get("browser")}
 
     def from_its_browser(entry) -> bool:
+        """Its browser's, as the stand-in noted it; a browser that signed in as nobody (a sign-in that
+        stalled before the login, or one left pending on purpose) by the same path and query."""
         browser = entry.notes.get("browser")
-        return browser in browsers if browser else (entry.path, entry.query) in asked
+        if browser in signed_in:
+            return browser in browsers
+        return (entry.path, entry.query) in asked
 
     own = [e for e in entries if e.notes.get("user") == user or (not e.notes.get("user") and from_its_browser(e))]
     given: set[str] = set()

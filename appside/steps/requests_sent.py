@@ -203,6 +203,11 @@ def callback_protection(app_run: AppRun) -> str | None:
 
 @given("the application relies on its state against CSRF")
 def relies_on_state(app_run: AppRun) -> None:
+    skip_unless_state_protects(app_run)
+
+
+def skip_unless_state_protects(app_run: AppRun) -> None:
+    """Skipped as not applicable where PKCE or a nonce protects the callback (callback_protection)."""
     protection = callback_protection(app_run)
     if protection:
         pytest.skip(

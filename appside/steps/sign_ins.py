@@ -10,13 +10,13 @@ from pytest_bdd import given, parsers, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import fault_title
+from appside.concurrent import OTHER_BROWSER, NoPendingSignIn, fault_title
 from appside.observed import ClientAuthentication, Observed
 from appside.record import UNCHECKED
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
-from suite.verdict.checks import check, require
+from suite.verdict.checks import check, require, skip_for_missing_data
 from suite.wire.http import redact_url
 
 if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library loads slowly
@@ -397,9 +397,18 @@ def sign_in_with_fault(
 ) -> None:
     record_fault(request, fault)
     app_run.fault = fault
-    if keep_evidence_at_once(request.config, stand_in, app_run, fault_title(fault)):
-        _note_watch(app_run)
-        return
+    try:
+        if keep_evidence_at_once(request.config, stand_in, app_run, fault_title(fault)):
+            _note_watch(app_run)
+            return
+    except NoPendingSignIn as error:
+        pytest.skip(f"{UNCHECKED}: {error}")
+    if fault == OTHER_BROWSER:  # the suite drives no second browser in manual mode
+        skip_for_missing_data(
+            "drive.mode",
+            "a callback with the state of a sign-in pending in another browser needs a second browser, which the "
+            "suite drives in drive.mode: browser only",
+        )
     quiet = refusal_watch(request.config, stand_in) if application.drive.mode == "browser" else None
     stand_in.faults.inject(fault)
     observe_session(

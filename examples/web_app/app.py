@@ -63,6 +63,10 @@ defects, to prove the certification catches them:
                            again, the same code, with the secret in the form body instead of HTTP Basic
                            (golang.org/x/oauth2's AuthStyleAutoDetect): the refused one redeemed nothing
                            (with basic-not-encoded the retry signs in; with wrong-secret both are refused)
+    global-state-store     the callback's state is checked against every state this server issued (a
+                           server-wide list), not the one kept in this browser's session; the verifier and
+                           nonce are still this browser's (with no-pkce,no-nonce only the state protects
+                           the callback, and a state issued to another browser passes)
     fixed-nonce            every sign-in sends the same nonce, "a super secret nonce" (go-oidc's old example),
                            with a new random state (with no-pkce the state alone protects the callback)
     timestamp-nonce        the OpenID Connect nonce is "acme-" and the time in milliseconds: new in each
@@ -96,6 +100,7 @@ REDIRECT_URI = f"http://127.0.0.1:{PORT}/callback"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
 SCOPE = os.environ.get("WEB_APP_SCOPE") or "openid profile email offline_access"  # as application.yaml's
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
+ISSUED_STATES: set[str] = set()  # global-state-store: every state issued, whichever browser it went to
 
 
 def update_token(name, token, refresh_token=None, access_token=None):
@@ -193,6 +198,7 @@ def login():
         authorization["url"] = _without(authorization["url"], "nonce")
     oauth.visma.save_authorize_data(redirect_uri=redirect_uri, **authorization)
     session["last_state"] = authorization["state"]
+    ISSUED_STATES.add(authorization["state"])
     url = authorization["url"]
     for defect, parameter in (("no-state", "state"), ("no-response-type", "response_type")):
         if defect in DEFECTS:
@@ -219,7 +225,14 @@ def callback():
     if "error-crashes" in DEFECTS and request.values.get("error"):
         raise RuntimeError(f"unexpected callback: {request.values['error']}")
     try:
-        if DEFECTS & {"state-not-checked", "no-state", "wrong-verifier", "redirect-uri-changed", "code-redeemed-twice"}:
+        if DEFECTS & {
+            "state-not-checked",
+            "no-state",
+            "wrong-verifier",
+            "redirect-uri-changed",
+            "code-redeemed-twice",
+            "global-state-store",
+        }:
             token = _redeem_by_hand()
         else:  # checks state and the ID token (Authlib)
             token = oauth.visma.authorize_access_token(**EXTRA_TOKEN_PARAMETERS)
@@ -250,7 +263,11 @@ def refused(message: str):
 def _redeem_by_hand():
     """The defects: whatever state came back, use the verifier of the last sign-in started here;
     or check the state but send another verifier or another redirect_uri."""
-    if not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
+    if "global-state-store" in DEFECTS:  # any state it issued, to any browser, once
+        if request.values.get("state") not in ISSUED_STATES:
+            raise MismatchingStateError()
+        ISSUED_STATES.discard(request.values["state"])
+    elif not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
         raise MismatchingStateError()
     data = oauth.visma.framework.get_state_data(session, session.get("last_state")) or {}
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
