@@ -9,6 +9,7 @@ import hashlib
 import json
 import secrets
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from _pytest.outcomes import Skipped
@@ -245,3 +246,26 @@ def test_appc31_a_callback_with_another_browsers_state_is_the_fault_and_a_fixed_
             dict(redirect_parameters(apply_callback_faults(answer, faults, "test.user.3")) or [])["state"] == "theirs"
         )
     assert not faults.armed(OTHER_BROWSER, "test.user.3")  # used once
+
+
+def test_appc31_a_nonce_the_application_does_not_check_protects_nothing(monkeypatch):
+    """A new, unguessable nonce in each sign-in makes APPC-31 not apply, as it does APPC-03 to APPC-05, unless
+    the same run shows the application accepting an ID token with another nonce (APPC-21's id-token-nonce-wrong):
+    then only its state protects the callback, and APPC-31 judges it."""
+    from appside.browser_driver import SignIn
+    from appside.steps import refusals
+
+    two = _run(*(_authorize(secrets.token_urlsafe(16), pkce=None) for _ in "ab"))
+    normal = [(SignIn(True), observed) for observed in two.observed]
+    monkeypatch.setattr(refusals, "normal_sign_ins", lambda config, stand_in: normal)
+    config: Any = SimpleNamespace()
+    no_stand_in: Any = None  # the two steps it would be asked of are replaced
+    for accepted in (False, True):
+        evidence = ([SignIn(accepted)], Observed([]))
+        monkeypatch.setattr(refusals, "evidence_at_once", lambda config, stand_in, title, found=evidence: found)
+        request: Any = SimpleNamespace(config=config)
+        if accepted:
+            refusals.relies_on_state_in_normal_sign_ins(request, no_stand_in)  # not skipped: the state must protect
+        else:
+            with pytest.raises(Skipped, match="not applicable: a new, unguessable OpenID Connect nonce"):
+                refusals.relies_on_state_in_normal_sign_ins(request, no_stand_in)

@@ -55,7 +55,9 @@ Feature: What an application must refuse
     sign-in himself gets a state that passes in his victim's browser. RFC 9700 section 2.1 binds
     the state to the user agent where it is the callback's CSRF protection, so, as APPC-03 to
     APPC-05, the rule applies where neither a new, unguessable PKCE verifier nor nonce in each
-    sign-in protects the callback (those are bound to the browser's own sign-in).
+    sign-in protects the callback (those are bound to the browser's own sign-in); a nonce counts
+    only where the application did not accept an ID token with another nonce in the same run
+    (APPC-21's fault id-token-nonce-wrong): a nonce it does not check protects nothing.
 
     Given a normal sign-in of the application redeems its code
     And the application sends a state

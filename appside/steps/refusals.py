@@ -14,15 +14,16 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import OTHER_BROWSER
+from appside.concurrent import OTHER_BROWSER, fault_title
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
-from appside.steps.requests_sent import skip_unless_state_protects
+from appside.steps.requests_sent import NONCE_PROTECTS, callback_protection, skip_unless_state_protects
 from appside.steps.service import why_no_token
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
+    evidence_at_once,
     normal_sign_ins,
     observe_session_once,
     record_fault,
@@ -87,7 +88,32 @@ def relies_on_state_in_normal_sign_ins(request: pytest.FixtureRequest, stand_in:
     """APPC-03 to APPC-05's test (RFC 9700 section 2.1), on the two normal sign-ins: where a new,
     unguessable PKCE verifier or nonce in each sign-in protects the callback, the state need not."""
     normal = normal_sign_ins(request.config, stand_in)
-    skip_unless_state_protects(AppRun(sign_ins=[s for s, _ in normal], observed=[o for _, o in normal]))
+    normal_run = AppRun(sign_ins=[s for s, _ in normal], observed=[o for _, o in normal])
+    if callback_protection(normal_run) == NONCE_PROTECTS and _wrong_nonce_accepted(request.config, stand_in):
+        allure.attach(
+            "the application sends a new, unguessable nonce in each sign-in, but accepted an ID token with another "
+            "nonce (APPC-21, fault id-token-nonce-wrong): a nonce it does not check protects nothing, so its state "
+            "must protect the callback",
+            name="what protects the callback",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+        return
+    skip_unless_state_protects(normal_run)
+
+
+def _wrong_nonce_accepted(config, stand_in: SandboxServer) -> bool:
+    """Whether, in this run's sign-in with the fault id-token-nonce-wrong (APPC-21's, where it ran), the
+    application accepted the ID token: it showed that the user signed in, or called the Visma API with that
+    response's access token."""
+    try:
+        found = evidence_at_once(config, stand_in, fault_title("id-token-nonce-wrong"))
+    except Exception:  # that sign-in broke: no evidence either way
+        return False
+    if not found:
+        return False
+    sign_ins, observed = found
+    faulty = _faulty_access_tokens(observed)
+    return bool(sign_ins[-1].finished or any(bearer_of(call) in faulty for call in observed.api_calls))
 
 
 @then("the stand-in's callback carried the fault")

@@ -173,6 +173,9 @@ def _verifiers_per_sign_in(app_run: AppRun) -> list[set]:
     ]
 
 
+NONCE_PROTECTS = "a new, unguessable OpenID Connect nonce in each sign-in"
+
+
 def callback_protection(app_run: AppRun) -> str | None:
     """What protects the application's callback against CSRF besides its state (RFC 9700 section 2.1):
     a PKCE S256 code_challenge in every sign-in, a new one each time, from a code_verifier an attacker
@@ -197,7 +200,7 @@ def callback_protection(app_run: AppRun) -> str | None:
     ):
         protections.append("a new PKCE S256 code_challenge in each sign-in, from an unguessable code_verifier")
     if nonces and _unguessable(nonces):
-        protections.append("a new, unguessable OpenID Connect nonce in each sign-in")
+        protections.append(NONCE_PROTECTS)
     return " and ".join(protections) or None
 
 
