@@ -45,7 +45,7 @@ class ReferenceApp:
 
 
 # The rules a broken sign-in blocks: each needs a finished sign-in (`needs` in appside/features/rules.yaml)
-SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21", "APPC-25")
+SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21", "APPC-25", "APPC-31")
 # ... and those a refused code redemption blocks: an attempted redemption is the evidence the
 # callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
 TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
