@@ -21,7 +21,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from appside.effort import EFFORT
 from sandbox.app import PATHS
@@ -72,6 +72,9 @@ class SignIn:
     # after the faulty callback (a new sign-in, as passport's failureRedirect to its login does)
     restarted: bool = False
     page_errors: list[str] = field(default_factory=list, repr=False)  # uncaught exceptions and console errors
+    # the fault callback-state-other-browser: the state the application sent for the sign-in left pending in
+    # another browser, which the stand-in's callback to this one carried
+    other_browser_state: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,24 @@ class BrowserSession:
         """sign_in, a step at a time (run_together), so that other sign-ins go on meanwhile."""
         EFFORT.sign_ins += 1
         return (yield from self.open_steps(self.drive.sign_in_url, refused, quiet))
+
+    def pending_sign_in_steps(self) -> Generator[None, None, str | None]:
+        """Start the application's sign-in in this browser and leave it pending at the stand-in (its
+        login page): the state the application's authorization request carried, or None where none with
+        a state reached the stand-in within drive.timeout. Another browser's faulty callback carries
+        that state (the fault callback-state-other-browser)."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        with contextlib.suppress(PlaywrightError):
+            self.page.goto(self.drive.sign_in_url, wait_until="commit", timeout=self.drive.timeout * 1000)
+        deadline = time.monotonic() + self.drive.timeout
+        while time.monotonic() < deadline:
+            for parts in map(urlsplit, list(self.urls)):
+                state = dict(parse_qsl(parts.query)).get("state")
+                if (parts.netloc, parts.path) == self._authorization_endpoint and state:
+                    return state
+            yield
+        return None
 
     def wait_steps(self, seconds: float) -> Generator[None, None, None]:
         """A wait the evidence needs (an access token expiring), counted, while other sign-ins go on."""

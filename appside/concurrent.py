@@ -97,10 +97,43 @@ def _refused(stand_in, fault: str, quiet_from) -> Flow:
         while (normal := progress.normal_sign_ins()) is None:
             yield
         quiet = quiet_from(normal)
+        if fault == OTHER_BROWSER:
+            return [(yield from _with_other_browsers_state(stand_in, session, quiet))]
         stand_in.faults.inject(fault, user=session.username)
         return [(yield from session.sign_in_steps(refused=True, quiet=quiet))]
 
     return flow
+
+
+# The fault whose callback carries the state of a sign-in the application started in another browser
+OTHER_BROWSER = "callback-state-other-browser"
+
+
+class NoPendingSignIn(Exception):
+    """The sign-in to leave pending in another browser never sent the stand-in an authorization
+    request with a state: there is no state of another browser's to answer with."""
+
+
+def _with_other_browsers_state(stand_in, session, quiet):
+    """Another browser (a context of its own, no cookie of this one) starts the application's sign-in and
+    is left at the stand-in's login page; then this browser signs in, and the stand-in answers it with
+    its own code and the state the application sent for the other browser's sign-in. The other
+    browser's requests are noted by the stand-in as its own browser's, which signs in as nobody: they
+    belong to no sign-in (appside.observed.of_one_sign_in)."""
+    other = session.driver.session(session.username)
+    try:
+        state = yield from other.pending_sign_in_steps()
+        if not state:
+            raise NoPendingSignIn(
+                "the sign-in started in another browser sent the stand-in no authorization request with a state "
+                f"within drive.timeout, so there was no other browser's state for the fault {OTHER_BROWSER}"
+            )
+        stand_in.faults.inject(OTHER_BROWSER, user=session.username, value=state)
+        sign_in = yield from session.sign_in_steps(refused=True, quiet=quiet)
+        sign_in.other_browser_state = state
+        return sign_in
+    finally:
+        other.close()
 
 
 def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
@@ -199,7 +232,9 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
     evidence: dict[str, tuple | Exception] = {}
     for number, title in enumerate(titles):
         start, end = windows[number]
-        loose = [e for e in entries if id(e) not in claimed and start <= e.at <= end]
+        # a request the stand-in noted a browser for is that browser's: one no sign-in claims (another
+        # browser's sign-in left pending) is no request of the sign-ins going on
+        loose = [e for e in entries if id(e) not in claimed and not e.notes.get("browser") and start <= e.at <= end]
         result = results[number]
         observed = Observed(sorted(owned[number] + loose, key=lambda e: e.at), stand_in.issuer)
         evidence[title] = result if isinstance(result, Exception) else (result, observed)

@@ -46,7 +46,7 @@ class ReferenceApp:
 
 
 # The rules a broken sign-in blocks: each needs a finished sign-in (`needs` in appside/features/rules.yaml)
-SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21", "APPC-25")
+SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21", "APPC-25", "APPC-31")
 # ... and those a refused code redemption blocks: an attempted redemption is the evidence the
 # callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
 TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
@@ -90,6 +90,16 @@ REFERENCE_APPS = {
                 # a new nonce each time, but a guessable one ("acme-<time>"): it protects nothing, so the
                 # fixed state must, and fails (RFC 9700 section 2.1, RFC 6749 section 10.10)
                 "no-pkce,fixed-state,timestamp-nonce": ("APPC-05", "APPC-06"),
+                # the same nonce in every sign-in (go-oidc's old example), a new random state: the nonce rule
+                # alone fails; without PKCE the state protects the callback, and passes APPC-03 to APPC-05
+                # states checked against a server-wide list, not bound to the browser: PKCE, bound to it, still
+                # protects the callback (RFC 9700 section 2.1); without it (Authlib's nonce of about 119 bits is
+                # below APPC-04's bar, so no-pkce alone does the same) a state issued to another browser's
+                # pending sign-in passes, and APPC-31 fails
+                "global-state-store": (),
+                "no-pkce,no-nonce,global-state-store": ("APPC-06", "APPC-31"),
+                "fixed-nonce": ("APPC-30",),
+                "no-pkce,fixed-nonce": ("APPC-06", "APPC-30"),
                 "state-not-checked": ("APPC-16", "APPC-17"),
                 # its callback takes the response by POST only: every other rule passes on form_post too
                 "form-post,state-not-checked": ("APPC-16", "APPC-17"),
@@ -110,6 +120,12 @@ REFERENCE_APPS = {
                 "id-token-not-validated": ("APPC-21",),
                 "nonce-presence-not-checked": ("APPC-21",),  # an ID token without nonce is accepted
                 "basic-not-encoded": ("APPC-10",),
+                # x/oauth2's AuthStyleAutoDetect: a code redemption refused with 401 is sent again, the same code,
+                # with the secret in the form body; the refused one redeemed nothing, so APPC-23 passes: clean,
+                # the unencoded Basic is APPC-10's alone (the retry signs in), a wrong secret too (refused twice)
+                "auth-retry": (),
+                "basic-not-encoded,auth-retry": ("APPC-10",),
+                "wrong-secret,auth-retry": ("APPC-10",),
                 "response-type-token": ("APPC-01",),
                 "redirect-uri-unregistered": ("APPC-02",),
                 "short-verifier": ("APPC-08",),
@@ -137,15 +153,22 @@ REFERENCE_APPS = {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-15",),
                 "no-pkce": NO_CHALLENGE,
+                "no-pkce,fixed-nonce": NO_CHALLENGE,
+                "no-pkce,no-nonce,global-state-store": NO_CHALLENGE,
                 "no-pkce,no-nonce,no-state": NO_CHALLENGE,
                 "no-pkce,no-nonce,short-state": NO_CHALLENGE,
-                "no-pkce,no-nonce,fixed-state": ("APPC-04", *NO_CHALLENGE),  # two equal states: nothing varies to judge
-                "no-pkce,fixed-state,timestamp-nonce": ("APPC-04", *NO_CHALLENGE),
+                # two equal states: nothing varies to judge (APPC-04), no other browser's state to answer with (APPC-31)
+                "no-pkce,no-nonce,fixed-state": ("APPC-04", "APPC-31", *NO_CHALLENGE),
+                "no-pkce,fixed-state,timestamp-nonce": ("APPC-04", "APPC-31", *NO_CHALLENGE),
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
                 # (and with no token issued, APPC-26 has none to look for; with no code, APPC-23 none to count)
                 "basic-not-encoded": (*TOKEN_NEEDED, "APPC-26"),
+                # the retry signs in, but its refreshes (Basic, unencoded) are refused: no rotation to watch
+                "basic-not-encoded,auth-retry": ("APPC-15",),
+                # refused both ways: no code was redeemed, so APPC-23 has none to count (blocked, not failed)
+                "wrong-secret,auth-retry": (*TOKEN_NEEDED, "APPC-23", "APPC-26"),
                 "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
                 "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
                 "short-verifier": (*TOKEN_NEEDED, "APPC-26"),

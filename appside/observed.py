@@ -122,20 +122,31 @@ def _tokens_given(response) -> set[str]:
 
 def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer: str) -> list:
     """The requests of one sign-in among several at once, each by its own test user in its own
-    browser: what the stand-in did for that user (its log notes whom an authorization response or
-    a token was for), what that browser asked of the stand-in (the same path and query, the
-    authorization request before the user signed in included), and what the application then sent
-    with the codes and tokens the stand-in gave that sign-in, refused or not (a token request with
-    its code or refresh token, an API or userinfo call with its access token)."""
+    browser: what the stand-in did for that user (its log notes whom an authorization response, a
+    login or a token was for), what that browser asked of the stand-in (the log notes the browser
+    by the stand-in's own session, so the authorization request before the user signed in is told
+    apart even where every sign-in sends the same state and nonce; a request without that note by
+    the same path and query), and what the application then sent with the codes and tokens the
+    stand-in gave that sign-in, refused or not (a token request with its code or refresh token, an
+    API or userinfo call with its access token)."""
     stand_in = urlsplit(issuer).netloc
     asked = {
         (parts.path, tuple(parse_qsl(parts.query, keep_blank_values=True)))
         for parts in map(urlsplit, browser_urls)
         if parts.netloc == stand_in
     }
-    own = [
-        e for e in entries if e.notes.get("user") == user or (not e.notes.get("user") and (e.path, e.query) in asked)
-    ]
+    browsers = {e.notes["browser"] for e in entries if e.notes.get("user") == user and e.notes.get("browser")}
+    signed_in = {e.notes["browser"] for e in entries if e.notes.get("user") and e.notes.get("browser")}
+
+    def from_its_browser(entry) -> bool:
+        """Its browser's, as the stand-in noted it; a browser that signed in as nobody (a sign-in that
+        stalled before the login, or one left pending on purpose) by the same path and query."""
+        browser = entry.notes.get("browser")
+        if browser in signed_in:
+            return browser in browsers
+        return (entry.path, entry.query) in asked
+
+    own = [e for e in entries if e.notes.get("user") == user or (not e.notes.get("user") and from_its_browser(e))]
     given: set[str] = set()
     while True:  # a token given to this sign-in leads to the next request and its tokens
         for entry in own:

@@ -192,9 +192,9 @@ def create_app(
     server.register_token_generator("default", VismaTokenGenerator(issuer, keys, defects))
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(
-        AuthorizationCodeGrant, [VismaCodeChallenge(defects), SandboxOpenIDCode(issuer, keys, server.codes, defects)]
+        AuthorizationCodeGrant, [VismaCodeChallenge(defects), SandboxOpenIDCode(issuer, keys, defects)]
     )
-    server.register_grant(RefreshTokenGrant, [SandboxRefreshedIDToken(issuer, keys, server.codes, defects)])
+    server.register_grant(RefreshTokenGrant, [SandboxRefreshedIDToken(issuer, keys, defects)])
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(SandboxUserInfoEndpoint(issuer, server.tokens, defects))
     if "iss-missing" not in defects:
@@ -255,11 +255,12 @@ def create_app(
             return _authorization_error(error, issuer, registry, defects)
         if "response_type" not in request.values and "response-type-defaulted" in defects:
             return redirect(_with_params(request.full_path, [("response_type", "code")]))
+        _note_browser()
         user = registry.users.get(session.get("user", ""))
         if user is None and "no-sign-in" in defects:
             user = next(iter(registry.users.values()))
         if user is not None:  # whose sign-in this is, for the log: faults may be armed for one user
-            g.notes = {"user": user.username}
+            g.notes = {**g.get("notes", {}), "user": user.username}
         g.auth_time = session.get("auth_time")
         try:
             grant = server.get_consent_grant(end_user=user)
@@ -291,6 +292,7 @@ def create_app(
 
     @app.route("/account/login", methods=["GET", "POST"])
     def login():
+        _note_browser()
         return_url = request.values.get("returnUrl", "")
         if not return_url.startswith(PATHS["authorization_endpoint"] + "?"):
             return render_template("error.html", message="Invalid return URL."), 400
@@ -298,6 +300,7 @@ def create_app(
             user = registry.users.get(request.form.get("username", ""))
             if user and secrets.compare_digest(user.password.encode(), request.form.get("password", "").encode()):
                 session["user"], session["auth_time"] = user.username, int(time.time())
+                g.notes = {**g.get("notes", {}), "user": user.username}
                 return redirect(return_url)
             return render_template(
                 "login.html", return_url=return_url, failed=True, lang=_locale(return_url, defects)
@@ -388,6 +391,13 @@ def _metadata(issuer, registry, defects) -> dict:
     if defects.names:  # nobody should certify anything against a server broken on purpose
         metadata["x_sandbox_deliberately_broken"] = sorted(defects.names)
     return metadata
+
+
+def _note_browser() -> None:
+    """The log notes which browser (the sandbox's session cookie) an authorization request or a login
+    came from, an id the sandbox makes: requests from one browser are told apart from another's whatever
+    the client put in them (the same state and nonce in every sign-in), before the user signed in too."""
+    g.notes = {**g.get("notes", {}), "browser": session.setdefault("browser", secrets.token_urlsafe(12))}
 
 
 def _login_action(defects: Defects) -> str:

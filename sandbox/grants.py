@@ -98,10 +98,6 @@ class CodeStore:
         with self._lock:
             self._codes = {value: code for value, code in self._codes.items() if code.client_id != client_id}
 
-    def nonce_used(self, client_id: str, nonce: str) -> bool:
-        with self._lock:
-            return any(c.client_id == client_id and c.nonce == nonce for c in self._codes.values())
-
 
 def _check_granted_scope(grant):
     requested = set((grant.request.payload.scope or "").split())

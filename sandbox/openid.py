@@ -1,7 +1,8 @@
 """OpenID Connect on top of the sandbox's OAuth: ID tokens and userinfo, by authlib's oidc.core.
 
 The sandbox only says what authlib asks of it: the signing keys, the issuer, the user's claims,
-whether a nonce was seen before, and how to find an access token it issued.
+that no nonce counts as seen before (Visma Connect does not track them), and how to find an access
+token it issued.
 """
 
 import dataclasses
@@ -13,7 +14,6 @@ from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
 from joserfc.jwk import KeySet
 
 from sandbox.defects import Defects
-from sandbox.grants import CodeStore
 from sandbox.registry import Application, User
 from sandbox.tokens import IssuedToken, TokenStore, symmetric_signing_keys, unpublished_signing_keys
 
@@ -36,9 +36,9 @@ def user_info(user: User, scope: str) -> UserInfo:
 class SandboxOpenIDCode(OpenIDCode):
     """Adds an RS256 ID token, signed with the JWKS key, to a code redeemed with scope openid."""
 
-    def __init__(self, issuer: str, keys: KeySet, codes: CodeStore, defects: Defects) -> None:
+    def __init__(self, issuer: str, keys: KeySet, defects: Defects) -> None:
         super().__init__(require_nonce=False)  # OpenID Connect Core 3.1.2.1: nonce is optional here
-        self.issuer, self.keys, self.codes, self.defects = issuer, keys, codes, defects
+        self.issuer, self.keys, self.defects = issuer, keys, defects
 
     def resolve_client_private_key(self, client: Application) -> KeySet:
         if "id-token-unknown-key" in self.defects:
@@ -79,7 +79,10 @@ class SandboxOpenIDCode(OpenIDCode):
         return super().process_token(grant, response)
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
-        return self.codes.nonce_used(request.payload.client_id, nonce)
+        """Never: Visma Connect (IdentityServer) does not refuse an authorization request whose nonce an
+        earlier one carried. Checking the nonce against replay is the client's (OpenID Connect Core
+        section 3.1.3.7 step 11), and a client that repeats its nonce is judged for it, not refused."""
+        return False
 
     def generate_user_info(self, user: User, scope: str) -> UserInfo:
         return user_info(user, scope)

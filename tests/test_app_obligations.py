@@ -2,7 +2,9 @@
 defect its sentence forbids, with a message that names it, and passes what the sentence allows."""
 
 import base64
+import dataclasses
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,8 @@ from sandbox.app import PATHS
 from sandbox.recording import RecordedRequest
 from suite.verdict.checks import NonConformance
 
-BASIC = {"Authorization": "Basic " + base64.b64encode(b"reference-web:s3cret-s3cret").decode()}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"reference-web:s3cret-s3cret").decode(), **FORM}
 
 
 def _request(path, query=(), form=(), headers=None, status=200) -> RecordedRequest:
@@ -55,6 +58,38 @@ def test_appc23_a_code_redeemed_twice_fails_whatever_the_second_answer():
         )
 
 
+def test_appc23_a_code_sent_again_after_a_refused_client_authentication_is_no_reuse():
+    """x/oauth2's AuthStyleAutoDetect sends the code with HTTP Basic and, on a 401, the same code with the
+    secret in the form body: the refused redemption redeemed nothing (RFC 6749 section 5.2, invalid_client).
+    A wrong secret refused both ways leaves no code redeemed: nothing to judge, blocked by APPC-10."""
+    from suite.verdict.checks import NothingToCheck
+
+    one, two = _authorize("c" * 43), _authorize("d" * 43)
+    retried = _run([one, _refused_redemption("code-1"), _redeem("code-1")], [two, _redeem("code-2")])
+    codes_redeemed_once(WEB, retried)
+    with pytest.raises(NothingToCheck, match="refused every code redemption for the application's client auth"):
+        codes_redeemed_once(
+            WEB,
+            _run(
+                [one, _refused_redemption("code-1"), _refused_redemption("code-1")],
+                [two, _refused_redemption("code-2"), _refused_redemption("code-2")],
+            ),
+        )
+    with pytest.raises(NonConformance, match=r"2 times \(the stand-in answered HTTP 200, 400\).*1 redemption"):
+        codes_redeemed_once(
+            WEB,
+            _run(
+                [one, _refused_redemption("code-1"), _redeem("code-1"), _redeem("code-1", status=400)],
+                [two, _redeem("code-2")],
+            ),
+        )
+
+
+def _refused_redemption(code: str) -> RecordedRequest:
+    """Refused for the client's authentication, as the stand-in answers a wrong secret in HTTP Basic."""
+    return dataclasses.replace(_redeem(code, status=401), response_json={"error": "invalid_client"})
+
+
 def test_appc23_and_appc26_with_nothing_to_judge_are_blocked_where_the_sign_in_broke_and_skipped_where_it_did_not():
     """One cause, one failure: sign-ins broken before any code (a redirect_uri Visma Connect refuses,
     APPC-02) leave APPC-23 and APPC-26 nothing to judge, and that is the cause's (require: blocked by
@@ -89,3 +124,42 @@ def test_appc15_an_application_that_signs_in_again_instead_of_refreshing_is_not_
         newest_refresh_token(signed_in_again)
     with pytest.raises(NonConformance, match="no refresh after a rotation"):
         newest_refresh_token(_run([_authorize("c" * 43), _redeem("code-1")]))
+
+
+def test_appc10_names_every_way_the_application_authenticated_in_the_record():
+    """x/oauth2 retries a refused HTTP Basic with the secret in the form body: the record names both ways,
+    not only the last request's, and APPC-10 fails on the wrong Basic secret whichever came last."""
+    from appside.steps.requests_sent import web_app_authenticates
+
+    web: Any = SimpleNamespace(**vars(WEB), client_secret="s3cret-s3cret", app_type="web", uses_pkce=False)
+    in_form = [("client_secret", "s3cret-s3cret"), ("client_id", "reference-web")]
+    retried = dataclasses.replace(_redeem("code-1"), form=(*_redeem("code-1").form, *in_form), headers=FORM)
+    node = SimpleNamespace(user_properties=[])
+    request: Any = SimpleNamespace(node=node)
+    web_app_authenticates(request, web, _run([_authorize("c" * 43), _redeem("code-1"), retried]))
+    assert dict(node.user_properties)["client_authentication"] == (
+        "HTTP Basic, form-urlencoded or as they are (the encoding leaves their characters alone) and client_secret "
+        "in the form body"
+    )
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"reference-web:not-the-secret").decode(), **FORM}
+    refused = dataclasses.replace(_refused_redemption("code-1"), headers=wrong)
+    node.user_properties.clear()
+    with pytest.raises(NonConformance, match="HTTP Basic header carries another secret"):
+        web_app_authenticates(request, web, _run([_authorize("c" * 43), refused, retried]))
+    assert " and client_secret in the form body" in dict(node.user_properties)["client_authentication"]
+
+
+def test_appc30_the_same_nonce_twice_fails_a_new_one_each_time_passes_and_none_is_not_applicable():
+    """go-oidc's old example sends "a super secret nonce" in every sign-in, with a random state: the
+    nonce rule fails (OpenID Connect Core section 3.1.2.1, RFC 9700 section 2.1.1), no state rule does."""
+    from appside.steps.requests_sent import nonces_differ
+
+    def asking(nonce: str | None, state: str) -> RecordedRequest:
+        query = [("state", state)] + ([("nonce", nonce)] if nonce else [])
+        return _request(PATHS["authorization_endpoint"], query=query)
+
+    nonces_differ(WEB, _run([asking("n" * 22, "s1")], [asking("m" * 22, "s2")]))
+    with pytest.raises(NonConformance, match="two sign-ins sent the same nonce"):
+        nonces_differ(WEB, _run([asking("a super secret nonce", "s1")], [asking("a super secret nonce", "s2")]))
+    with pytest.raises(pytest.skip.Exception, match="not applicable: the application sends no nonce"):
+        nonces_differ(WEB, _run([asking(None, "s1")], [asking(None, "s2")]))

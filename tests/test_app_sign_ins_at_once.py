@@ -30,8 +30,10 @@ def test_a_fault_armed_for_no_user_reaches_whoever_comes_next():
     assert not faults.armed("access-denied")
 
 
-def _entry(at, method, path, query=(), form=(), headers=None, status=200, location="", response=None, user=""):
-    notes = {"user": user} if user else {}
+def _entry(
+    at, method, path, query=(), form=(), headers=None, status=200, location="", response=None, user="", notes=None
+):
+    notes = {**({"user": user} if user else {}), **(notes or {})}
     return RecordedRequest(at, method, path, query, form, headers or {}, "", status, location, response, notes)
 
 
@@ -60,6 +62,31 @@ def test_the_log_is_sorted_into_each_sign_in_by_its_user_its_browser_its_code_an
     observed = Observed(of_one_sign_in(entries, "test.user.1", browser, ISSUER))
     assert [c.location_params["code"] for c in observed.callbacks] == ["c1"]
     assert len(observed.api_calls) == 2 and len(observed.grants("authorization_code")) == 1
+
+
+def test_sign_ins_that_send_the_same_state_and_nonce_are_told_apart_by_the_browser_the_stand_in_noted():
+    """A fixed state, a fixed nonce and no PKCE make every sign-in's authorization request the same
+    query: the stand-in's note of the browser (its own session) ties each to its sign-in, and each
+    login to its user, so no sign-in's log holds another user's login."""
+    query = (("client_id", "app"), ("nonce", "a super secret nonce"), ("state", "foobar"))
+    login = "/account/login"
+
+    def sign_in(user: str, browser: str, code: str, at: float) -> list:
+        callback = f"http://127.0.0.1:5000/callback?code={code}&state=foobar"
+        return [
+            _entry(at, "GET", AUTHORIZE, query, status=302, location=login, notes={"browser": browser}),
+            _entry(
+                at + 1, "POST", login, form=(("username", user),), status=302, notes={"browser": browser, "user": user}
+            ),
+            _entry(at + 2, "GET", AUTHORIZE, query, location=callback, notes={"browser": browser, "user": user}),
+            _entry(at + 3, "POST", TOKEN, form=(("code", code),), response={"access_token": code + "t"}, user=user),
+        ]
+
+    first, second = sign_in("test.user.1", "b1", "c1", 0.0), sign_in("test.user.2", "b2", "c2", 0.5)
+    entries = sorted([*first, *second], key=lambda e: e.at)
+    same_urls = [f"{ISSUER}{AUTHORIZE}?client_id=app&nonce=a+super+secret+nonce&state=foobar"]
+    assert of_one_sign_in(entries, "test.user.1", same_urls, ISSUER) == first
+    assert of_one_sign_in(entries, "test.user.2", same_urls, ISSUER) == second
 
 
 def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access"):
@@ -101,3 +128,41 @@ def test_no_expiry_is_waited_for_without_a_page_that_uses_the_api_or_a_refresh_t
     ]
     assert not flows(_config(steps, use_api_url=""), None, None)
     assert list(flows(_config(steps, scope="openid"), None, None)) == [EXPIRY]
+
+
+def test_the_stand_in_serves_a_repeated_nonce_and_notes_each_browser_and_its_login():
+    """Visma Connect does not refuse a nonce an earlier authorization request carried (Authlib's default
+    does, "Replay attack"): a client that repeats its nonce gets its code and is judged for the nonce by
+    its rule, not stalled by the stand-in. The log notes each browser (the stand-in's own session) on
+    its authorization requests and login, and the user on the login."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    import requests
+
+    from sandbox import SandboxServer, default_registry
+
+    query = {"response_type": "code", "client_id": "sandbox-web", "redirect_uri": "https://web.app.local/callback"}
+    query.update(scope="openid", state="foobar", nonce="a super secret nonce")
+    server = SandboxServer(default_registry()).start()
+    try:
+        codes = []
+        for _ in range(2):  # the first code not redeemed yet when the second sign-in asks
+            browser = requests.Session()
+            login = browser.get(server.url + AUTHORIZE, params=query, allow_redirects=False, timeout=10)
+            return_url = dict(parse_qsl(urlsplit(login.headers["Location"]).query))["returnUrl"]
+            form = {"username": "test.user", "password": "sandbox-password", "returnUrl": return_url}
+            browser.post(server.url + "/account/login", data=form, allow_redirects=False, timeout=10)
+            answer = browser.post(
+                server.url + return_url, data={"decision": "allow"}, allow_redirects=False, timeout=10
+            )
+            codes.append(dict(parse_qsl(urlsplit(answer.headers["Location"]).query)).get("code"))
+        entries = server.recording.entries()
+    finally:
+        server.stop()
+    assert all(codes) and len(set(codes)) == 2, codes
+    browsers = [e.notes.get("browser") for e in entries if e.path in (AUTHORIZE, "/account/login")]
+    assert browsers[0] != browsers[3] and browsers == [browsers[0]] * 3 + [browsers[3]] * 3, browsers  # each its own
+    assert [e.notes.get("user") for e in entries if e.method == "POST" and e.path == "/account/login"] == [
+        "test.user",
+        "test.user",
+    ]

@@ -9,6 +9,7 @@ import hashlib
 import json
 import secrets
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from _pytest.outcomes import Skipped
@@ -200,3 +201,71 @@ def test_a_warned_application_exits_0():
     warning", exit code 0: the application recorder turns a warned scenario into a skip before pytest
     counts it as failed, as the suite's recorder whose hook it overrides does."""
     assert ApplicationRecorder.pytest_runtest_logreport.pytest_impl["tryfirst"]  # type: ignore[attr-defined]
+
+
+def test_appc31_a_callback_with_another_browsers_state_is_the_fault_and_a_fixed_state_leaves_it_nothing():
+    """The stand-in answers this browser's sign-in with its own code and the state the application sent for
+    a sign-in pending in another browser: that is the fault delivered. An application whose state never
+    changes sent both browsers the same one (APPC-05's failure): no callback can carry another's, so the rule
+    has nothing to check (blocked by APPC-05). Accepting it fails by RFC 9700 section 2.1's user-agent binding."""
+    from appside.browser_driver import SignIn
+    from appside.concurrent import OTHER_BROWSER
+    from appside.steps.refusals import fault_delivered
+    from sandbox.faults import Faults
+    from sandbox.instrumentation import redirect_parameters
+
+    def faulted(sent: str, carried: str, other: str) -> AppRun:
+        callback = RecordedRequest(
+            0.0, "POST", PATHS["authorization_endpoint"], (("state", sent),), (), {}, "", 302,
+            f"http://127.0.0.1:5081/callback?code=c0de&state={carried}",
+        )  # fmt: skip
+        run = AppRun(observed=[Observed([callback])], sign_ins=[SignIn(False, other_browser_state=other)])
+        run.fault = OTHER_BROWSER
+        return run
+
+    fault_delivered(faulted("mine", "theirs", "theirs"))
+    with pytest.raises(NonConformance, match="does not show the fault callback-state-other-browser"):
+        fault_delivered(faulted("mine", "mine", "theirs"))
+    with pytest.raises(NothingToCheck, match=r"same state as this one: .*\(APPC-05\)"):
+        fault_delivered(faulted("always-the-same", "always-the-same", "always-the-same"))
+    node = SimpleNamespace(
+        user_properties=[("rule", {"rule_id": "APPC-31", "level": "failure"}), ("fault", OTHER_BROWSER)]
+    )
+    assert "securely bound to the user agent" in _accepted(SimpleNamespace(node=node))
+    # the stand-in's side: the state it was armed with replaces the one the client sent, for that user only
+    from flask import Flask, Response
+
+    faults = Faults()
+    faults.inject(OTHER_BROWSER, user="test.user.3", value="theirs")
+    with Flask(__name__).test_request_context():
+        from sandbox.instrumentation import apply_callback_faults
+
+        answer = Response(status=302, headers={"Location": "http://127.0.0.1:5081/callback?code=c0de&state=mine"})
+        assert dict(redirect_parameters(apply_callback_faults(answer, faults, "test.user.2")) or [])["state"] == "mine"
+        assert (
+            dict(redirect_parameters(apply_callback_faults(answer, faults, "test.user.3")) or [])["state"] == "theirs"
+        )
+    assert not faults.armed(OTHER_BROWSER, "test.user.3")  # used once
+
+
+def test_appc31_a_nonce_the_application_does_not_check_protects_nothing(monkeypatch):
+    """A new, unguessable nonce in each sign-in makes APPC-31 not apply, as it does APPC-03 to APPC-05, unless
+    the same run shows the application accepting an ID token with another nonce (APPC-21's id-token-nonce-wrong):
+    then only its state protects the callback, and APPC-31 judges it."""
+    from appside.browser_driver import SignIn
+    from appside.steps import refusals
+
+    two = _run(*(_authorize(secrets.token_urlsafe(16), pkce=None) for _ in "ab"))
+    normal = [(SignIn(True), observed) for observed in two.observed]
+    monkeypatch.setattr(refusals, "normal_sign_ins", lambda config, stand_in: normal)
+    config: Any = SimpleNamespace()
+    no_stand_in: Any = None  # the two steps it would be asked of are replaced
+    for accepted in (False, True):
+        evidence = ([SignIn(accepted)], Observed([]))
+        monkeypatch.setattr(refusals, "evidence_at_once", lambda config, stand_in, title, found=evidence: found)
+        request: Any = SimpleNamespace(config=config)
+        if accepted:
+            refusals.relies_on_state_in_normal_sign_ins(request, no_stand_in)  # not skipped: the state must protect
+        else:
+            with pytest.raises(Skipped, match="not applicable: a new, unguessable OpenID Connect nonce"):
+                refusals.relies_on_state_in_normal_sign_ins(request, no_stand_in)

@@ -62,11 +62,20 @@ Feature: What an interactive application sends to Visma Connect
   Scenario: APPC-22 Every sign-in uses a new PKCE code_challenge
     Then the two sign-ins used different code_challenges
 
+  @rule:APPC-30 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1 @rfc:OIDC-15.5.2 @rfc:RFC9700-2.1.1
+  Scenario: APPC-30 Every sign-in that sends a nonce sends a new one
+    A nonce is optional in the authorization code flow; one the application sends must be new and
+    unguessable in each sign-in. A nonce that never changes (go-oidc's old example, "a super secret
+    nonce") is known to anyone who starts a sign-in himself, so it neither mitigates replay nor
+    protects the callback: the state is then judged as the callback's CSRF protection (APPC-03 to
+    APPC-05), and a fresh random state passes them.
+    Then the two sign-ins used different nonces
+
   @rule:APPC-08 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.5
   Scenario: APPC-08 The code_verifier matches the code_challenge
     Then every code_verifier matches its code_challenge
 
-  @rule:APPC-23 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  @rule:APPC-23 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2 @rfc:RFC6749-5.2
   Scenario: APPC-23 An authorization code is redeemed once
     Then every authorization code is redeemed at most once
 

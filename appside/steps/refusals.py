@@ -14,13 +14,17 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
+from appside.concurrent import OTHER_BROWSER, fault_title
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
+from appside.steps.requests_sent import NONCE_PROTECTS, callback_protection, skip_unless_state_protects
 from appside.steps.service import why_no_token
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
+    evidence_at_once,
+    normal_sign_ins,
     observe_session_once,
     record_fault,
     skip_unless_a_sign_in_started,
@@ -41,7 +45,18 @@ STATE_VALIDATION = (
     '"state" parameter was present in the client authorization request. The exact value received from the '
     'client."; PKCE or a nonce (RFC 9700 section 2.1) does not lift that'
 )
-MUST_REFUSE_BECAUSE = {"callback-state-wrong": STATE_VALIDATION, "callback-state-missing": STATE_VALIDATION}
+# What binds an application whose state alone protects its callback to refuse the state it sent for another browser
+STATE_BINDING = (
+    'RFC 9700 section 2.1: where neither PKCE nor a nonce protects the callback, "one-time use CSRF tokens carried '
+    'in the state parameter that are securely bound to the user agent MUST be used for CSRF protection", and RFC '
+    '6749 section 10.12 has the value bind the request "to the user-agent\'s authenticated state"; a state the '
+    "application issued to another browser is not bound to this one"
+)
+MUST_REFUSE_BECAUSE = {
+    "callback-state-wrong": STATE_VALIDATION,
+    "callback-state-missing": STATE_VALIDATION,
+    OTHER_BROWSER: STATE_BINDING,
+}
 
 
 def _faulted_callback(app_run):
@@ -68,12 +83,53 @@ def sends_state(app_run: AppRun) -> None:
         )
 
 
+@given("the application relies on its state against CSRF, as its normal sign-ins show")
+def relies_on_state_in_normal_sign_ins(request: pytest.FixtureRequest, stand_in: SandboxServer) -> None:
+    """APPC-03 to APPC-05's test (RFC 9700 section 2.1), on the two normal sign-ins: where a new,
+    unguessable PKCE verifier or nonce in each sign-in protects the callback, the state need not."""
+    normal = normal_sign_ins(request.config, stand_in)
+    normal_run = AppRun(sign_ins=[s for s, _ in normal], observed=[o for _, o in normal])
+    if callback_protection(normal_run) == NONCE_PROTECTS and _wrong_nonce_accepted(request.config, stand_in):
+        allure.attach(
+            "the application sends a new, unguessable nonce in each sign-in, but accepted an ID token with another "
+            "nonce (APPC-21, fault id-token-nonce-wrong): a nonce it does not check protects nothing, so its state "
+            "must protect the callback",
+            name="what protects the callback",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+        return
+    skip_unless_state_protects(normal_run)
+
+
+def _wrong_nonce_accepted(config, stand_in: SandboxServer) -> bool:
+    """Whether, in this run's sign-in with the fault id-token-nonce-wrong (APPC-21's, where it ran), the
+    application accepted the ID token: it showed that the user signed in, or called the Visma API with that
+    response's access token."""
+    try:
+        found = evidence_at_once(config, stand_in, fault_title("id-token-nonce-wrong"))
+    except Exception:  # that sign-in broke: no evidence either way
+        return False
+    if not found:
+        return False
+    sign_ins, observed = found
+    faulty = _faulty_access_tokens(observed)
+    return bool(sign_ins[-1].finished or any(bearer_of(call) in faulty for call in observed.api_calls))
+
+
 @then("the stand-in's callback carried the fault")
 def fault_delivered(app_run: AppRun) -> None:
     callback = _faulted_callback(app_run)
     params = callback.location_params
     sent_state = dict(callback.query).get("state")
+    other_state = getattr(app_run.sign_ins[-1], "other_browser_state", "")
+    if app_run.fault == OTHER_BROWSER:
+        require(
+            other_state != sent_state,
+            "the application sent the sign-in pending in the other browser the same state as this one: its state "
+            "does not change between sign-ins (APPC-05), so no callback can carry another sign-in's",
+        )
     delivered = {
+        OTHER_BROWSER: bool(other_state) and params.get("state") == other_state,
         "callback-state-wrong": "state" in params and params["state"] != sent_state,
         "callback-state-missing": "state" not in params,
         "callback-iss-wrong": params.get("iss") == OTHER_ISSUER,

@@ -173,6 +173,9 @@ def _verifiers_per_sign_in(app_run: AppRun) -> list[set]:
     ]
 
 
+NONCE_PROTECTS = "a new, unguessable OpenID Connect nonce in each sign-in"
+
+
 def callback_protection(app_run: AppRun) -> str | None:
     """What protects the application's callback against CSRF besides its state (RFC 9700 section 2.1):
     a PKCE S256 code_challenge in every sign-in, a new one each time, from a code_verifier an attacker
@@ -197,12 +200,17 @@ def callback_protection(app_run: AppRun) -> str | None:
     ):
         protections.append("a new PKCE S256 code_challenge in each sign-in, from an unguessable code_verifier")
     if nonces and _unguessable(nonces):
-        protections.append("a new, unguessable OpenID Connect nonce in each sign-in")
+        protections.append(NONCE_PROTECTS)
     return " and ".join(protections) or None
 
 
 @given("the application relies on its state against CSRF")
 def relies_on_state(app_run: AppRun) -> None:
+    skip_unless_state_protects(app_run)
+
+
+def skip_unless_state_protects(app_run: AppRun) -> None:
+    """Skipped as not applicable where PKCE or a nonce protects the callback (callback_protection)."""
     protection = callback_protection(app_run)
     if protection:
         pytest.skip(
@@ -371,22 +379,27 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
     """Code redemptions and refreshes alike (the scenario lets the access token expire)."""
     assert application.client_secret is not None  # a web application's file names one (load_application)
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
-    seen = 0
-    for observed in app_run.observed:
-        for token_request in observed.token_requests:
-            seen += 1
-            shape = token_request_shape(token_request, "4.1.3" if token_request.param("code") else "6")
-            check(not shape, shape)
-            authentication = client_authentication(token_request, application.client_id, application.client_secret)
-            if authentication.method == "none" and token_request.param("code_verifier"):
-                continue  # "client_secret: Required for server-side apps unless PKCE is used"
-            note_client_authentication(request, authentication)
+    token_requests = [r for observed in app_run.observed for r in observed.token_requests]
+    authentications = {}
+    for token_request in token_requests:
+        authentication = client_authentication(token_request, application.client_id, application.client_secret)
+        if not (authentication.method == "none" and token_request.param("code_verifier")):
+            authentications[id(token_request)] = authentication  # "client_secret: Required ... unless PKCE is used"
+    if authentications:  # every way it authenticated, whichever request fails below
+        note_client_authentication(request, *authentications.values())
+    for token_request in token_requests:
+        shape = token_request_shape(token_request, "4.1.3" if token_request.param("code") else "6")
+        check(not shape, shape)
+        judged = authentications.get(id(token_request))
+        if judged is not None:
             check(
-                not authentication.problem,
+                not judged.problem,
                 f"a token request ({token_request.param('grant_type')}) does not authenticate the application with "
-                f"its secret: {authentication.problem}",
+                f"its secret: {judged.problem}",
             )
-    require(seen, lambda: "the application sent no token request" + why_none_was_redeemed(application, app_run))
+    require(
+        token_requests, lambda: "the application sent no token request" + why_none_was_redeemed(application, app_run)
+    )
 
 
 @then("no authorization request asks for offline_access")
@@ -478,8 +491,35 @@ def challenges_differ(application, app_run):
     )
 
 
+@then("the two sign-ins used different nonces")
+def nonces_differ(application, app_run):
+    """OpenID Connect Core section 3.1.2.1: "Sufficient entropy MUST be present in the nonce values used";
+    RFC 9700 section 2.1.1: the nonce "MUST be transaction-specific". A nonce sent in every sign-in alike
+    (go-oidc's old example: "a super secret nonce") is known to anyone who starts a sign-in: it binds no
+    ID token to the session that asked for it. Its state is judged on its own (APPC-03 to APPC-05, APPC-29)."""
+    reached = _reached(app_run)
+    per_sign_in = [{r.param("nonce") for r in observed.authorization_requests} - {None, ""} for observed in reached]
+    if len(reached) < 2:
+        nothing_to_compare(app_run, "whether each sign-in uses a new nonce")
+    if not any(per_sign_in):
+        pytest.skip("not applicable: the application sends no nonce (OPTIONAL in the authorization code flow)")
+    if not all(per_sign_in):
+        pytest.skip("only one sign-in carried a nonce, so there is nothing to compare")
+    check(
+        not per_sign_in[0] & per_sign_in[1],
+        "two sign-ins sent the same nonce: the application does not make a new, unguessable nonce for each "
+        "sign-in, so the nonce binds no ID token to the sign-in that asked for it (OpenID Connect Core section "
+        '3.1.2.1: "Sufficient entropy MUST be present in the nonce values used to prevent attackers from guessing '
+        'values"; RFC 9700 section 2.1.1: the nonce "MUST be transaction-specific")',
+    )
+
+
 @then("every authorization code is redeemed at most once")
 def codes_redeemed_once(application, app_run):
+    """A redemption the stand-in refused for the client's authentication (invalid_client, HTTP 401) did
+    not redeem the code: the same code sent again with another authentication method (x/oauth2's
+    AuthStyleAutoDetect retries a refused HTTP Basic with the secret in the form body) is no reuse.
+    Every redemption after one the stand-in answered otherwise (tokens, or invalid_grant) is."""
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
     redemptions = [r for observed in app_run.observed for r in observed.grants("authorization_code")]
     if not redemptions:
@@ -489,11 +529,35 @@ def codes_redeemed_once(application, app_run):
             "the application redeemed no authorization code in its sign-ins, so none could be redeemed twice",
         )
     codes: dict[str, list] = {}
-    for redemption in redemptions:
+    for redemption in sorted(redemptions, key=lambda r: r.at):
         codes.setdefault(redemption.param("code"), []).append(redemption)
+    judged = 0
     for same_code in codes.values():
+        first = next((n for n, r in enumerate(same_code) if not client_authentication_refused(r)), None)
+        if first is None:
+            continue  # the stand-in never took the code: nothing was redeemed that could be redeemed again
+        judged += 1
         check(
-            len(same_code) == 1,
-            f"the application redeemed one authorization code {len(same_code)} times (the stand-in answered HTTP "
-            f"{', '.join(str(r.status) for r in same_code)}): a code is used once, whatever the first answer was",
+            first == len(same_code) - 1,
+            f"the application redeemed one authorization code {len(same_code) - first} times (the stand-in "
+            f"answered HTTP {', '.join(str(r.status) for r in same_code[first:])}): a code is used once, whatever "
+            "the first answer was"
+            + (
+                f" (before them, {first} redemption(s) refused for the client's authentication, which did not "
+                "redeem it)"
+                if first
+                else ""
+            ),
         )
+    # one cause, one failure: the refused client authentication blocks this rule (APPC-10 in its `needs`)
+    require(
+        judged,
+        "the stand-in refused every code redemption for the application's client authentication "
+        "(invalid_client, HTTP 401), so no code was ever redeemed that could be redeemed twice",
+    )
+
+
+def client_authentication_refused(token_request) -> bool:
+    """Whether the stand-in refused the request for the client's authentication (RFC 6749 section 5.2:
+    invalid_client, HTTP 401 where the client used an Authorization header)."""
+    return token_request.status == 401 or (token_request.response_json or {}).get("error") == "invalid_client"

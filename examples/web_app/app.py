@@ -57,6 +57,18 @@ defects, to prove the certification catches them:
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
     tokens-in-session-cookie  the access and refresh tokens are kept in Flask's session too: a cookie
                            signed, not encrypted, which the browser can read
+    wrong-secret           the application authenticates with another secret than the registered one (a
+                           deployment given the wrong secret)
+    auth-retry             no defect alone: a code redemption the token endpoint refuses with a 401 is sent
+                           again, the same code, with the secret in the form body instead of HTTP Basic
+                           (golang.org/x/oauth2's AuthStyleAutoDetect): the refused one redeemed nothing
+                           (with basic-not-encoded the retry signs in; with wrong-secret both are refused)
+    global-state-store     the callback's state is checked against every state this server issued (a
+                           server-wide list), not the one kept in this browser's session; the verifier and
+                           nonce are still this browser's (with no-pkce,no-nonce only the state protects
+                           the callback, and a state issued to another browser passes)
+    fixed-nonce            every sign-in sends the same nonce, "a super secret nonce" (go-oidc's old example),
+                           with a new random state (with no-pkce the state alone protects the callback)
     timestamp-nonce        the OpenID Connect nonce is "acme-" and the time in milliseconds: new in each
                            sign-in, and guessable (with no-pkce and fixed-state nothing unguessable
                            protects the callback: APPC-05 judges the state)
@@ -76,7 +88,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import MismatchingStateError
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, redirect, request, session, url_for
 from markupsafe import escape
@@ -88,6 +100,7 @@ REDIRECT_URI = f"http://127.0.0.1:{PORT}/callback"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
 SCOPE = os.environ.get("WEB_APP_SCOPE") or "openid profile email offline_access"  # as application.yaml's
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
+ISSUED_STATES: set[str] = set()  # global-state-store: every state issued, whichever browser it went to
 
 
 def update_token(name, token, refresh_token=None, access_token=None):
@@ -113,7 +126,7 @@ def client_secret_basic_encoded(client, method, uri, headers, body):
 app = Flask(__name__)
 app.secret_key = secrets.token_bytes(32)
 oauth = OAuth(app, update_token=update_token)
-SECRET = os.environ["WEB_APP_CLIENT_SECRET"]
+SECRET = os.environ["WEB_APP_CLIENT_SECRET"] + ("-not-the-registered-one" if "wrong-secret" in DEFECTS else "")
 oauth.register(
     "visma",
     client_id=os.environ.get("WEB_APP_CLIENT_ID", "reference-web"),
@@ -129,6 +142,14 @@ oauth.register(
         "code_challenge_method": (None if "no-pkce" in DEFECTS else "plain" if "plain-pkce" in DEFECTS else "S256"),
         "token_endpoint_auth_method": "none" if "no-secret" in DEFECTS else "client_secret_basic_encoded",
     },
+)
+# auth-retry: the same client with the secret in the form body, for the retry after a refused HTTP Basic
+oauth.register(
+    "visma_form",
+    client_id=oauth.visma.client_id,
+    client_secret=SECRET,
+    server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
+    client_kwargs={**oauth.visma.client_kwargs, "token_endpoint_auth_method": "client_secret_post"},
 )
 # two-auth-methods: Authlib authenticates with HTTP Basic, and the code redemption's body gets the secret too
 EXTRA_TOKEN_PARAMETERS = {"client_secret": SECRET} if "two-auth-methods" in DEFECTS else {}
@@ -155,6 +176,8 @@ def login():
         extra["code_verifier"] = FIXED_VERIFIER
     if "timestamp-nonce" in DEFECTS:
         extra["nonce"] = f"acme-{time.time_ns() // 1_000_000}"
+    if "fixed-nonce" in DEFECTS:
+        extra["nonce"] = "a super secret nonce"
     if "plain-pkce" in DEFECTS:  # Authlib itself only makes S256 challenges
         verifier = secrets.token_urlsafe(48)
         extra.update(code_verifier=verifier, code_challenge=verifier, code_challenge_method="plain")
@@ -175,6 +198,7 @@ def login():
         authorization["url"] = _without(authorization["url"], "nonce")
     oauth.visma.save_authorize_data(redirect_uri=redirect_uri, **authorization)
     session["last_state"] = authorization["state"]
+    ISSUED_STATES.add(authorization["state"])
     url = authorization["url"]
     for defect, parameter in (("no-state", "state"), ("no-response-type", "response_type")):
         if defect in DEFECTS:
@@ -201,7 +225,14 @@ def callback():
     if "error-crashes" in DEFECTS and request.values.get("error"):
         raise RuntimeError(f"unexpected callback: {request.values['error']}")
     try:
-        if DEFECTS & {"state-not-checked", "no-state", "wrong-verifier", "redirect-uri-changed", "code-redeemed-twice"}:
+        if DEFECTS & {
+            "state-not-checked",
+            "no-state",
+            "wrong-verifier",
+            "redirect-uri-changed",
+            "code-redeemed-twice",
+            "global-state-store",
+        }:
             token = _redeem_by_hand()
         else:  # checks state and the ID token (Authlib)
             token = oauth.visma.authorize_access_token(**EXTRA_TOKEN_PARAMETERS)
@@ -232,7 +263,11 @@ def refused(message: str):
 def _redeem_by_hand():
     """The defects: whatever state came back, use the verifier of the last sign-in started here;
     or check the state but send another verifier or another redirect_uri."""
-    if not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
+    if "global-state-store" in DEFECTS:  # any state it issued, to any browser, once
+        if request.values.get("state") not in ISSUED_STATES:
+            raise MismatchingStateError()
+        ISSUED_STATES.discard(request.values["state"])
+    elif not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
         raise MismatchingStateError()
     data = oauth.visma.framework.get_state_data(session, session.get("last_state")) or {}
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
@@ -268,6 +303,23 @@ def _nonce_only_where_present(parse_id_token):
     return parse
 
 
+def _retried_in_form_after_401(fetch_access_token):
+    """The switch auth-retry, as golang.org/x/oauth2's AuthStyleAutoDetect: HTTP Basic first; refused for
+    the client's authentication, the same request (the same code) again with the secret in the form body."""
+
+    def fetch(*args, **kwargs):
+        try:
+            return fetch_access_token(*args, **kwargs)
+        except OAuthError as error:
+            if error.error != "invalid_client":
+                raise
+        return oauth.visma_form.fetch_access_token(*args, **kwargs)
+
+    return fetch
+
+
+if "auth-retry" in DEFECTS:
+    oauth.visma.fetch_access_token = _retried_in_form_after_401(oauth.visma.fetch_access_token)
 if "id-token-not-validated" in DEFECTS:
     oauth.visma.parse_id_token = _claims_unchecked
 if "nonce-presence-not-checked" in DEFECTS:
