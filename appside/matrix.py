@@ -167,6 +167,8 @@ REFERENCE_APPS = {
                 "token-in-page-url": ("APPC-26",),
                 # history.replaceState to /profile#access_token=...: no request has it, the page's address does
                 "token-in-page-fragment": ("APPC-26",),
+                # console.log(user): the browser console is the SPA's log (RFC 6749 section 10.3's storage)
+                "token-in-console": ("APPC-28",),
                 # no defect: a service worker makes the token request and the API calls (@axa-fr/oidc-client's
                 # way), and every rule passes on what it sent
                 "service-worker": (),
