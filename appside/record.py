@@ -15,6 +15,10 @@ CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
 # A rule skipped with this reason ran and found no evidence either way (pytest.skip in its step):
 # it is no pass, and a blocker or critical rule like that leaves the certification incomplete.
 UNCHECKED = "could not be checked for this application"
+# a scenario whose only failure is that it found nothing to judge, which is no evidence against the
+# application (APPC-23: no code redeemed is no code redeemed twice): blocked by a rule it needs that
+# failed, else not checked (an incomplete run), never a failure of its own rule
+UNCHECKED_UNLESS_BLOCKED = "unchecked_unless_blocked"
 MUST_CHECK = ("blocker", "critical")
 
 
@@ -70,7 +74,7 @@ class ApplicationRecorder(ResultRecorder):
     def pytest_runtest_logreport(self, report) -> None:
         super().pytest_runtest_logreport(report)
         properties = dict(report.user_properties)
-        for name in ("fault", "client_authentication"):
+        for name in ("fault", "client_authentication", UNCHECKED_UNLESS_BLOCKED):
             if properties.get(name) and report.nodeid in self.scenarios:
                 self.scenarios[report.nodeid][name] = properties[name]
 
@@ -90,8 +94,24 @@ class ApplicationRecorder(ResultRecorder):
                     scenario["injected_fault"] = seen["fault"]
                 if seen.get("client_authentication"):
                     scenario["client_authentication"] = seen["client_authentication"]
+                if seen.get(UNCHECKED_UNLESS_BLOCKED) and scenario["status"] == "failed":
+                    scenario["status"], scenario["reason"] = "skipped", f"{UNCHECKED}: {scenario['reason']}"
+        _not_failed_for_nothing_to_judge(record)
         _unchecked_is_incomplete(record)
         return record
+
+
+def _not_failed_for_nothing_to_judge(record: dict) -> None:
+    """A rule whose failed scenarios all became unchecked (UNCHECKED_UNLESS_BLOCKED) did not fail."""
+    for rule in record["rules"]:
+        if rule["status"] == "failed" and not any(s["status"] == "failed" for s in rule["scenarios"]):
+            rule["status"] = "skipped"
+            record["failed_rules"].remove(rule["rule_id"])
+            record["counts"]["failed"] -= 1
+            record["counts"]["skipped"] = record["counts"].get("skipped", 0) + 1
+    failures = record["failed_rules"] or record["blocked_rules"] or record.get("waiver_problems")
+    if record["verdict"] == "not conformant" and not failures and not record["error_rules"]:
+        record["verdict"] = "incomplete"  # _unchecked_is_incomplete says how
 
 
 def _unchecked_is_incomplete(record: dict) -> None:

@@ -12,6 +12,7 @@
 //   no-pkce                 the authorization request carries no PKCE code_challenge (oidc-client-ts's
 //                           disablePKCE), which a SPA must send
 //   token-in-page-url       after the sign-in the SPA opens /profile?access_token=... (a page URL)
+//   wrong-client-id         the SPA names another client_id than the one registered (a typo in its config)
 //   token-in-console        the SPA logs the signed-in user, tokens included, to the browser console
 //                           (the clean SPA logs only who signed in and the API's status)
 "use strict";
@@ -20,7 +21,7 @@ const config = window.SPA_CONFIG;
 const defects = new Set(config.defects);
 const manager = new oidc.UserManager({
   authority: config.issuer,
-  client_id: config.clientId,
+  client_id: defects.has("wrong-client-id") ? config.clientId.replace("-spa", "") : config.clientId,
   // what a developer who mistakes the SPA for a server-side app pastes into the bundle
   client_secret: defects.has("secret-in-spa") ? "reference-spa-secret-in-the-bundle" : undefined,
   redirect_uri: `${location.origin}/callback`,
