@@ -1,12 +1,15 @@
 """The certification record of an application: the suite's record (suite.reports.results), with the
 application's client id and type in its header and the fault injected in each negative scenario."""
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from suite.configuration.coverage import load_coverage_map
 from suite.configuration.environment import HttpSettings
+from suite.configuration.fast_yaml import safe_load
 from suite.configuration.rule_catalogue import catalogue
 from suite.reports.results import ResultRecorder
 from suite.verdict.exit_codes import exit_code
@@ -26,6 +29,34 @@ def application_rule_sources(rule_id: str) -> list[dict]:
     """The sentences an APPC rule enforces (appside/features/rules.yaml), as the record lists them."""
     entry = catalogue(CATALOGUE).get(rule_id)
     return entry.as_record() if entry else []
+
+
+@functools.cache
+def _sources_by_kind() -> dict[str, tuple[list[str], list[str]]]:
+    """rule id -> (the ids of the Visma statements its sources name, `- statement: II-17`; the names
+    of its other sources, "RFC 6749 section 10.3")."""
+    raw = safe_load(CATALOGUE.read_text(encoding="utf-8")) or {}
+    return {
+        rule_id: (
+            [source["statement"] for source in entry.get("sources") or () if "statement" in source],
+            list(dict.fromkeys(source["source"] for source in entry.get("sources") or () if "source" in source)),
+        )
+        for rule_id, entry in raw.items()
+    }
+
+
+def application_rule_statements(rule_id: str) -> tuple[list[dict], str]:
+    """Where an APPC rule's sentences come from, as the server side's record says it of its rules: the
+    Visma statements it quotes (features/coverage_map.yaml: id, page, section, quote), and its other
+    sources (RFCs, OpenID Connect), which are beyond the pages."""
+    ids, others = _sources_by_kind().get(rule_id, ([], []))
+    statements = [
+        {key: statement[key] for key in ("id", "page", "section", "quote")}
+        for statement_id in ids
+        for statement in load_coverage_map().statements
+        if statement["id"] == statement_id
+    ]
+    return statements, ", ".join(others)
 
 
 @dataclass
@@ -88,6 +119,7 @@ class ApplicationRecorder(ResultRecorder):
         record["notices"] = list(self.notices)
         for rule in record["rules"]:
             rule["sources"] = application_rule_sources(rule["rule_id"])
+            rule["statements"], rule["beyond_documentation"] = application_rule_statements(rule["rule_id"])
             for scenario in rule["scenarios"]:
                 seen = self.scenarios.get(scenario["id"], {})
                 if seen.get("fault"):
