@@ -10,9 +10,12 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 
-def certify(arguments: list[str]) -> int:
+def certify(arguments: list[str], plugins: tuple = ()) -> int:
     return int(
-        pytest.main(["-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), str(HERE / "features"), *arguments])
+        pytest.main(
+            ["-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), str(HERE / "features"), *arguments],
+            plugins=list(plugins),
+        )
     )
 
 

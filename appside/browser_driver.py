@@ -16,6 +16,7 @@ application's own origins (suite.wire.login.browser.Guard, with an OriginFence o
 connection); a refusal then ends the sign-in with the origin named."""
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ STAND_IN_PAGES = (
 )
 MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
+# what APPC-28 reads of the browser console, the SPA's log: a session's first messages, each bounded
+CONSOLE_MESSAGES_KEPT, CONSOLE_MESSAGE_LENGTH = 500, 200_000
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
@@ -75,6 +78,8 @@ class SignIn:
     # the fault callback-state-other-browser: the state the application sent for the sign-in left pending in
     # another browser, which the stand-in's callback to this one carried
     other_browser_state: str = field(default="", repr=False)
+    # every message its pages wrote to the browser console, unmasked (APPC-28 looks for credentials in it)
+    console: list[str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -153,14 +158,15 @@ class BrowserSession:
         self.cookies_set: list[tuple[str, str]] = []  # from the application's Set-Cookie headers
         self.page_urls: list[str] = []
         self.page_errors: list[str] = []
+        self.console: list[str] = []
         stand_in = urlsplit(driver.issuer).netloc
         context.on("request", lambda r: self.urls.append(r.url))  # a service worker's requests too
         # a request's URL never has the #fragment, and history.replaceState makes no request: where the
         # page's address went is what its frames navigated to
         context.on("page", lambda page: page.on("framenavigated", lambda frame: self.page_urls.append(frame.url)))
         self.page.on("framenavigated", self._navigated)
-        context.on("console", lambda m: self._page_error(f"console error: {m.text}") if m.type == "error" else None)
-        self.page.on("pageerror", lambda error: self._page_error(f"uncaught {error.name}: {error.message}"))
+        context.on("console", self._console_message)
+        self.page.on("pageerror", self._uncaught)
         if driver.application.app_type == "web":  # APPC-27: what a confidential client sends the browser
             # once its body is all there: a stream that never ends is never waited for
             context.on(
@@ -218,7 +224,14 @@ class BrowserSession:
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
-        marks = (len(self.urls), len(self.contents), len(self.cookies_set), len(self.page_urls), len(self.page_errors))
+        marks = (
+            len(self.urls),
+            len(self.contents),
+            len(self.cookies_set),
+            len(self.page_urls),
+            len(self.page_errors),
+            len(self.console),
+        )
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
         # the page may navigate on at once; the loop below looks at where it ended
@@ -311,6 +324,31 @@ class BrowserSession:
                 self.callback_statuses.append(self._served_by_worker)
             self._served_by_worker = None
 
+    def _console_message(self, message) -> None:
+        """A message the application's pages wrote to the console, as the console shows it and, where it
+        logged an object, the object's JSON too: the console's preview cuts long strings and nested
+        objects ("{access_token: eyJ…, raw: Object}")."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        if message.type == "error":
+            self._page_error(f"console error: {message.text}")
+        if len(self.console) >= CONSOLE_MESSAGES_KEPT:
+            return
+        text = f"console.{message.type}: {message.text}"
+        values = []
+        with contextlib.suppress(PlaywrightError):  # the page went on, or a value JSON cannot carry (a DOM node)
+            values = [argument.json_value() for argument in message.args[:10]]
+        if any(isinstance(value, dict | list) for value in values):
+            with contextlib.suppress(TypeError, ValueError):
+                text += "\n" + json.dumps(values, ensure_ascii=False, default=str)
+        self.console.append(text[:CONSOLE_MESSAGE_LENGTH])
+
+    def _uncaught(self, error) -> None:
+        text = f"uncaught {error.name}: {error.message}"
+        self._page_error(text)
+        if len(self.console) < CONSOLE_MESSAGES_KEPT:
+            self.console.append(text[:CONSOLE_MESSAGE_LENGTH])
+
     def _page_error(self, text: str) -> None:
         # masked before it is cut: a token cut in two would no longer match, and its first part would show
         text = REDACTOR.scrub(text)
@@ -342,7 +380,7 @@ class BrowserSession:
         finished: bool,
         seen: int,
         started: float,
-        marks: tuple[int, int, int, int, int],
+        marks: tuple[int, int, int, int, int, int],
         callback_at: float | None = None,
     ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
@@ -372,6 +410,7 @@ class BrowserSession:
             cookies=cookies,
             callback_to_finish=now - callback_at if finished and callback_at else None,
             page_errors=self.page_errors[marks[4] :],
+            console=self.console[marks[5] :],
         )
 
     def close(self) -> None:

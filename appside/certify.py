@@ -36,6 +36,7 @@ def main(argv: list[str]) -> int:
         print(f"ERROR: configuration problem\n{busy}", file=sys.stderr)
         return EXIT_CONFIGURATION
     os.environ[HELD_BY_PARENT] = str(reports.resolve())  # its pytest, in this process, must not lock it again
+    run = _UnderWay()
     code = certify(
         [
             f"--alluredir={reports / 'allure-results'}",
@@ -43,13 +44,26 @@ def main(argv: list[str]) -> int:
             f"--compliance={reports / 'compliance.json'}",
             f"--junitxml={reports / 'junit.xml'}",
             *arguments,
-        ]
+        ],
+        plugins=(run,),
     )
-    if code == EXIT_CONFIGURATION:
-        return code  # nothing ran: the previous run's HTML report stays, as its record does
+    if code == EXIT_CONFIGURATION or not run.under_way:
+        # nothing ran (a configuration problem, a usage error, Ctrl-C before the application answered):
+        # the previous run's HTML report stays, as its record, JUnit XML and Allure results do
+        return code
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM now: the certification's code all the same
         html_report(reports)
     return code
+
+
+class _UnderWay:
+    """Whether the certification got under way (appside/conftest.py: the application file read, the
+    stand-in listening, the launched application answering), as its pytest ends."""
+
+    under_way = False
+
+    def pytest_unconfigure(self, config) -> None:
+        self.under_way = bool(getattr(config, "under_way", False))
 
 
 def html_report(reports: Path) -> None:

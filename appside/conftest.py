@@ -152,19 +152,34 @@ def _launched(config) -> None:
     from appside.launcher import LaunchFailed
     from appside.steps.sign_ins import driver
 
-    if config.application.drive.mode == "browser" and needs_browser(config.planned_steps):
-        driver(config)
-    if config.launched is not None:
-        try:
-            config.launched.wait_until_ready()
-        except LaunchFailed as error:
-            # no record of a run that never started: the previous one stays as it was
-            config.pluginmanager.unregister(name="application-results")
-            raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+    try:
+        if config.application.drive.mode == "browser" and needs_browser(config.planned_steps):
+            driver(config)
+        if config.launched is not None:
+            try:
+                config.launched.wait_until_ready()
+            except LaunchFailed as error:
+                raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+    except BaseException:  # a launch that failed, Ctrl-C while waiting for it: the previous run's reports stay
+        _write_nothing(config)
+        raise
     _clean_results(config)  # nothing stopped the run: the previous run's results go
     config.under_way = True
     with contextlib.suppress(OSError):
         _kept_log(config).unlink(missing_ok=True)  # an earlier run's: this one's is written at its end, if it has one
+
+
+def _write_nothing(config) -> None:
+    """A run that stops before it is under way writes no report: neither the record nor JUnit XML,
+    whose plugin wrote an empty "tests=0 failures=0" file over the previous run's at the session's
+    end (a CI job reading it saw a green run). The Allure results are cleaned only once under way."""
+    from _pytest.junitxml import xml_key
+
+    config.pluginmanager.unregister(name="application-results")
+    junit = config.stash.get(xml_key, None)
+    if junit is not None:
+        del config.stash[xml_key]
+        config.pluginmanager.unregister(junit)
 
 
 def _run_folder(config) -> Path:

@@ -191,12 +191,20 @@ REFERENCE_APPS = {
                 "token-in-page-url": ("APPC-26",),
                 # history.replaceState to /profile#access_token=...: no request has it, the page's address does
                 "token-in-page-fragment": ("APPC-26",),
+                # a typo in its client id: the stand-in refuses the sign-in, and APPC-01 names both ids
+                "wrong-client-id": ("APPC-01",),
+                # console.log(user): the browser console is the SPA's log (RFC 6749 section 10.3's storage)
+                "token-in-console": ("APPC-28",),
                 # no defect: a service worker makes the token request and the API calls (@axa-fr/oidc-client's
                 # way), and every rule passes on what it sent
                 "service-worker": (),
             },
             ("SPA_APP_PORT",),
-            {"no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE)},
+            {
+                "no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE),
+                # refused before any code: every rule that needs a sign-in or a code (it has no refresh token)
+                "wrong-client-id": ("APPC-08", *SIGN_IN_NEEDED[1:], *NO_CODE),
+            },
             stack="JavaScript in the browser: oidc-client-ts",
         ),
         ReferenceApp(

@@ -285,6 +285,9 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
     basic = basic_credentials(request)
     if basic is not None:
         return _basic_authentication(basic, client_id, secret)
+    named = form_value(request, "client_id")
+    if named is not None and named != client_id:
+        return ClientAuthentication("client_secret in the form body", "", _another_client(named, client_id))
     sent = form_value(request, "client_secret")
     if sent is None:
         return ClientAuthentication(
@@ -322,12 +325,23 @@ def _basic_authentication(basic: BasicCredentials, client_id: str, secret: str) 
             f"{'secret' if basic.secret != secret else 'client id'} (a '%XX' becomes one character, a '+' a space), "
             "so Visma Connect refuses the application",
         )
+    if basic.client_id != client_id and basic.raw_client_id != client_id:
+        return ClientAuthentication("HTTP Basic", "", _another_client(basic.client_id, client_id))
     what = "secret" if basic.secret != secret else "client id"
     return ClientAuthentication(
         "HTTP Basic",
         "",
         f"its HTTP Basic header carries another {what} than the application's, whether read as written or "
         f"form-urlencoded ({BASIC_ENCODING})",
+    )
+
+
+def _another_client(named: str, client_id: str) -> str:
+    return (
+        f"its token request names client_id {named!r}, not the registered {client_id!r} (application.client_id in "
+        "the application file): Visma Connect authenticates only the registered client and refuses the request. "
+        "Make the two the same: correct the client id the application is configured with, or the file's "
+        "application.client_id if that one is wrong"
     )
 
 

@@ -1,12 +1,15 @@
 """The certification record of an application: the suite's record (suite.reports.results), with the
 application's client id and type in its header and the fault injected in each negative scenario."""
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from suite.configuration.coverage import load_coverage_map
 from suite.configuration.environment import HttpSettings
+from suite.configuration.fast_yaml import safe_load
 from suite.configuration.rule_catalogue import catalogue
 from suite.reports.results import ResultRecorder
 from suite.verdict.exit_codes import exit_code
@@ -15,6 +18,10 @@ CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
 # A rule skipped with this reason ran and found no evidence either way (pytest.skip in its step):
 # it is no pass, and a blocker or critical rule like that leaves the certification incomplete.
 UNCHECKED = "could not be checked for this application"
+# a scenario whose only failure is that it found nothing to judge, which is no evidence against the
+# application (APPC-23: no code redeemed is no code redeemed twice): blocked by a rule it needs that
+# failed, else not checked (an incomplete run), never a failure of its own rule
+UNCHECKED_UNLESS_BLOCKED = "unchecked_unless_blocked"
 MUST_CHECK = ("blocker", "critical")
 
 
@@ -22,6 +29,34 @@ def application_rule_sources(rule_id: str) -> list[dict]:
     """The sentences an APPC rule enforces (appside/features/rules.yaml), as the record lists them."""
     entry = catalogue(CATALOGUE).get(rule_id)
     return entry.as_record() if entry else []
+
+
+@functools.cache
+def _sources_by_kind() -> dict[str, tuple[list[str], list[str]]]:
+    """rule id -> (the ids of the Visma statements its sources name, `- statement: II-17`; the names
+    of its other sources, "RFC 6749 section 10.3")."""
+    raw = safe_load(CATALOGUE.read_text(encoding="utf-8")) or {}
+    return {
+        rule_id: (
+            [source["statement"] for source in entry.get("sources") or () if "statement" in source],
+            list(dict.fromkeys(source["source"] for source in entry.get("sources") or () if "source" in source)),
+        )
+        for rule_id, entry in raw.items()
+    }
+
+
+def application_rule_statements(rule_id: str) -> tuple[list[dict], str]:
+    """Where an APPC rule's sentences come from, as the server side's record says it of its rules: the
+    Visma statements it quotes (features/coverage_map.yaml: id, page, section, quote), and its other
+    sources (RFCs, OpenID Connect), which are beyond the pages."""
+    ids, others = _sources_by_kind().get(rule_id, ([], []))
+    statements = [
+        {key: statement[key] for key in ("id", "page", "section", "quote")}
+        for statement_id in ids
+        for statement in load_coverage_map().statements
+        if statement["id"] == statement_id
+    ]
+    return statements, ", ".join(others)
 
 
 @dataclass
@@ -70,7 +105,7 @@ class ApplicationRecorder(ResultRecorder):
     def pytest_runtest_logreport(self, report) -> None:
         super().pytest_runtest_logreport(report)
         properties = dict(report.user_properties)
-        for name in ("fault", "client_authentication"):
+        for name in ("fault", "client_authentication", UNCHECKED_UNLESS_BLOCKED):
             if properties.get(name) and report.nodeid in self.scenarios:
                 self.scenarios[report.nodeid][name] = properties[name]
 
@@ -84,14 +119,31 @@ class ApplicationRecorder(ResultRecorder):
         record["notices"] = list(self.notices)
         for rule in record["rules"]:
             rule["sources"] = application_rule_sources(rule["rule_id"])
+            rule["statements"], rule["beyond_documentation"] = application_rule_statements(rule["rule_id"])
             for scenario in rule["scenarios"]:
                 seen = self.scenarios.get(scenario["id"], {})
                 if seen.get("fault"):
                     scenario["injected_fault"] = seen["fault"]
                 if seen.get("client_authentication"):
                     scenario["client_authentication"] = seen["client_authentication"]
+                if seen.get(UNCHECKED_UNLESS_BLOCKED) and scenario["status"] == "failed":
+                    scenario["status"], scenario["reason"] = "skipped", f"{UNCHECKED}: {scenario['reason']}"
+        _not_failed_for_nothing_to_judge(record)
         _unchecked_is_incomplete(record)
         return record
+
+
+def _not_failed_for_nothing_to_judge(record: dict) -> None:
+    """A rule whose failed scenarios all became unchecked (UNCHECKED_UNLESS_BLOCKED) did not fail."""
+    for rule in record["rules"]:
+        if rule["status"] == "failed" and not any(s["status"] == "failed" for s in rule["scenarios"]):
+            rule["status"] = "skipped"
+            record["failed_rules"].remove(rule["rule_id"])
+            record["counts"]["failed"] -= 1
+            record["counts"]["skipped"] = record["counts"].get("skipped", 0) + 1
+    failures = record["failed_rules"] or record["blocked_rules"] or record.get("waiver_problems")
+    if record["verdict"] == "not conformant" and not failures and not record["error_rules"]:
+        record["verdict"] = "incomplete"  # _unchecked_is_incomplete says how
 
 
 def _unchecked_is_incomplete(record: dict) -> None:

@@ -51,10 +51,10 @@ WEB = SimpleNamespace(
 
 def test_appc23_a_code_redeemed_twice_fails_whatever_the_second_answer():
     one, two = _authorize("c" * 43), _authorize("d" * 43)
-    codes_redeemed_once(WEB, _run([one, _redeem("code-1")], [two, _redeem("code-2")]))
+    codes_redeemed_once(_scenario(), WEB, _run([one, _redeem("code-1")], [two, _redeem("code-2")]))
     with pytest.raises(NonConformance, match=r"redeemed one authorization code 2 times .*HTTP 200, 400"):
         codes_redeemed_once(
-            WEB, _run([one, _redeem("code-1"), _redeem("code-1", status=400)], [two, _redeem("code-2")])
+            _scenario(), WEB, _run([one, _redeem("code-1"), _redeem("code-1", status=400)], [two, _redeem("code-2")])
         )
 
 
@@ -66,9 +66,10 @@ def test_appc23_a_code_sent_again_after_a_refused_client_authentication_is_no_re
 
     one, two = _authorize("c" * 43), _authorize("d" * 43)
     retried = _run([one, _refused_redemption("code-1"), _redeem("code-1")], [two, _redeem("code-2")])
-    codes_redeemed_once(WEB, retried)
+    codes_redeemed_once(_scenario(), WEB, retried)
     with pytest.raises(NothingToCheck, match="refused every code redemption for the application's client auth"):
         codes_redeemed_once(
+            _scenario(),
             WEB,
             _run(
                 [one, _refused_redemption("code-1"), _refused_redemption("code-1")],
@@ -77,6 +78,7 @@ def test_appc23_a_code_sent_again_after_a_refused_client_authentication_is_no_re
         )
     with pytest.raises(NonConformance, match=r"2 times \(the stand-in answered HTTP 200, 400\).*1 redemption"):
         codes_redeemed_once(
+            _scenario(),
             WEB,
             _run(
                 [one, _refused_redemption("code-1"), _redeem("code-1"), _redeem("code-1", status=400)],
@@ -90,6 +92,11 @@ def _refused_redemption(code: str) -> RecordedRequest:
     return dataclasses.replace(_redeem(code, status=401), response_json={"error": "invalid_client"})
 
 
+def _scenario():
+    """The pytest request of a scenario: where a step notes what the record must know."""
+    return SimpleNamespace(node=SimpleNamespace(user_properties=[]))
+
+
 def test_appc23_and_appc26_with_nothing_to_judge_are_blocked_where_the_sign_in_broke_and_skipped_where_it_did_not():
     """One cause, one failure: sign-ins broken before any code (a redirect_uri Visma Connect refuses,
     APPC-02) leave APPC-23 and APPC-26 nothing to judge, and that is the cause's (require: blocked by
@@ -100,13 +107,17 @@ def test_appc23_and_appc26_with_nothing_to_judge_are_blocked_where_the_sign_in_b
 
     broken = _run([_authorize("c" * 43)], [_authorize("d" * 43)])
     broken.sign_ins = [SignIn(False, None, seconds=21.0), SignIn(False, None, seconds=21.0)]
-    for rule in (codes_redeemed_once, tokens_not_in_urls):
-        with pytest.raises(NothingToCheck, match=r"normal sign-in 1: the application did not show x \(watched 21 s"):
-            rule(WEB, broken)
+    request = _scenario()
+    with pytest.raises(NothingToCheck, match=r"normal sign-in 1: the application did not show x \(watched 21 s"):
+        codes_redeemed_once(request, WEB, broken)
+    # APPC-23's is never a failure of its own: blocked by the cause, else not checked (appside.record)
+    assert ("unchecked_unless_blocked", True) in request.node.user_properties
+    with pytest.raises(NothingToCheck, match=r"normal sign-in 1: the application did not show x \(watched 21 s"):
+        tokens_not_in_urls(WEB, broken)
     finished = _run([_authorize("c" * 43)], [_authorize("d" * 43)])
     finished.sign_ins = [SignIn(True, 200), SignIn(True, 200)]
     with pytest.raises(pytest.skip.Exception, match="redeemed no authorization code"):
-        codes_redeemed_once(WEB, finished)
+        codes_redeemed_once(_scenario(), WEB, finished)
 
 
 def test_appc24_two_authentication_methods_fail_and_a_client_id_beside_basic_passes():

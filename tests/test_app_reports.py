@@ -61,3 +61,50 @@ def test_a_conformant_run_with_a_warning_exits_0_and_its_record_speaks_of_the_ap
     reasons = " ".join(s["reason"] for s in appc25["scenarios"])
     assert "a response that a client supporting RFC 9207 must refuse" in reasons, reasons
     assert "a response it must refuse" not in reasons, reasons
+
+
+def test_compliance_md_labels_each_rule_by_where_its_sentence_comes_from():
+    """compliance.md said "beyond the pages" of every APPC rule, APPC-01 to 03 too, which quote Visma's
+    own pages: the record names the statements an APPC rule quotes (features/coverage_map.yaml), and
+    its other sources where it quotes none, as the server side's record does."""
+    from appside.record import application_rule_statements
+    from suite.reports.record_markdown import render_markdown
+
+    rules = []
+    for rule_id in ("APPC-01", "APPC-02", "APPC-03", "APPC-28"):
+        statements, beyond = application_rule_statements(rule_id)
+        rules.append(
+            {
+                "rule_id": rule_id,
+                "title": "t",
+                "severity": "critical",
+                "status": "passed",
+                "documentation": "",
+                "scenarios": [{"status": "passed", "reason": ""}],
+                "statements": statements,
+                "beyond_documentation": beyond,
+            }
+        )
+    counts = {"passed": 4, "failed": 0, "error": 0, "skipped": 0}
+    record = {
+        "verdict": "conformant",
+        "environment": "application x",
+        "issuer": "http://127.0.0.1:1",
+        "counts": counts,
+        "client_ids": {"spa": "x"},
+        "suite_version": "0",
+        "started": "",
+        "finished": "",
+        "sandbox_defects": [],
+        "tls_verification": "",
+        "failed_rules": [],
+        "rules": rules,
+    }
+    rows = {
+        line.split(" | ")[0]: line.split(" | ")[2] for line in render_markdown(record).splitlines() if "APPC-" in line
+    }
+    row = {
+        next(r for r in ("APPC-01", "APPC-02", "APPC-03", "APPC-28") if r in key): value for key, value in rows.items()
+    }
+    assert row["APPC-01"] == "II-17" and row["APPC-02"] == "II-18" and row["APPC-03"] == "II-20"
+    assert row["APPC-28"] == "beyond the pages: RFC 6749 section 10.1, RFC 6749 section 10.3, RFC 6749 section 10.4"

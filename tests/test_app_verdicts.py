@@ -63,6 +63,43 @@ def test_another_secret_fails_whichever_way_it_is_read():
     assert "another secret than the application's" in authentication.problem
 
 
+@pytest.mark.parametrize("way", ["HTTP Basic", "form body"])
+def test_another_client_id_at_the_token_endpoint_names_both_ids_and_the_fix(way):
+    """A web application configured with another client id than its file's: the problem said only
+    "another client id than the application's", naming neither."""
+    if way == "HTTP Basic":
+        request = _token_request("acme-invoices", EVERY_CLASS)
+    else:
+        form = (("grant_type", "authorization_code"), ("client_id", "acme-invoices"), ("client_secret", EVERY_CLASS))
+        request = RecordedRequest(0.0, "POST", "/connect/token", (), form, {"Content-Type": "x"})
+    problem = client_authentication(request, "acme-invoices-web", EVERY_CLASS).problem
+    assert "client_id 'acme-invoices', not the registered 'acme-invoices-web'" in problem
+    assert "application.client_id" in problem and "Make the two the same" in problem
+
+
+def test_no_code_redeemed_is_never_a_failure_of_appc23():
+    """APPC-23 found no code redeemed twice because none was redeemed: blocked where a rule it needs
+    failed (resolved before), else not checked (incomplete), never failed ("redeemed no authorization
+    code ... so none could be redeemed twice" was a false failure)."""
+    from appside.record import UNCHECKED, _not_failed_for_nothing_to_judge, _unchecked_is_incomplete
+
+    scenario = {"status": "skipped", "reason": f"{UNCHECKED}: the application redeemed no authorization code"}
+    record = {
+        "rules": [{"rule_id": "APPC-23", "severity": "critical", "status": "failed", "scenarios": [scenario]}],
+        "failed_rules": ["APPC-23"],
+        "blocked_rules": [],
+        "error_rules": [],
+        "not_run_rules": [],
+        "counts": {"failed": 1, "skipped": 0},
+        "verdict": "not conformant",
+    }
+    _not_failed_for_nothing_to_judge(record)
+    _unchecked_is_incomplete(record)
+    assert record["failed_rules"] == [] and record["rules"][0]["status"] == "skipped"
+    assert record["counts"] == {"failed": 0, "skipped": 1}
+    assert record["verdict"].startswith("incomplete") and "APPC-23" in record["verdict"]
+
+
 def test_the_stand_in_records_json_get_and_refused_token_requests_and_reads_basic_as_visma_does():
     from sandbox import Application, Registry, SandboxServer
 

@@ -263,3 +263,66 @@ def test_a_configuration_problem_makes_no_reports_folder(tmp_path):
     completed = run_appside(f"--app={path}", f"--compliance={reports / 'compliance.json'}", timeout=60)
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert not (tmp_path / "new").exists()
+
+
+LAUNCH_FAILS = """name: a SPA whose launch fails
+application: {type: spa, client_id: my-spa, redirect_uris: ["http://127.0.0.1:PORT/callback"], scope: openid}
+drive:
+  launch: LAUNCH
+  sign_in_url: http://127.0.0.1:PORT/login
+  signed_in: {selector: "#user"}
+"""
+
+
+def _files(folder):
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_launch_that_fails_after_a_good_run_leaves_every_report_of_that_run(tmp_path):
+    """`make certify-app` (python -m appside.certify) after a good run, with an application that exits
+    before it answers or never answers at its address: exit 4, and JUnit XML, the record, the Allure
+    results and the HTML report are the good run's. JUnit's plugin wrote an empty "tests=0 failures=0"
+    file over it at the session's end, which a CI job read as a green run."""
+    import subprocess
+    import sys
+
+    from appside.stand_in import free_port
+
+    reports = tmp_path / "reports"
+    good = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appside.certify",
+            f"--reports={reports}",
+            "--app=examples/service_app/application.yaml",
+        ],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SERVICE_APP_CLIENT_SECRET": "s3cret-value"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert good.returncode == 0, good.stdout[-2000:] + good.stderr
+    assert 'tests="0"' not in (reports / "junit.xml").read_text()
+    kept = _files(reports)
+    assert any(path.parent.name == "allure-results" for path in kept) and (reports / "allure-report").is_dir()
+    port = free_port()
+    for launch in ("sh -c 'echo bye; exit 1'", "sleep 60"):  # exits at once; answers nowhere (20 s)
+        path = tmp_path / "app.yaml"
+        path.write_text(LAUNCH_FAILS.replace("PORT", str(port)).replace("LAUNCH", launch))
+        failed = subprocess.run(
+            [sys.executable, "-m", "appside.certify", f"--reports={reports}", f"--app={path}"],
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        terminal = failed.stdout + failed.stderr
+        assert failed.returncode == 4, terminal[-2000:]
+        assert terminal.count("configuration problem") == 1, terminal
+        assert "drive.launch: the application " in failed.stderr
+        changed = sorted(str(p.relative_to(reports)) for p in set(kept) ^ set(_files(reports)))
+        changed += sorted(str(p.relative_to(reports)) for p, text in _files(reports).items() if kept.get(p) != text)
+        assert not changed, f"{launch}: the good run's reports changed: {changed}"

@@ -28,8 +28,10 @@ Feature: Where the tokens and the client secret must not turn up
   @rule:APPC-28 @severity:critical @rfc:RFC6749-10.1 @rfc:RFC6749-10.3 @rfc:RFC6749-10.4
   Scenario: APPC-28 The application writes neither its secret nor its tokens to its output
     What the suite can see: a launched application's stdout and stderr (drive.launch), a service
-    command's output, what the application wrote to drive.output_file during the run; where it sees
-    none, the rule is missing data (drive.output_file), and the run incomplete. Codes and state are not looked for: a web server's access log has the
+    command's output, what the application wrote to drive.output_file during the run, and the browser
+    console of its pages in the sign-ins the suite drives (a single-page application's log, which
+    error-reporting tools collect); where it sees none, the rule is missing data (drive.output_file),
+    and the run incomplete. Codes and state are not looked for: a web server's access log has the
     callback's URL. Nor is an access-log line of a URL that leaks: APPC-26 (or APPC-11) names that.
 
     Given the application has been used as a user would, and what it showed and sent was kept

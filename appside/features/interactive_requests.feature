@@ -9,7 +9,11 @@ Feature: What an interactive application sends to Visma Connect
 
   @rule:APPC-01 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.1
   Scenario: APPC-01 The application asks for an authorization code
+    For its registered client: Visma Connect knows the application by the client_id it registered,
+    which the application file names (application.client_id); a request naming another client is
+    refused before any code is issued, and every rule that needs a sign-in is blocked by this one.
     Then every authorization request asks for response_type "code"
+    And every authorization request names the registered client_id
 
   @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1 @rfc:RFC8252-7.3
   Scenario: APPC-02 The application uses exactly a registered redirect_uri

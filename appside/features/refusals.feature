@@ -99,9 +99,9 @@ Feature: What an application must refuse
   @rule:APPC-19 @severity:normal @level:warning @doc:interactive-integrations#step-3-authentication-response @rfc:RFC6749-4.1.2.1
   Scenario: APPC-19 A declined sign-in (access_denied) shows an error and redeems nothing
     RFC 6749 section 4.1.2.1 defines the error the server sends; neither it nor Visma Connect's pages
-    say what the application must answer. A crash (HTTP 5xx) or a redemption attempt after a declined
-    sign-in is what a user and an operator would not want to see, so it is reported as a warning,
-    not as a failure.
+    say what the application must answer. A crash (HTTP 5xx), a redemption attempt or the signed-in
+    marker after a declined sign-in is what a user and an operator would not want to see, so it is
+    reported as a warning, not as a failure.
 
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "access-denied"

@@ -1,6 +1,7 @@
 """Where an application's tokens and client secret must not turn up: in URLs (any request the
 stand-in or the browser saw), in what a web application sends the browser, and in the
-application's output (a launched application's stdout and stderr, a service command's output).
+application's output (a launched application's stdout and stderr, a service command's output, the
+browser console of its pages).
 
 Each is looked for in every encoding it may be written in (suite.secrets.redaction.encodings, in
 the text and in the text with its URL, JSON and HTML escapes decoded),
@@ -167,6 +168,14 @@ def nothing_secret_in_output(request, application, app_run):
     launched = getattr(request.config, "launched", None)
     if launched is not None:
         outputs.append(("the launched application's output (drive.launch)", _read(launched.log_path)))
+    # the browser console of its pages: a single-page application's log (error-reporting tools collect it)
+    consoles = [
+        (f"the browser console of its pages (sign-in {number})", "\n".join(run.console))
+        for number, run in enumerate(app_run.sign_ins, 1)
+        if getattr(run, "console", None) is not None
+    ]
+    if application.app_type == "spa":  # its server only serves files: the console is where it logs
+        outputs, consoles = outputs + consoles, []
     if application.drive.output_file:
         written = _read(application.drive.output_file, getattr(request.config, "output_file_start", 0))
         if not written and not outputs:
@@ -185,7 +194,7 @@ def nothing_secret_in_output(request, application, app_run):
         )
     secrets = credentials(application, app_run)
     in_urls = _leaking_request_targets(app_run, secrets)
-    for where, text in outputs:
+    for where, text in outputs + consoles:
         allure.attach(
             REDACTOR.scrub("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:])),
             name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",

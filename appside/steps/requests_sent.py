@@ -21,7 +21,7 @@ from appside.observed import (
     token_request_shape,
     varying_part,
 )
-from appside.record import UNCHECKED
+from appside.record import UNCHECKED, UNCHECKED_UNLESS_BLOCKED
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
@@ -76,6 +76,20 @@ def response_type_code(application: Application, app_run: AppRun) -> None:
             asked == ["code"],
             f"an authorization request asked for response_type {' and '.join(asked) or '(none)'}, not code: "
             'RFC 6749 section 4.1.1, "Value MUST be set to "code"" (Visma Connect: the authorization code flow)',
+        )
+
+
+@then("every authorization request names the registered client_id")
+def registered_client_id(application: Application, app_run: AppRun) -> None:
+    for request in _authorization_requests(application, app_run):
+        sent = request.param("client_id")
+        check(
+            sent == application.client_id,
+            f"an authorization request named client_id {sent!r}, not the registered {application.client_id!r} "
+            "(application.client_id in the application file): Visma Connect knows the application only by the "
+            "client_id it registered, and refuses the sign-in (RFC 6749 section 4.1.1). Make the two the same: "
+            "correct the client id the application is configured with, or the file's application.client_id "
+            "if that one is wrong",
         )
 
 
@@ -515,7 +529,7 @@ def nonces_differ(application, app_run):
 
 
 @then("every authorization code is redeemed at most once")
-def codes_redeemed_once(application, app_run):
+def codes_redeemed_once(request, application, app_run):
     """A redemption the stand-in refused for the client's authentication (invalid_client, HTTP 401) did
     not redeem the code: the same code sent again with another authentication method (x/oauth2's
     AuthStyleAutoDetect retries a refused HTTP Basic with the secret in the form body) is no reuse.
@@ -523,6 +537,9 @@ def codes_redeemed_once(application, app_run):
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
     redemptions = [r for observed in app_run.observed for r in observed.grants("authorization_code")]
     if not redemptions:
+        # no code redeemed is no second redemption: blocked by what broke the sign-in, else not checked
+        # (appside.record), never a failure of its own
+        request.node.user_properties.append((UNCHECKED_UNLESS_BLOCKED, True))
         nothing_to_judge(
             application,
             app_run,
@@ -550,6 +567,8 @@ def codes_redeemed_once(application, app_run):
             ),
         )
     # one cause, one failure: the refused client authentication blocks this rule (APPC-10 in its `needs`)
+    if not judged:
+        request.node.user_properties.append((UNCHECKED_UNLESS_BLOCKED, True))
     require(
         judged,
         "the stand-in refused every code redemption for the application's client authentication "

@@ -226,10 +226,13 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
         recorder = config.pluginmanager.get_plugin("application-results")
         if recorder is not None:
             marker = config.application.drive.shows_signed_in()
+            # a sign-in for another client never could: that is the cause (APPC-01), not the marker
+            other_client = _other_client_id(config.application, sign_ins[0][1]).removeprefix("; ")
             recorder.notices.append(
                 f"no normal sign-in finished: the application never showed {marker} "
                 "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
-                "(see 'the sign-in did not finish' in the report; check drive.signed_in and where the sign-in ended)"
+                "(see 'the sign-in did not finish' in the report; "
+                f"{other_client or 'check drive.signed_in and where the sign-in ended'})"
             )
 
 

@@ -12,13 +12,16 @@
 //   no-pkce                 the authorization request carries no PKCE code_challenge (oidc-client-ts's
 //                           disablePKCE), which a SPA must send
 //   token-in-page-url       after the sign-in the SPA opens /profile?access_token=... (a page URL)
+//   wrong-client-id         the SPA names another client_id than the one registered (a typo in its config)
+//   token-in-console        the SPA logs the signed-in user, tokens included, to the browser console
+//                           (the clean SPA logs only who signed in and the API's status)
 "use strict";
 
 const config = window.SPA_CONFIG;
 const defects = new Set(config.defects);
 const manager = new oidc.UserManager({
   authority: config.issuer,
-  client_id: config.clientId,
+  client_id: defects.has("wrong-client-id") ? config.clientId.replace("-spa", "") : config.clientId,
   // what a developer who mistakes the SPA for a server-side app pastes into the bundle
   client_secret: defects.has("secret-in-spa") ? "reference-spa-secret-in-the-bundle" : undefined,
   redirect_uri: `${location.origin}/callback`,
@@ -51,6 +54,9 @@ async function callback() {
     throw new Error("the response does not come from Visma Connect (iss)");
   }
   const user = await manager.signinRedirectCallback();  // checks state and nonce, redeems the code
+  // an object, as a developer logs it: the console shows a preview, its JSON has the tokens whole
+  if (defects.has("token-in-console")) console.log("signed in", user);
+  console.info("signed in as", user.profile.sub, "scope", user.scope, "expires in", user.expires_in, "s");
   if (!defects.has("id-token-not-validated")) {
     const claims = claimsOf(user.id_token);
     const audiences = [].concat(claims.aud);
@@ -78,6 +84,7 @@ async function profile() {
     return;
   }
   const answer = await fetch(`${config.api}/v1/me`, {headers: {Authorization: `Bearer ${user.access_token}`}});
+  console.log("Visma API /v1/me:", answer.status, {expired: user.expired, token_type: user.token_type});
   if (answer.status === 401) {
     await manager.removeUser();
     await signIn();

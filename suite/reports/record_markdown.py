@@ -73,8 +73,11 @@ def render_markdown(record: dict) -> str:
     for rule in record["rules"]:
         detail = "; ".join(sorted({s["reason"] for s in rule["scenarios"] if s["reason"]}))
         counts = ", ".join(f"{n} {st}" for st in MARKS if (n := sum(s["status"] == st for s in rule["scenarios"])))
-        # the documented statements the rule checks (features/coverage_map.yaml)
-        statements = ", ".join(s["id"] for s in rule.get("statements", ())) or "beyond the pages"
+        # the documented statements the rule checks (features/coverage_map.yaml), else where its sentence comes from
+        beyond = rule.get("beyond_documentation")
+        statements = ", ".join(s["id"] for s in rule.get("statements", ())) or (
+            f"beyond the pages: {beyond}" if beyond else "beyond the pages"
+        )
         lines.append(
             f"| {_link(rule)} | {_cell(rule['title'])} | {statements} | {rule['severity']} | "
             f"{MARKS.get(rule['status'], rule['status'])} | {counts} | {_cell(detail)} |"
