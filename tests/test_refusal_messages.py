@@ -29,3 +29,29 @@ def test_a_redirect_uri_mismatch_refused_with_another_code_cites_the_sentence_na
     assert "error='invalid_request'" in reason, reason
     assert "does not match the redirection URI used in the authorization request" in reason, reason
     assert "RFC 6749 section 5.2" in reason, reason
+
+
+@pytest.mark.parametrize(
+    "scenario, cause, section",
+    [
+        (
+            "CODE-05 A code redeemed without the redirect_uri its authorization request named is refused",
+            "a code redeemed without the redirect_uri its authorization request named",
+            "RFC 6749 section 4.1.3",
+        ),
+        (
+            "PKCE-05 A verifier that breaks RFC 7636's form is refused (129 characters)",
+            "a verifier that breaks RFC 7636's form (129 characters)",
+            "RFC 7636 section 4.1",
+        ),
+        (
+            "PKCE-06 A verifier sent when no challenge was sent is refused",
+            "a verifier sent when no challenge was sent",
+            "RFC 9700 section 2.1.1",
+        ),
+    ],
+)
+def test_a_refusal_rule_granted_names_the_cause_that_required_the_refusal(reasons, scenario, cause, section):
+    reason = reasons[scenario]
+    assert "the token request was granted (HTTP 200) to " + cause in reason, reason
+    assert section in reason and "expected a refusal with invalid_" in reason, reason
