@@ -4,7 +4,7 @@ Feature: The authorization code
   tokens." A code is redeemed once, by the client it was issued to, with the redirect_uri it
   was issued for.
 
-  @rule:CODE-01 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  @rule:CODE-01 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2 @rfc:RFC6749-5.2
   Scenario: CODE-01 An authorization code can be redeemed only once
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE
@@ -26,14 +26,14 @@ Feature: The authorization code
     And the client calls userinfo with the access token of the code's first redemption
     Then userinfo no longer accepts the access token
 
-  @rule:CODE-02 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
+  @rule:CODE-02 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3 @rfc:RFC6749-5.2
   Scenario: CODE-02 A code redeemed with another redirect_uri is refused
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE
     And the client redeems the code with the verifier and another redirect_uri
     Then the token request is refused with "invalid_grant"
 
-  @rule:CODE-03 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
+  @rule:CODE-03 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3 @rfc:RFC6749-5.2
   Scenario: CODE-03 A code redeemed by another client is refused
     Given the "web" client of the environment
     And the "other_web" client of the environment as the other client
@@ -60,7 +60,7 @@ Feature: The authorization code
   # `-m "not slow"` leaves it out of a quick run, and then no code is got early. The other scenarios
   # sign in and redeem with the same client meanwhile: the control step shows that this alone does
   # not cancel a code, or the refusal would not show expiry (the rule is then inconclusive).
-  @rule:CODE-04 @severity:critical @slow @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2
+  @rule:CODE-04 @severity:critical @slow @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2 @rfc:RFC6749-5.2
   Scenario: CODE-04 An authorization code redeemed after its lifetime is refused
     Given a code the user authorized with PKCE for the "spa" client at the start of the run
     And a code of the client is still redeemed after the client got and redeemed a newer one
@@ -68,7 +68,7 @@ Feature: The authorization code
     And the client redeems the code with the verifier
     Then the token request is refused with "invalid_grant"
 
-  @rule:CODE-05 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3
+  @rule:CODE-05 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.3 @rfc:RFC6749-5.2
   Scenario: CODE-05 A code redeemed without the redirect_uri its authorization request named is refused
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE

@@ -51,7 +51,7 @@ Feature: PKCE with S256
       | spa    |
       | native |
 
-  @rule:PKCE-05 @severity:normal @level:warning @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.1
+  @rule:PKCE-05 @severity:normal @level:warning @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.1 @rfc:RFC6749-5.2
   Scenario Outline: PKCE-05 A verifier that breaks RFC 7636's form is refused (<defect>)
     Given the "spa" client of the environment
     When the user authorizes the client with PKCE using a verifier of <defect>
@@ -64,7 +64,7 @@ Feature: PKCE with S256
       | 129 characters                           |
       | 43 characters with one outside the set   |
 
-  @rule:PKCE-06 @severity:normal @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6 @rfc:RFC9700-2.1.1
+  @rule:PKCE-06 @severity:normal @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6 @rfc:RFC9700-2.1.1 @rfc:RFC6749-5.2
   Scenario: PKCE-06 A verifier sent when no challenge was sent is refused
     Given the "web" client of the environment
     When the user authorizes the client without PKCE

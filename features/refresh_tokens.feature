@@ -51,7 +51,7 @@ Feature: Refresh tokens
     And the client redeems the code with the verifier unless offline_access was refused
     Then a refresh token is issued only if the environment declares "native" apps eligible
 
-  @rule:RT-06 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6
+  @rule:RT-06 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6 @rfc:RFC6749-5.2
   Scenario: RT-06 A refresh token works only for the client it was issued to
     Given the "web" client of the environment
     And the "other_web" client of the environment as the other client

@@ -10,7 +10,7 @@ Feature: Token revocation
     When the client revokes a token the server never issued
     Then the revocation is answered with HTTP 200
 
-  @rule:REV-02 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC7009-2.1
+  @rule:REV-02 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC7009-2.1 @rfc:RFC6749-5.2
   Scenario: REV-02 A revoked refresh token no longer refreshes
     Given the "web" client of the environment
     When the user authorizes the client with PKCE and offline_access

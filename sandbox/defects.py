@@ -279,6 +279,11 @@ DEFECTS = {
             ("CODE-07",),
         ),
         Defect("redirect-uri-not-compared", "the token request's redirect_uri is not compared", ("CODE-02", "CODE-05")),
+        Defect(
+            "redirect-uri-mismatch-invalid-request",
+            "a code redeemed with another redirect_uri is refused with invalid_request, not invalid_grant",
+            ("CODE-02",),
+        ),
         Defect("code-not-bound-to-client", "any client may redeem any code", ("CODE-03",)),
         Defect("code-never-expires", "authorization codes never expire", ("CODE-04",)),
         Defect(
@@ -395,7 +400,8 @@ DEFECTS = {
         Defect(
             "userinfo-accepts-expired",
             "userinfo answers an access token past its expires_in as one still valid",
-            ("UINFO-08", "UINFO-09"),  # accepted: neither refused (a MUST) nor with 401, invalid_token (a SHOULD)
+            ("UINFO-08",),  # accepted: not refused (a MUST)
+            ("UINFO-09",),  # no refusal whose 401 and invalid_token to judge: blocked by UINFO-08
         ),
         Defect(
             "userinfo-expired-error-code",

@@ -243,6 +243,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return _authenticate_web_app(self, pkce_used=bool(code and code.code_challenge))
 
     def validate_token_request(self):
+        if "redirect-uri-mismatch-invalid-request" in self.server.defects:
+            code = self.server.codes.find(self.request.form.get("code", ""))
+            sent = self.request.form.get("redirect_uri")
+            if code and code.redirect_uri and sent and sent != code.redirect_uri:
+                raise InvalidRequestError("redirect_uri does not match the authorization request's")
         super().validate_token_request()
         client, code = self.request.client, self.request.authorization_code
         if code.code_challenge and not client.is_public and "web-pkce-with-secret-refused" in self.server.defects:

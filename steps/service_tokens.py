@@ -64,10 +64,10 @@ def request_token_ungranted_scope(state, discovery):
 
 
 @then('the scope is refused with "invalid_scope" or left out of the granted scope')
-def ungranted_scope_refused(state, discovery):
+def ungranted_scope_refused(request, state, discovery):
     ungranted = state.client.ungranted_scope
     if state.response.status_code != 200:
-        token_request_refused(state, '"invalid_scope"', discovery)
+        token_request_refused(request, state, '"invalid_scope"', discovery)
         return
     granted = granted_scope(state.tokens)
     granted = set(ungranted.split()) if granted is None else granted  # none named: the one requested (section 5.1)

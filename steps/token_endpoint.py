@@ -4,10 +4,12 @@ Shared by the service and the interactive features: the rule is about the token 
 whichever grant asked.
 """
 
+import re
 import secrets
 
 from pytest_bdd import parsers, then
 
+from suite.configuration.rule_catalogue import entry
 from suite.secrets.redaction import REDACTOR, excerpt
 from suite.verdict.checks import ConfigurationProblem, check, check_granted
 from suite.verdict.token_response import expires_in, granted_scope
@@ -135,23 +137,59 @@ def error_words(error: str | None, response) -> str:
     )
 
 
+def _naming(sources, allowed: list[str]) -> list:
+    """The rule's sources whose sentence names one of the error codes it expects (RFC 6749 section 5.2's)."""
+    return [s for s in sources if any(re.search(rf"\b{code}\b", s.quote) for code in allowed)]
+
+
+def _granted_words(request, allowed: list[str]) -> str:
+    """What was granted that the scenario's rule has refused, and the sentences that say so: the scenario's
+    title ("A code redeemed with another redirect_uri is refused") names the cause, its sources the sections."""
+    marker = request.node.get_closest_marker("rule")
+    title = dict(request.node.user_properties).get("scenario", "")
+    if marker is None or not title:
+        return "the token request was granted (HTTP 200)"
+    rule_id = marker.args[0]
+    sources = entry(rule_id).sources
+    naming = _naming(sources, allowed)
+    cited = "; ".join(dict.fromkeys(s.source for s in sources if s not in naming) or (s.source for s in sources))
+    title = title.removeprefix(rule_id).strip()
+    cause = re.fullmatch(r"(.+?) (?:is|are) refused\b(.*)", title)
+    granted = "the token request was granted (HTTP 200)"
+    if cause is None:
+        return f"{granted}, yet {rule_id} says: {title[:1].lower()}{title[1:]} ({cited})"
+    what = cause[1] + cause[2]
+    return f"{granted} to {what[:1].lower()}{what[1:]}, which {rule_id} says is refused ({cited})"
+
+
+def _expected_words(request, allowed: list[str]) -> str:
+    """The error codes expected, with the sentence of the rule's sources that names them where it has one."""
+    marker = request.node.get_closest_marker("rule")
+    naming = _naming(entry(marker.args[0]).sources, allowed) if marker else []
+    quoted = "; ".join(f'"{s.quote}" ({s.source})' for s in naming)
+    return f"expected {' or '.join(allowed)}" + (f": {quoted}" if quoted else " (RFC 6749 section 5.2)")
+
+
 @then(parsers.re(r'the token request is refused with (?P<errors>"\w+"(?: or "\w+")*)'))
-def token_request_refused(state, errors, discovery):
+def token_request_refused(request, state, errors, discovery):
     allowed = errors.replace('"', "").split(" or ")
     response = state.response
     if "invalid_client" not in allowed:  # the refusal may be for the secret, not for what the rule checks
         refuse_if_secret_refused_everywhere(state, discovery)
     check(
         response.status_code != 200,
-        f"the token request was granted (HTTP 200); expected a refusal with {' or '.join(allowed)} "
-        "(RFC 6749 section 5.2)",
+        lambda: (
+            f"{_granted_words(request, allowed)}; expected a refusal with {' or '.join(allowed)} (RFC 6749 section 5.2)"
+        ),
     )
     body = _json_body(response)
     error = body.get("error")
     check(
         error in allowed,
-        f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); "
-        f"expected {' or '.join(allowed)} (RFC 6749 section 5.2)",
+        lambda: (
+            f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); "
+            f"{_expected_words(request, allowed)}"
+        ),
         expected=f"error: {' or '.join(allowed)}",
         received=f"{error_words(error, response)}, HTTP {response.status_code}",
     )

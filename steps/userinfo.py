@@ -203,7 +203,18 @@ def userinfo_no_longer_accepts(state):
 
 @then('userinfo refuses the token with HTTP 401 and error="invalid_token"')
 def userinfo_invalid_token(state):
+    """The form of a refusal. A token accepted was not refused at all: that is the rule this one needs (UINFO-08
+    for an expired token), so this one found nothing to judge and is blocked by it where it failed."""
     response = state.userinfo
+    require(
+        response.status_code >= 400,
+        lambda: (
+            f"userinfo accepted the access token (HTTP {response.status_code} {excerpt(response.text)}), so there is "
+            'no refusal whose HTTP 401 and error="invalid_token" to check: an access token that is expired, '
+            "revoked, malformed, or invalid for other reasons gets invalid_token, and the resource SHOULD respond "
+            "with HTTP 401 (RFC 6750 section 3.1)"
+        ),
+    )
     params = bearer_challenge(response.headers.get("WWW-Authenticate", ""))
     challenge = (
         "no Bearer challenge" if params is None else f"a Bearer challenge whose error is {params.get('error')!r}"

@@ -46,6 +46,22 @@ def test_a_server_that_accepts_expired_tokens_fails_the_rule_alone(tmp_path):
     assert scenario["failed_step"]["own_check"] and "ensure that it has not expired" in scenario["reason"], scenario
 
 
+def test_an_expired_token_accepted_blocks_the_form_of_its_refusal_by_the_refusal_rule(tmp_path):
+    """One cause, one failure: a token accepted fails UINFO-08; UINFO-09 has no refusal to judge the form
+    of, so it is blocked by UINFO-08, and run alone it says the token was accepted, not refused."""
+    record = tmp_path / "compliance.json"
+    run_suite("--rule=UINFO-08", "--rule=UINFO-09", "--defect=userinfo-accepts-expired", f"--compliance={record}")
+    rules = _rules(record)
+    assert {rule: r["status"] for rule, r in rules.items()} == {"UINFO-08": "failed", "UINFO-09": "blocked"}
+    [scenario] = rules["UINFO-09"]["scenarios"]
+    assert scenario["reason"].startswith("blocked by UINFO-08") and "accepted" in scenario["reason"], scenario
+    assert "userinfo refused the access token" not in scenario["reason"], scenario
+    alone = tmp_path / "alone.json"
+    run_suite("--rule=UINFO-09", "--defect=userinfo-accepts-expired", f"--compliance={alone}")
+    [scenario] = _rules(alone)["UINFO-09"]["scenarios"]
+    assert scenario["status"] == "warned" and "userinfo accepted the access token (HTTP 200" in scenario["reason"]
+
+
 def test_an_expired_token_refused_as_a_bad_request_is_a_warning_of_its_own_rule(tmp_path):
     """HTTP 400 with Bearer error="invalid_request": refused with a challenge (UINFO-08 passes), but not
     the 401 and invalid_token RFC 6750 section 3.1 says an expired token SHOULD get (UINFO-09 warns)."""

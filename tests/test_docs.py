@@ -235,3 +235,13 @@ def test_the_application_rules_page_is_what_the_features_say():
     script = ROOT / "scripts" / "application_rules_page.py"
     checked = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_warning_level_rules_listed_are_the_features_warning_level_rules():
+    """docs/reading-a-report.md lists the warning-level rules: one tagged @level:warning (or no longer)
+    and not listed there fails, so the page never goes stale."""
+    from suite.configuration.rules import warning_level_rules
+
+    text = (ROOT / "docs" / "reading-a-report.md").read_text(encoding="utf-8")
+    listed = text.split("<!-- warning-level rules: begin -->")[1].split("<!-- warning-level rules: end -->")[0]
+    assert set(re.findall(r"^- ([A-Z]+-\d+):", listed, flags=re.M)) == warning_level_rules()

@@ -56,4 +56,7 @@ def test_a_run_where_a_rule_fails_exits_1_and_says_not_conformant(tmp_path):
     assert result.returncode == 1
     summary = json.loads(record.read_text())
     assert summary["verdict"] == "not conformant" and summary["failed_rules"] == ["CODE-01"]
-    assert "the token request was granted (HTTP 200); expected a refusal with invalid_grant" in result.stdout
+    granted = (
+        "the token request was granted (HTTP 200), yet CODE-01 says: an authorization code can be redeemed only once"
+    )
+    assert granted in result.stdout and "expected a refusal with invalid_grant" in result.stdout
