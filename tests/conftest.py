@@ -2,6 +2,8 @@ import compileall
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -16,6 +18,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "last: runs after every other test (it reads what their shared runs made)")
     if not hasattr(config, "workerinput"):  # once, in the process that starts the workers
         compile_the_project()
+
+
+@pytest.fixture(autouse=True)
+def _timed_out_endpoints_forgotten():
+    """The HTTP client stops waiting, for the rest of its process, on an endpoint that timed out: a
+    test's loopback server may leave its port to a later test's, which must be waited for again."""
+    yield
+    http = sys.modules.get("suite.wire.http")
+    if http is not None:
+        http.HttpClient.timed_out.clear()
 
 
 def compile_the_project() -> None:

@@ -362,6 +362,20 @@ def drip(body: bytes, every: float, announced: bool = True):
     return write
 
 
+def drip_headers(every: float):
+    """A status line and headers sent one byte at a time, `every` seconds apart, and never ended:
+    each read is quick, the answer never comes."""
+
+    def write(handler):
+        handler._headers_buffer = []  # what send_response queued: this answer writes its own
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 100_000:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(every)
+
+    return write
+
+
 def endless(chunk: bytes = b"x" * 65536):
     """A chunked body that never ends (until the client hangs up)."""
 

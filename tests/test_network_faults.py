@@ -18,6 +18,7 @@ from faulty_servers import (
     SlowRelay,
     cut_short,
     drip,
+    drip_headers,
     endless,
     gzip_bomb,
     huge,
@@ -451,6 +452,54 @@ def test_a_dripping_server_is_bounded_by_the_declared_read_timeout_retries_inclu
         server.close()
     seconds = time.monotonic() - started
     assert seconds < 5, f"{seconds:.1f} s for a read timeout of 2 s ({problem.value})"
+
+
+def test_an_endpoint_that_timed_out_is_not_waited_for_again():
+    """A token endpoint that drips its headers, a byte every 0.5 s: the first request waits
+    http.exchange_timeout, the next ones to that endpoint end at once naming that first timeout; the
+    server's other endpoints are still asked."""
+    from suite.configuration.environment import HttpSettings
+    from suite.wire.http import EnvironmentProblem, HttpClient
+
+    server = HostileServer({"/connect/token": Answer(body=drip_headers(0.5)), "/other": Answer(body=b"{}")})
+    client = HttpClient(HttpSettings(retries=1, backoff=0.1, read_timeout=5, exchange_timeout=2))
+    try:
+        began = time.monotonic()
+        with pytest.raises(EnvironmentProblem, match=r"took longer than 2 s in all") as first:
+            client.send("POST", server.url + "/connect/token", data={"grant_type": "client_credentials"})
+        assert 1.9 < time.monotonic() - began < 4, time.monotonic() - began
+        for _ in range(5):
+            began = time.monotonic()
+            with pytest.raises(EnvironmentProblem) as later:
+                client.send("POST", server.url + "/connect/token?again=1", data={"grant_type": "client_credentials"})
+            assert time.monotonic() - began < 0.2
+            assert str(later.value).startswith(f"not sent (POST {server.url}/connect/token?again=1): this endpoint")
+            assert str(first.value) in str(later.value) and "raise http.exchange_timeout" in str(later.value)
+        assert client.send("GET", server.url + "/other").status_code == 200
+    finally:
+        server.close()
+    assert sum(1 for r in server.requests if r[1].startswith("/connect/token")) == 1
+
+
+def test_a_token_endpoint_that_drips_its_headers_costs_the_run_one_exchange_timeout(tmp_path):
+    """Every service scenario needs the token endpoint; it drips its headers, a byte every 0.5 s. The
+    run waits for it once (http.exchange_timeout, 3 s here), the other scenarios end at once with the
+    same cause, and the run ends as an environment problem (exit 3)."""
+    server = HostileServer({"/connect/token": Answer(body=drip_headers(0.5))})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    record = tmp_path / "compliance.json"
+    rules = ("SVC-01", "SVC-02", "SVC-03", "SVC-04", "SVC-05", "SVC-08")
+    try:
+        status, output, seconds, _ = _run_measured(
+            _hostile_environment(tmp_path, server), f"--compliance={record}", *map("--rule={}".format, rules)
+        )
+    finally:
+        server.close()
+    assert status == 3, output[-3000:]
+    assert sum(1 for r in server.requests if r[1] == "/connect/token") == 1, server.requests
+    assert "this endpoint timed out earlier in the run, and the run does not wait for it again" in output
+    assert json.loads(record.read_text())["verdict"] == "inconclusive: environment problem"
+    assert seconds < 30, seconds
 
 
 def test_a_server_gone_mid_run_ends_the_remaining_requests_at_once(monkeypatch):

@@ -181,6 +181,11 @@ class _TransportFailure(Exception):
 # gone (stopped, crashed): later requests get one attempt each until one is answered. A server that
 # died mid-run cost every remaining scenario its whole retry budget (189 s against oidc-provider).
 SERVER_GONE_AFTER = 3
+# An endpoint that timed out (its exchange outlived http.exchange_timeout, or an attempt's connection
+# or read timed out, retries included) is not waited for again in the run: later requests to it end at
+# once naming that first timeout. A token endpoint that dripped its headers made every scenario wait
+# exchange_timeout again (54 scenarios in 400 s at 30 s; over an hour at the default 60 s).
+TIMEOUT_KINDS = ("deadline", "connect_timeout", "read_timeout")
 
 
 class HttpClient:
@@ -190,6 +195,7 @@ class HttpClient:
     only the plain-HTTP rule guards them."""
 
     refused_in_a_row: ClassVar[int] = 0  # requests of this process refused to the last attempt, in a row
+    timed_out: ClassVar[dict[str, EnvironmentProblem]] = {}  # endpoint (no query) -> its first timeout, this process
 
     def __init__(self, settings: HttpSettings, issuer: str | None = None) -> None:
         self.settings = settings
@@ -205,6 +211,15 @@ class HttpClient:
         """One request, retried as the module says. `idempotent` defaults to True for GET."""
         idempotent = method == "GET" if idempotent is None else idempotent
         self._refuse_untrusted_credentials(method, url, kwargs)
+        endpoint = _endpoint(url)
+        first = HttpClient.timed_out.get(endpoint)
+        if first is not None:
+            unsent = EnvironmentProblem(
+                f"not sent ({_where(method, url)}): this endpoint timed out earlier in the run, and the run does not "
+                f"wait for it again; the first time: {first}"
+            )
+            unsent.answered = first.answered
+            raise unsent
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
         kwargs.setdefault("verify", self.settings.ca_bundle or self.settings.verify_tls)
@@ -242,6 +257,8 @@ class HttpClient:
                     + FIXES[kind]
                 )
                 failure.answered = isinstance(error, _TransportFailure) or kind == "not_http"
+                if kind in TIMEOUT_KINDS:
+                    HttpClient.timed_out.setdefault(endpoint, failure)
                 raise failure from None
             HttpClient.refused_in_a_row = 0  # the server answers: whatever was refused before is retried again
             self._record(response, time.monotonic() - started, attempt)
@@ -545,6 +562,11 @@ def credentials_in(kwargs: dict) -> set[str]:
 
 def _cut(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _endpoint(url: str) -> str:
+    """The endpoint a request goes to: its address without query or fragment."""
+    return url.split("#", 1)[0].split("?", 1)[0]
 
 
 def origin_of(url: str) -> str:
