@@ -502,6 +502,51 @@ def test_a_token_endpoint_that_drips_its_headers_costs_the_run_one_exchange_time
     assert seconds < 30, seconds
 
 
+def _generated_jwks(count: int, shared_kid: bool = False) -> dict:
+    """`count` small RSA keys, each with a kid of its own (but the last, with `shared_kid`)."""
+    keys = [{"kty": "RSA", "kid": f"k{index}", "use": "sig", "n": "AQAB", "e": "AQAB"} for index in range(count)]
+    if shared_kid:
+        keys[-1]["kid"] = "k0"
+    return {"keys": keys}
+
+
+def test_a_jwks_of_more_keys_than_the_suite_reads_ends_the_run_in_one_line(tmp_path):
+    """20,000 small keys (under the 10 MiB body limit): KEY-02 took 43 s over them with no message. Now
+    the run ends before any scenario, exit 3, in one line naming the count and the limit."""
+    from suite.wire.server import MAX_JWKS_KEYS
+
+    server = HostileServer({"/jwks": Answer(json_body=_generated_jwks(20_000))})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server), "--rule=KEY-02")
+    finally:
+        server.close()
+    assert status == 3, output[-3000:]
+    cause = f"its JWKS ({server.url}/jwks) holds 20000 keys, more than the {MAX_JWKS_KEYS} the suite reads"
+    _assert_one_line(output, cause, "Check that jwks_uri is the authorization server's own")
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+@pytest.mark.timeout(60)
+def test_the_signing_key_checks_take_linear_time_in_the_keys():
+    """KEY-02 counted each kid's repetitions key by key: 12 s at 5,000 keys, 299 s at 50,000. Over
+    100,000 keys, two sharing a kid, it now takes a moment (quadratic, it would take hours)."""
+    from types import SimpleNamespace
+
+    from steps.signing_keys import keys_usable, only_public_keys
+    from suite.verdict.checks import NonConformance
+
+    discovery = SimpleNamespace(
+        jwks=_generated_jwks(100_000, shared_kid=True),
+        metadata={"jwks_uri": "https://connect.example/jwks", "id_token_signing_alg_values_supported": ["RS256"]},
+    )
+    began = time.monotonic()
+    only_public_keys(discovery)
+    with pytest.raises(NonConformance, match=r"share the kid\(s\) \['k0'\]"):
+        keys_usable(discovery)
+    assert time.monotonic() - began < 20
+
+
 def test_a_server_gone_mid_run_ends_the_remaining_requests_at_once(monkeypatch):
     """A server that died mid-run cost every remaining scenario its whole retry budget (189 s against
     oidc-provider): after SERVER_GONE_AFTER requests refused to their last retry, in a row, the next
