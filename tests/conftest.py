@@ -5,6 +5,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -31,6 +33,16 @@ def give_the_reference_service_a_temporary_cache(config) -> None:
         folder = tempfile.mkdtemp(prefix="service-token-cache-")
         os.environ["SERVICE_APP_TOKEN_CACHE"] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+@pytest.fixture(autouse=True)
+def _timed_out_endpoints_forgotten():
+    """The HTTP client stops waiting, for the rest of its process, on an endpoint that timed out: a
+    test's loopback server may leave its port to a later test's, which must be waited for again."""
+    yield
+    http = sys.modules.get("suite.wire.http")
+    if http is not None:
+        http.HttpClient.timed_out.clear()
 
 
 def compile_the_project() -> None:

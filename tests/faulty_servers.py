@@ -207,6 +207,47 @@ class FaultyProxy:
         self.server.server_close()
 
 
+class Relay:
+    """Records every request and passes it on to `target` (one URL, whatever the request's path), the
+    answer back unchanged but for a relative Location, made absolute on the target's origin: a server
+    that reads what a login form posted to it and completes the sign-in, so that nothing looks amiss."""
+
+    def __init__(self):
+        self.target, self.requests = "", []
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                relay.requests.append((self.command, self.path, body.decode(errors="replace")))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = requests.request(
+                    self.command, relay.target, data=body, headers=headers, allow_redirects=False, timeout=10
+                )
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() == "location" and value.startswith("/"):
+                        value = relay.target.split("/", 3)[0] + "//" + relay.target.split("/", 3)[2] + value
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_POST = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -314,6 +355,20 @@ def drip(body: bytes, every: float, announced: bool = True):
             handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         for byte in body:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(every)
+
+    return write
+
+
+def drip_headers(every: float):
+    """A status line and headers sent one byte at a time, `every` seconds apart, and never ended:
+    each read is quick, the answer never comes."""
+
+    def write(handler):
+        handler._headers_buffer = []  # what send_response queued: this answer writes its own
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: " + b"x" * 100_000:
             handler.wfile.write(bytes([byte]))
             handler.wfile.flush()
             time.sleep(every)

@@ -18,6 +18,7 @@ from faulty_servers import (
     SlowRelay,
     cut_short,
     drip,
+    drip_headers,
     endless,
     gzip_bomb,
     huge,
@@ -451,6 +452,99 @@ def test_a_dripping_server_is_bounded_by_the_declared_read_timeout_retries_inclu
         server.close()
     seconds = time.monotonic() - started
     assert seconds < 5, f"{seconds:.1f} s for a read timeout of 2 s ({problem.value})"
+
+
+def test_an_endpoint_that_timed_out_is_not_waited_for_again():
+    """A token endpoint that drips its headers, a byte every 0.5 s: the first request waits
+    http.exchange_timeout, the next ones to that endpoint end at once naming that first timeout; the
+    server's other endpoints are still asked."""
+    from suite.configuration.environment import HttpSettings
+    from suite.wire.http import EnvironmentProblem, HttpClient
+
+    server = HostileServer({"/connect/token": Answer(body=drip_headers(0.5)), "/other": Answer(body=b"{}")})
+    client = HttpClient(HttpSettings(retries=1, backoff=0.1, read_timeout=5, exchange_timeout=2))
+    try:
+        began = time.monotonic()
+        with pytest.raises(EnvironmentProblem, match=r"took longer than 2 s in all") as first:
+            client.send("POST", server.url + "/connect/token", data={"grant_type": "client_credentials"})
+        assert 1.9 < time.monotonic() - began < 4, time.monotonic() - began
+        for _ in range(5):
+            began = time.monotonic()
+            with pytest.raises(EnvironmentProblem) as later:
+                client.send("POST", server.url + "/connect/token?again=1", data={"grant_type": "client_credentials"})
+            assert time.monotonic() - began < 0.2
+            assert str(later.value).startswith(f"not sent (POST {server.url}/connect/token?again=1): this endpoint")
+            assert str(first.value) in str(later.value) and "raise http.exchange_timeout" in str(later.value)
+        assert client.send("GET", server.url + "/other").status_code == 200
+    finally:
+        server.close()
+    assert sum(1 for r in server.requests if r[1].startswith("/connect/token")) == 1
+
+
+def test_a_token_endpoint_that_drips_its_headers_costs_the_run_one_exchange_timeout(tmp_path):
+    """Every service scenario needs the token endpoint; it drips its headers, a byte every 0.5 s. The
+    run waits for it once (http.exchange_timeout, 3 s here), the other scenarios end at once with the
+    same cause, and the run ends as an environment problem (exit 3)."""
+    server = HostileServer({"/connect/token": Answer(body=drip_headers(0.5))})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    record = tmp_path / "compliance.json"
+    rules = ("SVC-01", "SVC-02", "SVC-03", "SVC-04", "SVC-05", "SVC-08")
+    try:
+        status, output, seconds, _ = _run_measured(
+            _hostile_environment(tmp_path, server), f"--compliance={record}", *map("--rule={}".format, rules)
+        )
+    finally:
+        server.close()
+    assert status == 3, output[-3000:]
+    assert sum(1 for r in server.requests if r[1] == "/connect/token") == 1, server.requests
+    assert "this endpoint timed out earlier in the run, and the run does not wait for it again" in output
+    assert json.loads(record.read_text())["verdict"] == "inconclusive: environment problem"
+    assert seconds < 30, seconds
+
+
+def _generated_jwks(count: int, shared_kid: bool = False) -> dict:
+    """`count` small RSA keys, each with a kid of its own (but the last, with `shared_kid`)."""
+    keys = [{"kty": "RSA", "kid": f"k{index}", "use": "sig", "n": "AQAB", "e": "AQAB"} for index in range(count)]
+    if shared_kid:
+        keys[-1]["kid"] = "k0"
+    return {"keys": keys}
+
+
+def test_a_jwks_of_more_keys_than_the_suite_reads_ends_the_run_in_one_line(tmp_path):
+    """20,000 small keys (under the 10 MiB body limit): KEY-02 took 43 s over them with no message. Now
+    the run ends before any scenario, exit 3, in one line naming the count and the limit."""
+    from suite.wire.server import MAX_JWKS_KEYS
+
+    server = HostileServer({"/jwks": Answer(json_body=_generated_jwks(20_000))})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    try:
+        status, output, seconds, peak_mib = _run_measured(_hostile_environment(tmp_path, server), "--rule=KEY-02")
+    finally:
+        server.close()
+    assert status == 3, output[-3000:]
+    cause = f"its JWKS ({server.url}/jwks) holds 20000 keys, more than the {MAX_JWKS_KEYS} the suite reads"
+    _assert_one_line(output, cause, "Check that jwks_uri is the authorization server's own")
+    assert seconds < 30 and peak_mib < 300, (seconds, peak_mib)
+
+
+@pytest.mark.timeout(60)
+def test_the_signing_key_checks_take_linear_time_in_the_keys():
+    """KEY-02 counted each kid's repetitions key by key: 12 s at 5,000 keys, 299 s at 50,000. Over
+    100,000 keys, two sharing a kid, it now takes a moment (quadratic, it would take hours)."""
+    from types import SimpleNamespace
+
+    from steps.signing_keys import keys_usable, only_public_keys
+    from suite.verdict.checks import NonConformance
+
+    discovery = SimpleNamespace(
+        jwks=_generated_jwks(100_000, shared_kid=True),
+        metadata={"jwks_uri": "https://connect.example/jwks", "id_token_signing_alg_values_supported": ["RS256"]},
+    )
+    began = time.monotonic()
+    only_public_keys(discovery)
+    with pytest.raises(NonConformance, match=r"share the kid\(s\) \['k0'\]"):
+        keys_usable(discovery)
+    assert time.monotonic() - began < 20
 
 
 def test_a_server_gone_mid_run_ends_the_remaining_requests_at_once(monkeypatch):

@@ -8,7 +8,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from faulty_servers import Fault, FaultyProxy
+from faulty_servers import Fault, FaultyProxy, Relay
 from run import run_suite, write_environment
 
 from sandbox import SandboxServer, default_registry
@@ -117,10 +117,10 @@ login:
 """
 
 
-def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None) -> dict:
+def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None, proxy=None) -> dict:
     """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
-    `faults` in its place): rule -> status, and "output", and "record"."""
-    proxy = FaultyProxy(faults, rewrite=rewrite)
+    `faults` in its place; or `proxy`, made by the test): rule -> status, and "output", and "record"."""
+    proxy = proxy or FaultyProxy(faults, rewrite=rewrite)
     sandbox = SandboxServer(default_registry(), defects=defects, issuer=proxy.url).start()
     proxy.target = sandbox.url
     record = tmp_path / "compliance.json"
@@ -378,6 +378,30 @@ def test_a_login_form_posting_the_password_elsewhere_fails_auth01_alone_citing_t
     reason = next(s["reason"] for s in auth01["scenarios"] if s["status"] == "failed")
     assert reason.startswith("refused to send password in POST http://localhost:"), reason
     assert 'docs/certify-server.md, "Where a login page\'s requests may go"' in reason, reason
+
+
+def test_a_login_form_posting_through_a_backslash_address_to_a_relay_fails_auth01_and_the_relay_gets_nothing(tmp_path):
+    """`http://relay\\@issuer/account/login`: the standard library reads the issuer's host in it, urllib3
+    (which the HTTP client connects with) the relay's. A relay that passes the sign-in on to the issuer
+    got the test user's password while AUTH-01 passed; the address is refused before anything is sent."""
+    relay = Relay()
+
+    def backslash_action(method, path, status, headers, body):
+        action = f'action="{relay.url}\\@{proxy.url.split("//")[1]}/account/login'
+        return status, headers, body.replace(b'action="/account/login', action.encode())
+
+    proxy = FaultyProxy(rewrite=backslash_action)
+    relay.target = proxy.url + "/account/login"
+    try:
+        statuses = _run_through(tmp_path, None, "AUTH-01", proxy=proxy)
+    finally:
+        relay.close()
+    assert relay.requests == [], "the password reached a server the issuer did not vouch for"
+    assert statuses["AUTH-01"] == "failed", statuses["output"]
+    auth01 = next(r for r in statuses["record"]["rules"] if r["rule_id"] == "AUTH-01")
+    reason = next(s["reason"] for s in auth01["scenarios"] if s["status"] == "failed")
+    assert reason.startswith(f"refused to send password in POST {relay.url}\\@127.0.0.1:"), reason
+    assert "is not the issuer's origin" in reason, reason
 
 
 def test_a_client_secret_both_endpoints_refuse_is_a_configuration_problem_not_rev01_failed(tmp_path):

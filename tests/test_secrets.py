@@ -305,6 +305,37 @@ def test_credentials_go_only_to_the_issuers_origin_and_never_over_plain_http(tmp
         http.send("POST", "https://evil.example/connect/token", auth=("id", "secret"))
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "https://evil.example\\@connect.example/connect/token",  # urllib.parse: connect.example; urllib3: evil
+        "https://connect.example\\@evil.example/connect/token",  # urllib3 connects to the issuer: still refused
+        "https://connect.example\\.evil.example/connect/token",
+        "https://user@connect.example/connect/token",
+        "https://evil.example%2F@connect.example/connect/token",
+        "https://connect%2Eexample/connect/token",
+        "https://connect.example /connect/token",
+        "https://connect.example\t/connect/token",
+        "https://connect.ex\u0430mple/connect/token",  # a Cyrillic a
+        "https://connect\uff0eexample/connect/token",  # a full-width dot, a dot to a browser
+        "https:connect.example/connect/token",
+        "https:///connect.example/connect/token",
+        "https://[connect.example]/connect/token",
+    ],
+)
+def test_an_address_url_parsers_read_differently_gets_no_credential(address):
+    """The host judged is the one the HTTP client connects to, and an address whose host parsers
+    read differently is refused whatever host each reads in it: no request leaves."""
+    from suite.configuration.environment import HttpSettings
+    from suite.wire.http import HttpClient, UntrustedEndpoint
+
+    http = HttpClient(HttpSettings(retries=0), "https://connect.example")
+    with pytest.raises(UntrustedEndpoint, match="refused to send client_secret in POST"):
+        http.send("POST", address, data={"client_secret": "x" * 10})
+    assert http.exchanges == []
+    assert http.credentials.refusal("https://CONNECT.example:443/connect/token?a=b\\c@d") is None
+
+
 # A hostile login page on the issuer: it sends the password elsewhere (another loopback origin
 # that records what it receives, or a real host over plain http) by its form's action, by a
 # script, or by answering the sign-in with a 307 redirect, which repeats the POST's body.
@@ -327,6 +358,11 @@ STEAL_BY_WEB_SOCKET = """document.forms[0].onsubmit = event => { event.preventDe
 HOSTILE_LOGIN_PAGES = {  # how the page sends the password away: (login page, what the suite says)
     "form-action": (lambda issuer, elsewhere: _hostile_login_page(elsewhere + "/steal"), "is not the issuer's origin"),
     "plain-http": (lambda issuer, elsewhere: _hostile_login_page("http://login.example/steal"), "over plain HTTP"),
+    # urllib.parse reads the issuer's host in it, urllib3 and browsers (WHATWG) the other one's
+    "backslash-action": (
+        lambda issuer, elsewhere: _hostile_login_page(f"{elsewhere}\\@{issuer.split('//')[1]}/account/login"),
+        "is not the issuer's origin",
+    ),
     "script": (
         lambda issuer, elsewhere: _hostile_login_page(
             "/account/login", STEAL_BY_SCRIPT.replace("{elsewhere}", elsewhere)
@@ -381,6 +417,7 @@ def _sign_in_on_a_hostile_login_page(tmp_path, issuer: str, login: str):
     [
         ("form", "form-action"),
         ("form", "plain-http"),
+        ("form", "backslash-action"),
         *(
             pytest.param(
                 "browser",

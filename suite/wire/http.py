@@ -33,6 +33,8 @@ from allure_commons.logger import AllureFileLogger
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from suite.configuration.environment import HttpSettings, is_loopback
 from suite.secrets.redaction import REDACTOR
@@ -113,22 +115,30 @@ class CredentialPolicy:
     Without an issuer only the plain-HTTP rule holds."""
 
     def __init__(self, issuer: str | None, settings: HttpSettings) -> None:
-        self.origins = {_origin(o) for o in (issuer, *settings.trusted_origins) if o}
+        self.origins = {origin_of(o) for o in (issuer, *settings.trusted_origins) if o}
 
     def refusal(self, url: str) -> str | None:
-        """Why a credential must not go to `url`, or None when it may."""
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+        """Why a credential must not go to `url`, or None when it may. The host and port judged are
+        the ones the HTTP client connects to (urllib3 parses what requests sends), and an address
+        that parsers read differently is refused even where that host is the issuer's."""
+        origin = origin_of(url)
+        if origin == UNREADABLE:
+            return "its address cannot be read as a URL. " + POLICY_CITED
+        host = origin.split("://", 1)[1].rpartition(":")[0]
+        if not origin.startswith("https://") and not is_loopback(host):
             return (
                 "it would go over plain HTTP to a host that is not this machine; credentials travel only over "
                 "TLS (RFC 6749 section 2.3.1, section 3.2)"
             )
-        if self.origins and _origin(url) not in self.origins:
+        if self.origins and origin not in self.origins:
             return (
-                f"{_origin(url)} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
+                f"{origin} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
                 "server really belongs to the issuer, list its origin in the environment's http.trusted_origins. "
                 + POLICY_CITED
             )
+        odd = ambiguity(url)
+        if odd:
+            return f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. " + POLICY_CITED
         return None
 
     def refuse(self, what: str, url: str) -> None:
@@ -171,6 +181,11 @@ class _TransportFailure(Exception):
 # gone (stopped, crashed): later requests get one attempt each until one is answered. A server that
 # died mid-run cost every remaining scenario its whole retry budget (189 s against oidc-provider).
 SERVER_GONE_AFTER = 3
+# An endpoint that timed out (its exchange outlived http.exchange_timeout, or an attempt's connection
+# or read timed out, retries included) is not waited for again in the run: later requests to it end at
+# once naming that first timeout. A token endpoint that dripped its headers made every scenario wait
+# exchange_timeout again (54 scenarios in 400 s at 30 s; over an hour at the default 60 s).
+TIMEOUT_KINDS = ("deadline", "connect_timeout", "read_timeout")
 
 
 class HttpClient:
@@ -180,6 +195,7 @@ class HttpClient:
     only the plain-HTTP rule guards them."""
 
     refused_in_a_row: ClassVar[int] = 0  # requests of this process refused to the last attempt, in a row
+    timed_out: ClassVar[dict[str, EnvironmentProblem]] = {}  # endpoint (no query) -> its first timeout, this process
 
     def __init__(self, settings: HttpSettings, issuer: str | None = None) -> None:
         self.settings = settings
@@ -195,6 +211,15 @@ class HttpClient:
         """One request, retried as the module says. `idempotent` defaults to True for GET."""
         idempotent = method == "GET" if idempotent is None else idempotent
         self._refuse_untrusted_credentials(method, url, kwargs)
+        endpoint = _endpoint(url)
+        first = HttpClient.timed_out.get(endpoint)
+        if first is not None:
+            unsent = EnvironmentProblem(
+                f"not sent ({_where(method, url)}): this endpoint timed out earlier in the run, and the run does not "
+                f"wait for it again; the first time: {first}"
+            )
+            unsent.answered = first.answered
+            raise unsent
         kwargs.setdefault("allow_redirects", False)
         kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
         kwargs.setdefault("verify", self.settings.ca_bundle or self.settings.verify_tls)
@@ -232,6 +257,8 @@ class HttpClient:
                     + FIXES[kind]
                 )
                 failure.answered = isinstance(error, _TransportFailure) or kind == "not_http"
+                if kind in TIMEOUT_KINDS:
+                    HttpClient.timed_out.setdefault(endpoint, failure)
                 raise failure from None
             HttpClient.refused_in_a_row = 0  # the server answers: whatever was refused before is retried again
             self._record(response, time.monotonic() - started, attempt)
@@ -537,10 +564,49 @@ def _cut(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+def _endpoint(url: str) -> str:
+    """The endpoint a request goes to: its address without query or fragment."""
+    return url.split("#", 1)[0].split("?", 1)[0]
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host:port` as the HTTP client connects to it: read by urllib3, which requests
+    parses every URL with, not by urllib.parse, which reads `http://a\\@b/` as host b where urllib3
+    (and a browser) connect to a. What cannot be read is UNREADABLE, nobody's origin."""
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        return UNREADABLE
+    scheme = (parts.scheme or "").lower()
+    port = parts.port or {"https": 443, "http": 80}.get(scheme)
+    return f"{scheme}://{(parts.host or '').lower()}:{port}"
+
+
+UNREADABLE = "unreadable://:0"
+AMBIGUOUS = "URL parsers read different hosts in such an address (urllib.parse one, urllib3 and browsers another)"
+# A host and port as every parser reads them alike: a name or an IPv4 address of ASCII letters, digits,
+# dots and hyphens, or an IPv6 address in brackets, and a port of digits.
+_PLAIN_AUTHORITY = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def ambiguity(url: str) -> str | None:
+    """What in `url`, an address a server gave, parsers could read differently, or None for a plain one:
+    whitespace or a control character anywhere (stripped by some, kept by others), a scheme without
+    `//`, and in the host part a backslash, user information before an `@`, a percent sign or any
+    character but ASCII letters, digits, dots, hyphens, brackets and a port's colon."""
+    if any(c.isspace() or c < " " or "\x7f" <= c <= "\x9f" for c in url):
+        return "it contains whitespace or a control character"
+    scheme, separator, rest = url.partition("://")
+    if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return "it does not begin with scheme://host"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "\\" in authority:
+        return "a backslash before its path, which urllib3 and browsers read as the path's start"
+    if "@" in authority:
+        return "user information before an '@' in its host part"
+    if not _PLAIN_AUTHORITY.fullmatch(authority):
+        return "its host part is not plain ASCII letters, digits, dots and hyphens with a port"
+    return None
 
 
 REPRODUCE = "# reproduce: paste into a shell after exporting the variables it names"
@@ -707,7 +773,11 @@ def _where(method: str, url: str) -> str:
 
 def redact_url(url: str) -> str:
     """The URL with secret parameters masked, in the query and in a #fragment of parameters."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a host urllib.parse will not read ("[name]"), in an address a server gave
+        address, question, rest = url.partition("?")
+        return REDACTOR.scrub(address + question + _mask_pairs(rest))
     fragment = _mask_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
     return REDACTOR.scrub(urlunsplit(parts._replace(query=_mask_pairs(parts.query), fragment=fragment)))
 

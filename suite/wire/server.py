@@ -12,7 +12,7 @@ import requests
 from joserfc.jwk import KeySet
 
 from suite.verdict.checks import NonConformance
-from suite.wire.http import FIXES, EnvironmentProblem, HttpClient
+from suite.wire.http import FIXES, EnvironmentProblem, HttpClient, redact_url
 
 
 class ServerUnreachable(Exception):
@@ -120,6 +120,7 @@ def fetch_discovery(environment) -> Discovery:
         jwks = _get(http, metadata["jwks_uri"], environment.issuer)
         try:
             document = jwks.json()
+            _require_few_keys(environment.issuer, metadata["jwks_uri"], document)
             keys = KeySet.import_key_set(document)
         except (ValueError, TypeError, KeyError):
             keys = None  # the signature checks fail with their own message
@@ -142,6 +143,25 @@ def fetch_discovery(environment) -> Discovery:
         document if isinstance(document, dict) else None,
         oauth_issuer,
     )
+
+
+# The most keys a JWK Set may hold for the suite to read it. RFC 7517 sets no limit; an issuer publishes
+# its current signing keys and a few being rolled over, never thousands: a set of 50,000 keys (4.6 MB,
+# under the 10 MiB body limit) is no key set but a server hostile or misconfigured, which cost KEY-02
+# minutes. Documented in docs/certify-server.md ("Real networks").
+MAX_JWKS_KEYS = 1000
+
+
+def _require_few_keys(issuer: str, jwks_uri: str, document: Any) -> None:
+    """A JWKS of more keys than MAX_JWKS_KEYS ends the run before any scenario, as an unusable server's
+    answer does (exit 3), in one line naming the count and the limit."""
+    keys = document.get("keys") if isinstance(document, dict) else None
+    if isinstance(keys, list) and len(keys) > MAX_JWKS_KEYS:
+        raise ServerUnreachable(
+            f"no usable answer from {issuer}: its JWKS ({redact_url(jwks_uri)}) holds {len(keys)} keys, more than "
+            f"the {MAX_JWKS_KEYS} the suite reads (RFC 7517 sets no limit; an issuer publishes its few current "
+            "signing keys). Check that jwks_uri is the authorization server's own"
+        )
 
 
 def _require_utf8(url: str, response: requests.Response) -> None:

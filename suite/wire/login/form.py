@@ -1,9 +1,17 @@
 """The `form` login method: plain HTTP, posting the login and consent forms like a browser would."""
 
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from suite.wire.http import HttpClient
+from suite.wire.http import (
+    AMBIGUOUS,
+    POLICY_CITED,
+    HttpClient,
+    UntrustedEndpoint,
+    ambiguity,
+    origin_of,
+    redact_url,
+)
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import forms_of
 
@@ -13,7 +21,7 @@ MAX_HOPS = 15
 class FormLogin:
     def __init__(self, environment, http: HttpClient) -> None:
         self.login, self.http = environment.login, http
-        self.issuer_origin = _origin(environment.issuer)
+        self.issuer_origin = origin_of(environment.issuer)
 
     def authorize(self, authorization_url: str, redirect_uri: str, form: dict | None = None) -> Outcome:
         """form: the request's parameters, POSTed form-encoded to authorization_url (the endpoint)
@@ -27,7 +35,8 @@ class FormLogin:
                 location = urljoin(url, response.headers["Location"])
                 if is_redirect_to(location, redirect_uri):
                     return Outcome("callback", location, signed_in=signed_in, consent=consent)
-                if _origin(location) != self.issuer_origin:
+                _refuse_ambiguous(location)
+                if origin_of(location) != self.issuer_origin:
                     return Outcome("left", location, response.status_code, signed_in=signed_in, consent=consent)
                 method, url, data = "GET", location, None
                 continue
@@ -77,7 +86,7 @@ class FormLogin:
         page the settings do not describe: the suite cannot go on, and the server is not at fault.
         A form that posts to the redirect URI or elsewhere is no such page (AUTH-05 judges it)."""
         own = [
-            f for f in forms if _origin(f.action) == self.issuer_origin and not is_redirect_to(f.action, redirect_uri)
+            f for f in forms if origin_of(f.action) == self.issuer_origin and not is_redirect_to(f.action, redirect_uri)
         ]
         login = [f for f in own if f.password_inputs]
         if login:
@@ -103,11 +112,15 @@ def _offered(forms) -> str:
 
 
 def _page(url: str) -> str:
-    from suite.wire.http import redact_url
-
     return redact_url(url)
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+def _refuse_ambiguous(location: str) -> None:
+    """A redirect to an address parsers read differently is not followed: the session's cookies would
+    go wherever the HTTP client's parser reads its host, which need not be the one a check reads."""
+    odd = ambiguity(location)
+    if odd:
+        raise UntrustedEndpoint(
+            f"refused to follow the redirect to {redact_url(location)}: {AMBIGUOUS} ({odd}), so it is not the "
+            "issuer's origin for certain. " + POLICY_CITED
+        )
