@@ -19,6 +19,7 @@ from appside.matrix import NO_CODE, SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
 from appside.observed import Observed, client_authentication
 from appside.stand_in import free_port
 from sandbox.recording import RecordedRequest
+from suite.reports.record_markdown import reason_of
 
 CLIENT_ID = "reference-service"
 EVERY_CLASS = special_secret()  # letters, digits, + / = % : ; & ? # space ~ " \ ' , non-ASCII, long
@@ -438,3 +439,18 @@ def test_a_code_redemption_sent_as_json_or_with_get_is_named_with_its_section():
     assert "was JSON, not form-encoded" in token_request_shape(sent("POST", "application/json"), "4.1.3")
     assert "RFC 6749 section 4.1.3" in token_request_shape(sent("POST", "application/json"), "4.1.3")
     assert token_request_shape(sent("POST", "application/x-www-form-urlencoded; charset=UTF-8"), "4.1.3") == ""
+
+
+def test_the_summary_of_a_rule_names_every_fault_that_failed_it():
+    """APPC-21 failed on two of its five faults: what failed (compliance.md, the certificate, the
+    terminal's warnings) names both, not only the first."""
+    accepted = "after the fault {} the application showed the text 'Welcome': it accepted a response it must refuse"
+    scenarios = [
+        {"status": "passed", "reason": ""},
+        {"status": "failed", "reason": accepted.format("id-token-nonce-wrong")},
+        {"status": "passed", "reason": ""},
+        {"status": "failed", "reason": accepted.format("id-token-nonce-missing")},
+        {"status": "failed", "reason": accepted.format("id-token-nonce-missing")},
+    ]
+    summary = reason_of({"rule_id": "APPC-21", "status": "failed", "scenarios": scenarios})
+    assert summary == f"{accepted.format('id-token-nonce-wrong')}; {accepted.format('id-token-nonce-missing')}"
