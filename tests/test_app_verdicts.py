@@ -203,7 +203,13 @@ def _outcomes(tmp_path) -> tuple[dict, dict]:
         ("", (), "", ()),
         ("json-body", ("APPC-12",), "the token request was JSON", ("APPC-13", "APPC-20")),
         ("get-request", ("APPC-12",), "a token request was sent with GET", ("APPC-13", "APPC-20")),
-        ("params-in-query", ("APPC-12",), "in the URL query with an empty form body", ("APPC-13", "APPC-20")),
+        # tenant_id and scope are no credentials: section 4.4.2's form body is the sentence, not 2.3.1's request URI
+        (
+            "params-in-query",
+            ("APPC-12",),
+            "in the URL query with an empty form body: RFC 6749 section 4.4.2 has the client add its parameters",
+            ("APPC-13", "APPC-20"),
+        ),
         ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20",)),
         # keeps its token between runs until it expires (RFC 6749 section 1.5): clean; after it expired: APPC-20
         ("cache-token", (), "", ()),
@@ -217,6 +223,8 @@ def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, 
     assert (record["failed_rules"], record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
     if fails:
         assert reason in rules[fails[0]]["scenarios"][0]["reason"]
+        if switch == "params-in-query":
+            assert "section 2.3.1" not in rules["APPC-12"]["scenarios"][0]["reason"]
     else:
         assert record["verdict"] == "conformant"
         assert rules["APPC-12"]["scenarios"][0]["client_authentication"] == (

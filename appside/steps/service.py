@@ -96,13 +96,7 @@ def client_credentials_form(request: pytest.FixtureRequest, application: Applica
         shape = token_request_shape(token_request, "4.4.2")
         check(not shape, shape)
         in_query = [name for name in BODY_PARAMETERS if any(k == name for k, _ in token_request.query)]
-        check(
-            not in_query,
-            f"the token request sent {', '.join(in_query)} in the URL query"
-            f"{' with an empty form body' if not token_request.form else ''}: RFC 6749 section 4.4.2 puts the "
-            "parameters in the form-encoded request body, and section 2.3.1 says client credentials "
-            '"MUST NOT be included in the request URI"',
-        )
+        check(not in_query, _parameters_in_query(in_query, empty_form=not token_request.form))
         grant_type = form_value(token_request, "grant_type")
         check(
             grant_type == "client_credentials", f"a token request has grant_type {grant_type!r}, not client_credentials"
@@ -120,6 +114,25 @@ def client_credentials_form(request: pytest.FixtureRequest, application: Applica
             f"application is not registered for, and the stand-in did ({stand_in_answer(token_request)}): ask "
             "for the registered scopes, or write the scope in application.scope if it is registered",
         )
+
+
+def _parameters_in_query(names: list[str], empty_form: bool) -> str:
+    """Why parameters in the URL query break APPC-12: the sentence that puts every parameter in the
+    form body, and section 2.3.1's on credentials only where credentials are among them (tenant_id or
+    scope in the URL is no credential there)."""
+    credentials = [name for name in names if name in ("client_id", "client_secret")]
+    return (
+        f"the token request sent {', '.join(names)} in the URL query{' with an empty form body' if empty_form else ''}"
+        ': RFC 6749 section 4.4.2 has the client add its parameters "using the '
+        '"application/x-www-form-urlencoded" format per Appendix B with a character encoding of UTF-8 in the HTTP '
+        "request entity-body\", as Visma Connect's token request does (content-type: application/x-www-form-urlencoded)"
+        + (
+            f", and section 2.3.1 says the client credentials ({', '.join(credentials)}) "
+            '"MUST NOT be included in the request URI"'
+            if credentials
+            else ""
+        )
+    )
 
 
 def _scope(token_request) -> str:
