@@ -206,6 +206,12 @@ def token_request_shape(request, grant_section: str) -> str:
     return ""
 
 
+def secret_in_query(request, secret: str) -> bool:
+    """Whether a request's URL query carries the client secret (as client_secret, or inside any value):
+    APPC-11's failure, which a service's token request then breaks APPC-12 by too."""
+    return any(k == "client_secret" or secret in v for k, v in request.query)
+
+
 def form_value(request, name: str) -> str | None:
     """From the form body only: a credential in the URL does not authenticate (RFC 6749 section 2.3.1)."""
     return next((v for k, v in request.form if k == name), None)

@@ -211,6 +211,8 @@ def _outcomes(tmp_path) -> tuple[dict, dict]:
             ("APPC-13", "APPC-20"),
         ),
         ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20",)),
+        # one cause, one failure: APPC-12's credentials in the URL and its unauthenticated request are APPC-11's
+        ("secret-in-url", ("APPC-11",), "the client secret was sent in the URL of POST", ("APPC-12", "APPC-20")),
         # keeps its token between runs until it expires (RFC 6749 section 1.5): clean; after it expired: APPC-20
         ("cache-token", (), "", ()),
         ("cache-token,ignore-expiry", ("APPC-20",), "with an access token that had expired", ()),
