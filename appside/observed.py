@@ -270,6 +270,24 @@ class ClientAuthentication:
         return self.method + (f", {self.encoding}" if self.encoding else "")
 
 
+# what a token request is for, by its grant_type: the record names each kind's method where they differ
+REQUEST_KINDS = {
+    "authorization_code": "code redemption",
+    "refresh_token": "refresh",
+    "client_credentials": "service token",
+}
+
+
+def described_by_kind(methods: dict[str, list[str]]) -> str:
+    """How the application authenticated, from each request kind's methods (in the order seen): the
+    one method where every request used it, else each kind with its own (social-auth redeems its code
+    with HTTP Basic and refreshes with client_secret in the form body)."""
+    distinct = {method for kind_methods in methods.values() for method in kind_methods}
+    if len(distinct) == 1:
+        return distinct.pop()
+    return "; ".join(f"{kind}: {', then '.join(kind_methods)}" for kind, kind_methods in methods.items())
+
+
 BASIC_ENCODING = (
     "RFC 6749 section 2.3.1: the client id and secret are each form-urlencoded before they become the Basic "
     "user-id and password"

@@ -464,3 +464,42 @@ def test_the_summary_of_a_rule_names_every_fault_that_failed_it():
     ]
     summary = reason_of({"rule_id": "APPC-21", "status": "failed", "scenarios": scenarios})
     assert summary == f"{accepted.format('id-token-nonce-wrong')}; {accepted.format('id-token-nonce-missing')}"
+
+
+def test_the_record_names_each_kind_of_token_requests_client_authentication():
+    """social-auth-core redeems its code with HTTP Basic and refreshes with client_secret in the form
+    body: the record names both, each with its kind; one method for every request is named alone."""
+    from types import SimpleNamespace
+
+    from appside.steps.sign_ins import note_client_authentication
+
+    def noted(*requests: RecordedRequest) -> str:
+        scenario = SimpleNamespace(node=SimpleNamespace(stash=pytest.Stash(), user_properties=[]))
+        for token_request in requests:
+            authentication = client_authentication(token_request, CLIENT_ID, EVERY_CLASS)
+            note_client_authentication(scenario, token_request, authentication)  # type: ignore[arg-type]
+        return dict(scenario.node.user_properties)["client_authentication"]
+
+    basic = (quote_plus(CLIENT_ID), quote_plus(EVERY_CLASS))
+    redemption = _token_request(*basic, form=(("grant_type", "authorization_code"), ("code", "c")))
+    refresh_in_form = RecordedRequest(
+        0.0,
+        "POST",
+        "/connect/token",
+        (),
+        (("grant_type", "refresh_token"), ("client_id", CLIENT_ID), ("client_secret", EVERY_CLASS)),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    refresh_basic = _token_request(*basic, form=(("grant_type", "refresh_token"),))
+    in_basic = "HTTP Basic, form-urlencoded (RFC 6749 section 2.3.1)"
+    assert noted(redemption, refresh_in_form) == (
+        f"code redemption: {in_basic}; refresh: client_secret in the form body"
+    )
+    assert noted(redemption, refresh_basic, redemption) == in_basic
+    # x/oauth2's auto-detection: HTTP Basic first, then the form after a 401
+    redemption_in_form = RecordedRequest(
+        0.0, "POST", "/connect/token", (), (("grant_type", "authorization_code"), *refresh_in_form.form[1:]), {}
+    )
+    assert noted(redemption, redemption_in_form) == (
+        f"code redemption: {in_basic}, then client_secret in the form body"
+    )

@@ -380,7 +380,7 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
             authentication = client_authentication(token_request, application.client_id, application.client_secret)
             if authentication.method == "none" and token_request.param("code_verifier"):
                 continue  # "client_secret: Required for server-side apps unless PKCE is used"
-            note_client_authentication(request, authentication)
+            note_client_authentication(request, token_request, authentication)
             check(
                 not authentication.problem,
                 f"a token request ({token_request.param('grant_type')}) does not authenticate the application with "

@@ -109,7 +109,7 @@ def client_credentials_form(request: pytest.FixtureRequest, application: Applica
             grant_type == "client_credentials", f"a token request has grant_type {grant_type!r}, not client_credentials"
         )
         authentication = client_authentication(token_request, application.client_id, application.client_secret)
-        note_client_authentication(request, authentication)
+        note_client_authentication(request, token_request, authentication)
         check(
             not authentication.problem, f"the token request does not authenticate the service: {authentication.problem}"
         )
