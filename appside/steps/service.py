@@ -130,9 +130,9 @@ def _parameters_in_query(names: list[str], empty_form: bool) -> str:
     credentials = [name for name in names if name in ("client_id", "client_secret")]
     return (
         f"the token request sent {', '.join(names)} in the URL query{' with an empty form body' if empty_form else ''}"
-        ': RFC 6749 section 4.4.2 has the client add its parameters "using the '
-        '"application/x-www-form-urlencoded" format per Appendix B with a character encoding of UTF-8 in the HTTP '
-        "request entity-body\", as Visma Connect's token request does (content-type: application/x-www-form-urlencoded)"
+        ': RFC 6749 section 4.4.2 has the client add its parameters using the "application/x-www-form-urlencoded" '
+        'format "in the HTTP request entity-body", as Visma Connect\'s token request does '
+        "(content-type: application/x-www-form-urlencoded)"
         + (
             f", and section 2.3.1 says the client credentials ({', '.join(credentials)}) "
             '"MUST NOT be included in the request URI"'
