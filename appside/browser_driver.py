@@ -65,7 +65,8 @@ class SignIn:
     urls: list[str] | None = field(default=None, repr=False)  # every request the browser made, its workers' too
     # every address its pages' frames showed, #fragment included, history.pushState/replaceState too
     page_urls: list[str] | None = field(default=None, repr=False)
-    contents: list[tuple[str, str]] | None = field(default=None, repr=False)  # (url, text) the application served
+    # (url, text, part) the application served: part says where the text was ("page", "script", "response", "dom")
+    contents: list[tuple[str, str, str]] | None = field(default=None, repr=False)
     # (cookie name, value) the application set in the browser: its Set-Cookie headers, and the
     # browser's cookies for its origins once the sign-in ended (a session cookie is readable)
     cookies: list[tuple[str, str]] | None = field(default=None, repr=False)
@@ -154,7 +155,7 @@ class BrowserSession:
         self.guard.attach(context)
         self.callback_statuses: list[int] = []
         self.urls: list[str] = []
-        self.contents: list[tuple[str, str]] = []
+        self.contents: list[tuple[str, str, str]] = []
         self.cookies_set: list[tuple[str, str]] = []  # from the application's Set-Cookie headers
         self.page_urls: list[str] = []
         self.page_errors: list[str] = []
@@ -373,7 +374,8 @@ class BrowserSession:
             if response is None or 300 <= response.status < 400:
                 return
             if request.sizes()["responseBodySize"] <= MAX_CONTENT_KEPT:  # not a bundle or a download
-                self.contents.append((response.url, response.text()))
+                part = {"document": "page", "script": "script"}.get(request.resource_type, "response")
+                self.contents.append((response.url, response.text(), part))
 
     def _result(
         self,
@@ -394,7 +396,7 @@ class BrowserSession:
         now = time.monotonic()
         contents = self.contents[marks[1] :]
         with contextlib.suppress(PlaywrightError):  # the page as it shows now, after its scripts ran
-            contents.append((self.page.url, self.page.content()))
+            contents.append((self.page.url, self.page.content(), "dom"))
         cookies = list(self.cookies_set[marks[2] :])
         if self.driver.application.app_type == "web":
             with contextlib.suppress(PlaywrightError):

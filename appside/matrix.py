@@ -213,7 +213,7 @@ REFERENCE_APPS = {
             {
                 "no-tenant-id": ("APPC-13",),
                 "json-body": ("APPC-12",),
-                "secret-in-url": ("APPC-11", "APPC-12"),
+                "secret-in-url": ("APPC-11",),  # and APPC-12 blocked by it: one cause, one failure
                 "basic-not-encoded": ("APPC-12",),
                 "get-request": ("APPC-12",),
                 "params-in-query": ("APPC-12",),
@@ -230,7 +230,7 @@ REFERENCE_APPS = {
                 # authenticates nothing, RFC 6749 section 2.3.1): no token to let expire
                 "no-tenant-id": ("APPC-20",),
                 "json-body": ("APPC-13", "APPC-20"),  # and no form body to name the tenant in
-                "secret-in-url": ("APPC-20",),
+                "secret-in-url": ("APPC-12", "APPC-20"),
                 "basic-not-encoded": ("APPC-20",),
                 "get-request": ("APPC-13", "APPC-20"),
                 "params-in-query": ("APPC-13", "APPC-20"),
@@ -301,10 +301,11 @@ REFERENCE_APPS = {
             "examples/httpx_service_app/application.yaml",
             {
                 "no-tenant-id": ("APPC-13",),
-                "secret-in-url": ("APPC-11", "APPC-12"),  # as the requests service app's
+                "secret-in-url": ("APPC-11",),  # as the requests service app's: APPC-12 blocked by it
             },
             ("HTTPX_SERVICE_APP_CLIENT_SECRET",),
-            {"no-tenant-id": ("APPC-20",), "secret-in-url": ("APPC-20",)},  # refused: no token to let expire
+            # refused: no token to let expire
+            {"no-tenant-id": ("APPC-20",), "secret-in-url": ("APPC-12", "APPC-20")},
             stack="Python: httpx, Authlib's httpx OAuth2Client (client_secret in the form)",
         ),
     )

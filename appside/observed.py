@@ -217,6 +217,12 @@ def token_request_shape(request, grant_section: str) -> str:
     return ""
 
 
+def secret_in_query(request, secret: str) -> bool:
+    """Whether a request's URL query carries the client secret (as client_secret, or inside any value):
+    APPC-11's failure, which a service's token request then breaks APPC-12 by too."""
+    return any(k == "client_secret" or secret in v for k, v in request.query)
+
+
 def form_value(request, name: str) -> str | None:
     """From the form body only: a credential in the URL does not authenticate (RFC 6749 section 2.3.1)."""
     return next((v for k, v in request.form if k == name), None)
@@ -273,6 +279,24 @@ class ClientAuthentication:
 
     def describe(self) -> str:
         return self.method + (f", {self.encoding}" if self.encoding else "")
+
+
+# what a token request is for, by its grant_type: the record names each kind's method where they differ
+REQUEST_KINDS = {
+    "authorization_code": "code redemption",
+    "refresh_token": "refresh",
+    "client_credentials": "service token",
+}
+
+
+def described_by_kind(methods: dict[str, list[str]]) -> str:
+    """How the application authenticated, from each request kind's methods (in the order seen): the
+    one method where every request used it, else each kind with its own (social-auth redeems its code
+    with HTTP Basic and refreshes with client_secret in the form body)."""
+    distinct = {method for kind_methods in methods.values() for method in kind_methods}
+    if len(distinct) == 1:
+        return distinct.pop()
+    return "; ".join(f"{kind}: {', then '.join(kind_methods)}" for kind, kind_methods in methods.items())
 
 
 BASIC_ENCODING = (

@@ -7,10 +7,18 @@ change, not from being read.
 - Starlette's SessionMiddleware: base64(JSON).timestamp.signature (itsdangerous TimestampSigner);
 - npm cookie-session: base64(JSON), its signature in a second cookie (name.sig);
 - Express's signed cookies (cookie-parser, express-session): "s:" value "." signature, URL-encoded;
+- Django's signing (django.core.signing, the signed_cookies session backend): base64url(JSON) ":"
+  timestamp ":" signature, with a leading "." when the JSON is zlib-compressed;
+- Go's gorilla/securecookie (gorilla/sessions' CookieStore, signed unless given an encryption key):
+  base64url("date|" base64url(gob) "|" MAC), the MAC raw bytes and gob's strings raw bytes among
+  its binary lengths and type descriptors;
 - anything URL-encoded, or a JSON or base64 value inside another.
 
-An encrypted cookie (Rails, ASP.NET Core data protection, iron-session) decodes to bytes that are no
-text, and stays opaque: nothing is read into it."""
+Each text is split on the separators these formats put between their parts (. | :) and each part
+tried as base64 and base64url; decoded bytes that are no text in full (a raw MAC, gob) are read for
+the runs of text in them, as the browser's holder could with `strings`. An encrypted cookie (Rails,
+ASP.NET Core data protection, iron-session, gorilla with an encryption key) decodes to random bytes
+with no such run long enough to be a token, and stays opaque."""
 
 import base64
 import binascii
@@ -19,6 +27,9 @@ import zlib
 from urllib.parse import unquote, unquote_plus
 
 BASE64ISH = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+SEPARATORS = re.compile(r"[.|:]")  # itsdangerous and Express "."; gorilla "|"; Django ":"
+# A run of text in binary data: no control character, no byte that is no UTF-8 (decoded to U+FFFD)
+TEXT_RUN = re.compile(r"[^\x00-\x1f\x7f\ufffd]{8,}")
 DEPTH = 3  # a base64 value inside JSON inside base64: deep enough for what frameworks write
 MAX_COOKIE = 64 * 1024  # a cookie is at most 4 KB in a browser; a Set-Cookie header may be anything
 
@@ -39,15 +50,16 @@ def _read(text: str, found: dict[str, None], depth: int) -> None:
         _read(unescaped, found, depth)
     if text.startswith("s:"):  # Express: s:<value>.<signature>
         _read(text[2:], found, depth)
-    for piece in {text, *text.split(".")} | set(BASE64ISH.findall(text)):
+    for piece in {text, *SEPARATORS.split(text)} | set(BASE64ISH.findall(text)):
         decoded = _base64_text(piece)
         if decoded is not None:
             _read(decoded, found, depth - 1)
 
 
 def _base64_text(piece: str) -> str | None:
-    """The text `piece` encodes in base64 or base64url, inflated if it is zlib-compressed; None where it
-    is no base64 or encodes no text (a signature, an encrypted value)."""
+    """The text `piece` encodes in base64 or base64url, inflated if it is zlib-compressed, or where it
+    encodes binary data the runs of text in it, one a line; None where it is no base64 or encodes no
+    run of text (a signature, an encrypted value)."""
     if len(piece) < 8 or not BASE64ISH.fullmatch(piece):
         return None
     padded = piece.rstrip("=") + "=" * (-len(piece.rstrip("=")) % 4)
@@ -61,7 +73,8 @@ def _base64_text(piece: str) -> str | None:
                 return data.decode("utf-8")
             except UnicodeDecodeError:
                 continue
-    return None
+    runs = TEXT_RUN.findall((_inflated(raw) or raw).decode("utf-8", errors="replace"))
+    return "\n".join(runs) if runs else None
 
 
 def _inflated(raw: bytes) -> bytes | None:

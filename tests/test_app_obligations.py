@@ -145,19 +145,20 @@ def test_appc10_names_every_way_the_application_authenticated_in_the_record():
     web: Any = SimpleNamespace(**vars(WEB), client_secret="s3cret-s3cret", app_type="web", uses_pkce=False)
     in_form = [("client_secret", "s3cret-s3cret"), ("client_id", "reference-web")]
     retried = dataclasses.replace(_redeem("code-1"), form=(*_redeem("code-1").form, *in_form), headers=FORM)
-    node = SimpleNamespace(user_properties=[])
+    node = SimpleNamespace(user_properties=[], stash=pytest.Stash())
     request: Any = SimpleNamespace(node=node)
     web_app_authenticates(request, web, _run([_authorize("c" * 43), _redeem("code-1"), retried]))
     assert dict(node.user_properties)["client_authentication"] == (
-        "HTTP Basic, form-urlencoded or as they are (the encoding leaves their characters alone) and client_secret "
-        "in the form body"
+        "code redemption: HTTP Basic, form-urlencoded or as they are (the encoding leaves their characters alone), "
+        "then client_secret in the form body"
     )
     wrong = {"Authorization": "Basic " + base64.b64encode(b"reference-web:not-the-secret").decode(), **FORM}
     refused = dataclasses.replace(_refused_redemption("code-1"), headers=wrong)
     node.user_properties.clear()
+    node.stash = pytest.Stash()
     with pytest.raises(NonConformance, match="HTTP Basic header carries another secret"):
         web_app_authenticates(request, web, _run([_authorize("c" * 43), refused, retried]))
-    assert " and client_secret in the form body" in dict(node.user_properties)["client_authentication"]
+    assert ", then client_secret in the form body" in dict(node.user_properties)["client_authentication"]
 
 
 def test_appc30_the_same_nonce_twice_fails_a_new_one_each_time_passes_and_none_is_not_applicable():

@@ -2,7 +2,8 @@
 session cookie (Flask, Starlette, npm cookie-session, Express) is signed, not encrypted, and a token
 kept in one is a token given to the resource owner (RFC 6749 section 2.1). An encrypted cookie stays
 opaque. Each format is made by the library that writes it where the suite has it (Flask,
-itsdangerous's TimestampSigner as Starlette's SessionMiddleware uses it, cookie-signature)."""
+itsdangerous's TimestampSigner as Starlette's SessionMiddleware uses it, cookie-signature); where it
+has not (Go, Django), by the library once, its value kept below."""
 
 import base64
 import json
@@ -55,6 +56,50 @@ def test_cookie_session_and_express_signed_cookies_are_read():
     ).stdout
     assert _found(quote(signed, safe="")) == ["access token"]  # as Express writes it: s%3A<value>.<signature>
     assert _found(quote(json.dumps({"t": REFRESH}), safe="")) == ["refresh token"]
+
+
+# Written by gorilla/sessions 1.2.1 with gorilla/securecookie 1.1.1 (Debian's golang-github-gorilla-*),
+# as its README keeps a session, for a session holding these two tokens and a name:
+#   store := sessions.NewCookieStore([]byte("acme-session-authentication-key-0123456789abcdef"))
+#   s, _ := store.Get(r, "acme"); s.Values["access_token"] = GORILLA_ACCESS; ...; s.Save(r, w)
+# base64url("<date>|" base64url(gob) "|" <HMAC-SHA256, raw bytes>): the MAC is no text, nor is gob's binary
+GORILLA_ACCESS = "at-gorilla-3q2Fj7Kx9LmN0pQrStUvWxYz"
+GORILLA_REFRESH = "rt-gorilla-8hG5dS4aQ1wE2rT6yU7iO9pL"
+GORILLA_SIGNED = (
+    "MTc5NjU3MTM5MXxEdi1CQkFFQ180SUFBUkFCRUFBQV83SF9nZ0FEQm5OMGNtbHVad3dQQUExeVpXWnlaWE5vWDNSdmEyVnVCbk4wY21sdVp3d2"
+    "xBQ055ZEMxbmIzSnBiR3hoTFRob1J6VmtVelJoVVRGM1JUSnlWRFo1VlRkcFR6bHdUQVp6ZEhKcGJtY01CZ0FFYm1GdFpRWnpkSEpwYm1jTUNn"
+    "QUlTbUZ1WlNCRWIyVUdjM1J5YVc1bkRBNEFER0ZqWTJWemMxOTBiMnRsYmdaemRISnBibWNNSlFBallYUXRaMjl5YVd4c1lTMHpjVEpHYWpkTG"
+    "VEbE1iVTR3Y0ZGeVUzUlZkbGQ0V1hvPXz6gla2iPy04g4K_k3ZEaUBAAihS7ieaR3_AitR3wbj9g=="
+)
+# ... and the same session with an encryption key too, NewCookieStore(hashKey, blockKey): AES-CTR, opaque
+GORILLA_ENCRYPTED = (
+    "MTc5NjU3MTQyN3x6UzlJZGJYV1VzaldpRnhOUnBacmR0OXpMOEdsYTZMdEcyOTZ4MUw3QTdCM0lhcEZaY3lOZzJaaG5zTjlIOUNIWUxHQUpaTD"
+    "VsaGJFbmI5WU1iOUpRZUJYQVhxWUxHbDVaSTN6MWl5VkxaaHVpZy1DMzF2b2FuSUV1V05xQV9XUHdEcURMamxIN01rdnZsYno2elVyT0d2NlJv"
+    "QmU4S2Y1Q2x4Q2h0enBZTlZ5Z080UkRQd3pyajlnd01URWNkaEpHWlVyNnZsZU1tQzRSZDVpdVhjUlNWTjFMWXVKbEpFOEpZeXZOeVpGSS11RX"
+    "dmUnAxZTFVdHhWZ2JsLXYtcl84dXNvSDREVWo0YkNWeVVodk1wX2RUZDdnfMgP9UpnwIDg38qElFNHleB1ot0813AzjgnbMxu_zHA4"
+)
+# Written by Django 5.2's django.core.signing.dumps(session, compress=True, salt=<the signed_cookies session
+# backend's>), its "payload:timestamp:signature" with the payload zlib-compressed (a leading ".")
+DJANGO_ACCESS = "at-django-5tG7hJ9kL1mN3bV5cX7zQ9wE"
+DJANGO_REFRESH = "rt-django-2sD4fG6hJ8kL0pO9iU7yT5rE"
+DJANGO_SIGNED = (
+    ".eJyrVirJz07NK1ayqlZKTE5OLS6OBwsoWSklluimZCXmpefrmpa4m2d4WWb7GOb6GSeFmSZHmFcFWpa7KukoFaWmFaUWZ8A1FcE1GRW7mKS5m2V4WW"
+    "T7GBT4W2aGmleGmBa5KtXqKBUkpqRk5qUD1VcME6BUCwAheYjs:1xaEIV:q1Yok-f4qElL5lE_HgHmr3EirLzFxmsFFloSK_1rFnc"
+)
+
+
+def test_a_gorilla_securecookie_session_is_read_unless_it_is_encrypted():
+    """The access token Go's most common session store keeps is two base64 decodes away, between a
+    date and a raw MAC, in gob's binary: found in the cookie as the browser holds it, URL-encoded too."""
+    tokens = {GORILLA_ACCESS: "access token", GORILLA_REFRESH: "refresh token"}
+    assert leaked("\n".join(readings(GORILLA_SIGNED)), tokens) == ["access token", "refresh token"]
+    assert leaked("\n".join(readings(quote(GORILLA_SIGNED, safe=""))), tokens) == ["access token", "refresh token"]
+    assert leaked("\n".join(readings(GORILLA_ENCRYPTED)), tokens) == []
+
+
+def test_a_django_signed_cookie_session_is_read():
+    tokens = {DJANGO_ACCESS: "access token", DJANGO_REFRESH: "refresh token"}
+    assert leaked("\n".join(readings(DJANGO_SIGNED)), tokens) == ["access token", "refresh token"]
 
 
 def test_an_encrypted_or_a_random_cookie_is_no_leak():

@@ -19,6 +19,7 @@ from appside.matrix import NO_CODE, SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
 from appside.observed import Observed, client_authentication
 from appside.stand_in import free_port
 from sandbox.recording import RecordedRequest
+from suite.reports.record_markdown import reason_of
 
 CLIENT_ID = "reference-service"
 EVERY_CLASS = special_secret()  # letters, digits, + / = % : ; & ? # space ~ " \ ' , non-ASCII, long
@@ -239,8 +240,16 @@ def _outcomes(tmp_path) -> tuple[dict, dict]:
         ("", (), "", ()),
         ("json-body", ("APPC-12",), "the token request was JSON", ("APPC-13", "APPC-20")),
         ("get-request", ("APPC-12",), "a token request was sent with GET", ("APPC-13", "APPC-20")),
-        ("params-in-query", ("APPC-12",), "in the URL query with an empty form body", ("APPC-13", "APPC-20")),
+        # tenant_id and scope are no credentials: section 4.4.2's form body is the sentence, not 2.3.1's request URI
+        (
+            "params-in-query",
+            ("APPC-12",),
+            "in the URL query with an empty form body: RFC 6749 section 4.4.2 has the client add its parameters",
+            ("APPC-13", "APPC-20"),
+        ),
         ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20",)),
+        # one cause, one failure: APPC-12's credentials in the URL and its unauthenticated request are APPC-11's
+        ("secret-in-url", ("APPC-11",), "the client secret was sent in the URL of POST", ("APPC-12", "APPC-20")),
         # keeps its token between runs until it expires (RFC 6749 section 1.5): clean; after it expired: APPC-20
         ("cache-token", (), "", ()),
         ("cache-token,ignore-expiry", ("APPC-20",), "with an access token that had expired", ()),
@@ -253,6 +262,8 @@ def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, 
     assert (record["failed_rules"], record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
     if fails:
         assert reason in rules[fails[0]]["scenarios"][0]["reason"]
+        if switch == "params-in-query":
+            assert "section 2.3.1" not in rules["APPC-12"]["scenarios"][0]["reason"]
     else:
         assert record["verdict"] == "conformant"
         assert rules["APPC-12"]["scenarios"][0]["client_authentication"] == (
@@ -475,3 +486,57 @@ def test_a_code_redemption_sent_as_json_or_with_get_is_named_with_its_section():
     assert "was JSON, not form-encoded" in token_request_shape(sent("POST", "application/json"), "4.1.3")
     assert "RFC 6749 section 4.1.3" in token_request_shape(sent("POST", "application/json"), "4.1.3")
     assert token_request_shape(sent("POST", "application/x-www-form-urlencoded; charset=UTF-8"), "4.1.3") == ""
+
+
+def test_the_summary_of_a_rule_names_every_fault_that_failed_it():
+    """APPC-21 failed on two of its five faults: what failed (compliance.md, the certificate, the
+    terminal's warnings) names both, not only the first."""
+    accepted = "after the fault {} the application showed the text 'Welcome': it accepted a response it must refuse"
+    scenarios = [
+        {"status": "passed", "reason": ""},
+        {"status": "failed", "reason": accepted.format("id-token-nonce-wrong")},
+        {"status": "passed", "reason": ""},
+        {"status": "failed", "reason": accepted.format("id-token-nonce-missing")},
+        {"status": "failed", "reason": accepted.format("id-token-nonce-missing")},
+    ]
+    summary = reason_of({"rule_id": "APPC-21", "status": "failed", "scenarios": scenarios})
+    assert summary == f"{accepted.format('id-token-nonce-wrong')}; {accepted.format('id-token-nonce-missing')}"
+
+
+def test_the_record_names_each_kind_of_token_requests_client_authentication():
+    """social-auth-core redeems its code with HTTP Basic and refreshes with client_secret in the form
+    body: the record names both, each with its kind; one method for every request is named alone."""
+    from types import SimpleNamespace
+
+    from appside.steps.sign_ins import note_client_authentication
+
+    def noted(*requests: RecordedRequest) -> str:
+        scenario = SimpleNamespace(node=SimpleNamespace(stash=pytest.Stash(), user_properties=[]))
+        for token_request in requests:
+            authentication = client_authentication(token_request, CLIENT_ID, EVERY_CLASS)
+            note_client_authentication(scenario, token_request, authentication)  # type: ignore[arg-type]
+        return dict(scenario.node.user_properties)["client_authentication"]
+
+    basic = (quote_plus(CLIENT_ID), quote_plus(EVERY_CLASS))
+    redemption = _token_request(*basic, form=(("grant_type", "authorization_code"), ("code", "c")))
+    refresh_in_form = RecordedRequest(
+        0.0,
+        "POST",
+        "/connect/token",
+        (),
+        (("grant_type", "refresh_token"), ("client_id", CLIENT_ID), ("client_secret", EVERY_CLASS)),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    refresh_basic = _token_request(*basic, form=(("grant_type", "refresh_token"),))
+    in_basic = "HTTP Basic, form-urlencoded (RFC 6749 section 2.3.1)"
+    assert noted(redemption, refresh_in_form) == (
+        f"code redemption: {in_basic}; refresh: client_secret in the form body"
+    )
+    assert noted(redemption, refresh_basic, redemption) == in_basic
+    # x/oauth2's auto-detection: HTTP Basic first, then the form after a 401
+    redemption_in_form = RecordedRequest(
+        0.0, "POST", "/connect/token", (), (("grant_type", "authorization_code"), *refresh_in_form.form[1:]), {}
+    )
+    assert noted(redemption, redemption_in_form) == (
+        f"code redemption: {in_basic}, then client_secret in the form body"
+    )

@@ -129,8 +129,10 @@ Feature: What an application must refuse
     OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it
     sent a nonce, that the ID token carries one and that it is the same (11): an ID token with
     another nonce or with none is refused; an application that sent no nonce is not judged on
-    either. Its signature it MAY leave to TLS when the token comes straight from the token
-    endpoint (step 6), as here, so a bad signature is no fault the application must catch.
+    either. Its signature it may leave to TLS server validation when the token comes straight from
+    the token endpoint (step 6), as at Visma Connect (HTTPS); with a plain-HTTP stand-in (issuer
+    tls: false) there is no TLS to rely on, and no run can tell a client that would rely on it from
+    one that checks nothing, so a bad signature is no fault injected either way.
     What it must not do is use "the information that failed to validate": show the user signed in,
     or call the Visma API with that response's access token. A call to userinfo alone is no
     acceptance: no sentence forbids asking the issuer's userinfo endpoint before the ID token is

@@ -140,12 +140,12 @@ def nothing_secret_in_pages(application, app_run):
         )
     secrets = credentials(application, app_run)
     for sign_in in app_run.sign_ins:
-        for url, text in sign_in.contents:
+        for url, text, part in sign_in.contents:
             for name in leaked(text, secrets):
                 check(
                     False,
-                    f"the application sent its {name} to the browser, in {_shown(url)}: a web application keeps "
-                    "its secret and its tokens on its server",
+                    f"the application sent its {name} to the browser, in {_served(part, url)}: a web application "
+                    "keeps its secret and its tokens on its server",
                 )
         for cookie, value in getattr(sign_in, "cookies", None) or ():
             for name in leaked("\n".join(readings(value)), secrets):
@@ -221,6 +221,16 @@ def _leaking_request_targets(app_run, secrets: dict[str, str]) -> set[str]:
             if _in_url("&".join(f"{k}={v}" for k, v in request.query), secrets):
                 targets.add(f"{request.path}?")
     return targets
+
+
+def _served(part: str, url: str) -> str:
+    """Where in what the browser received a text was: the URL is where it came from, not the leak."""
+    return {
+        "page": "the body of the page served at {}",
+        "script": "the script served at {}",
+        "response": "the body of the response a page fetched from {}",
+        "dom": "the page at {} as its scripts left it",
+    }[part].format(_shown(url))
 
 
 def _shown(text: str) -> str:

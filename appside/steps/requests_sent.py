@@ -395,12 +395,11 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
     token_requests = [r for observed in app_run.observed for r in observed.token_requests]
     authentications = {}
-    for token_request in token_requests:
+    for token_request in token_requests:  # every way it authenticated, whichever request fails below
         authentication = client_authentication(token_request, application.client_id, application.client_secret)
         if not (authentication.method == "none" and token_request.param("code_verifier")):
             authentications[id(token_request)] = authentication  # "client_secret: Required ... unless PKCE is used"
-    if authentications:  # every way it authenticated, whichever request fails below
-        note_client_authentication(request, *authentications.values())
+            note_client_authentication(request, token_request, authentication)
     for token_request in token_requests:
         shape = token_request_shape(token_request, "4.1.3" if token_request.param("code") else "6")
         check(not shape, shape)

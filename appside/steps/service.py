@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import given, then
 
 from appside.application import Application
-from appside.observed import client_authentication, form_value, token_request_shape
+from appside.observed import client_authentication, form_value, secret_in_query, token_request_shape
 from appside.steps.sign_ins import AppRun, _baseline, driver, note_client_authentication, observe, skip_unless_type
 from sandbox import SandboxServer
 from sandbox.registry import Registry
@@ -96,19 +96,20 @@ def client_credentials_form(request: pytest.FixtureRequest, application: Applica
         shape = token_request_shape(token_request, "4.4.2")
         check(not shape, shape)
         in_query = [name for name in BODY_PARAMETERS if any(k == name for k, _ in token_request.query)]
-        check(
-            not in_query,
-            f"the token request sent {', '.join(in_query)} in the URL query"
-            f"{' with an empty form body' if not token_request.form else ''}: RFC 6749 section 4.4.2 puts the "
-            "parameters in the form-encoded request body, and section 2.3.1 says client credentials "
-            '"MUST NOT be included in the request URI"',
-        )
+        # the secret in the URL is APPC-11's failure: the credentials there, and the request that then
+        # authenticates nothing, are its consequence here (blocked by APPC-11), not a second failure
+        secret_in_url = secret_in_query(token_request, application.client_secret)
+        not_credentials = [name for name in in_query if name not in ("client_id", "client_secret")]
+        own = not_credentials if secret_in_url else in_query
+        check(not own, _parameters_in_query(own, empty_form=not token_request.form))
+        credentials = [name for name in in_query if name not in not_credentials] or ["client_secret"]
+        require(not secret_in_url, _parameters_in_query(credentials, empty_form=False))
         grant_type = form_value(token_request, "grant_type")
         check(
             grant_type == "client_credentials", f"a token request has grant_type {grant_type!r}, not client_credentials"
         )
         authentication = client_authentication(token_request, application.client_id, application.client_secret)
-        note_client_authentication(request, authentication)
+        note_client_authentication(request, token_request, authentication)
         check(
             not authentication.problem, f"the token request does not authenticate the service: {authentication.problem}"
         )
@@ -120,6 +121,25 @@ def client_credentials_form(request: pytest.FixtureRequest, application: Applica
             f"application is not registered for, and the stand-in did ({stand_in_answer(token_request)}): ask "
             "for the registered scopes, or write the scope in application.scope if it is registered",
         )
+
+
+def _parameters_in_query(names: list[str], empty_form: bool) -> str:
+    """Why parameters in the URL query break APPC-12: the sentence that puts every parameter in the
+    form body, and section 2.3.1's on credentials only where credentials are among them (tenant_id or
+    scope in the URL is no credential there)."""
+    credentials = [name for name in names if name in ("client_id", "client_secret")]
+    return (
+        f"the token request sent {', '.join(names)} in the URL query{' with an empty form body' if empty_form else ''}"
+        ': RFC 6749 section 4.4.2 has the client add its parameters using the "application/x-www-form-urlencoded" '
+        'format "in the HTTP request entity-body", as Visma Connect\'s token request does '
+        "(content-type: application/x-www-form-urlencoded)"
+        + (
+            f", and section 2.3.1 says the client credentials ({', '.join(credentials)}) "
+            '"MUST NOT be included in the request URI"'
+            if credentials
+            else ""
+        )
+    )
 
 
 def _scope(token_request) -> str:

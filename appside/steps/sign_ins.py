@@ -11,7 +11,7 @@ from pytest_bdd import given, parsers, when
 from appside import effort
 from appside.application import Application
 from appside.concurrent import OTHER_BROWSER, NoPendingSignIn, fault_title
-from appside.observed import ClientAuthentication, Observed
+from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import UNCHECKED
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
@@ -88,13 +88,27 @@ def record_fault(request: pytest.FixtureRequest, fault: str) -> None:
     allure.attach(f"{fault}: {FAULTS[fault]}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
 
 
-def note_client_authentication(request: pytest.FixtureRequest, *authentications: ClientAuthentication) -> None:
+# each kind of token request -> the methods it authenticated with, for one scenario
+CLIENT_AUTHENTICATIONS = pytest.StashKey[dict[str, list[str]]]()
+
+
+def note_client_authentication(
+    request: pytest.FixtureRequest, token_request, authentication: ClientAuthentication
+) -> None:
     """How the application authenticated (and wrote its HTTP Basic credentials), in the report and
-    the certification record: each way its token requests used, in the order first used (x/oauth2
-    retries a refused HTTP Basic with the secret in the form body: both are named)."""
-    described = " and ".join(dict.fromkeys(a.describe() for a in authentications))
-    request.node.user_properties.append(("client_authentication", described))
-    allure.attach(described, name="client authentication", attachment_type=allure.attachment_type.TEXT)
+    the certification record: each kind of token request's method (code redemption, refresh, service
+    token) where they differ, as the scenario's requests are noted one by one."""
+    grant_type = token_request.param("grant_type") or "no grant_type"
+    kind = REQUEST_KINDS.get(grant_type, f"grant_type {grant_type}")
+    methods = request.node.stash.setdefault(CLIENT_AUTHENTICATIONS, {})
+    if authentication.describe() not in methods.setdefault(kind, []):
+        methods[kind].append(authentication.describe())
+    request.node.user_properties.append(("client_authentication", described_by_kind(methods)))
+    allure.attach(
+        f"{kind}: {authentication.describe()}",
+        name="client authentication",
+        attachment_type=allure.attachment_type.TEXT,
+    )
 
 
 def observe(stand_in: SandboxServer, action, title: str | None = None):

@@ -146,8 +146,10 @@ def _warned(record: dict) -> list[dict]:
 
 
 def reason_of(rule: dict) -> str:
-    """The first reason of the scenarios that gave the rule its status: the failure's message."""
-    return next((s["reason"] for s in rule["scenarios"] if s["status"] == rule["status"] and s["reason"]), "")
+    """The reasons of every scenario that gave the rule its status, each once, in the scenarios' order:
+    each failed example of an outline (each fault an application accepted) is named, not the first."""
+    reasons = dict.fromkeys(s["reason"] for s in rule["scenarios"] if s["status"] == rule["status"] and s["reason"])
+    return "; ".join(reasons)
 
 
 def _waivers(record: dict) -> list[str]:
