@@ -226,3 +226,28 @@ def test_a_normal_login_page_is_pictured_with_its_text_form_and_layout(page):
     assert pictures[0] != pictures[1], "the page's text is not pictured"
     assert "images, canvases, frames or media (1)" in note and "background images (1)" in note, note
     assert page.evaluate("getComputedStyle(document.querySelector('img')).display") == "inline"
+
+
+def test_a_page_in_a_web_font_is_pictured_in_the_standard_font(page):
+    """A web font can draw any letter as any other (the password's glyphs behind harmless text): the
+    picture of a page in a web font is that of the same page without it. Control: unpictured, they
+    differ."""
+    from pathlib import Path
+
+    from suite.wire.login.screenshots import screenshot_without_secrets
+
+    font = next(Path("/usr/share/fonts/truetype").glob("**/*Mono*.ttf"), None)
+    if font is None:
+        pytest.skip("no TrueType font to serve as a web font")
+    web_font = (
+        f"<style>@font-face {{ font-family: 'sans-serif'; src: url(data:font/ttf;base64,"
+        f"{base64.b64encode(font.read_bytes()).decode()}); }} p {{ font-family: 'sans-serif' !important; }}</style>"
+    )
+    pictures, plain = [], []
+    for head in (web_font, ""):
+        page.set_content(PAGE.format(head + "<p>harmless words</p>"))
+        page.wait_for_timeout(100)  # the font loaded
+        plain.append(page.screenshot(full_page=True))
+        pictures.append(screenshot_without_secrets(page))
+    assert plain[0] != plain[1], "control: the web font draws the text"
+    assert pictures[0] is not None and pictures[0] == pictures[1], "the web font shows in the picture"
