@@ -202,15 +202,18 @@ WRITTEN_BACK = {  # how a server or a browser writes a non-ASCII secret back onc
     "nfkc": lambda s: unicodedata.normalize("NFKC", s),
     "nfd json-escaped": lambda s: json.dumps(unicodedata.normalize("NFD", s))[1:-1],
     "nfd url-encoded": lambda s: quote(unicodedata.normalize("NFD", s), safe=""),
-    "latin-1 url-encoded": lambda s: quote(s, safe="", encoding="latin-1"),
+    # the tester's: a character Latin-1 has not (€) dropped
+    "latin-1 url-encoded": lambda s: quote(s, encoding="latin-1", errors="ignore"),
     "latin-1 url-encoded lower case": lambda s: re.sub(
-        "%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, safe="", encoding="latin-1")
+        "%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, safe="", encoding="latin-1", errors="ignore")
     ),
-    "latin-1 form-encoded": lambda s: quote_plus(s, encoding="latin-1"),
+    "latin-1 form-encoded": lambda s: quote_plus(s, encoding="latin-1", errors="replace"),
+    "windows-1252 url-encoded": lambda s: quote(s, safe="", encoding="cp1252"),
 }
 NON_ASCII = {  # the security tester's client secret exactly; one with a ligature NFKC takes apart
     "web2": 'WEB2SEC+:%20 "q" ñ',
     "ligature": "Pässwörd-ﬁle-é9",
+    "euro": "SVCSEC x y+%:'\"ßé€long-tail",
 }
 
 
@@ -220,8 +223,8 @@ def test_a_non_ascii_secret_written_back_normalised_or_in_latin1_bytes_is_masked
     """Unicode normalisation (NFD, NFKD, NFKC, then escaped) and percent-encoding of the secret's
     Latin-1 bytes: what a scrub leaves shares no 4 characters in a row with the form."""
     value = NON_ASCII[secret]
-    if form.startswith("latin-1") and not all(ord(c) < 256 for c in value):
-        pytest.skip("a character Latin-1 has not (the ligature)")
+    if "-1" in form and "ﬁ" in value:
+        pytest.skip("a character Latin-1 and windows-1252 have not (the ligature)")
     redactor = Redactor()
     redactor.register(value, "secret")
     written = WRITTEN_BACK[form](value)

@@ -140,17 +140,25 @@ def _escaped(value: str) -> set[str]:
     forms |= {encode(value, safe=safe) for encode in (quote, quote_plus) for safe in _URL_SAFE_SETS}
     if not value.isascii():  # percent-encoding of its Latin-1 or windows-1252 bytes, as older encoders do
         for charset in _CHARSETS:
-            with contextlib.suppress(UnicodeEncodeError):  # a character the charset has not
-                forms |= {
-                    encode(value, safe=safe, encoding=charset)
-                    for encode in (quote, quote_plus)
-                    for safe in _URL_SAFE_SETS
-                }
+            try:
+                forms |= _percent_encoded(value, charset, "strict")
+            except UnicodeEncodeError:  # a character the charset has not: dropped or "?", as encoders do, where
+                # most of the secret is left (what is left of a Cyrillic one would be a few common letters)
+                if 4 * sum(len(c.encode(charset, "ignore")) == 0 for c in value) <= len(value):
+                    forms |= _percent_encoded(value, charset, "ignore") | _percent_encoded(value, charset, "replace")
     forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), f) for f in forms}
     once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
     for escaped in (*once, *(json.dumps(e)[1:-1] for e in once)):  # twice: JSON quoted inside JSON
         forms |= {escaped, escaped.replace("/", "\\/")}
     return forms
+
+
+def _percent_encoded(value: str, charset: str, errors: str) -> set[str]:
+    return {
+        encode(value, safe=safe, encoding=charset, errors=errors)
+        for encode in (quote, quote_plus)
+        for safe in _URL_SAFE_SETS
+    }
 
 
 def hex_encodings(value: str) -> set[str]:
