@@ -5,6 +5,7 @@ verdict does not follow from its rules fails verification, and the run history i
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -194,3 +195,106 @@ def test_a_plain_http_issuer_on_this_machine_is_recorded_without_tls_verificatio
     written = json.loads(record.read_text())
     assert written["issuer"].startswith("http://127.0.0.1")
     assert written["tls_verification"].startswith("not applicable: the issuer is plain HTTP"), written
+
+
+# What a hostile server puts in its error, error_description, claims, headers and page titles: HTML that
+# runs when the record is rendered, a javascript: link and image, a code span, a table cell and a line
+# of its own, a terminal's escapes and bidirectional marks (the security tester's)
+MARKDOWN_INJECTED = (
+    "<img src=x onerror=fetch('/xss-img')><svg/onload=fetch('/xss-svg')><script>fetch('/x')</script>"
+    "[link](javascript:alert(1)) ![i](javascript:alert(2)) <javascript:alert(3)> &lt;b&gt; `code` | cell |"
+    "\n# heading\n1. item\n- item\n```\n\x1b]8;;http://127.0.0.1:9/ansi\x07CLICKME\x1b[2J\u202eevil\u202c <!--"
+)
+
+
+def _markdown_record(**changes) -> dict:
+    record = _consistent_record(
+        issuer="http://127.0.0.1:9/" + MARKDOWN_INJECTED,
+        environment=MARKDOWN_INJECTED,
+        client_ids={"web": MARKDOWN_INJECTED},
+        suite_version="1",
+        started=MARKDOWN_INJECTED,
+        sandbox_defects=[MARKDOWN_INJECTED],
+        tls_verification=MARKDOWN_INJECTED,
+        waiver_problems=[MARKDOWN_INJECTED],
+        not_run_rules=[MARKDOWN_INJECTED],
+        reason=MARKDOWN_INJECTED,
+        **changes,
+    )
+    scenario = {"status": "failed", "reason": "error_description: " + MARKDOWN_INJECTED}
+    record["rules"] = []
+    for status in ("failed", "warned", "passed"):
+        record["rules"].append(
+            {
+                "rule_id": "SVC-05",
+                "title": "Each <role> gets a token " + MARKDOWN_INJECTED,
+                "documentation": "https://example.test/docs#svc-05",
+                "severity": "blocker",
+                "status": status,
+                "scenarios": [{**scenario, "status": status}],
+            }
+        )
+    record["rules"].append({**record["rules"][-1], "documentation": "javascript:alert(4)"})
+    record["waivers"] = [
+        {k: MARKDOWN_INJECTED for k in ("rule", "scenario", "reason", "reference", "accepted_by", "expires")}
+    ]
+    return record
+
+
+def _active_markdown(markdown: str) -> list[str]:
+    """What in a Markdown text a renderer (CommonMark, GitHub's, Python-Markdown) would make more than
+    text: raw HTML or an autolink (a < outside code), a link or image not the suite's own rule links
+    (an unescaped [), a code block or span the text did not open, a table row with other cells than its
+    header."""
+    problems, fence, columns = [], "", 0
+    for line in markdown.splitlines():
+        if fence:
+            fence = "" if line == fence else fence
+            continue
+        if line.startswith("```"):
+            fence = line
+            continue
+        if re.match(r"(# Verdict: |## (What failed|Warnings|Waived|The run|Every rule))", line):  # the suite's own
+            line = line.lstrip("#")
+        text = re.sub(r"(?<!\\)(`+)(?!`).+?(?<!`)\1(?!`)", "code", line)  # code spans show as they are
+        text = re.sub(r"\[[A-Z]+-\d+\]\(https://example\.test/docs#[a-z0-9-]+\)", "link", text)  # the suite's own
+        for pattern, what in (
+            ("<", "HTML"),
+            (r"(?<!\\)\[", "link"),
+            (r"(?<!\\)`", "code"),
+            ("^ {0,3}(#|[-+*] |\\d+[.)])", "block"),
+        ):
+            if re.search(pattern, text):
+                problems.append(f"{what}: {line}")
+        cells = len(re.findall(r"(?<!\\)\|", text))
+        if line.startswith("|---"):
+            columns = cells
+        elif line.startswith("|") and columns and cells != columns:
+            problems.append(f"cells: {line}")
+        elif not line.startswith("|"):
+            columns = 0
+    return problems
+
+
+@pytest.mark.parametrize("side", ["server", "application"])
+def test_server_controlled_values_are_text_in_the_markdown_record(side):
+    """compliance.md holds the other side's words; rendered as Markdown, they are text: no HTML, no
+    javascript: link or image, no code block or span, heading, list or table cell of theirs. The
+    application side writes its record through the same code (appside/record.py)."""
+    from suite.reports.record_markdown import render_markdown, render_no_verdict
+
+    record = _markdown_record(**({"application": {"name": MARKDOWN_INJECTED}} if side == "application" else {}))
+    markdown = render_markdown(record)
+    assert not _active_markdown(markdown), "\n".join(_active_markdown(markdown))
+    assert "javascript:alert(4)" not in markdown, "a rule's documentation that is no web page is not linked"
+    assert not re.search(r"(?<!\\)\]\(javascript", markdown)
+    assert "`<role>`" in markdown, "an outline placeholder shows as code"
+    assert not _active_markdown(render_no_verdict(record)), render_no_verdict(record)
+    assert "\x1b" not in markdown and "\u202e" not in markdown
+
+
+def test_the_markdown_checker_finds_what_a_renderer_would_run():
+    """Control: the same values written as they were (before the record escaped them) are found."""
+    for line in MARKDOWN_INJECTED.splitlines()[:2]:
+        assert _active_markdown(line)
+    assert _active_markdown("| a | b |\n|---|---|\n| x | y | z |")

@@ -4,6 +4,7 @@ the suite knows is masked before the picture is taken, not only password fields.
 showing it is the same, pixel for pixel, as that of the page showing another secret of the same
 length, while unmasked pictures of the two differ (the control: the secret is visible)."""
 
+import base64
 import os
 from html import escape
 
@@ -26,7 +27,7 @@ PLACES = {  # where the page puts the secret, and whether an unmasked picture sh
     "title": ('<p title="{}">hover me</p>', False),
     "attribute": ('<div class="shown" data-secret="{}"></div>', True),  # shown by the stylesheet
 }
-PAGE = """<!doctype html><style>* {{ font: 24px monospace; }} .shown::after {{ content: attr(data-secret); }}</style>
+PAGE = """<!doctype html><style>* {{ font: 24px sans-serif; }} .shown::after {{ content: attr(data-secret); }}</style>
 <h1>Signed in</h1>{}<p>the rest of the page</p>"""
 
 
@@ -63,10 +64,11 @@ def test_a_screenshot_shows_no_secret_wherever_the_page_puts_it(page, kind, plac
 
 
 def test_a_page_without_secrets_is_pictured_as_it_is(page):
-    from suite.wire.login.screenshots import screenshot_without_secrets
+    """Nothing masked: the picture is the page's own, under the suite's text-only stylesheet."""
+    from suite.wire.login.screenshots import PICTURE_ONLY_TEXT, screenshot_without_secrets
 
     page.set_content(PAGE.format("<p>nothing to hide</p>"))
-    assert screenshot_without_secrets(page) == page.screenshot(full_page=True)
+    assert screenshot_without_secrets(page) == page.screenshot(full_page=True, style=PICTURE_ONLY_TEXT)
 
 
 def test_a_page_that_would_unmask_its_secret_is_stopped_while_pictured(page):
@@ -133,3 +135,119 @@ def test_a_login_page_is_pictured_with_its_password_field_masked(page):
     page.fill("#p", "sandbox-password")
     png, why_not = picture_without_secrets(page)
     assert png is not None, why_not
+
+
+PIXELS = {  # a page drawing the password as pixels, which no text search finds
+    "canvas": lambda p: (
+        "<canvas id=cv width=700 height=60></canvas><script>const c = document.getElementById('cv')"
+        f".getContext('2d'); c.font = '30px sans-serif'; c.fillText({p!r}, 5, 40);</script>"
+    ),
+    "svg-image": lambda p: (
+        "<img alt='' src='data:image/svg+xml;base64,"
+        + base64.b64encode(
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="700" height="60"><text x="5" y="40" '
+            f'font-size="30">{escape(p)}</text></svg>'.encode()
+        ).decode()
+        + "'>"
+    ),
+    "inline-svg": lambda p: f"<svg width=700 height=60><text x=5 y=40 font-size=30>{escape(p)}</text></svg>",
+    "background": lambda p: (
+        "<div style=\"width: 700px; height: 60px; background-image: url('data:image/svg+xml;base64,"
+        + base64.b64encode(
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="700" height="60"><text x="5" y="40" '
+            f'font-size="30">{escape(p)}</text></svg>'.encode()
+        ).decode()
+        + "')\"></div>"
+    ),
+    "generated": lambda p: (
+        "<style>#g::after { content: '" + "".join(f"\\{ord(c):x} " for c in p) + "'; }</style><div id=g></div>"
+    ),
+    "letters-in-visual-order": lambda p: "".join(  # each letter its own element, a pixel lower each
+        f"<span style='position: absolute; left: {20 + 22 * i}px; top: {200 + i % 3}px'>{escape(c)}</span>"
+        for i, c in reversed(list(enumerate(p)))
+    ),
+}
+
+
+@pytest.mark.parametrize("channel", PIXELS)
+def test_a_page_drawing_a_secret_as_pixels_shows_it_in_no_picture(page, channel):
+    """Control: unpictured, the page with the password and the page with its twin (same length)
+    differ. Pictured by the suite, the two are the same picture (the pixels were not drawn), or
+    there is no picture and the note says why."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register(PASSWORD, "login.password")
+    twin = "".join(chr(ord(c) + 1) if c.isalpha() else c for c in PASSWORD)
+    pictures, notes, plain = [], [], []
+    for value in (PASSWORD, twin):
+        page.set_content(PAGE.format(PIXELS[channel](value)))
+        plain.append(page.screenshot(full_page=True))
+        png, note = picture_without_secrets(page)
+        pictures.append(png)
+        notes.append(note)
+    assert plain[0] != plain[1], "control: the password is visible"
+    if channel == "letters-in-visual-order":
+        assert pictures[0] is None and "login.password" in notes[0], notes[0]
+        return
+    assert pictures[0] is not None and pictures[0] == pictures[1], f"the password drawn by {channel} shows"
+    assert notes[0].startswith("pictured as text only"), notes[0]
+
+
+def test_a_page_that_keeps_its_pixels_against_the_stylesheet_gets_no_picture(page):
+    """An inline `!important` beats any stylesheet: the computed styles read back show the canvas
+    still laid out, and no picture is given."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    page.set_content(PAGE.format("<canvas style='display: block !important' width=50 height=50></canvas>"))
+    png, note = picture_without_secrets(page)
+    assert png is None and "keeps drawing pixels" in note, note
+
+
+def test_a_normal_login_page_is_pictured_with_its_text_form_and_layout(page):
+    """No false alarm: a login page with a logo, a background picture and a list is pictured; its text
+    shows (the picture differs from that of the same page with other words), and its logo is hidden,
+    as the note says; the page is as it was afterwards."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register("sandbox-password", "login.password")
+    login = (
+        "<img src='data:image/svg+xml;base64,{logo}' width=40 height=40><h2>{words}</h2>"
+        "<ul><li>Use your work account</li></ul><label>Password <input type=password id=p></label>"
+        "<button style='background-image: linear-gradient(red, blue)'>Sign in</button>"
+    )
+    logo = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="20" cx="20" cy="20"/></svg>').decode()
+    pictures = []
+    for words in ("Sandbox sign-in", "Another heading"):
+        page.set_content(PAGE.format(login.format(logo=logo, words=words)))
+        page.fill("#p", "sandbox-password")
+        png, note = picture_without_secrets(page)
+        assert png is not None, note
+        pictures.append(png)
+    assert pictures[0] != pictures[1], "the page's text is not pictured"
+    assert "images, canvases, frames or media (1)" in note and "background images (1)" in note, note
+    assert page.evaluate("getComputedStyle(document.querySelector('img')).display") == "inline"
+
+
+def test_a_page_in_a_web_font_is_pictured_in_the_standard_font(page):
+    """A web font can draw any letter as any other (the password's glyphs behind harmless text): the
+    picture of a page in a web font is that of the same page without it. Control: unpictured, they
+    differ."""
+    from pathlib import Path
+
+    from suite.wire.login.screenshots import screenshot_without_secrets
+
+    font = next(Path("/usr/share/fonts/truetype").glob("**/*Mono*.ttf"), None)
+    if font is None:
+        pytest.skip("no TrueType font to serve as a web font")
+    web_font = (
+        f"<style>@font-face {{ font-family: 'sans-serif'; src: url(data:font/ttf;base64,"
+        f"{base64.b64encode(font.read_bytes()).decode()}); }} p {{ font-family: 'sans-serif' !important; }}</style>"
+    )
+    pictures, plain = [], []
+    for head in (web_font, ""):
+        page.set_content(PAGE.format(head + "<p>harmless words</p>"))
+        page.wait_for_timeout(100)  # the font loaded
+        plain.append(page.screenshot(full_page=True))
+        pictures.append(screenshot_without_secrets(page))
+    assert plain[0] != plain[1], "control: the web font draws the text"
+    assert pictures[0] is not None and pictures[0] == pictures[1], "the web font shows in the picture"

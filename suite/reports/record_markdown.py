@@ -1,7 +1,12 @@
 """compliance.md: the certification record written for people. It opens on the verdict and the
 rules that failed, worst severity first, then the warnings (warning-level rules whose check failed:
 the verdict stands, the server's difference is shown), so a reader deciding a go-live needs the
-first lines only."""
+first lines only.
+
+Much of it is the other side's words (a server's error and error_description, claim values, headers,
+page titles, in the reasons; an application's name): every value is written as text (_text), so that
+rendered as Markdown, in a repository's page, a CI summary or a browser, it shows as it was and does
+nothing: no HTML element, no link, no image, no code span or table cell it did not open."""
 
 import re
 from pathlib import Path
@@ -24,9 +29,9 @@ def render_markdown(record: dict) -> str:
     """The certification record for people: verdict and failures first, then one row per rule."""
     counts = record["counts"]
     lines = [
-        f"# Verdict: {record['verdict'].upper()}",
+        f"# Verdict: {_text(record['verdict'].upper())}",
         "",
-        f"Visma Connect conformance of **{record['environment']}** ({record['issuer']}): "
+        f"Visma Connect conformance of **{_text(record['environment'])}** ({_text(record['issuer'])}): "
         f"{counts['passed']} rules passed, {counts['failed']} failed"
         + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
         + (f", {counts['waived']} failed under a waiver" if counts.get("waived") else "")
@@ -36,14 +41,16 @@ def render_markdown(record: dict) -> str:
     ]
     if "changes" in record:
         head, *kinds = change_lines(record)
-        lines += [head[:1].upper() + head[1:], ""] + [f"- {kind.strip()}" for kind in kinds] + ([""] if kinds else [])
+        lines += (
+            [_text(head[:1].upper() + head[1:]), ""] + [f"- {_text(kind)}" for kind in kinds] + ([""] * bool(kinds))
+        )
     if record.get("not_run_rules"):
         lines += [
-            f"Blocker and critical rules this run did not run: {', '.join(record['not_run_rules'])}. "
+            f"Blocker and critical rules this run did not run: {_text(', '.join(record['not_run_rules']))}. "
             "Run every rule (no --rule, -k, -m or feature path) for a verdict.",
             "",
         ]
-    lines += [f"**Waiver problem:** {problem}" for problem in record.get("waiver_problems", ())]
+    lines += [f"**Waiver problem:** {_text(problem)}" for problem in record.get("waiver_problems", ())]
     lines += [""] if record.get("waiver_problems") else []
     lines += _failures(record) + _warnings(record) + _waivers(record)
     lines += [
@@ -51,18 +58,20 @@ def render_markdown(record: dict) -> str:
         "",
         "| | |",
         "|---|---|",
-        f"| Issuer | {record['issuer']} |",
-        f"| Client ids | {', '.join(f'{r}: {c}' for r, c in record['client_ids'].items())} |",
-        f"| Suite version | {record['suite_version']} |",
-        f"| Run | {record['started']} to {record['finished']} |",
-        f"| Sandbox defects | {', '.join(record['sandbox_defects']) or 'none'} |",
-        f"| TLS verification | {record['tls_verification']} |",
+        f"| Issuer | {_text(record['issuer'])} |",
+        f"| Client ids | {_text(', '.join(f'{r}: {c}' for r, c in record['client_ids'].items()))} |",
+        f"| Suite version | {_text(record['suite_version'])} |",
+        f"| Run | {_text(record['started'])} to {_text(record['finished'])} |",
+        f"| Sandbox defects | {_text(', '.join(record['sandbox_defects']) or 'none')} |",
+        f"| TLS verification | {_text(record['tls_verification'])} |",
     ]
     seal = record.get("seal") or {}
     if seal:
         signature = seal.get("signature")
-        lines.append(f"| Digest (SHA-256 of the whole record) | `{seal['digest']}` |")
-        lines.append(f"| Signature | {'Ed25519, key ' + signature['key_fingerprint'] if signature else 'not signed'} |")
+        lines.append(f"| Digest (SHA-256 of the whole record) | {_text(seal['digest'])} |")
+        lines.append(
+            f"| Signature | {_text('Ed25519, key ' + signature['key_fingerprint'] if signature else 'not signed')} |"
+        )
     lines += [
         "",
         "## Every rule",
@@ -79,8 +88,8 @@ def render_markdown(record: dict) -> str:
             f"beyond the pages: {beyond}" if beyond else "beyond the pages"
         )
         lines.append(
-            f"| {_link(rule)} | {_cell(rule['title'])} | {statements} | {rule['severity']} | "
-            f"{MARKS.get(rule['status'], rule['status'])} | {counts} | {_cell(detail)} |"
+            f"| {_link(rule)} | {_cell(rule['title'])} | {_text(statements)} | {_text(rule['severity'])} | "
+            f"{_text(MARKS.get(rule['status'], rule['status']))} | {_text(counts)} | {_cell(detail)} |"
         )
     lines += [
         "",
@@ -95,13 +104,11 @@ def render_no_verdict(record: dict) -> str:
     """compliance.md of a run that stopped before any verdict: why, and that nothing here is older."""
     return "\n".join(
         [
-            f"# Verdict: {record['verdict'].upper()}",
+            f"# Verdict: {_text(record['verdict'].upper())}",
             "",
-            f"The run of {record['finished']} against **{record['environment']}** produced no verdict:",
+            f"The run of {_text(record['finished'])} against **{_text(record['environment'])}** produced no verdict:",
             "",
-            "```",
-            record["reason"] or "(no message)",
-            "```",
+            *_fenced(record["reason"] or "(no message)"),
             "",
             "The reports of earlier runs were removed, so that nothing here describes another run.",
             "",
@@ -118,7 +125,7 @@ def _failures(record: dict) -> list[str]:
     lines = ["## What failed, worst first", "", "| Rule | Severity | Status | Why |", "|---|---|---|---|"]
     for rule in failed:
         lines.append(
-            f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {MARKS[rule['status']]} | "
+            f"| {_link(rule)} {_cell(rule['title'])} | {_text(rule['severity'])} | {MARKS[rule['status']]} | "
             f"{_cell(reason_of(rule))} |"
         )
     return [*lines, ""]
@@ -136,7 +143,8 @@ def _warnings(record: dict) -> list[str]:
         "|---|---|---|",
     ]
     lines += [
-        f"| {_link(rule)} {_cell(rule['title'])} | {rule['severity']} | {_cell(reason_of(rule))} |" for rule in warned
+        f"| {_link(rule)} {_cell(rule['title'])} | {_text(rule['severity'])} | {_cell(reason_of(rule))} |"
+        for rule in warned
     ]
     return [*lines, ""]
 
@@ -163,8 +171,9 @@ def _waivers(record: dict) -> list[str]:
     ]
     for waiver in record["waivers"]:
         lines.append(
-            f"| {waiver['rule']} | {_cell(waiver['scenario'] or 'every scenario')} | {_cell(waiver['reason'])} | "
-            f"{_cell(waiver['reference'])} | {_cell(waiver['accepted_by'])} | {waiver['expires']} |"
+            f"| {_text(waiver['rule'])} | {_cell(waiver['scenario'] or 'every scenario')} | "
+            f"{_cell(waiver['reason'])} | {_cell(waiver['reference'])} | {_cell(waiver['accepted_by'])} | "
+            f"{_text(waiver['expires'])} |"
         )
     return [*lines, ""]
 
@@ -225,13 +234,53 @@ def _severity_rank(severity: str) -> int:
 
 
 def _link(rule: dict) -> str:
-    return f"[{rule['rule_id']}]({rule['documentation']})" if rule["documentation"] else rule["rule_id"]
+    """The rule's id, linked to its documentation where that is a web page (http, https)."""
+    documentation = str(rule.get("documentation") or "")
+    if not documentation.startswith(("https://", "http://")) or re.search(r"[\s()<>\\`]", documentation):
+        return _text(rule["rule_id"])
+    return f"[{_text(rule['rule_id'])}]({documentation})"
 
 
 def _cell(text: str) -> str:
-    """A table cell as people read it, in the file and rendered: a "|" would end the cell and a line
-    break the row; an outline placeholder stays `<role>`, not an HTML escape nor a hidden tag."""
-    return _PLACEHOLDER.sub(r"`<\1>`", " ".join(text.split()).replace("|", "\\|"))
+    """A table cell: the text as _text writes it, an outline placeholder shown as `<role>` (code)."""
+    parts = _PLACEHOLDER.split(_one_line(text))  # text, placeholder, text, ...
+    return "".join(f"`<{part}>`" if odd % 2 else _escaped(part) for odd, part in enumerate(parts))
 
 
 _PLACEHOLDER = re.compile(r"<(\w+)>")  # an outline's <role>: shown as code, not taken for an HTML tag
+# Characters Markdown (CommonMark, GitHub's and Python-Markdown) gives a meaning to anywhere in a line,
+# each written escaped with a backslash: links and images ([ ]), emphasis (* _ ~), code spans, table
+# cells (|); and at the start of a value, those that open a heading, a list or a rule (# + - = 1.)
+_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")
+_NUMBERED = re.compile(r"(\d+)[.)]")
+# Control characters (a terminal's escapes, a line's end) and the marks that reorder text on screen
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _text(value: object) -> str:
+    """A value as Markdown text that renders as itself and nothing else: on one line (white space,
+    control characters and bidirectional marks as one space), & and < as HTML character references
+    (no element, comment or autolink can open: Python-Markdown has no backslash escape for <), every
+    other character Markdown gives a meaning to escaped with a backslash (no link, image, emphasis,
+    code span, table cell, heading, list or quote)."""
+    return _escaped(_one_line(value))
+
+
+def _one_line(value: object) -> str:
+    return " ".join(_INVISIBLE.sub(" ", str(value)).split())
+
+
+def _escaped(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;")  # a > alone opens nothing but a quoted line
+    text = _MARKDOWN.sub(r"\\\g<0>", text)
+    if numbered := _NUMBERED.match(text):  # "12." or "12)" opens a numbered list: "12\."
+        return f"{numbered.group(1)}\\{text[numbered.end(1) :]}"
+    return "\\" + text if text.startswith(("#", "+", "-", "=", ">")) else text
+
+
+def _fenced(text: str) -> list[str]:
+    """Text shown as it is, in a code block whose fence is longer than any run of backticks in it (a
+    server's "```" cannot close it); control characters but the line's ends left out."""
+    text = re.sub("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", " ", text)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    return [fence, text, fence]

@@ -46,6 +46,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
@@ -74,6 +75,8 @@ _PERCENT_ESCAPE = re.compile("%[0-9A-F]{2}")
 # Characters that URL encoders in use leave as they are: none, Python's quote default, browsers'
 # forms, JavaScript's encodeURIComponent, RFC 3986 sub-delimiters (requests' re-quoting).
 _URL_SAFE_SETS = ("", "/", "*-._", "-_.!~*'()", "/:@!$&'()*+,;=")
+# The single-byte charsets a server or an older encoder may write a non-ASCII secret's bytes in.
+_CHARSETS = ("latin-1", "cp1252")
 
 
 def encodings(value: str) -> set[str]:
@@ -90,7 +93,19 @@ def encodings(value: str) -> set[str]:
 
 def _decoded_forms(value: str) -> set[str]:
     forms = {value, unquote_plus(value), unquote(value)}
-    return forms | {mis for form in forms for mis in _misdecoded(form)}
+    if "%" in value:  # a server reading %XX as Latin-1 or windows-1252 bytes, not UTF-8 ("%F1" is "ñ")
+        forms |= {decode(value, encoding=charset) for decode in (unquote, unquote_plus) for charset in _CHARSETS}
+    forms |= {mis for form in forms for mis in _misdecoded(form)}
+    return forms | {normal for form in forms for normal in _normalised(form)}
+
+
+def _normalised(value: str) -> set[str]:
+    """`value` in each Unicode normalisation form: what a server, a browser or a file system that
+    normalises text writes back for a non-ASCII secret ("ñ" as "n" and U+0303 in NFD, "ﬁ" as "fi" in
+    NFKC), which the secret as typed does not match."""
+    if value.isascii():
+        return set()
+    return {unicodedata.normalize(form, value) for form in ("NFC", "NFD", "NFKC", "NFKD")}
 
 
 def _misdecoded(value: str) -> set[str]:
@@ -123,11 +138,27 @@ def base64_encodings(value: str) -> set[str]:
 def _escaped(value: str) -> set[str]:
     forms = {value, value.replace(" ", "+")}
     forms |= {encode(value, safe=safe) for encode in (quote, quote_plus) for safe in _URL_SAFE_SETS}
+    if not value.isascii():  # percent-encoding of its Latin-1 or windows-1252 bytes, as older encoders do
+        for charset in _CHARSETS:
+            try:
+                forms |= _percent_encoded(value, charset, "strict")
+            except UnicodeEncodeError:  # a character the charset has not: dropped or "?", as encoders do, where
+                # most of the secret is left (what is left of a Cyrillic one would be a few common letters)
+                if 4 * sum(len(c.encode(charset, "ignore")) == 0 for c in value) <= len(value):
+                    forms |= _percent_encoded(value, charset, "ignore") | _percent_encoded(value, charset, "replace")
     forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), f) for f in forms}
     once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
     for escaped in (*once, *(json.dumps(e)[1:-1] for e in once)):  # twice: JSON quoted inside JSON
         forms |= {escaped, escaped.replace("/", "\\/")}
     return forms
+
+
+def _percent_encoded(value: str, charset: str, errors: str) -> set[str]:
+    return {
+        encode(value, safe=safe, encoding=charset, errors=errors)
+        for encode in (quote, quote_plus)
+        for safe in _URL_SAFE_SETS
+    }
 
 
 def hex_encodings(value: str) -> set[str]:

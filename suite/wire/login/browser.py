@@ -610,15 +610,17 @@ class BrowserLogin:
 
     @staticmethod
     def _attach_page(page, title) -> None:
-        """A screenshot (every element holding a known secret masked; none for a page showing a secret
-        spread over several elements, with a note saying so) and the URL, attached to the current
-        Allure step."""
-        png, why_not = picture_without_secrets(page)  # the URL still tells where, whatever the picture
+        """A screenshot (text only, every element holding a known secret masked; none for a page showing
+        a secret spread over several elements, with a note saying so; a note saying what it hid) and the
+        URL, attached to the current Allure step."""
+        png, note = picture_without_secrets(page)  # the URL still tells where, whatever the picture
         allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
         if png:
             allure.attach(png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)
+            if note:  # what the picture leaves out: images, canvases, generated content
+                allure.attach(note, name=f"{title}: screenshot note", attachment_type=allure.attachment_type.TEXT)
         else:
-            allure.attach(why_not, name=f"{title}: no screenshot", attachment_type=allure.attachment_type.TEXT)
+            allure.attach(note, name=f"{title}: no screenshot", attachment_type=allure.attachment_type.TEXT)
 
 
 def _post_by_form(page, endpoint: str, form: dict, timeout_ms: float) -> None:
