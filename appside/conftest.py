@@ -265,13 +265,15 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     """Which step failed, so that a failure before the rule's own check can be reported as blocked
     by the rule that broke the sign-in (`needs` in appside/features/rules.yaml). Every Then of an
     application rule is its own check (a refusal is several: no signed-in page, no API call, no
-    redemption), unless it found nothing to check; a Given or When only prepares it."""
+    redemption), unless it found nothing to check; a Given or When only prepares it. A step that found
+    nothing to check is blocked by the rule that broke the sign-in, or else could not be checked."""
     from suite.verdict.checks import NothingToCheck
 
-    own_check = step.type == "then" and not isinstance(exception, NothingToCheck)
-    request.node.user_properties.append(
-        ("failed_step", {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check})
-    )
+    nothing = isinstance(exception, NothingToCheck)
+    failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": step.type == "then" and not nothing}
+    if nothing:  # not blocked by a rule that failed: could not be checked (appside.record), never a failure
+        failed_step["nothing_to_check"] = True
+    request.node.user_properties.append(("failed_step", failed_step))
 
 
 @pytest.hookimpl(trylast=True)

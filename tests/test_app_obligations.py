@@ -75,9 +75,9 @@ def test_appc23_and_appc26_with_nothing_to_judge_are_blocked_where_the_sign_in_b
 
 
 def test_appc24_two_authentication_methods_fail_and_a_client_id_beside_basic_passes():
-    one_authentication_method(_run([_redeem("code-1", client_id="reference-web")]))
+    one_authentication_method(WEB, _run([_redeem("code-1", client_id="reference-web")]))
     with pytest.raises(NonConformance, match="2 ways at once: HTTP Basic, client_secret in the body"):
-        one_authentication_method(_run([_redeem("code-1", client_secret="s3cret-s3cret")]))
+        one_authentication_method(WEB, _run([_redeem("code-1", client_secret="s3cret-s3cret")]))
 
 
 def test_appc15_an_application_that_signs_in_again_instead_of_refreshing_is_not_judged_on_rotation():
