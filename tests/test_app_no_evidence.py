@@ -159,3 +159,37 @@ def test_nothing_to_judge_is_blocked_by_the_rule_that_broke_the_sign_in_and_else
     assert rules["APPC-28"]["scenarios"][0]["reason"] == f"{UNCHECKED}: found nothing"
     assert rules["APPC-26"]["status"] == "failed"
     assert recorder.unchecked == {"t::APPC-28"}
+
+
+def _grant(grant_type, sent, issued, at):
+    form = [("grant_type", grant_type), ("refresh_token" if grant_type == "refresh_token" else "code", sent)]
+    answer = {"access_token": f"access-{issued}", "refresh_token": issued}
+    return _request(PATHS["token_endpoint"], form=form, response=answer, at=at)
+
+
+def test_appc15_a_refresh_never_seen_after_a_rotation_is_no_failure_of_the_rotation():
+    """Auth.js with its token in the API's URL (DEFECTS=token-in-url): the API refused it, the application
+    dropped its tokens and signed in again, so each refresh used the refresh token of a new sign-in, never
+    one a refresh had rotated in. APPC-26 fails; APPC-15 is blocked by it (or could not be checked), not
+    failed "did not refresh twice"."""
+    from appside.steps.requests_sent import newest_refresh_token
+
+    entries = [
+        _authorize(at=0.0),
+        _grant("authorization_code", "code-1", "rt-1", 1.0),
+        _grant("refresh_token", "rt-1", "rt-2", 5.0),  # rotated; then the API refused the token in its URL
+        _authorize(at=6.0),
+        _grant("authorization_code", "code-2", "rt-3", 7.0),
+        _grant("refresh_token", "rt-3", "rt-4", 11.0),
+    ]
+    with pytest.raises(NothingToCheck, match="no refresh after a rotation"):
+        newest_refresh_token(WEB, _run(entries, finished=True))
+    assert "APPC-26" in ApplicationRecorder.needs(None, "APPC-15")  # type: ignore[arg-type]
+
+
+def test_appc15_with_no_sign_in_reaching_the_stand_in_could_not_be_checked():
+    """An application pointed at the wrong issuer port: exit 5 (incomplete), not 1 with APPC-15 failed."""
+    from appside.steps.requests_sent import newest_refresh_token
+
+    with pytest.raises(Skipped, match=f"^{UNCHECKED}: no sign-in through the application"):
+        newest_refresh_token(WEB, _run([], finished=False))

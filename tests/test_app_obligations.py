@@ -86,6 +86,6 @@ def test_appc15_an_application_that_signs_in_again_instead_of_refreshing_is_not_
     neither refreshes nor signs in again has shown nothing, and APPC-15 cannot pass."""
     signed_in_again = _run([_authorize("c" * 43), _redeem("code-1"), _authorize("d" * 43), _redeem("code-2")])
     with pytest.raises(pytest.skip.Exception, match="signed in again"):
-        newest_refresh_token(signed_in_again)
+        newest_refresh_token(WEB, signed_in_again)
     with pytest.raises(NonConformance, match="no refresh after a rotation"):
-        newest_refresh_token(_run([_authorize("c" * 43), _redeem("code-1")]))
+        newest_refresh_token(WEB, _run([_authorize("c" * 43), _redeem("code-1")]))
