@@ -268,9 +268,13 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     redemption), unless it found nothing to check; a Given or When only prepares it. A step that found
     nothing to check is blocked by the rule that broke the sign-in, or else could not be checked."""
     from suite.verdict.checks import NothingToCheck
+    from suite.wire.http import UntrustedEndpoint
 
     nothing = isinstance(exception, NothingToCheck)
-    failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": step.type == "then" and not nothing}
+    # the browser's fence refused what a page sent: its own cause, whichever step's sign-in it stopped, never
+    # "blocked by" a rule that happened to fail too
+    own_check = (step.type == "then" and not nothing) or isinstance(exception, UntrustedEndpoint)
+    failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check}
     if nothing:  # not blocked by a rule that failed: could not be checked (appside.record), never a failure
         failed_step["nothing_to_check"] = True
     request.node.user_properties.append(("failed_step", failed_step))

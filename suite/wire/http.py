@@ -112,8 +112,15 @@ class CredentialPolicy:
     machine. One policy for the suite's HTTP client and for the browser login method's Chromium.
     Without an issuer only the plain-HTTP rule holds."""
 
-    def __init__(self, issuer: str | None, settings: HttpSettings) -> None:
+    def __init__(self, issuer: str | None, settings: HttpSettings, advice: str = "", cited: str = POLICY_CITED) -> None:
         self.origins = {_origin(o) for o in (issuer, *settings.trusted_origins) if o}
+        # what a refusal tells the reader to do where the origin belongs there after all (the keys that widen
+        # the policy: the environment file's here, the application file's on the application side) and cites
+        self.cited = cited
+        self.advice = (
+            advice
+            or "If that server really belongs to the issuer, list its origin in the environment's http.trusted_origins."
+        ) + f" {cited}"
 
     def refusal(self, url: str) -> str | None:
         """Why a credential must not go to `url`, or None when it may."""
@@ -124,11 +131,7 @@ class CredentialPolicy:
                 "TLS (RFC 6749 section 2.3.1, section 3.2)"
             )
         if self.origins and _origin(url) not in self.origins:
-            return (
-                f"{_origin(url)} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
-                "server really belongs to the issuer, list its origin in the environment's http.trusted_origins. "
-                + POLICY_CITED
-            )
+            return f"{_origin(url)} is not the issuer's origin ({', '.join(sorted(self.origins))}). {self.advice}"
         return None
 
     def refuse(self, what: str, url: str) -> None:
