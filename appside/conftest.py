@@ -72,6 +72,8 @@ def pytest_configure(config):
     from appside.stand_in import start_stand_in
     from appside.tls import stand_in_tls
 
+    if config.option.help or config.option.version:  # python -m appside --help: the options, exit 0
+        return
     signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
     config.option.showlocals = False
     if config.option.tbstyle in ("long", "auto"):
