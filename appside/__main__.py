@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+USAGE = (
+    "python -m appside --app=PATH [options]: certify an application (docs/certify-application.md).\n"
+    "Its own options (--app, --rule, --compliance) are under 'Visma Connect application certification'\n"
+    "below, pytest's after.\n"
+)
 
 
 def certify(arguments: list[str], plugins: tuple = ()) -> int:
@@ -20,4 +25,6 @@ def certify(arguments: list[str], plugins: tuple = ()) -> int:
 
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):  # what this command is, above pytest's list of options
+        print(USAGE)
     sys.exit(certify(sys.argv[1:]))

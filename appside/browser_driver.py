@@ -13,7 +13,9 @@ the URLs the rules read (`SignIn.urls`) have them too. The server side's browser
 Chromium resolves every host but loopback to nothing: nothing leaves the machine. Once the
 password is typed into the stand-in's login page, its context reaches only the stand-in and the
 application's own origins (suite.wire.login.browser.Guard, with an OriginFence on every
-connection); a refusal then ends the sign-in with the origin named."""
+connection); a refusal then ends the sign-in with the origin named. A request of the application's
+own pages elsewhere that carries no credential (an image, a font, a script from a CDN) is aborted
+quietly and noted: nothing was typed into those pages, and no network serves it."""
 
 import contextlib
 import json
@@ -95,6 +97,18 @@ class QuietWatch:
     basis: str  # where `seconds` comes from, for the report
 
 
+# What a refusal of the browser's fence says to do, and cites: the application file's keys, which name the
+# application's own origins (an environment's http.trusted_origins means nothing here)
+OWN_ORIGINS = (
+    "The browser reaches only the stand-in and the application's own origins, those of drive.sign_in_url, "
+    "drive.use_api_url and application.redirect_uris: if that origin serves the application's pages, name it in "
+    "one of those keys."
+)
+POLICY_CITED = (
+    "Credentials go only to the stand-in and the application: the suite's security policy, not a sentence of an "
+    'RFC or of Visma\'s pages (docs/certify-application.md, "Runs that end clean, pages that stay home")'
+)
+
 RESTARTED = (
     "the application answered the callback by starting a new sign-in (a new authorization request to the "
     "stand-in): the watch ended there, and the new sign-in was not gone through"
@@ -110,7 +124,9 @@ class BrowserDriver:
         drive = application.drive
         own = (drive.sign_in_url, getattr(drive, "use_api_url", None), *application.redirect_uris)
         self.own_origins = list(dict.fromkeys(_origin(u) for u in own if u))  # whose cookies APPC-27 reads
-        self.policy = CredentialPolicy(issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)))
+        self.policy = CredentialPolicy(
+            issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)), advice=OWN_ORIGINS, cited=POLICY_CITED
+        )
         self.guards: list[Guard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(
             lambda host, port: bool(self.guards) and all(guard.allows(host, port) for guard in list(self.guards)),
@@ -150,7 +166,9 @@ class BrowserSession:
         self.drive = driver.application.drive
         self.login = driver.login_pages(username)
         self.page = context.new_page()
-        self.guard = Guard(driver.policy, page=self.page)
+        # the application's own pages may ask for an image, a font or a script elsewhere (Auth.js's sign-in
+        # error page shows a logo from https://authjs.dev): aborted, as there is no network, and noted
+        self.guard = Guard(driver.policy, page=self.page, quiet_from=driver.own_origins)
         driver.guards.append(self.guard)
         self.guard.attach(context)
         self.callback_statuses: list[int] = []

@@ -72,6 +72,8 @@ def pytest_configure(config):
     from appside.stand_in import start_stand_in
     from appside.tls import stand_in_tls
 
+    if config.option.help or config.option.version:  # python -m appside --help: the options, exit 0
+        return
     signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
     config.option.showlocals = False
     if config.option.tbstyle in ("long", "auto"):
@@ -282,13 +284,19 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     """Which step failed, so that a failure before the rule's own check can be reported as blocked
     by the rule that broke the sign-in (`needs` in appside/features/rules.yaml). Every Then of an
     application rule is its own check (a refusal is several: no signed-in page, no API call, no
-    redemption), unless it found nothing to check; a Given or When only prepares it."""
+    redemption), unless it found nothing to check; a Given or When only prepares it. A step that found
+    nothing to check is blocked by the rule that broke the sign-in, or else could not be checked."""
     from suite.verdict.checks import NothingToCheck
+    from suite.wire.http import UntrustedEndpoint
 
-    own_check = step.type == "then" and not isinstance(exception, NothingToCheck)
-    request.node.user_properties.append(
-        ("failed_step", {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check})
-    )
+    nothing = isinstance(exception, NothingToCheck)
+    # the browser's fence refused what a page sent: its own cause, whichever step's sign-in it stopped, never
+    # "blocked by" a rule that happened to fail too
+    own_check = (step.type == "then" and not nothing) or isinstance(exception, UntrustedEndpoint)
+    failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check}
+    if nothing:  # not blocked by a rule that failed: could not be checked (appside.record), never a failure
+        failed_step["nothing_to_check"] = True
+    request.node.user_properties.append(("failed_step", failed_step))
 
 
 @pytest.hookimpl(trylast=True)

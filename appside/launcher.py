@@ -37,6 +37,13 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
 
 # A line that says why a program did not start: "Error: Cannot find module ...", "ModuleNotFoundError: ..."
 ERROR_LINE = re.compile(r"\b(\w*Error|Exception|Cannot find|not found|No such file)\b")
+# ... and one that states the error itself, as a runtime prints it: Node's "Error: cannot read ..." or
+# "TypeError [ERR_X]: ...", Python's "ModuleNotFoundError: ...", Java's "Exception in thread ...": preferred to
+# a line that merely names one (Node prints the throwing source line, `throw new Error(...)`, above it)
+STATED_ERROR = re.compile(
+    r"^\s*(?:Uncaught\s+)?(?:[\w.$]*(?:Error|Exception)(?:\s*\[[\w.-]+\])?:\s|Exception in thread)"
+)
+CAUSE_LINES, LINE_KEPT = 2, 300  # the excerpt's bounds: its error lines, and each line's characters
 
 
 class LaunchedApplication:
@@ -93,19 +100,21 @@ class LaunchedApplication:
         )
 
     def output_tail(self, lines: int = 5) -> str:
-        """The output's last lines, and before them its first line that names an error when the
-        tail does not (Node.js ends a failed start with its version, the cause lines above)."""
+        """The output's last lines, and before them its first lines that state an error when the
+        tail does not have them (Node.js ends a failed start with its stack and its version, the error
+        line above), each cut at LINE_KEPT characters: the error itself, not only where it was thrown."""
         self._log.flush()
         try:
             text = Path(self.log_path).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
-        all_lines = [line for line in text.strip().splitlines() if line.strip()]
+        all_lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         tail = all_lines[-lines:]
-        cause = next((line for line in all_lines if ERROR_LINE.search(line)), None)
-        if cause is not None and cause not in tail:
-            tail = [cause.strip(), "...", *tail]
-        return REDACTOR.scrub(" | ".join(tail))
+        stated = [line for line in all_lines if STATED_ERROR.search(line)]
+        causes = stated or [line for line in all_lines if ERROR_LINE.search(line)]
+        causes = [line for line in dict.fromkeys(causes) if line not in tail][:CAUSE_LINES]
+        excerpt = [*causes, "...", *tail] if causes else tail
+        return REDACTOR.scrub(" | ".join(_cut(line) for line in excerpt))
 
     def terminate(self) -> None:
         """Asks the application's process group to end (SIGTERM), without waiting: stop() waits."""
@@ -247,3 +256,7 @@ def _still_running(tree: set[tuple[int, int]]) -> dict[int, int]:
         for pid, started in tree
         if pid in table and table[pid][3] == started and table[pid][0] != b"Z"
     }
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= LINE_KEPT else line[: LINE_KEPT - 3] + "..."

@@ -52,6 +52,10 @@ SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-2
 TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
 # ... and those a sign-in broken before its code blocks: no redemption to count, no token to look for
 NO_CODE = ("APPC-23", "APPC-26")
+# ... and those no token issued leaves nothing to look for: a web app's pages and output (a SPA's or a
+# service's output only: LEAKS_NEEDED[1:]), and no token request sent, the secret never used (APPC-11, APPC-24)
+LEAKS_NEEDED = ("APPC-27", "APPC-28")
+SECRET_NEEDED = ("APPC-11", "APPC-24")
 # ... and those an application without PKCE that declares it blocks: no challenge to check the method,
 # a verifier or a repeat
 NO_CHALLENGE = ("APPC-07", "APPC-08", "APPC-22")
@@ -164,14 +168,21 @@ REFERENCE_APPS = {
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
                 # (and with no token issued, APPC-26 has none to look for; with no code, APPC-23 none to count)
-                "basic-not-encoded": (*TOKEN_NEEDED, "APPC-26"),
+                "basic-not-encoded": (*TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
                 # the retry signs in, but its refreshes (Basic, unencoded) are refused: no rotation to watch
                 "basic-not-encoded,auth-retry": ("APPC-15",),
                 # refused both ways: no code was redeemed, so APPC-23 has none to count (blocked, not failed)
-                "wrong-secret,auth-retry": (*TOKEN_NEEDED, "APPC-23", "APPC-26"),
-                "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
-                "redirect-uri-unregistered": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE),
-                "short-verifier": (*TOKEN_NEEDED, "APPC-26"),
+                "wrong-secret,auth-retry": (*TOKEN_NEEDED, "APPC-23", "APPC-26", *LEAKS_NEEDED),
+                "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE, *SECRET_NEEDED, *LEAKS_NEEDED),
+                "redirect-uri-unregistered": (
+                    "APPC-08",
+                    "APPC-10",
+                    *SIGN_IN_NEEDED,
+                    *NO_CODE,
+                    *SECRET_NEEDED,
+                    *LEAKS_NEEDED,
+                ),
+                "short-verifier": (*TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
                 # its second redemption makes the stand-in revoke the code's tokens (RFC 6749 section 4.1.2's
                 # SHOULD, as the sandbox does), refresh token included: no rotation is left for APPC-15 to watch
                 "code-redeemed-twice": ("APPC-15",),
@@ -201,9 +212,9 @@ REFERENCE_APPS = {
             },
             ("SPA_APP_PORT",),
             {
-                "no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE),
+                "no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
                 # refused before any code: every rule that needs a sign-in or a code (it has no refresh token)
-                "wrong-client-id": ("APPC-08", *SIGN_IN_NEEDED[1:], *NO_CODE),
+                "wrong-client-id": ("APPC-08", *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
             },
             stack="JavaScript in the browser: oidc-client-ts",
         ),
@@ -228,12 +239,12 @@ REFERENCE_APPS = {
             {
                 # refused without its tenant, or by the stand-in (a JSON body; a secret in the URL
                 # authenticates nothing, RFC 6749 section 2.3.1): no token to let expire
-                "no-tenant-id": ("APPC-20",),
-                "json-body": ("APPC-13", "APPC-20"),  # and no form body to name the tenant in
-                "secret-in-url": ("APPC-12", "APPC-20"),
-                "basic-not-encoded": ("APPC-20",),
-                "get-request": ("APPC-13", "APPC-20"),
-                "params-in-query": ("APPC-13", "APPC-20"),
+                "no-tenant-id": ("APPC-20", *LEAKS_NEEDED[1:]),
+                "json-body": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),  # and no form body to name the tenant in
+                "secret-in-url": ("APPC-12", "APPC-20", *LEAKS_NEEDED[1:]),
+                "basic-not-encoded": ("APPC-20", *LEAKS_NEEDED[1:]),
+                "get-request": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),
+                "params-in-query": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),
             },
             stack="Python: requests (HTTP Basic, form-urlencoded by the app)",
         ),
@@ -291,7 +302,7 @@ REFERENCE_APPS = {
             {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
                 "no-pkce": NO_CHALLENGE,
-                "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED, "APPC-26"),
+                "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
                 "expired-token-used": ("APPC-15",),  # as the web app's: no refresh, no rotation to watch
             },
             stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
@@ -304,8 +315,8 @@ REFERENCE_APPS = {
                 "secret-in-url": ("APPC-11",),  # as the requests service app's: APPC-12 blocked by it
             },
             ("HTTPX_SERVICE_APP_CLIENT_SECRET",),
-            # refused: no token to let expire
-            {"no-tenant-id": ("APPC-20",), "secret-in-url": ("APPC-12", "APPC-20")},
+            # refused: no token to let expire, nor to look for in its output
+            {"no-tenant-id": ("APPC-20", "APPC-28"), "secret-in-url": ("APPC-12", "APPC-20", "APPC-28")},
             stack="Python: httpx, Authlib's httpx OAuth2Client (client_secret in the form)",
         ),
     )

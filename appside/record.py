@@ -79,6 +79,7 @@ class ApplicationRecorder(ResultRecorder):
         super().__init__(subject, path, alluredir)
         self.application = application
         self.notices: list[str] = []  # what the whole run must say, once (appside.steps.sign_ins)
+        self.unchecked: set[str] = set()  # node ids of scenarios that found nothing to judge (unblocked)
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so it
@@ -88,12 +89,37 @@ class ApplicationRecorder(ResultRecorder):
         super().pytest_sessionfinish(session, exitstatus)
         if self.written:
             session.exitstatus = exit_code(self.written["verdict"])
+            self._unchecked_apart_from_failures(session)
 
     def needs(self, rule_id: str) -> tuple[str, ...]:
         """The rules an APPC rule relies on (`needs` in appside/features/rules.yaml): a rule kept
         from its own check by one of them failing is blocked by it."""
         entry = catalogue(CATALOGUE).get(rule_id)
         return entry.needs if entry else ()
+
+    def unblocked(self, rules: dict[str, dict]) -> None:
+        """A scenario that found nothing to judge (no token request sent, no token issued, no sign-in
+        finished: NothingToCheck) and that no failed rule it needs explains could not be checked: no
+        evidence is no failure of the application, nor a pass (docs/certify-application.md, One cause,
+        one failure). A blocker or critical rule so leaves the certification incomplete."""
+        for rule in rules.values():
+            for scenario in rule["scenarios"]:
+                if scenario["status"] == "failed" and scenario.get("failed_step", {}).get("nothing_to_check"):
+                    scenario["status"], scenario["reason"] = "skipped", f"{UNCHECKED}: {scenario['reason']}"
+                    self.unchecked.add(scenario["id"])
+            statuses = [s["status"] for s in rule["scenarios"]]
+            if rule["status"] == "failed" and "failed" not in statuses:
+                rule["status"] = "error" if "error" in statuses else "skipped"
+
+    def _unchecked_apart_from_failures(self, session) -> None:
+        """The scenarios that could not be checked are no failures on the terminal either."""
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.unchecked:
+            failed = reporter.stats.get("failed", [])
+            reporter.stats["failed"] = [r for r in failed if r.nodeid not in self.unchecked]
+            reporter.stats.setdefault("could not be checked", []).extend(
+                r for r in failed if r.nodeid in self.unchecked
+            )
 
     def controls(self, rule_id: str) -> tuple[str, ...]:
         """An APPC refusal's control is its own step (a normal sign-in of the same application), not a rule."""

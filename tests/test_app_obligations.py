@@ -121,9 +121,9 @@ def test_appc23_and_appc26_with_nothing_to_judge_are_blocked_where_the_sign_in_b
 
 
 def test_appc24_two_authentication_methods_fail_and_a_client_id_beside_basic_passes():
-    one_authentication_method(_run([_redeem("code-1", client_id="reference-web")]))
+    one_authentication_method(WEB, _run([_redeem("code-1", client_id="reference-web")]))
     with pytest.raises(NonConformance, match="2 ways at once: HTTP Basic, client_secret in the body"):
-        one_authentication_method(_run([_redeem("code-1", client_secret="s3cret-s3cret")]))
+        one_authentication_method(WEB, _run([_redeem("code-1", client_secret="s3cret-s3cret")]))
 
 
 def test_appc15_an_application_that_signs_in_again_instead_of_refreshing_is_not_judged_on_rotation():
@@ -132,9 +132,9 @@ def test_appc15_an_application_that_signs_in_again_instead_of_refreshing_is_not_
     neither refreshes nor signs in again has shown nothing, and APPC-15 cannot pass."""
     signed_in_again = _run([_authorize("c" * 43), _redeem("code-1"), _authorize("d" * 43), _redeem("code-2")])
     with pytest.raises(pytest.skip.Exception, match="signed in again"):
-        newest_refresh_token(signed_in_again)
+        newest_refresh_token(WEB, signed_in_again)
     with pytest.raises(NonConformance, match="no refresh after a rotation"):
-        newest_refresh_token(_run([_authorize("c" * 43), _redeem("code-1")]))
+        newest_refresh_token(WEB, _run([_authorize("c" * 43), _redeem("code-1")]))
 
 
 def test_appc10_names_every_way_the_application_authenticated_in_the_record():

@@ -15,7 +15,7 @@ import pytest
 import requests
 from run import ROOT, run_appside
 
-from appside.matrix import NO_CODE, SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
+from appside.matrix import LEAKS_NEEDED, NO_CODE, SECRET_NEEDED, SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
 from appside.observed import Observed, client_authentication
 from appside.stand_in import free_port
 from sandbox.recording import RecordedRequest
@@ -238,18 +238,24 @@ def _outcomes(tmp_path) -> tuple[dict, dict]:
     "switch, fails, reason, blocked",
     [
         ("", (), "", ()),
-        ("json-body", ("APPC-12",), "the token request was JSON", ("APPC-13", "APPC-20")),
-        ("get-request", ("APPC-12",), "a token request was sent with GET", ("APPC-13", "APPC-20")),
+        # refused: no token to let expire (APPC-20), nor to look for in its output (APPC-28)
+        ("json-body", ("APPC-12",), "the token request was JSON", ("APPC-13", "APPC-20", "APPC-28")),
+        ("get-request", ("APPC-12",), "a token request was sent with GET", ("APPC-13", "APPC-20", "APPC-28")),
         # tenant_id and scope are no credentials: section 4.4.2's form body is the sentence, not 2.3.1's request URI
         (
             "params-in-query",
             ("APPC-12",),
             "in the URL query with an empty form body: RFC 6749 section 4.4.2 has the client add its parameters",
-            ("APPC-13", "APPC-20"),
+            ("APPC-13", "APPC-20", "APPC-28"),
         ),
-        ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20",)),
+        ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20", "APPC-28")),
         # one cause, one failure: APPC-12's credentials in the URL and its unauthenticated request are APPC-11's
-        ("secret-in-url", ("APPC-11",), "the client secret was sent in the URL of POST", ("APPC-12", "APPC-20")),
+        (
+            "secret-in-url",
+            ("APPC-11",),
+            "the client secret was sent in the URL of POST",
+            ("APPC-12", "APPC-20", "APPC-28"),
+        ),
         # keeps its token between runs until it expires (RFC 6749 section 1.5): clean; after it expired: APPC-20
         ("cache-token", (), "", ()),
         ("cache-token,ignore-expiry", ("APPC-20",), "with an access token that had expired", ()),
@@ -342,11 +348,11 @@ def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conform
             "response-type-token",
             "APPC-01",
             "asked for response_type token, not code",
-            {"APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE},
+            {"APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE, *SECRET_NEEDED, *LEAKS_NEEDED},
         ),
         # its redemptions are refused (the stand-in reads "%41" as "A"), but attempted: the callback faults'
         # rules weigh that attempt and pass; what needs a token is blocked (APPC-26: no token to put in a URL)
-        ("basic-not-encoded", "APPC-10", "RFC 6749 section 2.3.1", {*TOKEN_NEEDED, "APPC-26"}),
+        ("basic-not-encoded", "APPC-10", "RFC 6749 section 2.3.1", {*TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED}),
     ],
 )
 def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switch, rule, reason, blocked):

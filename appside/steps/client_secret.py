@@ -7,7 +7,7 @@ from appside.application import Application
 from appside.observed import form_value, secret_in_query
 from appside.steps.leaks import leaked, use_as_a_user_would
 from appside.steps.refusals import expired_access_token
-from appside.steps.sign_ins import AppRun
+from appside.steps.sign_ins import AppRun, no_evidence
 from sandbox import SandboxServer
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check
@@ -45,6 +45,19 @@ def secret_not_in_browser_urls(application: Application, app_run: AppRun) -> Non
                 not leaked(url, secret),
                 f"the client secret was in the URL of a request the browser made: {excerpt(url)}",
             )
+    if not _token_requests(app_run):
+        no_evidence(application, app_run, _NO_TOKEN_REQUEST)
+
+
+# The secret is used at the token endpoint: an application that sent none never used it, and a URL without
+# it shows nothing (APPC-11, APPC-24 would pass an application whose sign-in broke before its token request)
+_NO_TOKEN_REQUEST = (
+    "the application sent the stand-in no token request in these runs, so it never used its client secret"
+)
+
+
+def _token_requests(app_run: AppRun) -> list:
+    return [request for observed in app_run.observed for request in observed.token_requests]
 
 
 @when("the application renews an expired access token, where the suite can make it")
@@ -59,7 +72,7 @@ def renewal_where_possible(
 
 
 @then("no request carries the client secret in two ways")
-def one_authentication_method(app_run: AppRun) -> None:
+def one_authentication_method(application: Application, app_run: AppRun) -> None:
     """HTTP Basic, client_secret in the form body, a client assertion: one of them per request. A client_id
     in the body beside HTTP Basic authenticates nothing and is no second method; a secret in the URL
     authenticates nothing either (APPC-11)."""
@@ -79,3 +92,5 @@ def one_authentication_method(app_run: AppRun) -> None:
                 f"{request.method} {request.path} ({request.param('grant_type') or 'no grant_type'}) authenticates "
                 f"the application {len(methods)} ways at once: {', '.join(methods)}",
             )
+    if not _token_requests(app_run):
+        no_evidence(application, app_run, _NO_TOKEN_REQUEST)

@@ -19,6 +19,7 @@ from appside.record import UNCHECKED
 from appside.session_cookies import readings
 from appside.steps.service import service_run
 from appside.steps.sign_ins import (
+    no_evidence,
     normal_sign_ins,
     nothing_to_judge,
     observe_session_once,
@@ -156,6 +157,7 @@ def nothing_secret_in_pages(application, app_run):
                     'secret and its tokens on its server (RFC 6749 section 2.1: "not exposed to or accessible '
                     'by the resource owner")',
                 )
+    _tokens_were_issued(application, app_run)
 
 
 @then("no client secret, access or refresh token appears in the application's output")
@@ -205,6 +207,18 @@ def nothing_secret_in_output(request, application, app_run):
                 continue  # a web server's access log of a URL that leaks: APPC-26 or APPC-11 names the cause
             for name in leaked(line, secrets):
                 check(False, f"the application wrote its {name} to {where}, line {number}: {_shown(line)}")
+    _tokens_were_issued(application, app_run)
+
+
+def _tokens_were_issued(application, app_run) -> None:
+    """A leak rule that found no leak judged only the secret where the stand-in issued no token: no pass
+    for tokens it never saw (blocked by the rule that broke the sign-in, or could not be checked)."""
+    if not issued_tokens(app_run):
+        no_evidence(
+            application,
+            app_run,
+            "the stand-in issued no access or refresh token in these runs, so none could be looked for",
+        )
 
 
 def _leaking_request_targets(app_run, secrets: dict[str, str]) -> set[str]:

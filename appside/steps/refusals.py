@@ -24,6 +24,7 @@ from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
     evidence_at_once,
+    no_evidence,
     normal_sign_ins,
     observe_session_once,
     record_fault,
@@ -445,6 +446,15 @@ def renewed(application: Application, app_run: AppRun) -> None:
     issued = [r for r in observed.token_requests if r.status == 200]
     skip_unless_a_sign_in_started(application, app_run.sign_ins, [observed])
     require(issued, "the application got no token at all; see the attached requests")
+    if app_run.sign_ins and getattr(app_run.sign_ins[0], "finished", True) is False:
+        # its callback broke after the token request: the application never held the token, and the new
+        # sign-in its page starts when opened again is no renewal of it
+        no_evidence(
+            application,
+            app_run,
+            f"the sign-in given the short-lived access token did not show {application.drive.shows_signed_in()}, "
+            "so the application never showed that it held the token, and what it did after the expiry shows nothing",
+        )
     first, expiry = issued[0].at, issued[0].at + SHORT_LIFETIME
     expiries = token_expiries(observed)
     evidence = {

@@ -447,7 +447,8 @@ def two_expiries(
 
 
 @then("every refresh uses the newest refresh token")
-def newest_refresh_token(app_run: AppRun) -> None:
+def newest_refresh_token(application: Application, app_run: AppRun) -> None:
+    skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
     observed = app_run.last
     signed_in = any(grant.status == 200 for grant in observed.grants("authorization_code"))
     signed_in_again = signed_in and len(observed.authorization_requests) > 1 and not expired_uses(observed)
@@ -472,6 +473,9 @@ def newest_refresh_token(app_run: AppRun) -> None:
         issued = (request.response_json or {}).get("refresh_token") if request.status == 200 else None
         if issued:
             newest, rotated = issued, grant_type == "refresh_token"
+    # no refresh after a rotation: nothing shows whether it keeps the newest refresh token (blocked by the rule
+    # that kept it from refreshing, e.g. APPC-26 where the API refused a token in a URL and it signed in again;
+    # otherwise it could not be checked), never a failure of the rotation it was not seen to get wrong
     require(
         after_rotation,
         "no refresh after a rotation was seen: the application did not refresh twice with "

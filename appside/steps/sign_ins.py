@@ -342,6 +342,17 @@ def nothing_to_judge(application: Application, app_run: AppRun, why: str) -> NoR
     pytest.skip(why)
 
 
+def no_evidence(application: Application, app_run: AppRun, why: str) -> NoReturn:
+    """A rule whose evidence never came (no token request sent, no token issued, no sign-in finished):
+    passing it would certify what was never seen. Where no sign-in reached the stand-in, that is the
+    one cause (could not be checked); otherwise NothingToCheck: the rule is blocked by the rule that
+    broke the sign-in (`needs` in appside/features/rules.yaml), and where none failed it could not be
+    checked (appside.record.ApplicationRecorder.unblocked_unchecked), never passed nor failed."""
+    skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
+    require(False, lambda: why + why_none_was_redeemed(application, app_run))
+    raise AssertionError("unreachable")  # require(False, ...) raised
+
+
 def _other_client_id(application: Application, observed: Observed) -> str:
     """A sign-in that stalls because the application and its file name different clients: the
     stand-in, as Visma Connect, knows only the file's, so say which one the application sent."""

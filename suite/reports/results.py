@@ -198,6 +198,7 @@ class ResultRecorder:
         for rule in rules.values():
             rule["status"] = _rule_status([s["status"] for s in rule["scenarios"]])
         resolve_blocked(rules, self.needs, self.controls)
+        self.unblocked(rules)
         _warned(rules)
         ordered = [rules[k] for k in sorted(rules, key=_rule_sort_key)]
         waivers, waiver_problems = apply_waivers(ordered, self.waivers)
@@ -246,6 +247,10 @@ class ResultRecorder:
         }
         summary["rules"] = ordered
         return summary
+
+    def unblocked(self, rules: dict[str, dict]) -> None:
+        """What becomes of a scenario that failed before its own check and no rule it needs failed:
+        on the server side, a failure of its own rule (suite/verdict/blocking.py)."""
 
     def needs(self, rule_id: str) -> tuple[str, ...]:
         """The rules `rule_id` relies on (suite.verdict.blocking); the application side has its own."""

@@ -114,8 +114,15 @@ class CredentialPolicy:
     machine. One policy for the suite's HTTP client and for the browser login method's Chromium.
     Without an issuer only the plain-HTTP rule holds."""
 
-    def __init__(self, issuer: str | None, settings: HttpSettings) -> None:
+    def __init__(self, issuer: str | None, settings: HttpSettings, advice: str = "", cited: str = POLICY_CITED) -> None:
         self.origins = {origin_of(o) for o in (issuer, *settings.trusted_origins) if o}
+        # what a refusal tells the reader to do where the origin belongs there after all (the keys that widen
+        # the policy: the environment file's here, the application file's on the application side) and cites
+        self.cited = cited
+        self.advice = (
+            advice
+            or "If that server really belongs to the issuer, list its origin in the environment's http.trusted_origins."
+        ) + f" {cited}"
 
     def refusal(self, url: str) -> str | None:
         """Why a credential must not go to `url`, or None when it may. The host and port judged are
@@ -123,7 +130,7 @@ class CredentialPolicy:
         that parsers read differently is refused even where that host is the issuer's."""
         origin = origin_of(url)
         if origin == UNREADABLE:
-            return "its address cannot be read as a URL. " + POLICY_CITED
+            return "its address cannot be read as a URL. " + self.cited
         host = origin.split("://", 1)[1].rpartition(":")[0]
         if not origin.startswith("https://") and not is_loopback(host):
             return (
@@ -131,14 +138,10 @@ class CredentialPolicy:
                 "TLS (RFC 6749 section 2.3.1, section 3.2)"
             )
         if self.origins and origin not in self.origins:
-            return (
-                f"{origin} is not the issuer's origin ({', '.join(sorted(self.origins))}). If that "
-                "server really belongs to the issuer, list its origin in the environment's http.trusted_origins. "
-                + POLICY_CITED
-            )
+            return f"{origin} is not the issuer's origin ({', '.join(sorted(self.origins))}). {self.advice}"
         odd = ambiguity(url)
         if odd:
-            return f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. " + POLICY_CITED
+            return f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. {self.cited}"
         return None
 
     def refuse(self, what: str, url: str) -> None:

@@ -28,7 +28,7 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import OriginFence, launch_chromium, stop_chromium
-from suite.wire.http import POLICY_CITED, CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
+from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
 from suite.wire.login.screenshots import picture_without_secrets
@@ -90,8 +90,14 @@ class Guard:
     raised by the sign-in): what the page tried to send is out of the suite's sight, so where it
     tried to send it is the evidence. A request carrying a credential is one before that too."""
 
-    def __init__(self, policy: CredentialPolicy, redirect_uri: str = "", page=None, expected_elsewhere=()):
+    def __init__(
+        self, policy: CredentialPolicy, redirect_uri: str = "", page=None, expected_elsewhere=(), quiet_from=()
+    ):
         self.policy, self.redirect_uri, self.page = policy, redirect_uri, page  # redirect_uri: caught, never sent
+        # origins whose own pages may ask other origins for what carries no credential (the application
+        # side: an application's page loading an image, a font or a script from a CDN, which no network
+        # here serves): aborted and noted, no refusal, though the password was typed in the same context
+        self.quiet_from = {_origin(o) for o in quiet_from}
         # origins the environment says the login pages ask for (login.browser.expected_elsewhere):
         # still refused, and reported, but no failure (a real server's consent page loading fonts)
         self.expected_elsewhere = {_origin(o) for o in expected_elsewhere}
@@ -129,7 +135,7 @@ class Guard:
                     UntrustedEndpoint(
                         f"refused to send anything over {described} from the page the password was typed into: a "
                         "peer connection's packets (a STUN or TURN server's username, a data channel) go over UDP, "
-                        "where no origin is checked, so the suite's Chromium sends none. " + POLICY_CITED
+                        "where no origin is checked, so the suite's Chromium sends none. " + self.policy.cited
                     )
                 )
         elif what == "popup" and self._decide(where, "GET", "popup", b"", False) is None:
@@ -149,7 +155,9 @@ class Guard:
             body = request.post_data_buffer or b""
         except Exception:  # a body Playwright cannot give
             body = b"?"
-        verdict = self._decide(request.url, request.method, request.resource_type, body, self._is_page_load(request))
+        verdict = self._decide(
+            request.url, request.method, request.resource_type, body, self._is_page_load(request), _source(request)
+        )
         if verdict:
             route.abort(verdict)
         else:
@@ -174,7 +182,7 @@ class Guard:
         except Exception:  # the page went meanwhile
             pass
 
-    def _decide(self, url: str, method: str, kind: str, body: bytes, navigation: bool) -> str | None:
+    def _decide(self, url: str, method: str, kind: str, body: bytes, navigation: bool, source: str = "") -> str | None:
         """None to let a request go, or how to fail it. A page load of the run's page that leaves the
         allowed origins (the redirect URI above all) is aborted: Chromium then shows no error page,
         which would load a moment later and interrupt the next navigation; the `request` event has
@@ -188,7 +196,8 @@ class Guard:
             # after the origin check: an image's URL carrying the password elsewhere is refused as such
             return "blockedbyclient" if kind in _NOT_NEEDED else None
         carried = _credentials_carried(url, body, navigation)
-        if carried or (self.typed and not navigation and _origin(url) not in self.expected_elsewhere):
+        quiet = source in self.quiet_from  # from a page of one of those origins: nothing typed there
+        if carried or (self.typed and not navigation and not quiet and _origin(url) not in self.expected_elsewhere):
             what = carried or f"anything from the page the password was typed into ({kind})"
             self._refuse(f"{what} in {method} {redact_url(url)}", url)
         elif not navigation:
@@ -244,9 +253,8 @@ class Guard:
                 self.refused.append(
                     UntrustedEndpoint(
                         f"refused a connection from the browser the password was typed into, to {shown}: not an "
-                        f"origin credentials may go to ({', '.join(sorted(self.policy.origins))}). If that server "
-                        "really belongs to the issuer, list its origin in the environment's http.trusted_origins. "
-                        + POLICY_CITED
+                        f"origin credentials may go to ({', '.join(sorted(self.policy.origins))}). "
+                        + self.policy.advice
                     )
                 )
 
@@ -350,6 +358,14 @@ def fresh_page(environment, policy: CredentialPolicy):
     _devtools.send("Network.clearBrowserCache")
     _devtools.send("Storage.clearDataForOrigin", {"origin": _origin(environment.issuer), "storageTypes": "all"})
     return _page
+
+
+def _source(request) -> str:
+    """The origin of the document whose frame made `request` ("" for a worker's, which has no frame)."""
+    try:
+        return _origin(request.frame.url)
+    except Exception:  # a service worker's request, or a frame gone meanwhile
+        return ""
 
 
 def _credentials_carried(url: str, body: bytes, navigation: bool) -> str:

@@ -1,0 +1,195 @@
+"""A rule with nothing to judge never passes. APPC-11 and APPC-24 read the token requests (the secret is
+used there), APPC-27 and APPC-28 the tokens the stand-in issued, APPC-20 a sign-in that held the
+short-lived token: where the application sent no token request, got no token or never finished that
+sign-in (its redirect_uri refused, the wrong issuer port, a callback that crashed), each found nothing.
+An Auth.js app whose redirect_uri had a trailing slash Visma Connect refused, and one pointed at
+the wrong issuer port, passed all four leak rules; one whose callback crashed after its token request
+passed APPC-20 on the new sign-in its login page started. Such a rule is blocked by the rule that broke
+the sign-in, or could not be checked where none failed (incomplete), as docs/certify-application.md
+says in "One cause, one failure"."""
+
+from types import SimpleNamespace
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from appside.browser_driver import SignIn
+from appside.observed import Observed
+from appside.record import UNCHECKED, ApplicationRecorder
+from appside.steps.client_secret import one_authentication_method, secret_not_in_browser_urls
+from appside.steps.leaks import nothing_secret_in_output, nothing_secret_in_pages
+from appside.steps.refusals import renewed
+from appside.steps.sign_ins import AppRun
+from sandbox.app import PATHS
+from sandbox.recording import RecordedRequest
+from suite.verdict.blocking import resolve_blocked
+from suite.verdict.checks import NothingToCheck
+
+SECRET = "web-secret-value-1234"
+WEB = SimpleNamespace(
+    client_id="authjs-invoices",
+    app_type="web",
+    is_interactive=True,
+    client_secret=SECRET,
+    drive=SimpleNamespace(
+        sign_in_url="http://127.0.0.1:9302/login",
+        output_file=None,
+        command=None,
+        url=None,
+        shows_signed_in=lambda: "the text 'Welcome'",
+    ),
+)
+
+
+def _request(path, query=(), form=(), status=200, response=None, at=0.0) -> RecordedRequest:
+    method = "GET" if query else "POST"
+    return RecordedRequest(at, method, path, tuple(query), tuple(form), {}, "", status, response_json=response)
+
+
+def _authorize(at=0.0) -> RecordedRequest:
+    return _request(PATHS["authorization_endpoint"], query=[("state", f"s{at}" * 10)], status=302, at=at)
+
+
+def _token(status=200, at=1.0) -> RecordedRequest:
+    answer = {"access_token": "access-token-value-1", "refresh_token": "refresh-token-value-1"}
+    form = [("grant_type", "authorization_code"), ("code", "c1")]
+    return _request(PATHS["token_endpoint"], form=form, status=status, response=answer if status == 200 else {}, at=at)
+
+
+def _run(entries, finished) -> AppRun:
+    sign_in = SignIn(finished, None if not finished else 200, seconds=21.0, urls=[], page_urls=[], contents=[])
+    sign_in.cookies = []
+    return AppRun(sign_ins=[sign_in, sign_in], observed=[Observed(list(entries)), Observed(list(entries))])
+
+
+def _launched(tmp_path, text=""):
+    log = tmp_path / "application.log"
+    log.write_text(text)
+    return SimpleNamespace(config=SimpleNamespace(launched=SimpleNamespace(log_path=log)))
+
+
+def test_the_leak_and_secret_rules_find_nothing_to_judge_where_no_token_request_was_sent(tmp_path):
+    """A redirect_uri Visma Connect refused: the authorization request went out, nothing after it."""
+    broken = _run([_authorize()], finished=False)
+    for rule, args in (
+        (secret_not_in_browser_urls, (WEB, broken)),  # APPC-11
+        (one_authentication_method, (WEB, broken)),  # APPC-24
+        (nothing_secret_in_pages, (WEB, broken)),  # APPC-27
+        (nothing_secret_in_output, (_launched(tmp_path), WEB, broken)),  # APPC-28
+    ):
+        with pytest.raises(NothingToCheck, match="normal sign-in 1: the application did not show"):
+            rule(*args)
+
+
+def test_a_token_refused_leaves_the_leak_rules_nothing_and_the_secret_rules_their_requests(tmp_path):
+    refused = _run([_authorize(), _token(status=401)], finished=False)
+    secret_not_in_browser_urls(WEB, refused)  # a token request was sent: the secret was used
+    one_authentication_method(WEB, refused)
+    for rule, args in (
+        (nothing_secret_in_pages, (WEB, refused)),
+        (nothing_secret_in_output, (_launched(tmp_path), WEB, refused)),
+    ):
+        with pytest.raises(NothingToCheck, match="issued no access or refresh token"):
+            rule(*args)
+
+
+def test_a_sign_in_that_never_reached_the_stand_in_leaves_them_unchecked(tmp_path):
+    """The wrong issuer port: the application's page broke before any authorization request."""
+    nowhere = _run([], finished=False)
+    for rule, args in (
+        (secret_not_in_browser_urls, (WEB, nowhere)),
+        (one_authentication_method, (WEB, nowhere)),
+        (nothing_secret_in_pages, (WEB, nowhere)),
+        (nothing_secret_in_output, (_launched(tmp_path), WEB, nowhere)),
+    ):
+        with pytest.raises(Skipped, match=f"^{UNCHECKED}: no sign-in through the application"):
+            rule(*args)
+
+
+def test_a_leak_is_a_failure_whatever_else_is_missing_and_a_finished_sign_in_passes(tmp_path):
+    from suite.verdict.checks import NonConformance
+
+    leaking = _run([_authorize()], finished=False)
+    leaking.sign_ins[0].urls = [f"http://127.0.0.1:9302/login?client_secret={SECRET}"]
+    with pytest.raises(NonConformance, match="client secret was in the URL"):
+        secret_not_in_browser_urls(WEB, leaking)
+    fine = _run([_authorize(), _token()], finished=True)
+    secret_not_in_browser_urls(WEB, fine)
+    one_authentication_method(WEB, fine)
+    nothing_secret_in_pages(WEB, fine)
+    nothing_secret_in_output(_launched(tmp_path, "invoices app on http://127.0.0.1:9302\n"), WEB, fine)
+
+
+def test_appc20_after_a_sign_in_that_never_finished_a_new_sign_in_is_no_renewal():
+    """Auth.js with type 'oauth' (its callback failed after the token request): opening drive.use_api_url
+    after the expiry sent the browser to a new sign-in, which APPC-20 counted as the renewal."""
+    entries = [_authorize(at=0.0), _token(at=1.0), _authorize(at=9.0)]
+    crashed = AppRun(sign_ins=[SignIn(False, 500, seconds=21.0), SignIn(False, None)], observed=[Observed(entries)])
+    with pytest.raises(NothingToCheck, match="did not show the text 'Welcome', so the application never showed"):
+        renewed(WEB, crashed)
+    finished = AppRun(sign_ins=[SignIn(True, 200), SignIn(False, None)], observed=[Observed(entries)])
+    renewed(WEB, finished)
+
+
+def _rule(rule_id, status, **failed_step):
+    scenario = {"id": f"t::{rule_id}", "status": status, "reason": "found nothing"}
+    if failed_step:
+        scenario["failed_step"] = {"step": "Then x", "own_check": False, **failed_step}
+    return {"rule_id": rule_id, "status": status, "severity": "critical", "scenarios": [scenario]}
+
+
+def test_nothing_to_judge_is_blocked_by_the_rule_that_broke_the_sign_in_and_else_could_not_be_checked():
+    recorder = SimpleNamespace(unchecked=set())
+    needs = {"APPC-27": ("APPC-02",), "APPC-28": ("APPC-02",)}.get
+    rules = {
+        "APPC-02": _rule("APPC-02", "failed"),
+        "APPC-27": _rule("APPC-27", "failed", nothing_to_check=True),
+    }
+    resolve_blocked(rules, lambda r: needs(r, ()), lambda r: ())
+    ApplicationRecorder.unblocked(recorder, rules)  # type: ignore[arg-type]
+    assert (rules["APPC-27"]["status"], rules["APPC-27"]["blocked_by"]) == ("blocked", "APPC-02")
+    rules = {
+        "APPC-02": _rule("APPC-02", "passed"),
+        "APPC-28": _rule("APPC-28", "failed", nothing_to_check=True),
+        "APPC-26": _rule("APPC-26", "failed"),  # a failure of its own check stays one
+    }
+    resolve_blocked(rules, lambda r: needs(r, ()), lambda r: ())
+    ApplicationRecorder.unblocked(recorder, rules)  # type: ignore[arg-type]
+    assert rules["APPC-28"]["status"] == "skipped"
+    assert rules["APPC-28"]["scenarios"][0]["reason"] == f"{UNCHECKED}: found nothing"
+    assert rules["APPC-26"]["status"] == "failed"
+    assert recorder.unchecked == {"t::APPC-28"}
+
+
+def _grant(grant_type, sent, issued, at):
+    form = [("grant_type", grant_type), ("refresh_token" if grant_type == "refresh_token" else "code", sent)]
+    answer = {"access_token": f"access-{issued}", "refresh_token": issued}
+    return _request(PATHS["token_endpoint"], form=form, response=answer, at=at)
+
+
+def test_appc15_a_refresh_never_seen_after_a_rotation_is_no_failure_of_the_rotation():
+    """Auth.js with its token in the API's URL (DEFECTS=token-in-url): the API refused it, the application
+    dropped its tokens and signed in again, so each refresh used the refresh token of a new sign-in, never
+    one a refresh had rotated in. APPC-26 fails; APPC-15 is blocked by it (or could not be checked), not
+    failed "did not refresh twice"."""
+    from appside.steps.requests_sent import newest_refresh_token
+
+    entries = [
+        _authorize(at=0.0),
+        _grant("authorization_code", "code-1", "rt-1", 1.0),
+        _grant("refresh_token", "rt-1", "rt-2", 5.0),  # rotated; then the API refused the token in its URL
+        _authorize(at=6.0),
+        _grant("authorization_code", "code-2", "rt-3", 7.0),
+        _grant("refresh_token", "rt-3", "rt-4", 11.0),
+    ]
+    with pytest.raises(NothingToCheck, match="no refresh after a rotation"):
+        newest_refresh_token(WEB, _run(entries, finished=True))
+    assert "APPC-26" in ApplicationRecorder.needs(None, "APPC-15")  # type: ignore[arg-type]
+
+
+def test_appc15_with_no_sign_in_reaching_the_stand_in_could_not_be_checked():
+    """An application pointed at the wrong issuer port: exit 5 (incomplete), not 1 with APPC-15 failed."""
+    from appside.steps.requests_sent import newest_refresh_token
+
+    with pytest.raises(Skipped, match=f"^{UNCHECKED}: no sign-in through the application"):
+        newest_refresh_token(WEB, _run([], finished=False))
