@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from appside import effort
-from appside.observed import Observed, of_one_sign_in
+from appside.observed import Observed, of_one_sign_in, unverified_claims
 from sandbox.app import PATHS
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 
@@ -30,18 +30,23 @@ TWO_EXPIRIES_STEP = "the access token expires twice and the application uses the
 EXPIRY = "short-lived access token, API used after expiry"
 TWO_EXPIRIES = "two expiries, API used after each"
 
+USED_STEP = "the application has been used as a user would"  # an application with a client secret's (APPC-11)
+USED_AND_KEPT_STEP = "the application has been used as a user would, and what it showed and sent was kept"
 NORMAL_STEPS = (
     "a normal sign-in of the application redeems its code",
     "the application has signed in twice through the stand-in",
-    "the application has been used as a user would, and what it showed and sent was kept",
+    USED_AND_KEPT_STEP,
 )
 NORMAL = ("normal sign-in 1", "normal sign-in 2")
+# the sign-in after which the application uses the Visma API (drive.use_api_url), read with the
+# normal sign-ins by the steps above (appside.steps.leaks.use_as_a_user_would)
+USED_THEN_API = "normal use, then the Visma API used (drive.use_api_url)"
 
 # (session, progress) -> its sign-ins; progress.normal_sign_ins() is None until both normal ones ended
 Flow = Callable[..., Generator[None, None, list]]
 
 
-SIGN_IN_STEPS = (*NORMAL_STEPS, EXPIRY_STEP, RENEWAL_STEP, TWO_EXPIRIES_STEP)
+SIGN_IN_STEPS = (*NORMAL_STEPS, USED_STEP, EXPIRY_STEP, RENEWAL_STEP, TWO_EXPIRIES_STEP)
 
 
 def needs_browser(steps: list[str]) -> bool:
@@ -81,8 +86,11 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
         wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2)
     if use_api and (EXPIRY_STEP in steps or RENEWAL_STEP in steps):
         wanted[EXPIRY] = _expiring(stand_in, use_api, 1)
-    if faults or any(step in NORMAL_STEPS for step in steps):
+    used = USED_AND_KEPT_STEP in steps or (USED_STEP in steps and application.client_secret)
+    if faults or used or any(step in NORMAL_STEPS for step in steps):
         wanted.update(dict.fromkeys(NORMAL, _normal))
+    if use_api and used:
+        wanted[USED_THEN_API] = _used_then_api(use_api)
     for fault in faults:
         wanted[fault_title(fault)] = _refused(stand_in, fault, quiet_from)
     return wanted
@@ -90,6 +98,13 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
 
 def _normal(session, progress):
     return [(yield from session.sign_in_steps())]
+
+
+def _used_then_api(use_api_url: str) -> Flow:
+    def flow(session, progress):
+        return [(yield from session.sign_in_steps()), (yield from session.open_steps(use_api_url))]
+
+    return flow
 
 
 def _refused(stand_in, fault: str, quiet_from) -> Flow:
@@ -138,15 +153,16 @@ def _with_other_browsers_state(stand_in, session, quiet):
 
 def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
     """Sign in, then `times` over: wait until the latest access token the stand-in gave this sign-in
-    is SHORT_LIFETIME + PAST_EXPIRY seconds old (counted from its answer, as a client counts
-    expires_in), and make the application use the API."""
+    expired PAST_EXPIRY seconds ago (by its exp, which the stand-in's API judges it by: every client
+    that counts expires_in from the answer, rounded or not, knows by then that it expired), and make
+    the application use the API."""
 
     def flow(session, progress):
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
         sign_ins = [(yield from session.sign_in_steps())]
         for _ in range(times):
-            answered = progress.tokens_answered.get(session.username, time.time())
-            yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
+            expiry = progress.tokens_expire.get(session.username, time.time() + SHORT_LIFETIME)
+            yield from session.wait_steps(max(0.0, expiry + PAST_EXPIRY - time.time()))
             sign_ins.append((yield from session.open_steps(use_api_url)))
         return sign_ins
 
@@ -156,17 +172,17 @@ def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
 class _Progress:
     """What the flows going on may read of those that ended."""
 
-    def __init__(self, stand_in, titles: list[str], sessions: list) -> None:
+    def __init__(self, stand_in, sessions: dict[str, Any]) -> None:
         self.stand_in = stand_in
         self.ended: dict[str, Any] = {}  # title -> its sign-ins, or the exception it raised
-        self.sessions = dict(zip(titles, sessions, strict=True))
+        self.sessions = sessions  # title -> its session, once its flow started
         self._normal: list | None = None
-        self.tokens_answered: dict[str, float] = {}  # user -> when the stand-in last answered with a token for it
+        self.tokens_expire: dict[str, float] = {}  # user -> when the access token last issued for it expires
 
     def note(self, entry) -> None:
         """A listener of the stand-in's log (called as the answer leaves)."""
         if entry.path == PATHS["token_endpoint"] and entry.status == 200 and entry.notes.get("user"):
-            self.tokens_answered[entry.notes["user"]] = time.time()
+            self.tokens_expire[entry.notes["user"]] = access_token_expiry(entry.response_json or {}, time.time())
 
     def normal_sign_ins(self) -> list | None:
         """[(SignIn, Observed)] of the normal sign-ins that did not fail, once both ended; their
@@ -181,8 +197,21 @@ class _Progress:
         return self._normal
 
     def _own(self, entries: list, title: str) -> list:
-        session = self.sessions[title]
+        session = self.sessions.get(title)
+        if session is None:  # its browser context could not be made: nothing of the log is its own
+            return []
         return of_one_sign_in(entries, session.username, session.urls, self.stand_in.issuer)
+
+
+def access_token_expiry(answer: dict, answered: float) -> float:
+    """When the short-lived access token of a token response expires (time.time()): its JWT exp, a
+    whole second (RFC 7519 NumericDate) up to a second before `answered` + SHORT_LIFETIME, which the
+    stand-in's API judges it by; never later than `answered` + SHORT_LIFETIME (a token issued once
+    the fault was used up lives longer: the wait is as long as for a short-lived one all the same)."""
+    token = answer.get("access_token")
+    exp = unverified_claims(token).get("exp") if isinstance(token, str) and token.count(".") == 2 else None
+    latest = answered + SHORT_LIFETIME
+    return min(float(exp), latest) if isinstance(exp, int | float) and not isinstance(exp, bool) else latest
 
 
 def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:
@@ -192,36 +221,36 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
     from appside.browser_driver import run_together
 
     titles = list(wanted)
-    sessions = [driver.session(f"test.user.{number}") for number, _ in enumerate(titles, 1)]
-    progress = _Progress(stand_in, titles, sessions)
+    # each flow's browser context is made as it starts, not all before the first starts: the longest
+    # waits (listed first) begin at once, and the later contexts are made while they wait
+    sessions: dict[str, Any] = {titles[0]: driver.session("test.user.1")}
+    progress = _Progress(stand_in, sessions)
     windows: list[list[float]] = [[0.0, 0.0] for _ in titles]
 
-    def timed(number: int, flow: Generator[None, None, Any]) -> Generator[None, None, Any]:
+    def timed(number: int) -> Generator[None, None, Any]:
+        title = titles[number]
         windows[number][0] = time.time()
+        result: list | Exception
         try:
-            result = yield from flow
+            if title not in sessions:
+                sessions[title] = driver.session(f"test.user.{number + 1}")
+            result = yield from wanted[title](sessions[title], progress)
         except Exception as error:
             result = error
         windows[number][1] = time.time()
-        progress.ended[titles[number]] = result
+        progress.ended[title] = result
         return result
 
     stand_in.recording.clear()
     stand_in.recording.listeners.append(progress.note)
     started = time.monotonic()
     try:
-        results = run_together(
-            sessions[0].page,
-            [
-                timed(n, wanted[title](session, progress))
-                for n, (title, session) in enumerate(zip(titles, sessions, strict=True))
-            ],
-        )
+        results = run_together(sessions[titles[0]].page, [timed(number) for number in range(len(titles))])
         effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     finally:
         effort.EFFORT.at_once += len(titles)
         effort.EFFORT.at_once_seconds += time.monotonic() - started
-        for session in sessions:
+        for session in sessions.values():
             with contextlib.suppress(Exception):
                 session.close()
         stand_in.faults.clear()

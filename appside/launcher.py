@@ -183,11 +183,33 @@ def _stop_group(process: subprocess.Popen, grace: float) -> None:
 
 
 def _group_alive(group: int) -> bool:
+    """Whether a process of the group still runs. One that ended but is not yet reaped (a zombie)
+    does not count: the shell that started the application reaped nothing once it was ended
+    itself, and its orphaned child waits for init, which in a container may take a second or more
+    to reap it (each certification waited for it)."""
     try:
         os.killpg(group, 0)
-        return True
     except (ProcessLookupError, PermissionError):
         return False
+    members = _group_states(group)
+    return members is None or any(state != "Z" for state in members)
+
+
+def _group_states(group: int) -> list[str] | None:
+    """The states (R, S, Z, ...) of the group's processes, from /proc; None where there is no /proc."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    states = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            # "pid (command) state ppid pgrp ...": the command may hold spaces and parentheses
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(fields[2]) == group:
+                states.append(fields[0])
+    return states
 
 
 def end_process_tree(process: subprocess.Popen, grace: float = 5.0) -> None:

@@ -250,3 +250,26 @@ def test_the_reference_web_app_without_offline_access_signs_in_again_and_passes(
     ]
     assert len(evidence) == 1 and "started a new sign-in" in evidence[0], evidence  # no refresh, no API call
     assert "refreshed" not in evidence[0] and "valid access token" not in evidence[0], evidence
+
+
+@pytest.mark.parametrize("defects", ["", "cache-token"])
+def test_a_service_s_normal_run_is_the_first_of_its_two_runs_when_no_token_was_issued_before_it(tmp_path, defects):
+    """Its normal run came first, with no token of the stand-in to keep: APPC-20 runs it once more, once
+    the token it holds after it has expired, instead of two more runs after waiting out every earlier token."""
+    record = tmp_path / "compliance.json"
+    completed = run_appside(
+        "--app=examples/service_app/application.yaml",
+        f"--compliance={record}",
+        "-p",
+        "no:cacheprovider",
+        environ={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "SERVICE_APP_CLIENT_SECRET": "a-secret-of-the-test-4c9e1f7b",
+            "REFERENCE_APP_DEFECTS": defects,
+        },
+    )
+    terminal = completed.stdout + completed.stderr
+    rule = next(r for r in json.loads(record.read_text())["rules"] if r["rule_id"] == "APPC-20")
+    assert rule["status"] == "passed", terminal[-3000:]
+    assert "2 service runs" in terminal, terminal[-3000:]

@@ -302,3 +302,20 @@ def test_the_matrix_keeps_the_service_apps_cached_token_in_the_runs_own_folder(t
     assert row.caught, (row.failed, row.reasons)
     assert not (user_cache / "visma-connect-reference-service").exists()
     assert [path.name for path in (tmp_path / "runs").rglob("*.json") if path.parent.name == "token-cache"]
+
+
+def test_a_group_whose_processes_all_ended_is_not_waited_for_until_they_are_reaped():
+    """An application's shell, once ended, leaves its child orphaned and ended but not yet reaped (a
+    zombie) until init reaps it, which took 1-1.5 s in a container: each certification waited for it."""
+    from appside.launcher import _group_alive, stop_group
+
+    ended = subprocess.Popen(["true"], start_new_session=True)
+    os.waitid(os.P_PID, ended.pid, os.WEXITED | os.WNOWAIT)  # ended, and left unreaped: a zombie
+    os.killpg(ended.pid, 0)  # the group still exists for the kernel...
+    assert not _group_alive(ended.pid)  # ...but nothing of it runs
+    running = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    assert _group_alive(running.pid)
+    started = time.monotonic()
+    stop_group(running)
+    assert time.monotonic() - started < 1 and not _group_alive(running.pid)
+    ended.wait()

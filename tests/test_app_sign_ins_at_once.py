@@ -4,7 +4,16 @@ requests by whom the stand-in served, what its browser asked and the codes and t
 
 import pytest
 
-from appside.concurrent import EXPIRY, NORMAL, TWO_EXPIRIES, fault_title, flows
+from appside.concurrent import (
+    EXPIRY,
+    NORMAL,
+    TWO_EXPIRIES,
+    USED_THEN_API,
+    access_token_expiry,
+    fault_title,
+    flows,
+    run_at_once,
+)
 from appside.observed import Observed, of_one_sign_in
 from sandbox.faults import Faults
 from sandbox.recording import RecordedRequest
@@ -89,10 +98,12 @@ def test_sign_ins_that_send_the_same_state_and_nonce_are_told_apart_by_the_brows
     assert of_one_sign_in(entries, "test.user.2", same_urls, ISSUER) == second
 
 
-def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access"):
+def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access", client_secret="s"):
     from types import SimpleNamespace
 
-    application = SimpleNamespace(drive=SimpleNamespace(use_api_url=use_api_url), scope=scope)
+    application = SimpleNamespace(
+        drive=SimpleNamespace(use_api_url=use_api_url), scope=scope, client_secret=client_secret
+    )
     return SimpleNamespace(application=application, planned_steps=steps)
 
 
@@ -110,6 +121,12 @@ def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid of
         ),
         (["the application has signed in twice through the stand-in"], list(NORMAL)),
         (['the application is a "web" application'], []),
+        # the normal use then the API's, read with the normal sign-ins (APPC-11 and the leak rules)
+        (["the application has been used as a user would"], [*NORMAL, USED_THEN_API]),
+        (
+            ["the application has been used as a user would, and what it showed and sent was kept"],
+            [*NORMAL, USED_THEN_API],
+        ),
     ],
 )
 def test_only_what_the_selected_scenarios_name_is_made_at_once(steps, wanted):
@@ -166,3 +183,56 @@ def test_the_stand_in_serves_a_repeated_nonce_and_notes_each_browser_and_its_log
         "test.user",
         "test.user",
     ]
+
+
+def test_an_application_without_a_secret_is_not_used_for_the_secret_rule():
+    """APPC-11's step skips an application without a client secret: nothing is made for it."""
+    assert not flows(_config(["the application has been used as a user would"], client_secret=None), None, None)
+
+
+def test_each_flow_gets_its_browser_context_as_it_starts_not_all_before_the_first():
+    """The first flows (the longest waits) start at once; the others' contexts are made while they go on."""
+    from types import SimpleNamespace
+
+    events = []
+
+    class Driver:
+        def session(self, username):
+            events.append(("context", username))
+            page = SimpleNamespace(wait_for_timeout=lambda ms: None)
+            return SimpleNamespace(username=username, urls=[], page=page, close=lambda: None)
+
+    def flow(title):
+        def steps(session, progress):
+            events.append(("start", title))
+            yield
+            return [title]
+
+        return steps
+
+    log = SimpleNamespace(clear=lambda: None, listeners=[], entries=lambda: [])
+    stand_in = SimpleNamespace(recording=log, faults=SimpleNamespace(clear=lambda: None), issuer=ISSUER)
+    evidence = run_at_once(Driver(), stand_in, {title: flow(title) for title in ("a", "b", "c")})
+    assert [sign_ins for sign_ins, _ in evidence.values()] == [["a"], ["b"], ["c"]]
+    assert events == [
+        ("context", "test.user.1"),
+        ("start", "a"),
+        ("context", "test.user.2"),
+        ("start", "b"),
+        ("context", "test.user.3"),
+        ("start", "c"),
+    ]
+
+
+def test_an_expiry_is_waited_for_from_the_token_s_exp_which_the_api_judges_it_by():
+    """exp is a whole second, up to a second before the answer + expires_in: the wait ends PAST_EXPIRY
+    after exp, not after the answer + expires_in (which waited up to a second longer per expiry)."""
+    import base64
+    import json
+
+    claims = base64.urlsafe_b64encode(json.dumps({"exp": 1003}).encode()).rstrip(b"=").decode()
+    answer = {"access_token": f"eyJhbGciOiJSUzI1NiJ9.{claims}.signature", "expires_in": 3}
+    assert access_token_expiry(answer, answered=1000.9) == 1003.0
+    assert access_token_expiry({"access_token": "opaque", "expires_in": 3}, answered=1000.9) == 1003.9
+    # issued once the fault was used up (an hour): waited for as long as a short-lived one, as before
+    assert access_token_expiry(answer, answered=990.2) == 993.2

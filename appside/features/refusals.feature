@@ -116,9 +116,10 @@ Feature: What an application must refuse
     a header or a URL); a refresh, a new authorization request or a call with a valid token after the
     expiry is the evidence that it did not. Nothing asks it to go back to the API by itself after a
     new sign-in. Where it sends nothing after the expiry, the rule could not be checked. A service
-    may keep its token until it expires: it is run once every token it was given before has expired,
-    and again once the token it holds after that run (given then, or kept and used then) has expired;
-    a new token or a call with a valid one in that second run is the evidence.
+    may keep its token until it expires: its first run is one before which it was given no token (its
+    normal run, where that came first, or else a run once every token it was given before has
+    expired), and it runs again once the token it holds after that run (given then, or kept and used
+    then) has expired; a new token or a call with a valid one in that second run is the evidence.
 
     When the stand-in issues a short-lived access token and the application uses the API after it expired
     Then the application never sends an expired access token

@@ -14,6 +14,7 @@ import allure
 import pytest
 from pytest_bdd import given, then
 
+from appside.concurrent import USED_THEN_API
 from appside.observed import learn_secrets
 from appside.record import UNCHECKED
 from appside.session_cookies import readings
@@ -51,7 +52,7 @@ def use_as_a_user_would(config, application, stand_in, app_run) -> None:
             stand_in,
             app_run,
             lambda session: [session.sign_in(), session.open(application.drive.use_api_url)],
-            "normal use, then the Visma API used (drive.use_api_url)",
+            USED_THEN_API,
         )
 
 

@@ -7,6 +7,7 @@ from pytest_bdd import given, then
 
 from appside.application import Application
 from appside.observed import client_authentication, form_value, secret_in_query, token_request_shape
+from appside.stand_in import ISSUED_TOKENS
 from appside.steps.sign_ins import AppRun, _baseline, driver, note_client_authentication, observe, skip_unless_type
 from sandbox import SandboxServer
 from sandbox.registry import Registry
@@ -18,8 +19,14 @@ BODY_PARAMETERS = ("grant_type", "scope", "tenant_id", "client_id", "client_secr
 def service_run(config, stand_in: SandboxServer):
     """One run of the service, done once per run of the suite and read by every request rule."""
     if "service" not in _baseline:
+        _baseline["service first"] = not ISSUED_TOKENS.last_expiry  # the stand-in had issued no token before it
         _baseline["service"] = observe(stand_in, driver(config).session().run)
     return _baseline["service"]
+
+
+def first_service_run() -> bool:
+    """Whether the service's normal run (service_run) was made before the stand-in issued any token."""
+    return "service" in _baseline and bool(_baseline.get("service first"))
 
 
 @given("the service application has fetched a token and called the API")
