@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from appside import effort
-from appside.observed import Observed, of_one_sign_in, unverified_claims
+from appside.observed import Observed, of_one_sign_in
 from sandbox.app import PATHS
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 
@@ -153,16 +153,15 @@ def _with_other_browsers_state(stand_in, session, quiet):
 
 def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
     """Sign in, then `times` over: wait until the latest access token the stand-in gave this sign-in
-    expired PAST_EXPIRY seconds ago (by its exp, which the stand-in's API judges it by: every client
-    that counts expires_in from the answer, rounded or not, knows by then that it expired), and make
-    the application use the API."""
+    is SHORT_LIFETIME + PAST_EXPIRY seconds old (counted from its answer, as a client counts
+    expires_in), and make the application use the API."""
 
     def flow(session, progress):
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
         sign_ins = [(yield from session.sign_in_steps())]
         for _ in range(times):
-            expiry = progress.tokens_expire.get(session.username, time.time() + SHORT_LIFETIME)
-            yield from session.wait_steps(max(0.0, expiry + PAST_EXPIRY - time.time()))
+            answered = progress.tokens_answered.get(session.username, time.time())
+            yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
             sign_ins.append((yield from session.open_steps(use_api_url)))
         return sign_ins
 
@@ -177,12 +176,12 @@ class _Progress:
         self.ended: dict[str, Any] = {}  # title -> its sign-ins, or the exception it raised
         self.sessions = sessions  # title -> its session, once its flow started
         self._normal: list | None = None
-        self.tokens_expire: dict[str, float] = {}  # user -> when the access token last issued for it expires
+        self.tokens_answered: dict[str, float] = {}  # user -> when the stand-in last answered with a token for it
 
     def note(self, entry) -> None:
         """A listener of the stand-in's log (called as the answer leaves)."""
         if entry.path == PATHS["token_endpoint"] and entry.status == 200 and entry.notes.get("user"):
-            self.tokens_expire[entry.notes["user"]] = access_token_expiry(entry.response_json or {}, time.time())
+            self.tokens_answered[entry.notes["user"]] = time.time()
 
     def normal_sign_ins(self) -> list | None:
         """[(SignIn, Observed)] of the normal sign-ins that did not fail, once both ended; their
@@ -201,17 +200,6 @@ class _Progress:
         if session is None:  # its browser context could not be made: nothing of the log is its own
             return []
         return of_one_sign_in(entries, session.username, session.urls, self.stand_in.issuer)
-
-
-def access_token_expiry(answer: dict, answered: float) -> float:
-    """When the short-lived access token of a token response expires (time.time()): its JWT exp, a
-    whole second (RFC 7519 NumericDate) up to a second before `answered` + SHORT_LIFETIME, which the
-    stand-in's API judges it by; never later than `answered` + SHORT_LIFETIME (a token issued once
-    the fault was used up lives longer: the wait is as long as for a short-lived one all the same)."""
-    token = answer.get("access_token")
-    exp = unverified_claims(token).get("exp") if isinstance(token, str) and token.count(".") == 2 else None
-    latest = answered + SHORT_LIFETIME
-    return min(float(exp), latest) if isinstance(exp, int | float) and not isinstance(exp, bool) else latest
 
 
 def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:

@@ -4,16 +4,7 @@ requests by whom the stand-in served, what its browser asked and the codes and t
 
 import pytest
 
-from appside.concurrent import (
-    EXPIRY,
-    NORMAL,
-    TWO_EXPIRIES,
-    USED_THEN_API,
-    access_token_expiry,
-    fault_title,
-    flows,
-    run_at_once,
-)
+from appside.concurrent import EXPIRY, NORMAL, TWO_EXPIRIES, USED_THEN_API, fault_title, flows, run_at_once
 from appside.observed import Observed, of_one_sign_in
 from sandbox.faults import Faults
 from sandbox.recording import RecordedRequest
@@ -222,17 +213,3 @@ def test_each_flow_gets_its_browser_context_as_it_starts_not_all_before_the_firs
         ("context", "test.user.3"),
         ("start", "c"),
     ]
-
-
-def test_an_expiry_is_waited_for_from_the_token_s_exp_which_the_api_judges_it_by():
-    """exp is a whole second, up to a second before the answer + expires_in: the wait ends PAST_EXPIRY
-    after exp, not after the answer + expires_in (which waited up to a second longer per expiry)."""
-    import base64
-    import json
-
-    claims = base64.urlsafe_b64encode(json.dumps({"exp": 1003}).encode()).rstrip(b"=").decode()
-    answer = {"access_token": f"eyJhbGciOiJSUzI1NiJ9.{claims}.signature", "expires_in": 3}
-    assert access_token_expiry(answer, answered=1000.9) == 1003.0
-    assert access_token_expiry({"access_token": "opaque", "expires_in": 3}, answered=1000.9) == 1003.9
-    # issued once the fault was used up (an hour): waited for as long as a short-lived one, as before
-    assert access_token_expiry(answer, answered=990.2) == 993.2
