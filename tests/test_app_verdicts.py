@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -233,7 +234,90 @@ def _outcomes(tmp_path) -> tuple[dict, dict]:
     return record, {rule["rule_id"]: rule for rule in record["rules"]}
 
 
+def _certify_web(tmp_path, switch: str, *options, application="examples/web_app/application.yaml"):
+    """The reference web app (or `application`, a file for it) certified with a secret of every character
+    class and its `switch` on: (the completed run, the record, its rules by id)."""
+    variables = {
+        "WEB_APP_CLIENT_SECRET": special_secret(),
+        "WEB_APP_PORT": str(free_port()),
+        "REFERENCE_APP_DEFECTS": switch,
+    }
+    completed = _certify(application, variables, tmp_path, *options)
+    return (completed, *_outcomes(tmp_path))
+
+
+# The reference service's certifications, each run once for the test that judges it, side by side: a
+# service run mostly waits (its stand-in, its command), so four at once take little more than one.
+SERVICE_SWITCHES = (
+    "",
+    "json-body",
+    "get-request",
+    "params-in-query",
+    "basic-not-encoded",
+    "cache-token",
+    "cache-token,ignore-expiry",
+)
+SERVICE_CHANGES = {
+    "tenant": {"tenant_id": "0d0e5b1a-0000-4000-8000-00000000beef"},
+    "scope": {"scope": "visma_api:write"},
+}
+
+
+def _changed_service_file(folder, change: dict):
+    application = (ROOT / "examples/service_app/application.yaml").read_text()
+    for key, value in change.items():
+        application = "\n".join(
+            f"  {key}: {value}" if line.startswith(f"  {key}:") else line for line in application.splitlines()
+        )
+    (folder / "application.yaml").write_text(application)
+    return folder / "application.yaml"
+
+
+def _service_run_key(item) -> object:
+    """Which of service_runs' runs a collected test judges."""
+    params = item.callspec.params
+    if "change" in params:
+        return next(name for name, change in SERVICE_CHANGES.items() if change == params["change"])
+    return ("APPC-20", params["switch"]) if "appc_20_alone" in item.name else params["switch"]
+
+
+@pytest.fixture(scope="module")
+def service_runs(request, tmp_path_factory):
+    """The service certifications this module's selected tests judge, keyed by what the test parametrizes
+    (the switch, ("APPC-20", switch), or the file's change), started at once, four at a time: each test
+    waits for its own run and reads (the completed run, the record, its rules by id)."""
+    wanted = {
+        _service_run_key(item)
+        for item in request.session.items
+        if item.module is request.module and "service_runs" in getattr(item, "fixturenames", ())
+    }
+
+    def certify(folder, application, switch: str | None, *options):
+        if isinstance(application, dict):
+            application = _changed_service_file(folder, application)
+        variables = {"SERVICE_APP_CLIENT_SECRET": special_secret()}
+        if switch is not None:
+            variables["REFERENCE_APP_DEFECTS"] = switch
+        completed = _certify(application, variables, folder, *options)
+        return (completed, *_outcomes(folder))
+
+    service = "examples/service_app/application.yaml"
+    runs: list[tuple] = [(switch, service, switch) for switch in SERVICE_SWITCHES]
+    runs += [(("APPC-20", switch), service, switch, "--rule=APPC-20") for switch in SERVICE_SWITCHES[-2:]]
+    runs += [(name, change, None) for name, change in SERVICE_CHANGES.items()]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {
+            run[0]: pool.submit(certify, tmp_path_factory.mktemp("service"), *run[1:])
+            for run in runs
+            if run[0] in wanted
+        }
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
 @pytest.mark.timeout(300)
+@pytest.mark.xdist_group("reference-service-runs")  # one worker starts the runs they share (service_runs)
 @pytest.mark.parametrize(
     "switch, fails, reason, blocked",
     [
@@ -261,10 +345,8 @@ def _outcomes(tmp_path) -> tuple[dict, dict]:
         ("cache-token,ignore-expiry", ("APPC-20",), "with an access token that had expired", ()),
     ],
 )
-def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, switch, fails, reason, blocked):
-    variables = {"SERVICE_APP_CLIENT_SECRET": special_secret(), "REFERENCE_APP_DEFECTS": switch}
-    completed = _certify("examples/service_app/application.yaml", variables, tmp_path)
-    record, rules = _outcomes(tmp_path)
+def test_the_reference_service_with_a_secret_of_every_character_class(service_runs, switch, fails, reason, blocked):
+    completed, record, rules = service_runs[switch].result()
     assert (record["failed_rules"], record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
     if fails:
         assert reason in rules[fails[0]]["scenarios"][0]["reason"]
@@ -278,20 +360,20 @@ def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, 
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.xdist_group("reference-service-runs")  # one worker starts the runs they share (service_runs)
 @pytest.mark.parametrize("switch, fails", [("cache-token", ()), ("cache-token,ignore-expiry", ("APPC-20",))])
-def test_appc_20_alone_judges_a_service_that_keeps_its_token(tmp_path, switch, fails):
-    variables = {"SERVICE_APP_CLIENT_SECRET": special_secret(), "REFERENCE_APP_DEFECTS": switch}
-    completed = _certify("examples/service_app/application.yaml", variables, tmp_path, "--rule=APPC-20")
-    _, rules = _outcomes(tmp_path)
+def test_appc_20_alone_judges_a_service_that_keeps_its_token(service_runs, switch, fails):
+    completed, _, rules = service_runs["APPC-20", switch].result()
     assert rules["APPC-20"]["status"] == ("failed" if fails else "passed"), completed.stdout[-3000:]
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.xdist_group("reference-service-runs")  # one worker starts the runs they share (service_runs)
 @pytest.mark.parametrize(
     "change, fails, quoted",
     [
         (
-            {"tenant_id": "0d0e5b1a-0000-4000-8000-00000000beef"},
+            SERVICE_CHANGES["tenant"],
             "APPC-13",
             [
                 'HTTP 400 invalid_tenant "the tenant has not approved this application"',
@@ -300,7 +382,7 @@ def test_appc_20_alone_judges_a_service_that_keeps_its_token(tmp_path, switch, f
             ],
         ),
         (
-            {"scope": "visma_api:write"},
+            SERVICE_CHANGES["scope"],
             "APPC-12",
             ["HTTP 400 invalid_scope", "scope visma_api:read, which the application file does not register"],
         ),
@@ -308,17 +390,10 @@ def test_appc_20_alone_judges_a_service_that_keeps_its_token(tmp_path, switch, f
     ids=["tenant", "scope"],
 )
 def test_a_service_refused_for_a_tenant_or_scope_its_file_does_not_name_fails_the_owning_rule_quoting_the_answer(
-    tmp_path, change, fails, quoted
+    service_runs, change, fails, quoted
 ):
     """No --alluredir, no attachments: the rule's own message names the cause; APPC-20 is blocked by it."""
-    application = (ROOT / "examples/service_app/application.yaml").read_text()
-    for key, value in change.items():
-        application = "\n".join(
-            f"  {key}: {value}" if line.startswith(f"  {key}:") else line for line in application.splitlines()
-        )
-    (tmp_path / "application.yaml").write_text(application)
-    completed = _certify(tmp_path / "application.yaml", {"SERVICE_APP_CLIENT_SECRET": special_secret()}, tmp_path)
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = service_runs["tenant" if "tenant_id" in change else "scope"].result()
     assert record["failed_rules"] == [fails], completed.stdout[-3000:]
     assert "APPC-20" in record["blocked_rules"]
     reason = rules[fails]["scenarios"][0]["reason"]
@@ -327,13 +402,7 @@ def test_a_service_refused_for_a_tenant_or_scope_its_file_does_not_name_fails_th
 
 @pytest.mark.timeout(400)
 def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conformant(tmp_path):
-    variables = {
-        "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": str(free_port()),
-        "REFERENCE_APP_DEFECTS": "",
-    }
-    completed = _certify("examples/web_app/application.yaml", variables, tmp_path)
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = _certify_web(tmp_path, "")
     assert record["verdict"] == "conformant", completed.stdout[-3000:]
     assert rules["APPC-10"]["scenarios"][0]["client_authentication"].endswith(
         "form-urlencoded (RFC 6749 section 2.3.1)"
@@ -351,19 +420,19 @@ def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conform
             {"APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE, *SECRET_NEEDED, *LEAKS_NEEDED},
         ),
         # its redemptions are refused (the stand-in reads "%41" as "A"), but attempted: the callback faults'
-        # rules weigh that attempt and pass; what needs a token is blocked (APPC-26: no token to put in a URL)
-        ("basic-not-encoded", "APPC-10", "RFC 6749 section 2.3.1", {*TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED}),
+        # rules weigh that attempt and pass; what needs a token is blocked (APPC-26: no token to put in a URL;
+        # APPC-23: a code refused for client authentication is no reuse, and none redeemed is blocked by the cause)
+        (
+            "basic-not-encoded",
+            "APPC-10",
+            "RFC 6749 section 2.3.1",
+            {*TOKEN_NEEDED, "APPC-26", "APPC-23", *LEAKS_NEEDED},
+        ),
     ],
 )
 def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switch, rule, reason, blocked):
     """One cause, one failure: not 18 rules failing "the application did not show the text ..."."""
-    variables = {
-        "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": str(free_port()),
-        "REFERENCE_APP_DEFECTS": switch,
-    }
-    completed = _certify("examples/web_app/application.yaml", variables, tmp_path)
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = _certify_web(tmp_path, switch)
     assert (record["failed_rules"], set(record["blocked_rules"])) == ([rule], blocked), completed.stdout[-3000:]
     assert reason in rules[rule]["scenarios"][0]["reason"]
     assert rules["APPC-09"]["status"] == rules["APPC-14"]["status"] == "skipped"  # spa and native only
@@ -378,13 +447,7 @@ def test_an_app_that_calls_nothing_at_sign_in_is_judged_by_its_signed_in_page(tm
     """It greets the user from the ID token and calls neither the API nor userinfo: no missing call
     can show a refusal, its signed-in page does (shown after a good ID token, and after a faulty one
     only when it accepted it)."""
-    variables = {
-        "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": str(free_port()),
-        "REFERENCE_APP_DEFECTS": switch,
-    }
-    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-21")
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = _certify_web(tmp_path, switch, "--rule=APPC-21")
     assert record["failed_rules"] == failed, completed.stdout[-3000:]
     statuses = {s["status"] for s in rules["APPC-21"]["scenarios"]}
     assert statuses == ({"failed"} if failed else {"passed"})
@@ -398,13 +461,7 @@ def test_userinfo_asked_before_the_id_token_is_checked_is_no_acceptance_of_a_fau
     refused. OpenID Connect Core 3.1.3.7 forbids using what failed to validate, not asking userinfo:
     APPC-21 passes; its signed-in page after a faulty ID token is what fails it (the matrix's
     userinfo-first,id-token-not-validated)."""
-    variables = {
-        "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": str(free_port()),
-        "REFERENCE_APP_DEFECTS": "userinfo-first",
-    }
-    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-21")
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = _certify_web(tmp_path, "userinfo-first", "--rule=APPC-21")
     assert record["failed_rules"] == [], completed.stdout[-3000:]
     assert {s["status"] for s in rules["APPC-21"]["scenarios"]} == {"passed"}, completed.stdout[-3000:]
 
@@ -423,13 +480,7 @@ def test_an_id_token_without_the_nonce_sent_is_refused_and_one_sent_without_nonc
     nonce Claim MUST be present". An application that compares the nonce only when the ID token carries
     one fails APPC-21 on the fault id-token-nonce-missing alone; one that sent no nonce is judged on
     neither nonce fault (not applicable, no incomplete run)."""
-    variables = {
-        "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": str(free_port()),
-        "REFERENCE_APP_DEFECTS": switch,
-    }
-    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-21")
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = _certify_web(tmp_path, switch, "--rule=APPC-21")
     statuses = {s["injected_fault"]: s for s in rules["APPC-21"]["scenarios"]}
     assert {fault: statuses[fault]["status"] for fault in outcome} == outcome, completed.stdout[-3000:]
     assert {s["status"] for fault, s in statuses.items() if fault not in outcome} == {"passed"}
@@ -446,13 +497,7 @@ def test_a_state_not_checked_fails_appc16_and_17_naming_openid_connect_core_and_
     """The web application sends a state, a new S256 challenge and a new nonce (so APPC-03 to APPC-05 do
     not apply) and does not compare the response's state: OpenID Connect Core 1.0 section 3.1.2.7 still
     binds it, and the failures say so."""
-    variables = {
-        "WEB_APP_CLIENT_SECRET": special_secret(),
-        "WEB_APP_PORT": str(free_port()),
-        "REFERENCE_APP_DEFECTS": "state-not-checked",
-    }
-    completed = _certify("examples/web_app/application.yaml", variables, tmp_path, "--rule=APPC-16", "--rule=APPC-17")
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = _certify_web(tmp_path, "state-not-checked", "--rule=APPC-16", "--rule=APPC-17")
     assert record["failed_rules"] == ["APPC-16", "APPC-17"], completed.stdout[-3000:]
     for rule_id in ("APPC-16", "APPC-17"):
         reason = rules[rule_id]["scenarios"][0]["reason"]
@@ -468,10 +513,9 @@ def test_a_refusal_nothing_can_show_could_not_be_checked_and_leaves_the_certific
     (tmp_path / "application.yaml").write_text(
         text.replace('signed_in: {text: "Signed in."}', 'signed_in: {selector: "#never-there"}')
     )
-    variables = {"WEB_APP_CLIENT_SECRET": special_secret(), "WEB_APP_PORT": str(free_port())}
-    variables["REFERENCE_APP_DEFECTS"] = "greeting-only"
-    completed = _certify(tmp_path / "application.yaml", variables, tmp_path, "--rule=APPC-21")
-    record, rules = _outcomes(tmp_path)
+    completed, record, rules = _certify_web(
+        tmp_path, "greeting-only", "--rule=APPC-21", application=tmp_path / "application.yaml"
+    )
     assert completed.returncode == 5, completed.stdout[-3000:]
     assert record["unchecked_rules"] == ["APPC-21"] and record["verdict"].startswith("incomplete")
     for scenario in rules["APPC-21"]["scenarios"]:
