@@ -193,3 +193,21 @@ def test_appc15_with_no_sign_in_reaching_the_stand_in_could_not_be_checked():
 
     with pytest.raises(Skipped, match=f"^{UNCHECKED}: no sign-in through the application"):
         newest_refresh_token(WEB, _run([], finished=False))
+
+
+def test_the_run_notice_names_the_broken_sign_in_page_not_the_marker_where_no_request_arrived():
+    """An application whose /login answers HTTP 500: the run's NOTE says no authorization request
+    arrived and how the page ended (status, address, its text bounded and masked), not drive.signed_in."""
+    from appside.steps.sign_ins import _say_if_none_finished
+
+    page = "<html><body><h1>Internal Server Error</h1><p>" + "x" * 500 + f" {SECRET}</p></body></html>"
+    sign_in = SignIn(False, None, "http://127.0.0.1:9302/login", 21.0, urls=[], page_urls=[], page_status=500)
+    sign_in.contents = [("http://127.0.0.1:9302/login", page, "dom")]
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=WEB, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, Observed([])), (sign_in, Observed([]))])
+    (notice,) = recorder.notices
+    assert notice.startswith("no normal sign-in reached the stand-in: no authorization request arrived from")
+    assert "its page answered HTTP 500 at http://127.0.0.1:9302/login" in notice and "Internal Server Error" in notice
+    assert "drive.signed_in" in notice and "not drive.signed_in" in notice and "'Welcome'" not in notice
+    assert SECRET not in notice and len(notice) < 700
