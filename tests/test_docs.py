@@ -252,6 +252,24 @@ def test_the_callback_fault_rules_say_they_judge_an_attempted_redemption_even_wh
         )
 
 
+def test_the_ruby_client_library_and_rack_cookie_sessions_are_documented():
+    """A Sinatra app on nov's openid_connect was certified: what its partner needs is in the guide."""
+    text = " ".join((ROOT / "docs" / "certify-application.md").read_text(encoding="utf-8").split())
+    for said in (
+        "`base64(Marshal)--hmac`",
+        "`Base64::JSON`",
+        "`Base64::ZipJSON`",
+        "nov's openid_connect",
+        "`:basic_without_www_form_urlencode`",
+        "`nonce: id_token.nonce`",
+        "`SWD.url_builder = URI::HTTP`",
+        "pkce: false is accepted for web apps",
+    ):
+        assert said in text, said
+    keys = (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
+    assert "`false` is accepted for `web` applications" in keys
+
+
 def test_the_warning_level_rules_listed_are_the_features_warning_level_rules():
     """docs/reading-a-report.md lists the warning-level rules: one tagged @level:warning (or no longer)
     and not listed there fails, so the page never goes stale."""
