@@ -83,6 +83,9 @@ class SignIn:
     other_browser_state: str = field(default="", repr=False)
     # every message its pages wrote to the browser console, unmasked (APPC-28 looks for credentials in it)
     console: list[str] | None = field(default=None, repr=False)
+    # the HTTP status of the last page the browser loaded (the application's error page where its
+    # sign-in page broke before sending the browser to the stand-in)
+    page_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ class BrowserSession:
         self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         self._served_by_worker: int | None = None  # the status of a page load a service worker answered
+        self._page_status: int | None = None  # the status of the main frame's last page load
         self.page.on("response", self._navigation_answered)
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
@@ -331,6 +335,7 @@ class BrowserSession:
         main_frame = response.frame == self.page.main_frame
         if main_frame:
             self._served_by_worker = None
+            self._page_status = response.status
         if self._is_callback(response.url):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)
         elif main_frame and response.from_service_worker:
@@ -431,6 +436,7 @@ class BrowserSession:
             callback_to_finish=now - callback_at if finished and callback_at else None,
             page_errors=self.page_errors[marks[4] :],
             console=self.console[marks[5] :],
+            page_status=self._page_status,
         )
 
     def close(self) -> None:

@@ -112,8 +112,15 @@ class ApplicationRecorder(ResultRecorder):
                 rule["status"] = "error" if "error" in statuses else "skipped"
 
     def _unchecked_apart_from_failures(self, session) -> None:
-        """The scenarios that could not be checked are no failures on the terminal either."""
+        """The scenarios that could not be checked are no failures on the terminal either, nor skips
+        (not applicable): counted as "could not be checked", as compliance.md and counts.unchecked are."""
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            skipped = reporter.stats.get("skipped", [])
+            unchecked = [r for r in skipped if _skip_reason(r).startswith(UNCHECKED)]
+            if unchecked:
+                reporter.stats["skipped"] = [r for r in skipped if r not in unchecked]
+                reporter.stats.setdefault("could not be checked", []).extend(unchecked)
         if reporter is not None and self.unchecked:
             failed = reporter.stats.get("failed", [])
             reporter.stats["failed"] = [r for r in failed if r.nodeid not in self.unchecked]
@@ -156,7 +163,28 @@ class ApplicationRecorder(ResultRecorder):
                     scenario["status"], scenario["reason"] = "skipped", f"{UNCHECKED}: {scenario['reason']}"
         _not_failed_for_nothing_to_judge(record)
         _unchecked_is_incomplete(record)
+        _count_unchecked(record)
         return record
+
+
+def _count_unchecked(record: dict) -> None:
+    """The rules that ran and found nothing to judge are counted apart from the skipped ones (not
+    applicable, not selected): counts.unchecked, as the terminal and compliance.md say them ("could
+    not be checked"); counts.skipped keeps the others (suite.reports.record_consistency)."""
+    unchecked = [
+        rule["rule_id"]
+        for rule in record["rules"]
+        if rule["status"] == "skipped" and any(s["reason"].startswith(UNCHECKED) for s in rule["scenarios"])
+    ]
+    record["counts"]["unchecked"] = len(unchecked)
+    record["counts"]["skipped"] -= len(unchecked)
+
+
+def _skip_reason(report) -> str:
+    """A skipped test's reason as pytest keeps it: (path, line, "Skipped: reason")."""
+    longrepr = getattr(report, "longrepr", None)
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else ""
+    return str(reason).removeprefix("Skipped: ")
 
 
 def _not_failed_for_nothing_to_judge(record: dict) -> None:

@@ -12,6 +12,8 @@ change, not from being read.
 - Go's gorilla/securecookie (gorilla/sessions' CookieStore, signed unless given an encryption key):
   base64url("date|" base64url(gob) "|" MAC), the MAC raw bytes and gob's strings raw bytes among
   its binary lengths and type descriptors;
+- Rack::Session::Cookie (Sinatra, Rails' Rack middleware; signed only): base64(Marshal) "--" HMAC,
+  or its Base64::JSON and Base64::ZipJSON coders' base64(JSON) / base64(zlib(JSON)) "--" HMAC;
 - anything URL-encoded, or a JSON or base64 value inside another.
 
 Each text is split on the separators these formats put between their parts (. | :) and each part

@@ -29,8 +29,11 @@ The rules `make certify-app` holds a partner's application to (see
 so this page is what the suite checks. A failed **blocker** or **critical** rule makes the
 application not conformant, and a run that leaves one out is incomplete; a **warning-level** rule's
 failure is reported and the verdict stands. A rule that *needs* others is reported *blocked by* one
-of them when that one's failure kept it from its own check (one cause, one failure). Back to the
-[README](../README.md).
+of them when that one's failure kept it from its own check (one cause, one failure): where its
+evidence is there all the same, it is judged on it. The callback faults' rules (APPC-16, APPC-17,
+APPC-18, APPC-25) judge an attempted redemption of the faulty callback's code, refused or not, so a
+failed APPC-10 (the token request refused) does not block them; it, like the other rules they need,
+blocks them only where no redemption was attempted at all. Back to the [README](../README.md).
 
 | rule | title | severity | level | needs |
 |---|---|---|---|---|

@@ -193,3 +193,87 @@ def test_appc15_with_no_sign_in_reaching_the_stand_in_could_not_be_checked():
 
     with pytest.raises(Skipped, match=f"^{UNCHECKED}: no sign-in through the application"):
         newest_refresh_token(WEB, _run([], finished=False))
+
+
+def test_the_run_notice_names_the_broken_sign_in_page_not_the_marker_where_no_request_arrived():
+    """An application whose /login answers HTTP 500: the run's NOTE says no authorization request
+    arrived and how the page ended (status, address, its text bounded and masked), not drive.signed_in."""
+    from appside.steps.sign_ins import _say_if_none_finished
+
+    page = "<html><body><h1>Internal Server Error</h1><p>" + "x" * 500 + f" {SECRET}</p></body></html>"
+    sign_in = SignIn(False, None, "http://127.0.0.1:9302/login", 21.0, urls=[], page_urls=[], page_status=500)
+    sign_in.contents = [("http://127.0.0.1:9302/login", page, "dom")]
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=WEB, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, Observed([])), (sign_in, Observed([]))])
+    (notice,) = recorder.notices
+    assert notice.startswith("no normal sign-in reached the stand-in: no authorization request arrived from")
+    assert "its page answered HTTP 500 at http://127.0.0.1:9302/login" in notice and "Internal Server Error" in notice
+    assert "drive.signed_in" in notice and "not drive.signed_in" in notice and "'Welcome'" not in notice
+    assert SECRET not in notice and len(notice) < 700
+
+
+def test_rules_that_could_not_be_checked_are_counted_so_in_the_record_its_markdown_and_the_terminal():
+    """A /login answering HTTP 500: compliance.md's counts said "0 could not be checked, 27 skipped"
+    under an INCOMPLETE verdict naming 17 rules that could not be checked."""
+    from appside.record import _count_unchecked, _unchecked_is_incomplete
+    from suite.reports.record_consistency import verdict_problems
+    from suite.reports.record_markdown import render_markdown
+
+    def rule(rule_id, status, reason=""):
+        return {"rule_id": rule_id, "severity": "blocker", "status": status, "scenarios": [{"reason": reason, "status": status}], "title": rule_id}
+
+    rules = [
+        rule("APPC-01", "skipped", f"{UNCHECKED}: no sign-in through the application"),
+        rule("APPC-02", "skipped", f"{UNCHECKED}: no sign-in through the application"),
+        rule("APPC-09", "skipped", "applies to spa and native applications"),
+        rule("APPC-11", "passed"),
+    ]
+    counts = {"passed": 1, "failed": 0, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 3}
+    record = {
+        "verdict": "conformant",
+        "not_run_rules": [],
+        "rules": rules,
+        "counts": counts,
+        "failed_rules": [],
+        "blocked_rules": [],
+        "error_rules": [],
+        "environment": "application x (web)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"web": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    _unchecked_is_incomplete(record)
+    _count_unchecked(record)
+    assert record["counts"]["unchecked"] == 2 and record["counts"]["skipped"] == 1
+    assert verdict_problems(record) == []
+    assert "1 rules passed, 0 failed, 2 could not be checked, 1 skipped." in render_markdown(record)
+    assert verdict_problems({**record, "counts": {**record["counts"], "unchecked": 3}}) != []
+
+    from appside.record import ApplicationRecorder
+
+    def report(nodeid, reason):
+        return SimpleNamespace(nodeid=nodeid, longrepr=("f.py", 1, f"Skipped: {reason}"))
+
+    reporter = SimpleNamespace(stats={"skipped": [report("a", f"{UNCHECKED}: none"), report("b", "not a web app")]})
+    session = SimpleNamespace(config=SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter)))
+    recorder = SimpleNamespace(unchecked=set())
+    ApplicationRecorder._unchecked_apart_from_failures(recorder, session)
+    assert [r.nodeid for r in reporter.stats["skipped"]] == ["b"]
+    assert [r.nodeid for r in reporter.stats["could not be checked"]] == ["a"]
+
+
+def test_pkce_rules_are_not_applicable_to_a_web_app_declaring_no_pkce_even_where_no_request_arrived():
+    from appside.steps.requests_sent import _with_challenge
+
+    nowhere = _run([], finished=False)
+    no_pkce = SimpleNamespace(**{**vars(WEB), "uses_pkce": False})
+    with pytest.raises(Skipped, match="does not declare PKCE") as skipped:
+        _with_challenge(no_pkce, nowhere)
+    assert not str(skipped.value).startswith(UNCHECKED)
+    with pytest.raises(Skipped, match=f"^{UNCHECKED}"):
+        _with_challenge(SimpleNamespace(**{**vars(WEB), "uses_pkce": True}), nowhere)

@@ -107,3 +107,24 @@ def test_an_encrypted_or_a_random_cookie_is_no_leak():
     assert _found(encrypted) == []
     assert _found("s%3A" + secrets.token_urlsafe(24) + "." + secrets.token_urlsafe(32)) == []
     assert _found(TimestampSigner("k").sign(base64.b64encode(b'{"sid": "abc"}')).decode()) == []
+
+
+# Rack::Session::Cookie (Sinatra's `enable :sessions`) as Ruby 3.1's rack writes {"tokens" =>
+# {"access_token" => RACK_ACCESS}}: its coder's base64 "--" an HMAC, URL-encoded in the Set-Cookie header
+RACK_ACCESS = "access-token-value-1234567890"
+RACK_SIGNED = {
+    "Marshal": "BAh7BkkiC3Rva2VucwY6BkVUewZJIhFhY2Nlc3NfdG9rZW4GOwBUSSIiYWNjZXNzLXRva2VuLXZhbHVlLTEyMzQ1Njc4OTAGOwBU"
+    "--237af42e91f1b0ee0c7012ed1d23b144185a0ff3",
+    "JSON": "eyJ0b2tlbnMiOnsiYWNjZXNzX3Rva2VuIjoiYWNjZXNzLXRva2VuLXZhbHVlLTEyMzQ1Njc4OTAifX0="
+    "--30c6f444328d6adc5c53bbc83c67f9a5635e2d61",
+    "ZipJSON": "eJyrVirJz07NK1ayqlZKTE5OLS6OBwsoWUG5umCublliTmmqrqGRsYmpmbmFpYFSbS0AeQUT+w=="
+    "--933fec4a2c42ba872a2ff6723f697aa903ca6eed",
+}
+
+
+def test_rack_cookie_sessions_are_read_marshal_json_and_zipjson():
+    """Sinatra on nov's openid_connect keeping its tokens in Rack::Session::Cookie: each of Rack's
+    coders (Base64::Marshal, Base64::JSON, Base64::ZipJSON) is signed, not encrypted."""
+    for coder, value in RACK_SIGNED.items():
+        for sent in (value, quote(value, safe="")):
+            assert leaked("\n".join(readings(sent)), {RACK_ACCESS: "access token"}) == ["access token"], coder

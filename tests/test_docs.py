@@ -237,6 +237,39 @@ def test_the_application_rules_page_is_what_the_features_say():
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_the_callback_fault_rules_say_they_judge_an_attempted_redemption_even_when_appc10_fails():
+    """APPC-16/17/18/25 need APPC-10, yet a basic-not-encoded application (every token request 401)
+    has them judged on its attempted redemption (appside/matrix.py, TOKEN_NEEDED): both pages say so,
+    so a partner does not read 'blocked' in `needs` and 'judged' in the report."""
+    for name in ("certify-application.md", "reference-application-rules.md"):
+        text = " ".join((ROOT / "docs" / name).read_text(encoding="utf-8").split())
+        assert "APPC-16, APPC-17, APPC-18" in text and "APPC-25" in text, name
+        assert "attempted redemption of the faulty callback's code, refused or not" in text or (
+            "*attempted* to redeem the faulty callback's code, refused or not" in text
+        ), name
+        assert (
+            "even when APPC-10 fails" in text or "a failed APPC-10 (the token request refused) does not block" in text
+        )
+
+
+def test_the_ruby_client_library_and_rack_cookie_sessions_are_documented():
+    """A Sinatra app on nov's openid_connect was certified: what its partner needs is in the guide."""
+    text = " ".join((ROOT / "docs" / "certify-application.md").read_text(encoding="utf-8").split())
+    for said in (
+        "`base64(Marshal)--hmac`",
+        "`Base64::JSON`",
+        "`Base64::ZipJSON`",
+        "nov's openid_connect",
+        "`:basic_without_www_form_urlencode`",
+        "`nonce: id_token.nonce`",
+        "`SWD.url_builder = URI::HTTP`",
+        "pkce: false is accepted for web apps",
+    ):
+        assert said in text, said
+    keys = (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
+    assert "`false` is accepted for `web` applications" in keys
+
+
 def test_the_warning_level_rules_listed_are_the_features_warning_level_rules():
     """docs/reading-a-report.md lists the warning-level rules: one tagged @level:warning (or no longer)
     and not listed there fails, so the page never goes stale."""

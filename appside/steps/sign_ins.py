@@ -1,6 +1,8 @@
 """Sign-ins through the application: the two normal ones every request rule reads, and the ones
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
+import html
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 
@@ -239,6 +241,15 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
     if sign_ins and not any(getattr(sign_in, "finished", True) for sign_in, _ in sign_ins):
         recorder = config.pluginmanager.get_plugin("application-results")
         if recorder is not None:
+            never = sign_in_never_started(config.application, [s for s, _ in sign_ins], [o for _, o in sign_ins])
+            if never:  # the cause is before the stand-in, not the signed-in marker
+                recorder.notices.append(
+                    f"no normal sign-in reached the stand-in: no authorization request arrived from "
+                    f"{config.application.drive.sign_in_url}{_where_it_ended(sign_ins[0][0])}, so every rule that "
+                    "needs the application's requests could not be checked (check the application's log and "
+                    "drive.sign_in_url, not drive.signed_in)"
+                )
+                return
             marker = config.application.drive.shows_signed_in()
             # a sign-in for another client never could: that is the cause (APPC-01), not the marker
             other_client = _other_client_id(config.application, sign_ins[0][1]).removeprefix("; ")
@@ -281,6 +292,28 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_errors(sign_in)}"
         f"{_other_client_id(application, observed)}; its requests are attached"
     )
+
+
+PAGE_TEXT_SHOWN = 200  # characters of the page a sign-in ended on, in the run's notice
+
+
+def _where_it_ended(sign_in) -> str:
+    """The page a sign-in that never reached the stand-in ended on: its status, address and the
+    start of its text (tags dropped, secrets masked, bounded)."""
+    parts = []
+    if getattr(sign_in, "page_status", None) is not None:
+        parts.append(f"answered HTTP {sign_in.page_status}")
+    if getattr(sign_in, "final_url", ""):
+        parts.append(f"at {redact_url(sign_in.final_url)}")
+    dom = [text for _, text, part in (getattr(sign_in, "contents", None) or []) if part == "dom"]
+    if dom:
+        text = " ".join(html.unescape(re.sub(r"(?is)<(script|style)\b.*?</\1>|<[^>]+>", " ", dom[-1])).split())
+        if text:
+            text = REDACTOR.scrub(text)
+            more = "..." if len(text) > PAGE_TEXT_SHOWN else ""
+            parts.append(f"showing {text[:PAGE_TEXT_SHOWN]!r}{more}")
+    shown = " ".join(parts[:2]) + "".join(f", {part}" for part in parts[2:])
+    return f" (its page {shown}{_page_errors(sign_in)})" if shown else _page_errors(sign_in)
 
 
 def _page_errors(sign_in) -> str:

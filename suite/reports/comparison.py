@@ -163,7 +163,7 @@ def render_summary(record: dict, directory: Path | None = None) -> str:
         "",
         f"{counts['passed']} rules passed, {counts['failed']} failed, {counts.get('blocked', 0)} blocked by another "
         f"rule's failure, {counts.get('waived', 0)} waived, {counts.get('warned', 0)} warned, "
-        f"{counts['error']} could not be checked, {counts['skipped']} skipped.",
+        f"{counts['error'] + counts.get('unchecked', 0)} could not be checked, {counts['skipped']} skipped.",
         "",
     ]
     lines += [f"**Waiver problem:** {problem}" for problem in record.get("waiver_problems", ())]

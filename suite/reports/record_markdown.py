@@ -36,7 +36,7 @@ def render_markdown(record: dict) -> str:
         + (f", {counts['blocked']} blocked by an earlier failure" if counts.get("blocked") else "")
         + (f", {counts['waived']} failed under a waiver" if counts.get("waived") else "")
         + (f", {counts['warned']} warned (a warning-level rule failed)" if counts.get("warned") else "")
-        + f", {counts['error']} could not be checked, {counts['skipped']} skipped.",
+        + f", {counts['error'] + counts.get('unchecked', 0)} could not be checked, {counts['skipped']} skipped.",
         "",
     ]
     if "changes" in record:
