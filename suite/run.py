@@ -4,7 +4,7 @@ Runs the features (pytest, with every option it takes: --env, --rule, -k, -n, ..
 certification record, JUnit, the Allure results and the HTML report into DIR (default reports),
 and exits with the suite's code for the record's verdict (docs/reference-exit-codes.md):
 0 conformant, 1 not conformant, 2 no verdict (stopped before it wrote a record), 3 environment
-problem, 4 configuration problem, 5 incomplete.
+problem, 4 configuration problem, 5 incomplete, 6 the reports could not be written.
 
 Every file of DIR it leaves is this run's, or says that this run produced no verdict and why: the
 previous run's record, JUnit, results and HTML report are moved aside by its pytest once pytest
@@ -36,8 +36,8 @@ USAGE = """usage: python -m suite.run [--reports=DIR] [--env=NAME|PATH] [pytest 
 
 Runs the conformance suite and writes the certification record, JUnit, the Allure results and the
 HTML report into DIR (default: reports), then exits with the suite's code: 0 conformant, 1 not
-conformant, 2 no verdict, 3 environment problem, 4 configuration problem, 5 incomplete
-(docs/reference-exit-codes.md). The pytest options it passes on follow.
+conformant, 2 no verdict, 3 environment problem, 4 configuration problem, 5 incomplete, 6 the
+reports could not be written (docs/reference-exit-codes.md). The pytest options it passes on follow.
 """
 # pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.verdict.exit_codes)
 PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
