@@ -88,7 +88,8 @@ def test_the_set_is_written_all_or_none_and_the_history_undone(tmp_path, monkeyp
 
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A 1 MB tmpfs (filled by the test): only as root where mounting is allowed (the monkeypatched tests above run everywhere)."""
+    """A 1 MB tmpfs, filled by the test: only as root where mounting is allowed (the monkeypatched
+    tests above run everywhere)."""
     mount = tmp_path / "tiny"
     mount.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):

@@ -20,8 +20,7 @@ class ReportsNotWritten(Exception):
 
 def why(error: OSError) -> str:
     """The reason as people read it: "no space left on device", "read-only file system"."""
-    reason = error.strerror or os.strerror(error.errno) if error.errno else str(error)
-    return str(reason).lower()
+    return (error.strerror or (os.strerror(error.errno) if error.errno else str(error))).lower()
 
 
 def write_atomically(path: Path, text: str) -> None:
