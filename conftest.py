@@ -6,11 +6,13 @@ Step definitions live in steps/; what they share lives in suite/.
 
 import gc
 import re
+import sys
 
 import pytest
 
 from suite.configuration.environment import ConfigurationError, load_environment
 from suite.reports.allure_output import install_scrubber
+from suite.reports.atomic_write import ReportsNotWritten
 from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
 from suite.verdict.checks import ConfigurationProblem
@@ -95,12 +97,15 @@ def pytest_configure(config):
         if not hasattr(config, "workerinput"):
             environment_problem = getattr(stop, "returncode", None) == EXIT_ENVIRONMENT_PROBLEM
             message = str(getattr(stop, "msg", stop))
-            write_no_verdict(
-                config.getoption("--compliance"),
-                "environment problem" if environment_problem else "configuration problem",
-                message.removeprefix("environment problem: ").removeprefix("configuration problem\n"),
-                config.getoption("--env"),
-            )
+            try:
+                write_no_verdict(
+                    config.getoption("--compliance"),
+                    "environment problem" if environment_problem else "configuration problem",
+                    message.removeprefix("environment problem: ").removeprefix("configuration problem\n"),
+                    config.getoption("--env"),
+                )
+            except ReportsNotWritten as problem:  # the run's own problem stays its code; this one line says more
+                print(f"ERROR: the reports could not be written\n{problem}", file=sys.stderr)
         raise
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from appside.__main__ import certify
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
@@ -23,37 +24,56 @@ EXIT_CONFIGURATION = 4  # as pytest's usage error, and the suite's configuration
 
 
 def main(argv: list[str]) -> int:
-    reports = Path("reports/app")
-    arguments = []
+    reports, record, arguments = None, None, []
     for argument in argv:
         if argument.startswith("--reports="):
             reports = Path(argument.removeprefix("--reports="))
+        elif argument.startswith("--compliance="):
+            record = Path(argument.removeprefix("--compliance="))
         else:
             arguments.append(argument)
+    # the whole set follows the record: JUnit, Allure results and the HTML report are made beside it,
+    # never next to another run's record in a folder this run did not write (docs/certify-application.md)
+    if record is not None and (not record.name or record.is_dir()):
+        return _configuration_problem(
+            f"--compliance={record}: name the record's file, e.g. --compliance=DIR/compliance.json"
+        )
+    if record is not None and reports is not None and record.parent.resolve() != reports.resolve():
+        return _configuration_problem(
+            f"--compliance={record} is outside --reports={reports}: the record, JUnit, Allure results and HTML "
+            "report are one set in one folder. Give one of the two"
+        )
+    reports = reports or (record.parent if record is not None else Path("reports/app"))
+    record = record or reports / "compliance.json"
     try:
         lock_folder(reports.resolve())  # held by this process: through pytest and the report
     except FolderBusy as busy:
-        print(f"ERROR: configuration problem\n{busy}", file=sys.stderr)
-        return EXIT_CONFIGURATION
+        return _configuration_problem(str(busy))
     os.environ[HELD_BY_PARENT] = str(reports.resolve())  # its pytest, in this process, must not lock it again
     run = _UnderWay()
     code = certify(
         [
             f"--alluredir={reports / 'allure-results'}",
             "--clean-alluredir",
-            f"--compliance={reports / 'compliance.json'}",
+            f"--compliance={record}",
             f"--junitxml={reports / 'junit.xml'}",
             *arguments,
         ],
         plugins=(run,),
     )
-    if code == EXIT_CONFIGURATION or not run.under_way:
+    if code in (EXIT_CONFIGURATION, EXIT_REPORTS_NOT_WRITTEN) or not run.under_way:
         # nothing ran (a configuration problem, a usage error, Ctrl-C before the application answered):
-        # the previous run's HTML report stays, as its record, JUnit XML and Allure results do
+        # the previous run's HTML report stays, as its record, JUnit XML and Allure results do; a record
+        # that could not be written (a full disk) has no report made of it either
         return code
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM now: the certification's code all the same
-        html_report(reports)
+        html_report(reports, record)
     return code
+
+
+def _configuration_problem(message: str) -> int:
+    print(f"ERROR: configuration problem\n{message}", file=sys.stderr)
+    return EXIT_CONFIGURATION
 
 
 class _UnderWay:
@@ -66,7 +86,7 @@ class _UnderWay:
         self.under_way = bool(getattr(config, "under_way", False))
 
 
-def html_report(reports: Path) -> None:
+def html_report(reports: Path, record: Path) -> None:
     """The HTML report of the results in `reports`, with the record's verdict on it; none without
     Allure (Node.js) or results. Its history (history.jsonl) stays in `reports` too: the server
     side's reports/history.jsonl is another run's."""
@@ -82,7 +102,7 @@ def html_report(reports: Path) -> None:
         env={**os.environ, "CONFORMANCE_REPORTS": str(reports)},  # allurerc.mjs: its record and history are here
         stdout=subprocess.DEVNULL,
     )
-    if made.returncode == 0 and add_banner([str(report), str(reports / "compliance.json")]) == 0:
+    if made.returncode == 0 and add_banner([str(report), str(record)]) == 0:
         print(f"HTML report: {report / 'index.html'}")
 
 

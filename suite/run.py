@@ -4,7 +4,7 @@ Runs the features (pytest, with every option it takes: --env, --rule, -k, -n, ..
 certification record, JUnit, the Allure results and the HTML report into DIR (default reports),
 and exits with the suite's code for the record's verdict (docs/reference-exit-codes.md):
 0 conformant, 1 not conformant, 2 no verdict (stopped before it wrote a record), 3 environment
-problem, 4 configuration problem, 5 incomplete.
+problem, 4 configuration problem, 5 incomplete, 6 the reports could not be written.
 
 Every file of DIR it leaves is this run's, or says that this run produced no verdict and why: the
 previous run's record, JUnit, results and HTML report are moved aside by its pytest once pytest
@@ -23,8 +23,10 @@ import threading
 import time
 from pathlib import Path
 
+from suite.reports.atomic_write import ReportsNotWritten
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from suite.reports.previous_run import ASIDE, MOVE_ASIDE, THIS_RUN, Deletion, aside_folder, delete_once_moved
+from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
 
 JOINED = ("--env", "--rule", "--defect", "--compliance")  # the suite's own options that take a value
 OUTPUTS = ("--compliance", "--alluredir", "--junitxml", "--junit-xml", "--clean-alluredir")
@@ -34,8 +36,8 @@ USAGE = """usage: python -m suite.run [--reports=DIR] [--env=NAME|PATH] [pytest 
 
 Runs the conformance suite and writes the certification record, JUnit, the Allure results and the
 HTML report into DIR (default: reports), then exits with the suite's code: 0 conformant, 1 not
-conformant, 2 no verdict, 3 environment problem, 4 configuration problem, 5 incomplete
-(docs/reference-exit-codes.md). The pytest options it passes on follow.
+conformant, 2 no verdict, 3 environment problem, 4 configuration problem, 5 incomplete, 6 the
+reports could not be written (docs/reference-exit-codes.md). The pytest options it passes on follow.
 """
 # pytest.ExitCode's INTERNAL_ERROR and USAGE_ERROR: this process never imports pytest (see suite.verdict.exit_codes)
 PYTEST_INTERNAL_ERROR, PYTEST_USAGE_ERROR = 3, 4
@@ -56,8 +58,9 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
+        named = chosen[0] if "=" not in chosen[0] or chosen[0].split("=", 1)[1] else f"{chosen[0]} (empty)"
         return _configuration_problem(
-            f"{chosen[0]}: the CI command writes every output into one folder; choose it with --reports DIR"
+            f"{named}: the CI command writes every output into one folder; choose it with --reports DIR"
         )
     existed = reports.is_dir()
     try:
@@ -132,10 +135,8 @@ def _after_the_run(
 ) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
-    from suite.reports.html_report import cancel, generate
-    from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
+    from suite.reports.html_report import cancel
 
-    record_path = reports / "compliance.json"
     code = None
     while code is None:
         with contextlib.suppress(KeyboardInterrupt):  # pytest got the same Ctrl-C: it writes the record of what ran
@@ -150,6 +151,24 @@ def _after_the_run(
                 reports.rmdir()  # made by the lock, and empty
         print(f"exit code {EXIT_USAGE}: usage error (pytest's message above); nothing in {reports} was changed")
         return EXIT_USAGE
+    if code == EXIT_REPORTS_NOT_WRITTEN:  # pytest said what could not be written, and why
+        cancel(report)
+        print(f"exit code {code}: no verdict: the reports could not be written (the line above says why)")
+        return code
+    try:
+        return _record_and_report(code, report, reports, pytest_args, clearing)
+    except ReportsNotWritten as problem:
+        cancel(report)
+        print(f"ERROR: the reports could not be written\n{problem}\n", file=sys.stderr)
+        print(f"exit code {EXIT_REPORTS_NOT_WRITTEN}: no verdict: the reports could not be written")
+        return EXIT_REPORTS_NOT_WRITTEN
+
+
+def _record_and_report(code: int, report, reports: Path, pytest_args: list[str], clearing: Deletion) -> int:
+    from suite.reports.html_report import cancel, generate
+    from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM, exit_code
+
+    record_path = reports / "compliance.json"
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else None
     environment_problem = record is not None and exit_code(record["verdict"]) == EXIT_ENVIRONMENT_PROBLEM
     if code == PYTEST_INTERNAL_ERROR and not environment_problem:
@@ -204,7 +223,9 @@ def _how_far(code: int, results: Path) -> str:
 def _configuration_problem(message: str) -> int:
     from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM
 
-    print(f"configuration problem\n{message}", file=sys.stderr)
+    # the form of every other configuration problem (pytest's usage error), and the last line of every run
+    print(f"ERROR: configuration problem\n{message}\n", file=sys.stderr)
+    print(f"exit code {EXIT_CONFIGURATION_PROBLEM}: no verdict: configuration problem")
     return EXIT_CONFIGURATION_PROBLEM
 
 

@@ -204,15 +204,32 @@ def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
 @pytest.mark.parametrize(
     "arguments, says",
     [
-        (["--compliance=elsewhere.json"], "choose it with --reports DIR"),
+        (["--compliance=elsewhere.json"], "--compliance=elsewhere.json: the CI command writes every output into one"),
+        (["--compliance="], "--compliance= (empty): the CI command writes every output into one folder"),
     ],
 )
 def test_options_the_command_cannot_take_are_a_configuration_problem(tmp_path, arguments, says):
+    """One line that names the cause, in the form of every other configuration problem, and the
+    code on the last line (docs/reference-exit-codes.md); nothing is written."""
     result = run_ci(f"--reports={tmp_path / 'reports'}", *arguments)
     assert result.returncode == 4, result.stdout[-3000:] + result.stderr
-    assert says in result.stdout + result.stderr + (
-        (tmp_path / "reports" / "compliance.md").read_text() if (tmp_path / "reports").exists() else ""
-    )
+    assert result.stderr.splitlines()[:2] == ["ERROR: configuration problem", result.stderr.splitlines()[1]]
+    assert says in result.stderr.splitlines()[1], result.stderr
+    assert result.stdout.splitlines()[-1] == "exit code 4: no verdict: configuration problem", result.stdout
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_reports_path_that_is_a_file_is_named_as_one(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("kept")
+    result = run_ci(f"--reports={afile}")
+    assert result.returncode == 4, result.stdout[-3000:] + result.stderr
+    assert result.stderr.splitlines()[:2] == [
+        "ERROR: configuration problem",
+        f"{afile}: is a file, not a folder. Give the reports a folder (--reports=DIR)",
+    ], result.stderr
+    assert result.stdout.splitlines()[-1] == "exit code 4: no verdict: configuration problem"
+    assert afile.read_text() == "kept"
 
 
 def test_make_conformance_exits_2_and_names_the_suites_code(tmp_path):

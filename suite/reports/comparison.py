@@ -13,6 +13,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from suite.reports.atomic_write import append_atomically
+
 HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
 SHOWN_RUNS = 10  # runs of the environment in changes.md's per-rule history
@@ -47,16 +49,16 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
     blocked_by = {rule["rule_id"]: rule["blocked_by"] for rule in record["rules"] if rule.get("blocked_by")}
     runs = runs_of(history, record["environment"])
     previous = runs[-1] if runs else None
-    with history.open("a", encoding="utf-8") as file:
-        entry = {
-            "environment": record["environment"],
-            "finished": record["finished"],
-            "verdict": record["verdict"],
-            "sandbox_defects": record["sandbox_defects"],
-            "rules": current,
-            "blocked_by": blocked_by,
-        }
-        file.write(json.dumps(entry) + "\n")
+    entry = {
+        "environment": record["environment"],
+        "finished": record["finished"],
+        "verdict": record["verdict"],
+        "sandbox_defects": record["sandbox_defects"],
+        "rules": current,
+        "blocked_by": blocked_by,
+    }
+    # atomically: an append cut short by a full disk left half a line and a history this run never joined
+    append_atomically(history, json.dumps(entry) + "\n")
     if previous is None:
         return {"compared_with": None}
     before = previous["rules"]

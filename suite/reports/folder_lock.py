@@ -1,11 +1,16 @@
 """The lock of a reports folder (see suite.reports.run_lock), without pytest: `python -m suite.run`
 takes it before it starts its pytest, and must not wait for pytest's import to do so."""
 
+import contextlib
 import fcntl
 import os
+import tempfile
 from pathlib import Path
 
+from suite.reports.atomic_write import why
+
 HELD_BY_PARENT = "CONFORMANCE_REPORTS_LOCKED"  # set by `python -m suite.run` for its pytest: the folder it holds
+WRITABLE = "Give --reports=DIR a folder this user can write to (a read-write mount with free space)"
 _HELD: list[int] = []  # the open descriptors of the locked folders: a lock lasts as long as its descriptor
 
 
@@ -14,14 +19,24 @@ class FolderBusy(Exception):
 
 
 def lock_folder(folder: Path) -> None:
-    """Locks the folder itself (no file is added to it) for as long as this process lives."""
+    """Locks the folder itself (no file is added to it) for as long as this process lives, once it
+    is known to be a folder this process can write into: a read-only one is found before the run,
+    not after it (docs/reference-exit-codes.md)."""
+    if folder.exists() and not folder.is_dir():
+        raise FolderBusy(f"{folder}: is a file, not a folder. Give the reports a folder (--reports=DIR)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as error:
-        raise FolderBusy(
-            f"{folder}: cannot write reports here ({error.strerror or error}). Give a folder this user can write to"
-        ) from None
+        raise FolderBusy(f"{folder}: cannot write reports here ({why(error)}). {WRITABLE}") from None
+    try:
+        probe, name = tempfile.mkstemp(prefix=".writable-", dir=folder)
+    except OSError as error:
+        os.close(handle)
+        raise FolderBusy(f"{folder}: cannot write reports here ({why(error)}). {WRITABLE}") from None
+    os.close(probe)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -7,6 +7,7 @@ arrive here with the rule metadata in `user_properties`.
 import json
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,14 +19,15 @@ from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declare
 from suite.configuration.waivers import apply_waivers, waiver_for
 from suite.reports.allure_output import write_run_information
 from suite.reports.allure_results import present_results, trace_from_the_step
-from suite.reports.comparison import SUMMARY, compare_with_previous, render_summary
+from suite.reports.atomic_write import OUTPUT_ERRORS, ReportsNotWritten, undone_on_failure, why, write_all_or_none
+from suite.reports.comparison import HISTORY, SUMMARY, compare_with_previous, render_summary
 from suite.reports.junit_outcomes import present_junit
 from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
 from suite.reports.record_seal import seal
 from suite.reports.run_context import who_ran
 from suite.verdict.blocking import catalogue_controls, catalogue_needs, resolve_blocked
 from suite.verdict.checks import MISSING_KEY
-from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM
+from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, EXIT_REPORTS_NOT_WRITTEN
 
 # A rule's status in the record; "warned": a warning-level rule (@level:warning) whose check failed.
 STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
@@ -45,10 +47,17 @@ def write_no_verdict(path: Path | str, kind: str, reason: str, environment: str)
         "run_by": who_ran(),
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    path.with_suffix(".md").write_text(render_no_verdict(record), encoding="utf-8")
-    (path.parent / SUMMARY).write_text(render_no_verdict(record), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportsNotWritten(f"{path.parent}: could not be made: {why(error)}") from None
+    write_all_or_none(
+        {
+            path: json.dumps(record, indent=2),
+            path.with_suffix(".md"): render_no_verdict(record),
+            path.parent / SUMMARY: render_no_verdict(record),
+        }
+    )
     return record
 
 
@@ -59,6 +68,7 @@ class ResultRecorder:
         self.started = time.time()
         self.scenarios: dict[str, dict] = {}
         self.written: dict | None = None
+        self.not_written = ""  # why the record could not be written (a full disk, a read-only folder)
         self.configuration_problem = False  # e.g. login settings that do not fit the login page
         self.left_out: set[str] = set()  # rules with scenarios deselected (--rule, -k, -m, --deselect)
         self.collected: dict[str, str] = {}  # node id -> rule id, to find what an interruption left out
@@ -72,6 +82,7 @@ class ResultRecorder:
         self.collected = {item.nodeid: _rule_id(item) for item in session.items}
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        session.config.pluginmanager.register(_OutputFailures(self), "conformance-output-failures")
         # the features of this run (the suite's, or the application side's)
         self.features = session.config.rootpath / session.config.getini("bdd_features_base_dir")
 
@@ -131,26 +142,47 @@ class ResultRecorder:
             entry["reason"] = reason.removeprefix("Skipped: ")
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if session.config.option.collectonly:  # nothing ran: no record, not even an incomplete one
+        if session.config.option.collectonly or self.not_written:  # nothing ran, or its results could not be kept
             return
         record = self.record()
         if record["verdict"].startswith("inconclusive"):  # failed rules are a verdict, whatever else errored
             session.exitstatus = EXIT_CONFIGURATION_PROBLEM if self.configuration_problem else EXIT_ENVIRONMENT_PROBLEM
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
-            record["changes"] = compare_with_previous(record, self.path.parent)
-        seal(record)  # last: the digest covers every field written
-        self.path.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        self.path.with_suffix(".md").write_text(render_markdown(record), encoding="utf-8")
-        (self.path.parent / SUMMARY).write_text(render_summary(record, self.path.parent), encoding="utf-8")
+        try:
+            self._write(record)
+        except ReportsNotWritten as problem:
+            # a full disk or a folder made read-only during the run: one line, its own exit code, and
+            # every file that could not be replaced is still the previous run's, whole
+            session.exitstatus = EXIT_REPORTS_NOT_WRITTEN
+            self.not_written = str(problem)
+            return
         if self.alluredir and self.alluredir.is_dir():
             write_run_information(self.alluredir, record)
             present_results(self.alluredir, record)
         _blocked_apart_from_failures(session, record)
         self.written = record
 
+    def _write(self, record: dict) -> None:
+        """The record, its Markdown and changes.md, all or none (suite.reports.atomic_write)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ReportsNotWritten(f"{self.path.parent}: could not be made: {why(error)}") from None
+        with undone_on_failure(self.path.parent / HISTORY):  # a run whose record could not be written is not in it
+            if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
+                record["changes"] = compare_with_previous(record, self.path.parent)
+            seal(record)  # last: the digest covers every field written
+            write_all_or_none(
+                {
+                    self.path: json.dumps(record, indent=2),
+                    self.path.with_suffix(".md"): render_markdown(record),
+                    self.path.parent / SUMMARY: render_summary(record, self.path.parent),
+                }
+            )
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """After pytest's own summary, so the verdict is the last thing on the terminal."""
+        if self.not_written:
+            print(f"ERROR: the reports could not be written\n{self.not_written}", file=sys.stderr)
         xmlpath = getattr(config.option, "xmlpath", None)
         if self.written is not None and xmlpath:
             present_junit(Path(xmlpath), self.written)  # pytest wrote it in its own sessionfinish
@@ -267,6 +299,41 @@ class ResultRecorder:
         unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
         left_out = (set(declared) - ran) | self.left_out | unreached
         return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
+
+
+class _OutputFailures:
+    """A report file another plugin writes at the end (pytest's JUnit XML, Allure's results) on a
+    full disk or a folder made read-only: the same one line and exit code as the record's, not
+    pytest's INTERNALERROR traceback."""
+
+    def __init__(self, recorder: ResultRecorder) -> None:
+        self.recorder = recorder
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session):
+        """Allure writes each scenario's result as it ends: a disk that fills during the run stops it
+        there, with one line; a record of a run cut short would read as incomplete, so none is written."""
+        try:
+            return (yield)
+        except OSError as error:
+            if error.errno not in OUTPUT_ERRORS:
+                raise
+            self.recorder.not_written = f"{error.filename or 'the Allure results'}: could not be written: {why(error)}"
+            return True
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int):
+        result = None
+        try:
+            result = yield
+        except OSError as error:
+            if error.errno not in OUTPUT_ERRORS:
+                raise
+            what = error.filename or "the JUnit XML or the Allure results"
+            self.recorder.not_written = self.recorder.not_written or f"{what}: could not be written: {why(error)}"
+        if self.recorder.not_written:
+            session.exitstatus = EXIT_REPORTS_NOT_WRITTEN
+        return result
 
 
 def _missing_data(rules: list[dict]) -> dict[str, list[str]]:

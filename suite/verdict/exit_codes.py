@@ -9,6 +9,7 @@ EXIT_NO_VERDICT = 2  # interrupted before any scenario, or the features could no
 EXIT_ENVIRONMENT_PROBLEM = 3
 EXIT_CONFIGURATION_PROBLEM = 4
 EXIT_INCOMPLETE = 5  # what ran passed, but a blocker or critical rule did not run
+EXIT_REPORTS_NOT_WRITTEN = 6  # the run's record could not be written: a full disk, a folder made read-only
 
 
 def exit_code(verdict: str) -> int:
