@@ -170,6 +170,15 @@ def _expected_words(request, allowed: list[str]) -> str:
     return f"expected {' or '.join(allowed)}" + (f": {quoted}" if quoted else " (RFC 6749 section 5.2)")
 
 
+def _wrong_error_words(request, allowed: list[str], error, response) -> str:
+    """A refusal with another error code: what it said, and the sentence naming the expected code
+    (_expected_words cites it: the rule's own source, else RFC 6749 section 5.2)."""
+    return (
+        f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); "
+        f"{_expected_words(request, allowed)}"
+    )
+
+
 @then(parsers.re(r'the token request is refused with (?P<errors>"\w+"(?: or "\w+")*)'))
 def token_request_refused(request, state, errors, discovery):
     allowed = errors.replace('"', "").split(" or ")
@@ -186,10 +195,7 @@ def token_request_refused(request, state, errors, discovery):
     error = body.get("error")
     check(
         error in allowed,
-        lambda: (
-            f"the refusal says {error_words(error, response)} (HTTP {response.status_code}); "
-            f"{_expected_words(request, allowed)}"
-        ),
+        lambda: _wrong_error_words(request, allowed, error, response),
         expected=f"error: {' or '.join(allowed)}",
         received=f"{error_words(error, response)}, HTTP {response.status_code}",
     )
