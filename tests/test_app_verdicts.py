@@ -265,7 +265,9 @@ def test_the_reference_service_with_a_secret_of_every_character_class(tmp_path, 
     variables = {"SERVICE_APP_CLIENT_SECRET": special_secret(), "REFERENCE_APP_DEFECTS": switch}
     completed = _certify("examples/service_app/application.yaml", variables, tmp_path)
     record, rules = _outcomes(tmp_path)
-    assert (record["failed_rules"], record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
+    # a warning-level rule's failure (APPC-20) is warned: listed apart, the verdict stands
+    failed = sorted(record["failed_rules"] + record["warned_rules"])
+    assert (failed, record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
     if fails:
         assert reason in rules[fails[0]]["scenarios"][0]["reason"]
         if switch == "params-in-query":
@@ -283,7 +285,7 @@ def test_appc_20_alone_judges_a_service_that_keeps_its_token(tmp_path, switch, f
     variables = {"SERVICE_APP_CLIENT_SECRET": special_secret(), "REFERENCE_APP_DEFECTS": switch}
     completed = _certify("examples/service_app/application.yaml", variables, tmp_path, "--rule=APPC-20")
     _, rules = _outcomes(tmp_path)
-    assert rules["APPC-20"]["status"] == ("failed" if fails else "passed"), completed.stdout[-3000:]
+    assert rules["APPC-20"]["status"] == ("warned" if fails else "passed"), completed.stdout[-3000:]
 
 
 @pytest.mark.timeout(300)
