@@ -170,7 +170,7 @@ REFERENCE_APPS = {
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh
                 # (and with no token issued, APPC-26 has none to look for; with no code, APPC-23 none to count)
-                "basic-not-encoded": (*TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
+                "basic-not-encoded": (*TOKEN_NEEDED, "APPC-23", "APPC-26", *LEAKS_NEEDED),
                 # the retry signs in, but its refreshes (Basic, unencoded) are refused: no rotation to watch
                 "basic-not-encoded,auth-retry": ("APPC-15",),
                 # refused both ways: no code was redeemed, so APPC-23 has none to count (blocked, not failed)
