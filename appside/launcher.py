@@ -100,21 +100,13 @@ class LaunchedApplication:
         )
 
     def output_tail(self, lines: int = 5) -> str:
-        """The output's last lines, and before them its first lines that state an error when the
-        tail does not have them (Node.js ends a failed start with its stack and its version, the error
-        line above), each cut at LINE_KEPT characters: the error itself, not only where it was thrown."""
+        """The output so far as output_excerpt() gives it: the error itself, not only where it was thrown."""
         self._log.flush()
         try:
             text = Path(self.log_path).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
-        all_lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        tail = all_lines[-lines:]
-        stated = [line for line in all_lines if STATED_ERROR.search(line)]
-        causes = stated or [line for line in all_lines if ERROR_LINE.search(line)]
-        causes = [line for line in dict.fromkeys(causes) if line not in tail][:CAUSE_LINES]
-        excerpt = [*causes, "...", *tail] if causes else tail
-        return REDACTOR.scrub(" | ".join(_cut(line) for line in excerpt))
+        return output_excerpt(text, lines)
 
     def terminate(self) -> None:
         """Asks the application's process group to end (SIGTERM), without waiting: stop() waits."""
@@ -278,6 +270,20 @@ def _still_running(tree: set[tuple[int, int]]) -> dict[int, int]:
         for pid, started in tree
         if pid in table and table[pid][3] == started and table[pid][0] != b"Z"
     }
+
+
+def output_excerpt(text: str, lines: int = 5) -> str:
+    """A program's output in one bounded line, masked: its last `lines` lines, and before them its
+    first lines that state an error (STATED_ERROR, else ERROR_LINE) when the tail does not have them,
+    each cut at LINE_KEPT characters. A launch that failed and a service command that crashed both
+    end with where it was thrown (Node.js: its stack and its version), the error itself above it."""
+    all_lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    tail = all_lines[-lines:]
+    stated = [line for line in all_lines if STATED_ERROR.search(line)]
+    causes = stated or [line for line in all_lines if ERROR_LINE.search(line)]
+    causes = [line for line in dict.fromkeys(causes) if line not in tail][:CAUSE_LINES]
+    excerpt = [*causes, "...", *tail] if causes else tail
+    return REDACTOR.scrub(" | ".join(_cut(line) for line in excerpt))
 
 
 def _cut(line: str) -> str:

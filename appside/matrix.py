@@ -120,7 +120,9 @@ REFERENCE_APPS = {
                 "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "error-crashes": ("APPC-19",),
                 "old-refresh-token": ("APPC-15",),
-                "expired-token-used": ("APPC-20",),
+                "expired-token-used": ("APPC-20",),  # warning-level: warned, the verdict stands
+                # the expired token sent, refused with 401, refreshed and the call retried (RFC 6750 section 3.1)
+                "refresh-on-401": (),
                 "id-token-not-validated": ("APPC-21",),
                 "nonce-presence-not-checked": ("APPC-21",),  # an ID token without nonce is accepted
                 "basic-not-encoded": ("APPC-10",),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import requests
 
 from appside.effort import EFFORT
-from appside.launcher import issuer_variables, stop_group
+from appside.launcher import issuer_variables, output_excerpt, stop_group
 from suite.secrets.redaction import REDACTOR
 
 
@@ -70,7 +70,9 @@ class ServiceDriver:
             return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
         printed = bytes(tail).decode(errors="replace")
         lines = printed.strip().splitlines()
-        output = REDACTOR.scrub(lines[-1] if lines else "")
+        # a failed command: its error line(s) and its tail (Node.js ends with its version, the error above its
+        # stack), as a failed launch is quoted; a command that succeeded: its last line, what it reported
+        output = output_excerpt(printed) if code else REDACTOR.scrub(lines[-1] if lines else "")
         return ServiceRun(code == 0, f"`{self.drive.command}` exited {code}: {output}", printed)
 
     def close(self) -> None:

@@ -84,3 +84,19 @@ def _inflated(raw: bytes) -> bytes | None:
         return zlib.decompressobj().decompress(raw, MAX_COOKIE * 16)
     except zlib.error:
         return None
+
+
+# The signed formats above whose signature is in the value itself: Express "s:value.signature";
+# itsdangerous (Flask, Starlette) "payload.timestamp.signature" and Django "payload:timestamp:signature",
+# either with a leading "." when compressed; gorilla's "date|value|MAC" inside base64url
+SIGNED = re.compile(r"s:.+\..+|\.?[A-Za-z0-9_=-]+([.:])[A-Za-z0-9_-]+\1[A-Za-z0-9_-]+")
+
+
+def signed_format(value: str) -> bool:
+    """Whether `value` (URL-encoded or not) is written in one of the signed formats above: the
+    signature says nothing of the value's secrecy, and a reader should hear it said."""
+    text = unquote(value[:MAX_COOKIE]).strip('"')
+    if SIGNED.fullmatch(text):
+        return True
+    decoded = _base64_text(text)
+    return decoded is not None and decoded.count("|") >= 2

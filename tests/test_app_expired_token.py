@@ -273,3 +273,55 @@ def test_a_service_s_normal_run_is_the_first_of_its_two_runs_when_no_token_was_i
     rule = next(r for r in json.loads(record.read_text())["rules"] if r["rule_id"] == "APPC-20")
     assert rule["status"] == "passed", terminal[-3000:]
     assert "2 service runs" in terminal, terminal[-3000:]
+
+
+def _refresh(at, token=FRESH):
+    return _request(
+        at,
+        "POST",
+        "/connect/token",
+        form=(("grant_type", "refresh_token"),),
+        answer={"access_token": token, "expires_in": 3600, "token_type": "Bearer"},
+    )
+
+
+def test_an_expired_token_refused_then_refreshed_and_retried_passes():
+    """RFC 6750 section 3.1: after invalid_token the client "MAY request a new access token and retry"
+    (@badgateway/oauth2-client's OAuth2Fetch without expiresAt, many others): sent once, refused with
+    401, refreshed, the call retried with the new token: the contract kept."""
+    refused = _request(AFTER_EXPIRY, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {EXPIRED}"}, status=401)
+    retry = _request(AFTER_EXPIRY + 0.2, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {FRESH}"})
+    assert _judged(_run(refused, _refresh(AFTER_EXPIRY + 0.1), retry)) == "passed"
+    # and one that signs in again, redeems its new code and retries
+    again = _sign_in(AFTER_EXPIRY + 2, FRESH)
+    later = _request(AFTER_EXPIRY + 2.1, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {FRESH}"})
+    assert _judged(_run(refused, *again, later)) == "passed"
+
+
+def test_an_expired_token_refused_then_refreshed_but_never_retried_with_success_fails():
+    refused = _request(AFTER_EXPIRY, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {EXPIRED}"}, status=401)
+    judged = _judged(_run(refused, _refresh(AFTER_EXPIRY + 0.1)))
+    assert judged.startswith("failed: the application called /api/v1/me 1 time(s)"), judged
+    assert "refreshed the token but never called the API again with a valid access token" in judged, judged
+    assert "RFC 6750 section 3.1" in judged
+
+
+def test_a_service_whose_expired_token_is_refused_then_renewed_and_retried_passes():
+    judged = _judged(
+        _service_run(
+            _api(ISSUED_AT, KEPT, "valid", exp=ISSUED_AT + 2),
+            _api(SECOND_RUN + 0.1, KEPT, "expired"),
+            _client_credentials(SECOND_RUN + 0.2),
+            _api(SECOND_RUN + 0.3, FRESH, "valid", exp=SECOND_RUN + 3),
+        ),
+        SERVICE,
+    )
+    assert judged == "passed"
+
+
+def test_appc_20_is_warning_level_for_no_sentence_binds_the_client_to_renew():
+    """RFC 6749 section 1.5 describes the renewal, RFC 6750 section 3.1 allows it: a failed APPC-20
+    is warned, not failed (the guide: cite a sentence that binds the app, or make it warning-level)."""
+    from suite.configuration.rules import warning_level_rules
+
+    assert "APPC-20" in warning_level_rules(Path(__file__).resolve().parents[1] / "appside" / "features")

@@ -221,7 +221,13 @@ def test_rules_that_could_not_be_checked_are_counted_so_in_the_record_its_markdo
     from suite.reports.record_markdown import render_markdown
 
     def rule(rule_id, status, reason=""):
-        return {"rule_id": rule_id, "severity": "blocker", "status": status, "scenarios": [{"reason": reason, "status": status}], "title": rule_id}
+        return {
+            "rule_id": rule_id,
+            "severity": "blocker",
+            "status": status,
+            "scenarios": [{"reason": reason, "status": status}],
+            "title": rule_id,
+        }
 
     rules = [
         rule("APPC-01", "skipped", f"{UNCHECKED}: no sign-in through the application"),
@@ -277,3 +283,51 @@ def test_pkce_rules_are_not_applicable_to_a_web_app_declaring_no_pkce_even_where
     assert not str(skipped.value).startswith(UNCHECKED)
     with pytest.raises(Skipped, match=f"^{UNCHECKED}"):
         _with_challenge(SimpleNamespace(**{**vars(WEB), "uses_pkce": True}), nowhere)
+
+
+def test_appc08_without_any_redemption_is_blocked_by_appc10_only_where_appc10_failed():
+    """A web app's callback crashed before its token request (@badgateway/oauth2-client's btoa on a
+    non-Latin-1 secret): APPC-08 has no verifier to judge. It is blocked by APPC-10 where APPC-10
+    failed its own check, and could not be checked where APPC-10 only found nothing to judge too: a
+    rule that could not be checked is no cause to block another by (it was "blocked by APPC-10"
+    while APPC-10 itself ended "could not be checked")."""
+    from appside.record import CATALOGUE, catalogue
+
+    assert "APPC-10" in catalogue(CATALOGUE)["APPC-08"].needs
+    needs = {"APPC-08": ("APPC-10",), "APPC-23": ("APPC-08",)}.get
+    for appc10, expected in (
+        (_rule("APPC-10", "failed"), "blocked"),
+        (_rule("APPC-10", "failed", nothing_to_check=True), "skipped"),
+    ):
+        recorder = SimpleNamespace(unchecked=set())
+        rules = {
+            "APPC-10": appc10,
+            "APPC-08": _rule("APPC-08", "failed", nothing_to_check=True),
+            "APPC-23": _rule("APPC-23", "failed", nothing_to_check=True),
+        }
+        resolve_blocked(rules, lambda r: needs(r, ()), lambda r: ())
+        ApplicationRecorder.unblocked(recorder, rules)  # type: ignore[arg-type]
+        assert rules["APPC-08"]["status"] == rules["APPC-23"]["status"] == expected, rules
+        if expected == "blocked":
+            assert rules["APPC-08"]["blocked_by"] == rules["APPC-23"]["blocked_by"] == "APPC-10"
+
+
+def test_a_sign_in_whose_callback_broke_quotes_what_its_page_showed_bounded_and_masked():
+    from appside.steps.sign_ins import PAGE_TEXT_KEPT, unfinished, why_none_was_redeemed
+    from suite.secrets.redaction import REDACTOR
+
+    REDACTOR.register(SECRET, "client_secret")
+    page = (
+        "<html><head><style>p{}</style><script>var x = 1</script></head><body><h1>500</h1>"
+        f"<p>InvalidCharacterError: Invalid character in {SECRET}</p><p>{'y' * 400}</p></body></html>"
+    )
+    sign_in = SignIn(False, 500, seconds=7.0, urls=[], page_urls=[], contents=[("http://x/callback", page, "dom")])
+    app_run = AppRun(sign_ins=[sign_in], observed=[Observed([_authorize()])])
+    said = why_none_was_redeemed(WEB, app_run)
+    assert 'the page showed "500 InvalidCharacterError: Invalid character in ' in said, said
+    assert SECRET not in said and "var x" not in said and "yyyy" in said
+    quoted = said.split('the page showed "')[1].split('"')[0]
+    assert len(quoted) <= PAGE_TEXT_KEPT, len(quoted)
+    # the browser never reached the callback: no page of the application's to quote
+    never = SignIn(False, None, seconds=7.0, contents=[("http://stand-in/login", "<p>Login</p>", "dom")])
+    assert "the page showed" not in unfinished(WEB, never, 1, Observed([]))

@@ -319,3 +319,14 @@ def test_a_group_whose_processes_all_ended_is_not_waited_for_until_they_are_reap
     stop_group(running)
     assert time.monotonic() - started < 1 and not _group_alive(running.pid)
     ended.wait()
+
+
+def test_a_service_command_that_crashed_is_quoted_by_its_error_line_and_its_tail(tmp_path):
+    """@badgateway/oauth2-client's service threw; Node.js printed the error, its stack and its version
+    last: the message quoted only "Node.js v20...". It quotes the error line too, as a failed launch."""
+    script = tmp_path / "svc.mjs"
+    script.write_text('const secret = "s\\u20ac"\nbtoa(secret)\n')
+    run = _service_driver(f"node {script}", timeout=30).run()
+    assert not run.succeeded and "exited 1: " in run.detail, run.detail
+    assert "InvalidCharacterError" in run.detail.split(" | ...")[0], run.detail
+    assert run.detail.split(" | ")[-1].startswith("Node.js v"), run.detail

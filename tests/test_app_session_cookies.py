@@ -15,8 +15,8 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from itsdangerous import TimestampSigner
 
-from appside.session_cookies import readings
-from appside.steps.leaks import leaked
+from appside.session_cookies import readings, signed_format
+from appside.steps.leaks import _readable, leaked
 
 ACCESS = "at-" + secrets.token_urlsafe(24)
 REFRESH = "rt-" + secrets.token_urlsafe(24)
@@ -128,3 +128,22 @@ def test_rack_cookie_sessions_are_read_marshal_json_and_zipjson():
     for coder, value in RACK_SIGNED.items():
         for sent in (value, quote(value, safe="")):
             assert leaked("\n".join(readings(sent)), {RACK_ACCESS: "access token"}) == ["access token"], coder
+
+
+def test_only_a_cookie_in_a_signed_format_is_said_to_be_signed_not_encrypted():
+    """APPC-27's message: "signed, not encrypted" for the signed formats the suite decodes, never for a
+    plain cookie (the token as it is) or a merely base64-encoded one (npm cookie-session's value, whose
+    signature is another cookie)."""
+    app = Flask(__name__)
+    app.secret_key = secrets.token_hex(16)
+    flask = app.session_interface.get_signing_serializer(app).dumps({"access_token": ACCESS})
+    starlette = TimestampSigner("k").sign(base64.b64encode(json.dumps(SESSION).encode())).decode()
+    express = quote("s:" + ACCESS + "." + secrets.token_urlsafe(32), safe="")
+    for value in (flask, starlette, express, DJANGO_SIGNED, GORILLA_SIGNED, quote(GORILLA_SIGNED, safe="")):
+        assert signed_format(value), value
+    base64_only = base64.b64encode(json.dumps(SESSION).encode()).decode()
+    for value in (ACCESS, quote(json.dumps({"t": REFRESH}), safe=""), base64_only):
+        assert not signed_format(value), value
+    assert _readable(True, False) == "in plain text"
+    assert "signed, not encrypted" not in _readable(False, False)
+    assert "signed, not encrypted" in _readable(False, True)

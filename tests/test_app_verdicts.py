@@ -347,7 +347,9 @@ def service_runs(request, tmp_path_factory):
 )
 def test_the_reference_service_with_a_secret_of_every_character_class(service_runs, switch, fails, reason, blocked):
     completed, record, rules = service_runs[switch].result()
-    assert (record["failed_rules"], record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
+    # a warning-level rule's failure (APPC-20) is warned: listed apart, the verdict stands
+    failed = sorted(record["failed_rules"] + record["warned_rules"])
+    assert (failed, record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
     if fails:
         assert reason in rules[fails[0]]["scenarios"][0]["reason"]
         if switch == "params-in-query":
@@ -364,7 +366,7 @@ def test_the_reference_service_with_a_secret_of_every_character_class(service_ru
 @pytest.mark.parametrize("switch, fails", [("cache-token", ()), ("cache-token,ignore-expiry", ("APPC-20",))])
 def test_appc_20_alone_judges_a_service_that_keeps_its_token(service_runs, switch, fails):
     completed, _, rules = service_runs["APPC-20", switch].result()
-    assert rules["APPC-20"]["status"] == ("failed" if fails else "passed"), completed.stdout[-3000:]
+    assert rules["APPC-20"]["status"] == ("warned" if fails else "passed"), completed.stdout[-3000:]
 
 
 @pytest.mark.timeout(300)

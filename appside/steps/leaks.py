@@ -17,7 +17,7 @@ from pytest_bdd import given, then
 from appside.concurrent import USED_THEN_API
 from appside.observed import learn_secrets
 from appside.record import UNCHECKED
-from appside.session_cookies import readings
+from appside.session_cookies import readings, signed_format
 from appside.steps.service import service_run
 from appside.steps.sign_ins import (
     no_evidence,
@@ -150,15 +150,26 @@ def nothing_secret_in_pages(application, app_run):
                     "keeps its secret and its tokens on its server",
                 )
         for cookie, value in getattr(sign_in, "cookies", None) or ():
+            plain = leaked(f"{value}\n{unquote(value)}", secrets)
             for name in leaked("\n".join(readings(value)), secrets):
                 check(
                     False,
-                    f"the application put its {name} in the browser's cookie {_shown(cookie)}, readable once "
-                    "decoded (a signed session cookie is signed, not encrypted): a web application keeps its "
-                    'secret and its tokens on its server (RFC 6749 section 2.1: "not exposed to or accessible '
-                    'by the resource owner")',
+                    f"the application put its {name} in the browser's cookie {_shown(cookie)}, "
+                    + _readable(name in plain, signed_format(value))
+                    + ": a web application keeps its secret and its tokens on its server (RFC 6749 section 2.1: "
+                    '"not exposed to or accessible by the resource owner")',
                 )
     _tokens_were_issued(application, app_run)
+
+
+def _readable(plain: bool, signed: bool) -> str:
+    """How the browser's holder reads a cookie's credential: as it is, or decoded; "signed, not
+    encrypted" only for a value the suite decoded from a signed format."""
+    if plain:
+        return "in plain text"
+    if signed:
+        return "readable once decoded (a signed session cookie is signed, not encrypted)"
+    return "readable once decoded (an encoding, not encryption)"
 
 
 @then("no client secret, access or refresh token appears in the application's output")

@@ -1,9 +1,8 @@
 """Sign-ins through the application: the two normal ones every request rule reads, and the ones
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
-import html
-import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, NoReturn
 
 import allure
@@ -18,7 +17,7 @@ from appside.record import UNCHECKED
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
-from suite.verdict.checks import check, require, skip_for_missing_data
+from suite.verdict.checks import require, skip_for_missing_data
 from suite.wire.http import redact_url
 
 if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library loads slowly
@@ -289,7 +288,7 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     )
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
-        f"(watched {sign_in.seconds:.0f} s; {callback}){_page_errors(sign_in)}"
+        f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
         f"{_other_client_id(application, observed)}; its requests are attached"
     )
 
@@ -307,13 +306,56 @@ def _where_it_ended(sign_in) -> str:
         parts.append(f"at {redact_url(sign_in.final_url)}")
     dom = [text for _, text, part in (getattr(sign_in, "contents", None) or []) if part == "dom"]
     if dom:
-        text = " ".join(html.unescape(re.sub(r"(?is)<(script|style)\b.*?</\1>|<[^>]+>", " ", dom[-1])).split())
+        text = _visible_text(dom[-1])
         if text:
             text = REDACTOR.scrub(text)
             more = "..." if len(text) > PAGE_TEXT_SHOWN else ""
             parts.append(f"showing {text[:PAGE_TEXT_SHOWN]!r}{more}")
     shown = " ".join(parts[:2]) + "".join(f", {part}" for part in parts[2:])
     return f" (its page {shown}{_page_errors(sign_in)})" if shown else _page_errors(sign_in)
+
+
+PAGE_TEXT_KEPT = 200  # characters of the page a sign-in ended on, quoted where it did not finish
+
+
+class _VisibleText(HTMLParser):
+    """A page's text as a reader sees it: no markup, no script or style."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self._hidden += tag in ("script", "style", "template")
+
+    def handle_endtag(self, tag) -> None:
+        self._hidden -= tag in ("script", "style", "template") and self._hidden > 0
+
+    def handle_data(self, data) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def _visible_text(page: str) -> str:
+    """A page's visible text on one line (its first 256 KiB read)."""
+    parser = _VisibleText()
+    parser.feed(page[: 256 * 1024])
+    return " ".join(" ".join(parser.parts).split())
+
+
+def _page_shown(sign_in) -> str:
+    """What the page the sign-in ended on said (its callback's answer, an error page): its visible
+    text, masked and cut at PAGE_TEXT_KEPT characters; "" where the suite saw no page or it was empty."""
+    shown = [text for _url, text, part in getattr(sign_in, "contents", None) or () if part == "dom"]
+    if sign_in.callback_status is None or not shown:
+        return ""
+    text = _visible_text(shown[-1])
+    if not text:
+        return ""
+    text = REDACTOR.scrub(text)
+    cut = text if len(text) <= PAGE_TEXT_KEPT else text[: PAGE_TEXT_KEPT - 3] + "..."
+    return f'; the page showed "{cut}"'
 
 
 def _page_errors(sign_in) -> str:
@@ -411,7 +453,9 @@ def normal_sign_in_redeems(
     skip_unless_a_sign_in_started(application, [s for s, _ in normal], [o for _, o in normal])
     sign_in, observed = normal[0]
     app_run.baseline = (sign_in, observed)
-    check(
+    # no redemption to compare with is nothing to judge, not a failure of the refusal: blocked by the rule that
+    # broke the sign-in (needs), or could not be checked where none failed (its callback crashed before it)
+    require(
         observed.grants("authorization_code"),
         "a normal sign-in did not redeem a code, so a refusal cannot be told apart from a broken sign-in"
         + ("" if sign_in.finished else f" ({unfinished(application, sign_in, 1, observed)})")

@@ -21,7 +21,8 @@
 //   wrong-verifier         the code is redeemed with another code_verifier
 //   no-secret              token requests carry no client secret (client.None())
 //   old-refresh-token      after a refresh, the first refresh token is kept and used again
-//   expired-token-used     the access token is used without looking at its expiry
+//   expired-token-used     the access token is used without looking at its expiry, and the API's refusal
+//                          of the expired token is shown: never renewed
 //   error-crashes          a callback with an error (access_denied) crashes the request (HTTP 500)
 
 import crypto from 'node:crypto'
@@ -129,6 +130,10 @@ app.get('/profile', async (req, res) => {
   }
   if (!accessToken) return res.redirect('/login')
   const answer = await client.fetchProtectedResource(config, accessToken, new URL(`${API}/v1/me`), 'GET')
+  // expired-token-used: the refusal of its expired token shown, never renewed
+  if (answer.status === 401 && DEFECTS.has('expired-token-used')) {
+    return page(res, `<p>The Visma API refused the call: ${escape(await answer.text())}</p>`, 502)
+  }
   if (answer.status === 401) return res.redirect('/login')
   page(res, `<p id=signed-in>Signed in. The Visma API says: ${escape(await answer.text())}</p>`)
 })

@@ -26,7 +26,8 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
     iss-not-checked        RFC 9207's iss on the callback is not compared with the issuer
     id-token-not-validated the ID token's claims are read without checking them
     old-refresh-token      after a refresh, the first refresh token is kept and used again
-    expired-token-used     the access token is used without looking at its expiry
+    expired-token-used     the access token is used without looking at its expiry, and the API's refusal
+                           of the expired token is shown: never renewed
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
 """
 
@@ -186,6 +187,8 @@ def profile():
             answer = visma.get(f"{API}/v1/me", timeout=10)
     except OAuth2Error:  # the refresh was refused: sign in again
         return redirect(url_for("login"))
+    if answer.status_code == 401 and "expired-token-used" in DEFECTS:  # shown, never renewed
+        return page(f"<p>The Visma API refused the call: {escape(answer.text)}</p>", 502)
     if answer.status_code == 401:
         return redirect(url_for("login"))
     return page(

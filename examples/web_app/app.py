@@ -25,7 +25,11 @@ defects, to prove the certification catches them:
     nonce-presence-not-checked  the ID token's nonce is compared only when it carries one (an ID token
                            without nonce is accepted, as npm @axa-fr/oidc-client 7 does)
     secret-in-url          the token request carries the client secret in its URL
-    expired-token-used     the access token is used without looking at its expiry
+    expired-token-used     the access token is used without looking at its expiry, and the API's refusal
+                           of the expired token is shown: never renewed
+    refresh-on-401         no defect alone: the access token is used without looking at its expiry (as
+                           @badgateway/oauth2-client's OAuth2Fetch without expiresAt); the API's 401 makes it
+                           refresh the token and retry the call (RFC 6750 section 3.1 allows it)
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
     basic-not-encoded      the client id and secret go into HTTP Basic as they are, not form-urlencoded
     response-type-token    the authorization request asks for response_type=token (the implicit flow)
@@ -344,6 +348,17 @@ if "userinfo-first" in DEFECTS:
     oauth.visma.parse_id_token = _after_userinfo(oauth.visma.parse_id_token)
 
 
+def _refreshed(token: dict) -> dict:
+    """refresh-on-401: a refresh of the token the API refused, whatever its expiry said; the rotated
+    refresh token kept."""
+    client = oauth.visma._get_oauth_client()
+    endpoint = oauth.visma.load_server_metadata()["token_endpoint"]
+    fresh = dict(client.refresh_token(endpoint, refresh_token=token["refresh_token"]))
+    fresh.setdefault("refresh_token", token["refresh_token"])
+    TOKENS[session["sid"]] = fresh
+    return fresh
+
+
 @app.get("/profile")
 def profile():
     token = TOKENS.get(session.get("sid", ""))
@@ -352,10 +367,15 @@ def profile():
     try:
         # token-in-api-url: the header as well, so that the API (which reads only the header) answers
         in_url = {"access_token": token["access_token"]} if "token-in-api-url" in DEFECTS else None
-        if "expired-token-used" in DEFECTS:
+        if DEFECTS & {"expired-token-used", "refresh-on-401"}:
             answer = requests.get(
                 f"{API}/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
             )
+            if answer.status_code == 401 and "expired-token-used" in DEFECTS:  # shown, not renewed
+                return page(f"<p>The Visma API refused the call: {escape(answer.text)}</p>", 502)
+            if answer.status_code == 401 and "refresh_token" in token:  # renewed, then the call again
+                token = _refreshed(token)
+                answer = oauth.visma.get(f"{API}/v1/me", token=token, timeout=10)
         else:
             answer = oauth.visma.get(f"{API}/v1/me", token=token, params=in_url, timeout=10)
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again

@@ -52,7 +52,7 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
             ("DISC-01",) if any(s.get("failed_step", {}).get("no_discovery") for s in rule["scenarios"]) else ()
         )
         relied_on = (*needs(rule_id), *entry_point)
-        cause = next((n for n in relied_on if n in rules and rules[n]["status"] in ("failed", "blocked")), None)
+        cause = next((n for n in relied_on if n in rules and _failed_for_a_cause(rules[n])), None)
         if cause is None:
             unchecked = next((n for n in relied_on if n in rules and rules[n]["status"] == "error"), None)
             _unchecked_with(rule, unchecked, rules.get(unchecked or ""))
@@ -71,6 +71,19 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
             rule["status"], rule["blocked_by"] = "blocked", root
     for rule_id in _needs_first(rules, needs):
         _refusals_without_control(rule_id, rules, controls(rule_id))
+
+
+def _failed_for_a_cause(rule: dict) -> bool:
+    """Whether a rule that did not pass is a cause another can be blocked by: blocked itself, or failed
+    by a check of its own. One whose failed scenarios only found nothing to judge (the application
+    side's `nothing_to_check`: no token request sent, none blocked by a rule that failed) could not
+    be checked, which explains nothing about the rules that need it (they could not be checked either)."""
+    if rule["status"] == "blocked":
+        return True
+    failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
+    return rule["status"] == "failed" and (
+        not failed or any(not s.get("failed_step", {}).get("nothing_to_check") for s in failed)
+    )
 
 
 def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tuple[str, ...]) -> None:
