@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 REPORT_NAME = "Visma Connect application certification"
 EXIT_CONFIGURATION = 4  # as pytest's usage error, and the suite's configuration problem
+FOLDER_HINT = "python -m appside.certify --reports=DIR --app=FILE, or make certify-app APP_REPORTS=DIR"
 
 
 def main(argv: list[str]) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str]) -> int:
         else:
             arguments.append(argument)
     try:
-        lock_folder(reports.resolve())  # held by this process: through pytest and the report
+        lock_folder(reports.resolve(), FOLDER_HINT)  # held by this process: through pytest and the report
     except FolderBusy as busy:
         print(f"ERROR: configuration problem\n{busy}", file=sys.stderr)
         return EXIT_CONFIGURATION

@@ -13,8 +13,15 @@ class FolderBusy(Exception):
     """Another run writes into the folder, or nothing can: one line that says which and what to do."""
 
 
-def lock_folder(folder: Path) -> None:
-    """Locks the folder itself (no file is added to it) for as long as this process lives."""
+SERVER_SIDE_HINT = (
+    "python -m suite.run --reports DIR; with pytest: --compliance=DIR/compliance.json "
+    "--alluredir=DIR/allure-results --junitxml=DIR/junit.xml"
+)
+
+
+def lock_folder(folder: Path, hint: str = SERVER_SIDE_HINT) -> None:
+    """Locks the folder itself (no file is added to it) for as long as this process lives. `hint`: how
+    the command that calls it is given another folder, said when the folder is busy."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -30,8 +37,7 @@ def lock_folder(folder: Path) -> None:
         raise FolderBusy(
             f"{folder}: {f'the run of process {holder}' if holder else 'another run'} is writing its reports here; "
             "two runs in one folder would mix and delete each other's results. Wait for it to end, or give this run "
-            "its own folder (python -m suite.run --reports DIR; with pytest: --compliance=DIR/compliance.json "
-            "--alluredir=DIR/allure-results --junitxml=DIR/junit.xml)"
+            f"its own folder ({hint})"
         ) from None
     _HELD.append(handle)
 
