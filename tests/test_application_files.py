@@ -1,6 +1,7 @@
 """Application files are checked like environment files: one line per problem, naming the key
 and the fix; secrets only as ${VAR}; the run stops with the configuration exit code."""
 
+import os
 import socket
 
 import pytest
@@ -326,3 +327,20 @@ def test_a_launch_that_fails_after_a_good_run_leaves_every_report_of_that_run(tm
         changed = sorted(str(p.relative_to(reports)) for p in set(kept) ^ set(_files(reports)))
         changed += sorted(str(p.relative_to(reports)) for p, text in _files(reports).items() if kept.get(p) != text)
         assert not changed, f"{launch}: the good run's reports changed: {changed}"
+
+
+@pytest.mark.parametrize(
+    "kind, said",
+    [("fifo", "not a regular file (a named pipe)"), ("loop", "cannot be read (Too many levels of symbolic links)")],
+)
+def test_an_application_file_that_is_no_regular_file_stops_the_run_with_one_line(tmp_path, kind, said):
+    """A FIFO as --app blocked the certification forever; a symlink loop was a RuntimeError traceback (exit 3)."""
+    path = tmp_path / "app.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(tmp_path / "other.yaml")
+        (tmp_path / "other.yaml").symlink_to(path)
+    completed = run_appside(f"--app={path}", environ={"PATH": "/usr/bin:/bin"}, timeout=60)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert said in completed.stderr and "Traceback" not in completed.stderr, completed.stderr

@@ -1,5 +1,7 @@
 """A broken environment file gives one clear message per cause, exit code 4, and no traceback."""
 
+import os
+
 import pytest
 from run import SANDBOX_YAML, run_measured, run_suite, write_environment
 
@@ -218,13 +220,23 @@ def test_an_unusable_issuer_is_a_configuration_problem(tmp_path, issuer, message
     "content, message",
     [
         (b"name: caf\xe9\n", "not UTF-8 text (byte 9). Save the file as UTF-8"),
-        (None, "cannot be read (Is a directory)"),
+        ("folder", "not a regular file (a folder)"),
+        ("fifo", "not a regular file (a named pipe)"),  # reading it blocked the run forever
+        ("loop", "cannot be read (Too many levels of symbolic links)"),  # was a RuntimeError traceback, exit 2
     ],
-    ids=["not-utf8", "unreadable"],
+    ids=["not-utf8", "folder", "fifo", "symlink-loop"],
 )
 def test_an_unreadable_file_is_a_configuration_problem(tmp_path, content, message):
     path = tmp_path / "env.yaml"
-    path.write_bytes(content) if content is not None else path.mkdir()
+    if content == "folder":
+        path.mkdir()
+    elif content == "fifo":
+        os.mkfifo(path)
+    elif content == "loop":
+        path.symlink_to(tmp_path / "other.yaml")
+        (tmp_path / "other.yaml").symlink_to(path)
+    else:
+        path.write_bytes(content)
     status, output, _, _ = run_measured(f"--env={path}")
     _assert_one_line_refusal(status, output, f"{path}: ", message)
 

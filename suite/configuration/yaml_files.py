@@ -7,6 +7,7 @@ Also the schema pieces both kinds of file share, so that a client_id or a scope 
 import difflib
 import math
 import re
+import stat
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -40,7 +41,7 @@ class ConfigurationError(Exception):
 def display_path(path: Path | str) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside the working folder; a symlink loop
         return str(path)
 
 
@@ -48,8 +49,16 @@ def read_mapping(path: Path, kind: str, missing: str, example: str) -> dict:
     """The file as data, or one problem: missing (`missing` says what to do), unreadable, too big,
     not UTF-8, not YAML, duplicate keys, aliases that expand past MAX_NODES, numbers that are not
     finite, not a mapping (`example` is a file to copy). `kind`: "environment", "application"."""
-    if not path.exists():
-        raise ConfigurationError(path, [missing])
+    try:
+        status = path.stat()  # of the file a symlink points to
+    except FileNotFoundError:
+        raise ConfigurationError(path, [missing]) from None
+    except OSError as error:  # a symlink loop (ELOOP), a folder on the way not searchable
+        raise ConfigurationError(
+            path, [f"cannot be read ({error.strerror or error}). Check the path and its symlinks"]
+        ) from None
+    if not stat.S_ISREG(status.st_mode):  # a FIFO would block the read forever, /dev/zero never end
+        raise ConfigurationError(path, [f"not a regular file ({_kind_of(status.st_mode)}). Give the {kind} file"])
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
@@ -74,6 +83,17 @@ def read_mapping(path: Path, kind: str, missing: str, example: str) -> dict:
     if not isinstance(raw, dict):
         raise ConfigurationError(path, [f"the file must be a YAML mapping (key: value lines); see {example}"])
     return raw
+
+
+def _kind_of(mode: int) -> str:
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a named pipe",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a file")
 
 
 class _Refused(yaml.constructor.ConstructorError):
