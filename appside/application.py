@@ -24,6 +24,7 @@ from suite.configuration.yaml_files import (
     read_mapping,
     resolve_variables,
     schema_errors,
+    url_problems,
 )
 
 INTERACTIVE = ("web", "spa", "native")
@@ -156,6 +157,9 @@ def _with_defaults(node: Any, environ: Mapping[str, str]) -> Any:
 
 def _drive_problems(raw: dict) -> list[str]:
     app, drive = raw["application"], raw["drive"]
+    unusable = [line for key, url in _application_urls(app, drive).items() for line in url_problems(key, url)]
+    if unusable:  # what follows reads their hosts and ports
+        return unusable
     mode = drive.get("mode", "browser" if app["type"] in INTERACTIVE else "command")
     problems = []
     if app["type"] in INTERACTIVE:

@@ -344,3 +344,39 @@ def test_an_application_file_that_is_no_regular_file_stops_the_run_with_one_line
     completed = run_appside(f"--app={path}", environ={"PATH": "/usr/bin:/bin"}, timeout=60)
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert said in completed.stderr and "Traceback" not in completed.stderr, completed.stderr
+
+
+@pytest.mark.parametrize(
+    "drive, said",
+    [
+        ('url: "http://[::1:9802/x"', "drive.url: not a usable URL (Invalid IPv6 URL)"),  # was a ValueError traceback
+        ('url: "http://127.0.0.1:99999/x"', "drive.url: not a usable URL (Port out of range 0-65535)"),  # accepted
+        ('url: "http://127.0.0.1:0/x"', "drive.url: port 0 cannot be connected to"),
+        ('url: "http://me:Pa55-w0rd-1@127.0.0.1:9802/x"', "drive.url: has a user:password@ part; remove the user"),
+        ('url: "http://me:Pa55-w0rd-1@[::1:9802/x"', "drive.url: has a user:password@ part; remove the user"),
+    ],
+)
+def test_an_unusable_url_of_a_service_is_one_line_naming_the_key(tmp_path, drive, said):
+    text = SERVICE.replace(
+        'drive: {mode: command, command: "true"}', f'drive: {{mode: command, command: "true", {drive}}}'
+    )
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    assert said in str(error.value) and len(error.value.problems) == 1, str(error.value)
+    assert "Pa55-w0rd-1" not in str(error.value)
+
+
+def test_a_redirect_uri_with_a_password_is_refused_without_echoing_it(tmp_path):
+    text = WEB.replace("http://127.0.0.1:${MY_PORT:-5090}/callback", "http://u:Pa55-w0rd-1@127.0.0.1:5090/callback")
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    assert "application.redirect_uris[0]: has a user:password@ part" in str(error.value)
+    assert "Pa55-w0rd-1" not in str(error.value)
+
+
+def test_a_url_that_breaks_the_parser_stops_the_run_with_exit_4(tmp_path):
+    path = tmp_path / "app.yaml"
+    path.write_text(SERVICE.replace('command: "true"}', 'command: "true", url: "http://[::1:9802/x"}'))
+    completed = run_appside(f"--app={path}", environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "drive.url: not a usable URL" in completed.stderr and "Traceback" not in completed.stderr, completed.stderr

@@ -208,12 +208,31 @@ def test_every_configuration_mistake_is_one_line_and_exit_4_in_bounded_time_and_
         ("https://connect.example/?tenant=1", "issuer: must not have a query or fragment"),
         ("https://connect.example/#top", "issuer: must not have a query or fragment"),
         ("http://connect.example", "issuer: plain http:// for a server that is not on this machine"),
+        # was accepted: exit 3 after retries, the password in the terminal, compliance.json/.md and changes.md
+        ("https://user:Pa55-w0rd-1@127.0.0.1:9801", "issuer: has a user:password@ part; remove the user:password"),
+        ("https://user:Pa55-w0rd-1@127.0.0.1:99999", "issuer: has a user:password@ part; remove the user:password"),
+        ("http://127.0.0.1:0", "issuer: port 0 cannot be connected to"),  # was exit 3 after retries
     ],
 )
 def test_an_unusable_issuer_is_a_configuration_problem(tmp_path, issuer, message):
     path = write_environment(tmp_path, REAL.format(issuer=issuer))
     status, output, _, _ = run_measured(f"--env={path}", environ={"T_SECRET": "x" * 12})
     _assert_one_line_refusal(status, output, f"{path}: ", message)
+    assert "Pa55-w0rd-1" not in output
+
+
+def test_a_trusted_origin_with_a_password_is_a_configuration_problem_that_does_not_echo_it(tmp_path):
+    from suite.configuration.environment import ConfigurationError, load_environment
+
+    text = (
+        REAL.format(issuer="https://connect.example")
+        + "http:\n  trusted_origins: [https://u:Pa55-w0rd-1@cdn.example]\n"
+    )
+    path = write_environment(tmp_path, text)
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(path), {"T_SECRET": "x" * 12})
+    assert "http.trusted_origins.0: has a user:password@ part" in str(error.value), str(error.value)
+    assert "Pa55-w0rd-1" not in str(error.value)
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,12 @@ import stat
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import jsonschema
 import yaml
+
+from suite.secrets.redaction import mask_userinfo
 
 MAX_FILE_BYTES = 256 * 1024  # the environment template, fully filled in, is under 10 KB
 MAX_NODES = 20_000  # values in a file after YAML aliases are expanded
@@ -215,6 +218,32 @@ def describe(error: jsonschema.ValidationError, hints: Mapping[str, str], secret
         else f"found {cut(error.instance)}"
     )  # never print a secret, whatever its type
     return f"{key}: {expected} ({found}){'. Write ' + hint if hint else ''}"
+
+
+def url_problems(key: str, url: str) -> list[str]:
+    """What makes a URL key unusable, one line naming `key`: a user:password part (never echoed: a
+    password there would be printed and written into the reports), what urllib cannot parse (an
+    unclosed IPv6 bracket, a port that is no number or out of range), port 0 (nothing can be
+    connected to it), no host. The URL is quoted with its userinfo masked."""
+    shown = cut(mask_userinfo(url))
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # read for its ValueError: a port that is not a number, or out of range
+        host = parts.hostname
+    except ValueError as error:
+        if "@" in url.split("?")[0].split("#")[0]:
+            return [f"{key}: has a user:password@ part; remove the user:password part (and the @) from the URL"]
+        return [f"{key}: not a usable URL ({error}): {shown}"]
+    if parts.username is not None or parts.password is not None:
+        return [
+            f"{key}: has a user:password@ part; remove the user:password part (and the @) from the URL: "
+            "the suite sends credentials only as the client's, and would print and record this one"
+        ]
+    if not host:
+        return [f"{key}: has no host: {shown}"]
+    if port == 0:
+        return [f"{key}: port 0 cannot be connected to; write the port the server listens on: {shown}"]
+    return []
 
 
 def resolve_variables(node: Any, environ: Mapping[str, str], problems: list[str], where: str = "") -> Any:
