@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appside.__main__ import certify
+from appside.__main__ import certify, refuses_unknown_rules
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,8 @@ def main(argv: list[str]) -> int:
             reports = Path(argument.removeprefix("--reports="))
         else:
             arguments.append(argument)
+    if refuses_unknown_rules(arguments):  # before the lock makes the folder
+        return EXIT_CONFIGURATION
     try:
         lock_folder(reports.resolve(), FOLDER_HINT)  # held by this process: through pytest and the report
     except FolderBusy as busy:

@@ -54,6 +54,12 @@ def main(argv: list[str]) -> int:
     except ValueError as problem:
         print(f"usage error: {problem}\n{USAGE.splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
+    from suite.configuration.rules import rule_option_values, unknown_rules
+
+    unknown = unknown_rules(rule_option_values(pytest_args))
+    if unknown:  # it would run nothing, and its "incomplete" record would replace the previous run's
+        print(f"usage error: {unknown[0]}\n{USAGE.splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
         return _configuration_problem(

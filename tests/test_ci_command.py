@@ -99,6 +99,8 @@ def _contents(folder):
         (["--rule"], 2),  # an option without its value
         (["--reports"], 2),
         (["--env=sandbox", "clean"], 2),  # a stray word: pytest took it for a path, found it missing after the run
+        (["--rule", "NOPE-99"], 2),  # ran nothing: exit 5, and its "incomplete" record replaced the last run's
+        (["--rule=DISK"], 2),
     ],
 )
 def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_path, arguments, code):
@@ -113,6 +115,8 @@ def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_pat
         assert "usage: python -m suite.run" in result.stdout and "--env=NAME|PATH" in result.stdout
     else:
         assert "usage error" in result.stdout + result.stderr
+    if "--rule=DISK" in arguments:
+        assert "--rule DISK: no such rule. Did you mean DISC?" in result.stderr, result.stderr
 
 
 def test_the_suites_options_take_their_value_after_a_space(tmp_path):
