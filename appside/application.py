@@ -20,6 +20,7 @@ from suite.configuration.environment import is_loopback
 from suite.configuration.yaml_files import (
     DEFAULTED,
     ConfigurationError,
+    cut,
     describe_each,
     read_mapping,
     resolve_variables,
@@ -28,6 +29,9 @@ from suite.configuration.yaml_files import (
 )
 
 INTERACTIVE = ("web", "spa", "native")
+# drive.timeout and drive.settle, in seconds: 1e30 was accepted (a run that never ends). The server side caps
+# its exchanges at 3600 s (http.exchange_timeout) and each request at 600 s
+LONGEST_WAITS = {"timeout": 3600, "settle": 600}
 # What a shell runs without looking for a program on PATH: its builtins and keywords (POSIX sh, dash, bash)
 # fmt: off
 SHELL_WORDS = frozenset((
@@ -160,8 +164,13 @@ def _drive_problems(raw: dict) -> list[str]:
     unusable = [line for key, url in _application_urls(app, drive).items() for line in url_problems(key, url)]
     if unusable:  # what follows reads their hosts and ports
         return unusable
+    problems = [
+        f"drive.{key}: at most {longest} seconds, as the server side's longest waits (found {cut(drive[key])}); "
+        "write the seconds the application really needs"
+        for key, longest in LONGEST_WAITS.items()
+        if key in drive and float(drive[key]) > longest
+    ]
     mode = drive.get("mode", "browser" if app["type"] in INTERACTIVE else "command")
-    problems = []
     if app["type"] in INTERACTIVE:
         if mode not in ("browser", "manual"):
             problems.append(f"drive.mode: {app['type']} applications are driven by `browser` or `manual`")

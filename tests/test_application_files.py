@@ -380,3 +380,24 @@ def test_a_url_that_breaks_the_parser_stops_the_run_with_exit_4(tmp_path):
     completed = run_appside(f"--app={path}", environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"}, timeout=60)
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "drive.url: not a usable URL" in completed.stderr and "Traceback" not in completed.stderr, completed.stderr
+
+
+@pytest.mark.parametrize(
+    "wait, said",
+    [
+        ("timeout: 1000000000000000000000000000000", "drive.timeout: at most 3600 seconds"),  # accepted: never ends
+        ("timeout: 1.0e+30", "drive.timeout: at most 3600 seconds"),
+        ('timeout: "99999"', "drive.timeout: at most 3600 seconds"),
+        ("settle: 601", "drive.settle: at most 600 seconds"),
+    ],
+)
+def test_a_wait_longer_than_the_server_sides_longest_is_refused(tmp_path, wait, said):
+    text = SERVICE.replace('command: "true"}', f'command: "true", {wait}}}')
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    assert said in str(error.value) and len(error.value.problems) == 1, str(error.value)
+
+
+def test_the_longest_waits_are_accepted(tmp_path):
+    application = load(tmp_path, SERVICE.replace('command: "true"}', 'command: "true", timeout: 3600, settle: 600}'))
+    assert (application.drive.timeout, application.drive.settle) == (3600, 600)
