@@ -111,7 +111,7 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
     if public_secret:
         raw = {**raw, "application": {k: v for k, v in raw["application"].items() if k != "client_secret"}}
     problems += public_secret or _inline_secret(raw)
-    resolved = resolve_variables(_with_defaults(raw, environ), environ, problems)
+    resolved = resolve_variables(_with_defaults(raw, environ), environ, problems, secret_keys=SECRET_KEYS)
     problems = problems or [
         line + " (after ${VAR} substitution)"
         for e in schema_errors(resolved, SCHEMA)
@@ -155,7 +155,8 @@ def _with_defaults(node: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(node, list):
         return [_with_defaults(v, environ) for v in node]
     if isinstance(node, str):
-        return DEFAULTED.sub(lambda m: environ.get(m.group(1)) or m.group(2), node)
+        # a variable that is set stays ${VAR}: resolve_variables fills it in and checks its value
+        return DEFAULTED.sub(lambda m: f"${{{m.group(1)}}}" if environ.get(m.group(1)) else m.group(2), node)
     return node
 
 

@@ -401,3 +401,15 @@ def test_a_wait_longer_than_the_server_sides_longest_is_refused(tmp_path, wait, 
 def test_the_longest_waits_are_accepted(tmp_path):
     application = load(tmp_path, SERVICE.replace('command: "true"}', 'command: "true", timeout: 3600, settle: 600}'))
     assert (application.drive.timeout, application.drive.settle) == (3600, 600)
+
+
+def test_a_variable_holding_a_newline_is_refused_in_an_identifier_not_in_the_secret(tmp_path):
+    for text, environ, key in [
+        (WEB.replace("client_id: my-web", "client_id: ${MY_ID}"), {"MY_ID": "my\nweb"}, "application.client_id"),
+        (WEB, {"MY_PORT": "5090\n"}, "application.redirect_uris"),  # ${MY_PORT:-5090}
+    ]:
+        with pytest.raises(ConfigurationError) as error:
+            load(tmp_path, text, {"MY_SECRET": "s3cret-value", **environ})
+        assert f"{key}: environment variable {next(iter(environ))} holds a control character" in str(error.value)
+        assert len(error.value.problems) == 1, str(error.value)
+    assert load(tmp_path, WEB, {"MY_SECRET": "s3cret\nvalue"}).client_secret == "s3cret\nvalue"

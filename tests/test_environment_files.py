@@ -321,3 +321,17 @@ def test_every_unknown_key_is_named_at_once_with_the_key_it_is_closest_to(tmp_pa
         f"clients.spa.colour: unknown key. {allowed}",  # nothing close: no guess
         f"clients.spa.scpoe: unknown key. Did you mean scope? {allowed}",
     ]
+
+
+def test_a_variable_holding_a_newline_is_refused_in_an_identifier_not_in_a_secret(tmp_path):
+    """`client_id: ${ID}` with ID="partner\\nservice" was accepted; a secret may hold anything."""
+    from suite.configuration.environment import ConfigurationError, load_environment
+
+    text = REAL.format(issuer="https://connect.example").replace("partner-service", "${T_ID}")
+    path = write_environment(tmp_path, text)
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(path), {"T_SECRET": "x" * 12, "T_ID": "partner\nservice"})
+    assert "clients.service.client_id: environment variable T_ID holds a control character" in str(error.value)
+    assert "partner\nservice" not in str(error.value)
+    environment = load_environment(str(path), {"T_SECRET": "sec\nret\t-1234", "T_ID": "partner-service"})
+    assert environment.clients["service"].client_secret == "sec\nret\t-1234"

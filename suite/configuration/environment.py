@@ -194,7 +194,7 @@ def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ)
     problems += _public_client_secrets(raw)
     if not is_sandbox:
         problems += _inline_secrets(raw)
-    resolved = resolve_variables(raw, environ, problems)
+    resolved = resolve_variables(raw, environ, problems, secret_keys=SECRET_KEYS)
     problems = problems or [p + " (after ${VAR} substitution)" for p in _schema_problems(resolved)]
     problems = problems or _meaning_problems(resolved)
     waivers, waiver_problems = _waivers(path, resolved.get("waivers", []))

@@ -24,6 +24,7 @@ MAX_SHOWN = 60  # characters of a value quoted in a message
 
 _NAME = "[A-Za-z_][A-Za-z0-9_]*"
 VARIABLE = re.compile(rf"\$\{{({_NAME})\}}")  # ${VAR}: filled in by resolve_variables
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1 controls: in an identifier or URL, a mistake
 DEFAULTED = re.compile(rf"\$\{{({_NAME}):-([^}}]*)\}}")  # ${VAR:-default}, where a file kind allows it
 
 # Schema pieces
@@ -246,25 +247,35 @@ def url_problems(key: str, url: str) -> list[str]:
     return []
 
 
-def resolve_variables(node: Any, environ: Mapping[str, str], problems: list[str], where: str = "") -> Any:
+def resolve_variables(
+    node: Any, environ: Mapping[str, str], problems: list[str], where: str = "", secret_keys: Collection[str] = ()
+) -> Any:
     """`node` with each ${VAR} in its strings replaced by the variable's value; a variable that is
-    not set (or empty) is a problem added to `problems`, naming the key it stands in."""
+    not set (or empty), or that holds a control character (a newline: `export X="$(cat file)"`) in a
+    key that is not one of `secret_keys` (a secret may hold anything; an identifier or a URL cannot),
+    is a problem added to `problems`, naming the key it stands in and the variable, never its value."""
     if isinstance(node, dict):
-        return {k: resolve_variables(v, environ, problems, f"{where}{k}.") for k, v in node.items()}
+        return {k: resolve_variables(v, environ, problems, f"{where}{k}.", secret_keys) for k, v in node.items()}
     if isinstance(node, list):
-        return [resolve_variables(v, environ, problems, where) for v in node]
+        return [resolve_variables(v, environ, problems, where, secret_keys) for v in node]
     if not isinstance(node, str):
         return node
+    key = where.rstrip(".")
 
     def substitute(match: re.Match) -> str:
         name = match.group(1)
         if not environ.get(name):
             problems.append(
-                f"{where.rstrip('.')}: environment variable {name} is not set. "
-                f"Export it (export {name}=...) before running the suite"
+                f"{key}: environment variable {name} is not set. Export it (export {name}=...) before running the suite"
             )
             return ""
-        return environ[name]
+        value = environ[name]
+        if key.rsplit(".", 1)[-1] not in secret_keys and _CONTROL.search(value):
+            problems.append(
+                f"{key}: environment variable {name} holds a control character (a newline, a tab...); "
+                f"{key.rsplit('.', 1)[-1]} cannot. Export it without one (a trailing newline of $(cat FILE)?)"
+            )
+        return value
 
     return VARIABLE.sub(substitute, node)
 
