@@ -108,6 +108,11 @@ def _stop_with(run: subprocess.Popen) -> None:
             killer.start()
 
     signal.signal(signal.SIGTERM, stop)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job of a shell without job control
+        # SIGINT to this process alone (kill -INT PID) went unseen: pytest, a child, ran on and certified.
+        # Ctrl-C at a terminal reaches pytest too: it takes a second SIGINT this close as the same one
+        # (conftest.py, HELD_BY_PARENT)
+        signal.signal(signal.SIGINT, stop)
 
 
 def _kill_if_running(run: subprocess.Popen) -> None:
