@@ -5,14 +5,18 @@ Step definitions live in steps/; what they share lives in suite/.
 """
 
 import gc
+import os
 import re
+import signal
 import sys
+import time
 
 import pytest
 
 from suite.configuration.environment import ConfigurationError, load_environment
 from suite.reports.allure_output import install_scrubber
 from suite.reports.atomic_write import ReportsNotWritten
+from suite.reports.folder_lock import HELD_BY_PARENT
 from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
 from suite.verdict.checks import ConfigurationProblem
@@ -111,6 +115,7 @@ def pytest_configure(config):
 
 def _configure(config):
     _keep_values_out_of_tracebacks(config)
+    _one_interrupt_per_ctrl_c()
     _check_rule_metadata()
     try:
         environment = load_environment(config.getoption("--env"))
@@ -272,6 +277,27 @@ def pytest_unconfigure(config):
     sandbox = getattr(config, "conformance_sandbox", None)
     if sandbox is not None:
         sandbox.stop()
+
+
+SAME_INTERRUPT = 2.0  # seconds: a second SIGINT this soon after the first is the same Ctrl-C
+
+
+def _one_interrupt_per_ctrl_c() -> None:
+    """Under `python -m suite.run`, which forwards the SIGINT it gets (kill -INT PID) to this pytest,
+    a Ctrl-C at a terminal reaches this process twice: from the terminal and forwarded. The second
+    must not interrupt the writing of the record the first one started."""
+    if not os.environ.get(HELD_BY_PARENT) or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+    last = [-SAME_INTERRUPT]
+
+    def interrupt(signum: int, frame: object) -> None:
+        now = time.monotonic()
+        if now - last[0] < SAME_INTERRUPT:
+            return
+        last[0] = now
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
 
 
 @pytest.hookimpl(optionalhook=True)

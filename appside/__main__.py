@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from suite.configuration.rules import rule_option_values, unknown_rules
+
 HERE = Path(__file__).resolve().parent
 USAGE = (
     "python -m appside --app=PATH [options]: certify an application (docs/certify-application.md).\n"
@@ -15,7 +17,18 @@ USAGE = (
 )
 
 
+def refuses_unknown_rules(arguments: list[str]) -> bool:
+    """Whether a --rule names no rule (said on stderr): it would run nothing, and its "incomplete"
+    record would replace the previous run's."""
+    unknown = unknown_rules(rule_option_values(arguments), HERE / "features")
+    if unknown:
+        print("ERROR: usage error\n" + "\n".join(unknown), file=sys.stderr)
+    return bool(unknown)
+
+
 def certify(arguments: list[str], plugins: tuple = ()) -> int:
+    if refuses_unknown_rules(arguments):
+        return int(pytest.ExitCode.USAGE_ERROR)  # 4, as pytest's own usage errors
     return int(
         pytest.main(
             ["-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), str(HERE / "features"), *arguments],

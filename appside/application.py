@@ -20,13 +20,18 @@ from suite.configuration.environment import is_loopback
 from suite.configuration.yaml_files import (
     DEFAULTED,
     ConfigurationError,
+    cut,
     describe_each,
     read_mapping,
     resolve_variables,
     schema_errors,
+    url_problems,
 )
 
 INTERACTIVE = ("web", "spa", "native")
+# drive.timeout and drive.settle, in seconds: 1e30 was accepted (a run that never ends). The server side caps
+# its exchanges at 3600 s (http.exchange_timeout) and each request at 600 s
+LONGEST_WAITS = {"timeout": 3600, "settle": 600}
 # What a shell runs without looking for a program on PATH: its builtins and keywords (POSIX sh, dash, bash)
 # fmt: off
 SHELL_WORDS = frozenset((
@@ -106,7 +111,7 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
     if public_secret:
         raw = {**raw, "application": {k: v for k, v in raw["application"].items() if k != "client_secret"}}
     problems += public_secret or _inline_secret(raw)
-    resolved = resolve_variables(_with_defaults(raw, environ), environ, problems)
+    resolved = resolve_variables(_with_defaults(raw, environ), environ, problems, secret_keys=SECRET_KEYS)
     problems = problems or [
         line + " (after ${VAR} substitution)"
         for e in schema_errors(resolved, SCHEMA)
@@ -150,14 +155,23 @@ def _with_defaults(node: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(node, list):
         return [_with_defaults(v, environ) for v in node]
     if isinstance(node, str):
-        return DEFAULTED.sub(lambda m: environ.get(m.group(1)) or m.group(2), node)
+        # a variable that is set stays ${VAR}: resolve_variables fills it in and checks its value
+        return DEFAULTED.sub(lambda m: f"${{{m.group(1)}}}" if environ.get(m.group(1)) else m.group(2), node)
     return node
 
 
 def _drive_problems(raw: dict) -> list[str]:
     app, drive = raw["application"], raw["drive"]
+    unusable = [line for key, url in _application_urls(app, drive).items() for line in url_problems(key, url)]
+    if unusable:  # what follows reads their hosts and ports
+        return unusable
+    problems = [
+        f"drive.{key}: at most {longest} seconds, as the server side's longest waits (found {cut(drive[key])}); "
+        "write the seconds the application really needs"
+        for key, longest in LONGEST_WAITS.items()
+        if key in drive and float(drive[key]) > longest
+    ]
     mode = drive.get("mode", "browser" if app["type"] in INTERACTIVE else "command")
-    problems = []
     if app["type"] in INTERACTIVE:
         if mode not in ("browser", "manual"):
             problems.append(f"drive.mode: {app['type']} applications are driven by `browser` or `manual`")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appside.__main__ import certify
+from appside.__main__ import certify, refuses_unknown_rules
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
 
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 REPORT_NAME = "Visma Connect application certification"
 EXIT_CONFIGURATION = 4  # as pytest's usage error, and the suite's configuration problem
+FOLDER_HINT = "python -m appside.certify --reports=DIR --app=FILE, or make certify-app APP_REPORTS=DIR"
 
 
 def main(argv: list[str]) -> int:
@@ -32,6 +33,8 @@ def main(argv: list[str]) -> int:
             record = Path(argument.removeprefix("--compliance="))
         else:
             arguments.append(argument)
+    if refuses_unknown_rules(arguments):  # before the lock makes the folder
+        return EXIT_CONFIGURATION
     # the whole set follows the record: JUnit, Allure results and the HTML report are made beside it,
     # never next to another run's record in a folder this run did not write (docs/certify-application.md)
     if record is not None and (not record.name or record.is_dir()):
@@ -46,7 +49,7 @@ def main(argv: list[str]) -> int:
     reports = reports or (record.parent if record is not None else Path("reports/app"))
     record = record or reports / "compliance.json"
     try:
-        lock_folder(reports.resolve())  # held by this process: through pytest and the report
+        lock_folder(reports.resolve(), FOLDER_HINT)  # held by this process: through pytest and the report
     except FolderBusy as busy:
         return _configuration_problem(str(busy))
     os.environ[HELD_BY_PARENT] = str(reports.resolve())  # its pytest, in this process, must not lock it again

@@ -56,6 +56,12 @@ def main(argv: list[str]) -> int:
     except ValueError as problem:
         print(f"usage error: {problem}\n{USAGE.splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
+    from suite.configuration.rules import rule_option_values, unknown_rules
+
+    unknown = unknown_rules(rule_option_values(pytest_args))
+    if unknown:  # it would run nothing, and its "incomplete" record would replace the previous run's
+        print(f"usage error: {unknown[0]}\n{USAGE.splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
         named = chosen[0] if "=" not in chosen[0] or chosen[0].split("=", 1)[1] else f"{chosen[0]} (empty)"
@@ -105,6 +111,11 @@ def _stop_with(run: subprocess.Popen) -> None:
             killer.start()
 
     signal.signal(signal.SIGTERM, stop)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job of a shell without job control
+        # SIGINT to this process alone (kill -INT PID) went unseen: pytest, a child, ran on and certified.
+        # Ctrl-C at a terminal reaches pytest too: it takes a second SIGINT this close as the same one
+        # (conftest.py, HELD_BY_PARENT)
+        signal.signal(signal.SIGINT, stop)
 
 
 def _kill_if_running(run: subprocess.Popen) -> None:

@@ -25,3 +25,48 @@ def test_without_app_it_is_still_a_configuration_problem():
     completed = subprocess.run([sys.executable, "-m", "appside"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 4
     assert "--app: missing" in completed.stdout + completed.stderr
+
+
+def test_a_busy_reports_folder_names_the_application_sides_command(tmp_path):
+    """A second certification into a folder another run holds said to use `python -m suite.run
+    --reports DIR`, the server side's command."""
+    import fcntl
+    import os
+
+    handle = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a first certification into tmp_path holds it
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "appside.certify", f"--reports={tmp_path}", "--app=any.yaml"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(handle)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 4, output[-2000:]
+    assert "is writing its reports here" in output and "python -m appside.certify --reports=DIR" in output, output
+    assert "suite.run" not in output, output
+
+
+@pytest.mark.parametrize("command", ["appside", "appside.certify"])
+def test_an_unknown_rule_is_a_usage_error_that_leaves_the_reports_folder_as_it_was(tmp_path, command):
+    """--rule NOPE-99 ran nothing, exited 5 and replaced the previous record with an "incomplete" one."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "compliance.json").write_text("{}")  # the previous run's
+    options = [f"--compliance={reports / 'compliance.json'}"] if command == "appside" else [f"--reports={reports}"]
+    completed = subprocess.run(
+        [sys.executable, "-m", command, *options, "--app=examples/service_app/application.yaml", "--rule", "APPC-999"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "--rule APPC-999: no such rule. Did you mean APPC-" in completed.stderr, completed.stderr
+    assert [p.name for p in reports.iterdir()] == ["compliance.json"] and (
+        reports / "compliance.json"
+    ).read_text() == "{}"

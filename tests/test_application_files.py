@@ -1,6 +1,7 @@
 """Application files are checked like environment files: one line per problem, naming the key
 and the fix; secrets only as ${VAR}; the run stops with the configuration exit code."""
 
+import os
 import socket
 
 import pytest
@@ -326,3 +327,89 @@ def test_a_launch_that_fails_after_a_good_run_leaves_every_report_of_that_run(tm
         changed = sorted(str(p.relative_to(reports)) for p in set(kept) ^ set(_files(reports)))
         changed += sorted(str(p.relative_to(reports)) for p, text in _files(reports).items() if kept.get(p) != text)
         assert not changed, f"{launch}: the good run's reports changed: {changed}"
+
+
+@pytest.mark.parametrize(
+    "kind, said",
+    [("fifo", "not a regular file (a named pipe)"), ("loop", "cannot be read (Too many levels of symbolic links)")],
+)
+def test_an_application_file_that_is_no_regular_file_stops_the_run_with_one_line(tmp_path, kind, said):
+    """A FIFO as --app blocked the certification forever; a symlink loop was a RuntimeError traceback (exit 3)."""
+    path = tmp_path / "app.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(tmp_path / "other.yaml")
+        (tmp_path / "other.yaml").symlink_to(path)
+    completed = run_appside(f"--app={path}", environ={"PATH": "/usr/bin:/bin"}, timeout=60)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert said in completed.stderr and "Traceback" not in completed.stderr, completed.stderr
+
+
+@pytest.mark.parametrize(
+    "drive, said",
+    [
+        ('url: "http://[::1:9802/x"', "drive.url: not a usable URL (Invalid IPv6 URL)"),  # was a ValueError traceback
+        ('url: "http://127.0.0.1:99999/x"', "drive.url: not a usable URL (Port out of range 0-65535)"),  # accepted
+        ('url: "http://127.0.0.1:0/x"', "drive.url: port 0 cannot be connected to"),
+        ('url: "http://me:Pa55-w0rd-1@127.0.0.1:9802/x"', "drive.url: has a user:password@ part; remove the user"),
+        ('url: "http://me:Pa55-w0rd-1@[::1:9802/x"', "drive.url: has a user:password@ part; remove the user"),
+    ],
+)
+def test_an_unusable_url_of_a_service_is_one_line_naming_the_key(tmp_path, drive, said):
+    text = SERVICE.replace(
+        'drive: {mode: command, command: "true"}', f'drive: {{mode: command, command: "true", {drive}}}'
+    )
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    assert said in str(error.value) and len(error.value.problems) == 1, str(error.value)
+    assert "Pa55-w0rd-1" not in str(error.value)
+
+
+def test_a_redirect_uri_with_a_password_is_refused_without_echoing_it(tmp_path):
+    text = WEB.replace("http://127.0.0.1:${MY_PORT:-5090}/callback", "http://u:Pa55-w0rd-1@127.0.0.1:5090/callback")
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    assert "application.redirect_uris[0]: has a user:password@ part" in str(error.value)
+    assert "Pa55-w0rd-1" not in str(error.value)
+
+
+def test_a_url_that_breaks_the_parser_stops_the_run_with_exit_4(tmp_path):
+    path = tmp_path / "app.yaml"
+    path.write_text(SERVICE.replace('command: "true"}', 'command: "true", url: "http://[::1:9802/x"}'))
+    completed = run_appside(f"--app={path}", environ={"MY_SECRET": "s3cret-value", "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "drive.url: not a usable URL" in completed.stderr and "Traceback" not in completed.stderr, completed.stderr
+
+
+@pytest.mark.parametrize(
+    "wait, said",
+    [
+        ("timeout: 1000000000000000000000000000000", "drive.timeout: at most 3600 seconds"),  # accepted: never ends
+        ("timeout: 1.0e+30", "drive.timeout: at most 3600 seconds"),
+        ('timeout: "99999"', "drive.timeout: at most 3600 seconds"),
+        ("settle: 601", "drive.settle: at most 600 seconds"),
+    ],
+)
+def test_a_wait_longer_than_the_server_sides_longest_is_refused(tmp_path, wait, said):
+    text = SERVICE.replace('command: "true"}', f'command: "true", {wait}}}')
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    assert said in str(error.value) and len(error.value.problems) == 1, str(error.value)
+
+
+def test_the_longest_waits_are_accepted(tmp_path):
+    application = load(tmp_path, SERVICE.replace('command: "true"}', 'command: "true", timeout: 3600, settle: 600}'))
+    assert (application.drive.timeout, application.drive.settle) == (3600, 600)
+
+
+def test_a_variable_holding_a_newline_is_refused_in_an_identifier_not_in_the_secret(tmp_path):
+    for text, environ, key in [
+        (WEB.replace("client_id: my-web", "client_id: ${MY_ID}"), {"MY_ID": "my\nweb"}, "application.client_id"),
+        (WEB, {"MY_PORT": "5090\n"}, "application.redirect_uris"),  # ${MY_PORT:-5090}
+    ]:
+        with pytest.raises(ConfigurationError) as error:
+            load(tmp_path, text, {"MY_SECRET": "s3cret-value", **environ})
+        assert f"{key}: environment variable {next(iter(environ))} holds a control character" in str(error.value)
+        assert len(error.value.problems) == 1, str(error.value)
+    assert load(tmp_path, WEB, {"MY_SECRET": "s3cret\nvalue"}).client_secret == "s3cret\nvalue"

@@ -99,6 +99,8 @@ def _contents(folder):
         (["--rule"], 2),  # an option without its value
         (["--reports"], 2),
         (["--env=sandbox", "clean"], 2),  # a stray word: pytest took it for a path, found it missing after the run
+        (["--rule", "NOPE-99"], 2),  # ran nothing: exit 5, and its "incomplete" record replaced the last run's
+        (["--rule=DISK"], 2),
     ],
 )
 def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_path, arguments, code):
@@ -113,6 +115,8 @@ def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_pat
         assert "usage: python -m suite.run" in result.stdout and "--env=NAME|PATH" in result.stdout
     else:
         assert "usage error" in result.stdout + result.stderr
+    if "--rule=DISK" in arguments:
+        assert "--rule DISK: no such rule. Did you mean DISC?" in result.stderr, result.stderr
 
 
 def test_the_suites_options_take_their_value_after_a_space(tmp_path):
@@ -173,7 +177,10 @@ def _as_at_a_terminal():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
+@pytest.mark.parametrize("to", ["group", "process"])
+def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path, to):
+    """Ctrl-C (SIGINT to the process group), and SIGINT to the suite.run process alone: that went
+    unseen, its pytest ran on and the run certified (exit 0)."""
     # A sandbox whose codes live 120 s: CODE-04, which runs last, then sleeps for two minutes, so the
     # Ctrl-C surely comes mid-run however slowly this machine lets the test watch the results.
     assert "  authorization_code_lifetime: 2 " in SANDBOX_YAML
@@ -194,7 +201,10 @@ def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path):
     while len(list((reports / "allure-results").glob("*-result.json"))) < 5 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert child.poll() is None, "the run ended before it could be interrupted: " + child.communicate()[0][-3000:]
-    os.killpg(child.pid, signal.SIGINT)  # Ctrl-C at a terminal reaches the whole process group
+    if to == "group":
+        os.killpg(child.pid, signal.SIGINT)  # Ctrl-C at a terminal reaches the whole process group
+    else:
+        os.kill(child.pid, signal.SIGINT)  # kill -INT PID: suite.run alone
     output, _ = child.communicate(timeout=60)
     assert child.returncode == 5, output[-3000:]
     record = json.loads((reports / "compliance.json").read_text())

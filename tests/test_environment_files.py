@@ -1,5 +1,7 @@
 """A broken environment file gives one clear message per cause, exit code 4, and no traceback."""
 
+import os
+
 import pytest
 from run import SANDBOX_YAML, run_measured, run_suite, write_environment
 
@@ -206,25 +208,54 @@ def test_every_configuration_mistake_is_one_line_and_exit_4_in_bounded_time_and_
         ("https://connect.example/?tenant=1", "issuer: must not have a query or fragment"),
         ("https://connect.example/#top", "issuer: must not have a query or fragment"),
         ("http://connect.example", "issuer: plain http:// for a server that is not on this machine"),
+        # was accepted: exit 3 after retries, the password in the terminal, compliance.json/.md and changes.md
+        ("https://user:Pa55-w0rd-1@127.0.0.1:9801", "issuer: has a user:password@ part; remove the user:password"),
+        ("https://user:Pa55-w0rd-1@127.0.0.1:99999", "issuer: has a user:password@ part; remove the user:password"),
+        ("http://127.0.0.1:0", "issuer: port 0 cannot be connected to"),  # was exit 3 after retries
     ],
 )
 def test_an_unusable_issuer_is_a_configuration_problem(tmp_path, issuer, message):
     path = write_environment(tmp_path, REAL.format(issuer=issuer))
     status, output, _, _ = run_measured(f"--env={path}", environ={"T_SECRET": "x" * 12})
     _assert_one_line_refusal(status, output, f"{path}: ", message)
+    assert "Pa55-w0rd-1" not in output
+
+
+def test_a_trusted_origin_with_a_password_is_a_configuration_problem_that_does_not_echo_it(tmp_path):
+    from suite.configuration.environment import ConfigurationError, load_environment
+
+    text = (
+        REAL.format(issuer="https://connect.example")
+        + "http:\n  trusted_origins: [https://u:Pa55-w0rd-1@cdn.example]\n"
+    )
+    path = write_environment(tmp_path, text)
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(path), {"T_SECRET": "x" * 12})
+    assert "http.trusted_origins.0: has a user:password@ part" in str(error.value), str(error.value)
+    assert "Pa55-w0rd-1" not in str(error.value)
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
         (b"name: caf\xe9\n", "not UTF-8 text (byte 9). Save the file as UTF-8"),
-        (None, "cannot be read (Is a directory)"),
+        ("folder", "not a regular file (a folder)"),
+        ("fifo", "not a regular file (a named pipe)"),  # reading it blocked the run forever
+        ("loop", "cannot be read (Too many levels of symbolic links)"),  # was a RuntimeError traceback, exit 2
     ],
-    ids=["not-utf8", "unreadable"],
+    ids=["not-utf8", "folder", "fifo", "symlink-loop"],
 )
 def test_an_unreadable_file_is_a_configuration_problem(tmp_path, content, message):
     path = tmp_path / "env.yaml"
-    path.write_bytes(content) if content is not None else path.mkdir()
+    if content == "folder":
+        path.mkdir()
+    elif content == "fifo":
+        os.mkfifo(path)
+    elif content == "loop":
+        path.symlink_to(tmp_path / "other.yaml")
+        (tmp_path / "other.yaml").symlink_to(path)
+    else:
+        path.write_bytes(content)
     status, output, _, _ = run_measured(f"--env={path}")
     _assert_one_line_refusal(status, output, f"{path}: ", message)
 
@@ -290,3 +321,17 @@ def test_every_unknown_key_is_named_at_once_with_the_key_it_is_closest_to(tmp_pa
         f"clients.spa.colour: unknown key. {allowed}",  # nothing close: no guess
         f"clients.spa.scpoe: unknown key. Did you mean scope? {allowed}",
     ]
+
+
+def test_a_variable_holding_a_newline_is_refused_in_an_identifier_not_in_a_secret(tmp_path):
+    """`client_id: ${ID}` with ID="partner\\nservice" was accepted; a secret may hold anything."""
+    from suite.configuration.environment import ConfigurationError, load_environment
+
+    text = REAL.format(issuer="https://connect.example").replace("partner-service", "${T_ID}")
+    path = write_environment(tmp_path, text)
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(path), {"T_SECRET": "x" * 12, "T_ID": "partner\nservice"})
+    assert "clients.service.client_id: environment variable T_ID holds a control character" in str(error.value)
+    assert "partner\nservice" not in str(error.value)
+    environment = load_environment(str(path), {"T_SECRET": "sec\nret\t-1234", "T_ID": "partner-service"})
+    assert environment.clients["service"].client_secret == "sec\nret\t-1234"

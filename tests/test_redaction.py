@@ -237,3 +237,14 @@ def test_a_non_ascii_secret_written_back_normalised_or_in_latin1_bytes_is_masked
 
 def test_the_latin1_encoding_of_the_testers_secret_is_the_one_the_report_showed():
     assert WRITTEN_BACK["latin-1 url-encoded"](NON_ASCII["web2"]) == "WEB2SEC%2B%3A%2520%20%22q%22%20%F1"
+
+
+def test_the_user_password_part_of_any_url_is_masked_though_never_registered():
+    """An issuer https://user:PASSWORD@host reached the terminal, compliance.json/.md and changes.md."""
+    from suite.secrets.redaction import Redactor
+
+    text = 'could not reach https://user:Pa55-w0rd-1@127.0.0.1:9801/.well-known ("ws://a:b@[::1]:80/x"); mail a@b.c'
+    scrubbed = Redactor().scrub(text)
+    assert "Pa55-w0rd-1" not in scrubbed and "a:b@" not in scrubbed, scrubbed
+    assert "https://[userinfo redacted]@127.0.0.1:9801/.well-known" in scrubbed
+    assert "ws://[userinfo redacted]@[::1]:80/x" in scrubbed and scrubbed.endswith("mail a@b.c")

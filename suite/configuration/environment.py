@@ -26,6 +26,7 @@ from suite.configuration.yaml_files import (
     read_mapping,
     resolve_variables,
     schema_errors,
+    url_problems,
 )
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
@@ -193,7 +194,7 @@ def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ)
     problems += _public_client_secrets(raw)
     if not is_sandbox:
         problems += _inline_secrets(raw)
-    resolved = resolve_variables(raw, environ, problems)
+    resolved = resolve_variables(raw, environ, problems, secret_keys=SECRET_KEYS)
     problems = problems or [p + " (after ${VAR} substitution)" for p in _schema_problems(resolved)]
     problems = problems or _meaning_problems(resolved)
     waivers, waiver_problems = _waivers(path, resolved.get("waivers", []))
@@ -250,6 +251,8 @@ def _meaning_problems(raw: dict) -> list[str]:
             problems += _url_problems(f"clients.{role}.redirect_uri", client["redirect_uri"])
     for number, origin in enumerate(raw.get("http", {}).get("trusted_origins", [])):
         problems += _url_problems(f"http.trusted_origins.{number}", origin, issuer=True)
+    for number, origin in enumerate(raw.get("login", {}).get("browser", {}).get("expected_elsewhere", [])):
+        problems += url_problems(f"login.browser.expected_elsewhere.{number}", origin)
     bundle = raw.get("http", {}).get("ca_bundle")
     if bundle and not Path(bundle).is_file():
         problems.append(f"http.ca_bundle: no such file {cut(bundle)}. Give the path of a PEM file of CA certificates")
@@ -268,14 +271,11 @@ def _meaning_problems(raw: dict) -> list[str]:
 
 
 def _url_problems(key: str, url: str, issuer: bool = False) -> list[str]:
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # read for its ValueError: a port that is not a number, or out of range
-        host = parts.hostname
-    except ValueError as error:
-        return [f"{key}: not a usable URL ({error}): {cut(url)}"]
-    if not host:
-        return [f"{key}: has no host: {cut(url)}"]
+    problems = url_problems(key, url)
+    if problems:
+        return problems
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     if issuer and (parts.query or parts.fragment):
         return [f"{key}: must not have a query or fragment (RFC 8414 section 2): {cut(url)}"]
     if issuer and parts.scheme == "http" and not is_loopback(host):

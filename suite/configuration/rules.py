@@ -4,6 +4,7 @@ verdict stays conformant ("conformant with 1 warning"). Only a rule the document
 the server's choice (a preference it may ignore) is warning-level; a blocker or critical rule
 never is, since a server that breaks it cannot be called conformant."""
 
+import difflib
 import functools
 import re
 from collections.abc import Iterable
@@ -109,6 +110,37 @@ def declared_rules(features: Path = FEATURES) -> dict[str, str]:
 def warning_level_rules(features: Path = FEATURES) -> set[str]:
     """The rule ids declared @level:warning: their failure leaves the verdict conformant."""
     return {rule_id for rule_id, rule in _declared(features).items() if rule.level == WARNING}
+
+
+def rule_option_values(arguments: list[str]) -> list[str]:
+    """The values of --rule in a command line (--rule=ID or --rule ID)."""
+    values = []
+    for index, argument in enumerate(arguments):
+        if argument.startswith("--rule="):
+            values.append(argument.removeprefix("--rule="))
+        elif argument == "--rule" and index + 1 < len(arguments):
+            values.append(arguments[index + 1])
+    return values
+
+
+def unknown_rules(wanted: list[str], features: Path = FEATURES) -> list[str]:
+    """One line for each --rule value that names no rule the feature files declare, neither an id
+    (case aside) nor a prefix of ids (SVC, SVC-), with the id it is closest to: such a --rule ran
+    nothing, and its "incomplete" record replaced the previous run's."""
+    declared = sorted(declared_rules(features))
+    prefixes = {rule_id.rsplit("-", 1)[0] for rule_id in declared}
+    lines = []
+    for value in wanted:
+        chosen = value.upper().rstrip("-")
+        if chosen in declared or chosen in prefixes:
+            continue
+        close = difflib.get_close_matches(chosen, declared + sorted(prefixes), n=1, cutoff=0.5)
+        mean = f" Did you mean {close[0]}?" if close else ""
+        lines.append(
+            f"--rule {value[:40]}: no such rule.{mean} Give a rule id (e.g. {declared[0]}) or a prefix, "
+            f"which runs all of its rules: {', '.join(sorted(prefixes))}"
+        )
+    return lines
 
 
 @functools.cache

@@ -7,12 +7,16 @@ Also the schema pieces both kinds of file share, so that a client_id or a scope 
 import difflib
 import math
 import re
+import stat
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import jsonschema
 import yaml
+
+from suite.secrets.redaction import mask_userinfo
 
 MAX_FILE_BYTES = 256 * 1024  # the environment template, fully filled in, is under 10 KB
 MAX_NODES = 20_000  # values in a file after YAML aliases are expanded
@@ -20,6 +24,7 @@ MAX_SHOWN = 60  # characters of a value quoted in a message
 
 _NAME = "[A-Za-z_][A-Za-z0-9_]*"
 VARIABLE = re.compile(rf"\$\{{({_NAME})\}}")  # ${VAR}: filled in by resolve_variables
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1 controls: in an identifier or URL, a mistake
 DEFAULTED = re.compile(rf"\$\{{({_NAME}):-([^}}]*)\}}")  # ${VAR:-default}, where a file kind allows it
 
 # Schema pieces
@@ -40,7 +45,7 @@ class ConfigurationError(Exception):
 def display_path(path: Path | str) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside the working folder; a symlink loop
         return str(path)
 
 
@@ -48,8 +53,16 @@ def read_mapping(path: Path, kind: str, missing: str, example: str) -> dict:
     """The file as data, or one problem: missing (`missing` says what to do), unreadable, too big,
     not UTF-8, not YAML, duplicate keys, aliases that expand past MAX_NODES, numbers that are not
     finite, not a mapping (`example` is a file to copy). `kind`: "environment", "application"."""
-    if not path.exists():
-        raise ConfigurationError(path, [missing])
+    try:
+        status = path.stat()  # of the file a symlink points to
+    except FileNotFoundError:
+        raise ConfigurationError(path, [missing]) from None
+    except OSError as error:  # a symlink loop (ELOOP), a folder on the way not searchable
+        raise ConfigurationError(
+            path, [f"cannot be read ({error.strerror or error}). Check the path and its symlinks"]
+        ) from None
+    if not stat.S_ISREG(status.st_mode):  # a FIFO would block the read forever, /dev/zero never end
+        raise ConfigurationError(path, [f"not a regular file ({_kind_of(status.st_mode)}). Give the {kind} file"])
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
@@ -74,6 +87,17 @@ def read_mapping(path: Path, kind: str, missing: str, example: str) -> dict:
     if not isinstance(raw, dict):
         raise ConfigurationError(path, [f"the file must be a YAML mapping (key: value lines); see {example}"])
     return raw
+
+
+def _kind_of(mode: int) -> str:
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a named pipe",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a file")
 
 
 class _Refused(yaml.constructor.ConstructorError):
@@ -197,25 +221,61 @@ def describe(error: jsonschema.ValidationError, hints: Mapping[str, str], secret
     return f"{key}: {expected} ({found}){'. Write ' + hint if hint else ''}"
 
 
-def resolve_variables(node: Any, environ: Mapping[str, str], problems: list[str], where: str = "") -> Any:
+def url_problems(key: str, url: str) -> list[str]:
+    """What makes a URL key unusable, one line naming `key`: a user:password part (never echoed: a
+    password there would be printed and written into the reports), what urllib cannot parse (an
+    unclosed IPv6 bracket, a port that is no number or out of range), port 0 (nothing can be
+    connected to it), no host. The URL is quoted with its userinfo masked."""
+    shown = cut(mask_userinfo(url))
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # read for its ValueError: a port that is not a number, or out of range
+        host = parts.hostname
+    except ValueError as error:
+        if "@" in url.split("?")[0].split("#")[0]:
+            return [f"{key}: has a user:password@ part; remove the user:password part (and the @) from the URL"]
+        return [f"{key}: not a usable URL ({error}): {shown}"]
+    if parts.username is not None or parts.password is not None:
+        return [
+            f"{key}: has a user:password@ part; remove the user:password part (and the @) from the URL: "
+            "the suite sends credentials only as the client's, and would print and record this one"
+        ]
+    if not host:
+        return [f"{key}: has no host: {shown}"]
+    if port == 0:
+        return [f"{key}: port 0 cannot be connected to; write the port the server listens on: {shown}"]
+    return []
+
+
+def resolve_variables(
+    node: Any, environ: Mapping[str, str], problems: list[str], where: str = "", secret_keys: Collection[str] = ()
+) -> Any:
     """`node` with each ${VAR} in its strings replaced by the variable's value; a variable that is
-    not set (or empty) is a problem added to `problems`, naming the key it stands in."""
+    not set (or empty), or that holds a control character (a newline: `export X="$(cat file)"`) in a
+    key that is not one of `secret_keys` (a secret may hold anything; an identifier or a URL cannot),
+    is a problem added to `problems`, naming the key it stands in and the variable, never its value."""
     if isinstance(node, dict):
-        return {k: resolve_variables(v, environ, problems, f"{where}{k}.") for k, v in node.items()}
+        return {k: resolve_variables(v, environ, problems, f"{where}{k}.", secret_keys) for k, v in node.items()}
     if isinstance(node, list):
-        return [resolve_variables(v, environ, problems, where) for v in node]
+        return [resolve_variables(v, environ, problems, where, secret_keys) for v in node]
     if not isinstance(node, str):
         return node
+    key = where.rstrip(".")
 
     def substitute(match: re.Match) -> str:
         name = match.group(1)
         if not environ.get(name):
             problems.append(
-                f"{where.rstrip('.')}: environment variable {name} is not set. "
-                f"Export it (export {name}=...) before running the suite"
+                f"{key}: environment variable {name} is not set. Export it (export {name}=...) before running the suite"
             )
             return ""
-        return environ[name]
+        value = environ[name]
+        if key.rsplit(".", 1)[-1] not in secret_keys and _CONTROL.search(value):
+            problems.append(
+                f"{key}: environment variable {name} holds a control character (a newline, a tab...); "
+                f"{key.rsplit('.', 1)[-1]} cannot. Export it without one (a trailing newline of $(cat FILE)?)"
+            )
+        return value
 
     return VARIABLE.sub(substitute, node)
 

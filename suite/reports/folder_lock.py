@@ -18,10 +18,17 @@ class FolderBusy(Exception):
     """Another run writes into the folder, or nothing can: one line that says which and what to do."""
 
 
-def lock_folder(folder: Path) -> None:
+SERVER_SIDE_HINT = (
+    "python -m suite.run --reports DIR; with pytest: --compliance=DIR/compliance.json "
+    "--alluredir=DIR/allure-results --junitxml=DIR/junit.xml"
+)
+
+
+def lock_folder(folder: Path, hint: str = SERVER_SIDE_HINT) -> None:
     """Locks the folder itself (no file is added to it) for as long as this process lives, once it
     is known to be a folder this process can write into: a read-only one is found before the run,
-    not after it (docs/reference-exit-codes.md)."""
+    not after it (docs/reference-exit-codes.md). `hint`: how the command that calls it is given
+    another folder, said when the folder is busy."""
     if folder.exists() and not folder.is_dir():
         raise FolderBusy(f"{folder}: is a file, not a folder. Give the reports a folder (--reports=DIR)")
     try:
@@ -45,8 +52,7 @@ def lock_folder(folder: Path) -> None:
         raise FolderBusy(
             f"{folder}: {f'the run of process {holder}' if holder else 'another run'} is writing its reports here; "
             "two runs in one folder would mix and delete each other's results. Wait for it to end, or give this run "
-            "its own folder (python -m suite.run --reports DIR; with pytest: --compliance=DIR/compliance.json "
-            "--alluredir=DIR/allure-results --junitxml=DIR/junit.xml)"
+            f"its own folder ({hint})"
         ) from None
     _HELD.append(handle)
 

@@ -70,6 +70,9 @@ SECRET_FIELDS = frozenset(
     }
 )
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
+# the user:password part of a URL (RFC 3986 section 3.2.1: "Use of the format user:password in the userinfo
+# field is deprecated"), masked in every text whether or not its password was registered as a secret
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[a-z0-9\-._~%!$&'()*+,;=:]+@")
 MIN_BASE64_CORE = 8  # the part of a base64 encoding that depends on the secret alone
 _PERCENT_ESCAPE = re.compile("%[0-9A-F]{2}")
 # Characters that URL encoders in use leave as they are: none, Python's quote default, browsers'
@@ -408,6 +411,9 @@ class Redactor:
     def scrub(self, text: str) -> str:
         if not text:
             return text
+        return mask_userinfo(self._scrub_secrets(text))
+
+    def _scrub_secrets(self, text: str) -> str:
         views = _views(text)
         groups, pending = self._state
         if pending:
@@ -457,6 +463,11 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+
+
+def mask_userinfo(text: str) -> str:
+    """`text` with the user:password part of each URL in it replaced (https://[userinfo redacted]@host)."""
+    return _USERINFO.sub(r"\1[userinfo redacted]@", text) if "@" in text else text
 
 
 MAX_LINE = 2000  # characters of one line of a message: a server's value is shown, not copied whole
