@@ -110,7 +110,8 @@ def test_a_sign_in_that_never_reaches_the_stand_in_is_one_cause_with_the_page_er
     rules = _rules(record)
     assert record["failed_rules"] == record["blocked_rules"] == record["error_rules"] == [], completed.stdout[-3000:]
     assert completed.returncode == 5 and record["verdict"].startswith("incomplete")
-    assert {"APPC-01", "APPC-02", "APPC-08", "APPC-16", "APPC-20", "APPC-26"} <= set(record["unchecked_rules"])
+    # the blocker and critical ones (APPC-20 is warning-level: skipped with the same reason, below)
+    assert {"APPC-01", "APPC-02", "APPC-08", "APPC-16", "APPC-26"} <= set(record["unchecked_rules"])
     for rule_id in rules_run:
         (scenario,) = rules[rule_id]["scenarios"]
         assert scenario["status"] == "skipped", rule_id

@@ -45,6 +45,7 @@ def _application(app_type="native", mode="manual", scope="openid profile email",
         is_interactive=app_type != "service",
         scope=scope,
         client_secret="web-secret-value" if app_type == "web" else None,
+        uses_pkce=True,
         drive=SimpleNamespace(**fields, shows_signed_in=lambda: "that the user is signed in"),
     )
 

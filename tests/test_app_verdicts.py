@@ -254,6 +254,7 @@ SERVICE_SWITCHES = (
     "get-request",
     "params-in-query",
     "basic-not-encoded",
+    "secret-in-url",
     "cache-token",
     "cache-token,ignore-expiry",
 )
