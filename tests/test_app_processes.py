@@ -260,7 +260,7 @@ def test_a_signal_while_a_service_command_runs_ends_it_and_the_launched_applicat
         running.send_signal(sent)
         running.wait(timeout=60)
         for pid in (int(launched.read_text()), int(command.read_text())):
-            _wait_for(lambda pid=pid: not _alive(pid), 10, f"{pid} (the application or its command) outlived the run")
+            _wait_for(lambda pid=pid: not _alive(pid), 30, f"{pid} (the application or its command) outlived the run")
     finally:
         running.kill()
         _kill_left(launched, command)
@@ -283,7 +283,7 @@ def test_a_certification_that_times_out_ends_with_everything_it_launched(tmp_pat
         assert not row.caught
         for pid in (int(launched.read_text()), int(command.read_text())):
             _wait_for(
-                lambda pid=pid: not _alive(pid), 10, f"{pid} (the application or its command) outlived the timeout"
+                lambda pid=pid: not _alive(pid), 30, f"{pid} (the application or its command) outlived the timeout"
             )
     finally:
         _kill_left(launched, command)
