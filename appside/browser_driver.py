@@ -19,6 +19,7 @@ quietly and noted: nothing was typed into those pages, and no network serves it.
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -86,6 +87,14 @@ class SignIn:
     # the HTTP status of the last page the browser loaded (the application's error page where its
     # sign-in page broke before sending the browser to the stand-in)
     page_status: int | None = None
+
+
+def bounded_console_message(text: str) -> str:
+    """A console message cut at CONSOLE_MESSAGE_LENGTH, without the word the cut went through: the part of a
+    token before the cut no longer matches the token, so the scrubber would keep it as it was."""
+    if len(text) <= CONSOLE_MESSAGE_LENGTH:
+        return text
+    return re.sub(r"[^\s\"',;:(){}\[\]<>]+$", "", text[:CONSOLE_MESSAGE_LENGTH]) + " [cut]"
 
 
 @dataclass(frozen=True)
@@ -365,13 +374,13 @@ class BrowserSession:
         if any(isinstance(value, dict | list) for value in values):
             with contextlib.suppress(TypeError, ValueError):
                 text += "\n" + json.dumps(values, ensure_ascii=False, default=str)
-        self.console.append(text[:CONSOLE_MESSAGE_LENGTH])
+        self.console.append(bounded_console_message(text))
 
     def _uncaught(self, error) -> None:
         text = f"uncaught {error.name}: {error.message}"
         self._page_error(text)
         if len(self.console) < CONSOLE_MESSAGES_KEPT:
-            self.console.append(text[:CONSOLE_MESSAGE_LENGTH])
+            self.console.append(bounded_console_message(text))
 
     def _page_error(self, text: str) -> None:
         # masked before it is cut: a token cut in two would no longer match, and its first part would show

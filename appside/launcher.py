@@ -283,7 +283,8 @@ def output_excerpt(text: str, lines: int = 5) -> str:
     causes = stated or [line for line in all_lines if ERROR_LINE.search(line)]
     causes = [line for line in dict.fromkeys(causes) if line not in tail][:CAUSE_LINES]
     excerpt = [*causes, "...", *tail] if causes else tail
-    return REDACTOR.scrub(" | ".join(_cut(line) for line in excerpt))
+    # masked before each line is cut: a secret across the cut would keep its first part unmasked
+    return " | ".join(_cut(REDACTOR.scrub(line)) for line in excerpt)
 
 
 def _cut(line: str) -> str:

@@ -37,3 +37,34 @@ def test_the_excerpt_is_bounded_whatever_the_application_prints(tmp_path):
     message = _launch_failure(tmp_path, f"{sys.executable} {script}")
     assert "ValueError: line 0 " in message and "ValueError: line 499 " in message
     assert len(message) < 8 * LINE_KEPT + 400, len(message)
+
+
+def test_an_excerpt_masks_each_line_before_it_cuts_it_so_no_part_of_a_secret_is_kept():
+    """A crashed command's line with a token across the LINE_KEPT cut: cut first, the token's first part
+    no longer matched the token and was kept as it was."""
+    import secrets
+
+    from appside.launcher import output_excerpt
+    from suite.secrets.redaction import REDACTOR
+
+    token = "eyJ" + secrets.token_urlsafe(60)
+    REDACTOR.register(token, "access_token")
+    excerpt = output_excerpt("Error: refused " + "x" * (LINE_KEPT - 30) + token + "\nat main.js:1")
+    assert token[:12] not in excerpt and "[access_token]" in excerpt
+
+
+def test_a_console_message_cut_short_keeps_no_part_of_the_token_it_was_cut_through():
+    """A console message of more than CONSOLE_MESSAGE_LENGTH characters with a token across the cut: the
+    token's first part, kept in the message, would not be recognised by the scrubber."""
+    import secrets
+
+    from appside.browser_driver import CONSOLE_MESSAGE_LENGTH, bounded_console_message
+    from suite.secrets.redaction import REDACTOR
+
+    token = "eyJ" + secrets.token_urlsafe(60)
+    REDACTOR.register(token, "access_token")
+    kept = REDACTOR.scrub(
+        bounded_console_message('console.log: {"t": "' + "x " * (CONSOLE_MESSAGE_LENGTH // 2 - 20) + token)
+    )
+    assert token[:12] not in kept and kept.endswith("[cut]")
+    assert bounded_console_message("console.log: short") == "console.log: short"
