@@ -3,6 +3,7 @@ what to do at a terminal and takes the person's word for how each sign-in ended,
 stand-in records what the application sent. A pseudo-terminal plays the person, who signs in
 through the reference single-page application with Chromium."""
 
+import contextlib
 import json
 import os
 import pty
@@ -25,40 +26,22 @@ def test_a_person_signs_in_twice_and_the_rules_read_what_the_application_sent(tm
     path = _manual_spa_file(tmp_path)
     environ = {**os.environ, "SPA_APP_PORT": str(free_port())}
     application = load_application(path, environ)
-    pid, terminal = pty.fork()
-    if pid == 0:  # the suite, attached to the pseudo-terminal as a user's shell would be
-        os.chdir(ROOT)
-        os.execve(
-            sys.executable,
-            [
-                sys.executable,
-                "-m",
-                "appside",
-                f"--app={path}",
-                "--rule=APPC-01",
-                "--rule=APPC-29",  # its state steps compare the two sign-ins (PKCE makes APPC-05 not apply)
-                f"--compliance={tmp_path / 'record.json'}",
-                "-q",
-            ],
-            environ,
-        )
-    person = None
-    try:
+    pid, terminal = _suite_at_a_terminal(
+        environ,
+        f"--app={path}",
+        "--rule=APPC-01",
+        "--rule=APPC-29",  # its state steps compare the two sign-ins (PKCE makes APPC-05 not apply)
+        f"--compliance={tmp_path / 'record.json'}",
+        "-q",
+    )
+    with _the_person(pid, application) as person:
         for _ in range(2):
             issuer, username, password = re.search(PROMPT, _read_until(terminal, PROMPT)).groups()
-            person = person or BrowserDriver(application, issuer, SimpleNamespace(username=username, password=password))
-            session = person.session()
+            session = person(issuer, username, password).session()
             signed_in = session.sign_in().finished
             session.close()
             os.write(terminal, b"y\n" if signed_in else b"n\n")
         result = _read_until(terminal, r"\d+ (passed|failed)")
-    except BaseException:  # the suite still waits for an answer: Ctrl-C, so it stops the app it launched
-        os.kill(pid, signal.SIGINT)
-        os.waitpid(pid, 0)
-        raise
-    finally:
-        if person:
-            person.close()
     _, status = os.waitpid(pid, 0)
     assert "2 passed" in result
     assert os.waitstatus_to_exitcode(status) == 5, result  # incomplete: --rule left other blocker rules out
@@ -74,30 +57,17 @@ def test_a_sign_in_the_person_skips_leaves_the_comparisons_unchecked_and_missing
     environ = {**os.environ, "SPA_APP_PORT": str(free_port())}
     application = load_application(path, environ)
     rules = ("APPC-05", "APPC-22", "APPC-20")
-    pid, terminal = pty.fork()
-    if pid == 0:
-        os.chdir(ROOT)
-        arguments = [f"--app={path}", *(f"--rule={rule}" for rule in rules), f"--compliance={tmp_path / 'r.json'}"]
-        os.execve(sys.executable, [sys.executable, "-m", "appside", *arguments], environ)
-    person = None
-    try:
+    arguments = [f"--app={path}", *(f"--rule={rule}" for rule in rules), f"--compliance={tmp_path / 'r.json'}"]
+    pid, terminal = _suite_at_a_terminal(environ, *arguments)
+    with _the_person(pid, application) as person:
         prompt = re.search(PROMPT, _read_until(terminal, PROMPT))
         assert prompt is not None  # _read_until returned as the prompt matched
-        issuer, username, password = prompt.groups()
-        person = BrowserDriver(application, issuer, SimpleNamespace(username=username, password=password))
-        session = person.session()
+        session = person(*prompt.groups()).session()
         os.write(terminal, b"y\n" if session.sign_in().finished else b"n\n")
         session.close()
         _read_until(terminal, PROMPT)
         os.write(terminal, b"n\n")  # the second sign-in: the person starts none
         result = _read_until(terminal, r"record: \S+", seconds=120)
-    except BaseException:
-        os.kill(pid, signal.SIGINT)
-        os.waitpid(pid, 0)
-        raise
-    finally:
-        if person:
-            person.close()
     _, status = os.waitpid(pid, 0)
     record = json.loads((tmp_path / "r.json").read_text())
     assert os.waitstatus_to_exitcode(status) == 5, result
@@ -115,6 +85,39 @@ def test_without_a_terminal_manual_mode_is_a_configuration_problem(tmp_path):
     completed = run_appside(f"--app={path}", timeout=60)  # no controlling terminal
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "drive.mode: manual needs a terminal" in completed.stderr
+
+
+def _suite_at_a_terminal(environ, *arguments) -> tuple[int, int]:
+    """`python -m appside ARGUMENTS`, attached to a pseudo-terminal as a user's shell would be: its pid and
+    the terminal the person reads and answers on."""
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "appside", *arguments], environ)
+    return pid, terminal
+
+
+@contextlib.contextmanager
+def _the_person(pid: int, application):
+    """The person at the terminal: gives their browser, made at the first prompt from its issuer and test
+    user. On any error the suite, still waiting for an answer, gets Ctrl-C, so that it stops the
+    application it launched; the browser is closed in any case."""
+    browsers: list[BrowserDriver] = []
+
+    def browser(issuer: str, username: str, password: str) -> BrowserDriver:
+        if not browsers:
+            browsers.append(BrowserDriver(application, issuer, SimpleNamespace(username=username, password=password)))
+        return browsers[0]
+
+    try:
+        yield browser
+    except BaseException:
+        os.kill(pid, signal.SIGINT)
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        for made in browsers:
+            made.close()
 
 
 def _manual_spa_file(tmp_path):
