@@ -39,6 +39,21 @@ def run_appside(*args, environ: dict | None = None, timeout: float = 240) -> sub
     )
 
 
+def certify_application(application, tmp_path, variables: dict, *options, timeout: float = 300):
+    """`python -m appside` quietly on an application file, its record in tmp_path/record.json, with the
+    matrix's settle time (APP_SETTLE=1) and `variables` on top of this process's environment."""
+    return run_appside(
+        f"--app={application}",
+        f"--compliance={tmp_path / 'record.json'}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *options,
+        environ={**os.environ, "APP_SETTLE": "1", **variables},
+        timeout=timeout,
+    )
+
+
 def certify_web_app_verbosely(tmp_path: Path, secret: str, defects: str, *rules: str):
     """The reference web app certified on `rules` with its client secret `secret` and the reference
     app's `defects` switched on, every output written into tmp_path/reports and every value shown

@@ -5,14 +5,13 @@ is judged on what its worker sent; an access token in a page's #fragment is a to
 with what its page reported, not ten failed request rules."""
 
 import json
-import os
 import secrets
 import subprocess
 import textwrap
 from types import SimpleNamespace
 
 import pytest
-from run import run_appside
+from run import certify_application
 
 from appside.browser_driver import SignIn
 from appside.observed import Observed
@@ -24,16 +23,7 @@ NEVER_STARTED = "could not be checked for this application: no sign-in through t
 
 
 def _certify(application, tmp_path, variables: dict, *rules: str) -> tuple[subprocess.CompletedProcess, dict]:
-    completed = run_appside(
-        f"--app={application}",
-        f"--compliance={tmp_path / 'record.json'}",
-        *(f"--rule={rule}" for rule in rules),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        environ={**os.environ, "APP_SETTLE": "1", **variables},
-        timeout=300,
-    )
+    completed = certify_application(application, tmp_path, variables, *(f"--rule={rule}" for rule in rules))
     assert (tmp_path / "record.json").exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
     return completed, json.loads((tmp_path / "record.json").read_text())
 

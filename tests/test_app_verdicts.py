@@ -6,7 +6,6 @@ sign-in or token request failing its own rule and blocking the rest; a refusal w
 
 import base64
 import json
-import os
 import subprocess
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
-from run import ROOT, run_appside
+from run import ROOT, certify_application
 
 from appside.matrix import LEAKS_NEEDED, NO_CODE, SECRET_NEEDED, SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
 from appside.observed import Observed, client_authentication
@@ -217,16 +216,7 @@ def test_a_launch_that_fails_is_one_line_and_exit_4_not_a_traceback(tmp_path):
 
 
 def _certify(application, variables: dict, tmp_path, *options) -> subprocess.CompletedProcess:
-    return run_appside(
-        f"--app={application}",
-        f"--compliance={tmp_path / 'record.json'}",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        *options,
-        environ={**os.environ, "APP_SETTLE": "1", **variables},
-        timeout=300,
-    )
+    return certify_application(application, tmp_path, variables, *options)
 
 
 def _outcomes(tmp_path) -> tuple[dict, dict]:
