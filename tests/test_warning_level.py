@@ -144,3 +144,17 @@ def test_the_suites_warning_level_rules():
     section 3.1.2.1's POST, which Visma Connect's pages never use and the OpenID Foundation's suite warns on)."""
     expected = {"AUTH-09", "PKCE-05", "SVC-14", "UINFO-05", "UINFO-07", "CODE-07", "UINFO-09", "AUTH-12"}
     assert warning_level_rules() == expected
+
+
+def test_the_merged_table_counts_the_rules_that_could_not_be_checked(tmp_path):
+    """An application's record counts the rules that ran and found nothing to judge (counts.unchecked),
+    apart from the skipped ones: the merged table has their column; a server's record has no such count."""
+    counts = {"passed": 20, "failed": 0, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 3}
+    application = {"environment": "application web", "verdict": "incomplete", "counts": {**counts, "unchecked": 2}}
+    server = {"environment": "sandbox", "verdict": "conformant", "counts": counts}
+    for name, record in (("app.json", application), ("server.json", server)):
+        (tmp_path / name).write_text(json.dumps(record))
+    table, worst = merge([tmp_path / "app.json", tmp_path / "server.json"])
+    assert "| error | unchecked | skipped |" in table and worst == 5
+    assert "| application web | incomplete | 5 | 20 | 0 | 0 | 0 | 0 | 0 | 2 | 3 |" in table
+    assert "| sandbox | conformant | 0 | 20 | 0 | 0 | 0 | 0 | 0 | - | 3 |" in table

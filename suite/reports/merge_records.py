@@ -5,7 +5,8 @@ process per environment); its last step merges their certification records into 
 table: verdict, counts and what changed since each environment's previous run. It prints the
 table (and writes it to FILE), and exits 0 when every record's code is 0, else with the highest
 code among them: the step fails when any environment's run is not conformant or gave no verdict.
-A run conformant with warnings exits 0; its warned rules have their own column."""
+A run conformant with warnings exits 0; its warned rules have their own column, and an application's
+rules that could not be checked theirs (unchecked)."""
 
 import argparse
 import json
@@ -14,7 +15,9 @@ from pathlib import Path
 
 from suite.verdict.exit_codes import exit_code
 
-COLUMNS = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
+# the record's counts; "unchecked": an application's rules that ran and found nothing to judge ("could not be
+# checked", appside/record.py), which a server's record has no such count of ("-")
+COLUMNS = ("passed", "failed", "blocked", "waived", "warned", "error", "unchecked", "skipped")
 
 
 def merge(paths: list[Path]) -> tuple[str, int]:
