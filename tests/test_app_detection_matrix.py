@@ -100,6 +100,15 @@ def test_a_record_failing_another_rule_too_is_not_caught_and_the_table_says_why(
     assert "web:fixed-state: APPC-06 did not pass: it did not" in render([row])
 
 
+def test_a_row_whose_only_failure_is_warning_level_is_caught_only_if_the_run_exited_0():
+    """The application that never renews (APPC-20 warned) is conformant with a warning: exit 1 (what a
+    blocked APPC-15 made of it) is a wrong verdict, whatever rules failed."""
+    record = {**_record("APPC-06"), "warned_rules": ["APPC-06"]}
+    assert row_from_record("web:expired-token-used", ("APPC-06",), record, 0).caught
+    assert not row_from_record("web:expired-token-used", ("APPC-06",), record, 1).caught
+    assert not row_from_record("web:fixed-state", ("APPC-05",), _record("APPC-05"), 0).caught
+
+
 def test_every_rule_quotes_its_sentence_in_the_application_catalogue():
     from appside.record import application_rule_sources
 

@@ -185,6 +185,43 @@ def test_the_rules_a_broken_sign_in_breaks_block_the_rest():
     assert rules["APPC-16"]["status"] == "blocked" and rules["APPC-16"]["blocked_by"] == "APPC-01"
 
 
+def test_a_rule_kept_from_its_check_by_a_warning_level_rule_is_not_applicable_not_blocked():
+    """APPC-20 (warning-level: RFC 6750 section 3.1 only permits the renewal) failed: the application never
+    refreshed, so RFC 6749 section 6's "MUST discard the old refresh token" never came to bind it, and
+    APPC-15 is not applicable, naming APPC-20; not blocked (a blocked critical rule is not conformant),
+    not passed. A rule it needs that failed for a fault still blocks it; so does any rule on the server side."""
+    from appside.record import CATALOGUE
+    from suite.configuration.rule_catalogue import catalogue
+    from suite.verdict.blocking import resolve_blocked
+
+    def rule(status, own_check=True, level="failure"):
+        step = {"step": "Then every refresh uses the newest refresh token", "own_check": own_check}
+        scenario = {"id": "t", "status": status, "reason": "no refresh after a rotation", "failed_step": step}
+        return {"status": status, "level": level, "scenarios": [scenario]}
+
+    def needs(rule_id):
+        return catalogue(CATALOGUE)[rule_id].needs
+
+    rules = {"APPC-20": rule("failed", level="warning"), "APPC-15": rule("failed", own_check=False)}
+    resolve_blocked(rules, needs)
+    (scenario,) = rules["APPC-15"]["scenarios"]
+    assert rules["APPC-15"]["status"] == scenario["status"] == "skipped" and "blocked_by" not in rules["APPC-15"]
+    assert scenario["reason"].startswith("not applicable: nothing to judge, because APPC-20 warned")
+    assert rules["APPC-15"]["not_applicable_after"] == scenario["not_applicable_after"] == "APPC-20"
+
+    rules = {**rules, "APPC-10": rule("failed"), "APPC-15": rule("failed", own_check=False)}
+    resolve_blocked(rules, needs)
+    assert (rules["APPC-15"]["status"], rules["APPC-15"].get("blocked_by")) == ("blocked", "APPC-10")
+
+    # any warning-level rule another needs, and what needs that one in turn (server-side ids, needs given)
+    chain = {"UINFO-05": ("SVC-14",), "UINFO-07": ("UINFO-05",), "SVC-14": ()}
+    rules = {"SVC-14": rule("failed", level="warning"), "UINFO-05": rule("failed", own_check=False)}
+    rules["UINFO-07"] = rule("failed", own_check=False)
+    resolve_blocked(rules, chain.__getitem__, lambda rule_id: ())
+    assert [rules[r]["status"] for r in ("UINFO-05", "UINFO-07")] == ["skipped", "skipped"]
+    assert "because SVC-14 warned (via UINFO-05)" in rules["UINFO-07"]["scenarios"][0]["reason"]
+
+
 def test_a_relative_command_path_is_one_line_naming_the_folder_commands_run_from(tmp_path):
     (tmp_path / "run-app.sh").write_text("#!/bin/sh\n")
     (tmp_path / "application.yaml").write_text(

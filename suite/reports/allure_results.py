@@ -6,7 +6,8 @@ every rule's outcome is known (with pytest-xdist, in the controller, after the w
 - a failure says what the rule expects and what the server did, side by side (Allure's
   expected/actual), and its trace starts at the step, not in pytest's internals;
 - a scenario blocked by an earlier failure is shown as skipped "blocked by <rule>", and an
-  environment problem as broken, not as one more non-conformance;
+  environment problem as broken, not as one more non-conformance; one that failed with nothing to
+  judge (not applicable after a warning-level rule's failure, or not checked) as skipped, with why;
 - a warning-level rule whose check failed stays failed, its message opening on "Warning:" (its own
   category in allurerc.mjs): the check did fail, and Allure's status is the test case's, not the
   verdict's. Skipped would put it among the rules that do not apply, broken among environment
@@ -77,6 +78,12 @@ def _present_rule(result: dict, rule: dict) -> None:
 def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers: Iterable[dict] = ()) -> None:
     details = result.setdefault("statusDetails", {})
     status = scenario["status"]
+    if status == "skipped" and result.get("status") in ("failed", "broken"):
+        # pytest saw it fail; the record found nothing to judge (suite/verdict/blocking.py): no failure
+        result["status"] = "skipped"
+        details["message"] = scenario["reason"]
+        details.pop("trace", None)
+        return
     if status == "blocked":
         result["status"] = "skipped"
         reason = scenario["reason"]

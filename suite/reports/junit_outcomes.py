@@ -4,7 +4,9 @@ with the rule that blocked it; a warning-level rule whose check failed is <skipp
 with the failure's message (JUnit has no warning: a <failure> would fail the CI system's test view
 of a run whose verdict is conformant, and a bare skip would hide it among the rules that do not
 apply). A failure's message is the check's own sentence, what the server did and the rule it
-breaks, not a Python traceback (which stays in the element's text). pytest writes the file at the
+breaks, not a Python traceback (which stays in the element's text). A scenario pytest saw fail that
+the record found had nothing to judge (not applicable after a warning-level rule's failure, or not
+checked) is <skipped> with the record's reason. pytest writes the file at the
 end of the session; this rewrites those test cases afterwards, from the record."""
 
 import xml.etree.ElementTree as ET
@@ -20,7 +22,7 @@ def present_junit(path: Path, record: dict) -> None:
         _junit_key(s["id"]): {**s, "rule_id": rule["rule_id"]}
         for rule in record.get("rules", [])
         for s in rule["scenarios"]
-        if s["status"] in ("error", "blocked", "warned", "failed")
+        if s["status"] in ("error", "blocked", "warned", "failed", "skipped")
     }
     if not outcomes:
         return
@@ -57,8 +59,9 @@ def present_junit(path: Path, record: dict) -> None:
                 element = ET.SubElement(case, "error", message=message)
                 element.text = failure.text
                 _shift(suite, "failures", "errors")
-            else:
-                ET.SubElement(case, "skipped", type="blocked", message=scenario["reason"])
+            else:  # blocked, or a failure the record found had nothing to judge (not applicable, not checked)
+                kind = "blocked" if scenario["status"] == "blocked" else "not applicable"
+                ET.SubElement(case, "skipped", type=kind, message=scenario["reason"])
                 _shift(suite, "failures", "skipped")
     tree.write(path, encoding="utf-8", xml_declaration=True)
 

@@ -379,15 +379,21 @@ def _blocked_apart_from_failures(session, record: dict) -> None:
     """One cause, one failure on the terminal too: pytest counted a blocked scenario as failed; its
     summary lists it as blocked, without a traceback, and its FAILED lines are the real failures."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    blocked = {s["id"] for rule in record["rules"] for s in rule["scenarios"] if s["status"] == "blocked"}
-    if reporter is None or not blocked:
+    scenarios = [s for rule in record["rules"] for s in rule["scenarios"]]
+    blocked = {s["id"] for s in scenarios if s["status"] == "blocked"}
+    # kept from its own check by a warning-level rule's failure: not applicable (suite/verdict/blocking.py)
+    not_applicable = {s["id"] for s in scenarios if s.get("not_applicable_after")}
+    if reporter is None or not blocked | not_applicable:
         return
     # failed before its own check, or a refusal whose control was refused too (suite/verdict/blocking.py)
     # a warning-level scenario kept from its own check: warned when it failed, blocked once the record knows
     for outcome in ("failed", "passed", "warned"):
         reports = reporter.stats.get(outcome, [])
-        reporter.stats[outcome] = [report for report in reports if report.nodeid not in blocked]
-        reporter.stats.setdefault("blocked", []).extend(report for report in reports if report.nodeid in blocked)
+        reporter.stats[outcome] = [report for report in reports if report.nodeid not in blocked | not_applicable]
+        for category, nodeids in (("blocked", blocked), ("not applicable", not_applicable)):
+            moved = [report for report in reports if report.nodeid in nodeids]
+            if moved:
+                reporter.stats.setdefault(category, []).extend(moved)
 
 
 def rule_properties(rule: Rule, title: str) -> dict:

@@ -12,11 +12,19 @@ documented request was itself refused (suite.verdict.checks.Refused: a token req
 blocked by it: "refused" is no evidence then. A control that failed for the form of a granted
 answer (a wrong token_type), or did not run (a run of some rules only), is not held against it.
 
+A warning-level rule's failure is a behaviour the texts allow (an application that never renews its
+access token: RFC 6750 section 3.1 only permits the renewal). A scenario it kept from its own check
+is neither blocked nor failed: its sentence never came to apply (no refresh, so no rotation for
+RFC 6749 section 6's "MUST discard the old refresh token" to bind), and it is not applicable, with
+the warned rule named. Not a pass either: a rule with nothing to judge never passes. Where a rule
+it needs failed for a fault, that failure is the cause, and it is blocked by it.
+
 The step that failed is recorded as the scenario runs (with pytest-xdist, in the worker) and
 reaches the controller in the report's user properties; the decision is made there, at the end,
 when every rule's outcome is known."""
 
 from suite.configuration.rule_catalogue import entry
+from suite.configuration.rules import WARNING
 from suite.verdict.checks import NothingToCheck, Refused
 
 
@@ -52,7 +60,11 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
             ("DISC-01",) if any(s.get("failed_step", {}).get("no_discovery") for s in rule["scenarios"]) else ()
         )
         relied_on = (*needs(rule_id), *entry_point)
-        cause = next((n for n in relied_on if n in rules and _failed_for_a_cause(rules[n])), None)
+        causes = [n for n in relied_on if n in rules and _failed_for_a_cause(rules[n])]
+        cause = next((n for n in causes if not _allowed_behaviour(rules[n])), None)
+        if cause is None and causes:
+            _not_applicable_after(rule, causes[0], rules[causes[0]])
+            continue
         if cause is None:
             unchecked = next((n for n in relied_on if n in rules and rules[n]["status"] == "error"), None)
             _unchecked_with(rule, unchecked, rules.get(unchecked or ""))
@@ -75,10 +87,11 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
 
 def _failed_for_a_cause(rule: dict) -> bool:
     """Whether a rule that did not pass is a cause another can be blocked by: blocked itself, or failed
-    by a check of its own. One whose failed scenarios only found nothing to judge (the application
-    side's `nothing_to_check`: no token request sent, none blocked by a rule that failed) could not
-    be checked, which explains nothing about the rules that need it (they could not be checked either)."""
-    if rule["status"] == "blocked":
+    by a check of its own, or not applicable after a warning-level rule's failure (_allowed_behaviour).
+    One whose failed scenarios only found nothing to judge (the application side's `nothing_to_check`:
+    no token request sent, none blocked by a rule that failed) could not be checked, which explains
+    nothing about the rules that need it (they could not be checked either)."""
+    if rule["status"] == "blocked" or rule.get("not_applicable_after"):
         return True
     failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
     return rule["status"] == "failed" and (
@@ -111,6 +124,32 @@ def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tu
         rule["blocked_by"] = next(s["blocked_by"] for s in rule["scenarios"] if s["status"] == "blocked")
     elif "error" in statuses and "failed" not in statuses:
         rule["status"] = "error"
+
+
+def _allowed_behaviour(rule: dict) -> bool:
+    """Whether a cause is a behaviour the texts allow: a warning-level rule whose own check failed (not
+    one blocked), or a rule not applicable because of one."""
+    return bool(rule.get("not_applicable_after")) or (rule.get("level") == WARNING and rule["status"] == "failed")
+
+
+def _not_applicable_after(rule: dict, cause: str, cause_rule: dict) -> None:
+    """The scenarios that stopped before their own check because `cause` warned are not applicable
+    (the module docstring), and so is the rule where nothing else of it failed."""
+    root = cause_rule.get("not_applicable_after") or cause
+    for scenario in rule["scenarios"]:
+        if scenario["status"] == "failed" and scenario.get("failed_step", {}).get("own_check") is False:
+            scenario["status"], scenario["not_applicable_after"] = "skipped", root
+            scenario["reason"] = (
+                f"not applicable: nothing to judge, because {root} warned"
+                + (f" (via {cause})" if root != cause else "")
+                + f" (a warning-level rule: what it warns of is allowed, and left this rule's sentence nothing "
+                f'to bind): "{scenario["failed_step"]["step"]}" found: {scenario["reason"]}'
+            )
+    statuses = {s["status"] for s in rule["scenarios"]}
+    if rule["status"] == "failed" and "failed" not in statuses:
+        rule["status"] = "error" if "error" in statuses else "passed" if "passed" in statuses else "skipped"
+    if rule["status"] == "skipped":
+        rule["not_applicable_after"] = root  # what a rule that needs this one is not applicable after
 
 
 def _unchecked_with(rule: dict, cause: str | None, cause_rule: dict | None) -> None:
