@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from suite.configuration.command_line import repeated_options
 from suite.configuration.environment import ConfigurationError, load_environment
 from suite.reports.allure_output import install_scrubber
 from suite.reports.atomic_write import ReportsNotWritten
@@ -95,6 +96,9 @@ def pytest_configure(config):
     run's record (xdist workers leave that to the controller). --help only shows the options."""
     if config.option.help:
         return
+    repeated = repeated_options(list(config.invocation_params.args), ("--env", "--compliance"))
+    if repeated:  # a usage error: no record written, the previous run's stays
+        raise pytest.UsageError("usage error\n" + "\n".join(repeated))
     try:
         _configure(config)
     except (pytest.UsageError, pytest.exit.Exception) as stop:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from appside.__main__ import certify, refuses_unknown_rules
+from suite.configuration.command_line import repeated_options
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
 
@@ -34,6 +35,10 @@ def main(argv: list[str]) -> int:
         else:
             arguments.append(argument)
     if refuses_unknown_rules(arguments):  # before the lock makes the folder
+        return EXIT_CONFIGURATION
+    repeated = repeated_options(argv, ("--reports", "--compliance"))  # its pytest sees only the one it is given
+    if repeated:
+        print("ERROR: usage error\n" + "\n".join(repeated), file=sys.stderr)
         return EXIT_CONFIGURATION
     # the whole set follows the record: JUnit, Allure results and the HTML report are made beside it,
     # never next to another run's record in a folder this run did not write (docs/certify-application.md)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from suite.configuration.command_line import repeated_options
 from suite.configuration.environment import ConfigurationError
 from suite.reports.allure_output import install_scrubber
 from suite.secrets.redaction import REDACTOR, scrub_all_logging
@@ -55,6 +56,22 @@ def pytest_cmdline_main(config) -> None:
     (exit 4) deleted the previous run's results, from which `make certify-app` then made an empty report."""
     config.clean_results_once_under_way = getattr(config.option, "clean_alluredir", False)
     config.option.clean_alluredir = False
+    if not (config.option.help or config.option.version):
+        _refuse_usage_errors(config)
+
+
+def _refuse_usage_errors(config) -> None:
+    """Before any plugin is configured (Allure's makes its results folder): an option given twice (pytest
+    kept the last, silently), and pytest-xdist, whose workers each launched the application and a stand-in
+    of their own and crashed (an INTERNALERROR traceback)."""
+    usage = repeated_options(list(config.invocation_params.args), ("--app", "--compliance"))
+    if config.getoption("numprocesses", None) or config.getoption("tx", None):
+        usage.append(
+            f"-n {config.getoption('numprocesses', None) or 'with --tx'}: the application side certifies one "
+            "application with one stand-in in one process (the sign-ins it runs at once are its own). Leave out -n"
+        )
+    if usage:
+        raise pytest.UsageError("usage error\n" + "\n".join(usage))
 
 
 def _clean_results(config) -> None:

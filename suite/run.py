@@ -51,6 +51,12 @@ def main(argv: list[str]) -> int:
         if "-h" in argv or "--help" in argv:
             print(USAGE)
         return subprocess.run([sys.executable, "-m", "pytest", *[a for a in argv if a in SHOW_ONLY]]).returncode
+    from suite.configuration.command_line import repeated_options
+
+    repeated = repeated_options(argv, ("--env", "--reports"))
+    if repeated:  # pytest would keep the last one, silently
+        print(f"usage error: {repeated[0]}\n{USAGE.splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         reports, pytest_args = _reports_option(argv)
     except ValueError as problem:

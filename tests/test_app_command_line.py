@@ -1,6 +1,7 @@
 """python -m appside --help shows the command's options and exits 0: it said "configuration problem:
 --app missing" and exited 4, as if help were a certification without its application file."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,36 @@ def test_an_unknown_rule_is_a_usage_error_that_leaves_the_reports_folder_as_it_w
     assert [p.name for p in reports.iterdir()] == ["compliance.json"] and (
         reports / "compliance.json"
     ).read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    "command, options, line",
+    [
+        # pytest-xdist's workers each launched the application and a stand-in: an INTERNALERROR traceback
+        ("appside.certify", ["-n", "2"], "-n 2: the application side certifies one application with one stand-in"),
+        ("appside", ["-n2"], "-n 2: the application side certifies one application"),
+        # the last one was certified, silently
+        ("appside", ["--app=examples/web_app/application.yaml"], "--app given 2 times (examples/service_app/"),
+        ("appside.certify", ["--reports=elsewhere"], "--reports given 2 times ("),
+    ],
+)
+def test_xdist_or_a_repeated_option_is_one_usage_error_that_leaves_the_reports_folder_as_it_was(
+    tmp_path, command, options, line
+):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "compliance.json").write_text("{}")  # the previous run's
+    where = [f"--compliance={reports / 'compliance.json'}"] if command == "appside" else [f"--reports={reports}"]
+    completed = subprocess.run(
+        [sys.executable, "-m", command, *where, "--app=examples/service_app/application.yaml", *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SERVICE_APP_CLIENT_SECRET": "a-secret-of-some-length"},
+    )
+    assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "Traceback" not in completed.stdout + completed.stderr and "INTERNALERROR" not in completed.stdout
+    assert completed.stderr.startswith("ERROR: usage error\n") and line in completed.stderr, completed.stderr
+    assert [p.name for p in reports.iterdir()] == ["compliance.json"]
+    assert (reports / "compliance.json").read_text() == "{}"

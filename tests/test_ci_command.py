@@ -101,6 +101,8 @@ def _contents(folder):
         (["--env=sandbox", "clean"], 2),  # a stray word: pytest took it for a path, found it missing after the run
         (["--rule", "NOPE-99"], 2),  # ran nothing: exit 5, and its "incomplete" record replaced the last run's
         (["--rule=DISK"], 2),
+        (["--env=sandbox", "--env", "environments/sandbox.yaml"], 2),  # the last one was used, silently
+        (["--reports=elsewhere"], 2),  # given twice, with the test's own --reports
     ],
 )
 def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_path, arguments, code):
@@ -117,6 +119,9 @@ def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_pat
         assert "usage error" in result.stdout + result.stderr
     if "--rule=DISK" in arguments:
         assert "--rule DISK: no such rule. Did you mean DISC?" in result.stderr, result.stderr
+    repeated = {"--reports=elsewhere": "--reports", "--env": "--env"}
+    for option in {repeated[a] for a in arguments if a in repeated}:
+        assert f"usage error: {option} given 2 times (" in result.stderr and f"Give {option} once" in result.stderr
 
 
 def test_the_suites_options_take_their_value_after_a_space(tmp_path):

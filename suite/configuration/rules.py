@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from suite.configuration.command_line import option_values
+
 # The Visma.net API documentation site; the paths are those of the seed copies' pages.
 DOCS_BASE = "https://docs.developers.visma.com/vismanetapi/setting-up-your-integration/developer-portal"
 DOC_PAGES = {
@@ -114,13 +116,7 @@ def warning_level_rules(features: Path = FEATURES) -> set[str]:
 
 def rule_option_values(arguments: list[str]) -> list[str]:
     """The values of --rule in a command line (--rule=ID or --rule ID)."""
-    values = []
-    for index, argument in enumerate(arguments):
-        if argument.startswith("--rule="):
-            values.append(argument.removeprefix("--rule="))
-        elif argument == "--rule" and index + 1 < len(arguments):
-            values.append(arguments[index + 1])
-    return values
+    return option_values(arguments, "--rule")
 
 
 def unknown_rules(wanted: list[str], features: Path = FEATURES) -> list[str]:
