@@ -50,6 +50,23 @@ def test_schema_errors_name_file_key_and_fix(tmp_path, edit, message):
     _assert_clean_refusal(run_suite(f"--env={path}"), f"{path}: {message}")
 
 
+@pytest.mark.parametrize(
+    "place, put, message",
+    [
+        # PyYAML: "found character '\\t' that cannot start any token"
+        ("  web:\n", "\tweb:\n", "a tab, which YAML does not allow there (it indents with spaces only). Replace"),
+        # PyYAML: three lines, 'unacceptable character #x0000 ... in "<unicode string>", position 1234', no line
+        ("  web:\n", "  web:\x00\n", "a NUL byte (U+0000), which a YAML file cannot hold. Remove it"),
+    ],
+)
+def test_a_tab_or_a_nul_byte_is_one_line_with_its_line_and_the_fix(tmp_path, place, put, message):
+    line = SANDBOX_YAML[: SANDBOX_YAML.index(place)].count("\n") + 1
+    path = write_environment(tmp_path, SANDBOX_YAML.replace(place, put, 1))
+    result = run_suite(f"--env={path}")
+    _assert_clean_refusal(result, f"{path}: not valid YAML at line {line}, column ", message)
+    assert "<unicode string>" not in result.stdout + result.stderr
+
+
 def test_unset_variables_are_each_named(tmp_path):
     text = SANDBOX_YAML.replace("client_id: sandbox-web\n", "client_id: ${MY_WEB_ID}\n").replace(
         "username: test.user", "username: ${MY_TEST_USER}"
@@ -168,6 +185,11 @@ ALIAS_BOMB = (
             "clients.other_web.client_id: the same as clients.web.client_id",
         ),
         (lambda y: y + "http:\n  ca_bundle: /nowhere/ca.pem\n", "http.ca_bundle: no such file '/nowhere/ca.pem'"),
+        # it said "no such file" of a path that exists
+        (
+            lambda y: y + "http:\n  ca_bundle: /etc/ssl/certs\n",
+            "http.ca_bundle: '/etc/ssl/certs' is a folder, not a file",
+        ),
         (
             lambda y: y.replace("refresh_token_rotation: one_time", "refresh_token_rotation: " + "x" * 50_000),
             "must be one of one_time, reuse (found 'xxxxxxxxxx",
@@ -187,6 +209,7 @@ ALIAS_BOMB = (
         "two-web-clients",
         "other_web-is-web",
         "missing-ca_bundle",
+        "ca_bundle-folder",
         "long-value-cut",
         "alias-bomb",
         "huge-file",

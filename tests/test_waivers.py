@@ -101,15 +101,27 @@ def test_a_stale_waiver_fails_the_run_and_says_to_remove_it(tmp_path):
             "  - {rule: SVC-07, reason: why, reference: JIRA-12, accepted_by: qa.lead}\n",
             "waivers[0] (SVC-07): expires is missing",
         ),
-        (_waiver("SVC-07", expires="next week"), "waivers[0] (SVC-07): expires: next week is not a date (YYYY-MM-DD)"),
-        (_waiver("SVC-07", ticket="JIRA-13"), "waivers[0]: unknown key ticket"),
-        (_waiver("SVC-07", expires="2027-02-30"), "2027-02-30 is not a date"),  # YAML's own date, impossible
+        (_waiver("SVC-07", expires="next week"), "waivers[0] (SVC-07): expires: next week is not a date ("),
+        (_waiver("SVC-07", expires="2027-13-01"), "expires: 2027-13-01 is not a date (month must be in 1..12)"),
+        (_waiver("SVC-07", ticket="JIRA-13"), "waivers[0] (SVC-07): ticket: unknown key. Did you mean reference?"),
+        # YAML's own date, impossible: the key and the waiver named, not only the line
+        (_waiver("SVC-07", expires="2027-02-30"), "waivers[0].expires: 2027-02-30 is not a date"),
     ],
 )
 def test_a_malformed_waiver_is_a_configuration_problem(tmp_path, waiver, says):
     result = run_suite(f"--env={_environment(tmp_path, waiver)}", "--rule=DISC-01", "-q")
     assert result.returncode == 4, result.stdout + result.stderr
     assert says in result.stderr
+
+
+def test_a_waiver_with_until_for_expires_is_one_line_naming_the_waiver_and_both_keys(tmp_path):
+    """`until:` said "waivers[0]: unknown key until" and, apart, "expires is missing": two lines for one
+    cause, the first without the waiver's rule."""
+    waiver = _waiver("SVC-07").replace("expires:", "until:")
+    result = run_suite(f"--env={_environment(tmp_path, waiver)}", "--rule=DISC-01", "-q")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "waivers[0] (SVC-07): until: unknown key. Did you mean expires? Rename until to expires" in result.stderr
+    assert "expires is missing" not in result.stderr
 
 
 def test_an_impossible_date_in_a_waivers_file_is_one_line(tmp_path):

@@ -254,7 +254,12 @@ def _meaning_problems(raw: dict) -> list[str]:
     for number, origin in enumerate(raw.get("login", {}).get("browser", {}).get("expected_elsewhere", [])):
         problems += url_problems(f"login.browser.expected_elsewhere.{number}", origin)
     bundle = raw.get("http", {}).get("ca_bundle")
-    if bundle and not Path(bundle).is_file():
+    if bundle and Path(bundle).is_dir():  # "no such file" sent people looking for a typo in a path that exists
+        problems.append(
+            f"http.ca_bundle: {cut(bundle)} is a folder, not a file. Give the path of the PEM file of CA "
+            "certificates itself (e.g. /etc/ssl/certs/ca-certificates.crt)"
+        )
+    elif bundle and not Path(bundle).is_file():
         problems.append(f"http.ca_bundle: no such file {cut(bundle)}. Give the path of a PEM file of CA certificates")
     for number, page in enumerate(raw.get("login", {}).get("browser", {}).get("pages", [])):
         try:

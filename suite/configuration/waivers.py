@@ -12,6 +12,7 @@ waiver without a reason, a reference, an acceptor or an expiry date, or naming a
 is a configuration problem."""
 
 import datetime
+import difflib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,16 +64,18 @@ def load_waivers(value, source: Path) -> tuple[list[Waiver], list[str]]:
 def _waiver(entry, where: str, source: Path) -> tuple[Waiver | None, list[str]]:
     if not isinstance(entry, dict):
         return None, [f"{where}: a mapping with {', '.join(REQUIRED)} (and optionally scenario)"]
+    meant = {key: _meant(key) for key in entry if key not in (*REQUIRED, "scenario")}
     problems = [
-        f"{where}: unknown key {key}; a waiver has {', '.join(REQUIRED)} and scenario"
-        for key in entry
-        if key not in (*REQUIRED, "scenario")
+        f"{where}{_named(entry)}: {key}: unknown key"
+        + (f". Did you mean {meant[key]}? Rename {key} to {meant[key]}" if meant[key] else "")
+        + f"; a waiver has {', '.join(REQUIRED)} and scenario"
+        for key in meant
     ]
     problems += [
         f"{where}{_named(entry)}: {key} is missing; every waiver says which rule, why, under which "
         "ticket, who accepted it and until when"
         for key in REQUIRED
-        if key not in entry or entry[key] in (None, "")
+        if (key not in entry or entry[key] in (None, "")) and key not in meant.values()  # said above, once
     ]
     if problems:
         return None, problems
@@ -84,8 +87,8 @@ def _waiver(entry, where: str, source: Path) -> tuple[Waiver | None, list[str]]:
     if isinstance(expires, str):
         try:
             expires = datetime.date.fromisoformat(expires)
-        except ValueError:
-            problems.append(f"{where}{_named(entry)}: expires: {expires} is not a date (YYYY-MM-DD)")
+        except ValueError as error:
+            problems.append(f"{where}{_named(entry)}: expires: {expires} is not a date ({error}); write YYYY-MM-DD")
     elif not isinstance(expires, datetime.date) or isinstance(expires, datetime.datetime):
         problems.append(f"{where}{_named(entry)}: expires: {expires} is not a date (YYYY-MM-DD)")
     if problems:
@@ -100,6 +103,23 @@ def _waiver(entry, where: str, source: Path) -> tuple[Waiver | None, list[str]]:
         str(scenario) if scenario not in (None, "") else None,
         str(source),
     ), []
+
+
+# what a waiver's keys are called elsewhere (an expiry "until", a ticket): the key each one means
+OTHER_NAMES = {
+    "expires": ("until", "expiry", "expiry_date", "expires_on", "valid_until", "end", "deadline"),
+    "reference": ("ref", "ticket", "issue", "link", "url"),
+    "accepted_by": ("approved_by", "owner", "by", "signed_off_by", "accepted"),
+    "rule": ("rule_id", "id"),
+    "reason": ("why", "justification", "comment", "description"),
+}
+
+
+def _meant(key: object) -> str | None:
+    """The waiver key an unknown one most likely stands for: a known other name of it, or a close spelling."""
+    name = str(key).strip().lower()
+    close = difflib.get_close_matches(name, (*REQUIRED, "scenario"), n=1, cutoff=0.6)
+    return next((real for real, others in OTHER_NAMES.items() if name in others), close[0] if close else None)
 
 
 def _named(entry: dict) -> str:

@@ -79,14 +79,32 @@ def read_mapping(path: Path, kind: str, missing: str, example: str) -> dict:
     try:
         raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = shorten(str(getattr(error, "problem", None) or error), 200)
-        what = "refused" if isinstance(error, _Refused) else "not valid YAML"
-        raise ConfigurationError(path, [f"{what}{where}: {problem}"]) from None
+        raise ConfigurationError(path, [_yaml_problem(text, error)]) from None
     if not isinstance(raw, dict):
         raise ConfigurationError(path, [f"the file must be a YAML mapping (key: value lines); see {example}"])
     return raw
+
+
+def _yaml_problem(text: str, error: yaml.YAMLError) -> str:
+    """PyYAML's error as one line with where it is and what to do: its own words for a tab ("found
+    character '\\t' that cannot start any token") and for a character no YAML may hold (a NUL byte: three
+    lines, "in <unicode string>, position 7", no line) said so a person can act on them."""
+    if isinstance(error, yaml.reader.ReaderError):
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        code = f"U+{error.character:04X}" if isinstance(error.character, int) else repr(error.character)
+        what = "a NUL byte (U+0000)" if error.character == 0 else f"the control character {code}"
+        return (
+            f"not valid YAML at line {line}, column {column}: {what}, which a YAML file cannot hold. "
+            "Remove it (was the file saved as UTF-16, or is it not text?)"
+        )
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = str(getattr(error, "problem", None) or error)
+    if "'\\t'" in problem:
+        problem = "a tab, which YAML does not allow there (it indents with spaces only). Replace the tab with spaces"
+    what = "refused" if isinstance(error, _Refused) else "not valid YAML"
+    return f"{what}{where}: {shorten(problem, 200)}"
 
 
 def _kind_of(mode: int) -> str:
@@ -111,7 +129,12 @@ class _StrictLoader(yaml.SafeLoader):
 
     def construct_document(self, node: yaml.Node) -> Any:
         _count_nodes(node, {})
-        return super().construct_document(node)
+        try:
+            return super().construct_document(node)
+        except _Refused as refused:  # a value refused where it stands: say under which key (waivers[0].expires)
+            key = _key_at(node, refused.problem_mark) if refused.problem_mark else ""
+            refused.problem = f"{key}: {refused.problem}" if key else refused.problem
+            raise
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen = set()
@@ -142,6 +165,23 @@ class _StrictLoader(yaml.SafeLoader):
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _key_at(node: yaml.Node, mark: yaml.error.Mark, where: str = "") -> str:
+    """The key of the value that starts at `mark` under `node` (clients.web.client_id, waivers[0].expires),
+    "" where none does (a key itself, the document)."""
+    if isinstance(node, yaml.MappingNode):
+        pairs = [(f"{where}.{k.value}" if where else str(k.value), v) for k, v in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        pairs = [(f"{where}[{index}]", v) for index, v in enumerate(node.value)]
+    else:
+        return ""
+    for key, value in pairs:
+        if value.start_mark.index == mark.index and isinstance(value, yaml.ScalarNode):
+            return key
+        if value.start_mark.index <= mark.index < value.end_mark.index:
+            return _key_at(value, mark, key)
+    return ""
 
 
 def _count_nodes(node: yaml.Node, sizes: dict[int, int]) -> int:
