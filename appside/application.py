@@ -22,8 +22,8 @@ from suite.configuration.yaml_files import (
     ConfigurationError,
     cut,
     describe_each,
+    every_problem,
     read_mapping,
-    resolve_variables,
     schema_errors,
     url_problems,
 )
@@ -111,13 +111,14 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
     if public_secret:
         raw = {**raw, "application": {k: v for k, v in raw["application"].items() if k != "client_secret"}}
     problems += public_secret or _inline_secret(raw)
-    resolved = resolve_variables(_with_defaults(raw, environ), environ, problems, secret_keys=SECRET_KEYS)
-    problems = problems or [
-        line + " (after ${VAR} substitution)"
-        for e in schema_errors(resolved, SCHEMA)
-        for line in describe_each(e, HINTS, SECRET_KEYS)
-    ]
-    problems = problems or _drive_problems(resolved) + _command_paths(path, resolved["drive"]) + _output_file(resolved)
+    resolved, problems = every_problem(
+        _with_defaults(raw, environ),
+        environ,
+        problems,
+        lambda filled: [line for e in schema_errors(filled, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)],
+        lambda filled: _drive_problems(filled) + _command_paths(path, filled["drive"]) + _output_file(filled),
+        SECRET_KEYS,
+    )
     if problems:
         raise ConfigurationError(path, problems)
     return _build(path, resolved)

@@ -90,6 +90,25 @@ def test_inline_secret_for_a_real_server_is_refused(tmp_path):
     assert "sandbox-service-secret" not in run_suite(f"--env={path}").stdout
 
 
+def test_every_independent_problem_is_reported_at_once(tmp_path):
+    """An inline secret, an unset variable, a plain-http issuer and a CA bundle folder: reported in two
+    passes (the inline secrets first; fix them, run, see the rest). A key whose variable is unset has no
+    other line (its value stands in as a placeholder meanwhile)."""
+    from suite.configuration.environment import ConfigurationError, load_environment
+
+    text = (
+        SANDBOX_YAML.replace("sandbox:\n  defects: []", "issuer: http://connect.example.com").replace(
+            "client_id: sandbox-spa", "client_id: ${NO_SUCH_SPA_ID}"
+        )
+        + "http:\n  ca_bundle: /etc/ssl/certs\n"
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        load_environment(str(write_environment(tmp_path, text)), {})
+    keys = [problem.split(":", 1)[0] for problem in refused.value.problems]
+    assert "clients.web.client_secret" in keys and keys.count("clients.spa.client_id") == 1, keys
+    assert keys[-2:] == ["issuer", "http.ca_bundle"], refused.value.problems
+
+
 def test_unknown_environment_name_lists_the_known_ones():
     _assert_clean_refusal(
         run_suite("--env", "nowhere"),

@@ -23,8 +23,8 @@ from suite.configuration.yaml_files import (
     cut,
     describe_each,
     display_path,
+    every_problem,
     read_mapping,
-    resolve_variables,
     schema_errors,
     url_problems,
 )
@@ -194,9 +194,7 @@ def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ)
     problems += _public_client_secrets(raw)
     if not is_sandbox:
         problems += _inline_secrets(raw)
-    resolved = resolve_variables(raw, environ, problems, secret_keys=SECRET_KEYS)
-    problems = problems or [p + " (after ${VAR} substitution)" for p in _schema_problems(resolved)]
-    problems = problems or _meaning_problems(resolved)
+    resolved, problems = every_problem(raw, environ, problems, _schema_problems, _meaning_problems, SECRET_KEYS)
     waivers, waiver_problems = _waivers(path, resolved.get("waivers", []))
     problems += waiver_problems
     if problems:

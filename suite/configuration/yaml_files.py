@@ -8,7 +8,7 @@ import difflib
 import math
 import re
 import stat
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -318,6 +318,50 @@ def resolve_variables(
         return value
 
     return VARIABLE.sub(substitute, node)
+
+
+# what an unset ${VAR} stands for while the values' other problems are looked for (every_problem)
+PLACEHOLDER = "unset-variable"
+
+
+class _WithPlaceholders(dict):
+    """The environment, with PLACEHOLDER for each variable that is not set (or empty)."""
+
+    def get(self, name: str, default: object = None) -> str:
+        return super().get(name) or PLACEHOLDER
+
+    def __missing__(self, name: str) -> str:
+        return PLACEHOLDER
+
+
+def every_problem(
+    raw: dict,
+    environ: Mapping[str, str],
+    problems: list[str],
+    schema_problems: Callable[[dict], list[str]],
+    meaning_problems: Callable[[dict], list[str]],
+    secret_keys: Collection[str],
+) -> tuple[dict, list[str]]:
+    """(the file with each ${VAR} filled in, every problem of it at once where they are independent): those
+    found so far (`problems`: an inline secret), each unset variable, the values' problems once filled in
+    (`schema_problems`), and what the schema cannot say (`meaning_problems`, which reads only values of
+    the right form, so only when there are none of those). An unset variable stands in as PLACEHOLDER
+    meanwhile, and a key whose variable is unset has no other line: its own says what to do. Before,
+    each kind waited for the one before it to be fixed: fix one, run, see the next."""
+    unresolved: list[str] = []
+    resolved = resolve_variables(raw, environ, unresolved, secret_keys=secret_keys)
+    unset = {line.split(":", 1)[0] for line in unresolved}
+    filled = resolve_variables(raw, _WithPlaceholders(environ), [], secret_keys=secret_keys) if unset else resolved
+
+    def own(line: str) -> bool:
+        key = line.split(":", 1)[0]
+        return not any(key == u or key.startswith((f"{u}.", f"{u}[")) for u in unset)
+
+    wrong_form = schema_problems(filled)
+    problems = [*problems, *unresolved, *(f"{p} (after ${{VAR}} substitution)" for p in wrong_form if own(p))]
+    if not wrong_form:
+        problems += [p for p in meaning_problems(filled) if own(p)]
+    return resolved, problems
 
 
 def cut(value: object) -> str:
