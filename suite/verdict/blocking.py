@@ -70,14 +70,12 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
             _unchecked_with(rule, unchecked, rules.get(unchecked or ""))
             continue
         root = rules[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
-        for scenario in rule["scenarios"]:
-            if scenario["status"] == "failed" and scenario.get("failed_step", {}).get("own_check") is False:
-                scenario["status"], scenario["blocked_by"] = "blocked", root
-                scenario["reason"] = (
-                    f"blocked by {root}"
-                    + (f" (via {cause})" if root != cause else "")
-                    + f': "{scenario["failed_step"]["step"]}" failed: {scenario["reason"]}'
-                )
+        for scenario in _kept_from_own_check(rule):
+            scenario["status"], scenario["blocked_by"] = "blocked", root
+            scenario["reason"] = (
+                f'blocked by {root}{_via(root, cause)}: "{scenario["failed_step"]["step"]}" '
+                f"failed: {scenario['reason']}"
+            )
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
             rule["status"], rule["blocked_by"] = "blocked", root
@@ -126,6 +124,18 @@ def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tu
         rule["status"] = "error"
 
 
+def _kept_from_own_check(rule: dict) -> list[dict]:
+    """The rule's scenarios that failed before their own check (record_failed_step)."""
+    return [
+        s for s in rule["scenarios"] if s["status"] == "failed" and s.get("failed_step", {}).get("own_check") is False
+    ]
+
+
+def _via(root: str, cause: str) -> str:
+    """ " (via CAUSE)" where the rule relied on CAUSE, which ROOT kept from its check in turn."""
+    return f" (via {cause})" if root != cause else ""
+
+
 def _allowed_behaviour(rule: dict) -> bool:
     """Whether a cause is a behaviour the texts allow: a warning-level rule whose own check failed (not
     one blocked), or a rule not applicable because of one."""
@@ -136,15 +146,13 @@ def _not_applicable_after(rule: dict, cause: str, cause_rule: dict) -> None:
     """The scenarios that stopped before their own check because `cause` warned are not applicable
     (the module docstring), and so is the rule where nothing else of it failed."""
     root = cause_rule.get("not_applicable_after") or cause
-    for scenario in rule["scenarios"]:
-        if scenario["status"] == "failed" and scenario.get("failed_step", {}).get("own_check") is False:
-            scenario["status"], scenario["not_applicable_after"] = "skipped", root
-            scenario["reason"] = (
-                f"not applicable: nothing to judge, because {root} warned"
-                + (f" (via {cause})" if root != cause else "")
-                + f" (a warning-level rule: what it warns of is allowed, and left this rule's sentence nothing "
-                f'to bind): "{scenario["failed_step"]["step"]}" found: {scenario["reason"]}'
-            )
+    for scenario in _kept_from_own_check(rule):
+        scenario["status"], scenario["not_applicable_after"] = "skipped", root
+        scenario["reason"] = (
+            f"not applicable: nothing to judge, because {root} warned{_via(root, cause)} (a warning-level rule: "
+            "what it warns of is allowed, and left this rule's sentence nothing to bind): "
+            f'"{scenario["failed_step"]["step"]}" found: {scenario["reason"]}'
+        )
     statuses = {s["status"] for s in rule["scenarios"]}
     if rule["status"] == "failed" and "failed" not in statuses:
         rule["status"] = "error" if "error" in statuses else "passed" if "passed" in statuses else "skipped"
@@ -157,12 +165,11 @@ def _unchecked_with(rule: dict, cause: str | None, cause_rule: dict | None) -> N
     could not be checked either where it stopped before its own check: not one more failure."""
     if cause is None or cause_rule is None:
         return
-    for scenario in rule["scenarios"]:
-        if scenario["status"] == "failed" and scenario.get("failed_step", {}).get("own_check") is False:
-            scenario["status"] = "error"
-            scenario["reason"] = (
-                f"{_kind(cause_rule)}: could not be checked: it relies on {cause}, which could not be checked"
-            )
+    for scenario in _kept_from_own_check(rule):
+        scenario["status"] = "error"
+        scenario["reason"] = (
+            f"{_kind(cause_rule)}: could not be checked: it relies on {cause}, which could not be checked"
+        )
     statuses = {s["status"] for s in rule["scenarios"]}
     if "error" in statuses and "failed" not in statuses:
         rule["status"] = "error"
