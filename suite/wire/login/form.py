@@ -57,6 +57,7 @@ class FormLogin:
                     consent=consent,
                     refresh=response.headers.get("Refresh", ""),
                 )
+            assert self.login is not None and data is not None  # without a login, no form is submitted
             if page_form.has_field(self.login.password_field):
                 if signed_in:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
