@@ -344,6 +344,11 @@ DEFECTS = {
         Defect("access-token-typ-jwt", "JWT access tokens carry typ JWT, not at+jwt", ("AT-01",)),
         Defect("access-token-claims-missing", "JWT access tokens carry no sub and no jti", ("AT-01",)),
         Defect(
+            "access-token-without-typ",
+            "JWT access tokens carry no typ header and no client_id claim (Spring Authorization Server's JwtGenerator)",
+            ("AT-01",),
+        ),
+        Defect(
             "access-token-expired",
             "JWT access tokens were issued two hours ago and expired an hour ago (exp - iat is expires_in)",
             ("AT-01",),
