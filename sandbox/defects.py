@@ -347,6 +347,7 @@ DEFECTS = {
             "access-token-without-typ",
             "JWT access tokens carry no typ header and no client_id claim (Spring Authorization Server's JwtGenerator)",
             ("AT-01",),
+            ("RT-01",),  # its refreshed access token has no client_id either: RT-01 needs AT-01
         ),
         Defect(
             "access-token-expired",

@@ -9,7 +9,7 @@ from pytest_bdd import given, parsers, then, when
 
 from steps.authorization import redeem
 from steps.service_tokens import client_credentials_form
-from suite.verdict.checks import check
+from suite.verdict.checks import check, shown_or
 from suite.wire.authorization import authorize
 from suite.wire.jwt import header_of, verified_claims
 from suite.wire.token_requests import post_token
@@ -150,6 +150,6 @@ def access_token_tenant(state, discovery):
     claims = verified_claims(state.tokens["access_token"], discovery)
     check(
         claims.get("tenant_id") == state.client.tenant_id,
-        f"the access token's tenant_id is {claims.get('tenant_id')!r}, not the requested tenant "
+        f"the access token's tenant_id is {shown_or(claims.get('tenant_id'))}, not the requested tenant "
         f'{state.client.tenant_id!r} (Service Integrations: tenant_id "specif[ies] the tenant for API data access")',
     )

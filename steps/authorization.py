@@ -8,7 +8,16 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from suite.configuration.environment import display_path
-from suite.verdict.checks import NonConformance, NothingToCheck, check, check_granted, require, skip_for_missing_data
+from suite.verdict.checks import (
+    NonConformance,
+    NothingToCheck,
+    callback_error,
+    check,
+    check_granted,
+    require,
+    shown_or,
+    skip_for_missing_data,
+)
 from suite.wire.authorization import STATES, authorize
 from suite.wire.http import EnvironmentProblem
 from suite.wire.login import is_redirect_to
@@ -140,7 +149,7 @@ def post_request_served(state, environment, discovery):
         response.status_code == 200,
         lambda: (
             f"the code of the request sent by POST was not redeemed with the verifier of the code_challenge sent in "
-            f"its body: HTTP {response.status_code}, error {error_of(response)!r} (RFC 7636 "
+            f"its body: HTTP {response.status_code}, error {shown_or(error_of(response), 'code missing')} (RFC 7636 "
             "section 4.6: if the values are equal, the token endpoint MUST continue processing as normal)"
         ),
     )
@@ -349,7 +358,7 @@ def callback_with_error(state, errors):
     params = _callback(state)
     check(
         params.get("error") in allowed,
-        f"the callback's error is {params.get('error')!r}, not {' or '.join(allowed)} (RFC 6749 section 4.1.2.1)",
+        f"the callback carries {callback_error(params)}, not error {' or '.join(allowed)} (RFC 6749 section 4.1.2.1)",
     )
     check(
         "code" not in params,
@@ -358,7 +367,7 @@ def callback_with_error(state, errors):
     )
     check(
         params.get("state") == state.authorization.state,
-        f"the error callback's state is {params.get('state')!r}, not the state sent "
+        f"the error callback's state is {shown_or(params.get('state'))}, not the state sent "
         f"{state.authorization.state!r} (RFC 6749 section 4.1.2.1)",
     )
 
@@ -376,7 +385,7 @@ def authorization_refused(state):
         )
         check(
             params.get("error") == "invalid_request",
-            f"the refusal's error is {params.get('error')!r}; RFC 7636 section 4.4.1 names invalid_request",
+            f"the refusal carries {callback_error(params)}; RFC 7636 section 4.4.1 names invalid_request",
         )
         return
     check(

@@ -11,7 +11,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from pytest_bdd import then, when
 
-from suite.verdict.checks import NonConformance, check, require
+from suite.verdict.checks import NonConformance, check, require, shown_or
 from suite.wire.authorization import authorize
 from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
@@ -212,14 +212,16 @@ def refreshed_id_token(state, environment):
     before = unverified_claims(str(original), "the original ID token")
     after = unverified_claims(renewed, "the ID token")
     problems = [
-        f"its {name} is {after.get(name)!r}, the original's {before.get(name)!r}"
+        f"its {name} is {shown_or(after.get(name))}, the original's {shown_or(before.get(name))}"
         for name in ("iss", "sub", "aud", "azp", "auth_time")
         if name in before or (name == "azp" and name in after)
         if after.get(name) != before.get(name)
     ]
     iat, skew = after.get("iat"), environment.expectations.clock_skew
     if not (isinstance(iat, (int, float)) and iat >= before.get("iat", 0) and abs(iat - time.time()) <= skew):
-        problems.append(f"its iat {iat!r} is not the time it was issued (the original's is {before.get('iat')!r})")
+        problems.append(
+            f"its iat {shown_or(iat)} is not the time it was issued (the original's is {shown_or(before.get('iat'))})"
+        )
     check(
         not problems,
         lambda: (
