@@ -376,23 +376,26 @@ def callback_with_error(state, errors):
 def authorization_refused(state):
     """RFC 7636 section 4.4.1: an error redirect with invalid_request. A 4xx error page is accepted
     too; a page that is neither (a stalled flow, an empty paste) shows no refusal at all."""
-    outcome = state.outcome
+    outcome, client = state.outcome, state.client
+    # an outline runs it for several apps: the message names which one (a server may require PKCE of one alone)
+    app = f"the {client.role} app ({client.client_id})"
     if outcome.callback_url is not None:
         params = outcome.callback_params
         check(
             "code" not in params,
-            "the server issued an authorization code; it should have refused the request (RFC 7636 section 4.4.1)",
+            f"the server issued an authorization code to {app}; it should have refused the request "
+            "(RFC 7636 section 4.4.1)",
         )
         check(
             params.get("error") == "invalid_request",
-            f"the refusal carries {callback_error(params)}; RFC 7636 section 4.4.1 names invalid_request",
+            f"the refusal to {app} carries {callback_error(params)}; RFC 7636 section 4.4.1 names invalid_request",
         )
         return
     check(
         outcome.kind == "page" and outcome.status is not None and 400 <= outcome.status < 500,
         lambda: (
-            f"no refusal was seen: {outcome.describe()}. A refusal is an error redirect with invalid_request "
-            "(RFC 7636 section 4.4.1) or a 4xx error page"
+            f"no refusal to {app} was seen: {outcome.describe()}. A refusal is an error redirect with "
+            "invalid_request (RFC 7636 section 4.4.1) or a 4xx error page"
         ),
     )
 
