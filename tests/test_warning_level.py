@@ -141,8 +141,9 @@ def test_the_suites_warning_level_rules():
     the SHOULDs of issue 23: UINFO-05 (RFC 6750 section 3.1), UINFO-07 (OpenID Connect Core section 5.4's
     Voluntary Claims), CODE-07 (RFC 6749 section 4.1.2's revocation of a replayed code's tokens), UINFO-09
     (RFC 6750 section 3.1's 401 and invalid_token for an expired token); AUTH-12 (OpenID Connect Core
-    section 3.1.2.1's POST, which Visma Connect's pages never use and the OpenID Foundation's suite warns on)."""
-    expected = {"AUTH-09", "PKCE-05", "SVC-14", "UINFO-05", "UINFO-07", "CODE-07", "UINFO-09", "AUTH-12"}
+    section 3.1.2.1's POST, which Visma Connect's pages never use and the OpenID Foundation's suite warns on);
+    PKCE-09 (a missing verifier's error code, which no sentence names)."""
+    expected = {"AUTH-09", "PKCE-05", "SVC-14", "UINFO-05", "UINFO-07", "CODE-07", "UINFO-09", "AUTH-12", "PKCE-09"}
     assert warning_level_rules() == expected
 
 
