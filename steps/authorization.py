@@ -138,9 +138,9 @@ def post_request_served(state, environment, discovery):
     # by AUTH-02 (features/rules.yaml `needs`), and fails where only the POSTed state is lost.
     require(
         returned == sent,
-        f"the callback's state is {returned!r}, not the state sent in the POST's body, {sent!r} (OpenID Connect "
-        'Core section 3.1.2.1: "If using the HTTP POST method, the request parameters are serialized using Form '
-        'Serialization"; RFC 6749 section 4.1.2: state, "The exact value received from the client")',
+        f"the callback's state is {shown_or(returned)}, not the state sent in the POST's body, {sent!r} (OpenID "
+        'Connect Core section 3.1.2.1: "If using the HTTP POST method, the request parameters are serialized using '
+        'Form Serialization"; RFC 6749 section 4.1.2: state, "The exact value received from the client")',
     )
     response = redeem(state, discovery, code_verifier=state.authorization.verifier)
     # The same redemption of a code requested by GET is APP-03's: where it failed too, that is the

@@ -11,7 +11,7 @@ from pytest_bdd import parsers, then
 
 from suite.configuration.rule_catalogue import entry
 from suite.secrets.redaction import REDACTOR, excerpt
-from suite.verdict.checks import ConfigurationProblem, check, check_granted, require
+from suite.verdict.checks import ConfigurationProblem, check, check_granted, require, shown_or
 from suite.verdict.token_response import expires_in, granted_scope
 from suite.wire.http import header_shown
 from suite.wire.token_requests import error_of, post_token
@@ -111,7 +111,7 @@ def token_type_is(state, token_type):
     # RFC 6749 section 5.1: the value is case insensitive.
     check(
         isinstance(actual, str) and actual.lower() == token_type.lower(),
-        f'token_type is {actual!r}, not {token_type!r} (Visma\'s token response: "token_type": "Bearer"; '
+        f'token_type is {shown_or(actual)}, not {token_type!r} (Visma\'s token response: "token_type": "Bearer"; '
         "RFC 6749 section 5.1)",
         expected=token_type,
         received=actual,
@@ -241,7 +241,7 @@ def expires_in_as_expected(state, environment):
     actual = expires_in(state.tokens)
     check(
         actual is not None and expected - tolerance <= actual <= expected,
-        f"expires_in is {actual!r}; the environment expects {expected}"
+        f"expires_in is {shown_or(actual)}; the environment expects {expected}"
         + (f" (down to {expected - tolerance}: expectations.access_token_lifetime_tolerance)" if tolerance else "")
         + ' (expectations.access_token_lifetime; Visma\'s token response: "expires_in": 3600)',
         expected=expected,
