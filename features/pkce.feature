@@ -27,12 +27,30 @@ Feature: PKCE with S256
     Then the token request is refused with "invalid_grant"
 
   # A missing required parameter is also invalid_request (RFC 6749 section 5.2).
-  @rule:PKCE-03 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6 @rfc:RFC6749-5.2
+  # Any error code: no sentence names one for a missing verifier (RFC 7636 section 4.6's invalid_grant is
+  # for one that does not match). PKCE-09 judges the code, warning-level.
+  @rule:PKCE-03 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.5
   Scenario Outline: PKCE-03 A missing verifier is refused (<role>)
     Given the "<role>" client of the environment
     When the user authorizes the client with PKCE
     And the client redeems the code without a verifier
-    Then the token request is refused with "invalid_grant" or "invalid_request"
+    Then the token request is refused
+
+    Examples:
+      | role |
+      | spa  |
+      | web  |
+
+  # Warning-level: RFC 6749 section 5.2 defines invalid_request as a request "missing a required parameter"
+  # and RFC 7636 section 4.6 names invalid_grant for a verifier that does not match, but no sentence requires
+  # either for a missing verifier; Spring Authorization Server answers invalid_client (its public clients
+  # authenticate by the verifier).
+  @rule:PKCE-09 @severity:normal @level:warning @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6 @rfc:RFC6749-5.2
+  Scenario Outline: PKCE-09 A missing verifier's refusal says invalid_grant or invalid_request (<role>)
+    Given the "<role>" client of the environment
+    When the user authorizes the client with PKCE
+    And the client redeems the code without a verifier
+    Then the refusal says "invalid_grant" or "invalid_request"
 
     Examples:
       | role |

@@ -36,6 +36,7 @@ NEEDS_A_WEB_APPS_CODE = (
     "ID-05",
     "ID-06",
     "PKCE-03",
+    "PKCE-09",
     "REV-02",
     "REV-03",
     "RT-01",
@@ -259,7 +260,17 @@ DEFECTS = {
             NEEDS_A_REDEEMED_CODE,
         ),
         Defect("pkce-not-compared", "the verifier is not compared with the challenge", ("PKCE-02",)),
-        Defect("pkce-verifier-optional", "a missing code_verifier is accepted", ("PKCE-03",)),
+        Defect(
+            "pkce-verifier-optional",
+            "a missing code_verifier is accepted",
+            ("PKCE-03",),
+            ("PKCE-09",),  # no refusal whose error code to judge
+        ),
+        Defect(
+            "missing-verifier-invalid-client",
+            "a missing code_verifier gets invalid_client, HTTP 401 (Spring Authorization Server)",
+            ("PKCE-09",),
+        ),
         Defect("pkce-not-required", "public clients may leave out code_challenge", ("PKCE-04",)),
         Defect("pkce-verifier-format-unchecked", "verifiers of any length and characters are accepted", ("PKCE-05",)),
         Defect("pkce-downgrade-accepted", "a code_verifier without a challenge is accepted", ("PKCE-06",)),
@@ -343,6 +354,12 @@ DEFECTS = {
         ),
         Defect("access-token-typ-jwt", "JWT access tokens carry typ JWT, not at+jwt", ("AT-01",)),
         Defect("access-token-claims-missing", "JWT access tokens carry no sub and no jti", ("AT-01",)),
+        Defect(
+            "access-token-without-typ",
+            "JWT access tokens carry no typ header and no client_id claim (Spring Authorization Server's JwtGenerator)",
+            ("AT-01",),
+            ("RT-01",),  # its refreshed access token has no client_id either: RT-01 needs AT-01
+        ),
         Defect(
             "access-token-expired",
             "JWT access tokens were issued two hours ago and expired an hour ago (exp - iat is expires_in)",

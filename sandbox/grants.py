@@ -180,6 +180,8 @@ class VismaCodeChallenge(CodeChallenge):
                 return
             if "missing-verifier-invalid-request" in self.defects:
                 raise InvalidRequestError("code_verifier is missing")
+            if "missing-verifier-invalid-client" in self.defects:
+                raise InvalidClientError(status_code=401, description="client authentication failed")
             raise InvalidGrantError("code_verifier is missing")
         if not CODE_VERIFIER_PATTERN.match(verifier) and "pkce-verifier-format-unchecked" not in self.defects:
             raise InvalidGrantError("code_verifier must be 43-128 characters of [A-Za-z0-9-._~]")

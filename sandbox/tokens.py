@@ -120,7 +120,8 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
         if "access-token-opaque" in self.defects:
             return str(generate_token(48))
         token = str(super().access_token_generator(client, grant_type, user, scope))
-        if "access-token-typ-jwt" in self.defects or "access-token-claims-missing" in self.defects:
+        reshaped = ("access-token-typ-jwt", "access-token-claims-missing", "access-token-without-typ")
+        if any(name in self.defects for name in reshaped):
             issued = jwt.decode(token, self.keys)
             header, claims = dict(issued.header), dict(issued.claims)
             if "access-token-typ-jwt" in self.defects:
@@ -128,7 +129,10 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             if "access-token-claims-missing" in self.defects:
                 claims.pop("sub", None)
                 claims.pop("jti", None)
-            token = jwt.encode(header, claims, self.keys)
+            if "access-token-without-typ" in self.defects:  # as Spring Authorization Server's JwtGenerator writes them
+                header.pop("typ", None)
+                claims.pop("client_id", None)
+            token = jwt.encode(header, claims, self.keys, default_type=None)
         return token
 
     def generate(

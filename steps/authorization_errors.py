@@ -4,7 +4,7 @@ import secrets
 
 from pytest_bdd import parsers, then, when
 
-from suite.verdict.checks import check
+from suite.verdict.checks import callback_error, check, shown_or
 from suite.wire.authorization import authorize
 from suite.wire.login import is_redirect_to
 
@@ -54,10 +54,10 @@ def error_page_or_error_redirect(state, errors):
     )
     check(
         params.get("error") in allowed,
-        f"the error redirect says error={params.get('error')!r}; RFC 6749 section "
+        f"the error redirect carries {callback_error(params)}; RFC 6749 section "
         f"4.1.2.1 names {' or '.join(allowed)} for it",
     )
     check(
         params.get("state") == state.authorization.state,
-        f"the error redirect's state is {params.get('state')!r}, not the state sent (RFC 6749 section 4.1.2.1)",
+        f"the error redirect's state is {shown_or(params.get('state'))}, not the state sent (RFC 6749 section 4.1.2.1)",
     )

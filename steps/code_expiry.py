@@ -35,19 +35,40 @@ MARGIN = 1  # second past the declared lifetime, for clocks and the time the cal
 EARLY_CODE = parsers.parse('a code the user authorized with PKCE for the "{role}" client at the start of the run')
 
 
+CODE_04_ROLE = "spa"  # the client of CODE-04's scenario (features/authorization_codes.feature)
+# RFC 6749 section 4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED"
+RECOMMENDED_MAXIMUM = 600
+
+
 def pytest_report_header(config):
-    """Said before the run starts: CODE-04 waits the declared lifetime, minutes on a real server."""
+    """Said before the run starts: CODE-04 waits the declared lifetime, minutes on a real server (only
+    where it runs: its client is configured and --rule selects it), and a declared lifetime above the
+    10 minutes RFC 6749 recommends at most is a warning, perhaps a typo, that the run will wait that long."""
     environment = getattr(config, "conformance_environment", None)
-    rules = config.getoption("--rule", default=[])
-    if environment is None or (rules and not any("CODE-04".startswith(rule) for rule in rules)):
+    if environment is None:
         return None
     lifetime = environment.expectations.authorization_code_lifetime
-    if lifetime < LONG_WAIT:
-        return None
-    return (
-        f"CODE-04 redeems a code got at the start of the run once its declared lifetime has passed: it runs last "
-        f"and waits up to {lifetime + MARGIN} s for it (expectations.authorization_code_lifetime: {lifetime})"
-    )
+    rules = config.getoption("--rule", default=[])
+    runs = CODE_04_ROLE in environment.clients and (not rules or any("CODE-04".startswith(rule) for rule in rules))
+    lines = []
+    if runs and lifetime >= LONG_WAIT:
+        lines.append(
+            f"CODE-04 redeems a code got at the start of the run once its declared lifetime has passed: it runs "
+            f"last and waits up to {lifetime + MARGIN} s for it (expectations.authorization_code_lifetime: {lifetime})"
+        )
+    if lifetime > RECOMMENDED_MAXIMUM:
+        lines.append(
+            f"WARNING: expectations.authorization_code_lifetime: {lifetime} s is above the 10 minutes RFC 6749 "
+            'section 4.1.2 recommends at most ("A maximum authorization code lifetime of 10 minutes is '
+            'RECOMMENDED")'
+            + (f": this run waits {_minutes(lifetime + MARGIN)} for CODE-04" if runs else "")
+            + ". Check that it is the server's lifetime (in seconds)"
+        )
+    return lines or None
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds} s ({seconds / 60:.0f} minutes)"
 
 
 @early_step(EARLY_CODE)

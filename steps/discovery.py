@@ -10,7 +10,7 @@ import allure
 import pytest
 from pytest_bdd import parsers, then, when
 
-from suite.verdict.checks import check
+from suite.verdict.checks import check, shown_or
 
 # What the Visma pages use: required whatever the environment says (RFC 8414 section 2,
 # OpenID Connect Discovery section 3).
@@ -93,7 +93,7 @@ def member_includes(discovery, member, value):
         values, source = DEFAULTS[member], "the default of an omitted member (RFC 8414 section 2)"
     if values is None and member in NO_DEFAULT:
         check(False, f"neither discovery document lists {member} (RFC 8414 section 2: {NO_DEFAULT[member]})")
-    check(isinstance(values, list), f"discovery member {member} is {values!r}, not a list (RFC 8414 section 2)")
+    check(isinstance(values, list), f"discovery member {member} is {shown_or(values)}, not a list (RFC 8414 section 2)")
     check(
         value in values,
         f"{member} is {values!r} by {source}; it does not include {value!r}, which the Visma documentation uses",

@@ -11,7 +11,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from pytest_bdd import then, when
 
-from suite.verdict.checks import NonConformance, check, require
+from suite.verdict.checks import NonConformance, check, require, shown_or
 from suite.wire.authorization import authorize
 from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
@@ -95,7 +95,7 @@ def id_token_issuer(state, environment):
     iss = id_token_claims(state).get("iss")
     check(
         iss == environment.issuer,
-        f"the ID token's iss is {iss!r}; it MUST exactly match the issuer "
+        f"the ID token's iss is {shown_or(iss)}; it MUST exactly match the issuer "
         f"{environment.issuer!r} (OpenID Connect Core section 3.1.3.7 step 2)",
     )
 
@@ -106,7 +106,7 @@ def id_token_audience(state):
     audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
     check(
         state.client.client_id in audiences,
-        f"the ID token's aud is {aud!r}; it MUST contain the client_id {state.client.client_id!r} "
+        f"the ID token's aud is {shown_or(aud)}; it MUST contain the client_id {state.client.client_id!r} "
         "(OpenID Connect Core section 3.1.3.7 step 3)",
     )
 
@@ -128,16 +128,17 @@ def id_token_subject_and_times(state, environment):
     sub, exp, iat = claims.get("sub"), claims.get("exp"), claims.get("iat")
     check(
         isinstance(sub, str) and 0 < len(sub) <= 255 and sub.isascii(),
-        f"the ID token's sub is {sub!r}; it is REQUIRED, at most 255 ASCII characters (OpenID Connect Core section 2)",
+        f"the ID token's sub is {shown_or(sub)}; it is REQUIRED, at most 255 ASCII characters (OpenID Connect Core "
+        "section 2)",
     )
     check(
         isinstance(exp, (int, float)) and exp > now - skew,
-        f"the ID token's exp is {exp!r}: {'missing' if exp is None else 'already past'}; the ID token MUST NOT "
+        f"the ID token's exp is {'missing' if exp is None else f'{exp!r}, already past'}; the ID token MUST NOT "
         "be accepted after it (OpenID Connect Core sections 2 and 3.1.3.7 step 9)",
     )
     check(
         isinstance(iat, (int, float)) and abs(iat - now) <= skew,
-        f"the ID token's iat is {iat!r}, not the time of issue (now is {int(now)}, clock skew tolerated "
+        f"the ID token's iat is {shown_or(iat)}, not the time of issue (now is {int(now)}, clock skew tolerated "
         f"{skew} s, expectations.clock_skew; OpenID Connect Core sections 2 and 3.1.3.7 step 10)",
     )
     check(
@@ -153,7 +154,7 @@ def id_token_nonce(state):
     nonce = id_token_claims(state).get("nonce")
     check(
         nonce == sent,
-        f"the ID token's nonce is {nonce!r}, not the nonce sent {sent!r}; a nonce in the "
+        f"the ID token's nonce is {shown_or(nonce)}, not the nonce sent {sent!r}; a nonce in the "
         "authentication request MUST come back unmodified (OpenID Connect Core section 3.1.2.1)",
     )
 
@@ -177,7 +178,7 @@ def id_token_at_hash(state):
     expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
     check(
         at_hash == expected,
-        f"the ID token's at_hash is {at_hash!r}, not the base64url left half of the access "
+        f"the ID token's at_hash is {shown_or(at_hash)}, not the base64url left half of the access "
         f"token's {hasher().name} hash (OpenID Connect Core sections 3.1.3.6 and 3.2.2.9)",
     )
 
@@ -212,14 +213,16 @@ def refreshed_id_token(state, environment):
     before = unverified_claims(str(original), "the original ID token")
     after = unverified_claims(renewed, "the ID token")
     problems = [
-        f"its {name} is {after.get(name)!r}, the original's {before.get(name)!r}"
+        f"its {name} is {shown_or(after.get(name))}, the original's {shown_or(before.get(name))}"
         for name in ("iss", "sub", "aud", "azp", "auth_time")
         if name in before or (name == "azp" and name in after)
         if after.get(name) != before.get(name)
     ]
     iat, skew = after.get("iat"), environment.expectations.clock_skew
     if not (isinstance(iat, (int, float)) and iat >= before.get("iat", 0) and abs(iat - time.time()) <= skew):
-        problems.append(f"its iat {iat!r} is not the time it was issued (the original's is {before.get('iat')!r})")
+        problems.append(
+            f"its iat {shown_or(iat)} is not the time it was issued (the original's is {shown_or(before.get('iat'))})"
+        )
     check(
         not problems,
         lambda: (

@@ -5,8 +5,9 @@ import time
 import allure
 from pytest_bdd import parsers, then, when
 
+from steps.access_tokens import follows_rfc9068
 from steps.authorization import redeem
-from suite.verdict.checks import check, require
+from suite.verdict.checks import check, require, shown_or
 from suite.wire.jwt import verified_claims
 from suite.wire.token_requests import default_authentication, error_of, post_token
 
@@ -128,7 +129,7 @@ def refreshed_token_usable(state, discovery, environment):
     refreshed = state.token_responses[-1]
     check(
         str(refreshed.get("token_type", "")).lower() == "bearer",
-        f"the refreshed token_type is {refreshed.get('token_type')!r}, not Bearer (RFC 6749 section 5.1)",
+        f"the refreshed token_type is {shown_or(refreshed.get('token_type'))}, not Bearer (RFC 6749 section 5.1)",
     )
     if environment.expectations.access_token_format == "jwt":
         claims = verified_claims(refreshed["access_token"], discovery)
@@ -136,14 +137,16 @@ def refreshed_token_usable(state, discovery, environment):
         # The claims of a JWT access token are AT-01's rule (RFC 9068 section 2.2): a refreshed token
         # that breaks them breaks it the way the first one did, so RT-01 is blocked by AT-01 when that
         # failed too (rules.yaml needs), and fails on its own only when AT-01's tokens were right.
+        # RFC 9068's client_id binds the tokens of its profile; those of another declared profile name their
+        # client where they carry the claim (steps.access_tokens.follows_rfc9068)
+        client_named = (not follows_rfc9068(environment) and "client_id" not in claims) or claims.get(
+            "client_id"
+        ) == state.client.client_id
         require(
-            claims.get("client_id") == state.client.client_id
-            and isinstance(exp, (int, float))
-            and not isinstance(exp, bool)
-            and exp > time.time(),
-            f"the refreshed access token names client {claims.get('client_id')!r} and expires at "
-            f"{exp!r}: not a live token for {state.client.client_id!r} (RFC 9068 section 2.2: client_id and exp, "
-            "a NumericDate, REQUIRED)",
+            client_named and isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp > time.time(),
+            f"the refreshed access token names client {shown_or(claims.get('client_id'), 'none')} and expires at "
+            f"{shown_or(exp, 'no time')}: not a live token for {state.client.client_id!r} (RFC 9068 section 2.2: "
+            "client_id and exp, a NumericDate, REQUIRED)",
         )
 
 
@@ -166,7 +169,7 @@ def rotation_as_declared(state, discovery, environment):
         error = error_of(response)
         check(
             response.status_code == 400 and error == "invalid_grant",
-            f"the used refresh token got HTTP {response.status_code}, error {error!r}, "
+            f"the used refresh token got HTTP {response.status_code}, error {shown_or(error, 'code missing')}, "
             f"{expectations.refresh_token_reuse_grace + 1} s after its use; one_time rotation invalidates it after "
             "the declared grace (expectations.refresh_token_reuse_grace), and RFC 6749 section 5.2 names "
             "invalid_grant for a revoked refresh token",
@@ -272,8 +275,8 @@ def wider_refresh_refused_or_narrowed(state, discovery, environment):
         check(
             error == "invalid_scope",
             f"the refresh asking for {state.widening_scope!r}, not originally granted, was refused with HTTP "
-            f"{response.status_code}, error {error!r}; a requested scope beyond the one granted is "
-            "invalid_scope (RFC 6749 section 5.2), the refresh token itself being good",
+            f"{response.status_code}, error {shown_or(error, 'code missing')}; a requested scope beyond the one "
+            "granted is invalid_scope (RFC 6749 section 5.2), the refresh token itself being good",
         )
         return
     widening = _scope_widening(state, discovery, environment, state.token_responses[-1])

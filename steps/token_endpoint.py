@@ -11,7 +11,7 @@ from pytest_bdd import parsers, then
 
 from suite.configuration.rule_catalogue import entry
 from suite.secrets.redaction import REDACTOR, excerpt
-from suite.verdict.checks import ConfigurationProblem, check, check_granted
+from suite.verdict.checks import ConfigurationProblem, check, check_granted, require, shown_or
 from suite.verdict.token_response import expires_in, granted_scope
 from suite.wire.http import header_shown
 from suite.wire.token_requests import error_of, post_token
@@ -111,7 +111,7 @@ def token_type_is(state, token_type):
     # RFC 6749 section 5.1: the value is case insensitive.
     check(
         isinstance(actual, str) and actual.lower() == token_type.lower(),
-        f'token_type is {actual!r}, not {token_type!r} (Visma\'s token response: "token_type": "Bearer"; '
+        f'token_type is {shown_or(actual)}, not {token_type!r} (Visma\'s token response: "token_type": "Bearer"; '
         "RFC 6749 section 5.1)",
         expected=token_type,
         received=actual,
@@ -179,6 +179,27 @@ def _wrong_error_words(request, allowed: list[str], error, response) -> str:
     )
 
 
+@then("the token request is refused")
+def token_request_refused_any_code(request, state, discovery):
+    """A refusal whatever its error code, where no sentence names the code (PKCE-03's missing verifier:
+    RFC 7636 section 4.6 names invalid_grant for a verifier that does not match, not for none). The
+    code is judged, warning-level, by a rule of its own. A 5xx is a failure to answer, not a refusal."""
+    response = state.response
+    refuse_if_secret_refused_everywhere(state, discovery)  # a secret refused everywhere is the file's, not a refusal
+    check(
+        response.status_code != 200,
+        lambda: f"{_granted_words(request, [])}; expected a refusal (RFC 6749 section 5.2)",
+    )
+    check(
+        400 <= response.status_code < 500,
+        lambda: (
+            f"the token request got HTTP {response.status_code} ({error_words(error_of(response), response)}), not a "
+            'refusal: "The authorization server responds with an HTTP 400 (Bad Request) status code (unless '
+            'specified otherwise)" (RFC 6749 section 5.2)'
+        ),
+    )
+
+
 @then(parsers.re(r'the token request is refused with (?P<errors>"\w+"(?: or "\w+")*)'))
 def token_request_refused(request, state, errors, discovery):
     allowed = errors.replace('"', "").split(" or ")
@@ -220,7 +241,7 @@ def expires_in_as_expected(state, environment):
     actual = expires_in(state.tokens)
     check(
         actual is not None and expected - tolerance <= actual <= expected,
-        f"expires_in is {actual!r}; the environment expects {expected}"
+        f"expires_in is {shown_or(actual)}; the environment expects {expected}"
         + (f" (down to {expected - tolerance}: expectations.access_token_lifetime_tolerance)" if tolerance else "")
         + ' (expectations.access_token_lifetime; Visma\'s token response: "expires_in": 3600)',
         expected=expected,
@@ -251,3 +272,15 @@ def scope_well_formed(state):
     when it differs. So any scope it names is its answer, and a response without one granted the scope
     requested (section 5.1); what binds it is the form: a space-delimited string."""
     granted_scope(state.tokens)
+
+
+@then(parsers.re(r'the refusal says (?P<errors>"\w+"(?: or "\w+")*)'))
+def refusal_error_code(request, state, errors, discovery):
+    """The error code of a refusal another rule requires (PKCE-09's, of PKCE-03's refusal): a request
+    granted leaves no code to judge, and is that rule's failure (features/rules.yaml `needs`)."""
+    require(
+        state.response.status_code != 200,
+        "the token request was granted: there is no refusal whose error code to judge (the refusal itself is "
+        "the rule this one needs)",
+    )
+    token_request_refused(request, state, errors, discovery)

@@ -9,7 +9,7 @@ from steps.clients import client_of
 from steps.id_tokens import id_token_claims
 from steps.service_tokens import client_credentials_form
 from suite.secrets.redaction import excerpt
-from suite.verdict.checks import check, require
+from suite.verdict.checks import check, require, shown_or
 from suite.wire.challenges import challenge_for
 from suite.wire.http import RepeatedServerError, header_shown
 from suite.wire.token_requests import default_authentication, post_token
@@ -144,7 +144,8 @@ def userinfo_claims(state):
     expected_sub = id_token_claims(state).get("sub")
     check(
         claims.get("sub") == expected_sub,
-        f"userinfo's sub is {claims.get('sub')!r}, not the ID token's {expected_sub!r}; they MUST match exactly "
+        f"userinfo's sub is {shown_or(claims.get('sub'))}, not the ID token's {shown_or(expected_sub)}; they MUST "
+        "match exactly "
         "(OpenID Connect Core section 5.3.2)",
     )
 
@@ -217,13 +218,17 @@ def userinfo_invalid_token(state):
     )
     params = bearer_challenge(response.headers.get("WWW-Authenticate", ""))
     challenge = (
-        "no Bearer challenge" if params is None else f"a Bearer challenge whose error is {params.get('error')!r}"
+        "no Bearer challenge"
+        if params is None
+        else f"a Bearer challenge whose error is {params['error']!r}"
+        if params.get("error")
+        else "a Bearer challenge with no error code"
     )
     check(
         response.status_code == 401 and (params or {}).get("error") == "invalid_token",
-        f"userinfo refused the access token with HTTP {response.status_code} and {challenge}: invalid_token, "
-        '"The access token provided is expired, revoked, malformed, or invalid for other reasons. The resource '
-        'SHOULD respond with the HTTP 401" (RFC 6750 section 3.1)',
+        f"userinfo refused the access token with HTTP {response.status_code} and {challenge}, not 401 and "
+        'error="invalid_token": "The access token provided is expired, revoked, malformed, or invalid for other '
+        'reasons. The resource SHOULD respond with the HTTP 401" (RFC 6750 section 3.1)',
     )
 
 

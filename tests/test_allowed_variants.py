@@ -112,3 +112,30 @@ def test_an_endpoint_declared_not_offered_passes_and_the_report_shows_why(tmp_pa
     assert undeclared.returncode == 1 and "revocation_endpoint is missing" in undeclared.stdout, undeclared.stdout[
         -3000:
     ]
+
+
+def test_jwt_access_tokens_without_typ_pass_where_the_environment_declares_none(tmp_path):
+    """Spring Authorization Server's JwtGenerator writes only alg (and kid) in the header, no client_id
+    claim, and scope as a JSON array. RFC 9068's typ and its REQUIRED claims bind a server of that
+    profile, the default: undeclared, AT-01 fails and says the typ is missing; declared
+    (expectations.access_token_typ: none), the server is held to the claims its tokens carry."""
+    undeclared = run_suite("--rule=AT-01", "--defect=access-token-without-typ", "-q", "-p", "no:cacheprovider")
+    assert undeclared.returncode == 1 and "2 failed" in undeclared.stdout, undeclared.stdout[-3000:]
+    assert "its typ header is missing" in undeclared.stdout and "None" not in undeclared.stdout.split("FAILURES")[-1]
+    path = write_environment(
+        tmp_path, SANDBOX_YAML.replace("plain_pkce: refused", "plain_pkce: refused\n  access_token_typ: none")
+    )
+    declared = run_suite(
+        f"--env={path}",
+        "--rule=AT-01",
+        "--rule=RT-01",  # the refreshed token is held to the same profile
+        "--defect=access-token-without-typ",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert declared.returncode == 0 and "3 passed" in declared.stdout, declared.stdout[-3000:]
+    expired = run_suite(
+        f"--env={path}", "--rule=AT-01", "--defect=access-token-expired", "-q", "-p", "no:cacheprovider"
+    )
+    assert expired.returncode == 1 and "2 failed" in expired.stdout, "the times are still checked: " + expired.stdout

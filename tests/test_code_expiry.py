@@ -82,3 +82,28 @@ def test_a_long_wait_is_announced_with_what_it_waits_for_and_how_long(tmp_path):
     assert "CODE-04 redeems a code got at the start of the run once its declared lifetime has passed" in run.stdout
     assert "waits up to 13 s for it (expectations.authorization_code_lifetime: 12)" in run.stdout
     assert re.search(r"CODE-04: waiting 1[0-3] s more for the code from the start of the run", run.stdout), run.stdout
+
+
+def test_code04s_wait_is_announced_only_where_it_runs_and_a_lifetime_above_ten_minutes_is_a_warning(tmp_path):
+    """A service-only file (no spa app, so no CODE-04) was told "CODE-04 ... waits up to 3601 s"; a
+    lifetime above RFC 6749 section 4.1.2's recommended 10 minutes is said before the run, as a
+    warning, with the wait it makes."""
+    service_only = write_environment(
+        tmp_path,
+        "name: service-only\nsandbox: {}\nclients:\n  service:\n    client_id: sandbox-service\n"
+        "    client_secret: sandbox-service-secret\n    scope: connect_api:read\ncapabilities: {tenants: false}\n"
+        "expectations:\n  authorization_code_lifetime: 3600\n",
+        "service.yaml",
+    )
+    run = run_suite(f"--env={service_only}", f"--compliance={tmp_path / 's.json'}")
+    assert "CODE-04 redeems" not in run.stdout, run.stdout[:3000]
+    assert "WARNING: expectations.authorization_code_lifetime: 3600 s is above the 10 minutes" in run.stdout
+    assert "this run waits" not in run.stdout and run.returncode == 0, run.stdout[-3000:]
+    long = write_environment(
+        tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 2 ", "authorization_code_lifetime: 900 ")
+    )
+    run = run_suite(f"--env={long}", "--rule=SVC-01", f"--compliance={tmp_path / 'l.json'}")
+    assert "CODE-04 redeems" not in run.stdout, "--rule leaves CODE-04 out: " + run.stdout[:3000]
+    run = run_suite(f"--env={long}", "--collect-only", f"--compliance={tmp_path / 'c.json'}")
+    assert "waits up to 901 s for it" in run.stdout, run.stdout[:3000]
+    assert "this run waits 901 s (15 minutes) for CODE-04" in run.stdout, run.stdout[:3000]

@@ -55,3 +55,35 @@ def test_a_refusal_rule_granted_names_the_cause_that_required_the_refusal(reason
     reason = reasons[scenario]
     assert "the token request was granted (HTTP 200) to " + cause in reason, reason
     assert section in reason and "expected a refusal with invalid_" in reason, reason
+
+
+def test_a_missing_error_is_said_in_words_never_as_pythons_none(tmp_path):
+    """CONS-01 said "the callback's error is None" for a code issued to a user who denied consent, and
+    UINFO-05 "a Bearer challenge whose error is None" (an outsider's Spring Authorization Server run)."""
+    record = tmp_path / "compliance.json"
+    run = run_suite(
+        "--defect=consent-denial-ignored",
+        "--defect=userinfo-error-code-missing",
+        "--rule=CONS-01",
+        "--rule=UINFO-05",
+        f"--compliance={record}",
+    )
+    assert record.exists(), run.stdout[-3000:]
+    reasons = {
+        r["rule_id"]: " ".join(s["reason"] for s in r["scenarios"]) for r in json.loads(record.read_text())["rules"]
+    }
+    assert "the callback carries no error: a code was issued, not error access_denied" in reasons["CONS-01"], reasons
+    assert "a Bearer challenge with no error code, not 401 and" in reasons["UINFO-05"], reasons
+    assert "None" not in reasons["CONS-01"] + reasons["UINFO-05"], reasons
+
+
+def test_a_pkce04_failure_names_the_app_it_failed_for(tmp_path):
+    """PKCE-04 runs for the SPA and the native app; its failure said only "the server issued an
+    authorization code", which left the reader to find which row of the outline it was."""
+    record = tmp_path / "compliance.json"
+    run = run_suite("--defect=pkce-not-required", "--rule=PKCE-04", f"--compliance={record}")
+    assert record.exists(), run.stdout[-3000:]
+    (rule,) = json.loads(record.read_text())["rules"]
+    reasons = sorted(s["reason"] for s in rule["scenarios"])
+    assert "authorization code to the native app (sandbox-native)" in reasons[0], reasons
+    assert "authorization code to the spa app (sandbox-spa)" in reasons[1], reasons

@@ -141,8 +141,9 @@ def test_the_suites_warning_level_rules():
     the SHOULDs of issue 23: UINFO-05 (RFC 6750 section 3.1), UINFO-07 (OpenID Connect Core section 5.4's
     Voluntary Claims), CODE-07 (RFC 6749 section 4.1.2's revocation of a replayed code's tokens), UINFO-09
     (RFC 6750 section 3.1's 401 and invalid_token for an expired token); AUTH-12 (OpenID Connect Core
-    section 3.1.2.1's POST, which Visma Connect's pages never use and the OpenID Foundation's suite warns on)."""
-    expected = {"AUTH-09", "PKCE-05", "SVC-14", "UINFO-05", "UINFO-07", "CODE-07", "UINFO-09", "AUTH-12"}
+    section 3.1.2.1's POST, which Visma Connect's pages never use and the OpenID Foundation's suite warns on);
+    PKCE-09 (a missing verifier's error code, which no sentence names)."""
+    expected = {"AUTH-09", "PKCE-05", "SVC-14", "UINFO-05", "UINFO-07", "CODE-07", "UINFO-09", "AUTH-12", "PKCE-09"}
     assert warning_level_rules() == expected
 
 
@@ -158,3 +159,18 @@ def test_the_merged_table_counts_the_rules_that_could_not_be_checked(tmp_path):
     assert "| error | unchecked | skipped |" in table and worst == 5
     assert "| application web | incomplete | 5 | 20 | 0 | 0 | 0 | 0 | 0 | 2 | 3 |" in table
     assert "| sandbox | conformant | 0 | 20 | 0 | 0 | 0 | 0 | 0 | - | 3 |" in table
+
+
+def test_a_missing_verifier_refused_with_invalid_client_passes_pkce03_and_warns_pkce09(tmp_path):
+    """Spring Authorization Server answers a code redeemed without its verifier with invalid_client,
+    HTTP 401: a refusal, which is what PKCE-03 (a blocker) requires; no sentence names the error code
+    for a missing verifier, so PKCE-09 warns. A verifier not required at all still fails PKCE-03, and
+    PKCE-09 is blocked by it (no refusal whose code to judge)."""
+    record = tmp_path / "compliance.json"
+    rules = ("--rule=PKCE-01", "--rule=PKCE-03", "--rule=PKCE-09")
+    run_suite("--defect=missing-verifier-invalid-client", *rules, f"--compliance={record}", "-q")
+    statuses = {r["rule_id"]: r["status"] for r in json.loads(record.read_text())["rules"]}
+    assert statuses == {"PKCE-01": "passed", "PKCE-03": "passed", "PKCE-09": "warned"}, statuses
+    run_suite("--defect=pkce-verifier-optional", *rules, f"--compliance={record}", "-q")
+    statuses = {r["rule_id"]: r["status"] for r in json.loads(record.read_text())["rules"]}
+    assert statuses == {"PKCE-01": "passed", "PKCE-03": "failed", "PKCE-09": "blocked"}, statuses

@@ -265,12 +265,26 @@ def _meaning_problems(raw: dict) -> list[str]:
         except re.error as error:
             problems.append(f"login.browser.pages.{number}.url: not a regular expression ({error}): {cut(page['url'])}")
     clients = raw["clients"]
+    problems += _login_problems(raw)
     if "web" in clients and "other_web" in clients and clients["web"]["client_id"] == clients["other_web"]["client_id"]:
         problems.append(
             "clients.other_web.client_id: the same as clients.web.client_id. other_web must be a "
             "second, separately registered web app (it proves codes and tokens are bound to their client)"
         )
     return problems
+
+
+def _login_problems(raw: dict) -> list[str]:
+    """An interactive role signs the test user in for every one of its rules: without `login` each
+    of them would stop at the login page, and the run would end with failures that are the file's."""
+    interactive = [role for role in raw["clients"] if role != "service"]
+    if "login" in raw or not interactive:
+        return []
+    return [
+        f"login: missing, and clients.{interactive[0]} is an interactive app whose rules sign the test user in. "
+        "Add a login section (method: form, username, password; see environments/partner-template.yaml), "
+        f"or remove clients.{', clients.'.join(interactive)} to certify the service integration only"
+    ]
 
 
 def _url_problems(key: str, url: str, issuer: bool = False) -> list[str]:

@@ -206,7 +206,7 @@ HINTS = {
     "expected_elsewhere": "origins the login pages ask for (fonts, analytics): refused, reported, not a failure",
     "web_pkce_without_secret": "accepted or refused",
     "access_token_format": "jwt or opaque",
-    "access_token_typ": "the typ header of the JWT access tokens when it is not at+jwt, e.g. JWT",
+    "access_token_typ": "the typ header of the JWT access tokens when it is not at+jwt: e.g. JWT, or none for no typ",
     "clock_skew": "seconds of clock difference tolerated for iat, exp and nbf, e.g. 300",
     "access_token_lifetime": "seconds, a whole number, e.g. 3600 (for clients.short_lived: as registered, e.g. 30)",
     "access_token_expiry_leeway": "seconds past expires_in the server may still accept a token, e.g. 0",

@@ -62,6 +62,19 @@ def check(condition: object, message: Message, expected: object = None, received
         )
 
 
+def shown_or(value: object, absent: str = "missing") -> str:
+    """A value as a failure message shows it (its repr), or where there is none, what that means
+    ("missing", "no error code"): a message says what happened, never Python's None."""
+    return absent if value is None else repr(value)
+
+
+def callback_error(params: dict) -> str:
+    """What an authorization response's callback carried in the place of `error`, in words."""
+    if "error" in params:
+        return f"error {params['error']!r}" if params["error"] else "an error response with an empty error code"
+    return "no error: a code was issued" if params.get("code") else "no error and no code"
+
+
 def _shown(value: object) -> str:
     return "(none)" if value is None else value if isinstance(value, str) else repr(value)
 

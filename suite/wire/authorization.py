@@ -72,8 +72,9 @@ def authorize(
         )
     if not allure_results_written():
         return  # the attachment, and the scrubbing it takes, only for someone to read
+    method_name = environment.login.method if environment.login else "no"  # a service-only file has no login
     allure.attach(
-        f"{environment.login.method} login\n\nrequest: {'POST ' if by_post else ''}{redact_url(url)}"
+        f"{method_name} login\n\nrequest: {'POST ' if by_post else ''}{redact_url(url)}"
         f"{_form_shown(state.authorization.params) if by_post else ''}\n\noutcome: "
         f"{REDACTOR.scrub(state.outcome.describe())}",
         name=f"authorization -> {state.outcome.kind}",

@@ -26,7 +26,8 @@ class Outcome:
     kind: "callback" (the browser was sent to the redirect URI: `url`), "left" (sent to
     another site than the issuer: `url`), "page" (stopped on a page with nothing to fill in,
     such as an error page: `url`, `status`, `body`), "login_failed" (the login form came back
-    after signing in), "loop" (too many pages) or "no_answer" (the person pasted nothing).
+    after signing in), "loop" (too many pages), "no_answer" (the person pasted nothing) or
+    "sign_in_needed" (a login page came, and the environment has no `login` section to sign in with).
 
     signed_in: the method saw the login page and submitted the test user's credentials on it,
     the proof that a code was issued to a user who signed in.
@@ -76,6 +77,7 @@ class Outcome:
             "login_failed": f"signing in failed on {url}: check login.username and login.password",
             "loop": f"the flow went through too many pages, last {url}",
             "no_answer": "no address was pasted back",
+            "sign_in_needed": f"the server asked for a sign-in on {url}, and the environment has no login section",
         }[self.kind]
 
 
@@ -105,4 +107,6 @@ def login_method(environment, http: "HttpClient") -> "BrowserLogin | FormLogin |
         "browser": BrowserLogin,
         "manual": ManualLogin,
     }
-    return methods[environment.login.method](environment, http)
+    # Without `login` (a service-only file: suite.configuration.environment requires it for any other
+    # role), plain HTTP goes as far as the server answers without a sign-in
+    return methods[environment.login.method if environment.login else "form"](environment, http)

@@ -41,7 +41,11 @@ class FormLogin:
                 method, url, data = "GET", location, None
                 continue
             forms = forms_of(response.text, url)
-            page_form, data = self._next_form(forms)
+            if self.login is None and self._own_login_forms(forms, redirect_uri):
+                # No test user to sign in (a service-only file): the server asks for a sign-in before it
+                # answers, and what it would have answered after it is unknown
+                return Outcome("sign_in_needed", url, response.status_code)
+            page_form, data = self._next_form(forms) if self.login is not None else (None, None)
             if page_form is None:
                 self._check_page_fits_settings(forms, url, redirect_uri)
                 return Outcome(
@@ -53,6 +57,7 @@ class FormLogin:
                     consent=consent,
                     refresh=response.headers.get("Refresh", ""),
                 )
+            assert self.login is not None and data is not None  # without a login, no form is submitted
             if page_form.has_field(self.login.password_field):
                 if signed_in:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
@@ -81,14 +86,26 @@ class FormLogin:
                 return form, {**form.fields, self.login.consent_field: self.login.consent_value}
         return None, None
 
+    def _own_login_forms(self, forms, redirect_uri) -> list:
+        """The issuer's forms with a password input (not one that posts to the redirect URI)."""
+        return [
+            f
+            for f in forms
+            if f.password_inputs
+            and origin_of(f.action) == self.issuer_origin
+            and not is_redirect_to(f.action, redirect_uri)
+        ]
+
     def _check_page_fits_settings(self, forms, url, redirect_uri) -> None:
         """A page with a password input, or a form posted back to the issuer, is a login or consent
         page the settings do not describe: the suite cannot go on, and the server is not at fault.
         A form that posts to the redirect URI or elsewhere is no such page (AUTH-05 judges it)."""
+        if self.login is None:
+            return  # nobody to sign in: the page is what the server answered
         own = [
             f for f in forms if origin_of(f.action) == self.issuer_origin and not is_redirect_to(f.action, redirect_uri)
         ]
-        login = [f for f in own if f.password_inputs]
+        login = self._own_login_forms(forms, redirect_uri)
         if login:
             raise LoginConfigurationProblem(
                 f"login.form.username_field / login.form.password_field: the login page {_page(url)} has no field "
