@@ -45,7 +45,7 @@ def _nonce_checked(monkeypatch):
     monkeypatch.setattr(requests_sent, "nonce_checked", lambda config, stand_in: True)
 
 
-SPA = SimpleNamespace(is_interactive=True)  # what the state steps read of the application
+SPA: Any = SimpleNamespace(is_interactive=True)  # what the state steps read of the application
 
 
 def _challenge(verifier: str) -> str:
