@@ -117,7 +117,9 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
         for e in schema_errors(resolved, SCHEMA)
         for line in describe_each(e, HINTS, SECRET_KEYS)
     ]
-    problems = problems or _drive_problems(resolved) + _command_paths(path, resolved["drive"]) + _output_file(resolved)
+    if problems:  # a variable unset or a secret inline: the keys missing are read from the file as written
+        raise ConfigurationError(path, problems + [line for line in _missing_keys(raw) if line not in problems])
+    problems = _drive_problems(resolved) + _command_paths(path, resolved["drive"]) + _output_file(resolved)
     if problems:
         raise ConfigurationError(path, problems)
     return _build(path, resolved)

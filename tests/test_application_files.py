@@ -221,6 +221,15 @@ def test_a_misspelt_required_key_is_named_unknown_and_its_right_spelling_missing
     assert problems.count(f"{required}: missing.") == 1, problems
 
 
+def test_a_required_key_missing_is_named_with_a_variable_unset(tmp_path):
+    """Every problem at once: an unset ${VAR} was named alone, and the missing drive.signed_in only in the
+    next run."""
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB.replace("  signed_in: {text: Welcome}\n", ""), environ={})
+    problems = str(error.value)
+    assert "MY_SECRET" in problems and "drive.signed_in: missing." in problems, problems
+
+
 def test_a_program_named_without_a_folder_that_is_no_command_gets_the_hint_a_relative_path_gets(tmp_path):
     """`launch: run.sh`: a shell looks for it on PATH only ("run.sh: not found", exit 127, once launched)."""
     (tmp_path / "run-app.sh").write_text("#!/bin/sh\n")
