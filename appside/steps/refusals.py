@@ -38,7 +38,6 @@ from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
 from suite.verdict.checks import check, require, skip_for_missing_application_data
 
-# The ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core 3.1.3.7 step 11)
 # What binds an application that sent a state to refuse a response with another state or none, PKCE or a
 # nonce notwithstanding: RFC 9700 section 2.1 says what must protect the callback, not how a response is validated
 STATE_VALIDATION = (

@@ -194,7 +194,9 @@ def _verifiers_per_sign_in(app_run: AppRun) -> list[set]:
 
 PKCE_PROTECTS = "a new PKCE S256 code_challenge in each sign-in, from an unguessable code_verifier"
 NONCE_PROTECTS = "a new, unguessable OpenID Connect nonce in each sign-in"
-NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")  # APPC-21's faults of the nonce
+# APPC-21's ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core
+# 3.1.3.7 step 11); refused, they show it checks its nonce (nonce_checked)
+NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")
 NONCE_UNCHECKED = (
     "its nonce, new and unguessable in each sign-in, is not counted: this run did not show it refuses an ID token "
     f"with another nonce or none (APPC-21's faults {' and '.join(NONCE_FAULTS)}), and a nonce it does not check "
