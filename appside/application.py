@@ -104,8 +104,8 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
     path = Path(path)
     raw = _read(path)
     problems = [line for e in schema_errors(raw, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)]
-    if problems:
-        raise ConfigurationError(path, problems)
+    if problems:  # with the keys its type requires: a misspelt key's right spelling is missing too
+        raise ConfigurationError(path, problems + [line for line in _missing_keys(raw) if line not in problems])
     # a public application's secret is wrong whatever it is: say so, not how to write or export it
     public_secret = _public_secret(raw)
     if public_secret:
@@ -119,8 +119,8 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
         lambda filled: _drive_problems(filled) + _command_paths(path, filled["drive"]) + _output_file(filled),
         SECRET_KEYS,
     )
-    if problems:
-        raise ConfigurationError(path, problems)
+    if problems:  # with the keys its type requires, read from the file as written
+        raise ConfigurationError(path, problems + [line for line in _missing_keys(raw) if line not in problems])
     return _build(path, resolved)
 
 
@@ -173,22 +173,9 @@ def _drive_problems(raw: dict) -> list[str]:
         if key in drive and float(drive[key]) > longest
     ]
     mode = drive.get("mode", "browser" if app["type"] in INTERACTIVE else "command")
-    if app["type"] in INTERACTIVE:
-        if mode not in ("browser", "manual"):
-            problems.append(f"drive.mode: {app['type']} applications are driven by `browser` or `manual`")
-        for key in ("sign_in_url", "signed_in") if mode == "browser" else ("sign_in_url",):
-            if key not in drive:
-                problems.append(f"drive.{key}: missing. Add it: {HINTS[key]}")
-        if app["type"] == "web" and "client_secret" not in app:
-            problems.append(
-                "application.client_secret: missing. A web application has a secret; the sandbox "
-                "registers it as Visma Connect does"
-            )
-    else:
-        if mode not in ("command", "url") or (mode not in drive and "command" not in drive and "url" not in drive):
-            problems.append(f"drive.command: missing. Add it: {HINTS['command']} (or drive.url)")
-        if "client_secret" not in app:
-            problems.append("application.client_secret: missing. A service application has a secret")
+    if app["type"] in INTERACTIVE and mode not in ("browser", "manual"):
+        problems.append(f"drive.mode: {app['type']} applications are driven by `browser` or `manual`")
+    problems += _missing_keys(raw)
     try:
         port = int((raw.get("issuer") or {}).get("port", 0))
     except ValueError:
@@ -210,6 +197,33 @@ def _drive_problems(raw: dict) -> list[str]:
                 f"drive.{key}: {host or 'no host'} is not this machine. The suite drives the application on "
                 "loopback only (127.0.0.1 or localhost): run it here, or forward its port"
             )
+    return problems
+
+
+def _missing_keys(raw: Any) -> list[str]:
+    """The keys the application's type and drive.mode require beyond the schema's (drive.sign_in_url and
+    drive.signed_in of a browser-driven application, a web or service application's client_secret, a service's
+    drive.command): read where the file has the application's type and a drive section, even one the schema
+    refused, so that every problem of the file is named at once."""
+    app, drive = (raw.get("application"), raw.get("drive")) if isinstance(raw, dict) else (None, None)
+    if not isinstance(app, dict) or not isinstance(drive, dict) or not isinstance(app.get("type"), str):
+        return []
+    problems = []
+    mode = drive.get("mode", "browser" if app["type"] in INTERACTIVE else "command")
+    if app["type"] in INTERACTIVE:
+        for key in ("sign_in_url", "signed_in") if mode == "browser" else ("sign_in_url",):
+            if key not in drive:
+                problems.append(f"drive.{key}: missing. Add it: {HINTS[key]}")
+        if app["type"] == "web" and "client_secret" not in app:
+            problems.append(
+                "application.client_secret: missing. A web application has a secret; the sandbox "
+                "registers it as Visma Connect does"
+            )
+    else:
+        if mode not in ("command", "url") or (mode not in drive and "command" not in drive and "url" not in drive):
+            problems.append(f"drive.command: missing. Add it: {HINTS['command']} (or drive.url)")
+        if "client_secret" not in app:
+            problems.append("application.client_secret: missing. A service application has a secret")
     return problems
 
 

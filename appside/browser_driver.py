@@ -489,6 +489,7 @@ def run_together(page, flows: list[Generator[None, None, Any]]) -> list:
         while waiting and len(running) < AT_ONCE:
             number, flow = waiting.pop(0)
             running[number] = flow
+        EFFORT.most_at_once = max(EFFORT.most_at_once, len(running))
         page.wait_for_timeout(POLL)
         for number, flow in list(running.items()):
             try:

@@ -22,6 +22,7 @@ class Effort:
     # (their waits above are summed one by one, though they overlapped)
     at_once: int = 0
     at_once_seconds: float = 0.0
+    most_at_once: int = 0  # of them, the most that went on at the same time (appside.browser_driver.AT_ONCE at most)
     by_person: int = 0  # of the sign-ins, those a person made at the terminal (manual mode)
 
     def waited(self, seconds: float) -> None:
@@ -34,7 +35,12 @@ class Effort:
             + f", {self.service_runs} service runs, "
             f"{self.fixed_wait_seconds:.1f} s of fixed waits, {self.browser_launches} browser launches, "
             f"{self.stand_in_starts} stand-in starts"
-            + (f", {self.at_once} sessions at once in {self.at_once_seconds:.1f} s wall" if self.at_once else "")
+            + (
+                f", {self.at_once} sign-ins made together (at most {self.most_at_once} at a time) "
+                f"in {self.at_once_seconds:.1f} s wall"
+                if self.at_once
+                else ""
+            )
         )
 
 

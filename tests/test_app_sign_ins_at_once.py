@@ -213,3 +213,26 @@ def test_each_flow_gets_its_browser_context_as_it_starts_not_all_before_the_firs
         ("context", "test.user.3"),
         ("start", "c"),
     ]
+
+
+def test_the_printed_work_says_how_many_sign_ins_went_together_and_how_many_at_a_time(monkeypatch):
+    """Every web run printed "16 sessions at once" while the docs said at most six go on at once: both were
+    true of different things. The line says both: the sign-ins made together, and the most at the same time."""
+    from types import SimpleNamespace
+
+    from appside import browser_driver
+    from appside.effort import Effort
+
+    work = Effort()
+    monkeypatch.setattr(browser_driver, "EFFORT", work)
+
+    def flow(number):
+        yield
+        yield
+        return number
+
+    page = SimpleNamespace(wait_for_timeout=lambda milliseconds: None)
+    assert browser_driver.run_together(page, [flow(n) for n in range(16)]) == list(range(16))
+    work.at_once, work.at_once_seconds = 16, 47.1
+    assert work.most_at_once == browser_driver.AT_ONCE
+    assert "16 sign-ins made together (at most 6 at a time) in 47.1 s wall" in work.summary()

@@ -5,6 +5,7 @@ APPC-29 warns one that does not (express-openid-connect sends the same encoded {
 every time). APPC-04 judges only the part of a state that varies between the two sign-ins."""
 
 import base64
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -16,9 +17,10 @@ from _pytest.outcomes import Skipped
 
 from appside.observed import Observed, varying_part
 from appside.record import ApplicationRecorder, application_rule_sources
+from appside.steps import requests_sent
 from appside.steps.refusals import _accepted, sends_state
 from appside.steps.requests_sent import (
-    callback_protection,
+    callback_protections,
     protected_without_state,
     relies_on_state,
     state_entropy,
@@ -33,7 +35,17 @@ from suite.verdict.checks import NonConformance, NothingToCheck
 RETURN_TO_STATE = base64.urlsafe_b64encode(json.dumps({"returnTo": "http://127.0.0.1:3000/"}).encode()).decode()
 
 
-SPA = SimpleNamespace(is_interactive=True)  # what the state steps read of the application
+NO_RUN: Any = SimpleNamespace(config=None)  # the pytest request the state steps read the run's evidence through
+NO_STAND_IN: Any = None
+
+
+@pytest.fixture(autouse=True)
+def _nonce_checked(monkeypatch):
+    """The run saw the application refuse APPC-21's nonce faults, unless a test says otherwise."""
+    monkeypatch.setattr(requests_sent, "nonce_checked", lambda config, stand_in: True)
+
+
+SPA: Any = SimpleNamespace(is_interactive=True)  # what the state steps read of the application
 
 
 def _challenge(verifier: str) -> str:
@@ -75,8 +87,8 @@ def test_pkce_or_a_nonce_makes_appc03_to_05_not_applicable_and_appc29_judge_the_
     for pkce, nonce in (("S256", True), ("S256", False), (None, True)):
         run = _run(_authorize(RETURN_TO_STATE, pkce, nonce), _authorize(RETURN_TO_STATE, pkce, nonce))
         with pytest.raises(Skipped, match=r"not applicable: .* protects? the callback .*RFC 9700 section 2\.1"):
-            relies_on_state(run)
-        protected_without_state(SPA, run)  # APPC-29 applies: its state steps warn
+            relies_on_state(NO_RUN, NO_STAND_IN, run)
+        protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)  # APPC-29 applies: its state steps warn
         with pytest.raises(NonConformance, match="two sign-ins used the same state"):
             states_differ(SPA, run)
 
@@ -90,9 +102,9 @@ def test_without_a_new_s256_challenge_or_nonce_the_state_alone_protects_the_call
         _run(_authorize("a" * 22, None, scope="profile"), _authorize("b" * 22, None, scope="profile")),  # no openid
         _run(_authorize("a" * 22, None, False), _authorize("b" * 22, "S256", True)),  # one sign-in only
     ):
-        relies_on_state(run)  # APPC-03 to APPC-05 apply
+        relies_on_state(NO_RUN, NO_STAND_IN, run)  # APPC-03 to APPC-05 apply
         with pytest.raises(Skipped, match="not applicable: neither"):
-            protected_without_state(SPA, run)
+            protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)
 
 
 def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_must():
@@ -112,10 +124,10 @@ def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_m
             )
         ),
     ):
-        assert callback_protection(run) is None
-        relies_on_state(run)  # APPC-03 to APPC-05 apply
+        assert callback_protections(run) == []
+        relies_on_state(NO_RUN, NO_STAND_IN, run)  # APPC-03 to APPC-05 apply
         with pytest.raises(Skipped, match="not applicable: neither"):
-            protected_without_state(SPA, run)
+            protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)
         with pytest.raises(NonConformance, match="two sign-ins used the same state"):
             states_differ(SPA, run)  # APPC-05 fails
 
@@ -123,7 +135,7 @@ def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_m
 def test_an_s256_challenge_whose_verifier_was_never_seen_protects_nothing_the_suite_can_judge():
     request = _authorize("a" * 22, "S256", False)
     unredeemed = AppRun(observed=[Observed([request]), Observed([_authorize("b" * 22, "S256", False)])])
-    assert callback_protection(unredeemed) is None
+    assert callback_protections(unredeemed) == []
 
 
 def test_appc04_a_random_state_of_128_bits_passes_even_where_two_share_a_few_characters():
@@ -248,24 +260,63 @@ def test_appc31_a_callback_with_another_browsers_state_is_the_fault_and_a_fixed_
     assert not faults.armed(OTHER_BROWSER, "test.user.3")  # used once
 
 
-def test_appc31_a_nonce_the_application_does_not_check_protects_nothing(monkeypatch):
-    """A new, unguessable nonce in each sign-in makes APPC-31 not apply, as it does APPC-03 to APPC-05, unless
-    the same run shows the application accepting an ID token with another nonce (APPC-21's id-token-nonce-wrong):
-    then only its state protects the callback, and APPC-31 judges it."""
+NONCE_CHECKED = requests_sent.nonce_checked
+
+
+def _nonce_fault_sign_in(fault: str, accepted: bool) -> tuple:
+    """APPC-21's sign-in with `fault`: its code redeemed for an ID token that shows it, and the application
+    showing its signed-in marker (accepted) or not."""
+    from appside.browser_driver import SignIn
+
+    sent = secrets.token_urlsafe(16)
+    claims = {} if fault == "id-token-nonce-missing" else {"nonce": "another-" + sent}
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": "u", **claims}).encode()).rstrip(b"=").decode()
+    redemption = dataclasses.replace(
+        _redemption("v" * 43), response_json={"access_token": "at-" + fault, "id_token": f"e30.{payload}.sig"}
+    )
+    return [SignIn(accepted)], Observed([_authorize(secrets.token_urlsafe(16), None, sent), redemption])
+
+
+def test_a_skip_reason_names_the_nonce_only_where_the_run_saw_it_checked(monkeypatch):
+    """RFC 9700 section 2.1 lets PKCE, or a nonce the client checks, stand in for the state against CSRF. A run
+    in which the application accepted an ID token with another nonce (APPC-21, NIMBUS_DEFECT=no-nonce-check)
+    skipped APPC-03 to APPC-05 and APPC-31 for "a new, unguessable OpenID Connect nonce in each sign-in" as
+    well as PKCE: the reason must name only what the run showed to hold, and a nonce alone, not seen checked
+    (APPC-21 accepted it, or did not run), makes none of them skip."""
     from appside.browser_driver import SignIn
     from appside.steps import refusals
 
-    two = _run(*(_authorize(secrets.token_urlsafe(16), pkce=None) for _ in "ab"))
-    normal = [(SignIn(True), observed) for observed in two.observed]
-    monkeypatch.setattr(refusals, "normal_sign_ins", lambda config, stand_in: normal)
-    config: Any = SimpleNamespace()
-    no_stand_in: Any = None  # the two steps it would be asked of are replaced
-    for accepted in (False, True):
-        evidence = ([SignIn(accepted)], Observed([]))
-        monkeypatch.setattr(refusals, "evidence_at_once", lambda config, stand_in, title, found=evidence: found)
-        request: Any = SimpleNamespace(config=config)
-        if accepted:
-            refusals.relies_on_state_in_normal_sign_ins(request, no_stand_in)  # not skipped: the state must protect
-        else:
-            with pytest.raises(Skipped, match="not applicable: a new, unguessable OpenID Connect nonce"):
-                refusals.relies_on_state_in_normal_sign_ins(request, no_stand_in)
+    monkeypatch.setattr(requests_sent, "nonce_checked", NONCE_CHECKED)
+    for pkce in ("S256", None):
+        two = _run(*(_authorize(secrets.token_urlsafe(16), pkce) for _ in "ab"))
+        normal = [(SignIn(True), observed) for observed in two.observed]
+        monkeypatch.setattr(requests_sent, "normal_sign_ins", lambda config, stand_in, normal=normal: normal)
+        monkeypatch.setattr(refusals, "normal_sign_ins", lambda config, stand_in, normal=normal: normal)
+        for seen in ("refused", "accepted", "not run"):
+            evidence = {
+                f"sign-in with {fault}": _nonce_fault_sign_in(fault, seen == "accepted")
+                for fault in ("id-token-nonce-wrong", "id-token-nonce-missing")
+                if seen != "not run"
+            }
+            monkeypatch.setattr(
+                requests_sent, "evidence_at_once", lambda config, stand_in, title, found=evidence: found.get(title)
+            )
+            request: Any = SimpleNamespace(config=None)
+            steps = (
+                (relies_on_state, (request, NO_STAND_IN, two)),  # APPC-03 to APPC-05
+                (refusals.relies_on_state_in_normal_sign_ins, (request, NO_STAND_IN)),  # APPC-31
+            )
+            for step, arguments in steps:
+                if seen == "refused":
+                    with pytest.raises(Skipped, match="OpenID Connect nonce") as skipped:
+                        step(*arguments)
+                    assert ("a new PKCE S256 code_challenge" in str(skipped.value)) == bool(pkce)
+                elif pkce:
+                    with pytest.raises(Skipped, match="not applicable: a new PKCE S256") as skipped:
+                        step(*arguments)
+                    assert "nonce in each sign-in" not in str(skipped.value)
+                else:
+                    step(*arguments)  # not skipped: the state must protect the callback
+            if not pkce and seen != "refused":
+                with pytest.raises(Skipped, match="not applicable: neither"):
+                    protected_without_state(request, NO_STAND_IN, SPA, two)  # APPC-29: APPC-03 to APPC-05 judge

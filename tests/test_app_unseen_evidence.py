@@ -19,6 +19,7 @@ from _pytest.outcomes import Skipped
 from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.record import UNCHECKED
+from appside.steps import requests_sent
 from appside.steps.leaks import nothing_secret_in_output, nothing_secret_in_pages
 from appside.steps.refusals import error_page, expired_access_token
 from appside.steps.requests_sent import (
@@ -34,6 +35,15 @@ from sandbox.recording import RecordedRequest
 from suite.reports.record_markdown import verdict_lines
 from suite.reports.results import _missing_data
 from suite.verdict.checks import MISSING_APPLICATION_DATA, MISSING_KEY, NonConformance
+
+NO_RUN: Any = SimpleNamespace(config=None)  # the pytest request the state steps read the run's evidence through
+NO_STAND_IN: Any = None
+
+
+@pytest.fixture(autouse=True)
+def _nonce_checked(monkeypatch):
+    """The run saw the application refuse APPC-21's nonce faults, unless a test says otherwise."""
+    monkeypatch.setattr(requests_sent, "nonce_checked", lambda config, stand_in: True)
 
 
 def _application(app_type="native", mode="manual", scope="openid profile email", **drive):
@@ -156,9 +166,11 @@ def test_with_one_sign_in_reaching_the_stand_in_the_rules_that_compare_two_could
     run = _one_sign_in_reached()
     unchecked = rf"^{UNCHECKED}: only 1 of the 2 normal sign-ins reached the stand-in"
     with pytest.raises(Skipped, match=unchecked):
-        relies_on_state(run)  # APPC-03 to APPC-05: whether PKCE or the nonce is new each time is unknown
+        relies_on_state(
+            NO_RUN, NO_STAND_IN, run
+        )  # APPC-03 to APPC-05: whether PKCE or the nonce is new each time is unknown
     with pytest.raises(Skipped, match=unchecked):
-        protected_without_state(_application(), run)  # APPC-29
+        protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)  # APPC-29
     with pytest.raises(Skipped, match=unchecked):
         states_differ(_application(), run)  # APPC-05: "expected a state in each of the two sign-ins, saw 1" before
     with pytest.raises(Skipped, match=unchecked):
@@ -167,9 +179,11 @@ def test_with_one_sign_in_reaching_the_stand_in_the_rules_that_compare_two_could
 
 def test_with_one_sign_in_and_no_pkce_or_nonce_the_state_is_judged_and_the_comparison_is_not():
     run = _one_sign_in_reached(pkce=False, nonce=False)
-    relies_on_state(run)  # nothing else could protect the callback: APPC-03 and APPC-04 judge the state
+    relies_on_state(
+        NO_RUN, NO_STAND_IN, run
+    )  # nothing else could protect the callback: APPC-03 and APPC-04 judge the state
     with pytest.raises(Skipped, match="not applicable: neither"):
-        protected_without_state(_application(), run)
+        protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)
     with pytest.raises(Skipped, match=rf"^{UNCHECKED}: only 1 of the 2"):
         states_differ(_application(), run)
 
@@ -177,8 +191,8 @@ def test_with_one_sign_in_and_no_pkce_or_nonce_the_state_is_judged_and_the_compa
 def test_two_sign_ins_are_compared_as_before():
     run = AppRun(observed=[Observed([_authorize()]), Observed([_authorize()])])
     with pytest.raises(Skipped, match="not applicable: a new"):
-        relies_on_state(run)
-    protected_without_state(_application(), run)
+        relies_on_state(NO_RUN, NO_STAND_IN, run)
+    protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)
     states_differ(_application(), run)
     challenges_differ(_application(), run)
 

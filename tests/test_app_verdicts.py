@@ -222,6 +222,36 @@ def test_a_rule_kept_from_its_check_by_a_warning_level_rule_is_not_applicable_no
     assert "because SVC-14 warned (via UINFO-05)" in rules["UINFO-07"]["scenarios"][0]["reason"]
 
 
+def test_a_blocked_rules_reason_names_its_cause_and_the_first_line_of_its_failure_at_most():
+    """A wrong client id (Nimbus's outsider) failed APPC-01 and blocked 17 rules, each repeating a failed sign-in's
+    account of 600 to 1,100 characters: the whole text is the cause's, once; a blocked rule says what blocked it
+    (through which rule) and at most the first line of that failure, cut on a word. Both sides share it."""
+    from appside.record import ApplicationRecorder
+    from suite.verdict.blocking import HEADLINE, resolve_blocked
+
+    account = (
+        "the application sent no token request (normal sign-in 1: the application did not show an element '#user' "
+        "(watched 20 s; the browser never reached its callback); its page reported console error: " + "x " * 300
+    )
+    cause = "an authorization request named client_id 'acme-nimbus', not the registered 'acme-nimbus-web' " * 3
+
+    def rule(status, reason, own_check=True):
+        scenario = {"status": status, "reason": reason, "failed_step": {"step": "Then y", "own_check": own_check}}
+        return {"status": status, "scenarios": [scenario]}
+
+    for cause_reason, shown in ((cause + "\nsecond line", cause[:HEADLINE].rsplit(" ", 1)[0]), ("short", "short")):
+        rules = {
+            "APPC-01": rule("failed", cause_reason),
+            "APPC-10": rule("failed", account, own_check=False),
+            "APPC-03": rule("passed", ""),
+        }
+        resolve_blocked(rules, lambda rule_id: ApplicationRecorder.needs(None, rule_id))
+        reason = rules["APPC-10"]["scenarios"][0]["reason"]
+        assert reason.startswith(f"blocked by APPC-01: {shown}"), reason
+        assert len(reason) <= len("blocked by APPC-01: ") + HEADLINE + 2 and "console error" not in reason, reason
+        assert "second line" not in reason and rules["APPC-01"]["scenarios"][0]["reason"] == cause_reason
+
+
 def test_a_relative_command_path_is_one_line_naming_the_folder_commands_run_from(tmp_path):
     (tmp_path / "run-app.sh").write_text("#!/bin/sh\n")
     (tmp_path / "application.yaml").write_text(

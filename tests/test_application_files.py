@@ -194,6 +194,42 @@ def test_every_unknown_key_is_named_at_once_with_the_key_it_is_closest_to(tmp_pa
     assert "drive.colour: unknown key. Allowed here:" in str(error.value)  # nothing close: no guess
 
 
+@pytest.mark.parametrize(
+    "text, misspelt, required",
+    [
+        (WEB.replace("  signed_in:", "  signed-in:"), "drive.signed-in", "drive.signed_in"),  # Nimbus's outsider
+        (WEB.replace("  sign_in_url:", "  signin_url:"), "drive.signin_url", "drive.sign_in_url"),
+        (WEB.replace("  client_secret:", "  client_secert:"), "application.client_secert", "application.client_secret"),
+        (SERVICE.replace("command: ", "comand: "), "drive.comand", "drive.command"),
+        (
+            SERVICE.replace("client_secret: ", "client-secret: "),
+            "application.client-secret",
+            "application.client_secret",
+        ),
+    ],
+)
+def test_a_misspelt_required_key_is_named_unknown_and_its_right_spelling_missing_at_once(
+    tmp_path, text, misspelt, required
+):
+    """The docs promise every problem of the file at once: `signed-in:` got "Did you mean signed_in?" but never
+    that the required drive.signed_in is missing, which the next run then said alone. The keys an application's
+    type and drive.mode require are named with the schema's problems, each once."""
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, text)
+    problems = str(error.value)
+    assert f"{misspelt}: unknown key." in problems, problems
+    assert problems.count(f"{required}: missing.") == 1, problems
+
+
+def test_a_required_key_missing_is_named_with_a_variable_unset(tmp_path):
+    """Every problem at once: an unset ${VAR} was named alone, and the missing drive.signed_in only in the
+    next run."""
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, WEB.replace("  signed_in: {text: Welcome}\n", ""), environ={})
+    problems = str(error.value)
+    assert "MY_SECRET" in problems and "drive.signed_in: missing." in problems, problems
+
+
 def test_a_program_named_without_a_folder_that_is_no_command_gets_the_hint_a_relative_path_gets(tmp_path):
     """`launch: run.sh`: a shell looks for it on PATH only ("run.sh: not found", exit 127, once launched)."""
     (tmp_path / "run-app.sh").write_text("#!/bin/sh\n")

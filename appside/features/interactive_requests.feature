@@ -47,7 +47,9 @@ Feature: What an interactive application sends to Visma Connect
     CSRF attacks" without saying more, so such an application is warned, not failed (where neither
     protects the callback, APPC-03, APPC-04 and APPC-05 fail it). Only an unguessable value protects:
     a nonce, or the code_verifier behind an S256 challenge, new in each sign-in with at least the
-    128 bits APPC-04 asks of a state (RFC 6749 section 10.10); a nonce "acme-<time>" does not.
+    128 bits APPC-04 asks of a state (RFC 6749 section 10.10); a nonce "acme-<time>" does not. A
+    nonce counts only where the same run saw the application refuse APPC-21's nonce faults
+    (id-token-nonce-wrong and id-token-nonce-missing); the stand-in itself checks the PKCE verifier.
 
     Given the application protects its callback with PKCE or a nonce
     Then every authorization request carries a state

@@ -56,8 +56,9 @@ Feature: What an application must refuse
     the state to the user agent where it is the callback's CSRF protection, so, as APPC-03 to
     APPC-05, the rule applies where neither a new, unguessable PKCE verifier nor nonce in each
     sign-in protects the callback (those are bound to the browser's own sign-in); a nonce counts
-    only where the application did not accept an ID token with another nonce in the same run
-    (APPC-21's fault id-token-nonce-wrong): a nonce it does not check protects nothing.
+    only where the same run saw the application refuse an ID token with another nonce and one with
+    none (APPC-21's faults id-token-nonce-wrong and id-token-nonce-missing): a nonce it does not
+    check protects nothing, and one the run did not see checked is not claimed.
 
     Given a normal sign-in of the application redeems its code
     And the application sends a state

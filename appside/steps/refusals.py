@@ -14,18 +14,17 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import EXPIRY, OTHER_BROWSER, fault_title
+from appside.concurrent import EXPIRY, OTHER_BROWSER
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
-from appside.steps.requests_sent import NONCE_PROTECTS, callback_protection, skip_unless_state_protects
+from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens, skip_unless_state_protects
 from appside.steps.service import first_service_run, why_no_token
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
     _baseline,
     driver,
-    evidence_at_once,
     no_evidence,
     normal_sign_ins,
     observe,
@@ -39,8 +38,6 @@ from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
 from suite.verdict.checks import check, require, skip_for_missing_application_data
 
-# The ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core 3.1.3.7 step 11)
-NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")
 # What binds an application that sent a state to refuse a response with another state or none, PKCE or a
 # nonce notwithstanding: RFC 9700 section 2.1 says what must protect the callback, not how a response is validated
 STATE_VALIDATION = (
@@ -90,34 +87,11 @@ def sends_state(app_run: AppRun) -> None:
 @given("the application relies on its state against CSRF, as its normal sign-ins show")
 def relies_on_state_in_normal_sign_ins(request: pytest.FixtureRequest, stand_in: SandboxServer) -> None:
     """APPC-03 to APPC-05's test (RFC 9700 section 2.1), on the two normal sign-ins: where a new,
-    unguessable PKCE verifier or nonce in each sign-in protects the callback, the state need not."""
+    unguessable PKCE verifier, or a nonce the application showed it checks, protects the callback, the state
+    need not."""
     normal = normal_sign_ins(request.config, stand_in)
     normal_run = AppRun(sign_ins=[s for s, _ in normal], observed=[o for _, o in normal])
-    if callback_protection(normal_run) == NONCE_PROTECTS and _wrong_nonce_accepted(request.config, stand_in):
-        allure.attach(
-            "the application sends a new, unguessable nonce in each sign-in, but accepted an ID token with another "
-            "nonce (APPC-21, fault id-token-nonce-wrong): a nonce it does not check protects nothing, so its state "
-            "must protect the callback",
-            name="what protects the callback",
-            attachment_type=allure.attachment_type.TEXT,
-        )
-        return
-    skip_unless_state_protects(normal_run)
-
-
-def _wrong_nonce_accepted(config, stand_in: SandboxServer) -> bool:
-    """Whether, in this run's sign-in with the fault id-token-nonce-wrong (APPC-21's, where it ran), the
-    application accepted the ID token: it showed that the user signed in, or called the Visma API with that
-    response's access token."""
-    try:
-        found = evidence_at_once(config, stand_in, fault_title("id-token-nonce-wrong"))
-    except Exception:  # that sign-in broke: no evidence either way
-        return False
-    if not found:
-        return False
-    sign_ins, observed = found
-    faulty = _faulty_access_tokens(observed)
-    return bool(sign_ins[-1].finished or any(bearer_of(call) in faulty for call in observed.api_calls))
+    skip_unless_state_protects(normal_run, request.config, stand_in)
 
 
 @then("the stand-in's callback carried the fault")
@@ -260,19 +234,6 @@ def no_api_call(request, app_run: AppRun) -> None:
     )
 
 
-def _faulty_access_tokens(observed: Observed) -> set[str]:
-    """The access tokens of the token response whose ID token carried the fault, and of any refresh
-    of its refresh token: what the application would use had it accepted the response."""
-    answers = [r.response_json or {} for r in observed.grants("authorization_code") if r.status == 200][:1]
-    refresh_tokens = {a.get("refresh_token") for a in answers} - {None}
-    answers += [
-        r.response_json or {}
-        for r in observed.grants("refresh_token")
-        if r.status == 200 and r.param("refresh_token") in refresh_tokens
-    ]
-    return {a["access_token"] for a in answers if isinstance(a.get("access_token"), str)}
-
-
 @then("the application does not call the Visma API with the access token of the faulty response")
 def no_api_call_with_faulty_token(request, app_run: AppRun) -> None:
     """OpenID Connect Core 3.1.3.7 forbids using "the information that failed to validate"; no sentence
@@ -280,7 +241,7 @@ def no_api_call_with_faulty_token(request, app_run: AppRun) -> None:
     does, then refuses the ID token). So a userinfo call alone is no acceptance of a faulty ID token;
     the Visma API called with that response's access token is, as a signed-in page is."""
     observed = app_run.last
-    faulty = _faulty_access_tokens(observed)
+    faulty = faulty_access_tokens(observed)
     used = [call for call in observed.api_calls if bearer_of(call) in faulty]
     check(
         not used,

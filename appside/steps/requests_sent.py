@@ -10,22 +10,26 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import TWO_EXPIRIES
+from appside.concurrent import TWO_EXPIRIES, fault_title
 from appside.observed import (
     Observed,
     basic_password,
+    bearer_of,
     client_authentication,
     estimated_entropy_bits,
     expired_uses,
     s256,
     token_request_shape,
+    unverified_claims,
     varying_part,
 )
 from appside.record import UNCHECKED, UNCHECKED_UNLESS_BLOCKED
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
+    evidence_at_once,
     keep_evidence_at_once,
+    normal_sign_ins,
     note_client_authentication,
     nothing_to_judge,
     observe_session,
@@ -188,17 +192,28 @@ def _verifiers_per_sign_in(app_run: AppRun) -> list[set]:
     ]
 
 
+PKCE_PROTECTS = "a new PKCE S256 code_challenge in each sign-in, from an unguessable code_verifier"
 NONCE_PROTECTS = "a new, unguessable OpenID Connect nonce in each sign-in"
+# APPC-21's ID token faults that only an application that sent a nonce must refuse (OpenID Connect Core
+# 3.1.3.7 step 11); refused, they show it checks its nonce (nonce_checked)
+NONCE_FAULTS = ("id-token-nonce-wrong", "id-token-nonce-missing")
+NONCE_UNCHECKED = (
+    "its nonce, new and unguessable in each sign-in, is not counted: this run did not show it refuses an ID token "
+    f"with another nonce or none (APPC-21's faults {' and '.join(NONCE_FAULTS)}), and a nonce it does not check "
+    "protects nothing"
+)
 
 
-def callback_protection(app_run: AppRun) -> str | None:
-    """What protects the application's callback against CSRF besides its state (RFC 9700 section 2.1):
-    a PKCE S256 code_challenge in every sign-in, a new one each time, from a code_verifier an attacker
-    cannot guess, or (OpenID Connect) a nonce in every sign-in, new and unguessable; None where neither
-    does, so the state must. Unguessable is what APPC-04 asks of a state (MIN_STATE_BITS, of what varies
+def callback_protections(app_run: AppRun) -> list[str]:
+    """What the normal sign-ins carry that could protect the application's callback against CSRF besides its
+    state (RFC 9700 section 2.1): a PKCE S256 code_challenge in every sign-in, a new one each time, from a
+    code_verifier an attacker cannot guess (PKCE_PROTECTS), or (OpenID Connect) a nonce in every sign-in, new and
+    unguessable (NONCE_PROTECTS). Unguessable is what APPC-04 asks of a state (MIN_STATE_BITS, of what varies
     between the sign-ins): a nonce "acme-<time>" or a verifier of 20 characters protects nothing RFC 6749
     section 10.10 would call a CSRF token. Where one sign-in carries either but no second one reached the
-    stand-in to show it is new each time, the rule could not be checked (nothing_to_compare)."""
+    stand-in to show it is new each time, the rule could not be checked (nothing_to_compare). The stand-in
+    checks the verifier against the challenge itself; whether the application checks the nonce only its
+    refusals show (callback_protection)."""
     protections = []
     challenges = _per_sign_in(app_run, "code_challenge", lambda r: r.param("code_challenge_method") == "S256")
     nonces = _per_sign_in(app_run, "nonce", lambda r: "openid" in (r.param("scope") or "").split())
@@ -213,20 +228,79 @@ def callback_protection(app_run: AppRun) -> str | None:
         and all(verifiers[:2])
         and _unguessable(verifiers)
     ):
-        protections.append("a new PKCE S256 code_challenge in each sign-in, from an unguessable code_verifier")
+        protections.append(PKCE_PROTECTS)
     if nonces and _unguessable(nonces):
         protections.append(NONCE_PROTECTS)
+    return protections
+
+
+def callback_protection(app_run: AppRun, config, stand_in: SandboxServer) -> str | None:
+    """What this run showed protects the callback besides the state (callback_protections): the PKCE the
+    stand-in checked, and the nonce only where the same run saw the application refuse APPC-21's nonce faults
+    (nonce_checked); None where nothing does, so the state must. An unchecked nonce is attached as not counted."""
+    protections = callback_protections(app_run)
+    if NONCE_PROTECTS in protections and not nonce_checked(config, stand_in):
+        protections.remove(NONCE_PROTECTS)
+        allure.attach(NONCE_UNCHECKED, name="what protects the callback", attachment_type=allure.attachment_type.TEXT)
     return " and ".join(protections) or None
 
 
+def faulty_access_tokens(observed: Observed) -> set[str]:
+    """The access tokens of the token response whose ID token carried the fault, and of any refresh
+    of its refresh token: what the application would use had it accepted the response."""
+    answers = [r.response_json or {} for r in observed.grants("authorization_code") if r.status == 200][:1]
+    refresh_tokens = {a.get("refresh_token") for a in answers} - {None}
+    answers += [
+        r.response_json or {}
+        for r in observed.grants("refresh_token")
+        if r.status == 200 and r.param("refresh_token") in refresh_tokens
+    ]
+    return {a["access_token"] for a in answers if isinstance(a.get("access_token"), str)}
+
+
+def nonce_checked(config, stand_in: SandboxServer) -> bool:
+    """Whether this run saw the application check its nonce: in each of APPC-21's sign-ins with a nonce fault
+    (NONCE_FAULTS, made at once), it redeemed its code for an ID token that shows the fault, then neither showed
+    its signed-in marker nor called the Visma API with that response's access token, where a normal sign-in did
+    one of them. False where such a sign-in was not made (APPC-21 not selected, manual or service mode), broke,
+    or did not show the fault: a nonce nothing showed checked protects nothing (RFC 9700 section 2.1 counts the
+    nonce because the client checks it, OpenID Connect Core 1.0 section 3.1.3.7 step 11)."""
+    normal = normal_sign_ins(config, stand_in)
+    if not any(sign_in.finished or observed.api_calls for sign_in, observed in normal):
+        return False  # nothing tells a refusal from an acceptance
+    for fault in NONCE_FAULTS:
+        try:
+            found = evidence_at_once(config, stand_in, fault_title(fault))
+        except Exception:  # that sign-in broke: no evidence either way
+            return False
+        if not found:
+            return False
+        sign_ins, observed = found
+        answers = [r.response_json or {} for r in observed.grants("authorization_code") if r.status == 200][:1]
+        claims = unverified_claims(str(answers[0].get("id_token"))) if answers and answers[0].get("id_token") else {}
+        sent = {a.param("nonce") for a in observed.authorization_requests} - {None, ""}
+        delivered = ("nonce" not in claims) if fault == "id-token-nonce-missing" else claims.get("nonce") not in sent
+        faulty = faulty_access_tokens(observed)
+        if (
+            not claims
+            or not sent
+            or not delivered
+            or not sign_ins
+            or sign_ins[-1].finished
+            or any(bearer_of(call) in faulty for call in observed.api_calls)
+        ):
+            return False
+    return True
+
+
 @given("the application relies on its state against CSRF")
-def relies_on_state(app_run: AppRun) -> None:
-    skip_unless_state_protects(app_run)
+def relies_on_state(request: pytest.FixtureRequest, stand_in: SandboxServer, app_run: AppRun) -> None:
+    skip_unless_state_protects(app_run, request.config, stand_in)
 
 
-def skip_unless_state_protects(app_run: AppRun) -> None:
-    """Skipped as not applicable where PKCE or a nonce protects the callback (callback_protection)."""
-    protection = callback_protection(app_run)
+def skip_unless_state_protects(app_run: AppRun, config, stand_in: SandboxServer) -> None:
+    """Skipped as not applicable where what this run showed protects the callback (callback_protection)."""
+    protection = callback_protection(app_run, config, stand_in)
     if protection:
         pytest.skip(
             f"not applicable: {protection} {'protect' if ' and ' in protection else 'protects'} the callback "
@@ -236,13 +310,16 @@ def skip_unless_state_protects(app_run: AppRun) -> None:
 
 
 @given("the application protects its callback with PKCE or a nonce")
-def protected_without_state(application: Application, app_run: AppRun) -> None:
+def protected_without_state(
+    request: pytest.FixtureRequest, stand_in: SandboxServer, application: Application, app_run: AppRun
+) -> None:
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
-    if not callback_protection(app_run):
+    if not callback_protection(app_run, request.config, stand_in):
         pytest.skip(
             "not applicable: neither a new PKCE S256 code_challenge (from a code_verifier of at least "
             f"{MIN_STATE_BITS} bits) nor a new OpenID Connect nonce of at least {MIN_STATE_BITS} bits in each "
-            "sign-in protects the callback, so the state must, and APPC-03, APPC-04 and APPC-05 judge it"
+            "sign-in, which the application showed it checks (APPC-21), protects the callback, so the state must, "
+            "and APPC-03, APPC-04 and APPC-05 judge it"
         )
 
 

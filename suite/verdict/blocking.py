@@ -72,15 +72,26 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
         root = rules[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
         for scenario in _kept_from_own_check(rule):
             scenario["status"], scenario["blocked_by"] = "blocked", root
-            scenario["reason"] = (
-                f'blocked by {root}{_via(root, cause)}: "{scenario["failed_step"]["step"]}" '
-                f"failed: {scenario['reason']}"
-            )
+            headline = _headline(rules[root])
+            scenario["reason"] = f"blocked by {root}{_via(root, cause)}" + (f": {headline}" if headline else "")
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
             rule["status"], rule["blocked_by"] = "blocked", root
     for rule_id in _needs_first(rules, needs):
         _refusals_without_control(rule_id, rules, controls(rule_id))
+
+
+HEADLINE = 160  # characters of its cause's failure a blocked scenario repeats; the whole text is the cause's
+
+
+def _headline(cause: dict) -> str:
+    """The first line of the cause's first failure, cut on a word at HEADLINE characters: what a blocked
+    rule's reason repeats of it. A failed sign-in's account (its pages, console, requests) ran to 600
+    characters and more, repeated by each of the 17 rules one wrong client id blocked; the cause's own
+    reason keeps all of it, once, and the blocked scenario's own failure stays in its test report."""
+    reason = next((str(s["reason"]) for s in cause["scenarios"] if s["status"] == "failed" and s.get("reason")), "")
+    line = reason.strip().splitlines()[0] if reason.strip() else ""
+    return line if len(line) <= HEADLINE else line[:HEADLINE].rsplit(" ", 1)[0].rstrip(" ,;:(") + " …"
 
 
 def _failed_for_a_cause(rule: dict) -> bool:
