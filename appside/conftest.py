@@ -21,12 +21,13 @@ pytest_plugins = [
     "suite.reports.run_lock",  # one certification at a time per reports folder
     "suite.verdict.rule_selection",
     "suite.verdict.step_lookup",
+    # each after those it imports: pytest rewrites a plugin's asserts as it registers it, not once imported
     "appside.steps.sign_ins",
     "appside.steps.requests_sent",
-    "appside.steps.refusals",
     "appside.steps.service",
-    "appside.steps.client_secret",
+    "appside.steps.refusals",
     "appside.steps.leaks",
+    "appside.steps.client_secret",
 ]
 
 
