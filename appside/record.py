@@ -2,6 +2,7 @@
 application's client id and type in its header and the fault injected in each negative scenario."""
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,23 @@ def application_rule_sources(rule_id: str) -> list[dict]:
     """The sentences an APPC rule enforces (appside/features/rules.yaml), as the record lists them."""
     entry = catalogue(CATALOGUE).get(rule_id)
     return entry.as_record() if entry else []
+
+
+# A failure message that names a sentence's source already (RFC 6749 section 2.3.1, OpenID Connect Core, a Visma page)
+CITES = re.compile(r"\bRFC \d+|OpenID Connect|Visma|section \d")
+
+
+def with_its_sentence(message: str, rule_id: str) -> str:
+    """A failure message of an APPC rule that quotes no sentence, with the one the rule enforces
+    (appside/features/rules.yaml): an RFC's or OpenID Connect's, which binds the application, before
+    a Visma page's. Every failure cites the sentence that forbids it, wherever its check was written."""
+    if CITES.search(message):
+        return message
+    quoted = [source for source in application_rule_sources(rule_id) if source.get("quote")]
+    binding = [source for source in quoted if source["source"].startswith(("RFC", "OpenID"))] or quoted
+    if not binding:
+        return message
+    return f'{message} ({binding[0]["source"]}: "{binding[0]["quote"]}")'
 
 
 @functools.cache

@@ -189,6 +189,13 @@ def _verifiers_per_sign_in(app_run: AppRun) -> list[set]:
 
 
 NONCE_PROTECTS = "a new, unguessable OpenID Connect nonce in each sign-in"
+# APPC-03, judged only where neither PKCE nor a nonce protects the callback (skip_unless_state_protects)
+NO_STATE = (
+    "an authorization request carries no state, and neither a new PKCE code_challenge nor a new nonce in each "
+    'sign-in protects the callback: RFC 6749 section 10.12, "The client MUST implement CSRF protection for its '
+    'redirection URI"; a new, unguessable state would, and so would a new nonce the application checks in the ID '
+    f"token, or PKCE ({RFC9700_CSRF})"
+)
 
 
 def callback_protection(app_run: AppRun) -> str | None:
@@ -249,7 +256,7 @@ def protected_without_state(application: Application, app_run: AppRun) -> None:
 @then("every authorization request carries a state")
 def state_present(application: Application, app_run: AppRun) -> None:
     for request in _authorization_requests(application, app_run):
-        check(request.param("state"), "an authorization request carries no state")
+        check(request.param("state"), NO_STATE)
 
 
 def _states(application: Application, app_run: AppRun) -> list[str]:
