@@ -37,16 +37,19 @@ CITES = re.compile(r"\bRFC \d+|OpenID Connect|Visma|section \d")
 
 
 def with_its_sentence(message: str, rule_id: str) -> str:
-    """A failure message of an APPC rule that quotes no sentence, with the one the rule enforces
-    (appside/features/rules.yaml): an RFC's or OpenID Connect's, which binds the application, before
-    a Visma page's. Every failure cites the sentence that forbids it, wherever its check was written."""
+    """A failure message of an APPC rule that cites no sentence, with the one the rule enforces
+    (appside/features/rules.yaml), quoted; where the rule enforces several, their sources named, as
+    which of them a check's message breaks is the check's to say (RFC 6749 section 3.2's POST is no
+    cause of a wrong secret). Every failure cites the sentence that forbids it."""
     if CITES.search(message):
         return message
     quoted = [source for source in application_rule_sources(rule_id) if source.get("quote")]
-    binding = [source for source in quoted if source["source"].startswith(("RFC", "OpenID"))] or quoted
-    if not binding:
-        return message
-    return f'{message} ({binding[0]["source"]}: "{binding[0]["quote"]}")'
+    if len(quoted) == 1:
+        return f'{message} ({quoted[0]["source"]}: "{quoted[0]["quote"]}")'
+    names = list(dict.fromkeys(source["source"] for source in quoted))
+    return (
+        f"{message} (the sentences {rule_id} enforces, quoted in the record: {'; '.join(names)})" if names else message
+    )
 
 
 @functools.cache

@@ -61,8 +61,14 @@ def test_every_fault_a_rule_that_is_no_warning_injects_names_its_sentence():
 
 
 def test_a_message_that_quotes_nothing_gets_its_rules_sentence_and_one_that_cites_keeps_its_own():
-    said = with_its_sentence("two sign-ins used the same state", "APPC-05")
-    assert said.startswith("two sign-ins used the same state (RFC ")
+    said = with_its_sentence("a refresh used an older refresh token", "APPC-15")
+    assert said.startswith('a refresh used an older refresh token (RFC 6749 section 6: "The authorization server MAY')
+    # several sentences: each named, none picked that the check may not have meant (a wrong secret is no POST)
+    said = with_its_sentence("the client_secret in its form body is not the application's secret", "APPC-10")
+    assert said.endswith(
+        "(the sentences APPC-10 enforces, quoted in the record: Interactive Integrations, Step 4 Exchange "
+        "Authorization Code for Tokens; RFC 6749 section 3.2; RFC 6749 section 2.3.1)"
+    ), said
     assert CITES.search(said)
     cited = "a refresh used an older refresh token (RFC 9700 section 4.14.2)"
     assert with_its_sentence(cited, "APPC-24") == cited
