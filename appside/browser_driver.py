@@ -134,6 +134,9 @@ RESTARTED = (
 # drive.timeout or less, but some Playwright calls have no timeout of their own (a DevTools session, a page's
 # content, its cookies), and one the browser never answered held a certification for 10 minutes at a load of 45.
 ANSWER_SPAN = 3
+# ...and never less than this: a picture of the page alone may take 5 s (suite.wire.login.screenshots), more on a
+# loaded machine, where a short drive.timeout would have the browser stopped in the middle of a slow but sound step
+LEAST_ANSWER_SECONDS = 30.0
 
 
 class BrowserDidNotAnswer(NothingToCheck):
@@ -149,8 +152,8 @@ class Watchdog:
 
     LOOK = 0.25  # seconds between two looks
 
-    def __init__(self, seconds: float, stop: Callable[[], Any]) -> None:
-        self.seconds, self._stop = seconds, stop
+    def __init__(self, seconds: float, stop: Callable[[], Any], basis: str = "") -> None:
+        self.seconds, self._stop, self.basis = seconds, stop, basis
         self._lock = threading.Lock()
         self._deadline: float | None = None
         self._what = ""
@@ -161,7 +164,7 @@ class Watchdog:
 
     def message(self) -> str:
         return (
-            f"the browser did not answer within {self.seconds:g} s ({ANSWER_SPAN} x drive.timeout) while "
+            f"the browser did not answer within {self.seconds:g} s{f' ({self.basis})' if self.basis else ''} while "
             f"{self._what or 'driving the application'}, so the suite stopped it and this could not be checked "
             "(a machine too loaded to run Chromium, or a page that keeps it busy: run again on a quieter machine, "
             "or raise drive.timeout)"
@@ -244,7 +247,11 @@ class BrowserDriver:
         EFFORT.browser_launches += 1
         self.user, self.issuer = user, issuer
         # its flags name the fence's own port, which no other Chromium has
-        self.watchdog = Watchdog(ANSWER_SPAN * drive.timeout, lambda: stop_chromium(self._fence.flags[0]))
+        self.watchdog = Watchdog(
+            max(LEAST_ANSWER_SECONDS, ANSWER_SPAN * drive.timeout),
+            lambda: stop_chromium(self._fence.flags[0]),
+            f"{ANSWER_SPAN} x drive.timeout, at least {LEAST_ANSWER_SECONDS:g} s",
+        )
 
     def login_pages(self, username: str) -> BrowserLogin:
         """The stand-in's pages, filled as the test user `username` (the run's password)."""
