@@ -20,6 +20,7 @@ quietly and noted: nothing was typed into those pages, and no network serves it.
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from appside.effort import EFFORT
 from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.secrets.redaction import REDACTOR
-from suite.wire.browser import OriginFence, launch_chromium
+from suite.verdict.checks import NothingToCheck
+from suite.wire.browser import OriginFence, launch_chromium, stop_chromium
 from suite.wire.http import CredentialPolicy
 from suite.wire.login.browser import BrowserLogin, Guard
 
@@ -127,6 +129,100 @@ RESTARTED = (
 )
 
 
+# How long the browser may take to answer one step of a sign-in (a page load, the login page's actions, a
+# picture of the page, its cookies), in multiples of drive.timeout: every wait of a step is bounded by
+# drive.timeout or less, but some Playwright calls have no timeout of their own (a DevTools session, a page's
+# content, its cookies), and one the browser never answered held a certification for 10 minutes at a load of 45.
+ANSWER_SPAN = 3
+# ...and never less than this: a picture of the page alone may take 5 s (suite.wire.login.screenshots), more on a
+# loaded machine, where a short drive.timeout would have the browser stopped in the middle of a slow but sound step
+LEAST_ANSWER_SECONDS = 30.0
+
+
+class BrowserDidNotAnswer(NothingToCheck):
+    """The browser did not answer a call within the watchdog's bound, and was stopped: what the call was
+    for could not be checked (no evidence either way about the application)."""
+
+
+class Watchdog:
+    """Playwright's synchronous calls cannot be cancelled from another thread: a call the browser has not
+    answered `seconds` after the step it belongs to began has Chromium stopped (`stop`), which fails the
+    call and every other one waiting; the step then raises BrowserDidNotAnswer. One thread per driver,
+    looking a few times a second."""
+
+    LOOK = 0.25  # seconds between two looks
+
+    def __init__(self, seconds: float, stop: Callable[[], Any], basis: str = "") -> None:
+        self.seconds, self._stop, self.basis = seconds, stop, basis
+        self._lock = threading.Lock()
+        self._deadline: float | None = None
+        self._what = ""
+        self._depth = 0
+        self.expired = ""  # what the browser did not answer, once it was stopped for it
+        self._closed = threading.Event()
+        threading.Thread(target=self._watch, daemon=True, name="browser watchdog").start()
+
+    def message(self) -> str:
+        return (
+            f"the browser did not answer within {self.seconds:g} s{f' ({self.basis})' if self.basis else ''} while "
+            f"{self._what or 'driving the application'}, so the suite stopped it and this could not be checked "
+            "(a machine too loaded to run Chromium, or a page that keeps it busy: run again on a quieter machine, "
+            "or raise drive.timeout)"
+        )
+
+    def bound(self, what: str) -> "_Bound":
+        """The calls in the block answered within `seconds` (an outer bound holds where blocks nest)."""
+        return _Bound(self, what)
+
+    def _enter(self, what: str) -> None:
+        if self.expired:
+            raise BrowserDidNotAnswer(self.message())
+        with self._lock:
+            if not self._depth:
+                self._deadline, self._what = time.monotonic() + self.seconds, what
+            self._depth += 1
+
+    def _exit(self, error: BaseException | None) -> None:
+        with self._lock:
+            self._depth -= 1
+            if not self._depth:
+                self._deadline = None
+        # whatever the block raised (Playwright's "browser has been closed") was the stopping
+        if self.expired and not isinstance(error, BrowserDidNotAnswer | GeneratorExit):
+            raise BrowserDidNotAnswer(self.message()) from error
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self.LOOK):
+            with self._lock:
+                late = self._deadline is not None and time.monotonic() > self._deadline and not self.expired
+                if late:
+                    self.expired = self._what or "driving the application"
+            if late:
+                self._stop()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class _Bound:
+    def __init__(self, watchdog: Watchdog, what: str) -> None:
+        self.watchdog, self.what = watchdog, what
+
+    def __enter__(self) -> None:
+        self.watchdog._enter(self.what)
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.watchdog._exit(error)
+
+
+def milliseconds_left(deadline: float) -> float | None:
+    """A Playwright timeout for what is left until `deadline` (time.monotonic()), or None once it passed:
+    Playwright reads 0 as no timeout at all, and Node warns of a negative one and waits 1 ms
+    (TimeoutNegativeWarning)."""
+    left = deadline - time.monotonic()
+    return left * 1000 if left > 0 else None
+
+
 class BrowserDriver:
     def __init__(self, application, issuer: str, user, tls=None) -> None:
         from playwright.sync_api import sync_playwright
@@ -144,12 +240,18 @@ class BrowserDriver:
             lambda host, port: bool(self.guards) and all(guard.allows(host, port) for guard in list(self.guards)),
             self._connection_refused,
         )
-        flags = [f"--host-resolver-rules={LOOPBACK_ONLY}", *self._fence.flags]
+        self._flags = [f"--host-resolver-rules={LOOPBACK_ONLY}", *self._fence.flags]
         if tls:  # the stand-in's certificate, and no other, is accepted although its authority is not Chromium's
-            flags.append(f"--ignore-certificate-errors-spki-list={tls.spki_sha256}")
-        self._browser = launch_chromium(self._playwright, flags)
+            self._flags.append(f"--ignore-certificate-errors-spki-list={tls.spki_sha256}")
+        self._browser = launch_chromium(self._playwright, self._flags)
         EFFORT.browser_launches += 1
         self.user, self.issuer = user, issuer
+        # its flags name the fence's own port, which no other Chromium has
+        self.watchdog = Watchdog(
+            max(LEAST_ANSWER_SECONDS, ANSWER_SPAN * drive.timeout),
+            lambda: stop_chromium(self._fence.flags[0]),
+            f"{ANSWER_SPAN} x drive.timeout, at least {LEAST_ANSWER_SECONDS:g} s",
+        )
 
     def login_pages(self, username: str) -> BrowserLogin:
         """The stand-in's pages, filled as the test user `username` (the run's password)."""
@@ -158,8 +260,18 @@ class BrowserDriver:
 
     def session(self, username: str | None = None) -> "BrowserSession":
         """A fresh browser profile: no cookies of the application nor of the stand-in; its sign-ins
-        are made as the test user `username` (the run's first test user by default)."""
-        return BrowserSession(self, self._browser.new_context(service_workers="allow"), username or self.user.username)
+        are made as the test user `username` (the run's first test user by default). A browser the
+        watchdog stopped is launched again first."""
+        if self.watchdog.expired:
+            with contextlib.suppress(Exception):
+                self._browser.close()
+            self._browser = launch_chromium(self._playwright, self._flags)
+            EFFORT.browser_launches += 1
+            self.watchdog.expired = ""
+        with self.watchdog.bound("opening a browser context"):
+            return BrowserSession(
+                self, self._browser.new_context(service_workers="allow"), username or self.user.username
+            )
 
     def _connection_refused(self, host: str, port: int) -> None:
         for guard in list(self.guards):
@@ -167,7 +279,9 @@ class BrowserDriver:
                 guard.connection_refused(host, port)
 
     def close(self) -> None:
-        self._browser.close()
+        with contextlib.suppress(BrowserDidNotAnswer), self.watchdog.bound("closing the browser"):
+            self._browser.close()
+        self.watchdog.close()
         self._playwright.stop()
         self._fence.close()
 
@@ -214,11 +328,11 @@ class BrowserSession:
         stand-in answers wrongly on purpose (`refused`) is watched for `drive.settle` seconds
         after the application's callback, long enough for it to redeem a code it should not, or
         less where `quiet` gives the evidence that it made no further request."""
-        sign_in: SignIn = run_together(self.page, [self.sign_in_steps(refused, quiet)])[0]
+        sign_in: SignIn = run_together(self.page, [self.sign_in_steps(refused, quiet)], self.driver.watchdog)[0]
         return sign_in
 
     def open(self, url: str, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
-        sign_in: SignIn = run_together(self.page, [self.open_steps(url, refused, quiet)])[0]
+        sign_in: SignIn = run_together(self.page, [self.open_steps(url, refused, quiet)], self.driver.watchdog)[0]
         return sign_in
 
     def sign_in_steps(self, refused: bool = False, quiet: QuietWatch | None = None) -> Generator[None, None, SignIn]:
@@ -286,8 +400,9 @@ class BrowserSession:
                         EFFORT.waited(0.3)
                     return self._result(True, seen, started, marks, callback_at)
                 rule = self.login._rule_for(self.page)
-                if rule is not None:
-                    self.login._run(self.page, rule, 5000, self.guard)
+                left = milliseconds_left(deadline)
+                if rule is not None and left is not None:  # none once drive.timeout passed: the loop ends
+                    self.login._run(self.page, rule, min(5000.0, left), self.guard)
                     yield from _pause(0.1)
             except PlaywrightError:
                 continue  # navigating: look again
@@ -450,7 +565,9 @@ class BrowserSession:
 
     def close(self) -> None:
         self.driver.guards.remove(self.guard)
-        self.context.close()
+        if not self.driver.watchdog.expired:  # a stopped browser's contexts went with it
+            with self.driver.watchdog.bound("closing a browser context"):
+                self.context.close()
 
 
 def _origin(url: str) -> str:
@@ -475,12 +592,15 @@ def _pause(seconds: float) -> Iterator[None]:
         yield
 
 
-def run_together(page, flows: list[Generator[None, None, Any]]) -> list:
+def run_together(page, flows: list[Generator[None, None, Any]], watchdog: Watchdog | None = None) -> list:
     """Runs each flow (a generator of steps, such as BrowserSession.sign_in_steps) to its end, a
     step of each in turn with one short wait for every page in between: Playwright's synchronous
     API serves one thread, and the browser loads all the pages meanwhile. At most AT_ONCE flows
     go on at once; the next one starts when one ends. Returns each flow's result in order; a flow
-    that raised raises once every flow has ended."""
+    that raised raises once every flow has ended. Each step and each wait is bounded by `watchdog`:
+    where the browser did not answer one, it was stopped, and BrowserDidNotAnswer is raised at once
+    (every flow going on used that browser)."""
+    bound = watchdog.bound if watchdog else lambda what: contextlib.nullcontext()
     results: list = [None] * len(flows)
     errors: dict[int, BaseException] = {}
     waiting = list(enumerate(flows))
@@ -490,10 +610,16 @@ def run_together(page, flows: list[Generator[None, None, Any]]) -> list:
             number, flow = waiting.pop(0)
             running[number] = flow
         EFFORT.most_at_once = max(EFFORT.most_at_once, len(running))
-        page.wait_for_timeout(POLL)
+        with bound("waiting for the pages"):
+            page.wait_for_timeout(POLL)
         for number, flow in list(running.items()):
             try:
-                next(flow)
+                with bound("a step of a sign-in (a page load, the login page's actions, a picture of the page)"):
+                    next(flow)
+            except BrowserDidNotAnswer:
+                for going_on in (*running.values(), *(flow for _, flow in waiting)):
+                    going_on.close()
+                raise
             except StopIteration as end:
                 results[number] = end.value
                 del running[number]

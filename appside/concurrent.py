@@ -206,12 +206,15 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
     """Each flow in its own session, all at once; by title, (sign-ins, Observed) or the exception it raised.
     A request the log cannot tie to one sign-in (a discovery document, an API call without a token
     of the stand-in) counts for every sign-in that was going on when it arrived."""
-    from appside.browser_driver import run_together
+    from appside.browser_driver import BrowserDidNotAnswer, run_together
 
     titles = list(wanted)
     # each flow's browser context is made as it starts, not all before the first starts: the longest
     # waits (listed first) begin at once, and the later contexts are made while they wait
-    sessions: dict[str, Any] = {titles[0]: driver.session("test.user.1")}
+    try:
+        sessions: dict[str, Any] = {titles[0]: driver.session("test.user.1")}
+    except BrowserDidNotAnswer as error:
+        return dict.fromkeys(titles, error)
     progress = _Progress(stand_in, sessions)
     windows: list[list[float]] = [[0.0, 0.0] for _ in titles]
 
@@ -233,8 +236,15 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
     stand_in.recording.listeners.append(progress.note)
     started = time.monotonic()
     try:
-        results = run_together(sessions[titles[0]].page, [timed(number) for number in range(len(titles))])
+        results = run_together(
+            sessions[titles[0]].page, [timed(number) for number in range(len(titles))], driver.watchdog
+        )
         effort.sleep(0.05)  # the last request's log entry is written after its answer went out
+    except BrowserDidNotAnswer as error:  # every sign-in going on used the browser that was stopped: what
+        # they raised (Playwright's "browser has been closed") is that; those that ended before keep their evidence
+        results = [
+            error if isinstance(ended := progress.ended.get(title, error), Exception) else ended for title in titles
+        ]
     finally:
         effort.EFFORT.at_once += len(titles)
         effort.EFFORT.at_once_seconds += time.monotonic() - started

@@ -22,12 +22,13 @@ pytest_plugins = [
     "suite.reports.run_lock",  # one certification at a time per reports folder
     "suite.verdict.rule_selection",
     "suite.verdict.step_lookup",
+    # each after those it imports: pytest rewrites a plugin's asserts as it registers it, not once imported
     "appside.steps.sign_ins",
     "appside.steps.requests_sent",
-    "appside.steps.refusals",
     "appside.steps.service",
-    "appside.steps.client_secret",
+    "appside.steps.refusals",
     "appside.steps.leaks",
+    "appside.steps.client_secret",
 ]
 
 
@@ -303,7 +304,7 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     application rule is its own check (a refusal is several: no signed-in page, no API call, no
     redemption), unless it found nothing to check; a Given or When only prepares it. A step that found
     nothing to check is blocked by the rule that broke the sign-in, or else could not be checked."""
-    from suite.verdict.checks import NothingToCheck
+    from suite.verdict.checks import NonConformance, NothingToCheck
     from suite.wire.http import UntrustedEndpoint
 
     nothing = isinstance(exception, NothingToCheck)
@@ -313,6 +314,12 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check}
     if nothing:  # not blocked by a rule that failed: could not be checked (appside.record), never a failure
         failed_step["nothing_to_check"] = True
+    rule = dict(request.node.user_properties).get("rule") or {}
+    if own_check and isinstance(exception, NonConformance) and not nothing and rule.get("rule_id"):
+        from appside.record import with_its_sentence
+
+        # the report is made from the exception after this hook: its message quotes the rule's sentence
+        exception.args = (with_its_sentence(str(exception), rule["rule_id"]), *exception.args[1:])
     request.node.user_properties.append(("failed_step", failed_step))
 
 

@@ -318,7 +318,21 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
             "none", "", "it carries no client secret (no HTTP Basic header, none in the form body)"
         )
     problem = "" if sent == secret else "the client_secret in its form body is not the application's secret"
+    problem += _encoded_once_more(sent, secret) if problem else ""
     return ClientAuthentication("client_secret in the form body", "", problem)
+
+
+def _encoded_once_more(sent: str, secret: str) -> str:
+    """Where the secret sent is the application's with its UTF-8 bytes encoded to UTF-8 again (each byte
+    taken as a character: Mojolicious form-encodes a secret read from Perl's %ENV, which holds bytes),
+    what to do about it."""
+    if secret.isascii() or sent != secret.encode("utf-8").decode("latin-1"):
+        return ""
+    return (
+        ": it is the secret UTF-8-encoded twice (each byte of its UTF-8 taken as a character, as a Perl "
+        "application that form-encodes a secret read from %ENV unchanged sends it); decode the secret from "
+        "UTF-8 before the client library encodes it"
+    )
 
 
 def _basic_authentication(basic: BasicCredentials, client_id: str, secret: str) -> ClientAuthentication:

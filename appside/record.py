@@ -2,6 +2,7 @@
 application's client id and type in its header and the fault injected in each negative scenario."""
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,26 @@ def application_rule_sources(rule_id: str) -> list[dict]:
     """The sentences an APPC rule enforces (appside/features/rules.yaml), as the record lists them."""
     entry = catalogue(CATALOGUE).get(rule_id)
     return entry.as_record() if entry else []
+
+
+# A failure message that names a sentence's source already (RFC 6749 section 2.3.1, OpenID Connect Core, a Visma page)
+CITES = re.compile(r"\bRFC \d+|OpenID Connect|Visma|section \d")
+
+
+def with_its_sentence(message: str, rule_id: str) -> str:
+    """A failure message of an APPC rule that cites no sentence, with the one the rule enforces
+    (appside/features/rules.yaml), quoted; where the rule enforces several, their sources named, as
+    which of them a check's message breaks is the check's to say (RFC 6749 section 3.2's POST is no
+    cause of a wrong secret). Every failure cites the sentence that forbids it."""
+    if CITES.search(message):
+        return message
+    quoted = [source for source in application_rule_sources(rule_id) if source.get("quote")]
+    if len(quoted) == 1:
+        return f'{message} ({quoted[0]["source"]}: "{quoted[0]["quote"]}")'
+    names = list(dict.fromkeys(source["source"] for source in quoted))
+    return (
+        f"{message} (the sentences {rule_id} enforces, quoted in the record: {'; '.join(names)})" if names else message
+    )
 
 
 @functools.cache

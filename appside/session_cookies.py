@@ -14,9 +14,11 @@ change, not from being read.
   its binary lengths and type descriptors;
 - Rack::Session::Cookie (Sinatra, Rails' Rack middleware; signed only): base64(Marshal) "--" HMAC,
   or its Base64::JSON and Base64::ZipJSON coders' base64(JSON) / base64(zlib(JSON)) "--" HMAC;
+- Mojolicious's session (Mojolicious::Sessions, Mojolicious::Plugin::OAuth2's examples keep the token
+  there; signed only): base64(JSON) with each "=" written "-", then "--" and an HMAC-SHA256 in hex;
 - anything URL-encoded, or a JSON or base64 value inside another.
 
-Each text is split on the separators these formats put between their parts (. | :) and each part
+Each text is split on the separators these formats put between their parts (. | : --) and each part
 tried as base64 and base64url; decoded bytes that are no text in full (a raw MAC, gob) are read for
 the runs of text in them, as the browser's holder could with `strings`. An encrypted cookie (Rails,
 ASP.NET Core data protection, iron-session, gorilla with an encryption key) decodes to random bytes
@@ -29,7 +31,7 @@ import zlib
 from urllib.parse import unquote, unquote_plus
 
 BASE64ISH = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
-SEPARATORS = re.compile(r"[.|:]")  # itsdangerous and Express "."; gorilla "|"; Django ":"
+SEPARATORS = re.compile(r"--|[.|:]")  # itsdangerous and Express "."; gorilla "|"; Django ":"; Rack, Mojolicious "--"
 # A run of text in binary data: no control character, no byte that is no UTF-8 (decoded to U+FFFD)
 TEXT_RUN = re.compile(r"[^\x00-\x1f\x7f\ufffd]{8,}")
 DEPTH = 3  # a base64 value inside JSON inside base64: deep enough for what frameworks write
@@ -86,17 +88,28 @@ def _inflated(raw: bytes) -> bytes | None:
         return None
 
 
-# The signed formats above whose signature is in the value itself: Express "s:value.signature";
+# The signed formats above whose signature is in the value itself, by name: Express "s:value.signature";
 # itsdangerous (Flask, Starlette) "payload.timestamp.signature" and Django "payload:timestamp:signature",
-# either with a leading "." when compressed; gorilla's "date|value|MAC" inside base64url
-SIGNED = re.compile(r"s:.+\..+|\.?[A-Za-z0-9_=-]+([.:])[A-Za-z0-9_-]+\1[A-Za-z0-9_-]+")
+# either with a leading "." when compressed; Rack and Mojolicious "base64--hex HMAC" (Mojolicious writes
+# base64's "=" as "-"); gorilla's "date|value|MAC" inside base64url
+SIGNED = {
+    "Express's signed format s:value.signature": re.compile(r"s:.+\..+"),
+    "the signed format payload.timestamp.signature of itsdangerous and Django": re.compile(
+        r"\.?[A-Za-z0-9_=-]+([.:])[A-Za-z0-9_-]+\1[A-Za-z0-9_-]+"
+    ),
+    "the signed format base64--HMAC of Rack::Session::Cookie and Mojolicious": re.compile(
+        r"[A-Za-z0-9+/=\s-]+--[0-9a-f]{40,128}"
+    ),
+}
+GORILLA = "gorilla/securecookie's signed format date|value|MAC"
 
 
-def signed_format(value: str) -> bool:
-    """Whether `value` (URL-encoded or not) is written in one of the signed formats above: the
-    signature says nothing of the value's secrecy, and a reader should hear it said."""
+def signed_format(value: str) -> str:
+    """Which of the signed formats above `value` (URL-encoded or not) is written in, named for a
+    message, or "": the signature says nothing of the value's secrecy, and a reader should hear it said."""
     text = unquote(value[:MAX_COOKIE]).strip('"')
-    if SIGNED.fullmatch(text):
-        return True
+    for name, written in SIGNED.items():
+        if written.fullmatch(text):
+            return name
     decoded = _base64_text(text)
-    return decoded is not None and decoded.count("|") >= 2
+    return GORILLA if decoded is not None and decoded.count("|") >= 2 else ""

@@ -16,7 +16,7 @@ from flask import Flask
 from itsdangerous import TimestampSigner
 
 from appside.session_cookies import readings, signed_format
-from appside.steps.leaks import _readable, leaked
+from appside.steps.leaks import _as_it_is, _readable, leaked
 
 ACCESS = "at-" + secrets.token_urlsafe(24)
 REFRESH = "rt-" + secrets.token_urlsafe(24)
@@ -139,11 +139,37 @@ def test_only_a_cookie_in_a_signed_format_is_said_to_be_signed_not_encrypted():
     flask = app.session_interface.get_signing_serializer(app).dumps({"access_token": ACCESS})
     starlette = TimestampSigner("k").sign(base64.b64encode(json.dumps(SESSION).encode())).decode()
     express = quote("s:" + ACCESS + "." + secrets.token_urlsafe(32), safe="")
-    for value in (flask, starlette, express, DJANGO_SIGNED, GORILLA_SIGNED, quote(GORILLA_SIGNED, safe="")):
+    signed = (flask, starlette, express, DJANGO_SIGNED, GORILLA_SIGNED, quote(GORILLA_SIGNED, safe=""), MOJO_SIGNED)
+    for value in (*signed, *RACK_SIGNED.values(), quote(RACK_SIGNED["Marshal"], safe="")):
         assert signed_format(value), value
     base64_only = base64.b64encode(json.dumps(SESSION).encode()).decode()
     for value in (ACCESS, quote(json.dumps({"t": REFRESH}), safe=""), base64_only):
         assert not signed_format(value), value
-    assert _readable(True, False) == "in plain text"
-    assert "signed, not encrypted" not in _readable(False, False)
-    assert "signed, not encrypted" in _readable(False, True)
+    assert _readable(True, "") == "in plain text"
+    assert "signed, not encrypted" not in _readable(False, "")
+    assert "signed, not encrypted" in _readable(False, signed_format(flask))
+
+
+# Mojolicious 9.31's session cookie (Mojolicious::Lite, `$c->session(token => {...})`, secret
+# "s3cret-session-key"), as Mojolicious::Plugin::OAuth2's SYNOPSIS keeps the token: base64(JSON, padded
+# with "Z" to hide its length), each "=" written "-", then "--" and its HMAC-SHA256 in hex
+MOJO_ACCESS = "mojo-access-token-1234567890"
+MOJO_SIGNED = (
+    "eyJleHBpcmVzIjoxNzk2NTg1NDc4LCJ0b2tlbiI6eyJhY2Nlc3NfdG9rZW4iOiJtb2pvLWFjY2Vzcy10b2tlbi0xMjM0NTY3ODkwIiwidG9rZW5f"
+    "dHlwZSI6IkJlYXJlciJ9fVpa" + "Wlpa" * 307 + "Wlo---f3c88f897559a34135a9ed18e635e7262b8fe4a2ad3f370cc90316208c37fd75"
+)
+
+
+def test_a_mojolicious_session_cookie_is_read_and_said_to_be_signed_not_in_plain_text():
+    """Found by base64 at the offset the token sits at inside the base64 JSON, the token was said to be
+    in the cookie "in plain text": it is there once decoded, in a signed format, and the message says so."""
+    tokens = {MOJO_ACCESS: "access token"}
+    assert leaked("\n".join(readings(MOJO_SIGNED)), tokens) == ["access token"]
+    assert any(MOJO_ACCESS in text for text in readings(MOJO_SIGNED))  # the JSON itself, decoded
+    assert _as_it_is(MOJO_SIGNED, tokens) == set()
+    said = _readable(False, signed_format(MOJO_SIGNED))
+    assert said == (
+        "readable once decoded (the signed format base64--HMAC of Rack::Session::Cookie and Mojolicious: "
+        "signed, not encrypted)"
+    )
+    assert _as_it_is(quote(json.dumps({"t": MOJO_ACCESS})), tokens) == {"access token"}

@@ -188,6 +188,8 @@ def test_each_flow_gets_its_browser_context_as_it_starts_not_all_before_the_firs
     events = []
 
     class Driver:
+        watchdog = None  # no browser to stop
+
         def session(self, username):
             events.append(("context", username))
             page = SimpleNamespace(wait_for_timeout=lambda ms: None)

@@ -271,10 +271,12 @@ def test_the_ruby_client_library_and_rack_cookie_sessions_are_documented():
 
 
 def test_the_warning_level_rules_listed_are_the_features_warning_level_rules():
-    """docs/reading-a-report.md lists the warning-level rules: one tagged @level:warning (or no longer)
-    and not listed there fails, so the page never goes stale."""
+    """docs/reading-a-report.md lists the warning-level rules of both sides: one tagged @level:warning
+    (or no longer) and not listed there fails, so the page never goes stale."""
     from suite.configuration.rules import warning_level_rules
 
     text = (ROOT / "docs" / "reading-a-report.md").read_text(encoding="utf-8")
-    listed = text.split("<!-- warning-level rules: begin -->")[1].split("<!-- warning-level rules: end -->")[0]
-    assert set(re.findall(r"^- ([A-Z]+-\d+):", listed, flags=re.M)) == warning_level_rules()
+    for side, features in (("", ROOT / "features"), ("application ", ROOT / "appside" / "features")):
+        begin, end = f"<!-- {side}warning-level rules: begin -->", f"<!-- {side}warning-level rules: end -->"
+        listed = text.split(begin)[1].split(end)[0]
+        assert set(re.findall(r"^- ([A-Z]+-\d+):", listed, flags=re.M)) == warning_level_rules(features), side

@@ -150,7 +150,7 @@ def nothing_secret_in_pages(application, app_run):
                     "keeps its secret and its tokens on its server",
                 )
         for cookie, value in getattr(sign_in, "cookies", None) or ():
-            plain = leaked(f"{value}\n{unquote(value)}", secrets)
+            plain = _as_it_is(value, secrets)
             for name in leaked("\n".join(readings(value)), secrets):
                 check(
                     False,
@@ -162,13 +162,23 @@ def nothing_secret_in_pages(application, app_run):
     _tokens_were_issued(application, app_run)
 
 
-def _readable(plain: bool, signed: bool) -> str:
+def _as_it_is(value: str, secrets: dict[str, str]) -> set[str]:
+    """The names of the secrets a cookie's value carries as they are (URL-decoded at most): in plain
+    text. One found only in an encoding of it (base64 at the right offset inside a base64 value) was
+    read once decoded, which the message says."""
+    texts = (value, unquote(value), unquote_plus(value))
+    return {
+        name for secret, name in secrets.items() if len(secret) >= MIN_LEAK_LENGTH and any(secret in t for t in texts)
+    }
+
+
+def _readable(plain: bool, signed: str) -> str:
     """How the browser's holder reads a cookie's credential: as it is, or decoded; "signed, not
-    encrypted" only for a value the suite decoded from a signed format."""
+    encrypted", with the format named, only for a value the suite decoded from a signed format."""
     if plain:
         return "in plain text"
     if signed:
-        return "readable once decoded (a signed session cookie is signed, not encrypted)"
+        return f"readable once decoded ({signed}: signed, not encrypted)"
     return "readable once decoded (an encoding, not encryption)"
 
 

@@ -53,10 +53,35 @@ STATE_BINDING = (
     '6749 section 10.12 has the value bind the request "to the user-agent\'s authenticated state"; a state the '
     "application issued to another browser is not bound to this one"
 )
+# APPC-21: the step of OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation) each ID token fault breaks
+ID_TOKEN_VALIDATION = "OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation)"
+ISSUER_STEP = (
+    f"the ID token's iss names another issuer; {ID_TOKEN_VALIDATION} step 2: \"The Issuer Identifier for the OpenID "
+    'Provider (which is typically obtained during Discovery) MUST exactly match the value of the iss (issuer) Claim."'
+)
+AUDIENCE_STEP = (
+    f"the ID token's aud names another client; {ID_TOKEN_VALIDATION} step 3: \"The Client MUST validate that the aud "
+    "(audience) Claim contains its client_id value registered at the Issuer identified by the iss (issuer) Claim as "
+    'an audience. [...] The ID Token MUST be rejected if the ID Token does not list the Client as a valid audience"'
+)
+EXPIRY_STEP = (
+    f"the ID token's exp is an hour in the past; {ID_TOKEN_VALIDATION} step 9: \"The current time MUST be before the "
+    'time represented by the exp Claim."'
+)
+NONCE_STEP = (
+    f'{ID_TOKEN_VALIDATION} step 11: "If a nonce value was sent in the Authentication Request, a nonce Claim MUST be '
+    "present and its value checked to verify that it is the same value as the one that was sent in the "
+    'Authentication Request."'
+)
 MUST_REFUSE_BECAUSE = {
     "callback-state-wrong": STATE_VALIDATION,
     "callback-state-missing": STATE_VALIDATION,
     OTHER_BROWSER: STATE_BINDING,
+    "id-token-iss-wrong": ISSUER_STEP,
+    "id-token-aud-wrong": AUDIENCE_STEP,
+    "id-token-expired": EXPIRY_STEP,
+    "id-token-nonce-wrong": f"the ID token's nonce is not the one the application sent; {NONCE_STEP}",
+    "id-token-nonce-missing": f"the ID token carries no nonce, though the application sent one; {NONCE_STEP}",
 }
 
 

@@ -202,6 +202,13 @@ NONCE_UNCHECKED = (
     f"with another nonce or none (APPC-21's faults {' and '.join(NONCE_FAULTS)}), and a nonce it does not check "
     "protects nothing"
 )
+# APPC-03, judged only where neither PKCE nor a nonce protects the callback (skip_unless_state_protects)
+NO_STATE = (
+    "an authorization request carries no state, and neither a new PKCE code_challenge nor a new nonce in each "
+    'sign-in protects the callback: RFC 6749 section 10.12, "The client MUST implement CSRF protection for its '
+    'redirection URI"; a new, unguessable state would, and so would a new nonce the application checks in the ID '
+    f"token, or PKCE ({RFC9700_CSRF})"
+)
 
 
 def callback_protections(app_run: AppRun) -> list[str]:
@@ -326,7 +333,7 @@ def protected_without_state(
 @then("every authorization request carries a state")
 def state_present(application: Application, app_run: AppRun) -> None:
     for request in _authorization_requests(application, app_run):
-        check(request.param("state"), "an authorization request carries no state")
+        check(request.param("state"), NO_STATE)
 
 
 def _states(application: Application, app_run: AppRun) -> list[str]:

@@ -1,0 +1,83 @@
+"""Every failure of an application rule cites the sentence that forbids what the application did:
+APPC-03's missing state says that a new, checked nonce or PKCE would protect the callback too (RFC 9700
+section 2.1), APPC-21 names the ID token's fault and the step of OpenID Connect Core 1.0 section 3.1.3.7
+it breaks, and a check whose message quotes nothing gets its rule's sentence from
+appside/features/rules.yaml (appside.record.with_its_sentence, applied as a step fails)."""
+
+import re
+
+import pytest
+
+from appside.record import CITES, application_rule_sources, with_its_sentence
+from appside.steps.refusals import MUST_REFUSE_BECAUSE
+from appside.steps.requests_sent import NO_STATE
+from sandbox.faults import ID_TOKEN_FAULTS
+from suite.configuration.fast_yaml import safe_load
+from suite.configuration.rules import WARNING
+
+FEATURES = "appside/features/*.feature"
+
+
+def test_a_missing_state_quotes_its_sentence_and_the_protections_that_would_do_instead():
+    assert 'RFC 6749 section 10.12, "The client MUST implement CSRF protection for its redirection URI"' in NO_STATE
+    assert "nonce" in NO_STATE and "PKCE" in NO_STATE and "RFC 9700 section 2.1" in NO_STATE
+
+
+@pytest.mark.parametrize(
+    "fault, step, claim",
+    [
+        ("id-token-iss-wrong", 2, "iss"),
+        ("id-token-aud-wrong", 3, "aud"),
+        ("id-token-expired", 9, "exp"),
+        ("id-token-nonce-wrong", 11, "nonce"),
+        ("id-token-nonce-missing", 11, "nonce"),
+    ],
+)
+def test_an_id_token_accepted_names_its_fault_and_the_validation_step(fault, step, claim):
+    said = MUST_REFUSE_BECAUSE[fault]
+    assert f"OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation) step {step}: " in said
+    assert f"the ID token's {claim}" in said or f"no {claim}" in said
+
+
+def test_every_fault_a_rule_that_is_no_warning_injects_names_its_sentence():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    levels = {
+        rule: entry.get("level")
+        for rule, entry in safe_load((root / "appside/features/rules.yaml").read_text()).items()
+    }
+    faults: set[str] = set()
+    for feature in root.glob(FEATURES):
+        for block in re.split(r"\n\s*@rule:", feature.read_text())[1:]:
+            rule = block.split()[0]
+            if "@level:warning" in block.split("\n")[0] or levels.get(rule) == WARNING:
+                continue
+            faults |= set(re.findall(r'with the fault "([a-z-]+)"', block))
+            if 'with the fault "<fault>"' in block:
+                faults |= {f for f in re.findall(r"\|\s*([a-z-]+)\s*\|", block) if f in ID_TOKEN_FAULTS}
+    assert set(ID_TOKEN_FAULTS) <= faults
+    assert faults <= set(MUST_REFUSE_BECAUSE), faults - set(MUST_REFUSE_BECAUSE)
+
+
+def test_a_message_that_quotes_nothing_gets_its_rules_sentence_and_one_that_cites_keeps_its_own():
+    said = with_its_sentence("a refresh used an older refresh token", "APPC-15")
+    assert said.startswith('a refresh used an older refresh token (RFC 6749 section 6: "The authorization server MAY')
+    # several sentences: each named, none picked that the check may not have meant (a wrong secret is no POST)
+    said = with_its_sentence("the client_secret in its form body is not the application's secret", "APPC-10")
+    assert said.endswith(
+        "(the sentences APPC-10 enforces, quoted in the record: Interactive Integrations, Step 4 Exchange "
+        "Authorization Code for Tokens; RFC 6749 section 3.2; RFC 6749 section 2.3.1)"
+    ), said
+    assert CITES.search(said)
+    cited = "a refresh used an older refresh token (RFC 9700 section 4.14.2)"
+    assert with_its_sentence(cited, "APPC-24") == cited
+
+
+def test_every_application_rule_has_a_sentence_to_quote():
+    from pathlib import Path
+
+    rules = safe_load((Path(__file__).resolve().parent.parent / "appside/features/rules.yaml").read_text())
+    for rule in rules:
+        assert any(source.get("quote") for source in application_rule_sources(rule)), rule
+        assert with_its_sentence("it did what it must not", rule) != "it did what it must not", rule
