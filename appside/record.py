@@ -201,7 +201,9 @@ def _not_failed_for_nothing_to_judge(record: dict) -> None:
 
 
 def _unchecked_is_incomplete(record: dict) -> None:
-    """A blocker or critical rule that could not be checked is not run, as far as the verdict goes."""
+    """A blocker or critical rule that could not be checked leaves the verdict incomplete, as one that
+    did not run does; but it ran: unchecked_rules, not not_run_rules, so that no summary tells the
+    reader to run every rule when every rule ran and what is missing is the application's evidence."""
     unchecked = [
         rule["rule_id"]
         for rule in record["rules"]
@@ -211,7 +213,7 @@ def _unchecked_is_incomplete(record: dict) -> None:
     ]
     record["unchecked_rules"] = unchecked
     not_run = [rule for rule in record["not_run_rules"] if rule not in unchecked]
-    record["not_run_rules"] = sorted(set(not_run) | set(unchecked))
+    record["not_run_rules"] = not_run
     if unchecked and record["verdict"].startswith(("conformant", "incomplete")):
         # one count each: the rules that did not run (missing data, --rule) and those that ran and saw nothing
         record["verdict"] = "incomplete: " + ", ".join(
