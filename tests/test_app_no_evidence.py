@@ -213,6 +213,23 @@ def test_the_run_notice_names_the_broken_sign_in_page_not_the_marker_where_no_re
     assert SECRET not in notice and len(notice) < 700
 
 
+def test_the_run_notice_names_a_refused_redirect_uri_not_the_marker():
+    """arctic with redirect_uris registering localhost where the application sends 127.0.0.1: APPC-02
+    failed, and the NOTE still said "check drive.signed_in", which was right."""
+    from appside.steps.sign_ins import _say_if_none_finished
+
+    application = SimpleNamespace(**vars(WEB), redirect_uris=("http://localhost:11001/callback",))
+    sent = [("redirect_uri", "http://127.0.0.1:11001/callback"), ("client_id", WEB.client_id)]
+    refused = _request(PATHS["authorization_endpoint"], query=sent, status=400)
+    sign_in = SignIn(False, None, "http://localhost:11000/connect/authorize", 8.0, urls=[], page_urls=[])
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=application, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, Observed([refused])), (sign_in, Observed([refused]))])
+    (notice,) = recorder.notices
+    assert "redirect_uri 'http://127.0.0.1:11001/callback', not one the application file registers" in notice
+    assert "APPC-02" in notice and "check drive.signed_in" not in notice, notice
+
+
 def test_rules_that_could_not_be_checked_are_counted_so_in_the_record_its_markdown_and_the_terminal():
     """A /login answering HTTP 500: compliance.md's counts said "0 could not be checked, 27 skipped"
     under an INCOMPLETE verdict naming 17 rules that could not be checked."""
