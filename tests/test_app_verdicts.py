@@ -57,6 +57,16 @@ def test_a_raw_secret_the_decoding_changes_is_the_wrong_secret_and_the_message_c
     assert "without the application/x-www-form-urlencoded encoding" in authentication.problem
     assert "RFC 6749 section 2.3.1" in authentication.problem
     assert authentication.encoding == "sent as they are, not form-urlencoded"
+    assert "Fix: form-urlencode the client id and the secret" in authentication.problem
+    assert "client_id and client_secret in the form body" in authentication.problem
+
+
+def test_a_raw_basic_failure_names_the_library_its_user_agent_names():
+    """arctic 3 writes the secret into Basic as it is and says "arctic" in its User-Agent."""
+    request = _token_request(CLIENT_ID, "abc+def-ghijkl")
+    request.headers["User-Agent"] = "arctic"
+    problem = client_authentication(request, CLIENT_ID, "abc+def-ghijkl").problem
+    assert "Fix: form-urlencode" in problem and "the request's User-Agent, 'arctic', may name the library" in problem
 
 
 def test_another_secret_fails_whichever_way_it_is_read():
