@@ -460,9 +460,9 @@ def _unregistered_redirect_uri(application: Application, observed: Observed) -> 
         return ""
     return (
         f"; its authorization request named redirect_uri {redact_url(sent[0])!r}, not one the application file "
-        f"registers ({', '.join(application.redirect_uris)}): the stand-in, as Visma Connect, refused it and "
-        "does not redirect there (APPC-02), so make the application send a registered redirect_uri, or "
-        "register the one it sends, not drive.signed_in"
+        f"registers ({', '.join(application.redirect_uris)}): the stand-in, as Visma Connect, refused it (APPC-02) "
+        "and never sent the browser back, so the cause is the redirect_uri, not drive.signed_in: make the "
+        "application send a registered one, or register the one it sends"
     )
 
 
