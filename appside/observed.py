@@ -308,7 +308,7 @@ BASIC_ENCODING = (
 def client_authentication(request, client_id: str, secret: str) -> ClientAuthentication:
     basic = basic_credentials(request)
     if basic is not None:
-        return _basic_authentication(basic, client_id, secret)
+        return _basic_authentication(basic, client_id, secret, _sent_by(request))
     named = form_value(request, "client_id")
     if named is not None and named != client_id:
         return ClientAuthentication("client_secret in the form body", "", _another_client(named, client_id))
@@ -335,13 +335,35 @@ def _encoded_once_more(sent: str, secret: str) -> str:
     )
 
 
-def _basic_authentication(basic: BasicCredentials, client_id: str, secret: str) -> ClientAuthentication:
+USER_AGENT_SHOWN = 60  # characters of a User-Agent named in a failure: enough for a library's name and version
+
+
+def _sent_by(request) -> str:
+    """The library a token request names in its User-Agent (arctic sends "arctic"), as the fix names it."""
+    agent = " ".join(str(request.headers.get("User-Agent", "")).split())[:USER_AGENT_SHOWN]
+    return f" (the request's User-Agent, {agent!r}, may name the library)" if agent else ""
+
+
+def _raw_basic_fix(sent_by: str) -> str:
+    """What to change where an application wrote its Basic credentials without form-urlencoding them."""
+    return (
+        ". Fix: form-urlencode the client id and the secret before they become the Basic user-id and password "
+        "(RFC 6749 section 2.3.1; in JavaScript, encodeURIComponent does): give a client library that writes them "
+        "as they are the encoded values, or have it send client_id and client_secret in the form body instead"
+        f"{sent_by}; docs/certify-application.md has notes on known libraries"
+    )
+
+
+def _basic_authentication(
+    basic: BasicCredentials, client_id: str, secret: str, sent_by: str = ""
+) -> ClientAuthentication:
     if not basic.utf8:
         return ClientAuthentication(
             "HTTP Basic",
             "sent as they are in latin-1, not form-urlencoded",
             "its HTTP Basic credentials are not UTF-8 (they read as latin-1): form-urlencoded as RFC 6749 section "
-            "2.3.1 asks, they would be ASCII; Visma Connect cannot read them and refuses the application",
+            "2.3.1 asks, they would be ASCII; Visma Connect cannot read them and refuses the application"
+            + _raw_basic_fix(sent_by),
         )
     encoding_changes_them = quote_plus(basic.raw_secret) != basic.raw_secret or (
         quote_plus(basic.raw_client_id) != basic.raw_client_id
@@ -361,7 +383,7 @@ def _basic_authentication(basic: BasicCredentials, client_id: str, secret: str) 
             "its HTTP Basic header carries the client id and secret without the application/x-www-form-urlencoded "
             f"encoding ({BASIC_ENCODING}); decoding them, as Visma Connect does, gives another "
             f"{'secret' if basic.secret != secret else 'client id'} (a '%XX' becomes one character, a '+' a space), "
-            "so Visma Connect refuses the application",
+            "so Visma Connect refuses the application" + _raw_basic_fix(sent_by),
         )
     if basic.client_id != client_id and basic.raw_client_id != client_id:
         return ClientAuthentication("HTTP Basic", "", _another_client(basic.client_id, client_id))

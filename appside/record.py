@@ -100,7 +100,6 @@ class ApplicationRecorder(ResultRecorder):
         super().__init__(subject, path, alluredir)
         self.application = application
         self.notices: list[str] = []  # what the whole run must say, once (appside.steps.sign_ins)
-        self.unchecked: set[str] = set()  # node ids of scenarios that found nothing to judge (unblocked)
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so it
@@ -110,7 +109,7 @@ class ApplicationRecorder(ResultRecorder):
         super().pytest_sessionfinish(session, exitstatus)
         if self.written:
             session.exitstatus = exit_code(self.written["verdict"])
-            self._unchecked_apart_from_failures(session)
+            self._terminal_counts_from_record(session)
 
     def needs(self, rule_id: str) -> tuple[str, ...]:
         """The rules an APPC rule relies on (`needs` in appside/features/rules.yaml): a rule kept
@@ -127,27 +126,18 @@ class ApplicationRecorder(ResultRecorder):
             for scenario in rule["scenarios"]:
                 if scenario["status"] == "failed" and scenario.get("failed_step", {}).get("nothing_to_check"):
                     scenario["status"], scenario["reason"] = "skipped", f"{UNCHECKED}: {scenario['reason']}"
-                    self.unchecked.add(scenario["id"])
             statuses = [s["status"] for s in rule["scenarios"]]
             if rule["status"] == "failed" and "failed" not in statuses:
                 rule["status"] = "error" if "error" in statuses else "skipped"
 
-    def _unchecked_apart_from_failures(self, session) -> None:
-        """The scenarios that could not be checked are no failures on the terminal either, nor skips
-        (not applicable): counted as "could not be checked", as compliance.md and counts.unchecked are."""
+    def _terminal_counts_from_record(self, session) -> None:
+        """pytest's summary line counts what the record counts, from the record: one rule each, under
+        its status in compliance.md ("could not be checked" for one that ran and found nothing to judge).
+        Counted by test, the line said "1 warned, 6 could not be checked" where the record said warned 0,
+        unchecked 3: a warning-level scenario with nothing to judge, and a rule of five scenarios."""
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            skipped = reporter.stats.get("skipped", [])
-            unchecked = [r for r in skipped if _skip_reason(r).startswith(UNCHECKED)]
-            if unchecked:
-                reporter.stats["skipped"] = [r for r in skipped if r not in unchecked]
-                reporter.stats.setdefault("could not be checked", []).extend(unchecked)
-        if reporter is not None and self.unchecked:
-            failed = reporter.stats.get("failed", [])
-            reporter.stats["failed"] = [r for r in failed if r.nodeid not in self.unchecked]
-            reporter.stats.setdefault("could not be checked", []).extend(
-                r for r in failed if r.nodeid in self.unchecked
-            )
+        if reporter is not None and self.written:
+            terminal_stats_from_record(reporter.stats, self.written)
 
     def controls(self, rule_id: str) -> tuple[str, ...]:
         """An APPC refusal's control is its own step (a normal sign-in of the same application), not a rule."""
@@ -188,6 +178,59 @@ class ApplicationRecorder(ResultRecorder):
         return record
 
 
+# pytest's summary key for a status of the record ("could not be checked" as compliance.md says it)
+TERMINAL_KEY = {"unchecked": "could not be checked"}
+PYTEST_OWN_KEYS = ("", "warnings", "deselected")  # a passed setup or teardown, a warning: no scenario's outcome
+
+
+def _terminal_status(status: str, reasons: list[str]) -> str:
+    """A rule's or scenario's status as the terminal counts it: its record status, or "could not be
+    checked" for a skipped one that ran and found nothing to judge (_count_unchecked)."""
+    unchecked = status == "skipped" and any(reason.startswith(UNCHECKED) for reason in reasons)
+    return TERMINAL_KEY["unchecked"] if unchecked else status
+
+
+class _CountedInItsRule(pytest.TestReport):
+    """A scenario's report that pytest's summary line does not count: its rule is counted once, by another."""
+
+    @property
+    def count_towards_summary(self) -> bool:
+        return False
+
+
+def terminal_stats_from_record(stats: dict[str, list], record: dict) -> None:
+    """Each scenario's reports under its status in the record (so FAILED lines are the failures the
+    record has), and one report per rule counted (count_towards_summary), under the rule's status:
+    pytest's summary line then says the record's counts, "20 passed, 8 skipped, 3 could not be checked"
+    as compliance.md's "20 rules passed, 0 failed, 3 could not be checked, 8 skipped"."""
+    scenarios = {
+        scenario["id"]: (rule, _terminal_status(scenario["status"], [scenario["reason"]]))
+        for rule in record["rules"]
+        for scenario in rule["scenarios"]
+    }
+    by_rule: dict[str, list] = {}
+    for key in [key for key in stats if key not in PYTEST_OWN_KEYS]:
+        kept = []
+        for report in stats[key]:
+            if getattr(report, "nodeid", None) in scenarios:
+                by_rule.setdefault(scenarios[report.nodeid][0]["rule_id"], []).append(report)
+            else:
+                kept.append(report)
+        stats[key] = kept
+    for rule in record["rules"]:
+        reports = by_rule.get(rule["rule_id"], [])
+        rule_key = _terminal_status(rule["status"], [s["reason"] for s in rule["scenarios"]])
+        # the report that stands for the rule: one of a scenario with the rule's status, else its first
+        counted = next((r for r in reports if scenarios[r.nodeid][1] == rule_key), reports[0] if reports else None)
+        for report in reports:
+            key = rule_key if report is counted else scenarios[report.nodeid][1]
+            if report is not counted and type(report) is pytest.TestReport:
+                report.__class__ = _CountedInItsRule  # count_towards_summary is a read-only property
+            stats.setdefault(key, []).append(report)
+    for key in [key for key, reports in stats.items() if key not in PYTEST_OWN_KEYS and not reports]:
+        del stats[key]
+
+
 def _count_unchecked(record: dict) -> None:
     """The rules that ran and found nothing to judge are counted apart from the skipped ones (not
     applicable, not selected): counts.unchecked, as the terminal and compliance.md say them ("could
@@ -222,7 +265,9 @@ def _not_failed_for_nothing_to_judge(record: dict) -> None:
 
 
 def _unchecked_is_incomplete(record: dict) -> None:
-    """A blocker or critical rule that could not be checked is not run, as far as the verdict goes."""
+    """A blocker or critical rule that could not be checked leaves the verdict incomplete, as one that
+    did not run does; but it ran: unchecked_rules, not not_run_rules, so that no summary tells the
+    reader to run every rule when every rule ran and what is missing is the application's evidence."""
     unchecked = [
         rule["rule_id"]
         for rule in record["rules"]
@@ -232,7 +277,7 @@ def _unchecked_is_incomplete(record: dict) -> None:
     ]
     record["unchecked_rules"] = unchecked
     not_run = [rule for rule in record["not_run_rules"] if rule not in unchecked]
-    record["not_run_rules"] = sorted(set(not_run) | set(unchecked))
+    record["not_run_rules"] = not_run
     if unchecked and record["verdict"].startswith(("conformant", "incomplete")):
         # one count each: the rules that did not run (missing data, --rule) and those that ran and saw nothing
         record["verdict"] = "incomplete: " + ", ".join(

@@ -39,7 +39,7 @@ class RecordedRequest:
     path: str
     query: tuple  # (name, value) pairs, repeated names kept
     form: tuple  # (name, value) pairs of a form body
-    headers: dict[str, str] = field(repr=False)  # Authorization, Content-Type, Origin
+    headers: dict[str, str] = field(repr=False)  # Authorization, Content-Type, Origin, User-Agent
     body: str = field(default="", repr=False)
     status: int = 0
     location: str = field(default="", repr=False)  # where a redirect sent the client
@@ -175,6 +175,7 @@ def _entry(
         "Authorization": environ.get("HTTP_AUTHORIZATION"),
         "Content-Type": environ.get("CONTENT_TYPE"),
         "Origin": environ.get("HTTP_ORIGIN"),
+        "User-Agent": environ.get("HTTP_USER_AGENT"),  # names the client library, where one says which
     }
     text = body.decode("utf-8", errors="replace")
     content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()

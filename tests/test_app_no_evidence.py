@@ -158,7 +158,6 @@ def test_nothing_to_judge_is_blocked_by_the_rule_that_broke_the_sign_in_and_else
     assert rules["APPC-28"]["status"] == "skipped"
     assert rules["APPC-28"]["scenarios"][0]["reason"] == f"{UNCHECKED}: found nothing"
     assert rules["APPC-26"]["status"] == "failed"
-    assert recorder.unchecked == {"t::APPC-28"}
 
 
 def _grant(grant_type, sent, issued, at):
@@ -213,6 +212,68 @@ def test_the_run_notice_names_the_broken_sign_in_page_not_the_marker_where_no_re
     assert SECRET not in notice and len(notice) < 700
 
 
+def test_the_run_notice_names_a_refused_redirect_uri_not_the_marker():
+    """arctic with redirect_uris registering localhost where the application sends 127.0.0.1: APPC-02
+    failed, and the NOTE still said "check drive.signed_in", which was right."""
+    from appside.steps.sign_ins import _say_if_none_finished
+
+    application = SimpleNamespace(**vars(WEB), redirect_uris=("http://localhost:11001/callback",))
+    sent = [("redirect_uri", "http://127.0.0.1:11001/callback"), ("client_id", WEB.client_id)]
+    refused = _request(PATHS["authorization_endpoint"], query=sent, status=400)
+    sign_in = SignIn(False, None, "http://localhost:11000/connect/authorize", 8.0, urls=[], page_urls=[])
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=application, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, Observed([refused])), (sign_in, Observed([refused]))])
+    (notice,) = recorder.notices
+    assert "redirect_uri 'http://127.0.0.1:11001/callback', not one the application file registers" in notice
+    assert "APPC-02" in notice and "check drive.signed_in" not in notice, notice
+
+
+def test_the_terminal_summary_counts_what_the_record_counts():
+    """arctic with a wrong signed_in text: pytest's line said "1 warned, 6 could not be checked" (by test:
+    APPC-20's warning-level scenario with nothing to judge was warned, APPC-21's five scenarios five),
+    the record warned 0, unchecked 3."""
+    from appside.record import terminal_stats_from_record
+
+    def report(nodeid, outcome="passed"):
+        return pytest.TestReport(nodeid, ("f", 1, nodeid), {}, outcome, None, "call")
+
+    def rule(rule_id, status, *scenarios):
+        return {
+            "rule_id": rule_id,
+            "status": status,
+            "scenarios": [{"id": i, "status": st, "reason": reason} for i, st, reason in scenarios],
+        }
+
+    nothing = f"{UNCHECKED}: its normal sign-in never showed the marker"
+    record = {
+        "rules": [
+            rule("APPC-01", "passed", ("t::01", "passed", "")),
+            rule("APPC-09", "skipped", ("t::09", "skipped", "applies to spa and native applications")),
+            rule("APPC-20", "skipped", ("t::20", "skipped", nothing)),
+            rule("APPC-21", "skipped", *[(f"t::21-{n}", "skipped", nothing) for n in range(5)]),
+            rule("APPC-26", "failed", ("t::26-a", "failed", "leaked"), ("t::26-b", "failed", "leaked too")),
+        ]
+    }
+    stats = {
+        "passed": [report("t::01")],
+        "skipped": [report("t::09", "skipped")] + [report(f"t::21-{n}", "skipped") for n in range(5)],
+        "warned": [report("t::20", "skipped")],
+        "failed": [report("t::26-a", "failed"), report("t::26-b", "failed")],
+        "": [report("t::01")],  # a setup's report: no outcome of its own
+    }
+    terminal_stats_from_record(stats, record)
+    counted = {key: sum(getattr(r, "count_towards_summary", True) for r in reports) for key, reports in stats.items()}
+    assert {key: n for key, n in counted.items() if key and n} == {
+        "passed": 1,
+        "skipped": 1,
+        "could not be checked": 2,
+        "failed": 1,
+    }
+    # both failed scenarios keep their FAILED line in pytest's short summary
+    assert [r.nodeid for r in stats["failed"]] == ["t::26-a", "t::26-b"] and "warned" not in stats
+
+
 def test_rules_that_could_not_be_checked_are_counted_so_in_the_record_its_markdown_and_the_terminal():
     """A /login answering HTTP 500: compliance.md's counts said "0 could not be checked, 27 skipped"
     under an INCOMPLETE verdict naming 17 rules that could not be checked."""
@@ -260,17 +321,7 @@ def test_rules_that_could_not_be_checked_are_counted_so_in_the_record_its_markdo
     assert "1 rules passed, 0 failed, 2 could not be checked, 1 skipped." in render_markdown(record)
     assert verdict_problems({**record, "counts": {**record["counts"], "unchecked": 3}}) != []
 
-    from appside.record import ApplicationRecorder
-
-    def report(nodeid, reason):
-        return SimpleNamespace(nodeid=nodeid, longrepr=("f.py", 1, f"Skipped: {reason}"))
-
-    reporter = SimpleNamespace(stats={"skipped": [report("a", f"{UNCHECKED}: none"), report("b", "not a web app")]})
-    session = SimpleNamespace(config=SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter)))
-    recorder = SimpleNamespace(unchecked=set())
-    ApplicationRecorder._unchecked_apart_from_failures(recorder, session)
-    assert [r.nodeid for r in reporter.stats["skipped"]] == ["b"]
-    assert [r.nodeid for r in reporter.stats["could not be checked"]] == ["a"]
+    # the terminal's count: test_the_terminal_summary_counts_what_the_record_counts
 
 
 def test_pkce_rules_are_not_applicable_to_a_web_app_declaring_no_pkce_even_where_no_request_arrived():

@@ -57,6 +57,16 @@ def test_a_raw_secret_the_decoding_changes_is_the_wrong_secret_and_the_message_c
     assert "without the application/x-www-form-urlencoded encoding" in authentication.problem
     assert "RFC 6749 section 2.3.1" in authentication.problem
     assert authentication.encoding == "sent as they are, not form-urlencoded"
+    assert "Fix: form-urlencode the client id and the secret" in authentication.problem
+    assert "client_id and client_secret in the form body" in authentication.problem
+
+
+def test_a_raw_basic_failure_names_the_library_its_user_agent_names():
+    """arctic 3 writes the secret into Basic as it is and says "arctic" in its User-Agent."""
+    request = _token_request(CLIENT_ID, "abc+def-ghijkl")
+    request.headers["User-Agent"] = "arctic"
+    problem = client_authentication(request, CLIENT_ID, "abc+def-ghijkl").problem
+    assert "Fix: form-urlencode" in problem and "the request's User-Agent, 'arctic', may name the library" in problem
 
 
 def test_another_secret_fails_whichever_way_it_is_read():
@@ -169,7 +179,56 @@ def test_a_blocker_rule_that_could_not_be_checked_leaves_the_certification_incom
     }
     _unchecked_is_incomplete(record)
     assert record["verdict"].startswith("incomplete") and "APPC-21" in record["verdict"]
-    assert record["unchecked_rules"] == ["APPC-21"] and record["not_run_rules"] == ["APPC-21"]
+    assert record["unchecked_rules"] == ["APPC-21"] and record["not_run_rules"] == []
+
+
+def test_a_rule_that_ran_and_could_not_be_checked_is_not_summarised_as_not_run():
+    """arctic's run with a wrong signed_in text: every rule ran, yet compliance.md and the terminal said
+    APPC-21 "did not run" and sent the user to run every rule (no --rule, -k, -m) for a verdict."""
+    from appside.record import UNCHECKED, _unchecked_is_incomplete
+    from suite.reports.record_consistency import verdict_problems
+    from suite.reports.record_markdown import render_markdown, verdict_lines
+
+    why = "its normal sign-in neither showed the text 'Hello there' nor called the Visma API"
+    scenario = {"id": "s", "status": "skipped", "reason": f"{UNCHECKED}: {why}"}
+    record = {
+        "environment": "application arctic-web (web)",
+        "issuer": "http://localhost:11000",
+        "verdict": "conformant",
+        "not_run_rules": [],
+        "failed_rules": [],
+        "counts": {"passed": 0, "failed": 0, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 1},
+        "rules": [
+            {
+                "rule_id": "APPC-21",
+                "title": "t",
+                "severity": "blocker",
+                "status": "skipped",
+                "scenarios": [scenario] * 2,
+            }
+        ],
+    }
+    _unchecked_is_incomplete(record)
+    assert verdict_problems(record) == [], verdict_problems(record)
+    terminal = "\n".join(verdict_lines(record, "/tmp/compliance.json"))
+    assert (
+        "did not run" not in terminal
+        and f"could not be checked (blocker or critical): APPC-21 (blocker): {why}\n" in (terminal)
+    )
+    head = render_markdown(
+        {
+            **record,
+            "client_ids": {},
+            "suite_version": "",
+            "started": "",
+            "finished": "",
+            "sandbox_defects": [],
+            "tls_verification": "",
+        }
+    )
+    head = head.split("## The run")[0]
+    assert "did not run" not in head and "--rule" not in head, head
+    assert head.count("- APPC-21 (blocker): its normal sign-in neither showed the text") == 1, head
 
 
 def test_the_rules_a_broken_sign_in_breaks_block_the_rest():

@@ -270,6 +270,28 @@ def test_the_ruby_client_library_and_rack_cookie_sessions_are_documented():
     assert "`false` is accepted for `web` applications" in keys
 
 
+def test_the_guide_launches_by_absolute_path_and_notes_arctic_and_simple_oauth2():
+    """An outsider certifying arctic 3 and simple-oauth2 5 from the guide alone: its example's
+    `launch: ./run-my-app.sh` works only inside the suite's checkout, a raw space in Basic passes (the
+    list left it out), and what both libraries need to pass APPC-10 and APPC-21 was nowhere."""
+    text = (ROOT / "docs" / "certify-application.md").read_text(encoding="utf-8")
+    step_1 = text.split("1. **Describe the application**")[1].split("2. **Point the application")[0]
+    (launch,) = [line for line in step_1.splitlines() if line.strip().startswith("launch:")]
+    assert launch.split()[1].startswith("/"), launch
+    assert "not this file's" in step_1
+    text = " ".join(text.split())
+    for said in (
+        "letters, digits, a space,",
+        "**arctic 3**",
+        "`OAuth2Client(clientId, clientPassword, redirectURI)`",
+        "`decodeIdToken` only decodes",
+        "`jwtVerify`",
+        "`credentialsEncodingMode: 'strict'` (set it",
+        "They do **not** get the client id or secret from the suite",
+    ):
+        assert said in text, said
+
+
 def test_the_warning_level_rules_listed_are_the_features_warning_level_rules():
     """docs/reading-a-report.md lists the warning-level rules of both sides: one tagged @level:warning
     (or no longer) and not listed there fails, so the page never goes stale."""

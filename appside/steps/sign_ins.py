@@ -19,6 +19,7 @@ from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import require, skip_for_missing_data
 from suite.wire.http import redact_url
+from suite.wire.redirect_variations import registered_match
 
 if TYPE_CHECKING:  # imported when a driver is first needed: Chromium's library loads slowly
     from appside.browser_driver import BrowserDriver
@@ -250,13 +251,16 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                 )
                 return
             marker = config.application.drive.shows_signed_in()
-            # a sign-in for another client never could: that is the cause (APPC-01), not the marker
-            other_client = _other_client_id(config.application, sign_ins[0][1]).removeprefix("; ")
+            # a sign-in for another client, or to an unregistered redirect_uri, never could: that is the
+            # cause (APPC-01, APPC-02: the stand-in refused the request, as Visma Connect does), not the marker
+            refused = _other_client_id(config.application, sign_ins[0][1]) or _unregistered_redirect_uri(
+                config.application, sign_ins[0][1]
+            )
             recorder.notices.append(
                 f"no normal sign-in finished: the application never showed {marker} "
                 "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
                 "(see 'the sign-in did not finish' in the report; "
-                f"{other_client or 'check drive.signed_in and where the sign-in ended'})"
+                f"{refused.removeprefix('; ') or 'check drive.signed_in and where the sign-in ended'})"
             )
 
 
@@ -289,7 +293,8 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
-        f"{_other_client_id(application, observed)}; its requests are attached"
+        f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}; "
+        "its requests are attached"
     )
 
 
@@ -438,6 +443,26 @@ def _other_client_id(application: Application, observed: Observed) -> str:
         f"; its authorization request named client_id {sorted(sent)[0]!r}, not the application file's "
         f"{application.client_id!r}: the stand-in, as Visma Connect, knows only the registered client, "
         "so make the two the same"
+    )
+
+
+def _unregistered_redirect_uri(application: Application, observed: Observed) -> str:
+    """A sign-in that stalls because the application asked for a redirect_uri its file does not
+    register: the stand-in, as Visma Connect, refuses the request and never redirects to it, so no
+    marker could show; the fix is the redirect_uri (APPC-02), not drive.signed_in."""
+    native = application.app_type == "native"
+    sent = [
+        uri
+        for uri in (r.param("redirect_uri") for r in observed.authorization_requests)
+        if uri is not None and not registered_match(uri, application.redirect_uris, native)
+    ]
+    if not sent:
+        return ""
+    return (
+        f"; its authorization request named redirect_uri {redact_url(sent[0])!r}, not one the application file "
+        f"registers ({', '.join(application.redirect_uris)}): the stand-in, as Visma Connect, refused it (APPC-02) "
+        "and never sent the browser back, so the cause is the redirect_uri, not drive.signed_in: make the "
+        "application send a registered one, or register the one it sends"
     )
 
 

@@ -43,7 +43,9 @@ def verdict_problems(record: dict) -> list[str]:
             problems.append(f"unchecked_rules lists {record['unchecked_rules']}, not all of them skipped")
     if counts is not None and counts != expected_counts:
         problems.append(f"its counts {counts} are not those of its rules")
-    not_run = record.get("not_run_rules") or []
+    # a blocker or critical rule that ran and could not be checked (an application's record) leaves it
+    # incomplete as one that did not run does
+    not_run = (record.get("not_run_rules") or []) + (record.get("unchecked_rules") or [])
     expected = (
         "inconclusive"
         if by_status["error"]

@@ -50,6 +50,14 @@ def render_markdown(record: dict) -> str:
             "Run every rule (no --rule, -k, -m or feature path) for a verdict.",
             "",
         ]
+    unchecked = _unchecked(record)
+    if unchecked:
+        lines += [
+            "Blocker and critical rules that ran but could not be checked (the run found no evidence either way; "
+            "running them again as they are will not check them, what each reason names will):",
+            "",
+        ] + [f"- {_text(rule['rule_id'])} ({_text(rule['severity'])}): {_text(reason)}" for rule, reason in unchecked]
+        lines += [""]
     lines += [f"**Waiver problem:** {_text(problem)}" for problem in record.get("waiver_problems", ())]
     lines += [""] if record.get("waiver_problems") else []
     lines += _failures(record) + _warnings(record) + _waivers(record)
@@ -153,6 +161,26 @@ def _warned(record: dict) -> list[dict]:
     return [r for r in record["rules"] if r["status"] == "warned"]
 
 
+def _unchecked(record: dict) -> list[tuple[dict, str]]:
+    """The blocker and critical rules that ran and found no evidence either way (an application's
+    record: unchecked_rules), each with why, which is what to fix: not a rule left out of the run."""
+    rules = {rule["rule_id"]: rule for rule in record.get("rules", ())}
+    return [
+        (
+            rules[rule_id],
+            "; ".join(
+                dict.fromkeys(
+                    re.sub(r"^could not be checked[^:]*: ", "", s["reason"])
+                    for s in rules[rule_id]["scenarios"]
+                    if s["status"] == "skipped" and s["reason"].startswith("could not be checked")
+                )
+            ),
+        )
+        for rule_id in record.get("unchecked_rules") or ()
+        if rule_id in rules
+    ]
+
+
 def reason_of(rule: dict) -> str:
     """The reasons of every scenario that gave the rule its status, each once, in the scenarios' order:
     each failed example of an outline (each fault an application accepted) is named, not the first."""
@@ -208,6 +236,10 @@ def verdict_lines(record: dict, path: Path | str) -> list[str]:
     ]
     if record.get("not_run_rules"):
         lines.append("did not run (blocker or critical): " + ", ".join(record["not_run_rules"]))
+    lines += [
+        f"ran but could not be checked (blocker or critical): {rule['rule_id']} ({rule['severity']}): {reason}"
+        for rule, reason in _unchecked(record)
+    ]
     if record.get("missing_data"):
         needed: dict[str, list[str]] = {}
         for rule_id, keys in record["missing_data"].items():
