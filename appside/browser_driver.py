@@ -31,7 +31,7 @@ from appside.effort import EFFORT
 from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.secrets.redaction import REDACTOR
-from suite.wire.browser import OriginFence, launch_chromium
+from suite.wire.browser import OriginFence, launch_chromium, person_user_agent
 from suite.wire.http import CredentialPolicy
 from suite.wire.login.browser import BrowserLogin, Guard
 
@@ -159,7 +159,8 @@ class BrowserDriver:
     def session(self, username: str | None = None) -> "BrowserSession":
         """A fresh browser profile: no cookies of the application nor of the stand-in; its sign-ins
         are made as the test user `username` (the run's first test user by default)."""
-        return BrowserSession(self, self._browser.new_context(service_workers="allow"), username or self.user.username)
+        context = self._browser.new_context(service_workers="allow", user_agent=person_user_agent(self._browser))
+        return BrowserSession(self, context, username or self.user.username)
 
     def _connection_refused(self, host: str, port: int) -> None:
         for guard in list(self.guards):
