@@ -48,6 +48,21 @@ STAND_IN_PAGES = (
     ),
     BrowserPage("/connect/authorize", "#allow", (BrowserAction("click", "#allow"),)),
 )
+# a form POSTed from the page the browser is on: [action, [[name, value], ...]]
+SUBMIT_FORM = """([action, fields]) => {
+  const form = document.createElement("form");
+  form.method = "POST";
+  form.action = action;
+  for (const [name, value] of fields) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}"""
 MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 # what APPC-28 reads of the browser console, the SPA's log: a session's first messages, each bounded
@@ -79,9 +94,10 @@ class SignIn:
     # after the faulty callback (a new sign-in, as passport's failureRedirect to its login does)
     restarted: bool = False
     page_errors: list[str] = field(default_factory=list, repr=False)  # uncaught exceptions and console errors
-    # the fault callback-state-other-browser: the state the application sent for the sign-in left pending in
-    # another browser, which the stand-in's callback to this one carried
-    other_browser_state: str = field(default="", repr=False)
+    # the fault callback-of-other-browser: the authorization request this browser's own sign-in sent the
+    # stand-in (left pending at its login page), and the callback of another browser's sign-in delivered here
+    own_request: str = field(default="", repr=False)
+    other_browser_callback: "HeldCallback | None" = field(default=None, repr=False)
     # every message its pages wrote to the browser console, unmasked (APPC-28 looks for credentials in it)
     console: list[str] | None = field(default=None, repr=False)
     # the HTTP status of the last page the browser loaded (the application's error page where its
@@ -95,6 +111,20 @@ def bounded_console_message(text: str) -> str:
     if len(text) <= CONSOLE_MESSAGE_LENGTH:
         return text
     return re.sub(r"[^\s\"',;:(){}\[\]<>]+$", "", text[:CONSOLE_MESSAGE_LENGTH]) + " [cut]"
+
+
+@dataclass(frozen=True)
+class HeldCallback:
+    """The stand-in's answer to a sign-in, held on its way to the application's callback (the browser never
+    delivered it): what the browser would have sent, a GET of `url` or (form_post) a POST of `form`."""
+
+    method: str
+    url: str
+    form: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.form) if self.method == "POST" else dict(parse_qsl(urlsplit(self.url).query))
 
 
 @dataclass(frozen=True)
@@ -204,7 +234,8 @@ class BrowserSession:
             context.on(
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
-        self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
+        self._callback_uris = list(driver.application.redirect_uris)
+        self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in self._callback_uris}
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         self._served_by_worker: int | None = None  # the status of a page load a service worker answered
         self._page_status: int | None = None  # the status of the main frame's last page load
@@ -229,21 +260,51 @@ class BrowserSession:
 
     def pending_sign_in_steps(self) -> Generator[None, None, str | None]:
         """Start the application's sign-in in this browser and leave it pending at the stand-in (its
-        login page): the state the application's authorization request carried, or None where none with
-        a state reached the stand-in within drive.timeout. Another browser's faulty callback carries
-        that state (the fault callback-state-other-browser)."""
+        login page): the authorization request's URL, or None where none reached the stand-in within
+        drive.timeout (the fault callback-of-other-browser)."""
         from playwright.sync_api import Error as PlaywrightError
 
+        seen = len(self.urls)
         with contextlib.suppress(PlaywrightError):
             self.page.goto(self.drive.sign_in_url, wait_until="commit", timeout=self.drive.timeout * 1000)
         deadline = time.monotonic() + self.drive.timeout
         while time.monotonic() < deadline:
-            for parts in map(urlsplit, list(self.urls)):
-                state = dict(parse_qsl(parts.query)).get("state")
-                if (parts.netloc, parts.path) == self._authorization_endpoint and state:
-                    return state
+            for url in list(self.urls[seen:]):
+                if (urlsplit(url).netloc, urlsplit(url).path) == self._authorization_endpoint:
+                    return url
             yield
         return None
+
+    def held_callback_steps(self) -> Generator[None, None, HeldCallback | None]:
+        """Sign in through the stand-in as this session's test user, and hold the stand-in's answer on its
+        way to the application's callback: the browser never delivers it (Chromium's DevTools Fetch domain
+        sees each hop of a redirect, which no route does; the request is aborted, so no error page loads).
+        None where no callback came within drive.timeout."""
+        EFFORT.sign_ins += 1
+        devtools = self.context.new_cdp_session(self.page)
+        held: list[HeldCallback] = []
+
+        def hold(paused: dict) -> None:
+            request = paused["request"]
+            form = tuple(parse_qsl(request.get("postData", ""), keep_blank_values=True))
+            held.append(HeldCallback(request["method"], request["url"], form if request["method"] == "POST" else ()))
+            with contextlib.suppress(Exception):  # the page went meanwhile
+                devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "Aborted"})
+
+        devtools.on("Fetch.requestPaused", hold)
+        patterns = [{"urlPattern": f"{uri.split('?')[0]}*", "requestStage": "Request"} for uri in self._callback_uris]
+        devtools.send("Fetch.enable", {"patterns": patterns})
+        steps = self.open_steps(self.drive.sign_in_url, until=lambda: bool(held))
+        with contextlib.suppress(StopIteration):
+            while True:
+                next(steps)
+                yield
+        return held[0] if held else None
+
+    def deliver_steps(self, callback: HeldCallback, quiet: QuietWatch | None = None) -> Generator[None, None, SignIn]:
+        """Deliver another browser's held callback to the application in this browser, as a link (or, for
+        form_post, a form) an attacker gives his victim, and watch as a refused sign-in's (open_steps)."""
+        return (yield from self.open_steps(callback.url, refused=True, quiet=quiet, form=callback.form))
 
     def wait_steps(self, seconds: float) -> Generator[None, None, None]:
         """A wait the evidence needs (an access token expiring), counted, while other sign-ins go on."""
@@ -251,8 +312,15 @@ class BrowserSession:
         yield from _pause(seconds)
 
     def open_steps(
-        self, url: str, refused: bool = False, quiet: QuietWatch | None = None
+        self,
+        url: str,
+        refused: bool = False,
+        quiet: QuietWatch | None = None,
+        form: tuple[tuple[str, str], ...] = (),
+        until: Callable[[], bool] | None = None,
     ) -> Generator[None, None, SignIn]:
+        """Open `url` (POST `form` to it, where given) and go through the stand-in's pages until the
+        application shows its signed-in marker, or `until` says to stop."""
         from playwright.sync_api import Error as PlaywrightError
 
         started = time.monotonic()
@@ -269,12 +337,17 @@ class BrowserSession:
         callback_at, callback_wall, watch = None, 0.0, ""
         # the page may navigate on at once; the loop below looks at where it ended
         with contextlib.suppress(PlaywrightError):
-            self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
+            if form:  # as the stand-in's own form_post page sends it: a form the page submits
+                self.page.evaluate(SUBMIT_FORM, [url, list(form)])
+            else:
+                self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
         # a refused sign-in whose callback came late in drive.timeout is still watched for drive.settle after it
         while time.monotonic() < (
             max(deadline, callback_at + self.drive.settle) if refused and callback_at else deadline
         ):
             yield  # run_together waits a little for every page at once
+            if until is not None and until():
+                break
             if len(self.callback_statuses) > seen and callback_at is None:
                 callback_at, callback_wall = time.monotonic(), time.time()
             if refused and self._restarted(marks[0]):
