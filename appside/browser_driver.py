@@ -304,7 +304,7 @@ class BrowserSession:
     def deliver_steps(self, callback: HeldCallback, quiet: QuietWatch | None = None) -> Generator[None, None, SignIn]:
         """Deliver another browser's held callback to the application in this browser, as a link (or, for
         form_post, a form) an attacker gives his victim, and watch as a refused sign-in's (open_steps)."""
-        return (yield from self.open_steps(callback.url, refused=True, quiet=quiet, form=callback.form))
+        return (yield from self.open_steps(callback.url, refused=True, quiet=quiet, form=callback.form, delivered=True))
 
     def wait_steps(self, seconds: float) -> Generator[None, None, None]:
         """A wait the evidence needs (an access token expiring), counted, while other sign-ins go on."""
@@ -318,9 +318,12 @@ class BrowserSession:
         quiet: QuietWatch | None = None,
         form: tuple[tuple[str, str], ...] = (),
         until: Callable[[], bool] | None = None,
+        delivered: bool = False,
     ) -> Generator[None, None, SignIn]:
         """Open `url` (POST `form` to it, where given) and go through the stand-in's pages until the
-        application shows its signed-in marker, or `until` says to stop."""
+        application shows its signed-in marker, or `until` says to stop. A `delivered` callback (another
+        browser's) is watched without going through the stand-in's pages: a new sign-in the application
+        starts after it is its refusal (the browser's own sign-in is left pending)."""
         from playwright.sync_api import Error as PlaywrightError
 
         started = time.monotonic()
@@ -338,7 +341,8 @@ class BrowserSession:
         # the page may navigate on at once; the loop below looks at where it ended
         with contextlib.suppress(PlaywrightError):
             if form:  # as the stand-in's own form_post page sends it: a form the page submits
-                self.page.evaluate(SUBMIT_FORM, [url, list(form)])
+                with self.page.expect_navigation(wait_until="commit", timeout=self.drive.timeout * 1000):
+                    self.page.evaluate(SUBMIT_FORM, [url, list(form)])
             else:
                 self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
         # a refused sign-in whose callback came late in drive.timeout is still watched for drive.settle after it
@@ -350,7 +354,7 @@ class BrowserSession:
                 break
             if len(self.callback_statuses) > seen and callback_at is None:
                 callback_at, callback_wall = time.monotonic(), time.time()
-            if refused and self._restarted(marks[0]):
+            if refused and self._restarted(marks[0], delivered):
                 # the refusal itself: what the new sign-in leads to is not what it did with the faulty response
                 break
             try:
@@ -359,7 +363,7 @@ class BrowserSession:
                         yield from _pause(0.3)
                         EFFORT.waited(0.3)
                     return self._result(True, seen, started, marks, callback_at)
-                rule = self.login._rule_for(self.page)
+                rule = None if delivered else self.login._rule_for(self.page)
                 if rule is not None:
                     self.login._run(self.page, rule, 5000, self.guard)
                     yield from _pause(0.1)
@@ -382,18 +386,20 @@ class BrowserSession:
             EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
         result = self._result(False, seen, started, marks)
-        result.restarted = refused and self._restarted(marks[0])
+        result.restarted = refused and self._restarted(marks[0], delivered)
         result.watch = RESTARTED if result.restarted else watch
         return result
 
-    def _restarted(self, since: int) -> bool:
+    def _restarted(self, since: int, delivered: bool = False) -> bool:
         """Whether the browser, since its request number `since`, went to the stand-in's authorization
         endpoint, then to the application's callback, then to the authorization endpoint again: the
         application started a new sign-in after the callback. (Its first page may be the callback's
         own path, as a single-page application's may be: only a callback after an authorization
-        request counts.)"""
+        request counts.) A `delivered` callback is the first request: any authorization request after it."""
         urls = [(parts.netloc, parts.path) for parts in map(urlsplit, self.urls[since:])]
-        first = next((i for i, url in enumerate(urls) if url == self._authorization_endpoint), None)
+        first = (
+            -1 if delivered else next((i for i, url in enumerate(urls) if url == self._authorization_endpoint), None)
+        )
         if first is None:
             return False
         callback = next((i for i in range(first + 1, len(urls)) if urls[i] in self._callback_paths), None)
