@@ -155,6 +155,15 @@ def _made_at_once(config, stand_in: SandboxServer) -> dict:
     return made
 
 
+def every_flow_made() -> list[tuple[str, list, Observed]]:
+    """(title, sign-ins, Observed) of every flow this run made so far: the sign-ins made at once, the refused
+    and faulty ones too, and those made one at a time for a step (observe_session_once); a flow that broke
+    is left out."""
+    made = [(title, *found) for title, found in (_baseline.get("at once") or {}).items() if isinstance(found, tuple)]
+    made += [(key.removeprefix("session: "), *found) for key, found in _baseline.items() if key.startswith("session: ")]
+    return made
+
+
 def evidence_at_once(config, stand_in: SandboxServer, title: str) -> tuple | None:
     """The sign-ins and what the stand-in saw of them for `title`, from the sign-ins made at once;
     None where they are not made so (a service or manual application, a step no selected scenario names)."""
