@@ -173,7 +173,8 @@ REFERENCE_APPS = {
                 "no-pkce": NO_CHALLENGE,
                 "no-pkce,fixed-nonce": NO_CHALLENGE,
                 "no-pkce,no-nonce,global-state-store": NO_CHALLENGE,
-                "no-pkce,no-nonce,no-state": NO_CHALLENGE,
+                # no state, challenge or nonce: nothing tells one browser's callback from another's (APPC-31)
+                "no-pkce,no-nonce,no-state": ("APPC-31", *NO_CHALLENGE),
                 "no-pkce,no-nonce,short-state": NO_CHALLENGE,
                 # two equal states: nothing varies to judge (APPC-04); with no challenge or nonce either, nothing tells
                 # one browser's callback from another's (APPC-31); a new nonce, checked, still refuses another's
