@@ -33,7 +33,7 @@ from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NothingToCheck
-from suite.wire.browser import OriginFence, launch_chromium, stop_chromium
+from suite.wire.browser import OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy
 from suite.wire.login.browser import BrowserLogin, Guard
 
@@ -50,6 +50,21 @@ STAND_IN_PAGES = (
     ),
     BrowserPage("/connect/authorize", "#allow", (BrowserAction("click", "#allow"),)),
 )
+# a form POSTed from the page the browser is on: [action, [[name, value], ...]]
+SUBMIT_FORM = """([action, fields]) => {
+  const form = document.createElement("form");
+  form.method = "POST";
+  form.action = action;
+  for (const [name, value] of fields) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}"""
 MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 # what APPC-28 reads of the browser console, the SPA's log: a session's first messages, each bounded
@@ -81,9 +96,10 @@ class SignIn:
     # after the faulty callback (a new sign-in, as passport's failureRedirect to its login does)
     restarted: bool = False
     page_errors: list[str] = field(default_factory=list, repr=False)  # uncaught exceptions and console errors
-    # the fault callback-state-other-browser: the state the application sent for the sign-in left pending in
-    # another browser, which the stand-in's callback to this one carried
-    other_browser_state: str = field(default="", repr=False)
+    # the fault callback-of-other-browser: the authorization request this browser's own sign-in sent the
+    # stand-in (left pending at its login page), and the callback of another browser's sign-in delivered here
+    own_request: str = field(default="", repr=False)
+    other_browser_callback: "HeldCallback | None" = field(default=None, repr=False)
     # every message its pages wrote to the browser console, unmasked (APPC-28 looks for credentials in it)
     console: list[str] | None = field(default=None, repr=False)
     # the HTTP status of the last page the browser loaded (the application's error page where its
@@ -97,6 +113,20 @@ def bounded_console_message(text: str) -> str:
     if len(text) <= CONSOLE_MESSAGE_LENGTH:
         return text
     return re.sub(r"[^\s\"',;:(){}\[\]<>]+$", "", text[:CONSOLE_MESSAGE_LENGTH]) + " [cut]"
+
+
+@dataclass(frozen=True)
+class HeldCallback:
+    """The stand-in's answer to a sign-in, held on its way to the application's callback (the browser never
+    delivered it): what the browser would have sent, a GET of `url` or (form_post) a POST of `form`."""
+
+    method: str
+    url: str
+    form: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.form) if self.method == "POST" else dict(parse_qsl(urlsplit(self.url).query))
 
 
 @dataclass(frozen=True)
@@ -270,7 +300,9 @@ class BrowserDriver:
             self.watchdog.expired = ""
         with self.watchdog.bound("opening a browser context"):
             return BrowserSession(
-                self, self._browser.new_context(service_workers="allow"), username or self.user.username
+                self,
+                self._browser.new_context(service_workers="allow", user_agent=person_user_agent(self._browser)),
+                username or self.user.username,
             )
 
     def _connection_refused(self, host: str, port: int) -> None:
@@ -317,7 +349,8 @@ class BrowserSession:
             context.on(
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
-        self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in driver.application.redirect_uris}
+        self._callback_uris = list(driver.application.redirect_uris)
+        self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in self._callback_uris}
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         self._served_by_worker: int | None = None  # the status of a page load a service worker answered
         self._page_status: int | None = None  # the status of the main frame's last page load
@@ -342,21 +375,51 @@ class BrowserSession:
 
     def pending_sign_in_steps(self) -> Generator[None, None, str | None]:
         """Start the application's sign-in in this browser and leave it pending at the stand-in (its
-        login page): the state the application's authorization request carried, or None where none with
-        a state reached the stand-in within drive.timeout. Another browser's faulty callback carries
-        that state (the fault callback-state-other-browser)."""
+        login page): the authorization request's URL, or None where none reached the stand-in within
+        drive.timeout (the fault callback-of-other-browser)."""
         from playwright.sync_api import Error as PlaywrightError
 
+        seen = len(self.urls)
         with contextlib.suppress(PlaywrightError):
             self.page.goto(self.drive.sign_in_url, wait_until="commit", timeout=self.drive.timeout * 1000)
         deadline = time.monotonic() + self.drive.timeout
         while time.monotonic() < deadline:
-            for parts in map(urlsplit, list(self.urls)):
-                state = dict(parse_qsl(parts.query)).get("state")
-                if (parts.netloc, parts.path) == self._authorization_endpoint and state:
-                    return state
+            for url in list(self.urls[seen:]):
+                if (urlsplit(url).netloc, urlsplit(url).path) == self._authorization_endpoint:
+                    return url
             yield
         return None
+
+    def held_callback_steps(self) -> Generator[None, None, HeldCallback | None]:
+        """Sign in through the stand-in as this session's test user, and hold the stand-in's answer on its
+        way to the application's callback: the browser never delivers it (Chromium's DevTools Fetch domain
+        sees each hop of a redirect, which no route does; the request is aborted, so no error page loads).
+        None where no callback came within drive.timeout."""
+        EFFORT.sign_ins += 1
+        devtools = self.context.new_cdp_session(self.page)
+        held: list[HeldCallback] = []
+
+        def hold(paused: dict) -> None:
+            request = paused["request"]
+            form = tuple(parse_qsl(request.get("postData", ""), keep_blank_values=True))
+            held.append(HeldCallback(request["method"], request["url"], form if request["method"] == "POST" else ()))
+            with contextlib.suppress(Exception):  # the page went meanwhile
+                devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "Aborted"})
+
+        devtools.on("Fetch.requestPaused", hold)
+        patterns = [{"urlPattern": f"{uri.split('?')[0]}*", "requestStage": "Request"} for uri in self._callback_uris]
+        devtools.send("Fetch.enable", {"patterns": patterns})
+        steps = self.open_steps(self.drive.sign_in_url, until=lambda: bool(held))
+        with contextlib.suppress(StopIteration):
+            while True:
+                next(steps)
+                yield
+        return held[0] if held else None
+
+    def deliver_steps(self, callback: HeldCallback, quiet: QuietWatch | None = None) -> Generator[None, None, SignIn]:
+        """Deliver another browser's held callback to the application in this browser, as a link (or, for
+        form_post, a form) an attacker gives his victim, and watch as a refused sign-in's (open_steps)."""
+        return (yield from self.open_steps(callback.url, refused=True, quiet=quiet, form=callback.form, delivered=True))
 
     def wait_steps(self, seconds: float) -> Generator[None, None, None]:
         """A wait the evidence needs (an access token expiring), counted, while other sign-ins go on."""
@@ -364,8 +427,18 @@ class BrowserSession:
         yield from _pause(seconds)
 
     def open_steps(
-        self, url: str, refused: bool = False, quiet: QuietWatch | None = None
+        self,
+        url: str,
+        refused: bool = False,
+        quiet: QuietWatch | None = None,
+        form: tuple[tuple[str, str], ...] = (),
+        until: Callable[[], bool] | None = None,
+        delivered: bool = False,
     ) -> Generator[None, None, SignIn]:
+        """Open `url` (POST `form` to it, where given) and go through the stand-in's pages until the
+        application shows its signed-in marker, or `until` says to stop. A `delivered` callback (another
+        browser's) is watched without going through the stand-in's pages: a new sign-in the application
+        starts after it is its refusal (the browser's own sign-in is left pending)."""
         from playwright.sync_api import Error as PlaywrightError
 
         started = time.monotonic()
@@ -382,15 +455,21 @@ class BrowserSession:
         callback_at, callback_wall, watch = None, 0.0, ""
         # the page may navigate on at once; the loop below looks at where it ended
         with contextlib.suppress(PlaywrightError):
-            self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
+            if form:  # as the stand-in's own form_post page sends it: a form the page submits
+                with self.page.expect_navigation(wait_until="commit", timeout=self.drive.timeout * 1000):
+                    self.page.evaluate(SUBMIT_FORM, [url, list(form)])
+            else:
+                self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
         # a refused sign-in whose callback came late in drive.timeout is still watched for drive.settle after it
         while time.monotonic() < (
             max(deadline, callback_at + self.drive.settle) if refused and callback_at else deadline
         ):
             yield  # run_together waits a little for every page at once
+            if until is not None and until():
+                break
             if len(self.callback_statuses) > seen and callback_at is None:
                 callback_at, callback_wall = time.monotonic(), time.time()
-            if refused and self._restarted(marks[0]):
+            if refused and self._restarted(marks[0], delivered):
                 # the refusal itself: what the new sign-in leads to is not what it did with the faulty response
                 break
             try:
@@ -399,7 +478,7 @@ class BrowserSession:
                         yield from _pause(0.3)
                         EFFORT.waited(0.3)
                     return self._result(True, seen, started, marks, callback_at)
-                rule = self.login._rule_for(self.page)
+                rule = None if delivered else self.login._rule_for(self.page)
                 left = milliseconds_left(deadline)
                 if rule is not None and left is not None:  # none once drive.timeout passed: the loop ends
                     self.login._run(self.page, rule, min(5000.0, left), self.guard)
@@ -423,18 +502,20 @@ class BrowserSession:
             EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
         result = self._result(False, seen, started, marks)
-        result.restarted = refused and self._restarted(marks[0])
+        result.restarted = refused and self._restarted(marks[0], delivered)
         result.watch = RESTARTED if result.restarted else watch
         return result
 
-    def _restarted(self, since: int) -> bool:
+    def _restarted(self, since: int, delivered: bool = False) -> bool:
         """Whether the browser, since its request number `since`, went to the stand-in's authorization
         endpoint, then to the application's callback, then to the authorization endpoint again: the
         application started a new sign-in after the callback. (Its first page may be the callback's
         own path, as a single-page application's may be: only a callback after an authorization
-        request counts.)"""
+        request counts.) A `delivered` callback is the first request: any authorization request after it."""
         urls = [(parts.netloc, parts.path) for parts in map(urlsplit, self.urls[since:])]
-        first = next((i for i, url in enumerate(urls) if url == self._authorization_endpoint), None)
+        first = (
+            -1 if delivered else next((i for i, url in enumerate(urls) if url == self._authorization_endpoint), None)
+        )
         if first is None:
             return False
         callback = next((i for i in range(first + 1, len(urls)) if urls[i] in self._callback_paths), None)

@@ -113,42 +113,53 @@ def _refused(stand_in, fault: str, quiet_from) -> Flow:
             yield
         quiet = quiet_from(normal)
         if fault == OTHER_BROWSER:
-            return [(yield from _with_other_browsers_state(stand_in, session, quiet))]
+            return [(yield from _with_other_browsers_callback(session, quiet))]
         stand_in.faults.inject(fault, user=session.username)
         return [(yield from session.sign_in_steps(refused=True, quiet=quiet))]
 
     return flow
 
 
-# The fault whose callback carries the state of a sign-in the application started in another browser
-OTHER_BROWSER = "callback-state-other-browser"
+# The fault the suite makes of the stand-in's answers: the callback of a sign-in in another browser (its code,
+# issued for that browser's code_challenge and nonce, and its state), delivered to this one
+OTHER_BROWSER = "callback-of-other-browser"
+OTHER_BROWSER_DESCRIPTION = (
+    "another browser's callback (the code the stand-in issued for that browser's authorization request, with its "
+    "state) is delivered to this browser, whose own sign-in is pending: login CSRF"
+)
 
 
 class NoPendingSignIn(Exception):
-    """The sign-in to leave pending in another browser never sent the stand-in an authorization
-    request with a state: there is no state of another browser's to answer with."""
+    """The sign-in in another browser never reached its callback, or this browser's never sent the stand-in an
+    authorization request: there is no other browser's callback to deliver, or no sign-in of this one's."""
 
 
-def _with_other_browsers_state(stand_in, session, quiet):
-    """Another browser (a context of its own, no cookie of this one) starts the application's sign-in and
-    is left at the stand-in's login page; then this browser signs in, and the stand-in answers it with
-    its own code and the state the application sent for the other browser's sign-in. The other
-    browser's requests are noted by the stand-in as its own browser's, which signs in as nobody: they
-    belong to no sign-in (appside.observed.of_one_sign_in)."""
+def _with_other_browsers_callback(session, quiet):
+    """Another browser (a context of its own, no cookie of this one), the attacker's, signs in through the
+    application and the stand-in; its callback is held, never delivered. This browser, the victim's, starts
+    its own sign-in and is left at the stand-in's login page; then the held callback is delivered to it, as a
+    link the attacker gave. The application must refuse it: the state, the PKCE verifier or the nonce it
+    checks is bound to this browser's own sign-in (RFC 9700 section 2.1.1). Both browsers sign in as the
+    same test user, so the stand-in's log gives the other browser's sign-in to this one's evidence."""
     other = session.driver.session(session.username)
     try:
-        state = yield from other.pending_sign_in_steps()
-        if not state:
+        held = yield from other.held_callback_steps()
+        if held is None:
             raise NoPendingSignIn(
-                "the sign-in started in another browser sent the stand-in no authorization request with a state "
-                f"within drive.timeout, so there was no other browser's state for the fault {OTHER_BROWSER}"
+                "the sign-in in another browser did not reach the application's callback within drive.timeout, "
+                f"so there was no other browser's callback to deliver (the fault {OTHER_BROWSER})"
             )
-        stand_in.faults.inject(OTHER_BROWSER, user=session.username, value=state)
-        sign_in = yield from session.sign_in_steps(refused=True, quiet=quiet)
-        sign_in.other_browser_state = state
-        return sign_in
     finally:
         other.close()
+    own = yield from session.pending_sign_in_steps()
+    if not own:
+        raise NoPendingSignIn(
+            "the sign-in started in this browser sent the stand-in no authorization request within drive.timeout, "
+            f"so it had no sign-in of its own for the fault {OTHER_BROWSER}"
+        )
+    sign_in = yield from session.deliver_steps(held, quiet=quiet)
+    sign_in.own_request, sign_in.other_browser_callback = own, held
+    return sign_in
 
 
 def _expiring(stand_in, use_api_url: str, times: int) -> Flow:

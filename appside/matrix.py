@@ -103,11 +103,14 @@ REFERENCE_APPS = {
                 "no-pkce,fixed-state,timestamp-nonce": ("APPC-05", "APPC-06"),
                 # the same nonce in every sign-in (go-oidc's old example), a new random state: the nonce rule
                 # alone fails; without PKCE the state protects the callback, and passes APPC-03 to APPC-05
-                # states checked against a server-wide list, not bound to the browser: PKCE, bound to it, still
-                # protects the callback (RFC 9700 section 2.1); without it (Authlib's nonce of about 119 bits is
-                # below APPC-04's bar, so no-pkce alone does the same) a state issued to another browser's
-                # pending sign-in passes, and APPC-31 fails
+                # states checked against a server-wide list, not bound to the browser: the verifier and nonce, bound
+                # to it, still refuse another browser's code (RFC 9700 section 2.1.1); without either, another
+                # browser's code and state sign this one in, and APPC-31 fails
                 "global-state-store": (),
+                # the verifier and nonce taken from a server-wide table by the callback's state: another browser's
+                # code and state are redeemed with that browser's verifier and nonce, and sign this one in
+                # (RFC 9700 section 2.1.1: PKCE and the nonce bound to the user agent); only APPC-31 sees it
+                "verifier-by-state": ("APPC-31",),
                 "no-pkce,no-nonce,global-state-store": ("APPC-06", "APPC-31"),
                 "fixed-nonce": ("APPC-30",),
                 "no-pkce,fixed-nonce": ("APPC-06", "APPC-30"),
@@ -170,11 +173,13 @@ REFERENCE_APPS = {
                 "no-pkce": NO_CHALLENGE,
                 "no-pkce,fixed-nonce": NO_CHALLENGE,
                 "no-pkce,no-nonce,global-state-store": NO_CHALLENGE,
-                "no-pkce,no-nonce,no-state": NO_CHALLENGE,
+                # no state, challenge or nonce: nothing tells one browser's callback from another's (APPC-31)
+                "no-pkce,no-nonce,no-state": ("APPC-31", *NO_CHALLENGE),
                 "no-pkce,no-nonce,short-state": NO_CHALLENGE,
-                # two equal states: nothing varies to judge (APPC-04), no other browser's state to answer with (APPC-31)
+                # two equal states: nothing varies to judge (APPC-04); with no challenge or nonce either, nothing tells
+                # one browser's callback from another's (APPC-31); a new nonce, checked, still refuses another's
                 "no-pkce,no-nonce,fixed-state": ("APPC-04", "APPC-31", *NO_CHALLENGE),
-                "no-pkce,fixed-state,timestamp-nonce": ("APPC-04", "APPC-31", *NO_CHALLENGE),
+                "no-pkce,fixed-state,timestamp-nonce": ("APPC-04", *NO_CHALLENGE),
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh

@@ -7,8 +7,6 @@ applies to whatever comes next.
 
     callback-state-wrong      the authorization callback carries a different state
     callback-state-missing    the authorization callback carries no state
-    callback-state-other-browser  the authorization callback carries the state given when the fault is
-                              armed: another sign-in's, pending in another browser (the code is this one's)
     callback-iss-wrong        the callback's RFC 9207 iss names another issuer
     callback-iss-missing      the callback carries no RFC 9207 iss, though the metadata says it does
     access-denied             the callback is error=access_denied, as if the user declined
@@ -35,8 +33,6 @@ PAST_EXPIRY = 1.5
 FAULTS = {
     "callback-state-wrong": "the authorization callback carries a different state",
     "callback-state-missing": "the authorization callback carries no state",
-    "callback-state-other-browser": "the authorization callback carries the state of a sign-in pending in another "
-    "browser",
     "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
     "callback-iss-missing": "the callback carries no iss, though the metadata advertises RFC 9207",
     "access-denied": "the authorization callback says error=access_denied",
@@ -53,31 +49,17 @@ ID_TOKEN_FAULTS = tuple(name for name in FAULTS if name.startswith("id-token-"))
 class Faults:
     def __init__(self) -> None:
         self._armed: dict[tuple[str, str | None], int] = {}
-        self._values: dict[tuple[str, str | None], str] = {}
         self._lock = threading.Lock()
 
-    def inject(self, name: str, times: int = 1, user: str | None = None, value: str | None = None) -> None:
-        """`value`: what the fault puts into the answer, where it needs one (callback-state-other-browser)."""
+    def inject(self, name: str, times: int = 1, user: str | None = None) -> None:
         if name not in FAULTS:
             raise ValueError(f"unknown fault {name}; known: {', '.join(sorted(FAULTS))}")
         with self._lock:
             self._armed[name, user] = times
-            if value is not None:
-                self._values[name, user] = value
 
     def clear(self) -> None:
         with self._lock:
             self._armed.clear()
-            self._values.clear()
-
-    def take_value(self, name: str, user: str | None = None) -> str | None:
-        """The value `name` was armed with (one occasion used), where it is armed for `user` or for no user."""
-        with self._lock:
-            key = self._key(name, user)
-            if key is None:
-                return None
-            self._armed[key] -= 1
-            return self._values.get(key, "")
 
     def take(self, name: str, user: str | None = None) -> bool:
         """True (and one occasion used) when `name` is armed for `user` or for no user."""

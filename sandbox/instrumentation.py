@@ -64,9 +64,6 @@ def apply_callback_faults(response: Response, faults: Faults, user: str | None =
         query = [(k, v) for k, v in query if k != "state"] + [("state", secrets.token_urlsafe(24))]
     if faults.take("callback-state-missing", user):
         query = [(k, v) for k, v in query if k != "state"]
-    other_state = faults.take_value("callback-state-other-browser", user)
-    if other_state:  # this sign-in's code, with the state the client sent for a sign-in in another browser
-        query = [(k, v) for k, v in query if k != "state"] + [("state", other_state)]
     if faults.take("callback-iss-wrong", user):
         query = [(k, v) for k, v in query if k != "iss"] + [("iss", OTHER_ISSUER)]
     if faults.take("callback-iss-missing", user):  # authorization_response_iss_parameter_supported stays true

@@ -97,3 +97,42 @@ def test_a_refusal_of_the_fence_is_its_own_cause_not_blocked_by_a_rule_that_fail
     assert failed_step("when", UntrustedEndpoint("refused to send a request body"))["own_check"] is True
     assert failed_step("when", RuntimeError("the application's page broke"))["own_check"] is False
     assert failed_step("then", NothingToCheck("no token"))["nothing_to_check"] is True
+
+
+# The page reports what it can read of the browser: an application that checks its callback only where the
+# User-Agent says "Headless" or navigator.webdriver is set (one built to fool the suite did) must meet a
+# browser that looks like a person's.
+REPORTS_BROWSER = b"""<!doctype html><p id=ua></p><p id=webdriver></p><script>
+document.getElementById("ua").textContent = navigator.userAgent;
+document.getElementById("webdriver").textContent = String(navigator.webdriver);
+</script>"""
+
+
+def _looks_like_a_person(page) -> None:
+    page.wait_for_selector("#webdriver:not(:empty)")
+    user_agent = page.locator("#ua").text_content()
+    assert "Headless" not in user_agent and " Chrome/" in user_agent, user_agent
+    assert page.locator("#webdriver").text_content() == "false"
+
+
+def test_the_application_side_browser_looks_like_a_persons():
+    from appside.browser_driver import BrowserDriver
+
+    app = HostileServer({"/": Answer(200, {"Content-Type": "text/html"}, REPORTS_BROWSER)})
+    application = SimpleNamespace(
+        drive=SimpleNamespace(sign_in_url=app.url + "/", use_api_url=None, timeout=10, settle=0.5),
+        redirect_uris=(app.url + "/callback",),
+        app_type="web",
+    )
+    driver = BrowserDriver(application, "http://127.0.0.1:9", SimpleNamespace(username="u", password="pw"))
+    try:
+        session = driver.session()
+        session.page.goto(app.url + "/")
+        _looks_like_a_person(session.page)
+        # what it sent the application says the same
+        user_agents = [headers.get("User-Agent", "") for _, _, headers, _ in app.requests]
+        assert user_agents and not any("Headless" in agent for agent in user_agents), user_agents
+        session.close()
+    finally:
+        driver.close()
+        app.close()

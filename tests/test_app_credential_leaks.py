@@ -6,6 +6,7 @@ import json
 from urllib.parse import quote, quote_plus
 
 import outputs
+import pytest
 from run import certify_web_app_verbosely
 
 from appside.steps.leaks import leaked
@@ -72,3 +73,51 @@ def test_tokens_in_a_signed_session_cookie_fail_appc27_naming_the_cookie_not_its
     secrets = set(witness.read_text().split()) | {SECRET}
     found = outputs.leaked(outputs.every_output(terminal, reports, tmp_path), secrets)
     assert not found, f"secrets found in output: {found[:10]}"
+
+
+def _error_page_flow(page: str):
+    """APPC-27's evidence where only a refused sign-in's error page (the flow of a fault, not a normal sign-in)
+    shows the secret: the normal sign-in's page shows nothing."""
+    from appside.browser_driver import SignIn
+    from appside.observed import Observed
+    from appside.steps.sign_ins import AppRun
+
+    normal = SignIn(True, contents=[("http://127.0.0.1:5081/profile", "<p>Signed in.</p>", "page")], cookies=[])
+    refused = SignIn(False, contents=[("http://127.0.0.1:5081/callback?error=access_denied", page, "dom")])
+    return AppRun(sign_ins=[normal], observed=[Observed([])]), [("sign-in with access-denied", [refused], Observed([]))]
+
+
+SECRET = "s3cr+t/x%41 y:z&\"q'é~"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        f"<html><head><title>Sign-in failed {SECRET}</title></head><body><p>Sign-in failed</p></body></html>",
+        "<p>spans: " + "".join(f"<span>{c}</span>" for c in SECRET) + "</p>",  # spread over elements
+        "<p>" + " ".join(SECRET.upper()) + "</p>",  # spaced out, in other letter case
+    ],
+    ids=["title", "spans", "spaced-upper"],
+)
+def test_appc27_reads_the_error_pages_of_refused_sign_ins_as_the_screenshot_guard_does(monkeypatch, page):
+    """An outsider's application showed its client secret on the error page after access_denied and a refused
+    ID token (in <title>, and one character per <span>): APPC-27 read only the normal sign-ins' pages and
+    passed, while the screenshot of that page was withheld for it. Every flow's pages are read, with the
+    screenshot guard's detection, and the failure names the sign-in and the page."""
+    from types import SimpleNamespace
+
+    from appside.steps import leaks
+    from suite.verdict.checks import NonConformance
+
+    app_run, flows = _error_page_flow(page)
+    monkeypatch.setattr(leaks, "every_flow_made", lambda: flows)
+    application = SimpleNamespace(app_type="web", client_secret=SECRET, is_interactive=True)
+    with pytest.raises(
+        NonConformance, match=r"client secret.*callback\?error=access_denied.*'sign-in with access-deni"
+    ):
+        leaks.nothing_secret_in_pages(application, app_run)
+    clean_run, clean_flows = _error_page_flow("<p>Sign-in failed: access_denied</p>")
+    monkeypatch.setattr(leaks, "every_flow_made", lambda: clean_flows)
+    with pytest.raises(Exception) as nothing:  # no token was issued: nothing to judge them by, the secret passes
+        leaks.nothing_secret_in_pages(application, clean_run)
+    assert not isinstance(nothing.value, NonConformance), nothing.value

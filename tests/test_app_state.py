@@ -215,49 +215,49 @@ def test_a_warned_application_exits_0():
     assert ApplicationRecorder.pytest_runtest_logreport.pytest_impl["tryfirst"]  # type: ignore[attr-defined]
 
 
-def test_appc31_a_callback_with_another_browsers_state_is_the_fault_and_a_fixed_state_leaves_it_nothing():
-    """The stand-in answers this browser's sign-in with its own code and the state the application sent for
-    a sign-in pending in another browser: that is the fault delivered. An application whose state never
-    changes sent both browsers the same one (APPC-05's failure): no callback can carry another's, so the rule
-    has nothing to check (blocked by APPC-05). Accepting it fails by RFC 9700 section 2.1's user-agent binding."""
-    from appside.browser_driver import SignIn
+def test_appc31_another_browsers_callback_is_the_fault_whatever_protects_it_and_equal_requests_leave_it_nothing():
+    """The callback delivered to this browser is the stand-in's answer to the other browser's authorization
+    request (its code), and this browser's own sign-in sent one of its own: that is the fault delivered,
+    whatever protects the callback (state, PKCE or nonce; RFC 9700 section 2.1.1 binds them all to the
+    browser). Where both requests carry the same state, code_challenge and nonce (or none), nothing tells
+    the browsers apart: the rule has nothing to check (APPC-03, APPC-05). Accepting it fails by the
+    user-agent binding."""
+    from appside.browser_driver import HeldCallback, SignIn
     from appside.concurrent import OTHER_BROWSER
     from appside.steps.refusals import fault_delivered
-    from sandbox.faults import Faults
-    from sandbox.instrumentation import redirect_parameters
 
-    def faulted(sent: str, carried: str, other: str) -> AppRun:
+    def delivered(other: dict, own: dict, held_code: str = "c0de", form: bool = False) -> AppRun:
         callback = RecordedRequest(
-            0.0, "POST", PATHS["authorization_endpoint"], (("state", sent),), (), {}, "", 302,
-            f"http://127.0.0.1:5081/callback?code=c0de&state={carried}",
+            0.0, "GET", PATHS["authorization_endpoint"], tuple(other.items()), (), {}, "", 302,
+            f"http://127.0.0.1:5081/callback?code=c0de&state={other.get('state', '')}",
         )  # fmt: skip
-        run = AppRun(observed=[Observed([callback])], sign_ins=[SignIn(False, other_browser_state=other)])
+        fields = (("code", held_code), ("state", other.get("state", "")))
+        held = (
+            HeldCallback("POST", "http://127.0.0.1:5081/callback", fields)
+            if form
+            else HeldCallback("GET", "http://127.0.0.1:5081/callback?code=" + held_code)
+        )
+        own_request = "http://127.0.0.1:9/connect/authorize?" + "&".join(f"{k}={v}" for k, v in own.items())
+        sign_in = SignIn(False, own_request=own_request, other_browser_callback=held)
+        run = AppRun(observed=[Observed([callback])], sign_ins=[sign_in])
         run.fault = OTHER_BROWSER
         return run
 
-    fault_delivered(faulted("mine", "theirs", "theirs"))
-    with pytest.raises(NonConformance, match="does not show the fault callback-state-other-browser"):
-        fault_delivered(faulted("mine", "mine", "theirs"))
-    with pytest.raises(NothingToCheck, match=r"same state as this one: .*\(APPC-05\)"):
-        fault_delivered(faulted("always-the-same", "always-the-same", "always-the-same"))
+    fault_delivered(delivered({"state": "theirs"}, {"state": "mine"}))
+    fault_delivered(delivered({"state": "theirs"}, {"state": "mine"}, form=True))  # form_post
+    # no state, or the same one: a challenge or a nonce of its own is what the application can tell it by
+    fault_delivered(delivered({"code_challenge": "B"}, {"code_challenge": "A"}))
+    fault_delivered(delivered({"state": "same", "nonce": "B"}, {"state": "same", "nonce": "A"}))
+    with pytest.raises(NonConformance, match="the fault callback-of-other-browser was not delivered"):
+        fault_delivered(delivered({"state": "theirs"}, {"state": "mine"}, held_code="another"))
+    with pytest.raises(NothingToCheck, match=r"same state, code_challenge and nonce .*\(APPC-03, APPC-05\)"):
+        fault_delivered(delivered({"state": "always"}, {"state": "always"}))
+    with pytest.raises(NothingToCheck, match="same state, code_challenge and nonce"):
+        fault_delivered(delivered({}, {}))
     node = SimpleNamespace(
         user_properties=[("rule", {"rule_id": "APPC-31", "level": "failure"}), ("fault", OTHER_BROWSER)]
     )
-    assert "securely bound to the user agent" in _accepted(SimpleNamespace(node=node))
-    # the stand-in's side: the state it was armed with replaces the one the client sent, for that user only
-    from flask import Flask, Response
-
-    faults = Faults()
-    faults.inject(OTHER_BROWSER, user="test.user.3", value="theirs")
-    with Flask(__name__).test_request_context():
-        from sandbox.instrumentation import apply_callback_faults
-
-        answer = Response(status=302, headers={"Location": "http://127.0.0.1:5081/callback?code=c0de&state=mine"})
-        assert dict(redirect_parameters(apply_callback_faults(answer, faults, "test.user.2")) or [])["state"] == "mine"
-        assert (
-            dict(redirect_parameters(apply_callback_faults(answer, faults, "test.user.3")) or [])["state"] == "theirs"
-        )
-    assert not faults.armed(OTHER_BROWSER, "test.user.3")  # used once
+    assert "securely bound to the client and the user agent" in _accepted(SimpleNamespace(node=node))
 
 
 NONCE_CHECKED = requests_sent.nonce_checked
@@ -280,7 +280,7 @@ def _nonce_fault_sign_in(fault: str, accepted: bool) -> tuple:
 def test_a_skip_reason_names_the_nonce_only_where_the_run_saw_it_checked(monkeypatch):
     """RFC 9700 section 2.1 lets PKCE, or a nonce the client checks, stand in for the state against CSRF. A run
     in which the application accepted an ID token with another nonce (APPC-21, NIMBUS_DEFECT=no-nonce-check)
-    skipped APPC-03 to APPC-05 and APPC-31 for "a new, unguessable OpenID Connect nonce in each sign-in" as
+    skipped APPC-03 to APPC-05 for "a new, unguessable OpenID Connect nonce in each sign-in" as
     well as PKCE: the reason must name only what the run showed to hold, and a nonce alone, not seen checked
     (APPC-21 accepted it, or did not run), makes none of them skip."""
     from appside.browser_driver import SignIn
@@ -302,10 +302,7 @@ def test_a_skip_reason_names_the_nonce_only_where_the_run_saw_it_checked(monkeyp
                 requests_sent, "evidence_at_once", lambda config, stand_in, title, found=evidence: found.get(title)
             )
             request: Any = SimpleNamespace(config=None)
-            steps = (
-                (relies_on_state, (request, NO_STAND_IN, two)),  # APPC-03 to APPC-05
-                (refusals.relies_on_state_in_normal_sign_ins, (request, NO_STAND_IN)),  # APPC-31
-            )
+            steps = ((relies_on_state, (request, NO_STAND_IN, two)),)  # APPC-03 to APPC-05 (APPC-31 runs always)
             for step, arguments in steps:
                 if seen == "refused":
                     with pytest.raises(Skipped, match="OpenID Connect nonce") as skipped:

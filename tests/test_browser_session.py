@@ -241,3 +241,51 @@ login:
         styles.close()
     assert outcomes == ["callback"] * 3
     assert styles.requests == []
+
+
+def test_the_login_browser_looks_like_a_persons(tmp_path):
+    """The server's login pages meet a browser that says it is Chrome (no "HeadlessChrome") and no
+    navigator.webdriver, as a person's: they report both in the callback URL."""
+    from suite.wire.login.browser import BrowserLogin, close_browser
+
+    reports = (
+        f'<!doctype html><script>location.href = "{CALLBACK}?code=c&ua=" + encodeURIComponent(navigator.userAgent)'
+        ' + "&webdriver=" + navigator.webdriver;</script>'
+    ).encode()
+    server = HostileServer({"/connect/authorize": Answer(200, {"Content-Type": "text/html"}, reports)})
+    environment = load_environment(
+        str(
+            write_environment(
+                tmp_path,
+                f"""name: ua
+issuer: {server.url}
+clients:
+  spa:
+    client_id: spa
+    redirect_uri: {CALLBACK}
+    scope: openid
+login:
+  method: browser
+  username: test.user
+  password: ${{T_PASSWORD}}
+  browser:
+    timeout: 10
+    pages:
+      - url: /account/login
+        actions:
+          - click: "#never"
+""",
+            )
+        ),
+        {"T_PASSWORD": "not-sent"},
+    )
+    login = BrowserLogin(environment, HttpClient(environment.http))
+    try:
+        outcome = login.authorize(f"{server.url}/connect/authorize?client_id=spa", CALLBACK)
+    finally:
+        close_browser()
+        server.close()
+    assert outcome.kind == "callback", outcome
+    assert "Headless" not in outcome.query_params["ua"] and "Chrome/" in outcome.query_params["ua"], outcome
+    assert outcome.query_params["webdriver"] == "false"
+    assert not any("Headless" in headers.get("User-Agent", "") for _, _, headers, _ in server.requests)

@@ -18,8 +18,12 @@ Feature: Where the tokens and the client secret must not turn up
   @rule:APPC-27 @severity:critical @rfc:RFC6749-10.1 @rfc:RFC6749-10.3 @rfc:RFC6749-10.4
   Scenario: APPC-27 A web application sends neither its secret nor its tokens to the browser
     A web application is a confidential client: what the browser receives (pages, scripts, what its
-    pages fetch, the page as its scripts leave it) is the user's. A SPA keeps its tokens in the
-    browser by design and has no secret (APPC-09).
+    pages fetch, the page as its scripts leave it) is the user's. Every page of the application's
+    origins the browser saw in every sign-in the run made is read, the refused and faulty ones too
+    (an error page after access_denied or a refused ID token is a page), each credential looked for
+    in every encoding, and in a page's text as the screenshot guard reads it: spread over several
+    elements, spaced out or in other letter case. The failure names the sign-in and the page. A SPA
+    keeps its tokens in the browser by design and has no secret (APPC-09).
 
     Given the application is a "web" application
     And the application has been used as a user would, and what it showed and sent was kept

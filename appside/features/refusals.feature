@@ -46,28 +46,29 @@ Feature: What an application must refuse
     And the application does not call the Visma API
     And the application redeems no code
 
-  @rule:APPC-31 @severity:critical @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9700-2.1 @rfc:RFC6749-10.12
-  Scenario: APPC-31 A callback with the state of a sign-in pending in another browser is refused
-    The suite starts the application's sign-in in a second browser and leaves it at the stand-in's
-    login page; then the stand-in answers a sign-in in the first browser with that browser's own code
-    and the state the application sent for the second. An application that keeps the states it
-    issued in a server-wide list, not bound to the browser, accepts it: an attacker who starts a
-    sign-in himself gets a state that passes in his victim's browser. RFC 9700 section 2.1 binds
-    the state to the user agent where it is the callback's CSRF protection, so, as APPC-03 to
-    APPC-05, the rule applies where neither a new, unguessable PKCE verifier nor nonce in each
-    sign-in protects the callback (those are bound to the browser's own sign-in); a nonce counts
-    only where the same run saw the application refuse an ID token with another nonce and one with
-    none (APPC-21's faults id-token-nonce-wrong and id-token-nonce-missing): a nonce it does not
-    check protects nothing, and one the run did not see checked is not claimed.
+  @rule:APPC-31 @severity:critical @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9700-2.1.1 @rfc:RFC6749-10.12
+  Scenario: APPC-31 Another browser's callback delivered to this one is refused (login CSRF)
+    The suite signs in through the application in a second browser, the attacker's, and holds the
+    stand-in's answer on its way to the application's callback: a code issued for that browser's
+    authorization request (its code_challenge, its nonce) and its state. It then starts the
+    application's sign-in in the first browser, the victim's, leaves it at the stand-in's login page,
+    and delivers the held callback there, as a link an attacker gives his victim. Whatever protects
+    the callback, state, PKCE or nonce, RFC 9700 section 2.1.1 has it "securely bound to the client
+    and the user agent in which the transaction was started": an application that checks the state
+    against this browser's session refuses it, one whose verifier or nonce is this browser's has the
+    redemption refused or the ID token fail; one that looks everything up by the state alone (a
+    server-wide table of states, verifiers and nonces) signs the victim in as the attacker. A
+    redemption the stand-in refused, or an ID token the application refused, is no acceptance: what
+    counts is the signed-in page, or the Visma API called with the tokens of that code. Where both
+    browsers' authorization requests carry the same state, code_challenge and nonce (or none),
+    nothing tells them apart, and APPC-03 or APPC-05 judges the state.
 
     Given a normal sign-in of the application redeems its code
-    And the application sends a state
-    And the application relies on its state against CSRF, as its normal sign-ins show
-    When the stand-in answers a sign-in with the fault "callback-state-other-browser"
+    When the stand-in answers a sign-in with the fault "callback-of-other-browser"
     Then the stand-in's callback carried the fault
     And the application does not show that the user signed in
     And the application does not call the Visma API
-    And the application redeems no code
+    And a normal sign-in shows what accepting looks like
 
   @rule:APPC-18 @severity:normal @level:warning @doc:interactive-integrations#step-3-authentication-response @rfc:RFC9207-2.4
   Scenario: APPC-18 A callback whose iss names another issuer is refused (RFC 9207 is advertised)

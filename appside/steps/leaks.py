@@ -7,7 +7,9 @@ Each is looked for in every encoding it may be written in (suite.secrets.redacti
 the text and in the text with its URL, JSON and HTML escapes decoded),
 and what is reported of a leak is scrubbed of it: the evidence of a leak is no leak itself."""
 
+import contextlib
 import functools
+from html.parser import HTMLParser
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 import allure
@@ -20,6 +22,8 @@ from appside.record import UNCHECKED
 from appside.session_cookies import readings, signed_format
 from appside.steps.service import service_run
 from appside.steps.sign_ins import (
+    AppRun,
+    every_flow_made,
     no_evidence,
     normal_sign_ins,
     nothing_to_judge,
@@ -29,6 +33,7 @@ from appside.steps.sign_ins import (
 )
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
 from suite.verdict.checks import check, skip_for_missing_application_data
+from suite.wire.login.screenshots import shown_in_text
 
 OUTPUT_LINES_ATTACHED = 200
 # A secret shorter than this is not looked for: "secret" or "test1234" would be found in ordinary text
@@ -133,6 +138,8 @@ def tokens_not_in_urls(application, app_run):
 
 @then("no client secret, access or refresh token appears in what the application sent the browser")
 def nothing_secret_in_pages(application, app_run):
+    """Every page of every sign-in the run made (the refused and faulty ones too: an error page is a page),
+    each named by its sign-in and its URL where a credential is found."""
     skip_unless_type(application, "web")
     if any(getattr(s, "contents", None) is None for s in app_run.sign_ins):
         skip_for_missing_application_data(
@@ -140,15 +147,18 @@ def nothing_secret_in_pages(application, app_run):
             "the suite does not see the application's pages when a person drives the browser (manual mode); a web "
             "application's browser is one the suite can drive: drive.mode: browser, with drive.signed_in",
         )
-    secrets = credentials(application, app_run)
+    flows = [("normal use", app_run.sign_ins), *((title, sign_ins) for title, sign_ins, _ in every_flow_made())]
+    every_observed = app_run.observed + [observed for _, _, observed in every_flow_made()]
+    secrets = credentials(application, AppRun(observed=every_observed))
+    seen: set[tuple[str, str]] = set()  # the normal sign-ins are among the flows made at once too
+    for title, sign_ins in flows:
+        for sign_in in sign_ins:
+            for url, text, part in getattr(sign_in, "contents", None) or ():
+                if (url, text) in seen:
+                    continue
+                seen.add((url, text))
+                _judge_page(title, url, text, part, secrets)
     for sign_in in app_run.sign_ins:
-        for url, text, part in sign_in.contents:
-            for name in leaked(text, secrets):
-                check(
-                    False,
-                    f"the application sent its {name} to the browser, in {_served(part, url)}: a web application "
-                    "keeps its secret and its tokens on its server",
-                )
         for cookie, value in getattr(sign_in, "cookies", None) or ():
             plain = _as_it_is(value, secrets)
             for name in leaked("\n".join(readings(value)), secrets):
@@ -170,6 +180,46 @@ def _as_it_is(value: str, secrets: dict[str, str]) -> set[str]:
     return {
         name for secret, name in secrets.items() if len(secret) >= MIN_LEAK_LENGTH and any(secret in t for t in texts)
     }
+
+
+def _judge_page(title: str, url: str, text: str, part: str, secrets: dict[str, str]) -> None:
+    """A credential in what the browser received, in any encoding; and, in a page, one its text shows spread
+    over several elements, spaced out or in other letter case, as the screenshot guard finds it
+    (suite.wire.login.screenshots.shown_in_text)."""
+    where = f"{_served(part, url)}, in the sign-in {title!r}"
+    for name in leaked(text, secrets):
+        check(
+            False,
+            f"the application sent its {name} to the browser, in {where}: a web application keeps its secret "
+            "and its tokens on its server",
+        )
+    if part in ("page", "dom"):
+        name = shown_in_text(page_text(text), secrets)
+        check(
+            not name,
+            f"the application's page shows its {name} spread over several elements (or spaced out, or in other "
+            f"letter case), in {where}: a web application keeps its secret and its tokens on its server",
+        )
+
+
+class _PageText(HTMLParser):
+    """The text of an HTML document, its text nodes in the order of its elements (a <title>, a <script> too),
+    as the screenshot guard reads a page's text nodes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def page_text(html: str) -> str:
+    parser = _PageText()
+    with contextlib.suppress(Exception):  # whatever the page is, its text so far
+        parser.feed(html)
+        parser.close()
+    return "".join(parser.parts)
 
 
 def _readable(plain: bool, signed: str) -> str:

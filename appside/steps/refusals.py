@@ -7,6 +7,7 @@ sign-in again) is a refusal, and what the new sign-in leads to is not held again
 response. Each scenario first proves that the fault reached the application."""
 
 import time
+from urllib.parse import parse_qsl, urlsplit
 
 import allure
 import pytest
@@ -18,7 +19,7 @@ from appside.concurrent import EXPIRY, OTHER_BROWSER
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
-from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens, skip_unless_state_protects
+from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens
 from appside.steps.service import first_service_run, why_no_token
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
@@ -26,7 +27,6 @@ from appside.steps.sign_ins import (
     _baseline,
     driver,
     no_evidence,
-    normal_sign_ins,
     observe,
     observe_session_once,
     record_fault,
@@ -46,12 +46,12 @@ STATE_VALIDATION = (
     '"state" parameter was present in the client authorization request. The exact value received from the '
     'client."; PKCE or a nonce (RFC 9700 section 2.1) does not lift that'
 )
-# What binds an application whose state alone protects its callback to refuse the state it sent for another browser
-STATE_BINDING = (
-    'RFC 9700 section 2.1: where neither PKCE nor a nonce protects the callback, "one-time use CSRF tokens carried '
-    'in the state parameter that are securely bound to the user agent MUST be used for CSRF protection", and RFC '
-    '6749 section 10.12 has the value bind the request "to the user-agent\'s authenticated state"; a state the '
-    "application issued to another browser is not bound to this one"
+# What binds every application to refuse another browser's callback, whatever protects its callback
+USER_AGENT_BINDING = (
+    'RFC 9700 section 2.1.1: "the PKCE challenge or OpenID Connect nonce MUST be transaction-specific and securely '
+    'bound to the client and the user agent in which the transaction was started", and section 2.1 has the state, '
+    'where it is the CSRF protection, "securely bound to the user agent" (RFC 6749 section 10.12); the code and state '
+    "of another browser's sign-in, redeemed with that sign-in's verifier or nonce, are bound to none of this one's"
 )
 # APPC-21: the step of OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation) each ID token fault breaks
 ID_TOKEN_VALIDATION = "OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation)"
@@ -76,7 +76,7 @@ NONCE_STEP = (
 MUST_REFUSE_BECAUSE = {
     "callback-state-wrong": STATE_VALIDATION,
     "callback-state-missing": STATE_VALIDATION,
-    OTHER_BROWSER: STATE_BINDING,
+    OTHER_BROWSER: USER_AGENT_BINDING,
     "id-token-iss-wrong": ISSUER_STEP,
     "id-token-aud-wrong": AUDIENCE_STEP,
     "id-token-expired": EXPIRY_STEP,
@@ -109,30 +109,15 @@ def sends_state(app_run: AppRun) -> None:
         )
 
 
-@given("the application relies on its state against CSRF, as its normal sign-ins show")
-def relies_on_state_in_normal_sign_ins(request: pytest.FixtureRequest, stand_in: SandboxServer) -> None:
-    """APPC-03 to APPC-05's test (RFC 9700 section 2.1), on the two normal sign-ins: where a new,
-    unguessable PKCE verifier, or a nonce the application showed it checks, protects the callback, the state
-    need not."""
-    normal = normal_sign_ins(request.config, stand_in)
-    normal_run = AppRun(sign_ins=[s for s, _ in normal], observed=[o for _, o in normal])
-    skip_unless_state_protects(normal_run, request.config, stand_in)
-
-
 @then("the stand-in's callback carried the fault")
 def fault_delivered(app_run: AppRun) -> None:
     callback = _faulted_callback(app_run)
     params = callback.location_params
     sent_state = dict(callback.query).get("state")
-    other_state = getattr(app_run.sign_ins[-1], "other_browser_state", "")
     if app_run.fault == OTHER_BROWSER:
-        require(
-            other_state != sent_state,
-            "the application sent the sign-in pending in the other browser the same state as this one: its state "
-            "does not change between sign-ins (APPC-05), so no callback can carry another sign-in's",
-        )
+        check(_other_browsers_callback_delivered(app_run, callback), f"the fault {app_run.fault} was not delivered")
+        return
     delivered = {
-        OTHER_BROWSER: bool(other_state) and params.get("state") == other_state,
         "callback-state-wrong": "state" in params and params["state"] != sent_state,
         "callback-state-missing": "state" not in params,
         "callback-iss-wrong": params.get("iss") == OTHER_ISSUER,
@@ -140,6 +125,26 @@ def fault_delivered(app_run: AppRun) -> None:
         "access-denied": params.get("error") == "access_denied",
     }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the stand-in's callback does not show the fault {app_run.fault}")
+
+
+def _other_browsers_callback_delivered(app_run: AppRun, callback) -> bool:
+    """The callback delivered to this browser is the stand-in's answer to the other browser's authorization
+    request (its code, issued for that request's code_challenge and nonce), and this browser's own sign-in
+    sent an authorization request of its own. Where the two requests carry the same state, code_challenge
+    and nonce (or none), nothing in a callback tells one browser's sign-in from the other's: the rule has
+    nothing to check (APPC-03 or APPC-05 judges the state)."""
+    sign_in = app_run.sign_ins[-1]
+    held = sign_in.other_browser_callback
+    if held is None or not sign_in.own_request:
+        return False
+    own = dict(parse_qsl(urlsplit(sign_in.own_request).query))
+    other = dict(callback.query)
+    require(
+        any(own.get(name) != other.get(name) for name in ("state", "code_challenge", "nonce")),
+        "the application sent both browsers' sign-ins the same state, code_challenge and nonce (or none): nothing in "
+        "a callback can tell one browser's sign-in from another's (APPC-03, APPC-05)",
+    )
+    return bool(held.params.get("code")) and held.params.get("code") == callback.location_params.get("code")
 
 
 @then("the stand-in's token response carried the fault")

@@ -302,17 +302,16 @@ def nonce_checked(config, stand_in: SandboxServer) -> bool:
 
 @given("the application relies on its state against CSRF")
 def relies_on_state(request: pytest.FixtureRequest, stand_in: SandboxServer, app_run: AppRun) -> None:
-    skip_unless_state_protects(app_run, request.config, stand_in)
-
-
-def skip_unless_state_protects(app_run: AppRun, config, stand_in: SandboxServer) -> None:
-    """Skipped as not applicable where what this run showed protects the callback (callback_protection)."""
-    protection = callback_protection(app_run, config, stand_in)
+    """Skipped as not applicable where PKCE or a nonce the run saw checked protects the callback
+    (callback_protection): whether they are bound to the browser's own sign-in, as RFC 9700 section 2.1.1
+    asks, APPC-31 judges on evidence."""
+    protection = callback_protection(app_run, request.config, stand_in)
     if protection:
         pytest.skip(
             f"not applicable: {protection} {'protect' if ' and ' in protection else 'protects'} the callback "
-            "against CSRF, so the state need not "
-            f"({RFC9700_CSRF}); APPC-29 still asks for a new, unguessable state, as a warning"
+            f"against CSRF, so the state need not ({RFC9700_CSRF}), where they are bound to the browser's own "
+            "sign-in: APPC-31 delivers another browser's code and state to this one to see that they are; APPC-29 "
+            "still asks for a new, unguessable state, as a warning"
         )
 
 

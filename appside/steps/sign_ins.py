@@ -11,7 +11,7 @@ from pytest_bdd import given, parsers, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import OTHER_BROWSER, NoPendingSignIn, fault_title
+from appside.concurrent import OTHER_BROWSER, OTHER_BROWSER_DESCRIPTION, NoPendingSignIn, fault_title
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import UNCHECKED
 from sandbox import SandboxServer
@@ -87,7 +87,8 @@ def record_fault(request: pytest.FixtureRequest, fault: str) -> None:
     """Name the injected fault in the report and in the certification record."""
     request.node.user_properties.append(("fault", fault))
     allure.dynamic.parameter("injected fault", fault)
-    allure.attach(f"{fault}: {FAULTS[fault]}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
+    description = OTHER_BROWSER_DESCRIPTION if fault == OTHER_BROWSER else FAULTS[fault]
+    allure.attach(f"{fault}: {description}", name="injected fault", attachment_type=allure.attachment_type.TEXT)
 
 
 # each kind of token request -> the methods it authenticated with, for one scenario
@@ -152,6 +153,15 @@ def _made_at_once(config, stand_in: SandboxServer) -> dict:
         wanted = flows(config, stand_in, lambda normal: quiet_watch(normal, settle, activity))
         _baseline["at once"] = run_at_once(driver(config), stand_in, wanted) if wanted else {}
     made: dict = _baseline["at once"]
+    return made
+
+
+def every_flow_made() -> list[tuple[str, list, Observed]]:
+    """(title, sign-ins, Observed) of every flow this run made so far: the sign-ins made at once, the refused
+    and faulty ones too, and those made one at a time for a step (observe_session_once); a flow that broke
+    is left out."""
+    made = [(title, *found) for title, found in (_baseline.get("at once") or {}).items() if isinstance(found, tuple)]
+    made += [(key.removeprefix("session: "), *found) for key, found in _baseline.items() if key.startswith("session: ")]
     return made
 
 
@@ -536,7 +546,7 @@ def sign_in_with_fault(
     if fault == OTHER_BROWSER:  # the suite drives no second browser in manual mode
         skip_for_missing_data(
             "drive.mode",
-            "a callback with the state of a sign-in pending in another browser needs a second browser, which the "
+            "another browser's callback delivered to this one needs a second browser, which the "
             "suite drives in drive.mode: browser only",
         )
     quiet = refusal_watch(request.config, stand_in) if application.drive.mode == "browser" else None

@@ -71,6 +71,10 @@ defects, to prove the certification catches them:
                            server-wide list), not the one kept in this browser's session; the verifier and
                            nonce are still this browser's (with no-pkce,no-nonce only the state protects
                            the callback, and a state issued to another browser passes)
+    verifier-by-state      the callback's state is looked up in a server-wide table of every sign-in started
+                           here, and the PKCE verifier and nonce are taken from that table, not from this
+                           browser's session: another browser's code and state are redeemed with that
+                           browser's verifier and nonce (login CSRF, APPC-31)
     fixed-nonce            every sign-in sends the same nonce, "a super secret nonce" (go-oidc's old example),
                            with a new random state (with no-pkce the state alone protects the callback)
     timestamp-nonce        the OpenID Connect nonce is "acme-" and the time in milliseconds: new in each
@@ -104,7 +108,8 @@ REDIRECT_URI = f"http://127.0.0.1:{PORT}/callback"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
 SCOPE = os.environ.get("WEB_APP_SCOPE") or "openid profile email offline_access"  # as application.yaml's
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
-ISSUED_STATES: set[str] = set()  # global-state-store: every state issued, whichever browser it went to
+# global-state-store, verifier-by-state: every sign-in started, by its state, whichever browser it went to
+ISSUED_STATES: dict[str, dict] = {}
 
 
 def update_token(name, token, refresh_token=None, access_token=None):
@@ -202,7 +207,7 @@ def login():
         authorization["url"] = _without(authorization["url"], "nonce")
     oauth.visma.save_authorize_data(redirect_uri=redirect_uri, **authorization)
     session["last_state"] = authorization["state"]
-    ISSUED_STATES.add(authorization["state"])
+    ISSUED_STATES[authorization["state"]] = authorization
     url = authorization["url"]
     for defect, parameter in (("no-state", "state"), ("no-response-type", "response_type")):
         if defect in DEFECTS:
@@ -236,6 +241,7 @@ def callback():
             "redirect-uri-changed",
             "code-redeemed-twice",
             "global-state-store",
+            "verifier-by-state",
         }:
             token = _redeem_by_hand()
         else:  # checks state and the ID token (Authlib)
@@ -267,13 +273,16 @@ def refused(message: str):
 def _redeem_by_hand():
     """The defects: whatever state came back, use the verifier of the last sign-in started here;
     or check the state but send another verifier or another redirect_uri."""
-    if "global-state-store" in DEFECTS:  # any state it issued, to any browser, once
-        if request.values.get("state") not in ISSUED_STATES:
+    issued = None
+    if DEFECTS & {"global-state-store", "verifier-by-state"}:  # any state it issued, to any browser, once
+        issued = ISSUED_STATES.pop(request.values.get("state", ""), None)
+        if issued is None:
             raise MismatchingStateError()
-        ISSUED_STATES.discard(request.values["state"])
     elif not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
         raise MismatchingStateError()
     data = oauth.visma.framework.get_state_data(session, session.get("last_state")) or {}
+    if "verifier-by-state" in DEFECTS:  # the sign-in's verifier and nonce, whichever browser started it
+        data = issued or {}
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
     redirect_uri = REDIRECT_URI + "/" if "redirect-uri-changed" in DEFECTS else REDIRECT_URI
     token = oauth.visma.fetch_access_token(

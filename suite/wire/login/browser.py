@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import allure
 
 from suite.secrets.redaction import REDACTOR
-from suite.wire.browser import OriginFence, launch_chromium, stop_chromium
+from suite.wire.browser import OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
@@ -332,7 +332,11 @@ def fresh_page(environment, policy: CredentialPolicy):
     if _page is None or _page.is_closed() or _browser is None or not _browser.is_connected():
         _guard = Guard(policy)  # the fence asks it from the browser's start
         browser = shared_browser(environment)
-        context = browser.new_context(ignore_https_errors=not environment.http.verify_tls, service_workers="block")
+        context = browser.new_context(
+            ignore_https_errors=not environment.http.verify_tls,
+            service_workers="block",
+            user_agent=person_user_agent(browser),
+        )
         _page = context.new_page()
         _guard = Guard(policy, page=_page, expected_elsewhere=environment.login.browser_expected_elsewhere)
         _guard.watch_scripts(context)

@@ -198,12 +198,8 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
     whole (masked), once white space is taken out and case folded; "" for none. Each frame's text is
     read in the order of its elements and in the order it is laid out (top to bottom, left to right:
     a stylesheet can show elements in another order than theirs), generated text (::before) too."""
-    secrets = {
-        folded: label
-        for secret, label in REDACTOR.known().items()
-        if len(folded := _folded(secret)) >= MIN_SECRET_LENGTH
-    }
-    if not secrets:
+    secrets = REDACTOR.known()
+    if not any(len(_folded(secret)) >= MIN_SECRET_LENGTH for secret in secrets):
         return ""
     strings, documents = _snapshot(devtools)
     for document in documents:
@@ -233,10 +229,21 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
             if text >= 0 and not masked(layout["nodeIndex"][box]):
                 laid_out.append((bounds, strings[text][start : start + length]))
         on_screen = "".join(part for _, part in _in_visual_order(laid_out))
-        for text in (_folded(in_order), _folded(on_screen)):
-            for secret, label in secrets.items():
-                if secret in text or secret[::-1] in text:  # reversed: right-to-left marks draw it forwards
-                    return label
+        shown = shown_in_text(in_order, secrets) or shown_in_text(on_screen, secrets)
+        if shown:
+            return shown
+    return ""
+
+
+def shown_in_text(text: str, secrets: dict[str, str]) -> str:
+    """The label of the first of `secrets` (value -> label) that `text`, the text a page shows, shows
+    once white space is taken out and case folded (spread over several elements, spaced out, in other
+    letter case, reversed as right-to-left marks draw it forwards); "" for none."""
+    folded = _folded(text)
+    for secret, label in secrets.items():
+        wanted = _folded(secret)
+        if len(wanted) >= MIN_SECRET_LENGTH and (wanted in folded or wanted[::-1] in folded):
+            return label
     return ""
 
 
