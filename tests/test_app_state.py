@@ -284,14 +284,12 @@ def test_a_skip_reason_names_the_nonce_only_where_the_run_saw_it_checked(monkeyp
     well as PKCE: the reason must name only what the run showed to hold, and a nonce alone, not seen checked
     (APPC-21 accepted it, or did not run), makes none of them skip."""
     from appside.browser_driver import SignIn
-    from appside.steps import refusals
 
     monkeypatch.setattr(requests_sent, "nonce_checked", NONCE_CHECKED)
     for pkce in ("S256", None):
         two = _run(*(_authorize(secrets.token_urlsafe(16), pkce) for _ in "ab"))
         normal = [(SignIn(True), observed) for observed in two.observed]
         monkeypatch.setattr(requests_sent, "normal_sign_ins", lambda config, stand_in, normal=normal: normal)
-        monkeypatch.setattr(refusals, "normal_sign_ins", lambda config, stand_in, normal=normal: normal)
         for seen in ("refused", "accepted", "not run"):
             evidence = {
                 f"sign-in with {fault}": _nonce_fault_sign_in(fault, seen == "accepted")
