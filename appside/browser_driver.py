@@ -20,6 +20,7 @@ quietly and noted: nothing was typed into those pages, and no network serves it.
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from appside.effort import EFFORT
 from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.secrets.redaction import REDACTOR
-from suite.wire.browser import OriginFence, launch_chromium
+from suite.wire.browser import OriginFence, launch_chromium, stop_chromium
 from suite.wire.http import CredentialPolicy
 from suite.wire.login.browser import BrowserLogin, Guard
 
@@ -52,6 +53,7 @@ MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 # what APPC-28 reads of the browser console, the SPA's log: a session's first messages, each bounded
 CONSOLE_MESSAGES_KEPT, CONSOLE_MESSAGE_LENGTH = 500, 200_000
+CLOSE_BOUND = 10.0  # seconds a browser has to close before it is killed (it closes in well under 1 s)
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
@@ -167,9 +169,21 @@ class BrowserDriver:
                 guard.connection_refused(host, port)
 
     def close(self) -> None:
-        self._browser.close()
-        self._playwright.stop()
-        self._fence.close()
+        """Closes the browser, within CLOSE_BOUND seconds: a browser that does not answer its close (one
+        that hung after a configuration problem kept a run waiting at its end until SIGTERM at 600 s) is
+        killed with its processes, and the close waiting for it then fails, which is what was asked."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        killer = threading.Timer(CLOSE_BOUND, stop_chromium, (self._fence.flags[0],))
+        killer.daemon = True
+        killer.start()
+        try:
+            with contextlib.suppress(PlaywrightError):
+                self._browser.close()
+            self._playwright.stop()
+        finally:
+            killer.cancel()
+            self._fence.close()
 
 
 class BrowserSession:
