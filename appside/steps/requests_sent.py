@@ -17,6 +17,7 @@ from appside.observed import (
     basic_password,
     client_authentication,
     expired_uses,
+    form_value,
     s256,
     token_request_shape,
 )
@@ -401,19 +402,44 @@ def verifier_matches(application: Application, app_run: AppRun) -> None:
 
 @then("the application sends no client secret, in no request")
 def no_secret_from_public_app(application: Application, app_run: AppRun) -> None:
+    """Every request that carried a secret is named, where it carried it and what the stand-in answered: MSAL.js
+    copies extraQueryParameters into the token request's URL too, and the stand-in refused that redemption
+    (invalid_client), which blocks the rules that need a redeemed code (APPC-09 in their `needs`)."""
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)  # no request: no pass either
+    carried: dict[str, list[bool]] = {}  # "GET /connect/authorize (in its URL)" -> each: the stand-in refused it
     for observed in app_run.observed:
         for request in observed.entries:
-            check(
-                not request.params("client_secret"),
-                f"a {application.app_type} application sent a client_secret ({request.method} {request.path}): a "
-                "public client cannot keep one, and anything in a browser or an installed app is public",
-            )
-            check(
-                not basic_password(request),
-                f"a {application.app_type} application sent a secret in an HTTP Basic header "
-                f"({request.method} {request.path})",
-            )
+            places = [
+                place
+                for place, used in (
+                    ("in its URL", any(k == "client_secret" for k, _ in request.query)),
+                    ("in its body", form_value(request, "client_secret") is not None),
+                    ("in an HTTP Basic header", bool(basic_password(request))),
+                )
+                if used
+            ]
+            if places:
+                where = f"{request.method} {request.path} ({', '.join(places)})"
+                carried.setdefault(where, []).append(client_authentication_refused(request))
+    check(not carried, lambda: _secret_sent(application, carried))
+
+
+def _secret_sent(application: Application, carried: dict[str, list[bool]]) -> str:
+    named = []
+    for where, refusals in carried.items():
+        times = f", {len(refusals)} times" if len(refusals) > 1 else ""
+        refused = ", the stand-in refused it: invalid_client" if any(refusals) else ""
+        named.append(f"{where[:-1]}{times}{refused})")
+    return (
+        f"a {application.app_type} application sent a client secret in {len(carried)} kind(s) of request: "
+        f"{'; '.join(named)}: a public client cannot keep one, and anything in a browser or an installed app is "
+        "public"
+        + (
+            ". Its refused code redemptions leave the rules that need a redeemed code blocked by this one"
+            if any(any(refusals) for refusals in carried.values())
+            else ""
+        )
+    )
 
 
 @then("every token request authenticates the application with its secret")
