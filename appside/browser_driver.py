@@ -89,6 +89,9 @@ class SignIn:
     # the HTTP status of the last page the browser loaded (the application's error page where its
     # sign-in page broke before sending the browser to the stand-in)
     page_status: int | None = None
+    # what the browser refused to fetch for its pages from origins it does not reach, and, where that was
+    # Visma Connect's discovery or endpoints, which issuer the application looked for (refused_elsewhere)
+    elsewhere: str = ""
 
 
 def bounded_console_message(text: str) -> str:
@@ -434,6 +437,7 @@ class BrowserSession:
         from playwright.sync_api import Error as PlaywrightError
 
         self.guard.settle([])  # the application's own origins are allowed: no navigation is excused
+        elsewhere = refused_elsewhere(self.guard.blocked, self.driver.issuer)
         self.guard.report_blocked()
         if self.guard.refused:
             BrowserLogin._attach_page(self.page, "a credential was refused")
@@ -460,11 +464,42 @@ class BrowserSession:
             page_errors=self.page_errors[marks[4] :],
             console=self.console[marks[5] :],
             page_status=self._page_status,
+            elsewhere=elsewhere,
         )
 
     def close(self) -> None:
         self.driver.guards.remove(self.guard)
         self.context.close()
+
+
+ELSEWHERE_SHOWN = 3  # refused requests named in a sign-in's message; the report's attachment has them all
+# where a client looks for its OpenID provider: a request of the application's page to one of these paths
+# of an origin the browser does not reach is the application looking for Visma Connect elsewhere
+PROVIDER_PATHS = ("/.well-known/", *PATHS.values())
+
+
+def refused_elsewhere(blocked: list[str], issuer: str) -> str:
+    """What the browser refused the application's pages (Guard.blocked: "fetch GET https://..."), and, where one
+    was a request for an OpenID provider's discovery or endpoints, the issuer the application was configured
+    with, the stand-in's, and the fix: MSAL.js pointed at another issuer only said endpoints_resolution_error
+    (net::ERR_BLOCKED_BY_CLIENT), and the request it had made was only in an attachment."""
+    blocked = list(dict.fromkeys(blocked))
+    if not blocked:
+        return ""
+    more = f" and {len(blocked) - ELSEWHERE_SHOWN} more" if len(blocked) > ELSEWHERE_SHOWN else ""
+    said = (
+        f"the browser refused what its page asked of origins it does not reach ({'; '.join(blocked[:ELSEWHERE_SHOWN])}"
+        f"{more}): it reaches only the stand-in ({issuer}) and the application's own origins"
+    )
+    urls = [match.group(0) for entry in blocked for match in [re.search(r"https?://[^\s]+", entry)] if match]
+    provider = next((url for url in urls if any(p in urlsplit(url).path for p in PROVIDER_PATHS)), None)
+    if provider is None:
+        return said
+    return (
+        f"{said}. The application looks for Visma Connect at {_origin(provider)}, not at the stand-in: configure "
+        f"its issuer (authority) as the stand-in's, {issuer} (discovery {issuer}/.well-known/openid-configuration), "
+        "and run again"
+    )
 
 
 def _origin(url: str) -> str:

@@ -312,7 +312,15 @@ def _where_it_ended(sign_in) -> str:
             more = "..." if len(text) > PAGE_TEXT_SHOWN else ""
             parts.append(f"showing {text[:PAGE_TEXT_SHOWN]!r}{more}")
     shown = " ".join(parts[:2]) + "".join(f", {part}" for part in parts[2:])
-    return f" (its page {shown}{_page_errors(sign_in)})" if shown else _page_errors(sign_in)
+    said = f" (its page {shown}{_page_errors(sign_in)})" if shown else _page_errors(sign_in)
+    return said + _refused_elsewhere(sign_in)
+
+
+def _refused_elsewhere(sign_in) -> str:
+    """What the browser refused the page from origins it does not reach, and the issuer the application looked
+    for where that was an OpenID provider's (appside.browser_driver.refused_elsewhere)."""
+    elsewhere = getattr(sign_in, "elsewhere", "")
+    return f"; {elsewhere}" if elsewhere else ""
 
 
 PAGE_TEXT_KEPT = 200  # characters of the page a sign-in ended on, quoted where it did not finish
@@ -377,7 +385,10 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
     ends = []
     for number, sign_in in enumerate(sign_ins[:2], 1):
         if getattr(sign_in, "final_url", ""):
-            ends.append(f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}")
+            ends.append(
+                f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}"
+                f"{_refused_elsewhere(sign_in) if number == 1 else ''}"
+            )
     return (
         f"no sign-in through the application (from {application.drive.sign_in_url}) sent the stand-in an "
         "authorization request, so no request of the application could be judged"
