@@ -431,8 +431,8 @@ def _secret_sent(application: Application, carried: dict[str, list[bool]]) -> st
         refused = ", the stand-in refused it: invalid_client" if any(refusals) else ""
         named.append(f"{where[:-1]}{times}{refused})")
     return (
-        f"a {application.app_type} application sent a client secret in {len(carried)} kind(s) of request: "
-        f"{'; '.join(named)}: a public client cannot keep one, and anything in a browser or an installed app is "
+        f"a {application.app_type} application sent a client secret, in every request named here: "
+        f"{'; '.join(named)}. A public client cannot keep one, and anything in a browser or an installed app is "
         "public"
         + (
             ". Its refused code redemptions leave the rules that need a redeemed code blocked by this one"
