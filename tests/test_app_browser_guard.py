@@ -105,7 +105,7 @@ def test_an_application_looking_for_another_issuer_is_told_which_it_asked_and_th
     The message names the origin the application asked, the stand-in's issuer, and the fix."""
     from appside.browser_driver import BrowserDriver
     from appside.observed import Observed
-    from appside.steps.sign_ins import sign_in_never_started
+    from appside.steps.sign_ins import _say_if_none_finished, sign_in_never_started
 
     stand_in, app = HostileServer({}), HostileServer({})
     wrong = "https://localhost:9"  # nothing listens, and the browser would not reach it anyway
@@ -132,3 +132,8 @@ def test_an_application_looking_for_another_issuer_is_told_which_it_asked_and_th
     assert f"GET {wrong}/.well-known/openid-configuration" in why
     assert f"looks for Visma Connect at {wrong}, not at the stand-in" in why
     assert f"configure its issuer (authority) as the stand-in's, {stand_in.url}" in why
+    # the run's notice, on the terminal and in the record, says the same
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=application, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, Observed([]))] * 2)
+    assert f"looks for Visma Connect at {wrong}, not at the stand-in" in recorder.notices[0]

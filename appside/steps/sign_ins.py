@@ -242,11 +242,16 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
         if recorder is not None:
             never = sign_in_never_started(config.application, [s for s, _ in sign_ins], [o for _, o in sign_ins])
             if never:  # the cause is before the stand-in, not the signed-in marker
+                elsewhere = getattr(sign_ins[0][0], "elsewhere", "")
                 recorder.notices.append(
                     f"no normal sign-in reached the stand-in: no authorization request arrived from "
                     f"{config.application.drive.sign_in_url}{_where_it_ended(sign_ins[0][0])}, so every rule that "
-                    "needs the application's requests could not be checked (check the application's log and "
-                    "drive.sign_in_url, not drive.signed_in)"
+                    "needs the application's requests could not be checked "
+                    + (
+                        f"({elsewhere})"
+                        if elsewhere
+                        else "(check the application's log and drive.sign_in_url, not drive.signed_in)"
+                    )
                 )
                 return
             marker = config.application.drive.shows_signed_in()
@@ -312,8 +317,7 @@ def _where_it_ended(sign_in) -> str:
             more = "..." if len(text) > PAGE_TEXT_SHOWN else ""
             parts.append(f"showing {text[:PAGE_TEXT_SHOWN]!r}{more}")
     shown = " ".join(parts[:2]) + "".join(f", {part}" for part in parts[2:])
-    said = f" (its page {shown}{_page_errors(sign_in)})" if shown else _page_errors(sign_in)
-    return said + _refused_elsewhere(sign_in)
+    return f" (its page {shown}{_page_errors(sign_in)})" if shown else _page_errors(sign_in)
 
 
 def _refused_elsewhere(sign_in) -> str:
