@@ -69,6 +69,7 @@ MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 # what APPC-28 reads of the browser console, the SPA's log: a session's first messages, each bounded
 CONSOLE_MESSAGES_KEPT, CONSOLE_MESSAGE_LENGTH = 500, 200_000
+CLOSE_BOUND = 10.0  # seconds a browser has to close before it is killed (it closes in well under 1 s)
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
@@ -105,6 +106,9 @@ class SignIn:
     # the HTTP status of the last page the browser loaded (the application's error page where its
     # sign-in page broke before sending the browser to the stand-in)
     page_status: int | None = None
+    # what the browser refused to fetch for its pages from origins it does not reach, and, where that was
+    # Visma Connect's discovery or endpoints, which issuer the application looked for (refused_elsewhere)
+    elsewhere: str = ""
 
 
 def bounded_console_message(text: str) -> str:
@@ -311,11 +315,25 @@ class BrowserDriver:
                 guard.connection_refused(host, port)
 
     def close(self) -> None:
-        with contextlib.suppress(BrowserDidNotAnswer), self.watchdog.bound("closing the browser"):
-            self._browser.close()
-        self.watchdog.close()
-        self._playwright.stop()
-        self._fence.close()
+        """Closes the browser, within CLOSE_BOUND seconds: a browser that does not answer its close (one
+        that hung after a configuration problem kept a run waiting at its end until SIGTERM at 600 s) is
+        killed with its processes, and the close waiting for it then fails, which is what was asked."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        killer = threading.Timer(CLOSE_BOUND, stop_chromium, (self._fence.flags[0],))
+        killer.daemon = True
+        killer.start()
+        try:
+            with (
+                contextlib.suppress(PlaywrightError, BrowserDidNotAnswer),
+                self.watchdog.bound("closing the browser"),
+            ):
+                self._browser.close()
+            self.watchdog.close()
+            self._playwright.stop()
+        finally:
+            killer.cancel()
+            self._fence.close()
 
 
 class BrowserSession:
@@ -616,6 +634,7 @@ class BrowserSession:
         from playwright.sync_api import Error as PlaywrightError
 
         self.guard.settle([])  # the application's own origins are allowed: no navigation is excused
+        elsewhere = refused_elsewhere(self.guard.blocked, self.driver.issuer)
         self.guard.report_blocked()
         if self.guard.refused:
             BrowserLogin._attach_page(self.page, "a credential was refused")
@@ -642,6 +661,7 @@ class BrowserSession:
             page_errors=self.page_errors[marks[4] :],
             console=self.console[marks[5] :],
             page_status=self._page_status,
+            elsewhere=elsewhere,
         )
 
     def close(self) -> None:
@@ -649,6 +669,36 @@ class BrowserSession:
         if not self.driver.watchdog.expired:  # a stopped browser's contexts went with it
             with self.driver.watchdog.bound("closing a browser context"):
                 self.context.close()
+
+
+ELSEWHERE_SHOWN = 3  # refused requests named in a sign-in's message; the report's attachment has them all
+# where a client looks for its OpenID provider: a request of the application's page to one of these paths
+# of an origin the browser does not reach is the application looking for Visma Connect elsewhere
+PROVIDER_PATHS = ("/.well-known/", *PATHS.values())
+
+
+def refused_elsewhere(blocked: list[str], issuer: str) -> str:
+    """What the browser refused the application's pages (Guard.blocked: "fetch GET https://..."), and, where one
+    was a request for an OpenID provider's discovery or endpoints, the issuer the application was configured
+    with, the stand-in's, and the fix: MSAL.js pointed at another issuer only said endpoints_resolution_error
+    (net::ERR_BLOCKED_BY_CLIENT), and the request it had made was only in an attachment."""
+    blocked = list(dict.fromkeys(blocked))
+    if not blocked:
+        return ""
+    more = f" and {len(blocked) - ELSEWHERE_SHOWN} more" if len(blocked) > ELSEWHERE_SHOWN else ""
+    said = (
+        f"the browser refused what its page asked of origins it does not reach ({'; '.join(blocked[:ELSEWHERE_SHOWN])}"
+        f"{more}): it reaches only the stand-in ({issuer}) and the application's own origins"
+    )
+    urls = [match.group(0) for entry in blocked for match in [re.search(r"https?://[^\s]+", entry)] if match]
+    provider = next((url for url in urls if any(p in urlsplit(url).path for p in PROVIDER_PATHS)), None)
+    if provider is None:
+        return said
+    return (
+        f"{said}. The application looks for Visma Connect at {_origin(provider)}, not at the stand-in: configure "
+        f"its issuer (authority) as the stand-in's, {issuer} (discovery {issuer}/.well-known/openid-configuration), "
+        "and run again"
+    )
 
 
 def _origin(url: str) -> str:

@@ -5,8 +5,6 @@ import base64
 import hashlib
 import itertools
 import json
-import math
-import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlsplit
@@ -18,8 +16,6 @@ from sandbox.mock_api import API_PREFIX
 from sandbox.recording import FORM_POST_NOTE
 from suite.secrets.redaction import REDACTOR
 from suite.wire.http import Exchange
-
-BASE64URL = set(string.ascii_letters + string.digits + "-_")
 
 
 @dataclass
@@ -417,41 +413,6 @@ def unverified_claims(jwt: str) -> dict:
 
 def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-def estimated_entropy_bits(value: str) -> float:
-    """An upper bound from one value: its length times the bits of the smallest usual alphabet
-    its characters come from (hex, base64url, printable ASCII). A short or narrow value is
-    certainly weak; a long one may still be predictable, which no single sample can show."""
-    characters = set(value)
-    if characters <= set(string.hexdigits.lower()) or characters <= set(string.hexdigits.upper()):
-        alphabet = 16
-    elif characters <= BASE64URL:
-        alphabet = 64
-    else:
-        alphabet = 94
-    return len(value) * math.log2(alphabet)
-
-
-SHARED_RUN = 4  # characters: a shorter run two random values share is chance, not a fixed part
-
-
-def varying_part(value: str, other: str) -> str:
-    """`value` without the prefix and suffix it shares with `other` (another sign-in's value), when
-    those are runs of SHARED_RUN characters or more: the fixed part of a structured value (an
-    encoded {"returnTo": ...}) adds nothing an attacker must guess; one to three characters two
-    random values share by chance are left in."""
-    prefix = _shared_length(value, other)
-    prefix = prefix if prefix >= SHARED_RUN else 0
-    rest = value[prefix:]
-    suffix = _shared_length(rest[::-1], other[prefix:][::-1])
-    suffix = suffix if suffix >= SHARED_RUN else 0
-    return rest[: len(rest) - suffix]
-
-
-def _shared_length(value: str, other: str) -> int:
-    """How many leading characters the two have in common."""
-    return next((i for i, (a, b) in enumerate(zip(value, other, strict=False)) if a != b), min(len(value), len(other)))
 
 
 def token_expiries(observed: Observed) -> dict[str, float]:

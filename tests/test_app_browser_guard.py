@@ -136,3 +136,43 @@ def test_the_application_side_browser_looks_like_a_persons():
     finally:
         driver.close()
         app.close()
+
+
+def test_an_application_looking_for_another_issuer_is_told_which_it_asked_and_the_stand_ins():
+    """MSAL.js pointed at https://localhost:11059 while the stand-in was at :11050 said only
+    endpoints_resolution_error (net::ERR_BLOCKED_BY_CLIENT); its discovery request was only in an attachment.
+    The message names the origin the application asked, the stand-in's issuer, and the fix."""
+    from appside.browser_driver import BrowserDriver
+    from appside.observed import Observed
+    from appside.steps.sign_ins import _say_if_none_finished, sign_in_never_started
+
+    stand_in, app = HostileServer({}), HostileServer({})
+    wrong = "https://localhost:9"  # nothing listens, and the browser would not reach it anyway
+    discovery = f"{wrong}/.well-known/openid-configuration"
+    page = f'<script>fetch("{discovery}").catch(e => console.error("endpoints_resolution_error"))</script>'
+    app.routes.update({"/": Answer(200, {"Content-Type": "text/html"}, page.encode())})
+    drive = SimpleNamespace(
+        sign_in_url=app.url + "/", use_api_url=None, timeout=3, settle=0.5, signed_in=SimpleNamespace(selector="#user")
+    )
+    application = SimpleNamespace(
+        drive=drive, redirect_uris=(app.url + "/callback",), app_type="spa", is_interactive=True
+    )
+    driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x"))
+    try:
+        session = driver.session()
+        sign_in = session.sign_in()
+        session.close()
+    finally:
+        driver.close()
+        stand_in.close()
+        app.close()
+    assert not sign_in.finished
+    why = sign_in_never_started(application, [sign_in], [Observed([])])
+    assert f"GET {wrong}/.well-known/openid-configuration" in why
+    assert f"looks for Visma Connect at {wrong}, not at the stand-in" in why
+    assert f"configure its issuer (authority) as the stand-in's, {stand_in.url}" in why
+    # the run's notice, on the terminal and in the record, says the same
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=application, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, Observed([]))] * 2)
+    assert f"looks for Visma Connect at {wrong}, not at the stand-in" in recorder.notices[0]

@@ -330,3 +330,41 @@ def test_a_service_command_that_crashed_is_quoted_by_its_error_line_and_its_tail
     assert not run.succeeded and "exited 1: " in run.detail, run.detail
     assert "InvalidCharacterError" in run.detail.split(" | ...")[0], run.detail
     assert run.detail.split(" | ")[-1].startswith("Node.js v"), run.detail
+
+
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium")
+def test_a_browser_that_does_not_answer_its_close_is_killed_within_a_bound(monkeypatch):
+    """MSAL.js's SPA on the wrong port: the run printed its exit-4 message, then waited in the browser's
+    close until SIGTERM at 600 s. A browser that ignores its close (stopped here) is killed with its processes."""
+    from appside import browser_driver
+    from appside.browser_driver import BrowserDriver
+
+    monkeypatch.setattr(browser_driver, "CLOSE_BOUND", 2.0, raising=False)
+    application = SimpleNamespace(
+        drive=SimpleNamespace(sign_in_url="http://127.0.0.1:9/", use_api_url=None),
+        redirect_uris=("http://127.0.0.1:9/callback",),
+        app_type="spa",
+    )
+    driver = BrowserDriver(application, "http://127.0.0.1:9", SimpleNamespace(username="u", password="p"))
+    flag = driver._fence.flags[0].encode()
+    browser = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _has_argument(pid, flag)]
+    assert browser
+    for pid in browser:
+        os.kill(pid, signal.SIGSTOP)
+    # the test's own safety net: without the bound, the close waits until this kills the browser
+    net = threading.Timer(30, lambda: [os.kill(pid, signal.SIGKILL) for pid in browser if _alive(pid)])
+    net.start()
+    started = time.monotonic()
+    try:
+        driver.close()
+    finally:
+        net.cancel()
+    assert time.monotonic() - started < 15, "the close waited for a browser that does not answer"
+    _wait_for(lambda: not any(map(_alive, browser)), 10, "the browser's processes were not ended")
+
+
+def _has_argument(pid: str, argument: bytes) -> bool:
+    try:
+        return argument in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False

@@ -9,19 +9,26 @@ import dataclasses
 import hashlib
 import json
 import secrets
+import time
+import uuid
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from _pytest.outcomes import Skipped
 
-from appside.observed import Observed, varying_part
+from appside.entropy import varying_part
+from appside.observed import Observed
 from appside.record import ApplicationRecorder, application_rule_sources
 from appside.steps import requests_sent
 from appside.steps.refusals import _accepted, sends_state
 from appside.steps.requests_sent import (
+    NONCE_PROTECTS,
+    callback_protection,
     callback_protections,
     protected_without_state,
+    random_state_entropy,
     relies_on_state,
     state_entropy,
     states_differ,
@@ -170,6 +177,61 @@ def test_appc04_with_one_sign_in_judges_the_whole_state():
     with pytest.raises(NonConformance, match="a state of 16 characters carries at most 64 bits"):
         state_entropy(SPA, _run(_authorize(secrets.token_hex(8))))
     state_entropy(SPA, _run(_authorize(secrets.token_urlsafe(16))))
+
+
+# @azure/msal-browser 5.31: base64 of {"id": "<UUID version 7>", "meta": {...}}, two sign-ins' states and nonces
+MSAL_STATES = [
+    "eyJpZCI6IjAxYTI0YzdjLWNkMWQtN2Y3MC05Y2I3LWNhMTg5YmYzMmE1ZCIsIm1ldGEiOnsiaW50ZXJhY3Rpb25UeXBlIjoicmVkaXJlY3QifX0=",
+    "eyJpZCI6IjAxYTI0YzdjLWNlNDQtN2ZlMC1hNTVmLTkzMGMwZGQ0MWFhNyIsIm1ldGEiOnsiaW50ZXJhY3Rpb25UeXBlIjoicmVkaXJlY3QifX0=",
+]
+MSAL_NONCES = ["01a24c7c-cd1d-7040-9f00-f8100fa2ae1d", "01a24c7c-ce44-79ac-98c7-555e6deb515b"]
+
+
+def test_appc29_counts_a_uuid_by_its_random_bits_under_base64_and_json():
+    """MSAL.js's state carries a UUID version 7: 74 random bits (48 are the time in ms). As written, its 120
+    characters of base64 passed APPC-29, whose sentence warns a state whose varying part carries fewer than 128."""
+    run = _run(*(_authorize(state, "S256", nonce) for state, nonce in zip(MSAL_STATES, MSAL_NONCES, strict=True)))
+    protected_without_state(SPA, run)  # PKCE and the nonce protect it: APPC-29 judges the state
+    with pytest.raises(
+        NonConformance,
+        match=r"decoded from base64, JSON; a UUID version 7 counted by its 74 random bits.*at most 74 bits",
+    ):
+        random_state_entropy(SPA, run)
+    uuid4 = _run(*(_authorize(str(uuid.uuid4())) for _ in range(2)))
+    with pytest.raises(NonConformance, match=r"a UUID version 4 counted by its 122 random bits.*at most 122 bits"):
+        random_state_entropy(SPA, uuid4)
+    percent = _run(*(_authorize(quote(json.dumps({"csrf": str(uuid.uuid4()), "to": "/"}))) for _ in range(2)))
+    with pytest.raises(NonConformance, match=r"decoded from percent-encoding, JSON.*at most 122 bits"):
+        random_state_entropy(SPA, percent)
+    # random values as written, base64url of random bytes and hex digits (oidc-client-ts's state: a UUID
+    # version 4 without its hyphens, read as 32 hex digits) are measured as before
+    for make in (lambda: secrets.token_urlsafe(16), lambda: secrets.token_hex(16), lambda: uuid.uuid4().hex):
+        random_state_entropy(SPA, _run(_authorize(make()), _authorize(make())))
+
+
+def _uuid7() -> str:
+    """RFC 9562 section 5.7: 48 bits of Unix time in ms, the version, 74 random bits with the variant."""
+    value = (int(time.time() * 1000) << 80) | (7 << 76) | secrets.randbits(76)
+    value = value & ~(0b11 << 62) | (0b10 << 62)
+    return str(uuid.UUID(int=value))
+
+
+def test_no_critical_rule_fails_a_uuid_state_or_nonce():
+    """RFC 6749 section 10.10's 2^(-128) binds the authorization server's "generated tokens"; the client's state
+    is bound by section 10.12's "non-guessable value", which counts no bits. So APPC-04 counts a UUID as its
+    128 bits (version 4 or 7), and a UUID nonce still protects the callback (APPC-03 to APPC-05 do not apply)."""
+    for states in (MSAL_STATES, [str(uuid.uuid4()) for _ in range(2)], [_uuid7() for _ in range(2)]):
+        state_entropy(SPA, _run(*(_authorize(state, None, False) for state in states)))
+    for nonces in (MSAL_NONCES, [str(uuid.uuid4()) for _ in range(2)]):
+        run = _run(*(_authorize(RETURN_TO_STATE, None, nonce) for nonce in nonces))
+        assert callback_protection(run) == NONCE_PROTECTS
+    # what APPC-04 failed before it still fails: 8 random bytes in a fixed {"returnTo": ...}, in base64url
+    weak = [
+        base64.urlsafe_b64encode(json.dumps({"returnTo": "/", "csrf": secrets.token_hex(8)}).encode()).decode()
+        for _ in range(2)
+    ]
+    with pytest.raises(NonConformance, match=r"decoded from base64(url)?, JSON; only what differs.*at most 64 bits"):
+        state_entropy(SPA, _run(*(_authorize(state, None, False) for state in weak)))
 
 
 def test_varying_part_strips_only_shared_runs_of_four_or_more():

@@ -311,6 +311,44 @@ def test_a_blocked_rules_reason_names_its_cause_and_the_first_line_of_its_failur
         assert "second line" not in reason and rules["APPC-01"]["scenarios"][0]["reason"] == cause_reason
 
 
+def test_a_spas_secret_names_every_request_that_carried_it_and_its_refused_redemption_blocks_the_rest():
+    """@azure/msal-browser copies extraQueryParameters (client_secret) into the token request's URL too, and the
+    stand-in refuses that redemption (invalid_client, 401). APPC-09 named only GET /connect/authorize, and
+    APPC-21, -23, -26 and -28 said "could not be checked" where APPC-09 is their one cause."""
+    from types import SimpleNamespace
+
+    from appside.record import ApplicationRecorder
+    from appside.steps.requests_sent import no_secret_from_public_app
+    from appside.steps.sign_ins import AppRun
+    from suite.verdict.blocking import resolve_blocked
+    from suite.verdict.checks import NonConformance
+
+    secret = ("client_secret", "s3cret-from-the-web-app")
+    authorize = RecordedRequest(0.0, "GET", "/connect/authorize", (("response_type", "code"), secret), (), {}, "", 302)
+    form = (("grant_type", "authorization_code"),)
+    refused = {"error": "invalid_client"}
+    redeem = RecordedRequest(1.0, "POST", "/connect/token", (secret,), form, {}, "", 401, response_json=refused)
+    spa = SimpleNamespace(app_type="spa", client_id="acme-invoices-spa", is_interactive=True)
+    run = AppRun(sign_ins=[SimpleNamespace(finished=False)] * 2, observed=[Observed([authorize, redeem])] * 2)
+    with pytest.raises(NonConformance) as failed:
+        no_secret_from_public_app(spa, run)
+    message = str(failed.value)
+    assert "GET /connect/authorize (in its URL, 2 times)" in message
+    assert "POST /connect/token (in its URL, 2 times, the stand-in refused it: invalid_client)" in message
+    assert "blocked by this one" in message
+
+    def unchecked():
+        step = {"step": "Then x", "own_check": False, "nothing_to_check": True}
+        return {"status": "failed", "scenarios": [{"status": "failed", "reason": "r", "failed_step": step}]}
+
+    rules = {"APPC-09": {"status": "failed", "scenarios": [{"status": "failed", "reason": message}]}}
+    rules |= {rule_id: unchecked() for rule_id in ("APPC-21", "APPC-23", "APPC-26", "APPC-28")}
+    resolve_blocked(rules, lambda rule_id: ApplicationRecorder.needs(None, rule_id))
+    assert {
+        rule_id: rule.get("blocked_by") for rule_id, rule in rules.items() if rule_id != "APPC-09"
+    } == dict.fromkeys(("APPC-21", "APPC-23", "APPC-26", "APPC-28"), "APPC-09")
+
+
 def test_a_relative_command_path_is_one_line_naming_the_folder_commands_run_from(tmp_path):
     (tmp_path / "run-app.sh").write_text("#!/bin/sh\n")
     (tmp_path / "application.yaml").write_text(

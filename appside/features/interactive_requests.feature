@@ -54,7 +54,7 @@ Feature: What an interactive application sends to Visma Connect
     Given the application protects its callback with PKCE or a nonce
     Then every authorization request carries a state
     And the two sign-ins used different states
-    And every state carries at least 128 bits of entropy
+    And every state carries at least 128 random bits
 
   @rule:APPC-06 @severity:critical @doc:interactive-integrations#application-types @rfc:RFC7636-4.3
   Scenario: APPC-06 SPA and native applications (and web applications that declare it) use PKCE

@@ -11,17 +11,17 @@ from pytest_bdd import given, then, when
 from appside import effort
 from appside.application import Application
 from appside.concurrent import TWO_EXPIRIES, fault_title
+from appside.entropy import entropy, varying_part
 from appside.observed import (
     Observed,
     basic_password,
     bearer_of,
     client_authentication,
-    estimated_entropy_bits,
     expired_uses,
+    form_value,
     s256,
     token_request_shape,
     unverified_claims,
-    varying_part,
 )
 from appside.record import UNCHECKED, UNCHECKED_UNLESS_BLOCKED
 from appside.steps.sign_ins import (
@@ -174,10 +174,12 @@ def _per_sign_in(app_run: AppRun, parameter: str, every=lambda request: True) ->
 
 def _unguessable(per_sign_in: list[set]) -> bool:
     """The two sign-ins' values differ, and each, without what it shares with the other sign-in's
-    (varying_part), carries MIN_STATE_BITS: the bar APPC-04 sets the state (RFC 6749 section 10.10)."""
+    (appside.entropy), carries MIN_STATE_BITS: the bar APPC-04 sets the state (RFC 6749 section 10.10).
+    A UUID counts whole, as APPC-04 counts it: whether PKCE or a nonce protects the callback decides whether
+    the critical APPC-03 to APPC-05 apply, and no sentence binding the client counts a UUID's random bits."""
     first, second = per_sign_in[:2]
     return not first & second and all(
-        estimated_entropy_bits(varying_part(value, min(other))) >= MIN_STATE_BITS
+        entropy(value, min(other), whole_uuids=True).bits >= MIN_STATE_BITS
         for mine, other in ((first, second), (second, first))
         for value in mine
     )
@@ -349,13 +351,30 @@ def _states_per_sign_in(app_run: AppRun) -> list[set]:
 
 @then("every state carries at least 128 bits of entropy")
 def state_entropy(application: Application, app_run: AppRun) -> None:
-    """With two sign-ins, only what differs from the other sign-in's state counts: a fixed prefix or
-    suffix (an encoded {"returnTo": ...}) is no secret, however long (observed.varying_part)."""
+    """APPC-04 (critical): with two sign-ins, only what differs from the other sign-in's state counts: a
+    fixed prefix or suffix (an encoded {"returnTo": ...}) is no secret, however long (appside.entropy),
+    nor are the layers around it (base64, JSON). A UUID counts as its 128 bits: RFC 6749 section 10.10's
+    2^(-128) is about "generated tokens (and other credentials not intended for handling by end-users)",
+    in a section that binds the authorization server; what binds the client's state, section 10.12, asks
+    for "a non-guessable value" and counts no bits, so a UUID version 4 (122 random bits) fails no critical
+    rule. APPC-29 (a warning) counts its random bits (random_state_entropy)."""
+    _judge_state_bits(application, app_run, whole_uuids=True)
+
+
+@then("every state carries at least 128 random bits")
+def random_state_entropy(application: Application, app_run: AppRun) -> None:
+    """APPC-29 (warning-level): as APPC-04, with a UUID counted by its random bits (122 in version 4, 74 in
+    version 7: MSAL.js's state is base64 of {"id": "<UUID version 7>", ...}), the 128 bits of RFC 6749
+    section 10.10 applied to what an attacker must guess."""
+    _judge_state_bits(application, app_run, whole_uuids=False)
+
+
+def _judge_state_bits(application: Application, app_run: AppRun, whole_uuids: bool) -> None:
     states = _states(application, app_run)
     per_sign_in = _states_per_sign_in(app_run)
     if len(per_sign_in) < 2 or not all(per_sign_in[:2]):  # one state to judge: all of it
         for state in states:
-            _check_state_bits(state, state)
+            _check_state_bits(state, None, whole_uuids)
         return
     require(
         not per_sign_in[0] & per_sign_in[1],
@@ -364,16 +383,21 @@ def state_entropy(application: Application, app_run: AppRun) -> None:
     for index, observed in enumerate(app_run.observed[:2]):
         other = min(per_sign_in[1 - index])
         for state in {r.param("state") for r in observed.authorization_requests} - {None}:
-            _check_state_bits(state, varying_part(state, other))
+            _check_state_bits(state, other, whole_uuids)
 
 
-def _check_state_bits(state: str, part: str) -> None:
-    bits = estimated_entropy_bits(part)
-    varies = f", of which {len(part)} differ from the other sign-in's," if part != state else ""
+def _check_state_bits(state: str, other: str | None, whole_uuids: bool) -> None:
+    measured = entropy(state, other, whole_uuids)
+    part = varying_part(state, other) if other is not None else state
+    if measured.explained():
+        compared = "; only what differs from the other sign-in's" if other is not None else ""
+        how = f" ({measured.explained()}{compared})"
+    else:
+        how = f", of which {len(part)} differ from the other sign-in's," if part != state else ""
     check(
-        bits >= MIN_STATE_BITS,
-        f"a state of {len(state)} characters{varies} carries at most {bits:.0f} bits, fewer than {MIN_STATE_BITS} "
-        "(RFC 6749 section 10.10)",
+        measured.bits >= MIN_STATE_BITS,
+        f"a state of {len(state)} characters{how} carries at most {measured.bits:.0f} bits, fewer than "
+        f"{MIN_STATE_BITS} (RFC 6749 section 10.10)",
     )
 
 
@@ -461,19 +485,44 @@ def verifier_matches(application: Application, app_run: AppRun) -> None:
 
 @then("the application sends no client secret, in no request")
 def no_secret_from_public_app(application: Application, app_run: AppRun) -> None:
+    """Every request that carried a secret is named, where it carried it and what the stand-in answered: MSAL.js
+    copies extraQueryParameters into the token request's URL too, and the stand-in refused that redemption
+    (invalid_client), which blocks the rules that need a redeemed code (APPC-09 in their `needs`)."""
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)  # no request: no pass either
+    carried: dict[str, list[bool]] = {}  # "GET /connect/authorize (in its URL)" -> each: the stand-in refused it
     for observed in app_run.observed:
         for request in observed.entries:
-            check(
-                not request.params("client_secret"),
-                f"a {application.app_type} application sent a client_secret ({request.method} {request.path}): a "
-                "public client cannot keep one, and anything in a browser or an installed app is public",
-            )
-            check(
-                not basic_password(request),
-                f"a {application.app_type} application sent a secret in an HTTP Basic header "
-                f"({request.method} {request.path})",
-            )
+            places = [
+                place
+                for place, used in (
+                    ("in its URL", any(k == "client_secret" for k, _ in request.query)),
+                    ("in its body", form_value(request, "client_secret") is not None),
+                    ("in an HTTP Basic header", bool(basic_password(request))),
+                )
+                if used
+            ]
+            if places:
+                where = f"{request.method} {request.path} ({', '.join(places)})"
+                carried.setdefault(where, []).append(client_authentication_refused(request))
+    check(not carried, lambda: _secret_sent(application, carried))
+
+
+def _secret_sent(application: Application, carried: dict[str, list[bool]]) -> str:
+    named = []
+    for where, refusals in carried.items():
+        times = f", {len(refusals)} times" if len(refusals) > 1 else ""
+        refused = ", the stand-in refused it: invalid_client" if any(refusals) else ""
+        named.append(f"{where[:-1]}{times}{refused})")
+    return (
+        f"a {application.app_type} application sent a client secret, in every request named here: "
+        f"{'; '.join(named)}. A public client cannot keep one, and anything in a browser or an installed app is "
+        "public"
+        + (
+            ". Its refused code redemptions leave the rules that need a redeemed code blocked by this one"
+            if any(any(refusals) for refusals in carried.values())
+            else ""
+        )
+    )
 
 
 @then("every token request authenticates the application with its secret")

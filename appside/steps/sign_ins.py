@@ -253,11 +253,16 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
         if recorder is not None:
             never = sign_in_never_started(config.application, [s for s, _ in sign_ins], [o for _, o in sign_ins])
             if never:  # the cause is before the stand-in, not the signed-in marker
+                elsewhere = getattr(sign_ins[0][0], "elsewhere", "")
                 recorder.notices.append(
                     f"no normal sign-in reached the stand-in: no authorization request arrived from "
                     f"{config.application.drive.sign_in_url}{_where_it_ended(sign_ins[0][0])}, so every rule that "
-                    "needs the application's requests could not be checked (check the application's log and "
-                    "drive.sign_in_url, not drive.signed_in)"
+                    "needs the application's requests could not be checked "
+                    + (
+                        f"({elsewhere})"
+                        if elsewhere
+                        else "(check the application's log and drive.sign_in_url, not drive.signed_in)"
+                    )
                 )
                 return
             marker = config.application.drive.shows_signed_in()
@@ -330,6 +335,13 @@ def _where_it_ended(sign_in) -> str:
     return f" (its page {shown}{_page_errors(sign_in)})" if shown else _page_errors(sign_in)
 
 
+def _refused_elsewhere(sign_in) -> str:
+    """What the browser refused the page from origins it does not reach, and the issuer the application looked
+    for where that was an OpenID provider's (appside.browser_driver.refused_elsewhere)."""
+    elsewhere = getattr(sign_in, "elsewhere", "")
+    return f"; {elsewhere}" if elsewhere else ""
+
+
 PAGE_TEXT_KEPT = 200  # characters of the page a sign-in ended on, quoted where it did not finish
 
 
@@ -392,7 +404,10 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
     ends = []
     for number, sign_in in enumerate(sign_ins[:2], 1):
         if getattr(sign_in, "final_url", ""):
-            ends.append(f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}")
+            ends.append(
+                f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}"
+                f"{_refused_elsewhere(sign_in) if number == 1 else ''}"
+            )
     return (
         f"no sign-in through the application (from {application.drive.sign_in_url}) sent the stand-in an "
         "authorization request, so no request of the application could be judged"
