@@ -341,7 +341,7 @@ def test_a_browser_that_does_not_answer_its_close_is_killed_within_a_bound(monke
 
     monkeypatch.setattr(browser_driver, "CLOSE_BOUND", 2.0, raising=False)
     application = SimpleNamespace(
-        drive=SimpleNamespace(sign_in_url="http://127.0.0.1:9/", use_api_url=None),
+        drive=SimpleNamespace(sign_in_url="http://127.0.0.1:9/", use_api_url=None, timeout=10, settle=0.5),
         redirect_uris=("http://127.0.0.1:9/callback",),
         app_type="spa",
     )

@@ -191,7 +191,7 @@ def test_appc29_counts_a_uuid_by_its_random_bits_under_base64_and_json():
     """MSAL.js's state carries a UUID version 7: 74 random bits (48 are the time in ms). As written, its 120
     characters of base64 passed APPC-29, whose sentence warns a state whose varying part carries fewer than 128."""
     run = _run(*(_authorize(state, "S256", nonce) for state, nonce in zip(MSAL_STATES, MSAL_NONCES, strict=True)))
-    protected_without_state(SPA, run)  # PKCE and the nonce protect it: APPC-29 judges the state
+    protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)  # PKCE and the nonce protect it: APPC-29 judges the state
     with pytest.raises(
         NonConformance,
         match=r"decoded from base64, JSON; a UUID version 7 counted by its 74 random bits.*at most 74 bits",
@@ -224,7 +224,7 @@ def test_no_critical_rule_fails_a_uuid_state_or_nonce():
         state_entropy(SPA, _run(*(_authorize(state, None, False) for state in states)))
     for nonces in (MSAL_NONCES, [str(uuid.uuid4()) for _ in range(2)]):
         run = _run(*(_authorize(RETURN_TO_STATE, None, nonce) for nonce in nonces))
-        assert callback_protection(run) == NONCE_PROTECTS
+        assert callback_protection(run, None, NO_STAND_IN) == NONCE_PROTECTS
     # what APPC-04 failed before it still fails: 8 random bytes in a fixed {"returnTo": ...}, in base64url
     weak = [
         base64.urlsafe_b64encode(json.dumps({"returnTo": "/", "csrf": secrets.token_hex(8)}).encode()).decode()
