@@ -12,6 +12,7 @@ import pytest
 from run import run_appside
 
 from appside.matrix import special_secret
+from appside.record import UNCHECKED
 from appside.stand_in import free_port
 
 pytest.importorskip("requests_oauthlib", reason="requests-oauthlib (requirements.txt) is not installed")
@@ -62,7 +63,7 @@ sys.exit(answer.status_code != 200)
 """.replace("{tenant}", TENANT)
 
 
-def _certify(tmp_path, client: str, secret: str, defect: str = "") -> dict:
+def _certify(tmp_path, client: str, secret: str, defect: str = "", tls: bool = True) -> dict:
     (tmp_path / "client.py").write_text(client)
     (tmp_path / "application.yaml").write_text(
         textwrap.dedent(f"""\
@@ -73,7 +74,7 @@ def _certify(tmp_path, client: str, secret: str, defect: str = "") -> dict:
           client_secret: ${{TP_SECRET}}
           scope: visma_api:read
           tenant_id: {TENANT}
-        issuer: {{tls: true}}
+        issuer: {{tls: {"true" if tls else "false"}}}
         drive: {{mode: command, command: {sys.executable} {tmp_path / "client.py"}}}
         """)
     )
@@ -123,6 +124,29 @@ def test_requests_oauthlibs_default_basic_fails_appc_12_by_rfc_6749_2_3_1_when_t
     record = _certify(tmp_path, REQUESTS_OAUTHLIB_SERVICE, secret, "library-default-basic")
     assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-20", "APPC-28"])
     assert named in _reason(record, "APPC-12") and "RFC 6749 section 2.3.1" in _reason(record, "APPC-12")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "client, tls, named",
+    [
+        (REQUESTS_OAUTHLIB_SERVICE, False, ["InsecureTransportError", "OAUTHLIB_INSECURE_TRANSPORT=1"]),
+        ("raise SystemExit(1)", True, ["exited 1 and printed nothing", "VISMA_CONNECT_ISSUER"]),
+    ],
+    ids=["requests-oauthlib-over-http", "exits-at-once"],
+)
+def test_a_service_that_sends_no_request_could_not_be_checked_naming_its_error_and_the_fix(
+    tmp_path, client, tls, named
+):
+    """requests-oauthlib refuses an issuer on plain http before it sends its token request, a command
+    may fail before any: no request breaks no sentence of APPC-12, and is no evidence for it either."""
+    record = _certify(tmp_path, client, special_secret(), tls=tls)
+    assert record["verdict"].startswith("incomplete"), record["verdict"]
+    assert (record["failed_rules"], record["blocked_rules"]) == ([], [])
+    assert {"APPC-11", "APPC-12", "APPC-13", "APPC-24"} <= set(record["unchecked_rules"])
+    reason = _reason(record, "APPC-12")
+    assert reason.startswith(UNCHECKED) and "no token request and no API call" in reason
+    assert all(words in reason for words in named), reason
 
 
 @pytest.mark.timeout(300)
