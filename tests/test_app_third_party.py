@@ -49,7 +49,9 @@ form = {"grant_type": "client_credentials", "scope": "visma_api:read", "tenant_i
 with httpx.Client(verify=os.environ.get("VISMA_CONNECT_CA_BUNDLE", True)) as http:
     token_endpoint = http.get(issuer + "/.well-known/openid-configuration").json()["token_endpoint"]
     auth = httpx.BasicAuth(quote_plus(client_id), quote_plus(secret))  # RFC 6749 section 2.3.1
-    if os.environ.get("TP_DEFECT") == "params-in-query":
+    if os.environ.get("TP_DEFECT") == "get-with-secret":  # as curl -G --data-urlencode client_secret=... does
+        response = http.get(token_endpoint, params={**form, "client_id": client_id, "client_secret": secret})
+    elif os.environ.get("TP_DEFECT") == "params-in-query":
         response = http.post(token_endpoint, params=form, auth=auth,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
     else:
@@ -160,6 +162,16 @@ def test_an_httpx_service_sending_its_parameters_in_the_url_fails_appc_12(tmp_pa
     record = _certify(tmp_path, HTTPX_SERVICE, special_secret(), "params-in-query")
     assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-13", "APPC-20", "APPC-28"])
     assert "grant_type, scope, tenant_id in the URL query with an empty form body" in _reason(record, "APPC-12")
+
+
+@pytest.mark.timeout(300)
+def test_a_token_request_sent_with_get_fails_appc_11_once_and_blocks_appc_12(tmp_path):
+    """A GET puts the secret in the URL with every parameter: one choice, one failure (APPC-11, whose
+    message names the GET), APPC-12 blocked by it, as a secret in a POST's URL is."""
+    record = _certify(tmp_path, HTTPX_SERVICE, special_secret(), "get-with-secret")
+    assert record["failed_rules"] == ["APPC-11"] and "APPC-12" in record["blocked_rules"], record["failed_rules"]
+    assert "a token request sent with GET" in _reason(record, "APPC-11")
+    assert "was sent with GET" in _reason(record, "APPC-12")
 
 
 REQUESTS_OAUTHLIB_WEB = """

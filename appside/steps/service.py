@@ -111,12 +111,15 @@ def why_no_token(observed, application: Application, runs) -> str:
 def client_credentials_form(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
     assert application.client_secret is not None  # a service's application file names one (load_application)
     for token_request in app_run.last.token_requests:
+        # the secret in the URL is APPC-11's failure: the credentials there, and the request that then
+        # authenticates nothing, are its consequence here (blocked by APPC-11), not a second failure; a GET
+        # with the secret in its query likewise (one choice, the secret's place APPC-11's to name)
+        secret_in_url = secret_in_query(token_request, application.client_secret)
         shape = token_request_shape(token_request, "4.4.2")
+        if shape and token_request.method != "POST" and secret_in_url:
+            require(False, f"{shape}, which put the client secret in its URL (see APPC-11)")
         check(not shape, shape)
         in_query = [name for name in BODY_PARAMETERS if any(k == name for k, _ in token_request.query)]
-        # the secret in the URL is APPC-11's failure: the credentials there, and the request that then
-        # authenticates nothing, are its consequence here (blocked by APPC-11), not a second failure
-        secret_in_url = secret_in_query(token_request, application.client_secret)
         not_credentials = [name for name in in_query if name not in ("client_id", "client_secret")]
         own = not_credentials if secret_in_url else in_query
         check(not own, _parameters_in_query(own, empty_form=not token_request.form))
