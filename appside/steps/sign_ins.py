@@ -13,7 +13,7 @@ from appside import effort
 from appside.application import Application
 from appside.concurrent import OTHER_BROWSER, NoPendingSignIn, fault_title
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
-from appside.record import UNCHECKED
+from appside.record import APPLIES_TO, UNCHECKED
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
@@ -196,7 +196,7 @@ def observe_session_once(config, stand_in, app_run, action, title: str) -> None:
 def skip_unless_type(application: Application, *types: str) -> None:
     if application.app_type not in types:
         pytest.skip(
-            f"applies to {' and '.join(types)} applications; {application.client_id} is a "
+            f"{APPLIES_TO}{' and '.join(types)} applications; {application.client_id} is a "
             f"{application.app_type} application"
         )
 
