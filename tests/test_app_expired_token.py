@@ -68,7 +68,7 @@ SERVICE = Application(
 def _judged(app_run: AppRun, application: Application = WEB_APP) -> str:
     """ "passed", the failure's message, or the skip's."""
     try:
-        no_expired_token(app_run)
+        no_expired_token(application, app_run)
         renewed(application, app_run)
     except NonConformance as failure:
         return f"failed: {failure}"
@@ -169,6 +169,7 @@ def test_a_service_that_keeps_using_its_token_after_it_expired_fails():
         SERVICE,
     )
     assert judged.startswith("failed: the application called /api/v1/companies 1 time(s) with an access token")
+    assert "the API call the service made stayed refused" in judged and "the user" not in judged
 
 
 def test_a_service_that_fetches_a_token_per_run_passes():

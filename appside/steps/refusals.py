@@ -435,7 +435,7 @@ def held_until(observed: Observed) -> float | None:
 
 
 @then("the application never sends an expired access token")
-def no_expired_token(app_run: AppRun) -> None:
+def no_expired_token(application: Application, app_run: AppRun) -> None:
     """RFC 6750 section 3.1: a token refused as invalid_token (expired) is one the client "MAY" renew,
     then retry the call with: an application that learns of the expiry from the refusal (many libraries
     refresh on a 401) keeps the contract. One that used its expired token and never renewed it, or
@@ -463,7 +463,8 @@ def no_expired_token(app_run: AppRun) -> None:
             if renewal
             else "after the last refusal never refreshed it, fetched a new one nor signed in again"
         )
-        + ": the call the user made stayed refused (RFC 6749 section 1.5: a new access token when the current "
+        + f": {'the call the user made' if application.is_interactive else 'the API call the service made'} stayed "
+        "refused (RFC 6749 section 1.5: a new access token when the current "
         "one expires; RFC 6750 section 3.1: the client may request a new one and retry)",
     )
 
