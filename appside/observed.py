@@ -317,8 +317,28 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
         return ClientAuthentication(
             "none", "", "it carries no client secret (no HTTP Basic header, none in the form body)"
         )
-    problem = "" if sent == secret else "the client_secret in its form body is not the application's secret"
+    problem = "" if sent == secret else _not_the_secret(request, secret)
     return ClientAuthentication("client_secret in the form body", "", problem)
+
+
+# what a secret's characters become where it is sent without form-urlencoding, as a server reads the body
+_READ_OTHERWISE = (("+", '"+" reads as a space'), ("%", '"%XX" as the byte XX'), ("&", '"&" ends the value'))
+
+
+def _not_the_secret(request, secret: str) -> str:
+    """Why the client_secret a form body carries is not the application's: where the body holds the secret
+    as it is (its "+", "%" and "&" written literally), it was sent without form-urlencoding."""
+    problem = "the client_secret in its form body is not the application's secret"
+    if f"client_secret={secret}" not in (getattr(request, "body", "") or "") or quote_plus(secret) == secret:
+        return problem
+    read = [what for character, what in _READ_OTHERWISE if character in secret]
+    return (
+        f"{problem} as a server reads it: the body holds the secret as it is, not form-urlencoded"
+        + (f" ({', '.join(read)})" if read else "")
+        + ', while RFC 6749 section 4.4.2 sends the parameters in the "application/x-www-form-urlencoded" format '
+        'per Appendix B; form-urlencode each value (curl --data-urlencode "client_secret=..." rather than --data, '
+        "or the HTTP library's form encoding)"
+    )
 
 
 def _basic_authentication(basic: BasicCredentials, client_id: str, secret: str) -> ClientAuthentication:
