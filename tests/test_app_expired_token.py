@@ -185,6 +185,19 @@ def test_a_service_that_fetches_a_token_per_run_passes():
     assert judged == "passed"
 
 
+def test_a_service_whose_second_run_sent_nothing_says_how_that_run_ended():
+    """reports/c-long (msal, load 45): APPC-20 said the service "sent the stand-in nothing at all" after the
+    expiry, and the report showed only the first run's outcome: the second run had not finished within
+    drive.timeout and was stopped before it sent anything. The message quotes that run's end and the fix."""
+    app_run = _service_run(
+        _client_credentials(ISSUED_AT, EXPIRED), _api(ISSUED_AT + 0.1, EXPIRED, "valid", exp=ISSUED_AT + 3)
+    )
+    app_run.sign_ins[-1] = ServiceRun(False, "`run.sh` did not finish within 20 s", started=SECOND_RUN)
+    judged = _judged(app_run, SERVICE)
+    assert judged.startswith(f"skipped: {UNCHECKED}: after the access token expired the application sent")
+    assert "(its second run: `run.sh` did not finish within 20 s; raise drive.timeout (now 20 s)" in judged
+
+
 def test_a_service_whose_kept_token_outlives_the_wait_could_not_be_checked():
     """A token valid for longer than the suite's service tokens live (kept from another run of the
     suite): its second run shows nothing about an expired token."""

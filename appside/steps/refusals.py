@@ -561,22 +561,37 @@ def _renewed_service(application: Application, app_run: AppRun) -> None:
             f"of the suite, whose service tokens live {SHORT_LIFETIME} s), so nothing showed what it does "
             "once its token expires"
         )
+    for number, run in enumerate((first_run, second_run), 1):
+        allure.attach(
+            run.detail, name=f"the service's own outcome, run {number}", attachment_type=allure.attachment_type.TEXT
+        )
     evidence = {
         "fetched a new access token": [r for r in observed.grants("client_credentials") if r.at > held],
         "called the Visma API with a valid access token": _valid_calls_after(observed, held, token_expiries(observed)),
     }
-    _renewal_seen(observed, held, evidence)
+    _renewal_seen(observed, held, evidence, _second_run(application, second_run))
 
 
-def _renewal_seen(observed: Observed, expiry: float, evidence: dict) -> None:
+def _second_run(application: Application, run) -> str:
+    """How a service's second run ended, for a message that finds nothing after the expiry: a run that did
+    not finish within drive.timeout was stopped, maybe before it sent anything (a slow start under load)."""
+    fix = (
+        f"; raise drive.timeout (now {application.drive.timeout:g} s) if the service needs longer"
+        if not run.succeeded and "did not finish" in run.detail
+        else ""
+    )
+    return f" (its second run: {run.detail}{fix})"
+
+
+def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: str = "") -> None:
     seen = [f"{what} ({len(requests)} request(s))" for what, requests in evidence.items() if requests]
     if not seen:
         after = [e for e in observed.entries if e.at > expiry]
         pytest.skip(
             f"{UNCHECKED}: after the access token expired the application "
             + (
-                "sent the stand-in nothing at all (no refresh, no new sign-in, no API call), so nothing tells "
-                "whether it would have used the expired token"
+                f"sent the stand-in nothing at all{outcome} (no refresh, no new sign-in, no API call), so nothing "
+                "tells whether it would have used the expired token"
                 if not after
                 else f"neither refreshed it, signed in again nor used a valid token (it sent "
                 f"{', '.join(sorted({f'{e.method} {e.path}' for e in after}))}), and it did not use the expired "
