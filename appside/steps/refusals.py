@@ -580,7 +580,7 @@ def _second_run(application: Application, run) -> str:
         if not run.succeeded and "did not finish" in run.detail
         else ""
     )
-    return f" (its second run: {run.detail}{fix})"
+    return f": its second run {run.detail.removeprefix('`' + (application.drive.command or '') + '` ')}{fix}"
 
 
 def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: str = "") -> None:
@@ -590,8 +590,8 @@ def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: st
         pytest.skip(
             f"{UNCHECKED}: after the access token expired the application "
             + (
-                f"sent the stand-in nothing at all{outcome} (no refresh, no new sign-in, no API call), so nothing "
-                "tells whether it would have used the expired token"
+                "sent the stand-in nothing at all (no refresh, no new sign-in, no API call), so nothing tells "
+                f"whether it would have used the expired token{outcome}"
                 if not after
                 else f"neither refreshed it, signed in again nor used a valid token (it sent "
                 f"{', '.join(sorted({f'{e.method} {e.path}' for e in after}))}), and it did not use the expired "
