@@ -162,36 +162,35 @@ def _literal_escaped(value: str) -> set[str]:
     of its UTF-8 bytes (\\' or not, \\xXX, \\uXXXX: a dict or an exception printed), C and JavaScript
     string escapes (\\" and \\' both), and the shell's quoting: inside '...' (bash's set -x writes a
     quote as '\\'', Python's shlex.quote as '"'"'), backslash-quoted (bash's printf %q) and ANSI-C
-    $'...' (printf %q and set -x for a value with control characters; octal bytes in the C locale)."""
+    $'...' (printf %q and set -x for a value with control characters; octal bytes in the C locale).
+    A printable ASCII value without a quote, a backslash or a character the shell quotes is each of
+    them as it is (most secrets and every token: nothing to compute)."""
+    if value.isascii() and value.isprintable() and not _QUOTED.search(value):
+        return set()
     forms = set()
     for literal in (repr, ascii):
-        # a literal with both quotes is written in '...' with \' (the value inside a longer string that
+        # a literal with both quotes is written in '...' with \\' (the value inside a longer string that
         # has both), one with a single quote in "..." with ' as it is
         forms |= {literal("'\"" + value)[4:-1], literal("'" + value)[2:-1], literal(value)[1:-1]}
     data = value.encode()
     forms |= {repr(b"'\"" + data)[5:-1], repr(b"'" + data)[3:-1], repr(data)[2:-1]}
-    backslashed = value.replace("\\", "\\\\")
-    forms.add(backslashed.replace("'", "\\'").replace('"', '\\"'))  # C, JavaScript
+    forms.add(value.translate(_C_ESCAPES))  # C, JavaScript
     forms |= {value.replace("'", "'\\''"), value.replace("'", "'\"'\"'")}  # the shell's '...'
-    forms |= {_shell_backslashed(value, first) for first in (False, True)}
+    backslashed = _AFTER_ASSIGNMENT.sub(r"\\~", value.translate(_SHELL_ESCAPES))
+    forms |= {backslashed, "\\" + backslashed if value[0] in "~#" else backslashed}
     if not value.isprintable() or not value.isascii():
         forms |= {_ansi_c_quoted(value, utf8) for utf8 in (False, True)}
     return forms
 
 
+_C_ESCAPES = str.maketrans({c: f"\\{c}" for c in "'\"\\"})
 # What bash's printf %q puts a backslash before (lib/sh/shquote.c, sh_backslash_quote): blanks, quotes,
-# metacharacters, glob and expansion characters, "," anywhere; "~" at the start of a word or after "="
-# or ":", "#" at the start of a word.
-_SHELL_SPECIAL = frozenset(" \t\n'\"\\|&;()<>!{}*[?]^$`,")
-
-
-def _shell_backslashed(value: str, starts_word: bool) -> str:
-    out = []
-    for i, c in enumerate(value):
-        start = i == 0 and starts_word
-        tilde = c == "~" and (start or (i > 0 and value[i - 1] in "=:"))
-        out.append(f"\\{c}" if c in _SHELL_SPECIAL or tilde or (c == "#" and start) else c)
-    return "".join(out)
+# metacharacters, glob and expansion characters, "," anywhere; "~" after "=" or ":" and, with "#", at the
+# start of a word (the value as a word of its own, or inside one).
+_SHELL_QUOTED = " \t\n'\"\\|&;()<>!{}*[?]^$`,"
+_SHELL_ESCAPES = str.maketrans({c: f"\\{c}" for c in _SHELL_QUOTED})
+_AFTER_ASSIGNMENT = re.compile("(?<=[=:])~")
+_QUOTED = re.compile(f"[{re.escape(_SHELL_QUOTED)}~#]")  # a character one of the forms above writes otherwise
 
 
 _ANSI_C = {"\a": "\\a", "\b": "\\b", "\x1b": "\\E", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
