@@ -169,11 +169,11 @@ def _literal_escaped(value: str) -> set[str]:
         return set()
     forms = set()
     for literal in (repr, ascii):
-        # a literal with both quotes is written in '...' with \\' (the value inside a longer string that
-        # has both), one with a single quote in "..." with ' as it is
-        forms |= {literal("'\"" + value)[4:-1], literal("'" + value)[2:-1], literal(value)[1:-1]}
+        # in a longer string with both quotes, the value is written in '...' with \\'; alone, Python quotes it
+        # as it chooses (a value with ' and no " in "...", ' as it is)
+        forms |= {literal("'\"" + value)[4:-1], literal(value)[1:-1]}
     data = value.encode()
-    forms |= {repr(b"'\"" + data)[5:-1], repr(b"'" + data)[3:-1], repr(data)[2:-1]}
+    forms |= {repr(b"'\"" + data)[5:-1], repr(data)[2:-1]}
     forms.add(value.translate(_C_ESCAPES))  # C, JavaScript
     forms |= {value.replace("'", "'\\''"), value.replace("'", "'\"'\"'")}  # the shell's '...'
     backslashed = _AFTER_ASSIGNMENT.sub(r"\\~", value.translate(_SHELL_ESCAPES))
