@@ -313,7 +313,7 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
         return ClientAuthentication(
             "none", "", "it carries no client secret (no HTTP Basic header, none in the form body)"
         )
-    problem = "" if sent == secret else "the client_secret in its form body is not the application's secret"
+    problem = "" if sent == secret else _not_the_secret(request, secret)
     problem += _encoded_once_more(sent, secret) if problem else ""
     return ClientAuthentication("client_secret in the form body", "", problem)
 
@@ -347,6 +347,26 @@ def _raw_basic_fix(sent_by: str) -> str:
         "(RFC 6749 section 2.3.1; in JavaScript, encodeURIComponent does): give a client library that writes them "
         "as they are the encoded values, or have it send client_id and client_secret in the form body instead"
         f"{sent_by}; docs/certify-application.md has notes on known libraries"
+    )
+
+
+# what a secret's characters become where it is sent without form-urlencoding, as a server reads the body
+_READ_OTHERWISE = (("+", '"+" reads as a space'), ("%", '"%XX" as the byte XX'), ("&", '"&" ends the value'))
+
+
+def _not_the_secret(request, secret: str) -> str:
+    """Why the client_secret a form body carries is not the application's: where the body holds the secret
+    as it is (its "+", "%" and "&" written literally), it was sent without form-urlencoding."""
+    problem = "the client_secret in its form body is not the application's secret"
+    if f"client_secret={secret}" not in (getattr(request, "body", "") or "") or quote_plus(secret) == secret:
+        return problem
+    read = [what for character, what in _READ_OTHERWISE if character in secret]
+    return (
+        f"{problem} as a server reads it: the body holds the secret as it is, not form-urlencoded"
+        + (f" ({', '.join(read)})" if read else "")
+        + ', while RFC 6749 section 4.4.2 sends the parameters in the "application/x-www-form-urlencoded" format '
+        'per Appendix B; form-urlencode each value (curl --data-urlencode "client_secret=..." rather than --data, '
+        "or the HTTP library's form encoding)"
     )
 
 

@@ -24,6 +24,11 @@ UNCHECKED = "could not be checked for this application"
 # failed, else not checked (an incomplete run), never a failure of its own rule
 UNCHECKED_UNLESS_BLOCKED = "unchecked_unless_blocked"
 MUST_CHECK = ("blocker", "critical")
+# A rule skipped with this reason does not apply to the application's type (appside.steps.sign_ins.skip_unless_type)
+APPLIES_TO = "applies to "
+# The Service Integrations page's section a rule written for both kinds of application judges for a service (its
+# @doc tag names the Interactive Integrations page): the token request's secret, the token's lifetime
+SERVICE_SECTIONS = {"APPC-11": "token-request", "APPC-24": "token-request", "APPC-20": "token-response"}
 
 
 def application_rule_sources(rule_id: str) -> list[dict]:
@@ -162,6 +167,7 @@ class ApplicationRecorder(ResultRecorder):
         }
         record["notices"] = list(self.notices)
         for rule in record["rules"]:
+            rule["documentation"] = self._documentation(rule)
             rule["sources"] = application_rule_sources(rule["rule_id"])
             rule["statements"], rule["beyond_documentation"] = application_rule_statements(rule["rule_id"])
             for scenario in rule["scenarios"]:
@@ -176,6 +182,17 @@ class ApplicationRecorder(ResultRecorder):
         _unchecked_is_incomplete(record)
         _count_unchecked(record)
         return record
+
+    def _documentation(self, rule: dict) -> str:
+        """The page a rule is documented on, for this application: a rule of both kinds of application that
+        its @doc tag puts on the Interactive Integrations page is on the Service Integrations page for a
+        service (at its section, where SERVICE_SECTIONS names one)."""
+        page: str = rule["documentation"]
+        applies = any(s["status"] != "skipped" or not s["reason"].startswith(APPLIES_TO) for s in rule["scenarios"])
+        if self.application.is_interactive or "/interactive-integrations" not in page or not applies:
+            return page
+        section = SERVICE_SECTIONS.get(rule["rule_id"])
+        return page.split("/interactive-integrations")[0] + "/service-integrations" + (f"#{section}" if section else "")
 
 
 # pytest's summary key for a status of the record ("could not be checked" as compliance.md says it)

@@ -73,7 +73,8 @@ class ServiceDriver:
         # a failed command: its error line(s) and its tail (Node.js ends with its version, the error above its
         # stack), as a failed launch is quoted; a command that succeeded: its last line, what it reported
         output = output_excerpt(printed) if code else REDACTOR.scrub(lines[-1] if lines else "")
-        return ServiceRun(code == 0, f"`{self.drive.command}` exited {code}: {output}", printed)
+        said = f": {output}" if output.strip() else " and printed nothing"
+        return ServiceRun(code == 0, f"`{self.drive.command}` exited {code}{said}", printed)
 
     def close(self) -> None:
         pass

@@ -29,6 +29,19 @@ def test_a_secret_is_found_raw_url_encoded_and_json_escaped_and_nowhere_else():
     assert leaked("Sec+ret/ and eyJhbGciOiJSUzI1NiJ9 alone: parts are no leak", secrets) == []
 
 
+def test_a_secret_printed_in_a_python_repr_or_quoted_by_the_shell_is_found():
+    """A service that prints its configuration: Python writes a str with both quotes as '...\\'...', bash's
+    set -x a quote as '\\'', printf %q with backslashes, each of them a leak of the same secret."""
+    secret = "Ab1'x\"yz0123456789é"
+    secrets = {secret: "client secret"}
+    assert leaked(f"secret={secret!a}", secrets) == ["client secret"]
+    assert leaked(f"starting with config { ({'client_secret': secret}) }", secrets) == ["client secret"]
+    assert leaked(repr(secret.encode()), secrets) == ["client secret"]
+    assert leaked("+ curl --data-urlencode 'client_secret=Ab1'\\''x\"yz0123456789é'", secrets) == ["client secret"]
+    assert leaked("client_secret=Ab1\\'x\\\"yz0123456789é", secrets) == ["client secret"]  # printf %q
+    assert leaked("Ab1'x and yz0123456789é apart, or Ab1\\'x\\\"yz01 cut: no leak", secrets) == []
+
+
 def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_path):
     completed, reports, witness = certify_web_app_verbosely(
         tmp_path, SECRET, "token-in-api-url,token-in-page,token-logged", "APPC-26", "APPC-27", "APPC-28"

@@ -68,7 +68,7 @@ SERVICE = Application(
 def _judged(app_run: AppRun, application: Application = WEB_APP) -> str:
     """ "passed", the failure's message, or the skip's."""
     try:
-        no_expired_token(app_run)
+        no_expired_token(application, app_run)
         renewed(application, app_run)
     except NonConformance as failure:
         return f"failed: {failure}"
@@ -169,6 +169,7 @@ def test_a_service_that_keeps_using_its_token_after_it_expired_fails():
         SERVICE,
     )
     assert judged.startswith("failed: the application called /api/v1/companies 1 time(s) with an access token")
+    assert "the API call the service made stayed refused" in judged and "the user" not in judged
 
 
 def test_a_service_that_fetches_a_token_per_run_passes():
@@ -182,6 +183,22 @@ def test_a_service_that_fetches_a_token_per_run_passes():
         SERVICE,
     )
     assert judged == "passed"
+
+
+def test_a_service_whose_second_run_sent_nothing_says_how_that_run_ended():
+    """reports/c-long (msal, load 45): APPC-20 said the service "sent the stand-in nothing at all" after the
+    expiry, and the report showed only the first run's outcome: the second run had not finished within
+    drive.timeout and was stopped before it sent anything. The message quotes that run's end and the fix."""
+    app_run = _service_run(
+        _client_credentials(ISSUED_AT, EXPIRED), _api(ISSUED_AT + 0.1, EXPIRED, "valid", exp=ISSUED_AT + 3)
+    )
+    app_run.sign_ins[-1] = ServiceRun(False, "`true` did not finish within 20 s", started=SECOND_RUN)
+    judged = _judged(app_run, SERVICE)
+    assert judged.startswith(f"skipped: {UNCHECKED}: after the access token expired the application sent")
+    assert judged.endswith(
+        "expired token: its second run did not finish within 20 s; raise drive.timeout (now 20 s) if the service "
+        "needs longer"
+    ), judged
 
 
 def test_a_service_whose_kept_token_outlives_the_wait_could_not_be_checked():

@@ -22,6 +22,7 @@ from appside.steps.refusals import renewed
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
 from sandbox.recording import RecordedRequest
+from suite.configuration.rules import DOCS_BASE
 from suite.verdict.blocking import resolve_blocked
 from suite.verdict.checks import NothingToCheck
 
@@ -382,3 +383,25 @@ def test_a_sign_in_whose_callback_broke_quotes_what_its_page_showed_bounded_and_
     # the browser never reached the callback: no page of the application's to quote
     never = SignIn(False, None, seconds=7.0, contents=[("http://stand-in/login", "<p>Login</p>", "dom")])
     assert "the page showed" not in unfinished(WEB, never, 1, Observed([]))
+
+
+@pytest.mark.parametrize(
+    "rule_id, status, reason, interactive, page",
+    [
+        ("APPC-11", "failed", "the client secret was sent in the URL", False, "service-integrations#token-request"),
+        ("APPC-28", "passed", "", False, "service-integrations"),
+        ("APPC-27", "skipped", "applies to web applications; svc is a service application", False, None),
+        ("APPC-11", "failed", "the client secret was sent in the URL", True, None),
+    ],
+    ids=["service-section", "service-page", "interactive-only-rule", "interactive-app"],
+)
+def test_a_rule_of_both_kinds_of_application_links_the_service_integrations_page_for_a_service(
+    rule_id, status, reason, interactive, page
+):
+    """compliance.md linked APPC-11, -20, -24, -26 and -28 to the Interactive Integrations page for a
+    service too (their @doc tag): for a service, a rule that applies to it links the Service Integrations page."""
+    interactive_page = f"{DOCS_BASE}/interactive-integrations#step-4-exchange-authorization-code-for-tokens"
+    rule = {"rule_id": rule_id, "documentation": interactive_page, "scenarios": [{"status": status, "reason": reason}]}
+    recorder = SimpleNamespace(application=SimpleNamespace(is_interactive=interactive))
+    linked = ApplicationRecorder._documentation(recorder, rule)  # type: ignore[arg-type]
+    assert linked == (f"{DOCS_BASE}/{page}" if page else interactive_page)

@@ -12,6 +12,7 @@ import pytest
 from run import run_appside
 
 from appside.matrix import special_secret
+from appside.record import UNCHECKED
 from appside.stand_in import free_port
 
 pytest.importorskip("requests_oauthlib", reason="requests-oauthlib (requirements.txt) is not installed")
@@ -48,7 +49,9 @@ form = {"grant_type": "client_credentials", "scope": "visma_api:read", "tenant_i
 with httpx.Client(verify=os.environ.get("VISMA_CONNECT_CA_BUNDLE", True)) as http:
     token_endpoint = http.get(issuer + "/.well-known/openid-configuration").json()["token_endpoint"]
     auth = httpx.BasicAuth(quote_plus(client_id), quote_plus(secret))  # RFC 6749 section 2.3.1
-    if os.environ.get("TP_DEFECT") == "params-in-query":
+    if os.environ.get("TP_DEFECT") == "get-with-secret":  # as curl -G --data-urlencode client_secret=... does
+        response = http.get(token_endpoint, params={**form, "client_id": client_id, "client_secret": secret})
+    elif os.environ.get("TP_DEFECT") == "params-in-query":
         response = http.post(token_endpoint, params=form, auth=auth,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
     else:
@@ -62,7 +65,7 @@ sys.exit(answer.status_code != 200)
 """.replace("{tenant}", TENANT)
 
 
-def _certify(tmp_path, client: str, secret: str, defect: str = "") -> dict:
+def _certify(tmp_path, client: str, secret: str, defect: str = "", tls: bool = True) -> dict:
     (tmp_path / "client.py").write_text(client)
     (tmp_path / "application.yaml").write_text(
         textwrap.dedent(f"""\
@@ -73,7 +76,7 @@ def _certify(tmp_path, client: str, secret: str, defect: str = "") -> dict:
           client_secret: ${{TP_SECRET}}
           scope: visma_api:read
           tenant_id: {TENANT}
-        issuer: {{tls: true}}
+        issuer: {{tls: {"true" if tls else "false"}}}
         drive: {{mode: command, command: {sys.executable} {tmp_path / "client.py"}}}
         """)
     )
@@ -126,6 +129,29 @@ def test_requests_oauthlibs_default_basic_fails_appc_12_by_rfc_6749_2_3_1_when_t
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "client, tls, named",
+    [
+        (REQUESTS_OAUTHLIB_SERVICE, False, ["InsecureTransportError", "OAUTHLIB_INSECURE_TRANSPORT=1"]),
+        ("raise SystemExit(1)", True, ["exited 1 and printed nothing", "VISMA_CONNECT_ISSUER"]),
+    ],
+    ids=["requests-oauthlib-over-http", "exits-at-once"],
+)
+def test_a_service_that_sends_no_request_could_not_be_checked_naming_its_error_and_the_fix(
+    tmp_path, client, tls, named
+):
+    """requests-oauthlib refuses an issuer on plain http before it sends its token request, a command
+    may fail before any: no request breaks no sentence of APPC-12, and is no evidence for it either."""
+    record = _certify(tmp_path, client, special_secret(), tls=tls)
+    assert record["verdict"].startswith("incomplete"), record["verdict"]
+    assert (record["failed_rules"], record["blocked_rules"]) == ([], [])
+    assert {"APPC-11", "APPC-12", "APPC-13", "APPC-24"} <= set(record["unchecked_rules"])
+    reason = _reason(record, "APPC-12")
+    assert reason.startswith(UNCHECKED) and "no token request and no API call" in reason
+    assert all(words in reason for words in named), reason
+
+
+@pytest.mark.timeout(300)
 def test_an_httpx_service_encoding_basic_per_the_rfc_is_conformant(tmp_path):
     record = _certify(tmp_path, HTTPX_SERVICE, special_secret())
     assert record["verdict"] == "conformant", record["failed_rules"]
@@ -136,6 +162,16 @@ def test_an_httpx_service_sending_its_parameters_in_the_url_fails_appc_12(tmp_pa
     record = _certify(tmp_path, HTTPX_SERVICE, special_secret(), "params-in-query")
     assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-13", "APPC-20", "APPC-28"])
     assert "grant_type, scope, tenant_id in the URL query with an empty form body" in _reason(record, "APPC-12")
+
+
+@pytest.mark.timeout(300)
+def test_a_token_request_sent_with_get_fails_appc_11_once_and_blocks_appc_12(tmp_path):
+    """A GET puts the secret in the URL with every parameter: one choice, one failure (APPC-11, whose
+    message names the GET), APPC-12 blocked by it, as a secret in a POST's URL is."""
+    record = _certify(tmp_path, HTTPX_SERVICE, special_secret(), "get-with-secret")
+    assert record["failed_rules"] == ["APPC-11"] and "APPC-12" in record["blocked_rules"], record["failed_rules"]
+    assert "a token request sent with GET" in _reason(record, "APPC-11")
+    assert "was sent with GET" in _reason(record, "APPC-12")
 
 
 REQUESTS_OAUTHLIB_WEB = """

@@ -9,7 +9,7 @@ import json
 import subprocess
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus
 
 import pytest
 import requests
@@ -67,6 +67,24 @@ def test_a_raw_basic_failure_names_the_library_its_user_agent_names():
     request.headers["User-Agent"] = "arctic"
     problem = client_authentication(request, CLIENT_ID, "abc+def-ghijkl").problem
     assert "Fix: form-urlencode" in problem and "the request's User-Agent, 'arctic', may name the library" in problem
+
+
+@pytest.mark.parametrize(
+    "secret", ["abc%41def-ghijkl", "abc+def-ghijkl", EVERY_CLASS], ids=["percent-41", "plus", "every"]
+)
+def test_a_secret_written_into_the_form_body_as_it_is_is_named_not_form_urlencoded_with_the_fix(secret):
+    """curl --data "client_secret=$S": the body holds the secret as it is, which the server reads as
+    another ("+" a space, "%41" "A", "&" the end of the value); the message said only "not the
+    application's secret", without cause or fix."""
+    body = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={secret}"
+    form = tuple(parse_qsl(body, keep_blank_values=True))
+    request = RecordedRequest(0.0, "POST", "/connect/token", (), form, {"Content-Type": "x"}, body=body)
+    problem = client_authentication(request, CLIENT_ID, secret).problem
+    assert "not form-urlencoded" in problem and "Appendix B" in problem and "--data-urlencode" in problem, problem
+    assert '"+" reads as a space' in problem if "+" in secret else '"+"' not in problem
+    other = f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={quote_plus(secret + 'x')}"
+    another = RecordedRequest(0.0, "POST", "/connect/token", (), tuple(parse_qsl(other)), {}, body=other)
+    assert client_authentication(another, CLIENT_ID, secret).problem.endswith("is not the application's secret")
 
 
 def test_another_secret_fails_whichever_way_it_is_read():

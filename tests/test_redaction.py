@@ -7,8 +7,11 @@ import html
 import itertools
 import json
 import math
+import os
 import re
 import secrets
+import shlex
+import subprocess
 import threading
 import unicodedata
 from collections.abc import Callable
@@ -107,6 +110,20 @@ def _json_every_character(secret: str, hex_digits: str = "04x") -> str:
     return "".join(f"\\u{int.from_bytes(units[i : i + 2]):{hex_digits}}" for i in range(0, len(units), 2))
 
 
+@functools.lru_cache(maxsize=64)
+def _bash(script: str, secret: str, locale: str = "C.UTF-8") -> str:
+    """What bash itself writes of the secret ($S) with `script` (a set -x trace or printf %q), without
+    the "client_secret=" of a word it is part of (the text around an encoding is CONTEXTS')."""
+    env = {"S": secret, "LC_ALL": locale, "PATH": os.environ["PATH"]}
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True)
+    return (done.stdout + done.stderr).strip().removeprefix("+ : ").replace("client_secret=", "")
+
+
+def _in_a_dict(literal: Callable[[object], str], value: object) -> str:
+    """The value's literal as Python prints it in a dict (quoted as Python chooses for the value)."""
+    return literal({"k": value}).removeprefix("{'k': ").removesuffix("}")
+
+
 # How a secret travels: name -> its encoding. Each is scrubbed inside each of CONTEXTS.
 ENCODED = {
     "raw": lambda s: s,
@@ -143,6 +160,17 @@ ENCODED = {
     "html hex every character": _every(lambda c: f"&#x{ord(c):x};"),
     "html then url": lambda s: quote(html.escape(s), safe=""),
     "url then json": lambda s: json.dumps(quote(s))[1:-1].replace("/", "\\/"),
+    "python repr in a dict": functools.partial(_in_a_dict, repr),
+    "python ascii in a dict": functools.partial(_in_a_dict, ascii),
+    "python bytes repr": lambda s: repr(s.encode()),
+    "python repr with both quotes": lambda s: repr(f"'\"{s}").removeprefix("'\\'\""),
+    "c escapes": lambda s: s.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'"),
+    "bash set -x": lambda s: _bash('set -x; : "$S"', s),
+    "bash set -x in a word": lambda s: _bash('set -x; : "client_secret=$S"', s),
+    "bash printf %q": lambda s: _bash('printf %q "$S"', s),
+    "bash printf %q in a word": lambda s: _bash('printf %q "client_secret=$S"', s),
+    "bash printf %q in the C locale": lambda s: _bash('printf %q "$S"', s, "C"),
+    "python shlex.quote": shlex.quote,
 }
 CONTEXTS = {  # around the encoded secret: none of their 4 characters in a row is in an encoding of it
     "text": "seen: {} (end)",

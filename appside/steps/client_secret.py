@@ -29,8 +29,9 @@ def secret_not_in_url(application: Application, app_run: AppRun) -> None:
         for request in observed.entries:
             check(
                 not secret_in_query(request, application.client_secret),
-                f"the client secret was sent in the URL of {request.method} {request.path}: URLs "
-                "end up in logs, histories and Referer headers",
+                f"the client secret was sent in the URL of {request.method} {request.path}"
+                + _GET_TOKEN_REQUEST * (request.method == "GET" and request in observed.token_requests)
+                + ": URLs end up in logs, histories and Referer headers",
             )
 
 
@@ -48,6 +49,12 @@ def secret_not_in_browser_urls(application: Application, app_run: AppRun) -> Non
     if not _token_requests(app_run):
         no_evidence(application, app_run, _NO_TOKEN_REQUEST)
 
+
+# a token request sent with GET carries every parameter, the secret too, in its query
+_GET_TOKEN_REQUEST = (
+    ', a token request sent with GET, which puts every parameter in the URL (RFC 6749 section 3.2: "The client MUST '
+    'use the HTTP POST method when making access token requests"; send them form-encoded in a POST body)'
+)
 
 # The secret is used at the token endpoint: an application that sent none never used it, and a URL without
 # it shows nothing (APPC-11, APPC-24 would pass an application whose sign-in broke before its token request)

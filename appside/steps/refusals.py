@@ -426,7 +426,7 @@ def held_until(observed: Observed) -> float | None:
 
 
 @then("the application never sends an expired access token")
-def no_expired_token(app_run: AppRun) -> None:
+def no_expired_token(application: Application, app_run: AppRun) -> None:
     """RFC 6750 section 3.1: a token refused as invalid_token (expired) is one the client "MAY" renew,
     then retry the call with: an application that learns of the expiry from the refusal (many libraries
     refresh on a 401) keeps the contract. One that used its expired token and never renewed it, or
@@ -454,7 +454,8 @@ def no_expired_token(app_run: AppRun) -> None:
             if renewal
             else "after the last refusal never refreshed it, fetched a new one nor signed in again"
         )
-        + ": the call the user made stayed refused (RFC 6749 section 1.5: a new access token when the current "
+        + f": {'the call the user made' if application.is_interactive else 'the API call the service made'} stayed "
+        "refused (RFC 6749 section 1.5: a new access token when the current "
         "one expires; RFC 6750 section 3.1: the client may request a new one and retry)",
     )
 
@@ -551,14 +552,29 @@ def _renewed_service(application: Application, app_run: AppRun) -> None:
             f"of the suite, whose service tokens live {SHORT_LIFETIME} s), so nothing showed what it does "
             "once its token expires"
         )
+    for number, run in enumerate((first_run, second_run), 1):
+        allure.attach(
+            run.detail, name=f"the service's own outcome, run {number}", attachment_type=allure.attachment_type.TEXT
+        )
     evidence = {
         "fetched a new access token": [r for r in observed.grants("client_credentials") if r.at > held],
         "called the Visma API with a valid access token": _valid_calls_after(observed, held, token_expiries(observed)),
     }
-    _renewal_seen(observed, held, evidence)
+    _renewal_seen(observed, held, evidence, _second_run(application, second_run))
 
 
-def _renewal_seen(observed: Observed, expiry: float, evidence: dict) -> None:
+def _second_run(application: Application, run) -> str:
+    """How a service's second run ended, for a message that finds nothing after the expiry: a run that did
+    not finish within drive.timeout was stopped, maybe before it sent anything (a slow start under load)."""
+    fix = (
+        f"; raise drive.timeout (now {application.drive.timeout:g} s) if the service needs longer"
+        if not run.succeeded and "did not finish" in run.detail
+        else ""
+    )
+    return f": its second run {run.detail.removeprefix('`' + (application.drive.command or '') + '` ')}{fix}"
+
+
+def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: str = "") -> None:
     seen = [f"{what} ({len(requests)} request(s))" for what, requests in evidence.items() if requests]
     if not seen:
         after = [e for e in observed.entries if e.at > expiry]
@@ -566,7 +582,7 @@ def _renewal_seen(observed: Observed, expiry: float, evidence: dict) -> None:
             f"{UNCHECKED}: after the access token expired the application "
             + (
                 "sent the stand-in nothing at all (no refresh, no new sign-in, no API call), so nothing tells "
-                "whether it would have used the expired token"
+                f"whether it would have used the expired token{outcome}"
                 if not after
                 else f"neither refreshed it, signed in again nor used a valid token (it sent "
                 f"{', '.join(sorted({f'{e.method} {e.path}' for e in after}))}), and it did not use the expired "

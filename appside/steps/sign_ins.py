@@ -13,7 +13,7 @@ from appside import effort
 from appside.application import Application
 from appside.concurrent import OTHER_BROWSER, OTHER_BROWSER_DESCRIPTION, NoPendingSignIn, fault_title
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
-from appside.record import UNCHECKED
+from appside.record import APPLIES_TO, UNCHECKED
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
@@ -207,7 +207,7 @@ def observe_session_once(config, stand_in, app_run, action, title: str) -> None:
 def skip_unless_type(application: Application, *types: str) -> None:
     if application.app_type not in types:
         pytest.skip(
-            f"applies to {' and '.join(types)} applications; {application.client_id} is a "
+            f"{APPLIES_TO}{' and '.join(types)} applications; {application.client_id} is a "
             f"{application.app_type} application"
         )
 
@@ -398,8 +398,11 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
     """Why these sign-ins leave nothing to judge, where not one of them sent the stand-in an
     authorization request (the application's page broke before it, or sent the browser elsewhere);
     "" where one did. One cause for every rule that needs a request (docs/certify-application.md,
-    One cause, one failure): no request is no evidence against the application, nor for it."""
-    if not application.is_interactive or not observed or any(o.authorization_requests for o in observed):
+    One cause, one failure): no request is no evidence against the application, nor for it. A service
+    likewise, where none of its runs sent a token request or an API call (service_never_sent)."""
+    if not application.is_interactive:
+        return service_never_sent(application, sign_ins, observed)
+    if not observed or any(o.authorization_requests for o in observed):
         return ""
     ends = []
     for number, sign_in in enumerate(sign_ins[:2], 1):
@@ -413,6 +416,44 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
         "authorization request, so no request of the application could be judged"
         + (f" ({'; '.join(ends)})" if ends else "")
         + "; the screenshot 'where the sign-in ended' and the requests the stand-in received are attached"
+    )
+
+
+# What a service's command printed that names why it reached no stand-in, and what to do about it
+_SERVICE_CAUSES = (
+    (
+        ("InsecureTransportError",),
+        "requests-oauthlib refuses an issuer on plain http: give the stand-in HTTPS (issuer.tls: true) or, for the "
+        "stand-in only, set OAUTHLIB_INSECURE_TRANSPORT=1 in drive.command",
+    ),
+    (
+        ("Connection refused", "ECONNREFUSED", "Failed to connect", "Couldn't connect"),
+        "it connected to an address the stand-in is not at: take the issuer and the API from "
+        "VISMA_CONNECT_ISSUER and VISMA_API_BASE_URL, which the suite sets for the command, not from a fixed address",
+    ),
+)
+
+
+def service_never_sent(application: Application, runs: list, observed: list[Observed]) -> str:
+    """Why a service's runs leave nothing to judge, where not one of them sent the stand-in a token
+    request or an API call (its command failed before, or sent them elsewhere): its runs' outcomes
+    quoted, and the fix; "" where one did."""
+    if not observed or any(o.token_requests or o.api_calls for o in observed):
+        return ""
+    outcomes = "; ".join(dict.fromkeys(getattr(run, "detail", "") for run in runs[:2] if getattr(run, "detail", "")))
+    printed = "\n".join(getattr(run, "output", "") for run in runs)
+    fixes = [fix for marks, fix in _SERVICE_CAUSES if any(mark in printed for mark in marks)]
+    return (
+        f"the service ({application.drive.command or application.drive.url}) sent the stand-in no token request "
+        "and no API call, so no request of it could be judged"
+        + (f" ({outcomes})" if outcomes else "")
+        + ": "
+        + (
+            "; ".join(fixes)
+            or "run it yourself with VISMA_CONNECT_ISSUER and VISMA_API_BASE_URL set to the stand-in's addresses "
+            "(printed at the start of this run), and make it fetch its token there and call the API"
+        )
+        + "; the requests the stand-in received are attached"
     )
 
 

@@ -85,7 +85,8 @@ _CHARSETS = ("latin-1", "cp1252")
 def encodings(value: str) -> set[str]:
     """Every form in which `value` can appear in a text the suite writes: raw, URL-encoded
     (%20 and + for a space, upper and lower case hex), JSON-escaped (with and without \\/ and
-    \\uXXXX escapes; once, and twice for JSON quoted inside a JSON string), hex (upper and lower
+    \\uXXXX escapes; once, and twice for JSON quoted inside a JSON string), inside a string literal
+    as Python's repr(), C, JavaScript or the shell write one (_literal_escaped), hex (upper and lower
     case), and base64 wherever it sits inside an encoded blob (base64_encodings). Also each of these
     for the value form-decoded, as a server reads a secret sent raw where RFC 6749 section 2.3.1 has
     it encoded ("a+b" is "a b", "%41" is "A"), and may echo it back. A scrub also reads a text with
@@ -153,7 +154,62 @@ def _escaped(value: str) -> set[str]:
     once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
     for escaped in (*once, *(json.dumps(e)[1:-1] for e in once)):  # twice: JSON quoted inside JSON
         forms |= {escaped, escaped.replace("/", "\\/")}
+    return forms | _literal_escaped(value)
+
+
+def _literal_escaped(value: str) -> set[str]:
+    """`value` inside a string literal as programs print one: Python's repr() and ascii() of a str and
+    of its UTF-8 bytes (\\' or not, \\xXX, \\uXXXX: a dict or an exception printed), C and JavaScript
+    string escapes (\\" and \\' both), and the shell's quoting: inside '...' (bash's set -x writes a
+    quote as '\\'', Python's shlex.quote as '"'"'), backslash-quoted (bash's printf %q) and ANSI-C
+    $'...' (printf %q and set -x for a value with control characters; octal bytes in the C locale).
+    A printable ASCII value without a quote, a backslash or a character the shell quotes is each of
+    them as it is (most secrets and every token: nothing to compute)."""
+    if value.isascii() and value.isprintable() and not _QUOTED.search(value):
+        return set()
+    forms = set()
+    for literal in (repr, ascii):
+        # in a longer string with both quotes, the value is written in '...' with \\'; alone, Python quotes it
+        # as it chooses (a value with ' and no " in "...", ' as it is)
+        forms |= {literal("'\"" + value)[4:-1], literal(value)[1:-1]}
+    data = value.encode()
+    forms |= {repr(b"'\"" + data)[5:-1], repr(data)[2:-1]}
+    forms.add(value.translate(_C_ESCAPES))  # C, JavaScript
+    forms |= {value.replace("'", "'\\''"), value.replace("'", "'\"'\"'")}  # the shell's '...'
+    backslashed = _AFTER_ASSIGNMENT.sub(r"\\~", value.translate(_SHELL_ESCAPES))
+    forms |= {backslashed, "\\" + backslashed if value[0] in "~#" else backslashed}
+    if not value.isprintable() or not value.isascii():
+        forms |= {_ansi_c_quoted(value, utf8) for utf8 in (False, True)}
     return forms
+
+
+_C_ESCAPES = str.maketrans({c: f"\\{c}" for c in "'\"\\"})
+# What bash's printf %q puts a backslash before (lib/sh/shquote.c, sh_backslash_quote): blanks, quotes,
+# metacharacters, glob and expansion characters, "," anywhere; "~" after "=" or ":" and, with "#", at the
+# start of a word (the value as a word of its own, or inside one).
+_SHELL_QUOTED = " \t\n'\"\\|&;()<>!{}*[?]^$`,"
+_SHELL_ESCAPES = str.maketrans({c: f"\\{c}" for c in _SHELL_QUOTED})
+_AFTER_ASSIGNMENT = re.compile("(?<=[=:])~")
+_QUOTED = re.compile(f"[{re.escape(_SHELL_QUOTED)}~#]")  # a character one of the forms above writes otherwise
+
+
+_ANSI_C = {"\a": "\\a", "\b": "\\b", "\x1b": "\\E", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def _ansi_c_quoted(value: str, utf8: bool) -> str:
+    """The inside of bash's $'...' for `value`: \\' and \\\\, named control characters, other bytes that
+    are not printable in octal (a non-ASCII character too, in the C locale)."""
+    out = []
+    for c in value:
+        if c in "'\\":
+            out.append(f"\\{c}")
+        elif c in _ANSI_C:
+            out.append(_ANSI_C[c])
+        elif c.isprintable() and (c.isascii() or utf8):
+            out.append(c)
+        else:
+            out.extend(f"\\{byte:03o}" for byte in c.encode())
+    return "".join(out)
 
 
 def _percent_encoded(value: str, charset: str, errors: str) -> set[str]:
