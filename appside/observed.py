@@ -346,7 +346,7 @@ def _raw_basic_fix(sent_by: str) -> str:
         ". Fix: form-urlencode the client id and the secret before they become the Basic user-id and password "
         "(RFC 6749 section 2.3.1; in JavaScript, encodeURIComponent does): give a client library that writes them "
         "as they are the encoded values, or have it send client_id and client_secret in the form body instead"
-        f"{sent_by}; docs/certify-application.md has notes on known libraries"
+        f"{sent_by}; docs/client-libraries.md has notes on known libraries"
     )
 
 

@@ -20,6 +20,7 @@ TASK_PAGES = (
     "go-live-check",
     "certify-server",
     "certify-application",
+    "client-libraries",
     "nightly-ci",
     "reading-a-report",
     "writing-a-rule",
@@ -252,9 +253,17 @@ def test_the_callback_fault_rules_say_they_judge_an_attempted_redemption_even_wh
         )
 
 
+def _guide_and_library_notes() -> str:
+    """The application guide and its page of client library notes, which partners read together."""
+    return "\n".join((ROOT / "docs" / name).read_text(encoding="utf-8") for name in TASK_PAGES_OF_APPLICATIONS)
+
+
+TASK_PAGES_OF_APPLICATIONS = ("certify-application.md", "client-libraries.md")
+
+
 def test_the_ruby_client_library_and_rack_cookie_sessions_are_documented():
     """A Sinatra app on nov's openid_connect was certified: what its partner needs is in the guide."""
-    text = " ".join((ROOT / "docs" / "certify-application.md").read_text(encoding="utf-8").split())
+    text = " ".join(_guide_and_library_notes().split())
     for said in (
         "`base64(Marshal)--hmac`",
         "`Base64::JSON`",
@@ -279,7 +288,7 @@ def test_the_guide_launches_by_absolute_path_and_notes_arctic_and_simple_oauth2(
     (launch,) = [line for line in step_1.splitlines() if line.strip().startswith("launch:")]
     assert launch.split()[1].startswith("/"), launch
     assert "not this file's" in step_1
-    text = " ".join(text.split())
+    text = " ".join((text + _guide_and_library_notes()).split())
     for said in (
         "letters, digits, a space,",
         "**arctic 3**",
