@@ -16,7 +16,7 @@ import pytest
 from suite.configuration.command_line import repeated_options
 from suite.configuration.environment import ConfigurationError
 from suite.reports.allure_output import install_scrubber
-from suite.secrets.redaction import REDACTOR, scrub_all_logging
+from suite.secrets.redaction import REDACTOR, said, scrub_all_logging
 
 pytest_plugins = [
     "suite.reports.run_lock",  # one certification at a time per reports folder
@@ -146,7 +146,7 @@ def pytest_configure(config):
         except LaunchFailed as error:  # something already answers at its address: nothing was launched
             config.stand_in.stop()
             config.stand_in = None  # stopped: pytest_unconfigure must not stop it again
-            raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+            raise pytest.UsageError(f"configuration problem\ndrive.launch: {said(str(error))}") from None
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()
@@ -178,7 +178,7 @@ def _launched(config) -> None:
             try:
                 config.launched.wait_until_ready()
             except LaunchFailed as error:
-                raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+                raise pytest.UsageError(f"configuration problem\ndrive.launch: {said(str(error))}") from None
     except BaseException:  # a launch that failed, Ctrl-C while waiting for it: the previous run's reports stay
         _write_nothing(config)
         raise
@@ -293,8 +293,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed and report.longrepr is not None:
-        report.longrepr = REDACTOR.scrub(str(report.longrepr))
-    report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]
+        report.longrepr = said(str(report.longrepr))
+    report.sections = [(title, said(text)) for title, text in report.sections]
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):

@@ -248,3 +248,18 @@ def test_the_user_password_part_of_any_url_is_masked_though_never_registered():
     assert "Pa55-w0rd-1" not in scrubbed and "a:b@" not in scrubbed, scrubbed
     assert "https://[userinfo redacted]@127.0.0.1:9801/.well-known" in scrubbed
     assert "ws://[userinfo redacted]@[::1]:80/x" in scrubbed and scrubbed.endswith("mail a@b.c")
+
+
+def test_what_a_party_wrote_is_said_with_its_control_characters_visible_and_its_secrets_masked():
+    """ESC, BEL, C1 and bidirectional overrides in an application's or a server's text were printed raw in
+    messages: a terminal set its title, cleared its screen and wrote its clipboard (OSC 52)."""
+    from suite.secrets.redaction import REDACTOR, readable, said
+    from suite.verdict.checks import NonConformance, check
+
+    REDACTOR.register("visible-secret-1234", "shown secret")
+    text = "a\x1b]52;c;cm0=\x07b\tc\nd\x00\x7f\x9b\r\u202e visible-secret-1234"
+    expected = "a\\x1b]52;c;cm0=\\x07b\tc\nd\\x00\\x7f\\x9b\\x0d\\u202e [shown secret]"
+    assert said(text) == expected and readable(text) == expected
+    with pytest.raises(NonConformance) as failed:
+        check(False, text)
+    assert str(failed.value) == expected

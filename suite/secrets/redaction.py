@@ -472,6 +472,29 @@ def mask_userinfo(text: str) -> str:
 
 MAX_LINE = 2000  # characters of one line of a message: a server's value is shown, not copied whole
 
+# What a terminal or a viewer acts on instead of showing: C0 controls but tab and newline (ESC begins
+# the sequences that set a window's title, clear the screen or write the clipboard: OSC 52), DEL, C1
+# (0x9b and 0x9d begin the same sequences in one character), and the Unicode marks that reorder or
+# break the text around them (bidirectional overrides and isolates, line and paragraph separators).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with each control character written as its escape (ESC as \\x1b): what an application or a
+    server wrote, shown in the terminal, the record, JUnit XML or the report, is read, not obeyed."""
+    return _CONTROL.sub(_escape_control, text) if _CONTROL.search(text) else text
+
+
+def _escape_control(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def said(text: str) -> str:
+    """A text from an application or a server as the suite says it: scrubbed of every secret, its
+    control characters made visible (after the scrub, which reads the text as it was written)."""
+    return visible(REDACTOR.scrub(text))
+
 
 def readable(text: str | None) -> str | None:
     """A message or trace as people read it: scrubbed of every secret, then every line longer
@@ -481,7 +504,7 @@ def readable(text: str | None) -> str | None:
         return text
     return "\n".join(
         line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}... ({len(line)} characters)"
-        for line in REDACTOR.scrub(text).split("\n")
+        for line in said(text).split("\n")
     )
 
 
