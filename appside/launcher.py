@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import said
 
 
 class LaunchFailed(Exception):
@@ -44,6 +45,9 @@ STATED_ERROR = re.compile(
     r"^\s*(?:Uncaught\s+)?(?:[\w.$]*(?:Error|Exception)(?:\s*\[[\w.-]+\])?:\s|Exception in thread)"
 )
 CAUSE_LINES, LINE_KEPT = 2, 300  # the excerpt's bounds: its error lines, and each line's characters
+
+
+ANSWER_WAIT = 3.0  # seconds a readiness probe reads one answer's body
 
 
 class LaunchedApplication:
@@ -81,22 +85,29 @@ class LaunchedApplication:
         url = self.ready_url
         if not url:
             return
-        deadline = time.monotonic() + timeout
+        deadline, status = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise LaunchFailed(
                     f"the application exited with {self.process.returncode} before it answered "
                     f"at {url}; its output: {self.output_tail()}"
                 )
-            if _answers(url):
+            answer = _answer(url)
+            if answer == "answered":
                 return
+            status = answer or status
             time.sleep(0.1)
         output = self.output_tail()
+        printed = f"its output so far: {output}" if output else "it printed nothing"
+        if status:  # it listens there: the port and path are right, its page is what never ends
+            raise LaunchFailed(
+                f"the application answered at {url} with HTTP {status} but its page never came to an end within "
+                f"{timeout:g} s (its body stopped coming); {printed}. Make that page finish loading (a "
+                "Content-Length, or the end of a chunked body), or name a page that does as drive.ready_url"
+            )
         raise LaunchFailed(
-            f"the application did not answer at {url} within {timeout:g} s; "
-            + (f"its output so far: {output}" if output else "it printed nothing")
-            + f". If it listens on another port or path, make the URL name it (or start it on port "
-            f"{urlsplit(url).port or 80})"
+            f"the application did not answer at {url} within {timeout:g} s; {printed}. If it listens on another "
+            f"port or path, make the URL name it (or start it on port {urlsplit(url).port or 80})"
         )
 
     def output_tail(self, lines: int = 5) -> str:
@@ -121,11 +132,26 @@ class LaunchedApplication:
 
 
 def _answers(url: str) -> bool:
+    return _answer(url) == "answered"
+
+
+def _answer(url: str) -> str | int | None:
+    """ "answered" where `url` gave a whole answer; its status where it sent one but its body did not come
+    to an end within ANSWER_WAIT seconds (a byte a second would keep a plain read going for ever); None
+    where nothing answered."""
     try:
-        requests.get(url, timeout=1, allow_redirects=False)
-        return True
+        response = requests.get(url, timeout=1, allow_redirects=False, stream=True)
     except requests.RequestException:
-        return False
+        return None
+    deadline = time.monotonic() + ANSWER_WAIT
+    with response:
+        try:
+            while response.raw.read1(65536):  # what has come, not a fixed amount: the clock is looked at
+                if time.monotonic() > deadline:
+                    return response.status_code
+        except (requests.RequestException, urllib3.exceptions.HTTPError):
+            return response.status_code
+    return "answered"
 
 
 def stop_group(process: subprocess.Popen, grace: float = 5.0) -> None:
@@ -284,7 +310,7 @@ def output_excerpt(text: str, lines: int = 5) -> str:
     causes = [line for line in dict.fromkeys(causes) if line not in tail][:CAUSE_LINES]
     excerpt = [*causes, "...", *tail] if causes else tail
     # masked before each line is cut: a secret across the cut would keep its first part unmasked
-    return " | ".join(_cut(REDACTOR.scrub(line)) for line in excerpt)
+    return " | ".join(_cut(said(line)) for line in excerpt)
 
 
 def _cut(line: str) -> str:

@@ -68,3 +68,40 @@ def test_a_console_message_cut_short_keeps_no_part_of_the_token_it_was_cut_throu
     )
     assert token[:12] not in kept and kept.endswith("[cut]")
     assert bounded_console_message("console.log: short") == "console.log: short"
+
+
+def test_what_the_application_printed_is_shown_with_its_control_characters_visible(tmp_path):
+    """An application that printed a window title, a clear-screen, a colour and a clipboard write (OSC 52) and
+    exited: the exit-4 line quoting its output printed them raw, and the terminal obeyed them."""
+    script = tmp_path / "crash.py"
+    script.write_text(
+        "import sys\nprint('\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED\\x1b]52;c;cm0gLXJm\\x07 \\x9b31m \\u202eevil')\n"
+        "sys.exit(1)\n"
+    )
+    message = _launch_failure(tmp_path, f"{sys.executable} {script}")
+    assert "\x1b" not in message and "\x07" not in message and "\x9b" not in message and "\u202e" not in message
+    assert "\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED\\x1b]52;c;cm0gLXJm\\x07 \\x9b31m \\u202eevil" in message, message
+
+
+def test_an_application_that_answers_with_a_status_but_never_ends_its_page_is_told_so(tmp_path):
+    """A login page that sends its status and headers, then a byte a second: the message said the
+    application did not answer and to check its port and path, which were right."""
+    port = free_port()
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import http.server, time\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.send_header('Content-Type', 'text/html'); self.end_headers()\n"
+        "        while True: self.wfile.write(b' '); self.wfile.flush(); time.sleep(0.5)\n"
+        f"http.server.ThreadingHTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )
+    launched = LaunchedApplication(
+        f"{sys.executable} {script}", {}, f"http://127.0.0.1:{port}/login", tmp_path / "application.log"
+    )
+    with pytest.raises(LaunchFailed) as failed:
+        launched.wait_until_ready(timeout=8)
+    assert "answered at http://127.0.0.1:" in str(failed.value) and "with HTTP 200 but its page never" in str(
+        failed.value
+    ), failed.value
+    assert "another port or path" not in str(failed.value)
