@@ -213,7 +213,7 @@ def _keep_application_log(config) -> None:
     """The launched application's output, scrubbed of every secret the run learned, beside the
     record (application.log): the one part of the run's temporary folder worth keeping."""
     try:
-        text = Path(config.launched.log_path).read_text(encoding="utf-8", errors="replace")
+        text = config.launched.output()
         kept = _kept_log(config)
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.write_text(REDACTOR.scrub(text), encoding="utf-8")

@@ -63,16 +63,22 @@ class LaunchedApplication:
                 "is serving it; stop it or choose another port"
             )
         self.log_path, self.ready_url = log_path, ready_url
-        self._log = open(log_path, "wb")  # noqa: SIM115 -- the application writes to it until stop() closes it
         self.process = subprocess.Popen(
             command,
             shell=True,
             # unbuffered: what a Python application prints is in the log when the suite reads it
             env={**os.environ, "PYTHONUNBUFFERED": "1", **variables},
-            stdout=self._log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self._output = KeptOutput(log_path)
+        self._reader = threading.Thread(target=self._output.read_all, args=(self.process.stdout,), daemon=True)
+        self._reader.start()
+
+    def output(self) -> str:
+        """What the application printed so far, as the suite keeps it (KeptOutput), read as UTF-8."""
+        return self._output.text()
 
     def wait_until_ready(self, timeout: float = 20.0) -> None:
         try:
@@ -112,12 +118,7 @@ class LaunchedApplication:
 
     def output_tail(self, lines: int = 5) -> str:
         """The output so far as output_excerpt() gives it: the error itself, not only where it was thrown."""
-        self._log.flush()
-        try:
-            text = Path(self.log_path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return output_excerpt(text, lines)
+        return output_excerpt(self.output(), lines)
 
     def terminate(self) -> None:
         """Asks the application's process group to end (SIGTERM), without waiting: stop() waits."""
@@ -128,7 +129,75 @@ class LaunchedApplication:
         """Ends the application's whole process group (it was started as its own session): what it
         put in the background goes with it, even when the command itself has already exited."""
         stop_group(self.process)
-        self._log.close()
+        # a process of its own session (setsid) may hold the pipe open: what it prints later is not waited for
+        self._reader.join(timeout=2)
+        self._output.close()
+
+
+# What is kept of a launched application's output: its first and last OUTPUT_KEPT bytes each. One that
+# printed 300 MB filled the temporary folder and the reports folder with it, and APPC-28 read it for minutes.
+OUTPUT_KEPT = 8 * 1024 * 1024
+
+
+class KeptOutput:
+    """A program's output, read from its pipe as it comes: the first `kept` bytes in `path` as they come, the
+    last `kept` bytes in memory, and how many between them were left out (read and dropped: the program is
+    never held up). text() is both with a line between them that says how much was left out."""
+
+    def __init__(self, path, kept: int = OUTPUT_KEPT) -> None:
+        self.path, self.kept = Path(path), kept
+        self._file = open(path, "wb")  # noqa: SIM115 -- written until the program's output ends
+        self._head = 0
+        self._tail = bytearray()
+        self.left_out = 0
+        self._lock = threading.Lock()
+
+    def read_all(self, pipe) -> None:
+        with contextlib.suppress(OSError, ValueError):  # the pipe closed by close()
+            while chunk := pipe.read1(65536):
+                self._keep(chunk)
+
+    def _keep(self, chunk: bytes) -> None:
+        with self._lock:
+            if self._head < self.kept:
+                written = chunk[: self.kept - self._head]
+                self._file.write(written)
+                self._file.flush()
+                self._head += len(written)
+                chunk = chunk[len(written) :]
+            self._tail += chunk
+            if len(self._tail) > self.kept:
+                self.left_out += len(self._tail) - self.kept
+                del self._tail[: len(self._tail) - self.kept]
+
+    def data(self) -> bytes:
+        with self._lock:
+            try:
+                head = self.path.read_bytes()
+            except OSError:
+                head = b""
+            if self._file.closed or not self.left_out:  # closed: the file holds all that is kept
+                return head + (b"" if self._file.closed else bytes(self._tail))
+            return head + self.gap().encode() + bytes(self._tail)
+
+    def gap(self) -> str:
+        return (
+            f"\n[the suite left out {self.left_out} bytes of the application's output here: it keeps the first and "
+            f"the last {self.kept // (1024 * 1024)} MB; APPC-28 did not read what was left out]\n"
+        )
+
+    def text(self) -> str:
+        return self.data().decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        """The whole of what was kept, in `path`."""
+        if self._file.closed:
+            return
+        data = self.data()
+        with self._lock:
+            self._file.close()
+            with contextlib.suppress(OSError):
+                self.path.write_bytes(data)
 
 
 def _answers(url: str) -> bool:

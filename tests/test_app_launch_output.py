@@ -105,3 +105,28 @@ def test_an_application_that_answers_with_a_status_but_never_ends_its_page_is_to
         failed.value
     ), failed.value
     assert "another port or path" not in str(failed.value)
+
+
+def test_what_is_kept_of_an_application_that_prints_without_end_is_its_first_and_last_megabytes(tmp_path):
+    """An application that printed 300 MB: all of it went to the temporary folder and into the reports
+    folder's application.log (314 MB), and APPC-28 read it for minutes. The first and last OUTPUT_KEPT bytes
+    are kept, with a line that says how much was left out between them and that APPC-28 did not read it."""
+    from appside.launcher import OUTPUT_KEPT
+
+    script = tmp_path / "loud.py"
+    megabytes = 2 * OUTPUT_KEPT // 2**20 + 4
+    script.write_text(
+        "import sys\nprint('first line')\n"
+        f"for n in range({megabytes} * 1024): sys.stdout.write('x' * 1023 + '\\n')\n"
+        "print('last line')\n"
+    )
+    launched = LaunchedApplication(f"{sys.executable} {script}", {}, None, tmp_path / "application.log")
+    launched.process.wait(60)
+    launched.stop()
+    kept = (tmp_path / "application.log").read_text()
+    assert kept.startswith("first line\n") and kept.endswith("last line\n")
+    assert len(kept) < 2 * OUTPUT_KEPT + 1000, len(kept)
+    left_out = megabytes * 2**20 + len("first line\nlast line\n") - 2 * OUTPUT_KEPT
+    assert f"[the suite left out {left_out} bytes of the application's output here" in kept
+    assert "APPC-28 did not read what was left out]" in kept
+    assert launched.output() == kept
