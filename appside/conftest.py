@@ -137,12 +137,15 @@ def pytest_configure(config):
     config.launched = None
     config.output_file_start = _size(application.drive.output_file)  # only what this run makes it write counts
     if application.drive.launch:  # started now, waited for once the browser is launched (_launched)
+        from appside.steps.leaks import LeftOutWatch
+
         log = _run_folder(config) / "application.log"
         try:
             variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
             config.launched = LaunchedApplication(
                 application.drive.launch, variables, application.drive.ready_url or application.drive.sign_in_url, log
             )
+            config.launched.watch_left_out(LeftOutWatch())  # APPC-28's, on what the run does not keep
         except LaunchFailed as error:  # something already answers at its address: nothing was launched
             config.stand_in.stop()
             config.stand_in = None  # stopped: pytest_unconfigure must not stop it again

@@ -1,6 +1,7 @@
 """Starts the application when its file says how (`drive.launch`), with the issuer it must use,
 and stops it at the end of the run."""
 
+import codecs
 import contextlib
 import os
 import re
@@ -8,7 +9,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -76,6 +77,14 @@ class LaunchedApplication:
         self._reader = threading.Thread(target=self._output.read_all, args=(self.process.stdout,), daemon=True)
         self._reader.start()
 
+    def watch_left_out(self, watch: Callable[[str], list[str]]) -> None:
+        """`watch` reads what is left out of the output before it goes: the names of the secrets in a text."""
+        self._output.watch = watch
+
+    def found_left_out(self) -> set[str]:
+        """What `watch` found in the output left out so far."""
+        return set(self._output.found_left_out)
+
     def output(self) -> str:
         """What the application printed so far, as the suite keeps it (KeptOutput), read as UTF-8."""
         return self._output.text()
@@ -137,6 +146,7 @@ class LaunchedApplication:
 # What is kept of a launched application's output: its first and last OUTPUT_KEPT bytes each. One that
 # printed 300 MB filled the temporary folder and the reports folder with it, and APPC-28 read it for minutes.
 OUTPUT_KEPT = 8 * 1024 * 1024
+OVERLAP = 64 * 1024  # characters read again across a cut: longer than any encoding of a token
 
 
 class KeptOutput:
@@ -151,6 +161,12 @@ class KeptOutput:
         self._tail = bytearray()
         self.left_out = 0
         self._lock = threading.Lock()
+        # what reads the bytes left out before they go (names found in a text), what it found, and the end of
+        # what it read last: read again with the next part, so that a secret across the cut is found
+        self.watch: Callable[[str], list[str]] | None = None
+        self.found_left_out: set[str] = set()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._overlap = ""
 
     def read_all(self, pipe) -> None:
         with contextlib.suppress(OSError, ValueError):  # the pipe closed by close()
@@ -165,10 +181,29 @@ class KeptOutput:
                 self._file.flush()
                 self._head += len(written)
                 chunk = chunk[len(written) :]
+            if not self.left_out and len(self._tail) + len(chunk) > self.kept:  # the first bytes left out follow
+                self._overlap = self._file_end()  # the kept head's end
             self._tail += chunk
-            if len(self._tail) > self.kept:
-                self.left_out += len(self._tail) - self.kept
-                del self._tail[: len(self._tail) - self.kept]
+            if len(self._tail) > self.kept + self.kept // 8:  # each cut read once, with its overlaps
+                dropped = len(self._tail) - self.kept
+                self._read_left_out(bytes(self._tail[:dropped]), bytes(self._tail[dropped : dropped + OVERLAP]))
+                self.left_out += dropped
+                del self._tail[:dropped]
+
+    def _file_end(self) -> str:
+        with contextlib.suppress(OSError), open(self.path, "rb") as file:
+            file.seek(max(0, self._head - OVERLAP))
+            return file.read().decode("utf-8", errors="replace")
+        return ""
+
+    def _read_left_out(self, dropped: bytes, after: bytes) -> None:
+        """Reads the bytes about to be left out for secrets (`watch`), with the end of what came before them
+        and the start of what is kept after them: a secret across either cut is found whole."""
+        if self.watch is None:
+            return
+        text = self._overlap + self._decoder.decode(dropped)
+        self.found_left_out.update(self.watch(text + after.decode("utf-8", errors="replace")))
+        self._overlap = text[-OVERLAP:]
 
     def data(self) -> bytes:
         with self._lock:
@@ -181,9 +216,14 @@ class KeptOutput:
             return head + self.gap().encode() + bytes(self._tail)
 
     def gap(self) -> str:
+        read = (
+            "APPC-28 read them for the secrets and tokens known as they were printed"
+            if self.watch
+            else "APPC-28 did not read them"
+        )
         return (
             f"\n[the suite left out {self.left_out} bytes of the application's output here: it keeps the first and "
-            f"the last {self.kept // (1024 * 1024)} MB; APPC-28 did not read what was left out]\n"
+            f"the last {self.kept // (1024 * 1024)} MB; {read}]\n"
         )
 
     def text(self) -> str:

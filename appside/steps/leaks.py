@@ -8,6 +8,7 @@ the text and in the text with its URL, JSON and HTML escapes decoded),
 and what is reported of a leak is scrubbed of it: the evidence of a leak is no leak itself."""
 
 import functools
+import time
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 import ahocorasick
@@ -184,6 +185,32 @@ def _readable(plain: bool, signed: bool) -> str:
     return "readable once decoded (an encoding, not encryption)"
 
 
+# The labels the run's credentials are learned under (appside/observed.py, appside/conftest.py), as APPC-28 names them
+_CREDENTIAL_LABELS = {
+    "access_token": "access token",
+    "refresh_token": "refresh token",
+    "application.client_secret": "client secret",
+}
+
+
+class LeftOutWatch:
+    """Finds the client secret and the tokens issued so far in what a launched application printed that the
+    suite does not keep (appside.launcher.KeptOutput): read once as it goes, with the secrets known then (a
+    token is issued before the application can print it). The secrets are looked up again at most once a
+    second: each new set builds its automaton."""
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, str] = {}
+        self._looked_up = 0.0
+
+    def __call__(self, text: str) -> list[str]:
+        if time.monotonic() - self._looked_up > 1:
+            self._looked_up = time.monotonic()
+            known = REDACTOR.known()
+            self._secrets = {v: _CREDENTIAL_LABELS[label] for v, label in known.items() if label in _CREDENTIAL_LABELS}
+        return leaked(text, self._secrets)
+
+
 @then("no client secret, access or refresh token appears in the application's output")
 def nothing_secret_in_output(request, application, app_run):
     outputs = [
@@ -194,6 +221,12 @@ def nothing_secret_in_output(request, application, app_run):
     launched = getattr(request.config, "launched", None)
     if launched is not None:
         outputs.append(("the launched application's output (drive.launch)", launched.output()))
+        for name in sorted(launched.found_left_out()):
+            check(
+                False,
+                f"the application wrote its {name} to its output (drive.launch), in the part the suite read and "
+                "did not keep (between its first and last megabytes: application.log says how many bytes)",
+            )
     # the browser console of its pages: a single-page application's log (error-reporting tools collect it)
     consoles = [
         (f"the browser console of its pages (sign-in {number})", "\n".join(run.console))
