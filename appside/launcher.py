@@ -117,7 +117,7 @@ class LaunchedApplication:
         if status:  # it listens there: the port and path are right, its page is what never ends
             raise LaunchFailed(
                 f"the application answered at {url} with HTTP {status} but its page never came to an end within "
-                f"{timeout:g} s (its body stopped coming); {printed}. Make that page finish loading (a "
+                f"{timeout:g} s (its body went on coming, or stalled); {printed}. Make that page finish loading (a "
                 "Content-Length, or the end of a chunked body), or name a page that does as drive.ready_url"
             )
         raise LaunchFailed(

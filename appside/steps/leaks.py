@@ -29,7 +29,7 @@ from appside.steps.sign_ins import (
     skip_unless_a_sign_in_started,
     skip_unless_type,
 )
-from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt
+from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt, said
 from suite.verdict.checks import check, skip_for_missing_application_data
 
 OUTPUT_LINES_ATTACHED = 200
@@ -255,7 +255,7 @@ def nothing_secret_in_output(request, application, app_run):
     in_urls = _leaking_request_targets(app_run, secrets)
     for where, text in outputs + consoles:
         allure.attach(
-            REDACTOR.scrub("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:])),
+            said("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:])),  # its control characters visible too
             name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
             attachment_type=allure.attachment_type.TEXT,
         )
