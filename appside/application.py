@@ -125,7 +125,10 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
 
 
 def _read(path: Path) -> dict:
-    missing = "no such application file; see examples/*/application.yaml"
+    missing = "no such application file" + (
+        "" if path.is_absolute() else f" in {Path.cwd()} (a relative path is read from the folder the suite runs in)"
+    )
+    missing += "; see examples/*/application.yaml"
     return read_mapping(path, "application", missing, "examples/web_app/application.yaml")
 
 

@@ -372,7 +372,12 @@ class BrowserSession:
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         self._served_by_worker: int | None = None  # the status of a page load a service worker answered
         self._page_status: int | None = None  # the status of the main frame's last page load
+        # the main frame's document whose body is still coming (an answer that streams for ever): its loading
+        # is stopped when the sign-in is judged, or the renderer parses it for the rest of the run
+        self._document_coming = None
         self.page.on("response", self._navigation_answered)
+        self.page.on("requestfinished", self._document_came)
+        self.page.on("requestfailed", self._document_came)
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
@@ -518,6 +523,7 @@ class BrowserSession:
                     break
         if refused and callback_at:
             EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
+        self._stop_loading()  # its deadline: the picture and the verdict are of what arrived by now
         BrowserLogin._attach_page(self.page, "where the sign-in ended")
         result = self._result(False, seen, started, marks)
         result.restarted = refused and self._restarted(marks[0], delivered)
@@ -559,10 +565,33 @@ class BrowserSession:
         if main_frame:
             self._served_by_worker = None
             self._page_status = response.status
+            self._document_coming = response.request
         if self._is_callback(response.url):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)
         elif main_frame and response.from_service_worker:
             self._served_by_worker = response.status
+
+    def _document_came(self, request) -> None:
+        if request == self._document_coming:
+            self._document_coming = None
+
+    def _stop_loading(self) -> None:
+        """Stops the page's loading where its document's body is still coming: an application whose callback
+        page says "Signed in." and then streams on for ever kept two renderers parsing it (0.8 to 2.4 GB each)
+        for the rest of the run, every later look at a page slowed down, and the end of the run waited minutes
+        for them. Stopped as the browser's Stop button does (in the browser process, whatever the renderer is
+        busy with); the sign-in is judged on what arrived."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        if self._document_coming is None:
+            return
+        self._document_coming = None
+        with contextlib.suppress(PlaywrightError):
+            session = self.context.new_cdp_session(self.page)
+            try:
+                session.send("Page.stopLoading")
+            finally:
+                session.detach()
 
     def _navigated(self, frame) -> None:
         self.page_urls.append(frame.url)
@@ -633,6 +662,7 @@ class BrowserSession:
     ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
+        self._stop_loading()  # before anything reads the page: what arrived by now is what is judged
         self.guard.settle([])  # the application's own origins are allowed: no navigation is excused
         elsewhere = refused_elsewhere(self.guard.blocked, self.driver.issuer)
         self.guard.report_blocked()

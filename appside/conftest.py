@@ -16,7 +16,7 @@ import pytest
 from suite.configuration.command_line import repeated_options
 from suite.configuration.environment import ConfigurationError
 from suite.reports.allure_output import install_scrubber
-from suite.secrets.redaction import REDACTOR, scrub_all_logging
+from suite.secrets.redaction import REDACTOR, said, scrub_all_logging
 
 pytest_plugins = [
     "suite.reports.run_lock",  # one certification at a time per reports folder
@@ -138,16 +138,19 @@ def pytest_configure(config):
     config.launched = None
     config.output_file_start = _size(application.drive.output_file)  # only what this run makes it write counts
     if application.drive.launch:  # started now, waited for once the browser is launched (_launched)
+        from appside.steps.leaks import LeftOutWatch
+
         log = _run_folder(config) / "application.log"
         try:
             variables = issuer_variables(config.stand_in.issuer, config.stand_in_tls and config.stand_in_tls.ca_path)
             config.launched = LaunchedApplication(
                 application.drive.launch, variables, application.drive.ready_url or application.drive.sign_in_url, log
             )
+            config.launched.watch_left_out(LeftOutWatch())  # APPC-28's, on what the run does not keep
         except LaunchFailed as error:  # something already answers at its address: nothing was launched
             config.stand_in.stop()
             config.stand_in = None  # stopped: pytest_unconfigure must not stop it again
-            raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+            raise pytest.UsageError(f"configuration problem\ndrive.launch: {said(str(error))}") from None
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
         install_scrubber()
@@ -179,7 +182,7 @@ def _launched(config) -> None:
             try:
                 config.launched.wait_until_ready()
             except LaunchFailed as error:
-                raise pytest.UsageError(f"configuration problem\ndrive.launch: {REDACTOR.scrub(str(error))}") from None
+                raise pytest.UsageError(f"configuration problem\ndrive.launch: {said(str(error))}") from None
     except BaseException:  # a launch that failed, Ctrl-C while waiting for it: the previous run's reports stay
         _write_nothing(config)
         raise
@@ -214,7 +217,7 @@ def _keep_application_log(config) -> None:
     """The launched application's output, scrubbed of every secret the run learned, beside the
     record (application.log): the one part of the run's temporary folder worth keeping."""
     try:
-        text = Path(config.launched.log_path).read_text(encoding="utf-8", errors="replace")
+        text = config.launched.output()
         kept = _kept_log(config)
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.write_text(REDACTOR.scrub(text), encoding="utf-8")
@@ -294,8 +297,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if report.failed and report.longrepr is not None:
-        report.longrepr = REDACTOR.scrub(str(report.longrepr))
-    report.sections = [(title, REDACTOR.scrub(text)) for title, text in report.sections]
+        report.longrepr = said(str(report.longrepr))
+    report.sections = [(title, said(text)) for title, text in report.sections]
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):

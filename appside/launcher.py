@@ -1,6 +1,7 @@
 """Starts the application when its file says how (`drive.launch`), with the issuer it must use,
 and stops it at the end of the run."""
 
+import codecs
 import contextlib
 import os
 import re
@@ -8,13 +9,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import said
 
 
 class LaunchFailed(Exception):
@@ -46,6 +48,9 @@ STATED_ERROR = re.compile(
 CAUSE_LINES, LINE_KEPT = 2, 300  # the excerpt's bounds: its error lines, and each line's characters
 
 
+ANSWER_WAIT = 3.0  # seconds a readiness probe reads one answer's body
+
+
 class LaunchedApplication:
     """The application, started; `wait_until_ready()` waits until it answers at `ready_url`, so
     that the suite can do other things (launch the browser) while it starts."""
@@ -59,16 +64,30 @@ class LaunchedApplication:
                 "is serving it; stop it or choose another port"
             )
         self.log_path, self.ready_url = log_path, ready_url
-        self._log = open(log_path, "wb")  # noqa: SIM115 -- the application writes to it until stop() closes it
         self.process = subprocess.Popen(
             command,
             shell=True,
             # unbuffered: what a Python application prints is in the log when the suite reads it
             env={**os.environ, "PYTHONUNBUFFERED": "1", **variables},
-            stdout=self._log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self._output = KeptOutput(log_path)
+        self._reader = threading.Thread(target=self._output.read_all, args=(self.process.stdout,), daemon=True)
+        self._reader.start()
+
+    def watch_left_out(self, watch: Callable[[str], list[str]]) -> None:
+        """`watch` reads what is left out of the output before it goes: the names of the secrets in a text."""
+        self._output.watch = watch
+
+    def found_left_out(self) -> set[str]:
+        """What `watch` found in the output left out so far."""
+        return set(self._output.found_left_out)
+
+    def output(self) -> str:
+        """What the application printed so far, as the suite keeps it (KeptOutput), read as UTF-8."""
+        return self._output.text()
 
     def wait_until_ready(self, timeout: float = 20.0) -> None:
         try:
@@ -81,32 +100,34 @@ class LaunchedApplication:
         url = self.ready_url
         if not url:
             return
-        deadline = time.monotonic() + timeout
+        deadline, status = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise LaunchFailed(
                     f"the application exited with {self.process.returncode} before it answered "
                     f"at {url}; its output: {self.output_tail()}"
                 )
-            if _answers(url):
+            answer = _answer(url)
+            if answer == "answered":
                 return
+            status = answer or status
             time.sleep(0.1)
         output = self.output_tail()
+        printed = f"its output so far: {output}" if output else "it printed nothing"
+        if status:  # it listens there: the port and path are right, its page is what never ends
+            raise LaunchFailed(
+                f"the application answered at {url} with HTTP {status} but its page never came to an end within "
+                f"{timeout:g} s (its body went on coming, or stalled); {printed}. Make that page finish loading (a "
+                "Content-Length, or the end of a chunked body), or name a page that does as drive.ready_url"
+            )
         raise LaunchFailed(
-            f"the application did not answer at {url} within {timeout:g} s; "
-            + (f"its output so far: {output}" if output else "it printed nothing")
-            + f". If it listens on another port or path, make the URL name it (or start it on port "
-            f"{urlsplit(url).port or 80})"
+            f"the application did not answer at {url} within {timeout:g} s; {printed}. If it listens on another "
+            f"port or path, make the URL name it (or start it on port {urlsplit(url).port or 80})"
         )
 
     def output_tail(self, lines: int = 5) -> str:
         """The output so far as output_excerpt() gives it: the error itself, not only where it was thrown."""
-        self._log.flush()
-        try:
-            text = Path(self.log_path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return output_excerpt(text, lines)
+        return output_excerpt(self.output(), lines)
 
     def terminate(self) -> None:
         """Asks the application's process group to end (SIGTERM), without waiting: stop() waits."""
@@ -117,15 +138,129 @@ class LaunchedApplication:
         """Ends the application's whole process group (it was started as its own session): what it
         put in the background goes with it, even when the command itself has already exited."""
         stop_group(self.process)
-        self._log.close()
+        # a process of its own session (setsid) may hold the pipe open: what it prints later is not waited for
+        self._reader.join(timeout=2)
+        self._output.close()
+
+
+# What is kept of a launched application's output: its first and last OUTPUT_KEPT bytes each. One that
+# printed 300 MB filled the temporary folder and the reports folder with it, and APPC-28 read it for minutes.
+OUTPUT_KEPT = 8 * 1024 * 1024
+OVERLAP = 64 * 1024  # characters read again across a cut: longer than any encoding of a token
+
+
+class KeptOutput:
+    """A program's output, read from its pipe as it comes: the first `kept` bytes in `path` as they come, the
+    last `kept` bytes in memory, and how many between them were left out (read and dropped: the program is
+    never held up). text() is both with a line between them that says how much was left out."""
+
+    def __init__(self, path, kept: int = OUTPUT_KEPT) -> None:
+        self.path, self.kept = Path(path), kept
+        self._file = open(path, "wb")  # noqa: SIM115 -- written until the program's output ends
+        self._head = 0
+        self._tail = bytearray()
+        self.left_out = 0
+        self._lock = threading.Lock()
+        # what reads the bytes left out before they go (names found in a text), what it found, and the end of
+        # what it read last: read again with the next part, so that a secret across the cut is found
+        self.watch: Callable[[str], list[str]] | None = None
+        self.found_left_out: set[str] = set()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._overlap = ""
+
+    def read_all(self, pipe) -> None:
+        with contextlib.suppress(OSError, ValueError):  # the pipe closed by close()
+            while chunk := pipe.read1(65536):
+                self._keep(chunk)
+
+    def _keep(self, chunk: bytes) -> None:
+        with self._lock:
+            if self._head < self.kept:
+                written = chunk[: self.kept - self._head]
+                self._file.write(written)
+                self._file.flush()
+                self._head += len(written)
+                chunk = chunk[len(written) :]
+            if not self.left_out and len(self._tail) + len(chunk) > self.kept:  # the first bytes left out follow
+                self._overlap = self._file_end()  # the kept head's end
+            self._tail += chunk
+            if len(self._tail) > self.kept + self.kept // 8:  # each cut read once, with its overlaps
+                dropped = len(self._tail) - self.kept
+                self._read_left_out(bytes(self._tail[:dropped]), bytes(self._tail[dropped : dropped + OVERLAP]))
+                self.left_out += dropped
+                del self._tail[:dropped]
+
+    def _file_end(self) -> str:
+        with contextlib.suppress(OSError), open(self.path, "rb") as file:
+            file.seek(max(0, self._head - OVERLAP))
+            return file.read().decode("utf-8", errors="replace")
+        return ""
+
+    def _read_left_out(self, dropped: bytes, after: bytes) -> None:
+        """Reads the bytes about to be left out for secrets (`watch`), with the end of what came before them
+        and the start of what is kept after them: a secret across either cut is found whole."""
+        if self.watch is None:
+            return
+        text = self._overlap + self._decoder.decode(dropped)
+        self.found_left_out.update(self.watch(text + after.decode("utf-8", errors="replace")))
+        self._overlap = text[-OVERLAP:]
+
+    def data(self) -> bytes:
+        with self._lock:
+            try:
+                head = self.path.read_bytes()
+            except OSError:
+                head = b""
+            if self._file.closed or not self.left_out:  # closed: the file holds all that is kept
+                return head + (b"" if self._file.closed else bytes(self._tail))
+            return head + self.gap().encode() + bytes(self._tail)
+
+    def gap(self) -> str:
+        read = (
+            "APPC-28 read them for the secrets and tokens known as they were printed"
+            if self.watch
+            else "APPC-28 did not read them"
+        )
+        return (
+            f"\n[the suite left out {self.left_out} bytes of the application's output here: it keeps the first and "
+            f"the last {self.kept // (1024 * 1024)} MB; {read}]\n"
+        )
+
+    def text(self) -> str:
+        return self.data().decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        """The whole of what was kept, in `path`."""
+        if self._file.closed:
+            return
+        data = self.data()
+        with self._lock:
+            self._file.close()
+            with contextlib.suppress(OSError):
+                self.path.write_bytes(data)
 
 
 def _answers(url: str) -> bool:
+    return _answer(url) == "answered"
+
+
+def _answer(url: str) -> str | int | None:
+    """ "answered" where `url` gave a whole answer; its status where it sent one but its body did not come
+    to an end within ANSWER_WAIT seconds (a byte a second would keep a plain read going for ever); None
+    where nothing answered."""
     try:
-        requests.get(url, timeout=1, allow_redirects=False)
-        return True
+        response = requests.get(url, timeout=1, allow_redirects=False, stream=True)
     except requests.RequestException:
-        return False
+        return None
+    deadline = time.monotonic() + ANSWER_WAIT
+    with response:
+        try:
+            while response.raw.read1(65536):  # what has come, not a fixed amount: the clock is looked at
+                if time.monotonic() > deadline:
+                    return response.status_code
+        except (requests.RequestException, urllib3.exceptions.HTTPError):
+            return response.status_code
+    return "answered"
 
 
 def stop_group(process: subprocess.Popen, grace: float = 5.0) -> None:
@@ -284,7 +419,7 @@ def output_excerpt(text: str, lines: int = 5) -> str:
     causes = [line for line in dict.fromkeys(causes) if line not in tail][:CAUSE_LINES]
     excerpt = [*causes, "...", *tail] if causes else tail
     # masked before each line is cut: a secret across the cut would keep its first part unmasked
-    return " | ".join(_cut(REDACTOR.scrub(line)) for line in excerpt)
+    return " | ".join(_cut(said(line)) for line in excerpt)
 
 
 def _cut(line: str) -> str:

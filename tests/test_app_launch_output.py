@@ -3,6 +3,7 @@ error, not only where it was thrown. An Auth.js app that threw at start (Node pr
 line, `Error: cannot read config/production.json`, the stack and its version) was reported with the source
 line, '...' and the stack: the error's own line was left out."""
 
+import re
 import sys
 
 import pytest
@@ -68,3 +69,87 @@ def test_a_console_message_cut_short_keeps_no_part_of_the_token_it_was_cut_throu
     )
     assert token[:12] not in kept and kept.endswith("[cut]")
     assert bounded_console_message("console.log: short") == "console.log: short"
+
+
+def test_what_the_application_printed_is_shown_with_its_control_characters_visible(tmp_path):
+    """An application that printed a window title, a clear-screen, a colour and a clipboard write (OSC 52) and
+    exited: the exit-4 line quoting its output printed them raw, and the terminal obeyed them."""
+    script = tmp_path / "crash.py"
+    script.write_text(
+        "import sys\nprint('\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED\\x1b]52;c;cm0gLXJm\\x07 \\x9b31m \\u202eevil')\n"
+        "sys.exit(1)\n"
+    )
+    message = _launch_failure(tmp_path, f"{sys.executable} {script}")
+    assert "\x1b" not in message and "\x07" not in message and "\x9b" not in message and "\u202e" not in message
+    assert "\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mRED\\x1b]52;c;cm0gLXJm\\x07 \\x9b31m \\u202eevil" in message, message
+
+
+def test_an_application_that_answers_with_a_status_but_never_ends_its_page_is_told_so(tmp_path):
+    """A login page that sends its status and headers, then a byte a second: the message said the
+    application did not answer and to check its port and path, which were right."""
+    port = free_port()
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import http.server, time\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.send_header('Content-Type', 'text/html'); self.end_headers()\n"
+        "        while True: self.wfile.write(b' '); self.wfile.flush(); time.sleep(0.5)\n"
+        f"http.server.ThreadingHTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )
+    launched = LaunchedApplication(
+        f"{sys.executable} {script}", {}, f"http://127.0.0.1:{port}/login", tmp_path / "application.log"
+    )
+    with pytest.raises(LaunchFailed) as failed:
+        launched.wait_until_ready(timeout=8)
+    assert "answered at http://127.0.0.1:" in str(failed.value) and "with HTTP 200 but its page never" in str(
+        failed.value
+    ), failed.value
+    assert "another port or path" not in str(failed.value)
+
+
+def test_what_is_kept_of_an_application_that_prints_without_end_is_its_first_and_last_megabytes(tmp_path):
+    """An application that printed 300 MB: all of it went to the temporary folder and into the reports
+    folder's application.log (314 MB), and APPC-28 read it for minutes. The first and last OUTPUT_KEPT bytes
+    are kept, with a line that says how much was left out between them and that APPC-28 did not read it."""
+    from appside.launcher import OUTPUT_KEPT
+
+    script = tmp_path / "loud.py"
+    megabytes = 2 * OUTPUT_KEPT // 2**20 + 4
+    script.write_text(
+        "import sys\nprint('first line')\n"
+        f"for n in range({megabytes} * 1024): sys.stdout.write('x' * 1023 + '\\n')\n"
+        "print('last line')\n"
+    )
+    launched = LaunchedApplication(f"{sys.executable} {script}", {}, None, tmp_path / "application.log")
+    launched.process.wait(60)
+    launched.stop()
+    kept = (tmp_path / "application.log").read_text()
+    assert kept.startswith("first line\n") and kept.endswith("last line\n")
+    assert len(kept) < 2 * OUTPUT_KEPT + OUTPUT_KEPT // 8 + 1000, len(kept)  # the tail is cut an eighth at a time
+    gap = re.search(r"\n\[the suite left out (\d+) bytes of the application's output here: .*\]\n", kept)
+    assert gap and int(gap[1]) + len(kept) - len(gap[0]) == megabytes * 2**20 + len("first line\nlast line\n")
+    assert "APPC-28 did not read them]" in gap[0]  # no watch: the launcher alone reads nothing
+    assert launched.output() == kept
+
+
+@pytest.mark.parametrize("at", ["inside", "across two reads", "across the head's end", "across the tail's start"])
+def test_a_secret_in_the_output_left_out_is_found_as_it_goes_wherever_it_is_cut(tmp_path, at):
+    """What is left out between the first and last bytes kept is read for secrets before it goes, with the
+    ends of what comes before and after it: a token across a cut is found whole."""
+    from appside.launcher import KeptOutput
+    from appside.steps.leaks import leaked
+
+    token = "eyJ0eXAiOiJKV1QifQ.c2VjcmV0LXRva2VuLXZhbHVl.c2lnbmF0dXJl"
+    kept = KeptOutput(tmp_path / "application.log", kept=4096)
+    kept.watch = lambda text: leaked(text, {token: "access token"})
+    position = {"inside": 4096 + 1000, "across two reads": 4096 + 2048 - 20, "across the head's end": 4096 - 20}
+    output = bytearray(b"x" * 20000)
+    start = position.get(at, len(output) - 4096 - 4096 // 8 - 20)  # where the tail kept begins, at most
+    output[start : start + len(token)] = token.encode()
+    for offset in range(0, len(output), 1024):  # as a pipe gives it
+        kept._keep(bytes(output[offset : offset + 1024]))
+    assert kept.left_out > 0
+    if at == "across the tail's start" and token.encode() in kept.data():
+        return  # kept whole: APPC-28 reads it there
+    assert kept.found_left_out == {"access token"}, at

@@ -66,7 +66,9 @@ def _run(entries, finished) -> AppRun:
 def _launched(tmp_path, text=""):
     log = tmp_path / "application.log"
     log.write_text(text)
-    return SimpleNamespace(config=SimpleNamespace(launched=SimpleNamespace(log_path=log)))
+    return SimpleNamespace(
+        config=SimpleNamespace(launched=SimpleNamespace(log_path=log, output=log.read_text, found_left_out=set))
+    )
 
 
 def test_the_leak_and_secret_rules_find_nothing_to_judge_where_no_token_request_was_sent(tmp_path):

@@ -449,3 +449,15 @@ def test_a_variable_holding_a_newline_is_refused_in_an_identifier_not_in_the_sec
         assert f"{key}: environment variable {next(iter(environ))} holds a control character" in str(error.value)
         assert len(error.value.problems) == 1, str(error.value)
     assert load(tmp_path, WEB, {"MY_SECRET": "s3cret\nvalue"}).client_secret == "s3cret\nvalue"
+
+
+def test_a_relative_application_path_that_does_not_exist_names_the_folder_it_was_read_from(tmp_path, monkeypatch):
+    """`--app=app.yaml` run from another folder than the file's: the message named only the path, not
+    where the suite had looked for it."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as missing:
+        load_application("apps/app.yaml")
+    assert f"no such application file in {tmp_path} (a relative path" in str(missing.value), missing.value
+    with pytest.raises(ConfigurationError) as absolute:
+        load_application(tmp_path / "app.yaml")
+    assert str(tmp_path) + " (a relative" not in str(absolute.value)

@@ -276,3 +276,50 @@ def test_the_user_password_part_of_any_url_is_masked_though_never_registered():
     assert "Pa55-w0rd-1" not in scrubbed and "a:b@" not in scrubbed, scrubbed
     assert "https://[userinfo redacted]@127.0.0.1:9801/.well-known" in scrubbed
     assert "ws://[userinfo redacted]@[::1]:80/x" in scrubbed and scrubbed.endswith("mail a@b.c")
+
+
+def test_what_a_party_wrote_is_said_with_its_control_characters_visible_and_its_secrets_masked():
+    """ESC, BEL, C1 and bidirectional overrides in an application's or a server's text were printed raw in
+    messages: a terminal set its title, cleared its screen and wrote its clipboard (OSC 52)."""
+    from suite.secrets.redaction import REDACTOR, readable, said
+    from suite.verdict.checks import NonConformance, check
+
+    REDACTOR.register("visible-secret-1234", "shown secret")
+    text = "a\x1b]52;c;cm0=\x07b\tc\nd\x00\x7f\x9b\r\u202e visible-secret-1234"
+    expected = "a\\x1b]52;c;cm0=\\x07b\tc\nd\\x00\\x7f\\x9b\\x0d\\u202e [shown secret]"
+    assert said(text) == expected and readable(text) == expected
+    with pytest.raises(NonConformance) as failed:
+        check(False, text)
+    assert str(failed.value) == expected
+
+
+HOSTILE_SECRET = "s3cr+t/x%41 y:z&\"q'é~"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        lambda s: s.encode("latin-1"),  # a Java program whose default charset is Latin-1
+        lambda s: s.encode("cp1252"),
+        lambda s: s.encode("utf-16-le"),  # a Windows program's UTF-16
+        lambda s: s.encode("utf-16-be"),
+        lambda s: b"\xff" + s.encode("utf-16-le"),  # at an odd byte
+        lambda s: base64.b32encode(s.encode()),
+        lambda s: base64.b32encode(s.encode() + b"more data").lower(),  # a blob it begins, lower case
+    ],
+    ids=["latin-1", "cp1252", "utf-16-le", "utf-16-be", "utf-16-le odd", "base32", "base32 lower case in a blob"],
+)
+def test_a_secret_a_program_writes_in_another_charset_or_base32_is_masked_and_found_as_a_leak(written):
+    """A program's output is read as UTF-8 with U+FFFD for what is not: its secret written in Latin-1 ("é" one
+    byte no UTF-8 has) or UTF-16 (a NUL beside each character) matched no encoding, and sat in
+    application.log unmasked but for one character; APPC-28 passed. Base32 was not looked for either."""
+    from appside.steps.leaks import leaked
+
+    redactor = Redactor()
+    redactor.register(HOSTILE_SECRET, "client secret")
+    output = (b"debug: " + written(HOSTILE_SECRET) + b" done\n").decode("utf-8", errors="replace")
+    scrubbed = redactor.scrub(output)
+    assert scrubbed.startswith("debug:") and "[client secret]" in scrubbed, repr(scrubbed)  # BE: " \0" masked too
+    assert "cr+t" not in scrubbed.replace("\0", "") and "y:z" not in scrubbed.replace("\0", ""), repr(scrubbed)
+    assert "=" not in scrubbed and scrubbed.endswith(" done\n"), repr(scrubbed)  # base32's padding with it
+    assert leaked(output, {HOSTILE_SECRET: "client secret"}) == ["client secret"]

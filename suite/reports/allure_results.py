@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import said
 
 ENVIRONMENT_LABEL = "conformance_environment"
 FIXTURE_PARAMETERS = {"state", "environment", "discovery", "request", "pytestconfig"}
@@ -107,7 +107,7 @@ def _present_outcome(result: dict, rule: dict, scenario: dict, record_waivers: I
     if status not in ("failed", "warned"):
         return
     result["status"] = "failed"
-    message = REDACTOR.scrub(scenario["reason"])
+    message = said(scenario["reason"])
     difference = scenario.get("difference")
     if difference:  # the two values the check compared: what Allure's "Show difference" sets side by side
         expected, actual = difference["expected"], difference["received"]

@@ -35,12 +35,12 @@ STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped
 
 def write_no_verdict(path: Path | str, kind: str, reason: str, environment: str) -> dict:
     """A record that says this run produced no verdict and why, in place of any earlier run's."""
-    from suite.secrets.redaction import REDACTOR
+    from suite.secrets.redaction import said
 
     now = _iso(time.time())
     record = {
         "verdict": f"no verdict: {kind}",
-        "reason": REDACTOR.scrub(reason).strip(),
+        "reason": said(reason).strip(),
         "environment": environment,
         "finished": now,
         "suite_version": _suite_version(),

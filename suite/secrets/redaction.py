@@ -92,7 +92,7 @@ def encodings(value: str) -> set[str]:
     it encoded ("a+b" is "a b", "%41" is "A"), and may echo it back. A scrub also reads a text with
     its escapes decoded (_views), so an encoding made of other escapes, or of two in layers, is
     caught as well."""
-    return _plain_encodings(value) | base64_encodings(value) | hex_encodings(value)
+    return _plain_encodings(value) | base64_encodings(value) | hex_encodings(value) | base32_encodings(value)
 
 
 def _decoded_forms(value: str) -> set[str]:
@@ -126,8 +126,26 @@ def _misdecoded(value: str) -> set[str]:
 
 
 def _plain_encodings(value: str) -> set[str]:
-    forms = set().union(*(_escaped(v) for v in _decoded_forms(value)))
+    forms = set().union(*(_escaped(v) for v in _decoded_forms(value))) | _written_in(value)
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
+# The single-byte charsets a program may write a secret in other than UTF-8: a Java or C program whose
+# default charset is Latin-1 or windows-1252. UTF-16 (a Windows program's) is a view of the text instead
+# (_ESCAPES): the NULs beside its characters are taken out where the text has any.
+_WRITTEN_CHARSETS = ("latin-1", "cp1252")
+
+
+def _written_in(value: str) -> set[str]:
+    """A non-ASCII `value` written in a single-byte charset (_WRITTEN_CHARSETS) and read back as the suite
+    reads a program's output, as UTF-8 with U+FFFD for what is not ("é" in Latin-1 is a byte no UTF-8 has)."""
+    if value.isascii():
+        return set()
+    forms = set()
+    for charset in _WRITTEN_CHARSETS:
+        with contextlib.suppress(UnicodeEncodeError):
+            forms.add(value.encode(charset).decode("utf-8", errors="replace"))
+    return forms
 
 
 def base64_encodings(value: str) -> set[str]:
@@ -226,6 +244,16 @@ def hex_encodings(value: str) -> set[str]:
     return {data.hex(), data.hex().upper()}
 
 
+def base32_encodings(value: str) -> set[str]:
+    """The value's UTF-8 bytes in base32 (RFC 4648 section 6, upper and lower case), as a program that
+    encodes it alone writes it (a TOTP seed, a logger's dump): the characters of its own bits, masked as a
+    blob with the padding. Unlike base64 (HTTP Basic), no protocol puts a secret at any offset inside a base32
+    blob: the other four alignments would cost the automata as much as all base64's forms."""
+    encoded = base64.b32encode(value.encode()).decode()
+    core = encoded[: len(value.encode()) * 8 // 5]
+    return {core, core.lower()} if len(core) >= MIN_BASE64_CORE else set()
+
+
 def _base64_cores(data: bytes) -> set[str]:
     """The characters of base64(prefix + data + suffix) that depend only on `data`, for each of
     the three alignments `data` can have, in standard and URL-safe alphabets. Where those are too
@@ -250,7 +278,7 @@ MAX_BLOB_AROUND = 4096
 BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
 HEX = "0123456789abcdefABCDEF"
 _BLOB_TAILS = {
-    BASE64: re.compile(f"[{re.escape(BASE64)}]{{0,{MAX_BLOB_AROUND}}}={{0,2}}"),
+    BASE64: re.compile(f"[{re.escape(BASE64)}]{{0,{MAX_BLOB_AROUND}}}={{0,6}}"),  # base32 pads with up to six
     HEX: re.compile(f"[{HEX}]{{0,{MAX_BLOB_AROUND}}}"),
 }
 # A blob's part is looked for by its last characters only, and the rest of it masked with the blob: a
@@ -332,6 +360,10 @@ def _json_decoded(escapes: str) -> str:
     return decoded
 
 
+def _without_nul(written: str) -> str:
+    return written.replace("\0", "")
+
+
 # Each kind of escape a secret may be written in, and the character without which a text has none:
 # URL encoding (RFC 3986, either case), JSON string escapes (RFC 8259 section 7: \\uXXXX for any
 # character), HTML character references (named, decimal, hex). Each pattern begins with one character
@@ -344,6 +376,9 @@ _ESCAPES: tuple[tuple[str, re.Pattern, Callable[[str], str]], ...] = (
         re.compile("&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"),
         functools.lru_cache(4096)(html.unescape),
     ),
+    # UTF-16 read as UTF-8 or Latin-1: a NUL after (little-endian) or before (big-endian) each ASCII character
+    ("\0", re.compile("(?:[^\0]\0){4,}"), _without_nul),
+    ("\0", re.compile("(?:\0[^\0]){4,}"), _without_nul),
 )
 
 
@@ -424,7 +459,9 @@ class Redactor:
             self._known[value] = label
             groups, pending = self._state
             words = {form: (len(form), label, "", 0) for form in _plain_encodings(value)}
-            for alphabet, forms in ((BASE64, base64_encodings(value)), (HEX, hex_encodings(value))):
+            # base32's alphabet is base64's but for a few letters: its blob is walked through as base64's
+            blobs = ((BASE64, base64_encodings(value) | base32_encodings(value)), (HEX, hex_encodings(value)))
+            for alphabet, forms in blobs:
                 for form in forms:
                     pattern = form[-BLOB_PATTERN:]
                     words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern))
@@ -528,6 +565,29 @@ def mask_userinfo(text: str) -> str:
 
 MAX_LINE = 2000  # characters of one line of a message: a server's value is shown, not copied whole
 
+# What a terminal or a viewer acts on instead of showing: C0 controls but tab and newline (ESC begins
+# the sequences that set a window's title, clear the screen or write the clipboard: OSC 52), DEL, C1
+# (0x9b and 0x9d begin the same sequences in one character), and the Unicode marks that reorder or
+# break the text around them (bidirectional overrides and isolates, line and paragraph separators).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with each control character written as its escape (ESC as \\x1b): what an application or a
+    server wrote, shown in the terminal, the record, JUnit XML or the report, is read, not obeyed."""
+    return _CONTROL.sub(_escape_control, text) if _CONTROL.search(text) else text
+
+
+def _escape_control(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def said(text: str) -> str:
+    """A text from an application or a server as the suite says it: scrubbed of every secret, its
+    control characters made visible (after the scrub, which reads the text as it was written)."""
+    return visible(REDACTOR.scrub(text))
+
 
 def readable(text: str | None) -> str | None:
     """A message or trace as people read it: scrubbed of every secret, then every line longer
@@ -537,7 +597,7 @@ def readable(text: str | None) -> str | None:
         return text
     return "\n".join(
         line if len(line) <= MAX_LINE else f"{line[:MAX_LINE]}... ({len(line)} characters)"
-        for line in REDACTOR.scrub(text).split("\n")
+        for line in said(text).split("\n")
     )
 
 

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import pytest
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import said
 
 # A message that quotes a server's answer is given as a function, called only when the check fails:
 # scrubbing a whole body for a message nobody reads, at every token response, was most of the
@@ -48,7 +48,7 @@ class Refused(NonConformance):
 def check_granted(condition: object, message: Message) -> None:
     """A check that the documented request was granted at all, apart from the form of the answer."""
     if not condition:
-        raise Refused(REDACTOR.scrub(message() if callable(message) else message))
+        raise Refused(said(message() if callable(message) else message))
 
 
 def check(condition: object, message: Message, expected: object = None, received: object = None) -> None:
@@ -56,9 +56,9 @@ def check(condition: object, message: Message, expected: object = None, received
     if not condition:
         compared = expected is not None or received is not None
         raise NonConformance(
-            REDACTOR.scrub(message() if callable(message) else message),
-            REDACTOR.scrub(_shown(expected)) if compared else None,
-            REDACTOR.scrub(_shown(received)) if compared else None,
+            said(message() if callable(message) else message),
+            said(_shown(expected)) if compared else None,
+            said(_shown(received)) if compared else None,
         )
 
 
@@ -82,7 +82,7 @@ def _shown(value: object) -> str:
 def require(condition: object, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
-        raise NothingToCheck(REDACTOR.scrub(message() if callable(message) else message))
+        raise NothingToCheck(said(message() if callable(message) else message))
 
 
 # A skip for want of data the environment file (or on the application side, the application file)
