@@ -378,7 +378,7 @@ def authorization_refused(state):
     too; a page that is neither (a stalled flow, an empty paste) shows no refusal at all."""
     outcome, client = state.outcome, state.client
     # an outline runs it for several apps: the message names which one (a server may require PKCE of one alone)
-    app = f"the {client.role} app ({client.client_id})"
+    app = f"the {client.role} app ({client.client_id})" if client is not None else "the app"
     if outcome.callback_url is not None:
         params = outcome.callback_params
         check(

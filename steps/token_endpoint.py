@@ -280,7 +280,7 @@ def refusal_error_code(request, state, errors, discovery):
     granted leaves no code to judge, and is that rule's failure (features/rules.yaml `needs`)."""
     require(
         state.response.status_code != 200,
-        "the token request was granted: there is no refusal whose error code to judge (the refusal itself is "
-        "the rule this one needs)",
+        "the token request was granted: there is no refusal whose error code to judge (the refusal itself, "
+        "RFC 7636 section 4.6, is the rule this one needs)",
     )
     token_request_refused(request, state, errors, discovery)
