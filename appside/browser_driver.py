@@ -221,8 +221,9 @@ class Watchdog:
             self._depth -= 1
             if not self._depth:
                 self._deadline = None
-        # whatever the block raised (Playwright's "browser has been closed") was the stopping
-        if self.expired and not isinstance(error, BrowserDidNotAnswer | GeneratorExit):
+        # whatever the block raised (Playwright's "browser has been closed") was the stopping; a flow that ended
+        # (StopIteration, with its result) or was closed (GeneratorExit) ended on its own
+        if self.expired and not isinstance(error, BrowserDidNotAnswer | GeneratorExit | StopIteration):
             raise BrowserDidNotAnswer(self.message()) from error
 
     def _watch(self) -> None:

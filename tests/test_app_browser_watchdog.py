@@ -83,3 +83,21 @@ def test_an_elapsed_deadline_gives_no_timeout_to_playwright():
     assert milliseconds_left(time.monotonic()) is None
     left = milliseconds_left(time.monotonic() + 2)
     assert left is not None and 1500 < left <= 2000
+
+
+def test_a_flow_that_ended_while_the_watchdog_stopped_the_browser_keeps_its_result():
+    """A hostile callback page that streams forever kept the browser busy past the bound; the sign-in's flow then
+    ended with its result (StopIteration) inside the bounded step, and that ending became a "could not be
+    checked: StopIteration: [SignIn(...)]" for 23 rules. A flow's own end is no browser failure; anything else
+    raised while the browser was stopped is one."""
+    from appside.browser_driver import BrowserDidNotAnswer, Watchdog
+
+    watchdog = Watchdog(0.1, lambda: None)
+    try:
+        with pytest.raises(StopIteration), watchdog.bound("a step of a sign-in"):
+            watchdog.expired = "a step of a sign-in"
+            raise StopIteration("the sign-in's result")
+        with pytest.raises(BrowserDidNotAnswer), watchdog.bound("a step of a sign-in"):
+            raise RuntimeError("Target page, context or browser has been closed")
+    finally:
+        watchdog.close()
