@@ -15,7 +15,7 @@ from sandbox.app import PATHS
 from sandbox.mock_api import API_PREFIX
 from sandbox.recording import FORM_POST_NOTE
 from suite.secrets.redaction import REDACTOR
-from suite.wire.http import Exchange
+from suite.wire.http import Exchange, allure_results_written
 
 
 @dataclass
@@ -95,8 +95,11 @@ class Observed:
             given |= more
 
     def attach(self, title: str) -> None:
-        """Every recorded request, redacted, as one Allure attachment."""
+        """Every recorded request, redacted, as one Allure attachment, where the run writes Allure results (the
+        redaction is a run's largest share of the suite's own CPU). Its tokens and codes are secrets either way."""
         learn_secrets(self.entries)
+        if not allure_results_written():
+            return
         text = (
             "\n\n".join(
                 f"#{n} at +{e.at - self.entries[0].at:.2f} s\n{_exchange(e, self.issuer).report()}"

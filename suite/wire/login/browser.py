@@ -28,7 +28,7 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import OriginFence, launch_chromium, person_user_agent, stop_chromium
-from suite.wire.http import CredentialPolicy, UntrustedEndpoint, credentials_in, redact_url
+from suite.wire.http import CredentialPolicy, UntrustedEndpoint, allure_results_written, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
 from suite.wire.login.screenshots import picture_without_secrets
@@ -632,7 +632,10 @@ class BrowserLogin:
     def _attach_page(page, title) -> None:
         """A screenshot (text only, every element holding a known secret masked; none for a page showing
         a secret spread over several elements, with a note saying so; a note saying what it hid) and the
-        URL, attached to the current Allure step."""
+        URL, attached to the current Allure step. Only where the run writes Allure results: a picture costs the
+        browser a tenth of a second of CPU, and a run without them (the detection matrices) would throw it away."""
+        if not allure_results_written():
+            return
         png, note = picture_without_secrets(page)  # the URL still tells where, whatever the picture
         allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
         if png:
