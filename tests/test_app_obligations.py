@@ -45,7 +45,11 @@ def test_appc22_the_same_code_challenge_twice_fails_and_a_new_one_each_time_pass
 
 
 WEB = SimpleNamespace(
-    is_interactive=True, client_id="reference-web", drive=SimpleNamespace(shows_signed_in=lambda: "x")
+    is_interactive=True,
+    client_id="reference-web",
+    drive=SimpleNamespace(shows_signed_in=lambda: "x"),
+    app_type="web",
+    redirect_uris=("http://127.0.0.1:5081/callback",),
 )
 
 
@@ -142,7 +146,7 @@ def test_appc10_names_every_way_the_application_authenticated_in_the_record():
     not only the last request's, and APPC-10 fails on the wrong Basic secret whichever came last."""
     from appside.steps.requests_sent import web_app_authenticates
 
-    web: Any = SimpleNamespace(**vars(WEB), client_secret="s3cret-s3cret", app_type="web", uses_pkce=False)
+    web: Any = SimpleNamespace(**vars(WEB), client_secret="s3cret-s3cret", uses_pkce=False)
     in_form = [("client_secret", "s3cret-s3cret"), ("client_id", "reference-web")]
     retried = dataclasses.replace(_redeem("code-1"), form=(*_redeem("code-1").form, *in_form), headers=FORM)
     node = SimpleNamespace(user_properties=[], stash=pytest.Stash())

@@ -98,7 +98,10 @@ def test_a_stalled_sign_in_names_the_client_id_the_application_sent_when_it_is_n
     """An application and its file that name different clients: the stand-in knows only the file's,
     the sign-in stalls at its error page, and the attachment says why rather than only that it stalled."""
     application = SimpleNamespace(
-        client_id="registered-app", drive=Drive(mode="browser", sign_in_url="http://127.0.0.1:1/login")
+        client_id="registered-app",
+        drive=Drive(mode="browser", sign_in_url="http://127.0.0.1:1/login"),
+        app_type="web",
+        redirect_uris=("http://127.0.0.1:1/callback",),
     )
     sent = RecordedRequest(1.0, "GET", AUTHORIZE, (("client_id", "typo-app"),), (), {}, "", 400, "")
     stalled = SignIn(False, 0, "", 3.0)

@@ -86,7 +86,7 @@ def test_report_shows_scenarios_and_the_failing_rule(rendered_report):
     assert banner["y"] == 0 and scrolled == 0 and rings == 0
     assert "Failed: CODE-01 (blocker)" in text
     assert "NOT CONFORMANT: Visma Connect conformance of sandbox" in text
-    assert "Rules: 85 passed, 1 failed, 1 warned." in text
+    assert "Rules: 86 passed, 1 failed, 1 warned." in text  # 88 rules
     # Allure's own count: CODE-01's scenario and CODE-07's (warning-level, its category says Warning)
     assert "Failed 2" in text.replace("\n", " ")
     for name in ("Service Integrations", "Interactive Integrations", "OpenID Connect Discovery"):

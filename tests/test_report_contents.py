@@ -65,7 +65,7 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
     # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing;
     # the refusals whose control was refused, passed by pytest, are counted blocked too)
-    assert "6 failed, 74 passed, 4 skipped, 40 blocked in " in stdout
+    assert "6 failed, 74 passed, 4 skipped, 42 blocked in " in stdout
     assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
     # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
     assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
@@ -132,9 +132,9 @@ def test_junit_reports_blocked_scenarios_as_skipped(broken_pkce_run):
         for c in suite.iter("testcase")
         if c.find("skipped") is not None and c.find("skipped").get("type") == "blocked"
     ]
-    # 40: 31 that failed before their own check (3 of them warning-level: UINFO-07, CODE-07, UINFO-09), 9
+    # 42: 33 that failed before their own check (5 of them warning-level: UINFO-07, CODE-07, UINFO-09, PKCE-09 x2), 9
     # refusals whose control (a PKCE redemption) was refused too
-    assert len(blocked) == 40 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
+    assert len(blocked) == 42 and int(suite.get("failures")) == 6  # PKCE-01 x3, APP-03, APP-04, SVC-07
     # a failure's message is the check's sentence, not a traceback (that stays in the element's text)
     messages = [c.find("failure").get("message") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert len(messages) == 6 and all(" is not kept: " in m and "Traceback" not in m for m in messages), messages

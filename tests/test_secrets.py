@@ -181,9 +181,14 @@ HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
 
 
 def _hostile_environment(issuer: str, *clients: str) -> str:
-    """An environment file for a HostileServer, with those of HOSTILE_CLIENTS named."""
-    return f"name: hostile\nissuer: {issuer}\nhttp: {{retries: 0}}\nclients:\n" + "".join(
-        HOSTILE_CLIENTS[name] for name in clients
+    """An environment file for a HostileServer, with those of HOSTILE_CLIENTS named, and a login section where one
+    of them signs the test user in (a file without one is a configuration problem then)."""
+    login = "login:\n  method: form\n  username: test.user\n  password: ${T_SECRET}\n"
+    return (
+        f"name: hostile\nissuer: {issuer}\nhttp: {{retries: 0}}\n"
+        + (login if set(clients) - {"service"} else "")
+        + "clients:\n"
+        + "".join(HOSTILE_CLIENTS[name] for name in clients)
     )
 
 
