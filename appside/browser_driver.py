@@ -423,15 +423,32 @@ class BrowserSession:
         devtools = self.context.new_cdp_session(self.page)
         held: list[HeldCallback] = []
 
+        callbacks = [uri.split("?")[0] for uri in self._callback_uris]
+
         def hold(paused: dict) -> None:
             request = paused["request"]
-            form = tuple(parse_qsl(request.get("postData", ""), keep_blank_values=True))
-            held.append(HeldCallback(request["method"], request["url"], form if request["method"] == "POST" else ()))
+            if "responseStatusCode" in paused:  # the stand-in's own answer: a redirect to the callback is held
+                headers = {h["name"].lower(): h["value"] for h in paused.get("responseHeaders") or []}
+                location = headers.get("location", "")
+                if 300 <= paused["responseStatusCode"] < 400 and location.startswith(tuple(callbacks)):
+                    held.append(HeldCallback("GET", location))
+                else:
+                    with contextlib.suppress(Exception):  # the page went meanwhile
+                        devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
+                    return
+            else:
+                form = tuple(parse_qsl(request.get("postData", ""), keep_blank_values=True))
+                method = request["method"]
+                held.append(HeldCallback(method, request["url"], form if method == "POST" else ()))
             with contextlib.suppress(Exception):  # the page went meanwhile
                 devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "Aborted"})
 
         devtools.on("Fetch.requestPaused", hold)
-        patterns = [{"urlPattern": f"{uri.split('?')[0]}*", "requestStage": "Request"} for uri in self._callback_uris]
+        # the callback's request (a form_post's POST too); and the stand-in's redirects to it, held as they are
+        # answered, before the browser follows one: an application's service worker answers navigations to its
+        # own origin itself, and DevTools Fetch on the page then never sees the callback's request
+        patterns = [{"urlPattern": f"{uri}*", "requestStage": "Request"} for uri in callbacks]
+        patterns.append({"urlPattern": f"{self.driver.issuer.rstrip('/')}/*", "requestStage": "Response"})
         devtools.send("Fetch.enable", {"patterns": patterns})
         steps = self.open_steps(self.drive.sign_in_url, until=lambda: bool(held))
         with contextlib.suppress(StopIteration):

@@ -56,7 +56,7 @@ class ReferenceApp:
 SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21", "APPC-25", "APPC-31")
 # ... and those a refused code redemption blocks: an attempted redemption is the evidence the
 # callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
-TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21")
+TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21", "APPC-31")
 # ... and those a sign-in broken before its code blocks: no redemption to count, no token to look for
 NO_CODE = ("APPC-23", "APPC-26")
 # ... and those no token issued leaves nothing to look for: a web app's pages and output (a SPA's or a
