@@ -180,13 +180,14 @@ HOSTILE_CLIENTS = {  # for an environment file: the secret comes from T_SECRET
 }
 
 
-def _hostile_environment(issuer: str, *clients: str) -> str:
-    """An environment file for a HostileServer, with those of HOSTILE_CLIENTS named, and a login section where one
-    of them signs the test user in (a file without one is a configuration problem then)."""
+def _hostile_environment(issuer: str, *clients: str, login_section: bool = True) -> str:
+    """An environment file for a HostileServer, with those of HOSTILE_CLIENTS named, and (unless the caller writes
+    its own) a login section where one of them signs the test user in (a file without one is a configuration
+    problem then)."""
     login = "login:\n  method: form\n  username: test.user\n  password: ${T_SECRET}\n"
     return (
         f"name: hostile\nissuer: {issuer}\nhttp: {{retries: 0}}\n"
-        + (login if set(clients) - {"service"} else "")
+        + (login if login_section and set(clients) - {"service"} else "")
         + "clients:\n"
         + "".join(HOSTILE_CLIENTS[name] for name in clients)
     )
@@ -391,7 +392,7 @@ def _sign_in_on_a_hostile_login_page(tmp_path, issuer: str, login: str):
     fills in with the `login` method, form or browser."""
     environment = write_environment(
         tmp_path,
-        _hostile_environment(issuer, "web")
+        _hostile_environment(issuer, "web", login_section=False)
         + f"""login:
   method: {login}
   username: test.user
@@ -791,13 +792,18 @@ BUSY_BY_SCRIPT = 'document.getElementById("password").addEventListener("change",
 @pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium")
 @pytest.mark.parametrize(
     "script, said",
-    [(STORM_BY_SCRIPT, "UntrustedEndpoint: refused"), (BUSY_BY_SCRIPT, "the browser sign-in did not end within 20 s")],
+    [
+        (STORM_BY_SCRIPT, ("UntrustedEndpoint: refused",)),
+        # a page that answers nothing: its step's own timeout (login.browser.timeout) ends it, or the deadline (where
+        # a picture of it for the report waited for the page until the deadline stopped Chromium)
+        (BUSY_BY_SCRIPT, ("the browser sign-in did not end within 20 s", "Timeout 5000ms exceeded")),
+    ],
     ids=["storm", "busy"],
 )
 def test_a_login_page_cannot_hold_the_sign_in_longer_than_its_deadline(tmp_path, script, said):
     """The browser sign-in ends within 4 x login.browser.timeout (20 s here) whatever the page does
     (before, a storm held a run for more than 10 minutes, and a page that never returns forever), with
-    its cause: the refusal of what the page sent, or the deadline when it sent nothing."""
+    its cause: the refusal of what the page sent, or, when it sent nothing, the step or the deadline it outlived."""
     import time
 
     elsewhere = HostileServer({})
@@ -814,6 +820,6 @@ def test_a_login_page_cannot_hold_the_sign_in_longer_than_its_deadline(tmp_path,
     output = result.stdout + result.stderr
     assert elsewhere.requests == [], elsewhere.requests[:3]
     assert result.returncode == 1, output[-3000:]
-    assert said in output, output[-3000:]
+    assert any(cause in output for cause in said), output[-3000:]
     assert took < 20 + 40, f"the run took {took:.0f} s"  # the deadline, and the run's own start and end
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
