@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import requests
 
 from appside.effort import EFFORT
-from appside.launcher import issuer_variables, output_excerpt, stop_group
+from appside.launcher import issuer_variables, output_excerpt, signals_deferred, stop_group
 from suite.secrets.redaction import REDACTOR
 
 
@@ -46,26 +46,33 @@ class ServiceDriver:
             return ServiceRun(
                 response.status_code < 400, f"{self.drive.url} answered HTTP {response.status_code}", response.text
             )
-        process = subprocess.Popen(
-            self.drive.command,
-            shell=True,  # as drive.launch: `NAME=value program`, pipes and quotes mean what a shell makes of them
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.variables},
-            start_new_session=True,  # its background children end with it (stop_group)
-        )
-        assert process.stdout is not None
+        # a signal as the command starts (a CI job cancelled the moment it ran) is deferred until it is started
+        # and read, then raised in the try: raised in Popen or the reader's start, it left the command running
+        process: subprocess.Popen | None = None
         tail = bytearray()  # the output's last OUTPUT_KEPT bytes: a command may print without end
-        reader = threading.Thread(target=_keep_tail, args=(process.stdout, tail), daemon=True)
-        reader.start()
+        reader = threading.Thread(target=_keep_tail, args=(None, tail), daemon=True)
         try:
+            with signals_deferred():
+                process = subprocess.Popen(
+                    self.drive.command,
+                    shell=True,  # as drive.launch: `NAME=value program`, pipes and quotes mean what a shell does
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, **self.variables},
+                    start_new_session=True,  # its background children end with it (stop_group)
+                )
+                reader = threading.Thread(target=_keep_tail, args=(process.stdout, tail), daemon=True)
+                reader.start()
             code = process.wait(self.drive.timeout)
         except subprocess.TimeoutExpired:
             code = None
         finally:  # Ctrl-C or SIGTERM in the wait too: the command ran on after the run ended
-            stop_group(process, grace=2.0)
-            reader.join(2.0)
-            process.stdout.close()
+            if process is not None:
+                stop_group(process, grace=2.0)
+                if reader.ident is not None:
+                    reader.join(2.0)
+                assert process.stdout is not None
+                process.stdout.close()
         if code is None:
             return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
         printed = bytes(tail).decode(errors="replace")
