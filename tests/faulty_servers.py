@@ -417,3 +417,22 @@ def gzip_bomb(inflated_mib: int) -> bytes:
     """gzip members of 16 MiB of zeros, concatenated (RFC 1952 allows it): about 16 KB each."""
     member = gzip.compress(b"\0" * 2**24, compresslevel=9)
     return member * max(1, inflated_mib // 16)
+
+
+def browser_driven_spa(app_url: str, timeout: float = 10.0):
+    """What appside's BrowserDriver reads of an application file, for a single-page application served at
+    `app_url` whose callback is `/callback` and whose signed-in page says "signed in": the browser tests
+    drive such an application against a HostileServer standing in for it."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        drive=SimpleNamespace(
+            sign_in_url=app_url + "/",
+            use_api_url=None,
+            timeout=timeout,
+            settle=0.5,
+            signed_in=SimpleNamespace(selector=None, text="signed in"),
+        ),
+        redirect_uris=(app_url + "/callback",),
+        app_type="spa",
+    )

@@ -8,7 +8,7 @@ import os
 from types import SimpleNamespace
 
 import pytest
-from faulty_servers import Answer, HostileServer
+from faulty_servers import Answer, HostileServer, browser_driven_spa
 
 from suite.wire.browser import chromium_path
 from suite.wire.http import UntrustedEndpoint
@@ -52,17 +52,7 @@ def test_after_the_password_is_typed_the_application_side_browser_reaches_only_a
             "/callback": Answer(200, {"Content-Type": "text/html"}, f"<p>signed in</p>{page}".encode()),
         }
     )
-    application = SimpleNamespace(
-        drive=SimpleNamespace(
-            sign_in_url=app.url + "/",
-            use_api_url=None,
-            timeout=10,
-            settle=0.5,
-            signed_in=SimpleNamespace(selector=None, text="signed in"),
-        ),
-        redirect_uris=(app.url + "/callback",),
-        app_type="spa",
-    )
+    application = browser_driven_spa(app.url)
     driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x"))
     try:
         session = driver.session()

@@ -10,27 +10,13 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from faulty_servers import Answer, HostileServer
+from faulty_servers import Answer, HostileServer, browser_driven_spa
 
 from suite.wire.browser import chromium_path
 
 pytestmark = pytest.mark.skipif(
     chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium; CI installs it"
 )
-
-
-def _application(app_url: str, stand_in_url: str):
-    return SimpleNamespace(
-        drive=SimpleNamespace(
-            sign_in_url=app_url + "/",
-            use_api_url=None,
-            timeout=1,
-            settle=0.5,
-            signed_in=SimpleNamespace(selector=None, text="signed in"),
-        ),
-        redirect_uris=(app_url + "/callback",),
-        app_type="spa",
-    )
 
 
 def test_a_call_the_browser_never_answers_ends_at_the_watchdogs_bound_and_the_next_session_has_a_browser(
@@ -45,7 +31,7 @@ def test_a_call_the_browser_never_answers_ends_at_the_watchdogs_bound_and_the_ne
     app = HostileServer({"/": Answer(200, {"Content-Type": "text/html"}, b"<p>a page</p>")})
     stand_in = HostileServer({})
     driver = BrowserDriver(
-        _application(app.url, stand_in.url), stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x")
+        browser_driven_spa(app.url, timeout=1), stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x")
     )
     try:
         session = driver.session()

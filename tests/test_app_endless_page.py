@@ -7,7 +7,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from faulty_servers import Answer, HostileServer
+from faulty_servers import Answer, HostileServer, browser_driven_spa
 
 from suite.wire.browser import chromium_path
 
@@ -38,17 +38,7 @@ def test_a_callback_page_that_never_ends_is_judged_on_what_arrived_and_stopped()
     app.routes.update(
         {"/": Answer(302, {"Location": stand_in.url + "/account/login"}), "/callback": Answer(200, {}, _endless)}
     )
-    application = SimpleNamespace(
-        drive=SimpleNamespace(
-            sign_in_url=app.url + "/",
-            use_api_url=None,
-            timeout=10,
-            settle=0.5,
-            signed_in=SimpleNamespace(selector=None, text="signed in"),
-        ),
-        redirect_uris=(app.url + "/callback",),
-        app_type="spa",
-    )
+    application = browser_driven_spa(app.url)
     driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x"))
     try:
         session = driver.session()

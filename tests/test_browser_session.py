@@ -19,6 +19,19 @@ pytestmark = pytest.mark.skipif(
 )
 
 CALLBACK = "https://app.example/callback"
+
+
+def _browser_environment(tmp_path, name: str, issuer: str, browser: str, password: str):
+    """An environment of one SPA client the browser method signs in as test.user; `browser` is the rest of
+    its login.browser section (pages, expected_elsewhere), written at that section's indentation."""
+    text = (
+        f"name: {name}\nissuer: {issuer}\nclients:\n  spa:\n    client_id: spa\n    redirect_uri: {CALLBACK}\n"
+        "    scope: openid\nlogin:\n  method: browser\n  username: test.user\n  password: ${T_PASSWORD}\n"
+        "  browser:\n    timeout: 10\n" + browser
+    )
+    return load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": password})
+
+
 # The authorization page reports what it finds from earlier sign-ins (in the callback URL, once its
 # "go" button is clicked), then leaves some of each kind of state behind for the next one.
 LEAVES_STATE = f"""<!doctype html><title>Sign in</title><script>
@@ -60,32 +73,17 @@ def test_each_sign_in_starts_without_what_the_last_one_left(tmp_path):
             ),
         }
     )
-    environment = load_environment(
-        str(
-            write_environment(
-                tmp_path,
-                f"""name: state
-issuer: {server.url}
-clients:
-  spa:
-    client_id: spa
-    redirect_uri: {CALLBACK}
-    scope: openid
-login:
-  method: browser
-  username: test.user
-  password: ${{T_PASSWORD}}
-  browser:
-    timeout: 10
-    pages:
+    environment = _browser_environment(
+        tmp_path,
+        "state",
+        server.url,
+        """    pages:
       - url: /connect/authorize
         actions:
           - wait: "#go"
           - click: "#go"
 """,
-            )
-        ),
-        {"T_PASSWORD": "not-sent"},
+        "not-sent",
     )
     login = BrowserLogin(environment, HttpClient(environment.http))
     try:
@@ -144,24 +142,11 @@ def test_an_origin_the_login_pages_are_known_to_ask_for_is_refused_but_not_held_
                 )
             }
         )
-        environment = load_environment(
-            str(
-                write_environment(
-                    tmp_path,
-                    f"""name: fonts
-issuer: {server.url}
-clients:
-  spa:
-    client_id: spa
-    redirect_uri: {CALLBACK}
-    scope: openid
-login:
-  method: browser
-  username: test.user
-  password: ${{T_PASSWORD}}
-  browser:
-    timeout: 10
-    expected_elsewhere: ["{fonts.url}"]
+        environment = _browser_environment(
+            tmp_path,
+            "fonts",
+            server.url,
+            f"""    expected_elsewhere: ["{fonts.url}"]
     pages:
       - url: /connect/authorize
         actions:
@@ -169,9 +154,7 @@ login:
             value: "{{password}}"
           - click: "#go"
 """,
-                )
-            ),
-            {"T_PASSWORD": "typed-password-1"},
+            "typed-password-1",
         )
         try:
             outcomes.append(
@@ -204,33 +187,18 @@ def test_a_stylesheet_elsewhere_loaded_before_the_password_is_typed_is_listed_in
         "<button id=go>go</button></form>"
     )
     server = HostileServer({"/connect/authorize": Answer(200, {"Content-Type": "text/html"}, page.encode())})
-    environment = load_environment(
-        str(
-            write_environment(
-                tmp_path,
-                f"""name: styles
-issuer: {server.url}
-clients:
-  spa:
-    client_id: spa
-    redirect_uri: {CALLBACK}
-    scope: openid
-login:
-  method: browser
-  username: test.user
-  password: ${{T_PASSWORD}}
-  browser:
-    timeout: 10
-    pages:
+    environment = _browser_environment(
+        tmp_path,
+        "styles",
+        server.url,
+        """    pages:
       - url: /connect/authorize
         actions:
           - fill: "#password"
-            value: "{{password}}"
+            value: "{password}"
           - click: "#go"
 """,
-            )
-        ),
-        {"T_PASSWORD": "typed-password-1"},
+        "typed-password-1",
     )
     login = BrowserLogin(environment, HttpClient(environment.http))
     try:
@@ -253,31 +221,16 @@ def test_the_login_browser_looks_like_a_persons(tmp_path):
         ' + "&webdriver=" + navigator.webdriver;</script>'
     ).encode()
     server = HostileServer({"/connect/authorize": Answer(200, {"Content-Type": "text/html"}, reports)})
-    environment = load_environment(
-        str(
-            write_environment(
-                tmp_path,
-                f"""name: ua
-issuer: {server.url}
-clients:
-  spa:
-    client_id: spa
-    redirect_uri: {CALLBACK}
-    scope: openid
-login:
-  method: browser
-  username: test.user
-  password: ${{T_PASSWORD}}
-  browser:
-    timeout: 10
-    pages:
+    environment = _browser_environment(
+        tmp_path,
+        "ua",
+        server.url,
+        """    pages:
       - url: /account/login
         actions:
           - click: "#never"
 """,
-            )
-        ),
-        {"T_PASSWORD": "not-sent"},
+        "not-sent",
     )
     login = BrowserLogin(environment, HttpClient(environment.http))
     try:
