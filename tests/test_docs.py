@@ -311,3 +311,25 @@ def test_the_warning_level_rules_listed_are_the_features_warning_level_rules():
         begin, end = f"<!-- {side}warning-level rules: begin -->", f"<!-- {side}warning-level rules: end -->"
         listed = text.split(begin)[1].split(end)[0]
         assert set(re.findall(r"^- ([A-Z]+-\d+):", listed, flags=re.M)) == warning_level_rules(features), side
+
+
+def test_the_libraries_certified_by_partners_in_december_are_documented():
+    """Eight more libraries were certified (FastAPI, Fastify, Hono, better-auth, grant, two SPA libraries):
+    what made each fail or warn, and its fix, is in the library notes a partner reads."""
+    text = " ".join(_guide_and_library_notes().split())
+    for said in (
+        '`client.token_endpoint_auth_method = "client_secret_post"`',  # httpx-oauth
+        "`decodedIdTokenSchema.parse`",  # oidc-spa
+        "`onSigninCallback`",  # react-oidc-context
+        '`scope_delimiter: " "`',  # grant
+        "`account.skipStateCookieCheck: true`",  # better-auth
+        "**APPC-27 fails by design**",  # @hono/oidc-auth
+        "with `discovery` it turns PKCE S256 on by itself",  # @fastify/oauth2
+        "`client-secret = *VSCHAR`",
+        "The signed-in marker decides what counts as signed in",
+    ):
+        assert said in text, said
+    notes = (ROOT / "docs" / "client-libraries.md").read_text(encoding="utf-8")
+    counted = re.search(r"\((\d+) notes\)", notes)
+    general = notes.split("Three things hold whatever the library:", 1)[1].split("\n\n")[1].count("- **")
+    assert counted and int(counted[1]) == notes.count("\n- **") - general, "the count of notes in the introduction"
