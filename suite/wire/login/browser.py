@@ -80,6 +80,30 @@ PAGE_SCRIPT_GUARD = """(() => {
     return null;
   };
   try { Object.defineProperty(globalThis, "open", {value: open, writable: false, configurable: false}); } catch (e) {}
+  // A form whose target names a new window opens a popup as window.open does, with no call to it: its
+  // submission (by a button, which fires "submit", or by form.submit(), which does not) is said as one.
+  if (typeof HTMLFormElement !== "function") return;
+  const formPopup = (form, submitter) => {
+    try {
+      const target = ((submitter && submitter.getAttribute("formtarget")) || form.getAttribute("target") || "").trim();
+      const lower = target.toLowerCase();
+      if (!target || ["_self", "_parent", "_top"].includes(lower)) return;
+      const frames = [...document.querySelectorAll("iframe, frame")];
+      if (lower !== "_blank" && frames.some(frame => frame.name === target)) return;
+      const action = (submitter && submitter.getAttribute("formaction")) || form.getAttribute("action") || "";
+      said("popup", "a form's target", new URL(action, location.href).href);
+    } catch (e) {}
+  };
+  // said once every listener had its turn: a submission the page's own listener cancelled opens nothing
+  addEventListener("submit", event => {
+    setTimeout(() => { if (!event.defaultPrevented) formPopup(event.target, event.submitter); }, 0);
+  }, true);
+  const submit = HTMLFormElement.prototype.submit;
+  const submitted = function () { formPopup(this, null); return submit.call(this); };
+  try {
+    const fixed = {value: submitted, writable: false, configurable: false};
+    Object.defineProperty(HTMLFormElement.prototype, "submit", fixed);
+  } catch (e) {}
 })();"""
 
 
