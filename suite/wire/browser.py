@@ -8,6 +8,7 @@ import signal
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,98 @@ def stop_chromium(flag: str) -> int:
         except OSError:  # gone meanwhile
             continue
     return stopped
+
+
+BROWSER_MEMORY_LIMIT = 2 * 2**30  # bytes: a sign-in's Chromium holds 0.3-0.6 GiB; a 3 GB login page took 2.6 GB
+
+
+def chromium_roots(flag: str) -> list[int]:
+    """This user's processes started with `flag` in their command line (see stop_chromium)."""
+    roots = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if flag.encode() in cmdline.read().split(b"\0") and os.stat(f"/proc/{entry}").st_uid == os.getuid():
+                    roots.append(int(entry))
+        except OSError:  # gone meanwhile
+            continue
+    return roots
+
+
+def descendants(roots: Iterable[int]) -> list[int]:
+    """The processes and every process below them (a Chromium's renderers, GPU and utility processes),
+    from the kernel's lists of each thread's children: no scan of /proc."""
+    found: list[int] = []
+    waiting = list(roots)
+    while waiting:
+        pid = waiting.pop()
+        if pid in found:
+            continue
+        found.append(pid)
+        try:
+            for thread in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{thread}/children", "rb") as children:
+                    waiting.extend(int(child) for child in children.read().split())
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def private_memory(pids: Iterable[int]) -> int:
+    """The memory the processes hold for themselves, in bytes: resident pages less those backed by a file
+    or shared memory (/proc/PID/statm), so that Chromium's shared libraries are not counted in each of
+    its processes; what a page fills (its document, its scripts' heap) is all private."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    held = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                _, resident, shared = (int(field) for field in statm.read().split()[:3])
+            held += (resident - shared) * page
+        except (OSError, ValueError):
+            continue
+    return held
+
+
+class MemoryBound:
+    """Chromium's memory is no HTTP client's body limit: a login page of 3 GB, streamed, had its renderer
+    hold 1.8 GB and the browser 2.6 GB before the sign-in's deadline came. A thread that looks at the
+    private memory of the Chromium launched with `flag` (its processes and theirs) every LOOK seconds
+    and, past `limit` bytes, calls `exceeded` with what they held; `exceeded` stops that Chromium.
+    Chromium is found by its flag once, and again only after it was stopped and launched anew."""
+
+    LOOK = 0.5
+    SEARCH = 5.0  # seconds at least between two searches for a Chromium not (or no longer) found
+
+    def __init__(self, flag: str, exceeded: Callable[[int], None], limit: int = BROWSER_MEMORY_LIMIT) -> None:
+        self.flag, self.exceeded, self.limit = flag, exceeded, limit
+        self.peak = 0
+        self._roots: list[int] = []
+        self._searched = 0.0  # time.monotonic() of the last search of /proc for the flag (30-80 ms of CPU)
+        self._closed = threading.Event()
+        threading.Thread(target=self._watch, daemon=True, name="browser memory").start()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self.LOOK):
+            gone = not any(os.path.exists(f"/proc/{root}") for root in self._roots)
+            if gone and time.monotonic() - self._searched > self.SEARCH:
+                self._roots, self._searched = chromium_roots(self.flag), time.monotonic()
+            held = private_memory(descendants(self._roots))
+            self.peak = max(self.peak, held)
+            if held > self.limit:
+                self.exceeded(held)
+                self._roots = []
+
+    def said(self, held: int) -> str:
+        return (
+            f"Chromium's processes held {held / 2**30:.1f} GiB of memory, past the suite's bound of "
+            f"{self.limit / 2**30:g} GiB"
+        )
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 class OriginFence:

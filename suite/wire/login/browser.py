@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import allure
 
 from suite.secrets.redaction import REDACTOR
-from suite.wire.browser import OriginFence, launch_chromium, person_user_agent, stop_chromium
+from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, allure_results_written, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
@@ -35,6 +35,9 @@ from suite.wire.login.screenshots import picture_without_secrets
 
 _playwright = None
 _browser = _fence = None
+_memory: MemoryBound | None = None  # the run's Chromium's, kept with its fence
+_signing_in: threading.Event | None = None  # the deadline event of the sign-in going on, if one is
+_memory_exceeded = ""  # why Chromium was last stopped for its memory, until a sign-in reports it
 _page = _devtools = None  # the run's one page, and its Chrome DevTools Protocol session
 # What a sign-in never needs, not loaded: images, fonts and media cost a login page's load time and
 # decide nothing (stylesheets stay: they decide what is visible, and so what a click can reach).
@@ -77,6 +80,30 @@ PAGE_SCRIPT_GUARD = """(() => {
     return null;
   };
   try { Object.defineProperty(globalThis, "open", {value: open, writable: false, configurable: false}); } catch (e) {}
+  // A form whose target names a new window opens a popup as window.open does, with no call to it: its
+  // submission (by a button, which fires "submit", or by form.submit(), which does not) is said as one.
+  if (typeof HTMLFormElement !== "function") return;
+  const formPopup = (form, submitter) => {
+    try {
+      const target = ((submitter && submitter.getAttribute("formtarget")) || form.getAttribute("target") || "").trim();
+      const lower = target.toLowerCase();
+      if (!target || ["_self", "_parent", "_top"].includes(lower)) return;
+      const frames = [...document.querySelectorAll("iframe, frame")];
+      if (lower !== "_blank" && frames.some(frame => frame.name === target)) return;
+      const action = (submitter && submitter.getAttribute("formaction")) || form.getAttribute("action") || "";
+      said("popup", "a form's target", new URL(action, location.href).href);
+    } catch (e) {}
+  };
+  // said once every listener had its turn: a submission the page's own listener cancelled opens nothing
+  addEventListener("submit", event => {
+    setTimeout(() => { if (!event.defaultPrevented) formPopup(event.target, event.submitter); }, 0);
+  }, true);
+  const submit = HTMLFormElement.prototype.submit;
+  const submitted = function () { formPopup(this, null); return submit.call(this); };
+  try {
+    const fixed = {value: submitted, writable: false, configurable: false};
+    Object.defineProperty(HTMLFormElement.prototype, "submit", fixed);
+  } catch (e) {}
 })();"""
 
 
@@ -286,7 +313,7 @@ _guard: Guard | None = None  # the run's page's
 
 def shared_browser(environment):
     """One Chromium for the whole run, its every connection through an OriginFence."""
-    global _playwright, _browser, _fence
+    global _playwright, _browser, _fence, _memory
     if _browser is not None and not _browser.is_connected():  # stopped at a sign-in's deadline
         _browser = None
     if _browser is None:
@@ -296,6 +323,7 @@ def shared_browser(environment):
             _playwright = sync_playwright().start()
         if _fence is None:
             _fence = OriginFence(_fence_allows, _fence_refused)
+            _memory = MemoryBound(_fence.flags[0], _stop_for_memory)
         # --block-new-web-contents: no popup opens (window.open answers null), as no sign-in needs one
         # and a login page opening them every 150 ms took the CPU the sign-in needed (PAGE_SCRIPT_GUARD
         # reports where they would have gone)
@@ -309,6 +337,17 @@ def _stop_at_deadline(expired: threading.Event) -> None:
     fails (Playwright's calls cannot be cancelled from another thread)."""
     expired.set()
     if _fence is not None:
+        stop_chromium(_fence.flags[0])
+
+
+def _stop_for_memory(held: int) -> None:
+    """Chromium's processes held more than the bound: it is stopped as at a sign-in's deadline, and the
+    sign-in going on fails saying so."""
+    global _memory_exceeded
+    _memory_exceeded = _memory.said(held) if _memory is not None else ""
+    if _signing_in is not None:
+        _stop_at_deadline(_signing_in)
+    elif _fence is not None:
         stop_chromium(_fence.flags[0])
 
 
@@ -408,7 +447,9 @@ def _resolver_rules(environment) -> str:
 
 
 def close_browser() -> None:
-    global _playwright, _browser, _page, _devtools, _fence
+    global _playwright, _browser, _page, _devtools, _fence, _memory
+    if _memory is not None:
+        _memory.close()
     if _browser is not None:
         with contextlib.suppress(Exception):  # Chromium stopped at a sign-in's deadline
             _browser.close()
@@ -416,7 +457,7 @@ def close_browser() -> None:
         _playwright.stop()
         if _fence is not None:
             _fence.close()
-    _playwright = _browser = _page = _devtools = _fence = None
+    _playwright = _browser = _page = _devtools = _fence = _memory = None
 
 
 class BrowserLogin:
@@ -428,15 +469,18 @@ class BrowserLogin:
     def authorize(self, authorization_url: str, redirect_uri: str, form: dict | None = None) -> Outcome:
         """form: the request's parameters, POSTed to authorization_url (the endpoint) by a form the
         browser submits, instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
+        global _signing_in, _memory_exceeded
         span = SIGN_IN_SPAN * self.login.browser_timeout
         expired = threading.Event()
         deadline = threading.Timer(span, _stop_at_deadline, args=(expired,))
         deadline.daemon = True
+        _signing_in, _memory_exceeded = expired, ""
         deadline.start()
         try:
             return self._authorize(authorization_url, redirect_uri, form, expired, span)
         finally:
             deadline.cancel()
+            _signing_in = None
 
     def _authorize(
         self, authorization_url: str, redirect_uri: str, form: dict | None, expired: threading.Event, span: float
@@ -501,9 +545,16 @@ class BrowserLogin:
             for what, count in self.guard.scripted.items()
             if count
         )
+        if _memory_exceeded:
+            return AssertionError(
+                f"the browser sign-in was stopped on {redact_url(page.url)}: {_memory_exceeded} (a page that big, or "
+                "that keeps growing, is no login page), so the suite stopped Chromium. A login page must let its "
+                "user sign in"
+            )
         return AssertionError(
             f"the browser sign-in did not end within {span:.0f} s ({SIGN_IN_SPAN} x login.browser.timeout): it was on "
-            f"{redact_url(page.url)}, whose scripts kept Chromium too busy to go on"
+            f"{redact_url(page.url)}, which kept Chromium too busy to go on (a page that never finished loading, "
+            "or its scripts)"
             + (f" (they tried {tried}, which the suite's browser does not make)" if tried else "")
             + ", so the suite stopped Chromium. A login page must let its user sign in"
         )
