@@ -174,7 +174,7 @@ def page(body: str, status: int = 200):
 
 @app.route("/", methods=["GET", "POST"] if REDIRECT_PATH == "/" else ["GET"])
 def home():
-    if REDIRECT_PATH == "/" and request.values.keys() & {"code", "error"}:  # the callback, at the root
+    if REDIRECT_PATH == "/" and {"code", "error"} & set(request.values):  # the callback, at the root
         if ("form-post" in DEFECTS) != (request.method == "POST"):  # as the callback's route at /callback
             return page("<p>Method not allowed.</p>", 405)
         return callback()
