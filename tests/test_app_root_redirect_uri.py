@@ -77,3 +77,23 @@ def test_an_application_whose_redirect_uri_is_its_root_and_that_redeems_another_
     output = completed.stdout[-3000:] + completed.stderr[-3000:]
     assert record["failed_rules"] == ["APPC-31"], output
     assert completed.returncode == 1, output
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("switch", ["", "service-worker,fragment-response"])
+def test_a_clean_spa_whose_redirect_uri_is_its_root_passes_the_callback_rules(tmp_path, switch):
+    """The reference SPA (oidc-client-ts) with its redirect URI at its root, as npm oidc-spa's always is: APPC-31
+    passes, and the refusals read its callback's answer (APPC-19: "the callback page never loaded" where none
+    counted). With its service worker answering its page loads and the response in the #fragment, no request's
+    address shows the callback: the page's address does, once it is there."""
+    variables = {"SPA_APP_PORT": str(free_port()), "SPA_APP_REDIRECT_PATH": "/", "REFERENCE_APP_DEFECTS": switch}
+    judged = ("APPC-16", "APPC-19", "APPC-31")
+    completed = certify_application(
+        "examples/spa_app/application.yaml", tmp_path, variables, *(f"--rule={rule}" for rule in judged)
+    )
+    output = completed.stdout[-3000:] + completed.stderr[-3000:]
+    record = json.loads((tmp_path / "record.json").read_text())
+    assert {rule["rule_id"]: rule["status"] for rule in record["rules"] if rule["rule_id"] in judged} == dict.fromkeys(
+        judged, "passed"
+    ), output
+    assert record["warned_rules"] == [], output
