@@ -3,7 +3,8 @@ oidc-client-ts from node_modules; everything the OAuth client does happens in th
 
 Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL, SPA_APP_PORT,
 SPA_APP_CLIENT_ID, SPA_APP_REDIRECT_PATH (its callback's path, /callback; with /, its redirect URI is its root, as
-npm oidc-spa's always is: application.yaml reads the same variable); REFERENCE_APP_DEFECTS (comma-separated) switches on the defects app.js lists.
+npm oidc-spa's always is: application.yaml reads the same variable); REFERENCE_APP_DEFECTS (comma-separated)
+switches on the defects app.js lists.
 Every path the server does not know is the application's page (its routes are in app.js)."""
 
 import json
