@@ -130,7 +130,47 @@ class HeldCallback:
 
     @property
     def params(self) -> dict[str, str]:
-        return dict(self.form) if self.method == "POST" else dict(parse_qsl(urlsplit(self.url).query))
+        return dict(self.form) if self.method == "POST" else response_parameters(self.url)
+
+
+# what makes a load of the redirect URI an authorization response (RFC 6749 sections 4.1.2 and 4.1.2.1): a code,
+# or an error; the state comes with them where the request sent one (a callback without it is a fault the suite
+# makes), so it is not asked for
+RESPONSE_PARAMETERS = ("code", "error")
+
+
+def _origin_and_path(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:  # not a port
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path or "/"
+
+
+def at_redirect_uri(url: str, redirect_uris) -> bool:
+    """`url` is one of the registered redirect URIs: the same scheme, host, port and path, exactly (not a path
+    under it: an application whose redirect URI is its root serves its sign-in page there too)."""
+    return _origin_and_path(url) in {_origin_and_path(uri) for uri in redirect_uris}
+
+
+def response_parameters(url: str, form: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """The parameters a load of `url` carries, in its query, its fragment (response_mode=fragment) or,
+    for a POST, its form (form_post)."""
+    parts = urlsplit(url)
+    return {
+        **dict(parse_qsl(parts.query, keep_blank_values=True)),
+        **dict(parse_qsl(parts.fragment, keep_blank_values=True)),
+        **dict(form),
+    }
+
+
+def is_callback(url: str, redirect_uris, form: tuple[tuple[str, str], ...] = ()) -> bool:
+    """A load of `url` (a POST of `form`) is the application's callback: a registered redirect URI exactly, with
+    an authorization response's parameters. The application's root, or its sign-in page under a redirect URI
+    that is its root, loaded without them is one of its pages, not a callback."""
+    params = response_parameters(url, form)
+    return at_redirect_uri(url, redirect_uris) and any(params.get(name) for name in RESPONSE_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -387,9 +427,11 @@ class BrowserSession:
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
         self._callback_uris = list(driver.application.redirect_uris)
-        self._callback_paths = {(urlsplit(u).netloc, urlsplit(u).path) for u in self._callback_uris}
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
-        self._served_by_worker: int | None = None  # the status of a page load a service worker answered
+        # frame -> the status of its page load whose address alone does not show a callback: a load a service
+        # worker answered (reported under the stand-in's URL), or one of the redirect URI without the response's
+        # parameters in its request (response_mode=fragment): its status counts once the frame shows a callback
+        self._unconfirmed: dict[Any, int] = {}
         self._page_status: int | None = None  # the status of the main frame's last page load
         # the main frame's document whose body is still coming (an answer that streams for ever): its loading
         # is stopped when the sign-in is judged, or the renderer parses it for the rest of the run
@@ -441,31 +483,40 @@ class BrowserSession:
         devtools = self.context.new_cdp_session(self.page)
         held: list[HeldCallback] = []
 
-        callbacks = [uri.split("?")[0] for uri in self._callback_uris]
+        callbacks = [uri.split("?")[0].split("#")[0] for uri in self._callback_uris]
+
+        def go_on(paused: dict) -> None:
+            with contextlib.suppress(Exception):  # the page went meanwhile
+                devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
 
         def hold(paused: dict) -> None:
             request = paused["request"]
             if "responseStatusCode" in paused:  # the stand-in's own answer: a redirect to the callback is held
                 headers = {h["name"].lower(): h["value"] for h in paused.get("responseHeaders") or []}
                 location = headers.get("location", "")
-                if 300 <= paused["responseStatusCode"] < 400 and location.startswith(tuple(callbacks)):
-                    held.append(HeldCallback("GET", location))
-                else:
-                    with contextlib.suppress(Exception):  # the page went meanwhile
-                        devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
-                    return
+                if not (300 <= paused["responseStatusCode"] < 400 and self._is_callback(location)):
+                    return go_on(paused)
+                held.append(HeldCallback("GET", location))
             else:
-                form = tuple(parse_qsl(request.get("postData", ""), keep_blank_values=True))
+                # a page of the application under (or at) the redirect URI that is no callback (its sign-in page,
+                # its root loaded without a code) goes on: only the authorization response is held
                 method = request["method"]
-                held.append(HeldCallback(method, request["url"], form if method == "POST" else ()))
+                form = tuple(parse_qsl(request.get("postData", ""), keep_blank_values=True)) if method == "POST" else ()
+                url = request["url"] + request.get("urlFragment", "")
+                if not self._is_callback(url, form):
+                    return go_on(paused)
+                held.append(HeldCallback(method, url, form))
             with contextlib.suppress(Exception):  # the page went meanwhile
                 devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "Aborted"})
 
         devtools.on("Fetch.requestPaused", hold)
         # the callback's request (a form_post's POST too); and the stand-in's redirects to it, held as they are
         # answered, before the browser follows one: an application's service worker answers navigations to its
-        # own origin itself, and DevTools Fetch on the page then never sees the callback's request
-        patterns = [{"urlPattern": f"{uri}*", "requestStage": "Request"} for uri in callbacks]
+        # own origin itself, and DevTools Fetch on the page then never sees the callback's request. Page loads
+        # only (a frame's too): an application whose redirect URI is its root has every request under it
+        patterns = [
+            {"urlPattern": f"{uri}*", "resourceType": "Document", "requestStage": "Request"} for uri in callbacks
+        ]
         patterns.append({"urlPattern": f"{self.driver.issuer.rstrip('/')}/*", "requestStage": "Response"})
         devtools.send("Fetch.enable", {"patterns": patterns})
         steps = self.open_steps(self.drive.sign_in_url, until=lambda: bool(held))
@@ -572,14 +623,20 @@ class BrowserSession:
         application started a new sign-in after the callback. (Its first page may be the callback's
         own path, as a single-page application's may be: only a callback after an authorization
         request counts.) A `delivered` callback is the first request: any authorization request after it."""
-        urls = [(parts.netloc, parts.path) for parts in map(urlsplit, self.urls[since:])]
-        first = (
-            -1 if delivered else next((i for i, url in enumerate(urls) if url == self._authorization_endpoint), None)
-        )
+        # a request's URL has no #fragment, nor a POST its form: the redirect URI's address is the callback here
+        kinds = [
+            "authorize"
+            if (urlsplit(url).netloc, urlsplit(url).path) == self._authorization_endpoint
+            else "callback"
+            if at_redirect_uri(url, self._callback_uris)
+            else ""
+            for url in self.urls[since:]
+        ]
+        first = -1 if delivered else next((i for i, kind in enumerate(kinds) if kind == "authorize"), None)
         if first is None:
             return False
-        callback = next((i for i in range(first + 1, len(urls)) if urls[i] in self._callback_paths), None)
-        return callback is not None and self._authorization_endpoint in urls[callback + 1 :]
+        callback = next((i for i in range(first + 1, len(kinds)) if kinds[i] == "callback"), None)
+        return callback is not None and "authorize" in kinds[callback + 1 :]
 
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
@@ -587,8 +644,8 @@ class BrowserSession:
             return bool(self.page.locator(marker.selector).count() > 0)
         return bool(self.page.get_by_text(marker.text).count() > 0)
 
-    def _is_callback(self, url: str) -> bool:
-        return (urlsplit(url).netloc, urlsplit(url).path) in self._callback_paths
+    def _is_callback(self, url: str, form: tuple[tuple[str, str], ...] = ()) -> bool:
+        return is_callback(url, self._callback_uris, form)
 
     def _navigation_answered(self, response) -> None:
         """The callback's HTTP status, from the answer to the page load. Where the application's
@@ -597,15 +654,21 @@ class BrowserSession:
         shows the callback's address (_navigated)."""
         if not response.request.is_navigation_request():
             return
+        from playwright.sync_api import Error as PlaywrightError
+
         main_frame = response.frame == self.page.main_frame
+        self._unconfirmed.pop(response.frame, None)
         if main_frame:
-            self._served_by_worker = None
             self._page_status = response.status
             self._document_coming = response.request
-        if self._is_callback(response.url):  # a frame's too (a silent renewal's)
+        form: tuple[tuple[str, str], ...] = ()
+        if response.request.method == "POST":  # form_post: the response's parameters are the form's
+            with contextlib.suppress(PlaywrightError, UnicodeDecodeError):
+                form = tuple(parse_qsl(response.request.post_data or "", keep_blank_values=True))
+        if self._is_callback(response.url, form):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)
-        elif main_frame and response.from_service_worker:
-            self._served_by_worker = response.status
+        elif (main_frame and response.from_service_worker) or at_redirect_uri(response.url, self._callback_uris):
+            self._unconfirmed[response.frame] = response.status
 
     def _document_came(self, request) -> None:
         if request == self._document_coming:
@@ -631,10 +694,9 @@ class BrowserSession:
 
     def _navigated(self, frame) -> None:
         self.page_urls.append(frame.url)
-        if frame == self.page.main_frame:
-            if self._served_by_worker is not None and self._is_callback(frame.url):
-                self.callback_statuses.append(self._served_by_worker)
-            self._served_by_worker = None
+        status = self._unconfirmed.pop(frame, None)
+        if status is not None and self._is_callback(frame.url):
+            self.callback_statuses.append(status)
 
     def _console_message(self, message) -> None:
         """A message the application's pages wrote to the console, as the console shows it and, where it

@@ -127,7 +127,7 @@ def _session(*urls):
     session = BrowserSession.__new__(BrowserSession)
     session.urls = list(urls)
     session._authorization_endpoint = ("localhost:5999", "/connect/authorize")
-    session._callback_paths = {("127.0.0.1:5000", "/callback")}
+    session._callback_uris = ["http://127.0.0.1:5000/callback"]
     return session
 
 

@@ -15,6 +15,10 @@
 //   wrong-client-id         the SPA names another client_id than the one registered (a typo in its config)
 //   token-in-console        the SPA logs the signed-in user, tokens included, to the browser console
 //                           (the clean SPA logs only who signed in and the API's status)
+//   fragment-response       no defect alone: asks for response_mode=fragment, the response in the callback's
+//                           #fragment (no request carries it)
+// SPA_APP_REDIRECT_PATH (server.py's redirectPath) puts its callback elsewhere than /callback: at /, its root is
+// its callback where it carries a response (a code or an error), its home page where not.
 "use strict";
 
 const config = window.SPA_CONFIG;
@@ -24,8 +28,9 @@ const manager = new oidc.UserManager({
   client_id: defects.has("wrong-client-id") ? config.clientId.replace("-spa", "") : config.clientId,
   // what a developer who mistakes the SPA for a server-side app pastes into the bundle
   client_secret: defects.has("secret-in-spa") ? "reference-spa-secret-in-the-bundle" : undefined,
-  redirect_uri: `${location.origin}/callback`,
+  redirect_uri: `${location.origin}${config.redirectPath}`,
   response_type: "code",
+  response_mode: defects.has("fragment-response") ? "fragment" : undefined,  // undefined: none sent, the query
   scope: "openid profile email" + (defects.has("offline-access") ? " offline_access" : ""),
   loadUserInfo: false,
   disablePKCE: defects.has("no-pkce"),
@@ -49,7 +54,7 @@ function claimsOf(jwt) {
 
 async function callback() {
   const metadata = await manager.metadataService.getMetadata();
-  const params = new URLSearchParams(location.search);
+  const params = responseParameters();
   if (metadata.authorization_response_iss_parameter_supported && params.get("iss") !== metadata.issuer) {
     throw new Error("the response does not come from Visma Connect (iss)");
   }
@@ -102,11 +107,20 @@ async function keepTokensInServiceWorker() {
   }
 }
 
+function responseParameters() {  // where the response mode puts them
+  return new URLSearchParams(defects.has("fragment-response") ? location.hash.slice(1) : location.search);
+}
+
+function isCallback() {  // its redirect URI carrying a response: at the root, a load without one is its home
+  const params = responseParameters();
+  return location.pathname === config.redirectPath && (params.has("code") || params.has("error"));
+}
+
 async function main() {
   if (defects.has("service-worker")) await keepTokensInServiceWorker();
   if (location.pathname === "/login") {
     await signIn();
-  } else if (location.pathname === "/callback") {
+  } else if (isCallback()) {
     await callback();
   } else if (location.pathname === "/profile") {
     await profile();

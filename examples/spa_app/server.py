@@ -2,7 +2,9 @@
 oidc-client-ts from node_modules; everything the OAuth client does happens in the browser.
 
 Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL, SPA_APP_PORT,
-SPA_APP_CLIENT_ID; REFERENCE_APP_DEFECTS (comma-separated) switches on the defects app.js lists.
+SPA_APP_CLIENT_ID, SPA_APP_REDIRECT_PATH (its callback's path, /callback; with /, its redirect URI is its root, as
+npm oidc-spa's always is: application.yaml reads the same variable); REFERENCE_APP_DEFECTS (comma-separated)
+switches on the defects app.js lists.
 Every path the server does not know is the application's page (its routes are in app.js)."""
 
 import json
@@ -17,6 +19,7 @@ CONFIG = {
     "issuer": os.environ["VISMA_CONNECT_ISSUER"],
     "api": os.environ["VISMA_API_BASE_URL"],
     "clientId": os.environ.get("SPA_APP_CLIENT_ID", "reference-spa"),
+    "redirectPath": os.environ.get("SPA_APP_REDIRECT_PATH") or "/callback",
     "defects": [d for d in os.environ.get("REFERENCE_APP_DEFECTS", "").split(",") if d],
 }
 FILES = {

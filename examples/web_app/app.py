@@ -4,7 +4,9 @@ refresh on expiry, the ID token validated by Authlib, RFC 9207's iss checked.
 
 Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL, WEB_APP_PORT,
 WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET, WEB_APP_SCOPE (without offline_access it gets no refresh
-token, and signs in again when its access token expired). REFERENCE_APP_DEFECTS (comma-separated) switches on
+token, and signs in again when its access token expired), WEB_APP_REDIRECT_PATH (its callback's path, /callback;
+with /, its redirect URI is its root, which also shows its home page where a load carries no code nor error, as
+many applications' is: application.yaml reads the same variable). REFERENCE_APP_DEFECTS (comma-separated) switches on
 defects, to prove the certification catches them:
 
     no-response-type       the authorization request carries no response_type
@@ -104,7 +106,8 @@ from markupsafe import escape
 ISSUER = os.environ["VISMA_CONNECT_ISSUER"]
 API = os.environ["VISMA_API_BASE_URL"]
 PORT = int(os.environ.get("WEB_APP_PORT", "5081"))
-REDIRECT_URI = f"http://127.0.0.1:{PORT}/callback"
+REDIRECT_PATH = os.environ.get("WEB_APP_REDIRECT_PATH") or "/callback"
+REDIRECT_URI = f"http://127.0.0.1:{PORT}{REDIRECT_PATH}"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
 SCOPE = os.environ.get("WEB_APP_SCOPE") or "openid profile email offline_access"  # as application.yaml's
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
@@ -169,8 +172,12 @@ def page(body: str, status: int = 200):
     return f"<!doctype html><title>Reference web app</title><body>{body}</body>", status
 
 
-@app.get("/")
+@app.route("/", methods=["GET", "POST"] if REDIRECT_PATH == "/" else ["GET"])
 def home():
+    if REDIRECT_PATH == "/" and {"code", "error"} & set(request.values):  # the callback, at the root
+        if ("form-post" in DEFECTS) != (request.method == "POST"):  # as the callback's route at /callback
+            return page("<p>Method not allowed.</p>", 405)
+        return callback()
     return page('<p>Not signed in.</p><a href="/login">Sign in with Visma</a>')
 
 
@@ -198,9 +205,7 @@ def login():
         extra["response_type"] = "token"
     if "form-post" in DEFECTS:
         extra["response_mode"] = "form_post"
-    redirect_uri = (
-        REDIRECT_URI.replace("/callback", "/signed-in") if "redirect-uri-unregistered" in DEFECTS else REDIRECT_URI
-    )
+    redirect_uri = f"http://127.0.0.1:{PORT}/signed-in" if "redirect-uri-unregistered" in DEFECTS else REDIRECT_URI
     authorization = oauth.visma.create_authorization_url(redirect_uri, **extra)
     if "no-nonce" in DEFECTS:  # Authlib adds one for scope openid; without it, it checks none in the ID token
         authorization.pop("nonce", None)
@@ -220,8 +225,6 @@ def _without(url: str, parameter: str) -> str:
     return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != parameter])))
 
 
-# form-post: by POST only, as the response mode has it (OAuth 2.0 Form Post Response Mode, section 2)
-@app.route("/callback", methods=["POST"] if "form-post" in DEFECTS else ["GET"])
 def callback():
     metadata = oauth.visma.load_server_metadata()
     if (
@@ -261,6 +264,12 @@ def callback():
         name = (token.get("userinfo") or {}).get("name") or "you"
         return page(f"<p id=signed-in>Signed in. Hello {escape(name)}.</p>")
     return redirect(url_for("profile"))
+
+
+# form-post: by POST only, as the response mode has it (OAuth 2.0 Form Post Response Mode, section 2); at the root,
+# home() hands it the loads that carry a response
+if REDIRECT_PATH != "/":
+    app.add_url_rule(REDIRECT_PATH, view_func=callback, methods=["POST"] if "form-post" in DEFECTS else ["GET"])
 
 
 def refused(message: str):
