@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from appside.browser_guard import ApplicationGuard, SentElsewhere
 from appside.effort import EFFORT
 from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
@@ -35,7 +36,7 @@ from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy
-from suite.wire.login.browser import BrowserLogin, Guard
+from suite.wire.login.browser import BrowserLogin
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
@@ -109,6 +110,9 @@ class SignIn:
     # what the browser refused to fetch for its pages from origins it does not reach, and, where that was
     # Visma Connect's discovery or endpoints, which issuer the application looked for (refused_elsewhere)
     elsewhere: str = ""
+    # what its pages and workers sent to origins the browser does not reach (aborted, never sent): APPC-32 reads
+    # them for the application's credentials
+    sent_elsewhere: list[SentElsewhere] | None = field(default=None, repr=False)
 
 
 def bounded_console_message(text: str) -> str:
@@ -270,7 +274,7 @@ class BrowserDriver:
         self.policy = CredentialPolicy(
             issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)), advice=OWN_ORIGINS, cited=POLICY_CITED
         )
-        self.guards: list[Guard] = []  # the open sessions' (several sign-ins may go on at once)
+        self.guards: list[ApplicationGuard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(
             lambda host, port: bool(self.guards) and all(guard.allows(host, port) for guard in list(self.guards)),
             self._connection_refused,
@@ -343,9 +347,9 @@ class BrowserSession:
         self.drive = driver.application.drive
         self.login = driver.login_pages(username)
         self.page = context.new_page()
-        # the application's own pages may ask for an image, a font or a script elsewhere (Auth.js's sign-in
-        # error page shows a logo from https://authjs.dev): aborted, as there is no network, and noted
-        self.guard = Guard(driver.policy, page=self.page, quiet_from=driver.own_origins)
+        # the application's pages may ask for an image, a font or a script elsewhere (Auth.js's sign-in error
+        # page shows a logo from https://authjs.dev), or send a beacon: aborted, as there is no network, and kept
+        self.guard = ApplicationGuard(driver.policy, driver.user.password, page=self.page)
         driver.guards.append(self.guard)
         self.guard.attach(context)
         self.callback_statuses: list[int] = []
@@ -491,6 +495,7 @@ class BrowserSession:
             len(self.page_urls),
             len(self.page_errors),
             len(self.console),
+            len(self.guard.sent),
         )
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
@@ -675,7 +680,7 @@ class BrowserSession:
         finished: bool,
         seen: int,
         started: float,
-        marks: tuple[int, int, int, int, int, int],
+        marks: tuple[int, int, int, int, int, int, int],
         callback_at: float | None = None,
     ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
@@ -710,6 +715,7 @@ class BrowserSession:
             console=self.console[marks[5] :],
             page_status=self._page_status,
             elsewhere=elsewhere,
+            sent_elsewhere=self.guard.sent[marks[6] :],
         )
 
     def close(self) -> None:

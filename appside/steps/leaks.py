@@ -185,6 +185,51 @@ def nothing_secret_in_pages(application, app_run):
     _tokens_were_issued(application, app_run)
 
 
+# where each credential may go besides the client itself, as APPC-32's failure says it
+_MAY_GO = {
+    "access token": "the authorization server and the resource servers it is valid for (RFC 6749 section 10.3)",
+    "refresh token": "the authorization server (RFC 6749 section 10.4)",
+    "client secret": "the authorization server (RFC 6749 section 10.1)",
+}
+
+
+@then(
+    "no client secret, access or refresh token is sent to an origin other than the stand-in's and the application's own"
+)
+def credentials_only_where_they_may_go(application, app_run):
+    """Every request the browser held on its way elsewhere (appside.browser_guard), in every sign-in the run made,
+    read for the credentials; one carrying none passes, listed in its sign-in's attachment."""
+    skip_unless_type(application, "spa", "web")
+    if any(getattr(s, "sent_elsewhere", None) is None for s in app_run.sign_ins):
+        skip_for_missing_application_data(
+            "drive.mode",
+            "the suite does not see where the application's pages send their requests when a person drives the "
+            "browser (manual mode); drive.mode: browser, with drive.signed_in, lets the suite drive it",
+        )
+    # the flows made at once first: a request is named by the flow that made it (the normal sign-ins are among them)
+    flows = [*((title, sign_ins) for title, sign_ins, _ in every_flow_made()), ("normal use", app_run.sign_ins)]
+    every_observed = app_run.observed + [observed for _, _, observed in every_flow_made()]
+    secrets = credentials(application, AppRun(observed=every_observed))
+    seen: set = set()  # the normal sign-ins are among the flows made at once too
+    for title, sign_ins in flows:
+        for sign_in in sign_ins:
+            for sent in getattr(sign_in, "sent_elsewhere", None) or ():
+                if sent in seen:
+                    continue
+                seen.add(sent)
+                for where, text in sent.parts():
+                    for name in leaked(text, secrets):
+                        origin = "{0.scheme}://{0.netloc}".format(urlsplit(sent.url))
+                        check(
+                            False,
+                            f"the application sent its {name} to {origin}, in {where} of {sent.kind} {sent.method} "
+                            f"{_shown(sent.url)}, in the sign-in {title!r} (the suite's browser held it: it never "
+                            f"left), neither the stand-in's origin nor the application's own: a {name} goes only to "
+                            f"{_MAY_GO[name]} and the client",
+                        )
+    _tokens_were_issued(application, app_run)
+
+
 def _as_it_is(value: str, secrets: dict[str, str]) -> set[str]:
     """The names of the secrets a cookie's value carries as they are (URL-decoded at most): in plain
     text. One found only in an encoding of it (base64 at the right offset inside a base64 value) was
