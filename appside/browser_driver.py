@@ -10,12 +10,11 @@ page's requests, and Playwright reports its requests to the context (request.ser
 the URLs the rules read (`SignIn.urls`) have them too. The server side's browser login blocks them
 (suite.wire.login.browser): there the suite types a password into a page it does not trust.
 
-Chromium resolves every host but loopback to nothing: nothing leaves the machine. Once the
-password is typed into the stand-in's login page, its context reaches only the stand-in and the
-application's own origins (suite.wire.login.browser.Guard, with an OriginFence on every
-connection); a refusal then ends the sign-in with the origin named. A request of the application's
-own pages elsewhere that carries no credential (an image, a font, a script from a CDN) is aborted
-quietly and noted: nothing was typed into those pages, and no network serves it."""
+Chromium resolves every host but loopback to nothing: nothing leaves the machine. Its contexts
+reach only the stand-in and the application's own origins (appside.browser_guard.ApplicationGuard,
+with an OriginFence on every connection): a request elsewhere (an image, a font or a script from a
+CDN, an analytics beacon, a call to a partner's API) is aborted and kept, its URL, headers and body,
+for APPC-32, which looks in it for the application's credentials; the sign-in goes on."""
 
 import contextlib
 import json

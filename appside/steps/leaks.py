@@ -1,7 +1,8 @@
 """Where an application's tokens and client secret must not turn up: in URLs (any request the
-stand-in or the browser saw), in what a web application sends the browser, and in the
+stand-in or the browser saw), in what a web application sends the browser, in the
 application's output (a launched application's stdout and stderr, a service command's output, the
-browser console of its pages).
+browser console of its pages), and in what its browser sends to an origin other than the stand-in's
+and its own (held there: appside.browser_guard).
 
 Each is looked for in every encoding it may be written in (suite.secrets.redaction.encodings, in
 the text and in the text with its URL, JSON and HTML escapes decoded),
