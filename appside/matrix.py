@@ -165,6 +165,8 @@ REFERENCE_APPS = {
                 "token-in-page": ("APPC-27",),
                 "tokens-in-session-cookie": ("APPC-27",),  # Flask's session cookie is signed, not encrypted
                 "token-logged": ("APPC-28",),
+                # its refresh token posted to the Visma API: a resource server (RFC 6749 section 10.4)
+                "refresh-token-to-api": ("APPC-32",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
             {

@@ -50,7 +50,9 @@ Feature: Where the tokens and the client secret must not turn up
     application's own (the client: an SPA's own backend) is held by the suite's browser and never
     leaves; each is read, its URL, headers and body, for every token the stand-in issued and the
     client secret, in every encoding. A request elsewhere that carries none of them (an analytics
-    beacon, a font from a CDN) is allowed: it is listed in the sign-in's attachment, and passes.
+    beacon, a font from a CDN) is allowed: it is listed in the sign-in's attachment, and passes. And
+    the stand-in's resource servers (the Visma API, the userinfo endpoint), where the access token
+    goes, receive neither a refresh token nor the client secret, in URL, header or body.
 
     Given the application has been used as a user would, and what it showed and sent was kept
     Then no client secret, access or refresh token is sent to an origin other than the stand-in's and the application's own

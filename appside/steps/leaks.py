@@ -34,6 +34,7 @@ from appside.steps.sign_ins import (
     skip_unless_a_sign_in_started,
     skip_unless_type,
 )
+from sandbox.mock_api import API_PREFIX
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt, said
 from suite.verdict.checks import check, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
@@ -228,6 +229,22 @@ def credentials_only_where_they_may_go(application, app_run):
                             f"left), neither the stand-in's origin nor the application's own: a {name} goes only to "
                             f"{_MAY_GO[name]} and the client",
                         )
+    # the stand-in's resource servers (the Visma API, the userinfo endpoint) are where an access token goes,
+    # never a refresh token nor the client secret, which go only to the authorization server
+    for entry in {
+        id(e): e for observed in every_observed for e in observed.api_calls + observed.userinfo_calls
+    }.values():
+        parts = [("its URL", "&".join(f"{k}={v}" for k, v in entry.query)), ("its body", entry.body)]
+        parts += [(f"its {name} header", value) for name, value in entry.headers.items()]
+        for where, text in parts:
+            for name in leaked(text, {v: n for v, n in secrets.items() if n != "access token"}):
+                check(
+                    False,
+                    f"the application sent its {name} to a resource server, the stand-in's "
+                    f"{'Visma API' if entry.path.startswith(API_PREFIX + '/') else 'userinfo endpoint'}, in "
+                    f"{where} of {entry.method} {_shown(entry.path)}: a {name} goes only to {_MAY_GO[name]} and "
+                    "the client",
+                )
     _tokens_were_issued(application, app_run)
 
 
