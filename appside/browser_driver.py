@@ -382,6 +382,10 @@ class BrowserSession:
         self.page.on("response", self._navigation_answered)
         self.page.on("requestfinished", self._document_came)
         self.page.on("requestfailed", self._document_came)
+        # the last sign-in judged, and how many requests elsewhere it has: what its page sends after it was judged
+        # (a beacon once the signed-in page shows) is its own too, handed over when the next one starts or at close
+        self._last_sign_in: SignIn | None = None
+        self._sent_judged = 0
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
@@ -487,6 +491,7 @@ class BrowserSession:
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
+        self._hand_over_sent()
         marks = (
             len(self.urls),
             len(self.contents),
@@ -700,7 +705,7 @@ class BrowserSession:
         if self.driver.application.app_type == "web":
             with contextlib.suppress(PlaywrightError):
                 cookies += [(c["name"], c["value"]) for c in self.context.cookies(self.driver.own_origins)]
-        return SignIn(
+        result = SignIn(
             finished,
             statuses[-1] if statuses else None,
             self.page.url,
@@ -716,8 +721,18 @@ class BrowserSession:
             elsewhere=elsewhere,
             sent_elsewhere=self.guard.sent[marks[6] :],
         )
+        self._last_sign_in, self._sent_judged = result, len(self.guard.sent)
+        return result
+
+    def _hand_over_sent(self) -> None:
+        """What the page sent elsewhere since the last sign-in was judged, that sign-in's."""
+        sent = self.guard.sent[self._sent_judged :]
+        if self._last_sign_in is not None and self._last_sign_in.sent_elsewhere is not None and sent:
+            self._last_sign_in.sent_elsewhere.extend(sent)
+        self._sent_judged = len(self.guard.sent)
 
     def close(self) -> None:
+        self._hand_over_sent()
         self.driver.guards.remove(self.guard)
         if not self.driver.watchdog.expired:  # a stopped browser's contexts went with it
             with self.driver.watchdog.bound("closing a browser context"):
