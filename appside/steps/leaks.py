@@ -189,9 +189,11 @@ def nothing_secret_in_pages(application, app_run):
 
 # where each credential may go besides the client itself, as APPC-32's failure says it
 _MAY_GO = {
-    "access token": "the authorization server and the resource servers it is valid for (RFC 6749 section 10.3)",
-    "refresh token": "the authorization server (RFC 6749 section 10.4)",
-    "client secret": "the authorization server (RFC 6749 section 10.1)",
+    "access token": "an access token goes only to the authorization server, the resource servers it is valid for "
+    "and the client (RFC 6749 section 10.3)",
+    "refresh token": "a refresh token goes only to the authorization server and the client (RFC 6749 section 10.4)",
+    "client secret": "the client secret goes only to the authorization server (RFC 6749 section 10.1: the client "
+    "MUST ensure its confidentiality)",
 }
 
 
@@ -226,8 +228,7 @@ def credentials_only_where_they_may_go(application, app_run):
                             False,
                             f"the application sent its {name} to {origin}, in {where} of {sent.kind} {sent.method} "
                             f"{_shown(sent.url)}, in the sign-in {title!r} (the suite's browser held it: it never "
-                            f"left), neither the stand-in's origin nor the application's own: a {name} goes only to "
-                            f"{_MAY_GO[name]} and the client",
+                            f"left), neither the stand-in's origin nor the application's own: {_MAY_GO[name]}",
                         )
     # the stand-in's resource servers (the Visma API, the userinfo endpoint) are where an access token goes,
     # never a refresh token nor the client secret, which go only to the authorization server
@@ -242,8 +243,7 @@ def credentials_only_where_they_may_go(application, app_run):
                     False,
                     f"the application sent its {name} to a resource server, the stand-in's "
                     f"{'Visma API' if entry.path.startswith(API_PREFIX + '/') else 'userinfo endpoint'}, in "
-                    f"{where} of {entry.method} {_shown(entry.path)}: a {name} goes only to {_MAY_GO[name]} and "
-                    "the client",
+                    f"{where} of {entry.method} {_shown(entry.path)}: {_MAY_GO[name]}",
                 )
     _tokens_were_issued(application, app_run)
 
