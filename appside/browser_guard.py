@@ -13,11 +13,15 @@ in it for every token the stand-in issued and the client secret, in every encodi
 user's password, which the application never holds, still ends the sign-in (the suite's policy:
 its sentence is no RFC's)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from suite.secrets.redaction import decoded, encodings
 from suite.wire.http import redact_url
 from suite.wire.login.browser import Guard
+
+# what a session keeps of them: a page that sends a beacon every 100 ms, or megabytes each time, is not kept whole
+# for the whole run (what goes beyond is still aborted and listed)
+SENT_KEPT, BODY_KEPT = 5_000, 5_000_000
 
 
 @dataclass(frozen=True)
@@ -66,19 +70,13 @@ class ApplicationGuard(Guard):
         self.keep(SentElsewhere(request.method, request.url, tuple(headers.items()), body, request.resource_type))
         route.abort("aborted" if navigation else "blockedbyclient")
 
-    def _decide(self, url: str, method: str, kind: str, body: bytes, navigation: bool, source: str = "") -> str | None:
-        """As Guard's for the allowed origins; elsewhere (a popup's address: PAGE_SCRIPT_GUARD) kept and aborted."""
-        if not url.startswith(("http:", "https:")) or self.policy.refusal(url) is None:
-            return super()._decide(url, method, kind, body, navigation, source)
-        self.keep(SentElsewhere(method, url, (), body.decode(errors="replace"), kind))
-        return "aborted" if navigation else "blockedbyclient"
-
     def keep(self, request: SentElsewhere) -> None:
         described = f"{request.kind} {request.method} {redact_url(request.url)}"
         if self._carries_password(request):
             self._refuse(f"the test user's password in {request.method} {redact_url(request.url)}", request.url)
         with self._lock:
-            self.sent.append(request)
+            if len(self.sent) < SENT_KEPT:
+                self.sent.append(replace(request, body=request.body[:BODY_KEPT]))
             self.blocked.append(described)
 
     def _carries_password(self, request: SentElsewhere) -> bool:
@@ -94,16 +92,6 @@ class ApplicationGuard(Guard):
             socket.connect_to_server()
         else:
             self.keep(SentElsewhere("GET", socket.url, kind="WebSocket"))
-
-    def _scripted(self, source, what: str, name: str, where: str) -> None:
-        """A WebRTC connection is refused by the page's guard script and listed, not held against the
-        application: nothing of it is in sight, and none was made."""
-        if what == "webrtc":
-            with self._lock:
-                self.scripted[what] += 1
-                self.blocked.append(f"WebRTC ({name})")
-            return
-        super()._scripted(source, what, name, where)
 
     def settle(self, navigated_to: list[str]) -> None:
         """A connection the fence refused (a preconnect, a shared worker's) is listed: what it would have
