@@ -10,12 +10,11 @@ page's requests, and Playwright reports its requests to the context (request.ser
 the URLs the rules read (`SignIn.urls`) have them too. The server side's browser login blocks them
 (suite.wire.login.browser): there the suite types a password into a page it does not trust.
 
-Chromium resolves every host but loopback to nothing: nothing leaves the machine. Once the
-password is typed into the stand-in's login page, its context reaches only the stand-in and the
-application's own origins (suite.wire.login.browser.Guard, with an OriginFence on every
-connection); a refusal then ends the sign-in with the origin named. A request of the application's
-own pages elsewhere that carries no credential (an image, a font, a script from a CDN) is aborted
-quietly and noted: nothing was typed into those pages, and no network serves it."""
+Chromium resolves every host but loopback to nothing: nothing leaves the machine. Its contexts
+reach only the stand-in and the application's own origins (appside.browser_guard.ApplicationGuard,
+with an OriginFence on every connection): a request elsewhere (an image, a font or a script from a
+CDN, an analytics beacon, a call to a partner's API) is aborted and kept, its URL, headers and body,
+for APPC-32, which looks in it for the application's credentials; the sign-in goes on."""
 
 import contextlib
 import json
@@ -28,6 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from appside.browser_guard import ApplicationGuard, SentElsewhere
 from appside.effort import EFFORT
 from sandbox.app import PATHS
 from suite.configuration.environment import BrowserAction, BrowserPage, HttpSettings, Login
@@ -35,7 +35,7 @@ from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy
-from suite.wire.login.browser import BrowserLogin, Guard
+from suite.wire.login.browser import BrowserLogin
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
@@ -109,6 +109,9 @@ class SignIn:
     # what the browser refused to fetch for its pages from origins it does not reach, and, where that was
     # Visma Connect's discovery or endpoints, which issuer the application looked for (refused_elsewhere)
     elsewhere: str = ""
+    # what its pages and workers sent to origins the browser does not reach (aborted, never sent): APPC-32 reads
+    # them for the application's credentials
+    sent_elsewhere: list[SentElsewhere] | None = field(default=None, repr=False)
 
 
 def bounded_console_message(text: str) -> str:
@@ -324,7 +327,7 @@ class BrowserDriver:
         self.policy = CredentialPolicy(
             issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)), advice=OWN_ORIGINS, cited=POLICY_CITED
         )
-        self.guards: list[Guard] = []  # the open sessions' (several sign-ins may go on at once)
+        self.guards: list[ApplicationGuard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(
             lambda host, port: bool(self.guards) and all(guard.allows(host, port) for guard in list(self.guards)),
             self._connection_refused,
@@ -401,9 +404,9 @@ class BrowserSession:
         self.drive = driver.application.drive
         self.login = driver.login_pages(username)
         self.page = context.new_page()
-        # the application's own pages may ask for an image, a font or a script elsewhere (Auth.js's sign-in
-        # error page shows a logo from https://authjs.dev): aborted, as there is no network, and noted
-        self.guard = Guard(driver.policy, page=self.page, quiet_from=driver.own_origins)
+        # the application's pages may ask for an image, a font or a script elsewhere (Auth.js's sign-in error
+        # page shows a logo from https://authjs.dev), or send a beacon: aborted, as there is no network, and kept
+        self.guard = ApplicationGuard(driver.policy, driver.user.password, page=self.page)
         driver.guards.append(self.guard)
         self.guard.attach(context)
         self.callback_statuses: list[int] = []
@@ -439,6 +442,10 @@ class BrowserSession:
         self.page.on("response", self._navigation_answered)
         self.page.on("requestfinished", self._document_came)
         self.page.on("requestfailed", self._document_came)
+        # the last sign-in judged, and how many requests elsewhere it has: what its page sends after it was judged
+        # (a beacon once the signed-in page shows) is its own too, handed over when the next one starts or at close
+        self._last_sign_in: SignIn | None = None
+        self._sent_judged = 0
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
@@ -553,6 +560,7 @@ class BrowserSession:
 
         started = time.monotonic()
         seen = len(self.callback_statuses)
+        self._hand_over_sent()
         marks = (
             len(self.urls),
             len(self.contents),
@@ -560,6 +568,7 @@ class BrowserSession:
             len(self.page_urls),
             len(self.page_errors),
             len(self.console),
+            len(self.guard.sent),
         )
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
@@ -755,7 +764,7 @@ class BrowserSession:
         finished: bool,
         seen: int,
         started: float,
-        marks: tuple[int, int, int, int, int, int],
+        marks: tuple[int, int, int, int, int, int, int],
         callback_at: float | None = None,
     ) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
@@ -776,7 +785,7 @@ class BrowserSession:
         if self.driver.application.app_type == "web":
             with contextlib.suppress(PlaywrightError):
                 cookies += [(c["name"], c["value"]) for c in self.context.cookies(self.driver.own_origins)]
-        return SignIn(
+        result = SignIn(
             finished,
             statuses[-1] if statuses else None,
             self.page.url,
@@ -790,9 +799,20 @@ class BrowserSession:
             console=self.console[marks[5] :],
             page_status=self._page_status,
             elsewhere=elsewhere,
+            sent_elsewhere=self.guard.sent[marks[6] :],
         )
+        self._last_sign_in, self._sent_judged = result, len(self.guard.sent)
+        return result
+
+    def _hand_over_sent(self) -> None:
+        """What the page sent elsewhere since the last sign-in was judged, that sign-in's."""
+        sent = self.guard.sent[self._sent_judged :]
+        if self._last_sign_in is not None and self._last_sign_in.sent_elsewhere is not None and sent:
+            self._last_sign_in.sent_elsewhere.extend(sent)
+        self._sent_judged = len(self.guard.sent)
 
     def close(self) -> None:
+        self._hand_over_sent()
         self.driver.guards.remove(self.guard)
         if not self.driver.watchdog.expired:  # a stopped browser's contexts went with it
             with self.driver.watchdog.bound("closing a browser context"):

@@ -165,6 +165,8 @@ REFERENCE_APPS = {
                 "token-in-page": ("APPC-27",),
                 "tokens-in-session-cookie": ("APPC-27",),  # Flask's session cookie is signed, not encrypted
                 "token-logged": ("APPC-28",),
+                # its refresh token posted to the Visma API: a resource server (RFC 6749 section 10.4)
+                "refresh-token-to-api": ("APPC-32",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
             {
@@ -220,6 +222,11 @@ REFERENCE_APPS = {
                 "wrong-client-id": ("APPC-01",),
                 # console.log(user): the browser console is the SPA's log (RFC 6749 section 10.3's storage)
                 "token-in-console": ("APPC-28",),
+                # its access token in a partner API's Authorization header: the browser holds the request, and only
+                # the rule on where credentials may go sees it (RFC 6749 section 10.3), no URL nor output rule
+                "token-to-third-party": ("APPC-32",),
+                # no defect: an analytics beacon to another origin, carrying no credential, aborted quietly
+                "analytics-beacon": (),
                 # no defect: a service worker makes the token request and the API calls (@axa-fr/oidc-client's
                 # way), and every rule passes on what it sent
                 "service-worker": (),

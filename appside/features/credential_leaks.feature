@@ -40,3 +40,19 @@ Feature: Where the tokens and the client secret must not turn up
 
     Given the application has been used as a user would, and what it showed and sent was kept
     Then no client secret, access or refresh token appears in the application's output
+
+  @rule:APPC-32 @severity:critical @rfc:RFC6749-10.3 @rfc:RFC6749-10.4 @rfc:RFC6749-10.1
+  Scenario: APPC-32 The application sends its tokens and its secret only where they may go
+    An access token goes only to the authorization server, the resource servers it is valid for and
+    the client; a refresh token only to the authorization server and the client; the client secret
+    nowhere else. Every request the application's pages and workers made, in every sign-in the run
+    drove, to an origin other than the stand-in's (Visma Connect and the Visma API) and the
+    application's own (the client: an SPA's own backend) is held by the suite's browser and never
+    leaves; each is read, its URL, headers and body, for every token the stand-in issued and the
+    client secret, in every encoding. A request elsewhere that carries none of them (an analytics
+    beacon, a font from a CDN) is allowed: it is listed in the sign-in's attachment, and passes. And
+    the stand-in's resource servers (the Visma API, the userinfo endpoint), where the access token
+    goes, receive neither a refresh token nor the client secret, in URL, header or body.
+
+    Given the application has been used as a user would, and what it showed and sent was kept
+    Then no client secret, access or refresh token is sent to an origin other than the stand-in's and the application's own

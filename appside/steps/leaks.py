@@ -1,7 +1,8 @@
 """Where an application's tokens and client secret must not turn up: in URLs (any request the
-stand-in or the browser saw), in what a web application sends the browser, and in the
+stand-in or the browser saw), in what a web application sends the browser, in the
 application's output (a launched application's stdout and stderr, a service command's output, the
-browser console of its pages).
+browser console of its pages), and in what its browser sends to an origin other than the stand-in's
+and its own (held there: appside.browser_guard).
 
 Each is looked for in every encoding it may be written in (suite.secrets.redaction.encodings, in
 the text and in the text with its URL, JSON and HTML escapes decoded),
@@ -33,6 +34,7 @@ from appside.steps.sign_ins import (
     skip_unless_a_sign_in_started,
     skip_unless_type,
 )
+from sandbox.mock_api import API_PREFIX
 from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt, said
 from suite.verdict.checks import check, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
@@ -181,6 +183,67 @@ def nothing_secret_in_pages(application, app_run):
                     + _readable(name in plain, signed_format(value))
                     + ": a web application keeps its secret and its tokens on its server (RFC 6749 section 2.1: "
                     '"not exposed to or accessible by the resource owner")',
+                )
+    _tokens_were_issued(application, app_run)
+
+
+# where each credential may go besides the client itself, as APPC-32's failure says it
+_MAY_GO = {
+    "access token": "an access token goes only to the authorization server, the resource servers it is valid for "
+    "and the client (RFC 6749 section 10.3)",
+    "refresh token": "a refresh token goes only to the authorization server and the client (RFC 6749 section 10.4)",
+    "client secret": "the client secret goes only to the authorization server (RFC 6749 section 10.1: the client "
+    "MUST ensure its confidentiality)",
+}
+
+
+@then(
+    "no client secret, access or refresh token is sent to an origin other than the stand-in's and the application's own"
+)
+def credentials_only_where_they_may_go(application, app_run):
+    """Every request the browser held on its way elsewhere (appside.browser_guard), in every sign-in the run made,
+    read for the credentials; one carrying none passes, listed in its sign-in's attachment."""
+    skip_unless_type(application, "spa", "web")
+    if any(getattr(s, "sent_elsewhere", None) is None for s in app_run.sign_ins):
+        skip_for_missing_application_data(
+            "drive.mode",
+            "the suite does not see where the application's pages send their requests when a person drives the "
+            "browser (manual mode); drive.mode: browser, with drive.signed_in, lets the suite drive it",
+        )
+    # the flows made at once first: a request is named by the flow that made it (the normal sign-ins are among them)
+    flows = [*((title, sign_ins) for title, sign_ins, _ in every_flow_made()), ("normal use", app_run.sign_ins)]
+    every_observed = app_run.observed + [observed for _, _, observed in every_flow_made()]
+    secrets = credentials(application, AppRun(observed=every_observed))
+    seen: set = set()  # the normal sign-ins are among the flows made at once too
+    for title, sign_ins in flows:
+        for sign_in in sign_ins:
+            for sent in getattr(sign_in, "sent_elsewhere", None) or ():
+                if sent in seen:
+                    continue
+                seen.add(sent)
+                for where, text in sent.parts():
+                    for name in leaked(text, secrets):
+                        origin = "{0.scheme}://{0.netloc}".format(urlsplit(sent.url))
+                        check(
+                            False,
+                            f"the application sent its {name} to {origin}, in {where} of {sent.kind} {sent.method} "
+                            f"{_shown(sent.url)}, in the sign-in {title!r} (the suite's browser held it: it never "
+                            f"left), neither the stand-in's origin nor the application's own: {_MAY_GO[name]}",
+                        )
+    # the stand-in's resource servers (the Visma API, the userinfo endpoint) are where an access token goes,
+    # never a refresh token nor the client secret, which go only to the authorization server
+    for entry in {
+        id(e): e for observed in every_observed for e in observed.api_calls + observed.userinfo_calls
+    }.values():
+        parts = [("its URL", "&".join(f"{k}={v}" for k, v in entry.query)), ("its body", entry.body)]
+        parts += [(f"its {name} header", value) for name, value in entry.headers.items()]
+        for where, text in parts:
+            for name in leaked(text, {v: n for v, n in secrets.items() if n != "access token"}):
+                check(
+                    False,
+                    f"the application sent its {name} to a resource server, the stand-in's "
+                    f"{'Visma API' if entry.path.startswith(API_PREFIX + '/') else 'userinfo endpoint'}, in "
+                    f"{where} of {entry.method} {_shown(entry.path)}: {_MAY_GO[name]}",
                 )
     _tokens_were_issued(application, app_run)
 

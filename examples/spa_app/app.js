@@ -15,11 +15,19 @@
 //   wrong-client-id         the SPA names another client_id than the one registered (a typo in its config)
 //   token-in-console        the SPA logs the signed-in user, tokens included, to the browser console
 //                           (the clean SPA logs only who signed in and the API's status)
+//   token-to-third-party    the SPA sends its access token to a partner's API on another origin ("sync to
+//                           our CRM"), in an Authorization header (RFC 6749 section 10.3: APPC-32)
+//   analytics-beacon        no defect: the SPA sends an analytics beacon to another origin, carrying no
+//                           credential ({event, status}); the suite's browser aborts it, and every rule passes
 //   fragment-response       no defect alone: asks for response_mode=fragment, the response in the callback's
 //                           #fragment (no request carries it)
 // SPA_APP_REDIRECT_PATH (server.py's redirectPath) puts its callback elsewhere than /callback: at /, its root is
 // its callback where it carries a response (a code or an error), its home page where not.
 "use strict";
+
+// origins of other parties, which the suite's browser never reaches (no network): where the switches send
+const ANALYTICS = "https://telemetry.analytics.example/collect";
+const PARTNER_API = "https://api.partner-crm.example/v1/sync";
 
 const config = window.SPA_CONFIG;
 const defects = new Set(config.defects);
@@ -90,6 +98,12 @@ async function profile() {
   }
   const answer = await fetch(`${config.api}/v1/me`, {headers: {Authorization: `Bearer ${user.access_token}`}});
   console.log("Visma API /v1/me:", answer.status, {expired: user.expired, token_type: user.token_type});
+  if (defects.has("analytics-beacon")) {
+    navigator.sendBeacon(ANALYTICS, JSON.stringify({event: "profile_viewed", status: answer.status}));
+  }
+  if (defects.has("token-to-third-party")) {  // "also sync to our CRM partner"
+    fetch(PARTNER_API, {method: "POST", headers: {Authorization: `Bearer ${user.access_token}`}}).catch(() => {});
+  }
   if (answer.status === 401) {
     await manager.removeUser();
     await signIn();

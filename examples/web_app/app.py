@@ -59,6 +59,9 @@ defects, to prove the certification catches them:
                            and the refusal is shown (with greeting-only: the API is used on /profile
                            only, as an application that calls it when a page needs it)
     token-in-page          the profile page shows the access token
+    refresh-token-to-api   after its call, the refresh token is posted to the Visma API too ("so that the API
+                           can renew the session"): a resource server, where only the access token may go
+                           (RFC 6749 section 10.4)
     token-logged           the token response is printed to the application's output
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
     tokens-in-session-cookie  the access and refresh tokens are kept in Flask's session too: a cookie
@@ -396,6 +399,14 @@ def profile():
                 answer = oauth.visma.get(f"{API}/v1/me", token=token, timeout=10)
         else:
             answer = oauth.visma.get(f"{API}/v1/me", token=token, params=in_url, timeout=10)
+            if "refresh-token-to-api" in DEFECTS:  # the newest tokens, as a refresh in the call above kept them
+                newest = TOKENS.get(session["sid"], token)
+                requests.post(
+                    f"{API}/v1/me/session",
+                    headers={"Authorization": f"Bearer {newest['access_token']}"},
+                    json={"refresh_token": newest.get("refresh_token")},
+                    timeout=10,
+                )
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again
         return redirect(url_for("login"))
     if answer.status_code == 401 and "token-in-api-query" in DEFECTS:  # a new sign-in would be refused the same way

@@ -1,0 +1,103 @@
+"""What the application side's browser does with a request of the application to an origin it does
+not reach (neither the stand-in's nor the application's own): it never leaves (the suite's own
+safety policy, as on the server side: suite.wire.login.browser.Guard), and it is judged on what it
+carried, not on where it went.
+
+On the server side the suite types a password into a login page it distrusts, so anything that
+page sends elsewhere is a refusal. Here the password goes only into the stand-in's pages, which the
+suite serves; a request of the application elsewhere (an analytics beacon, a font from a CDN, a
+call to a partner's API) is aborted and listed in the report's "requests refused" attachment, and
+the sign-in goes on. What it carried is kept (`sent`), its URL, headers and body whole, for the rule
+that judges where the application's credentials go (APPC-32, appside/steps/leaks.py), which looks
+in it for every token the stand-in issued and the client secret, in every encoding. Only the test
+user's password, which the application never holds, still ends the sign-in (the suite's policy:
+its sentence is no RFC's)."""
+
+from dataclasses import dataclass, replace
+
+from suite.secrets.redaction import decoded, encodings
+from suite.wire.http import redact_url
+from suite.wire.login.browser import Guard
+
+# what a session keeps of them: a page that sends a beacon every 100 ms, or megabytes each time, is not kept whole
+# for the whole run (what goes beyond is still aborted and listed)
+SENT_KEPT, BODY_KEPT = 5_000, 5_000_000
+
+
+@dataclass(frozen=True)
+class SentElsewhere:
+    """A request of the application's browser to an origin it does not reach, as it would have gone."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    kind: str = ""  # what asked for it: fetch, xhr, ping (a beacon), document, WebSocket, popup...
+
+    def parts(self) -> list[tuple[str, str]]:
+        """(where in the request, text): its URL, each header, its body."""
+        found = [("its URL", self.url)]
+        found += [(f"its {name} header", value) for name, value in self.headers]
+        if self.body:
+            found.append(("its body", self.body))
+        return found
+
+
+class ApplicationGuard(Guard):
+    """Guard for the application side: every request to an origin the policy does not allow is aborted
+    and kept (`sent`), whatever the page, frame or worker that made it and whenever it was made; none
+    ends the sign-in but one carrying the test user's password."""
+
+    def __init__(self, policy, password: str, page=None) -> None:
+        super().__init__(policy, page=page)
+        self.password = password
+        self.sent: list[SentElsewhere] = []  # grows for the session's whole life: a SignIn keeps its part
+
+    def _hold(self, route) -> None:
+        request = route.request
+        if not request.url.startswith(("http:", "https:")) or self.policy.refusal(request.url) is None:
+            super()._hold(route)  # the stand-in's and the application's own origins
+            return
+        try:
+            body = (request.post_data_buffer or b"").decode(errors="replace")
+        except Exception:  # a body Playwright cannot give
+            body = ""
+        try:
+            headers = request.all_headers()
+        except Exception:  # the page went meanwhile: the headers its script set
+            headers = request.headers
+        navigation = self._is_page_load(request)
+        self.keep(SentElsewhere(request.method, request.url, tuple(headers.items()), body, request.resource_type))
+        route.abort("aborted" if navigation else "blockedbyclient")
+
+    def keep(self, request: SentElsewhere) -> None:
+        described = f"{request.kind} {request.method} {redact_url(request.url)}"
+        if self._carries_password(request):
+            self._refuse(f"the test user's password in {request.method} {redact_url(request.url)}", request.url)
+        with self._lock:
+            if len(self.sent) < SENT_KEPT:
+                self.sent.append(replace(request, body=request.body[:BODY_KEPT]))
+            self.blocked.append(described)
+
+    def _carries_password(self, request: SentElsewhere) -> bool:
+        forms = encodings(self.password) if len(self.password) >= 8 else {self.password}
+        texts = [t for _, text in request.parts() for t in decoded(text)]
+        return bool(self.password) and any(form in text for form in forms for text in texts)
+
+    def _hold_web_socket(self, socket) -> None:
+        """A WebSocket elsewhere stays open to nobody; its address is kept as a request's (what its messages
+        would carry is out of sight, and nothing reached anyone)."""
+        target = "http" + socket.url[2:]
+        if self.policy.refusal(target) is None:
+            socket.connect_to_server()
+        else:
+            self.keep(SentElsewhere("GET", socket.url, kind="WebSocket"))
+
+    def settle(self, navigated_to: list[str]) -> None:
+        """A connection the fence refused (a preconnect, a shared worker's) is listed: what it would have
+        carried is out of sight, and it reached nobody."""
+        with self._lock:
+            fenced, self.fenced = self.fenced, []
+            self.blocked += [
+                f"a connection to {host}:{port} (what it carried is out of sight)" for host, port, _ in fenced
+            ]
