@@ -6,6 +6,7 @@ length, while unmasked pictures of the two differ (the control: the secret is vi
 
 import base64
 import os
+import textwrap
 from html import escape
 
 import pytest
@@ -251,3 +252,83 @@ def test_a_page_in_a_web_font_is_pictured_in_the_standard_font(page):
         pictures.append(screenshot_without_secrets(page))
     assert plain[0] != plain[1], "control: the web font draws the text"
     assert pictures[0] is not None and pictures[0] == pictures[1], "the web font shows in the picture"
+
+
+def _decoys(style: str):
+    """The password with a decoy letter the page hides by `style` after each of its letters: the page's
+    text holds no password, the picture shows it."""
+    return lambda p: (
+        "<p>" + "".join(f"{escape(c)}<span style='{style}'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p)) + "</p>"
+    )
+
+
+HIDDEN = {  # a page showing a password its text does not hold as it is (an outside tester's, and more of each kind)
+    "white-on-white": _decoys("color: #fff"),
+    "font-size-0": _decoys("font-size: 0 !important"),
+    "opacity-0": _decoys("opacity: 0"),
+    "cyrillic-look-alikes": lambda p: (
+        f"<p>{escape(p.replace('P', chr(0x420)).replace('x', chr(0x445)).replace('e', chr(0x435)))}</p>"
+    ),
+    "word-joiners": lambda p: f"<p>{escape(chr(0x2060).join(p))}</p>",
+    "soft-hyphens": lambda p: f"<p>{escape(chr(0xAD).join(p))}</p>",
+    "decimal-bytes": lambda p: "<p>codes: " + " ".join(str(b) for b in p.encode()) + "</p>",
+    "visibility-hidden": _decoys("visibility: hidden; position: absolute"),
+    "transparent": _decoys("color: transparent; margin-right: -0.6em"),
+    "one-px-near-white": _decoys("font-size: 1px !important; color: #fefefe"),
+    # the same, otherwise: the judgement is of the text as rendered, not of these styles
+    "faint-ancestor": lambda p: (
+        "<p>"
+        + "".join(f"{escape(c)}<b style='opacity: 0.02'><i>{'QJXVKM'[i % 6]}</i></b>" for i, c in enumerate(p))
+        + "</p>"
+    ),
+    "near-background": lambda p: (
+        "<div style='background: #123456; color: #fff'>"
+        + "".join(f"{escape(c)}<span style='color: #133457'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p))
+        + "</div>"
+    ),
+    "clipped": _decoys("position: absolute; clip: rect(0 0 0 0)"),
+    "off-the-page": _decoys("position: absolute; left: -9999px"),
+    "greek-look-alikes": lambda p: f"<p>{escape(p.replace('Z', chr(0x396)).replace('P', chr(0x3A1)))}</p>",
+    "hex-bytes": lambda p: "<p>" + " ".join(f"0x{b:02x}" for b in p.encode()) + "</p>",
+    "octal-bytes": lambda p: "<p>" + "<span>,</span>".join(f"<span>{b:o}</span>" for b in p.encode()) + "</p>",
+    "base64-split": lambda p: "<p>" + "</p><p>".join(textwrap.wrap(base64.b64encode(p.encode()).decode(), 7)) + "</p>",
+    "full-width": lambda p: f"<p>{escape(''.join(chr(ord(c) + 0xFEE0) if '!' <= c <= '~' else c for c in p))}</p>",
+}
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_a_page_showing_a_secret_its_text_does_not_hold_gets_no_picture(page, hidden):
+    """A page whose text, as the DOM holds it, is not the password, while its picture shows it: decoy letters
+    hidden between its letters, look-alike letters, invisible characters between them, its bytes as numbers.
+    Control: the unmasked picture differs from that of the same page showing another password of the same
+    length. The suite gives no picture, and says why."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register(PASSWORD, "login.password")
+    twin = "".join(chr(ord(c) + 1) if c.isalpha() else c for c in PASSWORD)
+    page.set_content(PAGE.format(HIDDEN[hidden](twin)))
+    other = page.screenshot(full_page=True)
+    page.set_content(PAGE.format(HIDDEN[hidden](PASSWORD)))
+    assert page.screenshot(full_page=True) != other, "control: the password is visible"
+    png, why_not = picture_without_secrets(page)
+    assert png is None, f"the password shows in the screenshot ({hidden})"
+    assert "login.password" in why_not and "spread over several elements" in why_not, why_not
+
+
+ORDINARY = {  # pages no secret is in: pictured (the sign-in's password typed in the field, masked)
+    "error page": "<h2>Sign-in failed</h2><p>That did not work. Try again, or call 555 0100 (ref 48 65 6c).</p>",
+    "faint footer": "<p>Password rules apply.</p><footer style='color: #eee; font-size: 9px'>v1.2.3</footer>",
+    "hidden help": "<p>Sandbox sign-in</p><p style='visibility: hidden'>sandbox password help</p>",
+}
+
+
+@pytest.mark.parametrize("ordinary", ORDINARY)
+def test_an_ordinary_page_is_pictured(page, ordinary):
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register(PASSWORD, "login.password")
+    REDACTOR.register("sandbox-password", "login.password")
+    page.set_content(PAGE.format(ORDINARY[ordinary] + "<label>Password <input type=password id=p></label>"))
+    page.fill("#p", "sandbox-password")
+    png, why_not = picture_without_secrets(page)
+    assert png is not None, why_not

@@ -22,6 +22,8 @@ and the browser's own computed styles are read back to prove it took effect; a p
 (an inline `!important` of its own) gets no picture. The note beside the picture says what was hidden."""
 
 import contextlib
+import re
+import unicodedata
 
 from suite.secrets.redaction import MIN_SECRET_LENGTH, REDACTOR
 
@@ -86,6 +88,55 @@ KEPT_PIXELS = (
     "no screenshot: the page keeps drawing pixels other than its text ({what}) against the suite's "
     "stylesheet, and may draw a secret with them"
 )
+# How visible each piece of text is, as rendered, is read from these computed styles (_visibility)
+SEEN = ("visibility", "opacity", "color", "background-color", "clip", "overflow-x", "overflow-y")
+MAX_LEVELS = 32  # levels of visibility the text is read at: each a threshold between hidden and shown letters
+LEGIBLE_PX = 12  # a text box this high or more is as legible as text gets; a lower one, less in proportion
+NEAR_EVERY = 6  # a text within one edit (a letter changed, one put in) per so many letters of a secret shows it
+# Look-alikes of Latin letters (Unicode TR39 confusables: Cyrillic, Greek, IPA), folded before the case is;
+# the rest (full-width, mathematical, ligatures, superscripts) NFKD folds. Then I, l, 1, | read alike, and O, 0
+_ALIKE = {
+    "A": "\u0410\u0391",
+    "B": "\u0412\u0392",
+    "C": "\u0421\u03f9",
+    "E": "\u0415\u0395",
+    "H": "\u041d\u0397",
+    "I": "\u0406\u04c0\u0399",
+    "J": "\u0408",
+    "K": "\u041a\u039a",
+    "M": "\u041c\u039c",
+    "N": "\u039d",
+    "O": "\u041e\u039f",
+    "P": "\u0420\u03a1",
+    "Q": "\u051a",
+    "S": "\u0405",
+    "T": "\u0422\u03a4",
+    "W": "\u051c",
+    "X": "\u0425\u03a7",
+    "Y": "\u04ae\u03a5",
+    "Z": "\u0396",
+    "a": "\u0430\u0251\u03b1",
+    "c": "\u0441\u03f2",
+    "d": "\u0501",
+    "e": "\u0435",
+    "g": "\u0261",
+    "h": "\u04bb",
+    "i": "\u0456\u03b9",
+    "j": "\u0458\u03f3",
+    "k": "\u03ba",
+    "l": "\u04cf\u0131\u01c0",
+    "o": "\u043e\u03bf",
+    "p": "\u0440\u03c1",
+    "q": "\u051b",
+    "s": "\u0455",
+    "u": "\u03c5",
+    "v": "\u03bd",
+    "w": "\u051d",
+    "x": "\u0445\u03c7",
+    "y": "\u0443",
+}
+LOOK_ALIKES = str.maketrans({alike: latin for latin, alikes in _ALIKE.items() for alike in alikes})
+READ_ALIKE = str.maketrans("i1|0", "lllo")
 NOT_PICTURED = "no screenshot: the page is gone, or it would not hold still while pictured"
 SHOWS_A_SECRET = (
     "no screenshot: the page shows the {what} spread over several elements (or spaced out, or in other "
@@ -153,8 +204,8 @@ def picture_without_secrets(page) -> tuple[bytes | None, str]:
             devtools.detach()
 
 
-def _snapshot(devtools) -> tuple[list[str], list[dict]]:
-    snapshot = devtools.send("DOMSnapshot.captureSnapshot", {"computedStyles": list(NEUTRAL)})
+def _snapshot(devtools, styles=tuple(NEUTRAL)) -> tuple[list[str], list[dict]]:
+    snapshot = devtools.send("DOMSnapshot.captureSnapshot", {"computedStyles": list(styles)})
     return snapshot["strings"], snapshot["documents"]
 
 
@@ -190,18 +241,28 @@ def _pixel_channels(devtools) -> list[str]:
 
 
 def _folded(text: str) -> str:
-    return "".join(text.split()).casefold()
+    """The text as its letters read: NFKD (full-width, mathematical and other compatibility forms to
+    their letters), without white space, format characters (category Cf: joiners, soft hyphens,
+    direction marks) or combining marks, look-alike letters folded to the Latin ones (LOOK_ALIKES)
+    and the case folded; I, l, 1 and | read as one letter, and O and 0."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if not c.isspace() and unicodedata.category(c) not in ("Cf", "Mn", "Me"))
+    return kept.translate(LOOK_ALIKES).casefold().translate(READ_ALIKE)
 
 
 def _shown_across_elements(devtools, holding: set[int]) -> str:
     """The label of a known secret that the page's text shows, outside the elements holding one
-    whole (masked), once white space is taken out and case folded; "" for none. Each frame's text is
-    read in the order of its elements and in the order it is laid out (top to bottom, left to right:
-    a stylesheet can show elements in another order than theirs), generated text (::before) too."""
+    whole (masked), as shown_in_text finds it; "" for none. Each frame's text is read in the order
+    of its elements and in the order it is laid out (top to bottom, left to right: a stylesheet can
+    show elements in another order than theirs); all of it, and then as rendered: at each level of
+    visibility the page's text shows (_visibility: a letter white on white, 0 px high, transparent,
+    hidden, clipped or off the page is not seen), the text seen at that level or better, for a page
+    can hide decoys between the letters of a secret that a reader of the picture does not see.
+    Within a few edits of a secret (near_secret) is shown too, at every level but all the text."""
     secrets = REDACTOR.known()
     if not any(len(_folded(secret)) >= MIN_SECRET_LENGTH for secret in secrets):
         return ""
-    strings, documents = _snapshot(devtools)
+    strings, documents = _snapshot(devtools, SEEN)
     for document in documents:
         nodes = document["nodes"]
         parents, values, backend = nodes["parentIndex"], nodes["nodeValue"], nodes["backendNodeId"]
@@ -217,7 +278,8 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
         layout = document.get("layout", {})
         boxes = document.get("textBoxes", {})
         texts = layout.get("text", [])
-        laid_out = []
+        seen = _visibility(strings, document)
+        laid_out = []  # (node, start, bounds, text, how visible)
         for box, bounds, start, length in zip(
             boxes.get("layoutIndex", []),
             boxes.get("bounds", []),
@@ -226,25 +288,202 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
             strict=False,
         ):
             text = texts[box] if box < len(texts) else -1
-            if text >= 0 and not masked(layout["nodeIndex"][box]):
-                laid_out.append((bounds, strings[text][start : start + length]))
-        on_screen = "".join(part for _, part in _in_visual_order(laid_out))
+            node = layout["nodeIndex"][box]
+            if text >= 0 and not masked(node):
+                laid_out.append((node, start, bounds, strings[text][start : start + length], seen(node, bounds)))
+        on_screen = "".join(part for _, part in _in_visual_order([(b[2], b[3]) for b in laid_out]))
         shown = shown_in_text(in_order, secrets) or shown_in_text(on_screen, secrets)
         if shown:
             return shown
+        levels = sorted({round(box[4], 2) for box in laid_out if box[4] > 0}, reverse=True)
+        if len(levels) > MAX_LEVELS:  # evenly over them, the least visible kept
+            levels = [levels[round(i * (len(levels) - 1) / (MAX_LEVELS - 1))] for i in range(MAX_LEVELS)]
+        by_element = sorted(laid_out, key=lambda box: (box[0], box[1]))
+        for level in levels:
+            kept = [box for box in by_element if round(box[4], 2) >= level]
+            for order in (kept, _in_visual_order([(box[2], box[3]) for box in kept])):
+                parts = [box[-1] if len(box) == 2 else box[3] for box in order]
+                for text in ("".join(parts), " ".join(parts)):
+                    shown = shown_in_text(text, secrets) or near_secret(text, secrets)
+                    if shown:
+                        return shown
     return ""
+
+
+def _visibility(strings: list[str], document: dict):
+    """How visible, as rendered, a text box of a node is, from 0 (not seen at all) to 1: the product
+    of its visibility, its colour's contrast against the background behind it (its alpha and the
+    opacity of every element around it counted: the suite's stylesheet leaves backgrounds their
+    colours only), its height (LEGIBLE_PX or more counts as fully legible) and how much of it is
+    inside the boxes of the elements clipping it (overflow, clip) and the page."""
+    nodes, layout = document["nodes"], document.get("layout", {})
+    parents, kinds = nodes["parentIndex"], nodes["nodeType"]
+    styles = {
+        node: dict(zip(SEEN, (strings[i] for i in style), strict=False))
+        for node, style in zip(layout.get("nodeIndex", []), layout.get("styles", []), strict=False)
+    }
+    bounds = dict(zip(layout.get("nodeIndex", []), layout.get("bounds", []), strict=False))
+    page = (0.0, 0.0, float(document.get("contentWidth", 1e9)), float(document.get("contentHeight", 1e9)))
+    # for each node, in document order (a parent before its children): the opacity of it and its ancestors,
+    # the colour behind its content, and the box its content is clipped to
+    around: list[tuple[float, tuple[float, float, float], tuple[float, float, float, float]]] = []
+    for node, parent in enumerate(parents):
+        opacity, behind, clip = around[parent] if 0 <= parent < node else (1.0, (255.0, 255.0, 255.0), page)
+        style = styles.get(node)
+        if style is not None and kinds[node] == 1:
+            opacity *= _number(style.get("opacity", "1"), 1.0)
+            red, green, blue, alpha = _colour(style.get("background-color", ""))
+            behind = (
+                alpha * red + (1 - alpha) * behind[0],
+                alpha * green + (1 - alpha) * behind[1],
+                alpha * blue + (1 - alpha) * behind[2],
+            )
+            box = bounds.get(node)
+            if box is not None:
+                if any(style.get(f"overflow-{axis}", "visible") != "visible" for axis in "xy"):
+                    clip = _intersection(clip, box)
+                rect = re.findall(r"(-?[\d.]+)px|auto", style.get("clip", "auto"))
+                if style.get("clip", "auto") != "auto" and len(rect) == 4:
+                    top, right, bottom, left = (float(v) if v else None for v in rect)
+                    clip = _intersection(
+                        clip,
+                        (
+                            box[0] + (left or 0),
+                            box[1] + (top or 0),
+                            (right if right is not None else box[2]) - (left or 0),
+                            (bottom if bottom is not None else box[3]) - (top or 0),
+                        ),
+                    )
+        around.append((opacity, behind, clip))
+
+    def seen(node: int, box: list[float]) -> float:
+        style = styles.get(node, {})
+        if style.get("visibility", "visible") != "visible":
+            return 0.0
+        opacity, behind, clip = around[parents[node]]  # a text node's element
+        red, green, blue, alpha = _colour(style.get("color", ""))
+        alpha *= opacity
+        contrast = max(abs(alpha * c + (1 - alpha) * b - b) for c, b in zip((red, green, blue), behind, strict=True))
+        x, y, width, height = box
+        inside = _intersection(clip, (x, y, width, height))
+        shown = inside[2] * inside[3] / (width * height) if width > 0 and height > 0 else 0.0
+        return float(contrast / 255 * min(1.0, height / LEGIBLE_PX) * shown)
+
+    return seen
+
+
+def _intersection(a, b) -> tuple[float, float, float, float]:
+    x, y = max(a[0], b[0]), max(a[1], b[1])
+    return x, y, max(0.0, min(a[0] + a[2], b[0] + b[2]) - x), max(0.0, min(a[1] + a[3], b[1] + b[3]) - y)
+
+
+def _number(text: str, default: float) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return default
+
+
+def _colour(text: str) -> tuple[float, float, float, float]:
+    """A computed colour's red, green, blue (0-255) and alpha (0-1); transparent when not rgb() or
+    rgba() (a colour space the suite does not read counts as black, opaque)."""
+    numbers = [float(n) for n in re.findall(r"-?[\d.]+(?:e-?\d+)?", text)]
+    if text.startswith("rgba") and len(numbers) == 4:
+        return numbers[0], numbers[1], numbers[2], numbers[3]
+    if text.startswith("rgb") and len(numbers) == 3:
+        return numbers[0], numbers[1], numbers[2], 1.0
+    return 0.0, 0.0, 0.0, 1.0
 
 
 def shown_in_text(text: str, secrets: dict[str, str]) -> str:
     """The label of the first of `secrets` (value -> label) that `text`, the text a page shows, shows
-    once white space is taken out and case folded (spread over several elements, spaced out, in other
-    letter case, reversed as right-to-left marks draw it forwards); "" for none."""
+    once folded (_folded: white space, format characters and combining marks taken out, look-alike
+    letters read as the Latin ones, case folded: spread over several elements, spaced out, in other
+    letter case, in Cyrillic or Greek look-alikes, reversed as right-to-left marks draw it forwards);
+    in any encoding the suite knows it in (base64, hex, base32: REDACTOR) once white space is taken
+    out; or as the numbers of its bytes or characters, in decimal, hex, octal or binary; "" for none."""
     folded = _folded(text)
     for secret, label in secrets.items():
         wanted = _folded(secret)
         if len(wanted) >= MIN_SECRET_LENGTH and (wanted in folded or wanted[::-1] in folded):
             return label
+    joined = "".join(text.split())
+    if REDACTOR.scrub(joined) != joined:
+        scrubbed = REDACTOR.scrub(joined)
+        for label in dict.fromkeys(secrets.values()):
+            if f"[{label}]" in scrubbed and f"[{label}]" not in joined:
+                return label
+    return _shown_as_numbers(text, secrets)
+
+
+def _shown_as_numbers(text: str, secrets: dict[str, str]) -> str:
+    """The label of the first secret whose UTF-8 bytes or characters `text` shows as numbers, one after
+    another whatever is between them, in decimal, hex (41, 0x41, \\x41, %41, &#x41; or a run of hex digit
+    pairs), octal or binary."""
+    wanted = [
+        (label, ("".join(map(chr, secret.encode())), secret))
+        for secret, label in secrets.items()
+        if len(secret) >= MIN_SECRET_LENGTH
+    ]
+    if not wanted:
+        return ""
+    bare = re.sub(r"0x|\\x|\\u|u\+|&#x?|%", " ", text.casefold())
+    for base, digits in ((10, "[0-9]+"), (16, "[0-9a-f]+"), (8, "[0-7]+"), (2, "[01]+")):
+        runs, run = [], []
+        for number in re.findall(digits, bare):
+            pairs = [number]
+            if base == 16 and len(number) > 2 and len(number) % 2 == 0:  # 486f73...: a run of bytes
+                pairs = [number[i : i + 2] for i in range(0, len(number), 2)]
+            for value in (int(pair, base) for pair in pairs):
+                if value < 0x110000:
+                    run.append(chr(value))
+                else:  # past Unicode: the run ends
+                    runs.append("".join(run))
+                    run = []
+        runs.append("".join(run))
+        for label, forms in wanted:
+            if any(form in one for one in runs for form in forms):
+                return label
     return ""
+
+
+def near_secret(text: str, secrets: dict[str, str]) -> str:
+    """The label of the first secret `text` shows, folded (_folded), with no more than one edit per
+    NEAR_EVERY of its letters: a letter changed (a look-alike LOOK_ALIKES does not know) or one put
+    between two of its letters (a decoy the page hides in a way _visibility does not judge hidden).
+    None of its letters left out: a page's own words near a secret, a letter short, are not it. A
+    piece of the secret, one of as many as edits allowed and one more, is in the text as it is: each
+    place it is is checked."""
+    folded = _folded(text)
+    for secret, label in secrets.items():
+        wanted = _folded(secret)
+        if len(wanted) < MIN_SECRET_LENGTH:
+            continue
+        edits = len(wanted) // NEAR_EVERY
+        size = len(wanted) // (edits + 1)
+        for piece in range(edits + 1):
+            begin = piece * size
+            part = wanted[begin : begin + size]
+            at = folded.find(part)
+            while at >= 0:
+                window = folded[max(0, at - begin - edits) : at + len(wanted) - begin + edits]
+                if _edits(wanted, window) <= edits:
+                    return label
+                at = folded.find(part, at + 1)
+    return ""
+
+
+def _edits(wanted: str, text: str) -> int:
+    """The fewest letters changed in, or put between the letters of, `wanted` to make it a piece of
+    `text` (Sellers' approximate matching, without deletions)."""
+    never = len(wanted) + len(text) + 1
+    row = [0] * (len(text) + 1)  # wanted[:0] ends anywhere at no cost
+    for i, letter in enumerate(wanted, 1):
+        new = [never] * (len(text) + 1)
+        for j, other in enumerate(text, 1):
+            new[j] = min(row[j - 1] + (letter != other), new[j - 1] + 1 if i > 1 else never)
+        row = new
+    return min(row)
 
 
 def _in_visual_order(boxes: list[tuple[list[float], str]]) -> list[tuple[list[float], str]]:
