@@ -90,7 +90,7 @@ KEPT_PIXELS = (
 )
 # How visible each piece of text is, as rendered, is read from these computed styles (_visibility)
 SEEN = ("visibility", "opacity", "color", "background-color", "clip", "overflow-x", "overflow-y")
-MAX_LEVELS = 32  # levels of visibility the text is read at: each a threshold between hidden and shown letters
+MAX_NEAR_PLACES = 10000  # places a piece of a secret is in a page's text, each checked for the rest of it near
 LEGIBLE_PX = 12  # a text box this high or more is as legible as text gets; a lower one, less in proportion
 NEAR_EVERY = 6  # a text within one edit (a letter changed, one put in) per so many letters of a secret shows it
 # Look-alikes of Latin letters (Unicode TR39 confusables: Cyrillic, Greek, IPA), folded before the case is;
@@ -240,14 +240,28 @@ def _pixel_channels(devtools) -> list[str]:
     return [f"{what} ({count})" for what, count in found.items()]
 
 
+class _Folding(dict[int, int | str | None]):
+    """str.translate's table for _folded, filled as characters come: white space, format characters
+    (category Cf) and combining marks (Mn, Me) dropped, look-alikes (LOOK_ALIKES) to their Latin letters."""
+
+    def __missing__(self, code: int) -> int | str | None:
+        character = chr(code)
+        folded: int | str | None = LOOK_ALIKES.get(code, code)
+        if character.isspace() or unicodedata.category(character) in ("Cf", "Mn", "Me"):
+            folded = None
+        self[code] = folded
+        return folded
+
+
+FOLDING = _Folding()
+
+
 def _folded(text: str) -> str:
     """The text as its letters read: NFKD (full-width, mathematical and other compatibility forms to
     their letters), without white space, format characters (category Cf: joiners, soft hyphens,
     direction marks) or combining marks, look-alike letters folded to the Latin ones (LOOK_ALIKES)
     and the case folded; I, l, 1 and | read as one letter, and O and 0."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    kept = "".join(c for c in decomposed if not c.isspace() and unicodedata.category(c) not in ("Cf", "Mn", "Me"))
-    return kept.translate(LOOK_ALIKES).casefold().translate(READ_ALIKE)
+    return unicodedata.normalize("NFKD", text).translate(FOLDING).casefold().translate(READ_ALIKE)
 
 
 def _shown_across_elements(devtools, holding: set[int]) -> str:
@@ -257,10 +271,11 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
     show elements in another order than theirs); all of it, and then as rendered: at each level of
     visibility the page's text shows (_visibility: a letter white on white, 0 px high, transparent,
     hidden, clipped or off the page is not seen), the text seen at that level or better, for a page
-    can hide decoys between the letters of a secret that a reader of the picture does not see.
-    Within a few edits of a secret (near_secret) is shown too, at every level but all the text."""
+    can hide decoys between the letters of a secret that a reader of the picture does not see. At
+    those levels, a text within a few edits of a secret (near_secret) shows it too."""
     secrets = REDACTOR.known()
-    if not any(len(_folded(secret)) >= MIN_SECRET_LENGTH for secret in secrets):
+    wanted = _Wanted(secrets)
+    if not wanted.secrets:
         return ""
     strings, documents = _snapshot(devtools, SEEN)
     for document in documents:
@@ -279,7 +294,7 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
         boxes = document.get("textBoxes", {})
         texts = layout.get("text", [])
         seen = _visibility(strings, document)
-        laid_out = []  # (node, start, bounds, text, how visible)
+        laid_out = []  # (node, start, bounds, text, how visible, rounded)
         for box, bounds, start, length in zip(
             boxes.get("layoutIndex", []),
             boxes.get("bounds", []),
@@ -291,22 +306,30 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
             node = layout["nodeIndex"][box]
             if text >= 0 and not masked(node):
                 laid_out.append((node, start, bounds, strings[text][start : start + length], seen(node, bounds)))
-        on_screen = "".join(part for _, part in _in_visual_order([(b[2], b[3]) for b in laid_out]))
-        shown = shown_in_text(in_order, secrets) or shown_in_text(on_screen, secrets)
+        on_screen = _in_visual_order([(box[2], box[3], index) for index, box in enumerate(laid_out)])
+        shown = shown_in_text(in_order, secrets) or shown_in_text("".join(box[1] for box in on_screen), secrets)
         if shown:
             return shown
-        levels = sorted({round(box[4], 2) for box in laid_out if box[4] > 0}, reverse=True)
-        if len(levels) > MAX_LEVELS:  # evenly over them, the least visible kept
-            levels = [levels[round(i * (len(levels) - 1) / (MAX_LEVELS - 1))] for i in range(MAX_LEVELS)]
-        by_element = sorted(laid_out, key=lambda box: (box[0], box[1]))
-        for level in levels:
-            kept = [box for box in by_element if round(box[4], 2) >= level]
-            for order in (kept, _in_visual_order([(box[2], box[3]) for box in kept])):
-                parts = [box[-1] if len(box) == 2 else box[3] for box in order]
-                for text in ("".join(parts), " ".join(parts)):
-                    shown = shown_in_text(text, secrets) or near_secret(text, secrets)
-                    if shown:
-                        return shown
+        # each box read once: its text, folded, and the numbers it shows in each base
+        levels = [round(box[4], 2) for box in laid_out]
+        raw = ["".join(box[3].split()) for box in laid_out]
+        folded = [_folded(box[3]) for box in laid_out]
+        numbers = [_numbers(box[3]) for box in laid_out]
+        orders = (
+            sorted(range(len(laid_out)), key=lambda index: (laid_out[index][0], laid_out[index][1])),
+            [box[2] for box in on_screen],
+        )
+        for level in sorted({level for level in levels if level > 0}, reverse=True):
+            for order in orders:
+                kept = [index for index in order if levels[index] >= level]
+                shown = (
+                    wanted.shown_folded("".join(folded[index] for index in kept))
+                    or wanted.shown_encoded("".join(raw[index] for index in kept))
+                    or wanted.shown_as_numbers(["".join(numbers[index][base] for index in kept) for base in range(4)])
+                    or wanted.near("".join(folded[index] for index in kept))
+                )
+                if shown:
+                    return shown
     return ""
 
 
@@ -395,6 +418,16 @@ def _colour(text: str) -> tuple[float, float, float, float]:
     return 0.0, 0.0, 0.0, 1.0
 
 
+NUMBERS = (
+    (10, re.compile("[0-9]+")),
+    (16, re.compile("[0-9a-f]+")),
+    (8, re.compile("[0-7]+")),
+    (2, re.compile("[01]+")),
+)
+NUMBER_PREFIXES = re.compile(r"0x|\\x|\\u|u\+|&#x?|%")
+PAST_UNICODE = "\U0010ffff"  # a number no character is: ends a run of numbers
+
+
 def shown_in_text(text: str, secrets: dict[str, str]) -> str:
     """The label of the first of `secrets` (value -> label) that `text`, the text a page shows, shows
     once folded (_folded: white space, format characters and combining marks taken out, look-alike
@@ -402,75 +435,93 @@ def shown_in_text(text: str, secrets: dict[str, str]) -> str:
     letter case, in Cyrillic or Greek look-alikes, reversed as right-to-left marks draw it forwards);
     in any encoding the suite knows it in (base64, hex, base32: REDACTOR) once white space is taken
     out; or as the numbers of its bytes or characters, in decimal, hex, octal or binary; "" for none."""
-    folded = _folded(text)
-    for secret, label in secrets.items():
-        wanted = _folded(secret)
-        if len(wanted) >= MIN_SECRET_LENGTH and (wanted in folded or wanted[::-1] in folded):
-            return label
-    joined = "".join(text.split())
-    if REDACTOR.scrub(joined) != joined:
-        scrubbed = REDACTOR.scrub(joined)
-        for label in dict.fromkeys(secrets.values()):
-            if f"[{label}]" in scrubbed and f"[{label}]" not in joined:
-                return label
-    return _shown_as_numbers(text, secrets)
-
-
-def _shown_as_numbers(text: str, secrets: dict[str, str]) -> str:
-    """The label of the first secret whose UTF-8 bytes or characters `text` shows as numbers, one after
-    another whatever is between them, in decimal, hex (41, 0x41, \\x41, %41, &#x41; or a run of hex digit
-    pairs), octal or binary."""
-    wanted = [
-        (label, ("".join(map(chr, secret.encode())), secret))
-        for secret, label in secrets.items()
-        if len(secret) >= MIN_SECRET_LENGTH
-    ]
-    if not wanted:
-        return ""
-    bare = re.sub(r"0x|\\x|\\u|u\+|&#x?|%", " ", text.casefold())
-    for base, digits in ((10, "[0-9]+"), (16, "[0-9a-f]+"), (8, "[0-7]+"), (2, "[01]+")):
-        runs, run = [], []
-        for number in re.findall(digits, bare):
-            pairs = [number]
-            if base == 16 and len(number) > 2 and len(number) % 2 == 0:  # 486f73...: a run of bytes
-                pairs = [number[i : i + 2] for i in range(0, len(number), 2)]
-            for value in (int(pair, base) for pair in pairs):
-                if value < 0x110000:
-                    run.append(chr(value))
-                else:  # past Unicode: the run ends
-                    runs.append("".join(run))
-                    run = []
-        runs.append("".join(run))
-        for label, forms in wanted:
-            if any(form in one for one in runs for form in forms):
-                return label
-    return ""
+    wanted = _Wanted(secrets)
+    return (
+        wanted.shown_folded(_folded(text))
+        or wanted.shown_encoded("".join(text.split()))
+        or wanted.shown_as_numbers(_numbers(text))
+    )
 
 
 def near_secret(text: str, secrets: dict[str, str]) -> str:
-    """The label of the first secret `text` shows, folded (_folded), with no more than one edit per
-    NEAR_EVERY of its letters: a letter changed (a look-alike LOOK_ALIKES does not know) or one put
-    between two of its letters (a decoy the page hides in a way _visibility does not judge hidden).
-    None of its letters left out: a page's own words near a secret, a letter short, are not it. A
-    piece of the secret, one of as many as edits allowed and one more, is in the text as it is: each
-    place it is is checked."""
-    folded = _folded(text)
-    for secret, label in secrets.items():
-        wanted = _folded(secret)
-        if len(wanted) < MIN_SECRET_LENGTH:
-            continue
-        edits = len(wanted) // NEAR_EVERY
-        size = len(wanted) // (edits + 1)
-        for piece in range(edits + 1):
-            begin = piece * size
-            part = wanted[begin : begin + size]
-            at = folded.find(part)
-            while at >= 0:
-                window = folded[max(0, at - begin - edits) : at + len(wanted) - begin + edits]
-                if _edits(wanted, window) <= edits:
+    """The label of the first of `secrets` that `text` shows, folded, within a few edits (_Wanted.near)."""
+    return _Wanted(secrets).near(_folded(text))
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers `text` shows, whatever is between them, as the characters they are the codes of, in
+    decimal, hex (41, 0x41, \\x41, %41, &#x41; or a run of hex digit pairs), octal and binary (one string
+    each); a number past Unicode as PAST_UNICODE."""
+    bare = NUMBER_PREFIXES.sub(" ", text.casefold())
+    read = []
+    for base, digits in NUMBERS:
+        characters = []
+        for number in digits.findall(bare):
+            pairs = [number]
+            if base == 16 and len(number) > 2 and len(number) % 2 == 0:  # 486f73...: a run of bytes
+                pairs = [number[i : i + 2] for i in range(0, len(number), 2)]
+            for pair in pairs:
+                value = int(pair, base) if len(pair) < 32 else 0x110000
+                characters.append(chr(value) if value < 0x110000 else PAST_UNICODE)
+        read.append("".join(characters))
+    return read
+
+
+class _Wanted:
+    """The secrets looked for in a page's text, each read once: folded, and as the characters of its
+    UTF-8 bytes and its own (what numbers shown stand for)."""
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.labels = secrets
+        self.secrets = [
+            (label, _folded(secret), ("".join(map(chr, secret.encode())), secret))
+            for secret, label in secrets.items()
+            if len(_folded(secret)) >= MIN_SECRET_LENGTH
+        ]
+
+    def shown_folded(self, folded: str) -> str:
+        for label, wanted, _ in self.secrets:
+            if wanted in folded or wanted[::-1] in folded:
+                return label
+        return ""
+
+    def shown_encoded(self, joined: str) -> str:
+        """In any encoding the suite knows a secret in (REDACTOR.scrub), `joined` having no white space."""
+        scrubbed = REDACTOR.scrub(joined)
+        if scrubbed != joined:
+            for label in dict.fromkeys(self.labels.values()):
+                if f"[{label}]" in scrubbed and f"[{label}]" not in joined:
                     return label
-                at = folded.find(part, at + 1)
-    return ""
+        return ""
+
+    def shown_as_numbers(self, numbers: list[str]) -> str:
+        for label, _, forms in self.secrets:
+            if any(form in read for read in numbers for form in forms):
+                return label
+        return ""
+
+    def near(self, folded: str) -> str:
+        """The label of the first secret `folded` shows with no more than one edit per NEAR_EVERY of its
+        letters: a letter changed (a look-alike LOOK_ALIKES does not know) or one put between two of its
+        letters (a decoy the page hides in a way _visibility does not judge hidden). None of its letters
+        left out: a page's own words near a secret, a letter short, are not it. A piece of the secret,
+        one of as many as edits allowed and one more, is in the text as it is: each place it is is
+        checked (MAX_NEAR_PLACES of them at most)."""
+        for label, wanted, _ in self.secrets:
+            edits = len(wanted) // NEAR_EVERY
+            size = len(wanted) // (edits + 1)
+            places = 0
+            for piece in range(edits + 1):
+                begin = piece * size
+                part = wanted[begin : begin + size]
+                at = folded.find(part)
+                while at >= 0 and places < MAX_NEAR_PLACES:
+                    places += 1
+                    window = folded[max(0, at - begin - edits) : at + len(wanted) - begin + edits]
+                    if _edits(wanted, window) <= edits:
+                        return label
+                    at = folded.find(part, at + 1)
+        return ""
 
 
 def _edits(wanted: str, text: str) -> int:
@@ -486,8 +537,8 @@ def _edits(wanted: str, text: str) -> int:
     return min(row)
 
 
-def _in_visual_order(boxes: list[tuple[list[float], str]]) -> list[tuple[list[float], str]]:
-    """Text boxes ([x, y, width, height], text) as a reader sees them: in rows, top to bottom, and
+def _in_visual_order(boxes: list[tuple]) -> list[tuple]:
+    """Text boxes ([x, y, width, height], text, ...) as a reader sees them: in rows, top to bottom, and
     in each row left to right. A box whose middle lies within the height of the row above joins it,
     so letters set a pixel or two apart in height read as one line."""
     rows: list[tuple[float, float, list]] = []
@@ -496,7 +547,8 @@ def _in_visual_order(boxes: list[tuple[list[float], str]]) -> list[tuple[list[fl
         middle = y + height / 2
         if rows and rows[-1][0] <= middle <= rows[-1][1]:
             top, bottom, members = rows[-1]
-            rows[-1] = (top, max(bottom, y + height), [*members, box])
+            members.append(box)
+            rows[-1] = (top, max(bottom, y + height), members)
         else:
             rows.append((y, y + height, [box]))
     return [box for _, _, members in rows for box in sorted(members, key=lambda box: box[0][0])]
