@@ -293,6 +293,19 @@ HIDDEN = {  # a page showing a password its text does not hold as it is (an outs
     "octal-bytes": lambda p: "<p>" + "<span>,</span>".join(f"<span>{b:o}</span>" for b in p.encode()) + "</p>",
     "base64-split": lambda p: "<p>" + "</p><p>".join(textwrap.wrap(base64.b64encode(p.encode()).decode(), 7)) + "</p>",
     "full-width": lambda p: f"<p>{escape(''.join(chr(ord(c) + 0xFEE0) if '!' <= c <= '~' else c for c in p))}</p>",
+    # when in doubt: within a few edits of the password (one per six of its letters), on a page the suite typed it in
+    "covered-decoys": lambda p: (
+        "<p>"
+        + "".join(
+            f"{escape(c)}<span style='position: relative'>{'QJ'[i]}<span style='position: absolute; inset: 0; "
+            "background: #fff'></span></span>"
+            if i < 2
+            else escape(c)
+            for i, c in enumerate(p)
+        )
+        + "</p>"
+    ),
+    "a-letter-changed": lambda p: f"<p>{escape(p.replace('Z', '2'))}</p>",
 }
 
 
