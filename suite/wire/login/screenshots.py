@@ -13,6 +13,17 @@ its elements and in the order it is laid out on the screen, its white space take
 folded, and looked for each secret so folded. The page's scripts are stopped while it is pictured,
 so that it holds still and a page re-sending everything every 150 ms does not make the picture wait.
 
+That text is judged as rendered, not as the DOM holds it: a page can put decoy letters between a
+secret's letters that the picture does not show (white on white, 0 or 1 px high, transparent,
+hidden, clipped). Each text box gets a visibility (_visibility) from the browser's computed styles,
+and the text is read again at each level of visibility it has, only what is at least that visible
+kept: decoys less visible than the letters drop out, whatever hides them. Every reading is folded as
+a reader reads it (_folded: format characters such as joiners and soft hyphens, combining marks and
+white space out, compatibility forms and Cyrillic, Greek and IPA look-alikes to Latin letters),
+searched for the encodings the suite knows (REDACTOR) and for the secret's bytes written as numbers
+(decimal, hex, octal, binary); and, when in doubt, for a text within a few edits of a secret
+(_Wanted.near). Any of these withholds the picture.
+
 A page can also draw a secret as pixels, which no text search finds: on a <canvas>, in an <img> whose
 source is an SVG, a background image, generated content (::before), a web font whose glyphs draw
 other letters. The server knows its test user's password, so it can always do so: the picture is
@@ -140,7 +151,8 @@ READ_ALIKE = str.maketrans("i1|0", "lllo")
 NOT_PICTURED = "no screenshot: the page is gone, or it would not hold still while pictured"
 SHOWS_A_SECRET = (
     "no screenshot: the page shows the {what} spread over several elements (or spaced out, or in other "
-    "letter case), which no mask over one element would hide"
+    "letter case, among letters it hides, in look-alike letters, as numbers, or nearly), which no mask over "
+    "one element would hide"
 )
 
 
