@@ -287,6 +287,13 @@ HIDDEN = {  # a page showing a password its text does not hold as it is (an outs
         + "</div>"
     ),
     "clipped": _decoys("position: absolute; clip: rect(0 0 0 0)"),
+    "fill-transparent": _decoys("-webkit-text-fill-color: transparent"),  # paints over `color`
+    "oklch-white": _decoys("color: oklch(1 0 0)"),  # a colour space Chromium keeps in computed styles
+    "lab-white-on-lab-grey": lambda p: (
+        "<div style='background: lab(50 0 0)'>"
+        + "".join(f"{escape(c)}<span style='color: lab(50.2 0 0)'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p))
+        + "</div>"
+    ),
     "off-the-page": _decoys("position: absolute; left: -9999px"),
     "greek-look-alikes": lambda p: f"<p>{escape(p.replace('Z', chr(0x396)).replace('P', chr(0x3A1)))}</p>",
     "hex-bytes": lambda p: "<p>" + " ".join(f"0x{b:02x}" for b in p.encode()) + "</p>",
@@ -345,3 +352,66 @@ def test_an_ordinary_page_is_pictured(page, ordinary):
     page.fill("#p", "sandbox-password")
     png, why_not = picture_without_secrets(page)
     assert png is not None, why_not
+
+
+def test_text_blended_away_is_pictured_as_it_is_drawn_without_blending(page):
+    """Decoys black on white but blended away (`mix-blend-mode: lighten` draws nothing of them): pictured
+    as if not blended (the decoys shown), the same picture as the page without the blend mode, and the
+    note says the blend modes were taken out."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register(PASSWORD, "login.password")
+    pictures, notes = [], []
+    for style in ("mix-blend-mode: lighten", "color: black"):
+        page.set_content(PAGE.format(_decoys(style)(PASSWORD)))
+        png, note = picture_without_secrets(page)
+        pictures.append(png)
+        notes.append(note)
+    assert pictures[0] is not None and pictures[0] == pictures[1], notes[0]
+    assert "blend modes" in notes[0], notes[0]
+
+
+def test_a_page_with_more_text_at_more_levels_than_the_suite_reads_gets_no_picture(page, monkeypatch):
+    """Reading the text again at each level of visibility is bounded: past MAX_READING characters in all, no picture."""
+    import suite.wire.login.screenshots as screenshots
+
+    REDACTOR.register(PASSWORD, "login.password")
+    page.set_content(PAGE.format("".join(f"<p style='color: rgb({i * 40}, 0, 0)'>line {i}</p>" for i in range(5))))
+    assert screenshots.picture_without_secrets(page)[0] is not None
+    monkeypatch.setattr(screenshots, "MAX_READING", 100)
+    png, note = screenshots.picture_without_secrets(page)
+    assert png is None and note == screenshots.TOO_MUCH_TEXT, note
+
+
+def test_a_page_with_more_pieces_of_a_secret_than_the_suite_checks_is_in_doubt(page, monkeypatch):
+    """Looking for a secret near is bounded: past MAX_NEAR_CHECKS different places a piece of it is, no picture."""
+    import suite.wire.login.screenshots as screenshots
+
+    REDACTOR.register(PASSWORD, "login.password")
+    pieces = "".join(f"<p>{escape(PASSWORD[:5])} and then {i}</p>" for i in range(5))
+    page.set_content(PAGE.format(pieces))
+    assert screenshots.picture_without_secrets(page)[0] is not None
+    monkeypatch.setattr(screenshots, "MAX_NEAR_CHECKS", 3)
+    png, note = screenshots.picture_without_secrets(page)
+    assert png is None and "login.password" in note, note
+
+
+@pytest.mark.parametrize(
+    ("computed", "expected"),
+    [
+        ("rgb(255, 255, 255)", (255, 255, 255, 1)),
+        ("rgba(0, 0, 0, 0)", (0, 0, 0, 0)),
+        ("oklch(1 0 0)", (255, 255, 255, 1)),
+        ("oklab(0 0 0 / 0.5)", (0, 0, 0, 0.5)),
+        ("lab(100 0 0)", (255, 255, 255, 1)),
+        ("lch(0 0 none)", (0, 0, 0, 1)),
+        ("color(srgb 1 0 0 / 0.25)", (255, 0, 0, 0.25)),
+        ("color(display-p3 0 1 0)", (0, 255, 0, 1)),
+        ("color(xyz-d65 0.9505 1 1.089)", (255, 255, 255, 1)),
+        ("color(srgb-linear 0 0 1)", (0, 0, 255, 1)),
+    ],
+)
+def test_the_colours_chromium_computes_are_read_in_srgb(computed, expected):
+    from suite.wire.login.screenshots import _colour
+
+    assert _colour(computed) == pytest.approx(expected, abs=2), computed

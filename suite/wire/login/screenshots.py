@@ -33,6 +33,7 @@ and the browser's own computed styles are read back to prove it took effect; a p
 (an inline `!important` of its own) gets no picture. The note beside the picture says what was hidden."""
 
 import contextlib
+import math
 import re
 import unicodedata
 
@@ -54,7 +55,7 @@ PICTURE_ONLY_TEXT = f"""
   translate: none !important; font-family: sans-serif !important; font-feature-settings: normal !important;
   font-variation-settings: normal !important; -webkit-text-stroke-width: 0 !important;
   writing-mode: horizontal-tb !important; direction: ltr !important; unicode-bidi: isolate !important;
-  text-transform: none !important; cursor: auto !important;
+  text-transform: none !important; cursor: auto !important; mix-blend-mode: normal !important;
 }}
 {EVERY} {{ content: normal !important; }}
 {EVERY}::before, {EVERY}::after, {EVERY}::marker {{ content: none !important; display: none !important; }}
@@ -75,6 +76,7 @@ NEUTRAL = {
     "content": "normal",
     "writing-mode": "horizontal-tb",
     "font-family": "sans-serif",
+    "mix-blend-mode": "normal",
 }
 HIDING = {  # what a page shows that the picture leaves out, as the note says it
     "background-image": "background images",
@@ -90,6 +92,7 @@ HIDING = {  # what a page shows that the picture leaves out, as the note says it
     "content": "generated content",
     "writing-mode": "vertical writing",
     "font-family": "fonts",  # shown in a standard font, as the note always says: not "hidden"
+    "mix-blend-mode": "blend modes",  # text blended away against what is behind it
 }
 PICTURED_AS_TEXT = (
     "pictured as text only: the page's {hidden} are hidden and its text is shown in a standard font, "
@@ -100,8 +103,10 @@ KEPT_PIXELS = (
     "stylesheet, and may draw a secret with them"
 )
 # How visible each piece of text is, as rendered, is read from these computed styles (_visibility)
-SEEN = ("visibility", "opacity", "color", "background-color", "clip", "overflow-x", "overflow-y")
-MAX_NEAR_PLACES = 10000  # places a piece of a secret is in a page's text, each checked for the rest of it near
+SEEN = ("visibility", "opacity", "-webkit-text-fill-color", "background-color", "clip", "overflow-x", "overflow-y")
+MAX_READING = 30_000_000  # characters read over all the levels of a page's text: more, and the page gets no picture
+MAX_NEAR_LENGTH = 64  # secrets looked for near (a password, a client secret): a token, longer, only as it is
+MAX_NEAR_CHECKS = 1000  # pieces of a page's text, each different, checked for a secret near: more, and no picture
 LEGIBLE_PX = 12  # a text box this high or more is as legible as text gets; a lower one, less in proportion
 NEAR_EVERY = 6  # a text within one edit (a letter changed, one put in) per so many letters of a secret shows it
 # Look-alikes of Latin letters (Unicode TR39 confusables: Cyrillic, Greek, IPA), folded before the case is;
@@ -149,6 +154,10 @@ _ALIKE = {
 LOOK_ALIKES = str.maketrans({alike: latin for latin, alikes in _ALIKE.items() for alike in alikes})
 READ_ALIKE = str.maketrans("i1|0", "lllo")
 NOT_PICTURED = "no screenshot: the page is gone, or it would not hold still while pictured"
+TOO_MUCH_TEXT = (
+    "no screenshot: the page shows too much text at too many levels of visibility for the suite to read it all "
+    "for secrets"
+)
 SHOWS_A_SECRET = (
     "no screenshot: the page shows the {what} spread over several elements (or spaced out, or in other "
     "letter case, among letters it hides, in look-alike letters, as numbers, or nearly), which no mask over "
@@ -185,7 +194,7 @@ def picture_without_secrets(page) -> tuple[bytes | None, str]:
         holding = _holding_secrets(devtools)
         shown = _shown_across_elements(devtools, holding)
         if shown:
-            return None, SHOWS_A_SECRET.format(what=shown)
+            return None, shown
         if holding:
             node_ids = devtools.send("DOM.pushNodesByBackendIdsToFrontend", {"backendNodeIds": sorted(holding)})
             for node_id in node_ids["nodeIds"]:
@@ -202,7 +211,7 @@ def picture_without_secrets(page) -> tuple[bytes | None, str]:
             return None, NOT_PICTURED
         shown = _shown_across_elements(devtools, after)
         if shown:
-            return None, SHOWS_A_SECRET.format(what=shown)
+            return None, shown
         return bytes(png), PICTURED_AS_TEXT.format(hidden=", ".join(hidden)) if hidden else ""
     except Exception:  # the page is gone, or changed under the snapshot: no picture rather than a secret
         return None, NOT_PICTURED
@@ -277,14 +286,15 @@ def _folded(text: str) -> str:
 
 
 def _shown_across_elements(devtools, holding: set[int]) -> str:
-    """The label of a known secret that the page's text shows, outside the elements holding one
-    whole (masked), as shown_in_text finds it; "" for none. Each frame's text is read in the order
-    of its elements and in the order it is laid out (top to bottom, left to right: a stylesheet can
-    show elements in another order than theirs); all of it, and then as rendered: at each level of
-    visibility the page's text shows (_visibility: a letter white on white, 0 px high, transparent,
-    hidden, clipped or off the page is not seen), the text seen at that level or better, for a page
-    can hide decoys between the letters of a secret that a reader of the picture does not see. At
-    those levels, a text within a few edits of a secret (near_secret) shows it too."""
+    """Why the page gets no picture (SHOWS_A_SECRET, naming the secret), for a known secret its text shows
+    outside the elements holding one whole (masked), as shown_in_text finds it; "" for none. Each
+    frame's text is read in the order of its elements and in the order it is laid out (top to bottom,
+    left to right: a stylesheet can show elements in another order than theirs); all of it, and then
+    as rendered: at each level of visibility the page's text shows (_visibility: a letter white on
+    white, 0 px high, transparent, hidden, clipped or off the page is not seen), the text seen at that
+    level or better, for a page can hide decoys between the letters of a secret that a reader of the
+    picture does not see. At those levels, a text within a few edits of a secret (_Wanted.near) shows
+    it too. A page with more text at more levels than MAX_READING gets no picture (TOO_MUCH_TEXT)."""
     secrets = REDACTOR.known()
     wanted = _Wanted(secrets)
     if not wanted.secrets:
@@ -321,7 +331,7 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
         on_screen = _in_visual_order([(box[2], box[3], index) for index, box in enumerate(laid_out)])
         shown = shown_in_text(in_order, secrets) or shown_in_text("".join(box[1] for box in on_screen), secrets)
         if shown:
-            return shown
+            return SHOWS_A_SECRET.format(what=shown)
         # each box read once: its text, folded, and the numbers it shows in each base
         levels = [round(box[4], 2) for box in laid_out]
         raw = ["".join(box[3].split()) for box in laid_out]
@@ -331,7 +341,10 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
             sorted(range(len(laid_out)), key=lambda index: (laid_out[index][0], laid_out[index][1])),
             [box[2] for box in on_screen],
         )
-        for level in sorted({level for level in levels if level > 0}, reverse=True):
+        distinct = sorted({level for level in levels if level > 0}, reverse=True)
+        if len(distinct) * (sum(map(len, raw)) + len(raw)) * len(orders) > MAX_READING:
+            return TOO_MUCH_TEXT
+        for level in distinct:
             for order in orders:
                 kept = [index for index in order if levels[index] >= level]
                 shown = (
@@ -341,7 +354,7 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
                     or wanted.near("".join(folded[index] for index in kept))
                 )
                 if shown:
-                    return shown
+                    return SHOWS_A_SECRET.format(what=shown)
     return ""
 
 
@@ -396,7 +409,7 @@ def _visibility(strings: list[str], document: dict):
         if style.get("visibility", "visible") != "visible":
             return 0.0
         opacity, behind, clip = around[parents[node]]  # a text node's element
-        red, green, blue, alpha = _colour(style.get("color", ""))
+        red, green, blue, alpha = _colour(style.get("-webkit-text-fill-color", ""))  # what paints the text
         alpha *= opacity
         contrast = max(abs(alpha * c + (1 - alpha) * b - b) for c, b in zip((red, green, blue), behind, strict=True))
         x, y, width, height = box
@@ -420,14 +433,101 @@ def _number(text: str, default: float) -> float:
 
 
 def _colour(text: str) -> tuple[float, float, float, float]:
-    """A computed colour's red, green, blue (0-255) and alpha (0-1); transparent when not rgb() or
-    rgba() (a colour space the suite does not read counts as black, opaque)."""
-    numbers = [float(n) for n in re.findall(r"-?[\d.]+(?:e-?\d+)?", text)]
-    if text.startswith("rgba") and len(numbers) == 4:
-        return numbers[0], numbers[1], numbers[2], numbers[3]
-    if text.startswith("rgb") and len(numbers) == 3:
-        return numbers[0], numbers[1], numbers[2], 1.0
-    return 0.0, 0.0, 0.0, 1.0
+    """A computed colour's red, green, blue (0-255, sRGB) and alpha (0-1), in any form Chromium computes
+    one to: rgb(), rgba(), and the CSS Color 4 spaces it keeps (lab, lch, oklab, oklch, color(srgb …),
+    color(display-p3 …), color(xyz …), …; `none` as 0). A form the suite does not read counts as
+    black, opaque."""
+    name, _, rest = text.partition("(")
+    name = name.strip().casefold()
+    rest = rest.rstrip(") ")
+    values, _, alpha_text = rest.replace(",", " ").partition("/")
+    words = values.split()
+    space = words.pop(0).casefold() if name == "color" and words else name
+    alpha = _channel(alpha_text.strip(), 1.0) if alpha_text.strip() else 1.0
+    if name == "rgba" and len(words) == 4:  # the legacy form, alpha without a slash
+        alpha = _channel(words.pop(), 1.0)
+    numbers = [_channel(word, 1.0) for word in words]
+    if len(numbers) != 3:
+        return 0.0, 0.0, 0.0, 1.0
+    first, second, third = numbers
+    if space in ("rgb", "rgba"):
+        return first, second, third, alpha
+    if space in ("lch", "oklch"):  # polar: lightness, chroma, hue in degrees
+        hue = math.radians(third)
+        second, third = second * math.cos(hue), second * math.sin(hue)
+    if space in ("lab", "lch"):  # CIE Lab (D50) to XYZ to linear sRGB
+        fy = (first + 16) / 116
+        fx, fz = fy + second / 500, fy - third / 200
+        x, y, z = (0.96422 * _lab_inverse(fx), _lab_inverse(fy), 0.82521 * _lab_inverse(fz))
+        linear = _times(
+            (
+                (3.1338561, -1.6168667, -0.4906146),
+                (-0.9787684, 1.9161415, 0.0334540),
+                (0.0719453, -0.2289914, 1.4052427),
+            ),
+            (x, y, z),
+        )
+    elif space in ("oklab", "oklch"):
+        cube = [
+            value**3
+            for value in _times(
+                ((1, 0.3963377774, 0.2158037573), (1, -0.1055613458, -0.0638541728), (1, -0.0894841775, -1.2914855480)),
+                (first, second, third),
+            )
+        ]
+        linear = _times(
+            (
+                (4.0767416621, -3.3077115913, 0.2309699292),
+                (-1.2684380046, 2.6097574011, -0.3413193965),
+                (-0.0041960863, -0.7034186147, 1.7076147010),
+            ),
+            cube,
+        )
+    elif space in ("xyz", "xyz-d65"):
+        linear = _times(
+            (
+                (3.2404542, -1.5371385, -0.4985314),
+                (-0.9692660, 1.8760108, 0.0415560),
+                (0.0556434, -0.2040259, 1.0572252),
+            ),
+            numbers,
+        )
+    elif space == "xyz-d50":
+        linear = _times(
+            (
+                (3.1338561, -1.6168667, -0.4906146),
+                (-0.9787684, 1.9161415, 0.0334540),
+                (0.0719453, -0.2289914, 1.4052427),
+            ),
+            numbers,
+        )
+    elif space == "srgb-linear":
+        linear = numbers
+    else:  # srgb, display-p3, a98-rgb, prophoto-rgb, rec2020: near enough sRGB for a contrast
+        return first * 255, second * 255, third * 255, alpha
+    red, green, blue = (_gamma(value) * 255 for value in linear)
+    return red, green, blue, alpha
+
+
+def _channel(word: str, percent: float) -> float:
+    """A number of a colour's (`none` is 0; a percentage of `percent`)."""
+    if word.endswith("%"):
+        return _number(word[:-1], 0.0) / 100 * percent
+    return _number(word.removesuffix("deg"), 0.0)
+
+
+def _lab_inverse(value: float) -> float:
+    return value**3 if value**3 > 216 / 24389 else (116 * value - 16) / (24389 / 27)
+
+
+def _times(matrix, vector) -> list[float]:
+    return [sum(a * b for a, b in zip(row, vector, strict=True)) for row in matrix]
+
+
+def _gamma(value: float) -> float:
+    """A linear sRGB channel encoded, clamped to 0-1."""
+    value = min(1.0, max(0.0, value))
+    return 12.92 * value if value <= 0.0031308 else 1.055 * value ** (1 / 2.4) - 0.055
 
 
 NUMBERS = (
@@ -490,6 +590,7 @@ class _Wanted:
             for secret, label in secrets.items()
             if len(_folded(secret)) >= MIN_SECRET_LENGTH
         ]
+        self.checked: dict[tuple[str, str], bool] = {}  # (secret, text around a piece of it): near it
 
     def shown_folded(self, folded: str) -> str:
         for label, wanted, _ in self.secrets:
@@ -518,19 +619,25 @@ class _Wanted:
         letters (a decoy the page hides in a way _visibility does not judge hidden). None of its letters
         left out: a page's own words near a secret, a letter short, are not it. A piece of the secret,
         one of as many as edits allowed and one more, is in the text as it is: each place it is is
-        checked (MAX_NEAR_PLACES of them at most)."""
+        checked, once for each different text around it; past MAX_NEAR_CHECKS of them, the page is in
+        doubt, as if it showed the secret. Secrets longer than MAX_NEAR_LENGTH (tokens) are not looked
+        for near: no one reads one off a picture a letter wrong."""
         for label, wanted, _ in self.secrets:
+            if len(wanted) > MAX_NEAR_LENGTH:
+                continue
             edits = len(wanted) // NEAR_EVERY
             size = len(wanted) // (edits + 1)
-            places = 0
             for piece in range(edits + 1):
                 begin = piece * size
                 part = wanted[begin : begin + size]
                 at = folded.find(part)
-                while at >= 0 and places < MAX_NEAR_PLACES:
-                    places += 1
+                while at >= 0:
                     window = folded[max(0, at - begin - edits) : at + len(wanted) - begin + edits]
-                    if _edits(wanted, window) <= edits:
+                    if (wanted, window) not in self.checked:
+                        if len(self.checked) >= MAX_NEAR_CHECKS:
+                            return label
+                        self.checked[wanted, window] = _edits(wanted, window) <= edits
+                    if self.checked[wanted, window]:
                         return label
                     at = folded.find(part, at + 1)
         return ""
