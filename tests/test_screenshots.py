@@ -287,6 +287,21 @@ HIDDEN = {  # a page showing a password its text does not hold as it is (an outs
         + "</div>"
     ),
     "clipped": _decoys("position: absolute; clip: rect(0 0 0 0)"),
+    "covered-every-decoy": lambda p: (
+        "<p>"
+        + "".join(
+            f"{escape(c)}<span style='position: relative'>{'QJXVKM'[i % 6]}<span style='position: absolute; inset: 0; "
+            "background: #fff'></span></span>"
+            for i, c in enumerate(p)
+        )
+        + "</p>"
+    ),
+    "white-letters-on-a-box-behind": lambda p: (
+        "<div style='position: relative; height: 60px'>"
+        "<div style='position: absolute; inset: 0; background: #000'></div><p style='position: relative; color: #fff'>"
+        + "".join(f"{escape(c)}<span style='opacity: 0'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p))
+        + "</p></div>"
+    ),
     "fill-transparent": _decoys("-webkit-text-fill-color: transparent"),  # paints over `color`
     "oklch-white": _decoys("color: oklch(1 0 0)"),  # a colour space Chromium keeps in computed styles
     "lab-white-on-lab-grey": lambda p: (

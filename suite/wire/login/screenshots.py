@@ -103,7 +103,16 @@ KEPT_PIXELS = (
     "stylesheet, and may draw a secret with them"
 )
 # How visible each piece of text is, as rendered, is read from these computed styles (_visibility)
-SEEN = ("visibility", "opacity", "-webkit-text-fill-color", "background-color", "clip", "overflow-x", "overflow-y")
+SEEN = (
+    "visibility",
+    "opacity",
+    "-webkit-text-fill-color",
+    "background-color",
+    "background-clip",
+    "clip",
+    "overflow-x",
+    "overflow-y",
+)
 MAX_READING = 30_000_000  # characters read over all the levels of a page's text: more, and the page gets no picture
 MAX_NEAR_LENGTH = 64  # secrets looked for near (a password, a client secret): a token, longer, only as it is
 MAX_NEAR_CHECKS = 1000  # pieces of a page's text, each different, checked for a secret near: more, and no picture
@@ -226,7 +235,7 @@ def picture_without_secrets(page) -> tuple[bytes | None, str]:
 
 
 def _snapshot(devtools, styles=tuple(NEUTRAL)) -> tuple[list[str], list[dict]]:
-    snapshot = devtools.send("DOMSnapshot.captureSnapshot", {"computedStyles": list(styles)})
+    snapshot = devtools.send("DOMSnapshot.captureSnapshot", {"computedStyles": list(styles), "includePaintOrder": True})
     return snapshot["strings"], snapshot["documents"]
 
 
@@ -315,7 +324,9 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
         layout = document.get("layout", {})
         boxes = document.get("textBoxes", {})
         texts = layout.get("text", [])
-        seen = _visibility(strings, document)
+        seen, backgrounds = _visibility(strings, document)
+        if len(boxes.get("layoutIndex", [])) * backgrounds > MAX_READING // 10:
+            return TOO_MUCH_TEXT
         laid_out = []  # (node, start, bounds, text, how visible, rounded)
         for box, bounds, start, length in zip(
             boxes.get("layoutIndex", []),
@@ -360,64 +371,99 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
 
 def _visibility(strings: list[str], document: dict):
     """How visible, as rendered, a text box of a node is, from 0 (not seen at all) to 1: the product
-    of its visibility, its colour's contrast against the background behind it (its alpha and the
-    opacity of every element around it counted: the suite's stylesheet leaves backgrounds their
-    colours only), its height (LEGIBLE_PX or more counts as fully legible) and how much of it is
-    inside the boxes of the elements clipping it (overflow, clip) and the page."""
+    of its visibility, its colour's contrast against the background behind it, its height (LEGIBLE_PX
+    or more counts as fully legible), how much of it is inside the boxes of the elements clipping it
+    (overflow, clip) and the page, and how much of it no opaque background painted over it covers.
+    Behind a text and over it are the background colours (the suite's stylesheet leaves backgrounds
+    their colours only) of the elements painted before it, or after it (the browser's paint order), under
+    its middle or over it: ancestors or not (a box set under the text, or over it); the page's root
+    colours the whole canvas. Each colour's alpha and the opacity of every element around it count.
+    Also returns how many backgrounds a text box is compared with (the cost of reading it)."""
     nodes, layout = document["nodes"], document.get("layout", {})
-    parents, kinds = nodes["parentIndex"], nodes["nodeType"]
+    parents, kinds, names = nodes["parentIndex"], nodes["nodeType"], nodes["nodeName"]
     styles = {
         node: dict(zip(SEEN, (strings[i] for i in style), strict=False))
         for node, style in zip(layout.get("nodeIndex", []), layout.get("styles", []), strict=False)
     }
     bounds = dict(zip(layout.get("nodeIndex", []), layout.get("bounds", []), strict=False))
+    painted = dict(zip(layout.get("nodeIndex", []), layout.get("paintOrders", []), strict=False))
     page = (0.0, 0.0, float(document.get("contentWidth", 1e9)), float(document.get("contentHeight", 1e9)))
+    canvas = (-1e9, -1e9, 3e9, 3e9)
     # for each node, in document order (a parent before its children): the opacity of it and its ancestors,
-    # the colour behind its content, and the box its content is clipped to
-    around: list[tuple[float, tuple[float, float, float], tuple[float, float, float, float]]] = []
+    # and the box its content is clipped to
+    around: list[tuple[float, tuple[float, float, float, float]]] = []
     for node, parent in enumerate(parents):
-        opacity, behind, clip = around[parent] if 0 <= parent < node else (1.0, (255.0, 255.0, 255.0), page)
+        opacity, clip = around[parent] if 0 <= parent < node else (1.0, page)
         style = styles.get(node)
-        if style is not None and kinds[node] == 1:
+        box = bounds.get(node)
+        if style is not None and kinds[node] == 1 and box is not None:
             opacity *= _number(style.get("opacity", "1"), 1.0)
-            red, green, blue, alpha = _colour(style.get("background-color", ""))
-            behind = (
-                alpha * red + (1 - alpha) * behind[0],
-                alpha * green + (1 - alpha) * behind[1],
-                alpha * blue + (1 - alpha) * behind[2],
-            )
-            box = bounds.get(node)
-            if box is not None:
-                if any(style.get(f"overflow-{axis}", "visible") != "visible" for axis in "xy"):
-                    clip = _intersection(clip, box)
-                rect = re.findall(r"(-?[\d.]+)px|auto", style.get("clip", "auto"))
-                if style.get("clip", "auto") != "auto" and len(rect) == 4:
-                    top, right, bottom, left = (float(v) if v else None for v in rect)
-                    clip = _intersection(
-                        clip,
-                        (
-                            box[0] + (left or 0),
-                            box[1] + (top or 0),
-                            (right if right is not None else box[2]) - (left or 0),
-                            (bottom if bottom is not None else box[3]) - (top or 0),
-                        ),
-                    )
-        around.append((opacity, behind, clip))
+            if any(style.get(f"overflow-{axis}", "visible") != "visible" for axis in "xy"):
+                clip = _intersection(clip, box)
+            rect = re.findall(r"(-?[\d.]+)px|auto", style.get("clip", "auto"))
+            if style.get("clip", "auto") != "auto" and len(rect) == 4:
+                top, right, bottom, left = (float(v) if v else None for v in rect)
+                clip = _intersection(
+                    clip,
+                    (
+                        box[0] + (left or 0),
+                        box[1] + (top or 0),
+                        (right if right is not None else box[2]) - (left or 0),
+                        (bottom if bottom is not None else box[3]) - (top or 0),
+                    ),
+                )
+        around.append((opacity, clip))
+    # the backgrounds painted, in the order they are: (paint order, node, box, colour, alpha)
+    backgrounds = []
+    root_coloured = False
+    for node, style in styles.items():
+        if kinds[node] != 1 or node not in bounds or style.get("visibility", "visible") != "visible":
+            continue
+        if style.get("background-clip", "border-box") == "text":  # paints the element's letters only
+            continue
+        red, green, blue, alpha = _colour(style.get("background-color", ""))
+        alpha *= around[node][0]
+        name = strings[names[node]].casefold()
+        root = name == "html" or (name == "body" and not root_coloured)
+        root_coloured = root_coloured or (name == "html" and alpha > 0)
+        if alpha <= 0:
+            continue
+        parent = parents[node]
+        box = canvas if root else _intersection(around[parent][1] if parent >= 0 else page, bounds[node])
+        backgrounds.append((painted.get(node, 0), node, box, (red, green, blue), alpha))
+    backgrounds.sort(key=lambda background: (background[0], background[1]))
 
     def seen(node: int, box: list[float]) -> float:
         style = styles.get(node, {})
         if style.get("visibility", "visible") != "visible":
             return 0.0
-        opacity, behind, clip = around[parents[node]]  # a text node's element
+        opacity, clip = around[parents[node]]  # a text node's element
+        x, y, width, height = box
+        if width <= 0 or height <= 0:
+            return 0.0
+        middle_x, middle_y = x + width / 2, y + height / 2
+        order = painted.get(node, 0)
+        behind = (255.0, 255.0, 255.0)
+        covered = 0.0
+        for paint, _, (left, top, wide, high), colour, alpha in backgrounds:
+            if paint <= order:
+                if left <= middle_x <= left + wide and top <= middle_y <= top + high:
+                    behind = (
+                        alpha * colour[0] + (1 - alpha) * behind[0],
+                        alpha * colour[1] + (1 - alpha) * behind[1],
+                        alpha * colour[2] + (1 - alpha) * behind[2],
+                    )
+            elif alpha >= 0.9:
+                over = _intersection((left, top, wide, high), (x, y, width, height))
+                covered = max(covered, over[2] * over[3] / (width * height))
         red, green, blue, alpha = _colour(style.get("-webkit-text-fill-color", ""))  # what paints the text
         alpha *= opacity
         contrast = max(abs(alpha * c + (1 - alpha) * b - b) for c, b in zip((red, green, blue), behind, strict=True))
-        x, y, width, height = box
         inside = _intersection(clip, (x, y, width, height))
-        shown = inside[2] * inside[3] / (width * height) if width > 0 and height > 0 else 0.0
+        shown = inside[2] * inside[3] / (width * height) * (1 - covered)
         return float(contrast / 255 * min(1.0, height / LEGIBLE_PX) * shown)
 
-    return seen
+    return seen, len(backgrounds)
 
 
 def _intersection(a, b) -> tuple[float, float, float, float]:
