@@ -119,7 +119,9 @@ MAX_NEAR_CHECKS = 1000  # pieces of a page's text, each different, checked for a
 LEGIBLE_PX = 12  # a text box this high or more is as legible as text gets; a lower one, less in proportion
 NEAR_EVERY = 6  # a text within one edit (a letter changed, one put in) per so many letters of a secret shows it
 # Look-alikes of Latin letters (Unicode TR39 confusables: Cyrillic, Greek, IPA), folded before the case is;
-# the rest (full-width, mathematical, ligatures, superscripts) NFKD folds. Then I, l, 1, | read alike, and O, 0
+# the rest (full-width, mathematical, ligatures, superscripts) NFKD folds. A capital I reads as l too (as in the
+# standard sans-serif font) in a second folding, for its case folded, it is i, which does not; 1, |, 0 and O are
+# read as they are: a weak password (Passw0rd) is not the word Password
 _ALIKE = {
     "A": "\u0410\u0391",
     "B": "\u0412\u0392",
@@ -161,7 +163,6 @@ _ALIKE = {
     "y": "\u0443",
 }
 LOOK_ALIKES = str.maketrans({alike: latin for latin, alikes in _ALIKE.items() for alike in alikes})
-READ_ALIKE = str.maketrans("i1|0", "lllo")
 NOT_PICTURED = "no screenshot: the page is gone, or it would not hold still while pictured"
 TOO_MUCH_TEXT = (
     "no screenshot: the page shows too much text at too many levels of visibility for the suite to read it all "
@@ -286,12 +287,13 @@ class _Folding(dict[int, int | str | None]):
 FOLDING = _Folding()
 
 
-def _folded(text: str) -> str:
+def _folded(text: str, capital_i: bool = False) -> str:
     """The text as its letters read: NFKD (full-width, mathematical and other compatibility forms to
     their letters), without white space, format characters (category Cf: joiners, soft hyphens,
     direction marks) or combining marks, look-alike letters folded to the Latin ones (LOOK_ALIKES)
-    and the case folded; I, l, 1 and | read as one letter, and O and 0."""
-    return unicodedata.normalize("NFKD", text).translate(FOLDING).casefold().translate(READ_ALIKE)
+    and the case folded; with `capital_i`, a capital I (a look-alike's too) read as l first."""
+    folded = unicodedata.normalize("NFKD", text).translate(FOLDING)
+    return (folded.replace("I", "l") if capital_i else folded).casefold()
 
 
 def _shown_across_elements(devtools, holding: set[int]) -> str:
@@ -347,6 +349,7 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
         levels = [round(box[4], 2) for box in laid_out]
         raw = ["".join(box[3].split()) for box in laid_out]
         folded = [_folded(box[3]) for box in laid_out]
+        capitals = [_folded(box[3], capital_i=True) for box in laid_out]
         numbers = [_numbers(box[3]) for box in laid_out]
         orders = (
             sorted(range(len(laid_out)), key=lambda index: (laid_out[index][0], laid_out[index][1])),
@@ -359,7 +362,9 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
             for order in orders:
                 kept = [index for index in order if levels[index] >= level]
                 shown = (
-                    wanted.shown_folded("".join(folded[index] for index in kept))
+                    wanted.shown_folded(
+                        "".join(folded[index] for index in kept), "".join(capitals[index] for index in kept)
+                    )
                     or wanted.shown_encoded("".join(raw[index] for index in kept))
                     or wanted.shown_as_numbers(["".join(numbers[index][base] for index in kept) for base in range(4)])
                     or wanted.near("".join(folded[index] for index in kept))
@@ -595,7 +600,7 @@ def shown_in_text(text: str, secrets: dict[str, str]) -> str:
     out; or as the numbers of its bytes or characters, in decimal, hex, octal or binary; "" for none."""
     wanted = _Wanted(secrets)
     return (
-        wanted.shown_folded(_folded(text))
+        wanted.shown_folded(_folded(text), _folded(text, capital_i=True))
         or wanted.shown_encoded("".join(text.split()))
         or wanted.shown_as_numbers(_numbers(text))
     )
@@ -632,15 +637,16 @@ class _Wanted:
     def __init__(self, secrets: dict[str, str]) -> None:
         self.labels = secrets
         self.secrets = [
-            (label, _folded(secret), ("".join(map(chr, secret.encode())), secret))
+            (label, _folded(secret), _folded(secret, capital_i=True), ("".join(map(chr, secret.encode())), secret))
             for secret, label in secrets.items()
             if len(_folded(secret)) >= MIN_SECRET_LENGTH
         ]
         self.checked: dict[tuple[str, str], bool] = {}  # (secret, text around a piece of it): near it
 
-    def shown_folded(self, folded: str) -> str:
-        for label, wanted, _ in self.secrets:
-            if wanted in folded or wanted[::-1] in folded:
+    def shown_folded(self, folded: str, capitals: str) -> str:
+        """In the text folded (_folded), or folded with its capital I read as l."""
+        for label, wanted, capital, _ in self.secrets:
+            if wanted in folded or wanted[::-1] in folded or capital in capitals or capital[::-1] in capitals:
                 return label
         return ""
 
@@ -654,21 +660,22 @@ class _Wanted:
         return ""
 
     def shown_as_numbers(self, numbers: list[str]) -> str:
-        for label, _, forms in self.secrets:
+        for label, _, _, forms in self.secrets:
             if any(form in read for read in numbers for form in forms):
                 return label
         return ""
 
     def near(self, folded: str) -> str:
         """The label of the first secret `folded` shows with no more than one edit per NEAR_EVERY of its
-        letters: a letter changed (a look-alike LOOK_ALIKES does not know) or one put between two of its
-        letters (a decoy the page hides in a way _visibility does not judge hidden). None of its letters
-        left out: a page's own words near a secret, a letter short, are not it. A piece of the secret,
-        one of as many as edits allowed and one more, is in the text as it is: each place it is is
-        checked, once for each different text around it; past MAX_NEAR_CHECKS of them, the page is in
-        doubt, as if it showed the secret. Secrets longer than MAX_NEAR_LENGTH (tokens) are not looked
+        letters (_edits): a letter changed to one outside ASCII (a look-alike LOOK_ALIKES does not know)
+        or one put between two of its letters (a decoy the page hides in a way _visibility does not judge
+        hidden). None of its letters left out, none changed to another ASCII one: a page's own words near
+        a weak password (Password is … for Password1) are not it. A piece of the secret, one of as many as
+        edits allowed and one more, is in the text as it is: each place it is is checked, once for each
+        different text around it; past MAX_NEAR_CHECKS of them, the page is in doubt, as if it showed the
+        secret. Secrets longer than MAX_NEAR_LENGTH (tokens) are not looked
         for near: no one reads one off a picture a letter wrong."""
-        for label, wanted, _ in self.secrets:
+        for label, wanted, _, _ in self.secrets:
             if len(wanted) > MAX_NEAR_LENGTH:
                 continue
             edits = len(wanted) // NEAR_EVERY
@@ -690,14 +697,17 @@ class _Wanted:
 
 
 def _edits(wanted: str, text: str) -> int:
-    """The fewest letters changed in, or put between the letters of, `wanted` to make it a piece of
-    `text` (Sellers' approximate matching, without deletions)."""
+    """The fewest letters of `wanted` changed to letters outside ASCII (look-alikes the suite does not
+    know), or put between its letters, to make it a piece of `text` (Sellers' approximate matching,
+    without deletions). A letter changed to another ASCII one is read as that other letter: a page's
+    own words (Password is …) are not a password (Password1) a letter changed."""
     never = len(wanted) + len(text) + 1
     row = [0] * (len(text) + 1)  # wanted[:0] ends anywhere at no cost
     for i, letter in enumerate(wanted, 1):
         new = [never] * (len(text) + 1)
         for j, other in enumerate(text, 1):
-            new[j] = min(row[j - 1] + (letter != other), new[j - 1] + 1 if i > 1 else never)
+            changed = 0 if letter == other else 1 if ord(other) > 127 else never
+            new[j] = min(row[j - 1] + changed, new[j - 1] + 1 if i > 1 else never)
         row = new
     return min(row)
 
