@@ -302,6 +302,9 @@ HIDDEN = {  # a page showing a password its text does not hold as it is (an outs
         + "".join(f"{escape(c)}<span style='opacity: 0'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p))
         + "</p></div>"
     ),
+    "field-look-alikes": lambda p: f"<input size=60 value='{escape(p.replace('P', chr(0x420)))}'>",
+    "field-spaced-out": lambda p: f"<input size=70 value='{escape(' '.join(p))}'>",
+    "placeholder-look-alikes": lambda p: f"<input size=60 placeholder='{escape(p.replace('x', chr(0x445)))}'>",
     "fill-transparent": _decoys("-webkit-text-fill-color: transparent"),  # paints over `color`
     "oklch-white": _decoys("color: oklch(1 0 0)"),  # a colour space Chromium keeps in computed styles
     "lab-white-on-lab-grey": lambda p: (

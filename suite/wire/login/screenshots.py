@@ -341,6 +341,7 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
             node = layout["nodeIndex"][box]
             if text >= 0 and not masked(node):
                 laid_out.append((node, start, bounds, strings[text][start : start + length], seen(node, bounds)))
+        laid_out += _fields_shown(strings, document, masked, seen)
         on_screen = _in_visual_order([(box[2], box[3], index) for index, box in enumerate(laid_out)])
         shown = shown_in_text(in_order, secrets) or shown_in_text("".join(box[1] for box in on_screen), secrets)
         if shown:
@@ -372,6 +373,30 @@ def _shown_across_elements(devtools, holding: set[int]) -> str:
                 if shown:
                     return SHOWS_A_SECRET.format(what=shown)
     return ""
+
+
+def _fields_shown(strings: list[str], document: dict, masked, seen) -> list[tuple]:
+    """What the page's form fields show, as text boxes are read (node, 0, bounds, text, how visible):
+    the value of each field but a password field (masked whatever it holds), or its placeholder
+    while it has none. The browser draws them in a shadow tree of its own, out of the snapshot's text."""
+    nodes, layout = document["nodes"], document.get("layout", {})
+    bounds = dict(zip(layout.get("nodeIndex", []), layout.get("bounds", []), strict=False))
+    rare = nodes.get("inputValue", {})
+    values = dict(zip(rare.get("index", []), rare.get("value", []), strict=False))
+    attributes = nodes.get("attributes", [])
+    shown = []
+    for node, name in enumerate(nodes["nodeName"]):
+        if strings[name].casefold() not in ("input", "textarea") or node not in bounds or masked(node):
+            continue
+        pairs = attributes[node] if node < len(attributes) else []
+        given = {strings[pairs[i]].casefold(): strings[pairs[i + 1]] for i in range(0, len(pairs) - 1, 2)}
+        if given.get("type", "").casefold() in ("password", "hidden"):
+            continue
+        text = strings[values[node]] if values.get(node, -1) >= 0 else ""
+        text = text or given.get("placeholder", "")
+        if text:
+            shown.append((node, 0, bounds[node], text, seen(node, bounds[node])))
+    return shown
 
 
 def _visibility(strings: list[str], document: dict):
