@@ -305,6 +305,9 @@ HIDDEN = {  # a page showing a password its text does not hold as it is (an outs
     "field-look-alikes": lambda p: f"<input size=60 value='{escape(p.replace('P', chr(0x420)))}'>",
     "field-spaced-out": lambda p: f"<input size=70 value='{escape(' '.join(p))}'>",
     "placeholder-look-alikes": lambda p: f"<input size=60 placeholder='{escape(p.replace('x', chr(0x445)))}'>",
+    "zoomed-out": _decoys("zoom: 0.05"),
+    "zero-width-box": _decoys("display: inline-block; width: 0; overflow: hidden; vertical-align: bottom"),
+    "scrolled-away": _decoys("display: inline-block; height: 1.2em; overflow: hidden; line-height: 5em"),
     "fill-transparent": _decoys("-webkit-text-fill-color: transparent"),  # paints over `color`
     "oklch-white": _decoys("color: oklch(1 0 0)"),  # a colour space Chromium keeps in computed styles
     "lab-white-on-lab-grey": lambda p: (
