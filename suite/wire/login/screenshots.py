@@ -15,9 +15,10 @@ so that it holds still and a page re-sending everything every 150 ms does not ma
 
 That text is judged as rendered, not as the DOM holds it: a page can put decoy letters between a
 secret's letters that the picture does not show (white on white, 0 or 1 px high, transparent,
-hidden, clipped). Each text box gets a visibility (_visibility) from the browser's computed styles,
-and the text is read again at each level of visibility it has, only what is at least that visible
-kept: decoys less visible than the letters drop out, whatever hides them. Every reading is folded as
+hidden, clipped, covered). Each text box, and what each form field shows (_fields_shown), gets a
+visibility (_visibility) from the browser's computed styles and paint order, and the text is read
+again at each level of visibility it has, only what is at least that visible kept: decoys less
+visible than the letters drop out, whatever hides them. Every reading is folded as
 a reader reads it (_folded: format characters such as joiners and soft hyphens, combining marks and
 white space out, compatibility forms and Cyrillic, Greek and IPA look-alikes to Latin letters),
 searched for the encodings the suite knows (REDACTOR) and for the secret's bytes written as numbers
