@@ -109,8 +109,10 @@ SECRET = "s3cr+t/x%41 y:z&\"q'é~"
         f"<html><head><title>Sign-in failed {SECRET}</title></head><body><p>Sign-in failed</p></body></html>",
         "<p>spans: " + "".join(f"<span>{c}</span>" for c in SECRET) + "</p>",  # spread over elements
         "<p>" + " ".join(SECRET.upper()) + "</p>",  # spaced out, in other letter case
+        "<p>" + SECRET.replace("s", "\u0455").replace("c", "\u0441") + "</p>",  # Cyrillic look-alikes
+        "<p>codes: " + " ".join(str(b) for b in SECRET.encode()) + "</p>",  # its bytes as numbers
     ],
-    ids=["title", "spans", "spaced-upper"],
+    ids=["title", "spans", "spaced-upper", "look-alikes", "decimal-bytes"],
 )
 def test_appc27_reads_the_error_pages_of_refused_sign_ins_as_the_screenshot_guard_does(monkeypatch, page):
     """An outsider's application showed its client secret on the error page after access_denied and a refused

@@ -6,6 +6,7 @@ length, while unmasked pictures of the two differ (the control: the secret is vi
 
 import base64
 import os
+import textwrap
 from html import escape
 
 import pytest
@@ -251,3 +252,211 @@ def test_a_page_in_a_web_font_is_pictured_in_the_standard_font(page):
         pictures.append(screenshot_without_secrets(page))
     assert plain[0] != plain[1], "control: the web font draws the text"
     assert pictures[0] is not None and pictures[0] == pictures[1], "the web font shows in the picture"
+
+
+def _decoys(style: str):
+    """The password with a decoy letter the page hides by `style` after each of its letters: the page's
+    text holds no password, the picture shows it."""
+    return lambda p: (
+        "<p>" + "".join(f"{escape(c)}<span style='{style}'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p)) + "</p>"
+    )
+
+
+HIDDEN = {  # a page showing a password its text does not hold as it is (an outside tester's, and more of each kind)
+    "white-on-white": _decoys("color: #fff"),
+    "font-size-0": _decoys("font-size: 0 !important"),
+    "opacity-0": _decoys("opacity: 0"),
+    "cyrillic-look-alikes": lambda p: (
+        f"<p>{escape(p.replace('P', chr(0x420)).replace('x', chr(0x445)).replace('e', chr(0x435)))}</p>"
+    ),
+    "word-joiners": lambda p: f"<p>{escape(chr(0x2060).join(p))}</p>",
+    "soft-hyphens": lambda p: f"<p>{escape(chr(0xAD).join(p))}</p>",
+    "decimal-bytes": lambda p: "<p>codes: " + " ".join(str(b) for b in p.encode()) + "</p>",
+    "visibility-hidden": _decoys("visibility: hidden; position: absolute"),
+    "transparent": _decoys("color: transparent; margin-right: -0.6em"),
+    "one-px-near-white": _decoys("font-size: 1px !important; color: #fefefe"),
+    # the same, otherwise: the judgement is of the text as rendered, not of these styles
+    "faint-ancestor": lambda p: (
+        "<p>"
+        + "".join(f"{escape(c)}<b style='opacity: 0.02'><i>{'QJXVKM'[i % 6]}</i></b>" for i, c in enumerate(p))
+        + "</p>"
+    ),
+    "near-background": lambda p: (
+        "<div style='background: #123456; color: #fff'>"
+        + "".join(f"{escape(c)}<span style='color: #133457'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p))
+        + "</div>"
+    ),
+    "clipped": _decoys("position: absolute; clip: rect(0 0 0 0)"),
+    "covered-every-decoy": lambda p: (
+        "<p>"
+        + "".join(
+            f"{escape(c)}<span style='position: relative'>{'QJXVKM'[i % 6]}<span style='position: absolute; inset: 0; "
+            "background: #fff'></span></span>"
+            for i, c in enumerate(p)
+        )
+        + "</p>"
+    ),
+    "white-letters-on-a-box-behind": lambda p: (
+        "<div style='position: relative; height: 60px'>"
+        "<div style='position: absolute; inset: 0; background: #000'></div><p style='position: relative; color: #fff'>"
+        + "".join(f"{escape(c)}<span style='opacity: 0'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p))
+        + "</p></div>"
+    ),
+    "field-look-alikes": lambda p: f"<input size=60 value='{escape(p.replace('P', chr(0x420)))}'>",
+    "field-spaced-out": lambda p: f"<input size=70 value='{escape(' '.join(p))}'>",
+    "placeholder-look-alikes": lambda p: f"<input size=60 placeholder='{escape(p.replace('x', chr(0x445)))}'>",
+    "zoomed-out": _decoys("zoom: 0.05"),
+    "zero-width-box": _decoys("display: inline-block; width: 0; overflow: hidden; vertical-align: bottom"),
+    "scrolled-away": _decoys("display: inline-block; height: 1.2em; overflow: hidden; line-height: 5em"),
+    "fill-transparent": _decoys("-webkit-text-fill-color: transparent"),  # paints over `color`
+    "oklch-white": _decoys("color: oklch(1 0 0)"),  # a colour space Chromium keeps in computed styles
+    "lab-white-on-lab-grey": lambda p: (
+        "<div style='background: lab(50 0 0)'>"
+        + "".join(f"{escape(c)}<span style='color: lab(50.2 0 0)'>{'QJXVKM'[i % 6]}</span>" for i, c in enumerate(p))
+        + "</div>"
+    ),
+    "off-the-page": _decoys("position: absolute; left: -9999px"),
+    "greek-look-alikes": lambda p: f"<p>{escape(p.replace('Z', chr(0x396)).replace('P', chr(0x3A1)))}</p>",
+    "hex-bytes": lambda p: "<p>" + " ".join(f"0x{b:02x}" for b in p.encode()) + "</p>",
+    "octal-bytes": lambda p: "<p>" + "<span>,</span>".join(f"<span>{b:o}</span>" for b in p.encode()) + "</p>",
+    "base64-split": lambda p: "<p>" + "</p><p>".join(textwrap.wrap(base64.b64encode(p.encode()).decode(), 7)) + "</p>",
+    "full-width": lambda p: f"<p>{escape(''.join(chr(ord(c) + 0xFEE0) if '!' <= c <= '~' else c for c in p))}</p>",
+    # when in doubt: within a few edits of the password (one per six of its letters), on a page the suite typed it in
+    "covered-decoys": lambda p: (
+        "<p>"
+        + "".join(
+            f"{escape(c)}<span style='position: relative'>{'QJ'[i]}<span style='position: absolute; inset: 0; "
+            "background: #fff'></span></span>"
+            if i < 2
+            else escape(c)
+            for i, c in enumerate(p)
+        )
+        + "</p>"
+    ),
+    "a-look-alike-unknown": lambda p: f"<p>{escape(p.replace('Z', chr(0x13C3)))}</p>",  # Cherokee NO, a Z
+}
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_a_page_showing_a_secret_its_text_does_not_hold_gets_no_picture(page, hidden):
+    """A page whose text, as the DOM holds it, is not the password, while its picture shows it: decoy letters
+    hidden between its letters, look-alike letters, invisible characters between them, its bytes as numbers.
+    Control: the unmasked picture differs from that of the same page showing another password of the same
+    length. The suite gives no picture, and says why."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register(PASSWORD, "login.password")
+    twin = "".join(chr(ord(c) + 1) if c.isalpha() else c for c in PASSWORD)
+    page.set_content(PAGE.format(HIDDEN[hidden](twin)))
+    other = page.screenshot(full_page=True)
+    page.set_content(PAGE.format(HIDDEN[hidden](PASSWORD)))
+    assert page.screenshot(full_page=True) != other, "control: the password is visible"
+    png, why_not = picture_without_secrets(page)
+    assert png is None, f"the password shows in the screenshot ({hidden})"
+    assert "login.password" in why_not and "spread over several elements" in why_not, why_not
+
+
+ORDINARY = {  # pages no secret is in: pictured (the sign-in's password typed in the field, masked)
+    "error page": "<h2>Sign-in failed</h2><p>That did not work. Try again, or call 555 0100 (ref 48 65 6c).</p>",
+    "faint footer": "<p>Password rules apply.</p><footer style='color: #eee; font-size: 9px'>v1.2.3</footer>",
+    "hidden help": "<p>Sandbox sign-in</p><p style='visibility: hidden'>sandbox password help</p>",
+    "password words": "<p>Password is required. Password1 rules: passwords must be 8 characters.</p>",
+}
+
+
+@pytest.mark.parametrize("ordinary", ORDINARY)
+def test_an_ordinary_page_is_pictured(page, ordinary, monkeypatch):
+    """No false alarm: the page's own words near a weak password of its test user (a letter short, a letter
+    changed to another, 0 for o) are not the password. A redactor of the test's own: these weak passwords
+    are masked nowhere else."""
+    import suite.wire.login.screenshots as screenshots
+    from suite.secrets.redaction import Redactor
+
+    redactor = Redactor()
+    monkeypatch.setattr(screenshots, "REDACTOR", redactor)
+    for weak in (PASSWORD, "sandbox-password", "Passw0rd", "Password1!", "Passwordl"):
+        redactor.register(weak, "login.password")
+    page.set_content(PAGE.format(ORDINARY[ordinary] + "<label>Password <input type=password id=p></label>"))
+    page.fill("#p", "sandbox-password")
+    png, why_not = screenshots.picture_without_secrets(page)
+    assert png is not None, why_not
+
+
+def test_text_blended_away_is_pictured_as_it_is_drawn_without_blending(page):
+    """Decoys black on white but blended away (`mix-blend-mode: lighten` draws nothing of them): pictured
+    as if not blended (the decoys shown), the same picture as the page without the blend mode, and the
+    note says the blend modes were taken out."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    REDACTOR.register(PASSWORD, "login.password")
+    pictures, notes = [], []
+    for style in ("mix-blend-mode: lighten", "color: black"):
+        page.set_content(PAGE.format(_decoys(style)(PASSWORD)))
+        png, note = picture_without_secrets(page)
+        pictures.append(png)
+        notes.append(note)
+    assert pictures[0] is not None and pictures[0] == pictures[1], notes[0]
+    assert "blend modes" in notes[0], notes[0]
+
+
+def test_a_page_with_more_text_at_more_levels_than_the_suite_reads_gets_no_picture(page, monkeypatch):
+    """Reading the text again at each level of visibility is bounded: past MAX_READING characters in all, no picture."""
+    import suite.wire.login.screenshots as screenshots
+
+    REDACTOR.register(PASSWORD, "login.password")
+    page.set_content(PAGE.format("".join(f"<p style='color: rgb({i * 40}, 0, 0)'>line {i}</p>" for i in range(5))))
+    assert screenshots.picture_without_secrets(page)[0] is not None
+    monkeypatch.setattr(screenshots, "MAX_READING", 100)
+    png, note = screenshots.picture_without_secrets(page)
+    assert png is None and note == screenshots.TOO_MUCH_TEXT, note
+
+
+def test_a_page_with_more_pieces_of_a_secret_than_the_suite_checks_is_in_doubt(page, monkeypatch):
+    """Looking for a secret near is bounded: past MAX_NEAR_CHECKS different places a piece of it is, no picture."""
+    import suite.wire.login.screenshots as screenshots
+
+    REDACTOR.register(PASSWORD, "login.password")
+    pieces = "".join(f"<p>{escape(PASSWORD[:5])} and then {i}</p>" for i in range(5))
+    page.set_content(PAGE.format(pieces))
+    assert screenshots.picture_without_secrets(page)[0] is not None
+    monkeypatch.setattr(screenshots, "MAX_NEAR_CHECKS", 3)
+    png, note = screenshots.picture_without_secrets(page)
+    assert png is None and "login.password" in note, note
+
+
+@pytest.mark.parametrize(
+    ("computed", "expected"),
+    [
+        ("rgb(255, 255, 255)", (255, 255, 255, 1)),
+        ("rgba(0, 0, 0, 0)", (0, 0, 0, 0)),
+        ("oklch(1 0 0)", (255, 255, 255, 1)),
+        ("oklab(0 0 0 / 0.5)", (0, 0, 0, 0.5)),
+        ("lab(100 0 0)", (255, 255, 255, 1)),
+        ("lch(0 0 none)", (0, 0, 0, 1)),
+        ("color(srgb 1 0 0 / 0.25)", (255, 0, 0, 0.25)),
+        ("color(display-p3 0 1 0)", (0, 255, 0, 1)),
+        ("color(xyz-d65 0.9505 1 1.089)", (255, 255, 255, 1)),
+        ("color(srgb-linear 0 0 1)", (0, 0, 255, 1)),
+    ],
+)
+def test_the_colours_chromium_computes_are_read_in_srgb(computed, expected):
+    from suite.wire.login.screenshots import _colour
+
+    assert _colour(computed) == pytest.approx(expected, abs=2), computed
+
+
+@pytest.mark.parametrize("shown", ["HostiIePw4Zq9", "HOSTILEPW4ZQ9", "hostilepw4zq9"])
+def test_a_capital_i_for_an_l_and_other_letter_case_show_the_password(page, monkeypatch, shown):
+    """In the standard sans-serif font a capital I is an l: the password with one for its l gets no picture,
+    as it does upper- or lower-cased (where its i is an I). Control: the same page with an ordinary word."""
+    import suite.wire.login.screenshots as screenshots
+    from suite.secrets.redaction import Redactor
+
+    redactor = Redactor()
+    monkeypatch.setattr(screenshots, "REDACTOR", redactor)
+    redactor.register("HostilePw4Zq9", "login.password")
+    page.set_content(PAGE.format("<p>Sign-in failed for HostileUser</p>"))
+    assert screenshots.picture_without_secrets(page)[0] is not None
+    page.set_content(PAGE.format(f"<p>{shown}</p>"))
+    png, note = screenshots.picture_without_secrets(page)
+    assert png is None and "login.password" in note, note
