@@ -369,6 +369,8 @@ def _metadata(issuer, registry, defects) -> dict:
     grant_types = ["authorization_code", "client_credentials", "refresh_token"]
     if "discovery-missing-grant-types" in defects:
         grant_types = []
+    if "discovery-service-only" in defects:
+        grant_types = ["client_credentials"]
     auth_methods = ["client_secret_basic", "client_secret_post"]
     if "discovery-missing-auth-methods" in defects:
         auth_methods = []
@@ -388,6 +390,8 @@ def _metadata(issuer, registry, defects) -> dict:
             "ui_locales_supported": ["en-GB", "nb-NO", "sv-SE", "da-DK", "fi-FI", "nl-NL"],
         }
     )
+    if "discovery-service-only" in defects:
+        del metadata["code_challenge_methods_supported"]
     if defects.names:  # nobody should certify anything against a server broken on purpose
         metadata["x_sandbox_deliberately_broken"] = sorted(defects.names)
     return metadata

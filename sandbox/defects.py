@@ -82,6 +82,11 @@ DEFECTS = {
         ),
         Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
         Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
+        Defect(
+            "discovery-service-only",
+            "discovery lists only client_credentials and no PKCE methods, as a service-only token server's does",
+            ("DISC-03", "DISC-04"),
+        ),
         Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
         Defect(
             "discovery-required-members-missing",
