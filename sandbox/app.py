@@ -317,6 +317,14 @@ def create_app(
     def token():
         if "refresh-500" in defects and request.form.get("grant_type") == "refresh_token":
             return jsonify(error="server_error"), 500
+        redeemer = registry.applications.get(request.form.get("client_id", ""))
+        redeems_an_spas_code = (
+            redeemer is not None
+            and redeemer.app_type == "spa"
+            and request.form.get("grant_type") == "authorization_code"
+        )
+        if "spa-code-redemption-500" in defects and redeems_an_spas_code:  # as django-oidc-provider's HS256 SPA
+            return jsonify(error="server_error"), 500
         short_lived_token_wanted(faults)
         response = server.create_token_response()
         if (

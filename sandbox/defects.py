@@ -331,6 +331,16 @@ DEFECTS = {
             ("ID-06", "REV-02", "REV-03", "RT-02", "RT-06", "RT-07", "RT-08"),
         ),
         Defect(
+            "spa-code-redemption-500",
+            "every SPA's code redemption is answered HTTP 500, every other request as usual",
+            ("PKCE-01",),
+            # they redeem an SPA's code first: blocked by PKCE-01 (PKCE-09 by PKCE-03, ID-01 and RT-04 for their SPA)
+            (
+                *("CODE-01", "CODE-02", "CODE-04", "CODE-05", "CODE-07", "ID-01"),
+                *("PKCE-02", "PKCE-03", "PKCE-05", "PKCE-09", "RT-04"),
+            ),
+        ),
+        Defect(
             "refresh-500",
             "every refresh grant is answered HTTP 500, every other request as usual",
             ("RT-01", "SVC-13"),  # SVC-13's refresh grant by the service client gets a 500, not its refusal
