@@ -73,3 +73,30 @@ def test_a_login_page_refusing_the_environments_test_user_is_a_configuration_pro
         result.stdout[-3000:]
     )
     assert "non-conformance" not in result.stdout.lower() and "mistyped-password" not in result.stdout
+
+
+def test_an_identifier_first_login_page_says_to_use_the_browser_method(tmp_path):
+    """A login page that asks for the username alone (the password on a page after it, as
+    django-oidc-provider's two-step template does) cannot be driven by the form method: the run says
+    so and names login.method: browser, not the consent button it did not reach."""
+    from faulty_servers import FaultyProxy
+
+    from sandbox import SandboxServer, default_registry
+
+    def identifier_first(method, path, status, headers, body):
+        if b'type="password"' in body:
+            body = body.replace(b'<input type="password" id="password" name="password"', b'<input type="hidden"')
+        return status, headers, body
+
+    proxy = FaultyProxy([], rewrite=identifier_first)
+    sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
+    proxy.target = sandbox.url
+    try:
+        path = write_sandbox_environment(tmp_path, proxy.url, "two-step")
+        result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider", environ=SANDBOX_SECRETS)
+    finally:
+        proxy.close()
+        sandbox.stop()
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "a two-step (identifier-first) sign-in" in result.stdout, result.stdout[-3000:]
+    assert "use login.method: browser" in result.stdout and "consent_field" not in result.stdout

@@ -111,6 +111,14 @@ class FormLogin:
                 f"login.form.username_field / login.form.password_field: the login page {_page(url)} has no field "
                 f"{self.login.password_field!r}; it offers {_offered(login)}. Set login.form to those names"
             )
+        identifier_first = [f for f in own if f.has_field(self.login.username_field) and not f.password_inputs]
+        if identifier_first:
+            raise LoginConfigurationProblem(
+                f"login.method: the login page {_page(url)} asks for {self.login.username_field!r} without a "
+                f"password field ({_offered(identifier_first)}): a two-step (identifier-first) sign-in. The form "
+                "method submits one login form and cannot drive a sign-in across pages; use login.method: browser "
+                "(docs/certify-server.md, Signing in)"
+            )
         consent = [f for f in own if f.method == "POST" and f.buttons]
         if consent:
             raise LoginConfigurationProblem(
