@@ -266,8 +266,15 @@ def token_request_refused(request, state, errors, discovery):
     )
     check(
         response.status_code in expected_status,
-        f"error {error} came with HTTP {response.status_code}; RFC 6749 section 5.2 says "
-        f"{' or '.join(map(str, sorted(expected_status)))}",
+        lambda: (
+            f"error invalid_client came with HTTP {response.status_code}, and the client authenticated with HTTP Basic "
+            'in the Authorization header: "If the client attempted to authenticate via the "Authorization" request '
+            'header field, the authorization server MUST respond with an HTTP 401 (Unauthorized) status code" '
+            "(RFC 6749 section 5.2)"
+            if error == "invalid_client" and used_basic
+            else f"error {error} came with HTTP {response.status_code}; RFC 6749 section 5.2 says "
+            f"{' or '.join(map(str, sorted(expected_status)))}"
+        ),
     )
 
 
