@@ -242,10 +242,13 @@ def create_app(
 
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
-        # A POST is the consent page's answer (a decision, the request's parameters in its query) or
-        # the authorization request itself, form-serialized (OpenID Connect Core section 3.1.2.1:
-        # GET and POST MUST both be supported); authlib reads either from request.values.
-        requested_by_post = request.method == "POST" and "decision" not in request.form
+        # A POST is the consent page's answer (its form's marker, a decision or none: a refusal; the
+        # request's parameters in its query) or the authorization request itself, form-serialized
+        # (OpenID Connect Core section 3.1.2.1: GET and POST MUST both be supported); authlib reads
+        # either from request.values.
+        requested_by_post = (
+            request.method == "POST" and "decision" not in request.form and "consent_form" not in request.form
+        )
         if requested_by_post and "authorize-get-only" in defects:
             return render_template("error.html", message="Use GET."), 405, {"Allow": "GET"}
         unknown = set(request.args) - KNOWN_AUTHORIZATION_PARAMETERS

@@ -18,6 +18,10 @@ from suite.wire.login.html_forms import forms_of
 MAX_HOPS = 15
 
 
+# What Outcome.consent says of a consent form submitted without its consent field (a refusal).
+CONSENT_FIELD_LEFT_OUT = "(consent field left out)"
+
+
 class FormLogin:
     def __init__(self, environment, http: HttpClient) -> None:
         self.login, self.http = environment.login, http
@@ -63,7 +67,7 @@ class FormLogin:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
                 signed_in = True
             else:
-                consent = data[self.login.consent_field]
+                consent = data.get(self.login.consent_field, CONSENT_FIELD_LEFT_OUT)
             method, url = page_form.method, page_form.action
         return Outcome("loop", url, signed_in=signed_in, consent=consent)
 
@@ -83,6 +87,11 @@ class FormLogin:
                 }
                 return form, data
             if form.has_button(self.login.consent_field, self.login.consent_value):
+                if self.login.denying_consent and self.login.consent_deny_omits_field:
+                    # the refusing button sends the consent form without the granting field
+                    return form, {
+                        name: value for name, value in form.fields.items() if name != self.login.consent_field
+                    }
                 return form, {**form.fields, self.login.consent_field: self.login.consent_value}
         return None, None
 
