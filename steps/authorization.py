@@ -380,29 +380,28 @@ VISMA_PKCE_REQUIRED = {
     "native": '"relies on PKCE to protect authorization codes."',
 }
 WHY_REFUSED = {
-    "PKCE-07": "its code_challenge_method is plain, which the environment expects refused (expectations.plain_pkce: "
-    "refused); a server that does not support the requested transformation returns invalid_request (RFC 7636 "
-    "section 4.4.1)",
-    "PKCE-08": 'it sent a code_challenge and no code_challenge_method, which defaults to "plain" if not present in '
+    "PKCE-07": ": its code_challenge_method is plain, which the environment expects refused (expectations.plain_pkce: "
+    "refused)",
+    "PKCE-08": ': it sent a code_challenge and no code_challenge_method, which defaults to "plain" if not present in '
     "the request (RFC 7636 section 4.3), and the environment expects plain PKCE refused (expectations.plain_pkce: "
     "refused)",
 }
 
 
 def _why_refused(request, client) -> str:
-    marker = request.node.get_closest_marker("rule")
+    """What in the rule's request calls for the refusal, where its rule says (nothing for another rule)."""
+    marker = request.node.get_closest_marker("rule") if request is not None else None
     rule_id = marker.args[0] if marker else ""
     if rule_id == "PKCE-04" and client is not None and client.role in VISMA_PKCE_REQUIRED:
         return (
-            f"it sent no code_challenge, and Visma's {client.role} app type requires PKCE "
-            f"(Interactive Integrations, Application Types: {VISMA_PKCE_REQUIRED[client.role]}); a server that "
-            "requires PKCE refuses such a request with invalid_request (RFC 7636 section 4.4.1)"
+            f": it sent no code_challenge, and Visma's {client.role} app type requires PKCE "
+            f"(Interactive Integrations, Application Types: {VISMA_PKCE_REQUIRED[client.role]})"
         )
-    return WHY_REFUSED.get(rule_id, "RFC 7636 section 4.4.1")
+    return WHY_REFUSED.get(rule_id, "")
 
 
 @then("the authorization is refused without a code")
-def authorization_refused(request, state):
+def authorization_refused(state, request):
     """RFC 7636 section 4.4.1: an error redirect with invalid_request. A 4xx error page is accepted
     too; a page that is neither (a stalled flow, an empty paste) shows no refusal at all."""
     outcome, client = state.outcome, state.client
@@ -413,8 +412,9 @@ def authorization_refused(request, state):
         check(
             "code" not in params,
             lambda: (
-                f"the server issued an authorization code to {app}; it should have refused the request: "
-                + _why_refused(request, client)
+                f"the server issued an authorization code to {app}; it should have refused the request"
+                f"{_why_refused(request, client)}. A server that requires PKCE, or does not support the requested "
+                "transformation, returns invalid_request (RFC 7636 section 4.4.1)"
             ),
         )
         check(

@@ -217,10 +217,13 @@ def required_members(discovery, environment):
             name="service integrations only",
             attachment_type=allure.attachment_type.TEXT,
         )
-    cited = "RFC 8414 section 2" if service_only else "OpenID Connect Discovery 1.0 section 3"
     check(
         not problems,
-        lambda: f"the OpenID discovery document at {discovery.url}: " + "; ".join(problems) + f" ({cited})",
+        lambda: (
+            f"the OpenID discovery document at {discovery.url}: "
+            + "; ".join(problems)
+            + f" ({'RFC 8414 section 2' if service_only else 'OpenID Connect Discovery 1.0 section 3'})"
+        ),
     )
 
 
