@@ -46,7 +46,7 @@ Feature: Discovery document
       | client_secret_post  |
       | client_secret_basic |
 
-  @rule:DISC-06 @severity:critical @doc:discovery#ProviderMetadata @rfc:OIDCDISCOVERY-3
+  @rule:DISC-06 @severity:critical @doc:discovery#ProviderMetadata @rfc:OIDCDISCOVERY-3 @rfc:RFC8414-2
   Scenario: DISC-06 The discovery document holds every member OpenID Connect Discovery requires
     When the discovery document is read
     Then it holds every REQUIRED member with its type, RS256 and the openid scope

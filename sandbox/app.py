@@ -242,10 +242,13 @@ def create_app(
 
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
-        # A POST is the consent page's answer (a decision, the request's parameters in its query) or
-        # the authorization request itself, form-serialized (OpenID Connect Core section 3.1.2.1:
-        # GET and POST MUST both be supported); authlib reads either from request.values.
-        requested_by_post = request.method == "POST" and "decision" not in request.form
+        # A POST is the consent page's answer (its form's marker, a decision or none: a refusal; the
+        # request's parameters in its query) or the authorization request itself, form-serialized
+        # (OpenID Connect Core section 3.1.2.1: GET and POST MUST both be supported); authlib reads
+        # either from request.values.
+        requested_by_post = (
+            request.method == "POST" and "decision" not in request.form and "consent_form" not in request.form
+        )
         if requested_by_post and "authorize-get-only" in defects:
             return render_template("error.html", message="Use GET."), 405, {"Allow": "GET"}
         unknown = set(request.args) - KNOWN_AUTHORIZATION_PARAMETERS
@@ -317,6 +320,14 @@ def create_app(
     def token():
         if "refresh-500" in defects and request.form.get("grant_type") == "refresh_token":
             return jsonify(error="server_error"), 500
+        redeemer = registry.applications.get(request.form.get("client_id", ""))
+        redeems_an_spas_code = (
+            redeemer is not None
+            and redeemer.app_type == "spa"
+            and request.form.get("grant_type") == "authorization_code"
+        )
+        if "spa-code-redemption-500" in defects and redeems_an_spas_code:  # as django-oidc-provider's HS256 SPA
+            return jsonify(error="server_error"), 500
         short_lived_token_wanted(faults)
         response = server.create_token_response()
         if (
@@ -369,6 +380,8 @@ def _metadata(issuer, registry, defects) -> dict:
     grant_types = ["authorization_code", "client_credentials", "refresh_token"]
     if "discovery-missing-grant-types" in defects:
         grant_types = []
+    if "discovery-service-only" in defects:
+        grant_types = ["client_credentials"]
     auth_methods = ["client_secret_basic", "client_secret_post"]
     if "discovery-missing-auth-methods" in defects:
         auth_methods = []
@@ -388,6 +401,8 @@ def _metadata(issuer, registry, defects) -> dict:
             "ui_locales_supported": ["en-GB", "nb-NO", "sv-SE", "da-DK", "fi-FI", "nl-NL"],
         }
     )
+    if "discovery-service-only" in defects:
+        del metadata["code_challenge_methods_supported"]
     if defects.names:  # nobody should certify anything against a server broken on purpose
         metadata["x_sandbox_deliberately_broken"] = sorted(defects.names)
     return metadata

@@ -82,6 +82,11 @@ DEFECTS = {
         ),
         Defect("discovery-without-s256", "discovery advertises only plain PKCE", ("DISC-03",)),
         Defect("discovery-missing-grant-types", "discovery lists no grant types", ("DISC-04",)),
+        Defect(
+            "discovery-service-only",
+            "discovery lists only client_credentials and no PKCE methods, as a service-only token server's does",
+            ("DISC-03", "DISC-04"),
+        ),
         Defect("discovery-missing-auth-methods", "discovery lists no client authentication methods", ("DISC-05",)),
         Defect(
             "discovery-required-members-missing",
@@ -324,6 +329,16 @@ DEFECTS = {
             "no refresh token is ever issued",
             ("RT-01",),
             ("ID-06", "REV-02", "REV-03", "RT-02", "RT-06", "RT-07", "RT-08"),
+        ),
+        Defect(
+            "spa-code-redemption-500",
+            "every SPA's code redemption is answered HTTP 500, every other request as usual",
+            ("PKCE-01",),
+            # they redeem an SPA's code first: blocked by PKCE-01 (PKCE-09 by PKCE-03, ID-01 and RT-04 for their SPA)
+            (
+                *("CODE-01", "CODE-02", "CODE-04", "CODE-05", "CODE-07", "ID-01"),
+                *("PKCE-02", "PKCE-03", "PKCE-05", "PKCE-09", "RT-04"),
+            ),
         ),
         Defect(
             "refresh-500",

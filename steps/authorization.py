@@ -281,9 +281,10 @@ def callback_state_round_trip(state):
     params = _callback(state)
     sent = state.authorization.state
     check("state" in params, "the callback carries no state (RFC 6749 section 4.1.2: REQUIRED if sent)")
+    returned = f"state {params['state']!r}" if params["state"] else "an empty state (state= with no value)"
     check(
         params["state"] == sent,
-        f"the callback's state {params['state']!r} differs from the state sent {sent!r} "
+        f"the callback carries {returned}, not the state sent {sent!r} "
         "(RFC 6749 section 4.1.2: the exact value received)",
         expected=sent,
         received=params["state"],
@@ -372,8 +373,35 @@ def callback_with_error(state, errors):
     )
 
 
+# Why the request of each rule is refused, in its own sentence (RFC 7636 section 4.4.1's invalid_request
+# applies "if the server requires PKCE", which Visma's application types make it for the public apps).
+VISMA_PKCE_REQUIRED = {
+    "spa": '"Security Approach: Implements PKCE to secure authorization as client secrets cannot be safely stored."',
+    "native": '"relies on PKCE to protect authorization codes."',
+}
+WHY_REFUSED = {
+    "PKCE-07": ": its code_challenge_method is plain, which the environment expects refused (expectations.plain_pkce: "
+    "refused)",
+    "PKCE-08": ': it sent a code_challenge and no code_challenge_method, which defaults to "plain" if not present in '
+    "the request (RFC 7636 section 4.3), and the environment expects plain PKCE refused (expectations.plain_pkce: "
+    "refused)",
+}
+
+
+def _why_refused(request, client) -> str:
+    """What in the rule's request calls for the refusal, where its rule says (nothing for another rule)."""
+    marker = request.node.get_closest_marker("rule") if request is not None else None
+    rule_id = marker.args[0] if marker else ""
+    if rule_id == "PKCE-04" and client is not None and client.role in VISMA_PKCE_REQUIRED:
+        return (
+            f": it sent no code_challenge, and Visma's {client.role} app type requires PKCE "
+            f"(Interactive Integrations, Application Types: {VISMA_PKCE_REQUIRED[client.role]})"
+        )
+    return WHY_REFUSED.get(rule_id, "")
+
+
 @then("the authorization is refused without a code")
-def authorization_refused(state):
+def authorization_refused(state, request):
     """RFC 7636 section 4.4.1: an error redirect with invalid_request. A 4xx error page is accepted
     too; a page that is neither (a stalled flow, an empty paste) shows no refusal at all."""
     outcome, client = state.outcome, state.client
@@ -383,8 +411,11 @@ def authorization_refused(state):
         params = outcome.callback_params
         check(
             "code" not in params,
-            f"the server issued an authorization code to {app}; it should have refused the request "
-            "(RFC 7636 section 4.4.1)",
+            lambda: (
+                f"the server issued an authorization code to {app}; it should have refused the request"
+                f"{_why_refused(request, client)}. A server that requires PKCE, or does not support the requested "
+                "transformation, returns invalid_request (RFC 7636 section 4.4.1)"
+            ),
         )
         check(
             params.get("error") == "invalid_request",
@@ -421,6 +452,18 @@ def _callback(state) -> dict:
     return outcome.callback_params
 
 
+def _without_method(state) -> str:
+    """What a request with a code_challenge and no code_challenge_method (PKCE-08) asked for."""
+    params = state.authorization.params if state.authorization else {}
+    if "code_challenge" not in params or "code_challenge_method" in params:
+        return ""
+    return (
+        '. The request sent a code_challenge and no code_challenge_method, which defaults to "plain" if not '
+        "present in the request (RFC 7636 section 4.3): a server that accepts plain PKCE (expectations.plain_pkce: "
+        "accepted) grants it as a plain challenge"
+    )
+
+
 def code_of(state) -> str:
     code = state.outcome.callback_params.get("code") if state.outcome else None
     check(
@@ -429,7 +472,7 @@ def code_of(state) -> str:
             f"no authorization code to redeem: "
             f"{state.outcome.describe() if state.outcome else 'no authorization'}; a granted "
             "authorization request is answered with a code in the redirect URI's query "
-            "(RFC 6749 section 4.1.2)"
+            "(RFC 6749 section 4.1.2)" + _without_method(state)
         ),
     )
     return code

@@ -7,6 +7,7 @@ from pytest_bdd import when
 
 from suite.verdict.checks import skip_for_missing_data
 from suite.wire.authorization import authorize
+from suite.wire.login.form import CONSENT_FIELD_LEFT_OUT
 
 
 @when("the user signs in and denies consent")
@@ -14,12 +15,18 @@ def deny_consent(state, environment, discovery):
     login = environment.login
     if login.method != "form":
         pytest.skip(f"consent denial is driven by the form login method; {environment.name} signs in by {login.method}")
-    if not login.consent_deny_value:
-        skip_for_missing_data("login.form.consent_deny_value", f"{environment.name} names no refusing consent button")
-    refusing = replace(environment, login=replace(login, consent_value=login.consent_deny_value))
-    authorize(state, refusing, discovery)
+    if login.consent_deny_omits_field:  # the consent form found by its granting button, sent without that field
+        refusing, sent = replace(login, denying_consent=True), CONSENT_FIELD_LEFT_OUT
+    elif login.consent_deny_value:
+        refusing, sent = replace(login, consent_value=login.consent_deny_value), login.consent_deny_value
+    else:
+        skip_for_missing_data(
+            "login.form.consent_deny_value",
+            f"{environment.name} names no refusing consent button (or login.form.consent_deny_omits_field: true)",
+        )
+    authorize(state, replace(environment, login=refusing), discovery)
     # The refusing button was pressed: the behaviour under test really happened.
-    if state.outcome.consent != login.consent_deny_value:
+    if state.outcome.consent != sent:
         pytest.skip(
             "the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "
             "optional and depends on the application's settings)"

@@ -10,11 +10,52 @@ import allure
 import pytest
 from pytest_bdd import parsers, then, when
 
+from suite.configuration.environment import display_path
 from suite.verdict.checks import check, shown_or
 
 # What the Visma pages use: required whatever the environment says (RFC 8414 section 2,
 # OpenID Connect Discovery section 3).
 REQUIRED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+# A server the environment certifies for service integrations only is no OpenID Provider for it:
+# RFC 8414 section 2 requires its token_endpoint, and its authorization_endpoint only "unless no
+# grant types are supported that use the authorization endpoint".
+SERVICE_ONLY_REQUIRED_ENDPOINTS = ("token_endpoint",)
+
+
+def interactive_roles(environment) -> list[str]:
+    """The environment's clients that sign a user in (every role but the service integration)."""
+    return [role for role in environment.clients if role != "service"]
+
+
+# The metadata values only some roles use, and which: a server certified without them need not
+# advertise them (RFC 8414 section 2 and OpenID Connect Discovery section 3 ask for what "this
+# authorization server supports"); any other value is judged whatever the roles.
+def _roles_needing(environment, member: str, value: str) -> tuple[list[str], str]:
+    """The declared roles that need `value` in `member`, and the roles that would."""
+    clients = environment.clients
+    if member == "code_challenge_methods_supported" or (member, value) == (
+        "grant_types_supported",
+        "authorization_code",
+    ):
+        return interactive_roles(environment), "an interactive client (spa, web, native)"
+    if (member, value) == ("grant_types_supported", "refresh_token"):
+        return [role for role in ("web", "other_web") if role in clients], "a web app (clients.web)"
+    if (member, value) == ("grant_types_supported", "client_credentials"):
+        return [role for role in ("service",) if role in clients], "a service integration (clients.service)"
+    if member == "token_endpoint_auth_methods_supported":
+        return [role for role, client in clients.items() if not client.is_public], "a client with a secret"
+    return list(clients), "any client"
+
+
+def skip_unless_a_role_needs(environment, member: str, value: str) -> None:
+    roles, who = _roles_needing(environment, member, value)
+    if not roles:
+        pytest.skip(
+            f"not applicable: {display_path(environment.path)} declares no client that uses {value!r} in "
+            f"{member} (it would be {who}); the server need not advertise what it is not certified for "
+            '(RFC 8414 section 2: the values "this authorization server supports")'
+        )
+
 
 # RFC 8414 section 2 and OpenID Connect Discovery section 3: the value of an omitted member.
 DEFAULTS = {
@@ -49,10 +90,18 @@ def endpoints_listed(discovery, environment, datatable):
     issuer = urlsplit(environment.issuer)
     expected_paths = environment.expectations.endpoint_paths
     not_offered = environment.expectations.endpoints_not_offered
+    service_only = not interactive_roles(environment)
+    required = SERVICE_ONLY_REQUIRED_ENDPOINTS if service_only else REQUIRED_ENDPOINTS
     problems, notes = [], []
     for (name,) in datatable[1:]:
         url = discovery.member(name)
-        if name in not_offered and name not in REQUIRED_ENDPOINTS:
+        if service_only and name == "authorization_endpoint" and not (isinstance(url, str) and url):
+            notes.append(
+                f"{name}: not listed; {display_path(environment.path)} declares no interactive client, and RFC 8414 "
+                "section 2 requires it only where a grant type uses the authorization endpoint"
+            )
+            continue
+        if name in not_offered and name not in required:
             notes.append(
                 f"{name}: not offered by this environment ({not_offered[name]}), expectations.endpoints_not_offered"
             )
@@ -63,7 +112,7 @@ def endpoints_listed(discovery, environment, datatable):
                 f"{discovery.oauth_url or '(none)'}"
                 + (
                     " (required: RFC 8414 section 2, OpenID Connect Discovery section 3)"
-                    if name in REQUIRED_ENDPOINTS
+                    if name in required
                     else " (Visma Connect's own discovery document, "
                     "https://connect.visma.com/.well-known/openid-configuration, publishes it; if this environment "
                     "does not offer it, say why in expectations.endpoints_not_offered)"
@@ -87,7 +136,8 @@ def endpoints_listed(discovery, environment, datatable):
 
 
 @then(parsers.parse('its "{member}" includes "{value}"'))
-def member_includes(discovery, member, value):
+def member_includes(discovery, environment, member, value):
+    skip_unless_a_role_needs(environment, member, value)
     values, source = discovery.member(member), "the discovery documents"
     if values is None and member in DEFAULTS:
         values, source = DEFAULTS[member], "the default of an omitted member (RFC 8414 section 2)"
@@ -123,10 +173,25 @@ ARRAY_MEMBERS = (
 )
 
 
+# RFC 8414 section 2: what authorization server metadata MUST hold, for a server the environment
+# certifies for service integrations only (no OpenID Provider for it, so OpenID Discovery's
+# ID-token and user members do not apply); authorization_endpoint is added where a grant type uses it.
+SERVICE_ONLY_REQUIRED_MEMBERS = {"issuer": str, "token_endpoint": str, "response_types_supported": list}
+GRANTS_USING_THE_AUTHORIZATION_ENDPOINT = ("authorization_code", "implicit")
+
+
 @then("it holds every REQUIRED member with its type, RS256 and the openid scope")
-def required_members(discovery):
+def required_members(discovery, environment):
     metadata, problems = discovery.metadata, []
-    for name, kind in REQUIRED_MEMBERS.items():
+    service_only = not interactive_roles(environment)
+    required = dict(REQUIRED_MEMBERS)
+    if service_only:
+        required = dict(SERVICE_ONLY_REQUIRED_MEMBERS)
+        grants = discovery.member("grant_types_supported")
+        grants = DEFAULTS["grant_types_supported"] if grants is None else grants
+        if isinstance(grants, list) and set(grants) & set(GRANTS_USING_THE_AUTHORIZATION_ENDPOINT):
+            required["authorization_endpoint"] = str
+    for name, kind in required.items():
         value = metadata.get(name)
         if value is None:
             problems.append(f"{name} is missing (REQUIRED)")
@@ -137,19 +202,27 @@ def required_members(discovery):
         if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             problems.append(f"{name} is {value!r}, not a JSON array of strings")
     algorithms = metadata.get("id_token_signing_alg_values_supported")
-    if isinstance(algorithms, list) and "RS256" not in algorithms:
+    if not service_only and isinstance(algorithms, list) and "RS256" not in algorithms:
         problems.append(
             f"id_token_signing_alg_values_supported is {algorithms!r}: the algorithm RS256 MUST be included"
         )
     scopes = metadata.get("scopes_supported")
-    if isinstance(scopes, list) and "openid" not in scopes:
+    if not service_only and isinstance(scopes, list) and "openid" not in scopes:
         problems.append(f"scopes_supported is {scopes!r}: the server MUST support the openid scope value")
+    if service_only:
+        allure.attach(
+            f"{display_path(environment.path)} declares no interactive client: the document is judged as RFC 8414 "
+            "section 2 authorization server metadata (issuer, token_endpoint, response_types_supported, and "
+            "authorization_endpoint where a grant type uses it), not by OpenID Connect Discovery's ID-token members",
+            name="service integrations only",
+            attachment_type=allure.attachment_type.TEXT,
+        )
     check(
         not problems,
         lambda: (
             f"the OpenID discovery document at {discovery.url}: "
             + "; ".join(problems)
-            + " (OpenID Connect Discovery 1.0 section 3)"
+            + f" ({'RFC 8414 section 2' if service_only else 'OpenID Connect Discovery 1.0 section 3'})"
         ),
     )
 

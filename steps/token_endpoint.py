@@ -6,6 +6,7 @@ whichever grant asked.
 
 import re
 import secrets
+from urllib.parse import quote_plus
 
 from pytest_bdd import parsers, then
 
@@ -43,7 +44,7 @@ def _json_body(response) -> dict:
     return body
 
 
-def refuse_if_secret_refused_everywhere(state, discovery) -> None:
+def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | None]:
     """A refusal `invalid_client` is the right answer when client authentication fails (RFC 6749
     section 5.2): where the client's secret is refused sent either way the documentation allows
     (in the form body and by HTTP Basic), for a request the server answers otherwise once the client
@@ -51,10 +52,11 @@ def refuse_if_secret_refused_everywhere(state, discovery) -> None:
     secret in the environment is far likelier than a server refusing its own client. A
     configuration problem naming the key (exit code 4, no verdict), as for a refused test user.
     Either way accepted is evidence the server authenticates the client: what was refused is then
-    the server's fault (a Basic decoding defect, say) and fails as before."""
+    the server's fault (a Basic decoding defect, say) and fails as before. Returns, for each way
+    tried (post, basic), the error it got (None: granted); nothing where none was tried."""
     client = state.client
     if client is None or client.is_public or not client.client_secret or error_of(state.response) != "invalid_client":
-        return
+        return {}
     if client.redirect_uri:  # a code nobody issued: invalid_grant once the client is authenticated
         form = {"grant_type": "authorization_code", "code": "never-issued-" + secrets.token_urlsafe(16)}
         form["redirect_uri"] = client.redirect_uri
@@ -64,31 +66,68 @@ def refuse_if_secret_refused_everywhere(state, discovery) -> None:
             form["tenant_id"] = client.tenant_id
     response, token_responses = state.response, list(state.token_responses)
     try:
-        refused = all(
-            error_of(post_token(state, discovery, form, authentication=way)) == "invalid_client"
-            for way in ("post", "basic")
-        )
+        errors = {way: _outcome(post_token(state, discovery, form, authentication=way)) for way in ("post", "basic")}
     finally:
         state.response, state.token_responses[:] = response, token_responses
-    if refused:
+    if all(error == "invalid_client" for error in errors.values()):
         raise ConfigurationProblem(
             f"clients.{client.role}.client_secret: the token endpoint refuses the {client.role} client's secret "
             "(invalid_client) sent in the form body and by HTTP Basic alike, so the environment's client secret is "
             f"most likely wrong. Check clients.{client.role}.client_secret (and the variable it names) against the "
             "server's registration"
         )
+    return errors
+
+
+def _outcome(response) -> str | None:
+    """A probe's answer: None where it was granted (HTTP 200), else its error (or its status)."""
+    if response.status_code == 200:
+        return None
+    return error_of(response) or f"HTTP {response.status_code}"
+
+
+# The answers to a probe that show the client authenticated: a token, or a never-issued code refused.
+AUTHENTICATED = (None, "invalid_grant")
+
+
+def _basic_decoding_hint(state, errors: dict[str, str | None]) -> str:
+    """Why a request sent with HTTP Basic was refused where the body method was not: RFC 6749 section
+    2.3.1 form-urlencodes the client id and secret before Basic encodes them, and a server that
+    compares them as sent refuses every secret that encoding changes. The characters are not named:
+    they are the secret's."""
+    client, request = state.client, state.response.request
+    sent_by_basic = str(request.headers.get("Authorization", "")).startswith("Basic ")
+    if not (sent_by_basic and errors.get("basic") == "invalid_client" and "post" in errors):
+        return ""
+    changed = [value for value in (client.client_id, client.client_secret or "") if quote_plus(value) != value]
+    if not changed:
+        return ""
+    which = (
+        "client id and secret" if len(changed) == 2 else ("secret" if client.client_secret in changed else "client id")
+    )
+    return (
+        f"; the server refused the form-urlencoded Basic credentials (RFC 6749 section 2.3.1): the {client.role} "
+        f"client's {which} has characters form-urlencoding changes (such as a space, '+', '%', '/', ':', quotes "
+        "or non-ASCII letters), which the server must decode before comparing; "
+        + (
+            "the same secret sent in the form body (client_secret_post) was accepted"
+            if errors["post"] in AUTHENTICATED
+            else f"sent in the form body (client_secret_post) it was refused too, error={errors['post']!r}"
+        )
+    )
 
 
 @then("the token request succeeds")
 def token_request_succeeds(state, discovery):
     response = state.response
     body = _json_body(response)
+    errors = {}
     if response.status_code != 200:
-        refuse_if_secret_refused_everywhere(state, discovery)
+        errors = refuse_if_secret_refused_everywhere(state, discovery)
     check_granted(
         response.status_code == 200,
         f"the token request was refused: HTTP {response.status_code}, {REDACTOR.fields(body)} "
-        "(RFC 6749 section 5.1: a granted request is answered 200)",
+        "(RFC 6749 section 5.1: a granted request is answered 200)" + _basic_decoding_hint(state, errors),
     )
     check(
         isinstance(body.get("access_token"), str) and body["access_token"],
@@ -227,8 +266,15 @@ def token_request_refused(request, state, errors, discovery):
     )
     check(
         response.status_code in expected_status,
-        f"error {error} came with HTTP {response.status_code}; RFC 6749 section 5.2 says "
-        f"{' or '.join(map(str, sorted(expected_status)))}",
+        lambda: (
+            f"error invalid_client came with HTTP {response.status_code}, and the client authenticated with HTTP Basic "
+            'in the Authorization header: "If the client attempted to authenticate via the "Authorization" request '
+            'header field, the authorization server MUST respond with an HTTP 401 (Unauthorized) status code" '
+            "(RFC 6749 section 5.2)"
+            if error == "invalid_client" and used_basic
+            else f"error {error} came with HTTP {response.status_code}; RFC 6749 section 5.2 says "
+            f"{' or '.join(map(str, sorted(expected_status)))}"
+        ),
     )
 
 

@@ -24,11 +24,13 @@ def _primary(tag: str) -> str:
 
 @given("the discovery document offers a user interface language other than English")
 def other_language_offered(state, discovery):
-    offered = discovery.metadata.get("ui_locales_supported") or []
+    listed = discovery.metadata.get("ui_locales_supported")
+    offered = listed if isinstance(listed, list) else []
     others = [tag for tag in offered if isinstance(tag, str) and _primary(tag) != "en"]
     if not others:
+        shown = "absent" if listed is None else f"{listed!r}"
         pytest.skip(
-            f"discovery's ui_locales_supported is {offered!r}: no language but English is offered, so there "
+            f"discovery's ui_locales_supported is {shown}: no language but English is offered, so there "
             "is nothing to see (OpenID Connect Discovery section 3)"
         )
     state.ui_locale = others[0]

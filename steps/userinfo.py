@@ -217,18 +217,26 @@ def userinfo_invalid_token(state):
         ),
     )
     params = bearer_challenge(response.headers.get("WWW-Authenticate", ""))
-    challenge = (
-        "no Bearer challenge"
-        if params is None
-        else f"a Bearer challenge whose error is {params['error']!r}"
-        if params.get("error")
-        else "a Bearer challenge with no error code"
-    )
+    missing = [] if response.status_code == 401 else [f"it answered HTTP {response.status_code}, not 401"]
+    if params is None:
+        missing.append(
+            f"its {header_shown(response, 'WWW-Authenticate')} holds no Bearer challenge, and the error attribute "
+            "is one of the Bearer challenge's (RFC 6750 section 3)"
+        )
+    elif params.get("error") != "invalid_token":
+        missing.append(
+            f"its Bearer challenge's error is {params['error']!r}, not invalid_token"
+            if params.get("error")
+            else "its Bearer challenge carries no error attribute"
+        )
     check(
-        response.status_code == 401 and (params or {}).get("error") == "invalid_token",
-        f"userinfo refused the access token with HTTP {response.status_code} and {challenge}, not 401 and "
-        'error="invalid_token": "The access token provided is expired, revoked, malformed, or invalid for other '
-        'reasons. The resource SHOULD respond with the HTTP 401" (RFC 6750 section 3.1)',
+        not missing,
+        lambda: (
+            "userinfo refused the access token, but "
+            + "; ".join(missing)
+            + ': "The access token provided is expired, revoked, malformed, or invalid for other reasons. The resource '
+            'SHOULD respond with the HTTP 401" (RFC 6750 section 3.1)'
+        ),
     )
 
 

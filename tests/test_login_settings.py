@@ -2,6 +2,8 @@
 a configuration problem (exit code 4) that names the key and lists what the page offers. Public
 clients never get, and never send, a secret."""
 
+import json
+
 import pytest
 from run import SANDBOX_SECRETS, SANDBOX_YAML, run_suite, write_environment, write_sandbox_environment
 
@@ -73,3 +75,61 @@ def test_a_login_page_refusing_the_environments_test_user_is_a_configuration_pro
         result.stdout[-3000:]
     )
     assert "non-conformance" not in result.stdout.lower() and "mistyped-password" not in result.stdout
+
+
+def test_an_identifier_first_login_page_says_to_use_the_browser_method(tmp_path):
+    """A login page that asks for the username alone (the password on a page after it, as
+    django-oidc-provider's two-step template does) cannot be driven by the form method: the run says
+    so and names login.method: browser, not the consent button it did not reach."""
+    from faulty_servers import FaultyProxy
+
+    from sandbox import SandboxServer, default_registry
+
+    def identifier_first(method, path, status, headers, body):
+        if b'type="password"' in body:
+            body = body.replace(b'<input type="password" id="password" name="password"', b'<input type="hidden"')
+        return status, headers, body
+
+    proxy = FaultyProxy([], rewrite=identifier_first)
+    sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
+    proxy.target = sandbox.url
+    try:
+        path = write_sandbox_environment(tmp_path, proxy.url, "two-step")
+        result = run_suite(f"--env={path}", "--rule=AUTH-01", "-q", "-p", "no:cacheprovider", environ=SANDBOX_SECRETS)
+    finally:
+        proxy.close()
+        sandbox.stop()
+    assert result.returncode == 4, result.stdout[-3000:]
+    assert "a two-step (identifier-first) sign-in" in result.stdout, result.stdout[-3000:]
+    assert "use login.method: browser" in result.stdout and "consent_field" not in result.stdout
+
+
+@pytest.mark.parametrize("defect, expected", [(None, "passed"), ("consent-denial-ignored", "failed")])
+def test_a_refusal_that_leaves_the_consent_field_out_is_declared_and_judged(tmp_path, defect, expected):
+    """django-oidc-provider grants consent for any non-empty `allow`, and its Decline button has no
+    name: its refusal is the consent form sent without the field (login.form.consent_deny_omits_field)."""
+    path = write_environment(
+        tmp_path, SANDBOX_YAML.replace("    consent_deny_value: deny", "    consent_deny_omits_field: true")
+    )
+    record = tmp_path / "compliance.json"
+    switch = [f"--defect={defect}"] if defect else []
+    result = run_suite(
+        f"--env={path}", "--rule=CONS-01", *switch, f"--compliance={record}", "-q", "-p", "no:cacheprovider"
+    )
+    (rule,) = json.loads(record.read_text())["rules"]
+    assert rule["status"] == expected, result.stdout[-3000:]
+
+
+def test_two_ways_of_refusing_consent_are_refused(tmp_path):
+    path = write_environment(
+        tmp_path,
+        SANDBOX_YAML.replace(
+            "    consent_deny_value: deny", "    consent_deny_value: deny\n    consent_deny_omits_field: true"
+        ),
+    )
+    result = run_suite(f"--env={path}", "--rule=CONS-01", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 4
+    assert (
+        "consent_deny_value and consent_deny_omits_field both say how consent is refused"
+        in result.stdout + result.stderr
+    )

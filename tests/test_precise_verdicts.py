@@ -513,3 +513,22 @@ def test_a_rule_a_wrong_password_left_unchecked_says_configuration_problem_besid
     lines = verdict_lines(record, "compliance.json")
     assert "could not be checked (configuration problem): AUTH-01 (critical)" in lines
     assert "could not be checked (environment problem): UINFO-01 (critical)" in lines
+
+
+def test_an_spa_redemption_answered_500_fails_pkce01_alone(tmp_path):
+    """django-oidc-provider answered HTTP 500 to every SPA redemption (HS256 for a public client): PKCE-01
+    fails for it, and the rules that redeem an SPA's code before their own check (CODE-04's late
+    redemption, PKCE-05's malformed verifiers, the refusal rules) are blocked by it, one cause counted once."""
+    record = tmp_path / "compliance.json"
+    rules = ("PKCE-01", "PKCE-02", "PKCE-05", "CODE-02", "CODE-04", "CODE-05")
+    result = run_suite(
+        "--defect=spa-code-redemption-500",
+        *(f"--rule={rule}" for rule in rules),
+        f"--compliance={record}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+    statuses = {r["rule_id"]: (r["status"], r.get("blocked_by")) for r in json.loads(record.read_text())["rules"]}
+    assert statuses["PKCE-01"] == ("failed", None), result.stdout[-3000:]
+    assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], ("blocked", "PKCE-01")), statuses

@@ -81,11 +81,13 @@ def test_an_endpoint_the_environment_does_not_offer_passes_with_its_reason():
 def test_nothing_but_an_error_redirect_or_a_4xx_page_counts_as_a_refusal(outcome):
     state = ScenarioState(http=None, outcome=outcome)
     with pytest.raises(NonConformance):
-        authorization_refused(state)
+        authorization_refused(state, None)
 
 
 def test_a_4xx_error_page_counts_as_a_refusal():
-    authorization_refused(ScenarioState(http=None, outcome=Outcome("page", ISSUER + "/error", 400, body="<p>bad</p>")))
+    authorization_refused(
+        ScenarioState(http=None, outcome=Outcome("page", ISSUER + "/error", 400, body="<p>bad</p>")), None
+    )
 
 
 CITATION = re.compile(r"RFC \d{4}|OpenID Connect|Visma|visma-connect-facts|(Service|Interactive) Integrations")

@@ -101,6 +101,11 @@ class Login:
     consent_field: str = "decision"
     consent_value: str = "allow"
     consent_deny_value: str = ""  # the consent form's refusing button; empty: consent denial is not tried
+    # the refusal is the consent form sent without consent_field (a Decline button with no name, as
+    # django-oidc-provider's, whose `allow` field grants whatever its value)
+    consent_deny_omits_field: bool = False
+    # set by CONS-01's step, never by the file: this sign-in refuses consent the way the file says
+    denying_consent: bool = False
     # browser method: what to do on which page
     browser_pages: tuple[BrowserPage, ...] = ()
     browser_timeout: float = 15.0
@@ -277,6 +282,13 @@ def _meaning_problems(raw: dict) -> list[str]:
 def _login_problems(raw: dict) -> list[str]:
     """An interactive role signs the test user in for every one of its rules: without `login` each
     of them would stop at the login page, and the run would end with failures that are the file's."""
+    form = raw.get("login", {}).get("form", {})
+    if form.get("consent_deny_omits_field") and "consent_deny_value" in form:
+        return [
+            "login.form: consent_deny_value and consent_deny_omits_field both say how consent is refused; give "
+            "consent_deny_value for a refusing button with a name and value, consent_deny_omits_field: true for one "
+            "that sends no consent field"
+        ]
     interactive = [role for role in raw["clients"] if role != "service"]
     if "login" in raw or not interactive:
         return []

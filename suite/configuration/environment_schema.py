@@ -136,6 +136,7 @@ SCHEMA = {
                         "consent_field": _string,
                         "consent_value": _string,
                         "consent_deny_value": _string,
+                        "consent_deny_omits_field": {"type": "boolean"},
                     },
                 },
                 "browser": {

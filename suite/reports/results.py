@@ -61,6 +61,10 @@ def write_no_verdict(path: Path | str, kind: str, reason: str, environment: str)
     return record
 
 
+# A URL's query, which names the client and the state of each request to the same page.
+URL_QUERY = re.compile(r"(https?://[^\s?#]+)[?#][^\s]*")
+
+
 class ResultRecorder:
     def __init__(self, environment, path: str, alluredir: str | None = None) -> None:
         self.environment, self.path = environment, Path(path)
@@ -70,6 +74,7 @@ class ResultRecorder:
         self.written: dict | None = None
         self.not_written = ""  # why the record could not be written (a full disk, a read-only folder)
         self.configuration_problem = False  # e.g. login settings that do not fit the login page
+        self.configuration_causes: dict[str, str] = {}  # each configuration problem: the first scenario it stopped
         self.left_out: set[str] = set()  # rules with scenarios deselected (--rule, -k, -m, --deselect)
         self.collected: dict[str, str] = {}  # node id -> rule id, to find what an interruption left out
         self.features = FEATURES
@@ -96,6 +101,8 @@ class ResultRecorder:
         if "rule" not in properties:
             return
         self._entry(report, properties)
+        if report.failed and properties.get("configuration_problem"):
+            self._once_per_cause(report, properties["scenario"])
         if not report.failed or self.scenarios[report.nodeid]["status"] != "failed":
             return
         waiver = waiver_for(self.waivers, properties["rule"]["rule_id"], properties["scenario"], report.nodeid)
@@ -106,6 +113,16 @@ class ResultRecorder:
             # pytest counts it apart from failures, as it counts a waived one
             report.outcome, report.wasxfail = "skipped", f"warning: {_first_line(report.longreprtext)}"
             report.conformance_warning = True
+
+    def _once_per_cause(self, report, scenario: str) -> None:
+        """A configuration problem is printed once (one line per cause, as docs/certify-server.md
+        promises): a wrong test-user password stopped 58 scenarios with the same line. The record keeps
+        each scenario's whole reason (_entry took it); the terminal and JUnit name the first scenario.
+        Pages are compared without their query: one consent page, another client's request."""
+        cause = URL_QUERY.sub(r"\1", report.longreprtext.strip())  # the same page, for another client or state
+        first = self.configuration_causes.setdefault(cause, scenario)
+        if first != scenario:
+            report.longrepr = f"configuration problem: could not be checked: the same cause as {first}"
 
     @pytest.hookimpl(tryfirst=True)  # before pytest's own "x" for what it takes for an expected failure
     def pytest_report_teststatus(self, report, config):

@@ -18,6 +18,10 @@ from suite.wire.login.html_forms import forms_of
 MAX_HOPS = 15
 
 
+# What Outcome.consent says of a consent form submitted without its consent field (a refusal).
+CONSENT_FIELD_LEFT_OUT = "(consent field left out)"
+
+
 class FormLogin:
     def __init__(self, environment, http: HttpClient) -> None:
         self.login, self.http = environment.login, http
@@ -63,7 +67,7 @@ class FormLogin:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
                 signed_in = True
             else:
-                consent = data[self.login.consent_field]
+                consent = data.get(self.login.consent_field, CONSENT_FIELD_LEFT_OUT)
             method, url = page_form.method, page_form.action
         return Outcome("loop", url, signed_in=signed_in, consent=consent)
 
@@ -83,6 +87,11 @@ class FormLogin:
                 }
                 return form, data
             if form.has_button(self.login.consent_field, self.login.consent_value):
+                if self.login.denying_consent and self.login.consent_deny_omits_field:
+                    # the refusing button sends the consent form without the granting field
+                    return form, {
+                        name: value for name, value in form.fields.items() if name != self.login.consent_field
+                    }
                 return form, {**form.fields, self.login.consent_field: self.login.consent_value}
         return None, None
 
@@ -110,6 +119,14 @@ class FormLogin:
             raise LoginConfigurationProblem(
                 f"login.form.username_field / login.form.password_field: the login page {_page(url)} has no field "
                 f"{self.login.password_field!r}; it offers {_offered(login)}. Set login.form to those names"
+            )
+        identifier_first = [f for f in own if f.has_field(self.login.username_field) and not f.password_inputs]
+        if identifier_first:
+            raise LoginConfigurationProblem(
+                f"login.method: the login page {_page(url)} asks for {self.login.username_field!r} without a "
+                f"password field ({_offered(identifier_first)}): a two-step (identifier-first) sign-in. The form "
+                "method submits one login form and cannot drive a sign-in across pages; use login.method: browser "
+                "(docs/certify-server.md, Signing in)"
             )
         consent = [f for f in own if f.method == "POST" and f.buttons]
         if consent:
