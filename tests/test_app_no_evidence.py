@@ -407,3 +407,47 @@ def test_a_rule_of_both_kinds_of_application_links_the_service_integrations_page
     recorder = SimpleNamespace(application=SimpleNamespace(is_interactive=interactive))
     linked = ApplicationRecorder._documentation(recorder, rule)  # type: ignore[arg-type]
     assert linked == (f"{DOCS_BASE}/{page}" if page else interactive_page)
+
+
+def _refused_for_scope(scope: str) -> RecordedRequest:
+    """The stand-in's answer to an authorization request it refused: a redirect to the callback with the error."""
+    location = (
+        "http://127.0.0.1:9302/callback?error=invalid_scope"
+        "&error_description=The+requested+scope+is+invalid%2C+unknown%2C+or+malformed.&state=s"
+    )
+    sent = (("client_id", WEB.client_id), ("response_type", "code"), ("scope", scope), ("state", "s"))
+    return RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], sent, (), {}, "", 302, location)
+
+
+def test_appc01_fails_scopes_joined_with_commas_citing_rfc6749_3_3_and_passes_spaces():
+    """npm grant joins scopes with a comma by default: the stand-in (as Visma Connect) answers invalid_scope,
+    and the run ended INCOMPLETE with "check drive.signed_in"; APPC-01 fails it, naming the scope sent."""
+    from appside.steps.requests_sent import scope_space_delimited
+    from suite.verdict.checks import NonConformance
+
+    sign_in = SignIn(False, 302, seconds=6.0, urls=[], page_urls=[], contents=[])
+    comma = AppRun(sign_ins=[sign_in], observed=[Observed([_refused_for_scope("openid,email,profile,offline_access")])])
+    with pytest.raises(NonConformance) as failed:
+        scope_space_delimited(WEB, comma)
+    said = str(failed.value)
+    assert "RFC 6749 section 3.3" in said and "space-delimited" in said, said
+    assert "'openid,email,profile,offline_access'" in said and "'openid email profile offline_access'" in said
+    spaces = AppRun(sign_ins=[sign_in], observed=[Observed([_refused_for_scope("openid email profile")])])
+    scope_space_delimited(WEB, spaces)
+
+
+def test_a_refused_authorization_request_is_named_in_the_notice_and_the_unfinished_sign_in_not_the_marker():
+    from appside.steps.sign_ins import _say_if_none_finished, unfinished
+
+    refused = Observed([_refused_for_scope("openid,email")])
+    sign_in = SignIn(False, 302, "http://127.0.0.1:9302/login", 6.0, urls=[], page_urls=[], contents=[])
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=WEB, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, refused), (sign_in, refused)])
+    (notice,) = recorder.notices
+    said = "the stand-in refused the authorization request: invalid_scope \u2014 The requested scope is invalid"
+    assert said in notice and "scope sent: 'openid,email'" in notice, notice
+    assert "check drive.signed_in" not in notice
+    assert said in unfinished(WEB, sign_in, 1, refused)
+    # a fault the stand-in injected (an error response) is no refusal of what the application sent
+    assert "refused the authorization request" not in unfinished(WEB, sign_in, 1, refused, faulted=True)

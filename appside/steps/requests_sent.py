@@ -98,6 +98,34 @@ def registered_client_id(application: Application, app_run: AppRun) -> None:
         )
 
 
+OTHER_SCOPE_DELIMITERS = ",;"  # what client libraries join scopes with instead of a space (npm grant: a comma)
+
+
+@then("every authorization request's scope is a space-delimited list")
+def scope_space_delimited(application: Application, app_run: AppRun) -> None:
+    """RFC 6749 section 3.3 binds the client: a scope of "openid,email,profile" is one scope nobody
+    registered (Visma Connect and the stand-in answer invalid_scope), not three."""
+    for request in _authorization_requests(application, app_run):
+        sent = request.param("scope") or ""
+        joined = [s for s in sent.split(" ") if _delimiter_in(s)]
+        if joined:
+            check(False, _scope_joined(sent, joined[0]))
+
+
+def _delimiter_in(scope: str) -> str:
+    return next((d for d in OTHER_SCOPE_DELIMITERS if d in scope), "")
+
+
+def _scope_joined(sent: str, joined: str) -> str:
+    meant = " ".join(p for s in sent.split(" ") for p in re.split(f"[{OTHER_SCOPE_DELIMITERS}]", s) if p)
+    return (
+        f"an authorization request's scope is {sent!r}: {joined!r} joins scopes with {_delimiter_in(joined)!r}, so "
+        "Visma Connect reads it as one unknown scope and refuses the sign-in (invalid_scope). RFC 6749 section "
+        '3.3: "The value of the scope parameter is expressed as a list of space-delimited, case-sensitive '
+        f'strings" (Visma Connect: scope=openid email profile). Join the scopes with spaces: {meant!r}'
+    )
+
+
 @then("every request names a registered redirect_uri exactly")
 def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
     native = application.app_type == "native"

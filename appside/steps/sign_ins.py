@@ -268,9 +268,18 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
             marker = config.application.drive.shows_signed_in()
             # a sign-in for another client, or to an unregistered redirect_uri, never could: that is the
             # cause (APPC-01, APPC-02: the stand-in refused the request, as Visma Connect does), not the marker
-            refused = _other_client_id(config.application, sign_ins[0][1]) or _unregistered_redirect_uri(
-                config.application, sign_ins[0][1]
+            refused = (
+                _other_client_id(config.application, sign_ins[0][1])
+                or _unregistered_redirect_uri(config.application, sign_ins[0][1])
+                or refused_by_stand_in(sign_ins[0][1])
             )
+            if refused.startswith(STAND_IN_REFUSED):
+                recorder.notices.append(
+                    f"no normal sign-in finished: {refused.removeprefix('; ')}, so no code was issued and every "
+                    "rule that needs a sign-in was blocked or could not be checked (the cause is the authorization "
+                    "request the application sent, not drive.signed_in)"
+                )
+                return
             recorder.notices.append(
                 f"no normal sign-in finished: the application never showed {marker} "
                 "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
@@ -299,7 +308,9 @@ def signed_in_twice(
             )
 
 
-def unfinished(application: Application, sign_in, number: int, observed: Observed) -> str:
+def unfinished(application: Application, sign_in, number: int, observed: Observed, faulted: bool = False) -> str:
+    """How a sign-in that did not finish ended; `faulted`: the stand-in answered it with an injected fault,
+    so an error it sent is no refusal of what the application asked."""
     callback = (
         "the browser never reached its callback"
         if sign_in.callback_status is None
@@ -308,9 +319,31 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
-        f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}; "
-        "its requests are attached"
+        f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}"
+        f"{'' if faulted else refused_by_stand_in(observed)}; its requests are attached"
     )
+
+
+STAND_IN_REFUSED = "; the stand-in refused the authorization request"
+REFUSAL_SHOWN = 200  # characters of the stand-in's error_description and of the scope sent, in a message
+
+
+def refused_by_stand_in(observed: Observed) -> str:
+    """The stand-in's error answer to the application's authorization request (any error: invalid_scope,
+    unsupported_response_type, ...), with what the application sent, as "; the stand-in refused ...": the
+    cause of a sign-in that did not finish, not the signed-in marker. "" where it issued a code."""
+    for callback in observed.callbacks:
+        params = callback.location_params
+        if "error" not in params:
+            continue
+        described = REDACTOR.scrub(params.get("error_description", "")).rstrip(".")[:REFUSAL_SHOWN]
+        scope = callback.param("scope")
+        return (
+            f"{STAND_IN_REFUSED}: {params['error'] or '(an empty error code)'}"
+            + (f" \u2014 {described}" if described else "")
+            + (f"; scope sent: {REDACTOR.scrub(scope)[:REFUSAL_SHOWN]!r}" if scope is not None else "")
+        )
+    return ""
 
 
 PAGE_TEXT_SHOWN = 200  # characters of the page a sign-in ended on, in the run's notice
@@ -469,7 +502,13 @@ def why_none_was_redeemed(application: Application, app_run: AppRun) -> str:
     one did not finish (the application's callback broke, or it named another client), so that the
     cause is named where the rule reports it, not only in the attachments."""
     stalls = [
-        unfinished(application, sign_in, number, app_run.observed[min(number, len(app_run.observed)) - 1])
+        unfinished(
+            application,
+            sign_in,
+            number,
+            app_run.observed[min(number, len(app_run.observed)) - 1],
+            faulted=app_run.fault is not None,
+        )
         for number, sign_in in enumerate(app_run.sign_ins, 1)
         if getattr(sign_in, "finished", True) is False and app_run.observed
     ]
