@@ -451,3 +451,47 @@ def test_a_refused_authorization_request_is_named_in_the_notice_and_the_unfinish
     assert said in unfinished(WEB, sign_in, 1, refused)
     # a fault the stand-in injected (an error response) is no refusal of what the application sent
     assert "refused the authorization request" not in unfinished(WEB, sign_in, 1, refused, faulted=True)
+
+
+def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compliance_md():
+    """A wrong issuer port: the terminal repeated a 1,200-character paragraph for 18 to 21 rules (oidcspa's
+    spa2-wrongport, fastapi's wrong-issuer-port). The first rule says it; the others name that rule."""
+    from suite.reports.record_markdown import render_markdown, verdict_lines
+
+    cause = "normal sign-in 1: ended on http://127.0.0.1:9302/login; the browser refused " + "what it asked " * 80
+    never = f"{UNCHECKED}: no sign-in through the application (from http://127.0.0.1:9302/login) sent nothing ({cause})"
+    redeemed = f"{UNCHECKED}: the application sent no token request ({cause}; 2 more did not finish)"
+    short = f"{UNCHECKED}: only 0 of the 2 normal sign-ins reached the stand-in"
+    reasons = {"APPC-01": never, "APPC-02": never, "APPC-10": redeemed, "APPC-30": short, "APPC-31": short}
+    rules = [
+        {
+            "rule_id": r,
+            "severity": "critical",
+            "status": "skipped",
+            "title": r,
+            "scenarios": [{"reason": why, "status": "skipped"}],
+        }
+        for r, why in reasons.items()
+    ]
+    record = {
+        "verdict": "incomplete",
+        "rules": rules,
+        "unchecked_rules": list(reasons),
+        "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 5, "skipped": 0},
+        "environment": "application x (web)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"web": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    terminal = "\n".join(verdict_lines(record, "compliance.json"))
+    assert terminal.count("the browser refused") == 1, terminal
+    assert "APPC-02 (critical): the same cause as APPC-01" in terminal
+    assert "APPC-10 (critical): the application sent no token request (the same cause as APPC-01)" in terminal
+    assert terminal.count("only 0 of the 2 normal sign-ins reached the stand-in") == 2  # a short cause is said again
+    markdown = render_markdown(record)
+    assert markdown.count("the browser refused") == 4  # the list's first rule, the table's three rows
+    assert "- APPC-02 (critical): the same cause as APPC-01" in markdown

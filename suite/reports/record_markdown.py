@@ -50,7 +50,7 @@ def render_markdown(record: dict) -> str:
             "Run every rule (no --rule, -k, -m or feature path) for a verdict.",
             "",
         ]
-    unchecked = _unchecked(record)
+    unchecked = _unchecked_said_once(record)
     if unchecked:
         lines += [
             "Blocker and critical rules that ran but could not be checked (the run found no evidence either way; "
@@ -181,6 +181,60 @@ def _unchecked(record: dict) -> list[tuple[dict, str]]:
     ]
 
 
+def _unchecked_said_once(record: dict) -> list[tuple[dict, str]]:
+    """_unchecked, a long cause that several rules share said at the first of them only (said_once)."""
+    unchecked = _unchecked(record)
+    shown = said_once([(rule["rule_id"], why) for rule, why in unchecked])
+    return [(rule, shown[number]) for number, (rule, _) in enumerate(unchecked)]
+
+
+# A cause shorter than this is said again where it recurs; a longer one (how a sign-in ended, what the
+# browser refused: often 1,200 characters, the same for 20 rules) is said once and named after
+SAID_ONCE = 120
+SAME_PREFIX = 300  # two causes are one where they begin alike this far ("; 2 more sign-ins did not finish")
+
+
+def said_once(reasons: list[tuple[str, str]]) -> list[str]:
+    """Each rule's reason [(rule id, reason)], a long one said once: a reason said before becomes "the
+    same cause as APPC-xx", and one whose long parenthesised cause was said before keeps its own words
+    with "(the same cause as APPC-xx)" in the place of the cause."""
+    said: list[tuple[str, str]] = []  # (a reason or its cause, the rule that said it first)
+    shown = []
+    for rule_id, reason in reasons:
+        head, cause, tail = _cause_of(reason)
+        whole = next((rule for text, rule in said if len(reason) >= SAID_ONCE and text == reason), None)
+        earlier = next((rule for text, rule in said if _same_cause(text, cause)), None)
+        if whole is not None:
+            shown.append(f"the same cause as {whole}")
+        elif earlier is not None:
+            shown.append(f"{head} (the same cause as {earlier}){tail}")
+        else:
+            said += [(reason, rule_id), (cause, rule_id)]
+            shown.append(reason)
+    return shown
+
+
+def _cause_of(reason: str) -> tuple[str, str, str]:
+    """A reason as its words, its cause (its first parenthesised part of at least SAID_ONCE characters,
+    else nothing) and what follows."""
+    start = reason.find(" (")
+    while start >= 0:
+        depth = 0
+        for at in range(start + 1, len(reason)):
+            depth += {"(": 1, ")": -1}.get(reason[at], 0)
+            if depth == 0:
+                if at - start - 2 >= SAID_ONCE:
+                    return reason[:start], reason[start + 2 : at], reason[at + 1 :]
+                break
+        start = reason.find(" (", start + 2)
+    return reason, "", ""
+
+
+def _same_cause(one: str, other: str) -> bool:
+    shorter, longer = sorted((one, other), key=len)
+    return len(shorter) >= SAID_ONCE and longer.startswith(shorter[:SAME_PREFIX])
+
+
 def reason_of(rule: dict) -> str:
     """The reasons of every scenario that gave the rule its status, each once, in the scenarios' order:
     each failed example of an outline (each fault an application accepted) is named, not the first."""
@@ -238,7 +292,7 @@ def verdict_lines(record: dict, path: Path | str) -> list[str]:
         lines.append("did not run (blocker or critical): " + ", ".join(record["not_run_rules"]))
     lines += [
         f"ran but could not be checked (blocker or critical): {rule['rule_id']} ({rule['severity']}): {reason}"
-        for rule, reason in _unchecked(record)
+        for rule, reason in _unchecked_said_once(record)
     ]
     if record.get("missing_data"):
         needed: dict[str, list[str]] = {}
