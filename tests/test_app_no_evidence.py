@@ -495,3 +495,54 @@ def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compl
     markdown = render_markdown(record)
     assert markdown.count("the browser refused") == 4  # the list's first rule, the table's three rows
     assert "- APPC-02 (critical): the same cause as APPC-01" in markdown
+
+
+def test_a_sign_in_page_answering_500_quotes_the_applications_error_and_drives_no_refused_sign_in(tmp_path):
+    """fastapi configured with a wrong issuer port: /login answered HTTP 500, application.log held
+    `httpx.ConnectError: All connection attempts failed`, and the run still drove all 16 sign-ins (86 s)."""
+    from appside.concurrent import NOT_DRIVEN, NoPendingSignIn, _expiring, _Progress, _refused
+    from appside.steps.sign_ins import _note_application_error, _say_if_none_finished, sign_in_never_started
+
+    log = "INFO: started\nTraceback (most recent call last):\nhttpx.ConnectError: All connection attempts failed\n"
+    page = "<html><body>Internal Server Error</body></html>"
+    sign_in = SignIn(False, None, "http://127.0.0.1:9302/login", 21.0, urls=[], page_urls=[], page_status=500)
+    sign_in.contents = [("http://127.0.0.1:9302/login", page, "dom")]
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(
+        application=WEB,
+        launched=SimpleNamespace(output=lambda: log),
+        pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder),
+    )
+    sign_ins = [(sign_in, Observed([])), (sign_in, Observed([]))]
+    _note_application_error(config, sign_ins)
+    _say_if_none_finished(config, sign_ins)
+    (notice,) = recorder.notices
+    quoted = "the application printed 'httpx.ConnectError: All connection attempts failed'"
+    assert quoted in notice, notice
+    assert quoted in sign_in_never_started(WEB, [sign_in, sign_in], [Observed([]), Observed([])])
+
+    progress = _Progress(SimpleNamespace(recording=SimpleNamespace(entries=list), issuer=""), {})
+    progress.ended = {"normal sign-in 1": [sign_in], "normal sign-in 2": [sign_in]}
+    driven = []
+    session = SimpleNamespace(sign_in_steps=lambda **kw: driven.append(kw) or iter(()), username="test.user.6")
+    flow = _refused(
+        SimpleNamespace(faults=SimpleNamespace(inject=lambda *a, **k: driven.append(a))), "state-wrong", None
+    )
+    with pytest.raises(NoPendingSignIn, match=NOT_DRIVEN):
+        next(flow(session, progress))
+    assert driven == []
+
+    def sign_in_steps():  # a sign-in that reached nothing, as the normal ones
+        yield
+        return sign_in
+
+    waited = []
+    session = SimpleNamespace(
+        sign_in_steps=sign_in_steps, wait_steps=waited.append, open_steps=waited.append, username="u", urls=[]
+    )
+    expiring = _expiring(SimpleNamespace(faults=SimpleNamespace(inject=lambda *a, **k: None)), "http://x/api", 2)
+    steps = expiring(session, progress)
+    next(steps)
+    with pytest.raises(StopIteration) as ended:
+        next(steps)
+    assert ended.value.value == [sign_in] and waited == []  # no wait for a token that was never issued

@@ -1,6 +1,7 @@
 """Sign-ins through the application: the two normal ones every request rule reads, and the ones
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
+import contextlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, NoReturn
@@ -12,6 +13,7 @@ from pytest_bdd import given, parsers, when
 from appside import effort
 from appside.application import Application
 from appside.concurrent import OTHER_BROWSER, OTHER_BROWSER_DESCRIPTION, NoPendingSignIn, fault_title
+from appside.launcher import STATED_ERROR
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
 from sandbox import SandboxServer
@@ -240,8 +242,37 @@ def normal_sign_ins(config, stand_in: SandboxServer) -> list:
         _baseline["sign_ins"] = signed
     sign_ins: list = _baseline["sign_ins"]
     if first:
+        _note_application_error(config, sign_ins)
         _say_if_none_finished(config, sign_ins)
     return sign_ins
+
+
+def _note_application_error(config, sign_ins: list) -> None:
+    """Where no normal sign-in reached the stand-in because the application's own page answered an HTTP
+    5xx, the error the launched application printed (as a launch that failed is quoted), kept on the first
+    sign-in for the run's NOTE and every reason that names how it ended (sign_in_never_started)."""
+    launched = getattr(config, "launched", None)
+    first = sign_ins[0][0] if sign_ins else None
+    if launched is None or first is None or (getattr(first, "page_status", None) or 0) < 500:
+        return
+    if any(observed.authorization_requests for _, observed in sign_ins):
+        return
+    with contextlib.suppress(OSError):
+        error = application_error_line(launched.output())
+        if error:
+            first.application_error = error
+
+
+def application_error_line(output: str) -> str:
+    """The last line of an application's output that states an error, as a runtime prints it
+    (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded."""
+    stated = [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
+    return REDACTOR.scrub(stated[-1])[:REFUSAL_SHOWN] if stated else ""
+
+
+def _application_said(sign_in) -> str:
+    error = getattr(sign_in, "application_error", "")
+    return f"; the application printed {error!r}" if error else ""
 
 
 def _say_if_none_finished(config, sign_ins: list) -> None:
@@ -256,7 +287,8 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                 elsewhere = getattr(sign_ins[0][0], "elsewhere", "")
                 recorder.notices.append(
                     f"no normal sign-in reached the stand-in: no authorization request arrived from "
-                    f"{config.application.drive.sign_in_url}{_where_it_ended(sign_ins[0][0])}, so every rule that "
+                    f"{config.application.drive.sign_in_url}{_where_it_ended(sign_ins[0][0])}"
+                    f"{_application_said(sign_ins[0][0])}, so every rule that "
                     "needs the application's requests could not be checked "
                     + (
                         f"({elsewhere})"
@@ -442,6 +474,7 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
         if getattr(sign_in, "final_url", ""):
             ends.append(
                 f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}"
+                f"{_application_said(sign_in)}"
                 f"{_refused_elsewhere(sign_in) if number == 1 else ''}"
             )
     return (
