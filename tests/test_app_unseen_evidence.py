@@ -175,6 +175,15 @@ def test_with_one_sign_in_reaching_the_stand_in_the_rules_that_compare_two_could
         states_differ(_application(), run)  # APPC-05: "expected a state in each of the two sign-ins, saw 1" before
     with pytest.raises(Skipped, match=unchecked):
         challenges_differ(_application(), run)  # APPC-22
+    # the suite drove both sign-ins in browser mode: nobody is asked to sign in again
+    with pytest.raises(Skipped) as browser:
+        challenges_differ(_application(app_type="spa", mode="browser"), run)
+    assert "sign in each time the suite asks" not in str(browser.value)
+    assert "the suite drove both from drive.sign_in_url" in str(browser.value)
+    manual = _one_sign_in_reached()
+    manual.mode = "manual"
+    with pytest.raises(Skipped, match="run again and sign in each time the suite asks"):
+        challenges_differ(_application(), manual)
 
 
 def test_with_one_sign_in_and_no_pkce_or_nonce_the_state_is_judged_and_the_comparison_is_not():

@@ -181,10 +181,15 @@ def nothing_to_compare(app_run: AppRun, what: str) -> NoReturn:
     nothing to compare is no evidence either way (could not be checked; a blocker or critical rule so
     leaves the certification incomplete, appside.record)."""
     reached = len(_reached(app_run))
+    fix = (
+        "run again and sign in each time the suite asks"  # a person signs in
+        if app_run.mode == "manual"
+        else "the suite drove both from drive.sign_in_url: see where the other one ended (the run's NOTE, the "
+        "screenshot 'where the sign-in ended' and its requests) and fix what stopped it"
+    )
     pytest.skip(
         f"{UNCHECKED}: only {reached} of the {len(app_run.observed)} normal sign-ins reached the stand-in (the "
-        f"others sent it no authorization request), so nothing tells {what}; run again and sign in each time the "
-        "suite asks"
+        f"others sent it no authorization request), so nothing tells {what}; {fix}"
     )
 
 

@@ -74,6 +74,7 @@ class AppRun:
     observed: list[Observed] = field(default_factory=list)  # one per sign-in or run
     fault: str | None = None
     baseline: tuple | None = None  # (SignIn, Observed) of a normal sign-in, for a refusal's evidence
+    mode: str = "browser"  # drive.mode: who signs in, the suite's browser or a person (manual)
 
     @property
     def last(self) -> Observed:
@@ -81,8 +82,8 @@ class AppRun:
 
 
 @pytest.fixture
-def app_run():
-    return AppRun()
+def app_run(application: Application):
+    return AppRun(mode=application.drive.mode)
 
 
 def record_fault(request: pytest.FixtureRequest, fault: str) -> None:
