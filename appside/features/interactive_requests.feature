@@ -55,7 +55,7 @@ Feature: What an interactive application sends to Visma Connect
     (id-token-nonce-wrong and id-token-nonce-missing); the stand-in itself checks the PKCE verifier.
 
     Given the application protects its callback with PKCE or a nonce
-    Then every authorization request carries a state
+    Then every authorization request carries a state besides what protects the callback
     And the two sign-ins used different states
     And every state carries at least 128 random bits
 

@@ -370,6 +370,24 @@ def state_present(application: Application, app_run: AppRun) -> None:
         check(request.param("state"), NO_STATE)
 
 
+@then("every authorization request carries a state besides what protects the callback")
+def state_present_besides(
+    request: pytest.FixtureRequest, stand_in: SandboxServer, application: Application, app_run: AppRun
+) -> None:
+    """APPC-29 (warning-level): PKCE or the nonce protects the callback (the Given step found it), so a missing
+    state leaves it protected; what is measured is the state itself, a new one of 128 random bits each time."""
+    protection = callback_protection(app_run, request.config, stand_in) or "PKCE or the nonce"
+    for sent in _authorization_requests(application, app_run):
+        check(
+            sent.param("state"),
+            f"an authorization request carries no state. Meanwhile {protection} "
+            f"{'protect' if ' and ' in protection else 'protects'} the callback against CSRF ({RFC9700_CSRF}), so "
+            "this is a warning, not a failure: APPC-29 measures the state itself, and asks for a new one of at "
+            f"least {MIN_STATE_BITS} random bits in every sign-in (RFC 6749 section 10.10), as Visma Connect's "
+            'documentation asks for "secure state management to prevent CSRF attacks"',
+        )
+
+
 def _states(application: Application, app_run: AppRun) -> list[str]:
     states = [r.param("state") for r in _authorization_requests(application, app_run)]
     if not any(states):
