@@ -68,6 +68,10 @@ def test_an_unknown_rule_is_a_usage_error_that_leaves_the_reports_folder_as_it_w
     )
     assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert "--rule APPC-999: no such rule. Did you mean APPC-" in completed.stderr, completed.stderr
+    if command == "appside.certify":  # its last line, as python -m suite.run's (docs/reference-exit-codes.md)
+        assert completed.stdout.splitlines()[-1] == (
+            "exit code 4: no verdict: configuration problem or usage error (the lines above say which)"
+        ), completed.stdout
     assert [p.name for p in reports.iterdir()] == ["compliance.json"] and (
         reports / "compliance.json"
     ).read_text() == "{}"
@@ -104,3 +108,13 @@ def test_xdist_or_a_repeated_option_is_one_usage_error_that_leaves_the_reports_f
     assert completed.stderr.startswith("ERROR: usage error\n") and line in completed.stderr, completed.stderr
     assert [p.name for p in reports.iterdir()] == ["compliance.json"]
     assert (reports / "compliance.json").read_text() == "{}"
+
+
+def test_appside_certify_says_its_code_and_the_records_verdict_last(tmp_path):
+    from appside.certify import _meaning
+
+    record = tmp_path / "compliance.json"
+    record.write_text('{"verdict": "conformant with 2 warnings"}')
+    assert _meaning(0, record) == "conformant with 2 warnings"
+    assert _meaning(5, record) != "conformant with 2 warnings"  # not this run's verdict: the code's meaning
+    assert _meaning(6, None) == "no verdict: the reports could not be written (the line above says why)"

@@ -546,3 +546,37 @@ def test_a_sign_in_page_answering_500_quotes_the_applications_error_and_drives_n
     with pytest.raises(StopIteration) as ended:
         next(steps)
     assert ended.value.value == [sign_in] and waited == []  # no wait for a token that was never issued
+
+
+def test_a_warning_level_rule_that_could_not_be_checked_is_named_in_the_terminal_and_compliance_md():
+    """oidcspa's spa2-norenew: the summary counted "1 could not be checked" and nothing named APPC-20."""
+    from suite.reports.record_markdown import render_markdown, verdict_lines
+
+    why = f"{UNCHECKED}: after the access token expired the application neither refreshed it nor used it"
+    rule = {
+        "rule_id": "APPC-20",
+        "severity": "normal",
+        "level": "warning",
+        "status": "skipped",
+        "title": "APPC-20",
+        "scenarios": [{"reason": why, "status": "skipped"}],
+    }
+    record = {
+        "verdict": "conformant",
+        "rules": [rule],
+        "unchecked_rules": [],
+        "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 1, "skipped": 0},
+        "environment": "application x (spa)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"spa": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    said = "after the access token expired the application neither refreshed it nor used it"
+    assert f"could not be checked (warning-level, the verdict stands): APPC-20 (normal): {said}" in verdict_lines(
+        record, "compliance.json"
+    )
+    assert f"- APPC-20 (warning-level): {said}" in render_markdown(record)

@@ -58,6 +58,14 @@ def render_markdown(record: dict) -> str:
             "",
         ] + [f"- {_text(rule['rule_id'])} ({_text(rule['severity'])}): {_text(reason)}" for rule, reason in unchecked]
         lines += [""]
+    others = _unchecked_said_once(record, unchecked_elsewhere(record))
+    if others:
+        lines += [
+            "Rules that ran but could not be checked and leave the verdict as it is (warning-level, or of normal "
+            "or minor severity):",
+            "",
+        ] + [f"- {_text(rule['rule_id'])} ({_text(_weight(rule))}): {_text(reason)}" for rule, reason in others]
+        lines += [""]
     lines += [f"**Waiver problem:** {_text(problem)}" for problem in record.get("waiver_problems", ())]
     lines += [""] if record.get("waiver_problems") else []
     lines += _failures(record) + _warnings(record) + _waivers(record)
@@ -161,7 +169,7 @@ def _warned(record: dict) -> list[dict]:
     return [r for r in record["rules"] if r["status"] == "warned"]
 
 
-def _unchecked(record: dict) -> list[tuple[dict, str]]:
+def _unchecked(record: dict, rule_ids: list[str] | None = None) -> list[tuple[dict, str]]:
     """The blocker and critical rules that ran and found no evidence either way (an application's
     record: unchecked_rules), each with why, which is what to fix: not a rule left out of the run."""
     rules = {rule["rule_id"]: rule for rule in record.get("rules", ())}
@@ -176,14 +184,31 @@ def _unchecked(record: dict) -> list[tuple[dict, str]]:
                 )
             ),
         )
-        for rule_id in record.get("unchecked_rules") or ()
+        for rule_id in (record.get("unchecked_rules") or () if rule_ids is None else rule_ids)
         if rule_id in rules
     ]
 
 
-def _unchecked_said_once(record: dict) -> list[tuple[dict, str]]:
-    """_unchecked, a long cause that several rules share said at the first of them only (said_once)."""
-    unchecked = _unchecked(record)
+def unchecked_elsewhere(record: dict) -> list[str]:
+    """The rules that ran and could not be checked but leave the verdict as it is (warning-level, or of
+    normal or minor severity): counted in the summary line, named here, not in unchecked_rules."""
+    return [
+        rule["rule_id"]
+        for rule in record.get("rules", ())
+        if rule["rule_id"] not in (record.get("unchecked_rules") or ())
+        and rule["status"] == "skipped"
+        and any(s["status"] == "skipped" and s["reason"].startswith("could not be checked") for s in rule["scenarios"])
+    ]
+
+
+def _weight(rule: dict) -> str:
+    return "warning-level" if rule.get("level") == "warning" else f"{rule['severity']} severity"
+
+
+def _unchecked_said_once(record: dict, rule_ids: list[str] | None = None) -> list[tuple[dict, str]]:
+    """_unchecked (or those of `rule_ids`), a long cause that several rules share said at the first of them
+    only (said_once)."""
+    unchecked = _unchecked(record, rule_ids)
     shown = said_once([(rule["rule_id"], why) for rule, why in unchecked])
     return [(rule, shown[number]) for number, (rule, _) in enumerate(unchecked)]
 
@@ -293,6 +318,10 @@ def verdict_lines(record: dict, path: Path | str) -> list[str]:
     lines += [
         f"ran but could not be checked (blocker or critical): {rule['rule_id']} ({rule['severity']}): {reason}"
         for rule, reason in _unchecked_said_once(record)
+    ]
+    lines += [
+        f"could not be checked ({_weight(rule)}, the verdict stands): {rule['rule_id']} ({rule['severity']}): {reason}"
+        for rule, reason in _unchecked_said_once(record, unchecked_elsewhere(record))
     ]
     if record.get("missing_data"):
         needed: dict[str, list[str]] = {}
