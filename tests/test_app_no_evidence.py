@@ -580,3 +580,25 @@ def test_a_warning_level_rule_that_could_not_be_checked_is_named_in_the_terminal
         record, "compliance.json"
     )
     assert f"- APPC-20 (warning-level): {said}" in render_markdown(record)
+
+
+def test_appc27_names_a_jwt_cookie_as_one_and_every_token_it_carries():
+    """@hono/oidc-auth keeps the session in an HS256 JWT cookie (oidc-auth) holding the access and the refresh
+    token: APPC-27 called it "the signed format payload.timestamp.signature of itsdangerous and Django" and
+    named the access token only."""
+    from authlib.jose import jwt
+
+    from appside.session_cookies import signed_format
+    from suite.verdict.checks import NonConformance
+
+    payload = {"atk": "access-token-value-1", "rtk": "refresh-token-value-1", "exp": 1999999999}
+    cookie = jwt.encode({"alg": "HS256", "typ": "JWT"}, payload, "hono-session-secret-key").decode()
+    assert signed_format(cookie) == "a JWT signed with HS256"
+    run = _run([_authorize(), _token()], finished=True)
+    run.sign_ins[0].cookies = [("oidc-auth", cookie)]
+    with pytest.raises(NonConformance) as failed:
+        nothing_secret_in_pages(WEB, run)
+    said = str(failed.value)
+    assert "its access token and its refresh token in the browser's cookie" in said, said
+    assert "readable once decoded (a JWT signed with HS256, not encrypted)" in said, said
+    assert "itsdangerous" not in said
