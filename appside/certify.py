@@ -81,6 +81,7 @@ def _main(argv: list[str]) -> tuple[int, Path | None]:
         ), None
     reports = reports or (record.parent if record is not None else Path("reports/app"))
     record = record or reports / "compliance.json"
+    made = [folder for folder in (reports, reports / "allure-results") if not folder.exists()]
     try:
         lock_folder(reports.resolve(), FOLDER_HINT)  # held by this process: through pytest and the report
     except FolderBusy as busy:
@@ -100,7 +101,11 @@ def _main(argv: list[str]) -> tuple[int, Path | None]:
     if code in (EXIT_CONFIGURATION, EXIT_REPORTS_NOT_WRITTEN) or not run.under_way:
         # nothing ran (a configuration problem, a usage error, Ctrl-C before the application answered):
         # the previous run's HTML report stays, as its record, JUnit XML and Allure results do; a record
-        # that could not be written (a full disk) has no report made of it either
+        # that could not be written (a full disk) has no report made of it either; the folders this run made
+        # (the lock's, the Allure plugin's) go too, where nothing was written into them: such a run changes nothing
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         return code, None
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM now: the certification's code all the same
         html_report(reports, record)

@@ -96,7 +96,17 @@ def render_markdown(record: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for rule in record["rules"]:
-        detail = "; ".join(sorted({s["reason"] for s in rule["scenarios"] if s["reason"]}))
+        detail = "; ".join(
+            sorted({s["reason"] for s in rule["scenarios"] if s["reason"]})
+            # how an application authenticated at the token endpoint (APPC-10), as its record keeps it
+            + sorted(
+                {
+                    f"client authentication: {s['client_authentication']}"
+                    for s in rule["scenarios"]
+                    if s.get("client_authentication")
+                }
+            )
+        )
         counts = ", ".join(f"{n} {st}" for st in MARKS if (n := sum(s["status"] == st for s in rule["scenarios"])))
         # the documented statements the rule checks (features/coverage_map.yaml), else where its sentence comes from
         beyond = rule.get("beyond_documentation")
