@@ -602,3 +602,44 @@ def test_appc27_names_a_jwt_cookie_as_one_and_every_token_it_carries():
     assert "its access token and its refresh token in the browser's cookie" in said, said
     assert "readable once decoded (a JWT signed with HS256, not encrypted)" in said, said
     assert "itsdangerous" not in said
+
+
+def test_appc27_and_appc28_passes_beside_a_token_in_a_url_say_appc26_judges_it():
+    """A token in a page's URL (its access log has it too): APPC-26 failed, and APPC-27 and APPC-28 read a
+    plain "passed", as if no token had left the server."""
+    from appside.record import _passed_beside_a_token_in_a_url
+    from suite.reports.record_consistency import verdict_problems
+    from suite.reports.record_markdown import render_markdown
+
+    def rule(rule_id, status, reason=""):
+        scenario = {"reason": reason, "status": status}
+        return {"rule_id": rule_id, "severity": "critical", "status": status, "title": rule_id, "scenarios": [scenario]}
+
+    record = {
+        "verdict": "not conformant",
+        "not_run_rules": [],
+        "rules": [
+            rule("APPC-26", "failed", "the access token was in a URL"),
+            rule("APPC-27", "passed"),
+            rule("APPC-28", "passed"),
+        ],
+        "counts": {"passed": 2, "failed": 1, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 0},
+        "failed_rules": ["APPC-26"],
+        "blocked_rules": [],
+        "error_rules": [],
+        "environment": "application x (web)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"web": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    _passed_beside_a_token_in_a_url(record)
+    rows = [line for line in render_markdown(record).splitlines() if line.startswith(("| APPC-27", "| APPC-28"))]
+    assert len(rows) == 2 and all("passed (the token in a URL is judged by APPC-26)" in row for row in rows), rows
+    assert verdict_problems(record) == []
+    clean = {**record, "failed_rules": [], "rules": [rule("APPC-27", "passed")]}
+    _passed_beside_a_token_in_a_url(clean)
+    assert clean["rules"][0]["scenarios"][0]["reason"] == ""
