@@ -586,13 +586,14 @@ def test_appc27_names_a_jwt_cookie_as_one_and_every_token_it_carries():
     """@hono/oidc-auth keeps the session in an HS256 JWT cookie (oidc-auth) holding the access and the refresh
     token: APPC-27 called it "the signed format payload.timestamp.signature of itsdangerous and Django" and
     named the access token only."""
-    from authlib.jose import jwt
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
 
     from appside.session_cookies import signed_format
     from suite.verdict.checks import NonConformance
 
     payload = {"atk": "access-token-value-1", "rtk": "refresh-token-value-1", "exp": 1999999999}
-    cookie = jwt.encode({"alg": "HS256", "typ": "JWT"}, payload, "hono-session-secret-key").decode()
+    cookie = jwt.encode({"alg": "HS256", "typ": "JWT"}, payload, OctKey.import_key("hono-session-secret-key-32-bytes"))
     assert signed_format(cookie) == "a JWT signed with HS256"
     run = _run([_authorize(), _token()], finished=True)
     run.sign_ins[0].cookies = [("oidc-auth", cookie)]
