@@ -4,6 +4,7 @@ Checked like environment files (suite.configuration.yaml_files): every problem a
 naming the file, the key and the fix; secrets as ${VAR}. `${VAR:-default}` gives a default,
 for ports a test harness chooses."""
 
+import difflib
 import itertools
 import os
 import re
@@ -29,6 +30,7 @@ from suite.configuration.yaml_files import (
 )
 
 INTERACTIVE = ("web", "spa", "native")
+TYPES = (*INTERACTIVE, "service")
 # drive.timeout and drive.settle, in seconds: 1e30 was accepted (a run that never ends). The server side caps
 # its exchanges at 3600 s (http.exchange_timeout) and each request at 600 s
 LONGEST_WAITS = {"timeout": 3600, "settle": 600}
@@ -105,6 +107,7 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
     raw = _read(path)
     problems = [line for e in schema_errors(raw, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)]
     if problems:  # with the keys its type requires: a misspelt key's right spelling is missing too
+        problems = [_with_type_suggestion(line, raw) for line in problems]
         raise ConfigurationError(path, problems + [line for line in _missing_keys(raw) if line not in problems])
     # a public application's secret is wrong whatever it is: say so, not how to write or export it
     public_secret = _public_secret(raw)
@@ -203,14 +206,26 @@ def _drive_problems(raw: dict) -> list[str]:
     return problems
 
 
+def _with_type_suggestion(line: str, raw: dict) -> str:
+    """application.type's problem, with the type meant where the one written is a case or spelling variant
+    of one ("SPA", "webapp": did you mean spa, web?)."""
+    written = (raw.get("application") or {}).get("type") if isinstance(raw.get("application"), dict) else None
+    if not line.startswith("application.type:") or not isinstance(written, str):
+        return line
+    meant = [t for t in TYPES if t == written.strip().lower()] or difflib.get_close_matches(
+        written.strip().lower(), TYPES, n=1, cutoff=0.6
+    )
+    return f"{line}. Did you mean {meant[0]}?" if meant else line
+
+
 def _missing_keys(raw: Any) -> list[str]:
     """The keys the application's type and drive.mode require beyond the schema's (drive.sign_in_url and
     drive.signed_in of a browser-driven application, a web or service application's client_secret, a service's
     drive.command): read where the file has the application's type and a drive section, even one the schema
     refused, so that every problem of the file is named at once."""
     app, drive = (raw.get("application"), raw.get("drive")) if isinstance(raw, dict) else (None, None)
-    if not isinstance(app, dict) or not isinstance(drive, dict) or not isinstance(app.get("type"), str):
-        return []
+    if not isinstance(app, dict) or not isinstance(drive, dict) or app.get("type") not in TYPES:
+        return []  # which keys an unknown type requires is unknown: its own problem is the one to name
     problems = []
     mode = drive.get("mode", "browser" if app["type"] in INTERACTIVE else "command")
     if app["type"] in INTERACTIVE:

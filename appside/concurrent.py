@@ -111,6 +111,8 @@ def _refused(stand_in, fault: str, quiet_from) -> Flow:
     def flow(session, progress):
         while (normal := progress.normal_sign_ins()) is None:
             yield
+        if progress.none_reached_the_stand_in():  # nothing to weigh a refusal against: not driven
+            raise NoPendingSignIn(NOT_DRIVEN)
         quiet = quiet_from(normal)
         if fault == OTHER_BROWSER:
             return [(yield from _with_other_browsers_callback(session, quiet))]
@@ -126,6 +128,12 @@ OTHER_BROWSER = "callback-of-other-browser"
 OTHER_BROWSER_DESCRIPTION = (
     "another browser's callback (the code the stand-in issued for that browser's authorization request, with its "
     "state) is delivered to this browser, whose own sign-in is pending: login CSRF"
+)
+
+
+NOT_DRIVEN = (
+    "no normal sign-in reached the stand-in, so this sign-in was not driven: a refusal counts only against "
+    "a normal sign-in of the same application"
 )
 
 
@@ -171,6 +179,8 @@ def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
         sign_ins = [(yield from session.sign_in_steps())]
         for _ in range(times):
+            if progress.none_reached_the_stand_in() and not progress.reached(session):
+                return sign_ins  # nothing to let expire: its rules could not be checked, as the normal sign-ins'
             answered = progress.tokens_answered.get(session.username, time.time())
             yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
             sign_ins.append((yield from session.open_steps(use_api_url)))
@@ -205,6 +215,18 @@ class _Progress:
                 if not isinstance(self.ended[title], Exception)
             ]
         return self._normal
+
+    def none_reached_the_stand_in(self) -> bool:
+        """Both normal sign-ins ended and not one of them sent the stand-in an authorization request (the
+        application's page answered HTTP 500, or sent the browser elsewhere): every rule that needs a sign-in
+        could not be checked, whatever the other sign-ins would show, so the refused ones are not driven."""
+        normal = self.normal_sign_ins()
+        return normal is not None and not any(observed.authorization_requests for _, observed in normal)
+
+    def reached(self, session) -> bool:
+        """Whether this session's sign-in sent the stand-in an authorization request."""
+        own = of_one_sign_in(self.stand_in.recording.entries(), session.username, session.urls, self.stand_in.issuer)
+        return bool(Observed(own).authorization_requests)
 
     def _own(self, entries: list, title: str) -> list:
         session = self.sessions.get(title)

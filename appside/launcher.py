@@ -49,6 +49,7 @@ CAUSE_LINES, LINE_KEPT = 2, 300  # the excerpt's bounds: its error lines, and ea
 
 
 ANSWER_WAIT = 3.0  # seconds a readiness probe reads one answer's body
+NOT_FOUND = 404
 
 
 class LaunchedApplication:
@@ -100,20 +101,28 @@ class LaunchedApplication:
         url = self.ready_url
         if not url:
             return
-        deadline, status = time.monotonic() + timeout, None
+        deadline, status, not_found = time.monotonic() + timeout, None, False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise LaunchFailed(
                     f"the application exited with {self.process.returncode} before it answered "
                     f"at {url}; its output: {self.output_tail()}"
                 )
-            answer = _answer(url)
-            if answer == "answered":
+            whole, answered = _answer(url)
+            if whole and answered != NOT_FOUND:
                 return
-            status = answer or status
+            # a 404 is no page of the application yet: a dev server that listens before it serves, or a wrong path
+            not_found = not_found or (whole and answered == NOT_FOUND)
+            status = status if whole else answered or status
             time.sleep(0.1)
         output = self.output_tail()
         printed = f"its output so far: {output}" if output else "it printed nothing"
+        if not_found:
+            raise LaunchFailed(
+                f"the application answered HTTP 404 (Not Found) at {url} until the readiness limit of {timeout:g} s, "
+                f"so that page does not exist; {printed}. Make the URL name a page the application serves "
+                "(drive.sign_in_url, or drive.ready_url)"
+            )
         if status:  # it listens there: the port and path are right, its page is what never ends
             raise LaunchFailed(
                 f"the application answered at {url} with HTTP {status} but its page never came to an end within "
@@ -241,26 +250,26 @@ class KeptOutput:
 
 
 def _answers(url: str) -> bool:
-    return _answer(url) == "answered"
+    return _answer(url)[0]
 
 
-def _answer(url: str) -> str | int | None:
-    """ "answered" where `url` gave a whole answer; its status where it sent one but its body did not come
-    to an end within ANSWER_WAIT seconds (a byte a second would keep a plain read going for ever); None
-    where nothing answered."""
+def _answer(url: str) -> tuple[bool, int | None]:
+    """Whether `url` gave a whole answer, and its status: (False, status) where it sent one but its body did not
+    come to an end within ANSWER_WAIT seconds (a byte a second would keep a plain read going for ever); (False,
+    None) where nothing answered."""
     try:
         response = requests.get(url, timeout=1, allow_redirects=False, stream=True)
     except requests.RequestException:
-        return None
+        return False, None
     deadline = time.monotonic() + ANSWER_WAIT
     with response:
         try:
             while response.raw.read1(65536):  # what has come, not a fixed amount: the clock is looked at
                 if time.monotonic() > deadline:
-                    return response.status_code
+                    return False, response.status_code
         except (requests.RequestException, urllib3.exceptions.HTTPError):
-            return response.status_code
-    return "answered"
+            return False, response.status_code
+    return True, response.status_code
 
 
 def stop_group(process: subprocess.Popen, grace: float = 5.0) -> None:

@@ -145,6 +145,8 @@ REFERENCE_APPS = {
                 "basic-not-encoded,auth-retry": ("APPC-10",),
                 "wrong-secret,auth-retry": ("APPC-10",),
                 "response-type-token": ("APPC-01",),
+                # scope=openid,profile,... (npm grant's default): refused with invalid_scope before any code
+                "comma-scope": ("APPC-01",),
                 "redirect-uri-unregistered": ("APPC-02",),
                 "short-verifier": ("APPC-08",),
                 # an application that calls nothing at sign-in: its signed-in page is the evidence
@@ -192,6 +194,7 @@ REFERENCE_APPS = {
                 # refused both ways: no code was redeemed, so APPC-23 has none to count (blocked, not failed)
                 "wrong-secret,auth-retry": (*TOKEN_NEEDED, "APPC-23", "APPC-26", *LEAKS_NEEDED),
                 "response-type-token": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE, *SECRET_NEEDED, *LEAKS_NEEDED),
+                "comma-scope": ("APPC-08", "APPC-10", *SIGN_IN_NEEDED, *NO_CODE, *SECRET_NEEDED, *LEAKS_NEEDED),
                 "redirect-uri-unregistered": (
                     "APPC-08",
                     "APPC-10",

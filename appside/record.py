@@ -179,6 +179,7 @@ class ApplicationRecorder(ResultRecorder):
                 if seen.get(UNCHECKED_UNLESS_BLOCKED) and scenario["status"] == "failed":
                     scenario["status"], scenario["reason"] = "skipped", f"{UNCHECKED}: {scenario['reason']}"
         _not_failed_for_nothing_to_judge(record)
+        _passed_beside_a_token_in_a_url(record)
         _unchecked_is_incomplete(record)
         _count_unchecked(record)
         return record
@@ -279,6 +280,25 @@ def _not_failed_for_nothing_to_judge(record: dict) -> None:
     failures = record["failed_rules"] or record["blocked_rules"] or record.get("waiver_problems")
     if record["verdict"] == "not conformant" and not failures and not record["error_rules"]:
         record["verdict"] = "incomplete"  # _unchecked_is_incomplete says how
+
+
+# The leak rules that leave a token in a URL to APPC-26: APPC-28 passes over an access log's line of such a
+# URL (appside.steps.leaks), APPC-27 does not read the browser's addresses; their pass says so
+URL_LEAK_RULE = "APPC-26"
+LEFT_TO_URL_LEAK_RULE = ("APPC-27", "APPC-28")
+JUDGED_BY_URL_LEAK_RULE = f"passed (the token in a URL is judged by {URL_LEAK_RULE})"
+
+
+def _passed_beside_a_token_in_a_url(record: dict) -> None:
+    """Where APPC-26 failed (a token was in a URL), a pass of APPC-27 or APPC-28 is no pass of that token:
+    their passed scenarios say it is APPC-26's to judge, not a plain "passed"."""
+    if URL_LEAK_RULE not in record.get("failed_rules", ()):
+        return
+    for rule in record["rules"]:
+        if rule["rule_id"] in LEFT_TO_URL_LEAK_RULE and rule["status"] == "passed":
+            for scenario in rule["scenarios"]:
+                if scenario["status"] == "passed" and not scenario["reason"]:
+                    scenario["reason"] = JUDGED_BY_URL_LEAK_RULE
 
 
 def _unchecked_is_incomplete(record: dict) -> None:

@@ -26,6 +26,7 @@ with no such run long enough to be a token, and stays opaque."""
 
 import base64
 import binascii
+import json
 import re
 import zlib
 from urllib.parse import unquote, unquote_plus
@@ -104,12 +105,34 @@ SIGNED = {
 GORILLA = "gorilla/securecookie's signed format date|value|MAC"
 
 
+JWS_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")  # RFC 7515 section 7.1
+
+
 def signed_format(value: str) -> str:
     """Which of the signed formats above `value` (URL-encoded or not) is written in, named for a
-    message, or "": the signature says nothing of the value's secrecy, and a reader should hear it said."""
+    message, or "": the signature says nothing of the value's secrecy, and a reader should hear it said.
+    A JWT (a JWS in its compact form, whose first part is a JSON header naming its alg: @hono/oidc-auth's
+    session cookie) is named as one, with its algorithm: it looks like itsdangerous's three parts."""
     text = unquote(value[:MAX_COOKIE]).strip('"')
+    jws = JWS_COMPACT.fullmatch(text)
+    algorithm = _jws_algorithm(jws.group(1)) if jws else None
+    if algorithm is not None:
+        return f"a JWT signed with {algorithm}" if algorithm.lower() != "none" else "an unsigned JWT (alg none)"
     for name, written in SIGNED.items():
         if written.fullmatch(text):
             return name
     decoded = _base64_text(text)
     return GORILLA if decoded is not None and decoded.count("|") >= 2 else ""
+
+
+def _jws_algorithm(header: str) -> str | None:
+    """The alg of a JWS protected header (base64url JSON), or None where the part is no such header."""
+    decoded = _base64_text(header)
+    if decoded is None:
+        return None
+    try:
+        fields = json.loads(decoded)
+    except ValueError:
+        return None
+    algorithm = fields.get("alg") if isinstance(fields, dict) else None
+    return algorithm if isinstance(algorithm, str) and algorithm else None

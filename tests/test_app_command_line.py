@@ -68,6 +68,10 @@ def test_an_unknown_rule_is_a_usage_error_that_leaves_the_reports_folder_as_it_w
     )
     assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert "--rule APPC-999: no such rule. Did you mean APPC-" in completed.stderr, completed.stderr
+    if command == "appside.certify":  # its last line, as python -m suite.run's (docs/reference-exit-codes.md)
+        assert completed.stdout.splitlines()[-1] == (
+            "exit code 4: no verdict: configuration problem or usage error (the lines above say which)"
+        ), completed.stdout
     assert [p.name for p in reports.iterdir()] == ["compliance.json"] and (
         reports / "compliance.json"
     ).read_text() == "{}"
@@ -104,3 +108,63 @@ def test_xdist_or_a_repeated_option_is_one_usage_error_that_leaves_the_reports_f
     assert completed.stderr.startswith("ERROR: usage error\n") and line in completed.stderr, completed.stderr
     assert [p.name for p in reports.iterdir()] == ["compliance.json"]
     assert (reports / "compliance.json").read_text() == "{}"
+
+
+def test_appside_certify_says_its_code_and_the_records_verdict_last(tmp_path):
+    from appside.certify import _meaning
+
+    record = tmp_path / "compliance.json"
+    record.write_text('{"verdict": "conformant with 2 warnings"}')
+    assert _meaning(0, record) == "conformant with 2 warnings"
+    assert _meaning(5, record) != "conformant with 2 warnings"  # not this run's verdict: the code's meaning
+    assert _meaning(6, None) == "no verdict: the reports could not be written (the line above says why)"
+
+
+def test_a_configuration_problem_creates_no_reports_folder_and_no_allure_results(tmp_path):
+    """An exit-4 run left an empty allure-results/ in the new --reports folder, though such a run changes nothing."""
+    app = tmp_path / "application.yaml"
+    app.write_text("name: x\napplication:\n  type: SPA\n  client_id: acme\n  scope: openid\ndrive: {}\n")
+    reports = tmp_path / "new-reports"
+    completed = subprocess.run(
+        [sys.executable, "-m", "appside.certify", f"--reports={reports}", f"--app={app}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 4, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert not reports.exists(), list(reports.rglob("*"))
+    kept = tmp_path / "kept"
+    (kept / "allure-results").mkdir(parents=True)
+    (kept / "allure-results" / "old-result.json").write_text("{}")  # the previous run's
+    subprocess.run(
+        [sys.executable, "-m", "appside.certify", f"--reports={kept}", f"--app={app}"], cwd=ROOT, timeout=120
+    )
+    assert [p.name for p in (kept / "allure-results").iterdir()] == ["old-result.json"]
+
+
+def test_compliance_md_shows_the_client_authentication_the_record_keeps():
+    from suite.reports.record_markdown import render_markdown
+
+    how = "HTTP Basic, form-urlencoded or as they are (the encoding leaves their characters alone)"
+    rule = {
+        "rule_id": "APPC-10",
+        "severity": "blocker",
+        "status": "passed",
+        "title": "A web application authenticates at the token endpoint",
+        "scenarios": [{"reason": "", "status": "passed", "client_authentication": how}],
+    }
+    record = {
+        "verdict": "conformant",
+        "rules": [rule],
+        "counts": {"passed": 1, "failed": 0, "blocked": 0, "error": 0, "skipped": 0},
+        "environment": "application x (web)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"web": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    assert f"client authentication: {how}" in render_markdown(record)

@@ -153,3 +153,21 @@ def test_a_secret_in_the_output_left_out_is_found_as_it_goes_wherever_it_is_cut(
     if at == "across the tail's start" and token.encode() in kept.data():
         return  # kept whole: APPC-28 reads it there
     assert kept.found_left_out == {"access token"}, at
+
+
+def test_a_sign_in_url_answering_404_is_not_ready_and_at_the_limit_names_the_404(tmp_path):
+    """An SPA whose dev server never served its page (oidcspa's spa2-nostart): drive.sign_in_url answered 404,
+    was taken as ready, and the run ended INCOMPLETE after 84 s instead of naming the page that is not there."""
+    port = free_port()
+    (tmp_path / "empty").mkdir()
+    launched = LaunchedApplication(
+        f"{sys.executable} -m http.server --bind 127.0.0.1 --directory {tmp_path / 'empty'} {port}",
+        {},
+        f"http://127.0.0.1:{port}/login",
+        tmp_path / "application.log",
+    )
+    with pytest.raises(LaunchFailed) as failed:
+        launched.wait_until_ready(timeout=4)
+    said = str(failed.value)
+    assert f"answered HTTP 404 (Not Found) at http://127.0.0.1:{port}/login until the readiness limit of 4 s" in said
+    assert "drive.sign_in_url" in said, said

@@ -407,3 +407,240 @@ def test_a_rule_of_both_kinds_of_application_links_the_service_integrations_page
     recorder = SimpleNamespace(application=SimpleNamespace(is_interactive=interactive))
     linked = ApplicationRecorder._documentation(recorder, rule)  # type: ignore[arg-type]
     assert linked == (f"{DOCS_BASE}/{page}" if page else interactive_page)
+
+
+def _refused_for_scope(scope: str) -> RecordedRequest:
+    """The stand-in's answer to an authorization request it refused: a redirect to the callback with the error."""
+    location = (
+        "http://127.0.0.1:9302/callback?error=invalid_scope"
+        "&error_description=The+requested+scope+is+invalid%2C+unknown%2C+or+malformed.&state=s"
+    )
+    sent = (("client_id", WEB.client_id), ("response_type", "code"), ("scope", scope), ("state", "s"))
+    return RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], sent, (), {}, "", 302, location)
+
+
+def test_appc01_fails_scopes_joined_with_commas_citing_rfc6749_3_3_and_passes_spaces():
+    """npm grant joins scopes with a comma by default: the stand-in (as Visma Connect) answers invalid_scope,
+    and the run ended INCOMPLETE with "check drive.signed_in"; APPC-01 fails it, naming the scope sent."""
+    from appside.steps.requests_sent import scope_space_delimited
+    from suite.verdict.checks import NonConformance
+
+    sign_in = SignIn(False, 302, seconds=6.0, urls=[], page_urls=[], contents=[])
+    comma = AppRun(sign_ins=[sign_in], observed=[Observed([_refused_for_scope("openid,email,profile,offline_access")])])
+    with pytest.raises(NonConformance) as failed:
+        scope_space_delimited(WEB, comma)
+    said = str(failed.value)
+    assert "RFC 6749 section 3.3" in said and "space-delimited" in said, said
+    assert "'openid,email,profile,offline_access'" in said and "'openid email profile offline_access'" in said
+    spaces = AppRun(sign_ins=[sign_in], observed=[Observed([_refused_for_scope("openid email profile")])])
+    scope_space_delimited(WEB, spaces)
+
+
+def test_a_refused_authorization_request_is_named_in_the_notice_and_the_unfinished_sign_in_not_the_marker():
+    from appside.steps.sign_ins import _say_if_none_finished, unfinished
+
+    refused = Observed([_refused_for_scope("openid,email")])
+    sign_in = SignIn(False, 302, "http://127.0.0.1:9302/login", 6.0, urls=[], page_urls=[], contents=[])
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=WEB, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(sign_in, refused), (sign_in, refused)])
+    (notice,) = recorder.notices
+    said = "the stand-in refused the authorization request: invalid_scope \u2014 The requested scope is invalid"
+    assert said in notice and "scope sent: 'openid,email'" in notice, notice
+    assert "check drive.signed_in" not in notice
+    assert said in unfinished(WEB, sign_in, 1, refused)
+    # a fault the stand-in injected (an error response) is no refusal of what the application sent
+    assert "refused the authorization request" not in unfinished(WEB, sign_in, 1, refused, faulted=True)
+
+
+def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compliance_md():
+    """A wrong issuer port: the terminal repeated a 1,200-character paragraph for 18 to 21 rules (oidcspa's
+    spa2-wrongport, fastapi's wrong-issuer-port). The first rule says it; the others name that rule."""
+    from suite.reports.record_markdown import render_markdown, verdict_lines
+
+    cause = "normal sign-in 1: ended on http://127.0.0.1:9302/login; the browser refused " + "what it asked " * 80
+    never = f"{UNCHECKED}: no sign-in through the application (from http://127.0.0.1:9302/login) sent nothing ({cause})"
+    redeemed = f"{UNCHECKED}: the application sent no token request ({cause}; 2 more did not finish)"
+    short = f"{UNCHECKED}: only 0 of the 2 normal sign-ins reached the stand-in"
+    reasons = {"APPC-01": never, "APPC-02": never, "APPC-10": redeemed, "APPC-30": short, "APPC-31": short}
+    rules = [
+        {
+            "rule_id": r,
+            "severity": "critical",
+            "status": "skipped",
+            "title": r,
+            "scenarios": [{"reason": why, "status": "skipped"}],
+        }
+        for r, why in reasons.items()
+    ]
+    record = {
+        "verdict": "incomplete",
+        "rules": rules,
+        "unchecked_rules": list(reasons),
+        "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 5, "skipped": 0},
+        "environment": "application x (web)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"web": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    terminal = "\n".join(verdict_lines(record, "compliance.json"))
+    assert terminal.count("the browser refused") == 1, terminal
+    assert "APPC-02 (critical): the same cause as APPC-01" in terminal
+    assert "APPC-10 (critical): the application sent no token request (the same cause as APPC-01)" in terminal
+    assert terminal.count("only 0 of the 2 normal sign-ins reached the stand-in") == 2  # a short cause is said again
+    markdown = render_markdown(record)
+    assert markdown.count("the browser refused") == 4  # the list's first rule, the table's three rows
+    assert "- APPC-02 (critical): the same cause as APPC-01" in markdown
+
+
+def test_a_sign_in_page_answering_500_quotes_the_applications_error_and_drives_no_refused_sign_in(tmp_path):
+    """fastapi configured with a wrong issuer port: /login answered HTTP 500, application.log held
+    `httpx.ConnectError: All connection attempts failed`, and the run still drove all 16 sign-ins (86 s)."""
+    from appside.concurrent import NOT_DRIVEN, NoPendingSignIn, _expiring, _Progress, _refused
+    from appside.steps.sign_ins import _note_application_error, _say_if_none_finished, sign_in_never_started
+
+    log = "INFO: started\nTraceback (most recent call last):\nhttpx.ConnectError: All connection attempts failed\n"
+    page = "<html><body>Internal Server Error</body></html>"
+    sign_in = SignIn(False, None, "http://127.0.0.1:9302/login", 21.0, urls=[], page_urls=[], page_status=500)
+    sign_in.contents = [("http://127.0.0.1:9302/login", page, "dom")]
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(
+        application=WEB,
+        launched=SimpleNamespace(output=lambda: log),
+        pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder),
+    )
+    sign_ins = [(sign_in, Observed([])), (sign_in, Observed([]))]
+    _note_application_error(config, sign_ins)
+    _say_if_none_finished(config, sign_ins)
+    (notice,) = recorder.notices
+    quoted = "the application printed 'httpx.ConnectError: All connection attempts failed'"
+    assert quoted in notice, notice
+    assert quoted in sign_in_never_started(WEB, [sign_in, sign_in], [Observed([]), Observed([])])
+
+    progress = _Progress(SimpleNamespace(recording=SimpleNamespace(entries=list), issuer=""), {})
+    progress.ended = {"normal sign-in 1": [sign_in], "normal sign-in 2": [sign_in]}
+    driven = []
+    session = SimpleNamespace(sign_in_steps=lambda **kw: driven.append(kw) or iter(()), username="test.user.6")
+    flow = _refused(
+        SimpleNamespace(faults=SimpleNamespace(inject=lambda *a, **k: driven.append(a))), "state-wrong", None
+    )
+    with pytest.raises(NoPendingSignIn, match=NOT_DRIVEN):
+        next(flow(session, progress))
+    assert driven == []
+
+    def sign_in_steps():  # a sign-in that reached nothing, as the normal ones
+        yield
+        return sign_in
+
+    waited = []
+    session = SimpleNamespace(
+        sign_in_steps=sign_in_steps, wait_steps=waited.append, open_steps=waited.append, username="u", urls=[]
+    )
+    expiring = _expiring(SimpleNamespace(faults=SimpleNamespace(inject=lambda *a, **k: None)), "http://x/api", 2)
+    steps = expiring(session, progress)
+    next(steps)
+    with pytest.raises(StopIteration) as ended:
+        next(steps)
+    assert ended.value.value == [sign_in] and waited == []  # no wait for a token that was never issued
+
+
+def test_a_warning_level_rule_that_could_not_be_checked_is_named_in_the_terminal_and_compliance_md():
+    """oidcspa's spa2-norenew: the summary counted "1 could not be checked" and nothing named APPC-20."""
+    from suite.reports.record_markdown import render_markdown, verdict_lines
+
+    why = f"{UNCHECKED}: after the access token expired the application neither refreshed it nor used it"
+    rule = {
+        "rule_id": "APPC-20",
+        "severity": "normal",
+        "level": "warning",
+        "status": "skipped",
+        "title": "APPC-20",
+        "scenarios": [{"reason": why, "status": "skipped"}],
+    }
+    record = {
+        "verdict": "conformant",
+        "rules": [rule],
+        "unchecked_rules": [],
+        "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 1, "skipped": 0},
+        "environment": "application x (spa)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"spa": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    said = "after the access token expired the application neither refreshed it nor used it"
+    assert f"could not be checked (warning-level, the verdict stands): APPC-20 (normal): {said}" in verdict_lines(
+        record, "compliance.json"
+    )
+    assert f"- APPC-20 (warning-level): {said}" in render_markdown(record)
+
+
+def test_appc27_names_a_jwt_cookie_as_one_and_every_token_it_carries():
+    """@hono/oidc-auth keeps the session in an HS256 JWT cookie (oidc-auth) holding the access and the refresh
+    token: APPC-27 called it "the signed format payload.timestamp.signature of itsdangerous and Django" and
+    named the access token only."""
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
+
+    from appside.session_cookies import signed_format
+    from suite.verdict.checks import NonConformance
+
+    payload = {"atk": "access-token-value-1", "rtk": "refresh-token-value-1", "exp": 1999999999}
+    cookie = jwt.encode({"alg": "HS256", "typ": "JWT"}, payload, OctKey.import_key("hono-session-secret-key-32-bytes"))
+    assert signed_format(cookie) == "a JWT signed with HS256"
+    run = _run([_authorize(), _token()], finished=True)
+    run.sign_ins[0].cookies = [("oidc-auth", cookie)]
+    with pytest.raises(NonConformance) as failed:
+        nothing_secret_in_pages(WEB, run)
+    said = str(failed.value)
+    assert "its access token and its refresh token in the browser's cookie" in said, said
+    assert "readable once decoded (a JWT signed with HS256, not encrypted)" in said, said
+    assert "itsdangerous" not in said
+
+
+def test_appc27_and_appc28_passes_beside_a_token_in_a_url_say_appc26_judges_it():
+    """A token in a page's URL (its access log has it too): APPC-26 failed, and APPC-27 and APPC-28 read a
+    plain "passed", as if no token had left the server."""
+    from appside.record import _passed_beside_a_token_in_a_url
+    from suite.reports.record_consistency import verdict_problems
+    from suite.reports.record_markdown import render_markdown
+
+    def rule(rule_id, status, reason=""):
+        scenario = {"reason": reason, "status": status}
+        return {"rule_id": rule_id, "severity": "critical", "status": status, "title": rule_id, "scenarios": [scenario]}
+
+    record = {
+        "verdict": "not conformant",
+        "not_run_rules": [],
+        "rules": [
+            rule("APPC-26", "failed", "the access token was in a URL"),
+            rule("APPC-27", "passed"),
+            rule("APPC-28", "passed"),
+        ],
+        "counts": {"passed": 2, "failed": 1, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 0},
+        "failed_rules": ["APPC-26"],
+        "blocked_rules": [],
+        "error_rules": [],
+        "environment": "application x (web)",
+        "issuer": "http://localhost:1",
+        "client_ids": {"web": "x"},
+        "suite_version": "1",
+        "started": "t0",
+        "finished": "t1",
+        "sandbox_defects": [],
+        "tls_verification": "on",
+    }
+    _passed_beside_a_token_in_a_url(record)
+    rows = [line for line in render_markdown(record).splitlines() if line.startswith(("| APPC-27", "| APPC-28"))]
+    assert len(rows) == 2 and all("passed (the token in a URL is judged by APPC-26)" in row for row in rows), rows
+    assert verdict_problems(record) == []
+    clean = {**record, "failed_rules": [], "rules": [rule("APPC-27", "passed")]}
+    _passed_beside_a_token_in_a_url(clean)
+    assert clean["rules"][0]["scenarios"][0]["reason"] == ""

@@ -319,7 +319,10 @@ def test_appc31_another_browsers_callback_is_the_fault_whatever_protects_it_and_
     node = SimpleNamespace(
         user_properties=[("rule", {"rule_id": "APPC-31", "level": "failure"}), ("fault", OTHER_BROWSER)]
     )
-    assert "securely bound to the client and the user agent" in _accepted(SimpleNamespace(node=node))
+    stateless = delivered({"code_challenge": "B"}, {"code_challenge": "A"})
+    said = _accepted(SimpleNamespace(node=node, getfixturevalue=lambda name: stateless))
+    assert "securely bound to the client and the user agent" in said
+    assert "redeemed with that sign-in's code_verifier," in said and "nonce" not in said.split("(RFC 6749")[-1]
 
 
 NONCE_CHECKED = requests_sent.nonce_checked

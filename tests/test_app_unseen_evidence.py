@@ -175,6 +175,15 @@ def test_with_one_sign_in_reaching_the_stand_in_the_rules_that_compare_two_could
         states_differ(_application(), run)  # APPC-05: "expected a state in each of the two sign-ins, saw 1" before
     with pytest.raises(Skipped, match=unchecked):
         challenges_differ(_application(), run)  # APPC-22
+    # the suite drove both sign-ins in browser mode: nobody is asked to sign in again
+    with pytest.raises(Skipped) as browser:
+        challenges_differ(_application(app_type="spa", mode="browser"), run)
+    assert "sign in each time the suite asks" not in str(browser.value)
+    assert "the suite drove both from drive.sign_in_url" in str(browser.value)
+    manual = _one_sign_in_reached()
+    manual.mode = "manual"
+    with pytest.raises(Skipped, match="run again and sign in each time the suite asks"):
+        challenges_differ(_application(), manual)
 
 
 def test_with_one_sign_in_and_no_pkce_or_nonce_the_state_is_judged_and_the_comparison_is_not():
@@ -231,3 +240,37 @@ def test_the_verdict_counts_the_rules_that_did_not_run_and_those_that_could_not_
         f"incomplete: 1 blocker or critical rules did not run, 1 blocker or critical rules {UNCHECKED} (APPC-05)"
     )
     assert record["not_run_rules"] == ["APPC-20"] and record["unchecked_rules"] == ["APPC-05"]
+
+
+def test_appc29_without_a_state_says_pkce_and_the_nonce_protect_the_callback_meanwhile():
+    """better-auth's grant app with no state, a PKCE challenge and a nonce: APPC-29 warned with APPC-03's
+    words, "neither a new PKCE code_challenge nor a new nonce ... protects the callback", though both did."""
+    from appside.steps.requests_sent import state_present_besides
+
+    run = AppRun(observed=[Observed([_authorize(state=False)]), Observed([_authorize(state=False)])])
+    protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)  # PKCE and the nonce protect it
+    with pytest.raises(NonConformance) as warned:
+        state_present_besides(NO_RUN, NO_STAND_IN, _application(), run)
+    said = str(warned.value)
+    assert "neither" not in said and "carries no state" in said, said
+    # the nonce here (no redemption shows the PKCE verifier's bits): what the run saw protect the callback
+    assert "Meanwhile a new, unguessable OpenID Connect nonce in each sign-in protects the callback" in said, said
+    assert "128 random bits" in said
+
+
+def test_appc31_says_what_bound_the_sign_in_by_what_the_application_sent():
+    """fastapi's stateless-state case: APPC-31 said the code was "redeemed with that sign-in's verifier or
+    nonce" of an application that sent neither."""
+    from appside.steps.refusals import other_browser_bound_by
+
+    def run(query: str) -> AppRun:
+        sign_in = SignIn(finished=True)
+        sign_in.own_request = f"http://localhost:1/connect/authorize?{query}"
+        return AppRun(sign_ins=[sign_in])
+
+    neither = other_browser_bound_by(run("state=s&response_type=code"))
+    assert "verifier" not in neither and "sent neither a PKCE code_challenge nor a nonce" in neither, neither
+    both = other_browser_bound_by(run("state=s&code_challenge=c&nonce=n"))
+    assert "redeemed with that sign-in's code_verifier and nonce" in both, both
+    pkce = other_browser_bound_by(run("code_challenge=c"))
+    assert "sent a code_challenge:" in pkce and "redeemed with that sign-in's code_verifier," in pkce, pkce

@@ -461,3 +461,21 @@ def test_a_relative_application_path_that_does_not_exist_names_the_folder_it_was
     with pytest.raises(ConfigurationError) as absolute:
         load_application(tmp_path / "app.yaml")
     assert str(tmp_path) + " (a relative" not in str(absolute.value)
+
+
+@pytest.mark.parametrize("written, meant", [("SPA", "spa"), ("webapp", "web"), ("Service", "service")])
+def test_a_misspelt_type_is_named_with_the_type_meant_and_no_other_types_keys(tmp_path, written, meant):
+    """`type: SPA` also printed "drive.command: missing ... service" and "client_secret: missing. A service
+    application has a secret": the keys of a type the file does not have."""
+    path = tmp_path / "application.yaml"
+    path.write_text(
+        f"name: x\napplication:\n  type: {written}\n  client_id: acme\n"
+        '  redirect_uris: ["http://127.0.0.1:12602/cb"]\n  scope: openid email profile\n'
+        'drive:\n  sign_in_url: http://127.0.0.1:12602/login\n  signed_in: {selector: "#user"}\n'
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        load_application(path, {})
+    said = str(refused.value)
+    assert f"application.type: must be one of web, spa, native, service (found '{written}')" in said
+    assert f"Did you mean {meant}?" in said, said
+    assert "drive.command" not in said and "client_secret" not in said, said

@@ -7,13 +7,16 @@ Feature: What an interactive application sends to Visma Connect
   Background:
     Given the application has signed in twice through the stand-in
 
-  @rule:APPC-01 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.1
+  @rule:APPC-01 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-4.1.1 @rfc:RFC6749-3.3
   Scenario: APPC-01 The application asks for an authorization code
     For its registered client: Visma Connect knows the application by the client_id it registered,
     which the application file names (application.client_id); a request naming another client is
     refused before any code is issued, and every rule that needs a sign-in is blocked by this one.
+    Its scope is a list of space-delimited strings ("scope=openid email profile"): scopes joined
+    with commas, as npm grant does by default, are one unknown scope, refused with invalid_scope.
     Then every authorization request asks for response_type "code"
     And every authorization request names the registered client_id
+    And every authorization request's scope is a space-delimited list
 
   @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1 @rfc:RFC8252-7.3
   Scenario: APPC-02 The application uses exactly a registered redirect_uri
@@ -52,7 +55,7 @@ Feature: What an interactive application sends to Visma Connect
     (id-token-nonce-wrong and id-token-nonce-missing); the stand-in itself checks the PKCE verifier.
 
     Given the application protects its callback with PKCE or a nonce
-    Then every authorization request carries a state
+    Then every authorization request carries a state besides what protects the callback
     And the two sign-ins used different states
     And every state carries at least 128 random bits
 

@@ -176,11 +176,12 @@ def nothing_secret_in_pages(application, app_run):
     for sign_in in app_run.sign_ins:
         for cookie, value in getattr(sign_in, "cookies", None) or ():
             plain = _as_it_is(value, secrets)
-            for name in leaked("\n".join(readings(value)), secrets):
+            names = leaked("\n".join(readings(value)), secrets)  # every one the cookie carries, in one message
+            if names:
                 check(
                     False,
-                    f"the application put its {name} in the browser's cookie {_shown(cookie)}, "
-                    + _readable(name in plain, signed_format(value))
+                    f"the application put its {' and its '.join(names)} in the browser's cookie {_shown(cookie)}, "
+                    + _readable(all(name in plain for name in names), signed_format(value))
                     + ": a web application keeps its secret and its tokens on its server (RFC 6749 section 2.1: "
                     '"not exposed to or accessible by the resource owner")',
                 )
@@ -303,6 +304,8 @@ def _readable(plain: bool, signed: str) -> str:
     encrypted", with the format named, only for a value the suite decoded from a signed format."""
     if plain:
         return "in plain text"
+    if signed.startswith(("a JWT", "an unsigned JWT")):
+        return f"readable once decoded ({signed}, not encrypted)"
     if signed:
         return f"readable once decoded ({signed}: signed, not encrypted)"
     return "readable once decoded (an encoding, not encryption)"

@@ -50,8 +50,7 @@ STATE_VALIDATION = (
 USER_AGENT_BINDING = (
     'RFC 9700 section 2.1.1: "the PKCE challenge or OpenID Connect nonce MUST be transaction-specific and securely '
     'bound to the client and the user agent in which the transaction was started", and section 2.1 has the state, '
-    'where it is the CSRF protection, "securely bound to the user agent" (RFC 6749 section 10.12); the code and state '
-    "of another browser's sign-in, redeemed with that sign-in's verifier or nonce, are bound to none of this one's"
+    'where it is the CSRF protection, "securely bound to the user agent" (RFC 6749 section 10.12)'
 )
 # APPC-21: the step of OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation) each ID token fault breaks
 ID_TOKEN_VALIDATION = "OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation)"
@@ -184,10 +183,31 @@ def _accepted(request) -> str:
     rule = properties.get("rule") or {}
     if rule.get("level") != WARNING:
         because = MUST_REFUSE_BECAUSE.get(str(properties.get("fault")))
+        if properties.get("fault") == OTHER_BROWSER:
+            because = f"{because}; {other_browser_bound_by(request.getfixturevalue('app_run'))}"
         return "it accepted a response it must refuse" + (f" ({because})" if because else "")
     sources = application_rule_sources(rule["rule_id"])
     document = sources[0]["source"].split(" section")[0] if sources else "the rule's sentence"
     return f"it accepted a response that a client supporting {document} must refuse"
+
+
+def other_browser_bound_by(app_run: AppRun) -> str:
+    """What bound this browser's sign-in that another browser's callback broke, by what its own authorization
+    request sent: a PKCE code_challenge, a nonce, or neither (then only its state could have)."""
+    sign_in = app_run.sign_ins[-1] if app_run.sign_ins else None
+    own_request = getattr(sign_in, "own_request", None)
+    own = dict(parse_qsl(urlsplit(own_request).query)) if own_request else {}
+    sent = [name for name, param in (("code_verifier", "code_challenge"), ("nonce", "nonce")) if own.get(param)]
+    if sent:
+        return (
+            f"this browser's sign-in sent a {' and a '.join(p for p in ('code_challenge', 'nonce') if own.get(p))}: "
+            f"the code and state of another browser's sign-in, redeemed with that sign-in's {' and '.join(sent)}, "
+            "are bound to none of this one's"
+        )
+    return (
+        "this browser's sign-in sent neither a PKCE code_challenge nor a nonce, so only its state could bind the "
+        "callback to this browser, and the application took another browser's code and state"
+    )
 
 
 def _faulted_tokens(app_run: AppRun) -> set[str]:

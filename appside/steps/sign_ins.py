@@ -1,6 +1,7 @@
 """Sign-ins through the application: the two normal ones every request rule reads, and the ones
 where the stand-in injects a fault. Each scenario's requests are read from the stand-in's log."""
 
+import contextlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, NoReturn
@@ -12,6 +13,7 @@ from pytest_bdd import given, parsers, when
 from appside import effort
 from appside.application import Application
 from appside.concurrent import OTHER_BROWSER, OTHER_BROWSER_DESCRIPTION, NoPendingSignIn, fault_title
+from appside.launcher import STATED_ERROR
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
 from sandbox import SandboxServer
@@ -72,6 +74,7 @@ class AppRun:
     observed: list[Observed] = field(default_factory=list)  # one per sign-in or run
     fault: str | None = None
     baseline: tuple | None = None  # (SignIn, Observed) of a normal sign-in, for a refusal's evidence
+    mode: str = "browser"  # drive.mode: who signs in, the suite's browser or a person (manual)
 
     @property
     def last(self) -> Observed:
@@ -79,8 +82,8 @@ class AppRun:
 
 
 @pytest.fixture
-def app_run():
-    return AppRun()
+def app_run(application: Application):
+    return AppRun(mode=application.drive.mode)
 
 
 def record_fault(request: pytest.FixtureRequest, fault: str) -> None:
@@ -240,8 +243,37 @@ def normal_sign_ins(config, stand_in: SandboxServer) -> list:
         _baseline["sign_ins"] = signed
     sign_ins: list = _baseline["sign_ins"]
     if first:
+        _note_application_error(config, sign_ins)
         _say_if_none_finished(config, sign_ins)
     return sign_ins
+
+
+def _note_application_error(config, sign_ins: list) -> None:
+    """Where no normal sign-in reached the stand-in because the application's own page answered an HTTP
+    5xx, the error the launched application printed (as a launch that failed is quoted), kept on the first
+    sign-in for the run's NOTE and every reason that names how it ended (sign_in_never_started)."""
+    launched = getattr(config, "launched", None)
+    first = sign_ins[0][0] if sign_ins else None
+    if launched is None or first is None or (getattr(first, "page_status", None) or 0) < 500:
+        return
+    if any(observed.authorization_requests for _, observed in sign_ins):
+        return
+    with contextlib.suppress(OSError):
+        error = application_error_line(launched.output())
+        if error:
+            first.application_error = error
+
+
+def application_error_line(output: str) -> str:
+    """The last line of an application's output that states an error, as a runtime prints it
+    (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded."""
+    stated = [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
+    return REDACTOR.scrub(stated[-1])[:REFUSAL_SHOWN] if stated else ""
+
+
+def _application_said(sign_in) -> str:
+    error = getattr(sign_in, "application_error", "")
+    return f"; the application printed {error!r}" if error else ""
 
 
 def _say_if_none_finished(config, sign_ins: list) -> None:
@@ -256,7 +288,8 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                 elsewhere = getattr(sign_ins[0][0], "elsewhere", "")
                 recorder.notices.append(
                     f"no normal sign-in reached the stand-in: no authorization request arrived from "
-                    f"{config.application.drive.sign_in_url}{_where_it_ended(sign_ins[0][0])}, so every rule that "
+                    f"{config.application.drive.sign_in_url}{_where_it_ended(sign_ins[0][0])}"
+                    f"{_application_said(sign_ins[0][0])}, so every rule that "
                     "needs the application's requests could not be checked "
                     + (
                         f"({elsewhere})"
@@ -268,9 +301,18 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
             marker = config.application.drive.shows_signed_in()
             # a sign-in for another client, or to an unregistered redirect_uri, never could: that is the
             # cause (APPC-01, APPC-02: the stand-in refused the request, as Visma Connect does), not the marker
-            refused = _other_client_id(config.application, sign_ins[0][1]) or _unregistered_redirect_uri(
-                config.application, sign_ins[0][1]
+            refused = (
+                _other_client_id(config.application, sign_ins[0][1])
+                or _unregistered_redirect_uri(config.application, sign_ins[0][1])
+                or refused_by_stand_in(sign_ins[0][1])
             )
+            if refused.startswith(STAND_IN_REFUSED):
+                recorder.notices.append(
+                    f"no normal sign-in finished: {refused.removeprefix('; ')}, so no code was issued and every "
+                    "rule that needs a sign-in was blocked or could not be checked (the cause is the authorization "
+                    "request the application sent, not drive.signed_in)"
+                )
+                return
             recorder.notices.append(
                 f"no normal sign-in finished: the application never showed {marker} "
                 "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
@@ -299,7 +341,9 @@ def signed_in_twice(
             )
 
 
-def unfinished(application: Application, sign_in, number: int, observed: Observed) -> str:
+def unfinished(application: Application, sign_in, number: int, observed: Observed, faulted: bool = False) -> str:
+    """How a sign-in that did not finish ended; `faulted`: the stand-in answered it with an injected fault,
+    so an error it sent is no refusal of what the application asked."""
     callback = (
         "the browser never reached its callback"
         if sign_in.callback_status is None
@@ -308,9 +352,31 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
-        f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}; "
-        "its requests are attached"
+        f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}"
+        f"{'' if faulted else refused_by_stand_in(observed)}; its requests are attached"
     )
+
+
+STAND_IN_REFUSED = "; the stand-in refused the authorization request"
+REFUSAL_SHOWN = 200  # characters of the stand-in's error_description and of the scope sent, in a message
+
+
+def refused_by_stand_in(observed: Observed) -> str:
+    """The stand-in's error answer to the application's authorization request (any error: invalid_scope,
+    unsupported_response_type, ...), with what the application sent, as "; the stand-in refused ...": the
+    cause of a sign-in that did not finish, not the signed-in marker. "" where it issued a code."""
+    for callback in observed.callbacks:
+        params = callback.location_params
+        if "error" not in params:
+            continue
+        described = REDACTOR.scrub(params.get("error_description", "")).rstrip(".")[:REFUSAL_SHOWN]
+        scope = callback.param("scope")
+        return (
+            f"{STAND_IN_REFUSED}: {params['error'] or '(an empty error code)'}"
+            + (f" \u2014 {described}" if described else "")
+            + (f"; scope sent: {REDACTOR.scrub(scope)[:REFUSAL_SHOWN]!r}" if scope is not None else "")
+        )
+    return ""
 
 
 PAGE_TEXT_SHOWN = 200  # characters of the page a sign-in ended on, in the run's notice
@@ -409,6 +475,7 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
         if getattr(sign_in, "final_url", ""):
             ends.append(
                 f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}"
+                f"{_application_said(sign_in)}"
                 f"{_refused_elsewhere(sign_in) if number == 1 else ''}"
             )
     return (
@@ -469,7 +536,13 @@ def why_none_was_redeemed(application: Application, app_run: AppRun) -> str:
     one did not finish (the application's callback broke, or it named another client), so that the
     cause is named where the rule reports it, not only in the attachments."""
     stalls = [
-        unfinished(application, sign_in, number, app_run.observed[min(number, len(app_run.observed)) - 1])
+        unfinished(
+            application,
+            sign_in,
+            number,
+            app_run.observed[min(number, len(app_run.observed)) - 1],
+            faulted=app_run.fault is not None,
+        )
         for number, sign_in in enumerate(app_run.sign_ins, 1)
         if getattr(sign_in, "finished", True) is False and app_run.observed
     ]

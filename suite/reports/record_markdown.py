@@ -50,13 +50,21 @@ def render_markdown(record: dict) -> str:
             "Run every rule (no --rule, -k, -m or feature path) for a verdict.",
             "",
         ]
-    unchecked = _unchecked(record)
+    unchecked = _unchecked_said_once(record)
     if unchecked:
         lines += [
             "Blocker and critical rules that ran but could not be checked (the run found no evidence either way; "
             "running them again as they are will not check them, what each reason names will):",
             "",
         ] + [f"- {_text(rule['rule_id'])} ({_text(rule['severity'])}): {_text(reason)}" for rule, reason in unchecked]
+        lines += [""]
+    others = _unchecked_said_once(record, unchecked_elsewhere(record))
+    if others:
+        lines += [
+            "Rules that ran but could not be checked and leave the verdict as it is (warning-level, or of normal "
+            "or minor severity):",
+            "",
+        ] + [f"- {_text(rule['rule_id'])} ({_text(_weight(rule))}): {_text(reason)}" for rule, reason in others]
         lines += [""]
     lines += [f"**Waiver problem:** {_text(problem)}" for problem in record.get("waiver_problems", ())]
     lines += [""] if record.get("waiver_problems") else []
@@ -88,7 +96,17 @@ def render_markdown(record: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for rule in record["rules"]:
-        detail = "; ".join(sorted({s["reason"] for s in rule["scenarios"] if s["reason"]}))
+        detail = "; ".join(
+            sorted({s["reason"] for s in rule["scenarios"] if s["reason"]})
+            # how an application authenticated at the token endpoint (APPC-10), as its record keeps it
+            + sorted(
+                {
+                    f"client authentication: {s['client_authentication']}"
+                    for s in rule["scenarios"]
+                    if s.get("client_authentication")
+                }
+            )
+        )
         counts = ", ".join(f"{n} {st}" for st in MARKS if (n := sum(s["status"] == st for s in rule["scenarios"])))
         # the documented statements the rule checks (features/coverage_map.yaml), else where its sentence comes from
         beyond = rule.get("beyond_documentation")
@@ -161,7 +179,7 @@ def _warned(record: dict) -> list[dict]:
     return [r for r in record["rules"] if r["status"] == "warned"]
 
 
-def _unchecked(record: dict) -> list[tuple[dict, str]]:
+def _unchecked(record: dict, rule_ids: list[str] | None = None) -> list[tuple[dict, str]]:
     """The blocker and critical rules that ran and found no evidence either way (an application's
     record: unchecked_rules), each with why, which is what to fix: not a rule left out of the run."""
     rules = {rule["rule_id"]: rule for rule in record.get("rules", ())}
@@ -176,9 +194,80 @@ def _unchecked(record: dict) -> list[tuple[dict, str]]:
                 )
             ),
         )
-        for rule_id in record.get("unchecked_rules") or ()
+        for rule_id in (record.get("unchecked_rules") or () if rule_ids is None else rule_ids)
         if rule_id in rules
     ]
+
+
+def unchecked_elsewhere(record: dict) -> list[str]:
+    """The rules that ran and could not be checked but leave the verdict as it is (warning-level, or of
+    normal or minor severity): counted in the summary line, named here, not in unchecked_rules."""
+    return [
+        rule["rule_id"]
+        for rule in record.get("rules", ())
+        if rule["rule_id"] not in (record.get("unchecked_rules") or ())
+        and rule["status"] == "skipped"
+        and any(s["status"] == "skipped" and s["reason"].startswith("could not be checked") for s in rule["scenarios"])
+    ]
+
+
+def _weight(rule: dict) -> str:
+    return "warning-level" if rule.get("level") == "warning" else f"{rule['severity']} severity"
+
+
+def _unchecked_said_once(record: dict, rule_ids: list[str] | None = None) -> list[tuple[dict, str]]:
+    """_unchecked (or those of `rule_ids`), a long cause that several rules share said at the first of them
+    only (said_once)."""
+    unchecked = _unchecked(record, rule_ids)
+    shown = said_once([(rule["rule_id"], why) for rule, why in unchecked])
+    return [(rule, shown[number]) for number, (rule, _) in enumerate(unchecked)]
+
+
+# A cause shorter than this is said again where it recurs; a longer one (how a sign-in ended, what the
+# browser refused: often 1,200 characters, the same for 20 rules) is said once and named after
+SAID_ONCE = 120
+SAME_PREFIX = 300  # two causes are one where they begin alike this far ("; 2 more sign-ins did not finish")
+
+
+def said_once(reasons: list[tuple[str, str]]) -> list[str]:
+    """Each rule's reason [(rule id, reason)], a long one said once: a reason said before becomes "the
+    same cause as APPC-xx", and one whose long parenthesised cause was said before keeps its own words
+    with "(the same cause as APPC-xx)" in the place of the cause."""
+    said: list[tuple[str, str]] = []  # (a reason or its cause, the rule that said it first)
+    shown = []
+    for rule_id, reason in reasons:
+        head, cause, tail = _cause_of(reason)
+        whole = next((rule for text, rule in said if len(reason) >= SAID_ONCE and text == reason), None)
+        earlier = next((rule for text, rule in said if _same_cause(text, cause)), None)
+        if whole is not None:
+            shown.append(f"the same cause as {whole}")
+        elif earlier is not None:
+            shown.append(f"{head} (the same cause as {earlier}){tail}")
+        else:
+            said += [(reason, rule_id), (cause, rule_id)]
+            shown.append(reason)
+    return shown
+
+
+def _cause_of(reason: str) -> tuple[str, str, str]:
+    """A reason as its words, its cause (its first parenthesised part of at least SAID_ONCE characters,
+    else nothing) and what follows."""
+    start = reason.find(" (")
+    while start >= 0:
+        depth = 0
+        for at in range(start + 1, len(reason)):
+            depth += {"(": 1, ")": -1}.get(reason[at], 0)
+            if depth == 0:
+                if at - start - 2 >= SAID_ONCE:
+                    return reason[:start], reason[start + 2 : at], reason[at + 1 :]
+                break
+        start = reason.find(" (", start + 2)
+    return reason, "", ""
+
+
+def _same_cause(one: str, other: str) -> bool:
+    shorter, longer = sorted((one, other), key=len)
+    return len(shorter) >= SAID_ONCE and longer.startswith(shorter[:SAME_PREFIX])
 
 
 def reason_of(rule: dict) -> str:
@@ -238,7 +327,11 @@ def verdict_lines(record: dict, path: Path | str) -> list[str]:
         lines.append("did not run (blocker or critical): " + ", ".join(record["not_run_rules"]))
     lines += [
         f"ran but could not be checked (blocker or critical): {rule['rule_id']} ({rule['severity']}): {reason}"
-        for rule, reason in _unchecked(record)
+        for rule, reason in _unchecked_said_once(record)
+    ]
+    lines += [
+        f"could not be checked ({_weight(rule)}, the verdict stands): {rule['rule_id']} ({rule['severity']}): {reason}"
+        for rule, reason in _unchecked_said_once(record, unchecked_elsewhere(record))
     ]
     if record.get("missing_data"):
         needed: dict[str, list[str]] = {}
