@@ -92,7 +92,8 @@ class SignIn:
     # browser's cookies for its origins once the sign-in ended (a session cookie is readable)
     cookies: list[tuple[str, str]] | None = field(default=None, repr=False)
     callback_to_finish: float | None = None  # from the callback's answer to the signed-in marker
-    watch: str = ""  # how a refused sign-in's watch after the callback ended
+    # how a refused sign-in's watch after the callback ended, or where a sign-in ended before drive.timeout
+    watch: str = ""
     # a refused sign-in: the application sent the browser to the stand-in's authorization endpoint again
     # after the faulty callback (a new sign-in, as passport's failureRedirect to its login does)
     restarted: bool = False
@@ -161,6 +162,14 @@ RESTARTED = (
     "the application answered the callback by starting a new sign-in (a new authorization request to the "
     "stand-in): the watch ended there, and the new sign-in was not gone through"
 )
+# The stand-in refused the authorization request with its error page (an unknown client_id, an unregistered
+# redirect_uri: RFC 6749 section 4.1.2.1 forbids redirecting those back): a page of its own, with no script, link or
+# form, that sends the browser nowhere; the application's page is gone from the tab, so nothing more can come of
+# the sign-in, and waiting out drive.timeout there showed nothing (a run of 15 such sign-ins waited 80 s)
+STAND_IN_REFUSED = (
+    "the stand-in refused the authorization request with its error page (HTTP {status}): the sign-in ended there"
+)
+STAND_IN_ERROR = "#error"  # the element of the stand-in's error page (sandbox/templates/error.html)
 
 
 # How long the browser may take to answer one step of a sign-in (a page load, the login page's actions, a
@@ -373,6 +382,7 @@ class BrowserSession:
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         self._served_by_worker: int | None = None  # the status of a page load a service worker answered
         self._page_status: int | None = None  # the status of the main frame's last page load
+        self._page_answered = ""  # ... and the address that answered it
         # the main frame's document whose body is still coming (an answer that streams for ever): its loading
         # is stopped when the sign-in is judged, or the renderer parses it for the rest of the run
         self._document_coming = None
@@ -519,6 +529,10 @@ class BrowserSession:
                         yield from _pause(0.3)
                         EFFORT.waited(0.3)
                     return self._result(True, seen, started, marks, callback_at)
+                refusal = self._stand_in_refused()
+                if refusal:
+                    watch = refusal
+                    break
                 rule = None if delivered else self.login._rule_for(self.page)
                 left = milliseconds_left(deadline)
                 if rule is not None and left is not None:  # none once drive.timeout passed: the loop ends
@@ -563,6 +577,19 @@ class BrowserSession:
         callback = next((i for i in range(first + 1, len(urls)) if urls[i] in self._callback_paths), None)
         return callback is not None and self._authorization_endpoint in urls[callback + 1 :]
 
+    def _stand_in_refused(self) -> str:
+        """STAND_IN_REFUSED where the page shows the stand-in's error page for an authorization request (the main
+        frame's last answer, a 4xx or 5xx of the stand-in's authorization endpoint), else ""."""
+        status = self._page_status
+        if status is None or status < 400:
+            return ""
+        answered, shown = urlsplit(self._page_answered), urlsplit(self.page.url)
+        if not (answered.netloc, answered.path) == (shown.netloc, shown.path) == self._authorization_endpoint:
+            return ""
+        if not self.page.locator(STAND_IN_ERROR).count():
+            return ""
+        return STAND_IN_REFUSED.format(status=status)
+
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
         if marker.selector:
@@ -582,7 +609,7 @@ class BrowserSession:
         main_frame = response.frame == self.page.main_frame
         if main_frame:
             self._served_by_worker = None
-            self._page_status = response.status
+            self._page_status, self._page_answered = response.status, response.url
             self._document_coming = response.request
         if self._is_callback(response.url):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)

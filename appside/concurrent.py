@@ -146,7 +146,8 @@ def _with_other_browsers_callback(session, quiet):
         held = yield from other.held_callback_steps()
         if held is None:
             raise NoPendingSignIn(
-                "the sign-in in another browser did not reach the application's callback within drive.timeout, "
+                "the sign-in in another browser did not reach the application's callback within drive.timeout "
+                "(or the stand-in refused its authorization request), "
                 f"so there was no other browser's callback to deliver (the fault {OTHER_BROWSER})"
             )
     finally:

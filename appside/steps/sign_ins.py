@@ -305,6 +305,8 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
         if sign_in.callback_status is None
         else f"its callback answered HTTP {sign_in.callback_status}"
     )
+    if getattr(sign_in, "watch", ""):  # where it ended before drive.timeout (the stand-in's error page)
+        callback += f": {sign_in.watch}"
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
