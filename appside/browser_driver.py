@@ -366,6 +366,13 @@ class BrowserSession:
         self.console: list[str] = []
         stand_in = urlsplit(driver.issuer).netloc
         context.on("request", lambda r: self.urls.append(r.url))  # a service worker's requests too
+        # the browser's requests not yet answered, and when the last one began or ended (time.time()): an opened
+        # page whose scripts still fetch is not quiet (_quiet_after_page)
+        self._in_flight: set = set()
+        self._last_request = 0.0
+        context.on("request", self._request_began)
+        context.on("requestfinished", self._request_ended)
+        context.on("requestfailed", self._request_ended)
         # a request's URL never has the #fragment, and history.replaceState makes no request: where the
         # page's address went is what its frames navigated to
         context.on("page", lambda page: page.on("framenavigated", lambda frame: self.page_urls.append(frame.url)))
@@ -383,6 +390,7 @@ class BrowserSession:
         self._served_by_worker: int | None = None  # the status of a page load a service worker answered
         self._page_status: int | None = None  # the status of the main frame's last page load
         self._page_answered = ""  # ... and the address that answered it
+        self._page_answered_at = 0.0  # ... and when (time.time())
         # the main frame's document whose body is still coming (an answer that streams for ever): its loading
         # is stopped when the sign-in is judged, or the renderer parses it for the rest of the run
         self._document_coming = None
@@ -504,6 +512,7 @@ class BrowserSession:
         )
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
+        answered_before = self._page_answered_at
         # the page may navigate on at once; the loop below looks at where it ended
         with contextlib.suppress(PlaywrightError):
             if form:  # as the stand-in's own form_post page sends it: a form the page submits
@@ -532,6 +541,13 @@ class BrowserSession:
                 refusal = self._stand_in_refused()
                 if refusal:
                     watch = refusal
+                    break
+                if (
+                    quiet
+                    and not (refused or form or until)
+                    and (ended := self._quiet_after_page(quiet, answered_before))
+                ):
+                    watch = ended
                     break
                 rule = None if delivered else self.login._rule_for(self.page)
                 left = milliseconds_left(deadline)
@@ -590,6 +606,33 @@ class BrowserSession:
             return ""
         return STAND_IN_REFUSED.format(status=status)
 
+    def _quiet_after_page(self, quiet: QuietWatch, since: float) -> str:
+        """Positive evidence that a page of the application opened after `since` (time.time()) shows all it will:
+        its answer (no redirect) came whole from the application's own origin, no request of the browser nor at
+        the stand-in is being answered, and none began or ended for `quiet.seconds`, a bound derived from how
+        fast the same application followed its normal sign-ins up; then what it says, "" where that is not so."""
+        answered, status = self._page_answered_at, self._page_status
+        if answered <= since or status is None or 300 <= status < 400 or self._document_coming or self._in_flight:
+            return ""
+        if _origin(self.page.url) not in self.driver.own_origins:
+            return ""
+        in_flight, last_request = quiet.activity()
+        silent = time.time() - max(last_request, answered, self._last_request)
+        if in_flight or silent < quiet.seconds:
+            return ""
+        return (
+            f"the application answered {urlsplit(self.page.url).path} (HTTP {status}) without showing "
+            f"{self.drive.shows_signed_in()}, and made no request for {silent:.2f} s ({quiet.basis})"
+        )
+
+    def _request_began(self, request) -> None:
+        self._in_flight.add(request)
+        self._last_request = time.time()
+
+    def _request_ended(self, request) -> None:
+        self._in_flight.discard(request)
+        self._last_request = time.time()
+
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
         if marker.selector:
@@ -609,7 +652,7 @@ class BrowserSession:
         main_frame = response.frame == self.page.main_frame
         if main_frame:
             self._served_by_worker = None
-            self._page_status, self._page_answered = response.status, response.url
+            self._page_status, self._page_answered, self._page_answered_at = response.status, response.url, time.time()
             self._document_coming = response.request
         if self._is_callback(response.url):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)

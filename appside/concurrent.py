@@ -83,9 +83,9 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
     faults = list(dict.fromkeys(m.group("fault") for m in map(FAULT_STEP.fullmatch, steps) if m))
     wanted: dict[str, Flow] = {}  # the longest waits first: the others go on meanwhile
     if use_api and TWO_EXPIRIES_STEP in steps and "offline_access" in application.scope.split():
-        wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2)
+        wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2, quiet_from)
     if use_api and (EXPIRY_STEP in steps or RENEWAL_STEP in steps):
-        wanted[EXPIRY] = _expiring(stand_in, use_api, 1)
+        wanted[EXPIRY] = _expiring(stand_in, use_api, 1, quiet_from)
     used = USED_AND_KEPT_STEP in steps or (USED_STEP in steps and application.client_secret)
     if faults or used or any(step in NORMAL_STEPS for step in steps):
         wanted.update(dict.fromkeys(NORMAL, _normal))
@@ -163,10 +163,13 @@ def _with_other_browsers_callback(session, quiet):
     return sign_in
 
 
-def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
+def _expiring(stand_in, use_api_url: str, times: int, quiet_from) -> Flow:
     """Sign in, then `times` over: wait until the latest access token the stand-in gave this sign-in
     is SHORT_LIFETIME + PAST_EXPIRY seconds old (counted from its answer, as a client counts
-    expires_in), and make the application use the API."""
+    expires_in), and make the application use the API. Where the normal sign-ins have ended by then,
+    the page's watch ends on their evidence (`quiet_from`, appside.browser_driver.QuietWatch) once the
+    application answered it and went quiet: an application that shows the API's refusal of its expired
+    token, and renews nothing, was watched for the whole drive.timeout at each use."""
 
     def flow(session, progress):
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
@@ -174,7 +177,9 @@ def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
         for _ in range(times):
             answered = progress.tokens_answered.get(session.username, time.time())
             yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
-            sign_ins.append((yield from session.open_steps(use_api_url)))
+            normal = progress.normal_sign_ins()  # never waited for: without them, drive.timeout as before
+            quiet = quiet_from(normal) if normal is not None else None
+            sign_ins.append((yield from session.open_steps(use_api_url, quiet=quiet)))
         return sign_ins
 
     return flow

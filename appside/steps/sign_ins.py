@@ -11,7 +11,14 @@ from pytest_bdd import given, parsers, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import OTHER_BROWSER, OTHER_BROWSER_DESCRIPTION, NoPendingSignIn, fault_title
+from appside.concurrent import (
+    EXPIRY,
+    OTHER_BROWSER,
+    OTHER_BROWSER_DESCRIPTION,
+    TWO_EXPIRIES,
+    NoPendingSignIn,
+    fault_title,
+)
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
 from sandbox import SandboxServer
@@ -181,6 +188,12 @@ def keep_evidence_at_once(config, stand_in: SandboxServer, app_run: AppRun, titl
         return False
     sign_ins, observed = found
     observed.attach(title)
+    if title in (EXPIRY, TWO_EXPIRIES):  # a page opened after an expiry whose watch ended before drive.timeout
+        watches = [f"{number}: {s.watch}" for number, s in enumerate(sign_ins, 1) if getattr(s, "watch", "")]
+        if watches:
+            allure.attach(
+                "\n".join(watches), name="how long its pages were watched", attachment_type=allure.attachment_type.TEXT
+            )
     app_run.sign_ins += sign_ins
     app_run.observed.append(observed)
     return True
