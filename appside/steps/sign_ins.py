@@ -16,6 +16,7 @@ from appside.concurrent import (
     OTHER_BROWSER,
     OTHER_BROWSER_DESCRIPTION,
     TWO_EXPIRIES,
+    USED_THEN_API,
     NoPendingSignIn,
     fault_title,
 )
@@ -188,7 +189,7 @@ def keep_evidence_at_once(config, stand_in: SandboxServer, app_run: AppRun, titl
         return False
     sign_ins, observed = found
     observed.attach(title)
-    if title in (EXPIRY, TWO_EXPIRIES):  # a page opened after an expiry whose watch ended before drive.timeout
+    if title in (EXPIRY, TWO_EXPIRIES, USED_THEN_API):  # a page opened after a sign-in (appside.concurrent._page_watch)
         watches = [f"{number}: {s.watch}" for number, s in enumerate(sign_ins, 1) if getattr(s, "watch", "")]
         if watches:
             allure.attach(
