@@ -92,7 +92,8 @@ class SignIn:
     # browser's cookies for its origins once the sign-in ended (a session cookie is readable)
     cookies: list[tuple[str, str]] | None = field(default=None, repr=False)
     callback_to_finish: float | None = None  # from the callback's answer to the signed-in marker
-    watch: str = ""  # how a refused sign-in's watch after the callback ended
+    # how a refused sign-in's watch after the callback ended, or where a sign-in ended before drive.timeout
+    watch: str = ""
     # a refused sign-in: the application sent the browser to the stand-in's authorization endpoint again
     # after the faulty callback (a new sign-in, as passport's failureRedirect to its login does)
     restarted: bool = False
@@ -204,6 +205,14 @@ RESTARTED = (
     "the application answered the callback by starting a new sign-in (a new authorization request to the "
     "stand-in): the watch ended there, and the new sign-in was not gone through"
 )
+# The stand-in refused the authorization request with its error page (an unknown client_id, an unregistered
+# redirect_uri: RFC 6749 section 4.1.2.1 forbids redirecting those back): a page of its own, with no script, link or
+# form, that sends the browser nowhere; the application's page is gone from the tab, so nothing more can come of
+# the sign-in, and waiting out drive.timeout there showed nothing (a run of 15 such sign-ins waited 80 s)
+STAND_IN_REFUSED = (
+    "the stand-in refused the authorization request with its error page (HTTP {status}): the sign-in ended there"
+)
+STAND_IN_ERROR = "#error"  # the element of the stand-in's error page (sandbox/templates/error.html)
 
 
 # How long the browser may take to answer one step of a sign-in (a page load, the login page's actions, a
@@ -418,6 +427,13 @@ class BrowserSession:
         self.console: list[str] = []
         stand_in = urlsplit(driver.issuer).netloc
         context.on("request", lambda r: self.urls.append(r.url))  # a service worker's requests too
+        # the browser's requests not yet answered, and when the last one began or ended (time.time()): an opened
+        # page whose scripts still fetch is not quiet (_quiet_after_page)
+        self._in_flight: set = set()
+        self._last_request = 0.0
+        context.on("request", self._request_began)
+        context.on("requestfinished", self._request_ended)
+        context.on("requestfailed", self._request_ended)
         # a request's URL never has the #fragment, and history.replaceState makes no request: where the
         # page's address went is what its frames navigated to
         context.on("page", lambda page: page.on("framenavigated", lambda frame: self.page_urls.append(frame.url)))
@@ -436,6 +452,8 @@ class BrowserSession:
         # parameters in its request (response_mode=fragment): its status counts once the frame shows a callback
         self._unconfirmed: dict[Any, int] = {}
         self._page_status: int | None = None  # the status of the main frame's last page load
+        self._page_answered = ""  # ... and the address that answered it
+        self._page_answered_at = 0.0  # ... and when (time.time())
         # the main frame's document whose body is still coming (an answer that streams for ever): its loading
         # is stopped when the sign-in is judged, or the renderer parses it for the rest of the run
         self._document_coming = None
@@ -572,6 +590,7 @@ class BrowserSession:
         )
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
+        answered_before = self._page_answered_at
         # the page may navigate on at once; the loop below looks at where it ended
         with contextlib.suppress(PlaywrightError):
             if form:  # as the stand-in's own form_post page sends it: a form the page submits
@@ -597,6 +616,17 @@ class BrowserSession:
                         yield from _pause(0.3)
                         EFFORT.waited(0.3)
                     return self._result(True, seen, started, marks, callback_at)
+                refusal = self._stand_in_refused()
+                if refusal:
+                    watch = refusal
+                    break
+                if (
+                    quiet
+                    and not (refused or form or until)
+                    and (ended := self._quiet_after_page(quiet, answered_before))
+                ):
+                    watch = ended
+                    break
                 rule = None if delivered else self.login._rule_for(self.page)
                 left = milliseconds_left(deadline)
                 if rule is not None and left is not None:  # none once drive.timeout passed: the loop ends
@@ -647,6 +677,46 @@ class BrowserSession:
         callback = next((i for i in range(first + 1, len(kinds)) if kinds[i] == "callback"), None)
         return callback is not None and "authorize" in kinds[callback + 1 :]
 
+    def _stand_in_refused(self) -> str:
+        """STAND_IN_REFUSED where the page shows the stand-in's error page for an authorization request (the main
+        frame's last answer, a 4xx or 5xx of the stand-in's authorization endpoint), else ""."""
+        status = self._page_status
+        if status is None or status < 400:
+            return ""
+        answered, shown = urlsplit(self._page_answered), urlsplit(self.page.url)
+        if not (answered.netloc, answered.path) == (shown.netloc, shown.path) == self._authorization_endpoint:
+            return ""
+        if not self.page.locator(STAND_IN_ERROR).count():
+            return ""
+        return STAND_IN_REFUSED.format(status=status)
+
+    def _quiet_after_page(self, quiet: QuietWatch, since: float) -> str:
+        """Positive evidence that a page of the application opened after `since` (time.time()) shows all it will:
+        its answer (no redirect) came whole from the application's own origin, no request of the browser nor at
+        the stand-in is being answered, and none began or ended for `quiet.seconds`, a bound derived from how
+        fast the same application followed its normal sign-ins up; then what it says, "" where that is not so."""
+        answered, status = self._page_answered_at, self._page_status
+        if answered <= since or status is None or 300 <= status < 400 or self._document_coming or self._in_flight:
+            return ""
+        if _origin(self.page.url) not in self.driver.own_origins:
+            return ""
+        in_flight, last_request = quiet.activity()
+        silent = time.time() - max(last_request, answered, self._last_request)
+        if in_flight or silent < quiet.seconds:
+            return ""
+        return (
+            f"the application answered {urlsplit(self.page.url).path} (HTTP {status}) without showing "
+            f"{self.drive.shows_signed_in()}, and made no request for {silent:.2f} s ({quiet.basis})"
+        )
+
+    def _request_began(self, request) -> None:
+        self._in_flight.add(request)
+        self._last_request = time.time()
+
+    def _request_ended(self, request) -> None:
+        self._in_flight.discard(request)
+        self._last_request = time.time()
+
     def _signed_in(self) -> bool:
         marker = self.drive.signed_in
         if marker.selector:
@@ -668,7 +738,7 @@ class BrowserSession:
         main_frame = response.frame == self.page.main_frame
         self._unconfirmed.pop(response.frame, None)
         if main_frame:
-            self._page_status = response.status
+            self._page_status, self._page_answered, self._page_answered_at = response.status, response.url, time.time()
             self._document_coming = response.request
         form: tuple[tuple[str, str], ...] = ()
         if response.request.method == "POST":  # form_post: the response's parameters are the form's

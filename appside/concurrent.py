@@ -83,14 +83,14 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
     faults = list(dict.fromkeys(m.group("fault") for m in map(FAULT_STEP.fullmatch, steps) if m))
     wanted: dict[str, Flow] = {}  # the longest waits first: the others go on meanwhile
     if use_api and TWO_EXPIRIES_STEP in steps and "offline_access" in application.scope.split():
-        wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2)
+        wanted[TWO_EXPIRIES] = _expiring(stand_in, use_api, 2, quiet_from)
     if use_api and (EXPIRY_STEP in steps or RENEWAL_STEP in steps):
-        wanted[EXPIRY] = _expiring(stand_in, use_api, 1)
+        wanted[EXPIRY] = _expiring(stand_in, use_api, 1, quiet_from)
     used = USED_AND_KEPT_STEP in steps or (USED_STEP in steps and application.client_secret)
     if faults or used or any(step in NORMAL_STEPS for step in steps):
         wanted.update(dict.fromkeys(NORMAL, _normal))
     if use_api and used:
-        wanted[USED_THEN_API] = _used_then_api(use_api)
+        wanted[USED_THEN_API] = _used_then_api(use_api, quiet_from)
     for fault in faults:
         wanted[fault_title(fault)] = _refused(stand_in, fault, quiet_from)
     return wanted
@@ -100,11 +100,21 @@ def _normal(session, progress):
     return [(yield from session.sign_in_steps())]
 
 
-def _used_then_api(use_api_url: str) -> Flow:
+def _used_then_api(use_api_url: str, quiet_from) -> Flow:
     def flow(session, progress):
-        return [(yield from session.sign_in_steps()), (yield from session.open_steps(use_api_url))]
+        signed_in = yield from session.sign_in_steps()
+        return [signed_in, (yield from session.open_steps(use_api_url, quiet=_page_watch(progress, quiet_from)))]
 
     return flow
+
+
+def _page_watch(progress, quiet_from):
+    """The evidence that ends the watch of a page opened after a sign-in (drive.use_api_url) once the application
+    answered it and went quiet (appside.browser_driver.QuietWatch), from the normal sign-ins where they have
+    ended: never waited for (without them, drive.timeout as before). An application that showed the API's
+    refusal instead of the signed-in marker kept each such page waiting the whole drive.timeout."""
+    normal = progress.normal_sign_ins()
+    return quiet_from(normal) if normal is not None else None
 
 
 def _refused(stand_in, fault: str, quiet_from) -> Flow:
@@ -154,7 +164,8 @@ def _with_other_browsers_callback(session, quiet):
         held = yield from other.held_callback_steps()
         if held is None:
             raise NoPendingSignIn(
-                "the sign-in in another browser did not reach the application's callback within drive.timeout, "
+                "the sign-in in another browser did not reach the application's callback within drive.timeout "
+                "(or the stand-in refused its authorization request), "
                 f"so there was no other browser's callback to deliver (the fault {OTHER_BROWSER})"
             )
     finally:
@@ -170,10 +181,10 @@ def _with_other_browsers_callback(session, quiet):
     return sign_in
 
 
-def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
+def _expiring(stand_in, use_api_url: str, times: int, quiet_from) -> Flow:
     """Sign in, then `times` over: wait until the latest access token the stand-in gave this sign-in
     is SHORT_LIFETIME + PAST_EXPIRY seconds old (counted from its answer, as a client counts
-    expires_in), and make the application use the API."""
+    expires_in), and make the application use the API (its page watched as _page_watch says)."""
 
     def flow(session, progress):
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
@@ -183,7 +194,7 @@ def _expiring(stand_in, use_api_url: str, times: int) -> Flow:
                 return sign_ins  # nothing to let expire: its rules could not be checked, as the normal sign-ins'
             answered = progress.tokens_answered.get(session.username, time.time())
             yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
-            sign_ins.append((yield from session.open_steps(use_api_url)))
+            sign_ins.append((yield from session.open_steps(use_api_url, quiet=_page_watch(progress, quiet_from))))
         return sign_ins
 
     return flow

@@ -238,3 +238,47 @@ def test_the_printed_work_says_how_many_sign_ins_went_together_and_how_many_at_a
     work.at_once, work.at_once_seconds = 16, 47.1
     assert work.most_at_once == browser_driver.AT_ONCE
     assert "16 sign-ins made together (at most 6 at a time) in 47.1 s wall" in work.summary()
+
+
+class _Session:
+    """A browser session's steps, each a single step: what a flow opens, and with which watch."""
+
+    username = "test.user.1"
+
+    def __init__(self) -> None:
+        self.opened: list = []
+
+    def sign_in_steps(self):
+        yield
+        return "signed in"
+
+    def open_steps(self, url, quiet=None):
+        self.opened.append((url, quiet))
+        yield
+        return "opened"
+
+    def wait_steps(self, seconds):
+        yield
+
+
+@pytest.mark.parametrize("normal", [None, ["normal sign-in 1", "normal sign-in 2"]], ids=["not-ended", "ended"])
+def test_a_page_opened_after_a_sign_in_is_watched_on_the_normal_sign_ins_evidence_where_they_ended(normal):
+    """Where the normal sign-ins ended, the page the application opens to use the API (after its sign-in, after an
+    expiry) ends its watch on their evidence (appside.browser_driver.QuietWatch); where not, drive.timeout."""
+    from types import SimpleNamespace
+
+    steps = [
+        "the application has been used as a user would, and what it showed and sent was kept",
+        "the stand-in issues a short-lived access token and the application uses the API after it expired",
+        "the access token expires twice and the application uses the API after each expiry",
+    ]
+    wanted = flows(_config(steps), SimpleNamespace(faults=Faults()), lambda normal: ("the quiet watch of", normal))
+    progress = SimpleNamespace(normal_sign_ins=lambda: normal, tokens_answered={})
+    for title, pages in ((USED_THEN_API, 1), (EXPIRY, 1), (TWO_EXPIRIES, 2)):
+        session = _Session()
+        flow = wanted[title](session, progress)
+        with pytest.raises(StopIteration):
+            while True:
+                next(flow)
+        watch = ("the quiet watch of", normal) if normal else None
+        assert session.opened == [("http://127.0.0.1:5000/profile", watch)] * pages, title

@@ -12,7 +12,15 @@ from pytest_bdd import given, parsers, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import OTHER_BROWSER, OTHER_BROWSER_DESCRIPTION, NoPendingSignIn, fault_title
+from appside.concurrent import (
+    EXPIRY,
+    OTHER_BROWSER,
+    OTHER_BROWSER_DESCRIPTION,
+    TWO_EXPIRIES,
+    USED_THEN_API,
+    NoPendingSignIn,
+    fault_title,
+)
 from appside.launcher import STATED_ERROR
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
@@ -184,6 +192,12 @@ def keep_evidence_at_once(config, stand_in: SandboxServer, app_run: AppRun, titl
         return False
     sign_ins, observed = found
     observed.attach(title)
+    if title in (EXPIRY, TWO_EXPIRIES, USED_THEN_API):  # a page opened after a sign-in (appside.concurrent._page_watch)
+        watches = [f"{number}: {s.watch}" for number, s in enumerate(sign_ins, 1) if getattr(s, "watch", "")]
+        if watches:
+            allure.attach(
+                "\n".join(watches), name="how long its pages were watched", attachment_type=allure.attachment_type.TEXT
+            )
     app_run.sign_ins += sign_ins
     app_run.observed.append(observed)
     return True
@@ -349,6 +363,8 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
         if sign_in.callback_status is None
         else f"its callback answered HTTP {sign_in.callback_status}"
     )
+    if getattr(sign_in, "watch", ""):  # where it ended before drive.timeout (the stand-in's error page)
+        callback += f": {sign_in.watch}"
     return (
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
