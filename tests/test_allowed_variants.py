@@ -8,15 +8,46 @@ import pytest
 from run import SANDBOX_YAML, run_suite, write_environment
 
 from sandbox.defects import VARIANTS
+from suite.verdict.exit_codes import EXIT_CONFORMANT, exit_code
 from suite.wire.server import oauth_metadata_url
 
 
+@pytest.fixture(scope="module")
+def variant_records(request, tmp_path_factory) -> tuple[dict, str]:
+    """({variant: its compliance record}, the run's last lines) for the variants this module's selected
+    tests judge: every scenario against each of them, in one run of the suite's matrix mode (one
+    sandbox serving each variant under an issuer of its own, each judged by a record computed as a
+    normal run's is, suite.matrix.defect_matrix), where a run of its own each cost a pytest start and the
+    waits for a code and a token to expire, eleven times over."""
+    wanted = sorted(
+        item.callspec.params["variant"]
+        for item in request.session.items
+        if item.module is request.module and "variant_records" in getattr(item, "fixturenames", ())
+    )
+    record = tmp_path_factory.mktemp("variants") / "matrix.json"
+    result = run_suite(
+        f"--defect-matrix={','.join(wanted)}",
+        "--defect-matrix-without-clean",
+        f"--compliance={record}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--tb=native",
+        timeout=540,
+    )
+    return (json.loads(record.read_text()) if record.exists() else {}), result.stdout[-3000:]
+
+
+@pytest.mark.timeout(600)  # the run of every variant, for the first of them
+@pytest.mark.xdist_group("allowed-variants")  # one worker makes the run they share (variant_records)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_an_allowed_answer_fails_no_rule(variant, tmp_path):
-    record = tmp_path / "compliance.json"
-    result = run_suite(f"--defect={variant}", f"--compliance={record}", "-q", "-p", "no:cacheprovider")
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert json.loads(record.read_text())["failed_rules"] == []
+def test_an_allowed_answer_fails_no_rule(variant, variant_records):
+    records, output = variant_records
+    assert variant in records, output
+    record = records[variant]
+    # the exit code a run of its own would have ended with (suite.run), and no rule failed
+    assert exit_code(record["verdict"]) == EXIT_CONFORMANT, (record["verdict"], output)
+    assert record["failed_rules"] == [], record["failed_rules"]
 
 
 def test_a_service_client_judged_by_its_made_up_refresh_token_is_inconclusive_not_failed(tmp_path):
