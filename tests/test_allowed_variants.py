@@ -41,13 +41,20 @@ def variant_records(request, tmp_path_factory) -> tuple[dict, str]:
 @pytest.mark.timeout(600)  # the run of every variant, for the first of them
 @pytest.mark.xdist_group("allowed-variants")  # one worker makes the run they share (variant_records)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_an_allowed_answer_fails_no_rule(variant, variant_records):
+def test_an_allowed_answer_fails_no_rule(variant, variant_records, tmp_path):
     records, output = variant_records
-    assert variant in records, output
-    record = records[variant]
+    record = records.get(variant)
     # the exit code a run of its own would have ended with (suite.run), and no rule failed
-    assert exit_code(record["verdict"]) == EXIT_CONFORMANT, (record["verdict"], output)
-    assert record["failed_rules"] == [], record["failed_rules"]
+    if record and exit_code(record["verdict"]) == EXIT_CONFORMANT and record["failed_rules"] == []:
+        return
+    # A stray result on a loaded machine (a code redeemed past the sandbox's 2 s lifetime, as the detection
+    # matrix sees now and then) is judged again in a run of the variant's own, as each was before: an answer
+    # the suite fails fails there too.
+    first = (record or {}).get("verdict"), (record or {}).get("failed_rules"), (record or {}).get("error_rules")
+    alone = tmp_path / "compliance.json"
+    result = run_suite(f"--defect={variant}", f"--compliance={alone}", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, (first, output if record is None else "", result.stdout[-3000:])
+    assert json.loads(alone.read_text())["failed_rules"] == [], first
 
 
 def test_a_service_client_judged_by_its_made_up_refresh_token_is_inconclusive_not_failed(tmp_path):
