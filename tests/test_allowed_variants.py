@@ -5,6 +5,7 @@ about the rule, be skipped with the reason)."""
 import json
 
 import pytest
+from once_per_run import once_per_run
 from run import SANDBOX_YAML, run_suite, write_environment
 
 from sandbox.defects import VARIANTS
@@ -24,22 +25,28 @@ def variant_records(request, tmp_path_factory) -> tuple[dict, str]:
         for item in request.session.items
         if item.module is request.module and "variant_records" in getattr(item, "fixturenames", ())
     )
-    record = tmp_path_factory.mktemp("variants") / "matrix.json"
-    result = run_suite(
-        f"--defect-matrix={','.join(wanted)}",
-        "--defect-matrix-without-clean",
-        f"--compliance={record}",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--tb=native",
-        timeout=540,
-    )
-    return (json.loads(record.read_text()) if record.exists() else {}), result.stdout[-3000:]
+
+    def run() -> tuple[dict, str]:
+        record = tmp_path_factory.mktemp("variants") / "matrix.json"
+        result = run_suite(
+            f"--defect-matrix={','.join(wanted)}",
+            "--defect-matrix-without-clean",
+            f"--compliance={record}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--tb=native",
+            timeout=540,
+        )
+        return (json.loads(record.read_text()) if record.exists() else {}), result.stdout[-3000:]
+
+    # once for the whole test run, whichever workers its tests go to (the xdist group alone does not hold them
+    # together with pytest 9: pytest-xdist 3.8 marks a group in an attribute the node id no longer reads)
+    return once_per_run(tmp_path_factory, "allowed-variants", run)
 
 
 @pytest.mark.timeout(600)  # the run of every variant, for the first of them
-@pytest.mark.xdist_group("allowed-variants")  # one worker makes the run they share (variant_records)
+@pytest.mark.xdist_group("allowed-variants")  # with the run they share, made once (variant_records)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_an_allowed_answer_fails_no_rule(variant, variant_records, tmp_path):
     records, output = variant_records
