@@ -27,7 +27,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _render(tmp_path_factory) -> Path:
+def _render(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with reports/: the record, the Allure results and report of a suite run with a defect."""
     tmp_path = tmp_path_factory.mktemp("rendered-report")
     reports = tmp_path / "reports"
