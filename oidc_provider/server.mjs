@@ -1,11 +1,14 @@
 // node's oidc-provider (a certified OpenID provider), configured as close to the Visma Connect
 // contract as it allows, on loopback. Started by scripts/oidc_provider.py; the suite runs
 // against it with environments/oidc-provider.yaml.
-//   node oidc_provider/server.mjs --port 3311
+//   node oidc_provider/server.mjs --port 3311 [--code-lifetime 60]
 // Client secrets come from OP_SERVICE_SECRET, OP_WEB_SECRET and OP_WEB_OTHER_SECRET.
 import Provider from "oidc-provider";
 
-const port = Number(process.argv[process.argv.indexOf("--port") + 1] || 3311);
+const option = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
+const port = Number(option("--port", 3311));
+// what environments/oidc-provider.yaml declares (authorization_code_lifetime); the script's --code-lifetime sets another
+const codeLifetime = Number(option("--code-lifetime", 60));
 const issuer = `http://127.0.0.1:${port}`;
 
 function secret(name) {
@@ -77,7 +80,7 @@ const provider = new Provider(issuer, {
     // per client, as its registration says: the short-lived app's tokens live 10 s, the others' 3600 s
     AccessToken: (ctx, token, client) => (client.clientId === "op-web-short-lived" ? 10 : 3600),
     ClientCredentials: 3600,
-    AuthorizationCode: 60,
+    AuthorizationCode: codeLifetime,
     RefreshToken: 86400,
   },
   // RFC 6749 section 4.1.3: redirect_uri is REQUIRED in the token request when the authorization

@@ -1,5 +1,6 @@
 """Run the suite against Debian's glewlwyd and compare its failing rules with the documented
-differences: python scripts/glewlwyd.py [--secrets-of-every-character-class] [pytest arguments ...]
+differences: python scripts/glewlwyd.py [--secrets-of-every-character-class] [--code-lifetime=SECONDS]
+[pytest arguments ...]
 
 Glewlwyd (Debian package `glewlwyd`, a C OAuth 2.0 / OpenID Connect server nobody here wrote) is
 started on a free loopback port from a temporary folder: glewlwyd/glewlwyd.conf, a fresh SQLite
@@ -10,7 +11,9 @@ as close to the Visma contract as it allows. The features run with environments/
 the server stops, the folder goes. Exit 0 when the rules that failed are exactly those in
 glewlwyd/known_differences.yaml and glewlwyd still needs the one adaptation of the clients'
 scope (no `openid`, see still_requires_nonce); 1 when not; 3 when glewlwyd is not installed or
-does not start; the suite's own code for environment or configuration problems."""
+does not start; the suite's own code for environment or configuration problems. `--code-lifetime`
+gives its authorization codes another lifetime than 60 s (the file's declared one, in a copy):
+CODE-04 waits it out, so a shorter one makes a shorter run."""
 
 import json
 import os
@@ -28,10 +31,13 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from joserfc.jwk import RSAKey
 from real_server import (
+    CODE_LIFETIME,
     ROOT,
+    declaring_code_lifetime,
     fresh_secret,
     run_suite,
     split_awkward_argument,
+    split_code_lifetime_argument,
     split_record_argument,
     verdict,
     wait_until_serving,
@@ -95,7 +101,7 @@ def clients(environ: dict) -> list[dict]:
     ]
 
 
-def oidc_plugin(issuer: str) -> dict:
+def oidc_plugin(issuer: str, code_lifetime: int = CODE_LIFETIME) -> dict:
     """The OpenID Connect plugin instance (parameters as in glewlwyd's docs/OIDC.md)."""
     kid = secrets.token_hex(8)
     key = RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"})
@@ -114,7 +120,7 @@ def oidc_plugin(issuer: str) -> dict:
             "jwt-key-size": "256",
             "access-token-duration": 3600,
             "refresh-token-duration": 1209600,
-            "code-duration": 60,  # expectations.authorization_code_lifetime: CODE-04 waits it out
+            "code-duration": code_lifetime,  # expectations.authorization_code_lifetime: CODE-04 waits it out
             "refresh-token-rolling": False,
             "refresh-token-one-use": "always",  # Visma's "one time" refresh tokens
             "allow-non-oidc": True,  # client_credentials is OAuth 2.0, not OpenID Connect
@@ -195,7 +201,7 @@ def signed_in(api: str, username: str, password: str):
     return call
 
 
-def configure(api: str, issuer: str, environ: dict) -> None:
+def configure(api: str, issuer: str, environ: dict, code_lifetime: int = CODE_LIFETIME) -> None:
     """Through the admin API: a fresh admin password, then scopes, test user, clients, plugin."""
     admin = signed_in(api, *DEFAULT_ADMIN)
     admin("PUT", "/profile/password", {"old_password": DEFAULT_ADMIN[1], "password": secrets.token_urlsafe(24)})
@@ -238,7 +244,7 @@ def configure(api: str, issuer: str, environ: dict) -> None:
     )  # g_profile: to give consent below
     for client in clients(environ):
         admin("POST", "/client/", client)
-    admin("POST", "/mod/plugin/", oidc_plugin(issuer))
+    admin("POST", "/mod/plugin/", oidc_plugin(issuer, code_lifetime))
     admin("DELETE", "/auth/")
     # The user's consent, given once: glewlwyd's grant screen changes the login page without a
     # navigation, which the browser method cannot tell from a page that went nowhere. Consent
@@ -277,6 +283,7 @@ def still_requires_nonce(api: str, issuer: str, environ: dict) -> bool:
 
 def main() -> int:
     arguments, awkward = split_awkward_argument(sys.argv[1:])
+    arguments, code_lifetime = split_code_lifetime_argument(arguments)
     pytest_args, record = split_record_argument(arguments, ROOT / "reports" / "glewlwyd" / "compliance.json")
     if not shutil.which("glewlwyd") or not SCHEMA.exists():
         print(f"ERROR: environment problem\nglewlwyd is not installed; {INSTALL_HINT}", file=sys.stderr)
@@ -296,9 +303,10 @@ def main() -> int:
             return 3
         try:
             api, issuer = f"http://127.0.0.1:{port}/api", f"http://127.0.0.1:{port}/api/{PLUGIN}"
-            configure(api, issuer, environ)
+            configure(api, issuer, environ, code_lifetime)
             nonce_required = still_requires_nonce(api, issuer, environ)
-            code, summary = run_suite("glewlwyd", environ, record, pytest_args)
+            environment = declaring_code_lifetime("glewlwyd", code_lifetime, Path(folder))
+            code, summary = run_suite(environment, environ, record, pytest_args)
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -77,6 +77,36 @@ def split_awkward_argument(arguments: list[str]) -> tuple[list[str], bool]:
     return [a for a in arguments if a != AWKWARD_SECRETS], AWKWARD_SECRETS in arguments
 
 
+# What each server's setup gives its authorization codes by default, as its environment file declares
+# (expectations.authorization_code_lifetime): CODE-04 redeems a code got at the start of the run once it
+# has passed, so no run is shorter. `--code-lifetime=SECONDS` sets another, server and file alike.
+CODE_LIFETIME = 60
+CODE_LIFETIME_OPTION = "--code-lifetime="
+
+
+def split_code_lifetime_argument(arguments: list[str]) -> tuple[list[str], int]:
+    """The scripts' own `--code-lifetime=SECONDS` (CODE_LIFETIME where none is given) and the rest."""
+    chosen = [a.removeprefix(CODE_LIFETIME_OPTION) for a in arguments if a.startswith(CODE_LIFETIME_OPTION)]
+    if chosen and not (chosen[-1].isdigit() and int(chosen[-1]) > 0):
+        raise SystemExit(f"{CODE_LIFETIME_OPTION}{chosen[-1]}: a whole number of seconds, at least 1")
+    rest = [a for a in arguments if not a.startswith(CODE_LIFETIME_OPTION)]
+    return rest, int(chosen[-1]) if chosen else CODE_LIFETIME
+
+
+def declaring_code_lifetime(environment: str, lifetime: int, folder: Path) -> str:
+    """The server's environment file (environments/`environment`.yaml), or, for another code lifetime
+    than CODE_LIFETIME, a copy of it in `folder` that declares `lifetime`."""
+    if lifetime == CODE_LIFETIME:
+        return environment
+    declared = f"authorization_code_lifetime: {CODE_LIFETIME}"
+    text = (ROOT / "environments" / f"{environment}.yaml").read_text(encoding="utf-8")
+    if text.count(declared) != 1:
+        raise SystemExit(f"environments/{environment}.yaml does not declare `{declared}` once")
+    copy = folder / f"{environment}.yaml"
+    copy.write_text(text.replace(declared, f"authorization_code_lifetime: {lifetime}"), encoding="utf-8")
+    return str(copy)
+
+
 def run_suite(environment: str, environ: dict, record: Path, pytest_args=()) -> tuple[int, dict]:
     """Run the features against a started server: (the suite's exit code, the compliance record). An --env among
     `pytest_args` replaces the server's own file (the suite refuses one given twice)."""

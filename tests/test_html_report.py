@@ -10,8 +10,10 @@ import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
+from once_per_run import once_per_run
 from run import ROOT, run_suite
 
 from suite.reports.html_report import embedded_files
@@ -25,10 +27,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def rendered_report(tmp_path):
-    if (not ALLURE.exists() or chromium_path() is None) and not os.environ.get("CI"):
-        pytest.skip("needs `npm ci` (the Allure CLI) and Debian's chromium; CI installs both")
+def _render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with reports/: the record, the Allure results and report of a suite run with a defect."""
+    tmp_path = tmp_path_factory.mktemp("rendered-report")
     reports = tmp_path / "reports"
     result = run_suite(
         f"--alluredir={reports / 'allure-results'}",
@@ -57,6 +58,18 @@ def rendered_report(tmp_path):
         check=True,
         timeout=60,
     )
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def rendered_report(tmp_path_factory):
+    """One report the tests below read (none changes it): a suite run with a defect, the Allure CLI's
+    report of it and the suite's page (made once for the whole test run, whichever workers the tests go
+    to), served on loopback. Each test made its own: a whole suite run and a report, three times."""
+    if (not ALLURE.exists() or chromium_path() is None) and not os.environ.get("CI"):
+        pytest.skip("needs `npm ci` (the Allure CLI) and Debian's chromium; CI installs both")
+    tmp_path = Path(once_per_run(tmp_path_factory, "rendered-report", lambda: str(_render(tmp_path_factory))))
+    reports = tmp_path / "reports"
     handler = functools.partial(_QuietHandler, directory=str(reports / "allure-report"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -64,6 +77,7 @@ def rendered_report(tmp_path):
     server.shutdown()
 
 
+@pytest.mark.xdist_group("rendered-report")  # with the report they share, made once (once_per_run)
 def test_report_shows_scenarios_and_the_failing_rule(rendered_report):
     from playwright.sync_api import sync_playwright
 
@@ -95,6 +109,7 @@ def test_report_shows_scenarios_and_the_failing_rule(rendered_report):
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
+@pytest.mark.xdist_group("rendered-report")  # with the report they share, made once (once_per_run)
 def test_the_report_opens_from_a_file_and_loads_nothing_from_outside(rendered_report):
     """A downloaded CI artifact is opened as a file, with no server and maybe no network: the report
     is one index.html that shows the verdict and the rules so, and asks nothing of any other host
@@ -128,6 +143,7 @@ def test_the_report_opens_from_a_file_and_loads_nothing_from_outside(rendered_re
     assert loads == [], "the report loads something from another host"
 
 
+@pytest.mark.xdist_group("rendered-report")  # with the report they share, made once (once_per_run)
 def test_categories_tell_what_does_not_apply_from_what_failed(rendered_report):
     """A scenario the environment declares does not apply is not a configuration problem."""
     _, tmp_path = rendered_report

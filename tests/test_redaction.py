@@ -32,20 +32,33 @@ def _leaks(redactor: Redactor, values: list[str], text_around: str = "") -> list
 
 def test_every_encoding_is_masked_while_pending_once_built_and_in_a_long_text():
     redactor = Redactor()
-    values = ["s3cr3t/" + secrets.token_urlsafe(24) + "+ø" for _ in range(3 * MAX_PENDING // 10)]
+    # Each such value has some 360 encodings (its non-ASCII character's charsets, normal forms and escapes),
+    # so these make about ten times MAX_PENDING: ten builds merged into a few groups, some left pending
+    # (1228 values, 440,000 encodings, made a hundred builds of the same and a scrub of 24 million characters).
+    values = ["s3cr3t/" + secrets.token_urlsafe(24) + "+ø" for _ in range(3 * MAX_PENDING // 100)]
     for value in values[:5]:
         redactor.register(value, "secret")
     assert redactor._state[1] and not redactor._state[0]  # learning alone builds nothing
+    # While pending, a short text is searched for them one by one and nothing is built. (A text with all of a
+    # value's encodings costs more to search for them than building them: a scrub of one builds them.)
+    few = [form for value in values[:5] for form in sorted(encodings(value))[:3]]
+    scrubbed = redactor.scrub(" ".join(few) + " ")
+    assert not [form for form in few if form in scrubbed]
+    assert not redactor._state[0], "a short text searched for the pending encodings one by one"
     assert not _leaks(redactor, values[:5], " ")
-    for value in values[5:]:
+    for value in values[5:-2]:
         redactor.register(value, "secret")
     groups, pending = redactor._state
     assert groups and pending, "enough encodings to build some and leave others pending"
-    assert not _leaks(redactor, values[:3] + values[-3:], " ")  # a short text: built and pending ones
+    assert not _leaks(redactor, values[:3] + values[-5:-2], " ")  # a short text: built and pending ones
+    for value in values[-2:]:  # learned after that text built what was pending
+        redactor.register(value, "secret")
+    assert redactor._state[1], "encodings pending when the long text comes"
     # A long text builds what is pending first; each encoding, between two runs of "!" (no base64 blob
-    # around it), is masked whole.
+    # around it), is masked whole. The encodings alone make the text long (some 2.4 million characters,
+    # hundreds of times what building the pending ones costs: BUILD_COST), so a short run separates them.
     forms = [form for value in values for form in encodings(value)]
-    run = "!" * 200
+    run = "!" * 4
     assert redactor.scrub(run + run.join(forms)) == run + run.join(["[secret]"] * len(forms))
     groups, pending = redactor._state
     assert not pending

@@ -8,7 +8,8 @@ The `environment` fixture is parametrized by defect set at session scope, so pyt
 set's scenarios together and each set gets its own discovery. The record file (`--compliance`)
 holds one compliance record per defect set, keyed by switch name (`clean` for none), each
 computed exactly as a normal run's record is (suite.reports.results), so the matrix judges a switch by
-the same statuses a user sees. Only `scripts/detection_matrix.py` and the tests use it."""
+the same statuses a user sees. Only `scripts/detection_matrix.py` and the tests use it (the allowed
+variants, sandbox.defects.VARIANTS, run the same way: tests/test_allowed_variants.py)."""
 
 import dataclasses
 import json
@@ -25,7 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="all|NAME,NAME",
         default=None,
         help="sandbox only: run every scenario against the clean sandbox and against each of these defect "
-        "switches (all: every switch), one sandbox serving them all; writes one record per switch",
+        "switches or allowed variants (all: every defect switch), one sandbox serving them all; writes one record "
+        "per switch",
     )
     parser.getgroup("conformance").addoption(
         "--defect-matrix-without-clean",
@@ -39,10 +41,11 @@ def requested_defect_sets(config: pytest.Config) -> list[tuple[str, ...]]:
     value = config.getoption("--defect-matrix")
     if value is None:
         return []
-    from sandbox.defects import DEFECTS  # here: importing the sandbox (Flask, Authlib) costs a real server's run 0.1 s
+    # here: importing the sandbox (Flask, Authlib) costs a real server's run 0.1 s
+    from sandbox.defects import DEFECTS, VARIANTS
 
     names = sorted(DEFECTS) if value == "all" else [n for n in value.split(",") if n]
-    unknown = sorted(set(names) - set(DEFECTS))
+    unknown = sorted(set(names) - set(DEFECTS) - set(VARIANTS))
     if unknown:
         raise pytest.UsageError(
             f"configuration problem\n--defect-matrix: unknown sandbox defect(s): {', '.join(unknown)}"
