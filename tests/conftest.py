@@ -69,3 +69,20 @@ def pytest_collection_modifyitems(items):
         return (item.get_closest_marker("last") is not None, -(timeout.args[0] if timeout else 0))
 
     items.sort(key=order)
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")  # after xdist's own
+def pytest_collection_modifyitems_keeping_xdist_groups(config, items):
+    """pytest-xdist 3.8 keeps the tests of one `xdist_group` on one worker (--dist loadgroup) by writing
+    "<nodeid>@<group>" into `item._nodeid`, which pytest 9 no longer reads (its nodeid is `item._id`): the
+    scheduler saw no group, and a group's tests ran on several workers, each waiting on the others' lock
+    for the run they share (seen: two tests of one group on gw0 and gw1). The id xdist meant is made the
+    item's own, as pytest 8 had it."""
+    from _pytest.nodeid import NodeId
+
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        meant = vars(item).get("_nodeid")
+        if isinstance(meant, str) and meant != item.nodeid:
+            item._id = NodeId.parse(meant)
