@@ -294,9 +294,13 @@ def _uu_cores(value: str) -> dict[str, tuple[int, int]]:
     for shift in range(3):
         for backtick in (False, True):
             line = binascii.b2a_uu(b"\0" * shift + data, backtick=backtick).decode()[1:-1]
-            core = line[-(-shift * 4 // 3) : (shift + len(data)) // 3 * 4]
-            if len(core) >= MIN_BASE64_CORE:  # a group's first character is 6 bits of its first byte
-                cores[core] = (1 if shift else 0, (0, 2, 3)[(shift + len(data)) % 3])
+            start, end = -(-shift * 4 // 3), (shift + len(data)) // 3 * 4
+            # a group's first character is 6 bits of its first byte; a short value's, to the end of the line
+            core, after = (line[start:end], (0, 2, 3)[(shift + len(data)) % 3])
+            if len(core) < MIN_BASE64_CORE:
+                core, after = line[start : -(-(shift + len(data)) * 4 // 3)], 0
+            if len(core) >= MIN_SECRET_LENGTH:  # a space (zero) as form encoding writes it too
+                cores |= dict.fromkeys({core, core.replace(" ", "+")}, (1 if shift else 0, after))
     return cores
 
 
@@ -313,10 +317,10 @@ def _base85_cores(value: str) -> dict[str, tuple[int, int]]:
     if len(value) > MAX_DISGUISED:
         return {}
     cores = {}
-    for skip in range(4):
-        whole = data[skip:][: (len(data) - skip) // 4 * 4]
-        for encode in (base64.a85encode, base64.b85encode):
-            core = encode(whole).decode()
+    for encode in (base64.a85encode, base64.b85encode):
+        cores[encode(data).decode()] = (0, 0)  # the value alone, its last group cut short
+        for skip in range(4):
+            core = encode(data[skip:][: (len(data) - skip) // 4 * 4]).decode()
             if len(core) >= MIN_BASE64_CORE:
                 cores[core] = (5 if skip else 0, 5 if (len(data) - skip) % 4 else 0)
     return cores
@@ -454,18 +458,18 @@ def _without_nul(written: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _backslash_decoded(escapes: str) -> str:
-    """A run of C or CSS escapes: C's when each is \\xHH or one to three octal digits with nothing after it
+    """A run of C or CSS escapes: C's when each is \\xHH or three octal digits with nothing after it
     (the UTF-8 bytes of a value, as printf's \\%03o, a C or Python literal, bash's $'...' write them), CSS's
     (CSS Syntax Level 3 section 4.3.7: one to six hex digits of a code point, then an optional white space)
     otherwise."""
     parts = _BACKSLASH_PART.findall(escapes)
-    if all(not blank and (d[0] == "x" or (len(d) <= 3 and set(d) <= _OCTAL)) for d, blank in parts):
+    if all(not blank and (d[0] == "x" or (len(d) == 3 and set(d) <= _OCTAL)) for d, blank in parts):
         data = bytes(int(d[1:], 16) if d[0] == "x" else int(d, 8) & 0xFF for d, _ in parts)
         return data.decode(errors="replace")
     return "".join(chr(int(d[1:], 16)) if d[0] == "x" else _code_point(int(d, 16)) for d, _ in parts)
 
 
-_C_ESCAPE = r"\\(?:x[0-9A-Fa-f]{2}|[0-7]{1,3}(?![0-9A-Fa-f]))"
+_C_ESCAPE = r"\\(?:x[0-9A-Fa-f]{2}|[0-7]{3}(?![0-9A-Fa-f]))"
 _CSS_ESCAPE = r"\\(?:x[0-9A-Fa-f]{2}|[0-9A-Fa-f]{1,6}(?:\r\n|[ \t\n\r\f])?)"
 # A run of C escapes (a blank after it is C's own character: not taken), unless a blank and another escape
 # follow it (CSS's), or of CSS escapes, each with the blank after it
@@ -531,8 +535,9 @@ _DISGUISES: tuple[tuple[str | None, re.Pattern, Callable[[str], str]], ...] = (
     # each pattern begins with its mark: re then searches a long text for it fast
     ("\\", re.compile(_BACKSLASH_RUN), _backslash_decoded),
     ("=", re.compile("=[0-9A-F]{2}(?:=[0-9A-F]{2})+"), _quoted_printable_decoded),  # two: "?p=72" is no escape
-    # at least six numbers (a secret's shortest), one separator throughout: ", " "," ";" a space or a + (form)
-    ("", re.compile(r"[0-9]{1,7}(, ?|; ?| |\+)[0-9]{1,7}(?:\1[0-9]{1,7}){4,}(?![0-9])"), _numbers_decoded),
+    # at least six numbers (a secret's shortest), one separator throughout: a comma or a semicolon, then a
+    # space or not, or a space alone; a + for each space (form-encoded)
+    ("", re.compile(r"[0-9]{1,7}([,;][ +]?|[ +])[0-9]{1,7}(?:\1[0-9]{1,7}){4,}(?![0-9])"), _numbers_decoded),
     (None, re.compile("[\uff01-\uff5e\u3000]+"), lambda written: written.translate(_FULLWIDTH)),  # None: non-ASCII
     # at least six characters (a secret's shortest) of any kind, each followed by the same separator, a
     # character no letter or digit; the last without; the first no separator, nor two in a row ("!!!!" is
