@@ -290,7 +290,7 @@ def _uu_cores(value: str) -> dict[str, tuple[int, int]]:
     data = value.encode()
     if len(data) > 43:
         return {}
-    cores = {}
+    cores: dict[str, tuple[int, int]] = {}
     for shift in range(3):
         for backtick in (False, True):
             line = binascii.b2a_uu(b"\0" * shift + data, backtick=backtick).decode()[1:-1]
