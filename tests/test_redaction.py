@@ -2,6 +2,8 @@
 learned, whether it is still pending or built into an automaton, from any thread."""
 
 import base64
+import binascii
+import codecs
 import functools
 import html
 import itertools
@@ -54,11 +56,12 @@ def test_every_encoding_is_masked_while_pending_once_built_and_in_a_long_text():
     for value in values[-2:]:  # learned after that text built what was pending
         redactor.register(value, "secret")
     assert redactor._state[1], "encodings pending when the long text comes"
-    # A long text builds what is pending first; each encoding, between two runs of "!" (no base64 blob
-    # around it), is masked whole. The encodings alone make the text long (some 2.4 million characters,
-    # hundreds of times what building the pending ones costs: BUILD_COST), so a short run separates them.
+    # A long text builds what is pending first; each encoding, between two runs of newlines (no blob of
+    # base64, uuencode or base85 around it: "!" is one of the last two's characters), is masked whole. The
+    # encodings alone make the text long (millions of characters, hundreds of times what building the
+    # pending ones costs: BUILD_COST), so a short run separates them.
     forms = [form for value in values for form in encodings(value)]
-    run = "!" * 4
+    run = "\n" * 4
     assert redactor.scrub(run + run.join(forms)) == run + run.join(["[secret]"] * len(forms))
     groups, pending = redactor._state
     assert not pending
@@ -336,3 +339,94 @@ def test_a_secret_a_program_writes_in_another_charset_or_base32_is_masked_and_fo
     assert "cr+t" not in scrubbed.replace("\0", "") and "y:z" not in scrubbed.replace("\0", ""), repr(scrubbed)
     assert "=" not in scrubbed and scrubbed.endswith(" done\n"), repr(scrubbed)  # base32's padding with it
     assert leaked(output, {HOSTILE_SECRET: "client secret"}) == ["client secret"]
+
+
+def _c_octal(secret: str) -> str:
+    """Every byte as C's octal escape, as printf("\\%03o") or a C formatter writes it."""
+    return "".join(f"\\{byte:03o}" for byte in secret.encode())
+
+
+def _css(secret: str, digits: str = "x", blank: str = " ") -> str:
+    """Every character as a CSS escape (CSS Syntax Level 3 section 4.3.7): hex digits, then a blank."""
+    return "".join(f"\\{ord(character):{digits}}{blank}" for character in secret)
+
+
+def _uu_line(secret: str, before: bytes = b"") -> str:
+    """The one line uuencode writes of `before` then the secret, its length character first."""
+    return binascii.b2a_uu(before + secret.encode()).decode().rstrip("\n")
+
+
+SHORT = 64  # the longest secret (a password, a client secret, a code) looked for in a hostile party's disguises
+# How a hostile server disguised a secret it echoed: name -> (encoder, longest secret it applies to, in
+# characters; None for any). Each was written unmasked into every report and the terminal.
+DISGUISED = {
+    "base64 of utf-16-le": (lambda s: base64.b64encode(s.encode("utf-16-le")).decode(), None),
+    "base64 of utf-16-be": (lambda s: base64.b64encode(s.encode("utf-16-be")).decode(), None),
+    "base64 of utf-16 with its bom": (lambda s: base64.b64encode(s.encode("utf-16")).decode(), None),
+    "base64 of utf-16-le in a blob": (lambda s: base64.b64encode(b"x:" + s.encode("utf-16-le")).decode(), None),
+    "base64 of utf-32-le": (lambda s: base64.b64encode(s.encode("utf-32-le")).decode(), SHORT),
+    "base64 of utf-32-be url-safe": (lambda s: base64.urlsafe_b64encode(s.encode("utf-32-be")).decode(), SHORT),
+    "c octal escapes": (_c_octal, None),
+    "c octal escapes in json": (lambda s: json.dumps(_c_octal(s))[1:-1], None),
+    "c octal escapes url-encoded": (lambda s: quote_plus(_c_octal(s)), None),
+    "c hex escapes": (lambda s: "".join(f"\\x{byte:02x}" for byte in s.encode()), None),
+    "css escapes": (_css, None),
+    "css escapes six digits": (functools.partial(_css, digits="06x", blank=""), None),
+    "css escapes url-encoded": (lambda s: quote_plus(_css(s)), None),
+    "uuencode": (_uu_line, 43),
+    "uuencode after a byte": (lambda s: _uu_line(s, b"a"), 42),
+    "uuencode after two bytes": (lambda s: _uu_line(s, b"ab"), 41),
+    "uuencode as python's uu codec": (lambda s: codecs.encode(s.encode(), "uu").decode(), 43),
+    "decimal bytes": (lambda s: ",".join(map(str, s.encode())), None),
+    "decimal bytes space-separated": (lambda s: " ".join(map(str, s.encode())), None),
+    "decimal bytes as a python list": (lambda s: str(list(s.encode())), None),
+    "decimal code points": (lambda s: ",".join(str(ord(c)) for c in s), None),
+    "letters with dots between": (lambda s: ".".join(s), None),
+    "letters with spaces between": (lambda s: " ".join(s), None),
+    "letters with zero-width spaces between": (lambda s: "\u200b".join(s), None),
+    "letters with dots between url-encoded": (lambda s: quote_plus(".".join(s)), None),
+    "quoted-printable every byte": (lambda s: "".join(f"={byte:02X}" for byte in s.encode()), None),
+    "fullwidth": (lambda s: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s), None),
+    "ascii85": (lambda s: base64.a85encode(s.encode()).decode(), SHORT),
+    "base85": (lambda s: base64.b85encode(s.encode()).decode(), SHORT),
+    "reversed": (lambda s: s[::-1], SHORT),
+    "rot13": (lambda s: codecs.encode(s, "rot13"), SHORT),
+    "upper case": (str.upper, SHORT),
+    "hex of it reversed": (lambda s: s[::-1].encode().hex(), SHORT),
+    "base64 of it reversed": (lambda s: base64.b64encode(s[::-1].encode()).decode(), SHORT),
+}
+# the hostile tester's password and client secret, and secrets of every character class
+DISGUISED_SECRETS = {"password": "HostilePw4Zq9", "client secret": "HostileSecret7Kx2", **SECRETS}
+
+
+@pytest.mark.parametrize("secret", DISGUISED_SECRETS)
+@pytest.mark.parametrize("context", ["text", "query", "json"])
+@pytest.mark.parametrize("encoding", DISGUISED)
+def test_a_secret_a_hostile_server_disguised_is_masked(encoding, context, secret):
+    """A hostile server echoed the password and the client secret in a redirect URL, an error_description
+    and response headers in each of these; what a scrub leaves shares no 4 characters in a row with the
+    form (the letters interleaved: no 3 of the secret's own characters in a row)."""
+    encode, longest = DISGUISED[encoding]
+    value = DISGUISED_SECRETS[secret]
+    if longest is not None and len(value) > longest:
+        pytest.skip(f"a secret of up to {longest} characters")
+    if longest == SHORT and context != "text" and not value.isalnum():
+        pytest.skip("a disguise of a secret with characters an escape changes, escaped, is not looked for")
+    redactor = Redactor()
+    redactor.register(value, "masked")
+    form = encode(value)
+    written = {
+        "text": "seen: {} (end)".format,
+        "query": lambda f: f"https://app.example/cb?state=xyz&value={quote_plus(f)}&next=1",
+        "json": lambda f: json.dumps({"error": "bad", "error_description": f"was {f}"}),
+    }[context](form)
+    scrubbed = redactor.scrub(written)
+    assert "[masked]" in scrubbed, scrubbed
+    if encoding.startswith("letters"):
+        letters = scrubbed.replace(form[1], "")
+        assert not [value[i : i + 3] for i in range(len(value) - 2) if value[i : i + 3] in letters], scrubbed
+    else:
+        around = "".join(_fragments(written.replace(form, "\0")))
+        secret_part = form.split("\n")[1] if form.startswith("begin ") else form  # uu's header is no secret
+        left = [f for f in _fragments(secret_part) - _fragments(around) if f in scrubbed and f.strip()]
+        assert not left, f"{scrubbed!r} still holds {left[:5]}"

@@ -4,6 +4,7 @@ client secrets, the password, codes, verifiers, access and refresh tokens, from 
 body whatever its content type."""
 
 import base64
+import codecs
 import json
 import os
 import re
@@ -247,6 +248,63 @@ def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, s
     for secret in (CLIENT_SECRET, TOKEN, LETTERS_TOKEN):
         leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(secret) if form in text]
         assert not leaks, leaks[:5]
+
+
+HOSTILE_PASSWORD = "HostilePw4Zq9"  # the outside tester's
+# How the outside tester's hostile server disguised the secret it echoed in an error_description and headers
+DISGUISES = {
+    "base64 of utf-16-le": lambda s: base64.b64encode(s.encode("utf-16-le")).decode(),
+    "c octal escapes": lambda s: "".join(f"\\{byte:03o}" for byte in s.encode()),
+    "css escapes": lambda s: "".join(f"\\{ord(c):x} " for c in s),
+    "css escapes six digits": lambda s: "".join(f"\\{ord(c):06x}" for c in s),
+    "uuencode": lambda s: codecs.encode(s.encode(), "uu").decode(),
+    "decimal bytes": lambda s: ",".join(map(str, s.encode())),
+    "decimal bytes space-separated": lambda s: " ".join(map(str, s.encode())),
+    "dotted letters": ".".join,
+}
+
+
+def _disguised_forms(secret: str) -> dict[str, str]:
+    """Each disguise of `secret`, and the parts of it that must not survive (uuencode's line of the secret)."""
+    forms = {name: disguise(secret) for name, disguise in DISGUISES.items()}
+    forms["uuencode"] = forms["uuencode"].split("\n")[1]
+    return forms
+
+
+def test_a_secret_a_hostile_server_disguised_reaches_no_output(tmp_path):
+    """The outside tester's hostile token endpoint echoed the client secret in an error_description and in
+    response headers as base64 of its UTF-16, C octal and CSS escapes, uuencode, decimal bytes and its letters
+    with dots between: each reached compliance.md and .json, JUnit XML, the history, the Allure results and
+    report, and the terminal unmasked."""
+    echoed = _disguised_forms(HOSTILE_PASSWORD)
+    description = " ; ".join(f"{name}={DISGUISES[name](HOSTILE_PASSWORD)}" for name in DISGUISES)
+    headers = {f"X-Debug-{i}": form for i, form in enumerate(echoed.values()) if "\n" not in form}
+    answer = Answer(
+        400,
+        {"Content-Type": "application/json", **headers},
+        json_body={"error": "invalid_grant", "error_description": f"secret was {description}"},
+    )
+    server = HostileServer({"/connect/token": answer})
+    server.routes["/.well-known/openid-configuration"] = server.discovery()
+    try:
+        environment = write_environment(tmp_path, _hostile_environment(server.url, "service"))
+        reports = tmp_path / "reports"
+        result = run_suite(
+            f"--env={environment}",
+            "--rule=SVC-01",
+            *_outputs_into(reports),
+            "-rA",
+            environ={"T_SECRET": HOSTILE_PASSWORD},
+        )
+    finally:
+        server.close()
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr
+    outputs = {"terminal": result.stdout + result.stderr}
+    outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
+    assert any("secret was" in text for text in outputs.values()), "the error_description is shown"
+    leaks = [(name, where) for where, text in outputs.items() for name, form in echoed.items() if form in text]
+    assert not leaks, leaks[:5]
+    assert not [where for where, text in outputs.items() if HOSTILE_PASSWORD in text]
 
 
 def test_a_skip_reason_quoting_the_server_is_scrubbed_everywhere(tmp_path):

@@ -16,6 +16,14 @@ holds escapes: one scrub of 10 MB dense with them (scripts/benchmark_scrubber.py
 grows linearly with the text. Looking for blobs by their ends made the automata smaller: the
 per-report benchmark below took 0.34-1.4 s for 400 secrets where it took 1.8-2.9 s.
 
+A hostile server's disguises (_DISGUISES: C and CSS escapes, decimal lists, quoted-printable, fullwidth,
+interleaved letters) are decoded in the second reading only, each by a regular expression that begins with
+its mark or a character class (the interleaved letters' with the separator, a backreference: linear), and
+the forms only a hostile party writes (reversed, rot13, base85...) are computed for secrets of up to
+MAX_DISGUISED characters, not for JWTs: a scrub of 3 MB of benchmark_scrubber.py's large text took 0.36-0.38
+s of CPU where it took 0.24-0.27 s, and the long-text test's 127 MB of every encoding of 1228 secrets 43 s
+where 112 MB took 25 s.
+
 Scrubbing is one Aho-Corasick pass per group of secrets (pyahocorasick, in C), plus a plain
 substring search (str.find) for each encoding learned since the last group was built. A
 detection-matrix process learns thousands of secrets (2058 in 11 defect sets, 8800 encodings of
@@ -37,7 +45,9 @@ at a time instead saved less and made more passes.
 """
 
 import base64
+import binascii
 import bisect
+import codecs
 import contextlib
 import functools
 import html
@@ -92,7 +102,14 @@ def encodings(value: str) -> set[str]:
     it encoded ("a+b" is "a b", "%41" is "A"), and may echo it back. A scrub also reads a text with
     its escapes decoded (_views), so an encoding made of other escapes, or of two in layers, is
     caught as well."""
-    return _plain_encodings(value) | base64_encodings(value) | hex_encodings(value) | base32_encodings(value)
+    return (
+        _plain_encodings(value)
+        | base64_encodings(value)
+        | hex_encodings(value)
+        | base32_encodings(value)
+        | uu_encodings(value)
+        | base85_encodings(value)
+    )
 
 
 def _decoded_forms(value: str) -> set[str]:
@@ -126,8 +143,25 @@ def _misdecoded(value: str) -> set[str]:
 
 
 def _plain_encodings(value: str) -> set[str]:
-    forms = set().union(*(_escaped(v) for v in _decoded_forms(value))) | _written_in(value)
+    decoded = _decoded_forms(value)
+    forms = set().union(*(_escaped(v) for v in decoded)) | _written_in(value) | _disguised(value)
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
+# A secret up to this long (a password, a client secret, a code; not a JWT) is also looked for in the forms
+# only a hostile party writes it in (_disguised, base64 of its UTF-32 or of it reversed, uuencode, base85):
+# each is a word or a few more for the automata, which a token's hundreds of characters would make costly.
+MAX_DISGUISED = 64
+
+
+def _disguised(value: str) -> set[str]:
+    """How a hostile server hides a short secret it echoes: reversed, rot13, upper or lower case, each
+    of these reversed too."""
+    if len(value) > MAX_DISGUISED:
+        return set()
+    forms = {value, value[::-1]}
+    forms |= {form.upper() for form in forms} | {form.lower() for form in forms}
+    return forms | {codecs.encode(form, "rot13") for form in forms}
 
 
 # The single-byte charsets a program may write a secret in other than UTF-8: a Java or C program whose
@@ -153,8 +187,15 @@ def base64_encodings(value: str) -> set[str]:
     HTTP Basic encodes `urlencode(client_id):urlencode(secret)` (RFC 6749 section 2.3.1). Where one
     is found, the scrub masks the whole blob around it, padding included (_blob_around): the
     characters next to the part also carry bits of the secret."""
-    texts = {t for v in _decoded_forms(value) for t in (v, quote_plus(v, safe=""), quote(v, safe=""))}
-    return set().union(*(_base64_cores(text.encode()) for text in texts))
+    decoded = _decoded_forms(value)
+    texts = {t for v in decoded for t in (v, quote_plus(v, safe=""), quote(v, safe=""))}
+    data = {text.encode() for text in texts}
+    # UTF-16 (PowerShell's -EncodedCommand, .NET's Encoding.Unicode); UTF-32 and reversed for a short one
+    charsets = ("utf-16-le", "utf-16-be") + (("utf-32-le", "utf-32-be") if len(value) <= MAX_DISGUISED else ())
+    data |= {value.encode(charset, "surrogatepass") for charset in charsets}
+    if len(value) <= MAX_DISGUISED:
+        data.add(value[::-1].encode())
+    return set().union(*(_base64_cores(d) for d in data))
 
 
 def _escaped(value: str) -> set[str]:
@@ -239,9 +280,58 @@ def _percent_encoded(value: str, charset: str, errors: str) -> set[str]:
 
 
 def hex_encodings(value: str) -> set[str]:
-    """The value's UTF-8 bytes in hex, lower and upper case (as a hex run, masked whole: _blob_around)."""
+    """The value's UTF-8 bytes in hex, lower and upper case (as a hex run, masked whole: _blob_around);
+    a short one's reversed too."""
+    forms = {value.encode().hex()} | ({value[::-1].encode().hex()} if len(value) <= MAX_DISGUISED else set())
+    return forms | {form.upper() for form in forms}
+
+
+def uu_encodings(value: str) -> set[str]:
+    return set(_uu_cores(value))
+
+
+def _uu_cores(value: str) -> dict[str, tuple[int, int]]:
+    """The characters of a uuencoded line (binascii.b2a_uu, uuencode(1), Python's "uu" codec) that depend
+    only on `value`'s UTF-8 bytes, at each of the three alignments in the line, zero written as a space or a
+    backtick; each with how many characters before and after it carry bits of the value too (masked with
+    it: _blob_around). A value of one line at most (43 bytes: a password, a client secret)."""
     data = value.encode()
-    return {data.hex(), data.hex().upper()}
+    if len(data) > 43:
+        return {}
+    cores: dict[str, tuple[int, int]] = {}
+    for shift in range(3):
+        for backtick in (False, True):
+            line = binascii.b2a_uu(b"\0" * shift + data, backtick=backtick).decode()[1:-1]
+            start, end = -(-shift * 4 // 3), (shift + len(data)) // 3 * 4
+            # a group's first character is 6 bits of its first byte; a short value's, to the end of the line
+            core, after = (line[start:end], (0, 2, 3)[(shift + len(data)) % 3])
+            if len(core) < MIN_BASE64_CORE:
+                core, after = line[start : -(-(shift + len(data)) * 4 // 3)], 0
+            if len(core) >= MIN_SECRET_LENGTH:  # a space (zero) as form encoding writes it too
+                cores |= dict.fromkeys({core, core.replace(" ", "+")}, (1 if shift else 0, after))
+    return cores
+
+
+def base85_encodings(value: str) -> set[str]:
+    return set(_base85_cores(value))
+
+
+def _base85_cores(value: str) -> dict[str, tuple[int, int]]:
+    """The groups of ascii85 (Adobe's, base64.a85encode) and base85 (RFC 1924, git's, base64.b85encode) that
+    encode 4 bytes of a short `value` each, at each of the four alignments; each with how many characters
+    before and after it carry bits of the value too: the group it shares with what is around it either side
+    (masked with it: _blob_around)."""
+    data = value.encode()
+    if len(value) > MAX_DISGUISED:
+        return {}
+    cores = {}
+    for encode in (base64.a85encode, base64.b85encode):
+        cores[encode(data).decode()] = (0, 0)  # the value alone, its last group cut short
+        for skip in range(4):
+            core = encode(data[skip:][: (len(data) - skip) // 4 * 4]).decode()
+            if len(core) >= MIN_BASE64_CORE:
+                cores[core] = (5 if skip else 0, 5 if (len(data) - skip) % 4 else 0)
+    return cores
 
 
 def base32_encodings(value: str) -> set[str]:
@@ -277,21 +367,31 @@ def _base64_cores(data: bytes) -> set[str]:
 MAX_BLOB_AROUND = 4096
 BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
 HEX = "0123456789abcdefABCDEF"
-_BLOB_TAILS = {
-    BASE64: re.compile(f"[{re.escape(BASE64)}]{{0,{MAX_BLOB_AROUND}}}={{0,6}}"),  # base32 pads with up to six
-    HEX: re.compile(f"[{HEX}]{{0,{MAX_BLOB_AROUND}}}"),
-}
+# uuencode's and base85's characters but the double quote and the backslash (the walk never takes the quote
+# that ends a JSON string), only those of the groups the secret shares with what is around it (_uu_cores,
+# _base85_cores)
+_UNQUOTED = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\')
+UU = "".join(c for c in _UNQUOTED if c <= "`")
+BASE85 = "".join(c for c in _UNQUOTED if c <= "u" or c in "z{|}~")
+_BLOB_RUNS = {alphabet: re.compile(f"[{re.escape(alphabet)}]*") for alphabet in (BASE64, HEX, UU, BASE85)}
+_WHOLE_BLOB = (MAX_BLOB_AROUND, MAX_BLOB_AROUND)
 # A blob's part is looked for by its last characters only, and the rest of it masked with the blob: a
 # JWT's base64 and hex forms were most of what the automata were built of (its last characters are its
 # signature's, its first ones those of every token of the same issuer).
 BLOB_PATTERN = 64
 
 
-def _blob_around(text: str, start: int, end: int, alphabet: str, before_pattern: int) -> tuple[int, int]:
-    """The blob around a part found by its last characters, `before_pattern` characters of it before them."""
-    before = text[max(0, start - before_pattern - MAX_BLOB_AROUND) : start]
-    tail = _BLOB_TAILS[alphabet].match(text, end)
-    return start - (len(before) - len(before.rstrip(alphabet))), tail.end() if tail else end
+def _blob_around(
+    text: str, start: int, end: int, alphabet: str, before_pattern: int, before_most: int, after_most: int
+) -> tuple[int, int]:
+    """The blob around a part found by its last characters, `before_pattern` characters of it before them,
+    at most `before_most` and `after_most` characters of its alphabet before and after (then padding)."""
+    before = text[max(0, start - before_pattern - before_most) : start]
+    run = _BLOB_RUNS[alphabet].match(text, end, end + after_most)
+    after = run.end() if run else end
+    if alphabet == BASE64:  # and its padding (base32's: up to six)
+        after += len(text[after : after + 6]) - len(text[after : after + 6].lstrip("="))
+    return start - (len(before) - len(before.rstrip(alphabet))), after
 
 
 class _View:
@@ -364,13 +464,70 @@ def _without_nul(written: str) -> str:
     return written.replace("\0", "")
 
 
-# Each kind of escape a secret may be written in, and the character without which a text has none:
-# URL encoding (RFC 3986, either case), JSON string escapes (RFC 8259 section 7: \\uXXXX for any
-# character), HTML character references (named, decimal, hex). Each pattern begins with one character
-# (re then searches a long text for it fast).
+@functools.lru_cache(maxsize=4096)
+def _backslash_decoded(escapes: str) -> str:
+    """A run of C or CSS escapes: C's when each is \\xHH or three octal digits with nothing after it
+    (the UTF-8 bytes of a value, as printf's \\%03o, a C or Python literal, bash's $'...' write them), CSS's
+    (CSS Syntax Level 3 section 4.3.7: one to six hex digits of a code point, then an optional white space)
+    otherwise."""
+    parts = _BACKSLASH_PART.findall(escapes)
+    if all(not blank and (d[0] == "x" or (len(d) == 3 and set(d) <= _OCTAL)) for d, blank in parts):
+        data = bytes(int(d[1:], 16) if d[0] == "x" else int(d, 8) & 0xFF for d, _ in parts)
+        return data.decode(errors="replace")
+    return "".join(chr(int(d[1:], 16)) if d[0] == "x" else _code_point(int(d, 16)) for d, _ in parts)
+
+
+_C_ESCAPE = r"\\(?:x[0-9A-Fa-f]{2}|[0-7]{3}(?![0-9A-Fa-f]))"
+_CSS_ESCAPE = r"\\(?:x[0-9A-Fa-f]{2}|[0-9A-Fa-f]{1,6}(?:\r\n|[ \t\n\r\f])?)"
+# A run of C escapes (a blank after it is C's own character: not taken), unless a blank and another escape
+# follow it (CSS's), or of CSS escapes, each with the blank after it
+_BACKSLASH_RUN = rf"{_C_ESCAPE}(?:{_C_ESCAPE})*(?!(?:\r\n|[ \t\n\r\f])\\[0-9A-Fa-f])|{_CSS_ESCAPE}(?:{_CSS_ESCAPE})*"
+_BACKSLASH_PART = re.compile(r"\\(x[0-9A-Fa-f]{2}|[0-9A-Fa-f]{1,6})(\r\n|[ \t\n\r\f])?")
+_OCTAL = set("01234567")
+
+
+def _code_point(number: int) -> str:
+    return chr(number) if 0 < number <= 0x10FFFF and not 0xD800 <= number <= 0xDFFF else "\ufffd"
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_printable_decoded(escapes: str) -> str:
+    return bytes.fromhex(escapes.replace("=", "")).decode(errors="replace")
+
+
+def _numbers_decoded(written: str) -> str:
+    """A list of decimal numbers: a value's UTF-8 bytes (Python's list(value.encode())), or its code
+    points (JavaScript's charCodeAt) where they are no UTF-8."""
+    numbers = [int(n) for n in re.findall("[0-9]+", written)]
+    if max(numbers) <= 0xFF:
+        with contextlib.suppress(UnicodeDecodeError):
+            return bytes(numbers).decode()
+    return "".join(map(_code_point, numbers))
+
+
+def _every_other(written: str) -> str:
+    return written[1::2]
+
+
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+# Each kind of escape a secret may be written in, and the character without which a text has none ("" for
+# those that have none): URL encoding (RFC 3986, either case), JSON string escapes (RFC 8259 section 7:
+# \uXXXX for any character), HTML character references (named, decimal, hex), UTF-16's NULs; then (_DISGUISES)
+# C and CSS escapes, quoted-printable (RFC 2045 section 6.7), lists of decimal numbers, fullwidth forms, and
+# letters interleaved with one repeated separator ("H.o.s.t", "H o s t", a zero-width space between). Decoded
+# in this order: a C or CSS escape in JSON is \\ then the escape.
 _ESCAPES: tuple[tuple[str, re.Pattern, Callable[[str], str]], ...] = (
     ("%", re.compile("%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*"), _percent_decoded),
-    ("\\", re.compile(r'\\(?:u[0-9A-Fa-f]{4}|["\\/bfnrt])(?:\\(?:u[0-9A-Fa-f]{4}|["\\/bfnrt]))*'), _json_decoded),
+    # \b and \f before a hex digit are left to CSS (\fc is "ü")
+    (
+        "\\",
+        re.compile(
+            r'\\(?:u[0-9A-Fa-f]{4}|["\\/nrt]|[bf](?![0-9A-Fa-f]))(?:\\(?:u[0-9A-Fa-f]{4}|["\\/nrt]|[bf](?![0-9A-Fa-f])))*'
+        ),
+        _json_decoded,
+    ),
     (
         "&",
         re.compile("&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"),
@@ -380,21 +537,37 @@ _ESCAPES: tuple[tuple[str, re.Pattern, Callable[[str], str]], ...] = (
     ("\0", re.compile("(?:[^\0]\0){4,}"), _without_nul),
     ("\0", re.compile("(?:\0[^\0]){4,}"), _without_nul),
 )
+# What a hostile party writes a secret in to get it past a scrub, decoded in a second pass only (_views): each
+# may read a secret's own characters otherwise ("\\C" as a CSS escape), which the first pass keeps as they are.
+_DISGUISES: tuple[tuple[str | None, re.Pattern, Callable[[str], str]], ...] = (
+    # each pattern begins with its mark: re then searches a long text for it fast
+    ("\\", re.compile(_BACKSLASH_RUN), _backslash_decoded),
+    ("=", re.compile("=[0-9A-F]{2}(?:=[0-9A-F]{2})+"), _quoted_printable_decoded),  # two: "?p=72" is no escape
+    # at least six numbers (a secret's shortest), one separator throughout: a comma or a semicolon, then a
+    # space or not, or a space alone; a + for each space (form-encoded)
+    ("", re.compile(r"[0-9]{1,7}([,;][ +]?|[ +])[0-9]{1,7}(?:\1[0-9]{1,7}){4,}(?![0-9])"), _numbers_decoded),
+    (None, re.compile("[\uff01-\uff5e\u3000]+"), lambda written: written.translate(_FULLWIDTH)),  # None: non-ASCII
+    # at least five characters of any kind after a first one (a secret's shortest is six), each after the same
+    # separator, a character no letter or digit; no two separators as characters in a row ("!!!!" is no
+    # secret's letters: read as one, it would take a blob's last character with it). The first character is
+    # left where it is (the pattern begins with the separator: re looks for its first character fast).
+    ("", re.compile(r"([\W_])(?:(?!\1\1\1)[^\n]\1){4,}[^\n]"), _every_other),
+)
 
 
 def _views(text: str) -> list[_View]:
     """The text, and the text with every escape in it decoded, once and twice (URL-encoded twice, HTML
-    in a URL, a URL in JSON): a secret is looked for in each. Form encoding's + for a space stays (a
-    + in base64 is no space): the secret with + for its spaces is one of its encodings."""
+    in a URL, a URL in JSON; the second time the disguises too, _DISGUISES): a secret is looked for in each.
+    Form encoding's + for a space stays (a + in base64 is no space): the secret with + for its spaces is
+    one of its encodings."""
     views = [_View(text)]
-    for _ in range(2):
+    for escapes in (_ESCAPES, _ESCAPES + _DISGUISES):
         view = views[-1]
-        for mark, escape, decode in _ESCAPES:
-            if mark in view.text:
+        for mark, escape, decode in escapes:
+            if mark in view.text if mark is not None else not view.text.isascii():
                 view = view.decoded(escape, decode)
-        if view is views[-1]:
-            break
-        views.append(view)
+        if view is not views[-1]:
+            views.append(view)
     return views
 
 
@@ -458,13 +631,18 @@ class Redactor:
                 return
             self._known[value] = label
             groups, pending = self._state
-            words = {form: (len(form), label, "", 0) for form in _plain_encodings(value)}
+            words = {form: (len(form), label, "", 0, 0, 0) for form in _plain_encodings(value)}
             # base32's alphabet is base64's but for a few letters: its blob is walked through as base64's
-            blobs = ((BASE64, base64_encodings(value) | base32_encodings(value)), (HEX, hex_encodings(value)))
+            blobs = (
+                (BASE64, dict.fromkeys(base64_encodings(value) | base32_encodings(value), _WHOLE_BLOB)),
+                (HEX, dict.fromkeys(hex_encodings(value), _WHOLE_BLOB)),
+                (UU, _uu_cores(value)),
+                (BASE85, _base85_cores(value)),
+            )
             for alphabet, forms in blobs:
-                for form in forms:
+                for form, (before_most, after_most) in forms.items():
                     pattern = form[-BLOB_PATTERN:]
-                    words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern))
+                    words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern), before_most, after_most)
             pending += tuple(words.items())
             self._state = (groups, pending)
             self._pending_characters += sum(map(len, words))
