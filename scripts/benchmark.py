@@ -470,8 +470,11 @@ def benchmark_app(tmp: Path, rounds: int, against: Path | None) -> None:
                 verdicts.setdefault(app.name, {}).setdefault(side, set()).add(rules)
     for name in apps:
         seen = {side: sorted(rules) for side, rules in verdicts[name].items()}
-        if any(len(rules) != 1 for rules in seen.values()) or len({str(r) for r in seen.values()}) != 1:
-            raise SystemExit(f"the {name} application's verdicts differ between runs: {seen}")
+        if any(len(rules) != 1 for rules in seen.values()):
+            raise SystemExit(f"the {name} application's verdicts differ between runs of one checkout: {seen}")
+        only, shared = _rules_apart({side: rules[0] for side, rules in seen.items()})
+        if len({str(verdict) for verdict in shared.values()}) != 1:
+            raise SystemExit(f"the {name} application's verdicts differ between the checkouts: {shared}")
         line = f"certify-app {name}: " + ", ".join(
             f"{side} median {statistics.median(walls[side, name]):.1f} s (range {min(walls[side, name]):.1f}-"
             f"{max(walls[side, name]):.1f}) [{work[side, name]}]"
@@ -480,8 +483,28 @@ def benchmark_app(tmp: Path, rounds: int, against: Path | None) -> None:
         if against:
             ratio = statistics.median(walls["this", name]) / statistics.median(walls["against", name])
             line += f"; this/against {ratio:.2f}"
-        print(line + f"; {rounds} round(s), same verdicts")
+        print(
+            line
+            + f"; {rounds} round(s), same verdicts"
+            + "".join(f"; rules only {side} has: {', '.join(ids)}" for side, ids in only.items() if ids)
+        )
     print(_load(load_before, os.getloadavg()))
+
+
+def _rules_apart(verdicts: dict[str, tuple]) -> tuple[dict[str, list[str]], dict[str, list]]:
+    """Each side's verdict ((scenario name, status), ...) as the rules both sides have judged it (each
+    rule's statuses, by its id: a scenario's title may be reworded), and the rules only one side has (a
+    rule added since the other checkout): only the rules both have must have the same verdicts."""
+    by_rule = {
+        side: {
+            rule: sorted(status for scenario, status in verdict if scenario.split()[0] == rule)
+            for rule in {scenario.split()[0] for scenario, _ in verdict}
+        }
+        for side, verdict in verdicts.items()
+    }
+    common = set.intersection(*(set(rules) for rules in by_rule.values()))
+    only = {side: sorted(set(rules) - common) for side, rules in by_rule.items()}
+    return only, {side: sorted((rule, rules[rule]) for rule in common) for side, rules in by_rule.items()}
 
 
 def certify_app(checkout: Path, app, record: Path) -> tuple[float, str, tuple]:
