@@ -30,7 +30,8 @@ FOLDER_HINT = "python -m appside.certify --reports=DIR --app=FILE, or make certi
 def main(argv: list[str]) -> int:
     """The certification, and its code said last, as `python -m suite.run` says it (docs/reference-exit-codes.md)."""
     code, record = _main(argv)
-    print(f"exit code {code}: {_meaning(code, record)}")
+    sys.stderr.flush()  # after what the run wrote to either stream, when both go to one terminal or file
+    print(f"exit code {code}: {_meaning(code, record)}", flush=True)
     return code
 
 
@@ -113,6 +114,7 @@ def _main(argv: list[str]) -> tuple[int, Path | None]:
 
 
 def _configuration_problem(message: str) -> int:
+    sys.stdout.flush()  # the run's own lines first, as they were written
     print(f"ERROR: configuration problem\n{message}", file=sys.stderr)
     return EXIT_CONFIGURATION
 

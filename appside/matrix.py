@@ -53,10 +53,22 @@ class ReferenceApp:
 
 
 # The rules a broken sign-in blocks: each needs a finished sign-in (`needs` in appside/features/rules.yaml)
-SIGN_IN_NEEDED = ("APPC-15", "APPC-16", "APPC-17", "APPC-18", "APPC-19", "APPC-20", "APPC-21", "APPC-25", "APPC-31")
+# (APPC-32 judges where every sign-in's credentials went, so a broken one leaves it partial evidence)
+SIGN_IN_NEEDED = (
+    "APPC-15",
+    "APPC-16",
+    "APPC-17",
+    "APPC-18",
+    "APPC-19",
+    "APPC-20",
+    "APPC-21",
+    "APPC-25",
+    "APPC-31",
+    "APPC-32",
+)
 # ... and those a refused code redemption blocks: an attempted redemption is the evidence the
 # callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
-TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21", "APPC-31")
+TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21", "APPC-31", "APPC-32")
 # ... and those a sign-in broken before its code blocks: no redemption to count, no token to look for
 NO_CODE = ("APPC-23", "APPC-26")
 # ... and those no token issued leaves nothing to look for: a web app's pages and output (a SPA's or a

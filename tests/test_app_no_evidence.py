@@ -540,7 +540,7 @@ def test_a_sign_in_page_answering_500_quotes_the_applications_error_and_drives_n
     session = SimpleNamespace(
         sign_in_steps=sign_in_steps, wait_steps=waited.append, open_steps=waited.append, username="u", urls=[]
     )
-    expiring = _expiring(SimpleNamespace(faults=SimpleNamespace(inject=lambda *a, **k: None)), "http://x/api", 2)
+    expiring = _expiring(SimpleNamespace(faults=SimpleNamespace(inject=lambda *a, **k: None)), "http://x/api", 2, None)
     steps = expiring(session, progress)
     next(steps)
     with pytest.raises(StopIteration) as ended:

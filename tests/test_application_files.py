@@ -358,7 +358,7 @@ def test_a_launch_that_fails_after_a_good_run_leaves_every_report_of_that_run(tm
         )
         terminal = failed.stdout + failed.stderr
         assert failed.returncode == 4, terminal[-2000:]
-        assert terminal.count("configuration problem") == 1, terminal
+        assert terminal.count("ERROR: configuration problem") == 1, terminal
         assert "drive.launch: the application " in failed.stderr
         changed = sorted(str(p.relative_to(reports)) for p in set(kept) ^ set(_files(reports)))
         changed += sorted(str(p.relative_to(reports)) for p, text in _files(reports).items() if kept.get(p) != text)
