@@ -9,6 +9,7 @@ rendered as Markdown, in a repository's page, a CI summary or a browser, it show
 nothing: no HTML element, no link, no image, no code span or table cell it did not open."""
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from suite.configuration.rules import SEVERITIES
@@ -50,22 +51,18 @@ def render_markdown(record: dict) -> str:
             "Run every rule (no --rule, -k, -m or feature path) for a verdict.",
             "",
         ]
-    unchecked = _unchecked_said_once(record)
-    if unchecked:
-        lines += [
-            "Blocker and critical rules that ran but could not be checked (the run found no evidence either way; "
-            "running them again as they are will not check them, what each reason names will):",
-            "",
-        ] + [f"- {_text(rule['rule_id'])} ({_text(rule['severity'])}): {_text(reason)}" for rule, reason in unchecked]
-        lines += [""]
-    others = _unchecked_said_once(record, unchecked_elsewhere(record))
-    if others:
-        lines += [
-            "Rules that ran but could not be checked and leave the verdict as it is (warning-level, or of normal "
-            "or minor severity):",
-            "",
-        ] + [f"- {_text(rule['rule_id'])} ({_text(_weight(rule))}): {_text(reason)}" for rule, reason in others]
-        lines += [""]
+    lines += _unchecked_list(
+        "Blocker and critical rules that ran but could not be checked (the run found no evidence either way; "
+        "running them again as they are will not check them, what each reason names will):",
+        _unchecked_said_once(record),
+        lambda rule: rule["severity"],
+    )
+    lines += _unchecked_list(
+        "Rules that ran but could not be checked and leave the verdict as it is (warning-level, or of normal "
+        "or minor severity):",
+        _unchecked_said_once(record, unchecked_elsewhere(record)),
+        _weight,
+    )
     lines += [f"**Waiver problem:** {_text(problem)}" for problem in record.get("waiver_problems", ())]
     lines += [""] if record.get("waiver_problems") else []
     lines += _failures(record) + _warnings(record) + _waivers(record)
@@ -213,6 +210,14 @@ def unchecked_elsewhere(record: dict) -> list[str]:
 
 def _weight(rule: dict) -> str:
     return "warning-level" if rule.get("level") == "warning" else f"{rule['severity']} severity"
+
+
+def _unchecked_list(heading: str, unchecked: list[tuple[dict, str]], weight: Callable[[dict], str]) -> list[str]:
+    """A list of rules that could not be checked under its heading, each with its weight and reason; none: nothing."""
+    if not unchecked:
+        return []
+    items = [f"- {_text(rule['rule_id'])} ({_text(weight(rule))}): {_text(reason)}" for rule, reason in unchecked]
+    return [heading, "", *items, ""]
 
 
 def _unchecked_said_once(record: dict, rule_ids: list[str] | None = None) -> list[tuple[dict, str]]:
