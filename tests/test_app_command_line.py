@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from records import application_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,17 +155,11 @@ def test_compliance_md_shows_the_client_authentication_the_record_keeps():
         "title": "A web application authenticates at the token endpoint",
         "scenarios": [{"reason": "", "status": "passed", "client_authentication": how}],
     }
-    record = {
-        "verdict": "conformant",
-        "rules": [rule],
-        "counts": {"passed": 1, "failed": 0, "blocked": 0, "error": 0, "skipped": 0},
-        "environment": "application x (web)",
-        "issuer": "http://localhost:1",
-        "client_ids": {"web": "x"},
-        "suite_version": "1",
-        "started": "t0",
-        "finished": "t1",
-        "sandbox_defects": [],
-        "tls_verification": "on",
-    }
+    record = application_record(
+        {
+            "verdict": "conformant",
+            "rules": [rule],
+            "counts": {"passed": 1, "failed": 0, "blocked": 0, "error": 0, "skipped": 0},
+        }
+    )
     assert f"client authentication: {how}" in render_markdown(record)

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 from _pytest.outcomes import Skipped
+from records import application_record
 
 from appside.browser_driver import SignIn
 from appside.observed import Observed
@@ -300,23 +301,13 @@ def test_rules_that_could_not_be_checked_are_counted_so_in_the_record_its_markdo
         rule("APPC-11", "passed"),
     ]
     counts = {"passed": 1, "failed": 0, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 3}
-    record = {
-        "verdict": "conformant",
-        "not_run_rules": [],
-        "rules": rules,
-        "counts": counts,
-        "failed_rules": [],
-        "blocked_rules": [],
-        "error_rules": [],
-        "environment": "application x (web)",
-        "issuer": "http://localhost:1",
-        "client_ids": {"web": "x"},
-        "suite_version": "1",
-        "started": "t0",
-        "finished": "t1",
-        "sandbox_defects": [],
-        "tls_verification": "on",
-    }
+    record = application_record(
+        {
+            "verdict": "conformant",
+            "rules": rules,
+            "counts": counts,
+        }
+    )
     _unchecked_is_incomplete(record)
     _count_unchecked(record)
     assert record["counts"]["unchecked"] == 2 and record["counts"]["skipped"] == 1
@@ -473,20 +464,14 @@ def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compl
         }
         for r, why in reasons.items()
     ]
-    record = {
-        "verdict": "incomplete",
-        "rules": rules,
-        "unchecked_rules": list(reasons),
-        "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 5, "skipped": 0},
-        "environment": "application x (web)",
-        "issuer": "http://localhost:1",
-        "client_ids": {"web": "x"},
-        "suite_version": "1",
-        "started": "t0",
-        "finished": "t1",
-        "sandbox_defects": [],
-        "tls_verification": "on",
-    }
+    record = application_record(
+        {
+            "verdict": "incomplete",
+            "rules": rules,
+            "unchecked_rules": list(reasons),
+            "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 5, "skipped": 0},
+        }
+    )
     terminal = "\n".join(verdict_lines(record, "compliance.json"))
     assert terminal.count("the browser refused") == 1, terminal
     assert "APPC-02 (critical): the same cause as APPC-01" in terminal
@@ -561,20 +546,16 @@ def test_a_warning_level_rule_that_could_not_be_checked_is_named_in_the_terminal
         "title": "APPC-20",
         "scenarios": [{"reason": why, "status": "skipped"}],
     }
-    record = {
-        "verdict": "conformant",
-        "rules": [rule],
-        "unchecked_rules": [],
-        "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 1, "skipped": 0},
-        "environment": "application x (spa)",
-        "issuer": "http://localhost:1",
-        "client_ids": {"spa": "x"},
-        "suite_version": "1",
-        "started": "t0",
-        "finished": "t1",
-        "sandbox_defects": [],
-        "tls_verification": "on",
-    }
+    record = application_record(
+        {
+            "verdict": "conformant",
+            "rules": [rule],
+            "unchecked_rules": [],
+            "counts": {"passed": 0, "failed": 0, "blocked": 0, "error": 0, "unchecked": 1, "skipped": 0},
+            "environment": "application x (spa)",
+            "client_ids": {"spa": "x"},
+        }
+    )
     said = "after the access token expired the application neither refreshed it nor used it"
     assert f"could not be checked (warning-level, the verdict stands): APPC-20 (normal): {said}" in verdict_lines(
         record, "compliance.json"
@@ -616,27 +597,18 @@ def test_appc27_and_appc28_passes_beside_a_token_in_a_url_say_appc26_judges_it()
         scenario = {"reason": reason, "status": status}
         return {"rule_id": rule_id, "severity": "critical", "status": status, "title": rule_id, "scenarios": [scenario]}
 
-    record = {
-        "verdict": "not conformant",
-        "not_run_rules": [],
-        "rules": [
-            rule("APPC-26", "failed", "the access token was in a URL"),
-            rule("APPC-27", "passed"),
-            rule("APPC-28", "passed"),
-        ],
-        "counts": {"passed": 2, "failed": 1, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 0},
-        "failed_rules": ["APPC-26"],
-        "blocked_rules": [],
-        "error_rules": [],
-        "environment": "application x (web)",
-        "issuer": "http://localhost:1",
-        "client_ids": {"web": "x"},
-        "suite_version": "1",
-        "started": "t0",
-        "finished": "t1",
-        "sandbox_defects": [],
-        "tls_verification": "on",
-    }
+    record = application_record(
+        {
+            "verdict": "not conformant",
+            "rules": [
+                rule("APPC-26", "failed", "the access token was in a URL"),
+                rule("APPC-27", "passed"),
+                rule("APPC-28", "passed"),
+            ],
+            "counts": {"passed": 2, "failed": 1, "blocked": 0, "waived": 0, "warned": 0, "error": 0, "skipped": 0},
+            "failed_rules": ["APPC-26"],
+        }
+    )
     _passed_beside_a_token_in_a_url(record)
     rows = [line for line in render_markdown(record).splitlines() if line.startswith(("| APPC-27", "| APPC-28"))]
     assert len(rows) == 2 and all("passed (the token in a URL is judged by APPC-26)" in row for row in rows), rows

@@ -48,6 +48,13 @@ def _outputs_into(reports) -> list[str]:
     ]
 
 
+def _terminal_and_reports(result, reports) -> dict[str, str]:
+    """What a run showed: its terminal, and every file it wrote into `reports`, by path."""
+    outputs = {"terminal": result.stdout + result.stderr}
+    outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
+    return outputs
+
+
 # Each login method hands the callback over its own way: HTTP redirects, or a browser that the
 # suite's HTTP client never sees.
 @pytest.mark.parametrize(
@@ -242,8 +249,7 @@ def test_a_body_is_scrubbed_then_cut_everywhere(tmp_path, path, answer, rules, s
     finally:
         server.close()
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
-    outputs = {"terminal": result.stdout + result.stderr}
-    outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
+    outputs = _terminal_and_reports(result, reports)
     assert shown in outputs["terminal"], outputs["terminal"][-2000:]
     for secret in (CLIENT_SECRET, TOKEN, LETTERS_TOKEN):
         leaks = [(name, form) for name, text in outputs.items() for form in _every_encoding(secret) if form in text]
@@ -299,8 +305,7 @@ def test_a_secret_a_hostile_server_disguised_reaches_no_output(tmp_path):
     finally:
         server.close()
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr
-    outputs = {"terminal": result.stdout + result.stderr}
-    outputs.update({str(p): p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()})
+    outputs = _terminal_and_reports(result, reports)
     assert any("secret was" in text for text in outputs.values()), "the error_description is shown"
     leaks = [(name, where) for where, text in outputs.items() for name, form in echoed.items() if form in text]
     assert not leaks, leaks[:5]
