@@ -125,6 +125,10 @@ def _refused(stand_in, fault: str, quiet_from) -> Flow:
             raise NoPendingSignIn(NOT_DRIVEN)
         quiet = quiet_from(normal)
         if fault == OTHER_BROWSER:
+            # the other browser's code is redeemed only with its own verifier, as Visma Connect redeems every
+            # code (RFC 7636 section 4.6): the stand-in's leniency (appside.stand_in.LENIENT) is there for
+            # APPC-08 to judge a wrong verifier, and would let through a code PKCE protects from this browser
+            stand_in.faults.inject("code-verifier-compared", user=session.username)
             return [(yield from _with_other_browsers_callback(session, quiet))]
         stand_in.faults.inject(fault, user=session.username)
         return [(yield from session.sign_in_steps(refused=True, quiet=quiet))]

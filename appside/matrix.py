@@ -124,6 +124,10 @@ REFERENCE_APPS = {
                 # (RFC 9700 section 2.1.1: PKCE and the nonce bound to the user agent); only APPC-31 sees it
                 "verifier-by-state": ("APPC-31",),
                 "no-pkce,no-nonce,global-state-store": ("APPC-06", "APPC-31"),
+                # PKCE alone protects the callback (oauth4webapi's README way; RFC 9700 section 2.1: a client
+                # "MAY rely on the CSRF protection provided by PKCE"): another browser's code, redeemed with this
+                # browser's verifier, is refused as Visma Connect refuses it; only APPC-29 warns of the missing state
+                "no-nonce,no-state": ("APPC-29",),
                 "fixed-nonce": ("APPC-30",),
                 "no-pkce,fixed-nonce": ("APPC-06", "APPC-30"),
                 "state-not-checked": ("APPC-16", "APPC-17"),

@@ -20,7 +20,8 @@ CONCURRENT_USERS = 24
 # The stand-in lets an application carry on past four mistakes, so that the rules that name them
 # (APPC-07, APPC-08: plain PKCE and a wrong verifier; APPC-01: no response_type; APPC-02: another
 # redirect_uri at the token endpoint), not a refusal that breaks every later step, judge the
-# application. Visma Connect advertises plain PKCE too.
+# application. Visma Connect advertises plain PKCE too. APPC-31 is the exception: there another browser's
+# code is redeemed only with its own verifier (the fault code-verifier-compared), as PKCE protects it.
 LENIENT = ("pkce-plain-accepted", "pkce-not-compared", "response-type-defaulted", "redirect-uri-not-compared")
 # Seconds a service application's access tokens live, in every scenario: a service may keep its token
 # between runs until it expires (RFC 6749 section 1.5), so whatever token it keeps from an earlier

@@ -91,8 +91,8 @@ POSTED_PARAMETERS_LOST = {
 class SandboxAuthorizationServer(AuthorizationServer):
     """authlib's server plus the sandbox's state: registry, stores and defect switches."""
 
-    def __init__(self, app, registry: Registry, defects: Defects, code_lifetime: float) -> None:
-        self.registry, self.defects, self.code_lifetime = registry, defects, code_lifetime
+    def __init__(self, app, registry: Registry, defects: Defects, code_lifetime: float, faults: Faults) -> None:
+        self.registry, self.defects, self.code_lifetime, self.faults = registry, defects, code_lifetime, faults
         self.codes, self.tokens = CodeStore(), TokenStore()
         super().__init__(app, query_client=registry.applications.get, save_token=self._save_token)
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
@@ -187,8 +187,9 @@ def create_app(
     app.wsgi_app = _RequestLimits(app.wsgi_app)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # bodies without a Content-Length too
     keys = signing_keys()
+    faults = faults or Faults()
 
-    server = SandboxAuthorizationServer(app, registry, defects, code_lifetime)
+    server = SandboxAuthorizationServer(app, registry, defects, code_lifetime, faults)
     server.register_token_generator("default", VismaTokenGenerator(issuer, keys, defects))
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(
@@ -200,7 +201,6 @@ def create_app(
     if "iss-missing" not in defects:
         server.register_extension(Issuer(issuer))
 
-    faults = faults or Faults()
     instrument(app, issuer, keys, recording or RequestLog(), faults)
     witness = _Witness(os.environ.get("SANDBOX_WITNESS_FILE"))
     app.after_request(witness.record)

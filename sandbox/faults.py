@@ -16,6 +16,8 @@ applies to whatever comes next.
     id-token-expired          the ID token expired an hour ago
     id-token-nonce-wrong      the ID token's nonce is not the one the client sent
     id-token-nonce-missing    the ID token carries no nonce, though the client sent one
+    code-verifier-compared    the code issued next is redeemed only with its own PKCE verifier, even where
+                              the defect pkce-not-compared lets every other code go with any verifier
 """
 
 import threading
@@ -42,6 +44,7 @@ FAULTS = {
     "id-token-expired": "the ID token's exp is an hour in the past",
     "id-token-nonce-wrong": "the ID token's nonce is not the one the client sent",
     "id-token-nonce-missing": "the ID token carries no nonce claim",
+    "code-verifier-compared": "the code issued next is redeemed only with its own PKCE verifier",
 }
 ID_TOKEN_FAULTS = tuple(name for name in FAULTS if name.startswith("id-token-"))
 

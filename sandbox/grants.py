@@ -46,6 +46,8 @@ class AuthorizationCode:
     expires_at: float = 0.0
     nonce: str | None = None
     auth_time: int | None = None
+    # the fault code-verifier-compared: this code's verifier is compared even under pkce-not-compared
+    verifier_compared: bool = False
 
     def get_redirect_uri(self):
         return self.redirect_uri
@@ -185,7 +187,7 @@ class VismaCodeChallenge(CodeChallenge):
             raise InvalidGrantError("code_verifier is missing")
         if not CODE_VERIFIER_PATTERN.match(verifier) and "pkce-verifier-format-unchecked" not in self.defects:
             raise InvalidGrantError("code_verifier must be 43-128 characters of [A-Za-z0-9-._~]")
-        if "pkce-not-compared" in self.defects:
+        if "pkce-not-compared" in self.defects and not code.verifier_compared:
             return
         # RFC 7636 section 4.6: transform the verifier by the method the authorization request named.
         method = code.code_challenge_method or "plain"
@@ -274,6 +276,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 expires_at=time.time() + self.server.code_lifetime,
                 nonce=data.get("nonce"),
                 auth_time=g.get("auth_time"),
+                verifier_compared=self.server.faults.take("code-verifier-compared", request.user.get_user_id()),
             )
         )
 
@@ -283,6 +286,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             self.server.tokens.revoke_issued_for(code)
             return None
         found = self.server.codes.find(code)
+        if found is not None:  # whose code it is, for the log, whether it is redeemed or refused
+            g.code_user = found.user.get_user_id()
         if found is None or (found.is_expired() and "code-never-expires" not in self.server.defects):
             return None
         if "redirect_uri" not in self.request.form and "redirect-uri-optional-at-token" in self.server.defects:

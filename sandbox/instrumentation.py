@@ -80,8 +80,9 @@ def short_lived_token_wanted(faults: Faults) -> None:
 def token_issued(response: Response, faults: Faults) -> None:
     """The token was issued for `g.token_user` (tokens.py): the log notes whom, and a shortened
     lifetime used up its fault."""
-    if g.get("token_user"):
-        g.notes = {**g.get("notes", {}), "user": g.token_user}
+    # a redemption the sandbox refused (a wrong verifier, an expired code) is still that code's user's
+    if user := g.get("token_user") or g.get("code_user"):
+        g.notes = {**g.get("notes", {}), "user": user}
     if g.get("token_shortened") and response.status_code == 200:
         faults.take("short-lived-access-token", g.get("token_user"))
 

@@ -322,7 +322,17 @@ def test_appc31_another_browsers_callback_is_the_fault_whatever_protects_it_and_
     stateless = delivered({"code_challenge": "B"}, {"code_challenge": "A"})
     said = _accepted(SimpleNamespace(node=node, getfixturevalue=lambda name: stateless))
     assert "securely bound to the client and the user agent" in said
-    assert "redeemed with that sign-in's code_verifier," in said and "nonce" not in said.split("(RFC 6749")[-1]
+    # no redemption of the held code was answered: the stand-in compared its verifier and refused every one
+    assert "sent a code_challenge, bound to this browser alone" in said and "nonce" not in said.split("(RFC 6749")[-1]
+    assert "the stand-in refused every redemption of that browser's code" in said, said
+    # one it answered was made with that browser's verifier: the stand-in compares it (RFC 7636 section 4.6)
+    redeemed = RecordedRequest(
+        1.0, "POST", PATHS["token_endpoint"], (),
+        (("grant_type", "authorization_code"), ("code", "c0de"), ("code_verifier", "theirs")), {}, "", 200,
+    )  # fmt: skip
+    stateless.last.entries.append(redeemed)
+    said = _accepted(SimpleNamespace(node=node, getfixturevalue=lambda name: stateless))
+    assert "redeemed that browser's code with that browser's code_verifier" in said, said
 
 
 NONCE_CHECKED = requests_sent.nonce_checked

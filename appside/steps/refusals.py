@@ -193,20 +193,31 @@ def _accepted(request) -> str:
 
 def other_browser_bound_by(app_run: AppRun) -> str:
     """What bound this browser's sign-in that another browser's callback broke, by what its own authorization
-    request sent: a PKCE code_challenge, a nonce, or neither (then only its state could have)."""
+    request sent (a PKCE code_challenge, a nonce, or neither: then only its state could have), and what the
+    application redeemed the other browser's code with. The stand-in compared that code's verifier with its
+    challenge, as Visma Connect compares every one (RFC 7636 section 4.6), so a redemption it answered was made
+    with the other browser's verifier."""
     sign_in = app_run.sign_ins[-1] if app_run.sign_ins else None
     own_request = getattr(sign_in, "own_request", None)
     own = dict(parse_qsl(urlsplit(own_request).query)) if own_request else {}
-    sent = [name for name, param in (("code_verifier", "code_challenge"), ("nonce", "nonce")) if own.get(param)]
-    if sent:
-        return (
-            f"this browser's sign-in sent a {' and a '.join(p for p in ('code_challenge', 'nonce') if own.get(p))}: "
-            f"the code and state of another browser's sign-in, redeemed with that sign-in's {' and '.join(sent)}, "
-            "are bound to none of this one's"
+    held = getattr(sign_in, "other_browser_callback", None)
+    code = held.params.get("code") if held else None
+    redeemed = [r for r in app_run.last.redemptions_of(code) if r.status == 200] if code else []
+    if redeemed:
+        how = (
+            "the application redeemed that browser's code with that browser's code_verifier, which the stand-in "
+            "compared with the code's challenge (RFC 7636 section 4.6)"
+            if redeemed[0].param("code_verifier")
+            else "the application redeemed that browser's code, which was issued without a code_challenge"
         )
+    else:
+        how = "the stand-in refused every redemption of that browser's code, yet the application acted signed in"
+    sent = [name for name in ("code_challenge", "nonce") if own.get(name)]
+    if sent:
+        return f"this browser's sign-in sent a {' and a '.join(sent)}, bound to this browser alone; {how}"
     return (
         "this browser's sign-in sent neither a PKCE code_challenge nor a nonce, so only its state could bind the "
-        "callback to this browser, and the application took another browser's code and state"
+        f"callback to this browser; {how}"
     )
 
 
