@@ -14,6 +14,7 @@ import re
 import secrets
 import shlex
 import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Callable
@@ -98,6 +99,30 @@ def test_a_secret_is_masked_as_a_server_that_form_decodes_it_echoes_it():
     echoed = f'{{"error": "invalid_client", "client_secret": "{secret.replace("+", " ").replace("%41", "A")}"}}'
     assert "Svc/Secret" not in redactor.scrub(echoed)
     assert "Svc/Secret" not in redactor.scrub(echoed.replace(" ", "%20"))
+
+
+def test_a_secrets_encodings_are_kept_in_memory_for_that_value_alone_and_cannot_be_changed(tmp_path):
+    """encodings() and the plain part of it are computed once per value in a process (suite.secrets.redaction's
+    ENCODINGS_KEPT): another value, however alike, gets its own; what a caller gets it cannot change for the next
+    one; and nothing is written anywhere (a cache on disk would hold secrets)."""
+    value = "Cache-" + secrets.token_urlsafe(12) + "+ø"
+    alike = value[:-1] + "å"
+    fresh = encodings.__wrapped__(value)  # computed anew, past the cache
+    assert encodings(value) == fresh and encodings(value) is encodings(value)
+    assert isinstance(encodings(value), frozenset), "a set a caller could add to or empty for every later caller"
+    assert alike in encodings(alike) and alike not in encodings(value) and value not in encodings(alike)
+    assert encodings(alike) == encodings.__wrapped__(alike)
+    # in another process with its home, cache and temporary folders empty: they stay empty
+    folders = {name: tmp_path / name for name in ("HOME", "XDG_CACHE_HOME", "TMPDIR")}
+    for folder in folders.values():
+        folder.mkdir()
+    script = "import sys; from suite.secrets.redaction import encodings; [encodings(sys.argv[1]) for _ in range(3)]"
+    subprocess.run(
+        [sys.executable, "-c", script, value],
+        env={**os.environ, **{name: str(folder) for name, folder in folders.items()}},
+        check=True,
+    )
+    assert not [path for folder in folders.values() for path in folder.rglob("*")]
 
 
 # A secret with every character class an encoding changes: unreserved and reserved URL characters, a
