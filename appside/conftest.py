@@ -30,6 +30,7 @@ pytest_plugins = [
     "appside.steps.refusals",
     "appside.steps.leaks",
     "appside.steps.client_secret",
+    "appside.steps.server_certificate",
 ]
 
 

@@ -292,6 +292,7 @@ REFERENCE_APPS = {
             "node-web",
             "examples/node_web_app/application.yaml",
             {
+                "tls-unverified": ("APPC-33",),  # NODE_TLS_REJECT_UNAUTHORIZED=0
                 "no-response-type": ("APPC-01",),
                 "redirect-uri-changed": ("APPC-02",),
                 "no-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
@@ -319,6 +320,8 @@ REFERENCE_APPS = {
             "oauthlib-web",
             "examples/oauthlib_web_app/application.yaml",
             {
+                # requests' verify=False: the token request reaches the stand-in under a certificate nobody trusts
+                "tls-unverified": ("APPC-33",),
                 "redirect-uri-changed": ("APPC-02",),
                 "short-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
                 "fixed-state": ("APPC-29",),

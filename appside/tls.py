@@ -33,16 +33,36 @@ def authority_folder() -> Path:
 CA_NAME = "Visma Connect stand-in test CA (conformance suite)"
 
 
+# The authority of the stand-in's second certificate (APPC-33): made in memory for one run, trusted by nobody
+UNTRUSTED_CA_NAME = "Untrusted test CA (conformance suite, APPC-33)"
+
+
 @dataclass(frozen=True)
 class StandInTls:
     ca_path: Path  # what the application trusts
     context: ssl.SSLContext  # what the stand-in serves with
     spki_sha256: str  # base64 SHA-256 of the server key: the one certificate Chromium may accept
+    # the same key and names, signed by an authority nobody trusts (RFC 6749 section 10.9: APPC-33); the
+    # browser still accepts it by the key's hash, so only the application's own connections can refuse it
+    untrusted: ssl.SSLContext
 
 
 def stand_in_tls() -> StandInTls:
     ca_key, ca_cert, ca_path = _authority()
     key = ec.generate_private_key(ec.SECP256R1())
+    untrusted_key = ec.generate_private_key(ec.SECP256R1())
+    untrusted_ca = _ca_certificate(untrusted_key, UNTRUSTED_CA_NAME, days=2)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return StandInTls(
+        ca_path,
+        _server_context(key, ca_key, ca_cert),
+        base64.b64encode(hashlib.sha256(spki).digest()).decode(),
+        _server_context(key, untrusted_key, untrusted_ca),
+    )
+
+
+def _server_context(key, ca_key, ca_cert: x509.Certificate) -> ssl.SSLContext:
+    """A TLS server context with a certificate for localhost and 127.0.0.1 of `key`, signed by the authority."""
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -61,6 +81,10 @@ def stand_in_tls() -> StandInTls:
         .sign(ca_key, hashes.SHA256())
     )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    # no session tickets: a client that resumed a session would skip the certificate, and APPC-33's evidence
+    # (a new connection meets the untrusted certificate) would be a session it validated before
+    context.num_tickets = 0
+    context.options |= ssl.OP_NO_TICKET
     # ssl reads a key from files only: written into a folder of this run's alone (mode 0700), gone once read
     with tempfile.TemporaryDirectory(prefix="appside-tls-") as run_folder:
         chain, key_path = Path(run_folder) / "server.pem", Path(run_folder) / "server-key.pem"
@@ -73,35 +97,21 @@ def stand_in_tls() -> StandInTls:
             )
         )
         context.load_cert_chain(chain, key_path)
-    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return StandInTls(ca_path, context, base64.b64encode(hashlib.sha256(spki).digest()).decode())
+    return context
 
 
-def _authority():
-    folder = authority_folder()
-    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
-        raise OSError(f"{folder} is not this user's alone; remove it")
-    key_path, ca_path = folder / "stand-in-ca-key.pem", folder / "stand-in-ca.pem"
-    try:
-        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
-        certificate = x509.load_pem_x509_certificate(ca_path.read_bytes())
-        if certificate.not_valid_after_utc > datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=7):
-            return key, certificate, ca_path
-    except (OSError, ValueError):
-        pass  # none yet, unreadable or about to expire: make a new one
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
+def _ca_certificate(key, name: str, days: int) -> x509.Certificate:
+    """A self-signed authority certificate of `key`."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=365))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -119,6 +129,24 @@ def _authority():
         )
         .sign(key, hashes.SHA256())
     )
+
+
+def _authority():
+    folder = authority_folder()
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
+        raise OSError(f"{folder} is not this user's alone; remove it")
+    key_path, ca_path = folder / "stand-in-ca-key.pem", folder / "stand-in-ca.pem"
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        certificate = x509.load_pem_x509_certificate(ca_path.read_bytes())
+        if certificate.not_valid_after_utc > datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=7):
+            return key, certificate, ca_path
+    except (OSError, ValueError):
+        pass  # none yet, unreadable or about to expire: make a new one
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = _ca_certificate(key, CA_NAME, days=365)
     for path, data in (
         (
             key_path,

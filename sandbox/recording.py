@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # typeshed's WSGI types exist for type checkers only
 
 FORM = "application/x-www-form-urlencoded"
 NOTES_KEY = "sandbox.notes"  # where a request's notes wait in the WSGI environ for the log
+# whether the request's connection was served with SandboxServer.serve_alternative_tls's context
+TLS_ALTERNATIVE_KEY = "sandbox.tls_alternative"
 # The note of an authorization response delivered as a form that posts itself (response_mode=form_post):
 # the response as the redirect it would otherwise have been, its parameters in the query.
 FORM_POST_NOTE = "form_post"
@@ -195,5 +197,8 @@ def _entry(
         status=answer.get("status", 0),
         location=response_headers.get("Location", ""),
         response_json=response_json if isinstance(response_json, dict) else None,
-        notes=dict(environ.get(NOTES_KEY) or {}),
+        notes={
+            **(environ.get(NOTES_KEY) or {}),
+            **({"tls": "alternative"} if environ.get(TLS_ALTERNATIVE_KEY) else {}),
+        },
     )

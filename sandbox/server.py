@@ -5,6 +5,8 @@ import selectors
 import socket
 import ssl
 import threading
+import time
+from collections import deque
 from typing import IO, cast
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -13,7 +15,7 @@ from werkzeug.wsgi import LimitedStream
 from sandbox.app import MAX_REQUEST_BYTES, create_app
 from sandbox.defects import Defects
 from sandbox.faults import Faults
-from sandbox.recording import RequestLog
+from sandbox.recording import TLS_ALTERNATIVE_KEY, RequestLog
 from sandbox.registry import Registry
 
 # How long a connection may wait for its client's next request (and any one read or write may
@@ -59,6 +61,15 @@ class _KeepAliveHandler(WSGIRequestHandler):
     disable_nagle_algorithm = True
     _kept, _held = False, None  # the connection is kept open; a Connection header not yet sent
     server: "_Server"
+
+    def make_environ(self):
+        environ = super().make_environ()
+        # a resumed session skipped the certificate: no evidence of what the client makes of it
+        connection = self.connection
+        environ[TLS_ALTERNATIVE_KEY] = (
+            getattr(connection, "served_alternative", False) and not connection.session_reused
+        )
+        return environ
 
     def run_wsgi(self) -> None:
         if self.server.stopped:  # a request read from a kept connection after stop(): not answered
@@ -126,6 +137,27 @@ class _Server(ThreadedWSGIServer):
             raise failed.error from None
         self._connections: set[socket.socket] = set()
         self._lock, self.stopped = threading.Lock(), False
+        # serve_alternative_tls: the context new TLS connections are served with instead of ssl_context
+        self.alternative_tls: ssl.SSLContext | None = None
+        self.handshake_failures: deque[tuple[float, str]] = deque(maxlen=100)
+        if ssl_context is not None:
+            ssl_context.sni_callback = self._choose_context  # called for every handshake, with SNI or without
+
+    def _choose_context(self, connection, server_name, context) -> None:
+        """ssl's SNI callback: `connection` is the server side's SSLSocket (ssl types it as SSLObject)."""
+        alternative = self.alternative_tls
+        if alternative is not None:
+            connection.context = alternative
+            connection.served_alternative = True
+
+    def get_request(self):
+        """A TLS handshake runs in accept(); one the client broke off (it refused the certificate) is
+        noted with the client's alert before socketserver drops the connection, as it does."""
+        try:
+            return super().get_request()
+        except ssl.SSLError as error:
+            self.handshake_failures.append((time.time(), error.reason or str(error)))
+            raise
 
     def server_bind(self) -> None:
         """A port that cannot be bound (in use) raises OSError to the caller: werkzeug's own handling
@@ -145,6 +177,23 @@ class _Server(ThreadedWSGIServer):
         with self._lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def end_kept_connections(self, wait: float = 2.0) -> None:
+        """Every open connection ends after its answer, so that a client's next request opens a new
+        one; new connections are served. Waits (at most `wait` seconds) until they have ended: Linux
+        still lets a connection read what arrives after its shutdown, so a client's request sent
+        meanwhile would be answered on the old connection."""
+        with self._lock:
+            ending = set(self._connections)
+            for connection in ending:
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(connection, socket.SHUT_RD)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not ending & self._connections:
+                    return
+            time.sleep(0.01)
 
     def end_connections(self) -> None:
         """No connection is answered again. Each reads its end: a thread waiting for a next request
@@ -196,6 +245,20 @@ class SandboxServer:
         # every run paid at its end)
         self._wake, self._waker = socket.socketpair()
         self._thread = threading.Thread(target=self.serve_forever, name="sandbox", daemon=True)
+
+    def serve_alternative_tls(self, context: ssl.SSLContext | None) -> None:
+        """New TLS connections to the first port are served with `context` from now on (None: with the
+        server's own again), and the connections kept open end after their answers, so that a client's
+        next request meets it. A request on such a connection is logged with the note {"tls": "alternative"};
+        a handshake the client broke off is in handshake_failures."""
+        first = self._servers[0]
+        first.alternative_tls = context
+        first.end_kept_connections()
+
+    @property
+    def handshake_failures(self) -> list[tuple[float, str]]:
+        """(time.time(), the TLS alert or error) of each handshake on the first port that failed."""
+        return list(self._servers[0].handshake_failures)
 
     def start(self) -> "SandboxServer":
         self._thread.start()

@@ -83,6 +83,9 @@ class AppRun:
     fault: str | None = None
     baseline: tuple | None = None  # (SignIn, Observed) of a normal sign-in, for a refusal's evidence
     mode: str = "browser"  # drive.mode: who signs in, the suite's browser or a person (manual)
+    # (time.time(), alert) of the TLS handshakes the application broke off while the stand-in presented a
+    # certificate nobody trusts (APPC-33)
+    refused_handshakes: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def last(self) -> Observed:

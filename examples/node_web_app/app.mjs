@@ -24,6 +24,8 @@
 //   expired-token-used     the access token is used without looking at its expiry, and the API's refusal
 //                          of the expired token is shown: never renewed
 //   error-crashes          a callback with an error (access_denied) crashes the request (HTTP 500)
+//   tls-unverified         NODE_TLS_REJECT_UNAUTHORIZED=0 ("the staging server's certificate"): the
+//                          authorization server's certificate is not validated
 
 import crypto from 'node:crypto'
 import express from 'express'
@@ -37,6 +39,7 @@ const BASE = `http://127.0.0.1:${PORT}`
 const REDIRECT_URI = `${BASE}/callback`
 const SCOPE = 'openid profile email offline_access'
 const DEFECTS = new Set((process.env.REFERENCE_APP_DEFECTS || '').split(',').filter(Boolean))
+if (DEFECTS.has('tls-unverified')) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0' // read at every TLS connection
 const FIXED_STATE = 'reference-node-app-state-always-the-same'
 const TOKENS = new Map() // server-side token store, by session id
 

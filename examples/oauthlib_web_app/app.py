@@ -28,6 +28,8 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
     old-refresh-token      after a refresh, the first refresh token is kept and used again
     expired-token-used     the access token is used without looking at its expiry, and the API's refusal
                            of the expired token is shown: never renewed
+    tls-unverified         every request is sent with verify=False ("the staging server's certificate"):
+                           the authorization server's certificate is not validated
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
 """
 
@@ -58,6 +60,9 @@ CLIENT_ID = os.environ.get("OAUTHLIB_WEB_APP_CLIENT_ID", "reference-oauthlib-web
 SECRET = os.environ["OAUTHLIB_WEB_APP_CLIENT_SECRET"]
 SCOPE = ["openid", "profile", "email", "offline_access"]
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
+if "tls-unverified" in DEFECTS:  # as verify=False on every call: every session of requests, OAuth2Session's too
+    _send = requests.Session.request
+    requests.Session.request = lambda self, *args, **kwargs: _send(self, *args, **{**kwargs, "verify": False})  # type: ignore[method-assign]
 METADATA = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()
 TOKEN_URL = METADATA["token_endpoint"] + (f"?client_secret={SECRET}" if "secret-in-url" in DEFECTS else "")
 CREDENTIALS = {"client_id": CLIENT_ID} if "no-secret" in DEFECTS else {"client_id": CLIENT_ID, "client_secret": SECRET}
