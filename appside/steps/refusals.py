@@ -32,6 +32,7 @@ from appside.steps.sign_ins import (
     record_fault,
     skip_unless_a_sign_in_started,
 )
+from appside.steps.unread_answers import answer_unread
 from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
@@ -337,7 +338,7 @@ def acceptance_visible(application, app_run):
     evidence += [f"it called {', '.join(sorted(set(calls)))}"] if calls else []
     if not evidence:
         _unchecked(
-            observed,
+            app_run.baseline,
             f"its normal sign-in neither showed {application.drive.shows_signed_in()} nor called the Visma API"
             f"{' or userinfo' if counts_userinfo else ''}, so nothing tells a response it "
             "refused from one it accepted",
@@ -377,20 +378,24 @@ def error_page(application: Application, app_run: AppRun) -> None:
             f"the application showed {application.drive.shows_signed_in()} after the user declined",
         )
     assert app_run.baseline is not None  # kept by "a normal sign-in of the application redeems its code"
-    baseline_sign_in, baseline = app_run.baseline
+    baseline_sign_in = app_run.baseline[0]
     if not baseline_sign_in.finished:
         _unchecked(
-            baseline,
+            app_run.baseline,
             f"its normal sign-in did not show {application.drive.shows_signed_in()} either, so its absence "
             "after the declined sign-in shows nothing",
         )
 
 
-def _unchecked(baseline: Observed, why: str) -> None:
+def _unchecked(normal: tuple, why: str) -> None:
     """No evidence either way. Where the stand-in refused one of the normal sign-in's requests, the
     rule that judges that request explains it (this scenario is blocked by it: require); where it
     refused nothing, the application shows nothing the suite can read, and the rule could not be
-    checked (skipped with that reason, which leaves a blocker or critical rule incomplete)."""
+    checked (skipped with that reason, which leaves a blocker or critical rule incomplete), naming what
+    kept the stand-in's answer from it where the evidence shows that (appside.steps.unread_answers)."""
+    sign_in, baseline = normal
+    unread = answer_unread(sign_in, baseline)
+    why += f": {unread}" if unread else ""
     refused = [e for e in baseline.token_requests if e.status >= 400] + [
         e for e in baseline.callbacks if "error" in e.location_params
     ]

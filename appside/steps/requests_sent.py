@@ -38,6 +38,7 @@ from appside.steps.sign_ins import (
     skip_unless_a_sign_in_started,
     why_none_was_redeemed,
 )
+from appside.steps.unread_answers import token_request_misdirected
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from suite.verdict.checks import check, require, skip_for_missing_application_data
@@ -528,10 +529,16 @@ def verifier_matches(application: Application, app_run: AppRun) -> None:
                 "a code_verifier does not transform into its code_challenge (RFC 7636 section 4.6)",
             )
             checked += 1
-    require(
-        checked,
-        lambda: "no code redemption with a code_verifier was seen" + why_none_was_redeemed(application, app_run),
-    )
+    require(checked, lambda: _no_redemption_seen(application, app_run))
+
+
+def _no_redemption_seen(application: Application, app_run: AppRun) -> str:
+    """What was seen instead of a redemption: a token request to a path that is not the token endpoint is the
+    cause, named first; else how the sign-ins ended."""
+    elsewhere = next((sent for observed in app_run.observed if (sent := token_request_misdirected(observed))), "")
+    if elsewhere:
+        return f"no code redemption reached the token endpoint: {elsewhere}"
+    return "no code redemption with a code_verifier was seen" + why_none_was_redeemed(application, app_run)
 
 
 @then("the application sends no client secret, in no request")
