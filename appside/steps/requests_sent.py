@@ -473,9 +473,27 @@ def pkce_challenge(application: Application, app_run: AppRun) -> None:
     for request in _authorization_requests(application, app_run):
         check(
             request.param("code_challenge"),
-            f"an authorization request carries no code_challenge: a {application.app_type} application "
-            f"{'declares PKCE' if application.app_type == 'web' else 'must use PKCE'} (RFC 7636 section 4.3)",
+            lambda: f"an authorization request carries no code_challenge: {_pkce_binds(application)}",
         )
+
+
+# What binds each kind of application to PKCE: a public client by RFC 9700 and Visma Connect's application types;
+# a web application only by its own file (PKCE "is optional" for it), then to a verifier for every request
+PKCE_REQUIRED = {
+    "spa": "Visma Connect's SPA 'Implements PKCE to secure authorization as client secrets cannot be safely stored'",
+    "native": "Visma Connect's native application 'relies on PKCE to protect authorization codes'",
+}
+PUBLIC_CLIENT_PKCE = "'Public clients MUST use PKCE [RFC7636] to this end' (RFC 9700 section 2.1.1)"
+
+
+def _pkce_binds(application: Application) -> str:
+    if application.app_type in PKCE_REQUIRED:
+        kind = application.app_type
+        return f"a {kind} application is a public client: {PUBLIC_CLIENT_PKCE}; {PKCE_REQUIRED[kind]}"
+    return (
+        "the application file declares PKCE (application.pkce), and a client using PKCE 'first creates a code "
+        "verifier ... for each OAuth 2.0 Authorization Request' (RFC 7636 section 4.1)"
+    )
 
 
 def _with_challenge(application, app_run) -> list:
