@@ -136,14 +136,24 @@ def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer
     }
     browsers = {e.notes["browser"] for e in entries if e.notes.get("user") == user and e.notes.get("browser")}
     signed_in = {e.notes["browser"] for e in entries if e.notes.get("user") and e.notes.get("browser")}
+    # what the stand-in gave the other sign-ins: a call that carries one is theirs, whatever path it shares
+    others = {
+        str(value)
+        for e in entries
+        if e.notes.get("user") and e.notes["user"] != user
+        for name, value in (e.response_json or {}).items()
+        if name in ("access_token", "refresh_token", "id_token")
+    }
 
     def from_its_browser(entry) -> bool:
         """Its browser's, as the stand-in noted it; a browser that signed in as nobody (a sign-in that
-        stalled before the login, or one left pending on purpose) by the same path and query."""
+        stalled before the login, or one left pending on purpose) by the same path and query, unless it
+        carries a token another sign-in was given (a SPA's API call has no cookie, so no browser note,
+        and every sign-in calls the same API path)."""
         browser = entry.notes.get("browser")
         if browser in signed_in:
             return browser in browsers
-        return (entry.path, entry.query) in asked
+        return (entry.path, entry.query) in asked and not _sent_one_of(entry, others)
 
     own = [e for e in entries if e.notes.get("user") == user or (not e.notes.get("user") and from_its_browser(e))]
     given: set[str] = set()

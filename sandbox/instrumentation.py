@@ -18,6 +18,10 @@ from sandbox.recording import NOTES_KEY, RecordingMiddleware, RequestLog
 
 # Cross-origin reads a browser app needs; the authorization endpoint is a navigation, not a fetch.
 CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/revocation", API_PREFIX + "/")
+# As Visma Connect (Duende IdentityServer) answers an allowed origin: its CorsPolicyProvider builds the policy
+# WithOrigins(origin).AllowAnyHeader().AllowAnyMethod() and never AllowCredentials(), so a preflight gets the
+# method and headers it asked for and no answer carries Access-Control-Allow-Credentials: a fetch with
+# credentials: 'include' (keycloak-js 26's token request) is kept from the page, as it is there.
 OTHER_ISSUER = "https://other-issuer.invalid"
 
 
@@ -32,9 +36,12 @@ def instrument(app: Flask, issuer: str, keys: KeySet, recording: RequestLog, fau
         origin = request.headers.get("Origin")
         if origin and request.path.startswith(CORS_PATHS):
             response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
             response.headers.add("Vary", "Origin")
+            asked = request.headers.get("Access-Control-Request-Method")
+            if request.method == "OPTIONS" and asked:  # a preflight: any method, any header
+                response.headers["Access-Control-Allow-Methods"] = asked
+                if request.headers.get("Access-Control-Request-Headers"):
+                    response.headers["Access-Control-Allow-Headers"] = request.headers["Access-Control-Request-Headers"]
         request.environ[NOTES_KEY] = g.get("notes", {})  # for the log (RecordingMiddleware)
         return response
 

@@ -342,3 +342,22 @@ def test_appc_20_is_warning_level_for_no_sentence_binds_the_client_to_renew():
     from suite.configuration.rules import warning_level_rules
 
     assert "APPC-20" in warning_level_rules(Path(__file__).resolve().parents[1] / "appside" / "features")
+
+
+def test_an_expired_token_refused_then_renewed_is_reported_as_sent_not_as_never_used(monkeypatch):
+    """angular-oauth2-oidc (clockSkewInSec 600 by default) sent the expired token, was refused, signed in again:
+    the step read "the application never sends an expired access token: passed" and the evidence "never used the
+    expired one" beside an attachment showing the call. The step's text and the evidence now say what happened."""
+    import allure
+
+    attached: list[str] = []
+    monkeypatch.setattr(allure, "attach", lambda body, **kwargs: attached.append(body))
+    refused = _request(AFTER_EXPIRY, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {EXPIRED}"}, status=401)
+    later = _request(AFTER_EXPIRY + 2.1, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {FRESH}"})
+    assert _judged(_run(refused, *_sign_in(AFTER_EXPIRY + 2, FRESH), later)) == "passed"
+    evidence = attached[-1]
+    assert "never used the expired one" not in evidence, evidence
+    assert "sent it 1 time(s) (/api/v1/me), was refused, then started a new sign-in" in evidence, evidence
+    feature = (Path(__file__).resolve().parents[1] / "appside" / "features" / "refusals.feature").read_text()
+    assert "never sends an expired access token" not in feature
+    assert "Then the application does not go on with an expired access token" in feature

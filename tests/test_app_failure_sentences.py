@@ -81,3 +81,30 @@ def test_every_application_rule_has_a_sentence_to_quote():
     for rule in rules:
         assert any(source.get("quote") for source in application_rule_sources(rule)), rule
         assert with_its_sentence("it did what it must not", rule) != "it did what it must not", rule
+
+
+@pytest.mark.parametrize("kind", ["spa", "native", "web"])
+def test_appc06_cites_what_binds_each_kind_of_application_to_pkce(kind):
+    """RFC 7636 section 4.3 defines the parameters and binds no one to send them: a public client is bound by
+    RFC 9700 section 2.1.1 and Visma Connect's application types; a web application only by its own file."""
+    from types import SimpleNamespace
+
+    from appside.observed import Observed
+    from appside.steps.requests_sent import pkce_challenge
+    from appside.steps.sign_ins import AppRun
+    from sandbox.app import PATHS
+    from sandbox.recording import RecordedRequest
+    from suite.verdict.checks import NonConformance
+
+    application = SimpleNamespace(client_id="c", app_type=kind, uses_pkce=True, is_interactive=True)
+    sent = RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], (("client_id", "c"),), (), {}, "", 302)
+    run = AppRun(sign_ins=[None], observed=[Observed([sent])])
+    with pytest.raises(NonConformance) as failure:
+        pkce_challenge(application, run)
+    said = str(failure.value)
+    assert "RFC 7636 section 4.3" not in said
+    if kind == "web":
+        assert "declares PKCE (application.pkce)" in said and "RFC 7636 section 4.1" in said
+    else:
+        assert "'Public clients MUST use PKCE [RFC7636] to this end' (RFC 9700 section 2.1.1)" in said
+        assert ("client secrets cannot be safely stored" if kind == "spa" else "relies on PKCE") in said

@@ -287,3 +287,17 @@ def test_a_page_opened_after_a_sign_in_is_watched_on_the_normal_sign_ins_evidenc
                 next(flow)
         watch = ("the quiet watch of", normal) if normal else None
         assert session.opened == [("http://127.0.0.1:5000/profile", watch)] * pages, title
+
+
+def test_a_call_with_another_sign_ins_token_is_not_this_sign_ins_though_its_browser_called_the_same_path():
+    """angular-oauth2-oidc with offline_access: the two-expiries sign-in's second expired call to /api/v1/me
+    (an SPA's call carries no cookie, so no browser note) was counted in APPC-20's sign-in, whose browser
+    called /api/v1/me too, and APPC-20 warned that it 'never signed in again' after it, unlike the clean run."""
+    mine, theirs = _sign_in("test.user.1", "s1", "c1", "t1", 0.0), _sign_in("test.user.2", "s2", "c2", "t2", 0.5)
+    their_call = _entry(9.0, "GET", API, headers={"Authorization": "Bearer t2"}, status=401)
+    anonymous = _entry(9.5, "GET", API, status=401)  # no token: its browser's, by the path it asked
+    entries = sorted([*mine, *theirs, their_call, anonymous], key=lambda e: e.at)
+    browser = [f"{ISSUER}{AUTHORIZE}?client_id=app&state=s1", f"{ISSUER}{API}"]
+    own = of_one_sign_in(entries, "test.user.1", browser, ISSUER)
+    assert their_call not in own and anonymous in own
+    assert their_call in of_one_sign_in(entries, "test.user.2", [f"{ISSUER}{API}"], ISSUER)

@@ -333,3 +333,23 @@ def test_the_libraries_certified_by_partners_in_december_are_documented():
     counted = re.search(r"\((\d+) notes\)", notes)
     general = notes.split("Three things hold whatever the library:", 1)[1].split("\n\n")[1].count("- **")
     assert counted and int(counted[1]) == notes.count("\n- **") - general, "the count of notes in the introduction"
+
+
+def test_keycloak_js_angular_oauth2_oidc_and_auth0_spa_js_and_the_stand_ins_cors_are_documented():
+    """An outside partner certified SPAs on keycloak-js 26, angular-oauth2-oidc 22 and auth0-spa-js 2: what each
+    needs (or why it cannot work) is in the notes, and the CORS headers the stand-in sends in the guide."""
+    text = " ".join(_guide_and_library_notes().split())
+    for said in (
+        "**keycloak-js 26**",
+        "`credentials: 'omit'`",
+        "ignoring `expires_in`",
+        "`clockSkewInSec: 0`",
+        "`showDebugInformation: true`",
+        "without `allowedUrls`",
+        "also skips the `state` check",
+        "`<domain>/oauth/token`",
+        "rewritten to `https://<issuer>/`",
+        "never `Access-Control-Allow-Credentials`",
+        "`WithOrigins(origin).AllowAnyHeader().AllowAnyMethod()`",
+    ):
+        assert said in text, said

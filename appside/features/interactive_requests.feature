@@ -59,7 +59,7 @@ Feature: What an interactive application sends to Visma Connect
     And the two sign-ins used different states
     And every state carries at least 128 random bits
 
-  @rule:APPC-06 @severity:critical @doc:interactive-integrations#application-types @rfc:RFC7636-4.3
+  @rule:APPC-06 @severity:critical @doc:interactive-integrations#application-types @rfc:RFC9700-2.1.1 @rfc:RFC7636-4.1
   Scenario: APPC-06 SPA and native applications (and web applications that declare it) use PKCE
     Then every authorization request carries a PKCE code_challenge
 

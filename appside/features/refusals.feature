@@ -129,7 +129,7 @@ Feature: What an application must refuse
     then) has expired; a new token or a call with a valid one in that second run is the evidence.
 
     When the stand-in issues a short-lived access token and the application uses the API after it expired
-    Then the application never sends an expired access token
+    Then the application does not go on with an expired access token
     And after the expiry it refreshed the token, signed in again or used the API with a valid token
 
   @rule:APPC-21 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.7

@@ -32,6 +32,7 @@ from appside.steps.sign_ins import (
     record_fault,
     skip_unless_a_sign_in_started,
 )
+from appside.steps.unread_answers import answer_unread
 from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
@@ -337,7 +338,7 @@ def acceptance_visible(application, app_run):
     evidence += [f"it called {', '.join(sorted(set(calls)))}"] if calls else []
     if not evidence:
         _unchecked(
-            observed,
+            app_run.baseline,
             f"its normal sign-in neither showed {application.drive.shows_signed_in()} nor called the Visma API"
             f"{' or userinfo' if counts_userinfo else ''}, so nothing tells a response it "
             "refused from one it accepted",
@@ -377,20 +378,24 @@ def error_page(application: Application, app_run: AppRun) -> None:
             f"the application showed {application.drive.shows_signed_in()} after the user declined",
         )
     assert app_run.baseline is not None  # kept by "a normal sign-in of the application redeems its code"
-    baseline_sign_in, baseline = app_run.baseline
+    baseline_sign_in = app_run.baseline[0]
     if not baseline_sign_in.finished:
         _unchecked(
-            baseline,
+            app_run.baseline,
             f"its normal sign-in did not show {application.drive.shows_signed_in()} either, so its absence "
             "after the declined sign-in shows nothing",
         )
 
 
-def _unchecked(baseline: Observed, why: str) -> None:
+def _unchecked(normal: tuple, why: str) -> None:
     """No evidence either way. Where the stand-in refused one of the normal sign-in's requests, the
     rule that judges that request explains it (this scenario is blocked by it: require); where it
     refused nothing, the application shows nothing the suite can read, and the rule could not be
-    checked (skipped with that reason, which leaves a blocker or critical rule incomplete)."""
+    checked (skipped with that reason, which leaves a blocker or critical rule incomplete), naming what
+    kept the stand-in's answer from it where the evidence shows that (appside.steps.unread_answers)."""
+    sign_in, baseline = normal
+    unread = answer_unread(sign_in, baseline)
+    why += f": {unread}" if unread else ""
     refused = [e for e in baseline.token_requests if e.status >= 400] + [
         e for e in baseline.callbacks if "error" in e.location_params
     ]
@@ -456,7 +461,7 @@ def held_until(observed: Observed) -> float | None:
     return max(expiries, default=None)
 
 
-@then("the application never sends an expired access token")
+@then("the application does not go on with an expired access token")
 def no_expired_token(application: Application, app_run: AppRun) -> None:
     """RFC 6750 section 3.1: a token refused as invalid_token (expired) is one the client "MAY" renew,
     then retry the call with: an application that learns of the expiry from the refusal (many libraries
@@ -548,7 +553,7 @@ def renewed(application: Application, app_run: AppRun) -> None:
         ],
         "called the Visma API or userinfo with a valid access token": _valid_calls_after(observed, expiry, expiries),
     }
-    _renewal_seen(observed, expiry, evidence)
+    _renewal_seen(observed, expiry, evidence, expired=expired_uses(observed))
 
 
 def _valid_calls_after(observed: Observed, expiry: float, expiries: dict) -> list:
@@ -591,7 +596,7 @@ def _renewed_service(application: Application, app_run: AppRun) -> None:
         "fetched a new access token": [r for r in observed.grants("client_credentials") if r.at > held],
         "called the Visma API with a valid access token": _valid_calls_after(observed, held, token_expiries(observed)),
     }
-    _renewal_seen(observed, held, evidence, _second_run(application, second_run))
+    _renewal_seen(observed, held, evidence, _second_run(application, second_run), expired_uses(observed))
 
 
 def _second_run(application: Application, run) -> str:
@@ -605,7 +610,11 @@ def _second_run(application: Application, run) -> str:
     return f": its second run {run.detail.removeprefix('`' + (application.drive.command or '') + '` ')}{fix}"
 
 
-def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: str = "") -> None:
+def _renewal_seen(
+    observed: Observed, expiry: float, evidence: dict, outcome: str = "", expired: tuple | list = ()
+) -> None:
+    """`expired`: the calls made with an expired access token (refused, then renewed: no_expired_token judged
+    them), so the evidence says they were made rather than that none was."""
     seen = [f"{what} ({len(requests)} request(s))" for what, requests in evidence.items() if requests]
     if not seen:
         after = [e for e in observed.entries if e.at > expiry]
@@ -621,7 +630,13 @@ def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: st
             )
         )
     allure.attach(
-        f"after the access token expired the application {'; '.join(seen)}, and never used the expired one",
+        (
+            f"after the access token expired the application sent it {len(expired)} time(s) "
+            f"({', '.join(sorted({c.path for c in expired}))}), was refused, then {'; '.join(seen)}: a renewal "
+            "after the refusal, as RFC 6750 section 3.1 allows"
+            if expired
+            else f"after the access token expired the application {'; '.join(seen)}, and never used the expired one"
+        ),
         name="evidence of the renewal",
         attachment_type=allure.attachment_type.TEXT,
     )

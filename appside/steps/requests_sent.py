@@ -38,6 +38,7 @@ from appside.steps.sign_ins import (
     skip_unless_a_sign_in_started,
     why_none_was_redeemed,
 )
+from appside.steps.unread_answers import token_request_misdirected
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from suite.verdict.checks import check, require, skip_for_missing_application_data
@@ -472,9 +473,27 @@ def pkce_challenge(application: Application, app_run: AppRun) -> None:
     for request in _authorization_requests(application, app_run):
         check(
             request.param("code_challenge"),
-            f"an authorization request carries no code_challenge: a {application.app_type} application "
-            f"{'declares PKCE' if application.app_type == 'web' else 'must use PKCE'} (RFC 7636 section 4.3)",
+            lambda: f"an authorization request carries no code_challenge: {_pkce_binds(application)}",
         )
+
+
+# What binds each kind of application to PKCE: a public client by RFC 9700 and Visma Connect's application types;
+# a web application only by its own file (PKCE "is optional" for it), then to a verifier for every request
+PKCE_REQUIRED = {
+    "spa": "Visma Connect's SPA 'Implements PKCE to secure authorization as client secrets cannot be safely stored'",
+    "native": "Visma Connect's native application 'relies on PKCE to protect authorization codes'",
+}
+PUBLIC_CLIENT_PKCE = "'Public clients MUST use PKCE [RFC7636] to this end' (RFC 9700 section 2.1.1)"
+
+
+def _pkce_binds(application: Application) -> str:
+    if application.app_type in PKCE_REQUIRED:
+        kind = application.app_type
+        return f"a {kind} application is a public client: {PUBLIC_CLIENT_PKCE}; {PKCE_REQUIRED[kind]}"
+    return (
+        "the application file declares PKCE (application.pkce), and a client using PKCE 'first creates a code "
+        "verifier ... for each OAuth 2.0 Authorization Request' (RFC 7636 section 4.1)"
+    )
 
 
 def _with_challenge(application, app_run) -> list:
@@ -528,10 +547,16 @@ def verifier_matches(application: Application, app_run: AppRun) -> None:
                 "a code_verifier does not transform into its code_challenge (RFC 7636 section 4.6)",
             )
             checked += 1
-    require(
-        checked,
-        lambda: "no code redemption with a code_verifier was seen" + why_none_was_redeemed(application, app_run),
-    )
+    require(checked, lambda: _no_redemption_seen(application, app_run))
+
+
+def _no_redemption_seen(application: Application, app_run: AppRun) -> str:
+    """What was seen instead of a redemption: a token request to a path that is not the token endpoint is the
+    cause, named first; else how the sign-ins ended."""
+    elsewhere = next((sent for observed in app_run.observed if (sent := token_request_misdirected(observed))), "")
+    if elsewhere:
+        return f"no code redemption reached the token endpoint: {elsewhere}"
+    return "no code redemption with a code_verifier was seen" + why_none_was_redeemed(application, app_run)
 
 
 @then("the application sends no client secret, in no request")

@@ -24,6 +24,7 @@ from appside.concurrent import (
 from appside.launcher import STATED_ERROR
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
+from appside.steps.unread_answers import answer_unread
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
@@ -330,6 +331,13 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     "request the application sent, not drive.signed_in)"
                 )
                 return
+            unread = answer_unread(*sign_ins[0])
+            if unread:  # the page never got its tokens: the marker could not show
+                recorder.notices.append(
+                    f"no normal sign-in finished: {unread}; so every rule that needs a finished sign-in was blocked "
+                    "or could not be checked (the cause is the application's token request, not drive.signed_in)"
+                )
+                return
             recorder.notices.append(
                 f"no normal sign-in finished: the application never showed {marker} "
                 "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
@@ -372,8 +380,13 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
         f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
         f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}"
-        f"{'' if faulted else refused_by_stand_in(observed)}; its requests are attached"
+        f"{'' if faulted else refused_by_stand_in(observed)}{_unread(sign_in, observed)}; its requests are attached"
     )
+
+
+def _unread(sign_in, observed: Observed) -> str:
+    unread = answer_unread(sign_in, observed, quoted=False)  # _page_errors quotes the console
+    return f"; {unread}" if unread else ""
 
 
 STAND_IN_REFUSED = "; the stand-in refused the authorization request"
