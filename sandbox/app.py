@@ -304,7 +304,11 @@ def create_app(
             if user and secrets.compare_digest(user.password.encode(), request.form.get("password", "").encode()):
                 session["user"], session["auth_time"] = user.username, int(time.time())
                 g.notes = {**g.get("notes", {}), "user": user.username}
+                if "sign-in-answered-error-page" in defects:  # the session begun, the flow goes no further
+                    return render_template("error.html", message="Something went wrong."), 200
                 return redirect(return_url)
+            if "login-failure-error-page" in defects:  # idpyoidc's stock flask_op: "Error: ...", no form, 200
+                return render_template("error.html", message="Wrong username or password."), 200
             return render_template(
                 "login.html", return_url=return_url, failed=True, lang=_locale(return_url, defects)
             ), 401

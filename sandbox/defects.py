@@ -64,6 +64,28 @@ NEEDS_A_PUBLIC_CLIENTS_CODE = (
 )
 NEEDS_A_REDEEMED_CODE = (*NEEDS_A_WEB_APPS_CODE, *NEEDS_A_PUBLIC_CLIENTS_CODE)
 
+# No sign-in anywhere: every rule that needs a code, and the sign-in's own, is blocked by AUTH-01, none
+# fails on its own
+LOGIN_BLOCKS = (
+    *NEEDS_A_REDEEMED_CODE,
+    "APP-01",
+    "APP-02",
+    "APP-03",
+    "APP-04",
+    "AUTH-02",
+    "AUTH-03",
+    "AUTH-04",
+    "AUTH-11",
+    "CODE-04",
+    "CONS-01",
+    "PKCE-01",
+    "PKCE-04",
+    "PKCE-06",
+    "PKCE-07",
+    "PKCE-08",
+    "RT-03",
+)
+
 
 DEFECTS = {
     d.name: d
@@ -217,27 +239,13 @@ DEFECTS = {
             "login-posts-elsewhere",
             "the login form posts the password to the same server under another origin (localhost for 127.0.0.1)",
             ("AUTH-01",),
-            # no sign-in anywhere: every rule that needs a code, and the sign-in's own, is blocked by AUTH-01,
-            # none fails on its own
-            (
-                *NEEDS_A_REDEEMED_CODE,
-                "APP-01",
-                "APP-02",
-                "APP-03",
-                "APP-04",
-                "AUTH-02",
-                "AUTH-03",
-                "AUTH-04",
-                "AUTH-11",
-                "CODE-04",
-                "CONS-01",
-                "PKCE-01",
-                "PKCE-04",
-                "PKCE-06",
-                "PKCE-07",
-                "PKCE-08",
-                "RT-03",
-            ),
+            LOGIN_BLOCKS,
+        ),
+        Defect(
+            "sign-in-answered-error-page",
+            "the test user's accepted sign-in (a session begun) is answered with an error page (HTTP 200, no form)",
+            ("AUTH-01",),
+            LOGIN_BLOCKS,
         ),
         Defect("ui-locales-ignored", "the login page is always in English", ("AUTH-09",)),
         Defect("authorize-get-only", "an authorization request sent by POST gets 405, Allow: GET", ("AUTH-12",)),
@@ -460,6 +468,11 @@ DEFECTS = {
 VARIANTS = {
     d.name: d
     for d in (
+        Defect(
+            "login-failure-error-page",
+            "a wrong password is answered with an error page, HTTP 200 and no form, not the login form again",
+            (),
+        ),
         Defect(
             "missing-verifier-invalid-request",
             "a missing code_verifier gets invalid_request (RFC 6749 section 5.2)",

@@ -532,3 +532,40 @@ def test_an_spa_redemption_answered_500_fails_pkce01_alone(tmp_path):
     statuses = {r["rule_id"]: (r["status"], r.get("blocked_by")) for r in json.loads(record.read_text())["rules"]}
     assert statuses["PKCE-01"] == ("failed", None), result.stdout[-3000:]
     assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], ("blocked", "PKCE-01")), statuses
+
+
+def test_a_mistyped_password_answered_with_an_error_page_is_a_configuration_problem(tmp_path):
+    """idpyoidc's stock login answers a wrong password with HTTP 200 and "Error: ..." (no form, nothing
+    onward, no session begun): no document binds how a login page says so, and a mistyped password is
+    far likelier than a server stopping after a sign-in it took, so the run is inconclusive (exit 4),
+    naming the page, the keys and what the page says; AUTH-01, -02 and -12 failed for it, ~40 blocked."""
+    statuses = _run_through(
+        tmp_path,
+        None,
+        "AUTH-01",
+        "AUTH-02",
+        "AUTH-12",
+        defects=("login-failure-error-page",),
+        environ={"T_PASSWORD": "mistyped-sandbox-password"},
+    )
+    assert statuses["returncode"] == 4, statuses["output"]
+    assert statuses["record"]["verdict"] == "inconclusive: configuration problem"
+    assert not statuses["record"]["failed_rules"] and not statuses["record"]["blocked_rules"], statuses["output"]
+    reasons = {s["reason"] for r in statuses["record"]["rules"] for s in r["scenarios"] if s["status"] == "error"}
+    login = statuses["proxy"].url + "/account/login"
+    assert reasons == {
+        f"configuration problem: login.username / login.password: the login page {login} answered the environment's "
+        f"test user with {login} (HTTP 200); the page says 'Error Wrong username or password.': a page with no form "
+        "and no way on, no redirect onward and no session cookie set, so nothing shows the sign-in was accepted. "
+        "Check login.username and login.password (and the variables they name) against a sign-in by hand"
+    }, reasons
+    assert "mistyped-sandbox-password" not in statuses["output"] + json.dumps(statuses["record"])
+
+
+def test_a_sign_in_the_server_took_and_then_broke_still_fails_auth01(tmp_path):
+    """A sign-in the server accepted (it began a session) answered with the error page idpyoidc answers a
+    wrong password with: the server's own fault, judged as before."""
+    statuses = _run_through(tmp_path, None, "AUTH-01", defects=("sign-in-answered-error-page",))
+    assert statuses["AUTH-01"] == "failed", statuses["output"]
+    assert statuses["returncode"] == 1, statuses["output"]
+    assert "with no form to fill in" in statuses["output"]
