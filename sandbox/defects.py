@@ -64,28 +64,6 @@ NEEDS_A_PUBLIC_CLIENTS_CODE = (
 )
 NEEDS_A_REDEEMED_CODE = (*NEEDS_A_WEB_APPS_CODE, *NEEDS_A_PUBLIC_CLIENTS_CODE)
 
-# No sign-in anywhere: every rule that needs a code, and the sign-in's own, is blocked by AUTH-01, none
-# fails on its own
-LOGIN_BLOCKS = (
-    *NEEDS_A_REDEEMED_CODE,
-    "APP-01",
-    "APP-02",
-    "APP-03",
-    "APP-04",
-    "AUTH-02",
-    "AUTH-03",
-    "AUTH-04",
-    "AUTH-11",
-    "CODE-04",
-    "CONS-01",
-    "PKCE-01",
-    "PKCE-04",
-    "PKCE-06",
-    "PKCE-07",
-    "PKCE-08",
-    "RT-03",
-)
-
 
 DEFECTS = {
     d.name: d
@@ -157,6 +135,11 @@ DEFECTS = {
         Defect("tenant-claim-missing", "access tokens carry no tenant_id claim", ("SVC-06",)),
         Defect("no-store-missing", "token responses lack Cache-Control: no-store", ("CODE-06", "RT-07", "SVC-07")),
         Defect("wrong-secret-accepted", "any client secret is accepted", ("SVC-08",)),
+        Defect(
+            "secret-of-any-client-accepted",
+            "a client is authenticated by any registered client's secret, not only its own",
+            ("SVC-08",),
+        ),
         Defect("unknown-client-wrong-error", "an unknown client gets unauthorized_client", ("SVC-09",)),
         Defect("tenant-not-required", "a tenant-based scope is granted without tenant_id", ("SVC-10",)),
         Defect("tenant-approval-not-checked", "a tenant that never approved the app is accepted", ("SVC-11",)),
@@ -239,13 +222,27 @@ DEFECTS = {
             "login-posts-elsewhere",
             "the login form posts the password to the same server under another origin (localhost for 127.0.0.1)",
             ("AUTH-01",),
-            LOGIN_BLOCKS,
-        ),
-        Defect(
-            "sign-in-answered-error-page",
-            "the test user's accepted sign-in (a session begun) is answered with an error page (HTTP 200, no form)",
-            ("AUTH-01",),
-            LOGIN_BLOCKS,
+            # no sign-in anywhere: every rule that needs a code, and the sign-in's own, is blocked by AUTH-01,
+            # none fails on its own
+            (
+                *NEEDS_A_REDEEMED_CODE,
+                "APP-01",
+                "APP-02",
+                "APP-03",
+                "APP-04",
+                "AUTH-02",
+                "AUTH-03",
+                "AUTH-04",
+                "AUTH-11",
+                "CODE-04",
+                "CONS-01",
+                "PKCE-01",
+                "PKCE-04",
+                "PKCE-06",
+                "PKCE-07",
+                "PKCE-08",
+                "RT-03",
+            ),
         ),
         Defect("ui-locales-ignored", "the login page is always in English", ("AUTH-09",)),
         Defect("authorize-get-only", "an authorization request sent by POST gets 405, Allow: GET", ("AUTH-12",)),
@@ -468,6 +465,11 @@ DEFECTS = {
 VARIANTS = {
     d.name: d
     for d in (
+        Defect(
+            "no-consent-page",
+            "no consent page: a signed-in user's request is granted at once (Step 2: consent is optional)",
+            (),
+        ),
         Defect(
             "login-failure-error-page",
             "a wrong password is answered with an error page, HTTP 200 and no form, not the login form again",
