@@ -51,7 +51,20 @@ Feature: Service integrations: the client_credentials grant
     Then the token request succeeds
     And the token response has "Cache-Control: no-store"
 
-  @rule:SVC-08 @severity:blocker @doc:service-integrations#request-parameters @rfc:RFC6749-5.2
+  # A real secret, another client's: a server that checks only that the secret is one it issued lets
+  # any client it registered act as any other (RFC 6749 section 4.4.2: it MUST authenticate *the* client).
+  @rule:SVC-08 @severity:blocker @doc:service-integrations#request-parameters @rfc:RFC6749-5.2 @rfc:RFC6749-4.4.2 @rfc:RFC6749-3.2.1
+  Scenario Outline: SVC-08 The service client authenticated with another client's secret is refused (<authentication>)
+    Given another client of the environment with a secret of its own
+    When the client requests a token with the other client's secret in <authentication>
+    Then the token request is refused with "invalid_client"
+
+    Examples:
+      | authentication |
+      | the form body  |
+      | HTTP Basic     |
+
+  @rule:SVC-08 @severity:blocker @doc:service-integrations#request-parameters @rfc:RFC6749-5.2 @rfc:RFC6749-4.4.2 @rfc:RFC6749-3.2.1
   Scenario Outline: SVC-08 A wrong client secret is refused (<authentication>)
     When the client requests a token with a wrong secret in <authentication>
     Then the token request is refused with "invalid_client"

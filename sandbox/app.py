@@ -175,8 +175,11 @@ def create_app(
     """code_lifetime: seconds an authorization code stays redeemable (IdentityServer's default is 300)."""
     issuer = issuer.rstrip("/")
     defects = defects if defects is not None else Defects()
+    issued = frozenset(a.client_secret for a in registry.applications.values() if a.client_secret)
     registry = Registry(
-        applications={cid: replace(a, defects=defects.names) for cid, a in registry.applications.items()},
+        applications={
+            cid: replace(a, defects=defects.names, issued_secrets=issued) for cid, a in registry.applications.items()
+        },
         users=registry.users,
         tenant_scopes=registry.tenant_scopes,
     )
@@ -278,16 +281,17 @@ def create_app(
             in_query = PATHS["authorization_endpoint"] + "?" + urlencode(kept)
         if user is None:
             return redirect(url_for("login", returnUrl=in_query))
-        if request.method == "GET" or requested_by_post:
+        asked = request.method == "GET" or requested_by_post
+        if asked and "no-consent-page" not in defects:
             return render_template(
                 "consent.html",
                 client_id=grant.client.client_id,
                 scopes=(grant.request.payload.scope or "").split(),
                 action=in_query,
             )
-        granted = (request.form.get("decision") == "allow" or "consent-denial-ignored" in defects) and not faults.take(
-            "access-denied", user.username
-        )
+        # with "no-consent-page", consent is never asked (idpyoidc's stock flask_op): the request is granted
+        decided = asked or request.form.get("decision") == "allow" or "consent-denial-ignored" in defects
+        granted = decided and not faults.take("access-denied", user.username)
         response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
         return _in_response_mode(
             apply_callback_faults(_apply_callback_defects(response, defects), faults, user.username)
@@ -305,6 +309,8 @@ def create_app(
                 session["user"], session["auth_time"] = user.username, int(time.time())
                 g.notes = {**g.get("notes", {}), "user": user.username}
                 return redirect(return_url)
+            if "login-failure-error-page" in defects:  # idpyoidc's stock flask_op: "Error: ...", no form, 200
+                return render_template("error.html", message="Wrong username or password."), 200
             return render_template(
                 "login.html", return_url=return_url, failed=True, lang=_locale(return_url, defects)
             ), 401

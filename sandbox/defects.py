@@ -135,6 +135,11 @@ DEFECTS = {
         Defect("tenant-claim-missing", "access tokens carry no tenant_id claim", ("SVC-06",)),
         Defect("no-store-missing", "token responses lack Cache-Control: no-store", ("CODE-06", "RT-07", "SVC-07")),
         Defect("wrong-secret-accepted", "any client secret is accepted", ("SVC-08",)),
+        Defect(
+            "secret-of-any-client-accepted",
+            "a client is authenticated by any registered client's secret, not only its own",
+            ("SVC-08",),
+        ),
         Defect("unknown-client-wrong-error", "an unknown client gets unauthorized_client", ("SVC-09",)),
         Defect("tenant-not-required", "a tenant-based scope is granted without tenant_id", ("SVC-10",)),
         Defect("tenant-approval-not-checked", "a tenant that never approved the app is accepted", ("SVC-11",)),
@@ -460,6 +465,16 @@ DEFECTS = {
 VARIANTS = {
     d.name: d
     for d in (
+        Defect(
+            "no-consent-page",
+            "no consent page: a signed-in user's request is granted at once (Step 2: consent is optional)",
+            (),
+        ),
+        Defect(
+            "login-failure-error-page",
+            "a wrong password is answered with an error page, HTTP 200 and no form, not the login form again",
+            (),
+        ),
         Defect(
             "missing-verifier-invalid-request",
             "a missing code_verifier gets invalid_request (RFC 6749 section 5.2)",

@@ -42,6 +42,8 @@ class Application(ClientMixin):
     access_token_lifetime: int | None = None
     # The sandbox's defect switches; the client checks read the ones about client authentication.
     defects: frozenset = frozenset()
+    # Every client's secret, for the switch that accepts any of them ("secret-of-any-client-accepted")
+    issued_secrets: frozenset = field(default=frozenset(), repr=False)
 
     @property
     def is_public(self) -> bool:
@@ -81,6 +83,8 @@ class Application(ClientMixin):
     def check_client_secret(self, client_secret: str) -> bool:
         if self.client_secret is None:
             return False
+        if "secret-of-any-client-accepted" in self.defects and client_secret in self.issued_secrets:
+            return True  # the secret is one the server issued, to whichever client
         return client_secret == self.client_secret or "wrong-secret-accepted" in self.defects
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:

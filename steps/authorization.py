@@ -22,7 +22,7 @@ from suite.wire.authorization import STATES, authorize
 from suite.wire.http import EnvironmentProblem
 from suite.wire.login import is_redirect_to
 from suite.wire.login.html_forms import forwards_to
-from suite.wire.redirect_variations import varied
+from suite.wire.redirect_variations import varied, why_another_uri
 from suite.wire.token_requests import default_authentication, error_of, post_token
 
 INTERACTIVE_ROLES = ("web", "spa", "native", "other_web")
@@ -96,8 +96,11 @@ def authorize_with_varied_redirect_uris(state, environment, discovery, variation
 def no_redirect_for_varied_uris(state):
     problems = []
     for client, sent, outcome in state.redirect_trials:
+        why = why_another_uri(sent, client.redirect_uri)
         try:
-            check_no_route(outcome, sent)
+            check_no_route(
+                outcome, sent, f"an unregistered redirect_uri ({why})" if why else "an unregistered redirect_uri"
+            )
         except NonConformance as failure:
             problems.append(f"{client.role} client, redirect_uri {sent!r}: {failure}")
     check(not problems, lambda: "; ".join(problems))

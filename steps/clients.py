@@ -36,6 +36,29 @@ def the_other_client(state, environment, role):
     state.other_client = client_of(environment, role)
 
 
+# The roles whose secret is another client's than the service client's, in the order one is taken
+CONFIDENTIAL_ROLES = ("web", "other_web", "short_lived")
+
+
+@given("another client of the environment with a secret of its own")
+def another_client_with_a_secret(state, environment):
+    """A confidential client besides the scenario's, registered with a secret that is not the scenario client's."""
+    for role in CONFIDENTIAL_ROLES:
+        other = environment.clients.get(role)
+        if (
+            other is not None
+            and other.client_secret
+            and other.client_id != state.client.client_id
+            and other.client_secret != state.client.client_secret
+        ):
+            state.other_client = other
+            return
+    pytest.skip(
+        f"no 'web' client with a secret of its own is configured in {display_path(environment.path)} "
+        "(clients.web.client_secret); add one to run this rule"
+    )
+
+
 @given("the environment has tenants")
 def tenants_supported(environment):
     if not environment.tenants_supported:

@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import when
 
-from suite.verdict.checks import skip_for_missing_data
+from suite.verdict.checks import require, skip_for_missing_data
 from suite.wire.authorization import authorize
 from suite.wire.login.form import CONSENT_FIELD_LEFT_OUT
 
@@ -20,14 +20,30 @@ def deny_consent(state, environment, discovery):
     elif login.consent_deny_value:
         refusing, sent = replace(login, consent_value=login.consent_deny_value), login.consent_deny_value
     else:
+        # No refusing button named: a sign-in as every other shows whether the server asks for consent at
+        # all; only one that does needs the key (a server without a consent page has nothing to deny)
+        authorize(state, environment, discovery)
+        if not state.outcome.consent:
+            _no_consent_asked(state)
         skip_for_missing_data(
             "login.form.consent_deny_value",
-            f"{environment.name} names no refusing consent button (or login.form.consent_deny_omits_field: true)",
+            f"{environment.name} names no refusing consent button (or login.form.consent_deny_omits_field: true), "
+            "and the server asks for consent",
         )
     authorize(state, replace(environment, login=refusing), discovery)
     # The refusing button was pressed: the behaviour under test really happened.
     if state.outcome.consent != sent:
-        pytest.skip(
-            "the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "
-            "optional and depends on the application's settings)"
-        )
+        _no_consent_asked(state)
+
+
+def _no_consent_asked(state) -> None:
+    """No consent button was pressed: where the flow went on to the callback, the server asked for none."""
+    # A flow that stopped before any callback shows nothing of consent: the sign-in is AUTH-01's check
+    require(
+        state.outcome.callback_url is not None,
+        lambda: f"the sign-in did not come back to the redirect_uri: {state.outcome.describe()}",
+    )
+    pytest.skip(
+        "the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "
+        "optional and depends on the application's settings)"
+    )

@@ -8,6 +8,7 @@ from pytest_bdd import parsers, then, when
 from steps.access_tokens import follows_rfc9068
 from steps.authorization import redeem
 from suite.verdict.checks import check, require, shown_or
+from suite.wire.http import parse_json
 from suite.wire.jwt import verified_claims
 from suite.wire.token_requests import default_authentication, error_of, post_token
 
@@ -167,12 +168,22 @@ def rotation_as_declared(state, discovery, environment):
         refresh(state, discovery, old)
         response = state.response
         error = error_of(response)
+        after = f"{expectations.refresh_token_reuse_grace + 1} s after its use"
+        declared = "one_time rotation invalidates it after the declared grace (expectations.refresh_token_reuse_grace)"
+        # a 200 is no refusal short of an error code: the old token still refreshes, which is what rotation forbids
+        check(
+            response.status_code != 200,
+            lambda: (
+                f"the used refresh token was accepted again {after}: HTTP 200, {_issued(response)}; {declared}, "
+                "so a refresh token once used must be refused (RFC 6749 section 5.2: invalid_grant for a revoked "
+                "refresh token)"
+            ),
+        )
         check(
             response.status_code == 400 and error == "invalid_grant",
-            f"the used refresh token got HTTP {response.status_code}, error {shown_or(error, 'code missing')}, "
-            f"{expectations.refresh_token_reuse_grace + 1} s after its use; one_time rotation invalidates it after "
-            "the declared grace (expectations.refresh_token_reuse_grace), and RFC 6749 section 5.2 names "
-            "invalid_grant for a revoked refresh token",
+            f"the used refresh token was refused with HTTP {response.status_code}, error "
+            f"{shown_or(error, 'code missing')}, {after}; {declared}, and RFC 6749 section 5.2 names invalid_grant "
+            "for a revoked refresh token",
         )
     else:
         check(
@@ -187,6 +198,18 @@ def rotation_as_declared(state, discovery, environment):
             "declares reuse (expectations.refresh_token_rotation; RFC 6749 "
             "section 6)",
         )
+
+
+def _issued(response) -> str:
+    """What a granted refresh issued, by name (never the tokens themselves)."""
+    try:
+        body = parse_json(response.text)
+    except ValueError:
+        body = None
+    issued = [
+        name for name in ("access_token", "refresh_token", "id_token") if isinstance(body, dict) and body.get(name)
+    ]
+    return f"tokens issued ({', '.join(issued)})" if issued else "a response without tokens"
 
 
 @when("the other client refreshes with the client's refresh token")

@@ -7,7 +7,7 @@ from pytest_bdd import then, when
 
 from steps.refresh_tokens import first_refresh_token, refresh
 from suite.secrets.redaction import excerpt
-from suite.verdict.checks import ConfigurationProblem, NothingToCheck, check, require
+from suite.verdict.checks import ConfigurationProblem, NothingToCheck, check, require, require_not_met
 from suite.wire.http import RepeatedServerError
 from suite.wire.token_requests import basic_credentials, default_authentication, error_of, post_token
 
@@ -56,8 +56,9 @@ def revocation_ok(state, discovery):
     if response.status_code == 401 or error_of(response) == "invalid_client":
         _secret_refused_everywhere(state, discovery)
     # RFC 7009 section 2.1: the server "first validates the client credentials"; refused, it never
-    # judged the token, and the cause is the client authentication SVC-02 checks (rules.yaml `needs`).
-    require(
+    # judged the token, and the cause is the client authentication SVC-02 checks (rules.yaml `needs`):
+    # blocked by it, the scenario says what the revocation met, not SVC-02's own token request
+    require_not_met(
         response.status_code != 401 and error_of(response) != "invalid_client",
         lambda: (
             f"the revocation endpoint refused the client's HTTP Basic authentication (HTTP "

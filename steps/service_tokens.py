@@ -42,6 +42,18 @@ def request_token_wrong_secret(state, discovery, where):
     )
 
 
+@when(parsers.re(r"the client requests a token with the other client's secret in (?P<where>the form body|HTTP Basic)"))
+def request_token_other_clients_secret(state, discovery, where):
+    """The scenario client's client_id with a secret the server did issue, to another client."""
+    post_token(
+        state,
+        discovery,
+        client_credentials_form(state.client),
+        authentication=AUTHENTICATIONS[where],
+        secret=state.other_client.client_secret,
+    )
+
+
 @when("an unregistered client requests a token")
 def request_token_unknown_client(state, discovery):
     stranger = replace(state.client, client_id=f"unregistered-{int(time.time())}")

@@ -3,10 +3,12 @@ with the password masked; the manual method refuses to run without a terminal.""
 
 import json
 import os
+import re
 
 import pytest
 from run import ROOT, SANDBOX_YAML, run_suite, write_environment
 
+from sandbox import SandboxServer, default_registry
 from suite.matrix.detection import all_rule_ids
 from suite.wire.browser import chromium_path
 
@@ -90,6 +92,30 @@ def test_a_failed_browser_sign_in_leaves_a_masked_screenshot_and_the_url(tmp_pat
     assert (
         (results / screenshots[0]["source"]).read_bytes().startswith(b"\x89PNG")
     )  # masked: see suite/wire/login/browser.py
+
+
+@needs_chromium
+def test_a_wrong_password_answered_with_an_error_page_is_a_configuration_problem_in_the_browser_too(tmp_path):
+    """idpyoidc's stock login page answers a wrong password with HTTP 200 and "Error: ..." (no form, no session
+    begun): in Chromium as with the form method, the test user's credentials are the likely cause (exit 4)."""
+    sandbox = SandboxServer(default_registry(), defects=("login-failure-error-page",)).start()
+    try:
+        text = re.sub(r"(?m)^sandbox:\n(  .*\n)*", f"issuer: {sandbox.url}\n", BROWSER_YAML)
+        secrets = {}  # each inline secret of the file as a variable (a file for a real server has none inline)
+        for number, secret in enumerate(re.findall(r"(?m)^ +(?:client_secret|password): (\S+)$", text)):
+            secrets[f"T_SECRET_{number}"] = "mistyped" if secret == "sandbox-password" else secret
+            text = text.replace(f": {secret}\n", f": ${{T_SECRET_{number}}}\n", 1)
+        assert "mistyped" in secrets.values()
+        wrong = write_environment(tmp_path, text)
+        record = tmp_path / "compliance.json"
+        result = run_suite(f"--env={wrong}", "--rule=AUTH-01", f"--compliance={record}", "-q", environ=secrets)
+    finally:
+        sandbox.stop()
+    assert result.returncode == 4, result.stdout[-3000:]
+    written = json.loads(record.read_text())
+    assert not written.get("failed_rules", ["none recorded"]), result.stdout[-3000:]
+    reasons = [s["reason"] for r in written["rules"] for s in r["scenarios"] if s["status"] == "error"]
+    assert reasons and all("the page says 'Error Wrong username or password.'" in r for r in reasons), reasons
 
 
 def test_debians_headless_shell_is_preferred_where_it_is_installed(tmp_path, monkeypatch):

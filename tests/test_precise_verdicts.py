@@ -345,6 +345,25 @@ def test_critical_rules_skipped_for_want_of_environment_data_make_the_run_incomp
     assert "add to the environment file to run them: clients.other_web (CODE-03, RT-06)" in result.stdout
 
 
+def test_cons01_needs_no_refusing_button_where_the_server_shows_no_consent_page(tmp_path):
+    """Consent is optional (Step 2): a server with no consent page (idpyoidc's stock flask_op) has nothing to
+    deny, so CONS-01 is not applicable there without login.form.consent_deny_value, not missing data
+    (an INCOMPLETE run); a server that shows one still needs the key (the test above)."""
+    from run import SANDBOX_YAML
+
+    deny = "  form:\n    consent_deny_value: deny   # the consent page's refusing button (CONS-01)\n"
+    assert SANDBOX_YAML.count(deny) == 1
+    path = write_environment(tmp_path, SANDBOX_YAML.replace(deny, ""))
+    record = tmp_path / "compliance.json"
+    result = run_suite(
+        f"--env={path}", "--defect=no-consent-page", f"--compliance={record}", "-p", "no:xdist", "--rule=CONS-01"
+    )
+    written = json.loads(record.read_text())
+    assert written["missing_data"] == {}, result.stdout[-3000:]
+    (scenario,) = next(r for r in written["rules"] if r["rule_id"] == "CONS-01")["scenarios"]
+    assert scenario["status"] == "skipped" and "the server asked for no consent" in scenario["reason"], scenario
+
+
 def test_rt03_leaves_out_the_offline_access_a_web_clients_scope_names(tmp_path):
     """The web role is "configured with offline_access", so an environment may name it in the web
     client's scope; RT-03 is about a request without it and takes it out, or a server that rightly
@@ -532,3 +551,48 @@ def test_an_spa_redemption_answered_500_fails_pkce01_alone(tmp_path):
     statuses = {r["rule_id"]: (r["status"], r.get("blocked_by")) for r in json.loads(record.read_text())["rules"]}
     assert statuses["PKCE-01"] == ("failed", None), result.stdout[-3000:]
     assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], ("blocked", "PKCE-01")), statuses
+
+
+def test_a_mistyped_password_answered_with_an_error_page_is_a_configuration_problem(tmp_path):
+    """idpyoidc's stock login answers a wrong password with HTTP 200 and "Error: ..." (no form, nothing
+    onward, no session begun): no document binds how a login page says so, and a mistyped password is
+    far likelier than a server stopping after a sign-in it took, so the run is inconclusive (exit 4),
+    naming the page, the keys and what the page says; AUTH-01, -02 and -12 failed for it, ~40 blocked."""
+    statuses = _run_through(
+        tmp_path,
+        None,
+        "AUTH-01",
+        "AUTH-02",
+        "AUTH-12",
+        defects=("login-failure-error-page",),
+        environ={"T_PASSWORD": "mistyped-sandbox-password"},
+    )
+    assert statuses["returncode"] == 4, statuses["output"]
+    assert statuses["record"]["verdict"] == "inconclusive: configuration problem"
+    assert not statuses["record"]["failed_rules"] and not statuses["record"]["blocked_rules"], statuses["output"]
+    reasons = {s["reason"] for r in statuses["record"]["rules"] for s in r["scenarios"] if s["status"] == "error"}
+    login = statuses["proxy"].url + "/account/login"
+    assert reasons == {
+        f"configuration problem: login.username / login.password: the login page {login} answered the environment's "
+        f"test user with {login} (HTTP 200); the page says 'Error Wrong username or password.': a page with no form "
+        "and no way on, no redirect onward and no session cookie set, so nothing shows the sign-in was accepted. "
+        "Check login.username and login.password (and the variables they name) against a sign-in by hand"
+    }, reasons
+    assert "mistyped-sandbox-password" not in statuses["output"] + json.dumps(statuses["record"])
+
+
+def test_a_sign_in_the_server_took_and_then_broke_still_fails_auth01(tmp_path):
+    """A sign-in the server accepted (its answer begins a session) answered with the error page idpyoidc
+    answers a wrong password with, in place of the redirect onward: the server's own fault, judged as before."""
+
+    def error_page_after_sign_in(method, path, status, headers, body):
+        if method == "POST" and path.startswith("/account/login") and status == 302:
+            assert "Set-Cookie" in headers  # the sandbox's session, with the signed-in user
+            kept = {name: value for name, value in headers.items() if name != "Location"}
+            return 200, kept | {"Content-Type": "text/html"}, b"<html><body><h1>Error: internal</h1></body></html>"
+        return status, headers, body
+
+    statuses = _run_through(tmp_path, error_page_after_sign_in, "AUTH-01")
+    assert statuses["AUTH-01"] == "failed", statuses["output"]
+    assert statuses["returncode"] == 1, statuses["output"]
+    assert "with no form to fill in" in statuses["output"]

@@ -87,3 +87,52 @@ def test_a_pkce04_failure_names_the_app_it_failed_for(tmp_path):
     reasons = sorted(s["reason"] for s in rule["scenarios"])
     assert "authorization code to the native app (sandbox-native)" in reasons[0], reasons
     assert "authorization code to the spa app (sandbox-spa)" in reasons[1], reasons
+
+
+def _reasons(record) -> dict[str, str]:
+    return {s["name"]: s["reason"] for r in json.loads(record.read_text())["rules"] for s in r["scenarios"]}
+
+
+def test_a_used_refresh_token_accepted_again_is_said_to_be_accepted_not_refused_without_a_code(tmp_path):
+    """idpyoidc keeps a rotated refresh token working: RT-02 said "got HTTP 200, error code missing",
+    which reads as a refusal without an error code."""
+    record = tmp_path / "compliance.json"
+    run = run_suite("--defect=refresh-reuse-grace", "--rule=RT-02", f"--compliance={record}")
+    assert record.exists(), run.stdout[-3000:]
+    reason = _reasons(record)["RT-02 Refresh tokens rotate as the environment declares"]
+    assert reason.startswith(
+        "the used refresh token was accepted again 1 s after its use: HTTP 200, tokens issued ("
+    ), reason
+    assert "access_token" in reason and "code missing" not in reason, reason
+
+
+def test_a_revocation_blocked_by_http_basic_quotes_the_revocations_refusal(tmp_path):
+    """REV-01 and REV-02 blocked by SVC-02 repeated SVC-02's own account (the service client's token request
+    refused), where what stopped them was the revocation request's refusal of the same HTTP Basic credentials."""
+    record = tmp_path / "compliance.json"
+    run = run_suite(
+        "--defect=basic-auth-refused", "--rule=SVC-02", "--rule=REV-01", "--rule=REV-02", f"--compliance={record}"
+    )
+    assert record.exists(), run.stdout[-3000:]
+    revocations = [reason for name, reason in _reasons(record).items() if name.startswith("REV-")]
+    assert len(revocations) == 2, revocations
+    for reason in revocations:
+        assert reason.startswith(
+            "blocked by SVC-02: the revocation endpoint refused the client's HTTP Basic authentication (HTTP 401"
+        ), reason
+        assert "the token request was refused" not in reason, reason
+
+
+def test_a_percent_encoded_redirect_uri_taken_says_why_it_is_another_uri(tmp_path):
+    """https://app/%63allback decodes to https://app/callback: the failure says why it is another URI all the
+    same (RFC 6749 section 3.1.2.3's simple string comparison, RFC 9700 section 2.1's exact matching)."""
+    record = tmp_path / "compliance.json"
+    run = run_suite("--defect=open-redirect", "--rule=AUTH-05", "-k", "percent", f"--compliance={record}")
+    assert record.exists(), run.stdout[-3000:]
+    [reason] = [r for name, r in _reasons(record).items() if "percent-encoded" in name]
+    assert (
+        "'https://web.app.local/%63allback': the browser was redirected to an unregistered redirect_uri (it "
+        "decodes to the registered 'https://web.app.local/callback', yet it is another URI" in reason
+    ), reason
+    assert '"simple string comparison as defined in [RFC3986] Section 6.2.1" (RFC 6749 section 3.1.2.3)' in reason
+    assert 'RFC 9700 section 2.1 requires "exact string matching"' in reason

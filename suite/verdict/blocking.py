@@ -25,7 +25,7 @@ when every rule's outcome is known."""
 
 from suite.configuration.rule_catalogue import entry
 from suite.configuration.rules import WARNING
-from suite.verdict.checks import NothingToCheck, Refused
+from suite.verdict.checks import MetTheCause, NothingToCheck, Refused
 
 
 def record_failed_step(request, scenario, step, exception=None) -> None:
@@ -36,6 +36,8 @@ def record_failed_step(request, scenario, step, exception=None) -> None:
     failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check}
     if isinstance(exception, Refused):
         failed_step["refused"] = True  # the documented request itself was refused
+    if isinstance(exception, MetTheCause):
+        failed_step["met_the_cause"] = True  # its reason tells how the cause met this scenario's request
     request.node.user_properties.append(("failed_step", failed_step))
 
 
@@ -72,7 +74,8 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
         root = rules[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
         for scenario in _kept_from_own_check(rule):
             scenario["status"], scenario["blocked_by"] = "blocked", root
-            headline = _headline(rules[root])
+            met = scenario["failed_step"].get("met_the_cause") and scenario.get("reason")
+            headline = _first_line(str(scenario["reason"])) if met else _headline(rules[root])
             scenario["reason"] = f"blocked by {root}{_via(root, cause)}" + (f": {headline}" if headline else "")
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
@@ -90,6 +93,11 @@ def _headline(cause: dict) -> str:
     characters and more, repeated by each of the 17 rules one wrong client id blocked; the cause's own
     reason keeps all of it, once, and the blocked scenario's own failure stays in its test report."""
     reason = next((str(s["reason"]) for s in cause["scenarios"] if s["status"] == "failed" and s.get("reason")), "")
+    return _first_line(reason)
+
+
+def _first_line(reason: str) -> str:
+    """A reason's first line, cut on a word at HEADLINE characters."""
     line = reason.strip().splitlines()[0] if reason.strip() else ""
     return line if len(line) <= HEADLINE else line[:HEADLINE].rsplit(" ", 1)[0].rstrip(" ,;:(") + " …"
 

@@ -39,6 +39,12 @@ class NothingToCheck(NonConformance):
     blocked when a rule the scenario needs failed in the same run; otherwise it is a failure."""
 
 
+class MetTheCause(NothingToCheck):
+    """Nothing to check, and the message says how this scenario's own request met the cause (a revocation
+    that refused the HTTP Basic authentication SVC-02 checks): where the scenario is blocked, its reason
+    quotes this account, not the cause's failure at a request of its own (suite/verdict/blocking.py)."""
+
+
 class Refused(NonConformance):
     """The server refused a request the documentation says it grants (a token request, an
     authorization request): where this happens to a refusal rule's control, that rule's own
@@ -83,6 +89,12 @@ def require(condition: object, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
         raise NothingToCheck(said(message() if callable(message) else message))
+
+
+def require_not_met(condition: object, message: Message) -> None:
+    """As `require`, where `message` says what this scenario's own request met of the cause it relies on."""
+    if not condition:
+        raise MetTheCause(said(message() if callable(message) else message))
 
 
 # A skip for want of data the environment file (or on the application side, the application file)

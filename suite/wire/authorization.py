@@ -2,13 +2,14 @@
 
 import secrets
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import allure
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import REDACTOR, excerpt
 from suite.wire.http import HttpClient, allure_results_written, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, login_method
+from suite.wire.login.html_forms import page_text
 from suite.wire.pkce import new_verifier, s256_challenge
 from suite.wire.scenario import AuthorizationRequest, ScenarioState
 from suite.wire.server import Discovery
@@ -70,6 +71,8 @@ def authorize(
             "environment's test user. Check login.username and login.password (and the variables they name) "
             "against a sign-in by hand"
         )
+    if state.outcome.kind == "sign_in_stalled":
+        raise LoginConfigurationProblem(sign_in_stalled(state.outcome))
     if not allure_results_written():
         return  # the attachment, and the scrubbing it takes, only for someone to read
     method_name = environment.login.method if environment.login else "no"  # a service-only file has no login
@@ -80,6 +83,26 @@ def authorize(
         name=f"authorization -> {state.outcome.kind}",
         attachment_type=allure.attachment_type.TEXT,
     )
+
+
+def sign_in_stalled(outcome: Outcome) -> str:
+    """Why a sign-in whose answer went nowhere is the environment's to fix. No document binds how a login page
+    shows a failed sign-in ("Error: ...", HTTP 200, no form): a mistyped password answered that way is far
+    likelier than a server that takes its test user's password and then stops, with no session begun and no
+    redirect onward; one that stops after a sign-in it took shows it (a session cookie, a redirect) and is judged."""
+    text = page_text(outcome.body)
+    says = f"; the page says {excerpt(text)}" if text else ""
+    return (
+        f"login.username / login.password: the login page {_page(outcome.login_page)} answered the environment's "
+        f"test user with {_page(outcome.url)} (HTTP {outcome.status}){says}: a page with "
+        "no form and no way on, no redirect onward and no session cookie set, so nothing shows the sign-in was "
+        "accepted. Check login.username and login.password (and the variables they name) against a sign-in by hand"
+    )
+
+
+def _page(url: str | None) -> str:
+    """A page named by its address without the query (the authorization request a login page carries along)."""
+    return redact_url(urlunsplit(urlsplit(url or "")._replace(query="", fragment="")))
 
 
 def authorization_url(

@@ -49,6 +49,26 @@ def registered_match(uri: str, registered: tuple[str, ...] | list[str], native: 
     return portless is not None and any(without_loopback_port(r) == portless for r in registered)
 
 
+# RFC 3986 section 2.3: the characters whose percent-encoding normalization (section 6.2.2.2) decodes
+_ENCODED_UNRESERVED = re.compile(r"%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])")
+
+
+def _unreserved_decoded(uri: str) -> str:
+    return _ENCODED_UNRESERVED.sub(lambda match: chr(int(match.group(1), 16)), uri)
+
+
+def why_another_uri(sent: str, registered: str) -> str:
+    """Why `sent` is not the registered URI where decoding its percent-encoded letters or digits makes it so
+    (https://app/%63allback for https://app/callback), or "" for a difference a reader sees at once."""
+    if sent == registered or _unreserved_decoded(sent) != _unreserved_decoded(registered):
+        return ""
+    return (
+        f"it decodes to the registered {registered!r}, yet it is another URI: the registered URI is compared "
+        'by "simple string comparison as defined in [RFC3986] Section 6.2.1" (RFC 6749 section 3.1.2.3), not '
+        'after decoding, and RFC 9700 section 2.1 requires "exact string matching"'
+    )
+
+
 def _netloc(parts: SplitResult, host: str | None = None, port: int | None = None, user: str = "") -> str:
     host = _host(parts) if host is None else host
     port = parts.port if port is None else port

@@ -26,7 +26,9 @@ class Outcome:
     kind: "callback" (the browser was sent to the redirect URI: `url`), "left" (sent to
     another site than the issuer: `url`), "page" (stopped on a page with nothing to fill in,
     such as an error page: `url`, `status`, `body`), "login_failed" (the login form came back
-    after signing in), "loop" (too many pages), "no_answer" (the person pasted nothing) or
+    after signing in), "sign_in_stalled" (the answer to the credentials was a page that goes nowhere and
+    shows nothing of a sign-in accepted: `url`, `status`, `body`, and `login_page`, where they were
+    typed), "loop" (too many pages), "no_answer" (the person pasted nothing) or
     "sign_in_needed" (a login page came, and the environment has no `login` section to sign in with).
 
     signed_in: the method saw the login page and submitted the test user's credentials on it,
@@ -42,6 +44,9 @@ class Outcome:
     body: str = field(default="", repr=False)  # the HTML of the page the flow stopped on
     consent: str = ""
     refresh: str = field(default="", repr=False)  # the Refresh header of that page, where the method sees it
+    login_page: str | None = field(
+        default=None, repr=False
+    )  # "sign_in_stalled": the page the credentials were typed on
 
     @property
     def callback_url(self) -> str | None:
@@ -75,6 +80,7 @@ class Outcome:
             "left": f"the browser was sent away from the issuer, to {url}",
             "page": f"the flow stopped on {url} (HTTP {self.status}) with no form to fill in",
             "login_failed": f"signing in failed on {url}: check login.username and login.password",
+            "sign_in_stalled": f"the sign-in was answered with {url} (HTTP {self.status}), a page that goes nowhere",
             "loop": f"the flow went through too many pages, last {url}",
             "no_answer": "no address was pasted back",
             "sign_in_needed": f"the server asked for a sign-in on {url}, and the environment has no login section",

@@ -30,7 +30,7 @@ from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, allure_results_written, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
-from suite.wire.login.html_forms import POST_BUTTON, post_form_page
+from suite.wire.login.html_forms import POST_BUTTON, post_form_page, sends_on
 from suite.wire.login.screenshots import picture_without_secrets
 
 _playwright = None
@@ -515,7 +515,7 @@ class BrowserLogin:
         for event, listener in listeners.items():
             page.on(event, listener)
         try:
-            outcome = self._drive(page, authorization_url, stop, statuses, form)
+            outcome = self._drive(page, authorization_url, stop, statuses, form, redirects)
         except PlaywrightError as error:
             self._raise_refusal(page, stop)
             if not stop:
@@ -559,7 +559,7 @@ class BrowserLogin:
             + ", so the suite stopped Chromium. A login page must let its user sign in"
         )
 
-    def _drive(self, page, authorization_url, stop, statuses, form) -> Outcome:
+    def _drive(self, page, authorization_url, stop, statuses, form, redirects) -> Outcome:
         timeout_ms = self.login.browser_timeout * 1000
         from playwright.sync_api import Error as PlaywrightError
 
@@ -576,6 +576,7 @@ class BrowserLogin:
             raise
         page.wait_for_load_state("load", timeout=timeout_ms)
         previous = None
+        signing_in = None  # while the page shown is the answer to the credentials: where they were typed, and before
         for _ in range(self.login.max_pages):
             if stop:
                 return Outcome(stop["kind"], stop["url"])
@@ -585,13 +586,25 @@ class BrowserLogin:
             if rule is None:
                 self._attach_page(page, "the flow stopped here")
                 self._check_page_fits_settings(page)
-                return Outcome("page", page.url, statuses.get(page.url), body=page.content())
+                body = page.content()
+                if signing_in and signing_in[1:] == (len(redirects), _cookies(page)) and not sends_on(body):
+                    # the credentials' answer goes nowhere and begins no session: as the form method judges it
+                    return Outcome(
+                        "sign_in_stalled",
+                        page.url,
+                        statuses.get(page.url),
+                        signed_in=True,
+                        body=body,
+                        login_page=signing_in[0],
+                    )
+                return Outcome("page", page.url, statuses.get(page.url), body=body)
             if previous == (rule, page.url):  # the same page again: the actions got nowhere
                 stuck = "login_failed" if rule.fills else "loop"
                 self._attach_page(page, "signing in failed" if rule.fills else "the flow went in circles")
                 return Outcome(stuck, page.url, statuses.get(page.url))
             previous = (rule, page.url)
             navigations = statuses.get("navigations", 0)
+            signing_in = (page.url, len(redirects), _cookies(page)) if rule.signs_in else None
             self._run(page, rule, timeout_ms, self.guard)
             self.signed_in = self.signed_in or rule.signs_in
             if self.guard.refused:  # the page sent the password away as it was typed: nothing to wait for
@@ -707,6 +720,11 @@ def _post_by_form(page, endpoint: str, form: dict, timeout_ms: float) -> None:
     page.set_content(post_form_page(endpoint, form))
     with page.expect_navigation(wait_until="commit", timeout=timeout_ms):
         page.click(f"#{POST_BUTTON}", timeout=timeout_ms)
+
+
+def _cookies(page) -> list:
+    """The browser's cookies with their values: one set or changed by an answer shows a session begun."""
+    return sorted((c["domain"], c["path"], c["name"], c["value"]) for c in page.context.cookies())
 
 
 def _with_fragment(outcome: Outcome, redirects: list[str]) -> Outcome:

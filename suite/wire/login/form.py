@@ -13,7 +13,7 @@ from suite.wire.http import (
     redact_url,
 )
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
-from suite.wire.login.html_forms import forms_of
+from suite.wire.login.html_forms import forms_of, sends_on
 
 MAX_HOPS = 15
 
@@ -32,9 +32,12 @@ class FormLogin:
         instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
         method, url, data = ("GET" if form is None else "POST"), authorization_url, form
         signed_in, consent = False, ""
+        login_page = None  # while the answer awaited is the one to the credentials: the page they were typed on
         for _ in range(MAX_HOPS):
             fields: dict[str, Any] = {"params": data} if method == "GET" else {"data": data}
+            cookies_before = self._cookies()
             response = self.http.send(method, url, **fields)
+            answered_credentials, login_page = login_page, None
             if response.is_redirect:
                 location = urljoin(url, response.headers["Location"])
                 if is_redirect_to(location, redirect_uri):
@@ -52,6 +55,20 @@ class FormLogin:
             page_form, data = self._next_form(forms) if self.login is not None else (None, None)
             if page_form is None:
                 self._check_page_fits_settings(forms, url, redirect_uri)
+                refresh = response.headers.get("Refresh", "")
+                if answered_credentials and self._cookies() == cookies_before and not sends_on(response.text, refresh):
+                    # The credentials' own answer is a page that goes nowhere, and nothing shows the server
+                    # took them (no redirect onward, no session cookie set): how a page shows a failed
+                    # sign-in is bound by no document, so this is no evidence against the authorization
+                    # endpoint (docs/certify-server.md "A test user the login page refuses")
+                    return Outcome(
+                        "sign_in_stalled",
+                        url,
+                        response.status_code,
+                        signed_in=True,
+                        body=response.text,
+                        login_page=answered_credentials,
+                    )
                 return Outcome(
                     "page",
                     url,
@@ -59,13 +76,13 @@ class FormLogin:
                     signed_in=signed_in,
                     body=response.text,
                     consent=consent,
-                    refresh=response.headers.get("Refresh", ""),
+                    refresh=refresh,
                 )
             assert self.login is not None and data is not None  # without a login, no form is submitted
             if page_form.has_field(self.login.password_field):
                 if signed_in:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
-                signed_in = True
+                signed_in, login_page = True, url
             else:
                 consent = data.get(self.login.consent_field, CONSENT_FIELD_LEFT_OUT)
             method, url = page_form.method, page_form.action
@@ -94,6 +111,10 @@ class FormLogin:
                     }
                 return form, {**form.fields, self.login.consent_field: self.login.consent_value}
         return None, None
+
+    def _cookies(self) -> dict:
+        """The browser's cookies, each with its value: one set or changed by an answer shows a session begun."""
+        return {(c.domain, c.path, c.name): c.value for c in self.http.session.cookies}
 
     def _own_login_forms(self, forms, redirect_uri) -> list:
         """The issuer's forms with a password input (not one that posts to the redirect URI)."""

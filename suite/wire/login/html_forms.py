@@ -96,6 +96,45 @@ def forwards_to(html: str, url: str, refresh: str = "") -> str | None:
     return None
 
 
+def sends_on(html: str, refresh: str = "") -> bool:
+    """Whether the page could send the browser on by itself or with a click: a form, a meta refresh, a
+    script or a Refresh header. A page with none of them is where a browser stays."""
+    finder = _ForwardFinder()
+    finder.feed(html or "")
+    return bool(refresh or finder.targets)
+
+
+_UNSEEN = ("script", "style", "head", "title")  # elements whose text a page does not show
+
+
+class _TextFinder(HTMLParser):
+    """The text a reader sees on a page: no scripts, no styles, no markup."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in _UNSEEN:
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _UNSEEN and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.words.extend(data.split())
+
+
+def page_text(html: str) -> str:
+    """The page's visible text on one line (its words, each separated by one space)."""
+    finder = _TextFinder()
+    finder.feed(html or "")
+    return " ".join(finder.words)
+
+
 def mentions(text: str, url: str) -> bool:
     """Whether `text` (an address, a script) names `url`'s host and path, however it is escaped."""
     from urllib.parse import unquote, urlsplit
