@@ -185,6 +185,8 @@ REFERENCE_APPS = {
                 "token-logged": ("APPC-28",),
                 # its refresh token posted to the Visma API: a resource server (RFC 6749 section 10.4)
                 "refresh-token-to-api": ("APPC-32",),
+                # the same in a header of its own (X-Refresh-Token): every header the API received is read
+                "refresh-token-in-header": ("APPC-32",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
             {

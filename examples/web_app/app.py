@@ -64,6 +64,9 @@ defects, to prove the certification catches them:
     refresh-token-to-api   after its call, the refresh token is posted to the Visma API too ("so that the API
                            can renew the session"): a resource server, where only the access token may go
                            (RFC 6749 section 10.4)
+    refresh-token-in-header  after its call, the Visma API is called again with the refresh token in a header
+                           of its own, X-Refresh-Token, beside the access token (as an Apache mod_auth_openidc
+                           backend that passes on OIDC_refresh_token did): a resource server all the same
     token-logged           the token response is printed to the application's output
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
     tokens-in-session-cookie  the access and refresh tokens are kept in Flask's session too: a cookie
@@ -409,6 +412,16 @@ def profile():
                     f"{API}/v1/me/session",
                     headers={"Authorization": f"Bearer {newest['access_token']}"},
                     json={"refresh_token": newest.get("refresh_token")},
+                    timeout=10,
+                )
+            if "refresh-token-in-header" in DEFECTS:  # "so that the API can renew it for us"
+                newest = TOKENS.get(session["sid"], token)
+                requests.get(
+                    f"{API}/v1/me",
+                    headers={
+                        "Authorization": f"Bearer {newest['access_token']}",
+                        "X-Refresh-Token": newest.get("refresh_token") or "",
+                    },
                     timeout=10,
                 )
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again
