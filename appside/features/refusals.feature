@@ -120,8 +120,12 @@ Feature: What an application must refuse
     libraries refresh on a 401). One that sends the expired token to the Visma API or userinfo (in a
     header or a URL) and never renews it, or never gets through with the new one, leaves the user's call
     refused; no sentence binds the client to renew (section 1.5 describes, 3.1 allows), so it is warned,
-    not failed. A refresh, a new authorization request or a call with a valid token after the expiry is
-    the evidence that it did not go on with the expired one. Nothing asks it to go back to the API by
+    not failed. An expired access token the stand-in's API or userinfo received in another scenario's
+    sign-ins (an application that keeps the token it first saw while its framework refreshes another sends
+    it only once a refreshed token expires too, as in APPC-15's two expiries) is judged the same way, and
+    the warning names that scenario's sign-in. A refresh, a new authorization request or a call with a
+    valid token after the expiry is the evidence that it did not go on with the expired one, each said to
+    have come before or after the expiry (a client may refresh ahead of it). Nothing asks it to go back to the API by
     itself after a new sign-in. Where it sends nothing after the expiry, the rule could not be checked. A service
     may keep its token until it expires: its first run is one before which it was given no token (its
     normal run, where that came first, or else a run once every token it was given before has

@@ -15,7 +15,7 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import EXPIRY, OTHER_BROWSER
+from appside.concurrent import EXPIRY, OTHER_BROWSER, TWO_EXPIRIES, TWO_EXPIRIES_STEP
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
@@ -26,6 +26,7 @@ from appside.steps.sign_ins import (
     AppRun,
     _baseline,
     driver,
+    every_flow_made,
     no_evidence,
     observe,
     observe_session_once,
@@ -462,24 +463,39 @@ def no_expired_token(application: Application, app_run: AppRun) -> None:
     then retry the call with: an application that learns of the expiry from the refusal (many libraries
     refresh on a 401) keeps the contract. One that used its expired token and never renewed it, or
     never got through with a new one, left the user's call refused: RFC 6749 section 1.5's new access
-    token was never obtained, and no sentence lets it go on with the expired one (a warning-level rule)."""
+    token was never obtained, and no sentence lets it go on with the expired one (a warning-level rule).
+    An expired token that reached the stand-in in another scenario's sign-ins is the same evidence (an
+    application that keeps the token it got at sign-in while its framework refreshes another one sends it
+    only once a refreshed token expires too): judged there the same way, naming that scenario."""
     observed = app_run.last
+    _judge_expired_uses(application, observed, "")
+    for title, _, elsewhere in every_flow_made():
+        if elsewhere is not observed and title != EXPIRY:
+            _judge_expired_uses(application, elsewhere, f" in the sign-in {_flow_named(title)}")
+
+
+def _flow_named(title: str) -> str:
+    """A flow the suite made, named by the scenario step it was made for where that says more than its title."""
+    return f"{title!r} (made for the step {TWO_EXPIRIES_STEP!r})" if title == TWO_EXPIRIES else repr(title)
+
+
+def _judge_expired_uses(application: Application, observed: Observed, where: str) -> None:
     expired = expired_uses(observed)
     renewal, retries = _renewed_then_retried(observed, expired)
     if expired and renewal and retries:
         allure.attach(
-            f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s) with "
-            f"an access token that had expired, was refused, then {renewal} and called the API again with a valid "
-            f"access token ({len(retries)} call(s)): RFC 6750 section 3.1 lets a client request a new access token "
-            "and retry",
+            f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s){where} "
+            f"with an access token that had expired, was refused, then {renewal} and called the API again with a "
+            f"valid access token ({len(retries)} call(s)): RFC 6750 section 3.1 lets a client request a new access "
+            "token and retry",
             name="an expired access token renewed after its refusal",
             attachment_type=allure.attachment_type.TEXT,
         )
         return
     check(
         not expired,
-        f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s) with an "
-        f"access token that had expired (expires_in said {SHORT_LIFETIME} seconds), and "
+        f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s){where} with "
+        f"an access token that had expired (expires_in said {SHORT_LIFETIME} seconds), and "
         + (
             f"{renewal} but never called the API again with a valid access token"
             if renewal
@@ -548,7 +564,7 @@ def renewed(application: Application, app_run: AppRun) -> None:
         ],
         "called the Visma API or userinfo with a valid access token": _valid_calls_after(observed, expiry, expiries),
     }
-    _renewal_seen(observed, expiry, evidence)
+    _renewal_seen(observed, expiry, evidence, issued=first)
 
 
 def _valid_calls_after(observed: Observed, expiry: float, expiries: dict) -> list:
@@ -605,8 +621,10 @@ def _second_run(application: Application, run) -> str:
     return f": its second run {run.detail.removeprefix('`' + (application.drive.command or '') + '` ')}{fix}"
 
 
-def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: str = "") -> None:
-    seen = [f"{what} ({len(requests)} request(s))" for what, requests in evidence.items() if requests]
+def _renewal_seen(
+    observed: Observed, expiry: float, evidence: dict, outcome: str = "", issued: float | None = None
+) -> None:
+    seen = [f"{what} ({_timed(requests, expiry, issued)})" for what, requests in evidence.items() if requests]
     if not seen:
         after = [e for e in observed.entries if e.at > expiry]
         pytest.skip(
@@ -620,8 +638,23 @@ def _renewal_seen(observed: Observed, expiry: float, evidence: dict, outcome: st
                 "one: nothing tells what it does with an expired token"
             )
         )
+    given = f"given an access token that expired {SHORT_LIFETIME} s after it was issued, " if issued else ""
     allure.attach(
-        f"after the access token expired the application {'; '.join(seen)}, and never used the expired one",
+        f"{given}the application {'; '.join(seen)}, and never used the expired one",
         name="evidence of the renewal",
         attachment_type=allure.attachment_type.TEXT,
     )
+
+
+def _timed(requests: list, expiry: float, issued: float | None) -> str:
+    """When the requests came, as they came: before the access token expired (a client may refresh ahead of
+    the expiry, e.g. mod_auth_openidc's OIDCRefreshAccessTokenBeforeExpiry) or after it."""
+    before = sorted(r.at for r in requests if r.at <= expiry)
+    after = sorted(r.at for r in requests if r.at > expiry)
+    parts = []
+    if before:
+        first = f", the first {before[0] - issued:.1f} s after it was issued" if issued is not None else ""
+        parts.append(f"{len(before)} request(s) before it expired{first}")
+    if after:
+        parts.append(f"{len(after)} request(s) after it expired, the first {after[0] - expiry:.1f} s after")
+    return " and ".join(parts)
