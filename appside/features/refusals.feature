@@ -103,7 +103,9 @@ Feature: What an application must refuse
     RFC 6749 section 4.1.2.1 defines the error the server sends; neither it nor Visma Connect's pages
     say what the application must answer. A crash (HTTP 5xx), a redemption attempt or the signed-in
     marker after a declined sign-in is what a user and an operator would not want to see, so it is
-    reported as a warning, not as a failure.
+    reported as a warning, not as a failure. The status is the one the browser got, or the one the
+    application's own access log gives its callback (its launched output, drive.output_file), where a
+    server sent its page before it failed (Apache mod_auth_openidc 2.4 logs 500 after an error page).
 
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "access-denied"

@@ -362,7 +362,7 @@ def nothing_secret_in_output(request, application, app_run):
     if application.app_type == "spa":  # its server only serves files: the console is where it logs
         outputs, consoles = outputs + consoles, []
     if application.drive.output_file:
-        written = _read(application.drive.output_file, getattr(request.config, "output_file_start", 0))
+        written = read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0))
         if not written and not outputs:
             pytest.skip(
                 f"{UNCHECKED}: the application wrote nothing to drive.output_file ({application.drive.output_file}) "
@@ -435,7 +435,7 @@ def _shown(text: str) -> str:
     return excerpt(REDACTOR.scrub(text))
 
 
-def _read(path, start: int = 0) -> str:
+def read_from(path, start: int = 0) -> str:
     """The file's text from byte `start` on ("" where it cannot be read)."""
     try:
         with open(path, "rb") as file:

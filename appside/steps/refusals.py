@@ -6,6 +6,7 @@ OpenID Foundation's relying-party tests; a new authorization request (the applic
 sign-in again) is a refusal, and what the new sign-in leads to is not held against the faulty
 response. Each scenario first proves that the fault reached the application."""
 
+import re
 import time
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,6 +20,7 @@ from appside.concurrent import EXPIRY, OTHER_BROWSER, TWO_EXPIRIES, TWO_EXPIRIES
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
+from appside.steps.leaks import read_from
 from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens
 from appside.steps.service import first_service_run, why_no_token
 from appside.steps.sign_ins import (
@@ -37,6 +39,7 @@ from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
+from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import check, require, skip_for_missing_application_data
 
 # What binds an application that sent a state to refuse a response with another state or none, PKCE or a
@@ -351,7 +354,7 @@ def acceptance_visible(application, app_run):
 
 
 @then("the application shows an error page, not a server error")
-def error_page(application: Application, app_run: AppRun) -> None:
+def error_page(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
     sign_in = app_run.sign_ins[-1]
     if application.drive.mode == "manual":
         # The suite sees no browser in manual mode: its prompt asked the person whether the application
@@ -373,6 +376,16 @@ def error_page(application: Application, app_run: AppRun) -> None:
             f"the application's callback answered HTTP {sign_in.callback_status}: "
             "a server error, not an error shown to the user",
         )
+        status, line = logged_answer(_own_logs(request, application), _faulted_callback(app_run)) or ("", "")
+        check(
+            not status or int(status) < 500,
+            lambda: (
+                f"the application's own access log has its callback answered HTTP {status} ({line!r}), "
+                f"though the browser got HTTP {sign_in.callback_status}: the page was sent before the server failed "
+                "(Apache mod_auth_openidc 2.4 sends its error page, then returns 500, and Apache writes its own "
+                "500 page after it): a server error, not an error shown to the user"
+            ),
+        )
         check(
             not sign_in.finished,
             f"the application showed {application.drive.shows_signed_in()} after the user declined",
@@ -385,6 +398,39 @@ def error_page(application: Application, app_run: AppRun) -> None:
             f"its normal sign-in did not show {application.drive.shows_signed_in()} either, so its absence "
             "after the declined sign-in shows nothing",
         )
+
+
+# A request line and its status as access logs write them: Apache's and nginx's common and combined formats,
+# werkzeug's, gunicorn's and uvicorn's ("GET /cb?error=access_denied&state=... HTTP/1.1" 500)
+LOG_LINE_SHOWN = 300  # characters of a log line quoted in a message
+ACCESS_LOG_LINE = re.compile(r'"(?:GET|POST) (?P<target>\S+) HTTP/\d(?:\.\d)?" (?P<status>[1-5]\d\d)\b')
+
+
+def _own_logs(request: pytest.FixtureRequest, application: Application) -> str:
+    """What the application wrote in this run: the launched application's output, and drive.output_file."""
+    texts = []
+    launched = getattr(request.config, "launched", None)
+    if launched is not None:
+        texts.append(launched.output())
+    if application.drive.output_file:
+        texts.append(read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0)))
+    return "\n".join(texts)
+
+
+def logged_answer(log: str, callback) -> tuple[str, str] | None:
+    """The status the application's own access log gives the faulty callback (a GET to its redirect URI with
+    this sign-in's state), and the line, masked and bounded; None where no line names it. A server may send
+    its page before it fails (the browser then sees that page's status): its own log has what it ended with."""
+    delivered = urlsplit(callback.delivered_to)
+    state = callback.location_params.get("state")
+    if not state or not delivered.path:
+        return None
+    for line in log.splitlines():
+        for found in ACCESS_LOG_LINE.finditer(line):
+            target = urlsplit(found["target"])
+            if target.path == delivered.path and ("state", state) in parse_qsl(target.query, keep_blank_values=True):
+                return found["status"], REDACTOR.scrub(line.strip())[:LOG_LINE_SHOWN]
+    return None
 
 
 def _unchecked(baseline: Observed, why: str) -> None:
