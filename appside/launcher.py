@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -247,6 +248,21 @@ class KeptOutput:
             self._file.close()
             with contextlib.suppress(OSError):
                 self.path.write_bytes(data)
+
+
+def connection_refused(url: str) -> str:
+    """Where nothing listens at `url`'s host and port (a TCP connection refused there): what to say of it, else ""."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return f"connection refused: nothing listens on {parts.hostname}:{port}"
+    except OSError:  # a timeout, a name that does not resolve: not the question asked here
+        return ""
+    return ""
 
 
 def _answers(url: str) -> bool:

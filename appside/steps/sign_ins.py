@@ -398,9 +398,17 @@ def refused_by_stand_in(observed: Observed) -> str:
 PAGE_TEXT_SHOWN = 200  # characters of the page a sign-in ended on, in the run's notice
 
 
+def _not_loaded(sign_in) -> str:
+    """Why the browser showed no page of the application at all (appside.browser_driver.network_error)."""
+    watch = getattr(sign_in, "watch", "")
+    return f": {watch}" if watch.startswith("the browser could not load") else ""
+
+
 def _where_it_ended(sign_in) -> str:
     """The page a sign-in that never reached the stand-in ended on: its status, address and the
     start of its text (tags dropped, secrets masked, bounded)."""
+    if _not_loaded(sign_in):
+        return f" ({_not_loaded(sign_in)[2:]})"
     parts = []
     if getattr(sign_in, "page_status", None) is not None:
         parts.append(f"answered HTTP {sign_in.page_status}")
@@ -490,8 +498,8 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
     for number, sign_in in enumerate(sign_ins[:2], 1):
         if getattr(sign_in, "final_url", ""):
             ends.append(
-                f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}"
-                f"{_application_said(sign_in)}"
+                f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_not_loaded(sign_in)}"
+                f"{_page_errors(sign_in)}{_application_said(sign_in)}"
                 f"{_refused_elsewhere(sign_in) if number == 1 else ''}"
             )
     return (
