@@ -54,7 +54,8 @@ def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_pat
     assert "access token was sent in the URL of GET /api/v1/me" in reasons["APPC-26"]
     # the page's body, not its URL: the URL only says which page it was
     assert "sent its access token to the browser, in the body of the page served at " in reasons["APPC-27"]
-    assert "wrote its access token to the launched application's output" in reasons["APPC-28"]
+    # the token response printed whole: both tokens named (the refresh token was left unsaid)
+    assert "wrote its access token and refresh token to the launched application's output" in reasons["APPC-28"]
 
     secrets = set(witness.read_text().split()) | {SECRET}
     assert len(secrets) > 3, f"only {len(secrets)} secrets witnessed"
@@ -208,3 +209,15 @@ def test_a_refresh_token_in_a_header_of_its_own_fails_appc32_and_reaches_no_outp
     secrets = set(witness.read_text().split()) | {SECRET}
     found = outputs.leaked(outputs.every_output(terminal, reports, tmp_path), secrets)
     assert not found, f"secrets found in output: {found[:10]}"
+
+
+def test_appc27_names_every_credential_a_page_carried():
+    """An Apache mod_auth_openidc debug page showed OIDC_access_token and OIDC_refresh_token; APPC-27 named the
+    access token alone."""
+    from appside.steps.leaks import _judge_page
+    from suite.verdict.checks import NonConformance
+
+    secrets = {"at-4c9e1f7b-0123456789": "access token", "rt-4c9e1f7b-0123456789": "refresh token"}
+    page = "<pre>OIDC_access_token: at-4c9e1f7b-0123456789\nOIDC_refresh_token: rt-4c9e1f7b-0123456789</pre>"
+    with pytest.raises(NonConformance, match="sent its access token and refresh token to the browser, in the body"):
+        _judge_page("normal sign-in 1", "http://127.0.0.1:12801/app/", page, "page", secrets)

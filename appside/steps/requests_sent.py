@@ -472,7 +472,13 @@ def pkce_challenge(application: Application, app_run: AppRun) -> None:
         check(
             request.param("code_challenge"),
             f"an authorization request carries no code_challenge: a {application.app_type} application "
-            f"{'declares PKCE' if application.app_type == 'web' else 'must use PKCE'} (RFC 7636 section 4.3)",
+            f"{'declares PKCE' if application.app_type == 'web' else 'must use PKCE'} (RFC 7636 section 4.3)"
+            + (
+                "; make it send one, or, if this web application does not use PKCE (optional for a web "
+                "application with a client secret), set application.pkce: false in the application file"
+                if application.app_type == "web"
+                else ""
+            ),
         )
 
 

@@ -21,7 +21,7 @@ from appside.concurrent import (
     NoPendingSignIn,
     fault_title,
 )
-from appside.launcher import STATED_ERROR
+from appside.launcher import APACHE_ERROR, STATED_ERROR
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
 from sandbox import SandboxServer
@@ -278,11 +278,26 @@ def _note_application_error(config, sign_ins: list) -> None:
             first.application_error = error
 
 
+ERROR_LINE_SHOWN = 300  # characters of the application's error line quoted in a message
+
+
 def application_error_line(output: str) -> str:
     """The last line of an application's output that states an error, as a runtime prints it
-    (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded."""
+    (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded; of
+    an Apache error log, the first error of the last request that logged one, its level and message."""
     stated = [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
-    return REDACTOR.scrub(stated[-1])[:REFUSAL_SHOWN] if stated else ""
+    if not stated:
+        return ""
+    line = stated[-1]
+    apache = APACHE_ERROR.match(line)
+    if apache:  # the first error of that request (Apache logs the cause, then what failed because of it)
+        request = [APACHE_ERROR.match(other) for other in stated]
+        first = len(stated) - 1
+        while first and (found := request[first - 1]) and found["pid"] == apache["pid"]:
+            first -= 1
+        cause = request[first] or apache
+        line = f"[{cause['level']}] {cause['message']}"  # its date, process and client say nothing of the cause
+    return REDACTOR.scrub(line)[:ERROR_LINE_SHOWN]
 
 
 def _application_said(sign_in) -> str:
