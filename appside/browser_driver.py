@@ -34,7 +34,7 @@ from suite.configuration.environment import BrowserAction, BrowserPage, HttpSett
 from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
-from suite.wire.http import CredentialPolicy
+from suite.wire.http import CredentialPolicy, redact_url
 from suite.wire.login.browser import BrowserLogin
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
@@ -167,6 +167,26 @@ def response_parameters(url: str, form: tuple[tuple[str, str], ...] = ()) -> dic
         **dict(parse_qsl(parts.fragment, keep_blank_values=True)),
         **dict(form),
     }
+
+
+# What Chromium's network errors mean, as a message says it (net::ERR_... in Playwright's error)
+NETWORK_ERRORS = {
+    "ERR_CONNECTION_REFUSED": "connection refused (nothing listens on its host and port)",
+    "ERR_NAME_NOT_RESOLVED": "its host name does not resolve",
+    "ERR_CONNECTION_RESET": "the connection was reset",
+    "ERR_EMPTY_RESPONSE": "the server closed the connection without an answer",
+    "ERR_ADDRESS_UNREACHABLE": "its address is unreachable",
+}
+
+
+def network_error(message: str, url: str) -> str:
+    """A page load the browser could not make at all (a net::ERR_... error), said with its URL; "" for another
+    error (a timeout, a navigation that went on elsewhere), where the page is looked at as it is."""
+    found = re.search(r"net::(ERR_[A-Z_]+)", message)
+    if not found:
+        return ""
+    meaning = NETWORK_ERRORS.get(found[1], found[1])
+    return f"the browser could not load {redact_url(url)}: {meaning} (net::{found[1]})"
 
 
 def is_callback(url: str, redirect_uris, form: tuple[tuple[str, str], ...] = ()) -> bool:
@@ -592,18 +612,24 @@ class BrowserSession:
         callback_at, callback_wall, watch = None, 0.0, ""
         answered_before = self._page_answered_at
         # the page may navigate on at once; the loop below looks at where it ended
-        with contextlib.suppress(PlaywrightError):
+        load_error = ""
+        try:
             if form:  # as the stand-in's own form_post page sends it: a form the page submits
                 with self.page.expect_navigation(wait_until="commit", timeout=self.drive.timeout * 1000):
                     self.page.evaluate(SUBMIT_FORM, [url, list(form)])
             else:
                 self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
+        except PlaywrightError as error:
+            load_error = network_error(str(error), url)
         # a refused sign-in whose callback came late in drive.timeout is still watched for drive.settle after it
         while time.monotonic() < (
             max(deadline, callback_at + self.drive.settle) if refused and callback_at else deadline
         ):
             yield  # run_together waits a little for every page at once
             if until is not None and until():
+                break
+            if load_error and self.page.url.startswith("chrome-error://"):  # nothing will come: said at once
+                watch = load_error
                 break
             if len(self.callback_statuses) > seen and callback_at is None:
                 callback_at, callback_wall = time.monotonic(), time.time()

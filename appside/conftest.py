@@ -185,6 +185,7 @@ def _launched(config) -> None:
                 config.launched.wait_until_ready()
             except LaunchFailed as error:
                 raise pytest.UsageError(f"configuration problem\ndrive.launch: {said(str(error))}") from None
+        _sign_in_url_listens(config)
     except BaseException:  # a launch that failed, Ctrl-C while waiting for it: the previous run's reports stay
         _write_nothing(config)
         raise
@@ -196,6 +197,28 @@ def _launched(config) -> None:
     gc.freeze()
     with contextlib.suppress(OSError):
         _kept_log(config).unlink(missing_ok=True)  # an earlier run's: this one's is written at its end, if it has one
+
+
+def _sign_in_url_listens(config) -> None:
+    """Where the browser is to sign in, something must listen at drive.sign_in_url once the application is
+    ready: a port nothing listens on (a typo, the application's other port) is a configuration problem, said at
+    once, not after every sign-in waited drive.timeout on the browser's error page."""
+    from appside.concurrent import needs_browser
+    from appside.launcher import connection_refused
+
+    drive = config.application.drive
+    if drive.mode != "browser" or not drive.sign_in_url or not needs_browser(config.planned_steps):
+        return
+    refused = connection_refused(drive.sign_in_url)
+    if refused:
+        if config.launched is not None:
+            config.launched.stop()
+        ready = drive.ready_url if drive.ready_url and drive.ready_url != drive.sign_in_url else ""
+        answered = f", though the application answered at drive.ready_url {ready}" if ready and config.launched else ""
+        raise pytest.UsageError(
+            f"configuration problem\ndrive.sign_in_url: {said(drive.sign_in_url)}: {refused}{answered}. Make "
+            "drive.sign_in_url name the host and port the application serves its sign-in page on"
+        )
 
 
 def _write_nothing(config) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -44,6 +45,12 @@ ERROR_LINE = re.compile(r"\b(\w*Error|Exception|Cannot find|not found|No such fi
 # a line that merely names one (Node prints the throwing source line, `throw new Error(...)`, above it)
 STATED_ERROR = re.compile(
     r"^\s*(?:Uncaught\s+)?(?:[\w.$]*(?:Error|Exception)(?:\s*\[[\w.-]+\])?:\s|Exception in thread)"
+    # a web server's error log: Apache's "[date] [auth_openidc:error] [pid 1:tid 2] ...", nginx's "date [error] ..."
+    r"|^\s*(?:\[[^\]]*\]|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)\s*\[(?:[\w-]+:)?(?:error|crit|alert|emerg)\]"
+)
+# Apache's error log line: its module and level, the process and thread (one request's lines share them), the message
+APACHE_ERROR = re.compile(
+    r"^\[[^\]]*\]\s*\[(?P<level>[\w-]+:\w+)\]\s*\[pid (?P<pid>[^\]]+)\](?:\s*\[client [^\]]*\])?\s*(?P<message>.*)$"
 )
 CAUSE_LINES, LINE_KEPT = 2, 300  # the excerpt's bounds: its error lines, and each line's characters
 
@@ -247,6 +254,21 @@ class KeptOutput:
             self._file.close()
             with contextlib.suppress(OSError):
                 self.path.write_bytes(data)
+
+
+def connection_refused(url: str) -> str:
+    """Where nothing listens at `url`'s host and port (a TCP connection refused there): what to say of it, else ""."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return f"connection refused: nothing listens on {parts.hostname}:{port}"
+    except OSError:  # a timeout, a name that does not resolve: not the question asked here
+        return ""
+    return ""
 
 
 def _answers(url: str) -> bool:

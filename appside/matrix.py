@@ -151,6 +151,10 @@ REFERENCE_APPS = {
                 "expired-token-used": ("APPC-20",),
                 # the expired token sent, refused with 401, refreshed and the call retried (RFC 6750 section 3.1)
                 "refresh-on-401": (),
+                # refreshed ahead of the expiry, but the API called with the token first seen: APPC-20's own scenario
+                # passes (that token was the refreshed, long-lived one); in APPC-15's two expiries the kept token
+                # expires and is sent, refused, never renewed: the evidence APPC-20 reads in every scenario
+                "token-kept-after-refresh": ("APPC-20",),
                 "id-token-not-validated": ("APPC-21",),
                 "nonce-presence-not-checked": ("APPC-21",),  # an ID token without nonce is accepted
                 "basic-not-encoded": ("APPC-10",),
@@ -185,6 +189,8 @@ REFERENCE_APPS = {
                 "token-logged": ("APPC-28",),
                 # its refresh token posted to the Visma API: a resource server (RFC 6749 section 10.4)
                 "refresh-token-to-api": ("APPC-32",),
+                # the same in a header of its own (X-Refresh-Token): every header the API received is read
+                "refresh-token-in-header": ("APPC-32",),
             },
             ("WEB_APP_CLIENT_SECRET", "WEB_APP_PORT"),
             {

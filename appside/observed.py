@@ -5,6 +5,7 @@ import base64
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlsplit
@@ -179,6 +180,11 @@ def _sent_one_of(entry, values: set[str]) -> bool:
     )
 
 
+# the names of headers whose values are credentials, whatever a client calls them (X-Refresh-Token,
+# Proxy-Authorization, X-Api-Key, Cookie): masked as they are, besides the tokens the stand-in issued
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|secret|key|cookie|session|password|credential")
+
+
 def learn_secrets(entries) -> None:
     """Codes, tokens, verifiers and secrets in the log are masked from every output from now on."""
     for entry in entries:
@@ -190,6 +196,9 @@ def learn_secrets(entries) -> None:
             REDACTOR.register((entry.response_json or {}).get(name), name)
         authorization = entry.headers.get("Authorization", "")
         REDACTOR.register(authorization.partition(" ")[2], "Authorization credentials")
+        for name, value in entry.headers.items():  # a credential a client sends in a header of its own
+            if _CREDENTIAL_HEADER.search(name):
+                REDACTOR.register(value, f"{name} header")
         basic = basic_credentials(entry)
         if basic is not None:
             REDACTOR.register(basic.raw_secret, "client_secret")

@@ -41,7 +41,7 @@ class RecordedRequest:
     path: str
     query: tuple  # (name, value) pairs, repeated names kept
     form: tuple  # (name, value) pairs of a form body
-    headers: dict[str, str] = field(repr=False)  # Authorization, Content-Type, Origin, User-Agent
+    headers: dict[str, str] = field(repr=False)  # every header, as the client named it (up to MAX_RECORDED_HEADERS)
     body: str = field(default="", repr=False)
     status: int = 0
     location: str = field(default="", repr=False)  # where a redirect sent the client
@@ -82,7 +82,10 @@ class RecordedRequest:
         return dict(parse_qsl(parts.query or parts.fragment, keep_blank_values=True))
 
 
-RECORDED_HEADERS = ("Authorization", "Content-Type", "Origin")
+# A request's headers are a few hundred bytes; a client that sends more (a browser's cookies) has them kept
+# up to this many characters, names and values, in the order they came; one that does not fit is noted as cut
+MAX_RECORDED_HEADERS = 32 * 1024
+HEADERS_CUT_NOTE = "headers_cut"  # the note of a request whose headers were not all kept: how many were left out
 
 
 class RequestLog:
@@ -173,12 +176,12 @@ def _read_body(environ: "WSGIEnvironment") -> bytes:
 def _entry(
     environ: "WSGIEnvironment", body: bytes, arrived: float, answer: dict, response_body: bytes
 ) -> RecordedRequest:
-    headers = {
-        "Authorization": environ.get("HTTP_AUTHORIZATION"),
-        "Content-Type": environ.get("CONTENT_TYPE"),
-        "Origin": environ.get("HTTP_ORIGIN"),
-        "User-Agent": environ.get("HTTP_USER_AGENT"),  # names the client library, where one says which
-    }
+    headers, cut = _headers(environ)
+    notes = dict(environ.get(NOTES_KEY) or {})
+    if cut:
+        notes[HEADERS_CUT_NOTE] = cut
+    if environ.get(TLS_ALTERNATIVE_KEY):
+        notes["tls"] = "alternative"
     text = body.decode("utf-8", errors="replace")
     content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
     response_headers = dict(answer.get("headers", ()))
@@ -192,13 +195,33 @@ def _entry(
         path=environ.get("PATH_INFO", ""),
         query=tuple(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
         form=tuple(parse_qsl(text, keep_blank_values=True)) if content_type == FORM else (),
-        headers={k: v for k, v in headers.items() if v},
+        headers=headers,
         body=text,
         status=answer.get("status", 0),
         location=response_headers.get("Location", ""),
         response_json=response_json if isinstance(response_json, dict) else None,
-        notes={
-            **(environ.get(NOTES_KEY) or {}),
-            **({"tls": "alternative"} if environ.get(TLS_ALTERNATIVE_KEY) else {}),
-        },
+        notes=notes,
     )
+
+
+def _headers(environ: "WSGIEnvironment") -> tuple[dict[str, str], int]:
+    """Every header of the request, named as HTTP writes them (X-Refresh-Token), whatever it is: a client
+    may send a credential in a header of its own; and how many were left out past MAX_RECORDED_HEADERS."""
+    found = [("Content-Type", environ.get("CONTENT_TYPE")), ("Content-Length", environ.get("CONTENT_LENGTH"))]
+    found += [
+        ("-".join(word.capitalize() for word in key[5:].split("_")), value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and isinstance(value, str)
+    ]
+    # those the sandbox's own checks read first, so that a client's big cookies never push them out
+    found.sort(key=lambda header: header[0] not in ("Authorization", "Content-Type", "Origin", "User-Agent"))
+    headers: dict[str, str] = {}
+    size = cut = 0
+    for name, value in found:
+        if not value:
+            continue
+        if size + len(name) + len(value) > MAX_RECORDED_HEADERS:
+            cut += 1
+        else:
+            headers[name], size = value, size + len(name) + len(value)
+    return headers, cut

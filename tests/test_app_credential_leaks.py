@@ -54,7 +54,8 @@ def test_each_leak_fails_its_rule_and_no_leaked_value_reaches_any_output(tmp_pat
     assert "access token was sent in the URL of GET /api/v1/me" in reasons["APPC-26"]
     # the page's body, not its URL: the URL only says which page it was
     assert "sent its access token to the browser, in the body of the page served at " in reasons["APPC-27"]
-    assert "wrote its access token to the launched application's output" in reasons["APPC-28"]
+    # the token response printed whole: both tokens named (the refresh token was left unsaid)
+    assert "wrote its access token and refresh token to the launched application's output" in reasons["APPC-28"]
 
     secrets = set(witness.read_text().split()) | {SECRET}
     assert len(secrets) > 3, f"only {len(secrets)} secrets witnessed"
@@ -171,3 +172,52 @@ def test_appc32_fails_a_credential_sent_elsewhere_and_passes_a_request_that_carr
         assert isinstance(outcome, NonConformance), outcome
         assert "client secret to https://api.partner-crm.example, in its authorization header" in str(outcome)
         assert "RFC 6749 section 10.1" in str(outcome) and SECRET not in str(outcome)
+
+
+def test_the_request_log_keeps_every_header_bounded_and_its_own_checks_first():
+    """A refresh token in a header of the client's own (an Apache mod_auth_openidc backend sent it as
+    X-Refresh-Token) is in the log APPC-32 reads; a client's huge headers never push out the Authorization."""
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from sandbox.recording import HEADERS_CUT_NOTE, MAX_RECORDED_HEADERS, RecordingMiddleware, RequestLog
+
+    log = RequestLog()
+    client = Client(RecordingMiddleware(Response("ok"), log))
+    client.get(
+        "/api/v1/me",
+        headers={
+            "X-Trace": "x" * MAX_RECORDED_HEADERS,
+            "X-Refresh-Token": "rt-1234567890",
+            "Authorization": "Bearer at-1234567890",
+        },
+    )
+    (entry,) = log.entries()
+    assert entry.headers["X-Refresh-Token"] == "rt-1234567890"
+    assert entry.headers["Authorization"] == "Bearer at-1234567890" and "X-Trace" not in entry.headers
+    assert entry.notes[HEADERS_CUT_NOTE] == 1
+
+
+def test_a_refresh_token_in_a_header_of_its_own_fails_appc32_and_reaches_no_output(tmp_path):
+    completed, reports, witness = certify_web_app_verbosely(tmp_path, SECRET, "refresh-token-in-header", "APPC-32")
+    terminal = completed.stdout + completed.stderr
+    assert completed.returncode == 1, terminal[-3000:]
+    record = json.loads((reports / "compliance.json").read_text())
+    assert record["failed_rules"] == ["APPC-32"], terminal[-3000:]
+    reason = next(r for r in record["rules"] if r["rule_id"] == "APPC-32")["scenarios"][0]["reason"]
+    assert "refresh token to a resource server, the stand-in's Visma API, in its X-Refresh-Token header" in reason
+    secrets = set(witness.read_text().split()) | {SECRET}
+    found = outputs.leaked(outputs.every_output(terminal, reports, tmp_path), secrets)
+    assert not found, f"secrets found in output: {found[:10]}"
+
+
+def test_appc27_names_every_credential_a_page_carried():
+    """An Apache mod_auth_openidc debug page showed OIDC_access_token and OIDC_refresh_token; APPC-27 named the
+    access token alone."""
+    from appside.steps.leaks import _judge_page
+    from suite.verdict.checks import NonConformance
+
+    secrets = {"at-4c9e1f7b-0123456789": "access token", "rt-4c9e1f7b-0123456789": "refresh token"}
+    page = "<pre>OIDC_access_token: at-4c9e1f7b-0123456789\nOIDC_refresh_token: rt-4c9e1f7b-0123456789</pre>"
+    with pytest.raises(NonConformance, match="sent its access token and refresh token to the browser, in the body"):
+        _judge_page("normal sign-in 1", "http://127.0.0.1:12801/app/", page, "page", secrets)

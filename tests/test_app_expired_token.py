@@ -108,6 +108,61 @@ def test_the_expired_token_used_at_the_api_or_userinfo_fails(call):
     assert _judged(_run(call, again)).startswith("failed: the application called ")
 
 
+def _refreshed_at(at: float, token: str = FRESH):
+    return _request(
+        at,
+        "POST",
+        "/connect/token",
+        form=(("grant_type", "refresh_token"),),
+        answer={"access_token": token, "expires_in": 3600},
+    )
+
+
+def test_an_expired_token_sent_in_another_scenarios_sign_ins_is_warned_there(monkeypatch):
+    """An outsider's Apache mod_auth_openidc application refreshed at once in APPC-20's own sign-in (its token's 3 s
+    within OIDCRefreshAccessTokenBeforeExpiry's 30), while its backend kept the token it first saw: in APPC-15's
+    two expiries it sent that token expired, twice, and showed the refusal. APPC-20 passed; the stand-in had seen
+    the evidence its sentence names, in another scenario's sign-ins."""
+    from appside.concurrent import TWO_EXPIRIES
+    from appside.steps import refusals
+
+    own = _run(_refreshed_at(ISSUED_AT + 0.1), _request(AFTER_EXPIRY, "GET", "/api/v1/me", notes={"bearer": "valid"}))
+    expired = [_request(AFTER_EXPIRY + n, "GET", "/api/v1/me", status=401, notes={"bearer": "expired"}) for n in (0, 4)]
+    elsewhere = Observed([*_sign_in(), _refreshed_at(ISSUED_AT + 0.1, EXPIRED), *expired])
+    monkeypatch.setattr(refusals, "every_flow_made", lambda: [(TWO_EXPIRIES, [], elsewhere)])
+    judged = _judged(own)
+    assert judged.startswith(
+        "failed: the application called /api/v1/me 2 time(s) in the sign-in 'two expiries, API used after each' (made "
+        "for the step 'the access token expires twice and the application uses the API after each expiry') with an "
+        "access token that had expired"
+    ), judged
+    renewed_there = Observed(
+        [
+            *elsewhere.entries,
+            _refreshed_at(AFTER_EXPIRY + 5),
+            _request(AFTER_EXPIRY + 6, "GET", "/api/v1/me", notes={"bearer": "valid"}),
+        ]
+    )
+    monkeypatch.setattr(refusals, "every_flow_made", lambda: [(TWO_EXPIRIES, [], renewed_there)])
+    assert _judged(own) == "passed"  # refused, renewed, retried: RFC 6750 section 3.1
+
+
+def test_the_evidence_says_a_refresh_came_before_the_expiry(monkeypatch):
+    """A refresh 0.1 s after the 3-second token was issued was evidence "after the access token expired the
+    application refreshed the access token": it refreshed ahead of the expiry, and says so."""
+    from appside.steps import refusals
+
+    attached: list[str] = []
+    monkeypatch.setattr(refusals.allure, "attach", lambda body, **_: attached.append(body))
+    monkeypatch.setattr(refusals, "every_flow_made", lambda: [])
+    assert _judged(_run(_refreshed_at(ISSUED_AT + 0.1))) == "passed"
+    assert attached == [
+        f"given an access token that expired {SHORT_LIFETIME} s after it was issued, the application refreshed the "
+        "access token (1 request(s) before it expired, the first 0.1 s after it was issued), and never used the "
+        "expired one"
+    ]
+
+
 def test_nothing_after_the_expiry_could_not_be_checked():
     assert _judged(_run()).startswith(f"skipped: {UNCHECKED}: after the access token expired the application sent")
 

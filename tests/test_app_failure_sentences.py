@@ -108,3 +108,29 @@ def test_appc06_cites_what_binds_each_kind_of_application_to_pkce(kind):
     else:
         assert "'Public clients MUST use PKCE [RFC7636] to this end' (RFC 9700 section 2.1.1)" in said
         assert ("client secrets cannot be safely stored" if kind == "spa" else "relies on PKCE") in said
+
+
+@pytest.mark.parametrize("app_type", ["web", "spa"])
+def test_a_missing_code_challenge_of_a_web_app_that_declares_pkce_names_the_other_fix(app_type):
+    """An Apache mod_auth_openidc application declared application.pkce: true and sent no code_challenge: for a web
+    application PKCE is optional, so the other fix is to declare what it does (application.pkce: false)."""
+    from pathlib import Path
+
+    from appside.application import Application, Drive
+    from appside.browser_driver import SignIn
+    from appside.observed import Observed
+    from appside.steps.requests_sent import pkce_challenge
+    from appside.steps.sign_ins import AppRun
+    from sandbox.app import PATHS
+    from sandbox.recording import RecordedRequest
+    from suite.verdict.checks import NonConformance
+
+    application = Application(
+        "a", Path("a.yaml"), app_type, "acme", Drive("browser"), redirect_uris=("http://x/cb",), pkce_declared=True
+    )
+    authorize = RecordedRequest(1.0, "GET", PATHS["authorization_endpoint"], (("state", "s"),), (), {}, status=302)
+    app_run = AppRun(sign_ins=[SignIn(True)], observed=[Observed([authorize])])
+    with pytest.raises(NonConformance) as failed:
+        pkce_challenge(application, app_run)
+    said = "set application.pkce: false in the application file"
+    assert (said in str(failed.value)) == (app_type == "web"), failed.value

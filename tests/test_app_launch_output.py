@@ -5,6 +5,8 @@ line, '...' and the stack: the error's own line was left out."""
 
 import re
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +173,46 @@ def test_a_sign_in_url_answering_404_is_not_ready_and_at_the_limit_names_the_404
     said = str(failed.value)
     assert f"answered HTTP 404 (Not Found) at http://127.0.0.1:{port}/login until the readiness limit of 4 s" in said
     assert "drive.sign_in_url" in said, said
+
+
+def test_a_sign_in_url_on_a_port_nothing_listens_on_is_a_configuration_problem_at_once(tmp_path):
+    """An Apache mod_auth_openidc application's file named drive.sign_in_url on port 12803, its ready_url on 12801:
+    the application was ready, every sign-in waited on the browser's chrome-error page, and the run ended after
+    45 s as INCOMPLETE (exit 5) "ended on chrome-error://chromewebdata/"."""
+    from run import certify_application
+
+    nowhere = free_port()
+    app = tmp_path / "application.yaml"
+    app.write_text(
+        Path("examples/web_app/application.yaml")
+        .read_text()
+        .replace(
+            "  sign_in_url: http://127.0.0.1:${WEB_APP_PORT:-5081}/login",
+            f"  sign_in_url: http://127.0.0.1:{nowhere}/login",
+        )
+        .replace("  launch: ", "  ready_url: http://127.0.0.1:${WEB_APP_PORT:-5081}/\n  launch: ")
+    )
+    started = time.monotonic()
+    completed = certify_application(
+        app, tmp_path, {"WEB_APP_CLIENT_SECRET": "s3cret-4c9e1f7b", "WEB_APP_PORT": str(free_port())}, "--rule=APPC-01"
+    )
+    terminal = completed.stdout + completed.stderr
+    assert completed.returncode == 4, terminal[-3000:]
+    assert (
+        f"drive.sign_in_url: http://127.0.0.1:{nowhere}/login: connection refused: nothing listens on "
+        f"127.0.0.1:{nowhere}, though the application answered at drive.ready_url http://127.0.0.1:"
+    ) in terminal, terminal[-3000:]
+    assert time.monotonic() - started < 40, terminal[-3000:]
+
+
+def test_a_page_the_browser_could_not_load_is_said_as_the_network_error():
+    from appside.browser_driver import network_error
+
+    said = network_error(
+        "Page.goto: net::ERR_CONNECTION_REFUSED at http://127.0.0.1:12803/app/", "http://127.0.0.1:12803/app/"
+    )
+    assert said == (
+        "the browser could not load http://127.0.0.1:12803/app/: connection refused (nothing listens on its host "
+        "and port) (net::ERR_CONNECTION_REFUSED)"
+    )
+    assert network_error("Timeout 20000ms exceeded.", "http://127.0.0.1:12803/app/") == ""

@@ -616,3 +616,29 @@ def test_appc27_and_appc28_passes_beside_a_token_in_a_url_say_appc26_judges_it()
     clean = {**record, "failed_rules": [], "rules": [rule("APPC-27", "passed")]}
     _passed_beside_a_token_in_a_url(clean)
     assert clean["rules"][0]["scenarios"][0]["reason"] == ""
+
+
+def test_the_error_quoted_from_an_apache_error_log_is_the_first_of_the_last_failed_request():
+    """Apache mod_auth_openidc could not read the stand-in's CA file (its workers run as www-data): the NOTE after
+    its HTTP 500 sign-in page quoted no line of the application, whose error log writes `[auth_openidc:error]`."""
+    from appside.steps.sign_ins import application_error_line
+
+    log = "\n".join(
+        [
+            "[Sun Dec 06 23:30:43.508217 2026] [auth_openidc:error] [pid 25742:tid 25777] [client 127.0.0.1:53510] "
+            "oidc_util_http_call: curl_easy_perform() failed on: https://localhost:12800/.well-known/openid-"
+            "configuration (error setting certificate file: /root/.cache/stand-in-ca.pem)",
+            "[Sun Dec 06 23:30:43.513407 2026] [auth_openidc:error] [pid 25742:tid 25777] [client 127.0.0.1:53510] "
+            "oidc_provider_static_config: could not retrieve metadata from url: https://localhost:12800/.well-known/"
+            "openid-configuration",
+            '127.0.0.1 - - [06/Dec/2026:23:30:43 +0000] "GET /app/ HTTP/1.1" 500 531',
+        ]
+    )
+    assert application_error_line(log) == (
+        "[auth_openidc:error] oidc_util_http_call: curl_easy_perform() failed on: https://localhost:12800/.well-known/"
+        "openid-configuration (error setting certificate file: /root/.cache/stand-in-ca.pem)"
+    )
+    proxy = "[Sun Dec 06 23:31:00.1 2026] [proxy:error] [pid 7:tid 8] (111)Connection refused: AH00957: backend down"
+    assert application_error_line(log + "\n" + proxy) == "[proxy:error] (111)Connection refused: AH00957: backend down"
+    nginx = "2026/12/07 00:00:00 [error] 12#12: *1 connect() failed (111: Connection refused) while connecting"
+    assert application_error_line(nginx) == nginx

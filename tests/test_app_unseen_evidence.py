@@ -210,14 +210,54 @@ def test_appc19_in_manual_mode_reads_the_persons_answer():
     """The person saw the application refuse (an error page, exit 1) and answered n: the suite, which
     sees no browser in manual mode, warned "the application's callback page never loaded"."""
     run = AppRun(sign_ins=[SignIn(finished=False)], baseline=(SignIn(finished=True), Observed([])))
-    error_page(_application(), run)
+    error_page(NO_RUN, _application(), run)
     run.sign_ins = [SignIn(finished=True)]
     with pytest.raises(NonConformance, match="the person answered that the application showed that they are signed"):
-        error_page(_application(), run)
+        error_page(NO_RUN, _application(), run)
     # where the suite drives the browser, the callback page is its evidence, as before
     run.sign_ins = [SignIn(finished=False)]
     with pytest.raises(NonConformance, match="callback page never loaded"):
-        error_page(_application(mode="browser"), run)
+        error_page(NO_RUN, _application(mode="browser"), run)
+
+
+APACHE_DENIED = (
+    '127.0.0.1 - - [07/Dec/2026:00:01:19 +0000] "GET /app/redirect_uri?error=access_denied&error_description=The+'
+    "resource+owner+or+authorization+server+denied+the+request&state=YeOjop6aqQkGpsa3aSjZj0X-O_g&iss=https%3A%2F%2F"
+    'localhost%3A12800 HTTP/1.1" {status} 1017'
+)
+
+
+@pytest.mark.parametrize("status", ["500", "200", None])
+def test_appc19_reads_the_callbacks_status_in_the_applications_own_access_log(status):
+    """Apache mod_auth_openidc 2.4 answered error=access_denied with HTTP 200 and its error page, then its handler
+    returned 500: Apache logged 500 and wrote its own 500 page after the first (the browser read HTTP 200). The
+    application's own log is the evidence of the server error; an access log that says 200, or none, passes."""
+    callback = RecordedRequest(
+        1.0,
+        "POST",
+        PATHS["authorization_endpoint"],
+        (("state", "YeOjop6aqQkGpsa3aSjZj0X-O_g"),),
+        (),
+        {},
+        location="http://127.0.0.1:12801/app/redirect_uri?error=access_denied&error_description=The+resource+owner+"
+        "or+authorization+server+denied+the+request&state=YeOjop6aqQkGpsa3aSjZj0X-O_g&iss=https%3A%2F%2F"
+        "localhost%3A12800",
+        status=302,
+    )
+    other = APACHE_DENIED.replace("YeOjop6aqQkGpsa3aSjZj0X", "another-sign-ins-state")
+    log = "\n".join(["[auth_openidc:error] ...", other.format(status=500), APACHE_DENIED.format(status=status)])
+    launched = SimpleNamespace(output=lambda: log if status else other.format(status=500))
+    request: Any = SimpleNamespace(config=SimpleNamespace(launched=launched))  # a FixtureRequest as the step reads it
+    run = AppRun(
+        sign_ins=[SignIn(finished=False, callback_status=200)],
+        observed=[Observed([callback])],
+        baseline=(SignIn(finished=True), Observed([])),
+    )
+    if status == "500":
+        with pytest.raises(NonConformance, match=r"own access log has its callback answered HTTP 500 \('127.0.0.1 - -"):
+            error_page(request, _application("web", "browser"), run)
+    else:
+        error_page(request, _application("web", "browser"), run)
 
 
 def test_the_verdict_counts_the_rules_that_did_not_run_and_those_that_could_not_be_checked():

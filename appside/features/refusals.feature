@@ -103,7 +103,9 @@ Feature: What an application must refuse
     RFC 6749 section 4.1.2.1 defines the error the server sends; neither it nor Visma Connect's pages
     say what the application must answer. A crash (HTTP 5xx), a redemption attempt or the signed-in
     marker after a declined sign-in is what a user and an operator would not want to see, so it is
-    reported as a warning, not as a failure.
+    reported as a warning, not as a failure. The status is the one the browser got, or the one the
+    application's own access log gives its callback (its launched output, drive.output_file), where a
+    server sent its page before it failed (Apache mod_auth_openidc 2.4 logs 500 after an error page).
 
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "access-denied"
@@ -120,8 +122,12 @@ Feature: What an application must refuse
     libraries refresh on a 401). One that sends the expired token to the Visma API or userinfo (in a
     header or a URL) and never renews it, or never gets through with the new one, leaves the user's call
     refused; no sentence binds the client to renew (section 1.5 describes, 3.1 allows), so it is warned,
-    not failed. A refresh, a new authorization request or a call with a valid token after the expiry is
-    the evidence that it did not go on with the expired one. Nothing asks it to go back to the API by
+    not failed. An expired access token the stand-in's API or userinfo received in another scenario's
+    sign-ins (an application that keeps the token it first saw while its framework refreshes another sends
+    it only once a refreshed token expires too, as in APPC-15's two expiries) is judged the same way, and
+    the warning names that scenario's sign-in. A refresh, a new authorization request or a call with a
+    valid token after the expiry is the evidence that it did not go on with the expired one, each said to
+    have come before or after the expiry (a client may refresh ahead of it). Nothing asks it to go back to the API by
     itself after a new sign-in. Where it sends nothing after the expiry, the rule could not be checked. A service
     may keep its token until it expires: its first run is one before which it was given no token (its
     normal run, where that came first, or else a run once every token it was given before has

@@ -198,6 +198,15 @@ _MAY_GO = {
 }
 
 
+def _each(names: list[str]) -> str:
+    """Every credential found, named: "access token and refresh token", "client secret, access token and ..."."""
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _may_go(names: list[str]) -> str:
+    return "; ".join(_MAY_GO[name] for name in names)
+
+
 @then(
     "no client secret, access or refresh token is sent to an origin other than the stand-in's and the application's own"
 )
@@ -223,13 +232,17 @@ def credentials_only_where_they_may_go(application, app_run):
                     continue
                 seen.add(sent)
                 for where, text in sent.parts():
-                    for name in leaked(text, secrets):
-                        origin = "{0.scheme}://{0.netloc}".format(urlsplit(sent.url))
+                    names = leaked(text, secrets)
+                    origin = "{0.scheme}://{0.netloc}".format(urlsplit(sent.url))
+                    if names:
                         check(
                             False,
-                            f"the application sent its {name} to {origin}, in {where} of {sent.kind} {sent.method} "
-                            f"{_shown(sent.url)}, in the sign-in {title!r} (the suite's browser held it: it never "
-                            f"left), neither the stand-in's origin nor the application's own: {_MAY_GO[name]}",
+                            (
+                                f"the application sent its {_each(names)} to {origin}, in {where} of {sent.kind} "
+                                f"{sent.method} {_shown(sent.url)}, in the sign-in {title!r} (the suite's browser held "
+                                f"it: it never left), neither the stand-in's origin nor the application's own: "
+                                f"{_may_go(names)}"
+                            ),
                         )
     # the stand-in's resource servers (the Visma API, the userinfo endpoint) are where an access token goes,
     # never a refresh token nor the client secret, which go only to the authorization server
@@ -239,12 +252,15 @@ def credentials_only_where_they_may_go(application, app_run):
         parts = [("its URL", "&".join(f"{k}={v}" for k, v in entry.query)), ("its body", entry.body)]
         parts += [(f"its {name} header", value) for name, value in entry.headers.items()]
         for where, text in parts:
-            for name in leaked(text, {v: n for v, n in secrets.items() if n != "access token"}):
+            names = leaked(text, {v: n for v, n in secrets.items() if n != "access token"})
+            if names:
                 check(
                     False,
-                    f"the application sent its {name} to a resource server, the stand-in's "
-                    f"{'Visma API' if entry.path.startswith(API_PREFIX + '/') else 'userinfo endpoint'}, in "
-                    f"{where} of {entry.method} {_shown(entry.path)}: {_MAY_GO[name]}",
+                    (
+                        f"the application sent its {_each(names)} to a resource server, the stand-in's "
+                        f"{'Visma API' if entry.path.startswith(API_PREFIX + '/') else 'userinfo endpoint'}, in "
+                        f"{where} of {entry.method} {_shown(entry.path)}: {_may_go(names)}"
+                    ),
                 )
     _tokens_were_issued(application, app_run)
 
@@ -264,11 +280,14 @@ def _judge_page(title: str, url: str, text: str, part: str, secrets: dict[str, s
     over several elements, spaced out or in other letter case, as the screenshot guard finds it
     (suite.wire.login.screenshots.shown_in_text)."""
     where = f"{_served(part, url)}, in the sign-in {title!r}"
-    for name in leaked(text, secrets):
+    names = leaked(text, secrets)
+    if names:
         check(
             False,
-            f"the application sent its {name} to the browser, in {where}: a web application keeps its secret "
-            "and its tokens on its server",
+            (
+                f"the application sent its {_each(names)} to the browser, in {where}: a web application keeps its "
+                "secret and its tokens on its server"
+            ),
         )
     if part in ("page", "dom"):
         name = shown_in_text(page_text(text), secrets)
@@ -362,7 +381,7 @@ def nothing_secret_in_output(request, application, app_run):
     if application.app_type == "spa":  # its server only serves files: the console is where it logs
         outputs, consoles = outputs + consoles, []
     if application.drive.output_file:
-        written = _read(application.drive.output_file, getattr(request.config, "output_file_start", 0))
+        written = read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0))
         if not written and not outputs:
             pytest.skip(
                 f"{UNCHECKED}: the application wrote nothing to drive.output_file ({application.drive.output_file}) "
@@ -388,8 +407,9 @@ def nothing_secret_in_output(request, application, app_run):
         for number, line in enumerate(text.splitlines(), 1):
             if any(target in line for target in in_urls):
                 continue  # a web server's access log of a URL that leaks: APPC-26 or APPC-11 names the cause
-            for name in leaked(line, secrets):
-                check(False, f"the application wrote its {name} to {where}, line {number}: {_shown(line)}")
+            names = leaked(line, secrets)
+            if names:
+                check(False, f"the application wrote its {_each(names)} to {where}, line {number}: {_shown(line)}")
     _tokens_were_issued(application, app_run)
 
 
@@ -435,7 +455,7 @@ def _shown(text: str) -> str:
     return excerpt(REDACTOR.scrub(text))
 
 
-def _read(path, start: int = 0) -> str:
+def read_from(path, start: int = 0) -> str:
     """The file's text from byte `start` on ("" where it cannot be read)."""
     try:
         with open(path, "rb") as file:

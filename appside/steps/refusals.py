@@ -6,6 +6,7 @@ OpenID Foundation's relying-party tests; a new authorization request (the applic
 sign-in again) is a refusal, and what the new sign-in leads to is not held against the faulty
 response. Each scenario first proves that the fault reached the application."""
 
+import re
 import time
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,10 +16,11 @@ from pytest_bdd import given, then, when
 
 from appside import effort
 from appside.application import Application
-from appside.concurrent import EXPIRY, OTHER_BROWSER
+from appside.concurrent import EXPIRY, OTHER_BROWSER, TWO_EXPIRIES, TWO_EXPIRIES_STEP
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
+from appside.steps.leaks import read_from
 from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens
 from appside.steps.service import first_service_run, why_no_token
 from appside.steps.sign_ins import (
@@ -26,6 +28,7 @@ from appside.steps.sign_ins import (
     AppRun,
     _baseline,
     driver,
+    every_flow_made,
     no_evidence,
     observe,
     observe_session_once,
@@ -37,6 +40,7 @@ from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
+from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import check, require, skip_for_missing_application_data
 
 # What binds an application that sent a state to refuse a response with another state or none, PKCE or a
@@ -351,7 +355,7 @@ def acceptance_visible(application, app_run):
 
 
 @then("the application shows an error page, not a server error")
-def error_page(application: Application, app_run: AppRun) -> None:
+def error_page(request: pytest.FixtureRequest, application: Application, app_run: AppRun) -> None:
     sign_in = app_run.sign_ins[-1]
     if application.drive.mode == "manual":
         # The suite sees no browser in manual mode: its prompt asked the person whether the application
@@ -373,6 +377,16 @@ def error_page(application: Application, app_run: AppRun) -> None:
             f"the application's callback answered HTTP {sign_in.callback_status}: "
             "a server error, not an error shown to the user",
         )
+        status, line = logged_answer(_own_logs(request, application), _faulted_callback(app_run)) or ("", "")
+        check(
+            not status or int(status) < 500,
+            lambda: (
+                f"the application's own access log has its callback answered HTTP {status} ({line!r}), "
+                f"though the browser got HTTP {sign_in.callback_status}: the page was sent before the server failed "
+                "(Apache mod_auth_openidc 2.4 sends its error page, then returns 500, and Apache writes its own "
+                "500 page after it): a server error, not an error shown to the user"
+            ),
+        )
         check(
             not sign_in.finished,
             f"the application showed {application.drive.shows_signed_in()} after the user declined",
@@ -385,6 +399,39 @@ def error_page(application: Application, app_run: AppRun) -> None:
             f"its normal sign-in did not show {application.drive.shows_signed_in()} either, so its absence "
             "after the declined sign-in shows nothing",
         )
+
+
+# A request line and its status as access logs write them: Apache's and nginx's common and combined formats,
+# werkzeug's, gunicorn's and uvicorn's ("GET /cb?error=access_denied&state=... HTTP/1.1" 500)
+LOG_LINE_SHOWN = 300  # characters of a log line quoted in a message
+ACCESS_LOG_LINE = re.compile(r'"(?:GET|POST) (?P<target>\S+) HTTP/\d(?:\.\d)?" (?P<status>[1-5]\d\d)\b')
+
+
+def _own_logs(request: pytest.FixtureRequest, application: Application) -> str:
+    """What the application wrote in this run: the launched application's output, and drive.output_file."""
+    texts = []
+    launched = getattr(request.config, "launched", None)
+    if launched is not None:
+        texts.append(launched.output())
+    if application.drive.output_file:
+        texts.append(read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0)))
+    return "\n".join(texts)
+
+
+def logged_answer(log: str, callback) -> tuple[str, str] | None:
+    """The status the application's own access log gives the faulty callback (a GET to its redirect URI with
+    this sign-in's state), and the line, masked and bounded; None where no line names it. A server may send
+    its page before it fails (the browser then sees that page's status): its own log has what it ended with."""
+    delivered = urlsplit(callback.delivered_to)
+    state = callback.location_params.get("state")
+    if not state or not delivered.path:
+        return None
+    for line in log.splitlines():
+        for found in ACCESS_LOG_LINE.finditer(line):
+            target = urlsplit(found["target"])
+            if target.path == delivered.path and ("state", state) in parse_qsl(target.query, keep_blank_values=True):
+                return found["status"], REDACTOR.scrub(line.strip())[:LOG_LINE_SHOWN]
+    return None
 
 
 def _unchecked(normal: tuple, why: str) -> None:
@@ -467,24 +514,39 @@ def no_expired_token(application: Application, app_run: AppRun) -> None:
     then retry the call with: an application that learns of the expiry from the refusal (many libraries
     refresh on a 401) keeps the contract. One that used its expired token and never renewed it, or
     never got through with a new one, left the user's call refused: RFC 6749 section 1.5's new access
-    token was never obtained, and no sentence lets it go on with the expired one (a warning-level rule)."""
+    token was never obtained, and no sentence lets it go on with the expired one (a warning-level rule).
+    An expired token that reached the stand-in in another scenario's sign-ins is the same evidence (an
+    application that keeps the token it got at sign-in while its framework refreshes another one sends it
+    only once a refreshed token expires too): judged there the same way, naming that scenario."""
     observed = app_run.last
+    _judge_expired_uses(application, observed, "")
+    for title, _, elsewhere in every_flow_made():
+        if elsewhere is not observed and title != EXPIRY:
+            _judge_expired_uses(application, elsewhere, f" in the sign-in {_flow_named(title)}")
+
+
+def _flow_named(title: str) -> str:
+    """A flow the suite made, named by the scenario step it was made for where that says more than its title."""
+    return f"{title!r} (made for the step {TWO_EXPIRIES_STEP!r})" if title == TWO_EXPIRIES else repr(title)
+
+
+def _judge_expired_uses(application: Application, observed: Observed, where: str) -> None:
     expired = expired_uses(observed)
     renewal, retries = _renewed_then_retried(observed, expired)
     if expired and renewal and retries:
         allure.attach(
-            f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s) with "
-            f"an access token that had expired, was refused, then {renewal} and called the API again with a valid "
-            f"access token ({len(retries)} call(s)): RFC 6750 section 3.1 lets a client request a new access token "
-            "and retry",
+            f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s){where} "
+            f"with an access token that had expired, was refused, then {renewal} and called the API again with a "
+            f"valid access token ({len(retries)} call(s)): RFC 6750 section 3.1 lets a client request a new access "
+            "token and retry",
             name="an expired access token renewed after its refusal",
             attachment_type=allure.attachment_type.TEXT,
         )
         return
     check(
         not expired,
-        f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s) with an "
-        f"access token that had expired (expires_in said {SHORT_LIFETIME} seconds), and "
+        f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s){where} with "
+        f"an access token that had expired (expires_in said {SHORT_LIFETIME} seconds), and "
         + (
             f"{renewal} but never called the API again with a valid access token"
             if renewal
@@ -553,7 +615,7 @@ def renewed(application: Application, app_run: AppRun) -> None:
         ],
         "called the Visma API or userinfo with a valid access token": _valid_calls_after(observed, expiry, expiries),
     }
-    _renewal_seen(observed, expiry, evidence, expired=expired_uses(observed))
+    _renewal_seen(observed, expiry, evidence, expired=expired_uses(observed), issued=first)
 
 
 def _valid_calls_after(observed: Observed, expiry: float, expiries: dict) -> list:
@@ -611,11 +673,16 @@ def _second_run(application: Application, run) -> str:
 
 
 def _renewal_seen(
-    observed: Observed, expiry: float, evidence: dict, outcome: str = "", expired: tuple | list = ()
+    observed: Observed,
+    expiry: float,
+    evidence: dict,
+    outcome: str = "",
+    expired: tuple | list = (),
+    issued: float | None = None,
 ) -> None:
     """`expired`: the calls made with an expired access token (refused, then renewed: no_expired_token judged
-    them), so the evidence says they were made rather than that none was."""
-    seen = [f"{what} ({len(requests)} request(s))" for what, requests in evidence.items() if requests]
+    them), so the evidence says they were made rather than that none was; `issued`: when the token was."""
+    seen = [f"{what} ({_timed(requests, expiry, issued)})" for what, requests in evidence.items() if requests]
     if not seen:
         after = [e for e in observed.entries if e.at > expiry]
         pytest.skip(
@@ -629,14 +696,29 @@ def _renewal_seen(
                 "one: nothing tells what it does with an expired token"
             )
         )
+    given = f"given an access token that expired {SHORT_LIFETIME} s after it was issued, " if issued else ""
     allure.attach(
         (
-            f"after the access token expired the application sent it {len(expired)} time(s) "
+            f"{given}after it expired the application sent it {len(expired)} time(s) "
             f"({', '.join(sorted({c.path for c in expired}))}), was refused, then {'; '.join(seen)}: a renewal "
             "after the refusal, as RFC 6750 section 3.1 allows"
             if expired
-            else f"after the access token expired the application {'; '.join(seen)}, and never used the expired one"
+            else f"{given}the application {'; '.join(seen)}, and never used the expired one"
         ),
         name="evidence of the renewal",
         attachment_type=allure.attachment_type.TEXT,
     )
+
+
+def _timed(requests: list, expiry: float, issued: float | None) -> str:
+    """When the requests came, as they came: before the access token expired (a client may refresh ahead of
+    the expiry, e.g. mod_auth_openidc's OIDCRefreshAccessTokenBeforeExpiry) or after it."""
+    before = sorted(r.at for r in requests if r.at <= expiry)
+    after = sorted(r.at for r in requests if r.at > expiry)
+    parts = []
+    if before:
+        first = f", the first {before[0] - issued:.1f} s after it was issued" if issued is not None else ""
+        parts.append(f"{len(before)} request(s) before it expired{first}")
+    if after:
+        parts.append(f"{len(after)} request(s) after it expired, the first {after[0] - expiry:.1f} s after")
+    return " and ".join(parts)

@@ -21,7 +21,7 @@ from appside.concurrent import (
     NoPendingSignIn,
     fault_title,
 )
-from appside.launcher import STATED_ERROR
+from appside.launcher import APACHE_ERROR, STATED_ERROR
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
 from appside.steps.unread_answers import answer_unread
@@ -282,11 +282,26 @@ def _note_application_error(config, sign_ins: list) -> None:
             first.application_error = error
 
 
+ERROR_LINE_SHOWN = 300  # characters of the application's error line quoted in a message
+
+
 def application_error_line(output: str) -> str:
     """The last line of an application's output that states an error, as a runtime prints it
-    (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded."""
+    (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded; of
+    an Apache error log, the first error of the last request that logged one, its level and message."""
     stated = [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
-    return REDACTOR.scrub(stated[-1])[:REFUSAL_SHOWN] if stated else ""
+    if not stated:
+        return ""
+    line = stated[-1]
+    apache = APACHE_ERROR.match(line)
+    if apache:  # the first error of that request (Apache logs the cause, then what failed because of it)
+        request = [APACHE_ERROR.match(other) for other in stated]
+        first = len(stated) - 1
+        while first and (found := request[first - 1]) and found["pid"] == apache["pid"]:
+            first -= 1
+        cause = request[first] or apache
+        line = f"[{cause['level']}] {cause['message']}"  # its date, process and client say nothing of the cause
+    return REDACTOR.scrub(line)[:ERROR_LINE_SHOWN]
 
 
 def _application_said(sign_in) -> str:
@@ -414,9 +429,17 @@ def refused_by_stand_in(observed: Observed) -> str:
 PAGE_TEXT_SHOWN = 200  # characters of the page a sign-in ended on, in the run's notice
 
 
+def _not_loaded(sign_in) -> str:
+    """Why the browser showed no page of the application at all (appside.browser_driver.network_error)."""
+    watch = getattr(sign_in, "watch", "")
+    return f": {watch}" if watch.startswith("the browser could not load") else ""
+
+
 def _where_it_ended(sign_in) -> str:
     """The page a sign-in that never reached the stand-in ended on: its status, address and the
     start of its text (tags dropped, secrets masked, bounded)."""
+    if _not_loaded(sign_in):
+        return f" ({_not_loaded(sign_in)[2:]})"
     parts = []
     if getattr(sign_in, "page_status", None) is not None:
         parts.append(f"answered HTTP {sign_in.page_status}")
@@ -506,8 +529,8 @@ def sign_in_never_started(application: Application, sign_ins: list, observed: li
     for number, sign_in in enumerate(sign_ins[:2], 1):
         if getattr(sign_in, "final_url", ""):
             ends.append(
-                f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_page_errors(sign_in)}"
-                f"{_application_said(sign_in)}"
+                f"sign-in {number} ended on {redact_url(sign_in.final_url)}{_not_loaded(sign_in)}"
+                f"{_page_errors(sign_in)}{_application_said(sign_in)}"
                 f"{_refused_elsewhere(sign_in) if number == 1 else ''}"
             )
     return (

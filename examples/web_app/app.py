@@ -32,6 +32,11 @@ defects, to prove the certification catches them:
     refresh-on-401         no defect alone: the access token is used without looking at its expiry (as
                            @badgateway/oauth2-client's OAuth2Fetch without expiresAt); the API's 401 makes it
                            refresh the token and retry the call (RFC 6750 section 3.1 allows it)
+    token-kept-after-refresh  the access token is refreshed ahead of its expiry (within 30 s of it, as Apache
+                           mod_auth_openidc's OIDCRefreshAccessTokenBeforeExpiry 30), but the Visma API is
+                           called with the first token the profile page saw, kept "to save calls" (as a
+                           backend behind mod_auth_openidc that caches OIDC_access_token): once a refreshed
+                           token expires too, the API refuses it and the refusal is shown
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
     basic-not-encoded      the client id and secret go into HTTP Basic as they are, not form-urlencoded
     response-type-token    the authorization request asks for response_type=token (the implicit flow)
@@ -64,6 +69,9 @@ defects, to prove the certification catches them:
     refresh-token-to-api   after its call, the refresh token is posted to the Visma API too ("so that the API
                            can renew the session"): a resource server, where only the access token may go
                            (RFC 6749 section 10.4)
+    refresh-token-in-header  after its call, the Visma API is called again with the refresh token in a header
+                           of its own, X-Refresh-Token, beside the access token (as an Apache mod_auth_openidc
+                           backend that passes on OIDC_refresh_token did): a resource server all the same
     token-logged           the token response is printed to the application's output
     token-in-page-url      after the sign-in the browser is sent to /profile?access_token=...
     tokens-in-session-cookie  the access and refresh tokens are kept in Flask's session too: a cookie
@@ -120,6 +128,8 @@ if "comma-scope" in DEFECTS:
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
 # global-state-store, verifier-by-state: every sign-in started, by its state, whichever browser it went to
 ISSUED_STATES: dict[str, dict] = {}
+KEPT_TOKENS: dict[str, str] = {}  # token-kept-after-refresh: the access token kept for the API, by session id
+REFRESH_AHEAD = 30  # token-kept-after-refresh: seconds before its expiry the access token is refreshed
 
 
 def update_token(name, token, refresh_token=None, access_token=None):
@@ -392,7 +402,14 @@ def profile():
     try:
         # token-in-api-url: the header as well, so that the API (which reads only the header) answers
         in_url = {"access_token": token["access_token"]} if "token-in-api-url" in DEFECTS else None
-        if DEFECTS & {"expired-token-used", "refresh-on-401"}:
+        if "token-kept-after-refresh" in DEFECTS:
+            if token.get("expires_at", 0) - time.time() < REFRESH_AHEAD and "refresh_token" in token:
+                token = _refreshed(token)
+            kept = KEPT_TOKENS.setdefault(session["sid"], token["access_token"])
+            answer = requests.get(f"{API}/v1/me", headers={"Authorization": f"Bearer {kept}"}, timeout=10)
+            if answer.status_code == 401:
+                return page(f"<p>The Visma API refused the call: {escape(answer.text)}</p>", 502)
+        elif DEFECTS & {"expired-token-used", "refresh-on-401"}:
             answer = requests.get(
                 f"{API}/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
             )
@@ -409,6 +426,16 @@ def profile():
                     f"{API}/v1/me/session",
                     headers={"Authorization": f"Bearer {newest['access_token']}"},
                     json={"refresh_token": newest.get("refresh_token")},
+                    timeout=10,
+                )
+            if "refresh-token-in-header" in DEFECTS:  # "so that the API can renew it for us"
+                newest = TOKENS.get(session["sid"], token)
+                requests.get(
+                    f"{API}/v1/me",
+                    headers={
+                        "Authorization": f"Bearer {newest['access_token']}",
+                        "X-Refresh-Token": newest.get("refresh_token") or "",
+                    },
                     timeout=10,
                 )
     except AuthlibBaseError:  # expired and nothing to refresh it with: sign in again
