@@ -14,8 +14,8 @@ from sandbox.defects import DEFECTS
 from suite.configuration.rules import warning_level_rules
 from suite.matrix.detection import CLEAN, Row, run_matrix, scenarios_never_failing, unproven_rules
 
-# about a dozen switches a chunk: a chunk's suite run costs a sandbox and a pytest start (a second)
-# besides its switches' scenarios (three CPU-seconds each), and a worker can take another in turn
+# about a dozen switches a chunk: a chunk's suite run costs a sandbox and a pytest start (a CPU-second)
+# besides its switches' scenarios (1.5 CPU-seconds each: 21 for 14), and a worker can take another in turn
 CHUNKS = 9
 CHUNK_OF = {defect: i % CHUNKS for i, defect in enumerate(sorted(DEFECTS))}
 

@@ -23,7 +23,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from suite.secrets.redaction import MAX_PENDING, Redactor, encodings
+from suite.secrets.redaction import MAX_GRAM_TEXT, Redactor, encodings
 
 
 def _leaks(redactor: Redactor, values: list[str], text_around: str = "") -> list[str]:
@@ -35,28 +35,28 @@ def _leaks(redactor: Redactor, values: list[str], text_around: str = "") -> list
 
 def test_every_encoding_is_masked_while_pending_once_built_and_in_a_long_text():
     redactor = Redactor()
-    # Each such value has some 360 encodings (its non-ASCII character's charsets, normal forms and escapes),
-    # so these make about ten times MAX_PENDING: ten builds merged into a few groups, some left pending
-    # (1228 values, 440,000 encodings, made a hundred builds of the same and a scrub of 24 million characters).
-    values = ["s3cr3t/" + secrets.token_urlsafe(24) + "+ø" for _ in range(3 * MAX_PENDING // 100)]
+    # Each such value has some 360 encodings (its non-ASCII character's charsets, normal forms and escapes):
+    # 122 make 44,000 encodings, built into a few groups by the texts below, some left pending.
+    values = ["s3cr3t/" + secrets.token_urlsafe(24) + "+ø" for _ in range(122)]
     for value in values[:5]:
         redactor.register(value, "secret")
-    assert redactor._state[1] and not redactor._state[0]  # learning alone builds nothing
-    # While pending, a short text is searched for them one by one and nothing is built. (A text with all of a
-    # value's encodings costs more to search for them than building them: a scrub of one builds them.)
+    assert redactor._state[1].words and not redactor._state[0]  # learning alone builds nothing
+    # While pending, a short text is searched for them and nothing is built. (A text with all of a value's
+    # encodings costs more to search than building them: a scrub of one builds them.)
     few = [form for value in values[:5] for form in sorted(encodings(value))[:3]]
     scrubbed = redactor.scrub(" ".join(few) + " ")
     assert not [form for form in few if form in scrubbed]
-    assert not redactor._state[0], "a short text searched for the pending encodings one by one"
+    assert not redactor._state[0], "a short text searched for the pending encodings"
     assert not _leaks(redactor, values[:5], " ")
+    assert redactor._state[0], "a text of every encoding built them"
     for value in values[5:-2]:
         redactor.register(value, "secret")
     groups, pending = redactor._state
-    assert groups and pending, "enough encodings to build some and leave others pending"
-    assert not _leaks(redactor, values[:3] + values[-5:-2], " ")  # a short text: built and pending ones
-    for value in values[-2:]:  # learned after that text built what was pending
+    assert len(groups) == 1 and len(pending.words) > 10 * len(groups[0].words), "learning alone builds nothing"
+    assert not _leaks(redactor, values[:1] + values[-3:-2], " ")  # a short text: a built and a pending one
+    assert redactor._state[0] == groups, "a short text searched for the pending encodings"
+    for value in values[-2:]:  # learned after that text
         redactor.register(value, "secret")
-    assert redactor._state[1], "encodings pending when the long text comes"
     # A long text builds what is pending first; each encoding, between two runs of newlines (no blob of
     # base64, uuencode or base85 around it: "!" is one of the last two's characters), is masked whole. The
     # encodings alone make the text long (millions of characters, hundreds of times what building the
@@ -65,10 +65,37 @@ def test_every_encoding_is_masked_while_pending_once_built_and_in_a_long_text():
     run = "\n" * 4
     assert redactor.scrub(run + run.join(forms)) == run + run.join(["[secret]"] * len(forms))
     groups, pending = redactor._state
-    assert not pending
+    assert not pending.words
     sizes = [len(group.words) for group in groups]
     assert all(size >= 2 * smaller for size, smaller in itertools.pairwise(sizes)), sizes
     assert len(groups) <= math.log2(sum(sizes)) + 1
+
+
+def test_a_secret_learned_since_the_last_scrub_of_the_same_text_is_masked_before_and_after_a_build():
+    """A short text is searched for the pending encodings filed under its slices (_Pending): one learned
+    since the same text was last scrubbed is found as well; a text longer than MAX_GRAM_TEXT builds them
+    first, and one learned after that build is pending again."""
+    redactor = Redactor()
+    tokens = ["eyJ" + secrets.token_urlsafe(900) for _ in range(3)]
+    for _ in range(100):  # more to build than the texts below cost to search: they build nothing
+        redactor.register(secrets.token_urlsafe(32), "secret")
+    redactor.register(tokens[0], "access_token")
+    text = f"Bearer {tokens[0]}, then {quote(tokens[1])} and {json.dumps(tokens[2])}"
+    assert redactor.scrub(text) == f"Bearer [access_token], then {quote(tokens[1])} and {json.dumps(tokens[2])}"
+    redactor.register(tokens[1], "refresh_token")
+    assert redactor.scrub(text) == f"Bearer [access_token], then [refresh_token] and {json.dumps(tokens[2])}"
+    assert not redactor._state[0], "a short text searched for the pending encodings"
+    filler = "lorem ipsum dolor sit amet, " * (MAX_GRAM_TEXT // 28 + 1)
+    assert (
+        redactor.scrub(filler + text)
+        == filler + f"Bearer [access_token], then [refresh_token] and {json.dumps(tokens[2])}"
+    )
+    groups, pending = redactor._state
+    assert groups and not pending.words, "a long text built them first"
+    redactor.register(tokens[2], "id_token")
+    assert redactor._state[1].words
+    assert redactor.scrub(text) == 'Bearer [access_token], then [refresh_token] and "[id_token]"'
+    assert redactor.scrub(filler + text) == filler + 'Bearer [access_token], then [refresh_token] and "[id_token]"'
 
 
 def test_a_secret_learned_in_one_thread_is_masked_at_once_while_others_learn_and_scrub():

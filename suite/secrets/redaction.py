@@ -24,16 +24,19 @@ MAX_DISGUISED characters, not for JWTs: a scrub of 3 MB of benchmark_scrubber.py
 s of CPU where it took 0.24-0.27 s, and the long-text test's 127 MB of every encoding of 1228 secrets 43 s
 where 112 MB took 25 s.
 
-Scrubbing is one Aho-Corasick pass per group of secrets (pyahocorasick, in C), plus a plain
-substring search (str.find) for each encoding learned since the last group was built. A
-detection-matrix process learns thousands of secrets (2058 in 11 defect sets, 8800 encodings of
-3.3 million characters: a JWT's base64 forms are most of them) and scrubs few texts, so learning
-only computes a secret's encodings and adds them to the pending list. Building costs about 200
-times what searching costs per character (BUILD_COST), so a scrub searches the pending encodings
-one by one until the searching has cost as much as building them would, and then builds them into
-a group (a ski rental: never more than twice the cheaper choice); a text much longer than the
-encodings, such as a hostile multi-megabyte body, builds them at once. MAX_PENDING bounds what one
-short text is searched for. A scrub never misses a learned secret: each is pending or in a group.
+Scrubbing is one Aho-Corasick pass per group of secrets (pyahocorasick, in C), plus a search for each
+encoding learned since the last group was built (pending: _Pending). A detection-matrix process learns
+thousands of secrets (4335 in a chunk of 14 defect sets, 145,000 encodings of 10 million characters) and
+scrubs few texts (98, of 100,000 characters), so learning only computes a secret's encodings and files
+each under its last characters. A short text is searched for those filed under one of its slices (a set of
+them, one dictionary look-up each): its cost grows with the text, not with the secrets learned; a few
+pending encodings, or a long text, are searched for one by one. Building costs about 200 times what
+searching costs per character (BUILD_COST), so a scrub searches the pending encodings until the searching
+has cost as much as building them would, and then builds them into a group (a ski rental: never more than
+twice the cheaper choice); a text much longer than the encodings, such as a hostile multi-megabyte body,
+builds them at once. A scrub never misses a learned secret: each is pending or in a group. Replaying the
+secrets and scrubs of that 14-set process took 0.9 s of CPU where building a group whenever 4096 encodings
+were pending took 9.3 s (36 builds, most of them merges: see below), with the same output.
 
 The groups are kept as a binary counter (Bentley-Saxe): a new group is merged with the last ones
 until each is at least twice the size of the next, so an encoding is built O(log N) times and a
@@ -57,7 +60,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import ahocorasick
@@ -587,10 +590,18 @@ def decoded(text: str) -> list[str]:
     return [view.text for view in _views(text)]
 
 
-MAX_PENDING = 4096  # encodings searched one by one, at most, before they are built into a group
 # Building a character into an automaton costs about as much as searching 200 characters of a text
 # for one encoding with str.find (measured: 100-200 against 0.5-0.9 nanoseconds).
 BUILD_COST = 200
+# Searching a text for one encoding costs a Python loop's turn and a str.find call besides its characters: as
+# much as searching 150 characters (measured: 220-290 nanoseconds for a text of 10 or 100 characters).
+FIND_COST = 150
+# Taking every slice of GRAM characters of a text into a set costs as much per character as searching 200
+# characters for one encoding (measured: 90-105 nanoseconds a character); a text up to MAX_GRAM_TEXT long
+# is searched that way (a longer one's set would take tens of bytes a character).
+GRAM = MIN_SECRET_LENGTH  # every encoding is at least this long (a secret's shortest; a blob's pattern is longer)
+GRAM_COST = 200
+MAX_GRAM_TEXT = 1 << 16
 
 
 class _Group:
@@ -612,24 +623,58 @@ class _Group:
             yield end + 1 - length, end + 1, label, blob
 
 
-def _occurrences(text: str, pending: tuple):
-    """Every occurrence of each pending encoding, overlapping ones too, as _Group.matches gives them."""
-    for form, (length, label, *blob) in pending:
-        start = text.find(form)
-        while start >= 0:
-            yield start, start + length, label, blob
-            start = text.find(form, start + 1)
+class _Pending:
+    """Encodings not built into a group yet, each filed under its last GRAM characters: a short text is
+    searched only for those filed under a slice of it (the set of its slices of GRAM characters), so what
+    searching it costs does not grow with the secrets learned; a long text is searched for each.
+
+    Only ever added to, under the Redactor's lock, and replaced by a new one when built: a scrub that took
+    one sees every encoding learned before it began (and maybe some learned since, masked as well)."""
+
+    def __init__(self) -> None:
+        self.words: list = []  # (encoding, value) in the order learned: a later duplicate's wins when built
+        self.characters = 0
+        self._by_end: dict[str, list] = {}
+
+    def add(self, words: dict) -> None:
+        by_end = self._by_end
+        for word in words.items():
+            by_end.setdefault(word[0][-GRAM:] if len(word[0]) >= GRAM else "", []).append(word)
+        self.words += words.items()
+        self.characters += sum(map(len, words))
+
+    def _sliced(self, text: str) -> bool:
+        """Whether `text` is searched through its slices: where that costs less than each encoding's search."""
+        return len(text) <= MAX_GRAM_TEXT and len(text) * GRAM_COST < (len(text) + FIND_COST) * len(self.words)
+
+    def cost(self, text: str) -> int:
+        """What searching `text` costs, in characters searched for one encoding (BUILD_COST's unit)."""
+        return len(text) * GRAM_COST if self._sliced(text) else (len(text) + FIND_COST) * len(self.words)
+
+    def occurrences(self, text: str):
+        """Every occurrence of each pending encoding, overlapping ones too, as _Group.matches gives them (one
+        shorter than GRAM, were there any, is filed under "" and searched for in every text)."""
+        if self._sliced(text):
+            by_end = self._by_end
+            ends = {text[i : i + GRAM] for i in range(len(text) - GRAM + 1)} | {""}
+            words: Iterable = itertools.chain.from_iterable(by_end[end] for end in ends if end in by_end)
+        else:
+            words = iter(self.words)
+        for form, (length, label, *blob) in words:
+            start = text.find(form)
+            while start >= 0:
+                yield start, start + length, label, blob
+                start = text.find(form, start + 1)
 
 
 class Redactor:
     def __init__(self) -> None:
         self._known: dict[str, str] = {}  # each secret registered, and its label
         # (groups, pending): each group at least twice the size of the next, as a binary counter's bits;
-        # pending encodings not built into a group yet. Never mutated, only replaced in one assignment, so a
-        # scrub takes both from the same moment without the lock: a secret is in one or the other.
-        self._state: tuple[tuple[_Group, ...], tuple] = ((), ())
-        self._pending_characters = 0
-        self._searched = 0  # characters x encodings searched one by one since the last build
+        # pending encodings not built into a group yet. Replaced in one assignment, so a scrub takes both from
+        # the same moment without the lock: a secret is in one or the other.
+        self._state: tuple[tuple[_Group, ...], _Pending] = ((), _Pending())
+        self._searched = 0  # characters x encodings searched for pending ones since the last build
         self._fields = set(SECRET_FIELDS)
         self._lock = threading.Lock()
 
@@ -641,7 +686,6 @@ class Redactor:
             if value in self._known:
                 return
             self._known[value] = label
-            groups, pending = self._state
             words = {form: (len(form), label, "", 0, 0, 0) for form in _plain_encodings(value)}
             # base32's alphabet is base64's but for a few letters: its blob is walked through as base64's
             blobs = (
@@ -654,11 +698,7 @@ class Redactor:
                 for form, (before_most, after_most) in forms.items():
                     pattern = form[-BLOB_PATTERN:]
                     words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern), before_most, after_most)
-            pending += tuple(words.items())
-            self._state = (groups, pending)
-            self._pending_characters += sum(map(len, words))
-            if len(pending) >= MAX_PENDING:
-                self._build()
+            self._state[1].add(words)
 
     def known(self) -> dict[str, str]:
         """Each secret registered, as it is, and its label (for what looks for it otherwise than as a
@@ -670,12 +710,12 @@ class Redactor:
         """Turns the pending encodings into a group, merged with the last groups until each group
         is at least twice the next (batches come in any size: a long text builds what is pending).
         Lock held."""
-        built, words = self._state
-        groups = list(built)
+        built, pending = self._state
+        groups, words = list(built), tuple(pending.words)
         while groups and len(groups[-1].words) < 2 * len(words):
             words = groups.pop().words + words
-        self._state = (*groups, _Group(words)), ()
-        self._pending_characters = self._searched = 0
+        self._state = (*groups, _Group(words)), _Pending()
+        self._searched = 0
         return self._state
 
     def secret_field(self, name: str) -> None:
@@ -698,19 +738,19 @@ class Redactor:
     def _scrub_secrets(self, text: str) -> str:
         views = _views(text)
         groups, pending = self._state
-        if pending:
-            # Search one by one until that has cost as much as building would (a ski rental): never
-            # more than twice the cheaper of the two, and a long text forces a build at once.
-            search = sum(len(view.text) for view in views) * len(pending)
-            if self._searched + search > self._pending_characters * BUILD_COST:
+        if pending.words:
+            # Search for the pending ones until that has cost as much as building them would (a ski rental):
+            # never more than twice the cheaper of the two, and a long text forces a build at once.
+            search = sum(map(pending.cost, (view.text for view in views)))
+            if self._searched + search > pending.characters * BUILD_COST:
                 with self._lock:
-                    groups, pending = self._build() if self._state[1] else self._state
+                    groups, pending = self._build() if self._state[1].words else self._state
             else:
                 self._searched += search  # unlocked: a lost update only delays a build
         found = []
         for view in views:
             for start, end, label, blob in itertools.chain(
-                *(group.matches(view.text) for group in groups), _occurrences(view.text, pending)
+                *(group.matches(view.text) for group in groups), pending.occurrences(view.text)
             ):
                 if blob[0]:
                     start, end = _blob_around(view.text, start, end, *blob)
