@@ -503,6 +503,12 @@ VARIANTS = {
         Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),
         Defect("refresh-returns-same-access-token", "a refresh returns the access token still valid from the code", ()),
         Defect(
+            "form-action-csp",
+            "pages carry Content-Security-Policy: form-action * and the issuer, as LemonLDAP::NG's portal does: "
+            "Chromium blocks a form's redirect to a private-use scheme, which the redirect itself still is",
+            (),
+        ),
+        Defect(
             "older-codes-cancelled",
             "issuing a code cancels the client's codes not yet redeemed (one code at a time; no document forbids it)",
             (),

@@ -26,7 +26,9 @@ class Outcome:
     kind: "callback" (the browser was sent to the redirect URI: `url`), "left" (sent to
     another site than the issuer: `url`), "page" (stopped on a page with nothing to fill in,
     such as an error page: `url`, `status`, `body`), "login_failed" (the login form came back
-    after signing in), "loop" (too many pages), "no_answer" (the person pasted nothing) or
+    after signing in), "loop" (too many pages), "load_stopped" (the actions started a page load
+    that stopped in the browser, not at the server's answer: `url` says where, and why), "no_answer"
+    (the person pasted nothing) or
     "sign_in_needed" (a login page came, and the environment has no `login` section to sign in with).
 
     signed_in: the method saw the login page and submitted the test user's credentials on it,
@@ -76,6 +78,8 @@ class Outcome:
             "page": f"the flow stopped on {url} (HTTP {self.status}) with no form to fill in",
             "login_failed": f"signing in failed on {url}: check login.username and login.password",
             "loop": f"the flow went through too many pages, last {url}",
+            "load_stopped": f"the page's actions started a load that stopped in the browser, not at a page of the "
+            f"server's: {url}; the page stayed as it was",
             "no_answer": "no address was pasted back",
             "sign_in_needed": f"the server asked for a sign-in on {url}, and the environment has no login section",
         }[self.kind]

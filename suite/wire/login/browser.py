@@ -129,6 +129,7 @@ class Guard:
         # still refused, and reported, but no failure (a real server's consent page loading fonts)
         self.expected_elsewhere = {_origin(o) for o in expected_elsewhere}
         self.typed = False  # the password was typed into a page of this context: it stays so
+        self.caught: dict | None = None  # the sign-in's record of where the flow ended, filled by a caught redirect
         self.refused: list[UntrustedEndpoint] = []  # each refusal that ends the sign-in
         self.blocked: list[str] = []  # each request refused, said for the report
         self.fenced: list[tuple[str, int, bool]] = []  # host, port, and whether the password was typed by then
@@ -195,8 +196,11 @@ class Guard:
         redirect too, which no route sees (the fence would refuse its connection, and Chromium's
         error page for that would load a moment later and cut into the next navigation)."""
         request = paused["request"]
-        body = request.get("postData", "").encode() or (b"?" if request.get("hasPostData") else b"")
         navigation = paused.get("resourceType") == "Document" and paused.get("frameId") == main_frame
+        if "responseStatusCode" in paused or "responseErrorReason" in paused:
+            self._hold_answer(devtools, paused, navigation)
+            return
+        body = request.get("postData", "").encode() or (b"?" if request.get("hasPostData") else b"")
         verdict = self._decide(
             request["url"], request["method"], paused.get("resourceType", "other").lower(), body, navigation
         )
@@ -204,6 +208,27 @@ class Guard:
             if verdict:
                 reason = {"aborted": "Aborted", "blockedbyclient": "BlockedByClient"}[verdict]
                 devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": reason})
+            else:
+                devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
+        except Exception:  # the page went meanwhile
+            pass
+
+    def _hold_answer(self, devtools, paused: dict, navigation: bool) -> None:
+        """A page load's answer, held as its headers come: a redirect of the run's page to the redirect
+        URI is the end of the flow, whatever its scheme, caught here and aborted. A private-use scheme
+        (RFC 8252 section 7.1: `com.example.app:/callback`) is no request of Chromium's: it hands it to
+        an application, with no request event, and the page stays where it was."""
+        status = paused.get("responseStatusCode") or 0
+        location = next(
+            (h["value"] for h in paused.get("responseHeaders", []) if h.get("name", "").lower() == "location"), ""
+        )
+        target = urljoin(paused["request"]["url"], location) if location else ""
+        caught = navigation and 300 <= status < 400 and target and is_redirect_to(target, self.redirect_uri)
+        try:
+            if caught:
+                if self.caught is not None and not self.caught:
+                    self.caught.update(kind="callback", url=target)
+                devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "Aborted"})
             else:
                 devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
         except Exception:  # the page went meanwhile
@@ -386,7 +411,10 @@ def fresh_page(environment, policy: CredentialPolicy):
         devtools, guard = _devtools, _guard
         main_frame = devtools.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
         devtools.on("Fetch.requestPaused", lambda paused: guard.hold_paused(devtools, paused, main_frame))
-        devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+        # each request before it is sent, and each page load's answer as its headers come (a redirect to a
+        # redirect URI of a scheme that is no request of Chromium's is caught there: Guard._hold_answer)
+        patterns = [{"urlPattern": "*"}, {"urlPattern": "*", "resourceType": "Document", "requestStage": "Response"}]
+        devtools.send("Fetch.enable", {"patterns": patterns})
     for page in _page.context.pages:
         if page != _page:
             page.close()
@@ -493,6 +521,7 @@ class BrowserLogin:
         self.guard = _guard
         self.guard.redirect_uri = redirect_uri  # a refusal left from before is still raised below
         stop: dict = {}
+        self.guard.caught = stop
         self.signed_in = False
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
         statuses: dict[str, int] = {}
@@ -507,10 +536,17 @@ class BrowserLogin:
             if frame == page.main_frame:
                 statuses["navigations"] = statuses.get("navigations", 0) + 1
 
+        def on_request_failed(request) -> None:
+            with contextlib.suppress(Exception):  # a worker's request has no frame
+                if request.is_navigation_request() and request.frame == page.main_frame:
+                    self.failed_loads.append(f"{redact_url(request.url)} ({request.failure})")
+
+        self.failed_loads: list[str] = []  # the page's loads that stopped in the browser: the page stays as it was
         listeners = {
             "request": lambda request: self._watch(request, redirect_uri, stop),
             "response": on_response,
             "framenavigated": on_frame_navigated,
+            "requestfailed": on_request_failed,
         }
         for event, listener in listeners.items():
             page.on(event, listener)
@@ -587,11 +623,15 @@ class BrowserLogin:
                 self._check_page_fits_settings(page)
                 return Outcome("page", page.url, statuses.get(page.url), body=page.content())
             if previous == (rule, page.url):  # the same page again: the actions got nowhere
+                if self.failed_loads:  # not the page's answer to them: its load stopped in the browser
+                    self._attach_page(page, "the page's next load stopped")
+                    return Outcome("load_stopped", self.failed_loads[-1])
                 stuck = "login_failed" if rule.fills else "loop"
                 self._attach_page(page, "signing in failed" if rule.fills else "the flow went in circles")
                 return Outcome(stuck, page.url, statuses.get(page.url))
             previous = (rule, page.url)
             navigations = statuses.get("navigations", 0)
+            self.failed_loads.clear()
             self._run(page, rule, timeout_ms, self.guard)
             self.signed_in = self.signed_in or rule.signs_in
             if self.guard.refused:  # the page sent the password away as it was typed: nothing to wait for
