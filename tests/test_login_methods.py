@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from run import ROOT, SANDBOX_YAML, run_suite, write_environment
+from run import ROOT, SANDBOX_SECRETS, SANDBOX_YAML, run_suite, write_environment
 
 from suite.matrix.detection import all_rule_ids
 from suite.wire.browser import chromium_path
@@ -133,3 +133,47 @@ def test_a_native_app_signs_in_at_a_private_use_scheme(tmp_path, method):
     scenarios = [s for r in json.loads(record.read_text())["rules"] for s in r["scenarios"]]
     ran = {s["name"][:7]: s["status"] for s in scenarios if "native" in s["name"] and s["status"] != "skipped"}
     assert ran and set(ran.values()) == {"passed"} and "AUTH-01" in ran, result.stdout[-3000:]
+
+
+@needs_chromium
+def test_a_server_that_stops_answering_the_browser_is_an_environment_problem(tmp_path):
+    """A page load of the browser's that the network failed (Chromium's net::ERR_EMPTY_RESPONSE here; a
+    server killed mid-run gives ERR_SOCKS_CONNECTION_FAILED through the suite's fence) is the environment's
+    problem, exit 3, as the HTTP client's connection failures are: it had failed AUTH-01 as the server's
+    behaviour ("the browser login stopped on chrome-error://chromewebdata/")."""
+    from faulty_servers import FaultyProxy
+
+    from sandbox import SandboxServer, default_registry
+
+    class Hangs(FaultyProxy):
+        def handle(self, handler):
+            if handler.path.startswith("/connect/authorize"):
+                handler.close_connection = True  # no answer at all: the connection is closed
+                return
+            super().handle(handler)
+
+    proxy = Hangs()
+    sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
+    proxy.target = sandbox.url
+    try:
+        pages = BROWSER_YAML[BROWSER_YAML.index("  browser:\n") : BROWSER_YAML.index("\nexpectations:")]
+        text = (
+            f"name: gone\nissuer: {proxy.url}\nclients:\n  spa:\n    client_id: sandbox-spa\n"
+            "    redirect_uri: https://spa.app.local/callback\n    scope: openid profile email\n"
+            "login:\n  method: browser\n  username: test.user\n  password: ${T_PASSWORD}\n" + pages + "\n"
+        )
+        environment = write_environment(tmp_path, text)
+        result = run_suite(
+            f"--env={environment}",
+            f"--compliance={tmp_path / 'c.json'}",
+            "-q",
+            "--rule=AUTH-01",
+            environ={**os.environ, **SANDBOX_SECRETS},
+        )
+    finally:
+        proxy.close()
+        sandbox.stop()
+    output = result.stdout + result.stderr
+    assert result.returncode == 3, output[-3000:]
+    assert f"cannot reach {proxy.url}: the server closed the connection without answering" in output, output[-3000:]
+    assert "net::ERR_EMPTY_RESPONSE" in output and "chrome-error" not in output

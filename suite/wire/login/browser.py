@@ -28,7 +28,15 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
-from suite.wire.http import CredentialPolicy, UntrustedEndpoint, allure_results_written, credentials_in, redact_url
+from suite.wire.http import (
+    FIXES,
+    CredentialPolicy,
+    EnvironmentProblem,
+    UntrustedEndpoint,
+    allure_results_written,
+    credentials_in,
+    redact_url,
+)
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
 from suite.wire.login.screenshots import picture_without_secrets
@@ -559,6 +567,9 @@ class BrowserLogin:
                 discard_page()
                 if expired.is_set():
                     raise self._too_long(page, span) from None
+                unreachable = network_failure(str(error), self.failed_loads[-1:] or [page.url])
+                if unreachable is not None:
+                    raise unreachable from None
                 raise AssertionError(
                     f"the browser login stopped on {redact_url(page.url)}: {REDACTOR.scrub(str(error)).splitlines()[0]}"
                 ) from None
@@ -617,6 +628,11 @@ class BrowserLogin:
                 return Outcome(stop["kind"], stop["url"])
             if self.guard.refused:  # authorize raises it
                 return Outcome("page", page.url)
+            if page.url.startswith("chrome-error:"):  # a load that failed in the network: Chromium's error page
+                unreachable = network_failure(" ".join(self.failed_loads), self.failed_loads[-1:])
+                if unreachable is not None:
+                    discard_page()
+                    raise unreachable
             rule = self._rule_for(page)
             if rule is None:
                 self._attach_page(page, "the flow stopped here")
@@ -735,6 +751,49 @@ class BrowserLogin:
                 allure.attach(note, name=f"{title}: screenshot note", attachment_type=allure.attachment_type.TEXT)
         else:
             allure.attach(note, name=f"{title}: no screenshot", attachment_type=allure.attachment_type.TEXT)
+
+
+# Chromium's network errors (net/base/net_error_list.h) that say the server was not reached or cut the
+# connection before answering: the environment's problem, as the HTTP client's connection failures are
+# (suite.wire.http.FIXES names the fix), never the server's behaviour. ERR_SOCKS_CONNECTION_FAILED: the
+# suite's connection fence (suite.wire.browser.OriginFence, a SOCKS proxy) could not connect to the server.
+_NETWORK_ERRORS = {
+    "ERR_CONNECTION_REFUSED": ("connection refused", "refused"),
+    "ERR_SOCKS_CONNECTION_FAILED": ("connection refused or failed", "refused"),
+    "ERR_CONNECTION_FAILED": ("connection failed", "refused"),
+    "ERR_CONNECTION_RESET": ("connection reset by the server", "reset"),
+    "ERR_CONNECTION_CLOSED": ("the server closed the connection", "reset"),
+    "ERR_EMPTY_RESPONSE": ("the server closed the connection without answering", "reset"),
+    "ERR_CONNECTION_TIMED_OUT": ("no connection within the timeout", "connect_timeout"),
+    "ERR_TIMED_OUT": ("no answer within the timeout", "read_timeout"),
+    "ERR_ADDRESS_UNREACHABLE": ("the address is unreachable", "connect_timeout"),
+    "ERR_NAME_NOT_RESOLVED": ("the host name does not resolve (DNS failure)", "dns"),
+    "ERR_INTERNET_DISCONNECTED": ("this machine has no network", "connect_timeout"),
+}
+
+
+def network_failure(said: str, where: list[str]) -> EnvironmentProblem | None:
+    """The environment problem a failed page load of the browser's was (Chromium's `net::ERR_...` in
+    `said`), or None when it was no network failure. `where`: the load that failed, if known."""
+    found = re.search(r"net::(ERR_[A-Z_]+)", said)
+    if found is None:
+        return None
+    code = found.group(1)
+    if code in _NETWORK_ERRORS:
+        cause, kind = _NETWORK_ERRORS[code]
+    elif code.startswith("ERR_CERT_"):
+        cause, kind = "certificate not trusted", "certificate"
+    elif code.startswith("ERR_SSL_"):
+        cause, kind = "TLS failure", "tls"
+    else:
+        return None
+    at = re.search(r"net::ERR_[A-Z_]+ at (\S+)", said)
+    url = at.group(1) if at else where[0].split(" (")[0] if where else ""
+    url = url if url.startswith(("http:", "https:")) else ""
+    return EnvironmentProblem(
+        f"cannot reach {_origin(url) if url else 'the server'}: {cause} (the browser's page load"
+        f"{' of ' + redact_url(url) if url else ''}: net::{code}). " + FIXES[kind]
+    )
 
 
 def _post_by_form(page, endpoint: str, form: dict, timeout_ms: float) -> None:
