@@ -400,6 +400,12 @@ DEFECTS = {
             ("ID-02", "ID-03", "ID-04", "ID-05", "ID-06", "UINFO-01", "UINFO-06"),
         ),
         Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
+        Defect(
+            "id-token-alg-none",
+            "ID tokens are unsigned, alg none, sent as header.payload (as LemonLDAP::NG sends them)",
+            ("ID-02",),
+            ("ID-03", "ID-04", "ID-05", "ID-06", "UINFO-01", "UINFO-06"),  # their claims unread: blocked by ID-02
+        ),
         Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
         Defect("id-token-foreign-azp", "the ID token's azp names another client", ("ID-03",)),
         Defect("id-token-exp-before-iat", "the ID token's exp is a second before its iat", ("ID-03",)),
