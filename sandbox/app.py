@@ -283,6 +283,7 @@ def create_app(
         if request.method == "GET" or requested_by_post:
             return render_template(
                 "consent.html",
+                hidden_decision="consent-hidden-field" in defects,
                 client_id=grant.client.client_id,
                 scopes=(grant.request.payload.scope or "").split(),
                 action=in_query,

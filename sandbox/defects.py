@@ -509,6 +509,12 @@ VARIANTS = {
         Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),
         Defect("refresh-returns-same-access-token", "a refresh returns the access token still valid from the code", ()),
         Defect(
+            "consent-hidden-field",
+            "the consent page carries the decision in a hidden field, its buttons unnamed, a script setting the "
+            "refusal (as LemonLDAP::NG's confirm.tpl)",
+            (),
+        ),
+        Defect(
             "form-action-csp",
             "pages carry Content-Security-Policy: form-action * and the issuer, as LemonLDAP::NG's portal does: "
             "Chromium blocks a form's redirect to a private-use scheme, which the redirect itself still is",

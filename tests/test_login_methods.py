@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from run import ROOT, SANDBOX_SECRETS, SANDBOX_YAML, run_suite, write_environment
+from run import ROOT, SANDBOX_SECRETS, SANDBOX_YAML, run_ci, run_suite, write_environment
 
 from suite.matrix.detection import all_rule_ids
 from suite.wire.browser import chromium_path
@@ -177,3 +177,27 @@ def test_a_server_that_stops_answering_the_browser_is_an_environment_problem(tmp
     assert result.returncode == 3, output[-3000:]
     assert f"cannot reach {proxy.url}: the server closed the connection without answering" in output, output[-3000:]
     assert "net::ERR_EMPTY_RESPONSE" in output and "chrome-error" not in output
+
+
+@needs_chromium
+def test_the_browser_refuses_consent_where_the_file_says_how(tmp_path):
+    """CONS-01 under the browser method: login.browser.deny_consent's entries come before the pages', so
+    the consent page's refusing button is pressed; the clean sandbox passes, one whose error redirects
+    drop state fails. Without the entries, CONS-01 (critical) could not be checked for want of them, and
+    the run is incomplete: it had been skipped, the run conformant."""
+    record = tmp_path / "compliance.json"
+    for defect, expected in (None, "passed"), ("error-state-dropped", "failed"):
+        result = run_suite(
+            "--env=sandbox-browser",
+            *([f"--defect={defect}"] if defect else []),
+            "--rule=CONS-01",
+            f"--compliance={record}",
+            "-q",
+        )
+        statuses = [r["status"] for r in json.loads(record.read_text())["rules"] if r["rule_id"] == "CONS-01"]
+        assert statuses == [expected], result.stdout[-3000:]
+    start, end = BROWSER_YAML.index("    deny_consent:"), BROWSER_YAML.index("\nexpectations:")
+    environment = write_environment(tmp_path, BROWSER_YAML[:start] + BROWSER_YAML[end:])
+    result = run_ci(f"--env={environment}", f"--reports={tmp_path / 'reports'}", "--rule=CONS-01")
+    assert result.returncode == 5, result.stdout[-3000:]
+    assert "login.browser.deny_consent" in result.stdout

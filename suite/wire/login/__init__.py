@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # the login methods import this module; login_method imports 
     from suite.wire.login.manual import ManualLogin
 
 
+# What Outcome.consent says of a browser sign-in where an entry of login.browser.deny_consent ran (CONS-01).
+CONSENT_DENIED = "login.browser.deny_consent"
+
+
 @dataclass
 class Outcome:
     """Where an authorization ended.

@@ -37,7 +37,7 @@ from suite.wire.http import (
     credentials_in,
     redact_url,
 )
-from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
+from suite.wire.login import CONSENT_DENIED, LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page
 from suite.wire.login.screenshots import picture_without_secrets
 
@@ -530,6 +530,7 @@ class BrowserLogin:
         self.guard.redirect_uri = redirect_uri  # a refusal left from before is still raised below
         stop: dict = {}
         self.guard.caught = stop
+        self.consent = ""  # CONSENT_DENIED once a login.browser.deny_consent entry's actions ran
         self.signed_in = False
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
         statuses: dict[str, int] = {}
@@ -583,7 +584,9 @@ class BrowserLogin:
             discard_page()
             raise self._too_long(page, span)
         outcome.signed_in = self.signed_in
-        return _with_fragment(outcome, redirects)
+        outcome = _with_fragment(outcome, redirects)
+        outcome.consent = self.consent
+        return outcome
 
     def _too_long(self, page, span: float) -> AssertionError:
         """The failure of a sign-in that its deadline ended: the login page kept Chromium busy."""
@@ -647,6 +650,8 @@ class BrowserLogin:
                 return Outcome(stuck, page.url, statuses.get(page.url))
             previous = (rule, page.url)
             navigations = statuses.get("navigations", 0)
+            if self.login.denying_consent and rule in self.login.browser_deny_pages:
+                self.consent = CONSENT_DENIED  # the refusing actions ran: a consent decision was made
             self.failed_loads.clear()
             self._run(page, rule, timeout_ms, self.guard)
             self.signed_in = self.signed_in or rule.signs_in
@@ -679,7 +684,9 @@ class BrowserLogin:
             raise self.guard.refused[0] from None
 
     def _rule_for(self, page):
-        for rule in self.login.browser_pages:
+        # CONS-01's sign-in: the refusing entries first (login.browser.deny_consent)
+        rules = (*self.login.browser_deny_pages, *self.login.browser_pages) if self.login.denying_consent else ()
+        for rule in rules or self.login.browser_pages:
             if re.search(rule.url, page.url) and (not rule.when or page.locator(rule.when).count() > 0):
                 return rule
         return None

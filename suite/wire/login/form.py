@@ -86,7 +86,11 @@ class FormLogin:
                     self.login.password_field: self.login.password,
                 }
                 return form, data
-            if form.has_button(self.login.consent_field, self.login.consent_value):
+            # the consent form: its granting button, or (LemonLDAP::NG's confirm.tpl: a hidden confirm=1, buttons
+            # with no name, a script setting -1 for a refusal) a POST form with buttons and the field as an input,
+            # sent with the field set to the file's value
+            hidden = form.method == "POST" and form.buttons and form.has_field(self.login.consent_field)
+            if form.has_button(self.login.consent_field, self.login.consent_value) or hidden:
                 if self.login.denying_consent and self.login.consent_deny_omits_field:
                     # the refusing button sends the consent form without the granting field
                     return form, {
