@@ -9,7 +9,7 @@ from steps.refresh_tokens import first_refresh_token, refresh
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import ConfigurationProblem, NothingToCheck, check, require
 from suite.wire.http import RepeatedServerError
-from suite.wire.token_requests import basic_credentials, default_authentication, error_of, post_token
+from suite.wire.token_requests import basic_credentials, default_authentication, error_of, outside_vschar, post_token
 
 
 def revoke(state, discovery, environment, token: str, hint: str | None = None, client=None):
@@ -111,7 +111,7 @@ def _secret_refused_everywhere(state, discovery) -> None:
             f"clients.{client.role}.client_secret: the revocation endpoint and the token endpoint both refuse the "
             f"{client.role} client's secret (invalid_client), so the environment's client secret is most likely "
             f"wrong. Check clients.{client.role}.client_secret (and the variable it names) against the server's "
-            "registration"
+            "registration" + outside_vschar(client.client_secret)
         )
 
 

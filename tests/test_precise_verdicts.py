@@ -559,3 +559,17 @@ def test_an_spa_redemption_answered_500_fails_pkce01_alone(tmp_path):
     statuses = {r["rule_id"]: (r["status"], r.get("blocked_by")) for r in json.loads(record.read_text())["rules"]}
     assert statuses["PKCE-01"] == ("failed", None), result.stdout[-3000:]
     assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], ("blocked", "PKCE-01")), statuses
+
+
+def test_messages_say_what_was_answered_and_what_else_explains_a_refusal():
+    """A page answered instead of a redirect says its status, or that it was not seen, never "HTTP None";
+    a client secret refused both ways names VSCHAR (RFC 6749 Appendix A.2) where it holds characters
+    outside it, a likely cause besides a wrong secret."""
+    from suite.wire.login import Outcome
+    from suite.wire.token_requests import outside_vschar
+
+    assert "a page answered with HTTP 400" in Outcome("page", "http://127.0.0.1/authorize", 400).describe()
+    unseen = Outcome("page", "http://127.0.0.1/authorize").describe()
+    assert "None" not in unseen and "a page whose HTTP status was not seen" in unseen
+    assert outside_vschar("plain-ASCII secret ~!") == ""
+    assert "RFC 6749 Appendix A.2" in outside_vschar("sécret") and "VSCHAR" in outside_vschar("tab\tsecret")

@@ -340,7 +340,7 @@ def _inline_secrets(raw: dict, prefix: str = "") -> list[str]:
             variable = "VISMA_" + re.sub(r"[^A-Z0-9]+", "_", where.upper())
             problems.append(
                 f"{where}: a secret is written inline. Write `{key}: ${{{variable}}}` "
-                f"and export {variable} instead (secrets never go into files for real servers)"
+                f"and export {variable} instead (any variable name works; secrets never go into files for real servers)"
             )
     return problems
 

@@ -79,7 +79,9 @@ class Outcome:
         return {
             "callback": f"the browser was sent to {url}",
             "left": f"the browser was sent away from the issuer, to {url}",
-            "page": f"the flow stopped on {url} (HTTP {self.status}) with no form to fill in",
+            "page": f"the flow stopped on {url}, "
+            + (f"a page answered with HTTP {self.status}" if self.status else "a page whose HTTP status was not seen")
+            + " with no form to fill in",
             "login_failed": f"signing in failed on {url}: check login.username and login.password",
             "loop": f"the flow went through too many pages, last {url}",
             "load_stopped": f"the page's actions started a load that stopped in the browser, not at a page of the "

@@ -540,6 +540,9 @@ class BrowserLogin:
                 redirects.append(urljoin(r.url, r.headers["location"]))
             if r.request.is_navigation_request():
                 statuses[r.url] = r.status
+                with contextlib.suppress(Exception):  # a worker's response has no frame
+                    if r.frame == page.main_frame and not 300 <= r.status < 400:
+                        statuses["document"] = r.status  # the page's own, whatever its URL became
 
         def on_frame_navigated(frame) -> None:
             if frame == page.main_frame:
@@ -640,14 +643,15 @@ class BrowserLogin:
             if rule is None:
                 self._attach_page(page, "the flow stopped here")
                 self._check_page_fits_settings(page)
-                return Outcome("page", page.url, statuses.get(page.url), body=page.content())
+                status = statuses.get(page.url, statuses.get("document"))
+                return Outcome("page", page.url, status, body=page.content())
             if previous == (rule, page.url):  # the same page again: the actions got nowhere
                 if self.failed_loads:  # not the page's answer to them: its load stopped in the browser
                     self._attach_page(page, "the page's next load stopped")
                     return Outcome("load_stopped", self.failed_loads[-1])
                 stuck = "login_failed" if rule.fills else "loop"
                 self._attach_page(page, "signing in failed" if rule.fills else "the flow went in circles")
-                return Outcome(stuck, page.url, statuses.get(page.url))
+                return Outcome(stuck, page.url, statuses.get(page.url, statuses.get("document")))
             previous = (rule, page.url)
             navigations = statuses.get("navigations", 0)
             if self.login.denying_consent and rule in self.login.browser_deny_pages:
