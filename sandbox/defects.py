@@ -511,7 +511,7 @@ VARIANTS = {
         Defect(
             "consent-hidden-field",
             "the consent page carries the decision in a hidden field, its buttons unnamed, a script setting the "
-            "refusal (as LemonLDAP::NG's confirm.tpl)",
+            "refusal (as LemonLDAP::NG's confirm.tpl, with fixed values)",
             (),
         ),
         Defect(

@@ -137,8 +137,8 @@ def test_two_ways_of_refusing_consent_are_refused(tmp_path):
 
 @pytest.mark.parametrize("environment", ["sandbox", "sandbox-browser"])
 def test_a_consent_page_with_its_decision_in_a_hidden_field_is_granted_and_refused(tmp_path, environment):
-    """LemonLDAP::NG's consent page (confirm.tpl) carries the decision in a hidden field (confirm=1), its
-    buttons unnamed, a script setting -1 for a refusal. The form method sends the field set to
+    """A consent page that carries the decision in a hidden field, its buttons unnamed, a script setting the
+    refusal (LemonLDAP::NG's confirm.tpl, with fixed values). The form method sends the field set to
     login.form.consent_value to grant and to consent_deny_value to refuse (it had found no consent
     button, a configuration problem); the browser presses the buttons, the page's script decides."""
     if environment == "sandbox-browser":

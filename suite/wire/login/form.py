@@ -86,9 +86,9 @@ class FormLogin:
                     self.login.password_field: self.login.password,
                 }
                 return form, data
-            # the consent form: its granting button, or (LemonLDAP::NG's confirm.tpl: a hidden confirm=1, buttons
-            # with no name, a script setting -1 for a refusal) a POST form with buttons and the field as an input,
-            # sent with the field set to the file's value
+            # the consent form: its granting button, or a POST form with buttons and the field as an input (a
+            # hidden decision, unnamed buttons, a script setting the refusal), sent with the field set to the file's
+            # value (fixed values only: LemonLDAP::NG 2.16's confirm holds a token per page, see docs)
             hidden = form.method == "POST" and form.buttons and form.has_field(self.login.consent_field)
             if form.has_button(self.login.consent_field, self.login.consent_value) or hidden:
                 if self.login.denying_consent and self.login.consent_deny_omits_field:
