@@ -29,7 +29,7 @@ Feature: PKCE with S256
   # A missing required parameter is also invalid_request (RFC 6749 section 5.2).
   # Any error code: no sentence names one for a missing verifier (RFC 7636 section 4.6's invalid_grant is
   # for one that does not match). PKCE-09 judges the code, warning-level.
-  @rule:PKCE-03 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.5
+  @rule:PKCE-03 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6
   Scenario Outline: PKCE-03 A missing verifier is refused (<role>)
     Given the "<role>" client of the environment
     When the user authorizes the client with PKCE

@@ -13,6 +13,7 @@ Feature: Token revocation
   @rule:REV-02 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC7009-2.1 @rfc:RFC6749-5.2
   Scenario: REV-02 A revoked refresh token no longer refreshes
     Given the "web" client of the environment
+    And the server offers a revocation endpoint
     When the user authorizes the client with PKCE and offline_access
     And the client redeems the code with the verifier
     And the client revokes its refresh token
@@ -27,6 +28,7 @@ Feature: Token revocation
   Scenario: REV-03 A client cannot revoke another client's refresh token
     Given the "web" client of the environment
     And the "other_web" client of the environment as the other client
+    And the server offers a revocation endpoint
     When the user authorizes the client with PKCE and offline_access
     And the client redeems the code with the verifier
     And the other client revokes the client's refresh token

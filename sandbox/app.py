@@ -209,6 +209,8 @@ def create_app(
     app.after_request(witness.record)
     if defects.names:
         app.after_request(_announce_defects(defects))
+    if "form-action-csp" in defects:
+        app.after_request(_form_action_policy(issuer))
 
     @app.get("/.well-known/openid-configuration")
     def discovery():
@@ -285,6 +287,7 @@ def create_app(
         if asked and "no-consent-page" not in defects:
             return render_template(
                 "consent.html",
+                hidden_decision="consent-hidden-field" in defects,
                 client_id=grant.client.client_id,
                 scopes=(grant.request.payload.scope or "").split(),
                 action=in_query,
@@ -701,3 +704,17 @@ class _FormBodyGuard:
                 "wsgi.input": io.BytesIO(form),
             }
         )
+
+
+def _form_action_policy(issuer: str):
+    """Pages that say where their forms may go as LemonLDAP::NG 2.16's portal does: `form-action *` and
+    the issuer. `*` matches no private-use scheme (CSP3 section 6.7.2.9), so Chromium stops a form's
+    redirect to `com.example.app:/callback` with no request of its own: the redirect is still the
+    server's answer (the form-action-csp variant)."""
+
+    def add(response):
+        if response.mimetype == "text/html":
+            response.headers["Content-Security-Policy"] = f"form-action * {issuer}"
+        return response
+
+    return add

@@ -405,6 +405,12 @@ DEFECTS = {
             ("ID-02", "ID-03", "ID-04", "ID-05", "ID-06", "UINFO-01", "UINFO-06"),
         ),
         Defect("id-token-unknown-key", "ID tokens are signed with a key the JWKS does not publish", ("ID-02",)),
+        Defect(
+            "id-token-alg-none",
+            "ID tokens are unsigned, alg none, sent as header.payload (as LemonLDAP::NG sends them)",
+            ("ID-02",),
+            ("ID-03", "ID-04", "ID-05", "ID-06", "UINFO-01", "UINFO-06"),  # their claims unread: blocked by ID-02
+        ),
         Defect("id-token-wrong-audience", "the ID token's aud is the issuer, not the client", ("ID-03",)),
         Defect("id-token-foreign-azp", "the ID token's azp names another client", ("ID-03",)),
         Defect("id-token-exp-before-iat", "the ID token's exp is a second before its iat", ("ID-03",)),
@@ -517,6 +523,18 @@ VARIANTS = {
         ),
         Defect("refresh-token-judged-first", "a refresh grant is judged by its token before its grant type", ()),
         Defect("refresh-returns-same-access-token", "a refresh returns the access token still valid from the code", ()),
+        Defect(
+            "consent-hidden-field",
+            "the consent page carries the decision in a hidden field, its buttons unnamed, a script setting the "
+            "refusal (as LemonLDAP::NG's confirm.tpl, with fixed values)",
+            (),
+        ),
+        Defect(
+            "form-action-csp",
+            "pages carry Content-Security-Policy: form-action * and the issuer, as LemonLDAP::NG's portal does: "
+            "Chromium blocks a form's redirect to a private-use scheme, which the redirect itself still is",
+            (),
+        ),
         Defect(
             "older-codes-cancelled",
             "issuing a code cancels the client's codes not yet redeemed (one code at a time; no document forbids it)",

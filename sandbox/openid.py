@@ -5,6 +5,7 @@ that no nonce counts as seen before (Visma Connect does not track them), and how
 token it issued.
 """
 
+import base64
 import dataclasses
 from typing import Any
 
@@ -71,7 +72,11 @@ class SandboxOpenIDCode(OpenIDCode):
     def encode_id_token(self, token, request):
         if "id-token-at-hash-wrong" in self.defects:
             token = {**token, "access_token": token["access_token"][::-1]}  # at_hash of another token
-        return super().encode_id_token(token, request)
+        encoded = super().encode_id_token(token, request)
+        if "id-token-alg-none" in self.defects:  # unsigned, as LemonLDAP::NG sends it: header.payload, no signature
+            header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+            return f"{header}.{encoded.split('.')[1]}"
+        return encoded
 
     def process_token(self, grant, response):
         if "id-token-missing" in self.defects:

@@ -7,15 +7,26 @@ from pytest_bdd import when
 
 from suite.verdict.checks import require, skip_for_missing_data
 from suite.wire.authorization import authorize
+from suite.wire.login import CONSENT_DENIED
 from suite.wire.login.form import CONSENT_FIELD_LEFT_OUT
 
 
 @when("the user signs in and denies consent")
 def deny_consent(state, environment, discovery):
     login = environment.login
-    if login.method != "form":
-        pytest.skip(f"consent denial is driven by the form login method; {environment.name} signs in by {login.method}")
-    if login.consent_deny_omits_field:  # the consent form found by its granting button, sent without that field
+    if login.method == "manual":
+        pytest.skip(
+            f"consent denial is driven by the form or browser login method; {environment.name} signs in by hand"
+        )
+    if login.method == "browser":
+        if not login.browser_deny_pages:
+            skip_for_missing_data(
+                "login.browser.deny_consent",
+                f"{environment.name} signs in by browser and names no page entries that refuse consent (the consent "
+                "page's url, when and the actions of a refusal, as login.browser.pages has them)",
+            )
+        refusing, sent = replace(login, denying_consent=True), CONSENT_DENIED
+    elif login.consent_deny_omits_field:  # the consent form found by its granting button, sent without that field
         refusing, sent = replace(login, denying_consent=True), CONSENT_FIELD_LEFT_OUT
     elif login.consent_deny_value:
         refusing, sent = replace(login, consent_value=login.consent_deny_value), login.consent_deny_value

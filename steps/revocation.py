@@ -3,22 +3,32 @@
 import secrets
 
 import pytest
-from pytest_bdd import then, when
+from pytest_bdd import given, then, when
 
 from steps.refresh_tokens import first_refresh_token, refresh
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import ConfigurationProblem, NothingToCheck, check, require, require_not_met
 from suite.wire.http import RepeatedServerError
-from suite.wire.token_requests import basic_credentials, default_authentication, error_of, post_token
+from suite.wire.token_requests import basic_credentials, default_authentication, error_of, outside_vschar, post_token
 
 
 def revoke(state, discovery, environment, token: str, hint: str | None = None, client=None):
     """POST the token to the revocation endpoint, authenticated as Visma's facts say: HTTP Basic
-    for a confidential client, client_id in the form for a public one (RFC 7009 section 2.1).
+    for a confidential client, client_id in the form for a public one (RFC 7009 section 2.1)."""
+    endpoint = revocation_endpoint(discovery, environment)
+    client = client or state.client
+    form = {"token": token, **({"token_type_hint": hint} if hint else {})}
+    auth = basic_credentials(client.client_id, client.client_secret) if client.client_secret else None
+    if auth is None:
+        form["client_id"] = client.client_id
+    state.revocation = state.http.send("POST", endpoint, data=form, auth=auth, idempotent=True)
 
-    An endpoint the environment declares not offered skips the rule; one that discovery leaves out
-    although Visma Connect publishes it is DISC-02's failure, and the rule is blocked by it."""
-    endpoint = discovery.member("revocation_endpoint")  # from either metadata document, as DISC-02 reads it
+
+def revocation_endpoint(discovery, environment) -> str:
+    """The revocation endpoint, from either metadata document, as DISC-02 reads it. An endpoint the
+    environment declares not offered skips the rule; one that discovery leaves out although Visma Connect
+    publishes it is DISC-02's failure, and the rule is blocked by it."""
+    endpoint = discovery.member("revocation_endpoint")
     reason = environment.expectations.endpoints_not_offered.get("revocation_endpoint")
     if not endpoint and reason:
         pytest.skip(f"{environment.name} offers no revocation endpoint ({reason}; expectations.endpoints_not_offered)")
@@ -27,12 +37,14 @@ def revoke(state, discovery, environment, token: str, hint: str | None = None, c
         "discovery lists no revocation_endpoint, so nothing can be revoked (Visma Connect publishes one, "
         "Visma Connect's discovery document lists it; RFC 8414 section 2; DISC-02)",
     )
-    client = client or state.client
-    form = {"token": token, **({"token_type_hint": hint} if hint else {})}
-    auth = basic_credentials(client.client_id, client.client_secret) if client.client_secret else None
-    if auth is None:
-        form["client_id"] = client.client_id
-    state.revocation = state.http.send("POST", endpoint, data=form, auth=auth, idempotent=True)
+    return str(endpoint)
+
+
+@given("the server offers a revocation endpoint")
+def offers_revocation(discovery, environment):
+    """Before anything is signed in for: a rule about revoking a refresh token is skipped where the
+    environment declares no revocation endpoint, whatever an earlier step would have failed for."""
+    revocation_endpoint(discovery, environment)
 
 
 @when("the client revokes a token the server never issued")
@@ -100,7 +112,7 @@ def _secret_refused_everywhere(state, discovery) -> None:
             f"clients.{client.role}.client_secret: the revocation endpoint and the token endpoint both refuse the "
             f"{client.role} client's secret (invalid_client), so the environment's client secret is most likely "
             f"wrong. Check clients.{client.role}.client_secret (and the variable it names) against the server's "
-            "registration"
+            "registration" + outside_vschar(client.client_secret)
         )
 
 

@@ -15,7 +15,7 @@ from suite.secrets.redaction import REDACTOR, excerpt
 from suite.verdict.checks import ConfigurationProblem, check, check_granted, require, shown_or
 from suite.verdict.token_response import expires_in, granted_scope
 from suite.wire.http import header_shown
-from suite.wire.token_requests import error_of, post_token
+from suite.wire.token_requests import error_of, outside_vschar, post_token
 
 RFC6749_ERRORS = {
     "invalid_request",
@@ -74,7 +74,7 @@ def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | Non
             f"clients.{client.role}.client_secret: the token endpoint refuses the {client.role} client's secret "
             "(invalid_client) sent in the form body and by HTTP Basic alike, so the environment's client secret is "
             f"most likely wrong. Check clients.{client.role}.client_secret (and the variable it names) against the "
-            "server's registration"
+            "server's registration" + outside_vschar(client.client_secret)
         )
     return errors
 

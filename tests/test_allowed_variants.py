@@ -184,3 +184,33 @@ def test_jwt_access_tokens_without_typ_pass_where_the_environment_declares_none(
         f"--env={path}", "--rule=AT-01", "--defect=access-token-expired", "-q", "-p", "no:cacheprovider"
     )
     assert expired.returncode == 1 and "2 failed" in expired.stdout, "the times are still checked: " + expired.stdout
+
+
+def test_revocation_rules_are_skipped_not_blocked_where_the_endpoint_is_declared_not_offered(tmp_path):
+    """LemonLDAP::NG 2.16 has no revocation endpoint, declared so, and gave no refresh token: REV-02 and
+    REV-03 were "blocked by RT-01", where a rule the environment declares nothing to judge for is skipped
+    (docs/reference-environment-keys.md, endpoints_not_offered): the endpoint is asked for first."""
+    reason = "no RFC 7009 revocation endpoint"
+    path = write_environment(
+        tmp_path,
+        SANDBOX_YAML.replace(
+            "plain_pkce: refused", f'plain_pkce: refused\n  endpoints_not_offered:\n    revocation_endpoint: "{reason}"'
+        ),
+    )
+    record = tmp_path / "compliance.json"
+    result = run_suite(
+        f"--env={path}",
+        "--defect=discovery-missing-endpoint",
+        "--defect=no-refresh-token",
+        "--rule=RT-01",
+        "--rule=REV-02",
+        "--rule=REV-03",
+        f"--compliance={record}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+    rules = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
+    statuses = {rule: rules[rule]["status"] for rule in ("RT-01", "REV-02", "REV-03")}
+    assert statuses == {"RT-01": "failed", "REV-02": "skipped", "REV-03": "skipped"}, result.stdout[-3000:]
+    assert reason in rules["REV-02"]["scenarios"][0]["reason"]

@@ -87,6 +87,8 @@ def test_inline_secret_for_a_real_server_is_refused(tmp_path):
         "clients.service.client_secret: a secret is written inline. Write `client_secret: "
         "${VISMA_CLIENTS_SERVICE_CLIENT_SECRET}`",
     )
+    refused = run_suite(f"--env={path}")
+    assert "any variable name works" in refused.stdout + refused.stderr
     assert "sandbox-service-secret" not in run_suite(f"--env={path}").stdout
 
 

@@ -6,7 +6,7 @@ import os
 import re
 
 import pytest
-from run import ROOT, SANDBOX_YAML, run_suite, write_environment
+from run import ROOT, SANDBOX_SECRETS, SANDBOX_YAML, run_ci, run_suite, write_environment
 
 from sandbox import SandboxServer, default_registry
 from suite.matrix.detection import all_rule_ids
@@ -68,7 +68,7 @@ def test_the_browser_sends_the_authorization_request_by_a_form_post(tmp_path):
         )
         rules = json.loads((tmp_path / "compliance.json").read_text())["rules"]
         assert [rule["status"] for rule in rules if rule["rule_id"] == "AUTH-12"] == [expected], result.stdout[-3000:]
-    assert "was not granted" in result.stdout and "(HTTP 405)" in result.stdout
+    assert "was not granted" in result.stdout and "a page answered with HTTP 405" in result.stdout
 
 
 @needs_chromium
@@ -143,14 +143,87 @@ def test_manual_login_is_refused_without_a_terminal(tmp_path):
 def test_a_native_app_signs_in_at_a_private_use_scheme(tmp_path, method):
     """RFC 8252 section 7.1: a native app may receive its redirect at a private-use URI scheme. The
     file's validation refused `com.example.native:/oauth/callback`; the form method reads Location,
-    the browser catches the redirect before Chromium hands the scheme to any application."""
-    text = (BROWSER_YAML if method == "browser" else SANDBOX_YAML).replace(
-        "redirect_uri: https://native.app.local/callback", "redirect_uri: com.example.native:/oauth/callback"
+    the browser catches the redirect before Chromium hands the scheme to any application. The pages
+    carry LemonLDAP::NG's `Content-Security-Policy: form-action *`, under which Chromium stops the
+    form's redirect to the scheme without a request of its own: the redirect is caught from the
+    server's answer (the browser had gone in circles on the consent page, then failed the sign-in)."""
+    text = (
+        (BROWSER_YAML if method == "browser" else SANDBOX_YAML)
+        .replace("redirect_uri: https://native.app.local/callback", "redirect_uri: com.example.native:/oauth/callback")
+        .replace("  defects: []", "  defects: [form-action-csp]", 1)
     )
-    assert "com.example.native:" in text
+    assert "com.example.native:" in text and "form-action-csp" in text
     record = tmp_path / "compliance.json"
     path = write_environment(tmp_path, text)
     result = run_suite(f"--env={path}", f"--compliance={record}", "-q", "-k", "native", "--rule=AUTH-01", "--rule=PKCE")
     scenarios = [s for r in json.loads(record.read_text())["rules"] for s in r["scenarios"]]
     ran = {s["name"][:7]: s["status"] for s in scenarios if "native" in s["name"] and s["status"] != "skipped"}
     assert ran and set(ran.values()) == {"passed"} and "AUTH-01" in ran, result.stdout[-3000:]
+
+
+@needs_chromium
+def test_a_server_that_stops_answering_the_browser_is_an_environment_problem(tmp_path):
+    """A page load of the browser's that the network failed (Chromium's net::ERR_EMPTY_RESPONSE here; a
+    server killed mid-run gives ERR_SOCKS_CONNECTION_FAILED through the suite's fence) is the environment's
+    problem, exit 3, as the HTTP client's connection failures are: it had failed AUTH-01 as the server's
+    behaviour ("the browser login stopped on chrome-error://chromewebdata/")."""
+    from faulty_servers import FaultyProxy
+
+    from sandbox import SandboxServer, default_registry
+
+    class Hangs(FaultyProxy):
+        def handle(self, handler):
+            if handler.path.startswith("/connect/authorize"):
+                handler.close_connection = True  # no answer at all: the connection is closed
+                return
+            super().handle(handler)
+
+    proxy = Hangs()
+    sandbox = SandboxServer(default_registry(), issuer=proxy.url).start()
+    proxy.target = sandbox.url
+    try:
+        pages = BROWSER_YAML[BROWSER_YAML.index("  browser:\n") : BROWSER_YAML.index("\nexpectations:")]
+        text = (
+            f"name: gone\nissuer: {proxy.url}\nclients:\n  spa:\n    client_id: sandbox-spa\n"
+            "    redirect_uri: https://spa.app.local/callback\n    scope: openid profile email\n"
+            "login:\n  method: browser\n  username: test.user\n  password: ${T_PASSWORD}\n" + pages + "\n"
+        )
+        environment = write_environment(tmp_path, text)
+        result = run_suite(
+            f"--env={environment}",
+            f"--compliance={tmp_path / 'c.json'}",
+            "-q",
+            "--rule=AUTH-01",
+            environ={**os.environ, **SANDBOX_SECRETS},
+        )
+    finally:
+        proxy.close()
+        sandbox.stop()
+    output = result.stdout + result.stderr
+    assert result.returncode == 3, output[-3000:]
+    assert f"cannot reach {proxy.url}: the server closed the connection without answering" in output, output[-3000:]
+    assert "net::ERR_EMPTY_RESPONSE" in output and "chrome-error" not in output
+
+
+@needs_chromium
+def test_the_browser_refuses_consent_where_the_file_says_how(tmp_path):
+    """CONS-01 under the browser method: login.browser.deny_consent's entries come before the pages', so
+    the consent page's refusing button is pressed; the clean sandbox passes, one whose error redirects
+    drop state fails. Without the entries, CONS-01 (critical) could not be checked for want of them, and
+    the run is incomplete: it had been skipped, the run conformant."""
+    record = tmp_path / "compliance.json"
+    for defect, expected in (None, "passed"), ("error-state-dropped", "failed"):
+        result = run_suite(
+            "--env=sandbox-browser",
+            *([f"--defect={defect}"] if defect else []),
+            "--rule=CONS-01",
+            f"--compliance={record}",
+            "-q",
+        )
+        statuses = [r["status"] for r in json.loads(record.read_text())["rules"] if r["rule_id"] == "CONS-01"]
+        assert statuses == [expected], result.stdout[-3000:]
+    start, end = BROWSER_YAML.index("    deny_consent:"), BROWSER_YAML.index("\nexpectations:")
+    environment = write_environment(tmp_path, BROWSER_YAML[:start] + BROWSER_YAML[end:])
+    result = run_ci(f"--env={environment}", f"--reports={tmp_path / 'reports'}", "--rule=CONS-01")
+    assert result.returncode == 5, result.stdout[-3000:]
+    assert "login.browser.deny_consent" in result.stdout

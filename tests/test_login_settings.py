@@ -133,3 +133,31 @@ def test_two_ways_of_refusing_consent_are_refused(tmp_path):
         "consent_deny_value and consent_deny_omits_field both say how consent is refused"
         in result.stdout + result.stderr
     )
+
+
+@pytest.mark.parametrize("environment", ["sandbox", "sandbox-browser"])
+def test_a_consent_page_with_its_decision_in_a_hidden_field_is_granted_and_refused(tmp_path, environment):
+    """A consent page that carries the decision in a hidden field, its buttons unnamed, a script setting the
+    refusal (LemonLDAP::NG's confirm.tpl, with fixed values). The form method sends the field set to
+    login.form.consent_value to grant and to consent_deny_value to refuse (it had found no consent
+    button, a configuration problem); the browser presses the buttons, the page's script decides."""
+    if environment == "sandbox-browser":
+        from suite.wire.browser import chromium_path
+
+        if chromium_path() is None:
+            pytest.skip("needs Debian's chromium")
+    record = tmp_path / "compliance.json"
+    result = run_suite(
+        f"--env={environment}",
+        "--defect=consent-hidden-field",
+        "--rule=CONS-01",
+        "--rule=AUTH-01",
+        "-k",
+        "web or CONS",
+        f"--compliance={record}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+    statuses = {r["rule_id"]: r["status"] for r in json.loads(record.read_text())["rules"]}
+    assert statuses == {"AUTH-01": "passed", "CONS-01": "passed"}, result.stdout[-3000:]

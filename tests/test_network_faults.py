@@ -325,6 +325,36 @@ def test_a_discovery_answer_that_is_no_document_fails_disc_01_and_blocks_the_res
     assert seconds < 30
 
 
+def test_an_issuer_of_another_port_fails_disc_01_and_blocks_the_rest(tmp_path, proxied_sandbox):
+    """A discovery document naming an issuer on another port, its jwks_uri built from it, as LemonLDAP::NG
+    publishes its configured issuer: DISC-01 fails naming both values, every other rule is blocked by it
+    (exit 1). The run had ended on the unreachable JWKS, "cannot reach <the environment's issuer>", exit 3."""
+    closed = RawServer("silent")
+    elsewhere = closed.url
+    closed.close()
+
+    def other_issuer(method, path, status, headers, body):
+        if path.startswith("/.well-known/openid-configuration"):
+            document = json.loads(body)
+            mine = document["issuer"]
+            document = {k: v.replace(mine, elsewhere) if isinstance(v, str) else v for k, v in document.items()}
+            body = json.dumps(document).encode()
+        return status, headers, body
+
+    proxy = proxied_sandbox(rewrite=other_issuer)
+    record = tmp_path / "compliance.json"
+    result, output, _ = _run(
+        _environment(tmp_path, proxy.url), "--rule=DISC-01", "--rule=KEY-01", f"--compliance={record}"
+    )
+    assert result.returncode == 1, output[-3000:]
+    rules = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
+    assert (rules["DISC-01"]["status"], rules["KEY-01"]["status"]) == ("failed", "blocked"), output[-3000:]
+    assert rules["KEY-01"]["blocked_by"] == "DISC-01"
+    reason = rules["DISC-01"]["scenarios"][0]["reason"]
+    assert f"publishes issuer '{elsewhere}'" in reason and f"issuer '{proxy.url}'" in reason, reason
+    assert "OpenID Connect Discovery section 4.3" in reason and "cannot reach" not in output
+
+
 def test_a_discovery_url_answered_404_keeps_the_wrong_issuer_hint(tmp_path):
     server = HostileServer({})
     try:

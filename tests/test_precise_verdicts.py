@@ -238,6 +238,33 @@ def test_rt01_is_blocked_by_at01_when_the_refreshed_token_breaks_at01s_claims():
     assert rules["RT-01"]["status"] == "failed"
 
 
+def test_blocking_follows_the_client_role_of_the_evidence():
+    """PKCE-01 failed for the SPA alone (a 500 to its redemption, LemonLDAP::NG with HS256 ID tokens): the
+    web app's RT-01, kept from its own check by the web app's missing refresh token, is its own failure,
+    not blocked by the SPA's; the SPA's ID-01 is blocked by it. A needed rule without scenarios of the
+    role (DISC-01's one) counts whole."""
+    from suite.verdict.blocking import resolve_blocked
+
+    def kept(role):
+        return {"status": "failed", "client_role": role, "failed_step": {"step": "When", "own_check": False}}
+
+    needs = {"RT-01": ("PKCE-01",), "ID-01": ("PKCE-01",), "KEY-02": ("DISC-01",)}
+    rules = {
+        "DISC-01": _rule("failed", {"status": "failed", "client_role": None}),
+        "PKCE-01": _rule(
+            "failed", {"status": "passed", "client_role": "web"}, {"status": "failed", "client_role": "spa"}
+        ),
+        "RT-01": _rule("failed", kept("web")),
+        "ID-01": _rule("failed", {"status": "passed", "client_role": "web"}, kept("spa")),
+        "KEY-02": _rule("failed", kept("web")),
+    }
+    resolve_blocked(rules, needs=lambda rule: needs.get(rule, ()), controls=lambda rule: ())
+    assert (rules["RT-01"]["status"], rules["RT-01"].get("blocked_by")) == ("failed", None)
+    assert [s["status"] for s in rules["ID-01"]["scenarios"]] == ["passed", "blocked"]
+    assert rules["ID-01"]["scenarios"][1]["blocked_by"] == "PKCE-01"
+    assert (rules["KEY-02"]["status"], rules["KEY-02"]["blocked_by"]) == ("blocked", "DISC-01")
+
+
 def test_a_refusal_counts_where_its_control_failed_for_the_form_of_a_granted_answer():
     """PKCE-01 failed on token_type (the redemption was granted): PKCE-02's refusal is evidence."""
     from suite.verdict.blocking import resolve_blocked
@@ -596,3 +623,17 @@ def test_a_sign_in_the_server_took_and_then_broke_still_fails_auth01(tmp_path):
     assert statuses["AUTH-01"] == "failed", statuses["output"]
     assert statuses["returncode"] == 1, statuses["output"]
     assert "with no form to fill in" in statuses["output"]
+
+
+def test_messages_say_what_was_answered_and_what_else_explains_a_refusal():
+    """A page answered instead of a redirect says its status, or that it was not seen, never "HTTP None";
+    a client secret refused both ways names VSCHAR (RFC 6749 Appendix A.2) where it holds characters
+    outside it, a likely cause besides a wrong secret."""
+    from suite.wire.login import Outcome
+    from suite.wire.token_requests import outside_vschar
+
+    assert "a page answered with HTTP 400" in Outcome("page", "http://127.0.0.1/authorize", 400).describe()
+    unseen = Outcome("page", "http://127.0.0.1/authorize").describe()
+    assert "None" not in unseen and "a page whose HTTP status was not seen" in unseen
+    assert outside_vschar("plain-ASCII secret ~!") == ""
+    assert "RFC 6749 Appendix A.2" in outside_vschar("sécret") and "VSCHAR" in outside_vschar("tab\tsecret")

@@ -108,6 +108,8 @@ class Login:
     denying_consent: bool = False
     # browser method: what to do on which page
     browser_pages: tuple[BrowserPage, ...] = ()
+    # CONS-01's sign-in, which refuses consent: matched before browser_pages (login.browser.deny_consent)
+    browser_deny_pages: tuple[BrowserPage, ...] = ()
     browser_timeout: float = 15.0
     max_pages: int = 10
     # origins the login pages are known to ask for (fonts, analytics): refused like any other and
@@ -264,11 +266,14 @@ def _meaning_problems(raw: dict) -> list[str]:
         )
     elif bundle and not Path(bundle).is_file():
         problems.append(f"http.ca_bundle: no such file {cut(bundle)}. Give the path of a PEM file of CA certificates")
-    for number, page in enumerate(raw.get("login", {}).get("browser", {}).get("pages", [])):
-        try:
-            re.compile(page["url"])
-        except re.error as error:
-            problems.append(f"login.browser.pages.{number}.url: not a regular expression ({error}): {cut(page['url'])}")
+    for key in ("pages", "deny_consent"):
+        for number, page in enumerate(raw.get("login", {}).get("browser", {}).get(key, [])):
+            try:
+                re.compile(page["url"])
+            except re.error as error:
+                problems.append(
+                    f"login.browser.{key}.{number}.url: not a regular expression ({error}): {cut(page['url'])}"
+                )
     clients = raw["clients"]
     problems += _login_problems(raw)
     if "web" in clients and "other_web" in clients and clients["web"]["client_id"] == clients["other_web"]["client_id"]:
@@ -335,7 +340,7 @@ def _inline_secrets(raw: dict, prefix: str = "") -> list[str]:
             variable = "VISMA_" + re.sub(r"[^A-Z0-9]+", "_", where.upper())
             problems.append(
                 f"{where}: a secret is written inline. Write `{key}: ${{{variable}}}` "
-                f"and export {variable} instead (secrets never go into files for real servers)"
+                f"and export {variable} instead (any variable name works; secrets never go into files for real servers)"
             )
     return problems
 
@@ -353,15 +358,19 @@ def _public_client_secrets(raw: dict) -> list[str]:
 
 def _login(settings: dict) -> Login:
     browser = settings.get("browser", {})
-    pages = tuple(
-        BrowserPage(page["url"], page.get("when"), tuple(_action(a) for a in page["actions"]))
-        for page in browser.get("pages", [])
+    pages, deny_pages = (
+        tuple(
+            BrowserPage(page["url"], page.get("when"), tuple(_action(a) for a in page["actions"]))
+            for page in browser.get(key, [])
+        )
+        for key in ("pages", "deny_consent")
     )
     plain = {k: v for k, v in settings.items() if k not in ("form", "browser")}
     return Login(
         **plain,
         **settings.get("form", {}),
         browser_pages=pages,
+        browser_deny_pages=deny_pages,
         browser_timeout=browser.get("timeout", 15.0),
         browser_expected_elsewhere=tuple(browser.get("expected_elsewhere", ())),
     )

@@ -146,6 +146,8 @@ SCHEMA = {
                     "properties": {
                         "timeout": _seconds,
                         "pages": {"type": "array", "minItems": 1, "items": _browser_page},
+                        # CONS-01's sign-in: these entries come before `pages` (the consent page's refusal)
+                        "deny_consent": {"type": "array", "minItems": 1, "items": _browser_page},
                         "expected_elsewhere": {"type": "array", "maxItems": 20, "uniqueItems": True, "items": _url},
                     },
                 },

@@ -62,26 +62,75 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
             ("DISC-01",) if any(s.get("failed_step", {}).get("no_discovery") for s in rule["scenarios"]) else ()
         )
         relied_on = (*needs(rule_id), *entry_point)
-        causes = [n for n in relied_on if n in rules and _failed_for_a_cause(rules[n])]
-        cause = next((n for n in causes if not _allowed_behaviour(rules[n])), None)
-        if cause is None and causes:
-            _not_applicable_after(rule, causes[0], rules[causes[0]])
-            continue
-        if cause is None:
-            unchecked = next((n for n in relied_on if n in rules and rules[n]["status"] == "error"), None)
-            _unchecked_with(rule, unchecked, rules.get(unchecked or ""))
-            continue
-        root = rules[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
-        for scenario in _kept_from_own_check(rule):
-            scenario["status"], scenario["blocked_by"] = "blocked", root
-            met = scenario["failed_step"].get("met_the_cause") and scenario.get("reason")
-            headline = _first_line(str(scenario["reason"])) if met else _headline(rules[root])
-            scenario["reason"] = f"blocked by {root}{_via(root, cause)}" + (f": {headline}" if headline else "")
+        # a rule's evidence is per client role where its scenarios are: a web app's scenario relies on the
+        # web app's scenarios of the rules it needs (an SPA's failure explains nothing of it), and on all of
+        # a needed rule's scenarios where that rule has none of its role
+        kept = _kept_from_own_check(rule)
+        for role in dict.fromkeys(s.get("client_role") for s in kept):
+            scenarios = [s for s in kept if s.get("client_role") == role]
+            scoped = {n: _for_role(rules[n], role) for n in relied_on if n in rules}
+            _resolve(rule, scenarios, relied_on, scoped)
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
-            rule["status"], rule["blocked_by"] = "blocked", root
+            rule["status"] = "blocked"
+            rule["blocked_by"] = next(s["blocked_by"] for s in rule["scenarios"] if s["status"] == "blocked")
+        elif rule["status"] == "failed" and "failed" not in statuses:
+            if "error" in statuses:
+                rule["status"] = "error"
+            elif statuses <= {"passed", "skipped"}:
+                rule["status"] = "passed" if "passed" in statuses else "skipped"
+                if rule["status"] == "skipped":
+                    rule["not_applicable_after"] = next(
+                        s["not_applicable_after"] for s in rule["scenarios"] if s.get("not_applicable_after")
+                    )
     for rule_id in _needs_first(rules, needs):
         _refusals_without_control(rule_id, rules, controls(rule_id))
+
+
+def _resolve(rule: dict, scenarios: list[dict], relied_on: tuple[str, ...], scoped: dict[str, dict]) -> None:
+    """Blocked, not applicable or could not be checked: what `scenarios` of `rule` (kept from their own
+    check, of one client role) are, by the rules they rely on as seen for that role (`scoped`)."""
+    causes = [n for n in relied_on if n in scoped and _failed_for_a_cause(scoped[n])]
+    cause = next((n for n in causes if not _allowed_behaviour(scoped[n])), None)
+    if cause is None and causes:
+        _not_applicable_after(scenarios, causes[0], scoped[causes[0]])
+        return
+    if cause is None:
+        unchecked = next((n for n in relied_on if n in scoped and scoped[n]["status"] == "error"), None)
+        if unchecked is not None:
+            _unchecked_with(scenarios, unchecked, scoped[unchecked])
+        return
+    root = scoped[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
+    for scenario in scenarios:
+        scenario["status"], scenario["blocked_by"] = "blocked", root
+        # a scenario whose own request met the cause (MetTheCause) says what it met, not the root's headline
+        met = scenario["failed_step"].get("met_the_cause") and scenario.get("reason")
+        headline = _first_line(str(scenario["reason"])) if met else _headline(scoped.get(root) or scoped[cause])
+        scenario["reason"] = f"blocked by {root}{_via(root, cause)}" + (f": {headline}" if headline else "")
+
+
+def _for_role(rule: dict, role: str | None) -> dict:
+    """The rule as its scenarios of client role `role` (and those of no role) show it, or the whole rule
+    where it has none of that role (or `role` is None)."""
+    own = [s for s in rule["scenarios"] if s.get("client_role") in (role, None)]
+    if role is None or not own or len(own) == len(rule["scenarios"]):
+        return rule
+    statuses = {s["status"] for s in own}
+    if "failed" in statuses:
+        status = "failed"
+    elif "blocked" in statuses and not statuses - {"blocked", "skipped"}:
+        status = "blocked"
+    elif "error" in statuses:
+        status = "error"
+    else:
+        status = "passed" if "passed" in statuses else "skipped"
+    scoped = {**rule, "scenarios": own, "status": status}
+    blocked_by = next((s["blocked_by"] for s in own if s.get("blocked_by")), None)
+    if blocked_by or status != "blocked":
+        scoped["blocked_by"] = blocked_by if status == "blocked" else None
+    if status != "skipped" and not any(s.get("not_applicable_after") for s in own):
+        scoped.pop("not_applicable_after", None)
+    return scoped
 
 
 HEADLINE = 160  # characters of its cause's failure a blocked scenario repeats; the whole text is the cause's
@@ -161,37 +210,27 @@ def _allowed_behaviour(rule: dict) -> bool:
     return bool(rule.get("not_applicable_after")) or (rule.get("level") == WARNING and rule["status"] == "failed")
 
 
-def _not_applicable_after(rule: dict, cause: str, cause_rule: dict) -> None:
+def _not_applicable_after(scenarios: list[dict], cause: str, cause_rule: dict) -> None:
     """The scenarios that stopped before their own check because `cause` warned are not applicable
-    (the module docstring), and so is the rule where nothing else of it failed."""
+    (the module docstring); resolve_blocked makes the rule so where nothing else of it failed."""
     root = cause_rule.get("not_applicable_after") or cause
-    for scenario in _kept_from_own_check(rule):
+    for scenario in scenarios:
         scenario["status"], scenario["not_applicable_after"] = "skipped", root
         scenario["reason"] = (
             f"not applicable: nothing to judge, because {root} warned{_via(root, cause)} (a warning-level rule: "
             "what it warns of is allowed, and left this rule's sentence nothing to bind): "
             f'"{scenario["failed_step"]["step"]}" found: {scenario["reason"]}'
         )
-    statuses = {s["status"] for s in rule["scenarios"]}
-    if rule["status"] == "failed" and "failed" not in statuses:
-        rule["status"] = "error" if "error" in statuses else "passed" if "passed" in statuses else "skipped"
-    if rule["status"] == "skipped":
-        rule["not_applicable_after"] = root  # what a rule that needs this one is not applicable after
 
 
-def _unchecked_with(rule: dict, cause: str | None, cause_rule: dict | None) -> None:
+def _unchecked_with(scenarios: list[dict], cause: str, cause_rule: dict) -> None:
     """A rule that relies on one that could not be checked (a wrong client secret, a server gone)
     could not be checked either where it stopped before its own check: not one more failure."""
-    if cause is None or cause_rule is None:
-        return
-    for scenario in _kept_from_own_check(rule):
+    for scenario in scenarios:
         scenario["status"] = "error"
         scenario["reason"] = (
             f"{_kind(cause_rule)}: could not be checked: it relies on {cause}, which could not be checked"
         )
-    statuses = {s["status"] for s in rule["scenarios"]}
-    if "error" in statuses and "failed" not in statuses:
-        rule["status"] = "error"
 
 
 def _unchecked(control: dict, role: str | None) -> bool:

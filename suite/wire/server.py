@@ -115,6 +115,7 @@ def fetch_discovery(environment) -> Discovery:
             f"{environment.issuer} answered {response.status_code} without a JSON "
             f"discovery document at {url}; is the issuer right?"
         )
+    _require_this_servers_issuer(environment.issuer, metadata.get("issuer"))
     keys, document = None, None
     if isinstance(metadata.get("jwks_uri"), str):
         jwks = _get(http, metadata["jwks_uri"], environment.issuer)
@@ -143,6 +144,28 @@ def fetch_discovery(environment) -> Discovery:
         document if isinstance(document, dict) else None,
         oauth_issuer,
     )
+
+
+def _require_this_servers_issuer(issuer: str, published: Any) -> None:
+    """A discovery document that names an issuer on another server (another scheme, host or port) is
+    DISC-01's failure, and every other rule is blocked by it: the endpoints and keys it lists are that
+    other issuer's (LemonLDAP::NG builds them from its configured issuer), so nothing the suite would
+    ask of them says anything of the environment's server. An issuer written another way on the same
+    server is the file's likely typo (conftest's check); another path on this server, DISC-01's alone."""
+    if not isinstance(published, str) or published == issuer or same_server(published, issuer):
+        return
+    one, other = urlsplit(issuer), urlsplit(published)
+    try:
+        same_origin = (one.scheme, one.hostname, one.port) == (other.scheme.lower(), other.hostname, other.port)
+    except ValueError:  # a port that is no number
+        same_origin = False
+    if not same_origin:
+        raise DiscoveryNotServed(
+            f"discovery at {discovery_url(issuer)} publishes issuer {published!r}, another server than the "
+            f"environment's issuer {issuer!r}: the issuer value returned MUST be identical to the Issuer URL that "
+            "was directly used to retrieve the configuration information (OpenID Connect Discovery section 4.3). "
+            "The endpoints and keys it lists are that other issuer's, so no other rule is run against them"
+        )
 
 
 # The most keys a JWK Set may hold for the suite to read it. RFC 7517 sets no limit; an issuer publishes
@@ -201,7 +224,16 @@ def _get(http: HttpClient, url: str, issuer: str) -> requests.Response:
         response = http.send("GET", url)
     except EnvironmentProblem as problem:
         reached = "no usable answer from" if problem.answered else "cannot reach"  # too big, too slow, damaged
-        raise ServerUnreachable(f"{reached} {issuer}: {problem}") from None
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        # the origin the request went to: a jwks_uri on another server is not the issuer's failure to answer
+        home = urlsplit(issuer)
+        named = (
+            issuer
+            if (home.scheme, home.netloc) == (parts.scheme, parts.netloc)
+            else f"{origin} (named by {issuer}'s discovery)"
+        )
+        raise ServerUnreachable(f"{reached} {named}: {problem}") from None
     if response.status_code >= 500:
         raise ServerUnreachable(f"{issuer} answered HTTP {response.status_code} for {url}. {FIXES['failing']}")
     return response

@@ -95,3 +95,15 @@ def _remember(state: ScenarioState, response: requests.Response) -> None:
             return
         if isinstance(body, dict) and body.get("access_token"):
             state.token_responses.append(body)
+
+
+def outside_vschar(secret: str) -> str:
+    """Why a server may refuse a client secret that is right: a character outside VSCHAR, where RFC 6749
+    Appendix A.2 defines client_secret as *VSCHAR (%x20-7E). "" for a secret within it."""
+    if all(" " <= character <= "~" for character in secret):
+        return ""
+    return (
+        ". The secret holds characters outside VSCHAR (%x20-7E: printable ASCII), and RFC 6749 Appendix A.2 "
+        "defines client_secret = *VSCHAR, so a server may refuse it even where it is the registered one: a likely "
+        "cause"
+    )

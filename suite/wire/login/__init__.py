@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # the login methods import this module; login_method imports 
     from suite.wire.login.manual import ManualLogin
 
 
+# What Outcome.consent says of a browser sign-in where an entry of login.browser.deny_consent ran (CONS-01).
+CONSENT_DENIED = "login.browser.deny_consent"
+
+
 @dataclass
 class Outcome:
     """Where an authorization ended.
@@ -28,7 +32,9 @@ class Outcome:
     such as an error page: `url`, `status`, `body`), "login_failed" (the login form came back
     after signing in), "sign_in_stalled" (the answer to the credentials was a page that goes nowhere and
     shows nothing of a sign-in accepted: `url`, `status`, `body`, and `login_page`, where they were
-    typed), "loop" (too many pages), "no_answer" (the person pasted nothing) or
+    typed), "loop" (too many pages), "load_stopped" (the actions started a page load that stopped in
+    the browser, not at the server's answer: `url` says where, and why), "no_answer" (the person
+    pasted nothing) or
     "sign_in_needed" (a login page came, and the environment has no `login` section to sign in with).
 
     signed_in: the method saw the login page and submitted the test user's credentials on it,
@@ -78,10 +84,14 @@ class Outcome:
         return {
             "callback": f"the browser was sent to {url}",
             "left": f"the browser was sent away from the issuer, to {url}",
-            "page": f"the flow stopped on {url} (HTTP {self.status}) with no form to fill in",
+            "page": f"the flow stopped on {url}, "
+            + (f"a page answered with HTTP {self.status}" if self.status else "a page whose HTTP status was not seen")
+            + " with no form to fill in",
             "login_failed": f"signing in failed on {url}: check login.username and login.password",
             "sign_in_stalled": f"the sign-in was answered with {url} (HTTP {self.status}), a page that goes nowhere",
             "loop": f"the flow went through too many pages, last {url}",
+            "load_stopped": f"the page's actions started a load that stopped in the browser, not at a page of the "
+            f"server's: {url}; the page stayed as it was",
             "no_answer": "no address was pasted back",
             "sign_in_needed": f"the server asked for a sign-in on {url}, and the environment has no login section",
         }[self.kind]

@@ -28,8 +28,16 @@ import allure
 
 from suite.secrets.redaction import REDACTOR
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
-from suite.wire.http import CredentialPolicy, UntrustedEndpoint, allure_results_written, credentials_in, redact_url
-from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
+from suite.wire.http import (
+    FIXES,
+    CredentialPolicy,
+    EnvironmentProblem,
+    UntrustedEndpoint,
+    allure_results_written,
+    credentials_in,
+    redact_url,
+)
+from suite.wire.login import CONSENT_DENIED, LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page, sends_on
 from suite.wire.login.screenshots import picture_without_secrets
 
@@ -129,6 +137,7 @@ class Guard:
         # still refused, and reported, but no failure (a real server's consent page loading fonts)
         self.expected_elsewhere = {_origin(o) for o in expected_elsewhere}
         self.typed = False  # the password was typed into a page of this context: it stays so
+        self.caught: dict | None = None  # the sign-in's record of where the flow ended, filled by a caught redirect
         self.refused: list[UntrustedEndpoint] = []  # each refusal that ends the sign-in
         self.blocked: list[str] = []  # each request refused, said for the report
         self.fenced: list[tuple[str, int, bool]] = []  # host, port, and whether the password was typed by then
@@ -195,8 +204,11 @@ class Guard:
         redirect too, which no route sees (the fence would refuse its connection, and Chromium's
         error page for that would load a moment later and cut into the next navigation)."""
         request = paused["request"]
-        body = request.get("postData", "").encode() or (b"?" if request.get("hasPostData") else b"")
         navigation = paused.get("resourceType") == "Document" and paused.get("frameId") == main_frame
+        if "responseStatusCode" in paused or "responseErrorReason" in paused:
+            self._hold_answer(devtools, paused, navigation)
+            return
+        body = request.get("postData", "").encode() or (b"?" if request.get("hasPostData") else b"")
         verdict = self._decide(
             request["url"], request["method"], paused.get("resourceType", "other").lower(), body, navigation
         )
@@ -204,6 +216,27 @@ class Guard:
             if verdict:
                 reason = {"aborted": "Aborted", "blockedbyclient": "BlockedByClient"}[verdict]
                 devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": reason})
+            else:
+                devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
+        except Exception:  # the page went meanwhile
+            pass
+
+    def _hold_answer(self, devtools, paused: dict, navigation: bool) -> None:
+        """A page load's answer, held as its headers come: a redirect of the run's page to the redirect
+        URI is the end of the flow, whatever its scheme, caught here and aborted. A private-use scheme
+        (RFC 8252 section 7.1: `com.example.app:/callback`) is no request of Chromium's: it hands it to
+        an application, with no request event, and the page stays where it was."""
+        status = paused.get("responseStatusCode") or 0
+        location = next(
+            (h["value"] for h in paused.get("responseHeaders", []) if h.get("name", "").lower() == "location"), ""
+        )
+        target = urljoin(paused["request"]["url"], location) if location else ""
+        caught = navigation and 300 <= status < 400 and target and is_redirect_to(target, self.redirect_uri)
+        try:
+            if caught:
+                if self.caught is not None and not self.caught:
+                    self.caught.update(kind="callback", url=target)
+                devtools.send("Fetch.failRequest", {"requestId": paused["requestId"], "errorReason": "Aborted"})
             else:
                 devtools.send("Fetch.continueRequest", {"requestId": paused["requestId"]})
         except Exception:  # the page went meanwhile
@@ -386,7 +419,10 @@ def fresh_page(environment, policy: CredentialPolicy):
         devtools, guard = _devtools, _guard
         main_frame = devtools.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
         devtools.on("Fetch.requestPaused", lambda paused: guard.hold_paused(devtools, paused, main_frame))
-        devtools.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+        # each request before it is sent, and each page load's answer as its headers come (a redirect to a
+        # redirect URI of a scheme that is no request of Chromium's is caught there: Guard._hold_answer)
+        patterns = [{"urlPattern": "*"}, {"urlPattern": "*", "resourceType": "Document", "requestStage": "Response"}]
+        devtools.send("Fetch.enable", {"patterns": patterns})
     for page in _page.context.pages:
         if page != _page:
             page.close()
@@ -493,6 +529,8 @@ class BrowserLogin:
         self.guard = _guard
         self.guard.redirect_uri = redirect_uri  # a refusal left from before is still raised below
         stop: dict = {}
+        self.guard.caught = stop
+        self.consent = ""  # CONSENT_DENIED once a login.browser.deny_consent entry's actions ran
         self.signed_in = False
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
         statuses: dict[str, int] = {}
@@ -502,15 +540,25 @@ class BrowserLogin:
                 redirects.append(urljoin(r.url, r.headers["location"]))
             if r.request.is_navigation_request():
                 statuses[r.url] = r.status
+                with contextlib.suppress(Exception):  # a worker's response has no frame
+                    if r.frame == page.main_frame and not 300 <= r.status < 400:
+                        statuses["document"] = r.status  # the page's own, whatever its URL became
 
         def on_frame_navigated(frame) -> None:
             if frame == page.main_frame:
                 statuses["navigations"] = statuses.get("navigations", 0) + 1
 
+        def on_request_failed(request) -> None:
+            with contextlib.suppress(Exception):  # a worker's request has no frame
+                if request.is_navigation_request() and request.frame == page.main_frame:
+                    self.failed_loads.append(f"{redact_url(request.url)} ({request.failure})")
+
+        self.failed_loads: list[str] = []  # the page's loads that stopped in the browser: the page stays as it was
         listeners = {
             "request": lambda request: self._watch(request, redirect_uri, stop),
             "response": on_response,
             "framenavigated": on_frame_navigated,
+            "requestfailed": on_request_failed,
         }
         for event, listener in listeners.items():
             page.on(event, listener)
@@ -523,6 +571,9 @@ class BrowserLogin:
                 discard_page()
                 if expired.is_set():
                     raise self._too_long(page, span) from None
+                unreachable = network_failure(str(error), self.failed_loads[-1:] or [page.url])
+                if unreachable is not None:
+                    raise unreachable from None
                 raise AssertionError(
                     f"the browser login stopped on {redact_url(page.url)}: {REDACTOR.scrub(str(error)).splitlines()[0]}"
                 ) from None
@@ -536,7 +587,9 @@ class BrowserLogin:
             discard_page()
             raise self._too_long(page, span)
         outcome.signed_in = self.signed_in
-        return _with_fragment(outcome, redirects)
+        outcome = _with_fragment(outcome, redirects)
+        outcome.consent = self.consent
+        return outcome
 
     def _too_long(self, page, span: float) -> AssertionError:
         """The failure of a sign-in that its deadline ended: the login page kept Chromium busy."""
@@ -582,29 +635,36 @@ class BrowserLogin:
                 return Outcome(stop["kind"], stop["url"])
             if self.guard.refused:  # authorize raises it
                 return Outcome("page", page.url)
+            if page.url.startswith("chrome-error:"):  # a load that failed in the network: Chromium's error page
+                unreachable = network_failure(" ".join(self.failed_loads), self.failed_loads[-1:])
+                if unreachable is not None:
+                    discard_page()
+                    raise unreachable
             rule = self._rule_for(page)
             if rule is None:
                 self._attach_page(page, "the flow stopped here")
                 self._check_page_fits_settings(page)
                 body = page.content()
+                status = statuses.get(page.url, statuses.get("document"))
                 if signing_in and signing_in[1:] == (len(redirects), _cookies(page)) and not sends_on(body):
                     # the credentials' answer goes nowhere and begins no session: as the form method judges it
                     return Outcome(
-                        "sign_in_stalled",
-                        page.url,
-                        statuses.get(page.url),
-                        signed_in=True,
-                        body=body,
-                        login_page=signing_in[0],
+                        "sign_in_stalled", page.url, status, signed_in=True, body=body, login_page=signing_in[0]
                     )
-                return Outcome("page", page.url, statuses.get(page.url), body=body)
+                return Outcome("page", page.url, status, body=body)
             if previous == (rule, page.url):  # the same page again: the actions got nowhere
+                if self.failed_loads:  # not the page's answer to them: its load stopped in the browser
+                    self._attach_page(page, "the page's next load stopped")
+                    return Outcome("load_stopped", self.failed_loads[-1])
                 stuck = "login_failed" if rule.fills else "loop"
                 self._attach_page(page, "signing in failed" if rule.fills else "the flow went in circles")
-                return Outcome(stuck, page.url, statuses.get(page.url))
+                return Outcome(stuck, page.url, statuses.get(page.url, statuses.get("document")))
             previous = (rule, page.url)
             navigations = statuses.get("navigations", 0)
             signing_in = (page.url, len(redirects), _cookies(page)) if rule.signs_in else None
+            if self.login.denying_consent and rule in self.login.browser_deny_pages:
+                self.consent = CONSENT_DENIED  # the refusing actions ran: a consent decision was made
+            self.failed_loads.clear()
             self._run(page, rule, timeout_ms, self.guard)
             self.signed_in = self.signed_in or rule.signs_in
             if self.guard.refused:  # the page sent the password away as it was typed: nothing to wait for
@@ -636,7 +696,9 @@ class BrowserLogin:
             raise self.guard.refused[0] from None
 
     def _rule_for(self, page):
-        for rule in self.login.browser_pages:
+        # CONS-01's sign-in: the refusing entries first (login.browser.deny_consent)
+        rules = (*self.login.browser_deny_pages, *self.login.browser_pages) if self.login.denying_consent else ()
+        for rule in rules or self.login.browser_pages:
             if re.search(rule.url, page.url) and (not rule.when or page.locator(rule.when).count() > 0):
                 return rule
         return None
@@ -708,6 +770,49 @@ class BrowserLogin:
                 allure.attach(note, name=f"{title}: screenshot note", attachment_type=allure.attachment_type.TEXT)
         else:
             allure.attach(note, name=f"{title}: no screenshot", attachment_type=allure.attachment_type.TEXT)
+
+
+# Chromium's network errors (net/base/net_error_list.h) that say the server was not reached or cut the
+# connection before answering: the environment's problem, as the HTTP client's connection failures are
+# (suite.wire.http.FIXES names the fix), never the server's behaviour. ERR_SOCKS_CONNECTION_FAILED: the
+# suite's connection fence (suite.wire.browser.OriginFence, a SOCKS proxy) could not connect to the server.
+_NETWORK_ERRORS = {
+    "ERR_CONNECTION_REFUSED": ("connection refused", "refused"),
+    "ERR_SOCKS_CONNECTION_FAILED": ("connection refused or failed", "refused"),
+    "ERR_CONNECTION_FAILED": ("connection failed", "refused"),
+    "ERR_CONNECTION_RESET": ("connection reset by the server", "reset"),
+    "ERR_CONNECTION_CLOSED": ("the server closed the connection", "reset"),
+    "ERR_EMPTY_RESPONSE": ("the server closed the connection without answering", "reset"),
+    "ERR_CONNECTION_TIMED_OUT": ("no connection within the timeout", "connect_timeout"),
+    "ERR_TIMED_OUT": ("no answer within the timeout", "read_timeout"),
+    "ERR_ADDRESS_UNREACHABLE": ("the address is unreachable", "connect_timeout"),
+    "ERR_NAME_NOT_RESOLVED": ("the host name does not resolve (DNS failure)", "dns"),
+    "ERR_INTERNET_DISCONNECTED": ("this machine has no network", "connect_timeout"),
+}
+
+
+def network_failure(said: str, where: list[str]) -> EnvironmentProblem | None:
+    """The environment problem a failed page load of the browser's was (Chromium's `net::ERR_...` in
+    `said`), or None when it was no network failure. `where`: the load that failed, if known."""
+    found = re.search(r"net::(ERR_[A-Z_]+)", said)
+    if found is None:
+        return None
+    code = found.group(1)
+    if code in _NETWORK_ERRORS:
+        cause, kind = _NETWORK_ERRORS[code]
+    elif code.startswith("ERR_CERT_"):
+        cause, kind = "certificate not trusted", "certificate"
+    elif code.startswith("ERR_SSL_"):
+        cause, kind = "TLS failure", "tls"
+    else:
+        return None
+    at = re.search(r"net::ERR_[A-Z_]+ at (\S+)", said)
+    url = at.group(1) if at else where[0].split(" (")[0] if where else ""
+    url = url if url.startswith(("http:", "https:")) else ""
+    return EnvironmentProblem(
+        f"cannot reach {_origin(url) if url else 'the server'}: {cause} (the browser's page load"
+        f"{' of ' + redact_url(url) if url else ''}: net::{code}). " + FIXES[kind]
+    )
 
 
 def _post_by_form(page, endpoint: str, form: dict, timeout_ms: float) -> None:

@@ -103,7 +103,11 @@ class FormLogin:
                     self.login.password_field: self.login.password,
                 }
                 return form, data
-            if form.has_button(self.login.consent_field, self.login.consent_value):
+            # the consent form: its granting button, or a POST form with buttons and the field as an input (a
+            # hidden decision, unnamed buttons, a script setting the refusal), sent with the field set to the file's
+            # value (fixed values only: LemonLDAP::NG 2.16's confirm holds a token per page, see docs)
+            hidden = form.method == "POST" and form.buttons and form.has_field(self.login.consent_field)
+            if form.has_button(self.login.consent_field, self.login.consent_value) or hidden:
                 if self.login.denying_consent and self.login.consent_deny_omits_field:
                     # the refusing button sends the consent form without the granting field
                     return form, {
