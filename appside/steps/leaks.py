@@ -21,6 +21,7 @@ from pytest_bdd import given, then
 
 from appside.concurrent import USED_THEN_API
 from appside.observed import learn_secrets
+from appside.output_file import read_from
 from appside.record import UNCHECKED
 from appside.session_cookies import readings, signed_format
 from appside.steps.service import service_run
@@ -362,7 +363,12 @@ def nothing_secret_in_output(request, application, app_run):
     if application.app_type == "spa":  # its server only serves files: the console is where it logs
         outputs, consoles = outputs + consoles, []
     if application.drive.output_file:
-        written = _read(application.drive.output_file, getattr(request.config, "output_file_start", 0))
+        written, kind = read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0))
+        if kind and not outputs:
+            pytest.skip(
+                f"{UNCHECKED}: drive.output_file ({application.drive.output_file}) is {kind} since the run started, "
+                "not a regular file: the suite did not read it"
+            )
         if not written and not outputs:
             pytest.skip(
                 f"{UNCHECKED}: the application wrote nothing to drive.output_file ({application.drive.output_file}) "
@@ -433,13 +439,3 @@ def _served(part: str, url: str) -> str:
 def _shown(text: str) -> str:
     """Evidence of a leak, with the leaked value (and every other secret the suite knows) masked."""
     return excerpt(REDACTOR.scrub(text))
-
-
-def _read(path, start: int = 0) -> str:
-    """The file's text from byte `start` on ("" where it cannot be read)."""
-    try:
-        with open(path, "rb") as file:
-            file.seek(start)
-            return file.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
