@@ -301,6 +301,36 @@ def pytest_runtest_makereport(item, call):
     report.sections = [(title, said(text)) for title, text in report.sections]
 
 
+# the scenario's fixture request (pytest_bdd_before_scenario): its steps ask for app_run through it, so the
+# test item's funcargs never hold it
+SCENARIO_REQUEST = pytest.StashKey[pytest.FixtureRequest]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A service rule that found nothing wrong in runs that failed (the command exited non-zero or did not
+    finish) passed on no evidence: such a run shows nothing of what the service does once it works (an
+    Authlib service that crashed before every API call was certified). It found nothing to check: blocked by
+    the failed rule that explains the crash (`needs`), or else could not be checked, never passed."""
+    result = yield
+    request = item.stash.get(SCENARIO_REQUEST, None)
+    application = getattr(item.config, "application", None)
+    if request is None or application is None or application.is_interactive:
+        return result
+    app_run = request.getfixturevalue("app_run")  # the scenario's, or a new one with no run where it had none
+    from appside.steps.service import failed_runs
+
+    failed = failed_runs(app_run)
+    if failed:
+        from suite.verdict.checks import NothingToCheck
+
+        item.user_properties.append(
+            ("failed_step", {"step": "the service's runs", "own_check": False, "nothing_to_check": True})
+        )
+        raise NothingToCheck(said(failed))
+    return result
+
+
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
     """Which step failed, so that a failure before the rule's own check can be reported as blocked
     by the rule that broke the sign-in (`needs` in appside/features/rules.yaml). Every Then of an
@@ -334,6 +364,7 @@ def pytest_bdd_before_scenario(request, feature, scenario) -> None:
     from suite.reports.allure_labels import label_scenario
     from suite.reports.results import rule_properties
 
+    request.node.stash[SCENARIO_REQUEST] = request
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return

@@ -20,7 +20,7 @@ from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, 
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
 from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens
-from appside.steps.service import first_service_run, why_no_token
+from appside.steps.service import first_service_run, note_failed_run, why_no_token
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
@@ -444,6 +444,8 @@ def _run_service_past_expiry(config, stand_in: SandboxServer) -> None:
     wait = min(held - time.time(), SHORT_LIFETIME) if held is not None else SHORT_LIFETIME
     effort.sleep(max(0.0, wait) + PAST_EXPIRY)
     second, after = observe(stand_in, session.run)
+    for run in (first, second):
+        note_failed_run(config, run)
     _baseline[key] = ([first, second], Observed(before.entries + after.entries, stand_in.issuer))
 
 
