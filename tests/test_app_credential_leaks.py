@@ -171,3 +171,19 @@ def test_appc32_fails_a_credential_sent_elsewhere_and_passes_a_request_that_carr
         assert isinstance(outcome, NonConformance), outcome
         assert "client secret to https://api.partner-crm.example, in its authorization header" in str(outcome)
         assert "RFC 6749 section 10.1" in str(outcome) and SECRET not in str(outcome)
+
+
+def test_a_request_held_on_its_way_elsewhere_is_named_without_its_values():
+    """An outsider's page sent its tokens and secret reversed and base64-encoded in `?e=`, which no scrubber
+    knows: APPC-32's message and the "requests refused" attachment quoted the URL whole, so every output held
+    them. It is named by origin, path and parameter names only; a bare value or a long path segment by length."""
+    import base64
+
+    from appside.browser_guard import SentElsewhere, named
+
+    hidden = base64.b64encode(b"access-token-and-secret-" * 3).decode()[::-1]
+    url = f"https://user:pw@collector.example:8443/c/{hidden}/beacon?e={hidden}&v=2&e=again#f={hidden}"
+    assert named(url) == "https://collector.example:8443/c/(96 characters)/beacon?e=…&v=…"
+    assert named(f"http://collector.example/x?{hidden}") == "http://collector.example/x?(a value)=…"
+    sent = SentElsewhere("POST", url, (("x-data", hidden),), hidden, "fetch")
+    assert hidden not in sent.named and sent.named.startswith("fetch POST https://collector.example:8443/c/")

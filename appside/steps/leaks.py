@@ -228,8 +228,8 @@ def credentials_only_where_they_may_go(application, app_run):
                         origin = "{0.scheme}://{0.netloc}".format(urlsplit(sent.url))
                         check(
                             False,
-                            f"the application sent its {name} to {origin}, in {where} of {sent.kind} {sent.method} "
-                            f"{_shown(sent.url)}, in the sign-in {title!r} (the suite's browser held it: it never "
+                            f"the application sent its {name} to {origin}, in {where} of {sent.named}, "
+                            f"in the sign-in {title!r} (the suite's browser held it: it never "
                             f"left), neither the stand-in's origin nor the application's own: {_MAY_GO[name]}",
                         )
     # the stand-in's resource servers (the Visma API, the userinfo endpoint) are where an access token goes,
