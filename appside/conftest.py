@@ -280,6 +280,24 @@ def pytest_unconfigure(config) -> None:
                 _keep_application_log(config)
         if getattr(config, "stand_in", None):
             config.stand_in.stop()
+        _end_what_the_application_left(config)
+
+
+def _end_what_the_application_left(config) -> None:
+    """Every process the run started carries its marker (appside.launcher.RUN_MARKER): what the application
+    or its service command moved into a session of its own (setsid, a daemon) outlived the run before,
+    SIGTERM ignored; ended here, on every way out of the run (an interrupted one too), and said."""
+    from appside.launcher import end_marked
+
+    ended = end_marked()
+    if ended:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        line = (
+            f"NOTE: the suite ended {len(ended)} process(es) the application or its command left running after the "
+            f"run, in sessions of their own (process ids {', '.join(map(str, ended[:10]))})"
+        )
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(scope="session")
