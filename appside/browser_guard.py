@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlsplit
 
-from suite.secrets.redaction import REDACTOR, decoded, encodings
+from suite.secrets.redaction import REDACTOR, decoded, encodings, inflated
 from suite.wire.login.browser import Guard
 
 # A query parameter's name as a page names one; anything else in its place (a bare "?<base64>") is a value.
@@ -71,6 +71,17 @@ class SentElsewhere:
         return found
 
 
+def readable_body(raw: bytes, headers: dict, url: str) -> str:
+    """A held request's body as text: inflated first where it is gzip, zlib or deflate, by its
+    Content-Encoding, a `compression=gzip...` parameter (an analytics library's) or its magic bytes, at most
+    BODY_KEPT bytes of it; decoded as it was bytes would lose what compression holds."""
+    encoding = {k.lower(): v for k, v in headers.items()}.get("content-encoding", "").lower()
+    named = "compression=gzip" in url or "compression=deflate" in url
+    deflate = "deflate" in encoding or "compression=deflate" in url
+    opened = inflated(raw, BODY_KEPT, deflate=deflate) if raw and (encoding or named or raw[:1] in b"\x1f\x78") else b""
+    return (opened or raw).decode(errors="replace")
+
+
 class ApplicationGuard(Guard):
     """Guard for the application side: every request to an origin the policy does not allow is aborted
     and kept (`sent`), whatever the page, frame or worker that made it and whenever it was made; none
@@ -87,13 +98,14 @@ class ApplicationGuard(Guard):
             super()._hold(route)  # the stand-in's and the application's own origins
             return
         try:
-            body = (request.post_data_buffer or b"").decode(errors="replace")
+            raw = request.post_data_buffer or b""
         except Exception:  # a body Playwright cannot give
-            body = ""
+            raw = b""
         try:
             headers = request.all_headers()
         except Exception:  # the page went meanwhile: the headers its script set
             headers = request.headers
+        body = readable_body(raw, headers, request.url)
         navigation = self._is_page_load(request)
         self.keep(SentElsewhere(request.method, request.url, tuple(headers.items()), body, request.resource_type))
         route.abort("aborted" if navigation else "blockedbyclient")

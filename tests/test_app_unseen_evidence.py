@@ -303,3 +303,17 @@ def test_drive_output_file_is_read_bounded_and_a_named_pipe_made_during_the_run_
     run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
     with pytest.raises(Skipped, match=rf"^{UNCHECKED}: drive.output_file \({output}\) is a named pipe"):
         nothing_secret_in_output(SimpleNamespace(config=config), _application(output_file=str(output)), run)
+
+
+def test_appc28_finds_a_token_a_logger_wrapped_over_two_lines(tmp_path):
+    """A logger that wraps long lines at 80 characters cuts a token in two; each line alone holds none."""
+    token = secrets.token_urlsafe(64)
+    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
+    request = SimpleNamespace(config=SimpleNamespace(launched=None, output_file_start=0))
+    output = tmp_path / "app.log"
+    written = f"2026-12-07 00:00:00 DEBUG oauth: token response access_token={token} expires_in=3"
+    output.write_text("\n".join(written[i : i + 80] for i in range(0, len(written), 80)) + "\n")
+    with pytest.raises(NonConformance, match=r"wrote its access token to drive.output_file .*across lines 1 and 2"):
+        nothing_secret_in_output(request, _application(output_file=str(output)), run)
+    output.write_text("short line\n" + token[:30] + "\n" + token[30:] + "\n")  # no long line: no wrap is read
+    nothing_secret_in_output(request, _application(output_file=str(output)), run)

@@ -36,11 +36,14 @@ from appside.steps.sign_ins import (
     skip_unless_type,
 )
 from sandbox.mock_api import API_PREFIX
-from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt, said
+from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt, said, unpacked
 from suite.verdict.checks import check, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
 
 OUTPUT_LINES_ATTACHED = 200
+# A line at least this long may be one a logger wrapped at its width (80, 120 and up): its end and the next
+# line's start are read together, WRAP_READ characters of each (longer than any encoding of a token)
+WRAPPED_WIDTH, WRAP_READ = 60, 8192
 # A secret shorter than this is not looked for: "secret" or "test1234" would be found in ordinary text
 MIN_LEAK_LENGTH = 8
 
@@ -110,11 +113,12 @@ def credentials(application, app_run) -> dict[str, str]:
 
 def leaked(text: str, secrets: dict[str, str]) -> list[str]:
     """What of `secrets` (value -> name) `text` carries, in any encoding: its escapes decoded too
-    (URL, JSON, HTML), as the scrubber reads it."""
+    (URL, JSON, HTML), as the scrubber reads it, and what its base64 blobs hold, forward or reversed,
+    gzip or zlib inflated, two layers deep (suite.secrets.redaction.unpacked)."""
     finder = _finder(tuple(sorted(secrets.items())))
     if finder is None or not text:
         return []
-    return sorted({name for t in decoded(text) for _, name in finder.iter(t)})
+    return sorted({name for t in (*decoded(text), *unpacked(text)) for _, name in finder.iter(t)})
 
 
 def _in_url(url: str, secrets: dict[str, str]) -> list[str]:
@@ -391,11 +395,25 @@ def nothing_secret_in_output(request, application, app_run):
             name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
             attachment_type=allure.attachment_type.TEXT,
         )
+        previous, found_before = "", set[str]()
         for number, line in enumerate(text.splitlines(), 1):
             if any(target in line for target in in_urls):
+                previous = ""
                 continue  # a web server's access log of a URL that leaks: APPC-26 or APPC-11 names the cause
-            for name in leaked(line, secrets):
+            found = set(leaked(line, secrets))
+            for name in sorted(found):
                 check(False, f"the application wrote its {name} to {where}, line {number}: {_shown(line)}")
+            # a logger that wraps long lines at a width cuts a token in two: the end of a long line and the start
+            # of the next are read as one
+            if len(previous) >= WRAPPED_WIDTH:
+                joined = previous[-WRAP_READ:] + line[:WRAP_READ]
+                for name in sorted(set(leaked(joined, secrets)) - found_before - found):
+                    check(
+                        False,
+                        f"the application wrote its {name} to {where}, across lines {number - 1} and {number} (a long "
+                        f"line wrapped): {_shown(joined)}",
+                    )
+            previous, found_before = line, found
     _tokens_were_issued(application, app_run)
 
 
