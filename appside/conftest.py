@@ -216,11 +216,15 @@ def _run_folder(config) -> Path:
 def _keep_application_log(config) -> None:
     """The launched application's output, scrubbed of every secret the run learned, beside the
     record (application.log): the one part of the run's temporary folder worth keeping."""
+    from suite.secrets.redaction import blobs_masked
+
     try:
         text = config.launched.output()
         kept = _kept_log(config)
         kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_text(REDACTOR.scrub(text), encoding="utf-8")
+        # its control characters written as escapes, as the terminal shows them (a terminal escape an
+        # application printed is read, not obeyed, by whoever opens the file); a blob holding a secret masked
+        kept.write_text(said(blobs_masked(text)), encoding="utf-8")
     except OSError:
         pass  # no output, or no reports folder to keep it in: the report's attachments still show it
 

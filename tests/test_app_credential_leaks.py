@@ -221,3 +221,17 @@ def test_a_secret_wrapped_in_the_blobs_a_hostile_application_makes_is_found():
     # bounded: a zip bomb is inflated no further than the bound
     bomb = base64.b64encode(gzip.compress(b"0" * (UNPACKED_KEPT * 2))).decode()
     assert sum(map(len, unpacked(bomb))) <= UNPACKED_KEPT * 2
+
+
+def test_the_evidence_of_a_secret_in_a_blob_masks_the_blob():
+    """Found in a reversed base64 blob, the leak's message quoted the blob: the token recoverable from it."""
+    import base64
+    import secrets
+
+    from suite.secrets.redaction import REDACTOR, excerpt
+
+    token = secrets.token_urlsafe(48)
+    REDACTOR.register(token, "access_token")
+    blob = base64.b64encode(token.encode()).decode()[::-1]
+    shown = excerpt(f"GET /sw.js?e={blob}&v=1", limit=500)
+    assert blob not in shown and "[a blob of" in shown and "holding a secret]" in shown and "&v=1" in shown

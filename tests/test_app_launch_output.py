@@ -171,3 +171,27 @@ def test_a_sign_in_url_answering_404_is_not_ready_and_at_the_limit_names_the_404
     said = str(failed.value)
     assert f"answered HTTP 404 (Not Found) at http://127.0.0.1:{port}/login until the readiness limit of 4 s" in said
     assert "drive.sign_in_url" in said, said
+
+
+def test_application_log_writes_terminal_escapes_as_the_terminal_shows_them_and_masks_blobs_of_secrets(tmp_path):
+    """An outsider's application printed a terminal escape (a window title, colours): application.log kept the
+    raw bytes, obeyed by whoever ran `cat` on it; and a reversed base64 blob of its token, readable there."""
+    import base64
+    import secrets
+    from types import SimpleNamespace
+
+    from appside.conftest import _keep_application_log
+    from suite.secrets.redaction import REDACTOR
+
+    token = secrets.token_urlsafe(48)
+    REDACTOR.register(token, "access_token")
+    blob = base64.b64encode(token.encode()).decode()[::-1]
+    printed = f"\x1b]0;TITLE\x07\x1b[31mred\x1b[0m\nGET /sw.js?e={blob}\n"
+    config = SimpleNamespace(
+        launched=SimpleNamespace(output=lambda: printed),
+        getoption=lambda name: str(tmp_path / "compliance.json"),
+    )
+    _keep_application_log(config)
+    kept = (tmp_path / "application.log").read_text()
+    assert "\x1b" not in kept and "\x07" not in kept and "\\x1b]0;TITLE\\x07\\x1b[31mred" in kept
+    assert blob not in kept and "holding a secret]" in kept and kept.count("\n") == 2

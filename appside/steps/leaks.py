@@ -36,7 +36,7 @@ from appside.steps.sign_ins import (
     skip_unless_type,
 )
 from sandbox.mock_api import API_PREFIX
-from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt, said, unpacked
+from suite.secrets.redaction import REDACTOR, blobs_masked, decoded, encodings, excerpt, said, unpacked
 from suite.verdict.checks import check, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
 
@@ -391,7 +391,7 @@ def nothing_secret_in_output(request, application, app_run):
     in_urls = _leaking_request_targets(app_run, secrets)
     for where, text in outputs + consoles:
         allure.attach(
-            said("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:])),  # its control characters visible too
+            said(blobs_masked("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:]))),  # control characters visible
             name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
             attachment_type=allure.attachment_type.TEXT,
         )

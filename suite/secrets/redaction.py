@@ -782,8 +782,9 @@ def readable(text: str | None) -> str | None:
 
 def excerpt(text: str, limit: int = 200) -> str:
     """The head of a body for a message, quoted: scrubbed first, then cut, so that no head of a
-    secret the cut would split can survive."""
-    return repr(REDACTOR.scrub(text)[:limit])
+    secret the cut would split can survive. A blob that holds a secret (unpacked: reversed base64,
+    gzip in base64) is masked whole, as no encoding the scrubber knows matches it."""
+    return repr(REDACTOR.scrub(blobs_masked(text))[:limit])
 
 
 def scrub_all_logging() -> None:
@@ -868,3 +869,18 @@ def inflated(data: bytes, kept: int = UNPACKED_KEPT, deflate: bool = False) -> b
         return zlib.decompressobj(window).decompress(data, max(kept, 0))
     except zlib.error:
         return b""
+
+
+def blobs_masked(text: str) -> str:
+    """`text` with each base64 run whose unpacked forms hold a secret the suite knows replaced by a mark."""
+    known = [value for value in REDACTOR.known() if len(value) >= MIN_SECRET_LENGTH]
+    if not known:
+        return text
+
+    def mask(match: re.Match) -> str:
+        run: str = match.group()
+        if any(value in unwrapped for unwrapped in unpacked(run) for value in known):
+            return f"[a blob of {len(run)} characters holding a secret]"
+        return run
+
+    return BASE64_RUN.sub(mask, text)
