@@ -400,7 +400,10 @@ PAGE_TEXT_SHOWN = 200  # characters of the page a sign-in ended on, in the run's
 
 def _where_it_ended(sign_in) -> str:
     """The page a sign-in that never reached the stand-in ended on: its status, address and the
-    start of its text (tags dropped, secrets masked, bounded)."""
+    start of its text (tags dropped, secrets masked, bounded); why the browser could not load it, where it
+    could not (its error page's status and address say nothing of it)."""
+    if getattr(sign_in, "load_error", ""):
+        return f" ({sign_in.load_error}{_page_errors(sign_in)})"
     parts = []
     if getattr(sign_in, "page_status", None) is not None:
         parts.append(f"answered HTTP {sign_in.page_status}")
