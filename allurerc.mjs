@@ -2,6 +2,7 @@
 // and for `allure generate` (`make certify-app`).
 // The report keeps its history in history.jsonl beside it, so nightly runs show trends.
 // CONFORMANCE_REPORTS: the run's reports folder (default reports).
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "@allurereport/plugin-api";
 
@@ -19,7 +20,13 @@ const record = (() => {
 // staging never marks a production rule as flaky. suite/reports/allure_results.py labels every result.
 // Allure takes letters, digits, "_" and "-" in an id: an application's record names its environment
 // "application reference-web (web)".
-const asId = (name) => name.replace(/[^A-Za-z0-9_-]+/g, "-");
+// An id has at most 64 characters: a longer one (an application's client id of 50 characters and more, e.g.
+// one full of shell metacharacters) made `allure generate` refuse the configuration, and no report was made.
+// Cut, it ends with a digest of the whole name, so that two long names stay two histories.
+const asId = (name) => {
+  const id = name.replace(/[^A-Za-z0-9_-]+/g, "-");
+  return id.length <= 64 ? id : `${id.slice(0, 51)}-${createHash("sha256").update(name).digest("hex").slice(0, 12)}`;
+};
 const environmentId = record ? asId(`${record.environment}${record.sandbox_defects?.length ? "-with-defects" : ""}`) : null;
 
 export default defineConfig({

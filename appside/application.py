@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from appside.application_schema import HINTS, SCHEMA, SECRET_KEYS
+from appside.output_file import not_regular
 from suite.configuration.environment import is_loopback
 from suite.configuration.yaml_files import (
     DEFAULTED,
@@ -316,9 +317,17 @@ def _not_on_path(path: Path, key: str, program: str) -> list[str]:
 
 def _output_file(raw: dict) -> list[str]:
     """drive.output_file need not exist before the run (the application may make it), its folder must;
-    a relative one is read from the folder the suite runs in, as a command's program is."""
+    a relative one is read from the folder the suite runs in, as a command's program is. One that exists
+    must be a regular file (appside.output_file: not /proc/self/environ, /dev/zero or a named pipe)."""
     output = raw["drive"].get("output_file")
-    if output is None or Path(output).parent.resolve().is_dir():
+    if output is None:
+        return []
+    if kind := not_regular(output):
+        return [
+            f"drive.output_file: {output} is {kind}, not a regular file; write the path of the file the "
+            "application's output goes to (its log, or what `my-app 2>&1 | tee -a FILE` writes)"
+        ]
+    if Path(output).parent.resolve().is_dir():
         return []
     return [
         f"drive.output_file: the folder {Path(output).parent} does not exist from {Path.cwd()}, the folder the "

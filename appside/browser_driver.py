@@ -107,6 +107,9 @@ class SignIn:
     # the HTTP status of the last page the browser loaded (the application's error page where its
     # sign-in page broke before sending the browser to the stand-in)
     page_status: int | None = None
+    # why the browser could not load the page it was sent to ("too many redirects"): its error page's status
+    # and address (HTTP 302 at chrome-error://chromewebdata/) say nothing of it
+    load_error: str = ""
     # what the browser refused to fetch for its pages from origins it does not reach, and, where that was
     # Visma Connect's discovery or endpoints, which issuer the application looked for (refused_elsewhere)
     elsewhere: str = ""
@@ -472,6 +475,7 @@ class BrowserSession:
         # parameters in its request (response_mode=fragment): its status counts once the frame shows a callback
         self._unconfirmed: dict[Any, int] = {}
         self._page_status: int | None = None  # the status of the main frame's last page load
+        self._load_error = ""  # why the last page opened could not be loaded (SignIn.load_error)
         self._page_answered = ""  # ... and the address that answered it
         self._page_answered_at = 0.0  # ... and when (time.time())
         # the main frame's document whose body is still coming (an answer that streams for ever): its loading
@@ -612,7 +616,7 @@ class BrowserSession:
         callback_at, callback_wall, watch = None, 0.0, ""
         answered_before = self._page_answered_at
         # the page may navigate on at once; the loop below looks at where it ended
-        load_error = ""
+        load_error = self._load_error = ""
         try:
             if form:  # as the stand-in's own form_post page sends it: a form the page submits
                 with self.page.expect_navigation(wait_until="commit", timeout=self.drive.timeout * 1000):
@@ -620,7 +624,12 @@ class BrowserSession:
             else:
                 self.page.goto(url, wait_until="commit", timeout=self.drive.timeout * 1000)
         except PlaywrightError as error:
-            load_error = network_error(str(error), url)
+            load_error = self._load_error = network_error(str(error), url)
+            if "ERR_TOO_MANY_REDIRECTS" in str(error):  # Chromium's error page then says "HTTP 302" at chrome-error:
+                self._load_error = (
+                    f"too many redirects: {redact_url(url)} redirects in a loop, and the browser gave up "
+                    "(net::ERR_TOO_MANY_REDIRECTS)"
+                )
         # a refused sign-in whose callback came late in drive.timeout is still watched for drive.settle after it
         while time.monotonic() < (
             max(deadline, callback_at + self.drive.settle) if refused and callback_at else deadline
@@ -894,6 +903,7 @@ class BrowserSession:
             page_errors=self.page_errors[marks[4] :],
             console=self.console[marks[5] :],
             page_status=self._page_status,
+            load_error=self._load_error,
             elsewhere=elsewhere,
             sent_elsewhere=self.guard.sent[marks[6] :],
         )

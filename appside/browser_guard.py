@@ -13,11 +13,34 @@ in it for every token the stand-in issued and the client secret, in every encodi
 user's password, which the application never holds, still ends the sign-in (the suite's policy:
 its sentence is no RFC's)."""
 
+import re
 from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, urlsplit
 
-from suite.secrets.redaction import decoded, encodings
-from suite.wire.http import redact_url
+from suite.secrets.redaction import REDACTOR, decoded, encodings, inflated
 from suite.wire.login.browser import Guard
+
+# A query parameter's name as a page names one; anything else in its place (a bare "?<base64>") is a value.
+# A path segment longer than PATH_SEGMENT_SHOWN is shown by its length: it may be a value too ("/c/<token>").
+PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,39}")
+PATH_SEGMENT_SHOWN = 24
+
+
+def named(url: str) -> str:
+    """A request held on its way to another origin as every output names it: its origin, its path and the
+    NAMES of its query parameters, never their values (an outsider's page sent its tokens reversed and
+    base64-encoded in `?e=`, which no scrubber knows: its URL quoted whole put them in every report)."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "(an address the suite cannot read)"
+    segments = [s if len(s) <= PATH_SEGMENT_SHOWN else f"({len(s)} characters)" for s in parts.path.split("/")]
+    names = [n if PARAMETER_NAME.fullmatch(n) else "(a value)" for n, _ in parse_qsl(parts.query, True)]
+    query = "?" + "&".join(f"{name}=…" for name in dict.fromkeys(names)) if names else ""
+    authority = f"[{host}]" if ":" in host else host
+    return REDACTOR.scrub(f"{parts.scheme}://{authority}{f':{port}' if port else ''}{'/'.join(segments)}{query}")
+
 
 # what a session keeps of them: a page that sends a beacon every 100 ms, or megabytes each time, is not kept whole
 # for the whole run (what goes beyond is still aborted and listed)
@@ -34,6 +57,11 @@ class SentElsewhere:
     body: str = ""
     kind: str = ""  # what asked for it: fetch, xhr, ping (a beacon), document, WebSocket, popup...
 
+    @property
+    def named(self) -> str:
+        """Its kind, method and URL as every output names it (`named`): no value, no body."""
+        return f"{self.kind} {self.method} {named(self.url)}".strip()
+
     def parts(self) -> list[tuple[str, str]]:
         """(where in the request, text): its URL, each header, its body."""
         found = [("its URL", self.url)]
@@ -41,6 +69,17 @@ class SentElsewhere:
         if self.body:
             found.append(("its body", self.body))
         return found
+
+
+def readable_body(raw: bytes, headers: dict, url: str) -> str:
+    """A held request's body as text: inflated first where it is gzip, zlib or deflate, by its
+    Content-Encoding, a `compression=gzip...` parameter (an analytics library's) or its magic bytes, at most
+    BODY_KEPT bytes of it; decoded as it was bytes would lose what compression holds."""
+    encoding = {k.lower(): v for k, v in headers.items()}.get("content-encoding", "").lower()
+    named = "compression=gzip" in url or "compression=deflate" in url
+    deflate = "deflate" in encoding or "compression=deflate" in url
+    opened = inflated(raw, BODY_KEPT, deflate=deflate) if raw and (encoding or named or raw[:1] in b"\x1f\x78") else b""
+    return (opened or raw).decode(errors="replace")
 
 
 class ApplicationGuard(Guard):
@@ -59,21 +98,22 @@ class ApplicationGuard(Guard):
             super()._hold(route)  # the stand-in's and the application's own origins
             return
         try:
-            body = (request.post_data_buffer or b"").decode(errors="replace")
+            raw = request.post_data_buffer or b""
         except Exception:  # a body Playwright cannot give
-            body = ""
+            raw = b""
         try:
             headers = request.all_headers()
         except Exception:  # the page went meanwhile: the headers its script set
             headers = request.headers
+        body = readable_body(raw, headers, request.url)
         navigation = self._is_page_load(request)
         self.keep(SentElsewhere(request.method, request.url, tuple(headers.items()), body, request.resource_type))
         route.abort("aborted" if navigation else "blockedbyclient")
 
     def keep(self, request: SentElsewhere) -> None:
-        described = f"{request.kind} {request.method} {redact_url(request.url)}"
+        described = request.named
         if self._carries_password(request):
-            self._refuse(f"the test user's password in {request.method} {redact_url(request.url)}", request.url)
+            self._refuse(f"the test user's password in {request.method} {named(request.url)}", request.url)
         with self._lock:
             if len(self.sent) < SENT_KEPT:
                 self.sent.append(replace(request, body=request.body[:BODY_KEPT]))

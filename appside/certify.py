@@ -9,6 +9,7 @@ results and its report. Exits with the certification's code, whether or not a re
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,11 +18,13 @@ from pathlib import Path
 from appside.__main__ import certify, refuses_unknown_rules
 from suite.configuration.command_line import repeated_options
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from suite.secrets.redaction import said
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN, exit_code
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 REPORT_NAME = "Visma Connect application certification"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # the colours Allure writes its error in
 EXIT_CONFIGURATION = 4  # as pytest's usage error, and the suite's configuration problem
 EXIT_INTERRUPTED = 2  # pytest's: Ctrl-C or SIGTERM
 FOLDER_HINT = "python -m appside.certify --reports=DIR --app=FILE, or make certify-app APP_REPORTS=DIR"
@@ -109,7 +112,11 @@ def _main(argv: list[str]) -> tuple[int, Path | None]:
                 folder.rmdir()
         return code, None
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM now: the certification's code all the same
-        html_report(reports, record)
+        problem = html_report(reports, record)
+        if problem:  # the verdict is in the record; the report a reader opens is missing: said, exit 6
+            sys.stdout.flush()
+            print(f"ERROR: the HTML report could not be made: {problem}", file=sys.stderr)
+            return EXIT_REPORTS_NOT_WRITTEN, record
     return code, record
 
 
@@ -129,24 +136,37 @@ class _UnderWay:
         self.under_way = bool(getattr(config, "under_way", False))
 
 
-def html_report(reports: Path, record: Path) -> None:
+def html_report(reports: Path, record: Path) -> str:
     """The HTML report of the results in `reports`, with the record's verdict on it; none without
     Allure (Node.js) or results. Its history (history.jsonl) stays in `reports` too: the server
-    side's reports/history.jsonl is another run's."""
+    side's reports/history.jsonl is another run's. What went wrong where one could not be made, in a
+    line ("" where it was made, or Allure is not installed)."""
     from suite.reports.report_page import main as add_banner
 
     results, report = reports / "allure-results", reports / "allure-report"
     if not ALLURE.exists() or not results.is_dir():
-        return
+        return ""
     shutil.rmtree(report, ignore_errors=True)
     made = subprocess.run(
         [str(ALLURE), "generate", str(results), "-o", str(report), "--report-name", REPORT_NAME],
         cwd=ROOT,
         env={**os.environ, "CONFORMANCE_REPORTS": str(reports)},  # allurerc.mjs: its record and history are here
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # Allure 3 writes its errors to either
+        text=True,
+        errors="replace",
     )
-    if made.returncode == 0 and add_banner([str(report), str(record)]) == 0:
-        print(f"HTML report: {report / 'index.html'}")
+    # Allure 3 prints "Internal Error: ..." and exits 0 where it refused its configuration: the page is the proof
+    if made.returncode == 0 and (report / "index.html").exists():
+        if add_banner([str(report), str(record)]) == 0:
+            print(f"HTML report: {report / 'index.html'}")
+            return ""
+        return f"the verdict could not be added to {report / 'index.html'}"
+    lines = [ANSI_ESCAPE.sub("", line).strip() for line in (made.stdout or "").splitlines()]
+    cause = next((line for line in lines if "Error" in line), next((line for line in lines if line), ""))
+    return said(
+        f"allure generate (exit {made.returncode}) made no {report / 'index.html'}: {cause or 'it said nothing'}"
+    )
 
 
 if __name__ == "__main__":

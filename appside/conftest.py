@@ -245,11 +245,15 @@ def _run_folder(config) -> Path:
 def _keep_application_log(config) -> None:
     """The launched application's output, scrubbed of every secret the run learned, beside the
     record (application.log): the one part of the run's temporary folder worth keeping."""
+    from suite.secrets.redaction import blobs_masked
+
     try:
         text = config.launched.output()
         kept = _kept_log(config)
         kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_text(REDACTOR.scrub(text), encoding="utf-8")
+        # its control characters written as escapes, as the terminal shows them (a terminal escape an
+        # application printed is read, not obeyed, by whoever opens the file); a blob holding a secret masked
+        kept.write_text(said(blobs_masked(text)), encoding="utf-8")
     except OSError:
         pass  # no output, or no reports folder to keep it in: the report's attachments still show it
 
@@ -309,6 +313,24 @@ def pytest_unconfigure(config) -> None:
                 _keep_application_log(config)
         if getattr(config, "stand_in", None):
             config.stand_in.stop()
+        _end_what_the_application_left(config)
+
+
+def _end_what_the_application_left(config) -> None:
+    """Every process the run started carries its marker (appside.launcher.RUN_MARKER): what the application
+    or its service command moved into a session of its own (setsid, a daemon) outlived the run before,
+    SIGTERM ignored; ended here, on every way out of the run (an interrupted one too), and said."""
+    from appside.launcher import end_marked
+
+    ended = end_marked()
+    if ended:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        line = (
+            f"NOTE: the suite ended {len(ended)} process(es) the application or its command left running after the "
+            f"run, in sessions of their own (process ids {', '.join(map(str, ended[:10]))})"
+        )
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(scope="session")
@@ -328,6 +350,36 @@ def pytest_runtest_makereport(item, call):
     if report.failed and report.longrepr is not None:
         report.longrepr = said(str(report.longrepr))
     report.sections = [(title, said(text)) for title, text in report.sections]
+
+
+# the scenario's fixture request (pytest_bdd_before_scenario): its steps ask for app_run through it, so the
+# test item's funcargs never hold it
+SCENARIO_REQUEST = pytest.StashKey[pytest.FixtureRequest]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A service rule that found nothing wrong in runs that failed (the command exited non-zero or did not
+    finish) passed on no evidence: such a run shows nothing of what the service does once it works (an
+    Authlib service that crashed before every API call was certified). It found nothing to check: blocked by
+    the failed rule that explains the crash (`needs`), or else could not be checked, never passed."""
+    result = yield
+    request = item.stash.get(SCENARIO_REQUEST, None)
+    application = getattr(item.config, "application", None)
+    if request is None or application is None or application.is_interactive:
+        return result
+    app_run = request.getfixturevalue("app_run")  # the scenario's, or a new one with no run where it had none
+    from appside.steps.service import failed_runs
+
+    failed = failed_runs(app_run)
+    if failed:
+        from suite.verdict.checks import NothingToCheck
+
+        item.user_properties.append(
+            ("failed_step", {"step": "the service's runs", "own_check": False, "nothing_to_check": True})
+        )
+        raise NothingToCheck(said(failed))
+    return result
 
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception):
@@ -363,6 +415,7 @@ def pytest_bdd_before_scenario(request, feature, scenario) -> None:
     from suite.reports.allure_labels import label_scenario
     from suite.reports.results import rule_properties
 
+    request.node.stash[SCENARIO_REQUEST] = request
     rule = rule_of(set(feature.tags) | set(scenario.tags))
     if rule is None:
         return

@@ -5,6 +5,7 @@ import codecs
 import contextlib
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -24,10 +25,22 @@ class LaunchFailed(Exception):
     pass
 
 
+# Every process the suite starts for the application (drive.launch, a service command) carries this variable,
+# unique to the run, and inherits it to its children: one moved into a session of its own (setsid, a daemon's
+# double fork) leaves the process group the suite ends, not its environment (end_marked reads it at the end).
+RUN_MARKER_NAME = "VISMA_CONFORMANCE_RUN"
+RUN_MARKER = secrets.token_hex(16)
+
+
 def issuer_variables(issuer: str, ca_path=None) -> dict:
     """What a launched application (or a service command) is told about the stand-in; with HTTPS,
-    the authority to trust, also where Python's requests, OpenSSL and Node.js look for one."""
-    variables = {"VISMA_CONNECT_ISSUER": issuer, "VISMA_API_BASE_URL": issuer + "/api"}
+    the authority to trust, also where Python's requests, OpenSSL and Node.js look for one. And the run's
+    marker (RUN_MARKER_NAME), by which the suite finds what it started once the run ends."""
+    variables = {
+        "VISMA_CONNECT_ISSUER": issuer,
+        "VISMA_API_BASE_URL": issuer + "/api",
+        RUN_MARKER_NAME: RUN_MARKER,
+    }
     if ca_path:
         variables.update(
             {
@@ -321,6 +334,47 @@ def signals_deferred() -> Iterator[None]:
             signal.signal(number, handler if handler is not None else signal.SIG_DFL)
         if received:
             signal.raise_signal(received[0])  # as it would have come: KeyboardInterrupt, or the end of the process
+
+
+def marked_processes(marker: str | None = None) -> list[int]:
+    """The processes whose environment, as they were started (/proc/PID/environ), carries the run's marker:
+    every one the suite started for the application, and their children, wherever they moved to."""
+    needle = f"{RUN_MARKER_NAME}={marker or RUN_MARKER}".encode()
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/environ", "rb") as environ:
+                    variables = environ.read(1 << 20).split(b"\0")  # an environment is far smaller
+            except OSError:  # gone, or another user's
+                continue
+            if needle in variables:
+                found.append(int(entry.name))
+    return found
+
+
+def end_marked(marker: str | None = None, grace: float = 2.0, limit: float = 10.0) -> list[int]:
+    """Ends every process that carries the run's marker: SIGTERM, then SIGKILL to those left after `grace`
+    seconds, again until none is left or `limit` seconds have passed (one may fork as it is ended). The ones
+    it found first, for the line that says what the application left running. Signals wait until it is done."""
+    started = time.monotonic()
+    first = marked_processes(marker)
+    with signals_deferred():
+        _signal_all(first, signal.SIGTERM)
+        while marked_processes(marker) and time.monotonic() - started < grace:
+            time.sleep(0.1)
+        while (left := marked_processes(marker)) and time.monotonic() - started < limit:
+            _signal_all(left, signal.SIGKILL)
+            time.sleep(0.1)
+    return first
+
+
+def _signal_all(pids: list[int], number: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, number)
 
 
 def _stop_group(process: subprocess.Popen, grace: float) -> None:

@@ -199,3 +199,26 @@ def test_an_application_looking_for_another_issuer_is_told_which_it_asked_and_th
     config = SimpleNamespace(application=application, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
     _say_if_none_finished(config, [(sign_in, Observed([]))] * 2)
     assert f"looks for Visma Connect at {wrong}, not at the stand-in" in recorder.notices[0]
+
+
+def test_a_sign_in_page_that_redirects_in_a_loop_is_said_to_redirect_in_a_loop():
+    """An outsider's sign_in_url redirected to itself: the run said its page "answered HTTP 302 at
+    chrome-error://chromewebdata/", Chromium's error page, and not why it got there."""
+    from appside.browser_driver import BrowserDriver
+    from appside.steps.sign_ins import _where_it_ended
+
+    app = HostileServer({})
+    app.routes.update({"/": Answer(302, {"Location": "/loop"}), "/loop": Answer(302, {"Location": "/"})})
+    user = SimpleNamespace(username="test.user", password=PASSWORD)
+    driver = BrowserDriver(browser_driven_spa(app.url, timeout=5), app.url, user)
+    try:
+        session = driver.session()
+        sign_in = session.sign_in()
+        session.close()
+    finally:
+        driver.close()
+        app.close()
+    assert not sign_in.finished and sign_in.load_error.startswith(f"too many redirects: {app.url}/ redirects in a loop")
+    assert _where_it_ended(sign_in).startswith(" (too many redirects") and "chrome-error" not in _where_it_ended(
+        sign_in
+    )

@@ -221,3 +221,67 @@ def test_appc27_names_every_credential_a_page_carried():
     page = "<pre>OIDC_access_token: at-4c9e1f7b-0123456789\nOIDC_refresh_token: rt-4c9e1f7b-0123456789</pre>"
     with pytest.raises(NonConformance, match="sent its access token and refresh token to the browser, in the body"):
         _judge_page("normal sign-in 1", "http://127.0.0.1:12801/app/", page, "page", secrets)
+
+
+def test_a_request_held_on_its_way_elsewhere_is_named_without_its_values():
+    """An outsider's page sent its tokens and secret reversed and base64-encoded in `?e=`, which no scrubber
+    knows: APPC-32's message and the "requests refused" attachment quoted the URL whole, so every output held
+    them. It is named by origin, path and parameter names only; a bare value or a long path segment by length."""
+    import base64
+
+    from appside.browser_guard import SentElsewhere, named
+
+    hidden = base64.b64encode(b"access-token-and-secret-" * 3).decode()[::-1]
+    url = f"https://user:pw@collector.example:8443/c/{hidden}/beacon?e={hidden}&v=2&e=again#f={hidden}"
+    assert named(url) == "https://collector.example:8443/c/(96 characters)/beacon?e=…&v=…"
+    assert named(f"http://collector.example/x?{hidden}") == "http://collector.example/x?(a value)=…"
+    sent = SentElsewhere("POST", url, (("x-data", hidden),), hidden, "fetch")
+    assert hidden not in sent.named and sent.named.startswith("fetch POST https://collector.example:8443/c/")
+
+
+def test_a_secret_wrapped_in_the_blobs_a_hostile_application_makes_is_found():
+    """An outsider's application wrote its access token gzip-compressed and base64-encoded, sent it reversed
+    and base64-encoded in a URL, and base64-encoded twice: APPC-28, APPC-32 and APPC-27 read none of them.
+    Each is unwrapped (forward and reversed, gzip and zlib inflated, two layers), bounded."""
+    import base64
+    import gzip
+    import json
+    import secrets
+    import zlib
+
+    from appside.browser_guard import readable_body
+    from appside.steps.leaks import leaked
+    from suite.secrets.redaction import UNPACKED_KEPT, unpacked
+
+    token = "eyJ" + secrets.token_urlsafe(600)  # a long token: its reversed forms are no encoding looked for
+    found = {token: "access token"}
+    disguises = {
+        "gzip in base64": "TZLIB: " + base64.b64encode(gzip.compress(token.encode())).decode(),
+        "zlib in base64": "x " + base64.b64encode(zlib.compress(token.encode())).decode(),
+        "reversed base64": "GET /sw.js?e=" + base64.b64encode(token.encode()).decode()[::-1],
+        "base64 twice": "ctx=" + base64.b64encode(base64.b64encode(token.encode())).decode(),
+    }
+    for disguise, text in disguises.items():
+        assert leaked(text, found) == ["access token"], disguise
+    assert leaked("id=" + secrets.token_hex(16) * 4, found) == []
+    # a held beacon's gzip body (compression=gzip-js, as an analytics library sends one), and by Content-Encoding
+    body = gzip.compress(json.dumps({"session": {"access_token": token}}).encode())
+    assert token in readable_body(body, {}, "http://collector.example/e/?compression=gzip-js")
+    assert token in readable_body(zlib.compress(token.encode())[2:-4], {"Content-Encoding": "deflate"}, "http://c/")
+    # bounded: a zip bomb is inflated no further than the bound
+    bomb = base64.b64encode(gzip.compress(b"0" * (UNPACKED_KEPT * 2))).decode()
+    assert sum(map(len, unpacked(bomb))) <= UNPACKED_KEPT * 2
+
+
+def test_the_evidence_of_a_secret_in_a_blob_masks_the_blob():
+    """Found in a reversed base64 blob, the leak's message quoted the blob: the token recoverable from it."""
+    import base64
+    import secrets
+
+    from suite.secrets.redaction import REDACTOR, excerpt
+
+    token = secrets.token_urlsafe(48)
+    REDACTOR.register(token, "access_token")
+    blob = base64.b64encode(token.encode()).decode()[::-1]
+    shown = excerpt(f"GET /sw.js?e={blob}&v=1", limit=500)
+    assert blob not in shown and "[a blob of" in shown and "holding a secret]" in shown and "&v=1" in shown

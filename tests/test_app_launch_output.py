@@ -216,3 +216,27 @@ def test_a_page_the_browser_could_not_load_is_said_as_the_network_error():
         "and port) (net::ERR_CONNECTION_REFUSED)"
     )
     assert network_error("Timeout 20000ms exceeded.", "http://127.0.0.1:12803/app/") == ""
+
+
+def test_application_log_writes_terminal_escapes_as_the_terminal_shows_them_and_masks_blobs_of_secrets(tmp_path):
+    """An outsider's application printed a terminal escape (a window title, colours): application.log kept the
+    raw bytes, obeyed by whoever ran `cat` on it; and a reversed base64 blob of its token, readable there."""
+    import base64
+    import secrets
+    from types import SimpleNamespace
+
+    from appside.conftest import _keep_application_log
+    from suite.secrets.redaction import REDACTOR
+
+    token = secrets.token_urlsafe(48)
+    REDACTOR.register(token, "access_token")
+    blob = base64.b64encode(token.encode()).decode()[::-1]
+    printed = f"\x1b]0;TITLE\x07\x1b[31mred\x1b[0m\nGET /sw.js?e={blob}\n"
+    config = SimpleNamespace(
+        launched=SimpleNamespace(output=lambda: printed),
+        getoption=lambda name: str(tmp_path / "compliance.json"),
+    )
+    _keep_application_log(config)
+    kept = (tmp_path / "application.log").read_text()
+    assert "\x1b" not in kept and "\x07" not in kept and "\\x1b]0;TITLE\\x07\\x1b[31mred" in kept
+    assert blob not in kept and "holding a secret]" in kept and kept.count("\n") == 2

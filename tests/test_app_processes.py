@@ -369,3 +369,33 @@ def _has_argument(pid: str, argument: bytes) -> bool:
         return argument in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
+
+
+def test_what_a_run_started_is_ended_wherever_it_moved_even_a_double_forked_setsid_child_ignoring_sigterm(tmp_path):
+    """An outsider's launch and service command left setsid daemons that ignore SIGTERM running after the
+    suite exited: out of the process group the suite ends. Every process it starts carries the run's marker
+    in its environment, and end_marked ends what carries it, SIGKILL after the grace, within its bound."""
+
+    from appside.launcher import RUN_MARKER, RUN_MARKER_NAME, end_marked, issuer_variables, marked_processes
+
+    assert issuer_variables("http://127.0.0.1:9")[RUN_MARKER_NAME] == RUN_MARKER
+    pid_file, marker = tmp_path / "daemon.pid", "test-" + RUN_MARKER
+    daemon = f"setsid sh -c 'trap \"\" TERM HUP INT; echo $$ > {pid_file}; while :; do sleep 1; done' &"
+    subprocess.run(
+        ["sh", "-c", f"({daemon}) </dev/null >/dev/null 2>&1 &"],  # a double fork: the daemon's parent is gone
+        env={**os.environ, RUN_MARKER_NAME: marker},
+        timeout=10,
+        check=True,
+    )
+    _wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 10, "the daemon did not start")
+    daemon_pid = int(pid_file.read_text())
+    try:
+        assert os.getsid(daemon_pid) == daemon_pid != os.getsid(0) and daemon_pid in marked_processes(marker)
+        began = time.monotonic()
+        assert daemon_pid in end_marked(marker, grace=0.5, limit=5)
+        assert time.monotonic() - began < 5
+        _wait_for(lambda: not _alive(daemon_pid), 5, "the daemon that ignores SIGTERM outlived end_marked")
+        assert marked_processes(marker) == []
+    finally:
+        if _alive(daemon_pid):
+            os.kill(daemon_pid, signal.SIGKILL)

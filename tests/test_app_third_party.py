@@ -65,7 +65,26 @@ sys.exit(answer.status_code != 200)
 """.replace("{tenant}", TENANT)
 
 
-def _certify(tmp_path, client: str, secret: str, defect: str = "", tls: bool = True) -> dict:
+# Authlib's OAuth2Session as its documentation shows it for client_credentials: its default leeway (60 s) takes
+# the stand-in's 3-second service tokens as expired already, so every API call raises InvalidTokenError
+# (docs/client-libraries.md); TP_DEFECT=never-exits: it then waits for ever
+AUTHLIB_SERVICE = """
+import os, time
+from authlib.integrations.requests_client import OAuth2Session
+
+issuer = os.environ["VISMA_CONNECT_ISSUER"]
+session = OAuth2Session("third-party-service", os.environ["TP_SECRET"], scope="visma_api:read",
+                        token_endpoint_auth_method="client_secret_post")
+session.verify = os.environ.get("VISMA_CONNECT_CA_BUNDLE", True)
+token_endpoint = session.get(issuer + "/.well-known/openid-configuration", withhold_token=True).json()["token_endpoint"]
+session.fetch_token(token_endpoint, grant_type="client_credentials", tenant_id="{tenant}")
+if os.environ.get("TP_DEFECT") == "never-exits":
+    time.sleep(3600)
+print("Visma API answered", session.get(os.environ["VISMA_API_BASE_URL"] + "/v1/companies").status_code)
+""".replace("{tenant}", TENANT)
+
+
+def _certify(tmp_path, client: str, secret: str, defect: str = "", tls: bool = True, timeout: int = 20) -> dict:
     (tmp_path / "client.py").write_text(client)
     (tmp_path / "application.yaml").write_text(
         textwrap.dedent(f"""\
@@ -77,7 +96,7 @@ def _certify(tmp_path, client: str, secret: str, defect: str = "", tls: bool = T
           scope: visma_api:read
           tenant_id: {TENANT}
         issuer: {{tls: {"true" if tls else "false"}}}
-        drive: {{mode: command, command: {sys.executable} {tmp_path / "client.py"}}}
+        drive: {{mode: command, command: {sys.executable} {tmp_path / "client.py"}, timeout: {timeout}}}
         """)
     )
     completed = run_appside(
@@ -124,7 +143,11 @@ def test_requests_oauthlibs_default_basic_fails_appc_12_by_rfc_6749_2_3_1_when_t
     reading the header as Visma Connect does, gets another secret ("%41" is "A", "+" a space), or
     bytes that are not UTF-8. (A secret beyond latin-1 makes requests itself fail before sending.)"""
     record = _certify(tmp_path, REQUESTS_OAUTHLIB_SERVICE, secret, "library-default-basic")
-    assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-20", "APPC-28"])
+    # its runs exited 1 (the token refused): the rules that passed on them are blocked by APPC-12, not passed
+    assert (record["failed_rules"], record["blocked_rules"]) == (
+        ["APPC-12"],
+        ["APPC-13", "APPC-20", "APPC-24", "APPC-28"],
+    )
     assert named in _reason(record, "APPC-12") and "RFC 6749 section 2.3.1" in _reason(record, "APPC-12")
 
 
@@ -149,6 +172,28 @@ def test_a_service_that_sends_no_request_could_not_be_checked_naming_its_error_a
     reason = _reason(record, "APPC-12")
     assert reason.startswith(UNCHECKED) and "no token request and no API call" in reason
     assert all(words in reason for words in named), reason
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "defect, said",
+    [("", ["exited 1", "InvalidTokenError"]), ("never-exits", ["did not finish within 4 s"])],
+    ids=["authlib-exits-1", "never-exits"],
+)
+def test_a_service_whose_every_run_fails_passes_no_rule(tmp_path, defect, said):
+    """An Authlib service that fetched its token and then failed every run (InvalidTokenError: it never called
+    the API), or that never finished, was certified CONFORMANT, APPC-20 "passed": a failed run is no evidence
+    that a rule holds. Each rule judged on it could not be checked, saying how the run ended, and the record's
+    notices say it once."""
+    record = _certify(tmp_path, AUTHLIB_SERVICE, special_secret(), defect, timeout=4)
+    assert record["verdict"].startswith("incomplete"), record["verdict"]
+    passed = [rule["rule_id"] for rule in record["rules"] if rule["status"] == "passed"]
+    assert passed == [] and record["failed_rules"] == [], passed
+    assert {"APPC-11", "APPC-12", "APPC-26", "APPC-28"} <= set(record["unchecked_rules"])
+    reason = _reason(record, "APPC-20")  # a warning-level rule: could not be checked too
+    assert reason.startswith(UNCHECKED) and "the service's run(s) failed" in reason, reason
+    assert all(words in reason for words in said), reason
+    assert any(all(words in notice for words in said) for notice in record["notices"]), record["notices"]
 
 
 @pytest.mark.timeout(300)

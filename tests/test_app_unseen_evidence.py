@@ -314,3 +314,46 @@ def test_appc31_says_what_bound_the_sign_in_by_what_the_application_sent():
     assert "sent a code_challenge and a nonce, bound to this browser alone" in both, both
     pkce = other_browser_bound_by(run("code_challenge=c"))
     assert "sent a code_challenge, bound to this browser alone" in pkce and "nonce" not in pkce, pkce
+
+
+def test_drive_output_file_is_read_bounded_and_a_named_pipe_made_during_the_run_is_not_waited_for(tmp_path):
+    """A file that grew past twice the bound is read as a launched application's output is, its first and
+    last `kept` bytes; a named pipe put in its place once the run started is named, not read (a plain
+    open() waited for a writer for ever)."""
+    import os
+    import threading
+
+    from appside.output_file import read_from
+
+    output = tmp_path / "app.log"
+    output.write_bytes(b"old\n" + b"a" * 5000 + b"TAIL-END")
+    text, kind = read_from(output, start=4, kept=1000)
+    assert kind is None and text.startswith("a" * 1000) and text.endswith("a" * 992 + "TAIL-END")
+    assert "left out 3008 bytes of drive.output_file" in text and len(text) < 2200
+    assert read_from(output, start=4, kept=10_000) == ("a" * 5000 + "TAIL-END", None)
+    output.unlink()
+    os.mkfifo(output)
+    result: list = []
+    reader = threading.Thread(target=lambda: result.append(read_from(output)), daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    assert result == [("", "a named pipe")]
+    config = SimpleNamespace(launched=None, output_file_start=0)
+    token = secrets.token_urlsafe(32)
+    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
+    with pytest.raises(Skipped, match=rf"^{UNCHECKED}: drive.output_file \({output}\) is a named pipe"):
+        nothing_secret_in_output(SimpleNamespace(config=config), _application(output_file=str(output)), run)
+
+
+def test_appc28_finds_a_token_a_logger_wrapped_over_two_lines(tmp_path):
+    """A logger that wraps long lines at 80 characters cuts a token in two; each line alone holds none."""
+    token = secrets.token_urlsafe(64)
+    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
+    request = SimpleNamespace(config=SimpleNamespace(launched=None, output_file_start=0))
+    output = tmp_path / "app.log"
+    written = f"2026-12-07 00:00:00 DEBUG oauth: token response access_token={token} expires_in=3"
+    output.write_text("\n".join(written[i : i + 80] for i in range(0, len(written), 80)) + "\n")
+    with pytest.raises(NonConformance, match=r"wrote its access token to drive.output_file .*across lines 1 and 2"):
+        nothing_secret_in_output(request, _application(output_file=str(output)), run)
+    output.write_text("short line\n" + token[:30] + "\n" + token[30:] + "\n")  # no long line: no wrap is read
+    nothing_secret_in_output(request, _application(output_file=str(output)), run)

@@ -292,6 +292,39 @@ def test_drive_output_file_is_read_from_the_suites_folder_and_its_folder_must_ex
     assert f"drive.output_file: the folder {tmp_path}/none does not exist" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "output, kind",
+    [
+        ("/proc/self/environ", "a file of the kernel's proc filesystem"),
+        ("/dev/zero", "a character device"),
+        ("FIFO", "a named pipe"),
+        ("FOLDER", "a folder"),
+    ],
+)
+def test_drive_output_file_that_is_no_regular_file_is_refused_in_one_line(tmp_path, output, kind):
+    """/proc/self/environ made the suite print its own environment (the operator's keys) into every report,
+    /dev/zero grew it to 21.7 GB, a named pipe held it for ever: each is refused before anything starts."""
+    if output == "FIFO":
+        output = str(tmp_path / "fifo")
+        os.mkfifo(output)
+    elif output == "FOLDER":
+        output = str(tmp_path)
+    with pytest.raises(ConfigurationError) as error:
+        load(tmp_path, NATIVE.replace("  mode: manual", f"  mode: manual\n  output_file: {output}"))
+    assert f"drive.output_file: {output} is {kind}" in str(error.value)
+    assert "not a regular file" in str(error.value)
+
+
+def test_drive_output_file_in_proc_stops_the_run_with_exit_4_and_nothing_of_the_environment(tmp_path):
+    path = tmp_path / "app.yaml"
+    path.write_text(NATIVE.replace("  mode: manual", "  mode: manual\n  output_file: /proc/self/environ"))
+    completed = run_appside(f"--app={path}", f"--compliance={tmp_path / 'reports' / 'compliance.json'}", timeout=60)
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    said = completed.stdout + completed.stderr
+    assert "drive.output_file: /proc/self/environ is a file of the kernel's proc filesystem" in said
+    assert "PATH=" not in said and not (tmp_path / "reports").exists()
+
+
 def test_a_configuration_problem_makes_no_reports_folder(tmp_path):
     """docs/reference-exit-codes.md: a configuration problem changes nothing; the reports folder's lock
     made --compliance's folder before the application file was read, and left it behind, empty."""

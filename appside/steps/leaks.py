@@ -21,6 +21,7 @@ from pytest_bdd import given, then
 
 from appside.concurrent import USED_THEN_API
 from appside.observed import learn_secrets
+from appside.output_file import read_from
 from appside.record import UNCHECKED
 from appside.session_cookies import readings, signed_format
 from appside.steps.service import service_run
@@ -35,11 +36,14 @@ from appside.steps.sign_ins import (
     skip_unless_type,
 )
 from sandbox.mock_api import API_PREFIX
-from suite.secrets.redaction import REDACTOR, decoded, encodings, excerpt, said
+from suite.secrets.redaction import REDACTOR, blobs_masked, decoded, encodings, excerpt, said, unpacked
 from suite.verdict.checks import check, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
 
 OUTPUT_LINES_ATTACHED = 200
+# A line at least this long may be one a logger wrapped at its width (80, 120 and up): its end and the next
+# line's start are read together, WRAP_READ characters of each (longer than any encoding of a token)
+WRAPPED_WIDTH, WRAP_READ = 60, 8192
 # A secret shorter than this is not looked for: "secret" or "test1234" would be found in ordinary text
 MIN_LEAK_LENGTH = 8
 
@@ -109,11 +113,12 @@ def credentials(application, app_run) -> dict[str, str]:
 
 def leaked(text: str, secrets: dict[str, str]) -> list[str]:
     """What of `secrets` (value -> name) `text` carries, in any encoding: its escapes decoded too
-    (URL, JSON, HTML), as the scrubber reads it."""
+    (URL, JSON, HTML), as the scrubber reads it, and what its base64 blobs hold, forward or reversed,
+    gzip or zlib inflated, two layers deep (suite.secrets.redaction.unpacked)."""
     finder = _finder(tuple(sorted(secrets.items())))
     if finder is None or not text:
         return []
-    return sorted({name for t in decoded(text) for _, name in finder.iter(t)})
+    return sorted({name for t in (*decoded(text), *unpacked(text)) for _, name in finder.iter(t)})
 
 
 def _in_url(url: str, secrets: dict[str, str]) -> list[str]:
@@ -238,10 +243,9 @@ def credentials_only_where_they_may_go(application, app_run):
                         check(
                             False,
                             (
-                                f"the application sent its {_each(names)} to {origin}, in {where} of {sent.kind} "
-                                f"{sent.method} {_shown(sent.url)}, in the sign-in {title!r} (the suite's browser held "
-                                f"it: it never left), neither the stand-in's origin nor the application's own: "
-                                f"{_may_go(names)}"
+                                f"the application sent its {_each(names)} to {origin}, in {where} of {sent.named}, "
+                                f"in the sign-in {title!r} (the suite's browser held it: it never left), neither the "
+                                f"stand-in's origin nor the application's own: {_may_go(names)}"
                             ),
                         )
     # the stand-in's resource servers (the Visma API, the userinfo endpoint) are where an access token goes,
@@ -381,7 +385,12 @@ def nothing_secret_in_output(request, application, app_run):
     if application.app_type == "spa":  # its server only serves files: the console is where it logs
         outputs, consoles = outputs + consoles, []
     if application.drive.output_file:
-        written = read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0))
+        written, kind = read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0))
+        if kind and not outputs:
+            pytest.skip(
+                f"{UNCHECKED}: drive.output_file ({application.drive.output_file}) is {kind} since the run started, "
+                "not a regular file: the suite did not read it"
+            )
         if not written and not outputs:
             pytest.skip(
                 f"{UNCHECKED}: the application wrote nothing to drive.output_file ({application.drive.output_file}) "
@@ -400,16 +409,31 @@ def nothing_secret_in_output(request, application, app_run):
     in_urls = _leaking_request_targets(app_run, secrets)
     for where, text in outputs + consoles:
         allure.attach(
-            said("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:])),  # its control characters visible too
+            said(blobs_masked("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:]))),  # control characters visible
             name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
             attachment_type=allure.attachment_type.TEXT,
         )
+        previous, found_before = "", set[str]()
         for number, line in enumerate(text.splitlines(), 1):
             if any(target in line for target in in_urls):
+                previous = ""
                 continue  # a web server's access log of a URL that leaks: APPC-26 or APPC-11 names the cause
-            names = leaked(line, secrets)
-            if names:
-                check(False, f"the application wrote its {_each(names)} to {where}, line {number}: {_shown(line)}")
+            found = set(leaked(line, secrets))
+            if found:
+                check(
+                    False, f"the application wrote its {_each(sorted(found))} to {where}, line {number}: {_shown(line)}"
+                )
+            # a logger that wraps long lines at a width cuts a token in two: the end of a long line and the start
+            # of the next are read as one
+            if len(previous) >= WRAPPED_WIDTH:
+                joined = previous[-WRAP_READ:] + line[:WRAP_READ]
+                for name in sorted(set(leaked(joined, secrets)) - found_before - found):
+                    check(
+                        False,
+                        f"the application wrote its {name} to {where}, across lines {number - 1} and {number} (a long "
+                        f"line wrapped): {_shown(joined)}",
+                    )
+            previous, found_before = line, found
     _tokens_were_issued(application, app_run)
 
 
@@ -453,13 +477,3 @@ def _served(part: str, url: str) -> str:
 def _shown(text: str) -> str:
     """Evidence of a leak, with the leaked value (and every other secret the suite knows) masked."""
     return excerpt(REDACTOR.scrub(text))
-
-
-def read_from(path, start: int = 0) -> str:
-    """The file's text from byte `start` on ("" where it cannot be read)."""
-    try:
-        with open(path, "rb") as file:
-            file.seek(start)
-            return file.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""

@@ -18,11 +18,11 @@ from appside import effort
 from appside.application import Application
 from appside.concurrent import EXPIRY, OTHER_BROWSER, TWO_EXPIRIES, TWO_EXPIRIES_STEP
 from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, token_expiries, unverified_claims
+from appside.output_file import read_from
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
-from appside.steps.leaks import read_from
 from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens
-from appside.steps.service import first_service_run, why_no_token
+from appside.steps.service import first_service_run, note_failed_run, why_no_token
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
@@ -414,7 +414,7 @@ def _own_logs(request: pytest.FixtureRequest, application: Application) -> str:
     if launched is not None:
         texts.append(launched.output())
     if application.drive.output_file:
-        texts.append(read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0)))
+        texts.append(read_from(application.drive.output_file, getattr(request.config, "output_file_start", 0))[0])
     return "\n".join(texts)
 
 
@@ -496,6 +496,8 @@ def _run_service_past_expiry(config, stand_in: SandboxServer) -> None:
     wait = min(held - time.time(), SHORT_LIFETIME) if held is not None else SHORT_LIFETIME
     effort.sleep(max(0.0, wait) + PAST_EXPIRY)
     second, after = observe(stand_in, session.run)
+    for run in (first, second):
+        note_failed_run(config, run)
     _baseline[key] = ([first, second], Observed(before.entries + after.entries, stand_in.issuer))
 
 

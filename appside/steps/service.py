@@ -7,6 +7,7 @@ from pytest_bdd import given, then
 
 from appside.application import Application
 from appside.observed import client_authentication, form_value, secret_in_query, token_request_shape
+from appside.service_driver import ServiceRun
 from appside.stand_in import ISSUED_TOKENS
 from appside.steps.sign_ins import (
     AppRun,
@@ -29,7 +30,34 @@ def service_run(config, stand_in: SandboxServer):
     if "service" not in _baseline:
         _baseline["service first"] = not ISSUED_TOKENS.last_expiry  # the stand-in had issued no token before it
         _baseline["service"] = observe(stand_in, driver(config).session().run)
+        note_failed_run(config, _baseline["service"][0])
     return _baseline["service"]
+
+
+def failed_runs(app_run: AppRun) -> str:
+    """What the service's runs in `app_run` that failed ended with (its exit status and last error lines, or
+    that it did not finish in time), as a rule that judged them says it found nothing to check; "" where
+    every run succeeded."""
+    failed = list(
+        dict.fromkeys(run.detail for run in app_run.sign_ins if isinstance(run, ServiceRun) and not run.succeeded)
+    )
+    if not failed:
+        return ""
+    return f"the service's run(s) failed, so they show nothing of what it does once it works: {'; '.join(failed)}"
+
+
+def note_failed_run(config, run: ServiceRun) -> None:
+    """A failed run of the service said once in the record's notices and the terminal's summary: every rule
+    judged on it could not be checked, and why belongs beside the verdict, not in an attachment only."""
+    recorder = config.pluginmanager.get_plugin("application-results")
+    if run.succeeded or recorder is None:
+        return
+    notice = (
+        f"a run of the service failed: {run.detail}; no rule passed on a failed run (each judged on it could not "
+        "be checked, or was blocked by the failed rule that explains it)"
+    )
+    if notice not in recorder.notices:
+        recorder.notices.append(notice)
 
 
 def first_service_run() -> bool:

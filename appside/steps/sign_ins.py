@@ -437,7 +437,10 @@ def _not_loaded(sign_in) -> str:
 
 def _where_it_ended(sign_in) -> str:
     """The page a sign-in that never reached the stand-in ended on: its status, address and the
-    start of its text (tags dropped, secrets masked, bounded)."""
+    start of its text (tags dropped, secrets masked, bounded); why the browser could not load it, where it
+    could not (its error page's status and address say nothing of it)."""
+    if getattr(sign_in, "load_error", ""):
+        return f" ({sign_in.load_error}{_page_errors(sign_in)})"
     if _not_loaded(sign_in):
         return f" ({_not_loaded(sign_in)[2:]})"
     parts = []

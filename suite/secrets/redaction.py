@@ -60,6 +60,7 @@ import logging
 import re
 import threading
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
@@ -832,8 +833,9 @@ def readable(text: str | None) -> str | None:
 
 def excerpt(text: str, limit: int = 200) -> str:
     """The head of a body for a message, quoted: scrubbed first, then cut, so that no head of a
-    secret the cut would split can survive."""
-    return repr(REDACTOR.scrub(text)[:limit])
+    secret the cut would split can survive. A blob that holds a secret (unpacked: reversed base64,
+    gzip in base64) is masked whole, as no encoding the scrubber knows matches it."""
+    return repr(REDACTOR.scrub(blobs_masked(text))[:limit])
 
 
 def scrub_all_logging() -> None:
@@ -853,3 +855,83 @@ def scrub_all_logging() -> None:
 
     factory.scrubs_secrets = True  # type: ignore[attr-defined]  # the mark read above: installed once
     logging.setLogRecordFactory(factory)
+
+
+# Blobs a hostile party wraps a secret in, unwrapped where a leak is looked for (appside.steps.leaks.leaked): a
+# run of base64 (standard or URL-safe), read as it is and reversed, decoded; what decodes to gzip or zlib
+# (their magic bytes) inflated; each result read again, LAYERS deep ("base64 twice"). Bounded: UNPACKED_KEPT
+# bytes made from one text in all, so a page of megabytes of base64 costs one pass and no more memory.
+BASE64_RUN = re.compile(r"={0,2}[A-Za-z0-9+/_-]{24,}={0,2}")
+LAYERS = 2
+UNPACKED_KEPT = 16 * 1024 * 1024
+
+
+def unpacked(text: str) -> list[str]:
+    """The texts the base64 blobs of `text` hold (forward or reversed), inflated where compressed, LAYERS deep."""
+    found: list[str] = []
+    budget = [UNPACKED_KEPT]
+
+    def walk(written: str, depth: int) -> None:
+        for match in BASE64_RUN.finditer(written):
+            run = match.group()
+            for candidate in (run, run[::-1]):
+                data = _base64_decoded(candidate.strip("="))
+                if not data:
+                    continue
+                data = inflated(data, budget[0]) or data
+                budget[0] -= len(data)
+                if budget[0] < 0:
+                    return
+                unwrapped = data.decode("utf-8", errors="replace")
+                found.append(unwrapped)
+                if depth < LAYERS:
+                    walk(unwrapped, depth + 1)
+
+    walk(text, 1)
+    return found
+
+
+def _base64_decoded(run: str) -> bytes:
+    run = run[: len(run) - len(run) % 4] if len(run) % 4 == 1 else run
+    try:
+        if "-" in run or "_" in run:
+            return base64.urlsafe_b64decode(run + "=" * (-len(run) % 4))
+        return base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+GZIP_MAGIC, ZLIB_MAGIC = b"\x1f\x8b", (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+
+
+def inflated(data: bytes, kept: int = UNPACKED_KEPT, deflate: bool = False) -> bytes:
+    """`data` inflated where it is gzip or zlib (by its magic bytes), or raw deflate where `deflate` says a
+    header named it (Content-Encoding: deflate); at most `kept` bytes of it (a zip bomb is read no further);
+    b"" where it is none of them."""
+    if data.startswith(GZIP_MAGIC):
+        window = 31
+    elif data[:2] in ZLIB_MAGIC:
+        window = 15
+    elif deflate:
+        window = -15
+    else:
+        return b""
+    try:
+        return zlib.decompressobj(window).decompress(data, max(kept, 0))
+    except zlib.error:
+        return b""
+
+
+def blobs_masked(text: str) -> str:
+    """`text` with each base64 run whose unpacked forms hold a secret the suite knows replaced by a mark."""
+    known = [value for value in REDACTOR.known() if len(value) >= MIN_SECRET_LENGTH]
+    if not known:
+        return text
+
+    def mask(match: re.Match) -> str:
+        run: str = match.group()
+        if any(value in unwrapped for unwrapped in unpacked(run) for value in known):
+            return f"[a blob of {len(run)} characters holding a secret]"
+        return run
+
+    return BASE64_RUN.sub(mask, text)
