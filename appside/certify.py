@@ -9,18 +9,15 @@ results and its report. Exits with the certification's code, whether or not a re
 import contextlib
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from appside.__main__ import certify, refuses_unknown_rules
 from suite.configuration.command_line import repeated_options
+from suite.reports.atomic_write import ReportsNotWritten
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN, exit_code
 
-ROOT = Path(__file__).resolve().parent.parent
-ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 REPORT_NAME = "Visma Connect application certification"
 EXIT_CONFIGURATION = 4  # as pytest's usage error, and the suite's configuration problem
 EXIT_INTERRUPTED = 2  # pytest's: Ctrl-C or SIGTERM
@@ -29,9 +26,15 @@ FOLDER_HINT = "python -m appside.certify --reports=DIR --app=FILE, or make certi
 
 def main(argv: list[str]) -> int:
     """The certification, and its code said last, as `python -m suite.run` says it (docs/reference-exit-codes.md)."""
-    code, record = _main(argv)
+    try:
+        code, record = _main(argv)
+        meaning = _meaning(code, record)
+    except ReportsNotWritten as problem:  # the record is whole; its HTML report is not there at all
+        sys.stdout.flush()
+        print(f"ERROR: the reports could not be written\n{problem}", file=sys.stderr)
+        code, meaning = EXIT_REPORTS_NOT_WRITTEN, f"no verdict: the reports could not be written: {problem}"
     sys.stderr.flush()  # after what the run wrote to either stream, when both go to one terminal or file
-    print(f"exit code {code}: {_meaning(code, record)}", flush=True)
+    print(f"exit code {code}: {meaning}", flush=True)
     return code
 
 
@@ -109,7 +112,7 @@ def _main(argv: list[str]) -> tuple[int, Path | None]:
                 folder.rmdir()
         return code, None
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C or SIGTERM now: the certification's code all the same
-        html_report(reports, record)
+        html_report(reports, record)  # a full disk: ReportsNotWritten, exit 6 (main)
     return code, record
 
 
@@ -130,23 +133,14 @@ class _UnderWay:
 
 
 def html_report(reports: Path, record: Path) -> None:
-    """The HTML report of the results in `reports`, with the record's verdict on it; none without
+    """The HTML report of the results in `reports`, with the record's verdict on it, made as the server
+    side's is (suite.reports.html_report: written aside, moved into place once whole); none without
     Allure (Node.js) or results. Its history (history.jsonl) stays in `reports` too: the server
-    side's reports/history.jsonl is another run's."""
-    from suite.reports.report_page import main as add_banner
+    side's reports/history.jsonl is another run's. A full disk raises ReportsNotWritten."""
+    from suite.reports.html_report import ALLURE, generate
 
-    results, report = reports / "allure-results", reports / "allure-report"
-    if not ALLURE.exists() or not results.is_dir():
-        return
-    shutil.rmtree(report, ignore_errors=True)
-    made = subprocess.run(
-        [str(ALLURE), "generate", str(results), "-o", str(report), "--report-name", REPORT_NAME],
-        cwd=ROOT,
-        env={**os.environ, "CONFORMANCE_REPORTS": str(reports)},  # allurerc.mjs: its record and history are here
-        stdout=subprocess.DEVNULL,
-    )
-    if made.returncode == 0 and add_banner([str(report), str(record)]) == 0:
-        print(f"HTML report: {report / 'index.html'}")
+    if ALLURE.exists() and (reports / "allure-results").is_dir():
+        generate(reports, record=record, name=REPORT_NAME)
 
 
 if __name__ == "__main__":

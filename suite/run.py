@@ -177,7 +177,7 @@ def _after_the_run(
     except ReportsNotWritten as problem:
         cancel(report)
         print(f"ERROR: the reports could not be written\n{problem}\n", file=sys.stderr)
-        print(f"exit code {EXIT_REPORTS_NOT_WRITTEN}: no verdict: the reports could not be written")
+        print(f"exit code {EXIT_REPORTS_NOT_WRITTEN}: no verdict: the reports could not be written: {problem}")
         return EXIT_REPORTS_NOT_WRITTEN
 
 
