@@ -19,7 +19,7 @@ from suite.reports.allure_output import install_scrubber
 from suite.reports.atomic_write import ReportsNotWritten
 from suite.reports.folder_lock import HELD_BY_PARENT
 from suite.reports.results import ResultRecorder, write_no_verdict
-from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
+from suite.secrets.redaction import REDACTOR, readable, said, scrub_all_logging
 from suite.verdict.checks import ConfigurationProblem
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
 from suite.wire.http import EnvironmentProblem, RepeatedServerError
@@ -167,10 +167,10 @@ def _configure(config):
     try:
         config.conformance_discovery = fetch_discovery(environment)
     except DiscoveryNotServed as error:  # the server's answer: DISC-01 fails, every other rule is blocked by it
-        config.conformance_discovery_failure = REDACTOR.scrub(str(error))
+        config.conformance_discovery_failure = said(str(error))
         config.conformance_discovery = Discovery(discovery_url(str(environment.issuer)), 0, {}, None)
     except ServerUnreachable as error:
-        pytest.exit(f"environment problem: {REDACTOR.scrub(str(error))}", returncode=EXIT_ENVIRONMENT_PROBLEM)
+        pytest.exit(f"environment problem: {said(str(error))}", returncode=EXIT_ENVIRONMENT_PROBLEM)
     _check_issuer_typo(environment, config.conformance_discovery)
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:

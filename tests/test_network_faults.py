@@ -80,6 +80,19 @@ def test_a_server_that_never_answers_or_resets_ends_the_run_once(tmp_path, behav
     assert seconds < 30
 
 
+def test_what_a_hostile_server_sent_is_shown_with_its_control_characters_escaped(tmp_path):
+    """Its status line quoted in the environment problem sets no window title, clears no screen."""
+    server = RawServer("escapes")
+    try:
+        result, output, _ = _run(_environment(tmp_path, server.url))
+    finally:
+        server.close()
+    assert result.returncode == 3, output
+    assert "BadStatusLine: \\x1b]0;PWNED-TITLE\\x07\\x1b[2J\\x1b[31mEVIL\\x9b31m" in output, output
+    controls = {character for character in output if ord(character) < 32 and character not in "\n\t"}
+    assert not controls and not any(0x7F <= ord(character) <= 0x9F for character in output), controls
+
+
 def test_refused_connection_ends_the_run_once(tmp_path):
     server = RawServer("silent")
     url = server.url

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import allure
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import REDACTOR, said
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, allure_results_written, credentials_in, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
@@ -524,7 +524,7 @@ class BrowserLogin:
                 if expired.is_set():
                     raise self._too_long(page, span) from None
                 raise AssertionError(
-                    f"the browser login stopped on {redact_url(page.url)}: {REDACTOR.scrub(str(error)).splitlines()[0]}"
+                    f"the browser login stopped on {redact_url(page.url)}: {said(str(error)).splitlines()[0]}"
                 ) from None
             outcome = Outcome(stop["kind"], stop["url"])  # caught; that it then went nowhere is the point
         finally:
