@@ -186,7 +186,9 @@ class ResultRecorder:
             raise ReportsNotWritten(f"{self.path.parent}: could not be made: {why(error)}") from None
         with undone_on_failure(self.path.parent / HISTORY):  # a run whose record could not be written is not in it
             if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
-                record["changes"] = compare_with_previous(record, self.path.parent)
+                record["changes"] = compare_with_previous(
+                    record, self.path.parent, sorted(self.left_out), interrupted=self.interrupted()
+                )
             seal(record)  # last: the digest covers every field written
             write_all_or_none(
                 {
@@ -308,6 +310,10 @@ class ResultRecorder:
     def controls(self, rule_id: str) -> tuple[str, ...]:
         """A refusal rule's controls (suite.verdict.blocking); the application side has its own."""
         return catalogue_controls(rule_id)
+
+    def interrupted(self) -> bool:
+        """Scenarios collected and never reached: Ctrl-C, SIGTERM, a run stopped by -x."""
+        return any(nodeid not in self.scenarios for nodeid in self.collected)
 
     def not_run(self, ran: set[str]) -> list[str]:
         """The blocker and critical rules this run left out, wholly or in part: declared in the
