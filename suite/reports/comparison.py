@@ -103,7 +103,7 @@ def compare_with_previous(
 
 def _baseline(runs: list[dict], current: dict, selection: list[str]) -> tuple[dict | None, list[dict]]:
     """The last run that reached a verdict over the same rules, and the later ones passed over (why, in words)."""
-    passed_over = []
+    passed_over: list[dict] = []
     for run in reversed(runs):
         why = _not_comparable(run, current, selection)
         if why is None:
