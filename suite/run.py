@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from suite.reports.atomic_write import ReportsNotWritten
-from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from suite.reports.folder_lock import HELD_BY_PARENT, PARENT_PID, FolderBusy, lock_folder
 from suite.reports.previous_run import ASIDE, MOVE_ASIDE, THIS_RUN, Deletion, aside_folder, delete_once_moved
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
 
@@ -91,7 +91,12 @@ def main(argv: list[str]) -> int:
             f"--junitxml={reports / 'junit.xml'}",
             *pytest_args,
         ],
-        env={**os.environ, HELD_BY_PARENT: str(reports.resolve()), MOVE_ASIDE: str(aside.resolve())},
+        env={
+            **os.environ,
+            HELD_BY_PARENT: str(reports.resolve()),
+            MOVE_ASIDE: str(aside.resolve()),
+            PARENT_PID: str(os.getpid()),  # it dies with this process (suite.reports.interruption)
+        },
     )
     clearing = delete_once_moved(reports, aside, lambda: run.poll() is None)
     _stop_with(run)
@@ -103,11 +108,15 @@ def main(argv: list[str]) -> int:
 
 
 def _stop_with(run: subprocess.Popen) -> None:
-    """SIGTERM (kill PID, a CI job cancelled) stops the run as Ctrl-C does: pytest gets SIGINT and
-    writes the record of what ran, this process makes the report and exits with the record's code,
-    and only then is the folder's lock released. Without this, SIGTERM ended this process at once
-    and its pytest went on writing into a folder no lock held. A pytest that has not ended
-    STOP_GRACE seconds later is killed."""
+    """SIGTERM (kill PID, a CI job cancelled) and SIGINT (Ctrl-C, kill -INT PID) stop the run in
+    order: pytest gets SIGINT and writes the record of what ran, this process makes the report and
+    exits with the record's code, and only then is the folder's lock released. Without this, SIGTERM
+    ended this process at once and its pytest went on writing into a folder no lock held. Installed
+    whatever the disposition was: a shell without job control (`cmd &` in a script) starts its
+    background jobs with SIGINT ignored, and `kill -INT PID` went unseen. A signal to the whole process
+    group (Ctrl-C at a terminal, `timeout -s TERM`) reaches pytest too: it takes a second one within 2 s
+    as the same (suite.reports.interruption). A pytest that has not ended STOP_GRACE seconds later is
+    killed."""
 
     def stop(signum: int, frame: object) -> None:
         if run.poll() is None:
@@ -117,11 +126,7 @@ def _stop_with(run: subprocess.Popen) -> None:
             killer.start()
 
     signal.signal(signal.SIGTERM, stop)
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job of a shell without job control
-        # SIGINT to this process alone (kill -INT PID) went unseen: pytest, a child, ran on and certified.
-        # Ctrl-C at a terminal reaches pytest too: it takes a second SIGINT this close as the same one
-        # (conftest.py, HELD_BY_PARENT)
-        signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def _kill_if_running(run: subprocess.Popen) -> None:
