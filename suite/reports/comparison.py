@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.reports.atomic_write import append_atomically
+from suite.verdict.blocking import blocked_by_waivers
 
 HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
@@ -197,8 +198,11 @@ def verdict_line(record: dict) -> str:
     words = [record["verdict"].upper()]
     if failed:
         words.append(f"failed: {', '.join(failed)}")
-    if blocked:
-        words.append(f"{len(blocked)} blocked by {'them' if failed else 'an earlier failure'}")
+    by_waived, waived_blockers = blocked_by_waivers(record.get("rules") or [])
+    if len(blocked) > len(by_waived):
+        words.append(f"{len(blocked) - len(by_waived)} blocked by {'them' if failed else 'an earlier failure'}")
+    if by_waived:  # never checked: a waiver accepts the failure, not what it kept from being checked
+        words.append(f"{len(by_waived)} not checked (blocked by waived {', '.join(waived_blockers)})")
     if record.get("error_rules"):
         words.append(f"could not be checked: {', '.join(record['error_rules'])}")
     if record.get("waiver_problems"):

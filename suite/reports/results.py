@@ -25,7 +25,7 @@ from suite.reports.junit_outcomes import present_junit
 from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
 from suite.reports.record_seal import seal
 from suite.reports.run_context import who_ran
-from suite.verdict.blocking import catalogue_controls, catalogue_needs, resolve_blocked
+from suite.verdict.blocking import blocked_by_waivers, catalogue_controls, catalogue_needs, resolve_blocked
 from suite.verdict.checks import MISSING_KEY
 from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, EXIT_REPORTS_NOT_WRITTEN
 
@@ -255,6 +255,7 @@ class ResultRecorder:
         waivers, waiver_problems = apply_waivers(ordered, self.waivers)
         failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
         blocked = [r["rule_id"] for r in ordered if r["status"] == "blocked"]
+        by_waived, waived_blockers = blocked_by_waivers(ordered)
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
         warned = [r["rule_id"] for r in ordered if r["status"] == "warned"]
         missing_data = _missing_data(ordered)
@@ -274,13 +275,13 @@ class ResultRecorder:
             # failed rules make a run not conformant whatever else errored; an error alone gives no verdict
             "verdict": (
                 "not conformant"
-                if failed or blocked or waiver_problems
+                if failed or len(blocked) > len(by_waived) or waiver_problems
                 else "inconclusive: configuration problem"
                 if errors and self.configuration_problem
                 else "inconclusive: environment problem"
                 if errors
-                else f"incomplete: {len(not_run)} blocker or critical rules did not run"
-                if not_run
+                else incomplete_verdict(not_run, by_waived, waived_blockers)
+                if not_run or by_waived
                 else _conformant(len(waivers), len(warned))
             ),
             "failed_rules": failed,
@@ -322,6 +323,14 @@ class ResultRecorder:
         unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
         left_out = (set(declared) - ran) | self.left_out | unreached
         return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
+
+
+def incomplete_verdict(not_run: list[str], by_waived: list[str], waived_blockers: list[str], more: str = "") -> str:
+    """ "incomplete: 34 rules not checked (blocked by waived PKCE-01), 3 blocker or critical rules did not run" """
+    rules = f"{len(by_waived)} rule{'s' if len(by_waived) != 1 else ''}"
+    parts = [f"{rules} not checked (blocked by waived {', '.join(waived_blockers)})"] if by_waived else []
+    parts += [f"{len(not_run)} blocker or critical rules did not run"] if not_run else []
+    return "incomplete: " + ", ".join(parts + ([more] if more else []))
 
 
 class _OutputFailures:
