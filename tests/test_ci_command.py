@@ -188,9 +188,9 @@ def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path, to):
     unseen, its pytest ran on and the run certified (exit 0)."""
     # A sandbox whose codes live 120 s: CODE-04, which runs last, then sleeps for two minutes, so the
     # Ctrl-C surely comes mid-run however slowly this machine lets the test watch the results.
-    assert "  authorization_code_lifetime: 2 " in SANDBOX_YAML
+    assert "  authorization_code_lifetime: 4 " in SANDBOX_YAML
     environment = write_environment(
-        tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 2 ", "  authorization_code_lifetime: 120 ")
+        tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 4 ", "  authorization_code_lifetime: 120 ")
     )
     reports = tmp_path / "reports"
     child = subprocess.Popen(

@@ -23,7 +23,7 @@ def _started(tmp_path: Path, ignore_sigint: bool = False) -> tuple[subprocess.Po
     """`python -m suite.run` in a session of its own, once its first scenario has finished: the
     process, its reports folder and its children (its pytest)."""
     reports = tmp_path / "reports"
-    slow = SANDBOX_YAML.replace("authorization_code_lifetime: 2 ", "authorization_code_lifetime: 20 ")
+    slow = SANDBOX_YAML.replace("authorization_code_lifetime: 4 ", "authorization_code_lifetime: 20 ")
     assert slow != SANDBOX_YAML
     environment = write_environment(tmp_path, slow)
     running = subprocess.Popen(

@@ -606,3 +606,28 @@ def test_a_server_gone_mid_run_ends_the_remaining_requests_at_once(monkeypatch):
         server.shutdown()
         server.server_close()
     assert HttpClient.refused_in_a_row == 0
+
+
+def test_a_code_the_suite_itself_redeemed_too_late_is_replaced_by_a_fresh_one_once(tmp_path, proxied_sandbox):
+    """The first code of the run comes back 1.6 s after its authorization request was sent (a busy
+    machine: the proxy holds the redirect that carries it), so its redemption starts past the declared
+    lifetime of 2 s less a second, and PKCE-05's expected refusal could only mean it expired. The same
+    authorization request again gets a fresh code, redeemed at once: the rule has its verdict, not
+    an environment problem. The sandbox itself keeps codes far longer: nothing expired."""
+    held = []
+
+    def hold_the_first_code(method, path, status, headers, body):
+        if "code=" in headers.get("Location", "") and not held:
+            held.append(path)
+            time.sleep(1.6)
+        return status, headers, body
+
+    proxy = proxied_sandbox()
+    proxy.rewrite = hold_the_first_code
+    environment = _environment(
+        tmp_path, proxy.url, "http:\n  read_timeout: 5\nexpectations:\n  authorization_code_lifetime: 2\n"
+    )
+    result, output, _ = _run(environment, "--rule=PKCE-05", "-p", "no:cacheprovider")
+    assert held, "no code came back through the proxy"
+    assert "3 passed" in output and "ENVIRONMENT PROBLEM" not in output, output[-3000:]
+    assert "past its deadline" not in output
