@@ -55,19 +55,16 @@ def main(argv: list[str]) -> int:
 
     repeated = repeated_options(argv, ("--env", "--reports"))
     if repeated:  # pytest would keep the last one, silently
-        print(f"usage error: {repeated[0]}\n{USAGE.splitlines()[0]}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(repeated[0])
     try:
         reports, pytest_args = _reports_option(argv)
     except ValueError as problem:
-        print(f"usage error: {problem}\n{USAGE.splitlines()[0]}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(problem)
     from suite.configuration.rules import rule_option_values, unknown_rules
 
     unknown = unknown_rules(rule_option_values(pytest_args))
     if unknown:  # it would run nothing, and its "incomplete" record would replace the previous run's
-        print(f"usage error: {unknown[0]}\n{USAGE.splitlines()[0]}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(unknown[0])
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
         named = chosen[0] if "=" not in chosen[0] or chosen[0].split("=", 1)[1] else f"{chosen[0]} (empty)"
@@ -240,6 +237,13 @@ def _how_far(code: int, results: Path) -> str:
     else:
         where = "before any scenario had written anything"
     return f"{how} {where}; its output above says why"
+
+
+def _usage_error(message: object) -> int:
+    """The form of pytest's own usage errors, and the last line of every run: exit code 2, nothing changed."""
+    print(f"usage error: {message}\n{USAGE.splitlines()[0]}", file=sys.stderr)
+    print(f"exit code {EXIT_USAGE}: usage error (the lines above say which); nothing was run or changed")
+    return EXIT_USAGE
 
 
 def _configuration_problem(message: str) -> int:

@@ -117,6 +117,8 @@ def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_pat
         assert "usage: python -m suite.run" in result.stdout and "--env=NAME|PATH" in result.stdout
     else:
         assert "usage error" in result.stdout + result.stderr
+        # the last line of every run, a usage error's too (docs/reference-exit-codes.md)
+        assert result.stdout.splitlines()[-1].startswith(f"exit code {code}: usage error"), result.stdout
     if "--rule=DISK" in arguments:
         assert "--rule DISK: no such rule. Did you mean DISC?" in result.stderr, result.stderr
     repeated = {"--reports=elsewhere": "--reports", "--env": "--env"}
@@ -406,3 +408,16 @@ def test_a_run_killed_without_a_record_says_how_far_it_had_gone(tmp_path):
     (results / "1-result.json").write_text("{}")
     (results / "2-result.json").write_text("{}")
     assert "after 2 scenarios had finished" in _how_far(-9, results) and "SIGKILL" in _how_far(-9, results)
+
+
+def test_the_commands_it_prints_quote_a_folder_with_a_space(tmp_path):
+    """`make serve-report REPORTS=/ci/my reports` and `... verify /ci/my reports/compliance.json` were
+    printed as they are: copied, each ran on the wrong folder."""
+    from suite.reports.record_markdown import verdict_lines
+
+    reports = tmp_path / "my reports"
+    last = verdict_lines({"verdict": "conformant", "rules": [], "environment": "x"}, reports / "compliance.json")[-1]
+    assert last.endswith(f"python -m suite.reports.verify '{reports / 'compliance.json'}'"), last
+    if ALLURE.exists():
+        result = run_ci(f"--reports={reports}", "--rule=DISC-01", timeout=120)
+        assert f"make serve-report REPORTS='{reports}')" in result.stdout, result.stdout[-2000:]
