@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from suite.reports.atomic_write import ReportsNotWritten
+from suite.reports.atomic_write import NOT_WRITTEN_FD, ReportsNotWritten
 from suite.reports.folder_lock import HELD_BY_PARENT, PARENT_PID, FolderBusy, lock_folder
 from suite.reports.previous_run import ASIDE, MOVE_ASIDE, THIS_RUN, Deletion, aside_folder, delete_once_moved
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
@@ -78,6 +78,7 @@ def main(argv: list[str]) -> int:
         return _configuration_problem(str(busy))
     aside = aside_folder(reports)
     record_path = reports / "compliance.json"
+    told, telling = os.pipe()  # pytest says there what it could not write (suite.reports.results.tell_the_runner)
     run = subprocess.Popen(
         [
             sys.executable,
@@ -93,13 +94,16 @@ def main(argv: list[str]) -> int:
             HELD_BY_PARENT: str(reports.resolve()),
             MOVE_ASIDE: str(aside.resolve()),
             PARENT_PID: str(os.getpid()),  # it dies with this process (suite.reports.interruption)
+            NOT_WRITTEN_FD: str(telling),
         },
+        pass_fds=(telling,),
     )
+    os.close(telling)
     clearing = delete_once_moved(reports, aside, lambda: run.poll() is None)
     _stop_with(run)
     report = _start_report_once_under_way(run, reports)
     try:
-        return _after_the_run(run, report, reports, pytest_args, clearing, existed)
+        return _after_the_run(run, report, reports, pytest_args, clearing, existed, told)
     finally:
         clearing.join()
 
@@ -150,7 +154,13 @@ def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
 
 
 def _after_the_run(
-    run: subprocess.Popen, report, reports: Path, pytest_args: list[str], clearing: Deletion, existed: bool
+    run: subprocess.Popen,
+    report,
+    reports: Path,
+    pytest_args: list[str],
+    clearing: Deletion,
+    existed: bool,
+    told: int,
 ) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
@@ -170,10 +180,13 @@ def _after_the_run(
                 reports.rmdir()  # made by the lock, and empty
         print(f"exit code {EXIT_USAGE}: usage error (pytest's message above); nothing in {reports} was changed")
         return EXIT_USAGE
-    if code == EXIT_REPORTS_NOT_WRITTEN:  # pytest said what could not be written, and why
+    if code == EXIT_REPORTS_NOT_WRITTEN:  # pytest said what could not be written, and why: here too
         cancel(report)
-        print(f"exit code {code}: no verdict: the reports could not be written (the line above says why)")
+        with os.fdopen(told, "rb") as pipe:
+            problem = pipe.read(4096).decode("utf-8", errors="replace").strip() or "the line above says why"
+        print(f"exit code {code}: no verdict: the reports could not be written: {problem}")
         return code
+    os.close(told)
     try:
         return _record_and_report(code, report, reports, pytest_args, clearing)
     except ReportsNotWritten as problem:

@@ -140,7 +140,9 @@ def test_a_full_disk_during_the_ci_command_is_one_line_and_exit_6(report_disk):
     assert "Traceback" not in second.stdout + second.stderr
     assert "ERROR: the reports could not be written" in second.stderr
     assert "no space left on device" in second.stderr
-    assert second.stdout.splitlines()[-1].startswith("exit code 6: no verdict: the reports could not be written")
+    last = second.stdout.splitlines()[-1]
+    assert last.startswith("exit code 6: no verdict: the reports could not be written: "), last
+    assert "could not be written: no space left on device (free some space on it)" in last, last
     assert (reports / "run-history.jsonl").read_text() == history, "a run with no record joined the history"
     if (reports / "compliance.json").exists():  # whole, never cut short
         json.loads((reports / "compliance.json").read_text())

@@ -23,7 +23,10 @@ def why(error: OSError) -> str:
     return (error.strerror or (os.strerror(error.errno) if error.errno else str(error))).lower()
 
 
-def not_written(path: Path, error: OSError) -> ReportsNotWritten:
+NOT_WRITTEN_FD = "CONFORMANCE_NOT_WRITTEN_FD"  # python -m suite.run's pipe: what its pytest could not write
+
+
+def not_written(path: Path | str, error: OSError) -> ReportsNotWritten:
     """The one line for `path`, which `error` kept from being written; a full disk says to free space."""
     hint = " (free some space on it)" if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
     return ReportsNotWritten(f"{path}: could not be written: {why(error)}{hint}")

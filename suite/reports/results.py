@@ -4,7 +4,9 @@ Registered in the controlling pytest process only; with pytest-xdist the workers
 arrive here with the rule metadata in `user_properties`.
 """
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +21,15 @@ from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declare
 from suite.configuration.waivers import apply_waivers, waiver_for
 from suite.reports.allure_output import write_run_information
 from suite.reports.allure_results import present_results, trace_from_the_step
-from suite.reports.atomic_write import OUTPUT_ERRORS, ReportsNotWritten, undone_on_failure, why, write_all_or_none
+from suite.reports.atomic_write import (
+    NOT_WRITTEN_FD,
+    OUTPUT_ERRORS,
+    ReportsNotWritten,
+    not_written,
+    undone_on_failure,
+    why,
+    write_all_or_none,
+)
 from suite.reports.comparison import HISTORY, SUMMARY, compare_with_previous, render_summary
 from suite.reports.junit_outcomes import present_junit
 from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
@@ -202,6 +212,7 @@ class ResultRecorder:
         """After pytest's own summary, so the verdict is the last thing on the terminal."""
         if self.not_written:
             print(f"ERROR: the reports could not be written\n{self.not_written}", file=sys.stderr)
+            tell_the_runner(self.not_written)
         xmlpath = getattr(config.option, "xmlpath", None)
         if self.written is not None and xmlpath:
             present_junit(Path(xmlpath), self.written)  # pytest wrote it in its own sessionfinish
@@ -350,7 +361,7 @@ class _OutputFailures:
         except OSError as error:
             if error.errno not in OUTPUT_ERRORS:
                 raise
-            self.recorder.not_written = f"{error.filename or 'the Allure results'}: could not be written: {why(error)}"
+            self.recorder.not_written = str(not_written(error.filename or "the Allure results", error))
             return True
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -362,10 +373,19 @@ class _OutputFailures:
             if error.errno not in OUTPUT_ERRORS:
                 raise
             what = error.filename or "the JUnit XML or the Allure results"
-            self.recorder.not_written = self.recorder.not_written or f"{what}: could not be written: {why(error)}"
+            self.recorder.not_written = self.recorder.not_written or str(not_written(what, error))
         if self.recorder.not_written:
             session.exitstatus = EXIT_REPORTS_NOT_WRITTEN
         return result
+
+
+def tell_the_runner(problem: str) -> None:
+    """What could not be written, for `python -m suite.run`'s last line (NOT_WRITTEN_FD: a pipe it
+    gave this pytest; a note in a file would need the space that is missing)."""
+    descriptor = os.environ.get(NOT_WRITTEN_FD)
+    if descriptor and descriptor.isdigit() and not os.environ.get("PYTEST_XDIST_WORKER"):  # the runner's child only
+        with contextlib.suppress(OSError):
+            os.write(int(descriptor), problem.encode("utf-8", errors="replace")[:4096])
 
 
 def _missing_data(rules: list[dict]) -> dict[str, list[str]]:
