@@ -627,7 +627,7 @@ def test_a_code_the_suite_itself_redeemed_too_late_is_replaced_by_a_fresh_one_on
     environment = _environment(
         tmp_path, proxy.url, "http:\n  read_timeout: 5\nexpectations:\n  authorization_code_lifetime: 2\n"
     )
-    result, output, _ = _run(environment, "--rule=PKCE-05", "-p", "no:cacheprovider")
+    _, output, _ = _run(environment, "--rule=PKCE-05", "-p", "no:cacheprovider")
     assert held, "no code came back through the proxy"
     assert "3 passed" in output and "ENVIRONMENT PROBLEM" not in output, output[-3000:]
     assert "past its deadline" not in output
