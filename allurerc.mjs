@@ -1,7 +1,9 @@
 // Allure 3 configuration for suite/reports/allure_report.mjs (run by `python -m suite.run` and `make report`)
 // and for `allure generate` (`make certify-app`).
 // The report keeps its history in history.jsonl beside it, so nightly runs show trends.
-// CONFORMANCE_REPORTS: the run's reports folder (default reports).
+// CONFORMANCE_REPORTS: the run's reports folder (default reports). suite/reports/html_report.py writes
+// the report and the history aside (CONFORMANCE_REPORT_OUTPUT, CONFORMANCE_HISTORY) and moves them
+// into place once whole: a full disk never leaves a cut-off report or history that looks whole.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "@allurereport/plugin-api";
@@ -30,9 +32,9 @@ const asId = (name) => {
 const environmentId = record ? asId(`${record.environment}${record.sandbox_defects?.length ? "-with-defects" : ""}`) : null;
 
 export default defineConfig({
-  name: record ? `${record.verdict.toUpperCase()}: Visma Connect conformance of ${record.environment}` : "Visma Connect conformance",
-  output: `${reports}/allure-report`,
-  historyPath: `${reports}/history.jsonl`,
+  name: process.env.CONFORMANCE_REPORT_NAME || (record ? `${record.verdict.toUpperCase()}: Visma Connect conformance of ${record.environment}` : "Visma Connect conformance"),
+  output: process.env.CONFORMANCE_REPORT_OUTPUT || `${reports}/allure-report`,
+  historyPath: process.env.CONFORMANCE_HISTORY || `${reports}/history.jsonl`,
   historyLimit: 60,
   variables: record
     ? {

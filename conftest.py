@@ -5,11 +5,8 @@ Step definitions live in steps/; what they share lives in suite/.
 """
 
 import gc
-import os
 import re
-import signal
 import sys
-import time
 
 import pytest
 
@@ -17,9 +14,9 @@ from suite.configuration.command_line import repeated_options
 from suite.configuration.environment import ConfigurationError, load_environment
 from suite.reports.allure_output import install_scrubber
 from suite.reports.atomic_write import ReportsNotWritten
-from suite.reports.folder_lock import HELD_BY_PARENT
+from suite.reports.interruption import die_with_parent, interruptible
 from suite.reports.results import ResultRecorder, write_no_verdict
-from suite.secrets.redaction import REDACTOR, readable, scrub_all_logging
+from suite.secrets.redaction import REDACTOR, readable, said, scrub_all_logging
 from suite.verdict.checks import ConfigurationProblem
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
 from suite.wire.http import EnvironmentProblem, RepeatedServerError
@@ -119,7 +116,8 @@ def pytest_configure(config):
 
 def _configure(config):
     _keep_values_out_of_tracebacks(config)
-    _one_interrupt_per_ctrl_c()
+    die_with_parent()  # under python -m suite.run: a kill -9 of the runner ends this pytest too
+    interruptible(config)  # Ctrl-C, kill -INT, SIGTERM: the record of what ran (exit 5), never INTERNALERROR
     _check_rule_metadata()
     try:
         environment = load_environment(config.getoption("--env"))
@@ -167,10 +165,10 @@ def _configure(config):
     try:
         config.conformance_discovery = fetch_discovery(environment)
     except DiscoveryNotServed as error:  # the server's answer: DISC-01 fails, every other rule is blocked by it
-        config.conformance_discovery_failure = REDACTOR.scrub(str(error))
+        config.conformance_discovery_failure = said(str(error))
         config.conformance_discovery = Discovery(discovery_url(str(environment.issuer)), 0, {}, None)
     except ServerUnreachable as error:
-        pytest.exit(f"environment problem: {REDACTOR.scrub(str(error))}", returncode=EXIT_ENVIRONMENT_PROBLEM)
+        pytest.exit(f"environment problem: {said(str(error))}", returncode=EXIT_ENVIRONMENT_PROBLEM)
     _check_issuer_typo(environment, config.conformance_discovery)
     alluredir = getattr(config.option, "allure_report_dir", None)
     if alluredir:
@@ -281,27 +279,6 @@ def pytest_unconfigure(config):
     sandbox = getattr(config, "conformance_sandbox", None)
     if sandbox is not None:
         sandbox.stop()
-
-
-SAME_INTERRUPT = 2.0  # seconds: a second SIGINT this soon after the first is the same Ctrl-C
-
-
-def _one_interrupt_per_ctrl_c() -> None:
-    """Under `python -m suite.run`, which forwards the SIGINT it gets (kill -INT PID) to this pytest,
-    a Ctrl-C at a terminal reaches this process twice: from the terminal and forwarded. The second
-    must not interrupt the writing of the record the first one started."""
-    if not os.environ.get(HELD_BY_PARENT) or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        return
-    last = [-SAME_INTERRUPT]
-
-    def interrupt(signum: int, frame: object) -> None:
-        now = time.monotonic()
-        if now - last[0] < SAME_INTERRUPT:
-            return
-        last[0] = now
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, interrupt)
 
 
 @pytest.hookimpl(optionalhook=True)

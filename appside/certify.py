@@ -9,22 +9,16 @@ results and its report. Exits with the certification's code, whether or not a re
 import contextlib
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from appside.__main__ import certify, refuses_unknown_rules
 from suite.configuration.command_line import repeated_options
+from suite.reports.atomic_write import ReportsNotWritten
 from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
-from suite.secrets.redaction import said
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN, exit_code
 
-ROOT = Path(__file__).resolve().parent.parent
-ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 REPORT_NAME = "Visma Connect application certification"
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # the colours Allure writes its error in
 EXIT_CONFIGURATION = 4  # as pytest's usage error, and the suite's configuration problem
 EXIT_INTERRUPTED = 2  # pytest's: Ctrl-C or SIGTERM
 FOLDER_HINT = "python -m appside.certify --reports=DIR --app=FILE, or make certify-app APP_REPORTS=DIR"
@@ -32,9 +26,15 @@ FOLDER_HINT = "python -m appside.certify --reports=DIR --app=FILE, or make certi
 
 def main(argv: list[str]) -> int:
     """The certification, and its code said last, as `python -m suite.run` says it (docs/reference-exit-codes.md)."""
-    code, record = _main(argv)
+    try:
+        code, record = _main(argv)
+        meaning = _meaning(code, record)
+    except ReportsNotWritten as problem:  # the record is whole; its HTML report is not there at all
+        sys.stdout.flush()
+        print(f"ERROR: the reports could not be written\n{problem}", file=sys.stderr)
+        code, meaning = EXIT_REPORTS_NOT_WRITTEN, f"no verdict: the reports could not be written: {problem}"
     sys.stderr.flush()  # after what the run wrote to either stream, when both go to one terminal or file
-    print(f"exit code {code}: {_meaning(code, record)}", flush=True)
+    print(f"exit code {code}: {meaning}", flush=True)
     return code
 
 
@@ -137,36 +137,18 @@ class _UnderWay:
 
 
 def html_report(reports: Path, record: Path) -> str:
-    """The HTML report of the results in `reports`, with the record's verdict on it; none without
+    """The HTML report of the results in `reports`, with the record's verdict on it, made as the server
+    side's is (suite.reports.html_report: written aside, moved into place once whole); none without
     Allure (Node.js) or results. Its history (history.jsonl) stays in `reports` too: the server
     side's reports/history.jsonl is another run's. What went wrong where one could not be made, in a
-    line ("" where it was made, or Allure is not installed)."""
-    from suite.reports.report_page import main as add_banner
+    line ("" where it was made, or Allure is not installed); a full disk raises ReportsNotWritten."""
+    from suite.reports.html_report import ALLURE, generate
 
-    results, report = reports / "allure-results", reports / "allure-report"
-    if not ALLURE.exists() or not results.is_dir():
+    if not ALLURE.exists() or not (reports / "allure-results").is_dir():
         return ""
-    shutil.rmtree(report, ignore_errors=True)
-    made = subprocess.run(
-        [str(ALLURE), "generate", str(results), "-o", str(report), "--report-name", REPORT_NAME],
-        cwd=ROOT,
-        env={**os.environ, "CONFORMANCE_REPORTS": str(reports)},  # allurerc.mjs: its record and history are here
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,  # Allure 3 writes its errors to either
-        text=True,
-        errors="replace",
-    )
-    # Allure 3 prints "Internal Error: ..." and exits 0 where it refused its configuration: the page is the proof
-    if made.returncode == 0 and (report / "index.html").exists():
-        if add_banner([str(report), str(record)]) == 0:
-            print(f"HTML report: {report / 'index.html'}")
-            return ""
-        return f"the verdict could not be added to {report / 'index.html'}"
-    lines = [ANSI_ESCAPE.sub("", line).strip() for line in (made.stdout or "").splitlines()]
-    cause = next((line for line in lines if "Error" in line), next((line for line in lines if line), ""))
-    return said(
-        f"allure generate (exit {made.returncode}) made no {report / 'index.html'}: {cause or 'it said nothing'}"
-    )
+    if generate(reports, record=record, name=REPORT_NAME):
+        return ""
+    return f"allure generate made no report in {reports / 'allure-report'} (the lines above say why)"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ import contextlib
 import errno
 import gc
 import shutil
-import signal
 import tempfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from suite.configuration.command_line import repeated_options
 from suite.configuration.environment import ConfigurationError
 from suite.reports.allure_output import install_scrubber
+from suite.reports.interruption import interruptible
 from suite.secrets.redaction import REDACTOR, said, scrub_all_logging
 
 pytest_plugins = [
@@ -94,7 +94,7 @@ def pytest_configure(config):
 
     if config.option.help or config.option.version:  # python -m appside --help: the options, exit 0
         return
-    signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    interruptible(config)  # Ctrl-C, kill -INT (SIGINT ignored too), SIGTERM: the record of what ran, in order
     config.option.showlocals = False
     if config.option.tbstyle in ("long", "auto"):
         config.option.tbstyle = "short"  # long tracebacks print values, which hold secrets
@@ -280,13 +280,6 @@ def _announce(config, application, issuer: str, tls) -> None:
     for line in lines:
         if reporter:
             reporter.write_line(line)
-
-
-def _stop_as_on_ctrl_c(signum, frame):
-    """SIGTERM (kill PID, a CI job cancelled) ends the certification as Ctrl-C does: pytest unwinds,
-    writes the record of what ran and stops the launched application and its process group
-    (pytest_unconfigure); without this the application outlived the run."""
-    raise KeyboardInterrupt
 
 
 def pytest_terminal_summary(terminalreporter):

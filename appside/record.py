@@ -12,7 +12,8 @@ from suite.configuration.coverage import load_coverage_map
 from suite.configuration.environment import HttpSettings
 from suite.configuration.fast_yaml import safe_load
 from suite.configuration.rule_catalogue import catalogue
-from suite.reports.results import ResultRecorder
+from suite.reports.results import ResultRecorder, incomplete_verdict
+from suite.verdict.blocking import blocked_by_waivers
 from suite.verdict.exit_codes import exit_code
 
 CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
@@ -317,7 +318,10 @@ def _unchecked_is_incomplete(record: dict) -> None:
     record["not_run_rules"] = not_run
     if unchecked and record["verdict"].startswith(("conformant", "incomplete")):
         # one count each: the rules that did not run (missing data, --rule) and those that ran and saw nothing
-        record["verdict"] = "incomplete: " + ", ".join(
-            ([f"{len(not_run)} blocker or critical rules did not run"] if not_run else [])
-            + [f"{len(unchecked)} blocker or critical rules {UNCHECKED} ({', '.join(unchecked)})"]
+        by_waived, waived_blockers = blocked_by_waivers(record["rules"])
+        record["verdict"] = incomplete_verdict(
+            not_run,
+            by_waived,
+            waived_blockers,
+            more=f"{len(unchecked)} blocker or critical rules {UNCHECKED} ({', '.join(unchecked)})",
         )

@@ -4,6 +4,7 @@ import secrets
 import time
 from urllib.parse import urlsplit, urlunsplit
 
+import allure
 import pytest
 from pytest_bdd import given, parsers, then, when
 
@@ -19,7 +20,7 @@ from suite.verdict.checks import (
     skip_for_missing_data,
 )
 from suite.wire.authorization import STATES, authorize
-from suite.wire.http import EnvironmentProblem
+from suite.wire.http import EnvironmentProblem, allure_results_written
 from suite.wire.login import is_redirect_to
 from suite.wire.login.html_forms import forwards_to
 from suite.wire.redirect_variations import varied, why_another_uri
@@ -495,18 +496,40 @@ def redeem(state, discovery, client=None, authentication=None, **overrides):
     }
     form.update(overrides)
     form = {k: v for k, v in form.items() if v is not None}
+    authentication = authentication or default_authentication(client)
     sent_at = time.monotonic()
-    response = post_token(
-        state, discovery, form, client=client, authentication=authentication or default_authentication(client)
-    )
-    if response.status_code != 200 and state.code_deadline is not None and sent_at > state.code_deadline:
+    response = post_token(state, discovery, form, client=client, authentication=authentication)
+    if _too_late(response, state, sent_at) and state.authorize_again is not None and not state.authorized_again:
+        # The suite itself was too slow (a busy machine): the same authorization request again, with the
+        # same verifier, gives a fresh code, redeemed at once with the same form. Once: a second late
+        # redemption says the machine is too busy for this lifetime.
+        late = sent_at - (state.code_deadline or sent_at)
+        state.authorized_again = True
+        state.authorize_again()
+        form["code"] = code_of(state)
+        sent_at = time.monotonic()
+        response = post_token(state, discovery, form, client=client, authentication=authentication)
+        if allure_results_written():
+            allure.attach(
+                f"The first code was redeemed {late:.1f} s past its deadline and refused (it may only have expired): "
+                "the same authorization request was sent again and its fresh code redeemed at once.",
+                name="a fresh code: the first was redeemed too late",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+    if _too_late(response, state, sent_at):
+        again = " (a fresh code too, after the first had come too late)" if state.authorized_again else ""
         raise EnvironmentProblem(
-            f"the code was redeemed {sent_at - state.code_deadline:.1f} s past its deadline (the declared lifetime, "
-            "expectations.authorization_code_lifetime, since its authorization request was sent, less a second "
-            f"for servers that count whole seconds), so its refusal (HTTP {response.status_code}) may only mean "
-            "that it expired. This machine was too busy to redeem it in time: run again when it is not"
+            f"the code was redeemed {sent_at - (state.code_deadline or sent_at):.1f} s past its deadline{again} (the "
+            "declared lifetime, expectations.authorization_code_lifetime, since its authorization request was sent, "
+            f"less a second for servers that count whole seconds), so its refusal (HTTP {response.status_code}) may "
+            "only mean that it expired. This machine was too busy to redeem it in time: run again when it is not"
         )
     return response
+
+
+def _too_late(response, state, sent_at: float) -> bool:
+    """Refused, and sent after the code's deadline: the refusal may only mean that the code expired."""
+    return response.status_code != 200 and state.code_deadline is not None and sent_at > state.code_deadline
 
 
 @when("the client redeems the code")

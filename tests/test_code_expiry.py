@@ -60,9 +60,9 @@ def test_a_refusal_of_a_code_redeemed_past_its_deadline_is_no_verdict(tmp_path):
     """With a declared lifetime of 1 s, less the second a whole-second clock may take, every code is
     past its deadline when redeemed: PKCE-02's refusal of the wrong verifier could mean only that the
     code expired, so it is an environment problem, not a pass; PKCE-01's granted code still passes."""
-    assert "authorization_code_lifetime: 2" in SANDBOX_YAML
+    assert "authorization_code_lifetime: 4" in SANDBOX_YAML
     environment = write_environment(
-        tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 2", "authorization_code_lifetime: 1")
+        tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 4", "authorization_code_lifetime: 1")
     )
     record = tmp_path / "compliance.json"
     run = run_suite(f"--env={environment}", "--rule=PKCE-01", "--rule=PKCE-02", f"--compliance={record}", "-q")
@@ -74,7 +74,7 @@ def test_a_refusal_of_a_code_redeemed_past_its_deadline_is_no_verdict(tmp_path):
 
 def test_a_long_wait_is_announced_with_what_it_waits_for_and_how_long(tmp_path):
     """With a lifetime of 12 s the run says, before it starts and when it waits, what CODE-04 waits for."""
-    declared = SANDBOX_YAML.replace("authorization_code_lifetime: 2 ", "authorization_code_lifetime: 12 ")
+    declared = SANDBOX_YAML.replace("authorization_code_lifetime: 4 ", "authorization_code_lifetime: 12 ")
     assert declared != SANDBOX_YAML
     path = write_environment(tmp_path, declared)
     run = run_suite(f"--env={path}", "--rule=CODE-04", "-p", "no:xdist", f"--compliance={tmp_path / 'c.json'}")
@@ -100,7 +100,7 @@ def test_code04s_wait_is_announced_only_where_it_runs_and_a_lifetime_above_ten_m
     assert "WARNING: expectations.authorization_code_lifetime: 3600 s is above the 10 minutes" in run.stdout
     assert "this run waits" not in run.stdout and run.returncode == 0, run.stdout[-3000:]
     long = write_environment(
-        tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 2 ", "authorization_code_lifetime: 900 ")
+        tmp_path, SANDBOX_YAML.replace("authorization_code_lifetime: 4 ", "authorization_code_lifetime: 900 ")
     )
     run = run_suite(f"--env={long}", "--rule=SVC-01", f"--compliance={tmp_path / 'l.json'}")
     assert "CODE-04 redeems" not in run.stdout, "--rule leaves CODE-04 out: " + run.stdout[:3000]

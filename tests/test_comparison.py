@@ -135,3 +135,54 @@ def test_the_job_page_shows_each_rules_history_and_the_day_it_changed(tmp_path):
     row = next(line for line in page.splitlines() if line.startswith("| PKCE-01 |"))
     assert row == "| PKCE-01 | pass | pass | **FAIL** | **FAIL** | **FAIL** | failed since 2026-12-03 |"
     assert "| SVC-01 |" not in page  # a rule that passed in every run shown is not listed
+
+
+def test_an_interrupted_run_is_passed_over_and_a_rule_that_was_only_blocked_is_not_fixed(tmp_path):
+    """A nightly run, one Ctrl-C'd after its first scenario, then the next night's: the next night
+    compares with the first (PKCE-01 still failing, not "newly"), says it passed over the interrupted
+    one, and AT-01, blocked by PKCE-01 and passing in the interrupted run, is never "fixed"."""
+    from suite.reports.comparison import change_lines, compare_with_previous, render_summary
+    from suite.reports.merge_records import merge
+
+    night = {"PKCE-01": "failed", "AT-01": "blocked", "SVC-01": "passed"}
+    first = _record(night, "2026-12-01T02:00:00Z", blocked_by="PKCE-01")
+    first["changes"] = compare_with_previous(first, tmp_path)
+    interrupted = _record({"AT-01": "passed"}, "2026-12-02T02:00:00Z")
+    interrupted["changes"] = compare_with_previous(interrupted, tmp_path, interrupted=True)
+    assert interrupted["changes"]["fixed"] == [] and interrupted["changes"]["unblocked"] == ["AT-01"]
+    (tmp_path / "compliance.json").write_text(json.dumps(interrupted))
+    assert "| nightly | conformant | 0 |" in merge([tmp_path / "compliance.json"])[0]
+    assert merge([tmp_path / "compliance.json"])[0].splitlines()[-1].endswith("| - | - | - |")
+    next_night = _record(night, "2026-12-03T02:00:00Z", blocked_by="PKCE-01")
+    next_night["changes"] = changes = compare_with_previous(next_night, tmp_path)
+    assert changes["compared_with"] == {"finished": "2026-12-01T02:00:00Z", "verdict": "not conformant"}
+    assert changes["newly_failing"] == [] and changes["newly_blocked"] == [] and changes["fixed"] == []
+    assert changes["still_failing"] == ["PKCE-01"] and changes["still_blocked"] == ["AT-01"]
+    said = "passed over 1 incomplete run (2026-12-02T02:00:00Z, interrupted)"
+    assert said in change_lines(next_night)[0] and said in render_summary(next_night, tmp_path)
+
+
+def test_a_run_of_other_rules_or_without_a_verdict_is_no_baseline(tmp_path):
+    """A --rule run between two full nightly runs is another job's; an inconclusive run is no verdict;
+    a history written before runs said their selection: a run that reported fewer rules is incomplete."""
+    from suite.reports.comparison import HISTORY, compare_with_previous
+
+    night = {"PKCE-01": "failed", "SVC-01": "passed"}
+    compare_with_previous(_record(night, "2026-12-01T02:00:00Z"), tmp_path)
+    compare_with_previous(_record({"SVC-01": "failed"}, "2026-12-02T02:00:00Z"), tmp_path, selection=["PKCE-01"])
+    inconclusive = _record({"SVC-01": "error"}, "2026-12-03T02:00:00Z") | {
+        "verdict": "inconclusive: environment problem"
+    }
+    compare_with_previous(inconclusive, tmp_path)
+    changes = compare_with_previous(_record(night, "2026-12-04T02:00:00Z"), tmp_path)
+    assert changes["compared_with"]["finished"] == "2026-12-01T02:00:00Z" and changes["still_failing"] == ["PKCE-01"]
+    assert [run["why"] for run in changes["passed_over"]] == ["no verdict"]
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    old = {"environment": "nightly", "verdict": "not conformant", "sandbox_defects": [], "blocked_by": {}}
+    lines = [old | {"finished": "2026-12-01T02:00:00Z", "rules": night}, old | {"finished": "2026-12-02T02:00:00Z"}]
+    lines[1] |= {"verdict": "incomplete: 1 blocker or critical rules did not run", "rules": {"SVC-01": "passed"}}
+    (legacy / HISTORY).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    changes = compare_with_previous(_record(night, "2026-12-04T02:00:00Z"), legacy)
+    assert changes["compared_with"]["finished"] == "2026-12-01T02:00:00Z"
+    assert [run["why"] for run in changes["passed_over"]] == ["incomplete"]

@@ -80,6 +80,19 @@ def test_a_server_that_never_answers_or_resets_ends_the_run_once(tmp_path, behav
     assert seconds < 30
 
 
+def test_what_a_hostile_server_sent_is_shown_with_its_control_characters_escaped(tmp_path):
+    """Its status line quoted in the environment problem sets no window title, clears no screen."""
+    server = RawServer("escapes")
+    try:
+        result, output, _ = _run(_environment(tmp_path, server.url))
+    finally:
+        server.close()
+    assert result.returncode == 3, output
+    assert "BadStatusLine: \\x1b]0;PWNED-TITLE\\x07\\x1b[2J\\x1b[31mEVIL\\x9b31m" in output, output
+    controls = {character for character in output if ord(character) < 32 and character not in "\n\t"}
+    assert not controls and not any(0x7F <= ord(character) <= 0x9F for character in output), controls
+
+
 def test_refused_connection_ends_the_run_once(tmp_path):
     server = RawServer("silent")
     url = server.url
@@ -623,3 +636,28 @@ def test_a_server_gone_mid_run_ends_the_remaining_requests_at_once(monkeypatch):
         server.shutdown()
         server.server_close()
     assert HttpClient.refused_in_a_row == 0
+
+
+def test_a_code_the_suite_itself_redeemed_too_late_is_replaced_by_a_fresh_one_once(tmp_path, proxied_sandbox):
+    """The first code of the run comes back 1.6 s after its authorization request was sent (a busy
+    machine: the proxy holds the redirect that carries it), so its redemption starts past the declared
+    lifetime of 2 s less a second, and PKCE-05's expected refusal could only mean it expired. The same
+    authorization request again gets a fresh code, redeemed at once: the rule has its verdict, not
+    an environment problem. The sandbox itself keeps codes far longer: nothing expired."""
+    held = []
+
+    def hold_the_first_code(method, path, status, headers, body):
+        if "code=" in headers.get("Location", "") and not held:
+            held.append(path)
+            time.sleep(1.6)
+        return status, headers, body
+
+    proxy = proxied_sandbox()
+    proxy.rewrite = hold_the_first_code
+    environment = _environment(
+        tmp_path, proxy.url, "http:\n  read_timeout: 5\nexpectations:\n  authorization_code_lifetime: 2\n"
+    )
+    _, output, _ = _run(environment, "--rule=PKCE-05", "-p", "no:cacheprovider")
+    assert held, "no code came back through the proxy"
+    assert "3 passed" in output and "ENVIRONMENT PROBLEM" not in output, output[-3000:]
+    assert "past its deadline" not in output

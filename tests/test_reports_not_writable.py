@@ -90,11 +90,20 @@ def test_the_set_is_written_all_or_none_and_the_history_undone(tmp_path, monkeyp
 def tiny_disk(tmp_path):
     """A 1 MB tmpfs, filled by the test: only as root where mounting is allowed (the monkeypatched
     tests above run everywhere)."""
-    mount = tmp_path / "tiny"
+    yield from _mounted(tmp_path / "tiny", "1m")
+
+
+@pytest.fixture
+def report_disk(tmp_path):
+    """A 6 MB tmpfs: room for a run's reports, HTML report (3.5 MB) included, before the test fills it."""
+    yield from _mounted(tmp_path / "disk", "6m")
+
+
+def _mounted(mount: Path, size: str):
     mount.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True)
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
     try:
@@ -103,11 +112,15 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def _fill(disk: Path) -> None:
-    """The disk full to its last byte."""
+def _fill(disk: Path, leaving: int = 0) -> None:
+    """The disk full to its last byte, or to its last `leaving` bytes."""
+    space = os.statvfs(disk)
+    size = max(space.f_bavail * space.f_frsize - leaving, 0)
     descriptor = os.open(disk / f"fill-{uuid.uuid4().hex}", os.O_WRONLY | os.O_CREAT)
     try:
-        while os.write(descriptor, b"\0" * 1024):
+        while size > 0 and os.write(descriptor, b"\0" * min(size, 65536)):
+            size -= 65536
+        while not leaving and os.write(descriptor, b"\0" * 1024):
             pass
     except OSError as error:
         assert error.errno == errno.ENOSPC
@@ -115,37 +128,84 @@ def _fill(disk: Path) -> None:
         os.close(descriptor)
 
 
-def test_a_full_disk_during_the_ci_command_is_one_line_and_exit_6(tiny_disk):
-    reports = tiny_disk / "reports"
+def test_a_full_disk_during_the_ci_command_is_one_line_and_exit_6(report_disk):
+    reports = report_disk / "reports"
     first = run_ci(f"--reports={reports}", "--rule=SVC-01")
     assert first.returncode == 5, first.stdout[-2000:] + first.stderr[-2000:]
     shutil.rmtree(reports / "allure-report", ignore_errors=True)
     history = (reports / "run-history.jsonl").read_text()
-    _fill(tiny_disk)
+    _fill(report_disk)
     second = run_ci(f"--reports={reports}", "--rule=SVC-01")
     assert second.returncode == 6, second.stdout[-2000:] + second.stderr[-2000:]
     assert "Traceback" not in second.stdout + second.stderr
     assert "ERROR: the reports could not be written" in second.stderr
     assert "no space left on device" in second.stderr
-    assert second.stdout.splitlines()[-1].startswith("exit code 6: no verdict: the reports could not be written")
+    last = second.stdout.splitlines()[-1]
+    assert last.startswith("exit code 6: no verdict: the reports could not be written: "), last
+    assert "could not be written: no space left on device (free some space on it)" in last, last
     assert (reports / "run-history.jsonl").read_text() == history, "a run with no record joined the history"
     if (reports / "compliance.json").exists():  # whole, never cut short
         json.loads((reports / "compliance.json").read_text())
     assert not list(reports.glob(".*.partial"))
 
 
-def test_a_full_disk_during_the_application_certification_keeps_the_previous_record(tiny_disk, tmp_path):
+def test_a_full_disk_during_the_application_certification_keeps_the_previous_record(report_disk, tmp_path):
     application = ROOT / "examples" / "service_app" / "application.yaml"
-    reports = tiny_disk / "app"
+    reports = report_disk / "app"
     command = [sys.executable, "-m", "appside.certify", f"--reports={reports}", f"--app={application}"]
     environ = {**os.environ, "SERVICE_APP_CLIENT_SECRET": "Service-Secret-3e8b1d"}
     first = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
     shutil.rmtree(reports / "allure-report", ignore_errors=True)
     before = {p.name: p.read_bytes() for p in reports.iterdir() if p.suffix in (".json", ".md", ".jsonl")}
     assert "compliance.json" in before, first.stdout[-2000:] + first.stderr[-2000:]
-    _fill(tiny_disk)
+    _fill(report_disk)
     second = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
     assert second.returncode == 6, second.stdout[-2000:] + second.stderr[-2000:]
     assert "Traceback" not in second.stdout + second.stderr and "no space left on device" in second.stderr
     after = {p.name: p.read_bytes() for p in reports.iterdir() if p.suffix in (".json", ".md", ".jsonl")}
     assert after == before, "a record file changed although the run's record could not be written"
+
+
+def _assert_no_report_and_one_line(completed: subprocess.CompletedProcess, reports: Path, history: bytes) -> None:
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 6, output[-3000:]
+    assert "    at " not in output and "ENOSPC" not in output and "Traceback" not in output, output[-3000:]
+    assert completed.stdout.splitlines()[-1] == (
+        f"exit code 6: no verdict: the reports could not be written: {reports / 'allure-report'}: could not be "
+        "written: no space left on device (free some space on it)"
+    )
+    assert not (reports / "allure-report").exists(), "a cut-off report was left for CI to publish"
+    assert not list(reports.glob(".*partial*")), list(reports.glob(".*partial*"))
+    assert (reports / "history.jsonl").read_bytes() == history, "Allure's history was changed by a report not made"
+
+
+def test_a_disk_that_fills_while_the_html_report_is_made_is_exit_6_and_no_report(report_disk):
+    reports = report_disk / "reports"
+    first = run_ci(f"--reports={reports}", "--rule=SVC-01")
+    assert first.returncode == 5 and (reports / "allure-report" / "index.html").exists(), first.stdout[-2000:]
+    shutil.rmtree(reports / "allure-report")
+    history = (reports / "history.jsonl").read_bytes()
+    _fill(report_disk, leaving=1024 * 1024)  # the record fits, the report does not
+    _assert_no_report_and_one_line(run_ci(f"--reports={reports}", "--rule=SVC-01"), reports, history)
+    assert json.loads((reports / "compliance.json").read_text())["verdict"].startswith("incomplete")
+
+
+def test_a_disk_that_fills_while_the_application_report_is_made_is_exit_6_and_no_report(report_disk):
+    application = ROOT / "examples" / "service_app" / "application.yaml"
+    reports = report_disk / "app"
+    command = [
+        sys.executable,
+        "-m",
+        "appside.certify",
+        f"--reports={reports}",
+        f"--app={application}",
+        "--rule=APPC-12",
+    ]
+    environ = {**os.environ, "SERVICE_APP_CLIENT_SECRET": "Service-Secret-3e8b1d"}
+    first = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+    assert (reports / "allure-report" / "index.html").exists(), first.stdout[-2000:] + first.stderr[-2000:]
+    shutil.rmtree(reports / "allure-report")
+    history = (reports / "history.jsonl").read_bytes()
+    _fill(report_disk, leaving=1024 * 1024)
+    second = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+    _assert_no_report_and_one_line(second, reports, history)

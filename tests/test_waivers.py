@@ -165,3 +165,26 @@ def test_a_waiver_covers_a_warning_level_rule_too(tmp_path):
     assert "1 xfailed" in output and "warned" not in output, output[-3000:]  # the terminal says waived, as the record
     record = json.loads((reports / "compliance.json").read_text())
     assert record["waived_rules"] == ["AUTH-09"] and not record.get("warned_rules"), record["verdict"]
+
+
+def test_a_waived_failure_that_blocks_other_rules_leaves_the_run_incomplete_not_failed(tmp_path):
+    """A waiver accepts PKCE-01's known failure; CODE-01, which it blocks, was never checked: neither
+    "not conformant" with no rule failed (exit 1) nor conformant, but incomplete (exit 5), naming
+    the waived rule that blocks it, in the record, the verdict line and changes.md."""
+    from suite.reports.record_consistency import verdict_problems
+
+    environment = _environment(tmp_path, _waiver("PKCE-01"))
+    reports = tmp_path / "reports"
+    result = run_ci(
+        f"--reports={reports}", f"--env={environment}", "--defect=pkce-s256-hex", "--rule=PKCE-01", "--rule=CODE-01"
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 5, output[-3000:]
+    record = json.loads((reports / "compliance.json").read_text())
+    assert (
+        record["failed_rules"] == [] and record["waived_rules"] == ["PKCE-01"] and "CODE-01" in record["blocked_rules"]
+    )
+    assert record["verdict"].startswith("incomplete: 1 rule not checked (blocked by waived PKCE-01)"), record["verdict"]
+    assert output.rstrip().splitlines()[-1] == f"exit code 5: {record['verdict']}"
+    assert verdict_problems(record) == []
+    assert "— 1 not checked (blocked by waived PKCE-01)" in (reports / "changes.md").read_text().splitlines()[0]

@@ -306,7 +306,11 @@ def resolve_variables(
         name = match.group(1)
         if not environ.get(name):
             problems.append(
-                f"{key}: environment variable {name} is not set. Export it (export {name}=...) before running the suite"
+                f"{key}: environment variable {name} is empty (set to nothing: a CI secret not given to this job, "
+                f"or masked to nothing?). Give it its value (export {name}=...) before running the suite"
+                if name in environ
+                else f"{key}: environment variable {name} is not set. Export it (export {name}=...) before running "
+                "the suite"
             )
             return ""
         value = environ[name]

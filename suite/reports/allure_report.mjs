@@ -15,6 +15,11 @@
 // loads Allure's modules (most of a second) then and not after the run. It waits for "go" on its
 // standard input, sent once the results are complete; input that ends without it means no report
 // (the run produced none), so nothing is generated.
+//
+// A report file or the history that cannot be written (a full disk, a read-only folder) ends it with
+// exit code 6 and one line on standard error, the error's number: html_report.py says what could not
+// be written, and why, in words; Allure's own stack traces of it are not for the user. Allure logs a
+// plugin's failed write and goes on, so every write is watched here, not only the one that ends it.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { AllureReport, readConfig } from "@allurereport/core";
@@ -31,6 +36,10 @@ if (process.env.CONFORMANCE_WAIT_FOR_RESULTS) {
   if (input.trim() !== "go") process.exit(1);
 }
 
+const OUTPUT_ERRORS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM"]);
+const NOT_WRITTEN = 6; // the suite's exit code for reports that could not be written
+let notWritten = null; // the first write that failed for want of space or permission
+
 // Allure's own FileSystemReportFiles, with one synchronous write per file.
 class SynchronousReportFiles {
   #output;
@@ -46,11 +55,16 @@ class SynchronousReportFiles {
       throw new Error(`Refusing to write outside report output directory: ${JSON.stringify(path)}`);
     }
     const folder = dirname(target);
-    if (!this.#made.has(folder)) {
-      mkdirSync(folder, { recursive: true });
-      this.#made.add(folder);
+    try {
+      if (!this.#made.has(folder)) {
+        mkdirSync(folder, { recursive: true });
+        this.#made.add(folder);
+      }
+      writeFileSync(target, data);
+    } catch (error) {
+      if (OUTPUT_ERRORS.has(error?.code)) notWritten ??= error;
+      throw error;
     }
-    writeFileSync(target, data);
     return target;
   };
 }
@@ -77,6 +91,13 @@ try {
   }
   await report.done();
 } catch (error) {
-  console.error("Failed to generate report:", error);
-  process.exit(1);
+  if (OUTPUT_ERRORS.has(error?.code)) notWritten ??= error;
+  if (!notWritten) {
+    console.error("Failed to generate report:", error);
+    process.exit(1);
+  }
+}
+if (notWritten) {
+  process.stderr.write(`${-notWritten.errno}\n`);
+  process.exit(NOT_WRITTEN);
 }

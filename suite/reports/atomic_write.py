@@ -23,6 +23,15 @@ def why(error: OSError) -> str:
     return (error.strerror or (os.strerror(error.errno) if error.errno else str(error))).lower()
 
 
+NOT_WRITTEN_FD = "CONFORMANCE_NOT_WRITTEN_FD"  # python -m suite.run's pipe: what its pytest could not write
+
+
+def not_written(path: Path | str, error: OSError) -> ReportsNotWritten:
+    """The one line for `path`, which `error` kept from being written; a full disk says to free space."""
+    hint = " (free some space on it)" if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    return ReportsNotWritten(f"{path}: could not be written: {why(error)}{hint}")
+
+
 def write_atomically(path: Path, text: str) -> None:
     """`path` holds `text`, or, if it cannot be written, still holds what it held before."""
     _replace(Path(path), text, keep=False)
@@ -111,8 +120,7 @@ def _stage(path: Path, text: str, keep: bool) -> str:
         staged, temporary = temporary, None
         return staged
     except OSError as error:
-        hint = " (free some space on it)" if error.errno in (errno.ENOSPC, errno.EDQUOT) else ""
-        raise ReportsNotWritten(f"{path}: could not be written: {why(error)}{hint}") from None
+        raise not_written(path, error) from None
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):

@@ -6,7 +6,13 @@ waiver. Each run with a verdict appends its rules' statuses to run-history.jsonl
 (CI carries that file from one run to the next, with Allure's history.jsonl); the comparison goes
 into the record, at the top of compliance.md, at the end of the terminal output, and into
 changes.md, the CI job's page: the verdict naming the failed rules, the changes, the waivers and
-their problems in words, and each rule's history over the last runs of this environment."""
+their problems in words, and each rule's history over the last runs of this environment.
+
+A run is compared with the last run of the environment that reached a verdict over the same rules
+(the same selection: --rule, -k, -m, --deselect): not with an interrupted run (Ctrl-C, SIGTERM: its
+unreached rules would read as "newly failing" next night), one that gave no verdict (inconclusive),
+nor a run of other rules; the comparison names the runs it passed over. "Fixed" is a rule whose own
+check failed and now passes; a rule that was only blocked and now passes is "no longer blocked"."""
 
 import json
 from collections import deque
@@ -14,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.reports.atomic_write import append_atomically
+from suite.verdict.blocking import blocked_by_waivers
 
 HISTORY = "run-history.jsonl"
 SUMMARY = "changes.md"
@@ -23,6 +30,7 @@ KINDS = (
     ("newly_failing", "newly failing"),
     ("newly_blocked", "newly blocked"),
     ("fixed", "fixed"),
+    ("unblocked", "no longer blocked (passes)"),
     ("still_failing", "still failing"),
     ("still_blocked", "still blocked"),
     ("newly_warned", "newly warned"),
@@ -31,6 +39,7 @@ KINDS = (
     ("waived", "waived (failing, accepted)"),
 )
 NOT_PASSING = ("failed", "blocked", "waived", "warned", "error")
+FAILED_OWN_CHECK = ("failed", "waived", "warned", "error")  # what passing again makes "fixed"
 MARKS = {
     "passed": "pass",
     "failed": "**FAIL**",
@@ -42,13 +51,17 @@ MARKS = {
 }
 
 
-def compare_with_previous(record: dict, directory: Path) -> dict:
-    """The changes since the last run of this environment in `directory`'s history, which gains this run."""
+def compare_with_previous(
+    record: dict, directory: Path, selection: list[str] | tuple[str, ...] = (), interrupted: bool = False
+) -> dict:
+    """The changes since the last comparable run of this environment in `directory`'s history (see
+    above), which gains this run: `selection`, the rules this run's command line left out (sorted),
+    and whether it was `interrupted` before it reached every scenario it collected."""
     history = directory / HISTORY
     current = {rule["rule_id"]: rule["status"] for rule in record["rules"]}
     blocked_by = {rule["rule_id"]: rule["blocked_by"] for rule in record["rules"] if rule.get("blocked_by")}
     runs = runs_of(history, record["environment"])
-    previous = runs[-1] if runs else None
+    previous, passed_over = _baseline(runs, current, list(selection))
     entry = {
         "environment": record["environment"],
         "finished": record["finished"],
@@ -56,14 +69,17 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
         "sandbox_defects": record["sandbox_defects"],
         "rules": current,
         "blocked_by": blocked_by,
+        "selection": list(selection),
+        "interrupted": interrupted,
     }
     # atomically: an append cut short by a full disk left half a line and a history this run never joined
     append_atomically(history, json.dumps(entry) + "\n")
     if previous is None:
-        return {"compared_with": None}
+        return {"compared_with": None, "passed_over": passed_over}
     before = previous["rules"]
     changes: dict[str, Any] = {
         "compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
+        "passed_over": passed_over,
         **{key: [] for key, _ in KINDS},
         "blocked_by": blocked_by,
     }
@@ -77,11 +93,47 @@ def compare_with_previous(record: dict, directory: Path) -> dict:
             changes["waived"].append(rule)
         elif status == WARNED:
             changes["still_warned" if was == WARNED else "newly_warned"].append(rule)
-        elif status == "passed" and was in NOT_PASSING:
+        elif status == "passed" and was in FAILED_OWN_CHECK:
             changes["fixed"].append(rule)
+        elif status == "passed" and was == "blocked":  # never checked then: not a fix
+            changes["unblocked"].append(rule)
         elif status == "skipped" and was is not None and was != "skipped":
             changes["newly_skipped"].append(rule)
     return changes
+
+
+def _baseline(runs: list[dict], current: dict, selection: list[str]) -> tuple[dict | None, list[dict]]:
+    """The last run that reached a verdict over the same rules, and the later ones passed over (why, in words)."""
+    passed_over: list[dict] = []
+    for run in reversed(runs):
+        why = _not_comparable(run, current, selection)
+        if why is None:
+            return run, passed_over
+        if why != "other rules":  # a run of another selection is another job's, not a gap in this one's
+            passed_over.append({"finished": run["finished"], "verdict": run["verdict"], "why": why})
+    return None, passed_over
+
+
+def _not_comparable(run: dict, current: dict, selection: list[str]) -> str | None:
+    if run.get("interrupted") is True:
+        return "interrupted"
+    if run["verdict"].startswith(("inconclusive", "no verdict")):
+        return "no verdict"
+    if "selection" in run:
+        return None if run["selection"] == selection else "other rules"
+    # recorded before the history said whether it was: an incomplete run that reported fewer rules was cut short
+    if run["verdict"].startswith("incomplete") and set(run["rules"]) < set(current):
+        return "incomplete"
+    return None
+
+
+def passed_over_words(changes: dict) -> str:
+    """ "; it passed over 1 incomplete run (2026-12-06T23:51:47Z, interrupted)", or nothing."""
+    runs = changes.get("passed_over") or []
+    if not runs:
+        return ""
+    listed = ", ".join(f"{run['finished']}, {run['why']}" for run in runs)
+    return f"; passed over {len(runs)} incomplete run{'s' if len(runs) > 1 else ''} ({listed})"
 
 
 LINE_LIMIT = 1 << 20  # a history line longer than this (a run of 1,000 rules is about 40 KB) is skipped
@@ -130,10 +182,10 @@ def change_lines(record: dict) -> list[str]:
     """The changes in one line per kind, for the terminal and the top of compliance.md."""
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
-        return [f"no earlier run of {record['environment']} to compare with"]
+        return [f"no earlier run of {record['environment']} to compare with{passed_over_words(changes)}"]
     lines = [
         f"since the previous run of {record['environment']} ({changes['compared_with']['finished']}, "
-        f"{changes['compared_with']['verdict']}):"
+        f"{changes['compared_with']['verdict']}{passed_over_words(changes)}):"
     ]
     # .get: a record written before a kind existed has no list for it
     lines += [f"  {label}: {_with_causes(changes, key)}" for key, label in KINDS if changes.get(key)]
@@ -146,8 +198,11 @@ def verdict_line(record: dict) -> str:
     words = [record["verdict"].upper()]
     if failed:
         words.append(f"failed: {', '.join(failed)}")
-    if blocked:
-        words.append(f"{len(blocked)} blocked by {'them' if failed else 'an earlier failure'}")
+    by_waived, waived_blockers = blocked_by_waivers(record.get("rules") or [])
+    if len(blocked) > len(by_waived):
+        words.append(f"{len(blocked) - len(by_waived)} blocked by {'them' if failed else 'an earlier failure'}")
+    if by_waived:  # never checked: a waiver accepts the failure, not what it kept from being checked
+        words.append(f"{len(by_waived)} not checked (blocked by waived {', '.join(waived_blockers)})")
     if record.get("error_rules"):
         words.append(f"could not be checked: {', '.join(record['error_rules'])}")
     if record.get("waiver_problems"):
@@ -179,10 +234,11 @@ def render_summary(record: dict, directory: Path | None = None) -> str:
     lines += [""] if record.get("waivers") else []
     changes = record.get("changes") or {}
     if not changes.get("compared_with"):
-        lines += [f"No earlier run of {record['environment']} to compare with.", ""]
+        lines += [f"No earlier run of {record['environment']} to compare with{passed_over_words(changes)}.", ""]
     else:
         lines += [
-            f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}):",
+            f"Since the previous run ({changes['compared_with']['finished']}, {changes['compared_with']['verdict']}"
+            f"{passed_over_words(changes)}):",
             "",
             "| change | rules |",
             "|---|---|",

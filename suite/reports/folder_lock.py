@@ -10,6 +10,7 @@ from pathlib import Path
 from suite.reports.atomic_write import why
 
 HELD_BY_PARENT = "CONFORMANCE_REPORTS_LOCKED"  # set by `python -m suite.run` for its pytest: the folder it holds
+PARENT_PID = "CONFORMANCE_RUNNER_PID"  # set by `python -m suite.run` for its pytest, which dies with it
 WRITABLE = "Give --reports=DIR a folder this user can write to (a read-write mount with free space)"
 _HELD: list[int] = []  # the open descriptors of the locked folders: a lock lasts as long as its descriptor
 

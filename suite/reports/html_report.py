@@ -10,17 +10,26 @@ appended twice, however often the report is generated again.
 Node takes about a second to load Allure's modules, more than the report itself takes.
 `python -m suite.run` therefore starts it (`start`) while the suite runs, on the other core: told by
 CONFORMANCE_WAIT_FOR_RESULTS, it waits for "go" on its standard input, which `generate` sends once
-the results are complete."""
+the results are complete.
+
+The report and the history are written aside (.allure-report.partial, .history.jsonl.partial) and
+moved into place only once whole: a disk that fills while the report is made (exit 6, one line:
+ReportsNotWritten) leaves no cut-off allure-report/ for CI to publish, and history.jsonl as it was.
+`python -m appside.certify` makes its report with the same `generate`."""
 
 import base64
+import contextlib
+import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from suite.reports.atomic_write import OUTPUT_ERRORS, ReportsNotWritten, not_written
 from suite.reports.report_page import main as add_banner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +37,9 @@ ALLURE = ROOT / "node_modules" / ".bin" / "allure"  # the command line: installe
 GENERATE = ["node", str(ROOT / "suite" / "reports" / "allure_report.mjs")]
 IN_HISTORY = ".in-history"  # marks results whose run history.jsonl already holds
 WAIT_FOR_RESULTS = "CONFORMANCE_WAIT_FOR_RESULTS"  # allure_report.mjs: wait for "go" on standard input
+NOT_WRITTEN = 6  # allure_report.mjs: a report file or the history could not be written (its errno on stderr)
+STAGED_REPORT, STAGED_HISTORY = ".allure-report.partial", ".history.jsonl.partial"
+ALLURE_OUTPUT_KEPT = 4000  # characters of Allure's own error output shown when it fails for another reason
 
 
 def start(reports: Path) -> subprocess.Popen | None:
@@ -40,22 +52,27 @@ def start(reports: Path) -> subprocess.Popen | None:
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         start_new_session=True,
-        env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve()), WAIT_FOR_RESULTS: "1"},
+        env={**_environment(reports), WAIT_FOR_RESULTS: "1"},
     )
 
 
 def cancel(started: subprocess.Popen | None) -> None:
     """No report after all: the end of its input without "go" ends it."""
-    if started is not None and started.stdin is not None:  # start() opens it as a pipe
-        started.stdin.close()
-        started.wait()
+    if started is not None and started.poll() is None:
+        started.communicate(b"")
 
 
-def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
+def generate(
+    reports: Path, started: subprocess.Popen | None = None, record: Path | None = None, name: str | None = None
+) -> bool:
     """Build the HTML report of the results in `reports` (with `started`, the Allure that `start`
-    made waiting for them); False (and why, on stderr) when it cannot."""
+    made waiting for them) with the verdict of `record` (default reports/compliance.json) on top;
+    False (and why, on stderr) when it cannot be made. A report or history that cannot be written
+    raises ReportsNotWritten, and leaves no report and the history as it was."""
     results, history = reports / "allure-results", reports / "history.jsonl"
+    record = record or reports / "compliance.json"
     if not ALLURE.exists():
         reason = (
             "Node.js (with npm) is not installed. Install Node.js 20 or newer, then run: make report"
@@ -64,7 +81,7 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
         )
         print(
             f"HTML report skipped: {reason}. The results are in {results}, the certification record in "
-            f"{reports / 'compliance.json'} and .md.",
+            f"{record} and .md.",
             file=sys.stderr,
         )
         return False
@@ -72,29 +89,84 @@ def generate(reports: Path, started: subprocess.Popen | None = None) -> bool:
         cancel(started)
         print(f"HTML report skipped: no results in {results} (the run stopped before any scenario)", file=sys.stderr)
         return False
-    kept = history.read_bytes() if (results / IN_HISTORY).exists() and history.exists() else None
-    shutil.rmtree(reports / "allure-report", ignore_errors=True)
-    returncode = _go(started) if started is not None else None
-    if returncode is None:  # not started before, or it ended before the results were complete
-        returncode = subprocess.run(
-            [*GENERATE, str(results)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            env={**os.environ, "CONFORMANCE_REPORTS": str(reports.resolve())},
-        ).returncode
-    if kept is not None:
-        history.write_bytes(kept)
-    if returncode != 0:
-        print(f"HTML report failed: allure generate exited {returncode}", file=sys.stderr)
-        return False
-    (results / IN_HISTORY).touch()
-    add_banner([str(reports / "allure-report"), str(reports / "compliance.json")])
-    serve = "make serve-report" + ("" if reports == Path("reports") else f" REPORTS={reports}")
+    report, staged_report, staged_history = reports / "allure-report", reports / STAGED_REPORT, reports / STAGED_HISTORY
+    in_history = (results / IN_HISTORY).exists()  # generated before: the history keeps the run once
+    try:
+        _discard(staged_report, staged_history)
+        shutil.rmtree(report, ignore_errors=True)  # never left beside this run's record: it is another run's
+        if history.exists():
+            _copy(history, staged_history)
+        returncode, errors = _go(started) if started is not None else (None, b"")
+        if returncode is None:  # not started before, or it ended before the results were complete
+            made = subprocess.run(
+                [*GENERATE, str(results)],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env={**_environment(reports), **({"CONFORMANCE_REPORT_NAME": name} if name else {})},
+            )
+            returncode, errors = made.returncode, made.stderr
+        if returncode == NOT_WRITTEN:
+            raise ReportsNotWritten(_not_written(report, errors))
+        if returncode != 0:
+            sys.stderr.write(errors.decode("utf-8", errors="replace")[-ALLURE_OUTPUT_KEPT:])
+            print(f"HTML report failed: allure generate exited {returncode}", file=sys.stderr)
+            _discard(staged_report, staged_history)
+            return False
+        try:
+            add_banner([str(staged_report), str(record)])
+        except ReportsNotWritten as problem:  # said of the report's place, not of where it was written aside
+            raise ReportsNotWritten(str(problem).replace(str(staged_report), str(report))) from None
+        (results / IN_HISTORY).touch()
+    except BaseException:
+        _discard(staged_report, staged_history)
+        raise
+    os.replace(staged_report, report)  # renames need no space: the report and history are whole, or not there
+    if staged_history.exists() and not in_history:
+        os.replace(staged_history, history)
+    _discard(staged_report, staged_history)
+    serve = "make serve-report" + ("" if reports == Path("reports") else f" REPORTS={shlex.quote(str(reports))}")
     print(
-        f"HTML report: {reports / 'allure-report' / 'index.html'} "
+        f"HTML report: {report / 'index.html'} "
         f"(one file: open it in a browser, or serve it on this machine only: {serve})"
     )
     return True
+
+
+def _environment(reports: Path) -> dict[str, str]:
+    """allurerc.mjs: the run's folder (its record), and where the report and history are written aside."""
+    return {
+        **os.environ,
+        "CONFORMANCE_REPORTS": str(reports.resolve()),
+        "CONFORMANCE_REPORT_OUTPUT": str((reports / STAGED_REPORT).resolve()),
+        "CONFORMANCE_HISTORY": str((reports / STAGED_HISTORY).resolve()),
+    }
+
+
+def _copy(history: Path, staged: Path) -> None:
+    """The history, copied for Allure to append this run to: the file in place stays whole if it cannot."""
+    try:
+        shutil.copyfile(history, staged)
+    except OSError as error:
+        if error.errno not in OUTPUT_ERRORS:
+            raise
+        raise not_written(history, error) from None
+
+
+def _not_written(report: Path, errors: bytes) -> str:
+    """allure_report.mjs's last line is the errno of the write that failed."""
+    lines = errors.decode("utf-8", errors="replace").split()
+    number = int(lines[-1]) if lines and lines[-1].isdigit() else errno.ENOSPC
+    return str(not_written(report, OSError(number, os.strerror(number))))
+
+
+def _discard(*paths: Path) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def embedded_files(report: Path) -> dict[str, bytes]:
@@ -108,18 +180,17 @@ def embedded_files(report: Path) -> dict[str, bytes]:
     }
 
 
-def _go(started: subprocess.Popen) -> int | None:
-    """Tell the waiting Allure that the results are complete; its exit code, or None when it had
-    ended before (killed while the suite ran)."""
-    if started.poll() is not None or started.stdin is None:
-        return None
+def _go(started: subprocess.Popen) -> tuple[int | None, bytes]:
+    """Tell the waiting Allure that the results are complete; its exit code (None when it had
+    ended before: killed while the suite ran) and what it wrote on stderr."""
+    if started.poll() is not None:
+        return None, b""
     try:
-        started.stdin.write(b"go\n")
-        started.stdin.close()
+        _, errors = started.communicate(b"go\n")
     except BrokenPipeError:
         started.wait()
-        return None
-    return started.wait()
+        return None, b""
+    return started.returncode, errors or b""
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ all) can say CONFORMANT while listing a failed blocker rule; the seal alone does
 verdict is worked out again from the rules' statuses as suite.reports.results decides it, and the
 lists and counts that repeat those statuses must agree with them."""
 
+from suite.verdict.blocking import blocked_by_waivers
+
 STATUSES = ("passed", "failed", "blocked", "waived", "warned", "error", "skipped")
 LISTS = {
     "failed_rules": "failed",
@@ -46,13 +48,15 @@ def verdict_problems(record: dict) -> list[str]:
     # a blocker or critical rule that ran and could not be checked (an application's record) leaves it
     # incomplete as one that did not run does
     not_run = (record.get("not_run_rules") or []) + (record.get("unchecked_rules") or [])
+    # rules blocked by a failure a waiver accepts were never checked: incomplete, not a failure
+    by_waived = blocked_by_waivers([r for r in record.get("rules") or [] if isinstance(r, dict)])[0]
     expected = (
         "inconclusive"
         if by_status["error"]
         else "not conformant"
-        if by_status["failed"] or by_status["blocked"] or record.get("waiver_problems")
+        if by_status["failed"] or len(by_status["blocked"]) > len(by_waived) or record.get("waiver_problems")
         else "incomplete"
-        if not_run
+        if not_run or by_waived
         else "conformant"
     )
     if not verdict.startswith(expected):

@@ -9,6 +9,7 @@ rendered as Markdown, in a repository's page, a CI summary or a browser, it show
 nothing: no HTML element, no link, no image, no code span or table cell it did not open."""
 
 import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -354,7 +355,8 @@ def verdict_lines(record: dict, path: Path | str) -> list[str]:
     ]
     lines += [f"WAIVER PROBLEM: {problem}" for problem in record.get("waiver_problems", ())]
     lines.append(
-        f"record: {path} and {Path(path).with_suffix('.md')}; check it with python -m suite.reports.verify {path}"
+        f"record: {path} and {Path(path).with_suffix('.md')}; check it with python -m suite.reports.verify "
+        f"{shlex.quote(str(path))}"  # a command to copy: a folder with a space in its name, quoted
     )
     return lines + (change_lines(record) if "changes" in record else [])
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from suite.configuration.rules import SEVERITIES
+from suite.reports.atomic_write import OUTPUT_ERRORS, not_written
 
 MARKER = "<!-- conformance verdict banner -->"
 # Allure's analytics: the loader of Google's script and the inline script that configures it
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"{record_path} is not a certification record (a JSON object)")
         add_verdict_banner(Path(argv[0]), record)
     except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError) as error:
+        if isinstance(error, OSError) and error.errno in OUTPUT_ERRORS:  # a full disk: the page is cut short
+            raise not_written(Path(argv[0]) / "index.html", error) from None
         print(f"no verdict banner: {error}", file=sys.stderr)
         return 4
     return 0

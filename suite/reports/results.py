@@ -4,7 +4,9 @@ Registered in the controlling pytest process only; with pytest-xdist the workers
 arrive here with the rule metadata in `user_properties`.
 """
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,13 +21,21 @@ from suite.configuration.rules import FEATURES, MUST_RUN, WARNING, Rule, declare
 from suite.configuration.waivers import apply_waivers, waiver_for
 from suite.reports.allure_output import write_run_information
 from suite.reports.allure_results import present_results, trace_from_the_step
-from suite.reports.atomic_write import OUTPUT_ERRORS, ReportsNotWritten, undone_on_failure, why, write_all_or_none
+from suite.reports.atomic_write import (
+    NOT_WRITTEN_FD,
+    OUTPUT_ERRORS,
+    ReportsNotWritten,
+    not_written,
+    undone_on_failure,
+    why,
+    write_all_or_none,
+)
 from suite.reports.comparison import HISTORY, SUMMARY, compare_with_previous, render_summary
 from suite.reports.junit_outcomes import present_junit
 from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
 from suite.reports.record_seal import seal
 from suite.reports.run_context import who_ran
-from suite.verdict.blocking import catalogue_controls, catalogue_needs, resolve_blocked
+from suite.verdict.blocking import blocked_by_waivers, catalogue_controls, catalogue_needs, resolve_blocked
 from suite.verdict.checks import MISSING_KEY
 from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, EXIT_REPORTS_NOT_WRITTEN
 
@@ -186,7 +196,9 @@ class ResultRecorder:
             raise ReportsNotWritten(f"{self.path.parent}: could not be made: {why(error)}") from None
         with undone_on_failure(self.path.parent / HISTORY):  # a run whose record could not be written is not in it
             if record["rules"]:  # a run that ran no rule has nothing to compare, nor to be compared with
-                record["changes"] = compare_with_previous(record, self.path.parent)
+                record["changes"] = compare_with_previous(
+                    record, self.path.parent, sorted(self.left_out), interrupted=self.interrupted()
+                )
             seal(record)  # last: the digest covers every field written
             write_all_or_none(
                 {
@@ -200,6 +212,7 @@ class ResultRecorder:
         """After pytest's own summary, so the verdict is the last thing on the terminal."""
         if self.not_written:
             print(f"ERROR: the reports could not be written\n{self.not_written}", file=sys.stderr)
+            tell_the_runner(self.not_written)
         xmlpath = getattr(config.option, "xmlpath", None)
         if self.written is not None and xmlpath:
             present_junit(Path(xmlpath), self.written)  # pytest wrote it in its own sessionfinish
@@ -253,6 +266,7 @@ class ResultRecorder:
         waivers, waiver_problems = apply_waivers(ordered, self.waivers)
         failed = [r["rule_id"] for r in ordered if r["status"] == "failed"]
         blocked = [r["rule_id"] for r in ordered if r["status"] == "blocked"]
+        by_waived, waived_blockers = blocked_by_waivers(ordered)
         errors = [r["rule_id"] for r in ordered if r["status"] == "error"]
         warned = [r["rule_id"] for r in ordered if r["status"] == "warned"]
         missing_data = _missing_data(ordered)
@@ -272,13 +286,13 @@ class ResultRecorder:
             # failed rules make a run not conformant whatever else errored; an error alone gives no verdict
             "verdict": (
                 "not conformant"
-                if failed or blocked or waiver_problems
+                if failed or len(blocked) > len(by_waived) or waiver_problems
                 else "inconclusive: configuration problem"
                 if errors and self.configuration_problem
                 else "inconclusive: environment problem"
                 if errors
-                else f"incomplete: {len(not_run)} blocker or critical rules did not run"
-                if not_run
+                else incomplete_verdict(not_run, by_waived, waived_blockers)
+                if not_run or by_waived
                 else _conformant(len(waivers), len(warned))
             ),
             "failed_rules": failed,
@@ -309,6 +323,10 @@ class ResultRecorder:
         """A refusal rule's controls (suite.verdict.blocking); the application side has its own."""
         return catalogue_controls(rule_id)
 
+    def interrupted(self) -> bool:
+        """Scenarios collected and never reached: Ctrl-C, SIGTERM, a run stopped by -x."""
+        return any(nodeid not in self.scenarios for nodeid in self.collected)
+
     def not_run(self, ran: set[str]) -> list[str]:
         """The blocker and critical rules this run left out, wholly or in part: declared in the
         features and never reported, deselected, or collected and never reached (an interruption)."""
@@ -316,6 +334,14 @@ class ResultRecorder:
         unreached = {rule for nodeid, rule in self.collected.items() if nodeid not in self.scenarios}
         left_out = (set(declared) - ran) | self.left_out | unreached
         return sorted((r for r in left_out if declared.get(r) in MUST_RUN), key=_rule_sort_key)
+
+
+def incomplete_verdict(not_run: list[str], by_waived: list[str], waived_blockers: list[str], more: str = "") -> str:
+    """ "incomplete: 34 rules not checked (blocked by waived PKCE-01), 3 blocker or critical rules did not run" """
+    rules = f"{len(by_waived)} rule{'s' if len(by_waived) != 1 else ''}"
+    parts = [f"{rules} not checked (blocked by waived {', '.join(waived_blockers)})"] if by_waived else []
+    parts += [f"{len(not_run)} blocker or critical rules did not run"] if not_run else []
+    return "incomplete: " + ", ".join(parts + ([more] if more else []))
 
 
 class _OutputFailures:
@@ -335,7 +361,7 @@ class _OutputFailures:
         except OSError as error:
             if error.errno not in OUTPUT_ERRORS:
                 raise
-            self.recorder.not_written = f"{error.filename or 'the Allure results'}: could not be written: {why(error)}"
+            self.recorder.not_written = str(not_written(error.filename or "the Allure results", error))
             return True
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -347,10 +373,19 @@ class _OutputFailures:
             if error.errno not in OUTPUT_ERRORS:
                 raise
             what = error.filename or "the JUnit XML or the Allure results"
-            self.recorder.not_written = self.recorder.not_written or f"{what}: could not be written: {why(error)}"
+            self.recorder.not_written = self.recorder.not_written or str(not_written(what, error))
         if self.recorder.not_written:
             session.exitstatus = EXIT_REPORTS_NOT_WRITTEN
         return result
+
+
+def tell_the_runner(problem: str) -> None:
+    """What could not be written, for `python -m suite.run`'s last line (NOT_WRITTEN_FD: a pipe it
+    gave this pytest; a note in a file would need the space that is missing)."""
+    descriptor = os.environ.get(NOT_WRITTEN_FD)
+    if descriptor and descriptor.isdigit() and not os.environ.get("PYTEST_XDIST_WORKER"):  # the runner's child only
+        with contextlib.suppress(OSError):
+            os.write(int(descriptor), problem.encode("utf-8", errors="replace")[:4096])
 
 
 def _missing_data(rules: list[dict]) -> dict[str, list[str]]:

@@ -272,3 +272,16 @@ def _needs_first(rules: dict[str, dict], needs) -> list[str]:
     for rule_id in rules:
         visit(rule_id)
     return ordered
+
+
+def blocked_by_waivers(rules: list[dict]) -> tuple[list[str], list[str]]:
+    """The blocked rules whose cause is a failure a waiver accepts, and those waived causes. A waiver
+    accepts a known failure; the rules it blocked were never checked, so they neither fail the run
+    (not conformant, with no rule failed) nor pass it: the run is incomplete."""
+    waived = {str(rule.get("rule_id")) for rule in rules if rule.get("status") == "waived"}
+    blocked = [
+        rule
+        for rule in rules
+        if rule.get("status") == "blocked" and isinstance(rule.get("blocked_by"), str) and rule["blocked_by"] in waived
+    ]
+    return [rule["rule_id"] for rule in blocked], sorted({rule["blocked_by"] for rule in blocked})

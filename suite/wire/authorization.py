@@ -41,6 +41,9 @@ def authorize(
     parameters of the documented request. by_post: the parameters go form-encoded in the body of a
     POST to the endpoint, none in its query (OpenID Connect Core section 3.1.2.1)."""
     url = authorization_url(state, discovery, pkce, verifier, overrides)
+    assert state.authorization is not None  # authorization_url() kept it
+    sent_verifier = state.authorization.verifier or verifier
+    state.authorize_again = lambda: authorize(state, environment, discovery, pkce, sent_verifier, overrides, by_post)
     # The user's browser is not the application's back channel: the login runs in an HTTP session
     # of its own, so no token request ever carries the user's cookies. The password goes only
     # where the issuer vouches for, as every credential does.
@@ -50,7 +53,6 @@ def authorize(
     # a person handing the callback over) can be seconds later.
     method = login_method(environment, browser)
     sent_at = time.monotonic()
-    assert state.authorization is not None  # authorization_url() kept it
     # without a redirect_uri, a redirect to the registered one is what is caught
     catch = state.authorization.params.get("redirect_uri") or getattr(state.client, "redirect_uri", None) or ""
     if by_post:

@@ -37,7 +37,7 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from suite.configuration.environment import HttpSettings, is_loopback
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import REDACTOR, said
 from suite.verdict.checks import NonConformance
 from suite.wire.reproduction import snippet
 
@@ -651,7 +651,7 @@ def _diagnose(error: Exception, settings: HttpSettings | None = None) -> tuple[s
     if isinstance(cause, ssl.SSLCertVerificationError):
         return f"certificate not trusted: {cause.verify_message}", "certificate"
     if isinstance(cause, ssl.SSLError):
-        return _cut(REDACTOR.scrub(text), 200), "tls"
+        return _cut(said(text), 200), "tls"
     if isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
         return "connection refused", "refused"
     if isinstance(cause, ConnectionResetError) or "Connection reset" in text:
@@ -659,10 +659,10 @@ def _diagnose(error: Exception, settings: HttpSettings | None = None) -> tuple[s
     if "RemoteDisconnected" in text or "without response" in text:
         return "the server closed the connection without answering", "reset"
     if isinstance(cause, http.client.LineTooLong) or "got more than" in text:  # http.client's own limits
-        return f"the answer is not usable HTTP ({_cut(REDACTOR.scrub(text), 200)})", "not_http"
+        return f"the answer is not usable HTTP ({_cut(said(text), 200)})", "not_http"
     if isinstance(cause, http.client.HTTPException):  # a status line or header block HTTP does not allow
-        return f"the answer is not valid HTTP ({type(cause).__name__}: {_cut(REDACTOR.scrub(text), 200)})", "not_http"
-    return _cut(REDACTOR.scrub(text), 200), "reset"
+        return f"the answer is not valid HTTP ({type(cause).__name__}: {_cut(said(text), 200)})", "not_http"
+    return _cut(said(text), 200), "reset"
 
 
 def _never_reached_the_server(error: Exception) -> bool:
@@ -679,7 +679,7 @@ def _attach_failed_attempt(method: str, url: str, attempt: int, error: Exception
     if not allure_results_written():
         return
     allure.attach(
-        f"{method} {redact_url(url)}\n\nno answer: {type(error).__name__}: {REDACTOR.scrub(str(error))}",
+        f"{method} {redact_url(url)}\n\nno answer: {type(error).__name__}: {said(str(error))}",
         name=f"{method} {urlsplit(url).path} -> no answer (attempt {attempt})",
         attachment_type=allure.attachment_type.TEXT,
     )

@@ -1,5 +1,6 @@
 """What one scenario carries from step to step: its client, authorization and token responses."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
@@ -31,6 +32,10 @@ class ScenarioState:
     outcome: Outcome | None = None
     # time.monotonic() after which the code may have expired (suite.wire.authorization); None: no limit
     code_deadline: float | None = None
+    # the same authorization request sent again (same verifier): a fresh code for a redemption that
+    # came too late on a busy machine (steps.authorization.redeem), once per scenario
+    authorize_again: Callable[[], None] | None = field(default=None, repr=False)
+    authorized_again: bool = False
     response: requests.Response | None = None  # the latest answer of the token endpoint
     revocation: requests.Response | None = None  # the latest answer of the revocation endpoint
     userinfo: requests.Response | None = None  # the latest answer of the userinfo endpoint

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import allure
 
-from suite.secrets.redaction import REDACTOR
+from suite.secrets.redaction import REDACTOR, said
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import (
     FIXES,
@@ -575,7 +575,7 @@ class BrowserLogin:
                 if unreachable is not None:
                     raise unreachable from None
                 raise AssertionError(
-                    f"the browser login stopped on {redact_url(page.url)}: {REDACTOR.scrub(str(error)).splitlines()[0]}"
+                    f"the browser login stopped on {redact_url(page.url)}: {said(str(error)).splitlines()[0]}"
                 ) from None
             outcome = Outcome(stop["kind"], stop["url"])  # caught; that it then went nowhere is the point
         finally:
