@@ -52,7 +52,10 @@ def _no_consent_asked(state) -> None:
     # A flow that stopped before any callback shows nothing of consent: the sign-in is AUTH-01's check
     require(
         state.outcome.callback_url is not None,
-        lambda: f"the sign-in did not come back to the redirect_uri: {state.outcome.describe()}",
+        lambda: (
+            f"the sign-in did not come back to the redirect_uri: {state.outcome.describe()}; only after it does "
+            "(Interactive Integrations, Step 3) does the consent step show whether the server asked for consent"
+        ),
     )
     pytest.skip(
         "the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "
