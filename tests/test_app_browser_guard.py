@@ -161,6 +161,19 @@ def test_the_application_side_browser_looks_like_a_persons():
         app.close()
 
 
+def _one_sign_in(driver, *servers):
+    """One sign-in in a fresh session of `driver`; the driver and `servers` closed whatever happened."""
+    try:
+        session = driver.session()
+        sign_in = session.sign_in()
+        session.close()
+        return sign_in
+    finally:
+        driver.close()
+        for server in servers:
+            server.close()
+
+
 def test_an_application_looking_for_another_issuer_is_told_which_it_asked_and_the_stand_ins():
     """MSAL.js pointed at https://localhost:11059 while the stand-in was at :11050 said only
     endpoints_resolution_error (net::ERR_BLOCKED_BY_CLIENT); its discovery request was only in an attachment.
@@ -181,14 +194,7 @@ def test_an_application_looking_for_another_issuer_is_told_which_it_asked_and_th
         drive=drive, redirect_uris=(app.url + "/callback",), app_type="spa", is_interactive=True
     )
     driver = BrowserDriver(application, stand_in.url, SimpleNamespace(username="test.user", password="pw-7Q!x"))
-    try:
-        session = driver.session()
-        sign_in = session.sign_in()
-        session.close()
-    finally:
-        driver.close()
-        stand_in.close()
-        app.close()
+    sign_in = _one_sign_in(driver, stand_in, app)
     assert not sign_in.finished
     why = sign_in_never_started(application, [sign_in], [Observed([])])
     assert f"GET {wrong}/.well-known/openid-configuration" in why
@@ -210,14 +216,7 @@ def test_a_sign_in_page_that_redirects_in_a_loop_is_said_to_redirect_in_a_loop()
     app = HostileServer({})
     app.routes.update({"/": Answer(302, {"Location": "/loop"}), "/loop": Answer(302, {"Location": "/"})})
     user = SimpleNamespace(username="test.user", password=PASSWORD)
-    driver = BrowserDriver(browser_driven_spa(app.url, timeout=5), app.url, user)
-    try:
-        session = driver.session()
-        sign_in = session.sign_in()
-        session.close()
-    finally:
-        driver.close()
-        app.close()
+    sign_in = _one_sign_in(BrowserDriver(browser_driven_spa(app.url, timeout=5), app.url, user), app)
     assert not sign_in.finished and sign_in.load_error.startswith(f"too many redirects: {app.url}/ redirects in a loop")
     assert _where_it_ended(sign_in).startswith(" (too many redirects") and "chrome-error" not in _where_it_ended(
         sign_in

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from sandbox_sign_in import consent_answer
 
 from sandbox import SandboxServer, default_registry
 
@@ -32,15 +33,7 @@ def _code(sandbox: SandboxServer, verifier: str) -> str:
         "code_challenge": _challenge(verifier),
         "code_challenge_method": "S256",
     }
-    browser = requests.Session()
-    login = browser.get(sandbox.url + "/connect/authorize", params=query, allow_redirects=False)
-    return_url = dict(parse_qsl(urlsplit(login.headers["Location"]).query))["returnUrl"]
-    browser.post(
-        sandbox.url + "/account/login",
-        data={"username": "test.user", "password": "sandbox-password", "returnUrl": return_url},
-        allow_redirects=False,
-    )
-    callback = browser.post(sandbox.url + return_url, data={"decision": "allow"}, allow_redirects=False)
+    callback = consent_answer(sandbox.url, query)
     return dict(parse_qsl(urlsplit(callback.headers["Location"]).query))["code"]
 
 

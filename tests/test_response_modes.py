@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from sandbox_sign_in import consent_answer
 
 from sandbox import SandboxServer, default_registry
 
@@ -20,15 +21,7 @@ def _authorize(sandbox: SandboxServer, mode: str | None, role: str = "web") -> r
     redirect_uri = f"https://{role}.app.local/callback" + ("?app=other" if role == OTHER else "")
     query = {"response_type": "code", "client_id": f"sandbox-{role}", "redirect_uri": redirect_uri}
     query.update(scope="openid", state="the-state", **({"response_mode": mode} if mode else {}))
-    browser = requests.Session()
-    login = browser.get(sandbox.url + "/connect/authorize", params=query, allow_redirects=False)
-    return_url = dict(parse_qsl(urlsplit(login.headers["Location"]).query))["returnUrl"]
-    browser.post(
-        sandbox.url + "/account/login",
-        data={"username": "test.user", "password": "sandbox-password", "returnUrl": return_url},
-        allow_redirects=False,
-    )
-    return browser.post(sandbox.url + return_url, data={"decision": "allow"}, allow_redirects=False)
+    return consent_answer(sandbox.url, query)
 
 
 @pytest.fixture(scope="module")
