@@ -284,19 +284,13 @@ REFERENCE_APPS = {
             ("SERVICE_APP_CLIENT_SECRET",),
             {
                 # refused without its tenant, or by the stand-in (a JSON body; a secret in the URL
-                # authenticates nothing, RFC 6749 section 2.3.1): no token to let expire; its runs exit 1, so the
-                # request rules that found nothing wrong in them are blocked by the cause (APPC-24, APPC-13)
+                # authenticates nothing, RFC 6749 section 2.3.1): no token to let expire
                 "no-tenant-id": ("APPC-20", *LEAKS_NEEDED[1:]),
-                "json-body": (
-                    "APPC-13",
-                    "APPC-20",
-                    "APPC-24",
-                    *LEAKS_NEEDED[1:],
-                ),  # and no form body to name the tenant in
-                "secret-in-url": ("APPC-12", "APPC-13", "APPC-20", "APPC-24", *LEAKS_NEEDED[1:]),
-                "basic-not-encoded": ("APPC-13", "APPC-20", "APPC-24", *LEAKS_NEEDED[1:]),
-                "get-request": ("APPC-13", "APPC-20", "APPC-24", *LEAKS_NEEDED[1:]),
-                "params-in-query": ("APPC-13", "APPC-20", "APPC-24", *LEAKS_NEEDED[1:]),
+                "json-body": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),  # and no form body to name the tenant in
+                "secret-in-url": ("APPC-12", "APPC-20", *LEAKS_NEEDED[1:]),
+                "basic-not-encoded": ("APPC-20", *LEAKS_NEEDED[1:]),
+                "get-request": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),
+                "params-in-query": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),
             },
             stack="Python: requests (HTTP Basic, form-urlencoded by the app)",
         ),

@@ -90,7 +90,9 @@ def main(argv: list[str]) -> int:
             *pytest_args,
         ],
         env={
-            **os.environ,
+            # a runner started by a pytest-xdist worker (the project's own tests) starts no worker: its pytest
+            # tells it what it could not write (suite.reports.results.tell_the_runner), as every runner's does
+            **{name: value for name, value in os.environ.items() if not name.startswith("PYTEST_XDIST_")},
             HELD_BY_PARENT: str(reports.resolve()),
             MOVE_ASIDE: str(aside.resolve()),
             PARENT_PID: str(os.getpid()),  # it dies with this process (suite.reports.interruption)

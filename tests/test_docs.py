@@ -137,6 +137,8 @@ def _problems(command: str) -> list[str]:
         words = shlex.split(command)
     except ValueError as error:
         return [f"does not parse: {error}"]
+    while len(words) > 1 and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\S*", words[0]):
+        words = words[1:]  # an assignment before the command: its environment, as the shell reads it
     if words[0] == "make":
         targets = [w for w in words[1:] if "=" not in w and not w.startswith("-")]
         variables = [w.split("=", 1)[0] for w in words[1:] if "=" in w]

@@ -48,7 +48,7 @@ def used_under_untrusted_certificate(request: pytest.FixtureRequest, application
         if application.is_interactive:
             observe_session(request.config, stand_in, app_run, lambda session: [session.sign_in()], TITLE)
         else:
-            observe_session(request.config, stand_in, app_run, lambda session: [session.run()], TITLE)
+            observe_session(request.config, stand_in, app_run, _run_refusing_is_expected, TITLE)
     finally:
         stand_in.serve_alternative_tls(None)
     app_run.refused_handshakes = [(at, alert) for at, alert in stand_in.handshake_failures if at >= started]
@@ -82,6 +82,16 @@ def nothing_sent_under_untrusted_certificate(app_run: AppRun) -> None:
         "the application opened no new TLS connection to the stand-in while it presented the untrusted certificate "
         "(it made no request, or kept none of its own): no evidence that it would refuse one",
     )
+
+
+def _run_refusing_is_expected(session) -> list:
+    """The service's run under the untrusted certificate: a service that validates it fails that run, as it
+    should, so the run is attached, not kept among the runs a failed one makes unchecked (appside.conftest)."""
+    run = session.run()
+    allure.attach(
+        run.detail, name="the service's own outcome, untrusted certificate", attachment_type=allure.attachment_type.TEXT
+    )
+    return []
 
 
 def _browser_requests(sign_in) -> set[tuple[str, tuple]]:

@@ -43,7 +43,12 @@ def authorize(
     url = authorization_url(state, discovery, pkce, verifier, overrides)
     assert state.authorization is not None  # authorization_url() kept it
     sent_verifier = state.authorization.verifier or verifier
-    state.authorize_again = lambda: authorize(state, environment, discovery, pkce, sent_verifier, overrides, by_post)
+    # the suite's own sign-in again, for a code it redeemed too late; a person's (manual) is no lateness of the suite
+    state.authorize_again = (
+        None
+        if environment.login.method == "manual"
+        else lambda: authorize(state, environment, discovery, pkce, sent_verifier, overrides, by_post)
+    )
     # The user's browser is not the application's back channel: the login runs in an HTTP session
     # of its own, so no token request ever carries the user's cookies. The password goes only
     # where the issuer vouches for, as every credential does.
