@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from appside.certify import ALLURE, html_report
+from appside.certify import html_report
+from suite.reports.html_report import ALLURE
 
 HOSTILE_CLIENT_ID = "hx$(touch$IFS/work/outsiders/hostileapp/PWNED-cid)';<b>x</b>"
 

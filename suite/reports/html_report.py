@@ -121,7 +121,12 @@ def generate(
     except BaseException:
         _discard(staged_report, staged_history)
         raise
-    os.replace(staged_report, report)  # renames need no space: the report and history are whole, or not there
+    try:
+        os.replace(staged_report, report)  # renames need no space: the report and history are whole, or not there
+    except OSError as error:  # something else at the report's place (a file named allure-report)
+        _discard(staged_report, staged_history)
+        print(f"HTML report failed: it cannot be put at {report}: {error.strerror or error}", file=sys.stderr)
+        return False
     if staged_history.exists() and not in_history:
         os.replace(staged_history, history)
     _discard(staged_report, staged_history)

@@ -46,7 +46,7 @@ def authorize(
     # the suite's own sign-in again, for a code it redeemed too late; a person's (manual) is no lateness of the suite
     state.authorize_again = (
         None
-        if environment.login.method == "manual"
+        if environment.login is not None and environment.login.method == "manual"
         else lambda: authorize(state, environment, discovery, pkce, sent_verifier, overrides, by_post)
     )
     # The user's browser is not the application's back channel: the login runs in an HTTP session
