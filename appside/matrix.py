@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appside.launcher import end_process_tree
+from appside.record import UNCHECKED
 from appside.stand_in import free_port
 from suite.matrix.detection import Row
+from suite.verdict.checks import MISSING_KEY
+from suite.verdict.exit_codes import EXIT_INCOMPLETE, EXIT_NOT_CONFORMANT
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = "(clean)"
@@ -24,13 +27,24 @@ CLEAN = "(clean)"
 @dataclass
 class AppRow(Row):
     reasons: dict = field(default_factory=dict)  # rule id -> why its scenarios did not pass, for the table
+    # rule ids that must be left unjudged, and those that were (skipped for missing data, or could not be checked)
+    expected_unchecked: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()
+
+    @property
+    def missed(self) -> list[str]:
+        """As a server-side row's, and the rules that had to be left unjudged and were judged."""
+        return sorted(set(super().missed) | (set(self.expected_unchecked) - set(self.unchecked)))
 
     @property
     def caught(self) -> bool:
-        """Caught, and exited as its verdict must: 1 where a rule failed or was blocked, 0 where every rule
-        that failed is warning-level (conformant with a warning: a warned rule blocks nothing)."""
+        """Caught, and exited as its verdict must: 1 where a rule failed or was blocked, 5 (incomplete) where
+        none did and rules had to be left unjudged (a run that gave them no evidence), 0 where every rule that
+        failed is warning-level (conformant with a warning: a warned rule blocks nothing)."""
         not_conformant = bool(set(self.failed) - set(self.warned) or self.blocked)
-        return super().caught and self.exit_code == int(not_conformant)
+        verdict = EXIT_NOT_CONFORMANT if not_conformant else EXIT_INCOMPLETE if self.expected_unchecked else 0
+        judged = not self.missed and not self.unexpected and not self.missing_scenarios and bool(self.scenarios)
+        return judged and self.exit_code == verdict
 
 
 # The characters a client secret can hold beyond letters and digits: the unreserved ones, every one
@@ -46,6 +60,9 @@ class ReferenceApp:
     switches: dict  # switch name -> rule ids it breaks
     variables: tuple = ()  # environment variables for its secret and port, given fresh values per run
     blocks: dict = field(default_factory=dict)  # switch name -> rule ids its failures block (one cause, one failure)
+    # switch name -> rule ids it leaves without evidence: skipped for missing data or could not be checked, the
+    # run incomplete (exit 5), never passed (a switch that removes what a rule is judged on, not a defect)
+    unchecked: dict = field(default_factory=dict)
     stack: str = ""  # the client library the application is built on, for the table
     # what its runs' secrets hold beyond letters and digits: every class, unless its client library
     # cannot carry some of them intact (then the comment at the application says why)
@@ -280,6 +297,9 @@ REFERENCE_APPS = {
                 # that keeps using it after is caught by APPC-20 alone
                 "cache-token": (),
                 "cache-token,ignore-expiry": ("APPC-20",),
+                # a service that fetches its token and never calls the API: no rule fails, and none judged on its
+                # API calls passes (see `unchecked` below)
+                "no-api-call": (),
             },
             ("SERVICE_APP_CLIENT_SECRET",),
             {
@@ -293,6 +313,9 @@ REFERENCE_APPS = {
                 "params-in-query": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),
             },
             stack="Python: requests (HTTP Basic, form-urlencoded by the app)",
+            # the token in an API call's URL (APPC-26, critical) and the expired token's use (APPC-20) were never
+            # there to see: skipped for missing data (drive.command), the run incomplete, not conformant
+            unchecked={"no-api-call": ("APPC-20", "APPC-26")},
         ),
         ReferenceApp(
             "node-web",
@@ -399,6 +422,7 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
     ]
     expected = app.switches[switch] if switch else ()
     blocks = app.blocks.get(switch, ()) if switch else ()
+    unchecked = app.unchecked.get(switch, ()) if switch else ()
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -415,13 +439,20 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
         end_process_tree(process)
         stdout, stderr = _output_left(process)
         why = f"(timed out after {timeout:g} s; it and what it launched were ended: {_tail(stdout, stderr)})"
-        return AppRow(label, expected, (why,), process.returncode, expected_blocked=blocks)
+        return AppRow(
+            label, expected, (why,), process.returncode, expected_blocked=blocks, expected_unchecked=unchecked
+        )
     if not record_path.exists():
         # where it broke too, not only the exception's last line (a traceback ends in its message)
         return AppRow(
-            label, expected, (f"(no record: {_tail(stdout, stderr)})",), process.returncode, expected_blocked=blocks
+            label,
+            expected,
+            (f"(no record: {_tail(stdout, stderr)})",),
+            process.returncode,
+            expected_blocked=blocks,
+            expected_unchecked=unchecked,
         )
-    return row_from_record(label, expected, json.loads(record_path.read_text()), process.returncode, blocks)
+    return row_from_record(label, expected, json.loads(record_path.read_text()), process.returncode, blocks, unchecked)
 
 
 def _output_left(process: subprocess.Popen) -> tuple[str, str]:
@@ -437,9 +468,13 @@ def _tail(stdout: str, stderr: str) -> str:
     return " | ".join(((stderr or stdout).strip().splitlines() or ["no output"])[-4:])
 
 
-def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, blocks: tuple = ()) -> AppRow:
+def row_from_record(
+    label: str, expected: tuple, record: dict, exit_code: int, blocks: tuple = (), unchecked: tuple = ()
+) -> AppRow:
     scenarios, failed_scenarios, reasons = set(), set(), {}
     for rule in record["rules"]:
+        if rule.get("status") == "skipped" and _unjudged(rule):
+            reasons[rule["rule_id"]] = next(s["reason"] for s in rule["scenarios"] if _unjudged_reason(s["reason"]))
         for scenario in rule["scenarios"]:
             scenarios.add(scenario["name"])
             if scenario["status"] not in ("passed", "skipped", "blocked"):
@@ -459,7 +494,18 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, b
         scenarios=frozenset(scenarios),
         expected_blocked=tuple(blocks),
         reasons=reasons,
+        expected_unchecked=tuple(unchecked),
+        unchecked=tuple(r["rule_id"] for r in record["rules"] if r.get("status") == "skipped" and _unjudged(r)),
     )
+
+
+def _unjudged_reason(reason: str) -> bool:
+    """A skip for want of evidence: missing application file data, or could not be checked (appside.record)."""
+    return bool(MISSING_KEY.match(reason)) or reason.startswith(UNCHECKED)
+
+
+def _unjudged(rule: dict) -> bool:
+    return any(_unjudged_reason(s["reason"]) for s in rule["scenarios"])
 
 
 def run_matrix(jobs: int = 3, names: Collection[str] | None = None) -> list[AppRow]:
@@ -483,6 +529,10 @@ def all_rule_ids() -> set[str]:
     }
 
 
+def _left_unjudged(row: AppRow) -> str:
+    return f" (could not be checked: {', '.join(row.expected_unchecked)})" if row.expected_unchecked else ""
+
+
 def render(rows: list[AppRow]) -> str:
     lines = [
         "| application:switch | rules it breaks | rules that failed | missed | unexpected | caught |",
@@ -493,7 +543,8 @@ def render(rows: list[AppRow]) -> str:
         if not row.scenarios:
             missed.append(f"no scenario ran (exit {row.exit_code})")
         lines.append(
-            f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
+            f"| {row.defect} | {', '.join(row.expected) or '-'}{_left_unjudged(row)} | "
+            f"{', '.join(row.failed) or '-'} | "
             f"{', '.join(missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
             f"{'yes' if row.caught else 'NO'} |"
         )

@@ -48,8 +48,13 @@ def _sign_in(at=ISSUED_AT, token=EXPIRED) -> list:
     ]
 
 
-def _run(*after_expiry) -> AppRun:
-    return AppRun(observed=[Observed([*_sign_in(), *after_expiry])])
+def _used(at=ISSUED_AT + 0.5, token=EXPIRED):
+    """A call to the Visma API with the token while it is valid: the application uses its token there."""
+    return _request(at, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}"}, notes={"bearer": "valid"})
+
+
+def _run(*after_expiry, used: bool = False) -> AppRun:
+    return AppRun(observed=[Observed([*_sign_in(), *([_used()] if used else []), *after_expiry])])
 
 
 WEB_APP = Application("web", Path("a.yaml"), "web", "web-app", Drive("browser"), redirect_uris=("http://x/cb",))
@@ -155,7 +160,7 @@ def test_the_evidence_says_a_refresh_came_before_the_expiry(monkeypatch):
     attached: list[str] = []
     monkeypatch.setattr(refusals.allure, "attach", lambda body, **_: attached.append(body))
     monkeypatch.setattr(refusals, "every_flow_made", lambda: [])
-    assert _judged(_run(_refreshed_at(ISSUED_AT + 0.1))) == "passed"
+    assert _judged(_run(_refreshed_at(ISSUED_AT + 0.1), used=True)) == "passed"
     assert attached == [
         f"given an access token that expired {SHORT_LIFETIME} s after it was issued, the application refreshed the "
         "access token (1 request(s) before it expired, the first 0.1 s after it was issued), and never used the "
@@ -164,7 +169,22 @@ def test_the_evidence_says_a_refresh_came_before_the_expiry(monkeypatch):
 
 
 def test_nothing_after_the_expiry_could_not_be_checked():
-    assert _judged(_run()).startswith(f"skipped: {UNCHECKED}: after the access token expired the application sent")
+    assert _judged(_run(used=True)).startswith(
+        f"skipped: {UNCHECKED}: after the access token expired the application sent"
+    )
+
+
+def test_an_application_that_never_used_its_token_at_the_api_and_renewed_nothing_after_the_expiry_is_missing_data():
+    """A refresh ahead of the expiry, or nothing at all, from an application that called neither the Visma API
+    nor userinfo: nothing shows what it does with an expired token, which passed on the refresh alone. A new
+    sign-in or a refresh after the expiry (the page that uses the API opened) still shows it, API call or none."""
+    for app_run in (_run(_refreshed_at(ISSUED_AT + 0.1)), _run()):
+        judged = _judged(app_run)
+        assert judged.startswith(
+            "skipped: missing application file data (drive.use_api_url): the application "
+            "called neither the Visma API nor userinfo"
+        ), judged
+    assert _judged(_run(_refreshed_at(AFTER_EXPIRY))) == "passed"
 
 
 def test_a_request_that_shows_neither_could_not_be_checked():
@@ -225,6 +245,19 @@ def test_a_service_that_keeps_using_its_token_after_it_expired_fails():
     )
     assert judged.startswith("failed: the application called /api/v1/companies 1 time(s) with an access token")
     assert "the API call the service made stayed refused" in judged and "the user" not in judged
+
+
+def test_a_service_that_fetches_a_token_in_each_run_and_never_calls_the_api_is_missing_data():
+    """A new token in its second run passed APPC-20: a service that exits 0 once it has its token fetches one in
+    every run, whatever it would do with an expired one; without a call to the API nothing shows that."""
+    judged = _judged(
+        _service_run(_client_credentials(ISSUED_AT, EXPIRED), _client_credentials(SECOND_RUN + 0.1)), SERVICE
+    )
+    assert judged.startswith(
+        "skipped: missing application file data (drive.command): the application called "
+        "neither the Visma API nor userinfo"
+    ), judged
+    assert "make drive.command run the service as it runs in production, calling the Visma API" in judged
 
 
 def test_a_service_that_fetches_a_token_per_run_passes():

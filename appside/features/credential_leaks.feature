@@ -10,7 +10,10 @@ Feature: Where the tokens and the client secret must not turn up
     The URLs of every request the stand-in (token endpoint, Visma API, userinfo) and the browser
     saw, the application's own pages included, in its normal sign-ins and, where drive.use_api_url
     is set, in a sign-in followed by its use of the Visma API. ID tokens are not looked for: an
-    OpenID logout sends one as id_token_hint by design.
+    OpenID logout sends one as id_token_hint by design. The calls to the Visma API (or userinfo) are
+    where a token is put in a URL above all (RFC 6750 section 2.3's access_token parameter): where the
+    application made none, what else was read judges only part of the sentence, and the rule is missing
+    data (drive.command, or drive.use_api_url), never a pass; a token found in a URL still fails it.
 
     Given the application has been used as a user would, and what it showed and sent was kept
     Then no access or refresh token appears in a URL
@@ -52,7 +55,8 @@ Feature: Where the tokens and the client secret must not turn up
     client secret, in every encoding. A request elsewhere that carries none of them (an analytics
     beacon, a font from a CDN) is allowed: it is listed in the sign-in's attachment, and passes. And
     the stand-in's resource servers (the Visma API, the userinfo endpoint), where the access token
-    goes, receive neither a refresh token nor the client secret, in URL, header or body.
+    goes, receive neither a refresh token nor the client secret, in URL, header or body: judged on their
+    calls, so where the application made none the rule is missing data (drive.use_api_url), not a pass.
 
     Given the application has been used as a user would, and what it showed and sent was kept
     Then no client secret, access or refresh token is sent to an origin other than the stand-in's and the application's own

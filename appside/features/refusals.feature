@@ -132,7 +132,10 @@ Feature: What an application must refuse
     may keep its token until it expires: its first run is one before which it was given no token (its
     normal run, where that came first, or else a run once every token it was given before has
     expired), and it runs again once the token it holds after that run (given then, or kept and used
-    then) has expired; a new token or a call with a valid one in that second run is the evidence.
+    then) has expired; a new token or a call with a valid one in that second run is the evidence. Where
+    the application used no access token at the Visma API or userinfo in these runs and renewed none after
+    the expiry (a service fetches a new token in every run, whatever it would do with an expired one),
+    nothing shows what it does with an expired token: missing data (drive.command, or drive.use_api_url).
 
     When the stand-in issues a short-lived access token and the application uses the API after it expired
     Then the application does not go on with an expired access token

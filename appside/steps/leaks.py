@@ -33,6 +33,7 @@ from appside.steps.sign_ins import (
     nothing_to_judge,
     observe_session_once,
     skip_unless_a_sign_in_started,
+    skip_unless_the_api_was_called,
     skip_unless_type,
 )
 from sandbox.mock_api import API_PREFIX
@@ -154,6 +155,12 @@ def tokens_not_in_urls(application, app_run):
                     f"the {name} was in the address of a page the browser showed (its history and address bar, "
                     f"though no server received it): {_shown(url)}",
                 )
+    # a token goes into a URL above all where it is used: the calls to the Visma API (RFC 6750 section 2.3's
+    # access_token query parameter, which RFC 9700 section 4.3.2 forbids); the addresses the browser showed
+    # judge the rest of the sentence only, so a run that made no such call passes nothing
+    skip_unless_the_api_was_called(
+        application, app_run, app_run.observed, "whether it puts its access token in the URL of its API calls"
+    )
 
 
 @then("no client secret, access or refresh token appears in what the application sent the browser")
@@ -267,6 +274,13 @@ def credentials_only_where_they_may_go(application, app_run):
                     ),
                 )
     _tokens_were_issued(application, app_run)
+    # the resource servers' half of the sentence (no refresh token, no secret there) is judged on their calls only
+    skip_unless_the_api_was_called(
+        application,
+        app_run,
+        every_observed,
+        "whether the calls to its resource servers carry its refresh token or its client secret",
+    )
 
 
 def _as_it_is(value: str, secrets: dict[str, str]) -> set[str]:

@@ -34,6 +34,7 @@ from appside.steps.sign_ins import (
     observe_session_once,
     record_fault,
     skip_unless_a_sign_in_started,
+    skip_unless_the_api_was_called,
 )
 from appside.steps.unread_answers import answer_unread
 from sandbox import SandboxServer
@@ -609,6 +610,10 @@ def renewed(application: Application, app_run: AppRun) -> None:
             "so the application never showed that it held the token, and what it did after the expiry shows nothing",
         )
     first, expiry = issued[0].at, issued[0].at + SHORT_LIFETIME
+    # opened after the expiry, the page that uses the API (drive.use_api_url) led to a refresh or a new sign-in: that
+    # renewal is the evidence, API call or none; else only a use of a token at the API tells anything
+    if not [r for r in observed.grants("refresh_token") + observed.authorization_requests if r.at > expiry]:
+        skip_unless_the_api_was_called(application, app_run, [observed], EXPIRED_TOKEN_USE, app_run.sign_ins[:1])
     expiries = token_expiries(observed)
     evidence = {
         "refreshed the access token": [r for r in observed.grants("refresh_token") if r.at > first],
@@ -618,6 +623,12 @@ def renewed(application: Application, app_run: AppRun) -> None:
         "called the Visma API or userinfo with a valid access token": _valid_calls_after(observed, expiry, expiries),
     }
     _renewal_seen(observed, expiry, evidence, expired=expired_uses(observed), issued=first)
+
+
+# what APPC-20 cannot tell where the application used no access token at the API (or userinfo) in its runs and
+# renewed none after the expiry: a service's new token alone is no evidence (it fetches one in each run, whether
+# or not it would use an expired one), nor an interactive application's refresh before the expiry
+EXPIRED_TOKEN_USE = "whether it would use an access token that expired"
 
 
 def _valid_calls_after(observed: Observed, expiry: float, expiries: dict) -> list:
@@ -656,6 +667,7 @@ def _renewed_service(application: Application, app_run: AppRun) -> None:
         allure.attach(
             run.detail, name=f"the service's own outcome, run {number}", attachment_type=allure.attachment_type.TEXT
         )
+    skip_unless_the_api_was_called(application, app_run, [observed], EXPIRED_TOKEN_USE)
     evidence = {
         "fetched a new access token": [r for r in observed.grants("client_credentials") if r.at > held],
         "called the Visma API with a valid access token": _valid_calls_after(observed, held, token_expiries(observed)),

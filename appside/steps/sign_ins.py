@@ -28,7 +28,7 @@ from appside.steps.unread_answers import answer_unread
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
-from suite.verdict.checks import require, skip_for_missing_data
+from suite.verdict.checks import require, skip_for_missing_application_data, skip_for_missing_data
 from suite.wire.http import redact_url
 from suite.wire.redirect_variations import registered_match
 
@@ -617,6 +617,55 @@ def nothing_to_judge(application: Application, app_run: AppRun, why: str) -> NoR
     if application.is_interactive and any(getattr(s, "finished", True) is False for s in app_run.sign_ins[:2]):
         require(False, lambda: why + why_none_was_redeemed(application, app_run))
     pytest.skip(why)
+
+
+def resource_server_calls(observed: list[Observed]) -> list:
+    """Every request the stand-in's resource servers (the Visma API, the userinfo endpoint) received in
+    `observed`: where the application used an access token, a refused use included."""
+    return [call for o in observed for call in o.api_calls + o.userinfo_calls]
+
+
+def skip_unless_the_api_was_called(
+    application: Application, app_run: AppRun, observed: list[Observed], what: str, sign_ins: list | None = None
+) -> None:
+    """A rule judged on how the application uses its tokens on its calls to the Visma API (or userinfo), where
+    `observed` (the runs it judges) holds no such call: nothing tells `what`, and a pass would certify a use
+    never seen. Where one of `sign_ins` (the two normal ones by default) broke, that is the one cause (blocked by
+    the rule that broke it, as nothing_to_judge has it); else the rule is skipped for missing application file
+    data, naming the key that makes the application call the API (a blocker or critical rule so leaves the run
+    incomplete, exit 5)."""
+    if resource_server_calls(observed):
+        return
+    skip_unless_a_sign_in_started(application, app_run.sign_ins, observed)
+    sign_ins = app_run.sign_ins[:2] if sign_ins is None else sign_ins
+    why = (
+        "the application called neither the Visma API nor userinfo in the runs this rule judges, so nothing "
+        f"tells {what}"
+    )
+    if application.is_interactive and any(getattr(s, "finished", True) is False for s in sign_ins):
+        require(False, lambda: why + why_none_was_redeemed(application, app_run))
+    if not application.is_interactive:
+        key = "drive.command" if application.drive.command else "drive.url"
+        failed = [run.detail for run in app_run.sign_ins if not getattr(run, "succeeded", True)]
+        skip_for_missing_application_data(
+            key,
+            f"{why}: the service ({application.drive.command or application.drive.url}) fetched its token and "
+            + (f"its run(s) failed ({'; '.join(dict.fromkeys(failed))})" if failed else "ended without using it")
+            + f"; make {key} run the service as it runs in production, calling the Visma API (VISMA_API_BASE_URL, "
+            "which the suite sets) with its access token",
+        )
+    if not application.drive.use_api_url:
+        skip_for_missing_application_data("drive.use_api_url", f"{why}; {USE_API_URL_MISSING}")
+    skip_for_missing_application_data(
+        "drive.use_api_url",
+        f"{why}: drive.use_api_url ({application.drive.use_api_url}) "
+        + (
+            "was shown to the person, who did not make the application use the API; run again and open it"
+            if application.drive.mode == "manual"
+            else "was opened after a sign-in and made it call nothing; name the application's address that makes "
+            "it call the Visma API with its access token"
+        ),
+    )
 
 
 def no_evidence(application: Application, app_run: AppRun, why: str) -> NoReturn:

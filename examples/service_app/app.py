@@ -19,6 +19,8 @@ REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
     cache-token        (no defect) the service keeps its token in a file of its own (mode 0600) between runs
                        and fetches a new one only once it expires, by expires_in, as RFC 6749 section 1.5 allows
     ignore-expiry      with cache-token: the service keeps using its cached token after it expired
+    no-api-call        (no defect, no evidence) the service fetches its token and exits 0 without calling the API:
+                       the rules judged on its API calls could not be checked, and the run is incomplete
 """
 
 import hashlib
@@ -120,6 +122,9 @@ def main() -> int:
         print(f"configuration: issuer {ISSUER}, client {CLIENT_ID}, secret {SECRET}")
     with requests.Session() as http:
         token = cached_token(http) if "cache-token" in DEFECTS else fetch_token(http)[0]
+        if "no-api-call" in DEFECTS:
+            print("fetched an access token; the Visma API not called")
+            return 0
         answer = http.get(f"{API}/v1/companies", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     print(f"Visma API answered HTTP {answer.status_code}")
     return 0 if answer.status_code == 200 else 1

@@ -1,0 +1,110 @@
+"""A rule judged on how the application uses its tokens on its calls to the Visma API never passes where it
+made none. A service that exited 0 once it had its token passed APPC-26 (no token in the URL of an API call
+it never made) and APPC-20 (a new token in each run, used nowhere): such a rule is skipped for missing
+application file data, naming the key that makes the application call the API, and a critical one leaves
+the run incomplete (exit 5, appside/matrix.py's `no-api-call` switch of the reference service); a leak
+seen elsewhere still fails it."""
+
+from pathlib import Path
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from appside.application import Application, Drive
+from appside.browser_driver import SignIn
+from appside.matrix import row_from_record
+from appside.observed import Observed
+from appside.service_driver import ServiceRun
+from appside.steps.leaks import credentials_only_where_they_may_go, tokens_not_in_urls
+from appside.steps.sign_ins import AppRun
+from sandbox.recording import RecordedRequest
+from suite.verdict.checks import NonConformance
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.issued-access-token"
+SERVICE = Application(
+    "service",
+    Path("s.yaml"),
+    "service",
+    "svc",
+    Drive("command", command="my-service --once"),
+    "service-secret-9f2c",
+    scope="visma_api:read",
+    tenant_id="t1",
+)
+WEB = Application(
+    "web",
+    Path("w.yaml"),
+    "web",
+    "web-app",
+    Drive("browser", sign_in_url="http://127.0.0.1:9302/login", use_api_url="http://127.0.0.1:9302/profile"),
+    "web-secret-4b1d",
+    redirect_uris=("http://127.0.0.1:9302/callback",),
+)
+
+
+def _request(path, method="POST", query=(), form=(), headers=None, answer=None, at=1.0) -> RecordedRequest:
+    return RecordedRequest(at, method, path, tuple(query), tuple(form), headers or {}, "", 200, "", answer, {})
+
+
+def _token(grant="client_credentials") -> RecordedRequest:
+    return _request("/connect/token", form=(("grant_type", grant),), answer={"access_token": TOKEN, "expires_in": 3})
+
+
+def _api_call(query=()) -> RecordedRequest:
+    return _request("/api/v1/companies", "GET", query=query, headers={"Authorization": f"Bearer {TOKEN}"}, at=2.0)
+
+
+def _service(*entries) -> AppRun:
+    return AppRun(sign_ins=[ServiceRun(True, "`my-service --once` exited 0")], observed=[Observed(list(entries))])
+
+
+def _web(*entries, page_urls=()) -> AppRun:
+    sign_in = SignIn(True, 200, urls=[], page_urls=list(page_urls), contents=[])
+    sign_in.sent_elsewhere = []
+    authorize = _request("/connect/authorize", "GET", query=(("state", "s" * 30),), at=0.5)
+    return AppRun(sign_ins=[sign_in, sign_in], observed=[Observed([authorize, *entries])])
+
+
+def test_appc26_with_no_api_call_is_missing_data_naming_the_services_command():
+    with pytest.raises(Skipped, match=r"^missing application file data \(drive\.command\): the application called "):
+        tokens_not_in_urls(SERVICE, _service(_token()))
+    tokens_not_in_urls(SERVICE, _service(_token(), _api_call()))  # the API called, the token in no URL: a pass
+
+
+def test_appc26_fails_on_a_token_in_the_url_of_an_api_call_and_on_one_in_a_page_url_without_any_api_call():
+    with pytest.raises(NonConformance, match="access token was sent in the URL of GET /api/v1/companies"):
+        tokens_not_in_urls(SERVICE, _service(_token(), _api_call(query=(("access_token", TOKEN),))))
+    leaking = _web(_token("authorization_code"), page_urls=[f"http://127.0.0.1:9302/home#access_token={TOKEN}"])
+    with pytest.raises(NonConformance, match="was in the address of a page the browser showed"):
+        tokens_not_in_urls(WEB, leaking)
+
+
+def test_a_web_app_that_called_nothing_on_its_api_page_names_drive_use_api_url():
+    with pytest.raises(Skipped, match=r"drive\.use_api_url \(http://127\.0\.0\.1:9302/profile\) was opened after"):
+        tokens_not_in_urls(WEB, _web(_token("authorization_code")))
+    tokens_not_in_urls(WEB, _web(_token("authorization_code"), _api_call()))
+
+
+def test_appc32_judges_the_resource_servers_half_of_its_sentence_only_on_their_calls():
+    with pytest.raises(Skipped, match=r"^missing application file data \(drive\.use_api_url\)"):
+        credentials_only_where_they_may_go(WEB, _web(_token("authorization_code")))
+    credentials_only_where_they_may_go(WEB, _web(_token("authorization_code"), _api_call()))
+
+
+def _record(status: str, reason: str) -> dict:
+    scenario = {"name": "APPC-26 a scenario", "id": "APPC-26", "status": status, "reason": reason}
+    return {
+        "rules": [{"rule_id": "APPC-26", "status": status, "scenarios": [scenario]}],
+        "failed_rules": [],
+        "error_rules": [],
+        "blocked_rules": [],
+    }
+
+
+def test_a_switch_that_leaves_rules_without_evidence_is_caught_only_unjudged_and_incomplete():
+    skipped = _record("skipped", "missing application file data (drive.command): it called nothing")
+    assert row_from_record("service:no-api-call", (), skipped, 5, unchecked=("APPC-26",)).caught
+    assert not row_from_record("service:no-api-call", (), skipped, 0, unchecked=("APPC-26",)).caught
+    passed = row_from_record("service:no-api-call", (), _record("passed", ""), 0, unchecked=("APPC-26",))
+    assert not passed.caught and passed.missed == ["APPC-26"]
+    assert row_from_record("service:clean", (), _record("passed", ""), 0).caught
