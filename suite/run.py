@@ -25,6 +25,7 @@ from pathlib import Path
 
 from suite.reports.atomic_write import NOT_WRITTEN_FD, ReportsNotWritten
 from suite.reports.folder_lock import HELD_BY_PARENT, PARENT_PID, FolderBusy, lock_folder
+from suite.reports.main_thread_signals import wake_the_main_thread_on
 from suite.reports.previous_run import ASIDE, MOVE_ASIDE, THIS_RUN, Deletion, aside_folder, delete_once_moved
 from suite.verdict.exit_codes import EXIT_REPORTS_NOT_WRITTEN
 
@@ -130,6 +131,7 @@ def _stop_with(run: subprocess.Popen) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    wake_the_main_thread_on((signal.SIGINT, signal.SIGTERM))  # waiting for pytest, it runs `stop` at once
 
 
 def _kill_if_running(run: subprocess.Popen) -> None:

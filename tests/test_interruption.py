@@ -3,6 +3,7 @@ of a runner a script started with `&` (SIGINT ignored), `timeout -s TERM` (SIGTE
 process group), `kill -9` of the runner; and a signal that comes while pytest is not in a scenario."""
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -79,6 +80,72 @@ def test_sigterm_to_the_whole_process_group_writes_the_record_of_what_ran(tmp_pa
     running, reports, _ = _started(tmp_path)
     os.killpg(running.pid, signal.SIGTERM)
     _ended_in_order(running, reports, tmp_path)
+
+
+def _tgkill(pid: int, thread: int, number: int) -> None:
+    """A signal to one thread of another process: what the kernel does with a signal sent to the process where
+    it picks that thread (glibc's tgkill, 2.30 and later)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.tgkill(pid, thread, number) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill {pid} {thread}")
+
+
+def _asleep(pid: int) -> bool:
+    with open(f"/proc/{pid}/task/{pid}/wchan") as wchan:
+        return wchan.read() == "hrtimer_nanosleep"
+
+
+def test_a_signal_the_kernel_gives_a_thread_of_pytest_other_than_the_main_one_stops_codes_wait(tmp_path):
+    """Python runs a handler in the main thread only, and a signal that landed on another thread (the
+    sandbox's) did not wake it from CODE-04's sleep: a whole-group SIGTERM was handled only once the wait
+    ended, after the runner had killed pytest (STOP_GRACE) with no record written (exit 2, 1 run in 6)."""
+    if not hasattr(ctypes.CDLL(None), "tgkill"):
+        pytest.skip("glibc without tgkill")
+    running, reports, children = _started(tmp_path)
+    (pytest_pid,) = [pid for pid in children if b"\x00-m\x00pytest\x00" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    deadline = time.monotonic() + 30
+    while not _asleep(pytest_pid):  # CODE-04's wait: its main thread sleeps
+        assert time.monotonic() < deadline and running.poll() is None, (tmp_path / "output.txt").read_text()[-2000:]
+        time.sleep(0.05)
+    others = [int(task) for task in os.listdir(f"/proc/{pytest_pid}/task") if int(task) != pytest_pid]
+    assert others, "pytest has no thread besides its main one"
+    _tgkill(pytest_pid, others[0], signal.SIGTERM)  # the runner is not signalled: pytest alone must stop
+    began = time.monotonic()
+    try:
+        code = running.wait(timeout=60)
+    finally:
+        running.kill()
+    output = (tmp_path / "output.txt").read_text()
+    # CODE-04's wait had 10 s or more left: the run stopped before it ended, not once it had
+    assert (code, time.monotonic() - began < 8) == (5, True), output[-3000:]
+    assert "CODE-04" in json.loads((reports / "compliance.json").read_text())["not_run_rules"]
+
+
+ANOTHER_THREAD_SIGNALLED = """
+import signal, sys, threading, time
+from suite.reports.main_thread_signals import wake_the_main_thread_on
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGTERM, interrupt)
+if sys.argv[1] == "woken":
+    wake_the_main_thread_on([signal.SIGTERM])
+threading.Timer(0.3, lambda: signal.pthread_kill(threading.get_ident(), signal.SIGTERM)).start()
+began = time.monotonic()
+try:
+    time.sleep(20)  # as CODE-04's wait, or the runner's for its pytest
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - began:.1f} s")
+"""
+
+
+def test_a_signal_another_thread_received_interrupts_the_main_threads_wait_at_once():
+    """The runner too waits for its pytest in its main thread while a timer's thread may take a signal."""
+    woken = subprocess.run(
+        [sys.executable, "-c", ANOTHER_THREAD_SIGNALLED, "woken"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert woken.stdout.startswith("interrupted after ") and not woken.stderr, woken
+    assert float(woken.stdout.split()[2]) < 8, woken.stdout
 
 
 def test_kill_9_of_the_runner_ends_its_pytest(tmp_path):

@@ -31,6 +31,7 @@ import time
 import pytest
 
 from suite.reports.folder_lock import PARENT_PID
+from suite.reports.main_thread_signals import wake_the_main_thread_on
 
 SAME_INTERRUPT = 2.0  # seconds: a second signal this soon after the first is the same interruption
 AGAIN_AFTER = 1.0  # seconds: a scenario phase still running this long after its KeyboardInterrupt had it swallowed
@@ -117,6 +118,7 @@ def interruptible(config: pytest.Config) -> None:
     plugin = Interruption()
     config.pluginmanager.register(plugin, "conformance-interruption")
     plugin.install()
+    wake_the_main_thread_on((signal.SIGINT, signal.SIGTERM))  # a signal the kernel gave another thread too
 
 
 def die_with_parent() -> None:
