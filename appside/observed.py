@@ -331,6 +331,10 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
     if named is not None and named != client_id:
         return ClientAuthentication("client_secret in the form body", "", _another_client(named, client_id))
     sent = form_value(request, "client_secret")
+    assertion = form_value(request, "client_assertion")
+    if sent is None and assertion is not None:
+        method = _assertion_method(assertion)
+        return ClientAuthentication(f"a client_assertion ({method})", "", _assertion_problem(request, method))
     if sent is None:
         return ClientAuthentication(
             "none", "", "it carries no client secret (no HTTP Basic header, none in the form body)"
@@ -338,6 +342,38 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
     problem = "" if sent == secret else _not_the_secret(request, secret)
     problem += _encoded_once_more(sent, secret) if problem else ""
     return ClientAuthentication("client_secret in the form body", "", problem)
+
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SECRET_IN_BASIC_OR_BODY = (
+    'Visma Connect registers the application with a client secret it sends itself ("client_secret: The '
+    'confidential secret provided when registering the application"), in an HTTP Basic header or as client_secret '
+    "in the form body (RFC 6749 section 2.3.1), the two token_endpoint_auth_methods_supported of its discovery "
+    "document (client_secret_basic, client_secret_post)"
+)
+
+
+def _assertion_method(assertion: str) -> str:
+    """What a client_assertion is, by its JWT header's alg (OpenID Connect Core 1.0 section 9): an HMAC one is
+    client_secret_jwt (signed with the secret), another private_key_jwt; unreadable, just a JWT."""
+    header = assertion.split(".", 1)[0]
+    try:
+        alg = str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))).get("alg", ""))
+    except (ValueError, AttributeError):
+        return "a JWT"
+    if alg.upper().startswith("HS"):
+        return f"a JWT signed with {alg} from the secret: client_secret_jwt"
+    return f"a JWT signed with {alg}: private_key_jwt" if alg else "a JWT"
+
+
+def _assertion_problem(request, method: str) -> str:
+    kind = form_value(request, "client_assertion_type")
+    typed = "of type jwt-bearer" if kind == JWT_BEARER else f"of client_assertion_type {kind!r}"
+    return (
+        f"it sends a client_assertion {typed} ({method}, RFC 7523 section 2.2) instead of the client secret "
+        f"(no HTTP Basic header, no client_secret in the form body): {SECRET_IN_BASIC_OR_BODY}; configure the "
+        "client library for client_secret_basic or client_secret_post"
+    )
 
 
 def _encoded_once_more(sent: str, secret: str) -> str:
