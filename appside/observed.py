@@ -326,7 +326,7 @@ BASIC_ENCODING = (
 def client_authentication(request, client_id: str, secret: str) -> ClientAuthentication:
     basic = basic_credentials(request)
     if basic is not None:
-        return _basic_authentication(basic, client_id, secret, _sent_by(request))
+        return _basic_authentication(basic, client_id, secret, str(request.headers.get("User-Agent", "")))
     named = form_value(request, "client_id")
     if named is not None and named != client_id:
         return ClientAuthentication("client_secret in the form body", "", _another_client(named, client_id))
@@ -392,19 +392,40 @@ def _encoded_once_more(sent: str, secret: str) -> str:
 USER_AGENT_SHOWN = 60  # characters of a User-Agent named in a failure: enough for a library's name and version
 
 
-def _sent_by(request) -> str:
+def _sent_by(user_agent: str) -> str:
     """The library a token request names in its User-Agent (arctic sends "arctic"), as the fix names it."""
-    agent = " ".join(str(request.headers.get("User-Agent", "")).split())[:USER_AGENT_SHOWN]
+    agent = " ".join(user_agent.split())[:USER_AGENT_SHOWN]
     return f" (the request's User-Agent, {agent!r}, may name the library)" if agent else ""
 
 
-def _raw_basic_fix(sent_by: str) -> str:
+# The function that form-urlencodes a value (a space as "+" or "%20": a form decoder reads both), in the language a
+# token request's User-Agent shows (its lower case), first match; where none shows, the first two are named
+ENCODERS = (
+    (("mozilla", "node", "undici", "axios", "got ("), "in JavaScript, encodeURIComponent does"),
+    (("python", "aiohttp"), "in Python, urllib.parse.quote_plus does"),
+    (
+        ("perl", "mojolicious", "http-tiny"),
+        "in Perl, URI::Escape's uri_escape_utf8 does (uri_escape, on a secret still in UTF-8 bytes as %ENV holds it)",
+    ),
+    (("ruby", "faraday", "rest-client", "omniauth"), "in Ruby, URI.encode_www_form_component does"),
+    (("go-http-client",), "in Go, url.QueryEscape does"),
+    (("java", "okhttp", "apache-httpclient"), "in Java, URLEncoder.encode(value, StandardCharsets.UTF_8) does"),
+)
+
+
+def _encoder(user_agent: str) -> str:
+    agent = user_agent.lower()
+    found = next((encoder for names, encoder in ENCODERS if any(name in agent for name in names)), None)
+    return found or f"{ENCODERS[0][1]}; {ENCODERS[1][1]}"
+
+
+def _raw_basic_fix(user_agent: str) -> str:
     """What to change where an application wrote its Basic credentials without form-urlencoding them."""
     return (
         ". Fix: form-urlencode the client id and the secret before they become the Basic user-id and password "
-        "(RFC 6749 section 2.3.1; in JavaScript, encodeURIComponent does): give a client library that writes them "
+        f"(RFC 6749 section 2.3.1; {_encoder(user_agent)}): give a client library that writes them "
         "as they are the encoded values, or have it send client_id and client_secret in the form body instead"
-        f"{sent_by}; docs/client-libraries.md has notes on known libraries"
+        f"{_sent_by(user_agent)}; docs/client-libraries.md has notes on known libraries"
     )
 
 
@@ -429,7 +450,7 @@ def _not_the_secret(request, secret: str) -> str:
 
 
 def _basic_authentication(
-    basic: BasicCredentials, client_id: str, secret: str, sent_by: str = ""
+    basic: BasicCredentials, client_id: str, secret: str, user_agent: str = ""
 ) -> ClientAuthentication:
     if not basic.utf8:
         return ClientAuthentication(
@@ -437,7 +458,7 @@ def _basic_authentication(
             "sent as they are in latin-1, not form-urlencoded",
             "its HTTP Basic credentials are not UTF-8 (they read as latin-1): form-urlencoded as RFC 6749 section "
             "2.3.1 asks, they would be ASCII; Visma Connect cannot read them and refuses the application"
-            + _raw_basic_fix(sent_by),
+            + _raw_basic_fix(user_agent),
         )
     encoding_changes_them = quote_plus(basic.raw_secret) != basic.raw_secret or (
         quote_plus(basic.raw_client_id) != basic.raw_client_id
@@ -457,7 +478,7 @@ def _basic_authentication(
             "its HTTP Basic header carries the client id and secret without the application/x-www-form-urlencoded "
             f"encoding ({BASIC_ENCODING}); decoding them, as Visma Connect does, gives another "
             f"{'secret' if basic.secret != secret else 'client id'} (a '%XX' becomes one character, a '+' a space), "
-            "so Visma Connect refuses the application" + _raw_basic_fix(sent_by),
+            "so Visma Connect refuses the application" + _raw_basic_fix(user_agent),
         )
     if basic.client_id != client_id and basic.raw_client_id != client_id:
         return ClientAuthentication("HTTP Basic", "", _another_client(basic.client_id, client_id))
