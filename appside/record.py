@@ -101,6 +101,7 @@ class RecordedSubject:
 # The rules whose failure breaks a sign-in (appside/features/rules.yaml's header): what the application sent
 # that the stand-in refuses, as Visma Connect does, so no sign-in can finish whatever drive.signed_in says
 SIGN_IN_BREAKERS = ("APPC-01", "APPC-02", "APPC-06", "APPC-08", "APPC-09", "APPC-10")
+NOTE_HEADLINE = 300  # characters of that rule's failure the note repeats
 
 
 class ApplicationRecorder(ResultRecorder):
@@ -205,6 +206,8 @@ class ApplicationRecorder(ResultRecorder):
             return
         reason = next((str(s.get("reason", "")) for s in failed[cause]["scenarios"] if s["status"] == "failed"), "")
         headline = reason.split(" (the sentences ", 1)[0].strip()
+        if len(headline) > NOTE_HEADLINE:  # the rule's own reason in the record keeps all of it
+            headline = headline[:NOTE_HEADLINE].rsplit(" ", 1)[0].rstrip(" ,;:(") + " …"
         self.notices[index] = (
             f"{said}{cause} failed, which explains it: {headline}; the cause is what the application sent, "
             "not drive.signed_in)"
