@@ -23,7 +23,6 @@ BASE64URL = set(string.ascii_letters + string.digits + "-_")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-([0-9a-f])[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.IGNORECASE)
 UUID_RANDOM_BITS = {"1": 14, "4": 122, "6": 14, "7": 74}  # by version (RFC 9562 section 5)
 UUID_OTHER_BITS = 122  # another version's: at most the bits that are neither its version nor its variant
-UUID_SIZE = 128
 BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 LAYERS_AT_MOST = 6  # layers taken off one value: deeper is no encoding an application uses
 SHARED_RUN = 4  # characters: a shorter run two random values share is chance, not a fixed part
@@ -42,11 +41,9 @@ class Entropy:
         return "; ".join(parts)
 
 
-def entropy(value: str, other: str | None = None, whole_uuids: bool = False) -> Entropy:
+def entropy(value: str, other: str | None = None) -> Entropy:
     """The bits of `value` an attacker must guess, without what it shares with `other` (another
-    sign-in's value). `whole_uuids`: a UUID counts as the 128 bits its 32 hex digits can hold, as a
-    value of 32 random hex digits would, not by the random bits its version has (what a critical rule
-    asks of an application where no sentence binding it counts a UUID's random bits, appside.steps.requests_sent)."""
+    sign-in's value); a UUID counts by the random bits its version has."""
     layers: list[str] = []
     mine = _unwrapped(value, layers)
     theirs = _unwrapped(other, []) if other is not None else None
@@ -58,9 +55,8 @@ def entropy(value: str, other: str | None = None, whole_uuids: bool = False) -> 
                 continue  # the same in both sign-ins: fixed
             version = uuid[14]
             random_bits = UUID_RANDOM_BITS.get(version, UUID_OTHER_BITS)
-            bits += UUID_SIZE if whole_uuids else random_bits
-            if not whole_uuids:
-                counted.append(f"a UUID version {version} counted by its {random_bits} random bits")
+            bits += random_bits
+            counted.append(f"a UUID version {version} counted by its {random_bits} random bits")
     rest = [UUID.sub("", leaf) for leaf in mine]
     if theirs is None:
         parts = rest

@@ -51,6 +51,36 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
     return variables
 
 
+# Where a program's output says it reached for an issuer: a URL, or urllib3's HTTPConnectionPool(host=..., port=...)
+_URL = re.compile(r"\bhttps?://[\w.-]+(?::\d+)?", re.IGNORECASE)
+_POOL = re.compile(r"\b(HTTPS?)ConnectionPool\(host='([^']+)', port=(\d+)\)")
+_ABOUT_THE_ISSUER = re.compile(r"openid-configuration|issuer|\biss\b", re.IGNORECASE)
+
+
+def issuer_hint(output: str, issuer: str) -> str:
+    """Where a program that failed says, on a line about an issuer (its discovery document, an issuer mismatch),
+    that it reached for another origin than the stand-in's, the value to configure: the stand-in's issuer, which
+    VISMA_CONNECT_ISSUER carries; "" where its output says nothing of the kind."""
+    stand_in = issuer.rstrip("/").lower()
+    reached = []
+    for line in output.splitlines():
+        if _ABOUT_THE_ISSUER.search(line):
+            reached += [m.group(0).lower() for m in _URL.finditer(line)]
+            reached += [f"{m.group(1).lower()}://{m.group(2).lower()}:{m.group(3)}" for m in _POOL.finditer(line)]
+    default_port = {"http": ":80", "https": ":443"}
+    others = [
+        origin
+        for origin in dict.fromkeys(reached)
+        if origin != stand_in and origin + default_port[origin.split(":", 1)[0]] != stand_in
+    ]
+    if not others:
+        return ""
+    return (
+        f"; it reached for {', '.join(others[:3])}, not the stand-in: configure the issuer as {issuer}, the "
+        "stand-in's (the suite passes it in VISMA_CONNECT_ISSUER)"
+    )
+
+
 # A line that says why a program did not start: "Error: Cannot find module ...", "ModuleNotFoundError: ..."
 ERROR_LINE = re.compile(r"\b(\w*Error|Exception|Cannot find|not found|No such file)\b")
 # ... and one that states the error itself, as a runtime prints it: Node's "Error: cannot read ..." or
@@ -85,6 +115,7 @@ class LaunchedApplication:
                 "is serving it; stop it or choose another port"
             )
         self.log_path, self.ready_url = log_path, ready_url
+        self.issuer = str(variables.get("VISMA_CONNECT_ISSUER", ""))
         self.process = subprocess.Popen(
             command,
             shell=True,
@@ -126,7 +157,7 @@ class LaunchedApplication:
             if self.process.poll() is not None:
                 raise LaunchFailed(
                     f"the application exited with {self.process.returncode} before it answered "
-                    f"at {url}; its output: {self.output_tail()}"
+                    f"at {url}; its output: {self.output_tail()}{issuer_hint(self.output(), self.issuer)}"
                 )
             whole, answered = _answer(url)
             if whole and answered != NOT_FOUND:

@@ -125,7 +125,10 @@ REFERENCE_APPS = {
                 "fixed-state": ("APPC-29",),
                 # only the state protects the callback: APPC-03 to APPC-05 judge it (and no-pkce fails APPC-06)
                 "no-pkce,no-nonce,no-state": ("APPC-03", "APPC-06"),
-                "no-pkce,no-nonce,short-state": ("APPC-04", "APPC-06"),
+                # 64 bits: non-guessable as RFC 6749 section 10.12 binds the client (NIST SP 800-63B section 7.1's
+                # 64 bits), so APPC-04 passes; APPC-29 warns it below RFC 6749 section 10.10's 128
+                "no-pkce,no-nonce,short-state": ("APPC-06", "APPC-29"),
+                "no-pkce,no-nonce,guessable-state": ("APPC-04", "APPC-06"),
                 "no-pkce,no-nonce,fixed-state": ("APPC-05", "APPC-06"),
                 # a new nonce each time, but a guessable one ("acme-<time>"): it protects nothing, so the
                 # fixed state must, and fails (RFC 9700 section 2.1, RFC 6749 section 10.10)
@@ -217,12 +220,14 @@ REFERENCE_APPS = {
                 "no-pkce,fixed-nonce": NO_CHALLENGE,
                 "no-pkce,no-nonce,global-state-store": NO_CHALLENGE,
                 # no state, challenge or nonce: nothing tells one browser's callback from another's (APPC-31)
-                "no-pkce,no-nonce,no-state": ("APPC-31", *NO_CHALLENGE),
+                # (APPC-29 needs the critical state rules where only the state protects the callback: blocked too)
+                "no-pkce,no-nonce,no-state": ("APPC-29", "APPC-31", *NO_CHALLENGE),
                 "no-pkce,no-nonce,short-state": NO_CHALLENGE,
+                "no-pkce,no-nonce,guessable-state": ("APPC-29", *NO_CHALLENGE),
                 # two equal states: nothing varies to judge (APPC-04); with no challenge or nonce either, nothing tells
                 # one browser's callback from another's (APPC-31); a new nonce, checked, still refuses another's
-                "no-pkce,no-nonce,fixed-state": ("APPC-04", "APPC-31", *NO_CHALLENGE),
-                "no-pkce,fixed-state,timestamp-nonce": ("APPC-04", *NO_CHALLENGE),
+                "no-pkce,no-nonce,fixed-state": ("APPC-04", "APPC-29", "APPC-31", *NO_CHALLENGE),
+                "no-pkce,fixed-state,timestamp-nonce": ("APPC-04", "APPC-29", *NO_CHALLENGE),
                 # the sign-in breaks (the stand-in refuses the request, or the secret it reads from a raw
                 # Basic header with "%41" in it): every rule that needs a finished sign-in is blocked, but
                 # the callback faults' rules: an attempted redemption is the evidence they weigh

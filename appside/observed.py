@@ -326,11 +326,15 @@ BASIC_ENCODING = (
 def client_authentication(request, client_id: str, secret: str) -> ClientAuthentication:
     basic = basic_credentials(request)
     if basic is not None:
-        return _basic_authentication(basic, client_id, secret, _sent_by(request))
+        return _basic_authentication(basic, client_id, secret, str(request.headers.get("User-Agent", "")))
     named = form_value(request, "client_id")
     if named is not None and named != client_id:
         return ClientAuthentication("client_secret in the form body", "", _another_client(named, client_id))
     sent = form_value(request, "client_secret")
+    assertion = form_value(request, "client_assertion")
+    if sent is None and assertion is not None:
+        method = _assertion_method(assertion)
+        return ClientAuthentication(f"a client_assertion ({method})", "", _assertion_problem(request, method))
     if sent is None:
         return ClientAuthentication(
             "none", "", "it carries no client secret (no HTTP Basic header, none in the form body)"
@@ -338,6 +342,38 @@ def client_authentication(request, client_id: str, secret: str) -> ClientAuthent
     problem = "" if sent == secret else _not_the_secret(request, secret)
     problem += _encoded_once_more(sent, secret) if problem else ""
     return ClientAuthentication("client_secret in the form body", "", problem)
+
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+SECRET_IN_BASIC_OR_BODY = (
+    'Visma Connect registers the application with a client secret it sends itself ("client_secret: The '
+    'confidential secret provided when registering the application"), in an HTTP Basic header or as client_secret '
+    "in the form body (RFC 6749 section 2.3.1), the two token_endpoint_auth_methods_supported of its discovery "
+    "document (client_secret_basic, client_secret_post)"
+)
+
+
+def _assertion_method(assertion: str) -> str:
+    """What a client_assertion is, by its JWT header's alg (OpenID Connect Core 1.0 section 9): an HMAC one is
+    client_secret_jwt (signed with the secret), another private_key_jwt; unreadable, just a JWT."""
+    header = assertion.split(".", 1)[0]
+    try:
+        alg = str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))).get("alg", ""))
+    except (ValueError, AttributeError):
+        return "a JWT"
+    if alg.upper().startswith("HS"):
+        return f"a JWT signed with {alg} from the secret: client_secret_jwt"
+    return f"a JWT signed with {alg}: private_key_jwt" if alg else "a JWT"
+
+
+def _assertion_problem(request, method: str) -> str:
+    kind = form_value(request, "client_assertion_type")
+    typed = "of type jwt-bearer" if kind == JWT_BEARER else f"of client_assertion_type {kind!r}"
+    return (
+        f"it sends a client_assertion {typed} ({method}, RFC 7523 section 2.2) instead of the client secret "
+        f"(no HTTP Basic header, no client_secret in the form body): {SECRET_IN_BASIC_OR_BODY}; configure the "
+        "client library for client_secret_basic or client_secret_post"
+    )
 
 
 def _encoded_once_more(sent: str, secret: str) -> str:
@@ -356,19 +392,40 @@ def _encoded_once_more(sent: str, secret: str) -> str:
 USER_AGENT_SHOWN = 60  # characters of a User-Agent named in a failure: enough for a library's name and version
 
 
-def _sent_by(request) -> str:
+def _sent_by(user_agent: str) -> str:
     """The library a token request names in its User-Agent (arctic sends "arctic"), as the fix names it."""
-    agent = " ".join(str(request.headers.get("User-Agent", "")).split())[:USER_AGENT_SHOWN]
+    agent = " ".join(user_agent.split())[:USER_AGENT_SHOWN]
     return f" (the request's User-Agent, {agent!r}, may name the library)" if agent else ""
 
 
-def _raw_basic_fix(sent_by: str) -> str:
+# The function that form-urlencodes a value (a space as "+" or "%20": a form decoder reads both), in the language a
+# token request's User-Agent shows (its lower case), first match; where none shows, the first two are named
+ENCODERS = (
+    (("mozilla", "node", "undici", "axios", "got ("), "in JavaScript, encodeURIComponent does"),
+    (("python", "aiohttp"), "in Python, urllib.parse.quote_plus does"),
+    (
+        ("perl", "mojolicious", "http-tiny"),
+        "in Perl, URI::Escape's uri_escape_utf8 does (uri_escape, on a secret still in UTF-8 bytes as %ENV holds it)",
+    ),
+    (("ruby", "faraday", "rest-client", "omniauth"), "in Ruby, URI.encode_www_form_component does"),
+    (("go-http-client",), "in Go, url.QueryEscape does"),
+    (("java", "okhttp", "apache-httpclient"), "in Java, URLEncoder.encode(value, StandardCharsets.UTF_8) does"),
+)
+
+
+def _encoder(user_agent: str) -> str:
+    agent = user_agent.lower()
+    found = next((encoder for names, encoder in ENCODERS if any(name in agent for name in names)), None)
+    return found or f"{ENCODERS[0][1]}; {ENCODERS[1][1]}"
+
+
+def _raw_basic_fix(user_agent: str) -> str:
     """What to change where an application wrote its Basic credentials without form-urlencoding them."""
     return (
         ". Fix: form-urlencode the client id and the secret before they become the Basic user-id and password "
-        "(RFC 6749 section 2.3.1; in JavaScript, encodeURIComponent does): give a client library that writes them "
+        f"(RFC 6749 section 2.3.1; {_encoder(user_agent)}): give a client library that writes them "
         "as they are the encoded values, or have it send client_id and client_secret in the form body instead"
-        f"{sent_by}; docs/client-libraries.md has notes on known libraries"
+        f"{_sent_by(user_agent)}; docs/client-libraries.md has notes on known libraries"
     )
 
 
@@ -393,7 +450,7 @@ def _not_the_secret(request, secret: str) -> str:
 
 
 def _basic_authentication(
-    basic: BasicCredentials, client_id: str, secret: str, sent_by: str = ""
+    basic: BasicCredentials, client_id: str, secret: str, user_agent: str = ""
 ) -> ClientAuthentication:
     if not basic.utf8:
         return ClientAuthentication(
@@ -401,7 +458,7 @@ def _basic_authentication(
             "sent as they are in latin-1, not form-urlencoded",
             "its HTTP Basic credentials are not UTF-8 (they read as latin-1): form-urlencoded as RFC 6749 section "
             "2.3.1 asks, they would be ASCII; Visma Connect cannot read them and refuses the application"
-            + _raw_basic_fix(sent_by),
+            + _raw_basic_fix(user_agent),
         )
     encoding_changes_them = quote_plus(basic.raw_secret) != basic.raw_secret or (
         quote_plus(basic.raw_client_id) != basic.raw_client_id
@@ -421,7 +478,7 @@ def _basic_authentication(
             "its HTTP Basic header carries the client id and secret without the application/x-www-form-urlencoded "
             f"encoding ({BASIC_ENCODING}); decoding them, as Visma Connect does, gives another "
             f"{'secret' if basic.secret != secret else 'client id'} (a '%XX' becomes one character, a '+' a space), "
-            "so Visma Connect refuses the application" + _raw_basic_fix(sent_by),
+            "so Visma Connect refuses the application" + _raw_basic_fix(user_agent),
         )
     if basic.client_id != client_id and basic.raw_client_id != client_id:
         return ClientAuthentication("HTTP Basic", "", _another_client(basic.client_id, client_id))

@@ -98,6 +98,12 @@ class RecordedSubject:
     is_sandbox: bool = False  # the subject is the application, not the stand-in that plays Visma Connect
 
 
+# The rules whose failure breaks a sign-in (appside/features/rules.yaml's header): what the application sent
+# that the stand-in refuses, as Visma Connect does, so no sign-in can finish whatever drive.signed_in says
+SIGN_IN_BREAKERS = ("APPC-01", "APPC-02", "APPC-06", "APPC-08", "APPC-09", "APPC-10")
+NOTE_HEADLINE = 300  # characters of that rule's failure the note repeats
+
+
 class ApplicationRecorder(ResultRecorder):
     def __init__(self, application, issuer: str, path: str, alluredir: str | None) -> None:
         subject = RecordedSubject(
@@ -106,6 +112,8 @@ class ApplicationRecorder(ResultRecorder):
         super().__init__(subject, path, alluredir)
         self.application = application
         self.notices: list[str] = []  # what the whole run must say, once (appside.steps.sign_ins)
+        # (the index of the notice that no normal sign-in finished, its words before the cause it names)
+        self.unfinished_sign_ins: tuple[int, str] | None = None
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so it
@@ -166,6 +174,7 @@ class ApplicationRecorder(ResultRecorder):
             "type": self.application.app_type,
             "name": self.application.name,
         }
+        self._name_what_broke_the_sign_ins(record)
         record["notices"] = list(self.notices)
         for rule in record["rules"]:
             rule["documentation"] = self._documentation(rule)
@@ -184,6 +193,25 @@ class ApplicationRecorder(ResultRecorder):
         _unchecked_is_incomplete(record)
         _count_unchecked(record)
         return record
+
+    def _name_what_broke_the_sign_ins(self, record: dict) -> None:
+        """Where no normal sign-in finished and a rule that breaks a sign-in failed (SIGN_IN_BREAKERS: a client
+        secret the stand-in refused, APPC-10), that failure is why, not drive.signed_in: the notice names it."""
+        if self.unfinished_sign_ins is None:
+            return
+        index, said = self.unfinished_sign_ins
+        failed = {rule["rule_id"]: rule for rule in record["rules"] if rule["status"] == "failed"}
+        cause = next((rule_id for rule_id in SIGN_IN_BREAKERS if rule_id in failed), None)
+        if cause is None:
+            return
+        reason = next((str(s.get("reason", "")) for s in failed[cause]["scenarios"] if s["status"] == "failed"), "")
+        headline = reason.split(" (the sentences ", 1)[0].strip()
+        if len(headline) > NOTE_HEADLINE:  # the rule's own reason in the record keeps all of it
+            headline = headline[:NOTE_HEADLINE].rsplit(" ", 1)[0].rstrip(" ,;:(") + " …"
+        self.notices[index] = (
+            f"{said}{cause} failed, which explains it: {headline}; the cause is what the application sent, "
+            "not drive.signed_in)"
+        )
 
     def _documentation(self, rule: dict) -> str:
         """The page a rule is documented on, for this application: a rule of both kinds of application that

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import requests
 
 from appside.effort import EFFORT
-from appside.launcher import issuer_variables, output_excerpt, signals_deferred, stop_group
+from appside.launcher import issuer_hint, issuer_variables, output_excerpt, signals_deferred, stop_group
 from suite.secrets.redaction import REDACTOR
 
 
@@ -81,6 +81,8 @@ class ServiceDriver:
         # stack), as a failed launch is quoted; a command that succeeded: its last line, what it reported
         output = output_excerpt(printed) if code else REDACTOR.scrub(lines[-1] if lines else "")
         said = f": {output}" if output.strip() else " and printed nothing"
+        if code:
+            said += issuer_hint(printed, self.variables["VISMA_CONNECT_ISSUER"])
         return ServiceRun(code == 0, f"`{self.drive.command}` exited {code}{said}", printed)
 
     def close(self) -> None:

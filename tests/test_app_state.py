@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import secrets
+import string
 import time
 import uuid
 from types import SimpleNamespace
@@ -26,12 +27,14 @@ from appside.steps.refusals import _accepted, sends_state
 from appside.steps.requests_sent import (
     NONCE_PROTECTS,
     callback_protection,
+    callback_protection_shown,
     callback_protections,
-    protected_without_state,
     random_state_entropy,
     relies_on_state,
     state_entropy,
+    state_present_besides,
     states_differ,
+    states_differ_besides,
 )
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
@@ -95,7 +98,7 @@ def test_pkce_or_a_nonce_makes_appc03_to_05_not_applicable_and_appc29_judge_the_
         run = _run(_authorize(RETURN_TO_STATE, pkce, nonce), _authorize(RETURN_TO_STATE, pkce, nonce))
         with pytest.raises(Skipped, match=r"not applicable: .* protects? the callback .*RFC 9700 section 2\.1"):
             relies_on_state(NO_RUN, NO_STAND_IN, run)
-        protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)  # APPC-29 applies: its state steps warn
+        callback_protection_shown(NO_RUN, NO_STAND_IN, SPA, run)  # APPC-29 applies: its state steps warn
         with pytest.raises(NonConformance, match="two sign-ins used the same state"):
             states_differ(SPA, run)
 
@@ -110,20 +113,22 @@ def test_without_a_new_s256_challenge_or_nonce_the_state_alone_protects_the_call
         _run(_authorize("a" * 22, None, False), _authorize("b" * 22, "S256", True)),  # one sign-in only
     ):
         relies_on_state(NO_RUN, NO_STAND_IN, run)  # APPC-03 to APPC-05 apply
-        with pytest.raises(Skipped, match="not applicable: neither"):
-            protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)
+        callback_protection_shown(NO_RUN, NO_STAND_IN, SPA, run)  # APPC-29 judges the state too
 
 
 def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_must():
     """RFC 9700 section 2.1 lets PKCE or a nonce stand in for the state's CSRF protection; a value an
-    attacker can guess is no such protection (RFC 6749 section 10.10's bar, the one APPC-04 sets the
-    state). A timestamp nonce under a fixed state: APPC-03 to APPC-05 judge the state."""
+    attacker can guess is no such protection (the bar APPC-04 sets the state), nor is a code_verifier shorter
+    than RFC 7636 section 4.1's 43 characters. A timestamp nonce under a fixed state: APPC-03 to APPC-05 judge
+    the state."""
     timestamps = [f"acme-{1765000000000 + n}" for n in (0, 1234)]  # acme-<Date.now()>
-    short = [secrets.token_urlsafe(15) for _ in range(2)]  # 20 characters: 120 bits at most
+    short = [secrets.token_urlsafe(6) for _ in range(2)]  # 8 characters: 48 bits at most
+    unformed = [secrets.token_urlsafe(15) for _ in range(2)]  # 20 characters: 120 bits, no RFC 7636 verifier
     for run in (
         _run(*(_authorize(RETURN_TO_STATE, None, nonce) for nonce in timestamps)),
         _run(*(_authorize(RETURN_TO_STATE, None, nonce) for nonce in short)),
         _run(*(_authorize(RETURN_TO_STATE, "S256", False, verifier=f"v-{n:041d}") for n in (1, 2))),  # a counter
+        _run(*(_authorize(RETURN_TO_STATE, "S256", False, verifier=v) for v in unformed)),
         _run(
             *(
                 _authorize(RETURN_TO_STATE, "S256", nonce, verifier=v)
@@ -133,8 +138,7 @@ def test_a_guessable_nonce_or_code_verifier_protects_no_callback_and_the_state_m
     ):
         assert callback_protections(run) == []
         relies_on_state(NO_RUN, NO_STAND_IN, run)  # APPC-03 to APPC-05 apply
-        with pytest.raises(Skipped, match="not applicable: neither"):
-            protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)
+        callback_protection_shown(NO_RUN, NO_STAND_IN, SPA, run)  # APPC-29 judges the state too
         with pytest.raises(NonConformance, match="two sign-ins used the same state"):
             states_differ(SPA, run)  # APPC-05 fails
 
@@ -157,8 +161,8 @@ def test_appc04_a_random_state_of_128_bits_passes_even_where_two_share_a_few_cha
 
 def test_appc04_judges_the_part_that_varies_not_a_long_fixed_prefix():
     prefix = RETURN_TO_STATE[:-2]  # 46 characters that never change
-    run = _run(_authorize(prefix + "0123456789abcdef"), _authorize(prefix + "fedcba9876543210"))
-    with pytest.raises(NonConformance, match="of which 16 differ from the other sign-in's, carries at most 64 bits"):
+    run = _run(_authorize(prefix + "0123456789ab"), _authorize(prefix + "ba9876543210"))
+    with pytest.raises(NonConformance, match="of which 12 differ from the other sign-in's, carries at most 48 bits"):
         state_entropy(SPA, run)
     # a structured state with enough randomness in it passes
     structured = [
@@ -174,8 +178,8 @@ def test_appc04_has_nothing_to_judge_in_two_equal_states_and_names_appc05():
 
 
 def test_appc04_with_one_sign_in_judges_the_whole_state():
-    with pytest.raises(NonConformance, match="a state of 16 characters carries at most 64 bits"):
-        state_entropy(SPA, _run(_authorize(secrets.token_hex(8))))
+    with pytest.raises(NonConformance, match="a state of 12 characters carries at most 48 bits"):
+        state_entropy(SPA, _run(_authorize(secrets.token_hex(6))))
     state_entropy(SPA, _run(_authorize(secrets.token_urlsafe(16))))
 
 
@@ -191,22 +195,22 @@ def test_appc29_counts_a_uuid_by_its_random_bits_under_base64_and_json():
     """MSAL.js's state carries a UUID version 7: 74 random bits (48 are the time in ms). As written, its 120
     characters of base64 passed APPC-29, whose sentence warns a state whose varying part carries fewer than 128."""
     run = _run(*(_authorize(state, "S256", nonce) for state, nonce in zip(MSAL_STATES, MSAL_NONCES, strict=True)))
-    protected_without_state(NO_RUN, NO_STAND_IN, SPA, run)  # PKCE and the nonce protect it: APPC-29 judges the state
+    callback_protection_shown(NO_RUN, NO_STAND_IN, SPA, run)  # PKCE and the nonce protect it: APPC-29 judges the state
     with pytest.raises(
         NonConformance,
         match=r"decoded from base64, JSON; a UUID version 7 counted by its 74 random bits.*at most 74 bits",
     ):
-        random_state_entropy(SPA, run)
+        random_state_entropy(NO_RUN, NO_STAND_IN, SPA, run)
     uuid4 = _run(*(_authorize(str(uuid.uuid4())) for _ in range(2)))
     with pytest.raises(NonConformance, match=r"a UUID version 4 counted by its 122 random bits.*at most 122 bits"):
-        random_state_entropy(SPA, uuid4)
+        random_state_entropy(NO_RUN, NO_STAND_IN, SPA, uuid4)
     percent = _run(*(_authorize(quote(json.dumps({"csrf": str(uuid.uuid4()), "to": "/"}))) for _ in range(2)))
     with pytest.raises(NonConformance, match=r"decoded from percent-encoding, JSON.*at most 122 bits"):
-        random_state_entropy(SPA, percent)
+        random_state_entropy(NO_RUN, NO_STAND_IN, SPA, percent)
     # random values as written, base64url of random bytes and hex digits (oidc-client-ts's state: a UUID
     # version 4 without its hyphens, read as 32 hex digits) are measured as before
     for make in (lambda: secrets.token_urlsafe(16), lambda: secrets.token_hex(16), lambda: uuid.uuid4().hex):
-        random_state_entropy(SPA, _run(_authorize(make()), _authorize(make())))
+        random_state_entropy(NO_RUN, NO_STAND_IN, SPA, _run(_authorize(make()), _authorize(make())))
 
 
 def _uuid7() -> str:
@@ -218,8 +222,9 @@ def _uuid7() -> str:
 
 def test_no_critical_rule_fails_a_uuid_state_or_nonce():
     """RFC 6749 section 10.10's 2^(-128) binds the authorization server's "generated tokens"; the client's state
-    is bound by section 10.12's "non-guessable value", which counts no bits. So APPC-04 counts a UUID as its
-    128 bits (version 4 or 7), and a UUID nonce still protects the callback (APPC-03 to APPC-05 do not apply)."""
+    is bound by section 10.12's "non-guessable value", at least 64 bits (NIST SP 800-63B section 7.1). A UUID
+    counts by its random bits (122 in version 4, 74 in version 7), above that bar, and a UUID nonce still protects
+    the callback (APPC-03 to APPC-05 do not apply)."""
     for states in (MSAL_STATES, [str(uuid.uuid4()) for _ in range(2)], [_uuid7() for _ in range(2)]):
         state_entropy(SPA, _run(*(_authorize(state, None, False) for state in states)))
     for nonces in (MSAL_NONCES, [str(uuid.uuid4()) for _ in range(2)]):
@@ -227,10 +232,10 @@ def test_no_critical_rule_fails_a_uuid_state_or_nonce():
         assert callback_protection(run, None, NO_STAND_IN) == NONCE_PROTECTS
     # what APPC-04 failed before it still fails: 8 random bytes in a fixed {"returnTo": ...}, in base64url
     weak = [
-        base64.urlsafe_b64encode(json.dumps({"returnTo": "/", "csrf": secrets.token_hex(8)}).encode()).decode()
+        base64.urlsafe_b64encode(json.dumps({"returnTo": "/", "csrf": secrets.token_hex(6)}).encode()).decode()
         for _ in range(2)
     ]
-    with pytest.raises(NonConformance, match=r"decoded from base64(url)?, JSON; only what differs.*at most 64 bits"):
+    with pytest.raises(NonConformance, match=r"decoded from base64(url)?, JSON; only what differs.*at most 48 bits"):
         state_entropy(SPA, _run(*(_authorize(state, None, False) for state in weak)))
 
 
@@ -388,5 +393,54 @@ def test_a_skip_reason_names_the_nonce_only_where_the_run_saw_it_checked(monkeyp
                 else:
                     step(*arguments)  # not skipped: the state must protect the callback
             if not pkce and seen != "refused":
-                with pytest.raises(Skipped, match="not applicable: neither"):
-                    protected_without_state(request, NO_STAND_IN, SPA, two)  # APPC-29: APPC-03 to APPC-05 judge
+                callback_protection_shown(request, NO_STAND_IN, SPA, two)  # APPC-29 judges the state too
+
+
+# Flask-pyoidc 3.14 (oic's rndstr()): 16 letters and digits, a new one in each sign-in, for the state and the nonce
+def _rndstr() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(16))
+
+
+def test_appc04_passes_a_state_of_16_letters_and_digits_and_appc29_warns_it():
+    """Flask-pyoidc's state carries log2(62) * 16 = 95 bits: non-guessable as RFC 6749 section 10.12 binds the
+    client (at least 64 bits, NIST SP 800-63B section 7.1), so APPC-04 passes it; APPC-29 warns it below the 128
+    bits of section 10.10, whether or not its nonce protects the callback. Before, APPC-04 failed it (critical)."""
+    alone = _run(*(_authorize(_rndstr(), None, False) for _ in range(2)))  # only the state protects the callback
+    relies_on_state(NO_RUN, NO_STAND_IN, alone)
+    state_entropy(SPA, alone)
+    with_nonce = _run(*(_authorize(_rndstr(), None, _rndstr()) for _ in range(2)))  # its nonce: 95 bits, checked
+    assert callback_protection(with_nonce, None, NO_STAND_IN) == NONCE_PROTECTS
+    for run in (alone, with_nonce):
+        callback_protection_shown(NO_RUN, NO_STAND_IN, SPA, run)
+        with pytest.raises(NonConformance, match=r"at most 96 bits, fewer than 128: RFC 6749 section 10\.10") as warned:
+            random_state_entropy(NO_RUN, NO_STAND_IN, SPA, run)
+        assert not isinstance(warned.value, NothingToCheck)  # APPC-29's own check, a warning
+
+
+def test_appc29_leaves_a_state_below_appc04s_bar_to_appc04_where_the_state_alone_protects_the_callback():
+    """One cause, one failure: 48 bits of state fail APPC-04 (critical); APPC-29, which needs it, is blocked by it
+    (NothingToCheck) rather than warning the same state again. Where PKCE protects the callback, APPC-04 does not
+    apply and APPC-29 warns it."""
+    weak = [secrets.token_hex(6) for _ in range(2)]
+    alone = _run(*(_authorize(state, None, False) for state in weak))
+    with pytest.raises(NonConformance, match=r"fewer than 64: RFC 6749 section 10\.12.*NIST SP 800-63B section 7\.1"):
+        state_entropy(SPA, alone)
+    with pytest.raises(NothingToCheck, match="APPC-04's bar"):
+        random_state_entropy(NO_RUN, NO_STAND_IN, SPA, alone)
+    with pytest.raises(NonConformance, match="fewer than 128") as warned:
+        random_state_entropy(NO_RUN, NO_STAND_IN, SPA, _run(*(_authorize(state) for state in weak)))
+    assert not isinstance(warned.value, NothingToCheck)
+    # a missing state where nothing else protects the callback is APPC-03's: APPC-29 is blocked by it
+    none = _run(_authorize(None, None, False), _authorize(None, None, False))
+    with pytest.raises(NothingToCheck, match="APPC-03"):
+        state_present_besides(NO_RUN, NO_STAND_IN, SPA, none)
+
+
+def test_appc29_leaves_a_repeated_state_to_appc05_where_the_state_alone_protects_the_callback():
+    same = _run(_authorize(RETURN_TO_STATE, None, False), _authorize(RETURN_TO_STATE, None, False))
+    with pytest.raises(NothingToCheck, match="APPC-05's failure"):
+        states_differ_besides(NO_RUN, NO_STAND_IN, SPA, same)
+    protected = _run(_authorize(RETURN_TO_STATE), _authorize(RETURN_TO_STATE))  # PKCE and the nonce: APPC-29's own
+    with pytest.raises(NonConformance, match="two sign-ins used the same state") as warned:
+        states_differ_besides(NO_RUN, NO_STAND_IN, SPA, protected)
+    assert not isinstance(warned.value, NothingToCheck)

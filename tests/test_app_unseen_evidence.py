@@ -23,8 +23,8 @@ from appside.steps import requests_sent
 from appside.steps.leaks import nothing_secret_in_output, nothing_secret_in_pages
 from appside.steps.refusals import error_page, expired_access_token
 from appside.steps.requests_sent import (
+    callback_protection_shown,
     challenges_differ,
-    protected_without_state,
     relies_on_state,
     states_differ,
     two_expiries,
@@ -170,7 +170,7 @@ def test_with_one_sign_in_reaching_the_stand_in_the_rules_that_compare_two_could
             NO_RUN, NO_STAND_IN, run
         )  # APPC-03 to APPC-05: whether PKCE or the nonce is new each time is unknown
     with pytest.raises(Skipped, match=unchecked):
-        protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)  # APPC-29
+        callback_protection_shown(NO_RUN, NO_STAND_IN, _application(), run)  # APPC-29
     with pytest.raises(Skipped, match=unchecked):
         states_differ(_application(), run)  # APPC-05: "expected a state in each of the two sign-ins, saw 1" before
     with pytest.raises(Skipped, match=unchecked):
@@ -191,8 +191,7 @@ def test_with_one_sign_in_and_no_pkce_or_nonce_the_state_is_judged_and_the_compa
     relies_on_state(
         NO_RUN, NO_STAND_IN, run
     )  # nothing else could protect the callback: APPC-03 and APPC-04 judge the state
-    with pytest.raises(Skipped, match="not applicable: neither"):
-        protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)
+    callback_protection_shown(NO_RUN, NO_STAND_IN, _application(), run)  # APPC-29 judges the state too
     with pytest.raises(Skipped, match=rf"^{UNCHECKED}: only 1 of the 2"):
         states_differ(_application(), run)
 
@@ -201,7 +200,7 @@ def test_two_sign_ins_are_compared_as_before():
     run = AppRun(observed=[Observed([_authorize()]), Observed([_authorize()])])
     with pytest.raises(Skipped, match="not applicable: a new"):
         relies_on_state(NO_RUN, NO_STAND_IN, run)
-    protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)
+    callback_protection_shown(NO_RUN, NO_STAND_IN, _application(), run)
     states_differ(_application(), run)
     challenges_differ(_application(), run)
 
@@ -288,7 +287,7 @@ def test_appc29_without_a_state_says_pkce_and_the_nonce_protect_the_callback_mea
     from appside.steps.requests_sent import state_present_besides
 
     run = AppRun(observed=[Observed([_authorize(state=False)]), Observed([_authorize(state=False)])])
-    protected_without_state(NO_RUN, NO_STAND_IN, _application(), run)  # PKCE and the nonce protect it
+    callback_protection_shown(NO_RUN, NO_STAND_IN, _application(), run)  # PKCE and the nonce protect it
     with pytest.raises(NonConformance) as warned:
         state_present_besides(NO_RUN, NO_STAND_IN, _application(), run)
     said = str(warned.value)

@@ -70,6 +70,28 @@ def test_a_raw_basic_failure_names_the_library_its_user_agent_names():
 
 
 @pytest.mark.parametrize(
+    ("user_agent", "named", "not_named"),
+    [
+        ("python-httpx/0.28.1", "urllib.parse.quote_plus", "encodeURIComponent"),
+        ("python-requests/2.34.2", "urllib.parse.quote_plus", "encodeURIComponent"),
+        ("libwww-perl/6.77", "uri_escape_utf8", "encodeURIComponent"),
+        ("Faraday v2.12.2", "URI.encode_www_form_component", "encodeURIComponent"),
+        ("node", "encodeURIComponent", "quote_plus"),
+        ("arctic", "encodeURIComponent", "uri_escape"),  # no language shows: JavaScript's and Python's
+        ("", "urllib.parse.quote_plus", "uri_escape"),
+    ],
+)
+def test_a_raw_basic_fix_names_the_encoding_function_of_the_language_its_user_agent_shows(user_agent, named, not_named):
+    """httpx-auth and requests-auth write the secret into Basic as it is: the fix named JavaScript's
+    encodeURIComponent to a Python service."""
+    request = _token_request(CLIENT_ID, "abc+def-ghijkl")
+    if user_agent:
+        request.headers["User-Agent"] = user_agent
+    problem = client_authentication(request, CLIENT_ID, "abc+def-ghijkl").problem
+    assert named in problem and not_named not in problem, problem
+
+
+@pytest.mark.parametrize(
     "secret", ["abc%41def-ghijkl", "abc+def-ghijkl", EVERY_CLASS], ids=["percent-41", "plus", "every"]
 )
 def test_a_secret_written_into_the_form_body_as_it_is_is_named_not_form_urlencoded_with_the_fix(secret):

@@ -10,6 +10,7 @@ and what is reported of a leak is scrubbed of it: the evidence of a leak is no l
 
 import contextlib
 import functools
+import re
 import time
 from html.parser import HTMLParser
 from urllib.parse import unquote, unquote_plus, urlsplit
@@ -42,6 +43,12 @@ from suite.verdict.checks import check, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
 
 OUTPUT_LINES_ATTACHED = 200
+# a leak's evidence: the head of its line (suite.secrets.redaction.excerpt's), or where the masked credential lies
+# beyond it, AROUND_THE_LEAK characters either side of the mask the scrubber put in its place ("[access_token]")
+EXCERPT, AROUND_THE_LEAK = 200, 100
+# what else the scrubber masks, which APPC-28 does not look for: the window goes around a credential's mask
+NO_CREDENTIAL_MARKS = {"[code]", "[authorization code]", "[code_verifier]", "[id_token]"}
+MASK_MARK = re.compile(r"\[[^\[\]\n]{1,120}\]")
 # A line at least this long may be one a logger wrapped at its width (80, 120 and up): its end and the next
 # line's start are read together, WRAP_READ characters of each (longer than any encoding of a token)
 WRAPPED_WIDTH, WRAP_READ = 60, 8192
@@ -427,27 +434,27 @@ def nothing_secret_in_output(request, application, app_run):
             name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
             attachment_type=allure.attachment_type.TEXT,
         )
+        # every credential the output carries, each with the first line that showed it (a Perl Data::Dumper of a
+        # token object prints its client secret a few lines before its access token)
+        first_seen: dict[str, str] = {}
         previous, found_before = "", set[str]()
         for number, line in enumerate(text.splitlines(), 1):
             if any(target in line for target in in_urls):
                 previous = ""
                 continue  # a web server's access log of a URL that leaks: APPC-26 or APPC-11 names the cause
             found = set(leaked(line, secrets))
-            if found:
-                check(
-                    False, f"the application wrote its {_each(sorted(found))} to {where}, line {number}: {_shown(line)}"
-                )
+            for name in sorted(found - first_seen.keys()):
+                first_seen[name] = f"line {number}: {_shown(line)}"
             # a logger that wraps long lines at a width cuts a token in two: the end of a long line and the start
             # of the next are read as one
             if len(previous) >= WRAPPED_WIDTH:
                 joined = previous[-WRAP_READ:] + line[:WRAP_READ]
-                for name in sorted(set(leaked(joined, secrets)) - found_before - found):
-                    check(
-                        False,
-                        f"the application wrote its {name} to {where}, across lines {number - 1} and {number} (a long "
-                        f"line wrapped): {_shown(joined)}",
-                    )
+                for name in sorted(set(leaked(joined, secrets)) - found_before - found - first_seen.keys()):
+                    first_seen[name] = f"across lines {number - 1} and {number} (a long line wrapped): {_shown(joined)}"
             previous, found_before = line, found
+        if first_seen:
+            evidence = "; ".join(dict.fromkeys(first_seen.values()))
+            check(False, f"the application wrote its {_each(list(first_seen))} to {where}, {evidence}")
     _tokens_were_issued(application, app_run)
 
 
@@ -489,5 +496,15 @@ def _served(part: str, url: str) -> str:
 
 
 def _shown(text: str) -> str:
-    """Evidence of a leak, with the leaked value (and every other secret the suite knows) masked."""
-    return excerpt(REDACTOR.scrub(text))
+    """Evidence of a leak, with the leaked value (and every other secret the suite knows) masked: where the mask
+    lies beyond the head an excerpt shows (an SSLError's text before the Authorization header it carried), a window
+    around it, cut with "…" (masked first, then cut: no cut can leave part of a secret)."""
+    masked = REDACTOR.scrub(blobs_masked(REDACTOR.scrub(text)))
+    mark = next(
+        (m for m in MASK_MARK.finditer(masked) if m.group() not in text and m.group() not in NO_CREDENTIAL_MARKS), None
+    )
+    if mark is None or mark.end() <= EXCERPT:
+        return excerpt(masked, EXCERPT)
+    start = max(0, mark.start() - AROUND_THE_LEAK)
+    end = min(len(masked), max(mark.end() + AROUND_THE_LEAK, start + EXCERPT))
+    return repr("…" * (start > 0) + masked[start:end] + "…" * (end < len(masked)))

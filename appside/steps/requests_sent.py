@@ -40,7 +40,7 @@ from appside.steps.sign_ins import (
 from appside.steps.unread_answers import token_request_misdirected
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
-from suite.verdict.checks import check, require, skip_for_missing_application_data
+from suite.verdict.checks import NonConformance, check, require, skip_for_missing_application_data
 from suite.wire.redirect_variations import (
     LOOPBACK_HOSTS,
     RFC8252_ANY_PORT,
@@ -50,7 +50,21 @@ from suite.wire.redirect_variations import (
     without_loopback_port,
 )
 
-MIN_STATE_BITS = 128
+# What a value that protects the callback must carry, of what varies between two sign-ins (appside.entropy): what
+# binds the client, RFC 6749 section 10.12, asks for "a non-guessable value", and NIST SP 800-63B section 7.1 puts a
+# number on a secret that binds a session: "at least 64 bits of entropy" (APPC-04, and what PKCE or a nonce must carry
+# to protect the callback instead). RFC 6749 section 10.10's 2^(-128), to which section 10.12 refers, sits in the
+# authorization server's paragraph, as does RFC 6819 section 5.1.4.2.2's ">=128 bits": APPC-29 warns below it.
+MIN_STATE_BITS = 64
+RECOMMENDED_STATE_BITS = 128
+UNGUESSABLE = (
+    'RFC 6749 section 10.12, "The binding value used for CSRF protection MUST contain a non-guessable value", and '
+    'NIST SP 800-63B section 7.1, "Secrets used for session binding SHALL ... contain at least 64 bits of entropy"'
+)
+RECOMMENDED = (
+    "RFC 6749 section 10.10, to which section 10.12 refers, asks 2^(-128) of generated credentials, and RFC 6819 "
+    'section 5.1.4.2.2 "should be >=128 bits long"'
+)
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 section 4.1
 
 
@@ -207,12 +221,11 @@ def _per_sign_in(app_run: AppRun, parameter: str, every=lambda request: True) ->
 
 def _unguessable(per_sign_in: list[set]) -> bool:
     """The two sign-ins' values differ, and each, without what it shares with the other sign-in's
-    (appside.entropy), carries MIN_STATE_BITS: the bar APPC-04 sets the state (RFC 6749 section 10.10).
-    A UUID counts whole, as APPC-04 counts it: whether PKCE or a nonce protects the callback decides whether
-    the critical APPC-03 to APPC-05 apply, and no sentence binding the client counts a UUID's random bits."""
+    (appside.entropy), carries MIN_STATE_BITS: the bar APPC-04 sets the state (UNGUESSABLE), a UUID by its
+    random bits, as APPC-04 counts it."""
     first, second = per_sign_in[:2]
     return not first & second and all(
-        entropy(value, min(other), whole_uuids=True).bits >= MIN_STATE_BITS
+        entropy(value, min(other)).bits >= MIN_STATE_BITS
         for mine, other in ((first, second), (second, first))
         for value in mine
     )
@@ -251,8 +264,8 @@ def callback_protections(app_run: AppRun) -> list[str]:
     state (RFC 9700 section 2.1): a PKCE S256 code_challenge in every sign-in, a new one each time, from a
     code_verifier an attacker cannot guess (PKCE_PROTECTS), or (OpenID Connect) a nonce in every sign-in, new and
     unguessable (NONCE_PROTECTS). Unguessable is what APPC-04 asks of a state (MIN_STATE_BITS, of what varies
-    between the sign-ins): a nonce "acme-<time>" or a verifier of 20 characters protects nothing RFC 6749
-    section 10.10 would call a CSRF token. Where one sign-in carries either but no second one reached the
+    between the sign-ins): a nonce "acme-<time>" protects nothing RFC 6749 section 10.12 would call a
+    non-guessable CSRF token. Where one sign-in carries either but no second one reached the
     stand-in to show it is new each time, the rule could not be checked (nothing_to_compare). The stand-in
     checks the verifier against the challenge itself; whether the application checks the nonce only its
     refusals show (callback_protection)."""
@@ -268,6 +281,7 @@ def callback_protections(app_run: AppRun) -> list[str]:
         and not challenges[0] & challenges[1]
         and len(verifiers) >= 2
         and all(verifiers[:2])
+        and all(VERIFIER.fullmatch(v) for values in verifiers[:2] for v in values)  # RFC 7636 section 4.1's form
         and _unguessable(verifiers)
     ):
         protections.append(PKCE_PROTECTS)
@@ -350,18 +364,15 @@ def relies_on_state(request: pytest.FixtureRequest, stand_in: SandboxServer, app
         )
 
 
-@given("the application protects its callback with PKCE or a nonce")
-def protected_without_state(
+@given("the sign-ins show what protects the application's callback")
+def callback_protection_shown(
     request: pytest.FixtureRequest, stand_in: SandboxServer, application: Application, app_run: AppRun
 ) -> None:
+    """APPC-29 judges the state whatever protects the callback; what does decides what is its own to judge (a
+    missing or repeated state where only the state protects it is APPC-03's and APPC-05's, critical) and needs
+    two sign-ins to tell (callback_protections)."""
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
-    if not callback_protection(app_run, request.config, stand_in):
-        pytest.skip(
-            "not applicable: neither a new PKCE S256 code_challenge (from a code_verifier of at least "
-            f"{MIN_STATE_BITS} bits) nor a new OpenID Connect nonce of at least {MIN_STATE_BITS} bits in each "
-            "sign-in, which the application showed it checks (APPC-21), protects the callback, so the state must, "
-            "and APPC-03, APPC-04 and APPC-05 judge it"
-        )
+    callback_protection(app_run, request.config, stand_in)
 
 
 @then("every authorization request carries a state")
@@ -374,16 +385,23 @@ def state_present(application: Application, app_run: AppRun) -> None:
 def state_present_besides(
     request: pytest.FixtureRequest, stand_in: SandboxServer, application: Application, app_run: AppRun
 ) -> None:
-    """APPC-29 (warning-level): PKCE or the nonce protects the callback (the Given step found it), so a missing
-    state leaves it protected; what is measured is the state itself, a new one of 128 random bits each time."""
-    protection = callback_protection(app_run, request.config, stand_in) or "PKCE or the nonce"
+    """APPC-29 (warning-level): where PKCE or the nonce protects the callback, a missing state leaves it
+    protected; what is measured is the state itself, a new one of 128 random bits each time. Where nothing else
+    protects it, a missing state is APPC-03's failure, and this rule is blocked by it."""
+    protection = callback_protection(app_run, request.config, stand_in)
     for sent in _authorization_requests(application, app_run):
+        if protection is None:
+            require(
+                sent.param("state"),
+                "an authorization request carries no state, and nothing else protects the callback: APPC-03's failure",
+            )
+            continue
         check(
             sent.param("state"),
             f"an authorization request carries no state. Meanwhile {protection} "
             f"{'protect' if ' and ' in protection else 'protects'} the callback against CSRF ({RFC9700_CSRF}), so "
             "this is a warning, not a failure: APPC-29 measures the state itself, and asks for a new one of at "
-            f"least {MIN_STATE_BITS} random bits in every sign-in (RFC 6749 section 10.10), as Visma Connect's "
+            f"least {RECOMMENDED_STATE_BITS} random bits in every sign-in ({RECOMMENDED}), as Visma Connect's "
             'documentation asks for "secure state management to prevent CSRF attacks"',
         )
 
@@ -400,32 +418,37 @@ def _states_per_sign_in(app_run: AppRun) -> list[set]:
     return [{r.param("state") for r in observed.authorization_requests} - {None} for observed in app_run.observed]
 
 
-@then("every state carries at least 128 bits of entropy")
+@then("every state carries at least 64 bits of entropy")
 def state_entropy(application: Application, app_run: AppRun) -> None:
     """APPC-04 (critical): with two sign-ins, only what differs from the other sign-in's state counts: a
     fixed prefix or suffix (an encoded {"returnTo": ...}) is no secret, however long (appside.entropy),
-    nor are the layers around it (base64, JSON). A UUID counts as its 128 bits: RFC 6749 section 10.10's
-    2^(-128) is about "generated tokens (and other credentials not intended for handling by end-users)",
-    in a section that binds the authorization server; what binds the client's state, section 10.12, asks
-    for "a non-guessable value" and counts no bits, so a UUID version 4 (122 random bits) fails no critical
-    rule. APPC-29 (a warning) counts its random bits (random_state_entropy)."""
-    _judge_state_bits(application, app_run, whole_uuids=True)
+    nor are the layers around it (base64, JSON); a UUID counts by its random bits (122 in version 4, 74 in
+    version 7). The bar is what binds the client (UNGUESSABLE): RFC 6749 section 10.10's 2^(-128) binds the
+    authorization server's "generated tokens", and APPC-29 (a warning) asks it of the state
+    (random_state_entropy)."""
+    _judge_state_bits(application, app_run, MIN_STATE_BITS, UNGUESSABLE)
 
 
 @then("every state carries at least 128 random bits")
-def random_state_entropy(application: Application, app_run: AppRun) -> None:
-    """APPC-29 (warning-level): as APPC-04, with a UUID counted by its random bits (122 in version 4, 74 in
-    version 7: MSAL.js's state is base64 of {"id": "<UUID version 7>", ...}), the 128 bits of RFC 6749
-    section 10.10 applied to what an attacker must guess."""
-    _judge_state_bits(application, app_run, whole_uuids=False)
+def random_state_entropy(
+    request: pytest.FixtureRequest, stand_in: SandboxServer, application: Application, app_run: AppRun
+) -> None:
+    """APPC-29 (warning-level): as APPC-04, with RFC 6749 section 10.10's 128 bits (RECOMMENDED). A state that
+    alone protects the callback and falls short of APPC-04's bar is APPC-04's failure: blocked by it."""
+    if callback_protection(app_run, request.config, stand_in) is None:
+        try:
+            _judge_state_bits(application, app_run, MIN_STATE_BITS, UNGUESSABLE)
+        except NonConformance as failed:  # APPC-04's failure, or APPC-05's (the same state twice)
+            require(False, f"the state alone protects the callback, and falls short of APPC-04's bar: {failed}")
+    _judge_state_bits(application, app_run, RECOMMENDED_STATE_BITS, RECOMMENDED)
 
 
-def _judge_state_bits(application: Application, app_run: AppRun, whole_uuids: bool) -> None:
+def _judge_state_bits(application: Application, app_run: AppRun, bar: int, because: str) -> None:
     states = _states(application, app_run)
     per_sign_in = _states_per_sign_in(app_run)
     if len(per_sign_in) < 2 or not all(per_sign_in[:2]):  # one state to judge: all of it
         for state in states:
-            _check_state_bits(state, None, whole_uuids)
+            _check_state_bits(state, None, bar, because)
         return
     require(
         not per_sign_in[0] & per_sign_in[1],
@@ -434,11 +457,11 @@ def _judge_state_bits(application: Application, app_run: AppRun, whole_uuids: bo
     for index, observed in enumerate(app_run.observed[:2]):
         other = min(per_sign_in[1 - index])
         for state in {r.param("state") for r in observed.authorization_requests} - {None}:
-            _check_state_bits(state, other, whole_uuids)
+            _check_state_bits(state, other, bar, because)
 
 
-def _check_state_bits(state: str, other: str | None, whole_uuids: bool) -> None:
-    measured = entropy(state, other, whole_uuids)
+def _check_state_bits(state: str, other: str | None, bar: int, because: str) -> None:
+    measured = entropy(state, other)
     part = varying_part(state, other) if other is not None else state
     if measured.explained():
         compared = "; only what differs from the other sign-in's" if other is not None else ""
@@ -446,9 +469,9 @@ def _check_state_bits(state: str, other: str | None, whole_uuids: bool) -> None:
     else:
         how = f", of which {len(part)} differ from the other sign-in's," if part != state else ""
     check(
-        measured.bits >= MIN_STATE_BITS,
-        f"a state of {len(state)} characters{how} carries at most {measured.bits:.0f} bits, fewer than "
-        f"{MIN_STATE_BITS} (RFC 6749 section 10.10)",
+        measured.bits >= bar,
+        f"a state of {len(state)} characters{how} carries at most {measured.bits:.0f} bits, fewer than {bar}: "
+        f"{because}",
     )
 
 
@@ -463,6 +486,21 @@ def states_differ(application: Application, app_run: AppRun) -> None:
         f"expected a state in each of the two sign-ins, saw {sum(map(bool, per_sign_in))}",
     )
     check(not per_sign_in[0] & per_sign_in[1], "two sign-ins used the same state")
+
+
+@then("the two sign-ins used different states besides what protects the callback")
+def states_differ_besides(
+    request: pytest.FixtureRequest, stand_in: SandboxServer, application: Application, app_run: AppRun
+) -> None:
+    """APPC-29 (warning-level): as APPC-05; where only the state protects the callback, the same state twice is
+    APPC-05's failure, and this rule is blocked by it."""
+    if callback_protection(app_run, request.config, stand_in) is not None:
+        states_differ(application, app_run)
+        return
+    try:
+        states_differ(application, app_run)
+    except NonConformance as failed:
+        require(False, f"the state alone protects the callback: APPC-05's failure: {failed}")
 
 
 @then("every authorization request carries a PKCE code_challenge")

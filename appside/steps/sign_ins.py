@@ -353,11 +353,15 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     "or could not be checked (the cause is the application's token request, not drive.signed_in)"
                 )
                 return
-            recorder.notices.append(
+            said = (
                 f"no normal sign-in finished: the application never showed {marker} "
                 "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
                 "(see 'the sign-in did not finish' in the report; "
-                f"{refused.removeprefix('; ') or 'check drive.signed_in and where the sign-in ended'})"
+            )
+            if not refused:  # a rule that broke the sign-in may name the cause once every rule is judged
+                recorder.unfinished_sign_ins = (len(recorder.notices), said)
+            recorder.notices.append(
+                f"{said}{refused.removeprefix('; ') or 'check drive.signed_in and where the sign-in ended'})"
             )
 
 

@@ -12,7 +12,8 @@ defects, to prove the certification catches them:
     no-response-type       the authorization request carries no response_type
     redirect-uri-changed   the code is redeemed with a redirect_uri other than the authorization request's
     no-state               the authorization request carries no state (and the callback is not checked)
-    short-state            the state is 64 random bits
+    short-state            the state is 64 random bits: APPC-04's bar, below the 128 APPC-29 warns of
+    guessable-state        the state is 48 random bits, below APPC-04's 64
     fixed-state            every sign-in uses the same state
     state-not-checked      the callback's state is not compared with the one sent
     no-pkce                no PKCE, though the application declares it
@@ -201,9 +202,13 @@ def home():
 @app.get("/login")
 def login():
     session["sid"] = secrets.token_urlsafe(16)
-    state = {"short-state": secrets.token_hex(8), "fixed-state": "reference-web-app-state-always-the-same"}
+    state = {
+        "short-state": secrets.token_hex(8),
+        "guessable-state": secrets.token_hex(6),
+        "fixed-state": "reference-web-app-state-always-the-same",
+    }
     extra = {}
-    for name in DEFECTS & state.keys():  # at most one of the two is on
+    for name in DEFECTS & state.keys():  # at most one of them is on
         extra["state"] = state[name]
     if "fixed-pkce" in DEFECTS:
         extra["code_verifier"] = FIXED_VERIFIER
