@@ -9,11 +9,10 @@ Feature: Where the client secret goes
 
   @rule:APPC-11 @severity:blocker @rfc:RFC6749-2.3.1
   Scenario: APPC-11 The client secret is never put in a URL
-    Every request of every sign-in (or service run) the run made is read: the normal ones, the refused
-    and faulty ones, and a refresh after the access token expired (where drive.use_api_url lets the
-    suite make the application use its token). The failure names the sign-in.
+    Every request of every sign-in (or service run) the run has made is read: the normal ones, the
+    refused and faulty ones, and the refreshes after an access token expired. The failure names the
+    sign-in.
 
-    When the application renews an expired access token, where the suite can make it
     Then the client secret appears in no URL
     And the client secret appears in no URL the browser opened
 
