@@ -416,7 +416,7 @@ def _character_class(character: str) -> str:
 def where_it_differs(sent: str, secret: str) -> str:
     """Where a client_secret sent differs from the application's, by positions and character classes only:
     neither value, nor any character of them, is ever written. A client library that drops or replaces what
-    it cannot encode (@hapi/bell's useParamsAuth writes each character beyond Latin-1 as the text "undefined")
+    it cannot encode (@hapi/bell's useParamsAuth writes each non-ASCII character as the text "undefined")
     leaves the secret's other characters in place, in order."""
     if not sent or not secret:
         return ""

@@ -1,6 +1,6 @@
 """A client_secret in the form body that is not the application's: APPC-10 says where it differs, by
 positions and character classes, never a character of either value (@hapi/bell's useParamsAuth writes
-each character beyond Latin-1 as the text "undefined"; the message said only "not the application's
+each non-ASCII character as the text "undefined"; the message said only "not the application's
 secret")."""
 
 from urllib.parse import urlencode
