@@ -207,6 +207,13 @@ REFERENCE_APPS = {
                 "token-in-page": ("APPC-27",),
                 "tokens-in-session-cookie": ("APPC-27",),  # Flask's session cookie is signed, not encrypted
                 "token-logged": ("APPC-28",),
+                # the tokens of a sign-in it refused for its ID token, printed: real tokens, read in every sign-in
+                "log-refused-tokens": ("APPC-28",),
+                # the token response of the refresh after an expiry, printed
+                "log-refresh": ("APPC-28",),
+                # the refresh's parameters, its client secret and refresh token too, in the token URL's query
+                # (APPC-10 blocked by APPC-11: a secret only in the URL authenticates nothing)
+                "refresh-in-query": ("APPC-11", "APPC-26"),
                 # its refresh token posted to the Visma API: a resource server (RFC 6749 section 10.4)
                 "refresh-token-to-api": ("APPC-32",),
                 # the same in a header of its own (X-Refresh-Token): every header the API received is read
@@ -248,6 +255,9 @@ REFERENCE_APPS = {
                     *LEAKS_NEEDED,
                 ),
                 "short-verifier": (*TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
+                # its refresh carries the secret only in its URL, which authenticates nothing: APPC-10 is blocked by
+                # APPC-11, and the refused refresh leaves no rotation to watch (APPC-15)
+                "refresh-in-query": ("APPC-10", "APPC-15"),
                 # its second redemption makes the stand-in revoke the code's tokens (RFC 6749 section 4.1.2's
                 # SHOULD, as the sandbox does), refresh token included: no rotation is left for APPC-15 to watch
                 "code-redeemed-twice": ("APPC-15",),

@@ -438,7 +438,8 @@ def _not_the_secret(request, secret: str) -> str:
     as it is (its "+", "%" and "&" written literally), it was sent without form-urlencoding."""
     problem = "the client_secret in its form body is not the application's secret"
     if f"client_secret={secret}" not in (getattr(request, "body", "") or "") or quote_plus(secret) == secret:
-        return problem
+        sent = form_value(request, "client_secret") or ""
+        return problem + ("" if _encoded_once_more(sent, secret) else where_it_differs(sent, secret))
     read = [what for character, what in _READ_OTHERWISE if character in secret]
     return (
         f"{problem} as a server reads it: the body holds the secret as it is, not form-urlencoded"
@@ -447,6 +448,75 @@ def _not_the_secret(request, secret: str) -> str:
         'per Appendix B; form-urlencode each value (curl --data-urlencode "client_secret=..." rather than --data, '
         "or the HTTP library's form encoding)"
     )
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _character_class(character: str) -> str:
+    """What kind of character a secret has at a place, named without the character itself."""
+    if not character.isascii():
+        return "a non-ASCII character"
+    if character.isalpha():
+        return "a letter"
+    if character.isdigit():
+        return "a digit"
+    if character == " ":
+        return "a space"
+    if not character.isprintable():
+        return "a control character"
+    return "a punctuation character"
+
+
+def where_it_differs(sent: str, secret: str) -> str:
+    """Where a client_secret sent differs from the application's, by positions and character classes only:
+    neither value, nor any character of them, is ever written. A client library that drops or replaces what
+    it cannot encode (@hapi/bell's useParamsAuth writes each non-ASCII character as the text "undefined")
+    leaves the secret's other characters in place, in order."""
+    if not sent or not secret:
+        return ""
+    if sent == quote_plus(secret):
+        return ": it is the secret form-urlencoded twice (the library encoded a value that was already encoded)"
+    if sent == secret.strip():
+        return ": it is the secret without the white space at its start or end (trimmed)"
+    same = next((i for i, (a, b) in enumerate(zip(sent, secret, strict=False)) if a != b), min(len(sent), len(secret)))
+    if same == len(secret):
+        return f": it is the secret with {len(sent) - same} more characters after it"
+    if same == len(sent):
+        return (
+            f": it is the secret cut short, its first {same} characters of {len(secret)} (cut before its "
+            f"{_ordinal(same + 1)}, {_character_class(secret[same])})"
+        )
+    said = (
+        f": it differs from the secret's {_ordinal(same + 1)} character on ({_character_class(secret[same])}; the "
+        f"secret has {len(secret)} characters, the value sent {len(sent)})"
+    )
+    non_ascii = [i for i, character in enumerate(secret) if not character.isascii()]
+    ascii_kept = re.fullmatch(
+        "".join("(.*?)" if not c.isascii() else re.escape(c) for c in secret), sent, flags=re.DOTALL
+    )
+    if non_ascii and ascii_kept:
+        replaced = {text: re.sub(r"[^\x00-\x7f]", text, secret) == sent for text in ("", "undefined", "?", "\ufffd")}
+        how = (
+            "missing"
+            if replaced[""]
+            else "each written as the text 'undefined'"
+            if replaced["undefined"]
+            else "each replaced by '?'"
+            if replaced["?"]
+            else "each replaced by U+FFFD"
+            if replaced["\ufffd"]
+            else "missing or replaced"
+        )
+        places = ", ".join(_ordinal(i + 1) for i in non_ascii)
+        said += (
+            f": its {len(non_ascii)} non-ASCII character{'s' * (len(non_ascii) > 1)} (the {places}) "
+            f"{'are' if len(non_ascii) > 1 else 'is'} {how}, every other character is in place: the client library "
+            "drops or replaces characters it cannot encode (e.g. @hapi/bell's useParamsAuth: docs/client-libraries.md)"
+        )
+    return said
 
 
 def _basic_authentication(

@@ -9,6 +9,10 @@ Feature: Where the client secret goes
 
   @rule:APPC-11 @severity:blocker @rfc:RFC6749-2.3.1
   Scenario: APPC-11 The client secret is never put in a URL
+    Every request of every sign-in (or service run) the run has made is read: the normal ones, the
+    refused and faulty ones, and the refreshes after an access token expired. The failure names the
+    sign-in.
+
     Then the client secret appears in no URL
     And the client secret appears in no URL the browser opened
 

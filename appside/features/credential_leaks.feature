@@ -8,8 +8,10 @@ Feature: Where the tokens and the client secret must not turn up
   @rule:APPC-26 @severity:critical @rfc:RFC9700-4.3.2 @rfc:RFC6750-5.3 @rfc:RFC6749-10.4
   Scenario: APPC-26 Access and refresh tokens are never put in a URL
     The URLs of every request the stand-in (token endpoint, Visma API, userinfo) and the browser
-    saw, the application's own pages included, in its normal sign-ins and, where drive.use_api_url
-    is set, in a sign-in followed by its use of the Visma API. ID tokens are not looked for: an
+    saw, the application's own pages included, in every sign-in the run made: the normal ones (and,
+    where drive.use_api_url is set, a sign-in followed by its use of the Visma API), the refused and
+    faulty ones, and the refreshes after an access token expired; every token the stand-in issued in
+    any of them is looked for, and the failure names the sign-in. ID tokens are not looked for: an
     OpenID logout sends one as id_token_hint by design. The calls to the Visma API (or userinfo) are
     where a token is put in a URL above all (RFC 6750 section 2.3's access_token parameter): where the
     application made none, what else was read judges only part of the sentence, and the rule is missing
@@ -37,7 +39,10 @@ Feature: Where the tokens and the client secret must not turn up
     What the suite can see: a launched application's stdout and stderr (drive.launch), a service
     command's output, what the application wrote to drive.output_file during the run, and the browser
     console of its pages in the sign-ins the suite drives (a single-page application's log, which
-    error-reporting tools collect); where it sees none, the rule is missing data (drive.output_file),
+    error-reporting tools collect). The secret and every token the stand-in issued in every sign-in
+    the run made are looked for, the refused ones and the refreshes after an expiry too (a token a
+    refused sign-in was issued is a real token), and the failure names the sign-in that token was
+    issued in. Where it sees no output, the rule is missing data (drive.output_file),
     and the run incomplete. Codes and state are not looked for: a web server's access log has the
     callback's URL. Nor is an access-log line of a URL that leaks: APPC-26 (or APPC-11) names that.
 

@@ -4,11 +4,12 @@ import pytest
 from pytest_bdd import given, then, when
 
 from appside.application import Application
-from appside.observed import form_value, secret_in_query
-from appside.steps.leaks import leaked, use_as_a_user_would
+from appside.observed import Observed, form_value, secret_in_query
+from appside.steps.leaks import flows_of_the_run, in_flow, leaked, use_as_a_user_would
 from appside.steps.refusals import expired_access_token
 from appside.steps.sign_ins import AppRun, no_evidence
 from sandbox import SandboxServer
+from sandbox.recording import RecordedRequest
 from suite.secrets.redaction import excerpt
 from suite.verdict.checks import check
 
@@ -24,15 +25,21 @@ def used_normally(
 
 @then("the client secret appears in no URL")
 def secret_not_in_url(application: Application, app_run: AppRun) -> None:
+    """Every request the stand-in saw in every sign-in (or run) the run made: the refused ones, and a refresh
+    after the access token expired (hapi's refresh with every parameter in the token URL's query)."""
     assert application.client_secret is not None  # "used as a user would" skipped an application without one
-    for observed in app_run.observed:
-        for request in observed.entries:
-            check(
-                not secret_in_query(request, application.client_secret),
-                f"the client secret was sent in the URL of {request.method} {request.path}"
-                + _GET_TOKEN_REQUEST * (request.method == "GET" and request in observed.token_requests)
-                + ": URLs end up in logs, histories and Referer headers",
-            )
+    for title, _, every_observed in flows_of_the_run(app_run):
+        for observed in every_observed:
+            for request in observed.entries:
+                if secret_in_query(request, application.client_secret):
+                    check(
+                        False,
+                        f"the client secret was sent in the URL of {request.method} {request.path}"
+                        + _grant(request, observed)
+                        + f", {in_flow(application, title)}"
+                        + _GET_TOKEN_REQUEST * (request.method == "GET" and request in observed.token_requests)
+                        + ": URLs end up in logs, histories and Referer headers",
+                    )
 
 
 @then("the client secret appears in no URL the browser opened")
@@ -40,14 +47,25 @@ def secret_not_in_browser_urls(application: Application, app_run: AppRun) -> Non
     """The application's own pages too: a secret in a redirect or a link reaches the browser's history."""
     assert application.client_secret is not None  # "used as a user would" skipped an application without one
     secret = {application.client_secret: "client secret"}
-    for sign_in in app_run.sign_ins:
-        for url in getattr(sign_in, "urls", None) or ():
-            check(
-                not leaked(url, secret),
-                f"the client secret was in the URL of a request the browser made: {excerpt(url)}",
-            )
-    if not _token_requests(app_run):
+    flows = flows_of_the_run(app_run)
+    for title, sign_ins, _ in flows:
+        for sign_in in sign_ins:
+            for url in getattr(sign_in, "urls", None) or ():
+                if leaked(url, secret):
+                    check(
+                        False,
+                        f"the client secret was in the URL of a request the browser made, "
+                        f"{in_flow(application, title)}: {excerpt(url)}",
+                    )
+    if not any(observed.token_requests for _, _, every_observed in flows for observed in every_observed):
         no_evidence(application, app_run, _NO_TOKEN_REQUEST)
+
+
+def _grant(request: RecordedRequest, observed: Observed) -> str:
+    """ " (a refresh_token request)": which token request it was, where it was one."""
+    if request not in observed.token_requests:
+        return ""
+    return f" (a {request.param('grant_type') or 'token'} request)"
 
 
 # a token request sent with GET carries every parameter, the secret too, in its query

@@ -97,6 +97,41 @@ def used_and_watched(request, application, stand_in, app_run):
     use_as_a_user_would(request.config, application, stand_in, app_run)
 
 
+def flows_of_the_run(app_run) -> list[tuple[str, list, list]]:
+    """(title, sign-ins, what the stand-in saw) of every sign-in (or service run) the run made so far, each
+    once: the flows made at once (the normal sign-ins, the refused and faulty ones, the waits for an access
+    token's expiry and its refresh) and those made one at a time for a step (appside.steps.sign_ins.every_flow_made),
+    then what the scenario itself made that none of them holds ("normal use"). A token the stand-in issued in a
+    refused sign-in is a real token, and a refresh after an expiry a request like any other: a leak rule that
+    read only the normal sign-ins passed an application that logged the tokens of a sign-in it refused."""
+    flows: list[tuple[str, list, list]] = []
+    seen_sign_ins: set[int] = set()
+    seen_observed: set[int] = set()
+    made = [(title, sign_ins, [observed]) for title, sign_ins, observed in every_flow_made()]
+    for title, sign_ins, observed in [*made, ("normal use", app_run.sign_ins, app_run.observed)]:
+        own_sign_ins = [s for s in sign_ins if id(s) not in seen_sign_ins]
+        own_observed = [o for o in observed if id(o) not in seen_observed]
+        seen_sign_ins.update(map(id, own_sign_ins))
+        seen_observed.update(map(id, own_observed))
+        if own_sign_ins or own_observed:
+            flows.append((title, own_sign_ins, own_observed))
+    return flows
+
+
+def in_flow(application, title: str) -> str:
+    """How a failure names the sign-in (a service's run) a leak was found in, as APPC-27's does."""
+    return f"in the {'sign-in' if application.is_interactive else 'run'} {title!r}"
+
+
+def tokens_issued_in(flows) -> dict[str, tuple[str, str]]:
+    """value -> (what it is, the title of the flow the stand-in issued it in), for every flow of `flows`."""
+    issued: dict[str, tuple[str, str]] = {}
+    for title, _, observed in flows:
+        for value, name in issued_tokens(AppRun(observed=observed)).items():
+            issued.setdefault(value, (name, title))
+    return issued
+
+
 def issued_tokens(app_run) -> dict[str, str]:
     """value -> what it is: the access and refresh tokens the stand-in issued in these runs. ID tokens
     are left out: they are for the client and about the user, no credential for the API, and an
@@ -135,33 +170,38 @@ def _in_url(url: str, secrets: dict[str, str]) -> list[str]:
 
 @then("no access or refresh token appears in a URL")
 def tokens_not_in_urls(application, app_run):
-    tokens = issued_tokens(app_run)
-    if not tokens:
+    """Every request and page of every sign-in the run made (the refused ones, the refresh after an expiry), read
+    for every token the stand-in issued in any of them; the failure names the sign-in it was found in."""
+    flows = flows_of_the_run(app_run)
+    tokens = {value: name for value, (name, _) in tokens_issued_in(flows).items()}
+    for title, sign_ins, every_observed in flows:
+        where = in_flow(application, title)
+        for observed in every_observed:
+            for request in observed.entries:
+                for name in _in_url("&".join(f"{k}={v}" for k, v in request.query), tokens):
+                    check(
+                        False,
+                        f"the {name} was sent in the URL of {request.method} {request.path} (the stand-in received "
+                        f"it), {where}: URLs end up in logs, browser histories and Referer headers",
+                    )
+        for sign_in in sign_ins:
+            for url in getattr(sign_in, "urls", None) or ():
+                for name in _in_url(url, tokens):
+                    check(False, f"the {name} was in the URL of a request the browser made, {where}: {_shown(url)}")
+            # RFC 6750 section 5.3 names "page URLs": a #fragment or a history.replaceState reaches no
+            # server, yet stays in the address bar, the history, bookmarks and what the page's scripts read
+            for url in getattr(sign_in, "page_urls", None) or ():
+                for name in _in_url(url, tokens):
+                    check(
+                        False,
+                        f"the {name} was in the address of a page the browser showed (its history and address bar, "
+                        f"though no server received it), {where}: {_shown(url)}",
+                    )
+    if not issued_tokens(app_run):  # the normal use issued none: what broke it is the cause (as before)
         skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
         nothing_to_judge(
             application, app_run, "the stand-in issued no token in these runs, so none could be put in a URL"
         )
-    for observed in app_run.observed:
-        for request in observed.entries:
-            for name in _in_url("&".join(f"{k}={v}" for k, v in request.query), tokens):
-                check(
-                    False,
-                    f"the {name} was sent in the URL of {request.method} {request.path} (the stand-in received it): "
-                    "URLs end up in logs, browser histories and Referer headers",
-                )
-    for sign_in in app_run.sign_ins:
-        for url in getattr(sign_in, "urls", None) or ():
-            for name in _in_url(url, tokens):
-                check(False, f"the {name} was in the URL of a request the browser made: {_shown(url)}")
-        # RFC 6750 section 5.3 names "page URLs": a #fragment or a history.replaceState reaches no
-        # server, yet stays in the address bar, the history, bookmarks and what the page's scripts read
-        for url in getattr(sign_in, "page_urls", None) or ():
-            for name in _in_url(url, tokens):
-                check(
-                    False,
-                    f"the {name} was in the address of a page the browser showed (its history and address bar, "
-                    f"though no server received it): {_shown(url)}",
-                )
     # a token goes into a URL above all where it is used: the calls to the Visma API (RFC 6750 section 2.3's
     # access_token query parameter, which RFC 9700 section 4.3.2 forbids); the addresses the browser showed
     # judge the rest of the sentence only, so a run that made no such call passes nothing
@@ -383,9 +423,17 @@ class LeftOutWatch:
 
 @then("no client secret, access or refresh token appears in the application's output")
 def nothing_secret_in_output(request, application, app_run):
+    """Every sign-in (or service run) the run made, the refused ones and the refresh after an expiry too, read for
+    the secret and every token the stand-in issued in any of them: a token a refused sign-in was issued and the
+    application logged is a real token (RFC 6749 sections 10.3 and 10.4)."""
+    flows = flows_of_the_run(app_run)
     outputs = [
-        (f"the output of `{application.drive.command or application.drive.url}`", run.output)
-        for run in app_run.sign_ins
+        (
+            f"the output of `{application.drive.command or application.drive.url}`, {in_flow(application, title)}",
+            run.output,
+        )
+        for title, sign_ins, _ in flows
+        for run in sign_ins
         if hasattr(run, "output")
     ]
     launched = getattr(request.config, "launched", None)
@@ -399,8 +447,9 @@ def nothing_secret_in_output(request, application, app_run):
             )
     # the browser console of its pages: a single-page application's log (error-reporting tools collect it)
     consoles = [
-        (f"the browser console of its pages (sign-in {number})", "\n".join(run.console))
-        for number, run in enumerate(app_run.sign_ins, 1)
+        (f"the browser console of its pages, {in_flow(application, title)}", "\n".join(run.console))
+        for title, sign_ins, _ in flows
+        for run in sign_ins
         if getattr(run, "console", None) is not None
     ]
     if application.app_type == "spa":  # its server only serves files: the console is where it logs
@@ -426,14 +475,18 @@ def nothing_secret_in_output(request, application, app_run):
             "terminal writes it to, e.g. `my-app login 2>&1 | tee -a FILE`), or let the suite start a "
             "long-running application (drive.launch)",
         )
-    secrets = credentials(application, app_run)
-    in_urls = _leaking_request_targets(app_run, secrets)
+    issued = tokens_issued_in(flows)
+    secrets = {value: name for value, (name, _) in issued.items()}
+    if application.client_secret:
+        secrets[application.client_secret] = "client secret"
+    in_urls = _leaking_request_targets(flows, secrets)
     for where, text in outputs + consoles:
-        allure.attach(
-            said(blobs_masked("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:]))),  # control characters visible
-            name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
-            attachment_type=allure.attachment_type.TEXT,
-        )
+        if text or where == outputs[0][0]:  # every flow's console read, the empty ones not attached
+            allure.attach(
+                said(blobs_masked("\n".join(text.splitlines()[-OUTPUT_LINES_ATTACHED:]))),  # control characters visible
+                name=f"{where}, last {OUTPUT_LINES_ATTACHED} lines, secrets masked",
+                attachment_type=allure.attachment_type.TEXT,
+            )
         # every credential the output carries, each with the first line that showed it (a Perl Data::Dumper of a
         # token object prints its client secret a few lines before its access token)
         first_seen: dict[str, str] = {}
@@ -444,13 +497,16 @@ def nothing_secret_in_output(request, application, app_run):
                 continue  # a web server's access log of a URL that leaks: APPC-26 or APPC-11 names the cause
             found = set(leaked(line, secrets))
             for name in sorted(found - first_seen.keys()):
-                first_seen[name] = f"line {number}: {_shown(line)}"
+                first_seen[name] = f"line {number}{_issued_where(line, issued, application)}: {_shown(line)}"
             # a logger that wraps long lines at a width cuts a token in two: the end of a long line and the start
             # of the next are read as one
             if len(previous) >= WRAPPED_WIDTH:
                 joined = previous[-WRAP_READ:] + line[:WRAP_READ]
                 for name in sorted(set(leaked(joined, secrets)) - found_before - found - first_seen.keys()):
-                    first_seen[name] = f"across lines {number - 1} and {number} (a long line wrapped): {_shown(joined)}"
+                    first_seen[name] = (
+                        f"across lines {number - 1} and {number} (a long line wrapped)"
+                        f"{_issued_where(joined, issued, application)}: {_shown(joined)}"
+                    )
             previous, found_before = line, found
         if first_seen:
             evidence = "; ".join(dict.fromkeys(first_seen.values()))
@@ -469,20 +525,33 @@ def _tokens_were_issued(application, app_run) -> None:
         )
 
 
-def _leaking_request_targets(app_run, secrets: dict[str, str]) -> set[str]:
-    """The paths and queries of the URLs (the browser's and the stand-in's) that carry a credential, as
-    an access log writes them."""
+def _leaking_request_targets(flows, secrets: dict[str, str]) -> set[str]:
+    """The paths and queries of the URLs (the browser's and the stand-in's, in every flow of the run) that carry a
+    credential, as an access log writes them."""
     targets = set()
-    for sign_in in app_run.sign_ins:
-        for url in getattr(sign_in, "urls", None) or ():
-            if _in_url(url, secrets):
-                parts = urlsplit(url)
-                targets.add(f"{parts.path}?{parts.query}")
-    for observed in app_run.observed:
-        for request in observed.entries:
-            if _in_url("&".join(f"{k}={v}" for k, v in request.query), secrets):
-                targets.add(f"{request.path}?")
+    for _, sign_ins, every_observed in flows:
+        for sign_in in sign_ins:
+            for url in getattr(sign_in, "urls", None) or ():
+                if _in_url(url, secrets):
+                    parts = urlsplit(url)
+                    targets.add(f"{parts.path}?{parts.query}")
+        for observed in every_observed:
+            for request in observed.entries:
+                if _in_url("&".join(f"{k}={v}" for k, v in request.query), secrets):
+                    targets.add(f"{request.path}?")
     return targets
+
+
+def _issued_where(text: str, issued: dict[str, tuple[str, str]], application) -> str:
+    """ " (issued in the sign-in '...')": where the stand-in issued the tokens `text` carries, for an output the
+    whole run shares (a launched application's, drive.output_file)."""
+    titles = leaked(text, {value: title for value, (_, title) in issued.items()})
+    if not titles:
+        return ""
+    kind = "sign-in" if application.is_interactive else "run"
+    if len(titles) == 1:
+        return f" (issued in the {kind} {titles[0]!r})"
+    return f" (issued in the {kind}s {', '.join(map(repr, titles))})"
 
 
 def _served(part: str, url: str) -> str:

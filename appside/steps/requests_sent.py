@@ -20,6 +20,7 @@ from appside.observed import (
     expired_uses,
     form_value,
     s256,
+    secret_in_query,
     token_request_shape,
     unverified_claims,
 )
@@ -40,7 +41,7 @@ from appside.steps.sign_ins import (
 from appside.steps.unread_answers import token_request_misdirected
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
-from suite.verdict.checks import NonConformance, check, require, skip_for_missing_application_data
+from suite.verdict.checks import NonConformance, check, require, require_not_met, skip_for_missing_application_data
 from suite.wire.redirect_variations import (
     LOOPBACK_HOSTS,
     RFC8252_ANY_PORT,
@@ -658,16 +659,31 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
         if not (authentication.method == "none" and token_request.param("code_verifier")):
             authentications[id(token_request)] = authentication  # "client_secret: Required ... unless PKCE is used"
             note_client_authentication(request, token_request, authentication)
+    # a request whose secret is only in its URL (hapi's refresh with every parameter in the token URL's query)
+    # authenticates nothing: APPC-11's one cause, which this rule is blocked by, as APPC-12 is on a service
+    secret_in_url = []
     for token_request in token_requests:
+        in_url = secret_in_query(token_request, application.client_secret)
         shape = token_request_shape(token_request, "4.1.3" if token_request.param("code") else "6")
-        check(not shape, shape)
         judged = authentications.get(id(token_request))
+        if in_url and ((shape and token_request.method != "POST") or (judged and judged.method == "none")):
+            secret_in_url.append(token_request)
+            continue
+        check(not shape, shape)
         if judged is not None:
             check(
                 not judged.problem,
                 f"a token request ({token_request.param('grant_type')}) does not authenticate the application with "
                 f"its secret: {judged.problem}",
             )
+    require_not_met(
+        not secret_in_url,
+        lambda: (
+            f"a token request ({secret_in_url[0].param('grant_type')}) carries the client secret in its URL "
+            'only, which authenticates nothing (RFC 6749 section 2.3.1: "MUST NOT be included in the request URI"): '
+            "APPC-11 names it"
+        ),
+    )
     require(
         token_requests, lambda: "the application sent no token request" + why_none_was_redeemed(application, app_run)
     )

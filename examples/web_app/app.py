@@ -59,6 +59,12 @@ defects, to prove the certification catches them:
                            same (with id-token-not-validated: it is not)
     fixed-pkce             every sign-in uses the same code_verifier, so the same code_challenge
     code-redeemed-twice    the code is redeemed, then redeemed again (the second answer is ignored)
+    log-refused-tokens     a sign-in refused for its ID token prints the token response it got (debugging
+                           left on, as an outside partner's passport app did): real tokens, in a refused sign-in
+    log-refresh            a refresh prints the token response it got (debugging left on)
+    refresh-in-query       a refresh sends grant_type, refresh_token, client_id and client_secret in the token
+                           endpoint's URL query, with an empty body and no HTTP Basic (as an outside partner's
+                           hapi app did)
     two-auth-methods       token requests carry the secret twice: HTTP Basic and client_secret in the body
     iss-missing-accepted   RFC 9207's iss is compared only when the callback carries one
     token-in-api-url       the Visma API is called with the access token in the URL too (?access_token=)
@@ -135,6 +141,8 @@ REFRESH_AHEAD = 30  # token-kept-after-refresh: seconds before its expiry the ac
 
 def update_token(name, token, refresh_token=None, access_token=None):
     """Authlib calls this after a refresh: keep the rotated refresh token."""
+    if "log-refresh" in DEFECTS:
+        print(f"refreshed, token response: {json.dumps(dict(token))}", flush=True)
     for sid, stored in list(TOKENS.items()):
         if stored.get("refresh_token") == refresh_token:
             if "old-refresh-token" in DEFECTS:
@@ -145,12 +153,24 @@ def update_token(name, token, refresh_token=None, access_token=None):
 
 def client_secret_basic_encoded(client, method, uri, headers, body):
     """HTTP Basic as RFC 6749 section 2.3.1 has it: client id and secret each form-urlencoded, then joined."""
+    if "refresh-in-query" in DEFECTS and "grant_type=refresh_token" in uri:  # its credentials are in the URL
+        return uri, headers, body
     if "basic-not-encoded" in DEFECTS:
         user_id, password = client.client_id, client.client_secret
     else:
         user_id, password = quote_plus(client.client_id), quote_plus(client.client_secret)
     headers["Authorization"] = "Basic " + base64.b64encode(f"{user_id}:{password}".encode()).decode()
     return uri, headers, body
+
+
+def refresh_in_query(session) -> None:
+    """refresh-in-query: every parameter of a refresh, the client's credentials too, moved into the URL's query."""
+
+    def hook(url, headers, body):
+        query = [*parse_qsl(body), ("client_id", session.client_id), ("client_secret", session.client_secret)]
+        return f"{url}?{urlencode(query)}", headers, ""
+
+    session.register_compliance_hook("refresh_token_request", hook)
 
 
 app = Flask(__name__)
@@ -166,6 +186,7 @@ oauth.register(
     else None,
     client_auth_methods=[("client_secret_basic_encoded", client_secret_basic_encoded)],
     server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
+    compliance_fix=refresh_in_query if "refresh-in-query" in DEFECTS else None,
     client_kwargs={
         "scope": SCOPE,
         "token_placement": "uri" if "token-in-api-query" in DEFECTS else "header",
@@ -386,6 +407,23 @@ def _after_userinfo(parse_id_token):
 
 if "userinfo-first" in DEFECTS:
     oauth.visma.parse_id_token = _after_userinfo(oauth.visma.parse_id_token)
+
+
+def _logged_when_refused(parse_id_token):
+    """log-refused-tokens: the token response of a sign-in whose ID token is refused, printed before the refusal."""
+
+    def parse(token, *args, **kwargs):
+        try:
+            return parse_id_token(token, *args, **kwargs)
+        except Exception:
+            print(f"sign-in refused, token response: {json.dumps(dict(token))}", flush=True)
+            raise
+
+    return parse
+
+
+if "log-refused-tokens" in DEFECTS:
+    oauth.visma.parse_id_token = _logged_when_refused(oauth.visma.parse_id_token)
 
 
 def _refreshed(token: dict) -> dict:
