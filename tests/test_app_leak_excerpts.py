@@ -87,5 +87,5 @@ def test_appc28_names_every_credential_the_output_carried_each_with_the_first_li
     )
     reason = _reason(tmp_path, dumped, secret, token)
     assert "wrote its client secret and access token to drive.output_file" in reason, reason
-    assert "line 3: " in reason and "line 5: " in reason, reason
+    assert "line 3: " in reason and "line 5 (issued in the sign-in " in reason, reason
     assert secret not in reason and token not in reason
