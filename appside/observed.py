@@ -85,8 +85,9 @@ class Observed:
         return next((e.at for e in self.entries if e.path == PATHS["authorization_endpoint"] and e.at > at), None)
 
     def tokens_of(self, responses: Iterable) -> set[str]:
-        """The access and refresh tokens the stand-in gave in `responses` (token responses), and those
-        it gave for refreshing them, however many times over: what the application got from them."""
+        """The access, refresh and ID tokens the stand-in gave in `responses` (token responses), and those
+        it gave for refreshing them, however many times over: what the application got from them (an ID
+        token too, which an application may send as its bearer token)."""
         given: set[str] = set().union(*map(_tokens_given, responses))
         while True:
             refreshed = [r for r in self.grants("refresh_token") if r.param("refresh_token") in given]
@@ -94,6 +95,15 @@ class Observed:
             if not more:
                 return given
             given |= more
+
+    @property
+    def id_tokens(self) -> set[str]:
+        """Every ID token the stand-in gave in its token responses here."""
+        return {
+            str(answer["id_token"])
+            for answer in (r.response_json or {} for r in self.token_requests if r.status == 200)
+            if isinstance(answer.get("id_token"), str)
+        }
 
     def attach(self, title: str) -> None:
         """Every recorded request, redacted, as one Allure attachment, where the run writes Allure results (the
@@ -117,7 +127,7 @@ class Observed:
 
 def _tokens_given(response) -> set[str]:
     answer = (response.response_json or {}) if response.status == 200 else {}
-    return {str(answer[k]) for k in ("access_token", "refresh_token") if isinstance(answer.get(k), str)}
+    return {str(answer[k]) for k in ("access_token", "refresh_token", "id_token") if isinstance(answer.get(k), str)}
 
 
 def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer: str) -> list:
@@ -161,8 +171,11 @@ def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer
     while True:  # a token given to this sign-in leads to the next request and its tokens
         for entry in own:
             given.update(v for k, v in entry.location_params.items() if k == "code")
+            # its ID token too: an application may send it as its bearer token, and the call is still this sign-in's
             given.update(
-                str(v) for k, v in (entry.response_json or {}).items() if k in ("access_token", "refresh_token")
+                str(v)
+                for k, v in (entry.response_json or {}).items()
+                if k in ("access_token", "refresh_token", "id_token")
             )
         kept = {id(e) for e in own}
         more = [e for e in entries if id(e) not in kept and not e.notes.get("user") and _sent_one_of(e, given)]

@@ -301,3 +301,16 @@ def test_a_call_with_another_sign_ins_token_is_not_this_sign_ins_though_its_brow
     own = of_one_sign_in(entries, "test.user.1", browser, ISSUER)
     assert their_call not in own and anonymous in own
     assert their_call in of_one_sign_in(entries, "test.user.2", [f"{ISSUER}{API}"], ISSUER)
+
+
+def test_a_call_with_a_sign_ins_id_token_as_the_bearer_token_is_that_sign_ins():
+    """An application that sends its ID token as the bearer token (the API refuses it): the call carries the
+    ID token the stand-in gave one sign-in, so it is that sign-in's, not a request tied to no sign-in, which
+    would count for every sign-in going on (a refused one's evidence included)."""
+    first, second = _sign_in("test.user.1", "s1", "c1", "t1", 0.0), _sign_in("test.user.2", "s2", "c2", "t2", 0.5)
+    answer = {"access_token": "t1", "id_token": "i1"}
+    first[3] = _entry(3.0, "POST", TOKEN, form=(("code", "c1"),), response=answer, user="test.user.1")
+    with_id_token = _entry(3.5, "GET", API, headers={"Authorization": "Bearer i1"}, status=401)
+    entries = sorted([*first, *second, with_id_token], key=lambda e: e.at)
+    assert with_id_token in of_one_sign_in(entries, "test.user.1", [], ISSUER)
+    assert with_id_token not in of_one_sign_in(entries, "test.user.2", [], ISSUER)
