@@ -24,13 +24,18 @@ CLEAN = "(clean)"
 @dataclass
 class AppRow(Row):
     reasons: dict = field(default_factory=dict)  # rule id -> why its scenarios did not pass, for the table
+    unchecked: tuple[str, ...] = ()  # blocker or critical rules that could not be checked (the record's)
+    expected_unchecked: tuple[str, ...] = ()  # those the switch leaves without evidence (its `unchecked`)
 
     @property
     def caught(self) -> bool:
-        """Caught, and exited as its verdict must: 1 where a rule failed or was blocked, 0 where every rule
-        that failed is warning-level (conformant with a warning: a warned rule blocks nothing)."""
+        """Caught, and exited as its verdict must: 1 where a rule failed or was blocked, else 5 where a blocker
+        or critical rule could not be checked (exactly those the switch leaves without evidence), else 0 (every
+        rule that failed is warning-level: conformant with a warning, and a warned rule blocks nothing)."""
         not_conformant = bool(set(self.failed) - set(self.warned) or self.blocked)
-        return super().caught and self.exit_code == int(not_conformant)
+        verdict_exit = 1 if not_conformant else 5 if self.unchecked else 0
+        judged = not self.missed and not self.unexpected and not self.missing_scenarios and bool(self.scenarios)
+        return judged and set(self.unchecked) == set(self.expected_unchecked) and self.exit_code == verdict_exit
 
 
 # The characters a client secret can hold beyond letters and digits: the unreserved ones, every one
@@ -46,6 +51,9 @@ class ReferenceApp:
     switches: dict  # switch name -> rule ids it breaks
     variables: tuple = ()  # environment variables for its secret and port, given fresh values per run
     blocks: dict = field(default_factory=dict)  # switch name -> rule ids its failures block (one cause, one failure)
+    # switch name -> the blocker or critical rules it leaves without evidence, no sentence being broken: "could not
+    # be checked" (exit 5), where a failure would be stricter than any sentence
+    unchecked: dict = field(default_factory=dict)
     stack: str = ""  # the client library the application is built on, for the table
     # what its runs' secrets hold beyond letters and digits: every class, unless its client library
     # cannot carry some of them intact (then the comment at the application says why)
@@ -185,6 +193,9 @@ REFERENCE_APPS = {
                 "greeting-only,token-in-api-query": ("APPC-26",),
                 "token-in-page-url": ("APPC-26",),  # its access log has the URL too: that is APPC-26's failure
                 "token-in-page": ("APPC-27",),
+                # the ID token as the API's bearer token: no rule's sentence forbids sending it, but the API refuses
+                # it (RFC 6750 section 3.1), so no call ever gets through: APPC-15's refreshes could not be checked
+                "id-token-as-bearer": (),
                 "tokens-in-session-cookie": ("APPC-27",),  # Flask's session cookie is signed, not encrypted
                 "token-logged": ("APPC-28",),
                 # its refresh token posted to the Visma API: a resource server (RFC 6749 section 10.4)
@@ -231,6 +242,7 @@ REFERENCE_APPS = {
                 "code-redeemed-twice": ("APPC-15",),
             },
             stack="Python: Flask, Authlib's Flask client (HTTP Basic, form-urlencoded by the app)",
+            unchecked={"id-token-as-bearer": ("APPC-15",)},
         ),
         ReferenceApp(
             "spa",
@@ -399,6 +411,7 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
     ]
     expected = app.switches[switch] if switch else ()
     blocks = app.blocks.get(switch, ()) if switch else ()
+    unchecked = app.unchecked.get(switch, ()) if switch else ()
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -421,7 +434,7 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
         return AppRow(
             label, expected, (f"(no record: {_tail(stdout, stderr)})",), process.returncode, expected_blocked=blocks
         )
-    return row_from_record(label, expected, json.loads(record_path.read_text()), process.returncode, blocks)
+    return row_from_record(label, expected, json.loads(record_path.read_text()), process.returncode, blocks, unchecked)
 
 
 def _output_left(process: subprocess.Popen) -> tuple[str, str]:
@@ -437,7 +450,9 @@ def _tail(stdout: str, stderr: str) -> str:
     return " | ".join(((stderr or stdout).strip().splitlines() or ["no output"])[-4:])
 
 
-def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, blocks: tuple = ()) -> AppRow:
+def row_from_record(
+    label: str, expected: tuple, record: dict, exit_code: int, blocks: tuple = (), unchecked: tuple = ()
+) -> AppRow:
     scenarios, failed_scenarios, reasons = set(), set(), {}
     for rule in record["rules"]:
         for scenario in rule["scenarios"]:
@@ -459,6 +474,8 @@ def row_from_record(label: str, expected: tuple, record: dict, exit_code: int, b
         scenarios=frozenset(scenarios),
         expected_blocked=tuple(blocks),
         reasons=reasons,
+        unchecked=tuple(record.get("unchecked_rules") or ()),
+        expected_unchecked=tuple(unchecked),
     )
 
 
@@ -483,6 +500,10 @@ def all_rule_ids() -> set[str]:
     }
 
 
+def _unchecked(rules: tuple[str, ...]) -> str:
+    return f" (could not be checked: {', '.join(rules)})" if rules else ""
+
+
 def render(rows: list[AppRow]) -> str:
     lines = [
         "| application:switch | rules it breaks | rules that failed | missed | unexpected | caught |",
@@ -493,7 +514,8 @@ def render(rows: list[AppRow]) -> str:
         if not row.scenarios:
             missed.append(f"no scenario ran (exit {row.exit_code})")
         lines.append(
-            f"| {row.defect} | {', '.join(row.expected) or '-'} | {', '.join(row.failed) or '-'} | "
+            f"| {row.defect} | {', '.join(row.expected) or '-'}{_unchecked(row.expected_unchecked)} | "
+            f"{', '.join(row.failed) or '-'}{_unchecked(row.unchecked)} | "
             f"{', '.join(missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
             f"{'yes' if row.caught else 'NO'} |"
         )

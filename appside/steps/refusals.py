@@ -35,7 +35,7 @@ from appside.steps.sign_ins import (
     record_fault,
     skip_unless_a_sign_in_started,
 )
-from appside.steps.unread_answers import answer_unread
+from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
@@ -613,6 +613,9 @@ def renewed(application: Application, app_run: AppRun) -> None:
     issued = [r for r in observed.token_requests if r.status == 200]
     skip_unless_a_sign_in_started(application, app_run.sign_ins, [observed])
     require(issued, "the application got no token at all; see the attached requests")
+    misused = id_token_as_bearer(observed)
+    if misused:  # a new sign-in after the API refused it answers that refusal, not the expiry
+        pytest.skip(f"{UNCHECKED}: {misused}: nothing shows what it does once its access token expires")
     if app_run.sign_ins and getattr(app_run.sign_ins[0], "finished", True) is False:
         # its callback broke after the token request: the application never held the token, and the new
         # sign-in its page starts when opened again is no renewal of it
