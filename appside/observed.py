@@ -23,6 +23,8 @@ from suite.wire.http import Exchange, allure_results_written
 class Observed:
     entries: list
     issuer: str = field(default="", repr=False)  # where the stand-in listens, for the attached curl lines
+    # (start, end) of the sign-in these are the requests of, where it was made with others at once (time.time())
+    window: tuple[float, float] | None = field(default=None, repr=False)
 
     @property
     def authorization_requests(self) -> list:
@@ -128,6 +130,39 @@ class Observed:
 def _tokens_given(response) -> set[str]:
     answer = (response.response_json or {}) if response.status == 200 else {}
     return {str(answer[k]) for k in ("access_token", "refresh_token", "id_token") if isinstance(answer.get(k), str)}
+
+
+# seconds after a sign-in ended in which a request of its own may still arrive (a page's last fetch)
+TRAILING = 1.0
+
+
+def tokens_of_ended_sign_ins(observed: Observed, others: Iterable[Observed]) -> list[tuple]:
+    """(call, user, seconds) for each API or userinfo call made while this sign-in went on that carried a token the
+    stand-in had issued to another sign-in (`user`'s, noted by the stand-in), `seconds` (more than TRAILING) after
+    that sign-in had ended: no request of its own, so the application sent it for someone else, as one that keeps a
+    single token for every user (its users then see each other's data) does. Empty where the sign-ins were not made
+    at once."""
+    if observed.window is None:
+        return []
+    own = observed.tokens_of([r for r in observed.token_requests if r.status == 200])
+    start, end = observed.window
+    found, seen = [], set()
+    for other in others:
+        if other is observed or other.window is None:
+            continue
+        other_end = other.window[1]
+        issued = {
+            token: str(response.notes.get("user") or "another test user")
+            for response in other.token_requests
+            for token in _tokens_given(response) - own
+        }
+        for call in other.api_calls + other.userinfo_calls:
+            late = call.at - other_end
+            foreign = carried_tokens(call) & issued.keys()
+            if id(call) not in seen and start <= call.at <= end and late > TRAILING and foreign:
+                seen.add(id(call))
+                found.append((call, issued[min(foreign)], late))
+    return sorted(found, key=lambda item: item[0].at)
 
 
 def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer: str) -> list:

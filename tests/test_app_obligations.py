@@ -220,3 +220,21 @@ def test_appc15_an_application_that_sends_its_id_token_as_the_bearer_token_could
     entries = [_authorize("c" * 43), _redeemed("code-1", "rt-1", id_token="id-1"), call, _authorize("d" * 43)]
     with pytest.raises(pytest.skip.Exception, match=f"^{UNCHECKED}: .*sent its ID token as the bearer token"):
         newest_refresh_token(WEB, _run(entries))
+
+
+def test_appc15_names_the_token_of_another_sign_in_where_the_application_used_one(monkeypatch):
+    """An outside Flask application kept one token for every user: APPC-15 said only "did not refresh twice with
+    success"; no sentence a rule quotes says whose token an application may send, so it still could not be
+    checked, but the message names the evidence: the API used meanwhile with another, ended sign-in's token."""
+    from appside.steps import requests_sent
+    from suite.verdict.checks import NothingToCheck
+
+    api = dataclasses.replace(
+        _request("/api/invoices", headers={"Authorization": "Bearer at-rt-9"}), method="GET", at=30.0
+    )
+    theirs = dataclasses.replace(_redeemed("code-9", "rt-9"), notes={"user": "test.user.9"})
+    own = Observed([_authorize("c" * 43), _redeemed("code-1", "rt-1"), _refresh("rt-1", "rt-2")], window=(0.0, 40.0))
+    other = Observed([_authorize("d" * 43), theirs, api], window=(0.0, 20.0))
+    monkeypatch.setattr(requests_sent, "every_flow_made", lambda: [("mine", [], own), ("theirs", [], other)])
+    with pytest.raises(NothingToCheck, match=r"issued to other sign-ins \(test\.user\.9\), each made after"):
+        newest_refresh_token(WEB, AppRun(observed=[own]))

@@ -314,3 +314,19 @@ def test_a_call_with_a_sign_ins_id_token_as_the_bearer_token_is_that_sign_ins():
     entries = sorted([*first, *second, with_id_token], key=lambda e: e.at)
     assert with_id_token in of_one_sign_in(entries, "test.user.1", [], ISSUER)
     assert with_id_token not in of_one_sign_in(entries, "test.user.2", [], ISSUER)
+
+
+def test_a_token_of_a_sign_in_that_had_ended_used_meanwhile_is_named():
+    """An outside Flask application kept one token for every user: after the expiries, this sign-in's page used
+    the API with the token of a sign-in that had ended seconds before (its user's data shown to another user)."""
+    from appside.observed import TRAILING, tokens_of_ended_sign_ins
+
+    mine = _sign_in("test.user.1", "s1", "c1", "t1", 0.0)[:4]
+    theirs = _sign_in("test.user.2", "s2", "c2", "t2", 0.5)[:4]
+    during = _entry(5.0, "GET", API, headers={"Authorization": "Bearer t2"})  # theirs, while their sign-in went on
+    after = _entry(8.0 + TRAILING + 0.5, "GET", API, headers={"Authorization": "Bearer t2"})
+    own = Observed(mine, ISSUER, (0.0, 20.0))
+    other = Observed([*theirs, during, after], ISSUER, (0.5, 8.0))
+    found = tokens_of_ended_sign_ins(own, [own, other])
+    assert [(call, user) for call, user, _ in found] == [(after, "test.user.2")]
+    assert tokens_of_ended_sign_ins(Observed(mine, ISSUER), [other]) == []  # not made at once: no windows to compare

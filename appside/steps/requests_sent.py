@@ -23,12 +23,14 @@ from appside.observed import (
     s256,
     token_expiries,
     token_request_shape,
+    tokens_of_ended_sign_ins,
     unverified_claims,
 )
 from appside.record import UNCHECKED, UNCHECKED_UNLESS_BLOCKED
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
+    every_flow_made,
     evidence_at_once,
     normal_sign_ins,
     note_client_authentication,
@@ -709,14 +711,33 @@ def newest_refresh_token(application: Application, app_run: AppRun) -> None:
     refused = [r for r in observed.grants("refresh_token") if r.status != 200]
     require(
         False,
-        "no refresh after a rotation was seen: the application "
-        + (
-            f"refreshed {len(refused)} time(s) and the stand-in refused it (HTTP {refused[0].status})"
-            if refused
-            else "neither refreshed after a rotation, signed in again, nor used the API with a valid access token "
-            "after its access token expired"
-        )
-        + " (see the attached requests and APPC-20)",
+        lambda: (
+            "no refresh after a rotation was seen: the application "
+            + (
+                f"refreshed {len(refused)} time(s) and the stand-in refused it (HTTP {refused[0].status})"
+                if refused
+                else "neither refreshed after a rotation, signed in again, nor used the API with a valid access token "
+                "of this sign-in after its access token expired" + _others_tokens_used(observed)
+            )
+            + " (see the attached requests and APPC-20)"
+        ),
+    )
+
+
+def _others_tokens_used(observed: Observed) -> str:
+    """What the evidence shows of an application that uses another sign-in's token: the API calls made meanwhile
+    with tokens of sign-ins that had ended. No sentence a rule quotes says whose token an application may send for a
+    user, so this names the evidence and fails nothing."""
+    foreign = tokens_of_ended_sign_ins(observed, [other for _, _, other in every_flow_made()])
+    if not foreign:
+        return ""
+    users = ", ".join(sorted({user for _, user, _ in foreign}))
+    paths = ", ".join(sorted({f"{call.method} {call.path}" for call, _, _ in foreign}))
+    return (
+        f"; meanwhile the stand-in's API received {len(foreign)} call(s) ({paths}) with access tokens it had issued "
+        f"to other sign-ins ({users}), each made after that sign-in had ended (the first "
+        f"{min(late for _, _, late in foreign):.1f} s after): the application sent one user's token for another "
+        "user's requests (one token kept for every user shows so, and its users then see each other's data)"
     )
 
 
