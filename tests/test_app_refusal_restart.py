@@ -112,7 +112,7 @@ def test_an_id_tokens_access_token_used_fails_even_after_a_new_sign_in():
     )
 
 
-def test_without_a_new_sign_in_every_api_call_and_the_signed_in_page_still_count():
+def test_without_a_new_sign_in_an_api_call_with_the_faulty_token_still_counts():
     faulty = _callback(2.0, code="c1", state="s1")
     accepted = [_authorization(1.0, "s1"), faulty, _redemption(2.5, "c1", FIRST), _api(3.0, FIRST)]
     assert _judged("id-token-iss-wrong", accepted).startswith(
