@@ -311,6 +311,6 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
         # browser's sign-in left pending) is no request of the sign-ins going on
         loose = [e for e in entries if id(e) not in claimed and not e.notes.get("browser") and start <= e.at <= end]
         result = results[number]
-        observed = Observed(sorted(owned[number] + loose, key=lambda e: e.at), stand_in.issuer)
+        observed = Observed(sorted(owned[number] + loose, key=lambda e: e.at), stand_in.issuer, (start, end))
         evidence[title] = result if isinstance(result, Exception) else (result, observed)
     return evidence

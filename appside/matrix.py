@@ -205,6 +205,9 @@ REFERENCE_APPS = {
                 "greeting-only,token-in-api-query": ("APPC-26",),
                 "token-in-page-url": ("APPC-26",),  # its access log has the URL too: that is APPC-26's failure
                 "token-in-page": ("APPC-27",),
+                # the ID token as the API's bearer token: no rule's sentence forbids sending it, but the API refuses
+                # it (RFC 6750 section 3.1), so no call ever gets through: APPC-15's refreshes could not be checked
+                "id-token-as-bearer": (),
                 "tokens-in-session-cookie": ("APPC-27",),  # Flask's session cookie is signed, not encrypted
                 "token-logged": ("APPC-28",),
                 # the tokens of a sign-in it refused for its ID token, printed: real tokens, read in every sign-in
@@ -263,6 +266,7 @@ REFERENCE_APPS = {
                 "code-redeemed-twice": ("APPC-15",),
             },
             stack="Python: Flask, Authlib's Flask client (HTTP Basic, form-urlencoded by the app)",
+            unchecked={"id-token-as-bearer": ("APPC-15",)},
         ),
         ReferenceApp(
             "spa",

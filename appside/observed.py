@@ -23,6 +23,8 @@ from suite.wire.http import Exchange, allure_results_written
 class Observed:
     entries: list
     issuer: str = field(default="", repr=False)  # where the stand-in listens, for the attached curl lines
+    # (start, end) of the sign-in these are the requests of, where it was made with others at once (time.time())
+    window: tuple[float, float] | None = field(default=None, repr=False)
 
     @property
     def authorization_requests(self) -> list:
@@ -85,8 +87,9 @@ class Observed:
         return next((e.at for e in self.entries if e.path == PATHS["authorization_endpoint"] and e.at > at), None)
 
     def tokens_of(self, responses: Iterable) -> set[str]:
-        """The access and refresh tokens the stand-in gave in `responses` (token responses), and those
-        it gave for refreshing them, however many times over: what the application got from them."""
+        """The access, refresh and ID tokens the stand-in gave in `responses` (token responses), and those
+        it gave for refreshing them, however many times over: what the application got from them (an ID
+        token too, which an application may send as its bearer token)."""
         given: set[str] = set().union(*map(_tokens_given, responses))
         while True:
             refreshed = [r for r in self.grants("refresh_token") if r.param("refresh_token") in given]
@@ -94,6 +97,15 @@ class Observed:
             if not more:
                 return given
             given |= more
+
+    @property
+    def id_tokens(self) -> set[str]:
+        """Every ID token the stand-in gave in its token responses here."""
+        return {
+            str(answer["id_token"])
+            for answer in (r.response_json or {} for r in self.token_requests if r.status == 200)
+            if isinstance(answer.get("id_token"), str)
+        }
 
     def attach(self, title: str) -> None:
         """Every recorded request, redacted, as one Allure attachment, where the run writes Allure results (the
@@ -117,7 +129,40 @@ class Observed:
 
 def _tokens_given(response) -> set[str]:
     answer = (response.response_json or {}) if response.status == 200 else {}
-    return {str(answer[k]) for k in ("access_token", "refresh_token") if isinstance(answer.get(k), str)}
+    return {str(answer[k]) for k in ("access_token", "refresh_token", "id_token") if isinstance(answer.get(k), str)}
+
+
+# seconds after a sign-in ended in which a request of its own may still arrive (a page's last fetch)
+TRAILING = 1.0
+
+
+def tokens_of_ended_sign_ins(observed: Observed, others: Iterable[Observed]) -> list[tuple]:
+    """(call, user, seconds) for each API or userinfo call made while this sign-in went on that carried a token the
+    stand-in had issued to another sign-in (`user`'s, noted by the stand-in), `seconds` (more than TRAILING) after
+    that sign-in had ended: no request of its own, so the application sent it for someone else, as one that keeps a
+    single token for every user (its users then see each other's data) does. Empty where the sign-ins were not made
+    at once."""
+    if observed.window is None:
+        return []
+    own = observed.tokens_of([r for r in observed.token_requests if r.status == 200])
+    start, end = observed.window
+    found, seen = [], set()
+    for other in others:
+        if other is observed or other.window is None:
+            continue
+        other_end = other.window[1]
+        issued = {
+            token: str(response.notes.get("user") or "another test user")
+            for response in other.token_requests
+            for token in _tokens_given(response) - own
+        }
+        for call in other.api_calls + other.userinfo_calls:
+            late = call.at - other_end
+            foreign = carried_tokens(call) & issued.keys()
+            if id(call) not in seen and start <= call.at <= end and late > TRAILING and foreign:
+                seen.add(id(call))
+                found.append((call, issued[min(foreign)], late))
+    return sorted(found, key=lambda item: item[0].at)
 
 
 def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer: str) -> list:
@@ -161,8 +206,11 @@ def of_one_sign_in(entries: list, user: str, browser_urls: Iterable[str], issuer
     while True:  # a token given to this sign-in leads to the next request and its tokens
         for entry in own:
             given.update(v for k, v in entry.location_params.items() if k == "code")
+            # its ID token too: an application may send it as its bearer token, and the call is still this sign-in's
             given.update(
-                str(v) for k, v in (entry.response_json or {}).items() if k in ("access_token", "refresh_token")
+                str(v)
+                for k, v in (entry.response_json or {}).items()
+                if k in ("access_token", "refresh_token", "id_token")
             )
         kept = {id(e) for e in own}
         more = [e for e in entries if id(e) not in kept and not e.notes.get("user") and _sent_one_of(e, given)]

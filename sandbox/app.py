@@ -204,7 +204,7 @@ def create_app(
     if "iss-missing" not in defects:
         server.register_extension(Issuer(issuer))
 
-    instrument(app, issuer, keys, recording or RequestLog(), faults)
+    instrument(app, issuer, keys, server.tokens, recording or RequestLog(), faults)
     witness = _Witness(os.environ.get("SANDBOX_WITNESS_FILE"))
     app.after_request(witness.record)
     if defects.names:

@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet
 from sandbox.faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
 from sandbox.mock_api import API_PREFIX, register_mock_api
 from sandbox.recording import NOTES_KEY, RecordingMiddleware, RequestLog
+from sandbox.tokens import TokenStore
 
 # Cross-origin reads a browser app needs; the authorization endpoint is a navigation, not a fetch.
 CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/revocation", API_PREFIX + "/")
@@ -25,9 +26,12 @@ CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/
 OTHER_ISSUER = "https://other-issuer.invalid"
 
 
-def instrument(app: Flask, issuer: str, keys: KeySet, recording: RequestLog, faults: Faults) -> None:
-    """Called after every other WSGI wrapper is in place: the log wraps them all."""
-    register_mock_api(app, issuer, keys)
+def instrument(
+    app: Flask, issuer: str, keys: KeySet, tokens: TokenStore, recording: RequestLog, faults: Faults
+) -> None:
+    """Called after every other WSGI wrapper is in place: the log wraps them all. `tokens`: what the
+    sandbox issued, whose access tokens alone the mock API accepts."""
+    register_mock_api(app, issuer, keys, tokens)
     # Flask's documented way to put middleware around the application (mypy sees a method replaced)
     app.wsgi_app = RecordingMiddleware(app.wsgi_app, recording)  # type: ignore[method-assign]
 

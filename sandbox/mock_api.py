@@ -1,8 +1,11 @@
 """A small stand-in for a Visma API: bearer-token protected, answering who the token is for.
 
-It accepts the sandbox's own access tokens (RS256 JWTs) only while they are valid, and notes
-for the request log what it saw, so that a caller can tell whether a client used a token, and
-whether it used an expired one."""
+It accepts the access tokens the sandbox issued (RS256 JWTs, found in its token store) only while
+they are valid, and notes for the request log what it saw, so that a caller can tell whether a
+client used a token, and whether it used an expired one. Any other bearer token is refused with
+invalid_token (RFC 6750 section 3.1): an ID token or a refresh token the sandbox signed or issued
+too is no access token (RFC 9068 section 4 has a resource server reject a JWT whose typ is not
+at+jwt; the store is the sandbox's own record of what it issued as an access token)."""
 
 import json
 import time
@@ -12,20 +15,22 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from sandbox.tokens import TokenStore
+
 API_PREFIX = "/api"
 
 
-def register_mock_api(app: Flask, issuer: str, keys: KeySet) -> None:
+def register_mock_api(app: Flask, issuer: str, keys: KeySet, tokens: TokenStore) -> None:
     @app.route(f"{API_PREFIX}/<path:resource>", methods=["GET", "POST"])
     def visma_api(resource):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             g.notes = {"bearer": "missing"}
             return _unauthorized("invalid_request", "a bearer token is required")
-        claims = _claims(token, keys)
+        claims = _claims(token, keys) if tokens.find_access_token(token) is not None else None
         if claims is None or claims.get("iss") != issuer:
             g.notes = {"bearer": "invalid"}
-            return _unauthorized("invalid_token", "the token is not one this issuer signed")
+            return _unauthorized("invalid_token", "the token is not an access token this issuer issued")
         expired = claims.get("exp", 0) <= time.time()
         g.notes = {
             "bearer": "expired" if expired else "valid",

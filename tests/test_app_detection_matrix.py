@@ -117,3 +117,14 @@ def test_every_rule_quotes_its_sentence_in_the_application_catalogue():
         assert sources, f"{rule_id} has no sentence in appside/features/rules.yaml"
         for source in sources:
             assert source["quote"] and source["url"].startswith("https://") and source["source"], (rule_id, source)
+
+
+def test_a_switch_that_leaves_a_rule_without_evidence_is_caught_only_as_could_not_be_checked_with_exit_5():
+    """web:id-token-as-bearer breaks no sentence a rule quotes, but the API refuses every call, so APPC-15 could not
+    be checked: the row is caught where exactly that rule is unchecked and the run exited 5 (incomplete)."""
+    record = {**_record(), "unchecked_rules": ["APPC-15"]}
+    assert row_from_record("web:id-token-as-bearer", (), record, 5, unchecked=("APPC-15",)).caught
+    assert not row_from_record("web:id-token-as-bearer", (), record, 0, unchecked=("APPC-15",)).caught
+    assert not row_from_record("web:id-token-as-bearer", (), record, 5).caught  # no switch may leave it unchecked
+    assert not row_from_record("web:id-token-as-bearer", (), _record(), 0, unchecked=("APPC-15",)).caught
+    assert "(could not be checked: APPC-15)" in render([row_from_record("web:x", (), record, 5)])

@@ -449,3 +449,28 @@ def test_an_expired_token_refused_then_renewed_is_reported_as_sent_not_as_never_
     feature = (Path(__file__).resolve().parents[1] / "appside" / "features" / "refusals.feature").read_text()
     assert "never sends an expired access token" not in feature
     assert "Then the application does not go on with an expired access token" in feature
+
+
+ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ3ZWItYXBwIn0.id-token"
+
+
+def test_an_application_that_sends_its_id_token_as_the_bearer_token_could_not_be_checked():
+    """An outside Flask application called the API with its ID token: the API refused it (not an access token),
+    the application signed in again, and APPC-20 passed on that new sign-in, though the application never used
+    its access token at all, expired or not: nothing shows what it does once its access token expires."""
+    sign_in = _sign_in()
+    sign_in[1] = _request(
+        ISSUED_AT,
+        "POST",
+        "/connect/token",
+        form=(("grant_type", "authorization_code"), ("code", "c")),
+        answer={"access_token": EXPIRED, "expires_in": SHORT_LIFETIME, "id_token": ID_TOKEN},
+    )
+    refused = _request(
+        AFTER_EXPIRY, "GET", "/api/invoices", headers={"Authorization": f"Bearer {ID_TOKEN}"}, status=401
+    )
+    again = _request(AFTER_EXPIRY + 0.1, "GET", "/connect/authorize", (("state", "again"),))
+    judged = _judged(AppRun(observed=[Observed([*sign_in, refused, again])]))
+    assert judged.startswith(f"skipped: {UNCHECKED}: the application sent its ID token as the bearer token"), judged
+    assert "(1 call(s): GET /api/invoices)" in judged and "not an access token" in judged
+    assert "OpenID Connect Core 1.0 section 2" in judged

@@ -179,3 +179,62 @@ def test_appc30_the_same_nonce_twice_fails_a_new_one_each_time_passes_and_none_i
         nonces_differ(WEB, _run([asking("a super secret nonce", "s1")], [asking("a super secret nonce", "s2")]))
     with pytest.raises(pytest.skip.Exception, match="not applicable: the application sends no nonce"):
         nonces_differ(WEB, _run([asking(None, "s1")], [asking(None, "s2")]))
+
+
+def _refresh(old: str, new: str, status: int = 200) -> RecordedRequest:
+    form = [("grant_type", "refresh_token"), ("refresh_token", old)]
+    request = _request(PATHS["token_endpoint"], form=form, headers=BASIC, status=status)
+    answer = {"access_token": f"at-{new}", "refresh_token": new, "expires_in": 3} if status == 200 else None
+    return dataclasses.replace(request, response_json=answer)
+
+
+def _redeemed(code: str, refresh_token: str, **answer) -> RecordedRequest:
+    answer = {"access_token": f"at-{refresh_token}", "refresh_token": refresh_token, "expires_in": 3, **answer}
+    return dataclasses.replace(_redeem(code), response_json=answer)
+
+
+def test_appc15_an_application_that_refreshed_once_then_signed_in_again_is_not_judged_on_rotation():
+    """An outside Flask application on Authlib refreshed once at once (Authlib's 60 s leeway took the 3-second
+    token as expired), then, when its token expired, signed in again instead of refreshing (mozilla-django-oidc's
+    way): no refresh came after the rotation, and APPC-15 could not be checked (exit 5), where docs/client-libraries.md
+    says such an application passes APPC-20 and APPC-15 does not apply."""
+    relogin = [_authorize("c" * 43), _redeemed("code-1", "rt-1"), _refresh("rt-1", "rt-2")]
+    relogin += [_authorize("d" * 43), _redeemed("code-2", "rt-3")]
+    with pytest.raises(pytest.skip.Exception, match=r"^not applicable: .*refreshed 1 time.*never after a rotation"):
+        newest_refresh_token(WEB, _run(relogin))
+    # one that tried to refresh and was refused is judged as before: no refresh after a rotation was seen
+    refused = [_authorize("c" * 43), _redeemed("code-1", "rt-1"), _refresh("rt-1", "", status=400)]
+    refused += [_authorize("d" * 43), _redeemed("code-2", "rt-3")]
+    with pytest.raises(NonConformance, match=r"no refresh after a rotation was seen: .* refused it"):
+        newest_refresh_token(WEB, _run(refused))
+
+
+def test_appc15_an_application_that_sends_its_id_token_as_the_bearer_token_could_not_be_checked():
+    """It never refreshes because the API never answered it: its new sign-ins answer the API's refusal of the ID
+    token, not the access token's expiry, so APPC-15 is not "not applicable" but could not be checked, naming why."""
+    from appside.record import UNCHECKED
+
+    call = dataclasses.replace(
+        _request("/api/invoices", headers={"Authorization": "Bearer id-1"}, status=401), method="GET"
+    )
+    entries = [_authorize("c" * 43), _redeemed("code-1", "rt-1", id_token="id-1"), call, _authorize("d" * 43)]
+    with pytest.raises(pytest.skip.Exception, match=f"^{UNCHECKED}: .*sent its ID token as the bearer token"):
+        newest_refresh_token(WEB, _run(entries))
+
+
+def test_appc15_names_the_token_of_another_sign_in_where_the_application_used_one(monkeypatch):
+    """An outside Flask application kept one token for every user: APPC-15 said only "did not refresh twice with
+    success"; no sentence a rule quotes says whose token an application may send, so it still could not be
+    checked, but the message names the evidence: the API used meanwhile with another, ended sign-in's token."""
+    from appside.steps import requests_sent
+    from suite.verdict.checks import NothingToCheck
+
+    api = dataclasses.replace(
+        _request("/api/invoices", headers={"Authorization": "Bearer at-rt-9"}), method="GET", at=30.0
+    )
+    theirs = dataclasses.replace(_redeemed("code-9", "rt-9"), notes={"user": "test.user.9"})
+    own = Observed([_authorize("c" * 43), _redeemed("code-1", "rt-1"), _refresh("rt-1", "rt-2")], window=(0.0, 40.0))
+    other = Observed([_authorize("d" * 43), theirs, api], window=(0.0, 20.0))
+    monkeypatch.setattr(requests_sent, "every_flow_made", lambda: [("mine", [], own), ("theirs", [], other)])
+    with pytest.raises(NothingToCheck, match=r"issued to other sign-ins \(test\.user\.9\), each made after"):
+        newest_refresh_token(WEB, AppRun(observed=[own]))

@@ -112,7 +112,7 @@ def test_an_id_tokens_access_token_used_fails_even_after_a_new_sign_in():
     )
 
 
-def test_without_a_new_sign_in_every_api_call_and_the_signed_in_page_still_count():
+def test_without_a_new_sign_in_an_api_call_with_the_faulty_token_still_counts():
     faulty = _callback(2.0, code="c1", state="s1")
     accepted = [_authorization(1.0, "s1"), faulty, _redemption(2.5, "c1", FIRST), _api(3.0, FIRST)]
     assert _judged("id-token-iss-wrong", accepted).startswith(
@@ -157,3 +157,32 @@ AUTHORIZE = "http://localhost:5999/connect/authorize?state="
 )
 def test_the_browser_sees_a_new_sign_in_only_after_an_authorization_request_and_its_callback(urls, restarted):
     assert _session(*urls)._restarted(0) is restarted
+
+
+def _ping(at):
+    """A health ping of the API without a token, as an outside Flask application sent on every page."""
+    return _request(at, "GET", "/api/status", status=401)
+
+
+@pytest.mark.parametrize(
+    ("fault", "callback"),
+    [
+        ("callback-state-wrong", _callback(2.0, code="c1", state="another")),
+        ("callback-state-missing", _callback(2.0, code="c1")),
+    ],
+)
+def test_an_api_call_without_a_token_of_the_faulty_response_is_no_acceptance(fault, callback):
+    """The application answered the faulty callback with its error page and stayed there (no new sign-in),
+    pinging the API without a token on its callback and home pages, and another user's sign-in going on at
+    the same time called it with its own token: neither is evidence of what it did with this response."""
+    refused = [_authorization(1.0, "s1"), _ping(1.5), callback, _ping(2.1), _api(2.2, "another-users-token")]
+    assert _judged(fault, refused) == "passed"
+
+
+def test_the_faulty_responses_id_token_as_the_bearer_token_fails_naming_it():
+    faulty = _callback(2.0, code="c1", state="s1")
+    accepted = [_authorization(1.0, "s1"), faulty, _redemption(2.5, "c1", FIRST), _api(3.0, "x.e30.y")]
+    assert _judged("id-token-iss-wrong", accepted) == (
+        "failed: after the fault id-token-iss-wrong the application called the Visma API with the ID token of the "
+        "faulty response as its bearer token: it accepted a response it must refuse"
+    )

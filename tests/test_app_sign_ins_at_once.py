@@ -301,3 +301,32 @@ def test_a_call_with_another_sign_ins_token_is_not_this_sign_ins_though_its_brow
     own = of_one_sign_in(entries, "test.user.1", browser, ISSUER)
     assert their_call not in own and anonymous in own
     assert their_call in of_one_sign_in(entries, "test.user.2", [f"{ISSUER}{API}"], ISSUER)
+
+
+def test_a_call_with_a_sign_ins_id_token_as_the_bearer_token_is_that_sign_ins():
+    """An application that sends its ID token as the bearer token (the API refuses it): the call carries the
+    ID token the stand-in gave one sign-in, so it is that sign-in's, not a request tied to no sign-in, which
+    would count for every sign-in going on (a refused one's evidence included)."""
+    first, second = _sign_in("test.user.1", "s1", "c1", "t1", 0.0), _sign_in("test.user.2", "s2", "c2", "t2", 0.5)
+    answer = {"access_token": "t1", "id_token": "i1"}
+    first[3] = _entry(3.0, "POST", TOKEN, form=(("code", "c1"),), response=answer, user="test.user.1")
+    with_id_token = _entry(3.5, "GET", API, headers={"Authorization": "Bearer i1"}, status=401)
+    entries = sorted([*first, *second, with_id_token], key=lambda e: e.at)
+    assert with_id_token in of_one_sign_in(entries, "test.user.1", [], ISSUER)
+    assert with_id_token not in of_one_sign_in(entries, "test.user.2", [], ISSUER)
+
+
+def test_a_token_of_a_sign_in_that_had_ended_used_meanwhile_is_named():
+    """An outside Flask application kept one token for every user: after the expiries, this sign-in's page used
+    the API with the token of a sign-in that had ended seconds before (its user's data shown to another user)."""
+    from appside.observed import TRAILING, tokens_of_ended_sign_ins
+
+    mine = _sign_in("test.user.1", "s1", "c1", "t1", 0.0)[:4]
+    theirs = _sign_in("test.user.2", "s2", "c2", "t2", 0.5)[:4]
+    during = _entry(5.0, "GET", API, headers={"Authorization": "Bearer t2"})  # theirs, while their sign-in went on
+    after = _entry(8.0 + TRAILING + 0.5, "GET", API, headers={"Authorization": "Bearer t2"})
+    own = Observed(mine, ISSUER, (0.0, 20.0))
+    other = Observed([*theirs, during, after], ISSUER, (0.5, 8.0))
+    found = tokens_of_ended_sign_ins(own, [own, other])
+    assert [(call, user) for call, user, _ in found] == [(after, "test.user.2")]
+    assert tokens_of_ended_sign_ins(Observed(mine, ISSUER), [other]) == []  # not made at once: no windows to compare

@@ -16,18 +16,22 @@ from appside.observed import (
     Observed,
     basic_password,
     bearer_of,
+    carried_tokens,
     client_authentication,
     expired_uses,
     form_value,
     s256,
     secret_in_query,
+    token_expiries,
     token_request_shape,
+    tokens_of_ended_sign_ins,
     unverified_claims,
 )
 from appside.record import UNCHECKED, UNCHECKED_UNLESS_BLOCKED
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
+    every_flow_made,
     evidence_at_once,
     normal_sign_ins,
     note_client_authentication,
@@ -38,7 +42,7 @@ from appside.steps.sign_ins import (
     skip_unless_a_sign_in_started,
     why_none_was_redeemed,
 )
-from appside.steps.unread_answers import token_request_misdirected
+from appside.steps.unread_answers import id_token_as_bearer, token_request_misdirected
 from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
 from suite.verdict.checks import NonConformance, check, require, require_not_met, skip_for_missing_application_data
@@ -724,18 +728,8 @@ def two_expiries(
 def newest_refresh_token(application: Application, app_run: AppRun) -> None:
     skip_unless_a_sign_in_started(application, app_run.sign_ins, app_run.observed)
     observed = app_run.last
-    signed_in = any(grant.status == 200 for grant in observed.grants("authorization_code"))
-    signed_in_again = signed_in and len(observed.authorization_requests) > 1 and not expired_uses(observed)
-    if signed_in_again and not observed.grants("refresh_token"):
-        # RFC 6749 section 6 binds a client that refreshes; one that signs in again instead of using
-        # its expired token (APPC-20 allows it) keeps no refresh token to get wrong. One whose sign-in
-        # broke, or that used its expired token, is judged here and blocked by that rule's failure.
-        pytest.skip(
-            "not applicable: the application signed in again when its access token expired, and never "
-            "refreshed, so no refresh token of its could be out of date"
-        )
     newest, rotated, after_rotation = None, False, 0
-    for request in app_run.last.token_requests:
+    for request in observed.token_requests:
         grant_type = request.param("grant_type")
         if grant_type == "refresh_token":
             check(
@@ -747,19 +741,94 @@ def newest_refresh_token(application: Application, app_run: AppRun) -> None:
         issued = (request.response_json or {}).get("refresh_token") if request.status == 200 else None
         if issued:
             newest, rotated = issued, grant_type == "refresh_token"
+    if after_rotation:
+        allure.attach(
+            f"{after_rotation} refresh(es) after a rotation, each with the newest refresh token",
+            name="rotation",
+            attachment_type=allure.attachment_type.TEXT,
+        )
+        return
+    misused = id_token_as_bearer(observed)
+    if misused:  # the API never answered it, so nothing ever asked it to refresh
+        pytest.skip(f"{UNCHECKED}: no refresh after a rotation was seen: {misused}")
+    instead = renewed_without_refreshing(observed)
+    if instead:
+        # RFC 6749 section 6 binds a client that refreshes; one that never refreshed after a rotation, and signed
+        # in again or kept working instead (APPC-20 allows it), keeps no refresh token to get wrong
+        pytest.skip(
+            f"not applicable: {instead}, so no refresh token of its could be out of date (RFC 6749 section 6 binds a "
+            "client when it refreshes)"
+        )
     # no refresh after a rotation: nothing shows whether it keeps the newest refresh token (blocked by the rule
-    # that kept it from refreshing, e.g. APPC-26 where the API refused a token in a URL and it signed in again;
-    # otherwise it could not be checked), never a failure of the rotation it was not seen to get wrong
+    # that kept it from refreshing, e.g. APPC-10 where its refreshes were refused; otherwise it could not be
+    # checked), never a failure of the rotation it was not seen to get wrong
+    refused = [r for r in observed.grants("refresh_token") if r.status != 200]
     require(
-        after_rotation,
-        "no refresh after a rotation was seen: the application did not refresh twice with "
-        "success (see the attached requests and APPC-20)",
+        False,
+        lambda: (
+            "no refresh after a rotation was seen: the application "
+            + (
+                f"refreshed {len(refused)} time(s) and the stand-in refused it (HTTP {refused[0].status})"
+                if refused
+                else "neither refreshed after a rotation, signed in again, nor used the API with a valid access token "
+                "of this sign-in after its access token expired" + _others_tokens_used(observed)
+            )
+            + " (see the attached requests and APPC-20)"
+        ),
     )
-    allure.attach(
-        f"{after_rotation} refresh(es) after a rotation, each with the newest refresh token",
-        name="rotation",
-        attachment_type=allure.attachment_type.TEXT,
+
+
+def _others_tokens_used(observed: Observed) -> str:
+    """What the evidence shows of an application that uses another sign-in's token: the API calls made meanwhile
+    with tokens of sign-ins that had ended. No sentence a rule quotes says whose token an application may send for a
+    user, so this names the evidence and fails nothing."""
+    foreign = tokens_of_ended_sign_ins(observed, [other for _, _, other in every_flow_made()])
+    if not foreign:
+        return ""
+    users = ", ".join(sorted({user for _, user, _ in foreign}))
+    paths = ", ".join(sorted({f"{call.method} {call.path}" for call, _, _ in foreign}))
+    return (
+        f"; meanwhile the stand-in's API received {len(foreign)} call(s) ({paths}) with access tokens it had issued "
+        f"to other sign-ins ({users}), each made after that sign-in had ended (the first "
+        f"{min(late for _, _, late in foreign):.1f} s after): the application sent one user's token for another "
+        "user's requests (one token kept for every user shows so, and its users then see each other's data)"
     )
+
+
+def renewed_without_refreshing(observed: Observed) -> str:
+    """How an application that made no refresh after a rotation went on instead, where that is what the evidence
+    shows ("" otherwise): it signed in again (a new authorization request, as mozilla-django-oidc's
+    SessionRefresh does), or went on calling the API with a valid access token. "" where a refresh of its was
+    refused (it tried, and failed: the rule that refused it judges that), where the API refused a token of its
+    for another reason than its expiry, or where no code of its was redeemed."""
+    refreshes = observed.grants("refresh_token")
+    if any(r.status != 200 for r in refreshes):
+        return ""
+    if not any(grant.status == 200 for grant in observed.grants("authorization_code")):
+        return ""
+    expired = expired_uses(observed)
+    # a token the API refused for another reason than its expiry (in a URL, APPC-26): a new sign-in after that
+    # answers the refusal, not the expiry, and the rule that judges that call explains the missing refresh
+    if any(
+        call.status >= 400 and carried_tokens(call) and call not in expired
+        for call in observed.api_calls + observed.userinfo_calls
+    ):
+        return ""
+    done = f"refreshed {len(refreshes)} time(s) but never after a rotation" if refreshes else "never refreshed"
+    if len(observed.authorization_requests) > 1:
+        after = " after the API refused its expired access token (APPC-20 judges that use)" if expired else ""
+        return f"the application {done}: it signed in again{after}"
+    expiries = token_expiries(observed)
+    first_expiry = min(expiries.values(), default=None)
+    kept_working = first_expiry is not None and any(
+        call.at > first_expiry and call.status < 400 and carried_tokens(call) & set(expiries)
+        for call in observed.api_calls + observed.userinfo_calls
+    )
+    if kept_working and not expired:
+        return (
+            f"the application {done}: after its first access token expired it went on calling the API with a valid one"
+        )
+    return ""
 
 
 @then("the two sign-ins used different code_challenges")

@@ -24,7 +24,7 @@ from appside.concurrent import (
 from appside.launcher import APACHE_ERROR, STATED_ERROR
 from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, described_by_kind
 from appside.record import APPLIES_TO, UNCHECKED
-from appside.steps.unread_answers import answer_unread
+from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR
@@ -347,10 +347,15 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                 )
                 return
             unread = answer_unread(*sign_ins[0])
-            if unread:  # the page never got its tokens: the marker could not show
+            if unread:  # the page never got its tokens, or the API's data: the marker could not show
+                cause = (
+                    "the bearer token it sends the Visma API"
+                    if unread == id_token_as_bearer(sign_ins[0][1])
+                    else "the application's token request"
+                )
                 recorder.notices.append(
                     f"no normal sign-in finished: {unread}; so every rule that needs a finished sign-in was blocked "
-                    "or could not be checked (the cause is the application's token request, not drive.signed_in)"
+                    f"or could not be checked (the cause is {cause}, not drive.signed_in)"
                 )
                 return
             said = (

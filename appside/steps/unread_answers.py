@@ -1,12 +1,13 @@
 """Why an application never read the stand-in's answer to its token request, where the evidence shows it: it
 sent the request to a path that is not the token endpoint (the stand-in answered 404 there, as Visma Connect
 does), or the browser kept the answer from the page by CORS (its console says so). Either is the cause of a
-sign-in that did not finish, not the signed-in marker (drive.signed_in)."""
+sign-in that did not finish, not the signed-in marker (drive.signed_in). And why the Visma API never answered
+it with data: it sent its ID token as the bearer token (id_token_as_bearer)."""
 
 import re
 from urllib.parse import urlsplit
 
-from appside.observed import Observed
+from appside.observed import Observed, carried_tokens
 from sandbox.app import PATHS
 from sandbox.mock_api import API_PREFIX
 from suite.secrets.redaction import REDACTOR
@@ -21,10 +22,47 @@ DISCOVERY = "/.well-known/openid-configuration"
 
 
 def answer_unread(sign_in, observed: Observed, quoted: bool = True) -> str:
-    """The cause, as one clause ("" where the evidence shows neither): the misdirected token request first,
-    since the browser's CORS error about its 404 is only what followed from it. `quoted`: with the console's
-    error (left out where the page's errors are quoted beside it)."""
-    return token_request_misdirected(observed) or blocked_by_cors(sign_in, observed, quoted)
+    """The cause, as one clause ("" where the evidence shows none): the misdirected token request first,
+    since the browser's CORS error about its 404 is only what followed from it; then an ID token sent to the
+    API as the bearer token. `quoted`: with the console's error (left out where the page's errors are quoted
+    beside it)."""
+    return (
+        token_request_misdirected(observed)
+        or blocked_by_cors(sign_in, observed, quoted)
+        or id_token_as_bearer(observed)
+    )
+
+
+# What makes an ID token no bearer token for the API, whatever the application's library calls it
+ID_TOKEN_IS_NO_ACCESS_TOKEN = (
+    "the ID token is for the client (OpenID Connect Core 1.0 section 2: its aud is the client's client_id), and a "
+    "bearer token is an access token (RFC 6750 section 1.2; RFC 6749 section 7: the client accesses protected "
+    "resources by presenting the access token)"
+)
+
+
+def id_token_as_bearer(observed: Observed) -> str:
+    """Where the application sent the Visma API or userinfo an ID token the stand-in issued as its bearer token
+    and never got an answer with its access token: the calls, the API's refusal (401 invalid_token: not an
+    access token, as Visma Connect's API refuses it) and why. "" where it sent none, or where a call with an
+    access token the stand-in gave it was answered."""
+    id_tokens = observed.id_tokens
+    calls = [call for call in observed.api_calls + observed.userinfo_calls if carried_tokens(call) & id_tokens]
+    if not calls:
+        return ""
+    access_tokens = observed.tokens_of([r for r in observed.token_requests if r.status == 200]) - id_tokens
+    if any(
+        call.status < 400 and carried_tokens(call) & access_tokens
+        for call in observed.api_calls + observed.userinfo_calls
+    ):
+        return ""
+    paths = ", ".join(sorted({f"{call.method} {call.path}" for call in calls}))
+    answers = ", ".join(sorted({f"HTTP {call.status}" for call in calls}))
+    return (
+        f"the application sent its ID token as the bearer token ({len(calls)} call(s): {paths}), and the stand-in's "
+        f"API answered {answers}: it is not an access token ({ID_TOKEN_IS_NO_ACCESS_TOKEN}), so the application "
+        "never called the API with its access token; send the token response's access_token"
+    )
 
 
 def token_request_misdirected(observed: Observed) -> str:

@@ -73,6 +73,9 @@ defects, to prove the certification catches them:
                            and the refusal is shown (with greeting-only: the API is used on /profile
                            only, as an application that calls it when a page needs it)
     token-in-page          the profile page shows the access token
+    id-token-as-bearer     the Visma API is called with the ID token as the bearer token, not the access token
+                           (an outside partner's "the ID token is a JWT too"); the API refuses it as no access
+                           token, and the refusal is shown
     refresh-token-to-api   after its call, the refresh token is posted to the Visma API too ("so that the API
                            can renew the session"): a resource server, where only the access token may go
                            (RFC 6749 section 10.4)
@@ -451,6 +454,10 @@ def profile():
             kept = KEPT_TOKENS.setdefault(session["sid"], token["access_token"])
             answer = requests.get(f"{API}/v1/me", headers={"Authorization": f"Bearer {kept}"}, timeout=10)
             if answer.status_code == 401:
+                return page(f"<p>The Visma API refused the call: {escape(answer.text)}</p>", 502)
+        elif "id-token-as-bearer" in DEFECTS:
+            answer = requests.get(f"{API}/v1/me", headers={"Authorization": f"Bearer {token['id_token']}"}, timeout=10)
+            if answer.status_code == 401:  # shown: a new sign-in would be refused the same way
                 return page(f"<p>The Visma API refused the call: {escape(answer.text)}</p>", 502)
         elif DEFECTS & {"expired-token-used", "refresh-on-401"}:
             answer = requests.get(
