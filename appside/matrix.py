@@ -514,7 +514,13 @@ def row_from_record(
         expected_blocked=tuple(blocks),
         reasons=reasons,
         expected_unchecked=tuple(unchecked),
-        unchecked=tuple(r["rule_id"] for r in record["rules"] if r.get("status") == "skipped" and _unjudged(r)),
+        # skipped for missing data or could not be checked, and the record's blocker or critical rules not checked
+        unchecked=tuple(
+            sorted(
+                {r["rule_id"] for r in record["rules"] if r.get("status") == "skipped" and _unjudged(r)}
+                | set(record.get("unchecked_rules") or ())
+            )
+        ),
     )
 
 
@@ -548,8 +554,8 @@ def all_rule_ids() -> set[str]:
     }
 
 
-def _left_unjudged(row: AppRow) -> str:
-    return f" (could not be checked: {', '.join(row.expected_unchecked)})" if row.expected_unchecked else ""
+def _unchecked(rules: tuple[str, ...]) -> str:
+    return f" (could not be checked: {', '.join(rules)})" if rules else ""
 
 
 def render(rows: list[AppRow]) -> str:
@@ -562,8 +568,8 @@ def render(rows: list[AppRow]) -> str:
         if not row.scenarios:
             missed.append(f"no scenario ran (exit {row.exit_code})")
         lines.append(
-            f"| {row.defect} | {', '.join(row.expected) or '-'}{_left_unjudged(row)} | "
-            f"{', '.join(row.failed) or '-'} | "
+            f"| {row.defect} | {', '.join(row.expected) or '-'}{_unchecked(row.expected_unchecked)} | "
+            f"{', '.join(row.failed) or '-'}{_unchecked(row.unchecked)} | "
             f"{', '.join(missed) or '-'} | {', '.join(row.unexpected) or '-'} | "
             f"{'yes' if row.caught else 'NO'} |"
         )
