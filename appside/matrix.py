@@ -328,6 +328,8 @@ REFERENCE_APPS = {
             {
                 # requests' verify=False: the token request reaches the stand-in under a certificate nobody trusts
                 "tls-unverified": ("APPC-33",),
+                # requests' Session.verify = False, which REQUESTS_CA_BUNDLE overrides: APPC-33's run is made without it
+                "tls-session-unverified": ("APPC-33",),
                 "redirect-uri-changed": ("APPC-02",),
                 "short-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
                 "fixed-state": ("APPC-29",),

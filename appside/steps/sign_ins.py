@@ -87,6 +87,7 @@ class AppRun:
     # (time.time(), alert) of the TLS handshakes the application broke off while the stand-in presented a
     # certificate nobody trusts (APPC-33)
     refused_handshakes: list[tuple[float, str]] = field(default_factory=list)
+    untrusted_since: float | None = None  # when the stand-in began to present that certificate (APPC-33)
 
     @property
     def last(self) -> Observed:

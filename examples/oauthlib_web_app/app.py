@@ -30,6 +30,9 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
                            of the expired token is shown: never renewed
     tls-unverified         every request is sent with verify=False ("the staging server's certificate"):
                            the authorization server's certificate is not validated
+    tls-session-unverified every session of requests is made with verify = False, the Session's attribute (as an
+                           application sets it on the session it shares): requests lets REQUESTS_CA_BUNDLE and
+                           CURL_CA_BUNDLE override that attribute (psf/requests#3829), not a call's verify=False
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
 """
 
@@ -63,6 +66,14 @@ DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(","
 if "tls-unverified" in DEFECTS:  # as verify=False on every call: every session of requests, OAuth2Session's too
     _send = requests.Session.request
     requests.Session.request = lambda self, *args, **kwargs: _send(self, *args, **{**kwargs, "verify": False})  # type: ignore[method-assign]
+if "tls-session-unverified" in DEFECTS:
+    _made = requests.Session.__init__
+
+    def _unverified_session(self: requests.Session) -> None:
+        _made(self)
+        self.verify = False
+
+    requests.Session.__init__ = _unverified_session  # type: ignore[method-assign]
 METADATA = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()
 TOKEN_URL = METADATA["token_endpoint"] + (f"?client_secret={SECRET}" if "secret-in-url" in DEFECTS else "")
 CREDENTIALS = {"client_id": CLIENT_ID} if "no-secret" in DEFECTS else {"client_id": CLIENT_ID, "client_secret": SECRET}
