@@ -334,6 +334,8 @@ REFERENCE_APPS = {
                 "tls-unverified": ("APPC-33",),
                 # requests' Session.verify = False, which REQUESTS_CA_BUNDLE overrides: APPC-33's run is made without it
                 "tls-session-unverified": ("APPC-33",),
+                # its callback loaded again (the suite reloads one normal sign-in's) redeems the code again
+                "callback-replayable": ("APPC-23",),
                 "redirect-uri-changed": ("APPC-02",),
                 "short-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
                 "fixed-state": ("APPC-29",),

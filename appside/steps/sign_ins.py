@@ -708,6 +708,9 @@ def quiet_watch(normal: list, settle: float, activity):
 
     slowest = 0.0
     for sign_in, observed in normal:
+        reloaded = getattr(sign_in, "callback_reloaded_at", None)  # what its callback loaded again led to: no follow-up
+        if reloaded is not None:
+            observed = Observed([e for e in observed.entries if e.at < reloaded], observed.issuer)
         slowest = max([slowest, *observed.follow_up_gaps(), sign_in.callback_to_finish or 0.0])
     if not slowest:
         return None

@@ -30,6 +30,8 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
                            of the expired token is shown: never renewed
     tls-unverified         every request is sent with verify=False ("the staging server's certificate"):
                            the authorization server's certificate is not validated
+    callback-replayable    its callback answers whatever sign-in its session started last, however many times
+                           it is loaded: a reload of it redeems the code again
     tls-session-unverified every session of requests is made with verify = False, the Session's attribute (as an
                            application sets it on the session it shares): requests lets REQUESTS_CA_BUNDLE and
                            CURL_CA_BUNDLE override that attribute (psf/requests#3829), not a call's verify=False
@@ -117,12 +119,17 @@ def login():
         nonce=nonce,
         **pkce,
     )
-    session.update(code_verifier=verifier, nonce=nonce)
+    session.update(code_verifier=verifier, nonce=nonce, pending=True)
     return redirect(url)
 
 
 @app.get("/callback")
 def callback():
+    # a callback answers one sign-in started here, once: loaded again (reload, back), it would redeem a code used
+    # already (RFC 6749 section 4.1.2: "The client MUST NOT use the authorization code more than once")
+    pending = session.get("pending") if "callback-replayable" in DEFECTS else session.pop("pending", None)
+    if not pending:
+        return page("<p>Sign-in failed: no sign-in is pending here.</p>", 400)
     if (
         METADATA.get("authorization_response_iss_parameter_supported")
         and "iss-not-checked" not in DEFECTS
