@@ -308,13 +308,18 @@ def _redeem_by_hand():
     """The defects: whatever state came back, use the verifier of the last sign-in started here;
     or check the state but send another verifier or another redirect_uri."""
     issued = None
+    # one callback per sign-in started here, as Authlib's own path clears its state: loaded again (a reload), it
+    # redeems nothing (RFC 6749 section 4.1.2), whatever the defect does with the state
+    pending = session.pop("last_state", None)
+    if pending is None:
+        raise MismatchingStateError()
     if DEFECTS & {"global-state-store", "verifier-by-state"}:  # any state it issued, to any browser, once
         issued = ISSUED_STATES.pop(request.values.get("state", ""), None)
         if issued is None:
             raise MismatchingStateError()
-    elif not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
+    elif not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != pending:
         raise MismatchingStateError()
-    data = oauth.visma.framework.get_state_data(session, session.get("last_state")) or {}
+    data = oauth.visma.framework.get_state_data(session, pending) or {}
     if "verifier-by-state" in DEFECTS:  # the sign-in's verifier and nonce, whichever browser started it
         data = issued or {}
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
