@@ -116,6 +116,10 @@ class SignIn:
     # what its pages and workers sent to origins the browser does not reach (aborted, never sent): APPC-32 reads
     # them for the application's credentials
     sent_elsewhere: list[SentElsewhere] | None = field(default=None, repr=False)
+    # when (time.time()) the suite loaded this sign-in's callback URL again once it had finished, as a user pressing
+    # reload does (APPC-23), and how that load went; None where it did not
+    callback_reloaded_at: float | None = None
+    callback_reload: str = ""
 
 
 def bounded_console_message(text: str) -> str:
@@ -579,6 +583,44 @@ class BrowserSession:
         """Deliver another browser's held callback to the application in this browser, as a link (or, for
         form_post, a form) an attacker gives his victim, and watch as a refused sign-in's (open_steps)."""
         return (yield from self.open_steps(callback.url, refused=True, quiet=quiet, form=callback.form, delivered=True))
+
+    def reload_callback_steps(self, sign_in: SignIn, quiet: QuietWatch) -> Generator[None, None, None]:
+        """Load `sign_in`'s callback URL (its authorization response in the query) again in this tab once the sign-in
+        has finished, as a user pressing reload on it (or going back to it) does, and watch until the application
+        and the stand-in have been quiet for `quiet.seconds`, at most drive.settle: a second redemption of its code
+        is APPC-23's. Whatever the application answers (an error page, a redirect home) is its own. Noted on
+        `sign_in`; a callback that came as a form post or in the fragment is not loaded again (a form post is no
+        reload without the browser asking, and a fragment never reaches the server)."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        callback = next(
+            (
+                url
+                for url in reversed(sign_in.urls or [])
+                if at_redirect_uri(url, self._callback_uris)
+                and any(dict(parse_qsl(urlsplit(url).query)).get(name) for name in RESPONSE_PARAMETERS)
+            ),
+            None,
+        )
+        if callback is None:
+            sign_in.callback_reload = "not loaded again: its callback carried no authorization response in its query"
+            return
+        sign_in.callback_reloaded_at = at = time.time()
+        with contextlib.suppress(PlaywrightError):
+            self.page.goto(callback, wait_until="commit", timeout=self.drive.timeout * 1000)
+        deadline = time.monotonic() + self.drive.settle
+        while time.monotonic() < deadline:
+            yield
+            in_flight, last_request = quiet.activity()
+            silent = time.time() - max(last_request, self._last_request, at)
+            if not in_flight and not self._in_flight and silent >= quiet.seconds:
+                break
+        self._stop_loading()
+        status = f"HTTP {self._page_status}" if self._page_status is not None else "no answer"
+        sign_in.callback_reload = (
+            f"its callback URL loaded again {time.time() - at:.2f} s, answered {status}, ended at "
+            f"{redact_url(self.page.url)}"
+        )
 
     def wait_steps(self, seconds: float) -> Generator[None, None, None]:
         """A wait the evidence needs (an access token expiring), counted, while other sign-ins go on."""

@@ -38,6 +38,10 @@ NORMAL_STEPS = (
     USED_AND_KEPT_STEP,
 )
 NORMAL = ("normal sign-in 1", "normal sign-in 2")
+# APPC-23's step: the second normal sign-in's callback is loaded again once it finished, as a user pressing reload
+# does, and a second redemption of its code is a use of it more than once (RFC 6749 section 4.1.2)
+REDEEMED_ONCE_STEP = "every authorization code is redeemed at most once"
+RELOAD_QUIET = 1.0  # seconds the application and the stand-in are quiet after that load before it is judged
 # the sign-in after which the application uses the Visma API (drive.use_api_url), read with the
 # normal sign-ins by the steps above (appside.steps.leaks.use_as_a_user_would)
 USED_THEN_API = "normal use, then the Visma API used (drive.use_api_url)"
@@ -89,6 +93,8 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
     used = USED_AND_KEPT_STEP in steps or (USED_STEP in steps and application.client_secret)
     if faults or used or any(step in NORMAL_STEPS for step in steps):
         wanted.update(dict.fromkeys(NORMAL, _normal))
+        if REDEEMED_ONCE_STEP in steps:
+            wanted[NORMAL[1]] = _reloaded(stand_in, application.drive.settle)
     if use_api and used:
         wanted[USED_THEN_API] = _used_then_api(use_api, quiet_from)
     for fault in faults:
@@ -98,6 +104,24 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
 
 def _normal(session, progress):
     return [(yield from session.sign_in_steps())]
+
+
+def _reloaded(stand_in, settle: float) -> Flow:
+    """A normal sign-in whose callback URL is loaded again once it finished (BrowserSession.reload_callback_steps),
+    watched until the application and the stand-in are quiet for RELOAD_QUIET seconds, at most drive.settle."""
+    from appside.browser_driver import QuietWatch
+
+    quiet = QuietWatch(
+        min(RELOAD_QUIET, settle), stand_in.recording.activity, f"{RELOAD_QUIET:g} s, at most drive.settle {settle:g} s"
+    )
+
+    def flow(session, progress):
+        signed_in = yield from session.sign_in_steps()
+        if signed_in.finished:
+            yield from session.reload_callback_steps(signed_in, quiet)
+        return [signed_in]
+
+    return flow
 
 
 def _used_then_api(use_api_url: str, quiet_from) -> Flow:

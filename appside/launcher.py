@@ -81,6 +81,31 @@ def issuer_hint(output: str, issuer: str) -> str:
     )
 
 
+# The variables that turn a program's own "do not verify" back into validation: requests reads REQUESTS_CA_BUNDLE,
+# then CURL_CA_BUNDLE, for every request not given verify= itself, so either overrides a Session's verify=False
+# (psf/requests#3829), and an application that validates nothing passed APPC-33 because the suite had set one. The
+# others the suite sets (VISMA_CONNECT_CA_BUNDLE, SSL_CERT_FILE, NODE_EXTRA_CA_CERTS) only add trust: with requests
+# 2.34, httpx 0.29, urllib3 2.8 (cert_reqs CERT_NONE), Node.js 20 (rejectUnauthorized: false,
+# NODE_TLS_REJECT_UNAUTHORIZED=0) and curl -k, none of them, nor SSL_CERT_DIR, turns validation back on.
+VALIDATION_RESTORERS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+# A sitecustomize that puts the stand-in's authority where Python's default trust store is (certifi's bundle)
+PRODUCTION_TRUST = Path(__file__).resolve().parent / "production_trust"
+
+
+def as_in_production(environment: dict) -> dict:
+    """`environment` as the application's is in production, for APPC-33's run: without VALIDATION_RESTORERS (the
+    suite's and those it inherited), its default trust store trusting the stand-in's authority as it trusts Visma
+    Connect's. The variables that add an authority to a default store stay (SSL_CERT_FILE for OpenSSL, Go and curl,
+    NODE_EXTRA_CA_CERTS for Node.js); for Python, whose requests and httpx read certifi's bundle, PRODUCTION_TRUST
+    on PYTHONPATH makes that bundle the stand-in's authority (VISMA_CONNECT_CA_BUNDLE)."""
+    kept = {name: value for name, value in environment.items() if name not in VALIDATION_RESTORERS}
+    if kept.get("VISMA_CONNECT_CA_BUNDLE"):
+        kept["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PRODUCTION_TRUST), kept.get("PYTHONPATH"))))
+    return kept
+
+
 # A line that says why a program did not start: "Error: Cannot find module ...", "ModuleNotFoundError: ..."
 ERROR_LINE = re.compile(r"\b(\w*Error|Exception|Cannot find|not found|No such file)\b")
 # ... and one that states the error itself, as a runtime prints it: Node's "Error: cannot read ..." or
@@ -114,32 +139,49 @@ class LaunchedApplication:
                 f"{ready_url} already answers before the suite launched the application: another process "
                 "is serving it; stop it or choose another port"
             )
-        self.log_path, self.ready_url = log_path, ready_url
+        self.command, self.log_path, self.ready_url = command, Path(log_path), ready_url
         self.issuer = str(variables.get("VISMA_CONNECT_ISSUER", ""))
+        # unbuffered: what a Python application prints is in the log when the suite reads it
+        self.environment = {**os.environ, "PYTHONUNBUFFERED": "1", **variables}
+        self._watch: Callable[[str], list[str]] | None = None
+        self._earlier: list[KeptOutput] = []  # the outputs of its launches before this one (relaunch)
+        self._start(self.environment, self.log_path)
+
+    def _start(self, environment: dict, log_path: Path) -> None:
         self.process = subprocess.Popen(
-            command,
+            self.command,
             shell=True,
-            # unbuffered: what a Python application prints is in the log when the suite reads it
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **variables},
+            env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self._output = KeptOutput(log_path)
+        self._output.watch = self._watch
         self._reader = threading.Thread(target=self._output.read_all, args=(self.process.stdout,), daemon=True)
         self._reader.start()
 
+    def relaunch(self, production_trust: bool = False) -> None:
+        """Stops the application and starts it again: in the environment it was first launched in or, with
+        `production_trust` (APPC-33's run under a certificate nobody trusts), in that environment as_in_production.
+        What it printed before stays in output(); wait_until_ready() waits for it as for the first launch."""
+        self.stop()
+        self._earlier.append(self._output)
+        log_path = self.log_path.with_name(f"{self.log_path.stem}-{len(self._earlier)}{self.log_path.suffix}")
+        self._start(as_in_production(self.environment) if production_trust else self.environment, log_path)
+
     def watch_left_out(self, watch: Callable[[str], list[str]]) -> None:
         """`watch` reads what is left out of the output before it goes: the names of the secrets in a text."""
-        self._output.watch = watch
+        self._watch = self._output.watch = watch
 
     def found_left_out(self) -> set[str]:
         """What `watch` found in the output left out so far."""
-        return set(self._output.found_left_out)
+        return {name for output in (*self._earlier, self._output) for name in output.found_left_out}
 
     def output(self) -> str:
-        """What the application printed so far, as the suite keeps it (KeptOutput), read as UTF-8."""
-        return self._output.text()
+        """What the application printed so far, as the suite keeps it (KeptOutput), read as UTF-8: each launch's
+        output in turn where it was launched again (relaunch)."""
+        return "".join(output.text() for output in (*self._earlier, self._output))
 
     def wait_until_ready(self, timeout: float = 20.0) -> None:
         try:
@@ -186,8 +228,8 @@ class LaunchedApplication:
         )
 
     def output_tail(self, lines: int = 5) -> str:
-        """The output so far as output_excerpt() gives it: the error itself, not only where it was thrown."""
-        return output_excerpt(self.output(), lines)
+        """This launch's output so far as output_excerpt() gives it: the error itself, not only where it was thrown."""
+        return output_excerpt(self._output.text(), lines)
 
     def terminate(self) -> None:
         """Asks the application's process group to end (SIGTERM), without waiting: stop() waits."""

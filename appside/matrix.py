@@ -177,6 +177,10 @@ REFERENCE_APPS = {
                 "token-kept-after-refresh": ("APPC-20",),
                 "id-token-not-validated": ("APPC-21",),
                 "nonce-presence-not-checked": ("APPC-21",),  # an ID token without nonce is accepted
+                # Authlib's default: aud checked only through azp (another client's aud passes with this one's azp)
+                "aud-through-azp": ("APPC-21",),
+                "aud-substring": ("APPC-21",),  # "<client_id>-evil" and "x<client_id>" pass
+                "id-token-leeway": ("APPC-21",),  # 30 minutes: an ID token expired 15 minutes ago passes
                 "basic-not-encoded": ("APPC-10",),
                 # x/oauth2's AuthStyleAutoDetect: a code redemption refused with 401 is sent again, the same code,
                 # with the secret in the form body; the refused one redeemed nothing, so APPC-23 passes: clean,
@@ -370,6 +374,10 @@ REFERENCE_APPS = {
             {
                 # requests' verify=False: the token request reaches the stand-in under a certificate nobody trusts
                 "tls-unverified": ("APPC-33",),
+                # requests' Session.verify = False, which REQUESTS_CA_BUNDLE overrides: APPC-33's run is made without it
+                "tls-session-unverified": ("APPC-33",),
+                # its callback loaded again (the suite reloads one normal sign-in's) redeems the code again
+                "callback-replayable": ("APPC-23",),
                 "redirect-uri-changed": ("APPC-02",),
                 "short-state": ("APPC-29",),  # as the web app's: PKCE and a nonce protect it
                 "fixed-state": ("APPC-29",),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import requests
 
 from appside.effort import EFFORT
-from appside.launcher import issuer_hint, issuer_variables, output_excerpt, signals_deferred, stop_group
+from appside.launcher import as_in_production, issuer_hint, issuer_variables, output_excerpt, signals_deferred, stop_group
 from suite.secrets.redaction import REDACTOR
 
 
@@ -30,14 +30,16 @@ class ServiceDriver:
     def session(self) -> "ServiceDriver":
         return self
 
-    def run(self) -> ServiceRun:
+    def run(self, production_trust: bool = False) -> ServiceRun:
+        """One run of the service; with `production_trust` (APPC-33's run under a certificate nobody trusts), its
+        command runs without the variables that turn a validation it switched off back on (as_in_production)."""
         EFFORT.service_runs += 1
         started = time.time()
-        run = self._run()
+        run = self._run(production_trust)
         run.started = started
         return run
 
-    def _run(self) -> ServiceRun:
+    def _run(self, production_trust: bool) -> ServiceRun:
         if self.drive.mode == "url":
             try:
                 response = requests.get(self.drive.url, timeout=self.drive.timeout)
@@ -49,6 +51,7 @@ class ServiceDriver:
         # a signal as the command starts (a CI job cancelled the moment it ran) is deferred until it is started
         # and read, then raised in the try: raised in Popen or the reader's start, it left the command running
         process: subprocess.Popen | None = None
+        environment = {**os.environ, **self.variables}
         tail = bytearray()  # the output's last OUTPUT_KEPT bytes: a command may print without end
         reader = threading.Thread(target=_keep_tail, args=(None, tail), daemon=True)
         try:
@@ -58,7 +61,7 @@ class ServiceDriver:
                     shell=True,  # as drive.launch: `NAME=value program`, pipes and quotes mean what a shell does
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
-                    env={**os.environ, **self.variables},
+                    env=as_in_production(environment) if production_trust else environment,
                     start_new_session=True,  # its background children end with it (stop_group)
                 )
                 reader = threading.Thread(target=_keep_tail, args=(process.stdout, tail), daemon=True)

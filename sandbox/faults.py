@@ -13,7 +13,11 @@ applies to whatever comes next.
     short-lived-access-token  the access token lives SHORT_LIFETIME (3) seconds
     id-token-iss-wrong        the ID token's iss names another issuer
     id-token-aud-wrong        the ID token's aud names another client
+    id-token-aud-suffixed     the ID token's aud is one string, the client's id with "-evil" after it
+    id-token-aud-prefixed     the ID token's aud is one string, "x" and the client's id
+    id-token-aud-other-azp    the ID token's aud names another client, its azp this one
     id-token-expired          the ID token expired an hour ago
+    id-token-expired-recently the ID token expired RECENT_EXPIRY (15 minutes) ago: beyond any small leeway
     id-token-nonce-wrong      the ID token's nonce is not the one the client sent
     id-token-nonce-missing    the ID token carries no nonce, though the client sent one
     code-verifier-compared    the code issued next is redeemed only with its own PKCE verifier, even where
@@ -32,6 +36,11 @@ SHORT_LIFETIME = 3
 # that honours expires_in may use a token up to a second past its exp without any fault of its own.
 PAST_EXPIRY = 1.5
 
+# How long ago the fault id-token-expired-recently's ID token expired: beyond "some small leeway, usually no more than
+# a few minutes" (OpenID Connect Core 1.0 section 2, exp), and beyond the widest default of the client libraries
+# known to the suite (angular-oauth2-oidc's clockSkewInSec, 600 s; oidc-client-ts 300 s; Authlib's client 120 s)
+RECENT_EXPIRY = 15 * 60
+
 FAULTS = {
     "callback-state-wrong": "the authorization callback carries a different state",
     "callback-state-missing": "the authorization callback carries no state",
@@ -41,7 +50,11 @@ FAULTS = {
     "short-lived-access-token": "the access token expires after 3 seconds (expires_in 3)",
     "id-token-iss-wrong": "the ID token's iss names another issuer",
     "id-token-aud-wrong": "the ID token's aud names another client",
+    "id-token-aud-suffixed": "the ID token's aud is the client's id with -evil after it (one string)",
+    "id-token-aud-prefixed": "the ID token's aud is x and the client's id (one string)",
+    "id-token-aud-other-azp": "the ID token's aud names another client, its azp this client",
     "id-token-expired": "the ID token's exp is an hour in the past",
+    "id-token-expired-recently": "the ID token's exp is 15 minutes in the past",
     "id-token-nonce-wrong": "the ID token's nonce is not the one the client sent",
     "id-token-nonce-missing": "the ID token carries no nonce claim",
     "code-verifier-compared": "the code issued next is redeemed only with its own PKCE verifier",

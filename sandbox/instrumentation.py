@@ -12,7 +12,7 @@ from flask import Flask, Response, g, request
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from sandbox.faults import ID_TOKEN_FAULTS, SHORT_LIFETIME, Faults
+from sandbox.faults import ID_TOKEN_FAULTS, RECENT_EXPIRY, SHORT_LIFETIME, Faults
 from sandbox.mock_api import API_PREFIX, register_mock_api
 from sandbox.recording import NOTES_KEY, RecordingMiddleware, RequestLog
 from sandbox.tokens import TokenStore
@@ -116,14 +116,27 @@ def apply_id_token_faults(response: Response, faults: Faults, keys: KeySet) -> N
         claims["iss"] = OTHER_ISSUER
     elif fault == "id-token-aud-wrong":
         claims["aud"] = ["another-client"]
+    elif fault in ("id-token-aud-suffixed", "id-token-aud-prefixed"):  # one that merely contains the client's id
+        client = _client_of(claims)
+        claims["aud"] = f"{client}-evil" if fault == "id-token-aud-suffixed" else f"x{client}"
+    elif fault == "id-token-aud-other-azp":  # azp names the client, aud does not
+        claims["aud"], claims["azp"] = ["another-client"], _client_of(claims)
     elif fault == "id-token-expired":
         claims["iat"], claims["exp"] = int(time.time()) - 7200, int(time.time()) - 3600
+    elif fault == "id-token-expired-recently":  # issued 5 minutes before it expired
+        claims["iat"], claims["exp"] = int(time.time()) - RECENT_EXPIRY - 300, int(time.time()) - RECENT_EXPIRY
     elif fault == "id-token-nonce-missing":
         claims.pop("nonce", None)
     else:
         claims["nonce"] = secrets.token_urlsafe(16)
     body["id_token"] = jwt.encode(issued.header, claims, keys)
     response.set_data(json.dumps(body))
+
+
+def _client_of(claims: dict) -> str:
+    """The client an ID token was issued to: its aud (one value, or the first of a list)."""
+    audience = claims.get("aud")
+    return str(audience[0] if isinstance(audience, list) and audience else audience)
 
 
 def _unverified_claims(token: str) -> dict:

@@ -246,14 +246,15 @@ class SandboxServer:
         self._wake, self._waker = socket.socketpair()
         self._thread = threading.Thread(target=self.serve_forever, name="sandbox", daemon=True)
 
-    def serve_alternative_tls(self, context: ssl.SSLContext | None) -> None:
+    def serve_alternative_tls(self, context: ssl.SSLContext | None, end_kept: bool = True) -> None:
         """New TLS connections to the first port are served with `context` from now on (None: with the
-        server's own again), and the connections kept open end after their answers, so that a client's
+        server's own again), and (`end_kept`) the connections kept open end after their answers, so that a client's
         next request meets it. A request on such a connection is logged with the note {"tls": "alternative"};
         a handshake the client broke off is in handshake_failures."""
         first = self._servers[0]
         first.alternative_tls = context
-        first.end_kept_connections()
+        if end_kept:
+            first.end_kept_connections()
 
     @property
     def handshake_failures(self) -> list[tuple[float, str]]:

@@ -33,7 +33,10 @@ of them when that one's failure kept it from its own check (one cause, one failu
 evidence is there all the same, it is judged on it. The callback faults' rules (APPC-16, APPC-17,
 APPC-18, APPC-25) judge an attempted redemption of the faulty callback's code, refused or not, so a
 failed APPC-10 (the token request refused) does not block them; it, like the other rules they need,
-blocks them only where no redemption was attempted at all. Back to the [README](../README.md).
+blocks them only where no redemption was attempted at all. What no rule checks (open redirectors, the
+userinfo `sub`, a server's own calls to other hosts) is in
+[What the suite does not check](certify-application.md#what-the-suite-does-not-check). Back to the
+[README](../README.md).
 
 | rule | title | severity | level | needs |
 |---|---|---|---|---|

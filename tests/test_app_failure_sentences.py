@@ -28,7 +28,11 @@ def test_a_missing_state_quotes_its_sentence_and_the_protections_that_would_do_i
     [
         ("id-token-iss-wrong", 2, "iss"),
         ("id-token-aud-wrong", 3, "aud"),
+        ("id-token-aud-suffixed", 3, "aud"),
+        ("id-token-aud-prefixed", 3, "aud"),
+        ("id-token-aud-other-azp", 3, "aud"),
         ("id-token-expired", 9, "exp"),
+        ("id-token-expired-recently", 9, "exp"),
         ("id-token-nonce-wrong", 11, "nonce"),
         ("id-token-nonce-missing", 11, "nonce"),
     ],

@@ -691,6 +691,30 @@ def test_an_id_token_without_the_nonce_sent_is_refused_and_one_sent_without_nonc
         assert all(statuses[f]["reason"].startswith("not applicable: the application sent no nonce") for f in outcome)
 
 
+@pytest.mark.parametrize(
+    "switch, failed, said",
+    [
+        ("", set(), ""),
+        ("aud-through-azp", {"id-token-aud-other-azp"}, "only its azp this one"),
+        ("aud-substring", {"id-token-aud-suffixed", "id-token-aud-prefixed"}, "it contains the client_id"),
+        ("id-token-leeway", {"id-token-expired-recently"}, "usually no more than a few minutes"),
+    ],
+    ids=["clean", "aud-through-azp", "aud-substring", "id-token-leeway"],
+)
+def test_an_id_token_for_another_audience_or_expired_beyond_a_small_leeway_is_refused(tmp_path, switch, failed, said):
+    """OpenID Connect Core 3.1.3.7 step 3: the aud must list the client's id: one that merely contains it, and
+    another client's with an azp naming this one (Authlib's client checks aud only through azp), do not; step 9
+    with section 2's "small leeway, usually no more than a few minutes": an exp 15 minutes old is refused. The
+    reference web application asks Authlib for the aud itself, and passes every fault."""
+    completed, record, rules = _certify_web(tmp_path, switch, "--rule=APPC-21")
+    assert record["failed_rules"] == (["APPC-21"] if failed else []), completed.stdout[-3000:]
+    statuses = {s["injected_fault"]: s for s in rules["APPC-21"]["scenarios"]}
+    assert {fault for fault, s in statuses.items() if s["status"] == "failed"} == failed, completed.stdout[-3000:]
+    assert {s["status"] for fault, s in statuses.items() if fault not in failed} == {"passed"}
+    for fault in failed:
+        assert said in statuses[fault]["reason"], statuses[fault]["reason"]
+
+
 @pytest.mark.timeout(400)
 def test_a_state_not_checked_fails_appc16_and_17_naming_openid_connect_core_and_rfc_6749_4_1_2(tmp_path):
     """The web application sends a state, a new S256 challenge and a new nonce (so APPC-03 to APPC-05 do

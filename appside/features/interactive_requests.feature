@@ -94,6 +94,11 @@ Feature: What an interactive application sends to Visma Connect
 
   @rule:APPC-23 @severity:critical @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC6749-4.1.2 @rfc:RFC6749-5.2
   Scenario: APPC-23 An authorization code is redeemed once
+    The code redemptions of the two normal sign-ins are counted. Once the second has finished, its
+    callback URL is loaded again in the same browser, as a user pressing reload on it does: a second
+    token request with its code is a use of the code more than once, whatever the application
+    answers the reload with (a callback that came as a form post or in the fragment is not loaded
+    again).
     Then every authorization code is redeemed at most once
 
   @rule:APPC-09 @severity:blocker @doc:interactive-integrations#application-types @rfc:RFC6749-2.1

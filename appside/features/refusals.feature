@@ -146,10 +146,16 @@ Feature: What an application must refuse
     OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it
     sent a nonce, that the ID token carries one and that it is the same (11): an ID token with
     another nonce or with none is refused; an application that sent no nonce is not judged on
-    either. Its signature it may leave to TLS server validation when the token comes straight from
-    the token endpoint (step 6), as at Visma Connect (HTTPS); with a plain-HTTP stand-in (issuer
-    tls: false) there is no TLS to rely on, and no run can tell a client that would rely on it from
-    one that checks nothing, so a bad signature is no fault injected either way.
+    either. The aud must list the client's id itself: an aud that merely contains it (the id with
+    "-evil" after it, or "x" before it) lists another audience, and an azp naming the client does
+    not make it one. An exp 15 minutes old is beyond "some small leeway, usually no more than a few
+    minutes" (section 2): a leeway of up to 10 minutes (angular-oauth2-oidc's default) passes.
+    Whether an aud that lists the client beside others lists "additional audiences not trusted by
+    the Client" only the client knows: not judged. Its signature it may leave to TLS server
+    validation when the token comes straight from the token endpoint (step 6), as at Visma Connect
+    (HTTPS); with a plain-HTTP stand-in (issuer tls: false) there is no TLS to rely on, and no run
+    can tell a client that would rely on it from one that checks nothing, so a bad signature is no
+    fault injected either way.
     What it must not do is use "the information that failed to validate": show the user signed in,
     or call the Visma API with that response's access token. A call to userinfo alone is no
     acceptance: no sentence forbids asking the issuer's userinfo endpoint before the ID token is
@@ -163,9 +169,13 @@ Feature: What an application must refuse
     And a normal sign-in shows what accepting looks like
 
     Examples:
-      | fault                  |
-      | id-token-iss-wrong     |
-      | id-token-aud-wrong     |
-      | id-token-expired       |
-      | id-token-nonce-wrong   |
-      | id-token-nonce-missing |
+      | fault                     |
+      | id-token-iss-wrong        |
+      | id-token-aud-wrong        |
+      | id-token-aud-suffixed     |
+      | id-token-aud-prefixed     |
+      | id-token-aud-other-azp    |
+      | id-token-expired          |
+      | id-token-expired-recently |
+      | id-token-nonce-wrong      |
+      | id-token-nonce-missing    |

@@ -38,7 +38,7 @@ from appside.steps.sign_ins import (
 )
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
-from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, SHORT_LIFETIME
+from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, RECENT_EXPIRY, SHORT_LIFETIME
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
 from suite.secrets.redaction import REDACTOR
@@ -65,13 +65,14 @@ ISSUER_STEP = (
     'Provider (which is typically obtained during Discovery) MUST exactly match the value of the iss (issuer) Claim."'
 )
 AUDIENCE_STEP = (
-    f"the ID token's aud names another client; {ID_TOKEN_VALIDATION} step 3: \"The Client MUST validate that the aud "
-    "(audience) Claim contains its client_id value registered at the Issuer identified by the iss (issuer) Claim as "
-    'an audience. [...] The ID Token MUST be rejected if the ID Token does not list the Client as a valid audience"'
+    f'{ID_TOKEN_VALIDATION} step 3: "The Client MUST validate that the aud (audience) Claim contains its client_id '
+    "value registered at the Issuer identified by the iss (issuer) Claim as an audience. [...] The ID Token MUST be "
+    'rejected if the ID Token does not list the Client as a valid audience"'
 )
-EXPIRY_STEP = (
-    f"the ID token's exp is an hour in the past; {ID_TOKEN_VALIDATION} step 9: \"The current time MUST be before the "
-    'time represented by the exp Claim."'
+EXPIRY_STEP = f'{ID_TOKEN_VALIDATION} step 9: "The current time MUST be before the time represented by the exp Claim."'
+SMALL_LEEWAY = (
+    'OpenID Connect Core 1.0 section 2 allows "some small leeway, usually no more than a few minutes, to account for '
+    f'clock skew": this one is {RECENT_EXPIRY // 60} minutes old'
 )
 NONCE_STEP = (
     f'{ID_TOKEN_VALIDATION} step 11: "If a nonce value was sent in the Authentication Request, a nonce Claim MUST be '
@@ -83,8 +84,22 @@ MUST_REFUSE_BECAUSE = {
     "callback-state-missing": STATE_VALIDATION,
     OTHER_BROWSER: USER_AGENT_BINDING,
     "id-token-iss-wrong": ISSUER_STEP,
-    "id-token-aud-wrong": AUDIENCE_STEP,
-    "id-token-expired": EXPIRY_STEP,
+    "id-token-aud-wrong": f"the ID token's aud names another client; {AUDIENCE_STEP}",
+    "id-token-aud-suffixed": (
+        "the ID token's aud is one string, the client's id with -evil after it: it contains the client_id, yet is "
+        f"another audience; {AUDIENCE_STEP}"
+    ),
+    "id-token-aud-prefixed": (
+        "the ID token's aud is one string, x and the client's id: it contains the client_id, yet is another "
+        f"audience; {AUDIENCE_STEP}"
+    ),
+    "id-token-aud-other-azp": (
+        "the ID token's aud names another client and only its azp this one (azp is the party the token was issued "
+        f"to, not an audience); {AUDIENCE_STEP}"
+    ),
+    "id-token-expired": f"the ID token's exp is an hour in the past; {EXPIRY_STEP}",
+    "id-token-expired-recently": f"the ID token's exp is {RECENT_EXPIRY // 60} minutes in the past; {EXPIRY_STEP}; "
+    f"{SMALL_LEEWAY}",
     "id-token-nonce-wrong": f"the ID token's nonce is not the one the application sent; {NONCE_STEP}",
     "id-token-nonce-missing": f"the ID token carries no nonce, though the application sent one; {NONCE_STEP}",
 }
@@ -153,7 +168,7 @@ def _other_browsers_callback_delivered(app_run: AppRun, callback) -> bool:
 
 
 @then("the stand-in's token response carried the fault")
-def id_token_fault_delivered(app_run: AppRun) -> None:
+def id_token_fault_delivered(application: Application, app_run: AppRun) -> None:
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
@@ -174,7 +189,13 @@ def id_token_fault_delivered(app_run: AppRun) -> None:
     delivered = {
         "id-token-iss-wrong": claims.get("iss") == OTHER_ISSUER,
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
+        "id-token-aud-suffixed": claims.get("aud") == f"{application.client_id}-evil",
+        "id-token-aud-prefixed": claims.get("aud") == f"x{application.client_id}",
+        "id-token-aud-other-azp": claims.get("aud") == ["another-client"]
+        and claims.get("azp") == application.client_id,
         "id-token-expired": claims.get("exp", 0) < time.time(),
+        # expired beyond the widest leeway a client library gives by default (10 minutes)
+        "id-token-expired-recently": claims.get("exp", 0) < time.time() - 600,
         "id-token-nonce-wrong": claims.get("nonce") not in nonces,
         "id-token-nonce-missing": "nonce" not in claims,
     }[str(app_run.fault)]  # set by the When step that injected it

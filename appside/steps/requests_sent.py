@@ -894,22 +894,32 @@ def codes_redeemed_once(request, application, app_run):
     codes: dict[str, list] = {}
     for redemption in sorted(redemptions, key=lambda r: r.at):
         codes.setdefault(redemption.param("code"), []).append(redemption)
+    reloaded = _callbacks_reloaded(app_run)
     judged = 0
-    for same_code in codes.values():
+    for code, same_code in codes.items():
         first = next((n for n, r in enumerate(same_code) if not client_authentication_refused(r)), None)
         if first is None:
             continue  # the stand-in never took the code: nothing was redeemed that could be redeemed again
         judged += 1
+        after_reload = [r for r in same_code[first + 1 :] if r.at >= reloaded.get(code, float("inf"))]
         check(
             first == len(same_code) - 1,
-            f"the application redeemed one authorization code {len(same_code) - first} times (the stand-in "
-            f"answered HTTP {', '.join(str(r.status) for r in same_code[first:])}): a code is used once, whatever "
-            "the first answer was"
-            + (
-                f" (before them, {first} redemption(s) refused for the client's authentication, which did not "
-                "redeem it)"
-                if first
-                else ""
+            (
+                f"the application redeemed one authorization code {len(same_code) - first} times (the stand-in "
+                f"answered HTTP {', '.join(str(r.status) for r in same_code[first:])})"
+                + (
+                    f", {len(after_reload)} of them after the suite loaded the sign-in's callback URL once more, as "
+                    "a user pressing reload on it does: a callback loaded again must not redeem its code again"
+                    if after_reload
+                    else ""
+                )
+                + ": a code is used once, whatever the first answer was"
+                + (
+                    f" (before them, {first} redemption(s) refused for the client's authentication, which did not "
+                    "redeem it)"
+                    if first
+                    else ""
+                )
             ),
         )
     # one cause, one failure: the refused client authentication blocks this rule (APPC-10 in its `needs`)
@@ -920,6 +930,22 @@ def codes_redeemed_once(request, application, app_run):
         "the stand-in refused every code redemption for the application's client authentication "
         "(invalid_client, HTTP 401), so no code was ever redeemed that could be redeemed twice",
     )
+
+
+def _callbacks_reloaded(app_run) -> dict[str, float]:
+    """code -> when the suite loaded the callback URL of the sign-in that redeemed it again (concurrent._reloaded),
+    for the sign-ins whose callback was; what that load led to is attached."""
+    reloaded: dict[str, float] = {}
+    for sign_in, observed in zip(app_run.sign_ins, app_run.observed, strict=False):
+        at = getattr(sign_in, "callback_reloaded_at", None)
+        if getattr(sign_in, "callback_reload", ""):
+            allure.attach(
+                sign_in.callback_reload, name="a callback loaded again", attachment_type=allure.attachment_type.TEXT
+            )
+        if at is not None:
+            for redemption in observed.grants("authorization_code"):
+                reloaded.setdefault(redemption.param("code"), at)
+    return reloaded
 
 
 def client_authentication_refused(token_request) -> bool:

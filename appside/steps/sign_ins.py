@@ -87,6 +87,7 @@ class AppRun:
     # (time.time(), alert) of the TLS handshakes the application broke off while the stand-in presented a
     # certificate nobody trusts (APPC-33)
     refused_handshakes: list[tuple[float, str]] = field(default_factory=list)
+    untrusted_since: float | None = None  # when the stand-in began to present that certificate (APPC-33)
 
     @property
     def last(self) -> Observed:
@@ -765,6 +766,9 @@ def quiet_watch(normal: list, settle: float, activity):
 
     slowest = 0.0
     for sign_in, observed in normal:
+        reloaded = getattr(sign_in, "callback_reloaded_at", None)  # what its callback loaded again led to: no follow-up
+        if reloaded is not None:
+            observed = Observed([e for e in observed.entries if e.at < reloaded], observed.issuer)
         slowest = max([slowest, *observed.follow_up_gaps(), sign_in.callback_to_finish or 0.0])
     if not slowest:
         return None

@@ -81,7 +81,11 @@ app.get('/login', async (req, res) => {
 })
 
 app.get('/callback', async (req, res) => {
-  const signIn = req.session.signIn || {}
+  // one callback per sign-in started here: loaded again (a reload), it redeems nothing (RFC 6749 section 4.1.2:
+  // "The client MUST NOT use the authorization code more than once"), whatever a defect does with the state
+  const signIn = req.session.signIn
+  delete req.session.signIn
+  if (!signIn) return page(res, '<p>Sign-in failed: no sign-in is pending here.</p>', 400)
   const base = DEFECTS.has('redirect-uri-changed') ? `http://localhost:${PORT}` : BASE
   const checks = {
     pkceCodeVerifier: DEFECTS.has('no-pkce')
@@ -104,7 +108,6 @@ app.get('/callback', async (req, res) => {
       return page(res, `<p>Sign-in failed: ${escape(error.error || error.code || error.message)}.</p>`, 400)
     }
   }
-  delete req.session.signIn
   TOKENS.set(req.session.id, { ...tokens, expiresAt: Date.now() + (tokens.expiresIn() ?? 3600) * 1000 })
   res.redirect('/profile')
 })

@@ -30,6 +30,11 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
                            of the expired token is shown: never renewed
     tls-unverified         every request is sent with verify=False ("the staging server's certificate"):
                            the authorization server's certificate is not validated
+    callback-replayable    its callback answers whatever sign-in its session started last, however many times
+                           it is loaded: a reload of it redeems the code again
+    tls-session-unverified every session of requests is made with verify = False, the Session's attribute (as an
+                           application sets it on the session it shares): requests lets REQUESTS_CA_BUNDLE and
+                           CURL_CA_BUNDLE override that attribute (psf/requests#3829), not a call's verify=False
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
 """
 
@@ -63,6 +68,14 @@ DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(","
 if "tls-unverified" in DEFECTS:  # as verify=False on every call: every session of requests, OAuth2Session's too
     _send = requests.Session.request
     requests.Session.request = lambda self, *args, **kwargs: _send(self, *args, **{**kwargs, "verify": False})  # type: ignore[method-assign]
+if "tls-session-unverified" in DEFECTS:
+    _made = requests.Session.__init__
+
+    def _unverified_session(self: requests.Session) -> None:
+        _made(self)
+        self.verify = False
+
+    requests.Session.__init__ = _unverified_session  # type: ignore[method-assign]
 METADATA = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()
 TOKEN_URL = METADATA["token_endpoint"] + (f"?client_secret={SECRET}" if "secret-in-url" in DEFECTS else "")
 CREDENTIALS = {"client_id": CLIENT_ID} if "no-secret" in DEFECTS else {"client_id": CLIENT_ID, "client_secret": SECRET}
@@ -106,12 +119,17 @@ def login():
         nonce=nonce,
         **pkce,
     )
-    session.update(code_verifier=verifier, nonce=nonce)
+    session.update(code_verifier=verifier, nonce=nonce, pending=True)
     return redirect(url)
 
 
 @app.get("/callback")
 def callback():
+    # a callback answers one sign-in started here, once: loaded again (reload, back), it would redeem a code used
+    # already (RFC 6749 section 4.1.2: "The client MUST NOT use the authorization code more than once")
+    pending = session.get("pending") if "callback-replayable" in DEFECTS else session.pop("pending", None)
+    if not pending:
+        return page("<p>Sign-in failed: no sign-in is pending here.</p>", 400)
     if (
         METADATA.get("authorization_response_iss_parameter_supported")
         and "iss-not-checked" not in DEFECTS

@@ -1,6 +1,7 @@
 """A reference server-side web application on Authlib's Flask client, signing in with Visma
 Connect: authorization code with PKCE S256 and the client secret (HTTP Basic), offline_access,
-refresh on expiry, the ID token validated by Authlib, RFC 9207's iss checked.
+refresh on expiry, the ID token validated by Authlib (its aud asked for explicitly: id_token_checks), RFC 9207's
+iss checked.
 
 Configuration from the environment: VISMA_CONNECT_ISSUER, VISMA_API_BASE_URL, WEB_APP_PORT,
 WEB_APP_CLIENT_ID, WEB_APP_CLIENT_SECRET, WEB_APP_SCOPE (without offline_access it gets no refresh
@@ -105,6 +106,12 @@ defects, to prove the certification catches them:
     timestamp-nonce        the OpenID Connect nonce is "acme-" and the time in milliseconds: new in each
                            sign-in, and guessable (with no-pkce and fixed-state nothing unguessable
                            protects the callback: APPC-05 judges the state)
+    aud-through-azp        the ID token's aud is left to Authlib's default: checked only through azp, so an
+                           aud naming another client passes where azp names this one
+    aud-substring          the ID token's aud passes where it contains the client's id ("client_id in aud"),
+                           so "<client_id>-evil" and "x<client_id>" pass
+    id-token-leeway        the ID token is validated with a leeway of 30 minutes ("clock skew on customers'
+                           servers"): one that expired 15 minutes ago passes
 
 Its HTTP Basic credentials are form-urlencoded first, as RFC 6749 section 2.3.1 asks (Authlib's
 own client_secret_basic joins them as they are, and as latin-1), so any secret works.
@@ -123,6 +130,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
+from authlib.oidc.core import CodeIDToken
 from flask import Flask, redirect, request, session, url_for
 from markupsafe import escape
 
@@ -294,9 +302,9 @@ def callback():
         }:
             token = _redeem_by_hand()
         else:  # checks state and the ID token (Authlib)
-            token = oauth.visma.authorize_access_token(**EXTRA_TOKEN_PARAMETERS)
+            token = oauth.visma.authorize_access_token(**EXTRA_TOKEN_PARAMETERS, **id_token_checks())
             if "no-nonce" in DEFECTS and "id_token" in token:  # Authlib validates it only where it kept a nonce
-                token["userinfo"] = oauth.visma.parse_id_token(token, nonce=None)
+                token["userinfo"] = oauth.visma.parse_id_token(token, nonce=None, **id_token_checks())
     except AuthlibBaseError as error:
         return refused(f"<p>Sign-in failed: {escape(error.error)}.</p>")
     if "token-logged" in DEFECTS:
@@ -329,13 +337,18 @@ def _redeem_by_hand():
     """The defects: whatever state came back, use the verifier of the last sign-in started here;
     or check the state but send another verifier or another redirect_uri."""
     issued = None
+    # one callback per sign-in started here, as Authlib's own path clears its state: loaded again (a reload), it
+    # redeems nothing (RFC 6749 section 4.1.2), whatever the defect does with the state
+    pending = session.pop("last_state", None)
+    if pending is None:
+        raise MismatchingStateError()
     if DEFECTS & {"global-state-store", "verifier-by-state"}:  # any state it issued, to any browser, once
         issued = ISSUED_STATES.pop(request.values.get("state", ""), None)
         if issued is None:
             raise MismatchingStateError()
-    elif not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != session.get("last_state"):
+    elif not DEFECTS & {"state-not-checked", "no-state"} and request.values.get("state") != pending:
         raise MismatchingStateError()
-    data = oauth.visma.framework.get_state_data(session, session.get("last_state")) or {}
+    data = oauth.visma.framework.get_state_data(session, pending) or {}
     if "verifier-by-state" in DEFECTS:  # the sign-in's verifier and nonce, whichever browser started it
         data = issued or {}
     verifier = secrets.token_urlsafe(48) if "wrong-verifier" in DEFECTS else data.get("code_verifier")
@@ -349,8 +362,35 @@ def _redeem_by_hand():
                 code=request.values["code"], redirect_uri=redirect_uri, code_verifier=verifier
             )
     if "id_token" in token:  # what authorize_access_token would do after the state check
-        token["userinfo"] = oauth.visma.parse_id_token(token, nonce=data.get("nonce"))
+        token["userinfo"] = oauth.visma.parse_id_token(token, nonce=data.get("nonce"), **id_token_checks())
     return token
+
+
+def id_token_checks() -> dict:
+    """What Authlib's client is asked to check in the ID token beside its signature, nonce and expiry: the issuer
+    (its own default, which it drops once given claims_options) and the audience. Authlib checks aud only through
+    azp (CodeIDToken.validate_azp: an aud naming another client passes where azp names this one), so the client's
+    id is asked of aud itself (OpenID Connect Core 1.0 section 3.1.3.7 steps 2 and 3)."""
+    claims_options: dict[str, dict] = {
+        "iss": {"values": [oauth.visma.load_server_metadata()["issuer"]]},
+        "aud": {"values": [oauth.visma.client_id]},
+    }
+    checks: dict = {"claims_options": claims_options}
+    if "aud-through-azp" in DEFECTS:  # Authlib's default: the issuer alone
+        del claims_options["aud"]
+    if "aud-substring" in DEFECTS:
+        claims_options["aud"] = {"essential": True, "validate": lambda claims, aud: oauth.visma.client_id in str(aud)}
+        checks["claims_cls"] = _AzpNotAsked
+    if "id-token-leeway" in DEFECTS:
+        checks["leeway"] = 30 * 60
+    return checks
+
+
+class _AzpNotAsked(CodeIDToken):
+    """aud-substring: an aud other than the client's id asks for no azp (Authlib asks for one that names it)."""
+
+    def validate_azp(self):
+        return None
 
 
 def _claims_unchecked(token, nonce, claims_options=None, claims_cls=None, leeway=120):
