@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 import requests
 
 from appside.effort import EFFORT
-from appside.launcher import as_in_production, issuer_hint, issuer_variables, output_excerpt, signals_deferred, stop_group
+from appside.launcher import (
+    as_in_production,
+    issuer_hint,
+    issuer_variables,
+    output_excerpt,
+    signals_deferred,
+    stop_group,
+)
 from suite.secrets.redaction import REDACTOR
 
 
