@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -497,7 +498,17 @@ def _group_states(group: int) -> list[str] | None:
     return states
 
 
-def end_process_tree(process: subprocess.Popen, grace: float = 5.0) -> None:
+class Ended(Protocol):
+    """What end_process_tree needs of a process it ends: a subprocess.Popen, or a forked run (appside.forked_runs)."""
+
+    pid: int
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+
+def end_process_tree(process: "Ended", grace: float = 5.0) -> None:
     """Ends `process` (started with start_new_session) and every process descended from it, in
     whatever session it put itself: a certification launches its application, its service command
     and the browser each as a session of its own, which outlive the suite's when only it is killed.

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appside import forked_runs
 from appside.launcher import end_process_tree
 from appside.record import UNCHECKED
 from appside.stand_in import free_port
@@ -437,28 +438,12 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
     }
     for variable in app.variables:
         environ[variable] = str(free_port()) if variable.endswith("_PORT") else run_secret(app.secret_characters)
-    command = [
-        sys.executable,
-        "-m",
-        "appside",
-        f"--app={app.application_file}",
-        f"--compliance={record_path}",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
+    arguments = [f"--app={app.application_file}", f"--compliance={record_path}", "-q", "-p", "no:cacheprovider"]
     expected = app.switches[switch] if switch else ()
     blocks = app.blocks.get(switch, ()) if switch else ()
     unchecked = app.unchecked.get(switch, ()) if switch else ()
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    # `python -m appside ARGUMENTS` in a session of its own, forked from a process that imported its libraries once
+    process = forked_runs.start(arguments, environ, folder)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -482,7 +467,7 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
     return row_from_record(label, expected, json.loads(record_path.read_text()), process.returncode, blocks, unchecked)
 
 
-def _output_left(process: subprocess.Popen) -> tuple[str, str]:
+def _output_left(process: forked_runs.ForkedRun) -> tuple[str, str]:
     """What a run ended at its timeout printed; nothing if a process that could not be ended still holds its output."""
     try:
         return process.communicate(timeout=5)

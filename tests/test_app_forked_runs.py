@@ -1,0 +1,70 @@
+"""The application detection matrix's runs are forked from a fork server that imported their libraries
+once (appside.forked_runs): each is still the run `python -m appside` makes, a process and a session
+of its own with exactly the environment it is given, in the project root, its output and exit code its own."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from run import ROOT
+
+from appside.forked_runs import start
+
+SECRET = "Probe-Secret-4c9e1f7b"
+
+
+def _probe(tmp_path):
+    """A service application whose command writes what it sees of the run (a variable given to the run, one
+    of the process that started it, the folder it runs in) and exits 1: its rules cannot be checked."""
+    seen = tmp_path / "seen"
+    application = tmp_path / "probe.yaml"
+    application.write_text(
+        "name: probe\n"
+        "application: {type: service, client_id: c, client_secret: '${PROBE_SECRET}', scope: visma.api}\n"
+        f"drive: {{command: 'echo \"$PROBE_MARK|$FORKED_RUNS_LEAK|$(pwd)\" >> {seen}; exit 1', timeout: 60}}\n"
+    )
+    return application, seen
+
+
+def _arguments(application, record) -> list[str]:
+    return [f"--app={application}", f"--compliance={record}", "--rule=APPC-12", "-q", "-p", "no:cacheprovider"]
+
+
+def test_a_forked_run_is_the_run_python_m_appside_makes(tmp_path, monkeypatch):
+    application, seen = _probe(tmp_path)
+    monkeypatch.setenv("FORKED_RUNS_LEAK", "leaked")  # the fork server's, if it starts now: never the run's
+    environ = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PROBE_SECRET": SECRET,
+        "PROBE_MARK": "given",
+    }
+    (tmp_path / "forked").mkdir()
+    run = start(_arguments(application, tmp_path / "forked" / "c.json"), environ, tmp_path / "forked")
+    deadline = time.monotonic() + 30
+    while os.getsid(run.pid) != run.pid and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert os.getsid(run.pid) == run.pid, "the forked run is not a session of its own"
+    forked_out, forked_err = run.communicate(timeout=120)
+    spawned = subprocess.run(
+        [sys.executable, "-m", "appside", *_arguments(application, tmp_path / "spawned" / "c.json")],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    # incomplete: the one rule asked for could not be checked on the service's failed run
+    assert run.returncode == spawned.returncode == 5, (forked_out + forked_err)[-2000:]
+    assert seen.read_text().splitlines() == [f"given||{ROOT}"] * 2  # the service's run in each
+    assert "Module already imported" not in forked_out + forked_err  # pytest rewrote its plugins as it loaded them
+    verdict = [line for line in forked_out.splitlines() if line.startswith("VERDICT")]
+    assert verdict and verdict == [line for line in spawned.stdout.splitlines() if line.startswith("VERDICT")]
+    forked, spawned_record = (json.loads((tmp_path / run / "c.json").read_text()) for run in ("forked", "spawned"))
+    assert [(r["rule_id"], r["status"]) for r in forked["rules"]] == [
+        (r["rule_id"], r["status"]) for r in spawned_record["rules"]
+    ]
