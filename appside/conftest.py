@@ -370,7 +370,7 @@ def pytest_runtest_call(item):
     app_run = request.getfixturevalue("app_run")  # the scenario's, or a new one with no run where it had none
     from appside.steps.service import failed_runs
 
-    failed = failed_runs(app_run)
+    failed = failed_runs(app_run, application.access_token_lifetime)
     rule_id = (dict(item.user_properties).get("rule") or {}).get("rule_id")
     if failed and rule_id in TOKEN_REQUEST_RULES and any(observed.token_requests for observed in app_run.observed):
         return result  # what its token requests carried is there, however the run ended after them
