@@ -29,8 +29,8 @@ def service_run(config, stand_in: SandboxServer):
     """One run of the service, done once per run of the suite and read by every request rule."""
     if "service" not in _baseline:
         _baseline["service first"] = not ISSUED_TOKENS.last_expiry  # the stand-in had issued no token before it
-        _baseline["service"] = observe(stand_in, driver(config).session().run)
-        note_failed_run(config, *_baseline["service"], config.application.access_token_lifetime)
+        _baseline["service"] = run, observed = observe(stand_in, driver(config).session().run)
+        note_failed_run(config, run, observed, config.application.access_token_lifetime)
     return _baseline["service"]
 
 
