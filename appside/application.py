@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from appside.application_schema import HINTS, SCHEMA, SECRET_KEYS
+from appside.application_schema import (
+    HINTS,
+    MAX_ACCESS_TOKEN_LIFETIME,
+    MIN_ACCESS_TOKEN_LIFETIME,
+    SCHEMA,
+    SECRET_KEYS,
+)
 from appside.output_file import not_regular
+from sandbox.faults import SHORT_LIFETIME
 from suite.configuration.environment import is_loopback
 from suite.configuration.yaml_files import (
     DEFAULTED,
@@ -92,6 +99,9 @@ class Application:
     pkce_declared: bool = False
     issuer_port: int = 0
     issuer_tls: bool = False  # https, with a certificate authority the suite makes (appside.tls)
+    # seconds the stand-in's short-lived access tokens live (issuer.access_token_lifetime): a service's in every
+    # scenario, an interactive application's where a rule lets one expire (APPC-20, APPC-22)
+    access_token_lifetime: int = SHORT_LIFETIME
 
     @property
     def is_interactive(self) -> bool:
@@ -120,7 +130,12 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
         environ,
         problems,
         lambda filled: [line for e in schema_errors(filled, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)],
-        lambda filled: _drive_problems(filled) + _command_paths(path, filled["drive"]) + _output_file(filled),
+        lambda filled: (
+            _drive_problems(filled)
+            + _command_paths(path, filled["drive"])
+            + _output_file(filled)
+            + _lifetime_problems(filled)
+        ),
         SECRET_KEYS,
     )
     if problems:  # with the keys its type requires, read from the file as written
@@ -335,6 +350,15 @@ def _output_file(raw: dict) -> list[str]:
     ]
 
 
+def _lifetime_problems(raw: dict) -> list[str]:
+    """issuer.access_token_lifetime given by a variable: its value in range (the schema checks a number written
+    in the file)."""
+    lifetime = (raw.get("issuer") or {}).get("access_token_lifetime")
+    if lifetime is None or MIN_ACCESS_TOKEN_LIFETIME <= int(lifetime) <= MAX_ACCESS_TOKEN_LIFETIME:
+        return []
+    return [f"issuer.access_token_lifetime: {HINTS['access_token_lifetime']}, not {lifetime}"]
+
+
 def _build(path: Path, raw: dict) -> Application:
     app, drive = raw["application"], dict(raw["drive"])
     drive.setdefault("mode", "browser" if app["type"] in INTERACTIVE else ("url" if "url" in drive else "command"))
@@ -355,5 +379,6 @@ def _build(path: Path, raw: dict) -> Application:
         pkce_declared=app.get("pkce", False),
         issuer_port=int((raw.get("issuer") or {}).get("port", 0)),
         issuer_tls=(raw.get("issuer") or {}).get("tls", False),
+        access_token_lifetime=int((raw.get("issuer") or {}).get("access_token_lifetime", SHORT_LIFETIME)),
         drive=Drive(**drive),
     )

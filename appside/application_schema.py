@@ -1,5 +1,6 @@
 """JSON Schema of an application file: the partner's application the suite certifies."""
 
+from sandbox.faults import SHORT_LIFETIME
 from suite.configuration.yaml_files import DEFAULTED_PATTERN, SCOPE, STRING
 
 # the pieces environment files share (suite.configuration.yaml_files), by their names here;
@@ -16,6 +17,15 @@ _seconds = {
     "oneOf": [
         {"type": "number", "exclusiveMinimum": 0},
         {"type": "string", "pattern": f"^([0-9]+(\\.[0-9]+)?|{_variable})$"},
+    ]
+}
+# seconds the stand-in's short-lived access tokens live (appside.stand_in): at least SHORT_LIFETIME (3), at most
+# MAX_ACCESS_TOKEN_LIFETIME, each rule that waits for an expiry waiting that long
+MIN_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME = SHORT_LIFETIME, 900
+_lifetime = {
+    "oneOf": [
+        {"type": "integer", "minimum": MIN_ACCESS_TOKEN_LIFETIME, "maximum": MAX_ACCESS_TOKEN_LIFETIME},
+        {"type": "string", "pattern": f"^([0-9]{{1,3}}|{_variable})$"},  # a variable's value: range checked after
     ]
 }
 _marker = {  # how to recognise a page of the application: a text it shows or a CSS selector
@@ -52,7 +62,7 @@ SCHEMA = {
         "issuer": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"port": _port, "tls": {"type": "boolean"}},
+            "properties": {"port": _port, "tls": {"type": "boolean"}, "access_token_lifetime": _lifetime},
         },
         "drive": {
             "type": "object",
@@ -84,5 +94,10 @@ HINTS = {
     "signed_in": '`text: Signed in` or `selector: "#user"`: what the application shows once signed in',
     "command": "a command that makes the service fetch a token and call the API",
     "port": "a port number from 0 to 65535 (0: any free port)",
+    "access_token_lifetime": (
+        f"whole seconds from {MIN_ACCESS_TOKEN_LIFETIME} to {MAX_ACCESS_TOKEN_LIFETIME} that the stand-in's short-lived"
+        " "
+        "access tokens live, more than your client library's margin for expiry (e.g. 20 for Net::OAuth2's 15 s)"
+    ),
     "output_file": "the file the application's output goes to, e.g. /tmp/visma-whoami.log",
 }

@@ -21,7 +21,7 @@ import pytest
 from appside import effort
 from appside.observed import Observed, of_one_sign_in
 from sandbox.app import PATHS
-from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
+from sandbox.faults import PAST_EXPIRY
 
 FAULT_STEP = re.compile(r'the stand-in answers a sign-in with the fault "(?P<fault>[^"]+)"')
 EXPIRY_STEP = "the stand-in issues a short-lived access token and the application uses the API after it expired"
@@ -211,8 +211,9 @@ def _with_other_browsers_callback(session, quiet):
 
 def _expiring(stand_in, use_api_url: str, times: int, quiet_from) -> Flow:
     """Sign in, then `times` over: wait until the latest access token the stand-in gave this sign-in
-    is SHORT_LIFETIME + PAST_EXPIRY seconds old (counted from its answer, as a client counts
-    expires_in), and make the application use the API (its page watched as _page_watch says)."""
+    is the stand-in's short lifetime (issuer.access_token_lifetime) + PAST_EXPIRY seconds old (counted from its
+    answer, as a client counts expires_in), and make the application use the API (its page watched as _page_watch
+    says)."""
 
     def flow(session, progress):
         stand_in.faults.inject("short-lived-access-token", times=times, user=session.username)
@@ -221,7 +222,9 @@ def _expiring(stand_in, use_api_url: str, times: int, quiet_from) -> Flow:
             if progress.none_reached_the_stand_in() and not progress.reached(session):
                 return sign_ins  # nothing to let expire: its rules could not be checked, as the normal sign-ins'
             answered = progress.tokens_answered.get(session.username, time.time())
-            yield from session.wait_steps(max(0.0, answered + SHORT_LIFETIME + PAST_EXPIRY - time.time()))
+            yield from session.wait_steps(
+                max(0.0, answered + stand_in.faults.short_lifetime + PAST_EXPIRY - time.time())
+            )
             sign_ins.append((yield from session.open_steps(use_api_url, quiet=_page_watch(progress, quiet_from))))
         return sign_ins
 

@@ -90,6 +90,7 @@ def pytest_configure(config):
     from appside.launcher import LaunchedApplication, LaunchFailed, issuer_variables
     from appside.record import ApplicationRecorder
     from appside.stand_in import start_stand_in
+    from appside.string_literals import escaped_forms
     from appside.tls import stand_in_tls
 
     if config.option.help or config.option.version:  # python -m appside --help: the options, exit 0
@@ -117,6 +118,10 @@ def pytest_configure(config):
             )
     scrub_all_logging()
     REDACTOR.register(application.client_secret, "application.client_secret")
+    # the secret as a program prints it in a string literal (Perl's Data::Dumper: "...\\x{e9}\\x{20ac}..."), which
+    # the scrubber does not derive from its plain form yet: masked in every report all the same
+    for form in escaped_forms(application.client_secret or ""):
+        REDACTOR.register(form, "application.client_secret")
     config.application = application
     try:
         config.stand_in_tls = stand_in_tls() if application.issuer_tls else None
@@ -370,7 +375,7 @@ def pytest_runtest_call(item):
     app_run = request.getfixturevalue("app_run")  # the scenario's, or a new one with no run where it had none
     from appside.steps.service import failed_runs
 
-    failed = failed_runs(app_run)
+    failed = failed_runs(app_run, application.access_token_lifetime)
     rule_id = (dict(item.user_properties).get("rule") or {}).get("rule_id")
     if failed and rule_id in TOKEN_REQUEST_RULES and any(observed.token_requests for observed in app_run.observed):
         return result  # what its token requests carried is there, however the run ended after them

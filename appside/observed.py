@@ -231,6 +231,9 @@ def _sent_one_of(entry, values: set[str]) -> bool:
 # the names of headers whose values are credentials, whatever a client calls them (X-Refresh-Token,
 # Proxy-Authorization, X-Api-Key, Cookie): masked as they are, besides the tokens the stand-in issued
 _CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|secret|key|cookie|session|password|credential")
+# an HTTP authentication scheme's name alone (`Authorization: Bearer` with nothing after it, as a library that dropped
+# a token it took for expired sends): no credential, and masked it would mask the word in every message
+_SCHEME_ALONE = re.compile(r"(?i)\s*(bearer|basic|dpop|digest|negotiate|token)\s*")
 
 
 def learn_secrets(entries) -> None:
@@ -245,7 +248,7 @@ def learn_secrets(entries) -> None:
         authorization = entry.headers.get("Authorization", "")
         REDACTOR.register(authorization.partition(" ")[2], "Authorization credentials")
         for name, value in entry.headers.items():  # a credential a client sends in a header of its own
-            if _CREDENTIAL_HEADER.search(name):
+            if _CREDENTIAL_HEADER.search(name) and not _SCHEME_ALONE.fullmatch(value):
                 REDACTOR.register(value, f"{name} header")
         basic = basic_credentials(entry)
         if basic is not None:
@@ -648,6 +651,23 @@ def bearer_of(call) -> str | None:
     scheme, _, token = str(call.headers.get("Authorization", "")).partition(" ")
     in_url: str | None = call.param("access_token")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else in_url
+
+
+# RFC 6750 section 2.1: credentials = "Bearer" 1*SP b64token
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def bearer_defect(call) -> str:
+    """What is wrong with the Bearer credentials a call's Authorization header carries: "empty" (the scheme with no
+    token, as a library sends once it dropped a token it took for expired), "malformed" (not RFC 6750 section 2.1's
+    b64token), or "" where it carries a well-formed one or no Bearer header at all."""
+    scheme, _, token = str(call.headers.get("Authorization", "")).strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return ""
+    token = token.strip(" ")
+    if not token:
+        return "empty"
+    return "" if B64TOKEN.fullmatch(token) else "malformed"
 
 
 def carried_tokens(call) -> set[str]:

@@ -9,7 +9,6 @@ import socket
 from appside.effort import EFFORT
 from appside.observed import Observed, learn_secrets, token_expiries
 from sandbox import Application, Registry, SandboxServer, User
-from sandbox.faults import SHORT_LIFETIME
 from sandbox.registry import INTERACTIVE_SCOPES
 
 TEST_USER = "test.user"
@@ -23,11 +22,12 @@ CONCURRENT_USERS = 24
 # application. Visma Connect advertises plain PKCE too. APPC-31 is the exception: there another browser's
 # code is redeemed only with its own verifier (the fault code-verifier-compared), as PKCE protects it.
 LENIENT = ("pkce-plain-accepted", "pkce-not-compared", "response-type-defaulted", "redirect-uri-not-compared")
-# Seconds a service application's access tokens live, in every scenario: a service may keep its token
-# between runs until it expires (RFC 6749 section 1.5), so whatever token it keeps from an earlier
-# scenario expires within seconds, and APPC-20 sees what it does then. Visma Connect's 3600 is no
-# contract a client may rely on: expires_in is "The lifetime in seconds of the access token" (section 5.1).
-SERVICE_TOKEN_LIFETIME = SHORT_LIFETIME
+# A service application's access tokens live issuer.access_token_lifetime seconds (SHORT_LIFETIME unless the
+# application file sets it), in every scenario: a service may keep its token between runs until it expires
+# (RFC 6749 section 1.5), so whatever token it keeps from an earlier scenario expires within seconds, and APPC-20
+# sees what it does then. Visma Connect's 3600 is no contract a client may rely on: expires_in is "The lifetime
+# in seconds of the access token" (section 5.1). A library that treats a token as expired some seconds early
+# (Net::OAuth2 15 s) needs a lifetime above that margin.
 
 
 class PublicApplication(Application):
@@ -71,7 +71,7 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     if application.app_type in ("spa", "native"):
         registry.add(PublicApplication(**fields))
     else:
-        lifetime = SERVICE_TOKEN_LIFETIME if application.app_type == "service" else None
+        lifetime = application.access_token_lifetime if application.app_type == "service" else None
         registry.add(Application(client_secret=application.client_secret, access_token_lifetime=lifetime, **fields))
     user = User(TEST_USER, secrets.token_urlsafe(12))
     registry.add_user(user)
@@ -84,6 +84,7 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     port = application.issuer_port or free_port()
     issuer = f"{'https' if tls else 'http'}://localhost:{port}"
     server = SandboxServer(registry, LENIENT, port=port, issuer=issuer, ssl_context=tls.context if tls else None)
+    server.faults.short_lifetime = application.access_token_lifetime  # an interactive application's, when a rule asks
     # Tokens and codes are secrets from the moment they are issued, before the application can show
     # them (its output, its pages, a screenshot), not only once a report attaches the request log.
     server.recording.listeners.append(lambda entry: learn_secrets([entry]))

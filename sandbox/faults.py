@@ -10,7 +10,7 @@ applies to whatever comes next.
     callback-iss-wrong        the callback's RFC 9207 iss names another issuer
     callback-iss-missing      the callback carries no RFC 9207 iss, though the metadata says it does
     access-denied             the callback is error=access_denied, as if the user declined
-    short-lived-access-token  the access token lives SHORT_LIFETIME (3) seconds
+    short-lived-access-token  the access token lives Faults.short_lifetime seconds (SHORT_LIFETIME, 3, unless set)
     id-token-iss-wrong        the ID token's iss names another issuer
     id-token-aud-wrong        the ID token's aud names another client
     id-token-aud-suffixed     the ID token's aud is one string, the client's id with "-evil" after it
@@ -47,7 +47,7 @@ FAULTS = {
     "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
     "callback-iss-missing": "the callback carries no iss, though the metadata advertises RFC 9207",
     "access-denied": "the authorization callback says error=access_denied",
-    "short-lived-access-token": "the access token expires after 3 seconds (expires_in 3)",
+    "short-lived-access-token": "the access token expires after a few seconds (expires_in 3 unless set)",
     "id-token-iss-wrong": "the ID token's iss names another issuer",
     "id-token-aud-wrong": "the ID token's aud names another client",
     "id-token-aud-suffixed": "the ID token's aud is the client's id with -evil after it (one string)",
@@ -63,7 +63,9 @@ ID_TOKEN_FAULTS = tuple(name for name in FAULTS if name.startswith("id-token-"))
 
 
 class Faults:
-    def __init__(self) -> None:
+    def __init__(self, short_lifetime: int = SHORT_LIFETIME) -> None:
+        # a client whose library treats a token as expired some seconds before its expires_in needs a longer one
+        self.short_lifetime = short_lifetime
         self._armed: dict[tuple[str, str | None], int] = {}
         self._lock = threading.Lock()
 

@@ -12,7 +12,7 @@ from flask import Flask, Response, g, request
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from sandbox.faults import ID_TOKEN_FAULTS, RECENT_EXPIRY, SHORT_LIFETIME, Faults
+from sandbox.faults import ID_TOKEN_FAULTS, RECENT_EXPIRY, Faults
 from sandbox.mock_api import API_PREFIX, register_mock_api
 from sandbox.recording import NOTES_KEY, RecordingMiddleware, RequestLog
 from sandbox.tokens import TokenStore
@@ -85,7 +85,9 @@ def apply_callback_faults(response: Response, faults: Faults, user: str | None =
 def short_lived_token_wanted(faults: Faults) -> None:
     """Called before a token is issued: the fault armed for the user it is issued for (or for no
     user) shortens its lifetime (tokens.py asks once it knows the user)."""
-    g.access_token_lifetime = lambda user: SHORT_LIFETIME if faults.armed("short-lived-access-token", user) else None
+    g.access_token_lifetime = lambda user: (
+        faults.short_lifetime if faults.armed("short-lived-access-token", user) else None
+    )
 
 
 def token_issued(response: Response, faults: Faults) -> None:

@@ -186,3 +186,56 @@ def test_a_run_of_other_rules_or_without_a_verdict_is_no_baseline(tmp_path):
     changes = compare_with_previous(_record(night, "2026-12-04T02:00:00Z"), legacy)
     assert changes["compared_with"]["finished"] == "2026-12-01T02:00:00Z"
     assert [run["why"] for run in changes["passed_over"]] == ["incomplete"]
+
+
+def _with_reasons(record, reasons):
+    """`record` with each rule's one scenario, skipped for the reason given (a rule not named: its own status)."""
+    for rule in record["rules"]:
+        rule["scenarios"] = [{"status": rule["status"], "reason": reasons.get(rule["rule_id"], "")}]
+    return record
+
+
+UNCHECKED_REASON = "could not be checked for this application: the service's run(s) failed"
+
+
+def test_a_rule_that_could_not_be_checked_then_passes_is_a_change_not_a_skip(tmp_path):
+    """A service's run failed (APPC-26, APPC-28 could not be checked; APPC-01 does not apply to a service),
+    then it worked: the second run lists both as checked again, never "no rule changed" (the history once
+    stored could not be checked as skipped, the same as not applicable)."""
+    from suite.reports.comparison import change_lines, compare_with_previous, render_summary, runs_of
+
+    statuses = {"APPC-01": "skipped", "APPC-11": "passed", "APPC-26": "skipped", "APPC-28": "skipped"}
+    reasons = {"APPC-01": "applies to interactive applications only", "APPC-26": UNCHECKED_REASON}
+    reasons["APPC-28"] = UNCHECKED_REASON
+    failed_run = _with_reasons(_record(statuses, "2026-12-01T02:00:00Z"), reasons)
+    failed_run["changes"] = compare_with_previous(failed_run, tmp_path)
+    assert runs_of(tmp_path / "run-history.jsonl", "nightly")[0]["rules"]["APPC-26"] == "unchecked"
+    worked = _with_reasons(
+        _record(statuses | {"APPC-26": "passed", "APPC-28": "passed"}, "2026-12-02T02:00:00Z"), reasons
+    )
+    worked["changes"] = compare_with_previous(worked, tmp_path)
+    assert worked["changes"]["checked_again"] == ["APPC-26", "APPC-28"] and worked["changes"]["fixed"] == []
+    assert "  checked again (passes): APPC-26, APPC-28" in change_lines(worked)
+    assert "no rule changed" not in "\n".join(change_lines(worked))
+    assert "| checked again (passes) | APPC-26, APPC-28 |" in render_summary(worked, tmp_path)
+    again = _with_reasons(_record(statuses, "2026-12-03T02:00:00Z"), reasons)
+    again["changes"] = compare_with_previous(again, tmp_path)
+    assert again["changes"]["newly_unchecked"] == ["APPC-26", "APPC-28"] and again["changes"]["newly_skipped"] == []
+    row = next(line for line in render_summary(again, tmp_path).splitlines() if line.startswith("| APPC-26 |"))
+    assert row.startswith("| APPC-26 | could not be checked | pass | could not be checked |")
+
+
+def test_a_history_line_from_before_outcomes_is_read_as_it_was_written(tmp_path):
+    """An older line (no "outcomes") stored a rule that could not be checked as skipped: it is still read, and
+    the same rule still unchecked is no change against it."""
+    from suite.reports.comparison import compare_with_previous
+
+    old = {"environment": "nightly", "finished": "2026-12-01T02:00:00Z", "verdict": "incomplete: 1 rule"}
+    old |= {"sandbox_defects": [], "rules": {"APPC-26": "skipped", "APPC-11": "passed"}, "blocked_by": {}}
+    (tmp_path / "run-history.jsonl").write_text(json.dumps(old | {"selection": [], "interrupted": False}) + "\n")
+    now = _with_reasons(
+        _record({"APPC-26": "skipped", "APPC-11": "passed"}, "2026-12-02T02:00:00Z"), {"APPC-26": UNCHECKED_REASON}
+    )
+    changes = compare_with_previous(now, tmp_path)
+    assert changes["compared_with"]["finished"] == "2026-12-01T02:00:00Z"
+    assert changes["newly_unchecked"] == [] and changes["newly_skipped"] == [] and changes["still_unchecked"] == []

@@ -37,6 +37,7 @@ from appside.steps.sign_ins import (
     skip_unless_the_api_was_called,
     skip_unless_type,
 )
+from appside.string_literals import unescaped
 from sandbox.mock_api import API_PREFIX
 from suite.secrets.redaction import REDACTOR, blobs_masked, decoded, encodings, excerpt, said, unpacked
 from suite.verdict.checks import check, skip_for_missing_application_data
@@ -156,12 +157,15 @@ def credentials(application, app_run) -> dict[str, str]:
 
 def leaked(text: str, secrets: dict[str, str]) -> list[str]:
     """What of `secrets` (value -> name) `text` carries, in any encoding: its escapes decoded too
-    (URL, JSON, HTML), as the scrubber reads it, and what its base64 blobs hold, forward or reversed,
-    gzip or zlib inflated, two layers deep (suite.secrets.redaction.unpacked)."""
+    (URL, JSON, HTML), as the scrubber reads it, its string literals' escapes as the languages that print
+    them read them (Perl's \\x{e9}, \\N{U+E9}, \\U000020ac, &#233;: appside.string_literals), and what its
+    base64 blobs hold, forward or reversed, gzip or zlib inflated, two layers deep
+    (suite.secrets.redaction.unpacked)."""
     finder = _finder(tuple(sorted(secrets.items())))
     if finder is None or not text:
         return []
-    return sorted({name for t in (*decoded(text), *unpacked(text)) for _, name in finder.iter(t)})
+    texts = (*decoded(text), *unescaped(text), *unpacked(text))
+    return sorted({name for t in texts for _, name in finder.iter(t)})
 
 
 def _in_url(url: str, secrets: dict[str, str]) -> list[str]:

@@ -38,7 +38,7 @@ from appside.steps.sign_ins import (
 )
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
-from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, RECENT_EXPIRY, SHORT_LIFETIME
+from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, RECENT_EXPIRY
 from sandbox.instrumentation import OTHER_ISSUER
 from suite.configuration.rules import WARNING
 from suite.secrets.redaction import REDACTOR
@@ -496,23 +496,23 @@ def expired_access_token(
     record_fault(request, "short-lived-access-token")
     app_run.fault = "short-lived-access-token"
     if not application.is_interactive:
-        _run_service_past_expiry(request.config, stand_in)
+        _run_service_past_expiry(request.config, stand_in, application.access_token_lifetime)
 
     def expire_then_use(session):
         stand_in.faults.inject("short-lived-access-token")
         first = session.sign_in()
-        effort.sleep(SHORT_LIFETIME + PAST_EXPIRY)
+        effort.sleep(application.access_token_lifetime + PAST_EXPIRY)
         return [first, session.open(application.drive.use_api_url)]
 
     observe_session_once(request.config, stand_in, app_run, expire_then_use, EXPIRY)
 
 
-def _run_service_past_expiry(config, stand_in: SandboxServer) -> None:
+def _run_service_past_expiry(config, stand_in: SandboxServer, lifetime: int) -> None:
     """A service runs, then runs again once the access token it holds after that run has expired:
     the one it was given in that run, or the one it kept from before and used (a service may keep its
     token until it expires, RFC 6749 section 1.5; the stand-in issues a service's tokens for
-    SHORT_LIFETIME seconds in every scenario). Its first run is one before which the stand-in had
-    issued no token, so that a token the service kept is not used a moment before or after its exp,
+    `lifetime` seconds in every scenario, issuer.access_token_lifetime). Its first run is one before which the
+    stand-in had issued no token, so that a token the service kept is not used a moment before or after its exp,
     whose whole second a client cannot know (PAST_EXPIRY): the normal run (appside.steps.service),
     where it came first and nothing was issued since, or else a run once every token the stand-in
     issued before has clearly expired. Done once per run of the suite (observe_session_once reads it)."""
@@ -529,11 +529,11 @@ def _run_service_past_expiry(config, stand_in: SandboxServer) -> None:
     held = held_until(before)
     # never longer than a token issued now would take to expire: a token kept from before this run of the
     # suite, valid for longer, leaves the rule unchecked (renewed_service says so)
-    wait = min(held - time.time(), SHORT_LIFETIME) if held is not None else SHORT_LIFETIME
+    wait = min(held - time.time(), lifetime) if held is not None else lifetime
     effort.sleep(max(0.0, wait) + PAST_EXPIRY)
     second, after = observe(stand_in, session.run)
-    for run in (first, second):
-        note_failed_run(config, run)
+    for run, observed in ((first, before), (second, after)):
+        note_failed_run(config, run, observed, lifetime)
     _baseline[key] = ([first, second], Observed(before.entries + after.entries, stand_in.issuer))
 
 
@@ -584,7 +584,7 @@ def _judge_expired_uses(application: Application, observed: Observed, where: str
     check(
         not expired,
         f"the application called {', '.join(sorted({c.path for c in expired}))} {len(expired)} time(s){where} with "
-        f"an access token that had expired (expires_in said {SHORT_LIFETIME} seconds), and "
+        f"an access token that had expired (expires_in said {application.access_token_lifetime} seconds), and "
         + (
             f"{renewal} but never called the API again with a valid access token"
             if renewal
@@ -647,7 +647,7 @@ def renewed(application: Application, app_run: AppRun) -> None:
             f"the sign-in given the short-lived access token did not show {application.drive.shows_signed_in()}, "
             "so the application never showed that it held the token, and what it did after the expiry shows nothing",
         )
-    first, expiry = issued[0].at, issued[0].at + SHORT_LIFETIME
+    first, expiry = issued[0].at, issued[0].at + application.access_token_lifetime
     # opened after the expiry, the page that uses the API (drive.use_api_url) led to a refresh or a new sign-in: that
     # renewal is the evidence, API call or none; else only a use of a token at the API tells anything
     if not [r for r in observed.grants("refresh_token") + observed.authorization_requests if r.at > expiry]:
@@ -660,7 +660,14 @@ def renewed(application: Application, app_run: AppRun) -> None:
         ],
         "called the Visma API or userinfo with a valid access token": _valid_calls_after(observed, expiry, expiries),
     }
-    _renewal_seen(observed, expiry, evidence, expired=expired_uses(observed), issued=first)
+    _renewal_seen(
+        observed,
+        expiry,
+        evidence,
+        expired=expired_uses(observed),
+        issued=first,
+        lifetime=application.access_token_lifetime,
+    )
 
 
 # what APPC-20 cannot tell where the application used no access token at the API (or userinfo) in its runs and
@@ -698,8 +705,8 @@ def _renewed_service(application: Application, app_run: AppRun) -> None:
         pytest.skip(
             f"{UNCHECKED}: the access token the service used in its first run was still valid "
             f"{held - second_run.started:.0f} s after its second run began (it was not issued in this run "
-            f"of the suite, whose service tokens live {SHORT_LIFETIME} s), so nothing showed what it does "
-            "once its token expires"
+            f"of the suite, whose service tokens live {application.access_token_lifetime} s), so nothing showed what "
+            "it does once its token expires"
         )
     for number, run in enumerate((first_run, second_run), 1):
         allure.attach(
@@ -731,9 +738,11 @@ def _renewal_seen(
     outcome: str = "",
     expired: tuple | list = (),
     issued: float | None = None,
+    lifetime: int = 0,
 ) -> None:
     """`expired`: the calls made with an expired access token (refused, then renewed: no_expired_token judged
-    them), so the evidence says they were made rather than that none was; `issued`: when the token was."""
+    them), so the evidence says they were made rather than that none was; `issued`: when the token was, and
+    `lifetime` how long it lived."""
     seen = [f"{what} ({_timed(requests, expiry, issued)})" for what, requests in evidence.items() if requests]
     if not seen:
         after = [e for e in observed.entries if e.at > expiry]
@@ -748,7 +757,7 @@ def _renewal_seen(
                 "one: nothing tells what it does with an expired token"
             )
         )
-    given = f"given an access token that expired {SHORT_LIFETIME} s after it was issued, " if issued else ""
+    given = f"given an access token that expired {lifetime} s after it was issued, " if issued else ""
     allure.attach(
         (
             f"{given}after it expired the application sent it {len(expired)} time(s) "

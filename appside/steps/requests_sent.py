@@ -44,7 +44,7 @@ from appside.steps.sign_ins import (
 )
 from appside.steps.unread_answers import id_token_as_bearer, token_request_misdirected
 from sandbox import SandboxServer
-from sandbox.faults import PAST_EXPIRY, SHORT_LIFETIME
+from sandbox.faults import PAST_EXPIRY
 from suite.verdict.checks import NonConformance, check, require, require_not_met, skip_for_missing_application_data
 from suite.wire.redirect_variations import (
     LOOPBACK_HOSTS,
@@ -716,7 +716,7 @@ def two_expiries(
         stand_in.faults.inject("short-lived-access-token", times=2)
         results = [session.sign_in()]
         for _ in range(2):
-            effort.sleep(SHORT_LIFETIME + PAST_EXPIRY)
+            effort.sleep(application.access_token_lifetime + PAST_EXPIRY)
             results.append(session.open(application.drive.use_api_url))
         return results
 

@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import given, then
 
 from appside.application import Application
-from appside.observed import client_authentication, form_value, secret_in_query, token_request_shape
+from appside.observed import bearer_defect, client_authentication, form_value, secret_in_query, token_request_shape
 from appside.service_driver import ServiceRun
 from appside.stand_in import ISSUED_TOKENS
 from appside.steps.sign_ins import (
@@ -29,12 +29,31 @@ def service_run(config, stand_in: SandboxServer):
     """One run of the service, done once per run of the suite and read by every request rule."""
     if "service" not in _baseline:
         _baseline["service first"] = not ISSUED_TOKENS.last_expiry  # the stand-in had issued no token before it
-        _baseline["service"] = observe(stand_in, driver(config).session().run)
-        note_failed_run(config, _baseline["service"][0])
+        _baseline["service"] = run, observed = observe(stand_in, driver(config).session().run)
+        note_failed_run(config, run, observed, config.application.access_token_lifetime)
     return _baseline["service"]
 
 
-def failed_runs(app_run: AppRun) -> str:
+def bearer_hint(observed_runs, lifetime: int) -> str:
+    """Why the API refused a service whose calls carried an empty or malformed bearer token, pointing at the likely
+    cause: a library that drops a token it takes for expired (Net::OAuth2 treats one as expired 15 s early, and
+    sends `Bearer ` with nothing once it has) and the key that gives the stand-in's tokens longer; "" otherwise."""
+    defects = [
+        bearer_defect(call) for observed in observed_runs for call in observed.api_calls + observed.userinfo_calls
+    ]
+    if "empty" in defects:
+        what = "the application sent an empty bearer token (the API received `Bearer ` with no token)"
+    elif "malformed" in defects:
+        what = "the application sent a malformed bearer token (not RFC 6750 section 2.1's b64token)"
+    else:
+        return ""
+    return (
+        f" ({what}: its library may treat the stand-in's {lifetime}-second access tokens as expired; see "
+        "issuer.access_token_lifetime in docs/reference-application-keys.md)"
+    )
+
+
+def failed_runs(app_run: AppRun, lifetime: int) -> str:
     """What the service's runs in `app_run` that failed ended with (its exit status and last error lines, or
     that it did not finish in time), as a rule that judged them says it found nothing to check; "" where
     every run succeeded."""
@@ -43,18 +62,21 @@ def failed_runs(app_run: AppRun) -> str:
     )
     if not failed:
         return ""
-    return f"the service's run(s) failed, so they show nothing of what it does once it works: {'; '.join(failed)}"
+    return (
+        f"the service's run(s) failed, so they show nothing of what it does once it works: {'; '.join(failed)}"
+        + bearer_hint(app_run.observed, lifetime)
+    )
 
 
-def note_failed_run(config, run: ServiceRun) -> None:
+def note_failed_run(config, run: ServiceRun, observed, lifetime: int) -> None:
     """A failed run of the service said once in the record's notices and the terminal's summary: every rule
     judged on it could not be checked, and why belongs beside the verdict, not in an attachment only."""
     recorder = config.pluginmanager.get_plugin("application-results")
     if run.succeeded or recorder is None:
         return
     notice = (
-        f"a run of the service failed: {run.detail}; no rule passed on a failed run (each judged on it could not "
-        "be checked, or was blocked by the failed rule that explains it)"
+        f"a run of the service failed: {run.detail}{bearer_hint([observed], lifetime)}; no rule passed on a failed "
+        "run (each judged on it could not be checked, or was blocked by the failed rule that explains it)"
     )
     if notice not in recorder.notices:
         recorder.notices.append(notice)

@@ -1,8 +1,9 @@
 """What changed since the previous run of the same environment, one cause one failure as in the
 record: rules newly failing (their own check failed), newly blocked (kept from their check by
 another rule's failure, named), fixed, still failing, still blocked, newly warned (a
-warning-level rule that failed), still warned, newly skipped, and the failures accepted by a
-waiver. Each run with a verdict appends its rules' statuses to run-history.jsonl beside its record
+warning-level rule that failed), still warned, newly skipped, newly and still could not be checked,
+checked again (a rule that could not be checked and now passes), and the failures accepted by a waiver.
+Each run with a verdict appends its rules' outcomes to run-history.jsonl beside its record
 (CI carries that file from one run to the next, with Allure's history.jsonl); the comparison goes
 into the record, at the top of compliance.md, at the end of the terminal output, and into
 changes.md, the CI job's page: the verdict naming the failed rules, the changes, the waivers and
@@ -12,7 +13,12 @@ A run is compared with the last run of the environment that reached a verdict ov
 (the same selection: --rule, -k, -m, --deselect): not with an interrupted run (Ctrl-C, SIGTERM: its
 unreached rules would read as "newly failing" next night), one that gave no verdict (inconclusive),
 nor a run of other rules; the comparison names the runs it passed over. "Fixed" is a rule whose own
-check failed and now passes; a rule that was only blocked and now passes is "no longer blocked"."""
+check failed and now passes; a rule that was only blocked and now passes is "no longer blocked".
+
+A rule's outcome is its status as the record states it, with a skipped rule that ran and found nothing to judge
+("could not be checked", an application's rule without evidence) told apart from one that did not apply: the
+history stores it as "unchecked". A history line written before that (no "outcomes" key) stored both as skipped:
+compared with one, a rule that could not be checked is read as skipped, as that line would have had it."""
 
 import json
 from collections import deque
@@ -36,9 +42,14 @@ KINDS = (
     ("newly_warned", "newly warned"),
     ("still_warned", "still warned"),
     ("newly_skipped", "newly skipped"),
+    ("newly_unchecked", "newly could not be checked"),
+    ("still_unchecked", "still could not be checked"),
+    ("checked_again", "checked again (passes)"),
     ("waived", "waived (failing, accepted)"),
 )
-NOT_PASSING = ("failed", "blocked", "waived", "warned", "error")
+UNCHECKED = "unchecked"  # the history's word for a rule that ran and could not be checked
+OUTCOMES_VERSION = 2  # a history line with "outcomes": 2 tells UNCHECKED apart from skipped
+NOT_PASSING = ("failed", "blocked", "waived", "warned", "error", UNCHECKED)
 FAILED_OWN_CHECK = ("failed", "waived", "warned", "error")  # what passing again makes "fixed"
 MARKS = {
     "passed": "pass",
@@ -48,7 +59,18 @@ MARKS = {
     "warned": "warned",
     "error": "error",
     "skipped": "skip",
+    UNCHECKED: "could not be checked",
 }
+
+
+def outcome(rule: dict) -> str:
+    """A rule's outcome as the record states it: its status, or UNCHECKED for a skipped rule one of whose
+    scenarios ran and could not be checked (the record's "could not be checked", not "not applicable")."""
+    unchecked = rule["status"] == "skipped" and any(
+        scenario.get("status") == "skipped" and str(scenario.get("reason", "")).startswith("could not be checked")
+        for scenario in rule.get("scenarios", ())
+    )
+    return UNCHECKED if unchecked else rule["status"]
 
 
 def compare_with_previous(
@@ -58,7 +80,7 @@ def compare_with_previous(
     above), which gains this run: `selection`, the rules this run's command line left out (sorted),
     and whether it was `interrupted` before it reached every scenario it collected."""
     history = directory / HISTORY
-    current = {rule["rule_id"]: rule["status"] for rule in record["rules"]}
+    current = {rule["rule_id"]: outcome(rule) for rule in record["rules"]}
     blocked_by = {rule["rule_id"]: rule["blocked_by"] for rule in record["rules"] if rule.get("blocked_by")}
     runs = runs_of(history, record["environment"])
     previous, passed_over = _baseline(runs, current, list(selection))
@@ -71,12 +93,15 @@ def compare_with_previous(
         "blocked_by": blocked_by,
         "selection": list(selection),
         "interrupted": interrupted,
+        "outcomes": OUTCOMES_VERSION,
     }
     # atomically: an append cut short by a full disk left half a line and a history this run never joined
     append_atomically(history, json.dumps(entry) + "\n")
     if previous is None:
         return {"compared_with": None, "passed_over": passed_over}
     before = previous["rules"]
+    if previous.get("outcomes") != OUTCOMES_VERSION:  # written before UNCHECKED: it stored those rules as skipped
+        current = {rule: "skipped" if status == UNCHECKED else status for rule, status in current.items()}
     changes: dict[str, Any] = {
         "compared_with": {"finished": previous["finished"], "verdict": previous["verdict"]},
         "passed_over": passed_over,
@@ -97,6 +122,10 @@ def compare_with_previous(
             changes["fixed"].append(rule)
         elif status == "passed" and was == "blocked":  # never checked then: not a fix
             changes["unblocked"].append(rule)
+        elif status == "passed" and was == UNCHECKED:  # no evidence then: not a fix either
+            changes["checked_again"].append(rule)
+        elif status == UNCHECKED:
+            changes["still_unchecked" if was == UNCHECKED else "newly_unchecked"].append(rule)
         elif status == "skipped" and was is not None and was != "skipped":
             changes["newly_skipped"].append(rule)
     return changes
