@@ -137,6 +137,7 @@ class Guard:
         # still refused, and reported, but no failure (a real server's consent page loading fonts)
         self.expected_elsewhere = {_origin(o) for o in expected_elsewhere}
         self.typed = False  # the password was typed into a page of this context: it stays so
+        self.password = ""  # what was typed, to name it in a request that carries it under another field's name
         self.caught: dict | None = None  # the sign-in's record of where the flow ended, filled by a caught redirect
         self.refused: list[UntrustedEndpoint] = []  # each refusal that ends the sign-in
         self.blocked: list[str] = []  # each request refused, said for the report
@@ -192,7 +193,7 @@ class Guard:
         except Exception:  # a body Playwright cannot give
             body = b"?"
         verdict = self._decide(
-            request.url, request.method, request.resource_type, body, self._is_page_load(request), _source(request)
+            request.url, request.method, request.resource_type, body, self.is_page_load(request), _source(request)
         )
         if verdict:
             route.abort(verdict)
@@ -255,7 +256,7 @@ class Guard:
         if self.policy.refusal(url) is None:
             # after the origin check: an image's URL carrying the password elsewhere is refused as such
             return "blockedbyclient" if kind in _NOT_NEEDED else None
-        carried = _credentials_carried(url, body, navigation)
+        carried = _credentials_carried(url, body, navigation, self.password)
         quiet = source in self.quiet_from  # from a page of one of those origins: nothing typed there
         if carried or (self.typed and not navigation and not quiet and _origin(url) not in self.expected_elsewhere):
             what = carried or f"anything from the page the password was typed into ({kind})"
@@ -265,9 +266,9 @@ class Guard:
                 self.blocked.append(f"{kind} {method} {redact_url(url)}")
         return "aborted" if navigation and not carried else "blockedbyclient"
 
-    def _is_page_load(self, request) -> bool:
+    def is_page_load(self, request) -> bool:
         """A load of the run's page itself (not a popup's, not a frame's): one that leaves is judged
-        as where the server sent the browser ("left")."""
+        as where the server sent the browser ("left"). A frame's load is a request like any other."""
         try:
             return request.is_navigation_request() and self.page is not None and request.frame == self.page.main_frame
         except Exception:  # a request of a worker has no frame
@@ -447,20 +448,34 @@ def _source(request) -> str:
         return ""
 
 
-def _credentials_carried(url: str, body: bytes, navigation: bool) -> str:
+def _credentials_carried(url: str, body: bytes, navigation: bool, password: str = "") -> str:
     """What credentials a request of the page would carry, named as the HTTP client names them
-    (suite.wire.http.credentials_in), or "" for none. Any body counts: the page's own form or script
-    chose what is in it. Without a body, a page load carries nothing that matters (one that leaves
-    is aborted whatever its URL holds, and an authorization code the server sends to the wrong
-    place is AUTH-05's to judge, as "left"); any other request carries the secrets in its URL."""
-    query = parse_qsl(urlsplit(url).query)
-    if body:
-        form = parse_qsl(body.decode(errors="replace"))
-        return ", ".join(sorted(credentials_in({"data": form, "params": query}))) or "a request body"
-    if navigation:
+    (suite.wire.http.credentials_in), or "" for none; "password" too where a field of any name holds
+    the typed `password` (a form a script filled, posted into a frame). Any body counts: the page's own
+    form or script chose what is in it. Without a body, a page load carries nothing that matters (one
+    that leaves is aborted whatever its URL holds, and an authorization code the server sends to the
+    wrong place is AUTH-05's to judge, as "left"); any other request carries the secrets in its URL."""
+    if navigation and not body:
         return ""
-    names = ", ".join(sorted(credentials_in({"params": query})))
-    return names or ("a secret in the URL" if REDACTOR.scrub(url) != url else "")
+    query = parse_qsl(urlsplit(url).query)
+    form = parse_qsl(body.decode(errors="replace")) if body else []
+    names = credentials_in({"data": form, "params": query})
+    if password and _holds(password, urlsplit(url).query, body.decode("latin-1")):
+        names.add("password")
+    if names:
+        return ", ".join(sorted(names))
+    return "a request body" if body else "a secret in the URL" if REDACTOR.scrub(url) != url else ""
+
+
+def _holds(password: str, *encoded: str) -> bool:
+    """Whether a value of the form-encoded fields `encoded` holds `password`, read in the charsets a page
+    form-encodes a value in (its own: UTF-8, or windows-1252 where it names none)."""
+    return any(
+        password in value
+        for text in encoded
+        for charset in ("utf-8", "cp1252")
+        for _, value in parse_qsl(text, encoding=charset, errors="replace")
+    )
 
 
 def discard_page() -> None:
@@ -528,6 +543,7 @@ class BrowserLogin:
         assert _guard is not None  # fresh_page made it
         self.guard = _guard
         self.guard.redirect_uri = redirect_uri  # a refusal left from before is still raised below
+        self.guard.password = self.login.password
         stop: dict = {}
         self.guard.caught = stop
         self.consent = ""  # CONSENT_DENIED once a login.browser.deny_consent entry's actions ran
@@ -673,14 +689,17 @@ class BrowserLogin:
         return Outcome(stop["kind"], stop["url"]) if stop else Outcome("loop", page.url)
 
     def _watch(self, request, redirect_uri, stop) -> None:
-        if not request.is_navigation_request() or stop:
+        """Where a load of the run's page went: the redirect URI, or another origin (the browser sent away).
+        A frame's load (a reCAPTCHA-style <iframe>, a form posted into one) is no such thing: the guard
+        judges it as any request of the page, listed before the password is typed, refused after it."""
+        if not request.is_navigation_request() or stop or not self.guard.is_page_load(request):
             return
         if is_redirect_to(request.url, redirect_uri):
             stop.update(kind="callback", url=request.url)
         elif self.policy.refusal(request.url):
             stop.update(kind="left", url=request.url)
             carried = _credentials_carried(
-                request.url, request.post_data_buffer or b"", True
+                request.url, request.post_data_buffer or b"", True, self.guard.password
             )  # a redirect's next hop, which no route sees
             if carried:  # (the fence refuses its connection)
                 self.guard._refuse(f"{carried} in {request.method} {redact_url(request.url)}", request.url)
