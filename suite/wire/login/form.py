@@ -52,7 +52,7 @@ class FormLogin:
                 # No test user to sign in (a service-only file): the server asks for a sign-in before it
                 # answers, and what it would have answered after it is unknown
                 return Outcome("sign_in_needed", url, response.status_code)
-            page_form, data = self._next_form(forms) if self.login is not None else (None, None)
+            page_form, data, button = self._next_form(forms) if self.login is not None else (None, None, None)
             if page_form is None:
                 self._check_page_fits_settings(forms, url, redirect_uri)
                 refresh = response.headers.get("Refresh", "")
@@ -85,11 +85,13 @@ class FormLogin:
                 signed_in, login_page = True, url
             else:
                 consent = data.get(self.login.consent_field, CONSENT_FIELD_LEFT_OUT)
-            method, url = page_form.method, page_form.action
+            # where a browser sends the form: the button's formaction and formmethod, the page's <base href>
+            method, url = page_form.submitted_by(button)
         return Outcome("loop", url, signed_in=signed_in, consent=consent)
 
     def _next_form(self, forms):
-        """The form to submit on this page with its data: the login form or the consent form."""
+        """The form to submit on this page with its data and the button that submits it (None: its default
+        button): the login form or the consent form."""
         for form in forms:
             if form.has_field(self.login.password_field):
                 if not form.has_field(self.login.username_field):
@@ -102,19 +104,22 @@ class FormLogin:
                     self.login.username_field: self.login.username,
                     self.login.password_field: self.login.password,
                 }
-                return form, data
+                return form, data, None
             # the consent form: its granting button, or a POST form with buttons and the field as an input (a
             # hidden decision, unnamed buttons, a script setting the refusal), sent with the field set to the file's
             # value (fixed values only: LemonLDAP::NG 2.16's confirm holds a token per page, see docs)
             hidden = form.method == "POST" and form.buttons and form.has_field(self.login.consent_field)
-            if form.has_button(self.login.consent_field, self.login.consent_value) or hidden:
+            granting = form.button(self.login.consent_field, self.login.consent_value)
+            if granting or hidden:
                 if self.login.denying_consent and self.login.consent_deny_omits_field:
                     # the refusing button sends the consent form without the granting field
-                    return form, {
-                        name: value for name, value in form.fields.items() if name != self.login.consent_field
-                    }
-                return form, {**form.fields, self.login.consent_field: self.login.consent_value}
-        return None, None
+                    return (
+                        form,
+                        {name: value for name, value in form.fields.items() if name != self.login.consent_field},
+                        None,
+                    )
+                return form, {**form.fields, self.login.consent_field: self.login.consent_value}, granting
+        return None, None, None
 
     def _cookies(self) -> dict:
         """The browser's cookies, each with its value: one set or changed by an answer shows a session begun."""
@@ -126,8 +131,8 @@ class FormLogin:
             f
             for f in forms
             if f.password_inputs
-            and origin_of(f.action) == self.issuer_origin
-            and not is_redirect_to(f.action, redirect_uri)
+            and origin_of(f.submitted_by(None)[1]) == self.issuer_origin
+            and not is_redirect_to(f.submitted_by(None)[1], redirect_uri)
         ]
 
     def _check_page_fits_settings(self, forms, url, redirect_uri) -> None:
@@ -137,7 +142,10 @@ class FormLogin:
         if self.login is None:
             return  # nobody to sign in: the page is what the server answered
         own = [
-            f for f in forms if origin_of(f.action) == self.issuer_origin and not is_redirect_to(f.action, redirect_uri)
+            f
+            for f in forms
+            if origin_of(f.submitted_by(None)[1]) == self.issuer_origin
+            and not is_redirect_to(f.submitted_by(None)[1], redirect_uri)
         ]
         login = self._own_login_forms(forms, redirect_uri)
         if login:
@@ -164,9 +172,7 @@ class FormLogin:
 
 def _offered(forms) -> str:
     fields = sorted({name for f in forms for name in f.fields} | {name for f in forms for name in f.password_inputs})
-    buttons = [
-        f"{name}={value!r}" if name else f"(unnamed button {value!r})" for f in forms for name, value in f.buttons
-    ]
+    buttons = [f"{b.name}={b.value!r}" if b.name else f"(unnamed button {b.value!r})" for f in forms for b in f.buttons]
     return f"fields {', '.join(fields) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
 
 
