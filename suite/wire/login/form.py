@@ -13,7 +13,7 @@ from suite.wire.http import (
     redact_url,
 )
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
-from suite.wire.login.html_forms import forms_of, sends_on
+from suite.wire.login.html_forms import forms_of, refresh_of, sends_on
 
 MAX_HOPS = 15
 
@@ -31,12 +31,12 @@ class FormLogin:
         """form: the request's parameters, POSTed form-encoded to authorization_url (the endpoint)
         instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
         method, url, data = ("GET" if form is None else "POST"), authorization_url, form
-        signed_in, consent = False, ""
+        signed_in, consent, redirected = False, "", False
         login_page = None  # while the answer awaited is the one to the credentials: the page they were typed on
         for _ in range(MAX_HOPS):
             fields: dict[str, Any] = {"params": data} if method == "GET" else {"data": data}
             cookies_before = self._cookies()
-            response = self.http.send(method, url, **fields)
+            response = self.http.send(method, url, answer="login or consent page", **fields)
             answered_credentials, login_page = login_page, None
             if response.is_redirect:
                 location = urljoin(url, response.headers["Location"])
@@ -45,8 +45,9 @@ class FormLogin:
                 _refuse_ambiguous(location)
                 if origin_of(location) != self.issuer_origin:
                     return Outcome("left", location, response.status_code, signed_in=signed_in, consent=consent)
-                method, url, data = "GET", location, None
+                method, url, data, redirected = "GET", location, None, True
                 continue
+            redirected = False
             forms = forms_of(response.text, url)
             if self.login is None and self._own_login_forms(forms, redirect_uri):
                 # No test user to sign in (a service-only file): the server asks for a sign-in before it
@@ -76,7 +77,7 @@ class FormLogin:
                     signed_in=signed_in,
                     body=response.text,
                     consent=consent,
-                    refresh=refresh,
+                    refresh=refresh_of(response.text, refresh),  # a meta refresh too: the form method follows none
                 )
             assert self.login is not None and data is not None  # without a login, no form is submitted
             if page_form.has_field(self.login.password_field):
@@ -87,7 +88,7 @@ class FormLogin:
                 consent = data.get(self.login.consent_field, CONSENT_FIELD_LEFT_OUT)
             # where a browser sends the form: the button's formaction and formmethod, the page's <base href>
             method, url = page_form.submitted_by(button)
-        return Outcome("loop", url, signed_in=signed_in, consent=consent)
+        return Outcome("redirect_loop" if redirected else "loop", url, signed_in=signed_in, consent=consent)
 
     def _next_form(self, forms):
         """The form to submit on this page with its data and the button that submits it (None: its default

@@ -191,6 +191,16 @@ def forwards_to(html: str, url: str, refresh: str = "") -> str | None:
     return None
 
 
+def refresh_of(html: str, refresh: str = "") -> str:
+    """What refresh the page asks for: its Refresh header (`refresh`), else its first meta refresh's
+    content ("0;url=https://..."), else ""."""
+    if refresh:
+        return refresh
+    finder = _ForwardFinder()
+    finder.feed(html or "")
+    return next((target for what, target in finder.targets if what == "a meta refresh to" and target), "")
+
+
 def sends_on(html: str, refresh: str = "") -> bool:
     """Whether the page could send the browser on by itself or with a click: a form, a meta refresh, a
     script or a Refresh header. A page with none of them is where a browser stays."""
