@@ -141,3 +141,25 @@ def test_a_single_page_login_whose_next_step_is_a_new_address_within_the_page_go
         server.close()
     assert outcome.kind == "callback", outcome
     assert time.monotonic() - started < 7, "waited login.browser.timeout for a new document"
+
+
+@needs_chromium
+@pytest.mark.parametrize("how", ["meta", "header"])
+def test_a_page_that_refreshes_a_second_later_is_followed_where_it_leads(tmp_path, how):
+    """The answer to the credentials asks to be refreshed to another origin a second later, with the
+    password in the address: the sign-in said it stopped on that page ("no form to fill in"), not
+    where the browser went."""
+    elsewhere = HostileServer({})
+    target = f"{elsewhere.url}/next?p=timing-pw"
+    page = Answer(200, {"Content-Type": "text/html"}, f"<!doctype html><title>Sign in</title>{FORM}".encode())
+    refresh = (
+        Answer(200, {"Content-Type": "text/html"}, f'<meta http-equiv="refresh" content="1;url={target}">'.encode())
+        if how == "meta"
+        else Answer(200, {"Content-Type": "text/html", "Refresh": f"1;url={target}"}, b"<p>wait</p>")
+    )
+    try:
+        outcome, _ = _sign_in(tmp_path, page, refresh)
+    finally:
+        elsewhere.close()
+    assert not isinstance(outcome, Exception) and outcome.kind == "left", outcome
+    assert outcome.url.startswith(elsewhere.url) and elsewhere.requests == [], outcome

@@ -38,7 +38,7 @@ from suite.wire.http import (
     redact_url,
 )
 from suite.wire.login import CONSENT_DENIED, LoginConfigurationProblem, Outcome, is_redirect_to
-from suite.wire.login.html_forms import POST_BUTTON, post_form_page, sends_on
+from suite.wire.login.html_forms import POST_BUTTON, post_form_page, refresh_of, sends_on
 from suite.wire.login.screenshots import picture_without_secrets
 
 _playwright = None
@@ -565,6 +565,7 @@ class BrowserLogin:
                 with contextlib.suppress(Exception):  # a worker's response has no frame
                     if r.frame == page.main_frame and not 300 <= r.status < 400:
                         statuses["document"] = r.status  # the page's own, whatever its URL became
+                        self.document_refresh = r.headers.get("refresh", "")
 
         def on_dom_content_loaded(_) -> None:  # a new document of the page's own (no #fragment, no pushState)
             statuses["documents"] = statuses.get("documents", 0) + 1
@@ -580,6 +581,7 @@ class BrowserLogin:
         self.failed_loads: list[str] = []  # the page's loads that stopped in the browser: the page stays as it was
         self.unanswered: dict = {}  # the page's loads awaiting their answer: (method, URL, since when)
         self.redirect_loop = ""  # the last address of a load Chromium gave up for its redirects
+        self.document_refresh = ""  # the Refresh header of the page's document
         listeners = {
             "request": on_request,
             "response": on_response,
@@ -661,7 +663,7 @@ class BrowserLogin:
             raise
         with contextlib.suppress(PlaywrightTimeout):  # a page that never finishes loading: what it shows is used
             page.wait_for_load_state("load", timeout=timeout_ms)
-        previous = None
+        previous = refreshing = None  # refreshing: the page whose refresh was waited for
         signing_in = None  # while the page shown is the answer to the credentials: where they were typed, and before
         for _ in range(self.login.max_pages):
             if stop:
@@ -676,6 +678,12 @@ class BrowserLogin:
                 if self.redirect_loop:  # its error page says "HTTP 200" at chrome-error:, which no server said
                     return Outcome("redirect_loop", self.redirect_loop)
             rule = self._rule_for(page)
+            if rule is None and page.url != refreshing and refresh_of(page.content(), self.document_refresh):
+                # a page that asks to be refreshed (a meta refresh, a Refresh header): where the browser goes
+                # then is the outcome, within login.browser.timeout
+                refreshing = page.url
+                self._settle(page, stop, statuses, statuses.get("documents", 0), timeout_ms, (None, page.url))
+                continue
             if rule is None:
                 self._attach_page(page, "the flow stopped here")
                 self._check_page_fits_settings(page)
