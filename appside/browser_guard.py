@@ -106,7 +106,7 @@ class ApplicationGuard(Guard):
         except Exception:  # the page went meanwhile: the headers its script set
             headers = request.headers
         body = readable_body(raw, headers, request.url)
-        navigation = self._is_page_load(request)
+        navigation = self.is_page_load(request)
         self.keep(SentElsewhere(request.method, request.url, tuple(headers.items()), body, request.resource_type))
         route.abort("aborted" if navigation else "blockedbyclient")
 

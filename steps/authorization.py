@@ -15,6 +15,7 @@ from suite.verdict.checks import (
     callback_error,
     check,
     check_granted,
+    one_line,
     require,
     shown_or,
     skip_for_missing_data,
@@ -218,7 +219,7 @@ def callback_with_code(state, environment):
     (check if params.get("code") else check_granted)(
         "error" not in params,
         f"the callback carries error={params.get('error')!r}: "
-        f"{params.get('error_description', '')} (the documented request is granted: Visma "
+        f"{one_line(params.get('error_description', ''))} (the documented request is granted: Visma "
         "Step 3, RFC 6749 section 4.1.2)",
     )
     check(bool(params.get("code")), "the callback carries no code (RFC 6749 section 4.1.2)")

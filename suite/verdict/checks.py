@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import pytest
 
-from suite.secrets.redaction import said
+from suite.secrets.redaction import said, visible
 
 # A message that quotes a server's answer is given as a function, called only when the check fails:
 # scrubbing a whole body for a message nobody reads, at every token response, was most of the
@@ -79,6 +79,16 @@ def callback_error(params: dict) -> str:
     if "error" in params:
         return f"error {params['error']!r}" if params["error"] else "an error response with an empty error code"
     return "no error: a code was issued" if params.get("code") else "no error and no code"
+
+
+_LINE_BREAKS = re.compile("[\t\n\r]")
+
+
+def one_line(text: str) -> str:
+    """A server's own words (an error_description) in a message, kept on one line: its newlines and tabs
+    written as escapes (a newline as \\x0a), as `visible` writes every other control character, so that
+    no line a server wrote (`# VERDICT: CONFORMANT`) stands in the terminal as one of the suite's."""
+    return visible(_LINE_BREAKS.sub(lambda match: f"\\x{ord(match.group()):02x}", text))
 
 
 def _shown(value: object) -> str:

@@ -77,6 +77,7 @@ RETRIED_STATUSES = {429, 500, 502, 503, 504}
 MAX_JSON_DEPTH = 64  # no OAuth or OpenID document nests deeper than a few levels
 MAX_BODY_BYTES = 10 * 1024 * 1024  # after decompression; no OAuth response comes near it
 CHUNK_BYTES = 64 * 1024
+ANSWER = "token or discovery response"  # what a request of the suite's is answered with, unless it says
 
 
 class EnvironmentProblem(Exception):
@@ -210,8 +211,11 @@ class HttpClient:
         self.exchanges: list[Exchange] = []
         self.authorization: object = None  # set by suite.wire.authorization: what a code's reproduction replays
 
-    def send(self, method: str, url: str, idempotent: bool | None = None, **kwargs) -> requests.Response:
-        """One request, retried as the module says. `idempotent` defaults to True for GET."""
+    def send(
+        self, method: str, url: str, idempotent: bool | None = None, answer: str = ANSWER, **kwargs
+    ) -> requests.Response:
+        """One request, retried as the module says. `idempotent` defaults to True for GET. `answer`: what
+        the request is answered with, in words, for a message about an answer too big to be one."""
         idempotent = method == "GET" if idempotent is None else idempotent
         self._refuse_untrusted_credentials(method, url, kwargs)
         endpoint = _endpoint(url)
@@ -230,7 +234,7 @@ class HttpClient:
         for attempt in range(1, attempts + 1):
             started = time.monotonic()
             try:
-                response = self._exchange(method, url, kwargs)
+                response = self._exchange(method, url, kwargs, answer)
             except requests.exceptions.SSLError as error:  # a certificate does not get better by asking again
                 cause, kind = _diagnose(error)
                 raise EnvironmentProblem(f"TLS failure ({cause}) ({_where(method, url)}). {FIXES[kind]}") from None
@@ -279,7 +283,7 @@ class HttpClient:
             )
         raise AssertionError("unreachable")
 
-    def _exchange(self, method: str, url: str, kwargs: dict) -> requests.Response:
+    def _exchange(self, method: str, url: str, kwargs: dict, answer: str = "") -> requests.Response:
         """The request and its whole answer, within `exchange_timeout` and MAX_BODY_BYTES: a
         read timeout bounds each read, not a server that drips its answer a byte at a time. An
         exchange cut by that deadline is not tried again: a server that drips its answer would
@@ -288,7 +292,7 @@ class HttpClient:
         _WATCHED.deadline = deadline
         try:
             response = self.session.request(method, url, stream=True, **kwargs)
-            _read_body(response, deadline)
+            _read_body(response, deadline, answer or ANSWER)
             # what every step reads, guarded (requests' own json() is replaced on this response only)
             response.json = lambda **_: parse_json(response.text)  # type: ignore[method-assign]
             return response
@@ -512,7 +516,7 @@ class _DeadlineAdapter(HTTPAdapter):
         return pool
 
 
-def _read_body(response: requests.Response, deadline: _Deadline) -> None:
+def _read_body(response: requests.Response, deadline: _Deadline, answer: str = "") -> None:
     """Read and decompress the body, at most MAX_BODY_BYTES of it (urllib3 inflates chunk by
     chunk, so a compression bomb stops at the limit too)."""
     chunks, size = [], 0
@@ -523,7 +527,7 @@ def _read_body(response: requests.Response, deadline: _Deadline) -> None:
                 response.close()
                 raise _TransportFailure(
                     f"the response body is larger than {MAX_BODY_BYTES // 2**20} MiB "
-                    "(decompressed); no token or discovery response is that big",
+                    f"(decompressed); no {answer or ANSWER} is that big",
                     "too_big",
                     repeatable=False,
                 )

@@ -32,7 +32,8 @@ class Outcome:
     such as an error page: `url`, `status`, `body`), "login_failed" (the login form came back
     after signing in), "sign_in_stalled" (the answer to the credentials was a page that goes nowhere and
     shows nothing of a sign-in accepted: `url`, `status`, `body`, and `login_page`, where they were
-    typed), "loop" (too many pages), "load_stopped" (the actions started a page load that stopped in
+    typed), "loop" (too many pages), "redirect_loop" (too many redirects in a row: `url`, the last),
+    "load_stopped" (the actions started a page load that stopped in
     the browser, not at the server's answer: `url` says where, and why), "no_answer" (the person
     pasted nothing) or
     "sign_in_needed" (a login page came, and the environment has no `login` section to sign in with).
@@ -49,7 +50,8 @@ class Outcome:
     signed_in: bool = False
     body: str = field(default="", repr=False)  # the HTML of the page the flow stopped on
     consent: str = ""
-    refresh: str = field(default="", repr=False)  # the Refresh header of that page, where the method sees it
+    # the refresh that page asks for (its Refresh header, or a meta refresh), where the method follows none
+    refresh: str = field(default="", repr=False)
     login_page: str | None = field(
         default=None, repr=False
     )  # "sign_in_stalled": the page the credentials were typed on
@@ -86,10 +88,17 @@ class Outcome:
             "left": f"the browser was sent away from the issuer, to {url}",
             "page": f"the flow stopped on {url}, "
             + (f"a page answered with HTTP {self.status}" if self.status else "a page whose HTTP status was not seen")
-            + " with no form to fill in",
+            + " with no form to fill in"
+            + (
+                f"; it asks to be refreshed ({redact_url(self.refresh)}), which the form method does not follow: a "
+                "browser would (login.method: browser)"
+                if self.refresh
+                else ""
+            ),
             "login_failed": f"signing in failed on {url}: check login.username and login.password",
             "sign_in_stalled": f"the sign-in was answered with {url} (HTTP {self.status}), a page that goes nowhere",
             "loop": f"the flow went through too many pages, last {url}",
+            "redirect_loop": f"too many redirects: the server redirects in a loop, last to {url}",
             "load_stopped": f"the page's actions started a load that stopped in the browser, not at a page of the "
             f"server's: {url}; the page stayed as it was",
             "no_answer": "no address was pasted back",

@@ -38,7 +38,7 @@ from suite.wire.http import (
     redact_url,
 )
 from suite.wire.login import CONSENT_DENIED, LoginConfigurationProblem, Outcome, is_redirect_to
-from suite.wire.login.html_forms import POST_BUTTON, post_form_page, sends_on
+from suite.wire.login.html_forms import POST_BUTTON, post_form_page, refresh_of, sends_on
 from suite.wire.login.screenshots import picture_without_secrets
 
 _playwright = None
@@ -137,6 +137,7 @@ class Guard:
         # still refused, and reported, but no failure (a real server's consent page loading fonts)
         self.expected_elsewhere = {_origin(o) for o in expected_elsewhere}
         self.typed = False  # the password was typed into a page of this context: it stays so
+        self.password = ""  # what was typed, to name it in a request that carries it under another field's name
         self.caught: dict | None = None  # the sign-in's record of where the flow ended, filled by a caught redirect
         self.refused: list[UntrustedEndpoint] = []  # each refusal that ends the sign-in
         self.blocked: list[str] = []  # each request refused, said for the report
@@ -192,7 +193,7 @@ class Guard:
         except Exception:  # a body Playwright cannot give
             body = b"?"
         verdict = self._decide(
-            request.url, request.method, request.resource_type, body, self._is_page_load(request), _source(request)
+            request.url, request.method, request.resource_type, body, self.is_page_load(request), _source(request)
         )
         if verdict:
             route.abort(verdict)
@@ -255,7 +256,7 @@ class Guard:
         if self.policy.refusal(url) is None:
             # after the origin check: an image's URL carrying the password elsewhere is refused as such
             return "blockedbyclient" if kind in _NOT_NEEDED else None
-        carried = _credentials_carried(url, body, navigation)
+        carried = _credentials_carried(url, body, navigation, self.password)
         quiet = source in self.quiet_from  # from a page of one of those origins: nothing typed there
         if carried or (self.typed and not navigation and not quiet and _origin(url) not in self.expected_elsewhere):
             what = carried or f"anything from the page the password was typed into ({kind})"
@@ -265,9 +266,9 @@ class Guard:
                 self.blocked.append(f"{kind} {method} {redact_url(url)}")
         return "aborted" if navigation and not carried else "blockedbyclient"
 
-    def _is_page_load(self, request) -> bool:
+    def is_page_load(self, request) -> bool:
         """A load of the run's page itself (not a popup's, not a frame's): one that leaves is judged
-        as where the server sent the browser ("left")."""
+        as where the server sent the browser ("left"). A frame's load is a request like any other."""
         try:
             return request.is_navigation_request() and self.page is not None and request.frame == self.page.main_frame
         except Exception:  # a request of a worker has no frame
@@ -447,20 +448,34 @@ def _source(request) -> str:
         return ""
 
 
-def _credentials_carried(url: str, body: bytes, navigation: bool) -> str:
+def _credentials_carried(url: str, body: bytes, navigation: bool, password: str = "") -> str:
     """What credentials a request of the page would carry, named as the HTTP client names them
-    (suite.wire.http.credentials_in), or "" for none. Any body counts: the page's own form or script
-    chose what is in it. Without a body, a page load carries nothing that matters (one that leaves
-    is aborted whatever its URL holds, and an authorization code the server sends to the wrong
-    place is AUTH-05's to judge, as "left"); any other request carries the secrets in its URL."""
-    query = parse_qsl(urlsplit(url).query)
-    if body:
-        form = parse_qsl(body.decode(errors="replace"))
-        return ", ".join(sorted(credentials_in({"data": form, "params": query}))) or "a request body"
-    if navigation:
+    (suite.wire.http.credentials_in), or "" for none; "password" too where a field of any name holds
+    the typed `password` (a form a script filled, posted into a frame). Any body counts: the page's own
+    form or script chose what is in it. Without a body, a page load carries nothing that matters (one
+    that leaves is aborted whatever its URL holds, and an authorization code the server sends to the
+    wrong place is AUTH-05's to judge, as "left"); any other request carries the secrets in its URL."""
+    if navigation and not body:
         return ""
-    names = ", ".join(sorted(credentials_in({"params": query})))
-    return names or ("a secret in the URL" if REDACTOR.scrub(url) != url else "")
+    query = parse_qsl(urlsplit(url).query)
+    form = parse_qsl(body.decode(errors="replace")) if body else []
+    names = credentials_in({"data": form, "params": query})
+    if password and _holds(password, urlsplit(url).query, body.decode("latin-1")):
+        names.add("password")
+    if names:
+        return ", ".join(sorted(names))
+    return "a request body" if body else "a secret in the URL" if REDACTOR.scrub(url) != url else ""
+
+
+def _holds(password: str, *encoded: str) -> bool:
+    """Whether a value of the form-encoded fields `encoded` holds `password`, read in the charsets a page
+    form-encodes a value in (its own: UTF-8, or windows-1252 where it names none)."""
+    return any(
+        password in value
+        for text in encoded
+        for charset in ("utf-8", "cp1252")
+        for _, value in parse_qsl(text, encoding=charset, errors="replace")
+    )
 
 
 def discard_page() -> None:
@@ -528,6 +543,7 @@ class BrowserLogin:
         assert _guard is not None  # fresh_page made it
         self.guard = _guard
         self.guard.redirect_uri = redirect_uri  # a refusal left from before is still raised below
+        self.guard.password = self.login.password
         stop: dict = {}
         self.guard.caught = stop
         self.consent = ""  # CONSENT_DENIED once a login.browser.deny_consent entry's actions ran
@@ -535,7 +551,13 @@ class BrowserLogin:
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
         statuses: dict[str, int] = {}
 
+        def on_request(request) -> None:
+            self._watch(request, redirect_uri, stop)
+            if self.guard.is_page_load(request):  # until its answer comes (or it fails)
+                self.unanswered[request] = (request.method, request.url, time.monotonic())
+
         def on_response(r) -> None:
+            self.unanswered.pop(r.request, None)
             if 300 <= r.status < 400 and "location" in r.headers:
                 redirects.append(urljoin(r.url, r.headers["location"]))
             if r.request.is_navigation_request():
@@ -543,21 +565,27 @@ class BrowserLogin:
                 with contextlib.suppress(Exception):  # a worker's response has no frame
                     if r.frame == page.main_frame and not 300 <= r.status < 400:
                         statuses["document"] = r.status  # the page's own, whatever its URL became
+                        self.document_refresh = r.headers.get("refresh", "")
 
-        def on_frame_navigated(frame) -> None:
-            if frame == page.main_frame:
-                statuses["navigations"] = statuses.get("navigations", 0) + 1
+        def on_dom_content_loaded(_) -> None:  # a new document of the page's own (no #fragment, no pushState)
+            statuses["documents"] = statuses.get("documents", 0) + 1
 
         def on_request_failed(request) -> None:
+            self.unanswered.pop(request, None)
             with contextlib.suppress(Exception):  # a worker's request has no frame
                 if request.is_navigation_request() and request.frame == page.main_frame:
                     self.failed_loads.append(f"{redact_url(request.url)} ({request.failure})")
+                    if "ERR_TOO_MANY_REDIRECTS" in (request.failure or ""):
+                        self.redirect_loop = request.url
 
         self.failed_loads: list[str] = []  # the page's loads that stopped in the browser: the page stays as it was
+        self.unanswered: dict = {}  # the page's loads awaiting their answer: (method, URL, since when)
+        self.redirect_loop = ""  # the last address of a load Chromium gave up for its redirects
+        self.document_refresh = ""  # the Refresh header of the page's document
         listeners = {
-            "request": lambda request: self._watch(request, redirect_uri, stop),
+            "request": on_request,
             "response": on_response,
-            "framenavigated": on_frame_navigated,
+            "domcontentloaded": on_dom_content_loaded,
             "requestfailed": on_request_failed,
         }
         for event, listener in listeners.items():
@@ -615,20 +643,27 @@ class BrowserLogin:
     def _drive(self, page, authorization_url, stop, statuses, form, redirects) -> Outcome:
         timeout_ms = self.login.browser_timeout * 1000
         from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
+            # as long as the server may take to answer (http.read_timeout), if longer than a page's load
+            answered_ms = max(timeout_ms, self.settings.read_timeout * 1000)
             if form is None:
-                page.goto(authorization_url, timeout=timeout_ms, wait_until="commit")
+                page.goto(authorization_url, timeout=answered_ms, wait_until="commit")
             else:
-                _post_by_form(page, authorization_url, form, timeout_ms)
+                _post_by_form(page, authorization_url, form, answered_ms)
         except PlaywrightError as error:
             # Chromium fails the navigation when an HTTP error status comes with an empty body
             # (glewlwyd's answer to an unregistered redirect_uri): that is the server's error page.
             if "ERR_HTTP_RESPONSE_CODE_FAILURE" in str(error) and authorization_url in statuses:
                 return Outcome("page", authorization_url, statuses[authorization_url])
+            if "ERR_TOO_MANY_REDIRECTS" in str(error):  # not Chromium's error page, with its status of 200
+                return Outcome("redirect_loop", self.redirect_loop or authorization_url)
+            self._check_answered()
             raise
-        page.wait_for_load_state("load", timeout=timeout_ms)
-        previous = None
+        with contextlib.suppress(PlaywrightTimeout):  # a page that never finishes loading: what it shows is used
+            page.wait_for_load_state("load", timeout=timeout_ms)
+        previous = refreshing = None  # refreshing: the page whose refresh was waited for
         signing_in = None  # while the page shown is the answer to the credentials: where they were typed, and before
         for _ in range(self.login.max_pages):
             if stop:
@@ -640,7 +675,15 @@ class BrowserLogin:
                 if unreachable is not None:
                     discard_page()
                     raise unreachable
+                if self.redirect_loop:  # its error page says "HTTP 200" at chrome-error:, which no server said
+                    return Outcome("redirect_loop", self.redirect_loop)
             rule = self._rule_for(page)
+            if rule is None and page.url != refreshing and refresh_of(page.content(), self.document_refresh):
+                # a page that asks to be refreshed (a meta refresh, a Refresh header): where the browser goes
+                # then is the outcome, within login.browser.timeout
+                refreshing = page.url
+                self._settle(page, stop, statuses, statuses.get("documents", 0), timeout_ms, (None, page.url))
+                continue
             if rule is None:
                 self._attach_page(page, "the flow stopped here")
                 self._check_page_fits_settings(page)
@@ -660,27 +703,30 @@ class BrowserLogin:
                 self._attach_page(page, "signing in failed" if rule.fills else "the flow went in circles")
                 return Outcome(stuck, page.url, statuses.get(page.url, statuses.get("document")))
             previous = (rule, page.url)
-            navigations = statuses.get("navigations", 0)
+            documents = statuses.get("documents", 0)
             signing_in = (page.url, len(redirects), _cookies(page)) if rule.signs_in else None
             if self.login.denying_consent and rule in self.login.browser_deny_pages:
                 self.consent = CONSENT_DENIED  # the refusing actions ran: a consent decision was made
             self.failed_loads.clear()
-            self._run(page, rule, timeout_ms, self.guard)
+            self._run(page, rule, timeout_ms, self.guard, settled=True)
             self.signed_in = self.signed_in or rule.signs_in
             if self.guard.refused:  # the page sent the password away as it was typed: nothing to wait for
                 return Outcome("page", page.url)
-            self._settle(page, stop, statuses, navigations, timeout_ms)
+            self._settle(page, stop, statuses, documents, timeout_ms, (rule, previous[1]))
         return Outcome(stop["kind"], stop["url"]) if stop else Outcome("loop", page.url)
 
     def _watch(self, request, redirect_uri, stop) -> None:
-        if not request.is_navigation_request() or stop:
+        """Where a load of the run's page went: the redirect URI, or another origin (the browser sent away).
+        A frame's load (a reCAPTCHA-style <iframe>, a form posted into one) is no such thing: the guard
+        judges it as any request of the page, listed before the password is typed, refused after it."""
+        if not request.is_navigation_request() or stop or not self.guard.is_page_load(request):
             return
         if is_redirect_to(request.url, redirect_uri):
             stop.update(kind="callback", url=request.url)
         elif self.policy.refusal(request.url):
             stop.update(kind="left", url=request.url)
             carried = _credentials_carried(
-                request.url, request.post_data_buffer or b"", True
+                request.url, request.post_data_buffer or b"", True, self.guard.password
             )  # a redirect's next hop, which no route sees
             if carried:  # (the fence refuses its connection)
                 self.guard._refuse(f"{carried} in {request.method} {redact_url(request.url)}", request.url)
@@ -717,7 +763,10 @@ class BrowserLogin:
             f"offers fields {', '.join(sorted(set(fields))) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
         )
 
-    def _run(self, page, rule, timeout_ms, guard: Guard) -> None:
+    def _run(self, page, rule, timeout_ms, guard: Guard, settled: bool = False) -> None:
+        """The rule's actions on the page. `settled`: the caller waits for what a click leads to
+        (_settle, on evidence, up to http.read_timeout for an answer), not Playwright's click, which
+        waits for the navigation it started for login.browser.timeout and then fails."""
         values = {"username": self.login.username, "password": self.login.password}
         for action in rule.actions:
             if guard.refused:  # the sign-in ends with the refusal
@@ -734,25 +783,61 @@ class BrowserLogin:
                 # `.first`: a locator is strict, and a login page may match twice (two submit buttons);
                 # page.click takes the first match, as it did before this wait was added
                 page.locator(action.selector).first.wait_for(state="visible", timeout=timeout_ms)
-                page.click(action.selector, timeout=timeout_ms, force=True)
+                page.click(action.selector, timeout=timeout_ms, force=True, no_wait_after=settled)
             elif action.kind == "wait":
                 page.wait_for_selector(action.selector, timeout=timeout_ms)
 
-    @staticmethod
-    def _settle(page, stop, statuses, navigations: int, timeout_ms) -> None:
-        """Wait until the actions have led somewhere: a caught redirect or a newly loaded page.
-        Events, no fixed waits: Playwright's click already waits for the navigation it started."""
+    def _settle(self, page, stop, statuses, documents: int, timeout_ms, ran: tuple) -> None:
+        """Wait until the actions have led somewhere, on positive evidence: a caught redirect (the callback,
+        another origin), a new document of the page's own, a load that stopped in the browser, a refusal,
+        or a new address within the page that another entry of login.browser.pages (or none) describes (a
+        single-page login's next step). Not a change of address within the page that the entry `ran`
+        (the rule, at its address) still describes: a page may history.pushState, then submit its form a
+        second later, from a script. Without evidence the wait ends after login.browser.timeout, or once a
+        load the page started has had no answer for http.read_timeout, which is the environment's
+        problem as it is for the form method."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        if not stop and statuses.get("navigations", 0) == navigations:
-            try:  # a page whose script navigates a little later
-                page.wait_for_event(
-                    "framenavigated", predicate=lambda frame: frame == page.main_frame, timeout=timeout_ms
-                )
-            except PlaywrightTimeout:
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not (
+            stop
+            or self.guard.refused
+            or self.failed_loads
+            or statuses.get("documents", 0) > documents
+            or self._moved_on(page, ran)
+        ):
+            self._check_answered()
+            since = min((at for _, _, at in self.unanswered.values()), default=None)
+            end = deadline if since is None else max(deadline, since + self.settings.read_timeout)
+            left = end - time.monotonic()
+            if left <= 0:
                 return  # nothing happened: the caller sees the same page again and stops
-        if not stop:
-            page.wait_for_load_state("load", timeout=timeout_ms)
+            with contextlib.suppress(PlaywrightTimeout):  # events are handled meanwhile
+                page.wait_for_event("domcontentloaded", timeout=min(100, left * 1000))
+        if statuses.get("documents", 0) > documents:
+            with contextlib.suppress(PlaywrightTimeout):  # a page that never finishes loading: what it shows is used
+                page.wait_for_load_state("load", timeout=timeout_ms)
+
+    def _moved_on(self, page, ran: tuple) -> bool:
+        """Whether the page, at a new address within itself, is no longer what the entry that ran describes."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        rule, address = ran
+        try:
+            return page.url != address and self._rule_for(page) is not rule
+        except PlaywrightError:  # navigating: the document's own evidence comes
+            return False
+
+    def _check_answered(self) -> None:
+        """A load of the page's that has waited http.read_timeout for its answer is the environment's
+        problem (exit code 3), as a request of the form method's is: the server did not answer."""
+        for method, url, since in list(self.unanswered.values()):
+            if time.monotonic() - since >= self.settings.read_timeout:
+                discard_page()
+                raise EnvironmentProblem(
+                    f"no answer within {self.settings.read_timeout:g} s (the browser's {method} {redact_url(url)}, "
+                    f"a load of the login page's). {FIXES['read_timeout']}"
+                )
 
     @staticmethod
     def _attach_page(page, title) -> None:

@@ -13,7 +13,7 @@ from suite.wire.http import (
     redact_url,
 )
 from suite.wire.login import LoginConfigurationProblem, Outcome, is_redirect_to
-from suite.wire.login.html_forms import forms_of, sends_on
+from suite.wire.login.html_forms import forms_of, refresh_of, sends_on
 
 MAX_HOPS = 15
 
@@ -31,12 +31,12 @@ class FormLogin:
         """form: the request's parameters, POSTed form-encoded to authorization_url (the endpoint)
         instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
         method, url, data = ("GET" if form is None else "POST"), authorization_url, form
-        signed_in, consent = False, ""
+        signed_in, consent, redirected = False, "", False
         login_page = None  # while the answer awaited is the one to the credentials: the page they were typed on
         for _ in range(MAX_HOPS):
             fields: dict[str, Any] = {"params": data} if method == "GET" else {"data": data}
             cookies_before = self._cookies()
-            response = self.http.send(method, url, **fields)
+            response = self.http.send(method, url, answer="login or consent page", **fields)
             answered_credentials, login_page = login_page, None
             if response.is_redirect:
                 location = urljoin(url, response.headers["Location"])
@@ -45,14 +45,15 @@ class FormLogin:
                 _refuse_ambiguous(location)
                 if origin_of(location) != self.issuer_origin:
                     return Outcome("left", location, response.status_code, signed_in=signed_in, consent=consent)
-                method, url, data = "GET", location, None
+                method, url, data, redirected = "GET", location, None, True
                 continue
+            redirected = False
             forms = forms_of(response.text, url)
             if self.login is None and self._own_login_forms(forms, redirect_uri):
                 # No test user to sign in (a service-only file): the server asks for a sign-in before it
                 # answers, and what it would have answered after it is unknown
                 return Outcome("sign_in_needed", url, response.status_code)
-            page_form, data = self._next_form(forms) if self.login is not None else (None, None)
+            page_form, data, button = self._next_form(forms) if self.login is not None else (None, None, None)
             if page_form is None:
                 self._check_page_fits_settings(forms, url, redirect_uri)
                 refresh = response.headers.get("Refresh", "")
@@ -76,7 +77,7 @@ class FormLogin:
                     signed_in=signed_in,
                     body=response.text,
                     consent=consent,
-                    refresh=refresh,
+                    refresh=refresh_of(response.text, refresh),  # a meta refresh too: the form method follows none
                 )
             assert self.login is not None and data is not None  # without a login, no form is submitted
             if page_form.has_field(self.login.password_field):
@@ -85,11 +86,13 @@ class FormLogin:
                 signed_in, login_page = True, url
             else:
                 consent = data.get(self.login.consent_field, CONSENT_FIELD_LEFT_OUT)
-            method, url = page_form.method, page_form.action
-        return Outcome("loop", url, signed_in=signed_in, consent=consent)
+            # where a browser sends the form: the button's formaction and formmethod, the page's <base href>
+            method, url = page_form.submitted_by(button)
+        return Outcome("redirect_loop" if redirected else "loop", url, signed_in=signed_in, consent=consent)
 
     def _next_form(self, forms):
-        """The form to submit on this page with its data: the login form or the consent form."""
+        """The form to submit on this page with its data and the button that submits it (None: its default
+        button): the login form or the consent form."""
         for form in forms:
             if form.has_field(self.login.password_field):
                 if not form.has_field(self.login.username_field):
@@ -102,19 +105,22 @@ class FormLogin:
                     self.login.username_field: self.login.username,
                     self.login.password_field: self.login.password,
                 }
-                return form, data
+                return form, data, None
             # the consent form: its granting button, or a POST form with buttons and the field as an input (a
             # hidden decision, unnamed buttons, a script setting the refusal), sent with the field set to the file's
             # value (fixed values only: LemonLDAP::NG 2.16's confirm holds a token per page, see docs)
             hidden = form.method == "POST" and form.buttons and form.has_field(self.login.consent_field)
-            if form.has_button(self.login.consent_field, self.login.consent_value) or hidden:
+            granting = form.button(self.login.consent_field, self.login.consent_value)
+            if granting or hidden:
                 if self.login.denying_consent and self.login.consent_deny_omits_field:
                     # the refusing button sends the consent form without the granting field
-                    return form, {
-                        name: value for name, value in form.fields.items() if name != self.login.consent_field
-                    }
-                return form, {**form.fields, self.login.consent_field: self.login.consent_value}
-        return None, None
+                    return (
+                        form,
+                        {name: value for name, value in form.fields.items() if name != self.login.consent_field},
+                        None,
+                    )
+                return form, {**form.fields, self.login.consent_field: self.login.consent_value}, granting
+        return None, None, None
 
     def _cookies(self) -> dict:
         """The browser's cookies, each with its value: one set or changed by an answer shows a session begun."""
@@ -126,8 +132,8 @@ class FormLogin:
             f
             for f in forms
             if f.password_inputs
-            and origin_of(f.action) == self.issuer_origin
-            and not is_redirect_to(f.action, redirect_uri)
+            and origin_of(f.submitted_by(None)[1]) == self.issuer_origin
+            and not is_redirect_to(f.submitted_by(None)[1], redirect_uri)
         ]
 
     def _check_page_fits_settings(self, forms, url, redirect_uri) -> None:
@@ -137,7 +143,10 @@ class FormLogin:
         if self.login is None:
             return  # nobody to sign in: the page is what the server answered
         own = [
-            f for f in forms if origin_of(f.action) == self.issuer_origin and not is_redirect_to(f.action, redirect_uri)
+            f
+            for f in forms
+            if origin_of(f.submitted_by(None)[1]) == self.issuer_origin
+            and not is_redirect_to(f.submitted_by(None)[1], redirect_uri)
         ]
         login = self._own_login_forms(forms, redirect_uri)
         if login:
@@ -164,9 +173,7 @@ class FormLogin:
 
 def _offered(forms) -> str:
     fields = sorted({name for f in forms for name in f.fields} | {name for f in forms for name in f.password_inputs})
-    buttons = [
-        f"{name}={value!r}" if name else f"(unnamed button {value!r})" for f in forms for name, value in f.buttons
-    ]
+    buttons = [f"{b.name}={b.value!r}" if b.name else f"(unnamed button {b.value!r})" for f in forms for b in f.buttons]
     return f"fields {', '.join(fields) or '(none)'} and buttons {', '.join(buttons) or '(none)'}"
 
 

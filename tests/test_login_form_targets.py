@@ -1,0 +1,119 @@
+"""Where the form method sends a login form: where a browser would send it. The submit button's
+formaction and formmethod, the page's <base href>, the form a field's `form` attribute names, a
+<form> tag nested in another (which browsers ignore) and a browser's reading of backslashes all
+decide it; a password a browser would post to another origin is refused before it leaves, as the
+browser method refuses it."""
+
+import pytest
+from faulty_servers import Answer, HostileServer
+from run import write_environment
+
+from suite.configuration.environment import load_environment
+from suite.wire.http import HttpClient, UntrustedEndpoint
+from suite.wire.login.form import FormLogin
+from suite.wire.login.html_forms import forms_of
+
+PAGE = "https://id.example/connect/authorize?client_id=web"
+FIELDS = '<input name="username"><input type="password" name="password">'
+
+
+@pytest.mark.parametrize(
+    "html, method, action",
+    [
+        (f'<form method="post" action="/login">{FIELDS}<button>Sign in</button></form>', "POST", "/login"),
+        (  # the default button's formaction and formmethod, not the form's
+            f'<form method="post" action="/login">{FIELDS}<button formaction="https://other.example/take" '
+            'formmethod="get">Sign in</button><button>Second</button></form>',
+            "GET",
+            "https://other.example/take",
+        ),
+        (  # a relative action against the page's <base href>, wherever the base stands
+            f'<form method="post" action="login">{FIELDS}<input type="submit"></form>'
+            '<base href="https://other.example/app/">',
+            "POST",
+            "https://other.example/app/login",
+        ),
+        (  # an empty action is the page's own URL, whatever the base says
+            f'<base href="https://other.example/"><form method="post" action="">{FIELDS}<button>go</button></form>',
+            "POST",
+            PAGE,
+        ),
+        (  # a backslash is a slash to a browser: a host of its own, not a path of the issuer's
+            f'<form method="post" action="\\\\other.example/take">{FIELDS}<button>go</button></form>',
+            "POST",
+            "https://other.example/take",
+        ),
+        (  # a <form> tag inside an open form is ignored: its fields are the outer form's
+            '<form method="post" action="https://other.example/take"><form method="post" action="/login">'
+            f"{FIELDS}<button>go</button></form>",
+            "POST",
+            "https://other.example/take",
+        ),
+        (  # a button that names another form by its `form` attribute is that form's, first in tree order
+            f'<button form="f" formaction="https://other.example/take">go</button>'
+            f'<form id="f" method="post" action="/login">{FIELDS}<button>Sign in</button></form>',
+            "POST",
+            "https://other.example/take",
+        ),
+        (  # an invalid method is GET
+            f'<form method="put" action="/login">{FIELDS}<button>go</button></form>',
+            "GET",
+            "/login",
+        ),
+    ],
+    ids=["plain", "formaction", "base-href", "empty-action", "backslashes", "nested-form", "form-attribute", "put"],
+)
+def test_a_login_form_is_sent_where_a_browser_sends_it(html, method, action):
+    [form] = [f for f in forms_of(html, PAGE) if f.password_inputs]
+    assert form.has_field("username") and form.has_field("password")
+    assert form.submitted_by(None) == (method, action if "//" in action else "https://id.example" + action)
+
+
+def test_a_consent_button_is_sent_where_it_says():
+    [form] = forms_of(
+        '<form method="post" action="/consent"><button name="decision" value="deny">No</button>'
+        '<button name="decision" value="allow" formaction="/consent/granted">Yes</button></form>',
+        PAGE,
+    )
+    assert form.submitted_by(form.button("decision", "allow")) == ("POST", "https://id.example/consent/granted")
+    assert form.submitted_by(None) == ("POST", "https://id.example/consent")
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        '<form method="post" action="/login">{fields}<button formaction="{elsewhere}/take">go</button></form>',
+        '<base href="{elsewhere}/"><form method="post" action="login">{fields}<button>go</button></form>',
+        '<form method="post" action="/login">{fields}<button formaction="{elsewhere}/take" formmethod="get">go'
+        "</button></form>",
+    ],
+    ids=["formaction", "base-href", "formaction-get"],
+)
+def test_the_form_method_refuses_to_send_the_password_where_a_browser_would_send_it_elsewhere(tmp_path, page):
+    """It posted the password to the issuer's /login and AUTH-01 passed, while a browser would have
+    sent it to the other origin (which the browser method refuses)."""
+    elsewhere = HostileServer({})
+    server = HostileServer({})
+    server.routes["/connect/authorize"] = Answer(
+        200,
+        {"Content-Type": "text/html"},
+        page.format(fields=FIELDS, elsewhere=elsewhere.url).encode(),
+    )
+    server.routes["/login"] = Answer(302, {"Location": "https://app.example/callback?code=c"})
+    text = (
+        f"name: targets\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
+        "    redirect_uri: https://app.example/callback\n    scope: openid\n"
+        "login:\n  method: form\n  username: test.user\n  password: ${T_PASSWORD}\n"
+    )
+    environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "form-target-pw"})
+    try:
+        with pytest.raises(UntrustedEndpoint) as refusal:
+            FormLogin(environment, HttpClient(environment.http, environment.issuer)).authorize(
+                f"{server.url}/connect/authorize", "https://app.example/callback"
+            )
+    finally:
+        server.close()
+        elsewhere.close()
+    assert f"refused to send password in {'GET' if 'get' in page else 'POST'} {elsewhere.url}/" in str(refusal.value)
+    assert "is not the issuer's origin" in str(refusal.value)
+    assert elsewhere.requests == [] and not [r for r in server.requests if r[1].startswith("/login")]
