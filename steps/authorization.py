@@ -14,6 +14,7 @@ from suite.verdict.checks import (
     NothingToCheck,
     callback_error,
     check,
+    check_delivered,
     check_granted,
     require,
     shown_or,
@@ -227,7 +228,8 @@ def callback_with_code(state, environment):
         "the code came in the URL fragment; response_type=code returns it in the query "
         "(RFC 6749 section 4.1.2; Visma's sample response: YOUR_REDIRECT_URI?code=...)",
     )
-    check(
+    # the code came, on the registered redirect_uri: what the rules needing AUTH-01 rely on, so none is blocked
+    check_delivered(
         outcome.signed_in,
         f"the server issued a code without the test user signing in: the {environment.login.method} login method never "
         "saw and submitted a login page (RFC 6749 section 4.1 step B: the server authenticates the resource "
@@ -297,6 +299,14 @@ def callback_state_round_trip(state):
 
 @then("the callback's iss is exactly the issuer")
 def callback_iss(state, environment):
+    outcome = state.outcome
+    # no callback is the answer's own rule's failure (AUTH-01's; for an error, AUTH-06's): no iss to read
+    require(
+        outcome.callback_url is not None and is_redirect_to(outcome.callback_url, state.client.redirect_uri),
+        lambda: (
+            f"the browser was not sent to the registered redirect_uri, so there is no iss to read: {outcome.describe()}"
+        ),
+    )
     params = _callback(state)
     kind = "error callback" if "error" in params else "callback"
     iss = params.get("iss")

@@ -637,3 +637,88 @@ def test_messages_say_what_was_answered_and_what_else_explains_a_refusal():
     assert "None" not in unseen and "a page whose HTTP status was not seen" in unseen
     assert outside_vschar("plain-ASCII secret ~!") == ""
     assert "RFC 6749 Appendix A.2" in outside_vschar("sécret") and "VSCHAR" in outside_vschar("tab\tsecret")
+
+
+def _failed_step_of(step_type: str, exception: Exception, last: bool = False) -> dict:
+    """What record_failed_step records of a failure in a step of `step_type` (the last step, or one before it)."""
+    from suite.verdict.blocking import record_failed_step
+
+    step = SimpleNamespace(keyword=step_type.title(), name="x", type=step_type, line_number=5)
+    after = SimpleNamespace(keyword="And", name="y", type="then", line_number=6)
+    request = SimpleNamespace(node=SimpleNamespace(user_properties=[]))
+    record_failed_step(request, SimpleNamespace(steps=[step] if last else [step, after]), step, exception)
+    return dict(request.node.user_properties)["failed_step"]
+
+
+def test_a_then_step_that_found_a_violation_is_the_rules_own_check_wherever_it_stands():
+    """ID-03's aud is its second Then step: a wrong aud found there is ID-03's own check, not a failure on the
+    way; nothing to check, or the documented request refused before the last step, is on the way."""
+    from suite.verdict.checks import Delivered, NothingToCheck, Refused
+
+    assert _failed_step_of("then", NonConformance("the ID token's aud is 'x'"))["own_check"] is True
+    assert _failed_step_of("when", NonConformance("no code"))["own_check"] is False
+    assert _failed_step_of("then", NothingToCheck("no ID token"))["own_check"] is False
+    refused = _failed_step_of("then", Refused("HTTP 401"))
+    assert (refused["own_check"], refused["refused"]) == (False, True)
+    assert _failed_step_of("then", Refused("HTTP 401"), last=True)["own_check"] is True
+    delivered = _failed_step_of("then", Delivered("a code without a sign-in"), last=True)
+    assert (delivered["own_check"], delivered["delivered"]) == (True, True)
+
+
+def test_a_failure_that_still_gave_the_code_blocks_nothing():
+    """oidc-provider-mock gave codes without a sign-in (AUTH-01 failed, the codes came) and refused every
+    public client's redemption: the SPA's refused redemption is PKCE-01's own failure, not AUTH-01's echo,
+    and RT-04's unredeemed code is blocked by PKCE-01, not by AUTH-01. A sign-in that gave no code still
+    blocks them."""
+    from suite.verdict.blocking import resolve_blocked
+
+    def on_the_way(step):
+        return {"status": "failed", "client_role": "spa", "failed_step": {"step": step, "own_check": False}}
+
+    def rules_after(sign_in: dict) -> dict:
+        needs = {"PKCE-01": ("AUTH-01",), "RT-04": ("AUTH-01", "PKCE-01")}
+        rules = {
+            "AUTH-01": _rule("failed", {"status": "failed", "client_role": "spa", "failed_step": sign_in}),
+            "PKCE-01": _rule("failed", on_the_way("Then the token request succeeds")),
+            "RT-04": _rule("failed", on_the_way("Then no refresh token is issued")),
+        }
+        resolve_blocked(rules, needs=lambda rule: needs.get(rule, ()), controls=lambda rule: ())
+        return {rule: (r["status"], r.get("blocked_by")) for rule, r in rules.items()}
+
+    without_sign_in = rules_after({"step": "Then", "own_check": True, "delivered": True})
+    assert without_sign_in == {
+        "AUTH-01": ("failed", None),
+        "PKCE-01": ("failed", None),
+        "RT-04": ("blocked", "PKCE-01"),
+    }
+    without_code = rules_after({"step": "Then", "own_check": True, "refused": True})
+    assert without_code == {
+        "AUTH-01": ("failed", None),
+        "PKCE-01": ("blocked", "AUTH-01"),
+        "RT-04": ("blocked", "AUTH-01"),
+    }
+
+
+def test_rules_that_reach_their_own_check_fail_in_their_own_right_beside_a_code_given_without_sign_in(tmp_path):
+    """A server issuing codes without a sign-in (AUTH-01 fails rightly) and ID tokens for another audience,
+    expires_in 7200 and an SPA redemption answered 500: ID-03 and CODE-06 found their own violations, and
+    PKCE-01 its own refusal; none is "blocked by AUTH-01", whose failure gave them their codes. RT-04's
+    refused SPA redemption is PKCE-01's (one cause, one failure); AUTH-01 is named as context."""
+    record = tmp_path / "compliance.json"
+    defects = ("no-sign-in", "id-token-wrong-audience", "expires-in-wrong", "spa-code-redemption-500")
+    rules = ("AUTH-01", "PKCE-01", "ID-01", "ID-02", "ID-03", "CODE-06", "RT-01", "RT-04")
+    result = run_suite(
+        *(f"--defect={defect}" for defect in defects),
+        *(f"--rule={rule}" for rule in rules),
+        f"--compliance={record}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+    written = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
+    statuses = {rule: (r["status"], r.get("blocked_by")) for rule, r in written.items()}
+    expected = dict.fromkeys(("AUTH-01", "PKCE-01", "ID-03", "CODE-06"), ("failed", None))
+    assert {rule: statuses[rule] for rule in expected} == expected, result.stdout[-3000:]
+    assert statuses["RT-04"] == ("blocked", "PKCE-01"), statuses
+    (aud,) = [s for s in written["ID-03"]["scenarios"] if s["status"] == "failed"]
+    assert "aud" in aud["reason"] and "also failed in this run: AUTH-01" in aud["reason"], aud["reason"]

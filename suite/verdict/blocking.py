@@ -1,8 +1,20 @@
-"""One cause, one failure. A scenario that fails before it reaches its own check (the last step:
-no code to redeem, no refresh token to rotate) while a rule it relies on (`needs` in
-features/rules.yaml) did not pass in the same run is reported "blocked by" that rule instead of
-as one more non-conformance. A scenario that fails before its own check while everything it
-needs passed is a failure of its own rule: nothing else explains it.
+"""One cause, one failure. A scenario that fails before it reaches its own check (a Given or When
+step: no code to redeem, no refresh token to rotate; or a Then step that found nothing to check)
+while a rule it relies on (`needs` in features/rules.yaml) did not pass in the same run is reported
+"blocked by" that rule instead of as one more non-conformance. A scenario that fails before its own
+check while everything it needs passed is a failure of its own rule: nothing else explains it.
+
+A scenario's own check is its Then steps: one that found what it checks and a violation in it fails
+the rule in its own right, whatever else failed in the run (an ID token with a wrong aud is ID-03's
+failure, even where AUTH-01 failed too). Only a refusal of the documented request in a Then step
+before the last ("Then the token request succeeds", then the checks of the token response) is on
+the way: a precondition for the checks that follow.
+
+A needed rule blocks only by a failure that kept the others from what they need. One whose check
+found a violation in an answer that still gave it (suite.verdict.checks.Delivered: a code issued
+without a sign-in came all the same) blocks nothing: a rule needing it that failed, at its own check
+or on the way (a redemption of that code refused), failed in its own right, with the other failure
+named as context.
 
 A refusal rule (a wrong verifier, another client's code, a revoked refresh token refused) shows
 nothing when the server refuses everything: its refusal counts only where its `controls` (the rules
@@ -25,17 +37,25 @@ when every rule's outcome is known."""
 
 from suite.configuration.rule_catalogue import entry
 from suite.configuration.rules import WARNING
-from suite.verdict.checks import MetTheCause, NothingToCheck, Refused
+from suite.verdict.checks import Delivered, MetTheCause, NothingToCheck, Refused
 
 
 def record_failed_step(request, scenario, step, exception=None) -> None:
-    """A failure in the last step is the rule's own check, unless that step found nothing to check
-    (suite.verdict.checks.require): then, like a failure in an earlier step, it may be blocked."""
+    """A failure in a Then step is the rule's own check (the module docstring), unless that step found
+    nothing to check (suite.verdict.checks.require), or found the documented request refused and is not
+    the last step: then, like a failure in a Given or When step, it may be blocked."""
     last = scenario.steps[-1] if scenario.steps else step
-    own_check = step.line_number == last.line_number and not isinstance(exception, NothingToCheck)
+    refused = isinstance(exception, Refused)
+    own_check = (
+        step.type == "then"
+        and not isinstance(exception, NothingToCheck)
+        and (step.line_number == last.line_number or not refused)
+    )
     failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check}
-    if isinstance(exception, Refused):
+    if refused:
         failed_step["refused"] = True  # the documented request itself was refused
+    if isinstance(exception, Delivered):
+        failed_step["delivered"] = True  # the answer still gave what the rules needing this one rely on
     if isinstance(exception, MetTheCause):
         failed_step["met_the_cause"] = True  # its reason tells how the cause met this scenario's request
     request.node.user_properties.append(("failed_step", failed_step))
@@ -70,6 +90,7 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
             scenarios = [s for s in kept if s.get("client_role") == role]
             scoped = {n: _for_role(rules[n], role) for n in relied_on if n in rules}
             _resolve(rule, scenarios, relied_on, scoped)
+        _name_failed_needs(rule, relied_on, rules)
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
             rule["status"] = "blocked"
@@ -159,6 +180,8 @@ def _failed_for_a_cause(rule: dict) -> bool:
     nothing about the rules that need it (they could not be checked either)."""
     if rule["status"] == "blocked" or rule.get("not_applicable_after"):
         return True
+    if _delivered(rule):  # it gave what the others need: its failure kept none of them from anything
+        return False
     failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
     return rule["status"] == "failed" and (
         not failed or any(not s.get("failed_step", {}).get("nothing_to_check") for s in failed)
@@ -190,6 +213,31 @@ def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tu
         rule["blocked_by"] = next(s["blocked_by"] for s in rule["scenarios"] if s["status"] == "blocked")
     elif "error" in statuses and "failed" not in statuses:
         rule["status"] = "error"
+
+
+def _name_failed_needs(rule: dict, relied_on: tuple[str, ...], rules: dict[str, dict]) -> None:
+    """A scenario that failed in its own right while a rule it needs failed too says so, as context: at its
+    own check, or on the way after a failure that gave it what it needed (Delivered). The reader sees both
+    failures without reading one as the other's echo."""
+    failed = [n for n in relied_on if n in rules and rules[n]["status"] == "failed"]
+    for scenario in rule["scenarios"]:
+        step = scenario.get("failed_step", {})
+        if (
+            failed
+            and scenario["status"] == "failed"
+            and (step.get("own_check") or all(map(_delivered, (rules[n] for n in failed))))
+        ):
+            scenario["reason"] = (
+                f"{scenario['reason']} (also failed in this run: {', '.join(failed)}, which this rule needs, in a "
+                "way that did not keep it from its check)"
+            )
+
+
+def _delivered(rule: dict) -> bool:
+    """Whether every failure of the rule found its violation in an answer that still gave what the rules
+    needing it rely on (suite.verdict.checks.Delivered)."""
+    failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
+    return bool(failed) and all(s.get("failed_step", {}).get("delivered") for s in failed)
 
 
 def _kept_from_own_check(rule: dict) -> list[dict]:
