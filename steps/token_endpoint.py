@@ -181,6 +181,23 @@ def _naming(sources, allowed: list[str]) -> list:
     return [s for s in sources if any(re.search(rf"\b{code}\b", s.quote) for code in allowed)]
 
 
+def _answered_200(request, allowed: list[str], response) -> str:
+    """What an HTTP 200 to a request the rule has refused was: an error sent with 200 (D9's
+    {"error":"invalid_client"}) is said as such, not as a grant; a grant as _granted_words says."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("error") is not None and not body.get("access_token"):
+        return (
+            f"the token endpoint answered with an error, {error_words(body['error'], response)}, but sent it with HTTP "
+            '200: "The authorization server responds with an HTTP 400 (Bad Request) status code (unless specified '
+            'otherwise)", and HTTP 401 for an invalid_client whose client authenticated by HTTP Basic (RFC 6749 '
+            "section 5.2); a 200 is the answer to a granted request (section 5.1)"
+        )
+    return _granted_words(request, allowed)
+
+
 def _granted_words(request, allowed: list[str]) -> str:
     """What was granted that the scenario's rule has refused, and the sentences that say so: the scenario's
     title ("A code redeemed with another redirect_uri is refused") names the cause, its sources the sections."""
@@ -227,7 +244,7 @@ def token_request_refused_any_code(request, state, discovery):
     refuse_if_secret_refused_everywhere(state, discovery)  # a secret refused everywhere is the file's, not a refusal
     check(
         response.status_code != 200,
-        lambda: f"{_granted_words(request, [])}; expected a refusal (RFC 6749 section 5.2)",
+        lambda: f"{_answered_200(request, [], response)}; expected a refusal (RFC 6749 section 5.2)",
     )
     check(
         400 <= response.status_code < 500,
@@ -248,7 +265,8 @@ def token_request_refused(request, state, errors, discovery):
     check(
         response.status_code != 200,
         lambda: (
-            f"{_granted_words(request, allowed)}; expected a refusal with {' or '.join(allowed)} (RFC 6749 section 5.2)"
+            f"{_answered_200(request, allowed, response)}; expected a refusal with {' or '.join(allowed)} "
+            "(RFC 6749 section 5.2)"
         ),
     )
     body = _json_body(response)

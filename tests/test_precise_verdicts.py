@@ -722,3 +722,70 @@ def test_rules_that_reach_their_own_check_fail_in_their_own_right_beside_a_code_
     assert statuses["RT-04"] == ("blocked", "PKCE-01"), statuses
     (aud,) = [s for s in written["ID-03"]["scenarios"] if s["status"] == "failed"]
     assert "aud" in aud["reason"] and "also failed in this run: AUTH-01" in aud["reason"], aud["reason"]
+
+
+def test_messages_name_what_the_server_did_and_the_sentence_that_binds_it(tmp_path):
+    """D9 answers token errors with HTTP 200 and {"error": "invalid_client"}: SVC-09 says an error was sent with
+    200 (RFC 6749 section 5.2), not that the request was granted. A userinfo POST refused: UINFO-06 says the
+    request was a POST and cites OpenID Connect Core section 5.3. An unknown client_id redirected: AUTH-07 says
+    the client_id is invalid and the server MUST NOT redirect, not "an unregistered redirect_uri"."""
+
+    def errors_with_200(method, path, status, headers, body):
+        if path.startswith("/connect/token") and status in (400, 401):
+            return 200, headers, body
+        return status, headers, body
+
+    statuses = _run_through(
+        tmp_path,
+        errors_with_200,
+        "SVC-09",
+        "UINFO-06",
+        "AUTH-07",
+        defects=("userinfo-post-refused", "unknown-client-redirected"),
+    )
+    reasons = {
+        r["rule_id"]: next(s["reason"] for s in r["scenarios"] if s["status"] == "failed")
+        for r in statuses["record"]["rules"]
+        if r["status"] == "failed"
+    }
+    assert set(reasons) == {"SVC-09", "UINFO-06", "AUTH-07"}, statuses["output"]
+    assert "answered with an error, error='invalid_client', but sent it with HTTP 200" in reasons["SVC-09"]
+    assert "was granted" not in reasons["SVC-09"] and "RFC 6749 section 5.2" in reasons["SVC-09"]
+    assert "sent by POST" in reasons["UINFO-06"], reasons["UINFO-06"]
+    assert "MUST support the use of the HTTP GET and HTTP POST methods" in reasons["UINFO-06"]
+    assert "is invalid" in reasons["AUTH-07"] and "MUST NOT automatically redirect" in reasons["AUTH-07"]
+    assert "unregistered redirect_uri" not in reasons["AUTH-07"], reasons["AUTH-07"]
+
+
+def test_a_redirect_uri_taken_for_the_registered_one_cites_simple_string_comparison():
+    """A server that removed the dot segments of com.example.qa:/oauth/x/../callback and answered at the
+    registered com.example.qa:/oauth/callback: the form method refused to follow that private-use-scheme
+    address (its host is read differently by parsers); AUTH-05 says the server took the URI for the
+    registered one, citing RFC 6749 section 3.1.2.3, not the suite's security policy."""
+    from steps.authorization import _refused_redirect_to, no_redirect_for_varied_uris
+    from suite.wire.login import Outcome
+
+    registered, sent = "com.example.qa:/oauth/callback", "com.example.qa:/oauth/x/../callback"
+    refusal = f"refused to follow the redirect to {registered}?code=[code redacted]&state=st1: URL parsers read ..."
+    assert _refused_redirect_to(refusal, registered) and not _refused_redirect_to(refusal, registered[:-1])
+    client = SimpleNamespace(role="native", redirect_uri=registered)
+    state = SimpleNamespace(redirect_trials=[(client, sent, Outcome("callback", registered))])
+    with pytest.raises(NonConformance) as failure:
+        no_redirect_for_varied_uris(state)
+    assert "took it for the registered" in str(failure.value) and "RFC 6749 section 3.1.2.3" in str(failure.value)
+    assert "security policy" not in str(failure.value)
+
+
+def test_auth01_says_a_page_without_a_password_field_was_submitted():
+    """oidc-provider-mock's sign-in page asks for a subject only: the browser method filled and submitted it, and
+    AUTH-01 says so (and why it fails: RFC 6749 section 4.1 step B), not that no login page was seen."""
+    from steps.authorization import _not_signed_in
+    from suite.wire.login import Outcome
+
+    outcome = Outcome(
+        "callback", "https://app/cb?code=c", filled_without_password="http://127.0.0.1:1/oauth2/authorize"
+    )
+    said = _not_signed_in(outcome, "browser")
+    assert "filled and submitted a page without a password field" in said and "without the password" in said
+    assert "never saw" not in said and "authenticates the resource owner" in said
+    assert "never saw and submitted a login page" in _not_signed_in(Outcome("callback", "https://app/cb"), "browser")

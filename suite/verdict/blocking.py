@@ -14,7 +14,8 @@ A needed rule blocks only by a failure that kept the others from what they need.
 found a violation in an answer that still gave it (suite.verdict.checks.Delivered: a code issued
 without a sign-in came all the same) blocks nothing: a rule needing it that failed, at its own check
 or on the way (a redemption of that code refused), failed in its own right, with the other failure
-named as context.
+named as context. Only a scenario that met that very violation again (suite.verdict.checks.MetTheCause:
+AUTH-04's request served with a code but without a sign-in) is blocked by it: one cause, one failure.
 
 A refusal rule (a wrong verifier, another client's code, a revoked refresh token refused) shows
 nothing when the server refuses everything: its refusal counts only where its `controls` (the rules
@@ -86,8 +87,8 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
         # web app's scenarios of the rules it needs (an SPA's failure explains nothing of it), and on all of
         # a needed rule's scenarios where that rule has none of its role
         kept = _kept_from_own_check(rule)
-        for role in dict.fromkeys(s.get("client_role") for s in kept):
-            scenarios = [s for s in kept if s.get("client_role") == role]
+        for role, met in dict.fromkeys((s.get("client_role"), _met(s)) for s in kept):
+            scenarios = [s for s in kept if s.get("client_role") == role and _met(s) == met]
             scoped = {n: _for_role(rules[n], role) for n in relied_on if n in rules}
             _resolve(rule, scenarios, relied_on, scoped)
         _name_failed_needs(rule, relied_on, rules)
@@ -111,7 +112,10 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
 def _resolve(rule: dict, scenarios: list[dict], relied_on: tuple[str, ...], scoped: dict[str, dict]) -> None:
     """Blocked, not applicable or could not be checked: what `scenarios` of `rule` (kept from their own
     check, of one client role) are, by the rules they rely on as seen for that role (`scoped`)."""
-    causes = [n for n in relied_on if n in scoped and _failed_for_a_cause(scoped[n])]
+    # a scenario that met a needed rule's very violation again (MetTheCause) is blocked by it, even by one that
+    # gave what it needed (Delivered); others only by a failure that kept it from something
+    met = all(s["failed_step"].get("met_the_cause") for s in scenarios)
+    causes = [n for n in relied_on if n in scoped and _failed_for_a_cause(scoped[n], met)]
     cause = next((n for n in causes if not _allowed_behaviour(scoped[n])), None)
     if cause is None and causes:
         _not_applicable_after(scenarios, causes[0], scoped[causes[0]])
@@ -172,7 +176,7 @@ def _first_line(reason: str) -> str:
     return line if len(line) <= HEADLINE else line[:HEADLINE].rsplit(" ", 1)[0].rstrip(" ,;:(") + " …"
 
 
-def _failed_for_a_cause(rule: dict) -> bool:
+def _failed_for_a_cause(rule: dict, met: bool = False) -> bool:
     """Whether a rule that did not pass is a cause another can be blocked by: blocked itself, or failed
     by a check of its own, or not applicable after a warning-level rule's failure (_allowed_behaviour).
     One whose failed scenarios only found nothing to judge (the application side's `nothing_to_check`:
@@ -180,7 +184,7 @@ def _failed_for_a_cause(rule: dict) -> bool:
     nothing about the rules that need it (they could not be checked either)."""
     if rule["status"] == "blocked" or rule.get("not_applicable_after"):
         return True
-    if _delivered(rule):  # it gave what the others need: its failure kept none of them from anything
+    if _delivered(rule) and not met:  # it gave what the others need: its failure kept none of them from anything
         return False
     failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
     return rule["status"] == "failed" and (
@@ -231,6 +235,11 @@ def _name_failed_needs(rule: dict, relied_on: tuple[str, ...], rules: dict[str, 
                 f"{scenario['reason']} (also failed in this run: {', '.join(failed)}, which this rule needs, in a "
                 "way that did not keep it from its check)"
             )
+
+
+def _met(scenario: dict) -> bool:
+    """Whether the scenario's own request met the cause (suite.verdict.checks.MetTheCause)."""
+    return bool(scenario.get("failed_step", {}).get("met_the_cause"))
 
 
 def _delivered(rule: dict) -> bool:
