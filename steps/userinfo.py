@@ -124,7 +124,7 @@ def _to(response) -> str:
     """What the answer was to, in words: "to the POST" where the request was a POST (UINFO-06's)."""
     method = getattr(getattr(response, "request", None), "method", "GET")
     return (
-        " to the userinfo request sent by POST (the access token in its Authorization header)"
+        " sent by POST (the userinfo request's method; the token in its Authorization header)"
         if method == "POST"
         else ""
     )

@@ -749,7 +749,9 @@ def test_messages_name_what_the_server_did_and_the_sentence_that_binds_it(tmp_pa
         if r["status"] == "failed"
     }
     assert set(reasons) == {"SVC-09", "UINFO-06", "AUTH-07"}, statuses["output"]
-    assert "answered with an error, error='invalid_client', but sent it with HTTP 200" in reasons["SVC-09"]
+    assert (
+        "answered with an error, error='invalid_client', sent with HTTP 200, to an unknown client" in reasons["SVC-09"]
+    )
     assert "was granted" not in reasons["SVC-09"] and "RFC 6749 section 5.2" in reasons["SVC-09"]
     assert "sent by POST" in reasons["UINFO-06"], reasons["UINFO-06"]
     assert "MUST support the use of the HTTP GET and HTTP POST methods" in reasons["UINFO-06"]
@@ -789,3 +791,25 @@ def test_auth01_says_a_page_without_a_password_field_was_submitted():
     assert "filled and submitted a page without a password field" in said and "without the password" in said
     assert "never saw" not in said and "authenticates the resource owner" in said
     assert "never saw and submitted a login page" in _not_signed_in(Outcome("callback", "https://app/cb"), "browser")
+
+
+def test_the_same_check_failed_by_a_needed_rule_blocks_rather_than_fails_again():
+    """One wrong token_type: PKCE-01's "the token type is Bearer" fails, and CODE-06's same step, its own check
+    of the same kind of answer, is blocked by PKCE-01 (one cause, one failure); its wrong expires_in, a step
+    PKCE-01 does not fail at, is CODE-06's own failure."""
+    from suite.verdict.blocking import resolve_blocked
+
+    def at(step):
+        return {"status": "failed", "client_role": "web", "failed_step": {"step": step, "own_check": True}}
+
+    needs = {"CODE-06": ("PKCE-01",)}
+    for step, expected in (
+        ('And the token type is "Bearer"', ("blocked", "PKCE-01")),
+        ('And "expires_in" is the lifetime the environment expects', ("failed", None)),
+    ):
+        rules = {
+            "PKCE-01": _rule("failed", at('And the token type is "Bearer"')),
+            "CODE-06": _rule("failed", at(step)),
+        }
+        resolve_blocked(rules, needs=lambda rule: needs.get(rule, ()), controls=lambda rule: ())
+        assert (rules["CODE-06"]["status"], rules["CODE-06"].get("blocked_by")) == expected, step

@@ -6,7 +6,9 @@ check while everything it needs passed is a failure of its own rule: nothing els
 
 A scenario's own check is its Then steps: one that found what it checks and a violation in it fails
 the rule in its own right, whatever else failed in the run (an ID token with a wrong aud is ID-03's
-failure, even where AUTH-01 failed too). Only a refusal of the documented request in a Then step
+failure, even where AUTH-01 failed too), unless a rule it needs failed at that very step (the same
+check of the same kind of answer: one wrong token_type fails PKCE-01's "the token type is Bearer" and
+blocks CODE-06's). Only a refusal of the documented request in a Then step
 before the last ("Then the token request succeeds", then the checks of the token response) is on
 the way: a precondition for the checks that follow.
 
@@ -91,6 +93,7 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
             scenarios = [s for s in kept if s.get("client_role") == role and _met(s) == met]
             scoped = {n: _for_role(rules[n], role) for n in relied_on if n in rules}
             _resolve(rule, scenarios, relied_on, scoped)
+        _same_check_failed_first(rule, relied_on, rules)
         _name_failed_needs(rule, relied_on, rules)
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
@@ -114,8 +117,8 @@ def _resolve(rule: dict, scenarios: list[dict], relied_on: tuple[str, ...], scop
     check, of one client role) are, by the rules they rely on as seen for that role (`scoped`)."""
     # a scenario that met a needed rule's very violation again (MetTheCause) is blocked by it, even by one that
     # gave what it needed (Delivered); others only by a failure that kept it from something
-    met = all(s["failed_step"].get("met_the_cause") for s in scenarios)
-    causes = [n for n in relied_on if n in scoped and _failed_for_a_cause(scoped[n], met)]
+    met_again = all(s["failed_step"].get("met_the_cause") for s in scenarios)
+    causes = [n for n in relied_on if n in scoped and _failed_for_a_cause(scoped[n], met_again)]
     cause = next((n for n in causes if not _allowed_behaviour(scoped[n])), None)
     if cause is None and causes:
         _not_applicable_after(scenarios, causes[0], scoped[causes[0]])
@@ -235,6 +238,37 @@ def _name_failed_needs(rule: dict, relied_on: tuple[str, ...], rules: dict[str, 
                 f"{scenario['reason']} (also failed in this run: {', '.join(failed)}, which this rule needs, in a "
                 "way that did not keep it from its check)"
             )
+
+
+def _same_check_failed_first(rule: dict, relied_on: tuple[str, ...], rules: dict[str, dict]) -> None:
+    """A scenario whose own check failed at the very step a rule it needs failed at (for its client role) met
+    that failure again: the same check of the same kind of answer (PKCE-01's and CODE-06's "the token type is
+    Bearer" for one wrong token_type), one cause counted once. It is blocked by that rule."""
+    for scenario in rule["scenarios"]:
+        step = scenario.get("failed_step", {})
+        if scenario["status"] != "failed" or not step.get("own_check"):
+            continue
+        check = _step_name(step["step"])
+        role = scenario.get("client_role")
+        same = next((n for n in relied_on if n in rules and _failed_at(_for_role(rules[n], role), check)), None)
+        if same is not None:
+            scenario["status"], scenario["blocked_by"] = "blocked", same
+            scenario["reason"] = f'blocked by {same}: the same check ("{check}") failed there: ' + _first_line(
+                str(scenario["reason"])
+            )
+
+
+def _failed_at(rule: dict, check: str) -> bool:
+    """Whether one of the rule's scenarios failed in its own right at the step `check` (its name)."""
+    return any(
+        s["status"] == "failed" and _step_name(s.get("failed_step", {}).get("step", "")) == check
+        for s in rule["scenarios"]
+    )
+
+
+def _step_name(step: str) -> str:
+    """A step as recorded ("And the token type is ...") without its keyword."""
+    return step.split(" ", 1)[1] if " " in step else step
 
 
 def _met(scenario: dict) -> bool:
