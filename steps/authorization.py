@@ -10,10 +10,12 @@ from pytest_bdd import given, parsers, then, when
 
 from suite.configuration.environment import display_path
 from suite.verdict.checks import (
+    Delivered,
+    MetTheCause,
     NonConformance,
-    NothingToCheck,
     callback_error,
     check,
+    check_delivered,
     check_granted,
     one_line,
     require,
@@ -21,8 +23,8 @@ from suite.verdict.checks import (
     skip_for_missing_data,
 )
 from suite.wire.authorization import STATES, authorize
-from suite.wire.http import EnvironmentProblem, allure_results_written
-from suite.wire.login import is_redirect_to
+from suite.wire.http import EnvironmentProblem, UntrustedEndpoint, allure_results_written, redact_url
+from suite.wire.login import Outcome, is_redirect_to
 from suite.wire.login.html_forms import forwards_to
 from suite.wire.redirect_variations import varied, why_another_uri
 from suite.wire.token_requests import default_authentication, error_of, post_token
@@ -68,6 +70,12 @@ def authorize_with_locales(state, environment, discovery, locales):
     authorize(state, environment, discovery, overrides={"ui_locales": locales})
 
 
+def _refused_redirect_to(refusal: str, uri: str) -> bool:
+    """Whether the login method's refusal was of a redirect to `uri` (with a query or fragment, or none)."""
+    prefix = f"refused to follow the redirect to {uri}"
+    return refusal.startswith(prefix) and refusal[len(prefix) : len(prefix) + 1] in ("?", "#", ":")
+
+
 @when(
     parsers.parse("the user authorizes each client with PKCE and a redirect_uri that is its registered one {variation}")
 )
@@ -81,7 +89,15 @@ def authorize_with_varied_redirect_uris(state, environment, discovery, variation
         if sent is None:
             continue
         state.client = client
-        authorize(state, environment, discovery, overrides={"redirect_uri": sent})
+        try:
+            authorize(state, environment, discovery, overrides={"redirect_uri": sent})
+        except UntrustedEndpoint as refusal:
+            # the login method stops only at the URI sent: a server that answered at the registered one of a
+            # private-use scheme (com.example.app:/callback, RFC 8252 section 7.1) met the suite's refusal to
+            # follow an address whose host parsers read differently. That answer is what AUTH-05 judges.
+            if not _refused_redirect_to(str(refusal), client.redirect_uri):
+                raise
+            state.outcome = Outcome("callback", client.redirect_uri)
         state.redirect_trials.append((client, sent, state.outcome))
     if not state.redirect_trials:
         if not any(environment.clients.get(role) for role in INTERACTIVE_ROLES):
@@ -99,6 +115,18 @@ def no_redirect_for_varied_uris(state):
     problems = []
     for client, sent, outcome in state.redirect_trials:
         why = why_another_uri(sent, client.redirect_uri)
+        if sent != client.redirect_uri and _callback_base(outcome) == client.redirect_uri:
+            # the server took the URI sent for the registered one, and answered there: no redirect to the URI
+            # sent, but the comparison that should have refused the request is what failed
+            problems.append(
+                f"{client.role} client, redirect_uri {sent!r}: the server took it for the registered "
+                f"{client.redirect_uri!r} and sent the authorization response there"
+                + (f" ({why})" if why else "")
+                + '; "the authorization server MUST compare the two URIs using simple string comparison as defined '
+                'in [RFC3986] Section 6.2.1" (RFC 6749 section 3.1.2.3), and a request whose redirect_uri does not '
+                "match is refused with an error page, not redirected (RFC 6749 section 4.1.2.1)"
+            )
+            continue
         try:
             check_no_route(
                 outcome, sent, f"an unregistered redirect_uri ({why})" if why else "an unregistered redirect_uri"
@@ -106,6 +134,12 @@ def no_redirect_for_varied_uris(state):
         except NonConformance as failure:
             problems.append(f"{client.role} client, redirect_uri {sent!r}: {failure}")
     check(not problems, lambda: "; ".join(problems))
+
+
+def _callback_base(outcome) -> str | None:
+    """The address the authorization response was sent to, without its query and fragment."""
+    url = outcome.callback_url or outcome.left_to
+    return url.split("#")[0].split("?")[0] if url else None
 
 
 @when("the user authorizes the client with PKCE and an unknown parameter")
@@ -228,11 +262,23 @@ def callback_with_code(state, environment):
         "the code came in the URL fragment; response_type=code returns it in the query "
         "(RFC 6749 section 4.1.2; Visma's sample response: YOUR_REDIRECT_URI?code=...)",
     )
-    check(
-        outcome.signed_in,
-        f"the server issued a code without the test user signing in: the {environment.login.method} login method never "
-        "saw and submitted a login page (RFC 6749 section 4.1 step B: the server authenticates the resource "
-        'owner; Visma: "Upon user consent, Visma returns an authorization code")',
+    # the code came, on the registered redirect_uri: what the rules needing AUTH-01 rely on, so none is blocked
+    check_delivered(outcome.signed_in, lambda: _not_signed_in(outcome, environment.login.method))
+
+
+def _not_signed_in(outcome, method: str) -> str:
+    """AUTH-01's account of a code issued without the test user's sign-in: what the login method did."""
+    filled = outcome.filled_without_password
+    what = (
+        f"the {method} login method filled and submitted a page without a password field ({redact_url(filled)}: the "
+        "test user's name only), and the server issued the code without the password"
+        if filled
+        else f"the {method} login method never saw and submitted a login page"
+    )
+    return (
+        f"the server issued a code without the test user signing in: {what} (RFC 6749 section 4.1 step B: "
+        '"The authorization server authenticates the resource owner (via the user-agent)"; a name alone '
+        'authenticates nobody. Visma: "Upon user consent, Visma returns an authorization code")'
     )
 
 
@@ -274,8 +320,8 @@ def served_with_code(state, environment, what: str, sentence: str) -> None:
     )
     try:
         callback_with_code(state, environment)
-    except NonConformance as failure:
-        raise NothingToCheck(
+    except NonConformance as failure:  # AUTH-01's own violation met again: blocked by it, even one that gave a code
+        raise MetTheCause(
             f"the request was served, but its callback breaks AUTH-01's rule (Visma Step 3; RFC 6749 section 4.1.2): "
             f"{failure}"
         ) from None
@@ -298,6 +344,14 @@ def callback_state_round_trip(state):
 
 @then("the callback's iss is exactly the issuer")
 def callback_iss(state, environment):
+    outcome = state.outcome
+    # no callback is the answer's own rule's failure (AUTH-01's; for an error, AUTH-06's): no iss to read
+    require(
+        outcome.callback_url is not None and is_redirect_to(outcome.callback_url, state.client.redirect_uri),
+        lambda: (
+            f"the browser was not sent to the registered redirect_uri, so there is no iss to read: {outcome.describe()}"
+        ),
+    )
     params = _callback(state)
     kind = "error callback" if "error" in params else "callback"
     iss = params.get("iss")
@@ -318,7 +372,18 @@ def callback_iss(state, environment):
 def no_redirect_for_unregistered_uri(state):
     """RFC 6749 section 4.1.2.1 says nothing of the error page's status, so it is not judged: what is, is
     that no route the browser would follow leads to the redirect_uri."""
-    check_no_route(state.outcome, state.authorization.params.get("redirect_uri") or state.client.redirect_uri)
+    sent = state.authorization.params.get("redirect_uri") or state.client.redirect_uri
+    client_id = state.authorization.params.get("client_id")
+    if client_id and client_id != state.client.client_id:  # AUTH-07: the redirect_uri is another client's own
+        what = (
+            f"{sent!r} for a request whose client_id {client_id!r} is invalid (no client of that id is registered; "
+            f"the URI is the {state.client.role} client's): "
+            '"if the client identifier is missing or invalid, the authorization server SHOULD inform the resource '
+            'owner of the error and MUST NOT automatically redirect the user-agent"'
+        )
+        check_no_route(state.outcome, sent, what)
+        return
+    check_no_route(state.outcome, sent)
 
 
 def check_no_route(outcome, target: str, what: str = "an unregistered redirect_uri") -> None:
@@ -442,7 +507,10 @@ def control_authorization(state, environment, discovery):
     works. A step before the rule's own check: when it fails because AUTH-01 failed, the refusal
     rule is blocked by AUTH-01 (features/rules.yaml `needs`), not failed a second time."""
     authorize(state, environment, discovery)
-    callback_with_code(state, environment)
+    try:
+        callback_with_code(state, environment)
+    except Delivered as failure:  # AUTH-01's own violation met again (a code without a sign-in): blocked by it
+        raise MetTheCause(f"the control authorization met AUTH-01's failure: {failure}") from None
 
 
 def _callback(state) -> dict:

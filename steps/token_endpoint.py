@@ -181,20 +181,44 @@ def _naming(sources, allowed: list[str]) -> list:
     return [s for s in sources if any(re.search(rf"\b{code}\b", s.quote) for code in allowed)]
 
 
+GRANTED = "the token request was granted (HTTP 200)"
+
+
+def _answered_200(request, allowed: list[str], response) -> str:
+    """What an HTTP 200 to a request the rule has refused was: an error sent with 200 (D9's
+    {"error":"invalid_client"}) is said as such, not as a grant; a grant as _granted_words says."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    granted = _granted_words(request, allowed)
+    if not (isinstance(body, dict) and body.get("error") is not None and not body.get("access_token")):
+        return granted
+    return granted.replace(
+        GRANTED,
+        f"the token endpoint answered with an error, {error_words(body['error'], response)}, sent with HTTP 200,",
+        1,
+    ) + (
+        '; an error is answered "with an HTTP 400 (Bad Request) status code (unless specified otherwise)", 401 for '
+        "an invalid_client whose client authenticated by HTTP Basic (RFC 6749 section 5.2): HTTP 200 is a granted "
+        "request's answer (section 5.1)"
+    )
+
+
 def _granted_words(request, allowed: list[str]) -> str:
     """What was granted that the scenario's rule has refused, and the sentences that say so: the scenario's
     title ("A code redeemed with another redirect_uri is refused") names the cause, its sources the sections."""
     marker = request.node.get_closest_marker("rule")
     title = dict(request.node.user_properties).get("scenario", "")
     if marker is None or not title:
-        return "the token request was granted (HTTP 200)"
+        return GRANTED
     rule_id = marker.args[0]
     sources = entry(rule_id).sources
     naming = _naming(sources, allowed)
     cited = "; ".join(dict.fromkeys(s.source for s in sources if s not in naming) or (s.source for s in sources))
     title = title.removeprefix(rule_id).strip()
     cause = re.fullmatch(r"(.+?) (?:is|are) refused\b(.*)", title)
-    granted = "the token request was granted (HTTP 200)"
+    granted = GRANTED
     if cause is None:
         return f"{granted}, yet {rule_id} says: {title[:1].lower()}{title[1:]} ({cited})"
     what = cause[1] + cause[2]
@@ -227,7 +251,7 @@ def token_request_refused_any_code(request, state, discovery):
     refuse_if_secret_refused_everywhere(state, discovery)  # a secret refused everywhere is the file's, not a refusal
     check(
         response.status_code != 200,
-        lambda: f"{_granted_words(request, [])}; expected a refusal (RFC 6749 section 5.2)",
+        lambda: f"{_answered_200(request, [], response)}; expected a refusal (RFC 6749 section 5.2)",
     )
     check(
         400 <= response.status_code < 500,
@@ -248,7 +272,8 @@ def token_request_refused(request, state, errors, discovery):
     check(
         response.status_code != 200,
         lambda: (
-            f"{_granted_words(request, allowed)}; expected a refusal with {' or '.join(allowed)} (RFC 6749 section 5.2)"
+            f"{_answered_200(request, allowed, response)}; expected a refusal with {' or '.join(allowed)} "
+            "(RFC 6749 section 5.2)"
         ),
     )
     body = _json_body(response)

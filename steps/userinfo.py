@@ -113,6 +113,28 @@ def userinfo_without_token(state, discovery):
     call_userinfo(state, discovery, None)
 
 
+# UINFO-06's sentence: a userinfo request by POST is one the server must serve as it serves GET
+POST_SERVED = (
+    'OpenID Connect Core section 5.3: "The UserInfo Endpoint MUST support the use of the HTTP GET and HTTP POST '
+    'methods defined in RFC 7231"'
+)
+
+
+def _to(response) -> str:
+    """What the answer was to, in words: "to the POST" where the request was a POST (UINFO-06's)."""
+    method = getattr(getattr(response, "request", None), "method", "GET")
+    return (
+        " sent by POST (the userinfo request's method; the token in its Authorization header)"
+        if method == "POST"
+        else ""
+    )
+
+
+def _cited(response, sentence: str) -> str:
+    """The sentence a userinfo answer breaks, and for a POST also the one that binds the server to serve it."""
+    return f"{sentence}; {POST_SERVED}" if _to(response) else sentence
+
+
 @then("userinfo accepts the access token")
 def userinfo_accepts(state):
     response = state.userinfo
@@ -120,8 +142,8 @@ def userinfo_accepts(state):
         response.status_code == 200,
         lambda: (
             f"userinfo answered HTTP {response.status_code} "
-            f"{excerpt(response.text)} to a valid access token "
-            "(OpenID Connect Core section 5.3.2)"
+            f"{excerpt(response.text)} to a valid access token{_to(response)} "
+            f"({_cited(response, 'OpenID Connect Core section 5.3.2')})"
         ),
     )
 
@@ -133,8 +155,8 @@ def userinfo_claims(state):
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     check(
         content_type == "application/json",
-        f"userinfo answered with Content-Type {content_type!r}; an unsigned "
-        "response is application/json (OpenID Connect Core section 5.3.2)",
+        f"userinfo answered with Content-Type {content_type!r}{_to(response)}; an unsigned "
+        f"response is application/json ({_cited(response, 'OpenID Connect Core section 5.3.2')})",
     )
     try:
         claims = response.json()

@@ -112,6 +112,27 @@ def test_every_independent_problem_is_reported_at_once(tmp_path):
     assert keys[-2:] == ["issuer", "http.ca_bundle"], refused.value.problems
 
 
+def test_an_unset_variable_is_named_beside_values_of_the_wrong_form(tmp_path):
+    """`method: from`, `plain_pkce: accept`, `3600s` and a mistyped ${MOCK_WEB_CLIENT_SECRT}: all four in one
+    run. The variable's line used to wait until the three values were fixed: one more run to see it."""
+    from suite.configuration.environment import ConfigurationError, load_environment
+
+    text = (
+        SANDBOX_YAML.replace("client_secret: sandbox-web-secret", "client_secret: ${MOCK_WEB_CLIENT_SECRT}")
+        .replace("method: form", "method: from")
+        .replace("\n  access_token_lifetime: 3600\n", "\n  access_token_lifetime: 3600s\n")
+        .replace("plain_pkce: refused", "plain_pkce: accept")
+    )
+    assert "${MOCK_WEB_CLIENT_SECRT}" in text and "method: from" in text
+    with pytest.raises(ConfigurationError) as refused:
+        load_environment(str(write_environment(tmp_path, text)), {})
+    keys = [problem.split(":", 1)[0] for problem in refused.value.problems]
+    assert sorted(keys) == sorted(
+        ["login.method", "expectations.access_token_lifetime", "expectations.plain_pkce", "clients.web.client_secret"]
+    ), refused.value.problems
+    assert any("MOCK_WEB_CLIENT_SECRT is not set" in problem for problem in refused.value.problems)
+
+
 def test_unknown_environment_name_lists_the_known_ones():
     _assert_clean_refusal(
         run_suite("--env", "nowhere"),

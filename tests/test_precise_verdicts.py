@@ -637,3 +637,179 @@ def test_messages_say_what_was_answered_and_what_else_explains_a_refusal():
     assert "None" not in unseen and "a page whose HTTP status was not seen" in unseen
     assert outside_vschar("plain-ASCII secret ~!") == ""
     assert "RFC 6749 Appendix A.2" in outside_vschar("sécret") and "VSCHAR" in outside_vschar("tab\tsecret")
+
+
+def _failed_step_of(step_type: str, exception: Exception, last: bool = False) -> dict:
+    """What record_failed_step records of a failure in a step of `step_type` (the last step, or one before it)."""
+    from suite.verdict.blocking import record_failed_step
+
+    step = SimpleNamespace(keyword=step_type.title(), name="x", type=step_type, line_number=5)
+    after = SimpleNamespace(keyword="And", name="y", type="then", line_number=6)
+    request = SimpleNamespace(node=SimpleNamespace(user_properties=[]))
+    record_failed_step(request, SimpleNamespace(steps=[step] if last else [step, after]), step, exception)
+    return dict(request.node.user_properties)["failed_step"]
+
+
+def test_a_then_step_that_found_a_violation_is_the_rules_own_check_wherever_it_stands():
+    """ID-03's aud is its second Then step: a wrong aud found there is ID-03's own check, not a failure on the
+    way; nothing to check, or the documented request refused before the last step, is on the way."""
+    from suite.verdict.checks import Delivered, NothingToCheck, Refused
+
+    assert _failed_step_of("then", NonConformance("the ID token's aud is 'x'"))["own_check"] is True
+    assert _failed_step_of("when", NonConformance("no code"))["own_check"] is False
+    assert _failed_step_of("then", NothingToCheck("no ID token"))["own_check"] is False
+    refused = _failed_step_of("then", Refused("HTTP 401"))
+    assert (refused["own_check"], refused["refused"]) == (False, True)
+    assert _failed_step_of("then", Refused("HTTP 401"), last=True)["own_check"] is True
+    delivered = _failed_step_of("then", Delivered("a code without a sign-in"), last=True)
+    assert (delivered["own_check"], delivered["delivered"]) == (True, True)
+
+
+def test_a_failure_that_still_gave_the_code_blocks_nothing():
+    """oidc-provider-mock gave codes without a sign-in (AUTH-01 failed, the codes came) and refused every
+    public client's redemption: the SPA's refused redemption is PKCE-01's own failure, not AUTH-01's echo,
+    and RT-04's unredeemed code is blocked by PKCE-01, not by AUTH-01. A sign-in that gave no code still
+    blocks them."""
+    from suite.verdict.blocking import resolve_blocked
+
+    def on_the_way(step):
+        return {"status": "failed", "client_role": "spa", "failed_step": {"step": step, "own_check": False}}
+
+    def rules_after(sign_in: dict) -> dict:
+        needs = {"PKCE-01": ("AUTH-01",), "RT-04": ("AUTH-01", "PKCE-01")}
+        rules = {
+            "AUTH-01": _rule("failed", {"status": "failed", "client_role": "spa", "failed_step": sign_in}),
+            "PKCE-01": _rule("failed", on_the_way("Then the token request succeeds")),
+            "RT-04": _rule("failed", on_the_way("Then no refresh token is issued")),
+        }
+        resolve_blocked(rules, needs=lambda rule: needs.get(rule, ()), controls=lambda rule: ())
+        return {rule: (r["status"], r.get("blocked_by")) for rule, r in rules.items()}
+
+    without_sign_in = rules_after({"step": "Then", "own_check": True, "delivered": True})
+    assert without_sign_in == {
+        "AUTH-01": ("failed", None),
+        "PKCE-01": ("failed", None),
+        "RT-04": ("blocked", "PKCE-01"),
+    }
+    without_code = rules_after({"step": "Then", "own_check": True, "refused": True})
+    assert without_code == {
+        "AUTH-01": ("failed", None),
+        "PKCE-01": ("blocked", "AUTH-01"),
+        "RT-04": ("blocked", "AUTH-01"),
+    }
+
+
+def test_rules_that_reach_their_own_check_fail_in_their_own_right_beside_a_code_given_without_sign_in(tmp_path):
+    """A server issuing codes without a sign-in (AUTH-01 fails rightly) and ID tokens for another audience,
+    expires_in 7200 and an SPA redemption answered 500: ID-03 and CODE-06 found their own violations, and
+    PKCE-01 its own refusal; none is "blocked by AUTH-01", whose failure gave them their codes. RT-04's
+    refused SPA redemption is PKCE-01's (one cause, one failure); AUTH-01 is named as context."""
+    record = tmp_path / "compliance.json"
+    defects = ("no-sign-in", "id-token-wrong-audience", "expires-in-wrong", "spa-code-redemption-500")
+    rules = ("AUTH-01", "PKCE-01", "ID-01", "ID-02", "ID-03", "CODE-06", "RT-01", "RT-04")
+    result = run_suite(
+        *(f"--defect={defect}" for defect in defects),
+        *(f"--rule={rule}" for rule in rules),
+        f"--compliance={record}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    )
+    written = {r["rule_id"]: r for r in json.loads(record.read_text())["rules"]}
+    statuses = {rule: (r["status"], r.get("blocked_by")) for rule, r in written.items()}
+    expected = dict.fromkeys(("AUTH-01", "PKCE-01", "ID-03", "CODE-06"), ("failed", None))
+    assert {rule: statuses[rule] for rule in expected} == expected, result.stdout[-3000:]
+    assert statuses["RT-04"] == ("blocked", "PKCE-01"), statuses
+    (aud,) = [s for s in written["ID-03"]["scenarios"] if s["status"] == "failed"]
+    assert "aud" in aud["reason"] and "also failed in this run: AUTH-01" in aud["reason"], aud["reason"]
+
+
+def test_messages_name_what_the_server_did_and_the_sentence_that_binds_it(tmp_path):
+    """D9 answers token errors with HTTP 200 and {"error": "invalid_client"}: SVC-09 says an error was sent with
+    200 (RFC 6749 section 5.2), not that the request was granted. A userinfo POST refused: UINFO-06 says the
+    request was a POST and cites OpenID Connect Core section 5.3. An unknown client_id redirected: AUTH-07 says
+    the client_id is invalid and the server MUST NOT redirect, not "an unregistered redirect_uri"."""
+
+    def errors_with_200(method, path, status, headers, body):
+        if path.startswith("/connect/token") and status in (400, 401):
+            return 200, headers, body
+        return status, headers, body
+
+    statuses = _run_through(
+        tmp_path,
+        errors_with_200,
+        "SVC-09",
+        "UINFO-06",
+        "AUTH-07",
+        defects=("userinfo-post-refused", "unknown-client-redirected"),
+    )
+    reasons = {
+        r["rule_id"]: next(s["reason"] for s in r["scenarios"] if s["status"] == "failed")
+        for r in statuses["record"]["rules"]
+        if r["status"] == "failed"
+    }
+    assert set(reasons) == {"SVC-09", "UINFO-06", "AUTH-07"}, statuses["output"]
+    assert (
+        "answered with an error, error='invalid_client', sent with HTTP 200, to an unknown client" in reasons["SVC-09"]
+    )
+    assert "was granted" not in reasons["SVC-09"] and "RFC 6749 section 5.2" in reasons["SVC-09"]
+    assert "sent by POST" in reasons["UINFO-06"], reasons["UINFO-06"]
+    assert "MUST support the use of the HTTP GET and HTTP POST methods" in reasons["UINFO-06"]
+    assert "is invalid" in reasons["AUTH-07"] and "MUST NOT automatically redirect" in reasons["AUTH-07"]
+    assert "unregistered redirect_uri" not in reasons["AUTH-07"], reasons["AUTH-07"]
+
+
+def test_a_redirect_uri_taken_for_the_registered_one_cites_simple_string_comparison():
+    """A server that removed the dot segments of com.example.qa:/oauth/x/../callback and answered at the
+    registered com.example.qa:/oauth/callback: the form method refused to follow that private-use-scheme
+    address (its host is read differently by parsers); AUTH-05 says the server took the URI for the
+    registered one, citing RFC 6749 section 3.1.2.3, not the suite's security policy."""
+    from steps.authorization import _refused_redirect_to, no_redirect_for_varied_uris
+    from suite.wire.login import Outcome
+
+    registered, sent = "com.example.qa:/oauth/callback", "com.example.qa:/oauth/x/../callback"
+    refusal = f"refused to follow the redirect to {registered}?code=[code redacted]&state=st1: URL parsers read ..."
+    assert _refused_redirect_to(refusal, registered) and not _refused_redirect_to(refusal, registered[:-1])
+    client = SimpleNamespace(role="native", redirect_uri=registered)
+    state = SimpleNamespace(redirect_trials=[(client, sent, Outcome("callback", registered))])
+    with pytest.raises(NonConformance) as failure:
+        no_redirect_for_varied_uris(state)
+    assert "took it for the registered" in str(failure.value) and "RFC 6749 section 3.1.2.3" in str(failure.value)
+    assert "security policy" not in str(failure.value)
+
+
+def test_auth01_says_a_page_without_a_password_field_was_submitted():
+    """oidc-provider-mock's sign-in page asks for a subject only: the browser method filled and submitted it, and
+    AUTH-01 says so (and why it fails: RFC 6749 section 4.1 step B), not that no login page was seen."""
+    from steps.authorization import _not_signed_in
+    from suite.wire.login import Outcome
+
+    outcome = Outcome(
+        "callback", "https://app/cb?code=c", filled_without_password="http://127.0.0.1:1/oauth2/authorize"
+    )
+    said = _not_signed_in(outcome, "browser")
+    assert "filled and submitted a page without a password field" in said and "without the password" in said
+    assert "never saw" not in said and "authenticates the resource owner" in said
+    assert "never saw and submitted a login page" in _not_signed_in(Outcome("callback", "https://app/cb"), "browser")
+
+
+def test_the_same_check_failed_by_a_needed_rule_blocks_rather_than_fails_again():
+    """One wrong token_type: PKCE-01's "the token type is Bearer" fails, and CODE-06's same step, its own check
+    of the same kind of answer, is blocked by PKCE-01 (one cause, one failure); its wrong expires_in, a step
+    PKCE-01 does not fail at, is CODE-06's own failure."""
+    from suite.verdict.blocking import resolve_blocked
+
+    def at(step):
+        return {"status": "failed", "client_role": "web", "failed_step": {"step": step, "own_check": True}}
+
+    needs = {"CODE-06": ("PKCE-01",)}
+    for step, expected in (
+        ('And the token type is "Bearer"', ("blocked", "PKCE-01")),
+        ('And "expires_in" is the lifetime the environment expects', ("failed", None)),
+    ):
+        rules = {
+            "PKCE-01": _rule("failed", at('And the token type is "Bearer"')),
+            "CODE-06": _rule("failed", at(step)),
+        }
+        resolve_blocked(rules, needs=lambda rule: needs.get(rule, ()), controls=lambda rule: ())
+        assert (rules["CODE-06"]["status"], rules["CODE-06"].get("blocked_by")) == expected, step

@@ -25,6 +25,7 @@ from suite.configuration.yaml_files import (
     display_path,
     every_problem,
     read_mapping,
+    resolve_variables,
     schema_errors,
     url_problems,
 )
@@ -195,8 +196,8 @@ def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ)
     path = resolve_path(name_or_path)
     raw = _read_yaml(path)
     problems = _schema_problems(raw)
-    if problems:
-        raise ConfigurationError(path, problems)
+    if problems:  # values of the wrong form as written; every unset variable with them, not after they are fixed
+        raise ConfigurationError(path, problems + _unset_variables(raw, environ, problems))
     is_sandbox = "sandbox" in raw
     problems += _public_client_secrets(raw)
     if not is_sandbox:
@@ -207,6 +208,16 @@ def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ)
     if problems:
         raise ConfigurationError(path, problems)
     return _build(path, resolved, waivers)
+
+
+def _unset_variables(raw: dict, environ: Mapping[str, str], problems: list[str]) -> list[str]:
+    """The lines of each ${VAR} that is unset or empty (or holds a control character), but for keys `problems`
+    name already: a mistyped variable name is as independent of a value of the wrong form as two such values
+    are of each other (docs/certify-server.md: every problem in one run where one does not hide another)."""
+    unresolved: list[str] = []
+    resolve_variables(raw, environ, unresolved, secret_keys=SECRET_KEYS)
+    named = {problem.split(":", 1)[0] for problem in problems}
+    return [line for line in unresolved if line.split(":", 1)[0] not in named]
 
 
 def _waivers(path: Path, value: object) -> tuple[list[Waiver], list[str]]:

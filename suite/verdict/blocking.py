@@ -1,8 +1,23 @@
-"""One cause, one failure. A scenario that fails before it reaches its own check (the last step:
-no code to redeem, no refresh token to rotate) while a rule it relies on (`needs` in
-features/rules.yaml) did not pass in the same run is reported "blocked by" that rule instead of
-as one more non-conformance. A scenario that fails before its own check while everything it
-needs passed is a failure of its own rule: nothing else explains it.
+"""One cause, one failure. A scenario that fails before it reaches its own check (a Given or When
+step: no code to redeem, no refresh token to rotate; or a Then step that found nothing to check)
+while a rule it relies on (`needs` in features/rules.yaml) did not pass in the same run is reported
+"blocked by" that rule instead of as one more non-conformance. A scenario that fails before its own
+check while everything it needs passed is a failure of its own rule: nothing else explains it.
+
+A scenario's own check is its Then steps: one that found what it checks and a violation in it fails
+the rule in its own right, whatever else failed in the run (an ID token with a wrong aud is ID-03's
+failure, even where AUTH-01 failed too), unless a rule it needs failed at that very step (the same
+check of the same kind of answer: one wrong token_type fails PKCE-01's "the token type is Bearer" and
+blocks CODE-06's). Only a refusal of the documented request in a Then step
+before the last ("Then the token request succeeds", then the checks of the token response) is on
+the way: a precondition for the checks that follow.
+
+A needed rule blocks only by a failure that kept the others from what they need. One whose check
+found a violation in an answer that still gave it (suite.verdict.checks.Delivered: a code issued
+without a sign-in came all the same) blocks nothing: a rule needing it that failed, at its own check
+or on the way (a redemption of that code refused), failed in its own right, with the other failure
+named as context. Only a scenario that met that very violation again (suite.verdict.checks.MetTheCause:
+AUTH-04's request served with a code but without a sign-in) is blocked by it: one cause, one failure.
 
 A refusal rule (a wrong verifier, another client's code, a revoked refresh token refused) shows
 nothing when the server refuses everything: its refusal counts only where its `controls` (the rules
@@ -25,17 +40,25 @@ when every rule's outcome is known."""
 
 from suite.configuration.rule_catalogue import entry
 from suite.configuration.rules import WARNING
-from suite.verdict.checks import MetTheCause, NothingToCheck, Refused
+from suite.verdict.checks import Delivered, MetTheCause, NothingToCheck, Refused
 
 
 def record_failed_step(request, scenario, step, exception=None) -> None:
-    """A failure in the last step is the rule's own check, unless that step found nothing to check
-    (suite.verdict.checks.require): then, like a failure in an earlier step, it may be blocked."""
+    """A failure in a Then step is the rule's own check (the module docstring), unless that step found
+    nothing to check (suite.verdict.checks.require), or found the documented request refused and is not
+    the last step: then, like a failure in a Given or When step, it may be blocked."""
     last = scenario.steps[-1] if scenario.steps else step
-    own_check = step.line_number == last.line_number and not isinstance(exception, NothingToCheck)
+    refused = isinstance(exception, Refused)
+    own_check = (
+        step.type == "then"
+        and not isinstance(exception, NothingToCheck)
+        and (step.line_number == last.line_number or not refused)
+    )
     failed_step = {"step": f"{step.keyword} {step.name}".strip(), "own_check": own_check}
-    if isinstance(exception, Refused):
+    if refused:
         failed_step["refused"] = True  # the documented request itself was refused
+    if isinstance(exception, Delivered):
+        failed_step["delivered"] = True  # the answer still gave what the rules needing this one rely on
     if isinstance(exception, MetTheCause):
         failed_step["met_the_cause"] = True  # its reason tells how the cause met this scenario's request
     request.node.user_properties.append(("failed_step", failed_step))
@@ -66,10 +89,12 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
         # web app's scenarios of the rules it needs (an SPA's failure explains nothing of it), and on all of
         # a needed rule's scenarios where that rule has none of its role
         kept = _kept_from_own_check(rule)
-        for role in dict.fromkeys(s.get("client_role") for s in kept):
-            scenarios = [s for s in kept if s.get("client_role") == role]
+        for role, met in dict.fromkeys((s.get("client_role"), _met(s)) for s in kept):
+            scenarios = [s for s in kept if s.get("client_role") == role and _met(s) == met]
             scoped = {n: _for_role(rules[n], role) for n in relied_on if n in rules}
             _resolve(rule, scenarios, relied_on, scoped)
+        _same_check_failed_first(rule, relied_on, rules)
+        _name_failed_needs(rule, relied_on, rules)
         statuses = {s["status"] for s in rule["scenarios"]}
         if "blocked" in statuses and not statuses & {"failed", "error"}:
             rule["status"] = "blocked"
@@ -90,7 +115,10 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
 def _resolve(rule: dict, scenarios: list[dict], relied_on: tuple[str, ...], scoped: dict[str, dict]) -> None:
     """Blocked, not applicable or could not be checked: what `scenarios` of `rule` (kept from their own
     check, of one client role) are, by the rules they rely on as seen for that role (`scoped`)."""
-    causes = [n for n in relied_on if n in scoped and _failed_for_a_cause(scoped[n])]
+    # a scenario that met a needed rule's very violation again (MetTheCause) is blocked by it, even by one that
+    # gave what it needed (Delivered); others only by a failure that kept it from something
+    met_again = all(s["failed_step"].get("met_the_cause") for s in scenarios)
+    causes = [n for n in relied_on if n in scoped and _failed_for_a_cause(scoped[n], met_again)]
     cause = next((n for n in causes if not _allowed_behaviour(scoped[n])), None)
     if cause is None and causes:
         _not_applicable_after(scenarios, causes[0], scoped[causes[0]])
@@ -151,7 +179,7 @@ def _first_line(reason: str) -> str:
     return line if len(line) <= HEADLINE else line[:HEADLINE].rsplit(" ", 1)[0].rstrip(" ,;:(") + " …"
 
 
-def _failed_for_a_cause(rule: dict) -> bool:
+def _failed_for_a_cause(rule: dict, met: bool = False) -> bool:
     """Whether a rule that did not pass is a cause another can be blocked by: blocked itself, or failed
     by a check of its own, or not applicable after a warning-level rule's failure (_allowed_behaviour).
     One whose failed scenarios only found nothing to judge (the application side's `nothing_to_check`:
@@ -159,6 +187,8 @@ def _failed_for_a_cause(rule: dict) -> bool:
     nothing about the rules that need it (they could not be checked either)."""
     if rule["status"] == "blocked" or rule.get("not_applicable_after"):
         return True
+    if _delivered(rule) and not met:  # it gave what the others need: its failure kept none of them from anything
+        return False
     failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
     return rule["status"] == "failed" and (
         not failed or any(not s.get("failed_step", {}).get("nothing_to_check") for s in failed)
@@ -190,6 +220,67 @@ def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tu
         rule["blocked_by"] = next(s["blocked_by"] for s in rule["scenarios"] if s["status"] == "blocked")
     elif "error" in statuses and "failed" not in statuses:
         rule["status"] = "error"
+
+
+def _name_failed_needs(rule: dict, relied_on: tuple[str, ...], rules: dict[str, dict]) -> None:
+    """A scenario that failed in its own right while a rule it needs failed too says so, as context: at its
+    own check, or on the way after a failure that gave it what it needed (Delivered). The reader sees both
+    failures without reading one as the other's echo."""
+    failed = [n for n in relied_on if n in rules and rules[n]["status"] == "failed"]
+    for scenario in rule["scenarios"]:
+        step = scenario.get("failed_step", {})
+        if (
+            failed
+            and scenario["status"] == "failed"
+            and (step.get("own_check") or all(map(_delivered, (rules[n] for n in failed))))
+        ):
+            scenario["reason"] = (
+                f"{scenario['reason']} (also failed in this run: {', '.join(failed)}, which this rule needs, in a "
+                "way that did not keep it from its check)"
+            )
+
+
+def _same_check_failed_first(rule: dict, relied_on: tuple[str, ...], rules: dict[str, dict]) -> None:
+    """A scenario whose own check failed at the very step a rule it needs failed at (for its client role) met
+    that failure again: the same check of the same kind of answer (PKCE-01's and CODE-06's "the token type is
+    Bearer" for one wrong token_type), one cause counted once. It is blocked by that rule."""
+    for scenario in rule["scenarios"]:
+        step = scenario.get("failed_step", {})
+        if scenario["status"] != "failed" or not step.get("own_check"):
+            continue
+        check = _step_name(step["step"])
+        role = scenario.get("client_role")
+        same = next((n for n in relied_on if n in rules and _failed_at(_for_role(rules[n], role), check)), None)
+        if same is not None:
+            scenario["status"], scenario["blocked_by"] = "blocked", same
+            scenario["reason"] = f'blocked by {same}: the same check ("{check}") failed there: ' + _first_line(
+                str(scenario["reason"])
+            )
+
+
+def _failed_at(rule: dict, check: str) -> bool:
+    """Whether one of the rule's scenarios failed in its own right at the step `check` (its name)."""
+    return any(
+        s["status"] == "failed" and _step_name(s.get("failed_step", {}).get("step", "")) == check
+        for s in rule["scenarios"]
+    )
+
+
+def _step_name(step: str) -> str:
+    """A step as recorded ("And the token type is ...") without its keyword."""
+    return step.split(" ", 1)[1] if " " in step else step
+
+
+def _met(scenario: dict) -> bool:
+    """Whether the scenario's own request met the cause (suite.verdict.checks.MetTheCause)."""
+    return bool(scenario.get("failed_step", {}).get("met_the_cause"))
+
+
+def _delivered(rule: dict) -> bool:
+    """Whether every failure of the rule found its violation in an answer that still gave what the rules
+    needing it rely on (suite.verdict.checks.Delivered)."""
+    failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
+    return bool(failed) and all(s.get("failed_step", {}).get("delivered") for s in failed)
 
 
 def _kept_from_own_check(rule: dict) -> list[dict]:

@@ -45,6 +45,12 @@ class MetTheCause(NothingToCheck):
     quotes this account, not the cause's failure at a request of its own (suite/verdict/blocking.py)."""
 
 
+class Delivered(NonConformance):
+    """A violation in an answer that still gave what the rules needing this one rely on (a code issued
+    without a sign-in: the code came, on the registered redirect_uri): a failure of this rule, which
+    keeps none of them from its own check, so blocks none (suite/verdict/blocking.py)."""
+
+
 class Refused(NonConformance):
     """The server refused a request the documentation says it grants (a token request, an
     authorization request): where this happens to a refusal rule's control, that rule's own
@@ -99,6 +105,12 @@ def require(condition: object, message: Message) -> None:
     """What the step checks must exist first; `message` says which earlier step did not give it."""
     if not condition:
         raise NothingToCheck(said(message() if callable(message) else message))
+
+
+def check_delivered(condition: object, message: Message) -> None:
+    """A check of an answer that gave what the rules needing this one rely on, whatever it finds."""
+    if not condition:
+        raise Delivered(said(message() if callable(message) else message))
 
 
 def require_not_met(condition: object, message: Message) -> None:

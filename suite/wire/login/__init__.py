@@ -55,6 +55,9 @@ class Outcome:
     login_page: str | None = field(
         default=None, repr=False
     )  # "sign_in_stalled": the page the credentials were typed on
+    # a page the method filled and submitted without typing the password (a page asking for a name alone): what
+    # AUTH-01 says happened where the code came with no sign-in
+    filled_without_password: str | None = field(default=None, repr=False)
 
     @property
     def callback_url(self) -> str | None:

@@ -548,6 +548,7 @@ class BrowserLogin:
         self.guard.caught = stop
         self.consent = ""  # CONSENT_DENIED once a login.browser.deny_consent entry's actions ran
         self.signed_in = False
+        self.filled_without_password: str | None = None  # for AUTH-01's account of a code without a sign-in
         redirects: list[str] = []  # Location headers: the browser's own request drops a #fragment
         statuses: dict[str, int] = {}
 
@@ -617,6 +618,7 @@ class BrowserLogin:
         outcome.signed_in = self.signed_in
         outcome = _with_fragment(outcome, redirects)
         outcome.consent = self.consent
+        outcome.filled_without_password = self.filled_without_password
         return outcome
 
     def _too_long(self, page, span: float) -> AssertionError:
@@ -708,8 +710,11 @@ class BrowserLogin:
             if self.login.denying_consent and rule in self.login.browser_deny_pages:
                 self.consent = CONSENT_DENIED  # the refusing actions ran: a consent decision was made
             self.failed_loads.clear()
+            filled_at = page.url
             self._run(page, rule, timeout_ms, self.guard, settled=True)
             self.signed_in = self.signed_in or rule.signs_in
+            if rule.fills and not rule.signs_in and self.filled_without_password is None:
+                self.filled_without_password = filled_at
             if self.guard.refused:  # the page sent the password away as it was typed: nothing to wait for
                 return Outcome("page", page.url)
             self._settle(page, stop, statuses, documents, timeout_ms, (rule, previous[1]))
