@@ -27,8 +27,8 @@ from appside.record import APPLIES_TO, UNCHECKED
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
 from sandbox.faults import FAULTS
-from suite.secrets.redaction import REDACTOR
-from suite.verdict.checks import require, skip_for_missing_application_data, skip_for_missing_data
+from suite.secrets.redaction import REDACTOR, said
+from suite.verdict.checks import NothingToCheck, require, skip_for_missing_application_data, skip_for_missing_data
 from suite.wire.http import redact_url
 from suite.wire.redirect_variations import registered_match
 
@@ -655,14 +655,18 @@ def skip_unless_the_api_was_called(
     if application.is_interactive and any(getattr(s, "finished", True) is False for s in sign_ins):
         require(False, lambda: why + why_none_was_redeemed(application, app_run))
     if not application.is_interactive:
+        # a run that failed is the one cause: it shows nothing of what the service does once it works, so the
+        # rule could not be checked (as every rule judged on a failed run), not missing application file data
+        from appside.steps.service import failed_runs
+
+        if ended := failed_runs(app_run, application.access_token_lifetime):
+            raise NothingToCheck(said(ended))
         key = "drive.command" if application.drive.command else "drive.url"
-        failed = [run.detail for run in app_run.sign_ins if not getattr(run, "succeeded", True)]
         skip_for_missing_application_data(
             key,
             f"{why}: the service ({application.drive.command or application.drive.url}) fetched its token and "
-            + (f"its run(s) failed ({'; '.join(dict.fromkeys(failed))})" if failed else "ended without using it")
-            + f"; make {key} run the service as it runs in production, calling the Visma API (VISMA_API_BASE_URL, "
-            "which the suite sets) with its access token",
+            f"ended without using it; make {key} run the service as it runs in production, calling the Visma API "
+            "(VISMA_API_BASE_URL, which the suite sets) with its access token",
         )
     if not application.drive.use_api_url:
         skip_for_missing_application_data("drive.use_api_url", f"{why}; {USE_API_URL_MISSING}")
