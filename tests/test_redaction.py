@@ -489,6 +489,9 @@ def test_a_secret_a_hostile_server_disguised_is_masked(encoding, context, secret
         assert not left, f"{scrubbed!r} still holds {left[:5]}"
 
 
+CIPHERED = 40  # the longest secret (a password, a client secret; not a token) looked for in its keyless ciphers
+
+
 def _caesar(secret: str, shift: int) -> str:
     """Letters moved `shift` places round the alphabet, the rest as it is."""
     return "".join(
@@ -538,19 +541,19 @@ LAYERED = {
     "hex bytes spaced": (lambda s: " ".join(f"{byte:02X}" for byte in s.encode()), None),
     "octal bytes": (lambda s: " ".join(f"{byte:03o}" for byte in s.encode()), None),
     "binary bytes": (lambda s: " ".join(f"{byte:08b}" for byte in s.encode()), None),
-    "rot47": (_rot47, SHORT),
-    "caesar +3": (lambda s: _caesar(s, 3), SHORT),
-    "caesar -1": (lambda s: _caesar(s, -1), SHORT),
+    "rot47": (_rot47, CIPHERED),
+    "caesar +3": (lambda s: _caesar(s, 3), CIPHERED),
+    "caesar -1": (lambda s: _caesar(s, -1), CIPHERED),
     "letters and digits' code points +1": (
         lambda s: "".join(chr(ord(c) + 1) if c.isascii() and c.isalnum() else c for c in s),
-        SHORT,
+        CIPHERED,
     ),
-    "atbash": (_atbash, SHORT),
+    "atbash": (_atbash, CIPHERED),
     "base64 of rot13": (lambda s: _b64(codecs.encode(s, "rot13")), SHORT),
-    "base64 of rot47": (lambda s: _b64(_rot47(s)), SHORT),
+    "base64 of rot47": (lambda s: _b64(_rot47(s)), CIPHERED),
     "base32 of it reversed": (lambda s: base64.b32encode(s[::-1].encode()).decode(), SHORT),
     "hex of its bytes reversed": (lambda s: s.encode()[::-1].hex(), SHORT),
-    "hex of atbash": (lambda s: _atbash(s).encode().hex(), SHORT),
+    "hex of atbash": (lambda s: _atbash(s).encode().hex(), CIPHERED),
 }
 LAYERED_SECRETS = {
     **DISGUISED_SECRETS,

@@ -178,8 +178,9 @@ def _disguised(value: str) -> set[str]:
     forms = {value, value[::-1]}
     forms |= {form.upper() for form in forms} | {form.lower() for form in forms}
     forms |= {codecs.encode(form, "rot13") for form in forms}
-    forms |= {value.translate(cipher) for cipher in _CIPHERS}
-    forms.add("".join(character * 2 for character in value))  # each character twice
+    if len(value) <= MAX_CIPHERED:
+        forms |= {value.translate(cipher) for cipher in _CIPHERS}
+        forms.add("".join(character * 2 for character in value))  # each character twice
     # as a URL or JSON carries them: a view decodes those escapes with others their characters look like ("\\f"
     # after rot47 is JSON's form feed, "%31" after a Caesar shift a "1")
     return forms | {escape(form) for form in forms for escape in _CARRIED}
@@ -210,6 +211,9 @@ _PRINTABLE = "".join(map(chr, range(0x21, 0x7F)))
 # moved half-way round) and Atbash (each letter's mirror, "a" for "z"). A cipher with a key of its own (Vigenère,
 # a substitution table, XOR with a byte) is not: no scrub can try every key.
 MAX_SHIFT = 3
+# A secret up to this long (a password, a client secret) is looked for in those ciphers; a 43-character token or
+# code is not: its 60 more forms doubled what a detection-matrix process spent building automata
+MAX_CIPHERED = 40
 _CIPHERS = (
     *(_caesar(shift, digits) for shift in range(1, 26) for digits in (False, True) if not digits or shift % 10),
     *(
