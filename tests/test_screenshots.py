@@ -5,6 +5,7 @@ showing it is the same, pixel for pixel, as that of the page showing another sec
 length, while unmasked pictures of the two differ (the control: the secret is visible)."""
 
 import base64
+import codecs
 import os
 import textwrap
 from html import escape
@@ -119,9 +120,20 @@ def test_a_page_showing_a_secret_spread_over_elements_gets_no_picture(page, spre
     assert "login.password" in why_not and "spread over several elements" in why_not
 
 
+def _boxed(text: str) -> str:
+    return f'<div style="width: 700px; height: 150px; overflow: hidden; word-break: break-all">{escape(text)}</div>'
+
+
 DISGUISED_IN_ONE = {  # a page showing a password in one element, disguised as the scrubber reads it still
     "spaced-out": lambda p: f"<div>{escape(' '.join(p))}</div>",
     "upper-case": lambda p: f"<div>{escape(p.upper())}</div>",
+    # an outside tester's login page showed these legibly in the screenshot of a failed sign-in (in a box of its
+    # own size: a long run's width in the page's font would tell the twin passwords apart)
+    "hex of utf-16": lambda p: _boxed(p.encode("utf-16-le").hex()),
+    "base64 of rot13": lambda p: _boxed(base64.b64encode(codecs.encode(p, "rot13").encode()).decode()),
+    "rot47": lambda p: _boxed("".join(chr(33 + (ord(c) - 33 + 47) % 94) if "!" <= c <= "~" else c for c in p)),
+    "base64 of hex": lambda p: _boxed(base64.b64encode(p.encode().hex().encode()).decode()),
+    "hex bytes 0x list": lambda p: _boxed(", ".join(f"0x{byte:02x}" for byte in p.encode())),
 }
 
 
@@ -141,6 +153,22 @@ def test_a_page_showing_a_secret_disguised_in_one_element_is_pictured_with_it_ma
         assert png is not None, why_not
         pictures.append(png)
     assert pictures[0] == pictures[1], f"the password {disguise} shows in the screenshot"
+
+
+def test_a_page_showing_a_password_as_a_host_name_in_punycode_is_pictured_with_it_masked(page):
+    """A page that used the password as a host name (http://<password>.evil.test) showed it as Chromium writes
+    it, in punycode: the element is masked, as for any other form of the password."""
+    from suite.wire.login.screenshots import picture_without_secrets
+
+    pictures = []
+    for value in ("Zq7pässwörd9x", "Zq7pässwörd9y"):
+        REDACTOR.register(value, "login.password")
+        host = "xn--" + value.lower().encode("punycode").decode()
+        page.set_content(PAGE.format(f"<div>blocked: http://{host}.evil.test/pop</div>"))
+        png, why_not = picture_without_secrets(page)
+        assert png is not None, why_not
+        pictures.append(png)
+    assert pictures[0] == pictures[1], "the password in punycode shows in the screenshot"
 
 
 def test_a_login_page_is_pictured_with_its_password_field_masked(page):

@@ -171,12 +171,59 @@ MAX_DISGUISED = 64
 
 def _disguised(value: str) -> set[str]:
     """How a hostile server hides a short secret it echoes: reversed, rot13, upper or lower case, each
-    of these reversed too."""
+    of these reversed too; each fixed cipher of it (_CIPHERS); each character twice. Their
+    base64, hex and base32 are runs a scrub decodes (_RUNS), and so found as these forms."""
     if len(value) > MAX_DISGUISED:
         return set()
     forms = {value, value[::-1]}
     forms |= {form.upper() for form in forms} | {form.lower() for form in forms}
-    return forms | {codecs.encode(form, "rot13") for form in forms}
+    forms |= {codecs.encode(form, "rot13") for form in forms}
+    if len(value) <= MAX_CIPHERED:
+        forms |= {value.translate(cipher) for cipher in _CIPHERS}
+        forms.add("".join(character * 2 for character in value))  # each character twice
+    # as a URL or JSON carries them: a view decodes those escapes with others their characters look like ("\\f"
+    # after rot47 is JSON's form feed, "%31" after a Caesar shift a "1")
+    return forms | {escape(form) for form in forms for escape in _CARRIED}
+
+
+_CARRIED = (
+    functools.partial(quote, safe=""),
+    functools.partial(quote_plus, safe=""),
+    lambda value: json.dumps(value)[1:-1],
+    lambda value: json.dumps(value, ensure_ascii=False)[1:-1],
+)
+
+
+def _shifted(characters: str, shift: int) -> dict[int, int]:
+    return {ord(c): ord(characters[(i + shift) % len(characters)]) for i, c in enumerate(characters)}
+
+
+def _caesar(shift: int, digits: bool) -> dict[int, int]:
+    table = _shifted(_LOWER, shift) | _shifted(_UPPER, shift)
+    return table | _shifted(_DIGITS, shift) if digits else table
+
+
+_LOWER, _UPPER, _DIGITS = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"
+_PRINTABLE = "".join(map(chr, range(0x21, 0x7F)))
+# The ciphers that need no key but a number a hostile party picks from a few: every Caesar shift of the letters,
+# of the letters and the digits together (each wrapping around its own alphabet), the code points of letters and
+# digits moved up to MAX_SHIFT either way without wrapping ("Z" + 1 is "["), rot47 (the printable ASCII characters
+# moved half-way round) and Atbash (each letter's mirror, "a" for "z"). A cipher with a key of its own (Vigenère,
+# a substitution table, XOR with a byte) is not: no scrub can try every key.
+MAX_SHIFT = 3
+# A secret up to this long (a password, a client secret) is looked for in those ciphers; a 43-character token or
+# code is not: its 60 more forms doubled what a detection-matrix process spent building automata
+MAX_CIPHERED = 40
+_CIPHERS = (
+    *(_caesar(shift, digits) for shift in range(1, 26) for digits in (False, True) if not digits or shift % 10),
+    *(
+        {ord(c): ord(c) + shift for c in _LOWER + _UPPER + _DIGITS}
+        for shift in range(-MAX_SHIFT, MAX_SHIFT + 1)
+        if shift
+    ),
+    _shifted(_PRINTABLE, 47),
+    {ord(c): ord(mirror) for letters in (_LOWER, _UPPER) for c, mirror in zip(letters, letters[::-1], strict=True)},
+)
 
 
 # The single-byte charsets a program may write a secret in other than UTF-8: a Java or C program whose
@@ -520,6 +567,17 @@ def _numbers_decoded(written: str) -> str:
     return "".join(map(_code_point, numbers))
 
 
+@functools.lru_cache(maxsize=4096)
+def _code_points_decoded(written: str) -> str:
+    """A run of code points each written with a mark (%u, \\u{...}, U+), whatever is between them; a UTF-16
+    surrogate pair as its character, as escape() writes one past U+FFFF."""
+    text = "".join(chr(int(digits, 16)) for digits in _CODE_POINT.findall(written) if int(digits, 16) <= 0x10FFFF)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+_CODE_POINT = re.compile(r"(?:%[uU]|\\u\{|[Uu]\+)([0-9A-Fa-f]{1,6})")
+
+
 def _every_other(written: str) -> str:
     return written[1::2]
 
@@ -557,6 +615,10 @@ _ESCAPES: tuple[tuple[str, re.Pattern, Callable[[str], str]], ...] = (
 _DISGUISES: tuple[tuple[str | None, re.Pattern, Callable[[str], str]], ...] = (
     # each pattern begins with its mark: re then searches a long text for it fast
     ("\\", re.compile(_BACKSLASH_RUN), _backslash_decoded),
+    # code points as JavaScript's escape() (%uXXXX), ECMAScript 6 (\u{X}) and Unicode's own notation write them
+    ("%", re.compile("%[uU][0-9A-Fa-f]{4}(?:%[uU][0-9A-Fa-f]{4})*"), _code_points_decoded),
+    ("\\", re.compile(r"\\u\{[0-9A-Fa-f]{1,6}\}(?:\\u\{[0-9A-Fa-f]{1,6}\})*"), _code_points_decoded),
+    ("+", re.compile(r"[Uu]\+[0-9A-Fa-f]{4,6}(?:[ ,;+]{0,2}[Uu]\+[0-9A-Fa-f]{4,6})*"), _code_points_decoded),
     ("=", re.compile("=[0-9A-F]{2}(?:=[0-9A-F]{2})+"), _quoted_printable_decoded),  # two: "?p=72" is no escape
     # at least six numbers (a secret's shortest), one separator throughout: a comma or a semicolon, then a
     # space or not, or a space alone; a + for each space (form-encoded)
@@ -584,6 +646,152 @@ def _views(text: str) -> list[_View]:
         if view is not views[-1]:
             views.append(view)
     return views
+
+
+# Runs a hostile party wraps a secret in, layer upon layer (base64 of its hex, hex of its base64, base64 of it
+# rot13'd, hex of its UTF-16, a list of its bytes in octal, a host name in punycode): each run of one of _RUNS is
+# decoded, its bytes read as UTF-8, Latin-1, UTF-16LE and UTF-16BE, and the texts searched as a scrub searches any
+# text (its encodings, its escapes decoded, its own runs: RUN_LAYERS deep); a run whose texts hold a secret is
+# masked whole. Bounded: MAX_DECODED characters decoded in one scrub, over all its layers (a text of megabytes
+# of runs has its first ones decoded), and one run MAX_RUN characters long at most.
+RUN_LAYERS = 3
+MAX_DECODED = 1 << 21
+MAX_RUN = 1 << 16
+MIN_RUN = 8  # base64 of a secret's shortest (6 characters)
+MAX_CLEAN, MAX_CLEAN_TEXT = 1 << 16, 1 << 12  # decoded texts known to hold no secret, kept (Redactor._clean)
+_RUN_SEPARATOR = "\n\n"
+_LEGIBLE = re.compile(f"[^\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f\\ufffd]{{{MIN_SECRET_LENGTH}}}")
+_HEX_RUN = re.compile("[0-9A-Fa-f]+")
+# base64 of a text, or its hex, has a digit or a hump ("aB") but in a few short runs; base32 may be all capitals
+_ENCODED_LOOKING = re.compile("[0-9]|[a-z][A-Z]|^[A-Z]+$")
+_BASE32_RUN = re.compile("[A-Z2-7]+|[a-z2-7]+")
+_BASE64_URL = str.maketrans("-_", "+/")
+
+
+def _read(data: bytes) -> list[str]:
+    """`data` read as text each way a program may have written a secret's bytes (its bytes reversed too), those
+    with a secret's length of legible characters in a row (no controls, no U+FFFD) only."""
+    even = data[: len(data) // 2 * 2]
+    texts = dict.fromkeys(
+        (
+            data.decode("utf-8", "replace"),
+            data[::-1].decode("utf-8", "replace"),  # written backwards byte by byte
+            data.decode("latin-1"),
+            even.decode("utf-16-le", "replace"),
+            even.decode("utf-16-be", "replace"),
+        )
+    )
+    return [text for text in texts if _LEGIBLE.search(text)]
+
+
+@functools.lru_cache(maxsize=4096)  # the same runs (a token, a JWT's header) in many texts
+def _blob_decoded(run: str) -> tuple[str, ...]:
+    """A run of base64 (either alphabet, at each of the four places its groups may begin), hex or base32."""
+    core = run.rstrip("=")[:MAX_RUN]
+    bare = core.strip("+")  # a + either side is as likely a space, form-encoded
+    if not _ENCODED_LOOKING.search(bare):
+        return ()  # words ("Conformance", "refresh_token", "application/x-www-form-urlencoded")
+    data = []
+    if _HEX_RUN.fullmatch(bare):
+        data += [bytes.fromhex(bare[skip:][: (len(bare) - skip) // 2 * 2]) for skip in (0, 1)]
+    if _BASE32_RUN.fullmatch(bare):
+        cut = bare[: len(bare) - {1: 1, 3: 1, 6: 1}.get(len(bare) % 8, 0)].upper()
+        with contextlib.suppress(binascii.Error, ValueError):
+            data.append(base64.b32decode(cut + "=" * (-len(cut) % 8)))
+    for written in dict.fromkeys((core, bare)):
+        # its groups begin where its padding says (a letter glued before it is left out), or at its start
+        part = written.translate(_BASE64_URL)[(len(run) - len(core) + len(written)) % 4 if run[-1] == "=" else 0 :]
+        part = part[: len(part) - 1] if len(part) % 4 == 1 else part
+        with contextlib.suppress(binascii.Error, ValueError):
+            data.append(base64.b64decode(part + "=" * (-len(part) % 4), validate=True))
+    return tuple(text for written in data if len(written) >= MIN_SECRET_LENGTH for text in _read(written))
+
+
+_NUMBER = re.compile("(0[xX])?([0-9A-Fa-f]+)")
+
+
+def _number_list_decoded(run: str) -> list[str]:
+    """A list of numbers (one separator throughout), in each base its numbers can all be read in: hex (0x50,
+    50), decimal, octal (120), binary (01010000); bytes when each is one, else code points."""
+    numbers = _NUMBER.findall(run[:MAX_RUN])
+    texts = []
+    for base, digits in ((16, _HEX_DIGITS), (10, _DECIMAL), (8, _OCTAL), (2, set("01"))):
+        if not all(set(number) <= digits and (base == 16 or not prefix) for prefix, number in numbers):
+            continue
+        values = [int(number, base) for _, number in numbers]
+        if max(values) <= 0xFF:
+            texts += _read(bytes(values))
+        elif max(values) <= 0x10FFFF:
+            texts.append("".join(map(_code_point, values)))
+    return texts
+
+
+_HEX_DIGITS, _DECIMAL = set("0123456789abcdefABCDEF"), set("0123456789")
+
+
+def _punycode_decoded(run: str) -> list[str]:
+    """A host name's label in punycode (RFC 3492: IDNA's xn--), as Chromium and urllib3 write a non-ASCII one."""
+    with contextlib.suppress(UnicodeError):
+        return [run[4:].lower().encode().decode("punycode")]  # a host name's case is no part of it
+    return []
+
+
+def _utf7_decoded(run: str) -> list[str]:
+    """A text with UTF-7's shifted parts (+ then base64 of UTF-16: RFC 2152) decoded; a + that begins none is
+    itself (a space, form-encoded)."""
+    if not any(map(_shifted_utf16, _UTF7_SHIFT.findall(run))):
+        return []
+    return [_UTF7_PLUS.sub("+-", run[:MAX_RUN]).encode("utf-8", "replace").decode("utf-7", "replace")]
+
+
+def _shifted_utf16(part: str) -> bool:
+    """Whether `part` is what a UTF-7 encoder writes after a +: base64 of whole UTF-16 units, the bits left over
+    zero (RFC 2152), of characters it does not write as they are (one not in ASCII, mostly)."""
+    try:
+        decoded = f"+{part}-".encode().decode("utf-7")
+    except UnicodeDecodeError:
+        return False
+    return bool(decoded) and not (decoded.isascii() and decoded.isalnum())
+
+
+_UTF7_SHIFT = re.compile("\\+([A-Za-z0-9/]{2,})")
+_UTF7_PLUS = re.compile("\\+(?![A-Za-z0-9/+-])")
+
+# Each kind of run: the character without which a text has none ("" for those that have none), the run, what it
+# may be decoded to.
+_RUNS: tuple[tuple[str, re.Pattern, Callable[[str], Sequence[str]]], ...] = (
+    ("", re.compile(f"[A-Za-z0-9+/_-]{{{MIN_RUN},}}={{0,6}}"), _blob_decoded),
+    # at least six numbers (a secret's shortest), one separator throughout, begun and ended by no letter or digit
+    (
+        "",
+        re.compile(
+            r"(?<![0-9A-Za-z])(?:0[xX])?[0-9A-Fa-f]{1,8}(,[ +]?|;[ +]?|[ +]|:|\|)"
+            r"(?:(?:0[xX])?[0-9A-Fa-f]{1,8}\1){4,}(?:0[xX])?[0-9A-Fa-f]{1,8}(?![0-9A-Za-z])"
+        ),
+        _number_list_decoded,
+    ),
+    ("-", re.compile("(?i)(?<![a-z0-9-])xn--[a-z0-9-]{2,59}"), _punycode_decoded),
+    # UTF-7's shifted parts (+ then base64 of UTF-16), a few in a row, with what is around them on their line
+    ("+", re.compile("[^\\n+]{0,64}(?:\\+[^\\n+]{0,64}){1,16}"), _utf7_decoded),
+)
+
+
+class _Spans:
+    """Spans of a text, joined where they overlap: whether one covers a span whole."""
+
+    def __init__(self, spans: Iterable) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for start, end, *_ in sorted(spans):
+            if self.ends and start <= self.ends[-1]:
+                self.ends[-1] = max(self.ends[-1], end)
+            else:
+                self.starts.append(start)
+                self.ends.append(end)
+
+    def covers(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start) - 1
+        return i >= 0 and end <= self.ends[i]
 
 
 def decoded(text: str) -> list[str]:
@@ -678,6 +886,9 @@ class Redactor:
         self._searched = 0  # characters x encodings searched for pending ones since the last build
         self._fields = set(SECRET_FIELDS)
         self._lock = threading.Lock()
+        # texts decoded from runs that held none of the secrets learned so far (most runs are the same token, JWT
+        # header or hash in text after text): not searched again until a secret is learned
+        self._clean: dict[str, None] = {}
 
     def register(self, value: object, label: str) -> None:
         """From now on, `value` is shown as [label] wherever and however encoded it appears."""
@@ -700,6 +911,7 @@ class Redactor:
                     pattern = form[-BLOB_PATTERN:]
                     words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern), before_most, after_most)
             self._state[1].add(words)
+            self._clean = {}
 
     def known(self) -> dict[str, str]:
         """Each secret registered, as it is, and its label (for what looks for it otherwise than as a
@@ -737,6 +949,23 @@ class Redactor:
         return mask_userinfo(self._scrub_secrets(text))
 
     def _scrub_secrets(self, text: str) -> str:
+        found = self._found(text, [MAX_DECODED], 0)
+        if not found:
+            return text
+        found.sort(key=lambda m: (m[0], -m[1]))
+        pieces, position = [], 0
+        for start, end, label in found:
+            if start < position:  # overlaps what is masked already: mask the union
+                position = max(position, end)
+                continue
+            pieces += [text[position:start], f"[{label}]"]
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+    def _found(self, text: str, budget: list[int], layer: int) -> list[tuple[int, int, str]]:
+        """Where `text` holds a secret, and its label: an encoding of it in the text or in a view of it (_views), or
+        a run (_RUNS) whose decoded texts hold one, RUN_LAYERS deep, `budget` characters decoded at most."""
         views = _views(text)
         groups, pending = self._state
         if pending.words:
@@ -758,18 +987,47 @@ class Redactor:
                 start, end, decoded = view.original(start, end)
                 if decoded or view.parent is None:
                     found.append((start, end, label))
-        if not found:
-            return text
-        found.sort(key=lambda m: (m[0], -m[1]))
-        pieces, position = [], 0
-        for start, end, label in found:
-            if start < position:  # overlaps what is masked already: mask the union
-                position = max(position, end)
-                continue
-            pieces += [text[position:start], f"[{label}]"]
-            position = end
-        pieces.append(text[position:])
-        return "".join(pieces)
+        if layer < RUN_LAYERS and (groups or pending.words):
+            found += self._runs_holding_secrets(views, found, budget, layer)
+        return found
+
+    def _runs_holding_secrets(self, views: list["_View"], found: list, budget: list[int], layer: int) -> list:
+        """The runs (_RUNS) of the text that `views` are views of, not masked already, whose decoded texts hold a
+        secret, each whole and with that secret's label. The decoded texts of all runs are searched as one
+        text, a line between each two (no encoding or run goes over one)."""
+        masked = _Spans(found)
+        clean = self._clean  # taken first: a secret learned since replaces it
+        runs: list[tuple[int, int]] = []
+        texts: list[str] = []
+        seen = set()
+        for view in views:
+            for mark, pattern, decode in _RUNS:
+                if mark not in view.text:
+                    continue
+                for match in pattern.finditer(view.text):
+                    start, end, _ = view.original(match.start(), match.end())
+                    if (pattern, match.group(), start, end) in seen or masked.covers(start, end):
+                        continue  # the same run in a view read before, or masked whole already
+                    seen.add((pattern, match.group(), start, end))
+                    for text in decode(match.group()):
+                        if text in clean:
+                            continue
+                        if budget[0] < len(text):
+                            break
+                        budget[0] -= len(text)
+                        runs.append((start, end))
+                        texts.append(text)
+        if not texts:
+            return []
+        starts = list(itertools.accumulate((len(text) + len(_RUN_SEPARATOR) for text in texts[:-1]), initial=0))
+        holding = {
+            bisect.bisect_right(starts, start) - 1: label
+            for start, _, label in self._found(_RUN_SEPARATOR.join(texts), budget, layer + 1)
+        }
+        if len(clean) > MAX_CLEAN:
+            clean.clear()
+        clean.update((text, None) for i, text in enumerate(texts) if i not in holding and len(text) <= MAX_CLEAN_TEXT)
+        return [(*runs[i], label) for i, label in holding.items()]
 
     def fields(self, pairs: dict) -> dict:
         """A copy of a mapping (form, JSON, headers, query) with secret fields masked, nested
