@@ -90,7 +90,6 @@ def pytest_configure(config):
     from appside.launcher import LaunchedApplication, LaunchFailed, issuer_variables
     from appside.record import ApplicationRecorder
     from appside.stand_in import start_stand_in
-    from appside.string_literals import escaped_forms
     from appside.tls import stand_in_tls
 
     if config.option.help or config.option.version:  # python -m appside --help: the options, exit 0
@@ -118,10 +117,6 @@ def pytest_configure(config):
             )
     scrub_all_logging()
     REDACTOR.register(application.client_secret, "application.client_secret")
-    # the secret as a program prints it in a string literal (Perl's Data::Dumper: "...\\x{e9}\\x{20ac}..."), which
-    # the scrubber does not derive from its plain form yet: masked in every report all the same
-    for form in escaped_forms(application.client_secret or ""):
-        REDACTOR.register(form, "application.client_secret")
     config.application = application
     try:
         config.stand_in_tls = stand_in_tls() if application.issuer_tls else None

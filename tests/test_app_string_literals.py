@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from appside.steps.leaks import leaked
-from appside.string_literals import escaped_forms, unescaped
+from suite.secrets.literals import escaped_forms, unescaped
 from suite.secrets.redaction import Redactor
 
 SECRET = "Pb1 +%41:x\"y'z\\\u00e9\u20ac-perl-7q2w"  # every character class: space, quotes, backslash, é, €

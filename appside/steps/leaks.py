@@ -37,8 +37,8 @@ from appside.steps.sign_ins import (
     skip_unless_the_api_was_called,
     skip_unless_type,
 )
-from appside.string_literals import unescaped
 from sandbox.mock_api import API_PREFIX
+from suite.secrets.literals import unescaped
 from suite.secrets.redaction import REDACTOR, blobs_masked, decoded, encodings, excerpt, said, unpacked
 from suite.verdict.checks import check, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
@@ -158,7 +158,7 @@ def credentials(application, app_run) -> dict[str, str]:
 def leaked(text: str, secrets: dict[str, str]) -> list[str]:
     """What of `secrets` (value -> name) `text` carries, in any encoding: its escapes decoded too
     (URL, JSON, HTML), as the scrubber reads it, its string literals' escapes as the languages that print
-    them read them (Perl's \\x{e9}, \\N{U+E9}, \\U000020ac, &#233;: appside.string_literals), and what its
+    them read them (Perl's \\x{e9}, \\N{U+E9}, \\U000020ac, &#233;: suite.secrets.literals), and what its
     base64 blobs hold, forward or reversed, gzip or zlib inflated, two layers deep
     (suite.secrets.redaction.unpacked)."""
     finder = _finder(tuple(sorted(secrets.items())))

@@ -66,6 +66,8 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import ahocorasick
 
+from suite.secrets.literals import escaped_forms
+
 # Names of fields, parameters and headers whose values are secret wherever they appear.
 SECRET_FIELDS = frozenset(
     {
@@ -275,7 +277,7 @@ def _escaped(value: str) -> set[str]:
     once = (json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1])
     for escaped in (*once, *(json.dumps(e)[1:-1] for e in once)):  # twice: JSON quoted inside JSON
         forms |= {escaped, escaped.replace("/", "\\/")}
-    return forms | _literal_escaped(value)
+    return forms | _literal_escaped(value) | escaped_forms(value)
 
 
 def _literal_escaped(value: str) -> set[str]:

@@ -1,8 +1,8 @@
 """A text with the escapes of string literals decoded, as the languages that print them would read them: a
 secret a program prints inside a quoted string (Perl's Data::Dumper with Useqq, Python's repr(), JSON, C, a
-shell's $'...', HTML character references) is there in the text in another form. The scrubber knows some of
-these forms (suite.secrets.redaction); APPC-28 reads the text this way too, so that it finds the secret in
-every one.
+shell's $'...', HTML character references) is there in the text in another form. The scrubber masks a
+secret in each form escaped_forms() writes (suite.secrets.redaction); the application side's APPC-28 reads a
+text with unescaped(), so that it finds the secret in every one.
 
 Read generically, not language by language: each backslash escape any of them writes, wherever it stands
 (inside a quoted string or not; a secret is looked for, so reading one too many only finds what is there):

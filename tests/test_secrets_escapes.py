@@ -1,9 +1,7 @@
 """The scrubber (suite.secrets.redaction), given a secret as it is, must mask it in the string-literal escape forms
 programs print it in: Perl's Data::Dumper with Useqq printed a Net::OAuth2 service's secret as
-"...\\x{e9}\\x{20ac}..." and it stood in clear in allure-results and the HTML report. appside registers these forms
-itself meanwhile (appside.string_literals.escaped_forms, appside/conftest.py); the scrubber should derive them from
-the plain value, for every secret of both sides. Pending s9-maskfix's change of suite/secrets: enable after merging
-(remove the xfail mark). Each case leaks with the scrubber as it is: strict."""
+"...\\x{e9}\\x{20ac}..." and it stood in clear in allure-results and the HTML report. The scrubber derives these
+forms from the plain value (suite.secrets.literals.escaped_forms), for every secret of both sides."""
 
 import pytest
 
@@ -29,7 +27,6 @@ LEAKING = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="scrubber: s9-maskfix")
 @pytest.mark.parametrize("secret, printed", LEAKING.values(), ids=LEAKING.keys())
 def test_the_scrubber_masks_a_secret_printed_in_a_string_literal(secret, printed):
     redactor = Redactor()
