@@ -349,7 +349,8 @@ def callback_iss(state, environment):
     require(
         outcome.callback_url is not None and is_redirect_to(outcome.callback_url, state.client.redirect_uri),
         lambda: (
-            f"the browser was not sent to the registered redirect_uri, so there is no iss to read: {outcome.describe()}"
+            "the browser was not sent to the registered redirect_uri, so there is no iss to read (RFC 9207 section 2 "
+            f"puts it in the authorization response): {outcome.describe()}"
         ),
     )
     params = _callback(state)

@@ -22,6 +22,7 @@ from appside.steps.leaks import nothing_secret_in_output, nothing_secret_in_page
 from appside.steps.refusals import renewed
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
+from sandbox.faults import SHORT_LIFETIME
 from sandbox.recording import RecordedRequest
 from suite.configuration.rules import DOCS_BASE
 from suite.verdict.blocking import resolve_blocked
@@ -33,6 +34,7 @@ WEB = SimpleNamespace(
     app_type="web",
     is_interactive=True,
     client_secret=SECRET,
+    access_token_lifetime=SHORT_LIFETIME,
     drive=SimpleNamespace(
         sign_in_url="http://127.0.0.1:9302/login",
         output_file=None,

@@ -14,6 +14,7 @@ from faulty_servers import Answer, HostileServer, browser_driven_spa
 
 from appside.stand_in import start_stand_in
 from sandbox.app import PATHS
+from sandbox.faults import SHORT_LIFETIME
 from suite.wire.browser import chromium_path
 
 pytestmark = pytest.mark.skipif(
@@ -49,6 +50,7 @@ def test_a_sign_in_the_stand_in_refused_with_its_error_page_ends_there():
             tenant_id=None,
             is_interactive=True,
             issuer_port=0,
+            access_token_lifetime=SHORT_LIFETIME,
         )
     )
     query = {"response_type": "code", "client_id": "reference-spa-typo", "redirect_uri": app.url + "/callback"}

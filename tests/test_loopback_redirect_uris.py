@@ -17,6 +17,7 @@ from appside.stand_in import start_stand_in
 from appside.steps.requests_sent import registered_redirect_uri
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
+from sandbox.faults import SHORT_LIFETIME
 from sandbox.recording import RecordedRequest
 from sandbox.registry import Application
 from suite.verdict.checks import NonConformance
@@ -110,6 +111,7 @@ def test_the_stand_in_serves_a_native_application_on_any_loopback_port_and_no_ot
         tenant_id=None,
         is_interactive=True,
         issuer_port=0,
+        access_token_lifetime=SHORT_LIFETIME,
     )
     stand_in, _ = start_stand_in(application)
     try:

@@ -84,7 +84,7 @@ def resolve_blocked(rules: dict[str, dict], needs=catalogue_needs, controls=cata
         entry_point = (
             ("DISC-01",) if any(s.get("failed_step", {}).get("no_discovery") for s in rule["scenarios"]) else ()
         )
-        relied_on = (*needs(rule_id), *entry_point)
+        relied_on = tuple(n for n in (*needs(rule_id), *entry_point) if n != rule_id)  # DISC-01 relies on no itself
         # a rule's evidence is per client role where its scenarios are: a web app's scenario relies on the
         # web app's scenarios of the rules it needs (an SPA's failure explains nothing of it), and on all of
         # a needed rule's scenarios where that rule has none of its role
