@@ -240,7 +240,15 @@ def _scope_widening(state, discovery, environment, response: dict) -> str | None
     if extra:
         return f"the refresh response's scope names {' '.join(sorted(extra))!r}"
     if environment.expectations.access_token_format == "jwt" and response.get("access_token"):
-        claim = verified_claims(response["access_token"], discovery).get("scope")
+        token = response["access_token"]
+        # a token of another form is RT-01's and AT-01's failure: RT-08 then has no scope claim to read (nothing
+        # to check, blocked by the rule that failed), not a scope widened
+        require(
+            isinstance(token, str) and token.count(".") == 2,
+            "the refreshed access token is not a JWT (three dot-separated parts, RFC 7515 section 7.1), so it has "
+            "no scope claim to read",
+        )
+        claim = verified_claims(token, discovery).get("scope")
         claimed = claim.split() if isinstance(claim, str) else claim if isinstance(claim, list) else []
         extra = {str(s) for s in claimed} - granted
         if extra:
