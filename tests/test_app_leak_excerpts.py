@@ -9,13 +9,9 @@ import secrets
 from types import SimpleNamespace
 
 import pytest
+from app_runs import one_redemption
 
-from appside.browser_driver import SignIn
-from appside.observed import Observed
 from appside.steps.leaks import nothing_secret_in_output
-from appside.steps.sign_ins import AppRun
-from sandbox.app import PATHS
-from sandbox.recording import RecordedRequest
 from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NonConformance
 
@@ -29,27 +25,12 @@ def _application(output_file: str, client_secret: str) -> SimpleNamespace:
     )
 
 
-def _run(access_token: str) -> AppRun:
-    redemption = RecordedRequest(
-        0.0,
-        "POST",
-        PATHS["token_endpoint"],
-        (),
-        (("grant_type", "authorization_code"),),
-        {},
-        "",
-        200,
-        response_json={"access_token": access_token, "token_type": "Bearer"},
-    )
-    return AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([redemption])])
-
-
 def _reason(tmp_path, written: str, client_secret: str, access_token: str) -> str:
     output = tmp_path / "app.log"
     output.write_text(written)
     request = SimpleNamespace(config=SimpleNamespace(launched=None, output_file_start=0))
     with pytest.raises(NonConformance) as failed:
-        nothing_secret_in_output(request, _application(str(output), client_secret), _run(access_token))
+        nothing_secret_in_output(request, _application(str(output), client_secret), one_redemption(access_token))
     return str(failed.value)
 
 

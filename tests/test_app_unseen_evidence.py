@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from _pytest.outcomes import Skipped
+from app_runs import one_redemption
 
 from appside.browser_driver import SignIn
 from appside.observed import Observed
@@ -81,23 +82,9 @@ def test_appc20_and_appc15_without_use_api_url_are_missing_data_not_inapplicable
     assert not MISSING_KEY.search(str(skipped.value))
 
 
-def _token_request(access_token: str) -> RecordedRequest:
-    return RecordedRequest(
-        0.0,
-        "POST",
-        PATHS["token_endpoint"],
-        (),
-        (("grant_type", "authorization_code"),),
-        {},
-        "",
-        200,
-        response_json={"access_token": access_token, "token_type": "Bearer"},
-    )
-
-
 def test_appc28_reads_drive_output_file_and_without_it_names_the_key(tmp_path):
     token = secrets.token_urlsafe(32)
-    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
+    run = one_redemption(token)
     config = SimpleNamespace(launched=None, output_file_start=0)
     request = SimpleNamespace(config=config)
     with pytest.raises(Skipped, match=_missing("drive.output_file")):
@@ -339,7 +326,7 @@ def test_drive_output_file_is_read_bounded_and_a_named_pipe_made_during_the_run_
     assert result == [("", "a named pipe")]
     config = SimpleNamespace(launched=None, output_file_start=0)
     token = secrets.token_urlsafe(32)
-    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
+    run = one_redemption(token)
     with pytest.raises(Skipped, match=rf"^{UNCHECKED}: drive.output_file \({output}\) is a named pipe"):
         nothing_secret_in_output(SimpleNamespace(config=config), _application(output_file=str(output)), run)
 
@@ -347,7 +334,7 @@ def test_drive_output_file_is_read_bounded_and_a_named_pipe_made_during_the_run_
 def test_appc28_finds_a_token_a_logger_wrapped_over_two_lines(tmp_path):
     """A logger that wraps long lines at 80 characters cuts a token in two; each line alone holds none."""
     token = secrets.token_urlsafe(64)
-    run = AppRun(sign_ins=[SignIn(finished=True)], observed=[Observed([_token_request(token)])])
+    run = one_redemption(token)
     request = SimpleNamespace(config=SimpleNamespace(launched=None, output_file_start=0))
     output = tmp_path / "app.log"
     written = f"2026-12-07 00:00:00 DEBUG oauth: token response access_token={token} expires_in=3"
