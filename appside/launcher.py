@@ -53,7 +53,8 @@ def issuer_variables(issuer: str, ca_path=None) -> dict:
 
 
 # Where a program's output says it reached for an issuer: a URL, or urllib3's HTTPConnectionPool(host=..., port=...)
-_URL = re.compile(r"\bhttps?://[\w.-]+(?::\d+)?", re.IGNORECASE)
+# its user information (user:password@) skipped: never part of what the hint prints
+_URL = re.compile(r"\b(?P<scheme>https?)://(?:[^/@\s]*@)?(?P<origin>[\w.-]+(?::\d+)?)", re.IGNORECASE)
 _POOL = re.compile(r"\b(HTTPS?)ConnectionPool\(host='([^']+)', port=(\d+)\)")
 _ABOUT_THE_ISSUER = re.compile(r"openid-configuration|issuer|\biss\b", re.IGNORECASE)
 
@@ -66,7 +67,7 @@ def issuer_hint(output: str, issuer: str) -> str:
     reached = []
     for line in output.splitlines():
         if _ABOUT_THE_ISSUER.search(line):
-            reached += [m.group(0).lower() for m in _URL.finditer(line)]
+            reached += [f"{m['scheme']}://{m['origin']}".lower() for m in _URL.finditer(line)]
             reached += [f"{m.group(1).lower()}://{m.group(2).lower()}:{m.group(3)}" for m in _POOL.finditer(line)]
     default_port = {"http": ":80", "https": ":443"}
     others = [

@@ -28,3 +28,12 @@ def test_no_hint_where_the_output_reached_the_stand_in_or_said_nothing_of_an_iss
     assert issuer_hint(REFUSED.replace("12925", "12920"), STAND_IN) == ""
     assert issuer_hint("KeyError: 'ACME_WEB_SECRET' (see http://localhost:9999/docs)", STAND_IN) == ""
     assert issuer_hint("", STAND_IN) == ""
+
+
+def test_the_hint_never_prints_a_urls_user_information():
+    """A URL with user:password@ in the application's output names only its origin in the hint: the password an
+    application put in its issuer URL is no part of what the suite prints."""
+    from appside.launcher import issuer_hint
+
+    hint = issuer_hint("Error: issuer http://client:pw-7Q!x@localhost:9999/x mismatch", "http://localhost:12920")
+    assert "http://localhost:9999" in hint and "pw-7Q" not in hint and "client" not in hint, hint
