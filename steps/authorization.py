@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import allure
@@ -552,6 +553,18 @@ def code_of(state) -> str:
     return code
 
 
+@dataclass
+class _Redemption:
+    """A token request that redeemed the scenario's code, what it got, and how many token responses
+    the scenario held before it."""
+
+    form: dict
+    client: object
+    authentication: str
+    status: int
+    tokens_before: int
+
+
 def redeem(state, discovery, client=None, authentication=None, **overrides):
     """Exchange the scenario's code at the token endpoint, as the documentation's example does.
 
@@ -567,22 +580,27 @@ def redeem(state, discovery, client=None, authentication=None, **overrides):
     form.update(overrides)
     form = {k: v for k, v in form.items() if v is not None}
     authentication = authentication or default_authentication(client)
-    sent_at = time.monotonic()
+    tokens_before, sent_at = len(state.token_responses), time.monotonic()
     response = post_token(state, discovery, form, client=client, authentication=authentication)
     if _too_late(response, state, sent_at) and state.authorize_again is not None and not state.authorized_again:
         # The suite itself was too slow (a busy machine): the same authorization request again, with the
-        # same verifier, gives a fresh code, redeemed at once with the same form. Once: a second late
-        # redemption says the machine is too busy for this lifetime.
+        # same verifier, gives a fresh code, redeemed at once as the first was: the scenario's earlier
+        # redemptions again, then this one. Once: a second late redemption says the machine is too busy
+        # for this lifetime.
         late = sent_at - (state.code_deadline or sent_at)
         state.authorized_again = True
+        earlier = [before for before in state.redemptions if before.form["code"] == form["code"]]
         state.authorize_again()
         form["code"] = code_of(state)
         sent_at = time.monotonic()
+        _redeem_as_before(state, discovery, earlier, form["code"])
+        tokens_before = len(state.token_responses)
         response = post_token(state, discovery, form, client=client, authentication=authentication)
         if allure_results_written():
             allure.attach(
                 f"The first code was redeemed {late:.1f} s past its deadline and refused (it may only have expired): "
-                "the same authorization request was sent again and its fresh code redeemed at once.",
+                "the same authorization request was sent again and its fresh code redeemed at once"
+                + (f", {len(earlier)} time(s) as before, then as this step does." if earlier else "."),
                 name="a fresh code: the first was redeemed too late",
                 attachment_type=allure.attachment_type.TEXT,
             )
@@ -594,7 +612,30 @@ def redeem(state, discovery, client=None, authentication=None, **overrides):
             f"less a second for servers that count whole seconds), so its refusal (HTTP {response.status_code}) may "
             "only mean that it expired. This machine was too busy to redeem it in time: run again when it is not"
         )
+    state.redemptions.append(_Redemption(form, client, authentication, response.status_code, tokens_before))
     return response
+
+
+def _redeem_as_before(state, discovery, earlier: list[_Redemption], code: str) -> None:
+    """The scenario's `earlier` redemptions of the late code, sent again with the fresh `code`, in order.
+    The tokens they get stand for the late code's (a step that reads "the code's first redemption" reads
+    the fresh code's). Each must be answered as before, or what the earlier steps judged did not happen again."""
+    state.redemptions = []
+    if not earlier:
+        return
+    del state.token_responses[earlier[0].tokens_before :]
+    for before in earlier:
+        form, tokens_before = {**before.form, "code": code}, len(state.token_responses)
+        again = post_token(state, discovery, form, client=before.client, authentication=before.authentication)
+        if again.status_code != before.status:
+            raise EnvironmentProblem(
+                f"a fresh code, asked for because the first was redeemed too late, was answered HTTP "
+                f"{again.status_code} where the first code had HTTP {before.status} at the same step: the server "
+                "did not answer the same redemption the same way twice, so no verdict. This machine was too busy "
+                "to redeem the code in time: run again when it is not"
+            )
+        redemption = _Redemption(form, before.client, before.authentication, again.status_code, tokens_before)
+        state.redemptions.append(redemption)
 
 
 def _too_late(response, state, sent_at: float) -> bool:

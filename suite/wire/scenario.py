@@ -36,6 +36,9 @@ class ScenarioState:
     # came too late on a busy machine (steps.authorization.redeem), once per scenario
     authorize_again: Callable[[], None] | None = field(default=None, repr=False)
     authorized_again: bool = False
+    # the token requests that redeemed the scenario's code so far, in order (steps.authorization.redeem): a
+    # fresh code is redeemed as they did before the one that came too late, so a second redemption stays second
+    redemptions: list = field(default_factory=list, repr=False)
     response: requests.Response | None = None  # the latest answer of the token endpoint
     revocation: requests.Response | None = None  # the latest answer of the revocation endpoint
     userinfo: requests.Response | None = None  # the latest answer of the userinfo endpoint
