@@ -25,20 +25,21 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-def _sign_in(tmp_path, login_page, login_answer, method="browser"):
+def _sign_in(tmp_path, login_page, login_answer, method="browser", routes=None, pages=""):
     """One authorization against a server whose /connect/authorize answers `login_page` and whose /login
-    answers `login_answer`; the test user's sign-in with `method`."""
+    answers `login_answer` (and more `routes`); the test user's sign-in with `method`, `pages` more
+    entries of login.browser.pages after the login page's."""
     from suite.wire.login import login_method
     from suite.wire.login.browser import close_browser
 
-    server = HostileServer({"/connect/authorize": login_page, "/login": login_answer})
+    server = HostileServer({"/connect/authorize": login_page, "/login": login_answer, **(routes or {})})
     text = (
         f"name: timing\nissuer: {server.url}\nhttp: {{read_timeout: 2, retries: 0}}\nclients:\n  spa:\n"
         f"    client_id: spa\n    redirect_uri: {CALLBACK}\n    scope: openid\nlogin:\n  method: {method}\n"
         "  username: test.user\n  password: ${T_PASSWORD}\n  browser:\n    timeout: 4\n    pages:\n"
         '      - url: /connect/authorize\n        when: "#password"\n        actions:\n'
         '          - fill: "#username"\n            value: "{username}"\n'
-        '          - fill: "#password"\n            value: "{password}"\n          - click: "#go"\n'
+        '          - fill: "#password"\n            value: "{password}"\n          - click: "#go"\n' + pages
     )
     environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "timing-pw"})
     started = time.monotonic()
@@ -90,6 +91,35 @@ def test_a_login_page_that_never_finishes_loading_is_used_as_far_as_it_came(tmp_
     """It failed the rule with Playwright's own words, `Page.wait_for_load_state: Timeout 10000ms
     exceeded`, though its form was there to fill in."""
     outcome, _ = _sign_in(tmp_path, Answer(200, body=_never_ending), SIGNED_IN)
+    assert not isinstance(outcome, Exception) and outcome.kind == "callback", outcome
+
+
+def _consent_wired_at_the_end(handler):
+    """A consent page whose button comes at once and whose script, at the end of the page, a second
+    later, makes it do something: a click before the page has loaded leads nowhere."""
+    handler.send_header("Content-Type", "text/html")
+    handler.end_headers()
+    handler.wfile.write(b"<!doctype html><title>Allow</title><button id=allow type=button>Allow</button>")
+    handler.wfile.flush()
+    time.sleep(1)
+    wired = f"<script>document.getElementById('allow').onclick = () => location.href = '{CALLBACK}?code=c';</script>"
+    handler.wfile.write(wired.encode())
+
+
+@needs_chromium
+def test_the_page_the_credentials_lead_to_is_acted_on_once_it_has_loaded(tmp_path):
+    """Its new address alone ended the wait for the answer to the credentials, and the consent button was
+    clicked while the page was still coming: the click led nowhere, and the sign-in ended as "the flow went
+    through too many pages" (AUTH-01 failed on a loaded machine, where a page takes that long to come)."""
+    page = Answer(200, {"Content-Type": "text/html"}, f"<!doctype html><title>Sign in</title>{FORM}".encode())
+    consent = '      - url: /consent\n        when: "#allow"\n        actions:\n          - click: "#allow"\n'
+    outcome, _ = _sign_in(
+        tmp_path,
+        page,
+        Answer(302, {"Location": "/consent"}),
+        routes={"/consent": Answer(200, body=_consent_wired_at_the_end)},
+        pages=consent,
+    )
     assert not isinstance(outcome, Exception) and outcome.kind == "callback", outcome
 
 

@@ -819,7 +819,11 @@ class BrowserLogin:
                 return  # nothing happened: the caller sees the same page again and stops
             with contextlib.suppress(PlaywrightTimeout):  # events are handled meanwhile
                 page.wait_for_event("domcontentloaded", timeout=min(100, left * 1000))
-        if statuses.get("documents", 0) > documents:
+        if not (stop or self.guard.refused or self.failed_loads):
+            # A new document, or a new address within the page, is acted on once it has loaded, as the first page
+            # is: a page ended by its new address alone may be a document just committed, whose content is still
+            # coming, and a click on it then may lead nowhere (seen under load: "the flow went in circles" on a
+            # consent page). Within the same document the load has long happened, and the wait costs nothing.
             with contextlib.suppress(PlaywrightTimeout):  # a page that never finishes loading: what it shows is used
                 page.wait_for_load_state("load", timeout=timeout_ms)
 
