@@ -3,6 +3,7 @@ browser download does not work on the machines this runs on)."""
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -55,7 +56,42 @@ def launch_chromium(playwright: "Playwright", extra_flags: Iterable[str] = ()) -
             "Chromium is not installed: apt-get install chromium-headless-shell "
             "(or chromium, or set CHROMIUM=/path/to/chrome)"
         )
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS + list(extra_flags), headless=True)
+    from playwright.sync_api import Error as PlaywrightError
+
+    from suite.wire.http import EnvironmentProblem
+
+    args = CHROMIUM_FLAGS + list(extra_flags)
+    try:
+        return playwright.chromium.launch(executable_path=path, args=args, headless=True)
+    except PlaywrightError as error:
+        if not crashed_at_start(str(error)):
+            raise  # a wrong path, a flag it does not know: said as it is
+    # Once may be the machine's moment (seen under load: a general protection fault in its libc); twice is no chance
+    try:
+        return playwright.chromium.launch(executable_path=path, args=args, headless=True)
+    except PlaywrightError as error:
+        crash = crashed_at_start(str(error))
+        if not crash:
+            raise
+        raise EnvironmentProblem(
+            f"Chromium ({path}) crashed as it started, twice ({crash}): the machine's problem, not what is under "
+            "test. Run again; if it keeps crashing, check the machine's free memory or set CHROMIUM to another build"
+        ) from None
+
+
+_CRASHES = ("Segmentation fault", "Aborted", "Illegal instruction", "Bus error", "Trace/breakpoint trap")
+
+
+def crashed_at_start(said: str) -> str:
+    """How Chromium's process ended as Playwright launched it, where a signal ended it ("Segmentation fault",
+    "SIGSEGV"), or "" where the launch failed otherwise (a wrong path, a flag it does not know: an exit code)."""
+    if "Target page, context or browser has been closed" not in said:
+        return ""
+    for line in said.splitlines():
+        if "[err]" in line and any(crash in line for crash in _CRASHES):
+            return line.split("[err]", 1)[1].strip()
+    signal = re.search(r"signal=(SIG[A-Z]+)", said)
+    return signal.group(1) if signal else ""
 
 
 def person_user_agent(browser: "Browser") -> str:

@@ -395,6 +395,20 @@ def _fence_refused(host: str, port: int) -> None:
 
 
 def fresh_page(environment, policy: CredentialPolicy):
+    """The run's page, emptied for a new sign-in (_emptied_page). Where Chromium's process ended since the
+    last sign-in without the suite stopping it (it crashed: seen on a loaded machine), a new one."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return _emptied_page(environment, policy)
+    except PlaywrightError:
+        if _browser is None or _browser.is_connected():
+            raise
+        discard_page()
+        return _emptied_page(environment, policy)
+
+
+def _emptied_page(environment, policy: CredentialPolicy):
     """One page for the whole run (a new context and page cost more than the sign-in itself),
     emptied before each authorization as a new browser profile would be: no cookies, nothing
     stored for the issuer (local storage, IndexedDB, caches), no HTTP cache, no popup it opened.
@@ -600,6 +614,12 @@ class BrowserLogin:
                 discard_page()
                 if expired.is_set():
                     raise self._too_long(page, span) from None
+                if _browser is not None and not _browser.is_connected():  # and the suite did not stop it
+                    raise EnvironmentProblem(
+                        f"Chromium's process ended during the sign-in, on {redact_url(page.url)}, without the suite "
+                        "stopping it (it crashed): the machine's problem, not the server's doing. Run again; if it "
+                        "keeps crashing, check the machine's free memory or set CHROMIUM to another build"
+                    ) from None
                 unreachable = network_failure(str(error), self.failed_loads[-1:] or [page.url])
                 if unreachable is not None:
                     raise unreachable from None
