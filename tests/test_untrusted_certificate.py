@@ -61,8 +61,8 @@ def test_a_kept_connection_meets_the_untrusted_certificate_at_its_next_request(s
 
 
 def test_the_untrusted_certificate_has_the_trusted_ones_key(stand_in):
-    """Chromium accepts the stand-in's certificate by its key's hash: the browser's part of a sign-in is
-    unchanged, and only the application's own connections can refuse the certificate."""
+    """The untrusted certificate differs from the stand-in's own only in who signed it: a client that refuses it
+    refuses it for its authority, nothing else."""
     server, tls = stand_in
     server.serve_alternative_tls(tls.untrusted)
     host, port = server.url.removeprefix("https://").split(":")
