@@ -153,7 +153,7 @@ class _Server(ThreadedWSGIServer):
     def _choose_context(self, connection, server_name, context) -> None:
         """ssl's SNI callback: `connection` is the server side's SSLSocket (ssl types it as SSLObject)."""
         alternative = self.alternative_tls
-        if alternative is not None and not self.spared(connection.getpeername()):
+        if alternative is not None and not self._spared(connection):
             connection.context = alternative
             connection.served_alternative = True
 
@@ -203,6 +203,8 @@ class _Server(ThreadedWSGIServer):
             time.sleep(0.01)
 
     def _spared(self, connection: socket.socket) -> bool:
+        """Whether `connection`'s client is one `spared` names (an exception in the SNI callback would fail the
+        handshake)."""
         try:
             return self.spared(connection.getpeername())
         except OSError:  # already closed by its client: nothing to spare
