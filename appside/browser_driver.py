@@ -406,6 +406,11 @@ class BrowserDriver:
                 username or self.user.username,
             )
 
+    def opened(self, address: tuple) -> bool:
+        """A connection from `address` (its client's, as the server sees it) is this browser's: every one
+        it makes goes through its fence."""
+        return self._fence.carries(address)
+
     def _connection_refused(self, host: str, port: int) -> None:
         for guard in list(self.guards):
             if not guard.allows(host, port):

@@ -42,8 +42,8 @@ class StandInTls:
     ca_path: Path  # what the application trusts
     context: ssl.SSLContext  # what the stand-in serves with
     spki_sha256: str  # base64 SHA-256 of the server key: the one certificate Chromium may accept
-    # the same key and names, signed by an authority nobody trusts (RFC 6749 section 10.9: APPC-33); the
-    # browser still accepts it by the key's hash, so only the application's own connections can refuse it
+    # the same key and names, signed by an authority nobody trusts (RFC 6749 section 10.9: APPC-33), presented
+    # to the application's connections only (the browser's keep `context`: appside.steps.server_certificate)
     untrusted: ssl.SSLContext
 
 

@@ -7,6 +7,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import IO, cast
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -117,6 +118,10 @@ class _KeepAliveHandler(WSGIRequestHandler):
             super().log_error(format, *args)
 
 
+def _nobody(address: tuple) -> bool:
+    return False
+
+
 class _CannotBind(Exception):
     """An OSError of bind(), carried past werkzeug's `except OSError` (see _Server.server_bind)."""
 
@@ -139,6 +144,8 @@ class _Server(ThreadedWSGIServer):
         self._lock, self.stopped = threading.Lock(), False
         # serve_alternative_tls: the context new TLS connections are served with instead of ssl_context
         self.alternative_tls: ssl.SSLContext | None = None
+        # the clients (by their address) still served with ssl_context, and whose kept connections stay open
+        self.spared: Callable[[tuple], bool] = _nobody
         self.handshake_failures: deque[tuple[float, str]] = deque(maxlen=100)
         if ssl_context is not None:
             ssl_context.sni_callback = self._choose_context  # called for every handshake, with SNI or without
@@ -146,7 +153,7 @@ class _Server(ThreadedWSGIServer):
     def _choose_context(self, connection, server_name, context) -> None:
         """ssl's SNI callback: `connection` is the server side's SSLSocket (ssl types it as SSLObject)."""
         alternative = self.alternative_tls
-        if alternative is not None:
+        if alternative is not None and not self._spared(connection):
             connection.context = alternative
             connection.served_alternative = True
 
@@ -184,7 +191,7 @@ class _Server(ThreadedWSGIServer):
         still lets a connection read what arrives after its shutdown, so a client's request sent
         meanwhile would be answered on the old connection."""
         with self._lock:
-            ending = set(self._connections)
+            ending = {connection for connection in self._connections if not self._spared(connection)}
             for connection in ending:
                 with contextlib.suppress(OSError):
                     socket.socket.shutdown(connection, socket.SHUT_RD)
@@ -194,6 +201,14 @@ class _Server(ThreadedWSGIServer):
                 if not ending & self._connections:
                     return
             time.sleep(0.01)
+
+    def _spared(self, connection: socket.socket) -> bool:
+        """Whether `connection`'s client is one `spared` names (an exception in the SNI callback would fail the
+        handshake)."""
+        try:
+            return self.spared(connection.getpeername())
+        except OSError:  # already closed by its client: nothing to spare
+            return False
 
     def end_connections(self) -> None:
         """No connection is answered again. Each reads its end: a thread waiting for a next request
@@ -246,13 +261,17 @@ class SandboxServer:
         self._wake, self._waker = socket.socketpair()
         self._thread = threading.Thread(target=self.serve_forever, name="sandbox", daemon=True)
 
-    def serve_alternative_tls(self, context: ssl.SSLContext | None, end_kept: bool = True) -> None:
+    def serve_alternative_tls(
+        self, context: ssl.SSLContext | None, end_kept: bool = True, spared: Callable[[tuple], bool] | None = None
+    ) -> None:
         """New TLS connections to the first port are served with `context` from now on (None: with the
         server's own again), and (`end_kept`) the connections kept open end after their answers, so that a client's
         next request meets it. A request on such a connection is logged with the note {"tls": "alternative"};
-        a handshake the client broke off is in handshake_failures."""
+        a handshake the client broke off is in handshake_failures. A client whose address (the connection's
+        peer, (host, port)) `spared` says yes to is served with the server's own context still, and its kept
+        connections stay open: a client that must go on as before while others meet `context`."""
         first = self._servers[0]
-        first.alternative_tls = context
+        first.alternative_tls, first.spared = context, spared or _nobody
         if end_kept:
             first.end_kept_connections()
 

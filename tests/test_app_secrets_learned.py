@@ -2,11 +2,16 @@
 prints its access token (or a page showing it, pictured) before any request log is attached gets
 it scrubbed all the same."""
 
+import time
+
 import requests
 
 from appside.application import load_application
+from appside.observed import learn_secrets
 from appside.stand_in import start_stand_in
-from suite.secrets.redaction import REDACTOR
+from sandbox.app import PATHS
+from sandbox.recording import RecordedRequest
+from suite.secrets.redaction import REDACTOR, learn_plain_code_challenge
 
 
 def test_a_stand_in_token_is_a_secret_from_the_moment_it_is_issued():
@@ -27,3 +32,31 @@ def test_a_stand_in_token_is_a_secret_from_the_moment_it_is_issued():
     token = answer.json()["access_token"]
     shown = f"the service's own outcome: called the API with Bearer {token}"
     assert token not in REDACTOR.scrub(shown)
+
+
+def _authorization_request(*query: tuple[str, str]) -> RecordedRequest:
+    return RecordedRequest(
+        time.time(), "GET", PATHS["authorization_endpoint"], (("client_id", "web-app"), *query), (), {}
+    )
+
+
+def test_a_plain_code_challenge_is_masked_as_the_verifier_it_is_before_any_redemption_shows_it():
+    """RFC 7636 section 4.2: with the plain method the challenge is the verifier; without a method plain is meant
+    (section 4.3). The outsider's pkce-plain mod_auth_openidc run showed it whole in the authorization request of
+    the sign-in whose code was never redeemed (APPC-33's), and the token request masked the same value."""
+    plain, unnamed, s256 = "pLain-verifier-" + "a" * 40, "nO-method-verifier-" + "b" * 40, "S256-challenge-" + "c" * 28
+    learn_secrets(
+        [
+            _authorization_request(("code_challenge", plain), ("code_challenge_method", "plain")),
+            _authorization_request(("code_challenge", unnamed)),
+            _authorization_request(("code_challenge", s256), ("code_challenge_method", "S256")),
+        ]
+    )
+    shown = REDACTOR.scrub(f"/connect/authorize?code_challenge={plain}\n{unnamed}\n{s256}")
+    assert plain not in shown and unnamed not in shown and "[code_verifier" in shown
+    assert s256 in shown  # an S256 challenge is a hash anyone may see
+
+
+def test_the_suites_own_plain_challenge_given_as_an_override_is_masked_too():
+    learn_plain_code_challenge("oVerride-verifier-" + "d" * 40, None)
+    assert "oVerride-verifier-" not in REDACTOR.scrub("code_challenge=oVerride-verifier-" + "d" * 40)

@@ -61,8 +61,8 @@ def test_a_kept_connection_meets_the_untrusted_certificate_at_its_next_request(s
 
 
 def test_the_untrusted_certificate_has_the_trusted_ones_key(stand_in):
-    """Chromium accepts the stand-in's certificate by its key's hash: the browser's part of a sign-in is
-    unchanged, and only the application's own connections can refuse the certificate."""
+    """The untrusted certificate differs from the stand-in's own only in who signed it: a client that refuses it
+    refuses it for its authority, nothing else."""
     server, tls = stand_in
     server.serve_alternative_tls(tls.untrusted)
     host, port = server.url.removeprefix("https://").split(":")
@@ -107,3 +107,37 @@ def test_a_resumed_session_is_no_evidence_and_the_stand_in_offers_none_to_resume
     server.serve_alternative_tls(tls.untrusted)
     _get(server.url, client, session)  # resumed: the untrusted certificate is never presented
     assert [e.notes.get("tls") for e in server.recording.entries()] == [None, None]
+
+
+def test_the_suites_browser_keeps_the_stand_ins_own_certificate_on_every_new_connection(stand_in):
+    """APPC-33 judges the application's own connections: the browser, the user's agent, never meets the untrusted
+    certificate, and its kept connections are not ended under it. In the outsider's mod_auth_openidc runs the
+    browser's new connection for the login page ended two sign-ins of four at Chromium's error page, and the rule
+    read that as the application's doing. Every load here opens a new connection (a fresh browser context, whose
+    connections are its own), and the kept connections are ended between loads as APPC-33 ends them; a client
+    beside the browser still meets the untrusted certificate."""
+    from playwright.sync_api import sync_playwright
+
+    from suite.wire.browser import OriginFence, launch_chromium
+
+    server, tls = stand_in
+    fence = OriginFence(lambda host, port: True, lambda host, port: None)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(
+            playwright, [*fence.flags, f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"]
+        )
+        try:
+            kept = browser.new_context().new_page()
+            kept.goto(server.url + DISCOVERY)
+            for number in range(4):
+                server.serve_alternative_tls(tls.untrusted, spared=fence.carries)
+                kept.goto(f"{server.url}{DISCOVERY}?kept={number}")
+                context = browser.new_context()
+                context.new_page().goto(f"{server.url}{DISCOVERY}?new={number}")
+                context.close()
+        finally:
+            browser.close()
+            fence.close()
+    assert [e.notes.get("tls") for e in server.recording.entries()] == [None] * 9
+    assert requests.get(server.url + DISCOVERY, verify=False, timeout=10).status_code == 200
+    assert server.recording.entries()[-1].notes.get("tls") == "alternative"

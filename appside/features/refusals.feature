@@ -106,6 +106,8 @@ Feature: What an application must refuse
     reported as a warning, not as a failure. The status is the one the browser got, or the one the
     application's own access log gives its callback (its launched output, drive.output_file), where a
     server sent its page before it failed (Apache mod_auth_openidc 2.4 logs 500 after an error page).
+    A form_post callback's line carries no state: a server error on a POST to the redirect URI in the
+    log, which may be another sign-in's, leaves the rule not checked rather than passed.
 
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "access-denied"

@@ -11,9 +11,9 @@ Feature: The application validates the authorization server's certificate
     Where the stand-in serves HTTPS (issuer.tls: true), the suite uses the application once more, on
     its own, while the stand-in presents a second certificate: the same key and names, signed by an
     authority made for this run that nobody trusts (to a sign-in from its authorization request on,
-    to a service's run from its start). The browser still accepts it (by the key's hash, as it
-    accepts the stand-in's own), so only the application's own connections can refuse it: its
-    server's for a web application, its command's for a service. The application meets it as in
+    to a service's run from its start). The suite's browser, the user's agent, never meets it: its
+    connections keep the stand-in's own certificate, so only the application's own connections can
+    refuse it: its server's for a web application, its command's for a service. The application meets it as in
     production: launched again for this use (drive.launch), and a service's command run, without
     REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, which make requests validate where a Session's verify
     is False, the stand-in's authority in its default trust store instead. A request of the

@@ -40,6 +40,7 @@ from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, RECENT_EXPIRY
 from sandbox.instrumentation import OTHER_ISSUER
+from sandbox.recording import FORM_POST_NOTE
 from suite.configuration.rules import WARNING
 from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import check, require, skip_for_missing_application_data
@@ -413,7 +414,10 @@ def error_page(request: pytest.FixtureRequest, application: Application, app_run
             f"the application's callback answered HTTP {sign_in.callback_status}: "
             "a server error, not an error shown to the user",
         )
-        status, line = logged_answer(_own_logs(request, application), _faulted_callback(app_run)) or ("", "")
+        callback = _faulted_callback(app_run)
+        status, line = logged_answer(_own_logs(request, application), callback) or ("", "")
+        if FORM_POST_NOTE in callback.notes and status and int(status) >= 500:
+            require(False, FORM_POST_UNMATCHED.format(status=status, line=line, browser=sign_in.callback_status))
         check(
             not status or int(status) < 500,
             lambda: (
@@ -440,7 +444,7 @@ def error_page(request: pytest.FixtureRequest, application: Application, app_run
 # A request line and its status as access logs write them: Apache's and nginx's common and combined formats,
 # werkzeug's, gunicorn's and uvicorn's ("GET /cb?error=access_denied&state=... HTTP/1.1" 500)
 LOG_LINE_SHOWN = 300  # characters of a log line quoted in a message
-ACCESS_LOG_LINE = re.compile(r'"(?:GET|POST) (?P<target>\S+) HTTP/\d(?:\.\d)?" (?P<status>[1-5]\d\d)\b')
+ACCESS_LOG_LINE = re.compile(r'"(?P<method>GET|POST) (?P<target>\S+) HTTP/\d(?:\.\d)?" (?P<status>[1-5]\d\d)\b')
 
 
 def _own_logs(request: pytest.FixtureRequest, application: Application) -> str:
@@ -457,17 +461,46 @@ def _own_logs(request: pytest.FixtureRequest, application: Application) -> str:
 def logged_answer(log: str, callback) -> tuple[str, str] | None:
     """The status the application's own access log gives the faulty callback (a GET to its redirect URI with
     this sign-in's state), and the line, masked and bounded; None where no line names it. A server may send
-    its page before it fails (the browser then sees that page's status): its own log has what it ended with."""
+    its page before it fails (the browser then sees that page's status): its own log has what it ended with.
+    A form_post callback (a POST whose state is in its body, which no access log writes) is no line of its
+    own: the worst status of the log's POSTs to the redirect URI stands for it (FORM_POST_UNMATCHED)."""
     delivered = urlsplit(callback.delivered_to)
+    if FORM_POST_NOTE in callback.notes:
+        posted = [
+            (found, line)
+            for found, line in _logged_requests(log)
+            if found["method"] == "POST" and urlsplit(found["target"]).path == delivered.path
+        ]
+        if not posted:
+            return None
+        worst, line = max(posted, key=lambda pair: int(pair[0]["status"]))
+        return worst["status"], REDACTOR.scrub(line.strip())[:LOG_LINE_SHOWN]
     state = callback.location_params.get("state")
     if not state or not delivered.path:
         return None
+    for found, line in _logged_requests(log):
+        target = urlsplit(found["target"])
+        if target.path == delivered.path and ("state", state) in parse_qsl(target.query, keep_blank_values=True):
+            return found["status"], REDACTOR.scrub(line.strip())[:LOG_LINE_SHOWN]
+    return None
+
+
+def _logged_requests(log: str):
+    """(match of ACCESS_LOG_LINE, its line) of each request line the log has, in order."""
     for line in log.splitlines():
         for found in ACCESS_LOG_LINE.finditer(line):
-            target = urlsplit(found["target"])
-            if target.path == delivered.path and ("state", state) in parse_qsl(target.query, keep_blank_values=True):
-                return found["status"], REDACTOR.scrub(line.strip())[:LOG_LINE_SHOWN]
-    return None
+            yield found, line
+
+
+# Where the callback came by form_post and the log has a POST to the redirect URI answered with a server error:
+# each form_post callback is the same line (the path, no state), so the log cannot say whether it was this one
+FORM_POST_UNMATCHED = (
+    "the callback came by form_post, a POST to the redirect URI whose state is in its body, which an access log "
+    "does not write, so the application's own log cannot tell this sign-in's callback from the others': it has a "
+    "POST to the redirect URI answered HTTP {status} ({line!r}) and the browser got HTTP {browser}, which a server "
+    "that sends its page before it fails (Apache mod_auth_openidc) does not show. A form_post callback's status "
+    "cannot be read from the access log where another one failed; with the query response mode it can"
+)
 
 
 def _unchecked(normal: tuple, why: str) -> None:

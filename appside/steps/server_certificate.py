@@ -6,7 +6,7 @@ such a connection, and the handshakes it broke off, are the evidence (SandboxSer
 import contextlib
 import threading
 import time
-from urllib.parse import parse_qsl, urlsplit
+from collections.abc import Callable
 
 import allure
 import pytest
@@ -15,7 +15,7 @@ from pytest_bdd import given, then, when
 from appside.application import Application
 from appside.launcher import LaunchedApplication, LaunchFailed
 from appside.steps.leaks import use_as_a_user_would
-from appside.steps.sign_ins import AppRun, observe_session, skip_unless_type
+from appside.steps.sign_ins import AppRun, driver, observe_session, skip_unless_type
 from appside.tls import UNTRUSTED_CA_NAME, StandInTls
 from sandbox import SandboxServer
 from sandbox.app import PATHS
@@ -47,15 +47,19 @@ def used_under_untrusted_certificate(request: pytest.FixtureRequest, application
     """One sign-in (web) or one run (service), alone, that meets the untrusted certificate: a sign-in from the
     moment its authorization request reaches the stand-in (the application has fetched what it needed to start
     it), so that its code redemption, its userinfo and API calls do; a service's run from its start. Every new
-    connection then meets it, the browser's too, which accepts it by the key's hash; connections kept open from
-    before end first. The application meets it as in production: an application the suite launched (drive.launch)
-    is launched again for the use, and a service's command runs, without the variables that turn a validation it
-    switched off back on and with the stand-in's authority in its default trust store (appside.launcher.
-    as_in_production: REQUESTS_CA_BUNDLE overrode requests' Session.verify = False); launched again as it was
-    after it."""
+    connection then meets it but the browser's: the browser is the user's agent, not the application, and its
+    connections (all through its fence, suite.wire.browser.OriginFence) keep the stand-in's own certificate and
+    stay open, so that its part of the sign-in cannot fail for it (one that met the untrusted certificate, or
+    whose kept connection ended under a request, ended the sign-in at its error page and left the rule without
+    evidence); the application's connections kept open from before end first. The application meets it as in
+    production: an application the suite launched (drive.launch) is launched again for the use, and a service's
+    command runs, without the variables that turn a validation it switched off back on and with the stand-in's
+    authority in its default trust store (appside.launcher.as_in_production: REQUESTS_CA_BUNDLE overrode requests'
+    Session.verify = False); launched again as it was after it."""
     tls: StandInTls = request.config.stand_in_tls  # type: ignore[attr-defined]  # appside.conftest made it
     launched = request.config.launched  # type: ignore[attr-defined]  # appside.conftest launched it, or None
-    untrusted = UntrustedCertificate(stand_in, tls.untrusted)
+    browser = driver(request.config) if application.drive.mode == "browser" else None
+    untrusted = UntrustedCertificate(stand_in, tls.untrusted, browser.opened if browser else None)
     action = _sign_in_refusing_is_expected if application.is_interactive else _run_refusing_is_expected
     try:
         observe_session(request.config, stand_in, app_run, lambda session: action(session, launched, untrusted), TITLE)
@@ -76,16 +80,17 @@ def used_under_untrusted_certificate(request: pytest.FixtureRequest, application
 
 class UntrustedCertificate:
     """The untrusted certificate, presented from now (now()) or from the first authorization request that reaches
-    the stand-in (at_authorization()); `since`: when it was first presented (time.time()), None until then."""
+    the stand-in (at_authorization()) to every client but the suite's browser (`browser`: whether a client address
+    is its); `since`: when it was first presented (time.time()), None until then."""
 
-    def __init__(self, stand_in: SandboxServer, context) -> None:
-        self.stand_in, self.context = stand_in, context
+    def __init__(self, stand_in: SandboxServer, context, browser: Callable[[tuple], bool] | None = None) -> None:
+        self.stand_in, self.context, self.browser = stand_in, context, browser
         self.since: float | None = None
         self._lock, self._ended = threading.Lock(), False
 
     def now(self) -> None:
         self.since = time.time()
-        self.stand_in.serve_alternative_tls(self.context)
+        self.stand_in.serve_alternative_tls(self.context, spared=self.browser)
 
     def at_authorization(self) -> None:
         self.stand_in.recording.listeners.append(self._authorization_seen)
@@ -97,13 +102,13 @@ class UntrustedCertificate:
             if self._ended or self.since is not None or entry.path != PATHS["authorization_endpoint"]:
                 return
             self.since = time.time()
-            self.stand_in.serve_alternative_tls(self.context, end_kept=False)
+            self.stand_in.serve_alternative_tls(self.context, end_kept=False, spared=self.browser)
         threading.Thread(target=self._end_kept, daemon=True).start()
 
     def _end_kept(self) -> None:
         with self._lock:
             if not self._ended:
-                self.stand_in.serve_alternative_tls(self.context)
+                self.stand_in.serve_alternative_tls(self.context, spared=self.browser)
 
     def end(self) -> None:
         with contextlib.suppress(ValueError):
@@ -115,12 +120,7 @@ class UntrustedCertificate:
 
 @then("the application sent the stand-in nothing over a connection with that certificate")
 def nothing_sent_under_untrusted_certificate(application: Application, app_run: AppRun) -> None:
-    browser = _browser_requests(app_run.sign_ins[-1] if app_run.sign_ins else None)
-    accepted = [
-        e
-        for e in app_run.last.entries
-        if e.notes.get("tls") == "alternative" and not e.notes.get("browser") and (e.path, e.query) not in browser
-    ]
+    accepted = [e for e in app_run.last.entries if e.notes.get("tls") == "alternative"]
     check(
         not accepted,
         lambda: (
@@ -143,10 +143,26 @@ def nothing_sent_under_untrusted_certificate(application: Application, app_run: 
                 else ""
             ),
         )
+    if not app_run.refused_handshakes:
+        require(not (failed := _browser_failed(app_run)), failed)
     require(
         app_run.refused_handshakes,
         "the application opened no new TLS connection to the stand-in while it presented the untrusted certificate "
         "(it made no request, or kept none of its own): no evidence that it would refuse one",
+    )
+
+
+def _browser_failed(app_run: AppRun) -> str:
+    """Where the suite's own browser could not go on with the sign-in (Chromium's error page): the sign-in ended
+    before the application's part in it, which is then no evidence either way; "" where it did not."""
+    sign_in = app_run.sign_ins[-1] if app_run.sign_ins else None
+    if sign_in is None or not sign_in.final_url.startswith("chrome-error:"):
+        return ""
+    return (
+        f"the suite's browser ended the sign-in at its error page ({sign_in.final_url})"
+        + (f": {sign_in.watch}" if sign_in.watch else "")
+        + "; the sign-in stopped there, before the application had its part, so it is not the application's doing "
+        "(run the rule again; if it keeps happening, report it with the attached requests)"
     )
 
 
@@ -210,12 +226,3 @@ def _run_refusing_is_expected(session, launched: LaunchedApplication | None, unt
         run.detail, name="the service's own outcome, untrusted certificate", attachment_type=allure.attachment_type.TEXT
     )
     return []
-
-
-def _browser_requests(sign_in) -> set[tuple[str, tuple]]:
-    """(path, query) of the requests the browser itself made: it accepts the certificate by its key, as the
-    suite told it to; the application's own connections are what the rule judges."""
-    return {
-        (parts.path, tuple(parse_qsl(parts.query, keep_blank_values=True)))
-        for parts in map(urlsplit, getattr(sign_in, "urls", None) or ())
-    }

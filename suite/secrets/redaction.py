@@ -1048,6 +1048,16 @@ class Redactor:
 REDACTOR = Redactor()
 
 
+def learn_plain_code_challenge(challenge: str | None, method: str | None) -> None:
+    """A code_challenge sent with the plain method is the code_verifier itself (RFC 7636 section 4.2: "plain
+    code_challenge = code_verifier"), and a request without code_challenge_method asks for plain (section 4.3:
+    "Defaults to "plain" if not present in the request"): masked as the verifier it is, wherever it appears
+    (the authorization request's URL, its reproduce lines), also where no code redemption ever showed the
+    verifier."""
+    if challenge and (method or "plain") == "plain":
+        REDACTOR.register(challenge, "code_verifier")
+
+
 def mask_userinfo(text: str) -> str:
     """`text` with the user:password part of each URL in it replaced (https://[userinfo redacted]@host)."""
     return _USERINFO.sub(r"\1[userinfo redacted]@", text) if "@" in text else text

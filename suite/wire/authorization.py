@@ -6,7 +6,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import allure
 
-from suite.secrets.redaction import REDACTOR, excerpt
+from suite.secrets.redaction import REDACTOR, excerpt, learn_plain_code_challenge
 from suite.wire.http import HttpClient, allure_results_written, redact_url
 from suite.wire.login import LoginConfigurationProblem, Outcome, login_method
 from suite.wire.login.html_forms import page_text
@@ -135,6 +135,7 @@ def authorization_url(
         params["code_challenge_method"] = pkce
     params.update(overrides or {})
     params = {k: v for k, v in params.items() if v is not None}
+    learn_plain_code_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
     endpoint: str = discovery.endpoint("authorization_endpoint")
     state.authorization = AuthorizationRequest(client, params, verifier if pkce else None, endpoint)
     state.http.authorization = state.authorization  # for the reproduction of the code's redemption

@@ -216,7 +216,8 @@ class MemoryBound:
 class OriginFence:
     """The browser's one way out: a SOCKS5 proxy on loopback that Chromium must use for every
     connection, loopback ones included, and that opens only those to the hosts and ports `allowed`
-    answers yes for. Request interception (Playwright's routes) sees what pages and dedicated
+    answers yes for (`carries` tells its connections to a server by their address, as the server sees
+    it). Request interception (Playwright's routes) sees what pages and dedicated
     workers ask for; a shared worker's requests and a worker's WebSocket pass beside it, and a
     preconnect or a DNS lookup is no request at all. None of them passes this: whatever a page or
     anything it starts sends, it leaves the browser only towards an allowed origin. `refused` is
@@ -225,6 +226,7 @@ class OriginFence:
     def __init__(self, allowed: Callable[[str, int], bool], refused: Callable[[str, int], None]) -> None:
         self.allowed, self.refused = allowed, refused
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._open: set[tuple[str, int]] = set()  # (host, port) of each connection it opened on the browser's behalf
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -244,6 +246,11 @@ class OriginFence:
             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
             "--webrtc-ip-handling-policy=disable_non_proxied_udp",
         ]
+
+    def carries(self, address: tuple) -> bool:
+        """A connection from `address` ((host, port), as the server it reached sees its client) is one this fence
+        opened for the browser: a server can tell the browser's connections from other programs' on loopback."""
+        return tuple(address[:2]) in self._open
 
     def close(self) -> None:
         self._listener.close()
@@ -279,11 +286,17 @@ class OriginFence:
         except (OSError, UnicodeError, IndexError, struct.error):
             client.close()
             return
+        # known before the browser's first byte (a TLS ClientHello) reaches the server
+        end = tuple(server.getsockname()[:2])
+        self._open.add(end)
         client.sendall(b"\x05\x00\x00\x01" + bytes(6))
         client.settimeout(None)
         server.settimeout(None)
         threading.Thread(target=_pipe, args=(server, client), daemon=True).start()
-        _pipe(client, server)
+        try:
+            _pipe(client, server)
+        finally:
+            self._open.discard(end)
 
 
 def _read(connection: socket.socket, size: int) -> bytes:
