@@ -184,45 +184,51 @@ def _naming(sources, allowed: list[str]) -> list:
 GRANTED = "the token request was granted (HTTP 200)"
 
 
-def _answered_200(request, allowed: list[str], response) -> str:
-    """What an HTTP 200 to a request the rule has refused was: an error sent with 200 (D9's
-    {"error":"invalid_client"}) is said as such, not as a grant; a grant as _granted_words says."""
+def error_sent_with_200(response) -> str | None:
+    """The error code of an HTTP 200 that holds an error and no access token (a server that answers its
+    refusals with 200), else None: such an answer granted nothing."""
     try:
         body = response.json()
     except ValueError:
-        body = None
-    granted = _granted_words(request, allowed)
-    if not (isinstance(body, dict) and body.get("error") is not None and not body.get("access_token")):
-        return granted
-    return granted.replace(
-        GRANTED,
-        f"the token endpoint answered with an error, {error_words(body['error'], response)}, sent with HTTP 200,",
-        1,
-    ) + (
+        return None
+    if response.status_code != 200 or not isinstance(body, dict) or body.get("access_token"):
+        return None
+    return None if body.get("error") is None else str(body["error"])
+
+
+def answered_200(request, allowed: list[str], response) -> str:
+    """What an HTTP 200 to a request the rule has refused was: an error sent with 200 (D9's
+    {"error":"invalid_client"}) is said as such, not as a grant; a grant as _granted_words says."""
+    error = error_sent_with_200(response)
+    if error is None:
+        return _granted_words(request, allowed)
+    answer = f"the token endpoint answered with an error, {error_words(error, response)}, sent with HTTP 200"
+    return _granted_words(request, allowed, answer) + (
         '; an error is answered "with an HTTP 400 (Bad Request) status code (unless specified otherwise)", 401 for '
         "an invalid_client whose client authenticated by HTTP Basic (RFC 6749 section 5.2): HTTP 200 is a granted "
         "request's answer (section 5.1)"
     )
 
 
-def _granted_words(request, allowed: list[str]) -> str:
-    """What was granted that the scenario's rule has refused, and the sentences that say so: the scenario's
-    title ("A code redeemed with another redirect_uri is refused") names the cause, its sources the sections."""
+def _granted_words(request, allowed: list[str], answer: str = GRANTED) -> str:
+    """What was granted (or `answer`: what the server did instead) that the scenario's rule has refused, and
+    the sentences that say so: the scenario's title ("A code redeemed with another redirect_uri is refused")
+    names the cause, its sources the sections."""
     marker = request.node.get_closest_marker("rule")
     title = dict(request.node.user_properties).get("scenario", "")
     if marker is None or not title:
-        return GRANTED
+        return answer
     rule_id = marker.args[0]
     sources = entry(rule_id).sources
     naming = _naming(sources, allowed)
     cited = "; ".join(dict.fromkeys(s.source for s in sources if s not in naming) or (s.source for s in sources))
     title = title.removeprefix(rule_id).strip()
     cause = re.fullmatch(r"(.+?) (?:is|are) refused\b(.*)", title)
-    granted = GRANTED
     if cause is None:
-        return f"{granted}, yet {rule_id} says: {title[:1].lower()}{title[1:]} ({cited})"
+        return f"{answer}, yet {rule_id} says: {title[:1].lower()}{title[1:]} ({cited})"
     what = cause[1] + cause[2]
-    return f"{granted} to {what[:1].lower()}{what[1:]}, which {rule_id} says is refused ({cited})"
+    to = " to" if answer == GRANTED else ", to"  # "granted (HTTP 200) to ...", "an error, sent with HTTP 200, to ..."
+    return f"{answer}{to} {what[:1].lower()}{what[1:]}, which {rule_id} says is refused ({cited})"
 
 
 def _expected_words(request, allowed: list[str]) -> str:
@@ -251,7 +257,7 @@ def token_request_refused_any_code(request, state, discovery):
     refuse_if_secret_refused_everywhere(state, discovery)  # a secret refused everywhere is the file's, not a refusal
     check(
         response.status_code != 200,
-        lambda: f"{_answered_200(request, [], response)}; expected a refusal (RFC 6749 section 5.2)",
+        lambda: f"{answered_200(request, [], response)}; expected a refusal (RFC 6749 section 5.2)",
     )
     check(
         400 <= response.status_code < 500,
@@ -272,7 +278,7 @@ def token_request_refused(request, state, errors, discovery):
     check(
         response.status_code != 200,
         lambda: (
-            f"{_answered_200(request, allowed, response)}; expected a refusal with {' or '.join(allowed)} "
+            f"{answered_200(request, allowed, response)}; expected a refusal with {' or '.join(allowed)} "
             "(RFC 6749 section 5.2)"
         ),
     )

@@ -96,6 +96,7 @@ clients:
     client_secret: ${{T_SERVICE_SECRET}}
     scope: visma_api:read
     tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
+    ungranted_scope: visma_api:write
   web:
     client_id: sandbox-web
     client_secret: ${{T_WEB_SECRET}}
@@ -147,6 +148,23 @@ def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None,
     statuses = {r["rule_id"]: r["status"] for r in written.get("rules", [])}
     output = result.stdout[-3000:] + result.stderr[-2000:]
     return statuses | {"output": output, "record": written, "returncode": result.returncode, "proxy": proxy}
+
+
+def test_token_errors_sent_with_200_are_said_as_errors_not_grants(tmp_path):
+    """A server that answers its token endpoint's refusals with HTTP 200 and {"error": ...} granted
+    nothing: SVC-12 and SVC-13 say what it answered (RFC 6749 section 5.2 wants 400), as the other
+    refusal rules do, and no message joins its clauses with a double comma."""
+
+    def errors_with_200(method, path, status, headers, body):
+        return (200 if path.startswith("/connect/token") and status >= 400 else status), headers, body
+
+    statuses = _run_through(tmp_path, errors_with_200, "SVC-12", "SVC-13", "APP-02")
+    reasons = {r["rule_id"]: r["scenarios"][0]["reason"] for r in statuses["record"]["rules"]}
+    assert statuses["SVC-12"] == statuses["SVC-13"] == statuses["APP-02"] == "failed", statuses["output"]
+    for rule, error in (("SVC-12", "invalid_scope"), ("SVC-13", "unauthorized_client"), ("APP-02", "invalid_client")):
+        assert f"answered with an error, error='{error}', sent with HTTP 200" in reasons[rule], reasons[rule]
+        assert "a token was granted" not in reasons[rule] and "granted a token" not in reasons[rule], reasons[rule]
+        assert ",," not in reasons[rule], reasons[rule]
 
 
 def test_error_pages_served_with_200_pass_auth05_and_auth07(tmp_path):
