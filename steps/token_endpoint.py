@@ -12,7 +12,7 @@ from pytest_bdd import parsers, then
 
 from suite.configuration.rule_catalogue import entry
 from suite.secrets.redaction import REDACTOR, excerpt
-from suite.verdict.checks import ConfigurationProblem, check, check_granted, require, shown_or
+from suite.verdict.checks import ConfigurationProblem, check, check_granted, require, require_not_met, shown_or
 from suite.verdict.token_response import expires_in, granted_scope
 from suite.wire.http import header_shown
 from suite.wire.token_requests import error_of, outside_vschar, post_token
@@ -44,7 +44,7 @@ def _json_body(response) -> dict:
     return body
 
 
-def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | None]:
+def refuse_if_secret_refused_everywhere(state, discovery, client=None) -> dict[str, str | None]:
     """A refusal `invalid_client` is the right answer when client authentication fails (RFC 6749
     section 5.2): where the client's secret is refused sent either way the documentation allows
     (in the form body and by HTTP Basic), for a request the server answers otherwise once the client
@@ -53,8 +53,9 @@ def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | Non
     configuration problem naming the key (exit code 4, no verdict), as for a refused test user.
     Either way accepted is evidence the server authenticates the client: what was refused is then
     the server's fault (a Basic decoding defect, say) and fails as before. Returns, for each way
-    tried (post, basic), the error it got (None: granted); nothing where none was tried."""
-    client = state.client
+    tried (post, basic), the error it got (None: granted); nothing where none was tried. `client`: the
+    one that sent the refused request (the scenario's client where None)."""
+    client = client or state.client
     if client is None or client.is_public or not client.client_secret or error_of(state.response) != "invalid_client":
         return {}
     if client.redirect_uri:  # a code nobody issued: invalid_grant once the client is authenticated
@@ -66,7 +67,10 @@ def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | Non
             form["tenant_id"] = client.tenant_id
     response, token_responses = state.response, list(state.token_responses)
     try:
-        errors = {way: _outcome(post_token(state, discovery, form, authentication=way)) for way in ("post", "basic")}
+        errors = {
+            way: _outcome(post_token(state, discovery, form, client=client, authentication=way))
+            for way in ("post", "basic")
+        }
     finally:
         state.response, state.token_responses[:] = response, token_responses
     if all(error == "invalid_client" for error in errors.values()):
@@ -90,12 +94,12 @@ def _outcome(response) -> str | None:
 AUTHENTICATED = (None, "invalid_grant")
 
 
-def _basic_decoding_hint(state, errors: dict[str, str | None]) -> str:
+def _basic_decoding_hint(state, errors: dict[str, str | None], client=None) -> str:
     """Why a request sent with HTTP Basic was refused where the body method was not: RFC 6749 section
     2.3.1 form-urlencodes the client id and secret before Basic encodes them, and a server that
     compares them as sent refuses every secret that encoding changes. The characters are not named:
     they are the secret's."""
-    client, request = state.client, state.response.request
+    client, request = client or state.client, state.response.request
     sent_by_basic = str(request.headers.get("Authorization", "")).startswith("Basic ")
     if not (sent_by_basic and errors.get("basic") == "invalid_client" and "post" in errors):
         return ""
@@ -114,6 +118,30 @@ def _basic_decoding_hint(state, errors: dict[str, str | None]) -> str:
             if errors["post"] in AUTHENTICATED
             else f"sent in the form body (client_secret_post) it was refused too, error={errors['post']!r}"
         )
+    )
+
+
+def refuse_if_authentication_refused(state, discovery) -> None:
+    """A refusal rule's request refused `invalid_client` tells nothing of what the rule checks (whose code,
+    whose refresh token) when the client that sent it cannot authenticate the way it did at all: the control
+    is the same client's same authentication for a code nobody issued, which an authenticated client has
+    refused invalid_grant. Refused invalid_client there too, the server never judged the grant; the scenario
+    is kept from its own check by the client authentication (SVC-02 checks HTTP Basic's) and says so.
+    Accepted there, the invalid_client was the server's answer to the grant, and the rule judges it."""
+    client = state.sender or state.client
+    errors = refuse_if_secret_refused_everywhere(state, discovery, client)
+    way = "basic" if "Authorization" in state.response.request.headers else "post"
+    words = {"basic": "HTTP Basic", "post": "its secret in the form body"}
+    other = next(w for w in words if w != way)
+    require_not_met(
+        errors.get(way) != "invalid_client",
+        lambda: (
+            f"the {client.role} client's authentication by {words[way]} was refused (invalid_client, HTTP "
+            f"{state.response.status_code}), for a code nobody issued too: the server never authenticated the client, "
+            f"so it never judged the grant this rule is about; by {words[other]} it was "
+            f"{'accepted' if errors.get(other) in AUTHENTICATED else f'answered {errors.get(other)!r}'}"
+            + _basic_decoding_hint(state, errors, client)
+        ),
     )
 
 
@@ -274,7 +302,7 @@ def token_request_refused(request, state, errors, discovery):
     allowed = errors.replace('"', "").split(" or ")
     response = state.response
     if "invalid_client" not in allowed:  # the refusal may be for the secret, not for what the rule checks
-        refuse_if_secret_refused_everywhere(state, discovery)
+        refuse_if_authentication_refused(state, discovery)
     check(
         response.status_code != 200,
         lambda: (

@@ -832,3 +832,28 @@ def test_the_same_check_failed_by_a_needed_rule_blocks_rather_than_fails_again()
         }
         resolve_blocked(rules, needs=lambda rule: needs.get(rule, ()), controls=lambda rule: ())
         assert (rules["CODE-06"]["status"], rules["CODE-06"].get("blocked_by")) == expected, step
+
+
+class _OtherClientsGrantRefusedAsInvalidClient(Fault):
+    """invalid_client (401) for the other client's redemption of the web app's code and its refresh with the web
+    app's refresh token, while the same client's authentication for a code nobody issued (no code_verifier)
+    goes through: a server that names a foreign grant invalid_client, not one that cannot authenticate."""
+
+    def matches(self, method: str, path: str, body: str) -> bool:
+        foreign = "code_verifier=" in body or "grant_type=refresh_token" in body
+        return (
+            method == "POST" and path.startswith("/connect/token") and "client_id=sandbox-web-other" in body and foreign
+        )
+
+
+def test_a_foreign_grant_refused_invalid_client_to_an_authenticated_client_fails_code03_and_rt06(tmp_path):
+    """The other client authenticates (its control, a code nobody issued, is refused invalid_grant), so an
+    invalid_client for the web app's code or refresh token is the server's answer to the grant: RFC 6749
+    section 5.2 names invalid_grant for a grant issued to another client, and both rules fail, not blocked."""
+    refusal = _OtherClientsGrantRefusedAsInvalidClient(
+        "POST", r"/connect/token", 401, times=99, answer=b'{"error": "invalid_client"}'
+    )
+    statuses = _run_through(tmp_path, None, "CODE-03", "RT-06", faults=[refusal])
+    assert statuses["CODE-03"] == statuses["RT-06"] == "failed", statuses["output"]
+    for rule in statuses["record"]["rules"]:
+        assert "expected invalid_grant" in rule["scenarios"][0]["reason"], rule

@@ -37,6 +37,7 @@ class ScenarioState:
     authorize_again: Callable[[], None] | None = field(default=None, repr=False)
     authorized_again: bool = False
     response: requests.Response | None = None  # the latest answer of the token endpoint
+    sender: Client | None = None  # the client that sent the latest token request (the other client's too)
     revocation: requests.Response | None = None  # the latest answer of the revocation endpoint
     userinfo: requests.Response | None = None  # the latest answer of the userinfo endpoint
     widening_scope: str | None = None  # RT-08: the scope, not originally granted, a refresh asked for
