@@ -115,7 +115,7 @@ def no_redirect_for_varied_uris(state):
     problems = []
     for client, sent, outcome in state.redirect_trials:
         why = why_another_uri(sent, client.redirect_uri)
-        if sent != client.redirect_uri and _callback_base(outcome) == client.redirect_uri:
+        if sent != client.redirect_uri and _response_address(outcome) == client.redirect_uri:
             # the server took the URI sent for the registered one, and answered there: no redirect to the URI
             # sent, but the comparison that should have refused the request is what failed
             problems.append(
@@ -136,10 +136,22 @@ def no_redirect_for_varied_uris(state):
     check(not problems, lambda: "; ".join(problems))
 
 
-def _callback_base(outcome) -> str | None:
-    """The address the authorization response was sent to, without its query and fragment."""
+# What an authorization response adds to the redirect_uri (RFC 6749 section 4.1.2, 4.1.2.1; RFC 9207; OIDC
+# Session Management's session_state): the rest of the address is the redirect_uri the response went to.
+RESPONSE_PARAMETERS = {"code", "state", "iss", "session_state", "error", "error_description", "error_uri"}
+
+
+def _response_address(outcome) -> str | None:
+    """The address the authorization response was sent to, without the response's own parameters: the
+    registered redirect_uri where the server answered there, the URI sent (?extra=1, #fragment) where it
+    answered at that one."""
     url = outcome.callback_url or outcome.left_to
-    return url.split("#")[0].split("?")[0] if url else None
+    if not url:
+        return None
+    address, _, fragment = url.partition("#")
+    path, _, query = address.partition("?")
+    kept = [pair for pair in query.split("&") if pair and pair.split("=", 1)[0] not in RESPONSE_PARAMETERS]
+    return path + ("?" + "&".join(kept) if kept else "") + ("#" + fragment if fragment else "")
 
 
 @when("the user authorizes the client with PKCE and an unknown parameter")

@@ -797,6 +797,29 @@ def test_a_redirect_uri_taken_for_the_registered_one_cites_simple_string_compari
     assert "security policy" not in str(failure.value)
 
 
+@pytest.mark.parametrize(
+    "sent, answered",
+    [
+        ("https://web.app.local/callback?extra=1", "https://web.app.local/callback?extra=1&code=[code]&state=st1"),
+        ("https://web.app.local/callback#fragment", "https://web.app.local/callback?code=[code]&state=st1#fragment"),
+    ],
+)
+def test_a_response_sent_to_the_unregistered_uri_itself_is_said_so(sent, answered):
+    """A server that took https://web.app.local/callback?extra=1 as registered by its prefix and redirected
+    to that very address (pyop with its redirect_uri list extended): AUTH-05 says the browser went to the
+    unregistered URI, not that the server took it for the registered one and answered there."""
+    from steps.authorization import no_redirect_for_varied_uris
+    from suite.wire.login import Outcome
+
+    client = SimpleNamespace(role="web", redirect_uri="https://web.app.local/callback")
+    state = SimpleNamespace(redirect_trials=[(client, sent, Outcome("callback", answered))])
+    with pytest.raises(NonConformance) as failure:
+        no_redirect_for_varied_uris(state)
+    assert "took it for the registered" not in str(failure.value), failure.value
+    assert "the browser was redirected to an unregistered redirect_uri" in str(failure.value), failure.value
+    assert repr(answered) in str(failure.value)
+
+
 def test_auth01_says_a_page_without_a_password_field_was_submitted():
     """oidc-provider-mock's sign-in page asks for a subject only: the browser method filled and submitted it, and
     AUTH-01 says so (and why it fails: RFC 6749 section 4.1 step B), not that no login page was seen."""
