@@ -550,15 +550,38 @@ def _without_method(state) -> str:
     )
 
 
+# RFC 6749 section 4.1.2 says what a granted request is answered with, not that a request is granted; for a
+# request with offline_access OpenID Connect Core section 11 does: at worst its offline_access is ignored.
+OFFLINE_ACCESS_SERVED = (
+    'a request with offline_access is served, at worst without offline access: the server "MUST ensure that the '
+    "prompt parameter contains consent unless other conditions for processing the request permitting offline "
+    "access to the requested resources are in place; unless one or both of these conditions are fulfilled, then it "
+    'MUST ignore the offline_access request" (OpenID Connect Core section 11)'
+)
+WEB_APP_OFFLINE_ACCESS = (
+    '; "Only server-side web applications configured with `offline_access` can request refresh tokens to renew '
+    'expired access tokens" (Interactive Integrations, Important Notes): the web app is one'
+)
+
+
+def _code_expected(state) -> str:
+    """The sentence that has the scenario's authorization request answered with a code."""
+    params = state.authorization.params if state.authorization else {}
+    if "offline_access" in str(params.get("scope", "")).split():
+        return OFFLINE_ACCESS_SERVED + (WEB_APP_OFFLINE_ACCESS if state.client.role == "web" else "")
+    return (
+        "a granted authorization request is answered with a code in the redirect URI's query (RFC 6749 section 4.1.2)"
+    )
+
+
 def code_of(state) -> str:
     code = state.outcome.callback_params.get("code") if state.outcome else None
     check(
         bool(code),
         lambda: (
-            f"no authorization code to redeem: "
-            f"{state.outcome.describe() if state.outcome else 'no authorization'}; a granted "
-            "authorization request is answered with a code in the redirect URI's query "
-            "(RFC 6749 section 4.1.2)" + _without_method(state)
+            f"no authorization code to redeem: {state.outcome.describe() if state.outcome else 'no authorization'}; "
+            + _code_expected(state)
+            + _without_method(state)
         ),
     )
     return code

@@ -880,3 +880,25 @@ def test_a_foreign_grant_refused_invalid_client_to_an_authenticated_client_fails
     assert statuses["CODE-03"] == statuses["RT-06"] == "failed", statuses["output"]
     for rule in statuses["record"]["rules"]:
         assert "expected invalid_grant" in rule["scenarios"][0]["reason"], rule
+
+
+def test_an_offline_access_request_refused_cites_openid_connect_core_section_11(tmp_path):
+    """Stock pyop refuses an authorization request with offline_access and no prompt=consent. RFC 6749
+    section 4.1.2 says what a granted request is answered with, not that this one is granted: RT-01's
+    failure cites OpenID Connect Core section 11 (the offline_access request is ignored, not refused) and
+    Visma's statement that a web app configured with offline_access can request refresh tokens."""
+    refuse = Fault(
+        "GET",
+        r"/connect/authorize\\?.*offline_access",
+        302,
+        times=99,
+        headers={"Location": "https://web.app.local/callback?error=invalid_request"},
+        answer=b"",
+    )
+    statuses = _run_through(tmp_path, None, "RT-01", faults=[refuse])
+    (rule,) = statuses["record"]["rules"]
+    reason = rule["scenarios"][0]["reason"]
+    assert rule["status"] == "failed", statuses["output"]
+    assert "MUST ignore the offline_access request" in reason and "OpenID Connect Core section 11" in reason, reason
+    assert "configured with `offline_access` can request refresh tokens" in reason
+    assert "RFC 6749 section 4.1.2" not in reason
