@@ -18,6 +18,7 @@ from suite.verdict.token_response import granted_scope
 from suite.wire.token_requests import WRONG_SECRET, error_of, post_json, post_token
 
 AUTHENTICATIONS = {"the form body": "post", "HTTP Basic": "basic"}
+MADE_UP_REFRESH_TOKEN = "made-up-refresh-token-0123456789"  # SVC-13's: no server issued it (suite.wire.reproduction)
 
 
 def client_credentials_form(client, **overrides) -> dict:
@@ -101,7 +102,7 @@ def ungranted_scope_refused(request, state, discovery):
 def request_token_with_refresh_grant(state, discovery):
     """A grant the server supports, by a client registered for client_credentials only. It holds no
     refresh token, so it sends one it made up: a server may judge that first (see the Then step)."""
-    post_token(state, discovery, {"grant_type": "refresh_token", "refresh_token": "made-up-refresh-token-0123456789"})
+    post_token(state, discovery, {"grant_type": "refresh_token", "refresh_token": MADE_UP_REFRESH_TOKEN})
 
 
 @then('the grant type is refused with "unauthorized_client" unless the made-up refresh token is judged first')
