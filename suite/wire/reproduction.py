@@ -11,7 +11,8 @@
   page with a form to open and submit), and reads the code the browser ends on; otherwise it says
   plainly where the value comes from.
 - Tokens issued during the run (access, refresh, ID) are placeholders that say which response
-  they come from: the snippet cannot mint them.
+  they come from: the snippet cannot mint them. A token or code the suite made up on purpose
+  (MADE_UP) is sent as it was.
 - The server is `$SERVER`: the issuer's origin by default, and for the embedded sandbox, whose
   random port closed with the run, one the person starts and names (`python -m sandbox`).
 - A sign-in it asks for names the test user as the environment file does: its variables, or the
