@@ -115,6 +115,10 @@ class ApplicationRecorder(ResultRecorder):
         # (the index of the notice that no normal sign-in finished, its words before the cause it names)
         self.unfinished_sign_ins: tuple[int, str] | None = None
 
+    # its terminal counts and shows every scenario from the record (terminal_stats_from_record), its
+    # environment problems among pytest's errors
+    prints_unchecked_causes = False
+
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         """The suite's exit codes (docs/reference-exit-codes.md): python -m appside is the command, so it
         exits with its record's verdict as python -m suite.run does, not with pytest's code: a warned

@@ -116,7 +116,7 @@ def no_redirect_for_varied_uris(state):
     problems = []
     for client, sent, outcome in state.redirect_trials:
         why = why_another_uri(sent, client.redirect_uri)
-        if sent != client.redirect_uri and _callback_base(outcome) == client.redirect_uri:
+        if sent != client.redirect_uri and _response_address(outcome) == client.redirect_uri:
             # the server took the URI sent for the registered one, and answered there: no redirect to the URI
             # sent, but the comparison that should have refused the request is what failed
             problems.append(
@@ -137,10 +137,22 @@ def no_redirect_for_varied_uris(state):
     check(not problems, lambda: "; ".join(problems))
 
 
-def _callback_base(outcome) -> str | None:
-    """The address the authorization response was sent to, without its query and fragment."""
+# What an authorization response adds to the redirect_uri (RFC 6749 section 4.1.2, 4.1.2.1; RFC 9207; OIDC
+# Session Management's session_state): the rest of the address is the redirect_uri the response went to.
+RESPONSE_PARAMETERS = {"code", "state", "iss", "session_state", "error", "error_description", "error_uri"}
+
+
+def _response_address(outcome) -> str | None:
+    """The address the authorization response was sent to, without the response's own parameters: the
+    registered redirect_uri where the server answered there, the URI sent (?extra=1, #fragment) where it
+    answered at that one."""
     url = outcome.callback_url or outcome.left_to
-    return url.split("#")[0].split("?")[0] if url else None
+    if not url:
+        return None
+    address, _, fragment = url.partition("#")
+    path, _, query = address.partition("?")
+    kept = [pair for pair in query.split("&") if pair and pair.split("=", 1)[0] not in RESPONSE_PARAMETERS]
+    return path + ("?" + "&".join(kept) if kept else "") + ("#" + fragment if fragment else "")
 
 
 @when("the user authorizes the client with PKCE and an unknown parameter")
@@ -539,15 +551,38 @@ def _without_method(state) -> str:
     )
 
 
+# RFC 6749 section 4.1.2 says what a granted request is answered with, not that a request is granted; for a
+# request with offline_access OpenID Connect Core section 11 does: at worst its offline_access is ignored.
+OFFLINE_ACCESS_SERVED = (
+    'a request with offline_access is served, at worst without offline access: the server "MUST ensure that the '
+    "prompt parameter contains consent unless other conditions for processing the request permitting offline "
+    "access to the requested resources are in place; unless one or both of these conditions are fulfilled, then it "
+    'MUST ignore the offline_access request" (OpenID Connect Core section 11)'
+)
+WEB_APP_OFFLINE_ACCESS = (
+    '; "Only server-side web applications configured with `offline_access` can request refresh tokens to renew '
+    'expired access tokens" (Interactive Integrations, Important Notes): the web app is one'
+)
+
+
+def _code_expected(state) -> str:
+    """The sentence that has the scenario's authorization request answered with a code."""
+    params = state.authorization.params if state.authorization else {}
+    if "offline_access" in str(params.get("scope", "")).split():
+        return OFFLINE_ACCESS_SERVED + (WEB_APP_OFFLINE_ACCESS if state.client.role == "web" else "")
+    return (
+        "a granted authorization request is answered with a code in the redirect URI's query (RFC 6749 section 4.1.2)"
+    )
+
+
 def code_of(state) -> str:
     code = state.outcome.callback_params.get("code") if state.outcome else None
     check(
         bool(code),
         lambda: (
-            f"no authorization code to redeem: "
-            f"{state.outcome.describe() if state.outcome else 'no authorization'}; a granted "
-            "authorization request is answered with a code in the redirect URI's query "
-            "(RFC 6749 section 4.1.2)" + _without_method(state)
+            f"no authorization code to redeem: {state.outcome.describe() if state.outcome else 'no authorization'}; "
+            + _code_expected(state)
+            + _without_method(state)
         ),
     )
     return code

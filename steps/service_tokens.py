@@ -6,12 +6,19 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import parsers, then, when
 
-from steps.token_endpoint import error_words, refuse_if_secret_refused_everywhere, token_request_refused
+from steps.token_endpoint import (
+    answered_200,
+    error_sent_with_200,
+    error_words,
+    refuse_if_secret_refused_everywhere,
+    token_request_refused,
+)
 from suite.verdict.checks import check
 from suite.verdict.token_response import granted_scope
 from suite.wire.token_requests import WRONG_SECRET, error_of, post_json, post_token
 
 AUTHENTICATIONS = {"the form body": "post", "HTTP Basic": "basic"}
+MADE_UP_REFRESH_TOKEN = "made-up-refresh-token-0123456789"  # SVC-13's: no server issued it (suite.wire.reproduction)
 
 
 def client_credentials_form(client, **overrides) -> dict:
@@ -78,7 +85,7 @@ def request_token_ungranted_scope(state, discovery):
 @then('the scope is refused with "invalid_scope" or left out of the granted scope')
 def ungranted_scope_refused(request, state, discovery):
     ungranted = state.client.ungranted_scope
-    if state.response.status_code != 200:
+    if state.response.status_code != 200 or error_sent_with_200(state.response) is not None:
         token_request_refused(request, state, '"invalid_scope"', discovery)
         return
     granted = granted_scope(state.tokens)
@@ -95,18 +102,22 @@ def ungranted_scope_refused(request, state, discovery):
 def request_token_with_refresh_grant(state, discovery):
     """A grant the server supports, by a client registered for client_credentials only. It holds no
     refresh token, so it sends one it made up: a server may judge that first (see the Then step)."""
-    post_token(state, discovery, {"grant_type": "refresh_token", "refresh_token": "made-up-refresh-token-0123456789"})
+    post_token(state, discovery, {"grant_type": "refresh_token", "refresh_token": MADE_UP_REFRESH_TOKEN})
 
 
 @then('the grant type is refused with "unauthorized_client" unless the made-up refresh token is judged first')
-def grant_type_refused(state, discovery):
+def grant_type_refused(request, state, discovery):
     response = state.response
     refuse_if_secret_refused_everywhere(state, discovery)  # "unauthorized_client" is for an authenticated client
     check(
         response.status_code != 200,
-        "a service client was granted a token with the refresh_token grant "
-        '(Service Integrations: service applications "utilize the client_credentials '
-        'OAuth2 grant type")',
+        lambda: (
+            f"{answered_200(request, ['unauthorized_client'], response)}; expected a refusal with "
+            "unauthorized_client, or invalid_grant for the made-up refresh token (RFC 6749 section 5.2)"
+            if error_sent_with_200(response) is not None
+            else "a service client was granted a token with the refresh_token grant "
+            '(Service Integrations: service applications "utilize the client_credentials OAuth2 grant type")'
+        ),
     )
     error = error_of(response)
     if error == "invalid_grant":

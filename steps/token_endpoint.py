@@ -12,7 +12,7 @@ from pytest_bdd import parsers, then
 
 from suite.configuration.rule_catalogue import entry
 from suite.secrets.redaction import REDACTOR, excerpt
-from suite.verdict.checks import ConfigurationProblem, check, check_granted, require, shown_or
+from suite.verdict.checks import ConfigurationProblem, check, check_granted, require, require_not_met, shown_or
 from suite.verdict.token_response import expires_in, granted_scope
 from suite.wire.http import header_shown
 from suite.wire.token_requests import error_of, outside_vschar, post_token
@@ -44,7 +44,7 @@ def _json_body(response) -> dict:
     return body
 
 
-def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | None]:
+def refuse_if_secret_refused_everywhere(state, discovery, client=None) -> dict[str, str | None]:
     """A refusal `invalid_client` is the right answer when client authentication fails (RFC 6749
     section 5.2): where the client's secret is refused sent either way the documentation allows
     (in the form body and by HTTP Basic), for a request the server answers otherwise once the client
@@ -53,8 +53,9 @@ def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | Non
     configuration problem naming the key (exit code 4, no verdict), as for a refused test user.
     Either way accepted is evidence the server authenticates the client: what was refused is then
     the server's fault (a Basic decoding defect, say) and fails as before. Returns, for each way
-    tried (post, basic), the error it got (None: granted); nothing where none was tried."""
-    client = state.client
+    tried (post, basic), the error it got (None: granted); nothing where none was tried. `client`: the
+    one that sent the refused request (the scenario's client where None)."""
+    client = client or state.client
     if client is None or client.is_public or not client.client_secret or error_of(state.response) != "invalid_client":
         return {}
     if client.redirect_uri:  # a code nobody issued: invalid_grant once the client is authenticated
@@ -66,7 +67,10 @@ def refuse_if_secret_refused_everywhere(state, discovery) -> dict[str, str | Non
             form["tenant_id"] = client.tenant_id
     response, token_responses = state.response, list(state.token_responses)
     try:
-        errors = {way: _outcome(post_token(state, discovery, form, authentication=way)) for way in ("post", "basic")}
+        errors = {
+            way: _outcome(post_token(state, discovery, form, client=client, authentication=way))
+            for way in ("post", "basic")
+        }
     finally:
         state.response, state.token_responses[:] = response, token_responses
     if all(error == "invalid_client" for error in errors.values()):
@@ -90,12 +94,12 @@ def _outcome(response) -> str | None:
 AUTHENTICATED = (None, "invalid_grant")
 
 
-def _basic_decoding_hint(state, errors: dict[str, str | None]) -> str:
+def _basic_decoding_hint(state, errors: dict[str, str | None], client=None) -> str:
     """Why a request sent with HTTP Basic was refused where the body method was not: RFC 6749 section
     2.3.1 form-urlencodes the client id and secret before Basic encodes them, and a server that
     compares them as sent refuses every secret that encoding changes. The characters are not named:
     they are the secret's."""
-    client, request = state.client, state.response.request
+    client, request = client or state.client, state.response.request
     sent_by_basic = str(request.headers.get("Authorization", "")).startswith("Basic ")
     if not (sent_by_basic and errors.get("basic") == "invalid_client" and "post" in errors):
         return ""
@@ -114,6 +118,30 @@ def _basic_decoding_hint(state, errors: dict[str, str | None]) -> str:
             if errors["post"] in AUTHENTICATED
             else f"sent in the form body (client_secret_post) it was refused too, error={errors['post']!r}"
         )
+    )
+
+
+def refuse_if_authentication_refused(state, discovery) -> None:
+    """A refusal rule's request refused `invalid_client` tells nothing of what the rule checks (whose code,
+    whose refresh token) when the client that sent it cannot authenticate the way it did at all: the control
+    is the same client's same authentication for a code nobody issued, which an authenticated client has
+    refused invalid_grant. Refused invalid_client there too, the server never judged the grant; the scenario
+    is kept from its own check by the client authentication (SVC-02 checks HTTP Basic's) and says so.
+    Accepted there, the invalid_client was the server's answer to the grant, and the rule judges it."""
+    client = state.sender or state.client
+    errors = refuse_if_secret_refused_everywhere(state, discovery, client)
+    way = "basic" if "Authorization" in state.response.request.headers else "post"
+    words = {"basic": "HTTP Basic", "post": "its secret in the form body"}
+    other = next(w for w in words if w != way)
+    require_not_met(
+        errors.get(way) != "invalid_client",
+        lambda: (
+            f"the {client.role} client's authentication by {words[way]} was refused (invalid_client, HTTP "
+            f"{state.response.status_code}), for a code nobody issued too: the server never authenticated the client, "
+            f"so it never judged the grant this rule is about; by {words[other]} it was "
+            f"{'accepted' if errors.get(other) in AUTHENTICATED else f'answered {errors.get(other)!r}'}"
+            + _basic_decoding_hint(state, errors, client)
+        ),
     )
 
 
@@ -184,45 +212,51 @@ def _naming(sources, allowed: list[str]) -> list:
 GRANTED = "the token request was granted (HTTP 200)"
 
 
-def _answered_200(request, allowed: list[str], response) -> str:
-    """What an HTTP 200 to a request the rule has refused was: an error sent with 200 (D9's
-    {"error":"invalid_client"}) is said as such, not as a grant; a grant as _granted_words says."""
+def error_sent_with_200(response) -> str | None:
+    """The error code of an HTTP 200 that holds an error and no access token (a server that answers its
+    refusals with 200), else None: such an answer granted nothing."""
     try:
         body = response.json()
     except ValueError:
-        body = None
-    granted = _granted_words(request, allowed)
-    if not (isinstance(body, dict) and body.get("error") is not None and not body.get("access_token")):
-        return granted
-    return granted.replace(
-        GRANTED,
-        f"the token endpoint answered with an error, {error_words(body['error'], response)}, sent with HTTP 200,",
-        1,
-    ) + (
+        return None
+    if response.status_code != 200 or not isinstance(body, dict) or body.get("access_token"):
+        return None
+    return None if body.get("error") is None else str(body["error"])
+
+
+def answered_200(request, allowed: list[str], response) -> str:
+    """What an HTTP 200 to a request the rule has refused was: an error sent with 200 (D9's
+    {"error":"invalid_client"}) is said as such, not as a grant; a grant as _granted_words says."""
+    error = error_sent_with_200(response)
+    if error is None:
+        return _granted_words(request, allowed)
+    answer = f"the token endpoint answered with an error, {error_words(error, response)}, sent with HTTP 200"
+    return _granted_words(request, allowed, answer) + (
         '; an error is answered "with an HTTP 400 (Bad Request) status code (unless specified otherwise)", 401 for '
         "an invalid_client whose client authenticated by HTTP Basic (RFC 6749 section 5.2): HTTP 200 is a granted "
         "request's answer (section 5.1)"
     )
 
 
-def _granted_words(request, allowed: list[str]) -> str:
-    """What was granted that the scenario's rule has refused, and the sentences that say so: the scenario's
-    title ("A code redeemed with another redirect_uri is refused") names the cause, its sources the sections."""
+def _granted_words(request, allowed: list[str], answer: str = GRANTED) -> str:
+    """What was granted (or `answer`: what the server did instead) that the scenario's rule has refused, and
+    the sentences that say so: the scenario's title ("A code redeemed with another redirect_uri is refused")
+    names the cause, its sources the sections."""
     marker = request.node.get_closest_marker("rule")
     title = dict(request.node.user_properties).get("scenario", "")
     if marker is None or not title:
-        return GRANTED
+        return answer
     rule_id = marker.args[0]
     sources = entry(rule_id).sources
     naming = _naming(sources, allowed)
     cited = "; ".join(dict.fromkeys(s.source for s in sources if s not in naming) or (s.source for s in sources))
     title = title.removeprefix(rule_id).strip()
     cause = re.fullmatch(r"(.+?) (?:is|are) refused\b(.*)", title)
-    granted = GRANTED
     if cause is None:
-        return f"{granted}, yet {rule_id} says: {title[:1].lower()}{title[1:]} ({cited})"
+        return f"{answer}, yet {rule_id} says: {title[:1].lower()}{title[1:]} ({cited})"
     what = cause[1] + cause[2]
-    return f"{granted} to {what[:1].lower()}{what[1:]}, which {rule_id} says is refused ({cited})"
+    to = " to" if answer == GRANTED else ", to"  # "granted (HTTP 200) to ...", "an error, sent with HTTP 200, to ..."
+    return f"{answer}{to} {what[:1].lower()}{what[1:]}, which {rule_id} says is refused ({cited})"
 
 
 def _expected_words(request, allowed: list[str]) -> str:
@@ -251,7 +285,7 @@ def token_request_refused_any_code(request, state, discovery):
     refuse_if_secret_refused_everywhere(state, discovery)  # a secret refused everywhere is the file's, not a refusal
     check(
         response.status_code != 200,
-        lambda: f"{_answered_200(request, [], response)}; expected a refusal (RFC 6749 section 5.2)",
+        lambda: f"{answered_200(request, [], response)}; expected a refusal (RFC 6749 section 5.2)",
     )
     check(
         400 <= response.status_code < 500,
@@ -268,11 +302,11 @@ def token_request_refused(request, state, errors, discovery):
     allowed = errors.replace('"', "").split(" or ")
     response = state.response
     if "invalid_client" not in allowed:  # the refusal may be for the secret, not for what the rule checks
-        refuse_if_secret_refused_everywhere(state, discovery)
+        refuse_if_authentication_refused(state, discovery)
     check(
         response.status_code != 200,
         lambda: (
-            f"{_answered_200(request, allowed, response)}; expected a refusal with {' or '.join(allowed)} "
+            f"{answered_200(request, allowed, response)}; expected a refusal with {' or '.join(allowed)} "
             "(RFC 6749 section 5.2)"
         ),
     )

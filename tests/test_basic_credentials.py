@@ -74,3 +74,32 @@ def test_a_server_that_does_not_decode_basic_credentials_fails_svc02(tmp_path):
     assert "the server refused the form-urlencoded Basic credentials (RFC 6749 section 2.3.1)" in reason, reason
     assert "service client's secret has characters form-urlencoding changes" in reason
     assert "(client_secret_post) was accepted" in reason and "+/=%41" not in reason
+
+
+def test_another_client_whose_basic_credentials_are_not_decoded_blocks_the_binding_rules(tmp_path):
+    """CODE-03 and RT-06 send the other client's request: where the server cannot authenticate that client
+    by HTTP Basic (its secret has characters form-urlencoding changes, and the server compares it as
+    sent), invalid_client says nothing of whose code or refresh token it was. The control (the same
+    client's Basic for a code nobody issued) is refused too, so both are blocked by SVC-02, saying so."""
+    text = SANDBOX_YAML.replace(
+        "client_secret: sandbox-web-other-secret\n",
+        f"client_secret: {json.dumps('other+%41 :secret')}\n    token_endpoint_auth_method: client_secret_basic\n",
+    )
+    assert "other+%41" in text
+    record = tmp_path / "compliance.json"
+    rules = ("SVC-02", "CODE-03", "RT-06")
+    run_suite(
+        f"--env={write_environment(tmp_path, text)}",
+        "--defect=basic-credentials-not-form-decoded",
+        f"--compliance={record}",
+        "-p",
+        "no:xdist",
+        *(f"--rule={r}" for r in rules),
+    )
+    written = {rule["rule_id"]: rule for rule in json.loads(record.read_text())["rules"]}
+    assert written["SVC-02"]["status"] == "failed", written["SVC-02"]
+    for rule in ("CODE-03", "RT-06"):
+        reason = written[rule]["scenarios"][0]["reason"]
+        assert (written[rule]["status"], written[rule].get("blocked_by")) == ("blocked", "SVC-02"), reason
+        assert reason.startswith("blocked by SVC-02: the other_web client's authentication by HTTP Basic was refused")
+        assert "expected invalid_grant" not in reason and "other+%41" not in reason

@@ -96,6 +96,7 @@ clients:
     client_secret: ${{T_SERVICE_SECRET}}
     scope: visma_api:read
     tenant_id: af1140c1-52e0-46c7-b684-df894d4b8a5a
+    ungranted_scope: visma_api:write
   web:
     client_id: sandbox-web
     client_secret: ${{T_WEB_SECRET}}
@@ -147,6 +148,23 @@ def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None,
     statuses = {r["rule_id"]: r["status"] for r in written.get("rules", [])}
     output = result.stdout[-3000:] + result.stderr[-2000:]
     return statuses | {"output": output, "record": written, "returncode": result.returncode, "proxy": proxy}
+
+
+def test_token_errors_sent_with_200_are_said_as_errors_not_grants(tmp_path):
+    """A server that answers its token endpoint's refusals with HTTP 200 and {"error": ...} granted
+    nothing: SVC-12 and SVC-13 say what it answered (RFC 6749 section 5.2 wants 400), as the other
+    refusal rules do, and no message joins its clauses with a double comma."""
+
+    def errors_with_200(method, path, status, headers, body):
+        return (200 if path.startswith("/connect/token") and status >= 400 else status), headers, body
+
+    statuses = _run_through(tmp_path, errors_with_200, "SVC-12", "SVC-13", "APP-02")
+    reasons = {r["rule_id"]: r["scenarios"][0]["reason"] for r in statuses["record"]["rules"]}
+    assert statuses["SVC-12"] == statuses["SVC-13"] == statuses["APP-02"] == "failed", statuses["output"]
+    for rule, error in (("SVC-12", "invalid_scope"), ("SVC-13", "unauthorized_client"), ("APP-02", "invalid_client")):
+        assert f"answered with an error, error='{error}', sent with HTTP 200" in reasons[rule], reasons[rule]
+        assert "a token was granted" not in reasons[rule] and "granted a token" not in reasons[rule], reasons[rule]
+        assert ",," not in reasons[rule], reasons[rule]
 
 
 def test_error_pages_served_with_200_pass_auth05_and_auth07(tmp_path):
@@ -779,6 +797,29 @@ def test_a_redirect_uri_taken_for_the_registered_one_cites_simple_string_compari
     assert "security policy" not in str(failure.value)
 
 
+@pytest.mark.parametrize(
+    "sent, answered",
+    [
+        ("https://web.app.local/callback?extra=1", "https://web.app.local/callback?extra=1&code=[code]&state=st1"),
+        ("https://web.app.local/callback#fragment", "https://web.app.local/callback?code=[code]&state=st1#fragment"),
+    ],
+)
+def test_a_response_sent_to_the_unregistered_uri_itself_is_said_so(sent, answered):
+    """A server that took https://web.app.local/callback?extra=1 as registered by its prefix and redirected
+    to that very address (pyop with its redirect_uri list extended): AUTH-05 says the browser went to the
+    unregistered URI, not that the server took it for the registered one and answered there."""
+    from steps.authorization import no_redirect_for_varied_uris
+    from suite.wire.login import Outcome
+
+    client = SimpleNamespace(role="web", redirect_uri="https://web.app.local/callback")
+    state = SimpleNamespace(redirect_trials=[(client, sent, Outcome("callback", answered))])
+    with pytest.raises(NonConformance) as failure:
+        no_redirect_for_varied_uris(state)
+    assert "took it for the registered" not in str(failure.value), failure.value
+    assert "the browser was redirected to an unregistered redirect_uri" in str(failure.value), failure.value
+    assert repr(answered) in str(failure.value)
+
+
 def test_auth01_says_a_page_without_a_password_field_was_submitted():
     """oidc-provider-mock's sign-in page asks for a subject only: the browser method filled and submitted it, and
     AUTH-01 says so (and why it fails: RFC 6749 section 4.1 step B), not that no login page was seen."""
@@ -814,3 +855,50 @@ def test_the_same_check_failed_by_a_needed_rule_blocks_rather_than_fails_again()
         }
         resolve_blocked(rules, needs=lambda rule: needs.get(rule, ()), controls=lambda rule: ())
         assert (rules["CODE-06"]["status"], rules["CODE-06"].get("blocked_by")) == expected, step
+
+
+class _OtherClientsGrantRefusedAsInvalidClient(Fault):
+    """invalid_client (401) for the other client's redemption of the web app's code and its refresh with the web
+    app's refresh token, while the same client's authentication for a code nobody issued (no code_verifier)
+    goes through: a server that names a foreign grant invalid_client, not one that cannot authenticate."""
+
+    def matches(self, method: str, path: str, body: str) -> bool:
+        foreign = "code_verifier=" in body or "grant_type=refresh_token" in body
+        return (
+            method == "POST" and path.startswith("/connect/token") and "client_id=sandbox-web-other" in body and foreign
+        )
+
+
+def test_a_foreign_grant_refused_invalid_client_to_an_authenticated_client_fails_code03_and_rt06(tmp_path):
+    """The other client authenticates (its control, a code nobody issued, is refused invalid_grant), so an
+    invalid_client for the web app's code or refresh token is the server's answer to the grant: RFC 6749
+    section 5.2 names invalid_grant for a grant issued to another client, and both rules fail, not blocked."""
+    refusal = _OtherClientsGrantRefusedAsInvalidClient(
+        "POST", r"/connect/token", 401, times=99, answer=b'{"error": "invalid_client"}'
+    )
+    statuses = _run_through(tmp_path, None, "CODE-03", "RT-06", faults=[refusal])
+    assert statuses["CODE-03"] == statuses["RT-06"] == "failed", statuses["output"]
+    for rule in statuses["record"]["rules"]:
+        assert "expected invalid_grant" in rule["scenarios"][0]["reason"], rule
+
+
+def test_an_offline_access_request_refused_cites_openid_connect_core_section_11(tmp_path):
+    """Stock pyop refuses an authorization request with offline_access and no prompt=consent. RFC 6749
+    section 4.1.2 says what a granted request is answered with, not that this one is granted: RT-01's
+    failure cites OpenID Connect Core section 11 (the offline_access request is ignored, not refused) and
+    Visma's statement that a web app configured with offline_access can request refresh tokens."""
+    refuse = Fault(
+        "GET",
+        r"/connect/authorize\\?.*offline_access",
+        302,
+        times=99,
+        headers={"Location": "https://web.app.local/callback?error=invalid_request"},
+        answer=b"",
+    )
+    statuses = _run_through(tmp_path, None, "RT-01", faults=[refuse])
+    (rule,) = statuses["record"]["rules"]
+    reason = rule["scenarios"][0]["reason"]
+    assert rule["status"] == "failed", statuses["output"]
+    assert "MUST ignore the offline_access request" in reason and "OpenID Connect Core section 11" in reason, reason
+    assert "configured with `offline_access` can request refresh tokens" in reason
+    assert "RFC 6749 section 4.1.2" not in reason

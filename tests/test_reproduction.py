@@ -207,3 +207,25 @@ def test_a_failed_check_carries_the_reproduction_and_an_embedded_sandbox_is_not_
         assert "SERVER=\"${SERVER:?the run's sandbox has stopped: start one" in text
         assert '"$SERVER"/connect/token' in text
         assert not re.search(r"127\.0\.0\.1:(?!8080\b)\d+", text)  # the run's sandbox port, closed since
+
+
+def test_a_made_up_refresh_token_or_code_is_sent_as_it_was_with_no_flow_to_run_first():
+    """SVC-13 sends a refresh token it made up; the probe of a client's authentication a code nobody issued.
+    The snippet sends them as they were sent: no REFRESH_TOKEN to export, no code redemption to run first,
+    no authorization request to replay."""
+    from steps.service_tokens import MADE_UP_REFRESH_TOKEN
+    from suite.wire.reproduction import snippet
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    refresh = snippet(
+        "POST",
+        "https://issuer.example/connect/token",
+        form,
+        f"grant_type=refresh_token&refresh_token={MADE_UP_REFRESH_TOKEN}",
+    )
+    assert f"refresh_token={MADE_UP_REFRESH_TOKEN}" in refresh and "REFRESH_TOKEN" not in refresh, refresh
+    assert "redemption snippet" not in refresh
+    probe = snippet(
+        "POST", "https://issuer.example/connect/token", form, "grant_type=authorization_code&code=never-issued-x1"
+    )
+    assert "code=never-issued-x1" in probe and "AUTHORIZATION_CODE" not in probe and "CODE_VERIFIER" not in probe

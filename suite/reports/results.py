@@ -35,6 +35,7 @@ from suite.reports.junit_outcomes import present_junit
 from suite.reports.record_markdown import render_markdown, render_no_verdict, verdict_lines
 from suite.reports.record_seal import seal
 from suite.reports.run_context import who_ran
+from suite.reports.unchecked_causes import UNCHECKED, URL_QUERY, cause_lines, unchecked_ids
 from suite.verdict.blocking import blocked_by_waivers, catalogue_controls, catalogue_needs, resolve_blocked
 from suite.verdict.checks import MISSING_KEY
 from suite.verdict.exit_codes import EXIT_CONFIGURATION_PROBLEM, EXIT_ENVIRONMENT_PROBLEM, EXIT_REPORTS_NOT_WRITTEN
@@ -71,11 +72,10 @@ def write_no_verdict(path: Path | str, kind: str, reason: str, environment: str)
     return record
 
 
-# A URL's query, which names the client and the state of each request to the same page.
-URL_QUERY = re.compile(r"(https?://[^\s?#]+)[?#][^\s]*")
-
-
 class ResultRecorder:
+    # each cause that left scenarios unchecked printed once, on the terminal (suite.reports.unchecked_causes)
+    prints_unchecked_causes = True
+
     def __init__(self, environment, path: str, alluredir: str | None = None) -> None:
         self.environment, self.path = environment, Path(path)
         self.alluredir = Path(alluredir) if alluredir else None
@@ -133,6 +133,14 @@ class ResultRecorder:
         first = self.configuration_causes.setdefault(cause, scenario)
         if first != scenario:
             report.longrepr = f"configuration problem: could not be checked: the same cause as {first}"
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        """Each cause that left scenarios unchecked, once (suite.reports.unchecked_causes): pytest's FAILURES
+        section no longer shows them (_blocked_apart_from_failures)."""
+        if not self.prints_unchecked_causes:
+            return
+        for line in cause_lines(self.written or {"rules": []}):
+            terminalreporter.write_line(line)
 
     @pytest.hookimpl(tryfirst=True)  # before pytest's own "x" for what it takes for an expected failure
     def pytest_report_teststatus(self, report, config):
@@ -429,20 +437,24 @@ def _judge_server_errors(scenarios: dict[str, dict]) -> None:
 
 def _blocked_apart_from_failures(session, record: dict) -> None:
     """One cause, one failure on the terminal too: pytest counted a blocked scenario as failed; its
-    summary lists it as blocked, without a traceback, and its FAILED lines are the real failures."""
+    summary lists it as blocked, without a traceback, and its FAILED lines are the real failures. A
+    scenario that could not be checked for an environment problem is counted apart too, its cause
+    printed once (suite.reports.unchecked_causes)."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     scenarios = [s for rule in record["rules"] for s in rule["scenarios"]]
     blocked = {s["id"] for s in scenarios if s["status"] == "blocked"}
     # kept from its own check by a warning-level rule's failure: not applicable (suite/verdict/blocking.py)
     not_applicable = {s["id"] for s in scenarios if s.get("not_applicable_after")}
-    if reporter is None or not blocked | not_applicable:
+    unchecked = unchecked_ids(record)
+    moved_apart = blocked | not_applicable | unchecked
+    if reporter is None or not moved_apart:
         return
     # failed before its own check, or a refusal whose control was refused too (suite/verdict/blocking.py)
     # a warning-level scenario kept from its own check: warned when it failed, blocked once the record knows
     for outcome in ("failed", "passed", "warned"):
         reports = reporter.stats.get(outcome, [])
-        reporter.stats[outcome] = [report for report in reports if report.nodeid not in blocked | not_applicable]
-        for category, nodeids in (("blocked", blocked), ("not applicable", not_applicable)):
+        reporter.stats[outcome] = [report for report in reports if report.nodeid not in moved_apart]
+        for category, nodeids in (("blocked", blocked), ("not applicable", not_applicable), (UNCHECKED, unchecked)):
             moved = [report for report in reports if report.nodeid in nodeids]
             if moved:
                 reporter.stats.setdefault(category, []).extend(moved)

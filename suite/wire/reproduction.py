@@ -11,7 +11,8 @@
   page with a form to open and submit), and reads the code the browser ends on; otherwise it says
   plainly where the value comes from.
 - Tokens issued during the run (access, refresh, ID) are placeholders that say which response
-  they come from: the snippet cannot mint them.
+  they come from: the snippet cannot mint them. A token or code the suite made up on purpose
+  (MADE_UP) is sent as it was.
 - The server is `$SERVER`: the issuer's origin by default, and for the embedded sandbox, whose
   random port closed with the run, one the person starts and names (`python -m sandbox`).
 - A sign-in it asks for names the test user as the environment file does: its variables, or the
@@ -51,6 +52,9 @@ TOKEN_PLACEHOLDERS = {
         "run the scenario's token request snippet first",
     ),
 }
+# Values the suite makes up on purpose, issued by no server (SVC-13's refresh token, the code nobody issued
+# that shows whether a client authenticates): the snippet sends them as they were sent, with no flow to run.
+MADE_UP = ("made-up-", "never-issued-")
 VERIFIER_COMMAND = "CODE_VERIFIER=$(openssl rand -hex 32)  # 64 characters, as RFC 7636 section 4.1 asks"
 S256_COMMAND = (
     'CODE_CHALLENGE=$(printf %s "$CODE_VERIFIER" | openssl dgst -sha256 -binary | openssl base64 -A '
@@ -112,7 +116,7 @@ def snippet(method: str, url: str, headers: dict, body: str, authorization: obje
     exports: dict[str, str] = {}
     setup, args = _server_lines(url), [f"curl -i -X {method}"]
     form = dict(parse_qsl(body, keep_blank_values=True)) if body and _is_form(headers) else None
-    needs_flow = bool(form and ("code" in form or "code_verifier" in form))
+    needs_flow = bool(form and (_issued(form.get("code")) or "code_verifier" in form))
     if needs_flow and form is not None:
         setup += _replayed_authorization(authorization, form)
     args[0] += " " + _quoted_url(url)
@@ -276,7 +280,14 @@ def _authorization_header(value: str, exports: dict, setup: list) -> list[str]:
     return ["-H " + shlex.quote(f"Authorization: {REDACTOR.scrub(value)}")]
 
 
+def _issued(value: str | None) -> bool:
+    """Whether a code or token sent was one the server issued (not one the suite made up: MADE_UP)."""
+    return value is not None and not value.startswith(MADE_UP)
+
+
 def _form_field(key: str, value: str, authorization, exports: dict, setup: list) -> str:
+    if key in ("code", *TOKEN_PLACEHOLDERS) and not _issued(value):
+        return shlex.quote(f"{key}={value}")
     if key == "code":
         return '"code=$AUTHORIZATION_CODE"'
     if key == "code_verifier":

@@ -40,6 +40,7 @@ class ScenarioState:
     # fresh code is redeemed as they did before the one that came too late, so a second redemption stays second
     redemptions: list = field(default_factory=list, repr=False)
     response: requests.Response | None = None  # the latest answer of the token endpoint
+    sender: Client | None = None  # the client that sent the latest token request (the other client's too)
     revocation: requests.Response | None = None  # the latest answer of the revocation endpoint
     userinfo: requests.Response | None = None  # the latest answer of the userinfo endpoint
     widening_scope: str | None = None  # RT-08: the scope, not originally granted, a refresh asked for

@@ -43,6 +43,7 @@ def post_token(
     except RepeatedServerError as error:
         error.sentence = TOKEN_SERVED
         raise
+    state.sender = client
     _remember(state, response)
     return response
 
