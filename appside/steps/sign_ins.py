@@ -4,6 +4,7 @@ where the stand-in injects a fault. Each scenario's requests are read from the s
 import contextlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, NoReturn
 
 import allure
@@ -635,15 +636,32 @@ def resource_server_calls(observed: list[Observed]) -> list:
     return [call for o in observed for call in o.api_calls + o.userinfo_calls]
 
 
+def use_api_url_error(application: Application, sign_ins: list) -> int | None:
+    """The HTTP error status drive.use_api_url answered when the suite opened it (the application broke on the
+    page that uses the API, as an auto-refresh that raised does), or None where it answered none."""
+    wanted = urlsplit(application.drive.use_api_url or "")
+    for sign_in in sign_ins:
+        shown, status = urlsplit(getattr(sign_in, "final_url", "") or ""), getattr(sign_in, "page_status", None)
+        if status is not None and status >= 400 and (shown.netloc, shown.path) == (wanted.netloc, wanted.path):
+            return status
+    return None
+
+
 def skip_unless_the_api_was_called(
-    application: Application, app_run: AppRun, observed: list[Observed], what: str, sign_ins: list | None = None
+    application: Application,
+    app_run: AppRun,
+    observed: list[Observed],
+    what: str,
+    sign_ins: list | None = None,
+    opened: str = "after a sign-in",
 ) -> None:
     """A rule judged on how the application uses its tokens on its calls to the Visma API (or userinfo), where
     `observed` (the runs it judges) holds no such call: nothing tells `what`, and a pass would certify a use
     never seen. Where one of `sign_ins` (the two normal ones by default) broke, that is the one cause (blocked by
     the rule that broke it, as nothing_to_judge has it); else the rule is skipped for missing application file
     data, naming the key that makes the application call the API (a blocker or critical rule so leaves the run
-    incomplete, exit 5)."""
+    incomplete, exit 5), unless drive.use_api_url answered an error when opened `opened`: the address is right and
+    the application broke there, so the rule could not be checked, saying so."""
     if resource_server_calls(observed):
         return
     skip_unless_a_sign_in_started(application, app_run.sign_ins, observed)
@@ -670,6 +688,13 @@ def skip_unless_the_api_was_called(
         )
     if not application.drive.use_api_url:
         skip_for_missing_application_data("drive.use_api_url", f"{why}; {USE_API_URL_MISSING}")
+    if status := use_api_url_error(application, app_run.sign_ins):
+        # the address is right and the application broke there: an error page is no gap in the application file
+        pytest.skip(
+            f"{UNCHECKED}: drive.use_api_url answered HTTP {status} {opened} "
+            f"({'see application.log' if application.drive.launch else 'see the application log'}), so nothing "
+            f"tells {what}"
+        )
     skip_for_missing_application_data(
         "drive.use_api_url",
         f"{why}: drive.use_api_url ({application.drive.use_api_url}) "
