@@ -4,8 +4,8 @@ where the stand-in injects a fault. Each scenario's requests are read from the s
 import contextlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
 
 import allure
 import pytest
@@ -623,11 +623,24 @@ def nothing_to_judge(application: Application, app_run: AppRun, why: str) -> NoR
     """A rule that finds no code redemption or no token to judge. Where a normal sign-in broke (it
     did not finish), that is the cause, as "One cause, one failure" has it: the rule is blocked by the
     rule that broke it (require; `needs` in appside/features/rules.yaml), or fails naming how the
-    sign-in ended where none of those failed. Where the sign-ins finished, nothing was there to
+    sign-in ended where none of those failed. A service's failed run is its broken sign-in (a refused
+    token request: blocked by APPC-12 or APPC-13). Where the sign-ins finished, nothing was there to
     judge, and the rule is skipped saying so."""
     if application.is_interactive and any(getattr(s, "finished", True) is False for s in app_run.sign_ins[:2]):
         require(False, lambda: why + why_none_was_redeemed(application, app_run))
+    if ended := failed_service_runs(application, app_run):
+        require(False, f"{why}: {ended}")
     pytest.skip(why)
+
+
+def failed_service_runs(application: Application, app_run: AppRun) -> str:
+    """How a service's runs in `app_run` that failed ended (appside.steps.service.failed_runs); "" for an
+    interactive application, or where every run succeeded."""
+    if application.is_interactive:
+        return ""
+    from appside.steps.service import failed_runs  # service.py builds on this module
+
+    return failed_runs(app_run, application.access_token_lifetime)
 
 
 def resource_server_calls(observed: list[Observed]) -> list:
@@ -675,9 +688,7 @@ def skip_unless_the_api_was_called(
     if not application.is_interactive:
         # a run that failed is the one cause: it shows nothing of what the service does once it works, so the
         # rule could not be checked (as every rule judged on a failed run), not missing application file data
-        from appside.steps.service import failed_runs
-
-        if ended := failed_runs(app_run, application.access_token_lifetime):
+        if ended := failed_service_runs(application, app_run):
             raise NothingToCheck(said(ended))
         key = "drive.command" if application.drive.command else "drive.url"
         skip_for_missing_application_data(
