@@ -656,7 +656,7 @@ def use_api_url_error(application: Application, sign_ins: list) -> int | None:
     for sign_in in sign_ins:
         shown, status = urlsplit(getattr(sign_in, "final_url", "") or ""), getattr(sign_in, "page_status", None)
         if status is not None and status >= 400 and (shown.netloc, shown.path) == (wanted.netloc, wanted.path):
-            return status
+            return int(status)
     return None
 
 
