@@ -499,6 +499,39 @@ def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compl
     assert "- APPC-02 (critical): the same cause as APPC-01" in markdown
 
 
+def test_a_callback_answering_500_quotes_the_applications_error():
+    """Flask-Dance on an http callback (dance-clean): oauthlib raised InsecureTransportError in the callback, which
+    answered HTTP 500, and the NOTE said only "its callback answered HTTP 500": the application's own error line,
+    masked, is quoted there and in how each sign-in ended, as for a sign-in page that answered 500."""
+    from appside.steps.sign_ins import _note_application_error, _say_if_none_finished, unfinished
+    from suite.secrets.redaction import REDACTOR
+
+    REDACTOR.register(SECRET, "client_secret")  # as a run registers the application file's secret
+    error = "oauthlib.oauth2.rfc6749.errors.InsecureTransportError: (insecure_transport) OAuth 2 MUST utilize https."
+    log = f"Traceback (most recent call last):\n  File 'x.py'\n{error} client_secret={SECRET}\n"
+    sign_in = SignIn(False, 500, "http://127.0.0.1:9302/callback", 10.0, urls=[], page_urls=[], page_status=500)
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(
+        application=WEB,
+        launched=SimpleNamespace(output=lambda: log),
+        pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder),
+    )
+    sign_ins = [(sign_in, Observed([_authorize()])), (sign_in, Observed([_authorize()]))]
+    _note_application_error(config, sign_ins)
+    _say_if_none_finished(config, sign_ins)
+    (notice,) = recorder.notices
+    assert f"the application printed {error!r}"[:-1] in notice, notice
+    assert SECRET not in notice
+    assert "its callback answered HTTP 500; the application printed 'oauthlib" in unfinished(
+        WEB, sign_in, 1, Observed([_authorize()])
+    )
+    # a fault's callback refused at the same time printed another error: which one broke this callback is unknown
+    other = SignIn(False, 500, "http://127.0.0.1:9302/callback", 10.0, urls=[], page_urls=[], page_status=500)
+    config.launched = SimpleNamespace(output=lambda: log + "MismatchingStateError: (mismatching_state) CSRF\n")
+    _note_application_error(config, [(other, Observed([_authorize()]))])
+    assert not getattr(other, "application_error", "")
+
+
 def test_a_sign_in_page_answering_500_quotes_the_applications_error_and_drives_no_refused_sign_in(tmp_path):
     """fastapi configured with a wrong issuer port: /login answered HTTP 500, application.log held
     `httpx.ConnectError: All connection attempts failed`, and the run still drove all 16 sign-ins (86 s)."""

@@ -270,17 +270,24 @@ def normal_sign_ins(config, stand_in: SandboxServer) -> list:
 
 def _note_application_error(config, sign_ins: list) -> None:
     """Where no normal sign-in reached the stand-in because the application's own page answered an HTTP
-    5xx, the error the launched application printed (as a launch that failed is quoted), kept on the first
-    sign-in for the run's NOTE and every reason that names how it ended (sign_in_never_started)."""
+    5xx, or the first one's callback did (requests-oauthlib's InsecureTransportError on an http callback), the
+    error the launched application printed (as a launch that failed is quoted), kept on the first sign-in for
+    the run's NOTE and every reason that names how it ended (sign_in_never_started, unfinished)."""
     launched = getattr(config, "launched", None)
     first = sign_ins[0][0] if sign_ins else None
-    if launched is None or first is None or (getattr(first, "page_status", None) or 0) < 500:
+    if launched is None or first is None:
         return
-    if any(observed.authorization_requests for _, observed in sign_ins):
+    page_broke = (getattr(first, "page_status", None) or 0) >= 500 and not any(
+        observed.authorization_requests for _, observed in sign_ins
+    )
+    if not page_broke and (getattr(first, "callback_status", None) or 0) < 500:
         return
     with contextlib.suppress(OSError):
-        error = application_error_line(launched.output())
-        if error:
+        output = launched.output()
+        error = application_error_line(output)
+        # sign-ins made at the same time (a fault's callback the application refuses) print errors of their own: a
+        # callback's error is told apart from theirs only where the application printed one error, however often
+        if error and (page_broke or len(set(_stated_errors(output))) == 1):
             first.application_error = error
 
 
@@ -291,7 +298,7 @@ def application_error_line(output: str) -> str:
     """The last line of an application's output that states an error, as a runtime prints it
     (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded; of
     an Apache error log, the first error of the last request that logged one, its level and message."""
-    stated = [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
+    stated = _stated_errors(output)
     if not stated:
         return ""
     line = stated[-1]
@@ -304,6 +311,10 @@ def application_error_line(output: str) -> str:
         cause = request[first] or apache
         line = f"[{cause['level']}] {cause['message']}"  # its date, process and client say nothing of the cause
     return REDACTOR.scrub(line)[:ERROR_LINE_SHOWN]
+
+
+def _stated_errors(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
 
 
 def _application_said(sign_in) -> str:
@@ -362,7 +373,8 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                 return
             said = (
                 f"no normal sign-in finished: the application never showed {marker} "
-                "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
+                f"in either of the two normal sign-ins{_application_said(sign_ins[0][0])}, so every rule was judged "
+                "on sign-ins that did not finish "
                 "(see 'the sign-in did not finish' in the report; "
             )
             if not refused:  # a rule that broke the sign-in may name the cause once every rule is judged
@@ -398,7 +410,7 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     callback = (
         "the browser never reached its callback"
         if sign_in.callback_status is None
-        else f"its callback answered HTTP {sign_in.callback_status}"
+        else f"its callback answered HTTP {sign_in.callback_status}{_application_said(sign_in)}"
     )
     if getattr(sign_in, "watch", ""):  # where it ended before drive.timeout (the stand-in's error page)
         callback += f": {sign_in.watch}"
