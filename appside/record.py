@@ -315,16 +315,17 @@ def _not_failed_for_nothing_to_judge(record: dict) -> None:
         record["verdict"] = "incomplete"  # _unchecked_is_incomplete says how
 
 
-# The leak rules that leave a token in a URL to APPC-26: APPC-28 passes over an access log's line of such a
-# URL (appside.steps.leaks), APPC-27 does not read the browser's addresses; their pass says so
+# The leak rule that leaves a token in a URL to APPC-26: APPC-28 passes over an access log's line of such a
+# URL (appside.steps.leaks), and its pass says so. APPC-27 is blocked by APPC-26 where the browser received a token
+# in a URL, and a pass of it beside APPC-26's failure is a plain pass: the browser got no token
 URL_LEAK_RULE = "APPC-26"
-LEFT_TO_URL_LEAK_RULE = ("APPC-27", "APPC-28")
+LEFT_TO_URL_LEAK_RULE = ("APPC-28",)
 JUDGED_BY_URL_LEAK_RULE = f"passed (the token in a URL is judged by {URL_LEAK_RULE})"
 
 
 def _passed_beside_a_token_in_a_url(record: dict) -> None:
-    """Where APPC-26 failed (a token was in a URL), a pass of APPC-27 or APPC-28 is no pass of that token:
-    their passed scenarios say it is APPC-26's to judge, not a plain "passed"."""
+    """Where APPC-26 failed (a token was in a URL), a pass of APPC-28 is no pass of that token: its passed
+    scenarios say it is APPC-26's to judge, not a plain "passed"."""
     if URL_LEAK_RULE not in record.get("failed_rules", ()):
         return
     for rule in record["rules"]:

@@ -12,6 +12,7 @@ import pytest
 from run import run_appside
 
 from appside.application import Application, Drive
+from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.record import UNCHECKED
 from appside.service_driver import ServiceRun
@@ -185,6 +186,21 @@ def test_an_application_that_never_used_its_token_at_the_api_and_renewed_nothing
             "called neither the Visma API nor userinfo"
         ), judged
     assert _judged(_run(_refreshed_at(AFTER_EXPIRY))) == "passed"
+
+
+def test_an_api_page_that_answered_an_error_after_the_expiry_could_not_be_checked_not_missing_data():
+    """Flask-Dance's auto-refresh raised on its /invoices page once the token expired (HTTP 500): the address is
+    right, so no advice to name another; the rule could not be checked, saying what the page answered."""
+    page = "http://127.0.0.1:9302/invoices"
+    application = Application(
+        "web", Path("a.yaml"), "web", "web-app", Drive("browser", launch="./run.sh", use_api_url=page), "s"
+    )
+    app_run = _run()
+    app_run.sign_ins = [SignIn(True, 200), SignIn(False, final_url=page, page_status=500)]
+    assert _judged(app_run, application) == (
+        f"skipped: {UNCHECKED}: drive.use_api_url answered HTTP 500 after the access token expired (see "
+        "application.log), so nothing tells whether it would use an access token that expired"
+    )
 
 
 def test_a_request_that_shows_neither_could_not_be_checked():

@@ -5,7 +5,9 @@ application file data, naming the key that makes the application call the API, a
 the run incomplete (exit 5, appside/matrix.py's `no-api-call` switch of the reference service); a leak
 seen elsewhere still fails it."""
 
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from _pytest.outcomes import Skipped
@@ -16,9 +18,10 @@ from appside.matrix import row_from_record
 from appside.observed import Observed
 from appside.service_driver import ServiceRun
 from appside.steps.leaks import credentials_only_where_they_may_go, tokens_not_in_urls
+from appside.steps.service import note_failed_run
 from appside.steps.sign_ins import AppRun
 from sandbox.recording import RecordedRequest
-from suite.verdict.checks import NonConformance
+from suite.verdict.checks import NonConformance, NothingToCheck
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9.issued-access-token"
 SERVICE = Application(
@@ -79,6 +82,26 @@ def test_appc26_fails_on_a_token_in_the_url_of_an_api_call_and_on_one_in_a_page_
         tokens_not_in_urls(WEB, leaking)
 
 
+def test_appc26_of_a_service_whose_token_request_was_refused_is_blocked_not_skipped():
+    """svc-manual-basic: every run's token request refused (invalid_client), so no token to put in a URL. That is
+    "One cause, one failure": the rule is blocked by the rule that broke the token request (APPC-12, `needs`),
+    not skipped as if nothing were there to judge."""
+    asked = _request("/connect/token", form=(("grant_type", "client_credentials"),), answer={"error": "invalid_client"})
+    refused = replace(asked, status=401)
+    app_run = AppRun(
+        sign_ins=[ServiceRun(False, "`my-service --once` exited 1: token request refused: 401")],
+        observed=[Observed([refused])],
+    )
+    try:
+        tokens_not_in_urls(SERVICE, app_run)
+    except NothingToCheck as blocked:  # blocked by a failed rule it needs, else could not be checked (appside.record)
+        assert "the stand-in issued no token in these runs" in str(blocked) and "exited 1" in str(blocked)
+    except Skipped as skipped:
+        pytest.fail(f"skipped, not blocked: {skipped.msg}")
+    else:
+        pytest.fail("passed on no token")
+
+
 def test_a_web_app_that_called_nothing_on_its_api_page_names_drive_use_api_url():
     with pytest.raises(Skipped, match=r"drive\.use_api_url \(http://127\.0\.0\.1:9302/profile\) was opened after"):
         tokens_not_in_urls(WEB, _web(_token("authorization_code")))
@@ -108,3 +131,15 @@ def test_a_switch_that_leaves_rules_without_evidence_is_caught_only_unjudged_and
     passed = row_from_record("service:no-api-call", (), _record("passed", ""), 0, unchecked=("APPC-26",))
     assert not passed.caught and passed.missed == ["APPC-26"]
     assert row_from_record("service:clean", (), _record("passed", ""), 0).caught
+
+
+def test_the_failed_run_notice_names_the_rules_that_may_still_pass_on_it():
+    """svc-manual-basic: every run failed and APPC-11, -13, -24 passed on the token request it sent, while the notice
+    said "no rule passed on a failed run". A rule that judged a request really sent may pass: the notice says which."""
+
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    note_failed_run(config, ServiceRun(False, "`my-service --once` exited 1"), Observed([]), 3)
+    (notice,) = recorder.notices
+    assert "no rule passed" not in notice
+    assert "passes only on the requests it did send (its token request: APPC-11, APPC-12, APPC-13, APPC-24" in notice

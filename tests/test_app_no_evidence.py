@@ -166,6 +166,21 @@ def test_nothing_to_judge_is_blocked_by_the_rule_that_broke_the_sign_in_and_else
     assert rules["APPC-26"]["status"] == "failed"
 
 
+@pytest.mark.parametrize(
+    ("cause", "rule_id"),
+    [("APPC-12", "APPC-26"), ("APPC-13", "APPC-26"), ("APPC-26", "APPC-27")],
+    ids=["svc-manual-basic", "svc-no-tenant", "token-in-redirect"],
+)
+def test_the_catalogue_blocks_a_rule_by_the_failure_that_left_it_nothing(cause, rule_id):
+    """A service's token request refused for want of its tenant (APPC-13) left APPC-26 no token to look for: it
+    read "could not be checked" (APPC-26 did not need APPC-13) where "One cause, one failure" says blocked; a token
+    the browser received in a URL leaves APPC-27 to APPC-26 (appside/features/rules.yaml, `needs`)."""
+    recorder = ApplicationRecorder.__new__(ApplicationRecorder)
+    rules = {cause: _rule(cause, "failed"), rule_id: _rule(rule_id, "failed", nothing_to_check=True)}
+    resolve_blocked(rules, recorder.needs, lambda r: ())
+    assert (rules[rule_id]["status"], rules[rule_id].get("blocked_by")) == ("blocked", cause)
+
+
 def _grant(grant_type, sent, issued, at):
     form = [("grant_type", grant_type), ("refresh_token" if grant_type == "refresh_token" else "code", sent)]
     answer = {"access_token": f"access-{issued}", "refresh_token": issued}
@@ -484,6 +499,39 @@ def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compl
     assert "- APPC-02 (critical): the same cause as APPC-01" in markdown
 
 
+def test_a_callback_answering_500_quotes_the_applications_error():
+    """Flask-Dance on an http callback (dance-clean): oauthlib raised InsecureTransportError in the callback, which
+    answered HTTP 500, and the NOTE said only "its callback answered HTTP 500": the application's own error line,
+    masked, is quoted there and in how each sign-in ended, as for a sign-in page that answered 500."""
+    from appside.steps.sign_ins import _note_application_error, _say_if_none_finished, unfinished
+    from suite.secrets.redaction import REDACTOR
+
+    REDACTOR.register(SECRET, "client_secret")  # as a run registers the application file's secret
+    error = "oauthlib.oauth2.rfc6749.errors.InsecureTransportError: (insecure_transport) OAuth 2 MUST utilize https."
+    log = f"Traceback (most recent call last):\n  File 'x.py'\n{error} client_secret={SECRET}\n"
+    sign_in = SignIn(False, 500, "http://127.0.0.1:9302/callback", 10.0, urls=[], page_urls=[], page_status=500)
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(
+        application=WEB,
+        launched=SimpleNamespace(output=lambda: log),
+        pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder),
+    )
+    sign_ins = [(sign_in, Observed([_authorize()])), (sign_in, Observed([_authorize()]))]
+    _note_application_error(config, sign_ins)
+    _say_if_none_finished(config, sign_ins)
+    (notice,) = recorder.notices
+    assert f"the application printed {error!r}"[:-1] in notice, notice
+    assert SECRET not in notice
+    assert "its callback answered HTTP 500; the application printed 'oauthlib" in unfinished(
+        WEB, sign_in, 1, Observed([_authorize()])
+    )
+    # a fault's callback refused at the same time printed another error: which one broke this callback is unknown
+    other = SignIn(False, 500, "http://127.0.0.1:9302/callback", 10.0, urls=[], page_urls=[], page_status=500)
+    config.launched = SimpleNamespace(output=lambda: log + "MismatchingStateError: (mismatching_state) CSRF\n")
+    _note_application_error(config, [(other, Observed([_authorize()]))])
+    assert not getattr(other, "application_error", "")
+
+
 def test_a_sign_in_page_answering_500_quotes_the_applications_error_and_drives_no_refused_sign_in(tmp_path):
     """fastapi configured with a wrong issuer port: /login answered HTTP 500, application.log held
     `httpx.ConnectError: All connection attempts failed`, and the run still drove all 16 sign-ins (86 s)."""
@@ -588,9 +636,10 @@ def test_appc27_names_a_jwt_cookie_as_one_and_every_token_it_carries():
     assert "itsdangerous" not in said
 
 
-def test_appc27_and_appc28_passes_beside_a_token_in_a_url_say_appc26_judges_it():
-    """A token in a page's URL (its access log has it too): APPC-26 failed, and APPC-27 and APPC-28 read a
-    plain "passed", as if no token had left the server."""
+def test_appc28_passes_beside_a_token_in_a_url_say_appc26_judges_it():
+    """A token in a page's URL (its access log has it too): APPC-26 failed, and APPC-28 read a plain "passed", as
+    if no token had left the server. APPC-27's pass beside it is a plain pass: where the browser received the token
+    in a URL, APPC-27 is blocked by APPC-26 instead (next test)."""
     from appside.record import _passed_beside_a_token_in_a_url
     from suite.reports.record_consistency import verdict_problems
     from suite.reports.record_markdown import render_markdown
@@ -612,12 +661,26 @@ def test_appc27_and_appc28_passes_beside_a_token_in_a_url_say_appc26_judges_it()
         }
     )
     _passed_beside_a_token_in_a_url(record)
-    rows = [line for line in render_markdown(record).splitlines() if line.startswith(("| APPC-27", "| APPC-28"))]
-    assert len(rows) == 2 and all("passed (the token in a URL is judged by APPC-26)" in row for row in rows), rows
+    rows = {line[:9]: line for line in render_markdown(record).splitlines() if line.startswith(("| APPC-2",))}
+    assert "passed (the token in a URL is judged by APPC-26)" in rows["| APPC-28"], rows
+    assert "judged by APPC-26" not in rows["| APPC-27"], rows
     assert verdict_problems(record) == []
-    clean = {**record, "failed_rules": [], "rules": [rule("APPC-27", "passed")]}
+    clean = {**record, "failed_rules": [], "rules": [rule("APPC-28", "passed")]}
     _passed_beside_a_token_in_a_url(clean)
     assert clean["rules"][0]["scenarios"][0]["reason"] == ""
+
+
+def test_appc27_is_blocked_by_appc26_where_the_browser_received_a_token_in_a_url(monkeypatch):
+    """django-token-redirect: the application redirected the browser to /invoices?access_token=...; APPC-26 failed
+    and APPC-27 ("sends neither its secret nor its tokens to the browser") passed, though the browser got the token.
+    One cause: the token reached the browser because it was put in a URL, so APPC-27 is blocked by APPC-26, never
+    passed over it."""
+    monkeypatch.setattr("appside.steps.leaks.every_flow_made", lambda: [])
+    redirected = _run([_authorize(), _token()], finished=True)
+    redirected.sign_ins[0].urls = ["http://127.0.0.1:9302/invoices?access_token=access-token-value-1"]
+    with pytest.raises(NothingToCheck, match=r"sent the browser its access token in a URL.*APPC-26's failure"):
+        nothing_secret_in_pages(WEB, redirected)
+    nothing_secret_in_pages(WEB, _run([_authorize(), _token()], finished=True))  # no token in any URL: a pass
 
 
 def test_the_error_quoted_from_an_apache_error_log_is_the_first_of_the_last_failed_request():

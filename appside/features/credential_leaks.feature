@@ -27,8 +27,11 @@ Feature: Where the tokens and the client secret must not turn up
     origins the browser saw in every sign-in the run made is read, the refused and faulty ones too
     (an error page after access_denied or a refused ID token is a page), each credential looked for
     in every encoding, and in a page's text as the screenshot guard reads it: spread over several
-    elements, spaced out or in other letter case. The failure names the sign-in and the page. A SPA
-    keeps its tokens in the browser by design and has no secret (APPC-09).
+    elements, spaced out or in other letter case. The failure names the sign-in and the page. A token
+    the browser received in an address (a redirect to /invoices?access_token=..., a page URL) was
+    sent to it, as RFC 6749 section 2.1 forbids, only because it was put in a URL: one cause, so
+    APPC-27 is blocked by APPC-26 there, neither failed a second time nor passed. A SPA keeps its
+    tokens in the browser by design and has no secret (APPC-09).
 
     Given the application is a "web" application
     And the application has been used as a user would, and what it showed and sent was kept

@@ -137,7 +137,7 @@ Feature: What an application must refuse
     then) has expired; a new token or a call with a valid one in that second run is the evidence. Where
     the application used no access token at the Visma API or userinfo in these runs and renewed none after
     the expiry (a service fetches a new token in every run, whatever it would do with an expired one),
-    nothing shows what it does with an expired token: missing data (drive.command, or drive.use_api_url).
+    nothing shows what it does with an expired token: missing data (drive.command, or drive.use_api_url), unless drive.use_api_url answered an error (HTTP 4xx or 5xx) when opened after the expiry: the application broke on the right page, so the rule could not be checked, naming the status.
 
     When the stand-in issues a short-lived access token and the application uses the API after it expired
     Then the application does not go on with an expired access token

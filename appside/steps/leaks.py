@@ -40,7 +40,7 @@ from appside.steps.sign_ins import (
 from sandbox.mock_api import API_PREFIX
 from suite.secrets.literals import unescaped
 from suite.secrets.redaction import REDACTOR, blobs_masked, decoded, encodings, excerpt, said, unpacked
-from suite.verdict.checks import check, skip_for_missing_application_data
+from suite.verdict.checks import check, require, skip_for_missing_application_data
 from suite.wire.login.screenshots import shown_in_text
 
 OUTPUT_LINES_ATTACHED = 200
@@ -248,7 +248,24 @@ def nothing_secret_in_pages(application, app_run):
                     + ": a web application keeps its secret and its tokens on its server (RFC 6749 section 2.1: "
                     '"not exposed to or accessible by the resource owner")',
                 )
+    _tokens_in_browser_urls(application, flows, secrets)
     _tokens_were_issued(application, app_run)
+
+
+def _tokens_in_browser_urls(application, flows, secrets: dict[str, str]) -> None:
+    """A token the browser received in an address (a redirect's Location to /invoices?access_token=..., a page URL)
+    was sent to the browser, which RFC 6749 section 2.1 forbids, only because it was put in a URL: one cause, APPC-26's
+    failure. So APPC-27 is blocked by APPC-26 (`needs`), neither passed over it nor failed a second time."""
+    tokens = {value: name for value, name in secrets.items() if name != "client secret"}
+    for title, sign_ins in flows:
+        for sign_in in sign_ins:
+            for url in [*(getattr(sign_in, "urls", None) or ()), *(getattr(sign_in, "page_urls", None) or ())]:
+                if names := _in_url(url, tokens):
+                    require(
+                        False,
+                        f"the application sent the browser its {' and its '.join(names)} in a URL, "
+                        f"{in_flow(application, title)}: {_shown(url)}; a token put in a URL is APPC-26's failure",
+                    )
 
 
 # where each credential may go besides the client itself, as APPC-32's failure says it

@@ -684,7 +684,9 @@ def renewed(application: Application, app_run: AppRun) -> None:
     # opened after the expiry, the page that uses the API (drive.use_api_url) led to a refresh or a new sign-in: that
     # renewal is the evidence, API call or none; else only a use of a token at the API tells anything
     if not [r for r in observed.grants("refresh_token") + observed.authorization_requests if r.at > expiry]:
-        skip_unless_the_api_was_called(application, app_run, [observed], EXPIRED_TOKEN_USE, app_run.sign_ins[:1])
+        skip_unless_the_api_was_called(
+            application, app_run, [observed], EXPIRED_TOKEN_USE, app_run.sign_ins[:1], "after the access token expired"
+        )
     expiries = token_expiries(observed)
     evidence = {
         "refreshed the access token": [r for r in observed.grants("refresh_token") if r.at > first],

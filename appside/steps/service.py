@@ -68,16 +68,24 @@ def failed_runs(app_run: AppRun, lifetime: int) -> str:
     )
 
 
+# What a failed run still shows: the requests it did send, which the rules on them judge as sent (a pass there is a
+# pass for the right reason); nothing of what the service does once it works. APPC-33 judges a run of its own, in
+# which a refusal is the evidence.
+TOKEN_REQUEST_RULES = ("APPC-11", "APPC-12", "APPC-13", "APPC-24")
+FAILED_RUN_JUDGED = (
+    f"a rule judged on a failed run passes only on the requests it did send (its token request: "
+    f"{', '.join(TOKEN_REQUEST_RULES)}; its API calls, where it made any: APPC-26); every other rule judged on it "
+    "could not be checked, or was blocked by the failed rule that explains it"
+)
+
+
 def note_failed_run(config, run: ServiceRun, observed, lifetime: int) -> None:
     """A failed run of the service said once in the record's notices and the terminal's summary: every rule
     judged on it could not be checked, and why belongs beside the verdict, not in an attachment only."""
     recorder = config.pluginmanager.get_plugin("application-results")
     if run.succeeded or recorder is None:
         return
-    notice = (
-        f"a run of the service failed: {run.detail}{bearer_hint([observed], lifetime)}; no rule passed on a failed "
-        "run (each judged on it could not be checked, or was blocked by the failed rule that explains it)"
-    )
+    notice = f"a run of the service failed: {run.detail}{bearer_hint([observed], lifetime)}; {FAILED_RUN_JUDGED}"
     if notice not in recorder.notices:
         recorder.notices.append(notice)
 

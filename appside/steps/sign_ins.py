@@ -5,6 +5,7 @@ import contextlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
 
 import allure
 import pytest
@@ -269,17 +270,24 @@ def normal_sign_ins(config, stand_in: SandboxServer) -> list:
 
 def _note_application_error(config, sign_ins: list) -> None:
     """Where no normal sign-in reached the stand-in because the application's own page answered an HTTP
-    5xx, the error the launched application printed (as a launch that failed is quoted), kept on the first
-    sign-in for the run's NOTE and every reason that names how it ended (sign_in_never_started)."""
+    5xx, or the first one's callback did (requests-oauthlib's InsecureTransportError on an http callback), the
+    error the launched application printed (as a launch that failed is quoted), kept on the first sign-in for
+    the run's NOTE and every reason that names how it ended (sign_in_never_started, unfinished)."""
     launched = getattr(config, "launched", None)
     first = sign_ins[0][0] if sign_ins else None
-    if launched is None or first is None or (getattr(first, "page_status", None) or 0) < 500:
+    if launched is None or first is None:
         return
-    if any(observed.authorization_requests for _, observed in sign_ins):
+    page_broke = (getattr(first, "page_status", None) or 0) >= 500 and not any(
+        observed.authorization_requests for _, observed in sign_ins
+    )
+    if not page_broke and (getattr(first, "callback_status", None) or 0) < 500:
         return
     with contextlib.suppress(OSError):
-        error = application_error_line(launched.output())
-        if error:
+        output = launched.output()
+        error = application_error_line(output)
+        # sign-ins made at the same time (a fault's callback the application refuses) print errors of their own: a
+        # callback's error is told apart from theirs only where the application printed one error, however often
+        if error and (page_broke or len(set(_stated_errors(output))) == 1):
             first.application_error = error
 
 
@@ -290,7 +298,7 @@ def application_error_line(output: str) -> str:
     """The last line of an application's output that states an error, as a runtime prints it
     (appside.launcher.STATED_ERROR: "httpx.ConnectError: All connection attempts failed"), masked and bounded; of
     an Apache error log, the first error of the last request that logged one, its level and message."""
-    stated = [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
+    stated = _stated_errors(output)
     if not stated:
         return ""
     line = stated[-1]
@@ -303,6 +311,10 @@ def application_error_line(output: str) -> str:
         cause = request[first] or apache
         line = f"[{cause['level']}] {cause['message']}"  # its date, process and client say nothing of the cause
     return REDACTOR.scrub(line)[:ERROR_LINE_SHOWN]
+
+
+def _stated_errors(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if STATED_ERROR.search(line)]
 
 
 def _application_said(sign_in) -> str:
@@ -361,7 +373,8 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                 return
             said = (
                 f"no normal sign-in finished: the application never showed {marker} "
-                "in either of the two normal sign-ins, so every rule was judged on sign-ins that did not finish "
+                f"in either of the two normal sign-ins{_application_said(sign_ins[0][0])}, so every rule was judged "
+                "on sign-ins that did not finish "
                 "(see 'the sign-in did not finish' in the report; "
             )
             if not refused:  # a rule that broke the sign-in may name the cause once every rule is judged
@@ -397,7 +410,7 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     callback = (
         "the browser never reached its callback"
         if sign_in.callback_status is None
-        else f"its callback answered HTTP {sign_in.callback_status}"
+        else f"its callback answered HTTP {sign_in.callback_status}{_application_said(sign_in)}"
     )
     if getattr(sign_in, "watch", ""):  # where it ended before drive.timeout (the stand-in's error page)
         callback += f": {sign_in.watch}"
@@ -622,11 +635,24 @@ def nothing_to_judge(application: Application, app_run: AppRun, why: str) -> NoR
     """A rule that finds no code redemption or no token to judge. Where a normal sign-in broke (it
     did not finish), that is the cause, as "One cause, one failure" has it: the rule is blocked by the
     rule that broke it (require; `needs` in appside/features/rules.yaml), or fails naming how the
-    sign-in ended where none of those failed. Where the sign-ins finished, nothing was there to
+    sign-in ended where none of those failed. A service's failed run is its broken sign-in (a refused
+    token request: blocked by APPC-12 or APPC-13). Where the sign-ins finished, nothing was there to
     judge, and the rule is skipped saying so."""
     if application.is_interactive and any(getattr(s, "finished", True) is False for s in app_run.sign_ins[:2]):
         require(False, lambda: why + why_none_was_redeemed(application, app_run))
+    if ended := failed_service_runs(application, app_run):
+        require(False, f"{why}: {ended}")
     pytest.skip(why)
+
+
+def failed_service_runs(application: Application, app_run: AppRun) -> str:
+    """How a service's runs in `app_run` that failed ended (appside.steps.service.failed_runs); "" for an
+    interactive application, or where every run succeeded."""
+    if application.is_interactive:
+        return ""
+    from appside.steps.service import failed_runs  # service.py builds on this module
+
+    return failed_runs(app_run, application.access_token_lifetime)
 
 
 def resource_server_calls(observed: list[Observed]) -> list:
@@ -635,15 +661,32 @@ def resource_server_calls(observed: list[Observed]) -> list:
     return [call for o in observed for call in o.api_calls + o.userinfo_calls]
 
 
+def use_api_url_error(application: Application, sign_ins: list) -> int | None:
+    """The HTTP error status drive.use_api_url answered when the suite opened it (the application broke on the
+    page that uses the API, as an auto-refresh that raised does), or None where it answered none."""
+    wanted = urlsplit(application.drive.use_api_url or "")
+    for sign_in in sign_ins:
+        shown, status = urlsplit(getattr(sign_in, "final_url", "") or ""), getattr(sign_in, "page_status", None)
+        if status is not None and status >= 400 and (shown.netloc, shown.path) == (wanted.netloc, wanted.path):
+            return int(status)
+    return None
+
+
 def skip_unless_the_api_was_called(
-    application: Application, app_run: AppRun, observed: list[Observed], what: str, sign_ins: list | None = None
+    application: Application,
+    app_run: AppRun,
+    observed: list[Observed],
+    what: str,
+    sign_ins: list | None = None,
+    opened: str = "after a sign-in",
 ) -> None:
     """A rule judged on how the application uses its tokens on its calls to the Visma API (or userinfo), where
     `observed` (the runs it judges) holds no such call: nothing tells `what`, and a pass would certify a use
     never seen. Where one of `sign_ins` (the two normal ones by default) broke, that is the one cause (blocked by
     the rule that broke it, as nothing_to_judge has it); else the rule is skipped for missing application file
     data, naming the key that makes the application call the API (a blocker or critical rule so leaves the run
-    incomplete, exit 5)."""
+    incomplete, exit 5), unless drive.use_api_url answered an error when opened `opened`: the address is right and
+    the application broke there, so the rule could not be checked, saying so."""
     if resource_server_calls(observed):
         return
     skip_unless_a_sign_in_started(application, app_run.sign_ins, observed)
@@ -657,9 +700,7 @@ def skip_unless_the_api_was_called(
     if not application.is_interactive:
         # a run that failed is the one cause: it shows nothing of what the service does once it works, so the
         # rule could not be checked (as every rule judged on a failed run), not missing application file data
-        from appside.steps.service import failed_runs
-
-        if ended := failed_runs(app_run, application.access_token_lifetime):
+        if ended := failed_service_runs(application, app_run):
             raise NothingToCheck(said(ended))
         key = "drive.command" if application.drive.command else "drive.url"
         skip_for_missing_application_data(
@@ -670,6 +711,13 @@ def skip_unless_the_api_was_called(
         )
     if not application.drive.use_api_url:
         skip_for_missing_application_data("drive.use_api_url", f"{why}; {USE_API_URL_MISSING}")
+    if status := use_api_url_error(application, app_run.sign_ins):
+        # the address is right and the application broke there: an error page is no gap in the application file
+        pytest.skip(
+            f"{UNCHECKED}: drive.use_api_url answered HTTP {status} {opened} "
+            f"({'see application.log' if application.drive.launch else 'see the application log'}), so nothing "
+            f"tells {what}"
+        )
     skip_for_missing_application_data(
         "drive.use_api_url",
         f"{why}: drive.use_api_url ({application.drive.use_api_url}) "
