@@ -353,15 +353,25 @@ def test_a_blocked_rules_reason_names_its_cause_and_the_first_line_of_its_failur
         assert "second line" not in reason and rules["APPC-01"]["scenarios"][0]["reason"] == cause_reason
 
 
+def _public_clients_secret_failure(sent: list, finished: bool, raised: type) -> str:
+    """APPC-09's failure (of type `raised`) for an SPA whose two sign-ins each sent the requests `sent`."""
+    from types import SimpleNamespace
+
+    from appside.steps.requests_sent import no_secret_from_public_app
+    from appside.steps.sign_ins import AppRun
+
+    spa = SimpleNamespace(app_type="spa", client_id="acme-invoices-spa", is_interactive=True)
+    run = AppRun(sign_ins=[SimpleNamespace(finished=finished)] * 2, observed=[Observed(sent)] * 2)
+    with pytest.raises(raised) as failed:
+        no_secret_from_public_app(spa, run)
+    return str(failed.value)
+
+
 def test_a_spas_secret_names_every_request_that_carried_it_and_its_refused_redemption_blocks_the_rest():
     """@azure/msal-browser copies extraQueryParameters (client_secret) into the token request's URL too, and the
     stand-in refuses that redemption (invalid_client, 401). APPC-09 named only GET /connect/authorize, and
     APPC-21, -23, -26 and -28 said "could not be checked" where APPC-09 is their one cause."""
-    from types import SimpleNamespace
-
     from appside.record import ApplicationRecorder
-    from appside.steps.requests_sent import no_secret_from_public_app
-    from appside.steps.sign_ins import AppRun
     from suite.verdict.blocking import resolve_blocked
     from suite.verdict.checks import NonConformance
 
@@ -370,11 +380,7 @@ def test_a_spas_secret_names_every_request_that_carried_it_and_its_refused_redem
     form = (("grant_type", "authorization_code"),)
     refused = {"error": "invalid_client"}
     redeem = RecordedRequest(1.0, "POST", "/connect/token", (secret,), form, {}, "", 401, response_json=refused)
-    spa = SimpleNamespace(app_type="spa", client_id="acme-invoices-spa", is_interactive=True)
-    run = AppRun(sign_ins=[SimpleNamespace(finished=False)] * 2, observed=[Observed([authorize, redeem])] * 2)
-    with pytest.raises(NonConformance) as failed:
-        no_secret_from_public_app(spa, run)
-    message = str(failed.value)
+    message = _public_clients_secret_failure([authorize, redeem], finished=False, raised=NonConformance)
     assert "GET /connect/authorize (in its URL, 2 times)" in message
     assert "POST /connect/token (in its URL, 2 times, the stand-in refused it: invalid_client)" in message
     assert "blocked by this one" in message
@@ -395,11 +401,7 @@ def test_a_spas_secret_its_sign_ins_got_through_with_blocks_nothing_and_its_coun
     """@badgateway/oauth2-client with a clientSecret: IdentityServer skips a public client's secret, so every
     redemption was answered 200 and the sign-ins finished. APPC-21, which found no ID token there, was reported
     "blocked by APPC-09", a cause that kept it from nothing; and "2 times" read as all the application did."""
-    from types import SimpleNamespace
-
     from appside.record import ApplicationRecorder
-    from appside.steps.requests_sent import no_secret_from_public_app
-    from appside.steps.sign_ins import AppRun
     from suite.verdict.blocking import resolve_blocked
     from suite.verdict.checks import Delivered
 
@@ -407,11 +409,7 @@ def test_a_spas_secret_its_sign_ins_got_through_with_blocks_nothing_and_its_coun
     form = (("grant_type", "authorization_code"), ("code", "c"))
     authorize = RecordedRequest(0.0, "GET", "/connect/authorize", (("response_type", "code"),), (), {}, "", 302)
     redeem = RecordedRequest(1.0, "POST", "/connect/token", (), form, basic, "", 200, response_json={})
-    spa = SimpleNamespace(app_type="spa", client_id="acme-spa", is_interactive=True)
-    run = AppRun(sign_ins=[SimpleNamespace(finished=True)] * 2, observed=[Observed([authorize, redeem])] * 2)
-    with pytest.raises(Delivered) as failed:
-        no_secret_from_public_app(spa, run)
-    message = str(failed.value)
+    message = _public_clients_secret_failure([authorize, redeem], finished=True, raised=Delivered)
     assert "counted over the 2 sign-ins this rule made" in message
     assert "POST /connect/token (in an HTTP Basic header, 2 times)" in message and "blocked by" not in message
 
