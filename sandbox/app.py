@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestErro
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.wsgi import get_input_stream
 
 from sandbox.defects import Defects
 from sandbox.faults import Faults
@@ -694,8 +695,8 @@ class _FormBodyGuard:
 
     @staticmethod
     def _json_to_form(environ) -> None:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        # as Flask reads a body: Content-Length's bytes, or a chunked one to its end
+        payload = json.loads(get_input_stream(environ, max_content_length=MAX_REQUEST_BYTES).read() or b"{}")
         form = urlencode({k: str(v) for k, v in payload.items()}).encode()
         environ.update(
             {

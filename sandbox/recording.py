@@ -17,8 +17,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
+
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 if TYPE_CHECKING:  # typeshed's WSGI types exist for type checkers only
     from _typeshed import OptExcInfo
@@ -131,8 +133,8 @@ class RequestLog:
 
 
 class RecordingMiddleware:
-    """WSGI: reads the request (its body up to MAX_RECORDED_BODY, given back to the application
-    unchanged), lets the application answer, and logs both. A CORS preflight (OPTIONS) is the
+    """WSGI: reads the request (its body up to MAX_RECORDED_BODY, however framed, given back to the
+    application unchanged), lets the application answer, and logs both. A CORS preflight (OPTIONS) is the
     browser's, not the client's, and is not logged."""
 
     def __init__(self, wsgi_app: "WSGIApplication", log: RequestLog) -> None:
@@ -165,12 +167,39 @@ class RecordingMiddleware:
 
 
 def _read_body(environ: "WSGIEnvironment") -> bytes:
-    length = environ.get("CONTENT_LENGTH") or ""
-    if not length.isdigit() or int(length) > MAX_RECORDED_BODY:
-        return b""  # none, or one a guard refuses unread: its size is in the Content-Length
-    body: bytes = environ["wsgi.input"].read(int(length))
+    """The body as the application reads it (werkzeug's get_input_stream): its Content-Length's bytes, or, where
+    the server ends the stream itself (wsgi.input_terminated: a chunked body, RFC 9112 section 7.1, which a
+    client without a Content-Length sends), up to the stream's end. Given back to the application unchanged."""
+    length = get_content_length(environ)  # None for a chunked body
+    if length is not None and length > MAX_RECORDED_BODY:
+        return b""  # one a guard refuses unread: its size is in the Content-Length
+    stream = get_input_stream(environ)
+    body = b""
+    while len(body) <= MAX_RECORDED_BODY and (piece := stream.read(MAX_RECORDED_BODY + 1 - len(body))):
+        body += piece
+    if len(body) > MAX_RECORDED_BODY:  # a chunked body that long: not kept, the application still reads it all
+        environ["wsgi.input"] = _ReadAgain(body, stream)
+        return b""
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+class _ReadAgain(io.RawIOBase):
+    """The part of a body already read, then the rest of its stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head, self._rest = io.BytesIO(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]  # RawIOBase: any writable buffer
+        count = self._head.readinto(buffer)
+        if count:
+            return count
+        piece = self._rest.read(len(buffer))
+        buffer[: len(piece)] = piece
+        return len(piece)
 
 
 def _entry(

@@ -353,15 +353,25 @@ def test_a_blocked_rules_reason_names_its_cause_and_the_first_line_of_its_failur
         assert "second line" not in reason and rules["APPC-01"]["scenarios"][0]["reason"] == cause_reason
 
 
+def _public_clients_secret_failure(sent: list, finished: bool, raised: type) -> str:
+    """APPC-09's failure (of type `raised`) for an SPA whose two sign-ins each sent the requests `sent`."""
+    from types import SimpleNamespace
+
+    from appside.steps.requests_sent import no_secret_from_public_app
+    from appside.steps.sign_ins import AppRun
+
+    spa = SimpleNamespace(app_type="spa", client_id="acme-invoices-spa", is_interactive=True)
+    run = AppRun(sign_ins=[SimpleNamespace(finished=finished)] * 2, observed=[Observed(sent)] * 2)
+    with pytest.raises(raised) as failed:
+        no_secret_from_public_app(spa, run)
+    return str(failed.value)
+
+
 def test_a_spas_secret_names_every_request_that_carried_it_and_its_refused_redemption_blocks_the_rest():
     """@azure/msal-browser copies extraQueryParameters (client_secret) into the token request's URL too, and the
     stand-in refuses that redemption (invalid_client, 401). APPC-09 named only GET /connect/authorize, and
     APPC-21, -23, -26 and -28 said "could not be checked" where APPC-09 is their one cause."""
-    from types import SimpleNamespace
-
     from appside.record import ApplicationRecorder
-    from appside.steps.requests_sent import no_secret_from_public_app
-    from appside.steps.sign_ins import AppRun
     from suite.verdict.blocking import resolve_blocked
     from suite.verdict.checks import NonConformance
 
@@ -370,11 +380,7 @@ def test_a_spas_secret_names_every_request_that_carried_it_and_its_refused_redem
     form = (("grant_type", "authorization_code"),)
     refused = {"error": "invalid_client"}
     redeem = RecordedRequest(1.0, "POST", "/connect/token", (secret,), form, {}, "", 401, response_json=refused)
-    spa = SimpleNamespace(app_type="spa", client_id="acme-invoices-spa", is_interactive=True)
-    run = AppRun(sign_ins=[SimpleNamespace(finished=False)] * 2, observed=[Observed([authorize, redeem])] * 2)
-    with pytest.raises(NonConformance) as failed:
-        no_secret_from_public_app(spa, run)
-    message = str(failed.value)
+    message = _public_clients_secret_failure([authorize, redeem], finished=False, raised=NonConformance)
     assert "GET /connect/authorize (in its URL, 2 times)" in message
     assert "POST /connect/token (in its URL, 2 times, the stand-in refused it: invalid_client)" in message
     assert "blocked by this one" in message
@@ -389,6 +395,73 @@ def test_a_spas_secret_names_every_request_that_carried_it_and_its_refused_redem
     assert {
         rule_id: rule.get("blocked_by") for rule_id, rule in rules.items() if rule_id != "APPC-09"
     } == dict.fromkeys(("APPC-21", "APPC-23", "APPC-26", "APPC-28"), "APPC-09")
+
+
+def test_a_spas_secret_its_sign_ins_got_through_with_blocks_nothing_and_its_counts_name_their_sign_ins():
+    """@badgateway/oauth2-client with a clientSecret: IdentityServer skips a public client's secret, so every
+    redemption was answered 200 and the sign-ins finished. APPC-21, which found no ID token there, was reported
+    "blocked by APPC-09", a cause that kept it from nothing; and "2 times" read as all the application did."""
+    from appside.record import ApplicationRecorder
+    from suite.verdict.blocking import resolve_blocked
+    from suite.verdict.checks import Delivered
+
+    basic = {"Authorization": "Basic " + base64.b64encode(b"acme-spa:s3cret-in-the-bundle").decode()}
+    form = (("grant_type", "authorization_code"), ("code", "c"))
+    authorize = RecordedRequest(0.0, "GET", "/connect/authorize", (("response_type", "code"),), (), {}, "", 302)
+    redeem = RecordedRequest(1.0, "POST", "/connect/token", (), form, basic, "", 200, response_json={})
+    message = _public_clients_secret_failure([authorize, redeem], finished=True, raised=Delivered)
+    assert "counted over the 2 sign-ins this rule made" in message
+    assert "POST /connect/token (in an HTTP Basic header, 2 times)" in message and "blocked by" not in message
+
+    step = {"step": "Then the stand-in's token response carried the fault", "own_check": False}
+    unchecked = {"status": "failed", "reason": "no ID token", "failed_step": {**step, "nothing_to_check": True}}
+    rules = {
+        "APPC-09": {
+            "status": "failed",
+            "scenarios": [
+                {
+                    "status": "failed",
+                    "reason": message,
+                    "failed_step": {
+                        "step": "Then the application sends no client secret, in no request",
+                        "own_check": True,
+                        "delivered": True,
+                    },
+                }
+            ],
+        },
+        "APPC-21": {"status": "failed", "scenarios": [unchecked]},
+    }
+    resolve_blocked(rules, lambda rule_id: ApplicationRecorder.needs(None, rule_id))
+    assert rules["APPC-21"]["status"] != "blocked" and "blocked_by" not in rules["APPC-21"]
+
+
+@pytest.mark.parametrize(
+    ("registered", "asked", "judged"),
+    [
+        ("vismanet_erp_interactive_api:read", "vismanet_erp_interactive_api:read", False),  # OAuth only: n/a
+        ("openid vismanet_erp_interactive_api:read", "vismanet_erp_interactive_api:read", True),  # registered
+        ("vismanet_erp_interactive_api:read", "openid vismanet_erp_interactive_api:read", True),  # asked
+    ],
+)
+def test_id_token_validation_applies_only_to_an_application_that_asks_for_or_registers_openid(
+    registered, asked, judged
+):
+    """@badgateway/oauth2-client's SPA asks for its API scope alone: no ID token was issued, and APPC-21 said
+    "could not be checked", so an OAuth-only application could never be complete (exit 5)."""
+    from types import SimpleNamespace
+
+    from appside.steps.refusals import asks_for_openid
+    from appside.steps.sign_ins import AppRun
+
+    authorize = RecordedRequest(0.0, "GET", "/connect/authorize", (("scope", asked),), (), {}, "", 302)
+    run = AppRun(baseline=(SimpleNamespace(finished=True), Observed([authorize])))
+    application = SimpleNamespace(scope=registered)
+    if judged:
+        asks_for_openid(application, run)
+    else:
+        with pytest.raises(pytest.skip.Exception, match=r"^not applicable: .*openid"):
+            asks_for_openid(application, run)
 
 
 def test_a_relative_command_path_is_one_line_naming_the_folder_commands_run_from(tmp_path):

@@ -297,10 +297,27 @@ def test_the_guide_launches_by_absolute_path_and_notes_arctic_and_simple_oauth2(
         "`OAuth2Client(clientId, clientPassword, redirectURI)`",
         "`decodeIdToken` only decodes",
         "`jwtVerify`",
-        "`credentialsEncodingMode: 'strict'` (set it",
+        "`credentialsEncodingMode: 'strict'`, its default in 5.1",
         "They do **not** get the client id or secret from the suite",
     ):
         assert said in text, said
+
+
+def test_the_notes_tell_what_badgateway_oauth2_client_needs_and_the_guide_that_storage_is_not_read():
+    """An outsider certifying @badgateway/oauth2-client 3.3: its default HTTP Basic escapes only ':' (APPC-10), a
+    falsy expected state skips the state check (a reload redeems again), and its SPA kept tokens in localStorage,
+    which no rule looks at; simple-oauth2 5.1's 'strict' is its default, not a setting to add."""
+    notes = " ".join(_guide_and_library_notes().split())
+    for said in (
+        "**@badgateway/oauth2-client 3**",
+        "`client_secret_basic_interop`, which escapes only `:`",
+        "compares the callback's `state` only when the expected state passed in is truthy",
+        "`credentialsEncodingMode: 'strict'`, its default in 5.1",
+    ):
+        assert said in notes, said
+    guide = (ROOT / "docs" / "certify-application.md").read_text(encoding="utf-8")
+    not_checked = guide.split("### What the suite does not check", 1)[1].split("\n## ", 1)[0]
+    assert "access token in `localStorage`" in " ".join(not_checked.split())
 
 
 def test_the_warning_level_rules_listed_are_the_features_warning_level_rules():

@@ -640,3 +640,22 @@ def test_decoding_runs_is_bounded_by_the_characters_decoded_in_one_scrub(monkeyp
     early, late = _b64(_b64("Pw-7Zq!x%20é\"'")), _b64("Pw-7Zq!x%20é\"'")
     scrubbed = redactor.scrub(f"{early} {noise} {late} {early}")
     assert scrubbed.startswith("[login.password] ") and scrubbed.count("[login.password]") == 2, scrubbed[-200:]
+
+
+def test_a_secret_cut_around_an_ellipsis_has_its_head_and_tail_masked():
+    """Chromium's console preview writes a string of over 100 characters as its first 50, "…" and its last 50: an
+    SPA's console.log of its token object showed both halves of the access token in the attachment the report
+    called "secrets masked", as no encoding of the whole token matched either half."""
+    redactor = Redactor()
+    token = "eyJ0eXAiOiJhdCtqd3QiLCJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(300) + "." + secrets.token_urlsafe(64)
+    secret = "Ab9-._~+/=%:;&?# \"'\\%41é€😀z" + secrets.token_hex(8)
+    redactor.register(token, "access_token")
+    redactor.register(secret, "client_secret")
+    console = f"got token {{accessToken: {token[:50]}…{token[-50:]}, expiresAt: 1796624404989}}"
+    assert redactor.scrub(console) == "got token {accessToken: [access_token]…[access_token], expiresAt: 1796624404989}"
+    # a logger's cut: a head before "...", a tail after it (of a secret of every class), two cuts in a row
+    assert redactor.scrub(f"token={token[:40]}... sent") == "token=[access_token]... sent"
+    assert redactor.scrub(f"secret: ...{secret[-14:]}") == "secret: ...[client_secret]"
+    assert redactor.scrub(f"{token[:20]}…{token[-20:]}…{token[-20:]}") == "[access_token]…[access_token]…[access_token]"
+    # under ELIDED_PIECE characters nothing identifies a token (every JWT begins with its header): left as written
+    assert redactor.scrub(f"{token[:11]}… Loading... done") == f"{token[:11]}… Loading... done"

@@ -162,8 +162,12 @@ Feature: What an application must refuse
     or call the Visma API with that response's access token. A call to userinfo alone is no
     acceptance: no sentence forbids asking the issuer's userinfo endpoint before the ID token is
     checked (django-allauth does, then refuses the ID token), so it is no evidence either way.
+    An OAuth-only application, one that neither asks for nor registers the openid scope, gets no ID
+    token to validate, and is not judged here: Visma's pages require no openid (their sample request
+    asks for it, no sentence does).
 
     Given a normal sign-in of the application redeems its code
+    And the application asks for openid
     When the stand-in answers a sign-in with the fault "<fault>"
     Then the stand-in's token response carried the fault
     And the application does not show that the user signed in

@@ -26,6 +26,8 @@
 //   error-crashes          a callback with an error (access_denied) crashes the request (HTTP 500)
 //   tls-unverified         NODE_TLS_REJECT_UNAUTHORIZED=0 ("the staging server's certificate"): the
 //                          authorization server's certificate is not validated
+//   chunked-requests       no defect: every request body (code redemption, refresh) is sent chunked, with no
+//                          Content-Length (RFC 9112 section 7.1), as a customFetch on node:https sends it
 
 import crypto from 'node:crypto'
 import express from 'express'
@@ -49,6 +51,11 @@ const config = await client.discovery(
   undefined,
   DEFECTS.has('no-secret') ? client.None() : client.ClientSecretBasic(process.env.NODE_WEB_APP_CLIENT_SECRET)
 )
+if (DEFECTS.has('chunked-requests')) {
+  // a stream has no length known in advance: fetch sends it chunked
+  config[client.customFetch] = (url, options) =>
+    fetch(url, options.body ? { ...options, body: new Blob([String(options.body)]).stream(), duplex: 'half' } : options)
+}
 
 const app = express()
 app.use(session({ secret: crypto.randomBytes(32).toString('hex'), resave: false, saveUninitialized: true }))

@@ -891,6 +891,7 @@ class Redactor:
         # texts decoded from runs that held none of the secrets learned so far (most runs are the same token, JWT
         # header or hash in text after text): not searched again until a secret is learned
         self._clean: dict[str, None] = {}
+        self._elided = _ElidedPieces()
 
     def register(self, value: object, label: str) -> None:
         """From now on, `value` is shown as [label] wherever and however encoded it appears."""
@@ -914,6 +915,7 @@ class Redactor:
                     words[pattern] = (len(pattern), label, alphabet, len(form) - len(pattern), before_most, after_most)
             self._state[1].add(words)
             self._clean = {}
+            self._elided.add(value, label)
 
     def known(self) -> dict[str, str]:
         """Each secret registered, as it is, and its label (for what looks for it otherwise than as a
@@ -948,7 +950,7 @@ class Redactor:
     def scrub(self, text: str) -> str:
         if not text:
             return text
-        return mask_userinfo(self._scrub_secrets(text))
+        return mask_userinfo(self._elided.masked(self._scrub_secrets(text)))
 
     def _scrub_secrets(self, text: str) -> str:
         found = self._found(text, [MAX_DECODED], 0)
@@ -1043,6 +1045,60 @@ class Redactor:
         if isinstance(value, list):
             return [self.masked(v) for v in value]
         return value
+
+
+# A text that cuts a long value shows its head and tail around an ellipsis: Chromium's console preview writes a
+# string of over 100 characters as its first 50, "…" and its last 50 (DevTools' trimMiddle), other loggers end a
+# cut one with "...". Neither piece is the secret, so none of its encodings matches. A piece is masked where it is
+# at least ELIDED_PIECE characters of a secret's head (before the ellipsis) or tail (after it): 12 random base64url
+# characters are 72 bits, enough to identify a token's tail and to guess none, and no word of a text matches them by
+# chance; a shorter piece (a JWT's "eyJhbGciOi", every JWT's) is left as written. A JWT's head is its header, the
+# same in every token: masked with it, which hides nothing a reader needs. ELIDED_WINDOW bounds a piece's length.
+ELIDED_PIECE = 12
+ELIDED_WINDOW = 256
+_ELLIPSIS = re.compile(r"…|\.\.\.")
+
+
+class _ElidedPieces:
+    """The secrets' heads and tails of ELIDED_PIECE characters, to find a cut secret's pieces by (Redactor.scrub)."""
+
+    def __init__(self) -> None:
+        self._heads: dict[str, list[tuple[str, str]]] = {}  # first ELIDED_PIECE characters -> (secret, label)
+        self._tails: dict[str, list[tuple[str, str]]] = {}
+
+    def add(self, value: str, label: str) -> None:
+        if len(value) >= ELIDED_PIECE:
+            self._heads.setdefault(value[:ELIDED_PIECE], []).append((value, label))
+            self._tails.setdefault(value[-ELIDED_PIECE:], []).append((value, label))
+
+    def masked(self, text: str) -> str:
+        """`text` with each secret's head just before an ellipsis, and tail just after one, replaced by its label."""
+        if not self._heads or ("…" not in text and "..." not in text):
+            return text
+        spans: list[tuple[int, int, str]] = []
+        for ellipsis in _ELLIPSIS.finditer(text):
+            spans += self._head_before(text, ellipsis.start()) + self._tail_after(text, ellipsis.end())
+        pieces, position = [], 0
+        for start, end, label in sorted(spans):
+            if start < position:  # a tail that is the next ellipsis's head too ("a…b…c"): masked once
+                continue
+            pieces += [text[position:start], f"[{label}]"]
+            position = end
+        return "".join(pieces) + text[position:]
+
+    def _head_before(self, text: str, end: int) -> list[tuple[int, int, str]]:
+        for start in range(max(end - ELIDED_WINDOW, 0), end - ELIDED_PIECE + 1):  # the longest piece first
+            for value, label in self._heads.get(text[start : start + ELIDED_PIECE], ()):
+                if value.startswith(text[start:end]):
+                    return [(start, end, label)]
+        return []
+
+    def _tail_after(self, text: str, start: int) -> list[tuple[int, int, str]]:
+        for end in range(min(start + ELIDED_WINDOW, len(text)), start + ELIDED_PIECE - 1, -1):
+            for value, label in self._tails.get(text[end - ELIDED_PIECE : end], ()):
+                if value.endswith(text[start:end]):
+                    return [(start, end, label)]
+        return []
 
 
 REDACTOR = Redactor()
