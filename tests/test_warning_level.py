@@ -8,6 +8,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from once_per_run import once_per_run
 from run import run_suite
 
 from suite.configuration.rules import RuleMetadataProblem, declared_rules, rule_of, warning_level_rules
@@ -21,7 +22,12 @@ CITATION = "OpenID Connect Core section 3.1.2.1"
 
 @pytest.fixture(scope="module")
 def warned_run(tmp_path_factory):
-    """Every rule, with the sandbox's login page always in English, after a run where AUTH-09 passed."""
+    """Every rule, with the sandbox's login page always in English, after a run where AUTH-09 passed: one run
+    however many pytest-xdist workers its tests are spread over (a module's fixture is made once per worker)."""
+    return once_per_run(tmp_path_factory, "warned-run", lambda: _warned_run(tmp_path_factory))
+
+
+def _warned_run(tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
     (reports / "run-history.jsonl").write_text(
         json.dumps(
