@@ -565,14 +565,12 @@ WEB_APP_OFFLINE_ACCESS = (
 )
 
 
-def _code_expected(state) -> str:
-    """The sentence that has the scenario's authorization request answered with a code."""
+def _offline_access_served(state) -> str:
+    """The sentence that has a request with offline_access answered with a code, or "" for another request."""
     params = state.authorization.params if state.authorization else {}
     if "offline_access" in str(params.get("scope", "")).split():
         return OFFLINE_ACCESS_SERVED + (WEB_APP_OFFLINE_ACCESS if state.client.role == "web" else "")
-    return (
-        "a granted authorization request is answered with a code in the redirect URI's query (RFC 6749 section 4.1.2)"
-    )
+    return ""
 
 
 def code_of(state) -> str:
@@ -581,7 +579,11 @@ def code_of(state) -> str:
         bool(code),
         lambda: (
             f"no authorization code to redeem: {state.outcome.describe() if state.outcome else 'no authorization'}; "
-            + _code_expected(state)
+            + (
+                _offline_access_served(state)
+                or "a granted authorization request is answered with a code in the redirect URI's query (RFC 6749 "
+                "section 4.1.2)"
+            )
             + _without_method(state)
         ),
     )
