@@ -231,6 +231,8 @@ REFERENCE_APPS = {
             {
                 # its refreshes carry no secret and are refused, so no rotation to observe (it signs in again)
                 "no-secret": ("APPC-15",),
+                # the token reached the browser only in the URL it was put in: APPC-26's one cause
+                "token-in-page-url": ("APPC-27",),
                 "no-pkce": NO_CHALLENGE,
                 "no-pkce,fixed-nonce": NO_CHALLENGE,
                 "no-pkce,no-nonce,global-state-store": NO_CHALLENGE,
@@ -328,13 +330,18 @@ REFERENCE_APPS = {
             ("SERVICE_APP_CLIENT_SECRET",),
             {
                 # refused without its tenant, or by the stand-in (a JSON body; a secret in the URL
-                # authenticates nothing, RFC 6749 section 2.3.1): no token to let expire
-                "no-tenant-id": ("APPC-20", *LEAKS_NEEDED[1:]),
-                "json-body": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),  # and no form body to name the tenant in
-                "secret-in-url": ("APPC-12", "APPC-20", *LEAKS_NEEDED[1:]),
-                "basic-not-encoded": ("APPC-20", *LEAKS_NEEDED[1:]),
-                "get-request": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),
-                "params-in-query": ("APPC-13", "APPC-20", *LEAKS_NEEDED[1:]),
+                # authenticates nothing, RFC 6749 section 2.3.1): no token to let expire, nor to put in a URL (APPC-26)
+                "no-tenant-id": ("APPC-20", "APPC-26", *LEAKS_NEEDED[1:]),
+                "json-body": (
+                    "APPC-13",
+                    "APPC-20",
+                    "APPC-26",
+                    *LEAKS_NEEDED[1:],
+                ),  # and no form body to name the tenant in
+                "secret-in-url": ("APPC-12", "APPC-20", "APPC-26", *LEAKS_NEEDED[1:]),
+                "basic-not-encoded": ("APPC-20", "APPC-26", *LEAKS_NEEDED[1:]),
+                "get-request": ("APPC-13", "APPC-20", "APPC-26", *LEAKS_NEEDED[1:]),
+                "params-in-query": ("APPC-13", "APPC-20", "APPC-26", *LEAKS_NEEDED[1:]),
             },
             stack="Python: requests (HTTP Basic, form-urlencoded by the app)",
             # the token in an API call's URL (APPC-26, critical) and the expired token's use (APPC-20) were never
@@ -417,7 +424,10 @@ REFERENCE_APPS = {
             },
             ("HTTPX_SERVICE_APP_CLIENT_SECRET",),
             # refused: no token to let expire, nor to look for in its output
-            {"no-tenant-id": ("APPC-20", "APPC-28"), "secret-in-url": ("APPC-12", "APPC-20", "APPC-28")},
+            {
+                "no-tenant-id": ("APPC-20", "APPC-26", "APPC-28"),
+                "secret-in-url": ("APPC-12", "APPC-20", "APPC-26", "APPC-28"),
+            },
             stack="Python: httpx, Authlib's httpx OAuth2Client (client_secret in the form)",
         ),
     )

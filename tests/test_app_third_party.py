@@ -145,7 +145,7 @@ def test_requests_oauthlibs_default_basic_fails_appc_12_by_rfc_6749_2_3_1_when_t
     record = _certify(tmp_path, REQUESTS_OAUTHLIB_SERVICE, secret, "library-default-basic")
     # its runs exited 1 (the token refused): the rules that judge what the token request carried are judged on
     # it (APPC-13, APPC-24 pass), those that need a working token are blocked by APPC-12
-    assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-20", "APPC-28"])
+    assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-20", "APPC-26", "APPC-28"])
     assert named in _reason(record, "APPC-12") and "RFC 6749 section 2.3.1" in _reason(record, "APPC-12")
 
 
@@ -205,7 +205,10 @@ def test_an_httpx_service_encoding_basic_per_the_rfc_is_conformant(tmp_path):
 @pytest.mark.timeout(300)
 def test_an_httpx_service_sending_its_parameters_in_the_url_fails_appc_12(tmp_path):
     record = _certify(tmp_path, HTTPX_SERVICE, special_secret(), "params-in-query")
-    assert (record["failed_rules"], record["blocked_rules"]) == (["APPC-12"], ["APPC-13", "APPC-20", "APPC-28"])
+    assert (record["failed_rules"], record["blocked_rules"]) == (
+        ["APPC-12"],
+        ["APPC-13", "APPC-20", "APPC-26", "APPC-28"],
+    )
     assert "grant_type, scope, tenant_id in the URL query with an empty form body" in _reason(record, "APPC-12")
 
 

@@ -592,23 +592,28 @@ def service_runs(request, tmp_path_factory):
     "switch, fails, reason, blocked",
     [
         ("", (), "", ()),
-        # refused: no token to let expire (APPC-20), nor to look for in its output (APPC-28)
-        ("json-body", ("APPC-12",), "the token request was JSON", ("APPC-13", "APPC-20", "APPC-28")),
-        ("get-request", ("APPC-12",), "a token request was sent with GET", ("APPC-13", "APPC-20", "APPC-28")),
+        # refused: no token to let expire (APPC-20), to put in a URL (APPC-26), nor to look for in its output (APPC-28)
+        ("json-body", ("APPC-12",), "the token request was JSON", ("APPC-13", "APPC-20", "APPC-26", "APPC-28")),
+        (
+            "get-request",
+            ("APPC-12",),
+            "a token request was sent with GET",
+            ("APPC-13", "APPC-20", "APPC-26", "APPC-28"),
+        ),
         # tenant_id and scope are no credentials: section 4.4.2's form body is the sentence, not 2.3.1's request URI
         (
             "params-in-query",
             ("APPC-12",),
             "in the URL query with an empty form body: RFC 6749 section 4.4.2 has the client add its parameters",
-            ("APPC-13", "APPC-20", "APPC-28"),
+            ("APPC-13", "APPC-20", "APPC-26", "APPC-28"),
         ),
-        ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20", "APPC-28")),
+        ("basic-not-encoded", ("APPC-12",), "RFC 6749 section 2.3.1", ("APPC-20", "APPC-26", "APPC-28")),
         # one cause, one failure: APPC-12's credentials in the URL and its unauthenticated request are APPC-11's
         (
             "secret-in-url",
             ("APPC-11",),
             "the client secret was sent in the URL of POST",
-            ("APPC-12", "APPC-20", "APPC-28"),
+            ("APPC-12", "APPC-20", "APPC-26", "APPC-28"),
         ),
         # keeps its token between runs until it expires (RFC 6749 section 1.5): clean; after it expired: APPC-20
         ("cache-token", (), "", ()),

@@ -156,11 +156,13 @@ def _browser_failed(app_run: AppRun) -> str:
     """Where the suite's own browser could not go on with the sign-in (Chromium's error page): the sign-in ended
     before the application's part in it, which is then no evidence either way; "" where it did not."""
     sign_in = app_run.sign_ins[-1] if app_run.sign_ins else None
-    if sign_in is None or not sign_in.final_url.startswith("chrome-error:"):
+    final_url = getattr(sign_in, "final_url", "")  # a service's run has no browser
+    if not final_url.startswith("chrome-error:"):
         return ""
+    watch = getattr(sign_in, "watch", "")
     return (
-        f"the suite's browser ended the sign-in at its error page ({sign_in.final_url})"
-        + (f": {sign_in.watch}" if sign_in.watch else "")
+        f"the suite's browser ended the sign-in at its error page ({final_url})"
+        + (f": {watch}" if watch else "")
         + "; the sign-in stopped there, before the application had its part, so it is not the application's doing "
         "(run the rule again; if it keeps happening, report it with the attached requests)"
     )
