@@ -38,10 +38,22 @@ def test_every_switch_is_caught_by_exactly_its_rules(name, switches, tmp_path, t
         runs = [pool.submit(certify, app, switch, tmp_path) for switch in switches]
         clean = pool.submit(_clean_row, tmp_path_factory, name)
         rows = [run.result() for run in runs]
-    for row in rows:  # a switch is judged on every scenario its clean application ran, no fewer
-        row.missing_scenarios = frozenset(clean.result().scenarios - row.scenarios)
+    rows = [_judged(row, clean.result()) for row in rows]
+    # On a loaded 2-core machine (make test runs this beside everything else) a rule now and then could not be
+    # checked (a sign-in that did not finish in time): a switch with a stray result is certified again, alone,
+    # before it is blamed, as the server-side matrix does; a switch that really breaks a rule breaks it again.
+    rows = [
+        row if row.caught else _judged(certify(app, row.defect.split(":", 1)[1], tmp_path / "again"), clean.result())
+        for row in rows
+    ]
     wrong = [row.defect for row in rows if not row.caught]
     assert not wrong, f"{wrong} not caught by exactly their rules\n{render([clean.result(), *rows])}"
+
+
+def _judged(row, clean):
+    """The row, judged on every scenario its clean application ran, no fewer."""
+    row.missing_scenarios = frozenset(clean.scenarios - row.scenarios)
+    return row
 
 
 # after the switches' tests (a stable sort by timeout keeps it there, tests/conftest.py): by then one
