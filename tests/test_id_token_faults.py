@@ -3,24 +3,19 @@ of a real code redemption, signed again with the sandbox's key, so that only the
 aud that contains the client's id without being it, another client's aud with this client's azp, and an exp beyond
 any small leeway (OpenID Connect Core 1.0 sections 2 and 3.1.3.7)."""
 
-import base64
-import hashlib
 import secrets
 import time
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sandbox_sign_in import consent_answer
+from sandbox_sign_in import redeem_spa_code, spa_code
 
 from sandbox import SandboxServer, default_registry
 from sandbox.faults import RECENT_EXPIRY
 
-REDIRECT_URI = "https://spa.app.local/callback"
 VERIFIER = "v" * 43
-CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +27,8 @@ def sandbox():
 
 def _id_token_claims(sandbox: SandboxServer) -> dict:
     """The claims of the ID token a sign-in of the SPA got, its signature verified with the sandbox's keys."""
-    query = {
-        "response_type": "code",
-        "client_id": "sandbox-spa",
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid",
-        "state": secrets.token_urlsafe(16),
-        "nonce": secrets.token_urlsafe(16),
-        "code_challenge": CHALLENGE,
-        "code_challenge_method": "S256",
-    }
-    callback = consent_answer(sandbox.url, query)
-    code = dict(parse_qsl(urlsplit(callback.headers["Location"]).query))["code"]
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
-    answer = requests.post(
-        sandbox.url + "/connect/token", data={**form, "client_id": "sandbox-spa", "code_verifier": VERIFIER}, timeout=10
-    )
+    code = spa_code(sandbox.url, VERIFIER, nonce=secrets.token_urlsafe(16))
+    answer = redeem_spa_code(sandbox.url, code, VERIFIER)
     assert answer.status_code == 200, answer.text
     keys = KeySet.import_key_set(
         requests.get(sandbox.url + "/.well-known/openid-configuration/jwks", timeout=10).json()

@@ -4,20 +4,15 @@ is an access token (RFC 6750 section 1.2), so either is answered 401 invalid_tok
 docs promise for "another token". An outside application that sent its ID token as the bearer token was
 answered 200 with {"client_id": null, "scope": null}."""
 
-import base64
-import hashlib
 import secrets
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
 from joserfc import jwt
-from sandbox_sign_in import consent_answer
+from sandbox_sign_in import redeem_spa_code, spa_code
 
 from sandbox import SandboxServer, default_registry
 from sandbox.tokens import signing_keys
-
-REDIRECT_URI = "https://spa.app.local/callback"
 
 
 @pytest.fixture(scope="module")
@@ -31,22 +26,8 @@ def sandbox():
 def tokens(sandbox) -> dict:
     """The SPA's token response to the test user's sign-in with openid."""
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = {
-        "response_type": "code",
-        "client_id": "sandbox-spa",
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid profile",
-        "state": secrets.token_urlsafe(16),
-        "nonce": secrets.token_urlsafe(16),
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    code = dict(parse_qsl(urlsplit(consent_answer(sandbox.url, query).headers["Location"]).query))["code"]
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
-    answer = requests.post(
-        sandbox.url + "/connect/token", data={**form, "client_id": "sandbox-spa", "code_verifier": verifier}
-    )
+    code = spa_code(sandbox.url, verifier, scope="openid profile", nonce=secrets.token_urlsafe(16))
+    answer = redeem_spa_code(sandbox.url, code, verifier)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
