@@ -126,8 +126,10 @@ def refuse_if_authentication_refused(state, discovery) -> None:
     whose refresh token) when the client that sent it cannot authenticate the way it did at all: the control
     is the same client's same authentication for a code nobody issued, which an authenticated client has
     refused invalid_grant. Refused invalid_client there too, the server never judged the grant; the scenario
-    is kept from its own check by the client authentication (SVC-02 checks HTTP Basic's) and says so.
-    Accepted there, the invalid_client was the server's answer to the grant, and the rule judges it."""
+    is kept from its own check by the client authentication (SVC-02 checks HTTP Basic's) and says so. Where no
+    rule it needs failed (SVC-02 passed with the service client's secret), nothing in the run shows the server
+    at fault: it could not be checked, an environment problem naming the client's keys. Accepted there, the
+    invalid_client was the server's answer to the grant, and the rule judges it."""
     client = state.sender or state.client
     errors = refuse_if_secret_refused_everywhere(state, discovery, client)
     way = "basic" if "Authorization" in state.response.request.headers else "post"
@@ -141,7 +143,10 @@ def refuse_if_authentication_refused(state, discovery) -> None:
             f"so it never judged the grant this rule is about; by {words[other]} it was "
             f"{'accepted' if errors.get(other) in AUTHENTICATED else f'answered {errors.get(other)!r}'}"
             + _basic_decoding_hint(state, errors, client)
+            + f"; check clients.{client.role}.token_endpoint_auth_method and clients.{client.role}.client_secret "
+            "against the server's registration"
         ),
+        environment_unless_blocked=True,
     )
 
 

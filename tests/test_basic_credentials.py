@@ -81,25 +81,49 @@ def test_another_client_whose_basic_credentials_are_not_decoded_blocks_the_bindi
     by HTTP Basic (its secret has characters form-urlencoding changes, and the server compares it as
     sent), invalid_client says nothing of whose code or refresh token it was. The control (the same
     client's Basic for a code nobody issued) is refused too, so both are blocked by SVC-02, saying so."""
-    text = SANDBOX_YAML.replace(
+    written = _other_client_with_basic_not_decoded(tmp_path, SANDBOX_YAML)
+    assert written["SVC-02"]["status"] == "failed", written["SVC-02"]
+    for rule in ("CODE-03", "RT-06"):
+        reason = written[rule]["scenarios"][0]["reason"]
+        assert (written[rule]["status"], written[rule].get("blocked_by")) == ("blocked", "SVC-02"), reason
+        assert reason.startswith("blocked by SVC-02: the other_web client's authentication by HTTP Basic was refused")
+        assert "expected invalid_grant" not in reason and "other+%41" not in reason
+
+
+def _other_client_with_basic_not_decoded(tmp_path, text: str) -> dict:
+    """SVC-02, CODE-03 and RT-06 (rule id -> its record entry) against a sandbox that compares the Basic password
+    as sent, the other client's secret one that form-urlencoding changes, sent by HTTP Basic."""
+    text = text.replace(
         "client_secret: sandbox-web-other-secret\n",
         f"client_secret: {json.dumps('other+%41 :secret')}\n    token_endpoint_auth_method: client_secret_basic\n",
     )
     assert "other+%41" in text
     record = tmp_path / "compliance.json"
-    rules = ("SVC-02", "CODE-03", "RT-06")
     run_suite(
         f"--env={write_environment(tmp_path, text)}",
         "--defect=basic-credentials-not-form-decoded",
         f"--compliance={record}",
         "-p",
         "no:xdist",
-        *(f"--rule={r}" for r in rules),
+        *(f"--rule={r}" for r in ("SVC-02", "CODE-03", "RT-06")),
     )
-    written = {rule["rule_id"]: rule for rule in json.loads(record.read_text())["rules"]}
-    assert written["SVC-02"]["status"] == "failed", written["SVC-02"]
+    return {rule["rule_id"]: rule for rule in json.loads(record.read_text())["rules"]}
+
+
+def test_another_client_whose_basic_alone_is_refused_leaves_the_binding_rules_unchecked(tmp_path):
+    """As above, but the service client's secret is plain, so SVC-02 passes: no rule of the run shows the server
+    refusing a Basic authentication, and only the other client's is refused (its control, a code nobody issued,
+    too; its secret in the form body is accepted). CODE-03 and RT-06 never reached whose grant it was: they could
+    not be checked, an environment problem naming the other client's credentials, not failed for invalid_grant."""
+    plain = SANDBOX_YAML.replace('client_secret: "sandbox-service-secret +/=%41:&~ø"', "client_secret: plain-secret")
+    assert "plain-secret" in plain
+    written = _other_client_with_basic_not_decoded(tmp_path, plain)
+    assert written["SVC-02"]["status"] == "passed", written["SVC-02"]
     for rule in ("CODE-03", "RT-06"):
         reason = written[rule]["scenarios"][0]["reason"]
-        assert (written[rule]["status"], written[rule].get("blocked_by")) == ("blocked", "SVC-02"), reason
-        assert reason.startswith("blocked by SVC-02: the other_web client's authentication by HTTP Basic was refused")
+        assert written[rule]["status"] == "error", (written[rule]["status"], reason)
+        assert reason.startswith(
+            "environment problem: could not be checked: the other_web client's authentication by HTTP Basic was refused"
+        ), reason
+        assert "clients.other_web.token_endpoint_auth_method" in reason and "clients.other_web.client_secret" in reason
         assert "expected invalid_grant" not in reason and "other+%41" not in reason

@@ -17,7 +17,10 @@ found a violation in an answer that still gave it (suite.verdict.checks.Delivere
 without a sign-in came all the same) blocks nothing: a rule needing it that failed, at its own check
 or on the way (a redemption of that code refused), failed in its own right, with the other failure
 named as context. Only a scenario that met that very violation again (suite.verdict.checks.MetTheCause:
-AUTH-04's request served with a code but without a sign-in) is blocked by it: one cause, one failure.
+AUTH-04's request served with a code but without a sign-in) is blocked by it: one cause, one failure. Where
+no rule it needs failed, a scenario whose request met a cause the environment explains
+(suite.verdict.checks.EnvironmentUnlessBlocked: CODE-03's other client refused its HTTP Basic, for a code
+nobody issued too, while SVC-02 passed) could not be checked, an environment problem, not a failure.
 
 A refusal rule (a wrong verifier, another client's code, a revoked refresh token refused) shows
 nothing when the server refuses everything: its refusal counts only where its `controls` (the rules
@@ -40,7 +43,7 @@ when every rule's outcome is known."""
 
 from suite.configuration.rule_catalogue import entry
 from suite.configuration.rules import WARNING
-from suite.verdict.checks import Delivered, MetTheCause, NothingToCheck, Refused
+from suite.verdict.checks import Delivered, EnvironmentUnlessBlocked, MetTheCause, NothingToCheck, Refused
 
 
 def record_failed_step(request, scenario, step, exception=None) -> None:
@@ -61,6 +64,8 @@ def record_failed_step(request, scenario, step, exception=None) -> None:
         failed_step["delivered"] = True  # the answer still gave what the rules needing this one rely on
     if isinstance(exception, MetTheCause):
         failed_step["met_the_cause"] = True  # its reason tells how the cause met this scenario's request
+    if isinstance(exception, EnvironmentUnlessBlocked):
+        failed_step["environment_unless_blocked"] = True  # no needed rule failed: the environment's, not a failure
     request.node.user_properties.append(("failed_step", failed_step))
 
 
@@ -127,6 +132,8 @@ def _resolve(rule: dict, scenarios: list[dict], relied_on: tuple[str, ...], scop
         unchecked = next((n for n in relied_on if n in scoped and scoped[n]["status"] == "error"), None)
         if unchecked is not None:
             _unchecked_with(scenarios, unchecked, scoped[unchecked])
+        else:
+            _environment_unless_blocked(scenarios)
         return
     root = scoped[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
     for scenario in scenarios:
@@ -322,6 +329,16 @@ def _unchecked_with(scenarios: list[dict], cause: str, cause_rule: dict) -> None
         scenario["reason"] = (
             f"{_kind(cause_rule)}: could not be checked: it relies on {cause}, which could not be checked"
         )
+
+
+def _environment_unless_blocked(scenarios: list[dict]) -> None:
+    """A scenario whose own request met a cause no rule of the run failed for (suite.verdict.checks.
+    EnvironmentUnlessBlocked: the other client of CODE-03 refused its HTTP Basic while SVC-02's passed) could not
+    be checked: nothing shows the server at fault, and its reason names the environment's keys to check."""
+    for scenario in scenarios:
+        if scenario["failed_step"].get("environment_unless_blocked"):
+            scenario["status"] = "error"
+            scenario["reason"] = f"environment problem: could not be checked: {scenario['reason']}"
 
 
 def _unchecked(control: dict, role: str | None) -> bool:

@@ -45,6 +45,13 @@ class MetTheCause(NothingToCheck):
     quotes this account, not the cause's failure at a request of its own (suite/verdict/blocking.py)."""
 
 
+class EnvironmentUnlessBlocked(MetTheCause):
+    """Met the cause, as MetTheCause; where no rule the scenario needs failed in the same run, nothing in the run
+    shows the server at fault and what the scenario met is the environment's (a client it names that the server
+    does not authenticate the way the file declares): the scenario could not be checked, an environment problem,
+    not a failure of its rule (suite/verdict/blocking.py)."""
+
+
 class Delivered(NonConformance):
     """A violation in an answer that still gave what the rules needing this one rely on (a code issued
     without a sign-in: the code came, on the registered redirect_uri): a failure of this rule, which
@@ -113,10 +120,12 @@ def check_delivered(condition: object, message: Message) -> None:
         raise Delivered(said(message() if callable(message) else message))
 
 
-def require_not_met(condition: object, message: Message) -> None:
-    """As `require`, where `message` says what this scenario's own request met of the cause it relies on."""
+def require_not_met(condition: object, message: Message, environment_unless_blocked: bool = False) -> None:
+    """As `require`, where `message` says what this scenario's own request met of the cause it relies on;
+    `environment_unless_blocked`: an environment problem where no rule it needs failed (EnvironmentUnlessBlocked)."""
     if not condition:
-        raise MetTheCause(said(message() if callable(message) else message))
+        met = EnvironmentUnlessBlocked if environment_unless_blocked else MetTheCause
+        raise met(said(message() if callable(message) else message))
 
 
 # A skip for want of data the environment file (or on the application side, the application file)
