@@ -192,6 +192,9 @@ REFERENCE_APPS = {
                 "response-type-token": ("APPC-01",),
                 # scope=openid,profile,... (npm grant's default): refused with invalid_scope before any code
                 "comma-scope": ("APPC-01",),
+                # an OAuth-only sign-in (no openid asked, though registered): warned, no ID token, so APPC-21
+                # is not applicable (exit 0)
+                "no-openid": ("APPC-34",),
                 "redirect-uri-unregistered": ("APPC-02",),
                 "short-verifier": ("APPC-08",),
                 # an application that calls nothing at sign-in: its signed-in page is the evidence

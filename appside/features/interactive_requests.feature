@@ -18,6 +18,17 @@ Feature: What an interactive application sends to Visma Connect
     And every authorization request names the registered client_id
     And every authorization request's scope is a space-delimited list
 
+  @rule:APPC-34 @severity:normal @level:warning @doc:interactive-integrations#step-1-authorization-request @rfc:OIDC-3.1.2.1
+  Scenario: APPC-34 Every authorization request of an interactive application asks for openid
+    Visma Connect's example authorization request asks for it (scope=openid+email+profile), and the
+    facts gathered beside the pages (visma-connect-facts.md) say that scope openid is required on
+    interactive flows, marked as Visma's documentation but with no sentence quoted; the pages' list
+    of common parameters does not name scope, and OpenID Connect Core 1.0 section 3.1.2.1 binds only a
+    request that is an OpenID Connect request. So an application that asks without openid (an
+    OAuth-only one: it gets no ID token, and APPC-21 is not applicable) is warned, not failed. A scope
+    whose values are joined with commas is APPC-01's failure: it is read here as the values it joins.
+    Then every authorization request asks for openid
+
   @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1 @rfc:RFC8252-7.3
   Scenario: APPC-02 The application uses exactly a registered redirect_uri
     Exactly, save the port of a native application's loopback IP redirect URI (http://127.0.0.1 or

@@ -162,9 +162,9 @@ Feature: What an application must refuse
     or call the Visma API with that response's access token. A call to userinfo alone is no
     acceptance: no sentence forbids asking the issuer's userinfo endpoint before the ID token is
     checked (django-allauth does, then refuses the ID token), so it is no evidence either way.
-    An OAuth-only application, one that neither asks for nor registers the openid scope, gets no ID
-    token to validate, and is not judged here: Visma's pages require no openid (their sample request
-    asks for it, no sentence does).
+    An OAuth-only application, one whose normal sign-in does not ask for the openid scope (whatever it
+    registers), gets no ID token to validate, and is not judged here: Visma's pages require no openid
+    (their sample request asks for it, no sentence does), and APPC-34 warns of it.
 
     Given a normal sign-in of the application redeems its code
     And the application asks for openid

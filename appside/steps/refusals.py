@@ -131,17 +131,17 @@ def sends_state(app_run: AppRun) -> None:
 
 
 @given("the application asks for openid")
-def asks_for_openid(application: Application, app_run: AppRun) -> None:
-    """An ID token is issued to a sign-in whose scope holds openid (OpenID Connect Core 1.0 section 3.1.2.1); an
-    application that neither asks for it nor registers it (application.scope) is an OAuth 2.0 client with no ID
-    token to validate. One that registers openid and asks without it is judged: it finds no ID token (require)."""
+def asks_for_openid(app_run: AppRun) -> None:
+    """An ID token is issued to a sign-in whose scope holds openid (OpenID Connect Core 1.0 section 3.1.2.1): an
+    application whose normal sign-in asked without it is an OAuth 2.0 client with no ID token to validate, whatever
+    it registered (application.scope). APPC-34 warns it."""
     assert app_run.baseline is not None  # "a normal sign-in of the application redeems its code" came first
-    asked = (r.param("scope") or "" for r in app_run.baseline[1].authorization_requests)
-    if not any("openid" in scope.split() for scope in (*asked, application.scope)):
+    asked = [r.param("scope") or "" for r in app_run.baseline[1].authorization_requests]
+    if asked and not any("openid" in scope.split() for scope in asked):
         pytest.skip(
-            "not applicable: the application neither asks for nor registers the openid scope, so it gets no ID "
-            'token to validate (OpenID Connect Core 1.0 section 3.1.2.1: "OpenID Connect requests MUST contain the '
-            'openid scope value"; without it the request is OAuth 2.0 alone)'
+            "not applicable: the application's authorization requests do not ask for the openid scope, so it gets "
+            'no ID token to validate (OpenID Connect Core 1.0 section 3.1.2.1: "OpenID Connect requests MUST '
+            'contain the openid scope value"; without it the request is OAuth 2.0 alone); APPC-34 warns of it'
         )
 
 

@@ -42,6 +42,9 @@ defects, to prove the certification catches them:
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
     basic-not-encoded      the client id and secret go into HTTP Basic as they are, not form-urlencoded
     response-type-token    the authorization request asks for response_type=token (the implicit flow)
+    no-openid              the authorization request asks for its scope without openid (profile email
+                           offline_access), though the application registers it: an OAuth-only sign-in, no ID
+                           token (Visma's example request asks for openid; APPC-34 warns)
     comma-scope            the scopes are joined with commas (scope=openid,profile,...), as npm grant does by
                            default: Visma Connect refuses the request with invalid_scope
     redirect-uri-unregistered  the authorization request names a redirect_uri that is not registered
@@ -141,6 +144,8 @@ REDIRECT_PATH = os.environ.get("WEB_APP_REDIRECT_PATH") or "/callback"
 REDIRECT_URI = f"http://127.0.0.1:{PORT}{REDIRECT_PATH}"
 DEFECTS = set(filter(None, os.environ.get("REFERENCE_APP_DEFECTS", "").split(",")))
 SCOPE = os.environ.get("WEB_APP_SCOPE") or "openid profile email offline_access"  # as application.yaml's
+if "no-openid" in DEFECTS:
+    SCOPE = " ".join(scope for scope in SCOPE.split() if scope != "openid")
 if "comma-scope" in DEFECTS:
     SCOPE = ",".join(SCOPE.split())
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
