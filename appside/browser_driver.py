@@ -694,8 +694,11 @@ class BrowserSession:
             if refused and self._restarted(marks[0], delivered):
                 # the refusal itself: what the new sign-in leads to is not what it did with the faulty response
                 break
+            # the stand-in's page the actions were run on, its next page still coming: a look at the page would wait
+            # for that page (Playwright's), holding the other sign-ins, and could show no more than the click did
+            awaited = ran is not None and ran.awaited(self._documents)
             try:
-                if self._signed_in():
+                if not awaited and self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
                         yield from _pause(0.3)
                         EFFORT.waited(0.3)
@@ -711,11 +714,9 @@ class BrowserSession:
                 ):
                     watch = ended
                     break
-                rule = None if delivered else self.login._rule_for(self.page)
+                rule = None if delivered or awaited else self.login._rule_for(self.page)
                 left = milliseconds_left(deadline)
-                # none once drive.timeout passed (the loop ends), nor while the page its actions last ran on
-                # is still shown within the bound of their click (_ActionsRan)
-                if rule is not None and left is not None and not (ran and ran.awaited(self._documents)):
+                if rule is not None and left is not None:  # none once drive.timeout passed: the loop ends
                     # the click does not wait for the page load it starts: the other sign-ins go on meanwhile
                     self.login._run(self.page, rule, min(ACTION_BOUND, left), self.guard, settled=True)
                     ran = _ActionsRan(self._documents, time.monotonic() + min(ACTION_BOUND, left) / 1000)
