@@ -469,6 +469,7 @@ class BrowserSession:
         # a request's URL never has the #fragment, and history.replaceState makes no request: where the
         # page's address went is what its frames navigated to
         context.on("page", lambda page: page.on("framenavigated", lambda frame: self.page_urls.append(frame.url)))
+        self._documents = 0  # how many times the page's main frame navigated (_navigated)
         self.page.on("framenavigated", self._navigated)
         context.on("console", self._console_message)
         self.page.on("pageerror", self._uncaught)
@@ -661,6 +662,7 @@ class BrowserSession:
         )
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
+        ran: _ActionsRan | None = None
         answered_before = self._page_answered_at
         # the page may navigate on at once; the loop below looks at where it ended
         load_error = self._load_error = ""
@@ -692,8 +694,11 @@ class BrowserSession:
             if refused and self._restarted(marks[0], delivered):
                 # the refusal itself: what the new sign-in leads to is not what it did with the faulty response
                 break
+            # the stand-in's page the actions were run on, its next page still coming: a look at the page would wait
+            # for that page (Playwright's), holding the other sign-ins, and could show no more than the click did
+            awaited = ran is not None and ran.awaited(self._documents)
             try:
-                if self._signed_in():
+                if not awaited and self._signed_in():
                     if refused:  # it went on where it should have stopped: let its requests arrive
                         yield from _pause(0.3)
                         EFFORT.waited(0.3)
@@ -709,10 +714,12 @@ class BrowserSession:
                 ):
                     watch = ended
                     break
-                rule = None if delivered else self.login._rule_for(self.page)
+                rule = None if delivered or awaited else self.login._rule_for(self.page)
                 left = milliseconds_left(deadline)
                 if rule is not None and left is not None:  # none once drive.timeout passed: the loop ends
-                    self.login._run(self.page, rule, min(5000.0, left), self.guard)
+                    # the click does not wait for the page load it starts: the other sign-ins go on meanwhile
+                    self.login._run(self.page, rule, min(ACTION_BOUND, left), self.guard, settled=True)
+                    ran = _ActionsRan(self._documents, time.monotonic() + min(ACTION_BOUND, left) / 1000)
                     yield from _pause(0.1)
             except PlaywrightError:
                 continue  # navigating: look again
@@ -855,6 +862,8 @@ class BrowserSession:
 
     def _navigated(self, frame) -> None:
         self.page_urls.append(frame.url)
+        if frame == self.page.main_frame:
+            self._documents += 1
         status = self._unconfirmed.pop(frame, None)
         if status is not None and self._is_callback(frame.url):
             self.callback_statuses.append(status)
@@ -1013,6 +1022,23 @@ def _cookie(header: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+@dataclass(frozen=True)
+class _ActionsRan:
+    """The stand-in's page a rule's actions (suite.wire.login.browser.BrowserLogin._run) last ran on: their click
+    returns as soon as it is made, not once the page load it starts has come (Playwright's wait after a click held
+    every other sign-in going on for 150 to 240 ms a click), so the page still shows the same page for a while.
+    The actions are not run again on it until the main frame navigated or the click's own bound passed, as
+    Playwright's click waited for that navigation, and failed after that bound, before."""
+
+    documents: int  # BrowserSession._documents when they ran
+    until: float  # time.monotonic() when their click's bound ends
+
+    def awaited(self, documents: int) -> bool:
+        """Whether the page load their click started is still awaited: the same document, within the bound."""
+        return documents == self.documents and time.monotonic() < self.until
+
+
+ACTION_BOUND = 5000.0  # milliseconds each action on the stand-in's pages has, and the page load its click starts
 POLL = 50  # milliseconds between two looks at the pages
 # Flows stepped at once: more pages loading at once than this only share the same two cores slower.
 AT_ONCE = 6
