@@ -92,7 +92,7 @@ def certify_web_app_verbosely(tmp_path: Path, secret: str, defects: str, *rules:
         "REFERENCE_APP_DEFECTS": defects,
         "SANDBOX_WITNESS_FILE": str(witness),
     }
-    completed = run_appside(
+    completed = certify_forked(
         "--app=examples/web_app/application.yaml",
         *(f"--rule={rule}" for rule in rules),
         f"--compliance={reports / 'compliance.json'}",
