@@ -40,10 +40,30 @@ def run_appside(*args, environ: dict | None = None, timeout: float = 240) -> sub
     )
 
 
+def certify_forked(*args, environ: dict, timeout: float = 240) -> subprocess.CompletedProcess:
+    """The run `python -m appside ARGS` makes, with its record in the --compliance given, forked from the
+    fork server the application matrix forks its runs from (appside.forked_runs), which imported their
+    libraries once per test worker: a process and a session of its own with exactly `environ`, in the
+    project root, without a terminal, but without a second's CPU of imports each. For a test of a
+    certification's verdicts; how a process is started and ended, its terminal and its variables are
+    run_appside's."""
+    from appside import forked_runs
+    from appside.launcher import end_process_tree
+
+    arguments = list(map(str, args))
+    run = forked_runs.start(arguments, environ, Path(tempfile.mkdtemp(prefix="forked-", dir=_RECORDS.name)))
+    try:
+        stdout, stderr = run.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # ended as subprocess.run ends its child, with what it started as well
+        end_process_tree(run)
+        raise
+    return subprocess.CompletedProcess(["python", "-m", "appside", *arguments], run.returncode, stdout, stderr)
+
+
 def certify_application(application, tmp_path, variables: dict, *options, timeout: float = 300):
-    """`python -m appside` quietly on an application file, its record in tmp_path/record.json, with the
-    matrix's settle time (APP_SETTLE=1) and `variables` on top of this process's environment."""
-    return run_appside(
+    """`python -m appside` quietly on an application file (certify_forked), its record in tmp_path/record.json,
+    with the matrix's settle time (APP_SETTLE=1) and `variables` on top of this process's environment."""
+    return certify_forked(
         f"--app={application}",
         f"--compliance={tmp_path / 'record.json'}",
         "-q",
@@ -72,7 +92,7 @@ def certify_web_app_verbosely(tmp_path: Path, secret: str, defects: str, *rules:
         "REFERENCE_APP_DEFECTS": defects,
         "SANDBOX_WITNESS_FILE": str(witness),
     }
-    completed = run_appside(
+    completed = certify_forked(
         "--app=examples/web_app/application.yaml",
         *(f"--rule={rule}" for rule in rules),
         f"--compliance={reports / 'compliance.json'}",

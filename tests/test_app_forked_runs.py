@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
 from run import ROOT
 
 from appside.forked_runs import start
@@ -68,3 +70,34 @@ def test_a_forked_run_is_the_run_python_m_appside_makes(tmp_path, monkeypatch):
     assert [(r["rule_id"], r["status"]) for r in forked["rules"]] == [
         (r["rule_id"], r["status"]) for r in spawned_record["rules"]
     ]
+
+
+def test_a_forked_certification_past_its_timeout_is_ended_with_what_it_started(tmp_path):
+    """The tests' certify_forked ends a run at its timeout as subprocess.run ends its child, and the
+    application's command too (its session): no run is left behind a test that gave up on it."""
+    from run import certify_forked
+
+    started = tmp_path / "started"
+    application = tmp_path / "sleeper.yaml"
+    application.write_text(
+        "name: sleeper\n"
+        "application: {type: service, client_id: c, client_secret: '${PROBE_SECRET}', scope: visma.api}\n"
+        f"drive: {{command: 'echo $$ > {started}; exec sleep 300', timeout: 600}}\n"
+    )
+    environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PROBE_SECRET": SECRET}
+    began = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        certify_forked(*_arguments(application, tmp_path / "c.json"), environ=environ, timeout=45)
+    assert time.monotonic() - began < 90  # its timeout, and the grace its stop is given
+    command = int(started.read_text())  # it got as far as the application's command
+    deadline = time.monotonic() + 10
+    while _alive(command) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(command), "the application's command outlived the run ended at its timeout"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False

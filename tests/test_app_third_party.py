@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from run import run_appside
+from run import certify_forked
 
 from appside.matrix import special_secret
 from appside.record import UNCHECKED
@@ -99,7 +99,7 @@ def _certify(tmp_path, client: str, secret: str, defect: str = "", tls: bool = T
         drive: {{mode: command, command: {sys.executable} {tmp_path / "client.py"}, timeout: {timeout}}}
         """)
     )
-    completed = run_appside(
+    completed = certify_forked(
         f"--app={tmp_path / 'application.yaml'}",
         f"--compliance={tmp_path / 'record.json'}",
         "-q",
@@ -320,7 +320,7 @@ def _certify_web(tmp_path, defect: str = "", *options) -> dict:
           settle: 1
         """)
     )
-    completed = run_appside(
+    completed = certify_forked(
         f"--app={tmp_path / 'application.yaml'}",
         f"--compliance={tmp_path / 'record.json'}",
         "-q",
