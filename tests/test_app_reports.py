@@ -8,7 +8,7 @@ import json
 import re
 
 from outputs import every_output, leaked
-from run import certify_web_app_verbosely
+from run import ROOT, certify_web_app_verbosely
 
 SECRET = "App-Secret-4c9e1f7b-DO-NOT-LEAK"
 
@@ -108,3 +108,22 @@ def test_compliance_md_labels_each_rule_by_where_its_sentence_comes_from():
     }
     assert row["APPC-01"] == "II-17, II-14" and row["APPC-02"] == "II-18" and row["APPC-03"] == "II-20"
     assert row["APPC-28"] == "beyond the pages: RFC 6749 section 10.1, RFC 6749 section 10.3, RFC 6749 section 10.4"
+
+
+def test_appc23_quotes_invalid_grant_and_the_visma_section_its_link_names():
+    """APPC-23 quoted RFC 6749 section 5.2's invalid_client, which says nothing of a code used twice; the sentence
+    that does is invalid_grant. And its link named Interactive Integrations' Step 4 while its Statements column said
+    "beyond the pages": the catalogue quotes that section's sentence on the code a redemption uses."""
+    from appside.record import application_rule_sources, application_rule_statements
+    from suite.configuration.rules import rule_of
+
+    quotes = [
+        s.get("quote", "") for s in application_rule_sources("APPC-23") if s.get("source") == "RFC 6749 section 5.2"
+    ]
+    assert [q.split(":")[0] for q in quotes] == ["invalid_grant"], quotes
+    assert "is invalid, expired, revoked, does not match the redirection URI" in quotes[0]
+    statements, _ = application_rule_statements("APPC-23")
+    feature = (ROOT / "appside/features/interactive_requests.feature").read_text()
+    tags = next(line.split() for line in feature.splitlines() if "@rule:APPC-23 " in line)
+    rule = rule_of([tag.removeprefix("@") for tag in tags])
+    assert rule is not None and [(s["page"], s["section"]) for s in statements] == [tuple(rule.doc.split("#"))]
