@@ -294,7 +294,9 @@ def test_an_oauth_only_client_whose_callback_pkce_protects_need_not_compare_its_
     so is an OAuth 2.0 client without PKCE, whose failure cites RFC 6749 section 10.12's MUST, not OpenID Connect."""
 
     def judged(run: AppRun, scope: str) -> None:
-        monkeypatch.setattr(refusals, "normal_sign_ins", lambda config, stand_in: list(zip([None] * 2, run.observed)))
+        monkeypatch.setattr(
+            refusals, "normal_sign_ins", lambda config, stand_in: [(None, observed) for observed in run.observed]
+        )
         refusals.must_validate_state(
             _scenario("callback-state-wrong", run, scope), SimpleNamespace(scope=scope), NO_STAND_IN, run
         )
