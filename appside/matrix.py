@@ -65,6 +65,9 @@ class ReferenceApp:
     # run incomplete (exit 5), never passed (a switch that removes what a rule is judged on, not a defect)
     unchecked: dict = field(default_factory=dict)
     stack: str = ""  # the client library the application is built on, for the table
+    # a switch's word -> the environment it sets for the application and its application file (what is no defect
+    # of the application's code, as an OAuth 2.0 client's scope without openid)
+    environment: dict = field(default_factory=dict)
     # what its runs' secrets hold beyond letters and digits: every class, unless its client library
     # cannot carry some of them intact (then the comment at the application says why)
     secret_characters: str = EVERY_CLASS
@@ -159,6 +162,12 @@ REFERENCE_APPS = {
                 # (its code, its tokens, its signed-in page) is not held against the faulty response
                 "restart-on-failure": (),
                 "restart-on-failure,state-not-checked": ("APPC-16", "APPC-17"),
+                # an OAuth 2.0 client (no openid): OpenID Connect Core does not bind it to compare its state, and its
+                # new PKCE challenge protects the callback (RFC 9700 section 2.1): APPC-16 and APPC-17 do not apply
+                "oauth-only,state-not-checked": (),
+                # without PKCE its state alone protects the callback, and RFC 6749 section 10.12 binds it: another
+                # browser's code and state sign this one in too (APPC-31)
+                "oauth-only,no-pkce,state-not-checked": ("APPC-06", "APPC-16", "APPC-17", "APPC-31"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
                 "wrong-verifier": ("APPC-08",),
@@ -237,6 +246,7 @@ REFERENCE_APPS = {
                 # the token reached the browser only in the URL it was put in: APPC-26's one cause
                 "token-in-page-url": ("APPC-27",),
                 "no-pkce": NO_CHALLENGE,
+                "oauth-only,no-pkce,state-not-checked": NO_CHALLENGE,
                 "no-pkce,fixed-nonce": NO_CHALLENGE,
                 "no-pkce,no-nonce,global-state-store": NO_CHALLENGE,
                 # no state, challenge or nonce: nothing tells one browser's callback from another's (APPC-31)
@@ -277,6 +287,7 @@ REFERENCE_APPS = {
             },
             stack="Python: Flask, Authlib's Flask client (HTTP Basic, form-urlencoded by the app)",
             unchecked={"id-token-as-bearer": ("APPC-15",)},
+            environment={"oauth-only": {"WEB_APP_SCOPE": "profile email offline_access"}},
         ),
         ReferenceApp(
             "spa",
@@ -454,6 +465,8 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
     }
     for variable in app.variables:
         environ[variable] = str(free_port()) if variable.endswith("_PORT") else run_secret(app.secret_characters)
+    for word in (switch or "").split(","):
+        environ.update(app.environment.get(word, {}))
     arguments = [f"--app={app.application_file}", f"--compliance={record_path}", "-q", "-p", "no:cacheprovider"]
     expected = app.switches[switch] if switch else ()
     blocks = app.blocks.get(switch, ()) if switch else ()

@@ -6,11 +6,18 @@ error page, a redirect home) passes. Before, the suite never loaded a callback t
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 from run import certify_application
 
+from appside.observed import Observed, s256
 from appside.stand_in import free_port
+from appside.steps.requests_sent import verifier_matches
+from appside.steps.sign_ins import AppRun
+from sandbox.app import PATHS
+from sandbox.recording import RecordedRequest
+from suite.verdict.checks import NonConformance
 
 
 @pytest.mark.timeout(300)
@@ -36,3 +43,46 @@ def test_a_callback_loaded_again_that_redeems_its_code_again_fails_appc23(tmp_pa
     else:  # the reload reached the application: it refused it (no sign-in pending), and redeemed nothing
         log = (tmp_path / "application.log").read_text()
         assert re.search(r'GET /callback\?[^"]*" 400 ', log), log[-2000:]
+
+
+def _sign_in(*verifiers: str | None) -> Observed:
+    """A sign-in whose code the application redeemed once per verifier (None: without one), the first answered 200
+    and the others 400 (invalid_grant: the code was used)."""
+    verifier = "v" * 43
+    authorize = RecordedRequest(
+        0.0,
+        "GET",
+        PATHS["authorization_endpoint"],
+        (("code_challenge", s256(verifier)), ("code_challenge_method", "S256"), ("state", "s")),
+        (),
+        {},
+        "",
+        302,
+        "http://127.0.0.1:1/callback?code=c1&state=s",
+    )
+    redemptions = [
+        RecordedRequest(
+            1.0 + n,
+            "POST",
+            PATHS["token_endpoint"],
+            (),
+            (("grant_type", "authorization_code"), ("code", "c1"), *((("code_verifier", v),) if v else ())),
+            {},
+            "",
+            200 if n == 0 else 400,
+        )
+        for n, v in enumerate(verifiers)
+    ]
+    return Observed([authorize, *redemptions])
+
+
+def test_a_reload_that_redeems_the_code_again_without_its_verifier_is_appc23s_failure_not_appc08s():
+    """A Rust oauth2 web application redeemed its code, then, its callback reloaded, redeemed it again without a
+    verifier: that one request failed APPC-23 and APPC-08 ("a code redemption carries no code_verifier"). APPC-08
+    judges a code's redemptions until the stand-in redeemed it; one whose first redemption lacks the verifier still
+    fails it."""
+    spa = SimpleNamespace(client_id="spa", app_type="spa", is_interactive=True, uses_pkce=True)
+    verifier = "v" * 43
+    verifier_matches(spa, AppRun(observed=[_sign_in(verifier, None), _sign_in(verifier)]))
+    with pytest.raises(NonConformance, match="a code redemption carries no code_verifier"):
+        verifier_matches(spa, AppRun(observed=[_sign_in(None), _sign_in(verifier)]))

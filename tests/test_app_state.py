@@ -22,7 +22,7 @@ from _pytest.outcomes import Skipped
 from appside.entropy import varying_part
 from appside.observed import Observed
 from appside.record import ApplicationRecorder, application_rule_sources
-from appside.steps import requests_sent
+from appside.steps import refusals, requests_sent
 from appside.steps.refusals import _accepted, sends_state
 from appside.steps.requests_sent import (
     NONCE_PROTECTS,
@@ -270,9 +270,46 @@ def test_appc16_and_17_cite_what_binds_an_openid_connect_client_that_sends_a_sta
             "The exact value received from the client."
         )
     for fault in ("callback-state-wrong", "callback-state-missing"):
-        node = SimpleNamespace(user_properties=[("rule", {"rule_id": "APPC-17", "level": "failure"}), ("fault", fault)])
-        accepted = _accepted(SimpleNamespace(node=node))
+        accepted = _accepted(_scenario(fault, _run(_authorize(secrets.token_urlsafe(16)))))
         assert "OpenID Connect Core 1.0 section 3.1.2.7" in accepted and "RFC 6749 section 4.1.2" in accepted
+
+
+def _scenario(fault: str, run: AppRun, scope: str = "openid profile email") -> Any:
+    """The pytest request of APPC-17's scenario with `fault` injected, after `run`'s first sign-in as its normal one,
+    for an application registered with `scope`."""
+    run.baseline = (None, run.observed[0])
+    node = SimpleNamespace(user_properties=[("rule", {"rule_id": "APPC-17", "level": "failure"}), ("fault", fault)])
+    fixtures = {"app_run": run, "application": SimpleNamespace(scope=scope)}
+    return SimpleNamespace(node=node, getfixturevalue=fixtures.get, config=None)
+
+
+OAUTH_ONLY = "profile email offline_access"
+
+
+def test_an_oauth_only_client_whose_callback_pkce_protects_need_not_compare_its_state(monkeypatch):
+    """A Rust oauth2 web application asked no openid, sent a state and a new S256 challenge, and did not compare the
+    callback's state: APPC-16 and APPC-17 failed it citing OpenID Connect Core 1.0 section 3.1.2.7, which does not bind
+    an OAuth 2.0 client. RFC 6749 section 10.12 asks for CSRF protection (its state a SHOULD), and RFC 9700 section 2.1
+    lets a client rely on PKCE's: not applicable, as APPC-03 to APPC-05. An OpenID Connect client is still judged, and
+    so is an OAuth 2.0 client without PKCE, whose failure cites RFC 6749 section 10.12's MUST, not OpenID Connect."""
+
+    def judged(run: AppRun, scope: str) -> None:
+        monkeypatch.setattr(
+            refusals, "normal_sign_ins", lambda config, stand_in: [(None, observed) for observed in run.observed]
+        )
+        refusals.must_validate_state(_scenario("callback-state-wrong", run, scope), NO_STAND_IN, run)
+
+    def sign_ins(pkce) -> AppRun:
+        return _run(*(_authorize(secrets.token_urlsafe(16), pkce, False, OAUTH_ONLY) for _ in range(2)))
+
+    with pytest.raises(Skipped, match=r"^not applicable: the application asks no openid, .*RFC 9700 section 2\.1"):
+        judged(sign_ins("S256"), OAUTH_ONLY)
+    judged(_run(*(_authorize(secrets.token_urlsafe(16), "S256", True) for _ in range(2))), "openid profile email")
+    without_pkce = sign_ins(None)
+    judged(without_pkce, OAUTH_ONLY)
+    accepted = _accepted(_scenario("callback-state-missing", without_pkce, OAUTH_ONLY))
+    assert 'RFC 6749 section 10.12: "The client MUST implement CSRF protection' in accepted, accepted
+    assert "OpenID Connect" not in accepted, accepted
 
 
 def test_a_warned_application_exits_0():

@@ -18,9 +18,15 @@ Feature: What an application must refuse
     not apply), says what must protect the callback against CSRF, not how a client validates the
     response it receives: an OpenID Connect client that sends a state must validate the response's
     state, whatever else protects the callback. An application that sends no state is not judged here.
+    An OAuth 2.0 client (one that neither asks for nor registers openid) is not bound by OpenID Connect
+    Core: RFC 6749 section 10.12 has it "implement CSRF protection for its redirection URI", and says it
+    "SHOULD utilize the "state" request parameter" for it. Where only its state can protect the callback
+    it must compare it, and fails; where a new PKCE challenge protects it, RFC 9700 section 2.1's "MAY
+    rely on the CSRF protection provided by PKCE" applies, and the rule does not (as APPC-03 to APPC-05).
 
     Given a normal sign-in of the application redeems its code
     And the application sends a state
+    And the application must validate the state it sends
     When the stand-in answers a sign-in with the fault "callback-state-wrong"
     Then the stand-in's callback carried the fault
     And the application does not show that the user signed in
@@ -36,10 +42,12 @@ Feature: What an application must refuse
     ensured that the authorization server supports PKCE MAY rely on the CSRF protection provided by
     PKCE" (which APPC-03 to APPC-05 follow) frees a client from relying on its state, not an OpenID
     Connect client from validating the response it receives. An application that sends no state is
-    not judged here.
+    not judged here, and an OAuth 2.0 client whose callback a new PKCE challenge protects neither (as
+    APPC-16).
 
     Given a normal sign-in of the application redeems its code
     And the application sends a state
+    And the application must validate the state it sends
     When the stand-in answers a sign-in with the fault "callback-state-missing"
     Then the stand-in's callback carried the fault
     And the application does not show that the user signed in

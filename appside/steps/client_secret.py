@@ -65,7 +65,8 @@ def _grant(request: RecordedRequest, observed: Observed) -> str:
     """ " (a refresh_token request)": which token request it was, where it was one."""
     if request not in observed.token_requests:
         return ""
-    return f" (a {request.param('grant_type') or 'token'} request)"
+    grant_type = request.param("grant_type") or "token"
+    return f" ({'an' if grant_type[0] in 'aeiou' else 'a'} {grant_type} request)"
 
 
 # a token request sent with GET carries every parameter, the secret too, in its query

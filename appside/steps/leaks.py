@@ -21,9 +21,10 @@ import pytest
 from pytest_bdd import given, then
 
 from appside.concurrent import USED_THEN_API
-from appside.observed import learn_secrets
+from appside.observed import Observed, learn_secrets
 from appside.output_file import read_from
 from appside.record import UNCHECKED
+from appside.service_driver import ServiceRun
 from appside.session_cookies import readings, signed_format
 from appside.steps.service import service_run
 from appside.steps.sign_ins import (
@@ -108,7 +109,7 @@ def flows_of_the_run(app_run) -> list[tuple[str, list, list]]:
     flows: list[tuple[str, list, list]] = []
     seen_sign_ins: set[int] = set()
     seen_observed: set[int] = set()
-    made = [(title, sign_ins, [observed]) for title, sign_ins, observed in every_flow_made()]
+    made = [flow for title, sign_ins, observed in every_flow_made() for flow in _each_run(title, sign_ins, observed)]
     for title, sign_ins, observed in [*made, ("normal use", app_run.sign_ins, app_run.observed)]:
         own_sign_ins = [s for s in sign_ins if id(s) not in seen_sign_ins]
         own_observed = [o for o in observed if id(o) not in seen_observed]
@@ -117,6 +118,25 @@ def flows_of_the_run(app_run) -> list[tuple[str, list, list]]:
         if own_sign_ins or own_observed:
             flows.append((title, own_sign_ins, own_observed))
     return flows
+
+
+def _each_run(title: str, sign_ins: list, observed: Observed) -> list[tuple[str, list, list]]:
+    """A flow of several runs of a service (the runs around an access token's expiry, the first of them perhaps
+    its normal run) as one flow per run, its requests those that came from its start to the next run's, so that a
+    failure names the run it was found in ("..., run 1 of 2"), not the flow, true of the last run only."""
+    runs = [run for run in sign_ins if isinstance(run, ServiceRun)]
+    if len(runs) < 2 or len(runs) != len(sign_ins):
+        return [(title, sign_ins, [observed])]
+    ends = [run.started for run in runs[1:]] + [float("inf")]
+    starts = [float("-inf"), *ends[:-1]]
+    return [
+        (
+            f"{title}, run {number} of {len(runs)}",
+            [run],
+            [Observed([e for e in observed.entries if start <= e.at < end], observed.issuer)],
+        )
+        for number, (run, start, end) in enumerate(zip(runs, starts, ends, strict=True), 1)
+    ]
 
 
 def in_flow(application, title: str) -> str:

@@ -21,7 +21,13 @@ from appside.observed import Observed, bearer_of, carried_tokens, expired_uses, 
 from appside.output_file import read_from
 from appside.record import UNCHECKED, application_rule_sources
 from appside.stand_in import ISSUED_TOKENS
-from appside.steps.requests_sent import NONCE_FAULTS, faulty_access_tokens
+from appside.steps.requests_sent import (
+    NONCE_FAULTS,
+    PKCE_PROTECTS,
+    RFC9700_CSRF,
+    callback_protections,
+    faulty_access_tokens,
+)
 from appside.steps.service import first_service_run, note_failed_run, why_no_token
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
@@ -30,6 +36,7 @@ from appside.steps.sign_ins import (
     driver,
     every_flow_made,
     no_evidence,
+    normal_sign_ins,
     observe,
     observe_session_once,
     record_fault,
@@ -52,6 +59,14 @@ STATE_VALIDATION = (
     'especially Sections 4.1.2 and 10.12", and RFC 6749 section 4.1.2 has the response\'s state "REQUIRED if the '
     '"state" parameter was present in the client authorization request. The exact value received from the '
     'client."; PKCE or a nonce (RFC 9700 section 2.1) does not lift that'
+)
+# What binds an OAuth 2.0 client (no openid asked: OpenID Connect Core does not bind it) to refuse a response
+# with another state or none: where neither PKCE nor a nonce protects its callback, its state is the CSRF protection
+STATE_AS_CSRF_PROTECTION = (
+    'RFC 6749 section 10.12: "The client MUST implement CSRF protection for its redirection URI", and RFC 9700 '
+    'section 2.1, where neither PKCE nor a nonce protects the callback: "Otherwise, one-time use CSRF tokens '
+    'carried in the state parameter that are securely bound to the user agent MUST be used for CSRF protection"; '
+    "a state the application does not compare protects nothing"
 )
 # What binds every application to refuse another browser's callback, whatever protects its callback
 USER_AGENT_BINDING = (
@@ -130,14 +145,50 @@ def sends_state(app_run: AppRun) -> None:
         )
 
 
+def openid_connect(app_run: AppRun) -> bool:
+    """Whether the application is an OpenID Connect client: its normal sign-in asks for the openid scope, whatever it
+    registered (application.scope; APPC-34 warns one that does not ask). Without it the request is OAuth 2.0 alone
+    (OpenID Connect Core 1.0 section 3.1.2.1: "OpenID Connect requests MUST contain the openid scope value")."""
+    assert app_run.baseline is not None  # "a normal sign-in of the application redeems its code" came first
+    asked = [r.param("scope") or "" for r in app_run.baseline[1].authorization_requests]
+    return not asked or any("openid" in scope.split() for scope in asked)
+
+
+@given("the application must validate the state it sends")
+def must_validate_state(request: pytest.FixtureRequest, stand_in: SandboxServer, app_run: AppRun) -> None:
+    """An OpenID Connect client validates the response's state whatever protects its callback (STATE_VALIDATION).
+    An OAuth 2.0 client is bound by RFC 6749 section 10.12 alone: CSRF protection it MUST implement, whose value it
+    SHOULD carry in the state; where a new PKCE challenge from an unguessable verifier protects its callback
+    (callback_protections), RFC 9700 section 2.1 lets it rely on PKCE instead, and nothing binds it to compare its
+    state, as APPC-03 to APPC-05 then do not apply. Section 4.1.2's state "REQUIRED" in the response binds the
+    authorization server."""
+    if openid_connect(app_run):
+        return
+    normal = normal_sign_ins(request.config, stand_in)
+    sign_ins = AppRun([sign_in for sign_in, _ in normal], [observed for _, observed in normal], mode=app_run.mode)
+    if PKCE_PROTECTS in callback_protections(sign_ins):
+        pytest.skip(
+            f"not applicable: the application asks no openid, so OpenID Connect Core 1.0 section 3.1.2.7 does not bind "
+            f"it, and {PKCE_PROTECTS} protects its callback against CSRF ({RFC9700_CSRF}); RFC 6749 section 10.12 "
+            'asks that "The client SHOULD utilize the "state" request parameter" for CSRF protection, which PKCE '
+            "gives here, and section 4.1.2's state in the response binds the authorization server; APPC-31 delivers "
+            "another browser's code and state to this one to see that the verifier is bound to this browser"
+        )
+
+
+def state_binds(app_run: AppRun) -> str:
+    """The sentences that bind the application to refuse a response with another state or none: OpenID Connect
+    Core's for an OpenID Connect client, RFC 6749 section 10.12's for an OAuth 2.0 client whose callback only its
+    state protects (must_validate_state skipped the others)."""
+    return STATE_VALIDATION if openid_connect(app_run) else STATE_AS_CSRF_PROTECTION
+
+
 @given("the application asks for openid")
 def asks_for_openid(app_run: AppRun) -> None:
     """An ID token is issued to a sign-in whose scope holds openid (OpenID Connect Core 1.0 section 3.1.2.1): an
     application whose normal sign-in asked without it is an OAuth 2.0 client with no ID token to validate, whatever
     it registered (application.scope). APPC-34 warns it."""
-    assert app_run.baseline is not None  # "a normal sign-in of the application redeems its code" came first
-    asked = [r.param("scope") or "" for r in app_run.baseline[1].authorization_requests]
-    if asked and not any("openid" in scope.split() for scope in asked):
+    if not openid_connect(app_run):
         pytest.skip(
             "not applicable: the application's authorization requests do not ask for the openid scope, so it gets "
             'no ID token to validate (OpenID Connect Core 1.0 section 3.1.2.1: "OpenID Connect requests MUST '
@@ -226,6 +277,8 @@ def _accepted(request) -> str:
     rule = properties.get("rule") or {}
     if rule.get("level") != WARNING:
         because = MUST_REFUSE_BECAUSE.get(str(properties.get("fault")))
+        if because == STATE_VALIDATION:
+            because = state_binds(request.getfixturevalue("app_run"))
         if properties.get("fault") == OTHER_BROWSER:
             because = f"{because}; {other_browser_bound_by(request.getfixturevalue('app_run'))}"
         return "it accepted a response it must refuse" + (f" ({because})" if because else "")

@@ -602,11 +602,19 @@ def pkce_s256(application: Application, app_run: AppRun) -> None:
 
 @then("every code_verifier matches its code_challenge")
 def verifier_matches(application: Application, app_run: AppRun) -> None:
+    """Each code's redemptions until the stand-in redeemed it: one sent after that (a reloaded callback redeeming
+    it again, with whatever verifier its session still had, or none) is a use of the code more than once,
+    APPC-23's failure (one cause, one failure)."""
     _with_challenge(application, app_run)
     checked = 0
     for observed in app_run.observed:
         requests = _challenges_by_code(observed)
+        redeemed = set()
         for redemption in observed.grants("authorization_code"):
+            if redemption.param("code") in redeemed:
+                continue
+            if redemption.status == 200:
+                redeemed.add(redemption.param("code"))
             asked = requests.get(redemption.param("code"))
             if asked is None or not asked.param("code_challenge"):
                 continue

@@ -1,12 +1,22 @@
 """What a service application sends: client_credentials, form-encoded, with its secret, and the
 tenant for tenant-based APIs."""
 
+from datetime import UTC, datetime
+
 import allure
 import pytest
 from pytest_bdd import given, then
 
 from appside.application import Application
-from appside.observed import bearer_defect, client_authentication, form_value, secret_in_query, token_request_shape
+from appside.observed import (
+    bearer_defect,
+    bearer_of,
+    client_authentication,
+    expired_uses,
+    form_value,
+    secret_in_query,
+    token_request_shape,
+)
 from appside.service_driver import ServiceRun
 from appside.stand_in import ISSUED_TOKENS
 from appside.steps.sign_ins import (
@@ -41,6 +51,14 @@ def bearer_hint(observed_runs, lifetime: int) -> str:
     defects = [
         bearer_defect(call) for observed in observed_runs for call in observed.api_calls + observed.userinfo_calls
     ]
+    expired = next(filter(None, (expired_on_arrival(observed) for observed in observed_runs)), "")
+    if expired:
+        return (
+            f" ({expired}: the stand-in's {lifetime}-second access token expired before the call came, which says "
+            "nothing against the application (a slow machine, or a library that waits before its call); give the "
+            "stand-in's tokens longer with issuer.access_token_lifetime in the application file, see "
+            "docs/reference-application-keys.md)"
+        )
     if "empty" in defects:
         what = "the application sent an empty bearer token (the API received `Bearer ` with no token)"
     elif "malformed" in defects:
@@ -51,6 +69,32 @@ def bearer_hint(observed_runs, lifetime: int) -> str:
         f" ({what}: its library may treat the stand-in's {lifetime}-second access tokens as expired; see "
         "issuer.access_token_lifetime in docs/reference-application-keys.md)"
     )
+
+
+def expired_on_arrival(observed) -> str:
+    """A run's first call to the API or userinfo refused because the access token it carried, issued in that same run,
+    had expired when it arrived (its issue and arrival times and the token's expires_in); "" where none was."""
+    issued = {
+        answer["access_token"]: (response.at, answer.get("expires_in"))
+        for response in observed.token_requests
+        if response.status == 200
+        for answer in [response.response_json or {}]
+        if isinstance(answer.get("access_token"), str)
+    }
+    for call in expired_uses(observed):
+        if call.status in (400, 401) and (token := bearer_of(call)) in issued:
+            at, expires_in = issued[token]
+            return (
+                f"the access token had expired when the call arrived: {call.method} {call.path} arrived at "
+                f"{_clock(call.at)}, {call.at - at:.2f} s after the token was issued at {_clock(at)} with "
+                f"expires_in {expires_in} (seconds), and was refused (HTTP {call.status})"
+            )
+    return ""
+
+
+def _clock(at: float) -> str:
+    """A moment as the record's times are read: UTC, to the hundredth of a second."""
+    return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S.%f")[:11] + " UTC"
 
 
 def failed_runs(app_run: AppRun, lifetime: int) -> str:

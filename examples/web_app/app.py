@@ -17,6 +17,8 @@ defects, to prove the certification catches them:
     guessable-state        the state is 48 random bits, below APPC-04's 64
     fixed-state            every sign-in uses the same state
     state-not-checked      the callback's state is not compared with the one sent
+    oauth-only             no defect alone: the scope without openid, an OAuth 2.0 client with no ID token (the
+                           matrix sets WEB_APP_SCOPE for it, which application.yaml reads too)
     no-pkce                no PKCE, though the application declares it
     no-nonce               the authorization request carries no nonce, and the ID token's is not checked
                            (with no-pkce, only the state protects the callback: APPC-03 to APPC-05 judge it)

@@ -385,16 +385,19 @@ _PLACEHOLDER = re.compile(r"<(\w+)>")  # an outline's <role>: shown as code, not
 # cells (|); and at the start of a value, those that open a heading, a list or a rule (# + - = 1.)
 _MARKDOWN = re.compile(r"[\\`*_\[\]|~]")
 _NUMBERED = re.compile(r"(\d+)[.)]")
+# An & that begins a character reference (CommonMark's entity and numeric references: &amp; &#38; &#x26;), which a
+# renderer would show as another character: written &amp;. Any other & is text as it stands (a client id rust-web+app&1)
+_REFERENCE = re.compile(r"&(?=[A-Za-z][A-Za-z0-9]*;|#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};)")
 # Control characters (a terminal's escapes, a line's end) and the marks that reorder text on screen
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def _text(value: object) -> str:
     """A value as Markdown text that renders as itself and nothing else: on one line (white space,
-    control characters and bidirectional marks as one space), & and < as HTML character references
-    (no element, comment or autolink can open: Python-Markdown has no backslash escape for <), every
-    other character Markdown gives a meaning to escaped with a backslash (no link, image, emphasis,
-    code span, table cell, heading, list or quote)."""
+    control characters and bidirectional marks as one space), < and an & that would begin a character reference
+    as HTML character references (no element, comment or autolink can open: Python-Markdown has no backslash
+    escape for <), every other character Markdown gives a meaning to escaped with a backslash (no link, image,
+    emphasis, code span, table cell, heading, list or quote)."""
     return _escaped(_one_line(value))
 
 
@@ -403,7 +406,7 @@ def _one_line(value: object) -> str:
 
 
 def _escaped(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;")  # a > alone opens nothing but a quoted line
+    text = _REFERENCE.sub("&amp;", text).replace("<", "&lt;")  # a > alone opens nothing but a quoted line
     text = _MARKDOWN.sub(r"\\\g<0>", text)
     if numbered := _NUMBERED.match(text):  # "12." or "12)" opens a numbered list: "12\."
         return f"{numbered.group(1)}\\{text[numbered.end(1) :]}"
