@@ -14,6 +14,7 @@ import pytest
 from _pytest.outcomes import Skipped
 from records import application_record
 
+from appside.application import Marker
 from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.record import UNCHECKED, ApplicationRecorder
@@ -41,6 +42,8 @@ WEB = SimpleNamespace(
         command=None,
         url=None,
         shows_signed_in=lambda: "the text 'Welcome'",
+        signed_in=Marker(text="Welcome"),
+        timeout=20.0,
     ),
 )
 
@@ -459,6 +462,40 @@ def test_a_refused_authorization_request_is_named_in_the_notice_and_the_unfinish
     assert said in unfinished(WEB, sign_in, 1, refused)
     # a fault the stand-in injected (an error response) is no refusal of what the application sent
     assert "refused the authorization request" not in unfinished(WEB, sign_in, 1, refused, faulted=True)
+
+
+def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_not_to_be_missing():
+    """okta-auth-js at load 34: its token request came at +19.8 s of a 20 s drive.timeout, and the message said
+    "did not show the text 'Welcome'" beside the page it quoted, "Okta SPA Welcome test.user.2": the quote is the
+    suite's last look, after the deadline. The message says when it came and what to raise."""
+    from appside.steps.sign_ins import _say_if_none_finished, unfinished
+
+    page = "<html><body><h1>Okta SPA</h1><p>Welcome test.user.2</p></body></html>"
+    late = SignIn(False, 200, seconds=23.0, urls=[], page_urls=[], contents=[("http://x/callback", page, "dom")])
+    said = unfinished(WEB, late, 1, Observed([]))
+    assert "did not show" not in said, said
+    assert said.startswith(
+        "normal sign-in 1: the application showed the text 'Welcome' only after the 20 s drive.timeout: the machine "
+        "may be loaded; raise drive.timeout (watched 23 s; its callback answered HTTP 200)"
+    ), said
+    assert 'the page showed "Okta SPA Welcome test.user.2"' in said
+    # the run's notice names the time allowed as the cause, not drive.signed_in
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=WEB, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(late, Observed([_authorize()])), (late, Observed([_authorize()]))])
+    assert recorder.notices == [
+        "no normal sign-in finished in time: normal sign-in 1 showed the text 'Welcome' only after the 20 s "
+        "drive.timeout: the machine may be loaded; raise drive.timeout, so every rule that needs a finished sign-in "
+        "was blocked or could not be checked"
+    ], recorder.notices
+    # the watch ended before the deadline (after the callback): that is when it came, not drive.timeout
+    late.watch = "watched 5 s after the callback (drive.settle)"
+    assert "only after the suite stopped watching (watched 5 s after the callback" in unfinished(
+        WEB, late, 1, Observed([])
+    )
+    # a page without the marker did not show it
+    late.contents = [("http://x/callback", "<p>Okta SPA: not signed in</p>", "dom")]
+    assert "the application did not show the text 'Welcome'" in unfinished(WEB, late, 1, Observed([]))
 
 
 def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compliance_md():
