@@ -744,3 +744,26 @@ def test_the_error_quoted_from_an_apache_error_log_is_the_first_of_the_last_fail
     assert application_error_line(log + "\n" + proxy) == "[proxy:error] (111)Connection refused: AH00957: backend down"
     nginx = "2026/12/07 00:00:00 [error] 12#12: *1 connect() failed (111: Connection refused) while connecting"
     assert application_error_line(nginx) == nginx
+
+
+def test_an_id_token_fault_whose_sign_in_never_reached_the_callback_in_time_names_drive_timeout_not_the_app():
+    """okta-auth-js at load 41: APPC-21 said "the application did not redeem the code of the sign-in with
+    id-token-aud-other-azp" while its authorization request came at +50 s and no callback within drive.timeout:
+    the application never had a code to redeem."""
+    from appside.steps.refusals import id_token_fault_delivered
+
+    stalled = SignIn(False, None, seconds=21.0, urls=[], page_urls=[], contents=[])
+    app_run = AppRun(sign_ins=[stalled], observed=[Observed([_authorize()])], fault="id-token-aud-other-azp")
+    with pytest.raises(NothingToCheck) as unchecked:
+        id_token_fault_delivered(WEB, app_run)
+    said = str(unchecked.value)
+    assert "did not redeem" not in said, said
+    assert said.startswith(
+        "the sign-in with id-token-aud-other-azp had not reached the application's callback within the 20 s "
+        "drive.timeout (watched 21 s), so the application had no code to redeem"
+    ), said
+    assert "raise drive.timeout" in said
+    # its callback answered, and no code was redeemed: that is the application's
+    app_run.sign_ins = [SignIn(False, 200, seconds=3.0, urls=[], page_urls=[], contents=[])]
+    with pytest.raises(NothingToCheck, match="the application did not redeem the code of the sign-in with"):
+        id_token_fault_delivered(WEB, app_run)
