@@ -498,6 +498,21 @@ def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_no
     assert "the application did not show the text 'Welcome'" in unfinished(WEB, late, 1, Observed([]))
 
 
+def test_a_refused_response_type_is_quoted_as_the_application_sent_it_not_as_the_stand_in_reordered_it():
+    """okta-auth-js without PKCE sent response_type=token+id_token; the stand-in's error_description gave it back
+    as "id_token token", and the NOTE quoted that while APPC-01 quoted "token id_token"."""
+    from appside.steps.sign_ins import refused_by_stand_in
+
+    location = "http://127.0.0.1:9302/callback?error=unsupported_response_type&error_description=id_token+token&state=s"
+    sent = (("client_id", WEB.client_id), ("response_type", "token id_token"), ("scope", "openid"), ("state", "s"))
+    refusal = RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], sent, (), {}, "", 302, location)
+    said = refused_by_stand_in(Observed([refusal]))
+    assert said == (
+        "; the stand-in refused the authorization request: unsupported_response_type \u2014 response_type sent: "
+        "'token id_token'; scope sent: 'openid'"
+    ), said
+
+
 def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compliance_md():
     """A wrong issuer port: the terminal repeated a 1,200-character paragraph for 18 to 21 rules (oidcspa's
     spa2-wrongport, fastapi's wrong-issuer-port). The first rule says it; the others name that rule."""

@@ -474,6 +474,11 @@ def refused_by_stand_in(observed: Observed) -> str:
             continue
         described = REDACTOR.scrub(params.get("error_description", "")).rstrip(".")[:REFUSAL_SHOWN]
         scope = callback.param("scope")
+        response_type = callback.param("response_type")
+        if params["error"] == "unsupported_response_type" and response_type is not None:
+            # the stand-in's description names the response_type as its library parsed it (as a set: "token
+            # id_token" came back "id_token token"): what the application sent is what the fix is about
+            described = f"response_type sent: {REDACTOR.scrub(response_type)[:REFUSAL_SHOWN]!r}"
         return (
             f"{STAND_IN_REFUSED}: {params['error'] or '(an empty error code)'}"
             + (f" \u2014 {described}" if described else "")
