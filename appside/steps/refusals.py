@@ -715,7 +715,13 @@ def renewed(application: Application, app_run: AppRun) -> None:
     # renewal is the evidence, API call or none; else only a use of a token at the API tells anything
     if not [r for r in observed.grants("refresh_token") + observed.authorization_requests if r.at > expiry]:
         skip_unless_the_api_was_called(
-            application, app_run, [observed], EXPIRED_TOKEN_USE, app_run.sign_ins[:1], "after the access token expired"
+            application,
+            app_run,
+            [observed],
+            EXPIRED_TOKEN_USE,
+            app_run.sign_ins[:1],
+            "after the access token expired",
+            expiring=True,
         )
     expiries = token_expiries(observed)
     evidence = {

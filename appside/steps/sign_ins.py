@@ -565,8 +565,12 @@ def _last_dom(sign_in) -> str:
 def _page_shown(sign_in) -> str:
     """What the page the sign-in ended on said (its callback's answer, an error page): its visible
     text, masked and cut at PAGE_TEXT_KEPT characters; "" where the suite saw no page or it was empty."""
-    if sign_in.callback_status is None:
-        return ""
+    return "" if sign_in.callback_status is None else _quoted_page(sign_in)
+
+
+def _quoted_page(sign_in) -> str:
+    """'; the page showed "..."': the visible text of the suite's last look at the sign-in's page, masked and cut at
+    PAGE_TEXT_KEPT characters; "" where it had none."""
     text = _visible_text(_last_dom(sign_in))
     if not text:
         return ""
@@ -722,6 +726,7 @@ def skip_unless_the_api_was_called(
     what: str,
     sign_ins: list | None = None,
     opened: str = "after a sign-in",
+    expiring: bool = False,
 ) -> None:
     """A rule judged on how the application uses its tokens on its calls to the Visma API (or userinfo), where
     `observed` (the runs it judges) holds no such call: nothing tells `what`, and a pass would certify a use
@@ -729,7 +734,9 @@ def skip_unless_the_api_was_called(
     the rule that broke it, as nothing_to_judge has it); else the rule is skipped for missing application file
     data, naming the key that makes the application call the API (a blocker or critical rule so leaves the run
     incomplete, exit 5), unless drive.use_api_url answered an error when opened `opened`: the address is right and
-    the application broke there, so the rule could not be checked, saying so."""
+    the application broke there, so the rule could not be checked, saying so. The skip quotes what the page
+    showed; `expiring`: opened once a short-lived access token expired, where a client library's early expiry
+    (issuer.access_token_lifetime below its margin) leaves a right address calling nothing."""
     if resource_server_calls(observed):
         return
     skip_unless_a_sign_in_started(application, app_run.sign_ins, observed)
@@ -761,16 +768,38 @@ def skip_unless_the_api_was_called(
             f"({'see application.log' if application.drive.launch else 'see the application log'}), so nothing "
             f"tells {what}"
         )
+    if application.drive.mode == "manual":
+        skip_for_missing_application_data(
+            "drive.use_api_url",
+            f"{why}: drive.use_api_url ({application.drive.use_api_url}) was shown to the person, who did not make "
+            "the application use the API; run again and open it",
+        )
     skip_for_missing_application_data(
         "drive.use_api_url",
-        f"{why}: drive.use_api_url ({application.drive.use_api_url}) "
+        f"{why}: drive.use_api_url ({application.drive.use_api_url}) was opened {opened} and the application "
+        f"called nothing{_use_api_page_shown(application, app_run.sign_ins)}; "
         + (
-            "was shown to the person, who did not make the application use the API; run again and open it"
-            if application.drive.mode == "manual"
-            else "was opened after a sign-in and made it call nothing; name the application's address that makes "
-            "it call the Visma API with its access token"
-        ),
+            "if that address is the one that calls the Visma API, the application may have held its access token "
+            f"as expired already: issuer.access_token_lifetime is {application.access_token_lifetime} s, and a "
+            "client library that treats a token as expired some seconds before expires_in (okta-auth-js's "
+            "expireEarlySeconds, 30 s) calls nothing with it: set issuer.access_token_lifetime above that margin "
+            "(docs/reference-application-keys.md); else "
+            if expiring
+            else "if it is not the address that makes the application call the Visma API, "
+        )
+        + "name the application's address that makes it call the Visma API with its access token",
     )
+
+
+def _use_api_page_shown(application: Application, sign_ins: list) -> str:
+    """What the page drive.use_api_url led to showed when the suite last looked at it (masked, bounded), as
+    '; the page showed "..."'; "" where no sign-in ended there or it showed no text."""
+    wanted = urlsplit(application.drive.use_api_url or "")
+    for sign_in in reversed(sign_ins):
+        ended = urlsplit(getattr(sign_in, "final_url", "") or "")
+        if (ended.netloc, ended.path) == (wanted.netloc, wanted.path) and (shown := _quoted_page(sign_in)):
+            return shown
+    return ""
 
 
 def no_evidence(application: Application, app_run: AppRun, why: str) -> NoReturn:
