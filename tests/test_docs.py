@@ -240,6 +240,20 @@ def test_the_application_rules_page_is_what_the_features_say():
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_the_application_rules_page_names_every_severity_whose_failure_makes_the_application_not_conformant():
+    """The page said "A failed blocker or critical rule makes the application not conformant", while a failed
+    normal-level rule (APPC-14) made it not conformant too (exit 1): the verdict counts any failed rule that is
+    not warning-level. The sentence names the severity of every failure-level rule."""
+    from suite.configuration.rules import WARNING, _declared
+
+    text = " ".join((ROOT / "docs" / "reference-application-rules.md").read_text(encoding="utf-8").split())
+    sentence = next(s for s in text.split(". ") if "makes the application not conformant" in s)
+    declared = _declared(ROOT / "appside" / "features").values()
+    severities = {rule.severity for rule in declared if rule.level != WARNING}
+    assert "normal" in severities
+    assert all(f"**{severity}**" in sentence for severity in severities), sentence
+
+
 def test_the_callback_fault_rules_say_they_judge_an_attempted_redemption_even_when_appc10_fails():
     """APPC-16/17/18/25 need APPC-10, yet a basic-not-encoded application (every token request 401)
     has them judged on its attempted redemption (appside/matrix.py, TOKEN_NEEDED): both pages say so,
