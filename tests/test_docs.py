@@ -386,3 +386,22 @@ def test_keycloak_js_angular_oauth2_oidc_and_auth0_spa_js_and_the_stand_ins_cors
         "`WithOrigins(origin).AllowAnyHeader().AllowAnyMethod()`",
     ):
         assert said in text, said
+
+
+def test_okta_auth_js_8_and_oidc_client_1_11_are_documented():
+    """An outsider certified SPAs on @okta/okta-auth-js 8 and oidc-client 1.11: what okta-auth-js needs (its
+    endpoints set by hand, the nonce compared by the application, an access token lifetime above its early
+    expiry) and what each warns on is in the notes, and the lifetime in the key's reference."""
+    text = " ".join(_guide_and_library_notes().split())
+    for said in (
+        "**@okta/okta-auth-js 8**",
+        "`authorizeUrl`, `tokenUrl` and `userinfoUrl`",
+        "compares `idToken.claims.nonce` with `transactionManager.load().nonce` itself",
+        "`tokenManager.get('accessToken')` returns a token that has expired",
+        "set `issuer.access_token_lifetime` to 35 or more",
+        "exposes `OktaAuth` itself as the constructor",
+        "**oidc-client 1.11**",
+    ):
+        assert said in text, said
+    keys = (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
+    assert "okta-auth-js 30 s, so 35" in keys
