@@ -279,20 +279,26 @@ TASK_PAGES_OF_APPLICATIONS = ("certify-application.md", "client-libraries.md")
 
 def test_the_ruby_client_library_and_rack_cookie_sessions_are_documented():
     """A Sinatra app on nov's openid_connect was certified: what its partner needs is in the guide."""
+    _notes_and_keys_say(
+        (
+            "`base64(Marshal)--hmac`",
+            "`Base64::JSON`",
+            "`Base64::ZipJSON`",
+            "nov's openid_connect",
+            "`:basic_without_www_form_urlencode`",
+            "`nonce: id_token.nonce`",
+            "`SWD.url_builder = URI::HTTP`",
+            "pkce: false is accepted for web apps",
+        ),
+        "`false` is accepted for `web` applications",
+    )
+
+
+def _notes_and_keys_say(notes: tuple[str, ...], keys: str) -> None:
+    """The guide and the library notes say each of `notes`, and the application keys' reference says `keys`."""
     text = " ".join(_guide_and_library_notes().split())
-    for said in (
-        "`base64(Marshal)--hmac`",
-        "`Base64::JSON`",
-        "`Base64::ZipJSON`",
-        "nov's openid_connect",
-        "`:basic_without_www_form_urlencode`",
-        "`nonce: id_token.nonce`",
-        "`SWD.url_builder = URI::HTTP`",
-        "pkce: false is accepted for web apps",
-    ):
-        assert said in text, said
-    keys = (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
-    assert "`false` is accepted for `web` applications" in keys
+    assert [said for said in notes if said not in text] == []
+    assert keys in (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
 
 
 def test_the_guide_launches_by_absolute_path_and_notes_arctic_and_simple_oauth2():
@@ -392,16 +398,15 @@ def test_okta_auth_js_8_and_oidc_client_1_11_are_documented():
     """An outsider certified SPAs on @okta/okta-auth-js 8 and oidc-client 1.11: what okta-auth-js needs (its
     endpoints set by hand, the nonce compared by the application, an access token lifetime above its early
     expiry) and what each warns on is in the notes, and the lifetime in the key's reference."""
-    text = " ".join(_guide_and_library_notes().split())
-    for said in (
-        "**@okta/okta-auth-js 8**",
-        "`authorizeUrl`, `tokenUrl` and `userinfoUrl`",
-        "compares `idToken.claims.nonce` with `transactionManager.load().nonce` itself",
-        "`tokenManager.get('accessToken')` returns a token that has expired",
-        "set `issuer.access_token_lifetime` to 35 or more",
-        "exposes `OktaAuth` itself as the constructor",
-        "**oidc-client 1.11**",
-    ):
-        assert said in text, said
-    keys = (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
-    assert "okta-auth-js 30 s, so 35" in keys
+    _notes_and_keys_say(
+        (
+            "**@okta/okta-auth-js 8**",
+            "`authorizeUrl`, `tokenUrl` and `userinfoUrl`",
+            "compares `idToken.claims.nonce` with `transactionManager.load().nonce` itself",
+            "`tokenManager.get('accessToken')` returns a token that has expired",
+            "set `issuer.access_token_lifetime` to 35 or more",
+            "exposes `OktaAuth` itself as the constructor",
+            "**oidc-client 1.11**",
+        ),
+        "okta-auth-js 30 s, so 35",
+    )
