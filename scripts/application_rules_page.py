@@ -26,9 +26,11 @@ HEADER = """# Reference: application-side rules
 The rules `make certify-app` holds a partner's application to (see
 [certify-application.md](certify-application.md)), as `appside/features/*.feature` and
 `appside/features/rules.yaml` state them: written from them by `scripts/application_rules_page.py`,
-so this page is what the suite checks. A failed **blocker** or **critical** rule makes the
-application not conformant, and a run that leaves one out is incomplete; a **warning-level** rule's
-failure is reported and the verdict stands. A rule that *needs* others is reported *blocked by* one
+so this page is what the suite checks. A failed rule of any severity (**blocker**, **critical** or
+**normal**) makes the application not conformant (exit 1), unless the rule is **warning-level**: a
+warning-level rule's failure is reported and the verdict stands. A run that leaves out a blocker or
+critical rule (not run, or could not be checked) is incomplete (exit 5; see
+[reference-exit-codes.md](reference-exit-codes.md)). A rule that *needs* others is reported *blocked by* one
 of them when that one's failure kept it from its own check (one cause, one failure): where its
 evidence is there all the same, it is judged on it. The callback faults' rules (APPC-16, APPC-17,
 APPC-18, APPC-25) judge an attempted redemption of the faulty callback's code, refused or not, so a

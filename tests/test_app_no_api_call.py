@@ -143,3 +143,28 @@ def test_the_failed_run_notice_names_the_rules_that_may_still_pass_on_it():
     (notice,) = recorder.notices
     assert "no rule passed" not in notice
     assert "passes only on the requests it did send (its token request: APPC-11, APPC-12, APPC-13, APPC-24" in notice
+
+
+def test_appc20s_skip_quotes_what_the_api_page_showed_and_names_the_token_lifetime_not_a_wrong_address():
+    """okta-auth-js treats a token as expired 30 s before expires_in (expireEarlySeconds): with the stand-in's 3 s
+    tokens its /invoices page showed "not signed in" and called nothing, and APPC-20's skip told the partner to name
+    another address, though the address was right."""
+    from appside.steps.refusals import renewed
+
+    signed_in = SignIn(True, 200, urls=[], page_urls=[], contents=[])
+    page = "<html><body><h1>Invoices</h1><p>not signed in</p><script>var t = 1</script></body></html>"
+    opened = SignIn(
+        False, None, "http://127.0.0.1:9302/profile", contents=[("http://127.0.0.1:9302/profile", page, "dom")]
+    )
+    authorize = _request("/connect/authorize", "GET", query=(("state", "s" * 30),), at=0.5)
+    app_run = AppRun(sign_ins=[signed_in, opened], observed=[Observed([authorize, _token("authorization_code")])])
+    with pytest.raises(Skipped) as skipped:
+        renewed(WEB, app_run)
+    said = skipped.value.msg
+    assert (
+        "drive.use_api_url (http://127.0.0.1:9302/profile) was opened after the access token expired and the "
+        'application called nothing; the page showed "Invoices not signed in"; if that address is the one that calls '
+        "the Visma API, the application may have held its access token as expired already: "
+        "issuer.access_token_lifetime is 3 s" in said
+    ), said
+    assert "made it call nothing" not in said

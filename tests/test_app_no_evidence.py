@@ -14,6 +14,7 @@ import pytest
 from _pytest.outcomes import Skipped
 from records import application_record
 
+from appside.application import Marker
 from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.record import UNCHECKED, ApplicationRecorder
@@ -41,6 +42,8 @@ WEB = SimpleNamespace(
         command=None,
         url=None,
         shows_signed_in=lambda: "the text 'Welcome'",
+        signed_in=Marker(text="Welcome"),
+        timeout=20.0,
     ),
 )
 
@@ -461,6 +464,55 @@ def test_a_refused_authorization_request_is_named_in_the_notice_and_the_unfinish
     assert "refused the authorization request" not in unfinished(WEB, sign_in, 1, refused, faulted=True)
 
 
+def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_not_to_be_missing():
+    """okta-auth-js at load 34: its token request came at +19.8 s of a 20 s drive.timeout, and the message said
+    "did not show the text 'Welcome'" beside the page it quoted, "Okta SPA Welcome test.user.2": the quote is the
+    suite's last look, after the deadline. The message says when it came and what to raise."""
+    from appside.steps.sign_ins import _say_if_none_finished, unfinished
+
+    page = "<html><body><h1>Okta SPA</h1><p>Welcome test.user.2</p></body></html>"
+    late = SignIn(False, 200, seconds=23.0, urls=[], page_urls=[], contents=[("http://x/callback", page, "dom")])
+    said = unfinished(WEB, late, 1, Observed([]))
+    assert "did not show" not in said, said
+    assert said.startswith(
+        "normal sign-in 1: the application showed the text 'Welcome' only after the 20 s drive.timeout: the machine "
+        "may be loaded; raise drive.timeout (watched 23 s; its callback answered HTTP 200)"
+    ), said
+    assert 'the page showed "Okta SPA Welcome test.user.2"' in said
+    # the run's notice names the time allowed as the cause, not drive.signed_in
+    recorder = SimpleNamespace(notices=[])
+    config = SimpleNamespace(application=WEB, pluginmanager=SimpleNamespace(get_plugin=lambda name: recorder))
+    _say_if_none_finished(config, [(late, Observed([_authorize()])), (late, Observed([_authorize()]))])
+    assert recorder.notices == [
+        "no normal sign-in finished in time: normal sign-in 1 showed the text 'Welcome' only after the 20 s "
+        "drive.timeout: the machine may be loaded; raise drive.timeout, so every rule that needs a finished sign-in "
+        "was blocked or could not be checked"
+    ], recorder.notices
+    # the watch ended before the deadline (after the callback): that is when it came, not drive.timeout
+    late.watch = "watched 5 s after the callback (drive.settle)"
+    assert "only after the suite stopped watching (watched 5 s after the callback" in unfinished(
+        WEB, late, 1, Observed([])
+    )
+    # a page without the marker did not show it
+    late.contents = [("http://x/callback", "<p>Okta SPA: not signed in</p>", "dom")]
+    assert "the application did not show the text 'Welcome'" in unfinished(WEB, late, 1, Observed([]))
+
+
+def test_a_refused_response_type_is_quoted_as_the_application_sent_it_not_as_the_stand_in_reordered_it():
+    """okta-auth-js without PKCE sent response_type=token+id_token; the stand-in's error_description gave it back
+    as "id_token token", and the NOTE quoted that while APPC-01 quoted "token id_token"."""
+    from appside.steps.sign_ins import refused_by_stand_in
+
+    location = "http://127.0.0.1:9302/callback?error=unsupported_response_type&error_description=id_token+token&state=s"
+    sent = (("client_id", WEB.client_id), ("response_type", "token id_token"), ("scope", "openid"), ("state", "s"))
+    refusal = RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], sent, (), {}, "", 302, location)
+    said = refused_by_stand_in(Observed([refusal]))
+    assert said == (
+        "; the stand-in refused the authorization request: unsupported_response_type \u2014 response_type sent: "
+        "'token id_token'; scope sent: 'openid'"
+    ), said
+
+
 def test_a_long_cause_many_rules_share_is_printed_once_in_the_terminal_and_compliance_md():
     """A wrong issuer port: the terminal repeated a 1,200-character paragraph for 18 to 21 rules (oidcspa's
     spa2-wrongport, fastapi's wrong-issuer-port). The first rule says it; the others name that rule."""
@@ -707,3 +759,26 @@ def test_the_error_quoted_from_an_apache_error_log_is_the_first_of_the_last_fail
     assert application_error_line(log + "\n" + proxy) == "[proxy:error] (111)Connection refused: AH00957: backend down"
     nginx = "2026/12/07 00:00:00 [error] 12#12: *1 connect() failed (111: Connection refused) while connecting"
     assert application_error_line(nginx) == nginx
+
+
+def test_an_id_token_fault_whose_sign_in_never_reached_the_callback_in_time_names_drive_timeout_not_the_app():
+    """okta-auth-js at load 41: APPC-21 said "the application did not redeem the code of the sign-in with
+    id-token-aud-other-azp" while its authorization request came at +50 s and no callback within drive.timeout:
+    the application never had a code to redeem."""
+    from appside.steps.refusals import id_token_fault_delivered
+
+    stalled = SignIn(False, None, seconds=21.0, urls=[], page_urls=[], contents=[])
+    app_run = AppRun(sign_ins=[stalled], observed=[Observed([_authorize()])], fault="id-token-aud-other-azp")
+    with pytest.raises(NothingToCheck) as unchecked:
+        id_token_fault_delivered(WEB, app_run)
+    said = str(unchecked.value)
+    assert "did not redeem" not in said, said
+    assert said.startswith(
+        "the sign-in with id-token-aud-other-azp had not reached the application's callback within the 20 s "
+        "drive.timeout (watched 21 s), so the application had no code to redeem"
+    ), said
+    assert "raise drive.timeout" in said
+    # its callback answered, and no code was redeemed: that is the application's
+    app_run.sign_ins = [SignIn(False, 200, seconds=3.0, urls=[], page_urls=[], contents=[])]
+    with pytest.raises(NothingToCheck, match="the application did not redeem the code of the sign-in with"):
+        id_token_fault_delivered(WEB, app_run)

@@ -11,6 +11,7 @@ import pytest
 import requests
 from _pytest.outcomes import Skipped
 
+from appside.application import Marker
 from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.record import UNCHECKED
@@ -30,7 +31,11 @@ SPA = SimpleNamespace(
     is_interactive=True,
     uses_pkce=True,
     drive=SimpleNamespace(
-        mode="browser", sign_in_url=APP + "/login", shows_signed_in=lambda: "an element '#user'", use_api_url=None
+        mode="browser",
+        sign_in_url=APP + "/login",
+        shows_signed_in=lambda: "an element '#user'",
+        use_api_url=None,
+        signed_in=Marker(selector="#user"),
     ),
 )
 # Chromium's words, as the partner's run printed them

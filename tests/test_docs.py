@@ -240,6 +240,20 @@ def test_the_application_rules_page_is_what_the_features_say():
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_the_application_rules_page_names_every_severity_whose_failure_makes_the_application_not_conformant():
+    """The page said "A failed blocker or critical rule makes the application not conformant", while a failed
+    normal-level rule (APPC-14) made it not conformant too (exit 1): the verdict counts any failed rule that is
+    not warning-level. The sentence names the severity of every failure-level rule."""
+    from suite.configuration.rules import WARNING, _declared
+
+    text = " ".join((ROOT / "docs" / "reference-application-rules.md").read_text(encoding="utf-8").split())
+    sentence = next(s for s in text.split(". ") if "makes the application not conformant" in s)
+    declared = _declared(ROOT / "appside" / "features").values()
+    severities = {rule.severity for rule in declared if rule.level != WARNING}
+    assert "normal" in severities
+    assert all(f"**{severity}**" in sentence for severity in severities), sentence
+
+
 def test_the_callback_fault_rules_say_they_judge_an_attempted_redemption_even_when_appc10_fails():
     """APPC-16/17/18/25 need APPC-10, yet a basic-not-encoded application (every token request 401)
     has them judged on its attempted redemption (appside/matrix.py, TOKEN_NEEDED): both pages say so,
@@ -265,20 +279,26 @@ TASK_PAGES_OF_APPLICATIONS = ("certify-application.md", "client-libraries.md")
 
 def test_the_ruby_client_library_and_rack_cookie_sessions_are_documented():
     """A Sinatra app on nov's openid_connect was certified: what its partner needs is in the guide."""
+    _notes_and_keys_say(
+        (
+            "`base64(Marshal)--hmac`",
+            "`Base64::JSON`",
+            "`Base64::ZipJSON`",
+            "nov's openid_connect",
+            "`:basic_without_www_form_urlencode`",
+            "`nonce: id_token.nonce`",
+            "`SWD.url_builder = URI::HTTP`",
+            "pkce: false is accepted for web apps",
+        ),
+        "`false` is accepted for `web` applications",
+    )
+
+
+def _notes_and_keys_say(notes: tuple[str, ...], keys: str) -> None:
+    """The guide and the library notes say each of `notes`, and the application keys' reference says `keys`."""
     text = " ".join(_guide_and_library_notes().split())
-    for said in (
-        "`base64(Marshal)--hmac`",
-        "`Base64::JSON`",
-        "`Base64::ZipJSON`",
-        "nov's openid_connect",
-        "`:basic_without_www_form_urlencode`",
-        "`nonce: id_token.nonce`",
-        "`SWD.url_builder = URI::HTTP`",
-        "pkce: false is accepted for web apps",
-    ):
-        assert said in text, said
-    keys = (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
-    assert "`false` is accepted for `web` applications" in keys
+    assert [said for said in notes if said not in text] == []
+    assert keys in (ROOT / "docs" / "reference-application-keys.md").read_text(encoding="utf-8")
 
 
 def test_the_guide_launches_by_absolute_path_and_notes_arctic_and_simple_oauth2():
@@ -372,3 +392,21 @@ def test_keycloak_js_angular_oauth2_oidc_and_auth0_spa_js_and_the_stand_ins_cors
         "`WithOrigins(origin).AllowAnyHeader().AllowAnyMethod()`",
     ):
         assert said in text, said
+
+
+def test_okta_auth_js_8_and_oidc_client_1_11_are_documented():
+    """An outsider certified SPAs on @okta/okta-auth-js 8 and oidc-client 1.11: what okta-auth-js needs (its
+    endpoints set by hand, the nonce compared by the application, an access token lifetime above its early
+    expiry) and what each warns on is in the notes, and the lifetime in the key's reference."""
+    _notes_and_keys_say(
+        (
+            "**@okta/okta-auth-js 8**",
+            "`authorizeUrl`, `tokenUrl` and `userinfoUrl`",
+            "compares `idToken.claims.nonce` with `transactionManager.load().nonce` itself",
+            "`tokenManager.get('accessToken')` returns a token that has expired",
+            "set `issuer.access_token_lifetime` to 35 or more",
+            "exposes `OktaAuth` itself as the constructor",
+            "**oidc-client 1.11**",
+        ),
+        "okta-auth-js 30 s, so 35",
+    )

@@ -239,11 +239,7 @@ def id_token_fault_delivered(application: Application, app_run: AppRun) -> None:
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
-    require(
-        redeemed,
-        f"the application did not redeem the code of the sign-in with {app_run.fault}, so the faulty "
-        "ID token never reached it; see the attached requests",
-    )
+    require(redeemed, lambda: _not_redeemed(application, app_run))
     id_token = (redeemed[0].response_json or {}).get("id_token")
     require(id_token, "the code redemption's response carries no ID token: did the application ask for openid?")
     claims = unverified_claims(str(id_token))  # require() raised had there been none
@@ -267,6 +263,25 @@ def id_token_fault_delivered(application: Application, app_run: AppRun) -> None:
         "id-token-nonce-missing": "nonce" not in claims,
     }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the ID token the stand-in issued does not show the fault {app_run.fault}")
+
+
+def _not_redeemed(application: Application, app_run: AppRun) -> str:
+    """Why the faulty ID token never reached the application: it did not redeem the code, or its sign-in never
+    reached the callback within drive.timeout, and then the application had no code to redeem (okta-auth-js
+    at load 41: the authorization request came at +50 s of the rule's wait, no callback within 20 s)."""
+    sign_in = app_run.sign_ins[-1] if app_run.sign_ins and app_run.mode == "browser" else None
+    # no callback and no earlier end of the watch (the stand-in's error page): drive.timeout ran out
+    if sign_in is not None and sign_in.callback_status is None and not sign_in.watch:
+        return (
+            f"the sign-in with {app_run.fault} had not reached the application's callback within the "
+            f"{application.drive.timeout:g} s drive.timeout (watched {sign_in.seconds:.0f} s), so the application had "
+            "no code to redeem and the faulty ID token never reached it: the machine may be loaded; raise "
+            "drive.timeout; see the attached requests"
+        )
+    return (
+        f"the application did not redeem the code of the sign-in with {app_run.fault}, so the faulty "
+        "ID token never reached it; see the attached requests"
+    )
 
 
 def _accepted(request) -> str:
@@ -753,7 +768,13 @@ def renewed(application: Application, app_run: AppRun) -> None:
     # renewal is the evidence, API call or none; else only a use of a token at the API tells anything
     if not [r for r in observed.grants("refresh_token") + observed.authorization_requests if r.at > expiry]:
         skip_unless_the_api_was_called(
-            application, app_run, [observed], EXPIRED_TOKEN_USE, app_run.sign_ins[:1], "after the access token expired"
+            application,
+            app_run,
+            [observed],
+            EXPIRED_TOKEN_USE,
+            app_run.sign_ins[:1],
+            "after the access token expired",
+            expiring=True,
         )
     expiries = token_expiries(observed)
     evidence = {

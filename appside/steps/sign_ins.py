@@ -371,6 +371,14 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     f"or could not be checked (the cause is {cause}, not drive.signed_in)"
                 )
                 return
+            late = [(n, when) for n, (s, _) in enumerate(sign_ins, 1) if (when := _shown_late(config.application, s))]
+            if late:  # the marker came, after the watch: the cause is the time allowed, not drive.signed_in
+                number, when = late[0]
+                recorder.notices.append(
+                    f"no normal sign-in finished in time: normal sign-in {number} showed {marker} {when}, so every "
+                    "rule that needs a finished sign-in was blocked or could not be checked"
+                )
+                return
             said = (
                 f"no normal sign-in finished: the application never showed {marker} "
                 f"in either of the two normal sign-ins{_application_said(sign_ins[0][0])}, so every rule was judged "
@@ -415,10 +423,35 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     if getattr(sign_in, "watch", ""):  # where it ended before drive.timeout (the stand-in's error page)
         callback += f": {sign_in.watch}"
     return (
-        f"normal sign-in {number}: the application did not show {application.drive.shows_signed_in()} "
+        f"normal sign-in {number}: {_not_shown(application, sign_in)} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
         f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}"
         f"{'' if faulted else refused_by_stand_in(observed)}{_unread(sign_in, observed)}; its requests are attached"
+    )
+
+
+def _not_shown(application: Application, sign_in) -> str:
+    """That the application did not show its signed-in marker while the suite watched, or when it came."""
+    late = _shown_late(application, sign_in)
+    if late:
+        return f"the application showed {application.drive.shows_signed_in()} {late}"
+    return f"the application did not show {application.drive.shows_signed_in()}"
+
+
+def _shown_late(application: Application, sign_in) -> str:
+    """ "only after ..." where the page of a sign-in that did not finish holds the text marker all the same, else "".
+    The page text quoted (_page_shown) is the suite's last look, taken once the watch had ended (its picture
+    first, a few seconds under load): saying "did not show" beside a quote that shows the marker contradicts
+    itself (an okta-auth-js SPA at load 34 whose token request came at +19.8 s of a 20 s drive.timeout)."""
+    marker = application.drive.signed_in
+    shown = _visible_text(_last_dom(sign_in)).casefold()
+    if not (marker and marker.text and " ".join(marker.text.split()).casefold() in shown):
+        return ""
+    watch = getattr(sign_in, "watch", "")
+    if watch:
+        return f"only after the suite stopped watching ({watch}): the machine may be loaded"
+    return (
+        f"only after the {application.drive.timeout:g} s drive.timeout: the machine may be loaded; raise drive.timeout"
     )
 
 
@@ -441,6 +474,11 @@ def refused_by_stand_in(observed: Observed) -> str:
             continue
         described = REDACTOR.scrub(params.get("error_description", "")).rstrip(".")[:REFUSAL_SHOWN]
         scope = callback.param("scope")
+        response_type = callback.param("response_type")
+        if params["error"] == "unsupported_response_type" and response_type is not None:
+            # the stand-in's description names the response_type as its library parsed it (as a set: "token
+            # id_token" came back "id_token token"): what the application sent is what the fix is about
+            described = f"response_type sent: {REDACTOR.scrub(response_type)[:REFUSAL_SHOWN]!r}"
         return (
             f"{STAND_IN_REFUSED}: {params['error'] or '(an empty error code)'}"
             + (f" \u2014 {described}" if described else "")
@@ -518,13 +556,22 @@ def _visible_text(page: str) -> str:
     return " ".join(" ".join(parser.parts).split())
 
 
+def _last_dom(sign_in) -> str:
+    """The page the sign-in ended on, as the suite's last look at it found it (its scripts run), "" where none."""
+    shown = [text for _url, text, part in getattr(sign_in, "contents", None) or () if part == "dom"]
+    return shown[-1] if shown else ""
+
+
 def _page_shown(sign_in) -> str:
     """What the page the sign-in ended on said (its callback's answer, an error page): its visible
     text, masked and cut at PAGE_TEXT_KEPT characters; "" where the suite saw no page or it was empty."""
-    shown = [text for _url, text, part in getattr(sign_in, "contents", None) or () if part == "dom"]
-    if sign_in.callback_status is None or not shown:
-        return ""
-    text = _visible_text(shown[-1])
+    return "" if sign_in.callback_status is None else _quoted_page(sign_in)
+
+
+def _quoted_page(sign_in) -> str:
+    """'; the page showed "..."': the visible text of the suite's last look at the sign-in's page, masked and cut at
+    PAGE_TEXT_KEPT characters; "" where it had none."""
+    text = _visible_text(_last_dom(sign_in))
     if not text:
         return ""
     text = REDACTOR.scrub(text)
@@ -679,6 +726,7 @@ def skip_unless_the_api_was_called(
     what: str,
     sign_ins: list | None = None,
     opened: str = "after a sign-in",
+    expiring: bool = False,
 ) -> None:
     """A rule judged on how the application uses its tokens on its calls to the Visma API (or userinfo), where
     `observed` (the runs it judges) holds no such call: nothing tells `what`, and a pass would certify a use
@@ -686,7 +734,9 @@ def skip_unless_the_api_was_called(
     the rule that broke it, as nothing_to_judge has it); else the rule is skipped for missing application file
     data, naming the key that makes the application call the API (a blocker or critical rule so leaves the run
     incomplete, exit 5), unless drive.use_api_url answered an error when opened `opened`: the address is right and
-    the application broke there, so the rule could not be checked, saying so."""
+    the application broke there, so the rule could not be checked, saying so. The skip quotes what the page
+    showed; `expiring`: opened once a short-lived access token expired, where a client library's early expiry
+    (issuer.access_token_lifetime below its margin) leaves a right address calling nothing."""
     if resource_server_calls(observed):
         return
     skip_unless_a_sign_in_started(application, app_run.sign_ins, observed)
@@ -718,16 +768,38 @@ def skip_unless_the_api_was_called(
             f"({'see application.log' if application.drive.launch else 'see the application log'}), so nothing "
             f"tells {what}"
         )
+    if application.drive.mode == "manual":
+        skip_for_missing_application_data(
+            "drive.use_api_url",
+            f"{why}: drive.use_api_url ({application.drive.use_api_url}) was shown to the person, who did not make "
+            "the application use the API; run again and open it",
+        )
     skip_for_missing_application_data(
         "drive.use_api_url",
-        f"{why}: drive.use_api_url ({application.drive.use_api_url}) "
+        f"{why}: drive.use_api_url ({application.drive.use_api_url}) was opened {opened} and the application "
+        f"called nothing{_use_api_page_shown(application, app_run.sign_ins)}; "
         + (
-            "was shown to the person, who did not make the application use the API; run again and open it"
-            if application.drive.mode == "manual"
-            else "was opened after a sign-in and made it call nothing; name the application's address that makes "
-            "it call the Visma API with its access token"
-        ),
+            "if that address is the one that calls the Visma API, the application may have held its access token "
+            f"as expired already: issuer.access_token_lifetime is {application.access_token_lifetime} s, and a "
+            "client library that treats a token as expired some seconds before expires_in (okta-auth-js's "
+            "expireEarlySeconds, 30 s) calls nothing with it: set issuer.access_token_lifetime above that margin "
+            "(docs/reference-application-keys.md); else "
+            if expiring
+            else "if it is not the address that makes the application call the Visma API, "
+        )
+        + "name the application's address that makes it call the Visma API with its access token",
     )
+
+
+def _use_api_page_shown(application: Application, sign_ins: list) -> str:
+    """What the page drive.use_api_url led to showed when the suite last looked at it (masked, bounded), as
+    '; the page showed "..."'; "" where no sign-in ended there or it showed no text."""
+    wanted = urlsplit(application.drive.use_api_url or "")
+    for sign_in in reversed(sign_ins):
+        ended = urlsplit(getattr(sign_in, "final_url", "") or "")
+        if (ended.netloc, ended.path) == (wanted.netloc, wanted.path) and (shown := _quoted_page(sign_in)):
+            return shown
+    return ""
 
 
 def no_evidence(application: Application, app_run: AppRun, why: str) -> NoReturn:
