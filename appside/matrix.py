@@ -401,6 +401,9 @@ REFERENCE_APPS = {
                 "wrong-verifier": ("APPC-08",),
                 "no-secret": ("APPC-10",),
                 "secret-in-url": ("APPC-11",),
+                # every parameter of its code redemption in the token URL's query, the secret too: that authenticates
+                # nothing (APPC-10 blocked by APPC-11), and no code is redeemed (aiohttp-oauthlib's outsider report)
+                "force-querystring": ("APPC-11",),
                 "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "id-token-not-validated": ("APPC-21",),
                 "old-refresh-token": ("APPC-15",),
@@ -412,6 +415,8 @@ REFERENCE_APPS = {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
                 "no-pkce": NO_CHALLENGE,
                 "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
+                # refused for its client authentication: no code redeemed (APPC-23), no token issued
+                "force-querystring": ("APPC-10", *TOKEN_NEEDED, "APPC-23", "APPC-26", *LEAKS_NEEDED),
             },
             stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
         ),
