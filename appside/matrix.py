@@ -319,6 +319,9 @@ REFERENCE_APPS = {
                 "params-in-query": ("APPC-12",),
                 "two-auth-methods": ("APPC-24",),
                 "secret-logged": ("APPC-28",),
+                # the API refuses the token in the URL and the service exits 1 after all it does: APPC-26's one
+                # failure, and APPC-28 still reads the output, whole (LWP::Authen::OAuth2 service's outsider report)
+                "token-in-url": ("APPC-26",),
                 # a service that keeps its token until it expires is clean (RFC 6749 section 1.5); one
                 # that keeps using it after is caught by APPC-20 alone
                 "cache-token": (),
