@@ -372,3 +372,17 @@ def test_keycloak_js_angular_oauth2_oidc_and_auth0_spa_js_and_the_stand_ins_cors
         "`WithOrigins(origin).AllowAnyHeader().AllowAnyMethod()`",
     ):
         assert said in text, said
+
+
+def test_the_notes_tell_what_aiohttp_oauthlib_and_lwp_authen_oauth2_need():
+    """An outsider certified an aiohttp-oauthlib web application and an LWP::Authen::OAuth2 service: what each
+    library did under the suite, and the set-up that passed, is in the notes a partner reads."""
+    text = " ".join(_guide_and_library_notes().split())
+    for said in (
+        "Pass `include_client_id=True, client_secret=...` to `fetch_token`",  # aiohttp-oauthlib's Latin-1 Basic
+        "Leave `force_querystring` off",
+        '`create_code_challenge(verifier, "plain")` returns `None`',
+        "`request_default_params => {grant_type => 'client_credentials'}`",  # LWP::Authen::OAuth2
+        "`request_optional_params => [qw(scope tenant_id)]`",
+    ):
+        assert said in text, said
