@@ -333,6 +333,9 @@ REFERENCE_APPS = {
                 "params-in-query": ("APPC-12",),
                 "two-auth-methods": ("APPC-24",),
                 "secret-logged": ("APPC-28",),
+                # the API refuses the token in the URL and the service exits 1 after all it does: APPC-26's one
+                # failure, and APPC-28 still reads the output, whole (LWP::Authen::OAuth2 service's outsider report)
+                "token-in-url": ("APPC-26",),
                 # a service that keeps its token until it expires is clean (RFC 6749 section 1.5); one
                 # that keeps using it after is caught by APPC-20 alone
                 "cache-token": (),
@@ -415,6 +418,9 @@ REFERENCE_APPS = {
                 "wrong-verifier": ("APPC-08",),
                 "no-secret": ("APPC-10",),
                 "secret-in-url": ("APPC-11",),
+                # every parameter of its code redemption in the token URL's query, the secret too: that authenticates
+                # nothing (APPC-10 blocked by APPC-11), and no code is redeemed (aiohttp-oauthlib's outsider report)
+                "force-querystring": ("APPC-11",),
                 "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "id-token-not-validated": ("APPC-21",),
                 "old-refresh-token": ("APPC-15",),
@@ -426,6 +432,8 @@ REFERENCE_APPS = {
                 "no-secret": ("APPC-15",),  # as the web app's: its refreshes are refused
                 "no-pkce": NO_CHALLENGE,
                 "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
+                # refused for its client authentication: no code redeemed (APPC-23), no token issued
+                "force-querystring": ("APPC-10", *TOKEN_NEEDED, "APPC-23", "APPC-26", *LEAKS_NEEDED),
             },
             stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
         ),

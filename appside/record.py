@@ -200,12 +200,15 @@ class ApplicationRecorder(ResultRecorder):
 
     def _name_what_broke_the_sign_ins(self, record: dict) -> None:
         """Where no normal sign-in finished and a rule that breaks a sign-in failed (SIGN_IN_BREAKERS: a client
-        secret the stand-in refused, APPC-10), that failure is why, not drive.signed_in: the notice names it."""
+        secret the stand-in refused, APPC-10), that failure is why, not drive.signed_in: the notice names it. One
+        blocked by a failure names that failure (APPC-10 by APPC-11: a code redemption whose secret is only in its
+        URL, which authenticates nothing)."""
         if self.unfinished_sign_ins is None:
             return
         index, said = self.unfinished_sign_ins
         failed = {rule["rule_id"]: rule for rule in record["rules"] if rule["status"] == "failed"}
-        cause = next((rule_id for rule_id in SIGN_IN_BREAKERS if rule_id in failed), None)
+        blocked_by = [r.get("blocked_by") for r in record["rules"] if r["rule_id"] in SIGN_IN_BREAKERS]
+        cause = next((rule_id for rule_id in (*SIGN_IN_BREAKERS, *blocked_by) if rule_id in failed), None)
         if cause is None:
             return
         reason = next((str(s.get("reason", "")) for s in failed[cause]["scenarios"] if s["status"] == "failed"), "")

@@ -28,6 +28,7 @@ class ServiceRun:
     # what it printed (its last OUTPUT_KEPT bytes) or its URL answered, unscrubbed: read (APPC-28), never shown
     output: str = field(default="", repr=False)
     started: float = 0.0  # time.time() when the suite started the run: what the stand-in saw after it is this run's
+    ended: bool = True  # False where it did not finish within drive.timeout: its output stops short
 
 
 class ServiceDriver:
@@ -84,7 +85,9 @@ class ServiceDriver:
                 assert process.stdout is not None
                 process.stdout.close()
         if code is None:
-            return ServiceRun(False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s")
+            return ServiceRun(
+                False, f"`{self.drive.command}` did not finish within {self.drive.timeout:g} s", ended=False
+            )
         printed = bytes(tail).decode(errors="replace")
         lines = printed.strip().splitlines()
         # a failed command: its error line(s) and its tail (Node.js ends with its version, the error above its

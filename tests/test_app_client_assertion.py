@@ -2,7 +2,7 @@
 as omniauth-openid-connect's `client_auth_method: :jwt_bearer` and requests-oauth2client's ClientSecretJwt send it,
 or private_key_jwt. Visma Connect's registration takes the secret in HTTP Basic or the form body: the failure names
 what was sent and what is accepted. Where it broke every sign-in, the run's note names that failure, not
-drive.signed_in."""
+drive.signed_in, or the failure that blocked the rule that broke them."""
 
 import base64
 import json
@@ -49,13 +49,18 @@ def test_a_client_assertion_is_named_with_what_visma_connect_accepts_instead():
     assert "a JWT signed with RS256: private_key_jwt" in private_key_jwt.problem
 
 
-def _recorder(notice_cause: str, failed: dict) -> SimpleNamespace:
+def _recorder(notice_cause: str, failed: dict, blocked: dict | None = None) -> SimpleNamespace:
+    """`blocked`: rule id -> the failed rule it is blocked by."""
     said = "no normal sign-in finished: the application never showed an element '#user' (see the report; "
     recorder = SimpleNamespace(notices=[f"{said}{notice_cause})"], unfinished_sign_ins=(0, said))
     record = {
         "rules": [
             {"rule_id": rule_id, "status": "failed", "scenarios": [{"status": "failed", "reason": reason}]}
             for rule_id, reason in failed.items()
+        ]
+        + [
+            {"rule_id": rule_id, "status": "blocked", "blocked_by": cause, "scenarios": [{"status": "blocked"}]}
+            for rule_id, cause in (blocked or {}).items()
         ]
     }
     ApplicationRecorder._name_what_broke_the_sign_ins(recorder, record)  # type: ignore[arg-type]
@@ -70,3 +75,14 @@ def test_the_note_that_no_sign_in_finished_names_the_failed_rule_that_broke_them
     assert f"APPC-10 failed, which explains it: {reason};" in broken.notices[0], broken.notices
     # nothing that breaks a sign-in failed: the marker is still the thing to check
     assert _recorder(hint, {"APPC-29": "a weak state"}).notices[0].endswith(f"{hint})")
+
+
+def test_the_note_names_the_failure_that_blocked_the_rule_that_broke_the_sign_ins():
+    """aiohttp-oauthlib's force_querystring=True: every code redemption carried its secret only in its URL and was
+    refused; APPC-10 is blocked by APPC-11, and the note names APPC-11, not drive.signed_in."""
+    hint = "check drive.signed_in and where the sign-in ended"
+    reason = "the client secret was sent in the URL of POST /connect/token (a authorization_code request)"
+    broken = _recorder(hint, {"APPC-29": "a weak state", "APPC-11": reason}, {"APPC-10": "APPC-11"})
+    assert f"APPC-11 failed, which explains it: {reason};" in broken.notices[0], broken.notices
+    # APPC-11 failed beside sign-ins it did not break (its secret in the URL and in the body): the marker it is
+    assert _recorder(hint, {"APPC-11": reason}).notices[0].endswith(f"{hint})")

@@ -168,3 +168,35 @@ def test_appc20s_skip_quotes_what_the_api_page_showed_and_names_the_token_lifeti
         "issuer.access_token_lifetime is 3 s" in said
     ), said
     assert "made it call nothing" not in said
+
+
+def _rule_call(rule_id: str, app_run: AppRun) -> None:
+    """appside.conftest's pytest_runtest_call around a scenario of `rule_id` that found nothing wrong in `app_run`."""
+    from appside.conftest import SCENARIO_REQUEST, pytest_runtest_call
+
+    item = SimpleNamespace(
+        stash={SCENARIO_REQUEST: SimpleNamespace(getfixturevalue=lambda name: app_run)},
+        config=SimpleNamespace(application=SERVICE),
+        user_properties=[("rule", {"rule_id": rule_id})],
+    )
+    call = pytest_runtest_call(item)  # a hook wrapper: the generator around the scenario's call
+    next(call)
+    with pytest.raises(StopIteration):
+        call.send(None)
+
+
+def test_appc28_reads_the_whole_output_of_a_service_that_failed_on_the_apis_refusal_of_its_token_in_a_url():
+    """LWP::Authen::OAuth2 service calling `GET /invoices?access_token=...`: the API refused it, the service exited 1
+    after all it does, and its output was all there. APPC-26 fails; APPC-28 is judged on that output (passed, "the
+    token in a URL is judged by APPC-26", as a web application's), not "could not be checked"."""
+    in_url = replace(_api_call(query=(("access_token", TOKEN),)), headers={}, status=401)
+    run = ServiceRun(False, "`my-service --once` exited 1: API answered 401")
+    _rule_call("APPC-28", AppRun(sign_ins=[run], observed=[Observed([_token(), in_url])]))
+    # refused with the token in its header (an expired one): the run shows nothing of what the service does once
+    # it works, and APPC-28 could not be checked; so too a run cut short by drive.timeout
+    in_header = replace(_api_call(), status=401)
+    with pytest.raises(NothingToCheck, match="exited 1"):
+        _rule_call("APPC-28", AppRun(sign_ins=[run], observed=[Observed([_token(), in_header])]))
+    cut_short = ServiceRun(False, "`my-service --once` did not finish within 20 s", ended=False)
+    with pytest.raises(NothingToCheck, match="did not finish"):
+        _rule_call("APPC-28", AppRun(sign_ins=[cut_short], observed=[Observed([_token(), in_url])]))

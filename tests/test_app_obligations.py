@@ -14,7 +14,7 @@ from appside.steps.requests_sent import challenges_differ, codes_redeemed_once, 
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
 from sandbox.recording import RecordedRequest
-from suite.verdict.checks import NonConformance
+from suite.verdict.checks import MetTheCause, NonConformance
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"reference-web:s3cret-s3cret").decode(), **FORM}
@@ -163,6 +163,21 @@ def test_appc10_names_every_way_the_application_authenticated_in_the_record():
     with pytest.raises(NonConformance, match="HTTP Basic header carries another secret"):
         web_app_authenticates(request, web, _run([_authorize("c" * 43), refused, retried]))
     assert ", then client_secret in the form body" in dict(node.user_properties)["client_authentication"]
+
+
+def test_appc10_a_code_redemption_with_every_parameter_in_its_url_is_blocked_by_appc11():
+    """aiohttp-oauthlib's force_querystring=True: the code redemption is POSTed with an empty body and every
+    parameter in the token URL, the secret and the code_verifier too. The verifier there is no PKCE request (the
+    server reads the form body only), so the request authenticates nothing: APPC-11's one cause, not a pass."""
+    from appside.steps.requests_sent import web_app_authenticates
+
+    web: Any = SimpleNamespace(**vars(WEB), client_secret="s3cret-s3cret", uses_pkce=True)
+    query = [("grant_type", "authorization_code"), ("client_id", "reference-web"), ("code_verifier", "v" * 43)]
+    query += [("client_secret", "s3cret-s3cret"), ("code", "code-1")]
+    in_url = RecordedRequest(0.0, "POST", PATHS["token_endpoint"], tuple(query), (), FORM, "", 401)
+    request: Any = SimpleNamespace(node=SimpleNamespace(user_properties=[], stash=pytest.Stash()))
+    with pytest.raises(MetTheCause, match=r"carries the client secret in its URL only.*APPC-11 names it"):
+        web_app_authenticates(request, web, _run([_authorize("c" * 43), in_url]))
 
 
 def test_appc30_the_same_nonce_twice_fails_a_new_one_each_time_passes_and_none_is_not_applicable():

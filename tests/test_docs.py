@@ -410,3 +410,17 @@ def test_okta_auth_js_8_and_oidc_client_1_11_are_documented():
         ),
         "okta-auth-js 30 s, so 35",
     )
+
+
+def test_the_notes_tell_what_aiohttp_oauthlib_and_lwp_authen_oauth2_need():
+    """An outsider certified an aiohttp-oauthlib web application and an LWP::Authen::OAuth2 service: what each
+    library did under the suite, and the set-up that passed, is in the notes a partner reads."""
+    text = " ".join(_guide_and_library_notes().split())
+    for said in (
+        "Pass `include_client_id=True, client_secret=...` to `fetch_token`",  # aiohttp-oauthlib's Latin-1 Basic
+        "Leave `force_querystring` off",
+        '`create_code_challenge(verifier, "plain")` returns `None`',
+        "`request_default_params => {grant_type => 'client_credentials'}`",  # LWP::Authen::OAuth2
+        "`request_optional_params => [qw(scope tenant_id)]`",
+    ):
+        assert said in text, said

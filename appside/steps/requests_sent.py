@@ -704,7 +704,9 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
     authentications = {}
     for token_request in token_requests:  # every way it authenticated, whichever request fails below
         authentication = client_authentication(token_request, application.client_id, application.client_secret)
-        if not (authentication.method == "none" and token_request.param("code_verifier")):
+        # a code_verifier in the URL is no PKCE request (the server reads the form body only): aiohttp-oauthlib's
+        # force_querystring puts every parameter of a code redemption, the secret too, in the URL
+        if not (authentication.method == "none" and form_value(token_request, "code_verifier")):
             authentications[id(token_request)] = authentication  # "client_secret: Required ... unless PKCE is used"
             note_client_authentication(request, token_request, authentication)
     # a request whose secret is only in its URL (hapi's refresh with every parameter in the token URL's query)

@@ -112,14 +112,37 @@ def failed_runs(app_run: AppRun, lifetime: int) -> str:
     )
 
 
+def refused_for_a_token_in_its_url(app_run: AppRun) -> bool:
+    """Whether every failed run of the service ended, after all it does, on the Visma API's refusal of calls that
+    carried the access token in their URL (RFC 6750 section 2.3's access_token query parameter, which the API does
+    not read): APPC-26's failure is why it failed, and its output is whole, for APPC-28 to read as a web
+    application's is (LWP::Authen::OAuth2 service calling `GET /invoices?access_token=...`, exit 1 on the 401)."""
+    failed = [
+        (run, observed)
+        for run, observed in zip(app_run.sign_ins, app_run.observed, strict=False)
+        if isinstance(run, ServiceRun) and not run.succeeded
+    ]
+    return bool(failed) and all(
+        run.ended
+        and [call for call in observed.api_calls if call.status >= 400]
+        and all(
+            "access_token" in dict(call.query) and "Authorization" not in call.headers
+            for call in observed.api_calls
+            if call.status >= 400
+        )
+        for run, observed in failed
+    )
+
+
 # What a failed run still shows: the requests it did send, which the rules on them judge as sent (a pass there is a
 # pass for the right reason); nothing of what the service does once it works. APPC-33 judges a run of its own, in
 # which a refusal is the evidence.
 TOKEN_REQUEST_RULES = ("APPC-11", "APPC-12", "APPC-13", "APPC-24")
 FAILED_RUN_JUDGED = (
     f"a rule judged on a failed run passes only on the requests it did send (its token request: "
-    f"{', '.join(TOKEN_REQUEST_RULES)}; its API calls, where it made any: APPC-26); every other rule judged on it "
-    "could not be checked, or was blocked by the failed rule that explains it"
+    f"{', '.join(TOKEN_REQUEST_RULES)}; its API calls, where it made any: APPC-26; its output, where the API refused "
+    "only calls with the access token in their URL: APPC-28); every other rule judged on it could not be checked, or "
+    "was blocked by the failed rule that explains it"
 )
 
 

@@ -23,6 +23,9 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
     wrong-verifier         the code is redeemed with another code_verifier
     no-secret              token requests carry no client secret
     secret-in-url          the token request carries the client secret in its URL
+    force-querystring      the code is redeemed with fetch_token(force_querystring=True): every parameter, the
+                           client secret too, in the token URL's query and the body empty (aiohttp-oauthlib's
+                           and requests-oauthlib's option), which authenticates nothing
     iss-not-checked        RFC 9207's iss on the callback is not compared with the issuer
     id-token-not-validated the ID token's claims are read without checking them
     old-refresh-token      after a refresh, the first refresh token is kept and used again
@@ -150,6 +153,7 @@ def callback():
             include_client_id=True,
             client_secret=CREDENTIALS.get("client_secret"),
             code_verifier=None if "no-pkce" in DEFECTS else verifier,
+            force_querystring="force-querystring" in DEFECTS,
             timeout=10,
         )
         claims = id_token_claims(token["id_token"], session.get("nonce"))

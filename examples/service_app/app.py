@@ -19,6 +19,8 @@ REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
     cache-token        (no defect) the service keeps its token in a file of its own (mode 0600) between runs
                        and fetches a new one only once it expires, by expires_in, as RFC 6749 section 1.5 allows
     ignore-expiry      with cache-token: the service keeps using its cached token after it expired
+    token-in-url       the Visma API is called with the access token in its URL (?access_token=...), which the
+                       API refuses: the service exits 1, its output all there (APPC-28 still reads it)
     no-api-call        (no defect, no evidence) the service fetches its token and exits 0 without calling the API:
                        the rules judged on its API calls could not be checked, and the run is incomplete
 """
@@ -125,7 +127,10 @@ def main() -> int:
         if "no-api-call" in DEFECTS:
             print("fetched an access token; the Visma API not called")
             return 0
-        answer = http.get(f"{API}/v1/companies", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        if "token-in-url" in DEFECTS:
+            answer = http.get(f"{API}/v1/companies", params={"access_token": token}, timeout=10)
+        else:
+            answer = http.get(f"{API}/v1/companies", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     print(f"Visma API answered HTTP {answer.status_code}")
     return 0 if answer.status_code == 200 else 1
 
