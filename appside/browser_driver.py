@@ -36,6 +36,7 @@ from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, redact_url
 from suite.wire.login.browser import BrowserLogin
+from suite.wire.redirect_variations import without_loopback_port
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
@@ -351,6 +352,18 @@ def milliseconds_left(deadline: float) -> float | None:
     return left * 1000 if left > 0 else None
 
 
+def loopback_any_port(application) -> tuple[str, ...]:
+    """The hosts of a native application's loopback IP redirect URIs: its callback listens on the port the
+    operating system gives it at each sign-in, which the stand-in takes (RFC 8252 section 7.3: "The
+    authorization server MUST allow any port to be specified at the time of the request for loopback IP
+    redirect URIs"), so the browser reaches that host on any port. No other host, nor another type's."""
+    if application.app_type != "native":
+        return ()
+    return tuple(
+        dict.fromkeys(urlsplit(u).hostname or "" for u in application.redirect_uris if without_loopback_port(u))
+    )
+
+
 class BrowserDriver:
     def __init__(self, application, issuer: str, user, tls=None) -> None:
         from playwright.sync_api import sync_playwright
@@ -361,7 +374,11 @@ class BrowserDriver:
         own = (drive.sign_in_url, getattr(drive, "use_api_url", None), *application.redirect_uris)
         self.own_origins = list(dict.fromkeys(_origin(u) for u in own if u))  # whose cookies APPC-27 reads
         self.policy = CredentialPolicy(
-            issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)), advice=OWN_ORIGINS, cited=POLICY_CITED
+            issuer,
+            HttpSettings(trusted_origins=tuple(u for u in own if u)),
+            advice=OWN_ORIGINS,
+            cited=POLICY_CITED,
+            any_port=loopback_any_port(application),
         )
         self.guards: list[ApplicationGuard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(

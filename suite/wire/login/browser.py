@@ -181,9 +181,7 @@ class Guard:
 
     def allows(self, host: str, port: int) -> bool:
         """Whether the browser may connect to host:port at all (the OriginFence asks)."""
-        return (host, port) in {
-            (urlsplit(o).hostname, urlsplit(o).port or _PORTS.get(urlsplit(o).scheme)) for o in self.policy.origins
-        }
+        return self.policy.reaches(host, port)
 
     def _hold(self, route) -> None:
         """Every request of a page in the context (a route), before it is sent."""
