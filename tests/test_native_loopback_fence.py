@@ -64,3 +64,25 @@ def test_the_issuer_and_the_applications_own_origins_are_still_reached():
     guard = Guard(policy)
     assert guard.allows("localhost", 13820) and guard.allows("127.0.0.1", 13821)
     assert not guard.allows("localhost", 13999)
+
+
+def _fenced_sign_in(callback: str, elsewhere: str, final_url: str = "chrome-error://chromewebdata/"):
+    from appside.observed import Observed
+    from sandbox.recording import RecordedRequest
+
+    authorize = RecordedRequest(0.0, "GET", "/connect/authorize", (), (), {}, "", 302, location=callback)
+    return SimpleNamespace(final_url=final_url, elsewhere=elsewhere), Observed([authorize])
+
+
+def test_a_callback_the_fence_refused_is_named_as_the_cause_not_the_signed_in_marker():
+    """The outsider's run said "check drive.signed_in" where every sign-in ended on Chromium's error page because
+    the fence refused the callback's origin."""
+    from appside.steps.sign_ins import callback_fenced
+
+    refused = "the browser refused ... (a connection to 127.0.0.1:48015 (what it carried is out of sight))"
+    said = callback_fenced(*_fenced_sign_in("http://127.0.0.1:48015/?code=c&state=s", refused))
+    assert "refused the connection to the application's callback (127.0.0.1:48015)" in said
+    assert "error page" in said
+    # another page it ended on, or another connection refused, is not that cause
+    assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48015/?code=c", refused, "http://127.0.0.1:1/"))
+    assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48016/?code=c", refused))

@@ -359,6 +359,13 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     "request the application sent, not drive.signed_in)"
                 )
                 return
+            fenced = callback_fenced(*sign_ins[0])
+            if fenced:
+                recorder.notices.append(
+                    f"no normal sign-in finished: {fenced}, so every rule that needs a finished sign-in was blocked "
+                    "or could not be checked (the cause is where the callback went, not drive.signed_in)"
+                )
+                return
             unread = answer_unread(*sign_ins[0])
             if unread:  # the page never got its tokens, or the API's data: the marker could not show
                 cause = (
@@ -429,6 +436,27 @@ def _unread(sign_in, observed: Observed) -> str:
 
 STAND_IN_REFUSED = "; the stand-in refused the authorization request"
 REFUSAL_SHOWN = 200  # characters of the stand-in's error_description and of the scope sent, in a message
+
+
+def callback_fenced(sign_in, observed: Observed) -> str:
+    """Where the browser's fence refused the connection to the application's callback the stand-in sent it to,
+    so that the sign-in ended on the browser's error page: that, naming the callback's origin. "" otherwise."""
+    if not getattr(sign_in, "final_url", "").startswith("chrome-error:") or not observed.callbacks:
+        return ""
+    callback = urlsplit(observed.callbacks[-1].delivered_to)
+    try:
+        port = callback.port or {"http": 80, "https": 443}.get(callback.scheme)
+    except ValueError:
+        return ""
+    shown = f"{callback.hostname}:{port}"  # as the browser's guard lists a refused connection
+    if f"a connection to {shown}" not in getattr(sign_in, "elsewhere", ""):
+        return ""
+    return (
+        f"the browser's fence refused the connection to the application's callback ({shown}) the stand-in sent it "
+        "to, and the sign-in ended on the browser's error page: the browser reaches only the stand-in and the "
+        "origins of drive.sign_in_url, drive.use_api_url and application.redirect_uris (and, for a native "
+        "application, its loopback IP redirect URI's host on any port)"
+    )
 
 
 def refused_by_stand_in(observed: Observed) -> str:
