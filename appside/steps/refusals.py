@@ -35,6 +35,7 @@ from appside.steps.sign_ins import (
     record_fault,
     skip_unless_a_sign_in_started,
     skip_unless_the_api_was_called,
+    where_it_stopped,
 )
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
@@ -110,8 +111,11 @@ def _faulted_callback(app_run):
     callbacks = app_run.last.callbacks
     require(
         callbacks,
-        f"the sign-in never reached the stand-in's callback, so the fault {app_run.fault} was not "
-        "delivered to the application; see the attached requests",
+        lambda: (
+            "the sign-in never reached the application's callback"
+            f"{where_it_stopped(app_run.sign_ins[-1] if app_run.sign_ins else None)}, so the fault {app_run.fault} was "
+            "not delivered to the application; see the attached requests"
+        ),
     )
     return callbacks[0]
 

@@ -27,6 +27,7 @@ from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, desc
 from appside.record import APPLIES_TO, UNCHECKED
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
+from sandbox.app import PATHS
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR, said
 from suite.verdict.checks import NothingToCheck, require, skip_for_missing_application_data, skip_for_missing_data
@@ -484,6 +485,36 @@ def _not_loaded(sign_in) -> str:
     """Why the browser showed no page of the application at all (appside.browser_driver.network_error)."""
     watch = getattr(sign_in, "watch", "")
     return f": {watch}" if watch.startswith("the browser could not load") else ""
+
+
+# The stand-in's pages a sign-in goes through (the sandbox's login form, then its consent form at the authorization
+# endpoint), by path, as a reader knows them from the screenshot
+STAND_IN_PAGE_NAMES = {
+    "/account/login": "the stand-in's login page",
+    PATHS["authorization_endpoint"]: "the stand-in's consent page",
+}
+
+
+def where_it_stopped(sign_in) -> str:
+    """Where a sign-in that never reached the application's callback stopped, to follow "the sign-in never reached
+    the application's callback": a stand-in's page by name, and after how long (a consent page left unclicked when
+    drive.timeout ran out, as an application that took most of it to send the browser there leaves it), else the
+    application's page as _where_it_ended says it."""
+    if sign_in is None:
+        return ""
+    url = getattr(sign_in, "final_url", "")
+    stand_in = {
+        urlsplit(u).netloc
+        for u in getattr(sign_in, "urls", None) or []
+        if urlsplit(u).path == PATHS["authorization_endpoint"]
+    }
+    page = STAND_IN_PAGE_NAMES.get(urlsplit(url).path, "") if urlsplit(url).netloc in stand_in else ""
+    if not page:
+        return _where_it_ended(sign_in)
+    seconds = getattr(sign_in, "seconds", 0.0)
+    return (
+        f" (it stopped at {page} ({redact_url(url)}), {seconds:.0f} s after the sign-in began; drive.timeout bounds it)"
+    )
 
 
 def _where_it_ended(sign_in) -> str:
