@@ -11,16 +11,7 @@ import pytest
 import requests
 from sandbox_sign_in import SPA_REDIRECT_URI, spa_code
 
-from sandbox import SandboxServer, default_registry
-
 VERIFIER = "v" * 43
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer(default_registry()).start()
-    yield server
-    server.stop()
 
 
 def _redeem(sandbox, basic: str) -> requests.Response:
