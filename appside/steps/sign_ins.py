@@ -197,8 +197,11 @@ def keep_evidence_at_once(config, stand_in: SandboxServer, app_run: AppRun, titl
     found = evidence_at_once(config, stand_in, title)
     if found is None:
         return False
+    from appside.browser_driver import attach_where_ended
+
     sign_ins, observed = found
     observed.attach(title)
+    attach_where_ended(sign_ins)  # made at once for every scenario: each picture in its own
     if title in (EXPIRY, TWO_EXPIRIES, USED_THEN_API):  # a page opened after a sign-in (appside.concurrent._page_watch)
         watches = [f"{number}: {s.watch}" for number, s in enumerate(sign_ins, 1) if getattr(s, "watch", "")]
         if watches:
