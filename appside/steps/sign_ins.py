@@ -500,9 +500,9 @@ STAND_IN_PAGE_NAMES = {
 
 def where_it_stopped(sign_in) -> str:
     """Where a sign-in that never reached the application's callback stopped, to follow "the sign-in never reached
-    the application's callback": a stand-in's page by name, and after how long (a consent page left unclicked when
-    drive.timeout ran out, as an application that took most of it to send the browser there leaves it), else the
-    application's page as _where_it_ended says it."""
+    the application's callback": a stand-in's page by name (its address is in the attached page URL), and after
+    how long (a consent page left unclicked when drive.timeout ran out, as an application that took most of it to
+    send the browser there leaves it), else the application's page as _where_it_ended says it."""
     if sign_in is None:
         return ""
     url = getattr(sign_in, "final_url", "")
@@ -515,9 +515,7 @@ def where_it_stopped(sign_in) -> str:
     if not page:
         return _where_it_ended(sign_in)
     seconds = getattr(sign_in, "seconds", 0.0)
-    return (
-        f" (it stopped at {page} ({redact_url(url)}), {seconds:.0f} s after the sign-in began; drive.timeout bounds it)"
-    )
+    return f" (it stopped at {page}, {seconds:.0f} s after the sign-in began; drive.timeout bounds it)"
 
 
 def _where_it_ended(sign_in) -> str:
