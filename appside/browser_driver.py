@@ -163,13 +163,9 @@ def _origin_and_path(url: str) -> tuple[str, str, int | None, str]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path or "/"
 
 
-def at_redirect_uri(url: str, redirect_uris, any_port: tuple[str, ...] = ()) -> bool:
+def at_redirect_uri(url: str, redirect_uris) -> bool:
     """`url` is one of the registered redirect URIs: the same scheme, host, port and path, exactly (not a path
-    under it: an application whose redirect URI is its root serves its sign-in page there too); on a host of
-    `any_port` (a native application's loopback IP redirect URI, loopback_any_port) any port."""
-    scheme, host, _, path = _origin_and_path(url)
-    if scheme == "http" and host in any_port:
-        return (scheme, host, path) in {(s, h, p) for s, h, _, p in map(_origin_and_path, redirect_uris)}
+    under it: an application whose redirect URI is its root serves its sign-in page there too)."""
     return _origin_and_path(url) in {_origin_and_path(uri) for uri in redirect_uris}
 
 
@@ -204,14 +200,12 @@ def network_error(message: str, url: str) -> str:
     return f"the browser could not load {redact_url(url)}: {meaning} (net::{found[1]})"
 
 
-def is_callback(
-    url: str, redirect_uris, form: tuple[tuple[str, str], ...] = (), any_port: tuple[str, ...] = ()
-) -> bool:
+def is_callback(url: str, redirect_uris, form: tuple[tuple[str, str], ...] = ()) -> bool:
     """A load of `url` (a POST of `form`) is the application's callback: a registered redirect URI exactly, with
     an authorization response's parameters. The application's root, or its sign-in page under a redirect URI
     that is its root, loaded without them is one of its pages, not a callback."""
     params = response_parameters(url, form)
-    return at_redirect_uri(url, redirect_uris, any_port) and any(params.get(name) for name in RESPONSE_PARAMETERS)
+    return at_redirect_uri(url, redirect_uris) and any(params.get(name) for name in RESPONSE_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -504,7 +498,6 @@ class BrowserSession:
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
         self._callback_uris = list(driver.application.redirect_uris)
-        self._any_port = loopback_any_port(driver.application)  # a native app's loopback callback: any port
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         # frame -> the status of its page load whose address alone does not show a callback: a load a service
         # worker answered (reported under the stand-in's URL), or one of the redirect URI without the response's
@@ -601,8 +594,6 @@ class BrowserSession:
         # answered, before the browser follows one: an application's service worker answers navigations to its
         # own origin itself, and DevTools Fetch on the page then never sees the callback's request. Page loads
         # only (a frame's too): an application whose redirect URI is its root has every request under it
-        # (a native app's loopback callback on any port: its host's every port, _is_callback judging each)
-        callbacks += [f"http://{f'[{host}]' if ':' in host else host}:*/" for host in self._any_port]
         patterns = [
             {"urlPattern": f"{uri}*", "resourceType": "Document", "requestStage": "Request"} for uri in callbacks
         ]
@@ -633,7 +624,7 @@ class BrowserSession:
             (
                 url
                 for url in reversed(sign_in.urls or [])
-                if at_redirect_uri(url, self._callback_uris, self._any_port)
+                if at_redirect_uri(url, self._callback_uris)
                 and any(dict(parse_qsl(urlsplit(url).query)).get(name) for name in RESPONSE_PARAMETERS)
             ),
             None,
@@ -781,7 +772,7 @@ class BrowserSession:
             "authorize"
             if (urlsplit(url).netloc, urlsplit(url).path) == self._authorization_endpoint
             else "callback"
-            if at_redirect_uri(url, self._callback_uris, self._any_port)
+            if at_redirect_uri(url, self._callback_uris)
             else ""
             for url in self.urls[since:]
         ]
@@ -838,7 +829,7 @@ class BrowserSession:
         return bool(self.page.get_by_text(marker.text).count() > 0)
 
     def _is_callback(self, url: str, form: tuple[tuple[str, str], ...] = ()) -> bool:
-        return is_callback(url, self._callback_uris, form, self._any_port)
+        return is_callback(url, self._callback_uris, form)
 
     def _navigation_answered(self, response) -> None:
         """The callback's HTTP status, from the answer to the page load. Where the application's
@@ -860,9 +851,7 @@ class BrowserSession:
                 form = tuple(parse_qsl(response.request.post_data or "", keep_blank_values=True))
         if self._is_callback(response.url, form):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)
-        elif (main_frame and response.from_service_worker) or at_redirect_uri(
-            response.url, self._callback_uris, self._any_port
-        ):
+        elif (main_frame and response.from_service_worker) or at_redirect_uri(response.url, self._callback_uris):
             self._unconfirmed[response.frame] = response.status
 
     def _document_came(self, request) -> None:

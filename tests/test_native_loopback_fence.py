@@ -86,14 +86,3 @@ def test_a_callback_the_fence_refused_is_named_as_the_cause_not_the_signed_in_ma
     # another page it ended on, or another connection refused, is not that cause
     assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48015/?code=c", refused, "http://127.0.0.1:1/"))
     assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48016/?code=c", refused))
-
-
-def test_a_callback_on_the_loopback_host_is_the_applications_on_any_port_for_a_native_app_only():
-    """APPC-31 could not hold another browser's callback on 127.0.0.1:48015 (nor tell it a callback): the browser
-    session compared the callback's port with the registered http://127.0.0.1/ one."""
-    from appside.browser_driver import is_callback
-
-    native = loopback_any_port(SimpleNamespace(app_type="native", redirect_uris=("http://127.0.0.1/cb",)))
-    assert is_callback("http://127.0.0.1:48015/cb?code=c&state=s", ["http://127.0.0.1/cb"], any_port=native)
-    assert not is_callback("http://127.0.0.1:48015/other?code=c", ["http://127.0.0.1/cb"], any_port=native)
-    assert not is_callback("http://127.0.0.1:48015/cb?code=c", ["http://127.0.0.1/cb"])  # a web app's: exactly
