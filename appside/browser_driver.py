@@ -35,7 +35,8 @@ from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, redact_url
-from suite.wire.login.browser import BrowserLogin
+from suite.wire.login.browser import BrowserLogin, PagePicture, attach_picture, page_picture
+from suite.wire.redirect_variations import without_loopback_port
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
@@ -120,6 +121,9 @@ class SignIn:
     # reload does (APPC-23), and how that load went; None where it did not
     callback_reloaded_at: float | None = None
     callback_reload: str = ""
+    # the page a sign-in that did not finish ended on, pictured then; attached in the scenario that reads the sign-in
+    # (sign-ins made at once for every scenario were all attached to the first scenario's step)
+    ended_page: PagePicture | None = field(default=None, repr=False)
 
 
 def bounded_console_message(text: str) -> str:
@@ -351,6 +355,18 @@ def milliseconds_left(deadline: float) -> float | None:
     return left * 1000 if left > 0 else None
 
 
+def loopback_any_port(application) -> tuple[str, ...]:
+    """The hosts of a native application's loopback IP redirect URIs: its callback listens on the port the
+    operating system gives it at each sign-in, which the stand-in takes (RFC 8252 section 7.3: "The
+    authorization server MUST allow any port to be specified at the time of the request for loopback IP
+    redirect URIs"), so the browser reaches that host on any port. No other host, nor another type's."""
+    if application.app_type != "native":
+        return ()
+    return tuple(
+        dict.fromkeys(urlsplit(u).hostname or "" for u in application.redirect_uris if without_loopback_port(u))
+    )
+
+
 class BrowserDriver:
     def __init__(self, application, issuer: str, user, tls=None) -> None:
         from playwright.sync_api import sync_playwright
@@ -361,7 +377,11 @@ class BrowserDriver:
         own = (drive.sign_in_url, getattr(drive, "use_api_url", None), *application.redirect_uris)
         self.own_origins = list(dict.fromkeys(_origin(u) for u in own if u))  # whose cookies APPC-27 reads
         self.policy = CredentialPolicy(
-            issuer, HttpSettings(trusted_origins=tuple(u for u in own if u)), advice=OWN_ORIGINS, cited=POLICY_CITED
+            issuer,
+            HttpSettings(trusted_origins=tuple(u for u in own if u)),
+            advice=OWN_ORIGINS,
+            cited=POLICY_CITED,
+            any_port=loopback_any_port(application),
         )
         self.guards: list[ApplicationGuard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(
@@ -505,10 +525,12 @@ class BrowserSession:
         after the application's callback, long enough for it to redeem a code it should not, or
         less where `quiet` gives the evidence that it made no further request."""
         sign_in: SignIn = run_together(self.page, [self.sign_in_steps(refused, quiet)], self.driver.watchdog)[0]
+        attach_where_ended([sign_in])
         return sign_in
 
     def open(self, url: str, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         sign_in: SignIn = run_together(self.page, [self.open_steps(url, refused, quiet)], self.driver.watchdog)[0]
+        attach_where_ended([sign_in])
         return sign_in
 
     def sign_in_steps(self, refused: bool = False, quiet: QuietWatch | None = None) -> Generator[None, None, SignIn]:
@@ -739,8 +761,9 @@ class BrowserSession:
         if refused and callback_at:
             EFFORT.waited(time.monotonic() - callback_at)  # watched for a follow-up request
         self._stop_loading()  # its deadline: the picture and the verdict are of what arrived by now
-        BrowserLogin._attach_page(self.page, "where the sign-in ended")
+        ended_page = page_picture(self.page)  # attached in the scenario that reads the sign-in (attach_where_ended)
         result = self._result(False, seen, started, marks)
+        result.ended_page = ended_page
         result.restarted = refused and self._restarted(marks[0], delivered)
         result.watch = RESTARTED if result.restarted else watch
         return result
@@ -1009,6 +1032,12 @@ def refused_elsewhere(blocked: list[str], issuer: str) -> str:
         f"its issuer (authority) as the stand-in's, {issuer} (discovery {issuer}/.well-known/openid-configuration), "
         "and run again"
     )
+
+
+def attach_where_ended(sign_ins: list) -> None:
+    """The pictures of the pages the sign-ins that did not finish ended on, attached to the current Allure step."""
+    for sign_in in sign_ins:
+        attach_picture(getattr(sign_in, "ended_page", None), "where the sign-in ended")
 
 
 def _origin(url: str) -> str:

@@ -294,6 +294,10 @@ REFERENCE_APPS = {
             "examples/spa_app/application.yaml",
             {
                 "secret-in-spa": ("APPC-09",),
+                # the secret in HTTP Basic (an installed app's Google-style client_secret through requests-oauthlib)
+                "secret-in-basic": ("APPC-09",),
+                # no defect: Basic "client_id:", an empty password, is no secret (IdentityServer's reading)
+                "empty-basic-password": (),
                 "offline-access": ("APPC-14",),
                 "id-token-not-validated": ("APPC-21",),
                 "no-pkce": ("APPC-06",),

@@ -12,6 +12,7 @@ from typing import ClassVar
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_none
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
@@ -99,6 +100,7 @@ class SandboxAuthorizationServer(AuthorizationServer):
         self.scopes_supported = registry.all_scopes()  # authlib refuses others with invalid_scope
         if "basic-credentials-not-form-decoded" not in defects:
             self.register_client_auth_method("client_secret_basic", _authenticate_basic_form_decoded)
+        self.register_client_auth_method("none", _authenticate_public_client)
 
     def _save_token(self, token, oauth_request) -> None:
         grant = oauth_request.authorization_code or oauth_request.refresh_token  # what the token was issued for
@@ -110,20 +112,38 @@ def _authenticate_basic_form_decoded(query_client, oauth_request):
     """HTTP Basic as Visma Connect reads it. RFC 6749 section 2.3.1 has the client form-urlencode its
     id and secret before it joins them; IdentityServer undoes that as form decoding ("+" is a space,
     "%XX" a byte), where authlib's own reading only unquotes and keeps "+"."""
-    scheme, _, credentials = oauth_request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user_id, colon, password = base64.b64decode(credentials.strip()).decode().partition(":")
-    except ValueError:
-        return None
-    client_id, client_secret = unquote_plus(user_id), unquote_plus(password)
-    if not colon or not client_id or not client_secret:
+    client_id, client_secret = _basic_credentials(oauth_request)
+    if not client_id or not client_secret:
         return None
     client = query_client(client_id)
     if client is None:
         raise InvalidClientError(status_code=401, description="unknown client")
     return client if client.check_client_secret(client_secret) else None
+
+
+def _authenticate_public_client(query_client, oauth_request):
+    """A public client, by its client_id in the body (authlib's "none") or in an HTTP Basic header with an empty
+    password: requests-oauthlib sends "client_id:" for google-auth-oauthlib's InstalledAppFlow. IdentityServer
+    reads an empty Basic password as no secret at all (IdentityServer4's BasicAuthenticationSecretParser:
+    `Credential = secret.IsMissing() ? null : Decode(secret)`), and its ClientSecretValidator asks a public client
+    for none ("Public Client - skipping secret validation success"), so Visma Connect takes it."""
+    client_id, client_secret = _basic_credentials(oauth_request)
+    if client_id is None:
+        return authenticate_none(query_client, oauth_request)
+    client = query_client(client_id) if client_id and client_secret == "" else None
+    return client if client is not None and client.is_public else None
+
+
+def _basic_credentials(oauth_request) -> tuple[str | None, str | None]:
+    """The client id and secret of an HTTP Basic header, form-decoded; (None, None) without a readable one."""
+    scheme, _, credentials = oauth_request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        user_id, colon, password = base64.b64decode(credentials.strip()).decode().partition(":")
+    except ValueError:
+        return None, None
+    return (unquote_plus(user_id), unquote_plus(password)) if colon else (None, None)
 
 
 class TokenRevocation(RevocationEndpoint):

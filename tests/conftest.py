@@ -111,3 +111,14 @@ def pytest_collection_modifyitems_keeping_xdist_groups(config, items):
         meant = vars(item).get("_nodeid")
         if isinstance(meant, str) and meant != item.nodeid:
             item._id = NodeId.parse(meant)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    """A sandbox with its default registry, for a test module's sign-ins (sandbox_sign_in); a module that needs
+    other defects or clients defines its own."""
+    from sandbox import SandboxServer, default_registry
+
+    server = SandboxServer(default_registry()).start()
+    yield server
+    server.stop()

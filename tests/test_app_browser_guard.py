@@ -122,6 +122,23 @@ def test_a_refusal_of_the_fence_is_its_own_cause_not_blocked_by_a_rule_that_fail
     assert failed_step("then", NothingToCheck("no token"))["nothing_to_check"] is True
 
 
+def test_a_failure_whose_answer_gave_what_others_need_is_marked_delivered():
+    """A native app's secret in Basic, which the stand-in answered 200 (IdentityServer skips a public client's
+    secret): APPC-09 failed, and APPC-16 to APPC-21 were reported "blocked by APPC-09", for the hook never
+    marked the failure delivered (suite.verdict.blocking reads that mark)."""
+    from appside.conftest import pytest_bdd_step_error
+    from suite.verdict.checks import Delivered, NonConformance
+
+    def failed_step(exception):
+        request = SimpleNamespace(node=SimpleNamespace(user_properties=[]))
+        step = SimpleNamespace(type="then", keyword="Then", name="the application sends no client secret")
+        pytest_bdd_step_error(request, None, None, step, None, None, exception)
+        return dict(request.node.user_properties)["failed_step"]
+
+    assert failed_step(Delivered("a native application sent a client secret"))["delivered"] is True
+    assert "delivered" not in failed_step(NonConformance("refused"))
+
+
 # The page reports what it can read of the browser: an application that checks its callback only where the
 # User-Agent says "Headless" or navigator.webdriver is set (one built to fool the suite did) must meet a
 # browser that looks like a person's.

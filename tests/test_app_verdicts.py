@@ -888,3 +888,46 @@ def test_the_record_names_each_kind_of_token_requests_client_authentication():
     assert noted(redemption, redemption_in_form) == (
         f"code redemption: {in_basic}, then client_secret in the form body"
     )
+
+
+def _public_clients_secret_verdict(sent: list) -> None:
+    """APPC-09's verdict for a native app whose two sign-ins each sent the requests `sent`."""
+    from types import SimpleNamespace
+
+    from appside.steps.requests_sent import no_secret_from_public_app
+    from appside.steps.sign_ins import AppRun
+
+    native = SimpleNamespace(app_type="native", client_id="google-native-app", is_interactive=True)
+    no_secret_from_public_app(
+        native, AppRun(sign_ins=[SimpleNamespace(finished=True)] * 2, observed=[Observed(sent)] * 2)
+    )
+
+
+_AUTHORIZE = RecordedRequest(0.0, "GET", "/connect/authorize", (("response_type", "code"),), (), {}, "", 302)
+
+
+def _redemption(basic: bytes) -> RecordedRequest:
+    header = {"Authorization": "Basic " + base64.b64encode(basic).decode()}
+    form = (("grant_type", "authorization_code"), ("code", "c"), ("code_verifier", "v" * 43))
+    return RecordedRequest(1.0, "POST", "/connect/token", (), form, header, "", 200, response_json={})
+
+
+def test_a_native_apps_basic_header_with_an_empty_password_sends_no_secret():
+    """requests-oauthlib's default for google-auth-oauthlib's InstalledAppFlow: Basic "client_id:"."""
+    _public_clients_secret_verdict([_AUTHORIZE, _redemption(b"google-native-app:")])
+
+
+def test_a_native_apps_embedded_secret_in_basic_fails_app_09():
+    """An outsider's InstalledAppFlow with a Google-style installed config (client_secret "GOCSPX-...")."""
+    from suite.verdict.checks import Delivered
+
+    with pytest.raises(Delivered, match=r"POST /connect/token \(in an HTTP Basic header, 2 times\)"):
+        _public_clients_secret_verdict([_AUTHORIZE, _redemption(b"google-native-app:GOCSPX-a%2Bb%2541")])
+
+
+def test_no_token_request_seen_is_no_evidence_that_no_secret_is_sent():
+    """The outsider's app crashed before any token request (UnicodeEncodeError on its secret): APPC-09 passed."""
+    from suite.verdict.checks import NothingToCheck
+
+    with pytest.raises(NothingToCheck, match="sent no token request, so whether it sends a client secret"):
+        _public_clients_secret_verdict([_AUTHORIZE])

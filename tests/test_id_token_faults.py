@@ -12,17 +12,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sandbox_sign_in import redeem_spa_code, spa_code
 
-from sandbox import SandboxServer, default_registry
+from sandbox import SandboxServer
 from sandbox.faults import RECENT_EXPIRY
 
 VERIFIER = "v" * 43
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer(default_registry()).start()
-    yield server
-    server.stop()
 
 
 def _id_token_claims(sandbox: SandboxServer) -> dict:

@@ -65,8 +65,8 @@ def _grant(request: RecordedRequest, observed: Observed) -> str:
     """ " (a refresh_token request)": which token request it was, where it was one."""
     if request not in observed.token_requests:
         return ""
-    grant_type = request.param("grant_type") or "token"
-    return f" ({'an' if grant_type[0] in 'aeiou' else 'a'} {grant_type} request)"
+    grant = request.param("grant_type") or "token"
+    return f" ({'an' if grant[:1].lower() in 'aeiou' else 'a'} {grant} request)"
 
 
 # a token request sent with GET carries every parameter, the secret too, in its query

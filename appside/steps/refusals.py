@@ -42,6 +42,7 @@ from appside.steps.sign_ins import (
     record_fault,
     skip_unless_a_sign_in_started,
     skip_unless_the_api_was_called,
+    where_it_stopped,
 )
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
@@ -125,8 +126,11 @@ def _faulted_callback(app_run):
     callbacks = app_run.last.callbacks
     require(
         callbacks,
-        f"the sign-in never reached the stand-in's callback, so the fault {app_run.fault} was not "
-        "delivered to the application; see the attached requests",
+        lambda: (
+            "the sign-in never reached the application's callback"
+            f"{where_it_stopped(app_run.sign_ins[-1] if app_run.sign_ins else None)}, so the fault {app_run.fault} was "
+            "not delivered to the application; see the attached requests"
+        ),
     )
     return callbacks[0]
 
@@ -754,9 +758,11 @@ def renewed(application: Application, app_run: AppRun) -> None:
     misused = id_token_as_bearer(observed)
     if misused:  # a new sign-in after the API refused it answers that refusal, not the expiry
         pytest.skip(f"{UNCHECKED}: {misused}: nothing shows what it does once its access token expires")
-    if app_run.sign_ins and getattr(app_run.sign_ins[0], "finished", True) is False:
+    if app_run.sign_ins and getattr(app_run.sign_ins[0], "finished", True) is False and not _used_at_the_api(observed):
         # its callback broke after the token request: the application never held the token, and the new
-        # sign-in its page starts when opened again is no renewal of it
+        # sign-in its page starts when opened again is no renewal of it. A call with an issued token that the
+        # stand-in answered shows it held it all the same (a native app's loopback page says only "you may close
+        # this window" before the app redeems the code and calls the API)
         no_evidence(
             application,
             app_run,
@@ -791,6 +797,15 @@ def renewed(application: Application, app_run: AppRun) -> None:
         expired=expired_uses(observed),
         issued=first,
         lifetime=application.access_token_lifetime,
+    )
+
+
+def _used_at_the_api(observed: Observed) -> bool:
+    """Whether the application called the Visma API or userinfo with an access token the stand-in issued in `observed`
+    and was answered: it held that token, whatever its pages showed."""
+    issued = token_expiries(observed)
+    return any(
+        (bearer_of(call) or "") in issued and call.status < 400 for call in observed.api_calls + observed.userinfo_calls
     )
 
 

@@ -668,6 +668,14 @@ def no_secret_from_public_app(application: Application, app_run: AppRun) -> None
             if places:
                 where = f"{request.method} {request.path} ({', '.join(places)})"
                 carried.setdefault(where, []).append(client_authentication_refused(request))
+    if not carried:  # a secret goes to the token endpoint first: without a token request nothing shows its absence
+        require(
+            any(observed.token_requests for observed in app_run.observed),
+            lambda: (
+                "the application sent no token request, so whether it sends a client secret could not be seen"
+                + why_none_was_redeemed(application, app_run)
+            ),
+        )
     # where every request that carried it was answered (IdentityServer skips a public client's secret), the sign-ins
     # gave the rules that need this one all they rely on: a failure that blocks none of them (checks.Delivered)
     refused = any(any(refusals) for refusals in carried.values())

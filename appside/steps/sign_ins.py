@@ -27,6 +27,7 @@ from appside.observed import REQUEST_KINDS, ClientAuthentication, Observed, desc
 from appside.record import APPLIES_TO, UNCHECKED
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
+from sandbox.app import PATHS
 from sandbox.faults import FAULTS
 from suite.secrets.redaction import REDACTOR, said
 from suite.verdict.checks import NothingToCheck, require, skip_for_missing_application_data, skip_for_missing_data
@@ -196,8 +197,11 @@ def keep_evidence_at_once(config, stand_in: SandboxServer, app_run: AppRun, titl
     found = evidence_at_once(config, stand_in, title)
     if found is None:
         return False
+    from appside.browser_driver import attach_where_ended
+
     sign_ins, observed = found
     observed.attach(title)
+    attach_where_ended(sign_ins)  # made at once for every scenario: each picture in its own
     if title in (EXPIRY, TWO_EXPIRIES, USED_THEN_API):  # a page opened after a sign-in (appside.concurrent._page_watch)
         watches = [f"{number}: {s.watch}" for number, s in enumerate(sign_ins, 1) if getattr(s, "watch", "")]
         if watches:
@@ -359,6 +363,13 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     "request the application sent, not drive.signed_in)"
                 )
                 return
+            fenced = callback_fenced(*sign_ins[0])
+            if fenced:
+                recorder.notices.append(
+                    f"no normal sign-in finished: {fenced}, so every rule that needs a finished sign-in was blocked "
+                    "or could not be checked (the cause is where the callback went, not drive.signed_in)"
+                )
+                return
             unread = answer_unread(*sign_ins[0])
             if unread:  # the page never got its tokens, or the API's data: the marker could not show
                 cause = (
@@ -464,6 +475,27 @@ STAND_IN_REFUSED = "; the stand-in refused the authorization request"
 REFUSAL_SHOWN = 200  # characters of the stand-in's error_description and of the scope sent, in a message
 
 
+def callback_fenced(sign_in, observed: Observed) -> str:
+    """Where the browser's fence refused the connection to the application's callback the stand-in sent it to,
+    so that the sign-in ended on the browser's error page: that, naming the callback's origin. "" otherwise."""
+    if not getattr(sign_in, "final_url", "").startswith("chrome-error:") or not observed.callbacks:
+        return ""
+    callback = urlsplit(observed.callbacks[-1].delivered_to)
+    try:
+        port = callback.port or {"http": 80, "https": 443}.get(callback.scheme)
+    except ValueError:
+        return ""
+    shown = f"{callback.hostname}:{port}"  # as the browser's guard lists a refused connection
+    if f"a connection to {shown}" not in getattr(sign_in, "elsewhere", ""):
+        return ""
+    return (
+        f"the browser's fence refused the connection to the application's callback ({shown}) the stand-in sent it "
+        "to, and the sign-in ended on the browser's error page: the browser reaches only the stand-in and the "
+        "origins of drive.sign_in_url, drive.use_api_url and application.redirect_uris (and, for a native "
+        "application, its loopback IP redirect URI's host on any port)"
+    )
+
+
 def refused_by_stand_in(observed: Observed) -> str:
     """The stand-in's error answer to the application's authorization request (any error: invalid_scope,
     unsupported_response_type, ...), with what the application sent, as "; the stand-in refused ...": the
@@ -494,6 +526,34 @@ def _not_loaded(sign_in) -> str:
     """Why the browser showed no page of the application at all (appside.browser_driver.network_error)."""
     watch = getattr(sign_in, "watch", "")
     return f": {watch}" if watch.startswith("the browser could not load") else ""
+
+
+# The stand-in's pages a sign-in goes through (the sandbox's login form, then its consent form at the authorization
+# endpoint), by path, as a reader knows them from the screenshot
+STAND_IN_PAGE_NAMES = {
+    "/account/login": "the stand-in's login page",
+    PATHS["authorization_endpoint"]: "the stand-in's consent page",
+}
+
+
+def where_it_stopped(sign_in) -> str:
+    """Where a sign-in that never reached the application's callback stopped, to follow "the sign-in never reached
+    the application's callback": a stand-in's page by name (its address is in the attached page URL), and after
+    how long (a consent page left unclicked when drive.timeout ran out, as an application that took most of it to
+    send the browser there leaves it), else the application's page as _where_it_ended says it."""
+    if sign_in is None:
+        return ""
+    url = getattr(sign_in, "final_url", "")
+    stand_in = {
+        urlsplit(u).netloc
+        for u in getattr(sign_in, "urls", None) or []
+        if urlsplit(u).path == PATHS["authorization_endpoint"]
+    }
+    page = STAND_IN_PAGE_NAMES.get(urlsplit(url).path, "") if urlsplit(url).netloc in stand_in else ""
+    if not page:
+        return _where_it_ended(sign_in)
+    seconds = getattr(sign_in, "seconds", 0.0)
+    return f" (it stopped at {page}, {seconds:.0f} s after the sign-in began; drive.timeout bounds it)"
 
 
 def _where_it_ended(sign_in) -> str:

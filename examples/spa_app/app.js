@@ -6,6 +6,10 @@
 // REFERENCE_APP_DEFECTS (server.py passes them) switch on defects, to prove the certification
 // catches them:
 //   secret-in-spa           the bundle carries a client secret and sends it at the token endpoint
+//   secret-in-basic         the same secret in an HTTP Basic header (oidc-client-ts's client_secret_basic), as
+//                           an installed app with a Google-style client_secret does (requests-oauthlib)
+//   empty-basic-password    no defect: HTTP Basic "client_id:" with an empty password (requests-oauthlib's
+//                           default for a public client), which IdentityServer reads as no secret
 //   offline-access          the SPA asks for offline_access, which only server-side web apps may
 //   id-token-not-validated  iss, aud and exp of the ID token are not checked (the nonce still is,
 //                           by oidc-client-ts)
@@ -35,7 +39,10 @@ const manager = new oidc.UserManager({
   authority: config.issuer,
   client_id: defects.has("wrong-client-id") ? config.clientId.replace("-spa", "") : config.clientId,
   // what a developer who mistakes the SPA for a server-side app pastes into the bundle
-  client_secret: defects.has("secret-in-spa") ? "reference-spa-secret-in-the-bundle" : undefined,
+  client_secret: defects.has("secret-in-spa") || defects.has("secret-in-basic") ? "reference-spa-secret-in-the-bundle"
+    : defects.has("empty-basic-password") ? "" : undefined,
+  client_authentication:
+    defects.has("secret-in-basic") || defects.has("empty-basic-password") ? "client_secret_basic" : undefined,
   redirect_uri: `${location.origin}${config.redirectPath}`,
   response_type: "code",
   response_mode: defects.has("fragment-response") ? "fragment" : undefined,  // undefined: none sent, the query

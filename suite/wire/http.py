@@ -115,8 +115,18 @@ class CredentialPolicy:
     machine. One policy for the suite's HTTP client and for the browser login method's Chromium.
     Without an issuer only the plain-HTTP rule holds."""
 
-    def __init__(self, issuer: str | None, settings: HttpSettings, advice: str = "", cited: str = POLICY_CITED) -> None:
+    def __init__(
+        self,
+        issuer: str | None,
+        settings: HttpSettings,
+        advice: str = "",
+        cited: str = POLICY_CITED,
+        any_port: tuple[str, ...] = (),
+    ) -> None:
         self.origins = {origin_of(o) for o in (issuer, *settings.trusted_origins) if o}
+        # plain-HTTP loopback hosts reached on any port: a native application's loopback redirect URI, whose
+        # port the operating system chooses at each sign-in (RFC 8252 section 7.3)
+        self.any_port = {host.strip("[]").lower() for host in any_port}
         # what a refusal tells the reader to do where the origin belongs there after all (the keys that widen
         # the policy: the environment file's here, the application file's on the application side) and cites
         self.cited = cited
@@ -138,12 +148,22 @@ class CredentialPolicy:
                 "it would go over plain HTTP to a host that is not this machine; credentials travel only over "
                 "TLS (RFC 6749 section 2.3.1, section 3.2)"
             )
-        if self.origins and origin not in self.origins:
+        if self.origins and origin not in self.origins and not self._any_port(origin):
             return f"{origin} is not the issuer's origin ({', '.join(sorted(self.origins))}). {self.advice}"
         odd = ambiguity(url)
         if odd:
             return f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. {self.cited}"
         return None
+
+    def reaches(self, host: str, port: int) -> bool:
+        """Whether a connection to host:port goes to one of the origins credentials may go to."""
+        return self._any_port(f"http://{host}:{port}") or any(
+            (urlsplit(o).hostname, urlsplit(o).port) == (host, port) for o in self.origins
+        )
+
+    def _any_port(self, origin: str) -> bool:
+        scheme, _, authority = origin.partition("://")
+        return scheme == "http" and authority.rpartition(":")[0].strip("[]") in self.any_port
 
     def refuse(self, what: str, url: str) -> None:
         """Raises UntrustedEndpoint, saying why, when `what` (the credentials, named) must not go to `url`."""

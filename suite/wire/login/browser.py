@@ -22,6 +22,7 @@ import contextlib
 import re
 import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import allure
@@ -181,9 +182,7 @@ class Guard:
 
     def allows(self, host: str, port: int) -> bool:
         """Whether the browser may connect to host:port at all (the OriginFence asks)."""
-        return (host, port) in {
-            (urlsplit(o).hostname, urlsplit(o).port or _PORTS.get(urlsplit(o).scheme)) for o in self.policy.origins
-        }
+        return self.policy.reaches(host, port)
 
     def _hold(self, route) -> None:
         """Every request of a page in the context (a route), before it is sent."""
@@ -872,18 +871,40 @@ class BrowserLogin:
     def _attach_page(page, title) -> None:
         """A screenshot (text only, every element holding a known secret masked; none for a page showing
         a secret spread over several elements, with a note saying so; a note saying what it hid) and the
-        URL, attached to the current Allure step. Only where the run writes Allure results: a picture costs the
-        browser a tenth of a second of CPU, and a run without them (the detection matrices) would throw it away."""
-        if not allure_results_written():
-            return
-        png, note = picture_without_secrets(page)  # the URL still tells where, whatever the picture
-        allure.attach(redact_url(page.url), name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
-        if png:
-            allure.attach(png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)
-            if note:  # what the picture leaves out: images, canvases, generated content
-                allure.attach(note, name=f"{title}: screenshot note", attachment_type=allure.attachment_type.TEXT)
-        else:
-            allure.attach(note, name=f"{title}: no screenshot", attachment_type=allure.attachment_type.TEXT)
+        URL, attached to the current Allure step (page_picture, attach_picture)."""
+        attach_picture(page_picture(page), title)
+
+
+@dataclass(frozen=True)
+class PagePicture:
+    """What a page showed, taken when it did and attached when its scenario reads it (attach_picture): its URL
+    (redacted), the PNG (None where a secret could not be masked) and a note on what the picture leaves out."""
+
+    url: str
+    png: bytes | None
+    note: str
+
+
+def page_picture(page) -> PagePicture | None:
+    """The page's picture, or None where the run writes no Allure results: a picture costs the browser a tenth of
+    a second of CPU, and a run without them (the detection matrices) would throw it away."""
+    if not allure_results_written():
+        return None
+    png, note = picture_without_secrets(page)  # the URL still tells where, whatever the picture
+    return PagePicture(redact_url(page.url), png, note)
+
+
+def attach_picture(picture: PagePicture | None, title: str) -> None:
+    """`picture` attached to the current Allure step under `title`."""
+    if picture is None:
+        return
+    allure.attach(picture.url, name=f"{title}: page URL", attachment_type=allure.attachment_type.URI_LIST)
+    if picture.png:
+        allure.attach(picture.png, name=f"{title}: screenshot", attachment_type=allure.attachment_type.PNG)
+        if picture.note:  # what the picture leaves out: images, canvases, generated content
+            allure.attach(picture.note, name=f"{title}: screenshot note", attachment_type=allure.attachment_type.TEXT)
+    else:
+        allure.attach(picture.note, name=f"{title}: no screenshot", attachment_type=allure.attachment_type.TEXT)
 
 
 # Chromium's network errors (net/base/net_error_list.h) that say the server was not reached or cut the

@@ -1,0 +1,88 @@
+"""A native application on RFC 8252's loopback redirect (google-auth-oauthlib's
+InstalledAppFlow.run_local_server, openid-client's CLI examples) registers http://127.0.0.1/ and listens
+on a port the operating system gives it at each sign-in; the stand-in takes any port (RFC 8252 section
+7.3). The browser's fence must reach that loopback host on any port too: an outsider's clean native app
+had every sign-in end on Chromium's error page ("a connection to 127.0.0.1:48015" refused). Only that
+host, only plain HTTP, only for a native application."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from appside.browser_driver import loopback_any_port
+from suite.configuration.environment import HttpSettings
+from suite.wire.http import CredentialPolicy
+from suite.wire.login.browser import Guard
+
+ISSUER = "https://localhost:13820"
+
+
+def _policy(app_type: str, *redirect_uris: str) -> CredentialPolicy:
+    application = SimpleNamespace(app_type=app_type, redirect_uris=redirect_uris)
+    own = ("http://127.0.0.1:13821/login", *redirect_uris)
+    return CredentialPolicy(ISSUER, HttpSettings(trusted_origins=own), any_port=loopback_any_port(application))
+
+
+@pytest.mark.parametrize("registered", ["http://127.0.0.1/", "http://127.0.0.1:7441/callback"])
+def test_a_native_applications_loopback_callback_is_reached_on_any_port(registered):
+    policy = _policy("native", registered)
+    assert policy.refusal("http://127.0.0.1:48015/?code=c&state=s") is None
+    assert Guard(policy).allows("127.0.0.1", 48015)
+
+
+def test_an_ipv6_loopback_callback_is_reached_on_any_port():
+    policy = _policy("native", "http://[::1]/callback")
+    assert policy.refusal("http://[::1]:48015/callback?code=c") is None
+    assert Guard(policy).allows("::1", 48015)
+    assert not Guard(policy).allows("127.0.0.1", 48015)
+
+
+@pytest.mark.parametrize(
+    ("app_type", "registered", "url"),
+    [
+        ("web", "http://127.0.0.1:5000/callback", "http://127.0.0.1:48015/callback"),  # a web app's matches exactly
+        ("spa", "http://127.0.0.1:5000/callback", "http://127.0.0.1:48015/callback"),
+        ("native", "http://127.0.0.1/", "http://127.0.0.2:48015/"),  # another loopback host
+        ("native", "http://localhost/", "http://localhost:48015/"),  # localhost is no loopback IP (RFC 8252 8.3)
+        ("native", "com.example.app:/callback", "http://127.0.0.1:48015/"),
+    ],
+)
+def test_no_other_host_or_type_is_reached_on_another_port(app_type, registered, url):
+    policy = _policy(app_type, registered)
+    assert policy.refusal(url) is not None
+    host, port = url.split("/")[2].rsplit(":", 1)
+    assert not Guard(policy).allows(host, int(port))
+
+
+def test_only_plain_http_goes_there():
+    """The fence sees a connection, not its scheme: the request's route refuses https on that port."""
+    assert _policy("native", "http://127.0.0.1/").refusal("https://127.0.0.1:48015/") is not None
+
+
+def test_the_issuer_and_the_applications_own_origins_are_still_reached():
+    policy = _policy("native", "http://127.0.0.1/")
+    guard = Guard(policy)
+    assert guard.allows("localhost", 13820) and guard.allows("127.0.0.1", 13821)
+    assert not guard.allows("localhost", 13999)
+
+
+def _fenced_sign_in(callback: str, elsewhere: str, final_url: str = "chrome-error://chromewebdata/"):
+    from appside.observed import Observed
+    from sandbox.recording import RecordedRequest
+
+    authorize = RecordedRequest(0.0, "GET", "/connect/authorize", (), (), {}, "", 302, location=callback)
+    return SimpleNamespace(final_url=final_url, elsewhere=elsewhere), Observed([authorize])
+
+
+def test_a_callback_the_fence_refused_is_named_as_the_cause_not_the_signed_in_marker():
+    """The outsider's run said "check drive.signed_in" where every sign-in ended on Chromium's error page because
+    the fence refused the callback's origin."""
+    from appside.steps.sign_ins import callback_fenced
+
+    refused = "the browser refused ... (a connection to 127.0.0.1:48015 (what it carried is out of sight))"
+    said = callback_fenced(*_fenced_sign_in("http://127.0.0.1:48015/?code=c&state=s", refused))
+    assert "refused the connection to the application's callback (127.0.0.1:48015)" in said
+    assert "error page" in said
+    # another page it ended on, or another connection refused, is not that cause
+    assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48015/?code=c", refused, "http://127.0.0.1:1/"))
+    assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48016/?code=c", refused))
