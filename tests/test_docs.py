@@ -424,3 +424,16 @@ def test_the_notes_tell_what_aiohttp_oauthlib_and_lwp_authen_oauth2_need():
         "`request_optional_params => [qw(scope tenant_id)]`",
     ):
         assert said in text, said
+
+
+def test_the_application_matrix_table_counts_each_stacks_switches():
+    """The reference applications' table in certify-application.md gives each stack's switches and their sum: the
+    figures drifted when several changes added switches at once."""
+    from appside.matrix import REFERENCE_APPS
+
+    text = (ROOT / "docs" / "certify-application.md").read_text()
+    for name, app in REFERENCE_APPS.items():
+        row = re.search(rf"^\| `{re.escape(name)}` \|.*\| (\d+) \|$", text, re.M)
+        assert row and int(row[1]) == len(app.switches), (name, row and row[0], len(app.switches))
+    total = sum(len(app.switches) for app in REFERENCE_APPS.values())
+    assert f"with each of its {total} switches" in text, total
