@@ -758,9 +758,10 @@ def test_a_page_the_password_was_typed_into_reaches_no_other_origin_whatever_it_
         elsewhere.close()
     output = result.stdout + result.stderr
     assert elsewhere.requests == [], f"the {channel} channel reached another origin: {elsewhere.requests}"
-    assert result.returncode == 1, output[-3000:]
+    # another origin the environment does not list: a configuration problem naming it, no failure (no sentence)
+    assert result.returncode == 4 and "http.trusted_origins" in output, output[-3000:]
     assert "refused" in output and elsewhere.url.split("//")[1] in output, output[-3000:]
-    refusal = next(line for line in output.splitlines() if "UntrustedEndpoint: refused" in line)
+    refusal = next(line for line in output.splitlines() if "configuration problem: refused" in line)
     assert elsewhere.url.split("//")[1] in refusal, refusal
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
 
@@ -871,7 +872,7 @@ BUSY_BY_SCRIPT = 'document.getElementById("password").addEventListener("change",
 @pytest.mark.parametrize(
     "script, said",
     [
-        (STORM_BY_SCRIPT, ("UntrustedEndpoint: refused",)),
+        (STORM_BY_SCRIPT, ("configuration problem: refused",)),
         # a page that answers nothing: its step's own timeout (login.browser.timeout) ends it, or the deadline (where
         # a picture of it for the report waited for the page until the deadline stopped Chromium)
         (BUSY_BY_SCRIPT, ("the browser sign-in did not end within 20 s", "Timeout 5000ms exceeded")),
@@ -897,7 +898,7 @@ def test_a_login_page_cannot_hold_the_sign_in_longer_than_its_deadline(tmp_path,
     took = time.monotonic() - started
     output = result.stdout + result.stderr
     assert elsewhere.requests == [], elsewhere.requests[:3]
-    assert result.returncode == 1, output[-3000:]
+    assert result.returncode == (4 if script is STORM_BY_SCRIPT else 1), output[-3000:]  # storm: another origin
     assert any(cause in output for cause in said), output[-3000:]
     assert took < 20 + 40, f"the run took {took:.0f} s"  # the deadline, and the run's own start and end
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
