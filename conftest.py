@@ -17,6 +17,7 @@ from suite.reports.atomic_write import ReportsNotWritten
 from suite.reports.interruption import die_with_parent, interruptible
 from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, said, scrub_all_logging
+from suite.secrets.variants import case_changed
 from suite.verdict.checks import ConfigurationProblem
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
 from suite.wire.http import EnvironmentProblem, RepeatedServerError
@@ -133,6 +134,8 @@ def _configure(config):
     scrub_all_logging()
     for role, client in environment.clients.items():
         REDACTOR.register(client.client_secret, f"clients.{role}.client_secret")
+        # SVC-08 sends it with its letters' case changed: a server that compares case-insensitively echoes that
+        REDACTOR.register(case_changed(client.client_secret or ""), f"clients.{role}.client_secret, case changed")
     if environment.login:
         REDACTOR.register(environment.login.password, "login.password")
         REDACTOR.secret_field(environment.login.password_field)

@@ -19,12 +19,21 @@ Feature: PKCE with S256
       | spa    |
       | native |
 
+  # RFC 7636 section 4.6's comparison binds every method the server accepts: a plain challenge's
+  # verifier is compared as it is. The plain row runs where the environment accepts plain
+  # (expectations.plain_pkce), and is skipped where plain is refused (PKCE-07).
   @rule:PKCE-02 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:RFC7636-4.6
-  Scenario: PKCE-02 A wrong verifier is refused
+  Scenario Outline: PKCE-02 A wrong verifier is refused (<method>)
     Given the "spa" client of the environment
-    When the user authorizes the client with PKCE
+    And the environment accepts the <method> PKCE method
+    When the user authorizes the client with <method> PKCE
     And the client redeems the code with another valid verifier
     Then the token request is refused with "invalid_grant"
+
+    Examples:
+      | method |
+      | S256   |
+      | plain  |
 
   # A missing required parameter is also invalid_request (RFC 6749 section 5.2).
   # Any error code: no sentence names one for a missing verifier (RFC 7636 section 4.6's invalid_grant is

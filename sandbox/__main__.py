@@ -4,7 +4,7 @@ import argparse
 import contextlib
 import sys
 
-from sandbox.defects import DEFECTS, VARIANTS
+from sandbox.defects import DEFECTS, UNCHECKABLE, VARIANTS
 from sandbox.registry import default_registry
 from sandbox.server import SandboxServer
 
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         "--defect",
         action="append",
         default=[],
-        choices=sorted({**DEFECTS, **VARIANTS}),
+        choices=sorted({**DEFECTS, **VARIANTS, **UNCHECKABLE}),
         metavar="NAME",
         help="break one documented rule on purpose (repeatable); see --list-defects",
     )
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{defect.name:34} {', '.join(defect.breaks):12.12} {defect.description}")
         for variant in VARIANTS.values():
             print(f"{variant.name:34} {'(allowed)':12} {variant.description}")
+        for switch in UNCHECKABLE.values():
+            print(f"{switch.name:34} {'(config.)':12} {switch.description}")
         return 0
     try:
         server = SandboxServer(

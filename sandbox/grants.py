@@ -191,6 +191,8 @@ class VismaCodeChallenge(CodeChallenge):
             return
         # RFC 7636 section 4.6: transform the verifier by the method the authorization request named.
         method = code.code_challenge_method or "plain"
+        if method == "plain" and "pkce-plain-verifier-unchecked" in self.defects:
+            return
         transformed = verifier if method == "plain" else self._s256(verifier)
         if transformed != code.code_challenge:
             raise InvalidGrantError("code_verifier does not match code_challenge")
@@ -228,7 +230,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             refuse("code_challenge is required for this client", stalls=True)
         if "code_challenge_method" not in data and "pkce-missing-method-means-s256" in defects:
             method = "S256"
-        if challenge and method == "plain" and "pkce-plain-accepted" not in defects:
+        plain_accepted = "pkce-plain-accepted" in defects or "pkce-plain-verifier-unchecked" in defects
+        if challenge and method == "plain" and not plain_accepted:
             refuse("code_challenge_method must be S256", stalls=True)  # IdentityServer's AllowPlainTextPkce=false
         if client.app_type == "web" and not challenge and "web-without-pkce-refused" in defects:
             refuse("code_challenge is required")

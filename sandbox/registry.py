@@ -85,6 +85,8 @@ class Application(ClientMixin):
             return False
         if "secret-of-any-client-accepted" in self.defects and client_secret in self.issued_secrets:
             return True  # the secret is one the server issued, to whichever client
+        if "secret-case-insensitive" in self.defects:
+            return client_secret.lower() == self.client_secret.lower()
         return client_secret == self.client_secret or "wrong-secret-accepted" in self.defects
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:

@@ -21,9 +21,17 @@ def plain_pkce_expectation(environment, expectation):
         pytest.skip(f"{environment.name} expects plain PKCE to be {declared} (expectations.plain_pkce)")
 
 
-@when("the user authorizes the client with plain PKCE")
-def authorize_with_plain_pkce(state, environment, discovery):
-    authorize(state, environment, discovery, pkce="plain")
+@given(parsers.re(r"the environment accepts the (?P<method>S256|plain) PKCE method"))
+def pkce_method_accepted(environment, method):
+    """S256 is Mandatory To Implement on the server (RFC 7636 section 4.2); plain only where the
+    environment declares it accepted."""
+    if method == "plain":
+        plain_pkce_expectation(environment, "accepted")
+
+
+@when(parsers.re(r"the user authorizes the client with (?P<method>S256|plain) PKCE"))
+def authorize_with_pkce_method(state, environment, discovery, method):
+    authorize(state, environment, discovery, pkce=method)
 
 
 @when(parsers.parse("the user authorizes the client with PKCE using a verifier of {defect}"))

@@ -13,6 +13,7 @@ from steps.token_endpoint import (
     refuse_if_secret_refused_everywhere,
     token_request_refused,
 )
+from suite.secrets.variants import case_changed
 from suite.verdict.checks import check
 from suite.verdict.token_response import granted_scope
 from suite.wire.token_requests import WRONG_SECRET, error_of, post_json, post_token
@@ -38,7 +39,7 @@ def request_token(state, discovery, where):
     post_token(state, discovery, client_credentials_form(state.client), authentication=AUTHENTICATIONS[where])
 
 
-@when(parsers.re(r"the client requests a token with a wrong secret in (?P<where>the form body|HTTP Basic)"))
+@when(parsers.re(r"the client requests a token with a made-up secret in (?P<where>the form body|HTTP Basic)"))
 def request_token_wrong_secret(state, discovery, where):
     post_token(
         state,
@@ -46,6 +47,26 @@ def request_token_wrong_secret(state, discovery, where):
         client_credentials_form(state.client),
         authentication=AUTHENTICATIONS[where],
         secret=WRONG_SECRET,
+    )
+
+
+@when(
+    parsers.re(
+        r"the client requests a token with its own secret with its letters' case changed in "
+        r"(?P<where>the form body|HTTP Basic)"
+    )
+)
+def request_token_case_changed_secret(state, discovery, where):
+    """A secret compared case-insensitively lets through one the server never issued."""
+    changed = case_changed(state.client.client_secret)
+    if changed is None:
+        pytest.skip(f"the {state.client.role} client's secret has no letters whose case could change")
+    post_token(
+        state,
+        discovery,
+        client_credentials_form(state.client),
+        authentication=AUTHENTICATIONS[where],
+        secret=changed,
     )
 
 

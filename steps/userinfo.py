@@ -210,6 +210,18 @@ def userinfo_refuses_token(state):
     )
 
 
+def _accepted_answer(response) -> str:
+    """What userinfo answered to a token it should have refused, without the End-User's personal values (a
+    name, an email address) in the terminal and the record: the claim names of a JSON object, else an excerpt."""
+    try:
+        claims = response.json()
+    except ValueError:
+        claims = None
+    if isinstance(claims, dict):
+        return f"with the claims {', '.join(sorted(map(str, claims))) or '(none)'} (their values not shown)"
+    return excerpt(response.text)
+
+
 @then("userinfo no longer accepts the access token")
 def userinfo_no_longer_accepts(state):
     """Only that the token stopped working: how the refusal is shaped is UINFO-02's and UINFO-04's to judge."""
@@ -217,7 +229,7 @@ def userinfo_no_longer_accepts(state):
     check(
         response.status_code >= 400,
         lambda: (
-            f"userinfo answered HTTP {response.status_code} {excerpt(response.text)} to the access token of a code "
+            f"userinfo answered HTTP {response.status_code} {_accepted_answer(response)} to the access token of a code "
             "presented a second time: the server SHOULD revoke (when possible) all tokens previously issued based "
             "on that authorization code (RFC 6749 section 4.1.2)"
         ),

@@ -141,6 +141,30 @@ def test_plain_pkce_accepted_scenario_fails_against_a_server_that_refuses_plain(
     assert sorted(_scenarios_of(record, rule)[0].values()) == ["passed", "skipped"]
 
 
+@pytest.mark.timeout(500)  # two suite runs
+def test_a_plain_challenges_wrong_verifier_is_refused_where_the_environment_accepts_plain(tmp_path):
+    """RFC 7636 section 4.6's comparison binds a plain challenge as it binds S256: where the environment
+    declares plain accepted, PKCE-02 redeems a plain-challenge code with another verifier too. A server
+    that accepts plain and compares its verifiers passes both rows; one that takes any verifier for a
+    plain challenge (a python oauthlib server certified conformant that way) fails the plain row."""
+    from run import SANDBOX_YAML, run_suite, write_environment
+
+    path = write_environment(tmp_path, SANDBOX_YAML.replace("plain_pkce: refused", "plain_pkce: accepted"))
+    record = tmp_path / "compliance.json"
+    for defect, exit_code, plain in (
+        ("pkce-plain-accepted", 0, "passed"),
+        ("pkce-plain-verifier-unchecked", 1, "failed"),
+    ):
+        run = run_suite(f"--env={path}", "--rule=PKCE-02", f"--defect={defect}", f"--compliance={record}", "-q")
+        assert run.returncode == exit_code, run.stdout[-3000:]
+        statuses, reasons = _scenarios_of(record, "PKCE-02")
+        assert statuses == {
+            "PKCE-02 A wrong verifier is refused (S256)": "passed",
+            "PKCE-02 A wrong verifier is refused (plain)": plain,
+        }, statuses
+    assert "RFC 7636 section 4.6" in reasons["PKCE-02 A wrong verifier is refused (plain)"], reasons
+
+
 def _scenarios_of(record, rule) -> tuple[dict, dict]:
     """{scenario name: status}, {scenario name: reason} of one rule in a compliance record."""
     [entry] = [r for r in json.loads(record.read_text())["rules"] if r["rule_id"] == rule]

@@ -9,7 +9,7 @@ import requests
 from steps.authorization import authorization_refused, callback_state_round_trip, code_of
 from steps.token_endpoint import token_request_refused
 from steps.ui_locales import other_language_offered
-from steps.userinfo import userinfo_invalid_token
+from steps.userinfo import userinfo_invalid_token, userinfo_no_longer_accepts
 from suite.verdict.checks import NonConformance
 
 CALLBACK = "https://spa.app.local/callback"
@@ -91,3 +91,17 @@ def test_auth09_says_an_absent_ui_locales_supported_is_absent():
     with pytest.raises(pytest.skip.Exception) as skipped:
         other_language_offered(SimpleNamespace(), SimpleNamespace(metadata={"ui_locales_supported": []}))
     assert "ui_locales_supported is []" in str(skipped.value)
+
+
+def test_code07_says_what_userinfo_answered_without_the_end_users_personal_values():
+    """CODE-07's warning is printed in the terminal and kept in the record: it names the claims userinfo
+    gave to the replayed code's token, not the test user's name and email address."""
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b'{"sub": "u-1001", "name": "\\u00c5sa Tester", "email": "asa@example.test"}'
+    with pytest.raises(NonConformance) as failure:
+        userinfo_no_longer_accepts(SimpleNamespace(userinfo=response))
+    message = str(failure.value)
+    assert "with the claims email, name, sub (their values not shown)" in message, message
+    assert not [value for value in ("u-1001", "Tester", "asa@example.test") if value in message], message
+    assert "SHOULD revoke (when possible)" in message and "RFC 6749 section 4.1.2" in message

@@ -127,7 +127,7 @@ def test_the_switches_under_which_no_code_is_redeemed_block_every_rule_that_need
     a copy of it per switch whose copies drift apart as rules are added."""
     from sandbox.defects import NEEDS_A_REDEEMED_CODE, NEEDS_A_WEB_APPS_CODE
 
-    for name in ("login-posts-elsewhere", "pkce-s256-hex", "token-requires-session-cookie"):
+    for name in ("pkce-s256-hex", "token-requires-session-cookie"):
         assert set(NEEDS_A_REDEEMED_CODE) <= set(DEFECTS[name].blocks), name
     # only a web app's redemption refused: the public clients' rules run
     assert set(NEEDS_A_WEB_APPS_CODE) <= set(DEFECTS["web-pkce-with-secret-refused"].blocks)

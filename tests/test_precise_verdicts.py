@@ -428,23 +428,24 @@ def test_rt03_leaves_out_the_offline_access_a_web_clients_scope_names(tmp_path):
     assert rt03["status"] == "passed", rt03
 
 
-def test_a_login_form_posting_the_password_elsewhere_fails_auth01_alone_citing_the_suites_policy(tmp_path):
-    """One cause, one failure: the password is refused to another origin in the sign-in every rule
-    below needs; AUTH-01, which owns the sign-in, fails saying which policy forbids it (no RFC
-    sentence names the origins a login page may post to), and the others are blocked by it."""
+def test_a_login_form_posting_the_password_elsewhere_is_a_configuration_problem_not_a_failure(tmp_path):
+    """No sentence of an RFC or of Visma's pages binds where a login page posts the password (RFC 6749
+    section 3.1), so a form that posts it to an origin the environment does not list is no failure of
+    the server's: the password is not sent, and the run is a configuration problem (exit code 4) that
+    names the origin and the key that trusts it where that host is the operator's own."""
     rules = ("AUTH-01", "AUTH-02", "AUTH-03", "APP-01", "APP-02")  # CONS-01 needs a deny button this file omits
     statuses = _run_through(tmp_path, None, *rules, defects=["login-posts-elsewhere"])
-    assert statuses["AUTH-01"] == "failed", statuses["output"]
-    assert {rule: statuses[rule] for rule in rules[1:]} == dict.fromkeys(rules[1:], "blocked"), statuses["output"]
     record = statuses["record"]
-    assert record["failed_rules"] == ["AUTH-01"], record["failed_rules"]
+    assert statuses["returncode"] == 4 and record["failed_rules"] == [], statuses["output"]
+    assert "failed" not in {statuses[rule] for rule in rules}, statuses["output"]
     auth01 = next(r for r in record["rules"] if r["rule_id"] == "AUTH-01")
-    reason = next(s["reason"] for s in auth01["scenarios"] if s["status"] == "failed")
-    assert reason.startswith("refused to send password in POST http://localhost:"), reason
-    assert 'docs/certify-server.md, "Where a login page\'s requests may go"' in reason, reason
+    reason = next(s["reason"] for s in auth01["scenarios"] if "refused to send" in (s.get("reason") or ""))
+    assert "refused to send password in POST http://localhost:" in reason, reason
+    assert "is not the issuer's origin" in reason and "http.trusted_origins" in reason, reason
+    assert "Nothing was sent there" in reason, reason
 
 
-def test_a_login_form_posting_through_a_backslash_address_to_a_relay_fails_auth01_and_the_relay_gets_nothing(tmp_path):
+def test_a_login_form_posting_through_a_backslash_address_to_a_relay_stops_the_run_and_the_relay_gets_nothing(tmp_path):
     """`http://relay\\@issuer/account/login`: the standard library reads the issuer's host in it, urllib3
     (which the HTTP client connects with) the relay's. A relay that passes the sign-in on to the issuer
     got the test user's password while AUTH-01 passed; the address is refused before anything is sent."""
@@ -461,11 +462,11 @@ def test_a_login_form_posting_through_a_backslash_address_to_a_relay_fails_auth0
     finally:
         relay.close()
     assert relay.requests == [], "the password reached a server the issuer did not vouch for"
-    assert statuses["AUTH-01"] == "failed", statuses["output"]
+    assert statuses["returncode"] == 4, statuses["output"]  # another origin: a configuration problem
     auth01 = next(r for r in statuses["record"]["rules"] if r["rule_id"] == "AUTH-01")
-    reason = next(s["reason"] for s in auth01["scenarios"] if s["status"] == "failed")
+    reason = next(s["reason"] for s in auth01["scenarios"] if "refused to send" in (s.get("reason") or ""))
     # read as a browser reads it: the backslash is a slash, so the relay's origin gets the path "/@127.0.0.1:..."
-    assert reason.startswith(f"refused to send password in POST {relay.url}/@127.0.0.1:"), reason
+    assert f"refused to send password in POST {relay.url}/@127.0.0.1:" in reason, reason
     assert "is not the issuer's origin" in reason, reason
 
 

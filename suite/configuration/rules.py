@@ -161,9 +161,9 @@ def _declared(features: Path) -> dict[str, Rule]:
 def rule_title(scenario_name: str) -> str:
     """A rule's title for people, from its scenario's name as written: an outline's placeholders
     stand for its rows (one per app type, per variation), and the rule is all of them, so "The
-    <role> app redeems ..." reads "Each app redeems ...", a "(<kind>)" of variations goes, and any
-    other <name> reads "each documented name"."""
-    title = re.sub(r"\s*\(<\w+>\)", "", scenario_name)
+    <role> app redeems ..." reads "Each app redeems ...", a "(<kind>)" of variations goes (a
+    "(<kind>, <where>)" too), and any other <name> reads "each documented name"."""
+    title = re.sub(r"\s*\(<\w+>(?:, <\w+>)*\)", "", scenario_name)
     title = re.sub(r"\b([Tt])he <role> app\b", lambda m: ("E" if m[1] == "T" else "e") + "ach app", title)
     title = re.sub(r"\bgrant type <\w+>", "grant types", title)
     return re.sub(r"<(\w+)>", lambda m: "each documented " + m[1].replace("_", " "), title)

@@ -42,10 +42,10 @@ def requested_defect_sets(config: pytest.Config) -> list[tuple[str, ...]]:
     if value is None:
         return []
     # here: importing the sandbox (Flask, Authlib) costs a real server's run 0.1 s
-    from sandbox.defects import DEFECTS, VARIANTS
+    from sandbox.defects import DEFECTS, UNCHECKABLE, VARIANTS
 
     names = sorted(DEFECTS) if value == "all" else [n for n in value.split(",") if n]
-    unknown = sorted(set(names) - set(DEFECTS) - set(VARIANTS))
+    unknown = sorted(set(names) - set(DEFECTS) - set(VARIANTS) - set(UNCHECKABLE))
     if unknown:
         raise pytest.UsageError(
             f"configuration problem\n--defect-matrix: unknown sandbox defect(s): {', '.join(unknown)}"
@@ -65,9 +65,7 @@ def install(config, environment, issuers: dict) -> None:
     names, or, in an xdist worker, its label): one environment per defect set."""
     issuers = {name if isinstance(name, str) else label(name): issuer for name, issuer in issuers.items()}
     config.defect_matrix_environments = {
-        name: dataclasses.replace(
-            environment, issuer=issuer, sandbox_defects=() if name == CLEAN else tuple(name.split("+"))
-        )
+        name: _environment_of(environment, issuer, () if name == CLEAN else tuple(name.split("+")))
         for name, issuer in issuers.items()
     }
     if getattr(config, "workerinput", None) is None:
@@ -75,6 +73,16 @@ def install(config, environment, issuers: dict) -> None:
             MatrixRecorder(config.defect_matrix_environments, config.getoption("--compliance")),
             "conformance-defect-matrix",
         )
+
+
+def _environment_of(environment, issuer: str, defect_set: tuple[str, ...]):
+    """The sandbox's environment for one defect set, under its own issuer, with the expectations its
+    switches declare (sandbox.defects.Defect.declares: plain PKCE accepted, say)."""
+    from sandbox.defects import DEFECTS
+
+    declared = dict(pair for name in defect_set if name in DEFECTS for pair in DEFECTS[name].declares)
+    expectations = dataclasses.replace(environment.expectations, **declared)
+    return dataclasses.replace(environment, issuer=issuer, sandbox_defects=defect_set, expectations=expectations)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -38,7 +38,7 @@ from urllib3.util import parse_url
 
 from suite.configuration.environment import HttpSettings, is_loopback
 from suite.secrets.redaction import REDACTOR, said
-from suite.verdict.checks import NonConformance
+from suite.verdict.checks import ConfigurationProblem, NonConformance
 from suite.wire.reproduction import snippet
 
 
@@ -100,12 +100,18 @@ class UntrustedEndpoint(NonConformance):
     """A credential would have gone somewhere the issuer does not vouch for."""
 
 
-# What a refusal cites: no sentence of an RFC or of Visma's pages says where a login page may post the
-# password (RFC 6749 section 3.1: how the server "authenticates the resource owner [...] is beyond the scope
-# of this specification"), so the refusal cites the suite's own policy, where docs/certify-server.md states it.
+class UntrustedOrigin(UntrustedEndpoint, ConfigurationProblem):
+    """A credential would have gone to an origin the environment does not list. No sentence of an RFC or
+    of Visma's pages binds the server there (RFC 6749 section 3.1: how it "authenticates the resource owner
+    [...] is beyond the scope of this specification"), so it is no failure of the server's: the
+    environment either lists that origin as the operator's own (http.trusted_origins) or the run cannot
+    go on without sending a credential where nobody vouched for it, a configuration problem (exit 4)."""
+
+
+# What a refusal cites: the suite's own policy, where docs/certify-server.md states it.
 POLICY_CITED = (
-    "Credentials go only to the issuer's origin: the suite's security policy, not a sentence of an RFC or of "
-    "Visma's pages (docs/certify-server.md, \"Where a login page's requests may go\")"
+    "Credentials go only to the issuer's origin and those http.trusted_origins lists: the suite's security "
+    'policy (docs/certify-server.md, "Where a login page\'s requests may go")'
 )
 
 
@@ -122,37 +128,47 @@ class CredentialPolicy:
         advice: str = "",
         cited: str = POLICY_CITED,
         any_port: tuple[str, ...] = (),
+        refused_as: type[UntrustedEndpoint] = UntrustedOrigin,
     ) -> None:
         self.origins = {origin_of(o) for o in (issuer, *settings.trusted_origins) if o}
         # plain-HTTP loopback hosts reached on any port: a native application's loopback redirect URI, whose
         # port the operating system chooses at each sign-in (RFC 8252 section 7.3)
         self.any_port = {host.strip("[]").lower() for host in any_port}
+        # what a refusal for another origin is: the server side's configuration problem (UntrustedOrigin)
+        self.refused_as = refused_as
         # what a refusal tells the reader to do where the origin belongs there after all (the keys that widen
         # the policy: the environment file's here, the application file's on the application side) and cites
         self.cited = cited
         self.advice = (
             advice
-            or "If that server really belongs to the issuer, list its origin in the environment's http.trusted_origins."
+            or "Nothing was sent there. If that host is the operator's own, list its origin in the environment's "
+            "http.trusted_origins."
         ) + f" {cited}"
 
     def refusal(self, url: str) -> str | None:
-        """Why a credential must not go to `url`, or None when it may. The host and port judged are
-        the ones the HTTP client connects to (urllib3 parses what requests sends), and an address
-        that parsers read differently is refused even where that host is the issuer's."""
+        """Why a credential must not go to `url`, or None when it may."""
+        refused = self._refusal(url)
+        return refused[0] if refused else None
+
+    def _refusal(self, url: str) -> tuple[str, type[UntrustedEndpoint]] | None:
+        """Why a credential must not go to `url` and what the refusal is, or None when it may. The host and
+        port judged are the ones the HTTP client connects to (urllib3 parses what requests sends), and an
+        address that parsers read differently is refused even where that host is the issuer's."""
         origin = origin_of(url)
         if origin == UNREADABLE:
-            return "its address cannot be read as a URL. " + self.cited
+            return "its address cannot be read as a URL. " + self.cited, UntrustedEndpoint
         host = origin.split("://", 1)[1].rpartition(":")[0]
         if not origin.startswith("https://") and not is_loopback(host):
             return (
                 "it would go over plain HTTP to a host that is not this machine; credentials travel only over "
                 "TLS (RFC 6749 section 2.3.1, section 3.2)"
-            )
+            ), UntrustedEndpoint
         if self.origins and origin not in self.origins and not self._any_port(origin):
-            return f"{origin} is not the issuer's origin ({', '.join(sorted(self.origins))}). {self.advice}"
+            listed = ", ".join(sorted(self.origins))
+            return f"{origin} is not the issuer's origin ({listed}). {self.advice}", self.refused_as
         odd = ambiguity(url)
         if odd:
-            return f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. {self.cited}"
+            return f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. {self.cited}", UntrustedEndpoint
         return None
 
     def reaches(self, host: str, port: int) -> bool:
@@ -166,10 +182,12 @@ class CredentialPolicy:
         return scheme == "http" and authority.rpartition(":")[0].strip("[]") in self.any_port
 
     def refuse(self, what: str, url: str) -> None:
-        """Raises UntrustedEndpoint, saying why, when `what` (the credentials, named) must not go to `url`."""
-        reason = self.refusal(url)
-        if reason:
-            raise UntrustedEndpoint(f"refused to send {what}: {reason}")
+        """Raises UntrustedEndpoint, saying why, when `what` (the credentials, named) must not go to `url`:
+        for an origin the environment does not list, `refused_as`."""
+        refused = self._refusal(url)
+        if refused:
+            reason, refused_as = refused
+            raise refused_as(f"refused to send {what}: {reason}")
 
 
 # What to do about each kind of failure: every environment problem names its cause and then this.

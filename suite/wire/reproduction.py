@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlspli
 import yaml
 
 from suite.secrets.redaction import REDACTOR
+from suite.secrets.variants import case_changed
 from suite.wire.login.html_forms import post_form_page
 
 _VARIABLE = re.compile(r"^\$\{(\w+)\}$")
@@ -315,13 +316,29 @@ def _secret_reference(value: str, exports: dict, setup: list) -> str:
         exports["SECRET"] = "the secret that was sent here"
         return _exported("SECRET")
     if found is None:
-        line = "WRONG_SECRET=$(openssl rand -hex 16)  # on purpose not the client's secret"
-        if line not in setup:
-            setup.append(line)
-        return "$WRONG_SECRET"
+        return _wrong_secret_reference(value, exports, setup)
     variable, label = found
     exports[variable] = f"{label} in {SECRETS.file}"
     return _exported(variable)
+
+
+def _wrong_secret_reference(value: str, exports: dict, setup: list) -> str:
+    """A secret of the environment with its letters' case changed (SVC-08) is made from it as the suite
+    made it; any other wrong secret is a new random one."""
+    original = case_changed(value)
+    found = SECRETS.variable(original) if original is not None else None
+    if found is None:
+        line = "WRONG_SECRET=$(openssl rand -hex 16)  # on purpose not the client's secret"
+        variable = "WRONG_SECRET"
+    else:
+        exports[found[0]] = f"{found[1]} in {SECRETS.file}"
+        line = (
+            f'CASE_CHANGED_SECRET=$(printf %s "{_exported(found[0])}" | tr a-zA-Z A-Za-z)  # its letters\' case changed'
+        )
+        variable = "CASE_CHANGED_SECRET"
+    if line not in setup:
+        setup.append(line)
+    return f"${variable}"
 
 
 def _exported(variable: str) -> str:

@@ -311,7 +311,7 @@ class Guard:
                 self.blocked.append(f"connection to {shown}")
             elif (host, port) not in excused:
                 self.refused.append(
-                    UntrustedEndpoint(
+                    self.policy.refused_as(
                         f"refused a connection from the browser the password was typed into, to {shown}: not an "
                         f"origin credentials may go to ({', '.join(sorted(self.policy.origins))}). "
                         + self.policy.advice
