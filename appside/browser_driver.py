@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -147,6 +147,19 @@ class HeldCallback:
     def params(self) -> dict[str, str]:
         return dict(self.form) if self.method == "POST" else response_parameters(self.url)
 
+    def to_own_listener(self, own_request: str, any_port: tuple[str, ...]) -> "HeldCallback":
+        """This callback addressed to the loopback listener of the sign-in whose authorization request is
+        `own_request`, where it went to another loopback port of a native application (`any_port`, its hosts). Each
+        of its sign-ins listens on its own port, taken by the stand-in from that request's redirect_uri (RFC 8252
+        section 7.3), and stops listening once its one redirect came: another browser's callback left on that
+        browser's port reaches that browser's sign-in, never this one's. So it goes to this sign-in's port, as an
+        attacker who learnt it would send it; the code, the state and the path stay the other browser's."""
+        held, own = urlsplit(self.url), urlsplit(dict(parse_qsl(urlsplit(own_request).query)).get("redirect_uri", ""))
+        same_host = own.scheme == held.scheme == "http" and own.hostname == held.hostname
+        if not (same_host and held.hostname in any_port and own.port and own.netloc != held.netloc):
+            return self
+        return replace(self, url=held._replace(netloc=own.netloc).geturl())
+
 
 # what makes a load of the redirect URI an authorization response (RFC 6749 sections 4.1.2 and 4.1.2.1): a code,
 # or an error; the state comes with them where the request sent one (a callback without it is a fault the suite
@@ -163,9 +176,13 @@ def _origin_and_path(url: str) -> tuple[str, str, int | None, str]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path or "/"
 
 
-def at_redirect_uri(url: str, redirect_uris) -> bool:
+def at_redirect_uri(url: str, redirect_uris, any_port: tuple[str, ...] = ()) -> bool:
     """`url` is one of the registered redirect URIs: the same scheme, host, port and path, exactly (not a path
-    under it: an application whose redirect URI is its root serves its sign-in page there too)."""
+    under it: an application whose redirect URI is its root serves its sign-in page there too); on a host of
+    `any_port` (a native application's loopback IP redirect URI, loopback_any_port) any port."""
+    scheme, host, _, path = _origin_and_path(url)
+    if scheme == "http" and host in any_port:
+        return (scheme, host, path) in {(s, h, p) for s, h, _, p in map(_origin_and_path, redirect_uris)}
     return _origin_and_path(url) in {_origin_and_path(uri) for uri in redirect_uris}
 
 
@@ -200,12 +217,14 @@ def network_error(message: str, url: str) -> str:
     return f"the browser could not load {redact_url(url)}: {meaning} (net::{found[1]})"
 
 
-def is_callback(url: str, redirect_uris, form: tuple[tuple[str, str], ...] = ()) -> bool:
+def is_callback(
+    url: str, redirect_uris, form: tuple[tuple[str, str], ...] = (), any_port: tuple[str, ...] = ()
+) -> bool:
     """A load of `url` (a POST of `form`) is the application's callback: a registered redirect URI exactly, with
     an authorization response's parameters. The application's root, or its sign-in page under a redirect URI
     that is its root, loaded without them is one of its pages, not a callback."""
     params = response_parameters(url, form)
-    return at_redirect_uri(url, redirect_uris) and any(params.get(name) for name in RESPONSE_PARAMETERS)
+    return at_redirect_uri(url, redirect_uris, any_port) and any(params.get(name) for name in RESPONSE_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -501,6 +520,7 @@ class BrowserSession:
                 "requestfinished", lambda r: self._keep_content(r) if urlsplit(r.url).netloc != stand_in else None
             )
         self._callback_uris = list(driver.application.redirect_uris)
+        self._any_port = loopback_any_port(driver.application)  # a native app's loopback callback: any port
         self._authorization_endpoint = (stand_in, PATHS["authorization_endpoint"])
         # frame -> the status of its page load whose address alone does not show a callback: a load a service
         # worker answered (reported under the stand-in's URL), or one of the redirect URI without the response's
@@ -597,6 +617,8 @@ class BrowserSession:
         # answered, before the browser follows one: an application's service worker answers navigations to its
         # own origin itself, and DevTools Fetch on the page then never sees the callback's request. Page loads
         # only (a frame's too): an application whose redirect URI is its root has every request under it
+        # (a native app's loopback callback on any port: its host's every port, _is_callback judging each)
+        callbacks += [f"http://{f'[{host}]' if ':' in host else host}:*/" for host in self._any_port]
         patterns = [
             {"urlPattern": f"{uri}*", "resourceType": "Document", "requestStage": "Request"} for uri in callbacks
         ]
@@ -609,9 +631,14 @@ class BrowserSession:
                 yield
         return held[0] if held else None
 
-    def deliver_steps(self, callback: HeldCallback, quiet: QuietWatch | None = None) -> Generator[None, None, SignIn]:
+    def deliver_steps(
+        self, callback: HeldCallback, own_request: str, quiet: QuietWatch | None = None
+    ) -> Generator[None, None, SignIn]:
         """Deliver another browser's held callback to the application in this browser, as a link (or, for
-        form_post, a form) an attacker gives his victim, and watch as a refused sign-in's (open_steps)."""
+        form_post, a form) an attacker gives his victim, and watch as a refused sign-in's (open_steps). A native
+        application's goes to the loopback port of this browser's own sign-in, `own_request`
+        (HeldCallback.to_own_listener)."""
+        callback = callback.to_own_listener(own_request, self._any_port)
         return (yield from self.open_steps(callback.url, refused=True, quiet=quiet, form=callback.form, delivered=True))
 
     def reload_callback_steps(self, sign_in: SignIn, quiet: QuietWatch) -> Generator[None, None, None]:
@@ -627,7 +654,7 @@ class BrowserSession:
             (
                 url
                 for url in reversed(sign_in.urls or [])
-                if at_redirect_uri(url, self._callback_uris)
+                if at_redirect_uri(url, self._callback_uris, self._any_port)
                 and any(dict(parse_qsl(urlsplit(url).query)).get(name) for name in RESPONSE_PARAMETERS)
             ),
             None,
@@ -781,7 +808,7 @@ class BrowserSession:
             "authorize"
             if (urlsplit(url).netloc, urlsplit(url).path) == self._authorization_endpoint
             else "callback"
-            if at_redirect_uri(url, self._callback_uris)
+            if at_redirect_uri(url, self._callback_uris, self._any_port)
             else ""
             for url in self.urls[since:]
         ]
@@ -838,7 +865,7 @@ class BrowserSession:
         return bool(self.page.get_by_text(marker.text).count() > 0)
 
     def _is_callback(self, url: str, form: tuple[tuple[str, str], ...] = ()) -> bool:
-        return is_callback(url, self._callback_uris, form)
+        return is_callback(url, self._callback_uris, form, self._any_port)
 
     def _navigation_answered(self, response) -> None:
         """The callback's HTTP status, from the answer to the page load. Where the application's
@@ -860,7 +887,9 @@ class BrowserSession:
                 form = tuple(parse_qsl(response.request.post_data or "", keep_blank_values=True))
         if self._is_callback(response.url, form):  # a frame's too (a silent renewal's)
             self.callback_statuses.append(response.status)
-        elif (main_frame and response.from_service_worker) or at_redirect_uri(response.url, self._callback_uris):
+        elif (main_frame and response.from_service_worker) or at_redirect_uri(
+            response.url, self._callback_uris, self._any_port
+        ):
             self._unconfirmed[response.frame] = response.status
 
     def _document_came(self, request) -> None:

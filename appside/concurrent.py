@@ -204,7 +204,7 @@ def _with_other_browsers_callback(session, quiet):
             "the sign-in started in this browser sent the stand-in no authorization request within drive.timeout, "
             f"so it had no sign-in of its own for the fault {OTHER_BROWSER}"
         )
-    sign_in = yield from session.deliver_steps(held, quiet=quiet)
+    sign_in = yield from session.deliver_steps(held, own, quiet=quiet)
     sign_in.own_request, sign_in.other_browser_callback = own, held
     return sign_in
 

@@ -86,3 +86,30 @@ def test_a_callback_the_fence_refused_is_named_as_the_cause_not_the_signed_in_ma
     # another page it ended on, or another connection refused, is not that cause
     assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48015/?code=c", refused, "http://127.0.0.1:1/"))
     assert not callback_fenced(*_fenced_sign_in("http://127.0.0.1:48016/?code=c", refused))
+
+
+def test_a_callback_on_the_loopback_host_is_the_applications_on_any_port_for_a_native_app_only():
+    """APPC-31 could not hold another browser's callback on 127.0.0.1:48015 (nor tell it a callback): the browser
+    session compared the callback's port with the registered http://127.0.0.1/ one."""
+    from appside.browser_driver import is_callback
+
+    native = loopback_any_port(SimpleNamespace(app_type="native", redirect_uris=("http://127.0.0.1/cb",)))
+    assert is_callback("http://127.0.0.1:48015/cb?code=c&state=s", ["http://127.0.0.1/cb"], any_port=native)
+    assert not is_callback("http://127.0.0.1:48015/other?code=c", ["http://127.0.0.1/cb"], any_port=native)
+    assert not is_callback("http://127.0.0.1:48015/cb?code=c", ["http://127.0.0.1/cb"])  # a web app's: exactly
+
+
+def test_another_browsers_loopback_callback_goes_to_this_sign_ins_own_port():
+    """APPC-31 delivered the other browser's callback to the port it was addressed to, the other sign-in's listener
+    (RFC 8252 section 7.3: each sign-in listens on its own port): that completed the other browser's flow, and the
+    rule read its API call as this browser's. It goes to the port of this browser's own authorization request."""
+    from appside.browser_driver import HeldCallback
+
+    native = loopback_any_port(SimpleNamespace(app_type="native", redirect_uris=("http://127.0.0.1/",)))
+    held = HeldCallback("GET", "http://127.0.0.1:48015/?code=c&state=s")
+    own = "https://localhost:13820/connect/authorize?state=t&redirect_uri=http%3A%2F%2F127.0.0.1%3A48016%2F"
+    assert held.to_own_listener(own, native).url == "http://127.0.0.1:48016/?code=c&state=s"
+    # a web application's callback, or one to another host than the sign-in's, stays where it was addressed
+    assert held.to_own_listener(own, ()) == held
+    other_host = own.replace("127.0.0.1", "127.0.0.2")
+    assert held.to_own_listener(other_host, native) == held
