@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from appside.application import Marker
 from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.steps.refusals import renewed
@@ -17,7 +18,9 @@ LIFETIME = 5
 
 
 def _application():
-    drive = SimpleNamespace(shows_signed_in=lambda: "the text 'Welcome'", timeout=15.0, mode="browser")
+    drive = SimpleNamespace(
+        shows_signed_in=lambda: "the text 'Welcome'", signed_in=Marker(text="Welcome"), timeout=15.0, mode="browser"
+    )
     return SimpleNamespace(
         app_type="native",
         client_id="google-native-app",
