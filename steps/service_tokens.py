@@ -39,15 +39,16 @@ def request_token(state, discovery, where):
     post_token(state, discovery, client_credentials_form(state.client), authentication=AUTHENTICATIONS[where])
 
 
+def _request_token_with(state, discovery, where: str, secret: str) -> None:
+    """The scenario client's client_credentials request, authenticated `where` with `secret` instead of its own."""
+    post_token(
+        state, discovery, client_credentials_form(state.client), authentication=AUTHENTICATIONS[where], secret=secret
+    )
+
+
 @when(parsers.re(r"the client requests a token with a made-up secret in (?P<where>the form body|HTTP Basic)"))
 def request_token_wrong_secret(state, discovery, where):
-    post_token(
-        state,
-        discovery,
-        client_credentials_form(state.client),
-        authentication=AUTHENTICATIONS[where],
-        secret=WRONG_SECRET,
-    )
+    _request_token_with(state, discovery, where, WRONG_SECRET)
 
 
 @when(
@@ -61,25 +62,13 @@ def request_token_case_changed_secret(state, discovery, where):
     changed = case_changed(state.client.client_secret)
     if changed is None:
         pytest.skip(f"the {state.client.role} client's secret has no letters whose case could change")
-    post_token(
-        state,
-        discovery,
-        client_credentials_form(state.client),
-        authentication=AUTHENTICATIONS[where],
-        secret=changed,
-    )
+    _request_token_with(state, discovery, where, changed)
 
 
 @when(parsers.re(r"the client requests a token with the other client's secret in (?P<where>the form body|HTTP Basic)"))
 def request_token_other_clients_secret(state, discovery, where):
     """The scenario client's client_id with a secret the server did issue, to another client."""
-    post_token(
-        state,
-        discovery,
-        client_credentials_form(state.client),
-        authentication=AUTHENTICATIONS[where],
-        secret=state.other_client.client_secret,
-    )
+    _request_token_with(state, discovery, where, state.other_client.client_secret)
 
 
 @when("an unregistered client requests a token")
