@@ -163,11 +163,12 @@ REFERENCE_APPS = {
                 "restart-on-failure": (),
                 "restart-on-failure,state-not-checked": ("APPC-16", "APPC-17"),
                 # an OAuth 2.0 client (no openid): OpenID Connect Core does not bind it to compare its state, and its
-                # new PKCE challenge protects the callback (RFC 9700 section 2.1): APPC-16 and APPC-17 do not apply
-                "oauth-only,state-not-checked": (),
+                # new PKCE challenge protects the callback (RFC 9700 section 2.1): APPC-16 and APPC-17 do not apply;
+                # APPC-34 warns that it asks no openid (exit 0)
+                "oauth-only,state-not-checked": ("APPC-34",),
                 # without PKCE its state alone protects the callback, and RFC 6749 section 10.12 binds it: another
                 # browser's code and state sign this one in too (APPC-31)
-                "oauth-only,no-pkce,state-not-checked": ("APPC-06", "APPC-16", "APPC-17", "APPC-31"),
+                "oauth-only,no-pkce,state-not-checked": ("APPC-06", "APPC-16", "APPC-17", "APPC-31", "APPC-34"),
                 "no-pkce": ("APPC-06",),
                 "plain-pkce": ("APPC-07",),
                 "wrong-verifier": ("APPC-08",),
