@@ -128,6 +128,7 @@ def _session(*urls):
     session.urls = list(urls)
     session._authorization_endpoint = ("localhost:5999", "/connect/authorize")
     session._callback_uris = ["http://127.0.0.1:5000/callback"]
+    session._any_port = ()  # a web application's callback: its own port only
     return session
 
 

@@ -65,7 +65,7 @@ def test_compliance_md_and_the_terminal_open_and_end_on_the_verdict(broken_pkce_
     # pytest's own summary counts a blocked scenario as blocked, not failed, and lists no FAILED line for it
     # (CODE-04 is among the skipped: its control code, a PKCE code too, is refused, so its refusal shows nothing;
     # the refusals whose control was refused, passed by pytest, are counted blocked too)
-    assert "6 failed, 76 passed, 4 skipped, 42 blocked in " in stdout
+    assert "6 failed, 78 passed, 5 skipped, 42 blocked in " in stdout
     assert "FAILED features/test_features.py::test_code01" not in stdout and "test_code01" not in stdout
     # tracebacks on the terminal and in JUnit XML start at the step, not in pytest's fixture code
     assert "steps/token_endpoint.py:" in stdout and "site-packages" not in stdout
