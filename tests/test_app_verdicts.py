@@ -509,6 +509,8 @@ def _certify_web(tmp_path, switch: str, *options, application="examples/web_app/
         "REFERENCE_APP_DEFECTS": switch,
     }
     completed = _certify(application, variables, tmp_path, *options)
+    # a run that wrote no record says why (exit code and its last output), not only that the file is missing
+    assert (tmp_path / "record.json").exists(), (completed.returncode, (completed.stderr or completed.stdout)[-3000:])
     return (completed, *_outcomes(tmp_path))
 
 
