@@ -8,6 +8,7 @@ report them "blocked by" it, not failed (one cause, one failure); every other sc
 still pass.
 """
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -546,6 +547,13 @@ UNCHECKABLE = {
 }
 
 
+def _with_closest(name: str) -> str:
+    """An unknown switch name and the known one it is closest to: a typo names the switch it meant first, not
+    last among some 140 names."""
+    close = difflib.get_close_matches(name, [*DEFECTS, *VARIANTS, *UNCHECKABLE], n=1, cutoff=0.6)
+    return f"{name} (did you mean {close[0]}?)" if close else name
+
+
 class Defects:
     """The switches (defects and variants) that are on for one sandbox."""
 
@@ -553,7 +561,8 @@ class Defects:
         known = {**DEFECTS, **VARIANTS, **UNCHECKABLE}
         unknown = sorted(set(names) - set(known))
         if unknown:
-            raise ValueError(f"unknown sandbox defect(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            named = ", ".join(map(_with_closest, unknown))
+            raise ValueError(f"unknown sandbox defect(s): {named}; known: {', '.join(sorted(known))}")
         self.names = frozenset(names)
 
     def __contains__(self, name: str) -> bool:

@@ -142,7 +142,14 @@ def test_unknown_environment_name_lists_the_known_ones():
 
 
 def test_unknown_defect_is_a_configuration_problem():
-    _assert_clean_refusal(run_suite("--defect", "no-such-defect"), "unknown sandbox defect(s): no-such-defect")
+    _assert_clean_refusal(run_suite("--defect", "no-such-defect"), "unknown sandbox defect(s): no-such-defect;")
+
+
+def test_mistyped_defect_names_the_switch_it_is_closest_to():
+    _assert_clean_refusal(
+        run_suite("--defect", "code-reuseable"),
+        "unknown sandbox defect(s): code-reuseable (did you mean code-reusable?)",
+    )
 
 
 def test_defects_only_apply_to_the_sandbox(tmp_path):
