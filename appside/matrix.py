@@ -461,9 +461,12 @@ REFERENCE_APPS = {
         # native app's sign-ins do. Its clean run proves the browser's fence and the stand-in take any port of its
         # loopback host, and that another browser's held callback, delivered to this sign-in's own listener
         # (HeldCallback.to_own_listener), is refused by its state. Its switches are only those no other stack's prove
-        # (each costs a certification, about 9 CPU-seconds): the rules its other defects would break (no-pkce,
+        # (each costs a certification, 7 to 9 CPU-seconds): the rules its other defects would break (no-pkce,
         # plain-pkce, wrong-verifier, a secret in Basic or in the form: APPC-09, offline_access: APPC-14, the ID
-        # token, a token in a URL) are judged alike for every interactive type, and the spa and web switches prove them.
+        # token, a token in a URL) are judged alike for every interactive type (only APPC-06's failure names the
+        # type's Visma sentence), and the spa and web switches prove them; a localhost redirect URI for 127.0.0.1 is
+        # refused as any unregistered one (web:redirect-uri-unregistered), its native wording proven by
+        # tests/test_loopback_redirect_uris.py.
         ReferenceApp(
             "native",
             "examples/native_app/application.yaml",
