@@ -457,6 +457,34 @@ REFERENCE_APPS = {
             },
             stack="Python: httpx, Authlib's httpx OAuth2Client (client_secret in the form)",
         ),
+        # The one native application: each sign-in listens on a port of its own (RFC 8252 section 7.3), which only a
+        # native app's sign-ins do. Its clean run proves the browser's fence and the stand-in take any port of its
+        # loopback host, and that another browser's held callback, delivered to this sign-in's own listener
+        # (HeldCallback.to_own_listener), is refused by its state. Its switches are only those no other stack's prove
+        # (each costs a certification, 7 to 9 CPU-seconds): the rules its other defects would break (no-pkce,
+        # plain-pkce, wrong-verifier, a secret in Basic or in the form: APPC-09, offline_access: APPC-14, the ID
+        # token, a token in a URL) are judged alike for every interactive type (only APPC-06's failure names the
+        # type's Visma sentence), and the spa and web switches prove them; a localhost redirect URI for 127.0.0.1 is
+        # refused as any unregistered one (web:redirect-uri-unregistered), its native wording proven by
+        # tests/test_loopback_redirect_uris.py.
+        ReferenceApp(
+            "native",
+            "examples/native_app/application.yaml",
+            {
+                # one verifier for every flow, no nonce, the state not compared: another browser's code and state,
+                # delivered to this sign-in's listener, are redeemed with the verifier they were issued for and sign
+                # it in as the other browser's user (APPC-31), which only its delivery to this sign-in's own port
+                # shows (left on the other browser's port it completes that browser's sign-in); the state faults on
+                # its own callback are accepted (APPC-16, APPC-17), the repeated challenge is APPC-22's; the state
+                # now protects the callback and is new and random in each sign-in (APPC-03 to APPC-05 pass)
+                "no-nonce,fixed-pkce,state-not-checked": ("APPC-16", "APPC-17", "APPC-22", "APPC-31"),
+                # the same by response_mode=form_post: the response posted to the loopback listener, held on any port
+                # of its host and posted to this sign-in's own port (a POST's delivery is a form the page submits)
+                "form-post,no-nonce,fixed-pkce,state-not-checked": ("APPC-16", "APPC-17", "APPC-22", "APPC-31"),
+            },
+            ("NATIVE_APP_PORT",),
+            stack="Python: Authlib's OAuth2Session (public client, PKCE S256), one loopback listener a sign-in",
+        ),
     )
 }
 

@@ -113,3 +113,17 @@ def test_another_browsers_loopback_callback_goes_to_this_sign_ins_own_port():
     assert held.to_own_listener(own, ()) == held
     other_host = own.replace("127.0.0.1", "127.0.0.2")
     assert held.to_own_listener(other_host, native) == held
+
+
+def test_another_browsers_loopback_form_post_goes_to_this_sign_ins_own_port_as_a_form():
+    """A native app's response by response_mode=form_post: the POST the stand-in's page sends is held on the other
+    sign-in's port and posted, its form as it was, to this sign-in's own listener (examples/native_app's form-post
+    switch proves it end to end)."""
+    from appside.browser_driver import HeldCallback
+
+    native = loopback_any_port(SimpleNamespace(app_type="native", redirect_uris=("http://127.0.0.1/callback",)))
+    held = HeldCallback("POST", "http://127.0.0.1:48015/callback", (("code", "c"), ("state", "s")))
+    own = "https://localhost:13820/connect/authorize?response_mode=form_post&redirect_uri=http%3A%2F%2F127.0.0.1%3A48016%2Fcallback"
+    delivered = held.to_own_listener(own, native)
+    assert delivered == HeldCallback("POST", "http://127.0.0.1:48016/callback", held.form)
+    assert delivered.params == {"code": "c", "state": "s"}
