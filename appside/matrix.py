@@ -28,8 +28,7 @@ CLEAN = "(clean)"
 @dataclass
 class AppRow(Row):
     reasons: dict = field(default_factory=dict)  # rule id -> why its scenarios did not pass, for the table
-    # rule ids that must be left unjudged, and those that were (skipped for missing data, or could not be checked)
-    expected_unchecked: tuple[str, ...] = ()
+    # rule ids that were left unjudged, of any severity (skipped for missing data, or could not be checked)
     unchecked: tuple[str, ...] = ()
 
     @property
@@ -549,6 +548,8 @@ def row_from_record(
         expected_blocked=tuple(blocks),
         reasons=reasons,
         expected_unchecked=tuple(unchecked),
+        # the blocker or critical ones: those that make a run incomplete (Row.unexpected holds them to `unchecked`)
+        unjudged=tuple(sorted({*(record.get("unchecked_rules") or ()), *(record.get("missing_data") or ())})),
         # skipped for missing data or could not be checked, and the record's blocker or critical rules not checked
         unchecked=tuple(
             sorted(
