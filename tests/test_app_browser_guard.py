@@ -4,7 +4,7 @@ went: one that carries no credential (an image, a font or a script from a CDN, a
 error page loads its logo from https://authjs.dev; an analytics beacon with a body) is aborted quietly,
 listed, and the sign-in goes on; one that carries a token is kept whole for APPC-32 (appside/steps/
 leaks.py), and the sign-in goes on too; only the test user's password, which no application holds,
-ends the sign-in, naming the origin and the application file's keys."""
+ends the sign-in, a configuration problem naming the origin and the application file's keys."""
 
 import os
 from types import SimpleNamespace
@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from faulty_servers import Answer, HostileServer, browser_driven_spa
 
+from suite.verdict.checks import ConfigurationProblem
 from suite.wire.browser import chromium_path
 from suite.wire.http import UntrustedEndpoint
 
@@ -85,6 +86,9 @@ def test_what_the_application_sends_elsewhere_never_leaves_and_is_judged_on_what
                 session.sign_in()
             # what to do names the application file's keys, not an environment's
             assert "drive.sign_in_url" in str(refused.value) and "trusted_origins" not in str(refused.value)
+            # no sentence binds where an application's page sends a password it never holds: a configuration
+            # problem (exit 4), not a failure citing the suite's policy alone
+            assert isinstance(refused.value, ConfigurationProblem), type(refused.value)
         else:
             sign_in = session.sign_in()
             assert sign_in.finished
