@@ -319,9 +319,12 @@ REFERENCE_APPS = {
             },
             ("SPA_APP_PORT",),
             {
-                "no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
-                # refused before any code: every rule that needs a sign-in or a code (it has no refresh token)
-                "wrong-client-id": ("APPC-08", *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
+                # refused before any code, so before its token request: APPC-09 has none to judge (it was "could not
+                # be checked", which the exit code 1 of APPC-06's failure hid)
+                "no-pkce": ("APPC-09", *NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
+                # refused before any code: every rule that needs a sign-in or a code (it has no refresh token), and
+                # APPC-09, no token request to judge (as no-pkce)
+                "wrong-client-id": ("APPC-08", "APPC-09", *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
             },
             stack="JavaScript in the browser: oidc-client-ts",
         ),
