@@ -196,8 +196,8 @@ def _refuse_ambiguous(location: str, redirect_uri: str) -> None:
     refused = f"refused to follow the redirect to {redact_url(location)}: {AMBIGUOUS} ({odd})"
     if _carries_a_response(location):
         raise UntrustedEndpoint(
-            f"{refused}, so it is not the redirect_uri the request named ({redact_url(redirect_uri)}) for certain. "
-            + RESPONSE_TO_THE_REDIRECT_URI
+            f"{refused}, and it is not the redirect_uri the request named ({redact_url(redirect_uri)}), where an "
+            "authorization response goes. " + RESPONSE_TO_THE_REDIRECT_URI
         )
     raise PolicyRefusal(f"{refused}, so it is not the issuer's origin for certain. {UNPLAIN_ADVICE} {POLICY_CITED}")
 
