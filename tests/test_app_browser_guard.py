@@ -242,3 +242,26 @@ def test_a_sign_in_page_that_redirects_in_a_loop_is_said_to_redirect_in_a_loop()
     assert _where_it_ended(sign_in).startswith(" (too many redirects") and "chrome-error" not in _where_it_ended(
         sign_in
     )
+
+
+def test_a_refusal_that_breaks_no_sentence_is_recorded_as_a_configuration_problem_on_the_application_side():
+    """The application side's reports mark a step's ConfigurationProblem as the server side's do (the record's
+    error, exit 4): its refusal of the test user's password for another origin was recorded as the rule's failure,
+    and the rule's sentence was quoted beside a refusal that breaks none."""
+    from appside.conftest import pytest_bdd_step_error, pytest_runtest_makereport
+    from suite.wire.http import UntrustedOrigin
+
+    with pytest.raises(UntrustedOrigin) as raised:
+        raise UntrustedOrigin("refused to send the test user's password in POST http://127.0.0.1:9/collect: ...")
+    refusal = raised.value
+    report = SimpleNamespace(failed=True, longrepr="a traceback", sections=[], user_properties=[])
+    hook = pytest_runtest_makereport(None, SimpleNamespace(excinfo=raised))
+    next(hook)
+    with pytest.raises(StopIteration):
+        hook.send(SimpleNamespace(get_result=lambda: report))
+    assert ("configuration_problem", True) in report.user_properties
+    assert str(report.longrepr).startswith("configuration problem: refused to send the test user's password")
+    request = SimpleNamespace(node=SimpleNamespace(user_properties=[("rule", {"rule_id": "APPC-16"})]))
+    step = SimpleNamespace(type="when", keyword="When", name="the user signs in")
+    pytest_bdd_step_error(request, None, None, step, None, None, refusal)
+    assert str(refusal) == refusal.args[0] and "RFC" not in str(refusal)  # no rule's sentence quoted beside it
