@@ -18,7 +18,7 @@ from suite.reports.interruption import die_with_parent, interruptible
 from suite.reports.results import ResultRecorder, write_no_verdict
 from suite.secrets.redaction import REDACTOR, readable, said, scrub_all_logging
 from suite.secrets.variants import case_changed
-from suite.verdict.checks import ConfigurationProblem
+from suite.verdict.checks import report_configuration_problem
 from suite.verdict.exit_codes import EXIT_ENVIRONMENT_PROBLEM
 from suite.wire.http import EnvironmentProblem, RepeatedServerError
 from suite.wire.server import (
@@ -327,9 +327,7 @@ def pytest_runtest_makereport(item, call):
             report.user_properties.append(("server_error", call.excinfo.value.sentence or True))
         kind = "server error" if call.excinfo.errisinstance(RepeatedServerError) else "environment problem"
         report.longrepr = f"{kind}: {call.excinfo.value}"  # the cause, not a traceback
-    if call.excinfo is not None and call.excinfo.errisinstance(ConfigurationProblem):
-        report.user_properties.append(("configuration_problem", True))
-        report.longrepr = f"configuration problem: {call.excinfo.value}"
+    report_configuration_problem(report, call.excinfo)
     if call.excinfo is not None and getattr(call.excinfo.value, "expected", None) is not None:
         compared = call.excinfo.value  # a check that compared two values: the report sets them side by side
         report.user_properties.append(("difference", {"expected": compared.expected, "received": compared.received}))

@@ -34,7 +34,7 @@ from suite.configuration.environment import BrowserAction, BrowserPage, HttpSett
 from suite.secrets.redaction import REDACTOR
 from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
-from suite.wire.http import CredentialPolicy, UntrustedEndpoint, redact_url
+from suite.wire.http import CredentialPolicy, redact_url
 from suite.wire.login.browser import BrowserLogin, PagePicture, attach_picture, page_picture
 from suite.wire.redirect_variations import without_loopback_port
 
@@ -242,9 +242,9 @@ class QuietWatch:
 # What a refusal of the browser's fence says to do, and cites: the application file's keys, which name the
 # application's own origins (an environment's http.trusted_origins means nothing here)
 OWN_ORIGINS = (
-    "The browser reaches only the stand-in and the application's own origins, those of drive.sign_in_url, "
-    "drive.use_api_url and application.redirect_uris: if that origin serves the application's pages, name it in "
-    "one of those keys."
+    "Nothing was sent there. The browser reaches only the stand-in and the application's own origins, those of "
+    "drive.sign_in_url, drive.use_api_url and application.redirect_uris: if that origin serves the application's "
+    "pages, name it in one of those keys."
 )
 POLICY_CITED = (
     "Credentials go only to the stand-in and the application: the suite's security policy, not a sentence of an "
@@ -395,14 +395,14 @@ class BrowserDriver:
         drive = application.drive
         own = (drive.sign_in_url, getattr(drive, "use_api_url", None), *application.redirect_uris)
         self.own_origins = list(dict.fromkeys(_origin(u) for u in own if u))  # whose cookies APPC-27 reads
-        # the application's own sending is what is certified here: a refusal fails its rule (appside/conftest.py)
+        # a refusal (the test user's password elsewhere: appside.browser_guard) is the suite's policy, no sentence
+        # binds the application there: a configuration problem naming the origin and these keys, as on the server side
         self.policy = CredentialPolicy(
             issuer,
             HttpSettings(trusted_origins=tuple(u for u in own if u)),
             advice=OWN_ORIGINS,
             cited=POLICY_CITED,
             any_port=loopback_any_port(application),
-            refused_as=UntrustedEndpoint,
         )
         self.guards: list[ApplicationGuard] = []  # the open sessions' (several sign-ins may go on at once)
         self._fence = OriginFence(

@@ -10,8 +10,9 @@ call to a partner's API) is aborted and listed in the report's "requests refused
 the sign-in goes on. What it carried is kept (`sent`), its URL, headers and body whole, for the rule
 that judges where the application's credentials go (APPC-32, appside/steps/leaks.py), which looks
 in it for every token the stand-in issued and the client secret, in every encoding. Only the test
-user's password, which the application never holds, still ends the sign-in (the suite's policy:
-its sentence is no RFC's)."""
+user's password, which the application never holds, still ends the sign-in: the suite's policy, which
+no sentence of an RFC or of Visma's pages binds the application to, so a configuration problem (exit 4)
+naming the origin and the application file's keys (suite.wire.http.UntrustedOrigin), not a failure."""
 
 import re
 from dataclasses import dataclass, replace

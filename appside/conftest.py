@@ -340,6 +340,10 @@ def stand_in(pytestconfig):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    from suite.verdict.checks import report_configuration_problem
+
+    # the browser's refusal of the test user's password for another origin: the suite's policy, no sentence
+    report_configuration_problem(report, call.excinfo)
     if report.failed and report.longrepr is not None:
         report.longrepr = said(str(report.longrepr))
     report.sections = [(title, said(text)) for title, text in report.sections]
@@ -394,7 +398,7 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     application rule is its own check (a refusal is several: no signed-in page, no API call, no
     redemption), unless it found nothing to check; a Given or When only prepares it. A step that found
     nothing to check is blocked by the rule that broke the sign-in, or else could not be checked."""
-    from suite.verdict.checks import Delivered, NonConformance, NothingToCheck
+    from suite.verdict.checks import ConfigurationProblem, Delivered, NonConformance, NothingToCheck
     from suite.wire.http import UntrustedEndpoint
 
     nothing = isinstance(exception, NothingToCheck)
@@ -407,7 +411,9 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     if isinstance(exception, Delivered):  # the answer still gave what the rules needing this one rely on
         failed_step["delivered"] = True
     rule = dict(request.node.user_properties).get("rule") or {}
-    if own_check and isinstance(exception, NonConformance) and not nothing and rule.get("rule_id"):
+    # a configuration problem breaks no sentence: the rule's is not quoted beside it
+    judged = isinstance(exception, NonConformance) and not isinstance(exception, ConfigurationProblem)
+    if own_check and judged and not nothing and rule.get("rule_id"):
         from appside.record import with_its_sentence
 
         # the report is made from the exception after this hook: its message quotes the rule's sentence

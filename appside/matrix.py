@@ -28,8 +28,7 @@ CLEAN = "(clean)"
 @dataclass
 class AppRow(Row):
     reasons: dict = field(default_factory=dict)  # rule id -> why its scenarios did not pass, for the table
-    # rule ids that must be left unjudged, and those that were (skipped for missing data, or could not be checked)
-    expected_unchecked: tuple[str, ...] = ()
+    # rule ids that were left unjudged, of any severity (skipped for missing data, or could not be checked)
     unchecked: tuple[str, ...] = ()
 
     @property
@@ -320,9 +319,12 @@ REFERENCE_APPS = {
             },
             ("SPA_APP_PORT",),
             {
-                "no-pkce": (*NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
-                # refused before any code: every rule that needs a sign-in or a code (it has no refresh token)
-                "wrong-client-id": ("APPC-08", *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
+                # refused before any code, so before its token request: APPC-09 has none to judge (it was "could not
+                # be checked", which the exit code 1 of APPC-06's failure hid)
+                "no-pkce": ("APPC-09", *NO_CHALLENGE, *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
+                # refused before any code: every rule that needs a sign-in or a code (it has no refresh token), and
+                # APPC-09, no token request to judge (as no-pkce)
+                "wrong-client-id": ("APPC-08", "APPC-09", *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
             },
             stack="JavaScript in the browser: oidc-client-ts",
         ),
@@ -577,6 +579,8 @@ def row_from_record(
         expected_blocked=tuple(blocks),
         reasons=reasons,
         expected_unchecked=tuple(unchecked),
+        # the blocker or critical ones: those that make a run incomplete (Row.unexpected holds them to `unchecked`)
+        unjudged=tuple(sorted({*(record.get("unchecked_rules") or ()), *(record.get("missing_data") or ())})),
         # skipped for missing data or could not be checked, and the record's blocker or critical rules not checked
         unchecked=tuple(
             sorted(

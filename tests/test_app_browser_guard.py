@@ -4,7 +4,7 @@ went: one that carries no credential (an image, a font or a script from a CDN, a
 error page loads its logo from https://authjs.dev; an analytics beacon with a body) is aborted quietly,
 listed, and the sign-in goes on; one that carries a token is kept whole for APPC-32 (appside/steps/
 leaks.py), and the sign-in goes on too; only the test user's password, which no application holds,
-ends the sign-in, naming the origin and the application file's keys."""
+ends the sign-in, a configuration problem naming the origin and the application file's keys."""
 
 import os
 from types import SimpleNamespace
@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from faulty_servers import Answer, HostileServer, browser_driven_spa
 
+from suite.verdict.checks import ConfigurationProblem
 from suite.wire.browser import chromium_path
 from suite.wire.http import UntrustedEndpoint
 
@@ -85,6 +86,9 @@ def test_what_the_application_sends_elsewhere_never_leaves_and_is_judged_on_what
                 session.sign_in()
             # what to do names the application file's keys, not an environment's
             assert "drive.sign_in_url" in str(refused.value) and "trusted_origins" not in str(refused.value)
+            # no sentence binds where an application's page sends a password it never holds: a configuration
+            # problem (exit 4), not a failure citing the suite's policy alone
+            assert isinstance(refused.value, ConfigurationProblem), type(refused.value)
         else:
             sign_in = session.sign_in()
             assert sign_in.finished
@@ -238,3 +242,26 @@ def test_a_sign_in_page_that_redirects_in_a_loop_is_said_to_redirect_in_a_loop()
     assert _where_it_ended(sign_in).startswith(" (too many redirects") and "chrome-error" not in _where_it_ended(
         sign_in
     )
+
+
+def test_a_refusal_that_breaks_no_sentence_is_recorded_as_a_configuration_problem_on_the_application_side():
+    """The application side's reports mark a step's ConfigurationProblem as the server side's do (the record's
+    error, exit 4): its refusal of the test user's password for another origin was recorded as the rule's failure,
+    and the rule's sentence was quoted beside a refusal that breaks none."""
+    from appside.conftest import pytest_bdd_step_error, pytest_runtest_makereport
+    from suite.wire.http import UntrustedOrigin
+
+    with pytest.raises(UntrustedOrigin) as raised:
+        raise UntrustedOrigin("refused to send the test user's password in POST http://127.0.0.1:9/collect: ...")
+    refusal = raised.value
+    report = SimpleNamespace(failed=True, longrepr="a traceback", sections=[], user_properties=[])
+    hook = pytest_runtest_makereport(None, SimpleNamespace(excinfo=raised))
+    next(hook)
+    with pytest.raises(StopIteration):
+        hook.send(SimpleNamespace(get_result=lambda: report))
+    assert ("configuration_problem", True) in report.user_properties
+    assert str(report.longrepr).startswith("configuration problem: refused to send the test user's password")
+    request = SimpleNamespace(node=SimpleNamespace(user_properties=[("rule", {"rule_id": "APPC-16"})]))
+    step = SimpleNamespace(type="when", keyword="When", name="the user signs in")
+    pytest_bdd_step_error(request, None, None, step, None, None, refusal)
+    assert str(refusal) == refusal.args[0] and "RFC" not in str(refusal)  # no rule's sentence quoted beside it

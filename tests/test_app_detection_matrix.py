@@ -140,3 +140,15 @@ def test_a_switch_that_leaves_a_rule_without_evidence_is_caught_only_as_could_no
     assert not row_from_record("web:id-token-as-bearer", (), record, 5).caught  # no switch may leave it unchecked
     assert not row_from_record("web:id-token-as-bearer", (), _record(), 0, unchecked=("APPC-15",)).caught
     assert "(could not be checked: APPC-15)" in render([row_from_record("web:x", (), record, 5)])
+
+
+def test_a_switch_that_fails_its_rules_and_silently_leaves_a_blocker_unchecked_is_not_caught():
+    """A run where the switch's rule failed exits 1 whatever else could not be checked: a blocker or critical
+    rule it left without a verdict (could not be checked, or skipped for want of data) that its `unchecked` and
+    `blocks` do not declare is a rule the switch silenced, and the row is not caught."""
+    record = {**_record("APPC-05"), "unchecked_rules": ["APPC-15"]}
+    row = row_from_record("web:fixed-state", ("APPC-05",), record, 1)
+    assert not row.caught and row.unexpected == ["APPC-15"]
+    assert row_from_record("web:fixed-state", ("APPC-05",), record, 1, unchecked=("APPC-15",)).caught
+    missing = {**_record("APPC-05"), "missing_data": {"APPC-06": ["drive.use_api_url"]}}
+    assert not row_from_record("web:fixed-state", ("APPC-05",), missing, 1).caught

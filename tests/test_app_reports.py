@@ -8,7 +8,7 @@ import json
 import re
 
 from outputs import every_output, leaked
-from run import ROOT, certify_web_app_verbosely
+from run import certify_web_app_verbosely
 
 SECRET = "App-Secret-4c9e1f7b-DO-NOT-LEAK"
 
@@ -110,64 +110,16 @@ def test_compliance_md_labels_each_rule_by_where_its_sentence_comes_from():
     assert row["APPC-28"] == "beyond the pages: RFC 6749 section 10.1, RFC 6749 section 10.3, RFC 6749 section 10.4"
 
 
-def test_appc23_quotes_invalid_grant_and_the_visma_section_its_link_names():
+def test_appc23_quotes_invalid_grant_and_no_visma_sentence_that_forbids_nothing():
     """APPC-23 quoted RFC 6749 section 5.2's invalid_client, which says nothing of a code used twice; the sentence
-    that does is invalid_grant. And its link named Interactive Integrations' Step 4 while its Statements column said
-    "beyond the pages": the catalogue quotes that section's sentence on the code a redemption uses."""
+    that does is invalid_grant. And it cited II-26 ("Use the received authorization code ... to request access
+    tokens"), which forbids no second use: its sentences are RFC 6749's, beyond the pages, though its link names
+    the step of Visma's flow where the code is redeemed."""
     from appside.record import application_rule_sources, application_rule_statements
-    from suite.configuration.rules import rule_of
 
     quotes = [
         s.get("quote", "") for s in application_rule_sources("APPC-23") if s.get("source") == "RFC 6749 section 5.2"
     ]
     assert [q.split(":")[0] for q in quotes] == ["invalid_grant"], quotes
     assert "is invalid, expired, revoked, does not match the redirection URI" in quotes[0]
-    statements, _ = application_rule_statements("APPC-23")
-    feature = (ROOT / "appside/features/interactive_requests.feature").read_text()
-    tags = next(line.split() for line in feature.splitlines() if "@rule:APPC-23 " in line)
-    rule = rule_of([tag.removeprefix("@") for tag in tags])
-    assert rule is not None and [(s["page"], s["section"]) for s in statements] == [tuple(rule.doc.split("#"))]
-
-
-def test_compliance_md_writes_an_ampersand_as_itself_where_it_begins_no_character_reference():
-    """A Rust service's client id rust-svc+id&1 read "rust-svc+id&amp;1" in compliance.md's raw Markdown: an & that
-    begins no character reference is text as it stands, one that would (&lt;) is still written &amp;."""
-    from suite.reports.record_markdown import _text
-
-    assert _text("rust-svc+id&1") == "rust-svc+id&1"
-    assert _text("a&b c & d") == "a&b c & d"
-    assert _text("&lt;script&gt; &#60; &#x3C;") == "&amp;lt;script&amp;gt; &amp;#60; &amp;#x3C;"
-
-
-def test_a_token_request_is_named_with_its_article():
-    """APPC-11 said "(a authorization_code request)"."""
-    from appside.observed import Observed
-    from appside.steps.client_secret import _grant
-    from sandbox.app import PATHS
-    from sandbox.recording import RecordedRequest
-
-    def named(grant_type: str) -> str:
-        request = RecordedRequest(0.0, "POST", PATHS["token_endpoint"], (), (("grant_type", grant_type),), {}, "", 200)
-        return _grant(request, Observed([request]))
-
-    assert named("authorization_code") == " (an authorization_code request)"
-    assert named("refresh_token") == " (a refresh_token request)"
-
-
-def test_a_service_leak_names_the_run_it_was_found_in_not_the_flow_of_two_runs():
-    """A service that printed its token in its first run was said to have done so "in the run 'short-lived access
-    token, API used after expiry'", the flow of two runs around the expiry (its first run its normal one): each run
-    is a flow of its own, with the requests from its start to the next run's."""
-    from appside.concurrent import EXPIRY
-    from appside.observed import Observed
-    from appside.service_driver import ServiceRun
-    from appside.steps.leaks import _each_run
-    from sandbox.recording import RecordedRequest
-
-    first, second = ServiceRun(True, "ok", started=10.0), ServiceRun(True, "ok", started=20.0)
-    requests = [RecordedRequest(at, "POST", "/connect/token", (), (), {}, "", 200) for at in (10.5, 20.5)]
-    flows = _each_run(EXPIRY, [first, second], Observed(requests))
-    assert [(title, runs, [o.entries for o in observed]) for title, runs, observed in flows] == [
-        (f"{EXPIRY}, run 1 of 2", [first], [[requests[0]]]),
-        (f"{EXPIRY}, run 2 of 2", [second], [[requests[1]]]),
-    ]
+    assert application_rule_statements("APPC-23") == ([], "RFC 6749 section 4.1.2, RFC 6749 section 5.2")

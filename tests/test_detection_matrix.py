@@ -172,3 +172,19 @@ def _scenarios_of(record, rule) -> tuple[dict, dict]:
         {s["name"]: s["status"] for s in entry["scenarios"]},
         {s["name"]: s.get("reason") or "" for s in entry["scenarios"]},
     )
+
+
+def test_a_switch_that_leaves_a_blocker_rule_without_its_data_beside_its_failure_is_not_caught():
+    """The matrix's exit code is 1 where a rule failed, whatever else the run left out: a blocker or critical
+    rule skipped for want of data under a switch (the record's missing_data) is one the switch silenced."""
+    from suite.matrix.detection import _row
+
+    defect = next(name for name, switch in DEFECTS.items() if not switch.blocks)
+    rules = [
+        {"rule_id": rule, "severity": "blocker", "status": "failed", "scenarios": [{"name": rule, "status": "failed"}]}
+        for rule in DEFECTS[defect].breaks
+    ]
+    record = {"rules": rules, "failed_rules": list(DEFECTS[defect].breaks), "error_rules": [], "blocked_rules": []}
+    assert _row(defect, record, None).caught
+    silenced = _row(defect, {**record, "missing_data": {"DISC-01": ["discovery_url"]}}, None)
+    assert not silenced.caught and silenced.unexpected == ["DISC-01"]

@@ -409,6 +409,56 @@ def test_an_address_url_parsers_read_differently_gets_no_credential(address):
     assert http.credentials.refusal("https://CONNECT.example:443/connect/token?a=b\\c@d") is None
 
 
+def _with_user_at(url: str) -> str:
+    """`url` with user information before its host: the host every parser reads is still the issuer's."""
+    return url.replace("://", "://someone@", 1)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["discovery", "login-form", "login-redirect", "login-redirect-with-code"],
+)
+def test_an_address_parsers_read_differently_is_a_configuration_problem_unless_it_carries_a_response(tmp_path, where):
+    """The issuer's own host with user information before it (http://someone@127.0.0.1:PORT/...): URL parsers
+    read it differently, so the suite sends no credential there and follows no redirect there. No sentence binds a
+    server to addresses every parser reads alike (RFC 3986 lets a URL hold user information; RFC 6749 section 3.1
+    leaves the login pages to the server), so that is a configuration problem (exit 4) saying what to change, not a
+    failure citing the suite's policy alone; an authorization response (a code) sent there is the server's failure,
+    citing RFC 6749 section 4.1.2 (delivered to the redirection URI the request named)."""
+    server = HostileServer({})
+    ambiguous = _with_user_at(server.url)
+    server.routes["/.well-known/openid-configuration"] = server.discovery(
+        token_endpoint=(ambiguous if where == "discovery" else server.url) + "/connect/token"
+    )
+    server.routes["/connect/authorize"] = _hostile_login_page(
+        ambiguous + "/account/login" if where == "login-form" else "/account/login"
+    )
+    location = ambiguous + ("/callback?code=c0de&state=s" if where == "login-redirect-with-code" else "/next")
+    server.routes["/account/login"] = Answer(302, {"Location": location})
+    try:
+        clients = ("service",) if where == "discovery" else ("web",)
+        environment = write_environment(tmp_path, _hostile_environment(server.url, *clients))
+        rule = "SVC-01" if where == "discovery" else "AUTH-01"
+        result = run_suite(
+            f"--env={environment}",
+            f"--rule={rule}",
+            f"--compliance={tmp_path / 'c.json'}",
+            environ={"T_SECRET": CLIENT_SECRET},
+        )
+    finally:
+        server.close()
+    output = result.stdout + result.stderr
+    assert "URL parsers read different hosts" in output, output[-3000:]
+    if where == "login-redirect-with-code":
+        assert result.returncode == 1 and "RFC 6749 section 4.1.2" in output, output[-3000:]
+        assert "the redirect_uri the request named" in output, output[-3000:]
+    else:
+        assert result.returncode == 4 and "configuration problem: refused to" in output, output[-3000:]
+        assert "Nothing was sent" in output and "have the server give it plainly" in output, output[-3000:]
+    assert [p for m, p, _, _ in server.requests if m == "POST"] == (["/account/login"] if "redirect" in where else [])
+    assert not [form for form in _every_encoding(CLIENT_SECRET) if form in output]
+
+
 # A hostile login page on the issuer: it sends the password elsewhere (another loopback origin
 # that records what it receives, or a real host over plain http) by its form's action, by a
 # script, or by answering the sign-in with a 307 redirect, which repeats the POST's body.
@@ -815,9 +865,11 @@ WEBRTC_BY_SCRIPT = """document.addEventListener("input", () => {
 
 
 @pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"), reason="needs Debian's chromium")
-def test_a_login_page_sending_the_password_over_webrtc_sends_nothing_and_fails_naming_webrtc(tmp_path):
+def test_a_login_page_sending_the_password_over_webrtc_sends_nothing_and_is_a_configuration_problem(tmp_path):
     """Control: in a browser the suite does not guard, the page's TURN request reaches the UDP port
-    carrying the password. Guarded: no datagram leaves, and AUTH-01 fails naming WebRTC."""
+    carrying the password. Guarded: no datagram leaves, and the run ends in a configuration problem naming
+    WebRTC and what to do (no sentence binds what a login page's scripts connect to: AUTH-01 failed citing
+    only the suite's policy)."""
     from playwright.sync_api import sync_playwright
 
     turn = UdpListener()
@@ -840,9 +892,9 @@ def test_a_login_page_sending_the_password_over_webrtc_sends_nothing_and_fails_n
         turn.close()
     output = result.stdout + result.stderr
     assert turn.datagrams == [], "the page's WebRTC connection sent UDP"
-    assert result.returncode == 1, output[-3000:]
-    refusal = next(line for line in output.splitlines() if "UntrustedEndpoint: refused" in line)
-    assert "over WebRTC (RTCPeerConnection" in refusal, refusal
+    assert result.returncode == 4, output[-3000:]
+    refusal = next(line for line in output.splitlines() if "configuration problem: refused" in line)
+    assert "over WebRTC (RTCPeerConnection" in refusal and "login.method: manual" in refusal, refusal
     assert not [form for form in _every_encoding(PASSWORD) if form in output]
 
 

@@ -40,6 +40,11 @@ class Row:
     missing_scenarios: frozenset = frozenset()  # ran on the clean sandbox, not under this switch
     expected_blocked: tuple[str, ...] = ()  # rule ids the switch's failures must block (its `blocks`)
     warned: tuple[str, ...] = ()  # those of `failed` that are warning-level: the verdict stands
+    # blocker or critical rules the run left without a verdict (skipped for want of data, could not be checked),
+    # which make a run incomplete (exit 5) only where no rule failed: beside a failure the run exits 1 all the
+    # same, so only the row can tell that the switch also silenced a rule it does not declare
+    unjudged: tuple[str, ...] = ()
+    expected_unchecked: tuple[str, ...] = ()  # rule ids the switch must leave without a verdict (its `unchecked`)
 
     @property
     def missed(self) -> list[str]:
@@ -48,8 +53,13 @@ class Row:
 
     @property
     def unexpected(self) -> list[str]:
-        """Rules that failed, or were blocked, where the switch says otherwise."""
-        return sorted((set(self.failed) - set(self.expected)) | (set(self.blocked) - set(self.expected_blocked)))
+        """Rules that failed, or were blocked, or were left without a verdict, where the switch says otherwise."""
+        declared = set(self.expected_unchecked) | set(self.expected_blocked)
+        return sorted(
+            (set(self.failed) - set(self.expected))
+            | (set(self.blocked) - set(self.expected_blocked))
+            | (set(self.unjudged) - declared)
+        )
 
     @property
     def caught(self) -> bool:
@@ -175,6 +185,9 @@ def _row(defect: str | None, record: dict | None, problem: str | None) -> Row:
         frozenset(scenarios),
         expected_blocked=expected_blocked,
         warned=warned,
+        # no switch declares a rule it leaves unjudged: a blocker or critical rule skipped for want of data is
+        # a rule it silenced (one that could not be checked is an error, exit 3, never caught)
+        unjudged=tuple(record.get("missing_data") or ()),
     )
 
 

@@ -33,6 +33,14 @@ class ConfigurationProblem(Exception):
     secret): the rule could not be checked, a configuration problem (exit code 4), not a non-conformance."""
 
 
+def report_configuration_problem(report: pytest.TestReport, excinfo: pytest.ExceptionInfo | None) -> None:
+    """A test's report whose exception is a ConfigurationProblem becomes one (the record's `error`, exit code 4
+    where no rule failed), its cause in one line, not a traceback: on both sides (conftest.py, appside/conftest.py)."""
+    if excinfo is not None and excinfo.errisinstance(ConfigurationProblem):
+        report.user_properties.append(("configuration_problem", True))
+        report.longrepr = f"configuration problem: {excinfo.value}"
+
+
 class NothingToCheck(NonConformance):
     """An earlier step did not give this one what it checks (no code redeemed, no ID token, no
     access token), so the scenario never reached its own rule. suite/verdict/blocking.py reports it as

@@ -100,12 +100,19 @@ class UntrustedEndpoint(NonConformance):
     """A credential would have gone somewhere the issuer does not vouch for."""
 
 
-class UntrustedOrigin(UntrustedEndpoint, ConfigurationProblem):
+class PolicyRefusal(UntrustedEndpoint, ConfigurationProblem):
+    """A credential the suite's own policy withholds where no sentence of an RFC or of Visma's pages binds the
+    server there, nor, on the application side, the application: no failure of theirs. The run cannot go on
+    without sending it, so the rule could not be checked, a configuration problem (exit 4) whose one line names
+    the cause and what to do. Nothing was sent."""
+
+
+class UntrustedOrigin(PolicyRefusal):
     """A credential would have gone to an origin the environment does not list. No sentence of an RFC or
     of Visma's pages binds the server there (RFC 6749 section 3.1: how it "authenticates the resource owner
-    [...] is beyond the scope of this specification"), so it is no failure of the server's: the
-    environment either lists that origin as the operator's own (http.trusted_origins) or the run cannot
-    go on without sending a credential where nobody vouched for it, a configuration problem (exit 4)."""
+    [...] is beyond the scope of this specification"), so the environment either lists that origin as the
+    operator's own (http.trusted_origins) or the run cannot go on without sending a credential where nobody
+    vouched for it."""
 
 
 # What a refusal cites: the suite's own policy, where docs/certify-server.md states it.
@@ -128,14 +135,11 @@ class CredentialPolicy:
         advice: str = "",
         cited: str = POLICY_CITED,
         any_port: tuple[str, ...] = (),
-        refused_as: type[UntrustedEndpoint] = UntrustedOrigin,
     ) -> None:
         self.origins = {origin_of(o) for o in (issuer, *settings.trusted_origins) if o}
         # plain-HTTP loopback hosts reached on any port: a native application's loopback redirect URI, whose
         # port the operating system chooses at each sign-in (RFC 8252 section 7.3)
         self.any_port = {host.strip("[]").lower() for host in any_port}
-        # what a refusal for another origin is: the server side's configuration problem (UntrustedOrigin)
-        self.refused_as = refused_as
         # what a refusal tells the reader to do where the origin belongs there after all (the keys that widen
         # the policy: the environment file's here, the application file's on the application side) and cites
         self.cited = cited
@@ -156,7 +160,7 @@ class CredentialPolicy:
         address that parsers read differently is refused even where that host is the issuer's."""
         origin = origin_of(url)
         if origin == UNREADABLE:
-            return "its address cannot be read as a URL. " + self.cited, UntrustedEndpoint
+            return f"its address cannot be read as a URL. {UNPLAIN_ADVICE} {self.cited}", PolicyRefusal
         host = origin.split("://", 1)[1].rpartition(":")[0]
         if not origin.startswith("https://") and not is_loopback(host):
             return (
@@ -165,10 +169,13 @@ class CredentialPolicy:
             ), UntrustedEndpoint
         if self.origins and origin not in self.origins and not self._any_port(origin):
             listed = ", ".join(sorted(self.origins))
-            return f"{origin} is not the issuer's origin ({listed}). {self.advice}", self.refused_as
+            return f"{origin} is not the issuer's origin ({listed}). {self.advice}", UntrustedOrigin
         odd = ambiguity(url)
         if odd:
-            return f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. {self.cited}", UntrustedEndpoint
+            return (
+                f"{AMBIGUOUS} ({odd}), so it is not the issuer's origin for certain. {UNPLAIN_ADVICE} {self.cited}",
+                (PolicyRefusal),
+            )
         return None
 
     def reaches(self, host: str, port: int) -> bool:
@@ -182,8 +189,8 @@ class CredentialPolicy:
         return scheme == "http" and authority.rpartition(":")[0].strip("[]") in self.any_port
 
     def refuse(self, what: str, url: str) -> None:
-        """Raises UntrustedEndpoint, saying why, when `what` (the credentials, named) must not go to `url`:
-        for an origin the environment does not list, `refused_as`."""
+        """Raises UntrustedEndpoint, saying why, when `what` (the credentials, named) must not go to `url`: a
+        PolicyRefusal (a configuration problem) where only the suite's policy withholds it, not a sentence."""
         refused = self._refusal(url)
         if refused:
             reason, refused_as = refused
@@ -629,6 +636,14 @@ def origin_of(url: str) -> str:
 
 UNREADABLE = "unreadable://:0"
 AMBIGUOUS = "URL parsers read different hosts in such an address (urllib.parse one, urllib3 and browsers another)"
+# What a refusal of such an address, or of one that is no URL, says: RFC 3986 lets a URL hold user information
+# and a percent-encoded host, and RFC 6749 section 3.1 leaves the login pages' addresses to the server, so no
+# sentence forbids what the server (or the application) gave: it is the address that must change
+UNPLAIN_ADVICE = (
+    "Nothing was sent. No sentence binds a server to addresses every parser reads alike, so this is no failure: "
+    "where that address is the operator's own, have the server give it plainly (a host of ASCII letters, digits, "
+    "dots and hyphens, no user@, backslash, percent sign or white space before its path)."
+)
 # A host and port as every parser reads them alike: a name or an IPv4 address of ASCII letters, digits,
 # dots and hyphens, or an IPv6 address in brackets, and a port of digits.
 _PLAIN_AUTHORITY = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")

@@ -33,7 +33,9 @@ from suite.wire.http import (
     FIXES,
     CredentialPolicy,
     EnvironmentProblem,
+    PolicyRefusal,
     UntrustedEndpoint,
+    UntrustedOrigin,
     allure_results_written,
     credentials_in,
     redact_url,
@@ -116,6 +118,15 @@ PAGE_SCRIPT_GUARD = """(() => {
 })();"""
 
 
+# What a refusal of a login page's WebRTC says to do: no sentence binds what a login page's scripts connect to
+# (RFC 6749 section 3.1 leaves the login to the server), so it is no failure of the server's
+WEBRTC_ADVICE = (
+    "Nothing was sent. No sentence binds what a login page's scripts connect to (RFC 6749 section 3.1: the "
+    "login is beyond its scope), so this is no failure of the server's; the browser method cannot sign in on "
+    "such a page: sign in with login.method: manual, or with a test user whose login page makes no peer connection."
+)
+
+
 class Guard:
     """What a browser context's requests are held against. Every request of every page in it
     (popups and frames too) and of their dedicated workers is held before it is sent (a context
@@ -170,10 +181,11 @@ class Guard:
                 return
             with self._lock:
                 self.refused.append(
-                    UntrustedEndpoint(
+                    PolicyRefusal(
                         f"refused to send anything over {described} from the page the password was typed into: a "
                         "peer connection's packets (a STUN or TURN server's username, a data channel) go over UDP, "
-                        "where no origin is checked, so the suite's Chromium sends none. " + self.policy.cited
+                        f"where no origin is checked, so the suite's Chromium sends none. {WEBRTC_ADVICE} "
+                        + self.policy.cited
                     )
                 )
         elif what == "popup" and self._decide(where, "GET", "popup", b"", False) is None:
@@ -311,7 +323,7 @@ class Guard:
                 self.blocked.append(f"connection to {shown}")
             elif (host, port) not in excused:
                 self.refused.append(
-                    self.policy.refused_as(
+                    UntrustedOrigin(
                         f"refused a connection from the browser the password was typed into, to {shown}: not an "
                         f"origin credentials may go to ({', '.join(sorted(self.policy.origins))}). "
                         + self.policy.advice

@@ -1,12 +1,14 @@
 """The `form` login method: plain HTTP, posting the login and consent forms like a browser would."""
 
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from suite.wire.http import (
     AMBIGUOUS,
     POLICY_CITED,
+    UNPLAIN_ADVICE,
     HttpClient,
+    PolicyRefusal,
     UntrustedEndpoint,
     ambiguity,
     origin_of,
@@ -42,7 +44,7 @@ class FormLogin:
                 location = urljoin(url, response.headers["Location"])
                 if is_redirect_to(location, redirect_uri):
                     return Outcome("callback", location, signed_in=signed_in, consent=consent)
-                _refuse_ambiguous(location)
+                _refuse_ambiguous(location, redirect_uri)
                 if origin_of(location) != self.issuer_origin:
                     return Outcome("left", location, response.status_code, signed_in=signed_in, consent=consent)
                 method, url, data, redirected = "GET", location, None, True
@@ -181,12 +183,39 @@ def _page(url: str) -> str:
     return redact_url(url)
 
 
-def _refuse_ambiguous(location: str) -> None:
+def _refuse_ambiguous(location: str, redirect_uri: str) -> None:
     """A redirect to an address parsers read differently is not followed: the session's cookies would
-    go wherever the HTTP client's parser reads its host, which need not be the one a check reads."""
+    go wherever the HTTP client's parser reads its host, which need not be the one a check reads. Where it
+    carries an authorization response (a code or an error) it is the server's failure: RFC 6749 delivers one
+    only to the redirection URI the request named, which this address is not. A hop of the login pages is
+    no failure (RFC 6749 section 3.1 leaves them to the server): the sign-in cannot go on, a configuration
+    problem."""
     odd = ambiguity(location)
-    if odd:
+    if not odd:
+        return
+    refused = f"refused to follow the redirect to {redact_url(location)}: {AMBIGUOUS} ({odd})"
+    if _carries_a_response(location):
         raise UntrustedEndpoint(
-            f"refused to follow the redirect to {redact_url(location)}: {AMBIGUOUS} ({odd}), so it is not the "
-            "issuer's origin for certain. " + POLICY_CITED
+            f"{refused}, and it is not the redirect_uri the request named ({redact_url(redirect_uri)}), where an "
+            "authorization response goes. " + RESPONSE_TO_THE_REDIRECT_URI
         )
+    raise PolicyRefusal(f"{refused}, so it is not the issuer's origin for certain. {UNPLAIN_ADVICE} {POLICY_CITED}")
+
+
+# Where an authorization response goes: the redirection URI of the request, and nowhere else
+RESPONSE_TO_THE_REDIRECT_URI = (
+    'RFC 6749 section 4.1.2: the authorization server "issues an authorization code and delivers it to the client '
+    'by adding the following parameters to the query component of the redirection URI"; an error goes there too '
+    "(section 4.1.2.1)"
+)
+
+
+def _carries_a_response(location: str) -> bool:
+    """Whether an address carries an authorization response's code or error (RFC 6749 section 4.1.2, 4.1.2.1),
+    in its query or its fragment."""
+    try:
+        parts = urlsplit(location)
+    except ValueError:  # an IPv6 bracket left open: no query the suite can read
+        return False
+    fields = {**parse_qs(parts.query), **parse_qs(parts.fragment)}
+    return "code" in fields or "error" in fields
