@@ -29,20 +29,25 @@ the switches: seconds per switch between those points; equal figures mean linear
 
 app: `make certify-app`'s run (`python -m appside`, without the HTML report) on each reference
 application (web, spa, service: clean, with a fresh secret of every character class), wall time
-median of the rounds and the work each run counted (appside.effort: sign-ins, service runs,
+and CPU time median of the rounds and the work each run counted (appside.effort: sign-ins, service runs,
 seconds of fixed waits summed one by one, browser launches, stand-in starts), which the load does
-not change, and the wall seconds of the sessions made at once (appside.concurrent), which it does. With
---against CHECKOUT (another checkout of the project, e.g. `git worktree add /tmp/base main`) the
-same runs of that checkout alternate with this one's, and the ratio of the medians is printed; the
-rules each run passed and failed must be the same on both sides.
+not change, and the wall seconds of the sessions made at once (appside.concurrent), which it does. The
+CPU time is user + system of the run's whole process tree (the suite, Playwright's driver, every Chromium
+process, the application): what a loaded machine (CI's 2 cores) pays for a certification, which its wall
+time hides when others' work holds it up. With --against CHECKOUT (another checkout of the project, e.g.
+`git worktree add /tmp/base main`) the same runs of that checkout alternate with this one's, and the ratios
+of the medians are printed; the rules each run passed and failed must be the same on both sides.
 
 The machine's load average is printed with the figures: compare ratios from one run only."""
 
 import argparse
+import contextlib
+import ctypes
 import dataclasses
 import itertools
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -457,15 +462,18 @@ def benchmark_app(tmp: Path, rounds: int, against: Path | None) -> None:
 
     apps = {name: REFERENCE_APPS[name] for name in APP_NAMES}
     sides = {"this": ROOT, **({"against": against} if against else {})}
+    adopt_orphans()
     load_before = os.getloadavg()
     walls: dict[tuple[str, str], list[float]] = {(side, app): [] for side in sides for app in apps}
+    cpus: dict[tuple[str, str], list[float]] = {(side, app): [] for side in sides for app in apps}
     work: dict[tuple[str, str], str] = {}
     verdicts: dict[str, dict[str, set]] = {}
     for round_number in range(rounds):
         for app in apps.values():
             for side, checkout in sides.items():
-                wall, counts, rules = certify_app(checkout, app, tmp / f"{side}-{app.name}-{round_number}.json")
+                wall, cpu, counts, rules = certify_app(checkout, app, tmp / f"{side}-{app.name}-{round_number}.json")
                 walls[side, app.name].append(wall)
+                cpus[side, app.name].append(cpu)
                 work[side, app.name] = counts
                 verdicts.setdefault(app.name, {}).setdefault(side, set()).add(rules)
     for name in apps:
@@ -477,12 +485,14 @@ def benchmark_app(tmp: Path, rounds: int, against: Path | None) -> None:
             raise SystemExit(f"the {name} application's verdicts differ between the checkouts: {shared}")
         line = f"certify-app {name}: " + ", ".join(
             f"{side} median {statistics.median(walls[side, name]):.1f} s (range {min(walls[side, name]):.1f}-"
-            f"{max(walls[side, name]):.1f}) [{work[side, name]}]"
+            f"{max(walls[side, name]):.1f}), CPU {statistics.median(cpus[side, name]):.1f} s (range "
+            f"{min(cpus[side, name]):.1f}-{max(cpus[side, name]):.1f}) [{work[side, name]}]"
             for side in sides
         )
         if against:
             ratio = statistics.median(walls["this", name]) / statistics.median(walls["against", name])
-            line += f"; this/against {ratio:.2f}"
+            cpu_ratio = statistics.median(cpus["this", name]) / statistics.median(cpus["against", name])
+            line += f"; this/against wall {ratio:.2f}, CPU {cpu_ratio:.2f}"
         print(
             line
             + f"; {rounds} round(s), same verdicts"
@@ -507,9 +517,9 @@ def _rules_apart(verdicts: dict[str, tuple]) -> tuple[dict[str, list[str]], dict
     return only, {side: sorted((rule, rules[rule]) for rule in common) for side, rules in by_rule.items()}
 
 
-def certify_app(checkout: Path, app, record: Path) -> tuple[float, str, tuple]:
-    """Wall seconds of one certification run in `checkout`, its work summary and the rules it passed
-    and failed (the verdict the two sides must agree on)."""
+def certify_app(checkout: Path, app, record: Path) -> tuple[float, float, str, tuple]:
+    """Wall seconds and CPU seconds (its whole process tree's: children_cpu) of one certification run in `checkout`,
+    its work summary and the rules it passed and failed (the verdict the two sides must agree on)."""
     from appside.matrix import special_secret
 
     environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "REFERENCE_APP_DEFECTS": ""}
@@ -517,9 +527,11 @@ def certify_app(checkout: Path, app, record: Path) -> tuple[float, str, tuple]:
     for variable in app.variables:
         environ[variable] = _free_port() if variable.endswith("_PORT") else special_secret()
     command = [sys.executable, "-m", "appside", f"--app={app.application_file}", f"--compliance={record}", "-q"]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), children_cpu()
     completed = subprocess.run(command, cwd=checkout, env=environ, capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - started
+    reap_orphans()
+    cpu = children_cpu() - cpu_before
     if completed.returncode != 0 or not record.exists():
         raise SystemExit(
             f"certifying the {app.name} application in {checkout} did not pass (exit {completed.returncode}): "
@@ -530,7 +542,38 @@ def certify_app(checkout: Path, app, record: Path) -> tuple[float, str, tuple]:
     summary = [line for line in completed.stdout.splitlines() if line.startswith(SUMMARY_PREFIX)]
     counts = summary[-1].removeprefix(SUMMARY_PREFIX).strip() if summary else "work not counted"
     rules = json.loads(record.read_text())["rules"]
-    return wall, counts, tuple(sorted((s["name"], s["status"]) for r in rules for s in r["scenarios"]))
+    return wall, cpu, counts, tuple(sorted((s["name"], s["status"]) for r in rules for s in r["scenarios"]))
+
+
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+def adopt_orphans() -> None:
+    """This process adopts its descendants whose parent ended before them (Linux), instead of init: a Chromium
+    process that outlives Playwright's driver is waited for here, and its CPU time counted (children_cpu)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap_orphans(bound: float = 10.0) -> None:
+    """Waits for the adopted descendants of a run that ended (at most `bound` seconds), so that their CPU time
+    is counted."""
+    until = time.monotonic() + bound
+    while time.monotonic() < until:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:  # none left
+            return
+        if not pid:
+            time.sleep(0.1)
+
+
+def children_cpu() -> float:
+    """User + system seconds of every descendant waited for so far: each process adds its own waited-for children's
+    to its own when it is waited for, so a run's subprocess brings its whole tree's (Chromium's renderers, through
+    its zygote, browser process and Playwright's driver)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _free_port() -> str:
