@@ -31,6 +31,9 @@ class AppRow(Row):
     # rule ids that must be left unjudged, and those that were (skipped for missing data, or could not be checked)
     expected_unchecked: tuple[str, ...] = ()
     unchecked: tuple[str, ...] = ()
+    # the record the row was read from (empty where the run wrote none): the project's tests judge more of one
+    # certification than the matrix does (tests/reference_certifications.py), rather than make it again
+    record: dict = field(default_factory=dict, repr=False)
 
     @property
     def missed(self) -> list[str]:
@@ -549,6 +552,7 @@ def row_from_record(
         expected_blocked=tuple(blocks),
         reasons=reasons,
         expected_unchecked=tuple(unchecked),
+        record=record,
         # skipped for missing data or could not be checked, and the record's blocker or critical rules not checked
         unchecked=tuple(
             sorted(
