@@ -30,6 +30,9 @@ class AppRow(Row):
     reasons: dict = field(default_factory=dict)  # rule id -> why its scenarios did not pass, for the table
     # rule ids that were left unjudged, of any severity (skipped for missing data, or could not be checked)
     unchecked: tuple[str, ...] = ()
+    # the record the row was read from (empty where the run wrote none): the project's tests judge more of one
+    # certification than the matrix does (tests/reference_certifications.py), rather than make it again
+    record: dict = field(default_factory=dict, repr=False)
 
     @property
     def missed(self) -> list[str]:
@@ -581,6 +584,7 @@ def row_from_record(
         expected_unchecked=tuple(unchecked),
         # the blocker or critical ones: those that make a run incomplete (Row.unexpected holds them to `unchecked`)
         unjudged=tuple(sorted({*(record.get("unchecked_rules") or ()), *(record.get("missing_data") or ())})),
+        record=record,
         # skipped for missing data or could not be checked, and the record's blocker or critical rules not checked
         unchecked=tuple(
             sorted(

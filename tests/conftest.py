@@ -86,8 +86,10 @@ def rewrite_the_project_for_pytest() -> None:
 
 def pytest_collection_modifyitems(items):
     """Longest first, as pytest-xdist hands tests out in this order: a long test handed out last is
-    the run's tail, every worker idle but its own. A test's declared timeout stands for its length
-    (unmarked ones have the default); the sort is stable, so tests of one length keep their files' order."""
+    the run's tail, every worker idle but its own. A test's declared timeout stands for its length; an
+    unmarked one comes after every marked one, so a long test declares its timeout even where it is the
+    ini's (test_secrets' whole runs, 40-100 s, were handed out among the last); the sort is stable, so tests
+    of one length keep their files' order."""
 
     def order(item):
         timeout = item.get_closest_marker("timeout")

@@ -4,7 +4,7 @@ it breaks, and the clean reference applications pass every rule that applies to 
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from once_per_run import once_per_run
+from reference_certifications import reference_certification
 
 from appside.matrix import EVERY_CLASS, REFERENCE_APPS, all_rule_ids, certify, render, row_from_record, run_secret
 
@@ -21,22 +21,15 @@ CHUNKS = [
 ]
 
 
-def _clean_row(tmp_path_factory, name: str):
-    """The clean application's row, certified once per test run by whichever test asks first."""
-    app = REFERENCE_APPS[name]
-    return once_per_run(
-        tmp_path_factory, f"app-matrix-{name}-clean", lambda: certify(app, None, tmp_path_factory.mktemp("clean"))
-    )
-
-
 @pytest.mark.timeout(600)  # four certifications side by side, and the clean one beside them
 @pytest.mark.parametrize(("name", "switches"), CHUNKS, ids=[f"{name}:{'+'.join(chunk)}" for name, chunk in CHUNKS])
 def test_every_switch_is_caught_by_exactly_its_rules(name, switches, tmp_path, tmp_path_factory):
     app = REFERENCE_APPS[name]
     tmp_path_factory.getbasetemp()  # made here, not in a pool thread
+    # each run once per test run: a verdict test that judges more of the same run reads it (or made it already)
     with ThreadPoolExecutor(max_workers=len(switches) + 1) as pool:
-        runs = [pool.submit(certify, app, switch, tmp_path) for switch in switches]
-        clean = pool.submit(_clean_row, tmp_path_factory, name)
+        runs = [pool.submit(reference_certification, tmp_path_factory, name, switch) for switch in switches]
+        clean = pool.submit(reference_certification, tmp_path_factory, name, None)
         rows = [run.result() for run in runs]
     rows = [_judged(row, clean.result()) for row in rows]
     # On a loaded 2-core machine (make test runs this beside everything else) a rule now and then could not be
@@ -61,7 +54,7 @@ def _judged(row, clean):
 @pytest.mark.timeout(600)  # else one certification, or another worker's to wait for
 @pytest.mark.parametrize("name", REFERENCE_APPS)
 def test_the_clean_application_passes_every_rule(name, tmp_path_factory):
-    row = _clean_row(tmp_path_factory, name)
+    row = reference_certification(tmp_path_factory, name, None)
     assert row.caught, f"the clean {name} application does not pass\n{render([row])}"
 
 

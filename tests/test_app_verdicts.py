@@ -13,9 +13,19 @@ from urllib.parse import parse_qsl, quote, quote_plus
 
 import pytest
 import requests
+from reference_certifications import is_matrix_switch, reference_certification
 from run import ROOT, certify_application
 
-from appside.matrix import LEAKS_NEEDED, NO_CODE, SECRET_NEEDED, SIGN_IN_NEEDED, TOKEN_NEEDED, special_secret
+from appside.matrix import (
+    LEAKS_NEEDED,
+    NO_CODE,
+    SECRET_NEEDED,
+    SIGN_IN_NEEDED,
+    TOKEN_NEEDED,
+    AppRow,
+    render,
+    special_secret,
+)
 from appside.observed import Observed, client_authentication
 from appside.stand_in import free_port
 from sandbox.recording import RecordedRequest
@@ -514,6 +524,22 @@ def _certify_web(tmp_path, switch: str, *options, application="examples/web_app/
     return (completed, *_outcomes(tmp_path))
 
 
+def _shared(row: AppRow) -> tuple[str, dict, dict]:
+    """A reference certification's (what to show when a check fails, its record, its rules by id)."""
+    assert row.record, render([row])  # a run that wrote no record: the table says why
+    return render([row]), row.record, {rule["rule_id"]: rule for rule in row.record["rules"]}
+
+
+def _web_judged(tmp_path, tmp_path_factory, switch: str, *rules: str) -> tuple[str, dict, dict]:
+    """The reference web app's record with `switch` on, judged on `rules`: the application matrix's full run where
+    it makes one with that switch (every rule judged, those too: tests/reference_certifications.py), else a run of
+    this test's own on `rules` alone. (What to show when a check fails, the record, its rules by id.)"""
+    if is_matrix_switch("web", switch):
+        return _shared(reference_certification(tmp_path_factory, "web", switch or None))
+    completed, record, by_id = _certify_web(tmp_path, switch, *(f"--rule={rule}" for rule in rules))
+    return completed.stdout[-3000:], record, by_id
+
+
 # The reference service's certifications, each run once for the test that judges it, side by side: a
 # service run mostly waits (its stand-in, its command), so four at once take little more than one.
 SERVICE_SWITCHES = (
@@ -554,7 +580,8 @@ def _service_run_key(item) -> object:
 def service_runs(request, tmp_path_factory):
     """The service certifications this module's selected tests judge, keyed by what the test parametrizes
     (the switch, ("APPC-20", switch), or the file's change), started at once, four at a time: each test
-    waits for its own run and reads (the completed run, the record, its rules by id)."""
+    waits for its own run and reads (what to show when a check fails, the record, its rules by id). A switch's
+    full run is the application matrix's (tests/reference_certifications.py): made once for both."""
     wanted = {
         _service_run_key(item)
         for item in request.session.items
@@ -568,14 +595,18 @@ def service_runs(request, tmp_path_factory):
         if switch is not None:
             variables["REFERENCE_APP_DEFECTS"] = switch
         completed = _certify(application, variables, folder, *options)
-        return (completed, *_outcomes(folder))
+        return (completed.stdout[-3000:], *_outcomes(folder))
+
+    def matrix_run(switch: str):
+        return _shared(reference_certification(tmp_path_factory, "service", switch or None))
 
     service = "examples/service_app/application.yaml"
-    runs: list[tuple] = [(switch, service, switch) for switch in SERVICE_SWITCHES]
-    runs += [(("APPC-20", switch), service, switch, "--rule=APPC-20") for switch in SERVICE_SWITCHES[-2:]]
+    runs: list[tuple] = [(("APPC-20", switch), service, switch, "--rule=APPC-20") for switch in SERVICE_SWITCHES[-2:]]
     runs += [(name, change, None) for name, change in SERVICE_CHANGES.items()]
+    tmp_path_factory.getbasetemp()  # made here, not in a pool thread
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {
+        futures = {switch: pool.submit(matrix_run, switch) for switch in SERVICE_SWITCHES if switch in wanted}
+        futures |= {
             run[0]: pool.submit(certify, tmp_path_factory.mktemp("service"), *run[1:])
             for run in runs
             if run[0] in wanted
@@ -620,10 +651,10 @@ def service_runs(request, tmp_path_factory):
     ],
 )
 def test_the_reference_service_with_a_secret_of_every_character_class(service_runs, switch, fails, reason, blocked):
-    completed, record, rules = service_runs[switch].result()
+    why, record, rules = service_runs[switch].result()
     # a warning-level rule's failure (APPC-20) is warned: listed apart, the verdict stands
     failed = sorted(record["failed_rules"] + record["warned_rules"])
-    assert (failed, record["blocked_rules"]) == (list(fails), list(blocked)), completed.stdout[-3000:]
+    assert (failed, record["blocked_rules"]) == (list(fails), list(blocked)), why
     if fails:
         assert reason in rules[fails[0]]["scenarios"][0]["reason"]
         if switch == "params-in-query":
@@ -639,8 +670,8 @@ def test_the_reference_service_with_a_secret_of_every_character_class(service_ru
 @pytest.mark.xdist_group("reference-service-runs")  # one worker starts the runs they share (service_runs)
 @pytest.mark.parametrize("switch, fails", [("cache-token", ()), ("cache-token,ignore-expiry", ("APPC-20",))])
 def test_appc_20_alone_judges_a_service_that_keeps_its_token(service_runs, switch, fails):
-    completed, _, rules = service_runs["APPC-20", switch].result()
-    assert rules["APPC-20"]["status"] == ("warned" if fails else "passed"), completed.stdout[-3000:]
+    why, _, rules = service_runs["APPC-20", switch].result()
+    assert rules["APPC-20"]["status"] == ("warned" if fails else "passed"), why
 
 
 @pytest.mark.timeout(300)
@@ -669,17 +700,17 @@ def test_a_service_refused_for_a_tenant_or_scope_its_file_does_not_name_fails_th
     service_runs, change, fails, quoted
 ):
     """No --alluredir, no attachments: the rule's own message names the cause; APPC-20 is blocked by it."""
-    completed, record, rules = service_runs["tenant" if "tenant_id" in change else "scope"].result()
-    assert record["failed_rules"] == [fails], completed.stdout[-3000:]
+    why, record, rules = service_runs["tenant" if "tenant_id" in change else "scope"].result()
+    assert record["failed_rules"] == [fails], why
     assert "APPC-20" in record["blocked_rules"]
     reason = rules[fails]["scenarios"][0]["reason"]
     assert all(text in reason for text in quoted), reason
 
 
 @pytest.mark.timeout(400)
-def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conformant(tmp_path):
-    completed, record, rules = _certify_web(tmp_path, "")
-    assert record["verdict"] == "conformant", completed.stdout[-3000:]
+def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conformant(tmp_path, tmp_path_factory):
+    why, record, rules = _web_judged(tmp_path, tmp_path_factory, "")
+    assert record["verdict"] == "conformant", why
     assert rules["APPC-10"]["scenarios"][0]["client_authentication"].endswith(
         "form-urlencoded (RFC 6749 section 2.3.1)"
     )
@@ -706,10 +737,12 @@ def test_the_reference_web_app_with_a_secret_of_every_character_class_is_conform
         ),
     ],
 )
-def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switch, rule, reason, blocked):
+def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(
+    tmp_path, tmp_path_factory, switch, rule, reason, blocked
+):
     """One cause, one failure: not 18 rules failing "the application did not show the text ..."."""
-    completed, record, rules = _certify_web(tmp_path, switch)
-    assert (record["failed_rules"], set(record["blocked_rules"])) == ([rule], blocked), completed.stdout[-3000:]
+    why, record, rules = _web_judged(tmp_path, tmp_path_factory, switch)
+    assert (record["failed_rules"], set(record["blocked_rules"])) == ([rule], blocked), why
     assert reason in rules[rule]["scenarios"][0]["reason"]
     assert rules["APPC-09"]["status"] == rules["APPC-14"]["status"] == "skipped"  # spa and native only
     assert all(rules[b]["blocked_by"] == rule for b in blocked)
@@ -719,12 +752,14 @@ def test_a_broken_sign_in_fails_its_own_rule_and_blocks_the_rest(tmp_path, switc
 @pytest.mark.parametrize(
     "switch, failed", [("greeting-only", []), ("greeting-only,id-token-not-validated", ["APPC-21"])]
 )
-def test_an_app_that_calls_nothing_at_sign_in_is_judged_by_its_signed_in_page(tmp_path, switch, failed):
+def test_an_app_that_calls_nothing_at_sign_in_is_judged_by_its_signed_in_page(
+    tmp_path, tmp_path_factory, switch, failed
+):
     """It greets the user from the ID token and calls neither the API nor userinfo: no missing call
     can show a refusal, its signed-in page does (shown after a good ID token, and after a faulty one
     only when it accepted it)."""
-    completed, record, rules = _certify_web(tmp_path, switch, "--rule=APPC-21")
-    assert record["failed_rules"] == failed, completed.stdout[-3000:]
+    why, record, rules = _web_judged(tmp_path, tmp_path_factory, switch, "APPC-21")
+    assert record["failed_rules"] == failed, why
     statuses = {s["status"] for s in rules["APPC-21"]["scenarios"]}
     assert statuses == ({"failed"} if failed else {"passed"})
     if failed:
@@ -732,14 +767,14 @@ def test_an_app_that_calls_nothing_at_sign_in_is_judged_by_its_signed_in_page(tm
 
 
 @pytest.mark.timeout(400)
-def test_userinfo_asked_before_the_id_token_is_checked_is_no_acceptance_of_a_faulty_one(tmp_path):
+def test_userinfo_asked_before_the_id_token_is_checked_is_no_acceptance_of_a_faulty_one(tmp_path, tmp_path_factory):
     """django-allauth's order: userinfo with the new access token, then the ID token checked and
     refused. OpenID Connect Core 3.1.3.7 forbids using what failed to validate, not asking userinfo:
     APPC-21 passes; its signed-in page after a faulty ID token is what fails it (the matrix's
     userinfo-first,id-token-not-validated)."""
-    completed, record, rules = _certify_web(tmp_path, "userinfo-first", "--rule=APPC-21")
-    assert record["failed_rules"] == [], completed.stdout[-3000:]
-    assert {s["status"] for s in rules["APPC-21"]["scenarios"]} == {"passed"}, completed.stdout[-3000:]
+    why, record, rules = _web_judged(tmp_path, tmp_path_factory, "userinfo-first", "APPC-21")
+    assert record["failed_rules"] == [], why
+    assert {s["status"] for s in rules["APPC-21"]["scenarios"]} == {"passed"}, why
 
 
 @pytest.mark.parametrize(
@@ -750,15 +785,15 @@ def test_userinfo_asked_before_the_id_token_is_checked_is_no_acceptance_of_a_fau
     ],
 )
 def test_an_id_token_without_the_nonce_sent_is_refused_and_one_sent_without_nonce_is_not_judged(
-    tmp_path, switch, outcome
+    tmp_path, tmp_path_factory, switch, outcome
 ):
     """OpenID Connect Core 3.1.3.7 step 11: "If a nonce value was sent in the Authentication Request, a
     nonce Claim MUST be present". An application that compares the nonce only when the ID token carries
     one fails APPC-21 on the fault id-token-nonce-missing alone; one that sent no nonce is judged on
     neither nonce fault (not applicable, no incomplete run)."""
-    completed, record, rules = _certify_web(tmp_path, switch, "--rule=APPC-21")
+    why, record, rules = _web_judged(tmp_path, tmp_path_factory, switch, "APPC-21")
     statuses = {s["injected_fault"]: s for s in rules["APPC-21"]["scenarios"]}
-    assert {fault: statuses[fault]["status"] for fault in outcome} == outcome, completed.stdout[-3000:]
+    assert {fault: statuses[fault]["status"] for fault in outcome} == outcome, why
     assert {s["status"] for fault, s in statuses.items() if fault not in outcome} == {"passed"}
     if "failed" in outcome.values():
         assert record["failed_rules"] == ["APPC-21"]
@@ -778,27 +813,31 @@ def test_an_id_token_without_the_nonce_sent_is_refused_and_one_sent_without_nonc
     ],
     ids=["clean", "aud-through-azp", "aud-substring", "id-token-leeway"],
 )
-def test_an_id_token_for_another_audience_or_expired_beyond_a_small_leeway_is_refused(tmp_path, switch, failed, said):
+def test_an_id_token_for_another_audience_or_expired_beyond_a_small_leeway_is_refused(
+    tmp_path, tmp_path_factory, switch, failed, said
+):
     """OpenID Connect Core 3.1.3.7 step 3: the aud must list the client's id: one that merely contains it, and
     another client's with an azp naming this one (Authlib's client checks aud only through azp), do not; step 9
     with section 2's "small leeway, usually no more than a few minutes": an exp 15 minutes old is refused. The
     reference web application asks Authlib for the aud itself, and passes every fault."""
-    completed, record, rules = _certify_web(tmp_path, switch, "--rule=APPC-21")
-    assert record["failed_rules"] == (["APPC-21"] if failed else []), completed.stdout[-3000:]
+    why, record, rules = _web_judged(tmp_path, tmp_path_factory, switch, "APPC-21")
+    assert record["failed_rules"] == (["APPC-21"] if failed else []), why
     statuses = {s["injected_fault"]: s for s in rules["APPC-21"]["scenarios"]}
-    assert {fault for fault, s in statuses.items() if s["status"] == "failed"} == failed, completed.stdout[-3000:]
+    assert {fault for fault, s in statuses.items() if s["status"] == "failed"} == failed, why
     assert {s["status"] for fault, s in statuses.items() if fault not in failed} == {"passed"}
     for fault in failed:
         assert said in statuses[fault]["reason"], statuses[fault]["reason"]
 
 
 @pytest.mark.timeout(400)
-def test_a_state_not_checked_fails_appc16_and_17_naming_openid_connect_core_and_rfc_6749_4_1_2(tmp_path):
+def test_a_state_not_checked_fails_appc16_and_17_naming_openid_connect_core_and_rfc_6749_4_1_2(
+    tmp_path, tmp_path_factory
+):
     """The web application sends a state, a new S256 challenge and a new nonce (so APPC-03 to APPC-05 do
     not apply) and does not compare the response's state: OpenID Connect Core 1.0 section 3.1.2.7 still
     binds it, and the failures say so."""
-    completed, record, rules = _certify_web(tmp_path, "state-not-checked", "--rule=APPC-16", "--rule=APPC-17")
-    assert record["failed_rules"] == ["APPC-16", "APPC-17"], completed.stdout[-3000:]
+    why, record, rules = _web_judged(tmp_path, tmp_path_factory, "state-not-checked", "APPC-16", "APPC-17")
+    assert record["failed_rules"] == ["APPC-16", "APPC-17"], why
     for rule_id in ("APPC-16", "APPC-17"):
         reason = rules[rule_id]["scenarios"][0]["reason"]
         assert "it accepted a response it must refuse (OpenID Connect Core 1.0 section 3.1.2.7" in reason, reason

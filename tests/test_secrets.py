@@ -70,6 +70,7 @@ def _terminal_and_reports(result, reports) -> dict[str, str]:
         ),
     ],
 )
+@pytest.mark.timeout(300)  # the ini's limit, declared: a whole run (its browser one 100 s at load 12), handed out early
 def test_no_secret_in_any_output(tmp_path, login):
     text = SANDBOX_YAML if login == "form" else BROWSER_YAML
     for old, new in RECOGNISABLE.items():
@@ -607,6 +608,7 @@ for _value, _variable in (
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
 
 
+@pytest.mark.timeout(300)  # the ini's limit, declared: a whole run and its reports (40-50 s at load 12): early
 @pytest.mark.parametrize("defects", [DEFECTS, ()], ids=["failing", "conformant"])
 def test_no_encoding_of_any_secret_in_any_output_of_a_real_server_run(tmp_path, monkeypatch, defects):
     """Every output of a run and of what is made from it afterwards (Allure results, the HTML

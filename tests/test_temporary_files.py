@@ -81,6 +81,7 @@ def test_an_application_certification_over_https_leaves_the_temporary_folder_emp
 
 
 @needs_chromium
+@pytest.mark.timeout(300)  # the ini's limit, declared so that this whole run is handed out early (tests/conftest.py)
 def test_an_application_certification_stopped_by_sigterm_leaves_the_temporary_folder_empty(tmp_path):
     run, temporary = _certify_web_app(tmp_path)
     output = _interrupt_once(run, tmp_path / "reports", "*-result.json")

@@ -31,6 +31,7 @@ def _environment(tmp_path, *waivers):
     return write_environment(tmp_path, SANDBOX_YAML + "waivers:\n" + "".join(waivers))
 
 
+@pytest.mark.timeout(300)  # the ini's limit, declared so that this whole run is handed out early (tests/conftest.py)
 def test_waived_failures_are_shown_as_waived_and_the_run_is_conformant_with_waivers(tmp_path):
     # The waivers in a file of their own, which the environment names (relative to itself).
     (tmp_path / "waivers.yaml").write_text("waivers:\n" + "".join(_waiver(rule) for rule in CACHE_RULES))
@@ -154,6 +155,7 @@ def test_a_waiver_for_one_scenario_leaves_the_rules_other_failures_failing():
     assert [s["status"] for s in scenarios] == ["failed", "waived"] and rules[0]["status"] == "failed"
 
 
+@pytest.mark.timeout(300)  # the ini's limit, declared so that this whole run is handed out early (tests/conftest.py)
 def test_a_waiver_covers_a_warning_level_rule_too(tmp_path):
     """A warning accepted for a while is waived like a failure, not reported as a stale waiver."""
     environment = _environment(tmp_path, _waiver("AUTH-09", reason="the login page is English-only until Q3"))
@@ -167,6 +169,7 @@ def test_a_waiver_covers_a_warning_level_rule_too(tmp_path):
     assert record["waived_rules"] == ["AUTH-09"] and not record.get("warned_rules"), record["verdict"]
 
 
+@pytest.mark.timeout(300)  # the ini's limit, declared so that this whole run is handed out early (tests/conftest.py)
 def test_a_waived_failure_that_blocks_other_rules_leaves_the_run_incomplete_not_failed(tmp_path):
     """A waiver accepts PKCE-01's known failure; CODE-01, which it blocks, was never checked: neither
     "not conformant" with no rule failed (exit 1) nor conformant, but incomplete (exit 5), naming

@@ -90,6 +90,7 @@ def test_the_warning_is_in_every_report(warned_run):
     assert "AUTH-09 (minor)" in page
 
 
+@pytest.mark.timeout(300)  # the ini's limit, declared so that this whole run is handed out early (tests/conftest.py)
 def test_a_rule_going_from_passed_to_warned_is_a_change(warned_run):
     reports, record, result = warned_run
     assert record["changes"]["newly_warned"] == ["AUTH-09"] and record["changes"]["fixed"] == []
@@ -167,6 +168,7 @@ def test_the_merged_table_counts_the_rules_that_could_not_be_checked(tmp_path):
     assert "| sandbox | conformant | 0 | 20 | 0 | 0 | 0 | 0 | 0 | - | 3 |" in table
 
 
+@pytest.mark.timeout(300)  # the ini's limit, declared so that this whole run is handed out early (tests/conftest.py)
 def test_a_missing_verifier_refused_with_invalid_client_passes_pkce03_and_warns_pkce09(tmp_path):
     """Spring Authorization Server answers a code redeemed without its verifier with invalid_client,
     HTTP 401: a refusal, which is what PKCE-03 (a blocker) requires; no sentence names the error code
