@@ -70,6 +70,10 @@ MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 # what APPC-28 reads of the browser console, the SPA's log: a session's first messages, each bounded
 CONSOLE_MESSAGES_KEPT, CONSOLE_MESSAGE_LENGTH = 500, 200_000
+# ...and the messages the suite listens to of one page (a document of the tab): each costs a round trip to the
+# page for its values, and a page that wrote 20,000 console errors held one sign-in 74 s and a run 790 s at a load of
+# 32; past this the suite stops listening until the tab shows its next page
+CONSOLE_MESSAGES_HEARD = 100
 CLOSE_BOUND = 10.0  # seconds a browser has to close before it is killed (it closes in well under 1 s)
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
@@ -498,6 +502,7 @@ class BrowserSession:
         self.page_urls: list[str] = []
         self.page_errors: list[str] = []
         self.console: list[str] = []
+        self._console_heard = 0  # of the page the tab shows (CONSOLE_MESSAGES_HEARD)
         stand_in = urlsplit(driver.issuer).netloc
         context.on("request", lambda r: self.urls.append(r.url))  # a service worker's requests too
         # the browser's requests not yet answered, and when the last one began or ended (time.time()): an opened
@@ -536,6 +541,7 @@ class BrowserSession:
         self.page.on("response", self._navigation_answered)
         self.page.on("requestfinished", self._document_came)
         self.page.on("requestfailed", self._document_came)
+        self.page.on("request", self._document_asked)
         # the last sign-in judged, and how many requests elsewhere it has: what its page sends after it was judged
         # (a beacon once the signed-in page shows) is its own too, handed over when the next one starts or at close
         self._last_sign_in: SignIn | None = None
@@ -892,6 +898,15 @@ class BrowserSession:
         ):
             self._unconfirmed[response.frame] = response.status
 
+    def _document_asked(self, request) -> None:
+        """The tab asks for its next page: its console is listened to again (CONSOLE_MESSAGES_HEARD), from
+        before the page's scripts run, which they do as it arrives."""
+        if not (request.is_navigation_request() and request.frame == self.page.main_frame):
+            return
+        if self._console_heard >= CONSOLE_MESSAGES_HEARD:
+            self.context.on("console", self._console_message)
+        self._console_heard = 0
+
     def _document_came(self, request) -> None:
         if request == self._document_coming:
             self._document_coming = None
@@ -925,21 +940,29 @@ class BrowserSession:
     def _console_message(self, message) -> None:
         """A message the application's pages wrote to the console, as the console shows it and, where it
         logged an object, the object's JSON too: the console's preview cuts long strings and nested
-        objects ("{access_token: eyJ…, raw: Object}")."""
+        objects ("{access_token: eyJ…, raw: Object}"). Its slot is taken before the values are fetched: the
+        messages that arrive meanwhile are handled meanwhile, and would all pass a bound checked later."""
         from playwright.sync_api import Error as PlaywrightError
 
+        if self._console_heard >= CONSOLE_MESSAGES_HEARD:  # on its way when the listening stopped
+            return
+        self._console_heard += 1
+        if self._console_heard == CONSOLE_MESSAGES_HEARD:
+            self.context.remove_listener("console", self._console_message)
         if message.type == "error":
             self._page_error(f"console error: {message.text}")
         if len(self.console) >= CONSOLE_MESSAGES_KEPT:
             return
         text = f"console.{message.type}: {message.text}"
+        slot = len(self.console)
+        self.console.append(bounded_console_message(text))
         values = []
         with contextlib.suppress(PlaywrightError):  # the page went on, or a value JSON cannot carry (a DOM node)
             values = [argument.json_value() for argument in message.args[:10]]
         if any(isinstance(value, dict | list) for value in values):
             with contextlib.suppress(TypeError, ValueError):
                 text += "\n" + json.dumps(values, ensure_ascii=False, default=str)
-        self.console.append(bounded_console_message(text))
+                self.console[slot] = bounded_console_message(text)
 
     def _uncaught(self, error) -> None:
         text = f"uncaught {error.name}: {error.message}"
