@@ -507,6 +507,11 @@ class BrowserDriver:
             self._fence.close()
 
 
+# how many of a session's urls, contents, cookies set, page urls, page errors, console messages and requests sent
+# elsewhere there were when a sign-in began: what it holds of each comes after
+Marks = tuple[int, int, int, int, int, int, int]
+
+
 class BrowserSession:
     def __init__(self, driver: BrowserDriver, context, username: str) -> None:
         self.driver, self.context, self.username = driver, context, username
@@ -1021,14 +1026,7 @@ class BrowserSession:
                 part = {"document": "page", "script": "script"}.get(request.resource_type, "response")
                 self.contents.append((response.url, response.text(), part))
 
-    def _result(
-        self,
-        finished: bool,
-        seen: int,
-        started: float,
-        marks: tuple[int, int, int, int, int, int, int],
-        callback_at: float | None = None,
-    ) -> SignIn:
+    def _result(self, finished: bool, seen: int, started: float, marks: Marks, at: float | None = None) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
         self._stop_loading()  # before anything reads the page: what arrived by now is what is judged
@@ -1038,7 +1036,7 @@ class BrowserSession:
         if self.guard.refused:
             BrowserLogin._attach_page(self.page, "a credential was refused")
             raise self.guard.refused[0]
-        result = self._recorded(finished, seen, started, marks, callback_at)
+        result = self._recorded(finished, seen, started, marks, at)
         result.elsewhere = elsewhere
         with contextlib.suppress(PlaywrightError):  # the page as it shows now, after its scripts ran
             result.contents = [*(result.contents or []), (self.page.url, self.page.content(), "dom")]
@@ -1051,15 +1049,8 @@ class BrowserSession:
         self._last_sign_in, self._sent_judged = result, len(self.guard.sent)
         return result
 
-    def _recorded(
-        self,
-        finished: bool,
-        seen: int,
-        started: float,
-        marks: tuple[int, int, int, int, int, int, int],
-        callback_at: float | None = None,
-    ) -> SignIn:
-        """A sign-in of what the browser reported since `marks`, asking it nothing."""
+    def _recorded(self, finished: bool, seen: int, started: float, marks: Marks, at: float | None = None) -> SignIn:
+        """A sign-in of what the browser reported since `marks` (its callback came `at`), asking it nothing."""
         statuses = self.callback_statuses[seen:]
         now = time.monotonic()
         return SignIn(
@@ -1071,7 +1062,7 @@ class BrowserSession:
             page_urls=self.page_urls[marks[3] :],
             contents=self.contents[marks[1] :],
             cookies=list(self.cookies_set[marks[2] :]),
-            callback_to_finish=now - callback_at if finished and callback_at else None,
+            callback_to_finish=now - at if finished and at else None,
             page_errors=self.page_errors[marks[4] :],
             console=self.console[marks[5] :],
             page_status=self._page_status,
