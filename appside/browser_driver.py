@@ -309,8 +309,9 @@ class Watchdog:
         self._closed = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="browser watchdog").start()
 
-    def message(self, page: str = "") -> str:
-        """Why the browser was stopped; `page`: the address of the page the step that waited looked at."""
+    def message(self, page: str = "", sign_in: str = "") -> str:
+        """Why the browser was stopped; `page`: the address of the page the step that waited looked at, in the
+        sign-in (appside.concurrent's title) `sign_in`."""
         what = self._what or "driving the application"
         if self.memory:
             return (
@@ -320,7 +321,8 @@ class Watchdog:
         waited = f"the browser did not answer within {self.seconds:g} s{f' ({self.basis})' if self.basis else ''}"
         if page:
             return (
-                f"{waited} while the suite was {what} on the page {redact_url(page)}: a script on that page kept it "
+                f"{waited} while the suite was {what} on the page {redact_url(page)}"
+                f"{f' of the sign-in {sign_in!r}' if sign_in else ''}: a script on that page kept it "
                 "from answering (a loop that never yields, such as while(true)), so the suite stopped the browser and "
                 f"this could not be checked; {_load()}"
             )

@@ -285,7 +285,7 @@ def _after_the_stop(error, watchdog, titles: list[str], sessions: dict, ended: d
     one the suite stopped shows no refusal. Those not started, and those that raised, could not be checked."""
     busy = sessions.get(titles[error.flow]) if error.flow is not None else None
     if busy is not None:  # the page the step that waited looked at
-        error = type(error)(f"{watchdog.message(busy.page.url)} ({titles[error.flow]})")
+        error = type(error)(watchdog.message(busy.page.url, titles[error.flow]))
     results: list = []
     for title in titles:
         result = ended.get(title, error)

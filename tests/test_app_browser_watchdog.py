@@ -127,7 +127,8 @@ def test_a_page_whose_script_never_yields_is_named_and_the_sign_ins_going_on_kee
     (stopped,) = {sign_in.stopped for sign_in in sign_ins} - {""}  # one may have ended before the page got busy
     assert (
         "while the suite was going through a step of a sign-in (loading a page, acting on the login page, picturing "
-        f"the page) on the page {app.url}/: a script on that page kept it from answering"
+        f"the page) on the page {app.url}/ of the sign-in 'normal sign-in "
     ) in stopped
+    assert "': a script on that page kept it from answering (a loop that never yields" in stopped
     assert isinstance(evidence[fault_title("f")], BrowserDidNotAnswer)
     assert str(evidence[fault_title("f")]) == stopped
