@@ -18,6 +18,7 @@ for APPC-32, which looks in it for the application's credentials; the sign-in go
 
 import contextlib
 import json
+import os
 import re
 import threading
 import time
@@ -70,6 +71,10 @@ MAX_CONTENT_KEPT = 5_000_000  # bytes of one response the leak rules read
 PAGE_ERRORS_KEPT, PAGE_ERROR_LENGTH = 20, 300  # a session's first errors, each cut: enough to name a cause
 # what APPC-28 reads of the browser console, the SPA's log: a session's first messages, each bounded
 CONSOLE_MESSAGES_KEPT, CONSOLE_MESSAGE_LENGTH = 500, 200_000
+# ...and the messages the suite listens to of one page (a document of the tab): each costs a round trip to the
+# page for its values, and a page that wrote 20,000 console errors held one sign-in 74 s and a run 790 s at a load of
+# 32; past this the suite stops listening until the tab shows its next page
+CONSOLE_MESSAGES_HEARD = 100
 CLOSE_BOUND = 10.0  # seconds a browser has to close before it is killed (it closes in well under 1 s)
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
@@ -121,6 +126,9 @@ class SignIn:
     # reload does (APPC-23), and how that load went; None where it did not
     callback_reloaded_at: float | None = None
     callback_reload: str = ""
+    # why the suite stopped the browser while this sign-in went on (BrowserDidNotAnswer): it holds what the browser
+    # reported until then, and did not finish for that reason, not one of the application's
+    stopped: str = ""
     # the page a sign-in that did not finish ended on, pictured then; attached in the scenario that reads the sign-in
     # (sign-ins made at once for every scenario were all attached to the first scenario's step)
     ended_page: PagePicture | None = field(default=None, repr=False)
@@ -279,6 +287,8 @@ class BrowserDidNotAnswer(NothingToCheck):
     """The browser did not answer a call within the watchdog's bound, and was stopped: what the call was
     for could not be checked (no evidence either way about the application)."""
 
+    flow: int | None = None  # the flow of run_together whose step it was, where it was one
+
 
 class Watchdog:
     """Playwright's synchronous calls cannot be cancelled from another thread: a call the browser has not
@@ -299,17 +309,26 @@ class Watchdog:
         self._closed = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="browser watchdog").start()
 
-    def message(self) -> str:
+    def message(self, page: str = "", sign_in: str = "") -> str:
+        """Why the browser was stopped; `page`: the address of the page the step that waited looked at, in the
+        sign-in (appside.concurrent's title) `sign_in`."""
+        what = self._what or "driving the application"
         if self.memory:
             return (
-                f"the browser was stopped while {self._what or 'driving the application'}: {self.memory} (a page that "
-                "big, or that keeps growing), so this could not be checked"
+                f"the browser was stopped while {what}: {self.memory} (a page that big, or that keeps growing), so "
+                "this could not be checked"
+            )
+        waited = f"the browser did not answer within {self.seconds:g} s{f' ({self.basis})' if self.basis else ''}"
+        if page:
+            return (
+                f"{waited} while the suite was {what} on the page {redact_url(page)}"
+                f"{f' of the sign-in {sign_in!r}' if sign_in else ''}: a script on that page kept it "
+                "from answering (a loop that never yields, such as while(true)), so the suite stopped the browser and "
+                f"this could not be checked; {_load()}"
             )
         return (
-            f"the browser did not answer within {self.seconds:g} s{f' ({self.basis})' if self.basis else ''} while "
-            f"{self._what or 'driving the application'}, so the suite stopped it and this could not be checked "
-            "(a machine too loaded to run Chromium, or a page that keeps it busy: run again on a quieter machine, "
-            "or raise drive.timeout)"
+            f"{waited} while the suite was {what}, so it stopped the browser and this could not be checked (a page "
+            f"that keeps the browser busy, or a machine too loaded to run Chromium; {_load()})"
         )
 
     def bound(self, what: str) -> "_Bound":
@@ -353,6 +372,16 @@ class Watchdog:
 
     def close(self) -> None:
         self._closed.set()
+
+
+def _load() -> str:
+    """The machine's load, for a message that says the browser did not answer: a page's endless script stops it
+    answering on a quiet machine too; a loaded machine is run on again, or given a longer drive.timeout."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    return (
+        f"the machine's load was {load:.1f} on {cores} cores: where the page has no such script, run again on a "
+        "quieter machine, or raise drive.timeout"
+    )
 
 
 class _Bound:
@@ -480,6 +509,11 @@ class BrowserDriver:
             self._fence.close()
 
 
+# how many of a session's urls, contents, cookies set, page urls, page errors, console messages and requests sent
+# elsewhere there were when a sign-in began: what it holds of each comes after
+Marks = tuple[int, int, int, int, int, int, int]
+
+
 class BrowserSession:
     def __init__(self, driver: BrowserDriver, context, username: str) -> None:
         self.driver, self.context, self.username = driver, context, username
@@ -498,6 +532,7 @@ class BrowserSession:
         self.page_urls: list[str] = []
         self.page_errors: list[str] = []
         self.console: list[str] = []
+        self._console_heard = 0  # of the page the tab shows (CONSOLE_MESSAGES_HEARD)
         stand_in = urlsplit(driver.issuer).netloc
         context.on("request", lambda r: self.urls.append(r.url))  # a service worker's requests too
         # the browser's requests not yet answered, and when the last one began or ended (time.time()): an opened
@@ -536,10 +571,12 @@ class BrowserSession:
         self.page.on("response", self._navigation_answered)
         self.page.on("requestfinished", self._document_came)
         self.page.on("requestfailed", self._document_came)
+        self.page.on("request", self._document_asked)
         # the last sign-in judged, and how many requests elsewhere it has: what its page sends after it was judged
         # (a beacon once the signed-in page shows) is its own too, handed over when the next one starts or at close
         self._last_sign_in: SignIn | None = None
         self._sent_judged = 0
+        self._opened = time.monotonic()  # when the session began (BrowserSession.stopped)
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
@@ -892,6 +929,15 @@ class BrowserSession:
         ):
             self._unconfirmed[response.frame] = response.status
 
+    def _document_asked(self, request) -> None:
+        """The tab asks for its next page: its console is listened to again (CONSOLE_MESSAGES_HEARD), from
+        before the page's scripts run, which they do as it arrives."""
+        if not (request.is_navigation_request() and request.frame == self.page.main_frame):
+            return
+        if self._console_heard >= CONSOLE_MESSAGES_HEARD:
+            self.context.on("console", self._console_message)
+        self._console_heard = 0
+
     def _document_came(self, request) -> None:
         if request == self._document_coming:
             self._document_coming = None
@@ -925,21 +971,29 @@ class BrowserSession:
     def _console_message(self, message) -> None:
         """A message the application's pages wrote to the console, as the console shows it and, where it
         logged an object, the object's JSON too: the console's preview cuts long strings and nested
-        objects ("{access_token: eyJ…, raw: Object}")."""
+        objects ("{access_token: eyJ…, raw: Object}"). Its slot is taken before the values are fetched: the
+        messages that arrive meanwhile are handled meanwhile, and would all pass a bound checked later."""
         from playwright.sync_api import Error as PlaywrightError
 
+        if self._console_heard >= CONSOLE_MESSAGES_HEARD:  # on its way when the listening stopped
+            return
+        self._console_heard += 1
+        if self._console_heard == CONSOLE_MESSAGES_HEARD:
+            self.context.remove_listener("console", self._console_message)
         if message.type == "error":
             self._page_error(f"console error: {message.text}")
         if len(self.console) >= CONSOLE_MESSAGES_KEPT:
             return
         text = f"console.{message.type}: {message.text}"
+        slot = len(self.console)
+        self.console.append(bounded_console_message(text))
         values = []
         with contextlib.suppress(PlaywrightError):  # the page went on, or a value JSON cannot carry (a DOM node)
             values = [argument.json_value() for argument in message.args[:10]]
         if any(isinstance(value, dict | list) for value in values):
             with contextlib.suppress(TypeError, ValueError):
                 text += "\n" + json.dumps(values, ensure_ascii=False, default=str)
-        self.console.append(bounded_console_message(text))
+                self.console[slot] = bounded_console_message(text)
 
     def _uncaught(self, error) -> None:
         text = f"uncaught {error.name}: {error.message}"
@@ -974,14 +1028,7 @@ class BrowserSession:
                 part = {"document": "page", "script": "script"}.get(request.resource_type, "response")
                 self.contents.append((response.url, response.text(), part))
 
-    def _result(
-        self,
-        finished: bool,
-        seen: int,
-        started: float,
-        marks: tuple[int, int, int, int, int, int, int],
-        callback_at: float | None = None,
-    ) -> SignIn:
+    def _result(self, finished: bool, seen: int, started: float, marks: Marks, at: float | None = None) -> SignIn:
         from playwright.sync_api import Error as PlaywrightError
 
         self._stop_loading()  # before anything reads the page: what arrived by now is what is judged
@@ -991,33 +1038,46 @@ class BrowserSession:
         if self.guard.refused:
             BrowserLogin._attach_page(self.page, "a credential was refused")
             raise self.guard.refused[0]
-        statuses = self.callback_statuses[seen:]
-        now = time.monotonic()
-        contents = self.contents[marks[1] :]
+        result = self._recorded(finished, seen, started, marks, at)
+        result.elsewhere = elsewhere
         with contextlib.suppress(PlaywrightError):  # the page as it shows now, after its scripts ran
-            contents.append((self.page.url, self.page.content(), "dom"))
-        cookies = list(self.cookies_set[marks[2] :])
+            result.contents = [*(result.contents or []), (self.page.url, self.page.content(), "dom")]
         if self.driver.application.app_type == "web":
             with contextlib.suppress(PlaywrightError):
-                cookies += [(c["name"], c["value"]) for c in self.context.cookies(self.driver.own_origins)]
-        result = SignIn(
+                result.cookies = [
+                    *(result.cookies or []),
+                    *((c["name"], c["value"]) for c in self.context.cookies(self.driver.own_origins)),
+                ]
+        self._last_sign_in, self._sent_judged = result, len(self.guard.sent)
+        return result
+
+    def _recorded(self, finished: bool, seen: int, started: float, marks: Marks, at: float | None = None) -> SignIn:
+        """A sign-in of what the browser reported since `marks` (its callback came `at`), asking it nothing."""
+        statuses = self.callback_statuses[seen:]
+        now = time.monotonic()
+        return SignIn(
             finished,
             statuses[-1] if statuses else None,
             self.page.url,
             now - started,
             urls=self.urls[marks[0] :],
             page_urls=self.page_urls[marks[3] :],
-            contents=contents,
-            cookies=cookies,
-            callback_to_finish=now - callback_at if finished and callback_at else None,
+            contents=self.contents[marks[1] :],
+            cookies=list(self.cookies_set[marks[2] :]),
+            callback_to_finish=now - at if finished and at else None,
             page_errors=self.page_errors[marks[4] :],
             console=self.console[marks[5] :],
             page_status=self._page_status,
             load_error=self._load_error,
-            elsewhere=elsewhere,
             sent_elsewhere=self.guard.sent[marks[6] :],
         )
-        self._last_sign_in, self._sent_judged = result, len(self.guard.sent)
+
+    def stopped(self, why: str) -> SignIn:
+        """What this session's browser reported before the suite stopped it (`why`), as one sign-in that did not
+        finish: the requests the stand-in recorded of it are judged on it, and the application's output, as
+        those of any sign-in that did not finish; the browser is not asked anything (it is gone)."""
+        result = self._recorded(False, 0, self._opened, (0,) * 7)
+        result.stopped = why
         return result
 
     def _hand_over_sent(self) -> None:
@@ -1104,6 +1164,10 @@ POLL = 50  # milliseconds between two looks at the pages
 AT_ONCE = 6
 
 
+# what the watchdog says the suite was doing when a step of a flow waited for the browser
+STEP = "going through a step of a sign-in (loading a page, acting on the login page, picturing the page)"
+
+
 def _pause(seconds: float) -> Iterator[None]:
     until = time.monotonic() + seconds
     while time.monotonic() < until:
@@ -1132,11 +1196,14 @@ def run_together(page, flows: list[Generator[None, None, Any]], watchdog: Watchd
             page.wait_for_timeout(POLL)
         for number, flow in list(running.items()):
             try:
-                with bound("a step of a sign-in (a page load, the login page's actions, a picture of the page)"):
+                with bound(
+                    "going through a step of a sign-in (loading a page, acting on the login page, picturing the page)"
+                ):
                     next(flow)
-            except BrowserDidNotAnswer:
+            except BrowserDidNotAnswer as stopped:
                 for going_on in (*running.values(), *(flow for _, flow in waiting)):
                     going_on.close()
+                stopped.flow = number
                 raise
             except StopIteration as end:
                 results[number] = end.value

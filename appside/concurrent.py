@@ -277,6 +277,25 @@ class _Progress:
         return of_one_sign_in(entries, session.username, session.urls, self.stand_in.issuer)
 
 
+def _after_the_stop(error, watchdog, titles: list[str], sessions: dict, ended: dict) -> list:
+    """Each flow's result once the watchdog stopped the browser in the middle of them (`error`): a flow that ended
+    before keeps its result; one going on ends as a sign-in that did not finish, with what its browser reported until
+    then (BrowserSession.stopped), so that the requests that reached the stand-in and the application's output are
+    judged all the same (a failed rule is a verdict whatever else could not be checked). A refused sign-in is not:
+    one the suite stopped shows no refusal. Those not started, and those that raised, could not be checked."""
+    busy = sessions.get(titles[error.flow]) if error.flow is not None else None
+    if busy is not None:  # the page the step that waited looked at
+        error = type(error)(watchdog.message(busy.page.url, titles[error.flow]))
+    results: list = []
+    for title in titles:
+        result = ended.get(title, error)
+        session = sessions.get(title)
+        if title not in ended and session is not None and not title.startswith(fault_title("")):
+            result = [session.stopped(str(error))]
+        results.append(error if isinstance(result, Exception) else result)
+    return results
+
+
 def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:
     """Each flow in its own session, all at once; by title, (sign-ins, Observed) or the exception it raised.
     A request the log cannot tie to one sign-in (a discovery document, an API call without a token
@@ -317,11 +336,10 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
         effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     except BrowserDidNotAnswer as error:  # every sign-in going on used the browser that was stopped: what
         # they raised (Playwright's "browser has been closed") is that; those that ended before keep their evidence
-        results = [
-            error if isinstance(ended := progress.ended.get(title, error), Exception) else ended for title in titles
-        ]
+        results = _after_the_stop(error, driver.watchdog, titles, sessions, progress.ended)
     finally:
-        effort.EFFORT.at_once += len(titles)
+        effort.EFFORT.at_once += len(sessions)
+        effort.EFFORT.at_once_planned += len(titles)
         effort.EFFORT.at_once_seconds += time.monotonic() - started
         for session in sessions.values():
             with contextlib.suppress(Exception):

@@ -18,9 +18,11 @@ class Effort:
     fixed_wait_seconds: float = 0.0
     browser_launches: int = 0
     stand_in_starts: int = 0
-    # the sign-ins made at once (appside.concurrent): how many, and the wall seconds they took together
-    # (their waits above are summed one by one, though they overlapped)
+    # the browser sessions made at once (appside.concurrent), each for a sign-in and what follows it: how many
+    # started, of how many planned (a browser stopped in the middle leaves the rest unstarted), and the wall seconds
+    # they took together (their waits above are summed one by one, though they overlapped)
     at_once: int = 0
+    at_once_planned: int = 0
     at_once_seconds: float = 0.0
     most_at_once: int = 0  # of them, the most that went on at the same time (appside.browser_driver.AT_ONCE at most)
     by_person: int = 0  # of the sign-ins, those a person made at the terminal (manual mode)
@@ -36,8 +38,13 @@ class Effort:
             f"{self.fixed_wait_seconds:.1f} s of fixed waits, {self.browser_launches} browser launches, "
             f"{self.stand_in_starts} stand-in starts"
             + (
-                f", {self.at_once} sign-ins made together (at most {self.most_at_once} at a time) "
-                f"in {self.at_once_seconds:.1f} s wall"
+                f", {self.at_once} browser sessions made together"
+                + (
+                    f" of the {self.at_once_planned} planned (the browser was stopped before the others started)"
+                    if self.at_once_planned > self.at_once
+                    else ""
+                )
+                + f" (at most {self.most_at_once} at a time) in {self.at_once_seconds:.1f} s wall"
                 if self.at_once
                 else ""
             )

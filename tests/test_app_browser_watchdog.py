@@ -87,3 +87,48 @@ def test_a_flow_that_ended_while_the_watchdog_stopped_the_browser_keeps_its_resu
             raise RuntimeError("Target page, context or browser has been closed")
     finally:
         watchdog.close()
+
+
+BUSY = b"<p>working</p><script>setTimeout(function () { while (true) {} }, 0)</script>"
+
+
+def test_a_page_whose_script_never_yields_is_named_and_the_sign_ins_going_on_keep_what_they_reported(monkeypatch):
+    """A hostile application's signed-in page ran while(true){}: the browser stopped answering, the suite stopped
+    it, and every sign-in going on became "could not be checked", its evidence gone, the application's secret in its
+    own log (APPC-28) and the authorization requests the stand-in recorded (APPC-01 to 08) unjudged, under a message
+    that blamed a loaded machine and had no verb. The sign-ins going on end unfinished with what their browser
+    reported, the message names the busy page; a refused sign-in stopped so shows no refusal, and is left unchecked."""
+    from appside import browser_driver
+    from appside.browser_driver import BrowserDidNotAnswer, BrowserDriver
+    from appside.concurrent import NORMAL, _normal, fault_title, run_at_once
+
+    monkeypatch.setattr(browser_driver, "LEAST_ANSWER_SECONDS", 0.0)  # the bound is 3 x drive.timeout, 3 s
+    app = HostileServer({"/": Answer(200, {"Content-Type": "text/html"}, BUSY)})
+    driver = BrowserDriver(
+        browser_driven_spa(app.url, timeout=1), "http://127.0.0.1:9", SimpleNamespace(username="t", password="pw-7Q!x")
+    )
+
+    def refused(session, progress):
+        while True:  # waits for the normal sign-ins, as a refused sign-in does
+            yield
+
+    log = SimpleNamespace(clear=lambda: None, listeners=[], entries=lambda: [])
+    stand_in = SimpleNamespace(recording=log, faults=SimpleNamespace(clear=lambda: None), issuer=driver.issuer)
+    try:
+        started = time.monotonic()
+        evidence = run_at_once(driver, stand_in, {NORMAL[0]: _normal, NORMAL[1]: _normal, fault_title("f"): refused})
+        assert time.monotonic() - started < 3 + 15
+    finally:
+        driver.close()
+        app.close()
+    sign_ins = [evidence[title][0][0] for title in NORMAL]  # each a sign-in, none an exception
+    assert not any(sign_in.finished for sign_in in sign_ins)
+    assert all(app.url + "/" in sign_in.urls for sign_in in sign_ins)  # what their browser reported is kept
+    (stopped,) = {sign_in.stopped for sign_in in sign_ins} - {""}  # one may have ended before the page got busy
+    assert (
+        "while the suite was going through a step of a sign-in (loading a page, acting on the login page, picturing "
+        f"the page) on the page {app.url}/ of the sign-in 'normal sign-in "
+    ) in stopped
+    assert "': a script on that page kept it from answering (a loop that never yields" in stopped
+    assert isinstance(evidence[fault_title("f")], BrowserDidNotAnswer)
+    assert str(evidence[fault_title("f")]) == stopped

@@ -235,9 +235,13 @@ def test_the_printed_work_says_how_many_sign_ins_went_together_and_how_many_at_a
 
     page = SimpleNamespace(wait_for_timeout=lambda milliseconds: None)
     assert browser_driver.run_together(page, [flow(n) for n in range(16)]) == list(range(16))
-    work.at_once, work.at_once_seconds = 16, 47.1
+    work.at_once, work.at_once_planned, work.at_once_seconds = 16, 16, 47.1
     assert work.most_at_once == browser_driver.AT_ONCE
-    assert "16 sign-ins made together (at most 6 at a time) in 47.1 s wall" in work.summary()
+    assert "16 browser sessions made together (at most 6 at a time) in 47.1 s wall" in work.summary()
+    work.at_once = 4  # a browser stopped in the middle: the others never started
+    assert "4 browser sessions made together of the 16 planned (the browser was stopped before the others " in (
+        work.summary()
+    )
 
 
 class _Session:

@@ -348,6 +348,13 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     )
                 )
                 return
+            stopped = getattr(sign_ins[0][0], "stopped", "")
+            if stopped:  # the browser did not finish them, whatever the application did
+                recorder.notices.append(
+                    f"no normal sign-in finished: {stopped}; every rule that needs a finished sign-in could not be "
+                    "checked, and the others were judged on what reached the stand-in and the application's output"
+                )
+                return
             marker = config.application.drive.shows_signed_in()
             # a sign-in for another client, or to an unregistered redirect_uri, never could: that is the
             # cause (APPC-01, APPC-02: the stand-in refused the request, as Visma Connect does), not the marker
@@ -433,6 +440,8 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
     )
     if getattr(sign_in, "watch", ""):  # where it ended before drive.timeout (the stand-in's error page)
         callback += f": {sign_in.watch}"
+    if getattr(sign_in, "stopped", ""):  # the suite stopped the browser in the middle of it
+        callback += f"; {sign_in.stopped}"
     return (
         f"normal sign-in {number}: {_not_shown(application, sign_in)} "
         f"(watched {sign_in.seconds:.0f} s; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
