@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 from run import ROOT, certify_application
 
+from appside.observed import Observed
 from appside.record import UNCHECKED, ApplicationRecorder
 from appside.stand_in import free_port
+from appside.steps.requests_sent import renewed_without_refreshing
+from sandbox.app import PATHS
+from sandbox.recording import RecordedRequest
 from suite.verdict.blocking import resolve_blocked
 
 NO_CHALLENGE = ("APPC-07", "APPC-08", "APPC-22")
@@ -115,3 +119,34 @@ def test_a_need_is_named_beside_a_failure_only_where_it_failed_a_check_and_as_wh
         "(also failed in this run: APPC-06, whose failure still gave this rule all it relies on; APPC-10, which this "
         "rule needs, in a way that did not keep it from its check)"
     ), reason
+
+
+def _entry(at: float, path: str, status: int = 200, query=(), form=(), response=None) -> RecordedRequest:
+    method = "GET" if query or path.startswith("/api") else "POST"
+    return RecordedRequest(at, method, path, tuple(query), tuple(form), {}, "", status, response_json=response)
+
+
+def test_a_second_authorization_request_before_the_code_was_redeemed_is_no_sign_in_again():
+    """The reporter's web-offline run: the browser tried its sign-in again at +36.5 s, before any code was redeemed
+    (+44.9 s), the API answered 200 then 401 for the expired token (+51.3 s), and nothing came after. APPC-15 said
+    "it signed in again after the API refused its expired access token": the order recorded says neither. A new
+    authorization request after the redemption is a sign-in again, after the refusal only where it came later."""
+    authorize = PATHS["authorization_endpoint"]
+    token = {"access_token": "access-token-of-the-test-1", "expires_in": 3, "token_type": "Bearer"}
+    redemption = _entry(
+        44.93, PATHS["token_endpoint"], form=[("grant_type", "authorization_code"), ("code", "c")], response=token
+    )
+    bearer = {"Authorization": "Bearer access-token-of-the-test-1"}
+    calls = [_entry(45.13, "/api/invoices"), _entry(51.33, "/api/invoices", status=401)]
+    for call in calls:
+        call.headers.update(bearer)
+    calls[1].notes["bearer"] = "expired"
+    first, retried = (_entry(at, authorize, 302, query=[("state", f"s{at}")]) for at in (0.0, 36.54))
+    assert renewed_without_refreshing(Observed([first, retried, redemption, *calls])) == ""
+    again = _entry(52.0, authorize, 302, query=[("state", "s52")])
+    said = renewed_without_refreshing(Observed([first, retried, redemption, *calls, again]))
+    after = "after the API refused its expired access token (APPC-20 judges that use)"
+    assert said == f"the application never refreshed: it signed in again {after}", said
+    earlier = _entry(46.0, authorize, 302, query=[("state", "s46")])
+    said = renewed_without_refreshing(Observed([first, redemption, calls[0], earlier, calls[1]]))
+    assert said == "the application never refreshed: it signed in again", said

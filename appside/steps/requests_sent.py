@@ -891,8 +891,11 @@ def renewed_without_refreshing(observed: Observed) -> str:
     ):
         return ""
     done = f"refreshed {len(refreshes)} time(s) but never after a rotation" if refreshes else "never refreshed"
-    if len(observed.authorization_requests) > 1:
-        after = " after the API refused its expired access token (APPC-20 judges that use)" if expired else ""
+    again = _signed_in_again(observed)
+    if again is not None:
+        refusals = {id(call) for call in expired}
+        refused_first = any(id(entry) in refusals for entry in observed.entries[:again])
+        after = " after the API refused its expired access token (APPC-20 judges that use)" if refused_first else ""
         return f"the application {done}: it signed in again{after}"
     expiries = token_expiries(observed)
     first_expiry = min(expiries.values(), default=None)
@@ -905,6 +908,21 @@ def renewed_without_refreshing(observed: Observed) -> str:
             f"the application {done}: after its first access token expired it went on calling the API with a valid one"
         )
     return ""
+
+
+def _signed_in_again(observed: Observed) -> int | None:
+    """Where in the recorded order the application first signed in again: its first authorization request after a
+    code of its was redeemed. One before that (the browser's second try at a sign-in that had not come back yet, at
+    load) renews nothing: APPC-15 said "it signed in again after the API refused its expired access token" of a
+    second request 9 s before any API call."""
+    redemptions = {id(grant) for grant in observed.grants("authorization_code") if grant.status == 200}
+    asked = {id(request) for request in observed.authorization_requests}
+    redeemed = False
+    for index, entry in enumerate(observed.entries):
+        if redeemed and id(entry) in asked:
+            return index
+        redeemed = redeemed or id(entry) in redemptions
+    return None
 
 
 @then("the two sign-ins used different code_challenges")
