@@ -9,14 +9,17 @@ nothing to judge); the record the load left is resolved as it ended, below."""
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from run import ROOT, certify_application
 
+from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.record import UNCHECKED, ApplicationRecorder
 from appside.stand_in import free_port
 from appside.steps.requests_sent import renewed_without_refreshing
+from appside.steps.sign_ins import unfinished
 from sandbox.app import PATHS
 from sandbox.recording import RecordedRequest
 from suite.verdict.blocking import resolve_blocked
@@ -150,3 +153,25 @@ def test_a_second_authorization_request_before_the_code_was_redeemed_is_no_sign_
     earlier = _entry(46.0, authorize, 302, query=[("state", "s46")])
     said = renewed_without_refreshing(Observed([first, redemption, calls[0], earlier, calls[1]]))
     assert said == "the application never refreshed: it signed in again", said
+
+
+def test_a_sign_in_watched_past_drive_timeout_says_why_the_watch_ran_longer():
+    """The reporter's "watched 28 s" with a 20 s drive.timeout, where the documentation says each sign-in ends at
+    drive.timeout: the last looks at the page waited for a loaded browser, and the text says so."""
+    application = SimpleNamespace(
+        client_id="spring-web",
+        app_type="web",
+        redirect_uris=["http://127.0.0.1:14341/login/oauth2/code/visma"],
+        drive=SimpleNamespace(timeout=20.0, shows_signed_in=lambda: "the text 'Welcome'", signed_in=None),
+    )
+    for seconds, said in (
+        (20.4, "(watched 20 s; the browser never reached its callback)"),
+        (
+            28.2,
+            "(watched 28 s: until the 20 s drive.timeout, then 8 s more for the browser to answer the last looks at "
+            "its page; the browser never reached its callback)",
+        ),
+    ):
+        sign_in = SignIn(False, None, seconds=seconds, urls=[], page_urls=[], contents=[])
+        text = unfinished(application, sign_in, 1, Observed([]))
+        assert said in text, text
