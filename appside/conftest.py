@@ -398,7 +398,7 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
     application rule is its own check (a refusal is several: no signed-in page, no API call, no
     redemption), unless it found nothing to check; a Given or When only prepares it. A step that found
     nothing to check is blocked by the rule that broke the sign-in, or else could not be checked."""
-    from suite.verdict.checks import ConfigurationProblem, Delivered, NonConformance, NothingToCheck
+    from suite.verdict.checks import ConfigurationProblem, Delivered, MetTheCause, NonConformance, NothingToCheck
     from suite.wire.http import UntrustedEndpoint
 
     nothing = isinstance(exception, NothingToCheck)
@@ -410,6 +410,8 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
         failed_step["nothing_to_check"] = True
     if isinstance(exception, Delivered):  # the answer still gave what the rules needing this one rely on
         failed_step["delivered"] = True
+    if isinstance(exception, MetTheCause):  # met a needed rule's very violation (no challenge to judge): blocked by it
+        failed_step["met_the_cause"] = True
     rule = dict(request.node.user_properties).get("rule") or {}
     # a configuration problem breaks no sentence: the rule's is not quoted beside it
     judged = isinstance(exception, NonConformance) and not isinstance(exception, ConfigurationProblem)

@@ -13,7 +13,7 @@ from suite.configuration.environment import HttpSettings
 from suite.configuration.fast_yaml import safe_load
 from suite.configuration.rule_catalogue import catalogue
 from suite.reports.results import ResultRecorder, incomplete_verdict
-from suite.verdict.blocking import blocked_by_waivers
+from suite.verdict.blocking import blocked_by_waivers, delivered
 from suite.verdict.exit_codes import exit_code
 
 CATALOGUE = Path(__file__).resolve().parent / "features" / "rules.yaml"
@@ -202,11 +202,14 @@ class ApplicationRecorder(ResultRecorder):
         """Where no normal sign-in finished and a rule that breaks a sign-in failed (SIGN_IN_BREAKERS: a client
         secret the stand-in refused, APPC-10), that failure is why, not drive.signed_in: the notice names it. One
         blocked by a failure names that failure (APPC-10 by APPC-11: a code redemption whose secret is only in its
-        URL, which authenticates nothing)."""
+        URL, which authenticates nothing). A failure that gave the sign-ins all they need (Delivered: a web
+        application's missing PKCE challenge, which the stand-in does not refuse) explains none of them."""
         if self.unfinished_sign_ins is None:
             return
         index, said = self.unfinished_sign_ins
-        failed = {rule["rule_id"]: rule for rule in record["rules"] if rule["status"] == "failed"}
+        failed = {
+            rule["rule_id"]: rule for rule in record["rules"] if rule["status"] == "failed" and not delivered(rule)
+        }
         blocked_by = [r.get("blocked_by") for r in record["rules"] if r["rule_id"] in SIGN_IN_BREAKERS]
         cause = next((rule_id for rule_id in (*SIGN_IN_BREAKERS, *blocked_by) if rule_id in failed), None)
         if cause is None:

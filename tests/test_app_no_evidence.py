@@ -476,7 +476,8 @@ def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_no
     assert "did not show" not in said, said
     assert said.startswith(
         "normal sign-in 1: the application showed the text 'Welcome' only after the 20 s drive.timeout: the machine "
-        "may be loaded; raise drive.timeout (watched 23 s; its callback answered HTTP 200)"
+        "may be loaded; raise drive.timeout (watched 23 s: until the 20 s drive.timeout, then 3 s more for the browser "
+        "to answer the last looks at its page; its callback answered HTTP 200)"
     ), said
     assert 'the page showed "Okta SPA Welcome test.user.2"' in said
     # the run's notice names the time allowed as the cause, not drive.signed_in

@@ -47,7 +47,7 @@ def test_appc22_the_same_code_challenge_twice_fails_and_a_new_one_each_time_pass
 WEB = SimpleNamespace(
     is_interactive=True,
     client_id="reference-web",
-    drive=SimpleNamespace(shows_signed_in=lambda: "x", signed_in=None),
+    drive=SimpleNamespace(shows_signed_in=lambda: "x", signed_in=None, timeout=20.0),
     app_type="web",
     redirect_uris=("http://127.0.0.1:5081/callback",),
 )

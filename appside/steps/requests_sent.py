@@ -542,8 +542,12 @@ def states_differ_besides(
 def pkce_challenge(application: Application, app_run: AppRun) -> None:
     if not application.uses_pkce:
         pytest.skip(f"{application.client_id} is a web application that does not declare PKCE (application.pkce)")
+    # where the stand-in refused nothing for the missing challenge (a web application's code is issued and redeemed
+    # without one), the sign-ins gave the rules that need this one all they rely on: a failure that blocks none of
+    # them (checks.Delivered) but those that judge the challenge itself (_with_challenge)
+    judged = check if _refused_for_no_challenge(app_run) else check_delivered
     for request in _authorization_requests(application, app_run):
-        check(
+        judged(
             request.param("code_challenge"),
             lambda: (
                 f"an authorization request carries no code_challenge: {_pkce_binds(application)}"
@@ -555,6 +559,24 @@ def pkce_challenge(application: Application, app_run: AppRun) -> None:
                 )
             ),
         )
+
+
+def _refused_for_no_challenge(app_run: AppRun) -> bool:
+    """Whether the stand-in refused a sign-in that a missing code_challenge explains: the authorization request of a
+    public client (PKCE required of it), or the redemption of a code issued without a challenge that carried a
+    code_verifier all the same (a downgrade, oauthlib's dropped challenge). A refusal for the client's
+    authentication is APPC-10's, not this."""
+    for observed in app_run.observed:
+        without = [r for r in observed.authorization_requests if not r.param("code_challenge")]
+        if without and any("error" in callback.location_params for callback in observed.callbacks):
+            return True
+        issued = _challenges_by_code(observed)
+        for redemption in observed.grants("authorization_code"):
+            asked = issued.get(redemption.param("code"))
+            unchallenged = asked is not None and not asked.param("code_challenge")
+            if unchallenged and redemption.status != 200 and not client_authentication_refused(redemption):
+                return True
+    return False
 
 
 # What binds each kind of application to PKCE: a public client by RFC 9700 and Visma Connect's application types;
@@ -582,8 +604,8 @@ def _with_challenge(application, app_run) -> list:
         # whether or not its sign-in reached the stand-in (not applicable, as when it works)
         pytest.skip(f"{application.client_id} is a web application that does not declare PKCE (application.pkce)")
     requests = [r for r in _authorization_requests(application, app_run) if r.param("code_challenge")]
-    if not requests and application.uses_pkce:  # APPC-06's failure: this rule is blocked by it
-        require(False, "the application sent no code_challenge, though PKCE is required of it (APPC-06)")
+    if not requests and application.uses_pkce:  # APPC-06's failure, met by this rule itself: blocked by it
+        require_not_met(False, "no authorization request carries a code_challenge, so there is none to judge here")
     if not requests:
         pytest.skip(f"{application.client_id} is a web application that uses no PKCE and does not declare it")
     return requests
@@ -869,8 +891,11 @@ def renewed_without_refreshing(observed: Observed) -> str:
     ):
         return ""
     done = f"refreshed {len(refreshes)} time(s) but never after a rotation" if refreshes else "never refreshed"
-    if len(observed.authorization_requests) > 1:
-        after = " after the API refused its expired access token (APPC-20 judges that use)" if expired else ""
+    again = _signed_in_again(observed)
+    if again is not None:
+        refusals = {id(call) for call in expired}
+        refused_first = any(id(entry) in refusals for entry in observed.entries[:again])
+        after = " after the API refused its expired access token (APPC-20 judges that use)" if refused_first else ""
         return f"the application {done}: it signed in again{after}"
     expiries = token_expiries(observed)
     first_expiry = min(expiries.values(), default=None)
@@ -883,6 +908,21 @@ def renewed_without_refreshing(observed: Observed) -> str:
             f"the application {done}: after its first access token expired it went on calling the API with a valid one"
         )
     return ""
+
+
+def _signed_in_again(observed: Observed) -> int | None:
+    """Where in the recorded order the application first signed in again: its first authorization request after a
+    code of its was redeemed. One before that (the browser's second try at a sign-in that had not come back yet, at
+    load) renews nothing: APPC-15 said "it signed in again after the API refused its expired access token" of a
+    second request 9 s before any API call."""
+    redemptions = {id(grant) for grant in observed.grants("authorization_code") if grant.status == 200}
+    asked = {id(request) for request in observed.authorization_requests}
+    redeemed = False
+    for index, entry in enumerate(observed.entries):
+        if redeemed and id(entry) in asked:
+            return index
+        redeemed = redeemed or id(entry) in redemptions
+    return None
 
 
 @then("the two sign-ins used different code_challenges")

@@ -136,8 +136,11 @@ def _resolve(rule: dict, scenarios: list[dict], relied_on: tuple[str, ...], scop
             _environment_unless_blocked(scenarios)
         return
     root = scoped[cause].get("blocked_by") or cause  # blocked by a blocked rule: name the root cause
+    met_delivered = met_again and delivered(scoped[cause])
     for scenario in scenarios:
         scenario["status"], scenario["blocked_by"] = "blocked", root
+        if met_delivered:  # blocked for what only it met: keeps no rule that needs it from anything
+            scenario["failed_step"]["met_delivered"] = True
         # a scenario whose own request met the cause (MetTheCause) says what it met, not the root's headline
         met = scenario["failed_step"].get("met_the_cause") and scenario.get("reason")
         headline = _first_line(str(scenario["reason"])) if met else _headline(scoped.get(root) or scoped[cause])
@@ -191,10 +194,16 @@ def _failed_for_a_cause(rule: dict, met: bool = False) -> bool:
     by a check of its own, or not applicable after a warning-level rule's failure (_allowed_behaviour).
     One whose failed scenarios only found nothing to judge (the application side's `nothing_to_check`:
     no token request sent, none blocked by a rule that failed) could not be checked, which explains
-    nothing about the rules that need it (they could not be checked either)."""
-    if rule["status"] == "blocked" or rule.get("not_applicable_after"):
+    nothing about the rules that need it (they could not be checked either). Nor does one blocked only for
+    meeting a failure that gave the others what they need (Delivered): APPC-08 met APPC-06's missing
+    challenge, which took no code from the rules that need APPC-08; under load their sign-ins did not
+    finish for a cause of their own, and they could not be checked, not "blocked by APPC-06"."""
+    if rule["status"] == "blocked":
+        blocked = [s for s in rule["scenarios"] if s["status"] == "blocked"]
+        return met or not all(s.get("failed_step", {}).get("met_delivered") for s in blocked)
+    if rule.get("not_applicable_after"):
         return True
-    if _delivered(rule) and not met:  # it gave what the others need: its failure kept none of them from anything
+    if delivered(rule) and not met:  # it gave what the others need: its failure kept none of them from anything
         return False
     failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
     return rule["status"] == "failed" and (
@@ -232,19 +241,30 @@ def _refusals_without_control(rule_id: str, rules: dict[str, dict], controls: tu
 def _name_failed_needs(rule: dict, relied_on: tuple[str, ...], rules: dict[str, dict]) -> None:
     """A scenario that failed in its own right while a rule it needs failed too says so, as context: at its
     own check, or on the way after a failure that gave it what it needed (Delivered). The reader sees both
-    failures without reading one as the other's echo."""
-    failed = [n for n in relied_on if n in rules and rules[n]["status"] == "failed"]
+    failures without reading one as the other's echo. Named are the needs that failed a check of their own,
+    not one that only found nothing to judge (it could not be checked, the application side's
+    `nothing_to_check`); one that gave every rule what it relies on (Delivered: a web application's missing
+    PKCE challenge, which the stand-in let through) is named as such, not as a need of this rule's check."""
+    failed = [n for n in relied_on if n in rules and _failed_a_check(rules[n])]
+    gave = [n for n in failed if delivered(rules[n])]
+    kept = [n for n in failed if n not in gave]
     for scenario in rule["scenarios"]:
         step = scenario.get("failed_step", {})
-        if (
-            failed
-            and scenario["status"] == "failed"
-            and (step.get("own_check") or all(map(_delivered, (rules[n] for n in failed))))
-        ):
-            scenario["reason"] = (
-                f"{scenario['reason']} (also failed in this run: {', '.join(failed)}, which this rule needs, in a "
-                "way that did not keep it from its check)"
-            )
+        if scenario["status"] != "failed" or step.get("nothing_to_check"):  # not failed in its own right
+            continue
+        if not step.get("own_check") and kept:  # on the way: only after failures that gave it what it needed
+            continue
+        said = [f"{', '.join(gave)}, whose failure still gave this rule all it relies on"] * bool(gave)
+        said += [f"{', '.join(kept)}, which this rule needs, in a way that did not keep it from its check"] * bool(kept)
+        if said:
+            scenario["reason"] = f"{scenario['reason']} (also failed in this run: {'; '.join(said)})"
+
+
+def _failed_a_check(rule: dict) -> bool:
+    """Whether the rule failed, one of its scenarios at a check (not only for nothing to judge)."""
+    return rule["status"] == "failed" and any(
+        s["status"] == "failed" and not s.get("failed_step", {}).get("nothing_to_check") for s in rule["scenarios"]
+    )
 
 
 def _same_check_failed_first(rule: dict, relied_on: tuple[str, ...], rules: dict[str, dict]) -> None:
@@ -283,7 +303,7 @@ def _met(scenario: dict) -> bool:
     return bool(scenario.get("failed_step", {}).get("met_the_cause"))
 
 
-def _delivered(rule: dict) -> bool:
+def delivered(rule: dict) -> bool:
     """Whether every failure of the rule found its violation in an answer that still gave what the rules
     needing it rely on (suite.verdict.checks.Delivered)."""
     failed = [s for s in rule["scenarios"] if s["status"] == "failed"]
