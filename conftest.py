@@ -124,13 +124,7 @@ def _configure(config):
         environment = load_environment(config.getoption("--env"))
     except ConfigurationError as error:
         raise pytest.UsageError(f"configuration problem\n{error}") from None
-    _check_login_method(environment)
-    _check_signing_key()
-    defects = config.getoption("--defect")
-    if defects:
-        if not environment.is_sandbox:
-            raise pytest.UsageError(f"--defect works with the embedded sandbox only, not with {environment.name}")
-        environment.sandbox_defects = tuple(environment.sandbox_defects) + tuple(defects)
+    # masked before any other problem can be said (the file's own problems were masked by FileSecrets)
     scrub_all_logging()
     for role, client in environment.clients.items():
         REDACTOR.register(client.client_secret, f"clients.{role}.client_secret")
@@ -139,6 +133,13 @@ def _configure(config):
     if environment.login:
         REDACTOR.register(environment.login.password, "login.password")
         REDACTOR.secret_field(environment.login.password_field)
+    _check_login_method(environment)
+    _check_signing_key()
+    defects = config.getoption("--defect")
+    if defects:
+        if not environment.is_sandbox:
+            raise pytest.UsageError(f"--defect works with the embedded sandbox only, not with {environment.name}")
+        environment.sandbox_defects = tuple(environment.sandbox_defects) + tuple(defects)
     from suite.wire.reproduction import remember_secret_variables
 
     remember_secret_variables(environment)  # reproductions name secrets by the file's variables

@@ -28,7 +28,7 @@ from sandbox.faults import SHORT_LIFETIME
 from suite.configuration.environment import is_loopback
 from suite.configuration.yaml_files import (
     DEFAULTED,
-    ConfigurationError,
+    FileSecrets,
     cut,
     describe_each,
     every_problem,
@@ -53,6 +53,8 @@ SHELL_WORDS = frozenset((
 # fmt: on
 COMMAND_NAME = re.compile(r"[A-Za-z0-9._+-]+")  # a program named without a folder (not `(cd x && ...)`)
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")  # a shell variable set for the command: NAME=value
+# the keys that may hold the client secret besides client_secret: a command may hand the application its secret
+SECRET_CARRIERS = ("drive.launch", "drive.command")
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,11 @@ class Application:
 def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) -> Application:
     path = Path(path)
     raw = _read(path)
+    secrets = FileSecrets(raw, environ, SECRET_KEYS)
     problems = [line for e in schema_errors(raw, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)]
     if problems:  # with the keys its type requires: a misspelt key's right spelling is missing too
         problems = [_with_type_suggestion(line, raw) for line in problems]
-        raise ConfigurationError(path, problems + [line for line in _missing_keys(raw) if line not in problems])
+        raise secrets.refusal(path, problems + [line for line in _missing_keys(raw) if line not in problems])
     # a public application's secret is wrong whatever it is: say so, not how to write or export it
     public_secret = _public_secret(raw)
     if public_secret:
@@ -137,9 +140,10 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
             + _lifetime_problems(filled)
         ),
         SECRET_KEYS,
+        SECRET_CARRIERS,
     )
     if problems:  # with the keys its type requires, read from the file as written
-        raise ConfigurationError(path, problems + [line for line in _missing_keys(raw) if line not in problems])
+        raise secrets.refusal(path, problems + [line for line in _missing_keys(raw) if line not in problems])
     return _build(path, resolved)
 
 

@@ -107,6 +107,9 @@ def pytest_configure(config):
         application = load_application(config.getoption("--app"))
     except ConfigurationError as error:
         raise pytest.UsageError(f"configuration problem\n{error}") from None
+    # masked before any other problem can be said (the file's own problems were masked by FileSecrets)
+    scrub_all_logging()
+    REDACTOR.register(application.client_secret, "application.client_secret")
     if application.drive.mode == "manual":
         from appside.manual_driver import terminal_available
 
@@ -115,8 +118,6 @@ def pytest_configure(config):
                 "configuration problem\ndrive.mode: manual needs a terminal (CI has none); "
                 "use `browser` where the suite can drive the application"
             )
-    scrub_all_logging()
-    REDACTOR.register(application.client_secret, "application.client_secret")
     config.application = application
     try:
         config.stand_in_tls = stand_in_tls() if application.issuer_tls else None

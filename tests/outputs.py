@@ -1,9 +1,12 @@
 """What the secret tests read: everything a run left for people (its terminal and every file in its
 reports folder), and the secrets found there."""
 
+import base64
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import ahocorasick
 
@@ -52,3 +55,19 @@ def found_in(outputs: dict[str, str], forms: Iterable[str]) -> dict[str, set[str
     if "" in wanted:  # in every text
         found[""] = set(outputs)
     return found
+
+
+def encoded_forms(secret: str, client_id: str) -> set[str]:
+    """`secret` as it is and as it is written where one is sent or recorded: URL- and form-encoded,
+    JSON-escaped (with and without \\u escapes), as Python quotes it, and in the HTTP Basic credentials of
+    `client_id` (form-encoded first, RFC 6749 section 2.3.1, and as they are)."""
+    basic = (f"{quote_plus(client_id)}:{quote_plus(secret)}", f"{client_id}:{secret}")
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        *(base64.b64encode(credentials.encode()).decode() for credentials in basic),
+    }

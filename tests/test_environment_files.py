@@ -158,7 +158,7 @@ def test_defects_only_apply_to_the_sandbox(tmp_path):
         "visma-production",
         "--defect",
         "code-reusable",
-        environ={name: "https://app.local/cb" for name in _production_variables()},
+        environ=_production_values(),
     )
     _assert_clean_refusal(result, "--defect works with the embedded sandbox only")
 
@@ -178,13 +178,17 @@ def test_production_without_secrets_names_every_missing_variable():
 
 def test_production_unreachable_ends_with_one_message():
     """With every variable set but no network, the run stops once, naming the issuer and the cause."""
-    result = run_suite(
-        "--env", "visma-production", environ={name: "https://app.local/cb" for name in _production_variables()}
-    )
+    result = run_suite("--env", "visma-production", environ=_production_values())
     output = result.stdout + result.stderr
     assert result.returncode == 3, output
     assert "environment problem: cannot reach https://connect.visma.com" in output, output
     assert "Traceback" not in output and " failed" not in output, output
+
+
+def _production_values() -> dict[str, str]:
+    """A value for each variable of visma-production.yaml that any of its keys takes, a URL for the redirect URIs:
+    each its own, as a client id that equals a secret is a configuration problem."""
+    return {name: f"https://app.local/{name}" for name in _production_variables()}
 
 
 def _production_variables():

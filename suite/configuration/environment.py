@@ -20,6 +20,7 @@ from suite.configuration.waivers import Waiver, load_waivers
 from suite.configuration.yaml_files import (
     VARIABLE,
     ConfigurationError,
+    FileSecrets,
     cut,
     describe_each,
     display_path,
@@ -195,9 +196,10 @@ def resolve_path(name_or_path: str) -> Path:
 def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ) -> Environment:
     path = resolve_path(name_or_path)
     raw = _read_yaml(path)
+    secrets = FileSecrets(raw, environ, SECRET_KEYS)
     problems = _schema_problems(raw)
     if problems:  # values of the wrong form as written; every unset variable with them, not after they are fixed
-        raise ConfigurationError(path, problems + _unset_variables(raw, environ, problems))
+        raise secrets.refusal(path, problems + _unset_variables(raw, environ, problems))
     is_sandbox = "sandbox" in raw
     problems += _public_client_secrets(raw)
     if not is_sandbox:
@@ -206,7 +208,7 @@ def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ)
     waivers, waiver_problems = _waivers(path, resolved.get("waivers", []))
     problems += waiver_problems
     if problems:
-        raise ConfigurationError(path, problems)
+        raise secrets.refusal(path, problems)
     return _build(path, resolved, waivers)
 
 

@@ -8,7 +8,7 @@ import difflib
 import math
 import re
 import stat
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import yaml
 
-from suite.secrets.redaction import mask_userinfo
+from suite.secrets.redaction import MIN_SECRET_LENGTH, Redactor, mask_userinfo
 
 MAX_FILE_BYTES = 256 * 1024  # the environment template, fully filled in, is under 10 KB
 MAX_NODES = 20_000  # values in a file after YAML aliases are expanded
@@ -345,27 +345,126 @@ def every_problem(
     schema_problems: Callable[[dict], list[str]],
     meaning_problems: Callable[[dict], list[str]],
     secret_keys: Collection[str],
+    carriers: Collection[str] = (),
 ) -> tuple[dict, list[str]]:
     """(the file with each ${VAR} filled in, every problem of it at once where they are independent): those
-    found so far (`problems`: an inline secret), each unset variable, the values' problems once filled in
-    (`schema_problems`), and what the schema cannot say (`meaning_problems`, which reads only values of
-    the right form, so only when there are none of those). An unset variable stands in as PLACEHOLDER
-    meanwhile, and a key whose variable is unset has no other line: its own says what to do. Before,
-    each kind waited for the one before it to be fixed: fix one, run, see the next."""
+    found so far (`problems`: an inline secret), each unset variable, each key that holds a secret
+    (secret_bearers; `carriers` may), the values' problems once filled in (`schema_problems`), and what the
+    schema cannot say (`meaning_problems`, which reads only values of the right form, so only when there are
+    none of those). An unset variable stands in as PLACEHOLDER meanwhile, and a key whose variable is unset,
+    or that holds a secret, has no other line: its own says what to do (and quotes no value). Before, each
+    kind waited for the one before it to be fixed: fix one, run, see the next."""
     unresolved: list[str] = []
     resolved = resolve_variables(raw, environ, unresolved, secret_keys=secret_keys)
+    bearers = secret_bearers(raw, resolved, secret_keys, carriers)
     unset = {line.split(":", 1)[0] for line in unresolved}
     filled = resolve_variables(raw, _WithPlaceholders(environ), [], secret_keys=secret_keys) if unset else resolved
 
     def own(line: str) -> bool:
-        key = line.split(":", 1)[0]
-        return not any(key == u or key.startswith((f"{u}.", f"{u}[")) for u in unset)
+        return not any(_within(line.split(":", 1)[0], key) for key in (*unset, *bearers))
 
     wrong_form = schema_problems(filled)
-    problems = [*problems, *unresolved, *(f"{p} (after ${{VAR}} substitution)" for p in wrong_form if own(p))]
+    problems = [
+        *problems,
+        *unresolved,
+        *bearers.values(),
+        *(f"{p} (after ${{VAR}} substitution)" for p in wrong_form if own(p)),
+    ]
     if not wrong_form:
         problems += [p for p in meaning_problems(filled) if own(p)]
     return resolved, problems
+
+
+def _within(key: str, outer: str) -> bool:
+    """Whether `key` is `outer` or under it, a list's item written either way (redirect_uris[0], redirect_uris.0)."""
+    key, outer = (re.sub(r"\[(\d+)\]", r".\1", name) for name in (key, outer))
+    return key == outer or key.startswith(f"{outer}.")
+
+
+class FileSecrets:
+    """The values a file's secret keys hold (their ${VAR}s filled in), known as soon as the file is read and
+    before any of its problems is looked for, so that no problem line shows one, whatever key it was copied
+    to and however it is quoted there: the line says whose value it is instead. Masked by a redactor of their
+    own: the run registers them in its REDACTOR once the file is accepted (conftest.py), and a file read to
+    be checked changes nothing else."""
+
+    def __init__(self, raw: dict, environ: Mapping[str, str], secret_keys: Collection[str]) -> None:
+        self._redactor = Redactor()
+        resolved = resolve_variables(raw, environ, [], secret_keys=secret_keys)
+        for value, key in _secrets(resolved, secret_keys).items():
+            self._redactor.register(value, key)
+
+    def refusal(self, path: Path | str, problems: list[str]) -> ConfigurationError:
+        """The file's ConfigurationError, its lines masked: a value quoted whole says `the value of KEY`."""
+        keys = set(self._redactor.known().values())
+        masked = []
+        for line in map(self._redactor.scrub, problems):
+            for key in keys:
+                line = line.replace(f"'[{key}]'", f"the value of {key}")
+            masked.append(line)
+        return ConfigurationError(path, masked)
+
+
+def secret_bearers(
+    raw: dict, resolved: dict, secret_keys: Collection[str], carriers: Collection[str]
+) -> dict[str, str]:
+    """{key: its one problem} for each key but the secret ones and `carriers` (a command that hands the
+    application its secret) that takes a ${VAR} filling a secret key too, or holds a secret key's value: a
+    client_id, a name, a URL or a port is printed, recorded and sent as it is, so a secret there would be
+    shown everywhere (an application named by its secret was, in 141 places of one run's reports). The line
+    names both keys, never the value."""
+    secrets = _secrets(resolved, secret_keys)
+    variables = {
+        name: key
+        for key, written in _leaves(raw)
+        if _is_secret(key, secret_keys) and isinstance(written, str)
+        for name in VARIABLE.findall(written)
+    }
+    bearers = {}
+    for (key, written), (_, value) in zip(_leaves(raw), _leaves(resolved), strict=True):
+        if _is_secret(key, secret_keys) or key in carriers or not isinstance(value, str):
+            continue
+        taken = [name for name in VARIABLE.findall(str(written)) if name in variables]
+        # a secret that has another in it is the one held: the longest
+        held = sorted((secret for secret in secrets if _holds(value, secret)), key=len, reverse=True)
+        if taken or held:
+            secret_key = variables[taken[0]] if taken else secrets[held[0]]
+            source = f" (${{{taken[0]}}} fills both)" if taken else ""
+            bearers[key] = (
+                f"{key}: holds the value of {secret_key}{source}. Only {secret_key} is kept secret; {key} is sent "
+                "and shown as written. Give it its own value, and the secret to the secret's key alone"
+            )
+    return bearers
+
+
+def _holds(value: str, secret: str) -> bool:
+    """`value` is `secret`, or has it in it where it is long enough not to be an ordinary word (MIN_SECRET_LENGTH)."""
+    return value == secret or (len(secret) >= MIN_SECRET_LENGTH and secret in value)
+
+
+def _secrets(resolved: object, secret_keys: Collection[str]) -> dict[str, str]:
+    """{value: its key} for each secret key with a value, the first key where two share one."""
+    found: dict[str, str] = {}
+    for key, value in _leaves(resolved):
+        if _is_secret(key, secret_keys) and isinstance(value, str) and value:
+            found.setdefault(value, key)
+    return found
+
+
+def _is_secret(key: str, secret_keys: Collection[str]) -> bool:
+    return key.rsplit(".", 1)[-1] in secret_keys
+
+
+def _leaves(node: object, where: str = "") -> Iterator[tuple[str, object]]:
+    """(dotted key, value) for each value in `node` that is no mapping or list, a list's items as key[0]."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _leaves(value, f"{where}[{index}]")
+    else:
+        yield where, node
 
 
 def cut(value: object) -> str:
