@@ -47,7 +47,9 @@ Feature: What an interactive application sends to Visma Connect
     RFC 6749 section 10.12 binds the client: its CSRF binding value "MUST contain a non-guessable
     value"; NIST SP 800-63B section 7.1 asks at least 64 bits of entropy of a secret that binds a
     session. The 128 bits of RFC 6749 section 10.10 sit in the authorization server's paragraph:
-    APPC-29 warns a state below them.
+    APPC-29 warns a state below them. Where the sign-ins carry a new PKCE challenge or nonce that the
+    run could not show protects the callback or not (no code redeemed, APPC-21's nonce faults gave
+    no evidence), a state below the bar could not be checked, not failed.
 
     Given the application relies on its state against CSRF
     Then every state carries at least 64 bits of entropy

@@ -90,6 +90,9 @@ class AppRun:
     # certificate nobody trusts (APPC-33)
     refused_handshakes: list[tuple[float, str]] = field(default_factory=list)
     untrusted_since: float | None = None  # when the stand-in began to present that certificate (APPC-33)
+    # what may protect the callback besides the state, which the run could not show does or does not (APPC-03 to
+    # APPC-05 judge the state then, and one that falls short could not be checked: requests_sent.unshown_protection)
+    unshown_protection: str | None = None
 
     @property
     def last(self) -> Observed:
