@@ -20,6 +20,7 @@ from appside.application_schema import (
     HINTS,
     MAX_ACCESS_TOKEN_LIFETIME,
     MIN_ACCESS_TOKEN_LIFETIME,
+    MOST_AT_ONCE,
     SCHEMA,
     SECRET_KEYS,
 )
@@ -79,6 +80,7 @@ class Drive:
     url: str | None = None
     timeout: float = 20.0  # longest wait for a sign-in to finish
     settle: float = 2.0  # how long a refused response is watched for follow-up requests
+    sign_ins_at_once: int | None = None  # None: Application.sign_ins_at_once decides
 
     def shows_signed_in(self) -> str:
         """What the application shows once signed in, for a message (manual mode has no marker)."""
@@ -106,6 +108,18 @@ class Application:
     @property
     def is_interactive(self) -> bool:
         return self.app_type in INTERACTIVE
+
+    @property
+    def sign_ins_at_once(self) -> int:
+        """How many sign-ins the suite makes at the same time (appside.concurrent): drive.sign_ins_at_once, else
+        one at a time for a native application whose every redirect URI names its port: it listens on that fixed
+        loopback port, which nothing forbids (RFC 8252 section 7.3 has the server accept "any port", and asks no
+        ephemeral one of the app), and a second sign-in at once finds the port taken (EADDRINUSE); else
+        MOST_AT_ONCE."""
+        if self.drive.sign_ins_at_once is not None:
+            return self.drive.sign_ins_at_once
+        fixed_port = self.app_type == "native" and all(urlsplit(uri).port for uri in self.redirect_uris)
+        return 1 if fixed_port and self.redirect_uris else MOST_AT_ONCE
 
     @property
     def uses_pkce(self) -> bool:

@@ -28,6 +28,9 @@ _lifetime = {
         {"type": "string", "pattern": f"^([0-9]{{1,3}}|{_variable})$"},  # a variable's value: range checked after
     ]
 }
+# sign-ins the suite makes at the same time (appside.browser_driver.run_together): more pages loading at once than
+# this only share the same two cores slower
+MOST_AT_ONCE = 6
 _marker = {  # how to recognise a page of the application: a text it shows or a CSS selector
     "type": "object",
     "additionalProperties": False,
@@ -79,6 +82,7 @@ SCHEMA = {
                 "url": _url,
                 "timeout": _seconds,
                 "settle": _seconds,
+                "sign_ins_at_once": {"type": "integer", "minimum": 1, "maximum": MOST_AT_ONCE},
             },
         },
     },
@@ -87,6 +91,7 @@ SCHEMA = {
 SECRET_KEYS = ("client_secret",)  # never quoted in a message
 
 HINTS = {
+    "sign_ins_at_once": f"how many sign-ins the suite makes at the same time, from 1 to {MOST_AT_ONCE}",
     "type": "web, spa, native or service",
     "redirect_uris": "the redirect URIs registered for the application, e.g. [http://127.0.0.1:5000/callback]",
     "scope": 'the scopes the application asks for, e.g. "openid profile email"',

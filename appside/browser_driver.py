@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from appside.application_schema import MOST_AT_ONCE
 from appside.browser_guard import ApplicationGuard, SentElsewhere
 from appside.effort import EFFORT
 from sandbox.app import PATHS
@@ -1100,8 +1101,6 @@ class _ActionsRan:
 
 ACTION_BOUND = 5000.0  # milliseconds each action on the stand-in's pages has, and the page load its click starts
 POLL = 50  # milliseconds between two looks at the pages
-# Flows stepped at once: more pages loading at once than this only share the same two cores slower.
-AT_ONCE = 6
 
 
 def _pause(seconds: float) -> Iterator[None]:
@@ -1110,21 +1109,22 @@ def _pause(seconds: float) -> Iterator[None]:
         yield
 
 
-def run_together(page, flows: list[Generator[None, None, Any]], watchdog: Watchdog | None = None) -> list:
-    """Runs each flow (a generator of steps, such as BrowserSession.sign_in_steps) to its end, a
-    step of each in turn with one short wait for every page in between: Playwright's synchronous
-    API serves one thread, and the browser loads all the pages meanwhile. At most AT_ONCE flows
-    go on at once; the next one starts when one ends. Returns each flow's result in order; a flow
-    that raised raises once every flow has ended. Each step and each wait is bounded by `watchdog`:
-    where the browser did not answer one, it was stopped, and BrowserDidNotAnswer is raised at once
-    (every flow going on used that browser)."""
+def run_together(
+    page, flows: list[Generator[None, None, Any]], watchdog: Watchdog | None = None, at_once: int = MOST_AT_ONCE
+) -> list:
+    """Runs each flow (a generator of steps, such as BrowserSession.sign_in_steps) to its end, a step of each in
+    turn with one short wait for every page in between: Playwright's synchronous API serves one thread, and the
+    browser loads all the pages meanwhile. At most `at_once` flows go on at once (Application.sign_ins_at_once);
+    the next one starts when one ends. Returns each flow's result in order; a flow that raised raises once every
+    flow has ended. Each step and each wait is bounded by `watchdog`: where the browser did not answer one, it
+    was stopped, and BrowserDidNotAnswer is raised at once (every flow going on used that browser)."""
     bound = watchdog.bound if watchdog else lambda what: contextlib.nullcontext()
     results: list = [None] * len(flows)
     errors: dict[int, BaseException] = {}
     waiting = list(enumerate(flows))
     running: dict[int, Generator[None, None, Any]] = {}
     while waiting or running:
-        while waiting and len(running) < AT_ONCE:
+        while waiting and len(running) < at_once:
             number, flow = waiting.pop(0)
             running[number] = flow
         EFFORT.most_at_once = max(EFFORT.most_at_once, len(running))

@@ -277,10 +277,11 @@ class _Progress:
         return of_one_sign_in(entries, session.username, session.urls, self.stand_in.issuer)
 
 
-def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:
-    """Each flow in its own session, all at once; by title, (sign-ins, Observed) or the exception it raised.
-    A request the log cannot tie to one sign-in (a discovery document, an API call without a token
-    of the stand-in) counts for every sign-in that was going on when it arrived."""
+def run_at_once(driver, stand_in, wanted: dict[str, Flow], at_once: int) -> dict[str, tuple | Exception]:
+    """Each flow in its own session, `at_once` of them at a time (Application.sign_ins_at_once); by title,
+    (sign-ins, Observed) or the exception it raised. A request the log cannot tie to one sign-in (a discovery
+    document, an API call without a token of the stand-in) counts for every sign-in that was going on when it
+    arrived."""
     from appside.browser_driver import BrowserDidNotAnswer, run_together
 
     titles = list(wanted)
@@ -312,7 +313,7 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
     started = time.monotonic()
     try:
         results = run_together(
-            sessions[titles[0]].page, [timed(number) for number in range(len(titles))], driver.watchdog
+            sessions[titles[0]].page, [timed(number) for number in range(len(titles))], driver.watchdog, at_once
         )
         effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     except BrowserDidNotAnswer as error:  # every sign-in going on used the browser that was stopped: what

@@ -172,7 +172,9 @@ def _made_at_once(config, stand_in: SandboxServer) -> dict:
 
         settle, activity = config.application.drive.settle, stand_in.recording.activity
         wanted = flows(config, stand_in, lambda normal: quiet_watch(normal, settle, activity))
-        _baseline["at once"] = run_at_once(driver(config), stand_in, wanted) if wanted else {}
+        _baseline["at once"] = (
+            run_at_once(driver(config), stand_in, wanted, config.application.sign_ins_at_once) if wanted else {}
+        )
     made: dict = _baseline["at once"]
     return made
 
