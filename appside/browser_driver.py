@@ -37,7 +37,7 @@ from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, UntrustedEndpoint, redact_url
 from suite.wire.login.browser import BrowserLogin, PagePicture, attach_picture, page_picture
-from suite.wire.redirect_variations import without_loopback_port
+from suite.wire.redirect_variations import LOOPBACK_HOSTS, without_loopback_port
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
@@ -376,14 +376,17 @@ def milliseconds_left(deadline: float) -> float | None:
 
 
 def loopback_any_port(application) -> tuple[str, ...]:
-    """The hosts of a native application's loopback IP redirect URIs: its callback listens on the port the
-    operating system gives it at each sign-in, which the stand-in takes (RFC 8252 section 7.3: "The
-    authorization server MUST allow any port to be specified at the time of the request for loopback IP
-    redirect URIs"), so the browser reaches that host on any port. No other host, nor another type's."""
+    """The hosts of a native application's localhost redirection URIs (loopback IP literals, or localhost): its
+    callback listens on the port the operating system gives it at each sign-in, which the stand-in takes (RFC
+    8252 section 7.3: "The authorization server MUST allow any port to be specified at the time of the request
+    for loopback IP redirect URIs"; RFC 9700 section 2.1 exempts the port of "localhost redirection URIs of
+    native apps"), so the browser reaches that host on any port. No other host, nor another type's."""
     if application.app_type != "native":
         return ()
     return tuple(
-        dict.fromkeys(urlsplit(u).hostname or "" for u in application.redirect_uris if without_loopback_port(u))
+        dict.fromkeys(
+            urlsplit(u).hostname or "" for u in application.redirect_uris if without_loopback_port(u, LOOPBACK_HOSTS)
+        )
     )
 
 

@@ -5,6 +5,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import allure
 import pytest
@@ -202,16 +203,30 @@ def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
 
 
 def _loopback_hint(uri: str | None, application: Application) -> str:
-    """Why the port exception did not apply, where the URI differs from a registered one in its port."""
+    """Why the port exception did not apply, where the URI and a registered one are localhost redirection URIs."""
     near = [r for r in application.redirect_uris if without_loopback_port(r, LOOPBACK_HOSTS)]
     if not uri or not without_loopback_port(uri, LOOPBACK_HOSTS) or not near:
         return ""
     if application.app_type != "native":
-        return f"; the port may vary only for a native application's loopback IP redirect URI ({RFC8252_ANY_PORT})"
+        return f"; the port may vary only for a native application's localhost redirection URI ({RFC8252_ANY_PORT})"
     return (
-        "; the port may vary only for a loopback IP redirect URI, http://127.0.0.1 or http://[::1] "
-        f"({RFC8252_ANY_PORT}); localhost is none ({RFC8252_LOCALHOST}): register and use http://127.0.0.1"
+        f"; only the port may vary ({RFC8252_ANY_PORT}): the host, the path and the rest are a registered one's, "
+        "character for character (localhost is not 127.0.0.1): register the one the application sends, or make it "
+        "send a registered one"
     )
+
+
+@then("no authorization request's redirect_uri names localhost")
+def redirect_uri_not_localhost(application: Application, app_run: AppRun) -> None:
+    """APPC-35 (warning-level): a native application's localhost redirect URI is taken on any port (APPC-02), and
+    RFC 8252 section 8.3 recommends against it (RFC8252_LOCALHOST)."""
+    for request in _authorization_requests(application, app_run):
+        uri = request.param("redirect_uri") or ""
+        check(
+            urlsplit(uri).hostname != "localhost",
+            f"an authorization request's redirect_uri {uri!r} names localhost, not a loopback IP literal: "
+            f"{RFC8252_LOCALHOST}; listen on 127.0.0.1 (or [::1]) and register http://127.0.0.1 with the path",
+        )
 
 
 # RFC 9700 section 2.1: what else protects the callback, so that the state need not
