@@ -104,6 +104,9 @@ class Application:
     # seconds the stand-in's short-lived access tokens live (issuer.access_token_lifetime): a service's in every
     # scenario, an interactive application's where a rule lets one expire (APPC-20, APPC-22)
     access_token_lifetime: int = SHORT_LIFETIME
+    # the app types Visma Connect gives refresh tokens with offline_access (issuer.refresh_token_app_types): the
+    # seed pages say web only (II-31), docs.connect.visma.com names native too; the file declares which it keeps
+    refresh_token_app_types: tuple[str, ...] = ("web",)
 
     @property
     def is_interactive(self) -> bool:
@@ -394,5 +397,6 @@ def _build(path: Path, raw: dict) -> Application:
         issuer_port=int((raw.get("issuer") or {}).get("port", 0)),
         issuer_tls=(raw.get("issuer") or {}).get("tls", False),
         access_token_lifetime=int((raw.get("issuer") or {}).get("access_token_lifetime", SHORT_LIFETIME)),
+        refresh_token_app_types=tuple((raw.get("issuer") or {}).get("refresh_token_app_types", ("web",))),
         drive=Drive(**drive),
     )

@@ -65,7 +65,18 @@ SCHEMA = {
         "issuer": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"port": _port, "tls": {"type": "boolean"}, "access_token_lifetime": _lifetime},
+            "properties": {
+                "port": _port,
+                "tls": {"type": "boolean"},
+                "access_token_lifetime": _lifetime,
+                # as the server side's expectations.refresh_token_app_types: where Visma sources differ, the file
+                # declares which reading its Visma Connect keeps
+                "refresh_token_app_types": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"enum": ["web", "spa", "native"]},
+                },
+            },
         },
         "drive": {
             "type": "object",

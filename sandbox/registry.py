@@ -104,7 +104,9 @@ class Application(ClientMixin):
         return response_type == "code" and "authorization_code" in GRANT_TYPES[self.app_type]
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in GRANT_TYPES[self.app_type]
+        # an SPA or native app given refresh tokens (refresh-for-spa, refresh-for-native) may also use them
+        given = grant_type == "refresh_token" and f"refresh-for-{self.app_type}" in self.defects
+        return grant_type in GRANT_TYPES[self.app_type] or given
 
 
 # RFC 8252 section 7.3: "http://127.0.0.1:{port}/{path}" for IPv4, and "http://[::1]:{port}/{path}" for

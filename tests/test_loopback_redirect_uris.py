@@ -130,6 +130,7 @@ def test_the_stand_in_serves_a_native_application_on_any_loopback_port_and_no_ot
         is_interactive=True,
         issuer_port=0,
         access_token_lifetime=SHORT_LIFETIME,
+        refresh_token_app_types=("web",),
     )
     stand_in, _ = start_stand_in(application)
     try:

@@ -140,6 +140,10 @@ Feature: What an interactive application sends to Visma Connect
 
   @rule:APPC-14 @severity:normal @doc:interactive-integrations#application-types
   Scenario: APPC-14 Only web applications ask for offline_access
+    The seed pages: "Only server-side web applications configured with offline_access can request
+    refresh tokens"; docs.connect.visma.com says offline access works for Web and Native apps. Where
+    Visma sources differ, the application file declares which its Visma Connect keeps
+    (issuer.refresh_token_app_types, default [web]): a type it lists is not judged here.
     Given the application is a "spa or native" application
     Then no authorization request asks for offline_access
 
