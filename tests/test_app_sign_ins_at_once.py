@@ -90,11 +90,16 @@ def test_sign_ins_that_send_the_same_state_and_nonce_are_told_apart_by_the_brows
     assert of_one_sign_in(entries, "test.user.2", same_urls, ISSUER) == second
 
 
-def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access", client_secret="s"):
+def _config(
+    steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access", client_secret="s", at_once=6
+):
     from types import SimpleNamespace
 
     application = SimpleNamespace(
-        drive=SimpleNamespace(use_api_url=use_api_url), scope=scope, client_secret=client_secret
+        drive=SimpleNamespace(use_api_url=use_api_url),
+        scope=scope,
+        client_secret=client_secret,
+        sign_ins_at_once=at_once,
     )
     return SimpleNamespace(application=application, planned_steps=steps)
 
@@ -379,3 +384,17 @@ def test_a_native_app_on_a_fixed_loopback_port_signs_in_one_at_a_time(tmp_path):
 
     page = SimpleNamespace(wait_for_timeout=lambda milliseconds: None)
     assert run_together(page, [flow(n) for n in range(4)], at_once=1) == [0, 1, 2, 3]
+
+
+def test_one_sign_in_at_a_time_delivers_another_browsers_callback_last():
+    """APPC-31 holds another browser's sign-in before its callback: a fixed-port application's sign-in process
+    then listens on its port for good, and every sign-in after it found the port taken (EADDRINUSE: APPC-21's,
+    APPC-18's and APPC-19's "had not reached the application's callback ... raise drive.timeout"). One sign-in at
+    a time, that flow goes last."""
+    from appside.concurrent import OTHER_BROWSER
+
+    steps = [f'the stand-in answers a sign-in with the fault "{fault}"' for fault in (OTHER_BROWSER, "access-denied")]
+    one_at_a_time = list(flows(_config(steps, at_once=1), None, None))
+    assert one_at_a_time == [*NORMAL, fault_title("access-denied"), fault_title(OTHER_BROWSER)]
+    at_once = list(flows(_config(steps), None, None))
+    assert at_once == [*NORMAL, fault_title(OTHER_BROWSER), fault_title("access-denied")]
