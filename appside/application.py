@@ -20,6 +20,7 @@ from appside.application_schema import (
     HINTS,
     MAX_ACCESS_TOKEN_LIFETIME,
     MIN_ACCESS_TOKEN_LIFETIME,
+    MOST_AT_ONCE,
     SCHEMA,
     SECRET_KEYS,
 )
@@ -81,6 +82,7 @@ class Drive:
     url: str | None = None
     timeout: float = 20.0  # longest wait for a sign-in to finish
     settle: float = 2.0  # how long a refused response is watched for follow-up requests
+    sign_ins_at_once: int | None = None  # None: Application.sign_ins_at_once decides
 
     def shows_signed_in(self) -> str:
         """What the application shows once signed in, for a message (manual mode has no marker)."""
@@ -104,10 +106,25 @@ class Application:
     # seconds the stand-in's short-lived access tokens live (issuer.access_token_lifetime): a service's in every
     # scenario, an interactive application's where a rule lets one expire (APPC-20, APPC-22)
     access_token_lifetime: int = SHORT_LIFETIME
+    # the app types Visma Connect gives refresh tokens with offline_access (issuer.refresh_token_app_types): the
+    # seed pages say web only (II-31), docs.connect.visma.com names native too; the file declares which it keeps
+    refresh_token_app_types: tuple[str, ...] = ("web",)
 
     @property
     def is_interactive(self) -> bool:
         return self.app_type in INTERACTIVE
+
+    @property
+    def sign_ins_at_once(self) -> int:
+        """How many sign-ins the suite makes at the same time (appside.concurrent): drive.sign_ins_at_once, else
+        one at a time for a native application whose every redirect URI names its port: it listens on that fixed
+        loopback port, which nothing forbids (RFC 8252 section 7.3 has the server accept "any port", and asks no
+        ephemeral one of the app), and a second sign-in at once finds the port taken (EADDRINUSE); else
+        MOST_AT_ONCE."""
+        if self.drive.sign_ins_at_once is not None:
+            return self.drive.sign_ins_at_once
+        fixed_port = self.app_type == "native" and all(urlsplit(uri).port for uri in self.redirect_uris)
+        return 1 if fixed_port and self.redirect_uris else MOST_AT_ONCE
 
     @property
     def uses_pkce(self) -> bool:
@@ -384,5 +401,6 @@ def _build(path: Path, raw: dict) -> Application:
         issuer_port=int((raw.get("issuer") or {}).get("port", 0)),
         issuer_tls=(raw.get("issuer") or {}).get("tls", False),
         access_token_lifetime=int((raw.get("issuer") or {}).get("access_token_lifetime", SHORT_LIFETIME)),
+        refresh_token_app_types=tuple((raw.get("issuer") or {}).get("refresh_token_app_types", ("web",))),
         drive=Drive(**drive),
     )

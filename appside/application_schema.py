@@ -28,6 +28,9 @@ _lifetime = {
         {"type": "string", "pattern": f"^([0-9]{{1,3}}|{_variable})$"},  # a variable's value: range checked after
     ]
 }
+# sign-ins the suite makes at the same time (appside.browser_driver.run_together): more pages loading at once than
+# this only share the same two cores slower
+MOST_AT_ONCE = 6
 _marker = {  # how to recognise a page of the application: a text it shows or a CSS selector
     "type": "object",
     "additionalProperties": False,
@@ -62,7 +65,18 @@ SCHEMA = {
         "issuer": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"port": _port, "tls": {"type": "boolean"}, "access_token_lifetime": _lifetime},
+            "properties": {
+                "port": _port,
+                "tls": {"type": "boolean"},
+                "access_token_lifetime": _lifetime,
+                # as the server side's expectations.refresh_token_app_types: where Visma sources differ, the file
+                # declares which reading its Visma Connect keeps
+                "refresh_token_app_types": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"enum": ["web", "spa", "native"]},
+                },
+            },
         },
         "drive": {
             "type": "object",
@@ -79,6 +93,7 @@ SCHEMA = {
                 "url": _url,
                 "timeout": _seconds,
                 "settle": _seconds,
+                "sign_ins_at_once": {"type": "integer", "minimum": 1, "maximum": MOST_AT_ONCE},
             },
         },
     },
@@ -87,6 +102,7 @@ SCHEMA = {
 SECRET_KEYS = ("client_secret",)  # never quoted in a message
 
 HINTS = {
+    "sign_ins_at_once": f"how many sign-ins the suite makes at the same time, from 1 to {MOST_AT_ONCE}",
     "type": "web, spa, native or service",
     "redirect_uris": "the redirect URIs registered for the application, e.g. [http://127.0.0.1:5000/callback]",
     "scope": 'the scopes the application asks for, e.g. "openid profile email"',

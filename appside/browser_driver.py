@@ -28,6 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from appside.application_schema import MOST_AT_ONCE
 from appside.browser_guard import ApplicationGuard, SentElsewhere
 from appside.effort import EFFORT
 from sandbox.app import PATHS
@@ -37,7 +38,7 @@ from suite.verdict.checks import NothingToCheck
 from suite.wire.browser import MemoryBound, OriginFence, launch_chromium, person_user_agent, stop_chromium
 from suite.wire.http import CredentialPolicy, redact_url
 from suite.wire.login.browser import BrowserLogin, PagePicture, attach_picture, page_picture
-from suite.wire.redirect_variations import without_loopback_port
+from suite.wire.redirect_variations import LOOPBACK_HOSTS, without_loopback_port
 
 # The stand-in's (the sandbox's) login and consent pages, as environments/sandbox-browser.yaml has them.
 STAND_IN_PAGES = (
@@ -404,14 +405,17 @@ def milliseconds_left(deadline: float) -> float | None:
 
 
 def loopback_any_port(application) -> tuple[str, ...]:
-    """The hosts of a native application's loopback IP redirect URIs: its callback listens on the port the
-    operating system gives it at each sign-in, which the stand-in takes (RFC 8252 section 7.3: "The
-    authorization server MUST allow any port to be specified at the time of the request for loopback IP
-    redirect URIs"), so the browser reaches that host on any port. No other host, nor another type's."""
+    """The hosts of a native application's localhost redirection URIs (loopback IP literals, or localhost): its
+    callback listens on the port the operating system gives it at each sign-in, which the stand-in takes (RFC
+    8252 section 7.3: "The authorization server MUST allow any port to be specified at the time of the request
+    for loopback IP redirect URIs"; RFC 9700 section 2.1 exempts the port of "localhost redirection URIs of
+    native apps"), so the browser reaches that host on any port. No other host, nor another type's."""
     if application.app_type != "native":
         return ()
     return tuple(
-        dict.fromkeys(urlsplit(u).hostname or "" for u in application.redirect_uris if without_loopback_port(u))
+        dict.fromkeys(
+            urlsplit(u).hostname or "" for u in application.redirect_uris if without_loopback_port(u, LOOPBACK_HOSTS)
+        )
     )
 
 
@@ -1160,8 +1164,6 @@ class _ActionsRan:
 
 ACTION_BOUND = 5000.0  # milliseconds each action on the stand-in's pages has, and the page load its click starts
 POLL = 50  # milliseconds between two looks at the pages
-# Flows stepped at once: more pages loading at once than this only share the same two cores slower.
-AT_ONCE = 6
 
 
 # what the watchdog says the suite was doing when a step of a flow waited for the browser
@@ -1174,21 +1176,22 @@ def _pause(seconds: float) -> Iterator[None]:
         yield
 
 
-def run_together(page, flows: list[Generator[None, None, Any]], watchdog: Watchdog | None = None) -> list:
-    """Runs each flow (a generator of steps, such as BrowserSession.sign_in_steps) to its end, a
-    step of each in turn with one short wait for every page in between: Playwright's synchronous
-    API serves one thread, and the browser loads all the pages meanwhile. At most AT_ONCE flows
-    go on at once; the next one starts when one ends. Returns each flow's result in order; a flow
-    that raised raises once every flow has ended. Each step and each wait is bounded by `watchdog`:
-    where the browser did not answer one, it was stopped, and BrowserDidNotAnswer is raised at once
-    (every flow going on used that browser)."""
+def run_together(
+    page, flows: list[Generator[None, None, Any]], watchdog: Watchdog | None = None, at_once: int = MOST_AT_ONCE
+) -> list:
+    """Runs each flow (a generator of steps, such as BrowserSession.sign_in_steps) to its end, a step of each in
+    turn with one short wait for every page in between: Playwright's synchronous API serves one thread, and the
+    browser loads all the pages meanwhile. At most `at_once` flows go on at once (Application.sign_ins_at_once);
+    the next one starts when one ends. Returns each flow's result in order; a flow that raised raises once every
+    flow has ended. Each step and each wait is bounded by `watchdog`: where the browser did not answer one, it
+    was stopped, and BrowserDidNotAnswer is raised at once (every flow going on used that browser)."""
     bound = watchdog.bound if watchdog else lambda what: contextlib.nullcontext()
     results: list = [None] * len(flows)
     errors: dict[int, BaseException] = {}
     waiting = list(enumerate(flows))
     running: dict[int, Generator[None, None, Any]] = {}
     while waiting or running:
-        while waiting and len(running) < AT_ONCE:
+        while waiting and len(running) < at_once:
             number, flow = waiting.pop(0)
             running[number] = flow
         EFFORT.most_at_once = max(EFFORT.most_at_once, len(running))

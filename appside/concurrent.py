@@ -97,7 +97,10 @@ def flows(config, stand_in, quiet_from: Callable[[list], Any]) -> dict[str, Flow
             wanted[NORMAL[1]] = _reloaded(stand_in, application.drive.settle)
     if use_api and used:
         wanted[USED_THEN_API] = _used_then_api(use_api, quiet_from)
-    for fault in faults:
+    # one sign-in at a time (a fixed loopback port): the other browser's sign-in, held before its callback, may hold
+    # the application's port for good, so it goes last, and the sign-ins before it still find the port free
+    one_at_a_time = application.sign_ins_at_once == 1
+    for fault in sorted(faults, key=lambda fault: one_at_a_time and fault == OTHER_BROWSER):
         wanted[fault_title(fault)] = _refused(stand_in, fault, quiet_from)
     return wanted
 
@@ -169,6 +172,10 @@ OTHER_BROWSER_DESCRIPTION = (
 )
 
 
+ONE_AT_A_TIME = (
+    "; the application takes one sign-in at a time (its redirect URIs name a fixed port, or drive.sign_ins_at_once "
+    "is 1), and the other browser's sign-in, held before its callback, may still hold its port: see application.log"
+)
 NOT_DRIVEN = (
     "no normal sign-in reached the stand-in, so this sign-in was not driven: a refusal counts only against "
     "a normal sign-in of the same application"
@@ -200,9 +207,10 @@ def _with_other_browsers_callback(session, quiet):
         other.close()
     own = yield from session.pending_sign_in_steps()
     if not own:
+        one_at_a_time = session.driver.application.sign_ins_at_once == 1
         raise NoPendingSignIn(
             "the sign-in started in this browser sent the stand-in no authorization request within drive.timeout, "
-            f"so it had no sign-in of its own for the fault {OTHER_BROWSER}"
+            f"so it had no sign-in of its own for the fault {OTHER_BROWSER}" + (ONE_AT_A_TIME if one_at_a_time else "")
         )
     sign_in = yield from session.deliver_steps(held, own, quiet=quiet)
     sign_in.own_request, sign_in.other_browser_callback = own, held
@@ -296,10 +304,11 @@ def _after_the_stop(error, watchdog, titles: list[str], sessions: dict, ended: d
     return results
 
 
-def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | Exception]:
-    """Each flow in its own session, all at once; by title, (sign-ins, Observed) or the exception it raised.
-    A request the log cannot tie to one sign-in (a discovery document, an API call without a token
-    of the stand-in) counts for every sign-in that was going on when it arrived."""
+def run_at_once(driver, stand_in, wanted: dict[str, Flow], at_once: int) -> dict[str, tuple | Exception]:
+    """Each flow in its own session, `at_once` of them at a time (Application.sign_ins_at_once); by title,
+    (sign-ins, Observed) or the exception it raised. A request the log cannot tie to one sign-in (a discovery
+    document, an API call without a token of the stand-in) counts for every sign-in that was going on when it
+    arrived."""
     from appside.browser_driver import BrowserDidNotAnswer, run_together
 
     titles = list(wanted)
@@ -331,7 +340,7 @@ def run_at_once(driver, stand_in, wanted: dict[str, Flow]) -> dict[str, tuple | 
     started = time.monotonic()
     try:
         results = run_together(
-            sessions[titles[0]].page, [timed(number) for number in range(len(titles))], driver.watchdog
+            sessions[titles[0]].page, [timed(number) for number in range(len(titles))], driver.watchdog, at_once
         )
         effort.sleep(0.05)  # the last request's log entry is written after its answer went out
     except BrowserDidNotAnswer as error:  # every sign-in going on used the browser that was stopped: what

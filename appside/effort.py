@@ -24,7 +24,7 @@ class Effort:
     at_once: int = 0
     at_once_planned: int = 0
     at_once_seconds: float = 0.0
-    most_at_once: int = 0  # of them, the most that went on at the same time (appside.browser_driver.AT_ONCE at most)
+    most_at_once: int = 0  # of them, the most that went on at the same time (Application.sign_ins_at_once at most)
     by_person: int = 0  # of the sign-ins, those a person made at the terminal (manual mode)
 
     def waited(self, seconds: float) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from suite.secrets.redaction import said
+from suite.secrets.redaction import learn_verifiers_in, said
 
 
 class LaunchFailed(Exception):
@@ -183,7 +183,7 @@ class LaunchedApplication:
     def output(self) -> str:
         """What the application printed so far, as the suite keeps it (KeptOutput), read as UTF-8: each launch's
         output in turn where it was launched again (relaunch)."""
-        return "".join(output.text() for output in (*self._earlier, self._output))
+        return learn_verifiers_in("".join(output.text() for output in (*self._earlier, self._output)))
 
     def wait_until_ready(self, timeout: float = 20.0) -> None:
         try:

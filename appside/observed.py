@@ -15,7 +15,7 @@ import allure
 from sandbox.app import PATHS
 from sandbox.mock_api import API_PREFIX
 from sandbox.recording import FORM_POST_NOTE
-from suite.secrets.redaction import REDACTOR, learn_plain_code_challenge
+from suite.secrets.redaction import REDACTOR, learn_plain_code_challenge, learn_s256_code_challenge
 from suite.wire.http import Exchange, allure_results_written
 
 
@@ -244,6 +244,7 @@ def learn_secrets(entries) -> None:
                 REDACTOR.register(value, name)
         if entry.path == PATHS["authorization_endpoint"]:
             learn_plain_code_challenge(entry.param("code_challenge"), entry.param("code_challenge_method"))
+            learn_s256_code_challenge(entry.param("code_challenge"), entry.param("code_challenge_method"))
         REDACTOR.register(entry.location_params.get("code"), "authorization code")
         for name in ("access_token", "refresh_token", "id_token"):
             REDACTOR.register((entry.response_json or {}).get(name), name)

@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 from appside.launcher import OUTPUT_KEPT
+from suite.secrets.redaction import learn_verifiers_in
 
 # Filesystems the kernel makes up as they are read: a "regular file" there (/proc/self/environ, /sys/...) is
 # no log, and may be the suite's own memory or environment
@@ -105,4 +106,4 @@ def read_from(path: str | os.PathLike, start: int = 0, kept: int = OUTPUT_KEPT) 
                 f"{kept // (1024 * 1024)} MB of what the run wrote]\n"
             )
             data = head + gap.encode() + file.read(kept)
-    return data.decode("utf-8", errors="replace"), None
+    return learn_verifiers_in(data.decode("utf-8", errors="replace")), None

@@ -83,7 +83,12 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     # by host name, not port, and the stand-in's session cookie must not replace the application's.
     port = application.issuer_port or free_port()
     issuer = f"{'https' if tls else 'http'}://localhost:{port}"
-    server = SandboxServer(registry, LENIENT, port=port, issuer=issuer, ssl_context=tls.context if tls else None)
+    # an spa or native application the file declares eligible gets its refresh token (the sandbox's deviation
+    # from the seed pages is the reading the file declares its Visma Connect keeps)
+    declared = tuple(f"refresh-for-{kind}" for kind in ("spa", "native") if kind in application.refresh_token_app_types)
+    server = SandboxServer(
+        registry, (*LENIENT, *declared), port=port, issuer=issuer, ssl_context=tls.context if tls else None
+    )
     server.faults.short_lifetime = application.access_token_lifetime  # an interactive application's, when a rule asks
     # Tokens and codes are secrets from the moment they are issued, before the application can show
     # them (its output, its pages, a screenshot), not only once a report attaches the request log.

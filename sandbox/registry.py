@@ -77,8 +77,8 @@ class Application(ClientMixin):
         # of the request for loopback IP redirect URIs, to accommodate clients that obtain an available
         # ephemeral port from the operating system at the time of the request." RFC 9700 section 2.1 keeps
         # exact matching "except for port numbers in localhost redirection URIs of native apps".
-        portless = _loopback_ip_without_port(redirect_uri) if self.app_type == "native" else None
-        return portless is not None and any(_loopback_ip_without_port(r) == portless for r in self.redirect_uris)
+        portless = _localhost_without_port(redirect_uri) if self.app_type == "native" else None
+        return portless is not None and any(_localhost_without_port(r) == portless for r in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
         if self.client_secret is None:
@@ -104,24 +104,26 @@ class Application(ClientMixin):
         return response_type == "code" and "authorization_code" in GRANT_TYPES[self.app_type]
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in GRANT_TYPES[self.app_type]
+        # an SPA or native app given refresh tokens (refresh-for-spa, refresh-for-native) may also use them
+        given = grant_type == "refresh_token" and f"refresh-for-{self.app_type}" in self.defects
+        return grant_type in GRANT_TYPES[self.app_type] or given
 
 
 # RFC 8252 section 7.3: "http://127.0.0.1:{port}/{path}" for IPv4, and "http://[::1]:{port}/{path}" for
-# IPv6. `localhost` is no loopback IP literal: section 8.3 calls it "NOT RECOMMENDED", and Visma Connect
-# matches it exactly, as the sandbox does.
-LOOPBACK_IPS = ("127.0.0.1", "[::1]")
+# IPv6; and `localhost`, of which section 8.3 says it functions "similarly to loopback IP redirects" though
+# "NOT RECOMMENDED": RFC 9700 section 2.1 exempts the port of every "localhost redirection URI of native apps"
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
 
 
-def _loopback_ip_without_port(uri: str) -> str | None:
-    """A loopback IP redirect URI with its port taken out, character for character otherwise (no
-    normalisation: the rest is matched exactly); None for any other URI."""
+def _localhost_without_port(uri: str) -> str | None:
+    """A localhost redirection URI (a loopback IP literal or localhost) with its port taken out, character for
+    character otherwise (no normalisation: the rest is matched exactly); None for any other URI."""
     scheme, sep, rest = uri.partition("://")
     if scheme != "http" or not sep:
         return None
     end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
     authority, tail = rest[:end], rest[end:]
-    for host in LOOPBACK_IPS:
+    for host in LOOPBACK_HOSTS:
         if authority == host or re.fullmatch(re.escape(host) + r":[0-9]{1,5}", authority):
             return f"http://{host}{tail}"
     return None

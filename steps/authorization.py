@@ -27,7 +27,7 @@ from suite.wire.authorization import STATES, authorize
 from suite.wire.http import EnvironmentProblem, UntrustedEndpoint, allure_results_written, redact_url
 from suite.wire.login import Outcome, is_redirect_to
 from suite.wire.login.html_forms import forwards_to
-from suite.wire.redirect_variations import varied, why_another_uri
+from suite.wire.redirect_variations import NATIVE_PORT_NOT_VARIED, native_port_exempt, varied, why_another_uri
 from suite.wire.token_requests import default_authentication, error_of, post_token
 
 INTERACTIVE_ROLES = ("web", "spa", "native", "other_web")
@@ -82,12 +82,16 @@ def _refused_redirect_to(refusal: str, uri: str) -> bool:
 )
 def authorize_with_varied_redirect_uris(state, environment, discovery, variation):
     """One authorization per registered redirect URI (every interactive client's) that the variation changes."""
+    exempt = False  # a native client's localhost redirection URI left on its port (NATIVE_PORT_NOT_VARIED)
     for role in INTERACTIVE_ROLES:
         client = environment.clients.get(role)
         sent = (
             varied(client.redirect_uri, variation, native=role == "native") if client and client.redirect_uri else None
         )
         if sent is None:
+            if client and client.redirect_uri and native_port_exempt(client.redirect_uri, variation, role == "native"):
+                exempt = True
+                allure.attach(NATIVE_PORT_NOT_VARIED, name="not sent", attachment_type=allure.attachment_type.TEXT)
             continue
         state.client = client
         try:
@@ -108,7 +112,10 @@ def authorize_with_varied_redirect_uris(state, environment, discovery, variation
                 f"no 'web', 'spa' or 'native' client is configured in {display_path(environment.path)}: "
                 "no redirect_uri to vary"
             )
-        pytest.skip(f"no registered redirect_uri of the environment's clients changes {variation}")
+        pytest.skip(
+            f"no registered redirect_uri of the environment's clients changes {variation}"
+            + (f"; {NATIVE_PORT_NOT_VARIED}" if exempt else "")
+        )
 
 
 @then("for each, the server shows an error page and redirects the browser nowhere")

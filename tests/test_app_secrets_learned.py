@@ -60,3 +60,23 @@ def test_a_plain_code_challenge_is_masked_as_the_verifier_it_is_before_any_redem
 def test_the_suites_own_plain_challenge_given_as_an_override_is_masked_too():
     learn_plain_code_challenge("oVerride-verifier-" + "d" * 40, None)
     assert "oVerride-verifier-" not in REDACTOR.scrub("code_challenge=oVerride-verifier-" + "d" * 40)
+
+
+def test_a_code_verifier_the_application_logs_is_masked_also_where_its_code_was_never_redeemed(tmp_path):
+    """@openid/appauth logs each AuthorizationRequest with its code_verifier. application.log masked the verifiers
+    of redeemed codes (the token request showed them) and left those of sign-ins that never finished in clear. A
+    string of the application's output whose S256 is a code_challenge the stand-in received is that verifier."""
+    import base64
+    import hashlib
+    import secrets
+
+    from appside.output_file import read_from
+
+    unredeemed, unrelated = secrets.token_urlsafe(96), secrets.token_urlsafe(96)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(unredeemed.encode()).digest()).rstrip(b"=").decode()
+    learn_secrets([_authorization_request(("code_challenge", challenge), ("code_challenge_method", "S256"))])
+    log = tmp_path / "appauth.log"
+    log.write_text(f"  internal: {{\n    code_verifier: '{unredeemed}'\n  }}\nnonce: '{unrelated}'\n")
+    output, _ = read_from(log)
+    assert unredeemed not in REDACTOR.scrub(output) and "[code_verifier" in REDACTOR.scrub(output)
+    assert unrelated in REDACTOR.scrub(output)  # no challenge hides it: not a verifier the suite knows of

@@ -51,6 +51,7 @@ def test_a_sign_in_the_stand_in_refused_with_its_error_page_ends_there():
             is_interactive=True,
             issuer_port=0,
             access_token_lifetime=SHORT_LIFETIME,
+            refresh_token_app_types=("web",),
         )
     )
     query = {"response_type": "code", "client_id": "reference-spa-typo", "redirect_uri": app.url + "/callback"}

@@ -4,6 +4,7 @@ requests by whom the stand-in served, what its browser asked and the codes and t
 
 import pytest
 
+from appside.application_schema import MOST_AT_ONCE
 from appside.concurrent import EXPIRY, NORMAL, TWO_EXPIRIES, USED_THEN_API, fault_title, flows, run_at_once
 from appside.observed import Observed, of_one_sign_in
 from sandbox.faults import Faults
@@ -89,11 +90,16 @@ def test_sign_ins_that_send_the_same_state_and_nonce_are_told_apart_by_the_brows
     assert of_one_sign_in(entries, "test.user.2", same_urls, ISSUER) == second
 
 
-def _config(steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access", client_secret="s"):
+def _config(
+    steps, use_api_url="http://127.0.0.1:5000/profile", scope="openid offline_access", client_secret="s", at_once=6
+):
     from types import SimpleNamespace
 
     application = SimpleNamespace(
-        drive=SimpleNamespace(use_api_url=use_api_url), scope=scope, client_secret=client_secret
+        drive=SimpleNamespace(use_api_url=use_api_url),
+        scope=scope,
+        client_secret=client_secret,
+        sign_ins_at_once=at_once,
     )
     return SimpleNamespace(application=application, planned_steps=steps)
 
@@ -205,7 +211,7 @@ def test_each_flow_gets_its_browser_context_as_it_starts_not_all_before_the_firs
 
     log = SimpleNamespace(clear=lambda: None, listeners=[], entries=lambda: [])
     stand_in = SimpleNamespace(recording=log, faults=SimpleNamespace(clear=lambda: None), issuer=ISSUER)
-    evidence = run_at_once(Driver(), stand_in, {title: flow(title) for title in ("a", "b", "c")})
+    evidence = run_at_once(Driver(), stand_in, {title: flow(title) for title in ("a", "b", "c")}, MOST_AT_ONCE)
     assert [sign_ins for sign_ins, _ in evidence.values()] == [["a"], ["b"], ["c"]]
     assert events == [
         ("context", "test.user.1"),
@@ -236,7 +242,7 @@ def test_the_printed_work_says_how_many_sign_ins_went_together_and_how_many_at_a
     page = SimpleNamespace(wait_for_timeout=lambda milliseconds: None)
     assert browser_driver.run_together(page, [flow(n) for n in range(16)]) == list(range(16))
     work.at_once, work.at_once_planned, work.at_once_seconds = 16, 16, 47.1
-    assert work.most_at_once == browser_driver.AT_ONCE
+    assert work.most_at_once == MOST_AT_ONCE
     assert "16 browser sessions made together (at most 6 at a time) in 47.1 s wall" in work.summary()
     work.at_once = 4  # a browser stopped in the middle: the others never started
     assert "4 browser sessions made together of the 16 planned (the browser was stopped before the others " in (
@@ -334,3 +340,65 @@ def test_a_token_of_a_sign_in_that_had_ended_used_meanwhile_is_named():
     found = tokens_of_ended_sign_ins(own, [own, other])
     assert [(call, user) for call, user, _ in found] == [(after, "test.user.2")]
     assert tokens_of_ended_sign_ins(Observed(mine, ISSUER), [other]) == []  # not made at once: no windows to compare
+
+
+NATIVE = """name: AppAuth native CLI
+application:
+  type: native
+  client_id: native-appauth
+  redirect_uris: [{uris}]
+  scope: openid profile
+drive:
+  sign_in_url: http://127.0.0.1:14501/login
+  signed_in: {{text: Welcome}}
+{extra}"""
+
+
+def test_a_native_app_on_a_fixed_loopback_port_signs_in_one_at_a_time(tmp_path):
+    """@openid/appauth's NodeBasedHandler and oidc-agent listen on a fixed loopback port (RFC 8252 section 7.3
+    forbids no such port): six sign-ins at once left all but one with EADDRINUSE, and the certification was
+    incomplete. A native application whose every redirect URI names its port signs in one sign-in at a time;
+    drive.sign_ins_at_once says otherwise where the application file knows better."""
+    from types import SimpleNamespace
+
+    from appside.application import load_application
+    from appside.browser_driver import run_together
+
+    def made(uris: str, extra: str = ""):
+        path = tmp_path / "app.yaml"
+        path.write_text(NATIVE.format(uris=uris, extra=extra))
+        return load_application(path, {})
+
+    assert made('"http://127.0.0.1:14511/callback"').sign_ins_at_once == 1
+    assert made('"http://localhost:14505/", "http://localhost:14506/"').sign_ins_at_once == 1
+    assert made('"http://127.0.0.1/callback"').sign_ins_at_once == MOST_AT_ONCE  # a port from the system each time
+    assert made('"http://127.0.0.1:14511/cb", "http://127.0.0.1/cb"').sign_ins_at_once == MOST_AT_ONCE
+    assert made('"http://127.0.0.1:14511/callback"', "  sign_ins_at_once: 3\n").sign_ins_at_once == 3
+    assert made('"http://127.0.0.1/callback"', "  sign_ins_at_once: 1\n").sign_ins_at_once == 1
+
+    listening: list[int] = []  # the flows holding the port
+
+    def flow(number):
+        listening.append(number)
+        assert listening == [number], f"sign-in {number} found the port taken by {listening[0]}"
+        yield
+        yield
+        listening.remove(number)
+        return number
+
+    page = SimpleNamespace(wait_for_timeout=lambda milliseconds: None)
+    assert run_together(page, [flow(n) for n in range(4)], at_once=1) == [0, 1, 2, 3]
+
+
+def test_one_sign_in_at_a_time_delivers_another_browsers_callback_last():
+    """APPC-31 holds another browser's sign-in before its callback: a fixed-port application's sign-in process
+    then listens on its port for good, and every sign-in after it found the port taken (EADDRINUSE: APPC-21's,
+    APPC-18's and APPC-19's "had not reached the application's callback ... raise drive.timeout"). One sign-in at
+    a time, that flow goes last."""
+    from appside.concurrent import OTHER_BROWSER
+
+    steps = [f'the stand-in answers a sign-in with the fault "{fault}"' for fault in (OTHER_BROWSER, "access-denied")]
+    one_at_a_time = list(flows(_config(steps, at_once=1), None, None))
+    assert one_at_a_time == [*NORMAL, fault_title("access-denied"), fault_title(OTHER_BROWSER)]
+    at_once = list(flows(_config(steps), None, None))
+    assert at_once == [*NORMAL, fault_title(OTHER_BROWSER), fault_title("access-denied")]

@@ -21,7 +21,7 @@ from _pytest.outcomes import Skipped
 
 from appside.entropy import varying_part
 from appside.observed import Observed
-from appside.record import ApplicationRecorder, application_rule_sources
+from appside.record import UNCHECKED, ApplicationRecorder, application_rule_sources
 from appside.steps import refusals, requests_sent
 from appside.steps.refusals import _accepted, sends_state
 from appside.steps.requests_sent import (
@@ -481,3 +481,61 @@ def test_appc29_leaves_a_repeated_state_to_appc05_where_the_state_alone_protects
     with pytest.raises(NonConformance, match="two sign-ins used the same state") as warned:
         states_differ_besides(NO_RUN, NO_STAND_IN, SPA, protected)
     assert not isinstance(warned.value, NothingToCheck)
+
+
+def _unfinished(*requests: RecordedRequest) -> AppRun:
+    """A sign-in per authorization request that never came back to redeem its code (stalled at the stand-in's
+    pages, as AppAuth's under load): what protects the callback besides the state was never shown."""
+    return AppRun(observed=[Observed([request]) for request in requests])
+
+
+def test_appc03_to_05_could_not_be_checked_not_failed_where_no_sign_in_showed_what_protects_the_callback(monkeypatch):
+    """@openid/appauth under load: each sign-in sent a new S256 challenge and a state of 10 characters, and none
+    redeemed its code. APPC-04 failed it (critical): "no verifier seen" became "nothing but the state protects the
+    callback". Idle, its verifier protects the callback and APPC-04 does not apply; under load the run could not
+    tell, so a state that falls short could not be checked. The same for a nonce whose check APPC-21's sign-ins did
+    not show either way (nonce_checked None); a state that meets the bar still passes, and evidence that nothing
+    protects the callback (a guessable verifier, a nonce accepted in the wrong ID token) still fails it."""
+    short = [secrets.token_urlsafe(8)[:10] for _ in range(2)]  # AppAuth's: 10 characters, 60 bits
+    for run in (
+        _unfinished(*(_authorize(state, "S256", False) for state in short)),
+        _unfinished(*(_authorize(None, "S256", False) for _ in short)),  # no state: APPC-03
+        _unfinished(*(_authorize(short[0], "S256", False) for _ in short)),  # the same state twice: APPC-05
+    ):
+        relies_on_state(NO_RUN, NO_STAND_IN, run)  # applies: the state is judged
+        unchecked = []
+        for step in (requests_sent.state_present, state_entropy, states_differ):
+            try:
+                step(SPA, run)  # passes, or could not be checked: never fails
+            except NothingToCheck:  # APPC-04 of two equal states: blocked by APPC-05 or, as here, not checked
+                pass
+            except Skipped as skipped:  # or not applicable ("the application sent no state (see APPC-03)")
+                if str(skipped).startswith(UNCHECKED):
+                    assert "may protect the callback instead" in str(skipped), skipped
+                    unchecked.append(step)
+        assert unchecked, "each run's state falls short of one of APPC-03 to APPC-05"
+        assert run.unshown_protection and "code_verifier the suite never saw" in run.unshown_protection
+    fresh = _unfinished(*(_authorize(secrets.token_urlsafe(16), "S256", False) for _ in range(2)))
+    relies_on_state(NO_RUN, NO_STAND_IN, fresh)
+    state_entropy(SPA, fresh)  # a state that meets the bar passes whatever else protects the callback
+    # APPC-29 warns the short state itself, not "APPC-04's failure"
+    run = _unfinished(*(_authorize(state, "S256", False) for state in short))
+    callback_protection_shown(NO_RUN, NO_STAND_IN, SPA, run)
+    with pytest.raises(NonConformance, match="fewer than 128") as warned:
+        random_state_entropy(NO_RUN, NO_STAND_IN, SPA, run)
+    assert not isinstance(warned.value, NothingToCheck)
+    # a nonce whose check the run could not show: the same
+    monkeypatch.setattr(requests_sent, "nonce_checked", lambda config, stand_in: None)
+    nonce_only = _run(*(_authorize(state, None, True) for state in short))
+    relies_on_state(NO_RUN, NO_STAND_IN, nonce_only)
+    with pytest.raises(Skipped, match=r"could not be checked.*OpenID Connect nonce.*gave no evidence"):
+        state_entropy(SPA, nonce_only)
+    # evidence that nothing else protects it: the state alone must, and falls short
+    monkeypatch.setattr(requests_sent, "nonce_checked", lambda config, stand_in: False)
+    for shown in (
+        _run(*(_authorize(state, None, True) for state in short)),  # the nonce accepted in a wrong ID token
+        _run(*(_authorize(state, "S256", False, verifier=f"v-{n:041d}") for n, state in enumerate(short))),
+    ):
+        relies_on_state(NO_RUN, NO_STAND_IN, shown)
+        with pytest.raises(NonConformance, match="carries at most 60 bits, fewer than 64"):
+            state_entropy(SPA, shown)

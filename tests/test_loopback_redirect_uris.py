@@ -14,13 +14,13 @@ import pytest
 
 from appside.observed import Observed
 from appside.stand_in import start_stand_in
-from appside.steps.requests_sent import registered_redirect_uri
+from appside.steps.requests_sent import redirect_uri_not_localhost, registered_redirect_uri
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
 from sandbox.faults import SHORT_LIFETIME
 from sandbox.recording import RecordedRequest
 from sandbox.registry import Application
-from suite.verdict.checks import NonConformance
+from suite.verdict.checks import NonConformance, NothingToCheck
 from suite.wire.redirect_variations import registered_match, varied
 
 # (registered, sent, taken from a native application)
@@ -42,8 +42,12 @@ NATIVE_CASES = [
     ("http://127.0.0.1/callback", "http://user@127.0.0.1:7441/callback", False),
     ("http://127.0.0.1/callback", "http://127.0.0.1:/callback", False),
     ("http://127.0.0.1/callback", "http://127.0.0.1:\uff17\uff14\uff14\uff11/callback", False),  # full-width digits
-    # localhost is no loopback IP literal (RFC 8252 section 8.3: NOT RECOMMENDED)
-    ("http://localhost/callback", "http://localhost:7441/callback", False),
+    # localhost: RFC 9700 section 2.1 exempts the port of "localhost redirection URIs of native apps" (APPC-35
+    # warns of localhost itself, RFC 8252 section 8.3); its host is matched exactly
+    ("http://localhost/callback", "http://localhost:38391/callback", True),
+    ("http://localhost:14505/", "http://localhost:14506/", True),
+    ("http://127.0.0.1/callback", "http://localhost:33225/callback", False),
+    ("http://localhost/callback", "http://127.0.0.1:33225/callback", False),
     ("https://native.app.local/callback", "https://native.app.local:444/callback", False),
 ]
 
@@ -93,13 +97,27 @@ def test_appc02_passes_a_native_application_on_a_port_of_its_choosing():
 
 def test_appc02_fails_a_port_change_where_the_exception_does_not_apply_and_quotes_why():
     run = AppRun(observed=[Observed([_authorization_request("http://127.0.0.1:7441/callback")])])
-    with pytest.raises(NonConformance, match=r"only for a native application's loopback IP .*RFC 8252 section 7\.3"):
+    with pytest.raises(NonConformance, match=r"only for a native application's localhost .*RFC 8252 section 7\.3"):
         registered_redirect_uri(_application("web", "http://127.0.0.1:7000/callback"), run)
-    run = AppRun(observed=[Observed([_authorization_request("http://localhost:7441/callback")])])
-    with pytest.raises(NonConformance) as failure:
-        registered_redirect_uri(_application("native", "http://localhost/callback"), run)
-    assert "except for port numbers in localhost redirection URIs of native apps" in str(failure.value)
-    assert "the use of localhost is NOT RECOMMENDED" in str(failure.value)
+    # @openid/appauth with a localhost redirect: its host is not the registered 127.0.0.1
+    run = AppRun(observed=[Observed([_authorization_request("http://localhost:33225/callback")])])
+    with pytest.raises(NonConformance, match=r"only the port may vary .*localhost is not 127\.0\.0\.1"):
+        registered_redirect_uri(_application("native", "http://127.0.0.1/callback"), run)
+
+
+def test_appc02_passes_a_native_localhost_redirect_uri_on_any_port_and_appc35_warns_it():
+    """@openid/appauth registered as http://localhost/callback, listening on a port the system gave it: APPC-02
+    (blocker) failed it quoting RFC 9700 section 2.1, "except for port numbers in localhost redirection URIs of
+    native apps", the sentence that exempts it. RFC 8252 section 8.3's "NOT RECOMMENDED" is a SHOULD NOT:
+    APPC-35 warns of it (warning-level), and passes a loopback IP literal."""
+    sent = AppRun(observed=[Observed([_authorization_request("http://localhost:38391/callback")])])
+    native = _application("native", "http://localhost/callback")
+    registered_redirect_uri(native, sent)
+    with pytest.raises(NonConformance, match=r"names localhost.*RFC 8252 section 8\.3.*NOT RECOMMENDED") as warned:
+        redirect_uri_not_localhost(native, sent)
+    assert not isinstance(warned.value, NothingToCheck)
+    literal = AppRun(observed=[Observed([_authorization_request("http://127.0.0.1:38391/callback")])])
+    redirect_uri_not_localhost(_application("native", "http://127.0.0.1/callback"), literal)
 
 
 def test_the_stand_in_serves_a_native_application_on_any_loopback_port_and_no_other_uri():
@@ -112,6 +130,7 @@ def test_the_stand_in_serves_a_native_application_on_any_loopback_port_and_no_ot
         is_interactive=True,
         issuer_port=0,
         access_token_lifetime=SHORT_LIFETIME,
+        refresh_token_app_types=("web",),
     )
     stand_in, _ = start_stand_in(application)
     try:
@@ -134,3 +153,19 @@ def test_the_stand_in_serves_a_native_application_on_any_loopback_port_and_no_ot
         assert refused.status_code == 400 and "not supported by client" in refused.text
     finally:
         stand_in.stop()
+
+
+def test_auth05_sends_no_port_change_of_a_native_localhost_redirect_uri_and_says_why():
+    """The server side asks of a native client's localhost redirect URI what the application side allows: RFC 9700
+    section 2.1 lets a server take it on any port, RFC 8252 section 8.3 lets it refuse localhost, so AUTH-05 ("on
+    another port") sends it on no other port, and its skip says why, citing both: a server that takes the port
+    change and one that refuses it both pass."""
+    from steps.authorization import authorize_with_varied_redirect_uris
+
+    native = SimpleNamespace(role="native", redirect_uri="http://localhost:14505/")
+    environment = SimpleNamespace(clients={"native": native})
+    state = SimpleNamespace(redirect_trials=[])
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        authorize_with_varied_redirect_uris(state, environment, None, "on another port")
+    assert "RFC 9700 section 2.1" in str(skipped.value) and "RFC 8252 section 8.3" in str(skipped.value)
+    assert state.redirect_trials == []

@@ -31,11 +31,24 @@ Feature: What an interactive application sends to Visma Connect
 
   @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1 @rfc:RFC8252-7.3
   Scenario: APPC-02 The application uses exactly a registered redirect_uri
-    Exactly, save the port of a native application's loopback IP redirect URI (http://127.0.0.1 or
-    http://[::1]): RFC 8252 section 7.3 makes the server take any port there, so an application
-    registered as http://127.0.0.1/callback may listen on a port it gets from the system at each
-    sign-in. localhost is no loopback IP literal (RFC 8252 section 8.3: NOT RECOMMENDED).
+    Exactly, save the port of a native application's localhost redirection URI (http://127.0.0.1,
+    http://[::1] or http://localhost): RFC 8252 section 7.3 makes the server take any port of a
+    loopback IP redirect URI, and RFC 9700 section 2.1 exempts "port numbers in localhost
+    redirection URIs of native apps" from exact matching, so an application registered as
+    http://127.0.0.1/callback may listen on a port it gets from the system at each sign-in. Its host
+    is matched exactly: localhost is not 127.0.0.1. APPC-35 warns of localhost itself.
     Then every request names a registered redirect_uri exactly
+
+  @rule:APPC-35 @severity:normal @level:warning @doc:interactive-integrations#step-1-authorization-request @rfc:RFC8252-8.3
+  Scenario: APPC-35 A native application's loopback redirect URI names an IP literal, not localhost
+    RFC 8252 section 8.3: localhost functions "similarly to loopback IP redirects", yet "the use of
+    localhost is NOT RECOMMENDED" (section 8.3 says why: the name may resolve elsewhere than the
+    loopback interface, and the app may listen on another interface than the one the browser
+    reaches). A SHOULD NOT, and the stand-in takes a native application's localhost redirect URI on
+    any port as RFC 9700 section 2.1 lets a server do, so it is warned, not failed. Visma Connect's
+    pages say nothing of localhost.
+    Given the application is a "native" application
+    Then no authorization request's redirect_uri names localhost
 
   @rule:APPC-03 @severity:critical @doc:interactive-integrations#step-1-authorization-request @rfc:RFC6749-10.12
   Scenario: APPC-03 Every authorization request carries a state
@@ -47,7 +60,9 @@ Feature: What an interactive application sends to Visma Connect
     RFC 6749 section 10.12 binds the client: its CSRF binding value "MUST contain a non-guessable
     value"; NIST SP 800-63B section 7.1 asks at least 64 bits of entropy of a secret that binds a
     session. The 128 bits of RFC 6749 section 10.10 sit in the authorization server's paragraph:
-    APPC-29 warns a state below them.
+    APPC-29 warns a state below them. Where the sign-ins carry a new PKCE challenge or nonce that the
+    run could not show protects the callback or not (no code redeemed, APPC-21's nonce faults gave
+    no evidence), a state below the bar could not be checked, not failed.
 
     Given the application relies on its state against CSRF
     Then every state carries at least 64 bits of entropy
@@ -125,6 +140,10 @@ Feature: What an interactive application sends to Visma Connect
 
   @rule:APPC-14 @severity:normal @doc:interactive-integrations#application-types
   Scenario: APPC-14 Only web applications ask for offline_access
+    The seed pages: "Only server-side web applications configured with offline_access can request
+    refresh tokens"; docs.connect.visma.com says offline access works for Web and Native apps. Where
+    Visma sources differ, the application file declares which its Visma Connect keeps
+    (issuer.refresh_token_app_types, default [web]): a type it lists is not judged here.
     Given the application is a "spa or native" application
     Then no authorization request asks for offline_access
 

@@ -1,8 +1,11 @@
 """What an interactive application sends: its authorization and token requests, checked against
 its registration and the Visma Connect documentation."""
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import allure
 import pytest
@@ -47,6 +50,7 @@ from sandbox import SandboxServer
 from sandbox.faults import PAST_EXPIRY
 from suite.verdict.checks import (
     NonConformance,
+    NothingToCheck,
     check,
     check_delivered,
     require,
@@ -76,6 +80,10 @@ UNGUESSABLE = (
 RECOMMENDED = (
     "RFC 6749 section 10.10, to which section 10.12 refers, asks 2^(-128) of generated credentials, and RFC 6819 "
     'section 5.1.4.2.2 "should be >=128 bits long"'
+)
+II_31 = (
+    "Visma Connect's Interactive Integrations page, \"Only server-side web applications configured with "
+    'offline_access can request refresh tokens to renew expired access tokens."'
 )
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 section 4.1
 
@@ -199,16 +207,30 @@ def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
 
 
 def _loopback_hint(uri: str | None, application: Application) -> str:
-    """Why the port exception did not apply, where the URI differs from a registered one in its port."""
+    """Why the port exception did not apply, where the URI and a registered one are localhost redirection URIs."""
     near = [r for r in application.redirect_uris if without_loopback_port(r, LOOPBACK_HOSTS)]
     if not uri or not without_loopback_port(uri, LOOPBACK_HOSTS) or not near:
         return ""
     if application.app_type != "native":
-        return f"; the port may vary only for a native application's loopback IP redirect URI ({RFC8252_ANY_PORT})"
+        return f"; the port may vary only for a native application's localhost redirection URI ({RFC8252_ANY_PORT})"
     return (
-        "; the port may vary only for a loopback IP redirect URI, http://127.0.0.1 or http://[::1] "
-        f"({RFC8252_ANY_PORT}); localhost is none ({RFC8252_LOCALHOST}): register and use http://127.0.0.1"
+        f"; only the port may vary ({RFC8252_ANY_PORT}): the host, the path and the rest are a registered one's, "
+        "character for character (localhost is not 127.0.0.1): register the one the application sends, or make it "
+        "send a registered one"
     )
+
+
+@then("no authorization request's redirect_uri names localhost")
+def redirect_uri_not_localhost(application: Application, app_run: AppRun) -> None:
+    """APPC-35 (warning-level): a native application's localhost redirect URI is taken on any port (APPC-02), and
+    RFC 8252 section 8.3 recommends against it (RFC8252_LOCALHOST)."""
+    for request in _authorization_requests(application, app_run):
+        uri = request.param("redirect_uri") or ""
+        check(
+            urlsplit(uri).hostname != "localhost",
+            f"an authorization request's redirect_uri {uri!r} names localhost, not a loopback IP literal: "
+            f"{RFC8252_LOCALHOST}; listen on 127.0.0.1 (or [::1]) and register http://127.0.0.1 with the path",
+        )
 
 
 # RFC 9700 section 2.1: what else protects the callback, so that the state need not
@@ -328,12 +350,62 @@ def callback_protections(app_run: AppRun) -> list[str]:
 def callback_protection(app_run: AppRun, config, stand_in: SandboxServer) -> str | None:
     """What this run showed protects the callback besides the state (callback_protections): the PKCE the
     stand-in checked, and the nonce only where the same run saw the application refuse APPC-21's nonce faults
-    (nonce_checked); None where nothing does, so the state must. An unchecked nonce is attached as not counted."""
+    (nonce_checked); None where nothing was shown to, so the state must, unless unshown_protection names what
+    the run could not judge. An unchecked nonce is attached as not counted."""
     protections = callback_protections(app_run)
     if NONCE_PROTECTS in protections and not nonce_checked(config, stand_in):
         protections.remove(NONCE_PROTECTS)
         allure.attach(NONCE_UNCHECKED, name="what protects the callback", attachment_type=allure.attachment_type.TEXT)
     return " and ".join(protections) or None
+
+
+PKCE_UNSEEN = (
+    "a new PKCE S256 code_challenge in each sign-in, whose code_verifier the suite never saw (a sign-in redeemed no "
+    "code), so whether it is unguessable could not be told"
+)
+NONCE_UNSEEN = (
+    "a new, unguessable OpenID Connect nonce in each sign-in, which this run did not show the application checks or "
+    f"ignores (APPC-21's faults {' and '.join(NONCE_FAULTS)} gave no evidence either way)"
+)
+
+
+def unshown_protection(app_run: AppRun, config, stand_in: SandboxServer) -> str | None:
+    """What the sign-ins carry that would protect the callback besides the state (RFC 9700 section 2.1), where
+    this run gave no evidence whether it does: a new S256 challenge in each sign-in whose verifier no code
+    redemption showed (sign-ins that never finished), or a new, unguessable nonce whose check APPC-21's sign-ins
+    did not show either way. No evidence is no "the state alone protects the callback": APPC-03 to APPC-05 then
+    could not be checked where the state falls short, not failed (judge_state_alone)."""
+    unseen = []
+    challenges = _per_sign_in(app_run, "code_challenge", lambda r: r.param("code_challenge_method") == "S256")
+    if (
+        challenges
+        and len(challenges) >= 2
+        and not challenges[0] & challenges[1]
+        and not all(observed.grants("authorization_code") for observed in _reached(app_run)[:2])
+    ):
+        unseen.append(PKCE_UNSEEN)
+    if NONCE_PROTECTS in callback_protections(app_run) and nonce_checked(config, stand_in) is None:
+        unseen.append(NONCE_UNSEEN)
+    return " and ".join(unseen) or None
+
+
+@contextlib.contextmanager
+def judge_state_alone(app_run: AppRun) -> Iterator[None]:
+    """APPC-03 to APPC-05 judge the state as the callback's only CSRF protection (relies_on_state); where the run
+    could not show whether PKCE or a nonce protects it instead (AppRun.unshown_protection), a state that falls
+    short is no evidence against the application: the rule could not be checked, not failed."""
+    try:
+        yield
+    except NothingToCheck:
+        raise
+    except NonConformance as failed:
+        if not app_run.unshown_protection:
+            raise
+        pytest.skip(
+            f"{UNCHECKED}: {failed}; but {app_run.unshown_protection} may protect the callback instead "
+            f"({RFC9700_CSRF}), and this run did not show whether it does, so whether the state must could not be "
+            "told: see why the sign-ins did not finish"
+        )
 
 
 def faulty_access_tokens(observed: Observed) -> set[str]:
@@ -349,37 +421,34 @@ def faulty_access_tokens(observed: Observed) -> set[str]:
     return {a["access_token"] for a in answers if isinstance(a.get("access_token"), str)}
 
 
-def nonce_checked(config, stand_in: SandboxServer) -> bool:
-    """Whether this run saw the application check its nonce: in each of APPC-21's sign-ins with a nonce fault
-    (NONCE_FAULTS, made at once), it redeemed its code for an ID token that shows the fault, then neither showed
-    its signed-in marker nor called the Visma API with that response's access token, where a normal sign-in did
-    one of them. False where such a sign-in was not made (APPC-21 not selected, manual or service mode), broke,
-    or did not show the fault: a nonce nothing showed checked protects nothing (RFC 9700 section 2.1 counts the
-    nonce because the client checks it, OpenID Connect Core 1.0 section 3.1.3.7 step 11)."""
+def nonce_checked(config, stand_in: SandboxServer) -> bool | None:
+    """Whether this run saw the application check its nonce: True where, in each of APPC-21's sign-ins with a nonce
+    fault (NONCE_FAULTS, made at once), it redeemed its code for an ID token that shows the fault, then neither
+    showed its signed-in marker nor called the Visma API with that response's access token, where a normal sign-in
+    did one of them; False where one of them did either (it accepted the fault). None where the run gives no
+    evidence either way: such a sign-in was not made (APPC-21 not selected, manual or service mode), broke, or did
+    not show the fault, or no normal sign-in finished to tell a refusal from a broken sign-in. A nonce nothing
+    showed checked protects nothing (RFC 9700 section 2.1 counts the nonce because the client checks it, OpenID
+    Connect Core 1.0 section 3.1.3.7 step 11), and nothing shows it unchecked either (unshown_protection)."""
     normal = normal_sign_ins(config, stand_in)
     if not any(sign_in.finished or observed.api_calls for sign_in, observed in normal):
-        return False  # nothing tells a refusal from an acceptance
+        return None  # nothing tells a refusal from an acceptance
     for fault in NONCE_FAULTS:
         try:
             found = evidence_at_once(config, stand_in, fault_title(fault))
         except Exception:  # that sign-in broke: no evidence either way
-            return False
+            return None
         if not found:
-            return False
+            return None
         sign_ins, observed = found
         answers = [r.response_json or {} for r in observed.grants("authorization_code") if r.status == 200][:1]
         claims = unverified_claims(str(answers[0].get("id_token"))) if answers and answers[0].get("id_token") else {}
         sent = {a.param("nonce") for a in observed.authorization_requests} - {None, ""}
         delivered = ("nonce" not in claims) if fault == "id-token-nonce-missing" else claims.get("nonce") not in sent
+        if not claims or not sent or not delivered or not sign_ins:
+            return None  # the fault never reached the application
         faulty = faulty_access_tokens(observed)
-        if (
-            not claims
-            or not sent
-            or not delivered
-            or not sign_ins
-            or sign_ins[-1].finished
-            or any(bearer_of(call) in faulty for call in observed.api_calls)
-        ):
+        if sign_ins[-1].finished or any(bearer_of(call) in faulty for call in observed.api_calls):
             return False
     return True
 
@@ -397,6 +466,14 @@ def relies_on_state(request: pytest.FixtureRequest, stand_in: SandboxServer, app
             "sign-in: APPC-31 delivers another browser's code and state to this one to see that they are; APPC-29 "
             "still asks for a new, unguessable state, as a warning"
         )
+    app_run.unshown_protection = unshown_protection(app_run, request.config, stand_in)
+    if app_run.unshown_protection:
+        allure.attach(
+            f"not shown: {app_run.unshown_protection}; the state is judged, and one that falls short could not be "
+            "checked, not failed",
+            name="what protects the callback",
+            attachment_type=allure.attachment_type.TEXT,
+        )
 
 
 @given("the sign-ins show what protects the application's callback")
@@ -410,10 +487,19 @@ def callback_protection_shown(
     callback_protection(app_run, request.config, stand_in)
 
 
+def _perhaps(app_run: AppRun, request: pytest.FixtureRequest, stand_in: SandboxServer) -> str | None:
+    """For APPC-29, which judges the state whatever protects the callback: what may protect it though the run did
+    not show it does (unshown_protection). The state is then not known to protect it alone, so APPC-03 to APPC-05's
+    failures are not APPC-29's cause: it judges the state itself, a warning."""
+    unshown = unshown_protection(app_run, request.config, stand_in)
+    return f"perhaps {unshown}" if unshown else None
+
+
 @then("every authorization request carries a state")
 def state_present(application: Application, app_run: AppRun) -> None:
     for request in _authorization_requests(application, app_run):
-        check(request.param("state"), NO_STATE)
+        with judge_state_alone(app_run):
+            check(request.param("state"), NO_STATE)
 
 
 @then("every authorization request carries a state besides what protects the callback")
@@ -423,7 +509,7 @@ def state_present_besides(
     """APPC-29 (warning-level): where PKCE or the nonce protects the callback, a missing state leaves it
     protected; what is measured is the state itself, a new one of 128 random bits each time. Where nothing else
     protects it, a missing state is APPC-03's failure, and this rule is blocked by it."""
-    protection = callback_protection(app_run, request.config, stand_in)
+    protection = callback_protection(app_run, request.config, stand_in) or _perhaps(app_run, request, stand_in)
     for sent in _authorization_requests(application, app_run):
         if protection is None:
             require(
@@ -461,7 +547,8 @@ def state_entropy(application: Application, app_run: AppRun) -> None:
     version 7). The bar is what binds the client (UNGUESSABLE): RFC 6749 section 10.10's 2^(-128) binds the
     authorization server's "generated tokens", and APPC-29 (a warning) asks it of the state
     (random_state_entropy)."""
-    _judge_state_bits(application, app_run, MIN_STATE_BITS, UNGUESSABLE)
+    with judge_state_alone(app_run):
+        _judge_state_bits(application, app_run, MIN_STATE_BITS, UNGUESSABLE)
 
 
 @then("every state carries at least 128 random bits")
@@ -470,7 +557,7 @@ def random_state_entropy(
 ) -> None:
     """APPC-29 (warning-level): as APPC-04, with RFC 6749 section 10.10's 128 bits (RECOMMENDED). A state that
     alone protects the callback and falls short of APPC-04's bar is APPC-04's failure: blocked by it."""
-    if callback_protection(app_run, request.config, stand_in) is None:
+    if not (callback_protection(app_run, request.config, stand_in) or _perhaps(app_run, request, stand_in)):
         try:
             _judge_state_bits(application, app_run, MIN_STATE_BITS, UNGUESSABLE)
         except NonConformance as failed:  # APPC-04's failure, or APPC-05's (the same state twice)
@@ -516,11 +603,12 @@ def states_differ(application: Application, app_run: AppRun) -> None:
     if len(_reached(app_run)) < 2:
         nothing_to_compare(app_run, "whether each sign-in uses a new state")
     per_sign_in = _states_per_sign_in(app_run)
-    check(
-        len(per_sign_in) >= 2 and all(per_sign_in),
-        f"expected a state in each of the two sign-ins, saw {sum(map(bool, per_sign_in))}",
-    )
-    check(not per_sign_in[0] & per_sign_in[1], "two sign-ins used the same state")
+    with judge_state_alone(app_run):
+        check(
+            len(per_sign_in) >= 2 and all(per_sign_in),
+            f"expected a state in each of the two sign-ins, saw {sum(map(bool, per_sign_in))}",
+        )
+        check(not per_sign_in[0] & per_sign_in[1], "two sign-ins used the same state")
 
 
 @then("the two sign-ins used different states besides what protects the callback")
@@ -529,7 +617,7 @@ def states_differ_besides(
 ) -> None:
     """APPC-29 (warning-level): as APPC-05; where only the state protects the callback, the same state twice is
     APPC-05's failure, and this rule is blocked by it."""
-    if callback_protection(app_run, request.config, stand_in) is not None:
+    if callback_protection(app_run, request.config, stand_in) or _perhaps(app_run, request, stand_in):
         states_differ(application, app_run)
         return
     try:
@@ -771,10 +859,21 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
 
 @then("no authorization request asks for offline_access")
 def no_offline_access(application: Application, app_run: AppRun) -> None:
+    """APPC-14: the seed pages' II-31; where Visma sources differ (docs.connect.visma.com: offline access for Web
+    and Native apps), the application file declares which its Visma Connect keeps (issuer.refresh_token_app_types,
+    as the server side's expectations.refresh_token_app_types)."""
+    if application.app_type in application.refresh_token_app_types:
+        pytest.skip(
+            f"not applicable: the application file declares {application.app_type} applications eligible for "
+            "refresh tokens with offline_access (issuer.refresh_token_app_types), as docs.connect.visma.com says "
+            "of native applications, where the seed pages say only server-side web applications are"
+        )
     for request in _authorization_requests(application, app_run):
         check(
             "offline_access" not in (request.param("scope") or "").split(),
-            "the application asked for offline_access, which only server-side web applications may",
+            f"the application asked for offline_access: {II_31}; if your Visma Connect issues refresh tokens to "
+            f"{application.app_type} applications (docs.connect.visma.com names native ones), declare it in the "
+            f"application file: issuer.refresh_token_app_types: [web, {application.app_type}]",
         )
 
 

@@ -90,6 +90,9 @@ class AppRun:
     # certificate nobody trusts (APPC-33)
     refused_handshakes: list[tuple[float, str]] = field(default_factory=list)
     untrusted_since: float | None = None  # when the stand-in began to present that certificate (APPC-33)
+    # what may protect the callback besides the state, which the run could not show does or does not (APPC-03 to
+    # APPC-05 judge the state then, and one that falls short could not be checked: requests_sent.unshown_protection)
+    unshown_protection: str | None = None
 
     @property
     def last(self) -> Observed:
@@ -169,7 +172,9 @@ def _made_at_once(config, stand_in: SandboxServer) -> dict:
 
         settle, activity = config.application.drive.settle, stand_in.recording.activity
         wanted = flows(config, stand_in, lambda normal: quiet_watch(normal, settle, activity))
-        _baseline["at once"] = run_at_once(driver(config), stand_in, wanted) if wanted else {}
+        _baseline["at once"] = (
+            run_at_once(driver(config), stand_in, wanted, config.application.sign_ins_at_once) if wanted else {}
+        )
     made: dict = _baseline["at once"]
     return made
 

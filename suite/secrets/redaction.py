@@ -59,6 +59,7 @@ import bisect
 import codecs
 import contextlib
 import functools
+import hashlib
 import html
 import itertools
 import json
@@ -1161,6 +1162,31 @@ def learn_plain_code_challenge(challenge: str | None, method: str | None) -> Non
     verifier."""
     if challenge and (method or "plain") == "plain":
         REDACTOR.register(challenge, "code_verifier")
+
+
+# The S256 code_challenges a stand-in received (learn_s256_code_challenge): each hides a code_verifier that
+# only its preimage shows. RFC 7636 section 4.1: a verifier is 43 to 128 of these characters.
+_S256_CHALLENGES: set[str] = set()
+_VERIFIER_SHAPED = re.compile(r"(?<![A-Za-z0-9\-._~])[A-Za-z0-9\-._~]{43,128}(?![A-Za-z0-9\-._~])")
+
+
+def learn_s256_code_challenge(challenge: str | None, method: str | None) -> None:
+    """An S256 code_challenge received: learn_verifiers_in masks the code_verifier behind it wherever an output
+    shows it, also where no code redemption ever did (a sign-in that never finished)."""
+    if challenge and method == "S256":
+        _S256_CHALLENGES.add(challenge)
+
+
+def learn_verifiers_in(text: str) -> str:
+    """`text` (an application's output) as it is, each string in it whose S256 hash is a code_challenge received
+    (RFC 7636 section 4.2: BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))) registered as the code_verifier it is:
+    an application that logs its verifiers had those of its redeemed codes masked, and the others in clear."""
+    if _S256_CHALLENGES:
+        for match in _VERIFIER_SHAPED.finditer(text):
+            digest = hashlib.sha256(match.group().encode("ascii")).digest()
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() in _S256_CHALLENGES:
+                REDACTOR.register(match.group(), "code_verifier")
+    return text
 
 
 def mask_userinfo(text: str) -> str:

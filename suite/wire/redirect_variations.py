@@ -25,8 +25,9 @@ RFC8252_LOCALHOST = (
 )
 # RFC 8252 section 7.3: "http://127.0.0.1:{port}/{path}" for IPv4, and "http://[::1]:{port}/{path}" for IPv6
 LOOPBACK_IPS = ("127.0.0.1", "[::1]")
-# What RFC 9700 section 2.1 calls "localhost redirection URIs": servers differ on `localhost` itself
-# (oidc-provider lets its port vary; Spring Authorization Server refuses it), so the suite asks neither
+# What RFC 9700 section 2.1 calls "localhost redirection URIs", whose port a native application may vary (the
+# stand-in takes it, APPC-02 passes it, APPC-35 warns of `localhost` itself): servers differ on `localhost`
+# (oidc-provider lets its port vary; Spring Authorization Server refuses it), so AUTH-05 asks neither
 LOOPBACK_HOSTS = (*LOOPBACK_IPS, "localhost")
 
 
@@ -40,13 +41,14 @@ def without_loopback_port(uri: str, hosts: tuple[str, ...] = LOOPBACK_IPS) -> st
 
 
 def registered_match(uri: str, registered: tuple[str, ...] | list[str], native: bool) -> bool:
-    """Whether an authorization server keeping RFC 9700 section 2.1 and RFC 8252 section 7.3 must take
-    `uri` for this registration: exactly one of them, or for a native application a loopback IP
-    redirect URI that differs from one of them in its port alone."""
+    """Whether an authorization server keeping RFC 9700 section 2.1 and RFC 8252 section 7.3 may take
+    `uri` for this registration: exactly one of them, or for a native application a localhost redirection
+    URI (a loopback IP literal or `localhost`, RFC 9700 section 2.1's exception) that differs from one of
+    them in its port alone."""
     if uri in registered:
         return True
-    portless = without_loopback_port(uri) if native else None
-    return portless is not None and any(without_loopback_port(r) == portless for r in registered)
+    portless = without_loopback_port(uri, LOOPBACK_HOSTS) if native else None
+    return portless is not None and any(without_loopback_port(r, LOOPBACK_HOSTS) == portless for r in registered)
 
 
 # RFC 3986 section 2.3: the characters whose percent-encoding normalization (section 6.2.2.2) decodes
@@ -132,13 +134,32 @@ VARIATIONS = {
 }
 
 
+# Why AUTH-05 does not move the port of a native client's localhost redirection URI: a server may take it
+# (RFC 9700 section 2.1's exception, RFC 8252 section 7.3 for the loopback IP literals) or, for localhost, refuse it
+NATIVE_PORT_NOT_VARIED = (
+    "the native client's redirect URI on another port was not sent: its port may vary ("
+    + RFC9700_EXACT
+    + "; "
+    + RFC8252_ANY_PORT
+    + "), and a server may as well refuse localhost ("
+    + RFC8252_LOCALHOST
+    + "), so a server that takes it and one that refuses it both pass"
+)
+
+
+def native_port_exempt(registered: str, variation: str, native: bool) -> bool:
+    """Whether `variation` would move the port of a native client's localhost redirection URI, which a server may
+    take on any port (NATIVE_PORT_NOT_VARIED): AUTH-05 does not send it."""
+    return variation == "on another port" and native and bool(without_loopback_port(registered, LOOPBACK_HOSTS))
+
+
 def varied(registered: str, variation: str, native: bool = False) -> str | None:
     """The registered URI changed as `variation` says, or None where the change does not apply to it or
     leaves it as it was (a variation equal to the registration tests nothing). A native application's
     loopback URI keeps its port (RFC 8252 section 7.3, RFC 9700 section 2.1); a web application's or a
     SPA's does not, for the exception is the native applications'."""
     parts = urlsplit(registered)
-    if variation == "on another port" and native and without_loopback_port(registered, LOOPBACK_HOSTS):
+    if native_port_exempt(registered, variation, native):
         return None
     changed = VARIATIONS[variation](parts)
     return changed if changed and changed != registered else None
