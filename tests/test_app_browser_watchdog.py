@@ -99,6 +99,7 @@ def test_a_page_whose_script_never_yields_is_named_and_the_sign_ins_going_on_kee
     that blamed a loaded machine and had no verb. The sign-ins going on end unfinished with what their browser
     reported, the message names the busy page; a refused sign-in stopped so shows no refusal, and is left unchecked."""
     from appside import browser_driver
+    from appside.application_schema import MOST_AT_ONCE
     from appside.browser_driver import BrowserDidNotAnswer, BrowserDriver
     from appside.concurrent import NORMAL, _normal, fault_title, run_at_once
 
@@ -116,7 +117,8 @@ def test_a_page_whose_script_never_yields_is_named_and_the_sign_ins_going_on_kee
     stand_in = SimpleNamespace(recording=log, faults=SimpleNamespace(clear=lambda: None), issuer=driver.issuer)
     try:
         started = time.monotonic()
-        evidence = run_at_once(driver, stand_in, {NORMAL[0]: _normal, NORMAL[1]: _normal, fault_title("f"): refused})
+        flows = {NORMAL[0]: _normal, NORMAL[1]: _normal, fault_title("f"): refused}
+        evidence = run_at_once(driver, stand_in, flows, MOST_AT_ONCE)
         assert time.monotonic() - started < 3 + 15
     finally:
         driver.close()
