@@ -32,6 +32,7 @@ SPA = SimpleNamespace(
     uses_pkce=True,
     drive=SimpleNamespace(
         mode="browser",
+        timeout=20,
         sign_in_url=APP + "/login",
         shows_signed_in=lambda: "an element '#user'",
         use_api_url=None,

@@ -30,6 +30,15 @@ def test_a_native_applications_loopback_callback_is_reached_on_any_port(register
     assert Guard(policy).allows("127.0.0.1", 48015)
 
 
+def test_a_native_applications_localhost_callback_is_reached_on_any_port():
+    """RFC 9700 section 2.1 exempts the port of "localhost redirection URIs of native apps" (APPC-35 warns of
+    localhost itself, RFC 8252 section 8.3): @openid/appauth registered http://localhost/callback."""
+    policy = _policy("native", "http://localhost/callback")
+    assert policy.refusal("http://localhost:48015/callback?code=c") is None
+    assert Guard(policy).allows("localhost", 48015)
+    assert not Guard(policy).allows("127.0.0.2", 48015)
+
+
 def test_an_ipv6_loopback_callback_is_reached_on_any_port():
     policy = _policy("native", "http://[::1]/callback")
     assert policy.refusal("http://[::1]:48015/callback?code=c") is None
@@ -43,7 +52,6 @@ def test_an_ipv6_loopback_callback_is_reached_on_any_port():
         ("web", "http://127.0.0.1:5000/callback", "http://127.0.0.1:48015/callback"),  # a web app's matches exactly
         ("spa", "http://127.0.0.1:5000/callback", "http://127.0.0.1:48015/callback"),
         ("native", "http://127.0.0.1/", "http://127.0.0.2:48015/"),  # another loopback host
-        ("native", "http://localhost/", "http://localhost:48015/"),  # localhost is no loopback IP (RFC 8252 8.3)
         ("native", "com.example.app:/callback", "http://127.0.0.1:48015/"),
     ],
 )
