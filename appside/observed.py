@@ -86,6 +86,16 @@ class Observed:
         # as it may be (a fixed state and no PKCE make it the same query), is a new sign-in's
         return next((e.at for e in self.entries if e.path == PATHS["authorization_endpoint"] and e.at > at), None)
 
+    @property
+    def restarts_after_each_callback(self) -> int:
+        """How many new authorization requests the application began after the stand-in's callbacks with a code,
+        where it began one after each of them (but the last, which the end of the watch may have cut short); 0
+        otherwise. A sign-in that goes round so never finishes: mozilla-django-oidc's SessionRefresh with
+        OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS=0 renews the sign-in on the page its callback leads to, every time."""
+        issued = [c for c in self.callbacks if "code" in c.location_params]
+        restarts = sum(self.restart_after(callback.at) is not None for callback in issued)
+        return restarts if restarts >= max(len(issued) - 1, 2) else 0
+
     def tokens_of(self, responses: Iterable) -> set[str]:
         """The access, refresh and ID tokens the stand-in gave in `responses` (token responses), and those
         it gave for refreshing them, however many times over: what the application got from them (an ID

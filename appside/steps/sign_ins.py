@@ -394,6 +394,16 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     f"or could not be checked (the cause is {cause}, not drive.signed_in)"
                 )
                 return
+            restarted = went_round([(f" in normal sign-in {n}", o) for n, (_, o) in enumerate(sign_ins, 1)])
+            if restarted:  # the page its callback leads to starts another sign-in: the marker never had a page
+                recorder.notices.append(
+                    f"no normal sign-in finished: {restarted}, so the browser went between the application and the "
+                    f"stand-in until drive.timeout and never stayed on a page that could show {marker}; every rule "
+                    "that needs a finished sign-in was blocked or could not be checked (the cause is what the "
+                    "application does after its callback, such as a session check that renews the sign-in at once, "
+                    "not drive.signed_in)"
+                )
+                return
             late = [(n, when) for n, (s, _) in enumerate(sign_ins, 1) if (when := _shown_late(config.application, s))]
             if late:  # the marker came, after the watch: the cause is the time allowed, not drive.signed_in
                 number, when = late[0]
@@ -451,7 +461,25 @@ def unfinished(application: Application, sign_in, number: int, observed: Observe
         f"normal sign-in {number}: {_not_shown(application, sign_in)} "
         f"({_watched(application, sign_in)}; {callback}){_page_shown(sign_in)}{_page_errors(sign_in)}"
         f"{_other_client_id(application, observed) or _unregistered_redirect_uri(application, observed)}"
-        f"{'' if faulted else refused_by_stand_in(observed)}{_unread(sign_in, observed)}; its requests are attached"
+        f"{'' if faulted else refused_by_stand_in(observed)}{_unread(sign_in, observed)}"
+        f"{_went_round(observed)}; its requests are attached"
+    )
+
+
+def went_round(observed: list[tuple[str, Observed]]) -> str:
+    """That the application began a new authorization request after each of its own callbacks, how many times in
+    each sign-in (named by `observed`'s labels, as " in normal sign-in 1") that did
+    (Observed.restarts_after_each_callback), else ""."""
+    counts = [
+        f"{restarts} times{label}"
+        for label, requests in observed
+        if (restarts := requests.restarts_after_each_callback)
+    ]
+    if not counts:
+        return ""
+    return (
+        f"the application began a new authorization request after each of its own callbacks ({', '.join(counts)}; "
+        "the stand-in records them)"
     )
 
 
@@ -493,6 +521,11 @@ def _shown_late(application: Application, sign_in) -> str:
     return (
         f"only after the {application.drive.timeout:g} s drive.timeout: the machine may be loaded; raise drive.timeout"
     )
+
+
+def _went_round(observed: Observed) -> str:
+    restarted = went_round([("", observed)])
+    return f"; {restarted}" if restarted else ""
 
 
 def _unread(sign_in, observed: Observed) -> str:
