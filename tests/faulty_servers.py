@@ -444,3 +444,26 @@ def browser_driven_spa(app_url: str, timeout: float = 10.0):
         redirect_uris=(app_url + "/callback",),
         app_type="spa",
     )
+
+
+def registered_stand_in(client_id: str, app_type: str, redirect_uris: tuple):
+    """appside's stand-in, started for an application registered as `client_id` of `app_type` with `redirect_uris`
+    (its user too): what the browser tests' applications sign in with."""
+    from types import SimpleNamespace
+
+    from appside.stand_in import start_stand_in
+    from sandbox.faults import SHORT_LIFETIME
+
+    return start_stand_in(
+        SimpleNamespace(
+            client_id=client_id,
+            app_type=app_type,
+            redirect_uris=redirect_uris,
+            scope="openid profile email",
+            tenant_id=None,
+            is_interactive=True,
+            issuer_port=0,
+            access_token_lifetime=SHORT_LIFETIME,
+            refresh_token_app_types=("web",),
+        )
+    )

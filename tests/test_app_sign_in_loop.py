@@ -11,12 +11,10 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
-from faulty_servers import Answer, HostileServer, browser_driven_spa
+from faulty_servers import Answer, HostileServer, browser_driven_spa, registered_stand_in
 
-from appside.stand_in import start_stand_in
 from appside.steps.sign_ins import _say_if_none_finished, observe, unfinished
 from sandbox.app import PATHS
-from sandbox.faults import SHORT_LIFETIME
 from suite.wire.browser import chromium_path
 
 pytestmark = pytest.mark.skipif(
@@ -49,19 +47,7 @@ def test_a_sign_in_that_goes_round_after_each_callback_is_named_in_the_note():
 
     app = HostileServer({})
     application = browser_driven_spa(app.url, timeout=6.0)
-    stand_in, user = start_stand_in(
-        SimpleNamespace(
-            client_id="reference-spa",
-            app_type="spa",
-            redirect_uris=application.redirect_uris,
-            scope="openid profile email",
-            tenant_id=None,
-            is_interactive=True,
-            issuer_port=0,
-            access_token_lifetime=SHORT_LIFETIME,
-            refresh_token_app_types=("web",),
-        )
-    )
+    stand_in, user = registered_stand_in("reference-spa", "spa", application.redirect_uris)
     _looping_application(stand_in.issuer, app)
     driver = BrowserDriver(application, stand_in.issuer, user)
     try:

@@ -10,11 +10,9 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
-from faulty_servers import Answer, HostileServer, browser_driven_spa
+from faulty_servers import Answer, HostileServer, browser_driven_spa, registered_stand_in
 
-from appside.stand_in import start_stand_in
 from sandbox.app import PATHS
-from sandbox.faults import SHORT_LIFETIME
 from suite.wire.browser import chromium_path
 
 pytestmark = pytest.mark.skipif(
@@ -41,19 +39,7 @@ def _sign_in(application, issuer: str, user):
 def test_a_sign_in_the_stand_in_refused_with_its_error_page_ends_there():
     app = HostileServer({})
     application = browser_driven_spa(app.url, timeout=TIMEOUT)
-    stand_in, user = start_stand_in(
-        SimpleNamespace(
-            client_id="reference-spa",
-            app_type="spa",
-            redirect_uris=application.redirect_uris,
-            scope="openid profile email",
-            tenant_id=None,
-            is_interactive=True,
-            issuer_port=0,
-            access_token_lifetime=SHORT_LIFETIME,
-            refresh_token_app_types=("web",),
-        )
-    )
+    stand_in, user = registered_stand_in("reference-spa", "spa", application.redirect_uris)
     query = {"response_type": "code", "client_id": "reference-spa-typo", "redirect_uri": app.url + "/callback"}
     app.routes["/"] = Answer(
         302, {"Location": f"{stand_in.issuer}{PATHS['authorization_endpoint']}?{urlencode(query)}"}

@@ -11,13 +11,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from faulty_servers import registered_stand_in
 
 from appside.observed import Observed
-from appside.stand_in import start_stand_in
 from appside.steps.requests_sent import redirect_uri_not_localhost, registered_redirect_uri
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
-from sandbox.faults import SHORT_LIFETIME
 from sandbox.recording import RecordedRequest
 from sandbox.registry import Application
 from suite.verdict.checks import NonConformance, NothingToCheck
@@ -121,18 +120,7 @@ def test_appc02_passes_a_native_localhost_redirect_uri_on_any_port_and_appc35_wa
 
 
 def test_the_stand_in_serves_a_native_application_on_any_loopback_port_and_no_other_uri():
-    application = SimpleNamespace(
-        client_id="visma-whoami",
-        app_type="native",
-        redirect_uris=("http://127.0.0.1/callback",),
-        scope="openid profile email",
-        tenant_id=None,
-        is_interactive=True,
-        issuer_port=0,
-        access_token_lifetime=SHORT_LIFETIME,
-        refresh_token_app_types=("web",),
-    )
-    stand_in, _ = start_stand_in(application)
+    stand_in, _ = registered_stand_in("visma-whoami", "native", ("http://127.0.0.1/callback",))
     try:
 
         def authorize(redirect_uri: str) -> httpx.Response:
