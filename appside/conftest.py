@@ -129,7 +129,7 @@ def pytest_configure(config):
         config.stand_in, config.test_user = start_stand_in(application, config.stand_in_tls)
     except OSError as error:
         why = (
-            "another process is listening on it; stop it or choose another port (0: any free one)"
+            f"another process is listening on it ({error.strerror}); stop it or choose another port (0: any free one)"
             if error.errno == errno.EADDRINUSE
             else f"{error.strerror}; choose another port"
         )
