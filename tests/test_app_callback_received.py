@@ -35,15 +35,23 @@ def _callback(state: str, code: str = "c0de", port: int = 40000) -> RecordedRequ
 
 def _redemption(code: str) -> RecordedRequest:
     form = (("grant_type", "authorization_code"), ("code", code))
-    return RecordedRequest(1.0, "POST", PATHS["token_endpoint"], (), form, {}, "", 200, response_json={"a": "b"})
+    answer = {"access_token": f"access-token-of-{code}", "token_type": "Bearer"}
+    return RecordedRequest(1.0, "POST", PATHS["token_endpoint"], (), form, {}, "", 200, response_json=answer)
 
 
-def _other_browsers(answered: int | None, finished: bool = False, redeemed: bool = False, load_error: str = ""):
+def _api_call(access_token: str) -> RecordedRequest:
+    return RecordedRequest(2.0, "GET", "/api/v1/me", (), (), {"Authorization": f"Bearer {access_token}"}, "", 200)
+
+
+def _other_browsers(
+    answered: int | None, finished: bool = False, redeemed: bool = False, load_error: str = "", api_called=False
+):
     """The other browser's callback (form_post) delivered to this sign-in's listener, which answered it or not."""
     held = HeldCallback("POST", "http://127.0.0.1:40000/callback", (("code", "c0de"), ("state", "theirs")))
     own = "http://localhost:9/connect/authorize?state=mine&redirect_uri=http%3A%2F%2F127.0.0.1%3A41234%2Fcallback"
     sign_in = SignIn(finished, answered, load_error=load_error, own_request=own, other_browser_callback=held)
     entries = [_callback("theirs"), *([_redemption("c0de")] if redeemed else [])]
+    entries += [_api_call("access-token-of-c0de")] if api_called else []
     run = AppRun(sign_ins=[sign_in], observed=[Observed(entries)])
     run.fault = OTHER_BROWSER
     return run
@@ -70,9 +78,13 @@ def test_another_browsers_callback_that_no_listener_answered_could_not_be_checke
 def test_another_browsers_callback_the_application_answered_or_acted_on_is_judged():
     fault_delivered(NATIVE, _other_browsers(400))  # refused by the listener: the steps after pass it
     fault_delivered(NATIVE, _other_browsers(302))  # accepted: the steps after fail it
-    # no answer seen, yet the application signed in, or redeemed the code: it received the callback
+    # no answer seen, yet the application signed in, or called the API with the code's tokens: it received it
     fault_delivered(NATIVE, _other_browsers(None, finished=True))
-    fault_delivered(NATIVE, _other_browsers(None, redeemed=True))
+    fault_delivered(NATIVE, _other_browsers(None, redeemed=True, api_called=True))
+    # a redemption alone is no acceptance of another browser's callback (the rule's text), and with no answer seen
+    # the page the application answered with is unknown: the delivery's load ran out of drive.timeout
+    with pytest.raises(Skipped, match=f"^{UNCHECKED}: "):
+        fault_delivered(NATIVE, _other_browsers(None, redeemed=True))
 
 
 def test_a_native_applications_own_faulty_callback_that_no_listener_answered_could_not_be_checked():
