@@ -227,7 +227,7 @@ class _Server(ThreadedWSGIServer):
 def _twins(first: "_Server", hosts, ssl_context) -> list["_Server"]:
     """`first`'s port on each of `hosts`, serving its application: one a host the machine does not have (no IPv6)
     is left out, as no other process can listen there either; one another process holds raises OSError."""
-    twins = []
+    twins: list[_Server] = []
     for host in hosts:
         try:
             twin = _Server(host, first.server_port, ssl_context=ssl_context)
