@@ -5,6 +5,7 @@ and where another process holds [::1]:PORT it does not start (a configuration pr
 
 import errno
 import socket
+from pathlib import Path
 
 import pytest
 import requests
@@ -50,3 +51,24 @@ def test_another_process_on_the_ipv6_loopback_port_keeps_the_stand_in_from_start
         assert refused.value.errno == errno.EADDRINUSE
     with socket.socket() as again:  # what it had bound on 127.0.0.1 was let go
         again.bind(("127.0.0.1", PORT + 1))
+
+
+def test_a_certification_whose_ipv6_loopback_port_is_held_stops_with_a_configuration_problem_naming_it(tmp_path):
+    from run import run_appside
+
+    port = PORT + 2
+    path = tmp_path / "app.yaml"
+    path.write_text(Path("examples/native_app/application.yaml").read_text())
+    with socket.socket(socket.AF_INET6) as squatter:
+        squatter.bind(("::1", port))
+        squatter.listen()
+        completed = run_appside(
+            f"--app={path}",
+            f"--compliance={tmp_path / 'compliance.json'}",
+            environ={"ISSUER_PORT": str(port), "PATH": "/usr/bin:/bin"},
+            timeout=60,
+        )
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert f"issuer.port: cannot listen on {port}: another process is listening on it on [::1] (the issuer names " in (
+        completed.stderr
+    ), completed.stderr
