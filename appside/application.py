@@ -144,7 +144,7 @@ def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) 
     public_secret = _public_secret(raw)
     if public_secret:
         raw = {**raw, "application": {k: v for k, v in raw["application"].items() if k != "client_secret"}}
-    problems += public_secret or _inline_secret(raw)
+    problems += public_secret or _inline_secret(raw) + secrets.too_short()
     resolved, problems = every_problem(
         _with_defaults(raw, environ),
         environ,

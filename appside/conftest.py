@@ -84,6 +84,12 @@ def _clean_results(config) -> None:
         Path(alluredir).mkdir(parents=True, exist_ok=True)
 
 
+# the stand-in listens on the port on ::1 too (appside.stand_in.start_stand_in): where another process holds that
+IPV6_TOO = (
+    " on [::1] (the issuer names localhost, which a client may resolve to ::1, so the stand-in listens there too)"
+)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's terminal reporter exists: the issuer must be printed
 def pytest_configure(config):
     from appside.application import load_application
@@ -129,7 +135,8 @@ def pytest_configure(config):
         config.stand_in, config.test_user = start_stand_in(application, config.stand_in_tls)
     except OSError as error:
         why = (
-            "another process is listening on it; stop it or choose another port (0: any free one)"
+            f"another process is listening on it{IPV6_TOO if '[::1]' in str(error) else ''}; stop it or choose another "
+            "port (0: any free one)"
             if error.errno == errno.EADDRINUSE
             else f"{error.strerror}; choose another port"
         )

@@ -86,8 +86,15 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     # an spa or native application the file declares eligible gets its refresh token (the sandbox's deviation
     # from the seed pages is the reading the file declares its Visma Connect keeps)
     declared = tuple(f"refresh-for-{kind}" for kind in ("spa", "native") if kind in application.refresh_token_app_types)
+    # localhost is ::1 too, which a client may try first: the stand-in listens there as well, so that no other
+    # process listening on [::1]:port answers for it (one that does keeps the stand-in from starting)
     server = SandboxServer(
-        registry, (*LENIENT, *declared), port=port, issuer=issuer, ssl_context=tls.context if tls else None
+        registry,
+        (*LENIENT, *declared),
+        port=port,
+        issuer=issuer,
+        ssl_context=tls.context if tls else None,
+        also_on=("::1",),
     )
     server.faults.short_lifetime = application.access_token_lifetime  # an interactive application's, when a rule asks
     # Tokens and codes are secrets from the moment they are issued, before the application can show

@@ -1,6 +1,7 @@
 """Run the sandbox as a real HTTP server on loopback, in a background thread."""
 
 import contextlib
+import errno
 import selectors
 import socket
 import ssl
@@ -223,6 +224,25 @@ class _Server(ThreadedWSGIServer):
                     socket.socket.shutdown(connection, socket.SHUT_RD)
 
 
+def _twins(first: "_Server", hosts, ssl_context) -> list["_Server"]:
+    """`first`'s port on each of `hosts`, serving its application: one a host the machine does not have (no IPv6)
+    is left out, as no other process can listen there either; one another process holds raises OSError."""
+    twins: list[_Server] = []
+    for host in hosts:
+        try:
+            twin = _Server(host, first.server_port, ssl_context=ssl_context)
+        except OSError as error:
+            if error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                continue
+            first.server_close()
+            for made in twins:
+                made.server_close()
+            raise OSError(error.errno, f"{error.strerror} on [{host}]:{first.server_port}") from None
+        twin.app = first.app
+        twins.append(twin)
+    return twins
+
+
 class SandboxServer:
     """A started sandbox: `url` is where it listens, `issuer` what it publishes; `recording` logs
     every request it receives, `faults` injects wrong answers at run time.
@@ -241,6 +261,7 @@ class SandboxServer:
         more_defect_sets=(),
         code_lifetime: int = 300,
         ssl_context=None,
+        also_on=(),
     ) -> None:
         first = _Server(host, port, ssl_context=ssl_context)  # HTTPS with a context
         self.url = f"{'https' if ssl_context else 'http'}://{host}:{first.server_port}"
@@ -250,7 +271,10 @@ class SandboxServer:
             self.issuer, registry, Defects(defects), self.recording, self.faults, code_lifetime=code_lifetime
         )
         self.issuers = {tuple(defects): self.issuer}
-        self._servers = [first]
+        # the first port on each of `also_on`'s hosts too (::1 beside 127.0.0.1, where the issuer names localhost,
+        # which a client may resolve to either): the same sandbox, so that no other process can answer there
+        self._first_port = [first, *_twins(first, also_on, ssl_context)]
+        self._servers = list(self._first_port)
         for names in map(tuple, more_defect_sets):
             server = _Server(host, 0)
             self.issuers[names] = f"http://{host}:{server.server_port}"
@@ -270,15 +294,15 @@ class SandboxServer:
         a handshake the client broke off is in handshake_failures. A client whose address (the connection's
         peer, (host, port)) `spared` says yes to is served with the server's own context still, and its kept
         connections stay open: a client that must go on as before while others meet `context`."""
-        first = self._servers[0]
-        first.alternative_tls, first.spared = context, spared or _nobody
-        if end_kept:
-            first.end_kept_connections()
+        for server in self._first_port:
+            server.alternative_tls, server.spared = context, spared or _nobody
+            if end_kept:
+                server.end_kept_connections()
 
     @property
     def handshake_failures(self) -> list[tuple[float, str]]:
         """(time.time(), the TLS alert or error) of each handshake on the first port that failed."""
-        return list(self._servers[0].handshake_failures)
+        return sorted(failure for server in self._first_port for failure in server.handshake_failures)
 
     def start(self) -> "SandboxServer":
         self._thread.start()

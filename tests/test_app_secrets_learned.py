@@ -80,3 +80,22 @@ def test_a_code_verifier_the_application_logs_is_masked_also_where_its_code_was_
     output, _ = read_from(log)
     assert unredeemed not in REDACTOR.scrub(output) and "[code_verifier" in REDACTOR.scrub(output)
     assert unrelated in REDACTOR.scrub(output)  # no challenge hides it: not a verifier the suite knows of
+
+
+def test_a_code_verifier_the_application_prints_cut_short_is_masked_where_the_suite_knows_it():
+    """An application that prints the head of its verifier (20 characters or more, no ellipsis after) shows part of
+    its secret: masked wherever the suite knows the verifier (its token request sent it, or the application printed
+    it whole). A head shorter than VERIFIER_HEAD, or a run that goes on otherwise, is no cut verifier."""
+    import secrets
+
+    from suite.secrets.redaction import VERIFIER_HEAD
+
+    verifier = secrets.token_urlsafe(48)
+    redemption = (("grant_type", "authorization_code"), ("code", "c-" + "e" * 30), ("code_verifier", verifier))
+    learn_secrets([RecordedRequest(time.time(), "POST", PATHS["token_endpoint"], (), redemption, {})])
+    for head in (verifier[:VERIFIER_HEAD], verifier[:40]):
+        shown = REDACTOR.scrub(f"PKCE verifier (head): {head}\nverifier={head}&state=x")
+        assert head not in shown and shown.count("[code_verifier]") == 2, shown
+    short, other = verifier[: VERIFIER_HEAD - 1], verifier[:30] + "!"
+    assert short in REDACTOR.scrub(f"head: {short} ") and verifier[:30] + "Z" in REDACTOR.scrub(verifier[:30] + "Z")
+    assert "[code_verifier]!" in REDACTOR.scrub(other)  # a head that ends where its alphabet ends is cut there

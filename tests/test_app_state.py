@@ -330,6 +330,8 @@ def test_appc31_another_browsers_callback_is_the_fault_whatever_protects_it_and_
     from appside.concurrent import OTHER_BROWSER
     from appside.steps.refusals import fault_delivered
 
+    WEB_APP = SimpleNamespace(app_type="web")
+
     def delivered(other: dict, own: dict, held_code: str = "c0de", form: bool = False) -> AppRun:
         callback = RecordedRequest(
             0.0, "GET", PATHS["authorization_endpoint"], tuple(other.items()), (), {}, "", 302,
@@ -342,22 +344,22 @@ def test_appc31_another_browsers_callback_is_the_fault_whatever_protects_it_and_
             else HeldCallback("GET", "http://127.0.0.1:5081/callback?code=" + held_code)
         )
         own_request = "http://127.0.0.1:9/connect/authorize?" + "&".join(f"{k}={v}" for k, v in own.items())
-        sign_in = SignIn(False, own_request=own_request, other_browser_callback=held)
+        sign_in = SignIn(False, 400, own_request=own_request, other_browser_callback=held)  # the application answered
         run = AppRun(observed=[Observed([callback])], sign_ins=[sign_in])
         run.fault = OTHER_BROWSER
         return run
 
-    fault_delivered(delivered({"state": "theirs"}, {"state": "mine"}))
-    fault_delivered(delivered({"state": "theirs"}, {"state": "mine"}, form=True))  # form_post
+    fault_delivered(WEB_APP, delivered({"state": "theirs"}, {"state": "mine"}))
+    fault_delivered(WEB_APP, delivered({"state": "theirs"}, {"state": "mine"}, form=True))  # form_post
     # no state, or the same one: a challenge or a nonce of its own is what the application can tell it by
-    fault_delivered(delivered({"code_challenge": "B"}, {"code_challenge": "A"}))
-    fault_delivered(delivered({"state": "same", "nonce": "B"}, {"state": "same", "nonce": "A"}))
+    fault_delivered(WEB_APP, delivered({"code_challenge": "B"}, {"code_challenge": "A"}))
+    fault_delivered(WEB_APP, delivered({"state": "same", "nonce": "B"}, {"state": "same", "nonce": "A"}))
     with pytest.raises(NonConformance, match="the fault callback-of-other-browser was not delivered"):
-        fault_delivered(delivered({"state": "theirs"}, {"state": "mine"}, held_code="another"))
+        fault_delivered(WEB_APP, delivered({"state": "theirs"}, {"state": "mine"}, held_code="another"))
     with pytest.raises(NothingToCheck, match=r"same state, code_challenge and nonce .*\(APPC-03, APPC-05\)"):
-        fault_delivered(delivered({"state": "always"}, {"state": "always"}))
+        fault_delivered(WEB_APP, delivered({"state": "always"}, {"state": "always"}))
     with pytest.raises(NothingToCheck, match="same state, code_challenge and nonce"):
-        fault_delivered(delivered({}, {}))
+        fault_delivered(WEB_APP, delivered({}, {}))
     node = SimpleNamespace(
         user_properties=[("rule", {"rule_id": "APPC-31", "level": "failure"}), ("fault", OTHER_BROWSER)]
     )

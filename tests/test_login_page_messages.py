@@ -108,7 +108,10 @@ def test_an_error_description_with_newlines_stays_on_its_line_in_the_terminal(tm
     )
     try:
         result = run_suite(
-            f"--env={environment}", "--rule=AUTH-01", f"--compliance={tmp_path / 'c.json'}", environ={"T_SECRET": "s-1"}
+            f"--env={environment}",
+            "--rule=AUTH-01",
+            f"--compliance={tmp_path / 'c.json'}",
+            environ={"T_SECRET": "s-1-secret"},
         )
     finally:
         server.close()

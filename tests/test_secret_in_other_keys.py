@@ -162,3 +162,34 @@ def test_a_server_certification_of_such_a_file_stops_with_exit_4_and_records_no_
     assert not found_in(outputs, encoded_forms(SECRET, "acme-service"))
     assert completed.returncode == EXIT_CONFIGURATION, completed.stdout + completed.stderr
     assert any(f"{key}: holds the value of" in text for text in outputs.values()), outputs
+
+
+SHORT = "ab1x"  # below the length from which the run masks a secret in everything it writes (MIN_SECRET_LENGTH)
+
+
+def test_an_application_files_short_secret_is_refused_and_masked_in_every_line_that_quotes_it(tmp_path):
+    """A secret the run could not mask is refused before the run starts (a command that carries it, drive.launch
+    or drive.command, would have been echoed as it is, "`... --secret ab1x` exited 1"), and the refusal's own lines
+    mask it, however short: drive.launch written as a list quoted it."""
+    path = tmp_path / "app.yaml"
+    path.write_text(APPLICATION.replace("drive:\n", f'drive:\n  launch: ["./app", "--secret", "{SHORT}"]\n'))
+    with pytest.raises(ConfigurationError) as error:
+        load_application(path, {"HOSTILE_SECRET": SHORT})
+    quoted = (
+        "drive.launch: must be of type string (found ['./app', '--secret', the value of application.client_secret])"
+    )
+    assert error.value.problems == [quoted], error.value.problems
+    path.write_text(APPLICATION.replace("drive:\n", f"drive:\n  launch: exec true --secret {SHORT}\n"))
+    with pytest.raises(ConfigurationError, match=r"application\.client_secret: shorter than 6 characters") as error:
+        load_application(path, {"HOSTILE_SECRET": SHORT})
+    assert SHORT not in str(error.value), error.value.problems
+
+
+def test_an_environment_files_short_secret_is_refused_and_masked_in_every_line_that_quotes_it(tmp_path):
+    path = write_environment(tmp_path, ENVIRONMENT.replace("scope: openid", f"scope: [{SHORT}]"))
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(path), {**VARIABLES, "ACME_PASSWORD": SHORT})
+    assert SHORT not in str(error.value), error.value.problems
+    path = write_environment(tmp_path, ENVIRONMENT)
+    with pytest.raises(ConfigurationError, match=r"login\.password: shorter than 6 characters"):
+        load_environment(str(path), {**VARIABLES, "ACME_PASSWORD": SHORT})

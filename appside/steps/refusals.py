@@ -201,12 +201,13 @@ def asks_for_openid(app_run: AppRun) -> None:
 
 
 @then("the stand-in's callback carried the fault")
-def fault_delivered(app_run: AppRun) -> None:
+def fault_delivered(application: Application, app_run: AppRun) -> None:
     callback = _faulted_callback(app_run)
     params = callback.location_params
     sent_state = dict(callback.query).get("state")
     if app_run.fault == OTHER_BROWSER:
         check(_other_browsers_callback_delivered(app_run, callback), f"the fault {app_run.fault} was not delivered")
+        _received_by_the_application(application, app_run)
         return
     delivered = {
         "callback-state-wrong": "state" in params and params["state"] != sent_state,
@@ -216,6 +217,33 @@ def fault_delivered(app_run: AppRun) -> None:
         "access-denied": params.get("error") == "access_denied",
     }[str(app_run.fault)]  # set by the When step that injected it
     check(delivered, f"the stand-in's callback does not show the fault {app_run.fault}")
+    _received_by_the_application(application, app_run)
+
+
+def _received_by_the_application(application: Application, app_run: AppRun) -> None:
+    """A refusal is what the application did with the faulty callback, so the callback must have reached it: the
+    browser's load of the redirect URI got an HTTP answer (any status). That is asked where a callback can miss the
+    application while the stand-in's log shows it sent: a native application's one-shot loopback listener (RFC 8252
+    section 7.3) listens only while its sign-in is pending (it may have stopped, or not yet started: connection
+    refused), and another browser's callback is delivered by the suite itself, in this browser, to this sign-in's
+    listener. Without that answer, and with nothing showing that the application acted on the callback anyway
+    (_acted_on, the signed-in page), the rule could not be checked, with the cause: a native application under a
+    loaded run passed APPC-31 on a callback it never received."""
+    sign_in = app_run.sign_ins[-1]
+    if app_run.mode != "browser" or sign_in.callback_status is not None:
+        return
+    native = application.app_type == "native"
+    if app_run.fault != OTHER_BROWSER and not native:
+        return
+    if sign_in.finished or _acted_on(app_run):  # it received the callback: the steps after judge what it did
+        return
+    why = sign_in.load_error or sign_in.watch or f"no answer within drive.timeout (watched {sign_in.seconds:.0f} s)"
+    pytest.skip(
+        f"{UNCHECKED}: the fault {app_run.fault} was sent to the application's callback, but the browser's load of it "
+        f"got no HTTP answer from the application ({why}), so nothing shows that the application received it: "
+        "a refusal cannot be told from a callback that never arrived"
+        + (" (a native application's loopback listener listens only while its sign-in is pending)" if native else "")
+    )
 
 
 def _other_browsers_callback_delivered(app_run: AppRun, callback) -> bool:
@@ -334,6 +362,17 @@ def other_browser_bound_by(app_run: AppRun) -> str:
         "this browser's sign-in sent neither a PKCE code_challenge nor a nonce, so only its state could bind the "
         f"callback to this browser; {how}"
     )
+
+
+def _acted_on(app_run: AppRun) -> bool:
+    """Whether the application did with the faulty callback what the steps after fail: called the API or userinfo
+    with its tokens, or (but for another browser's callback, where a redemption is no acceptance) redeemed its code.
+    A redemption of another browser's code whose answer the browser never saw shows no refusal either: the page the
+    application answered with could have signed this browser in (the delivery's load ran out of drive.timeout)."""
+    observed = app_run.last
+    faulted = _faulted_tokens(app_run)
+    used = any(carried_tokens(call) & faulted for call in observed.api_calls + observed.userinfo_calls)
+    return used or (app_run.fault != OTHER_BROWSER and bool(_faulted_responses(app_run)))
 
 
 def _faulted_responses(app_run: AppRun) -> list:

@@ -391,14 +391,30 @@ class FileSecrets:
     def __init__(self, raw: dict, environ: Mapping[str, str], secret_keys: Collection[str]) -> None:
         self._redactor = Redactor()
         resolved = resolve_variables(raw, environ, [], secret_keys=secret_keys)
-        for value, key in _secrets(resolved, secret_keys).items():
+        secrets = _secrets(resolved, secret_keys)
+        for value, key in secrets.items():
             self._redactor.register(value, key)
+        # those the redactor does not mask (MIN_SECRET_LENGTH): refusal masks them where they stand as a word
+        self._short = {value: key for value, key in secrets.items() if len(value) < MIN_SECRET_LENGTH}
+
+    def too_short(self) -> list[str]:
+        """A line for each secret shorter than MIN_SECRET_LENGTH: the run masks secrets in everything it writes only
+        from that length on (a shorter one would mask ordinary words), so a shorter one would be shown, in a command
+        that carries it (drive.launch, drive.command) or wherever the server or the application echoes it."""
+        return [
+            f"{key}: shorter than {MIN_SECRET_LENGTH} characters. The suite masks a secret in everything it writes "
+            f"only from {MIN_SECRET_LENGTH} characters on, and would show this one: give it a longer secret"
+            for key in dict.fromkeys(self._short.values())
+        ]
 
     def refusal(self, path: Path | str, problems: list[str]) -> ConfigurationError:
-        """The file's ConfigurationError, its lines masked: a value quoted whole says `the value of KEY`."""
-        keys = set(self._redactor.known().values())
+        """The file's ConfigurationError, its lines masked: a value quoted whole says `the value of KEY`, and a secret
+        too short for the redactor is masked where it stands as a word of its own."""
+        keys = set(self._redactor.known().values()) | set(self._short.values())
         masked = []
         for line in map(self._redactor.scrub, problems):
+            for value, key in self._short.items():
+                line = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", f"[{key}]", line)
             for key in keys:
                 line = line.replace(f"'[{key}]'", f"the value of {key}")
             masked.append(line)

@@ -1107,6 +1107,11 @@ class Redactor:
 ELIDED_PIECE = 12
 ELIDED_WINDOW = 256
 _ELLIPSIS = re.compile(r"…|\.\.\.")
+# A code_verifier the suite knows (one the application sent in a token request, or printed whole) cut to its first
+# VERIFIER_HEAD characters or more, with no ellipsis after: still its secret, masked. A verifier is random (RFC 7636
+# section 7.1: "high entropy"), so 20 of its characters at the start of a run of its alphabet are no ordinary word.
+VERIFIER_HEAD = 20
+_VERIFIER_RUN = re.compile(rf"(?<![A-Za-z0-9\-._~])[A-Za-z0-9\-._~]{{{VERIFIER_HEAD},128}}(?![A-Za-z0-9\-._~])")
 
 
 class _ElidedPieces:
@@ -1115,14 +1120,20 @@ class _ElidedPieces:
     def __init__(self) -> None:
         self._heads: dict[str, list[tuple[str, str]]] = {}  # first ELIDED_PIECE characters -> (secret, label)
         self._tails: dict[str, list[tuple[str, str]]] = {}
+        self._verifiers: dict[str, list[str]] = {}  # first VERIFIER_HEAD characters -> the code_verifiers
 
     def add(self, value: str, label: str) -> None:
         if len(value) >= ELIDED_PIECE:
             self._heads.setdefault(value[:ELIDED_PIECE], []).append((value, label))
             self._tails.setdefault(value[-ELIDED_PIECE:], []).append((value, label))
+        if label == "code_verifier" and len(value) > VERIFIER_HEAD:
+            self._verifiers.setdefault(value[:VERIFIER_HEAD], []).append(value)
 
     def masked(self, text: str) -> str:
-        """`text` with each secret's head just before an ellipsis, and tail just after one, replaced by its label."""
+        """`text` with each secret's head just before an ellipsis, and tail just after one, and each code_verifier's
+        head, replaced by its label."""
+        if self._verifiers:
+            text = _VERIFIER_RUN.sub(self._verifier_head, text)
         if not self._heads or ("…" not in text and "..." not in text):
             return text
         spans: list[tuple[int, int, str]] = []
@@ -1135,6 +1146,11 @@ class _ElidedPieces:
             pieces += [text[position:start], f"[{label}]"]
             position = end
         return "".join(pieces) + text[position:]
+
+    def _verifier_head(self, run: re.Match) -> str:
+        head = run.group()
+        cut = any(verifier.startswith(head) for verifier in self._verifiers.get(head[:VERIFIER_HEAD], ()))
+        return "[code_verifier]" if cut else head
 
     def _head_before(self, text: str, end: int) -> list[tuple[int, int, str]]:
         for start in range(max(end - ELIDED_WINDOW, 0), end - ELIDED_PIECE + 1):  # the longest piece first
