@@ -201,7 +201,7 @@ def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ)
     if problems:  # values of the wrong form as written; every unset variable with them, not after they are fixed
         raise secrets.refusal(path, problems + _unset_variables(raw, environ, problems))
     is_sandbox = "sandbox" in raw
-    problems += _public_client_secrets(raw) + secrets.too_short()
+    problems += _public_client_secrets(raw)
     if not is_sandbox:
         problems += _inline_secrets(raw)
     resolved, problems = every_problem(raw, environ, problems, _schema_problems, _meaning_problems, SECRET_KEYS)
