@@ -375,13 +375,17 @@ class Watchdog:
         self._closed.set()
 
 
+def machine_load() -> str:
+    """The machine's load average over the last minute, as the messages that name load as a cause say it."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    return f"the machine's load was {load:.1f} on {cores} cores"
+
+
 def _load() -> str:
     """The machine's load, for a message that says the browser did not answer: a page's endless script stops it
     answering on a quiet machine too; a loaded machine is run on again, or given a longer drive.timeout."""
-    load, cores = os.getloadavg()[0], os.cpu_count() or 1
     return (
-        f"the machine's load was {load:.1f} on {cores} cores: where the page has no such script, run again on a "
-        "quieter machine, or raise drive.timeout"
+        f"{machine_load()}: where the page has no such script, run again on a quieter machine, or raise drive.timeout"
     )
 
 

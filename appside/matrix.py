@@ -319,6 +319,9 @@ REFERENCE_APPS = {
                 # no defect: a service worker makes the token request and the API calls (@axa-fr/oidc-client's
                 # way), and every rule passes on what it sent
                 "service-worker": (),
+                # @axa-fr/oidc-client's demo's callback, http://127.0.0.1:<port>/#/callback, registered and sent:
+                # RFC 6749 section 3.1.2 forbids a fragment, and the stand-in refuses the sign-in (an error page)
+                "fragment-redirect": ("APPC-02",),
             },
             ("SPA_APP_PORT",),
             {
@@ -328,8 +331,11 @@ REFERENCE_APPS = {
                 # refused before any code: every rule that needs a sign-in or a code (it has no refresh token), and
                 # APPC-09, no token request to judge (as no-pkce)
                 "wrong-client-id": ("APPC-08", "APPC-09", *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
+                "fragment-redirect": ("APPC-08", "APPC-09", *SIGN_IN_NEEDED[1:], *NO_CODE, *LEAKS_NEEDED[1:]),
             },
             stack="JavaScript in the browser: oidc-client-ts",
+            # the application file registers what the application sends (SPA_APP_REDIRECT_PATH): a fragment in both
+            environment={"fragment-redirect": {"SPA_APP_REDIRECT_PATH": "/#/callback"}},
         ),
         ReferenceApp(
             "service",

@@ -215,6 +215,19 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         self._check_app_type_rules(redirect_uri)
         return redirect_uri
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        # The registry takes no redirect URI with a fragment, registered or not (@axa-fr/oidc-client's demo registers
+        # http://host/#/callback); the user's error page says why, not only that it is not the client's
+        sent = request.payload.redirect_uri
+        if sent and "#" in sent and not client.check_redirect_uri(sent):
+            raise InvalidRequestError(
+                # an error_description holds no double quote (RFC 6749 section 4.1.2.1)
+                f"redirect_uri {sent} has a fragment: RFC 6749 section 3.1.2: "
+                "'The endpoint URI MUST NOT include a fragment component.'"
+            )
+        return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
+
     def _check_app_type_rules(self, redirect_uri):
         client, defects = self.request.client, self.server.defects
         data = self.request.payload.data

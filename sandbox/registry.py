@@ -71,6 +71,8 @@ class Application(ClientMixin):
                 (wanted.hostname, wanted.path[: len(urlsplit(r).path)]) == (urlsplit(r).hostname, urlsplit(r).path)
                 for r in self.redirect_uris
             )
+        if "#" in redirect_uri:
+            return False  # RFC 6749 section 3.1.2: "The endpoint URI MUST NOT include a fragment component."
         if redirect_uri in self.redirect_uris:
             return True
         # RFC 8252 section 7.3: "The authorization server MUST allow any port to be specified at the time

@@ -464,19 +464,22 @@ def test_a_refused_authorization_request_is_named_in_the_notice_and_the_unfinish
     assert "refused the authorization request" not in unfinished(WEB, sign_in, 1, refused, faulted=True)
 
 
-def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_not_to_be_missing():
+def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_not_to_be_missing(monkeypatch):
     """okta-auth-js at load 34: its token request came at +19.8 s of a 20 s drive.timeout, and the message said
     "did not show the text 'Welcome'" beside the page it quoted, "Okta SPA Welcome test.user.2": the quote is the
     suite's last look, after the deadline. The message says when it came and what to raise."""
     from appside.steps.sign_ins import _say_if_none_finished, unfinished
 
+    monkeypatch.setattr("appside.browser_driver.os.getloadavg", lambda: (34.0, 30.0, 20.0))
+    monkeypatch.setattr("appside.browser_driver.os.cpu_count", lambda: 2)
     page = "<html><body><h1>Okta SPA</h1><p>Welcome test.user.2</p></body></html>"
     late = SignIn(False, 200, seconds=23.0, urls=[], page_urls=[], contents=[("http://x/callback", page, "dom")])
     said = unfinished(WEB, late, 1, Observed([]))
     assert "did not show" not in said, said
     assert said.startswith(
-        "normal sign-in 1: the application showed the text 'Welcome' only after the 20 s drive.timeout: the machine "
-        "may be loaded; raise drive.timeout (watched 23 s: until the 20 s drive.timeout, then 3 s more for the browser "
+        "normal sign-in 1: the application showed the text 'Welcome' only after the 20 s drive.timeout: the machine's "
+        "load was 34.0 on 2 cores, the machine may be loaded; raise drive.timeout (watched 23 s: until the 20 s "
+        "drive.timeout, then 3 s more for the browser "
         "to answer the last looks at its page; its callback answered HTTP 200)"
     ), said
     assert 'the page showed "Okta SPA Welcome test.user.2"' in said
@@ -486,7 +489,8 @@ def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_no
     _say_if_none_finished(config, [(late, Observed([_authorize()])), (late, Observed([_authorize()]))])
     assert recorder.notices == [
         "no normal sign-in finished in time: normal sign-in 1 showed the text 'Welcome' only after the 20 s "
-        "drive.timeout: the machine may be loaded; raise drive.timeout, so every rule that needs a finished sign-in "
+        "drive.timeout: the machine's load was 34.0 on 2 cores, the machine may be loaded; raise drive.timeout, so "
+        "every rule that needs a finished sign-in "
         "was blocked or could not be checked"
     ], recorder.notices
     # the watch ended before the deadline (after the callback): that is when it came, not drive.timeout

@@ -29,14 +29,18 @@ Feature: What an interactive application sends to Visma Connect
     whose values are joined with commas is APPC-01's failure: it is read here as the values it joins.
     Then every authorization request asks for openid
 
-  @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1 @rfc:RFC8252-7.3
+  @rule:APPC-02 @severity:blocker @doc:interactive-integrations#step-1-authorization-request @rfc:RFC9700-2.1 @rfc:RFC8252-7.3 @rfc:RFC6749-3.1.2
   Scenario: APPC-02 The application uses exactly a registered redirect_uri
     Exactly, save the port of a native application's localhost redirection URI (http://127.0.0.1,
     http://[::1] or http://localhost): RFC 8252 section 7.3 makes the server take any port of a
     loopback IP redirect URI, and RFC 9700 section 2.1 exempts "port numbers in localhost
     redirection URIs of native apps" from exact matching, so an application registered as
     http://127.0.0.1/callback may listen on a port it gets from the system at each sign-in. Its host
-    is matched exactly: localhost is not 127.0.0.1. APPC-35 warns of localhost itself.
+    is matched exactly: localhost is not 127.0.0.1. APPC-35 warns of localhost itself. A redirect_uri
+    with a fragment (@axa-fr/oidc-client's demo's http://host/#/callback) fails, registered in the
+    application file or not: RFC 6749 section 3.1.2 forbids it, and the stand-in, as an authorization
+    server keeping RFC 6749, shows the user an error and redirects nowhere (section 4.1.2.1), so every
+    rule that needs a sign-in is blocked by this one.
     Then every request names a registered redirect_uri exactly
 
   @rule:APPC-35 @severity:normal @level:warning @doc:interactive-integrations#step-1-authorization-request @rfc:RFC8252-8.3

@@ -33,6 +33,7 @@ from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
     _baseline,
+    drive_timeout_ran_out,
     driver,
     every_flow_made,
     no_evidence,
@@ -307,8 +308,8 @@ def _not_redeemed(application: Application, app_run: AppRun) -> str:
         return (
             f"the sign-in with {app_run.fault} had not reached the application's callback within the "
             f"{application.drive.timeout:g} s drive.timeout (watched {sign_in.seconds:.0f} s), so the application had "
-            "no code to redeem and the faulty ID token never reached it: the machine may be loaded; raise "
-            "drive.timeout; see the attached requests"
+            f"no code to redeem and the faulty ID token never reached it: {drive_timeout_ran_out()}; see the "
+            "attached requests"
         )
     return (
         f"the application did not redeem the code of the sign-in with {app_run.fault}, so the faulty "

@@ -59,6 +59,7 @@ from suite.verdict.checks import (
 )
 from suite.wire.redirect_variations import (
     LOOPBACK_HOSTS,
+    RFC6749_NO_FRAGMENT,
     RFC8252_ANY_PORT,
     RFC8252_LOCALHOST,
     RFC9700_EXACT,
@@ -188,6 +189,12 @@ def registered_redirect_uri(application: Application, app_run: AppRun) -> None:
     native = application.app_type == "native"
     for request in _authorization_requests(application, app_run):
         uri = request.param("redirect_uri")
+        check(
+            "#" not in (uri or ""),
+            f"an authorization request's redirect_uri {uri!r} has a fragment ({RFC6749_NO_FRAGMENT}): Visma Connect "
+            "refuses it, registered or not, with an error page and no redirect. Register and send one without it: a "
+            "hash-routed SPA takes its callback at a path (/callback) or its root, and routes on after the sign-in",
+        )
         check(
             uri is not None and registered_match(uri, application.redirect_uris, native),
             f"an authorization request's redirect_uri {uri!r} is not one registered for the application "

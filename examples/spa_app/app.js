@@ -25,6 +25,8 @@
 //                           credential ({event, status}); the suite's browser aborts it, and every rule passes
 //   fragment-response       no defect alone: asks for response_mode=fragment, the response in the callback's
 //                           #fragment (no request carries it)
+//   fragment-redirect       the matrix sets SPA_APP_REDIRECT_PATH=/#/callback (appside/matrix.py): registered
+//                           and sent with a fragment, as @axa-fr/oidc-client's demo (RFC 6749 section 3.1.2)
 // SPA_APP_REDIRECT_PATH (server.py's redirectPath) puts its callback elsewhere than /callback: at /, its root is
 // its callback where it carries a response (a code or an error), its home page where not.
 "use strict";

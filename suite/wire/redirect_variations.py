@@ -17,6 +17,8 @@ RFC9700_EXACT = (
     "servers MUST utilize exact string matching except for port numbers in localhost redirection URIs of native "
     'apps (see Section 4.1.3)."'
 )
+# What no registration makes valid: @axa-fr/oidc-client's demo's http://host/#/callback (a hash-routed SPA's callback)
+RFC6749_NO_FRAGMENT = 'RFC 6749 section 3.1.2: "The endpoint URI MUST NOT include a fragment component."'
 # Why `localhost` is not a loopback IP redirect URI: RFC 8252 section 7.3 names the IP literals, and
 RFC8252_LOCALHOST = (
     'RFC 8252 section 8.3: "While redirect URIs using localhost (i.e., "http://localhost:{port}/{path}") '
