@@ -2,7 +2,8 @@
 server (multiprocessing's forkserver) that has imported, once, the libraries every certification
 imports, which each of the detection matrix's hundred-odd runs imported again (measured in alternation
 at a load of 10-16 on 2 cores: three web applications' certifications 24.3 -> 21.5 CPU-seconds, six
-service applications' 6.2 -> 5.0, the fork server's own start included).
+service applications' 6.2 -> 5.0, the fork server's own start included). The project's tests start
+their runs of the suite, `python -m pytest`, the same way (start_module): 1.1 -> 0.55 CPU-seconds a short run.
 
 Each run is still a process of its own, forked from one that has run nothing of the project: its own
 session (as start_new_session), exactly the environment it is given, the project root as its folder,
@@ -14,15 +15,19 @@ As with any multiprocessing start method but fork, each run imports the main mod
 started it (unless that is a package's __main__, as `python -m pytest`'s): a script that certifies through
 appside.matrix keeps its work under `if __name__ == "__main__":`."""
 
+import atexit
 import contextlib
+import functools
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
 import os
+import runpy
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,9 +101,9 @@ def _fork_server() -> multiprocessing.context.ForkServerContext:
         return _context
 
 
-def _run(arguments: list[str], environ: dict[str, str], stdout: str, stderr: str) -> None:
-    """In the forked process: `python -m appside ARGUMENTS`, as subprocess.Popen(start_new_session=True,
-    cwd=ROOT, env=environ) with its output in the files `stdout` and `stderr` would run it."""
+def _become_the_run(environ: dict[str, str], stdout: str, stderr: str) -> None:
+    """In the forked process: what subprocess.Popen(start_new_session=True, cwd=ROOT, env=environ) with its
+    output in the files `stdout` and `stderr` would have made of it before `python -m` ran anything."""
     os.setsid()
     os.environ.clear()
     os.environ.update(environ)
@@ -110,24 +115,42 @@ def _run(arguments: list[str], environ: dict[str, str], stdout: str, stderr: str
     # the path `python -m` in the project root starts with, not the one of the tests that started the fork
     # server (pytest put tests/ in it, where a module of the same name as one of the run's could be found first)
     tests = os.path.realpath(ROOT / "tests")
-    sys.path[:] = [str(ROOT), *(p for p in sys.path if p and os.path.realpath(p) not in (str(ROOT), tests))]
+    given = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]  # next, as the interpreter puts it
+    others = (p for p in sys.path if p and os.path.realpath(p) not in (str(ROOT), tests) and p not in given)
+    sys.path[:] = [str(ROOT), *given, *others]
     for path, descriptor in ((stdout, 1), (stderr, 2)):
         opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(opened, descriptor)
         os.close(opened)
+
+
+def _run(arguments: list[str], environ: dict[str, str], stdout: str, stderr: str) -> None:
+    """In the forked process: `python -m appside ARGUMENTS`."""
+    _become_the_run(environ, stdout, stderr)
     from appside.__main__ import certify
 
     sys.exit(certify(arguments))
+
+
+def _run_module(module: str, arguments: list[str], environ: dict[str, str], stdout: str, stderr: str) -> None:
+    """In the forked process: `python -m MODULE ARGUMENTS`, its exit handlers run as the interpreter's exit
+    runs them (multiprocessing ends a forked process without them: pytest's remove its folders' locks)."""
+    _become_the_run(environ, stdout, stderr)
+    sys.argv = [module, *arguments]  # runpy puts the module's file first, as `python -m` does
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    finally:
+        atexit._run_exitfuncs()
 
 
 class ForkedRun:
     """A run started by `start`, with what appside.launcher.end_process_tree and the matrix use of a
     subprocess.Popen: pid, wait, poll, returncode and communicate (its output, once it ended)."""
 
-    def __init__(self, arguments: list[str], environ: dict[str, str], folder: Path) -> None:
+    def __init__(self, target: Callable, module: str, arguments: list[str], environ: dict[str, str], folder: Path):
         self.stdout, self.stderr = folder / "stdout", folder / "stderr"
         self._process = _fork_server().Process(
-            target=_run, args=(arguments, environ, str(self.stdout), str(self.stderr)), name="appside", daemon=False
+            target=target, args=(arguments, environ, str(self.stdout), str(self.stderr)), name=module, daemon=False
         )
         with _reading_codes:
             self._process.start()
@@ -148,7 +171,7 @@ class ForkedRun:
         multiprocessing.connection.wait([self._process.sentinel], timeout)  # ready once it ended; reads nothing
         code = self.poll()
         if code is None:
-            raise subprocess.TimeoutExpired("python -m appside", timeout or 0)
+            raise subprocess.TimeoutExpired(f"python -m {self._process.name}", timeout or 0)
         return code
 
     def communicate(self, timeout: float | None = None) -> tuple[str, str]:
@@ -165,4 +188,9 @@ class ForkedRun:
 
 def start(arguments: list[str], environ: dict[str, str], folder: Path) -> ForkedRun:
     """`python -m appside ARGUMENTS` with exactly `environ`, in a session of its own, its output in `folder`."""
-    return ForkedRun(arguments, environ, folder)
+    return ForkedRun(_run, "appside", arguments, environ, folder)
+
+
+def start_module(module: str, arguments: list[str], environ: dict[str, str], folder: Path) -> ForkedRun:
+    """`python -m MODULE ARGUMENTS` (the suite's `pytest`, say) as `start` starts `python -m appside`."""
+    return ForkedRun(functools.partial(_run_module, module), module, arguments, environ, folder)

@@ -47,17 +47,25 @@ def certify_forked(*args, environ: dict, timeout: float = 240) -> subprocess.Com
     project root, without a terminal, but without a second's CPU of imports each. For a test of a
     certification's verdicts; how a process is started and ended, its terminal and its variables are
     run_appside's."""
+    return _forked("appside", args, environ, timeout)
+
+
+def _forked(module: str, args, environ: dict, timeout: float) -> subprocess.CompletedProcess:
+    """`python -m MODULE ARGS` forked from the fork server (certify_forked), ended at `timeout` as
+    subprocess.run ends its child, with what it started as well."""
     from appside import forked_runs
     from appside.launcher import end_process_tree
 
     arguments = list(map(str, args))
-    run = forked_runs.start(arguments, environ, Path(tempfile.mkdtemp(prefix="forked-", dir=_RECORDS.name)))
+    run = forked_runs.start_module(
+        module, arguments, environ, Path(tempfile.mkdtemp(prefix="forked-", dir=_RECORDS.name))
+    )
     try:
         stdout, stderr = run.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:  # ended as subprocess.run ends its child, with what it started as well
+    except subprocess.TimeoutExpired:
         end_process_tree(run)
         raise
-    return subprocess.CompletedProcess(["python", "-m", "appside", *arguments], run.returncode, stdout, stderr)
+    return subprocess.CompletedProcess(["python", "-m", module, *arguments], run.returncode, stdout, stderr)
 
 
 def certify_application(application, tmp_path, variables: dict, *options, timeout: float = 300):
@@ -126,6 +134,8 @@ def _run(module, *args, environ=None, timeout=240) -> subprocess.CompletedProces
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VISMA_", "ACME_"))}
     env.update(environ or {})
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if module == "pytest":
+        return _forked(module, args, env, timeout)
     # A new session has no controlling terminal, as in CI, whoever runs the tests.
     return subprocess.run(
         [sys.executable, "-m", module, *map(str, args)],

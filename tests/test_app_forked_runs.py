@@ -101,3 +101,18 @@ def _alive(pid: int) -> bool:
         return "zombie" not in Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return False
+
+
+def test_a_forked_suite_run_reads_its_pythonpath_and_runs_its_exit_handlers(tmp_path):
+    """The tests' suite runs (tests/run.py run_suite, `python -m pytest`) are forked from the same fork server:
+    a plugin found on the PYTHONPATH the run is given, as the interpreter finds it, and the exit handlers it
+    registers (pytest's own remove the locks of its temporary folders) run as the interpreter's exit runs them."""
+    from run import run_suite
+
+    (tmp_path / "exit_probe.py").write_text(
+        "import atexit, os\natexit.register(lambda: open(os.environ['EXIT_PROBE'], 'a').write('exited\\n'))\n"
+    )
+    marker = tmp_path / "exits"
+    result = run_suite("-p", "exit_probe", "--help", environ={"PYTHONPATH": str(tmp_path), "EXIT_PROBE": str(marker)})
+    assert result.returncode == 0 and "--defect-matrix" in result.stdout, result.stdout[-2000:] + result.stderr
+    assert marker.read_text() == "exited\n"
