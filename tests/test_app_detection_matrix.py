@@ -10,9 +10,12 @@ from appside.matrix import EVERY_CLASS, REFERENCE_APPS, all_rule_ids, certify, r
 
 # Each reference application's switches in chunks of at most this many, a test each, so that
 # pytest-xdist spreads the matrix over its workers (one test per application made the slowest
-# application the run's critical path). A chunk's certifications run side by side: they mostly wait
-# (for sign-ins, expiries, refusals), and so does the clean one they are judged against, beside them.
-CHUNK = 4
+# application the run's critical path). A chunk's certifications run side by side, the clean one they
+# are judged against beside them where no other test made it yet. Two, not more: a certification keeps
+# a core busy (Chromium, Playwright's driver, the suite), so more side by side only contend. Measured
+# on the SPA's 14 certifications (make test's -n 3, 2 cores, alternated): five side by side cost
+# 379-412 CPU-s, two 274-301, one 280 but 441 s wall against two's 191-317 s.
+CHUNK = 2
 CHUNKS = [
     (name, switches[i :: -(-len(switches) // CHUNK)])  # as many chunks as needed, of even sizes
     for name, app in REFERENCE_APPS.items()
@@ -21,7 +24,7 @@ CHUNKS = [
 ]
 
 
-@pytest.mark.timeout(600)  # four certifications side by side, and the clean one beside them
+@pytest.mark.timeout(600)  # two certifications side by side, and the clean one beside them
 @pytest.mark.parametrize(("name", "switches"), CHUNKS, ids=[f"{name}:{'+'.join(chunk)}" for name, chunk in CHUNKS])
 def test_every_switch_is_caught_by_exactly_its_rules(name, switches, tmp_path, tmp_path_factory):
     app = REFERENCE_APPS[name]
