@@ -409,6 +409,32 @@ def test_cons01_needs_no_refusing_button_where_the_server_shows_no_consent_page(
     assert scenario["status"] == "skipped" and "the server asked for no consent" in scenario["reason"], scenario
 
 
+def test_cons01_without_a_consent_page_after_one_was_met_is_unchecked_not_inapplicable(tmp_path):
+    """A server that remembers consent (LemonLDAP::NG: once per user and client) showed AUTH-01's sign-in
+    a consent page and CONS-01's none: it does ask, so CONS-01 (critical) could not be checked, a
+    configuration problem naming the way out, not "the server asked for no consent" and a conformant run."""
+    from run import SANDBOX_YAML
+
+    from suite.verdict.exit_codes import exit_code
+
+    path = write_environment(tmp_path, SANDBOX_YAML)
+    record = tmp_path / "compliance.json"
+    result = run_suite(
+        f"--env={path}",
+        "--defect=consent-remembered",
+        f"--compliance={record}",
+        "-p",
+        "no:xdist",
+        "--rule=AUTH-01",
+        "--rule=CONS-01",
+    )
+    written = json.loads(record.read_text())
+    (scenario,) = next(r for r in written["rules"] if r["rule_id"] == "CONS-01")["scenarios"]
+    assert exit_code(written["verdict"]) == 4 and written["failed_rules"] == [], result.stdout[-3000:]
+    assert "a consent page came on an earlier sign-in" in scenario["reason"], scenario
+    assert "--rule CONS-01" in scenario["reason"], scenario
+
+
 def test_rt03_leaves_out_the_offline_access_a_web_clients_scope_names(tmp_path):
     """The web role is "configured with offline_access", so an environment may name it in the web
     client's scope; RT-03 is about a request without it and takes it out, or a server that rightly
