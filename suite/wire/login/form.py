@@ -34,8 +34,8 @@ class FormLogin:
         instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
         method, url, data = ("GET" if form is None else "POST"), authorization_url, form
         signed_in, consent, redirected = False, "", False
-        login_page = None  # while the answer awaited is the one to the credentials: the page they were typed on
-        consent_sent = None  # the consent form last submitted (where to, its fields), until a login form is
+        login_page: str | None = None  # while the answer awaited is the one to the credentials: the page typed on
+        consent_sent: tuple | None = None  # the consent form last submitted (where to, its fields), since a login
         for _ in range(MAX_HOPS):
             fields: dict[str, Any] = {"params": data} if method == "GET" else {"data": data}
             cookies_before = self._cookies()
