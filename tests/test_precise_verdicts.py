@@ -118,7 +118,9 @@ login:
 """
 
 
-def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None, proxy=None) -> dict:
+def _run_through(
+    tmp_path, rewrite, *rules, faults=(), defects=(), environ=None, proxy=None, environment=WEB_AND_SPA
+) -> dict:
     """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
     `faults` in its place; or `proxy`, made by the test): rule -> status, and "output", and "record"."""
     proxy = proxy or FaultyProxy(faults, rewrite=rewrite)
@@ -126,9 +128,9 @@ def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None,
     proxy.target = sandbox.url
     record = tmp_path / "compliance.json"
     try:
-        environment = write_environment(tmp_path, WEB_AND_SPA.format(issuer=proxy.url))
+        environment_file = write_environment(tmp_path, environment.format(issuer=proxy.url))
         result = run_suite(
-            f"--env={environment}",
+            f"--env={environment_file}",
             f"--compliance={record}",
             "-p",
             "no:xdist",
@@ -433,6 +435,24 @@ def test_cons01_without_a_consent_page_after_one_was_met_is_unchecked_not_inappl
     assert exit_code(written["verdict"]) == 4 and written["failed_rules"] == [], result.stdout[-3000:]
     assert "a consent page came on an earlier sign-in" in scenario["reason"], scenario
     assert "--rule CONS-01" in scenario["reason"], scenario
+
+
+@pytest.mark.parametrize("prompt", ["omitted", "consent"])
+def test_offline_access_is_sent_with_prompt_consent_where_the_environment_says_so(tmp_path, prompt):
+    """OpenID Connect Core section 11: "When offline access is requested, a prompt parameter value of consent
+    MUST be used unless other conditions for processing the request permitting offline access to the requested
+    resources are in place" (LemonLDAP::NG ignores offline_access without it). Visma needs none (the scope and the
+    app's Offline Access setting), so prompt=consent goes with offline_access only under
+    expectations.offline_access_prompt: consent, and RT-01 passes either way on a server that takes both."""
+    environment = WEB_AND_SPA + f"expectations:\n  offline_access_prompt: {prompt}\n"
+    statuses = _run_through(tmp_path, None, "RT-01", environment=environment)
+    assert statuses.get("RT-01") == "passed", statuses["output"]
+    offline = [
+        path
+        for _, path, _ in statuses["proxy"].seen
+        if path.startswith("/connect/authorize?") and "offline_access" in path
+    ]
+    assert offline and all(("prompt=consent" in path) == (prompt == "consent") for path in offline), offline
 
 
 def test_rt03_leaves_out_the_offline_access_a_web_clients_scope_names(tmp_path):

@@ -26,6 +26,13 @@ STATES = {
 }
 
 
+def with_offline_access(environment, scope: str) -> dict:
+    """The overrides of a request for `scope` and offline_access: with prompt=consent where the environment
+    says its server needs it (expectations.offline_access_prompt; OpenID Connect Core section 11)."""
+    prompt = {"prompt": "consent"} if environment.expectations.offline_access_prompt == "consent" else {}
+    return {"scope": f"{scope} offline_access", **prompt}
+
+
 # The client ids whose sign-ins in this process met a consent page: a server that remembers consent (LemonLDAP::NG
 # asks once per user and client) shows the next sign-in none, which then says nothing of whether it asks (CONS-01)
 CONSENT_PAGES_MET: set[str | None] = set()
