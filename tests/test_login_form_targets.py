@@ -80,6 +80,19 @@ def test_a_consent_button_is_sent_where_it_says():
     assert form.submitted_by(None) == ("POST", "https://id.example/consent")
 
 
+def _sign_in(tmp_path, server, form_settings: str = ""):
+    """The form method's sign-in of an SPA at `server`'s /connect/authorize, with `form_settings` (login.form)."""
+    text = (
+        f"name: targets\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
+        "    redirect_uri: https://app.example/callback\n    scope: openid\n"
+        "login:\n  method: form\n  username: test.user\n  password: ${T_PASSWORD}\n" + form_settings
+    )
+    environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "form-target-pw"})
+    return FormLogin(environment, HttpClient(environment.http, environment.issuer)).authorize(
+        f"{server.url}/connect/authorize", "https://app.example/callback"
+    )
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -101,17 +114,9 @@ def test_the_form_method_refuses_to_send_the_password_where_a_browser_would_send
         page.format(fields=FIELDS, elsewhere=elsewhere.url).encode(),
     )
     server.routes["/login"] = Answer(302, {"Location": "https://app.example/callback?code=c"})
-    text = (
-        f"name: targets\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
-        "    redirect_uri: https://app.example/callback\n    scope: openid\n"
-        "login:\n  method: form\n  username: test.user\n  password: ${T_PASSWORD}\n"
-    )
-    environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "form-target-pw"})
     try:
         with pytest.raises(UntrustedEndpoint) as refusal:
-            FormLogin(environment, HttpClient(environment.http, environment.issuer)).authorize(
-                f"{server.url}/connect/authorize", "https://app.example/callback"
-            )
+            _sign_in(tmp_path, server)
     finally:
         server.close()
         elsewhere.close()
@@ -144,18 +149,9 @@ def test_a_consent_page_that_comes_back_after_the_configured_answer_is_a_configu
             "/consent": consent,
         }
     )
-    text = (
-        f"name: consent-again\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
-        "    redirect_uri: https://app.example/callback\n    scope: openid\n"
-        "login:\n  method: form\n  username: test.user\n  password: ${T_PASSWORD}\n"
-        "  form:\n    consent_field: confirm\n"
-    )
-    environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "consent-again-pw"})
     try:
         with pytest.raises(LoginConfigurationProblem) as problem:
-            FormLogin(environment, HttpClient(environment.http, environment.issuer)).authorize(
-                f"{server.url}/connect/authorize", "https://app.example/callback"
-            )
+            _sign_in(tmp_path, server, "  form:\n    consent_field: confirm\n")
     finally:
         server.close()
     assert "login.form.consent_field / login.form.consent_value" in str(problem.value)

@@ -12,6 +12,7 @@ from faulty_servers import Fault, FaultyProxy, Relay
 from run import run_suite, write_environment
 
 from sandbox import SandboxServer, default_registry
+from sandbox.registry import INTERACTIVE_SCOPES, Application, Registry, User
 from steps.token_endpoint import expires_in_as_expected, scope_as_requested, scope_well_formed
 from suite.configuration.environment import Expectations
 from suite.verdict.checks import NonConformance
@@ -119,12 +120,12 @@ login:
 
 
 def _run_through(
-    tmp_path, rewrite, *rules, faults=(), defects=(), environ=None, proxy=None, environment=WEB_AND_SPA
+    tmp_path, rewrite, *rules, faults=(), defects=(), environ=None, proxy=None, environment=WEB_AND_SPA, registry=None
 ) -> dict:
     """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
     `faults` in its place; or `proxy`, made by the test): rule -> status, and "output", and "record"."""
     proxy = proxy or FaultyProxy(faults, rewrite=rewrite)
-    sandbox = SandboxServer(default_registry(), defects=defects, issuer=proxy.url).start()
+    sandbox = SandboxServer(registry or default_registry(), defects=defects, issuer=proxy.url).start()
     proxy.target = sandbox.url
     record = tmp_path / "compliance.json"
     try:
@@ -949,3 +950,46 @@ def test_an_offline_access_request_refused_cites_openid_connect_core_section_11(
     assert "MUST ignore the offline_access request" in reason and "OpenID Connect Core section 11" in reason, reason
     assert "configured with `offline_access` can request refresh tokens" in reason
     assert "RFC 6749 section 4.1.2" not in reason
+
+
+PRIVATE_USE_NATIVE = """name: private-use-native
+issuer: {issuer}
+clients:
+  native:
+    client_id: native-client
+    redirect_uri: com.example.native:/callback
+    scope: openid profile email
+login:
+  method: form
+  username: test.user
+  password: ${{T_PASSWORD}}
+"""
+# LemonLDAP::NG 2.16's error page loads its scripts from its own server
+SAME_ORIGIN_SCRIPTS = b'<script src="/javascript/jquery/jquery.min.js"></script><script src="/psgi.js"></script>'
+
+
+@pytest.mark.parametrize(
+    "added, status",
+    [(SAME_ORIGIN_SCRIPTS, "passed"), (b'<script>location="com.example.native:/?code=x"</script>', "failed")],
+    ids=["same-origin-scripts", "script-naming-the-uri"],
+)
+def test_auth05_judges_what_an_error_page_sends_to_a_private_use_uri(tmp_path, added, status):
+    """RFC 6749 section 4.1.2.1: "MUST NOT automatically redirect the user-agent to the invalid redirection URI".
+    A private-use-scheme URI (RFC 8252 section 7.1) has no host, so its parent path com.example.native:/ names no
+    server: an error page's same-origin scripts send the browser to its own server, never there (AUTH-05 failed
+    LemonLDAP::NG with "a script from com.example.native:/"); a script that names the URI still fails."""
+
+    def with_scripts(method, path, status, headers, body):
+        if path.startswith("/connect/authorize") and status == 400:
+            body = body.replace(b"</body>", added + b"</body>") if b"</body>" in body else body + added
+        return status, headers, body
+
+    registry = Registry()
+    registry.add(
+        Application(
+            "native-client", "native", redirect_uris=("com.example.native:/callback",), scopes=INTERACTIVE_SCOPES
+        )
+    )
+    registry.add_user(User("test.user", "sandbox-password"))
+    statuses = _run_through(tmp_path, with_scripts, "AUTH-05", environment=PRIVATE_USE_NATIVE, registry=registry)
+    assert statuses.get("AUTH-05") == status, statuses["output"]
