@@ -266,6 +266,8 @@ def create_app(
     def jwks():
         return jsonify(published_key_set(keys, defects))
 
+    consented: set[tuple[str, str]] = set()  # (user, client_id) granted on the consent page ("consent-remembered")
+
     @app.route(PATHS["authorization_endpoint"], methods=["GET", "POST"])
     def authorize():
         # A POST is the consent page's answer (its form's marker, a decision or none: a refusal; the
@@ -305,7 +307,8 @@ def create_app(
         if user is None:
             return redirect(url_for("login", returnUrl=in_query))
         asked = request.method == "GET" or requested_by_post
-        if asked and "no-consent-page" not in defects:
+        remembered = "consent-remembered" in defects and (user.username, grant.client.client_id) in consented
+        if asked and "no-consent-page" not in defects and not remembered:
             return render_template(
                 "consent.html",
                 hidden_decision="consent-hidden-field" in defects,
@@ -316,6 +319,8 @@ def create_app(
         # with "no-consent-page", consent is never asked (idpyoidc's stock flask_op): the request is granted
         decided = asked or request.form.get("decision") == "allow" or "consent-denial-ignored" in defects
         granted = decided and not faults.take("access-denied", user.username)
+        if granted and not asked:  # granted on the consent page: LemonLDAP::NG asks once per user and client
+            consented.add((user.username, grant.client.client_id))
         response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
         return _in_response_mode(
             apply_callback_faults(_apply_callback_defects(response, defects), faults, user.username)

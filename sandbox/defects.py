@@ -543,6 +543,12 @@ UNCHECKABLE = {
             "which the environment does not list in http.trusted_origins",
             (),
         ),
+        Defect(
+            "consent-remembered",
+            "consent is asked once per user and client and remembered (LemonLDAP::NG): a refusal is offered only on "
+            "the first sign-in",
+            (),
+        ),
     )
 }
 

@@ -23,7 +23,7 @@ from suite.verdict.checks import (
     shown_or,
     skip_for_missing_data,
 )
-from suite.wire.authorization import STATES, authorize
+from suite.wire.authorization import STATES, authorize, with_offline_access
 from suite.wire.http import EnvironmentProblem, UntrustedEndpoint, allure_results_written, redact_url
 from suite.wire.login import Outcome, is_redirect_to
 from suite.wire.login.html_forms import forwards_to
@@ -58,7 +58,7 @@ def authorize_without_offline_access(state, environment, discovery):
 
 @when("the user authorizes the client with PKCE and offline_access")
 def authorize_offline(state, environment, discovery):
-    authorize(state, environment, discovery, overrides={"scope": f"{state.client.scope} offline_access"})
+    authorize(state, environment, discovery, overrides=with_offline_access(environment, state.client.scope))
 
 
 @when(parsers.parse("the user authorizes the client with PKCE and a {kind} state"))

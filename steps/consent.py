@@ -5,8 +5,8 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import when
 
-from suite.verdict.checks import require, skip_for_missing_data
-from suite.wire.authorization import authorize
+from suite.verdict.checks import ConfigurationProblem, require, skip_for_missing_data
+from suite.wire.authorization import CONSENT_PAGES_MET, authorize
 from suite.wire.login import CONSENT_DENIED
 from suite.wire.login.form import CONSENT_FIELD_LEFT_OUT
 
@@ -57,6 +57,14 @@ def _no_consent_asked(state) -> None:
             "(Interactive Integrations, Step 3) does the consent step show whether the server asked for consent"
         ),
     )
+    client_id = state.authorization.params.get("client_id")
+    if client_id in CONSENT_PAGES_MET:
+        raise ConfigurationProblem(
+            f"CONS-01 met no consent page, but a consent page came on an earlier sign-in of {client_id!r} in this "
+            "run: the server remembers the test user's consent, so there was nothing to refuse. Run CONS-01 first "
+            "(python -m suite.run --rule CONS-01, before a full run) with a user who never consented to this "
+            "client, or with the server's remembered consents cleared"
+        )
     pytest.skip(
         "the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "
         "optional and depends on the application's settings)"

@@ -12,7 +12,7 @@ from joserfc.jwk import OctKey
 from pytest_bdd import then, when
 
 from suite.verdict.checks import NonConformance, check, require, shown_or
-from suite.wire.authorization import authorize
+from suite.wire.authorization import authorize, with_offline_access
 from suite.wire.jwt import header_of, unverified_claims, verified_claims
 
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
@@ -207,7 +207,7 @@ def sign_in_with_openid_offline(state, environment, discovery):
         environment,
         discovery,
         overrides={
-            "scope": openid_scope(state.client.scope) + " offline_access",
+            **with_offline_access(environment, openid_scope(state.client.scope)),
             "nonce": "n-" + secrets.token_urlsafe(16),
         },
     )

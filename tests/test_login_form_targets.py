@@ -10,6 +10,7 @@ from run import write_environment
 
 from suite.configuration.environment import load_environment
 from suite.wire.http import HttpClient, UntrustedEndpoint
+from suite.wire.login import LoginConfigurationProblem
 from suite.wire.login.form import FormLogin
 from suite.wire.login.html_forms import forms_of
 
@@ -79,6 +80,19 @@ def test_a_consent_button_is_sent_where_it_says():
     assert form.submitted_by(None) == ("POST", "https://id.example/consent")
 
 
+def _sign_in(tmp_path, server, form_settings: str = ""):
+    """The form method's sign-in of an SPA at `server`'s /connect/authorize, with `form_settings` (login.form)."""
+    text = (
+        f"name: targets\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
+        "    redirect_uri: https://app.example/callback\n    scope: openid\n"
+        "login:\n  method: form\n  username: test.user\n  password: ${T_PASSWORD}\n" + form_settings
+    )
+    environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "form-target-pw"})
+    return FormLogin(environment, HttpClient(environment.http, environment.issuer)).authorize(
+        f"{server.url}/connect/authorize", "https://app.example/callback"
+    )
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -100,20 +114,46 @@ def test_the_form_method_refuses_to_send_the_password_where_a_browser_would_send
         page.format(fields=FIELDS, elsewhere=elsewhere.url).encode(),
     )
     server.routes["/login"] = Answer(302, {"Location": "https://app.example/callback?code=c"})
-    text = (
-        f"name: targets\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
-        "    redirect_uri: https://app.example/callback\n    scope: openid\n"
-        "login:\n  method: form\n  username: test.user\n  password: ${T_PASSWORD}\n"
-    )
-    environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "form-target-pw"})
     try:
         with pytest.raises(UntrustedEndpoint) as refusal:
-            FormLogin(environment, HttpClient(environment.http, environment.issuer)).authorize(
-                f"{server.url}/connect/authorize", "https://app.example/callback"
-            )
+            _sign_in(tmp_path, server)
     finally:
         server.close()
         elsewhere.close()
     assert f"refused to send password in {'GET' if 'get' in page else 'POST'} {elsewhere.url}/" in str(refusal.value)
     assert "is not the issuer's origin" in str(refusal.value)
     assert elsewhere.requests == [] and not [r for r in server.requests if r[1].startswith("/login")]
+
+
+# LemonLDAP::NG 2.16's confirm.tpl: the decision in a hidden field that holds a token made for each page
+LEMONLDAP_CONSENT = (
+    b'<form method="post" action="/consent" class="confirm"><input type="hidden" name="confirm" value="{token}">'
+    b'<button type="submit" class="positive">Accept</button><button type="button" class="negative">Refuse</button>'
+    b"</form>"
+)
+
+
+def test_a_consent_page_that_comes_back_after_the_configured_answer_is_a_configuration_problem(tmp_path):
+    """The consent field sent with login.form.consent_value where the page wants its own token: the
+    server shows the same consent page again, and again, which says the settings do not fit the page (a
+    configuration problem naming the keys), not that the server's sign-in is broken (AUTH-01 failed)."""
+    consent = Answer(200, {"Content-Type": "text/html"}, LEMONLDAP_CONSENT.replace(b"{token}", b"t-81f3"))
+    server = HostileServer(
+        {
+            "/connect/authorize": Answer(
+                200,
+                {"Content-Type": "text/html"},
+                f'<form method="post" action="/login">{FIELDS}<button>go</button></form>'.encode(),
+            ),
+            "/login": consent,
+            "/consent": consent,
+        }
+    )
+    try:
+        with pytest.raises(LoginConfigurationProblem) as problem:
+            _sign_in(tmp_path, server, "  form:\n    consent_field: confirm\n")
+    finally:
+        server.close()
+    assert "login.form.consent_field / login.form.consent_value" in str(problem.value)
+    assert "confirm='allow'" in str(problem.value)
+    assert len([r for r in server.requests if r[1] == "/consent"]) == 1  # not sent again and again

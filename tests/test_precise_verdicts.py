@@ -12,6 +12,7 @@ from faulty_servers import Fault, FaultyProxy, Relay
 from run import run_suite, write_environment
 
 from sandbox import SandboxServer, default_registry
+from sandbox.registry import INTERACTIVE_SCOPES, Application, Registry, User
 from steps.token_endpoint import expires_in_as_expected, scope_as_requested, scope_well_formed
 from suite.configuration.environment import Expectations
 from suite.verdict.checks import NonConformance
@@ -118,17 +119,19 @@ login:
 """
 
 
-def _run_through(tmp_path, rewrite, *rules, faults=(), defects=(), environ=None, proxy=None) -> dict:
+def _run_through(
+    tmp_path, rewrite, *rules, faults=(), defects=(), environ=None, proxy=None, environment=WEB_AND_SPA, registry=None
+) -> dict:
     """The rules against the standalone sandbox behind a proxy that rewrites its answers (or answers
     `faults` in its place; or `proxy`, made by the test): rule -> status, and "output", and "record"."""
     proxy = proxy or FaultyProxy(faults, rewrite=rewrite)
-    sandbox = SandboxServer(default_registry(), defects=defects, issuer=proxy.url).start()
+    sandbox = SandboxServer(registry or default_registry(), defects=defects, issuer=proxy.url).start()
     proxy.target = sandbox.url
     record = tmp_path / "compliance.json"
     try:
-        environment = write_environment(tmp_path, WEB_AND_SPA.format(issuer=proxy.url))
+        environment_file = write_environment(tmp_path, environment.format(issuer=proxy.url))
         result = run_suite(
-            f"--env={environment}",
+            f"--env={environment_file}",
             f"--compliance={record}",
             "-p",
             "no:xdist",
@@ -407,6 +410,50 @@ def test_cons01_needs_no_refusing_button_where_the_server_shows_no_consent_page(
     assert written["missing_data"] == {}, result.stdout[-3000:]
     (scenario,) = next(r for r in written["rules"] if r["rule_id"] == "CONS-01")["scenarios"]
     assert scenario["status"] == "skipped" and "the server asked for no consent" in scenario["reason"], scenario
+
+
+def test_cons01_without_a_consent_page_after_one_was_met_is_unchecked_not_inapplicable(tmp_path):
+    """A server that remembers consent (LemonLDAP::NG: once per user and client) showed AUTH-01's sign-in
+    a consent page and CONS-01's none: it does ask, so CONS-01 (critical) could not be checked, a
+    configuration problem naming the way out, not "the server asked for no consent" and a conformant run."""
+    from run import SANDBOX_YAML
+
+    from suite.verdict.exit_codes import exit_code
+
+    path = write_environment(tmp_path, SANDBOX_YAML)
+    record = tmp_path / "compliance.json"
+    result = run_suite(
+        f"--env={path}",
+        "--defect=consent-remembered",
+        f"--compliance={record}",
+        "-p",
+        "no:xdist",
+        "--rule=AUTH-01",
+        "--rule=CONS-01",
+    )
+    written = json.loads(record.read_text())
+    (scenario,) = next(r for r in written["rules"] if r["rule_id"] == "CONS-01")["scenarios"]
+    assert exit_code(written["verdict"]) == 4 and written["failed_rules"] == [], result.stdout[-3000:]
+    assert "a consent page came on an earlier sign-in" in scenario["reason"], scenario
+    assert "--rule CONS-01" in scenario["reason"], scenario
+
+
+@pytest.mark.parametrize("prompt", ["omitted", "consent"])
+def test_offline_access_is_sent_with_prompt_consent_where_the_environment_says_so(tmp_path, prompt):
+    """OpenID Connect Core section 11: "When offline access is requested, a prompt parameter value of consent
+    MUST be used unless other conditions for processing the request permitting offline access to the requested
+    resources are in place" (LemonLDAP::NG ignores offline_access without it). Visma needs none (the scope and the
+    app's Offline Access setting), so prompt=consent goes with offline_access only under
+    expectations.offline_access_prompt: consent, and RT-01 passes either way on a server that takes both."""
+    environment = WEB_AND_SPA + f"expectations:\n  offline_access_prompt: {prompt}\n"
+    statuses = _run_through(tmp_path, None, "RT-01", environment=environment)
+    assert statuses.get("RT-01") == "passed", statuses["output"]
+    offline = [
+        path
+        for _, path, _ in statuses["proxy"].seen
+        if path.startswith("/connect/authorize?") and "offline_access" in path
+    ]
+    assert offline and all(("prompt=consent" in path) == (prompt == "consent") for path in offline), offline
 
 
 def test_rt03_leaves_out_the_offline_access_a_web_clients_scope_names(tmp_path):
@@ -903,3 +950,46 @@ def test_an_offline_access_request_refused_cites_openid_connect_core_section_11(
     assert "MUST ignore the offline_access request" in reason and "OpenID Connect Core section 11" in reason, reason
     assert "configured with `offline_access` can request refresh tokens" in reason
     assert "RFC 6749 section 4.1.2" not in reason
+
+
+PRIVATE_USE_NATIVE = """name: private-use-native
+issuer: {issuer}
+clients:
+  native:
+    client_id: native-client
+    redirect_uri: com.example.native:/callback
+    scope: openid profile email
+login:
+  method: form
+  username: test.user
+  password: ${{T_PASSWORD}}
+"""
+# LemonLDAP::NG 2.16's error page loads its scripts from its own server
+SAME_ORIGIN_SCRIPTS = b'<script src="/javascript/jquery/jquery.min.js"></script><script src="/psgi.js"></script>'
+
+
+@pytest.mark.parametrize(
+    "added, status",
+    [(SAME_ORIGIN_SCRIPTS, "passed"), (b'<script>location="com.example.native:/?code=x"</script>', "failed")],
+    ids=["same-origin-scripts", "script-naming-the-uri"],
+)
+def test_auth05_judges_what_an_error_page_sends_to_a_private_use_uri(tmp_path, added, status):
+    """RFC 6749 section 4.1.2.1: "MUST NOT automatically redirect the user-agent to the invalid redirection URI".
+    A private-use-scheme URI (RFC 8252 section 7.1) has no host, so its parent path com.example.native:/ names no
+    server: an error page's same-origin scripts send the browser to its own server, never there (AUTH-05 failed
+    LemonLDAP::NG with "a script from com.example.native:/"); a script that names the URI still fails."""
+
+    def with_scripts(method, path, status, headers, body):
+        if path.startswith("/connect/authorize") and status == 400:
+            body = body.replace(b"</body>", added + b"</body>") if b"</body>" in body else body + added
+        return status, headers, body
+
+    registry = Registry()
+    registry.add(
+        Application(
+            "native-client", "native", redirect_uris=("com.example.native:/callback",), scopes=INTERACTIVE_SCOPES
+        )
+    )
+    registry.add_user(User("test.user", "sandbox-password"))
+    statuses = _run_through(tmp_path, with_scripts, "AUTH-05", environment=PRIVATE_USE_NATIVE, registry=registry)
+    assert statuses.get("AUTH-05") == status, statuses["output"]

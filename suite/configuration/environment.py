@@ -128,6 +128,10 @@ class Expectations:
     refresh_token_app_types: tuple[str, ...] = ("web",)
     refresh_token_rotation: str = "one_time"
     plain_pkce: str = "refused"
+    # the prompt sent with offline_access: "omitted" (Visma: the scope and the app's Offline Access setting
+    # suffice) or "consent", for a server that ignores offline_access without it, as OpenID Connect Core
+    # section 11 allows ("a prompt parameter value of consent MUST be used unless other conditions ... are in place")
+    offline_access_prompt: str = "omitted"
     authorization_code_lifetime: int = 300  # seconds; IdentityServer's default
     access_token_revocation: str = "supported"  # RFC 7009 section 2: access tokens SHOULD be revocable
     endpoint_paths: dict = field(default_factory=lambda: dict(VISMA_ENDPOINT_PATHS))

@@ -26,6 +26,18 @@ STATES = {
 }
 
 
+def with_offline_access(environment, scope: str) -> dict:
+    """The overrides of a request for `scope` and offline_access: with prompt=consent where the environment
+    says its server needs it (expectations.offline_access_prompt; OpenID Connect Core section 11)."""
+    prompt = {"prompt": "consent"} if environment.expectations.offline_access_prompt == "consent" else {}
+    return {"scope": f"{scope} offline_access", **prompt}
+
+
+# The client ids whose sign-ins in this process met a consent page: a server that remembers consent (LemonLDAP::NG
+# asks once per user and client) shows the next sign-in none, which then says nothing of whether it asks (CONS-01)
+CONSENT_PAGES_MET: set[str | None] = set()
+
+
 def authorize(
     state: ScenarioState,
     environment,
@@ -68,6 +80,8 @@ def authorize(
     sent_at = getattr(method, "requested_at", None) or sent_at  # a browser that started Chromium first sent it later
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
+    if state.outcome.consent:
+        CONSENT_PAGES_MET.add(state.authorization.params.get("client_id"))
     if state.outcome.kind == "login_failed":
         # The login page answered the environment's credentials with itself again ("wrong username or
         # password"): far more likely a mistyped password than a server refusing its own test user, and the

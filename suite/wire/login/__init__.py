@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # the login methods import this module; login_method imports 
 
 # What Outcome.consent says of a browser sign-in where an entry of login.browser.deny_consent ran (CONS-01).
 CONSENT_DENIED = "login.browser.deny_consent"
+# ... and of one where a page login.browser.deny_consent describes came and login.browser.pages granted it: the
+# evidence that the server asks for consent (CONS-01, on a server that remembers it)
+CONSENT_GRANTED = "login.browser.pages"
 
 
 @dataclass

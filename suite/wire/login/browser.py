@@ -40,7 +40,7 @@ from suite.wire.http import (
     credentials_in,
     redact_url,
 )
-from suite.wire.login import CONSENT_DENIED, LoginConfigurationProblem, Outcome, is_redirect_to
+from suite.wire.login import CONSENT_DENIED, CONSENT_GRANTED, LoginConfigurationProblem, Outcome, is_redirect_to
 from suite.wire.login.html_forms import POST_BUTTON, post_form_page, refresh_of, sends_on
 from suite.wire.login.screenshots import picture_without_secrets
 
@@ -740,6 +740,8 @@ class BrowserLogin:
             signing_in = (page.url, len(redirects), _cookies(page)) if rule.signs_in else None
             if self.login.denying_consent and rule in self.login.browser_deny_pages:
                 self.consent = CONSENT_DENIED  # the refusing actions ran: a consent decision was made
+            elif any(_describes(deny, page) for deny in self.login.browser_deny_pages):
+                self.consent = CONSENT_GRANTED  # the consent page, answered by a login.browser.pages entry
             self.failed_loads.clear()
             filled_at = page.url
             self._run(page, rule, timeout_ms, self.guard, settled=True)
@@ -780,10 +782,7 @@ class BrowserLogin:
     def _rule_for(self, page):
         # CONS-01's sign-in: the refusing entries first (login.browser.deny_consent)
         rules = (*self.login.browser_deny_pages, *self.login.browser_pages) if self.login.denying_consent else ()
-        for rule in rules or self.login.browser_pages:
-            if re.search(rule.url, page.url) and (not rule.when or page.locator(rule.when).count() > 0):
-                return rule
-        return None
+        return next((rule for rule in rules or self.login.browser_pages if _describes(rule, page)), None)
 
     def _check_page_fits_settings(self, page) -> None:
         """A login page no rule describes is a configuration problem, not the server's fault."""
@@ -990,3 +989,8 @@ def _with_fragment(outcome: Outcome, redirects: list[str]) -> Outcome:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _describes(rule, page) -> bool:
+    """Whether a login.browser entry (its url pattern and `when:` selector) is for the page shown."""
+    return bool(re.search(rule.url, page.url)) and (not rule.when or page.locator(rule.when).count() > 0)

@@ -34,7 +34,8 @@ class FormLogin:
         instead of sent in its query (OpenID Connect Core section 3.1.2.1)."""
         method, url, data = ("GET" if form is None else "POST"), authorization_url, form
         signed_in, consent, redirected = False, "", False
-        login_page = None  # while the answer awaited is the one to the credentials: the page they were typed on
+        login_page: str | None = None  # while the answer awaited is the one to the credentials: the page typed on
+        consent_sent: tuple | None = None  # the consent form last submitted (where to, its fields), since a login
         for _ in range(MAX_HOPS):
             fields: dict[str, Any] = {"params": data} if method == "GET" else {"data": data}
             cookies_before = self._cookies()
@@ -85,9 +86,10 @@ class FormLogin:
             if page_form.has_field(self.login.password_field):
                 if signed_in:
                     return Outcome("login_failed", url, response.status_code, signed_in=True, consent=consent)
-                signed_in, login_page = True, url
+                signed_in, login_page, consent_sent = True, url, None
             else:
                 consent = data.get(self.login.consent_field, CONSENT_FIELD_LEFT_OUT)
+                consent_sent = self._check_consent_taken(consent_sent, page_form, button, url, consent)
             # where a browser sends the form: the button's formaction and formmethod, the page's <base href>
             method, url = page_form.submitted_by(button)
         return Outcome("redirect_loop" if redirected else "loop", url, signed_in=signed_in, consent=consent)
@@ -123,6 +125,22 @@ class FormLogin:
                     )
                 return form, {**form.fields, self.login.consent_field: self.login.consent_value}, granting
         return None, None, None
+
+    def _check_consent_taken(self, sent, form, button, url: str, answer: str) -> tuple:
+        """The consent form about to be submitted (where to, its fields), once it is not the one just
+        submitted: the same consent page back after the configured answer says the server did not take
+        that answer as one (LemonLDAP::NG 2.16's confirm wants the token it made for the page), a page the
+        settings do not describe. Sent again, it would come back until the flow went through too many pages."""
+        this = (form.submitted_by(button), sorted(form.fields))
+        if this == sent:
+            raise LoginConfigurationProblem(
+                f"login.form.consent_field / login.form.consent_value: the consent page {_page(url)} came back after "
+                f"it was sent with {self.login.consent_field}={answer!r}: the server does not take that as an "
+                "answer. Set login.form to the button's field and value; a field that holds a value made for each page "
+                "(LemonLDAP::NG 2.16's confirm) cannot be named in a file: sign in with login.method: browser "
+                "(docs/certify-server.md)"
+            )
+        return this
 
     def _cookies(self) -> dict:
         """The browser's cookies, each with its value: one set or changed by an answer shows a session begun."""

@@ -245,7 +245,11 @@ def mentions(text: str, url: str) -> bool:
     from urllib.parse import unquote, urlsplit
 
     parts = urlsplit(url)
-    return unquote(f"{parts.netloc}{parts.path}").lower() in unquote(text).replace("\\/", "/").lower()
+    # An address with a host is named by host and path (a script may write it scheme-relative, //host/path);
+    # one without (a private-use scheme's com.example.app:/callback, RFC 8252 section 7.1) only with its
+    # scheme: a bare path on a page (/javascript/jquery.js) is the page's own server's, never that URI
+    named = f"{parts.netloc}{parts.path}" if parts.netloc else f"{parts.scheme}:{parts.path}"
+    return unquote(named).lower() in unquote(text).replace("\\/", "/").lower()
 
 
 POST_BUTTON = "send-authorization-request"  # the id of the form page's button
