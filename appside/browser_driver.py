@@ -381,6 +381,11 @@ def machine_load() -> str:
     return f"the machine's load was {load:.1f} on {cores} cores"
 
 
+def machine_loaded() -> bool:
+    """Whether more was waiting to run over the last minute than the machine has cores to run it."""
+    return os.getloadavg()[0] > (os.cpu_count() or 1)
+
+
 def _load() -> str:
     """The machine's load, for a message that says the browser did not answer: a page's endless script stops it
     answering on a quiet machine too; a loaded machine is run on again, or given a longer drive.timeout."""

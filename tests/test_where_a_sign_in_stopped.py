@@ -45,6 +45,15 @@ def test_a_sign_in_left_on_the_applications_page_names_its_address():
     assert "at http://127.0.0.1:14141/login" in said and "stand-in's" not in said.split("callback", 1)[1]
 
 
+def test_a_sign_in_that_ran_out_of_drive_timeout_on_a_quiet_machine_does_not_blame_the_load(monkeypatch):
+    """An oidc-agent sign-in at load 1.2 on 2 cores was told "the machine may be loaded": the cause was the app."""
+    monkeypatch.setattr("appside.browser_driver.os.getloadavg", lambda: (1.2, 1.0, 1.0))
+    monkeypatch.setattr("appside.browser_driver.os.cpu_count", lambda: 2)
+    said = _unreached(AUTHORIZE)
+    assert "the machine's load was 1.2 on 2 cores, not loaded: the application or its page was that slow" in said
+    assert "may be loaded" not in said, said
+
+
 def test_a_sign_in_that_ran_out_of_drive_timeout_says_so_with_the_load_in_every_rules_words(monkeypatch):
     """An outsider's @axa-fr/oidc-client SPA at load 29: APPC-16, 17, 19 and 25 said "it stopped at the stand-in's
     consent page, 22 s after the sign-in began; drive.timeout bounds it", while APPC-21's message alone added "the
@@ -52,6 +61,7 @@ def test_a_sign_in_that_ran_out_of_drive_timeout_says_so_with_the_load_in_every_
     from appside.steps.refusals import _not_redeemed
 
     monkeypatch.setattr("appside.browser_driver.os.getloadavg", lambda: (29.04, 20.0, 10.0))
+    monkeypatch.setattr("appside.browser_driver.os.cpu_count", lambda: 2)
     hint = "the machine's load was 29.0 on"
     said = _unreached(AUTHORIZE)
     assert "when drive.timeout ran out: " + hint in said and "may be loaded; raise drive.timeout" in said, said
