@@ -85,7 +85,8 @@ def test_a_code_verifier_the_application_logs_is_masked_also_where_its_code_was_
 def test_a_code_verifier_the_application_prints_cut_short_is_masked_where_the_suite_knows_it():
     """An application that prints the head of its verifier (20 characters or more, no ellipsis after) shows part of
     its secret: masked wherever the suite knows the verifier (its token request sent it, or the application printed
-    it whole). A head shorter than VERIFIER_HEAD, or a run that goes on otherwise, is no cut verifier."""
+    it whole), also where other characters of its alphabet follow the head (the longest prefix it shares with the
+    verifier is masked). A head shorter than VERIFIER_HEAD is no cut verifier."""
     import secrets
 
     from suite.secrets.redaction import VERIFIER_HEAD
@@ -97,5 +98,5 @@ def test_a_code_verifier_the_application_prints_cut_short_is_masked_where_the_su
         shown = REDACTOR.scrub(f"PKCE verifier (head): {head}\nverifier={head}&state=x")
         assert head not in shown and shown.count("[code_verifier]") == 2, shown
     short, other = verifier[: VERIFIER_HEAD - 1], verifier[:30] + "!"
-    assert short in REDACTOR.scrub(f"head: {short} ") and verifier[:30] + "Z" in REDACTOR.scrub(verifier[:30] + "Z")
+    assert short in REDACTOR.scrub(f"head: {short} ")
     assert "[code_verifier]!" in REDACTOR.scrub(other)  # a head that ends where its alphabet ends is cut there

@@ -642,6 +642,23 @@ def test_decoding_runs_is_bounded_by_the_characters_decoded_in_one_scrub(monkeyp
     assert scrubbed.startswith("[login.password] ") and scrubbed.count("[login.password]") == 2, scrubbed[-200:]
 
 
+def test_a_code_verifiers_head_followed_by_more_of_its_alphabet_is_masked_up_to_where_it_leaves_the_verifier():
+    """A run of the verifier's alphabet that holds its head and goes on ("…r. end", "-cut", "_x") is no prefix of
+    the verifier: the longest prefix the two share (VERIFIER_HEAD characters or more) is what is masked."""
+    redactor = Redactor()
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    redactor.register(verifier, "code_verifier")
+    head = verifier[:25]
+    for written, shown in (
+        (f"verifier {head}. end", "verifier [code_verifier]. end"),
+        (head + "-cut", "[code_verifier]-cut"),
+        (head + "_x", "[code_verifier]_x"),
+        (verifier[:30] + "Z", "[code_verifier]Z"),
+        (verifier[:19] + "-cut", verifier[:19] + "-cut"),  # 19 characters: no verifier's head
+    ):
+        assert redactor.scrub(written) == shown
+
+
 def test_a_secret_cut_around_an_ellipsis_has_its_head_and_tail_masked():
     """Chromium's console preview writes a string of over 100 characters as its first 50, "…" and its last 50: an
     SPA's console.log of its token object showed both halves of the access token in the attachment the report

@@ -1148,9 +1148,14 @@ class _ElidedPieces:
         return "".join(pieces) + text[position:]
 
     def _verifier_head(self, run: re.Match) -> str:
-        head = run.group()
-        cut = any(verifier.startswith(head) for verifier in self._verifiers.get(head[:VERIFIER_HEAD], ()))
-        return "[code_verifier]" if cut else head
+        # The run may go on past the verifier's head with characters of its alphabet (a full stop, "-cut", "_x"):
+        # the longest prefix the run shares with a known verifier is masked, the rest of the run is left as written.
+        text = run.group()
+        known = self._verifiers.get(text[:VERIFIER_HEAD], ())
+        for shared in range(len(text), VERIFIER_HEAD - 1, -1) if known else ():  # the longest prefix first
+            if any(verifier.startswith(text[:shared]) for verifier in known):
+                return "[code_verifier]" + text[shared:]
+        return text
 
     def _head_before(self, text: str, end: int) -> list[tuple[int, int, str]]:
         for start in range(max(end - ELIDED_WINDOW, 0), end - ELIDED_PIECE + 1):  # the longest piece first
