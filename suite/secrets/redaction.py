@@ -1147,7 +1147,7 @@ class _ElidedPieces:
             position = end
         return "".join(pieces) + text[position:]
 
-    def _verifier_head(self, run: re.Match) -> str:
+    def _verifier_head(self, run: re.Match[str]) -> str:
         # The run may go on past the verifier's head with characters of its alphabet (a full stop, "-cut", "_x"):
         # the longest prefix the run shares with a known verifier is masked, the rest of the run is left as written.
         text = run.group()
