@@ -83,8 +83,15 @@ def test_another_browsers_callback_the_application_answered_or_acted_on_is_judge
     fault_delivered(NATIVE, _other_browsers(None, redeemed=True, api_called=True))
     # a redemption alone is no acceptance of another browser's callback (the rule's text), and with no answer seen
     # the page the application answered with is unknown: the delivery's load ran out of drive.timeout
-    with pytest.raises(Skipped, match=f"^{UNCHECKED}: "):
+    # the application did receive it, though: the reason says so, and that its acceptance is what is unknown
+    with pytest.raises(Skipped, match=f"^{UNCHECKED}: .*application redeemed its code, so it received it") as skipped:
         fault_delivered(NATIVE, _other_browsers(None, redeemed=True))
+    assert "nothing shows whether it accepted the sign-in" in str(skipped.value), skipped.value
+    assert "nothing shows that the application received it" not in str(skipped.value), skipped.value
+    restarted = _other_browsers(None)
+    restarted.sign_ins[-1].restarted = True  # a new sign-in after it: received, and no acceptance either
+    with pytest.raises(Skipped, match="sent the browser to a new sign-in after it, so it received it; "):
+        fault_delivered(NATIVE, restarted)
 
 
 def test_a_native_applications_own_faulty_callback_that_no_listener_answered_could_not_be_checked():

@@ -239,12 +239,32 @@ def _received_by_the_application(application: Application, app_run: AppRun) -> N
     if sign_in.finished or _acted_on(app_run):  # it received the callback: the steps after judge what it did
         return
     why = sign_in.load_error or sign_in.watch or f"no answer within drive.timeout (watched {sign_in.seconds:.0f} s)"
+    received = _received_anyway(app_run)
+    if received:
+        pytest.skip(
+            f"{UNCHECKED}: the fault {app_run.fault} was sent to the application's callback and {received}, so it "
+            f"received it; but the browser's load of it got no HTTP answer from the application ({why}), so nothing "
+            "shows whether it accepted the sign-in (a redemption or a new sign-in is no acceptance): a refusal "
+            "cannot be told from an acceptance"
+        )
     pytest.skip(
         f"{UNCHECKED}: the fault {app_run.fault} was sent to the application's callback, but the browser's load of it "
         f"got no HTTP answer from the application ({why}), so nothing shows that the application received it: "
         "a refusal cannot be told from a callback that never arrived"
         + (" (a native application's loopback listener listens only while its sign-in is pending)" if native else "")
     )
+
+
+def _received_anyway(app_run: AppRun) -> str:
+    """What shows that the application received a faulty callback whose load got no answer, though not what it did
+    with it (_acted_on judges that): it redeemed the callback's code, or sent the browser to a new sign-in after it
+    (SignIn.restarted, this browser's own requests); else ""."""
+    code = _faulted_callback(app_run).location_params.get("code")
+    if code and app_run.last.redemptions_of(code):
+        return "the stand-in's log shows that the application redeemed its code"
+    if app_run.sign_ins[-1].restarted:
+        return "the application sent the browser to a new sign-in after it"
+    return ""
 
 
 def _other_browsers_callback_delivered(app_run: AppRun, callback) -> bool:
