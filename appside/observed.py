@@ -91,10 +91,20 @@ class Observed:
         """How many new authorization requests the application began after the stand-in's callbacks with a code,
         where it began one after each of them (but the last, which the end of the watch may have cut short); 0
         otherwise. A sign-in that goes round so never finishes: mozilla-django-oidc's SessionRefresh with
-        OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS=0 renews the sign-in on the page its callback leads to, every time."""
+        OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS=0 renews the sign-in on the page its callback leads to, every time.
+        Only a new request from the callback's own browser (the stand-in's session, noted in its log) counts: the
+        sign-ins of other browsers (each its own request and callback) are no new sign-in this one began."""
         issued = [c for c in self.callbacks if "code" in c.location_params]
-        restarts = sum(self.restart_after(callback.at) is not None for callback in issued)
+        restarts = sum(self._restarted_by_its_browser(callback) for callback in issued)
         return restarts if restarts >= max(len(issued) - 1, 2) else 0
+
+    def _restarted_by_its_browser(self, callback) -> bool:
+        """Whether the browser the stand-in sent `callback` to made an authorization request after it."""
+        browser = callback.notes.get("browser")
+        return browser is not None and any(
+            e.path == PATHS["authorization_endpoint"] and e.at > callback.at and e.notes.get("browser") == browser
+            for e in self.entries
+        )
 
     def tokens_of(self, responses: Iterable) -> set[str]:
         """The access, refresh and ID tokens the stand-in gave in `responses` (token responses), and those

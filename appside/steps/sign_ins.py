@@ -396,6 +396,15 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                 )
                 return
             restarted = went_round([(f" in normal sign-in {n}", o) for n, (_, o) in enumerate(sign_ins, 1)])
+            late = [(n, when) for n, (s, _) in enumerate(sign_ins, 1) if (when := _shown_late(config.application, s))]
+            if late:  # the marker came, after the watch: the cause is the time allowed, not drive.signed_in
+                number, when = late[0]
+                recorder.notices.append(
+                    f"no normal sign-in finished in time: normal sign-in {number} showed {marker} {when}"
+                    f"{'; ' + restarted if restarted else ''}, so every rule that needs a finished sign-in was "
+                    "blocked or could not be checked"
+                )
+                return
             if restarted:  # the page its callback leads to starts another sign-in: the marker never had a page
                 recorder.notices.append(
                     f"no normal sign-in finished: {restarted}, so the browser went between the application and the "
@@ -403,14 +412,6 @@ def _say_if_none_finished(config, sign_ins: list) -> None:
                     "that needs a finished sign-in was blocked or could not be checked (the cause is what the "
                     "application does after its callback, such as a session check that renews the sign-in at once, "
                     "not drive.signed_in)"
-                )
-                return
-            late = [(n, when) for n, (s, _) in enumerate(sign_ins, 1) if (when := _shown_late(config.application, s))]
-            if late:  # the marker came, after the watch: the cause is the time allowed, not drive.signed_in
-                number, when = late[0]
-                recorder.notices.append(
-                    f"no normal sign-in finished in time: normal sign-in {number} showed {marker} {when}, so every "
-                    "rule that needs a finished sign-in was blocked or could not be checked"
                 )
                 return
             said = (
