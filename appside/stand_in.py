@@ -2,6 +2,7 @@
 test user, on a loopback port. The sandbox knows nothing of this package; what it offers for
 this purpose is generic (a request log, faults, a mock API)."""
 
+import errno
 import logging
 import secrets
 import socket
@@ -81,21 +82,10 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Published as localhost while the application usually runs on 127.0.0.1: browsers keep cookies
     # by host name, not port, and the stand-in's session cookie must not replace the application's.
-    port = application.issuer_port or free_port()
-    issuer = f"{'https' if tls else 'http'}://localhost:{port}"
     # an spa or native application the file declares eligible gets its refresh token (the sandbox's deviation
     # from the seed pages is the reading the file declares its Visma Connect keeps)
     declared = tuple(f"refresh-for-{kind}" for kind in ("spa", "native") if kind in application.refresh_token_app_types)
-    # localhost is ::1 too, which a client may try first: the stand-in listens there as well, so that no other
-    # process listening on [::1]:port answers for it (one that does keeps the stand-in from starting)
-    server = SandboxServer(
-        registry,
-        (*LENIENT, *declared),
-        port=port,
-        issuer=issuer,
-        ssl_context=tls.context if tls else None,
-        also_on=("::1",),
-    )
+    server = _listening(registry, (*LENIENT, *declared), application.issuer_port, tls)
     server.faults.short_lifetime = application.access_token_lifetime  # an interactive application's, when a rule asks
     # Tokens and codes are secrets from the moment they are issued, before the application can show
     # them (its output, its pages, a screenshot), not only once a report attaches the request log.
@@ -103,6 +93,32 @@ def start_stand_in(application, tls=None) -> tuple[SandboxServer, User]:
     server.recording.listeners.append(ISSUED_TOKENS.note)
     EFFORT.stand_in_starts += 1
     return server.start(), user
+
+
+# issuer.port 0 asks for any free port: the one free on 127.0.0.1 may be held on [::1] by another process (or taken
+# on 127.0.0.1 before the stand-in binds it), so another is tried, PORT_ATTEMPTS times in all; a port the file
+# names is the user's to change
+PORT_ATTEMPTS = 5
+
+
+def _listening(registry: Registry, defects: tuple, issuer_port: int, tls, attempts: int = PORT_ATTEMPTS):
+    """The stand-in's sandbox on `issuer_port` (0: a free one), published as localhost. localhost is ::1 too, which
+    a client may try first: it listens there as well, so that no other process listening on [::1]:port answers
+    for it (one that does keeps it from starting on a port the file names)."""
+    port = issuer_port or free_port()
+    try:
+        return SandboxServer(
+            registry,
+            defects,
+            port=port,
+            issuer=f"{'https' if tls else 'http'}://localhost:{port}",
+            ssl_context=tls.context if tls else None,
+            also_on=("::1",),
+        )
+    except OSError as error:
+        if issuer_port or error.errno != errno.EADDRINUSE or attempts == 1:
+            raise
+    return _listening(registry, defects, issuer_port, tls, attempts - 1)
 
 
 def free_port() -> int:

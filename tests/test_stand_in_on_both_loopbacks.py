@@ -72,3 +72,26 @@ def test_a_certification_whose_ipv6_loopback_port_is_held_stops_with_a_configura
     assert f"issuer.port: cannot listen on {port}: another process is listening on it on [::1] (the issuer names " in (
         completed.stderr
     ), completed.stderr
+
+
+def test_with_issuer_port_0_a_port_another_process_holds_on_the_ipv6_loopback_is_given_up_for_another(monkeypatch):
+    """issuer.port 0 asks for any free port: the one free on 127.0.0.1 may be held on [::1] by another process, and
+    the run stopped with "choose another port (0: any free one)", though it was 0. Another port is tried."""
+    import appside.stand_in
+
+    held, choose = PORT + 3, appside.stand_in.free_port
+    given: list[int] = []
+    # the system's first choice: a port free on 127.0.0.1 that another process holds on [::1]
+    monkeypatch.setattr(appside.stand_in, "free_port", lambda: choose() if given else given.append(held) or held)
+    with socket.socket(socket.AF_INET6) as squatter:
+        squatter.bind(("::1", held))
+        squatter.listen()
+        stand_in, _ = start_stand_in(_native(0))
+        try:
+            port = int(stand_in.issuer.rsplit(":", 1)[1])
+            assert given == [held] and port != held, (given, stand_in.issuer)
+            for host in ("127.0.0.1", "[::1]"):
+                answer = requests.get(f"http://{host}:{port}/.well-known/openid-configuration", timeout=10)
+                assert answer.json()["issuer"] == stand_in.issuer, host
+        finally:
+            stand_in.stop()
