@@ -3,7 +3,8 @@ server (multiprocessing's forkserver) that has imported, once, the libraries eve
 imports, which each of the detection matrix's hundred-odd runs imported again (measured in alternation
 at a load of 10-16 on 2 cores: three web applications' certifications 24.3 -> 21.5 CPU-seconds, six
 service applications' 6.2 -> 5.0, the fork server's own start included). The project's tests start
-their runs of the suite, `python -m pytest`, the same way (start_module): 1.1 -> 0.55 CPU-seconds a short run.
+their runs of the suite, `python -m pytest`, the same way: 1.1 -> 0.55 CPU-seconds a short run. Every run is
+started by start_module, which runs `python -m MODULE` as the interpreter does, its exit handlers included.
 
 Each run is still a process of its own, forked from one that has run nothing of the project: its own
 session (as start_new_session), exactly the environment it is given, the project root as its folder,
@@ -17,7 +18,6 @@ appside.matrix keeps its work under `if __name__ == "__main__":`."""
 
 import atexit
 import contextlib
-import functools
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,14 +123,6 @@ def _become_the_run(environ: dict[str, str], stdout: str, stderr: str) -> None:
         os.close(opened)
 
 
-def _run(arguments: list[str], environ: dict[str, str], stdout: str, stderr: str) -> None:
-    """In the forked process: `python -m appside ARGUMENTS`."""
-    _become_the_run(environ, stdout, stderr)
-    from appside.__main__ import certify
-
-    sys.exit(certify(arguments))
-
-
 def _run_module(module: str, arguments: list[str], environ: dict[str, str], stdout: str, stderr: str) -> None:
     """In the forked process: `python -m MODULE ARGUMENTS`, its exit handlers run as the interpreter's exit
     runs them (multiprocessing ends a forked process without them: pytest's remove its folders' locks)."""
@@ -144,13 +135,16 @@ def _run_module(module: str, arguments: list[str], environ: dict[str, str], stdo
 
 
 class ForkedRun:
-    """A run started by `start`, with what appside.launcher.end_process_tree and the matrix use of a
+    """A run started by `start_module`, with what appside.launcher.end_process_tree and the matrix use of a
     subprocess.Popen: pid, wait, poll, returncode and communicate (its output, once it ended)."""
 
-    def __init__(self, target: Callable, module: str, arguments: list[str], environ: dict[str, str], folder: Path):
+    def __init__(self, module: str, arguments: list[str], environ: dict[str, str], folder: Path):
         self.stdout, self.stderr = folder / "stdout", folder / "stderr"
         self._process = _fork_server().Process(
-            target=target, args=(arguments, environ, str(self.stdout), str(self.stderr)), name=module, daemon=False
+            target=_run_module,
+            args=(module, arguments, environ, str(self.stdout), str(self.stderr)),
+            name=module,
+            daemon=False,
         )
         with _reading_codes:
             self._process.start()
@@ -186,11 +180,7 @@ class ForkedRun:
         return ""
 
 
-def start(arguments: list[str], environ: dict[str, str], folder: Path) -> ForkedRun:
-    """`python -m appside ARGUMENTS` with exactly `environ`, in a session of its own, its output in `folder`."""
-    return ForkedRun(_run, "appside", arguments, environ, folder)
-
-
 def start_module(module: str, arguments: list[str], environ: dict[str, str], folder: Path) -> ForkedRun:
-    """`python -m MODULE ARGUMENTS` (the suite's `pytest`, say) as `start` starts `python -m appside`."""
-    return ForkedRun(functools.partial(_run_module, module), module, arguments, environ, folder)
+    """`python -m MODULE ARGUMENTS` (`appside`: a certification; the suite's `pytest`) with exactly `environ`, in a
+    session of its own, its output in `folder`."""
+    return ForkedRun(module, arguments, environ, folder)

@@ -524,7 +524,7 @@ def certify(app: ReferenceApp, switch: str | None, workdir: Path, timeout: float
     blocks = app.blocks.get(switch, ()) if switch else ()
     unchecked = app.unchecked.get(switch, ()) if switch else ()
     # `python -m appside ARGUMENTS` in a session of its own, forked from a process that imported its libraries once
-    process = forked_runs.start(arguments, environ, folder)
+    process = forked_runs.start_module("appside", arguments, environ, folder)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from run import ROOT
 
-from appside.forked_runs import start
+from appside.forked_runs import start_module
 
 SECRET = "Probe-Secret-4c9e1f7b"
 
@@ -35,24 +35,33 @@ def _arguments(application, record) -> list[str]:
 
 
 def test_a_forked_run_is_the_run_python_m_appside_makes(tmp_path, monkeypatch):
+    """Its exit handlers too (the matrix's runs once ended without them): a plugin's, found on its PYTHONPATH."""
     application, seen = _probe(tmp_path)
     monkeypatch.setenv("FORKED_RUNS_LEAK", "leaked")  # the fork server's, if it starts now: never the run's
+    (tmp_path / "exit_probe.py").write_text(
+        "import atexit, os\natexit.register(lambda: open(os.environ['EXIT_PROBE'], 'a').write('exited\\n'))\n"
+    )
     environ = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PROBE_SECRET": SECRET,
         "PROBE_MARK": "given",
+        "PYTHONPATH": str(tmp_path),
+        "EXIT_PROBE": str(tmp_path / "exits"),
     }
     (tmp_path / "forked").mkdir()
-    run = start(_arguments(application, tmp_path / "forked" / "c.json"), environ, tmp_path / "forked")
+    probed = ["-p", "exit_probe"]
+    run = start_module(
+        "appside", [*_arguments(application, tmp_path / "forked" / "c.json"), *probed], environ, tmp_path / "forked"
+    )
     deadline = time.monotonic() + 30
     while os.getsid(run.pid) != run.pid and run.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert os.getsid(run.pid) == run.pid, "the forked run is not a session of its own"
     forked_out, forked_err = run.communicate(timeout=120)
     spawned = subprocess.run(
-        [sys.executable, "-m", "appside", *_arguments(application, tmp_path / "spawned" / "c.json")],
+        [sys.executable, "-m", "appside", *_arguments(application, tmp_path / "spawned" / "c.json"), *probed],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -63,6 +72,7 @@ def test_a_forked_run_is_the_run_python_m_appside_makes(tmp_path, monkeypatch):
     # incomplete: the one rule asked for could not be checked on the service's failed run
     assert run.returncode == spawned.returncode == 5, (forked_out + forked_err)[-2000:]
     assert seen.read_text().splitlines() == [f"given||{ROOT}"] * 2  # the service's run in each
+    assert (tmp_path / "exits").read_text() == "exited\n" * 2  # the exit handlers of each
     assert "Module already imported" not in forked_out + forked_err  # pytest rewrote its plugins as it loaded them
     verdict = [line for line in forked_out.splitlines() if line.startswith("VERDICT")]
     assert verdict and verdict == [line for line in spawned.stdout.splitlines() if line.startswith("VERDICT")]
