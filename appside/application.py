@@ -135,7 +135,7 @@ class Application:
 def load_application(path: Path | str, environ: Mapping[str, str] = os.environ) -> Application:
     path = Path(path)
     raw = _read(path)
-    secrets = FileSecrets(raw, environ, SECRET_KEYS)
+    secrets = FileSecrets(raw, environ, SECRET_KEYS, SCHEMA)
     problems = [line for e in schema_errors(raw, SCHEMA) for line in describe_each(e, HINTS, SECRET_KEYS)]
     if problems:  # with the keys its type requires: a misspelt key's right spelling is missing too
         problems = [_with_type_suggestion(line, raw) for line in problems]

@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import when
 
 from suite.verdict.checks import ConfigurationProblem, require, skip_for_missing_data
-from suite.wire.authorization import CONSENT_PAGES_MET, authorize
+from suite.wire.authorization import CONSENT_PAGES_MET, authorize, consent_request
 from suite.wire.login import CONSENT_DENIED
 from suite.wire.login.form import CONSENT_FIELD_LEFT_OUT
 
@@ -58,12 +58,12 @@ def _no_consent_asked(state) -> None:
         ),
     )
     client_id = state.authorization.params.get("client_id")
-    if client_id in CONSENT_PAGES_MET:
+    if consent_request(state.authorization.params) in CONSENT_PAGES_MET:
         raise ConfigurationProblem(
             f"CONS-01 met no consent page, but a consent page came on an earlier sign-in of {client_id!r} in this "
-            "run: the server remembers the test user's consent, so there was nothing to refuse. Run CONS-01 first "
-            "(python -m suite.run --rule CONS-01, before a full run) with a user who never consented to this "
-            "client, or with the server's remembered consents cleared"
+            "run with the same request (scope and prompt): the server remembers the test user's consent, so there "
+            "was nothing to refuse. Run CONS-01 first (python -m suite.run --rule CONS-01, before a full run) with a "
+            "user who never consented to this client, or with the server's remembered consents cleared"
         )
     pytest.skip(
         "the server asked for no consent, so there was nothing to deny (Step 2: User Consent is "

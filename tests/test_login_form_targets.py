@@ -4,6 +4,8 @@ formaction and formmethod, the page's <base href>, the form a field's `form` att
 decide it; a password a browser would post to another origin is refused before it leaves, as the
 browser method refuses it."""
 
+from dataclasses import replace
+
 import pytest
 from faulty_servers import Answer, HostileServer
 from run import write_environment
@@ -80,14 +82,16 @@ def test_a_consent_button_is_sent_where_it_says():
     assert form.submitted_by(None) == ("POST", "https://id.example/consent")
 
 
-def _sign_in(tmp_path, server, form_settings: str = ""):
-    """The form method's sign-in of an SPA at `server`'s /connect/authorize, with `form_settings` (login.form)."""
+def _sign_in(tmp_path, server, form_settings: str = "", denying_consent: bool = False):
+    """The form method's sign-in of an SPA at `server`'s /connect/authorize, with `form_settings` (login.form);
+    denying_consent: CONS-01's sign-in, which refuses consent the way login.form says."""
     text = (
         f"name: targets\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
         "    redirect_uri: https://app.example/callback\n    scope: openid\n"
         "login:\n  method: form\n  username: test.user\n  password: ${T_PASSWORD}\n" + form_settings
     )
     environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "form-target-pw"})
+    environment = replace(environment, login=replace(environment.login, denying_consent=denying_consent))
     return FormLogin(environment, HttpClient(environment.http, environment.issuer)).authorize(
         f"{server.url}/connect/authorize", "https://app.example/callback"
     )
@@ -133,10 +137,9 @@ LEMONLDAP_CONSENT = (
 )
 
 
-def test_a_consent_page_that_comes_back_after_the_configured_answer_is_a_configuration_problem(tmp_path):
-    """The consent field sent with login.form.consent_value where the page wants its own token: the
-    server shows the same consent page again, and again, which says the settings do not fit the page (a
-    configuration problem naming the keys), not that the server's sign-in is broken (AUTH-01 failed)."""
+def _consent_page_back(tmp_path, form_settings: str, denying_consent: bool = False) -> tuple[str, list]:
+    """The configuration problem of a sign-in whose LemonLDAP::NG consent page comes back whatever is sent,
+    and the requests the server had."""
     consent = Answer(200, {"Content-Type": "text/html"}, LEMONLDAP_CONSENT.replace(b"{token}", b"t-81f3"))
     server = HostileServer(
         {
@@ -151,9 +154,27 @@ def test_a_consent_page_that_comes_back_after_the_configured_answer_is_a_configu
     )
     try:
         with pytest.raises(LoginConfigurationProblem) as problem:
-            _sign_in(tmp_path, server, "  form:\n    consent_field: confirm\n")
+            _sign_in(tmp_path, server, form_settings, denying_consent)
     finally:
         server.close()
-    assert "login.form.consent_field / login.form.consent_value" in str(problem.value)
-    assert "confirm='allow'" in str(problem.value)
-    assert len([r for r in server.requests if r[1] == "/consent"]) == 1  # not sent again and again
+    return str(problem.value), server.requests
+
+
+def test_a_consent_page_that_comes_back_after_the_configured_answer_is_a_configuration_problem(tmp_path):
+    """The consent field sent with login.form.consent_value where the page wants its own token: the
+    server shows the same consent page again, and again, which says the settings do not fit the page (a
+    configuration problem naming the keys), not that the server's sign-in is broken (AUTH-01 failed)."""
+    problem, requests = _consent_page_back(tmp_path, "  form:\n    consent_field: confirm\n")
+    assert "login.form.consent_field / login.form.consent_value" in problem
+    assert "confirm='allow'" in problem
+    assert len([r for r in requests if r[1] == "/consent"]) == 1  # not sent again and again
+
+
+def test_a_consent_page_that_comes_back_after_a_refusal_without_the_field_quotes_no_value(tmp_path):
+    """CONS-01's refusal by login.form.consent_deny_omits_field sends no consent field: the page back says that
+    refusal is not taken, naming that key and the ways out, never a placeholder as if it were a value sent."""
+    settings = "  form:\n    consent_field: confirm\n    consent_deny_omits_field: true\n"
+    problem, _ = _consent_page_back(tmp_path, settings, denying_consent=True)
+    assert "login.form.consent_deny_omits_field" in problem and "sent without confirm" in problem, problem
+    assert "left out" not in problem and "confirm=" not in problem, problem
+    assert "login.form.consent_deny_value" in problem and "login.method: browser" in problem, problem

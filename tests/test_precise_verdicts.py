@@ -438,6 +438,60 @@ def test_cons01_without_a_consent_page_after_one_was_met_is_unchecked_not_inappl
     assert "--rule CONS-01" in scenario["reason"], scenario
 
 
+@pytest.mark.parametrize("earlier", ["offline_access with prompt=consent", "the same request"])
+def test_cons01_counts_a_consent_page_met_earlier_only_for_the_same_request(tmp_path, earlier):
+    """Under expectations.offline_access_prompt: consent the refresh-token sign-ins send prompt=consent, and a
+    server may ask consent only for offline_access: a consent page they met says nothing of CONS-01's plain
+    request, which then asked for no consent (skipped as before), not "could not be checked" (exit 4). A consent
+    page met by a sign-in like CONS-01's still is the evidence of a server that remembers consent."""
+    from dataclasses import replace
+
+    from _pytest.outcomes import Skipped
+    from faulty_servers import Answer, HostileServer
+
+    from steps.consent import _no_consent_asked
+    from suite.configuration.environment import load_environment
+    from suite.verdict.checks import ConfigurationProblem
+    from suite.wire.authorization import CONSENT_PAGES_MET, authorization_url, authorize, with_offline_access
+    from suite.wire.http import HttpClient
+    from suite.wire.scenario import ScenarioState
+    from suite.wire.server import Discovery
+
+    callback = "https://app.example/callback"
+    consent_page = b'<form method="post" action="/consent"><button name="decision" value="allow">Yes</button></form>'
+    server = HostileServer(
+        {
+            "/connect/authorize": Answer(200, {"Content-Type": "text/html"}, consent_page),
+            "/consent": Answer(302, {"Location": f"{callback}?code=c"}),
+        }
+    )
+    text = (
+        f"name: remembered\nissuer: {server.url}\nhttp: {{retries: 0}}\nclients:\n  spa:\n    client_id: spa\n"
+        f"    redirect_uri: {callback}\n    scope: openid\nlogin:\n  method: form\n  username: test.user\n"
+        "  password: ${T_PASSWORD}\nexpectations:\n  offline_access_prompt: consent\n"
+    )
+    environment = load_environment(str(write_environment(tmp_path, text)), {"T_PASSWORD": "remembered-pw"})
+    discovery = Discovery("", 200, {"authorization_endpoint": f"{server.url}/connect/authorize"}, None)
+    state = ScenarioState(HttpClient(environment.http, environment.issuer), client=environment.clients["spa"])
+    met_before = set(CONSENT_PAGES_MET)
+    try:
+        offline = with_offline_access(environment, state.client.scope) if earlier != "the same request" else None
+        authorize(state, environment, discovery, overrides=offline)
+        assert state.outcome.consent == "allow", state.outcome.describe()
+        # CONS-01's sign-in, to a server that now shows no consent page
+        authorization_url(state, discovery)
+        state.outcome = replace(state.outcome, kind="callback", url=f"{callback}?code=d", consent="")
+        if earlier == "the same request":
+            with pytest.raises(ConfigurationProblem, match="a consent page came on an earlier sign-in"):
+                _no_consent_asked(state)
+        else:
+            with pytest.raises(Skipped, match="the server asked for no consent"):
+                _no_consent_asked(state)
+    finally:
+        server.close()
+        CONSENT_PAGES_MET.intersection_update(met_before)
+
+
 @pytest.mark.parametrize("prompt", ["omitted", "consent"])
 def test_offline_access_is_sent_with_prompt_consent_where_the_environment_says_so(tmp_path, prompt):
     """OpenID Connect Core section 11: "When offline access is requested, a prompt parameter value of consent

@@ -194,3 +194,20 @@ def test_an_environment_files_short_secret_is_taken_and_masked_in_every_line_tha
     assert SHORT not in str(error.value), error.value.problems
     path = write_environment(tmp_path, ENVIRONMENT)
     assert load_environment(str(path), {**VARIABLES, "ACME_PASSWORD": SHORT})
+
+
+def test_a_short_secret_that_is_a_key_name_is_masked_in_values_not_in_the_keys_a_line_names(tmp_path):
+    """A test user's password `form` masked login.form wherever a line named it ("login.[login.password].x: unknown
+    key", which also told the reader the password); the key a line begins with keeps the schema's names, while a
+    key the file named by the secret, and every value after the colon, stay masked."""
+    text = ENVIRONMENT.replace("scope: openid", "scope: [form]").replace(
+        "username: test.user", "username: test.user\n  form: {consent_field: 3}\n  form.x: 2\n  blue: 1"
+    )
+    path = write_environment(tmp_path, text)
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(path), {**VARIABLES, "ACME_PASSWORD": "form"})
+    assert "login.form.consent_field: must be of type string" in str(error.value), error.value.problems
+    assert "clients.web.scope: must be of type string (found [the value of login.password])" in str(error.value)
+    with pytest.raises(ConfigurationError) as error:
+        load_environment(str(path), {**VARIABLES, "ACME_PASSWORD": "blue"})
+    assert "login.[login.password]: unknown key" in str(error.value), error.value.problems

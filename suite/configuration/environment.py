@@ -200,7 +200,7 @@ def resolve_path(name_or_path: str) -> Path:
 def load_environment(name_or_path: str, environ: Mapping[str, str] = os.environ) -> Environment:
     path = resolve_path(name_or_path)
     raw = _read_yaml(path)
-    secrets = FileSecrets(raw, environ, SECRET_KEYS)
+    secrets = FileSecrets(raw, environ, SECRET_KEYS, SCHEMA)
     problems = _schema_problems(raw)
     if problems:  # values of the wrong form as written; every unset variable with them, not after they are fixed
         raise secrets.refusal(path, problems + _unset_variables(raw, environ, problems))

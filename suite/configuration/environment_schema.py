@@ -206,7 +206,7 @@ HINTS = {
     "pages": "a list of pages, each `url:` (a pattern), optional `when:` (a selector) and `actions:`",
     "refresh_token_rotation": "one_time (a new refresh token each time) or reuse",
     "plain_pkce": "refused or accepted",
-    "offline_access_prompt": "omitted (Visma) or consent (prompt=consent sent with offline_access)",
+    "offline_access_prompt": "omitted (Visma) or consent (prompt=consent with the refresh-token requests)",
     "trusted_origins": "origins (https://host[:port]) besides the issuer's that may receive credentials",
     "expected_elsewhere": "origins the login pages ask for (fonts, analytics): refused, reported, not a failure",
     "web_pkce_without_secret": "accepted or refused",

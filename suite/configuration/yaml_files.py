@@ -388,8 +388,9 @@ class FileSecrets:
     own: the run registers them in its REDACTOR once the file is accepted (conftest.py), and a file read to
     be checked changes nothing else."""
 
-    def __init__(self, raw: dict, environ: Mapping[str, str], secret_keys: Collection[str]) -> None:
+    def __init__(self, raw: dict, environ: Mapping[str, str], secret_keys: Collection[str], schema: dict) -> None:
         self._redactor = Redactor()
+        self._key_names = _key_names(schema)
         resolved = resolve_variables(raw, environ, [], secret_keys=secret_keys)
         secrets = _secrets(resolved, secret_keys)
         for value, key in secrets.items():
@@ -413,12 +414,35 @@ class FileSecrets:
         keys = set(self._redactor.known().values()) | set(self._short.values())
         masked = []
         for line in map(self._redactor.scrub, problems):
-            for value, key in self._short.items():
-                line = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", f"[{key}]", line)
+            # the key a line begins with: a name of the schema's stays (a secret `drive` left drive.launch unreadable),
+            # any other (a key the file named by the secret) is masked; after its colon, every value is
+            named, colon, rest = line.partition(": ")
+            if not colon or not re.fullmatch(r"[\w.\[\]-]+", named):
+                named, colon, rest = "", "", line  # no key first: the whole line is what it says
+            segments = re.split(r"([.\[\]])", named)
+            line = "".join(n if n in self._key_names else self._mask_short(n) for n in segments)
+            line += colon + self._mask_short(rest)
             for key in keys:
                 line = line.replace(f"'[{key}]'", f"the value of {key}")
             masked.append(line)
         return ConfigurationError(path, masked)
+
+    def _mask_short(self, text: str) -> str:
+        """`text` with each secret too short for the redactor masked where it stands as a word of its own."""
+        for value, key in self._short.items():
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", f"[{key}]", text)
+        return text
+
+
+def _key_names(node: object) -> frozenset[str]:
+    """Every key name a schema defines, at any depth."""
+    if isinstance(node, list):
+        return frozenset().union(*map(_key_names, node))
+    if not isinstance(node, dict):
+        return frozenset()
+    properties = node.get("properties")
+    own = frozenset(properties) if isinstance(properties, dict) else frozenset()
+    return own.union(*map(_key_names, node.values()))
 
 
 def secret_bearers(

@@ -33,9 +33,17 @@ def with_offline_access(environment, scope: str) -> dict:
     return {"scope": f"{scope} offline_access", **prompt}
 
 
-# The client ids whose sign-ins in this process met a consent page: a server that remembers consent (LemonLDAP::NG
-# asks once per user and client) shows the next sign-in none, which then says nothing of whether it asks (CONS-01)
-CONSENT_PAGES_MET: set[str | None] = set()
+# The requests (consent_request) whose sign-ins in this process met a consent page: a server that remembers consent
+# (LemonLDAP::NG asks once per user and client) shows the next sign-in of that request none, which then says nothing
+# of whether it asks (CONS-01). Only the same request is evidence: prompt=consent (expectations.offline_access_prompt)
+# asks for a consent page, and a server may ask consent only for some scopes (offline_access).
+CONSENT_PAGES_MET: set[tuple] = set()
+
+
+def consent_request(params: dict) -> tuple:
+    """What of an authorization request decides whether a server asks for consent: the client, the scope (in
+    any order) and the prompt."""
+    return params.get("client_id"), frozenset(params.get("scope", "").split()), params.get("prompt")
 
 
 def authorize(
@@ -81,7 +89,7 @@ def authorize(
     state.code_deadline = sent_at + environment.expectations.authorization_code_lifetime - WHOLE_SECOND
     _register_callback_secrets(state.outcome)
     if state.outcome.consent:
-        CONSENT_PAGES_MET.add(state.authorization.params.get("client_id"))
+        CONSENT_PAGES_MET.add(consent_request(state.authorization.params))
     if state.outcome.kind == "login_failed":
         # The login page answered the environment's credentials with itself again ("wrong username or
         # password"): far more likely a mistyped password than a server refusing its own test user, and the

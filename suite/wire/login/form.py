@@ -132,6 +132,14 @@ class FormLogin:
         that answer as one (LemonLDAP::NG 2.16's confirm wants the token it made for the page), a page the
         settings do not describe. Sent again, it would come back until the flow went through too many pages."""
         this = (form.submitted_by(button), sorted(form.fields))
+        if this == sent and answer == CONSENT_FIELD_LEFT_OUT:
+            # the refusal sends no consent field: there is no value of it to quote, or to set otherwise
+            raise LoginConfigurationProblem(
+                f"login.form.consent_deny_omits_field: the consent page {_page(url)} came back after it was sent "
+                f"without {self.login.consent_field}, as the refusal: the server does not take that as an answer. "
+                "Set login.form.consent_deny_value to the refusing button's field and value, or sign in with "
+                "login.method: browser and its login.browser.deny_consent (docs/certify-server.md)"
+            )
         if this == sent:
             raise LoginConfigurationProblem(
                 f"login.form.consent_field / login.form.consent_value: the consent page {_page(url)} came back after "
