@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from run import ROOT, SANDBOX_YAML, write_environment
@@ -207,3 +208,25 @@ def test_a_keyboard_interrupt_that_was_swallowed_is_raised_again():
     finally:
         for number, handler in handlers.items():
             signal.signal(number, handler)
+
+
+def test_its_keyboard_interrupt_swallowed_in_a_finalizer_prints_no_traceback():
+    """A SIGTERM's KeyboardInterrupt raised while a weakref finalizer closed urllib3's connection: Python
+    handed it to the unraisable hook, and pytest printed "Traceback ... KeyboardInterrupt" in the run's output.
+    Another exception, or one before any interruption, is still passed on."""
+    passed_on: list = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = passed_on.append
+    try:
+        interruption = Interruption()
+        interruption.pytest_configure(None)  # type: ignore[arg-type]
+        swallowed = SimpleNamespace(exc_value=KeyboardInterrupt())
+        sys.unraisablehook(swallowed)  # before any interruption: not this plugin's
+        interruption.pytest_sessionstart(_Session())  # type: ignore[arg-type]
+        interruption.interrupt(signal.SIGTERM, None)
+        sys.unraisablehook(swallowed)
+        other = SimpleNamespace(exc_value=ValueError())
+        sys.unraisablehook(other)
+    finally:
+        sys.unraisablehook = previous
+    assert passed_on == [swallowed, other]

@@ -25,6 +25,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -76,6 +77,18 @@ class Interruption:
             self.again = True
             # a signal, not _thread.interrupt_main: that one waits for the main thread's next bytecode, after its sleep
             signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """After pytest's own unraisable-exception hook (a builtin plugin, configured before this one): this
+        plugin's KeyboardInterrupt, swallowed where Python cannot raise it (a weakref finalizer closing a
+        connection), is not passed on. _raise_again interrupts the scenario phase again; passed on, pytest
+        printed its traceback in the run's output, which read as a crash of an orderly interruption."""
+        passed_on = sys.unraisablehook
+        sys.unraisablehook = lambda unraisable: self._unraisable(unraisable, passed_on)
+
+    def _unraisable(self, unraisable, passed_on) -> None:
+        if not (self.requested and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            passed_on(unraisable)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
