@@ -10,13 +10,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from faulty_servers import registered_stand_in
 
 from appside.observed import Observed
-from appside.stand_in import start_stand_in
 from appside.steps.requests_sent import registered_redirect_uri
 from appside.steps.sign_ins import AppRun
 from sandbox.app import PATHS
-from sandbox.faults import SHORT_LIFETIME
 from sandbox.recording import RecordedRequest
 from sandbox.registry import Application
 from suite.verdict.checks import NonConformance
@@ -45,18 +44,7 @@ def test_appc02_fails_a_redirect_uri_with_a_fragment_quoting_section_3_1_2(regis
 
 
 def test_the_stand_in_shows_an_error_page_and_redirects_nowhere_for_a_registered_fragment_redirect_uri():
-    application = SimpleNamespace(
-        client_id="o4w-spa",
-        app_type="spa",
-        redirect_uris=(HASH_ROUTED,),
-        scope="openid profile email",
-        tenant_id=None,
-        is_interactive=True,
-        issuer_port=0,
-        access_token_lifetime=SHORT_LIFETIME,
-        refresh_token_app_types=("web",),
-    )
-    stand_in, _ = start_stand_in(application)
+    stand_in, _ = registered_stand_in("o4w-spa", "spa", (HASH_ROUTED,))
     try:
         query = {
             "response_type": "code",
