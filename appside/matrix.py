@@ -489,10 +489,9 @@ REFERENCE_APPS = {
                 # its own callback are accepted (APPC-16, APPC-17), the repeated challenge is APPC-22's; the state
                 # now protects the callback and is new and random in each sign-in (APPC-03 to APPC-05 pass)
                 "no-nonce,fixed-pkce,state-not-checked": ("APPC-16", "APPC-17", "APPC-22", "APPC-31"),
-                # Not here: the same by response_mode=form_post (the response posted to this sign-in's own port).
-                # Alone on a quiet machine its delivery got no HTTP answer within drive.timeout in 3 of 4 runs
-                # (APPC-31 then could not be checked), and before APPC-31 asked for that answer it passed APPC-31
-                # in 1 of 3: the delivery of a POST to a one-shot loopback listener is not understood yet.
+                # the same by response_mode=form_post: the response posted to the loopback listener, held on any port
+                # of its host and posted to this sign-in's own port (a POST's delivery is a form a blank page submits)
+                "form-post,no-nonce,fixed-pkce,state-not-checked": ("APPC-16", "APPC-17", "APPC-22", "APPC-31"),
             },
             ("NATIVE_APP_PORT",),
             stack="Python: Authlib's OAuth2Session (public client, PKCE S256), one loopback listener a sign-in",
