@@ -10,6 +10,8 @@ applies to whatever comes next.
     callback-iss-wrong        the callback's RFC 9207 iss names another issuer
     callback-iss-missing      the callback carries no RFC 9207 iss, though the metadata says it does
     access-denied             the callback is error=access_denied, as if the user declined
+    token-request-refused     the code redemption of the sign-in is refused with invalid_grant (HTTP 400), its code
+                              spent, as a token endpoint answers a code it will not redeem (RFC 6749 section 5.2)
     short-lived-access-token  the access token lives Faults.short_lifetime seconds (SHORT_LIFETIME, 3, unless set)
     id-token-iss-wrong        the ID token's iss names another issuer
     id-token-aud-wrong        the ID token's aud names another client
@@ -47,6 +49,7 @@ FAULTS = {
     "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
     "callback-iss-missing": "the callback carries no iss, though the metadata advertises RFC 9207",
     "access-denied": "the authorization callback says error=access_denied",
+    "token-request-refused": "the token endpoint refuses the sign-in's code redemption with invalid_grant (HTTP 400)",
     "short-lived-access-token": "the access token expires after a few seconds (expires_in 3 unless set)",
     "id-token-iss-wrong": "the ID token's iss names another issuer",
     "id-token-aud-wrong": "the ID token's aud names another client",

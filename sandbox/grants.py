@@ -308,9 +308,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if "redirect_uri" not in self.request.form and "redirect-uri-optional-at-token" in self.server.defects:
             found = replace(found, redirect_uri=None)  # authlib compares only when the code remembers one
-        if found.client_id == client.client_id or "code-not-bound-to-client" in self.server.defects:
-            return found
-        return None
+        if found.client_id != client.client_id and "code-not-bound-to-client" not in self.server.defects:
+            return None
+        if self.server.faults.take("token-request-refused", found.user.get_user_id()):
+            # a redemption that would have succeeded is refused (authlib answers invalid_grant, HTTP 400), and the
+            # code is spent with it: the client gets no token for this sign-in, whatever it sends again
+            self.server.codes.delete(found)
+            return None
+        return found
 
     def delete_authorization_code(self, authorization_code) -> None:
         if "code-reusable" not in self.server.defects:
