@@ -2,7 +2,9 @@
 application that answers a refused callback by starting a new sign-in (passport-openidconnect's
 README: failureRedirect '/login') refused it; the new sign-in's code, tokens and signed-in page are
 not held against the faulty response, while redeeming the faulty callback's code, or using the
-faulty token response's access token, still fails."""
+faulty token response's access token, still fails. So with a token request the stand-in refused
+(APPC-36): an error, a new sign-in or the home page signed out passes; the signed-in marker, or a
+call to the Visma API with a bearer token the sign-in was never given, fails."""
 
 from types import SimpleNamespace
 
@@ -10,10 +12,17 @@ import pytest
 
 from appside.browser_driver import BrowserSession, SignIn
 from appside.observed import Observed
-from appside.steps.refusals import no_api_call, no_redemption, not_signed_in
+from appside.steps.refusals import (
+    TOKEN_REFUSED,
+    no_api_call,
+    no_api_call_without_a_token,
+    no_redemption,
+    not_signed_in,
+    token_request_refused,
+)
 from appside.steps.sign_ins import AppRun
 from sandbox.recording import RecordedRequest
-from suite.verdict.checks import NonConformance
+from suite.verdict.checks import NonConformance, NothingToCheck
 
 CALLBACK = "http://127.0.0.1:5000/callback"
 FIRST, SECOND = "first-sign-in-access-token", "new-sign-in-access-token"
@@ -187,3 +196,77 @@ def test_the_faulty_responses_id_token_as_the_bearer_token_fails_naming_it():
         "failed: after the fault id-token-iss-wrong the application called the Visma API with the ID token of the "
         "faulty response as its bearer token: it accepted a response it must refuse"
     )
+
+
+def _token_refused_judged(entries, finished=False) -> str:
+    """APPC-36's steps on a sign-in whose code redemption the stand-in refused (invalid_grant, no token)."""
+    app_run = AppRun(sign_ins=[SignIn(finished, 400)], observed=[Observed(entries)], fault=TOKEN_REFUSED)
+    request = SimpleNamespace(node=SimpleNamespace(user_properties=[("fault", TOKEN_REFUSED)]))
+    application = SimpleNamespace(app_type="web", drive=SimpleNamespace(shows_signed_in=lambda: "the text 'Welcome'"))
+    try:
+        token_request_refused(application, app_run)
+        not_signed_in(request, application, app_run)
+        no_api_call_without_a_token(request, app_run)
+    except NonConformance as failure:
+        return f"failed: {failure}"
+    return "passed"
+
+
+def _refused_redemption(at, code):
+    form = (("grant_type", "authorization_code"), ("code", code))
+    return _request(at, "POST", "/connect/token", form=form, status=400, answer={"error": "invalid_grant"})
+
+
+REFUSED_SIGN_IN = [_authorization(1.0, "s1"), _callback(2.0, code="c1", state="s1"), _refused_redemption(2.5, "c1")]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        [],  # an error page, or its home page signed out: nothing sent
+        [_request(3.0, "GET", "/api/v1/health")],  # a call with no token is no call as someone
+        # a new sign-in (a retry): what it leads to, its own token used, is its own
+        [
+            _authorization(3.0, "s2"),
+            _callback(4.0, code="c2", state="s2"),
+            _redemption(5.0, "c2", SECOND),
+            _api(6.0, SECOND),
+        ],
+    ],
+    ids=["error-or-home", "tokenless-ping", "retry"],
+)
+def test_a_refused_token_request_met_with_an_error_a_retry_or_the_home_page_passes(after):
+    assert _token_refused_judged([*REFUSED_SIGN_IN, *after]) == "passed"
+
+
+def test_a_refused_token_request_taken_for_a_sign_in_fails_citing_the_token_response_validation():
+    verdict = _token_refused_judged(REFUSED_SIGN_IN, finished=True)
+    assert verdict.startswith(
+        "failed: after the fault token-request-refused the application showed the text 'Welcome': it accepted"
+    ), verdict
+    assert '"Clients MUST validate the ID Token in the Token Response"' in verdict
+
+
+def test_an_api_call_with_a_token_the_refused_sign_in_was_never_given_fails():
+    verdict = _token_refused_judged([*REFUSED_SIGN_IN, _api(3.0, "null")])
+    assert verdict.startswith(
+        "failed: after the fault token-request-refused the application called /api/v1/me 1 time(s) with a bearer "
+        "token, though the stand-in gave this sign-in none"
+    ), verdict
+
+
+def test_a_code_never_redeemed_never_met_the_refusal():
+    app_run = AppRun(sign_ins=[SignIn(False, 400)], observed=[Observed(REFUSED_SIGN_IN[:2])], fault=TOKEN_REFUSED)
+    with pytest.raises(NothingToCheck, match="did not redeem the code of the sign-in with token-request-refused"):
+        token_request_refused(SimpleNamespace(app_type="web"), app_run)
+
+
+def test_a_redemption_refused_for_another_cause_first_never_met_the_fault():
+    """A token request refused for its client authentication (invalid_client) got no invalid_grant: blocked by
+    APPC-10, which judges how it authenticates, not failed here."""
+    form = (("grant_type", "authorization_code"), ("code", "c1"))
+    unauthenticated = _request(2.5, "POST", "/connect/token", form=form, status=401, answer={"error": "invalid_client"})
+    entries = [*REFUSED_SIGN_IN[:2], unauthenticated]
+    app_run = AppRun(sign_ins=[SignIn(False, 400)], observed=[Observed(entries)], fault=TOKEN_REFUSED)
+    with pytest.raises(NothingToCheck, match=r"for another cause first \(HTTP 401, invalid_client\)"):
+        token_request_refused(SimpleNamespace(app_type="web"), app_run)

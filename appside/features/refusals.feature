@@ -151,6 +151,27 @@ Feature: What an application must refuse
     Then the application does not go on with an expired access token
     And after the expiry it refreshed the token, signed in again or used the API with a valid token
 
+  @rule:APPC-36 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.5 @rfc:OIDC-3.1.3.7 @rfc:RFC6749-5.2
+  Scenario: APPC-36 A refused token request signs no one in
+    The stand-in refuses the application's redemption of the sign-in's code as a token endpoint refuses a
+    code it will not redeem (RFC 6749 section 5.2: HTTP 400, invalid_grant), and spends the code. OpenID
+    Connect Core 1.0 section 3.1.3.5 has the client validate the token response and, by section 3.1.3.7,
+    the ID token in it: an error response carries no ID token, so nothing authenticated the user, and an
+    application that shows the user signed in, or calls the Visma API with a bearer token the stand-in
+    never gave this sign-in, took an unauthenticated user for one. Showing an error, starting a new sign-in
+    (a new authorization request, which ends the watch: nothing it leads to counts) or going to its home
+    page signed out passes. An OAuth-only application (no openid asked) is bound by no sentence to refuse
+    an identity it never asked for, and is not judged here (as APPC-21). No Visma sentence speaks of the
+    token endpoint's errors; its Step 4 is where the refused request is sent.
+
+    Given a normal sign-in of the application redeems its code
+    And the application asks for openid
+    When the stand-in answers a sign-in with the fault "token-request-refused"
+    Then the stand-in refused the application's token request
+    And the application does not show that the user signed in
+    And the application does not call the Visma API with a token it was never given
+    And a normal sign-in shows what accepting looks like
+
   @rule:APPC-21 @severity:blocker @doc:interactive-integrations#step-4-exchange-authorization-code-for-tokens @rfc:OIDC-3.1.3.7
   Scenario Outline: APPC-21 An ID token that fails validation is refused
     OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it

@@ -97,7 +97,15 @@ NONCE_STEP = (
     "present and its value checked to verify that it is the same value as the one that was sent in the "
     'Authentication Request."'
 )
+# APPC-36: the token endpoint refused the redemption, so there is no token response, no ID token, no authenticated user
+TOKEN_REFUSED = "token-request-refused"
+NOTHING_VALIDATED = (
+    'OpenID Connect Core 1.0 section 3.1.3.5: "The Client MUST validate the Token Response", and section 3.1.3.7: '
+    '"Clients MUST validate the ID Token in the Token Response"; the token endpoint answered invalid_grant (RFC 6749 '
+    "section 5.2), an error response with no ID token in it, so nothing authenticated the user"
+)
 MUST_REFUSE_BECAUSE = {
+    TOKEN_REFUSED: NOTHING_VALIDATED,
     "callback-state-wrong": STATE_VALIDATION,
     "callback-state-missing": STATE_VALIDATION,
     OTHER_BROWSER: USER_AGENT_BINDING,
@@ -287,6 +295,33 @@ def _other_browsers_callback_delivered(app_run: AppRun, callback) -> bool:
     return bool(held.params.get("code")) and held.params.get("code") == callback.location_params.get("code")
 
 
+@then("the stand-in refused the application's token request")
+def token_request_refused(application: Application, app_run: AppRun) -> None:
+    """The application redeemed the faulty sign-in's code and the stand-in answered that redemption with
+    invalid_grant (HTTP 400): the refusal reached it. One that never redeemed the code never met the refusal."""
+    callback = _faulted_callback(app_run)
+    _received_by_the_application(application, app_run)
+    code = callback.location_params.get("code")
+    redemptions = app_run.last.redemptions_of(code) if code else []
+    require(
+        redemptions,
+        lambda: (
+            f"the application did not redeem the code of the sign-in with {app_run.fault}, so the stand-in's refusal "
+            "of its token request never reached it; see the attached requests"
+        ),
+    )
+    first = redemptions[0]
+    # refused before the fault could be (its client authentication, invalid_client): blocked by the rule that judges
+    # how it authenticates (APPC-10), which this one needs
+    require(
+        first.status == 400 and (first.response_json or {}).get("error") == "invalid_grant",
+        lambda: (
+            f"the stand-in refused the application's token request for another cause first (HTTP {first.status}, "
+            f"{(first.response_json or {}).get('error')}), so the fault {app_run.fault} never came"
+        ),
+    )
+
+
 @then("the stand-in's token response carried the fault")
 def id_token_fault_delivered(application: Application, app_run: AppRun) -> None:
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
@@ -393,7 +428,8 @@ def _acted_on(app_run: AppRun) -> bool:
     observed = app_run.last
     faulted = _faulted_tokens(app_run)
     used = any(carried_tokens(call) & faulted for call in observed.api_calls + observed.userinfo_calls)
-    return used or (app_run.fault != OTHER_BROWSER and bool(_faulted_responses(app_run)))
+    # another browser's code, or a code whose redemption the stand-in refused, redeemed is no acceptance
+    return used or (app_run.fault not in (OTHER_BROWSER, TOKEN_REFUSED) and bool(_faulted_responses(app_run)))
 
 
 def _faulted_responses(app_run: AppRun) -> list:
@@ -474,6 +510,30 @@ def no_api_call(request, app_run: AppRun) -> None:
                 else "an access token of the faulty response"
             )
             + f": {_accepted(request)}"
+        ),
+    )
+
+
+@then("the application does not call the Visma API with a token it was never given")
+def no_api_call_without_a_token(request, app_run: AppRun) -> None:
+    """The stand-in gave the sign-in no token: a call to the Visma API or userinfo that carries one anyway after the
+    refusal (a made-up or stale value, "null") acts for a user the application holds no token for. A call with no
+    token at all (a health ping) shows nothing, and a new sign-in the application started leads to tokens of its own:
+    the calls after it do not count."""
+    observed = app_run.last
+    refused = min(r.at for r in observed.redemptions_of(_faulted_callback(app_run).location_params.get("code")))
+    restart = observed.restart_after(refused)
+    calls = [
+        call
+        for call in observed.api_calls + observed.userinfo_calls
+        if call.at > refused and (restart is None or call.at < restart) and carried_tokens(call)
+    ]
+    check(
+        not calls,
+        lambda: (
+            f"after the fault {app_run.fault} the application called "
+            f"{', '.join(sorted({call.path for call in calls}))} {len(calls)} time(s) with a bearer token, though the "
+            f"stand-in gave this sign-in none: {_accepted(request)}"
         ),
     )
 
