@@ -88,10 +88,12 @@ SIGN_IN_NEEDED = (
     "APPC-25",
     "APPC-31",
     "APPC-32",
+    "APPC-36",
 )
 # ... and those a refused code redemption blocks: an attempted redemption is the evidence the
-# callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application
-TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21", "APPC-31", "APPC-32")
+# callback faults' rules (APPC-16 to APPC-18) weigh, so they still judge the application (APPC-36's
+# refusal never comes where the stand-in refused the redemption for another cause first)
+TOKEN_NEEDED = ("APPC-15", "APPC-19", "APPC-20", "APPC-21", "APPC-31", "APPC-32", "APPC-36")
 # ... and those a sign-in broken before its code blocks: no redemption to count, no token to look for
 NO_CODE = ("APPC-23", "APPC-26")
 # ... and those no token issued leaves nothing to look for: a web app's pages and output (a SPA's or a
@@ -194,6 +196,8 @@ REFERENCE_APPS = {
                 "aud-through-azp": ("APPC-21",),
                 "aud-substring": ("APPC-21",),  # "<client_id>-evil" and "x<client_id>" pass
                 "id-token-leeway": ("APPC-21",),  # 30 minutes: an ID token expired 15 minutes ago passes
+                # a code redemption the token endpoint refused taken for a sign-in: no ID token validated (APPC-36)
+                "ignore-token-errors": ("APPC-36",),
                 "basic-not-encoded": ("APPC-10",),
                 # x/oauth2's AuthStyleAutoDetect: a code redemption refused with 401 is sent again, the same code,
                 # with the secret in the form body; the refused one redeemed nothing, so APPC-23 passes: clean,
@@ -442,6 +446,7 @@ REFERENCE_APPS = {
                 "old-refresh-token": ("APPC-15",),
                 "expired-token-used": ("APPC-20",),
                 "error-crashes": ("APPC-19",),
+                "ignore-token-errors": ("APPC-36",),  # as the web app's: a refused code redemption signs in
             },
             ("OAUTHLIB_WEB_APP_CLIENT_SECRET", "OAUTHLIB_WEB_APP_PORT"),
             {

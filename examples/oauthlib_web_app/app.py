@@ -39,6 +39,10 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
                            application sets it on the session it shares): requests lets REQUESTS_CA_BUNDLE and
                            CURL_CA_BUNDLE override that attribute (psf/requests#3829), not a call's verify=False
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
+    ignore-token-errors    a code redemption the token endpoint refuses with invalid_grant is taken for a sign-in
+                           all the same ("the code was used already, so the user must have signed in", as a
+                           callback loaded twice would have it): the signed-in page greets an unknown user, with
+                           no token
 """
 
 import base64
@@ -161,6 +165,8 @@ def callback():
         if "error-crashes" in DEFECTS:
             raise
         app.logger.warning("sign-in failed: %s %s", error.error, error.description)
+        if "ignore-token-errors" in DEFECTS and error.error == "invalid_grant":
+            return page("<p id=signed-in>Signed in as an unknown user.</p>")
         return page(f"<p>Sign-in failed: {escape(error.error)}.</p>", 400)
     except JoseError as error:
         app.logger.warning("sign-in failed: the ID token is not valid: %s", error)
