@@ -591,6 +591,13 @@ class BrowserSession:
         self._sent_judged = 0
         self._opened = time.monotonic()  # when the session began (BrowserSession.stopped)
 
+    def signed_in_before(self, cookie: tuple[str, str]) -> None:
+        """This browser signed in at the stand-in earlier: it holds the stand-in's session `cookie` (name, value),
+        so the stand-in answers its authorization requests at once, without its login page, as Visma Connect
+        answers a user who signed in earlier (single sign-on)."""
+        name, value = cookie
+        self.context.add_cookies([{"name": name, "value": value, "url": self.driver.issuer + "/"}])
+
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the
         stand-in answers wrongly on purpose (`refused`) is watched for `drive.settle` seconds
@@ -764,6 +771,7 @@ class BrowserSession:
         deadline = started + self.drive.timeout
         callback_at, callback_wall, watch = None, 0.0, ""
         ran: _ActionsRan | None = None
+        logged_in = False  # the test user's password typed into the stand-in's login page (appside.effort)
         answered_before = self._page_answered_at
         # the page may navigate on at once; the loop below looks at where it ended
         load_error = self._load_error = ""
@@ -824,6 +832,8 @@ class BrowserSession:
                 if rule is not None and left is not None:  # none once drive.timeout passed: the loop ends
                     # the click does not wait for the page load it starts: the other sign-ins go on meanwhile
                     self.login._run(self.page, rule, min(ACTION_BOUND, left), self.guard, settled=True)
+                    if not logged_in and any("{password}" in action.value for action in rule.actions):
+                        EFFORT.logins, logged_in = EFFORT.logins + 1, True
                     ran = _ActionsRan(self._documents, time.monotonic() + min(ACTION_BOUND, left) / 1000)
                     yield from _pause(0.1)
             except PlaywrightError:

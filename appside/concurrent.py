@@ -158,6 +158,12 @@ def _refused(stand_in, fault: str, quiet_from) -> Flow:
             stand_in.faults.inject("code-verifier-compared", user=session.username)
             return [(yield from _with_other_browsers_callback(session, quiet))]
         stand_in.faults.inject(fault, user=session.username)
+        # A refusal judges what the application does with the stand-in's faulty answer, not the login before it:
+        # the user signed in at the stand-in earlier, so the authorization request is answered at once, as Visma
+        # Connect answers it then. Each of these sign-ins went through the login page (a page load, two fields and a
+        # click) for nothing the rule reads: measured on six web certifications side by side, in alternation, 110
+        # -> 94 CPU-seconds. The normal sign-ins still log in, and the application cannot tell the difference.
+        session.signed_in_before(stand_in.signed_in_session(session.username))
         return [(yield from session.sign_in_steps(refused=True, quiet=quiet))]
 
     return flow

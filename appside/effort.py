@@ -26,6 +26,9 @@ class Effort:
     at_once_seconds: float = 0.0
     most_at_once: int = 0  # of them, the most that went on at the same time (Application.sign_ins_at_once at most)
     by_person: int = 0  # of the sign-ins, those a person made at the terminal (manual mode)
+    # of the browser's sign-ins, those that typed the test user's password into the stand-in's login page: a refused
+    # one starts signed in at the stand-in (appside.concurrent), as a user who signed in earlier
+    logins: int = 0
 
     def waited(self, seconds: float) -> None:
         self.fixed_wait_seconds += max(seconds, 0.0)
@@ -34,6 +37,7 @@ class Effort:
         return (
             f"{SUMMARY_PREFIX} {self.sign_ins} sign-ins"
             + (f" ({self.by_person} made by the person at the terminal)" if self.by_person else "")
+            + (f" ({self.logins} through the stand-in's login page)" if self.logins else "")
             + f", {self.service_runs} service runs, "
             f"{self.fixed_wait_seconds:.1f} s of fixed waits, {self.browser_launches} browser launches, "
             f"{self.stand_in_starts} stand-in starts"

@@ -443,6 +443,14 @@ def _metadata(issuer, registry, defects) -> dict:
     return metadata
 
 
+def signed_in_session(app: Flask, username: str) -> tuple[str, str]:
+    """The session cookie (its name and value) of a browser in which `username` signed in on `app`'s login
+    page just now, as that page sets it: with it, the browser's authorization requests are answered at once,
+    without the login page (single sign-on, as Visma Connect answers a user who signed in earlier)."""
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return app.config["SESSION_COOKIE_NAME"], serializer.dumps({"user": username, "auth_time": int(time.time())})
+
+
 def _note_browser() -> None:
     """The log notes which browser (the sandbox's session cookie) an authorization request or a login
     came from, an id the sandbox makes: requests from one browser are told apart from another's whatever

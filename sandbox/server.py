@@ -11,10 +11,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import IO, cast
 
+from flask import Flask
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
-from sandbox.app import MAX_REQUEST_BYTES, create_app
+from sandbox.app import MAX_REQUEST_BYTES, create_app, signed_in_session
 from sandbox.defects import Defects
 from sandbox.faults import Faults
 from sandbox.recording import TLS_ALTERNATIVE_KEY, RequestLog
@@ -303,6 +304,11 @@ class SandboxServer:
     def handshake_failures(self) -> list[tuple[float, str]]:
         """(time.time(), the TLS alert or error) of each handshake on the first port that failed."""
         return sorted(failure for server in self._first_port for failure in server.handshake_failures)
+
+    def signed_in_session(self, username: str) -> tuple[str, str]:
+        """The session cookie (name, value) of a browser in which `username` signed in on the first port's
+        sandbox (sandbox.app.signed_in_session)."""
+        return signed_in_session(cast(Flask, self._first_port[0].app), username)
 
     def start(self) -> "SandboxServer":
         self._thread.start()
