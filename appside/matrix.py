@@ -346,6 +346,10 @@ REFERENCE_APPS = {
             "examples/service_app/application.yaml",
             {
                 "no-tenant-id": ("APPC-13",),
+                # no scope: the stand-in, as Visma Connect, grants the registered visma_api:read (RFC 6749 section
+                # 3.3's default), which needs the tenant all the same (the pyrp outsider's oauthlib service)
+                "no-scope": (),
+                "no-scope,no-tenant-id": ("APPC-13",),
                 "json-body": ("APPC-12",),
                 "secret-in-url": ("APPC-11",),  # and APPC-12 blocked by it: one cause, one failure
                 "basic-not-encoded": ("APPC-12",),
@@ -369,6 +373,7 @@ REFERENCE_APPS = {
                 # refused without its tenant, or by the stand-in (a JSON body; a secret in the URL
                 # authenticates nothing, RFC 6749 section 2.3.1): no token to let expire, nor to put in a URL (APPC-26)
                 "no-tenant-id": ("APPC-20", "APPC-26", *LEAKS_NEEDED[1:]),
+                "no-scope,no-tenant-id": ("APPC-20", "APPC-26", *LEAKS_NEEDED[1:]),
                 "json-body": (
                     "APPC-13",
                     "APPC-20",

@@ -129,10 +129,23 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         _check_granted_scope(self)
         self._check_tenant()
 
+    def granted_scope(self) -> str:
+        """The scope the token is for: the one asked for, or where the request names none, every scope the client
+        is registered for. RFC 6749 section 3.3: "If the client omits the scope parameter when requesting
+        authorization, the authorization server MUST either process the request using a pre-defined default value
+        or fail the request indicating an invalid scope"; Visma Connect (IdentityServer: a client that asks for no
+        scope gets its allowed scopes) processes it, and its token response names the scope granted."""
+        return self.request.payload.scope or " ".join(self.request.client.scopes)
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        return super().generate_token(
+            user, scope or self.granted_scope(), grant_type, expires_in, include_refresh_token
+        )
+
     def _check_tenant(self):
         defects = self.server.defects
         tenant_id = self.request.form.get("tenant_id")
-        requested = set((self.request.payload.scope or "").split())
+        requested = set(self.granted_scope().split())
         tenant_based = requested & set(self.server.registry.tenant_scopes)
         if "tenant-always-required" in defects:
             tenant_based = requested

@@ -1,5 +1,7 @@
 """APPC-33's verdict where the suite's own browser could not go on with the sign-in made for it: the rule could
-not be checked, and says it was the browser (its error page), not that the application opened no connection."""
+not be checked, and says it was the browser (its error page), not that the application opened no connection. And
+where a request reached the stand-in under the untrusted certificate, its failure names what the request reached:
+the Visma API's stand-in, on the authorization server's host, is not the authorization server."""
 
 import pytest
 
@@ -7,7 +9,8 @@ from appside.browser_driver import SignIn
 from appside.observed import Observed
 from appside.steps.server_certificate import nothing_sent_under_untrusted_certificate
 from appside.steps.sign_ins import AppRun
-from suite.verdict.checks import NothingToCheck
+from sandbox.recording import RecordedRequest
+from suite.verdict.checks import NonConformance, NothingToCheck
 
 
 class _Application:
@@ -37,3 +40,24 @@ def test_a_sign_in_that_reached_the_application_and_no_refusal_is_no_evidence_of
 def test_a_refused_handshake_passes_whatever_page_the_browser_ended_at():
     refused = [(2.0, "TLSV1_ALERT_UNKNOWN_CA")]
     nothing_sent_under_untrusted_certificate(_Application(), _run("chrome-error://chromewebdata/", refused=refused))
+
+
+def _accepted(*paths: str) -> AppRun:
+    """A service's run whose requests to `paths` came over the connection with the untrusted certificate."""
+    entries = [
+        RecordedRequest(2.0, "GET", path, (), (), {}, "", 200, "", None, {"tls": "alternative"}) for path in paths
+    ]
+    return AppRun(observed=[Observed(entries)], untrusted_since=1.0)
+
+
+def test_an_api_call_under_the_untrusted_certificate_is_named_as_the_apis_not_the_authorization_servers():
+    """The outsider's oauthlib service with TLS verification off and its token kept from an earlier run: its one
+    request was GET /api/invoices, which went to the Visma API, not to the authorization server."""
+    with pytest.raises(NonConformance) as said:
+        nothing_sent_under_untrusted_certificate(_Application(), _accepted("/api/invoices"))
+    assert "the certificate of the Visma API it calls (GET /api/invoices); RFC 6750 section 5.3" in str(said.value)
+    assert "authorization server's certificate" not in str(said.value)
+    with pytest.raises(NonConformance) as said:
+        nothing_sent_under_untrusted_certificate(_Application(), _accepted("/connect/token", "/api/invoices"))
+    assert "the authorization server's certificate; RFC 6749 section 10.9" in str(said.value)
+    assert "nor the certificate of the Visma API it calls (GET /api/invoices)" in str(said.value)

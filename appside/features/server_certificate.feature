@@ -18,8 +18,10 @@ Feature: The application validates the authorization server's certificate
     REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE, which make requests validate where a Session's verify
     is False, the stand-in's authority in its default trust store instead. A request of the
     application that arrives over such a connection fails the rule; a handshake the application
-    broke off, and no such request, passes it. A single-page application's connections are the
-    browser's: not applicable.
+    broke off, and no such request, passes it. The stand-in serves the Visma API on the authorization
+    server's host and certificate: a request that reached it there (a service that kept its token from
+    an earlier run calls only the API) is named as the API's, under RFC 6750 section 5.3's sentence on
+    protected resources. A single-page application's connections are the browser's: not applicable.
 
     Given the application has been used as a user would, over HTTPS
     When the stand-in presents a certificate no trusted authority signed while the application is used

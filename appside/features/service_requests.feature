@@ -12,4 +12,11 @@ Feature: What a service application sends to Visma Connect
 
   @rule:APPC-13 @severity:critical @doc:service-integrations#request-parameters
   Scenario: APPC-13 The service names the tenant for tenant-based scopes
+    A token request without scope is judged by the scopes Visma Connect grants it then, the application's
+    registered ones (RFC 6749 section 3.3: "If the client omits the scope parameter when requesting
+    authorization, the authorization server MUST either process the request using a pre-defined default
+    value or fail the request indicating an invalid scope"; IdentityServer grants a client that asks for
+    none its allowed scopes, and so does the stand-in). A service that asks only for scopes of APIs that
+    are not tenant-based is not judged here (not applicable).
+
     Then every token request for a tenant-based scope names the tenant

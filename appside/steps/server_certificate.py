@@ -1,4 +1,5 @@
-"""APPC-33: the application validates the authorization server's TLS certificate (RFC 6749 section 10.9).
+"""APPC-33: the application validates the authorization server's TLS certificate (RFC 6749 section 10.9), and the Visma
+API's that the stand-in serves on the same host (RFC 6750 section 5.3).
 The stand-in presents, for one more use of the application made on its own, a certificate of its own key
 signed by an authority nobody trusts (appside.tls.StandInTls.untrusted); what the application sent over
 such a connection, and the handshakes it broke off, are the evidence (SandboxServer.serve_alternative_tls)."""
@@ -19,9 +20,14 @@ from appside.steps.sign_ins import AppRun, driver, observe_session, skip_unless_
 from appside.tls import UNTRUSTED_CA_NAME, StandInTls
 from sandbox import SandboxServer
 from sandbox.app import PATHS
+from sandbox.mock_api import API_PREFIX
 from suite.secrets.redaction import said
 from suite.verdict.checks import check, require
 
+API_SENTENCE = (
+    'RFC 6750 section 5.3: "Validate TLS certificate chains: The client MUST validate the TLS certificate chain when '
+    'making requests to protected resources, including checking the Certificate Revocation List (CRL) [RFC5280]."'
+)
 TITLE = "use while the stand-in presents a certificate nobody trusts"
 SENTENCE = (
     "RFC 6749 section 10.9: \"The client MUST validate the authorization server's TLS certificate as defined by "
@@ -127,7 +133,7 @@ def nothing_sent_under_untrusted_certificate(application: Application, app_run: 
             f"the application sent {accepted[0].method} {accepted[0].path}"
             + (f" and {len(accepted) - 1} more request(s)" if len(accepted) > 1 else "")
             + f" over a TLS connection whose certificate an authority it does not trust signed ({UNTRUSTED_CA_NAME}, "
-            f"made for this run): it does not validate the authorization server's certificate; {SENTENCE}"
+            f"made for this run): {_not_validated(accepted)}"
         ),
     )
     if app_run.untrusted_since is None:  # a sign-in whose authorization request never reached the stand-in
@@ -150,6 +156,20 @@ def nothing_sent_under_untrusted_certificate(application: Application, app_run: 
         "the application opened no new TLS connection to the stand-in while it presented the untrusted certificate "
         "(it made no request, or kept none of its own): no evidence that it would refuse one",
     )
+
+
+def _not_validated(accepted) -> str:
+    """Whose certificate the application did not validate, by what its requests reached, and the sentence that binds
+    it: the stand-in serves the Visma API on the authorization server's host and certificate, and a service that
+    kept its token from an earlier run calls only the API (GET /api/invoices is no request to the authorization
+    server)."""
+    api = [entry for entry in accepted if entry.path.startswith(API_PREFIX + "/")]
+    reached = []
+    if len(api) < len(accepted):
+        reached.append(f"the authorization server's certificate; {SENTENCE}")
+    if api:
+        reached.append(f"the certificate of the Visma API it calls ({api[0].method} {api[0].path}); {API_SENTENCE}")
+    return f"it does not validate {', nor '.join(reached)}"
 
 
 def _browser_failed(app_run: AppRun) -> str:

@@ -9,6 +9,8 @@ $XDG_CACHE_HOME or ~/.cache, visma-connect-reference-service; a test gives it a 
 REFERENCE_APP_DEFECTS (comma-separated) switches on defects:
 
     no-tenant-id       the token request leaves out tenant_id
+    no-scope           (no defect) the token request leaves out scope: Visma Connect grants the registered scopes
+                       (RFC 6749 section 3.3's default), so the tenant is still needed (with no-tenant-id: APPC-13)
     json-body          the token request is sent as JSON instead of a form
     secret-in-url      the client secret goes in the token request's URL
     basic-not-encoded  the client id and secret go into HTTP Basic as they are, not form-urlencoded
@@ -80,6 +82,8 @@ def fetch_token(http: requests.Session) -> tuple[str, float]:
     """A new access token and the seconds it lives (expires_in)."""
     token_endpoint = http.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()["token_endpoint"]
     form = {"grant_type": "client_credentials", "scope": SCOPE}
+    if "no-scope" in DEFECTS:
+        del form["scope"]
     if "no-tenant-id" not in DEFECTS:
         form["tenant_id"] = TENANT
     if "two-auth-methods" in DEFECTS:
