@@ -179,6 +179,9 @@ REFERENCE_APPS = {
                 "no-secret": ("APPC-10",),
                 "secret-in-url": ("APPC-11",),
                 "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
+                # iss.startswith(issuer): the stand-in's other issuer begins with this one (RFC 9207 section 2.4's
+                # "simple string comparison" refuses it; warning-level, the verdict stands)
+                "callback-iss-prefix": ("APPC-18",),
                 "error-crashes": ("APPC-19",),
                 "old-refresh-token": ("APPC-15",),
                 # warning-level: warned, the verdict stands; it never refreshes, so APPC-15 (rotation) is not
@@ -198,6 +201,7 @@ REFERENCE_APPS = {
                 "id-token-leeway": ("APPC-21",),  # 30 minutes: an ID token expired 15 minutes ago passes
                 # a code redemption the token endpoint refused taken for a sign-in: no ID token validated (APPC-36)
                 "ignore-token-errors": ("APPC-36",),
+                "iss-prefix": ("APPC-21",),  # "<issuer>/evil" passes iss.startswith(issuer), not "exactly match"
                 "basic-not-encoded": ("APPC-10",),
                 # x/oauth2's AuthStyleAutoDetect: a code redemption refused with 401 is sent again, the same code,
                 # with the secret in the form body; the refused one redeemed nothing, so APPC-23 passes: clean,

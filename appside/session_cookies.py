@@ -22,13 +22,19 @@ Each text is split on the separators these formats put between their parts (. | 
 tried as base64 and base64url; decoded bytes that are no text in full (a raw MAC, gob) are read for
 the runs of text in them, as the browser's holder could with `strings`. An encrypted cookie (Rails,
 ASP.NET Core data protection, iron-session, gorilla with an encryption key) decodes to random bytes
-with no such run long enough to be a token, and stays opaque."""
+with no such run long enough to be a token, and stays opaque.
+
+A value too long for one cookie is split over several (chunked_cookies), read joined as one:
+- ASP.NET Core's ChunkingCookieManager: the cookie `name` holds "chunks-N", the chunks are `nameC1`
+  to `nameCN`;
+- @auth (Auth.js, NextAuth) and @supabase/ssr: `name.0`, `name.1`, ..."""
 
 import base64
 import binascii
 import json
 import re
 import zlib
+from collections.abc import Iterable
 from urllib.parse import unquote, unquote_plus
 
 BASE64ISH = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
@@ -37,6 +43,46 @@ SEPARATORS = re.compile(r"--|[.|:]")  # itsdangerous and Express "."; gorilla "|
 TEXT_RUN = re.compile(r"[^\x00-\x1f\x7f\ufffd]{8,}")
 DEPTH = 3  # a base64 value inside JSON inside base64: deep enough for what frameworks write
 MAX_COOKIE = 64 * 1024  # a cookie is at most 4 KB in a browser; a Set-Cookie header may be anything
+
+
+DOT_CHUNK = re.compile(r"(.+)\.(\d+)")  # @auth, @supabase/ssr: name.0, name.1, ...
+ASP_NET_CHUNK = re.compile(r"(.+)C(\d+)")  # ASP.NET Core: nameC1, nameC2, ... after name=chunks-N
+ASP_NET_CHUNKS = re.compile(r"chunks-(\d+)")
+
+
+def chunked_cookies(cookies: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Every value a set of chunked cookies held, joined in its chunks' order, as (a name for it, the value):
+    (`name` (chunked over name.0, name.1), value). `cookies`: (name, value) in the order the browser got
+    them; a set is joined each time one of its chunks changes, so that one the application sent and then
+    replaced or cleared is read too. A single cookie is no chunked set: it is read alone."""
+    jar: dict[str, str] = {}
+    joined: dict[tuple[str, str], None] = {}
+    for name, value in cookies:
+        jar[name] = value
+        for base, names in _chunk_sets(jar, name):
+            if len(names) > 1:
+                shown = f"{base} (chunked over {', '.join(names)})"
+                joined[shown, "".join(jar[n] for n in names)] = None
+    return list(joined)
+
+
+def _chunk_sets(jar: dict[str, str], name: str) -> list[tuple[str, list[str]]]:
+    """The chunked sets `name` (just set) belongs to in `jar`, each as (its name, its chunks' names in order)."""
+    sets = []
+    dot = DOT_CHUNK.fullmatch(name)
+    if dot:
+        base, count = dot.group(1), 0
+        while f"{base}.{count}" in jar:
+            count += 1
+        sets.append((base, [f"{base}.{i}" for i in range(count)]))
+    asp_net = ASP_NET_CHUNK.fullmatch(name)
+    base = asp_net.group(1) if asp_net else name
+    header = ASP_NET_CHUNKS.fullmatch(jar.get(base, ""))
+    if header and int(header.group(1)) <= len(jar):
+        names = [f"{base}C{i}" for i in range(1, int(header.group(1)) + 1)]
+        if all(n in jar for n in names):
+            sets.append((base, names))
+    return sets
 
 
 def readings(value: str) -> list[str]:

@@ -323,7 +323,7 @@ def create_app(
             consented.add((user.username, grant.client.client_id))
         response = server.create_authorization_response(grant_user=user if granted else None, grant=grant)
         return _in_response_mode(
-            apply_callback_faults(_apply_callback_defects(response, defects), faults, user.username)
+            apply_callback_faults(_apply_callback_defects(response, defects), faults, issuer, user.username)
         )
 
     @app.route("/account/login", methods=["GET", "POST"])

@@ -7,13 +7,15 @@ applies to whatever comes next.
 
     callback-state-wrong      the authorization callback carries a different state
     callback-state-missing    the authorization callback carries no state
-    callback-iss-wrong        the callback's RFC 9207 iss names another issuer
+    callback-iss-wrong        the callback's RFC 9207 iss is the issuer with /evil after it (another issuer
+                              that begins with this one: instrumentation.extended_issuer)
     callback-iss-missing      the callback carries no RFC 9207 iss, though the metadata says it does
     access-denied             the callback is error=access_denied, as if the user declined
     token-request-refused     the code redemption of the sign-in is refused with invalid_grant (HTTP 400), its code
                               spent, as a token endpoint answers a code it will not redeem (RFC 6749 section 5.2)
     short-lived-access-token  the access token lives Faults.short_lifetime seconds (SHORT_LIFETIME, 3, unless set)
-    id-token-iss-wrong        the ID token's iss names another issuer
+    id-token-iss-wrong        the ID token's iss is the issuer with /evil after it (another issuer that
+                              begins with this one)
     id-token-aud-wrong        the ID token's aud names another client
     id-token-aud-suffixed     the ID token's aud is one string, the client's id with "-evil" after it
     id-token-aud-prefixed     the ID token's aud is one string, "x" and the client's id
@@ -46,12 +48,12 @@ RECENT_EXPIRY = 15 * 60
 FAULTS = {
     "callback-state-wrong": "the authorization callback carries a different state",
     "callback-state-missing": "the authorization callback carries no state",
-    "callback-iss-wrong": "the callback's iss (RFC 9207) names another issuer",
+    "callback-iss-wrong": "the callback's iss (RFC 9207) is the issuer with /evil after it",
     "callback-iss-missing": "the callback carries no iss, though the metadata advertises RFC 9207",
     "access-denied": "the authorization callback says error=access_denied",
     "token-request-refused": "the token endpoint refuses the sign-in's code redemption with invalid_grant (HTTP 400)",
     "short-lived-access-token": "the access token expires after a few seconds (expires_in 3 unless set)",
-    "id-token-iss-wrong": "the ID token's iss names another issuer",
+    "id-token-iss-wrong": "the ID token's iss is the issuer with /evil after it",
     "id-token-aud-wrong": "the ID token's aud names another client",
     "id-token-aud-suffixed": "the ID token's aud is the client's id with -evil after it (one string)",
     "id-token-aud-prefixed": "the ID token's aud is x and the client's id (one string)",

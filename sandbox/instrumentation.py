@@ -23,7 +23,14 @@ CORS_PATHS = ("/.well-known/", "/connect/token", "/connect/userinfo", "/connect/
 # WithOrigins(origin).AllowAnyHeader().AllowAnyMethod() and never AllowCredentials(), so a preflight gets the
 # method and headers it asked for and no answer carries Access-Control-Allow-Credentials: a fetch with
 # credentials: 'include' (keycloak-js 26's token request) is kept from the page, as it is there.
-OTHER_ISSUER = "https://other-issuer.invalid"
+
+
+def extended_issuer(issuer: str) -> str:
+    """The issuer the wrong-iss faults name: this one with a path segment after it. An unrelated issuer was
+    refused by comparisons by prefix, by host or by containment too, so a client that compared that way passed;
+    this one they accept, and only the exact comparison OpenID Connect Core 1.0 section 3.1.3.7 step 2 ("MUST
+    exactly match") and RFC 9207 section 2.4 ("simple string comparison") ask for refuses it."""
+    return f"{issuer.rstrip('/')}/evil"
 
 
 def instrument(
@@ -65,7 +72,7 @@ def redirect_with(response: Response, parameters: list[tuple[str, str]], in_frag
     return response
 
 
-def apply_callback_faults(response: Response, faults: Faults, user: str | None = None) -> Response:
+def apply_callback_faults(response: Response, faults: Faults, issuer: str, user: str | None = None) -> Response:
     """The authorization response to `user`'s sign-in, with the callback fault armed for it applied
     to its Location."""
     query = redirect_parameters(response)
@@ -76,7 +83,7 @@ def apply_callback_faults(response: Response, faults: Faults, user: str | None =
     if faults.take("callback-state-missing", user):
         query = [(k, v) for k, v in query if k != "state"]
     if faults.take("callback-iss-wrong", user):
-        query = [(k, v) for k, v in query if k != "iss"] + [("iss", OTHER_ISSUER)]
+        query = [(k, v) for k, v in query if k != "iss"] + [("iss", extended_issuer(issuer))]
     if faults.take("callback-iss-missing", user):  # authorization_response_iss_parameter_supported stays true
         query = [(k, v) for k, v in query if k != "iss"]
     return redirect_with(response, query)
@@ -115,7 +122,7 @@ def apply_id_token_faults(response: Response, faults: Faults, keys: KeySet) -> N
     issued = jwt.decode(body["id_token"], keys)  # the sandbox's own, just signed
     claims = dict(issued.claims)
     if fault == "id-token-iss-wrong":
-        claims["iss"] = OTHER_ISSUER
+        claims["iss"] = extended_issuer(claims["iss"])
     elif fault == "id-token-aud-wrong":
         claims["aud"] = ["another-client"]
     elif fault in ("id-token-aud-suffixed", "id-token-aud-prefixed"):  # one that merely contains the client's id

@@ -25,9 +25,9 @@ def consent_answer(sandbox_url: str, query: dict) -> requests.Response:
     return browser.post(sandbox_url + return_url, data={"decision": "allow"}, allow_redirects=False)
 
 
-def spa_code(sandbox_url: str, verifier: str, **more: str) -> str:
-    """The code the test user's sign-in got for the sandbox's SPA, issued for `verifier`'s S256 challenge
-    (`more`: further parameters of the authorization request, a nonce)."""
+def spa_callback(sandbox_url: str, verifier: str, **more: str) -> dict[str, str]:
+    """The parameters of the callback the test user's sign-in got for the sandbox's SPA, its code issued for
+    `verifier`'s S256 challenge (`more`: further parameters of the authorization request, a nonce)."""
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = {
         "response_type": "code",
@@ -40,7 +40,12 @@ def spa_code(sandbox_url: str, verifier: str, **more: str) -> str:
         **more,
     }
     callback = consent_answer(sandbox_url, query)
-    return dict(parse_qsl(urlsplit(callback.headers["Location"]).query))["code"]
+    return dict(parse_qsl(urlsplit(callback.headers["Location"]).query))
+
+
+def spa_code(sandbox_url: str, verifier: str, **more: str) -> str:
+    """The code of spa_callback's callback."""
+    return spa_callback(sandbox_url, verifier, **more)["code"]
 
 
 def redeem_spa_code(sandbox_url: str, code: str, verifier: str) -> requests.Response:

@@ -11,6 +11,7 @@ import secrets
 import subprocess
 from urllib.parse import quote
 
+import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from itsdangerous import TimestampSigner
@@ -173,3 +174,61 @@ def test_a_mojolicious_session_cookie_is_read_and_said_to_be_signed_not_in_plain
         "signed, not encrypted)"
     )
     assert _as_it_is(quote(json.dumps({"t": MOJO_ACCESS})), tokens) == {"access token"}
+
+
+def _set_by_flask(chunks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The cookies as the browser driver records them (name, value), from the Set-Cookie headers Flask writes."""
+    from appside.browser_driver import _cookie
+
+    response = Flask(__name__).response_class()
+    for name, value in chunks:
+        response.set_cookie(name, value, httponly=True)
+    return [_cookie(header) for header in response.headers.getlist("Set-Cookie")]
+
+
+def _appc27(cookies: list[tuple[str, str]], secret: str) -> str:
+    """APPC-27's step on one normal sign-in that set `cookies`: its failure message, or "" where it failed nothing."""
+    from types import SimpleNamespace
+
+    from appside.browser_driver import SignIn
+    from appside.observed import Observed
+    from appside.steps import leaks
+    from appside.steps.sign_ins import AppRun
+    from suite.verdict.checks import NonConformance
+
+    app_run = AppRun(sign_ins=[SignIn(True, contents=[], cookies=cookies)], observed=[Observed([])])
+    drive = SimpleNamespace(sign_in_url="http://127.0.0.1:5081/login")
+    application = SimpleNamespace(app_type="web", client_secret=secret, is_interactive=True, drive=drive)
+    try:
+        leaks.nothing_secret_in_pages(application, app_run)
+    except NonConformance as failure:
+        return str(failure)
+    except pytest.skip.Exception:  # no token was issued: nothing else to judge, and nothing failed
+        return ""
+    raise AssertionError("a run that issued no token passed APPC-27")
+
+
+def test_a_value_chunked_over_several_cookies_is_read_joined_in_both_conventions(monkeypatch):
+    """An outsider's application split its access token over the cookies tok.0 and tok.1 and passed APPC-27: each
+    half alone is no token. A value too long for one cookie is chunked as @auth and @supabase/ssr write it (name.0,
+    name.1, ...) and as ASP.NET Core's ChunkingCookieManager does (name=chunks-N, then nameC1 to nameCN): the chunks
+    are joined in their order, then decoded as one cookie is. Chunks out of order, or a set missing one, join
+    nothing the secret is in."""
+    from appside.steps import leaks
+
+    monkeypatch.setattr(leaks, "every_flow_made", lambda: [])
+    secret = "chunked-" + secrets.token_urlsafe(32)
+    encoded = base64.urlsafe_b64encode(json.dumps({"access_token": secret}).encode()).decode().rstrip("=")
+    thirds = [encoded[i : i + len(encoded) // 3 + 1] for i in range(0, len(encoded), len(encoded) // 3 + 1)]
+    dotted = _set_by_flask([("sid", "abc"), ("tok.0", secret[:20]), ("tok.1", secret[20:])])
+    assert "cookie 'tok (chunked over tok.0, tok.1)'" in _appc27(dotted, secret)
+    # a base64 value cut anywhere (@supabase/ssr's session): no chunk decodes to the token alone
+    supabase = _set_by_flask([(f"sb-auth-token.{i}", third) for i, third in enumerate(thirds)][::-1])
+    assert "chunked over sb-auth-token.0, sb-auth-token.1, sb-auth-token.2" in _appc27(supabase, secret)
+    asp_net = _set_by_flask(
+        [(".AspNetCore.Cookies", f"chunks-{len(thirds)}")]
+        + [(f".AspNetCore.CookiesC{i}", third) for i, third in enumerate(thirds, 1)]
+    )
+    assert "chunked over .AspNetCore.CookiesC1, .AspNetCore.CookiesC2" in _appc27(asp_net, secret)
+    assert _appc27(_set_by_flask([("tok.1", secret[:20]), ("tok.0", secret[20:])]), secret) == ""
+    assert _appc27(_set_by_flask([("tok.0", secret[:20]), ("tok.2", secret[20:])]), secret) == ""

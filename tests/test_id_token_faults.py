@@ -5,12 +5,13 @@ any small leeway (OpenID Connect Core 1.0 sections 2 and 3.1.3.7)."""
 
 import secrets
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from sandbox_sign_in import redeem_spa_code, spa_code
+from sandbox_sign_in import redeem_spa_code, spa_callback, spa_code
 
 from sandbox import SandboxServer
 from sandbox.faults import RECENT_EXPIRY
@@ -49,3 +50,16 @@ def test_an_id_token_expired_recently_is_past_any_small_leeway_and_nothing_else_
     claims = _id_token_claims(sandbox)
     assert claims["exp"] <= time.time() - RECENT_EXPIRY + 2 and RECENT_EXPIRY > 600
     assert claims["iat"] < claims["exp"] and claims["aud"] in (["sandbox-spa"], "sandbox-spa")
+
+
+def test_the_wrong_issuer_faults_name_an_issuer_that_begins_with_the_sandboxs(sandbox):
+    """The breaker app compared the ID token's iss with iss.startswith(issuer) and passed APPC-21: the faults named
+    an unrelated issuer, which a comparison by prefix, host or containment refuses too. Theirs is this issuer with a
+    path segment after it, which only the exact comparison (OpenID Connect Core 3.1.3.7 step 2, RFC 9207 section 2.4)
+    refuses, in the ID token and in the callback alike."""
+    sandbox.faults.inject("id-token-iss-wrong")
+    iss = _id_token_claims(sandbox)["iss"]
+    assert iss.startswith(sandbox.issuer) and urlsplit(iss).netloc == urlsplit(sandbox.issuer).netloc, iss
+    assert iss != sandbox.issuer and _id_token_claims(sandbox)["iss"] == sandbox.issuer  # one occasion only
+    sandbox.faults.inject("callback-iss-wrong")
+    assert spa_callback(sandbox.url, VERIFIER)["iss"] == iss

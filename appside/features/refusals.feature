@@ -84,7 +84,9 @@ Feature: What an application must refuse
     "MUST ignore the unrecognized iss parameter", and client libraries such as mozilla-django-oidc
     do. Neither Visma Connect's documentation nor RFC 9700 asks an application of one issuer to
     support it (mix-up attacks need two), so, as with APPC-25, an application that accepts the
-    response is warned, not failed.
+    response is warned, not failed. The other issuer is this one with "/evil" after it: a
+    comparison by prefix, by host or by containment accepts it, and only the "simple string
+    comparison" section 2.4 asks for refuses it.
 
     Given a normal sign-in of the application redeems its code
     When the stand-in answers a sign-in with the fault "callback-iss-wrong"
@@ -177,7 +179,8 @@ Feature: What an application must refuse
     OpenID Connect Core 3.1.3.7: the client MUST check iss (step 2), aud (3), exp (9) and, when it
     sent a nonce, that the ID token carries one and that it is the same (11): an ID token with
     another nonce or with none is refused; an application that sent no nonce is not judged on
-    either. The aud must list the client's id itself: an aud that merely contains it (the id with
+    either. The other issuer is this one with "/evil" after it, which "MUST exactly match" refuses
+    and a comparison by prefix, by host or by containment accepts. The aud must list the client's id itself: an aud that merely contains it (the id with
     "-evil" after it, or "x" before it) lists another audience, and an azp naming the client does
     not make it one. An exp 15 minutes old is beyond "some small leeway, usually no more than a few
     minutes" (section 2): a leeway of up to 10 minutes (angular-oauth2-oidc's default) passes.

@@ -25,7 +25,7 @@ from appside.observed import Observed, learn_secrets
 from appside.output_file import read_from
 from appside.record import UNCHECKED
 from appside.service_driver import ServiceRun
-from appside.session_cookies import readings, signed_format
+from appside.session_cookies import chunked_cookies, readings, signed_format
 from appside.steps.service import service_run
 from appside.steps.sign_ins import (
     AppRun,
@@ -257,7 +257,9 @@ def nothing_secret_in_pages(application, app_run):
                 seen.add((url, text))
                 _judge_page(title, url, text, part, secrets)
     for sign_in in app_run.sign_ins:
-        for cookie, value in getattr(sign_in, "cookies", None) or ():
+        cookies = getattr(sign_in, "cookies", None) or []
+        # each cookie alone first: a credential in one is named by that cookie, not by a set it is a chunk of
+        for cookie, value in [*cookies, *chunked_cookies(cookies)]:
             plain = _as_it_is(value, secrets)
             names = leaked("\n".join(readings(value)), secrets)  # every one the cookie carries, in one message
             if names:

@@ -48,7 +48,7 @@ from appside.steps.sign_ins import (
 from appside.steps.unread_answers import answer_unread, id_token_as_bearer
 from sandbox import SandboxServer
 from sandbox.faults import ID_TOKEN_FAULTS, PAST_EXPIRY, RECENT_EXPIRY
-from sandbox.instrumentation import OTHER_ISSUER
+from sandbox.instrumentation import extended_issuer
 from sandbox.recording import FORM_POST_NOTE
 from suite.configuration.rules import WARNING
 from suite.secrets.redaction import REDACTOR
@@ -79,7 +79,8 @@ USER_AGENT_BINDING = (
 # APPC-21: the step of OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation) each ID token fault breaks
 ID_TOKEN_VALIDATION = "OpenID Connect Core 1.0 section 3.1.3.7 (ID Token Validation)"
 ISSUER_STEP = (
-    f"the ID token's iss names another issuer; {ID_TOKEN_VALIDATION} step 2: \"The Issuer Identifier for the OpenID "
+    "the ID token's iss is the issuer with /evil after it, another issuer that begins with this one; "
+    f'{ID_TOKEN_VALIDATION} step 2: "The Issuer Identifier for the OpenID '
     'Provider (which is typically obtained during Discovery) MUST exactly match the value of the iss (issuer) Claim."'
 )
 AUDIENCE_STEP = (
@@ -210,7 +211,7 @@ def asks_for_openid(app_run: AppRun) -> None:
 
 
 @then("the stand-in's callback carried the fault")
-def fault_delivered(application: Application, app_run: AppRun) -> None:
+def fault_delivered(application: Application, stand_in: SandboxServer, app_run: AppRun) -> None:
     callback = _faulted_callback(app_run)
     params = callback.location_params
     sent_state = dict(callback.query).get("state")
@@ -221,7 +222,7 @@ def fault_delivered(application: Application, app_run: AppRun) -> None:
     delivered = {
         "callback-state-wrong": "state" in params and params["state"] != sent_state,
         "callback-state-missing": "state" not in params,
-        "callback-iss-wrong": params.get("iss") == OTHER_ISSUER,
+        "callback-iss-wrong": params.get("iss") == extended_issuer(stand_in.issuer),
         "callback-iss-missing": "iss" not in params,
         "access-denied": params.get("error") == "access_denied",
     }[str(app_run.fault)]  # set by the When step that injected it
@@ -323,7 +324,7 @@ def token_request_refused(application: Application, app_run: AppRun) -> None:
 
 
 @then("the stand-in's token response carried the fault")
-def id_token_fault_delivered(application: Application, app_run: AppRun) -> None:
+def id_token_fault_delivered(application: Application, stand_in: SandboxServer, app_run: AppRun) -> None:
     """The code was redeemed (the application cannot know the ID token is bad before it has it),
     and the ID token it got shows the fault."""
     redeemed = [r for r in app_run.last.grants("authorization_code") if r.status == 200]
@@ -338,7 +339,7 @@ def id_token_fault_delivered(application: Application, app_run: AppRun) -> None:
             'the nonce check only "If a nonce value was sent in the Authentication Request"'
         )
     delivered = {
-        "id-token-iss-wrong": claims.get("iss") == OTHER_ISSUER,
+        "id-token-iss-wrong": claims.get("iss") == extended_issuer(stand_in.issuer),
         "id-token-aud-wrong": claims.get("aud") == ["another-client"],
         "id-token-aud-suffixed": claims.get("aud") == f"{application.client_id}-evil",
         "id-token-aud-prefixed": claims.get("aud") == f"x{application.client_id}",

@@ -26,8 +26,12 @@ defects, to prove the certification catches them:
     wrong-verifier         the code is redeemed with another code_verifier
     no-secret              token requests carry no client secret (a code redemption relies on PKCE)
     iss-not-checked        RFC 9207's iss on the callback is not compared with the issuer
+    callback-iss-prefix    RFC 9207's iss on the callback is compared by prefix (iss.startswith(issuer)), not
+                           by the simple string comparison RFC 9207 section 2.4 asks for
     old-refresh-token      after a refresh, the first refresh token is kept and used again
     id-token-not-validated the ID token is accepted without checking it
+    iss-prefix             the ID token's iss is compared by prefix (an Authlib validate callable doing
+                           iss.startswith(issuer)), not "exactly" as OpenID Connect Core 3.1.3.7 step 2 asks
     nonce-presence-not-checked  the ID token's nonce is compared only when it carries one (an ID token
                            without nonce is accepted, as npm @axa-fr/oidc-client 7 does)
     secret-in-url          the token request carries the client secret in its URL
@@ -296,7 +300,7 @@ def callback():
         metadata.get("authorization_response_iss_parameter_supported")
         and "iss-not-checked" not in DEFECTS
         and ("iss" in request.values or "iss-missing-accepted" not in DEFECTS)
-        and request.values.get("iss") != metadata["issuer"]
+        and not _same_issuer(request.values.get("iss") or "", metadata["issuer"], "callback-iss-prefix" in DEFECTS)
     ):
         return refused("<p>Sign-in failed: the response does not come from Visma Connect (iss).</p>")
     if "error-crashes" in DEFECTS and request.values.get("error"):
@@ -384,11 +388,14 @@ def id_token_checks() -> dict:
     (its own default, which it drops once given claims_options) and the audience. Authlib checks aud only through
     azp (CodeIDToken.validate_azp: an aud naming another client passes where azp names this one), so the client's
     id is asked of aud itself (OpenID Connect Core 1.0 section 3.1.3.7 steps 2 and 3)."""
+    issuer = oauth.visma.load_server_metadata()["issuer"]
     claims_options: dict[str, dict] = {
-        "iss": {"values": [oauth.visma.load_server_metadata()["issuer"]]},
+        "iss": {"values": [issuer]},
         "aud": {"values": [oauth.visma.client_id]},
     }
     checks: dict = {"claims_options": claims_options}
+    if "iss-prefix" in DEFECTS:
+        claims_options["iss"] = {"essential": True, "validate": lambda claims, iss: _same_issuer(iss, issuer, True)}
     if "aud-through-azp" in DEFECTS:  # Authlib's default: the issuer alone
         del claims_options["aud"]
     if "aud-substring" in DEFECTS:
@@ -397,6 +404,11 @@ def id_token_checks() -> dict:
     if "id-token-leeway" in DEFECTS:
         checks["leeway"] = 30 * 60
     return checks
+
+
+def _same_issuer(iss: str, issuer: str, by_prefix: bool = False) -> bool:
+    """The iss compared with the issuer: exactly, or (callback-iss-prefix, iss-prefix) by prefix."""
+    return iss.startswith(issuer) if by_prefix else iss == issuer
 
 
 class _AzpNotAsked(CodeIDToken):
