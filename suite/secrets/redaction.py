@@ -74,6 +74,7 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 import ahocorasick
 
 from suite.secrets.literals import escaped_forms
+from suite.secrets.shell_printed import shell_printed
 
 # Names of fields, parameters and headers whose values are secret wherever they appear.
 SECRET_FIELDS = frozenset(
@@ -136,7 +137,9 @@ def encodings(value: str) -> frozenset[str]:
 
 
 def _decoded_forms(value: str) -> set[str]:
-    forms = {value, unquote_plus(value), unquote(value)}
+    # a shell's echo or printf prints the secret's own backslash escapes as their characters: a \\c form is the
+    # head before it, masked where a cut secret's head would be (ELIDED_PIECE)
+    forms = {value, unquote_plus(value), unquote(value), *shell_printed(value, head=ELIDED_PIECE)}
     if "%" in value:  # a server reading %XX as Latin-1 or windows-1252 bytes, not UTF-8 ("%F1" is "ñ")
         forms |= {decode(value, encoding=charset) for decode in (unquote, unquote_plus) for charset in _CHARSETS}
     forms |= {mis for form in forms for mis in _misdecoded(form)}
