@@ -75,8 +75,9 @@ Feature: Refresh tokens
 
   # RFC 6749 section 5.1 leaves scope out of a response when it equals the request: where it is named,
   # and in a JWT access token's scope claim, it may name nothing the user did not grant. A refresh asking
-  # for more is refused (invalid_scope) or answered without it.
-  @rule:RT-08 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6
+  # for more is refused (invalid_scope) or answered with a scope that leaves it out: named no scope, it was
+  # granted the one it asked for.
+  @rule:RT-08 @severity:critical @doc:interactive-integrations#important-notes @rfc:RFC6749-6 @rfc:RFC6749-5.1
   Scenario: RT-08 A refresh does not widen the scope originally granted
     Given the "web" client of the environment
     When the user authorizes the client with PKCE and offline_access

@@ -349,6 +349,12 @@ DEFECTS = {
             ("RT-08",),
         ),
         Defect(
+            "refresh-scope-widened-unnamed",
+            "a refresh asking for a scope not originally granted is granted it, with no scope in the response "
+            "and none in the refreshed access token (django-oidc-provider 0.9.0 gives opaque ones)",
+            ("RT-08",),
+        ),
+        Defect(
             "refresh-reuse-grace",
             "a rotated refresh token keeps working for 3 s (Visma's grace period) where the environment declares none",
             ("RT-02",),

@@ -121,7 +121,8 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             return str(generate_token(48))
         token = str(super().access_token_generator(client, grant_type, user, scope))
         reshaped = ("access-token-typ-jwt", "access-token-claims-missing", "access-token-without-typ")
-        if any(name in self.defects for name in reshaped):
+        unscoped = "refresh-scope-widened-unnamed" in self.defects and grant_type == "refresh_token"
+        if unscoped or any(name in self.defects for name in reshaped):
             issued = jwt.decode(token, self.keys)
             header, claims = dict(issued.header), dict(issued.claims)
             if "access-token-typ-jwt" in self.defects:
@@ -132,6 +133,8 @@ class VismaTokenGenerator(JWTBearerTokenGenerator):
             if "access-token-without-typ" in self.defects:  # as Spring Authorization Server's JwtGenerator writes them
                 header.pop("typ", None)
                 claims.pop("client_id", None)
+            if unscoped:  # RFC 9068's scope claim is a SHOULD: without it only the token response tells the scope
+                claims.pop("scope", None)
             token = jwt.encode(header, claims, self.keys, default_type=None)
         return token
 

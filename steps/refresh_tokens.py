@@ -238,9 +238,10 @@ def _originally_granted(state) -> set[str]:
     return set(f"{state.client.scope} offline_access".split())
 
 
-def _scope_widening(state, discovery, environment, response: dict) -> str | None:
-    """What the refresh response grants beyond the original scope: in its `scope`, and in the
-    `scope` claim of its access token where that is a JWT (as Visma's are); None when nothing."""
+def _scope_widening(state, discovery, environment, response: dict, requested: str | None = None) -> str | None:
+    """What the refresh response grants beyond the original scope: in its `scope` or, where it names none, in
+    the scope the refresh `requested` (RFC 6749 section 5.1), and in the `scope` claim of its access token
+    where that is a JWT (as Visma's are); None when nothing."""
     granted = _originally_granted(state)
     named = response.get("scope")
     if isinstance(named, str):
@@ -248,6 +249,12 @@ def _scope_widening(state, discovery, environment, response: dict) -> str | None
     extra = set(named or ()) - granted
     if extra:
         return f"the refresh response's scope names {' '.join(sorted(extra))!r}"
+    unnamed_extra = set((requested or "").split()) - granted if named is None else set()
+    if unnamed_extra:  # no scope named: the one requested was granted, a refresh without scope keeps the original
+        return (
+            f"the refresh response names no scope, so it grants the scope requested, with "
+            f"{' '.join(sorted(unnamed_extra))!r} (RFC 6749 section 5.1: scope is {SCOPE_OMITTED_SENTENCE})"
+        )
     if environment.expectations.access_token_format == "jwt" and response.get("access_token"):
         token = response["access_token"]
         # a token of another form is RT-01's and AT-01's failure: RT-08 then has no scope claim to read (nothing
@@ -265,6 +272,7 @@ def _scope_widening(state, discovery, environment, response: dict) -> str | None
     return None
 
 
+SCOPE_OMITTED_SENTENCE = '"OPTIONAL, if identical to the scope requested by the client; otherwise, REQUIRED"'
 RT08_SENTENCE = (  # cited as "RFC 6749 section 6:" where it is used, so that the message names it
     '"The requested scope MUST NOT include any scope not originally granted by the resource '
     'owner, and if omitted is treated as equal to the scope originally granted by the resource owner"'
@@ -292,16 +300,20 @@ def _ungranted_scope(state, environment) -> str:
     return next((s for s in candidates if s not in granted), "conformance-suite-not-granted")
 
 
+def _wider_scope(state) -> str:
+    """The scope the widening refresh asks for: the one originally granted and one more."""
+    return " ".join([*sorted(_originally_granted(state)), state.widening_scope])
+
+
 @when("the client refreshes asking for a scope not originally granted")
 def refresh_with_wider_scope(state, discovery, environment):
     token = state.tokens.get("refresh_token") or first_refresh_token(state)
     state.widening_scope = _ungranted_scope(state, environment)
-    wider = " ".join([*sorted(_originally_granted(state)), state.widening_scope])
     client = state.client
     post_token(
         state,
         discovery,
-        {"grant_type": "refresh_token", "refresh_token": token, "scope": wider},
+        {"grant_type": "refresh_token", "refresh_token": token, "scope": _wider_scope(state)},
         client=client,
         authentication=default_authentication(client),
     )
@@ -319,7 +331,7 @@ def wider_refresh_refused_or_narrowed(state, discovery, environment):
             "granted is invalid_scope (RFC 6749 section 5.2), the refresh token itself being good",
         )
         return
-    widening = _scope_widening(state, discovery, environment, state.token_responses[-1])
+    widening = _scope_widening(state, discovery, environment, state.token_responses[-1], _wider_scope(state))
     check(
         widening is None,
         lambda: (

@@ -59,7 +59,8 @@ def access_token_revocation_expected(environment):
     if declared != "supported":
         pytest.skip(
             f"{environment.name} declares access tokens not revocable (expectations.access_token_revocation: "
-            f"{declared}); RFC 7009 section 2 makes it a SHOULD"
+            f"{declared}); RFC 7009 section 2 makes revoking them a SHOULD, RFC 6749 section 4.1.2 (CODE-07) asks "
+            'it "when possible"'
         )
 
 
