@@ -39,6 +39,8 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
                            application sets it on the session it shares): requests lets REQUESTS_CA_BUNDLE and
                            CURL_CA_BUNDLE override that attribute (psf/requests#3829), not a call's verify=False
     error-crashes          a callback with an error (access_denied) crashes the application (HTTP 500)
+    token-plain-http       the code is redeemed at the token endpoint as http://, its client secret with it, on the
+                           https issuer's port (an application that wrote the issuer's scheme wrong)
 """
 
 import base64
@@ -81,6 +83,8 @@ if "tls-session-unverified" in DEFECTS:
     requests.Session.__init__ = _unverified_session  # type: ignore[method-assign]
 METADATA = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()
 TOKEN_URL = METADATA["token_endpoint"] + (f"?client_secret={SECRET}" if "secret-in-url" in DEFECTS else "")
+if "token-plain-http" in DEFECTS:
+    TOKEN_URL = TOKEN_URL.replace("https://", "http://", 1)
 CREDENTIALS = {"client_id": CLIENT_ID} if "no-secret" in DEFECTS else {"client_id": CLIENT_ID, "client_secret": SECRET}
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
 
