@@ -324,8 +324,9 @@ class Watchdog:
             return (
                 f"{waited} while the suite was {what} on the page {redact_url(page)}"
                 f"{f' of the sign-in {sign_in!r}' if sign_in else ''}: a script on that page kept it "
-                "from answering (a loop that never yields, such as while(true)), so the suite stopped the browser and "
-                f"this could not be checked; {_load()}"
+                "from answering (a loop that never yields, such as while(true)), or the application did not answer "
+                "the page's next load (a meta refresh, a redirect or a link it followed, its request left waiting), "
+                f"so the suite stopped the browser and this could not be checked; {_load()}"
             )
         return (
             f"{waited} while the suite was {what}, so it stopped the browser and this could not be checked (a page "

@@ -450,6 +450,9 @@ REFERENCE_APPS = {
                 # every parameter of its code redemption in the token URL's query, the secret too: that authenticates
                 # nothing (APPC-10 blocked by APPC-11), and no code is redeemed (aiohttp-oauthlib's outsider report)
                 "force-querystring": ("APPC-11",),
+                # its code redeemed as http:// on the https issuer's port: the stand-in refuses it unread (APPC-32
+                # blocked by it), so whether it put its secret in a URL could not be seen (APPC-11)
+                "token-plain-http": ("APPC-10",),
                 "iss-not-checked": ("APPC-18", "APPC-25"),  # nor is a missing iss noticed
                 "id-token-not-validated": ("APPC-21",),
                 "old-refresh-token": ("APPC-15",),
@@ -464,7 +467,9 @@ REFERENCE_APPS = {
                 "challenge-dropped": (*NO_CHALLENGE, *TOKEN_NEEDED, "APPC-26", *LEAKS_NEEDED),
                 # refused for its client authentication: no code redeemed (APPC-23), no token issued
                 "force-querystring": ("APPC-10", *TOKEN_NEEDED, "APPC-23", "APPC-26", *LEAKS_NEEDED),
+                "token-plain-http": (*SIGN_IN_NEEDED, "APPC-08", "APPC-23", "APPC-24", "APPC-26", *LEAKS_NEEDED),
             },
+            unchecked={"token-plain-http": ("APPC-11",)},
             stack="Python: Flask, requests-oauthlib (client_secret in the form), joserfc for the ID token",
         ),
         ReferenceApp(

@@ -14,7 +14,7 @@ import allure
 
 from sandbox.app import PATHS
 from sandbox.mock_api import API_PREFIX
-from sandbox.recording import FORM_POST_NOTE
+from sandbox.recording import FORM_POST_NOTE, PLAIN_HTTP_NOTE
 from suite.secrets.redaction import REDACTOR, learn_plain_code_challenge, learn_s256_code_challenge
 from suite.wire.http import Exchange, allure_results_written
 
@@ -25,6 +25,11 @@ class Observed:
     issuer: str = field(default="", repr=False)  # where the stand-in listens, for the attached curl lines
     # (start, end) of the sign-in these are the requests of, where it was made with others at once (time.time())
     window: tuple[float, float] | None = field(default=None, repr=False)
+
+    @property
+    def plain_http_requests(self) -> list:
+        """The plaintext HTTP requests that reached the stand-in's HTTPS port (sandbox: PLAIN_HTTP_NOTE), unread."""
+        return [e for e in self.entries if e.notes.get(PLAIN_HTTP_NOTE)]
 
     @property
     def authorization_requests(self) -> list:

@@ -33,6 +33,10 @@ TLS_ALTERNATIVE_KEY = "sandbox.tls_alternative"
 # The note of an authorization response delivered as a form that posts itself (response_mode=form_post):
 # the response as the redirect it would otherwise have been, its parameters in the query.
 FORM_POST_NOTE = "form_post"
+# The note of a plaintext HTTP request that reached the HTTPS port: OpenSSL refuses its handshake ("http request"),
+# so nothing of it is read (its headers and body may carry a client secret or a bearer token, which the log keeps
+# nowhere); its entry has no method or path, only its arrival and this note.
+PLAIN_HTTP_NOTE = "plain_http"
 MAX_RECORDED_BODY = 64 * 1024  # an OAuth request is a few hundred bytes; a bigger body is noted, not kept
 
 
@@ -130,6 +134,11 @@ class RequestLog:
             self._entries.append(entry)
         for listener in self.listeners:
             listener(entry)
+
+
+def plain_http_request(arrived: float) -> RecordedRequest:
+    """The log's entry of a plaintext HTTP request on the HTTPS port (PLAIN_HTTP_NOTE)."""
+    return RecordedRequest(arrived, "", "", (), (), {}, notes={PLAIN_HTTP_NOTE: True})
 
 
 class RecordingMiddleware:

@@ -18,7 +18,7 @@ from werkzeug.wsgi import LimitedStream
 from sandbox.app import MAX_REQUEST_BYTES, create_app, signed_in_session
 from sandbox.defects import Defects
 from sandbox.faults import Faults
-from sandbox.recording import TLS_ALTERNATIVE_KEY, RequestLog
+from sandbox.recording import TLS_ALTERNATIVE_KEY, RequestLog, plain_http_request
 from sandbox.registry import Registry
 
 # How long a connection may wait for its client's next request (and any one read or write may
@@ -26,6 +26,8 @@ from sandbox.registry import Registry
 # (codes and tokens that live a few seconds), so that the server does not close a connection just
 # as the client sends on it.
 IDLE_SECONDS = 30
+# OpenSSL's reason for a handshake that met a plaintext HTTP request instead of a ClientHello
+PLAIN_HTTP_REASON = "HTTP_REQUEST"
 
 
 class _RequestBody(LimitedStream):
@@ -149,6 +151,7 @@ class _Server(ThreadedWSGIServer):
         # the clients (by their address) still served with ssl_context, and whose kept connections stay open
         self.spared: Callable[[tuple], bool] = _nobody
         self.handshake_failures: deque[tuple[float, str]] = deque(maxlen=100)
+        self.recording: RequestLog | None = None  # where a plaintext HTTP request on the TLS port is logged
         if ssl_context is not None:
             ssl_context.sni_callback = self._choose_context  # called for every handshake, with SNI or without
 
@@ -161,11 +164,15 @@ class _Server(ThreadedWSGIServer):
 
     def get_request(self):
         """A TLS handshake runs in accept(); one the client broke off (it refused the certificate) is
-        noted with the client's alert before socketserver drops the connection, as it does."""
+        noted with the client's alert before socketserver drops the connection, as it does. One OpenSSL found to be
+        a plaintext HTTP request ("http request") is logged too, as such: a client that sent its credentials where
+        TLS is required (RFC 6750 section 5.3, RFC 6749 section 3.2); nothing of it is read."""
         try:
             return super().get_request()
         except ssl.SSLError as error:
             self.handshake_failures.append((time.time(), error.reason or str(error)))
+            if error.reason == PLAIN_HTTP_REASON and self.recording is not None:
+                self.recording.append(plain_http_request(time.time()))
             raise
 
     def server_bind(self) -> None:
@@ -275,6 +282,8 @@ class SandboxServer:
         # the first port on each of `also_on`'s hosts too (::1 beside 127.0.0.1, where the issuer names localhost,
         # which a client may resolve to either): the same sandbox, so that no other process can answer there
         self._first_port = [first, *_twins(first, also_on, ssl_context)]
+        for server in self._first_port:
+            server.recording = self.recording
         self._servers = list(self._first_port)
         for names in map(tuple, more_defect_sets):
             server = _Server(host, 0)

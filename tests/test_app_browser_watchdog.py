@@ -132,5 +132,8 @@ def test_a_page_whose_script_never_yields_is_named_and_the_sign_ins_going_on_kee
         f"the page) on the page {app.url}/ of the sign-in 'normal sign-in "
     ) in stopped
     assert "': a script on that page kept it from answering (a loop that never yields" in stopped
+    # the other cause a page that stops answering has: an outsider's page without a script whose meta refresh the
+    # application never answered was blamed on a script
+    assert "or the application did not answer the page's next load (a meta refresh" in stopped
     assert isinstance(evidence[fault_title("f")], BrowserDidNotAnswer)
     assert str(evidence[fault_title("f")]) == stopped

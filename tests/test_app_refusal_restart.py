@@ -270,3 +270,32 @@ def test_a_redemption_refused_for_another_cause_first_never_met_the_fault():
     app_run = AppRun(sign_ins=[SignIn(False, 400)], observed=[Observed(entries)], fault=TOKEN_REFUSED)
     with pytest.raises(NothingToCheck, match=r"for another cause first \(HTTP 401, invalid_client\)"):
         token_request_refused(SimpleNamespace(app_type="web"), app_run)
+
+
+def test_a_refusal_watched_for_less_time_than_the_normal_sign_in_took_to_redeem_is_no_evidence():
+    """The breaker outsider's application redeemed its code in a background thread 12 s after its callback: the
+    normal sign-in's redemption came 12 s after its callback, the refused sign-in was watched 2 s after its own,
+    and APPC-16/17 passed because no redemption came in those 2 s."""
+    normal = Observed(
+        [_authorization(0.0, "n1"), _callback(1.0, code="n1", state="n1"), _redemption(13.0, "n1", FIRST)]
+    )
+    faulty = [_authorization(20.0, "s1"), _callback(21.0, code="c1", state="another")]
+
+    def judged(watched_until: float) -> str:
+        app_run = AppRun(
+            sign_ins=[SignIn(False, 200)],
+            observed=[Observed(faulty, window=(20.0, watched_until))],
+            fault="callback-state-wrong",
+            baseline=(SignIn(False, 200), normal),
+        )
+        try:
+            no_redemption(SimpleNamespace(node=SimpleNamespace(user_properties=[])), app_run)
+        except pytest.skip.Exception as skipped:
+            return f"skipped: {skipped}"
+        return "passed"
+
+    assert judged(23.0).startswith(
+        "skipped: could not be checked for this application: its normal sign-in redeemed its code 12.0 s after its "
+        "callback, and this sign-in was watched only 2.0 s after its own"
+    )
+    assert judged(34.0) == "passed"  # watched 13 s: a redemption as late as the normal one's would have been seen

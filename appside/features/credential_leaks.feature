@@ -52,7 +52,7 @@ Feature: Where the tokens and the client secret must not turn up
     Given the application has been used as a user would, and what it showed and sent was kept
     Then no client secret, access or refresh token appears in the application's output
 
-  @rule:APPC-32 @severity:critical @rfc:RFC6749-10.3 @rfc:RFC6749-10.4 @rfc:RFC6749-10.1
+  @rule:APPC-32 @severity:critical @rfc:RFC6749-10.3 @rfc:RFC6749-10.4 @rfc:RFC6749-10.1 @rfc:RFC6750-5.3
   Scenario: APPC-32 The application sends its tokens and its secret only where they may go
     An access token goes only to the authorization server, the resource servers it is valid for and
     the client; a refresh token only to the authorization server and the client; the client secret
@@ -65,6 +65,8 @@ Feature: Where the tokens and the client secret must not turn up
     the stand-in's resource servers (the Visma API, the userinfo endpoint), where the access token
     goes, receive neither a refresh token nor the client secret, in URL, header or body: judged on their
     calls, so where the application made none the rule is missing data (drive.use_api_url), not a pass.
+    A plaintext HTTP request to the stand-in's HTTPS port (http:// for the https issuer) fails it
+    too, unread: whatever it carried crossed the network unencrypted.
 
     Given the application has been used as a user would, and what it showed and sent was kept
     Then no client secret, access or refresh token is sent to an origin other than the stand-in's and the application's own

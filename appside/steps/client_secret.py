@@ -6,6 +6,7 @@ from pytest_bdd import given, then, when
 from appside.application import Application
 from appside.observed import Observed, form_value, secret_in_query
 from appside.steps.leaks import flows_of_the_run, in_flow, leaked, use_as_a_user_would
+from appside.steps.plain_http import no_token_request_said
 from appside.steps.refusals import expired_access_token
 from appside.steps.sign_ins import AppRun, no_evidence
 from sandbox import SandboxServer
@@ -58,7 +59,7 @@ def secret_not_in_browser_urls(application: Application, app_run: AppRun) -> Non
                         f"{in_flow(application, title)}: {excerpt(url)}",
                     )
     if not any(observed.token_requests for _, _, every_observed in flows for observed in every_observed):
-        no_evidence(application, app_run, _NO_TOKEN_REQUEST)
+        no_evidence(application, app_run, _no_token_request([o for _, _, every in flows for o in every]))
 
 
 def _grant(request: RecordedRequest, observed: Observed) -> str:
@@ -75,11 +76,14 @@ _GET_TOKEN_REQUEST = (
     'use the HTTP POST method when making access token requests"; send them form-encoded in a POST body)'
 )
 
-# The secret is used at the token endpoint: an application that sent none never used it, and a URL without
-# it shows nothing (APPC-11, APPC-24 would pass an application whose sign-in broke before its token request)
-_NO_TOKEN_REQUEST = (
-    "the application sent the stand-in no token request in these runs, so it never used its client secret"
-)
+
+def _no_token_request(every_observed: list[Observed]) -> str:
+    """The secret is used at the token endpoint: an application that sent none never used it, and a URL without
+    it shows nothing (APPC-11, APPC-24 would pass an application whose sign-in broke before its token request).
+    Where plaintext HTTP requests reached the HTTPS port, it may have sent one there, with its secret."""
+    if any(observed.plain_http_requests for observed in every_observed):
+        return no_token_request_said(every_observed)
+    return "the application sent the stand-in no token request in these runs, so it never used its client secret"
 
 
 def _token_requests(app_run: AppRun) -> list:
@@ -119,4 +123,4 @@ def one_authentication_method(application: Application, app_run: AppRun) -> None
                 f"the application {len(methods)} ways at once: {', '.join(methods)}",
             )
     if not _token_requests(app_run):
-        no_evidence(application, app_run, _NO_TOKEN_REQUEST)
+        no_evidence(application, app_run, _no_token_request(app_run.observed))

@@ -26,6 +26,7 @@ from appside.output_file import read_from
 from appside.record import UNCHECKED
 from appside.service_driver import ServiceRun
 from appside.session_cookies import chunked_cookies, readings, signed_format
+from appside.steps.plain_http import no_plain_http
 from appside.steps.service import service_run
 from appside.steps.sign_ins import (
     AppRun,
@@ -345,6 +346,8 @@ def credentials_only_where_they_may_go(application, app_run):
                                 f"stand-in's origin nor the application's own: {_may_go(names)}"
                             ),
                         )
+    # where no token request came over HTTPS, the plaintext ones broke the sign-ins: APPC-10's failure blocks this one
+    no_plain_http(every_observed, check if any(o.token_requests for o in every_observed) else require)
     # the stand-in's resource servers (the Visma API, the userinfo endpoint) are where an access token goes,
     # never a refresh token nor the client secret, which go only to the authorization server
     for entry in {

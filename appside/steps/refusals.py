@@ -470,6 +470,8 @@ def no_redemption(request, app_run: AppRun) -> None:
             f"after the fault {app_run.fault} the application redeemed the faulty callback's authorization code "
             f"at the token endpoint: {_accepted(request)}",
         )
+        if (late := _redeemed_after_the_watch(app_run, callback)) and app_run.baseline is not None:
+            _unchecked(app_run.baseline, late)
         return
     restart = _restart(app_run)
     later_codes = {c.location_params.get("code") for c in observed.callbacks if c.at > callback.at} - {None}
@@ -486,6 +488,29 @@ def no_redemption(request, app_run: AppRun) -> None:
             f"(error={callback.location_params.get('error')}), yet the application sent {len(redeemed)} code "
             f"redemption(s) (grant_type=authorization_code) to the token endpoint, {sent}: there was nothing to redeem"
         ),
+    )
+
+
+def _redeemed_after_the_watch(app_run: AppRun, callback) -> str:
+    """That the normal sign-in redeemed its code later after its callback than this sign-in was watched after its
+    own (the sign-ins made at once: its window), so that a redemption as late was not waited for: no redemption
+    seen is then no refusal (the breaker outsider's app redeemed in a background thread 12 s after its callback,
+    and APPC-16/17 passed on a 2 s watch). "" where it came within the watch, or the watch's end is not known."""
+    if app_run.baseline is None:  # kept by "a normal sign-in of the application redeems its code"
+        return ""
+    normal = app_run.baseline[1]
+    watched_until = app_run.last.window[1] if app_run.last.window else None
+    took = [
+        redemption.at - normal_callback.at
+        for normal_callback in normal.callbacks
+        for redemption in normal.redemptions_of(normal_callback.location_params.get("code") or "")
+    ]
+    if watched_until is None or not took or min(took) <= watched_until - callback.at:
+        return ""
+    return (
+        f"its normal sign-in redeemed its code {min(took):.1f} s after its callback, and this sign-in was watched only "
+        f"{max(0.0, watched_until - callback.at):.1f} s after its own: a redemption as late would not have been seen, "
+        "so that none came is no evidence that the application refused the response"
     )
 
 

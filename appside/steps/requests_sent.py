@@ -31,6 +31,7 @@ from appside.observed import (
     unverified_claims,
 )
 from appside.record import UNCHECKED, UNCHECKED_UNLESS_BLOCKED
+from appside.steps.plain_http import no_plain_http, no_token_request_said
 from appside.steps.sign_ins import (
     USE_API_URL_MISSING,
     AppRun,
@@ -789,7 +790,8 @@ def no_secret_from_public_app(application: Application, app_run: AppRun) -> None
         require(
             any(observed.token_requests for observed in app_run.observed),
             lambda: (
-                "the application sent no token request, so whether it sends a client secret could not be seen"
+                no_token_request_said(app_run.observed)
+                + ", so whether it sends a client secret could not be seen"
                 + why_none_was_redeemed(application, app_run)
             ),
         )
@@ -859,8 +861,11 @@ def web_app_authenticates(request: pytest.FixtureRequest, application: Applicati
             "APPC-11 names it"
         ),
     )
+    if not token_requests:  # it may have sent them as http://, which the stand-in refused unread
+        no_plain_http(app_run.observed)
     require(
-        token_requests, lambda: "the application sent no token request" + why_none_was_redeemed(application, app_run)
+        token_requests,
+        lambda: no_token_request_said(app_run.observed) + why_none_was_redeemed(application, app_run),
     )
 
 

@@ -43,6 +43,8 @@ comes in REQUESTS_CA_BUNDLE). REFERENCE_APP_DEFECTS (comma-separated) switches o
                            all the same ("the code was used already, so the user must have signed in", as a
                            callback loaded twice would have it): the signed-in page greets an unknown user, with
                            no token
+    token-plain-http       the code is redeemed at the token endpoint as http://, its client secret with it, on the
+                           https issuer's port (an application that wrote the issuer's scheme wrong)
 """
 
 import base64
@@ -85,6 +87,8 @@ if "tls-session-unverified" in DEFECTS:
     requests.Session.__init__ = _unverified_session  # type: ignore[method-assign]
 METADATA = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()
 TOKEN_URL = METADATA["token_endpoint"] + (f"?client_secret={SECRET}" if "secret-in-url" in DEFECTS else "")
+if "token-plain-http" in DEFECTS:
+    TOKEN_URL = TOKEN_URL.replace("https://", "http://", 1)
 CREDENTIALS = {"client_id": CLIENT_ID} if "no-secret" in DEFECTS else {"client_id": CLIENT_ID, "client_secret": SECRET}
 TOKENS: dict[str, dict] = {}  # server-side token store, by session id
 
