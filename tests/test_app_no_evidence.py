@@ -503,6 +503,26 @@ def test_a_marker_the_last_look_found_is_said_to_have_come_after_the_deadline_no
     assert "the application did not show the text 'Welcome'" in unfinished(WEB, late, 1, Observed([]))
 
 
+def test_an_element_marker_the_last_look_found_is_said_to_have_come_after_the_deadline(monkeypatch):
+    """An Auth.js app at load 20 marked by an element ('#user'): the message said "did not show an element '#user'"
+    beside the page it quoted, "Auth.js app Welcome Sandbox Test User", and the notice said to check
+    drive.signed_in. The page text cannot show an element; the browser's last look found it."""
+    from appside.steps.sign_ins import unfinished
+
+    monkeypatch.setattr("appside.browser_driver.os.getloadavg", lambda: (20.0, 20.0, 20.0))
+    monkeypatch.setattr("appside.browser_driver.os.cpu_count", lambda: 2)
+    element = SimpleNamespace(**{**vars(WEB), "drive": SimpleNamespace(**{**vars(WEB.drive)})})
+    element.drive.signed_in = Marker(selector="#user")
+    element.drive.shows_signed_in = lambda: "an element '#user'"
+    page = '<html><body><h1>Auth.js app</h1><p id="user">Welcome Sandbox Test User</p></body></html>'
+    late = SignIn(False, 302, seconds=23.0, urls=[], page_urls=[], contents=[("http://x/", page, "dom")])
+    assert "did not show an element '#user'" in unfinished(element, late, 2, Observed([]))
+    late.marker_at_last_look = True
+    said = unfinished(element, late, 2, Observed([]))
+    assert "did not show" not in said, said
+    assert said.startswith("normal sign-in 2: the application showed an element '#user' only after the 20 s "), said
+
+
 def test_a_refused_response_type_is_quoted_as_the_application_sent_it_not_as_the_stand_in_reordered_it():
     """okta-auth-js without PKCE sent response_type=token+id_token; the stand-in's error_description gave it back
     as "id_token token", and the NOTE quoted that while APPC-01 quoted "token id_token"."""
