@@ -600,7 +600,8 @@ class BrowserSession:
         so the stand-in answers its authorization requests at once, without its login page, as Visma Connect
         answers a user who signed in earlier (single sign-on)."""
         name, value = cookie
-        self.context.add_cookies([{"name": name, "value": value, "url": self.driver.issuer + "/"}])
+        # HttpOnly, as the stand-in sets it: an application served on the stand-in's host reads no more of it
+        self.context.add_cookies([{"name": name, "value": value, "url": self.driver.issuer + "/", "httpOnly": True}])
 
     def sign_in(self, refused: bool = False, quiet: QuietWatch | None = None) -> SignIn:
         """Start the application's sign-in and go through the stand-in's pages. A sign-in the

@@ -9,7 +9,11 @@ import pytest
 import requests
 from run import certify_application
 
+from appside.concurrent import _asks_for_a_login
+from appside.observed import Observed
 from appside.stand_in import free_port
+from sandbox.app import PATHS
+from sandbox.recording import RecordedRequest
 
 
 def test_the_stand_ins_session_cookie_of_a_user_skips_the_login_page_and_only_that(sandbox):
@@ -41,3 +45,26 @@ def test_a_refused_sign_in_goes_without_the_login_page_and_is_still_refused(tmp_
     # the two normal sign-ins logged in; the one the stand-in answered with another state did not
     work = re.search(r"application-side work: (\d+) sign-ins \((\d+) through the stand-in's login page\)", output)
     assert work and work.groups() == ("3", "2"), output[-3000:]
+
+
+def _authorization_request(*query: tuple[str, str]) -> RecordedRequest:
+    return RecordedRequest(0.0, "GET", PATHS["authorization_endpoint"], (("client_id", "app"), *query), (), {}, "", 302)
+
+
+@pytest.mark.parametrize(
+    ("query", "asks"),
+    [
+        ((("state", "s"),), False),
+        ((("prompt", "none"),), True),  # an SPA's silent check in a hidden frame, before it redirects
+        ((("prompt", "login"),), True),
+        ((("max_age", "0"),), True),
+    ],
+)
+def test_an_application_that_says_how_the_user_signs_in_logs_in_for_its_refused_sign_ins_too(query, asks):
+    """The stand-in's single sign-on answers prompt=none with its next page in the hidden frame and shows no login
+    page for prompt=login or max_age: an application whose normal sign-in asked either could tell the difference."""
+    normal = [
+        (None, Observed([_authorization_request(("state", "s"))])),
+        (None, Observed([_authorization_request(*query)])),
+    ]
+    assert _asks_for_a_login(normal) is asks
