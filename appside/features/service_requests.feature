@@ -15,8 +15,9 @@ Feature: What a service application sends to Visma Connect
     A token request without scope is judged by the scopes Visma Connect grants it then, the application's
     registered ones (RFC 6749 section 3.3: "If the client omits the scope parameter when requesting
     authorization, the authorization server MUST either process the request using a pre-defined default
-    value or fail the request indicating an invalid scope"; IdentityServer grants a client that asks for
-    none its allowed scopes, and so does the stand-in). A service that asks only for scopes of APIs that
+    value or fail the request indicating an invalid scope"; Visma's pages do not say which Visma Connect
+    does: the stand-in answers as IdentityServer does by default, a client that asks for none gets its
+    allowed scopes, the suite's reading, not a documented fact). A service that asks only for scopes of APIs that
     are not tenant-based is not judged here (not applicable).
 
     Then every token request for a tenant-based scope names the tenant

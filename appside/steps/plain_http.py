@@ -11,8 +11,8 @@ from suite.verdict.checks import check
 # the sentences a plaintext request to the https issuer breaks: what it carries (a bearer token to the API or
 # userinfo, the client secret and a code to the token endpoint) crosses the network unencrypted
 TLS_REQUIRED = (
-    'RFC 6750 section 5.3: "Clients MUST always use TLS (https) or equivalent transport security when making '
-    'requests with bearer tokens."; RFC 6749 section 3.2: "Since requests to the token endpoint result in the '
+    'RFC 6750 section 5.3: "Clients MUST always use TLS [RFC5246] (https) or equivalent transport security when '
+    'making requests with bearer tokens."; RFC 6749 section 3.2: "Since requests to the token endpoint result in the '
     "transmission of clear-text credentials (in the HTTP request and response), the authorization server MUST "
     'require the use of TLS as described in Section 1.6 when sending requests to the token endpoint."'
 )
