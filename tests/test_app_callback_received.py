@@ -21,6 +21,7 @@ from sandbox.app import PATHS
 from sandbox.recording import RecordedRequest
 
 NATIVE, WEB = SimpleNamespace(app_type="native"), SimpleNamespace(app_type="web")
+STAND_IN = SimpleNamespace(issuer="http://localhost:9000")  # whose issuer the wrong-iss faults extend
 OWN_PORT_REFUSED = (
     "the browser could not load http://127.0.0.1:41234/callback: connection refused (nothing listens on its host and "
     "port) (net::ERR_CONNECTION_REFUSED)"
@@ -67,35 +68,35 @@ def _own_faulty_callback(answered: int | None) -> AppRun:
 
 def test_another_browsers_callback_that_no_listener_answered_could_not_be_checked():
     with pytest.raises(Skipped, match=f"^{UNCHECKED}: the fault callback-of-other-browser was sent") as skipped:
-        fault_delivered(NATIVE, _other_browsers(None, load_error=OWN_PORT_REFUSED))
+        fault_delivered(NATIVE, STAND_IN, _other_browsers(None, load_error=OWN_PORT_REFUSED))
     assert "net::ERR_CONNECTION_REFUSED" in str(skipped.value), skipped.value
     assert "loopback listener listens only while its sign-in is pending" in str(skipped.value), skipped.value
     # the suite delivers it itself, whatever the type: a web application's unanswered load is no evidence either
     with pytest.raises(Skipped, match=r"got no HTTP answer from the application \(no answer within drive.timeout"):
-        fault_delivered(WEB, _other_browsers(None))
+        fault_delivered(WEB, STAND_IN, _other_browsers(None))
 
 
 def test_another_browsers_callback_the_application_answered_or_acted_on_is_judged():
-    fault_delivered(NATIVE, _other_browsers(400))  # refused by the listener: the steps after pass it
-    fault_delivered(NATIVE, _other_browsers(302))  # accepted: the steps after fail it
+    fault_delivered(NATIVE, STAND_IN, _other_browsers(400))  # refused by the listener: the steps after pass it
+    fault_delivered(NATIVE, STAND_IN, _other_browsers(302))  # accepted: the steps after fail it
     # no answer seen, yet the application signed in, or called the API with the code's tokens: it received it
-    fault_delivered(NATIVE, _other_browsers(None, finished=True))
-    fault_delivered(NATIVE, _other_browsers(None, redeemed=True, api_called=True))
+    fault_delivered(NATIVE, STAND_IN, _other_browsers(None, finished=True))
+    fault_delivered(NATIVE, STAND_IN, _other_browsers(None, redeemed=True, api_called=True))
     # a redemption alone is no acceptance of another browser's callback (the rule's text), and with no answer seen
     # the page the application answered with is unknown: the delivery's load ran out of drive.timeout
     # the application did receive it, though: the reason says so, and that its acceptance is what is unknown
     with pytest.raises(Skipped, match=f"^{UNCHECKED}: .*application redeemed its code, so it received it") as skipped:
-        fault_delivered(NATIVE, _other_browsers(None, redeemed=True))
+        fault_delivered(NATIVE, STAND_IN, _other_browsers(None, redeemed=True))
     assert "nothing shows whether it accepted the sign-in" in str(skipped.value), skipped.value
     assert "nothing shows that the application received it" not in str(skipped.value), skipped.value
     restarted = _other_browsers(None)
     restarted.sign_ins[-1].restarted = True  # a new sign-in after it: received, and no acceptance either
     with pytest.raises(Skipped, match="sent the browser to a new sign-in after it, so it received it; "):
-        fault_delivered(NATIVE, restarted)
+        fault_delivered(NATIVE, STAND_IN, restarted)
 
 
 def test_a_native_applications_own_faulty_callback_that_no_listener_answered_could_not_be_checked():
     with pytest.raises(Skipped, match=rf"^{UNCHECKED}: the fault callback-state-wrong .*\(drive.timeout ran out\)"):
-        fault_delivered(NATIVE, _own_faulty_callback(None))
-    fault_delivered(NATIVE, _own_faulty_callback(400))
-    fault_delivered(WEB, _own_faulty_callback(None))  # a web application's server does not stop listening
+        fault_delivered(NATIVE, STAND_IN, _own_faulty_callback(None))
+    fault_delivered(NATIVE, STAND_IN, _own_faulty_callback(400))
+    fault_delivered(WEB, STAND_IN, _own_faulty_callback(None))  # a web application's server does not stop listening

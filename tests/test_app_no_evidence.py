@@ -795,7 +795,7 @@ def test_an_id_token_fault_whose_sign_in_never_reached_the_callback_in_time_name
     stalled = SignIn(False, None, seconds=21.0, urls=[], page_urls=[], contents=[])
     app_run = AppRun(sign_ins=[stalled], observed=[Observed([_authorize()])], fault="id-token-aud-other-azp")
     with pytest.raises(NothingToCheck) as unchecked:
-        id_token_fault_delivered(WEB, app_run)
+        id_token_fault_delivered(WEB, SimpleNamespace(issuer="http://localhost:9000"), app_run)
     said = str(unchecked.value)
     assert "did not redeem" not in said, said
     assert said.startswith(
@@ -806,4 +806,4 @@ def test_an_id_token_fault_whose_sign_in_never_reached_the_callback_in_time_name
     # its callback answered, and no code was redeemed: that is the application's
     app_run.sign_ins = [SignIn(False, 200, seconds=3.0, urls=[], page_urls=[], contents=[])]
     with pytest.raises(NothingToCheck, match="the application did not redeem the code of the sign-in with"):
-        id_token_fault_delivered(WEB, app_run)
+        id_token_fault_delivered(WEB, SimpleNamespace(issuer="http://localhost:9000"), app_run)

@@ -55,6 +55,7 @@ def _nonce_checked(monkeypatch):
     monkeypatch.setattr(requests_sent, "nonce_checked", lambda config, stand_in: True)
 
 
+STAND_IN: Any = SimpleNamespace(issuer="http://localhost:9000")  # whose issuer the wrong-iss faults extend
 SPA: Any = SimpleNamespace(is_interactive=True)  # what the state steps read of the application
 
 
@@ -349,17 +350,25 @@ def test_appc31_another_browsers_callback_is_the_fault_whatever_protects_it_and_
         run.fault = OTHER_BROWSER
         return run
 
-    fault_delivered(WEB_APP, delivered({"state": "theirs"}, {"state": "mine"}))
-    fault_delivered(WEB_APP, delivered({"state": "theirs"}, {"state": "mine"}, form=True))  # form_post
+    fault_delivered(WEB_APP, STAND_IN, delivered({"state": "theirs"}, {"state": "mine"}))
+    fault_delivered(WEB_APP, STAND_IN, delivered({"state": "theirs"}, {"state": "mine"}, form=True))  # form_post
     # no state, or the same one: a challenge or a nonce of its own is what the application can tell it by
-    fault_delivered(WEB_APP, delivered({"code_challenge": "B"}, {"code_challenge": "A"}))
-    fault_delivered(WEB_APP, delivered({"state": "same", "nonce": "B"}, {"state": "same", "nonce": "A"}))
+    fault_delivered(WEB_APP, STAND_IN, delivered({"code_challenge": "B"}, {"code_challenge": "A"}))
+    fault_delivered(
+        WEB_APP,
+        STAND_IN,
+        delivered({"state": "same", "nonce": "B"}, {"state": "same", "nonce": "A"}),
+    )
     with pytest.raises(NonConformance, match="the fault callback-of-other-browser was not delivered"):
-        fault_delivered(WEB_APP, delivered({"state": "theirs"}, {"state": "mine"}, held_code="another"))
+        fault_delivered(
+            WEB_APP,
+            STAND_IN,
+            delivered({"state": "theirs"}, {"state": "mine"}, held_code="another"),
+        )
     with pytest.raises(NothingToCheck, match=r"same state, code_challenge and nonce .*\(APPC-03, APPC-05\)"):
-        fault_delivered(WEB_APP, delivered({"state": "always"}, {"state": "always"}))
+        fault_delivered(WEB_APP, STAND_IN, delivered({"state": "always"}, {"state": "always"}))
     with pytest.raises(NothingToCheck, match="same state, code_challenge and nonce"):
-        fault_delivered(WEB_APP, delivered({}, {}))
+        fault_delivered(WEB_APP, STAND_IN, delivered({}, {}))
     node = SimpleNamespace(
         user_properties=[("rule", {"rule_id": "APPC-31", "level": "failure"}), ("fault", OTHER_BROWSER)]
     )
